@@ -1,0 +1,104 @@
+# Cordon top-level build.  `make` builds build/cordon-dp; `make test`,
+# `make demo` and `make bench` install their own dependencies first.
+
+BUILD	?= build
+SAN	?= 0
+CC	?= gcc
+
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null) -lrte_net_ring
+
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -I. $(DPDK_CFLAGS) -MMD -MP \
+	   -fno-strict-aliasing
+LDLIBS	:= $(DPDK_LIBS) -lmaxminddb -lconfig -lpcap -lm -lpthread
+
+ifeq ($(SAN),1)
+CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
+# Everything but the programs' main files goes into one archive that the
+# binaries and the unit tests link: tests run the real code.
+MAINS	 := dataplane/main.c
+LIB_SRCS := $(filter-out $(MAINS),$(wildcard dataplane/*/*.c control/*/*.c \
+	    config/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB	 := $(BUILD)/libcordon.a
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+
+PROGS	:= $(BUILD)/cordon-dp
+
+.PHONY: all deps test demo bench fuzz lint clean unit asan check-config
+
+all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/cordon-dp: $(BUILD)/obj/dataplane/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lcmocka $(LDLIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+deps:
+	@appliance/deps.sh
+
+# The sanitizer build lives in its own tree.
+asan:
+	$(MAKE) BUILD=build-asan SAN=1 CFLAGS="-O1 -g" all
+
+test: deps
+	$(MAKE) all
+	$(MAKE) asan
+	$(MAKE) fuzz-build
+	tests/run.sh
+
+unit: all
+	tests/run.sh unit
+
+demo: deps
+	$(MAKE) all
+	appliance/demo/demo.sh
+
+bench: deps
+	$(MAKE) all
+	bench/run.sh
+
+FUZZ_SECONDS ?= 300
+FUZZ_CC	 := clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. \
+	      $(DPDK_CFLAGS) -Wall -Wextra -Werror
+fuzz-build: $(BUILD)/fuzz/fuzz_pkt
+
+$(BUILD)/fuzz/fuzz_pkt: tests/fuzz/fuzz_pkt.c dataplane/pkt/pkt_parse.c \
+		dataplane/stats/reasons.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+fuzz: deps fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+lint:
+	@tools/lint.sh
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/dataplane/main.d

@@ -1,0 +1,176 @@
+/*
+ * Configuration: libconfig text -> these plain structs -> validation.
+ * Nothing here knows about DPDK; the policy compiler (control/policy)
+ * turns a validated struct conf into the fast path's struct policy.
+ * Every error is reported as "file:line: message".
+ */
+#ifndef CORDON_CONF_H
+#define CORDON_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "control/geo/geo_build.h"
+#include "dataplane/geo/geo.h"
+
+#define CONF_NAME_MAX		32
+#define CONF_PATH_MAX		256
+#define CONF_REGION_MAX		64
+#define CONF_SERVICE_MAX	64
+#define CONF_NEXTHOP_MAX	16
+#define CONF_PORT_MAX		16
+#define CONF_RULE_MAX		256
+#define CONF_OVERRIDE_MAX	4096
+#define CONF_RANGE_MAX		16
+#define CONF_EAL_MAX		32
+#define CONF_REF_MAX		64	/* src or dst items per rule */
+
+/* Set of country indexes, GEO_CC_UNKNOWN (bit 0) included. */
+#define CONF_CC_WORDS ((GEO_CC_MAX + 63) / 64)
+struct conf_ccset {
+	uint64_t w[CONF_CC_WORDS];
+};
+
+/* Protocol bits used by services and rules. */
+#define CONF_P_TCP	0x01
+#define CONF_P_UDP	0x02
+#define CONF_P_ICMP	0x04	/* ICMP and ICMPv6 */
+#define CONF_P_OTHER	0x08	/* any other IP protocol */
+#define CONF_P_ANY	0x0f
+
+struct conf_range {
+	uint16_t lo, hi;
+};
+
+struct conf_region {
+	char name[CONF_NAME_MAX];
+	struct conf_ccset cc;
+	int line;
+};
+
+struct conf_service {
+	char name[CONF_NAME_MAX];
+	uint8_t protos;		/* CONF_P_TCP | CONF_P_UDP */
+	unsigned nranges;
+	struct conf_range range[CONF_RANGE_MAX];
+	int line;
+};
+
+enum conf_role { CONF_ROLE_OUTSIDE, CONF_ROLE_INSIDE, CONF_ROLE_OTHER };
+
+struct conf_port {
+	char name[CONF_NAME_MAX];
+	char device[128];	/* DPDK device name, e.g. "net_af_packet0" */
+	char devargs[256];	/* optional vdev args: added as --vdev */
+	enum conf_role role;
+	int peer;		/* index of the paired port, or -1 */
+	int line;
+};
+
+struct conf_nexthop {
+	char name[CONF_NAME_MAX];
+	int port;		/* index into ports[] */
+	uint8_t mac[6];
+	int vlan;		/* 1..4094 to push a tag, -1 for none */
+	int line;
+};
+
+enum conf_dir { CONF_DIR_ANY, CONF_DIR_IN, CONF_DIR_OUT };
+
+/* A src/dst item as written, kept so conf_print can show it. */
+enum conf_ref_kind { CONF_REF_ANY, CONF_REF_REGION, CONF_REF_CC };
+struct conf_ref {
+	uint8_t kind;		/* enum conf_ref_kind */
+	uint16_t val;		/* region index or geo_cc_t */
+};
+
+/*
+ * One ordered rule.  Unset matchers match everything.  IN is traffic
+ * arriving on an outside port (towards the protected side).
+ */
+struct conf_rule {
+	char name[CONF_NAME_MAX];
+	bool src_any;
+	struct conf_ccset src;	/* regions and countries, unioned */
+	bool dst_any;
+	struct conf_ccset dst;
+	unsigned nsrc_ref, ndst_ref;
+	struct conf_ref src_ref[CONF_REF_MAX];
+	struct conf_ref dst_ref[CONF_REF_MAX];
+	bool svc_any;		/* no services and no ports given */
+	uint64_t services;	/* bit i: services[i] */
+	uint8_t protos;		/* CONF_P_*, effective: with services or
+				   ports, only TCP/UDP they name */
+	unsigned nports;	/* extra destination ports */
+	struct conf_range ports[CONF_RANGE_MAX];
+	enum conf_dir dir;
+	int action;		/* enum cdn_action */
+	int nexthop;		/* for reroute: index into nexthops[]; else -1 */
+	bool log;
+	int line;
+};
+
+struct conf {
+	char file[CONF_PATH_MAX];
+
+	unsigned ngeo;
+	char geo_path[GEO_LAYER_MAX][CONF_PATH_MAX];
+	char geo_field[GEO_LAYER_MAX][GEO_FIELD_MAX];
+	unsigned noverrides;
+	struct geo_override overrides[CONF_OVERRIDE_MAX];
+
+	unsigned nregions;
+	struct conf_region regions[CONF_REGION_MAX];
+	unsigned nservices;
+	struct conf_service services[CONF_SERVICE_MAX];
+	unsigned nports;
+	struct conf_port ports[CONF_PORT_MAX];
+	unsigned nnexthops;
+	struct conf_nexthop nexthops[CONF_NEXTHOP_MAX];
+	unsigned nrules;
+	struct conf_rule rules[CONF_RULE_MAX];
+
+	int default_action;	/* enum cdn_action; allow, drop or reject */
+	int nonip_action;	/* allow or drop, for ARP, LLDP, ... */
+	int default_line;	/* 0 when the default was not written */
+	bool log_default;
+
+	/* dataplane tuning */
+	unsigned neal;
+	char eal[CONF_EAL_MAX][128];
+	unsigned workers;	/* worker lcores; 0 = all but main */
+	unsigned burst;
+	unsigned mbufs;
+};
+
+/*
+ * Loads and validates PATH into C (which the caller allocates: it is
+ * large).  Returns 0, or -1 with "file:line: message" in ERR and C
+ * untouched: the whole file is validated aside first.
+ */
+int conf_load(const char *path, struct conf *c, char *err, size_t errlen);
+
+/* Prints the effective policy: regions expanded, rules in order. */
+void conf_print(const struct conf *c, FILE *f);
+
+/* Helpers shared by the loader and the tests. */
+static inline void
+conf_ccset_add(struct conf_ccset *s, geo_cc_t cc)
+{
+	s->w[cc / 64] |= 1ULL << (cc % 64);
+}
+
+static inline bool
+conf_ccset_has(const struct conf_ccset *s, geo_cc_t cc)
+{
+	return (s->w[cc / 64] >> (cc % 64)) & 1;
+}
+
+/* Index of the named port / service / region / nexthop, or -1. */
+int conf_port_find(const struct conf *c, const char *name);
+int conf_service_find(const struct conf *c, const char *name);
+int conf_region_find(const struct conf *c, const char *name);
+int conf_nexthop_find(const struct conf *c, const char *name);
+
+#endif

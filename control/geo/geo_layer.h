@@ -1,0 +1,19 @@
+/*
+ * Private to control/geo: one MMDB layer written into the tables.
+ */
+#ifndef CORDON_GEO_LAYER_H
+#define CORDON_GEO_LAYER_H
+
+#include <stddef.h>
+
+#include "control/geo/geo_build.h"
+
+/*
+ * Opens SRC, walks its search tree once and writes every data record's
+ * country over T (empty records leave T alone).  Fills META.  Returns 0,
+ * or -1 with "FILE: why" in ERR; T may then be half written.
+ */
+int geo_layer_load(struct geo_tables *t, const struct geo_source *src,
+    struct geo_layer_meta *meta, char *err, size_t errlen);
+
+#endif

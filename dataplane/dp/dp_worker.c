@@ -1,0 +1,236 @@
+/*
+ * The per-lcore packet loop.  Rules of this file: no locks, no system
+ * calls, no allocation (mbufs come and go through their pools), every
+ * counter is this lcore's own.
+ */
+#include <rte_branch_prediction.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "dataplane/dp/dp.h"
+#include "dataplane/pkt/pkt_reject.h"
+
+#define DP_PREFETCH_AHEAD 4
+
+struct dp_txbuf {
+	uint16_t n;
+	struct rte_mbuf *m[DP_BURST_MAX];
+};
+
+struct dp_burst {
+	struct pkt_meta meta[DP_BURST_MAX];
+	struct cls_verdict v[DP_BURST_MAX];
+	uint8_t parsed[DP_BURST_MAX];
+	struct dp_txbuf tx[STATS_PORT_MAX];
+	struct rte_mbuf *drop[DP_BURST_MAX];
+	unsigned ndrop;
+	uint8_t scratch[RTE_MBUF_DEFAULT_DATAROOM];
+};
+
+/* Parse every frame; classify those that parsed as one burst. */
+static void
+dp_classify(struct dp_worker *w, struct dp_burst *b, unsigned in,
+    struct rte_mbuf **pkts, unsigned n)
+{
+	const struct pkt_meta *mp[DP_BURST_MAX];
+	struct cls_verdict ok[DP_BURST_MAX];
+	uint8_t dir[DP_BURST_MAX];
+	uint16_t idx[DP_BURST_MAX];
+	struct stats_port *sp = &w->stats.port[in];
+	const struct policy *pol = w->ctx->pol;
+	unsigned nok = 0;
+	int rc;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (i + DP_PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(
+			    pkts[i + DP_PREFETCH_AHEAD], void *));
+		sp->rx_bytes += pkts[i]->pkt_len;
+		rc = pkt_parse(rte_pktmbuf_mtod(pkts[i], const uint8_t *),
+		    pkts[i]->data_len, &b->meta[i]);
+		b->parsed[i] = rc == 0;
+		if (likely(rc == 0)) {
+			mp[nok] = &b->meta[i];
+			dir[nok] = w->ctx->port[in].dir;
+			idx[nok++] = (uint16_t)i;
+		} else {
+			cls_unparsed(pol, rc, &b->v[i]);
+		}
+	}
+	sp->rx_packets += n;
+	cls_classify_burst(pol, w->ctx->geo, mp, dir, nok, ok);
+	for (unsigned j = 0; j < nok; j++)
+		b->v[idx[j]] = ok[j];
+}
+
+static inline void
+dp_drop(struct dp_burst *b, struct stats *s, struct rte_mbuf *m,
+    struct cls_verdict *v, unsigned reason)
+{
+	/* A forward that cannot happen turns into a counted drop. */
+	if (v->action != CDN_ACT_DROP) {
+		s->action[v->action]--;
+		s->action[CDN_ACT_DROP]++;
+		s->reason[v->reason]--;
+		s->reason[reason]++;
+		v->action = CDN_ACT_DROP;
+		v->reason = (uint8_t)reason;
+	}
+	b->drop[b->ndrop++] = m;
+}
+
+/* Turns M into the TCP RST / ICMP unreachable for it, in place. */
+static int
+dp_reject(struct dp_burst *b, struct rte_mbuf *m, const struct pkt_meta *meta)
+{
+	int len;
+
+	if (m->nb_segs != 1)
+		return -1;
+	len = pkt_reject_build(rte_pktmbuf_mtod(m, const uint8_t *),
+	    m->data_len, meta, b->scratch, sizeof(b->scratch));
+	if (len < 0 || (unsigned)len + m->data_off >
+	    rte_pktmbuf_data_room_size(m->pool))
+		return -1;
+	rte_memcpy(rte_pktmbuf_mtod(m, uint8_t *), b->scratch, (size_t)len);
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	return 0;
+}
+
+/* Points M at the next hop: its MAC, and its VLAN tag if it has one. */
+static int
+dp_reroute(struct rte_mbuf *m, const struct pol_nexthop *nh)
+{
+	struct rte_ether_hdr *eh;
+
+	if (nh->vlan >= 0) {
+		m->vlan_tci = (uint16_t)nh->vlan;
+		if (rte_vlan_insert(&m) != 0)
+			return -1;
+	}
+	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	memcpy(&eh->dst_addr, nh->mac, RTE_ETHER_ADDR_LEN);
+	return 0;
+}
+
+static inline void
+dp_tx_add(struct dp_burst *b, uint16_t port, struct rte_mbuf *m)
+{
+	b->tx[port].m[b->tx[port].n++] = m;
+}
+
+static void
+dp_log(struct dp_worker *w, const struct pkt_meta *m,
+    const struct cls_verdict *v, unsigned in)
+{
+	struct dp_event ev;
+
+	ev.m = *m;
+	ev.v = *v;
+	ev.port = (uint16_t)in;
+	if (rte_ring_sp_enqueue_elem(w->log, &ev, sizeof(ev)) != 0)
+		w->stats.log_dropped++;
+}
+
+static void
+dp_act_one(struct dp_worker *w, struct dp_burst *b, unsigned in,
+    struct rte_mbuf *m, unsigned i)
+{
+	const struct dp_ctx *ctx = w->ctx;
+	struct cls_verdict *v = &b->v[i];
+	const struct pol_nexthop *nh;
+	uint16_t out;
+
+	stats_account(&w->stats, v, b->parsed[i]);
+	switch (v->action) {
+	case CDN_ACT_ALLOW:
+		out = ctx->port[in].peer;
+		if (unlikely(out == DP_NO_PORT))
+			dp_drop(b, &w->stats, m, v, CDN_R_NO_PEER);
+		else
+			dp_tx_add(b, out, m);
+		break;
+	case CDN_ACT_REJECT:
+		if (dp_reject(b, m, &b->meta[i]) == 0)
+			dp_tx_add(b, (uint16_t)in, m);
+		else
+			b->drop[b->ndrop++] = m;
+		break;
+	case CDN_ACT_REROUTE:
+		nh = &ctx->pol->nexthop[ctx->pol->rule[v->rule].nexthop];
+		out = ctx->local[nh->port];
+		if (out == DP_NO_PORT || dp_reroute(m, nh) != 0)
+			dp_drop(b, &w->stats, m, v, CDN_R_NO_PEER);
+		else
+			dp_tx_add(b, out, m);
+		break;
+	default:
+		b->drop[b->ndrop++] = m;
+		break;
+	}
+	if (unlikely(v->log))
+		dp_log(w, &b->meta[i], v, in);
+}
+
+static void
+dp_tx_flush(struct dp_worker *w, struct dp_burst *b)
+{
+	const struct dp_ctx *ctx = w->ctx;
+
+	for (unsigned p = 0; p < ctx->nports; p++) {
+		struct dp_txbuf *t = &b->tx[p];
+		struct stats_port *sp = &w->stats.port[p];
+		uint16_t sent;
+
+		if (t->n == 0)
+			continue;
+		sent = rte_eth_tx_burst(ctx->port[p].id, (uint16_t)w->idx,
+		    t->m, t->n);
+		sp->tx_packets += sent;
+		for (unsigned i = 0; i < sent; i++)
+			sp->tx_bytes += t->m[i]->pkt_len;
+		if (unlikely(sent < t->n)) {
+			sp->tx_dropped += t->n - sent;
+			w->stats.reason[CDN_R_TX_FULL] += t->n - sent;
+			rte_pktmbuf_free_bulk(&t->m[sent], t->n - sent);
+		}
+		t->n = 0;
+	}
+}
+
+static void
+dp_burst_run(struct dp_worker *w, struct dp_burst *b, unsigned in,
+    struct rte_mbuf **pkts, unsigned n)
+{
+	dp_classify(w, b, in, pkts, n);
+	b->ndrop = 0;
+	for (unsigned i = 0; i < n; i++)
+		dp_act_one(w, b, in, pkts[i], i);
+	if (b->ndrop)
+		rte_pktmbuf_free_bulk(b->drop, b->ndrop);
+	dp_tx_flush(w, b);
+}
+
+int
+dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct dp_ctx *ctx = w->ctx;
+	struct rte_mbuf *pkts[DP_BURST_MAX];
+	static __thread struct dp_burst b;
+	uint16_t n;
+
+	while (!ctx->quit) {
+		for (unsigned p = 0; p < ctx->nports; p++) {
+			if (w->idx >= ctx->port[p].nq)
+				continue;
+			n = rte_eth_rx_burst(ctx->port[p].id, (uint16_t)w->idx,
+			    pkts, (uint16_t)ctx->burst);
+			if (n)
+				dp_burst_run(w, &b, p, pkts, n);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,72 @@
+/*
+ * Compiled geolocation tables: what the fast path reads instead of the
+ * MMDB.  Entries are country indexes (geo_cc_t).  IPv4 is a DIR-24-8
+ * table, IPv6 a multibit trie (16-bit root, 8-bit strides).  Building is
+ * done aside by the control plane; lookups take no locks and allocate
+ * nothing.  Memory comes from plain malloc so that offline replay and
+ * unit tests run without an EAL.
+ */
+#ifndef CORDON_GEO_H
+#define CORDON_GEO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Country index: 0 is "unknown" (no answer), 1..676 an ISO 3166 alpha-2
+ * pair "AA".."ZZ" as (c0 - 'A') * 26 + (c1 - 'A') + 1.  Dense, so that
+ * per-country tables are plain arrays.
+ */
+typedef uint16_t geo_cc_t;
+#define GEO_CC_UNKNOWN	0
+#define GEO_CC_MAX	677
+
+/* Returns the index of a two-letter code (either case), or -1. */
+int geo_cc_parse(const char *s);
+/* Writes "US" (or "--" for unknown) into OUT[3]. */
+void geo_cc_format(geo_cc_t cc, char out[3]);
+
+struct geo_tables;
+
+struct geo_tables *geo_tables_create(void);
+void geo_tables_free(struct geo_tables *t);
+/*
+ * Optional, after a build: folds IPv6 nodes whose 256 entries agree into
+ * their parent and packs tbl8 groups and nodes densely, so the tables
+ * take less memory and fewer cache lines.  Answers do not change; the
+ * tables stay writable.  Return 0, or -1 with errno ENOMEM (unchanged).
+ */
+int geo_tables_compact(struct geo_tables *t);
+
+/*
+ * Sets every address in ADDR/PLEN to CC, overwriting whatever was there,
+ * more specific entries included (later layers and overrides win).
+ * Return 0, or -1 with errno (EINVAL, ENOMEM, ENOSPC).
+ */
+int geo_v4_set(struct geo_tables *t, uint32_t addr, unsigned plen,
+    geo_cc_t cc);
+int geo_v6_set(struct geo_tables *t, const uint8_t addr[16], unsigned plen,
+    geo_cc_t cc);
+/*
+ * Makes ADDR/PLEN an alias of the IPv4 table: a lookup there takes the 32
+ * bits after PLEN as an IPv4 address (MMDB's ::/96, ::ffff:0:0/96,
+ * 2002::/16 aliases).  PLEN <= 96.
+ */
+int geo_v6_set_alias4(struct geo_tables *t, const uint8_t addr[16],
+    unsigned plen);
+
+geo_cc_t geo_lookup4(const struct geo_tables *t, uint32_t addr);
+geo_cc_t geo_lookup6(const struct geo_tables *t, const uint8_t addr[16]);
+/* Looks up N addresses at once, prefetching ahead: the fast path's form. */
+void geo_lookup4_bulk(const struct geo_tables *t, const uint32_t *addr,
+    geo_cc_t *cc, unsigned n);
+
+struct geo_mem {
+	size_t v4_bytes;
+	size_t v6_bytes;
+	unsigned v4_tbl8_groups;
+	unsigned v6_nodes;
+};
+void geo_tables_mem(const struct geo_tables *t, struct geo_mem *m);
+
+#endif

@@ -1,0 +1,316 @@
+/*
+ * cordon-dp: the Cordon fast path.
+ *
+ *   cordon-dp [EAL options --] [-c FILE] [--stats-file FILE]  live
+ *   cordon-dp --check [-c FILE] [--geodb FILE [--geo-field P]]...
+ *   cordon-dp -r IN.pcap --verdicts OUT.jsonl [-c FILE] [--geodb ...]
+ *
+ * Exit status: 0 success, 1 runtime failure, 2 bad usage or config.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+
+#include "config/conf.h"
+#include "control/geo/geo_build.h"
+#include "control/policy/pol_compile.h"
+#include "dataplane/dp/dp.h"
+#include "dataplane/replay/replay.h"
+
+#define CDP_DEFAULT_CONF "/etc/cordon/cordon.conf"
+#define CDP_VERSION "0.1.0"
+
+struct cdp_opts {
+	const char *conf;
+	int check;
+	const char *replay;
+	const char *verdicts;
+	unsigned dir;
+	const char *stats_file;
+	unsigned ngeo;
+	const char *geodb[GEO_LAYER_MAX];
+	const char *geofield[GEO_LAYER_MAX];
+	int eal_argc;		/* EAL arguments given before "--" */
+	char **eal_argv;
+};
+
+static void
+cdp_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cordon-dp [EAL options --] [-c FILE] [--stats-file FILE]\n"
+	    "       cordon-dp --check [-c FILE] [--geodb FILE "
+	    "[--geo-field PATH]]...\n"
+	    "       cordon-dp -r IN.pcap [--verdicts OUT.jsonl] [--dir in|out]"
+	    " [-c FILE]\n"
+	    "                 [--geodb FILE [--geo-field PATH]]...\n"
+	    "options:\n"
+	    "  -c, --config FILE     configuration (default %s)\n"
+	    "      --check           validate config and databases, print the "
+	    "effective policy\n"
+	    "  -r, --read FILE       offline replay of a pcap capture\n"
+	    "      --verdicts FILE   replay output, one JSON object per packet"
+	    " (default stdout)\n"
+	    "      --dir in|out      replay: the capture arrived on an outside"
+	    " (in) or inside port\n"
+	    "      --geodb FILE      replace the config's databases (repeat to "
+	    "layer)\n"
+	    "      --geo-field PATH  country field of the preceding --geodb\n"
+	    "      --stats-file FILE live: keep the counters as JSON in FILE\n"
+	    "  -V, --version, -h, --help\n", CDP_DEFAULT_CONF);
+}
+
+enum { OPT_CHECK = 256, OPT_VERDICTS, OPT_DIR, OPT_GEODB, OPT_GEOFIELD,
+	OPT_STATS };
+
+static const struct option cdp_longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "read", required_argument, NULL, 'r' },
+	{ "verdicts", required_argument, NULL, OPT_VERDICTS },
+	{ "dir", required_argument, NULL, OPT_DIR },
+	{ "geodb", required_argument, NULL, OPT_GEODB },
+	{ "geo-field", required_argument, NULL, OPT_GEOFIELD },
+	{ "stats-file", required_argument, NULL, OPT_STATS },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int
+cdp_opt_geo(struct cdp_opts *o, int opt, const char *arg)
+{
+	if (opt == OPT_GEODB) {
+		if (o->ngeo == GEO_LAYER_MAX) {
+			fprintf(stderr, "cordon-dp: at most %d --geodb\n",
+			    GEO_LAYER_MAX);
+			return -1;
+		}
+		o->geodb[o->ngeo++] = arg;
+		return 0;
+	}
+	if (o->ngeo == 0) {
+		fprintf(stderr, "cordon-dp: --geo-field needs a --geodb "
+		    "before it\n");
+		return -1;
+	}
+	o->geofield[o->ngeo - 1] = arg;
+	return 0;
+}
+
+static int
+cdp_opt_one(struct cdp_opts *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'c': o->conf = arg; return 0;
+	case 'r': o->replay = arg; return 0;
+	case OPT_CHECK: o->check = 1; return 0;
+	case OPT_VERDICTS: o->verdicts = arg; return 0;
+	case OPT_STATS: o->stats_file = arg; return 0;
+	case OPT_GEODB:
+	case OPT_GEOFIELD: return cdp_opt_geo(o, opt, arg);
+	case OPT_DIR:
+		if (strcmp(arg, "in") == 0 || strcmp(arg, "out") == 0) {
+			o->dir = strcmp(arg, "in") == 0 ? POL_DIR_IN :
+			    POL_DIR_OUT;
+			return 0;
+		}
+		fprintf(stderr, "cordon-dp: --dir: \"in\" or \"out\"\n");
+		return -1;
+	case 'V': printf("cordon-dp %s\n", CDP_VERSION); exit(0);
+	case 'h': cdp_usage(stdout); exit(0);
+	default: cdp_usage(stderr); return -1;
+	}
+}
+
+/* DPDK convention: EAL arguments first, ours after "--" (if any). */
+static int
+cdp_opts_parse(int argc, char **argv, struct cdp_opts *o)
+{
+	int opt, split = 0;
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			split = i;
+			break;
+		}
+	if (split) {
+		o->eal_argc = split;
+		o->eal_argv = argv;
+		argv[split] = argv[0];
+		argc -= split;
+		argv += split;
+	}
+	o->conf = CDP_DEFAULT_CONF;
+	o->dir = POL_DIR_IN;
+	while ((opt = getopt_long(argc, argv, "c:r:Vh", cdp_longopts,
+	    NULL)) != -1)
+		if (cdp_opt_one(o, opt, optarg) != 0)
+			return -1;
+	if (optind < argc) {
+		fprintf(stderr, "cordon-dp: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Compiles the databases: the config's, or those of --geodb. */
+static int
+cdp_geo_load(const struct cdp_opts *o, const struct conf *c,
+    struct geo_db *db)
+{
+	struct geo_source src[GEO_LAYER_MAX];
+	char err[512];
+	unsigned n = o->ngeo ? o->ngeo : c->ngeo;
+
+	for (unsigned i = 0; i < n; i++) {
+		src[i].path = o->ngeo ? o->geodb[i] : c->geo_path[i];
+		src[i].field = o->ngeo ? (o->geofield[i] ? o->geofield[i] :
+		    GEO_DEFAULT_FIELD) : c->geo_field[i];
+	}
+	if (n == 0) {
+		fprintf(stderr, "cordon-dp: no geolocation database "
+		    "configured: refusing to run (fail closed)\n");
+		return -1;
+	}
+	if (geo_db_build(src, n, c->overrides, c->noverrides, db, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "cordon-dp: %s\n", err);
+		fprintf(stderr, "cordon-dp: no usable geolocation database: "
+		    "refusing to run (fail closed)\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cdp_policy(const struct conf *c, const uint16_t *ids, struct policy *p)
+{
+	char err[512];
+
+	if (pol_compile(c, ids, p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cordon-dp: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cdp_replay(const struct cdp_opts *o, const struct policy *p,
+    const struct geo_db *db)
+{
+	struct replay_opts ro = { o->replay, o->verdicts, o->dir };
+	struct stats *st = calloc(1, sizeof(*st));
+	struct stats_names names = { 1, { "capture" }, p };
+	int rc;
+
+	if (st == NULL)
+		return 1;
+	rc = replay_run(p, db->tables, &ro, st);
+	if (rc == 0 && o->verdicts && strcmp(o->verdicts, "-") != 0)
+		stats_print_text(st, &names, stdout);
+	if (rc == 0 && o->stats_file)
+		stats_write_file(st, &names, o->stats_file);
+	free(st);
+	return rc == 0 ? 0 : 1;
+}
+
+/* EAL argv: ours from the command line, else the config's, plus vdevs. */
+static int
+cdp_eal_init(const struct cdp_opts *o, const struct conf *c, char *argv0)
+{
+	static char *av[CONF_EAL_MAX + 2 * CONF_PORT_MAX + 64];
+	static char vdev[CONF_PORT_MAX][300];
+	int ac = 0;
+
+	av[ac++] = argv0;
+	if (o->eal_argc > 1)
+		for (int i = 1; i < o->eal_argc && ac < 64; i++)
+			av[ac++] = o->eal_argv[i];
+	else
+		for (unsigned i = 0; i < c->neal; i++)
+			av[ac++] = (char *)c->eal[i];
+	for (unsigned i = 0; i < c->nports; i++) {
+		if (c->ports[i].devargs[0] == '\0')
+			continue;
+		snprintf(vdev[i], sizeof(vdev[i]), "--vdev=%s",
+		    c->ports[i].devargs);
+		av[ac++] = vdev[i];
+	}
+	av[ac] = NULL;
+	if (rte_eal_init(ac, av) < 0) {
+		fprintf(stderr, "cordon-dp: EAL: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cdp_live(const struct cdp_opts *o, const struct conf *c, struct policy *p,
+    const struct geo_db *db, char *argv0)
+{
+	static struct dp_ctx ctx;
+	uint16_t ids[CONF_PORT_MAX];
+	int rc;
+
+	if (cdp_eal_init(o, c, argv0) != 0)
+		return 1;
+	for (unsigned i = 0; i < c->nports; i++)
+		if (rte_eth_dev_get_port_by_name(c->ports[i].device,
+		    &ids[i]) != 0) {
+			fprintf(stderr, "cordon-dp: port %s: no DPDK device "
+			    "\"%s\"\n", c->ports[i].name, c->ports[i].device);
+			rte_eal_cleanup();
+			return 1;
+		}
+	if (cdp_policy(c, ids, p) != 0) {
+		rte_eal_cleanup();
+		return 2;
+	}
+	ctx.conf = c;
+	ctx.pol = p;
+	ctx.geo = db->tables;
+	ctx.stats_file = o->stats_file;
+	rc = dp_run(&ctx);
+	rte_eal_cleanup();
+	return rc == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct cdp_opts o;
+	static struct geo_db db;
+	struct conf *c = calloc(1, sizeof(*c));
+	struct policy *p = calloc(1, sizeof(*p));
+	char *argv0 = argv[0];
+	char err[512];
+
+	if (c == NULL || p == NULL)
+		return 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (cdp_opts_parse(argc, argv, &o) != 0)
+		return 2;
+	if (conf_load(o.conf, c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cordon-dp: %s\n", err);
+		return 2;
+	}
+	if (cdp_policy(c, NULL, p) != 0)
+		return 2;
+	if (cdp_geo_load(&o, c, &db) != 0)
+		return o.check ? 2 : 1;
+	if (o.check) {
+		conf_print(c, stdout);
+		geo_db_print(&db, stdout);
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (o.replay)
+		return cdp_replay(&o, p, &db);
+	return cdp_live(&o, c, p, &db, argv0);
+}

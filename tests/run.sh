@@ -1,0 +1,156 @@
+#!/bin/bash
+# Runs every test suite and ends with one line "N passed, N failed".
+#   tests/run.sh [suite...]   suites: unit asan geo config dp integ fuzz
+# Exit status 1 if anything failed (or a suite could not run at all).
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+export BUILD=${BUILD:-build}
+export CORDON_FIXTURES="$ROOT/$BUILD/fixtures"
+export CORDON_GEODB="$ROOT/.cache/geo/geo-whois-asn-country.mmdb"
+PY=/usr/bin/python3
+PASSED=0
+FAILED=0
+LOG_DIR="$ROOT/$BUILD/test-logs"
+mkdir -p "$LOG_DIR"
+
+# Counts TAP lines ("ok ..." / "not ok ...") of a suite's output.
+tap_count() {
+	local out=$1 p f
+	p=$(grep -cE '^ok ' "$out")
+	f=$(grep -cE '^not ok ' "$out")
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	grep -E '^not ok ' "$out" | sed 's/^/  FAIL: /'
+}
+
+# One check that is a whole command: passes when it exits 0.
+check() {
+	local name=$1 log
+	shift
+	log="$LOG_DIR/$(echo "$name" | tr -c 'A-Za-z0-9._-' _).log"
+	if "$@" >"$log" 2>&1; then
+		PASSED=$((PASSED + 1))
+		echo "ok - $name"
+	else
+		FAILED=$((FAILED + 1))
+		echo "not ok - $name (log: $log)"
+		tail -n 20 "$log" | sed 's/^/    /'
+	fi
+}
+
+fixtures() {
+	[ -s "$CORDON_FIXTURES/.done" ] && return 0
+	mkdir -p "$CORDON_FIXTURES"
+	perl tests/fixtures/mkmmdb.pl "$CORDON_FIXTURES" &&
+	    echo ok >"$CORDON_FIXTURES/.done"
+}
+
+run_cmocka_dir() {
+	local dir=$1 tag=$2 t out
+	for t in "$dir"/tests/test_*; do
+		[ -x "$t" ] || continue
+		out="$LOG_DIR/$tag-$(basename "$t").tap"
+		CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$out" 2>&1
+		local rc=$?
+		echo "== $tag $(basename "$t"): $(grep -cE '^ok ' "$out") ok," \
+		    "$(grep -cE '^not ok ' "$out") not ok"
+		tap_count "$out"
+		# A crash or a non-zero exit with no failing case still fails.
+		if [ $rc -ne 0 ] && ! grep -qE '^not ok ' "$out"; then
+			FAILED=$((FAILED + 1))
+			echo "  FAIL: $tag $(basename "$t") exited $rc"
+			tail -n 20 "$out" | sed 's/^/    /'
+		fi
+	done
+}
+
+suite_unit() {
+	fixtures
+	run_cmocka_dir "$BUILD" unit
+}
+
+suite_asan() {
+	fixtures
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    run_cmocka_dir build-asan asan
+	check "asan: replay of the fast-path captures" \
+	    env CORDON_DP=build-asan/cordon-dp $PY -m pytest -q -p \
+	    no:cacheprovider tests/dp -k replay
+}
+
+suite_geo() {
+	check "geo: compiled tables == libmaxminddb on the real database" \
+	    "$BUILD/tools/geo_compare" --geodb "$CORDON_GEODB" \
+	    --field country_code --random 1000000
+	check "geo: IPv4-only real database" \
+	    "$BUILD/tools/geo_compare" --geodb \
+	    "$ROOT/.cache/geo/geo-whois-asn-country-ipv4.mmdb" \
+	    --field country_code --random 1000000
+}
+
+suite_config() {
+	check "config: shipped cordon.conf passes --check" \
+	    "$BUILD/cordon-dp" --check -c config/cordon.conf \
+	    --geodb "$CORDON_GEODB" --geo-field country_code
+	check "config: demo.conf passes --check" \
+	    "$BUILD/cordon-dp" --check -c appliance/demo/demo.conf
+	check "config: missing database refused (fail closed)" \
+	    tests/lib/expect_fail.sh "geo-missing.mmdb" \
+	    "$BUILD/cordon-dp" --check -c config/cordon.conf \
+	    --geodb /nonexistent/geo-missing.mmdb
+}
+
+suite_dp() {
+	local out="$LOG_DIR/pytest-dp.txt"
+	fixtures
+	$PY -m pytest -q -p no:cacheprovider tests/dp >"$out" 2>&1
+	pytest_count "$out" dp
+}
+
+pytest_count() {
+	local out=$1 name=$2 p f e
+	tail -n 30 "$out"
+	p=$(tail -n 1 "$out" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+	f=$(tail -n 1 "$out" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
+	e=$(tail -n 1 "$out" | grep -oE '[0-9]+ errors?' | grep -oE '[0-9]+')
+	PASSED=$((PASSED + ${p:-0}))
+	FAILED=$((FAILED + ${f:-0} + ${e:-0}))
+	if [ -z "$p$f$e" ]; then
+		FAILED=$((FAILED + 1))
+		echo "  FAIL: $name: pytest ran nothing"
+	fi
+}
+
+suite_integ() {
+	local t out
+	for t in tests/integ/test_*.sh; do
+		[ -x "$t" ] || continue
+		out="$LOG_DIR/integ-$(basename "$t").tap"
+		"$t" >"$out" 2>&1
+		local rc=$?
+		echo "== integ $(basename "$t")"
+		grep -E '^(ok|not ok) ' "$out"
+		tap_count "$out" >/dev/null
+		if [ $rc -ne 0 ] && ! grep -qE '^not ok ' "$out"; then
+			FAILED=$((FAILED + 1))
+			echo "  FAIL: $(basename "$t") exited $rc"
+			tail -n 30 "$out" | sed 's/^/    /'
+		fi
+	done
+}
+
+suite_fuzz() {
+	check "fuzz: packet parser, ${FUZZ_SECONDS:-60} s" \
+	    tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
+}
+
+SUITES=${*:-unit asan geo config dp integ fuzz}
+for s in $SUITES; do
+	echo "### suite $s"
+	"suite_$s"
+done
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]

@@ -1,0 +1,629 @@
+/*
+ * pkt_parse(): every header shape we accept, every malformation we name,
+ * and every truncation of valid frames (run under ASan to prove the
+ * parser never reads past the end).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "dataplane/pkt/pkt_parse.h"
+#include "dataplane/stats/reasons.h"
+#include "tests/unit/pkt_build.h"
+
+static const uint16_t tp_dot1q[] = { 0x8100 };
+static const uint16_t tp_qinq[] = { 0x88a8, 0x8100 };
+static const uint16_t tp_qinq_old[] = { 0x9100, 0x8100 };
+static const uint16_t tp_triple[] = { 0x88a8, 0x8100, 0x8100 };
+
+/* Parses a heap copy of exactly LEN bytes so ASan sees any overread. */
+static int
+parse_exact(const uint8_t *b, uint32_t len, struct pkt_meta *m)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	int rc;
+
+	assert_non_null(copy);
+	memcpy(copy, b, len);
+	rc = pkt_parse(copy, len, m);
+	free(copy);
+	return rc;
+}
+
+static int
+parse_frame(const struct pkt_frame *f, struct pkt_meta *m)
+{
+	return parse_exact(f->b, f->len, m);
+}
+
+static void
+mk_v4_tcp(struct pkt_frame *f, const uint16_t *tp, int ntags, unsigned opt)
+{
+	pkt_fr_eth(f, tp, ntags, 0x0800);
+	pkt_fr_ip4(f, 6, opt, 0);
+	pkt_fr_tcp(f, 40000, 22, 1000, 0, 0x02, 0);
+	pkt_fr_done(f);
+}
+
+/* 2001:db8::1 -> ::2, HBH, routing, dest-opts, fragment (first), UDP. */
+static void
+mk_v6_chain(struct pkt_frame *f, const uint16_t *tp, int ntags)
+{
+	pkt_fr_eth(f, tp, ntags, 0x86dd);
+	pkt_fr_ip6(f, 0);
+	pkt_fr_ext(f, 0, 43, 8);
+	pkt_fr_ext(f, 43, 60, 24);
+	pkt_fr_ext(f, 60, 44, 16);
+	pkt_fr_frag6(f, 17, 0, 1);
+	pkt_fr_udp(f, 5353, 161, 12);
+	pkt_fr_done(f);
+}
+
+static void
+test_v4_tcp(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	mk_v4_tcp(&f, NULL, 0, 0);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_NONE);
+	assert_int_equal(m.af, 4);
+	assert_int_equal(m.ethertype, 0x0800);
+	assert_int_equal(m.nvlan, 0);
+	assert_int_equal(m.l3_off, 14);
+	assert_int_equal(m.l4_off, 34);
+	assert_int_equal(m.l3_len, 40);
+	assert_int_equal(m.l4proto, 6);
+	assert_int_equal(m.frag, PKT_FRAG_NONE);
+	assert_true(m.has_l4);
+	assert_int_equal(m.sport, 40000);
+	assert_int_equal(m.dport, 22);
+	assert_int_equal(m.tcp_flags, 0x02);
+	assert_int_equal(m.src4, PKT_FR_IP4_SRC);
+	assert_int_equal(m.dst4, PKT_FR_IP4_DST);
+}
+
+static void
+test_v4_udp_icmp(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	pkt_fr_eth(&f, NULL, 0, 0x0800);
+	pkt_fr_ip4(&f, 17, 0, 0);
+	pkt_fr_udp(&f, 5000, 161, 20);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.l4proto, 17);
+	assert_true(m.has_l4);
+	assert_int_equal(m.sport, 5000);
+	assert_int_equal(m.dport, 161);
+
+	pkt_fr_eth(&f, NULL, 0, 0x0800);
+	pkt_fr_ip4(&f, 1, 0, 0);
+	pkt_fr_icmp(&f, 8, 0, 16);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.l4proto, 1);
+	assert_true(m.has_l4);
+	assert_int_equal(m.sport, 8 << 8);
+	assert_int_equal(m.dport, 0);
+
+	f.b[f.l4] = 3;
+	f.b[f.l4 + 1] = 13;
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.sport, 3 << 8 | 13);
+}
+
+static void
+test_v4_options_and_padding(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	for (unsigned opt = 1; opt <= 10; opt++) {
+		mk_v4_tcp(&f, NULL, 0, opt);
+		assert_int_equal(parse_frame(&f, &m), 0);
+		assert_int_equal(m.l4_off, 34 + 4 * opt);
+		assert_int_equal(m.dport, 22);
+	}
+	/* A 40-byte packet padded to the 60-byte Ethernet minimum. */
+	mk_v4_tcp(&f, NULL, 0, 0);
+	f.len = 60;
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.l3_len, 40);
+	assert_int_equal(m.dport, 22);
+}
+
+static void
+test_other_l4(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	/* GRE: not parsed, not an error. */
+	pkt_fr_eth(&f, NULL, 0, 0x0800);
+	pkt_fr_ip4(&f, 47, 0, 0);
+	pkt_fr_data(&f, 2);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.l4proto, 47);
+	assert_false(m.has_l4);
+
+	/* ICMPv6's number under IPv4 is not ICMP. */
+	f.b[f.l3 + 9] = 58;
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_false(m.has_l4);
+
+	/* Nor ICMPv4's under IPv6. */
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, 1);
+	pkt_fr_data(&f, 2);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.l4proto, 1);
+	assert_false(m.has_l4);
+}
+
+static void
+test_vlan(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	mk_v4_tcp(&f, tp_dot1q, 1, 0);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.nvlan, 1);
+	assert_int_equal(m.vlan[0], 100);
+	assert_int_equal(m.l3_off, 18);
+	assert_int_equal(m.ethertype, 0x0800);
+	assert_int_equal(m.dport, 22);
+
+	mk_v4_tcp(&f, tp_qinq, 2, 0);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.nvlan, 2);
+	assert_int_equal(m.vlan[0], 100);
+	assert_int_equal(m.vlan[1], 101);
+	assert_int_equal(m.l3_off, 22);
+	assert_int_equal(m.l4_off, 42);
+
+	mk_v4_tcp(&f, tp_qinq_old, 2, 0);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.nvlan, 2);
+
+	mk_v6_chain(&f, tp_qinq, 2);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.af, 6);
+	assert_int_equal(m.nvlan, 2);
+
+	mk_v4_tcp(&f, tp_triple, 3, 0);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_VLAN_DEPTH);
+
+	/* Tag header cut short. */
+	assert_int_equal(parse_exact(f.b, 16, &m), CDN_R_VLAN_TRUNC);
+}
+
+static void
+test_v6_chain(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	mk_v6_chain(&f, NULL, 0);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.af, 6);
+	assert_int_equal(m.ethertype, 0x86dd);
+	assert_int_equal(m.l3_off, 14);
+	assert_int_equal(m.l4_off, 14 + 40 + 8 + 24 + 16 + 8);
+	assert_int_equal(m.l3_len, f.len - 14);
+	assert_int_equal(m.l4proto, 17);
+	assert_int_equal(m.frag, PKT_FRAG_FIRST);
+	assert_true(m.has_l4);
+	assert_int_equal(m.sport, 5353);
+	assert_int_equal(m.dport, 161);
+	assert_memory_equal(m.src6, pkt_fr_ip6_src, 16);
+	assert_memory_equal(m.dst6, pkt_fr_ip6_dst, 16);
+}
+
+static void
+test_v6_ah_mobility(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	/* AH counts in 4-octet units: a 24-byte AH says 4. */
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, 51);
+	pkt_fr_ext(&f, 51, 135, 24);
+	pkt_fr_ext(&f, 135, 6, 16);
+	pkt_fr_tcp(&f, 1, 443, 7, 8, 0x10, 0);
+	pkt_fr_done(&f);
+	assert_int_equal(f.b[14 + 40 + 1], 4);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.l4_off, 14 + 40 + 24 + 16);
+	assert_int_equal(m.l4proto, 6);
+	assert_int_equal(m.dport, 443);
+	assert_int_equal(m.frag, PKT_FRAG_NONE);
+}
+
+static void
+test_v6_esp_nonext(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, 60);
+	pkt_fr_ext(&f, 60, 50, 8);
+	pkt_fr_data(&f, 3);	/* ESP is opaque: no minimum */
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.l4proto, 50);
+	assert_false(m.has_l4);
+	assert_int_equal(m.sport, 0);
+
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, 59);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.l4proto, 59);
+	assert_false(m.has_l4);
+}
+
+static void
+mk_v6_dstopts(struct pkt_frame *f, unsigned n)
+{
+	pkt_fr_eth(f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(f, 60);
+	for (unsigned i = 0; i < n; i++)
+		pkt_fr_ext(f, 60, i + 1 < n ? 60 : 6, 8);
+	pkt_fr_tcp(f, 1, 22, 1, 0, 0x02, 0);
+	pkt_fr_done(f);
+}
+
+static void
+test_v6_chain_limits(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	mk_v6_dstopts(&f, PKT_IP6_EXT_MAX);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.dport, 22);
+
+	mk_v6_dstopts(&f, PKT_IP6_EXT_MAX + 1);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP6_EXT_CHAIN);
+
+	/* Extension header longer than the payload length says. */
+	mk_v6_dstopts(&f, 1);
+	f.b[f.l3 + 40 + 1] = 200;
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP6_EXT_TRUNC);
+
+	/* Payload ends inside the fixed part of an extension header. */
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, 0);
+	pkt_fr_data(&f, 4);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP6_EXT_TRUNC);
+}
+
+static void
+test_v6_bad(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	mk_v6_chain(&f, NULL, 0);
+	assert_int_equal(parse_exact(f.b, 14 + 39, &m), CDN_R_IP6_TRUNC);
+
+	f.b[14] = 0x40;
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP6_VERSION);
+
+	mk_v6_chain(&f, NULL, 0);
+	pkt_fr_put16(f.b + 14 + 4, (uint16_t)(f.len - 14 - 40 + 1));
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP6_LEN);
+
+	/* Upper-layer checks apply within the payload length, not frame. */
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, 6);
+	pkt_fr_tcp(&f, 1, 22, 1, 0, 0x02, 0);
+	pkt_fr_done(&f);
+	pkt_fr_put16(f.b + 14 + 4, 19);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_TCP_TRUNC);
+}
+
+static void
+test_v4_bad_header(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	mk_v4_tcp(&f, NULL, 0, 0);
+	f.b[14] = 0x65;
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP4_VERSION);
+
+	for (uint8_t ihl = 0; ihl < 5; ihl++) {
+		f.b[14] = (uint8_t)(0x40 | ihl);
+		assert_int_equal(parse_frame(&f, &m), CDN_R_IP4_IHL);
+	}
+
+	/* IHL 15 (60 bytes) with only 40 bytes of IP. */
+	f.b[14] = 0x4f;
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP4_TRUNC);
+
+	/* IHL 8 fits the buffer but exceeds the total length 24. */
+	mk_v4_tcp(&f, NULL, 0, 0);
+	f.b[14] = 0x48;
+	pkt_fr_put16(f.b + 16, 24);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP4_LEN);
+
+	mk_v4_tcp(&f, NULL, 0, 0);
+	pkt_fr_put16(f.b + 16, 19);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP4_LEN);
+	pkt_fr_put16(f.b + 16, 41);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP4_LEN);
+	pkt_fr_put16(f.b + 16, 0xffff);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP4_LEN);
+
+	assert_int_equal(parse_exact(f.b, 14 + 19, &m), CDN_R_IP4_TRUNC);
+}
+
+static void
+test_tcp_bad(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	mk_v4_tcp(&f, NULL, 0, 0);
+	for (uint8_t doff = 0; doff < 5; doff++) {
+		f.b[34 + 12] = (uint8_t)(doff << 4);
+		assert_int_equal(parse_frame(&f, &m), CDN_R_TCP_DOFF);
+	}
+	f.b[34 + 12] = 6 << 4;	/* 24 bytes, only 20 in the packet */
+	assert_int_equal(parse_frame(&f, &m), CDN_R_TCP_DOFF);
+
+	/* The frame has the bytes, the IP packet does not: padding. */
+	f.len = 60;
+	assert_int_equal(parse_frame(&f, &m), CDN_R_TCP_DOFF);
+
+	/* 19 bytes of TCP. */
+	mk_v4_tcp(&f, NULL, 0, 0);
+	pkt_fr_put16(f.b + 16, 39);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_TCP_TRUNC);
+}
+
+static void
+test_udp_icmp_bad(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	pkt_fr_eth(&f, NULL, 0, 0x0800);
+	pkt_fr_ip4(&f, 17, 0, 0);
+	pkt_fr_udp(&f, 1, 2, 4);
+	pkt_fr_done(&f);
+	pkt_fr_put16(f.b + f.l4 + 4, 7);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_UDP_LEN);
+	pkt_fr_put16(f.b + f.l4 + 4, 13);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_UDP_LEN);
+	pkt_fr_put16(f.b + f.l4 + 4, 0);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_UDP_LEN);
+	/* Shorter than the payload is legal: trailing bytes are ignored. */
+	pkt_fr_put16(f.b + f.l4 + 4, 8);
+	assert_int_equal(parse_frame(&f, &m), 0);
+
+	pkt_fr_put16(f.b + 16, 20 + 7);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_UDP_TRUNC);
+
+	pkt_fr_eth(&f, NULL, 0, 0x0800);
+	pkt_fr_ip4(&f, 1, 0, 0);
+	pkt_fr_data(&f, 3);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_ICMP_TRUNC);
+
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, 58);
+	pkt_fr_data(&f, 3);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_ICMP_TRUNC);
+	pkt_fr_data(&f, 1);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_true(m.has_l4);
+}
+
+static void
+test_non_ip(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	pkt_fr_eth(&f, NULL, 0, 0x0806);
+	pkt_fr_data(&f, 28);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_NON_IP);
+	assert_int_equal(m.ethertype, 0x0806);
+	assert_int_equal(m.af, 0);
+
+	pkt_fr_eth(&f, tp_dot1q, 1, 0x0806);
+	pkt_fr_data(&f, 28);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_NON_IP);
+	assert_int_equal(m.ethertype, 0x0806);
+	assert_int_equal(m.nvlan, 1);
+	assert_int_equal(m.af, 0);
+
+	assert_int_equal(parse_exact(f.b, 13, &m), CDN_R_ETH_TRUNC);
+	assert_int_equal(parse_exact(f.b, 0, &m), CDN_R_ETH_TRUNC);
+}
+
+static void
+test_v4_fragments(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	pkt_fr_eth(&f, NULL, 0, 0x0800);
+	pkt_fr_ip4(&f, 17, 0, 0x2000);		/* MF, offset 0 */
+	pkt_fr_udp(&f, 53, 53, 100);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.frag, PKT_FRAG_FIRST);
+	assert_true(m.has_l4);
+	assert_int_equal(m.dport, 53);
+
+	/* DF alone is not a fragment. */
+	pkt_fr_put16(f.b + 20, 0x4000);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.frag, PKT_FRAG_NONE);
+
+	/* Later fragments carry no L4 header, whatever their bytes say. */
+	pkt_fr_eth(&f, NULL, 0, 0x0800);
+	pkt_fr_ip4(&f, 6, 0, 0x2000 | 185);
+	pkt_fr_data(&f, 3);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.frag, PKT_FRAG_LATER);
+	assert_int_equal(m.l4proto, 6);
+	assert_false(m.has_l4);
+	assert_int_equal(m.sport, 0);
+
+	/* The last fragment: offset set, MF clear. */
+	pkt_fr_put16(f.b + 20, 185);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.frag, PKT_FRAG_LATER);
+}
+
+static void
+test_v6_fragments(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, 44);
+	pkt_fr_frag6(&f, 6, 0, 1);
+	pkt_fr_tcp(&f, 1, 22, 5, 0, 0x02, 0);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.frag, PKT_FRAG_FIRST);
+	assert_true(m.has_l4);
+	assert_int_equal(m.dport, 22);
+
+	/* Atomic fragment (RFC 6946): offset 0, M clear. */
+	pkt_fr_put16(f.b + 14 + 40 + 2, 0);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.frag, PKT_FRAG_NONE);
+	assert_true(m.has_l4);
+
+	/* Later fragment behind a dest-opts header; junk after it. */
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, 60);
+	pkt_fr_ext(&f, 60, 44, 8);
+	pkt_fr_frag6(&f, 6, 100, 0);
+	pkt_fr_data(&f, 5);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.frag, PKT_FRAG_LATER);
+	assert_int_equal(m.l4proto, 6);
+	assert_false(m.has_l4);
+	assert_int_equal(m.l4_off, 14 + 40 + 8 + 8);
+}
+
+/*
+ * Every prefix of a valid frame either fails with a parser reason or
+ * (only if the frame has bytes beyond the IP packet) parses.
+ */
+static void
+check_truncations(const struct pkt_frame *f)
+{
+	struct pkt_meta m, full;
+	uint32_t n;
+	int rc;
+
+	assert_int_equal(parse_frame(f, &full), 0);
+	for (n = 0; n < f->len; n++) {
+		rc = parse_exact(f->b, n, &m);
+		if (n < (uint32_t)full.l3_off + full.l3_len) {
+			assert_int_not_equal(rc, 0);
+			assert_true(rc < CDN_R_FIRST_POLICY);
+		} else {
+			assert_int_equal(rc, 0);
+		}
+	}
+}
+
+static void
+test_truncation(void **state)
+{
+	struct pkt_frame f;
+
+	(void)state;
+	mk_v4_tcp(&f, tp_qinq, 2, 3);
+	check_truncations(&f);
+	mk_v4_tcp(&f, tp_dot1q, 1, 0);
+	f.len = 64;
+	check_truncations(&f);
+	mk_v6_chain(&f, tp_qinq_old, 2);
+	check_truncations(&f);
+	mk_v6_dstopts(&f, PKT_IP6_EXT_MAX);
+	check_truncations(&f);
+
+	pkt_fr_eth(&f, NULL, 0, 0x0800);
+	pkt_fr_ip4(&f, 1, 0, 0);
+	pkt_fr_icmp(&f, 8, 0, 4);
+	pkt_fr_done(&f);
+	check_truncations(&f);
+
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, 51);
+	pkt_fr_ext(&f, 51, 17, 12);
+	pkt_fr_udp(&f, 1, 2, 0);
+	pkt_fr_done(&f);
+	check_truncations(&f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v4_tcp),
+		cmocka_unit_test(test_v4_udp_icmp),
+		cmocka_unit_test(test_v4_options_and_padding),
+		cmocka_unit_test(test_other_l4),
+		cmocka_unit_test(test_vlan),
+		cmocka_unit_test(test_v6_chain),
+		cmocka_unit_test(test_v6_ah_mobility),
+		cmocka_unit_test(test_v6_esp_nonext),
+		cmocka_unit_test(test_v6_chain_limits),
+		cmocka_unit_test(test_v6_bad),
+		cmocka_unit_test(test_v4_bad_header),
+		cmocka_unit_test(test_tcp_bad),
+		cmocka_unit_test(test_udp_icmp_bad),
+		cmocka_unit_test(test_non_ip),
+		cmocka_unit_test(test_v4_fragments),
+		cmocka_unit_test(test_v6_fragments),
+		cmocka_unit_test(test_truncation),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

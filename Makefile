@@ -8,7 +8,8 @@ CC	?= gcc
 DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
 DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null) -lrte_net_ring
 
-CFLAGS	?= -O2 -g
+OPT	?= -O2 -g
+CFLAGS	:= $(OPT) $(EXTRA_CFLAGS)
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -I. $(DPDK_CFLAGS) -MMD -MP \
 	   -fno-strict-aliasing
 LDLIBS	:= $(DPDK_LIBS) -lmaxminddb -lconfig -lpcap -lm -lpthread
@@ -62,7 +63,7 @@ deps:
 
 # The sanitizer build lives in its own tree.
 asan:
-	$(MAKE) BUILD=build-asan SAN=1 CFLAGS="-O1 -g" all
+	$(MAKE) BUILD=build-asan SAN=1 OPT="-O1 -g" all
 
 test: deps
 	$(MAKE) all
@@ -88,7 +89,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt
 
 $(BUILD)/fuzz/fuzz_pkt: tests/fuzz/fuzz_pkt.c dataplane/pkt/pkt_parse.c \
-		dataplane/stats/reasons.c
+		dataplane/pkt/pkt_reject.c dataplane/stats/reasons.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 

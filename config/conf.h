@@ -25,6 +25,7 @@
 #define CONF_RANGE_MAX		16
 #define CONF_EAL_MAX		32
 #define CONF_REF_MAX		64	/* src or dst items per rule */
+#define CONF_FILE_MAX		16	/* files that hold rules */
 
 /* Set of country indexes, GEO_CC_UNKNOWN (bit 0) included. */
 #define CONF_CC_WORDS ((GEO_CC_MAX + 63) / 64)
@@ -106,13 +107,17 @@ struct conf_rule {
 	struct conf_range ports[CONF_RANGE_MAX];
 	enum conf_dir dir;
 	int action;		/* enum cdn_action */
-	int nexthop;		/* for reroute: index into nexthops[]; else -1 */
+	int nexthop;		/* reroute: index into nexthops[]; else -1 */
 	bool log;
+	unsigned file;		/* index into conf files[] */
 	int line;
 };
 
 struct conf {
 	char file[CONF_PATH_MAX];
+	/* Files rules came from, as errors name them; [0] is the main one. */
+	unsigned nfiles;
+	char files[CONF_FILE_MAX][CONF_PATH_MAX];
 
 	unsigned ngeo;
 	char geo_path[GEO_LAYER_MAX][CONF_PATH_MAX];

@@ -19,7 +19,7 @@ conf_db_load(struct conf_ctx *x, const config_setting_t *e)
 	char file[CONF_PATH_MAX];
 	char path[CONF_PATH_MAX * 2];
 
-	if (conf_want_group(x, e) < 0 || conf_keys_check(x, e, conf_db_keys) < 0)
+	if (conf_group_check(x, e, conf_db_keys) < 0)
 		return -1;
 	if (conf_str_get(x, e, "file", true, file, sizeof(file)) < 0)
 		return -1;
@@ -119,7 +119,7 @@ conf_override_load(struct conf_ctx *x, const config_setting_t *e)
 	const config_setting_t *ps;
 	int v;
 
-	if (conf_want_group(x, e) < 0 || conf_keys_check(x, e, conf_ov_keys) < 0)
+	if (conf_group_check(x, e, conf_ov_keys) < 0)
 		return -1;
 	if (conf_str_get(x, e, "prefix", true, pfx, sizeof(pfx)) < 0 ||
 	    conf_str_get(x, e, "country", true, cc, sizeof(cc)) < 0)
@@ -144,7 +144,7 @@ conf_geo_load(struct conf_ctx *x, const config_setting_t *s)
 {
 	const config_setting_t *m;
 
-	if (conf_want_group(x, s) < 0 || conf_keys_check(x, s, conf_geo_keys) < 0)
+	if (conf_group_check(x, s, conf_geo_keys) < 0)
 		return -1;
 	m = config_setting_get_member(s, "databases");
 	if (m != NULL && conf_list_each(x, m, GEO_LAYER_MAX, "databases",

@@ -27,6 +27,12 @@ struct conf_ctx {
 int conf_err(struct conf_ctx *x, const config_setting_t *s, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * Index in the config's files[] of the file setting S is in, added when
+ * new; -1 (with an error) when the table is full.
+ */
+int conf_file_index(struct conf_ctx *x, const config_setting_t *s);
+
 /* Prefixes a path relative to the main file's folder (for messages). */
 void conf_path_join(const struct conf_ctx *x, const char *file, char *out,
     size_t outlen);
@@ -40,6 +46,9 @@ int conf_keys_check(struct conf_ctx *x, const config_setting_t *g,
 
 /* Fails unless S is a group (a "{ ... }" block). */
 int conf_want_group(struct conf_ctx *x, const config_setting_t *s);
+/* conf_want_group, then conf_keys_check. */
+int conf_group_check(struct conf_ctx *x, const config_setting_t *g,
+    const char *const *keys);
 /* Fails unless S is a list or an array. */
 int conf_want_list(struct conf_ctx *x, const config_setting_t *s);
 

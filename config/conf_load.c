@@ -33,8 +33,7 @@ conf_default_load(struct conf_ctx *x, const config_setting_t *s)
 	char act[16];
 	int a;
 
-	if (conf_want_group(x, s) < 0 || conf_keys_check(x, s,
-	    conf_default_keys) < 0)
+	if (conf_group_check(x, s, conf_default_keys) < 0)
 		return -1;
 	if (conf_str_get(x, s, "action", true, act, sizeof(act)) < 0)
 		return -1;

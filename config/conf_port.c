@@ -61,8 +61,7 @@ conf_port_load(struct conf_ctx *x, const config_setting_t *e,
 	struct conf_port *p = &c->ports[c->nports];
 	int o;
 
-	if (conf_want_group(x, e) < 0 ||
-	    conf_keys_check(x, e, conf_port_keys) < 0 ||
+	if (conf_group_check(x, e, conf_port_keys) < 0 ||
 	    conf_name_get(x, e, p->name) < 0)
 		return -1;
 	if (conf_port_find(c, p->name) >= 0)
@@ -202,7 +201,7 @@ conf_nexthop_load(struct conf_ctx *x, const config_setting_t *e)
 	char port[CONF_NAME_MAX];
 	unsigned vlan = 0;
 
-	if (conf_want_group(x, e) < 0 || conf_keys_check(x, e, conf_nh_keys) < 0 ||
+	if (conf_group_check(x, e, conf_nh_keys) < 0 ||
 	    conf_name_get(x, e, h->name) < 0)
 		return -1;
 	if (conf_nexthop_find(c, h->name) >= 0)
@@ -254,7 +253,7 @@ conf_dataplane_load(struct conf_ctx *x, const config_setting_t *s)
 {
 	const config_setting_t *m;
 
-	if (conf_want_group(x, s) < 0 || conf_keys_check(x, s, conf_dp_keys) < 0)
+	if (conf_group_check(x, s, conf_dp_keys) < 0)
 		return -1;
 	if ((m = config_setting_get_member(s, "ports")) != NULL &&
 	    conf_ports_load(x, m) < 0)

@@ -114,8 +114,8 @@ conf_geo_print(const struct conf *c, FILE *f)
 	if (c->ngeo == 0)
 		fprintf(f, "    databases: none (every address is unknown)\n");
 	for (unsigned i = 0; i < c->ngeo; i++)
-		fprintf(f, "    database %u: %s field %s\n", i + 1, c->geo_path[i],
-		    c->geo_field[i]);
+		fprintf(f, "    database %u: %s field %s\n", i + 1,
+		    c->geo_path[i], c->geo_field[i]);
 	fprintf(f, "    overrides: %u\n", c->noverrides);
 	for (unsigned i = 0; i < c->noverrides; i++) {
 		const struct geo_override *o = &c->overrides[i];
@@ -261,7 +261,8 @@ conf_rule_print(const struct conf *c, unsigned i, FILE *f)
 	static const char *const dirs[] = { "any", "in", "out" };
 	const struct conf_rule *r = &c->rules[i];
 
-	fprintf(f, "    rule %u %s (line %d):\n", i + 1, r->name, r->line);
+	fprintf(f, "    rule %u %s (%s:%d):\n", i + 1, r->name,
+	    c->files[r->file], r->line);
 	conf_side_print(c, f, "src", r->src_any, &r->src, r->src_ref,
 	    r->nsrc_ref);
 	conf_side_print(c, f, "dst", r->dst_any, &r->dst, r->dst_ref,

@@ -204,8 +204,8 @@ conf_rule_action(struct conf_ctx *x, const config_setting_t *g,
 		return conf_err(x, g, "rule \"%s\": reroute needs a nexthop",
 		    r->name);
 	if (r->action != CDN_ACT_REROUTE && nm != NULL)
-		return conf_err(x, nm, "rule \"%s\": nexthop is only valid with "
-		    "action reroute", r->name);
+		return conf_err(x, nm, "rule \"%s\": nexthop is only valid "
+		    "with action reroute", r->name);
 	if (nm == NULL)
 		return 0;
 	if (conf_str_get(x, g, "nexthop", true, nh, sizeof(nh)) < 0)
@@ -221,15 +221,18 @@ conf_rule_load(struct conf_ctx *x, const config_setting_t *g)
 {
 	struct conf *c = x->c;
 	struct conf_rule *r = &c->rules[c->nrules];
+	int f;
 
-	if (conf_want_group(x, g) < 0 ||
-	    conf_keys_check(x, g, conf_rule_keys) < 0 ||
+	if (conf_group_check(x, g, conf_rule_keys) < 0 ||
 	    conf_name_get(x, g, r->name) < 0)
 		return -1;
 	for (unsigned i = 0; i < c->nrules; i++)
 		if (strcmp(c->rules[i].name, r->name) == 0)
 			return conf_err(x, config_setting_get_member(g, "name"),
 			    "duplicate rule \"%s\"", r->name);
+	if ((f = conf_file_index(x, g)) < 0)
+		return -1;
+	r->file = (unsigned)f;
 	r->line = (int)config_setting_source_line(g);
 	if (conf_rule_match(x, g, r) < 0 || conf_rule_dir(x, g, r) < 0 ||
 	    conf_rule_action(x, g, r) < 0 ||

@@ -16,17 +16,19 @@ conf_service_load(struct conf_ctx *x, const config_setting_t *s)
 	const char *name = config_setting_name(s);
 	const config_setting_t *m;
 
-	if (conf_name_check(x, s, name) < 0 || conf_want_group(x, s) < 0 ||
-	    conf_keys_check(x, s, conf_svc_keys) < 0)
+	if (conf_name_check(x, s, name) < 0 ||
+	    conf_group_check(x, s, conf_svc_keys) < 0)
 		return -1;
 	memcpy(v->name, name, strlen(name) + 1);
 	v->line = (int)config_setting_source_line(s);
 	if ((m = config_setting_get_member(s, "proto")) == NULL)
-		return conf_err(x, s, "service \"%s\": missing \"proto\"", name);
+		return conf_err(x, s, "service \"%s\": missing \"proto\"",
+		    name);
 	if (conf_protos_get(x, m, CONF_P_TCP | CONF_P_UDP, &v->protos) < 0)
 		return -1;
 	if ((m = config_setting_get_member(s, "ports")) == NULL)
-		return conf_err(x, s, "service \"%s\": missing \"ports\"", name);
+		return conf_err(x, s, "service \"%s\": missing \"ports\"",
+		    name);
 	if (conf_ranges_get(x, m, v->range, &v->nranges) < 0)
 		return -1;
 	c->nservices++;

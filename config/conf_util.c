@@ -21,24 +21,48 @@ conf_path_join(const struct conf_ctx *x, const char *file, char *out,
 		snprintf(out, outlen, "%s/%s", x->dir, file);
 }
 
+/* libconfig names an included file as written in the @include. */
+static void
+conf_source_path(const struct conf_ctx *x, const config_setting_t *s,
+    char *out, size_t outlen)
+{
+	const char *file = s ? config_setting_source_file(s) : NULL;
+
+	if (file == NULL || strcmp(file, x->c->file) == 0)
+		snprintf(out, outlen, "%s", x->c->file);
+	else
+		conf_path_join(x, file, out, outlen);
+}
+
+int
+conf_file_index(struct conf_ctx *x, const config_setting_t *s)
+{
+	struct conf *c = x->c;
+	char path[CONF_PATH_MAX * 2];
+
+	conf_source_path(x, s, path, sizeof(path));
+	for (unsigned i = 0; i < c->nfiles; i++)
+		if (strcmp(c->files[i], path) == 0)
+			return (int)i;
+	if (c->nfiles == CONF_FILE_MAX)
+		return conf_err(x, s, "rules come from too many files (at "
+		    "most %d)", CONF_FILE_MAX);
+	if (strlen(path) >= CONF_PATH_MAX)
+		return conf_err(x, s, "file path too long (at most %d "
+		    "characters)", CONF_PATH_MAX - 1);
+	memcpy(c->files[c->nfiles], path, strlen(path) + 1);
+	return (int)c->nfiles++;
+}
+
 int
 conf_err(struct conf_ctx *x, const config_setting_t *s, const char *fmt, ...)
 {
-	const char *file = NULL;
 	char path[CONF_PATH_MAX * 2];
 	char msg[512];
 	va_list ap;
-	int line = 0;
+	int line = s ? (int)config_setting_source_line(s) : 0;
 
-	if (s != NULL) {
-		file = config_setting_source_file(s);
-		line = (int)config_setting_source_line(s);
-	}
-	/* libconfig names an included file as written in the @include. */
-	if (file == NULL || strcmp(file, x->c->file) == 0)
-		snprintf(path, sizeof(path), "%s", x->c->file);
-	else
-		conf_path_join(x, file, path, sizeof(path));
+	conf_source_path(x, s, path, sizeof(path));
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -72,8 +96,8 @@ conf_keys_check(struct conf_ctx *x, const config_setting_t *g,
 			off += (size_t)snprintf(list + off,
 			    off < sizeof(list) ? sizeof(list) - off : 0,
 			    "%s%s", k == keys ? "" : ", ", *k);
-		return conf_err(x, m, "unknown key \"%s\" (expected one of: %s)",
-		    config_setting_name(m), list);
+		return conf_err(x, m, "unknown key \"%s\" (expected one of: "
+		    "%s)", config_setting_name(m), list);
 	}
 	return 0;
 }
@@ -85,6 +109,15 @@ conf_want_group(struct conf_ctx *x, const config_setting_t *s)
 		return 0;
 	return conf_err(x, s, "\"%s\" must be a group ({ ... })",
 	    config_setting_name(s) ? config_setting_name(s) : "element");
+}
+
+int
+conf_group_check(struct conf_ctx *x, const config_setting_t *g,
+    const char *const *keys)
+{
+	if (conf_want_group(x, g) < 0)
+		return -1;
+	return conf_keys_check(x, g, keys);
 }
 
 int
@@ -315,7 +348,8 @@ conf_ranges_get(struct conf_ctx *x, const config_setting_t *s,
 		return conf_err(x, s, "too many port ranges (at most %d)",
 		    CONF_RANGE_MAX);
 	for (int i = 0; i < len; i++)
-		if (conf_range_elem(x, config_setting_get_elem(s, i), &r[i]) < 0)
+		if (conf_range_elem(x, config_setting_get_elem(s, i),
+		    &r[i]) < 0)
 			return -1;
 	*n = (unsigned)len;
 	return 0;

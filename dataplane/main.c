@@ -31,6 +31,9 @@ struct cdp_opts {
 	const char *verdicts;
 	unsigned dir;
 	const char *stats_file;
+	const char *bench_fill;
+	int mbuf_cache;
+	unsigned mbufs;
 	unsigned ngeo;
 	const char *geodb[GEO_LAYER_MAX];
 	const char *geofield[GEO_LAYER_MAX];
@@ -61,11 +64,16 @@ cdp_usage(FILE *f)
 	    "layer)\n"
 	    "      --geo-field PATH  country field of the preceding --geodb\n"
 	    "      --stats-file FILE live: keep the counters as JSON in FILE\n"
+	    "      --bench-fill PCAP live, benchmarks: preload the pool's mbufs "
+	    "with PCAP\n"
+	    "      --mbuf-cache N    live: per-lcore mempool cache (default "
+	    "256)\n"
+	    "      --mbufs N         live: pool size (default: the config's)\n"
 	    "  -V, --version, -h, --help\n", CDP_DEFAULT_CONF);
 }
 
 enum { OPT_CHECK = 256, OPT_VERDICTS, OPT_DIR, OPT_GEODB, OPT_GEOFIELD,
-	OPT_STATS };
+	OPT_STATS, OPT_FILL, OPT_CACHE, OPT_MBUFS };
 
 static const struct option cdp_longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -76,6 +84,9 @@ static const struct option cdp_longopts[] = {
 	{ "geodb", required_argument, NULL, OPT_GEODB },
 	{ "geo-field", required_argument, NULL, OPT_GEOFIELD },
 	{ "stats-file", required_argument, NULL, OPT_STATS },
+	{ "bench-fill", required_argument, NULL, OPT_FILL },
+	{ "mbuf-cache", required_argument, NULL, OPT_CACHE },
+	{ "mbufs", required_argument, NULL, OPT_MBUFS },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -111,6 +122,9 @@ cdp_opt_one(struct cdp_opts *o, int opt, const char *arg)
 	case OPT_CHECK: o->check = 1; return 0;
 	case OPT_VERDICTS: o->verdicts = arg; return 0;
 	case OPT_STATS: o->stats_file = arg; return 0;
+	case OPT_FILL: o->bench_fill = arg; return 0;
+	case OPT_CACHE: o->mbuf_cache = atoi(arg); return 0;
+	case OPT_MBUFS: o->mbufs = (unsigned)strtoul(arg, NULL, 10); return 0;
 	case OPT_GEODB:
 	case OPT_GEOFIELD: return cdp_opt_geo(o, opt, arg);
 	case OPT_DIR:
@@ -147,6 +161,7 @@ cdp_opts_parse(int argc, char **argv, struct cdp_opts *o)
 	}
 	o->conf = CDP_DEFAULT_CONF;
 	o->dir = POL_DIR_IN;
+	o->mbuf_cache = -1;
 	while ((opt = getopt_long(argc, argv, "c:r:Vh", cdp_longopts,
 	    NULL)) != -1)
 		if (cdp_opt_one(o, opt, optarg) != 0)
@@ -276,6 +291,8 @@ cdp_live(const struct cdp_opts *o, const struct conf *c, struct policy *p,
 	ctx.pol = p;
 	ctx.geo = db->tables;
 	ctx.stats_file = o->stats_file;
+	ctx.fill_pcap = o->bench_fill;
+	ctx.mbuf_cache = o->mbuf_cache;
 	rc = dp_run(&ctx);
 	rte_eal_cleanup();
 	return rc == 0 ? 0 : 1;
@@ -312,5 +329,7 @@ main(int argc, char **argv)
 	}
 	if (o.replay)
 		return cdp_replay(&o, p, &db);
+	if (o.mbufs)
+		c->mbufs = o.mbufs;
 	return cdp_live(&o, c, p, &db, argv0);
 }

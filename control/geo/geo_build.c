@@ -70,7 +70,8 @@ geo_db_fill(struct geo_db *db, const struct geo_source *src, unsigned n,
 			return -1;
 	db->nlayers = n;
 	for (i = 0; i < nov; i++)
-		if (geo_override_apply(db->tables, &ov[i], i, err, errlen) == -1)
+		if (geo_override_apply(db->tables, &ov[i], i, err,
+		    errlen) == -1)
 			return -1;
 	db->noverrides = nov;
 	if (geo_mapped_alias(db->tables, err, errlen) == -1)

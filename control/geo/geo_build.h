@@ -54,7 +54,12 @@ struct geo_db {
 };
 
 /*
- * Compiles N layers and NOV overrides into OUT.  On any error (missing,
+ * Compiles N layers and NOV overrides into OUT.  Each layer writes every
+ * prefix that has a data record (a record without the field writes
+ * "unknown"); empty prefixes keep what earlier layers said.  Overrides
+ * follow in order, then ::ffff:0:0/96 is made to answer as IPv4 whatever
+ * came before.  The tables are compacted; OUT->compile_ms says how long
+ * it all took.  N may be 0 (overrides only).  On any error (missing,
  * unreadable, truncated or corrupt file; field absent from every record)
  * returns -1 with a message naming the file in ERR and OUT untouched:
  * the caller keeps its last good tables (fail closed at start-up).

@@ -56,22 +56,29 @@ pol_ranges_edges(const struct conf_range *r, unsigned n, struct pol_edges *e)
 	}
 }
 
-/* Does rule R accept destination PORT of L4 (CONF_P_TCP or CONF_P_UDP)? */
+/* Services of L4 (CONF_P_TCP or CONF_P_UDP) that name PORT, as a mask. */
+static uint64_t
+pol_port_services(const struct conf *c, uint8_t l4, unsigned port)
+{
+	uint64_t m = 0;
+
+	for (unsigned s = 0; s < c->nservices; s++)
+		if ((c->services[s].protos & l4) &&
+		    pol_ranges_have(c->services[s].range,
+		    c->services[s].nranges, port))
+			m |= 1ULL << s;
+	return m;
+}
+
+/* Does rule R accept destination PORT of L4, given its services SVC? */
 static bool
-pol_rule_port(const struct conf *c, const struct conf_rule *r, uint8_t l4,
-    unsigned port)
+pol_rule_port(const struct conf_rule *r, uint8_t l4, unsigned port,
+    uint64_t svc)
 {
 	if ((r->protos & l4) == 0)
 		return false;
-	if (r->svc_any || pol_ranges_have(r->ports, r->nports, port))
-		return true;
-	for (unsigned s = 0; s < c->nservices; s++)
-		if ((r->services & (1ULL << s)) &&
-		    (c->services[s].protos & l4) &&
-		    pol_ranges_have(c->services[s].range,
-		    c->services[s].nranges, port))
-			return true;
-	return false;
+	return r->svc_any || (r->services & svc) != 0 ||
+	    pol_ranges_have(r->ports, r->nports, port);
 }
 
 /* Every port where some rule's answer for L4 may change. */
@@ -118,9 +125,10 @@ pol_ports_compile(const struct conf *c, struct policy *p, unsigned l,
 	for (unsigned port = 0; port < 65536; port++) {
 		if (pol_edge_has(&e, port)) {
 			struct pol_set set = { { 0 } };
+			uint64_t svc = pol_port_services(c, l4, port);
 
 			for (unsigned i = 0; i < c->nrules; i++)
-				if (pol_rule_port(c, &c->rules[i], l4, port))
+				if (pol_rule_port(&c->rules[i], l4, port, svc))
 					pol_set_add(&set, i);
 			if ((k = pol_class_get(p, &set)) < 0) {
 				snprintf(err, errlen, "%s:0: more than %d "
@@ -134,7 +142,18 @@ pol_ports_compile(const struct conf *c, struct policy *p, unsigned l,
 	return 0;
 }
 
-/* First service (in config order) naming each port, for reporting. */
+static void
+pol_service_fill(const struct conf_service *v, uint8_t idx, uint8_t *ps)
+{
+	for (unsigned i = 0; i < v->nranges; i++)
+		memset(ps + v->range[i].lo, idx,
+		    (size_t)(v->range[i].hi - v->range[i].lo) + 1);
+}
+
+/*
+ * First service (in config order) naming each port, for reporting:
+ * filled last to first so that the earlier service overwrites.
+ */
 static void
 pol_services_compile(const struct conf *c, struct policy *p)
 {
@@ -142,13 +161,10 @@ pol_services_compile(const struct conf *c, struct policy *p)
 	for (unsigned s = c->nservices; s-- > 0;) {
 		const struct conf_service *v = &c->services[s];
 
-		for (unsigned l = 0; l < 2; l++) {
-			if ((v->protos & (l == 0 ? CONF_P_TCP : CONF_P_UDP)) == 0)
-				continue;
-			for (unsigned i = 0; i < v->nranges; i++)
-				memset(&p->port_service[l][v->range[i].lo], (int)s,
-				    (size_t)(v->range[i].hi - v->range[i].lo) + 1);
-		}
+		if (v->protos & CONF_P_TCP)
+			pol_service_fill(v, (uint8_t)s, p->port_service[0]);
+		if (v->protos & CONF_P_UDP)
+			pol_service_fill(v, (uint8_t)s, p->port_service[1]);
 		memcpy(p->service_name[s], v->name, sizeof(v->name));
 	}
 	p->nservices = (uint8_t)c->nservices;

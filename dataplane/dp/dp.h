@@ -57,6 +57,8 @@ struct dp_ctx {
 	struct rte_mempool *pool;
 	unsigned burst;
 	const char *stats_file;
+	const char *fill_pcap;	/* --bench-fill: preload mbuf contents */
+	int mbuf_cache;		/* per-lcore mempool cache, -1: default */
 	volatile int quit;
 };
 
@@ -66,6 +68,13 @@ void dp_ports_close(struct dp_ctx *ctx);
 
 /* dp_worker.c: the per-lcore loop (rte_eal_remote_launch entry). */
 int dp_worker_main(void *arg);
+
+/*
+ * dp_fill.c: writes the frames of a capture, in turn, into every mbuf of
+ * the pool.  Virtual devices such as net_null hand out pool mbufs without
+ * touching their data, so a benchmark then sees that traffic.
+ */
+int dp_pool_fill(struct rte_mempool *mp, const char *pcap_path);
 
 /* dp_main.c: runs the live path until SIGINT/SIGTERM. */
 int dp_run(struct dp_ctx *ctx);

@@ -154,14 +154,18 @@ static int
 dp_pool_create(struct dp_ctx *ctx)
 {
 	unsigned n = ctx->conf->mbufs ? ctx->conf->mbufs : 16384;
+	unsigned cache = ctx->mbuf_cache >= 0 ? (unsigned)ctx->mbuf_cache :
+	    256;
 
-	ctx->pool = rte_pktmbuf_pool_create("cordon_mbufs", n, 256, 0,
+	ctx->pool = rte_pktmbuf_pool_create("cordon_mbufs", n, cache, 0,
 	    RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (ctx->pool == NULL) {
 		fprintf(stderr, "cordon-dp: cannot create a pool of %u mbufs: "
 		    "%s\n", n, rte_strerror(rte_errno));
 		return -1;
 	}
+	if (ctx->fill_pcap && dp_pool_fill(ctx->pool, ctx->fill_pcap) != 0)
+		return -1;
 	return 0;
 }
 

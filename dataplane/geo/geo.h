@@ -50,17 +50,28 @@ int geo_v6_set(struct geo_tables *t, const uint8_t addr[16], unsigned plen,
 /*
  * Makes ADDR/PLEN an alias of the IPv4 table: a lookup there takes the 32
  * bits after PLEN as an IPv4 address (MMDB's ::/96, ::ffff:0:0/96,
- * 2002::/16 aliases).  PLEN <= 96.
+ * 2002::/16 aliases), so later IPv4 writes show through it.  Overwrites
+ * like geo_v6_set(); more specific IPv6 writes made later win inside it.
+ * PLEN <= 96, else EINVAL.
  */
 int geo_v6_set_alias4(struct geo_tables *t, const uint8_t addr[16],
     unsigned plen);
 
+/* ADDR in host order; IPv6 ADDR in network order.  Lock-free, no calls. */
 geo_cc_t geo_lookup4(const struct geo_tables *t, uint32_t addr);
 geo_cc_t geo_lookup6(const struct geo_tables *t, const uint8_t addr[16]);
 /* Looks up N addresses at once, prefetching ahead: the fast path's form. */
 void geo_lookup4_bulk(const struct geo_tables *t, const uint32_t *addr,
     geo_cc_t *cc, unsigned n);
+/*
+ * The same for IPv6: ADDR[i] points at 16 bytes (an mbuf's source address
+ * in place, say).  Walks all N tries level by level so that their cache
+ * misses overlap.
+ */
+void geo_lookup6_bulk(const struct geo_tables *t, const uint8_t *const *addr,
+    geo_cc_t *cc, unsigned n);
 
+/* Bytes held by the tables (logical sizes) and groups/nodes in use. */
 struct geo_mem {
 	size_t v4_bytes;
 	size_t v6_bytes;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dataplane/geo/geo.h"
 #include "dataplane/geo/geo_impl.h"
@@ -43,6 +44,23 @@ geo_cc_format(geo_cc_t cc, char out[3])
 	out[0] = 'A' + (cc - 1) / 26;
 	out[1] = 'A' + (cc - 1) % 26;
 	out[2] = '\0';
+}
+
+#define GEO_HUGE	(2u << 20)
+
+void *
+geo_mem_alloc(size_t bytes)
+{
+	size_t len = (bytes + GEO_HUGE - 1) & ~(size_t)(GEO_HUGE - 1);
+	void *p;
+
+	if (bytes < GEO_HUGE)
+		return malloc(bytes ? bytes : 1);
+	if (posix_memalign(&p, GEO_HUGE, len) != 0)
+		return NULL;
+	/* Advice only: without THP this is ordinary memory. */
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	return p;
 }
 
 struct geo_tables *

@@ -5,18 +5,22 @@
 #ifndef CORDON_GEO_IMPL_H
 #define CORDON_GEO_IMPL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dataplane/geo/geo.h"
 
 /*
- * IPv4, DIR-24-8: tbl24 holds a country, or (GEO_TBL8_FLAG | group) for
- * a /24 that is split further; a group is 256 entries of tbl8.  Free
- * groups are chained through their first entry.
+ * IPv4, DIR-24-8: a tbl24 entry below GEO_TBL8_BASE is a country; from
+ * GEO_TBL8_BASE up it names a group of 256 tbl8 entries for a /24 that is
+ * split further.  Countries need 10 bits, so 16-bit entries leave room for
+ * 64512 groups (the real whois database needs about 16k).  Free groups
+ * are chained through their first entry.
  */
 #define GEO_TBL24_SIZE	(1u << 24)
-#define GEO_TBL8_FLAG	0x8000u
-#define GEO_TBL8_MAX	0x8000u		/* 15 bits of group index */
+#define GEO_TBL8_BASE	1024u
+#define GEO_TBL8_MAX	(65536u - GEO_TBL8_BASE)
+#define GEO_IS_TBL8(e)	((e) >= GEO_TBL8_BASE)
 #define GEO_TBL8_NONE	0xffffu		/* end of the free chain */
 
 /*
@@ -34,6 +38,8 @@
 #define GEO6_NODE_MAX	0x3fffffffu
 #define GEO6_NONE	0xffffffffu	/* end of the free chain */
 
+_Static_assert(GEO_CC_MAX <= GEO_TBL8_BASE, "countries overlap tbl8 groups");
+
 struct geo_tables {
 	uint16_t *tbl24;
 	uint16_t *tbl8;
@@ -50,6 +56,13 @@ struct geo_tables {
 	uint32_t node6_free;
 };
 
+/*
+ * Memory for the big arrays: 2 MiB aligned and advised for transparent
+ * huge pages when large, because lookups are random and a 4 KiB TLB
+ * entry per miss would cost as much as the miss itself.  free() it.
+ */
+void *geo_mem_alloc(size_t bytes);
+
 int geo_v4_init(struct geo_tables *t);
 void geo_v4_fini(struct geo_tables *t);
 int geo_v4_compact(struct geo_tables *t);
@@ -62,8 +75,8 @@ geo_v4_get(const struct geo_tables *t, uint32_t a)
 {
 	uint16_t e = t->tbl24[a >> 8];
 
-	if (e & GEO_TBL8_FLAG)
-		e = t->tbl8[((uint32_t)(e & ~GEO_TBL8_FLAG) << 8) | (a & 0xff)];
+	if (GEO_IS_TBL8(e))
+		e = t->tbl8[((uint32_t)(e - GEO_TBL8_BASE) << 8) | (a & 0xff)];
 	return e;
 }
 

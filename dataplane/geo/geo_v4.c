@@ -15,10 +15,11 @@
 int
 geo_v4_init(struct geo_tables *t)
 {
-	/* calloc: zero is GEO_CC_UNKNOWN, and untouched pages stay shared. */
-	t->tbl24 = calloc(GEO_TBL24_SIZE, sizeof(t->tbl24[0]));
+	t->tbl24 = geo_mem_alloc(GEO_TBL24_SIZE * sizeof(t->tbl24[0]));
 	if (t->tbl24 == NULL)
 		return -1;
+	/* Zero is GEO_CC_UNKNOWN. */
+	memset(t->tbl24, 0, GEO_TBL24_SIZE * sizeof(t->tbl24[0]));
 	t->tbl8 = NULL;
 	t->tbl8_cap = t->tbl8_used = t->tbl8_live = 0;
 	t->tbl8_free = GEO_TBL8_NONE;
@@ -94,8 +95,8 @@ geo_v4_set24(struct geo_tables *t, uint32_t first, uint32_t n, geo_cc_t cc)
 
 	for (i = first; i < first + n; i++) {
 		e = t->tbl24[i];
-		if (e & GEO_TBL8_FLAG)
-			geo_v4_group_free(t, e & ~GEO_TBL8_FLAG);
+		if (GEO_IS_TBL8(e))
+			geo_v4_group_free(t, e - GEO_TBL8_BASE);
 		t->tbl24[i] = cc;
 	}
 }
@@ -119,14 +120,14 @@ geo_v4_set8(struct geo_tables *t, uint32_t addr, unsigned plen, geo_cc_t cc)
 	uint16_t *grp;
 	int r;
 
-	if (!(t->tbl24[i24] & GEO_TBL8_FLAG)) {
+	if (!GEO_IS_TBL8(t->tbl24[i24])) {
 		if (t->tbl24[i24] == cc)
 			return 0;
 		if ((r = geo_v4_group_alloc(t, t->tbl24[i24])) == -1)
 			return -1;
-		t->tbl24[i24] = GEO_TBL8_FLAG | (uint16_t)r;
+		t->tbl24[i24] = (uint16_t)(GEO_TBL8_BASE + r);
 	}
-	g = t->tbl24[i24] & ~GEO_TBL8_FLAG;
+	g = t->tbl24[i24] - GEO_TBL8_BASE;
 	grp = &t->tbl8[g << 8];
 	n = 1u << (32 - plen);
 	for (i = first; i < first + n; i++)
@@ -163,18 +164,18 @@ geo_v4_compact(struct geo_tables *t)
 	uint32_t i, g, ng = 0;
 
 	if (t->tbl8_live > 0) {
-		n8 = malloc((size_t)t->tbl8_live * 256 * sizeof(*n8));
+		n8 = geo_mem_alloc((size_t)t->tbl8_live * 256 * sizeof(*n8));
 		if (n8 == NULL) {
 			errno = ENOMEM;
 			return -1;
 		}
 	}
 	for (i = 0; i < GEO_TBL24_SIZE; i++) {
-		if (!(t->tbl24[i] & GEO_TBL8_FLAG))
+		if (!GEO_IS_TBL8(t->tbl24[i]))
 			continue;
-		g = t->tbl24[i] & ~GEO_TBL8_FLAG;
+		g = t->tbl24[i] - GEO_TBL8_BASE;
 		memcpy(&n8[ng << 8], &t->tbl8[g << 8], 256 * sizeof(*n8));
-		t->tbl24[i] = GEO_TBL8_FLAG | ng++;
+		t->tbl24[i] = (uint16_t)(GEO_TBL8_BASE + ng++);
 	}
 	free(t->tbl8);
 	t->tbl8 = n8;
@@ -206,12 +207,12 @@ geo_v4_chunk(const struct geo_tables *t, const uint32_t *addr, geo_cc_t *cc,
 		__builtin_prefetch(&t->tbl24[addr[i] >> 8]);
 	for (i = 0; i < n; i++) {
 		e = t->tbl24[addr[i] >> 8];
-		if (!(e & GEO_TBL8_FLAG)) {
+		if (!GEO_IS_TBL8(e)) {
 			cc[i] = e;
 			ix[i] = UINT32_MAX;
 			continue;
 		}
-		ix[i] = ((uint32_t)(e & ~GEO_TBL8_FLAG) << 8) | (addr[i] & 0xff);
+		ix[i] = ((uint32_t)(e - GEO_TBL8_BASE) << 8) | (addr[i] & 0xff);
 		__builtin_prefetch(&t->tbl8[ix[i]]);
 	}
 	for (i = 0; i < n; i++)

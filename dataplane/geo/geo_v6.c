@@ -15,6 +15,13 @@
 	((pnode) == GEO6_NONE ? &(t)->root6[(i)]                               \
 			      : &(t)->node6[((size_t)(pnode) << 8) | (i)])
 
+/* The entry under node entry E for byte D of address A. */
+#define GEO6_NEXT(t, e, a, d)                                                  \
+	(&(t)->node6[((size_t)((e) & GEO6_VAL_MASK) << 8) | (a)[(d)]])
+
+#define GEO6_ROOT_IDX(a)	((uint32_t)(a)[0] << 8 | (a)[1])
+#define GEO6_BULK_CHUNK		32
+
 int
 geo_v6_init(struct geo_tables *t)
 {
@@ -175,15 +182,66 @@ geo_v6_embedded4(const uint8_t a[16], unsigned off)
 geo_cc_t
 geo_lookup6(const struct geo_tables *t, const uint8_t addr[16])
 {
-	uint32_t e = t->root6[((uint32_t)addr[0] << 8) | addr[1]];
+	uint32_t e = t->root6[GEO6_ROOT_IDX(addr)];
 	unsigned i = 2;
 
 	/* Nodes only exist above prefixes of <= 128 bits: i stays < 16. */
 	while ((e & GEO6_TAG_MASK) == GEO6_NODE)
-		e = t->node6[((size_t)(e & GEO6_VAL_MASK) << 8) | addr[i++]];
+		e = *GEO6_NEXT(t, e, addr, i++);
 	if (__builtin_expect((e & GEO6_TAG_MASK) == GEO6_LEAF, 1))
 		return (geo_cc_t)e;
 	return geo_v4_get(t, geo_v6_embedded4(addr, e & GEO6_VAL_MASK));
+}
+
+/*
+ * Up to GEO6_BULK_CHUNK walks in lockstep, one trie level per round; the
+ * walks still inside nodes are kept in a list so that a round touches
+ * only them.
+ */
+static void
+geo_v6_chunk(const struct geo_tables *t, const uint8_t *const *a,
+    geo_cc_t *cc, unsigned n)
+{
+	uint32_t e[GEO6_BULK_CHUNK];
+	uint8_t act[GEO6_BULK_CHUNK], d = 2;
+	unsigned i, k, na = 0, nn;
+
+	for (i = 0; i < n; i++)
+		__builtin_prefetch(&t->root6[GEO6_ROOT_IDX(a[i])]);
+	for (i = 0; i < n; i++) {
+		e[i] = t->root6[GEO6_ROOT_IDX(a[i])];
+		act[na] = i;
+		na += (e[i] & GEO6_TAG_MASK) == GEO6_NODE;
+	}
+	/* All walks in a round are at the same depth D. */
+	for (; na > 0; d++) {
+		for (k = 0; k < na; k++) {
+			i = act[k];
+			__builtin_prefetch(GEO6_NEXT(t, e[i], a[i], d));
+		}
+		for (k = nn = 0; k < na; k++) {
+			i = act[k];
+			e[i] = *GEO6_NEXT(t, e[i], a[i], d);
+			act[nn] = i;
+			nn += (e[i] & GEO6_TAG_MASK) == GEO6_NODE;
+		}
+		na = nn;
+	}
+	for (i = 0; i < n; i++)
+		cc[i] = (e[i] & GEO6_TAG_MASK) == GEO6_LEAF ? (geo_cc_t)e[i] :
+		    geo_v4_get(t, geo_v6_embedded4(a[i], e[i] & GEO6_VAL_MASK));
+}
+
+void
+geo_lookup6_bulk(const struct geo_tables *t, const uint8_t *const *addr,
+    geo_cc_t *cc, unsigned n)
+{
+	unsigned i, m;
+
+	for (i = 0; i < n; i += m) {
+		m = n - i < GEO6_BULK_CHUNK ? n - i : GEO6_BULK_CHUNK;
+		geo_v6_chunk(t, addr + i, cc + i, m);
+	}
 }
 
 /*
@@ -228,10 +286,15 @@ geo_v6_count_nodes(const struct geo_tables *t, uint32_t n)
 	return c;
 }
 
-/* Gives back what folding left unused; keeping the larger block is fine. */
+/*
+ * Moves the packed nodes into a block of the exact size, huge-page
+ * backed: folding usually leaves much of the estimate unused.  Keeping
+ * the first block is fine if that allocation fails.
+ */
 static void
 geo_v6_shrink(struct geo_tables *nt)
 {
+	size_t bytes = (size_t)nt->node6_used * 256 * sizeof(uint32_t);
 	uint32_t *p;
 
 	if (nt->node6_used == 0) {
@@ -239,9 +302,11 @@ geo_v6_shrink(struct geo_tables *nt)
 		nt->node6 = NULL;
 		return;
 	}
-	p = realloc(nt->node6, (size_t)nt->node6_used * 256 * sizeof(*p));
-	if (p != NULL)
-		nt->node6 = p;
+	if ((p = geo_mem_alloc(bytes)) == NULL)
+		return;
+	memcpy(p, nt->node6, bytes);
+	free(nt->node6);
+	nt->node6 = p;
 }
 
 int
@@ -251,9 +316,11 @@ geo_v6_compact(struct geo_tables *t)
 	struct geo_tables nt;
 
 	/* Sized up front so that packing never reallocates. */
-	for (i = 0; i < GEO6_ROOT_SIZE; i++)
-		if ((t->root6[i] & GEO6_TAG_MASK) == GEO6_NODE)
-			cap += geo_v6_count_nodes(t, t->root6[i] & GEO6_VAL_MASK);
+	for (i = 0; i < GEO6_ROOT_SIZE; i++) {
+		e = t->root6[i];
+		if ((e & GEO6_TAG_MASK) == GEO6_NODE)
+			cap += geo_v6_count_nodes(t, e & GEO6_VAL_MASK);
+	}
 	memset(&nt, 0, sizeof(nt));
 	nt.node6_free = GEO6_NONE;
 	nt.node6_cap = cap;

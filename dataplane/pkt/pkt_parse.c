@@ -11,25 +11,25 @@
 #include "dataplane/pkt/pkt_parse.h"
 #include "dataplane/stats/reasons.h"
 
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
-#define PKT_ETH_HLEN	14
-#define PKT_VLAN_HLEN	4
-#define PKT_IP4_HLEN	20
-#define PKT_IP6_HLEN	40
+#define PKT_ETH_HLEN  14
+#define PKT_VLAN_HLEN 4
+#define PKT_IP4_HLEN  20
+#define PKT_IP6_HLEN  40
 
-#define PKT_ET_IP4	0x0800
-#define PKT_ET_IP6	0x86dd
-#define PKT_ET_VLAN	0x8100
-#define PKT_ET_QINQ	0x88a8
-#define PKT_ET_QINQ_OLD	0x9100
+#define PKT_ET_IP4      0x0800
+#define PKT_ET_IP6      0x86dd
+#define PKT_ET_VLAN     0x8100
+#define PKT_ET_QINQ     0x88a8
+#define PKT_ET_QINQ_OLD 0x9100
 
 /* pkt_parse() unrolls the tag loop for exactly this many tags. */
 _Static_assert(PKT_VLAN_MAX == 2, "pkt_parse() unrolls two VLAN tags");
 
-#define PKT_IP4_MF	0x2000
-#define PKT_IP4_OFFMASK	0x1fff
+#define PKT_IP4_MF      0x2000
+#define PKT_IP4_OFFMASK 0x1fff
 
 /* IPv6 next-header values the walk needs by name. */
 enum {
@@ -79,7 +79,7 @@ pkt_is_vlan_tpid(uint16_t et)
  */
 static inline int
 pkt_vlan_pop(const uint8_t *buf, uint32_t len, uint32_t *off,
-    struct pkt_meta *m)
+             struct pkt_meta *m)
 {
 	if (unlikely(len < *off + PKT_VLAN_HLEN))
 		return CDN_R_VLAN_TRUNC;
@@ -215,8 +215,7 @@ pkt_ip6_is_ext(uint8_t nh)
  * follows its fragment header is the middle of someone else's packet.
  */
 static int
-pkt_ip6_walk(const uint8_t *ip, uint32_t end, uint32_t *off,
-    struct pkt_meta *m)
+pkt_ip6_walk(const uint8_t *ip, uint32_t end, uint32_t *off, struct pkt_meta *m)
 {
 	uint8_t nh = m->l4proto;
 	uint16_t fo;

@@ -10,30 +10,30 @@
 
 #include "dataplane/pkt/pkt_reject.h"
 
-#define PKT_IP4_HLEN	20
-#define PKT_IP6_HLEN	40
-#define PKT_TCP_HLEN	20
-#define PKT_ICMP_HLEN	8
-#define PKT_IP6_MINMTU	1280
-#define PKT_TTL		64
+#define PKT_IP4_HLEN   20
+#define PKT_IP6_HLEN   40
+#define PKT_TCP_HLEN   20
+#define PKT_ICMP_HLEN  8
+#define PKT_IP6_MINMTU 1280
+#define PKT_TTL        64
 
-#define PKT_TH_FIN	0x01
-#define PKT_TH_SYN	0x02
-#define PKT_TH_RST	0x04
-#define PKT_TH_ACK	0x10
+#define PKT_TH_FIN 0x01
+#define PKT_TH_SYN 0x02
+#define PKT_TH_RST 0x04
+#define PKT_TH_ACK 0x10
 
 /*
  * ICMPv4 query types: echo reply and request (0, 8), router advertisement
  * and solicitation (9, 10), timestamp (13, 14), information (15, 16),
  * address mask (17, 18).
  */
-#define PKT_ICMP4_QUERIES						\
-	(1u << 0 | 1u << 8 | 1u << 9 | 1u << 10 | 1u << 13 | 1u << 14 |	\
+#define PKT_ICMP4_QUERIES                                                      \
+	(1u << 0 | 1u << 8 | 1u << 9 | 1u << 10 | 1u << 13 | 1u << 14 |        \
 	 1u << 15 | 1u << 16 | 1u << 17 | 1u << 18)
 
-#define PKT_PROTO_ICMP	1
-#define PKT_PROTO_TCP	6
-#define PKT_PROTO_ICMP6	58
+#define PKT_PROTO_ICMP  1
+#define PKT_PROTO_TCP   6
+#define PKT_PROTO_ICMP6 58
 
 static inline uint32_t
 pkt_rej_ld32(const uint8_t *p)
@@ -149,7 +149,7 @@ pkt_rej_allowed(const uint8_t *in, uint32_t len, const struct pkt_meta *m)
 		return 0;
 	if (m->l4proto == PKT_PROTO_TCP)
 		return m->has_l4 && !(m->tcp_flags & PKT_TH_RST) &&
-		    (uint32_t)m->l4_off + PKT_TCP_HLEN <= len;
+		       (uint32_t)m->l4_off + PKT_TCP_HLEN <= len;
 	if (m->l4proto == (m->af == 4 ? PKT_PROTO_ICMP : PKT_PROTO_ICMP6))
 		return !pkt_rej_icmp_is_error(m);
 	return 1;
@@ -166,14 +166,13 @@ pkt_rej_eth(const uint8_t *in, const struct pkt_meta *m, uint8_t *out)
 
 /* IP header from the original destination back to the source. */
 static uint32_t
-pkt_rej_ip(const struct pkt_meta *m, uint8_t proto, uint32_t plen,
-    uint8_t *ip)
+pkt_rej_ip(const struct pkt_meta *m, uint8_t proto, uint32_t plen, uint8_t *ip)
 {
 	if (m->af == 4) {
 		memset(ip, 0, PKT_IP4_HLEN);
 		ip[0] = 0x45;
 		pkt_rej_st16(ip + 2, (uint16_t)(PKT_IP4_HLEN + plen));
-		pkt_rej_st16(ip + 6, 0x4000);	/* DF; ID 0 (RFC 6864) */
+		pkt_rej_st16(ip + 6, 0x4000); /* DF; ID 0 (RFC 6864) */
 		ip[8] = PKT_TTL;
 		ip[9] = proto;
 		pkt_rej_st32(ip + 12, m->dst4);
@@ -215,7 +214,7 @@ pkt_rej_rst(const uint8_t *seg, const struct pkt_meta *m, uint8_t *th)
 
 static int
 pkt_rej_tcp(const uint8_t *in, const struct pkt_meta *m, uint8_t *out,
-    uint32_t outmax)
+            uint32_t outmax)
 {
 	uint32_t hl = m->af == 4 ? PKT_IP4_HLEN : PKT_IP6_HLEN;
 	uint32_t tot = m->l3_off + hl + PKT_TCP_HLEN;
@@ -255,7 +254,7 @@ pkt_rej_quote_len(const struct pkt_meta *m, uint32_t outmax)
 
 static int
 pkt_rej_icmp(const uint8_t *in, const struct pkt_meta *m, uint8_t *out,
-    uint32_t outmax)
+             uint32_t outmax)
 {
 	uint32_t hl = m->af == 4 ? PKT_IP4_HLEN : PKT_IP6_HLEN;
 	uint8_t proto = m->af == 4 ? PKT_PROTO_ICMP : PKT_PROTO_ICMP6;
@@ -271,8 +270,8 @@ pkt_rej_icmp(const uint8_t *in, const struct pkt_meta *m, uint8_t *out,
 	pkt_rej_eth(in, m, out);
 	pkt_rej_ip(m, proto, plen, ip);
 	memset(ih, 0, PKT_ICMP_HLEN);
-	ih[0] = m->af == 4 ? 3 : 1;	/* destination unreachable */
-	ih[1] = m->af == 4 ? 13 : 1;	/* administratively prohibited */
+	ih[0] = m->af == 4 ? 3 : 1;  /* destination unreachable */
+	ih[1] = m->af == 4 ? 13 : 1; /* administratively prohibited */
 	memcpy(ih + PKT_ICMP_HLEN, in + m->l3_off, q);
 	/* ICMPv4 has no pseudo-header; ICMPv6 does. */
 	sum = m->af == 4 ? 0 : pkt_rej_pseudo(ip, 6, proto, plen);
@@ -282,7 +281,7 @@ pkt_rej_icmp(const uint8_t *in, const struct pkt_meta *m, uint8_t *out,
 
 int
 pkt_reject_build(const uint8_t *in, uint32_t len, const struct pkt_meta *m,
-    uint8_t *out, uint32_t outmax)
+                 uint8_t *out, uint32_t outmax)
 {
 	if (!pkt_rej_allowed(in, len, m))
 		return -1;

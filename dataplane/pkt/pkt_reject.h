@@ -11,7 +11,7 @@
 #include "dataplane/pkt/pkt_parse.h"
 
 /* Largest frame pkt_reject_build() writes: two tags + a 1280-byte v6 packet. */
-#define PKT_REJECT_MAX	(14 + 4 * PKT_VLAN_MAX + 1280)
+#define PKT_REJECT_MAX (14 + 4 * PKT_VLAN_MAX + 1280)
 
 /*
  * Writes into OUT (OUTMAX bytes) the reply that rejects the frame IN of
@@ -23,7 +23,7 @@
  * error, non-first fragment, broadcast or multicast) or OUT is too small.
  * The ICMPv6 quote is cut to fit OUTMAX.
  */
-int pkt_reject_build(const uint8_t *in, uint32_t len,
-    const struct pkt_meta *m, uint8_t *out, uint32_t outmax);
+int pkt_reject_build(const uint8_t *in, uint32_t len, const struct pkt_meta *m,
+                     uint8_t *out, uint32_t outmax);
 
 #endif

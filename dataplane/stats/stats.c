@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dataplane/stats/stats.h"
@@ -137,7 +138,12 @@ stats_json_ports(const struct stats *s, const struct stats_names *n, FILE *f)
 void
 stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
 {
-	fprintf(f, "{\"packets\":%lu,", s->packets);
+	struct timespec ts;
+
+	/* A monotonic stamp lets readers turn two snapshots into rates. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(f, "{\"time\":%ld.%09ld,\"packets\":%lu,", (long)ts.tv_sec,
+	    ts.tv_nsec, s->packets);
 	stats_json_actions(s, f);
 	stats_json_rules(s, n, f);
 	stats_json_countries(s, f);

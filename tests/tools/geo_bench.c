@@ -17,6 +17,7 @@
 
 #define GB_BURST	32
 #define GB_COMPILES	3
+#define GB_REPEAT	3
 
 struct gb {
 	MMDB_s mmdb;
@@ -71,6 +72,20 @@ gb_v6_table(struct gb *b, const uint8_t (*a)[16])
 	for (i = 0; i < b->n; i++)
 		b->sink += geo_lookup6(b->t, a[i]);
 	return (gt_now_ns() - t0) / b->n;
+}
+
+static double
+gb_v6_bulk(struct gb *b, const uint8_t *const *a)
+{
+	geo_cc_t cc[GB_BURST];
+	double t0 = gt_now_ns();
+	uint64_t i;
+
+	for (i = 0; i + GB_BURST <= b->n; i += GB_BURST) {
+		geo_lookup6_bulk(b->t, a + i, cc, GB_BURST);
+		b->sink += cc[0] + cc[GB_BURST - 1];
+	}
+	return (gt_now_ns() - t0) / i;
 }
 
 static double
@@ -136,6 +151,16 @@ gb_compile(const struct geo_source *src, struct geo_db *db)
 	return best;
 }
 
+/* Best of GB_REPEAT: the machine is shared, noise only ever adds. */
+#define GB_BEST(var, expr)                                                     \
+	do {                                                                   \
+		double v_;                                                     \
+		(var) = 1e18;                                                  \
+		for (int r_ = 0; r_ < GB_REPEAT; r_++)                         \
+			if ((v_ = (expr)) < (var))                             \
+				(var) = v_;                                    \
+	} while (0)
+
 static void
 gb_run4(struct gb *b, uint64_t *seed)
 {
@@ -147,10 +172,9 @@ gb_run4(struct gb *b, uint64_t *seed)
 		exit(1);
 	for (i = 0; i < b->n; i++)
 		a[i] = (uint32_t)gt_rand(seed);
-	gb_v4_bulk(b, a);	/* warm the tables */
-	bulk = gb_v4_bulk(b, a);
-	scalar = gb_v4_scalar(b, a);
-	mm = gb_v4_mmdb(b, a);
+	GB_BEST(bulk, gb_v4_bulk(b, a));
+	GB_BEST(scalar, gb_v4_scalar(b, a));
+	GB_BEST(mm, gb_v4_mmdb(b, a));
 	printf("geo_v4_ns_table: %.2f\n", bulk);
 	printf("geo_v4_ns_scalar: %.2f\n", scalar);
 	printf("geo_v4_ns_mmdb: %.2f\n", mm);
@@ -163,19 +187,26 @@ static void
 gb_run6(struct gb *b, uint64_t *seed)
 {
 	uint8_t (*a)[16] = calloc(b->n, 16);
-	double tb, mm;
+	const uint8_t **ap = malloc(b->n * sizeof(*ap));
+	double tb, bulk, mm;
+	uint64_t i;
 
-	if (a == NULL || gb_v6_addrs(b, a, seed) == -1) {
+	if (a == NULL || ap == NULL || gb_v6_addrs(b, a, seed) == -1) {
 		printf("geo_v6_ns_table: n/a\n");
-		free(a);
-		return;
+		goto out;
 	}
-	gb_v6_table(b, (const uint8_t (*)[16])a);
-	tb = gb_v6_table(b, (const uint8_t (*)[16])a);
-	mm = gb_v6_mmdb(b, (const uint8_t (*)[16])a);
+	for (i = 0; i < b->n; i++)
+		ap[i] = a[i];
+	GB_BEST(tb, gb_v6_table(b, (const uint8_t (*)[16])a));
+	GB_BEST(bulk, gb_v6_bulk(b, ap));
+	GB_BEST(mm, gb_v6_mmdb(b, (const uint8_t (*)[16])a));
 	printf("geo_v6_ns_table: %.2f\n", tb);
+	printf("geo_v6_ns_bulk: %.2f\n", bulk);
 	printf("geo_v6_ns_mmdb: %.2f\n", mm);
 	printf("geo_v6_speedup: %.1f\n", mm / tb);
+	printf("geo_v6_speedup_bulk: %.1f\n", mm / bulk);
+out:
+	free(ap);
 	free(a);
 }
 

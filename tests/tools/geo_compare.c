@@ -103,23 +103,43 @@ gc_random4(struct gc *g, uint64_t n, uint64_t *seed)
 }
 
 static void
+gc_rand6(uint8_t a[16], uint64_t i, uint64_t *seed)
+{
+	uint64_t x = gt_rand(seed), y = gt_rand(seed);
+	unsigned k;
+
+	if (i & 1)	/* global unicast, where the data is */
+		x = (x & ~(7ull << 61)) | (1ull << 61);
+	else if ((i & 63) == 0)	/* some IPv4-mapped too */
+		x = 0, y = (y & 0xffffffffull) | (0xffffull << 32);
+	for (k = 0; k < 8; k++) {
+		a[k] = x >> (56 - 8 * k);
+		a[8 + k] = y >> (56 - 8 * k);
+	}
+}
+
+/* Random IPv6 in bursts: the bulk form must agree with the scalar one. */
+static void
 gc_random6(struct gc *g, uint64_t n, uint64_t *seed)
 {
-	uint8_t a[16];
-	uint64_t i, x, y;
+	uint8_t a[GC_BURST][16];
+	const uint8_t *ap[GC_BURST];
+	geo_cc_t cc[GC_BURST];
+	uint64_t i;
+	unsigned j;
 
-	for (i = 0; i < n; i++) {
-		x = gt_rand(seed);
-		y = gt_rand(seed);
-		if (i & 1)	/* global unicast, where the data is */
-			x = (x & ~(7ull << 61)) | (1ull << 61);
-		else if ((i & 63) == 0)	/* some IPv4-mapped too */
-			x = 0, y = (y & 0xffffffffull) | (0xffffull << 32);
-		for (unsigned k = 0; k < 8; k++) {
-			a[k] = x >> (56 - 8 * k);
-			a[8 + k] = y >> (56 - 8 * k);
+	for (j = 0; j < GC_BURST; j++)
+		ap[j] = a[j];
+	for (i = 0; i < n; i += GC_BURST) {
+		for (j = 0; j < GC_BURST; j++)
+			gc_rand6(a[j], i + j, seed);
+		geo_lookup6_bulk(g->t, ap, cc, GC_BURST);
+		for (j = 0; j < GC_BURST; j++) {
+			if (cc[j] != geo_lookup6(g->t, a[j]))
+				gc_mismatch(g, "bulk6", "-", cc[j],
+				    geo_lookup6(g->t, a[j]));
+			gc_check6(g, "random6", a[j]);
 		}
-		gc_check6(g, "random6", a);
 	}
 }
 

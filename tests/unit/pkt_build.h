@@ -11,23 +11,21 @@
 #include <stdint.h>
 #include <string.h>
 
-#define PKT_FR_MAX	4096
+#define PKT_FR_MAX 4096
 
 struct pkt_frame {
 	uint8_t b[PKT_FR_MAX];
 	uint32_t len;
-	uint32_t l3;		/* offset of the IP header */
-	uint32_t l4;		/* offset of the last header appended */
+	uint32_t l3; /* offset of the IP header */
+	uint32_t l4; /* offset of the last header appended */
 };
 
-static const uint8_t pkt_fr_mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-static const uint8_t pkt_fr_mac_src[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const uint8_t pkt_fr_ip6_src[16] = { 0x20, 0x01, 0x0d, 0xb8,
-	[15] = 1 };
-static const uint8_t pkt_fr_ip6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8,
-	[15] = 2 };
-#define PKT_FR_IP4_SRC	0xc0000201u	/* 192.0.2.1 */
-#define PKT_FR_IP4_DST	0xc6336402u	/* 198.51.100.2 */
+static const uint8_t pkt_fr_mac_dst[6] = {0x02, 0, 0, 0, 0, 0x02};
+static const uint8_t pkt_fr_mac_src[6] = {0x02, 0, 0, 0, 0, 0x01};
+static const uint8_t pkt_fr_ip6_src[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+static const uint8_t pkt_fr_ip6_dst[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+#define PKT_FR_IP4_SRC 0xc0000201u /* 192.0.2.1 */
+#define PKT_FR_IP4_DST 0xc6336402u /* 198.51.100.2 */
 
 static inline void
 pkt_fr_put16(uint8_t *p, uint16_t v)
@@ -76,7 +74,7 @@ pkt_fr_eth(struct pkt_frame *f, const uint16_t *tpid, int ntags, uint16_t et)
 /* IPv4 header with OPTWORDS 4-byte words of NOP options. */
 static inline void
 pkt_fr_ip4(struct pkt_frame *f, uint8_t proto, unsigned optwords,
-    uint16_t fragfield)
+           uint16_t fragfield)
 {
 	uint8_t *p = f->b + f->len;
 
@@ -115,7 +113,7 @@ pkt_fr_ext(struct pkt_frame *f, uint8_t type, uint8_t nh, unsigned len)
 	p[0] = nh;
 	p[1] = (uint8_t)(type == 51 ? len / 4 - 2 : len / 8 - 1);
 	if (type != 51 && len > 2) {
-		p[2] = 1;	/* PadN over the rest */
+		p[2] = 1; /* PadN over the rest */
 		p[3] = (uint8_t)(len - 4);
 	}
 	f->len += len;
@@ -143,7 +141,7 @@ pkt_fr_data(struct pkt_frame *f, unsigned n)
 
 static inline void
 pkt_fr_tcp(struct pkt_frame *f, uint16_t sp, uint16_t dp, uint32_t seq,
-    uint32_t ack, uint8_t flags, unsigned datalen)
+           uint32_t ack, uint8_t flags, unsigned datalen)
 {
 	uint8_t *p = f->b + f->len;
 
@@ -209,7 +207,7 @@ pkt_fr_done(struct pkt_frame *f)
 	pkt_fr_put16(ip + 2, (uint16_t)n);
 	pkt_fr_put16(ip + 10, 0);
 	pkt_fr_put16(ip + 10,
-	    (uint16_t)~pkt_fr_sum(0, ip, (uint32_t)(ip[0] & 15) * 4));
+	             (uint16_t)~pkt_fr_sum(0, ip, (uint32_t)(ip[0] & 15) * 4));
 }
 
 #endif

@@ -124,6 +124,9 @@ test_shipped(void **state)
 	assert_int_equal(r->nexthop, -1);
 	assert_true(r->log);
 	assert_int_equal(r->nsrc_ref, 2);
+	/* The rules live in an included file; print and explain name it. */
+	assert_string_equal(c->files[r->file], "config/policy.conf");
+	assert_true(r->line > 0);
 	assert_int_equal(r->src_ref[0].kind, CONF_REF_REGION);
 	assert_int_equal(r->src_ref[1].kind, CONF_REF_CC);
 
@@ -187,7 +190,8 @@ test_print_golden(void **state)
 }
 
 /* A small valid config the bad ones are variations of. */
-#define BASE_SVC "services: { ssh = { proto = \"tcp\"; ports = [ \"22\" ]; }; };\n"
+#define BASE_SVC \
+	"services: { ssh = { proto = \"tcp\"; ports = [ \"22\" ]; }; };\n"
 
 struct bad_case {
 	const char *main;	/* main.conf */
@@ -216,7 +220,8 @@ static const struct bad_case bad_cases[] = {
 	/* unknown region */
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  src = [ \"prohibitted\" ];\n"
 	  "  action = \"drop\"; }\n);\n", NULL, NULL,
-	  "main.conf:4: rule \"a\": unknown region or country \"prohibitted\"" },
+	  "main.conf:4: rule \"a\": unknown region or country "
+	  "\"prohibitted\"" },
 	/* bad port range */
 	{ "services: {\n  x11 = { proto = \"tcp\";\n"
 	  "          ports = [ \"6010\", \"6063-6000\" ]; };\n};\n", NULL, NULL,
@@ -262,7 +267,8 @@ static const struct bad_case bad_cases[] = {
 	{ "rules = (\n{ name = \"a\"; log = true; }\n);\n", NULL, NULL,
 	  "main.conf:2: missing \"action\"" },
 	/* log must be a boolean */
-	{ "rules = (\n{ name = \"a\"; action = \"drop\"; log = \"yes\"; }\n);\n",
+	{ "rules = (\n{ name = \"a\"; action = \"drop\"; log = \"yes\"; "
+	    "}\n);\n",
 	  NULL, NULL, "main.conf:2: \"log\" must be true or false" },
 	/* empty src */
 	{ "rules = (\n{ name = \"a\"; action = \"drop\";\n  src = [ ]; }\n);\n",
@@ -292,17 +298,20 @@ static const struct bad_case bad_cases[] = {
 	  NULL, NULL, "main.conf:2: bad prefix \"203.0.113.0/33\"" },
 	{ "geo: { overrides = (\n"
 	  "  { prefix = \"203.0.113.1/24\"; country = \"CN\"; }\n); };\n",
-	  NULL, NULL, "main.conf:2: prefix \"203.0.113.1/24\" has host bits set" },
+	  NULL, NULL, "main.conf:2: prefix \"203.0.113.1/24\" has host bits "
+	      "set" },
 	{ "geo: { overrides = (\n"
 	  "  { prefix = \"2001:db8::1/32\"; country = \"CN\"; }\n); };\n",
-	  NULL, NULL, "main.conf:2: prefix \"2001:db8::1/32\" has host bits set" },
+	  NULL, NULL, "main.conf:2: prefix \"2001:db8::1/32\" has host bits "
+	      "set" },
 	{ "geo: { overrides = (\n"
 	  "  { prefix = \"203.0.113.0/24\"; country = \"CHN\"; }\n); };\n",
 	  NULL, NULL, "main.conf:2: bad country \"CHN\" (two letters, or "
 	  "\"unknown\")" },
 	{ "geo: { databases = (\n  { file = \"a.mmdb\"; fields = \"x\"; }\n"
 	  "); };\n", NULL, NULL,
-	  "main.conf:2: unknown key \"fields\" (expected one of: file, field)" },
+	  "main.conf:2: unknown key \"fields\" (expected one of: file, "
+	  "field)" },
 	/* bad MAC */
 	{ "dataplane: { ports = ( { name = \"o\"; device = \"d\"; "
 	  "role = \"outside\"; } );\n next_hops = (\n  { name = \"nh\"; "
@@ -339,6 +348,23 @@ static const struct bad_case bad_cases[] = {
 	  "  { name = \"o\"; device = \"d0\"; role = \"outside\"; },\n"
 	  "  { name = \"o\"; device = \"d1\"; role = \"inside\"; } ); };\n",
 	  NULL, NULL, "main.conf:3: duplicate port \"o\"" },
+	{ "dataplane: { ports = (\n"
+	  "  { name = \"o\"; device = \"d0\"; role = \"outside\"; "
+	  "peer = \"q\"; },\n"
+	  "  { name = \"q\"; device = \"d1\"; role = \"other\"; "
+	  "peer = \"o\"; } ); };\n", NULL, NULL,
+	  "main.conf:2: peers \"o\" and \"q\" must be one outside and one "
+	  "inside port" },
+	{ "dataplane: { ports = (\n"
+	  "  { name = \"o\"; device = \"d0\"; role = \"other\";\n"
+	  "    peer = \"o\"; } ); };\n", NULL, NULL,
+	  "main.conf:3: port \"o\" cannot be its own peer" },
+	{ "dataplane: { ports = (\n"
+	  "  { name = \"a\"; device = \"d0\"; role = \"other\"; },\n"
+	  "  { name = \"b\"; device = \"d1\"; role = \"other\";\n"
+	  "    peer = \"a\"; } ); };\n", NULL, NULL,
+	  "main.conf:4: port \"b\": the peer of an \"other\" port must be "
+	  "outside or inside" },
 	{ "dataplane: { burst = 512; };\n", NULL, NULL,
 	  "main.conf:1: \"burst\" must be between 1 and 256" },
 	/* default and non_ip */
@@ -359,11 +385,13 @@ static const struct bad_case bad_cases[] = {
 	  "{ file = \"9\"; } ); };\n", NULL, NULL,
 	  "main.conf:4: too many databases (at most 8)" },
 	/* an error inside an included file names that file */
-	{ "# main\n@include \"profiles/regions.conf\"\n", "profiles/regions.conf",
+	{ "# main\n@include "
+	    "\"profiles/regions.conf\"\n", "profiles/regions.conf",
 	  "regions:\n{\n  prohibited = [ \"CN\", \"XYZ\" ];\n};\n",
 	  "profiles/regions.conf:3: region \"prohibited\": bad country \"XYZ\" "
 	  "(two letters, or \"unknown\")" },
-	{ "# main\n@include \"profiles/regions.conf\"\n", "profiles/regions.conf",
+	{ "# main\n@include "
+	    "\"profiles/regions.conf\"\n", "profiles/regions.conf",
 	  "regions:\n{\n  prohibited = [ \"CN\" ]\n  x = ;\n};\n",
 	  "profiles/regions.conf:4: syntax error" },
 	{ "@include \"profiles/none.conf\"\n", NULL, NULL,
@@ -426,10 +454,12 @@ test_relative_paths(void **state)
 	file_write("main.conf", "@include \"sub/regions.conf\"\n"
 	    "geo: { databases = ( { file = \"db/a.mmdb\"; },\n"
 	    "  { file = \"/abs/b.mmdb\"; field = \"country_code\"; } );\n"
-	    "  overrides = ( { prefix = \"203.0.113.0/24\"; country = \"cn\"; },\n"
+	    "  overrides = ( { prefix = \"203.0.113.0/24\"; country = \"cn\"; "
+	    "},\n"
 	    "    { prefix = \"2001:db8:1::/48\"; country = \"unknown\"; },\n"
 	    "    { prefix = \"198.51.100.7\"; country = \"US\"; } ); };\n"
-	    "rules = ( { name = \"r\"; src = \"bad\"; action = \"drop\"; } );\n");
+	    "rules = ( { name = \"r\"; src = \"bad\"; action = \"drop\"; } "
+	    ");\n");
 	snprintf(path, sizeof(path), "%s/main.conf", tmpdir);
 	assert_int_equal(conf_load(path, c, err, sizeof(err)), 0);
 	snprintf(want, sizeof(want), "%s/db/a.mmdb", tmpdir);
@@ -482,25 +512,34 @@ test_rule_forms(void **state)
 
 	(void)state;
 	file_write("main.conf",
-	    "services: { rdp = { proto = [ \"tcp\", \"udp\" ]; ports = 3389; };\n"
-	    "  snmp = { proto = \"udp\"; ports = ( 161, \"10161-10162\" ); }; };\n"
+	    "services: { rdp = { proto = [ \"tcp\", \"udp\" ]; ports = 3389; "
+	    "};\n"
+	    "  snmp = { proto = \"udp\"; ports = ( 161, \"10161-10162\" ); }; "
+	    "};\n"
 	    "dataplane: { ports = ( { name = \"o\"; device = \"net_null0\";\n"
-	    "  role = \"other\"; } );\n"
+	    "  role = \"other\"; peer = \"w\"; },\n"
+	    "  { name = \"w\"; device = \"net_null1\";\n"
+	    "    role = \"outside\"; } );\n"
 	    "  next_hops = ( { name = \"nh\"; port = \"o\";\n"
 	    "    mac = \"02:AB:cd:00:00:01\"; vlan = 7; } ); };\n"
 	    "rules = (\n"
 	    "  { name = \"a\"; src = \"CN\"; dst = [ \"unknown\", \"US\" ];\n"
 	    "    services = [ \"rdp\", \"snmp\" ]; proto = \"udp\";\n"
-	    "    action = \"reroute\"; nexthop = \"nh\"; direction = \"out\"; },\n"
+	    "    action = \"reroute\"; nexthop = \"nh\"; direction = \"out\"; "
+	    "},\n"
 	    "  { name = \"b\"; ports = [ \"8080\" ]; action = \"reject\"; },\n"
 	    "  { name = \"c\"; src = [ \"any\", \"CN\" ]; proto = \"icmp\";\n"
 	    "    action = \"allow\"; }\n"
 	    ");\n"
-	    "default = { action = \"drop\"; log = true; };\nnon_ip = \"drop\";\n");
+	    "default = { action = \"drop\"; log = true; };\nnon_ip = "
+	    "\"drop\";\n");
 	snprintf(path, sizeof(path), "%s/main.conf", tmpdir);
 	assert_int_equal(conf_load(path, c, err, sizeof(err)), 0);
 	assert_int_equal(c->services[1].nranges, 2);
 	assert_int_equal(c->services[1].range[1].hi, 10162);
+	/* An "other" port may send one way to a port that does not. */
+	assert_int_equal(c->ports[0].peer, 1);
+	assert_int_equal(c->ports[1].peer, -1);
 	assert_int_equal(c->nexthops[0].vlan, 7);
 	assert_memory_equal(c->nexthops[0].mac, "\x02\xab\xcd\x00\x00\x01", 6);
 	r = &c->rules[0];
@@ -524,6 +563,23 @@ test_rule_forms(void **state)
 	free(c);
 }
 
+/* Every config the project ships must load. */
+static void
+test_demo(void **state)
+{
+	struct conf *c = conf_new();
+	char err[512] = "";
+
+	(void)state;
+	if (conf_load("appliance/demo/demo.conf", c, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(c->nports, 3);
+	assert_int_equal(c->ports[2].role, CONF_ROLE_OTHER);
+	assert_int_equal(c->ports[2].peer, 0);
+	assert_int_equal(c->rules[0].action, CDN_ACT_REROUTE);
+	free(c);
+}
+
 int
 main(void)
 {
@@ -535,6 +591,7 @@ main(void)
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_rule_forms),
+		cmocka_unit_test(test_demo),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);

@@ -13,10 +13,10 @@
 #include "dataplane/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
-static const uint16_t tp_dot1q[] = { 0x8100 };
-static const uint16_t tp_qinq[] = { 0x88a8, 0x8100 };
-static const uint16_t tp_qinq_old[] = { 0x9100, 0x8100 };
-static const uint16_t tp_triple[] = { 0x88a8, 0x8100, 0x8100 };
+static const uint16_t tp_dot1q[] = {0x8100};
+static const uint16_t tp_qinq[] = {0x88a8, 0x8100};
+static const uint16_t tp_qinq_old[] = {0x9100, 0x8100};
+static const uint16_t tp_triple[] = {0x88a8, 0x8100, 0x8100};
 
 /* Parses a heap copy of exactly LEN bytes so ASan sees any overread. */
 static int
@@ -266,7 +266,7 @@ test_v6_esp_nonext(void **state)
 	pkt_fr_eth(&f, NULL, 0, 0x86dd);
 	pkt_fr_ip6(&f, 60);
 	pkt_fr_ext(&f, 60, 50, 8);
-	pkt_fr_data(&f, 3);	/* ESP is opaque: no minimum */
+	pkt_fr_data(&f, 3); /* ESP is opaque: no minimum */
 	pkt_fr_done(&f);
 	assert_int_equal(parse_frame(&f, &m), 0);
 	assert_int_equal(m.l4proto, 50);
@@ -394,7 +394,7 @@ test_tcp_bad(void **state)
 		f.b[34 + 12] = (uint8_t)(doff << 4);
 		assert_int_equal(parse_frame(&f, &m), CDN_R_TCP_DOFF);
 	}
-	f.b[34 + 12] = 6 << 4;	/* 24 bytes, only 20 in the packet */
+	f.b[34 + 12] = 6 << 4; /* 24 bytes, only 20 in the packet */
 	assert_int_equal(parse_frame(&f, &m), CDN_R_TCP_DOFF);
 
 	/* The frame has the bytes, the IP packet does not: padding. */
@@ -480,7 +480,7 @@ test_v4_fragments(void **state)
 
 	(void)state;
 	pkt_fr_eth(&f, NULL, 0, 0x0800);
-	pkt_fr_ip4(&f, 17, 0, 0x2000);		/* MF, offset 0 */
+	pkt_fr_ip4(&f, 17, 0, 0x2000); /* MF, offset 0 */
 	pkt_fr_udp(&f, 53, 53, 100);
 	pkt_fr_done(&f);
 	assert_int_equal(parse_frame(&f, &m), 0);
@@ -606,23 +606,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v4_tcp),
-		cmocka_unit_test(test_v4_udp_icmp),
-		cmocka_unit_test(test_v4_options_and_padding),
-		cmocka_unit_test(test_other_l4),
-		cmocka_unit_test(test_vlan),
-		cmocka_unit_test(test_v6_chain),
-		cmocka_unit_test(test_v6_ah_mobility),
-		cmocka_unit_test(test_v6_esp_nonext),
-		cmocka_unit_test(test_v6_chain_limits),
-		cmocka_unit_test(test_v6_bad),
-		cmocka_unit_test(test_v4_bad_header),
-		cmocka_unit_test(test_tcp_bad),
-		cmocka_unit_test(test_udp_icmp_bad),
-		cmocka_unit_test(test_non_ip),
-		cmocka_unit_test(test_v4_fragments),
-		cmocka_unit_test(test_v6_fragments),
-		cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_v4_tcp),
+	    cmocka_unit_test(test_v4_udp_icmp),
+	    cmocka_unit_test(test_v4_options_and_padding),
+	    cmocka_unit_test(test_other_l4),
+	    cmocka_unit_test(test_vlan),
+	    cmocka_unit_test(test_v6_chain),
+	    cmocka_unit_test(test_v6_ah_mobility),
+	    cmocka_unit_test(test_v6_esp_nonext),
+	    cmocka_unit_test(test_v6_chain_limits),
+	    cmocka_unit_test(test_v6_bad),
+	    cmocka_unit_test(test_v4_bad_header),
+	    cmocka_unit_test(test_tcp_bad),
+	    cmocka_unit_test(test_udp_icmp_bad),
+	    cmocka_unit_test(test_non_ip),
+	    cmocka_unit_test(test_v4_fragments),
+	    cmocka_unit_test(test_v6_fragments),
+	    cmocka_unit_test(test_truncation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,11 +14,11 @@
 #include "dataplane/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
-static const uint16_t tp_qinq[] = { 0x88a8, 0x8100 };
+static const uint16_t tp_qinq[] = {0x88a8, 0x8100};
 
 struct reply {
-	struct pkt_meta in;	/* the offending frame */
-	struct pkt_meta out;	/* the reply, parsed back */
+	struct pkt_meta in;  /* the offending frame */
+	struct pkt_meta out; /* the reply, parsed back */
 	uint8_t b[PKT_REJECT_MAX];
 	int len;
 };
@@ -31,8 +31,7 @@ reject(const struct pkt_frame *f, struct reply *r, uint32_t outmax)
 	memset(r->b, 0xee, sizeof(r->b));
 	r->len = pkt_reject_build(f->b, f->len, &r->in, r->b, outmax);
 	if (r->len > 0)
-		assert_int_equal(pkt_parse(r->b, (uint32_t)r->len, &r->out),
-		    0);
+		assert_int_equal(pkt_parse(r->b, (uint32_t)r->len, &r->out), 0);
 	return r->len;
 }
 
@@ -44,7 +43,7 @@ l4_sum(const struct reply *r, uint8_t proto)
 	uint32_t n = (uint32_t)r->out.l3_off + r->out.l3_len - r->out.l4_off;
 	uint32_t sum;
 
-	if (proto == 1)		/* ICMPv4 has no pseudo-header */
+	if (proto == 1) /* ICMPv4 has no pseudo-header */
 		sum = 0;
 	else if (r->out.af == 4)
 		sum = pkt_fr_sum(proto + n, ip + 12, 8);
@@ -55,8 +54,7 @@ l4_sum(const struct reply *r, uint8_t proto)
 
 /* The common shape: L2 swapped, L3 swapped, checksums valid. */
 static void
-check_reply(const struct pkt_frame *f, const struct reply *r,
-    uint8_t proto)
+check_reply(const struct pkt_frame *f, const struct reply *r, uint8_t proto)
 {
 	const uint8_t *ip = r->b + r->out.l3_off;
 
@@ -81,8 +79,8 @@ check_reply(const struct pkt_frame *f, const struct reply *r,
 }
 
 static void
-mk_tcp(struct pkt_frame *f, int v6, uint32_t seq, uint32_t ack,
-    uint8_t flags, unsigned datalen)
+mk_tcp(struct pkt_frame *f, int v6, uint32_t seq, uint32_t ack, uint8_t flags,
+       unsigned datalen)
 {
 	pkt_fr_eth(f, NULL, 0, v6 ? 0x86dd : 0x0800);
 	if (v6)
@@ -170,7 +168,7 @@ test_rst_options_vlan_ext(void **state)
 	pkt_fr_eth(&f, tp_qinq, 2, 0x0800);
 	pkt_fr_ip4(&f, 6, 2, 0);
 	pkt_fr_tcp(&f, 40000, 22, 50, 0, 0x02, 8);
-	f.b[f.l4 + 12] = 7 << 4;	/* 8 of the data bytes are options */
+	f.b[f.l4 + 12] = 7 << 4; /* 8 of the data bytes are options */
 	pkt_fr_done(&f);
 	assert_int_equal(reject(&f, &r, sizeof(r.b)), 22 + 20 + 20);
 	check_reply(&f, &r, 6);
@@ -211,8 +209,7 @@ test_rst_never(void **state)
 }
 
 static void
-check_icmp4(const struct pkt_frame *f, const struct reply *r,
-    unsigned quote)
+check_icmp4(const struct pkt_frame *f, const struct reply *r, unsigned quote)
 {
 	const uint8_t *ih = r->b + r->out.l4_off;
 
@@ -259,8 +256,7 @@ test_icmp4(void **state)
 }
 
 static void
-check_icmp6(const struct pkt_frame *f, const struct reply *r,
-    unsigned quote)
+check_icmp6(const struct pkt_frame *f, const struct reply *r, unsigned quote)
 {
 	const uint8_t *ih = r->b + r->out.l4_off;
 
@@ -311,7 +307,7 @@ test_icmp6(void **state)
 static void
 test_no_reply_icmp_errors(void **state)
 {
-	static const uint8_t v4err[] = { 3, 4, 5, 11, 12, 40, 255 };
+	static const uint8_t v4err[] = {3, 4, 5, 11, 12, 40, 255};
 	struct pkt_frame f;
 	struct reply r;
 
@@ -352,15 +348,15 @@ test_no_reply_groups(void **state)
 	(void)state;
 	mk_udp4(&f, PKT_FR_IP4_SRC, PKT_FR_IP4_DST, 0);
 	assert_true(reject(&f, &r, sizeof(r.b)) > 0);
-	memset(f.b, 0xff, 6);				/* Ethernet broadcast */
+	memset(f.b, 0xff, 6); /* Ethernet broadcast */
 	assert_int_equal(reject(&f, &r, sizeof(r.b)), -1);
 	mk_udp4(&f, PKT_FR_IP4_SRC, PKT_FR_IP4_DST, 0);
-	f.b[0] = 0x01;					/* Ethernet multicast */
+	f.b[0] = 0x01; /* Ethernet multicast */
 	assert_int_equal(reject(&f, &r, sizeof(r.b)), -1);
 
 	mk_udp4(&f, PKT_FR_IP4_SRC, 0xffffffffu, 0);
 	assert_int_equal(reject(&f, &r, sizeof(r.b)), -1);
-	mk_udp4(&f, PKT_FR_IP4_SRC, 0xe0000005u, 0);	/* 224.0.0.5 */
+	mk_udp4(&f, PKT_FR_IP4_SRC, 0xe0000005u, 0); /* 224.0.0.5 */
 	assert_int_equal(reject(&f, &r, sizeof(r.b)), -1);
 	mk_udp4(&f, 0, PKT_FR_IP4_DST, 0);
 	assert_int_equal(reject(&f, &r, sizeof(r.b)), -1);
@@ -368,10 +364,10 @@ test_no_reply_groups(void **state)
 	assert_int_equal(reject(&f, &r, sizeof(r.b)), -1);
 
 	mk_tcp(&f, 1, 1, 0, 0x02, 0);
-	f.b[f.l3 + 24] = 0xff;				/* ff02::2 */
+	f.b[f.l3 + 24] = 0xff; /* ff02::2 */
 	assert_int_equal(reject(&f, &r, sizeof(r.b)), -1);
 	mk_tcp(&f, 1, 1, 0, 0x02, 0);
-	memset(f.b + f.l3 + 8, 0, 16);			/* from :: */
+	memset(f.b + f.l3 + 8, 0, 16); /* from :: */
 	assert_int_equal(reject(&f, &r, sizeof(r.b)), -1);
 }
 
@@ -414,23 +410,23 @@ test_no_reply_non_ip(void **state)
 	pkt_fr_data(&f, 46);
 	assert_int_equal(pkt_parse(f.b, f.len, &m), CDN_R_NON_IP);
 	assert_int_equal(pkt_reject_build(f.b, f.len, &m, out, sizeof(out)),
-	    -1);
+	                 -1);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rst_syn),
-		cmocka_unit_test(test_rst_seq_rules),
-		cmocka_unit_test(test_rst_options_vlan_ext),
-		cmocka_unit_test(test_rst_never),
-		cmocka_unit_test(test_icmp4),
-		cmocka_unit_test(test_icmp6),
-		cmocka_unit_test(test_no_reply_icmp_errors),
-		cmocka_unit_test(test_no_reply_groups),
-		cmocka_unit_test(test_no_reply_fragments),
-		cmocka_unit_test(test_no_reply_non_ip),
+	    cmocka_unit_test(test_rst_syn),
+	    cmocka_unit_test(test_rst_seq_rules),
+	    cmocka_unit_test(test_rst_options_vlan_ext),
+	    cmocka_unit_test(test_rst_never),
+	    cmocka_unit_test(test_icmp4),
+	    cmocka_unit_test(test_icmp6),
+	    cmocka_unit_test(test_no_reply_icmp_errors),
+	    cmocka_unit_test(test_no_reply_groups),
+	    cmocka_unit_test(test_no_reply_fragments),
+	    cmocka_unit_test(test_no_reply_non_ip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,8 +184,10 @@ static const char order_conf[] =
 	"  ssh-alt = { proto = \"tcp\"; ports = \"22\"; }; };\n"
 	"regions: { bad = [ \"CN\", \"RU\" ]; };\n"
 	"dataplane: { ports = (\n"
-	"  { name = \"o\"; device = \"d0\"; role = \"outside\"; peer = \"i\"; },\n"
-	"  { name = \"i\"; device = \"d1\"; role = \"inside\"; peer = \"o\"; },\n"
+	"  { name = \"o\"; device = \"d0\"; role = \"outside\"; peer = \"i\"; "
+	"},\n"
+	"  { name = \"i\"; device = \"d1\"; role = \"inside\"; peer = \"o\"; "
+	"},\n"
 	"  { name = \"x\"; device = \"d2\"; role = \"other\"; } );\n"
 	"  next_hops = ( { name = \"scrub\"; port = \"x\";\n"
 	"    mac = \"02:00:00:00:00:99\"; vlan = 100; } ); };\n"
@@ -284,7 +286,8 @@ test_order(void **state)
 static void
 test_empty(void **state)
 {
-	struct policy *p = policy_from_text("default = { action = \"drop\"; };\n");
+	struct policy *p = policy_from_text("default = { action = \"drop\"; "
+	    "};\n");
 
 	(void)state;
 	assert_int_equal(p->nrules, 0);
@@ -302,7 +305,7 @@ test_too_many_classes(void **state)
 	char path[] = "/tmp/test_policy.XXXXXX";
 	struct conf *c = calloc(1, sizeof(*c));
 	struct policy *p = calloc(1, sizeof(*p));
-	char err[256];
+	char err[256], want[256];
 	int fd = mkstemp(path);
 	FILE *f;
 
@@ -310,15 +313,17 @@ test_too_many_classes(void **state)
 	assert_non_null(f = fdopen(fd, "w"));
 	fprintf(f, "rules = (\n");
 	for (int i = 0; i < CONF_RULE_MAX; i++)
-		fprintf(f, "{ name = \"r%d\"; ports = %d; action = \"drop\"; }%s\n",
-		    i, 1000 + i, i + 1 < CONF_RULE_MAX ? "," : "");
+		fprintf(f, "{ name = \"r%d\"; ports = %d; "
+		    "action = \"drop\"; }%s\n", i, 1000 + i,
+		    i + 1 < CONF_RULE_MAX ? "," : "");
 	fprintf(f, ");\n");
 	fclose(f);
 	assert_int_equal(conf_load(path, c, err, sizeof(err)), 0);
+	unlink(path);
 	assert_int_equal(pol_compile(c, NULL, p, err, sizeof(err)), -1);
-	snprintf(path + strlen(path), 64, ":0: more than 256 distinct port "
-	    "classes: merge services or ports");
-	assert_string_equal(err, path);
+	snprintf(want, sizeof(want), "%s:0: more than 256 distinct port "
+	    "classes: merge services or ports", path);
+	assert_string_equal(err, want);
 
 	/* 255 of them fit, and the last rule still decides its port. */
 	c->nrules = 255;

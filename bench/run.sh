@@ -43,7 +43,7 @@ cordon_rate() {
 	rm -f "$st"
 	# shellcheck disable=SC2086
 	"$DP" $EAL -- -c bench/bench.conf --stats-file "$st" \
-	    --bench-fill "$pcap" --mbuf-cache 0 --mbufs "$MBUFS" \
+	    --bench-fill "$pcap" --mbuf-cache "${CACHE:-0}" --mbufs "$MBUFS" \
 	    >"$log" 2>&1 &
 	pid=$!
 	for _ in $(seq 200); do [ -s "$st" ] && break; sleep 0.1; done

@@ -298,6 +298,34 @@ cdp_live(const struct cdp_opts *o, const struct conf *c, struct policy *p,
 	return rc == 0 ? 0 : 1;
 }
 
+/* Everything after the command line: returns the exit status. */
+static int
+cdp_main(struct cdp_opts *o, struct conf *c, struct policy *p,
+    struct geo_db *db, char *argv0)
+{
+	char err[512];
+
+	if (conf_load(o->conf, c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cordon-dp: %s\n", err);
+		return 2;
+	}
+	if (cdp_policy(c, NULL, p) != 0)
+		return 2;
+	if (cdp_geo_load(o, c, db) != 0)
+		return o->check ? 2 : 1;
+	if (o->check) {
+		conf_print(c, stdout);
+		geo_db_print(db, stdout);
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (o->replay)
+		return cdp_replay(o, p, db);
+	if (o->mbufs)
+		c->mbufs = o->mbufs;
+	return cdp_live(o, c, p, db, argv0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -306,30 +334,18 @@ main(int argc, char **argv)
 	struct conf *c = calloc(1, sizeof(*c));
 	struct policy *p = calloc(1, sizeof(*p));
 	char *argv0 = argv[0];
-	char err[512];
+	int rc = 1;
 
-	if (c == NULL || p == NULL)
-		return 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (c == NULL || p == NULL)
+		goto out;
+	rc = 2;
 	if (cdp_opts_parse(argc, argv, &o) != 0)
-		return 2;
-	if (conf_load(o.conf, c, err, sizeof(err)) != 0) {
-		fprintf(stderr, "cordon-dp: %s\n", err);
-		return 2;
-	}
-	if (cdp_policy(c, NULL, p) != 0)
-		return 2;
-	if (cdp_geo_load(&o, c, &db) != 0)
-		return o.check ? 2 : 1;
-	if (o.check) {
-		conf_print(c, stdout);
-		geo_db_print(&db, stdout);
-		printf("configuration OK\n");
-		return 0;
-	}
-	if (o.replay)
-		return cdp_replay(&o, p, &db);
-	if (o.mbufs)
-		c->mbufs = o.mbufs;
-	return cdp_live(&o, c, p, &db, argv0);
+		goto out;
+	rc = cdp_main(&o, c, p, &db, argv0);
+out:
+	geo_db_free(&db);
+	free(p);
+	free(c);
+	return rc;
 }

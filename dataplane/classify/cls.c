@@ -51,7 +51,8 @@ cls_fragment(const struct policy *p, const struct pol_set *src,
 	uint16_t first = POL_RULE_DEFAULT;
 
 	for (unsigned c = 0; c < p->nclasses; c++) {
-		uint16_t r = pol_first(src, dst, dir, proto, &p->class_rules[c]);
+		uint16_t r = pol_first(src, dst, dir, proto, &p->class_rules[c],
+		    pol_nwords(p));
 		uint8_t a = r == POL_RULE_DEFAULT ? p->default_action :
 		    p->rule[r].action;
 
@@ -91,7 +92,8 @@ cls_eval(const struct policy *p, const struct pkt_meta *m, unsigned dir,
 			v->service = p->port_service[pc][m->dport];
 		}
 	}
-	cls_verdict_set(p, pol_first(src, dst, dset, pset, ports), v);
+	cls_verdict_set(p, pol_first(src, dst, dset, pset, ports,
+	    pol_nwords(p)), v);
 }
 
 static inline geo_cc_t
@@ -112,8 +114,8 @@ cls_classify(const struct policy *p, const struct geo_tables *g,
 }
 
 /*
- * Source lookups for the burst first: IPv4 through the bulk form, which
- * issues every table prefetch before it reads any, so the misses of a
+ * Source lookups for the burst first, through the bulk forms, which issue
+ * every table prefetch of a round before reading any, so the misses of a
  * burst overlap instead of queueing.
  */
 static void
@@ -121,22 +123,28 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
     unsigned n, struct cls_verdict *v)
 {
 	uint32_t a4[CLS_BURST_MAX];
-	geo_cc_t c4[CLS_BURST_MAX];
-	uint16_t idx4[CLS_BURST_MAX];
-	unsigned n4 = 0;
+	const uint8_t *a6[CLS_BURST_MAX];
+	geo_cc_t c4[CLS_BURST_MAX], c6[CLS_BURST_MAX];
+	uint16_t idx4[CLS_BURST_MAX], idx6[CLS_BURST_MAX];
+	unsigned n4 = 0, n6 = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		if (m[i]->af == 4) {
 			a4[n4] = m[i]->src4;
 			idx4[n4++] = (uint16_t)i;
 		} else {
-			v[i].src_cc = geo_lookup6(g, m[i]->src6);
+			a6[n6] = m[i]->src6;
+			idx6[n6++] = (uint16_t)i;
 		}
 	}
 	if (n4)
 		geo_lookup4_bulk(g, a4, c4, n4);
+	if (n6)
+		geo_lookup6_bulk(g, a6, c6, n6);
 	for (unsigned j = 0; j < n4; j++)
 		v[idx4[j]].src_cc = c4[j];
+	for (unsigned j = 0; j < n6; j++)
+		v[idx6[j]].src_cc = c6[j];
 }
 
 void

@@ -37,13 +37,29 @@ struct dp_event {
 	uint16_t pad[3];
 };
 
+/*
+ * Log events are rate-limited per worker (a token bucket on the TSC): a
+ * flood of denied packets must not turn into a flood of log lines.
+ */
+#define DP_LOG_RATE	200	/* events per second per worker */
+#define DP_LOG_BURST	400
+
+struct dp_burst;
+
 struct dp_worker {
 	unsigned idx;		/* also its queue id on every port */
 	unsigned lcore;
 	struct dp_ctx *ctx;
 	struct rte_ring *log;
+	struct dp_burst *scratch;	/* per-burst arrays, this lcore's */
+	uint64_t log_tokens;	/* in TSC ticks */
+	uint64_t log_last;
+	uint64_t log_tick;	/* TSC ticks per event */
 	struct stats stats;
 } __attribute__((aligned(64)));
+
+/* Size of the per-worker scratch area (dp_worker.c owns its layout). */
+size_t dp_burst_size(void);
 
 struct dp_ctx {
 	const struct conf *conf;

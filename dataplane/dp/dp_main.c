@@ -54,9 +54,14 @@ dp_workers_create(struct dp_ctx *ctx)
 
 		if (i == ctx->nworkers)
 			break;
-		w = rte_zmalloc("cordon_worker", sizeof(*w), 64);
+		w = rte_zmalloc_socket("cordon_worker", sizeof(*w), 64,
+		    (int)rte_lcore_to_socket_id(lcore));
 		snprintf(name, sizeof(name), "cordon_log%u", i);
 		if (w == NULL)
+			return -1;
+		w->scratch = rte_zmalloc_socket("cordon_burst", dp_burst_size(),
+		    64, (int)rte_lcore_to_socket_id(lcore));
+		if (w->scratch == NULL)
 			return -1;
 		w->log = rte_ring_create_elem(name, sizeof(struct dp_event),
 		    DP_LOG_RING, (int)rte_lcore_to_socket_id(lcore),

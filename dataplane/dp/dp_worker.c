@@ -4,6 +4,7 @@
  * counter is this lcore's own.
  */
 #include <rte_branch_prediction.h>
+#include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -122,12 +123,39 @@ dp_tx_add(struct dp_burst *b, uint16_t port, struct rte_mbuf *m)
 	b->tx[port].m[b->tx[port].n++] = m;
 }
 
+size_t
+dp_burst_size(void)
+{
+	return sizeof(struct dp_burst);
+}
+
+/* Token bucket: one token per event, DP_LOG_BURST at most. */
+static inline int
+dp_log_allow(struct dp_worker *w)
+{
+	uint64_t now = rte_rdtsc();
+	uint64_t cap = w->log_tick * DP_LOG_BURST;
+
+	w->log_tokens += now - w->log_last;
+	w->log_last = now;
+	if (w->log_tokens > cap)
+		w->log_tokens = cap;
+	if (w->log_tokens < w->log_tick) {
+		w->stats.log_suppressed++;
+		return 0;
+	}
+	w->log_tokens -= w->log_tick;
+	return 1;
+}
+
 static void
 dp_log(struct dp_worker *w, const struct pkt_meta *m,
     const struct cls_verdict *v, unsigned in)
 {
 	struct dp_event ev;
 
+	if (!dp_log_allow(w))
+		return;
 	ev.m = *m;
 	ev.v = *v;
 	ev.port = (uint16_t)in;
@@ -220,9 +248,12 @@ dp_worker_main(void *arg)
 	struct dp_worker *w = arg;
 	struct dp_ctx *ctx = w->ctx;
 	struct rte_mbuf *pkts[DP_BURST_MAX];
-	static __thread struct dp_burst b;
+	struct dp_burst *b = w->scratch;
 	uint16_t n;
 
+	w->log_tick = rte_get_tsc_hz() / DP_LOG_RATE;
+	w->log_last = rte_rdtsc();
+	w->log_tokens = w->log_tick * DP_LOG_BURST;
 	while (!ctx->quit) {
 		for (unsigned p = 0; p < ctx->nports; p++) {
 			if (w->idx >= ctx->port[p].nq)
@@ -230,7 +261,7 @@ dp_worker_main(void *arg)
 			n = rte_eth_rx_burst(ctx->port[p].id, (uint16_t)w->idx,
 			    pkts, (uint16_t)ctx->burst);
 			if (n)
-				dp_burst_run(w, &b, p, pkts, n);
+				dp_burst_run(w, b, p, pkts, n);
 		}
 	}
 	return 0;

@@ -110,8 +110,12 @@ pkt_l4(const uint8_t *p, uint32_t len, struct pkt_meta *m)
 	case PKT_NH_UDP:
 		if (unlikely(len < 8))
 			return CDN_R_UDP_TRUNC;
+		/*
+		 * A first fragment's UDP length covers the whole datagram,
+		 * not this fragment: only its lower bound can be checked.
+		 */
 		n = pkt_ld16(p + 4);
-		if (unlikely(n < 8 || n > len))
+		if (unlikely(n < 8 || (n > len && m->frag != PKT_FRAG_FIRST)))
 			return CDN_R_UDP_LEN;
 		break;
 	case PKT_NH_ICMP:

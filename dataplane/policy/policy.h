@@ -75,18 +75,28 @@ struct policy {
 	struct pol_nexthop nexthop[POL_NEXTHOP_MAX];
 };
 
+static inline unsigned
+pol_nwords(const struct policy *p)
+{
+	return (p->nrules + 63u) / 64u;
+}
+
 static inline void
 pol_set_add(struct pol_set *s, unsigned bit)
 {
 	s->w[bit / 64] |= 1ULL << (bit % 64);
 }
 
-/* First rule set in all five sets, or POL_RULE_DEFAULT. */
+/*
+ * First rule set in all five sets, or POL_RULE_DEFAULT.  Only the first
+ * NWORDS words can hold rules: (nrules + 63) / 64.
+ */
 static inline uint16_t
 pol_first(const struct pol_set *a, const struct pol_set *b,
-    const struct pol_set *c, const struct pol_set *d, const struct pol_set *e)
+    const struct pol_set *c, const struct pol_set *d, const struct pol_set *e,
+    unsigned nwords)
 {
-	for (unsigned i = 0; i < POL_WORDS; i++) {
+	for (unsigned i = 0; i < nwords; i++) {
 		uint64_t m = a->w[i] & b->w[i] & c->w[i] & d->w[i] & e->w[i];
 		if (m)
 			return (uint16_t)(i * 64 + __builtin_ctzll(m));

@@ -72,8 +72,9 @@ stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 		    s->port[p].tx_packets, s->port[p].tx_bytes,
 		    s->port[p].tx_dropped);
 	}
-	if (s->log_dropped)
-		fprintf(f, "log events dropped: %lu\n", s->log_dropped);
+	if (s->log_dropped || s->log_suppressed)
+		fprintf(f, "log events dropped: %lu, suppressed: %lu\n",
+		    s->log_dropped, s->log_suppressed);
 }
 
 static void
@@ -148,7 +149,8 @@ stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
 	stats_json_rules(s, n, f);
 	stats_json_countries(s, f);
 	stats_json_ports(s, n, f);
-	fprintf(f, ",\"log_dropped\":%lu}\n", s->log_dropped);
+	fprintf(f, ",\"log_dropped\":%lu,\"log_suppressed\":%lu}\n",
+	    s->log_dropped, s->log_suppressed);
 }
 
 int

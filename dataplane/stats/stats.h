@@ -38,6 +38,7 @@ struct stats {
 	uint64_t cc_packets[GEO_CC_MAX];	/* by source country */
 	uint64_t cc_denied[GEO_CC_MAX];		/* not allowed, by source */
 	uint64_t log_dropped;			/* log events lost: ring full */
+	uint64_t log_suppressed;		/* over the log rate limit */
 	struct stats_port port[STATS_PORT_MAX];
 } __attribute__((aligned(64)));
 

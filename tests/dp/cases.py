@@ -8,7 +8,8 @@ countries by the test config's overrides over the real database.
 import ipaddress
 import struct
 
-from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1AD, Dot1Q, Ether,
+from scapy.layers.ipsec import AH, ESP
+from scapy.all import (ARP, GRE, ICMP, IP, TCP, UDP, Dot1AD, Dot1Q, Ether,
                        ICMPv6DestUnreach, ICMPv6EchoRequest, IPv6,
                        IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
                        IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw)
@@ -37,6 +38,9 @@ OVERRIDES = [
     ("2001:db8:3::/48", "RU"),
     ("2001:db8:e::/48", "unknown"),
     ("2001:db8:f::/48", "US"),
+    # More specific than the ones above: a host and a /64 inside them.
+    ("198.51.100.99/32", "DE"),
+    ("2001:db8:1:5::/64", "US"),
 ]
 
 SERVICES_TCP = {22: "ssh", 3389: "rdp", 443: "https-admin",
@@ -87,7 +91,7 @@ class Case:
 
     def __init__(self, name, port, pkt, action, reason=None, rule=None,
                  nexthop=None, reply=True, fragment=None, service="auto",
-                 proto=None, live_action=None, live_reason=None):
+                 proto=None, live_action=None, live_reason=None, l4=True):
         self.name = name
         self.port = port
         self.pkt = pkt if not isinstance(pkt, (bytes, bytearray)) else None
@@ -100,6 +104,7 @@ class Case:
         self.fragment = fragment
         self.service = service
         self.proto = proto
+        self.l4 = l4            # False: a TCP/UDP layer is not the L4
         # What the live path counts when it differs from the verdict
         # (an allowed frame on a port without a peer is dropped).
         self.live_action = live_action or action
@@ -267,7 +272,7 @@ def expected_record(c, n, dst_geo):
     r["src"] = str(ipaddress.ip_address(ip.src))
     r["dst"] = str(ipaddress.ip_address(ip.dst))
     l4 = None
-    if c.fragment != "later":
+    if c.fragment != "later" and c.l4:
         for cls in (TCP, UDP):
             if cls in c.pkt:
                 l4 = c.pkt[cls]
@@ -446,6 +451,13 @@ def _malformed(seq):
     out.append(("icmp-truncated", l2v4 + bytes(ip), "icmp-truncated"))
     ip6 = IPv6(src=CN6, dst=SRV6, nh=17) / Raw(b"\x00\x01\x0d")
     out.append(("ipv6-udp-truncated", l2v6 + bytes(ip6), "udp-truncated"))
+    # "Tiny fragment": a first fragment without the whole TCP header.
+    ip = IP(src=US4, dst=SRV4, id=seq(), proto=6, flags="MF") / Raw(
+        b"\x9c\x40\x00\x16\x00\x00\x00\x01")
+    out.append(("frag4-first-tiny-tcp", l2v4 + bytes(ip), "tcp-truncated"))
+    ip6 = IPv6(src=DE6, dst=SRV6, nh=44) / IPv6ExtHdrFragment(
+        nh=6, offset=0, m=1, id=seq()) / Raw(b"\x9c\x41\x00\x16" + b"\0" * 4)
+    out.append(("frag6-first-tiny-tcp", l2v6 + bytes(ip6), "tcp-truncated"))
     return out
 
 
@@ -571,6 +583,58 @@ def scenario_a():
                   fragment="later", proto="tcp"))
     C.append(Case("v6-cn-icmpv6-echo", o, eth(o) / IPv6(src=CN6, dst=SRV6) /
                   ICMPv6EchoRequest(id=s()), "allow"))
+    # Ethernet padding (to 60 bytes), IP and TCP options, big quotes.
+    pad = _v4(o, s, UNK4) / Raw(b"\0" * 6)
+    pad[IP].len = 40
+    C.append(Case("v4-unknown-ssh-syn-padded", o, pad, "reject", "rule",
+                  R3))
+    pad = _v4(o, s, US4) / Raw(b"\0" * 6)
+    pad[IP].len = 40
+    C.append(Case("v4-us-ssh-padded", o, pad, "allow"))
+    C.append(Case("v4-unknown-ssh-ip-options", o,
+                  eth(o) / IP(src=UNK4, dst=SRV4, id=s(),
+                              options=[b"\x01\x01\x01\x00"]) /
+                  TCP(sport=s(), dport=22, seq=99), "reject", "rule", R3))
+    C.append(Case("v4-unknown-rdp-udp-ip-options", o,
+                  eth(o) / IP(src=UNK4, dst=SRV4, id=s(),
+                              options=[b"\x01\x01\x01\x00"]) /
+                  UDP(sport=s(), dport=3389) / Raw(b"o" * 20),
+                  "reject", "rule", R3))
+    C.append(Case("v4-unknown-ssh-tcp-options-data", o,
+                  eth(o) / IP(src=UNK4, dst=SRV4, id=s()) /
+                  TCP(sport=s(), dport=22, flags="S", seq=0xfffffffe,
+                      options=[("MSS", 1460), ("NOP", None),
+                               ("WScale", 7)]) / Raw(b"d" * 5),
+                  "reject", "rule", R3))
+    C.append(Case("v6-unknown-rdp-udp-big", o, eth(o) / IPv6(src=UNK6,
+                                                             dst=SRV6) /
+                  UDP(sport=s(), dport=3389) / Raw(b"B" * 1400),
+                  "reject", "rule", R3))
+    C.append(Case("tpid9100-v4-us-ssh", o, Ether(
+        src=CLI_MAC, dst=SRV_MAC, type=0x9100) / Dot1Q(vlan=12) /
+        IP(src=US4, dst=SRV4, id=s()) / TCP(sport=s(), dport=22), "allow"))
+    assert C[-1].frame[12:14] == b"\x91\x00"
+    # Host and /64 overrides inside prohibited prefixes.
+    C.append(Case("v4-host-override-de-https", o,
+                  _v4(o, s, "198.51.100.99", dport=443), "allow"))
+    C.append(Case("v4-host-neighbour-cn-https", o,
+                  _v4(o, s, "198.51.100.98", dport=443), "drop", "rule",
+                  R2))
+    C.append(Case("v6-64-override-us-https", o,
+                  _v6(o, s, "2001:db8:1:5::1", dport=443), "allow"))
+    C.append(Case("v6-64-neighbour-cn-https", o,
+                  _v6(o, s, "2001:db8:1:6::1", dport=443), "drop", "rule",
+                  R2))
+    # Other protocols: no ports, so no service rule matches them.
+    C.append(Case("v6-ah-cn-ssh", o, eth(o) / IPv6(src=CN6, dst=SRV6) /
+                  AH(nh=6, payloadlen=4, spi=1, seq=s(), icv=b"\0" * 12) /
+                  TCP(sport=s(), dport=22), "reroute", "rule", R1,
+                  nexthop="quarantine"))
+    C.append(Case("v6-esp-cn", o, eth(o) / IPv6(src=CN6, dst=SRV6) /
+                  ESP(spi=7, seq=s(), data=b"e" * 24), "allow", proto="50"))
+    C.append(Case("v4-gre-cn", o, eth(o) / IP(src=CN4, dst=SRV4, id=s()) /
+                  GRE() / IP(src=CN4, dst=SRV4) / TCP(dport=22), "allow",
+                  proto="47", service=None, l4=False))
     # Non-IP.
     C.append(Case("arp-request", o, Ether(src=CLI_MAC,
                                           dst="ff:ff:ff:ff:ff:ff") /
@@ -669,19 +733,19 @@ def scenario_b():
     return C
 
 
-# --- known bugs: kept apart so that the scenarios above stay exact --------
+# --- bugs found by this suite: kept apart so that one open bug does not
+# hide regressions in the scenarios above --------------------------------
 
 def scenario_bugs():
-    """Cases whose correct verdict cordon-dp does not give today (see the
-    known_bug tests).  Same policy and ports as scenario A."""
+    """Cases of bugs this suite found (open ones are the known_bug
+    tests).  Same policy and ports as scenario A."""
     s = Seq(60000)
     o = "outside0"
     C = []
-    # BUG: the first fragment of a UDP datagram carries the length of the
-    # whole datagram in its UDP header, which is necessarily more than
-    # the fragment's IP payload; pkt_l4() checks it against the fragment
-    # and drops it as "udp-bad-length".  From an allowed source it must
-    # be forwarded like the later fragments are.
+    # Fixed: the first fragment of a UDP datagram carries the length of
+    # the whole datagram in its UDP header, necessarily more than the
+    # fragment's IP payload; pkt_l4() used to drop it as udp-bad-length.
+    # From an allowed source it is forwarded like the later fragments.
     C.append(Case("bug-frag4-first-us-udp-real-length", o,
                   _frag4(o, s, US4, True, 17, dport=53, udp_len=1400),
                   "allow", fragment="first"))
@@ -690,4 +754,10 @@ def scenario_bugs():
                   eth(o) / IPv6(src=DE6, dst=SRV6, nh=44) / fh /
                   UDP(sport=s(), dport=53, len=1400) / Raw(b"F" * 32),
                   "allow", fragment="first"))
+    # BUG: a frame bigger than one mbuf (2048 bytes of data room) arrives
+    # as a chain; dp_classify() parses only the first segment (data_len),
+    # so the IP total length looks beyond the frame and the live path
+    # drops it as ipv4-bad-length while replay (whole frame) allows it.
+    C.append(Case("bug-jumbo-us-http", o, _v4(o, s, US4, dport=80) /
+                  Raw(b"J" * 4000), "allow"))
     return C

@@ -248,21 +248,11 @@ def run_live(workdir, conf, port_frames, port_devices, timeout=TIMEOUT):
     return LiveResult(stats, tx, stdout, stderr, rc)
 
 
-def asan_env(leaks=False):
-    """Environment for cordon-dp: quiet leak checking unless asked (only
-    matters for a sanitizer build; see test_replay_asan_no_leak)."""
-    env = dict(os.environ)
-    opts = env.get("ASAN_OPTIONS", "")
-    if not leaks and "detect_leaks" not in opts:
-        env["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "detect_leaks=0"
-    return env
-
-
-def run_cmd(args, leaks=False, timeout=120):
-    """Runs cordon-dp ARGS; returns the CompletedProcess (text mode)."""
+def run_cmd(args, timeout=120):
+    """Runs cordon-dp ARGS; returns the CompletedProcess (text mode).
+    Under the ASan build, LeakSanitizer stays on: a leak fails the run."""
     return subprocess.run([cordon_dp_path()] + list(args),
-                          capture_output=True, text=True, timeout=timeout,
-                          env=asan_env(leaks))
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def run_replay(workdir, conf, frames, tag, direction=None, extra=(),

@@ -255,3 +255,36 @@ def test_live_log_lines(scen_a):
         scen_a.live.stdout
     # The exit report repeats the counters as text.
     assert "packets: %d" % len(scen_a.cases) in scen_a.live.stdout
+
+
+def _bugs(scen, word):
+    return [c for c in scen.cases if word in c.name]
+
+
+def test_live_udp_first_fragment_regression(scen_bugs):
+    """Regression (dataplane/pkt/pkt_parse.c, pkt_l4): first fragments of
+    UDP datagrams from allowed sources (US over IPv4, DE over IPv6; UDP
+    length 1400, the whole datagram) are forwarded unchanged to inside0,
+    not dropped as udp-bad-length."""
+    got = scen_bugs.live.tx["inside0"]
+    for c in _bugs(scen_bugs, "udp"):
+        assert c.frame in got, "%s was not forwarded" % c.name
+    assert scen_bugs.live.stats["reasons"]["udp-bad-length"] == 0
+
+
+@pytest.mark.known_bug("dp_worker.c dp_classify(): multi-segment mbufs "
+                       "are parsed over their first segment only")
+def test_live_known_bug_jumbo_frame(scen_bugs):
+    """BUG (dataplane/dp/dp_worker.c, dp_classify): a 4054-byte frame
+    (US -> 192.0.2.80 tcp/80, allowed) does not fit one mbuf of the pool
+    (RTE_MBUF_DEFAULT_BUF_SIZE) and arrives as a chain; pkt_parse() is
+    given pkts[i]->data_len (the first segment), so the IPv4 total length
+    lies "beyond the frame": dropped as ipv4-bad-length.  Replay of the
+    same capture says allow.  Expected: forwarded unchanged (or, if jumbo
+    frames are out of scope, refused at the port with its own counter,
+    not reported as a malformed packet)."""
+    (c,) = _bugs(scen_bugs, "jumbo")
+    recs, _ = scen_bugs.replay("outside0")
+    assert recs[scen_bugs.cases.index(c)]["action"] == "allow"
+    assert scen_bugs.live.stats["reasons"]["ipv4-bad-length"] == 0
+    assert c.frame in scen_bugs.live.tx["inside0"]

@@ -488,6 +488,22 @@ test_v4_fragments(void **state)
 	assert_true(m.has_l4);
 	assert_int_equal(m.dport, 53);
 
+	/*
+	 * Regression: a first fragment's UDP length is the whole datagram's,
+	 * longer than the fragment; only an unfragmented datagram is held
+	 * to its IP payload.
+	 */
+	pkt_fr_put16(f.b + 38, 1480);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.frag, PKT_FRAG_FIRST);
+	assert_int_equal(m.dport, 53);
+	pkt_fr_put16(f.b + 20, 0);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_UDP_LEN);
+	pkt_fr_put16(f.b + 38, 108);
+	pkt_fr_put16(f.b + 20, 0x2000);
+	pkt_fr_done(&f);
+
 	/* DF alone is not a fragment. */
 	pkt_fr_put16(f.b + 20, 0x4000);
 	pkt_fr_done(&f);

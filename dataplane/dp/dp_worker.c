@@ -12,6 +12,8 @@
 #include "dataplane/dp/dp.h"
 #include "dataplane/pkt/pkt_reject.h"
 
+#define DP_LINEAR_MAX	16384	/* largest chained frame we copy out */
+
 struct dp_txbuf {
 	uint16_t n;
 	struct rte_mbuf *m[DP_BURST_MAX];
@@ -25,7 +27,23 @@ struct dp_burst {
 	struct rte_mbuf *drop[DP_BURST_MAX];
 	unsigned ndrop;
 	uint8_t scratch[RTE_MBUF_DEFAULT_DATAROOM];
+	uint8_t linear[DP_LINEAR_MAX];	/* a chained frame, copied */
 };
+
+/*
+ * A frame larger than one mbuf arrives as a chain: the parser wants it in
+ * one piece to check its lengths, so copy it out (rare: jumbo frames).
+ */
+static inline const uint8_t *
+dp_frame(struct dp_burst *b, const struct rte_mbuf *m, uint32_t *len)
+{
+	if (likely(m->nb_segs == 1)) {
+		*len = m->data_len;
+		return rte_pktmbuf_mtod(m, const uint8_t *);
+	}
+	*len = m->pkt_len < DP_LINEAR_MAX ? m->pkt_len : DP_LINEAR_MAX;
+	return rte_pktmbuf_read(m, 0, *len, b->linear);
+}
 
 /* Parse every frame; classify those that parsed as one burst. */
 static void
@@ -38,7 +56,9 @@ dp_classify(struct dp_worker *w, struct dp_burst *b, unsigned in,
 	uint16_t idx[DP_BURST_MAX];
 	struct stats_port *sp = &w->stats.port[in];
 	const struct policy *pol = w->ctx->pol;
+	const uint8_t *frame;
 	unsigned nok = 0;
+	uint32_t len;
 	int rc;
 
 	/*
@@ -49,8 +69,8 @@ dp_classify(struct dp_worker *w, struct dp_burst *b, unsigned in,
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (unsigned i = 0; i < n; i++) {
 		sp->rx_bytes += pkts[i]->pkt_len;
-		rc = pkt_parse(rte_pktmbuf_mtod(pkts[i], const uint8_t *),
-		    pkts[i]->data_len, &b->meta[i]);
+		frame = dp_frame(b, pkts[i], &len);
+		rc = pkt_parse(frame, len, &b->meta[i]);
 		b->parsed[i] = rc == 0;
 		if (likely(rc == 0)) {
 			mp[nok] = &b->meta[i];

@@ -272,17 +272,14 @@ def test_live_udp_first_fragment_regression(scen_bugs):
     assert scen_bugs.live.stats["reasons"]["udp-bad-length"] == 0
 
 
-@pytest.mark.known_bug("dp_worker.c dp_classify(): multi-segment mbufs "
-                       "are parsed over their first segment only")
-def test_live_known_bug_jumbo_frame(scen_bugs):
-    """BUG (dataplane/dp/dp_worker.c, dp_classify): a 4054-byte frame
+def test_live_jumbo_frame_regression(scen_bugs):
+    """Regression (dataplane/dp/dp_worker.c, dp_classify): a 4054-byte frame
     (US -> 192.0.2.80 tcp/80, allowed) does not fit one mbuf of the pool
     (RTE_MBUF_DEFAULT_BUF_SIZE) and arrives as a chain; pkt_parse() is
     given pkts[i]->data_len (the first segment), so the IPv4 total length
-    lies "beyond the frame": dropped as ipv4-bad-length.  Replay of the
-    same capture says allow.  Expected: forwarded unchanged (or, if jumbo
-    frames are out of scope, refused at the port with its own counter,
-    not reported as a malformed packet)."""
+    lay "beyond the frame": it was dropped as ipv4-bad-length while replay
+    of the same capture said allow.  Chained frames are now copied out
+    whole for the parser and forwarded unchanged."""
     (c,) = _bugs(scen_bugs, "jumbo")
     recs, _ = scen_bugs.replay("outside0")
     assert recs[scen_bugs.cases.index(c)]["action"] == "allow"

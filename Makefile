@@ -86,7 +86,15 @@ FUZZ_SECONDS ?= 300
 FUZZ_CC	 := clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 	      $(DPDK_CFLAGS) -Wall -Wextra -Werror
-fuzz-build: $(BUILD)/fuzz/fuzz_pkt
+FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/*.c) \
+		  control/policy/pol_compile.c dataplane/stats/reasons.c \
+		  $(wildcard dataplane/geo/*.c)
+
+fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf
+
+$(BUILD)/fuzz/fuzz_conf: $(FUZZ_CONF_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lconfig -ldl
 
 $(BUILD)/fuzz/fuzz_pkt: tests/fuzz/fuzz_pkt.c dataplane/pkt/pkt_parse.c \
 		dataplane/pkt/pkt_reject.c dataplane/stats/reasons.c
@@ -95,6 +103,7 @@ $(BUILD)/fuzz/fuzz_pkt: tests/fuzz/fuzz_pkt.c dataplane/pkt/pkt_parse.c \
 
 fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
+	tests/fuzz/run_conf.sh $(FUZZ_SECONDS)
 
 lint:
 	@tools/lint.sh

@@ -66,6 +66,10 @@ conf_err(struct conf_ctx *x, const config_setting_t *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Quoted config strings may hold anything: keep the error one line. */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	snprintf(x->err, x->errlen, "%s:%d: %s", path, line, msg);
 	return -1;
 }

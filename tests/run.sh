@@ -43,7 +43,7 @@ check() {
 fixtures() {
 	[ -s "$CORDON_FIXTURES/.done" ] && return 0
 	mkdir -p "$CORDON_FIXTURES"
-	perl tests/fixtures/mkmmdb.pl "$CORDON_FIXTURES" &&
+	/usr/bin/perl tests/fixtures/mkmmdb.pl "$CORDON_FIXTURES" &&
 	    echo ok >"$CORDON_FIXTURES/.done"
 }
 
@@ -145,6 +145,8 @@ suite_integ() {
 suite_fuzz() {
 	check "fuzz: packet parser, ${FUZZ_SECONDS:-60} s" \
 	    tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
+	check "fuzz: config loader, ${FUZZ_SECONDS:-60} s" \
+	    tests/fuzz/run_conf.sh "${FUZZ_SECONDS:-60}"
 }
 
 SUITES=${*:-unit asan geo config dp integ fuzz}

@@ -70,27 +70,28 @@ fopen(const char *path, const char *mode)
 	return real_fopen(path, mode);
 }
 
-static void
-fuzz_cleanup(void)
-{
-	if (fuzz_path[0] != '\0')
-		unlink(fuzz_path);
-}
-
+/*
+ * The temp file is unlinked at once and read back through
+ * /proc/self/fd: libFuzzer leaves with _Exit(), so nothing would remove
+ * it, and a crash would leave it behind.
+ */
 static void
 fuzz_init(void)
 {
+	char path[64];
+
 	/* /dev/shm keeps the per-iteration rewrite off the disk. */
-	snprintf(fuzz_path, sizeof(fuzz_path), "/dev/shm/fuzz_conf.XXXXXX");
-	if ((fuzz_fd = mkstemp(fuzz_path)) < 0) {
-		snprintf(fuzz_path, sizeof(fuzz_path), "/tmp/fuzz_conf.XXXXXX");
-		fuzz_fd = mkstemp(fuzz_path);
+	snprintf(path, sizeof(path), "/dev/shm/fuzz_conf.XXXXXX");
+	if ((fuzz_fd = mkstemp(path)) < 0) {
+		snprintf(path, sizeof(path), "/tmp/fuzz_conf.XXXXXX");
+		fuzz_fd = mkstemp(path);
 	}
 	if (fuzz_fd < 0) {
 		perror("fuzz_conf: mkstemp");
 		abort();
 	}
-	atexit(fuzz_cleanup);
+	unlink(path);
+	snprintf(fuzz_path, sizeof(fuzz_path), "/proc/self/fd/%d", fuzz_fd);
 	fuzz_null = fdopen(open("/dev/null", O_WRONLY | O_CLOEXEC), "w");
 	fuzz_conf = calloc(1, sizeof(*fuzz_conf));
 	fuzz_pol = calloc(1, sizeof(*fuzz_pol));

@@ -12,7 +12,7 @@ GEO_PKG="@ip-location-db/geo-whois-asn-country-mmdb"
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
  dpdk dpdk-dev libdpdk-dev libpcap-dev
  libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl
- libconfig-dev libssl-dev libjansson-dev libcmocka-dev
+ libconfig-dev libssl-dev libjansson-dev libcmocka-dev libsystemd-dev
  libnftnl-dev libmnl-dev nftables
  python3 python3-scapy python3-pytest
  iproute2 ethtool iputils-ping netcat-openbsd tcpdump tcpreplay

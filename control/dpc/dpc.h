@@ -1,0 +1,64 @@
+/*
+ * Client side of the dataplane channel (docs/control.md, section 1):
+ * what cordond uses to talk to a running cordon-dp.  Blocking calls with
+ * timeouts; the daemon calls them from its event loop only for short,
+ * bounded exchanges.
+ */
+#ifndef CORDON_DPC_H
+#define CORDON_DPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dataplane/geo/geo.h"
+#include "dataplane/policy/policy.h"
+#include "dataplane/stats/stats.h"
+
+#define DPC_HASH_LEN	32	/* SHA-256 */
+#define DPC_PORT_MAX	16
+#define DPC_NAME_MAX	32
+
+struct dpc_status {
+	pid_t pid;
+	uint64_t revision;		/* 0: started from its own config */
+	uint8_t policy_hash[DPC_HASH_LEN];
+	uint8_t geo_hash[DPC_HASH_LEN];
+	uint64_t started_unix_ns;
+	uint64_t activated_unix_ns;	/* when the current state went live */
+	uint32_t workers;
+	uint32_t nports;
+	char port[DPC_PORT_MAX][DPC_NAME_MAX];
+};
+
+struct dpc;
+
+/* Connects to cordon-dp's control socket.  NULL with errno on failure. */
+struct dpc *dpc_connect(const char *path, int timeout_ms);
+void dpc_close(struct dpc *c);
+/* The socket, for poll(): readable with nothing asked means EOF. */
+int dpc_fd(const struct dpc *c);
+
+/*
+ * HELLO: fills ST and maps the counters memfd (kept by C until close).
+ * 0, or -1 with errno.
+ */
+int dpc_hello(struct dpc *c, struct dpc_status *st);
+
+/* Sums the workers' counters as of now. */
+void dpc_stats_sum(const struct dpc *c, struct stats *sum);
+
+/*
+ * LOAD: pushes P (and G, unless NULL: keep the current tables) as
+ * REVISION.  GEO_HASH identifies G's sources (opaque to cordon-dp).
+ * Returns 0 once cordon-dp has activated it, or -1 with the reason in
+ * ERR (cordon-dp refused it, timed out, or the channel broke).
+ */
+int dpc_load(struct dpc *c, uint64_t revision, const struct policy *p,
+    const struct geo_tables *g, const uint8_t geo_hash[DPC_HASH_LEN],
+    int timeout_ms, char *err, size_t errlen);
+
+/* SHA-256 of the flat policy, as cordon-dp reports it. */
+void dpc_policy_hash(const struct policy *p, uint8_t out[DPC_HASH_LEN]);
+
+#endif

@@ -3,26 +3,9 @@
 # wire between network namespaces of our own; prints what happened and
 # the appliance's counters, then cleans up (also on Ctrl-C).
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT" || exit 1
-. tests/lib/topo.sh
-. tests/lib/scenarios.sh
+. "$(dirname "$0")/../../tests/lib/integ.sh"
 
-BUILD=${BUILD:-build}
-DP="$ROOT/$BUILD/cordon-dp"
 CONF="$ROOT/appliance/demo/demo.conf"
-WORK=$(mktemp -d)
-DP_PID=""
-
-cleanup() {
-	[ -n "$DP_PID" ] && kill -INT "$DP_PID" 2>/dev/null &&
-	    wait "$DP_PID" 2>/dev/null
-	DP_PID=""
-	topo_down
-	scen_servers_stop
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
 trap 'echo; echo "demo: interrupted"; exit 130' INT TERM
 
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (namespaces)"; exit 1; }
@@ -36,16 +19,7 @@ topo_up || exit 1
 scen_servers_start || { echo "demo: servers did not start"; exit 1; }
 
 echo "== starting cordon-dp (DPDK, net_af_packet ports, no hugepages)"
-ip netns exec cdn-dp "$DP" -c "$CONF" --stats-file "$WORK/stats.json" \
-    >"$WORK/dp.log" 2>&1 &
-DP_PID=$!
-for _ in $(seq 100); do
-	grep -q "enforcing" "$WORK/dp.log" && break
-	kill -0 "$DP_PID" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q "enforcing" "$WORK/dp.log" || {
-	echo "demo: cordon-dp did not start:"; cat "$WORK/dp.log"; exit 1; }
+dp_start "$CONF" || { echo "demo: cordon-dp did not start"; exit 1; }
 grep enforcing "$WORK/dp.log"
 
 echo "== connecting (drops show as a 3 s timeout)"
@@ -61,9 +35,7 @@ while IFS='|' read -r name src cc dst port svc want; do
 	    "$svc/$port" "$want" "$got" "$mark"
 done <<<"$SCENARIOS"
 
-kill -INT "$DP_PID"
-wait "$DP_PID"
-DP_PID=""
+dp_stop
 echo "== what cordon-dp logged (rules with log = true)"
 grep '^cordon-dp: [a-z]* rule=' "$WORK/dp.log" | sort | uniq -c |
     sed 's/ port=/\n        port=/' | head -n 40

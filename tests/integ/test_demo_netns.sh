@@ -3,48 +3,14 @@
 # namespaces of our own, through cordon-dp on net_af_packet ports.
 # Prints TAP; tests/run.sh counts it.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT" || exit 1
-. tests/lib/topo.sh
-. tests/lib/scenarios.sh
+. "$(dirname "$0")/../lib/integ.sh"
 
-BUILD=${BUILD:-build}
-DP="$ROOT/$BUILD/cordon-dp"
 CONF="$ROOT/appliance/demo/demo.conf"
-WORK=$(mktemp -d)
-DP_PID=""
-N=0
-
-tap() {
-	N=$((N + 1))
-	if [ "$1" = ok ]; then echo "ok $N - $2"; else echo "not ok $N - $2"; fi
-}
-
-cleanup() {
-	[ -n "$DP_PID" ] && kill -9 "$DP_PID" 2>/dev/null
-	topo_down
-	scen_servers_stop
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 # stat_get PYTHON-EXPR: a value from the stats file, e.g. s["packets"].
 stat_get() {
 	/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1]));
 print(eval(sys.argv[2]))' "$WORK/stats.json" "$1"
-}
-
-start_dp() {
-	ip netns exec cdn-dp "$DP" -c "$CONF" --stats-file "$WORK/stats.json" \
-	    >"$WORK/dp.log" 2>&1 &
-	DP_PID=$!
-	for _ in $(seq 100); do
-		grep -q enforcing "$WORK/dp.log" && return 0
-		kill -0 "$DP_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$WORK/dp.log"
-	return 1
 }
 
 topo_up && scen_servers_start || { echo "Bail out! topology"; exit 1; }
@@ -53,7 +19,7 @@ out=$(ip netns exec cdn-cli "$TOPO_LIB/tcpconnect.py" 192.0.2.10 \
     192.0.2.100 22 1)
 [ "$out" = timeout ] && tap ok "no path without cordon-dp" ||
     tap fail "no path without cordon-dp (got $out)"
-start_dp || { echo "Bail out! cordon-dp did not start"; exit 1; }
+dp_start "$CONF" || { echo "Bail out! cordon-dp did not start"; exit 1; }
 tap ok "cordon-dp starts on net_af_packet ports"
 
 while IFS='|' read -r name src cc dst port svc want; do
@@ -90,10 +56,8 @@ grep -q 'reroute rule=ssh-prohibited-quarantine .*src=198.51.100.10' \
     "$WORK/dp.log" && tap ok "reroute logged with its rule and source" ||
     tap fail "reroute logged with its rule and source"
 
-kill -INT "$DP_PID"
-wait "$DP_PID"
+dp_stop
 rc=$?
-DP_PID=""
 [ $rc -eq 0 ] && tap ok "cordon-dp exits cleanly on SIGINT" ||
     tap fail "cordon-dp exits cleanly on SIGINT (rc $rc)"
 grep -q -- '--- cordon-dp counters ---' "$WORK/dp.log" &&

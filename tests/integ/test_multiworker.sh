@@ -3,32 +3,11 @@
 # port (PACKET_FANOUT spreads flows over them); every scenario must still
 # get its verdict.  Prints TAP.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT" || exit 1
-. tests/lib/topo.sh
-. tests/lib/scenarios.sh
+. "$(dirname "$0")/../lib/integ.sh"
 
-BUILD=${BUILD:-build}
-DP="$ROOT/$BUILD/cordon-dp"
 # Two levels below the repo, so that demo.conf's relative paths hold.
 CONFDIR="$ROOT/$BUILD/integ"
 CONF="$CONFDIR/multiworker.conf"
-WORK=$(mktemp -d)
-DP_PID=""
-N=0
-
-tap() {
-	N=$((N + 1))
-	if [ "$1" = ok ]; then echo "ok $N - $2"; else echo "not ok $N - $2"; fi
-}
-
-cleanup() {
-	[ -n "$DP_PID" ] && kill -9 "$DP_PID" 2>/dev/null
-	topo_down
-	scen_servers_stop
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 mkdir -p "$CONFDIR"
 # Three lcores on two cores: main, and two workers sharing core 1.
@@ -38,13 +17,7 @@ sed -e 's/workers = 1;/workers = 2;/' \
     appliance/demo/demo.conf >"$CONF"
 
 topo_up && scen_servers_start || { echo "Bail out! topology"; exit 1; }
-ip netns exec cdn-dp "$DP" -c "$CONF" --stats-file "$WORK/stats.json" \
-    >"$WORK/dp.log" 2>&1 &
-DP_PID=$!
-for _ in $(seq 100); do
-	grep -q enforcing "$WORK/dp.log" && break
-	sleep 0.1
-done
+dp_start "$CONF"
 if grep -q "enforcing: 3 port(s), 2 worker(s)" "$WORK/dp.log"; then
 	tap ok "cordon-dp runs two workers on two queues per port"
 else
@@ -56,7 +29,5 @@ while IFS='|' read -r name src cc dst port svc want; do
 	[ "$got" = "$want" ] && tap ok "2 workers: $name: $want" ||
 	    tap fail "2 workers: $name: want $want, got $got"
 done <<<"$SCENARIOS"
-kill -INT "$DP_PID"
-wait "$DP_PID" && tap ok "clean exit" || tap fail "clean exit"
-DP_PID=""
+dp_stop && tap ok "clean exit" || tap fail "clean exit"
 echo "1..$N"

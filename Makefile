@@ -12,7 +12,8 @@ OPT	?= -O2 -g
 CFLAGS	:= $(OPT) $(EXTRA_CFLAGS)
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -I. $(DPDK_CFLAGS) -MMD -MP \
 	   -fno-strict-aliasing
-LDLIBS	:= $(DPDK_LIBS) -lmaxminddb -lconfig -lpcap -lm -lpthread
+LDLIBS	:= $(DPDK_LIBS) -lmaxminddb -lconfig -lpcap -ljansson -lcrypto -lsystemd \
+	   -lm -lpthread
 
 ifeq ($(SAN),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -113,6 +113,23 @@ pol_class_get(struct policy *p, const struct pol_set *set)
 	return p->nclasses++;
 }
 
+/* Lists the classes port_class[L] uses, once each. */
+static void
+pol_fragcls_collect(struct policy *p, unsigned l)
+{
+	uint8_t seen[POL_PORTCLS_MAX] = { 0 };
+
+	p->nfragcls[l] = 0;
+	for (unsigned port = 0; port < 65536; port++) {
+		uint8_t k = p->port_class[l][port];
+
+		if (!seen[k]) {
+			seen[k] = 1;
+			p->fragcls[l][p->nfragcls[l]++] = k;
+		}
+	}
+}
+
 static int
 pol_ports_compile(const struct conf *c, struct policy *p, unsigned l,
     char *err, size_t errlen)
@@ -139,6 +156,7 @@ pol_ports_compile(const struct conf *c, struct policy *p, unsigned l,
 		}
 		p->port_class[l][port] = (uint8_t)k;
 	}
+	pol_fragcls_collect(p, l);
 	return 0;
 }
 

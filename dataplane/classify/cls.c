@@ -5,8 +5,9 @@
 
 #define CLS_BURST_MAX 256
 
+/* ICMP is protocol 1 only under IPv4, 58 only under IPv6. */
 static inline unsigned
-cls_proto_class(uint8_t l4proto)
+cls_proto_class(uint8_t l4proto, uint8_t af)
 {
 	switch (l4proto) {
 	case IPPROTO_TCP:
@@ -14,8 +15,9 @@ cls_proto_class(uint8_t l4proto)
 	case IPPROTO_UDP:
 		return POL_PROTO_UDP;
 	case IPPROTO_ICMP:
+		return af == 4 ? POL_PROTO_ICMP : POL_PROTO_OTHER;
 	case IPPROTO_ICMPV6:
-		return POL_PROTO_ICMP;
+		return af == 6 ? POL_PROTO_ICMP : POL_PROTO_OTHER;
 	default:
 		return POL_PROTO_OTHER;
 	}
@@ -37,62 +39,91 @@ cls_verdict_set(const struct policy *p, uint16_t rule, struct cls_verdict *v)
 	v->rule = rule;
 }
 
-/*
- * A fragment's ports are unknown (or, for the first one, must not decide
- * alone: the later ones cannot follow it).  Until fragments are tracked,
- * evaluate every port class of the protocol: if this source would be
- * denied any service, drop the fragment.
- */
-static void
-cls_fragment(const struct policy *p, const struct pol_set *src,
-    const struct pol_set *dst, const struct pol_set *dir,
-    const struct pol_set *proto, struct cls_verdict *v)
-{
-	uint16_t first = POL_RULE_DEFAULT;
+/* The rules a fragment is held to, whatever its source. */
+struct cls_frag {
+	const struct pol_set *src, *dst, *dir;
+};
 
-	for (unsigned c = 0; c < p->nclasses; c++) {
-		uint16_t r = pol_first(src, dst, dir, proto, &p->class_rules[c],
+/*
+ * First rule of protocol class PC that would not allow this source on
+ * some destination port, or -1 when every port of PC is allowed.
+ */
+static int
+cls_frag_denied(const struct policy *p, const struct cls_frag *f,
+    unsigned pc)
+{
+	const struct pol_set *proto = &p->proto[pc];
+
+	for (unsigned i = 0; i < p->nfragcls[pc]; i++) {
+		const struct pol_set *cls = &p->class_rules[p->fragcls[pc][i]];
+		uint16_t r = pol_first(f->src, f->dst, f->dir, proto, cls,
 		    pol_nwords(p));
 		uint8_t a = r == POL_RULE_DEFAULT ? p->default_action :
 		    p->rule[r].action;
 
-		if (a != CDN_ACT_ALLOW) {
-			v->action = CDN_ACT_DROP;
-			v->reason = CDN_R_FRAGMENT;
-			v->rule = r;
-			v->log = r == POL_RULE_DEFAULT ? p->default_log :
-			    p->rule[r].log;
-			return;
-		}
-		if (c == 0)
-			first = r;
+		if (a != CDN_ACT_ALLOW)
+			return r;
 	}
-	cls_verdict_set(p, first, v);
+	return -1;
+}
+
+/*
+ * A fragment's ports are unknown (or, for the first one, must not decide
+ * alone: the later ones cannot follow it).  Until fragments are tracked,
+ * judge it against every port class of its protocol: if this source would
+ * be denied any service, drop it.  An IPv6 later fragment names only the
+ * first header of the fragmentable part, which need not be the L4 one:
+ * it is held to both TCP and UDP.
+ */
+static void
+cls_fragment(const struct policy *p, const struct pkt_meta *m,
+    const struct cls_frag *f, unsigned pc, const struct pol_set *ports,
+    struct cls_verdict *v)
+{
+	int r = -1;
+
+	if (pc <= POL_PROTO_UDP) {
+		r = cls_frag_denied(p, f, pc);
+	} else if (m->af == 6 && m->frag == PKT_FRAG_LATER) {
+		r = cls_frag_denied(p, f, POL_PROTO_TCP);
+		if (r < 0)
+			r = cls_frag_denied(p, f, POL_PROTO_UDP);
+	}
+	if (r >= 0) {
+		v->action = CDN_ACT_DROP;
+		v->reason = CDN_R_FRAGMENT;
+		v->rule = (uint16_t)r;
+		v->log = r == POL_RULE_DEFAULT ? p->default_log :
+		    p->rule[r].log;
+		return;
+	}
+	cls_verdict_set(p, pol_first(f->src, f->dst, f->dir, &p->proto[pc],
+	    ports, pol_nwords(p)), v);
+	if (v->action != CDN_ACT_ALLOW) {
+		v->action = CDN_ACT_DROP;
+		v->reason = CDN_R_FRAGMENT;
+	}
 }
 
 static inline void
 cls_eval(const struct policy *p, const struct pkt_meta *m, unsigned dir,
     struct cls_verdict *v)
 {
-	unsigned pc = cls_proto_class(m->l4proto);
-	const struct pol_set *src = &p->src_cc[v->src_cc];
-	const struct pol_set *dst = &p->dst_cc[v->dst_cc];
-	const struct pol_set *dset = &p->dir[dir];
-	const struct pol_set *pset = &p->proto[pc];
+	unsigned pc = cls_proto_class(m->l4proto, m->af);
+	struct cls_frag f = { &p->src_cc[v->src_cc], &p->dst_cc[v->dst_cc],
+		&p->dir[dir] };
 	const struct pol_set *ports = &p->portless;
 
 	v->service = POL_SVC_NONE;
-	if (pc <= POL_PROTO_UDP) {
-		if (__builtin_expect(m->frag != PKT_FRAG_NONE, 0)) {
-			cls_fragment(p, src, dst, dset, pset, v);
-			return;
-		}
-		if (m->has_l4) {
-			ports = &p->class_rules[p->port_class[pc][m->dport]];
-			v->service = p->port_service[pc][m->dport];
-		}
+	if (__builtin_expect(m->frag != PKT_FRAG_NONE, 0)) {
+		cls_fragment(p, m, &f, pc, ports, v);
+		return;
 	}
-	cls_verdict_set(p, pol_first(src, dst, dset, pset, ports,
+	if (pc <= POL_PROTO_UDP && m->has_l4) {
+		ports = &p->class_rules[p->port_class[pc][m->dport]];
+		v->service = p->port_service[pc][m->dport];
+	}
+	cls_verdict_set(p, pol_first(f.src, f.dst, f.dir, &p->proto[pc], ports,
 	    pol_nwords(p)), v);
 }
 

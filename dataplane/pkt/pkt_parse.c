@@ -277,6 +277,38 @@ pkt_ip6(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 	return pkt_l4(ip + off, end - off, m);
 }
 
+/*
+ * A frame that is neither IPv4 nor IPv6 passes only if it is link control
+ * (what `non_ip` governs).  Anything else may carry IP we cannot see
+ * (MPLS, PPPoE sessions, PBB, MACsec, unknown tags, LLC/SNAP): a bump in
+ * the wire that forwarded it would let a prohibited source through
+ * unclassified, so it is refused as uninspectable.
+ */
+static int
+pkt_non_ip(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
+{
+	uint32_t off = m->l3_off;
+
+	switch (m->ethertype) {
+	case 0x0806:	/* ARP */
+	case 0x8035:	/* RARP */
+	case 0x8809:	/* slow protocols: LACP, marker, OAM */
+	case 0x888e:	/* EAPOL */
+	case 0x88cc:	/* LLDP */
+	case 0x88f7:	/* PTP */
+	case 0x8902:	/* CFM */
+		return CDN_R_NON_IP;
+	}
+	if (m->ethertype >= 0x0600)
+		return CDN_R_ETHERTYPE;
+	/* 802.3 length field: LLC follows.  SNAP (0xaa) can carry IP. */
+	if (off + 3 > len)
+		return CDN_R_ETH_TRUNC;
+	if (buf[off] == 0xaa || buf[off + 1] == 0xaa)
+		return CDN_R_ETHERTYPE;
+	return CDN_R_NON_IP;
+}
+
 int
 pkt_parse(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 {
@@ -305,5 +337,5 @@ pkt_parse(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 		return pkt_ip4(buf, len, m);
 	if (m->ethertype == PKT_ET_IP6)
 		return pkt_ip6(buf, len, m);
-	return CDN_R_NON_IP;
+	return pkt_non_ip(buf, len, m);
 }

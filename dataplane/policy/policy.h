@@ -20,6 +20,12 @@
 #define POL_SVC_NONE	0xff
 #define POL_NAME_MAX	32
 #define POL_SVC_MAX	64
+/*
+ * Bump whenever struct policy changes shape: cordond hands the flat
+ * struct to cordon-dp as bytes (docs/control.md, section 1), and both
+ * check this and sizeof(struct policy) before trusting them.
+ */
+#define POL_LAYOUT_VERSION 1
 
 /* Protocol classes: the index into proto[]; also picks port_class[]. */
 enum pol_proto { POL_PROTO_TCP, POL_PROTO_UDP, POL_PROTO_ICMP,
@@ -67,6 +73,10 @@ struct policy {
 	uint8_t port_class[2][65536];
 	struct pol_set class_rules[POL_PORTCLS_MAX];
 	uint16_t nclasses;
+	/* The classes that occur in port_class[l]: what a fragment, whose
+	 * port is unknown, is judged against. */
+	uint16_t nfragcls[2];
+	uint8_t fragcls[2][POL_PORTCLS_MAX];
 	/* TCP/UDP destination port -> first service naming it (reporting). */
 	uint8_t port_service[2][65536];
 	char service_name[POL_SVC_MAX][POL_NAME_MAX];

@@ -43,6 +43,7 @@ enum cdn_action {
 	X(UDP_TRUNC, "udp-truncated")                                          \
 	X(UDP_LEN, "udp-bad-length")                                           \
 	X(ICMP_TRUNC, "icmp-truncated")                                        \
+	X(ETHERTYPE, "ethertype-not-inspected")                                \
 	X(NON_IP, "non-ip")                                                    \
 	X(RULE, "rule")                                                        \
 	X(DEFAULT, "default")                                                  \

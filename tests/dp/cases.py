@@ -54,13 +54,15 @@ MALFORMED = {
     "ipv6-bad-version", "ipv6-bad-length", "ipv6-ext-truncated",
     "ipv6-ext-chain-too-long", "tcp-truncated", "tcp-bad-offset",
     "udp-truncated", "udp-bad-length", "icmp-truncated",
+    "ethertype-not-inspected",
 }
 ALL_REASONS = [
     "eth-truncated", "vlan-truncated", "vlan-too-deep", "ipv4-truncated",
     "ipv4-bad-version", "ipv4-bad-ihl", "ipv4-bad-length", "ipv6-truncated",
     "ipv6-bad-version", "ipv6-bad-length", "ipv6-ext-truncated",
     "ipv6-ext-chain-too-long", "tcp-truncated", "tcp-bad-offset",
-    "udp-truncated", "udp-bad-length", "icmp-truncated", "non-ip", "rule",
+    "udp-truncated", "udp-bad-length", "icmp-truncated",
+    "ethertype-not-inspected", "non-ip", "rule",
     "default", "fragment", "no-egress-port", "tx-queue-full",
     "reject-build-failed",
 ]
@@ -643,6 +645,28 @@ def scenario_a():
                                         dst="ff:ff:ff:ff:ff:ff") /
                   Dot1Q(vlan=10) / ARP(psrc=US4, pdst="192.0.2.81",
                                        hwsrc=CLI_MAC), "allow"))
+    # Regression (review): IP behind an ethertype the parser does not
+    # open (MPLS, PPPoE session, PBB, unknown tag, LLC/SNAP) used to pass
+    # as "non-ip"; it is now refused as uninspectable.  Link control
+    # (LLDP, STP's LLC) still follows non_ip.
+    syn = bytes(IP(src=CN4, dst=SRV4) / TCP(sport=40999, dport=22))
+    for name, et, pre in (("mpls", 0x8847, b"\x00\x01\x01\x40"),
+                          ("pppoe", 0x8864, b"\x11\x00\x00\x01\x00\x2a"
+                           b"\x00\x21"),
+                          ("tag-9200", 0x9200, b"\x00\x0a\x08\x00")):
+        C.append(Case("cn-ssh-in-" + name, o,
+                      Ether(src=CLI_MAC, dst=SRV_MAC, type=et) /
+                      Raw(pre + syn), "drop", "ethertype-not-inspected"))
+    C.append(Case("cn-ssh-in-llc-snap", o, Ether(
+        src=CLI_MAC, dst=SRV_MAC, type=8 + len(syn)) / Raw(
+        b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + syn), "drop",
+        "ethertype-not-inspected"))
+    C.append(Case("stp-bpdu-llc", o, Ether(
+        src=CLI_MAC, dst="01:80:c2:00:00:00", type=38) / Raw(
+        b"\x42\x42\x03" + b"\x00" * 35), "allow"))
+    C.append(Case("lldp", o, Ether(src=CLI_MAC, dst="01:80:c2:00:00:0e",
+                                   type=0x88cc) / Raw(b"\x02\x07" +
+                                                      b"\x00" * 40), "allow"))
     # Malformed: dropped before any rule, whatever the source.
     for name, fr, reason in _malformed(s):
         C.append(Case("bad-" + name, o, fr, "drop", reason))

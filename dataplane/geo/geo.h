@@ -56,6 +56,12 @@ int geo_v6_set(struct geo_tables *t, const uint8_t addr[16], unsigned plen,
  */
 int geo_v6_set_alias4(struct geo_tables *t, const uint8_t addr[16],
     unsigned plen);
+/*
+ * General form: ADDR/PLEN looks up the 32 bits at bit OFF (<= 96),
+ * bitwise inverted if INVERTED (Teredo's obfuscated client address).
+ */
+int geo_v6_set_alias(struct geo_tables *t, const uint8_t addr[16],
+    unsigned plen, unsigned off, int inverted);
 
 /* ADDR in host order; IPv6 ADDR in network order.  Lock-free, no calls. */
 geo_cc_t geo_lookup4(const struct geo_tables *t, uint32_t addr);
@@ -79,5 +85,22 @@ struct geo_mem {
 	unsigned v6_nodes;
 };
 void geo_tables_mem(const struct geo_tables *t, struct geo_mem *m);
+
+/*
+ * Flat blob of the tables (dataplane/geo/geo_blob.c): how cordond hands
+ * compiled tables to a running cordon-dp.  Export allocates *BLOB (free()
+ * it); 0, or -1 with errno ENOMEM.
+ */
+#define GEO_BLOB_VERSION	1
+int geo_tables_export(const struct geo_tables *t, void **blob, size_t *len);
+/*
+ * Checks every index of BLOB (header, sizes, every table entry, the IPv6
+ * trie's shape) and returns tables whose arrays point into BLOB: BLOB
+ * must stay mapped, unchanged, until geo_tables_free(), which leaves it
+ * alone.  The result is read-only (no geo_*_set, no compact).  NULL with
+ * errno and a message in ERR when anything is out of range.
+ */
+struct geo_tables *geo_tables_import(const void *blob, size_t len, char *err,
+    size_t errlen);
 
 #endif

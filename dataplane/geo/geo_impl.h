@@ -35,6 +35,9 @@
 #define GEO6_NODE	0x40000000u
 #define GEO6_ALIAS	0x80000000u
 #define GEO6_VAL_MASK	0x3fffffffu
+/* In an alias: the IPv4 address is stored inverted (Teredo clients). */
+#define GEO6_ALIAS_INV	0x100u
+#define GEO6_ALIAS_OFF	0xffu
 #define GEO6_NODE_MAX	0x3fffffffu
 #define GEO6_NONE	0xffffffffu	/* end of the free chain */
 
@@ -54,6 +57,8 @@ struct geo_tables {
 	uint32_t node6_used;
 	uint32_t node6_live;
 	uint32_t node6_free;
+
+	uint8_t borrowed;	/* arrays belong to an imported blob */
 };
 
 /*

@@ -155,6 +155,18 @@ geo_v6_set(struct geo_tables *t, const uint8_t addr[16], unsigned plen,
 }
 
 int
+geo_v6_set_alias(struct geo_tables *t, const uint8_t addr[16],
+    unsigned plen, unsigned off, int inverted)
+{
+	if (plen > 128 || off > 96) {
+		errno = EINVAL;
+		return -1;
+	}
+	return geo_v6_put(t, addr, plen, GEO6_ALIAS | off |
+	    (inverted ? GEO6_ALIAS_INV : 0));
+}
+
+int
 geo_v6_set_alias4(struct geo_tables *t, const uint8_t addr[16],
     unsigned plen)
 {
@@ -162,7 +174,7 @@ geo_v6_set_alias4(struct geo_tables *t, const uint8_t addr[16],
 		errno = EINVAL;
 		return -1;
 	}
-	return geo_v6_put(t, addr, plen, GEO6_ALIAS | plen);
+	return geo_v6_set_alias(t, addr, plen, plen, 0);
 }
 
 /* The 32 bits of A starting at bit OFF (OFF <= 96). */
@@ -179,6 +191,15 @@ geo_v6_embedded4(const uint8_t a[16], unsigned off)
 	return v;
 }
 
+/* The IPv4 address an alias entry's value VAL designates in A. */
+static inline uint32_t
+geo_v6_alias_addr(const uint8_t a[16], uint32_t val)
+{
+	uint32_t v = geo_v6_embedded4(a, val & GEO6_ALIAS_OFF);
+
+	return val & GEO6_ALIAS_INV ? ~v : v;
+}
+
 geo_cc_t
 geo_lookup6(const struct geo_tables *t, const uint8_t addr[16])
 {
@@ -190,7 +211,7 @@ geo_lookup6(const struct geo_tables *t, const uint8_t addr[16])
 		e = *GEO6_NEXT(t, e, addr, i++);
 	if (__builtin_expect((e & GEO6_TAG_MASK) == GEO6_LEAF, 1))
 		return (geo_cc_t)e;
-	return geo_v4_get(t, geo_v6_embedded4(addr, e & GEO6_VAL_MASK));
+	return geo_v4_get(t, geo_v6_alias_addr(addr, e & GEO6_VAL_MASK));
 }
 
 /*
@@ -229,7 +250,7 @@ geo_v6_chunk(const struct geo_tables *t, const uint8_t *const *a,
 	}
 	for (i = 0; i < n; i++)
 		cc[i] = (e[i] & GEO6_TAG_MASK) == GEO6_LEAF ? (geo_cc_t)e[i] :
-		    geo_v4_get(t, geo_v6_embedded4(a[i], e[i] & GEO6_VAL_MASK));
+		    geo_v4_get(t, geo_v6_alias_addr(a[i], e[i] & GEO6_VAL_MASK));
 }
 
 void

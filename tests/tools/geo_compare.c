@@ -54,14 +54,23 @@ gc_check4(struct gc *g, const char *what, uint32_t a, geo_cc_t ours)
 	gc_mismatch(g, what, buf, ours, want);
 }
 
-/* The reference for IPv6: ::ffff:a.b.c.d answers as a.b.c.d. */
+/*
+ * The reference for IPv6: addresses that carry an IPv4 address answer as
+ * that address (geo_build.c): ::ffff:a.b.c.d, 6to4, NAT64, and Teredo
+ * (inverted client address).
+ */
 static geo_cc_t
 gc_want6(struct gc *g, const uint8_t a[16])
 {
 	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
 
-	if (memcmp(a, mapped, 12) == 0)
+	if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)
 		return gt_mmdb4(&g->mmdb, gt_be32(a + 12), g->path);
+	if (a[0] == 0x20 && a[1] == 0x02)
+		return gt_mmdb4(&g->mmdb, gt_be32(a + 2), g->path);
+	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0)
+		return gt_mmdb4(&g->mmdb, ~gt_be32(a + 12), g->path);
 	if (g->mmdb.metadata.ip_version == 4)
 		return GEO_CC_UNKNOWN;
 	return gt_mmdb6(&g->mmdb, a, g->path);
@@ -112,6 +121,12 @@ gc_rand6(uint8_t a[16], uint64_t i, uint64_t *seed)
 		x = (x & ~(7ull << 61)) | (1ull << 61);
 	else if ((i & 63) == 0)	/* some IPv4-mapped too */
 		x = 0, y = (y & 0xffffffffull) | (0xffffull << 32);
+	else if ((i & 63) == 2)	/* 6to4 */
+		x = (x & 0x0000ffffffffffffull) | (0x2002ull << 48);
+	else if ((i & 63) == 4)	/* Teredo */
+		x = (x & 0xffffffffull) | (0x20010000ull << 32);
+	else if ((i & 63) == 6)	/* NAT64 */
+		x = 0x0064ff9b00000000ull, y &= 0xffffffffull;
 	for (k = 0; k < 8; k++) {
 		a[k] = x >> (56 - 8 * k);
 		a[8 + k] = y >> (56 - 8 * k);

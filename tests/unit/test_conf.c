@@ -94,7 +94,7 @@ test_shipped(void **state)
 	assert_false(conf_ccset_has(&c->regions[i].cc, geo_cc_parse("US")));
 	assert_false(conf_ccset_has(&c->regions[i].cc, GEO_CC_UNKNOWN));
 
-	assert_int_equal(c->nservices, 9);
+	assert_int_equal(c->nservices, 10);
 	i = conf_service_find(c, "winrm");
 	assert_true(i >= 0);
 	assert_int_equal(c->services[i].protos, CONF_P_TCP);
@@ -108,7 +108,10 @@ test_shipped(void **state)
 	assert_int_equal(c->services[i].range[1].lo, 8443);
 	assert_int_equal(conf_service_find(c, "http"), -1);
 
-	assert_int_equal(c->nrules, 1);
+	assert_int_equal(c->nrules, 3);
+	assert_string_equal(c->rules[1].name, "tunnels-from-prohibited");
+	assert_int_equal(c->rules[1].protos, CONF_P_OTHER);
+	assert_string_equal(c->rules[2].name, "vpn-from-prohibited");
 	r = &c->rules[0];
 	assert_string_equal(r->name, "mgmt-from-prohibited");
 	assert_false(r->src_any);

@@ -703,9 +703,38 @@ test_build_overrides(void **state)
 	assert_int_equal(look6(t, "2001:db8:2::1"), cc("KP"));
 	assert_int_equal(look6(t, "2001:db8:1::1"), cc("SE"));
 	assert_int_equal(look6(t, "2400::1"), cc("KP"));
-	/* ::ffff:0:0/96 is forced back to IPv4 after the overrides. */
+	/* A broad IPv6 override does not undo the embedded-IPv4 aliases. */
 	assert_int_equal(look6(t, "::ffff:198.51.100.7"), cc("GB"));
 	assert_int_equal(look6(t, "::ffff:203.0.113.200"), GEO_CC_UNKNOWN);
+	assert_int_equal(look6(t, "2002:c633:6407::1"), cc("GB"));
+	geo_db_free(&db);
+}
+
+/*
+ * Regression (review): 6to4, NAT64 and Teredo sources carry an IPv4
+ * address and get its country; an override inside those prefixes (the
+ * mapped one included) is no longer lost.
+ */
+static void
+test_build_embedded(void **state)
+{
+	struct geo_source src = { fx("country.mmdb"), "country.iso_code" };
+	struct geo_override ov[1];
+	struct geo_db db;
+	const struct geo_tables *t;
+
+	(void)state;
+	ov6(&ov[0], "::ffff:192.0.2.0", 120, cc("CN"));
+	build_ok(&src, 1, ov, 1, &db);
+	t = db.tables;
+	/* 198.51.100.7 is CN in the fixture; c6:33:64:07 its bytes. */
+	assert_int_equal(look6(t, "2002:c633:6407::1"), cc("CN"));
+	assert_int_equal(look6(t, "64:ff9b::c633:6407"), cc("CN"));
+	/* Teredo: the client is the inverted last 32 bits. */
+	assert_int_equal(look6(t, "2001:0:4136:e378:8000:63bf:39cc:9bf8"),
+	    cc("CN"));
+	assert_int_equal(look6(t, "::ffff:192.0.2.1"), cc("CN"));
+	assert_int_equal(geo_lookup4(t, ip4("192.0.2.1")), cc("US"));
 	geo_db_free(&db);
 }
 
@@ -914,6 +943,7 @@ main(void)
 		cmocka_unit_test(test_build_flat),
 		cmocka_unit_test(test_build_layers),
 		cmocka_unit_test(test_build_overrides),
+		cmocka_unit_test(test_build_embedded),
 		cmocka_unit_test(test_build_no_layers),
 		cmocka_unit_test(test_err_missing),
 		cmocka_unit_test(test_err_truncated),

@@ -124,7 +124,10 @@ probes_check(const struct policy *p, const struct probe *v, size_t n)
 
 #define DEF POL_RULE_DEFAULT
 
-/* The shipped policy: management from prohibited or unknown is dropped. */
+/*
+ * The shipped policy: management, tunnels and VPNs from prohibited or
+ * unknown are dropped.
+ */
 static void
 test_shipped(void **state)
 {
@@ -151,28 +154,41 @@ test_shipped(void **state)
 		{ "CU", "US", T, 6443, IN, 0, DROP },
 		{ "TW", "US", T, 6443, IN, DEF, ALLOW },
 		{ "CN", "US", I, ANYPORT, IN, DEF, ALLOW },
-		{ "CN", "US", O, ANYPORT, IN, DEF, ALLOW },
+		{ "CN", "US", O, ANYPORT, IN, 1, DROP },
+		{ "--", "US", O, ANYPORT, IN, 1, DROP },
+		{ "US", "US", O, ANYPORT, IN, DEF, ALLOW },
+		{ "CN", "US", O, ANYPORT, OUT, DEF, ALLOW },
+		{ "CN", "US", U, 4500, IN, 2, DROP },
+		{ "RU", "US", U, 51820, IN, 2, DROP },
+		{ "DE", "US", U, 51820, IN, DEF, ALLOW },
+		{ "CN", "US", T, 4500, IN, DEF, ALLOW },
 		{ "CN", "US", T, 0, IN, DEF, ALLOW },
 		{ "CN", "US", T, 65535, IN, DEF, ALLOW },
 	};
 	struct policy *p = policy_from_file(SHIPPED, NULL);
 
 	probes_check(p, v, sizeof(v) / sizeof(v[0]));
-	assert_int_equal(p->nrules, 1);
+	assert_int_equal(p->nrules, 3);
 	assert_true(p->rule[0].log);
 	assert_string_equal(p->rule[0].name, "mgmt-from-prohibited");
 	assert_int_equal(p->default_action, ALLOW);
 	assert_int_equal(p->nonip_action, ALLOW);
 	assert_int_equal(p->needs_dst_geo, 0);
-	assert_int_equal(p->nservices, 9);
+	assert_int_equal(p->nservices, 10);
 	assert_string_equal(p->service_name[p->port_service[0][22]], "ssh");
 	assert_string_equal(p->service_name[p->port_service[1][3389]], "rdp");
 	assert_string_equal(p->service_name[p->port_service[0][5986]],
 	    "winrm");
 	assert_int_equal(p->port_service[1][22], POL_SVC_NONE);
 	assert_int_equal(p->port_service[0][80], POL_SVC_NONE);
-	/* Every port is either in the rule's class or in the empty one. */
-	assert_int_equal(p->nclasses, 2);
+	/*
+	 * A port is in the management rule's class, the VPN rule's, or the
+	 * one of the rules that take any port; a fragment of each protocol
+	 * is held to the classes its protocol uses.
+	 */
+	assert_int_equal(p->nclasses, 3);
+	assert_int_equal(p->nfragcls[0], 2);
+	assert_int_equal(p->nfragcls[1], 3);
 	(void)state;
 	free(p);
 }

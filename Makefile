@@ -23,7 +23,7 @@ endif
 
 # Everything but the programs' main files goes into one archive that the
 # binaries and the unit tests link: tests run the real code.
-MAINS	 := dataplane/main.c
+MAINS	 := dataplane/main.c control/cli/cordonctl.c control/daemon/cordond.c
 LIB_SRCS := $(filter-out $(MAINS),$(wildcard dataplane/*/*.c control/*/*.c \
 	    config/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -34,7 +34,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
-PROGS	:= $(BUILD)/cordon-dp
+PROGS	:= $(BUILD)/cordon-dp $(BUILD)/cordonctl
 
 .PHONY: all deps test demo bench fuzz lint clean unit asan check-config
 
@@ -50,6 +50,10 @@ $(LIB): $(LIB_OBJS)
 
 $(BUILD)/cordon-dp: $(BUILD)/obj/dataplane/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The CLI is a thin client: jansson and its own files, nothing else.
+$(BUILD)/cordonctl: $(BUILD)/obj/control/cli/cordonctl.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ -ljansson
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -112,4 +116,5 @@ lint:
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/obj/dataplane/main.d
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/dataplane/main.d \
+	 $(BUILD)/obj/control/cli/cordonctl.d

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs every test suite and ends with one line "N passed, N failed".
-#   tests/run.sh [suite...]   suites: unit asan geo config dp integ fuzz
+#   tests/run.sh [suite...]   suites: unit asan geo config dp ctl integ fuzz
 # Exit status 1 if anything failed (or a suite could not run at all).
 set -u
 
@@ -124,6 +124,16 @@ pytest_count() {
 	fi
 }
 
+suite_ctl() {
+	local out="$LOG_DIR/pytest-ctl.txt"
+	$PY -m pytest -q -p no:cacheprovider tests/ctl >"$out" 2>&1
+	pytest_count "$out" ctl
+	out="$LOG_DIR/pytest-ctl-asan.txt"
+	CORDONCTL="$ROOT/build-asan/cordonctl" $PY -m pytest -q -p \
+	    no:cacheprovider tests/ctl/test_cli.py >"$out" 2>&1
+	pytest_count "$out" ctl-asan
+}
+
 suite_integ() {
 	local t out
 	for t in tests/integ/test_*.sh; do
@@ -149,7 +159,7 @@ suite_fuzz() {
 	    tests/fuzz/run_conf.sh "${FUZZ_SECONDS:-60}"
 }
 
-SUITES=${*:-unit asan geo config dp integ fuzz}
+SUITES=${*:-unit asan geo config dp ctl integ fuzz}
 for s in $SUITES; do
 	echo "### suite $s"
 	"suite_$s"

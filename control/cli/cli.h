@@ -1,0 +1,155 @@
+/*
+ * cordonctl: the admin CLI, a thin client of cordond (docs/control.md
+ * section 3).  The command tree is one table (cli_table.c); the parser,
+ * the help, the bash completion and the request builder all walk it.
+ * The daemon validates; the client only types the arguments as JSON.
+ */
+#ifndef CORDON_CLI_H
+#define CORDON_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#define CLI_VERSION     "0.1.0"
+#define CLI_SOCK_RW     "/run/cordon/cordon.sock"
+#define CLI_TIMEOUT_S   30
+#define CLI_REQUEST_MAX (1u << 20) /* the daemon refuses more */
+#define CLI_REPLY_MAX   (64u << 20)
+#define CLI_PATH_MAX    3 /* keywords of a command path */
+#define CLI_PARAM_MAX   16
+#define CLI_WORDS_MAX   256
+
+/* Exit status, documented in cordonctl -h and cordonctl(8). */
+enum cli_exit {
+	CLI_EX_OK = 0,
+	CLI_EX_REFUSED = 1, /* the daemon answered with an error */
+	CLI_EX_USAGE = 2,
+	CLI_EX_UNREACH = 3, /* no daemon, timeout, broken reply */
+	CLI_EX_STALE = 4,   /* error code "stale" */
+	CLI_EX_INVALID = 5, /* error code "invalid" */
+};
+
+/* How a parameter's word(s) become JSON. */
+enum cli_vtype {
+	CLI_V_FLAG,     /* keyword alone: true */
+	CLI_V_STR,      /* string */
+	CLI_V_INT,      /* integer */
+	CLI_V_LIST,     /* a,b,c: array of strings */
+	CLI_V_BOOL,     /* yes|no: true/false */
+	CLI_V_ENUM,     /* one of choices (prefixes accepted): string */
+	CLI_V_ENUMLIST, /* a,b of choices: array of strings */
+	CLI_V_OPTINT,   /* keyword, then maybe an integer: int, or true */
+};
+
+#define CLI_P_REQ  0x1 /* must be given */
+#define CLI_P_POS  0x2 /* may be given without its keyword, in order */
+#define CLI_P_ATTR 0x4 /* goes into args.attrs, not args */
+
+struct cli_param {
+	const char *kw;  /* keyword; NULL: positional only */
+	const char *key; /* JSON member name */
+	enum cli_vtype type;
+	const char *const *choices; /* ENUM, ENUMLIST: NULL-terminated */
+	unsigned flags;
+	const char *meta; /* placeholder shown in help: NAME, MINUTES */
+	const char *help;
+};
+
+#define CLI_C_RO 0x1 /* allowed on the read-only socket */
+
+struct cli_parse;
+
+struct cli_cmd {
+	const char *words[CLI_PATH_MAX]; /* keyword path, NULL-padded */
+	const char *help;
+	const char *cmd;    /* request "cmd" */
+	const char *fixkey; /* a fixed string argument: what, kind */
+	const char *fixval;
+	unsigned flags;
+	const struct cli_param *params; /* terminated by an all-NULL entry */
+	/* Reassigns positional words after parsing (explain's [SPORT]). */
+	void (*place)(struct cli_parse *p);
+	const char *numbered; /* text output: this array as numbered lines */
+};
+
+/* First words of multi-word commands, for help at the top level. */
+struct cli_group {
+	const char *word;
+	const char *help;
+};
+
+extern const struct cli_cmd cli_cmds[];
+extern const struct cli_group cli_groups[];
+
+/* Where a walk over the words stopped. */
+enum cli_state {
+	CLI_S_DONE,  /* all words consumed */
+	CLI_S_HELP,  /* "?" (or "help" where a keyword may be) met */
+	CLI_S_ERROR, /* p->err says why */
+};
+
+struct cli_parse {
+	int depth;                      /* path words resolved */
+	const char *path[CLI_PATH_MAX]; /* the table's spelling */
+	const struct cli_cmd *cmd; /* NULL until the path names a command */
+	const char *val[CLI_PARAM_MAX];     /* raw word per param, or NULL */
+	unsigned char bypos[CLI_PARAM_MAX]; /* given without keyword */
+	const struct cli_param *pending;    /* keyword seen, value expected */
+	char err[512];
+};
+
+/*
+ * Walks ARGV against the table.  Returns where it stopped; on
+ * CLI_S_HELP, P describes what is valid at that point.  Never prints.
+ */
+enum cli_state cli_parse_words(struct cli_parse *p, int argc,
+    char *const *argv);
+
+/* Formats the keywords valid after P's path as "a, b, c" into BUF. */
+void cli_expected(const struct cli_parse *p, char *buf, size_t len);
+
+/* Prints what is valid next at P, one "word  help" line each. */
+void cli_help_print(FILE *f, const struct cli_parse *p);
+
+/*
+ * Completion: ARGV are the words before the cursor plus the partial
+ * word last (possibly "").  Prints every valid next word starting with
+ * it, one per line; prints nothing where a free value is expected.
+ */
+void cli_complete_print(FILE *f, int argc, char *const *argv);
+
+/*
+ * Builds {"v":1,"cmd":...,"args":{...}} from a walk that ended in
+ * CLI_S_DONE.  Returns NULL with a message in ERR on a usage error
+ * (incomplete command, missing or badly typed argument).
+ */
+json_t *cli_request_build(struct cli_parse *p, char *err, size_t errlen);
+
+/* Prints the command summary of cordonctl -h, from the table. */
+void cli_usage_commands(FILE *f);
+
+/* Matches WORD against the NULL-terminated CHOICES: exact, else unique
+ * prefix.  Returns the index, -1 when none, -2 when ambiguous. */
+int cli_match(const char *word, const char *const *choices);
+
+/*
+ * Connects to the stream socket PATH.  Returns the fd, or -1 with errno
+ * set (EACCES when the socket exists but we may not use it).
+ */
+int cli_conn_open(const char *path);
+
+/*
+ * Sends REQ framed (4-byte big-endian length + JSON) and reads one
+ * framed reply, within TIMEOUT_MS overall.  Returns the reply object,
+ * checked to be {"v":1,"ok":bool,...}; NULL with ERR filled when the
+ * exchange fails, times out, or the reply is oversized or malformed.
+ */
+json_t *cli_conn_call(int fd, const json_t *req, int timeout_ms, char *err,
+    size_t errlen);
+
+/* Prints DATA as text: key: value lines, tables, raw multi-line text. */
+void cli_render_text(FILE *f, json_t *data, const struct cli_cmd *cmd);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * The command tree of cordonctl, as data.  Parsing, help, completion,
+ * the usage text and the request builder all read this table; adding a
+ * command is adding a row.  The daemon owns the semantics: values are
+ * only typed here (strings, integers, booleans, arrays).
+ */
+#include <stddef.h>
+
+#include "control/cli/cli.h"
+
+static const char *const cli_actions[] = { "allow", "drop", "reject", "reroute",
+	NULL };
+static const char *const cli_default_actions[] = { "allow", "drop", "reject",
+	NULL };
+static const char *const cli_protos[] = { "tcp", "udp", "icmp", "other", "any",
+	NULL };
+static const char *const cli_svc_protos[] = { "tcp", "udp", NULL };
+static const char *const cli_dirs[] = { "in", "out", "any", NULL };
+
+#define END                                                                    \
+	{                                                                      \
+		NULL, NULL, 0, NULL, 0, NULL, NULL                             \
+	}
+#define ATTR CLI_P_ATTR
+#define REQ  CLI_P_REQ
+
+static const struct cli_param cli_p_none[] = { END };
+
+static const struct cli_param cli_p_lookup[] = {
+	{ NULL, "addr", CLI_V_STR, NULL, REQ, "ADDR",
+	    "IPv4 or IPv6 address to geolocate" },
+	END
+};
+
+static const struct cli_param cli_p_explain[] = {
+	{ "src", "src", CLI_V_STR, NULL, REQ | CLI_P_POS, "ADDR",
+	    "source address" },
+	{ "dst", "dst", CLI_V_STR, NULL, REQ | CLI_P_POS, "ADDR",
+	    "destination address" },
+	{ "proto", "proto", CLI_V_STR, NULL, REQ | CLI_P_POS, "PROTO",
+	    "tcp, udp, icmp or an IP protocol number" },
+	{ "sport", "sport", CLI_V_INT, NULL, CLI_P_POS, "PORT", "source port" },
+	{ "dport", "dport", CLI_V_INT, NULL, CLI_P_POS, "PORT",
+	    "destination port" },
+	{ "iface", "iface", CLI_V_STR, NULL, CLI_P_POS, "IFACE",
+	    "port it arrives on (its role sets the direction), or in/out" },
+	END
+};
+
+static const struct cli_param cli_p_rule[] = { { NULL, "name", CLI_V_STR, NULL,
+	                                           REQ, "NAME", "rule name" },
+	{ "position", "position", CLI_V_INT, NULL, ATTR, "N",
+	    "place the rule at N (1 = first); default: keep, or append" },
+	{ "src", "src", CLI_V_LIST, NULL, ATTR, "A,B",
+	    "source regions, countries, unknown or any" },
+	{ "dst", "dst", CLI_V_LIST, NULL, ATTR, "A,B",
+	    "destination regions, countries, unknown or any" },
+	{ "services", "services", CLI_V_LIST, NULL, ATTR, "S,T",
+	    "service names" },
+	{ "proto", "proto", CLI_V_ENUMLIST, cli_protos, ATTR, "PROTO",
+	    "tcp, udp, icmp, other or any (comma list)" },
+	{ "ports", "ports", CLI_V_LIST, NULL, ATTR, "P,LO-HI",
+	    "destination ports, e.g. 22,80-90" },
+	{ "direction", "direction", CLI_V_ENUM, cli_dirs, ATTR, "DIR",
+	    "in, out or any" },
+	{ "action", "action", CLI_V_ENUM, cli_actions, ATTR | REQ, "ACTION",
+	    "allow, drop, reject or reroute" },
+	{ "nexthop", "nexthop", CLI_V_STR, NULL, ATTR, "NH",
+	    "next hop of a reroute" },
+	{ "log", "log", CLI_V_BOOL, NULL, ATTR, "yes|no",
+	    "log the packets this rule decides" },
+	END };
+
+static const struct cli_param cli_p_region[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "region name" },
+	{ NULL, "countries", CLI_V_LIST, NULL, ATTR | REQ, "CC,CC",
+	    "two-letter country codes or unknown" },
+	END
+};
+
+static const struct cli_param cli_p_service[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "service name" },
+	{ "proto", "proto", CLI_V_ENUMLIST, cli_svc_protos, ATTR | REQ, "PROTO",
+	    "tcp, udp or tcp,udp" },
+	{ "ports", "ports", CLI_V_LIST, NULL, ATTR | REQ, "P,LO-HI",
+	    "destination ports, e.g. 5985-5986" },
+	END
+};
+
+static const struct cli_param cli_p_override[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "PREFIX",
+	    "address or prefix, e.g. 203.0.113.0/24" },
+	{ NULL, "country", CLI_V_STR, NULL, ATTR | REQ, "CC",
+	    "two-letter country code or unknown" },
+	END
+};
+
+static const struct cli_param cli_p_nexthop[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "next hop name" },
+	{ "port", "port", CLI_V_STR, NULL, ATTR | REQ, "PORT",
+	    "dataplane port rerouted packets leave by" },
+	{ "mac", "mac", CLI_V_STR, NULL, ATTR | REQ, "MAC",
+	    "destination MAC address" },
+	{ "vlan", "vlan", CLI_V_INT, NULL, ATTR, "VLAN",
+	    "802.1Q tag to push (1-4094)" },
+	END
+};
+
+static const struct cli_param cli_p_default[] = {
+	{ "action", "action", CLI_V_ENUM, cli_default_actions, ATTR | REQ,
+	    "ACTION", "allow, drop or reject" },
+	{ "log", "log", CLI_V_BOOL, NULL, ATTR, "yes|no",
+	    "log the packets no rule decides" },
+	END
+};
+
+static const struct cli_param cli_p_name[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "object name" }, END
+};
+
+static const struct cli_param cli_p_prefix[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "PREFIX", "override prefix" }, END
+};
+
+static const struct cli_param cli_p_commit[] = {
+	{ "check", "check", CLI_V_FLAG, NULL, 0, NULL,
+	    "validate the candidate only, change nothing" },
+	{ "confirmed", "confirmed", CLI_V_OPTINT, NULL, 0, "[MINUTES]",
+	    "roll back by itself unless confirmed within MINUTES "
+	    "(default: control.confirm_default)" },
+	{ "comment", "comment", CLI_V_STR, NULL, 0, "TEXT",
+	    "recorded with the revision (quote it)" },
+	END
+};
+
+static const struct cli_param cli_p_rollback[] = {
+	{ NULL, "revision", CLI_V_INT, NULL, REQ, "N",
+	    "revision to commit a copy of" },
+	END
+};
+
+/* Defined in cli_parse.c: explain's optional SPORT before DPORT. */
+void cli_place_explain(struct cli_parse *p);
+
+#define SHOW(w, h)                                                             \
+	{                                                                      \
+		{ "show", w, NULL }, h, "show", "what", w, CLI_C_RO,           \
+		    cli_p_none, NULL, NULL                                     \
+	}
+#define SET(w, h, pp)                                                          \
+	{                                                                      \
+		{ "set", w, NULL }, h, "set", "kind", w, 0, pp, NULL, NULL     \
+	}
+#define DEL(w, h, pp)                                                          \
+	{                                                                      \
+		{ "delete", w, NULL }, h, "delete", "kind", w, 0, pp, NULL,    \
+		    NULL                                                       \
+	}
+
+const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
+	                                "daemon, dataplane, geo and confirm "
+	                                "status",
+	                                "status", NULL, NULL, CLI_C_RO,
+	                                cli_p_none, NULL, NULL },
+	{ { "show", "counters", NULL }, "packet counters, rules named",
+	    "counters", NULL, NULL, CLI_C_RO, cli_p_none, NULL, NULL },
+	SHOW("rules", "running rules, in order, with hits"),
+	SHOW("regions", "running regions"),
+	SHOW("services", "running services"), SHOW("ports", "dataplane ports"),
+	SHOW("nexthops", "reroute next hops"),
+	SHOW("geo", "geolocation databases and overrides"),
+	SHOW("revisions", "committed revisions"),
+	SHOW("audit", "audit log records"),
+	SHOW("config", "running configuration text"),
+	SHOW("candidate", "your candidate configuration text"),
+	{ { "lookup", NULL, NULL }, "country of an address, layer by layer",
+	    "lookup", NULL, NULL, CLI_C_RO, cli_p_lookup, NULL, NULL },
+	{ { "explain", NULL, NULL }, "verdict of a packet, step by step",
+	    "explain", NULL, NULL, CLI_C_RO, cli_p_explain, cli_place_explain,
+	    "steps" },
+	SET("rule", "add or change a rule", cli_p_rule),
+	SET("region", "add or change a region", cli_p_region),
+	SET("service", "add or change a service", cli_p_service),
+	SET("override", "force the country of a prefix", cli_p_override),
+	SET("nexthop", "add or change a reroute next hop", cli_p_nexthop),
+	{ { "set", "default", NULL }, "action when no rule matches", "set",
+	    "kind", "default", 0, cli_p_default, NULL, NULL },
+	DEL("rule", "delete a rule", cli_p_name),
+	DEL("region", "delete a region", cli_p_name),
+	DEL("service", "delete a service", cli_p_name),
+	DEL("override", "delete a geo override", cli_p_prefix),
+	DEL("nexthop", "delete a next hop", cli_p_name),
+	DEL("default", "back to the built-in default (allow, no log)",
+	    cli_p_none),
+	{ { "compare", NULL, NULL }, "diff running -> your candidate",
+	    "compare", NULL, NULL, 0, cli_p_none, NULL, NULL },
+	{ { "commit", NULL, NULL },
+	    "make your candidate the running "
+	    "revision",
+	    "commit", NULL, NULL, 0, cli_p_commit, NULL, NULL },
+	{ { "confirm", NULL, NULL }, "keep a commit confirmed revision",
+	    "confirm", NULL, NULL, 0, cli_p_none, NULL, NULL },
+	{ { "rollback", NULL, NULL }, "commit a copy of an older revision",
+	    "rollback", NULL, NULL, 0, cli_p_rollback, NULL, NULL },
+	{ { "geo", "reload", NULL }, "reload the geolocation databases",
+	    "geo-reload", NULL, NULL, 0, cli_p_none, NULL, NULL },
+	{ { "audit", "verify", NULL }, "check the audit log's hash chain",
+	    "audit-verify", NULL, NULL, CLI_C_RO, cli_p_none, NULL, NULL },
+	{ { NULL, NULL, NULL }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL } };
+
+const struct cli_group cli_groups[] = {
+	{ "show", "display running state and configuration" },
+	{ "set", "change your candidate configuration" },
+	{ "delete", "remove an object from your candidate" },
+	{ "geo", "geolocation database actions" },
+	{ "audit", "audit log actions" },
+	{ NULL, NULL },
+};

@@ -1,0 +1,225 @@
+/*
+ * cordonctl: the admin CLI of Cordon.  Builds one request from the
+ * command line (cli_table.c), sends it to cordond, prints the answer as
+ * text or as the daemon's JSON (-j).  See cordonctl(8).
+ */
+#define _GNU_SOURCE /* asprintf */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control/cli/cli.h"
+
+struct ctl_opts {
+	const char *sock;
+	int sock_given;
+	int json; /* 1 pretty, 2 compact */
+	int timeout_ms;
+};
+
+static void
+ctl_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cordonctl [-jJ] [-s SOCKET] [-t SECONDS] COMMAND...\n"
+	    "       cordonctl COMMAND... ?     what is valid next\n"
+	    "options:\n"
+	    "  -s SOCKET   cordond socket (default %s);\n"
+	    "              show, lookup, explain and audit verify fall back\n"
+	    "              to its -ro sibling when access is denied\n"
+	    "  -j          print the daemon's JSON data, indented\n"
+	    "  -J          print the daemon's JSON data on one line\n"
+	    "  -t SECONDS  give up after SECONDS (default %d)\n"
+	    "  -h          this help\n"
+	    "  -V          print the version\n"
+	    "commands (keywords may be shortened while unambiguous):\n",
+	    CLI_SOCK_RW, CLI_TIMEOUT_S);
+	cli_usage_commands(f);
+	fprintf(f,
+	    "exit status:\n"
+	    "  0 success\n"
+	    "  1 cordond refused the request (\"cordonctl: CODE: message\")\n"
+	    "  2 usage error\n"
+	    "  3 cordond cannot be reached, timed out or sent a bad reply\n"
+	    "  4 commit refused as stale: the running revision changed\n"
+	    "  5 the candidate is invalid (commit, commit check)\n");
+}
+
+static int
+ctl_options(int argc, char **argv, struct ctl_opts *o)
+{
+	char *end;
+	double t;
+	int c;
+
+	while ((c = getopt(argc, argv, "+s:jJt:hV")) != -1) {
+		switch (c) {
+		case 's':
+			o->sock = optarg;
+			o->sock_given = 1;
+			break;
+		case 'j':
+		case 'J':
+			o->json = c == 'j' ? 1 : 2;
+			break;
+		case 't':
+			t = strtod(optarg, &end);
+			if (end == optarg || *end || !(t > 0 && t <= 86400)) {
+				fprintf(stderr,
+				    "cordonctl: -t: bad timeout "
+				    "\"%s\" (seconds, up to 86400)\n",
+				    optarg);
+				return -1;
+			}
+			o->timeout_ms = (int)(t * 1000) ? (int)(t * 1000) : 1;
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			exit(CLI_EX_OK);
+		case 'V':
+			printf("cordonctl %s\n", CLI_VERSION);
+			exit(CLI_EX_OK);
+		default:
+			ctl_usage(stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The read-only sibling of PATH: "x.sock" -> "x-ro.sock", else "x-ro". */
+static char *
+ctl_ro_path(const char *path)
+{
+	size_t n = strlen(path);
+	char *s;
+
+	if (n >= 5 && strcmp(path + n - 5, ".sock") == 0)
+		n -= 5;
+	if (asprintf(&s, "%.*s-ro%s", (int)n, path, path[n] ? ".sock" : "") < 0)
+		return NULL;
+	return s;
+}
+
+/* Connects to the socket, falling back to the read-only one for a
+ * read-only command when the read-write one is not ours to use. */
+static int
+ctl_connect(const struct ctl_opts *o, const struct cli_cmd *cmd)
+{
+	int fd = cli_conn_open(o->sock), e = errno;
+	char *ro;
+
+	if (fd >= 0 || e != EACCES || !(cmd->flags & CLI_C_RO)) {
+		if (fd < 0)
+			fprintf(stderr,
+			    "cordonctl: cannot reach cordond at "
+			    "%s: %s\n",
+			    o->sock, strerror(e));
+		return fd;
+	}
+	if (!(ro = ctl_ro_path(o->sock)))
+		return -1;
+	if ((fd = cli_conn_open(ro)) < 0)
+		fprintf(stderr,
+		    "cordonctl: cannot reach cordond at %s (%s) "
+		    "nor at %s: %s\n",
+		    o->sock, strerror(e), ro, strerror(errno));
+	free(ro);
+	return fd;
+}
+
+static int
+ctl_exit_code(const char *code)
+{
+	if (strcmp(code, "stale") == 0)
+		return CLI_EX_STALE;
+	if (strcmp(code, "invalid") == 0)
+		return CLI_EX_INVALID;
+	return CLI_EX_REFUSED;
+}
+
+static int
+ctl_print_reply(const struct ctl_opts *o, json_t *reply,
+    const struct cli_cmd *cmd)
+{
+	json_t *data = json_object_get(reply, "data"), *e;
+
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		e = json_object_get(reply, "error");
+		fprintf(stderr, "cordonctl: %s: %s\n",
+		    json_string_value(json_object_get(e, "code")),
+		    json_string_value(json_object_get(e, "message")));
+		return ctl_exit_code(
+		    json_string_value(json_object_get(e, "code")));
+	}
+	if (o->json) {
+		if (!data)
+			data = json_null();
+		json_dumpf(data, stdout,
+		    JSON_ENCODE_ANY |
+		        (o->json == 1 ? JSON_INDENT(2) : JSON_COMPACT));
+		fputc('\n', stdout);
+	} else {
+		cli_render_text(stdout, data, cmd);
+	}
+	return fflush(stdout) == 0 ? CLI_EX_OK : CLI_EX_REFUSED;
+}
+
+static int
+ctl_run(const struct ctl_opts *o, struct cli_parse *p)
+{
+	char err[512];
+	json_t *req, *reply;
+	int fd, rc = CLI_EX_UNREACH;
+
+	if (!(req = cli_request_build(p, err, sizeof(err)))) {
+		fprintf(stderr, "cordonctl: %s\n", err);
+		return CLI_EX_USAGE;
+	}
+	if ((fd = ctl_connect(o, p->cmd)) < 0)
+		goto out_req;
+	reply = cli_conn_call(fd, req, o->timeout_ms, err, sizeof(err));
+	close(fd);
+	if (!reply) {
+		fprintf(stderr, "cordonctl: %s\n", err);
+		goto out_req;
+	}
+	rc = ctl_print_reply(o, reply, p->cmd);
+	json_decref(reply);
+out_req:
+	json_decref(req);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl_opts o = { CLI_SOCK_RW, 0, 0, CLI_TIMEOUT_S * 1000 };
+	struct cli_parse p;
+
+	if (ctl_options(argc, argv, &o) < 0)
+		return CLI_EX_USAGE;
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		ctl_usage(stderr);
+		return CLI_EX_USAGE;
+	}
+	if (strcmp(argv[0], "__complete") == 0) {
+		cli_complete_print(stdout, argc - 1, argv + 1);
+		return CLI_EX_OK;
+	}
+	switch (cli_parse_words(&p, argc, argv)) {
+	case CLI_S_HELP:
+		cli_help_print(stdout, &p);
+		return CLI_EX_OK;
+	case CLI_S_ERROR:
+		fprintf(stderr, "cordonctl: %s\n", p.err);
+		return CLI_EX_USAGE;
+	case CLI_S_DONE:
+		break;
+	}
+	return ctl_run(&o, &p);
+}

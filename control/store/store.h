@@ -1,0 +1,183 @@
+/*
+ * The control daemon's storage: committed revisions, per-admin
+ * candidates and their edits, the commit-confirm state, and the
+ * tamper-evident audit log.  Files only: no sockets, no daemon loop.
+ *
+ * A state folder (control.state_dir, /var/lib/cordon) holds
+ *
+ *     revisions/000042.conf   flattened libconfig text of revision 42
+ *     revisions/000042.json   its metadata (struct store_meta)
+ *     candidates/UID.conf     an admin's candidate text
+ *     candidates/UID.base     the revision it was copied from
+ *     confirm.json            a pending "commit confirmed"
+ *     audit.log               JSON lines, hash-chained
+ *
+ * Every file is replaced atomically (temporary file, fsync, rename,
+ * fsync of the folder): a crash leaves the old file or the new one,
+ * never half of one.  A revision exists once its .conf is in place; its
+ * .json is written first.
+ *
+ * Functions return 0 or -1 with errno set (and a message in ERR when
+ * they take one).  One process (cordond) writes a state folder.
+ */
+#ifndef CORDON_STORE_H
+#define CORDON_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+struct store;
+
+struct store_meta {
+	uint64_t rev, base; /* base: the revision the change started from */
+	int64_t time;       /* unix seconds */
+	uid_t uid;
+	pid_t pid;
+	char kind[16]; /* "initial", "commit", "rollback", "revert"
+	                  (confirm timeout) */
+	char comment[256];
+};
+
+/*
+ * Opens state folder DIR, creating it and revisions/ and candidates/
+ * (mode 0750) when missing.  Leftovers of an interrupted write (temporary
+ * files, metadata of a revision whose text never landed) are removed.
+ */
+struct store *store_open(const char *dir, char *err, size_t errlen);
+void store_close(struct store *s);
+
+/* The state folder, as given to store_open. */
+const char *store_dir(const struct store *s);
+/* DIR/audit.log into BUF; -1 (ENAMETOOLONG) when it does not fit. */
+int store_audit_path(const struct store *s, char *buf, size_t len);
+
+/* Highest committed revision, 0 if none. */
+uint64_t store_running(const struct store *s);
+/* DIR/revisions/000042.conf into BUF; -1 (ENOENT) if REV is absent. */
+int store_rev_path(const struct store *s, uint64_t rev, char *buf, size_t len);
+/*
+ * Metadata of REV; -1 (ENOENT) if REV is absent.  A revision whose .json
+ * is missing or unreadable gets M->rev and kind "unknown", rest zero.
+ */
+int store_rev_meta(const struct store *s, uint64_t rev, struct store_meta *m);
+/* Up to MAX revisions' metadata, newest first; *N is how many. */
+int store_rev_list(const struct store *s, struct store_meta *out, unsigned max,
+    unsigned *n);
+/* REV's text, malloc'd and NUL-terminated (not counted in *LEN). */
+int store_rev_text(const struct store *s, uint64_t rev, char **text,
+    size_t *len);
+/*
+ * Writes TEXT as revision running+1 with META (META->rev is filled in;
+ * META->time too when it is 0), then keeps at most KEEP revisions
+ * (0: all).  Pruning never removes the running revision nor the two a
+ * pending confirm names.  On failure nothing new is visible.
+ */
+int store_commit(struct store *s, const char *text, size_t len,
+    struct store_meta *meta, unsigned keep, char *err, size_t errlen);
+
+/*
+ * Imports an admin-written config file as one self-contained text:
+ * @include expanded, relative geo.databases[].file made absolute from
+ * CONF_PATH's folder, written by libconfig.  *TEXT is malloc'd.
+ * Comments are not kept (libconfig drops them).
+ */
+int store_flatten(const char *conf_path, char **text, size_t *len, char *err,
+    size_t errlen);
+
+/*
+ * Candidates, one per uid.  store_cand_load returns UID's candidate, or,
+ * when UID has none, a copy of the running revision (base = running; ""
+ * and base 0 when nothing is committed) without writing it: a candidate
+ * exists from its first store_cand_save.  *TEXT is malloc'd.
+ */
+int store_cand_load(struct store *s, uid_t uid, char **text, size_t *len,
+    uint64_t *base);
+int store_cand_save(struct store *s, uid_t uid, const char *text, size_t len,
+    uint64_t base);
+/* Removes UID's candidate; 0 also when it had none. */
+int store_cand_drop(struct store *s, uid_t uid);
+/* 1 if UID has a saved candidate, else 0. */
+int store_cand_exists(const struct store *s, uid_t uid);
+
+/*
+ * confirm.json: revision REV was committed with "commit confirmed" and
+ * is reverted to PREV unless confirmed by DEADLINE (unix seconds).
+ */
+int store_confirm_arm(struct store *s, uint64_t rev, uint64_t prev,
+    int64_t deadline_unix);
+/* -1 with errno ENOENT if none is pending (EINVAL if the file is bad). */
+int store_confirm_get(const struct store *s, uint64_t *rev, uint64_t *prev,
+    int64_t *deadline);
+/* 0 also when none was pending. */
+int store_confirm_clear(struct store *s);
+
+/*
+ * Candidate edits on config text.  ATTRS is a JSON object (what
+ * cordonctl sends); *OUT is the edited text (malloc'd), well-formed
+ * libconfig but not validated: the commit validates.
+ *
+ *   kind      name     attrs
+ *   rule      NAME     src, dst, services (string or array of strings),
+ *                      proto (string or array), ports (array of "22",
+ *                      "80-90" or numbers), direction, action, nexthop
+ *                      (strings), log (bool), position (1-based: where
+ *                      the rule goes; default: where it was, else last)
+ *   region    NAME     countries (array of codes)
+ *   service   NAME     proto, ports
+ *   override  PREFIX   country
+ *   nexthop   NAME     port, mac (strings), vlan (integer)
+ *   default   (unused) action, log
+ *
+ * cand_set replaces the whole object with the attrs given (a JSON null
+ * counts as not given); cand_delete removes it, "no rule named X" when
+ * there is none.
+ */
+int cand_set(const char *text, const char *kind, const char *name,
+    const json_t *attrs, char **out, char *err, size_t errlen);
+int cand_delete(const char *text, const char *kind, const char *name,
+    char **out, char *err, size_t errlen);
+
+/*
+ * Line-based unified diff of A to B (Myers, 3 lines of context, "---",
+ * "+++" and "@@" headers); *OUT is malloc'd, "" when A equals B.
+ */
+int diff_unified(const char *a, const char *b, const char *label_a,
+    const char *label_b, char **out);
+
+/*
+ * The audit log: one JSON record per line, fields seq (1-based), time
+ * (unix seconds), time_iso, uid, pid, cmd, revision, result ("ok" or
+ * "refused: reason"), diff, prev (hex SHA-256 of the previous line's
+ * bytes without its newline; 64 zeros for the first) and hash (hex
+ * SHA-256 of the record without "hash", as json_dumps(JSON_SORT_KEYS |
+ * JSON_COMPACT) writes it).
+ */
+struct audit_rec {
+	const char *cmd, *result, *diff; /* diff may be NULL: "" */
+	uid_t uid;
+	pid_t pid;
+	uint64_t revision;
+};
+
+/*
+ * Appends R (seq, time, prev and hash computed here) with one write,
+ * then fsync.  Refuses to extend a log whose last line is not a whole
+ * record (run audit_verify).
+ */
+int audit_append(const char *path, const struct audit_rec *r, char *err,
+    size_t errlen);
+/*
+ * Recomputes the chain.  0 when intact (*CHECKED records; a missing file
+ * is an empty log).  -1 at the first bad record: *BAD_SEQ is its seq (0
+ * for a line that is not a record), ERR says what and on which line.
+ * Records removed from the end leave no trace in the chain itself.
+ */
+int audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq,
+    char *err, size_t errlen);
+/* The last MAX records (0: all) as a new JSON array, newest last. */
+int audit_list(const char *path, json_t **records, unsigned max);
+
+#endif

@@ -34,7 +34,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
-PROGS	:= $(BUILD)/cordon-dp $(BUILD)/cordonctl
+PROGS	:= $(BUILD)/cordon-dp $(BUILD)/cordonctl $(BUILD)/cordond
 
 .PHONY: all deps test demo bench fuzz lint clean unit asan check-config
 
@@ -49,6 +49,9 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/cordon-dp: $(BUILD)/obj/dataplane/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/cordond: $(BUILD)/obj/control/daemon/cordond.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The CLI is a thin client: jansson and its own files, nothing else.
@@ -117,4 +120,5 @@ clean:
 	rm -rf build build-asan
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/dataplane/main.d \
-	 $(BUILD)/obj/control/cli/cordonctl.d
+	 $(BUILD)/obj/control/cli/cordonctl.d \
+	 $(BUILD)/obj/control/daemon/cordond.d

@@ -26,6 +26,7 @@
 #define CONF_EAL_MAX		32
 #define CONF_REF_MAX		64	/* src or dst items per rule */
 #define CONF_FILE_MAX		16	/* files that hold rules */
+#define CONF_DPARGS_MAX		32	/* control.dp_args items */
 
 /* Set of country indexes, GEO_CC_UNKNOWN (bit 0) included. */
 #define CONF_CC_WORDS ((GEO_CC_MAX + 63) / 64)
@@ -113,6 +114,27 @@ struct conf_rule {
 	int line;
 };
 
+/*
+ * The control daemon's own settings (top-level group "control").  Only
+ * cordond reads them; cordon-dp accepts and ignores the group.  Paths are
+ * absolute, because flattened revisions are loaded from the state folder.
+ */
+struct conf_control {
+	char socket[CONF_PATH_MAX];
+	char ro_socket[CONF_PATH_MAX];
+	char socket_group[CONF_NAME_MAX];
+	char state_dir[CONF_PATH_MAX];
+	char dp_socket[CONF_PATH_MAX];
+	char dp_binary[CONF_PATH_MAX];	/* "": cordon-dp next to cordond */
+	unsigned ndp_args;
+	char dp_args[CONF_DPARGS_MAX][128];
+	unsigned geo_max_age;		/* days; 0: never stale */
+	unsigned geo_min_coverage;	/* percent of the previous prefixes */
+	unsigned keep_revisions;
+	unsigned confirm_default;	/* minutes */
+	int line;			/* 0 when the group was not written */
+};
+
 struct conf {
 	char file[CONF_PATH_MAX];
 	/* Files rules came from, as errors name them; [0] is the main one. */
@@ -147,6 +169,8 @@ struct conf {
 	unsigned workers;	/* worker lcores; 0 = all but main */
 	unsigned burst;
 	unsigned mbufs;
+
+	struct conf_control control;
 };
 
 /*
@@ -158,6 +182,11 @@ int conf_load(const char *path, struct conf *c, char *err, size_t errlen);
 
 /* Prints the effective policy: regions expanded, rules in order. */
 void conf_print(const struct conf *c, FILE *f);
+
+/* Fills the control group's defaults (conf_load does it before parsing). */
+void conf_control_defaults(struct conf_control *ctl);
+/* Prints the control group's effective settings (cordond -n). */
+void conf_control_print(const struct conf_control *ctl, FILE *f);
 
 /* Helpers shared by the loader and the tests. */
 static inline void

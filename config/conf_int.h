@@ -100,5 +100,6 @@ int conf_regions_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_services_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_dataplane_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_rules_load(struct conf_ctx *x, const config_setting_t *s);
+int conf_control_load(struct conf_ctx *x, const config_setting_t *s);
 
 #endif

@@ -12,7 +12,7 @@
 
 static const char *const conf_top_keys[] = {
 	"geo", "regions", "services", "rules", "default", "non_ip",
-	"dataplane", NULL
+	"dataplane", "control", NULL
 };
 
 static const char *const conf_default_keys[] = { "action", "log", NULL };
@@ -25,6 +25,7 @@ conf_defaults_set(struct conf *c)
 	c->workers = 1;
 	c->burst = 32;
 	c->mbufs = 16384;
+	conf_control_defaults(&c->control);
 }
 
 static int
@@ -73,6 +74,7 @@ static const struct {
 	{ "rules", conf_rules_load },
 	{ "default", conf_default_load },
 	{ "non_ip", conf_nonip_load },
+	{ "control", conf_control_load },
 };
 
 static int

@@ -1,7 +1,8 @@
 /*
  * cordon-dp: the Cordon fast path.
  *
- *   cordon-dp [EAL options --] [-c FILE] [--stats-file FILE]  live
+ *   cordon-dp [EAL options --] [-c FILE] [--stats-file FILE]
+ *             [--control SOCKET]                               live
  *   cordon-dp --check [-c FILE] [--geodb FILE [--geo-field P]]...
  *   cordon-dp -r IN.pcap --verdicts OUT.jsonl [-c FILE] [--geodb ...]
  *
@@ -31,6 +32,7 @@ struct cdp_opts {
 	const char *verdicts;
 	unsigned dir;
 	const char *stats_file;
+	const char *control;
 	const char *bench_fill;
 	int mbuf_cache;
 	unsigned mbufs;
@@ -46,6 +48,7 @@ cdp_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cordon-dp [EAL options --] [-c FILE] [--stats-file FILE]\n"
+	    "                 [--control SOCKET]\n"
 	    "       cordon-dp --check [-c FILE] [--geodb FILE "
 	    "[--geo-field PATH]]...\n"
 	    "       cordon-dp -r IN.pcap [--verdicts OUT.jsonl] [--dir in|out]"
@@ -64,6 +67,8 @@ cdp_usage(FILE *f)
 	    "layer)\n"
 	    "      --geo-field PATH  country field of the preceding --geodb\n"
 	    "      --stats-file FILE live: keep the counters as JSON in FILE\n"
+	    "      --control SOCKET  live: serve the dataplane channel (cordond)"
+	    " on SOCKET\n"
 	    "      --bench-fill PCAP live, benchmarks: preload the pool's mbufs "
 	    "with PCAP\n"
 	    "      --mbuf-cache N    live: per-lcore mempool cache (default "
@@ -73,7 +78,7 @@ cdp_usage(FILE *f)
 }
 
 enum { OPT_CHECK = 256, OPT_VERDICTS, OPT_DIR, OPT_GEODB, OPT_GEOFIELD,
-	OPT_STATS, OPT_FILL, OPT_CACHE, OPT_MBUFS };
+	OPT_STATS, OPT_FILL, OPT_CACHE, OPT_MBUFS, OPT_CONTROL };
 
 static const struct option cdp_longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -84,6 +89,7 @@ static const struct option cdp_longopts[] = {
 	{ "geodb", required_argument, NULL, OPT_GEODB },
 	{ "geo-field", required_argument, NULL, OPT_GEOFIELD },
 	{ "stats-file", required_argument, NULL, OPT_STATS },
+	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "bench-fill", required_argument, NULL, OPT_FILL },
 	{ "mbuf-cache", required_argument, NULL, OPT_CACHE },
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
@@ -122,6 +128,7 @@ cdp_opt_one(struct cdp_opts *o, int opt, const char *arg)
 	case OPT_CHECK: o->check = 1; return 0;
 	case OPT_VERDICTS: o->verdicts = arg; return 0;
 	case OPT_STATS: o->stats_file = arg; return 0;
+	case OPT_CONTROL: o->control = arg; return 0;
 	case OPT_FILL: o->bench_fill = arg; return 0;
 	case OPT_CACHE: o->mbuf_cache = atoi(arg); return 0;
 	case OPT_MBUFS: o->mbufs = (unsigned)strtoul(arg, NULL, 10); return 0;
@@ -265,35 +272,29 @@ cdp_eal_init(const struct cdp_opts *o, const struct conf *c, char *argv0)
 	return 0;
 }
 
+/*
+ * P was compiled with config port indexes (port_ids NULL), exactly as
+ * cordond compiles what it pushes: the fast path maps them to DPDK port
+ * ids itself, so revision 0 and pushed revisions hash alike.  The tables
+ * are handed over to the fast path (it frees them when replaced).
+ */
 static int
-cdp_live(const struct cdp_opts *o, const struct conf *c, struct policy *p,
-    const struct geo_db *db, char *argv0)
+cdp_live(const struct cdp_opts *o, const struct conf *c,
+    const struct policy *p, struct geo_db *db, char *argv0)
 {
 	static struct dp_ctx ctx;
-	uint16_t ids[CONF_PORT_MAX];
+	struct geo_tables *geo = db->tables;
 	int rc;
 
 	if (cdp_eal_init(o, c, argv0) != 0)
 		return 1;
-	for (unsigned i = 0; i < c->nports; i++)
-		if (rte_eth_dev_get_port_by_name(c->ports[i].device,
-		    &ids[i]) != 0) {
-			fprintf(stderr, "cordon-dp: port %s: no DPDK device "
-			    "\"%s\"\n", c->ports[i].name, c->ports[i].device);
-			rte_eal_cleanup();
-			return 1;
-		}
-	if (cdp_policy(c, ids, p) != 0) {
-		rte_eal_cleanup();
-		return 2;
-	}
+	db->tables = NULL;
 	ctx.conf = c;
-	ctx.pol = p;
-	ctx.geo = db->tables;
 	ctx.stats_file = o->stats_file;
+	ctx.control = o->control;
 	ctx.fill_pcap = o->bench_fill;
 	ctx.mbuf_cache = o->mbuf_cache;
-	rc = dp_run(&ctx);
+	rc = dp_run(&ctx, p, geo);
 	rte_eal_cleanup();
 	return rc == 0 ? 0 : 1;
 }

@@ -61,4 +61,17 @@ int dpc_load(struct dpc *c, uint64_t revision, const struct policy *p,
 /* SHA-256 of the flat policy, as cordon-dp reports it. */
 void dpc_policy_hash(const struct policy *p, uint8_t out[DPC_HASH_LEN]);
 
+/* STATUS: like dpc_hello() without (re)mapping the counters. */
+int dpc_status_get(struct dpc *c, struct dpc_status *st);
+
+/*
+ * dpc_load() with the geo tables already exported (geo_tables_export()):
+ * GEO_BLOB NULL keeps the current tables.  Lets a caller export once and
+ * push the same blob again (after a cordon-dp restart, say).
+ */
+int dpc_load_blob(struct dpc *c, uint64_t revision, const struct policy *p,
+    const void *geo_blob, size_t geo_len,
+    const uint8_t geo_hash[DPC_HASH_LEN], int timeout_ms, char *err,
+    size_t errlen);
+
 #endif

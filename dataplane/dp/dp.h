@@ -10,6 +10,7 @@
 
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "config/conf.h"
@@ -55,16 +56,47 @@ struct dp_worker {
 	uint64_t log_tokens;	/* in TSC ticks */
 	uint64_t log_last;
 	uint64_t log_tick;	/* TSC ticks per event */
-	struct stats stats;
+	struct stats *stats;	/* its element of dp_ctx.stats */
 } __attribute__((aligned(64)));
 
 /* Size of the per-worker scratch area (dp_worker.c owns its layout). */
 size_t dp_burst_size(void);
 
+#define DP_HASH_LEN	32	/* SHA-256 */
+
+/* Geo tables shared by the states that use them (main lcore only). */
+struct dp_geo {
+	struct geo_tables *t;
+	void *map;		/* imported blob, or NULL: T owns its arrays */
+	size_t len;
+	unsigned refs;
+};
+
+/*
+ * What the workers enforce: built aside, published with one atomic
+ * pointer store, freed after an RCU grace period.  Never changed once
+ * published.
+ */
+struct dp_state {
+	const struct policy *pol;	/* nexthop ports are DPDK port ids */
+	const struct geo_tables *geo;
+	uint64_t revision;		/* 0: cordon-dp's own config */
+	uint8_t policy_hash[DP_HASH_LEN];	/* of the policy as received */
+	uint8_t geo_hash[DP_HASH_LEN];	/* the sender's; zero for rev 0 */
+	uint64_t activated_unix_ns;
+	struct policy *pol_own;		/* our copy (ports remapped) */
+	struct dp_geo *geo_ref;
+};
+
 struct dp_ctx {
 	const struct conf *conf;
-	const struct policy *pol;
-	const struct geo_tables *geo;
+	struct dp_state *state;		/* workers: __atomic load, acquire */
+	struct rte_rcu_qsbr *qsv;	/* one thread id per worker */
+	struct stats *stats;		/* nworkers elements, memfd-backed */
+	int stats_fd;			/* the memfd, sealed read-only */
+	size_t stats_len;
+	const char *control;		/* --control socket path */
+	uint64_t started_unix_ns;
 	unsigned nports;
 	struct dp_port port[STATS_PORT_MAX];
 	uint16_t local[RTE_MAX_ETHPORTS];	/* DPDK id -> local index */
@@ -92,7 +124,31 @@ int dp_worker_main(void *arg);
  */
 int dp_pool_fill(struct rte_mempool *mp, const char *pcap_path);
 
-/* dp_main.c: runs the live path until SIGINT/SIGTERM. */
-int dp_run(struct dp_ctx *ctx);
+/*
+ * dp_main.c: runs the live path until SIGINT/SIGTERM, enforcing POL
+ * (compiled with config port indexes: pol_compile(c, NULL, ...)) and GEO
+ * (taken over: freed when replaced or at exit).
+ */
+int dp_run(struct dp_ctx *ctx, const struct policy *pol,
+    struct geo_tables *geo);
+
+/*
+ * dp_state.c.  dp_state_create() checks SRC (as received: next-hop ports
+ * are config port indexes), copies it with the ports remapped to DPDK
+ * ids, hashes it, and takes a reference on GEO.  NULL with a message.
+ */
+struct dp_state *dp_state_create(const struct dp_ctx *ctx,
+    const struct policy *src, struct dp_geo *geo, uint64_t revision,
+    const uint8_t geo_hash[DP_HASH_LEN], char *err, size_t errlen);
+/* Publishes NEW, waits for every worker to pass, frees the old state. */
+void dp_state_publish(struct dp_ctx *ctx, struct dp_state *st);
+/* Frees a state no worker can see (and drops its geo reference). */
+void dp_state_free(struct dp_state *st);
+/* Wraps tables: owned arrays (MAP NULL) or an imported blob mapping. */
+struct dp_geo *dp_geo_new(struct geo_tables *t, void *map, size_t len);
+void dp_geo_put(struct dp_geo *g);
+/* RCU: one reader id per worker, registered before they launch. */
+int dp_rcu_init(struct dp_ctx *ctx);
+uint64_t dp_unix_ns(void);
 
 #endif

@@ -1,10 +1,16 @@
 /*
  * Live mode: pools, ports, workers, and the main lcore's housekeeping
- * loop (log drain, counters on SIGUSR1 and at exit, the stats file).
+ * loop (log drain, counters on SIGUSR1 and at exit, the stats file, the
+ * control channel).
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -14,6 +20,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/classify/cls_fmt.h"
+#include "dataplane/ctl/ctl.h"
 #include "dataplane/dp/dp.h"
 
 #define DP_TICK_US	100000	/* housekeeping period */
@@ -82,12 +89,50 @@ dp_workers_create(struct dp_ctx *ctx)
 	return 0;
 }
 
+/*
+ * The workers' counters: one struct stats each (cache-line sized and
+ * aligned, so no two writers share a line) in a memfd mapped before they
+ * launch.  Sealed against growing, shrinking and new writable mappings:
+ * the fd handed to cordond gives read-only access to the live numbers.
+ */
+static int
+dp_stats_create(struct dp_ctx *ctx)
+{
+	size_t len = ctx->nworkers * sizeof(struct stats);
+	int fd = memfd_create("cordon-stats", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *p;
+
+	if (fd < 0 || ftruncate(fd, (off_t)len) != 0)
+		goto fail;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+	    fd, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) != 0) {
+		munmap(p, len);
+		goto fail;
+	}
+	ctx->stats = p;
+	ctx->stats_fd = fd;
+	ctx->stats_len = len;
+	for (unsigned i = 0; i < ctx->nworkers; i++)
+		ctx->worker[i]->stats = &ctx->stats[i];
+	return 0;
+
+fail:
+	fprintf(stderr, "cordon-dp: counters memfd: %s\n", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 static void
 dp_stats_sum(const struct dp_ctx *ctx, struct stats *sum)
 {
 	memset(sum, 0, sizeof(*sum));
 	for (unsigned i = 0; i < ctx->nworkers; i++)
-		stats_add(sum, &ctx->worker[i]->stats);
+		stats_add(sum, &ctx->stats[i]);
 }
 
 static void
@@ -96,7 +141,7 @@ dp_stats_names(const struct dp_ctx *ctx, struct stats_names *n)
 	n->nports = ctx->nports;
 	for (unsigned i = 0; i < ctx->nports; i++)
 		n->port[i] = ctx->port[i].name;
-	n->pol = ctx->pol;
+	n->pol = ctx->state->pol;
 }
 
 static void
@@ -132,19 +177,44 @@ dp_log_drain(const struct dp_ctx *ctx)
 			r.m = &ev.m;
 			r.v = &ev.v;
 			printf("cordon-dp: ");
-			cls_record_text(stdout, ctx->pol, &r);
+			cls_record_text(stdout, ctx->state->pol, &r);
 		}
 	}
 	fflush(stdout);
 }
 
-static void
-dp_housekeep(struct dp_ctx *ctx)
+static uint64_t
+dp_mono_us(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Sleeps until DEADLINE (monotonic us), serving the channel meanwhile. */
+static void
+dp_wait(struct ctl *ctl, uint64_t deadline)
+{
+	uint64_t now;
+
+	while (!dp_sig_quit && (now = dp_mono_us()) < deadline) {
+		if (ctl)
+			ctl_poll(ctl, (int)((deadline - now + 999) / 1000));
+		else
+			usleep((useconds_t)(deadline - now));
+	}
+}
+
+static void
+dp_housekeep(struct dp_ctx *ctx, struct ctl *ctl)
+{
+	uint64_t next = dp_mono_us();
 	unsigned tick = 0;
 
 	while (!dp_sig_quit) {
-		usleep(DP_TICK_US);
+		next += DP_TICK_US;
+		dp_wait(ctl, next);
 		dp_log_drain(ctx);
 		if (dp_sig_usr1) {
 			dp_sig_usr1 = 0;
@@ -174,29 +244,82 @@ dp_pool_create(struct dp_ctx *ctx)
 	return 0;
 }
 
-int
-dp_run(struct dp_ctx *ctx)
+/* Revision 0: the policy and tables compiled from the config. */
+static int
+dp_state_init(struct dp_ctx *ctx, const struct policy *pol,
+    struct geo_tables *geo)
 {
+	struct dp_geo *g = dp_geo_new(geo, NULL, 0);
+	struct dp_state *st;
+	char err[256];
+
+	if (g == NULL) {
+		geo_tables_free(geo);
+		return -1;
+	}
+	st = dp_state_create(ctx, pol, g, 0, NULL, err, sizeof(err));
+	dp_geo_put(g);
+	if (st == NULL) {
+		fprintf(stderr, "cordon-dp: %s\n", err);
+		return -1;
+	}
+	dp_state_publish(ctx, st);
+	return 0;
+}
+
+static int
+dp_setup(struct dp_ctx *ctx, const struct policy *pol,
+    struct geo_tables *geo)
+{
+	ctx->stats_fd = -1;
+	ctx->started_unix_ns = dp_unix_ns();
 	ctx->nworkers = ctx->conf->workers ? ctx->conf->workers :
 	    rte_lcore_count() - 1;
 	if (ctx->nworkers > DP_WORKER_MAX)
 		ctx->nworkers = DP_WORKER_MAX;
 	ctx->burst = ctx->conf->burst ? ctx->conf->burst : 32;
 	if (dp_pool_create(ctx) != 0 || dp_workers_create(ctx) != 0 ||
-	    dp_ports_init(ctx) != 0)
+	    dp_ports_init(ctx) != 0) {
+		geo_tables_free(geo);
 		return -1;
+	}
+	if (dp_state_init(ctx, pol, geo) != 0 || dp_stats_create(ctx) != 0 ||
+	    dp_rcu_init(ctx) != 0)
+		return -1;
+	return 0;
+}
+
+int
+dp_run(struct dp_ctx *ctx, const struct policy *pol, struct geo_tables *geo)
+{
+	struct ctl *ctl = NULL;
+
+	if (dp_setup(ctx, pol, geo) != 0)
+		goto fail;
+	if (ctx->control && (ctl = ctl_open(ctx->control, ctx)) == NULL) {
+		dp_ports_close(ctx);
+		goto fail;
+	}
 	dp_signals_init();
 	printf("cordon-dp: enforcing: %u port(s), %u worker(s), %u rule(s)\n",
-	    ctx->nports, ctx->nworkers, ctx->pol->nrules);
+	    ctx->nports, ctx->nworkers, ctx->state->pol->nrules);
 	fflush(stdout);
 	for (unsigned i = 0; i < ctx->nworkers; i++)
 		rte_eal_remote_launch(dp_worker_main, ctx->worker[i],
 		    ctx->worker[i]->lcore);
-	dp_housekeep(ctx);
+	dp_housekeep(ctx, ctl);
 	ctx->quit = 1;
 	rte_eal_mp_wait_lcore();
+	ctl_close(ctl);
 	dp_log_drain(ctx);
 	dp_stats_report(ctx, 1);
 	dp_ports_close(ctx);
+	dp_state_free(ctx->state);
+	ctx->state = NULL;
 	return 0;
+
+fail:
+	dp_state_free(ctx->state);
+	ctx->state = NULL;
+	return -1;
 }

@@ -1,7 +1,9 @@
 /*
  * The per-lcore packet loop.  Rules of this file: no locks, no system
  * calls, no allocation (mbufs come and go through their pools), every
- * counter is this lcore's own.
+ * counter is this lcore's own.  The policy and tables come from the
+ * published state, loaded once per burst; one RCU quiescent report per
+ * loop tells the main lcore when a replaced state is no longer in use.
  */
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
@@ -47,15 +49,16 @@ dp_frame(struct dp_burst *b, const struct rte_mbuf *m, uint32_t *len)
 
 /* Parse every frame; classify those that parsed as one burst. */
 static void
-dp_classify(struct dp_worker *w, struct dp_burst *b, unsigned in,
-    struct rte_mbuf **pkts, unsigned n)
+dp_classify(struct dp_worker *w, struct dp_burst *b,
+    const struct dp_state *st, unsigned in, struct rte_mbuf **pkts,
+    unsigned n)
 {
 	const struct pkt_meta *mp[DP_BURST_MAX];
 	struct cls_verdict ok[DP_BURST_MAX];
 	uint8_t dir[DP_BURST_MAX];
 	uint16_t idx[DP_BURST_MAX];
-	struct stats_port *sp = &w->stats.port[in];
-	const struct policy *pol = w->ctx->pol;
+	struct stats_port *sp = &w->stats->port[in];
+	const struct policy *pol = st->pol;
 	const uint8_t *frame;
 	unsigned nok = 0;
 	uint32_t len;
@@ -81,7 +84,7 @@ dp_classify(struct dp_worker *w, struct dp_burst *b, unsigned in,
 		}
 	}
 	sp->rx_packets += n;
-	cls_classify_burst(pol, w->ctx->geo, mp, dir, nok, ok);
+	cls_classify_burst(pol, st->geo, mp, dir, nok, ok);
 	for (unsigned j = 0; j < nok; j++)
 		b->v[idx[j]] = ok[j];
 }
@@ -161,7 +164,7 @@ dp_log_allow(struct dp_worker *w)
 	if (w->log_tokens > cap)
 		w->log_tokens = cap;
 	if (w->log_tokens < w->log_tick) {
-		w->stats.log_suppressed++;
+		w->stats->log_suppressed++;
 		return 0;
 	}
 	w->log_tokens -= w->log_tick;
@@ -180,24 +183,25 @@ dp_log(struct dp_worker *w, const struct pkt_meta *m,
 	ev.v = *v;
 	ev.port = (uint16_t)in;
 	if (rte_ring_sp_enqueue_elem(w->log, &ev, sizeof(ev)) != 0)
-		w->stats.log_dropped++;
+		w->stats->log_dropped++;
 }
 
 static void
-dp_act_one(struct dp_worker *w, struct dp_burst *b, unsigned in,
-    struct rte_mbuf *m, unsigned i)
+dp_act_one(struct dp_worker *w, struct dp_burst *b, const struct policy *pol,
+    unsigned in, struct rte_mbuf *m, unsigned i)
 {
 	const struct dp_ctx *ctx = w->ctx;
 	struct cls_verdict *v = &b->v[i];
+	struct stats *s = w->stats;
 	const struct pol_nexthop *nh;
 	uint16_t out;
 
-	stats_account(&w->stats, v, b->parsed[i]);
+	stats_account(s, v, b->parsed[i]);
 	switch (v->action) {
 	case CDN_ACT_ALLOW:
 		out = ctx->port[in].peer;
 		if (unlikely(out == DP_NO_PORT))
-			dp_drop(b, &w->stats, m, v, CDN_R_NO_PEER);
+			dp_drop(b, s, m, v, CDN_R_NO_PEER);
 		else
 			dp_tx_add(b, out, m);
 		break;
@@ -208,10 +212,10 @@ dp_act_one(struct dp_worker *w, struct dp_burst *b, unsigned in,
 			b->drop[b->ndrop++] = m;
 		break;
 	case CDN_ACT_REROUTE:
-		nh = &ctx->pol->nexthop[ctx->pol->rule[v->rule].nexthop];
+		nh = &pol->nexthop[pol->rule[v->rule].nexthop];
 		out = ctx->local[nh->port];
 		if (out == DP_NO_PORT || dp_reroute(m, nh) != 0)
-			dp_drop(b, &w->stats, m, v, CDN_R_NO_PEER);
+			dp_drop(b, s, m, v, CDN_R_NO_PEER);
 		else
 			dp_tx_add(b, out, m);
 		break;
@@ -230,7 +234,7 @@ dp_tx_flush(struct dp_worker *w, struct dp_burst *b)
 
 	for (unsigned p = 0; p < ctx->nports; p++) {
 		struct dp_txbuf *t = &b->tx[p];
-		struct stats_port *sp = &w->stats.port[p];
+		struct stats_port *sp = &w->stats->port[p];
 		uint16_t sent;
 
 		if (t->n == 0)
@@ -242,7 +246,7 @@ dp_tx_flush(struct dp_worker *w, struct dp_burst *b)
 			sp->tx_bytes += t->m[i]->pkt_len;
 		if (unlikely(sent < t->n)) {
 			sp->tx_dropped += t->n - sent;
-			w->stats.reason[CDN_R_TX_FULL] += t->n - sent;
+			w->stats->reason[CDN_R_TX_FULL] += t->n - sent;
 			rte_pktmbuf_free_bulk(&t->m[sent], t->n - sent);
 		}
 		t->n = 0;
@@ -253,10 +257,14 @@ static void
 dp_burst_run(struct dp_worker *w, struct dp_burst *b, unsigned in,
     struct rte_mbuf **pkts, unsigned n)
 {
-	dp_classify(w, b, in, pkts, n);
+	/* One state for the whole burst; it stays valid until we report. */
+	const struct dp_state *st = __atomic_load_n(&w->ctx->state,
+	    __ATOMIC_ACQUIRE);
+
+	dp_classify(w, b, st, in, pkts, n);
 	b->ndrop = 0;
 	for (unsigned i = 0; i < n; i++)
-		dp_act_one(w, b, in, pkts[i], i);
+		dp_act_one(w, b, st->pol, in, pkts[i], i);
 	if (b->ndrop)
 		rte_pktmbuf_free_bulk(b->drop, b->ndrop);
 	dp_tx_flush(w, b);
@@ -274,6 +282,7 @@ dp_worker_main(void *arg)
 	w->log_tick = rte_get_tsc_hz() / DP_LOG_RATE;
 	w->log_last = rte_rdtsc();
 	w->log_tokens = w->log_tick * DP_LOG_BURST;
+	rte_rcu_qsbr_thread_online(ctx->qsv, w->idx);
 	while (!ctx->quit) {
 		for (unsigned p = 0; p < ctx->nports; p++) {
 			if (w->idx >= ctx->port[p].nq)
@@ -283,6 +292,8 @@ dp_worker_main(void *arg)
 			if (n)
 				dp_burst_run(w, b, p, pkts, n);
 		}
+		rte_rcu_qsbr_quiescent(ctx->qsv, w->idx);
 	}
+	rte_rcu_qsbr_thread_offline(ctx->qsv, w->idx);
 	return 0;
 }

@@ -89,8 +89,10 @@ geo_tables_free(struct geo_tables *t)
 {
 	if (t == NULL)
 		return;
-	geo_v4_fini(t);
-	geo_v6_fini(t);
+	if (!t->borrowed) {
+		geo_v4_fini(t);
+		geo_v6_fini(t);
+	}
 	free(t);
 }
 

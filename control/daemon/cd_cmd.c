@@ -1,0 +1,324 @@
+/*
+ * Requests: {"v": 1, "cmd": NAME, "args": {...}} -> one handler each.
+ * The read-only socket reaches only the commands that change nothing.
+ * Also the handlers that only report: status, counters, audit-verify.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "control/daemon/cordond.h"
+#include "dataplane/stats/reasons.h"
+
+static const struct {
+	const char *name;
+	bool ro;		/* allowed on the read-only socket */
+	cd_cmd_fn *fn;
+} cd_cmds[] = {
+	{ "status", true, cd_cmd_status },
+	{ "counters", true, cd_cmd_counters },
+	{ "show", true, cd_cmd_show },
+	{ "lookup", true, cd_cmd_lookup },
+	{ "explain", true, cd_cmd_explain },
+	{ "audit-verify", true, cd_cmd_audit_verify },
+	{ "set", false, cd_cmd_set },
+	{ "delete", false, cd_cmd_delete },
+	{ "compare", false, cd_cmd_compare },
+	{ "commit", false, cd_cmd_commit },
+	{ "confirm", false, cd_cmd_confirm },
+	{ "rollback", false, cd_cmd_rollback },
+	{ "geo-reload", false, cd_cmd_geo_reload },
+};
+
+static json_t *
+cd_reply_err(const struct cd_err *e)
+{
+	return json_pack("{s:i, s:b, s:{s:s, s:s}}", "v", 1, "ok", 0,
+	    "error", "code", e->code, "message", e->msg);
+}
+
+static int
+cd_req_parse(json_t *req, struct cd_req *rq, struct cd_err *e)
+{
+	json_t *v = json_object_get(req, "v");
+
+	if (!json_is_object(req))
+		return cd_fail(e, "bad-request", "a request is a JSON object");
+	if (!json_is_integer(v) || json_integer_value(v) != 1)
+		return cd_fail(e, "bad-request", "\"v\" must be 1");
+	rq->cmd = json_string_value(json_object_get(req, "cmd"));
+	if (rq->cmd == NULL)
+		return cd_fail(e, "bad-request", "\"cmd\" must be a string");
+	rq->args = json_object_get(req, "args");
+	if (rq->args != NULL && !json_is_object(rq->args))
+		return cd_fail(e, "bad-request", "\"args\" must be an object");
+	return 0;
+}
+
+json_t *
+cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c)
+{
+	struct cd_req rq = { .uid = c->uid, .pid = c->pid, .ro = c->ro };
+	json_t *data = NULL, *empty = json_object();
+	struct cd_err e = { 0 };
+	int rc = -1;
+
+	if (cd_req_parse(req, &rq, &e) < 0)
+		goto out;
+	if (rq.args == NULL)
+		rq.args = empty;
+	cd_fail(&e, "unknown-command", "unknown command \"%s\"", rq.cmd);
+	for (size_t i = 0; i < sizeof(cd_cmds) / sizeof(cd_cmds[0]); i++) {
+		if (strcmp(cd_cmds[i].name, rq.cmd) != 0)
+			continue;
+		if (c->ro && !cd_cmds[i].ro) {
+			cd_fail(&e, "denied", "\"%s\" is not allowed on the "
+			    "read-only socket", rq.cmd);
+			break;
+		}
+		rc = cd_cmds[i].fn(d, &rq, &data, &e);
+		break;
+	}
+out:
+	json_decref(empty);
+	if (rc < 0) {
+		cd_debug("uid %d: %s: %s: %s", (int)c->uid,
+		    rq.cmd ? rq.cmd : "?", e.code, e.msg);
+		json_decref(data);
+		return cd_reply_err(&e);
+	}
+	return json_pack("{s:i, s:b, s:o}", "v", 1, "ok", 1, "data", data);
+}
+
+static json_t *
+cd_hash_json(const uint8_t *h)
+{
+	char hex[2 * DPC_HASH_LEN + 1];
+
+	cd_hex(h, DPC_HASH_LEN, hex);
+	return json_string(hex);
+}
+
+static json_t *
+cd_status_dp(struct cd *d)
+{
+	json_t *o = json_object();
+	char ports[DPC_PORT_MAX * (DPC_NAME_MAX + 1)] = "";
+	bool up = d->dp_state == CD_DP_UP;
+
+	for (unsigned i = 0; up && i < d->dpst.nports && i < DPC_PORT_MAX; i++)
+		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports),
+		    "%s%.*s", i ? " " : "", DPC_NAME_MAX, d->dpst.port[i]);
+	json_object_set_new(o, "state", json_string(cd_dp_state_name(
+	    d->dp_state)));
+	json_object_set_new(o, "pid", json_integer(d->dp_pid));
+	json_object_set_new(o, "revision", json_integer(up ?
+	    (json_int_t)d->dpst.revision : 0));
+	json_object_set_new(o, "in_sync", json_boolean(up &&
+	    d->dpst.revision == d->run.rev && !memcmp(d->dpst.policy_hash,
+	    d->run.pol_hash, DPC_HASH_LEN)));
+	json_object_set_new(o, "restarts", json_integer(d->restarts));
+	json_object_set_new(o, "alarm", d->alarm_dp.since ?
+	    json_string(d->alarm_dp.name) : json_null());
+	json_object_set_new(o, "alarm_since", json_integer(d->alarm_dp.since));
+	json_object_set_new(o, "workers", json_integer(up ? d->dpst.workers : 0));
+	json_object_set_new(o, "ports", json_string(ports));
+	json_object_set_new(o, "started", json_integer(up ?
+	    (json_int_t)(d->dpst.started_unix_ns / 1000000000ull) : 0));
+	json_object_set_new(o, "activated", json_integer(up ?
+	    (json_int_t)(d->dpst.activated_unix_ns / 1000000000ull) : 0));
+	json_object_set_new(o, "error", json_string(d->dp_error));
+	return o;
+}
+
+static json_t *
+cd_status_geo(struct cd *d)
+{
+	int64_t epoch = cd_geo_epoch(&d->run.geo);
+	int64_t age = epoch && cd_unix() > epoch ? cd_unix() - epoch : 0;
+	int64_t max = (int64_t)d->ctl.geo_max_age * 86400;
+
+	return json_pack("{s:I, s:I, s:I, s:b, s:i}", "build_epoch",
+	    (json_int_t)epoch, "age_s", (json_int_t)age, "max_age_s",
+	    (json_int_t)max, "stale", max > 0 && age > max, "layers",
+	    (int)d->run.geo.nlayers);
+}
+
+static json_t *
+cd_status_confirm(struct cd *d)
+{
+	if (d->confirm_deadline == 0)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:I}", "revision",
+	    (json_int_t)d->confirm_rev, "previous", (json_int_t)d->confirm_prev,
+	    "deadline", (json_int_t)d->confirm_deadline, "remaining_s",
+	    (json_int_t)(d->confirm_deadline - cd_unix()));
+}
+
+static json_t *
+cd_status_alarms(struct cd *d, json_t *geo)
+{
+	json_t *a = json_array();
+
+	if (d->alarm_dp.since)
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
+		    d->alarm_dp.name, "since", (json_int_t)d->alarm_dp.since,
+		    "detail", d->alarm_dp.detail));
+	if (json_is_true(json_object_get(geo, "stale")))
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
+		    "geo-stale", "since", json_integer_value(json_object_get(geo,
+		    "build_epoch")) + (json_int_t)d->ctl.geo_max_age * 86400,
+		    "detail", "geolocation data older than control.geo_max_age"));
+	return a;
+}
+
+int
+cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e)
+{
+	json_t *o = cd_obj(), *geo = cd_status_geo(d);
+	uint64_t base = 0;
+	char *text = NULL;
+	size_t len;
+	bool cand = store_cand_exists(d->store, rq->uid) == 1;
+
+	(void)e;
+	if (cand && store_cand_load(d->store, rq->uid, &text, &len, &base) < 0)
+		base = 0;
+	free(text);
+	json_object_set_new(o, "version", json_string(CD_VERSION));
+	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "started", json_integer(d->started));
+	json_object_set_new(o, "uptime_s", json_integer(cd_unix() - d->started));
+	json_object_set_new(o, "config", json_string(d->conf_path));
+	json_object_set_new(o, "state_dir", json_string(d->ctl.state_dir));
+	json_object_set_new(o, "running_revision", json_integer(
+	    (json_int_t)d->run.rev));
+	json_object_set_new(o, "policy_hash", cd_hash_json(d->run.pol_hash));
+	json_object_set_new(o, "candidate", json_boolean(cand));
+	json_object_set_new(o, "candidate_base", json_integer(
+	    (json_int_t)base));
+	json_object_set_new(o, "dataplane", cd_status_dp(d));
+	json_object_set_new(o, "alarms", cd_status_alarms(d, geo));
+	json_object_set_new(o, "geo", geo);
+	json_object_set_new(o, "confirm", cd_status_confirm(d));
+	*data = o;
+	return 0;
+}
+
+static json_t *
+cd_counters_rules(struct cd *d, const struct stats *s)
+{
+	const struct policy *p = d->run.pol;
+	json_t *a = json_array();
+
+	for (unsigned r = 0; r <= p->nrules; r++) {
+		unsigned k = r < p->nrules ? r : STATS_RULE_DEFAULT;
+
+		json_array_append_new(a, json_pack("{s:i, s:s, s:I, s:I}",
+		    "position", r < p->nrules ? (int)r + 1 : 0, "rule",
+		    r < p->nrules ? p->rule[r].name : "(default)", "hits",
+		    (json_int_t)s->rule[k], "hits_since_activation",
+		    (json_int_t)(s->rule[k] - d->base->rule[k])));
+	}
+	return a;
+}
+
+static json_t *
+cd_counters_countries(const struct stats *s)
+{
+	json_t *a = json_array();
+	char cc[8];
+
+	for (unsigned c = 0; c < GEO_CC_MAX; c++)
+		if (s->cc_packets[c])
+			json_array_append_new(a, json_pack("{s:s, s:I, s:I}",
+			    "country", cd_cc_str((geo_cc_t)c, cc), "packets",
+			    (json_int_t)s->cc_packets[c], "denied",
+			    (json_int_t)s->cc_denied[c]));
+	return a;
+}
+
+static json_t *
+cd_counters_ports(struct cd *d, const struct stats *s)
+{
+	unsigned n = d->dpst.nports ? d->dpst.nports : d->run.conf->nports;
+	json_t *a = json_array();
+
+	for (unsigned p = 0; p < n && p < STATS_PORT_MAX; p++) {
+		json_t *o = json_object();
+		char name[DPC_NAME_MAX + 1];
+
+		snprintf(name, sizeof(name), "%.*s", DPC_NAME_MAX,
+		    d->dpst.nports ? d->dpst.port[p] : d->run.conf->ports[p].name);
+		json_object_set_new(o, "port", json_string(name));
+#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)s->port[p].f));
+		STATS_PORT_FIELDS(X)
+#undef X
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *
+cd_counters_map(const uint64_t *v, unsigned first, unsigned n,
+    const char *(*name)(unsigned))
+{
+	json_t *o = json_object();
+
+	for (unsigned i = first; i < n; i++)
+		json_object_set_new(o, name(i), json_integer((json_int_t)v[i]));
+	return o;
+}
+
+int
+cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e)
+{
+	struct stats *s = d->sum;
+	json_t *o;
+
+	(void)rq;
+	if (d->dp_state != CD_DP_UP)
+		return cd_fail(e, "dataplane", "cordon-dp is %s",
+		    cd_dp_state_name(d->dp_state));
+	memset(s, 0, sizeof(*s));
+	dpc_stats_sum(d->dpc, s);
+	o = cd_obj();
+	json_object_set_new(o, "revision", json_integer((json_int_t)d->run.rev));
+	json_object_set_new(o, "time", json_integer(cd_unix()));
+	json_object_set_new(o, "packets", json_integer((json_int_t)s->packets));
+	json_object_set_new(o, "actions", cd_counters_map(s->action, 0,
+	    CDN_ACT_MAX, cdn_action_name));
+	json_object_set_new(o, "reasons", cd_counters_map(s->reason, 1,
+	    CDN_R_MAX, cdn_reason_name));
+	json_object_set_new(o, "rules", cd_counters_rules(d, s));
+	json_object_set_new(o, "countries", cd_counters_countries(s));
+	json_object_set_new(o, "ports", cd_counters_ports(d, s));
+	json_object_set_new(o, "log_dropped", json_integer(
+	    (json_int_t)s->log_dropped));
+	json_object_set_new(o, "log_suppressed", json_integer(
+	    (json_int_t)s->log_suppressed));
+	*data = o;
+	return 0;
+}
+
+int
+cd_cmd_audit_verify(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e)
+{
+	uint64_t checked = 0, bad = 0;
+	char err[512] = "";
+	int rc;
+
+	(void)rq;
+	(void)e;
+	rc = audit_verify(d->audit_path, &checked, &bad, err, sizeof(err));
+	*data = cd_obj();
+	json_object_set_new(*data, "intact", json_boolean(rc == 0));
+	json_object_set_new(*data, "checked", json_integer((json_int_t)checked));
+	json_object_set_new(*data, "first_bad", rc == 0 ? json_null() :
+	    json_integer((json_int_t)bad));
+	json_object_set_new(*data, "message", json_string(rc == 0 ?
+	    "audit log intact" : err));
+	return 0;
+}

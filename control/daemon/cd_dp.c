@@ -1,0 +1,331 @@
+/*
+ * Supervision of cordon-dp.  cordon-dp runs in its own session so that
+ * it outlives cordond (fail-static); cordond adopts a running one,
+ * starts one when nothing answers on control.dp_socket, and restarts it
+ * with backoff (1 s doubling to 30 s) when it dies, raising the
+ * "dataplane-restarted" alarm.  All of it is driven from the poll loop:
+ * nothing here sleeps.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "control/daemon/cordond.h"
+
+#define CD_DP_START_MS	30000	/* to compile geo and open the channel */
+#define CD_DP_LOST_MS	5000	/* a live cordon-dp that stopped answering */
+#define CD_DP_RETRY_MS	200
+#define CD_DP_SYNC_MS	5000
+
+static bool cd_dp_synced;
+
+const char *
+cd_dp_state_name(enum cd_dp_state s)
+{
+	static const char *const names[] = { "down", "starting", "up" };
+
+	return names[s];
+}
+
+/* Alive and not a zombie (an adopted cordon-dp is not our child). */
+static bool
+cd_pid_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+static void
+cd_dp_argv(struct cd *d, char **av, size_t max)
+{
+	const struct conf *c = d->run.conf;
+	size_t n = 0;
+
+	av[n++] = d->dp_binary;
+	for (unsigned i = 0; i < c->neal && n < max - 16; i++)
+		av[n++] = (char *)c->eal[i];
+	av[n++] = "--";
+	av[n++] = "-c";
+	av[n++] = d->run.path;
+	av[n++] = "--control";
+	av[n++] = d->ctl.dp_socket;
+	for (unsigned i = 0; i < d->ctl.ndp_args && n < max - 1; i++)
+		av[n++] = d->ctl.dp_args[i];
+	av[n] = NULL;
+}
+
+/* The child: own session, default signal mask, no inherited fds. */
+static void
+cd_dp_exec(char **av)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	setsid();
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	execv(av[0], av);
+	fprintf(stderr, "cordond: exec %s: %s\n", av[0], strerror(errno));
+	_exit(127);
+}
+
+static void
+cd_dp_spawn(struct cd *d)
+{
+	char *av[CONF_EAL_MAX + CONF_DPARGS_MAX + 16];
+	pid_t pid;
+
+	cd_dp_argv(d, av, sizeof(av) / sizeof(av[0]));
+	unlink(d->ctl.dp_socket);	/* nothing answered on it */
+	if ((pid = fork()) < 0) {
+		cd_log("fork: %s", strerror(errno));
+		d->dp_state = CD_DP_DOWN;
+		d->dp_next_ms = cd_now_ms() + 1000;
+		return;
+	}
+	if (pid == 0)
+		cd_dp_exec(av);
+	cd_log("started %s (pid %d) with revision %lu", d->dp_binary,
+	    (int)pid, (unsigned long)d->run.rev);
+	d->dp_pid = pid;
+	d->dp_child = true;
+	d->dp_state = CD_DP_STARTING;
+	d->dp_next_ms = cd_now_ms() + CD_DP_RETRY_MS;
+	d->dp_give_up_ms = cd_now_ms() + CD_DP_START_MS;
+}
+
+int
+cd_dp_push(struct cd *d, const struct cd_running *r, bool with_geo,
+    struct cd_err *e)
+{
+	char err[512];
+
+	if (dpc_load(d->dpc, r->rev, r->pol, with_geo ? r->geo.tables : NULL,
+	    r->geo_hash, CD_DP_TIMEOUT_MS, err, sizeof(err)) < 0)
+		return cd_fail(e, "dataplane", "cordon-dp did not activate "
+		    "revision %lu: %s", (unsigned long)r->rev, err);
+	d->dpst.revision = r->rev;
+	memcpy(d->dpst.policy_hash, r->pol_hash, DPC_HASH_LEN);
+	memcpy(d->dpst.geo_hash, r->geo_hash, DPC_HASH_LEN);
+	dpc_stats_sum(d->dpc, d->base);
+	cd_dp_synced = true;
+	cd_debug("cordon-dp activated revision %lu%s", (unsigned long)r->rev,
+	    with_geo ? " with new geo tables" : "");
+	return 0;
+}
+
+static void
+cd_dp_notify(struct cd *d)
+{
+	sd_notifyf(0, "%sSTATUS=revision %lu enforced by cordon-dp pid %d",
+	    d->ready_sent ? "" : "READY=1\n", (unsigned long)d->run.rev,
+	    (int)d->dp_pid);
+	d->ready_sent = true;
+}
+
+/* Brings cordon-dp to the running revision if it has anything else. */
+static void
+cd_dp_sync(struct cd *d)
+{
+	bool pol = memcmp(d->dpst.policy_hash, d->run.pol_hash,
+	    DPC_HASH_LEN) != 0;
+	bool geo = memcmp(d->dpst.geo_hash, d->run.geo_hash,
+	    DPC_HASH_LEN) != 0;
+	struct cd_err e;
+
+	d->dp_next_ms = cd_now_ms() + CD_DP_SYNC_MS;
+	if (pol || geo || d->dpst.revision != d->run.rev) {
+		if (cd_dp_push(d, &d->run, geo, &e) < 0) {
+			snprintf(d->dp_error, sizeof(d->dp_error), "%s", e.msg);
+			cd_log("%s", e.msg);
+			return;
+		}
+	} else
+		dpc_stats_sum(d->dpc, d->base);
+	d->dp_error[0] = '\0';
+	cd_dp_synced = true;
+	cd_dp_notify(d);
+}
+
+static int
+cd_dp_connect(struct cd *d)
+{
+	struct dpc *c = dpc_connect(d->ctl.dp_socket, 500);
+	struct dpc_status st;
+
+	if (c == NULL)
+		return -1;
+	if (dpc_hello(c, &st) < 0) {
+		cd_log("cordon-dp HELLO: %s", strerror(errno));
+		dpc_close(c);
+		return -1;
+	}
+	if (d->dp_child && st.pid != d->dp_pid)
+		d->dp_child = false;
+	if (!d->dp_child)
+		cd_log("adopted cordon-dp pid %d (revision %lu)", (int)st.pid,
+		    (unsigned long)st.revision);
+	d->dpc = c;
+	d->dpst = st;
+	d->dp_pid = st.pid;
+	d->dp_state = CD_DP_UP;
+	d->dp_up_since = cd_now_ms();
+	cd_dp_synced = false;
+	cd_dp_sync(d);
+	return 0;
+}
+
+void
+cd_dp_start(struct cd *d)
+{
+	d->backoff_s = 1;
+	if (cd_dp_connect(d) == 0)
+		return;
+	cd_dp_spawn(d);
+}
+
+static void
+cd_dp_alarm(struct cd *d, const char *why)
+{
+	struct cd_alarm *a = &d->alarm_dp;
+
+	snprintf(a->name, sizeof(a->name), "dataplane-restarted");
+	snprintf(a->detail, sizeof(a->detail), "%s; restart %u in %u s", why,
+	    d->restarts, d->backoff_s);
+	a->since = cd_unix();
+	cd_log("alarm %s: %s", a->name, a->detail);
+	sd_notifyf(0, "STATUS=dataplane down: %s", why);
+}
+
+/* cordon-dp is gone: restart it after the backoff. */
+static void
+cd_dp_lost(struct cd *d, const char *why)
+{
+	if (d->dpc != NULL) {
+		dpc_close(d->dpc);
+		d->dpc = NULL;
+	}
+	if (d->dp_state == CD_DP_UP &&
+	    cd_now_ms() - d->dp_up_since > 60000)
+		d->backoff_s = 1;
+	d->restarts++;
+	d->dp_pid = 0;
+	d->dp_child = false;
+	d->dp_state = CD_DP_DOWN;
+	cd_dp_alarm(d, why);
+	d->dp_next_ms = cd_now_ms() + (int64_t)d->backoff_s * 1000;
+	d->backoff_s = d->backoff_s * 2 > CD_BACKOFF_MAX_S ?
+	    CD_BACKOFF_MAX_S : d->backoff_s * 2;
+}
+
+void
+cd_dp_reaped(struct cd *d, pid_t pid, int status)
+{
+	char why[128];
+
+	if (pid != d->dp_pid || !d->dp_child)
+		return;
+	if (WIFSIGNALED(status))
+		snprintf(why, sizeof(why), "cordon-dp pid %d killed by signal "
+		    "%d", (int)pid, WTERMSIG(status));
+	else
+		snprintf(why, sizeof(why), "cordon-dp pid %d exited with "
+		    "status %d", (int)pid, WEXITSTATUS(status));
+	cd_dp_lost(d, why);
+}
+
+/* The channel closed: the process died, or only the channel broke. */
+void
+cd_dp_eof(struct cd *d)
+{
+	char why[128];
+
+	dpc_close(d->dpc);
+	d->dpc = NULL;
+	if (d->dp_child)
+		cd_log("cordon-dp pid %d closed the channel", (int)d->dp_pid);
+	if (d->dp_child || cd_pid_alive(d->dp_pid)) {
+		/* Reconnect; SIGCHLD tells if our child died meanwhile. */
+		d->dp_state = CD_DP_STARTING;
+		d->dp_next_ms = cd_now_ms() + CD_DP_RETRY_MS;
+		d->dp_give_up_ms = cd_now_ms() + CD_DP_LOST_MS;
+		return;
+	}
+	snprintf(why, sizeof(why), "cordon-dp pid %d is gone",
+	    (int)d->dp_pid);
+	d->dp_state = CD_DP_UP;	/* for the backoff reset in cd_dp_lost */
+	cd_dp_lost(d, why);
+}
+
+static void
+cd_dp_starting_tick(struct cd *d, int64_t now)
+{
+	char why[128];
+
+	if (cd_dp_connect(d) == 0)
+		return;
+	if (now < d->dp_give_up_ms) {
+		d->dp_next_ms = now + CD_DP_RETRY_MS;
+		return;
+	}
+	if (d->dp_pid > 0 && cd_pid_alive(d->dp_pid)) {
+		cd_log("cordon-dp pid %d does not answer on %s: killing it",
+		    (int)d->dp_pid, d->ctl.dp_socket);
+		kill(d->dp_pid, SIGKILL);
+		if (d->dp_child) {
+			/* cd_dp_reaped takes it from here. */
+			d->dp_next_ms = now + 1000;
+			d->dp_give_up_ms = now + 60000;
+			return;
+		}
+	}
+	snprintf(why, sizeof(why), "cordon-dp pid %d did not answer",
+	    (int)d->dp_pid);
+	cd_dp_lost(d, why);
+}
+
+void
+cd_dp_tick(struct cd *d)
+{
+	int64_t now = cd_now_ms();
+
+	if (now < d->dp_next_ms)
+		return;
+	switch (d->dp_state) {
+	case CD_DP_DOWN:
+		if (cd_dp_connect(d) < 0)
+			cd_dp_spawn(d);
+		break;
+	case CD_DP_STARTING:
+		cd_dp_starting_tick(d, now);
+		break;
+	case CD_DP_UP:
+		if (!cd_dp_synced)
+			cd_dp_sync(d);
+		else
+			d->dp_next_ms = now + CD_DP_SYNC_MS;
+		break;
+	}
+}

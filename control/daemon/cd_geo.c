@@ -1,0 +1,138 @@
+/*
+ * Geolocation data in the daemon: its age (the newest layer's
+ * build_epoch), its metadata, and geo-reload: rebuild the tables from
+ * the same files, check them (the field is there — geo_db_build refuses
+ * otherwise — the overrides still answer as configured, and coverage has
+ * not collapsed), then push them under the running revision.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/daemon/cordond.h"
+
+int64_t
+cd_geo_epoch(const struct geo_db *db)
+{
+	uint64_t e = 0;
+
+	for (unsigned i = 0; i < db->nlayers; i++)
+		if (db->layer[i].build_epoch > e)
+			e = db->layer[i].build_epoch;
+	return (int64_t)e;
+}
+
+json_t *
+cd_geo_layers(const struct geo_db *db)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < db->nlayers; i++) {
+		const struct geo_layer_meta *m = &db->layer[i];
+
+		json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s, s:I, "
+		    "s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "layer",
+		    (int)i + 1, "path", m->path, "field", m->field, "db_type",
+		    m->db_type, "build_epoch", (json_int_t)m->build_epoch,
+		    "node_count", (json_int_t)m->node_count, "ip_version",
+		    (int)m->ip_version, "record_size", (int)m->record_size,
+		    "v4_prefixes", (json_int_t)m->v4_prefixes, "v6_prefixes",
+		    (json_int_t)m->v6_prefixes, "data_records",
+		    (json_int_t)m->data_records, "records_no_field",
+		    (json_int_t)m->records_no_field, "records_bad_value",
+		    (json_int_t)m->records_bad_value));
+	}
+	return a;
+}
+
+static uint64_t
+cd_geo_count(const struct geo_db *db, bool v6)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < db->nlayers; i++)
+		n += v6 ? db->layer[i].v6_prefixes : db->layer[i].v4_prefixes;
+	return n;
+}
+
+/* At least control.geo_min_coverage percent of the previous prefixes. */
+static int
+cd_geo_coverage(struct cd *d, const struct geo_db *n, struct cd_err *e)
+{
+	const char *fam[] = { "IPv4", "IPv6" };
+
+	for (int v6 = 0; v6 <= 1; v6++) {
+		uint64_t old = cd_geo_count(&d->run.geo, v6);
+		uint64_t now = cd_geo_count(n, v6);
+
+		if (now * 100 < old * d->ctl.geo_min_coverage)
+			return cd_fail(e, "geo", "%s coverage fell from %lu to "
+			    "%lu prefixes (below %u%%): refusing the new data",
+			    fam[v6], (unsigned long)old, (unsigned long)now,
+			    d->ctl.geo_min_coverage);
+	}
+	return 0;
+}
+
+static int
+cd_geo_check(struct cd *d, struct geo_db *n, struct cd_err *e)
+{
+	char why[512];
+
+	if (cd_geo_canaries(d->run.conf, n->tables, why, sizeof(why)) < 0)
+		return cd_fail(e, "geo", "%s", why);
+	return cd_geo_coverage(d, n, e);
+}
+
+/* N replaces the running tables; cordon-dp gets them first if it is up. */
+static int
+cd_geo_install(struct cd *d, struct geo_db *n, struct cd_err *e)
+{
+	struct cd_running tmp = d->run;
+
+	tmp.geo = *n;
+	cd_geo_hash(n, d->run.conf, tmp.geo_hash);
+	if (d->dp_state == CD_DP_UP && cd_dp_push(d, &tmp, true, e) < 0)
+		return -1;
+	if (!d->run.geo_borrowed)
+		geo_db_free(&d->run.geo);
+	d->run.geo = *n;
+	d->run.geo_borrowed = false;
+	memcpy(d->run.geo_hash, tmp.geo_hash, DPC_HASH_LEN);
+	return 0;
+}
+
+int
+cd_cmd_geo_reload(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e)
+{
+	struct geo_db n = { 0 };
+	char summary[256], result[1100];
+	json_int_t old_epoch = cd_geo_epoch(&d->run.geo);
+	json_int_t v4 = (json_int_t)cd_geo_count(&d->run.geo, false);
+	json_int_t v6 = (json_int_t)cd_geo_count(&d->run.geo, true);
+
+	if (cd_geo_compile(d->run.conf, &n, e) < 0 ||
+	    cd_geo_check(d, &n, e) < 0 || cd_geo_install(d, &n, e) < 0) {
+		geo_db_free(&n);
+		snprintf(result, sizeof(result), "refused: %s: %s", e->code,
+		    e->msg);
+		cd_audit(d, rq, "geo-reload", result, NULL, d->run.rev);
+		return -1;
+	}
+	snprintf(summary, sizeof(summary), "build_epoch %lld -> %lld; IPv4 "
+	    "prefixes %lld -> %lu; IPv6 prefixes %lld -> %lu",
+	    (long long)old_epoch, (long long)cd_geo_epoch(&d->run.geo),
+	    (long long)v4, (unsigned long)cd_geo_count(&d->run.geo, false),
+	    (long long)v6, (unsigned long)cd_geo_count(&d->run.geo, true));
+	cd_audit(d, rq, "geo-reload", "ok", summary, d->run.rev);
+	cd_log("geo-reload: %s", summary);
+	*data = json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+	    "schema", CD_SCHEMA, "revision", (json_int_t)d->run.rev,
+	    "previous_build_epoch", old_epoch, "build_epoch",
+	    (json_int_t)cd_geo_epoch(&d->run.geo), "previous_v4_prefixes", v4,
+	    "v4_prefixes", (json_int_t)cd_geo_count(&d->run.geo, false),
+	    "previous_v6_prefixes", v6, "v6_prefixes",
+	    (json_int_t)cd_geo_count(&d->run.geo, true), "layers",
+	    cd_geo_layers(&d->run.geo));
+	return 0;
+}

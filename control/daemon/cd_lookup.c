@@ -1,0 +1,441 @@
+/*
+ * lookup ADDR: what each database layer says (libmaxminddb, as the
+ * compiler read it), which override applies, and what the compiled
+ * tables answer.  explain: one packet through the running policy with
+ * the classifier itself (cls_classify), plus the reasons rule by rule
+ * computed from struct conf.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include <maxminddb.h>
+
+#include "control/daemon/cordond.h"
+#include "dataplane/classify/cls.h"
+#include "dataplane/stats/reasons.h"
+
+#define CD_FIELD_DEPTH 8
+
+struct cd_addr {
+	int af;			/* 4 or 6 */
+	uint8_t b[16];		/* network order */
+};
+
+static int
+cd_addr_parse(const char *s, struct cd_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (s != NULL && inet_pton(AF_INET, s, a->b) == 1)
+		a->af = 4;
+	else if (s != NULL && inet_pton(AF_INET6, s, a->b) == 1)
+		a->af = 6;
+	else
+		return -1;
+	return 0;
+}
+
+static geo_cc_t
+cd_addr_cc(const struct geo_tables *g, const struct cd_addr *a)
+{
+	uint32_t v4;
+
+	if (a->af == 6)
+		return geo_lookup6(g, a->b);
+	memcpy(&v4, a->b, 4);
+	return geo_lookup4(g, ntohl(v4));
+}
+
+static bool
+cd_prefix_has(const struct geo_override *o, const struct cd_addr *a)
+{
+	unsigned full = o->plen / 8, rest = o->plen % 8;
+
+	if (o->af != a->af || memcmp(o->addr, a->b, full) != 0)
+		return false;
+	return rest == 0 || ((o->addr[full] ^ a->b[full]) &
+	    (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+/* The most specific override containing A (the last of equals), or -1. */
+static int
+cd_override_find(const struct conf *c, const struct cd_addr *a)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < c->noverrides; i++)
+		if (cd_prefix_has(&c->overrides[i], a) && (best < 0 ||
+		    c->overrides[i].plen >= c->overrides[best].plen))
+			best = (int)i;
+	return best;
+}
+
+static json_t *
+cd_override_json(const struct conf *c, int i)
+{
+	const struct geo_override *o;
+	char addr[INET6_ADDRSTRLEN], pfx[64], cc[8];
+
+	if (i < 0)
+		return json_null();
+	o = &c->overrides[i];
+	inet_ntop(o->af == 4 ? AF_INET : AF_INET6, o->addr, addr, sizeof(addr));
+	snprintf(pfx, sizeof(pfx), "%s/%u", addr, o->plen);
+	return json_pack("{s:s, s:s}", "prefix", pfx, "country",
+	    cd_cc_str(o->cc, cc));
+}
+
+/* The layer's field of ADDR's record, as libmaxminddb reads it. */
+static void
+cd_layer_value(MMDB_lookup_result_s *res, const char *field, char *out,
+    size_t len)
+{
+	const char *path[CD_FIELD_DEPTH + 1];
+	char buf[GEO_FIELD_MAX], *save = NULL, *tok;
+	MMDB_entry_data_s v;
+	unsigned n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", field);
+	for (tok = strtok_r(buf, ".", &save); tok && n < CD_FIELD_DEPTH;
+	    tok = strtok_r(NULL, ".", &save))
+		path[n++] = tok;
+	path[n] = NULL;
+	snprintf(out, len, "unknown");
+	if (MMDB_aget_value(&res->entry, &v, path) != MMDB_SUCCESS ||
+	    !v.has_data || v.type != MMDB_DATA_TYPE_UTF8_STRING)
+		return;
+	snprintf(out, len, "%.*s", (int)v.data_size, v.utf8_string);
+}
+
+static json_t *
+cd_layer_lookup(const char *path, const char *field, const char *addr)
+{
+	MMDB_lookup_result_s res;
+	char country[64] = "";
+	MMDB_s db;
+	int gai, merr;
+
+	if (MMDB_open(path, MMDB_MODE_MMAP, &db) != MMDB_SUCCESS)
+		return json_pack("{s:s, s:s, s:b, s:s, s:i}", "path", path,
+		    "field", field, "found", 0, "country", "(cannot open)",
+		    "prefix_len", 0);
+	res = MMDB_lookup_string(&db, addr, &gai, &merr);
+	if (gai == 0 && merr == MMDB_SUCCESS && res.found_entry)
+		cd_layer_value(&res, field, country, sizeof(country));
+	/* An IPv4 address in an IPv6 tree sits under ::/96. */
+	if (strchr(addr, ':') == NULL && db.metadata.ip_version == 6 &&
+	    res.netmask >= 96)
+		res.netmask -= 96;
+	MMDB_close(&db);
+	return json_pack("{s:s, s:s, s:b, s:s, s:i}", "path", path, "field",
+	    field, "found", gai == 0 && merr == MMDB_SUCCESS &&
+	    res.found_entry, "country", country, "prefix_len",
+	    (int)res.netmask);
+}
+
+int
+cd_cmd_lookup(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e)
+{
+	const char *s = json_string_value(json_object_get(rq->args, "addr"));
+	const struct conf *c = d->run.conf;
+	struct cd_addr a;
+	json_t *layers, *o;
+	char cc[8];
+
+	if (cd_addr_parse(s, &a) < 0)
+		return cd_fail(e, "bad-request", "lookup needs \"addr\": an "
+		    "IPv4 or IPv6 address");
+	layers = json_array();
+	for (unsigned i = 0; i < c->ngeo; i++)
+		json_array_append_new(layers, cd_layer_lookup(c->geo_path[i],
+		    c->geo_field[i], s));
+	o = cd_obj();
+	json_object_set_new(o, "addr", json_string(s));
+	json_object_set_new(o, "family", json_integer(a.af));
+	json_object_set_new(o, "layers", layers);
+	json_object_set_new(o, "override", cd_override_json(c,
+	    cd_override_find(c, &a)));
+	json_object_set_new(o, "final", json_string(cd_cc_str(cd_addr_cc(
+	    d->run.geo.tables, &a), cc)));
+	*data = o;
+	return 0;
+}
+
+/* explain ------------------------------------------------------------- */
+
+struct cd_pkt {
+	struct cd_addr src, dst;
+	struct pkt_meta m;
+	unsigned pc;		/* enum pol_proto */
+	unsigned dir;		/* enum pol_dir */
+	const char *iface;
+};
+
+static int
+cd_proto_parse(json_t *v, struct cd_pkt *p)
+{
+	const char *s = json_string_value(v);
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) < 256)
+		p->m.l4proto = (uint8_t)json_integer_value(v);
+	else if (s && strcmp(s, "tcp") == 0)
+		p->m.l4proto = IPPROTO_TCP;
+	else if (s && strcmp(s, "udp") == 0)
+		p->m.l4proto = IPPROTO_UDP;
+	else if (s && (strcmp(s, "icmp") == 0 || strcmp(s, "icmpv6") == 0))
+		p->m.l4proto = p->src.af == 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	else
+		return -1;
+	switch (p->m.l4proto) {
+	case IPPROTO_TCP: p->pc = POL_PROTO_TCP; break;
+	case IPPROTO_UDP: p->pc = POL_PROTO_UDP; break;
+	case IPPROTO_ICMP: case IPPROTO_ICMPV6: p->pc = POL_PROTO_ICMP; break;
+	default: p->pc = POL_PROTO_OTHER; break;
+	}
+	return 0;
+}
+
+static int
+cd_dir_parse(const struct conf *c, const char *iface, struct cd_pkt *p)
+{
+	int i;
+
+	p->iface = iface;
+	if (iface && strcmp(iface, "in") == 0)
+		p->dir = POL_DIR_IN;
+	else if (iface && strcmp(iface, "out") == 0)
+		p->dir = POL_DIR_OUT;
+	else if (iface && (i = conf_port_find(c, iface)) >= 0)
+		p->dir = c->ports[i].role == CONF_ROLE_OUTSIDE ? POL_DIR_IN :
+		    POL_DIR_OUT;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+cd_pkt_build(const struct conf *c, json_t *args, struct cd_pkt *p,
+    struct cd_err *e)
+{
+	json_int_t sp = json_integer_value(json_object_get(args, "sport"));
+	json_int_t dp = json_integer_value(json_object_get(args, "dport"));
+
+	memset(p, 0, sizeof(*p));
+	if (cd_addr_parse(json_string_value(json_object_get(args, "src")),
+	    &p->src) < 0 || cd_addr_parse(json_string_value(json_object_get(
+	    args, "dst")), &p->dst) < 0 || p->src.af != p->dst.af)
+		return cd_fail(e, "bad-request", "explain needs \"src\" and "
+		    "\"dst\": addresses of one family");
+	if (cd_proto_parse(json_object_get(args, "proto"), p) < 0)
+		return cd_fail(e, "bad-request", "\"proto\": tcp, udp, icmp, "
+		    "icmpv6 or a protocol number");
+	if (sp < 0 || sp > 65535 || dp < 0 || dp > 65535)
+		return cd_fail(e, "bad-request", "ports are 0-65535");
+	if (cd_dir_parse(c, json_string_value(json_object_get(args, "iface")),
+	    p) < 0)
+		return cd_fail(e, "bad-request", "\"iface\": a port name of "
+		    "the running config, or \"in\" / \"out\"");
+	p->m.af = (uint8_t)p->src.af;
+	memcpy(&p->m.src4, p->src.b, 4);
+	memcpy(&p->m.dst4, p->dst.b, 4);
+	p->m.src4 = ntohl(p->m.src4);
+	p->m.dst4 = ntohl(p->m.dst4);
+	memcpy(p->m.src6, p->src.b, 16);
+	memcpy(p->m.dst6, p->dst.b, 16);
+	p->m.has_l4 = p->pc != POL_PROTO_OTHER;
+	p->m.sport = (uint16_t)sp;
+	p->m.dport = p->pc <= POL_PROTO_UDP ? (uint16_t)dp : 0;
+	return 0;
+}
+
+static void
+cd_step(json_t *steps, const char *step, const char *result,
+    const char *detail)
+{
+	json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "step", step,
+	    "result", result, "detail", detail));
+}
+
+static bool
+cd_ranges_have(const struct conf_range *r, unsigned n, unsigned port)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (port >= r[i].lo && port <= r[i].hi)
+			return true;
+	return false;
+}
+
+/* Does rule R take this packet's destination port?  As pol_compile. */
+static bool
+cd_rule_port(const struct conf *c, const struct conf_rule *r,
+    const struct cd_pkt *p)
+{
+	uint8_t l4 = (uint8_t)(1u << p->pc);
+
+	if (r->svc_any)
+		return true;
+	if (p->pc > POL_PROTO_UDP || !p->m.has_l4)
+		return false;
+	for (unsigned s = 0; s < c->nservices; s++)
+		if ((r->services & (1ULL << s)) &&
+		    (c->services[s].protos & l4) &&
+		    cd_ranges_have(c->services[s].range,
+		    c->services[s].nranges, p->m.dport))
+			return true;
+	return cd_ranges_have(r->ports, r->nports, p->m.dport);
+}
+
+/* Why rule R does not match (NULL: it does). */
+static const char *
+cd_rule_why(const struct conf *c, const struct conf_rule *r,
+    const struct cd_pkt *p, const struct cls_verdict *v)
+{
+	if (!r->src_any && !conf_ccset_has(&r->src, v->src_cc))
+		return "source country not in src";
+	if (!r->dst_any && !conf_ccset_has(&r->dst, v->dst_cc))
+		return "destination country not in dst";
+	if ((r->dir == CONF_DIR_IN && p->dir != POL_DIR_IN) ||
+	    (r->dir == CONF_DIR_OUT && p->dir != POL_DIR_OUT))
+		return "direction differs";
+	if (!(r->protos & (1u << p->pc)))
+		return "protocol not in proto";
+	if (!cd_rule_port(c, r, p))
+		return p->pc > POL_PROTO_UDP ? "rule needs a TCP/UDP port" :
+		    "destination port not in its services or ports";
+	return NULL;
+}
+
+static int
+cd_explain_rules(const struct conf *c, const struct cd_pkt *p,
+    const struct cls_verdict *v, json_t *steps)
+{
+	static const char *const dirs[] = { "any", "in", "out" };
+
+	for (unsigned i = 0; i < c->nrules; i++) {
+		const struct conf_rule *r = &c->rules[i];
+		const char *why = cd_rule_why(c, r, p, v);
+		char step[64], src[512], detail[1024];
+
+		snprintf(step, sizeof(step), "rule %u %s", i + 1, r->name);
+		cd_refs_str(c, r->src_ref, r->nsrc_ref, src, sizeof(src));
+		snprintf(detail, sizeof(detail), "%s%ssrc %s, direction %s, "
+		    "action %s", why ? why : "", why ? "; " : "", src,
+		    dirs[r->dir], cdn_action_name((unsigned)r->action));
+		cd_step(steps, step, why ? "no match" : "match", detail);
+		if (why == NULL)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void
+cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
+    const struct cls_verdict *v, json_t *steps)
+{
+	const struct conf *c = d->run.conf;
+	char cc[8], detail[256];
+	int ov;
+
+	ov = cd_override_find(c, &p->src);
+	snprintf(detail, sizeof(detail), "%s", ov >= 0 ?
+	    "from a configured override" : "from the geolocation tables");
+	cd_step(steps, "source country", cd_cc_str(v->src_cc, cc), detail);
+	if (!d->run.pol->needs_dst_geo) {
+		cd_step(steps, "destination country", "not looked up",
+		    "no rule matches on destination");
+		return;
+	}
+	ov = cd_override_find(c, &p->dst);
+	snprintf(detail, sizeof(detail), "%s", ov >= 0 ?
+	    "from a configured override" : "from the geolocation tables");
+	cd_step(steps, "destination country", cd_cc_str(v->dst_cc, cc), detail);
+}
+
+static const char *
+cd_service_name(const struct policy *pol, const struct cls_verdict *v)
+{
+	return v->service == POL_SVC_NONE ? "" :
+	    pol->service_name[v->service];
+}
+
+static json_t *
+cd_explain_data(const struct cd *d, const struct cd_pkt *p,
+    const struct cls_verdict *v, json_t *steps)
+{
+	const struct policy *pol = d->run.pol;
+	char scc[8], dcc[8];
+	bool def = v->rule == POL_RULE_DEFAULT;
+
+	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o}",
+	    "schema", CD_SCHEMA, "verdict", cdn_action_name(v->action),
+	    "reason", cdn_reason_name(v->reason), "rule", def ? "(default)" :
+	    pol->rule[v->rule].name, "rule_position", def ? 0 :
+	    (int)v->rule + 1, "src_country", cd_cc_str(v->src_cc, scc),
+	    "dst_country", pol->needs_dst_geo ? cd_cc_str(v->dst_cc, dcc) : "",
+	    "service", cd_service_name(pol, v), "direction",
+	    p->dir == POL_DIR_IN ? "in" : "out", "steps", steps);
+}
+
+int
+cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e)
+{
+	const struct conf *c = d->run.conf;
+	struct cls_verdict v;
+	struct cd_pkt p;
+	json_t *steps;
+	char detail[256], port[32];
+	int first;
+
+	if (cd_pkt_build(c, rq->args, &p, e) < 0)
+		return -1;
+	cls_classify(d->run.pol, d->run.geo.tables, &p.m, p.dir, &v);
+	steps = json_array();
+	cd_explain_geo(d, &p, &v, steps);
+	snprintf(port, sizeof(port), "%u", p.m.dport);
+	cd_step(steps, "service", v.service == POL_SVC_NONE ? "none" :
+	    cd_service_name(d->run.pol, &v), p.pc <= POL_PROTO_UDP ? port :
+	    "no destination port");
+	first = cd_explain_rules(c, &p, &v, steps);
+	if (first != (v.rule == POL_RULE_DEFAULT ? -1 : (int)v.rule))
+		cd_step(steps, "warning", "mismatch", "the compiled policy "
+		    "disagrees with the rule walk: the verdict is the "
+		    "classifier's");
+	snprintf(detail, sizeof(detail), "%s", v.rule == POL_RULE_DEFAULT ?
+	    "no rule matched: the default action" : "first matching rule");
+	cd_step(steps, "verdict", cdn_action_name(v.action), detail);
+	*data = cd_explain_data(d, &p, &v, steps);
+	return 0;
+}
+
+/*
+ * geo-reload's canaries: the first and last address of every override
+ * answer what the most specific override containing them says.
+ */
+int
+cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
+    char *why, size_t len)
+{
+	for (unsigned i = 0; i < c->noverrides; i++) {
+		const struct geo_override *o = &c->overrides[i];
+		struct cd_addr a = { .af = o->af };
+		char want[8], got[8], addr[INET6_ADDRSTRLEN];
+		int best;
+		geo_cc_t cc;
+
+		memcpy(a.b, o->addr, sizeof(a.b));
+		best = cd_override_find(c, &a);
+		cc = cd_addr_cc(g, &a);
+		if (best >= 0 && cc != c->overrides[best].cc) {
+			inet_ntop(a.af == 4 ? AF_INET : AF_INET6, a.b, addr,
+			    sizeof(addr));
+			snprintf(why, len, "canary %s resolves to %s, the "
+			    "override says %s", addr, cd_cc_str(cc, got),
+			    cd_cc_str(c->overrides[best].cc, want));
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,266 @@
+/*
+ * Revisions as cordon-dp sees them: text -> conf_load -> pol_compile ->
+ * geo_db_build, exactly what cordon-dp would do, then hashed.  And the
+ * one path every change takes: compile aside, push to cordon-dp, commit
+ * to the store, swap the running revision.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "control/daemon/cordond.h"
+#include "control/policy/pol_compile.h"
+
+void
+cd_run_free(struct cd_running *r)
+{
+	if (!r->geo_borrowed)
+		geo_db_free(&r->geo);
+	free(r->text);
+	free(r->conf);
+	free(r->pol);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Identifies the tables by what they were built from. */
+void
+cd_geo_hash(const struct geo_db *db, const struct conf *c,
+    uint8_t out[DPC_HASH_LEN])
+{
+	EVP_MD_CTX *x = EVP_MD_CTX_new();
+	unsigned n = DPC_HASH_LEN;
+
+	EVP_DigestInit_ex(x, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < db->nlayers; i++) {
+		const struct geo_layer_meta *m = &db->layer[i];
+
+		EVP_DigestUpdate(x, m->path, strlen(m->path) + 1);
+		EVP_DigestUpdate(x, m->field, strlen(m->field) + 1);
+		EVP_DigestUpdate(x, &m->build_epoch, sizeof(m->build_epoch));
+		EVP_DigestUpdate(x, &m->node_count, sizeof(m->node_count));
+		EVP_DigestUpdate(x, &m->v4_prefixes, sizeof(m->v4_prefixes));
+		EVP_DigestUpdate(x, &m->v6_prefixes, sizeof(m->v6_prefixes));
+	}
+	EVP_DigestUpdate(x, c->overrides,
+	    c->noverrides * sizeof(c->overrides[0]));
+	EVP_DigestFinal_ex(x, out, &n);
+	EVP_MD_CTX_free(x);
+}
+
+/* Same databases and overrides: the tables would come out the same. */
+static bool
+cd_geo_same(const struct conf *a, const struct conf *b)
+{
+	return a->ngeo == b->ngeo && a->noverrides == b->noverrides &&
+	    memcmp(a->geo_path, b->geo_path, sizeof(a->geo_path)) == 0 &&
+	    memcmp(a->geo_field, b->geo_field, sizeof(a->geo_field)) == 0 &&
+	    memcmp(a->overrides, b->overrides,
+	    a->noverrides * sizeof(a->overrides[0])) == 0;
+}
+
+/* "PATH:12: msg" -> "candidate:12: msg": never show a temporary path. */
+static void
+cd_err_relabel(const char *path, const char *label, const char *err,
+    struct cd_err *e)
+{
+	size_t n = strlen(path);
+
+	if (label != NULL && strncmp(err, path, n) == 0)
+		cd_fail(e, "invalid", "%s%s", label, err + n);
+	else
+		cd_fail(e, "invalid", "%s", err);
+}
+
+int
+cd_geo_compile(const struct conf *c, struct geo_db *db, struct cd_err *e)
+{
+	struct geo_source src[GEO_LAYER_MAX];
+	char err[512];
+
+	if (c->ngeo == 0)
+		return cd_fail(e, "geo", "no geolocation database configured: "
+		    "cordon-dp refuses to run without one (fail closed)");
+	for (unsigned i = 0; i < c->ngeo; i++) {
+		src[i].path = c->geo_path[i];
+		src[i].field = c->geo_field[i];
+	}
+	if (geo_db_build(src, c->ngeo, c->overrides, c->noverrides, db, err,
+	    sizeof(err)) < 0)
+		return cd_fail(e, "geo", "%s", err);
+	return 0;
+}
+
+/*
+ * Compiles the config at PATH into OUT.  LABEL replaces PATH in error
+ * messages.  The geo tables of REUSE are borrowed when its databases and
+ * overrides are the same.
+ */
+static int
+cd_run_build(const char *path, const char *label,
+    const struct cd_running *reuse, struct cd_running *out, struct cd_err *e)
+{
+	char err[1024];
+
+	out->conf = calloc(1, sizeof(*out->conf));
+	out->pol = calloc(1, sizeof(*out->pol));
+	if (out->conf == NULL || out->pol == NULL)
+		return cd_fail(e, "internal", "out of memory");
+	if (conf_load(path, out->conf, err, sizeof(err)) < 0) {
+		cd_err_relabel(path, label, err, e);
+		return -1;
+	}
+	if (pol_compile(out->conf, NULL, out->pol, err, sizeof(err)) < 0) {
+		cd_err_relabel(path, label, err, e);
+		return -1;
+	}
+	if (reuse != NULL && reuse->conf != NULL &&
+	    cd_geo_same(reuse->conf, out->conf)) {
+		out->geo = reuse->geo;
+		out->geo_borrowed = true;
+	} else if (cd_geo_compile(out->conf, &out->geo, e) < 0)
+		return -1;
+	dpc_policy_hash(out->pol, out->pol_hash);
+	cd_geo_hash(&out->geo, out->conf, out->geo_hash);
+	return 0;
+}
+
+/*
+ * Compiles TEXT as revision REV (0: a candidate, loaded from a scratch
+ * file in the state folder and reported as "candidate:LINE").
+ */
+int
+cd_run_compile(struct cd *d, uint64_t rev, const char *text,
+    const struct cd_running *reuse_geo, struct cd_running *out,
+    struct cd_err *e)
+{
+	memset(out, 0, sizeof(*out));
+	out->rev = rev;
+	if (rev == 0)
+		snprintf(out->path, sizeof(out->path), "%s/candidate-check.conf",
+		    d->ctl.state_dir);
+	else if (store_rev_path(d->store, rev, out->path,
+	    sizeof(out->path)) < 0)
+		return cd_fail(e, "no-such-revision", "no revision %lu",
+		    (unsigned long)rev);
+	if (rev == 0 && cd_write_file(out->path, text, strlen(text)) < 0)
+		return cd_fail(e, "internal", "%s: %s", out->path,
+		    strerror(errno));
+	if ((out->text = strdup(text)) == NULL)
+		return cd_fail(e, "internal", "out of memory");
+	if (cd_run_build(out->path, rev == 0 ? "candidate" : NULL, reuse_geo,
+	    out, e) < 0) {
+		cd_run_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cd_run_load_running(struct cd *d, struct cd_err *e)
+{
+	uint64_t rev = store_running(d->store);
+	char *text;
+	size_t len;
+	int rc;
+
+	if (store_rev_text(d->store, rev, &text, &len) < 0)
+		return cd_fail(e, "internal", "revision %lu: %s",
+		    (unsigned long)rev, strerror(errno));
+	rc = cd_run_compile(d, rev, text, NULL, &d->run, e);
+	free(text);
+	return rc;
+}
+
+/* Makes N the running revision; the old one's tables go unless lent. */
+static void
+cd_run_install(struct cd *d, struct cd_running *n)
+{
+	if (n->geo_borrowed) {
+		n->geo_borrowed = false;
+		d->run.geo_borrowed = true;
+	}
+	cd_run_free(&d->run);
+	d->run = *n;
+	memset(n, 0, sizeof(*n));
+}
+
+int
+cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
+    const char *result, const char *diff, uint64_t rev)
+{
+	struct audit_rec r = { cmd, result, diff, rq->uid, rq->pid, rev };
+	char err[256];
+
+	if (audit_append(d->audit_path, &r, err, sizeof(err)) < 0) {
+		cd_log("audit: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cd_commit_store(struct cd *d, const char *text, const char *kind,
+    const char *comment, const struct cd_req *rq, uint64_t *newrev,
+    struct cd_err *e)
+{
+	struct store_meta m = { .base = d->run.rev, .uid = rq->uid,
+	    .pid = rq->pid };
+	char err[512];
+
+	snprintf(m.kind, sizeof(m.kind), "%s", kind);
+	snprintf(m.comment, sizeof(m.comment), "%s", comment ? comment : "");
+	if (store_commit(d->store, text, strlen(text), &m,
+	    d->ctl.keep_revisions, err, sizeof(err)) < 0)
+		return cd_fail(e, "internal", "store: %s", err);
+	*newrev = m.rev;
+	return 0;
+}
+
+/*
+ * The one way the running revision changes: compile TEXT aside, have
+ * cordon-dp activate it (required when NEED_DP; otherwise a down
+ * cordon-dp is started with it later), commit it, swap.  Anything failing
+ * leaves the running revision in force.
+ */
+int
+cd_apply(struct cd *d, const char *text, const char *kind,
+    const char *comment, const struct cd_req *rq, bool need_dp,
+    uint64_t *newrev, struct cd_err *e)
+{
+	struct cd_running n;
+	struct cd_err e2;
+	bool pushed = false;
+
+	if (cd_run_compile(d, 0, text, &d->run, &n, e) < 0)
+		return -1;
+	n.rev = store_running(d->store) + 1;
+	if (d->dp_state == CD_DP_UP) {
+		if (cd_dp_push(d, &n, !n.geo_borrowed, e) < 0)
+			goto fail;
+		pushed = true;
+	} else if (need_dp)  {
+		cd_fail(e, "dataplane", "cordon-dp is %s: nothing was changed",
+		    cd_dp_state_name(d->dp_state));
+		goto fail;
+	}
+	if (cd_commit_store(d, text, kind, comment, rq, newrev, e) < 0) {
+		if (pushed && cd_dp_push(d, &d->run, true, &e2) < 0)
+			cd_log("could not restore revision %lu: %s",
+			    (unsigned long)d->run.rev, e2.msg);
+		goto fail;
+	}
+	n.rev = *newrev;
+	store_rev_path(d->store, n.rev, n.path, sizeof(n.path));
+	/* Rules name their file: the revision's, not the scratch one. */
+	if (conf_load(n.path, n.conf, e2.msg, sizeof(e2.msg)) < 0)
+		cd_log("reloading revision %lu: %s", (unsigned long)n.rev,
+		    e2.msg);
+	cd_run_install(d, &n);
+	return 0;
+fail:
+	cd_run_free(&n);
+	return -1;
+}

@@ -1,0 +1,332 @@
+/*
+ * The control sockets: SOCK_STREAM, non-blocking, every client with its
+ * own input and output buffers so that a slow or stuck client never
+ * stalls another.  Framing: 4-byte big-endian length, then JSON.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control/daemon/cordond.h"
+
+#define CD_READ_CHUNK	65536
+
+static int
+cd_sock_addr(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun->sun_path, path, strlen(path) + 1);
+	return 0;
+}
+
+/* Creates the socket's folder; refuses a path another daemon serves. */
+static int
+cd_sock_prepare(const char *path, struct sockaddr_un *sun)
+{
+	char dir[CONF_PATH_MAX];
+	char *slash;
+	int fd;
+
+	if (cd_sock_addr(path, sun) < 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)sun, sizeof(*sun)) == 0) {
+		close(fd);
+		errno = EADDRINUSE;
+		return -1;
+	}
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+static gid_t
+cd_sock_gid(const char *name)
+{
+	struct group *g = getgrnam(name);
+
+	if (g != NULL)
+		return g->gr_gid;
+	cd_log("warning: group \"%s\" does not exist: the control socket "
+	    "is for root's group only", name);
+	return 0;
+}
+
+static int
+cd_sock_listen(const char *path, mode_t mode, gid_t gid)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	if (cd_sock_prepare(path, &sun) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chown(path, (uid_t)-1, gid) < 0 || chmod(path, mode) < 0 ||
+	    listen(fd, 64) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+cd_sock_open(struct cd *d)
+{
+	gid_t gid = cd_sock_gid(d->ctl.socket_group);
+
+	if ((d->lfd = cd_sock_listen(d->ctl.socket, 0660, gid)) < 0) {
+		cd_log("%s: %s", d->ctl.socket, strerror(errno));
+		return -1;
+	}
+	if ((d->rofd = cd_sock_listen(d->ctl.ro_socket, 0666, 0)) < 0) {
+		cd_log("%s: %s", d->ctl.ro_socket, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+cd_client_free(struct cd *d, unsigned i)
+{
+	struct cd_client *c = d->cl[i];
+
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+	d->cl[i] = NULL;
+}
+
+void
+cd_sock_close(struct cd *d)
+{
+	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
+		if (d->cl[i] != NULL)
+			cd_client_free(d, i);
+	if (d->lfd >= 0) {
+		close(d->lfd);
+		unlink(d->ctl.socket);
+	}
+	if (d->rofd >= 0) {
+		close(d->rofd);
+		unlink(d->ctl.ro_socket);
+	}
+}
+
+static int
+cd_client_slot(struct cd *d)
+{
+	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
+		if (d->cl[i] == NULL)
+			return (int)i;
+	return -1;
+}
+
+void
+cd_sock_accept(struct cd *d, int lfd, bool ro)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct cd_client *c;
+	int fd, slot;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0)
+		return;
+	if ((slot = cd_client_slot(d)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		cd_log("refusing a client: %s", slot < 0 ? "too many clients" :
+		    strerror(errno));
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->ro = ro;
+	c->uid = cr.uid;
+	c->gid = cr.gid;
+	c->pid = cr.pid;
+	c->deadline_ms = cd_now_ms() + CD_REQ_TIMEOUT_MS;
+	d->cl[slot] = c;
+	cd_debug("client uid %d pid %d on the %s socket", (int)cr.uid,
+	    (int)cr.pid, ro ? "read-only" : "control");
+}
+
+/* Queues REPLY (consumed) framed; CLOSE: close once it is sent. */
+static void
+cd_client_send(struct cd_client *c, json_t *reply, bool close_after)
+{
+	char *s = json_dumps(reply, JSON_COMPACT);
+	size_t n = s ? strlen(s) : 0;
+	uint32_t be = htonl((uint32_t)n);
+	char *out;
+
+	json_decref(reply);
+	out = realloc(c->out, c->outlen + 4 + n);
+	if (s == NULL || out == NULL) {
+		free(s);
+		c->closing = true;
+		return;
+	}
+	c->out = out;
+	memcpy(c->out + c->outlen, &be, 4);
+	memcpy(c->out + c->outlen + 4, s, n);
+	c->outlen += 4 + n;
+	free(s);
+	c->closing |= close_after;
+	c->deadline_ms = cd_now_ms() + CD_OUT_TIMEOUT_MS;
+}
+
+static void
+cd_client_refuse(struct cd_client *c, const char *msg)
+{
+	json_t *r = json_pack("{s:i, s:b, s:{s:s, s:s}}", "v", 1, "ok", 0,
+	    "error", "code", "bad-request", "message", msg);
+
+	cd_client_send(c, r, true);
+	c->inlen = 0;
+}
+
+/* Serves every whole request in the input buffer. */
+static void
+cd_client_parse(struct cd *d, struct cd_client *c)
+{
+	while (!c->closing && c->inlen >= 4) {
+		uint32_t be, len;
+		json_error_t jerr;
+		json_t *req;
+
+		memcpy(&be, c->in, 4);
+		if ((len = ntohl(be)) > CD_REQ_MAX) {
+			cd_client_refuse(c, "request longer than 1 MiB");
+			return;
+		}
+		if (c->inlen < 4 + (size_t)len)
+			return;
+		req = json_loadb((const char *)c->in + 4, len,
+		    JSON_REJECT_DUPLICATES, &jerr);
+		if (req == NULL) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "invalid JSON: %s",
+			    jerr.text);
+			cd_client_refuse(c, msg);
+			return;
+		}
+		cd_client_send(c, cd_cmd_run(d, req, c), false);
+		json_decref(req);
+		c->inlen -= 4 + (size_t)len;
+		memmove(c->in, c->in + 4 + len, c->inlen);
+	}
+}
+
+static int
+cd_client_read(struct cd *d, struct cd_client *c)
+{
+	ssize_t n;
+
+	if (c->incap - c->inlen < CD_READ_CHUNK) {
+		size_t cap = c->inlen + CD_READ_CHUNK;
+		uint8_t *in = realloc(c->in, cap);
+
+		if (in == NULL)
+			return -1;
+		c->in = in;
+		c->incap = cap;
+	}
+	n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0) {
+		/* Half-closed after a whole request: still answer it. */
+		cd_client_parse(d, c);
+		if (c->outlen == c->outoff)
+			return -1;
+		c->closing = true;
+		return 0;
+	}
+	c->inlen += (size_t)n;
+	cd_client_parse(d, c);
+	return 0;
+}
+
+static int
+cd_client_write(struct cd_client *c)
+{
+	ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+	    MSG_NOSIGNAL);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	c->outoff += (size_t)n;
+	c->deadline_ms = cd_now_ms() + CD_OUT_TIMEOUT_MS;
+	if (c->outoff < c->outlen)
+		return 0;
+	free(c->out);
+	c->out = NULL;
+	c->outlen = c->outoff = 0;
+	if (c->closing)
+		return -1;
+	c->deadline_ms = cd_now_ms() + CD_REQ_TIMEOUT_MS;
+	return 0;
+}
+
+void
+cd_client_io(struct cd *d, unsigned i, short revents)
+{
+	struct cd_client *c = d->cl[i];
+	int rc = 0;
+
+	if (revents & POLLOUT)
+		rc = cd_client_write(c);
+	if (rc == 0 && (revents & POLLIN) && c->outlen == 0 && !c->closing)
+		rc = cd_client_read(d, c);
+	if (rc == 0 && c->outlen > c->outoff)
+		rc = cd_client_write(c);
+	if (rc == 0 && (revents & (POLLERR | POLLNVAL)))
+		rc = -1;
+	if (rc == 0 && (revents & POLLHUP) && !(revents & POLLIN))
+		rc = -1;
+	if (rc < 0)
+		cd_client_free(d, i);
+}
+
+void
+cd_client_timeouts(struct cd *d, int64_t now)
+{
+	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
+		struct cd_client *c = d->cl[i];
+
+		if (c == NULL || now < c->deadline_ms)
+			continue;
+		if (c->outlen > c->outoff || c->closing) {
+			cd_client_free(d, i);
+			continue;
+		}
+		cd_client_refuse(c, "request not complete within 5 s");
+		if (cd_client_write(c) < 0)
+			cd_client_free(d, i);
+	}
+}

@@ -1,0 +1,352 @@
+/*
+ * cordond: the Cordon control daemon.
+ *
+ *   cordond [-f FILE] [-n] [-d] [--test-timers]
+ *
+ * -n checks FILE (config, policy, geo databases), prints the effective
+ * configuration and exits 0, or 2 on any error.  Otherwise cordond opens
+ * its state folder, compiles the running revision, binds the control
+ * sockets, adopts or starts cordon-dp and serves until SIGTERM.  It
+ * always stays in the foreground (systemd Type=notify); -d adds debug
+ * messages.  Exit status: 0 stopped, 1 runtime failure, 2 bad usage or
+ * config.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "control/daemon/cordond.h"
+#include "control/policy/pol_compile.h"
+
+#define CD_DEFAULT_CONF "/etc/cordon/cordon.conf"
+#define CD_POLL_MAX_MS	1000
+
+static void
+cd_usage(FILE *f)
+{
+	fprintf(f, "usage: cordond [-f FILE] [-n] [-d]\n"
+	    "  -f FILE  configuration (default %s)\n"
+	    "  -n       check the configuration, print it, exit\n"
+	    "  -d       debug messages on stderr\n"
+	    "  -V       version\n", CD_DEFAULT_CONF);
+}
+
+/* -n: what cordon-dp would refuse, refused here first. */
+static int
+cd_check(const char *path)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+	struct policy *p = calloc(1, sizeof(*p));
+	struct geo_db db = { 0 };
+	struct cd_err e;
+	char err[1024];
+	int rc = 2;
+
+	if (c == NULL || p == NULL)
+		goto out;
+	if (conf_load(path, c, err, sizeof(err)) < 0 ||
+	    pol_compile(c, NULL, p, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cordond: %s\n", err);
+		goto out;
+	}
+	if (cd_geo_compile(c, &db, &e) < 0) {
+		fprintf(stderr, "cordond: %s\n", e.msg);
+		goto out;
+	}
+	conf_print(c, stdout);
+	conf_control_print(&c->control, stdout);
+	geo_db_print(&db, stdout);
+	printf("configuration OK\n");
+	rc = 0;
+out:
+	geo_db_free(&db);
+	free(p);
+	free(c);
+	return rc;
+}
+
+/* control.dp_binary, or cordon-dp in the folder of our own executable. */
+static int
+cd_dp_binary(struct cd *d)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (d->ctl.dp_binary[0]) {
+		snprintf(d->dp_binary, sizeof(d->dp_binary), "%s",
+		    d->ctl.dp_binary);
+		return 0;
+	}
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+		return -1;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) != NULL)
+		*slash = '\0';
+	snprintf(d->dp_binary, sizeof(d->dp_binary), "%s/cordon-dp", self);
+	return 0;
+}
+
+/* First start: the config file becomes revision 1. */
+static int
+cd_store_init(struct cd *d)
+{
+	struct store_meta m = { .uid = getuid(), .pid = getpid() };
+	char err[1024], *text;
+	size_t len;
+
+	if ((d->store = store_open(d->ctl.state_dir, err, sizeof(err))) == NULL) {
+		cd_log("state folder: %s", err);
+		return -1;
+	}
+	snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.log",
+	    d->ctl.state_dir);
+	if (store_running(d->store) != 0)
+		return 0;
+	if (store_flatten(d->conf_path, &text, &len, err, sizeof(err)) < 0) {
+		cd_log("%s", err);
+		return -1;
+	}
+	snprintf(m.kind, sizeof(m.kind), "initial");
+	snprintf(m.comment, sizeof(m.comment), "imported from %s",
+	    d->conf_path);
+	if (store_commit(d->store, text, len, &m, d->ctl.keep_revisions, err,
+	    sizeof(err)) < 0) {
+		cd_log("importing %s: %s", d->conf_path, err);
+		free(text);
+		return -1;
+	}
+	free(text);
+	cd_log("imported %s as revision %lu", d->conf_path,
+	    (unsigned long)m.rev);
+	return 0;
+}
+
+static int
+cd_signals(struct cd *d)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return d->sigfd < 0 ? -1 : 0;
+}
+
+static void
+cd_signal_read(struct cd *d)
+{
+	struct signalfd_siginfo si;
+	pid_t pid;
+	int status;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			d->quit = true;
+		else if (si.ssi_signo == SIGHUP)
+			cd_log("SIGHUP: changes go through cordonctl commit");
+	}
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		cd_dp_reaped(d, pid, status);
+}
+
+/* Start-up: after this the daemon only answers and supervises. */
+static int
+cd_setup(struct cd *d)
+{
+	struct cd_err e;
+	int devnull;
+
+	if (cd_dp_binary(d) < 0 || cd_signals(d) < 0 ||
+	    (d->base = calloc(1, sizeof(*d->base))) == NULL ||
+	    (d->sum = calloc(1, sizeof(*d->sum))) == NULL) {
+		cd_log("setup: %s", strerror(errno));
+		return -1;
+	}
+	if (cd_store_init(d) < 0 || cd_confirm_startup(d) < 0)
+		return -1;
+	if (cd_run_load_running(d, &e) < 0) {
+		cd_log("running revision %lu: %s",
+		    (unsigned long)store_running(d->store), e.msg);
+		return -1;
+	}
+	cd_log("running revision %lu", (unsigned long)d->run.rev);
+	cd_confirm_tick(d);
+	if (cd_sock_open(d) < 0)
+		return -1;
+	/* Nothing more to create: files stay private, stdin is not ours. */
+	umask(077);
+	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		close(devnull);
+	}
+	cd_dp_start(d);
+	return 0;
+}
+
+static int
+cd_poll_timeout(struct cd *d, int64_t now)
+{
+	int64_t t = now + CD_POLL_MAX_MS;
+
+	if (d->dp_next_ms < t)
+		t = d->dp_next_ms;
+	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
+		if (d->cl[i] != NULL && d->cl[i]->deadline_ms < t)
+			t = d->cl[i]->deadline_ms;
+	return t <= now ? 0 : (int)(t - now);
+}
+
+/* Fills PFD: listeners, signals, the dataplane channel, then clients. */
+static unsigned
+cd_poll_fill(struct cd *d, struct pollfd *pfd, int *slot)
+{
+	unsigned n = 0;
+
+	pfd[n++] = (struct pollfd){ .fd = d->sigfd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = d->lfd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = d->rofd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = d->dpc ? dpc_fd(d->dpc) : -1,
+	    .events = POLLIN };
+	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
+		struct cd_client *c = d->cl[i];
+
+		if (c == NULL)
+			continue;
+		pfd[n].fd = c->fd;
+		pfd[n].events = c->outlen > c->outoff ? POLLOUT :
+		    c->closing ? 0 : POLLIN;
+		pfd[n].revents = 0;
+		slot[n++] = (int)i;
+	}
+	return n;
+}
+
+static void
+cd_poll_once(struct cd *d)
+{
+	struct pollfd pfd[4 + CD_CLIENT_MAX];
+	int slot[4 + CD_CLIENT_MAX];
+	unsigned n = cd_poll_fill(d, pfd, slot);
+
+	if (poll(pfd, n, cd_poll_timeout(d, cd_now_ms())) < 0) {
+		if (errno != EINTR)
+			cd_log("poll: %s", strerror(errno));
+		return;
+	}
+	if (pfd[0].revents)
+		cd_signal_read(d);
+	if (pfd[1].revents & POLLIN)
+		cd_sock_accept(d, d->lfd, false);
+	if (pfd[2].revents & POLLIN)
+		cd_sock_accept(d, d->rofd, true);
+	if (d->dpc != NULL && pfd[3].fd == dpc_fd(d->dpc) && pfd[3].revents)
+		cd_dp_eof(d);
+	for (unsigned i = 4; i < n; i++)
+		if (pfd[i].revents && d->cl[slot[i]] != NULL)
+			cd_client_io(d, (unsigned)slot[i], pfd[i].revents);
+}
+
+static void
+cd_loop(struct cd *d)
+{
+	while (!d->quit) {
+		cd_poll_once(d);
+		cd_client_timeouts(d, cd_now_ms());
+		cd_dp_tick(d);
+		cd_confirm_tick(d);
+	}
+	cd_log("stopping; cordon-dp pid %d keeps enforcing revision %lu",
+	    (int)d->dp_pid, (unsigned long)d->run.rev);
+}
+
+static int
+cd_opts(int argc, char **argv, struct cd *d, bool *check)
+{
+	static const struct option lo[] = {
+		{ "test-timers", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	d->conf_path = CD_DEFAULT_CONF;
+	while ((opt = getopt_long(argc, argv, "f:ndVh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'f': d->conf_path = optarg; break;
+		case 'n': *check = true; break;
+		case 'd': d->debug = cd_debug_on = true; break;
+		case 'T': d->test_timers = true; break;
+		case 'V': printf("cordond %s\n", CD_VERSION); exit(0);
+		case 'h': cd_usage(stdout); exit(0);
+		default: cd_usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		cd_usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cd_main(struct cd *d)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+	char err[1024];
+
+	if (c == NULL || conf_load(d->conf_path, c, err, sizeof(err)) < 0) {
+		cd_log("%s", c ? err : "out of memory");
+		free(c);
+		return 2;
+	}
+	d->ctl = c->control;
+	free(c);
+	if (cd_setup(d) < 0)
+		return 1;
+	cd_loop(d);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct cd d = { .lfd = -1, .rofd = -1, .sigfd = -1 };
+	bool check = false;
+	int rc;
+
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (cd_opts(argc, argv, &d, &check) < 0)
+		return 2;
+	if (check)
+		return cd_check(d.conf_path);
+	d.started = cd_unix();
+	rc = cd_main(&d);
+	cd_sock_close(&d);
+	if (d.dpc != NULL)
+		dpc_close(d.dpc);
+	cd_run_free(&d.run);
+	if (d.store != NULL)
+		store_close(d.store);
+	free(d.base);
+	free(d.sum);
+	return rc;
+}

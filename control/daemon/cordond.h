@@ -1,0 +1,202 @@
+/*
+ * cordond: the control daemon.  One process, one poll() loop: the
+ * control sockets (cordonctl, docs/control.md section 3), the dataplane
+ * channel (control/dpc) and the supervision of cordon-dp, the
+ * commit-confirm timer.  Everything it changes goes through the store
+ * (control/store) and the audit log.
+ */
+#ifndef CORDON_CORDOND_H
+#define CORDON_CORDOND_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "config/conf.h"
+#include "control/dpc/dpc.h"
+#include "control/geo/geo_build.h"
+#include "control/store/store.h"
+#include "dataplane/policy/policy.h"
+#include "dataplane/stats/stats.h"
+
+#define CD_VERSION	"0.1.0"
+#define CD_SCHEMA	1
+#define CD_REQ_MAX	(1u << 20)	/* request body bytes */
+#define CD_REQ_TIMEOUT_MS 5000		/* a request must arrive within */
+#define CD_OUT_TIMEOUT_MS 30000		/* a reply must drain within */
+#define CD_CLIENT_MAX	64
+#define CD_DP_TIMEOUT_MS 15000		/* one LOAD round trip */
+#define CD_BACKOFF_MAX_S 30
+
+/* A compiled revision: what cordon-dp enforces (or should). */
+struct cd_running {
+	uint64_t rev;
+	char path[CONF_PATH_MAX + 32];	/* the revision's flattened file */
+	char *text;
+	struct conf *conf;
+	struct policy *pol;
+	struct geo_db geo;
+	bool geo_borrowed;		/* GEO belongs to the running one */
+	uint8_t pol_hash[DPC_HASH_LEN];
+	uint8_t geo_hash[DPC_HASH_LEN];
+};
+
+enum cd_dp_state {
+	CD_DP_DOWN,		/* waiting for the restart time */
+	CD_DP_STARTING,		/* spawned (or lost): connecting */
+	CD_DP_UP,		/* connected and enforcing run.rev */
+};
+
+struct cd_alarm {
+	char name[32];
+	char detail[160];
+	int64_t since;		/* unix seconds; 0: not raised */
+};
+
+struct cd_client {
+	int fd;
+	bool ro;
+	bool closing;		/* close once OUT has drained */
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	uint8_t *in;
+	size_t inlen, incap;
+	char *out;
+	size_t outlen, outoff;
+	int64_t deadline_ms;
+};
+
+struct cd {
+	const char *conf_path;
+	struct conf_control ctl;
+	bool debug;
+	bool test_timers;
+	int64_t started;
+
+	struct store *store;
+	char audit_path[CONF_PATH_MAX + 16];
+	struct cd_running run;
+
+	/* dataplane */
+	char dp_binary[PATH_MAX + 16];
+	struct dpc *dpc;
+	struct dpc_status dpst;
+	enum cd_dp_state dp_state;
+	pid_t dp_pid;		/* the cordon-dp we talk to (or spawned) */
+	bool dp_child;		/* DP_PID is our child */
+	unsigned restarts;
+	unsigned backoff_s;
+	int64_t dp_next_ms;	/* next restart or connect attempt */
+	int64_t dp_give_up_ms;	/* STARTING: kill and restart after */
+	int64_t dp_up_since;
+	bool ready_sent;
+	struct stats *base;	/* counters at the last activation */
+	struct stats *sum;	/* scratch */
+
+	struct cd_alarm alarm_dp;
+	char dp_error[1024];
+
+	/* commit confirmed */
+	uint64_t confirm_rev, confirm_prev;
+	int64_t confirm_deadline;	/* unix seconds; 0: none pending */
+
+	/* sockets */
+	int lfd, rofd, sigfd;
+	struct cd_client *cl[CD_CLIENT_MAX];
+	bool quit;
+};
+
+/* The request being served: who asked, on which socket. */
+struct cd_req {
+	const char *cmd;
+	json_t *args;
+	uid_t uid;
+	pid_t pid;
+	bool ro;
+};
+
+/* A failed request: a docs/control.md error code and a message. */
+struct cd_err {
+	const char *code;
+	char msg[1024];
+};
+
+/* cd_util.c */
+void cd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cd_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern bool cd_debug_on;
+int64_t cd_now_ms(void);
+int64_t cd_unix(void);
+int cd_fail(struct cd_err *e, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+json_t *cd_obj(void);
+int cd_write_file(const char *path, const char *text, size_t len);
+void cd_hex(const uint8_t *b, size_t n, char *out);
+
+/* cd_run.c: compiling revisions */
+int cd_run_compile(struct cd *d, uint64_t rev, const char *text,
+    const struct cd_running *reuse_geo, struct cd_running *out,
+    struct cd_err *e);
+void cd_run_free(struct cd_running *r);
+int cd_run_load_running(struct cd *d, struct cd_err *e);
+void cd_geo_hash(const struct geo_db *db, const struct conf *c,
+    uint8_t out[DPC_HASH_LEN]);
+int cd_apply(struct cd *d, const char *text, const char *kind,
+    const char *comment, const struct cd_req *rq, bool need_dp,
+    uint64_t *newrev, struct cd_err *e);
+int cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
+    const char *result, const char *diff, uint64_t rev);
+
+/* cd_dp.c: cordon-dp supervision */
+void cd_dp_start(struct cd *d);
+void cd_dp_tick(struct cd *d);
+void cd_dp_eof(struct cd *d);
+void cd_dp_reaped(struct cd *d, pid_t pid, int status);
+int cd_dp_push(struct cd *d, const struct cd_running *r, bool with_geo,
+    struct cd_err *e);
+const char *cd_dp_state_name(enum cd_dp_state s);
+
+/* cd_sock.c: control sockets and clients */
+int cd_sock_open(struct cd *d);
+void cd_sock_close(struct cd *d);
+void cd_sock_accept(struct cd *d, int lfd, bool ro);
+void cd_client_io(struct cd *d, unsigned i, short revents);
+void cd_client_timeouts(struct cd *d, int64_t now);
+
+/* cd_cmd.c: request dispatch */
+json_t *cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c);
+
+/* Command handlers: 0 with *DATA set, or -1 with E filled. */
+typedef int cd_cmd_fn(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e);
+cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
+    cd_cmd_explain, cd_cmd_set, cd_cmd_delete, cd_cmd_compare,
+    cd_cmd_commit, cd_cmd_confirm, cd_cmd_rollback, cd_cmd_geo_reload,
+    cd_cmd_audit_verify;
+
+/* cd_commit.c: the confirm timer */
+void cd_confirm_tick(struct cd *d);
+int cd_confirm_startup(struct cd *d);
+
+/* Builds the tables C configures; "geo" error when it cannot. */
+int cd_geo_compile(const struct conf *c, struct geo_db *db,
+    struct cd_err *e);
+/* Every override's prefix resolves in G as configured; -1 with WHY. */
+int cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
+    char *why, size_t len);
+
+/* cd_geo.c */
+int64_t cd_geo_epoch(const struct geo_db *db);
+json_t *cd_geo_layers(const struct geo_db *db);
+
+/* cd_show.c helpers shared with explain */
+void cd_ccset_str(const struct conf_ccset *s, char *out, size_t len);
+const char *cd_cc_str(geo_cc_t cc, char buf[8]);
+void cd_refs_str(const struct conf *c, const struct conf_ref *ref,
+    unsigned n, char *out, size_t len);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * Checks a flat struct policy that arrived as bytes from another process
+ * before any worker may evaluate it: every count, index and name the
+ * classifier, the workers and the reports use to index an array.  Pure C,
+ * no DPDK: unit-tested on its own.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dataplane/ctl/ctl.h"
+#include "dataplane/stats/reasons.h"
+
+static int __attribute__((format(printf, 3, 4)))
+ctl_pol_bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	errno = EINVAL;
+	return -1;
+}
+
+/* No rule bit at or above NRULES: pol_first() could return it. */
+static int
+ctl_pol_set_ok(const struct pol_set *s, unsigned nrules)
+{
+	for (unsigned i = 0; i < POL_WORDS; i++) {
+		uint64_t valid;
+
+		if (nrules >= (i + 1) * 64)
+			continue;
+		valid = nrules > i * 64 ? (1ULL << (nrules - i * 64)) - 1 : 0;
+		if (s->w[i] & ~valid)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+ctl_pol_sets_ok(const struct policy *p)
+{
+	unsigned n = p->nrules;
+
+	for (unsigned i = 0; i < GEO_CC_MAX; i++)
+		if (!ctl_pol_set_ok(&p->src_cc[i], n) ||
+		    !ctl_pol_set_ok(&p->dst_cc[i], n))
+			return 0;
+	for (unsigned i = 0; i < POL_DIR_MAX; i++)
+		if (!ctl_pol_set_ok(&p->dir[i], n))
+			return 0;
+	for (unsigned i = 0; i < POL_PROTO_MAX; i++)
+		if (!ctl_pol_set_ok(&p->proto[i], n))
+			return 0;
+	for (unsigned i = 0; i < POL_PORTCLS_MAX; i++)
+		if (!ctl_pol_set_ok(&p->class_rules[i], n))
+			return 0;
+	return ctl_pol_set_ok(&p->portless, n);
+}
+
+static int
+ctl_pol_name_ok(const char *s)
+{
+	return memchr(s, '\0', POL_NAME_MAX) != NULL;
+}
+
+static int
+ctl_pol_counts(const struct policy *p, char *err, size_t errlen)
+{
+	if (p->nrules > POL_RULE_MAX)
+		return ctl_pol_bad(err, errlen, "policy: %u rules, at most %u",
+		    p->nrules, POL_RULE_MAX);
+	if (p->nnexthops > POL_NEXTHOP_MAX)
+		return ctl_pol_bad(err, errlen, "policy: %u next hops, at most "
+		    "%u", p->nnexthops, POL_NEXTHOP_MAX);
+	if (p->nservices > POL_SVC_MAX)
+		return ctl_pol_bad(err, errlen, "policy: %u services, at most "
+		    "%u", p->nservices, POL_SVC_MAX);
+	if (p->nclasses == 0 || p->nclasses > POL_PORTCLS_MAX)
+		return ctl_pol_bad(err, errlen, "policy: %u port classes, "
+		    "expected 1..%u", p->nclasses, POL_PORTCLS_MAX);
+	/* A default reroute has no rule to name its next hop. */
+	if (p->default_action >= CDN_ACT_MAX ||
+	    p->default_action == CDN_ACT_REROUTE)
+		return ctl_pol_bad(err, errlen, "policy: default action %u "
+		    "invalid", p->default_action);
+	if (p->nonip_action >= CDN_ACT_MAX)
+		return ctl_pol_bad(err, errlen, "policy: non-IP action %u "
+		    "invalid", p->nonip_action);
+	return 0;
+}
+
+static int
+ctl_pol_ports(const struct policy *p, char *err, size_t errlen)
+{
+	for (unsigned l = 0; l < 2; l++)
+		for (unsigned port = 0; port < 65536; port++) {
+			uint8_t c = p->port_class[l][port];
+			uint8_t s = p->port_service[l][port];
+
+			if (c >= p->nclasses)
+				return ctl_pol_bad(err, errlen, "policy: %s port "
+				    "%u: class %u of %u", l ? "udp" : "tcp",
+				    port, c, p->nclasses);
+			if (s != POL_SVC_NONE && s >= p->nservices)
+				return ctl_pol_bad(err, errlen, "policy: %s port "
+				    "%u: service %u of %u", l ? "udp" : "tcp",
+				    port, s, p->nservices);
+		}
+	for (unsigned s = 0; s < p->nservices; s++)
+		if (!ctl_pol_name_ok(p->service_name[s]))
+			return ctl_pol_bad(err, errlen, "policy: service %u: "
+			    "name not terminated", s);
+	return 0;
+}
+
+static int
+ctl_pol_rules(const struct policy *p, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < p->nrules; i++) {
+		const struct pol_rule *r = &p->rule[i];
+
+		if (r->action >= CDN_ACT_MAX)
+			return ctl_pol_bad(err, errlen, "policy: rule %u: action "
+			    "%u invalid", i, r->action);
+		if (r->action == CDN_ACT_REROUTE && r->nexthop >= p->nnexthops)
+			return ctl_pol_bad(err, errlen, "policy: rule %u: next "
+			    "hop %u of %u", i, r->nexthop, p->nnexthops);
+		if (!ctl_pol_name_ok(r->name))
+			return ctl_pol_bad(err, errlen, "policy: rule %u: name "
+			    "not terminated", i);
+	}
+	if (!ctl_pol_sets_ok(p))
+		return ctl_pol_bad(err, errlen, "policy: a rule set names rules "
+		    "beyond the %u it has", p->nrules);
+	return 0;
+}
+
+static int
+ctl_pol_nexthops(const struct policy *p, unsigned nports, char *err,
+    size_t errlen)
+{
+	for (unsigned i = 0; i < p->nnexthops; i++) {
+		const struct pol_nexthop *h = &p->nexthop[i];
+
+		if (h->port >= nports)
+			return ctl_pol_bad(err, errlen, "policy: next hop %u: "
+			    "port %u, but cordon-dp has %u", i, h->port, nports);
+		if (h->vlan < -1 || h->vlan > 4095)
+			return ctl_pol_bad(err, errlen, "policy: next hop %u: "
+			    "vlan %d", i, h->vlan);
+		if (!ctl_pol_name_ok(h->name))
+			return ctl_pol_bad(err, errlen, "policy: next hop %u: "
+			    "name not terminated", i);
+	}
+	return 0;
+}
+
+int
+ctl_policy_check(const struct policy *p, unsigned nports, char *err,
+    size_t errlen)
+{
+	if (ctl_pol_counts(p, err, errlen) != 0 ||
+	    ctl_pol_ports(p, err, errlen) != 0 ||
+	    ctl_pol_rules(p, err, errlen) != 0 ||
+	    ctl_pol_nexthops(p, nports, err, errlen) != 0)
+		return -1;
+	return 0;
+}

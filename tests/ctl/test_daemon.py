@@ -1,0 +1,605 @@
+"""cordond over its JSON protocol (docs/control.md sections 2-5).
+
+Each test runs its own cordond with a temporary state folder and
+sockets; the dataplane is the real cordon-dp on net_null ports with the
+real geolocation database.  The client here speaks the framing directly
+(4-byte big-endian length + JSON): these tests do not depend on
+cordonctl.  Tests that need a live dataplane are skipped only when
+`cordon-dp --help` does not list --control.
+
+    CORDOND     the daemon (default build/cordond)
+    CORDON_DP   the fast path (default: cordon-dp next to CORDOND)
+    CORDON_GEODB  the database (default .cache/geo/geo-whois-asn-country.mmdb)
+
+Run as root (/usr/bin/python3 -m pytest tests/ctl/test_daemon.py).
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CORDOND = os.path.join(ROOT, os.environ.get("CORDOND", "build/cordond"))
+CORDON_DP = os.environ.get("CORDON_DP") or os.path.join(
+    os.path.dirname(CORDOND), "cordon-dp")
+GEODB = os.path.join(ROOT, os.environ.get(
+    "CORDON_GEODB", ".cache/geo/geo-whois-asn-country.mmdb"))
+NOBODY = 65534
+
+
+def dp_has_control():
+    try:
+        out = subprocess.run([CORDON_DP, "--help"], capture_output=True,
+                             text=True, timeout=10).stdout
+    except OSError:
+        return False
+    return "--control" in out
+
+
+DP = dp_has_control()
+needs_dp = pytest.mark.skipif(not DP, reason="cordon-dp has no --control "
+                              "yet")
+
+CONF = """
+geo: {
+    databases = ( { file = "%(geodb)s"; field = "country_code"; } );
+    overrides = ( { prefix = "198.51.100.0/24"; country = "CN"; },
+                  { prefix = "192.0.2.0/24"; country = "US"; } );
+};
+regions: { prohibited = [ "CN", "RU" ]; };
+services: { ssh = { proto = "tcp"; ports = [ "22" ]; }; };
+rules = (
+    { name = "ssh-prohibited"; src = [ "prohibited" ]; services = [ "ssh" ];
+      direction = "in"; action = "drop"; log = true; }
+);
+default = { action = "allow"; };
+dataplane: {
+    ports = (
+        { name = "outside0"; device = "net_null0"; role = "outside";
+          peer = "inside0"; },
+        { name = "inside0"; device = "net_null1"; role = "inside";
+          peer = "outside0"; }
+    );
+    eal = [ "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "-l", "0-1",
+            "--vdev=net_null0", "--vdev=net_null1" ];
+    mbufs = 4096;
+};
+control: {
+    socket = "%(dir)s/run/cordon.sock";
+    ro_socket = "%(dir)s/run/cordon-ro.sock";
+    socket_group = "nogroup";
+    state_dir = "%(dir)s/state";
+    dp_socket = "%(dir)s/run/dp.sock";
+    dp_binary = "%(dp)s";
+    geo_max_age = 0;
+};
+"""
+
+RULE_RDP = {"src": "prohibited", "ports": ["3389"], "proto": "tcp",
+            "action": "reject"}
+
+
+class Conn:
+    """One connection to a control socket."""
+
+    def __init__(self, path, timeout=20):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+
+    def send_raw(self, b):
+        self.s.sendall(b)
+
+    def recv(self):
+        hdr = self._read(4)
+        if hdr is None:
+            return None
+        return json.loads(self._read(struct.unpack(">I", hdr)[0]))
+
+    def _read(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.s.recv(n - len(buf))
+            if not chunk:
+                return None if not buf else buf
+            buf += chunk
+        return buf
+
+    def req(self, cmd, **args):
+        body = json.dumps({"v": 1, "cmd": cmd, "args": args}).encode()
+        self.send_raw(struct.pack(">I", len(body)) + body)
+        return self.recv()
+
+    def closed(self):
+        try:
+            return self.s.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.s.close()
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except (OSError, IndexError):
+        return False
+
+
+def wait_for(what, fn, timeout=30, step=0.1):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    pytest.fail("timed out waiting for " + what)
+
+
+class Daemon:
+    """cordond with its own folder; stop() kills it and every cordon-dp
+    it ran."""
+
+    def __init__(self, dp=True):
+        self.dir = tempfile.mkdtemp(prefix="cordond-")
+        os.chmod(self.dir, 0o755)
+        os.makedirs(self.dir + "/run", mode=0o755)
+        self.conf = self.dir + "/cordon.conf"
+        with open(self.conf, "w") as f:
+            f.write(CONF % {"geodb": GEODB, "dir": self.dir,
+                            "dp": CORDON_DP if dp else "/bin/false"})
+        self.sock = self.dir + "/run/cordon.sock"
+        self.ro = self.dir + "/run/cordon-ro.sock"
+        self.proc = None
+        self.dp_pids = set()
+        self.log = open(self.dir + "/cordond.log", "ab")
+
+    def start(self, wait_dp=True):
+        self.proc = subprocess.Popen(
+            [CORDOND, "-d", "--test-timers", "-f", self.conf],
+            stdout=self.log, stderr=self.log)
+        wait_for("control socket", lambda: self._answers(), timeout=20)
+        if wait_dp:
+            self.wait_dp_up()
+        return self
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            pytest.fail("cordond exited: " + self.logtext())
+        try:
+            return self.req("status")["ok"]
+        except OSError:
+            return False
+
+    def logtext(self):
+        with open(self.dir + "/cordond.log", errors="replace") as f:
+            return f.read()[-4000:]
+
+    def req(self, cmd, sock=None, **args):
+        c = Conn(sock or self.sock)
+        try:
+            return c.req(cmd, **args)
+        finally:
+            c.close()
+
+    def ok(self, cmd, **args):
+        r = self.req(cmd, **args)
+        assert r["ok"], r
+        assert r["data"]["schema"] == 1
+        return r["data"]
+
+    def status(self):
+        return self.ok("status")
+
+    def wait_dp_up(self, timeout=40):
+        def up():
+            dp = self.status()["dataplane"]
+            if dp["state"] == "up" and dp["in_sync"]:
+                self.dp_pids.add(dp["pid"])
+                return dp
+            return None
+        return wait_for("cordon-dp up and in sync", up, timeout)
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        for pid in self.dp_pids:
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        for pid in self.dp_pids:
+            end = time.time() + 10
+            while pid_alive(pid) and time.time() < end:
+                time.sleep(0.05)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def binaries():
+    if not os.access(CORDOND, os.X_OK):
+        pytest.fail("no cordond at %s (build it, or set CORDOND)" % CORDOND)
+    if not os.path.exists(GEODB):
+        pytest.fail("real geo database missing: %s" % GEODB)
+
+
+@pytest.fixture
+def cd(binaries):
+    """A running cordond whose cordon-dp is up."""
+    if not DP:
+        pytest.skip("cordon-dp has no --control yet")
+    d = Daemon().start()
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def cd_nodp(binaries):
+    """cordond whose dataplane cannot start: control-only behaviour."""
+    d = Daemon(dp=False).start(wait_dp=False)
+    yield d
+    d.stop()
+
+
+def as_nobody(path, requests):
+    """Runs REQUESTS [(cmd, args)] as uid/gid 65534 in a forked child
+    and returns the replies."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups([NOBODY])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            c = Conn(path)
+            out = [c.req(cmd, **args) for cmd, args in requests]
+            os.write(w, json.dumps(out).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+# -n ----------------------------------------------------------------------
+
+def test_check_mode(binaries, tmp_path):
+    d = Daemon(dp=False)
+    try:
+        r = subprocess.run([CORDOND, "-n", "-f", d.conf],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert "configuration OK" in r.stdout
+        assert "state_dir %s/state" % d.dir in r.stdout
+        bad = tmp_path / "bad.conf"
+        bad.write_text('control: { state_dir = "relative"; };\n')
+        r = subprocess.run([CORDOND, "-n", "-f", str(bad)],
+                           capture_output=True, text=True)
+        assert r.returncode == 2
+        assert re.search(r"bad\.conf:1: control\.state_dir must be an "
+                         r"absolute path", r.stderr), r.stderr
+    finally:
+        d.stop()
+
+
+# Without a dataplane --------------------------------------------------------
+
+def test_status_show_without_dataplane(cd_nodp):
+    st = cd_nodp.status()
+    assert st["running_revision"] == 1
+    assert st["dataplane"]["state"] in ("down", "starting")
+    assert st["geo"]["stale"] is False        # geo_max_age = 0: off
+    rules = cd_nodp.ok("show", what="rules")["rules"]
+    assert [r["name"] for r in rules] == ["ssh-prohibited", "(default)"]
+    assert cd_nodp.req("counters")["error"]["code"] == "dataplane"
+
+
+def test_bad_candidate_refused(cd_nodp):
+    d = cd_nodp
+    before = d.ok("show", what="config")["text"]
+    d.ok("set", kind="rule", name="bad",
+         attrs={"src": "nowhere", "action": "drop"})
+    r = d.req("commit")
+    assert not r["ok"]
+    assert r["error"]["code"] == "invalid"
+    assert re.match(r'candidate:\d+: rule "bad": unknown region or country '
+                    r'"nowhere"$', r["error"]["message"]), r
+    assert d.status()["running_revision"] == 1
+    assert d.ok("show", what="config")["text"] == before
+    recs = d.ok("show", what="audit")["records"]
+    assert recs[-1]["cmd"] == "commit"
+    assert recs[-1]["result"].startswith("refused: invalid: candidate:")
+
+
+def test_commit_check_only(cd_nodp):
+    d = cd_nodp
+    d.ok("set", kind="rule", name="rdp", attrs=RULE_RDP)
+    data = d.ok("commit", check=True)
+    assert data["valid"] is True and data["geo_rebuilt"] is False
+    assert d.status()["running_revision"] == 1
+    assert d.ok("show", what="candidate")["exists"] is True
+    # Without cordon-dp a real commit is refused: nothing changes.
+    r = d.req("commit")
+    assert r["error"]["code"] == "dataplane"
+    assert d.status()["running_revision"] == 1
+
+
+def test_audit_verify_then_tampered(cd_nodp):
+    d = cd_nodp
+    d.ok("set", kind="rule", name="rdp", attrs=RULE_RDP)
+    d.ok("delete", kind="rule", name="rdp")
+    v = d.ok("audit-verify")
+    assert v["intact"] is True and v["checked"] == 2
+    path = d.dir + "/state/audit.log"
+    with open(path) as f:
+        lines = f.read().splitlines()
+    lines[0] = lines[0].replace('"uid":0', '"uid":1', 1)
+    assert '"uid":1' in lines[0]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    v = d.ok("audit-verify", sock=d.ro)
+    assert v["intact"] is False and v["first_bad"] == 1
+
+
+def test_ro_socket_refuses_changes(cd_nodp):
+    d = cd_nodp
+    r = d.req("set", sock=d.ro, kind="rule", name="x",
+              attrs={"action": "drop"})
+    assert r["error"]["code"] == "denied"
+    for cmd in ("commit", "rollback", "confirm", "geo-reload", "delete"):
+        assert d.req(cmd, sock=d.ro)["error"]["code"] == "denied"
+    assert d.req("status", sock=d.ro)["ok"]
+    assert d.req("show", sock=d.ro, what="rules")["ok"]
+    assert d.req("lookup", sock=d.ro, addr="198.51.100.1")["ok"]
+    assert oct(os.stat(d.ro).st_mode & 0o777) == "0o666"
+    assert oct(os.stat(d.sock).st_mode & 0o777) == "0o660"
+
+
+def test_malformed_requests(cd_nodp):
+    d = cd_nodp
+    other = Conn(d.sock)
+    # Invalid JSON: an error, then the connection is closed.
+    c = Conn(d.sock)
+    c.send_raw(struct.pack(">I", 5) + b"{nope")
+    r = c.recv()
+    assert r["error"]["code"] == "bad-request" and c.closed()
+    # Duplicate keys are refused too.
+    c = Conn(d.sock)
+    body = b'{"v":1,"cmd":"status","cmd":"set"}'
+    c.send_raw(struct.pack(">I", len(body)) + body)
+    assert c.recv()["error"]["code"] == "bad-request" and c.closed()
+    # Longer than 1 MiB: refused on the length alone.
+    c = Conn(d.sock)
+    c.send_raw(struct.pack(">I", (1 << 20) + 1) + b"{")
+    r = c.recv()
+    assert "1 MiB" in r["error"]["message"] and c.closed()
+    # Unknown command, bad version: answered, connection kept.
+    c = Conn(d.sock)
+    assert c.req("frobnicate")["error"]["code"] == "unknown-command"
+    assert c.req("status")["ok"]
+    c.close()
+    # A partial request: others are served meanwhile; it times out.
+    slow = Conn(d.sock)
+    slow.send_raw(struct.pack(">I", 100) + b'{"v":1')
+    t0 = time.time()
+    assert other.req("status")["ok"]
+    assert time.time() - t0 < 1.0
+    r = slow.recv()
+    assert r["error"]["code"] == "bad-request"
+    assert "5 s" in r["error"]["message"]
+    assert 3.5 < time.time() - t0 < 8
+    assert slow.closed()
+    assert d.req("status")["ok"]
+    other.close()
+
+
+def test_stuck_reader_does_not_block(cd_nodp):
+    d = cd_nodp
+    stuck = Conn(d.sock)
+    stuck.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    body = json.dumps({"v": 1, "cmd": "show",
+                       "args": {"what": "config"}}).encode()
+    # Many requests, no reading: its replies pile up on its side only.
+    for _ in range(200):
+        stuck.send_raw(struct.pack(">I", len(body)) + body)
+    t0 = time.time()
+    for _ in range(5):
+        assert d.req("status")["ok"]
+    assert time.time() - t0 < 2
+    stuck.close()
+
+
+# With cordon-dp ---------------------------------------------------------------
+
+@needs_dp
+def test_status_and_counters(cd):
+    st = cd.status()
+    dp = st["dataplane"]
+    assert dp["state"] == "up" and dp["revision"] == 1 and dp["in_sync"]
+    assert dp["ports"] == "outside0 inside0" and dp["restarts"] == 0
+    c = cd.ok("counters")
+    assert [r["rule"] for r in c["rules"]] == ["ssh-prohibited", "(default)"]
+    assert c["ports"][0]["port"] == "outside0"
+    assert wait_for("packets", lambda: cd.ok("counters")["packets"] > 0)
+
+
+@needs_dp
+def test_show_everything(cd):
+    for what in ("rules", "regions", "services", "ports", "nexthops",
+                 "revisions", "audit"):
+        data = cd.ok("show", what=what)
+        key = "records" if what == "audit" else what
+        assert isinstance(data[key], list)
+    region = cd.ok("show", what="regions")["regions"][0]
+    assert region["name"] == "prohibited" and region["countries"] == "CN RU"
+    geo = cd.ok("show", what="geo")
+    assert geo["layers"][0]["field"] == "country_code"
+    assert geo["overrides"][0] == {"prefix": "198.51.100.0/24",
+                                   "country": "CN"}
+    assert "ssh-prohibited" in cd.ok("show", what="config")["text"]
+    assert cd.ok("show", what="candidate")["exists"] is False
+    assert cd.req("show", what="bogus")["error"]["code"] == "bad-request"
+    lk = cd.ok("lookup", addr="198.51.100.7")
+    assert lk["override"]["country"] == "CN" and lk["final"] == "CN"
+    assert lk["layers"][0]["found"] is True
+
+
+@needs_dp
+def test_set_compare_commit_explain(cd):
+    data = cd.ok("set", kind="rule", name="rdp-block", attrs=RULE_RDP)
+    assert "+    name = \"rdp-block\";" in data["diff"]
+    assert data["base"] == 1
+    assert "rdp-block" in cd.ok("compare")["diff"]
+    data = cd.ok("commit", comment="block rdp")
+    assert data["revision"] == 2 and data["previous"] == 1
+    revs = cd.ok("show", what="revisions")["revisions"]
+    assert revs[0]["revision"] == 2 and revs[0]["running"]
+    assert revs[0]["comment"] == "block rdp" and revs[0]["uid"] == 0
+    dp = cd.wait_dp_up()
+    assert dp["revision"] == 2
+    assert cd.req("compare")["error"]["code"] == "no-candidate"
+    ex = cd.ok("explain", src="198.51.100.7", dst="192.0.2.1", proto="tcp",
+               sport=40000, dport=3389, iface="outside0")
+    assert ex["verdict"] == "reject" and ex["rule"] == "rdp-block"
+    steps = {s["step"]: s for s in ex["steps"]}
+    assert steps["source country"]["result"] == "CN"
+    assert steps["rule 1 ssh-prohibited"]["result"] == "no match"
+    assert steps["rule 2 rdp-block"]["result"] == "match"
+    ex = cd.ok("explain", src="192.0.2.1", dst="198.51.100.7", proto="tcp",
+               sport=40000, dport=22, iface="outside0")
+    assert ex["verdict"] == "allow" and ex["rule"] == "(default)"
+    rec = cd.ok("show", what="audit")["records"][-1]
+    assert rec["cmd"] == "commit" and rec["revision"] == 2
+    assert rec["result"] == "ok" and "rdp-block" in rec["diff"]
+
+
+@needs_dp
+def test_stale_commit_refused(cd):
+    cd.ok("set", kind="rule", name="mine", attrs=RULE_RDP)
+    out = as_nobody(cd.sock, [
+        ("set", {"kind": "rule", "name": "theirs",
+                 "attrs": {"src": "RU", "action": "drop"}}),
+        ("commit", {"comment": "by nobody"})])
+    assert out[1]["ok"], out
+    assert out[1]["data"]["revision"] == 2
+    r = cd.req("commit")
+    assert r["error"]["code"] == "stale", r
+    assert cd.status()["running_revision"] == 2
+    rev = cd.ok("show", what="revisions")["revisions"][0]
+    assert rev["uid"] == NOBODY
+    rec = cd.ok("show", what="audit")["records"][-1]
+    assert rec["result"].startswith("refused: stale") and rec["uid"] == 0
+
+
+@needs_dp
+def test_commit_confirmed_reverts(cd):
+    orig = cd.ok("show", what="config")["text"]
+    cd.ok("set", kind="rule", name="rdp", attrs=RULE_RDP)
+    data = cd.ok("commit", confirmed_seconds=2)
+    assert data["revision"] == 2 and data["confirm_deadline"] > 0
+    assert cd.status()["confirm"]["revision"] == 2
+    wait_for("revert", lambda: cd.status()["running_revision"] == 3,
+             timeout=15)
+    rev = cd.ok("show", what="revisions")["revisions"][0]
+    assert rev["kind"] == "revert"
+    assert cd.ok("show", what="config")["text"] == orig
+    assert cd.status()["confirm"] is None
+    assert cd.wait_dp_up()["revision"] == 3
+    assert cd.req("confirm")["error"]["code"] == "no-pending-confirm"
+
+
+@needs_dp
+def test_confirm_stops_revert(cd):
+    r = cd.req("commit", confirmed_seconds=2)
+    assert r["error"]["code"] == "no-candidate"
+    cd.ok("set", kind="rule", name="rdp", attrs=RULE_RDP)
+    cd.ok("commit", confirmed_seconds=2)
+    assert cd.ok("confirm")["revision"] == 2
+    time.sleep(3)
+    st = cd.status()
+    assert st["running_revision"] == 2 and st["confirm"] is None
+
+
+@needs_dp
+def test_rollback(cd):
+    v1 = cd.ok("show", what="config")["text"]
+    cd.ok("set", kind="rule", name="rdp", attrs=RULE_RDP)
+    cd.ok("commit")
+    data = cd.ok("rollback", revision=1)
+    assert data == {"schema": 1, "revision": 3, "previous": 2, "copy_of": 1}
+    assert cd.ok("show", what="config")["text"] == v1
+    assert cd.wait_dp_up()["revision"] == 3
+    assert cd.req("rollback", revision=99)["error"]["code"] == \
+        "no-such-revision"
+    assert cd.ok("audit-verify")["intact"]
+
+
+@needs_dp
+def test_geo_reload(cd):
+    data = cd.ok("geo-reload")
+    assert data["v4_prefixes"] == data["previous_v4_prefixes"] > 0
+    assert cd.wait_dp_up()["state"] == "up"
+    assert cd.ok("show", what="audit")["records"][-1]["cmd"] == "geo-reload"
+
+
+@needs_dp
+def test_kill_cordond_dataplane_survives_and_is_adopted(cd):
+    dp_pid = cd.status()["dataplane"]["pid"]
+    p0 = cd.ok("counters")["packets"]
+    cd.kill9()
+    time.sleep(1)
+    assert pid_alive(dp_pid)
+    cd.start()
+    dp = cd.wait_dp_up()
+    assert dp["pid"] == dp_pid and dp["restarts"] == 0
+    assert dp["revision"] == 1
+    # Still forwarding: its counters kept counting meanwhile.
+    assert cd.ok("counters")["packets"] > p0
+    cd.ok("set", kind="rule", name="rdp", attrs=RULE_RDP)
+    assert cd.ok("commit")["revision"] == 2
+    assert cd.wait_dp_up()["pid"] == dp_pid
+
+
+@needs_dp
+def test_kill_dataplane_restarts_with_alarm(cd):
+    old = cd.status()["dataplane"]["pid"]
+    os.kill(old, signal.SIGKILL)
+
+    def restarted():
+        dp = cd.status()["dataplane"]
+        if dp["state"] == "up" and dp["pid"] != old:
+            cd.dp_pids.add(dp["pid"])
+            return dp
+        return None
+    dp = wait_for("cordon-dp restarted", restarted, timeout=40)
+    assert dp["restarts"] == 1 and dp["alarm"] == "dataplane-restarted"
+    assert dp["revision"] == 1 and dp["in_sync"]
+    alarms = cd.status()["alarms"]
+    assert alarms[0]["name"] == "dataplane-restarted"
+    assert alarms[0]["since"] > 0

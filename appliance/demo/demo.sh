@@ -41,6 +41,8 @@ grep '^cordon-dp: [a-z]* rule=' "$WORK/dp.log" | sort | uniq -c |
     sed 's/ port=/\n        port=/' | head -n 40
 echo "== cordon-dp counters at exit"
 sed -n '/--- cordon-dp counters ---/,$p' "$WORK/dp.log"
+. appliance/demo/control.sh
+control_demo || bad=$((bad + 1))
 if [ "$bad" -ne 0 ]; then
 	echo "demo: $bad scenario(s) did not behave as expected"
 	exit 1

@@ -190,7 +190,7 @@ cd_setup(struct cd *d)
 	}
 	cd_log("running revision %lu", (unsigned long)d->run.rev);
 	cd_confirm_tick(d);
-	if (cd_sock_open(d) < 0)
+	if (cd_sock_open(d) < 0 || cd_privs_drop() < 0)
 		return -1;
 	/* Nothing more to create: files stay private, stdin is not ours. */
 	umask(077);

@@ -152,6 +152,9 @@ int cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
     const char *result, const char *diff, uint64_t rev);
 
 /* cd_dp.c: cordon-dp supervision */
+/* cd_privs.c: gives up the capabilities cordond and cordon-dp do not use. */
+int cd_privs_drop(void);
+
 void cd_dp_start(struct cd *d);
 void cd_dp_tick(struct cd *d);
 void cd_dp_eof(struct cd *d);

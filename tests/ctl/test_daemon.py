@@ -449,6 +449,29 @@ def test_status_and_counters(cd):
     assert wait_for("packets", lambda: cd.ok("counters")["packets"] > 0)
 
 
+def _caps(pid):
+    """(bounding set, effective set, no_new_privs) of PID."""
+    f = {}
+    with open("/proc/%d/status" % pid) as st:
+        for line in st:
+            k, _, v = line.partition(":")
+            f[k] = v.strip()
+    return int(f["CapBnd"], 16), int(f["CapEff"], 16), f["NoNewPrivs"]
+
+
+@needs_dp
+def test_privileges_dropped(cd):
+    """cordond keeps root but not the capabilities it and cordon-dp never
+    use, and cordon-dp inherits the reduced bounding set."""
+    CAP_SYS_MODULE, CAP_SYS_BOOT, CAP_SYS_TIME, CAP_NET_RAW = 16, 22, 25, 13
+    gone = (1 << CAP_SYS_MODULE) | (1 << CAP_SYS_BOOT) | (1 << CAP_SYS_TIME)
+    bnd, eff, nnp = _caps(cd.proc.pid)
+    assert bnd & gone == 0 and eff & gone == 0 and nnp == "1"
+    assert eff & (1 << CAP_NET_RAW)
+    bnd, eff, _ = _caps(cd.status()["dataplane"]["pid"])
+    assert bnd & gone == 0 and eff & gone == 0
+
+
 @needs_dp
 def test_show_everything(cd):
     for what in ("rules", "regions", "services", "ports", "nexthops",

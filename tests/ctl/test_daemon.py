@@ -592,6 +592,35 @@ def test_geo_reload(cd):
 
 
 @needs_dp
+def test_geo_reload_bad_database_refused(binaries):
+    """A reload that finds the database truncated is refused; the tables
+    in force stay, lookups still answer, and the refusal is audited."""
+    d = Daemon()
+    copy = d.dir + "/geo.mmdb"
+    shutil.copy(GEODB, copy)
+    with open(d.conf) as f:
+        text = f.read().replace(GEODB, copy)
+    with open(d.conf, "w") as f:
+        f.write(text)
+    d.start()
+    try:
+        before = d.ok("lookup", addr="198.51.100.7")["final"]
+        hash0 = d.status()["policy_hash"]
+        with open(copy, "r+b") as f:
+            f.truncate(os.path.getsize(copy) // 3)
+        r = d.req("geo-reload")
+        assert not r["ok"] and r["error"]["code"] == "geo", r
+        assert "geo.mmdb" in r["error"]["message"]
+        st = d.status()
+        assert st["policy_hash"] == hash0 and st["dataplane"]["in_sync"]
+        assert d.ok("lookup", addr="198.51.100.7")["final"] == before
+        rec = d.ok("show", what="audit")["records"][-1]
+        assert rec["cmd"] == "geo-reload" and rec["result"] != "ok"
+    finally:
+        d.stop()
+
+
+@needs_dp
 def test_kill_cordond_dataplane_survives_and_is_adopted(cd):
     dp_pid = cd.status()["dataplane"]["pid"]
     p0 = cd.ok("counters")["packets"]

@@ -100,3 +100,6 @@ echo "cordon_cached_pps: $(mpps "$hotc") Mpps," \
 echo "== geolocation tables vs libmaxminddb (floors: v4 15x, v6 6x," \
     "compile 1000 ms, 200 MiB)"
 "$BUILD/tools/geo_bench" --geodb "$GEODB" --field country_code
+
+echo "== control plane: commit and geo reload to enforcement"
+BUILD="$BUILD" bench/commit.sh

@@ -16,7 +16,8 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
  libnftnl-dev libmnl-dev nftables
  python3 python3-scapy python3-pytest
  iproute2 ethtool iputils-ping netcat-openbsd tcpdump tcpreplay
- openssh-server openssh-client curl procps"
+ openssh-server openssh-client curl procps
+ rsyslog rsyslog-openssl openssl snmpd snmp snmptrapd libsnmp-dev smitools"
 # Debian's npm only where no Node.js toolchain is installed already.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
@@ -37,6 +38,18 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# SNMPv2 base MIBs for smilint (Debian's are non-free): the npm package
+# net-snmp bundles them.
+MIB_DIR="$ROOT/.cache/mibs"
+if [ ! -s "$MIB_DIR/SNMPv2-SMI.mib" ]; then
+	echo "deps: fetching the SNMPv2 base MIBs (npm net-snmp)"
+	mtmp=$(mktemp -d)
+	(cd "$mtmp" && npm pack --silent net-snmp >/dev/null && tar xzf ./*.tgz)
+	mkdir -p "$MIB_DIR"
+	cp "$mtmp"/package/lib/mibs/* "$MIB_DIR/"
+	rm -rf "$mtmp"
 fi
 
 if [ ! -s "$GEO_DB" ]; then

@@ -12,7 +12,8 @@ OPT	?= -O2 -g
 CFLAGS	:= $(OPT) $(EXTRA_CFLAGS)
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -I. $(DPDK_CFLAGS) -MMD -MP \
 	   -fno-strict-aliasing
-LDLIBS	:= $(DPDK_LIBS) -lmaxminddb -lconfig -lpcap -ljansson -lcrypto -lsystemd \
+LDLIBS	:= $(DPDK_LIBS) -lmaxminddb -lconfig -lpcap -ljansson -lssl -lcrypto -lsystemd \
+	   -lnetsnmpagent -lnetsnmp \
 	   -lm -lpthread
 
 ifeq ($(SAN),1)
@@ -98,7 +99,13 @@ FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/*.c) \
 		  control/policy/pol_compile.c dataplane/stats/reasons.c \
 		  $(wildcard dataplane/geo/*.c)
 
-fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf
+fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
+	    $(BUILD)/fuzz/fuzz_syslog
+
+$(BUILD)/fuzz/fuzz_syslog: tests/fuzz/fuzz_syslog.c \
+		control/daemon/cd_syslog_fmt.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
 $(BUILD)/fuzz/fuzz_conf: $(FUZZ_CONF_SRCS)
 	@mkdir -p $(dir $@)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config/conf_logging.h"
 #include "control/geo/geo_build.h"
 #include "dataplane/geo/geo.h"
 
@@ -114,6 +115,14 @@ struct conf_rule {
 	int line;
 };
 
+/* control.snmp: the AgentX subagent (control/daemon/cd_snmp.c). */
+struct conf_snmp {
+	bool enabled;
+	char agentx_socket[CONF_PATH_MAX];	/* net-snmp agentXSocket */
+	unsigned deny_rate_threshold;	/* denied packets/s; 0: off */
+	unsigned ping_interval;		/* s between AgentX pings, reconnects */
+};
+
 /*
  * The control daemon's own settings (top-level group "control").  Only
  * cordond reads them; cordon-dp accepts and ignores the group.  Paths are
@@ -132,6 +141,9 @@ struct conf_control {
 	unsigned geo_min_coverage;	/* percent of the previous prefixes */
 	unsigned keep_revisions;
 	unsigned confirm_default;	/* minutes */
+	struct conf_logging logging;	/* control.logging (syslog) */
+	char prom_listen[64];		/* prometheus.listen; "": off */
+	struct conf_snmp snmp;		/* control.snmp */
 	int line;			/* 0 when the group was not written */
 };
 
@@ -187,6 +199,14 @@ void conf_print(const struct conf *c, FILE *f);
 void conf_control_defaults(struct conf_control *ctl);
 /* Prints the control group's effective settings (cordond -n). */
 void conf_control_print(const struct conf_control *ctl, FILE *f);
+
+struct sockaddr_storage;
+/*
+ * control.prometheus.listen "ADDR:PORT" or "[ADDR6]:PORT", numeric, not
+ * a wildcard, into SS / *LEN.  0, or -1 with errno EINVAL and WHY.
+ */
+int conf_listen_parse(const char *s, struct sockaddr_storage *ss,
+    unsigned *len, char *why, size_t whylen);
 
 /* Helpers shared by the loader and the tests. */
 static inline void

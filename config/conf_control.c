@@ -10,7 +10,8 @@
 static const char *const conf_control_keys[] = {
 	"socket", "ro_socket", "socket_group", "state_dir", "dp_socket",
 	"dp_binary", "dp_args", "geo_max_age", "geo_min_coverage",
-	"keep_revisions", "confirm_default", NULL
+	"keep_revisions", "confirm_default", "logging", "prometheus",
+	"snmp", NULL
 };
 
 void
@@ -27,6 +28,10 @@ conf_control_defaults(struct conf_control *ctl)
 	ctl->geo_min_coverage = 90;
 	ctl->keep_revisions = 50;
 	ctl->confirm_default = 10;
+	conf_logging_defaults(&ctl->logging);
+	snprintf(ctl->snmp.agentx_socket, sizeof(ctl->snmp.agentx_socket),
+	    "/var/agentx/master");
+	ctl->snmp.ping_interval = 5;
 }
 
 /* A path member: absolute, so that it means the same from any revision. */
@@ -73,6 +78,42 @@ conf_control_numbers(struct conf_ctx *x, const config_setting_t *s,
 	return 0;
 }
 
+/* control.snmp (docs/config.md): the AgentX subagent. */
+static int
+conf_snmp_load(struct conf_ctx *x, const config_setting_t *s,
+    struct conf_snmp *snmp)
+{
+	static const char *const keys[] = { "enabled", "agentx_socket",
+	    "deny_rate_threshold", "ping_interval", NULL };
+
+	if (s == NULL)
+		return 0;
+	if (conf_group_check(x, s, keys) < 0 ||
+	    conf_bool_get(x, s, "enabled", &snmp->enabled) < 0 ||
+	    conf_str_get(x, s, "agentx_socket", false, snmp->agentx_socket,
+	    sizeof(snmp->agentx_socket)) < 0 ||
+	    conf_uint_get(x, s, "deny_rate_threshold", 0, 1000000000,
+	    &snmp->deny_rate_threshold) < 0 ||
+	    conf_uint_get(x, s, "ping_interval", 1, 3600,
+	    &snmp->ping_interval) < 0)
+		return -1;
+	/* A Unix socket path, or a net-snmp address such as tcp:HOST:PORT. */
+	if (snmp->agentx_socket[0] != '/' && !strchr(snmp->agentx_socket, ':'))
+		return conf_err(x, config_setting_get_member(s,
+		    "agentx_socket"), "control.snmp.agentx_socket: an absolute "
+		    "path or TRANSPORT:ADDRESS (unix:/path, tcp:HOST:PORT)");
+	return 0;
+}
+
+static void
+conf_snmp_print(const struct conf_snmp *snmp, FILE *f)
+{
+	fprintf(f, "    snmp %s agentx_socket %s deny_rate_threshold %u%s "
+	    "ping_interval %u s\n", snmp->enabled ? "enabled" : "disabled",
+	    snmp->agentx_socket, snmp->deny_rate_threshold,
+	    snmp->deny_rate_threshold ? "/s" : " (off)", snmp->ping_interval);
+}
+
 int
 conf_control_load(struct conf_ctx *x, const config_setting_t *s)
 {
@@ -102,6 +143,13 @@ conf_control_load(struct conf_ctx *x, const config_setting_t *s)
 		return conf_err(x, s, "control.socket and control.ro_socket "
 		    "must differ");
 	ctl->line = (int)config_setting_source_line(s);
+	if (conf_logging_load(x, config_setting_get_member(s, "logging")) < 0)
+		return -1;
+	if (conf_prom_load(x, s, ctl) < 0)
+		return -1;
+	if (conf_snmp_load(x, config_setting_get_member(s, "snmp"),
+	    &ctl->snmp) < 0)
+		return -1;
 	return conf_control_numbers(x, s, ctl);
 }
 
@@ -120,4 +168,7 @@ conf_control_print(const struct conf_control *ctl, FILE *f)
 	    ctl->ndp_args ? "" : " none", ctl->geo_max_age,
 	    ctl->geo_max_age ? "" : " (off)", ctl->geo_min_coverage,
 	    ctl->keep_revisions, ctl->confirm_default);
+	conf_logging_print(&ctl->logging, f);
+	conf_prom_print(ctl, f);
+	conf_snmp_print(&ctl->snmp, f);
 }

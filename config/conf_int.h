@@ -101,5 +101,11 @@ int conf_services_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_dataplane_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_rules_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_control_load(struct conf_ctx *x, const config_setting_t *s);
+/* control.logging (conf_logging.c); S NULL: not written. */
+int conf_logging_load(struct conf_ctx *x, const config_setting_t *s);
+/* control.prometheus (conf_prom.c), called by conf_control_load. */
+int conf_prom_load(struct conf_ctx *x, const config_setting_t *s,
+    struct conf_control *ctl);
+void conf_prom_print(const struct conf_control *ctl, FILE *f);
 
 #endif

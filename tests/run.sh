@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs every test suite and ends with one line "N passed, N failed".
-#   tests/run.sh [suite...]   suites: unit asan geo config dp ctl integ fuzz
+#   tests/run.sh [suite...]   suites: unit asan geo config dp ctl mon integ fuzz
 # Exit status 1 if anything failed (or a suite could not run at all).
 set -u
 
@@ -134,6 +134,18 @@ suite_ctl() {
 	pytest_count "$out" ctl-asan
 }
 
+# Monitoring: the MIB checks, then syslog (rsyslog), SNMP (snmpd,
+# snmptrapd) and Prometheus (curl) against the real daemons.
+suite_mon() {
+	local out="$LOG_DIR/pytest-mon.txt"
+	check "mib: smilint -l 6 prints nothing" tests/mon/mib_check.sh lint
+	check "mib: snmptranslate resolves every object" \
+	    tests/mon/mib_check.sh translate
+	CORDOND="$ROOT/$BUILD/cordond" $PY -m pytest -q -p no:cacheprovider \
+	    tests/mon >"$out" 2>&1
+	pytest_count "$out" mon
+}
+
 suite_integ() {
 	local t out
 	for t in tests/integ/test_*.sh; do
@@ -159,7 +171,7 @@ suite_fuzz() {
 	    tests/fuzz/run_conf.sh "${FUZZ_SECONDS:-60}"
 }
 
-SUITES=${*:-unit asan geo config dp ctl integ fuzz}
+SUITES=${*:-unit asan geo config dp ctl mon integ fuzz}
 for s in $SUITES; do
 	echo "### suite $s"
 	"suite_$s"

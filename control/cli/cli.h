@@ -43,9 +43,10 @@ enum cli_vtype {
 	CLI_V_OPTINT,   /* keyword, then maybe an integer: int, or true */
 };
 
-#define CLI_P_REQ  0x1 /* must be given */
-#define CLI_P_POS  0x2 /* may be given without its keyword, in order */
-#define CLI_P_ATTR 0x4 /* goes into args.attrs, not args */
+#define CLI_P_REQ   0x1 /* must be given */
+#define CLI_P_POS   0x2 /* may be given without its keyword, in order */
+#define CLI_P_ATTR  0x4 /* goes into args.attrs, not args */
+#define CLI_P_LOCAL 0x8 /* for cordonctl itself, not sent */
 
 struct cli_param {
 	const char *kw;  /* keyword; NULL: positional only */
@@ -126,6 +127,9 @@ void cli_complete_print(FILE *f, int argc, char *const *argv);
  * (incomplete command, missing or badly typed argument).
  */
 json_t *cli_request_build(struct cli_parse *p, char *err, size_t errlen);
+
+/* Whether the parameter KEY was given (CLI_P_LOCAL ones included). */
+int cli_param_given(const struct cli_parse *p, const char *key);
 
 /* Prints the command summary of cordonctl -h, from the table. */
 void cli_usage_commands(FILE *f);

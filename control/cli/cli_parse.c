@@ -186,6 +186,31 @@ cli_pending_close(struct cli_parse *p)
 	p->pending = NULL;
 }
 
+/*
+ * A flag may also be written as an option: --KEYWORD (or a prefix), or
+ * -K when K starts exactly one flag of the command.  Anything else is
+ * returned as it is.
+ */
+static const char *
+cli_flag_option(const struct cli_cmd *c, const char *w)
+{
+	const char *flags[CLI_PARAM_MAX + 1];
+	char one[2] = { w[0] ? w[1] : '\0', '\0' };
+	int i, n = 0;
+
+	if (w[0] != '-' || w[1] == '\0')
+		return w;
+	for (i = 0; c->params[i].key; i++)
+		if (c->params[i].kw && c->params[i].type == CLI_V_FLAG)
+			flags[n++] = c->params[i].kw;
+	flags[n] = NULL;
+	if (w[1] == '-')
+		i = cli_match(w + 2, flags);
+	else
+		i = w[2] == '\0' ? cli_match(one, flags) : -1;
+	return i >= 0 ? flags[i] : w;
+}
+
 static enum cli_state
 cli_step_param(struct cli_parse *p, const char *w)
 {
@@ -203,6 +228,7 @@ cli_step_param(struct cli_parse *p, const char *w)
 	}
 	if (cli_is_help(w))
 		return CLI_S_HELP;
+	w = cli_flag_option(p->cmd, w);
 	cli_param_kws(p->cmd, kws);
 	i = w[0] ? cli_match(w, kws) : -1;
 	if (i >= 0) {

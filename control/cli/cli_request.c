@@ -186,7 +186,7 @@ cli_request_build(struct cli_parse *p, char *err, size_t len)
 	if (cli_has_attrs(p->cmd))
 		attrs = json_object();
 	for (pp = p->cmd->params, i = 0; pp[i].key; i++) {
-		if (!p->val[i])
+		if (!p->val[i] || (pp[i].flags & CLI_P_LOCAL))
 			continue;
 		if (!(v = cli_conv(p->val[i], &pp[i], err, len)))
 			goto fail_args;
@@ -202,6 +202,19 @@ fail_args:
 	json_decref(attrs);
 	json_decref(args);
 	return NULL;
+}
+
+int
+cli_param_given(const struct cli_parse *p, const char *key)
+{
+	int i;
+
+	if (!p->cmd)
+		return 0;
+	for (i = 0; p->cmd->params[i].key; i++)
+		if (strcmp(p->cmd->params[i].key, key) == 0)
+			return p->val[i] != NULL;
+	return 0;
 }
 
 /* One command's synopsis, wrapped at 78 columns. */

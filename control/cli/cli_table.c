@@ -26,6 +26,12 @@ static const char *const cli_dirs[] = { "in", "out", "any", NULL };
 
 static const struct cli_param cli_p_none[] = { END };
 
+static const struct cli_param cli_p_counters[] = {
+	{ "prometheus", "prometheus", CLI_V_FLAG, NULL, CLI_P_LOCAL, NULL,
+	    "Prometheus text exposition, with status (--prometheus, -p)" },
+	END
+};
+
 static const struct cli_param cli_p_lookup[] = {
 	{ NULL, "addr", CLI_V_STR, NULL, REQ, "ADDR",
 	    "IPv4 or IPv6 address to geolocate" },
@@ -163,7 +169,7 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	                                "status", NULL, NULL, CLI_C_RO,
 	                                cli_p_none, NULL, NULL },
 	{ { "show", "counters", NULL }, "packet counters, rules named",
-	    "counters", NULL, NULL, CLI_C_RO, cli_p_none, NULL, NULL },
+	    "counters", NULL, NULL, CLI_C_RO, cli_p_counters, NULL, NULL },
 	SHOW("rules", "running rules, in order, with hits"),
 	SHOW("regions", "running regions"),
 	SHOW("services", "running services"), SHOW("ports", "dataplane ports"),
@@ -173,6 +179,7 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	SHOW("audit", "audit log records"),
 	SHOW("config", "running configuration text"),
 	SHOW("candidate", "your candidate configuration text"),
+	SHOW("logging", "syslog targets and their counters"),
 	{ { "lookup", NULL, NULL }, "country of an address, layer by layer",
 	    "lookup", NULL, NULL, CLI_C_RO, cli_p_lookup, NULL, NULL },
 	{ { "explain", NULL, NULL }, "verdict of a packet, step by step",

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "control/cli/cli.h"
+#include "control/cli/cli_prom.h"
 
 struct ctl_opts {
 	const char *sock;
@@ -193,6 +194,86 @@ out_req:
 	return rc;
 }
 
+/* One request on its own connection: the reply, or NULL (reported). */
+static json_t *
+ctl_call(const struct ctl_opts *o, const struct cli_cmd *cmd, const char *name,
+    const char *what)
+{
+	json_t *req, *reply = NULL;
+	char err[512];
+	int fd;
+
+	req = what ? json_pack("{s:i, s:s, s:{s:s}}", "v", 1, "cmd", name,
+	                 "args", "what", what)
+	           : json_pack("{s:i, s:s, s:{}}", "v", 1, "cmd", name, "args");
+	if (req && (fd = ctl_connect(o, cmd)) >= 0) {
+		reply = cli_conn_call(fd, req, o->timeout_ms, err, sizeof(err));
+		close(fd);
+		if (!reply)
+			fprintf(stderr, "cordonctl: %s\n", err);
+	}
+	json_decref(req);
+	return reply;
+}
+
+/* The error code of a refused REPLY, or NULL when it succeeded. */
+static const char *
+ctl_refused(json_t *reply)
+{
+	if (json_is_true(json_object_get(reply, "ok")))
+		return NULL;
+	return json_string_value(
+	    json_object_get(json_object_get(reply, "error"), "code"));
+}
+
+/*
+ * show counters prometheus: status, counters and rules (for the rules'
+ * actions) as one exposition.  A dataplane that is not up leaves the
+ * counters out, as the daemon's listener does.
+ */
+static int
+ctl_prometheus(const struct ctl_opts *o, const struct cli_cmd *cmd)
+{
+	json_t *st, *cn = NULL, *ru = NULL;
+	const char *code;
+	char *text = NULL;
+	int rc = CLI_EX_UNREACH;
+
+	if (!(st = ctl_call(o, cmd, "status", NULL)))
+		return rc;
+	if (ctl_refused(st)) {
+		rc = ctl_print_reply(o, st, cmd);
+		goto out;
+	}
+	if (!(cn = ctl_call(o, cmd, "counters", NULL)))
+		goto out;
+	if ((code = ctl_refused(cn)) && strcmp(code, "dataplane") != 0) {
+		rc = ctl_print_reply(o, cn, cmd);
+		goto out;
+	}
+	if (!code && !(ru = ctl_call(o, cmd, "show", "rules")))
+		goto out;
+	if (ru && ctl_refused(ru)) {
+		rc = ctl_print_reply(o, ru, cmd);
+		goto out;
+	}
+	if (!(text = cli_prom_format(json_object_get(st, "data"),
+	          code ? NULL : json_object_get(cn, "data"),
+	          json_object_get(ru, "data")))) {
+		fprintf(stderr, "cordonctl: %s\n", strerror(errno));
+		rc = CLI_EX_REFUSED;
+		goto out;
+	}
+	fputs(text, stdout);
+	rc = fflush(stdout) == 0 ? CLI_EX_OK : CLI_EX_REFUSED;
+out:
+	free(text);
+	json_decref(ru);
+	json_decref(cn);
+	json_decref(st);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -220,6 +301,15 @@ main(int argc, char **argv)
 		return CLI_EX_USAGE;
 	case CLI_S_DONE:
 		break;
+	}
+	if (cli_param_given(&p, "prometheus")) {
+		if (o.json) {
+			fprintf(stderr,
+			    "cordonctl: prometheus: the "
+			    "exposition is text, -j and -J do not apply\n");
+			return CLI_EX_USAGE;
+		}
+		return ctl_prometheus(&o, p.cmd);
 	}
 	return ctl_run(&o, &p);
 }

@@ -75,6 +75,12 @@ cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c)
 			    "read-only socket", rq.cmd);
 			break;
 		}
+		if (!cd_cmds[i].ro && cd_audit_ready(d) < 0) {
+			cd_fail(&e, "internal", "the audit log %s cannot take "
+			    "a record (see cordonctl audit verify): changes "
+			    "are refused", d->audit_path);
+			break;
+		}
 		rc = cd_cmds[i].fn(d, &rq, &data, &e);
 		break;
 	}
@@ -163,6 +169,11 @@ cd_status_alarms(struct cd *d, json_t *geo)
 		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
 		    d->alarm_dp.name, "since", (json_int_t)d->alarm_dp.since,
 		    "detail", d->alarm_dp.detail));
+	if (d->audit_broken)
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
+		    "audit-broken", "since", (json_int_t)d->audit_broken,
+		    "detail", "the audit log cannot take a record: changes "
+		    "are refused"));
 	if (json_is_true(json_object_get(geo, "stale")))
 		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
 		    "geo-stale", "since", json_integer_value(json_object_get(geo,

@@ -157,6 +157,9 @@ cd_refused(struct cd *d, const struct cd_req *rq, const char *cmd,
 
 	snprintf(result, sizeof(result), "refused: %s: %s", e->code, e->msg);
 	cd_audit(d, rq, cmd, result, NULL, d->run.rev);
+	cd_syslog_event(d, "commit-refused", e->msg, "command", cmd, "error",
+	    e->code, "uid", CD_SL_U(rq->uid), "revision", CD_SL_U(d->run.rev),
+	    NULL);
 }
 
 static int
@@ -224,29 +227,72 @@ cd_confirm_drop(struct cd *d)
 	store_confirm_clear(d->store);
 }
 
+/*
+ * The confirm state is written before the commit it is about: a crash
+ * between the two must not leave an unconfirmed revision without its
+ * revert, nor revert a change that superseded the pending one.  A
+ * commit that fails puts the previous state back.
+ */
+struct cd_confirm_saved {
+	uint64_t rev, prev;
+	int64_t deadline;
+};
+
+static void
+cd_confirm_prepare(struct cd *d, uint64_t next, uint64_t prev, int64_t secs,
+    struct cd_confirm_saved *sv)
+{
+	sv->rev = d->confirm_rev;
+	sv->prev = d->confirm_prev;
+	sv->deadline = d->confirm_deadline;
+	cd_confirm_drop(d);
+	if (secs > 0)
+		cd_confirm_set(d, next, prev, secs);
+}
+
+static void
+cd_confirm_restore(struct cd *d, const struct cd_confirm_saved *sv)
+{
+	cd_confirm_drop(d);
+	if (sv->deadline == 0)
+		return;
+	d->confirm_rev = sv->rev;
+	d->confirm_prev = sv->prev;
+	d->confirm_deadline = sv->deadline;
+	if (store_confirm_arm(d->store, sv->rev, sv->prev, sv->deadline) < 0)
+		cd_log("confirm.json: %s", strerror(errno));
+}
+
 static int
 cd_commit_do(struct cd *d, const struct cd_req *rq, const char *text,
     int64_t secs, json_t **data, struct cd_err *e)
 {
 	const char *comment = cd_arg_str(rq, "comment");
 	uint64_t prev = d->run.rev, rev;
+	struct cd_confirm_saved sv;
 	char *diff = NULL;
 
 	if (diff_unified(d->run.text, text, "running", "candidate", &diff) < 0)
 		diff = NULL;
+	cd_confirm_prepare(d, store_running(d->store) + 1, prev, secs, &sv);
 	if (cd_apply(d, text, "commit", comment, rq, true, &rev, e) < 0) {
+		cd_confirm_restore(d, &sv);
 		free(diff);
 		return -1;
 	}
 	store_cand_drop(d->store, rq->uid);
-	cd_confirm_drop(d);
-	if (secs > 0)
+	if (secs > 0 && rev != d->confirm_rev)
 		cd_confirm_set(d, rev, prev, secs);
 	cd_audit(d, rq, secs > 0 ? "commit confirmed" : "commit", "ok", diff,
 	    rev);
 	free(diff);
 	cd_log("uid %d committed revision %lu%s", (int)rq->uid,
 	    (unsigned long)rev, secs > 0 ? " (to be confirmed)" : "");
+	cd_snmp_notify_commit(d, rev, prev);
+	cd_syslog_event(d, "commit", "revision committed", "revision",
+	    CD_SL_U(rev), "previous", CD_SL_U(prev), "uid", CD_SL_U(rq->uid),
+	    "confirm_s", CD_SL_U(secs), "comment", comment ? comment : "",
+	    NULL);
 	*data = json_pack("{s:i, s:I, s:I, s:I}", "schema", CD_SCHEMA,
 	    "revision", (json_int_t)rev, "previous", (json_int_t)prev,
 	    "confirm_deadline", (json_int_t)(secs > 0 ? d->confirm_deadline :
@@ -298,6 +344,8 @@ cd_cmd_confirm(struct cd *d, const struct cd_req *rq, json_t **data,
 		    "for confirmation");
 	cd_confirm_drop(d);
 	cd_audit(d, rq, "confirm", "ok", NULL, rev);
+	cd_syslog_event(d, "confirm", "revision confirmed", "revision",
+	    CD_SL_U(rev), "uid", CD_SL_U(rq->uid), NULL);
 	cd_log("uid %d confirmed revision %lu", (int)rq->uid,
 	    (unsigned long)rev);
 	*data = json_pack("{s:i, s:I}", "schema", CD_SCHEMA, "revision",
@@ -335,6 +383,10 @@ cd_cmd_rollback(struct cd *d, const struct cd_req *rq, json_t **data,
 	}
 	cd_confirm_drop(d);
 	cd_audit(d, rq, cmd, "ok", diff, rev);
+	cd_snmp_notify_rollback(d, rev, prev, comment);
+	cd_syslog_event(d, "rollback", comment, "revision", CD_SL_U(rev),
+	    "previous", CD_SL_U(prev), "copy_of", CD_SL_U(to), "uid",
+	    CD_SL_U(rq->uid), NULL);
 	free(diff);
 	free(text);
 	*data = json_pack("{s:i, s:I, s:I, s:I}", "schema", CD_SCHEMA,
@@ -372,6 +424,10 @@ cd_confirm_revert(struct cd *d)
 		cd_log("%s: reverted to revision %lu as revision %lu", comment,
 		    (unsigned long)d->confirm_prev, (unsigned long)rev);
 		cd_audit(d, &rq, "revert", "ok", comment, rev);
+		cd_snmp_notify_rollback(d, rev, d->confirm_rev, comment);
+		cd_syslog_event(d, "revert", comment, "revision", CD_SL_U(rev),
+		    "unconfirmed", CD_SL_U(d->confirm_rev), "copy_of",
+		    CD_SL_U(d->confirm_prev), NULL);
 		cd_confirm_drop(d);
 	}
 	free(text);
@@ -393,6 +449,14 @@ cd_confirm_startup(struct cd *d)
 
 	if (store_confirm_get(d->store, &rev, &prev, &deadline) < 0)
 		return errno == ENOENT ? 0 : -1;
+	/* Armed for a commit that never landed, or superseded since. */
+	if (rev != store_running(d->store)) {
+		cd_log("confirm.json names revision %lu, running is %lu: "
+		    "dropped", (unsigned long)rev,
+		    (unsigned long)store_running(d->store));
+		store_confirm_clear(d->store);
+		return 0;
+	}
 	d->confirm_rev = rev;
 	d->confirm_prev = prev;
 	d->confirm_deadline = deadline ? deadline : 1;

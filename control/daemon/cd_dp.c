@@ -111,6 +111,10 @@ cd_dp_spawn(struct cd *d)
 	    (int)pid, (unsigned long)d->run.rev);
 	d->dp_pid = pid;
 	d->dp_child = true;
+	if (d->restarts > 0)
+		cd_syslog_event(d, "dataplane-restarted", "cordon-dp restarted",
+		    "pid", CD_SL_U(pid), "restarts", CD_SL_U(d->restarts),
+		    "revision", CD_SL_U(d->run.rev), NULL);
 	d->dp_state = CD_DP_STARTING;
 	d->dp_next_ms = cd_now_ms() + CD_DP_RETRY_MS;
 	d->dp_give_up_ms = cd_now_ms() + CD_DP_START_MS;
@@ -123,9 +127,19 @@ cd_dp_push(struct cd *d, const struct cd_running *r, bool with_geo,
 	char err[512];
 
 	if (dpc_load(d->dpc, r->rev, r->pol, with_geo ? r->geo.tables : NULL,
-	    r->geo_hash, CD_DP_TIMEOUT_MS, err, sizeof(err)) < 0)
+	    r->geo_hash, CD_DP_TIMEOUT_MS, err, sizeof(err)) < 0) {
+		/*
+		 * A LOAD that timed out may still be activated later: forget
+		 * what cordon-dp is believed to run, so that the next tick
+		 * brings it back to the running revision, tables included.
+		 */
+		memset(&d->dpst.policy_hash, 0, DPC_HASH_LEN);
+		memset(&d->dpst.geo_hash, 0, DPC_HASH_LEN);
+		d->dpst.revision = 0;
+		cd_dp_synced = false;
 		return cd_fail(e, "dataplane", "cordon-dp did not activate "
 		    "revision %lu: %s", (unsigned long)r->rev, err);
+	}
 	d->dpst.revision = r->rev;
 	memcpy(d->dpst.policy_hash, r->pol_hash, DPC_HASH_LEN);
 	memcpy(d->dpst.geo_hash, r->geo_hash, DPC_HASH_LEN);
@@ -143,6 +157,26 @@ cd_dp_notify(struct cd *d)
 	    d->ready_sent ? "" : "READY=1\n", (unsigned long)d->run.rev,
 	    (int)d->dp_pid);
 	d->ready_sent = true;
+}
+
+/*
+ * Asks cordon-dp what it enforces: -1 if that is not the running
+ * revision (then DPST holds its answer and the next sync pushes).
+ */
+static int
+cd_dp_verify(struct cd *d)
+{
+	struct dpc_status st;
+
+	if (dpc_status_get(d->dpc, &st) < 0)
+		return 0;	/* a broken channel shows as EOF */
+	if (st.revision == d->run.rev &&
+	    memcmp(st.policy_hash, d->run.pol_hash, DPC_HASH_LEN) == 0)
+		return 0;
+	cd_log("cordon-dp enforces revision %lu, not %lu: resyncing",
+	    (unsigned long)st.revision, (unsigned long)d->run.rev);
+	d->dpst = st;
+	return -1;
 }
 
 /* Brings cordon-dp to the running revision if it has anything else. */
@@ -194,6 +228,10 @@ cd_dp_connect(struct cd *d)
 	d->dp_up_since = cd_now_ms();
 	cd_dp_synced = false;
 	cd_dp_sync(d);
+	cd_snmp_notify_dp(d, true, NULL);
+	cd_syslog_event(d, "dataplane-up", "cordon-dp is up", "pid",
+	    CD_SL_U(d->dp_pid), "revision", CD_SL_U(d->dpst.revision),
+	    "adopted", d->dp_child ? "false" : "true", NULL);
 	return 0;
 }
 
@@ -235,6 +273,9 @@ cd_dp_lost(struct cd *d, const char *why)
 	d->dp_child = false;
 	d->dp_state = CD_DP_DOWN;
 	cd_dp_alarm(d, why);
+	cd_snmp_notify_dp(d, false, why);
+	cd_syslog_event(d, "dataplane-down", why, "reason", why, "restarts",
+	    CD_SL_U(d->restarts), "retry_s", CD_SL_U(d->backoff_s), NULL);
 	d->dp_next_ms = cd_now_ms() + (int64_t)d->backoff_s * 1000;
 	d->backoff_s = d->backoff_s * 2 > CD_BACKOFF_MAX_S ?
 	    CD_BACKOFF_MAX_S : d->backoff_s * 2;
@@ -322,6 +363,8 @@ cd_dp_tick(struct cd *d)
 		cd_dp_starting_tick(d, now);
 		break;
 	case CD_DP_UP:
+		if (cd_dp_synced && cd_dp_verify(d) < 0)
+			cd_dp_synced = false;
 		if (!cd_dp_synced)
 			cd_dp_sync(d);
 		else

@@ -117,6 +117,9 @@ cd_cmd_geo_reload(struct cd *d, const struct cd_req *rq, json_t **data,
 		snprintf(result, sizeof(result), "refused: %s: %s", e->code,
 		    e->msg);
 		cd_audit(d, rq, "geo-reload", result, NULL, d->run.rev);
+		cd_snmp_notify_geo_refused(d, result);
+		cd_syslog_event(d, "geo-refused", e->msg, "error", e->code,
+		    "revision", CD_SL_U(d->run.rev), NULL);
 		return -1;
 	}
 	snprintf(summary, sizeof(summary), "build_epoch %lld -> %lld; IPv4 "
@@ -126,6 +129,9 @@ cd_cmd_geo_reload(struct cd *d, const struct cd_req *rq, json_t **data,
 	    (long long)v6, (unsigned long)cd_geo_count(&d->run.geo, true));
 	cd_audit(d, rq, "geo-reload", "ok", summary, d->run.rev);
 	cd_log("geo-reload: %s", summary);
+	cd_syslog_event(d, "geo-reload", summary, "build_epoch",
+	    CD_SL_U(cd_geo_epoch(&d->run.geo)), "previous_build_epoch",
+	    CD_SL_U(old_epoch), "revision", CD_SL_U(d->run.rev), NULL);
 	*data = json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	    "schema", CD_SCHEMA, "revision", (json_int_t)d->run.rev,
 	    "previous_build_epoch", old_epoch, "build_epoch",

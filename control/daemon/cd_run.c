@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -196,9 +198,45 @@ cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
 
 	if (audit_append(d->audit_path, &r, err, sizeof(err)) < 0) {
 		cd_log("audit: %s", err);
+		if (d->audit_broken == 0)
+			d->audit_broken = cd_unix();
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Changes are refused while the audit log cannot take a record: an
+ * unaudited change is worse than none.  A log that ends in a partial
+ * record (a crash or a full disk while writing) cannot be appended to.
+ */
+int
+cd_audit_ready(struct cd *d)
+{
+	struct stat st;
+	char last = '\n';
+	int fd = open(d->audit_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			goto broken;
+		d->audit_broken = 0;
+		return 0;
+	}
+	if (fstat(fd, &st) < 0 || (st.st_size > 0 &&
+	    pread(fd, &last, 1, st.st_size - 1) != 1)) {
+		close(fd);
+		goto broken;
+	}
+	close(fd);
+	if (last != '\n')
+		goto broken;
+	d->audit_broken = 0;
+	return 0;
+broken:
+	if (d->audit_broken == 0)
+		d->audit_broken = cd_unix();
+	return -1;
 }
 
 static int

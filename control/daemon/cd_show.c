@@ -328,9 +328,11 @@ cd_cmd_show(struct cd *d, const struct cd_req *rq, json_t **data,
 		    "revision", (json_int_t)d->run.rev, "text", d->run.text);
 	else if (strcmp(w, "candidate") == 0)
 		*data = cd_show_candidate(d, rq);
+	else if (strcmp(w, "logging") == 0)
+		*data = cd_syslog_show(d);
 	else
 		return cd_fail(e, "bad-request", "show: unknown \"%s\" (rules, "
 		    "regions, services, ports, nexthops, geo, revisions, audit, "
-		    "config, candidate)", w);
+		    "config, candidate, logging)", w);
 	return 0;
 }

@@ -136,13 +136,34 @@ cd_sock_close(struct cd *d)
 	}
 }
 
+/*
+ * A free slot for a client of UID.  The read-only socket is open to every
+ * local user: it may not take the slots reserved for the control socket,
+ * nor more than a few per uid, so that no one can lock admins out.
+ */
 static int
-cd_client_slot(struct cd *d)
+cd_client_slot(struct cd *d, bool ro, uid_t uid)
 {
-	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
-		if (d->cl[i] == NULL)
-			return (int)i;
-	return -1;
+	unsigned used = 0, mine = 0;
+	int free_slot = -1;
+
+	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
+		const struct cd_client *c = d->cl[i];
+
+		if (c == NULL) {
+			if (free_slot < 0)
+				free_slot = (int)i;
+			continue;
+		}
+		if (c->ro) {
+			used++;
+			mine += c->uid == uid;
+		}
+	}
+	if (ro && (used >= CD_CLIENT_MAX - CD_CLIENT_RW_RESERVED ||
+	    (uid != 0 && mine >= CD_CLIENT_PER_UID)))
+		return -1;
+	return free_slot;
 }
 
 void
@@ -151,12 +172,12 @@ cd_sock_accept(struct cd *d, int lfd, bool ro)
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	struct cd_client *c;
-	int fd, slot;
+	int fd, slot = 0;
 
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0)
 		return;
-	if ((slot = cd_client_slot(d)) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    (slot = cd_client_slot(d, ro, cr.uid)) < 0 ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		cd_log("refusing a client: %s", slot < 0 ? "too many clients" :
 		    strerror(errno));
@@ -209,11 +230,15 @@ cd_client_refuse(struct cd_client *c, const char *msg)
 	c->inlen = 0;
 }
 
-/* Serves every whole request in the input buffer. */
+/*
+ * Serves the next whole request in the input buffer, if no reply is
+ * still queued: one request in flight per client, so that pipelined
+ * requests cannot make the daemon build replies faster than they drain.
+ */
 static void
 cd_client_parse(struct cd *d, struct cd_client *c)
 {
-	while (!c->closing && c->inlen >= 4) {
+	while (!c->closing && c->outlen == 0 && c->inlen >= 4) {
 		uint32_t be, len;
 		json_error_t jerr;
 		json_t *req;
@@ -247,6 +272,11 @@ cd_client_read(struct cd *d, struct cd_client *c)
 {
 	ssize_t n;
 
+	/* A whole request is already waiting: serve it before reading on. */
+	if (c->inlen >= 4 + (size_t)CD_REQ_MAX) {
+		cd_client_parse(d, c);
+		return 0;
+	}
 	if (c->incap - c->inlen < CD_READ_CHUNK) {
 		size_t cap = c->inlen + CD_READ_CHUNK;
 		uint8_t *in = realloc(c->in, cap);
@@ -280,8 +310,8 @@ cd_client_write(struct cd_client *c)
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	/* The drain deadline set when the reply was queued stays absolute. */
 	c->outoff += (size_t)n;
-	c->deadline_ms = cd_now_ms() + CD_OUT_TIMEOUT_MS;
 	if (c->outoff < c->outlen)
 		return 0;
 	free(c->out);
@@ -301,6 +331,8 @@ cd_client_io(struct cd *d, unsigned i, short revents)
 
 	if (revents & POLLOUT)
 		rc = cd_client_write(c);
+	if (rc == 0 && c->outlen == 0 && !c->closing)
+		cd_client_parse(d, c);	/* the next pipelined request */
 	if (rc == 0 && (revents & POLLIN) && c->outlen == 0 && !c->closing)
 		rc = cd_client_read(d, c);
 	if (rc == 0 && c->outlen > c->outoff)

@@ -190,7 +190,7 @@ cd_setup(struct cd *d)
 	}
 	cd_log("running revision %lu", (unsigned long)d->run.rev);
 	cd_confirm_tick(d);
-	if (cd_sock_open(d) < 0 || cd_privs_drop() < 0)
+	if (cd_sock_open(d) < 0 || cd_prom_open(d) < 0 || cd_privs_drop() < 0)
 		return -1;
 	/* Nothing more to create: files stay private, stdin is not ours. */
 	umask(077);
@@ -198,6 +198,8 @@ cd_setup(struct cd *d)
 		dup2(devnull, STDIN_FILENO);
 		close(devnull);
 	}
+	if (cd_snmp_start(d) < 0)
+		return -1;
 	cd_dp_start(d);
 	return 0;
 }
@@ -212,6 +214,9 @@ cd_poll_timeout(struct cd *d, int64_t now)
 	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
 		if (d->cl[i] != NULL && d->cl[i]->deadline_ms < t)
 			t = d->cl[i]->deadline_ms;
+	t = cd_prom_deadline(d, t);
+	if (cd_syslog_next_ms(d) < t)
+		t = cd_syslog_next_ms(d);
 	return t <= now ? 0 : (int)(t - now);
 }
 
@@ -243,11 +248,17 @@ cd_poll_fill(struct cd *d, struct pollfd *pfd, int *slot)
 static void
 cd_poll_once(struct cd *d)
 {
-	struct pollfd pfd[4 + CD_CLIENT_MAX];
+	struct pollfd pfd[4 + CD_CLIENT_MAX + CD_PROM_PFD_MAX + CD_SNMP_FD_MAX +
+	    CD_SYSLOG_FDS];
 	int slot[4 + CD_CLIENT_MAX];
 	unsigned n = cd_poll_fill(d, pfd, slot);
+	unsigned nprom = cd_prom_poll_fill(d, pfd + n);
+	int timeout = cd_poll_timeout(d, cd_now_ms());
+	unsigned nsnmp = cd_snmp_poll_fill(d, pfd + n + nprom, CD_SNMP_FD_MAX,
+	    &timeout);
+	unsigned nsl = cd_syslog_poll_fill(d, pfd + n + nprom + nsnmp);
 
-	if (poll(pfd, n, cd_poll_timeout(d, cd_now_ms())) < 0) {
+	if (poll(pfd, n + nprom + nsnmp + nsl, timeout) < 0) {
 		if (errno != EINTR)
 			cd_log("poll: %s", strerror(errno));
 		return;
@@ -258,11 +269,16 @@ cd_poll_once(struct cd *d)
 		cd_sock_accept(d, d->lfd, false);
 	if (pfd[2].revents & POLLIN)
 		cd_sock_accept(d, d->rofd, true);
-	if (d->dpc != NULL && pfd[3].fd == dpc_fd(d->dpc) && pfd[3].revents)
+	/* Readable: log events; EOF only on a 0-length read or an error. */
+	if (d->dpc != NULL && pfd[3].fd == dpc_fd(d->dpc) && pfd[3].revents &&
+	    cd_syslog_dp_read(d) < 0)
 		cd_dp_eof(d);
 	for (unsigned i = 4; i < n; i++)
 		if (pfd[i].revents && d->cl[slot[i]] != NULL)
 			cd_client_io(d, (unsigned)slot[i], pfd[i].revents);
+	cd_prom_poll_done(d, pfd + n, nprom);
+	cd_snmp_poll_done(d, pfd + n + nprom, nsnmp);
+	cd_syslog_poll_done(d, pfd + n + nprom + nsnmp, nsl);
 }
 
 static void
@@ -273,6 +289,7 @@ cd_loop(struct cd *d)
 		cd_client_timeouts(d, cd_now_ms());
 		cd_dp_tick(d);
 		cd_confirm_tick(d);
+		cd_syslog_tick(d);
 	}
 	cd_log("stopping; cordon-dp pid %d keeps enforcing revision %lu",
 	    (int)d->dp_pid, (unsigned long)d->run.rev);
@@ -320,9 +337,15 @@ cd_main(struct cd *d)
 	}
 	d->ctl = c->control;
 	free(c);
+	if (cd_syslog_open(d) < 0)
+		return 1;
 	if (cd_setup(d) < 0)
 		return 1;
+	cd_syslog_event(d, "daemon-start", "cordond started", "version",
+	    CD_VERSION, "revision", CD_SL_U(d->run.rev), NULL);
 	cd_loop(d);
+	cd_syslog_event(d, "daemon-stop", "cordond stopping; cordon-dp keeps "
+	    "enforcing", "revision", CD_SL_U(d->run.rev), NULL);
 	return 0;
 }
 
@@ -341,6 +364,9 @@ main(int argc, char **argv)
 	d.started = cd_unix();
 	rc = cd_main(&d);
 	cd_sock_close(&d);
+	cd_prom_close(&d);
+	cd_snmp_stop(&d);
+	cd_syslog_close(&d);
 	if (d.dpc != NULL)
 		dpc_close(d.dpc);
 	cd_run_free(&d.run);

@@ -16,6 +16,8 @@
 #include <jansson.h>
 
 #include "config/conf.h"
+#include "control/daemon/cd_snmp.h"
+#include "control/daemon/cd_syslog.h"
 #include "control/dpc/dpc.h"
 #include "control/geo/geo_build.h"
 #include "control/store/store.h"
@@ -28,8 +30,12 @@
 #define CD_REQ_TIMEOUT_MS 5000		/* a request must arrive within */
 #define CD_OUT_TIMEOUT_MS 30000		/* a reply must drain within */
 #define CD_CLIENT_MAX	64
+#define CD_CLIENT_RW_RESERVED 16	/* slots the read-only socket cannot take */
+#define CD_CLIENT_PER_UID 8	/* read-only clients per non-root uid */
 #define CD_DP_TIMEOUT_MS 15000		/* one LOAD round trip */
 #define CD_BACKOFF_MAX_S 30
+#define CD_PROM_CLIENT_MAX 16		/* Prometheus scrapes at once */
+#define CD_PROM_PFD_MAX	(1 + CD_PROM_CLIENT_MAX)
 
 /* A compiled revision: what cordon-dp enforces (or should). */
 struct cd_running {
@@ -94,6 +100,7 @@ struct cd {
 	int64_t dp_give_up_ms;	/* STARTING: kill and restart after */
 	int64_t dp_up_since;
 	bool ready_sent;
+	int64_t audit_broken;	/* since when changes cannot be audited, 0 */
 	struct stats *base;	/* counters at the last activation */
 	struct stats *sum;	/* scratch */
 
@@ -107,6 +114,8 @@ struct cd {
 	/* sockets */
 	int lfd, rofd, sigfd;
 	struct cd_client *cl[CD_CLIENT_MAX];
+	struct cd_syslog *slog;	/* cd_syslog.c */
+	struct cd_prom *prom;	/* NULL: no Prometheus listener */
 	bool quit;
 };
 
@@ -148,6 +157,8 @@ void cd_geo_hash(const struct geo_db *db, const struct conf *c,
 int cd_apply(struct cd *d, const char *text, const char *kind,
     const char *comment, const struct cd_req *rq, bool need_dp,
     uint64_t *newrev, struct cd_err *e);
+/* 0 when the audit log can take a record; else sets the alarm, -1. */
+int cd_audit_ready(struct cd *d);
 int cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
     const char *result, const char *diff, uint64_t rev);
 
@@ -180,6 +191,20 @@ cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
     cd_cmd_explain, cd_cmd_set, cd_cmd_delete, cd_cmd_compare,
     cd_cmd_commit, cd_cmd_confirm, cd_cmd_rollback, cd_cmd_geo_reload,
     cd_cmd_audit_verify;
+
+/*
+ * cd_prom.c: the Prometheus listener (control.prometheus).  open: 0 when
+ * off or listening, -1 (logged) when it cannot bind.  poll_fill adds at
+ * most CD_PROM_PFD_MAX entries to PFD and returns how many; poll_done
+ * serves those N entries after poll() and applies the timeouts;
+ * deadline lowers T to the earliest client deadline.
+ */
+struct pollfd;
+int cd_prom_open(struct cd *d);
+void cd_prom_close(struct cd *d);
+unsigned cd_prom_poll_fill(struct cd *d, struct pollfd *pfd);
+void cd_prom_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n);
+int64_t cd_prom_deadline(const struct cd *d, int64_t t);
 
 /* cd_commit.c: the confirm timer */
 void cd_confirm_tick(struct cd *d);

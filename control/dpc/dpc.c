@@ -31,7 +31,14 @@ struct dpc {
 	const struct stats *stats;	/* the counters memfd, read-only */
 	size_t stats_len;
 	unsigned nstats;
+	/* Events that arrived while a request waited for its reply. */
+	struct dpc_wire_event *evq;
+	unsigned evn;
+	uint64_t ev_lost;
 };
+
+#define DPC_EVQ_MAX	4096	/* events kept across one request */
+#define DPC_EV_READS	64	/* messages per dpc_events_read() */
 
 /* A reply as received: header, payload, and at most one fd. */
 struct dpc_rx {
@@ -39,6 +46,7 @@ struct dpc_rx {
 	union {
 		struct dpc_msg_status status;
 		struct dpc_msg_result result;
+		struct dpc_msg_event event;
 		uint8_t b[DPC_MSG_MAX];
 	} u;
 	int fd;
@@ -133,6 +141,7 @@ dpc_close(struct dpc *c)
 		return;
 	dpc_unmap(c);
 	close(c->fd);
+	free(c->evq);
 	free(c);
 }
 
@@ -245,6 +254,26 @@ bad:
 	return -1;
 }
 
+/* Keeps an event message that arrived during a request, for later. */
+static void
+dpc_ev_stash(struct dpc *c, const struct dpc_msg_event *m)
+{
+	unsigned n = m->n <= DPC_EVENT_BATCH ? m->n : 0;
+
+	if (c->evq == NULL &&
+	    (c->evq = calloc(DPC_EVQ_MAX, sizeof(*c->evq))) == NULL) {
+		for (unsigned i = 0; i < n; i++)
+			c->ev_lost += m->ev[i].count;
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (c->evn < DPC_EVQ_MAX)
+			c->evq[c->evn++] = m->ev[i];
+		else
+			c->ev_lost += m->ev[i].count;
+	}
+}
+
 static void
 dpc_err_set(char *err, size_t errlen, const char *msg)
 {
@@ -278,6 +307,10 @@ dpc_request(struct dpc *c, unsigned type, const void *payload, size_t len,
 	for (;;) {
 		if (dpc_recv_one(c, rx, deadline) != 0)
 			goto fail;
+		if (rx->h.type == DPC_EVENT) {
+			dpc_ev_stash(c, &rx->u.event);
+			continue;
+		}
 		/* Refusals of a connection come with seq 0. */
 		if (rx->h.seq == c->seq || (rx->h.type == DPC_ERR &&
 		    rx->h.seq == 0))
@@ -479,4 +512,43 @@ dpc_load(struct dpc *c, uint64_t revision, const struct policy *p,
 	    err, errlen);
 	free(blob);
 	return rc;
+}
+
+/* One EVENT message: its events to FN (a bad count delivers none). */
+static void
+dpc_ev_deliver(const struct dpc_msg_event *m, dpc_event_fn *fn, void *arg)
+{
+	if (m->n > DPC_EVENT_BATCH)
+		return;
+	for (unsigned i = 0; i < m->n; i++)
+		fn(arg, &m->ev[i]);
+}
+
+int
+dpc_events_read(struct dpc *c, dpc_event_fn *fn, void *arg)
+{
+	struct dpc_rx rx;
+
+	for (unsigned i = 0; i < c->evn; i++)
+		fn(arg, &c->evq[i]);
+	c->evn = 0;
+	for (unsigned i = 0; i < DPC_EV_READS; i++) {
+		if (dpc_recv_one(c, &rx, 0) != 0) {
+			if (errno == ETIMEDOUT || errno == EAGAIN ||
+			    errno == EBADMSG)
+				return 0;
+			return -1;
+		}
+		if (rx.fd >= 0)
+			close(rx.fd);
+		if (rx.h.type == DPC_EVENT)
+			dpc_ev_deliver(&rx.u.event, fn, arg);
+	}
+	return 0;
+}
+
+uint64_t
+dpc_events_lost(const struct dpc *c)
+{
+	return c->ev_lost;
 }

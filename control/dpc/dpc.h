@@ -36,8 +36,24 @@ struct dpc;
 /* Connects to cordon-dp's control socket.  NULL with errno on failure. */
 struct dpc *dpc_connect(const char *path, int timeout_ms);
 void dpc_close(struct dpc *c);
-/* The socket, for poll(): readable with nothing asked means EOF. */
+/*
+ * The socket, for poll(): readable with nothing asked means an event
+ * (or EOF): call dpc_events_read().
+ */
 int dpc_fd(const struct dpc *c);
+
+/*
+ * Log events cordon-dp sends unsolicited (DPC_EVENT).  dpc_events_read()
+ * hands FN the events kept while a request waited for its reply, then
+ * those pending on the socket, without blocking; anything else pending
+ * (a late reply) is discarded.  0, or -1 with errno when the channel is
+ * closed (ECONNRESET) or broken.  dpc_events_lost(): events that did not
+ * fit the queue kept during requests.
+ */
+struct dpc_wire_event;
+typedef void dpc_event_fn(void *arg, const struct dpc_wire_event *ev);
+int dpc_events_read(struct dpc *c, dpc_event_fn *fn, void *arg);
+uint64_t dpc_events_lost(const struct dpc *c);
 
 /*
  * HELLO: fills ST and maps the counters memfd (kept by C until close).

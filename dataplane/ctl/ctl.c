@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -26,6 +28,7 @@ struct ctl {
 	struct dp_ctx *dp;
 	int lfd;
 	int cfd;
+	int sndbuf;		/* the client socket's SO_SNDBUF */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	union {
 		uint8_t b[DPC_MSG_MAX + 1];
@@ -215,6 +218,9 @@ ctl_accept(struct ctl *c)
 		return;
 	}
 	c->cfd = fd;
+	crl = sizeof(c->sndbuf);
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &c->sndbuf, &crl) != 0)
+		c->sndbuf = 0;
 	printf("cordon-dp: control: client connected (pid %d)\n", (int)cr.pid);
 }
 
@@ -361,6 +367,43 @@ ctl_serve_one(struct ctl *c)
 	ctl_fds_close(fds, nfd);
 	ctl_reply_err(c, h.seq, EBADMSG, err);
 	return 0;
+}
+
+/* Room for events: they may fill at most half the socket buffer. */
+static int
+ctl_event_room(const struct ctl *c)
+{
+	int queued = 0;
+
+	if (ioctl(c->cfd, SIOCOUTQ, &queued) != 0)
+		return 0;
+	return queued + 2 * (int)DPC_MSG_MAX < c->sndbuf / 2;
+}
+
+int
+ctl_connected(const struct ctl *c)
+{
+	return c != NULL && c->cfd >= 0;
+}
+
+long
+ctl_events_send(struct ctl *c, const struct dpc_wire_event *ev, unsigned n)
+{
+	struct dpc_msg_event m;
+	unsigned off = 0, k;
+
+	if (c == NULL || c->cfd < 0)
+		return -1;
+	while (off < n && ctl_event_room(c)) {
+		k = n - off < DPC_EVENT_BATCH ? n - off : DPC_EVENT_BATCH;
+		memset(&m, 0, sizeof(m));
+		m.n = k;
+		memcpy(m.ev, ev + off, k * sizeof(*ev));
+		if (ctl_send(c->cfd, DPC_EVENT, 0, &m, sizeof(m), -1) != 0)
+			break;
+		off += k;
+	}
+	return (long)(n - off);
 }
 
 void

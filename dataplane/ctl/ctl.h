@@ -31,6 +31,19 @@ void ctl_close(struct ctl *c);
 void ctl_poll(struct ctl *c, int timeout_ms);
 
 /*
+ * ctl_connected(): a client (cordond) is connected; C may be NULL.
+ * ctl_events_send(): sends N log events to the client as DPC_EVENT
+ * messages, never blocking.  Returns -1 when no client is connected
+ * (nothing sent), else how many events could not be sent: the client's
+ * socket buffer was more than half full (replies keep the other half)
+ * or refused them.
+ */
+struct dpc_wire_event;
+int ctl_connected(const struct ctl *c);
+long ctl_events_send(struct ctl *c, const struct dpc_wire_event *ev,
+    unsigned n);
+
+/*
  * Checks a policy received as bytes: counts, actions, every index the
  * fast path or the reports follow, rule bits beyond NRULES, terminated
  * names, and next-hop ports < NPORTS (config port indexes: the sender

@@ -93,10 +93,40 @@ ctl_pol_counts(const struct policy *p, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A fragment is judged against fragcls[L]: it must name real classes, and
+ * every class a port of L uses, or a fragment could skip the one class
+ * that denies it (fail-open).
+ */
+static int
+ctl_pol_fragcls(const struct policy *p, unsigned l, const uint8_t *used,
+    char *err, size_t errlen)
+{
+	uint8_t listed[POL_PORTCLS_MAX] = { 0 };
+
+	if (p->nfragcls[l] > POL_PORTCLS_MAX)
+		return ctl_pol_bad(err, errlen, "policy: %u fragment classes",
+		    p->nfragcls[l]);
+	for (unsigned i = 0; i < p->nfragcls[l]; i++) {
+		if (p->fragcls[l][i] >= p->nclasses)
+			return ctl_pol_bad(err, errlen, "policy: fragment "
+			    "class %u of %u", p->fragcls[l][i], p->nclasses);
+		listed[p->fragcls[l][i]] = 1;
+	}
+	for (unsigned c = 0; c < POL_PORTCLS_MAX; c++)
+		if (used[c] && !listed[c])
+			return ctl_pol_bad(err, errlen, "policy: %s class %u "
+			    "missing from the fragment classes",
+			    l ? "udp" : "tcp", c);
+	return 0;
+}
+
 static int
 ctl_pol_ports(const struct policy *p, char *err, size_t errlen)
 {
-	for (unsigned l = 0; l < 2; l++)
+	for (unsigned l = 0; l < 2; l++) {
+		uint8_t used[POL_PORTCLS_MAX] = { 0 };
+
 		for (unsigned port = 0; port < 65536; port++) {
 			uint8_t c = p->port_class[l][port];
 			uint8_t s = p->port_service[l][port];
@@ -109,7 +139,11 @@ ctl_pol_ports(const struct policy *p, char *err, size_t errlen)
 				return ctl_pol_bad(err, errlen, "policy: %s port "
 				    "%u: service %u of %u", l ? "udp" : "tcp",
 				    port, s, p->nservices);
+			used[c] = 1;
 		}
+		if (ctl_pol_fragcls(p, l, used, err, errlen) < 0)
+			return -1;
+	}
 	for (unsigned s = 0; s < p->nservices; s++)
 		if (!ctl_pol_name_ok(p->service_name[s]))
 			return ctl_pol_bad(err, errlen, "policy: service %u: "

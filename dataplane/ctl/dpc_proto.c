@@ -24,6 +24,8 @@ dpc_msg_payload_size(unsigned type)
 	case DPC_LOAD_REPLY:
 	case DPC_ERR:
 		return sizeof(struct dpc_msg_result);
+	case DPC_EVENT:
+		return sizeof(struct dpc_msg_event);
 	default:
 		return -1;
 	}

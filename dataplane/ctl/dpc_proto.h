@@ -32,6 +32,7 @@ enum dpc_type {
 	DPC_STATUS,		/* none -> STATUS_REPLY */
 	DPC_STATUS_REPLY,	/* struct dpc_msg_status */
 	DPC_ERR,		/* struct dpc_msg_result */
+	DPC_EVENT,		/* dp -> d, unsolicited: struct dpc_msg_event */
 	DPC_TYPE_MAX
 };
 
@@ -82,6 +83,45 @@ struct dpc_msg_result {
 	char message[DPC_WIRE_TEXT];	/* NUL-terminated */
 };
 
+/*
+ * One log event (a packet decided by a rule with log = true), as the
+ * main lcore sends it to the client.  COUNT identical events drained in
+ * the same tick are folded into one.
+ */
+#define DPC_EV_PORTS	0x01	/* sport/dport are TCP/UDP ports */
+#define DPC_EV_FRAG	0x02	/* a fragment */
+
+struct dpc_wire_event {
+	uint8_t src[16];	/* IPv4: the first 4 bytes, network order */
+	uint8_t dst[16];
+	uint16_t sport;		/* host order; ICMP: type << 8 | code */
+	uint16_t dport;
+	uint8_t af;		/* 4 or 6 */
+	uint8_t proto;		/* IPPROTO_* */
+	uint8_t action;		/* enum cdn_action */
+	uint8_t reason;		/* enum cdn_reason */
+	uint16_t src_cc;	/* geo_cc_t */
+	uint16_t dst_cc;	/* geo_cc_t; 0 when no rule looks at it */
+	uint16_t rule;		/* rule position - 1, or 0xffff: the default */
+	uint8_t service;	/* policy service index, or 0xff: none */
+	uint8_t port;		/* ingress: cordon-dp's (config) port index */
+	uint32_t count;		/* >= 1 */
+	uint8_t flags;		/* DPC_EV_* */
+	uint8_t pad[3];
+	uint64_t unix_ns;	/* when the main lcore drained it */
+};
+
+#define DPC_EVENT_BATCH	63
+
+struct dpc_msg_event {
+	uint32_t n;		/* events used, 1..DPC_EVENT_BATCH */
+	uint32_t pad;
+	struct dpc_wire_event ev[DPC_EVENT_BATCH];
+};
+
+_Static_assert(sizeof(struct dpc_wire_event) == 64, "dpc_wire_event");
+_Static_assert(sizeof(struct dpc_msg_event) + 16 <= DPC_MSG_MAX,
+    "dpc_msg_event");
 _Static_assert(sizeof(struct dpc_hdr) == 16, "dpc_hdr");
 _Static_assert(sizeof(struct dpc_msg_status) == 632, "dpc_msg_status");
 _Static_assert(sizeof(struct dpc_msg_load) == 104, "dpc_msg_load");

@@ -4,6 +4,7 @@
  * control channel).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 
 #include "dataplane/classify/cls_fmt.h"
 #include "dataplane/ctl/ctl.h"
+#include "dataplane/ctl/dpc_proto.h"
 #include "dataplane/dp/dp.h"
 
 #define DP_TICK_US	100000	/* housekeeping period */
@@ -163,22 +165,104 @@ dp_stats_report(const struct dp_ctx *ctx, int text)
 }
 
 static void
-dp_log_drain(const struct dp_ctx *ctx)
+dp_log_print(const struct dp_ctx *ctx, const struct dp_event *ev)
 {
-	struct dp_event ev;
 	struct cls_record r;
 
-	for (unsigned i = 0; i < ctx->nworkers; i++) {
-		while (rte_ring_sc_dequeue_elem(ctx->worker[i]->log, &ev,
-		    sizeof(ev)) == 0) {
-			memset(&r, 0, sizeof(r));
-			r.port = ctx->port[ev.port].name;
-			r.parsed = 1;
-			r.m = &ev.m;
-			r.v = &ev.v;
-			printf("cordon-dp: ");
-			cls_record_text(stdout, ctx->state->pol, &r);
+	memset(&r, 0, sizeof(r));
+	r.port = ctx->port[ev->port].name;
+	r.parsed = 1;
+	r.m = &ev->m;
+	r.v = &ev->v;
+	printf("cordon-dp: ");
+	cls_record_text(stdout, ctx->state->pol, &r);
+}
+
+static void
+dp_event_wire(const struct dp_event *ev, uint64_t now,
+    struct dpc_wire_event *w)
+{
+	const struct pkt_meta *m = &ev->m;
+	uint32_t a;
+
+	memset(w, 0, sizeof(*w));
+	w->af = m->af;
+	if (m->af == 4) {
+		a = htonl(m->src4);
+		memcpy(w->src, &a, 4);
+		a = htonl(m->dst4);
+		memcpy(w->dst, &a, 4);
+	} else {
+		memcpy(w->src, m->src6, 16);
+		memcpy(w->dst, m->dst6, 16);
+	}
+	w->sport = m->sport;
+	w->dport = m->dport;
+	w->proto = m->l4proto;
+	if (m->has_l4 && (m->l4proto == IPPROTO_TCP ||
+	    m->l4proto == IPPROTO_UDP))
+		w->flags |= DPC_EV_PORTS;
+	if (m->frag != PKT_FRAG_NONE)
+		w->flags |= DPC_EV_FRAG;
+	w->action = ev->v.action;
+	w->reason = ev->v.reason;
+	w->src_cc = ev->v.src_cc;
+	w->dst_cc = ev->v.dst_cc;
+	w->rule = ev->v.rule;
+	w->service = ev->v.service;
+	w->port = (uint8_t)ev->port;
+	w->count = 1;
+	w->unix_ns = now;
+}
+
+/* Adds EV to the worker's batch, folding it into an identical last one. */
+static void
+dp_event_add(struct dpc_wire_event *b, unsigned *n, const struct dp_event *ev,
+    uint64_t now)
+{
+	struct dpc_wire_event w;
+
+	dp_event_wire(ev, now, &w);
+	if (*n > 0 && b[*n - 1].count < UINT32_MAX) {
+		w.count = b[*n - 1].count;
+		if (memcmp(&w, &b[*n - 1], sizeof(w)) == 0) {
+			b[*n - 1].count++;
+			return;
 		}
+		w.count = 1;
+	}
+	b[(*n)++] = w;
+}
+
+/*
+ * Log events go to cordond when it is connected (never blocking: what
+ * its channel cannot take is counted as log_unsent), else to stdout.
+ */
+static void
+dp_log_drain(const struct dp_ctx *ctx, struct ctl *ctl)
+{
+	static struct dpc_wire_event batch[DP_LOG_RING];
+	struct dp_event ev;
+	uint64_t now = dp_unix_ns();
+	int send = ctl_connected(ctl);
+	unsigned n;
+	long left;
+
+	for (unsigned i = 0; i < ctx->nworkers; i++) {
+		n = 0;
+		while (n < DP_LOG_RING && rte_ring_sc_dequeue_elem(
+		    ctx->worker[i]->log, &ev, sizeof(ev)) == 0) {
+			if (send)
+				dp_event_add(batch, &n, &ev, now);
+			else
+				dp_log_print(ctx, &ev);
+		}
+		if (n == 0)
+			continue;
+		if ((left = ctl_events_send(ctl, batch, n)) < 0)
+			left = n;
+		for (unsigned k = n - (unsigned)left; k < n; k++)
+			ctx->stats[i].log_unsent += batch[k].count;
 	}
 	fflush(stdout);
 }
@@ -215,7 +299,7 @@ dp_housekeep(struct dp_ctx *ctx, struct ctl *ctl)
 	while (!dp_sig_quit) {
 		next += DP_TICK_US;
 		dp_wait(ctl, next);
-		dp_log_drain(ctx);
+		dp_log_drain(ctx, ctl);
 		if (dp_sig_usr1) {
 			dp_sig_usr1 = 0;
 			dp_stats_report(ctx, 1);
@@ -311,7 +395,7 @@ dp_run(struct dp_ctx *ctx, const struct policy *pol, struct geo_tables *geo)
 	ctx->quit = 1;
 	rte_eal_mp_wait_lcore();
 	ctl_close(ctl);
-	dp_log_drain(ctx);
+	dp_log_drain(ctx, NULL);
 	dp_stats_report(ctx, 1);
 	dp_ports_close(ctx);
 	dp_state_free(ctx->state);

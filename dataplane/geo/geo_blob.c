@@ -25,6 +25,8 @@
 #include "dataplane/geo/geo.h"
 #include "dataplane/geo/geo_impl.h"
 
+#define GEO_BLOB_NODE6_MAX (1u << 20)
+
 #define GEO_BLOB_MAGIC	0x4f454743u	/* "CGEO" */
 #define GEO_BLOB_ALIGN	4096u
 #define GEO6_LAST_LEVEL	15u		/* node indexed by address byte 15 */
@@ -223,7 +225,13 @@ geo_blob_check_hdr(const void *blob, size_t len, char *err, size_t errlen)
 	if (h->version != GEO_BLOB_VERSION)
 		return geo_blob_err(err, errlen, "geo blob: version %u, "
 		    "expected %u", h->version, GEO_BLOB_VERSION);
-	if (h->tbl8_groups > GEO_TBL8_MAX || h->node6_count > GEO6_NODE_MAX)
+	/*
+	 * The trie could in principle have 2^30 nodes; a blob claiming more
+	 * than GEO_BLOB_NODE6_MAX (1 GiB of nodes; the real whois database
+	 * needs about 48k) would only make the main lcore fault in and walk
+	 * memory for minutes.
+	 */
+	if (h->tbl8_groups > GEO_TBL8_MAX || h->node6_count > GEO_BLOB_NODE6_MAX)
 		return geo_blob_err(err, errlen, "geo blob: %u groups, %u "
 		    "nodes: too many", h->tbl8_groups, h->node6_count);
 	geo_blob_layout(h->tbl8_groups, h->node6_count, &l);

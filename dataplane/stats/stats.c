@@ -72,9 +72,10 @@ stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 		    s->port[p].tx_packets, s->port[p].tx_bytes,
 		    s->port[p].tx_dropped);
 	}
-	if (s->log_dropped || s->log_suppressed)
-		fprintf(f, "log events dropped: %lu, suppressed: %lu\n",
-		    s->log_dropped, s->log_suppressed);
+	if (s->log_dropped || s->log_suppressed || s->log_unsent)
+		fprintf(f, "log events dropped: %lu, suppressed: %lu, "
+		    "unsent: %lu\n", s->log_dropped, s->log_suppressed,
+		    s->log_unsent);
 }
 
 static void
@@ -149,8 +150,9 @@ stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
 	stats_json_rules(s, n, f);
 	stats_json_countries(s, f);
 	stats_json_ports(s, n, f);
-	fprintf(f, ",\"log_dropped\":%lu,\"log_suppressed\":%lu}\n",
-	    s->log_dropped, s->log_suppressed);
+	fprintf(f, ",\"log_dropped\":%lu,\"log_suppressed\":%lu,"
+	    "\"log_unsent\":%lu}\n", s->log_dropped, s->log_suppressed,
+	    s->log_unsent);
 }
 
 int

@@ -39,6 +39,12 @@ struct stats {
 	uint64_t cc_denied[GEO_CC_MAX];		/* not allowed, by source */
 	uint64_t log_dropped;			/* log events lost: ring full */
 	uint64_t log_suppressed;		/* over the log rate limit */
+	/*
+	 * Drained but not sent to cordond: its channel was full.  The one
+	 * counter the main lcore writes (in the element of the worker the
+	 * event came from); the worker never touches it.
+	 */
+	uint64_t log_unsent;
 	struct stats_port port[STATS_PORT_MAX];
 } __attribute__((aligned(64)));
 

@@ -346,10 +346,10 @@ def help_words(out):
               "commit", "confirm", "rollback", "geo", "audit"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
-                "candidate"]),
+                "candidate", "logging"]),
     ("sh help", ["status", "counters", "rules", "regions", "services",
                  "ports", "nexthops", "geo", "revisions", "audit",
-                 "config", "candidate"]),
+                 "config", "candidate", "logging"]),
     ("set ?", ["rule", "region", "service", "override", "nexthop",
                "default"]),
     ("set rule ?", ["NAME"]),
@@ -388,7 +388,7 @@ def test_help_text(ctl_bin):
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
-                  "config", "candidate"]),
+                  "config", "candidate", "logging"]),
     (["show", "re"], ["regions", "revisions"]),
     (["show", "status", ""], []),
     (["set", "rule", ""], []),
@@ -849,3 +849,71 @@ def test_real_session(ctl_bin, cordond):
     assert revs.returncode == 0
     v = run(ctl_bin, ["audit", "verify"], s)
     assert v.returncode == 0, v.stderr
+
+
+# -- Prometheus exposition (issue 5) ------------------------------------------
+
+def prom_daemon_reply(counters_ok=True):
+    """Answers status, counters and show rules with the recorded replies
+    (counters refused as "dataplane" when not COUNTERS_OK)."""
+    def reply(req):
+        if req["cmd"] == "counters" and not counters_ok:
+            return {"v": 1, "ok": False, "error": {
+                "code": "dataplane", "message": "cordon-dp is down"}}
+        name = {"status": "status", "counters": "counters"}.get(
+            req["cmd"], req.get("args", {}).get("what"))
+        return {"v": 1, "ok": True, "data": load_reply(name)}
+    return reply
+
+
+PROM_LINE = re.compile(
+    r'^(# HELP [a-z_]+ .+|# TYPE [a-z_]+ (counter|gauge)|'
+    r'[a-z_]+(\{[a-z_]+="([^"\\\n]|\\["\\n])*"'
+    r'(,[a-z_]+="([^"\\\n]|\\["\\n])*")*\})? [0-9]+)$')
+
+
+@pytest.mark.parametrize("spelling", [
+    "show counters prometheus", "show counters --prometheus",
+    "show counters -p", "sh cou prom", "show counters --prom"])
+def test_prometheus_text(ctl_bin, daemon, spelling):
+    daemon.reply = prom_daemon_reply()
+    r = run(ctl_bin, spelling.split(), daemon.path)
+    assert r.returncode == 0, r.stderr
+    golden_check("prometheus/counters.txt", r.stdout)
+    # Three requests, each as a plain command: the flag is cordonctl's.
+    assert [(q["cmd"], q.get("args", {})) for q in daemon.requests] == [
+        ("status", {}), ("counters", {}), ("show", {"what": "rules"})]
+    for ln in r.stdout.splitlines():
+        assert PROM_LINE.match(ln), ln
+    names = [ln.split()[2] for ln in r.stdout.splitlines()
+             if ln.startswith("# TYPE")]
+    assert len(names) == len(set(names))
+    for ln in r.stdout.splitlines():
+        if ln.startswith("# TYPE") and ln.endswith(" counter"):
+            assert ln.split()[2].endswith("_total"), ln
+
+
+def test_prometheus_dataplane_down(ctl_bin, daemon):
+    """Without cordon-dp the daemon's own metrics still come out."""
+    daemon.reply = prom_daemon_reply(counters_ok=False)
+    r = run(ctl_bin, ["show", "counters", "-p"], daemon.path)
+    assert r.returncode == 0, r.stderr
+    golden_check("prometheus/down.txt", r.stdout)
+    assert [q["cmd"] for q in daemon.requests] == ["status", "counters"]
+
+
+def test_prometheus_usage(ctl_bin, daemon):
+    r = run(ctl_bin, ["-j", "show", "counters", "-p"], daemon.path)
+    assert r.returncode == 2 and "-j and -J do not apply" in r.stderr
+    r = run(ctl_bin, ["show", "counters", "-x"], daemon.path)
+    assert r.returncode == 2 and 'unexpected "-x"' in r.stderr
+    r = run(ctl_bin, ["show", "counters", "-p", "-p"], daemon.path)
+    assert r.returncode == 2 and '"prometheus" given twice' in r.stderr
+    assert daemon.requests == []
+    assert run(ctl_bin, ["__complete", "show", "counters", ""]).stdout \
+        .split() == ["prometheus"]
+    daemon.reply = lambda req: {"v": 1, "ok": False, "error": {
+        "code": "internal", "message": "boom"}}
+    r = run(ctl_bin, ["show", "counters", "-p"], daemon.path)
+    assert r.returncode == 1 and r.stderr == "cordonctl: internal: boom\n"
+    assert r.stdout == ""

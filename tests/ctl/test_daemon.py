@@ -419,15 +419,66 @@ def test_malformed_requests(cd_nodp):
     other.close()
 
 
+def test_ro_socket_cannot_lock_admins_out(cd_nodp):
+    """Regression (review): any local user could fill every client slot
+    through the world-writable read-only socket.  Now a uid gets a few
+    read-only connections, and slots stay reserved for the control
+    socket; pipelined requests are served one at a time."""
+    d = cd_nodp
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups([NOBODY])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            conns, served = [], 0
+            body = json.dumps({"v": 1, "cmd": "status"}).encode()
+            for _ in range(70):
+                try:
+                    c = Conn(d.ro, timeout=2)
+                    c.send_raw((struct.pack(">I", len(body)) + body) * 50)
+                    conns.append(c)
+                except OSError:
+                    pass        # refused: closed by the daemon
+            for c in conns:
+                try:
+                    served += c.recv() is not None
+                except OSError:
+                    pass
+            os.write(w, b"%d\n" % served)
+            time.sleep(3)       # hold the connections while root works
+        finally:
+            os._exit(0)
+    os.close(w)
+    served = int(os.read(r, 64).split()[0])
+    try:
+        assert 1 <= served <= 8, served
+        t0 = time.time()
+        for _ in range(5):
+            assert d.req("status")["ok"]
+        assert time.time() - t0 < 2
+    finally:
+        os.waitpid(pid, 0)
+        os.close(r)
+
+
 def test_stuck_reader_does_not_block(cd_nodp):
     d = cd_nodp
     stuck = Conn(d.sock)
     stuck.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     body = json.dumps({"v": 1, "cmd": "show",
                        "args": {"what": "config"}}).encode()
-    # Many requests, no reading: its replies pile up on its side only.
-    for _ in range(200):
-        stuck.send_raw(struct.pack(">I", len(body)) + body)
+    # Many requests, no reading.  The daemon serves one request at a time
+    # per client, so the stuck client meets back-pressure on its own
+    # socket while everyone else is served.
+    stuck.s.settimeout(0.5)
+    try:
+        for _ in range(200):
+            stuck.send_raw(struct.pack(">I", len(body)) + body)
+    except socket.timeout:
+        pass
     t0 = time.time()
     for _ in range(5):
         assert d.req("status")["ok"]

@@ -1,0 +1,56 @@
+/*
+ * cordond's syslog (docs/control.md section 7): RFC 5424 records of
+ * denied packets (aggregated per source and rule, rate-limited) and of
+ * what the daemon does (commit, rollback, geo, dataplane, start/stop),
+ * sent to the control.logging targets from the poll loop, never
+ * blocking it.
+ */
+#ifndef CORDON_CD_SYSLOG_H
+#define CORDON_CD_SYSLOG_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config/conf_logging.h"
+
+struct cd;
+struct pollfd;
+
+#define CD_SYSLOG_FDS	CONF_LOG_TARGET_MAX	/* pollfds it may add */
+
+/* Sets up D->slog from D->ctl.logging (sockets connect later). 0 or -1. */
+int cd_syslog_open(struct cd *d);
+/* Tries for at most a second to send what is queued, then closes. */
+void cd_syslog_close(struct cd *d);
+
+/*
+ * One daemon event: MSGID (e.g. "commit"), a human MSG, then key/value
+ * string pairs for the structured data, ended by NULL.  Never blocks;
+ * a no-op before cd_syslog_open().
+ */
+void cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
+    __attribute__((sentinel));
+/* A number as a value for cd_syslog_event(): CD_SL_U(rev). */
+const char *cd_syslog_u(char buf[24], uint64_t v);
+#define CD_SL_U(v)	cd_syslog_u((char[24]){ 0 }, (uint64_t)(v))
+
+/*
+ * The dataplane channel is readable: takes cordon-dp's log events.
+ * -1 when the channel is closed (the caller handles EOF).
+ */
+int cd_syslog_dp_read(struct cd *d);
+
+/* Poll loop: fds to watch (at most CD_SYSLOG_FDS), their results. */
+unsigned cd_syslog_poll_fill(struct cd *d, struct pollfd *pfd);
+void cd_syslog_poll_done(struct cd *d, const struct pollfd *pfd,
+    unsigned n);
+/* Monotonic ms of its next timer (window end, reconnect). */
+int64_t cd_syslog_next_ms(const struct cd *d);
+/* Timers: aggregation windows, reconnects, the geo-stale watch. */
+void cd_syslog_tick(struct cd *d);
+
+/* "show logging": counters, per-target state. */
+json_t *cd_syslog_show(struct cd *d);
+
+#endif

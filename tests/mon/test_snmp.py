@@ -1,0 +1,465 @@
+"""SNMP (issue 5): cordond's AgentX subagent under a real snmpd.
+
+snmpd runs as AgentX master on a loopback port with its own config and a
+temporary AgentX socket, sending its notifications to an snmptrapd on
+another loopback port that logs them to a file.  cordond (control.snmp
+pointing at that socket, ping_interval 1) runs a cordon-dp whose outside
+port replays a finite capture once: the counters settle, so that
+snmpget and `counters` taken afterwards must agree exactly.
+
+    CORDOND     the daemon (default build/cordond)
+    CORDON_DP   the fast path (default: cordon-dp next to CORDOND)
+    CORDON_GEODB  the database (default .cache/geo/geo-whois-asn-country.mmdb)
+
+Run as root: /usr/bin/python3 -m pytest tests/mon/test_snmp.py
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import ROOT, free_port
+from test_commit_traffic import Conn, pcap_write, pid_alive, wait_for
+
+
+def _repo(p):
+    return p if os.path.isabs(p) else os.path.join(ROOT, p)
+
+
+CORDOND = _repo(os.environ.get("CORDOND", "build/cordond"))
+CORDON_DP = _repo(os.environ.get("CORDON_DP") or os.path.join(
+    os.path.dirname(CORDOND), "cordon-dp"))
+GEODB = _repo(os.environ.get("CORDON_GEODB",
+                             ".cache/geo/geo-whois-asn-country.mmdb"))
+
+ENT = ".1.3.6.1.4.1.32473"
+OBJ = ENT + ".1"
+NOTIF = ENT + ".0"
+ACTIONS = ["allow", "drop", "reject", "reroute"]
+PORT_COLS = ["rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
+             "tx_dropped"]
+
+US_SRC, CN_SRC, RU_SRC, XX_SRC, SRV = ("192.0.2.33", "198.51.100.7",
+                                       "203.0.113.9", "203.0.113.200",
+                                       "192.0.2.80")
+
+CONF = """
+geo: {
+    databases = ( { file = "%(geodb)s"; field = "country_code"; } );
+    overrides = ( { prefix = "192.0.2.0/24"; country = "US"; },
+                  { prefix = "198.51.100.0/24"; country = "CN"; },
+                  { prefix = "203.0.113.0/25"; country = "RU"; } );
+};
+services: {
+    ssh = { proto = "tcp"; ports = [ "22" ]; };
+    rdp = { proto = "tcp"; ports = [ "3389" ]; };
+};
+rules = (
+    { name = "us-allow"; src = "US"; direction = "in"; action = "allow"; },
+    { name = "ru-rdp-drop"; src = "RU"; services = "rdp"; direction = "in";
+      action = "drop"; },
+    { name = "cn-ssh-reject"; src = "CN"; services = "ssh"; direction = "in";
+      action = "reject"; }
+);
+default = { action = "drop"; };
+dataplane: {
+    ports = (
+        { name = "outside0"; device = "net_pcap0"; role = "outside";
+          peer = "inside0"; },
+        { name = "inside0"; device = "net_null0"; role = "inside";
+          peer = "outside0"; }
+    );
+    eal = [ "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "-l", "0-1",
+            "--log-level", "lib.eal:error", "--vdev=net_null0,no-rx=1",
+            "--vdev=net_pcap0,rx_pcap=%(pcap)s%(infinite)s" ];
+    mbufs = 8192;
+};
+control: {
+    socket = "%(dir)s/run/cordon.sock";
+    ro_socket = "%(dir)s/run/cordon-ro.sock";
+    socket_group = "nogroup";
+    state_dir = "%(dir)s/state";
+    dp_socket = "%(dir)s/run/dp.sock";
+    dp_binary = "%(dp)s";
+    geo_max_age = 0;
+    snmp: {
+        enabled = true;
+        agentx_socket = "%(dir)s/agentx.sock";
+        ping_interval = 1;
+        deny_rate_threshold = %(threshold)d;
+    };
+};
+"""
+
+# Known traffic: per round a US SYN (allowed), a CN ssh SYN (rejected by
+# rule 3), a RU rdp SYN (dropped by rule 2), an unmapped-country SYN
+# (default: drop).
+ROUNDS = 25
+
+
+def frames():
+    from scapy.all import IP, TCP, Ether
+    out = []
+    for i in range(ROUNDS):
+        for src, dport in ((US_SRC, 22), (CN_SRC, 22), (RU_SRC, 3389),
+                           (XX_SRC, 80)):
+            out.append(bytes(
+                Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
+                IP(src=src, dst=SRV) /
+                TCP(sport=40000 + i, dport=dport, flags="S")))
+    return out
+
+
+def snmp_env():
+    """Environment of the net-snmp tools: no MIB loading, own state."""
+    env = dict(os.environ)
+    env["MIBS"] = ""
+    env["MIBDIRS"] = os.path.join(ROOT, "docs/mib")
+    return env
+
+
+class Snmp:
+    """snmpd (AgentX master) and snmptrapd on loopback ports."""
+
+    def __init__(self, d):
+        self.dir = d
+        self.port = free_port()
+        self.trap_port = free_port()
+        self.sock = d + "/agentx.sock"
+        self.trap_log = d + "/traps.log"
+        self.env = snmp_env()
+        self.env["SNMP_PERSISTENT_DIR"] = d + "/persist"
+        with open(d + "/snmpd.conf", "w") as f:
+            f.write("master agentx\nagentXSocket unix:%s\n"
+                    "agentXPerms 0600 0700\n"
+                    "rocommunity public 127.0.0.1\n"
+                    "trap2sink 127.0.0.1:%d public\n"
+                    % (self.sock, self.trap_port))
+        with open(d + "/snmptrapd.conf", "w") as f:
+            f.write("disableAuthorization yes\n")
+        self.snmpd = None
+        self.trapd = subprocess.Popen(
+            ["snmptrapd", "-f", "-Lf", self.trap_log, "-C", "-c",
+             d + "/snmptrapd.conf", "-On", "-F", "TRAP %v\n",
+             "udp:127.0.0.1:%d" % self.trap_port],
+            env=self.env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT)
+
+    def start_snmpd(self):
+        log = open(self.dir + "/snmpd.log", "ab")
+        self.snmpd = subprocess.Popen(
+            ["snmpd", "-f", "-Lo", "-C", "-c", self.dir + "/snmpd.conf",
+             "-I", "-smux",
+             "udp:127.0.0.1:%d" % self.port],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        wait_for("snmpd's AgentX socket", lambda: os.path.exists(self.sock))
+        wait_for("snmpd answering", lambda: self.get(
+            ".1.3.6.1.2.1.1.3.0", check=False) is not None)
+
+    def stop_snmpd(self):
+        if self.snmpd and self.snmpd.poll() is None:
+            self.snmpd.terminate()
+            self.snmpd.wait(10)
+        self.snmpd = None
+
+    def stop(self):
+        self.stop_snmpd()
+        if self.trapd.poll() is None:
+            self.trapd.terminate()
+            self.trapd.wait(10)
+
+    def _run(self, tool, *args, check=True):
+        r = subprocess.run(
+            [tool, "-v2c", "-c", "public", "-On", "-OQ", "-Oe", "-Ot",
+             "-t", "2", "-r", "1", "127.0.0.1:%d" % self.port] + list(args),
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        if r.returncode != 0:
+            if check:
+                raise AssertionError("%s %s: %s" % (tool, args, r.stderr))
+            return None
+        return r.stdout
+
+    def walk(self, oid=ENT, check=True):
+        """{oid: value} of a subtree (values as text, strings unquoted)."""
+        out = self._run("snmpbulkwalk", oid, check=check)
+        if out is None:
+            return None
+        vals = {}
+        for line in out.splitlines():
+            if " = " not in line:
+                continue
+            k, v = line.split(" = ", 1)
+            vals[k] = v.strip().strip('"')
+        return vals
+
+    def get(self, *oids, check=True):
+        out = self._run("snmpget", *oids, check=check)
+        if out is None:
+            return None
+        vals = {}
+        for line in out.splitlines():
+            if " = " in line:
+                k, v = line.split(" = ", 1)
+                vals[k] = v.strip().strip('"')
+        return vals
+
+    def traps(self):
+        try:
+            with open(self.trap_log, errors="replace") as f:
+                return [ln for ln in f if ln.startswith("TRAP ")]
+        except OSError:
+            return []
+
+    def trap_with(self, notif, *also):
+        """The first logged notification NOTIF (an OID under
+        cordonNotifications) whose varbinds contain every ALSO."""
+        want = "OID: %s.%d" % (NOTIF, notif)
+        for t in self.traps():
+            vbs = t.rstrip("\n").split("\t")
+            if len(vbs) > 1 and vbs[1].endswith(want) and \
+                    all(a in vbs for a in also):
+                return t
+        return None
+
+
+class Daemon:
+    """cordond with the snmp group, and the cordon-dp it starts."""
+
+    def __init__(self, d, infinite=False, threshold=0):
+        self.dir = d
+        os.makedirs(d + "/run", mode=0o755)
+        self.pcap = d + "/in.pcap"
+        self.frames = frames()
+        pcap_write(self.pcap, self.frames)
+        self.conf = d + "/cordon.conf"
+        with open(self.conf, "w") as f:
+            f.write(CONF % {"geodb": GEODB, "dir": d, "dp": CORDON_DP,
+                            "pcap": self.pcap, "threshold": threshold,
+                            "infinite": ",infinite_rx=1" if infinite
+                            else ""})
+        self.sock = d + "/run/cordon.sock"
+        self.log = open(d + "/cordond.log", "ab")
+        self.proc = None
+        self.dp_pid = 0
+
+    def start(self):
+        self.proc = subprocess.Popen([CORDOND, "-f", self.conf],
+                                     stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.wait_up()
+
+    def wait_up(self, other_than=0):
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError("cordond exited: " + self.logtext())
+            try:
+                st = self.ok("status")
+            except OSError:
+                return None
+            dp = st["dataplane"]
+            if dp["state"] == "up" and dp["in_sync"] and \
+                    dp["pid"] != other_than:
+                self.dp_pid = dp["pid"]
+                return dp
+            return None
+        return wait_for("cordon-dp up", up, timeout=60)
+
+    def ok(self, cmd, **args):
+        c = Conn(self.sock)
+        try:
+            return c.ok(cmd, **args)
+        finally:
+            c.close()
+
+    def settled(self):
+        """The counters once every frame of the capture is counted."""
+        n = len(self.frames)
+        return wait_for("all %d frames counted" % n,
+                        lambda: (lambda c: c if c["packets"] == n else None)(
+                            self.ok("counters")), timeout=30)
+
+    def logtext(self):
+        with open(self.dir + "/cordond.log", errors="replace") as f:
+            return f.read()[-4000:]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.dp_pid and pid_alive(self.dp_pid):
+            os.kill(self.dp_pid, signal.SIGKILL)
+        self.log.close()
+
+
+@pytest.fixture
+def rig(request):
+    for p in (CORDOND, CORDON_DP):
+        if not os.access(p, os.X_OK):
+            pytest.fail("no %s (build it, or set CORDOND / CORDON_DP)" % p)
+    for tool in ("snmpd", "snmptrapd", "snmpget", "snmpbulkwalk"):
+        if shutil.which(tool) is None:
+            pytest.fail("%s is not installed (make deps)" % tool)
+    if not os.path.exists(GEODB):
+        pytest.fail("real geo database missing: %s" % GEODB)
+    d = tempfile.mkdtemp(prefix="cordon-snmp-")
+    os.chmod(d, 0o755)
+    param = dict(getattr(request, "param", {}))
+    master_first = param.pop("master_first", True)
+    snmp = Snmp(d)
+    cd = Daemon(d, **param)
+    try:
+        if master_first:
+            snmp.start_snmpd()
+        cd.start()
+        yield snmp, cd
+    finally:
+        cd.stop()
+        snmp.stop()
+        if os.environ.get("CORDON_KEEP"):
+            print("kept", d)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def registered(snmp):
+    """The subagent's subtree answers (after a (re)connect)."""
+    w = snmp.walk(check=False)
+    return w if w and (OBJ + ".2.1.0") in w else None
+
+
+def cc_index(code):
+    return (ord(code[0]) - 65) * 26 + (ord(code[1]) - 65) + 2
+
+
+def check_equal(snmp, c):
+    """snmpget of every per-action, per-reason, per-rule, per-port and
+    per-country counter equals the `counters` reply C."""
+    want = {OBJ + ".2.1.0": c["packets"],
+            OBJ + ".2.2.0": c["log_dropped"],
+            OBJ + ".2.3.0": c["log_suppressed"]}
+    for i, a in enumerate(ACTIONS):
+        want["%s.2.4.1.3.%d" % (OBJ, i + 1)] = c["actions"][a]
+    rules = c["rules"]
+    for r in rules:
+        pos = r["position"] or len(rules)       # the default is last
+        want["%s.4.1.1.4.%d" % (OBJ, pos)] = r["hits"]
+    for i, p in enumerate(c["ports"]):
+        for col, f in enumerate(PORT_COLS):
+            want["%s.3.1.1.%d.%d" % (OBJ, col + 3, i + 1)] = p[f]
+    for row in c["countries"]:
+        idx = 1 if row["country"] == "unknown" else cc_index(row["country"])
+        want["%s.5.1.1.3.%d" % (OBJ, idx)] = row["packets"]
+        want["%s.5.1.1.4.%d" % (OBJ, idx)] = row["denied"]
+    oids = sorted(want)
+    got = {}
+    for k in range(0, len(oids), 20):           # one PDU per 20 OIDs
+        got.update(snmp.get(*oids[k:k + 20]))
+    assert {k: int(got[k]) for k in oids} == want
+    # Names line up with the reply too.
+    walk = snmp.walk()
+    reasons = {walk["%s.2.5.1.2.%s" % (OBJ, k.rsplit(".", 1)[1])]:
+               int(v) for k, v in walk.items()
+               if k.startswith(OBJ + ".2.5.1.3.")}
+    assert reasons == c["reasons"]
+    names = [walk["%s.4.1.1.2.%d" % (OBJ, i + 1)] for i in range(len(rules))]
+    assert names == [r["rule"] for r in rules if r["position"]] + \
+        ["(default)"]
+    ports = [walk["%s.3.1.1.2.%d" % (OBJ, i + 1)]
+             for i in range(len(c["ports"]))]
+    assert ports == [p["port"] for p in c["ports"]]
+    return walk
+
+
+def test_snmp(rig):
+    snmp, cd = rig
+    t0 = time.monotonic()
+
+    # The whole subtree walks; scalars say what status says.
+    walk = wait_for("the subagent registered", lambda: registered(snmp))
+    st = cd.ok("status")
+    assert walk[OBJ + ".1.1.0"] == st["version"]
+    assert int(walk[OBJ + ".1.2.0"]) == st["running_revision"]
+    assert walk[OBJ + ".1.7.0"] == "1"                # up(1)
+    assert int(walk[OBJ + ".6.1.0"]) == 0              # no sessions yet
+    assert not [k for k in walk if k.startswith(OBJ + ".6.3.")]
+
+    # Known traffic, settled: SNMP and the CLI's counters agree.
+    c = cd.settled()
+    assert c["actions"] == {"allow": ROUNDS, "drop": 2 * ROUNDS,
+                            "reject": ROUNDS, "reroute": 0}, c
+    walk = check_equal(snmp, c)
+    cc = {row["country"]: row for row in c["countries"]}
+    assert cc["US"]["packets"] == ROUNDS and cc["US"]["denied"] == 0
+    assert walk["%s.5.1.1.2.%d" % (OBJ, cc_index("US"))] == "US"
+
+    # A commit: policyCommitted with the new revision.
+    cd.ok("set", kind="rule", name="us-allow",
+          attrs={"src": "US", "direction": "in", "action": "allow",
+                 "position": 1})
+    cd.ok("delete", kind="rule", name="cn-ssh-reject")
+    rev = cd.ok("commit", comment="snmp test")["revision"]
+    wait_for("policyCommitted", lambda: snmp.trap_with(
+        1, "%s.1.2.0 = Gauge32: %d" % (OBJ, rev)), timeout=15)
+    assert int(snmp.get(OBJ + ".1.2.0")[OBJ + ".1.2.0"]) == rev
+    c = cd.ok("counters")
+    check_equal(snmp, c)
+
+    # snmpd restarts: the subagent reconnects by itself.
+    snmp.stop_snmpd()
+    snmp.start_snmpd()
+    wait_for("the subagent back", lambda: registered(snmp), timeout=20)
+    check_equal(snmp, cd.ok("counters"))
+
+    # cordon-dp killed: dataplaneDown (through the new snmpd), then Up.
+    old = cd.dp_pid
+    os.kill(old, signal.SIGKILL)
+    wait_for("dataplaneDown", lambda: snmp.trap_with(
+        5, "%s.1.7.0 = INTEGER: 3" % OBJ), timeout=15)
+    cd.wait_up(other_than=old)
+    wait_for("dataplaneUp", lambda: snmp.trap_with(6), timeout=15)
+    check_equal(snmp, cd.settled())
+    assert time.monotonic() - t0 < 90
+
+
+DENY_THRESHOLD = 1000
+
+
+@pytest.mark.parametrize("rig", [{"infinite": True,
+                                  "threshold": DENY_THRESHOLD}],
+                         indirect=True)
+def test_snmp_deny_rate(rig):
+    """Endless traffic, three quarters denied: the rate check sends
+    cordonDenyRateHigh once, and cordonDenyRate shows the rate."""
+    snmp, cd = rig
+    wait_for("the subagent registered", lambda: registered(snmp))
+    thr = "%s.1.12.0 = Gauge32: %d" % (OBJ, DENY_THRESHOLD)
+    t = wait_for("denyRateHigh", lambda: snmp.trap_with(7, thr),
+                 timeout=15)
+    rate = int(t.split("%s.1.11.0 = Gauge32: " % OBJ)[1].split()[0])
+    assert rate > DENY_THRESHOLD, t
+    g = snmp.get(OBJ + ".1.11.0", OBJ + ".1.12.0")
+    assert int(g[OBJ + ".1.12.0"]) == DENY_THRESHOLD
+    time.sleep(2.5)             # still over: not sent again
+    assert sum(1 for x in snmp.traps() if "%s.7\t" % NOTIF in x) == 1
+
+
+@pytest.mark.parametrize("rig", [{"master_first": False}], indirect=True)
+def test_snmp_master_starts_later(rig):
+    """cordond starts while no master agent listens: it runs as usual,
+    and registers once snmpd comes up."""
+    snmp, cd = rig
+    assert cd.ok("status")["dataplane"]["state"] == "up"
+    snmp.start_snmpd()
+    walk = wait_for("the subagent registered", lambda: registered(snmp),
+                    timeout=15)
+    assert int(walk[OBJ + ".1.2.0"]) == cd.ok("status")["running_revision"]

@@ -117,8 +117,9 @@ $(BUILD)/fuzz/fuzz_pkt: tests/fuzz/fuzz_pkt.c dataplane/pkt/pkt_parse.c \
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
 fuzz: deps fuzz-build
-	tests/fuzz/run.sh $(FUZZ_SECONDS)
-	tests/fuzz/run_conf.sh $(FUZZ_SECONDS)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) pkt
+	tests/fuzz/run.sh $(FUZZ_SECONDS) conf
+	tests/fuzz/run.sh $(FUZZ_SECONDS) syslog
 
 lint:
 	@tools/lint.sh

@@ -165,10 +165,11 @@ suite_integ() {
 }
 
 suite_fuzz() {
-	check "fuzz: packet parser, ${FUZZ_SECONDS:-60} s" \
-	    tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
-	check "fuzz: config loader, ${FUZZ_SECONDS:-60} s" \
-	    tests/fuzz/run_conf.sh "${FUZZ_SECONDS:-60}"
+	local s=${FUZZ_SECONDS:-60}
+	check "fuzz: packet parser, $s s" tests/fuzz/run.sh "$s" pkt
+	check "fuzz: config loader, $s s" tests/fuzz/run.sh "$s" conf
+	check "fuzz: syslog formatter, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" syslog
 }
 
 SUITES=${*:-unit asan geo config dp ctl mon integ fuzz}

@@ -31,6 +31,7 @@ import sys
 import time
 
 sys.path.insert(0, "tests/ctl")
+sys.path.insert(0, "tests/lib")
 import test_commit_traffic as t  # noqa: E402
 
 N = int(os.environ["COMMIT_N"])

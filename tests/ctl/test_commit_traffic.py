@@ -23,30 +23,14 @@ The same rig (class Rig) is used by bench/commit.sh.
 Run as root: /usr/bin/python3 -m pytest tests/ctl/test_commit_traffic.py
 """
 import json
-import os
-import shutil
 import signal
-import socket
-import struct
-import subprocess
-import tempfile
 import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-
-
-def _repo(p):
-    return p if os.path.isabs(p) else os.path.join(ROOT, p)
-
-
-CORDOND = _repo(os.environ.get("CORDOND", "build/cordond"))
-CORDON_DP = _repo(os.environ.get("CORDON_DP") or os.path.join(
-    os.path.dirname(CORDOND), "cordon-dp"))
-GEODB = _repo(os.environ.get("CORDON_GEODB",
-                             ".cache/geo/geo-whois-asn-country.mmdb"))
+from cordonrig import (CORDON_DP, CORDOND, SERVICES_SSH_RDP, Cordond,
+                       control_conf, geo_conf, need_binaries, pcap_dataplane,
+                       pcap_write, pid_alive, running, syn, wait_for)
 
 POLL = 0.001            # counter polls: 1 ms
 ROUNDS = 100            # commits alternating A, B, A, ...
@@ -59,18 +43,7 @@ RULE_RU = {"src": "RU", "services": "rdp", "direction": "in",
            "action": "drop"}
 RULE_CN = {"src": "CN", "services": "ssh", "direction": "in"}
 
-CONF = """
-geo: {
-    databases = ( { file = "%(geodb)s"; field = "country_code"; } );
-    overrides = ( { prefix = "192.0.2.0/24"; country = "US"; },
-                  { prefix = "198.51.100.0/24"; country = "CN"; },
-                  { prefix = "203.0.113.0/24"; country = "RU"; } );
-};
-services: {
-    ssh = { proto = "tcp"; ports = [ "22" ]; };
-    rdp = { proto = "tcp"; ports = [ "3389" ]; };
-};
-rules = (
+CONF = geo_conf() + SERVICES_SSH_RDP + """rules = (
     { name = "us-allow"; src = "US"; direction = "in"; action = "allow"; },
     { name = "ru-rdp-drop"; src = "RU"; services = "rdp"; direction = "in";
       action = "drop"; },
@@ -78,109 +51,16 @@ rules = (
       action = "drop"; }
 );
 default = { action = "reject"; };
-dataplane: {
-    ports = (
-        { name = "outside0"; device = "net_pcap0"; role = "outside";
-          peer = "inside0"; },
-        { name = "inside0"; device = "net_null0"; role = "inside";
-          peer = "outside0"; }
-    );
-    eal = [ "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "-l", "0-1",
-            "--log-level", "lib.eal:error", "--vdev=net_null0,no-rx=1",
-            "--vdev=net_pcap0,rx_pcap=%(pcap)s,infinite_rx=1" ];
-    mbufs = 8192;
-};
-control: {
-    socket = "%(dir)s/run/cordon.sock";
-    ro_socket = "%(dir)s/run/cordon-ro.sock";
-    socket_group = "nogroup";
-    state_dir = "%(dir)s/state";
-    dp_socket = "%(dir)s/run/dp.sock";
-    dp_binary = "%(dp)s";
+""" + pcap_dataplane(",infinite_rx=1") + control_conf("""\
     dp_args = [ "--stats-file", "%(dir)s/stats.json" ];
-    geo_max_age = 0;
     keep_revisions = 1000;
-};
-"""
+""")
 
 
 def frames():
     """Four SYNs per country, interleaved US, CN, RU, US, CN, RU, ..."""
-    from scapy.all import IP, TCP, Ether
-    out = []
-    for i in range(4):
-        for src, dport in ((US_SRC, 22), (CN_SRC, 22), (RU_SRC, 3389)):
-            out.append(bytes(
-                Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
-                IP(src=src, dst=SRV) /
-                TCP(sport=40000 + i, dport=dport, flags="S")))
-    return out
-
-
-def pcap_write(path, frs):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for i, fr in enumerate(frs):
-            f.write(struct.pack("<IIII", 1700000000 + i, 0, len(fr),
-                                len(fr)))
-            f.write(fr)
-
-
-class Conn:
-    """One connection to cordond's control socket (4-byte length + JSON)."""
-
-    def __init__(self, path, timeout=30):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(timeout)
-        self.s.connect(path)
-
-    def _read(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.s.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("cordond closed the connection")
-            buf += chunk
-        return buf
-
-    def send(self, cmd, **args):
-        body = json.dumps({"v": 1, "cmd": cmd, "args": args}).encode()
-        self.s.sendall(struct.pack(">I", len(body)) + body)
-
-    def recv(self):
-        n = struct.unpack(">I", self._read(4))[0]
-        return json.loads(self._read(n))
-
-    def req(self, cmd, **args):
-        self.send(cmd, **args)
-        return self.recv()
-
-    def ok(self, cmd, **args):
-        r = self.req(cmd, **args)
-        if not r.get("ok"):
-            raise AssertionError("%s %s: %s" % (cmd, args, r))
-        return r["data"]
-
-    def close(self):
-        self.s.close()
-
-
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except (OSError, IndexError):
-        return False
-
-
-def wait_for(what, fn, timeout=30.0, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("timed out waiting for " + what)
+    return [syn(src, SRV, dport, 40000 + i) for i in range(4)
+            for src, dport in ((US_SRC, 22), (CN_SRC, 22), (RU_SRC, 3389))]
 
 
 def cn(c):
@@ -191,58 +71,24 @@ def cn(c):
     return 0, 0
 
 
-class Rig:
+class Rig(Cordond):
     """cordond (own folder, sockets, state) whose cordon-dp sees endless
     US/CN/RU traffic.  stop() ends cordond, then the cordon-dp it ran."""
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="cordon-commit-")
-        os.chmod(self.dir, 0o755)
-        os.makedirs(self.dir + "/run", mode=0o755)
+        super().__init__(prefix="cordon-commit-")
         self.pcap = self.dir + "/in.pcap"
         pcap_write(self.pcap, frames())
-        self.conf = self.dir + "/cordon.conf"
         self.stats_file = self.dir + "/stats.json"
-        with open(self.conf, "w") as f:
-            f.write(CONF % {"geodb": GEODB, "dir": self.dir, "dp": CORDON_DP,
-                            "pcap": self.pcap})
-        self.sock = self.dir + "/run/cordon.sock"
-        self.proc = None
-        self.dp_pid = 0
-        self.conn = None
-        self.log = open(self.dir + "/cordond.log", "ab")
+        self.write_conf(CONF, pcap=self.pcap)
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [CORDOND, "-f", self.conf], stdout=self.log,
-            stderr=subprocess.STDOUT)
-
-        def up():
-            if self.proc.poll() is not None:
-                raise AssertionError("cordond exited: " + self.logtext())
-            try:
-                c = Conn(self.sock)
-            except OSError:
-                return None
-            try:
-                dp = c.ok("status")["dataplane"]
-            finally:
-                c.close()
-            if dp["pid"]:
-                self.dp_pid = dp["pid"]
-            return dp if dp["state"] == "up" and dp["in_sync"] else None
-        wait_for("cordon-dp up and in sync", up, timeout=60)
-        self.conn = Conn(self.sock)
+        self.spawn()
+        self.wait_dp_up(timeout=60)
+        self.connect()
         # Traffic is flowing before anything is measured.
         wait_for("traffic", lambda: self.counters()["packets"] > 0)
         return self
-
-    def logtext(self):
-        with open(self.dir + "/cordond.log", errors="replace") as f:
-            return f.read()[-4000:]
-
-    def ok(self, cmd, **args):
-        return self.conn.ok(cmd, **args)
 
     def counters(self):
         return self.ok("counters")
@@ -251,55 +97,21 @@ class Rig:
         """Stops cordond, then its cordon-dp with SIGINT (so its final
         counters, taken after the workers stopped, land in the stats
         file).  Returns that file's JSON, or None."""
-        if self.conn:
-            self.conn.close()
-            self.conn = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        final = None
-        if self.dp_pid and pid_alive(self.dp_pid):
-            os.kill(self.dp_pid, signal.SIGINT)
-            end = time.monotonic() + 15
-            while pid_alive(self.dp_pid) and time.monotonic() < end:
-                time.sleep(0.02)
-            if pid_alive(self.dp_pid):
-                os.kill(self.dp_pid, signal.SIGKILL)
-                wait_for("cordon-dp to die",
-                         lambda: not pid_alive(self.dp_pid), timeout=10)
-            else:
-                try:
-                    with open(self.stats_file) as f:
-                        final = json.load(f)
-                except (OSError, ValueError):
-                    final = None
-        self.log.close()
-        return final
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not super().stop(dp_signal=signal.SIGINT):
+            return None
+        try:
+            with open(self.stats_file) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
 
 
 # ---------------------------------------------------------------------------
 
 @pytest.fixture
 def rig():
-    for p in (CORDOND, CORDON_DP):
-        if not os.access(p, os.X_OK):
-            pytest.fail("no %s (build it, or set CORDOND / CORDON_DP)" % p)
-    if not os.path.exists(GEODB):
-        pytest.fail("real geo database missing: %s" % GEODB)
-    r = Rig()
-    try:
-        r.start()
-        yield r
-    finally:
-        r.stop()
-        r.cleanup()
+    need_binaries(CORDOND, CORDON_DP)
+    yield from running(Rig())
 
 
 def grow_cn(rig, before, by=100, timeout=10.0):

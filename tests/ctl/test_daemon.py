@@ -13,6 +13,7 @@ cordonctl.  Tests that need a live dataplane are skipped only when
 
 Run as root (/usr/bin/python3 -m pytest tests/ctl/test_daemon.py).
 """
+import functools
 import json
 import os
 import re
@@ -21,19 +22,18 @@ import signal
 import socket
 import struct
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-CORDOND = os.path.join(ROOT, os.environ.get("CORDOND", "build/cordond"))
-CORDON_DP = os.environ.get("CORDON_DP") or os.path.join(
-    os.path.dirname(CORDOND), "cordon-dp")
-GEODB = os.path.join(ROOT, os.environ.get(
-    "CORDON_GEODB", ".cache/geo/geo-whois-asn-country.mmdb"))
+import cordonrig
+from cordonrig import (CORDON_DP, CORDOND, GEODB, control_conf,
+                       dataplane_conf, geo_conf, pid_alive)
+
 NOBODY = 65534
+
+Conn = functools.partial(cordonrig.Conn, timeout=20)
+wait_for = functools.partial(cordonrig.wait_for, step=0.1, fail=pytest.fail)
 
 
 def dp_has_control():
@@ -49,12 +49,7 @@ DP = dp_has_control()
 needs_dp = pytest.mark.skipif(not DP, reason="cordon-dp has no --control "
                               "yet")
 
-CONF = """
-geo: {
-    databases = ( { file = "%(geodb)s"; field = "country_code"; } );
-    overrides = ( { prefix = "198.51.100.0/24"; country = "CN"; },
-                  { prefix = "192.0.2.0/24"; country = "US"; } );
-};
+CONF = geo_conf((("198.51.100.0/24", "CN"), ("192.0.2.0/24", "US"))) + """\
 regions: { prohibited = [ "CN", "RU" ]; };
 services: { ssh = { proto = "tcp"; ports = [ "22" ]; }; };
 rules = (
@@ -62,113 +57,27 @@ rules = (
       direction = "in"; action = "drop"; log = true; }
 );
 default = { action = "allow"; };
-dataplane: {
-    ports = (
-        { name = "outside0"; device = "net_null0"; role = "outside";
-          peer = "inside0"; },
-        { name = "inside0"; device = "net_null1"; role = "inside";
-          peer = "outside0"; }
-    );
-    eal = [ "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "-l", "0-1",
-            "--vdev=net_null0", "--vdev=net_null1" ];
-    mbufs = 4096;
-};
-control: {
-    socket = "%(dir)s/run/cordon.sock";
-    ro_socket = "%(dir)s/run/cordon-ro.sock";
-    socket_group = "nogroup";
-    state_dir = "%(dir)s/state";
-    dp_socket = "%(dir)s/run/dp.sock";
-    dp_binary = "%(dp)s";
-    geo_max_age = 0;
-};
-"""
+""" + dataplane_conf("net_null0", ["--vdev=net_null0", "--vdev=net_null1"],
+                     inside="net_null1", mbufs=4096, quiet=False) + \
+    control_conf()
 
 RULE_RDP = {"src": "prohibited", "ports": ["3389"], "proto": "tcp",
             "action": "reject"}
 
 
-class Conn:
-    """One connection to a control socket."""
-
-    def __init__(self, path, timeout=20):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(timeout)
-        self.s.connect(path)
-
-    def send_raw(self, b):
-        self.s.sendall(b)
-
-    def recv(self):
-        hdr = self._read(4)
-        if hdr is None:
-            return None
-        return json.loads(self._read(struct.unpack(">I", hdr)[0]))
-
-    def _read(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.s.recv(n - len(buf))
-            if not chunk:
-                return None if not buf else buf
-            buf += chunk
-        return buf
-
-    def req(self, cmd, **args):
-        body = json.dumps({"v": 1, "cmd": cmd, "args": args}).encode()
-        self.send_raw(struct.pack(">I", len(body)) + body)
-        return self.recv()
-
-    def closed(self):
-        try:
-            return self.s.recv(1) == b""
-        except ConnectionResetError:
-            return True
-
-    def close(self):
-        self.s.close()
-
-
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except (OSError, IndexError):
-        return False
-
-
-def wait_for(what, fn, timeout=30, step=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(step)
-    pytest.fail("timed out waiting for " + what)
-
-
-class Daemon:
+class Daemon(cordonrig.Cordond):
     """cordond with its own folder; stop() kills it and every cordon-dp
     it ran."""
 
+    fail = staticmethod(pytest.fail)
+    conn_timeout = 20
+
     def __init__(self, dp=True):
-        self.dir = tempfile.mkdtemp(prefix="cordond-")
-        os.chmod(self.dir, 0o755)
-        os.makedirs(self.dir + "/run", mode=0o755)
-        self.conf = self.dir + "/cordon.conf"
-        with open(self.conf, "w") as f:
-            f.write(CONF % {"geodb": GEODB, "dir": self.dir,
-                            "dp": CORDON_DP if dp else "/bin/false"})
-        self.sock = self.dir + "/run/cordon.sock"
-        self.ro = self.dir + "/run/cordon-ro.sock"
-        self.proc = None
-        self.dp_pids = set()
-        self.log = open(self.dir + "/cordond.log", "ab")
+        super().__init__(prefix="cordond-")
+        self.write_conf(CONF, dp=CORDON_DP if dp else "/bin/false")
 
     def start(self, wait_dp=True):
-        self.proc = subprocess.Popen(
-            [CORDOND, "-d", "--test-timers", "-f", self.conf],
-            stdout=self.log, stderr=self.log)
+        self.spawn("-d", "--test-timers")
         wait_for("control socket", lambda: self._answers(), timeout=20)
         if wait_dp:
             self.wait_dp_up()
@@ -182,17 +91,6 @@ class Daemon:
         except OSError:
             return False
 
-    def logtext(self):
-        with open(self.dir + "/cordond.log", errors="replace") as f:
-            return f.read()[-4000:]
-
-    def req(self, cmd, sock=None, **args):
-        c = Conn(sock or self.sock)
-        try:
-            return c.req(cmd, **args)
-        finally:
-            c.close()
-
     def ok(self, cmd, **args):
         r = self.req(cmd, **args)
         assert r["ok"], r
@@ -203,42 +101,16 @@ class Daemon:
         return self.ok("status")
 
     def wait_dp_up(self, timeout=40):
-        def up():
-            dp = self.status()["dataplane"]
-            if dp["state"] == "up" and dp["in_sync"]:
-                self.dp_pids.add(dp["pid"])
-                return dp
-            return None
-        return wait_for("cordon-dp up and in sync", up, timeout)
-
-    def kill9(self):
-        self.proc.kill()
-        self.proc.wait()
+        return super().wait_dp_up(timeout)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-        for pid in self.dp_pids:
-            if pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        for pid in self.dp_pids:
-            end = time.time() + 10
-            while pid_alive(pid) and time.time() < end:
-                time.sleep(0.05)
-        self.log.close()
+        super().stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def binaries():
-    if not os.access(CORDOND, os.X_OK):
-        pytest.fail("no cordond at %s (build it, or set CORDOND)" % CORDOND)
-    if not os.path.exists(GEODB):
-        pytest.fail("real geo database missing: %s" % GEODB)
+    cordonrig.need_binaries(CORDOND, hint="CORDOND")
 
 
 @pytest.fixture

@@ -19,51 +19,26 @@ without infinite_rx: the counters stop moving once it is through).  Then:
 
 Run as root: /usr/bin/python3 -m pytest tests/mon/test_prometheus.py
 """
-import json
-import os
 import re
 import shutil
 import signal
 import socket
 import struct
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-
-
-def _repo(p):
-    return p if os.path.isabs(p) else os.path.join(ROOT, p)
-
-
-CORDOND = _repo(os.environ.get("CORDOND", "build/cordond"))
-CORDON_DP = _repo(os.environ.get("CORDON_DP") or os.path.join(
-    os.path.dirname(CORDOND), "cordon-dp"))
-CORDONCTL = _repo(os.environ.get("CORDONCTL") or os.path.join(
-    os.path.dirname(CORDOND), "cordonctl"))
-GEODB = _repo(os.environ.get("CORDON_GEODB",
-                             ".cache/geo/geo-whois-asn-country.mmdb"))
+import cordonrig
+from cordonrig import (CORDON_DP, CORDONCTL, CORDOND, GEODB,
+                       SERVICES_SSH_RDP, Conn, control_conf, free_port,
+                       geo_conf, pcap_dataplane, pcap_write, syn, wait_for)
 
 US_SRC, CN_SRC, RU_SRC, SRV = ("192.0.2.33", "198.51.100.7", "203.0.113.9",
                                "192.0.2.80")
 ROUNDS = 25             # frames per country in the capture
 
-CONF = """
-geo: {
-    databases = ( { file = "%(geodb)s"; field = "country_code"; } );
-    overrides = ( { prefix = "192.0.2.0/24"; country = "US"; },
-                  { prefix = "198.51.100.0/24"; country = "CN"; },
-                  { prefix = "203.0.113.0/24"; country = "RU"; } );
-};
-services: {
-    ssh = { proto = "tcp"; ports = [ "22" ]; };
-    rdp = { proto = "tcp"; ports = [ "3389" ]; };
-};
-rules = (
+CONF = geo_conf() + SERVICES_SSH_RDP + """rules = (
     { name = "us-allow"; src = "US"; direction = "in"; action = "allow"; },
     { name = "ru-rdp-drop"; src = "RU"; services = "rdp"; direction = "in";
       action = "drop"; },
@@ -71,159 +46,42 @@ rules = (
       direction = "in"; action = "reject"; }
 );
 default = { action = "drop"; };
-dataplane: {
-    ports = (
-        { name = "outside0"; device = "net_pcap0"; role = "outside";
-          peer = "inside0"; },
-        { name = "inside0"; device = "net_null0"; role = "inside";
-          peer = "outside0"; }
-    );
-    eal = [ "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "-l", "0-1",
-            "--log-level", "lib.eal:error", "--vdev=net_null0,no-rx=1",
-            "--vdev=net_pcap0,rx_pcap=%(pcap)s" ];
-    mbufs = 8192;
-};
-control: {
-    socket = "%(dir)s/run/cordon.sock";
-    ro_socket = "%(dir)s/run/cordon-ro.sock";
-    socket_group = "nogroup";
-    state_dir = "%(dir)s/state";
-    dp_socket = "%(dir)s/run/dp.sock";
-    dp_binary = "%(dp)s";
-    geo_max_age = 0;
+""" + pcap_dataplane() + control_conf("""\
     prometheus = { listen = "%(listen)s"; };
-};
-"""
+""")
 
 
 def frames():
     """ROUNDS SYNs per country: US -> ssh (allowed), CN -> ssh
     (rejected), RU -> rdp (dropped), and one non-IP frame."""
-    from scapy.all import IP, TCP, Ether
-    out = []
-    for i in range(ROUNDS):
-        for src, dport in ((US_SRC, 22), (CN_SRC, 22), (RU_SRC, 3389)):
-            out.append(bytes(
-                Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
-                IP(src=src, dst=SRV) /
-                TCP(sport=40000 + i, dport=dport, flags="S")))
+    from scapy.all import Ether
+    out = [syn(src, SRV, dport, 40000 + i) for i in range(ROUNDS)
+           for src, dport in ((US_SRC, 22), (CN_SRC, 22), (RU_SRC, 3389))]
     out.append(bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02",
                            type=0x88b5) / (b"\x00" * 50)))
     return out
 
 
-def pcap_write(path, frs):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for i, fr in enumerate(frs):
-            f.write(struct.pack("<IIII", 1700000000 + i, 0, len(fr),
-                                len(fr)))
-            f.write(fr)
-
-
-class Conn:
-    """One connection to cordond's control socket (4-byte length + JSON)."""
-
-    def __init__(self, path, timeout=30):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(timeout)
-        self.s.connect(path)
-
-    def _read(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.s.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("cordond closed the connection")
-            buf += chunk
-        return buf
-
-    def ok(self, cmd, **args):
-        body = json.dumps({"v": 1, "cmd": cmd, "args": args}).encode()
-        self.s.sendall(struct.pack(">I", len(body)) + body)
-        r = json.loads(self._read(struct.unpack(">I", self._read(4))[0]))
-        if not r.get("ok"):
-            raise AssertionError("%s %s: %s" % (cmd, args, r))
-        return r["data"]
-
-    def close(self):
-        self.s.close()
-
-
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except (OSError, IndexError):
-        return False
-
-
-def wait_for(what, fn, timeout=30.0, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("timed out waiting for " + what)
-
-
-def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Rig:
+class Rig(cordonrig.Cordond):
     """cordond with the Prometheus listener on LISTEN and a cordon-dp
     that replays the capture once."""
 
     def __init__(self, host="127.0.0.1", family=socket.AF_INET):
-        self.dir = tempfile.mkdtemp(prefix="cordon-prom-")
-        os.chmod(self.dir, 0o755)
-        os.makedirs(self.dir + "/run", mode=0o755)
+        super().__init__(prefix="cordon-prom-")
         self.pcap = self.dir + "/in.pcap"
         self.frames = frames()
         pcap_write(self.pcap, self.frames)
-        self.port = free_port(family, host)
+        self.port = free_port(socket.SOCK_STREAM, family, host)
         self.host = host
         self.listen = ("[%s]:%d" if ":" in host else "%s:%d") % (
             host, self.port)
         self.url = "http://%s/metrics" % self.listen
-        self.conf = self.dir + "/cordon.conf"
-        with open(self.conf, "w") as f:
-            f.write(CONF % {"geodb": GEODB, "dir": self.dir,
-                            "dp": CORDON_DP, "pcap": self.pcap,
-                            "listen": self.listen})
-        self.sock = self.dir + "/run/cordon.sock"
-        self.proc = None
-        self.dp_pid = 0
-        self.conn = None
-        self.log = open(self.dir + "/cordond.log", "ab")
+        self.write_conf(CONF, pcap=self.pcap, listen=self.listen)
 
     def start(self):
-        self.proc = subprocess.Popen([CORDOND, "-f", self.conf],
-                                     stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-
-        def up():
-            if self.proc.poll() is not None:
-                raise AssertionError("cordond exited: " + self.logtext())
-            try:
-                c = Conn(self.sock)
-            except OSError:
-                return None
-            try:
-                dp = c.ok("status")["dataplane"]
-            finally:
-                c.close()
-            if dp["pid"]:
-                self.dp_pid = dp["pid"]
-            return dp if dp["state"] == "up" and dp["in_sync"] else None
-        wait_for("cordon-dp up and in sync", up, timeout=60)
-        self.conn = Conn(self.sock)
+        self.spawn()
+        self.wait_dp_up(timeout=60)
+        self.connect()
         return self
 
     def settled(self):
@@ -243,44 +101,13 @@ class Rig:
             time.sleep(0.3)
         raise AssertionError("counters keep changing")
 
-    def logtext(self):
-        with open(self.dir + "/cordond.log", errors="replace") as f:
-            return f.read()[-4000:]
-
-    def ok(self, cmd, **args):
-        return self.conn.ok(cmd, **args)
-
     def stop(self):
-        if self.conn:
-            self.conn.close()
-            self.conn = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.dp_pid and pid_alive(self.dp_pid):
-            os.kill(self.dp_pid, signal.SIGINT)
-            end = time.monotonic() + 15
-            while pid_alive(self.dp_pid) and time.monotonic() < end:
-                time.sleep(0.02)
-            if pid_alive(self.dp_pid):
-                os.kill(self.dp_pid, signal.SIGKILL)
-        self.log.close()
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        super().stop(dp_signal=signal.SIGINT)
 
 
 def need_binaries():
-    for p in (CORDOND, CORDON_DP, CORDONCTL):
-        if not os.access(p, os.X_OK):
-            pytest.fail("no %s (build it, or set CORDOND / CORDON_DP / "
-                        "CORDONCTL)" % p)
-    if not os.path.exists(GEODB):
-        pytest.fail("real geo database missing: %s" % GEODB)
+    cordonrig.need_binaries(CORDOND, CORDON_DP, CORDONCTL,
+                            hint="CORDOND / CORDON_DP / CORDONCTL")
     if not shutil.which("curl"):
         pytest.fail("curl is missing")
 

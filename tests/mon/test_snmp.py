@@ -22,19 +22,10 @@ import time
 
 import pytest
 
-from conftest import ROOT, free_port
-from test_commit_traffic import Conn, pcap_write, pid_alive, wait_for
-
-
-def _repo(p):
-    return p if os.path.isabs(p) else os.path.join(ROOT, p)
-
-
-CORDOND = _repo(os.environ.get("CORDOND", "build/cordond"))
-CORDON_DP = _repo(os.environ.get("CORDON_DP") or os.path.join(
-    os.path.dirname(CORDOND), "cordon-dp"))
-GEODB = _repo(os.environ.get("CORDON_GEODB",
-                             ".cache/geo/geo-whois-asn-country.mmdb"))
+import cordonrig
+from cordonrig import (CORDON_DP, CORDOND, ROOT, SERVICES_SSH_RDP,
+                       control_conf, free_port, geo_conf, pcap_dataplane,
+                       pcap_write, syn, wait_for)
 
 ENT = ".1.3.6.1.4.1.32473"
 OBJ = ENT + ".1"
@@ -47,18 +38,8 @@ US_SRC, CN_SRC, RU_SRC, XX_SRC, SRV = ("192.0.2.33", "198.51.100.7",
                                        "203.0.113.9", "203.0.113.200",
                                        "192.0.2.80")
 
-CONF = """
-geo: {
-    databases = ( { file = "%(geodb)s"; field = "country_code"; } );
-    overrides = ( { prefix = "192.0.2.0/24"; country = "US"; },
-                  { prefix = "198.51.100.0/24"; country = "CN"; },
-                  { prefix = "203.0.113.0/25"; country = "RU"; } );
-};
-services: {
-    ssh = { proto = "tcp"; ports = [ "22" ]; };
-    rdp = { proto = "tcp"; ports = [ "3389" ]; };
-};
-rules = (
+CONF = geo_conf((("192.0.2.0/24", "US"), ("198.51.100.0/24", "CN"),
+                 ("203.0.113.0/25", "RU"))) + SERVICES_SSH_RDP + """rules = (
     { name = "us-allow"; src = "US"; direction = "in"; action = "allow"; },
     { name = "ru-rdp-drop"; src = "RU"; services = "rdp"; direction = "in";
       action = "drop"; },
@@ -66,34 +47,14 @@ rules = (
       action = "reject"; }
 );
 default = { action = "drop"; };
-dataplane: {
-    ports = (
-        { name = "outside0"; device = "net_pcap0"; role = "outside";
-          peer = "inside0"; },
-        { name = "inside0"; device = "net_null0"; role = "inside";
-          peer = "outside0"; }
-    );
-    eal = [ "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "-l", "0-1",
-            "--log-level", "lib.eal:error", "--vdev=net_null0,no-rx=1",
-            "--vdev=net_pcap0,rx_pcap=%(pcap)s%(infinite)s" ];
-    mbufs = 8192;
-};
-control: {
-    socket = "%(dir)s/run/cordon.sock";
-    ro_socket = "%(dir)s/run/cordon-ro.sock";
-    socket_group = "nogroup";
-    state_dir = "%(dir)s/state";
-    dp_socket = "%(dir)s/run/dp.sock";
-    dp_binary = "%(dp)s";
-    geo_max_age = 0;
+""" + pcap_dataplane("%(infinite)s") + control_conf("""\
     snmp: {
         enabled = true;
         agentx_socket = "%(dir)s/agentx.sock";
         ping_interval = 1;
         deny_rate_threshold = %(threshold)d;
     };
-};
-"""
+""")
 
 # Known traffic: per round a US SYN (allowed), a CN ssh SYN (rejected by
 # rule 3), a RU rdp SYN (dropped by rule 2), an unmapped-country SYN
@@ -102,16 +63,9 @@ ROUNDS = 25
 
 
 def frames():
-    from scapy.all import IP, TCP, Ether
-    out = []
-    for i in range(ROUNDS):
-        for src, dport in ((US_SRC, 22), (CN_SRC, 22), (RU_SRC, 3389),
-                           (XX_SRC, 80)):
-            out.append(bytes(
-                Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
-                IP(src=src, dst=SRV) /
-                TCP(sport=40000 + i, dport=dport, flags="S")))
-    return out
+    return [syn(src, SRV, dport, 40000 + i) for i in range(ROUNDS)
+            for src, dport in ((US_SRC, 22), (CN_SRC, 22), (RU_SRC, 3389),
+                               (XX_SRC, 80))]
 
 
 def snmp_env():
@@ -228,54 +182,23 @@ class Snmp:
         return None
 
 
-class Daemon:
+class Daemon(cordonrig.Cordond):
     """cordond with the snmp group, and the cordon-dp it starts."""
 
     def __init__(self, d, infinite=False, threshold=0):
-        self.dir = d
-        os.makedirs(d + "/run", mode=0o755)
+        super().__init__(d)
         self.pcap = d + "/in.pcap"
         self.frames = frames()
         pcap_write(self.pcap, self.frames)
-        self.conf = d + "/cordon.conf"
-        with open(self.conf, "w") as f:
-            f.write(CONF % {"geodb": GEODB, "dir": d, "dp": CORDON_DP,
-                            "pcap": self.pcap, "threshold": threshold,
-                            "infinite": ",infinite_rx=1" if infinite
-                            else ""})
-        self.sock = d + "/run/cordon.sock"
-        self.log = open(d + "/cordond.log", "ab")
-        self.proc = None
-        self.dp_pid = 0
+        self.write_conf(CONF, pcap=self.pcap, threshold=threshold,
+                        infinite=",infinite_rx=1" if infinite else "")
 
     def start(self):
-        self.proc = subprocess.Popen([CORDOND, "-f", self.conf],
-                                     stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.spawn()
         self.wait_up()
 
     def wait_up(self, other_than=0):
-        def up():
-            if self.proc.poll() is not None:
-                raise AssertionError("cordond exited: " + self.logtext())
-            try:
-                st = self.ok("status")
-            except OSError:
-                return None
-            dp = st["dataplane"]
-            if dp["state"] == "up" and dp["in_sync"] and \
-                    dp["pid"] != other_than:
-                self.dp_pid = dp["pid"]
-                return dp
-            return None
-        return wait_for("cordon-dp up", up, timeout=60)
-
-    def ok(self, cmd, **args):
-        c = Conn(self.sock)
-        try:
-            return c.ok(cmd, **args)
-        finally:
-            c.close()
+        return self.wait_dp_up(60, other_than, what="cordon-dp up")
 
     def settled(self):
         """The counters once every frame of the capture is counted."""
@@ -284,33 +207,13 @@ class Daemon:
                         lambda: (lambda c: c if c["packets"] == n else None)(
                             self.ok("counters")), timeout=30)
 
-    def logtext(self):
-        with open(self.dir + "/cordond.log", errors="replace") as f:
-            return f.read()[-4000:]
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.dp_pid and pid_alive(self.dp_pid):
-            os.kill(self.dp_pid, signal.SIGKILL)
-        self.log.close()
-
 
 @pytest.fixture
 def rig(request):
-    for p in (CORDOND, CORDON_DP):
-        if not os.access(p, os.X_OK):
-            pytest.fail("no %s (build it, or set CORDOND / CORDON_DP)" % p)
     for tool in ("snmpd", "snmptrapd", "snmpget", "snmpbulkwalk"):
         if shutil.which(tool) is None:
             pytest.fail("%s is not installed (make deps)" % tool)
-    if not os.path.exists(GEODB):
-        pytest.fail("real geo database missing: %s" % GEODB)
+    cordonrig.need_binaries(CORDOND, CORDON_DP)
     d = tempfile.mkdtemp(prefix="cordon-snmp-")
     os.chmod(d, 0o755)
     param = dict(getattr(request, "param", {}))

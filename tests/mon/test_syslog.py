@@ -17,76 +17,36 @@ with its own RFC 5424 parser.
 
 Run as root: /usr/bin/python3 -m pytest tests/mon/test_syslog.py
 """
-import json
 import os
 import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
-import tempfile
 import threading
 import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+import cordonrig
+from cordonrig import (CORDON_DP, CORDOND, GEODB, SERVICES_SSH_RDP, Conn,
+                       control_conf, dataplane_conf, geo_conf, pcap_write,
+                       wait_for)
 
-
-def _repo(p):
-    return p if os.path.isabs(p) else os.path.join(ROOT, p)
-
-
-CORDOND = _repo(os.environ.get("CORDOND", "build/cordond"))
-CORDON_DP = _repo(os.environ.get("CORDON_DP") or os.path.join(
-    os.path.dirname(CORDOND), "cordon-dp"))
-GEODB = _repo(os.environ.get("CORDON_GEODB",
-                             ".cache/geo/geo-whois-asn-country.mmdb"))
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 
 CN_A, CN_B, US_A, SRV = ("198.51.100.7", "198.51.100.8", "192.0.2.33",
                          "192.0.2.80")
 PORTS = {"udp": 15514, "tcp": 15515, "tls": 15516}
 
-CONF = """
-geo: {
-    databases = ( { file = "%(geodb)s"; field = "country_code"; } );
-    overrides = ( { prefix = "192.0.2.0/24"; country = "US"; },
-                  { prefix = "198.51.100.0/24"; country = "CN"; },
-                  { prefix = "203.0.113.0/24"; country = "RU"; } );
-};
-services: {
-    ssh = { proto = "tcp"; ports = [ "22" ]; };
-    rdp = { proto = "tcp"; ports = [ "3389" ]; };
-};
-rules = (
+CONF = geo_conf() + SERVICES_SSH_RDP + """rules = (
     { name = "us-allow"; src = "US"; direction = "in"; action = "allow"; },
     { name = "cn-ssh-deny"; src = [ "CN", "RU" ]; services = "ssh";
       direction = "in"; action = "drop"; log = true; }
 );
 default = { action = "allow"; };
-dataplane: {
-    ports = (
-        { name = "outside0"; device = "net_af_packet0";
-          devargs = "net_af_packet0,iface=vsl0"; role = "outside";
-          peer = "inside0"; },
-        { name = "inside0"; device = "net_null0"; role = "inside";
-          peer = "outside0"; }
-    );
-    eal = [ "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "-l", "0-1",
-            "--log-level", "lib.eal:error", "--vdev=net_null0,no-rx=1" ];
-    mbufs = 8192;
-};
-control: {
-    socket = "%(dir)s/run/cordon.sock";
-    ro_socket = "%(dir)s/run/cordon-ro.sock";
-    socket_group = "nogroup";
-    state_dir = "%(dir)s/state";
-    dp_socket = "%(dir)s/run/dp.sock";
-    dp_binary = "%(dp)s";
-    geo_max_age = 0;
+""" + dataplane_conf("net_af_packet0", ["--vdev=net_null0,no-rx=1"],
+                     devargs="net_af_packet0,iface=vsl0") + control_conf("""\
     logging = {
         facility = "local3";
         window = %(window)d;
@@ -99,8 +59,7 @@ control: {
             { type = "local"; address = "%(dir)s/run/log.sock"; }
         );
     };
-};
-"""
+""")
 
 RSYSLOG_CONF = """
 global(workDirectory="%(dir)s/rs-work"
@@ -190,83 +149,24 @@ def test_parser_escapes():
 
 # --- helpers ----------------------------------------------------------------
 
-def wait_for(what, fn, timeout=30.0, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("timed out waiting for " + what)
-
-
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except (OSError, IndexError):
-        return False
-
-
-class Conn:
-    """cordond's control socket: 4-byte big-endian length + JSON."""
-
-    def __init__(self, path, timeout=30):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(timeout)
-        self.s.connect(path)
-
-    def _read(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.s.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("cordond closed the connection")
-            buf += chunk
-        return buf
-
-    def ok(self, cmd, **args):
-        body = json.dumps({"v": 1, "cmd": cmd, "args": args}).encode()
-        self.s.sendall(struct.pack(">I", len(body)) + body)
-        r = json.loads(self._read(struct.unpack(">I", self._read(4))[0]))
-        if not r.get("ok"):
-            raise AssertionError("%s %s: %s" % (cmd, args, r))
-        return r["data"]
-
-    def close(self):
-        self.s.close()
-
-
-def pcap_write(path, frs):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for i, fr in enumerate(frs):
-            f.write(struct.pack("<IIII", 1700000000, i, len(fr), len(fr)))
-            f.write(fr)
-
-
 def syn(src, dport, sport=40000):
-    from scapy.all import IP, TCP, Ether
-    return bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
-                 IP(src=src, dst=SRV) / TCP(sport=sport, dport=dport,
-                                            flags="S"))
+    return cordonrig.syn(src, SRV, dport, sport)
 
 
 class Rig:
     """A netns with a veth pair, rsyslogd, cordond and its cordon-dp."""
 
     def __init__(self, window=2, rate=100):
-        self.dir = tempfile.mkdtemp(prefix="cordon-syslog-")
-        os.chmod(self.dir, 0o755)
-        for sub in ("run", "rs-work", "pki"):
+        self.cordond = cordonrig.Cordond(prefix="cordon-syslog-")
+        self.dir = self.cordond.dir
+        for sub in ("rs-work", "pki"):
             os.makedirs(os.path.join(self.dir, sub))
         self.ns = "cdsl%d" % os.getpid()
         self.vals = dict(PORTS, dir=self.dir, geodb=GEODB, dp=CORDON_DP,
                          window=window, rate=rate)
         self.rs = None
+        self.sock = self.cordond.sock
         self.cd = None
-        self.conn = None
-        self.dp_pid = 0
         self.local = None
 
     # netns ------------------------------------------------------------
@@ -354,43 +254,17 @@ class Rig:
                 return out
 
     def cordond_start(self):
-        self.conf = self.dir + "/cordon.conf"
-        with open(self.conf, "w") as f:
-            f.write(CONF % self.vals)
-        self.sock = self.dir + "/run/cordon.sock"
-        log = open(self.dir + "/cordond.log", "ab")
-        self.cd = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns, CORDOND, "-f", self.conf],
-            stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-
-        def up():
-            if self.cd.poll() is not None:
-                raise AssertionError("cordond exited: " + self.logtext())
-            try:
-                c = Conn(self.sock)
-            except OSError:
-                return None
-            try:
-                dp = c.ok("status")["dataplane"]
-            finally:
-                c.close()
-            self.dp_pid = dp["pid"] or self.dp_pid
-            return dp if dp["state"] == "up" and dp["in_sync"] else None
-        wait_for("cordon-dp up and in sync", up, timeout=60)
+        self.cordond.write_conf(CONF, **self.vals)
+        self.cd = self.cordond.spawn(wrap=("ip", "netns", "exec", self.ns))
+        self.cordond.wait_dp_up(timeout=60)
 
     def logtext(self):
-        with open(self.dir + "/cordond.log", errors="replace") as f:
-            return f.read()[-4000:]
+        return self.cordond.logtext()
 
     def ok(self, cmd, **args):
         """One request on a fresh connection: cordond closes a client
         that stays idle for 5 s."""
-        c = Conn(self.sock)
-        try:
-            return c.ok(cmd, **args)
-        finally:
-            c.close()
+        return self.cordond.once(cmd, **args)
 
     def logging(self):
         return self.ok("show", what="logging")
@@ -403,7 +277,7 @@ class Rig:
 
     def replay(self, frs, pps=None, loops=1):
         path = self.dir + "/send.pcap"
-        pcap_write(path, frs)
+        pcap_write(path, frs, usec_step=True)
         rate = ["--pps=%d" % pps] if pps else ["--topspeed"]
         self.nsrun("tcpreplay", "-q", "-i", "vsl1", "--loop=%d" % loops,
                    *rate, path, stdout=subprocess.DEVNULL,
@@ -421,23 +295,7 @@ class Rig:
         return self
 
     def stop(self):
-        if self.conn:
-            self.conn.close()
-            self.conn = None
-        if self.cd and self.cd.poll() is None:
-            self.cd.terminate()
-            try:
-                self.cd.wait(10)
-            except subprocess.TimeoutExpired:
-                self.cd.kill()
-                self.cd.wait()
-        if self.dp_pid and pid_alive(self.dp_pid):
-            os.kill(self.dp_pid, signal.SIGINT)
-            end = time.monotonic() + 15
-            while pid_alive(self.dp_pid) and time.monotonic() < end:
-                time.sleep(0.02)
-            if pid_alive(self.dp_pid):
-                os.kill(self.dp_pid, signal.SIGKILL)
+        self.cordond.stop(dp_signal=signal.SIGINT)
         self.rsyslog_kill()
         if self.local:
             self.local.close()
@@ -445,44 +303,25 @@ class Rig:
                        stderr=subprocess.DEVNULL)
 
     def cleanup(self):
-        if os.environ.get("CORDON_KEEP"):
-            print("kept", self.dir)
-            return
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.cordond.cleanup()
 
 
 def _need():
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces)")
-    for p in (CORDOND, CORDON_DP, RSYSLOGD):
-        if not os.access(p, os.X_OK):
-            pytest.fail("no %s (build it, or set CORDOND / CORDON_DP)" % p)
-    if not os.path.exists(GEODB):
-        pytest.fail("real geo database missing: %s" % GEODB)
+    cordonrig.need_binaries(CORDOND, CORDON_DP, RSYSLOGD)
 
 
 @pytest.fixture
 def rig():
     _need()
-    r = Rig()
-    try:
-        r.start()
-        yield r
-    finally:
-        r.stop()
-        r.cleanup()
+    yield from cordonrig.running(Rig())
 
 
 @pytest.fixture
 def flood_rig():
     _need()
-    r = Rig(window=2, rate=20)
-    try:
-        r.start()
-        yield r
-    finally:
-        r.stop()
-        r.cleanup()
+    yield from cordonrig.running(Rig(window=2, rate=20))
 
 
 SD = "cordon@32473"

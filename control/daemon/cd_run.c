@@ -147,7 +147,7 @@ cd_run_compile(struct cd *d, uint64_t rev, const char *text,
 	    sizeof(out->path)) < 0)
 		return cd_fail(e, "no-such-revision", "no revision %lu",
 		    (unsigned long)rev);
-	if (rev == 0 && cd_write_file(out->path, text, strlen(text)) < 0)
+	if (rev == 0 && store_file_write(out->path, text, strlen(text)) < 0)
 		return cd_fail(e, "internal", "%s: %s", out->path,
 		    strerror(errno));
 	if ((out->text = strdup(text)) == NULL)

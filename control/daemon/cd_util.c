@@ -82,37 +82,6 @@ cd_obj(void)
 	return o;
 }
 
-/* Writes PATH whole (temporary file, rename). */
-int
-cd_write_file(const char *path, const char *text, size_t len)
-{
-	char tmp[PATH_MAX];
-	int fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0640)) < 0)
-		return -1;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-fail:
-	close(fd);
-	unlink(tmp);
-	return -1;
-}
-
 void
 cd_hex(const uint8_t *b, size_t n, char *out)
 {

@@ -143,7 +143,6 @@ int64_t cd_unix(void);
 int cd_fail(struct cd_err *e, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 json_t *cd_obj(void);
-int cd_write_file(const char *path, const char *text, size_t len);
 void cd_hex(const uint8_t *b, size_t n, char *out);
 
 /* cd_run.c: compiling revisions */

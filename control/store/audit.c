@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "control/store/store.h"
+#include "control/store/store_int.h"
 
 #define AUDIT_HEX_LEN 65
 #define AUDIT_CHUNK   4096
@@ -206,16 +207,8 @@ audit_rec_line(const struct audit_rec *r, uint64_t seq,
 static int
 audit_write(int fd, const char *p, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
+	if (store_write_all(fd, p, len) < 0)
+		return -1;
 	return fsync(fd);
 }
 

@@ -180,4 +180,10 @@ int audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq,
 /* The last MAX records (0: all) as a new JSON array, newest last. */
 int audit_list(const char *path, json_t **records, unsigned max);
 
+/*
+ * Replaces PATH with LEN bytes of BUF: PATH.tmp, fsync, rename, fsync of
+ * the folder.  On failure PATH is untouched and PATH.tmp removed.
+ */
+int store_file_write(const char *path, const void *buf, size_t len);
+
 #endif

@@ -11,11 +11,8 @@
 
 #define STORE_TMP_SUFFIX ".tmp"
 
-/*
- * Replaces PATH with LEN bytes of BUF: PATH.tmp, fsync, rename, fsync of
- * the folder.  On failure PATH is untouched and PATH.tmp removed.
- */
-int store_file_write(const char *path, const void *buf, size_t len);
+/* Writes all LEN bytes of P to FD, retrying short writes. 0 or -1. */
+int store_write_all(int fd, const char *p, size_t len);
 /* PATH's contents, malloc'd, NUL-terminated (not counted in *LEN). */
 int store_file_read(const char *path, char **buf, size_t *len);
 /* fsync of the folder that holds PATH. */

@@ -34,7 +34,7 @@ store_dir_sync(const char *path)
 	return rc;
 }
 
-static int
+int
 store_write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {

@@ -13,7 +13,7 @@ CFLAGS	:= $(OPT) $(EXTRA_CFLAGS)
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -I. $(DPDK_CFLAGS) -MMD -MP \
 	   -fno-strict-aliasing
 LDLIBS	:= $(DPDK_LIBS) -lmaxminddb -lconfig -lpcap -ljansson -lssl -lcrypto -lsystemd \
-	   -lnetsnmpagent -lnetsnmp \
+	   -lnetsnmpagent -lnetsnmp -lcurl -lnftnl -lmnl \
 	   -lm -lpthread
 
 ifeq ($(SAN),1)
@@ -24,7 +24,8 @@ endif
 
 # Everything but the programs' main files goes into one archive that the
 # binaries and the unit tests link: tests run the real code.
-MAINS	 := dataplane/main.c control/cli/cordonctl.c control/daemon/cordond.c
+MAINS	 := dataplane/main.c control/cli/cordonctl.c control/daemon/cordond.c \
+	    control/cli/cordon-knock.c
 LIB_SRCS := $(filter-out $(MAINS),$(wildcard dataplane/*/*.c control/*/*.c \
 	    config/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -35,7 +36,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
-PROGS	:= $(BUILD)/cordon-dp $(BUILD)/cordonctl $(BUILD)/cordond
+PROGS	:= $(BUILD)/cordon-dp $(BUILD)/cordonctl $(BUILD)/cordond \
+	   $(BUILD)/cordon-knock
 
 .PHONY: all deps test demo bench fuzz lint clean unit asan check-config
 
@@ -58,6 +60,10 @@ $(BUILD)/cordond: $(BUILD)/obj/control/daemon/cordond.o $(LIB)
 # The CLI is a thin client: jansson and its own files, nothing else.
 $(BUILD)/cordonctl: $(BUILD)/obj/control/cli/cordonctl.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ -ljansson
+
+# The knock client: builds, signs and sends one datagram (docs/knock.md).
+$(BUILD)/cordon-knock: $(BUILD)/obj/control/cli/cordon-knock.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ -lssl -lcrypto -ljansson
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -100,7 +106,17 @@ FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/*.c) \
 		  $(wildcard dataplane/geo/*.c)
 
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
-	    $(BUILD)/fuzz/fuzz_syslog
+	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
+	    $(BUILD)/fuzz/fuzz_jwt
+
+# The JWT verifier with a fixed key set (control/ident/jose_*.c).
+$(BUILD)/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c $(wildcard control/ident/jose_*.c)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lcurl
+
+$(BUILD)/fuzz/fuzz_knock: tests/fuzz/fuzz_knock.c control/ident/knock_wire.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
 $(BUILD)/fuzz/fuzz_syslog: tests/fuzz/fuzz_syslog.c \
 		control/daemon/cd_syslog_fmt.c
@@ -120,6 +136,8 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) pkt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) conf
 	tests/fuzz/run.sh $(FUZZ_SECONDS) syslog
+	tests/fuzz/run.sh $(FUZZ_SECONDS) knock
+	tests/fuzz/run.sh $(FUZZ_SECONDS) jwt
 
 lint:
 	@tools/lint.sh
@@ -129,4 +147,5 @@ clean:
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/dataplane/main.d \
 	 $(BUILD)/obj/control/cli/cordonctl.d \
+	 $(BUILD)/obj/control/cli/cordon-knock.d \
 	 $(BUILD)/obj/control/daemon/cordond.d

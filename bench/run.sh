@@ -101,5 +101,13 @@ echo "== geolocation tables vs libmaxminddb (floors: v4 15x, v6 6x," \
     "compile 1000 ms, 200 MiB)"
 "$BUILD/tools/geo_bench" --geodb "$GEODB" --field country_code
 
+BUILD="$BUILD" bench/sess.sh
+
 echo "== control plane: commit and geo reload to enforcement"
 BUILD="$BUILD" bench/commit.sh
+
+echo "== nftables backend: batches vs nft -f (load, atomic replace, RSS)"
+BUILD="$BUILD" bench/nft.sh
+
+BUILD="$BUILD" bench/ident.sh
+BUILD="$BUILD" BENCH_SECS="$SECS" BENCH_MBUFS="$MBUFS" bench/sessions.sh

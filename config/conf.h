@@ -69,6 +69,7 @@ struct conf_port {
 	enum conf_role role;
 	int peer;		/* index of the paired port, or -1 */
 	int line;
+	char ifname[16];	/* backend nftables: the kernel interface */
 };
 
 struct conf_nexthop {
@@ -77,6 +78,107 @@ struct conf_nexthop {
 	uint8_t mac[6];
 	int vlan;		/* 1..4094 to push a tag, -1 for none */
 	int line;
+	/* backend nftables (config/conf_nft.c): policy routing */
+	bool has_addr4, has_addr6;
+	uint8_t addr4[4];	/* network order */
+	uint8_t addr6[16];
+	unsigned table;		/* routing table; 0: 2000 + index */
+	uint32_t fwmark;	/* 0: 0x0c0d0001 + index */
+};
+
+/*
+ * identity (config/conf_ident.c): who may reach the services that need a
+ * person behind them.  Tokens from these issuers open sessions; rules may
+ * match what the token says (struct conf_idmatch).  docs/identity.md.
+ */
+#define CONF_ISSUER_MAX		8
+#define CONF_AUD_MAX		8
+#define CONF_CLAIM_LEN		64	/* a claim name */
+#define CONF_CCLAIM_MAX		4	/* declared-country claim names */
+#define CONF_IDVAL_MAX		8	/* values in one identity list */
+#define CONF_IDVAL_LEN		96
+#define CONF_IDCLAIM_MAX	4	/* claim matchers per rule */
+#define CONF_ACT_DEPTH_MAX	8
+
+/* Signature algorithms, in enum jose_alg's order (control/ident/jose.h). */
+#define CONF_ALGS(X) X(RS256) X(PS256) X(ES256) X(ES384) X(EdDSA)
+
+struct conf_issuer {
+	char name[CONF_NAME_MAX];
+	char iss[256];
+	unsigned naud;
+	char aud[CONF_AUD_MAX][128];
+	unsigned algs;			/* bit per CONF_ALGS entry */
+	unsigned leeway;		/* s of clock skew */
+	unsigned max_token;		/* bytes */
+	unsigned max_lifetime;		/* s, exp - iat */
+	unsigned refresh;		/* s between jwks_uri fetches */
+	char jwks_file[CONF_PATH_MAX];	/* absolute after loading */
+	char jwks_uri[512];
+	char ca_file[CONF_PATH_MAX];
+	int line;
+};
+
+struct conf_identity {
+	int line;			/* 0: no identity group */
+	unsigned nissuers;
+	struct conf_issuer issuers[CONF_ISSUER_MAX];
+	char groups_claim[CONF_CLAIM_LEN];
+	char roles_claim[CONF_CLAIM_LEN];
+	char ip_claim[CONF_CLAIM_LEN];
+	unsigned ncountry_claims;
+	char country_claims[CONF_CCLAIM_MAX][CONF_CLAIM_LEN];
+	unsigned act_depth;		/* actors evaluated, nested */
+	uint64_t services;		/* bit i: services[i] needs a session */
+	int unident_action;		/* drop, reject or reroute */
+	int unident_nexthop;		/* reroute: nexthops[] index */
+	bool unident_log;
+	unsigned capacity;		/* sessions */
+	unsigned max_ttl;		/* s: a session's longest life */
+	unsigned per_subject;		/* grants one subject may hold */
+	unsigned knock_port;		/* UDP; 0: no knocks */
+	unsigned knock_max_age;		/* s */
+	unsigned knock_rate;		/* knocks per second per source */
+	unsigned knock_burst;
+	bool knock_pop;			/* knocks must carry a cnf signature */
+};
+
+/* Whose attributes an identity matcher looks at. */
+enum conf_who {
+	CONF_WHO_SUBJECT,	/* the token's subject */
+	CONF_WHO_ACTORS,	/* some actor of the act chain */
+	CONF_WHO_ANY,		/* the subject or some actor */
+	CONF_WHO_ALL,		/* the subject and every actor */
+};
+
+struct conf_idlist {
+	unsigned n;
+	char v[CONF_IDVAL_MAX][CONF_IDVAL_LEN];
+};
+
+struct conf_idclaim {
+	char name[CONF_CLAIM_LEN];
+	struct conf_idlist in;
+};
+
+/*
+ * A rule's identity block: every condition given must hold (AND); each
+ * list matches when one of its values does.  A claim the token lacks
+ * never satisfies a condition; a missing location is "unknown".
+ */
+struct conf_idmatch {
+	bool on;
+	uint8_t who;			/* enum conf_who */
+	uint32_t issuers;		/* bit per issuer; 0: any */
+	struct conf_idlist sub, groups, roles;
+	unsigned nclaims;
+	struct conf_idclaim claims[CONF_IDCLAIM_MAX];
+	bool has_loc, has_ipcc, has_decl;
+	struct conf_ccset loc;		/* ipaddr or declared country */
+	struct conf_ccset ipcc;		/* the geolocated ipaddr claim */
+	struct conf_ccset decl;		/* a declared-country claim */
+	int8_t relayed;			/* -1: either; 0/1: no / some actor */
+	int8_t ip_mismatch;		/* -1: either; 1: flow vs ipaddr country differ */
 };
 
 enum conf_dir { CONF_DIR_ANY, CONF_DIR_IN, CONF_DIR_OUT };
@@ -108,6 +210,7 @@ struct conf_rule {
 	unsigned nports;	/* extra destination ports */
 	struct conf_range ports[CONF_RANGE_MAX];
 	enum conf_dir dir;
+	struct conf_idmatch id;	/* identity block; id.on false: none */
 	int action;		/* enum cdn_action */
 	int nexthop;		/* reroute: index into nexthops[]; else -1 */
 	bool log;
@@ -145,10 +248,16 @@ struct conf_control {
 	char prom_listen[64];		/* prometheus.listen; "": off */
 	struct conf_snmp snmp;		/* control.snmp */
 	int line;			/* 0 when the group was not written */
+	/* control.host_protection (backend dpdk): "" when off */
+	char host_if[16];
 };
+
+/* Which enforces the policy: cordon-dp, or the kernel (control/nft). */
+enum conf_backend { CONF_BACKEND_DPDK, CONF_BACKEND_NFTABLES };
 
 struct conf {
 	char file[CONF_PATH_MAX];
+	int backend;		/* enum conf_backend */
 	/* Files rules came from, as errors name them; [0] is the main one. */
 	unsigned nfiles;
 	char files[CONF_FILE_MAX][CONF_PATH_MAX];
@@ -182,6 +291,7 @@ struct conf {
 	unsigned burst;
 	unsigned mbufs;
 
+	struct conf_identity identity;
 	struct conf_control control;
 };
 
@@ -226,5 +336,10 @@ int conf_port_find(const struct conf *c, const char *name);
 int conf_service_find(const struct conf *c, const char *name);
 int conf_region_find(const struct conf *c, const char *name);
 int conf_nexthop_find(const struct conf *c, const char *name);
+int conf_issuer_find(const struct conf *c, const char *name);
+/* The CONF_ALGS name of bit B, or NULL. */
+const char *conf_alg_name(unsigned b);
+/* "subject", "actors", "any" or "all". */
+const char *conf_who_name(unsigned w);
 
 #endif

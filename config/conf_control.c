@@ -11,7 +11,7 @@ static const char *const conf_control_keys[] = {
 	"socket", "ro_socket", "socket_group", "state_dir", "dp_socket",
 	"dp_binary", "dp_args", "geo_max_age", "geo_min_coverage",
 	"keep_revisions", "confirm_default", "logging", "prometheus",
-	"snmp", NULL
+	"snmp", "host_protection", NULL
 };
 
 void
@@ -148,7 +148,8 @@ conf_control_load(struct conf_ctx *x, const config_setting_t *s)
 	if (conf_prom_load(x, s, ctl) < 0)
 		return -1;
 	if (conf_snmp_load(x, config_setting_get_member(s, "snmp"),
-	    &ctl->snmp) < 0)
+	    &ctl->snmp) < 0 || conf_nft_host_load(x,
+	    config_setting_get_member(s, "host_protection"), ctl) < 0)
 		return -1;
 	return conf_control_numbers(x, s, ctl);
 }

@@ -101,11 +101,28 @@ int conf_services_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_dataplane_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_rules_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_control_load(struct conf_ctx *x, const config_setting_t *s);
+int conf_identity_load(struct conf_ctx *x, const config_setting_t *s);
+/* A rule's identity block (conf_idmatch.c), after its services. */
+int conf_idmatch_load(struct conf_ctx *x, const config_setting_t *rule,
+    struct conf_rule *r);
 /* control.logging (conf_logging.c); S NULL: not written. */
 int conf_logging_load(struct conf_ctx *x, const config_setting_t *s);
 /* control.prometheus (conf_prom.c), called by conf_control_load. */
 int conf_prom_load(struct conf_ctx *x, const config_setting_t *s,
     struct conf_control *ctl);
 void conf_prom_print(const struct conf_control *ctl, FILE *f);
+
+/*
+ * backend nftables (conf_nft.c): the top-level "backend" key, a port's
+ * "interface", a next hop's "address" / "address6" / "table" /
+ * "fwmark", control.host_protection.  Each returns 0 or -1 with an error.
+ */
+int conf_backend_load(struct conf_ctx *x, const config_setting_t *s);
+int conf_nft_port(struct conf_ctx *x, const config_setting_t *e,
+    struct conf_port *p);
+int conf_nft_nexthop(struct conf_ctx *x, const config_setting_t *e,
+    struct conf_nexthop *h);
+int conf_nft_host_load(struct conf_ctx *x, const config_setting_t *s,
+    struct conf_control *ctl);
 
 #endif

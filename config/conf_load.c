@@ -12,7 +12,7 @@
 
 static const char *const conf_top_keys[] = {
 	"geo", "regions", "services", "rules", "default", "non_ip",
-	"dataplane", "control", NULL
+	"dataplane", "identity", "control", "backend", NULL
 };
 
 static const char *const conf_default_keys[] = { "action", "log", NULL };
@@ -67,10 +67,12 @@ static const struct {
 	const char *key;
 	int (*load)(struct conf_ctx *, const config_setting_t *);
 } conf_sections[] = {
+	{ "backend", conf_backend_load },	/* ports and next hops need it */
 	{ "geo", conf_geo_load },
 	{ "regions", conf_regions_load },
 	{ "services", conf_services_load },
 	{ "dataplane", conf_dataplane_load },
+	{ "identity", conf_identity_load },
 	{ "rules", conf_rules_load },
 	{ "default", conf_default_load },
 	{ "non_ip", conf_nonip_load },

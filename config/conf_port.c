@@ -11,10 +11,11 @@ static const char *const conf_dp_keys[] = {
 	"ports", "next_hops", "eal", "workers", "burst", "mbufs", NULL
 };
 static const char *const conf_port_keys[] = {
-	"name", "device", "devargs", "role", "peer", NULL
+	"name", "device", "devargs", "role", "peer", "interface", NULL
 };
 static const char *const conf_nh_keys[] = {
-	"name", "port", "mac", "vlan", NULL
+	"name", "port", "mac", "vlan", "address", "address6", "table",
+	"fwmark", NULL
 };
 
 static const char *const conf_role_names[] = {
@@ -66,12 +67,13 @@ conf_port_load(struct conf_ctx *x, const config_setting_t *e,
 		return -1;
 	if (conf_port_find(c, p->name) >= 0)
 		return conf_err(x, e, "duplicate port \"%s\"", p->name);
-	if (conf_str_get(x, e, "device", true, p->device,
-	    sizeof(p->device)) < 0 ||
+	if (conf_str_get(x, e, "device",
+	    c->backend == CONF_BACKEND_DPDK, p->device,
+	    sizeof(p->device)) < 0 || conf_nft_port(x, e, p) < 0 ||
 	    conf_str_get(x, e, "devargs", false, p->devargs,
 	    sizeof(p->devargs)) < 0 || conf_role_get(x, e, &p->role) < 0)
 		return -1;
-	for (unsigned i = 0; i < c->nports; i++)
+	for (unsigned i = 0; p->device[0] && i < c->nports; i++)
 		if (strcmp(c->ports[i].device, p->device) == 0)
 			return conf_err(x, config_setting_get_member(e,
 			    "device"), "device \"%s\" is already port \"%s\"",
@@ -182,9 +184,13 @@ conf_nexthop_mac(struct conf_ctx *x, const config_setting_t *e, uint8_t *mac)
 	static const uint8_t zero[6];
 	const config_setting_t *m = config_setting_get_member(e, "mac");
 	char s[32];
+	int o;
 
-	if (conf_str_get(x, e, "mac", true, s, sizeof(s)) < 0)
-		return -1;
+	/* The kernel resolves the next hop's MAC itself (nftables). */
+	o = conf_str_get(x, e, "mac", x->c->backend == CONF_BACKEND_DPDK, s,
+	    sizeof(s));
+	if (o <= 0)
+		return o;
 	if (conf_mac_parse(s, mac) < 0)
 		return conf_err(x, m, "bad MAC address \"%s\"", s);
 	/* Rerouted traffic goes to one router, never to a group. */
@@ -212,7 +218,8 @@ conf_nexthop_load(struct conf_ctx *x, const config_setting_t *e)
 		return conf_err(x, config_setting_get_member(e, "port"),
 		    "unknown port \"%s\"", port);
 	if (conf_nexthop_mac(x, e, h->mac) < 0 ||
-	    conf_uint_get(x, e, "vlan", 1, 4094, &vlan) < 0)
+	    conf_uint_get(x, e, "vlan", 1, 4094, &vlan) < 0 ||
+	    conf_nft_nexthop(x, e, h) < 0)
 		return -1;
 	h->vlan = vlan ? (int)vlan : -1;
 	h->line = (int)config_setting_source_line(e);

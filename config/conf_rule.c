@@ -10,7 +10,7 @@
 
 static const char *const conf_rule_keys[] = {
 	"name", "src", "dst", "services", "proto", "ports", "direction",
-	"action", "nexthop", "log", NULL
+	"action", "nexthop", "log", "identity", NULL
 };
 
 /* Where one src or dst list lands. */
@@ -234,7 +234,8 @@ conf_rule_load(struct conf_ctx *x, const config_setting_t *g)
 		return -1;
 	r->file = (unsigned)f;
 	r->line = (int)config_setting_source_line(g);
-	if (conf_rule_match(x, g, r) < 0 || conf_rule_dir(x, g, r) < 0 ||
+	if (conf_rule_match(x, g, r) < 0 || conf_idmatch_load(x, g, r) < 0 ||
+	    conf_rule_dir(x, g, r) < 0 ||
 	    conf_rule_action(x, g, r) < 0 ||
 	    conf_bool_get(x, g, "log", &r->log) < 0)
 		return -1;

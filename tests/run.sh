@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs every test suite and ends with one line "N passed, N failed".
-#   tests/run.sh [suite...]   suites: unit asan geo config dp ctl mon integ fuzz
+#   tests/run.sh [suite...]   suites: unit asan geo config dp ctl mon integ nft
+#   ident knock fuzz
 # Exit status 1 if anything failed (or a suite could not run at all).
 set -u
 
@@ -164,15 +165,62 @@ suite_integ() {
 	done
 }
 
+# Identity tokens: control/ident's JWT verifier (jwtverify) against
+# PyJWT/jwcrypto tokens, hand-made bad tokens and a local HTTPS JWKS
+# server; again with the sanitizer build of the tool.
+suite_ident() {
+	local out="$LOG_DIR/pytest-ident.txt"
+	JWTVERIFY="$ROOT/$BUILD/tools/jwtverify" $PY -m pytest -q -p \
+	    no:cacheprovider tests/ident >"$out" 2>&1
+	pytest_count "$out" ident
+	out="$LOG_DIR/pytest-ident-asan.txt"
+	JWTVERIFY="$ROOT/${ASAN_BUILD:-build-asan}/tools/jwtverify" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $PY -m pytest -q -p no:cacheprovider tests/ident >"$out" 2>&1
+	pytest_count "$out" ident-asan
+}
+
+# Knocks: an independent Python codec of docs/knock.md against
+# cordon-knock --print and tests/tools/knockparse (PoP, the replay cache
+# across processes, a real send inside a namespace of the test's own);
+# again with the sanitizer build of the client and the tool.
+suite_knock() {
+	local out="$LOG_DIR/pytest-knock.txt"
+	$PY -m pytest -q -p no:cacheprovider tests/knock >"$out" 2>&1
+	pytest_count "$out" knock
+	out="$LOG_DIR/pytest-knock-asan.txt"
+	BUILD=${ASAN_BUILD:-build-asan} \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $PY -m pytest -q -p no:cacheprovider tests/knock >"$out" 2>&1
+	pytest_count "$out" knock-asan
+}
+
+# The nftables backend: cordond with backend = "nftables" in a router
+# namespace of the test's own, real TCP (allowed, dropped, rejected,
+# rerouted), counters, the golden `nft -j list table`, a refused batch,
+# identity sessions, host protection.
+suite_nft() {
+	local out="$LOG_DIR/pytest-nft.txt"
+	fixtures
+	$PY -m pytest -q -p no:cacheprovider tests/nft >"$out" 2>&1
+	pytest_count "$out" nft
+}
+
 suite_fuzz() {
 	local s=${FUZZ_SECONDS:-60}
 	check "fuzz: packet parser, $s s" tests/fuzz/run.sh "$s" pkt
 	check "fuzz: config loader, $s s" tests/fuzz/run.sh "$s" conf
 	check "fuzz: syslog formatter, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" syslog
+	check "fuzz: JWT verifier, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" jwt
+	check "fuzz: knock parser, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" knock
 }
 
-SUITES=${*:-unit asan geo config dp ctl mon integ fuzz}
+SUITES=${*:-unit asan geo config dp ctl mon integ ident knock nft fuzz}
 for s in $SUITES; do
 	echo "### suite $s"
 	"suite_$s"

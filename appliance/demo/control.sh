@@ -53,11 +53,12 @@ control_start() {
 	return 1
 }
 
-# One scenario line: what a CN client gets on ssh now.
+# control_probe EXPECTED [CC SRC]: what a client (default: the CN one)
+# gets on ssh now.
 control_probe() {
-	local got
-	got=$(scen_observe "$(topo_connect 198.51.100.10 192.0.2.100 22)")
-	printf '    CN 198.51.100.10 -> ssh/22: %s (expected %s)\n' "$got" "$1"
+	local got cc=${2:-CN} src=${3:-198.51.100.10}
+	got=$(scen_observe "$(topo_connect "$src" 192.0.2.100 22)")
+	printf '    %s %s -> ssh/22: %s (expected %s)\n' "$cc" "$src" "$got" "$1"
 	[ "$got" = "$1" ]
 }
 

@@ -43,6 +43,8 @@ echo "== cordon-dp counters at exit"
 sed -n '/--- cordon-dp counters ---/,$p' "$WORK/dp.log"
 . appliance/demo/control.sh
 control_demo || bad=$((bad + 1))
+. appliance/demo/identity.sh
+identity_demo || bad=$((bad + 1))
 if [ "$bad" -ne 0 ]; then
 	echo "demo: $bad scenario(s) did not behave as expected"
 	exit 1

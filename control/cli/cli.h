@@ -20,6 +20,7 @@
 #define CLI_PATH_MAX    3 /* keywords of a command path */
 #define CLI_PARAM_MAX   16
 #define CLI_WORDS_MAX   256
+#define CLI_FILE_MAX    (64u << 10) /* a token file, before trimming */
 
 /* Exit status, documented in cordonctl -h and cordonctl(8). */
 enum cli_exit {
@@ -29,6 +30,8 @@ enum cli_exit {
 	CLI_EX_UNREACH = 3, /* no daemon, timeout, broken reply */
 	CLI_EX_STALE = 4,   /* error code "stale" */
 	CLI_EX_INVALID = 5, /* error code "invalid" */
+	CLI_EX_TOKEN = 6,   /* error code "token-refused" */
+	CLI_EX_FULL = 7,    /* error code "session-table-full" */
 };
 
 /* How a parameter's word(s) become JSON. */
@@ -41,6 +44,7 @@ enum cli_vtype {
 	CLI_V_ENUM,     /* one of choices (prefixes accepted): string */
 	CLI_V_ENUMLIST, /* a,b of choices: array of strings */
 	CLI_V_OPTINT,   /* keyword, then maybe an integer: int, or true */
+	CLI_V_FILE,     /* a file ("-": stdin) read whole: its trimmed text */
 };
 
 #define CLI_P_REQ   0x1 /* must be given */
@@ -58,7 +62,8 @@ struct cli_param {
 	const char *help;
 };
 
-#define CLI_C_RO 0x1 /* allowed on the read-only socket */
+#define CLI_C_RO    0x1 /* allowed on the read-only socket */
+#define CLI_C_ONEOF 0x2 /* exactly one of the parameters must be given */
 
 struct cli_parse;
 
@@ -73,6 +78,8 @@ struct cli_cmd {
 	/* Reassigns positional words after parsing (explain's [SPORT]). */
 	void (*place)(struct cli_parse *p);
 	const char *numbered; /* text output: this array as numbered lines */
+	/* Text output of its own; NULL: cli_render_text. */
+	void (*render)(FILE *f, json_t *data, const struct cli_cmd *cmd);
 };
 
 /* First words of multi-word commands, for help at the top level. */
@@ -131,6 +138,9 @@ json_t *cli_request_build(struct cli_parse *p, char *err, size_t errlen);
 /* Whether the parameter KEY was given (CLI_P_LOCAL ones included). */
 int cli_param_given(const struct cli_parse *p, const char *key);
 
+/* Formats the keywords of C as "a, b, c" (CLI_C_ONEOF messages). */
+void cli_oneof_list(const struct cli_cmd *c, char *buf, size_t len);
+
 /* Prints the command summary of cordonctl -h, from the table. */
 void cli_usage_commands(FILE *f);
 
@@ -155,5 +165,29 @@ json_t *cli_conn_call(int fd, const json_t *req, int timeout_ms, char *err,
 
 /* Prints DATA as text: key: value lines, tables, raw multi-line text. */
 void cli_render_text(FILE *f, json_t *data, const struct cli_cmd *cmd);
+
+/*
+ * Renderers of cli_sess.c (struct cli_cmd's render): a session as
+ * key: value lines with readable times, sessions as one table and a
+ * summary line, explain with its identity walk after the steps.
+ */
+void cli_render_session(FILE *f, json_t *data, const struct cli_cmd *cmd);
+void cli_render_sessions(FILE *f, json_t *data, const struct cli_cmd *cmd);
+void cli_render_explain(FILE *f, json_t *data, const struct cli_cmd *cmd);
+
+/*
+ * "in 9m59s", "expired 5s ago": unix time T against NOW, into BUF.
+ * NOW is cli_now(): time(NULL), or CORDONCTL_NOW when set (tests).
+ */
+void cli_fmt_expiry(char *buf, size_t len, long long t, long long now);
+long long cli_now(void);
+
+/*
+ * Reads the token file PATH ("-": standard input): at most CLI_FILE_MAX
+ * bytes, surrounding whitespace stripped, not empty.  Returns a JSON
+ * string, or NULL with a message in ERR.
+ */
+json_t *cli_file_read(const char *kw, const char *path, char *err,
+    size_t errlen);
 
 #endif

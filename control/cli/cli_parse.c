@@ -187,28 +187,53 @@ cli_pending_close(struct cli_parse *p)
 }
 
 /*
- * A flag may also be written as an option: --KEYWORD (or a prefix), or
- * -K when K starts exactly one flag of the command.  Anything else is
- * returned as it is.
+ * A keyword may also be written as an option: --KEYWORD (or a prefix;
+ * "session add --token FILE"), and a flag as -K when K starts exactly
+ * one flag of the command.  Anything else is returned as it is.
  */
 static const char *
 cli_flag_option(const struct cli_cmd *c, const char *w)
 {
-	const char *flags[CLI_PARAM_MAX + 1];
+	const char *kws[CLI_PARAM_MAX + 1], *flags[CLI_PARAM_MAX + 1];
 	char one[2] = { w[0] ? w[1] : '\0', '\0' };
-	int i, n = 0;
+	int i, nk = 0, nf = 0;
 
 	if (w[0] != '-' || w[1] == '\0')
 		return w;
-	for (i = 0; c->params[i].key; i++)
-		if (c->params[i].kw && c->params[i].type == CLI_V_FLAG)
-			flags[n++] = c->params[i].kw;
-	flags[n] = NULL;
+	for (i = 0; c->params[i].key; i++) {
+		if (!c->params[i].kw)
+			continue;
+		kws[nk++] = c->params[i].kw;
+		if (c->params[i].type == CLI_V_FLAG)
+			flags[nf++] = c->params[i].kw;
+	}
+	kws[nk] = NULL;
+	flags[nf] = NULL;
 	if (w[1] == '-')
-		i = cli_match(w + 2, flags);
-	else
-		i = w[2] == '\0' ? cli_match(one, flags) : -1;
+		return (i = cli_match(w + 2, kws)) >= 0 ? kws[i] : w;
+	i = w[2] == '\0' ? cli_match(one, flags) : -1;
 	return i >= 0 ? flags[i] : w;
+}
+
+/* How many parameters have a value (or a keyword waiting for one). */
+static int
+cli_given_count(const struct cli_parse *p)
+{
+	int i, n = p->pending != NULL;
+
+	for (i = 0; p->cmd->params[i].key; i++)
+		n += p->val[i] != NULL;
+	return n;
+}
+
+/* "id, sub, jti, src": the keywords of a CLI_C_ONEOF command. */
+void
+cli_oneof_list(const struct cli_cmd *c, char *buf, size_t len)
+{
+	const char *kws[CLI_PARAM_MAX + 1];
+
+	cli_param_kws(c, kws);
+	cli_join(buf, len, "", kws);
 }
 
 static enum cli_state
@@ -235,6 +260,13 @@ cli_step_param(struct cli_parse *p, const char *w)
 		if (p->val[i]) {
 			snprintf(p->err, sizeof(p->err), "\"%s\" given twice",
 			    pp[i].kw);
+			return CLI_S_ERROR;
+		}
+		if ((p->cmd->flags & CLI_C_ONEOF) && cli_given_count(p)) {
+			cli_oneof_list(p->cmd, list, sizeof(list));
+			snprintf(p->err, sizeof(p->err),
+			    "\"%s\": only one of %s may be given", pp[i].kw,
+			    list);
 			return CLI_S_ERROR;
 		}
 		if (pp[i].type == CLI_V_FLAG)
@@ -392,7 +424,7 @@ cli_help_print(FILE *f, const struct cli_parse *p)
 {
 	const struct cli_param *pp;
 	char label[64];
-	int i, complete = 1;
+	int i, complete = 1, oneof;
 
 	if (!p->cmd) {
 		cli_help_path(f, p);
@@ -408,7 +440,10 @@ cli_help_print(FILE *f, const struct cli_parse *p)
 		cli_help_value(f, &pp[i]);
 		return;
 	}
-	for (i = 0; pp[i].key; i++) {
+	oneof = (p->cmd->flags & CLI_C_ONEOF) != 0;
+	if (oneof)
+		complete = cli_given_count(p) > 0;
+	for (i = 0; pp[i].key && !(oneof && complete); i++) {
 		if (p->val[i] || &pp[i] == p->pending)
 			continue;
 		if (pp[i].flags & CLI_P_REQ)
@@ -440,6 +475,19 @@ cli_complete_value(FILE *f, const struct cli_param *pp, const char *part)
 			fprintf(f, "%.*s%s\n", (int)(tail - part), part, ch[i]);
 }
 
+/* "--tok" -> "--token": the option spelling of the keywords left. */
+static void
+cli_complete_options(FILE *f, const struct cli_parse *p, const char *part)
+{
+	const struct cli_param *pp = p->cmd->params;
+	int i;
+
+	for (i = 0; pp[i].key; i++)
+		if (!p->val[i] && pp[i].kw &&
+		    strncmp(pp[i].kw, part, strlen(part)) == 0)
+			fprintf(f, "--%s\n", pp[i].kw);
+}
+
 void
 cli_complete_print(FILE *f, int argc, char *const *argv)
 {
@@ -458,6 +506,12 @@ cli_complete_print(FILE *f, int argc, char *const *argv)
 	}
 	if (p.cmd && cli_next_posonly(&p) >= 0)
 		return;
+	if (p.cmd && (p.cmd->flags & CLI_C_ONEOF) && cli_given_count(&p))
+		return;
+	if (p.cmd && strncmp(part, "--", 2) == 0) {
+		cli_complete_options(f, &p, part + 2);
+		return;
+	}
 	if (p.cmd) {
 		for (i = 0; p.cmd->params[i].key; i++)
 			if (!p.val[i] && p.cmd->params[i].kw)

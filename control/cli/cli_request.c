@@ -109,6 +109,8 @@ cli_conv(const char *w, const struct cli_param *pp, char *err, size_t len)
 		return cli_conv_list(w, pp, pp->choices, err, len);
 	case CLI_V_ENUM:
 		return cli_conv_enum(w, pp, pp->choices, err, len);
+	case CLI_V_FILE:
+		return cli_file_read(pp->kw, w, err, len);
 	case CLI_V_BOOL:
 		if ((i = cli_match(w, yesno)) >= 0)
 			return json_boolean(i % 2 == 0);
@@ -135,11 +137,19 @@ static int
 cli_check_given(const struct cli_parse *p, char *err, size_t len)
 {
 	const struct cli_param *pp = p->cmd->params;
-	int i;
+	char list[200];
+	int i, n = 0;
 
 	if (p->pending) {
 		snprintf(err, len, "\"%s\" needs a value (%s)", p->pending->kw,
 		    p->pending->meta);
+		return -1;
+	}
+	for (i = 0; pp[i].key; i++)
+		n += p->val[i] != NULL;
+	if ((p->cmd->flags & CLI_C_ONEOF) && n != 1) {
+		cli_oneof_list(p->cmd, list, sizeof(list));
+		snprintf(err, len, "give one of %s", list);
 		return -1;
 	}
 	for (i = 0; pp[i].key; i++) {
@@ -229,7 +239,7 @@ cli_usage_one(FILE *f, const struct cli_cmd *c)
 	for (d = 0; d < CLI_PATH_MAX && c->words[d]; d++)
 		col += fprintf(f, "%s%s", d ? " " : "", c->words[d]);
 	for (pp = c->params, i = 0; pp[i].key; i++) {
-		req = pp[i].flags & CLI_P_REQ;
+		req = pp[i].flags & CLI_P_REQ || c->flags & CLI_C_ONEOF;
 		if (!pp[i].kw)
 			snprintf(word, sizeof(word), "%s", pp[i].meta);
 		else if (pp[i].type == CLI_V_FLAG)
@@ -238,6 +248,8 @@ cli_usage_one(FILE *f, const struct cli_cmd *c)
 			snprintf(word, sizeof(word), "%s%s %s%s",
 			    req ? "" : "[", pp[i].kw, pp[i].meta,
 			    req ? "" : "]");
+		if (i && (c->flags & CLI_C_ONEOF))
+			col += fprintf(f, " |");
 		if (col + 1 + (int)strlen(word) > 78)
 			col = fprintf(f, "\n      ");
 		col += fprintf(f, " %s", word);
@@ -253,7 +265,9 @@ cli_usage_commands(FILE *f)
 	for (c = cli_cmds; c->cmd; c++) {
 		cli_usage_one(f, c);
 		if (c->place) /* the positional form of explain */
-			fprintf(f, "  %s SRC DST PROTO [SPORT] DPORT [IFACE]\n",
+			fprintf(f,
+			    "  %s SRC DST PROTO [SPORT] DPORT [IFACE] "
+			    "[token FILE]\n",
 			    c->words[0]);
 	}
 }

@@ -50,6 +50,8 @@ static const struct cli_param cli_p_explain[] = {
 	    "destination port" },
 	{ "iface", "iface", CLI_V_STR, NULL, CLI_P_POS, "IFACE",
 	    "port it arrives on (its role sets the direction), or in/out" },
+	{ "token", "token", CLI_V_FILE, NULL, 0, "FILE",
+	    "also walk the identity checks with this token (- for stdin)" },
 	END
 };
 
@@ -145,31 +147,55 @@ static const struct cli_param cli_p_rollback[] = {
 	END
 };
 
+static const struct cli_param cli_p_sess_add[] = {
+	{ "token", "token", CLI_V_FILE, NULL, REQ, "FILE",
+	    "file holding the signed token (compact JWS; - for stdin)" },
+	{ "src", "src", CLI_V_STR, NULL, REQ, "ADDR",
+	    "source address the session is for" },
+	{ "service", "service", CLI_V_STR, NULL, 0, "S",
+	    "only this one of the token's services" },
+	{ "ttl", "ttl", CLI_V_INT, NULL, 0, "SECONDS",
+	    "shorter than the token allows" },
+	END
+};
+
+static const struct cli_param cli_p_sess_revoke[] = {
+	{ "id", "id", CLI_V_INT, NULL, 0, "N", "the session numbered N" },
+	{ "sub", "sub", CLI_V_STR, NULL, 0, "S", "every session of a subject" },
+	{ "jti", "jti", CLI_V_STR, NULL, 0, "J",
+	    "every session opened with a token id" },
+	{ "src", "src", CLI_V_STR, NULL, 0, "ADDR",
+	    "every session from a source address" },
+	END
+};
+
 /* Defined in cli_parse.c: explain's optional SPORT before DPORT. */
 void cli_place_explain(struct cli_parse *p);
 
 #define SHOW(w, h)                                                             \
 	{                                                                      \
 		{ "show", w, NULL }, h, "show", "what", w, CLI_C_RO,           \
-		    cli_p_none, NULL, NULL                                     \
+		    cli_p_none, NULL, NULL, NULL                               \
 	}
 #define SET(w, h, pp)                                                          \
 	{                                                                      \
-		{ "set", w, NULL }, h, "set", "kind", w, 0, pp, NULL, NULL     \
+		{ "set", w, NULL }, h, "set", "kind", w, 0, pp, NULL, NULL,    \
+		    NULL                                                       \
 	}
 #define DEL(w, h, pp)                                                          \
 	{                                                                      \
 		{ "delete", w, NULL }, h, "delete", "kind", w, 0, pp, NULL,    \
-		    NULL                                                       \
+		    NULL, NULL                                                 \
 	}
 
 const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	                                "daemon, dataplane, geo and confirm "
 	                                "status",
 	                                "status", NULL, NULL, CLI_C_RO,
-	                                cli_p_none, NULL, NULL },
+	                                cli_p_none, NULL, NULL, NULL },
 	{ { "show", "counters", NULL }, "packet counters, rules named",
-	    "counters", NULL, NULL, CLI_C_RO, cli_p_counters, NULL, NULL },
+	    "counters", NULL, NULL, CLI_C_RO, cli_p_counters, NULL, NULL,
+	    NULL },
 	SHOW("rules", "running rules, in order, with hits"),
 	SHOW("regions", "running regions"),
 	SHOW("services", "running services"), SHOW("ports", "dataplane ports"),
@@ -180,18 +206,21 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	SHOW("config", "running configuration text"),
 	SHOW("candidate", "your candidate configuration text"),
 	SHOW("logging", "syslog targets and their counters"),
+	{ { "show", "sessions", NULL }, "identity sessions (= session list)",
+	    "session-list", NULL, NULL, CLI_C_RO, cli_p_none, NULL, NULL,
+	    cli_render_sessions },
 	{ { "lookup", NULL, NULL }, "country of an address, layer by layer",
-	    "lookup", NULL, NULL, CLI_C_RO, cli_p_lookup, NULL, NULL },
+	    "lookup", NULL, NULL, CLI_C_RO, cli_p_lookup, NULL, NULL, NULL },
 	{ { "explain", NULL, NULL }, "verdict of a packet, step by step",
 	    "explain", NULL, NULL, CLI_C_RO, cli_p_explain, cli_place_explain,
-	    "steps" },
+	    "steps", cli_render_explain },
 	SET("rule", "add or change a rule", cli_p_rule),
 	SET("region", "add or change a region", cli_p_region),
 	SET("service", "add or change a service", cli_p_service),
 	SET("override", "force the country of a prefix", cli_p_override),
 	SET("nexthop", "add or change a reroute next hop", cli_p_nexthop),
 	{ { "set", "default", NULL }, "action when no rule matches", "set",
-	    "kind", "default", 0, cli_p_default, NULL, NULL },
+	    "kind", "default", 0, cli_p_default, NULL, NULL, NULL },
 	DEL("rule", "delete a rule", cli_p_name),
 	DEL("region", "delete a region", cli_p_name),
 	DEL("service", "delete a service", cli_p_name),
@@ -200,20 +229,32 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	DEL("default", "back to the built-in default (allow, no log)",
 	    cli_p_none),
 	{ { "compare", NULL, NULL }, "diff running -> your candidate",
-	    "compare", NULL, NULL, 0, cli_p_none, NULL, NULL },
+	    "compare", NULL, NULL, 0, cli_p_none, NULL, NULL, NULL },
 	{ { "commit", NULL, NULL },
 	    "make your candidate the running "
 	    "revision",
-	    "commit", NULL, NULL, 0, cli_p_commit, NULL, NULL },
+	    "commit", NULL, NULL, 0, cli_p_commit, NULL, NULL, NULL },
 	{ { "confirm", NULL, NULL }, "keep a commit confirmed revision",
-	    "confirm", NULL, NULL, 0, cli_p_none, NULL, NULL },
+	    "confirm", NULL, NULL, 0, cli_p_none, NULL, NULL, NULL },
 	{ { "rollback", NULL, NULL }, "commit a copy of an older revision",
-	    "rollback", NULL, NULL, 0, cli_p_rollback, NULL, NULL },
+	    "rollback", NULL, NULL, 0, cli_p_rollback, NULL, NULL, NULL },
 	{ { "geo", "reload", NULL }, "reload the geolocation databases",
-	    "geo-reload", NULL, NULL, 0, cli_p_none, NULL, NULL },
+	    "geo-reload", NULL, NULL, 0, cli_p_none, NULL, NULL, NULL },
 	{ { "audit", "verify", NULL }, "check the audit log's hash chain",
-	    "audit-verify", NULL, NULL, CLI_C_RO, cli_p_none, NULL, NULL },
-	{ { NULL, NULL, NULL }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL } };
+	    "audit-verify", NULL, NULL, CLI_C_RO, cli_p_none, NULL, NULL,
+	    NULL },
+	{ { "session", "add", NULL }, "open a session with a signed token",
+	    "session-add", NULL, NULL, 0, cli_p_sess_add, NULL, NULL,
+	    cli_render_session },
+	{ { "session", "list", NULL }, "identity sessions, with their expiry",
+	    "session-list", NULL, NULL, CLI_C_RO, cli_p_none, NULL, NULL,
+	    cli_render_sessions },
+	{ { "session", "revoke", NULL },
+	    "end sessions: one id, or all of a subject, token or source",
+	    "session-revoke", NULL, NULL, CLI_C_ONEOF, cli_p_sess_revoke, NULL,
+	    NULL, NULL },
+	{ { NULL, NULL, NULL }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL,
+	    NULL } };
 
 const struct cli_group cli_groups[] = {
 	{ "show", "display running state and configuration" },
@@ -221,5 +262,6 @@ const struct cli_group cli_groups[] = {
 	{ "delete", "remove an object from your candidate" },
 	{ "geo", "geolocation database actions" },
 	{ "audit", "audit log actions" },
+	{ "session", "identity sessions opened by signed tokens" },
 	{ NULL, NULL },
 };

@@ -28,8 +28,9 @@ ctl_usage(FILE *f)
 	    "       cordonctl COMMAND... ?     what is valid next\n"
 	    "options:\n"
 	    "  -s SOCKET   cordond socket (default %s);\n"
-	    "              show, lookup, explain and audit verify fall back\n"
-	    "              to its -ro sibling when access is denied\n"
+	    "              show, lookup, explain, audit verify and session\n"
+	    "              list fall back to its -ro sibling when access is\n"
+	    "              denied\n"
 	    "  -j          print the daemon's JSON data, indented\n"
 	    "  -J          print the daemon's JSON data on one line\n"
 	    "  -t SECONDS  give up after SECONDS (default %d)\n"
@@ -45,7 +46,9 @@ ctl_usage(FILE *f)
 	    "  2 usage error\n"
 	    "  3 cordond cannot be reached, timed out or sent a bad reply\n"
 	    "  4 commit refused as stale: the running revision changed\n"
-	    "  5 the candidate is invalid (commit, commit check)\n");
+	    "  5 the candidate is invalid (commit, commit check)\n"
+	    "  6 the token was refused (session add, explain token)\n"
+	    "  7 the session table is full (session add)\n");
 }
 
 static int
@@ -138,6 +141,10 @@ ctl_exit_code(const char *code)
 		return CLI_EX_STALE;
 	if (strcmp(code, "invalid") == 0)
 		return CLI_EX_INVALID;
+	if (strcmp(code, "token-refused") == 0)
+		return CLI_EX_TOKEN;
+	if (strcmp(code, "session-table-full") == 0)
+		return CLI_EX_FULL;
 	return CLI_EX_REFUSED;
 }
 
@@ -162,6 +169,8 @@ ctl_print_reply(const struct ctl_opts *o, json_t *reply,
 		    JSON_ENCODE_ANY |
 		        (o->json == 1 ? JSON_INDENT(2) : JSON_COMPACT));
 		fputc('\n', stdout);
+	} else if (cmd && cmd->render) {
+		cmd->render(stdout, data, cmd);
 	} else {
 		cli_render_text(stdout, data, cmd);
 	}

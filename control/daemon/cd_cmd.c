@@ -27,6 +27,9 @@ static const struct {
 	{ "confirm", false, cd_cmd_confirm },
 	{ "rollback", false, cd_cmd_rollback },
 	{ "geo-reload", false, cd_cmd_geo_reload },
+	{ "session-add", false, cd_cmd_session_add },
+	{ "session-list", true, cd_cmd_session_list },
+	{ "session-revoke", false, cd_cmd_session_revoke },
 };
 
 static json_t *
@@ -293,7 +296,7 @@ cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
 		return cd_fail(e, "dataplane", "cordon-dp is %s",
 		    cd_dp_state_name(d->dp_state));
 	memset(s, 0, sizeof(*s));
-	dpc_stats_sum(d->dpc, s);
+	cd_dp_stats_sum(d, s);
 	o = cd_obj();
 	json_object_set_new(o, "revision", json_integer((json_int_t)d->run.rev));
 	json_object_set_new(o, "time", json_integer(cd_unix()));

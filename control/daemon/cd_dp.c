@@ -126,6 +126,8 @@ cd_dp_push(struct cd *d, const struct cd_running *r, bool with_geo,
 {
 	char err[512];
 
+	if (cd_nft_backend(d))
+		return cd_nft_push(d, r, e);
 	if (dpc_load(d->dpc, r->rev, r->pol, with_geo ? r->geo.tables : NULL,
 	    r->geo_hash, CD_DP_TIMEOUT_MS, err, sizeof(err)) < 0) {
 		/*
@@ -147,6 +149,7 @@ cd_dp_push(struct cd *d, const struct cd_running *r, bool with_geo,
 	cd_dp_synced = true;
 	cd_debug("cordon-dp activated revision %lu%s", (unsigned long)r->rev,
 	    with_geo ? " with new geo tables" : "");
+	cd_nft_host(d, r);
 	return 0;
 }
 
@@ -190,7 +193,9 @@ cd_dp_sync(struct cd *d)
 	struct cd_err e;
 
 	d->dp_next_ms = cd_now_ms() + CD_DP_SYNC_MS;
-	if (pol || geo || d->dpst.revision != d->run.rev) {
+	/* A new cordon-dp, or a new cordond: the session table goes along. */
+	if (cd_sess_attach_dp(d) || pol || geo ||
+	    d->dpst.revision != d->run.rev) {
 		if (cd_dp_push(d, &d->run, geo, &e) < 0) {
 			snprintf(d->dp_error, sizeof(d->dp_error), "%s", e.msg);
 			cd_log("%s", e.msg);
@@ -238,6 +243,11 @@ cd_dp_connect(struct cd *d)
 void
 cd_dp_start(struct cd *d)
 {
+	if (cd_nft_backend(d)) {
+		(void)cd_nft_start(d);
+		return;
+	}
+	cd_nft_host(d, &d->run);
 	d->backoff_s = 1;
 	if (cd_dp_connect(d) == 0)
 		return;
@@ -352,6 +362,10 @@ cd_dp_tick(struct cd *d)
 {
 	int64_t now = cd_now_ms();
 
+	if (cd_nft_backend(d)) {
+		cd_nft_tick(d);
+		return;
+	}
 	if (now < d->dp_next_ms)
 		return;
 	switch (d->dp_state) {

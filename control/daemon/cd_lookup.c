@@ -385,13 +385,14 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	const struct conf *c = d->run.conf;
 	struct cls_verdict v;
 	struct cd_pkt p;
-	json_t *steps;
+	json_t *steps, *ident;
 	char detail[256], port[32];
 	int first;
 
 	if (cd_pkt_build(c, rq->args, &p, e) < 0)
 		return -1;
-	cls_classify(d->run.pol, d->run.geo.tables, &p.m, p.dir, &v);
+	cls_classify(&(struct cls_env){ d->run.pol, d->run.geo.tables,
+	    cd_sess_table(d), cd_unix() }, &p.m, p.dir, &v);
 	steps = json_array();
 	cd_explain_geo(d, &p, &v, steps);
 	snprintf(port, sizeof(port), "%u", p.m.dport);
@@ -399,7 +400,12 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	    cd_service_name(d->run.pol, &v), p.pc <= POL_PROTO_UDP ? port :
 	    "no destination port");
 	first = cd_explain_rules(c, &p, &v, steps);
-	if (first != (v.rule == POL_RULE_DEFAULT ? -1 : (int)v.rule))
+	/* The walk cannot see sessions; the identity section says why. */
+	if (v.reason == CDN_R_NO_SESSION || v.reason == CDN_R_SESSION_EXPIRED)
+		cd_step(steps, "identity", cdn_reason_name(v.reason),
+		    "the service needs a session: the unidentified action");
+	else if (first != (v.rule == POL_RULE_DEFAULT ? -1 : (int)v.rule) &&
+	    !(first >= 0 && c->rules[first].id.on))
 		cd_step(steps, "warning", "mismatch", "the compiled policy "
 		    "disagrees with the rule walk: the verdict is the "
 		    "classifier's");
@@ -407,6 +413,8 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	    "no rule matched: the default action" : "first matching rule");
 	cd_step(steps, "verdict", cdn_action_name(v.action), detail);
 	*data = cd_explain_data(d, &p, &v, steps);
+	if ((ident = cd_explain_identity(d, rq->args, &p.m, &v)) != NULL)
+		json_object_set_new(*data, "identity", ident);
 	return 0;
 }
 

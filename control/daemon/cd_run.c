@@ -275,6 +275,8 @@ cd_apply(struct cd *d, const char *text, const char *kind,
 	if (cd_run_compile(d, 0, text, &d->run, &n, e) < 0)
 		return -1;
 	n.rev = store_running(d->store) + 1;
+	if (cd_sess_prepare(d, &n, e) < 0)
+		goto fail;
 	if (d->dp_state == CD_DP_UP) {
 		if (cd_dp_push(d, &n, !n.geo_borrowed, e) < 0)
 			goto fail;
@@ -285,6 +287,7 @@ cd_apply(struct cd *d, const char *text, const char *kind,
 		goto fail;
 	}
 	if (cd_commit_store(d, text, kind, comment, rq, newrev, e) < 0) {
+		cd_sess_abort(d);
 		if (pushed && cd_dp_push(d, &d->run, true, &e2) < 0)
 			cd_log("could not restore revision %lu: %s",
 			    (unsigned long)d->run.rev, e2.msg);
@@ -297,8 +300,10 @@ cd_apply(struct cd *d, const char *text, const char *kind,
 		cd_log("reloading revision %lu: %s", (unsigned long)n.rev,
 		    e2.msg);
 	cd_run_install(d, &n);
+	cd_sess_switch(d);
 	return 0;
 fail:
+	cd_sess_abort(d);
 	cd_run_free(&n);
 	return -1;
 }

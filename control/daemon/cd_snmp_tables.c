@@ -15,9 +15,12 @@
 #include "dataplane/stats/reasons.h"
 
 #define CD_SNMP_CACHE_MS 200
+/* Session rows a walk shows at most (the lowest indexes). */
+#define CD_SNMP_SESSIONS_MAX 4096
 #define CD_SNMP_VARS_MAX                                                       \
 	(64 + 2 * CDN_ACT_MAX + 2 * CDN_R_MAX + 6 * STATS_PORT_MAX +           \
-	    3 * (POL_RULE_MAX + 1) + 3 * GEO_CC_MAX)
+	    3 * (POL_RULE_MAX + 1) + 3 * GEO_CC_MAX +                          \
+	    3 * CD_SNMP_SESSIONS_MAX)
 
 const oid cd_snmp_root[CD_SNMP_ROOT_LEN] = { 1, 3, 6, 1, 4, 1,
 	CD_SNMP_ENTERPRISE };
@@ -50,9 +53,9 @@ int
 cd_snmp_counters(struct cd *d, struct stats *s)
 {
 	memset(s, 0, sizeof(*s));
-	if (d->dp_state != CD_DP_UP || d->dpc == NULL)
+	if (d->dp_state != CD_DP_UP || (d->dpc == NULL && d->nft == NULL))
 		return -1;
-	dpc_stats_sum(d->dpc, s);
+	cd_dp_stats_sum(d, s);
 	return 0;
 }
 
@@ -278,6 +281,38 @@ cd_build_countries(const struct stats *s)
 	}
 }
 
+/*
+ * The grants in force (cd_sess.c), by session id; a walk shows the
+ * first CD_SNMP_SESSIONS_MAX of them, the count says how many there are.
+ */
+static void
+cd_build_sessions(struct cd *d)
+{
+	const struct cd_sessions *s = d->sess;
+	unsigned rows = 0;
+	uint8_t date[11];
+
+	cd_var_num(CD_O_SESSIONS, 1, 0, 0, ASN_GAUGE, s ? s->n : 0);
+	cd_var_num(CD_O_SESSIONS, 2, 0, 0, ASN_GAUGE, s ? s->cap : 0);
+	for (unsigned i = 0; s && i < s->cap && rows < CD_SNMP_SESSIONS_MAX;
+	    i++) {
+		const struct cd_grant *g = s->g[i];
+		oid sub[4] = { 3, 1, 4, 0 };
+		struct cd_snmp_var *v;
+
+		if (g == NULL)
+			continue;
+		rows++;
+		cd_cell_str(CD_O_SESSIONS, 3, 2, g->sid, g->sub);
+		cd_cell_str(CD_O_SESSIONS, 3, 3, g->sid, g->src);
+		sub[3] = g->sid;
+		if ((v = cd_var(CD_O_SESSIONS, sub, 4, ASN_OCTET_STR)) != NULL) {
+			v->slen = cd_date(g->expires, date);
+			memcpy(v->str, date, v->slen);
+		}
+	}
+}
+
 static int
 cd_var_cmp(const void *a, const void *b)
 {
@@ -299,9 +334,7 @@ cd_build(struct cd *d)
 		cd_build_rules(d, cd_tab.s);
 		cd_build_countries(cd_tab.s);
 	}
-	/* Sessions arrive with a later issue: none, no capacity. */
-	cd_var_num(CD_O_SESSIONS, 1, 0, 0, ASN_GAUGE, 0);
-	cd_var_num(CD_O_SESSIONS, 2, 0, 0, ASN_GAUGE, 0);
+	cd_build_sessions(d);
 	qsort(cd_tab.v, cd_tab.n, sizeof(cd_tab.v[0]), cd_var_cmp);
 	cd_tab.built_ms = cd_now_ms();
 }

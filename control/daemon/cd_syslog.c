@@ -74,6 +74,7 @@ cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
 		{ "commit-refused", SL_WARNING }, { "geo-refused", SL_ERR },
 		{ "geo-stale", SL_WARNING }, { "dataplane-down", SL_ERR },
 		{ "dataplane-restarted", SL_WARNING },
+		{ "token-refused", SL_WARNING },
 	};
 	struct sl_param sd[SL_PARAMS_MAX];
 	unsigned n = 0, sev = SL_NOTICE;
@@ -525,10 +526,11 @@ cd_syslog_show(struct cd *d)
 	struct cd_syslog *s = d->slog;
 	json_t *o = cd_obj(), *a = json_array();
 	const struct conf_logging *cf = &d->ctl.logging;
-	bool up = d->dp_state == CD_DP_UP && d->dpc != NULL;
+	bool up = d->dp_state == CD_DP_UP && (d->dpc != NULL ||
+	    d->nft != NULL);
 
 	if (up)
-		dpc_stats_sum(d->dpc, d->sum);
+		cd_dp_stats_sum(d, d->sum);
 	json_object_set_new(o, "facility", json_string(conf_facility_name(
 	    cf->facility)));
 	json_object_set_new(o, "window_s", json_integer(cf->window));

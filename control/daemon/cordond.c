@@ -189,6 +189,8 @@ cd_setup(struct cd *d)
 		return -1;
 	}
 	cd_log("running revision %lu", (unsigned long)d->run.rev);
+	if (cd_sess_open(d) < 0)
+		return -1;
 	cd_confirm_tick(d);
 	if (cd_sock_open(d) < 0 || cd_prom_open(d) < 0 || cd_privs_drop() < 0)
 		return -1;
@@ -290,6 +292,7 @@ cd_loop(struct cd *d)
 		cd_dp_tick(d);
 		cd_confirm_tick(d);
 		cd_syslog_tick(d);
+		cd_sess_tick(d);
 	}
 	cd_log("stopping; cordon-dp pid %d keeps enforcing revision %lu",
 	    (int)d->dp_pid, (unsigned long)d->run.rev);
@@ -367,8 +370,10 @@ main(int argc, char **argv)
 	cd_prom_close(&d);
 	cd_snmp_stop(&d);
 	cd_syslog_close(&d);
+	cd_sess_close(&d);
 	if (d.dpc != NULL)
 		dpc_close(d.dpc);
+	cd_nft_close(&d);	/* the kernel keeps enforcing the table */
 	cd_run_free(&d.run);
 	if (d.store != NULL)
 		store_close(d.store);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "config/conf.h"
+#include "control/daemon/cd_sess.h"
 #include "control/daemon/cd_snmp.h"
 #include "control/daemon/cd_syslog.h"
 #include "control/dpc/dpc.h"
@@ -106,6 +107,8 @@ struct cd {
 
 	struct cd_alarm alarm_dp;
 	char dp_error[1024];
+	struct nft_ctx *nft;		/* backend nftables (cd_nft.c) */
+	struct nft_ctx *nft_host;	/* host protection, backend dpdk */
 
 	/* commit confirmed */
 	uint64_t confirm_rev, confirm_prev;
@@ -116,6 +119,7 @@ struct cd {
 	struct cd_client *cl[CD_CLIENT_MAX];
 	struct cd_syslog *slog;	/* cd_syslog.c */
 	struct cd_prom *prom;	/* NULL: no Prometheus listener */
+	struct cd_sessions *sess;	/* NULL: no identity group */
 	bool quit;
 };
 
@@ -172,6 +176,21 @@ void cd_dp_reaped(struct cd *d, pid_t pid, int status);
 int cd_dp_push(struct cd *d, const struct cd_running *r, bool with_geo,
     struct cd_err *e);
 const char *cd_dp_state_name(enum cd_dp_state s);
+/* Sums the enforcing side's counters: cordon-dp's, or the kernel's. */
+void cd_dp_stats_sum(struct cd *d, struct stats *s);
+
+/*
+ * cd_nft.c: backend nftables (the kernel enforces, no cordon-dp) and
+ * host protection.  start/push: 0, or -1 with the previous ruleset in
+ * force.  host: installs R's rules on control.host_protection.
+ */
+struct nft_ctx;
+bool cd_nft_backend(const struct cd *d);
+int cd_nft_start(struct cd *d);
+void cd_nft_tick(struct cd *d);
+int cd_nft_push(struct cd *d, const struct cd_running *r, struct cd_err *e);
+void cd_nft_host(struct cd *d, const struct cd_running *r);
+void cd_nft_close(struct cd *d);
 
 /* cd_sock.c: control sockets and clients */
 int cd_sock_open(struct cd *d);
@@ -189,7 +208,8 @@ typedef int cd_cmd_fn(struct cd *d, const struct cd_req *rq, json_t **data,
 cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
     cd_cmd_explain, cd_cmd_set, cd_cmd_delete, cd_cmd_compare,
     cd_cmd_commit, cd_cmd_confirm, cd_cmd_rollback, cd_cmd_geo_reload,
-    cd_cmd_audit_verify;
+    cd_cmd_audit_verify, cd_cmd_session_add, cd_cmd_session_list,
+    cd_cmd_session_revoke;
 
 /*
  * cd_prom.c: the Prometheus listener (control.prometheus).  open: 0 when

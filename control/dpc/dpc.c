@@ -35,7 +35,16 @@ struct dpc {
 	struct dpc_wire_event *evq;
 	unsigned evn;
 	uint64_t ev_lost;
+	/* Knocks likewise, and who takes them. */
+	struct dpc_msg_knock *kq;
+	unsigned kn;
+	uint64_t knock_lost;
+	dpc_knock_fn *knock_fn;
+	void *knock_arg;
+	int sess_fd;		/* to send with the next LOAD; -1: none */
 };
+
+#define DPC_KQ_MAX	16	/* knocks kept across one request */
 
 #define DPC_EVQ_MAX	4096	/* events kept across one request */
 #define DPC_EV_READS	64	/* messages per dpc_events_read() */
@@ -47,6 +56,7 @@ struct dpc_rx {
 		struct dpc_msg_status status;
 		struct dpc_msg_result result;
 		struct dpc_msg_event event;
+		struct dpc_msg_knock knock;
 		uint8_t b[DPC_MSG_MAX];
 	} u;
 	int fd;
@@ -100,6 +110,7 @@ dpc_connect(const char *path, int timeout_ms)
 	memcpy(sa.sun_path, path, strlen(path));
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	c->sess_fd = -1;
 	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (c->fd < 0)
@@ -141,7 +152,10 @@ dpc_close(struct dpc *c)
 		return;
 	dpc_unmap(c);
 	close(c->fd);
+	if (c->sess_fd >= 0)
+		close(c->sess_fd);
 	free(c->evq);
+	free(c->kq);
 	free(c);
 }
 
@@ -275,6 +289,20 @@ dpc_ev_stash(struct dpc *c, const struct dpc_msg_event *m)
 }
 
 static void
+dpc_knock_stash(struct dpc *c, const struct dpc_msg_knock *m)
+{
+	if (c->kq == NULL &&
+	    (c->kq = calloc(DPC_KQ_MAX, sizeof(*c->kq))) == NULL) {
+		c->knock_lost++;
+		return;
+	}
+	if (c->kn < DPC_KQ_MAX)
+		c->kq[c->kn++] = *m;
+	else
+		c->knock_lost++;
+}
+
+static void
 dpc_err_set(char *err, size_t errlen, const char *msg)
 {
 	if (err && errlen)
@@ -309,6 +337,10 @@ dpc_request(struct dpc *c, unsigned type, const void *payload, size_t len,
 			goto fail;
 		if (rx->h.type == DPC_EVENT) {
 			dpc_ev_stash(c, &rx->u.event);
+			continue;
+		}
+		if (rx->h.type == DPC_KNOCK) {
+			dpc_knock_stash(c, &rx->u.knock);
 			continue;
 		}
 		/* Refusals of a connection come with seq 0. */
@@ -468,7 +500,8 @@ dpc_load_blob(struct dpc *c, uint64_t revision, const struct policy *p,
 {
 	struct dpc_rx rx;
 	struct dpc_msg_load m;
-	int fds[2] = { -1, -1 }, rc = -1;
+	int fds[3] = { -1, -1, -1 }, rc = -1;
+	unsigned nfd;
 
 	memset(&m, 0, sizeof(m));
 	m.version = DPC_PROTO_VERSION;
@@ -486,10 +519,20 @@ dpc_load_blob(struct dpc *c, uint64_t revision, const struct policy *p,
 		snprintf(err, errlen, "memfd: %s", strerror(errno));
 		goto out;
 	}
-	rc = dpc_request(c, DPC_LOAD, &m, sizeof(m), fds, geo_blob ? 2 : 1,
+	nfd = geo_blob ? 2 : 1;
+	m.has_sess = c->sess_fd >= 0;
+	if (m.has_sess)
+		fds[nfd++] = c->sess_fd;
+	rc = dpc_request(c, DPC_LOAD, &m, sizeof(m), fds, nfd,
 	    DPC_LOAD_REPLY, &rx, timeout_ms, err, errlen);
+	/* Delivered: the table is cordon-dp's now too. */
+	if (rc == 0 && m.has_sess) {
+		close(c->sess_fd);
+		c->sess_fd = -1;
+	}
+	fds[nfd - m.has_sess] = -1;
 out:
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < 3; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	return rc;
@@ -524,6 +567,39 @@ dpc_ev_deliver(const struct dpc_msg_event *m, dpc_event_fn *fn, void *arg)
 		fn(arg, &m->ev[i]);
 }
 
+void
+dpc_knock_handler(struct dpc *c, dpc_knock_fn *fn, void *arg)
+{
+	c->knock_fn = fn;
+	c->knock_arg = arg;
+}
+
+int
+dpc_sess_pending(struct dpc *c, int fd)
+{
+	int d = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+
+	if (fd >= 0 && d < 0)
+		return -1;
+	if (c->sess_fd >= 0)
+		close(c->sess_fd);
+	c->sess_fd = d;
+	return 0;
+}
+
+uint64_t
+dpc_knocks_lost(const struct dpc *c)
+{
+	return c->knock_lost;
+}
+
+static void
+dpc_knock_deliver(struct dpc *c, const struct dpc_msg_knock *m)
+{
+	if (c->knock_fn != NULL && m->len <= DPC_KNOCK_MAX)
+		c->knock_fn(c->knock_arg, m);
+}
+
 int
 dpc_events_read(struct dpc *c, dpc_event_fn *fn, void *arg)
 {
@@ -532,6 +608,9 @@ dpc_events_read(struct dpc *c, dpc_event_fn *fn, void *arg)
 	for (unsigned i = 0; i < c->evn; i++)
 		fn(arg, &c->evq[i]);
 	c->evn = 0;
+	for (unsigned i = 0; i < c->kn; i++)
+		dpc_knock_deliver(c, &c->kq[i]);
+	c->kn = 0;
 	for (unsigned i = 0; i < DPC_EV_READS; i++) {
 		if (dpc_recv_one(c, &rx, 0) != 0) {
 			if (errno == ETIMEDOUT || errno == EAGAIN ||
@@ -543,6 +622,8 @@ dpc_events_read(struct dpc *c, dpc_event_fn *fn, void *arg)
 			close(rx.fd);
 		if (rx.h.type == DPC_EVENT)
 			dpc_ev_deliver(&rx.u.event, fn, arg);
+		else if (rx.h.type == DPC_KNOCK)
+			dpc_knock_deliver(c, &rx.u.knock);
 	}
 	return 0;
 }

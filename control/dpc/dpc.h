@@ -56,6 +56,21 @@ int dpc_events_read(struct dpc *c, dpc_event_fn *fn, void *arg);
 uint64_t dpc_events_lost(const struct dpc *c);
 
 /*
+ * Knocks (DPC_KNOCK) go to FN, from dpc_events_read() too; those that
+ * arrived during a request are kept (a few) until then.
+ */
+struct dpc_msg_knock;
+typedef void dpc_knock_fn(void *arg, const struct dpc_msg_knock *k);
+void dpc_knock_handler(struct dpc *c, dpc_knock_fn *fn, void *arg);
+uint64_t dpc_knocks_lost(const struct dpc *c);
+
+/*
+ * The session table memfd (dataplane/sess) to hand over with the next
+ * LOAD (duplicated; -1 clears it).  Sent until a LOAD succeeds.
+ */
+int dpc_sess_pending(struct dpc *c, int fd);
+
+/*
  * HELLO: fills ST and maps the counters memfd (kept by C until close).
  * 0, or -1 with errno.
  */

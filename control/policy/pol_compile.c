@@ -169,22 +169,32 @@ pol_service_fill(const struct conf_service *v, uint8_t idx, uint8_t *ps)
 }
 
 /*
- * First service (in config order) naming each port, for reporting:
- * filled last to first so that the earlier service overwrites.
+ * The service each port reports as, and whose session it needs: the
+ * first (in config order) identity service naming the port, else the
+ * first service naming it.  Filled last to first so that the earlier
+ * overwrites, identity services in a second pass: a port that an
+ * identity service shares with another one always needs a session.
  */
 static void
 pol_services_compile(const struct conf *c, struct policy *p)
 {
 	memset(p->port_service, POL_SVC_NONE, sizeof(p->port_service));
-	for (unsigned s = c->nservices; s-- > 0;) {
-		const struct conf_service *v = &c->services[s];
+	for (unsigned pass = 0; pass < 2; pass++)
+		for (unsigned s = c->nservices; s-- > 0;) {
+			const struct conf_service *v = &c->services[s];
+			bool id = c->identity.line != 0 &&
+			    ((c->identity.services >> s) & 1);
 
-		if (v->protos & CONF_P_TCP)
-			pol_service_fill(v, (uint8_t)s, p->port_service[0]);
-		if (v->protos & CONF_P_UDP)
-			pol_service_fill(v, (uint8_t)s, p->port_service[1]);
-		memcpy(p->service_name[s], v->name, sizeof(v->name));
-	}
+			if (id != (pass == 1))
+				continue;
+			if (v->protos & CONF_P_TCP)
+				pol_service_fill(v, (uint8_t)s,
+				    p->port_service[0]);
+			if (v->protos & CONF_P_UDP)
+				pol_service_fill(v, (uint8_t)s,
+				    p->port_service[1]);
+			memcpy(p->service_name[s], v->name, sizeof(v->name));
+		}
 	p->nservices = (uint8_t)c->nservices;
 }
 
@@ -216,6 +226,8 @@ pol_rule_compile(const struct conf *c, struct policy *p, unsigned i)
 		pol_set_add(&p->portless, i);
 	if (!r->dst_any)
 		p->needs_dst_geo = 1;
+	if (!r->id.on)
+		pol_set_add(&p->noident, i);
 	pr->action = (uint8_t)r->action;
 	pr->log = r->log;
 	pr->nexthop = r->nexthop >= 0 ? (uint8_t)r->nexthop : 0;
@@ -239,6 +251,29 @@ pol_nexthops_compile(const struct conf *c, const uint16_t *port_ids,
 	p->nnexthops = (uint8_t)c->nnexthops;
 }
 
+_Static_assert(CONF_P_TCP == 1u << POL_PROTO_TCP &&
+    CONF_P_UDP == 1u << POL_PROTO_UDP, "ident_proto is indexed by class");
+
+/* Identity: which services need a session, and what happens without. */
+static void
+pol_ident_compile(const struct conf *c, struct policy *p)
+{
+	const struct conf_identity *id = &c->identity;
+
+	if (id->line == 0)
+		return;
+	p->ident_svc = id->services;
+	for (unsigned s = 0; s < c->nservices; s++)
+		if ((id->services >> s) & 1)
+			p->ident_proto |= (uint8_t)(c->services[s].protos &
+			    (CONF_P_TCP | CONF_P_UDP));
+	p->unident_action = (uint8_t)id->unident_action;
+	p->unident_log = id->unident_log;
+	p->unident_nexthop = id->unident_nexthop >= 0 ?
+	    (uint8_t)id->unident_nexthop : 0;
+	p->knock_port = (uint16_t)id->knock_port;
+}
+
 int
 pol_compile(const struct conf *c, const uint16_t *port_ids,
     struct policy *p, char *err, size_t errlen)
@@ -252,6 +287,7 @@ pol_compile(const struct conf *c, const uint16_t *port_ids,
 		pol_rule_compile(c, p, i);
 	pol_nexthops_compile(c, port_ids, p);
 	pol_services_compile(c, p);
+	pol_ident_compile(c, p);
 	if (pol_ports_compile(c, p, 0, err, errlen) < 0 ||
 	    pol_ports_compile(c, p, 1, err, errlen) < 0)
 		return -1;

@@ -436,12 +436,32 @@ cand_list_set(struct cand_ctx *x, config_setting_t *list, const char *key,
 	return cand_attrs_write(x, g, t, attrs);
 }
 
+/*
+ * The identity block of rule IDX of RULES, copied into KEEP's root: the
+ * command line cannot express it, and `set rule` must not drop it.
+ */
+static const config_setting_t *
+cand_rule_identity(config_setting_t *rules, int idx, config_t *keep)
+{
+	config_setting_t *r, *id;
+
+	config_init(keep);
+	if (idx < 0 || (r = config_setting_get_elem(rules, (unsigned)idx)) ==
+	    NULL || (id = config_setting_get_member(r, "identity")) == NULL ||
+	    cand_setting_copy(config_root_setting(keep), id) < 0)
+		return NULL;
+	return config_setting_get_member(config_root_setting(keep),
+	    "identity");
+}
+
 static int
 cand_rule_set(struct cand_ctx *x, const json_t *attrs)
 {
 	config_setting_t *root = config_root_setting(&x->cfg), *rules, *g;
 	const json_t *pv = json_object_get(attrs, "position");
-	int idx, n, pos;
+	const config_setting_t *id;
+	config_t keep;
+	int idx, n, pos, rc;
 
 	if ((rules = cand_child(x, root, "rules", CONFIG_TYPE_LIST, true)) ==
 	    NULL)
@@ -457,11 +477,16 @@ cand_rule_set(struct cand_ctx *x, const json_t *attrs)
 			    x->name, json_integer_value(pv), n + 1);
 		pos = (int)json_integer_value(pv) - 1;
 	}
+	id = cand_rule_identity(rules, idx, &keep);
 	if (idx >= 0)
 		config_setting_remove_elem(rules, (unsigned)idx);
-	if ((g = cand_elem_new(x, rules, pos, "name")) == NULL)
-		return -1;
-	return cand_attrs_write(x, g, cand_rule_attrs, attrs);
+	rc = (g = cand_elem_new(x, rules, pos, "name")) == NULL ? -1 :
+	    cand_attrs_write(x, g, cand_rule_attrs, attrs);
+	if (rc == 0 && id != NULL && cand_setting_copy(g, id) < 0)
+		rc = cand_err(x, "rule \"%s\": cannot keep its identity block",
+		    x->name);
+	config_destroy(&keep);
+	return rc;
 }
 
 /* Member NAME of G, replaced in place (or appended) with a new one. */

@@ -76,11 +76,15 @@ flat_abs(const char *absdir, const char *file, char *out, size_t len)
 	return 0;
 }
 
+/*
+ * Every relative file path in list LIST's members KEYS becomes absolute:
+ * the revision is read from the state folder, not from DIR.
+ */
 static int
-flat_geo_paths(config_t *cfg, const char *conf_path, const char *dir, char *err,
-    size_t errlen)
+flat_list_paths(config_t *cfg, const char *list, const char *const *keys,
+    const char *conf_path, const char *dir, char *err, size_t errlen)
 {
-	config_setting_t *dbs = config_lookup(cfg, "geo.databases");
+	config_setting_t *dbs = config_lookup(cfg, list);
 	char absdir[PATH_MAX], path[PATH_MAX];
 
 	if (dbs == NULL || !config_setting_is_aggregate(dbs))
@@ -93,20 +97,38 @@ flat_geo_paths(config_t *cfg, const char *conf_path, const char *dir, char *err,
 	for (int i = 0; i < config_setting_length(dbs); i++) {
 		config_setting_t *db =
 		    config_setting_get_elem(dbs, (unsigned)i);
-		config_setting_t *f = config_setting_get_member(db, "file");
-		const char *v = f ? config_setting_get_string(f) : NULL;
 
-		if (v == NULL || v[0] == '/')
-			continue; /* a type error is the loader's to report */
-		if (flat_abs(absdir, v, path, sizeof(path)) < 0 ||
-		    !config_setting_set_string(f, path)) {
-			snprintf(err, errlen, "%s:%d: database path too long",
-			    conf_path, (int)config_setting_source_line(f));
-			errno = ENAMETOOLONG;
-			return -1;
+		for (const char *const *k = keys; *k; k++) {
+			config_setting_t *f = config_setting_get_member(db, *k);
+			const char *v = f ? config_setting_get_string(f) : NULL;
+
+			if (v == NULL || v[0] == '/')
+				continue; /* type errors: the loader's */
+			if (flat_abs(absdir, v, path, sizeof(path)) < 0 ||
+			    !config_setting_set_string(f, path)) {
+				snprintf(err, errlen, "%s:%d: path too long",
+				    conf_path,
+				    (int)config_setting_source_line(f));
+				errno = ENAMETOOLONG;
+				return -1;
+			}
 		}
 	}
 	return 0;
+}
+
+static int
+flat_geo_paths(config_t *cfg, const char *conf_path, const char *dir, char *err,
+    size_t errlen)
+{
+	static const char *const geo[] = { "file", NULL };
+	static const char *const iss[] = { "jwks", "ca", NULL };
+
+	if (flat_list_paths(cfg, "geo.databases", geo, conf_path, dir, err,
+	    errlen) < 0)
+		return -1;
+	return flat_list_paths(cfg, "identity.issuers", iss, conf_path, dir,
+	    err, errlen);
 }
 
 /* "file:line: message", naming included files as conf_load does. */

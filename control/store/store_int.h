@@ -21,4 +21,11 @@ int store_dir_sync(const char *path);
 /* CFG as text (config_write), malloc'd and NUL-terminated. */
 int store_config_text(const config_t *cfg, char **out, size_t *len);
 
+/*
+ * cand_copy.c: adds a deep copy of S (a scalar, group, list or array)
+ * under PARENT, with S's name when PARENT is a group.  0 or -1.
+ */
+#include <libconfig.h>
+int cand_setting_copy(config_setting_t *parent, const config_setting_t *s);
+
 #endif

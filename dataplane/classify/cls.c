@@ -23,18 +23,26 @@ cls_proto_class(uint8_t l4proto, uint8_t af)
 	}
 }
 
+/*
+ * A rule with an identity block decided against the flow: say so, so
+ * counters and logs tell identity refusals from address-based ones.
+ */
 static inline void
 cls_verdict_set(const struct policy *p, uint16_t rule, struct cls_verdict *v)
 {
 	if (rule == POL_RULE_DEFAULT) {
 		v->action = p->default_action;
 		v->log = p->default_log;
+		v->nexthop = 0;
 		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE :
 		    CDN_R_DEFAULT;
 	} else {
 		v->action = p->rule[rule].action;
 		v->log = p->rule[rule].log;
-		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE : CDN_R_RULE;
+		v->nexthop = p->rule[rule].nexthop;
+		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE :
+		    (p->noident.w[rule / 64] >> (rule % 64)) & 1 ? CDN_R_RULE :
+		    CDN_R_IDENTITY;
 	}
 	v->rule = rule;
 }
@@ -47,6 +55,7 @@ struct cls_frag {
 /*
  * First rule of protocol class PC that would not allow this source on
  * some destination port, or -1 when every port of PC is allowed.
+ * Identity rules never match a fragment: its service is unknown.
  */
 static int
 cls_frag_denied(const struct policy *p, const struct cls_frag *f,
@@ -57,7 +66,7 @@ cls_frag_denied(const struct policy *p, const struct cls_frag *f,
 	for (unsigned i = 0; i < p->nfragcls[pc]; i++) {
 		const struct pol_set *cls = &p->class_rules[p->fragcls[pc][i]];
 		uint16_t r = pol_first(f->src, f->dst, f->dir, proto, cls,
-		    pol_nwords(p));
+		    &p->noident, pol_nwords(p));
 		uint8_t a = r == POL_RULE_DEFAULT ? p->default_action :
 		    p->rule[r].action;
 
@@ -75,13 +84,35 @@ cls_frag_denied(const struct policy *p, const struct cls_frag *f,
  * first header of the fragmentable part, which need not be the L4 one:
  * it is held to both TCP and UDP.
  */
+static inline void cls_unident(const struct policy *p, unsigned res,
+    struct cls_verdict *v);
+
+/*
+ * Could this fragment belong to a flow that needs a session?  Its ports
+ * are unknown, so: does an identity service use its protocol (an IPv6
+ * later fragment may be either)?  Such fragments cannot carry a session
+ * and get the unidentified action (docs/identity.md).
+ */
+static inline int
+cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc)
+{
+	if (p->ident_proto == 0)
+		return 0;
+	if (pc <= POL_PROTO_UDP)
+		return (p->ident_proto >> pc) & 1;
+	return m->af == 6 && m->frag == PKT_FRAG_LATER;
+}
+
 static void
 cls_fragment(const struct policy *p, const struct pkt_meta *m,
-    const struct cls_frag *f, unsigned pc, const struct pol_set *ports,
-    struct cls_verdict *v)
+    const struct cls_frag *f, unsigned pc, struct cls_verdict *v)
 {
 	int r = -1;
 
+	if (cls_frag_ident(p, m, pc)) {
+		cls_unident(p, SESS_MISS, v);
+		return;
+	}
 	if (pc <= POL_PROTO_UDP) {
 		r = cls_frag_denied(p, f, pc);
 	} else if (m->af == 6 && m->frag == PKT_FRAG_LATER) {
@@ -98,33 +129,126 @@ cls_fragment(const struct policy *p, const struct pkt_meta *m,
 		return;
 	}
 	cls_verdict_set(p, pol_first(f->src, f->dst, f->dir, &p->proto[pc],
-	    ports, pol_nwords(p)), v);
+	    &p->portless, &p->noident, pol_nwords(p)), v);
 	if (v->action != CDN_ACT_ALLOW) {
 		v->action = CDN_ACT_DROP;
 		v->reason = CDN_R_FRAGMENT;
 	}
 }
 
+/* Management flows without a valid session stop here, before any rule. */
 static inline void
-cls_eval(const struct policy *p, const struct pkt_meta *m, unsigned dir,
+cls_unident(const struct policy *p, unsigned res, struct cls_verdict *v)
+{
+	v->action = p->unident_action;
+	v->log = p->unident_log;
+	v->nexthop = p->unident_nexthop;
+	v->rule = POL_RULE_DEFAULT;
+	v->reason = res == SESS_EXPIRED ? CDN_R_SESSION_EXPIRED :
+	    CDN_R_NO_SESSION;
+}
+
+/*
+ * Protocol class and service of a whole (unfragmented) packet; returns
+ * whether its service needs a session.
+ */
+static inline int
+cls_service(const struct policy *p, const struct pkt_meta *m,
     struct cls_verdict *v)
 {
 	unsigned pc = cls_proto_class(m->l4proto, m->af);
-	struct cls_frag f = { &p->src_cc[v->src_cc], &p->dst_cc[v->dst_cc],
-		&p->dir[dir] };
-	const struct pol_set *ports = &p->portless;
 
 	v->service = POL_SVC_NONE;
+	if (m->frag != PKT_FRAG_NONE || pc > POL_PROTO_UDP || !m->has_l4)
+		return 0;
+	v->service = p->port_service[pc][m->dport];
+	return v->service != POL_SVC_NONE && ((p->ident_svc >> v->service) & 1);
+}
+
+/* A knock is handed to the control plane (dp_worker), never forwarded. */
+static inline int
+cls_knock(const struct policy *p, const struct pkt_meta *m, unsigned pc,
+    unsigned dir)
+{
+	return p->knock_port != 0 && pc == POL_PROTO_UDP && m->has_l4 &&
+	    m->frag == PKT_FRAG_NONE && dir == POL_DIR_IN &&
+	    m->dport == p->knock_port;
+}
+
+static inline void
+cls_knock_verdict(struct cls_verdict *v)
+{
+	v->action = CDN_ACT_DROP;
+	v->reason = CDN_R_KNOCK;
+	v->rule = POL_RULE_DEFAULT;
+	v->log = 0;
+	v->nexthop = 0;
+}
+
+/*
+ * The rules.  SO is the session lookup of a packet whose service needs
+ * one (cls_service), NULL otherwise.
+ */
+static inline void
+cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
+    const struct sess_out *so, struct cls_verdict *v)
+{
+	const struct policy *p = e->pol;
+	unsigned pc = cls_proto_class(m->l4proto, m->af);
+	struct cls_frag f = { &p->src_cc[v->src_cc], &p->dst_cc[v->dst_cc],
+		&p->dir[dir] };
+	const struct pol_set *ports = &p->portless, *ids = &p->noident;
+	const uint64_t *bits;
+
 	if (__builtin_expect(m->frag != PKT_FRAG_NONE, 0)) {
-		cls_fragment(p, m, &f, pc, ports, v);
+		v->service = POL_SVC_NONE;
+		cls_fragment(p, m, &f, pc, v);
 		return;
 	}
-	if (pc <= POL_PROTO_UDP && m->has_l4) {
+	if (__builtin_expect(cls_knock(p, m, pc, dir), 0)) {
+		cls_knock_verdict(v);
+		return;
+	}
+	if (pc <= POL_PROTO_UDP && m->has_l4)
 		ports = &p->class_rules[p->port_class[pc][m->dport]];
-		v->service = p->port_service[pc][m->dport];
+	if (so != NULL) {
+		if (so->res != SESS_HIT || e->sess == NULL ||
+		    (bits = sess_ident_bits(e->sess, so->ident)) == NULL) {
+			cls_unident(p, so->res, v);
+			return;
+		}
+		ids = (const struct pol_set *)bits;
 	}
 	cls_verdict_set(p, pol_first(f.src, f.dst, f.dir, &p->proto[pc], ports,
-	    pol_nwords(p)), v);
+	    ids, pol_nwords(p)), v);
+}
+
+void
+cls_sess_key(const struct pkt_meta *m, uint8_t svc, struct sess_key *k)
+{
+	uint32_t a;
+
+	if (m->af == 4) {
+		a = __builtin_bswap32(m->src4);
+		sess_key_v4(k, svc, (const uint8_t *)&a);
+	} else {
+		sess_key_v6(k, svc, m->src6);
+	}
+}
+
+/* One lookup; a missing table is a miss for everyone. */
+static inline void
+cls_sess_one(const struct cls_env *e, const struct pkt_meta *m, uint8_t svc,
+    struct sess_out *so)
+{
+	struct sess_key k;
+
+	so->res = SESS_MISS;
+	so->ident = 0;
+	if (e->sess == NULL)
+		return;
+	cls_sess_key(m, svc, &k);
+	so->res = sess_lookup(e->sess, &k, e->now, &so->ident);
 }
 
 static inline geo_cc_t
@@ -136,12 +260,19 @@ cls_geo(const struct geo_tables *g, const struct pkt_meta *m, int dst)
 }
 
 void
-cls_classify(const struct policy *p, const struct geo_tables *g,
-    const struct pkt_meta *m, unsigned dir, struct cls_verdict *v)
+cls_classify(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
+    struct cls_verdict *v)
 {
-	v->src_cc = cls_geo(g, m, 0);
-	v->dst_cc = p->needs_dst_geo ? cls_geo(g, m, 1) : GEO_CC_UNKNOWN;
-	cls_eval(p, m, dir, v);
+	const struct policy *p = e->pol;
+	struct sess_out so;
+	int need;
+
+	v->src_cc = cls_geo(e->geo, m, 0);
+	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1) : GEO_CC_UNKNOWN;
+	need = cls_service(p, m, v);
+	if (need)
+		cls_sess_one(e, m, v->service, &so);
+	cls_eval(e, m, dir, need ? &so : NULL, v);
 }
 
 /*
@@ -178,24 +309,62 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 		v[idx6[j]].src_cc = c6[j];
 }
 
-void
-cls_classify_burst(const struct policy *p, const struct geo_tables *g,
-    const struct pkt_meta *const *m, const uint8_t *dir, unsigned n,
-    struct cls_verdict *v)
+/*
+ * Session lookups of the burst's management packets at once, through
+ * the bulk form, for the same reason as the geo lookups.
+ */
+static void
+cls_sess_burst(const struct cls_env *e, const struct pkt_meta *const *m,
+    unsigned n, struct cls_verdict *v, const uint8_t *need,
+    struct sess_out *so)
 {
+	struct sess_key k[CLS_BURST_MAX];
+	struct sess_out o[CLS_BURST_MAX];
+	uint16_t idx[CLS_BURST_MAX];
+	unsigned nk = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (need[i]) {
+			cls_sess_key(m[i], v[i].service, &k[nk]);
+			idx[nk++] = (uint16_t)i;
+		}
+	if (nk == 0)
+		return;
+	if (e->sess == NULL) {
+		for (unsigned j = 0; j < nk; j++)
+			so[idx[j]] = (struct sess_out){ SESS_MISS, 0 };
+		return;
+	}
+	sess_lookup_bulk(e->sess, k, nk, e->now, o);
+	for (unsigned j = 0; j < nk; j++)
+		so[idx[j]] = o[j];
+}
+
+void
+cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
+    const uint8_t *dir, unsigned n, struct cls_verdict *v)
+{
+	const struct policy *p = e->pol;
+	struct sess_out so[CLS_BURST_MAX];
+	uint8_t need[CLS_BURST_MAX];
+
 	while (n > CLS_BURST_MAX) {
-		cls_classify_burst(p, g, m, dir, CLS_BURST_MAX, v);
+		cls_classify_burst(e, m, dir, CLS_BURST_MAX, v);
 		m += CLS_BURST_MAX;
 		dir += CLS_BURST_MAX;
 		v += CLS_BURST_MAX;
 		n -= CLS_BURST_MAX;
 	}
-	cls_geo_burst(g, m, n, v);
+	cls_geo_burst(e->geo, m, n, v);
 	for (unsigned i = 0; i < n; i++) {
-		v[i].dst_cc = p->needs_dst_geo ? cls_geo(g, m[i], 1) :
+		v[i].dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m[i], 1) :
 		    GEO_CC_UNKNOWN;
-		cls_eval(p, m[i], dir[i], &v[i]);
+		need[i] = (uint8_t)cls_service(p, m[i], &v[i]);
 	}
+	if (p->ident_svc)
+		cls_sess_burst(e, m, n, v, need, so);
+	for (unsigned i = 0; i < n; i++)
+		cls_eval(e, m[i], dir[i], need[i] ? &so[i] : NULL, &v[i]);
 }
 
 void
@@ -206,6 +375,7 @@ cls_unparsed(const struct policy *p, int reason, struct cls_verdict *v)
 	v->service = POL_SVC_NONE;
 	v->rule = POL_RULE_DEFAULT;
 	v->log = 0;
+	v->nexthop = 0;
 	v->reason = (uint8_t)reason;
 	v->action = CDN_ACT_DROP;
 	if (reason == CDN_R_NON_IP && p->nonip_action == CDN_ACT_ALLOW) {

@@ -11,6 +11,7 @@
 #include "dataplane/geo/geo.h"
 #include "dataplane/pkt/pkt_parse.h"
 #include "dataplane/policy/policy.h"
+#include "dataplane/sess/sess.h"
 
 struct cls_verdict {
 	uint8_t action;		/* enum cdn_action */
@@ -20,6 +21,20 @@ struct cls_verdict {
 	uint16_t rule;		/* matching rule, or POL_RULE_DEFAULT */
 	geo_cc_t src_cc;
 	geo_cc_t dst_cc;
+	uint8_t nexthop;	/* reroute: index into policy nexthop[] */
+	uint8_t pad;
+};
+
+/*
+ * What a verdict is decided against.  SESS may be NULL (offline replay,
+ * no sessions): flows that need one then get the unidentified action.
+ * NOW is unix seconds, for session expiry.
+ */
+struct cls_env {
+	const struct policy *pol;
+	const struct geo_tables *geo;
+	const struct sess_table *sess;
+	int64_t now;
 };
 
 /*
@@ -27,13 +42,16 @@ struct cls_verdict {
  * Geo lookups are done for the whole burst first (prefetched), then the
  * rules.  No allocation, no locks.
  */
-void cls_classify_burst(const struct policy *p, const struct geo_tables *g,
+void cls_classify_burst(const struct cls_env *e,
     const struct pkt_meta *const *m, const uint8_t *dir, unsigned n,
     struct cls_verdict *v);
 
 /* One packet: the same code, for replay and explain. */
-void cls_classify(const struct policy *p, const struct geo_tables *g,
-    const struct pkt_meta *m, unsigned dir, struct cls_verdict *v);
+void cls_classify(const struct cls_env *e, const struct pkt_meta *m,
+    unsigned dir, struct cls_verdict *v);
+
+/* The session key of M's source for service SVC. */
+void cls_sess_key(const struct pkt_meta *m, uint8_t svc, struct sess_key *k);
 
 /*
  * Verdict for a frame the parser refused with REASON (malformed, or

@@ -406,6 +406,14 @@ ctl_events_send(struct ctl *c, const struct dpc_wire_event *ev, unsigned n)
 	return (long)(n - off);
 }
 
+int
+ctl_knock_send(struct ctl *c, const struct dpc_msg_knock *k)
+{
+	if (c == NULL || c->cfd < 0 || !ctl_event_room(c))
+		return -1;
+	return ctl_send(c->cfd, DPC_KNOCK, 0, k, sizeof(*k), -1);
+}
+
 void
 ctl_poll(struct ctl *c, int timeout_ms)
 {

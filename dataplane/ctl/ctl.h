@@ -40,6 +40,9 @@ void ctl_poll(struct ctl *c, int timeout_ms);
  */
 struct dpc_wire_event;
 int ctl_connected(const struct ctl *c);
+struct dpc_msg_knock;
+/* One knock to the client: 0, or -1 when none or its queue is full. */
+int ctl_knock_send(struct ctl *c, const struct dpc_msg_knock *k);
 long ctl_events_send(struct ctl *c, const struct dpc_wire_event *ev,
     unsigned n);
 

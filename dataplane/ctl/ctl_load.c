@@ -87,9 +87,10 @@ ctl_load_req(const struct dpc_msg_load *m, unsigned nfd,
 	else if (m->revision == 0)
 		dpc_result_set(r, EINVAL, "revision 0 is cordon-dp's own "
 		    "config");
-	else if (m->has_geo > 1 || nfd != 1 + m->has_geo)
+	else if (m->has_geo > 1 || m->has_sess > 1 ||
+	    nfd != 1 + m->has_geo + m->has_sess)
 		dpc_result_set(r, EBADF, "%u file descriptor(s), expected %u",
-		    nfd, 1 + (m->has_geo ? 1u : 0u));
+		    nfd, 1 + m->has_geo + m->has_sess);
 	else
 		return 0;
 	return -1;
@@ -120,12 +121,49 @@ ctl_load_geo(int fd, uint64_t size, struct dpc_msg_result *r)
 	return g;
 }
 
+/*
+ * The session table: cordond keeps writing it, so it cannot be sealed
+ * against writes; sealed against resizes, our mapping stays valid.  We
+ * map it read-only and sess_attach() checks its geometry.
+ */
+static struct dp_sess *
+ctl_load_sess(int fd, struct dpc_msg_result *r)
+{
+	struct sess_table *t;
+	struct dp_sess *s;
+	char err[200];
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) !=
+	    (F_SEAL_SHRINK | F_SEAL_GROW)) {
+		dpc_result_set(r, EPERM, "sessions: not sealed (shrink, grow)");
+		return NULL;
+	}
+	if (sess_attach(fd, false, &t, err, sizeof(err)) != 0) {
+		dpc_result_set(r, EINVAL, "sessions: %s", err);
+		return NULL;
+	}
+	/* The classifier reads an entry's bits as a whole struct pol_set. */
+	if (t->words < POL_WORDS) {
+		dpc_result_set(r, EINVAL, "sessions: %u words of rule bits, "
+		    "the policy has %u", t->words, (unsigned)POL_WORDS);
+		sess_detach(t);
+		return NULL;
+	}
+	if ((s = dp_sess_new(t)) == NULL) {
+		dpc_result_set(r, ENOMEM, "out of memory");
+		sess_detach(t);
+	}
+	return s;
+}
+
 /* The new state, not yet published; NULL with R set. */
 static struct dp_state *
 ctl_load_state(struct dp_ctx *dp, const struct dpc_msg_load *m, int *fds,
     struct dpc_msg_result *r)
 {
 	struct dp_geo *g = dp->state->geo_ref;
+	struct dp_sess *s = dp->state->sess_ref;
 	struct dp_state *st = NULL;
 	struct policy *pol;
 	char err[200];
@@ -135,11 +173,19 @@ ctl_load_state(struct dp_ctx *dp, const struct dpc_msg_load *m, int *fds,
 		return NULL;
 	if (m->has_geo && (g = ctl_load_geo(fds[1], m->geo_size, r)) == NULL)
 		goto unmap;
+	if (m->has_sess &&
+	    (s = ctl_load_sess(fds[1 + m->has_geo], r)) == NULL) {
+		if (m->has_geo)
+			dp_geo_put(g);
+		goto unmap;
+	}
 	/* Without new tables the current ones (and their hash) stay. */
-	st = dp_state_create(dp, pol, g, m->revision, m->has_geo ? m->geo_hash :
-	    dp->state->geo_hash, err, sizeof(err));
+	st = dp_state_create(dp, pol, g, s, m->revision, m->has_geo ?
+	    m->geo_hash : dp->state->geo_hash, err, sizeof(err));
 	if (m->has_geo)
 		dp_geo_put(g);
+	if (m->has_sess)
+		dp_sess_put(s);
 	if (st == NULL) {
 		dpc_result_set(r, errno ? errno : EINVAL, "%s", err);
 	} else if (memcmp(st->policy_hash, m->policy_hash,
@@ -191,7 +237,8 @@ ctl_load(struct dp_ctx *dp, const void *payload, int *fds, unsigned nfd,
 	r->apply_ns = ctl_mono_ns() - t0;
 	ctl_hex(st->policy_hash, hex);
 	printf("cordon-dp: control: revision %llu active: %u rule(s), policy "
-	    "%s, %s geo tables, %.1f ms\n", (unsigned long long)st->revision,
-	    st->pol->nrules, hex, m.has_geo ? "new" : "same",
+	    "%s, %s geo tables, %s sessions, %.1f ms\n",
+	    (unsigned long long)st->revision, st->pol->nrules, hex,
+	    m.has_geo ? "new" : "same", m.has_sess ? "new" : "same",
 	    (double)r->apply_ns / 1e6);
 }

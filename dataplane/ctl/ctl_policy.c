@@ -167,6 +167,12 @@ ctl_pol_rules(const struct policy *p, char *err, size_t errlen)
 			return ctl_pol_bad(err, errlen, "policy: rule %u: name "
 			    "not terminated", i);
 	}
+	if (p->ident_svc != 0 && (p->unident_action >= CDN_ACT_MAX ||
+	    p->unident_action == CDN_ACT_ALLOW ||
+	    (p->unident_action == CDN_ACT_REROUTE &&
+	    p->unident_nexthop >= p->nnexthops)))
+		return ctl_pol_bad(err, errlen, "policy: unidentified action "
+		    "%u invalid", p->unident_action);
 	if (!ctl_pol_sets_ok(p))
 		return ctl_pol_bad(err, errlen, "policy: a rule set names rules "
 		    "beyond the %u it has", p->nrules);

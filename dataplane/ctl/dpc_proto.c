@@ -26,6 +26,8 @@ dpc_msg_payload_size(unsigned type)
 		return sizeof(struct dpc_msg_result);
 	case DPC_EVENT:
 		return sizeof(struct dpc_msg_event);
+	case DPC_KNOCK:
+		return sizeof(struct dpc_msg_knock);
 	default:
 		return -1;
 	}

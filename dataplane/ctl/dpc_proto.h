@@ -15,7 +15,7 @@
 #define DPC_MAGIC	0x31504443u	/* "CDP1" as bytes on the wire */
 #define DPC_PROTO_VERSION 1
 #define DPC_MSG_MAX	4096u	/* header + payload, either direction */
-#define DPC_MSG_FDS	2u	/* at most, per message */
+#define DPC_MSG_FDS	3u	/* at most, per message */
 #define DPC_WIRE_HASH	32
 #define DPC_WIRE_PORTS	16
 #define DPC_WIRE_NAME	32
@@ -33,6 +33,7 @@ enum dpc_type {
 	DPC_STATUS_REPLY,	/* struct dpc_msg_status */
 	DPC_ERR,		/* struct dpc_msg_result */
 	DPC_EVENT,		/* dp -> d, unsolicited: struct dpc_msg_event */
+	DPC_KNOCK,		/* dp -> d, unsolicited: struct dpc_msg_knock */
 	DPC_TYPE_MAX
 };
 
@@ -61,7 +62,11 @@ struct dpc_msg_status {
 	char port[DPC_WIRE_PORTS][DPC_WIRE_NAME];
 };
 
-/* Followed by the policy memfd and, when HAS_GEO, the geo memfd. */
+/*
+ * Followed by the policy memfd, then the geo memfd when HAS_GEO, then
+ * the session table memfd when HAS_SESS (dataplane/sess: cordond keeps
+ * writing it, so it is sealed against resizes only).
+ */
 struct dpc_msg_load {
 	uint32_t version;	/* DPC_PROTO_VERSION */
 	uint32_t pol_layout;	/* POL_LAYOUT_VERSION */
@@ -71,7 +76,7 @@ struct dpc_msg_load {
 	uint64_t pol_size;	/* sizeof(struct policy) */
 	uint64_t geo_size;	/* blob bytes; 0 without geo */
 	uint32_t has_geo;	/* 0: keep the current tables */
-	uint32_t pad;
+	uint32_t has_sess;	/* 0: keep the current session table */
 };
 
 struct dpc_msg_result {
@@ -111,6 +116,23 @@ struct dpc_wire_event {
 	uint64_t unix_ns;	/* when the main lcore drained it */
 };
 
+/*
+ * A knock (docs/knock.md): a UDP datagram to policy.knock_port, arriving
+ * on an outside port, handed over whole.  Never forwarded.
+ */
+#define DPC_KNOCK_MAX	3800
+
+struct dpc_msg_knock {
+	uint8_t src[16];	/* IPv4: the first 4 bytes, network order */
+	uint8_t af;		/* 4 or 6 */
+	uint8_t port;		/* ingress, config port index */
+	uint16_t len;		/* bytes of DATA used */
+	uint16_t sport;
+	uint16_t pad;
+	uint64_t unix_ns;	/* when the main lcore drained it */
+	uint8_t data[DPC_KNOCK_MAX];
+};
+
 #define DPC_EVENT_BATCH	63
 
 struct dpc_msg_event {
@@ -123,6 +145,8 @@ _Static_assert(sizeof(struct dpc_wire_event) == 64, "dpc_wire_event");
 _Static_assert(sizeof(struct dpc_msg_event) + 16 <= DPC_MSG_MAX,
     "dpc_msg_event");
 _Static_assert(sizeof(struct dpc_hdr) == 16, "dpc_hdr");
+_Static_assert(sizeof(struct dpc_msg_knock) + 16 <= DPC_MSG_MAX,
+    "dpc_msg_knock");
 _Static_assert(sizeof(struct dpc_msg_status) == 632, "dpc_msg_status");
 _Static_assert(sizeof(struct dpc_msg_load) == 104, "dpc_msg_load");
 _Static_assert(sizeof(struct dpc_msg_result) == 288, "dpc_msg_result");

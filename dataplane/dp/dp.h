@@ -15,12 +15,15 @@
 
 #include "config/conf.h"
 #include "dataplane/classify/cls.h"
+#include "dataplane/ctl/dpc_proto.h"
 #include "dataplane/stats/stats.h"
 
 #define DP_WORKER_MAX	16
 #define DP_BURST_MAX	256
 #define DP_NO_PORT	0xffff
 #define DP_LOG_RING	1024	/* log events per worker */
+#define DP_KNOCK_RING	64	/* knocks per worker, waiting for the main lcore */
+#define DP_KNOCK_RATE	500	/* knocks per second per worker, at most */
 
 struct dp_port {
 	uint16_t id;		/* DPDK port id */
@@ -36,6 +39,17 @@ struct dp_event {
 	struct cls_verdict v;
 	uint16_t port;		/* local ingress index */
 	uint16_t pad[3];
+};
+
+/* A knock datagram's UDP payload, copied out of its mbuf. */
+struct dp_knock {
+	uint8_t src[16];	/* IPv4: first 4 bytes, network order */
+	uint8_t af;
+	uint8_t port;		/* local ingress index */
+	uint16_t len;
+	uint16_t sport;
+	uint16_t pad;
+	uint8_t data[DPC_KNOCK_MAX];
 };
 
 /*
@@ -56,6 +70,10 @@ struct dp_worker {
 	uint64_t log_tokens;	/* in TSC ticks */
 	uint64_t log_last;
 	uint64_t log_tick;	/* TSC ticks per event */
+	struct rte_ring *knock;	/* struct dp_knock, to the main lcore */
+	uint64_t knock_tokens;	/* token bucket, as for the log */
+	uint64_t knock_last;
+	uint64_t knock_tick;
 	struct stats *stats;	/* its element of dp_ctx.stats */
 } __attribute__((aligned(64)));
 
@@ -69,6 +87,12 @@ struct dp_geo {
 	struct geo_tables *t;
 	void *map;		/* imported blob, or NULL: T owns its arrays */
 	size_t len;
+	unsigned refs;
+};
+
+/* A session table mapping shared by the states that use it. */
+struct dp_sess {
+	struct sess_table *t;
 	unsigned refs;
 };
 
@@ -86,6 +110,8 @@ struct dp_state {
 	uint64_t activated_unix_ns;
 	struct policy *pol_own;		/* our copy (ports remapped) */
 	struct dp_geo *geo_ref;
+	const struct sess_table *sess;	/* NULL: no sessions yet */
+	struct dp_sess *sess_ref;
 };
 
 struct dp_ctx {
@@ -108,6 +134,9 @@ struct dp_ctx {
 	const char *fill_pcap;	/* --bench-fill: preload mbuf contents */
 	int mbuf_cache;		/* per-lcore mempool cache, -1: default */
 	volatile int quit;
+	/* Unix seconds, written by the main lcore every tick: the workers'
+	 * clock for session expiry (no system call on their side). */
+	volatile int64_t now_unix;
 };
 
 /* dp_port.c: resolves, configures and starts every configured port. */
@@ -138,8 +167,9 @@ int dp_run(struct dp_ctx *ctx, const struct policy *pol,
  * ids, hashes it, and takes a reference on GEO.  NULL with a message.
  */
 struct dp_state *dp_state_create(const struct dp_ctx *ctx,
-    const struct policy *src, struct dp_geo *geo, uint64_t revision,
-    const uint8_t geo_hash[DP_HASH_LEN], char *err, size_t errlen);
+    const struct policy *src, struct dp_geo *geo, struct dp_sess *sess,
+    uint64_t revision, const uint8_t geo_hash[DP_HASH_LEN], char *err,
+    size_t errlen);
 /* Publishes NEW, waits for every worker to pass, frees the old state. */
 void dp_state_publish(struct dp_ctx *ctx, struct dp_state *st);
 /* Frees a state no worker can see (and drops its geo reference). */
@@ -147,6 +177,9 @@ void dp_state_free(struct dp_state *st);
 /* Wraps tables: owned arrays (MAP NULL) or an imported blob mapping. */
 struct dp_geo *dp_geo_new(struct geo_tables *t, void *map, size_t len);
 void dp_geo_put(struct dp_geo *g);
+/* Takes over T (a read-only attachment); NULL when out of memory. */
+struct dp_sess *dp_sess_new(struct sess_table *t);
+void dp_sess_put(struct dp_sess *s);
 /* RCU: one reader id per worker, registered before they launch. */
 int dp_rcu_init(struct dp_ctx *ctx);
 uint64_t dp_unix_ns(void);

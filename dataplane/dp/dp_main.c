@@ -77,6 +77,12 @@ dp_workers_create(struct dp_ctx *ctx)
 		    RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (w->log == NULL)
 			return -1;
+		snprintf(name, sizeof(name), "cordon_knock%u", i);
+		w->knock = rte_ring_create_elem(name, sizeof(struct dp_knock),
+		    DP_KNOCK_RING, (int)rte_lcore_to_socket_id(lcore),
+		    RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->knock == NULL)
+			return -1;
 		w->idx = i;
 		w->lcore = lcore;
 		w->ctx = ctx;
@@ -267,6 +273,32 @@ dp_log_drain(const struct dp_ctx *ctx, struct ctl *ctl)
 	fflush(stdout);
 }
 
+/*
+ * Knocks to cordond, as they are.  Without cordond there is no one to
+ * judge them: they are counted and dropped, never answered.
+ */
+static void
+dp_knock_drain(const struct dp_ctx *ctx, struct ctl *ctl)
+{
+	static struct dp_knock k;
+	static struct dpc_msg_knock out;
+
+	for (unsigned i = 0; i < ctx->nworkers; i++)
+		while (rte_ring_sc_dequeue_elem(ctx->worker[i]->knock, &k,
+		    sizeof(k)) == 0) {
+			memcpy(out.src, k.src, sizeof(out.src));
+			out.af = k.af;
+			out.port = k.port;
+			out.len = k.len;
+			out.sport = k.sport;
+			out.unix_ns = dp_unix_ns();
+			memcpy(out.data, k.data, k.len);
+			memset(out.data + k.len, 0, DPC_KNOCK_MAX - k.len);
+			if (ctl_knock_send(ctl, &out) != 0)
+				ctx->stats[i].knock_unsent++;
+		}
+}
+
 static uint64_t
 dp_mono_us(void)
 {
@@ -299,7 +331,9 @@ dp_housekeep(struct dp_ctx *ctx, struct ctl *ctl)
 	while (!dp_sig_quit) {
 		next += DP_TICK_US;
 		dp_wait(ctl, next);
+		ctx->now_unix = (int64_t)(dp_unix_ns() / 1000000000ull);
 		dp_log_drain(ctx, ctl);
+		dp_knock_drain(ctx, ctl);
 		if (dp_sig_usr1) {
 			dp_sig_usr1 = 0;
 			dp_stats_report(ctx, 1);
@@ -341,7 +375,7 @@ dp_state_init(struct dp_ctx *ctx, const struct policy *pol,
 		geo_tables_free(geo);
 		return -1;
 	}
-	st = dp_state_create(ctx, pol, g, 0, NULL, err, sizeof(err));
+	st = dp_state_create(ctx, pol, g, NULL, 0, NULL, err, sizeof(err));
 	dp_geo_put(g);
 	if (st == NULL) {
 		fprintf(stderr, "cordon-dp: %s\n", err);
@@ -385,6 +419,7 @@ dp_run(struct dp_ctx *ctx, const struct policy *pol, struct geo_tables *geo)
 		goto fail;
 	}
 	dp_signals_init();
+	ctx->now_unix = (int64_t)(dp_unix_ns() / 1000000000ull);
 	printf("cordon-dp: enforcing: %u port(s), %u worker(s), %u rule(s)\n",
 	    ctx->nports, ctx->nworkers, ctx->state->pol->nrules);
 	fflush(stdout);

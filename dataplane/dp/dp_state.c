@@ -71,6 +71,27 @@ dp_geo_put(struct dp_geo *g)
 	free(g);
 }
 
+struct dp_sess *
+dp_sess_new(struct sess_table *t)
+{
+	struct dp_sess *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->t = t;
+	s->refs = 1;
+	return s;
+}
+
+void
+dp_sess_put(struct dp_sess *s)
+{
+	if (s == NULL || --s->refs > 0)
+		return;
+	sess_detach(s->t);
+	free(s);
+}
+
 /* Config port index -> DPDK port id: the sender cannot know the ids. */
 static void
 dp_state_remap(const struct dp_ctx *ctx, struct policy *p)
@@ -81,8 +102,8 @@ dp_state_remap(const struct dp_ctx *ctx, struct policy *p)
 
 struct dp_state *
 dp_state_create(const struct dp_ctx *ctx, const struct policy *src,
-    struct dp_geo *geo, uint64_t revision, const uint8_t geo_hash[DP_HASH_LEN],
-    char *err, size_t errlen)
+    struct dp_geo *geo, struct dp_sess *sess, uint64_t revision,
+    const uint8_t geo_hash[DP_HASH_LEN], char *err, size_t errlen)
 {
 	struct dp_state *st = calloc(1, sizeof(*st));
 	void *p = NULL;
@@ -112,6 +133,11 @@ dp_state_create(const struct dp_ctx *ctx, const struct policy *src,
 	st->geo = geo->t;
 	st->geo_ref = geo;
 	geo->refs++;
+	if (sess != NULL) {
+		st->sess = sess->t;
+		st->sess_ref = sess;
+		sess->refs++;
+	}
 	st->revision = revision;
 	if (geo_hash)
 		memcpy(st->geo_hash, geo_hash, DP_HASH_LEN);
@@ -124,6 +150,7 @@ dp_state_free(struct dp_state *st)
 	if (st == NULL)
 		return;
 	dp_geo_put(st->geo_ref);
+	dp_sess_put(st->sess_ref);
 	free(st->pol_own);
 	free(st);
 }

@@ -84,7 +84,8 @@ dp_classify(struct dp_worker *w, struct dp_burst *b,
 		}
 	}
 	sp->rx_packets += n;
-	cls_classify_burst(pol, st->geo, mp, dir, nok, ok);
+	cls_classify_burst(&(struct cls_env){ pol, st->geo, st->sess,
+	    w->ctx->now_unix }, mp, dir, nok, ok);
 	for (unsigned j = 0; j < nok; j++)
 		b->v[idx[j]] = ok[j];
 }
@@ -186,6 +187,51 @@ dp_log(struct dp_worker *w, const struct pkt_meta *m,
 		w->stats->log_dropped++;
 }
 
+/*
+ * A knock goes to the control plane whole (docs/knock.md).  Rate-limited
+ * here too, so a flood cannot keep the main lcore copying.
+ */
+static void
+dp_knock(struct dp_worker *w, const struct rte_mbuf *m,
+    const struct pkt_meta *meta, unsigned in)
+{
+	struct dp_knock *k = (struct dp_knock *)w->scratch->linear;
+	uint64_t now = rte_rdtsc();
+	uint32_t off = meta->l4_off + 8u, len, a4;
+	const void *p;
+
+	w->knock_tokens += now - w->knock_last;
+	w->knock_last = now;
+	if (w->knock_tokens > w->knock_tick * DP_KNOCK_RING)
+		w->knock_tokens = w->knock_tick * DP_KNOCK_RING;
+	len = meta->l4_off + 8u <= m->pkt_len ? m->pkt_len - off : 0;
+	if (w->knock_tokens < w->knock_tick || len == 0 ||
+	    len > DPC_KNOCK_MAX) {
+		w->stats->knock_dropped++;
+		return;
+	}
+	w->knock_tokens -= w->knock_tick;
+	memset(k, 0, offsetof(struct dp_knock, data));
+	if (meta->af == 4) {
+		a4 = rte_cpu_to_be_32(meta->src4);
+		memcpy(k->src, &a4, 4);
+	} else {
+		memcpy(k->src, meta->src6, 16);
+	}
+	k->af = meta->af;
+	k->port = (uint8_t)in;
+	k->len = (uint16_t)len;
+	k->sport = meta->sport;
+	if ((p = rte_pktmbuf_read(m, off, len, k->data)) == NULL) {
+		w->stats->knock_dropped++;
+		return;
+	}
+	if (p != k->data)
+		rte_memcpy(k->data, p, len);
+	if (rte_ring_sp_enqueue_elem(w->knock, k, sizeof(*k)) != 0)
+		w->stats->knock_dropped++;
+}
+
 static void
 dp_act_one(struct dp_worker *w, struct dp_burst *b, const struct policy *pol,
     unsigned in, struct rte_mbuf *m, unsigned i)
@@ -197,6 +243,8 @@ dp_act_one(struct dp_worker *w, struct dp_burst *b, const struct policy *pol,
 	uint16_t out;
 
 	stats_account(s, v, b->parsed[i]);
+	if (unlikely(v->reason == CDN_R_KNOCK))
+		dp_knock(w, m, &b->meta[i], in);
 	switch (v->action) {
 	case CDN_ACT_ALLOW:
 		out = ctx->port[in].peer;
@@ -212,7 +260,7 @@ dp_act_one(struct dp_worker *w, struct dp_burst *b, const struct policy *pol,
 			b->drop[b->ndrop++] = m;
 		break;
 	case CDN_ACT_REROUTE:
-		nh = &pol->nexthop[pol->rule[v->rule].nexthop];
+		nh = &pol->nexthop[v->nexthop];
 		out = ctx->local[nh->port];
 		if (out == DP_NO_PORT || dp_reroute(m, nh) != 0)
 			dp_drop(b, s, m, v, CDN_R_NO_PEER);
@@ -282,6 +330,9 @@ dp_worker_main(void *arg)
 	w->log_tick = rte_get_tsc_hz() / DP_LOG_RATE;
 	w->log_last = rte_rdtsc();
 	w->log_tokens = w->log_tick * DP_LOG_BURST;
+	w->knock_tick = rte_get_tsc_hz() / DP_KNOCK_RATE;
+	w->knock_last = w->log_last;
+	w->knock_tokens = w->knock_tick * DP_KNOCK_RING;
 	rte_rcu_qsbr_thread_online(ctx->qsv, w->idx);
 	while (!ctx->quit) {
 		for (unsigned p = 0; p < ctx->nports; p++) {

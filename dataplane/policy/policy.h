@@ -25,7 +25,7 @@
  * struct to cordon-dp as bytes (docs/control.md, section 1), and both
  * check this and sizeof(struct policy) before trusting them.
  */
-#define POL_LAYOUT_VERSION 1
+#define POL_LAYOUT_VERSION 2
 
 /* Protocol classes: the index into proto[]; also picks port_class[]. */
 enum pol_proto { POL_PROTO_TCP, POL_PROTO_UDP, POL_PROTO_ICMP,
@@ -62,6 +62,22 @@ struct policy {
 	uint8_t needs_dst_geo;	/* some rule matches on destination */
 	uint8_t nnexthops;
 	uint8_t nservices;
+	/*
+	 * Identity (docs/identity.md): flows of the services in IDENT_SVC
+	 * need a session; without one they get UNIDENT_ACTION, before any
+	 * rule.  With one, the session's rule bits join the AND.
+	 */
+	uint8_t unident_action;
+	uint8_t unident_log;
+	uint8_t unident_nexthop;
+	uint16_t knock_port;	/* UDP port of knocks; 0: none */
+	uint64_t ident_svc;	/* bit per service index */
+	/* CONF_P_TCP / CONF_P_UDP: an identity service uses the protocol,
+	 * so its fragments (ports unknown) are unidentified. */
+	uint8_t ident_proto;
+	/* Rules without an identity block: all a flow without a session
+	 * (or a fragment, whose service is unknown) can match. */
+	struct pol_set noident;
 
 	struct pol_set src_cc[GEO_CC_MAX];
 	struct pol_set dst_cc[GEO_CC_MAX];
@@ -98,16 +114,18 @@ pol_set_add(struct pol_set *s, unsigned bit)
 }
 
 /*
- * First rule set in all five sets, or POL_RULE_DEFAULT.  Only the first
- * NWORDS words can hold rules: (nrules + 63) / 64.
+ * First rule set in all six sets, or POL_RULE_DEFAULT.  Only the first
+ * NWORDS words can hold rules: (nrules + 63) / 64.  F is the identity
+ * set: a session's rule bits, or the rules without an identity block.
  */
 static inline uint16_t
 pol_first(const struct pol_set *a, const struct pol_set *b,
     const struct pol_set *c, const struct pol_set *d, const struct pol_set *e,
-    unsigned nwords)
+    const struct pol_set *f, unsigned nwords)
 {
 	for (unsigned i = 0; i < nwords; i++) {
-		uint64_t m = a->w[i] & b->w[i] & c->w[i] & d->w[i] & e->w[i];
+		uint64_t m = a->w[i] & b->w[i] & c->w[i] & d->w[i] & e->w[i] &
+		    f->w[i];
 		if (m)
 			return (uint16_t)(i * 64 + __builtin_ctzll(m));
 	}

@@ -39,10 +39,13 @@ replay_one(const struct policy *p, const struct geo_tables *g,
 	struct cls_record r;
 	int rc;
 
+	/* Offline there are no sessions: identity flows are unidentified. */
+	struct cls_env env = { p, g, NULL, (int64_t)h->ts.tv_sec };
+
 	memset(&m, 0, sizeof(m));
 	rc = pkt_parse(data, h->caplen, &m);
 	if (rc == 0)
-		cls_classify(p, g, &m, o->dir, &v);
+		cls_classify(&env, &m, o->dir, &v);
 	else
 		cls_unparsed(p, rc, &v);
 	stats_account(st, &v, rc == 0);

@@ -50,7 +50,11 @@ enum cdn_action {
 	X(FRAGMENT, "fragment")                                                \
 	X(NO_PEER, "no-egress-port")                                           \
 	X(TX_FULL, "tx-queue-full")                                            \
-	X(REJECT_FAIL, "reject-build-failed")
+	X(REJECT_FAIL, "reject-build-failed")                                  \
+	X(NO_SESSION, "no-session")                                            \
+	X(SESSION_EXPIRED, "session-expired")                                  \
+	X(IDENTITY, "identity")                                                \
+	X(KNOCK, "knock")
 
 enum cdn_reason {
 #define X(id, name) CDN_R_##id,

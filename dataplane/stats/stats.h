@@ -45,6 +45,8 @@ struct stats {
 	 * event came from); the worker never touches it.
 	 */
 	uint64_t log_unsent;
+	uint64_t knock_dropped;		/* knocks lost: over rate, ring full */
+	uint64_t knock_unsent;		/* main lcore: cordond not there */
 	struct stats_port port[STATS_PORT_MAX];
 } __attribute__((aligned(64)));
 

@@ -7,10 +7,10 @@ its text and JSON output, its exit codes and its handling of broken
 replies are checked without cordond.  Tests marked `cordond` run the
 real daemon when build/cordond exists.
 
-    CORDONCTL   the binary (default build/cordonctl; build-asan/... for
-                the sanitizer run)
+    CORDONCTL   the binary (default $BUILD/cordonctl, BUILD defaulting to
+                build; build-asan/... for the sanitizer run)
     CORDOND     the daemon for the `needs_cordond` tests (default
-                build/cordond; they are skipped when it is missing)
+                $BUILD/cordond; they are skipped when it is missing)
     CORDON_DP   the fast path it starts (default: next to CORDOND)
     CORDON_GOLDEN_UPDATE=1   rewrite the golden files under golden/
 """
@@ -31,7 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 GOLDEN = os.path.join(HERE, "golden")
 UPDATE = os.environ.get("CORDON_GOLDEN_UPDATE") == "1"
-CTL = os.path.join(ROOT, os.environ.get("CORDONCTL", "build/cordonctl"))
+BUILD = os.environ.get("BUILD", "build")
+CTL = os.path.join(ROOT, os.environ.get("CORDONCTL",
+                                        os.path.join(BUILD, "cordonctl")))
 OK_EMPTY = {"v": 1, "ok": True, "data": {"schema": 1}}
 
 
@@ -143,6 +145,10 @@ def golden_check(rel, text):
 
 # -- requests ---------------------------------------------------------------
 
+# A compact JWS as a token file holds it (a newline at the end).  Not
+# signed by anything: cordonctl only carries it, the daemon verifies.
+TOKEN = os.path.join(GOLDEN, "tokens", "alice.jws")
+
 REQUESTS = {
     "show-status": "show status",
     "show-counters": "show counters",
@@ -199,6 +205,25 @@ REQUESTS = {
     "rollback": "rollback 3",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
+    "session-add": ["session", "add", "--token", TOKEN, "--src",
+                    "203.0.113.9"],
+    "session-add-full": ["session", "add", "token", TOKEN, "src",
+                         "203.0.113.9", "service", "ssh", "ttl", "600"],
+    "session-add-reordered": ["session", "add", "--ttl", "60", "--src",
+                              "2001:db8::7", "--service", "rdp", "--token",
+                              TOKEN],
+    "session-list": "session list",
+    "show-sessions": "show sessions",
+    "session-revoke-id": "session revoke id 7",
+    "session-revoke-sub": "session revoke sub alice@corp.example",
+    "session-revoke-jti": "session revoke jti 7f3c9a1e",
+    "session-revoke-src": "session revoke src 2001:db8::7",
+    "explain-token": ["explain", "203.0.113.9", "198.51.100.7", "tcp", "22",
+                      "--token", TOKEN],
+    "explain-token-keywords": ["explain", "token", TOKEN, "src",
+                               "203.0.113.9", "dst", "198.51.100.7",
+                               "proto", "tcp", "sport", "40000", "dport",
+                               "22", "iface", "outside0"],
 }
 
 
@@ -270,7 +295,9 @@ def test_name_that_looks_like_a_keyword(ctl_bin, daemon):
 
 
 @pytest.mark.parametrize("args,msg", [
-    ("s", 'ambiguous "s" (matches: show, set)'),
+    ("s", 'ambiguous "s" (matches: show, set, session)'),
+    ("se", 'ambiguous "se" (matches: set, session)'),
+    ("sh se", 'ambiguous "se" (matches: services, sessions)'),
     ("sh co", 'ambiguous "co" (matches: counters, config)'),
     ("co", 'ambiguous "co" (matches: compare, commit, confirm)'),
     ("com", 'ambiguous "com" (matches: compare, commit)'),
@@ -307,6 +334,30 @@ def test_name_that_looks_like_a_keyword(ctl_bin, daemon):
                                             '"explain"'),
     ("explain 1.2.3.4 5.6.7.8 tcp dport http", 'dport: "http" is not an '
                                                'integer'),
+    ("explain 1.2.3.4 5.6.7.8 tcp 22 token", '"token" needs a value '
+                                             '(FILE)'),
+    ("session", "incomplete command (valid next: add, list, revoke)"),
+    ("session add", 'missing "token FILE"'),
+    ("session add --src 192.0.2.1", 'missing "token FILE"'),
+    ("session add --token /nonexistent", 'missing "src ADDR"'),
+    ("session add --token", '"token" needs a value (FILE)'),
+    ("session add --tok %s --src 192.0.2.1 --ttl soon" % TOKEN,
+     'ttl: "soon" is not an integer'),
+    ("session add --token /x --src a --src b", '"src" given twice'),
+    ("session add --t /x", 'unexpected "--t" after "add"'),
+    ("session add --frob 1", 'unexpected "--frob" after "add" (valid: '
+                             'token, src, service, ttl)'),
+    ("session list all", 'unexpected "all" after "list" (valid: nothing '
+                         'more)'),
+    ("session revoke", "give one of id, sub, jti, src"),
+    ("session revoke id 1 sub alice", '"sub": only one of id, sub, jti, '
+                                      'src may be given'),
+    ("session revoke src 192.0.2.1 src 192.0.2.2", '"src" given twice'),
+    ("session revoke id seven", 'id: "seven" is not an integer'),
+    ("session revoke id", '"id" needs a value (N)'),
+    ("session revoke s x", 'ambiguous "s" after "revoke" (matches: sub, '
+                           'src)'),
+    ("session revoke 7", 'unexpected "7" after "revoke"'),
 ])
 def test_usage_errors(ctl_bin, daemon, args, msg):
     r = run(ctl_bin, args.split(), daemon.path)
@@ -328,7 +379,8 @@ def test_options(ctl_bin, daemon):
     assert h.returncode == 0
     for line in ["0 success", "1 cordond refused", "2 usage error",
                  "3 cordond cannot be reached", "4 commit refused as stale",
-                 "5 the candidate is invalid"]:
+                 "5 the candidate is invalid", "6 the token was refused",
+                 "7 the session table is full"]:
         assert line in h.stdout
     assert daemon.requests == []
 
@@ -341,15 +393,15 @@ def help_words(out):
 
 @pytest.mark.parametrize("args,want", [
     ("?", ["show", "lookup", "explain", "set", "delete", "compare",
-           "commit", "confirm", "rollback", "geo", "audit"]),
+           "commit", "confirm", "rollback", "geo", "audit", "session"]),
     ("help", ["show", "lookup", "explain", "set", "delete", "compare",
-              "commit", "confirm", "rollback", "geo", "audit"]),
+              "commit", "confirm", "rollback", "geo", "audit", "session"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
-                "candidate", "logging"]),
+                "candidate", "logging", "sessions"]),
     ("sh help", ["status", "counters", "rules", "regions", "services",
                  "ports", "nexthops", "geo", "revisions", "audit",
-                 "config", "candidate", "logging"]),
+                 "config", "candidate", "logging", "sessions"]),
     ("set ?", ["rule", "region", "service", "override", "nexthop",
                "default"]),
     ("set rule ?", ["NAME"]),
@@ -364,9 +416,19 @@ def help_words(out):
     ("commit ?", ["check", "confirmed", "comment", "<cr>"]),
     ("commit confirmed ?", ["[MINUTES]", "check", "comment", "<cr>"]),
     ("explain ?", ["src", "dst", "proto", "sport", "dport", "iface",
-                   "ADDR"]),
+                   "token", "ADDR"]),
+    ("explain 1.2.3.4 5.6.7.8 tcp 22 token ?", ["FILE"]),
     ("geo ?", ["reload"]),
     ("confirm ?", ["<cr>"]),
+    ("session ?", ["add", "list", "revoke"]),
+    ("ses help", ["add", "list", "revoke"]),
+    ("session add ?", ["token", "src", "service", "ttl"]),
+    ("session add --token ?", ["FILE"]),
+    ("session add token /x src 192.0.2.1 ?", ["service", "ttl", "<cr>"]),
+    ("session list ?", ["<cr>"]),
+    ("session revoke ?", ["id", "sub", "jti", "src"]),
+    ("session revoke jti ?", ["J"]),
+    ("session revoke jti x ?", ["<cr>"]),
 ])
 def test_help(ctl_bin, daemon, args, want):
     r = run(ctl_bin, args.split(), daemon.path)
@@ -384,11 +446,23 @@ def test_help_text(ctl_bin):
 
 @pytest.mark.parametrize("words,want", [
     ([""], ["show", "lookup", "explain", "set", "delete", "compare",
-            "commit", "confirm", "rollback", "geo", "audit"]),
+            "commit", "confirm", "rollback", "geo", "audit", "session"]),
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
-                  "config", "candidate", "logging"]),
+                  "config", "candidate", "logging", "sessions"]),
+    (["s"], ["show", "set", "session"]),
+    (["show", "se"], ["services", "sessions"]),
+    (["session", ""], ["add", "list", "revoke"]),
+    (["ses", "add", ""], ["token", "src", "service", "ttl"]),
+    (["session", "add", "--"], ["--token", "--src", "--service", "--ttl"]),
+    (["session", "add", "--t"], ["--token", "--ttl"]),
+    (["session", "add", "--token", "/x", "--s"], ["--src", "--service"]),
+    (["session", "add", "--token", ""], []),
+    (["session", "revoke", ""], ["id", "sub", "jti", "src"]),
+    (["session", "revoke", "id", "3", ""], []),
+    (["session", "revoke", "id", "3", "--"], []),
+    (["explain", "t"], ["token"]),
     (["show", "re"], ["regions", "revisions"]),
     (["show", "status", ""], []),
     (["set", "rule", ""], []),
@@ -434,6 +508,13 @@ def test_bash_completion(ctl_bin):
     assert "-j" in bash_complete(ctl_bin, [ctl_bin, "-"])
     assert bash_complete(ctl_bin, [ctl_bin, "set", "default", "action",
                                    ""]) == ["allow", "drop", "reject"]
+    assert bash_complete(ctl_bin, [ctl_bin, "sess"]) == ["session"]
+    assert bash_complete(ctl_bin, [ctl_bin, "-j", "session", "l"]) == \
+        ["list"]
+    assert bash_complete(ctl_bin, [ctl_bin, "session", "add", "--to"]) == \
+        ["--token"]
+    assert bash_complete(ctl_bin, [ctl_bin, "session", "revoke", "j"]) == \
+        ["jti"]
 
 
 # -- rendering ----------------------------------------------------------------
@@ -658,13 +739,17 @@ def test_man_covers_the_table(ctl_bin):
             assert words in man, words
     for opt in ["-s", "-j", "-J", "-t", "-h", "-V"]:
         assert opt in man
-    for st in ["stale", "invalid", "Usage error", "cannot be reached"]:
+    for st in ["stale", "invalid", "Usage error", "cannot be reached",
+               "token-refused", "session-table-full", "CORDONCTL_NOW"]:
         assert st in man
+    for code in range(8):
+        assert re.search(r"EXIT STATUS.* %d [A-Z]" % code, man), code
 
 
 # -- the real daemon ----------------------------------------------------------
 
-CORDOND = os.path.join(ROOT, os.environ.get("CORDOND", "build/cordond"))
+CORDOND = os.path.join(ROOT, os.environ.get("CORDOND",
+                                            os.path.join(BUILD, "cordond")))
 CORDON_DP = os.environ.get("CORDON_DP") or os.path.join(
     os.path.dirname(CORDOND), "cordon-dp")
 needs_cordond = pytest.mark.skipif(
@@ -716,9 +801,11 @@ class Cordond:
     """The real cordond (and the cordon-dp it starts on net_null ports)
     with its sockets and state in a temp folder."""
 
-    def __init__(self, tmp, ctl_bin):
+    def __init__(self, tmp, ctl_bin, extra="", first_rule=""):
         self.tmp = tmp
         self.ctl = ctl_bin
+        self.extra = extra  # more configuration, appended
+        self.first_rule = first_rule  # a rule before "mgmt"
         self.sock = os.path.join(tmp, "cordon.sock")
         self.conf = os.path.join(tmp, "cordon.conf")
         self.logpath = os.path.join(tmp, "cordond.log")
@@ -735,9 +822,11 @@ class Cordond:
 
     def start(self):
         with open(self.conf, "w") as f:
-            f.write(CORDOND_CONF % {
+            f.write((CORDOND_CONF % {
                 "d": self.tmp, "dp": os.path.abspath(CORDON_DP),
                 "geo": os.path.join(mmdb_dir(self.tmp), "country.mmdb")})
+                .replace("rules = (\n", "rules = (\n" + self.first_rule, 1))
+            f.write(self.extra)
         log = open(self.logpath, "w")
         self.proc = subprocess.Popen([CORDOND, "-f", self.conf, "-d"],
                                      stdout=log, stderr=subprocess.STDOUT)
@@ -917,3 +1006,445 @@ def test_prometheus_usage(ctl_bin, daemon):
     r = run(ctl_bin, ["show", "counters", "-p"], daemon.path)
     assert r.returncode == 1 and r.stderr == "cordonctl: internal: boom\n"
     assert r.stdout == ""
+
+
+# -- identity sessions (issue 4) ----------------------------------------------
+
+# The clock relative times are shown against, pinned for the goldens:
+# one second after the fixtures' sessions were created.
+NOW = "1700000001"
+
+
+def token_text():
+    with open(TOKEN) as f:
+        return f.read().strip()
+
+
+def write_file(d, name, data):
+    path = os.path.join(d, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def test_session_add_sends_the_token_text(ctl_bin, daemon):
+    """The file's text, whitespace around it stripped; ttl an integer."""
+    r = run(ctl_bin, ["session", "add", "--token", TOKEN, "--src",
+                      "203.0.113.9", "--ttl", "600"], daemon.path)
+    assert r.returncode == 0, r.stderr
+    args = daemon.requests[0]["args"]
+    assert args == {"token": token_text(), "src": "203.0.113.9",
+                    "ttl": 600}
+    assert "\n" not in args["token"] and args["token"].count(".") == 2
+
+
+@pytest.mark.parametrize("data,sent", [
+    (b"  \r\n\teyJ.e30.c2ln \n\n", "eyJ.e30.c2ln"),
+    (b"eyJ.e30.c2ln", "eyJ.e30.c2ln"),
+    (65536, "x" * 65536),
+    (b"\n" * 100 + b"x" * 65436, "x" * 65436),
+], ids=["trimmed", "bare", "64KiB", "64KiB-with-blank-lines"])
+def test_token_file_accepted(ctl_bin, daemon, sockdir, data, sent):
+    if isinstance(data, int):
+        data = b"x" * data
+    path = write_file(sockdir, "tok", data)
+    for args in (["session", "add", "--token", path, "--src", "192.0.2.1"],
+                 ["explain", "192.0.2.1", "198.51.100.7", "icmp", "token",
+                  path]):
+        daemon.requests.clear()
+        r = run(ctl_bin, args, daemon.path)
+        assert r.returncode == 0, r.stderr
+        assert daemon.requests[0]["args"]["token"] == sent
+
+
+def test_token_from_stdin(ctl_bin, daemon):
+    r = subprocess.run([ctl_bin, "-s", daemon.path, "session", "add",
+                        "--token", "-", "--src", "192.0.2.1"],
+                       input=token_text() + "\n", capture_output=True,
+                       text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert daemon.requests[0]["args"]["token"] == token_text()
+
+
+@pytest.mark.parametrize("data,msg", [
+    (None, 'token: cannot read "%s": No such file or directory'),
+    ("dir", 'token: cannot read "%s": Is a directory'),
+    (b"", 'token: "%s" is empty'),
+    (b" \n\t\r\n ", 'token: "%s" is empty'),
+    (65537, 'token: "%s" is larger than 65536 bytes'),
+    (5 << 20, 'token: "%s" is larger than 65536 bytes'),
+    (b"eyJ.\xff\xfe.sig", 'token: "%s" is not valid UTF-8'),
+], ids=["missing", "directory", "empty", "blank", "64KiB+1", "5MiB",
+        "not-utf8"])
+def test_token_file_refused_locally(ctl_bin, daemon, sockdir, data, msg):
+    """Refused before anything is sent, with the usage exit code; the
+    message names the file, never its content."""
+    path = os.path.join(sockdir, "tok")
+    if data == "dir":
+        os.mkdir(path)
+    elif isinstance(data, int):
+        write_file(sockdir, "tok", b"x" * data)
+    elif data is not None:
+        write_file(sockdir, "tok", data)
+    for args in (["session", "add", "--token", path, "--src", "192.0.2.1"],
+                 ["explain", "192.0.2.1", "198.51.100.7", "tcp", "22",
+                  "--token", path]):
+        r = run(ctl_bin, args, daemon.path)
+        assert r.returncode == 2, r
+        assert r.stderr == "cordonctl: " + msg % path + "\n"
+        assert r.stdout == ""
+    assert daemon.requests == []
+
+
+def test_token_refused_stdin_empty(ctl_bin, daemon):
+    r = subprocess.run([ctl_bin, "-s", daemon.path, "session", "add",
+                        "--token", "-", "--src", "192.0.2.1"], input="\n",
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2 and 'token: "-" is empty' in r.stderr
+    assert daemon.requests == []
+
+
+def test_session_prefixes(ctl_bin, daemon):
+    tok = token_text()
+    for args, want in [
+            (["ses", "a", "--tok", TOKEN, "--sr", "192.0.2.1", "--ser",
+              "ssh", "--tt", "60"],
+             {"cmd": "session-add", "args": {
+                 "token": tok, "src": "192.0.2.1", "service": "ssh",
+                 "ttl": 60}}),
+            (["sess", "add", "tok", TOKEN, "sr", "192.0.2.1", "se", "rdp"],
+             {"cmd": "session-add", "args": {
+                 "token": tok, "src": "192.0.2.1", "service": "rdp"}}),
+            (["ses", "l"], {"cmd": "session-list", "args": {}}),
+            (["sh", "sess"], {"cmd": "session-list", "args": {}}),
+            (["ses", "r", "i", "3"],
+             {"cmd": "session-revoke", "args": {"id": 3}}),
+            (["ses", "rev", "su", "alice"],
+             {"cmd": "session-revoke", "args": {"sub": "alice"}}),
+            (["ses", "rev", "--j", "7f3c"],
+             {"cmd": "session-revoke", "args": {"jti": "7f3c"}}),
+            (["ses", "rev", "sr", "192.0.2.1"],
+             {"cmd": "session-revoke", "args": {"src": "192.0.2.1"}}),
+            (["ex", "192.0.2.1", "198.51.100.7", "udp", "53", "to", TOKEN],
+             {"cmd": "explain", "args": {
+                 "src": "192.0.2.1", "dst": "198.51.100.7", "proto": "udp",
+                 "dport": 53, "token": tok}})]:
+        daemon.requests.clear()
+        r = run(ctl_bin, args, daemon.path)
+        assert r.returncode == 0, (args, r.stderr)
+        req = daemon.requests[0]
+        assert {"cmd": req["cmd"], "args": req["args"]} == want, args
+
+
+# Reply fixture -> (command line, pinned clock).
+SESSION_RENDER = {
+    "session-add": ["session", "add", "--token", TOKEN, "--src",
+                    "203.0.113.9"],
+    "session-add-relayed": ["session", "add", "--token", TOKEN, "--src",
+                            "198.51.100.23"],
+    "session-list-0": ["session", "list"],
+    "session-list-1": ["session", "list"],
+    "session-list-many": ["session", "list"],
+    "session-revoke": ["session", "revoke", "sub", "alice@corp.example"],
+    "explain-identity-hit": ["explain", "203.0.113.9", "198.51.100.200",
+                             "tcp", "22", "outside0"],
+    "explain-identity-token": ["explain", "203.0.113.9", "198.51.100.200",
+                               "tcp", "22", "outside0", "--token", TOKEN],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SESSION_RENDER))
+def test_render_sessions(ctl_bin, daemon, name):
+    data = load_reply(name)
+    daemon.reply = lambda req: {"v": 1, "ok": True, "data": data}
+    env = dict(os.environ, CORDONCTL_NOW=NOW)
+    args = SESSION_RENDER[name]
+    text = run(ctl_bin, args, daemon.path, env=env)
+    assert text.returncode == 0, text.stderr
+    golden_check("render/%s.txt" % name, text.stdout)
+    assert "schema" not in text.stdout
+    pretty = run(ctl_bin, ["-j"] + args, daemon.path, env=env)
+    assert pretty.returncode == 0
+    golden_check("render/%s.json" % name, pretty.stdout)
+    assert pretty.stdout == json.dumps(data, indent=2) + "\n"
+    compact = run(ctl_bin, ["-J"] + args, daemon.path, env=env)
+    assert compact.stdout == json.dumps(data, separators=(",", ":")) + "\n"
+
+
+def test_show_sessions_is_session_list(ctl_bin, daemon):
+    data = load_reply("session-list-many")
+    daemon.reply = lambda req: {"v": 1, "ok": True, "data": data}
+    env = dict(os.environ, CORDONCTL_NOW=NOW)
+    a = run(ctl_bin, ["show", "sessions"], daemon.path, env=env)
+    b = run(ctl_bin, ["session", "list"], daemon.path, env=env)
+    assert a.returncode == 0 and a.stdout == b.stdout
+    assert [q["cmd"] for q in daemon.requests] == ["session-list"] * 2
+
+
+def test_session_list_table(ctl_bin, daemon):
+    """The columns of issue 4, one row per session, then the summary;
+    relayed sessions say so and expiry is relative to now."""
+    data = load_reply("session-list-many")
+    daemon.reply = lambda req: {"v": 1, "ok": True, "data": data}
+    r = run(ctl_bin, ["session", "list"], daemon.path,
+            env=dict(os.environ, CORDONCTL_NOW=NOW))
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["ID", "SUB", "ISSUER", "SOURCE", "SERVICES",
+                                "EXPIRES", "VIA", "RELAYED"]
+    rows = [ln.split() for ln in lines[1:4]]
+    assert [row[0] for row in rows] == ["7", "9", "12"]
+    assert rows[0][1:] == ["alice@corp.example", "corp", "203.0.113.9",
+                           "ssh", "in", "9m59s", "push", "no"]
+    assert rows[1][4:] == ["ssh,rdp", "in", "5m49s", "push", "yes"]
+    assert rows[2][3:] == ["2001:db8:10::5", "https-admin", "in", "8h0m",
+                           "knock", "no"]
+    assert lines[4] == "3 live of 3, 2 refused (table full)"
+    # Counters cordonctl has no column for still show.
+    assert lines[5:] == ["entries: 3", "refused: 5", "revoked: 1",
+                         "expired: 4"]
+
+
+def test_session_expiry_uses_the_real_clock(ctl_bin, daemon):
+    """Without CORDONCTL_NOW the client's clock is used."""
+    def reply(req):
+        s = dict(load_reply("session-list-1")["sessions"][0])
+        s["expires"] = int(time.time()) + 600
+        return {"v": 1, "ok": True, "data": {
+            "schema": 1, "sessions": [s], "capacity": 8, "live": 1,
+            "refused_full": 0}}
+    daemon.reply = reply
+    env = {k: v for k, v in os.environ.items() if k != "CORDONCTL_NOW"}
+    r = run(ctl_bin, ["session", "list"], daemon.path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r" in (10m0s|9m5[0-9]s) ", r.stdout), r.stdout
+
+
+@pytest.mark.parametrize("expires,shown", [
+    (1700000001 + 59, "in 59s"), (1700000001 + 3600, "in 1h0m"),
+    (1700000001 + 90061, "in 1d1h"), (1700000001, "now"),
+    (1700000001 - 5, "expired 5s ago"), ("soon", "soon")])
+def test_session_expiry_forms(ctl_bin, daemon, expires, shown):
+    s = dict(load_reply("session-list-1")["sessions"][0], expires=expires)
+    daemon.reply = lambda req: {"v": 1, "ok": True, "data": {
+        "schema": 1, "sessions": [s], "capacity": 8, "live": 1,
+        "refused_full": 0}}
+    r = run(ctl_bin, ["session", "list"], daemon.path,
+            env=dict(os.environ, CORDONCTL_NOW=NOW))
+    assert r.returncode == 0, r.stderr
+    assert "  %s  " % shown in r.stdout.splitlines()[1], r.stdout
+
+
+def test_session_list_missing_members(ctl_bin, daemon):
+    """A sparse reply still prints: absent values as "-"."""
+    daemon.reply = lambda req: {"v": 1, "ok": True, "data": {
+        "schema": 1, "sessions": [{"id": 1}]}}
+    r = run(ctl_bin, ["session", "list"], daemon.path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1].split() == ["1"] + ["-"] * 7
+    assert r.stdout.splitlines()[-1] == "- live of -, - refused (table full)"
+
+
+def test_explain_without_identity_unchanged(ctl_bin, daemon):
+    """No identity object (absent or null): the output of before."""
+    with open(os.path.join(GOLDEN, "render", "explain.txt")) as f:
+        before = f.read()
+    for name in ("explain", "explain-identity-null"):
+        data = load_reply(name)
+        daemon.reply = lambda req: {"v": 1, "ok": True, "data": data}
+        r = run(ctl_bin, RENDER["explain"].split(), daemon.path)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == before, name
+
+
+def test_explain_identity_after_the_steps(ctl_bin, daemon):
+    data = load_reply("explain-identity-hit")
+    assert list(data).index("identity") < list(data).index("steps")
+    daemon.reply = lambda req: {"v": 1, "ok": True, "data": data}
+    r = run(ctl_bin, RENDER["explain"].split(), daemon.path)
+    out = r.stdout
+    assert out.index("\nsteps:\n") < out.index("\nidentity:\n")
+    ident = out.split("\nidentity:\n")[1].splitlines()
+    assert ident[0].split() == ["session:", "hit"]
+    assert ident[4] == "  steps:"
+    assert ident[5] == "    1. session 7 from 203.0.113.9 (push, not " \
+        "relayed)"
+    assert ident[7].startswith("    3. ")
+
+
+@pytest.mark.parametrize("code,rc", [
+    ("token-refused", 6), ("session-table-full", 7), ("bad-request", 1),
+    ("denied", 1), ("no-such-session", 1)])
+def test_session_error_codes(ctl_bin, daemon, code, rc):
+    msg = {"token-refused": "expired: exp 1700000000 is before now "
+                            "1700000100",
+           "session-table-full": "1024 sessions live"}.get(
+        code, "something about " + code)
+    daemon.reply = lambda req: {"v": 1, "ok": False, "error": {
+        "code": code, "message": msg}}
+    for args in (["session", "add", "--token", TOKEN, "--src", "192.0.2.1"],
+                 ["session", "list"], ["session", "revoke", "id", "1"],
+                 ["explain", "192.0.2.1", "198.51.100.7", "icmp", "--token",
+                  TOKEN]):
+        for j in ([], ["-j"]):
+            r = run(ctl_bin, j + args, daemon.path)
+            assert r.returncode == rc, (args, r)
+            assert r.stderr == "cordonctl: %s: %s\n" % (code, msg)
+            assert r.stdout == ""
+
+
+def test_session_sockets(ctl_bin, sockdir):
+    """session list may use the read-only socket; add and revoke not."""
+    rw = FakeDaemon(os.path.join(sockdir, "cordon.sock"))
+    ro = FakeDaemon(os.path.join(sockdir, "cordon-ro.sock"))
+    try:
+        os.chmod(rw.path, 0o600)
+        os.chmod(ro.path, 0o666)
+        if os.geteuid() != 0 and os.access(rw.path, os.W_OK):
+            pytest.skip("cannot make the socket inaccessible")
+        for args in (["session", "list"], ["show", "sessions"]):
+            r = subprocess.run(as_nobody([ctl_bin, "-s", rw.path] + args),
+                               capture_output=True, text=True, timeout=20)
+            assert r.returncode == 0, r.stderr
+        for args in (["session", "add", "--token", TOKEN, "--src",
+                      "192.0.2.1"], ["session", "revoke", "id", "1"]):
+            r = subprocess.run(as_nobody([ctl_bin, "-s", rw.path] + args),
+                               capture_output=True, text=True, timeout=20)
+            assert r.returncode == 3 and "Permission denied" in r.stderr
+        assert rw.requests == []
+        assert [q["cmd"] for q in ro.requests] == ["session-list"] * 2
+    finally:
+        rw.stop()
+        ro.stop()
+
+
+IDENTITY_CONF = """
+identity:
+{
+    issuers = ( { name = "corp"; issuer = "https://idp.test";
+        audience = [ "cordon" ]; jwks = "%s/jwks.json";
+        algorithms = [ "ES256" ]; } );
+    claims = { country = [ "ctry" ]; act_depth = 4; };
+    services = [ "ssh" ];
+    unidentified = { action = "drop"; log = true; };
+    sessions = { capacity = 1024; max_ttl = 3600; };
+};
+"""
+
+
+ESCORT_RULE = """    { name = "escort"; services = [ "ssh" ]; direction = "in";
+      identity = { who = "actors"; location = [ "watched", "unknown" ]; };
+      action = "drop"; log = true; },
+"""
+
+
+@needs_cordond
+def test_real_identity_sessions(ctl_bin, sockdir):
+    """The session commands against the real cordond, with tokens signed
+    by jwcrypto (tests/integ/mktokens.py), not by our code."""
+    r = subprocess.run(["/usr/bin/python3",
+                        os.path.join(ROOT, "tests/integ/mktokens.py"),
+                        sockdir, "https://idp.test", "cordon", "600"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    d = Cordond(sockdir, ctl_bin, IDENTITY_CONF % sockdir, ESCORT_RULE)
+    try:
+        d.start()
+    except RuntimeError as e:
+        d.stop()
+        pytest.fail(str(e))
+    try:
+        s, us = d.sock, "192.0.2.10"
+        tok = os.path.join(sockdir, "alice.jwt")
+        r = run(ctl_bin, ["session", "add", "--token", tok, "--src", us], s)
+        assert r.returncode == 0, r.stderr
+        lines = dict(ln.split(":", 1) for ln in r.stdout.splitlines()
+                     if not ln.startswith(" "))
+        assert lines["src"].strip() == us
+        assert lines["relayed"].strip() == "no"
+        assert re.match(r" *\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(in \d",
+                        lines["expires"]), lines["expires"]
+        r = run(ctl_bin, ["session", "list"], s)
+        assert r.returncode == 0, r.stderr
+        out = r.stdout.splitlines()
+        assert out[0].split() == ["ID", "SUB", "ISSUER", "SOURCE",
+                                  "SERVICES", "EXPIRES", "VIA", "RELAYED"]
+        assert out[1].split()[2:5] == ["corp", us, "ssh"]
+        assert out[1].split()[-2:] == ["push", "no"]
+        assert out[2].startswith("1 live of 1024, 0 refused (table full)")
+        j = json.loads(run(ctl_bin, ["-j", "show", "sessions"], s).stdout)
+        assert len(j["sessions"]) == 1 and j["sessions"][0]["src"] == us
+        # A token whose signature does not cover its claims: exit 6.
+        r = run(ctl_bin, ["session", "add", "--token",
+                          os.path.join(sockdir, "forged.jwt"), "--src", us],
+                s)
+        assert r.returncode == 6, r
+        assert r.stderr.startswith("cordonctl: token-refused: ")
+        # explain with a token: the identity section after the steps.
+        r = run(ctl_bin, ["explain", us, "198.51.100.7", "tcp", "22",
+                          "outside0", "--token",
+                          os.path.join(sockdir, "escort.jwt")], s)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.index("\nsteps:\n") < r.stdout.index("\nidentity:\n")
+        assert "  session: token\n" in r.stdout
+        assert re.search(r"\n    1\. ", r.stdout.split("identity:")[1])
+        r = run(ctl_bin, ["session", "revoke", "sub", lines["sub"].strip()],
+                s)
+        assert r.returncode == 0 and r.stdout == "revoked: 1\n", r
+        r = run(ctl_bin, ["session", "list"], s)
+        assert r.stdout.splitlines()[:2] == [
+            "(none)", "0 live of 1024, 0 refused (table full)"]
+    finally:
+        d.stop()
+
+
+def test_explain_identity_without_steps(ctl_bin, daemon):
+    """No rule looks at identity: no empty "steps:" heading; schema and
+    members cordonctl does not know are kept (schema only for -j)."""
+    data = dict(load_reply("explain"), identity={
+        "schema": 1, "steps": [], "session": "none",
+        "reason": "no session for this source and service", "extra": 3})
+    daemon.reply = lambda req: {"v": 1, "ok": True, "data": data}
+    r = run(ctl_bin, RENDER["explain"].split(), daemon.path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("identity:\n")[1] == (
+        "  session: none\n"
+        "  reason:  no session for this source and service\n"
+        "  extra:   3\n")
+
+
+def test_option_spelling_of_keywords(ctl_bin, daemon):
+    """--KEYWORD works for every keyword, with its value after it."""
+    for args, want in [
+            ("set rule r1 --action drop --log yes",
+             {"kind": "rule", "name": "r1",
+              "attrs": {"action": "drop", "log": True}}),
+            ("explain --src 192.0.2.1 --dst 198.51.100.7 --proto tcp "
+             "--dport 22", {"src": "192.0.2.1", "dst": "198.51.100.7",
+                            "proto": "tcp", "dport": 22}),
+            ("commit --confirmed 5 --comment x",
+             {"confirmed": 5, "comment": "x"})]:
+        daemon.requests.clear()
+        r = run(ctl_bin, args.split(), daemon.path)
+        assert r.returncode == 0, (args, r.stderr)
+        assert daemon.requests[0]["args"] == want, args
+
+
+@pytest.mark.parametrize("created,expires,want", [
+    (None, "soon", "expires:  soon"),
+    (0, -1, "expires:  1969-12-31 23:59:59 UTC (expired "),
+    (1700000000, 2 ** 62, "expires:  "),
+    (1.5, None, "created:  1.5"),
+])
+def test_session_add_odd_values(ctl_bin, daemon, created, expires, want):
+    """Values of unexpected type or range print as they are."""
+    data = load_reply("session-add")
+    for k, v in (("created", created), ("expires", expires)):
+        if v is None:
+            del data[k]
+        else:
+            data[k] = v
+    daemon.reply = lambda req: {"v": 1, "ok": True, "data": data}
+    r = run(ctl_bin, ["session", "add", "--token", TOKEN, "--src", "x"],
+            daemon.path, env=dict(os.environ, CORDONCTL_NOW=NOW))
+    assert r.returncode == 0, r.stderr
+    assert want in r.stdout, r.stdout

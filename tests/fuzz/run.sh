@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/fuzz/run.sh [SECONDS [TARGET]]: runs the libFuzzer harness
-# $BUILD/fuzz/fuzz_TARGET (pkt by default; conf, syslog) for SECONDS
-# (default 60).  Builds nothing: `make fuzz-build` first.  The committed
+# $BUILD/fuzz/fuzz_TARGET (pkt by default; conf, syslog, jwt, knock) for
+# SECONDS (default 60).  Builds nothing: `make fuzz-build` first.  The committed
 # seeds (tests/fuzz/corpus/TARGET, when present) are copied to a scratch
 # corpus so a run never grows the committed one; TARGET.dict and
 # TARGET.lsan.supp are used when present; crashes are kept under

@@ -210,7 +210,7 @@ static const struct bad_case bad_cases[] = {
 	/* unknown top-level key */
 	{ BASE_SVC "servces: { };\n", NULL, NULL,
 	  "main.conf:2: unknown key \"servces\" (expected one of: geo, "
-	  "regions, services, rules, default, non_ip, dataplane, control)" },
+	  "regions, services, rules, default, non_ip, dataplane, identity, control, backend)" },
 	/* unknown key inside a rule */
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  acton = \"drop\"; }\n);\n",
 	  NULL, NULL,

@@ -71,7 +71,7 @@ eval(const struct policy *p, const char *src, const char *dst, int proto,
 
 	if (proto == POL_PROTO_TCP || proto == POL_PROTO_UDP)
 		ports = &p->class_rules[p->port_class[proto][dport]];
-	return pol_first(&p->src_cc[cc(src)], &p->dst_cc[cc(dst)],
+	return pol_first(&p->noident, &p->src_cc[cc(src)], &p->dst_cc[cc(dst)],
 	    &p->dir[dir], &p->proto[proto], ports, pol_nwords(p));
 }
 

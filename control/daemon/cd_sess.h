@@ -1,0 +1,136 @@
+/*
+ * cordond's identity sessions (cd_sess*.c): the grants it made, the
+ * shared session table the fast path reads (dataplane/sess), the token
+ * issuers, and knocks.  docs/identity.md.
+ */
+#ifndef CORDON_CD_SESS_H
+#define CORDON_CD_SESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "control/ident/idm.h"
+#include "control/ident/jose.h"
+#include "dataplane/sess/sess.h"
+
+struct cd;
+struct cd_err;
+struct cd_running;
+
+/* One session: a verified token, for one source, on some services. */
+struct cd_grant {
+	uint32_t sid;
+	uint32_t ident;		/* its rule bits in the table */
+	uint8_t af;
+	uint8_t addr[16];
+	char src[48];
+	uint64_t svcs;		/* service indexes of the running config */
+	uint64_t svcs_next;	/* the same services in a commit's config */
+	char iss_name[32];
+	char sub[128];
+	char jti[128];
+	int64_t created, expires;
+	char via[8];		/* "push" or "knock" */
+	json_t *claims;
+	struct idm_facts facts;	/* points into CLAIMS */
+};
+
+struct cd_sessions {
+	struct sess_table *t;
+	int fd;
+	struct sess_table *next;	/* being pushed with a commit */
+	int next_fd;
+	unsigned cap;
+	struct cd_grant **g;		/* by ident */
+	unsigned n;
+	uint32_t next_sid;
+	/*
+	 * Free ident slots, first freed first reused, each held back for
+	 * CD_SESS_HOLD_S: a worker may still be reading a revoked
+	 * session's bits (docs/identity.md).
+	 */
+	uint32_t *freeq;
+	int64_t *freed_at;		/* by ident */
+	unsigned fhead, nfree;
+	struct jose_issuer iss[CONF_ISSUER_MAX];
+	unsigned niss;
+	struct jose_issuer next_iss[CONF_ISSUER_MAX];	/* a commit's */
+	unsigned next_niss;
+	bool next_on;			/* a commit is being prepared */
+	int64_t next_sweep, next_refresh;
+	bool dirty;			/* journal to rewrite */
+	char journal[CONF_PATH_MAX + 32];
+	struct knock_ctx *knock;
+	/* counters: cordonctl show sessions, SNMP */
+	uint64_t added, refused, revoked, expired, full, quota;
+	uint64_t reason[JOSE_REASON_MAX];
+};
+
+/* cd_sess.c */
+int cd_sess_open(struct cd *d);
+void cd_sess_close(struct cd *d);
+const struct sess_table *cd_sess_table(const struct cd *d);
+void cd_sess_tick(struct cd *d);
+/* A cordon-dp (re)connected: hand it the table.  True when there is one. */
+bool cd_sess_attach_dp(struct cd *d);
+/* Around a commit's push of N: new table for N, then switch or abort. */
+int cd_sess_prepare(struct cd *d, const struct cd_running *n,
+    struct cd_err *e);
+void cd_sess_switch(struct cd *d);
+void cd_sess_abort(struct cd *d);
+/*
+ * Verifies TOKEN and grants SRC a session (SVC: one service, or NULL:
+ * every identity service; TTL 0: the longest allowed).  VIA "push" or
+ * "knock".  0 with *OUT set (borrowed), or -1 with E.
+ */
+int cd_sess_grant(struct cd *d, const char *token, size_t len,
+    const char *src, const char *svc, unsigned ttl, const char *via,
+    struct cd_grant **out, struct cd_err *e);
+json_t *cd_grant_json(const struct cd *d, const struct cd_grant *g);
+
+#define CD_SESS_HOLD_S	2
+
+/* cd_sess_grant.c */
+uint64_t cd_svcs_remap(const struct conf *from, const struct conf *to,
+    uint64_t svcs);
+void cd_sess_journal_load(struct cd *d);
+int cd_sess_journal_save(struct cd *d);
+/* Removes a grant: its entries go from the table at once. */
+void cd_sess_drop(struct cd_sessions *s, struct cd_grant *g, bool unput);
+/* Removes a grant: its entries leave the table at once. */
+void cd_sess_revoke_one(struct cd *d, struct cd_grant *g);
+int cd_grant_put(struct sess_table *t, const struct cd_grant *g,
+    const struct pol_set *bits);
+int cd_sess_slot(struct cd_sessions *s);
+void cd_grant_free(struct cd_grant *g);
+/* A journal entry G (src, svcs, claims, expires set) back in force. */
+int cd_sess_restore(struct cd *d, struct cd_grant *g, int issuer,
+    const json_t *o, struct cd_err *e);
+void cd_grant_unput(struct sess_table *t, const struct cd_grant *g);
+
+/* cd_sess_knock.c */
+int cd_knock_open(struct cd *d);
+struct dpc_msg_knock;
+void cd_knock_in(void *arg, const struct dpc_msg_knock *k);
+void cd_knock_close(struct cd *d);
+
+/* cd_explain_id.c: explain's "identity" object, or NULL. */
+struct pkt_meta;
+struct cls_verdict;
+json_t *cd_explain_identity(struct cd *d, const json_t *args,
+    const struct pkt_meta *m, const struct cls_verdict *v);
+
+/* cd_sess_ident.c: issuers and their keys */
+int cd_ident_build(struct cd *d, const struct conf *c,
+    struct jose_issuer *iss, unsigned *n);
+void cd_ident_clear(struct jose_issuer *iss, unsigned *n);
+/* Index of the issuer named NAME in ISS, or -1. */
+int cd_ident_find(const struct jose_issuer *iss, unsigned n,
+    const char *name);
+void cd_ident_refresh(struct cd *d, bool force);
+int cd_ident_verify(struct cd *d, const char *tok, size_t len,
+    struct jose_result *res, struct cd_err *e);
+
+#endif

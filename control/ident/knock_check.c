@@ -1,0 +1,174 @@
+/*
+ * The order the daemon judges a knock in, cheapest and least trusting
+ * first: size, the source's rate limit (before any parsing, so a flood
+ * costs one hash per datagram), parse, age.  The caller verifies the
+ * token in between; then the proof of possession and, last, the replay
+ * cache, so only authenticated knocks ever take space in it and forged
+ * ones cannot fill it or push the disk.  Every refusal is counted under
+ * its reason and nothing is ever sent back.
+ */
+#include <stdio.h>
+
+#include "control/ident/jose.h"
+#include "control/ident/knock.h"
+
+#define KNOCK_MAX_AGE_DEFAULT	 120
+#define KNOCK_LEEWAY_DEFAULT	 30
+#define KNOCK_RATE_DEFAULT	 500	/* one knock per 2 s ... */
+#define KNOCK_BURST_DEFAULT	 5	/* ... after 5 at once */
+#define KNOCK_SLOTS_DEFAULT	 4096
+#define KNOCK_CAPACITY_DEFAULT	 65536
+
+void
+knock_conf_defaults(struct knock_conf *c)
+{
+	if (c->max_age == 0)
+		c->max_age = KNOCK_MAX_AGE_DEFAULT;
+	if (c->leeway == 0)
+		c->leeway = KNOCK_LEEWAY_DEFAULT;
+	if (c->rate_milli == 0)
+		c->rate_milli = KNOCK_RATE_DEFAULT;
+	if (c->burst == 0)
+		c->burst = KNOCK_BURST_DEFAULT;
+	if (c->rate_slots == 0)
+		c->rate_slots = KNOCK_SLOTS_DEFAULT;
+	if (c->replay_capacity == 0)
+		c->replay_capacity = KNOCK_CAPACITY_DEFAULT;
+}
+
+int
+knock_ctx_init(struct knock_ctx *k, const struct knock_conf *c, int64_t now,
+    char *err, size_t errlen)
+{
+	*k = (struct knock_ctx){ .conf = *c };
+	knock_conf_defaults(&k->conf);
+	k->rate = knock_rate_new(k->conf.rate_slots, k->conf.rate_milli,
+	    k->conf.burst);
+	if (k->rate == NULL) {
+		snprintf(err, errlen, "knock rate table: no memory");
+		return -1;
+	}
+	k->replay = knock_replay_open(k->conf.replay_path,
+	    k->conf.replay_capacity, now, err, errlen);
+	if (k->replay == NULL) {
+		knock_rate_free(k->rate);
+		k->rate = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+knock_ctx_fini(struct knock_ctx *k)
+{
+	knock_rate_free(k->rate);
+	knock_replay_close(k->replay);
+	k->rate = NULL;
+	k->replay = NULL;
+}
+
+void
+knock_count(struct knock_ctx *k, int reason)
+{
+	if (reason >= 0 && reason < KNOCK_R_MAX)
+		k->counters[reason]++;
+}
+
+static int
+knock_check_time(const struct knock_ctx *k, const struct knock_msg *m,
+    int64_t now)
+{
+	if (m->timestamp < now - (int64_t)k->conf.max_age)
+		return KNOCK_R_STALE;
+	if (m->timestamp > now + (int64_t)k->conf.leeway)
+		return KNOCK_R_FUTURE;
+	return KNOCK_R_OK;
+}
+
+int
+knock_check(struct knock_ctx *k, const uint8_t *buf, size_t len, int af,
+    const uint8_t src[16], int64_t now_ms, struct knock_msg *out)
+{
+	int rc;
+
+	if (len < KNOCK_HDR_LEN || len > KNOCK_MAX_LEN)
+		rc = KNOCK_R_SIZE;
+	else if (!knock_rate_allow(k->rate, af, src, now_ms))
+		rc = KNOCK_R_RATE;
+	else if ((rc = knock_parse(buf, len, out)) == KNOCK_R_OK)
+		rc = knock_check_time(k, out, now_ms / 1000);
+	if (rc != KNOCK_R_OK) {
+		k->counters[rc]++;
+		return rc;
+	}
+	out->rx_ms = now_ms;
+	return KNOCK_R_OK;
+}
+
+/*
+ * A token that binds a key (cnf) is only good with a proof that the
+ * sender holds it, whatever POP_REQUIRED says: otherwise binding the
+ * key would protect nothing.
+ */
+static int
+knock_finish_pop(const struct knock_msg *m, EVP_PKEY *cnf_key, int alg,
+    bool pop_required)
+{
+	if (!(m->flags & KNOCK_FLAG_POP))
+		return pop_required || cnf_key ? KNOCK_R_POP_MISSING :
+		    KNOCK_R_OK;
+	if (cnf_key == NULL)
+		return KNOCK_R_POP_NO_KEY;
+	return knock_pop_verify(m, cnf_key, alg) == 0 ? KNOCK_R_OK :
+	    KNOCK_R_POP_BAD;
+}
+
+static int
+knock_finish_replay(struct knock_ctx *k, const struct knock_msg *m)
+{
+	int64_t expires = m->timestamp + k->conf.max_age + k->conf.leeway;
+
+	switch (knock_replay_check_and_add(k->replay, m->nonce, expires,
+	    m->rx_ms / 1000)) {
+	case KNOCK_REPLAY_OK:
+		return KNOCK_R_OK;
+	case KNOCK_REPLAY_SEEN:
+		return KNOCK_R_REPLAY;
+	case KNOCK_REPLAY_FULL:
+		return KNOCK_R_REPLAY_FULL;
+	}
+	return KNOCK_R_REPLAY_IO;
+}
+
+int
+knock_finish(struct knock_ctx *k, const struct knock_msg *m,
+    EVP_PKEY *cnf_key, int alg, bool pop_required)
+{
+	int rc = knock_finish_pop(m, cnf_key, alg, pop_required);
+
+	if (rc == KNOCK_R_OK)
+		rc = knock_finish_replay(k, m);
+	k->counters[rc]++;
+	return rc;
+}
+
+int
+knock_finish_jwk(struct knock_ctx *k, const struct knock_msg *m,
+    struct json_t *cnf_jwk, bool pop_required)
+{
+	enum jose_alg alg;
+	char err[JOSE_DETAIL_MAX];
+	EVP_PKEY *key;
+	int rc;
+
+	if (cnf_jwk == NULL)
+		return knock_finish(k, m, NULL, KNOCK_ALG_ANY, pop_required);
+	key = jose_jwk_to_pkey(cnf_jwk, &alg, err, sizeof(err));
+	if (key == NULL) {
+		k->counters[KNOCK_R_CNF_KEY]++;
+		return KNOCK_R_CNF_KEY;
+	}
+	rc = knock_finish(k, m, key, (int)alg, pop_required);
+	EVP_PKEY_free(key);
+	return rc;
+}

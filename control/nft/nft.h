@@ -1,0 +1,84 @@
+/*
+ * The nftables backend: the same struct conf that cordon-dp enforces,
+ * compiled into one private table ("inet cordon") and installed through
+ * libnftnl + libmnl as one atomic batch per change, every message ACKed.
+ * Counters are read back from the kernel into the fast path's struct
+ * stats, so the CLI, SNMP and Prometheus read the same figures.
+ * docs/nftables.md describes the ruleset.  Nothing here runs `nft`.
+ */
+#ifndef CORDON_NFT_H
+#define CORDON_NFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/conf.h"
+#include "dataplane/geo/geo.h"
+#include "dataplane/stats/stats.h"
+
+#define NFT_TABLE_DEFAULT "cordon"
+
+enum nft_mode {
+	NFT_MODE_ROUTER,	/* forwarded traffic between conf ports */
+	NFT_MODE_HOST,		/* input on one interface (host protection) */
+};
+
+struct nft_opts {
+	enum nft_mode mode;
+	const char *host_if;	/* NFT_MODE_HOST: the management interface */
+	bool no_routes;		/* leave policy routing alone (tests, bench) */
+	bool inject_bad_elem;	/* tests: add an element the kernel refuses */
+};
+
+/* What the last batch did, for logs and the benchmark. */
+struct nft_info {
+	size_t elems;		/* set elements sent */
+	size_t msgs;		/* netlink messages in the batch */
+	size_t bytes;		/* batch size */
+	unsigned retries;	/* generation conflicts retried */
+	double build_ms, send_ms;
+};
+
+struct nft_ctx;
+
+/* Netlink sockets for table "inet NAME".  NULL with a message in ERR. */
+struct nft_ctx *nft_open(const char *name, char *err, size_t errlen);
+void nft_close(struct nft_ctx *x);
+
+/*
+ * Replaces the whole table with C's rules and G's regions in one batch
+ * (and, in router mode, the policy routes of C's next hops first).  The
+ * kernel applies all of it or nothing: on -1 ERR names the object it
+ * refused and the previous ruleset is still in force.  Counters of the
+ * replaced table are kept in X, so nft_counters() stays monotonic.
+ */
+int nft_apply(struct nft_ctx *x, const struct conf *c,
+    const struct geo_tables *g, const struct nft_opts *o, char *err,
+    size_t errlen);
+/* Deletes the table (if any).  0, or -1 with ERR. */
+int nft_remove(struct nft_ctx *x, char *err, size_t errlen);
+const struct nft_info *nft_last(const struct nft_ctx *x);
+
+/*
+ * Sums the kernel's counters of the applied table (plus those of tables
+ * it replaced) into OUT, indexed like cordon-dp's: rule i, the default,
+ * actions, reasons, ports.  0, or -1 with errno.
+ */
+int nft_counters(struct nft_ctx *x, struct stats *out);
+
+/*
+ * Identity sessions: SRC (4 or 16 bytes by AF) may reach destination
+ * port PORT until TIMEOUT_S passes.  Sent as one small batch of its own;
+ * kept in X and re-added (with the time left) when the table is
+ * replaced.  0, or -1 with errno.
+ */
+int nft_session_add(struct nft_ctx *x, int af, const uint8_t *src,
+    uint16_t port, unsigned timeout_s);
+int nft_session_del(struct nft_ctx *x, int af, const uint8_t *src,
+    uint16_t port);
+
+/* Sets of the last apply, for the golden tests and `explain`. */
+void nft_set_name(const struct conf *c, const struct conf_ccset *s, int af,
+    char *out, size_t len);
+
+#endif

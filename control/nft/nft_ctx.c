@@ -1,0 +1,168 @@
+/*
+ * The backend's handle: apply a revision, remove the table, and the
+ * identity sessions, each as one batch of its own.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "control/nft/nft_int.h"
+#include "dataplane/stats/reasons.h"
+
+int64_t
+nft_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double
+nft_ms_since(int64_t t0)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6 - (double)t0;
+}
+
+struct nft_ctx *
+nft_open(const char *name, char *err, size_t errlen)
+{
+	struct nft_ctx *x = calloc(1, sizeof(*x));
+
+	if (x == NULL || (x->retired = calloc(1, sizeof(*x->retired))) ==
+	    NULL || (x->scratch = calloc(1, sizeof(*x->scratch))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	snprintf(x->table, sizeof(x->table), "%s", name);
+	if ((x->nl = nft_sock_open(err, errlen)) == NULL)
+		goto fail;
+	x->seq = (uint32_t)time(NULL) << 8;
+	return x;
+fail:
+	nft_close(x);
+	return NULL;
+}
+
+void
+nft_close(struct nft_ctx *x)
+{
+	if (x == NULL)
+		return;
+	if (x->nl != NULL)
+		mnl_socket_close(x->nl);
+	free(x->retired);
+	free(x->scratch);
+	free(x->sess);
+	free(x);
+}
+
+const struct nft_info *
+nft_last(const struct nft_ctx *x)
+{
+	return &x->info;
+}
+
+/* Sequence numbers for a batch of up to N messages. */
+static uint32_t
+nft_seq_take(struct nft_ctx *x, size_t n)
+{
+	uint32_t s = x->seq;
+
+	x->seq += (uint32_t)n + 4;
+	return s;
+}
+
+/* What the counters of the new table will mean. */
+static void
+nft_remember(struct nft_ctx *x, const struct conf *c, const struct nft_opts *o)
+{
+	x->nrules = c->nrules;
+	for (unsigned i = 0; i < c->nrules; i++) {
+		x->actions[i] = c->rules[i].action;
+		if (x->actions[i] == CDN_ACT_REROUTE && o->mode == NFT_MODE_HOST)
+			x->actions[i] = CDN_ACT_DROP;
+	}
+	x->actions[c->nrules] = c->default_action;
+	x->ident_action = c->identity.unident_action;
+	if (x->ident_action == CDN_ACT_REROUTE && o->mode == NFT_MODE_HOST)
+		x->ident_action = CDN_ACT_DROP;
+	x->nports = o->mode == NFT_MODE_ROUTER ? c->nports : 0;
+	for (unsigned i = 0; i < x->nports; i++)
+		snprintf(x->ports[i], sizeof(x->ports[i]), "%s",
+		    c->ports[i].ifname);
+	x->applied = true;
+}
+
+int
+nft_apply(struct nft_ctx *x, const struct conf *c, const struct geo_tables *g,
+    const struct nft_opts *o, char *err, size_t errlen)
+{
+	struct nft_batch b;
+	int64_t t0 = nft_now_ms();
+	bool had = x->applied;
+	int rc = -1;
+
+	memset(&x->info, 0, sizeof(x->info));
+	if (o->mode == NFT_MODE_ROUTER && !o->no_routes &&
+	    nft_route_apply(c, err, errlen) < 0)
+		return -1;
+	if (nft_batch_init(&b, nft_seq_take(x, 0)) < 0 ||
+	    nft_build(&b, x->table, c, g, o, x->sess, x->nsess, err,
+	    errlen) < 0)
+		goto out;
+	x->seq += b.nmsg + 4;
+	x->info = (struct nft_info){ .elems = b.elems, .msgs = b.nmsg,
+	    .bytes = b.len, .build_ms = nft_ms_since(t0) };
+	/* What the table to be replaced counted, kept if it goes. */
+	if (had && nft_counters_table(x, x->scratch) < 0)
+		memset(x->scratch, 0, sizeof(*x->scratch));
+	t0 = nft_now_ms();
+	if (nft_batch_send(x->nl, &b, &x->info.retries, err, errlen) < 0)
+		goto out;
+	x->info.send_ms = nft_ms_since(t0);
+	if (had)
+		stats_add(x->retired, x->scratch);
+	nft_remember(x, c, o);
+	rc = 0;
+out:
+	nft_batch_free(&b);
+	return rc;
+}
+
+int
+nft_remove(struct nft_ctx *x, char *err, size_t errlen)
+{
+	struct nft_batch b;
+	struct nlmsghdr *nlh;
+	int rc = -1;
+
+	if (nft_batch_init(&b, nft_seq_take(x, 4)) < 0)
+		goto oom;
+	/* Add first, so that deleting never fails for a missing table. */
+	for (int k = 0; k < 2; k++) {
+		nlh = nft_batch_msg(&b, k ? NFT_MSG_DELTABLE :
+		    NFT_MSG_NEWTABLE, k ? 0 : NLM_F_CREATE, "table inet %s",
+		    x->table);
+		if (nlh == NULL)
+			goto oom;
+		mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, x->table);
+		nft_batch_put(&b, nlh);
+	}
+	if (nft_batch_close(&b) < 0)
+		goto oom;
+	rc = nft_batch_send(x->nl, &b, NULL, err, errlen);
+	if (rc == 0)
+		x->applied = false;
+	nft_batch_free(&b);
+	return rc;
+oom:
+	snprintf(err, errlen, "out of memory");
+	nft_batch_free(&b);
+	return -1;
+}

@@ -1,0 +1,315 @@
+/*
+ * The classify chain: the config's ordered rules, first match wins,
+ * exactly as dataplane/classify/cls.c evaluates them.  A config rule
+ * becomes one nft rule per family (the region sets are per family),
+ * each with its own counter and a comment "rN vF NAME" by which
+ * nft_counters() maps it back; the default action closes the chain.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <libnftnl/rule.h>
+
+#include "control/nft/nft_build.h"
+#include "dataplane/stats/reasons.h"
+
+struct nftnl_rule *
+nft_rule_new(struct nft_bx *x, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (r == NULL)
+		return NULL;
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, x->table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	return r;
+}
+
+/* Sends R (and frees it); a NULL R is a failed build: ENOMEM. */
+int
+nft_rule_send(struct nft_bx *x, struct nftnl_rule *r, const char *chain,
+    const char *what)
+{
+	struct nlmsghdr *nlh;
+
+	if (r == NULL)
+		return -1;
+	nlh = nft_batch_msg(x->b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+	    "chain %s rule %s", chain, what);
+	if (nlh == NULL) {
+		nftnl_rule_free(r);
+		return -1;
+	}
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nft_batch_put(x->b, nlh);
+	nftnl_rule_free(r);
+	return 0;
+}
+
+static void
+nft_proto_name(unsigned i, int af, char *out, size_t len)
+{
+	snprintf(out, len, "r%u_proto_v%d", i, af);
+}
+
+static void
+nft_svc_name(unsigned i, char *out, size_t len)
+{
+	snprintf(out, len, "r%u_svc", i);
+}
+
+/* Protocol numbers of class bits P under AF; *INV: match the others. */
+static unsigned
+nft_protos(uint8_t p, int af, uint8_t *num, bool *inv)
+{
+	uint8_t all[3] = { 6, 17, af == 4 ? 1 : 58 };
+	uint8_t bit[3] = { CONF_P_TCP, CONF_P_UDP, CONF_P_ICMP };
+	unsigned n = 0;
+
+	*inv = (p & CONF_P_OTHER) != 0;
+	for (unsigned k = 0; k < 3; k++)
+		if (((p & bit[k]) != 0) != *inv)
+			num[n++] = all[k];
+	return n;
+}
+
+static int
+nft_set_protos(struct nft_bx *x, unsigned i, int af)
+{
+	struct nft_setdef d = { .type = 12, .klen = 1, .byteorder = 1 };
+	char name[NFT_NAME_LEN];
+	uint8_t num[3];
+	struct nft_elems w;
+	bool inv;
+	unsigned n = nft_protos(x->c->rules[i].protos, af, num, &inv);
+
+	nft_proto_name(i, af, name, sizeof(name));
+	d.name = name;
+	if (nft_set_decl(x, &d) < 0)
+		return -1;
+	nft_elems_begin(&w, x->b, x->table, name, NFT_MSG_NEWSETELEM);
+	for (unsigned k = 0; k < n; k++)
+		if (nft_elems_add(&w, &num[k], 1, NULL, 0, 0) < 0)
+			return -1;
+	nft_elems_end(&w);
+	return 0;
+}
+
+/*
+ * A rule's identity block judges the token behind a session, which the
+ * kernel never sees.  Failing closed: a rule that would allow on what
+ * the token says is left out (the flow meets the rules after it), one
+ * that denies applies whatever the token says.
+ */
+static bool
+nft_rule_skip(const struct conf_rule *r)
+{
+	return r->id.on && r->action == CDN_ACT_ALLOW;
+}
+
+/* Every set rule I looks up, declared before the rules. */
+static int
+nft_rule_sets(struct nft_bx *x, unsigned i)
+{
+	const struct conf_rule *r = &x->c->rules[i];
+	char name[NFT_NAME_LEN];
+
+	if (nft_rule_skip(r))
+		return 0;
+	if (!r->src_any && nft_set_geo(x, &r->src) < 0)
+		return -1;
+	if (!r->dst_any && nft_set_geo(x, &r->dst) < 0)
+		return -1;
+	if (!r->svc_any) {
+		nft_svc_name(i, name, sizeof(name));
+		return nft_set_svc(x, r, name);
+	}
+	if (r->protos == CONF_P_ANY)
+		return 0;
+	if (nft_set_protos(x, i, 4) < 0 || nft_set_protos(x, i, 6) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+nft_match_geo(struct nft_bx *x, struct nftnl_rule *nr,
+    const struct conf_ccset *s, int af, bool dst)
+{
+	char name[NFT_NAME_LEN];
+	uint32_t off = af == 4 ? (dst ? 16 : 12) : (dst ? 24 : 8);
+
+	nft_set_name(x->c, s, af, name, sizeof(name));
+	if (nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, off,
+	    af == 4 ? 4 : 16, NFT_REG_1) < 0)
+		return -1;
+	return nft_x_lookup(nr, NFT_REG_1, name, false);
+}
+
+static int
+nft_match_l4(struct nft_bx *x, struct nftnl_rule *nr, unsigned i, int af)
+{
+	const struct conf_rule *r = &x->c->rules[i];
+	char name[NFT_NAME_LEN];
+	uint8_t num[3];
+	bool inv;
+
+	if (!r->svc_any) {
+		nft_svc_name(i, name, sizeof(name));
+		if (nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG32_00) < 0 ||
+		    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
+		    NFT_REG32_01) < 0)
+			return -1;
+		return nft_x_lookup(nr, NFT_REG32_00, name, false);
+	}
+	if (r->protos == CONF_P_ANY)
+		return 0;
+	nft_protos(r->protos, af, num, &inv);
+	nft_proto_name(i, af, name, sizeof(name));
+	if (nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG_1) < 0)
+		return -1;
+	return nft_x_lookup(nr, NFT_REG_1, name, inv);
+}
+
+static int
+nft_match_dir(struct nftnl_rule *nr, enum conf_dir dir)
+{
+	if (dir == CONF_DIR_ANY)
+		return 0;
+	if (nft_x_meta(nr, NFT_META_IIFNAME, NFT_REG_1) < 0)
+		return -1;
+	return nft_x_lookup(nr, NFT_REG_1, "ports_outside",
+	    dir == CONF_DIR_OUT);
+}
+
+static int
+nft_action(struct nft_bx *x, struct nftnl_rule *nr, int action, int nh)
+{
+	uint32_t mark;
+
+	switch (action) {
+	case CDN_ACT_ALLOW:
+		return nft_x_verdict(nr, NF_ACCEPT, NULL);
+	case CDN_ACT_REJECT:
+		return nft_x_verdict(nr, NFT_JUMP, "reject");
+	case CDN_ACT_REROUTE:
+		/* On the appliance's own input there is nowhere to send it. */
+		if (x->o->mode == NFT_MODE_HOST || nh < 0)
+			break;
+		mark = nft_nh_mark(x->c, (unsigned)nh);
+		if (nft_x_imm(nr, NFT_REG_1, &mark, sizeof(mark)) < 0 ||
+		    nft_x_meta_set(nr, NFT_META_MARK, NFT_REG_1) < 0)
+			return -1;
+		return nft_x_verdict(nr, NF_ACCEPT, NULL);
+	}
+	return nft_x_verdict(nr, NF_DROP, NULL);
+}
+
+static int
+nft_rule_af(struct nft_bx *x, unsigned i, int af)
+{
+	const struct conf_rule *r = &x->c->rules[i];
+	struct nftnl_rule *nr = nft_rule_new(x, "classify");
+	uint8_t nfp = af == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	char what[96];
+
+	snprintf(what, sizeof(what), "r%u v%d %s", i, af, r->name);
+	if (nr == NULL || nft_x_meta(nr, NFT_META_NFPROTO, NFT_REG_1) < 0 ||
+	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1) < 0 ||
+	    (!r->src_any && nft_match_geo(x, nr, &r->src, af, false) < 0) ||
+	    (!r->dst_any && nft_match_geo(x, nr, &r->dst, af, true) < 0) ||
+	    nft_match_dir(nr, r->dir) < 0 || nft_match_l4(x, nr, i, af) < 0 ||
+	    nft_x_counter(nr) < 0 || nft_x_comment(nr, what) < 0 ||
+	    nft_action(x, nr, r->action, r->nexthop) < 0) {
+		if (nr != NULL)
+			nftnl_rule_free(nr);
+		return -1;
+	}
+	return nft_rule_send(x, nr, "classify", what);
+}
+
+static int
+nft_rule_default(struct nft_bx *x)
+{
+	struct nftnl_rule *nr = nft_rule_new(x, "classify");
+
+	if (nr == NULL || nft_x_counter(nr) < 0 ||
+	    nft_x_comment(nr, "default") < 0 ||
+	    nft_action(x, nr, x->c->default_action, -1) < 0) {
+		if (nr != NULL)
+			nftnl_rule_free(nr);
+		return -1;
+	}
+	return nft_rule_send(x, nr, "classify", "default");
+}
+
+/*
+ * identity.services need a session: the flows to them whose (source .
+ * port) is not in the sessions set get identity.unidentified's action
+ * before any rule is looked at, as docs/identity.md says.
+ */
+static int
+nft_ident_sets(struct nft_bx *x)
+{
+	struct conf_rule r = { .protos = CONF_P_TCP | CONF_P_UDP };
+
+	if (x->c->identity.line == 0)
+		return 0;
+	r.services = x->c->identity.services;
+	return nft_set_svc(x, &r, "identity_svc");
+}
+
+static int
+nft_ident_gate(struct nft_bx *x, int af)
+{
+	struct nftnl_rule *nr = nft_rule_new(x, "classify");
+	uint8_t nfp = af == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	uint32_t port_reg = af == 4 ? NFT_REG32_01 : NFT_REG32_04;
+	char what[32];
+
+	snprintf(what, sizeof(what), "identity v%d", af);
+	if (nr == NULL || nft_x_meta(nr, NFT_META_NFPROTO, NFT_REG_1) < 0 ||
+	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1) < 0 ||
+	    nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG32_00) < 0 ||
+	    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
+	    NFT_REG32_01) < 0 ||
+	    nft_x_lookup(nr, NFT_REG32_00, "identity_svc", false) < 0 ||
+	    nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, af == 4 ? 12 : 8,
+	    af == 4 ? 4 : 16, NFT_REG32_00) < 0 ||
+	    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
+	    port_reg) < 0 ||
+	    nft_x_lookup(nr, NFT_REG32_00, af == 4 ? "sessions_v4" :
+	    "sessions_v6", true) < 0 || nft_x_counter(nr) < 0 ||
+	    nft_x_comment(nr, what) < 0 ||
+	    nft_action(x, nr, x->c->identity.unident_action,
+	    x->c->identity.unident_nexthop) < 0) {
+		if (nr != NULL)
+			nftnl_rule_free(nr);
+		return -1;
+	}
+	return nft_rule_send(x, nr, "classify", what);
+}
+
+/* Sets go first: a rule can only name a set that exists. */
+int
+nft_rules_sets(struct nft_bx *x)
+{
+	for (unsigned i = 0; i < x->c->nrules; i++)
+		if (nft_rule_sets(x, i) < 0)
+			return -1;
+	return nft_ident_sets(x);
+}
+
+int
+nft_rules_classify(struct nft_bx *x)
+{
+	if (x->c->identity.line != 0 &&
+	    (nft_ident_gate(x, 4) < 0 || nft_ident_gate(x, 6) < 0))
+		return -1;
+	for (unsigned i = 0; i < x->c->nrules; i++)
+		if (nft_rule_skip(&x->c->rules[i]))
+			continue;
+		else if (nft_rule_af(x, i, 4) < 0 || nft_rule_af(x, i, 6) < 0)
+			return -1;
+	return nft_rule_default(x);
+}

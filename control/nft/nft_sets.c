@@ -1,0 +1,302 @@
+/*
+ * The table's sets: interface sets for direction, interval sets per
+ * region and family, a concatenated (protocol . port) interval set per
+ * rule that names services or ports, and the identity sessions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libnftnl/set.h>
+#include <libnftnl/udata.h>
+#include <net/if.h>
+
+#include "control/nft/nft_build.h"
+
+/* nft(8)'s datatype numbers, so that `nft list` shows the right types. */
+#define NFT_TYPE_IPV4	7
+#define NFT_TYPE_IPV6	8
+#define NFT_TYPE_PROTO	12
+#define NFT_TYPE_PORT	13
+#define NFT_TYPE_IFNAME	41
+#define NFT_CONCAT(a, b) ((a) << 6 | (b))
+#define NFT_BYTEORDER_HOST 1
+#define NFT_BYTEORDER_BIG 2
+
+static void
+nft_set_udata(struct nftnl_set *s, uint32_t byteorder)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
+
+	if (u == NULL)
+		return;
+	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, byteorder);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
+	    nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+}
+
+int
+nft_set_decl(struct nft_bx *x, const struct nft_setdef *d)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	if (s == NULL)
+		return -1;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, x->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, d->name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, d->type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, d->klen);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, d->flags);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ++x->setid);
+	if (d->nconcat)
+		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, d->concat,
+		    d->nconcat);
+	nft_set_udata(s, d->byteorder);
+	nlh = nft_batch_msg(x->b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL,
+	    "set %s", d->name);
+	if (nlh == NULL) {
+		nftnl_set_free(s);
+		return -1;
+	}
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nft_batch_put(x->b, nlh);
+	nftnl_set_free(s);
+	return 0;
+}
+
+/* A set of interface names, for iifname lookups. */
+int
+nft_set_ifnames(struct nft_bx *x, const char *name, const char *const *ifs,
+    unsigned n)
+{
+	struct nft_setdef d = { .name = name, .type = NFT_TYPE_IFNAME,
+	    .klen = IFNAMSIZ, .byteorder = NFT_BYTEORDER_HOST };
+	struct nft_elems w;
+
+	if (nft_set_decl(x, &d) < 0)
+		return -1;
+	nft_elems_begin(&w, x->b, x->table, name, NFT_MSG_NEWSETELEM);
+	for (unsigned i = 0; i < n; i++) {
+		char k[IFNAMSIZ] = { 0 };
+
+		snprintf(k, sizeof(k), "%s", ifs[i]);
+		if (nft_elems_add(&w, k, IFNAMSIZ, NULL, 0, 0) < 0)
+			return -1;
+	}
+	nft_elems_end(&w);
+	return 0;
+}
+
+static const char *
+nft_cc_word(geo_cc_t cc, char buf[3])
+{
+	if (cc == GEO_CC_UNKNOWN)
+		return "unknown";
+	geo_cc_format(cc, buf);
+	return buf;
+}
+
+/*
+ * A region's own name when S is exactly a region, else the countries
+ * (a hash of them when there are many): names stay stable across
+ * commits, which keeps `nft list` and the golden files readable.
+ */
+void
+nft_set_name(const struct conf *c, const struct conf_ccset *s, int af,
+    char *out, size_t len)
+{
+	char cc[3], buf[64] = "";
+	unsigned n = 0;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (unsigned i = 0; i < c->nregions; i++)
+		if (memcmp(&c->regions[i].cc, s, sizeof(*s)) == 0) {
+			snprintf(out, len, "geo_%s_v%d", c->regions[i].name,
+			    af);
+			return;
+		}
+	for (geo_cc_t i = 0; i < GEO_CC_MAX; i++) {
+		if (!conf_ccset_has(s, i))
+			continue;
+		h = (h ^ i) * 1099511628211ULL;
+		if (++n <= 4)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			    "%s%s", n > 1 ? "_" : "", nft_cc_word(i, cc));
+	}
+	if (n <= 4)
+		snprintf(out, len, "geo_%s_v%d", buf, af);
+	else
+		snprintf(out, len, "geo_%016llx_v%d", (unsigned long long)h,
+		    af);
+}
+
+static bool
+nft_set_seen(struct nft_bx *x, const char *name)
+{
+	for (unsigned i = 0; i < x->ngeo; i++)
+		if (strcmp(x->geo[i], name) == 0)
+			return true;
+	if (x->ngeo < NFT_GEO_MAX)
+		snprintf(x->geo[x->ngeo++], sizeof(x->geo[0]), "%s", name);
+	return false;
+}
+
+/* The two interval sets of S (once per distinct set of countries). */
+int
+nft_set_geo(struct nft_bx *x, const struct conf_ccset *s)
+{
+	struct nft_setdef d4 = { .type = NFT_TYPE_IPV4, .klen = 4,
+	    .flags = NFT_SET_INTERVAL, .byteorder = NFT_BYTEORDER_BIG };
+	struct nft_setdef d6 = { .type = NFT_TYPE_IPV6, .klen = 16,
+	    .flags = NFT_SET_INTERVAL, .byteorder = NFT_BYTEORDER_BIG };
+	char n4[NFT_NAME_LEN], n6[NFT_NAME_LEN];
+	struct nft_elems w;
+	struct nft_ivs l;
+	int rc = -1;
+
+	nft_set_name(x->c, s, 4, n4, sizeof(n4));
+	nft_set_name(x->c, s, 6, n6, sizeof(n6));
+	if (nft_set_seen(x, n4))
+		return 0;
+	d4.name = n4;
+	d6.name = n6;
+	if (nft_set_decl(x, &d4) < 0 || nft_set_decl(x, &d6) < 0 ||
+	    nft_iv_export(x->g, s, &l) < 0)
+		return -1;
+	nft_elems_begin(&w, x->b, x->table, n4, NFT_MSG_NEWSETELEM);
+	if (nft_iv4_elems(&w, &l) < 0)
+		goto out;
+	nft_elems_end(&w);
+	nft_elems_begin(&w, x->b, x->table, n6, NFT_MSG_NEWSETELEM);
+	if (nft_iv6_elems(&w, &l) < 0)
+		goto out;
+	nft_elems_end(&w);
+	rc = 0;
+out:
+	nft_ivs_free(&l);
+	return rc;
+}
+
+/* Ports of L4 (CONF_P_TCP/UDP) that rule R accepts, as a bitmap. */
+static void
+nft_rule_ports(const struct conf *c, const struct conf_rule *r, uint8_t l4,
+    uint64_t *bm)
+{
+	memset(bm, 0, 65536 / 8);
+	if ((r->protos & l4) == 0)
+		return;
+	for (unsigned i = 0; i < r->nports; i++)
+		for (unsigned p = r->ports[i].lo; p <= r->ports[i].hi; p++)
+			bm[p / 64] |= 1ULL << (p % 64);
+	for (unsigned s = 0; s < c->nservices; s++) {
+		const struct conf_service *v = &c->services[s];
+
+		if (!(r->services & (1ULL << s)) || !(v->protos & l4))
+			continue;
+		for (unsigned i = 0; i < v->nranges; i++)
+			for (unsigned p = v->range[i].lo; p <= v->range[i].hi;
+			    p++)
+				bm[p / 64] |= 1ULL << (p % 64);
+	}
+}
+
+static int
+nft_svc_elems(struct nft_elems *w, uint8_t proto, const uint64_t *bm)
+{
+	for (unsigned p = 0; p < 65536;) {
+		uint8_t k[8] = { proto }, e[8] = { proto };
+		unsigned q;
+
+		if (!(bm[p / 64] >> (p % 64) & 1)) {
+			p++;
+			continue;
+		}
+		for (q = p; q + 1 < 65536 && (bm[(q + 1) / 64] >>
+		    ((q + 1) % 64) & 1); q++)
+			;
+		k[4] = (uint8_t)(p >> 8);
+		k[5] = (uint8_t)p;
+		e[4] = (uint8_t)(q >> 8);
+		e[5] = (uint8_t)q;
+		if (nft_elems_add(w, k, 8, e, 0, 0) < 0)
+			return -1;
+		p = q + 1;
+	}
+	return 0;
+}
+
+/* Rule R's destination services: "meta l4proto . th dport" ranges. */
+int
+nft_set_svc(struct nft_bx *x, const struct conf_rule *r, const char *name)
+{
+	static const uint8_t concat[2] = { 1, 2 };
+	struct nft_setdef d = { .name = name,
+	    .type = NFT_CONCAT(NFT_TYPE_PROTO, NFT_TYPE_PORT), .klen = 8,
+	    .flags = NFT_SET_INTERVAL | NFT_SET_CONCAT, .concat = concat,
+	    .nconcat = 2, .byteorder = NFT_BYTEORDER_BIG };
+	uint64_t *bm = malloc(65536 / 8);
+	struct nft_elems w;
+	int rc = -1;
+
+	if (bm == NULL || nft_set_decl(x, &d) < 0)
+		goto out;
+	nft_elems_begin(&w, x->b, x->table, name, NFT_MSG_NEWSETELEM);
+	nft_rule_ports(x->c, r, CONF_P_TCP, bm);
+	if (nft_svc_elems(&w, 6, bm) < 0)
+		goto out;
+	nft_rule_ports(x->c, r, CONF_P_UDP, bm);
+	if (nft_svc_elems(&w, 17, bm) < 0)
+		goto out;
+	nft_elems_end(&w);
+	rc = 0;
+out:
+	free(bm);
+	return rc;
+}
+
+/* Identity sessions: (source . destination port), with timeouts. */
+int
+nft_set_sessions(struct nft_bx *x)
+{
+	static const uint8_t c4[2] = { 4, 2 }, c6[2] = { 16, 2 };
+	struct nft_setdef d4 = { .name = "sessions_v4",
+	    .type = NFT_CONCAT(NFT_TYPE_IPV4, NFT_TYPE_PORT), .klen = 8,
+	    .flags = NFT_SET_TIMEOUT | NFT_SET_CONCAT, .concat = c4, .nconcat = 2,
+	    .byteorder = NFT_BYTEORDER_BIG };
+	struct nft_setdef d6 = { .name = "sessions_v6",
+	    .type = NFT_CONCAT(NFT_TYPE_IPV6, NFT_TYPE_PORT), .klen = 20,
+	    .flags = NFT_SET_TIMEOUT | NFT_SET_CONCAT, .concat = c6, .nconcat = 2,
+	    .byteorder = NFT_BYTEORDER_BIG };
+	int64_t now = nft_now_ms();
+	struct nft_elems w;
+
+	if (nft_set_decl(x, &d4) < 0 || nft_set_decl(x, &d6) < 0)
+		return -1;
+	for (int af = 4; af <= 6; af += 2) {
+		nft_elems_begin(&w, x->b, x->table, af == 4 ? d4.name :
+		    d6.name, NFT_MSG_NEWSETELEM);
+		for (unsigned i = 0; i < x->nsess; i++)
+			if (x->sess[i].af == af && x->sess[i].expires_ms >
+			    now + 1000 && nft_sess_elem(&w, &x->sess[i],
+			    (uint64_t)(x->sess[i].expires_ms - now)) < 0)
+				return -1;
+		nft_elems_end(&w);
+	}
+	return 0;
+}
+
+int
+nft_sess_elem(struct nft_elems *w, const struct nft_sess *s,
+    uint64_t timeout_ms)
+{
+	uint8_t k[20] = { 0 };
+	size_t alen = s->af == 4 ? 4 : 16;
+
+	memcpy(k, s->addr, alen);
+	k[alen] = (uint8_t)(s->port >> 8);
+	k[alen + 1] = (uint8_t)s->port;
+	return nft_elems_add(w, k, alen + 4, NULL, 0, timeout_ms);
+}

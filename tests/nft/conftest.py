@@ -1,0 +1,6 @@
+"""Puts tests/lib (cordonrig: Conn, wait_for) on sys.path."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "lib"))

@@ -1,0 +1,225 @@
+"""The nftables backend end to end: cordond (backend = "nftables") in the
+router namespace of tests/nft/topo.sh enforces tests/nft/nft.conf through
+the kernel; real TCP from client addresses of several countries.
+
+    BUILD            build folder (default build)
+    CORDON_FIXTURES  test databases (default $BUILD/fixtures)
+    NFT_GOLDEN_UPDATE=1  rewrite tests/nft/golden/ instead of comparing
+"""
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import cordonrig
+from cordonrig import wait_for
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
+FIXTURES = os.environ.get("CORDON_FIXTURES", os.path.join(BUILD, "fixtures"))
+GOLDEN = os.path.join(HERE, "golden")
+PY = "/usr/bin/python3"
+SRV4, SRV6 = "10.20.0.2", "fd00:20::2"
+US4, CN4, RU4, UNK4 = "192.0.2.10", "198.51.100.10", "203.0.113.10", \
+    "203.0.113.200"
+US6, CN6 = "2001:db8:f::10", "2001:db8:1::10"
+
+CONTROL = """
+control: {
+    socket = "%(dir)s/run/cordon.sock";
+    ro_socket = "%(dir)s/run/cordon-ro.sock";
+    socket_group = "nogroup";
+    state_dir = "%(dir)s/state";
+    dp_socket = "%(dir)s/run/dp.sock";
+    geo_max_age = 0;
+};
+"""
+
+
+def sh(cmd, check=True):
+    return subprocess.run(["bash", "-c", cmd], check=check, text=True,
+                          capture_output=True)
+
+
+def topo(fn):
+    return sh("source %s/topo.sh && %s" % (HERE, fn))
+
+
+def connect(src, dst, port, timeout=2.0):
+    """What a client at SRC gets from DST:PORT: the banner, "timeout",
+    "refused", "error: ..."."""
+    r = subprocess.run(["ip", "netns", "exec", "cnft-cli", PY,
+                        os.path.join(ROOT, "tests/lib/tcpconnect.py"), src,
+                        dst, str(port), str(timeout)],
+                       capture_output=True, text=True, timeout=timeout + 10)
+    return r.stdout.strip()
+
+
+def nft_json():
+    r = subprocess.run(["ip", "netns", "exec", "cnft-rtr", "nft", "-j",
+                        "list", "table", "inet", "cordon"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def normalize(doc):
+    """The table without what changes from run to run: handles, counter
+    values, metainfo."""
+    out = []
+    for item in doc["nftables"]:
+        if "metainfo" in item:
+            continue
+        out.append(json.loads(json.dumps(item), object_hook=_strip))
+    return out
+
+
+def _strip(o):
+    o.pop("handle", None)
+    if "counter" in o and isinstance(o["counter"], dict):
+        o["counter"] = {"packets": 0, "bytes": 0}
+    return o
+
+
+class Rig:
+    def __init__(self):
+        # Kept after the run (the log), replaced by the next one.
+        self.dir = os.path.join(BUILD, "test-logs", "nft-rig")
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(os.path.join(self.dir, "run"))
+        with open(os.path.join(HERE, "nft.conf")) as f:
+            text = f.read().replace("@FIXTURES@", FIXTURES)
+        self.conf = os.path.join(self.dir, "cordon.conf")
+        with open(self.conf, "w") as f:
+            f.write(text + CONTROL % {"dir": self.dir})
+        self.sock = os.path.join(self.dir, "run/cordon.sock")
+        self.log = open(os.path.join(self.dir, "cordond.log"), "w")
+        self.p = subprocess.Popen(
+            ["ip", "netns", "exec", "cnft-rtr",
+             os.path.join(BUILD, "cordond"), "-f", self.conf, "-d",
+             "--test-timers"], stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for("cordond's socket", lambda: os.path.exists(self.sock), 30)
+        wait_for("the table", lambda: self.status()["dataplane"]["state"]
+                 == "up", 30)
+
+    def status(self):
+        return self.ok("status")
+
+    def ok(self, cmd, **kw):
+        c = cordonrig.Conn(self.sock)
+        try:
+            return c.ok(cmd, **kw)
+        finally:
+            c.close()
+
+    def ctl(self, *args):
+        return subprocess.run([os.path.join(BUILD, "cordonctl"), "-s",
+                               self.sock] + list(args), capture_output=True,
+                              text=True, timeout=60)
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(10)
+        self.log.close()
+
+    def logtext(self):
+        with open(os.path.join(self.dir, "cordond.log")) as f:
+            return f.read()
+
+
+@pytest.fixture(scope="module")
+def rig():
+    for b in ("cordond", "cordonctl"):
+        if not os.access(os.path.join(BUILD, b), os.X_OK):
+            pytest.fail("no %s in %s" % (b, BUILD))
+    if not os.path.exists(os.path.join(FIXTURES, "flat.mmdb")):
+        pytest.fail("no test databases in %s" % FIXTURES)
+    r = topo("nft_topo_up && nft_servers %s" % ROOT)
+    assert r.returncode == 0, r.stderr
+    wait_for("the servers", lambda: connect(US4, SRV4, 8080) == "server",
+             20, 0.2)
+    rg = Rig()
+    yield rg
+    rg.stop()
+    topo("nft_topo_down")
+
+
+def test_allowed_v4_and_v6(rig):
+    assert connect(US4, SRV4, 22) == "server"
+    assert connect(RU4, SRV4, 8080) == "server"
+    assert connect(US6, SRV6, 22) == "server"
+
+
+def test_dropped(rig):
+    assert connect(CN4, SRV4, 443) == "timeout"
+    assert connect(RU4, SRV4, 3389) == "timeout"
+    assert connect(CN6, SRV6, 443) == "timeout"
+
+
+def test_rejected_with_reset(rig):
+    assert connect(UNK4, SRV4, 22) == "refused"
+    assert connect(UNK4, SRV4, 443) == "refused"
+
+
+def test_rerouted_to_quarantine(rig):
+    assert connect(CN4, SRV4, 22) == "quarantine"
+    assert connect(RU4, SRV4, 22) == "quarantine"
+    assert connect(CN6, SRV6, 22) == "quarantine"
+
+
+def test_counters_from_the_kernel(rig):
+    c = wait_for("counters", lambda: rig.ok("counters"), 5)
+    hits = {r["rule"]: r["hits"] for r in c["rules"]}
+    assert hits["ssh-prohibited-quarantine"] >= 3
+    assert hits["mgmt-prohibited-drop"] >= 3
+    assert hits["mgmt-unknown-reject"] >= 2
+    assert hits["(default)"] > 0
+    for a in ("allow", "drop", "reject", "reroute"):
+        assert c["actions"][a] > 0, (a, c["actions"])
+    out = rig.ctl("show", "counters")
+    assert out.returncode == 0, out.stderr
+    assert "mgmt-prohibited-drop" in out.stdout
+
+
+def test_golden_table(rig):
+    got = normalize(nft_json())
+    path = os.path.join(GOLDEN, "table.json")
+    if os.environ.get("NFT_GOLDEN_UPDATE") == "1":
+        with open(path, "w") as f:
+            json.dump(got, f, indent=1, sort_keys=True)
+            f.write("\n")
+    with open(path) as f:
+        assert got == json.load(f)
+
+
+RULE_US_8080 = {"src": "US", "ports": ["8080"], "proto": "tcp",
+                "direction": "in", "action": "drop"}
+
+
+def test_refused_batch_keeps_the_ruleset(rig):
+    before = normalize(nft_json())
+    rev = rig.status()["running_revision"]
+    fault = os.path.join(rig.dir, "state", "nft-fault")
+    open(fault, "w").close()
+    try:
+        rig.ok("set", kind="rule", name="us-8080-drop", attrs=RULE_US_8080)
+        out = rig.ctl("commit")
+        assert out.returncode != 0
+        msg = out.stdout + out.stderr
+        assert "nftables refused" in msg and "set ports_all" in msg, msg
+    finally:
+        os.unlink(fault)
+    assert rig.status()["running_revision"] == rev
+    assert normalize(nft_json()) == before
+    assert connect(US4, SRV4, 8080) == "server"
+    # The same candidate goes in once the kernel takes it.
+    rig.ok("commit")
+    assert rig.status()["running_revision"] == rev + 1
+    assert connect(US4, SRV4, 8080) == "timeout"
+    assert connect(US4, SRV4, 22) == "server"
+    rig.ok("rollback", revision=rev)
+    assert connect(US4, SRV4, 8080) == "server"

@@ -1,0 +1,341 @@
+/*
+ * control/nft without a kernel: interval merging, the region export
+ * checked against geo_lookup4/6 on hand-built tables (aliases included),
+ * set elements and the whole table batch decoded back with libnftnl.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+
+#include "control/nft/nft_int.h"
+#include "dataplane/stats/reasons.h"
+
+static uint64_t
+rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void
+test_iv_merge(void **st)
+{
+	struct nft_ivs l = { 0 };
+
+	(void)st;
+	assert_int_equal(nft_iv4_add(&l, 10, 20), 0);
+	assert_int_equal(nft_iv4_add(&l, 21, 30), 0);	/* adjacent */
+	assert_int_equal(nft_iv4_add(&l, 25, 28), 0);	/* inside */
+	assert_int_equal(nft_iv4_add(&l, 32, 40), 0);	/* gap of one */
+	assert_int_equal(nft_iv4_add(&l, 41, UINT32_MAX), 0);
+	assert_int_equal(nft_iv4_add(&l, UINT32_MAX, UINT32_MAX), 0);
+	assert_int_equal(l.n4, 2);
+	assert_int_equal(l.v4[0].lo, 10);
+	assert_int_equal(l.v4[0].hi, 30);
+	assert_int_equal(l.v4[1].lo, 32);
+	assert_true(l.v4[1].hi == UINT32_MAX);
+	assert_int_equal(nft_iv6_add(&l, 0, 5), 0);
+	assert_int_equal(nft_iv6_add(&l, 6, ~(nft_u128)0), 0);
+	assert_int_equal(l.n6, 1);
+	nft_ivs_free(&l);
+}
+
+static bool
+in4(const struct nft_ivs *l, uint32_t a)
+{
+	for (size_t i = 0; i < l->n4; i++)
+		if (a >= l->v4[i].lo && a <= l->v4[i].hi)
+			return true;
+	return false;
+}
+
+static bool
+in6(const struct nft_ivs *l, nft_u128 a)
+{
+	for (size_t i = 0; i < l->n6; i++)
+		if (a >= l->v6[i].lo && a <= l->v6[i].hi)
+			return true;
+	return false;
+}
+
+static struct geo_tables *
+tables(void)
+{
+	struct geo_tables *t = geo_tables_create();
+	uint8_t a6[16] = { 0 };
+
+	assert_non_null(t);
+	assert_int_equal(geo_v4_set(t, 0xc6336400, 24, geo_cc_parse("CN")), 0);
+	assert_int_equal(geo_v4_set(t, 0xc6336480, 28, geo_cc_parse("US")), 0);
+	assert_int_equal(geo_v4_set(t, 0x0a000000, 8, geo_cc_parse("RU")), 0);
+	assert_int_equal(geo_v4_set(t, 0x0a010203, 32, geo_cc_parse("US")), 0);
+	inet_pton(AF_INET6, "2001:db8:1::", a6);
+	assert_int_equal(geo_v6_set(t, a6, 48, geo_cc_parse("CN")), 0);
+	inet_pton(AF_INET6, "2001:db8:1:5::", a6);
+	assert_int_equal(geo_v6_set(t, a6, 64, geo_cc_parse("DE")), 0);
+	inet_pton(AF_INET6, "::ffff:0:0", a6);
+	assert_int_equal(geo_v6_set_alias4(t, a6, 96), 0);
+	inet_pton(AF_INET6, "2002::", a6);
+	assert_int_equal(geo_v6_set_alias4(t, a6, 16), 0);
+	return t;
+}
+
+/* Every address whose country is in the set is in the export: no more. */
+static void
+test_export_matches_lookup(void **st)
+{
+	struct geo_tables *t = tables();
+	struct conf_ccset s = { { 0 } };
+	struct nft_ivs l;
+	uint64_t seed = 42;
+	uint8_t a6[16];
+
+	(void)st;
+	conf_ccset_add(&s, (geo_cc_t)geo_cc_parse("CN"));
+	conf_ccset_add(&s, (geo_cc_t)geo_cc_parse("RU"));
+	assert_int_equal(nft_iv_export(t, &s, &l), 0);
+	assert_int_equal(l.n4, 4);	/* 10/8 minus one, 198.51.100/24 - /28 */
+	for (int i = 0; i < 200000; i++) {
+		uint32_t a = (uint32_t)rnd(&seed);
+
+		if (i & 1)	/* near the interesting prefixes */
+			a = (i & 2 ? 0xc6336400u : 0x0a010200u) | (a & 0x1ff);
+		assert_int_equal(in4(&l, a), conf_ccset_has(&s,
+		    geo_lookup4(t, a)));
+	}
+	for (int i = 0; i < 200000; i++) {
+		uint64_t hi = rnd(&seed), lo = rnd(&seed);
+		static const char *const base[] = { "2001:db8:1::",
+		    "::ffff:198.51.100.0", "2002:c633:6400::", "::ffff:10.1.2.0" };
+
+		if (i % 5 < 4) {
+			inet_pton(AF_INET6, base[i % 5], a6);
+			hi = 0;
+			lo &= i % 5 == 0 ? 0x000fffffffffffffull : 0x3ff;
+			if (i % 5 == 2)
+				lo = (lo & 0xff) << 56;
+			for (int k = 0; k < 8; k++) {
+				a6[15 - k] |= (uint8_t)(lo >> (8 * k));
+			}
+		} else {
+			for (int k = 0; k < 8; k++) {
+				a6[k] = (uint8_t)(hi >> (8 * k));
+				a6[8 + k] = (uint8_t)(lo >> (8 * k));
+			}
+		}
+		assert_int_equal(in6(&l, nft_bytes_u128(a6)),
+		    conf_ccset_has(&s, geo_lookup6(t, a6)));
+	}
+	nft_ivs_free(&l);
+	geo_tables_free(t);
+}
+
+static int
+count_elem(struct nftnl_set_elem *e, void *arg)
+{
+	uint32_t *n = arg, flags = 0;
+
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+		flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+	n[flags & NFT_SET_ELEM_INTERVAL_END ? 1 : 0]++;
+	return 0;
+}
+
+/* Walks B's messages after BATCH_BEGIN, calling FN on each. */
+static void
+batch_walk(const struct nft_batch *b, void (*fn)(const struct nlmsghdr *,
+    void *), void *arg)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)b->buf;
+	int len = (int)b->len;
+
+	for (nlh = mnl_nlmsg_next(nlh, &len); mnl_nlmsg_ok(nlh, len);
+	    nlh = mnl_nlmsg_next(nlh, &len))
+		fn(nlh, arg);
+}
+
+static void
+elems_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	uint32_t *n = arg, before = n[0] + n[1];
+	struct nftnl_set *s;
+
+	if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWSETELEM)
+		return;
+	s = nftnl_set_alloc();
+	assert_int_equal(nftnl_set_elems_nlmsg_parse(nlh, s), 0);
+	nftnl_set_elem_foreach(s, count_elem, arg);
+	nftnl_set_free(s);
+	if (n[2]++ == 0)
+		n[3] = n[0] + n[1] - before;	/* in the first message */
+}
+
+/* 100k ranges: starts, ends + 1 flagged, split over 64 KiB messages. */
+static void
+test_elems_encoding(void **st)
+{
+	struct nft_ivs l = { 0 };
+	struct nft_batch b;
+	struct nft_elems w;
+	uint32_t n[4] = { 0, 0, 0, 0 };
+	char what[NFT_WHAT_MAX];
+
+	(void)st;
+	for (uint32_t i = 0; i < 100000; i++)
+		assert_int_equal(nft_iv4_add(&l, i * 4, i * 4 + 1), 0);
+	assert_int_equal(nft_iv4_add(&l, 0xfffffff0u, UINT32_MAX), 0);
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	nft_elems_begin(&w, &b, "t", "s", NFT_MSG_NEWSETELEM);
+	assert_int_equal(nft_iv4_elems(&w, &l), 0);
+	nft_elems_end(&w);
+	assert_int_equal(nft_batch_close(&b), 0);
+	assert_true(b.nmsg > 10);
+	assert_int_equal(b.elems, 200001);
+	batch_walk(&b, elems_cb, n);
+	assert_int_equal(n[0], 100001);	/* starts */
+	assert_int_equal(n[1], 100000);	/* the last range has no end */
+	assert_int_equal(n[2], b.nmsg);
+	/* Errors name the message by its first element. */
+	assert_string_equal(b.what[0], "set s elements from #0");
+	snprintf(what, sizeof(what), "set s elements from #%u", n[3]);
+	assert_string_equal(b.what[1], what);
+	nft_batch_free(&b);
+	nft_ivs_free(&l);
+}
+
+struct rules_seen {
+	unsigned n;
+	char exprs[16][160];
+	char comment[16][64];
+	unsigned sets;
+};
+
+static int
+expr_name(struct nftnl_expr *e, void *arg)
+{
+	char *out = arg;
+
+	snprintf(out + strlen(out), 160 - strlen(out), "%s%s",
+	    out[0] ? " " : "", nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+	return 0;
+}
+
+static void
+rules_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct rules_seen *r = arg;
+	struct nftnl_rule *nr;
+	const uint8_t *u;
+	uint32_t ulen = 0;
+
+	if ((nlh->nlmsg_type & 0xff) == NFT_MSG_NEWSET)
+		r->sets++;
+	if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWRULE || r->n == 16)
+		return;
+	nr = nftnl_rule_alloc();
+	assert_int_equal(nftnl_rule_nlmsg_parse(nlh, nr), 0);
+	if (strcmp(nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN), "classify") == 0) {
+		r->exprs[r->n][0] = '\0';
+		nftnl_expr_foreach(nr, expr_name, r->exprs[r->n]);
+		u = nftnl_rule_get_data(nr, NFTNL_RULE_USERDATA, &ulen);
+		snprintf(r->comment[r->n], 64, "%.*s", u ? u[1] : 0,
+		    u ? (const char *)u + 2 : "");
+		r->n++;
+	}
+	nftnl_rule_free(nr);
+}
+
+static struct conf *
+small_conf(void)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	c->backend = CONF_BACKEND_NFTABLES;
+	c->nregions = 1;
+	snprintf(c->regions[0].name, CONF_NAME_MAX, "bad");
+	conf_ccset_add(&c->regions[0].cc, (geo_cc_t)geo_cc_parse("CN"));
+	c->nservices = 1;
+	snprintf(c->services[0].name, CONF_NAME_MAX, "ssh");
+	c->services[0].protos = CONF_P_TCP;
+	c->services[0].nranges = 1;
+	c->services[0].range[0] = (struct conf_range){ 22, 22 };
+	c->nports = 2;
+	snprintf(c->ports[0].ifname, 16, "o0");
+	c->ports[0].role = CONF_ROLE_OUTSIDE;
+	snprintf(c->ports[1].ifname, 16, "i0");
+	c->ports[1].role = CONF_ROLE_INSIDE;
+	c->nrules = 2;
+	snprintf(c->rules[0].name, CONF_NAME_MAX, "ssh-bad");
+	c->rules[0].src = c->regions[0].cc;
+	c->rules[0].services = 1;
+	c->rules[0].protos = CONF_P_TCP;
+	c->rules[0].dir = CONF_DIR_IN;
+	c->rules[0].dst_any = true;
+	c->rules[0].action = CDN_ACT_REJECT;
+	c->rules[0].nexthop = -1;
+	snprintf(c->rules[1].name, CONF_NAME_MAX, "icmp-any");
+	c->rules[1].src_any = c->rules[1].dst_any = c->rules[1].svc_any = true;
+	c->rules[1].protos = CONF_P_ICMP | CONF_P_OTHER;
+	c->rules[1].action = CDN_ACT_DROP;
+	c->rules[1].nexthop = -1;
+	c->default_action = CDN_ACT_ALLOW;
+	return c;
+}
+
+/* The classify chain, decoded back: matchers, counter, verdict. */
+static void
+test_table_batch(void **st)
+{
+	struct conf *c = small_conf();
+	struct geo_tables *t = tables();
+	struct nft_opts o = { .mode = NFT_MODE_ROUTER, .no_routes = true };
+	struct rules_seen r = { 0 };
+	struct nft_batch b;
+	char err[256];
+
+	(void)st;
+	assert_int_equal(nft_batch_init(&b, 100), 0);
+	assert_int_equal(nft_build(&b, "cordon", c, t, &o, NULL, 0, err,
+	    sizeof(err)), 0);
+	batch_walk(&b, rules_cb, &r);
+	/* ports x2, sessions x2, geo x2, r0_svc, r1 protocols x2 */
+	assert_int_equal(r.sets, 9);
+	assert_int_equal(r.n, 5);
+	assert_string_equal(r.comment[0], "r0 v4 ssh-bad");
+	assert_string_equal(r.exprs[0], "meta cmp payload lookup meta lookup "
+	    "meta payload lookup counter immediate");
+	assert_string_equal(r.comment[3], "r1 v6 icmp-any");
+	assert_string_equal(r.exprs[3], "meta cmp meta lookup counter "
+	    "immediate");
+	assert_string_equal(r.comment[4], "default");
+	assert_string_equal(r.exprs[4], "counter immediate");
+	nft_batch_free(&b);
+	geo_tables_free(t);
+	free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_iv_merge),
+		cmocka_unit_test(test_export_matches_lookup),
+		cmocka_unit_test(test_elems_encoding),
+		cmocka_unit_test(test_table_batch),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -265,6 +265,18 @@ conf_knock_load(struct conf_ctx *x, const config_setting_t *g)
 		return -1;
 	if (id->knock_port == 0)
 		return conf_err(x, g, "knock: missing port");
+	/* Knocks are consumed, never forwarded: no service may use it. */
+	for (unsigned s = 0; s < x->c->nservices; s++) {
+		const struct conf_service *v = &x->c->services[s];
+
+		for (unsigned r = 0; (v->protos & CONF_P_UDP) &&
+		    r < v->nranges; r++)
+			if (id->knock_port >= v->range[r].lo &&
+			    id->knock_port <= v->range[r].hi)
+				return conf_err(x, config_setting_get_member(g,
+				    "port"), "knock: port %u is service "
+				    "\"%s\"'s", id->knock_port, v->name);
+	}
 	return 0;
 }
 

@@ -143,7 +143,8 @@ ctl_exit_code(const char *code)
 		return CLI_EX_INVALID;
 	if (strcmp(code, "token-refused") == 0)
 		return CLI_EX_TOKEN;
-	if (strcmp(code, "session-table-full") == 0)
+	if (strcmp(code, "session-table-full") == 0 ||
+	    strcmp(code, "session-quota") == 0)
 		return CLI_EX_FULL;
 	return CLI_EX_REFUSED;
 }

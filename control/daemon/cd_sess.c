@@ -100,7 +100,7 @@ cd_sess_slot(struct cd_sessions *s)
 	return (int)j;
 }
 
-static void
+void
 cd_sess_free_slot(struct cd_sessions *s, uint32_t j)
 {
 	s->freed_at[j] = cd_unix();
@@ -113,10 +113,11 @@ cd_sess_drop(struct cd_sessions *s, struct cd_grant *g, bool unput)
 {
 	if (unput)
 		cd_grant_unput(s->t, g);
+	cd_idx_unlink(s, g);
 	s->g[g->ident] = NULL;
 	cd_sess_free_slot(s, g->ident);
+	cd_journal_del(s, g->sid);
 	s->n--;
-	s->dirty = true;
 	cd_grant_free(g);
 }
 
@@ -141,15 +142,26 @@ cd_sess_open(struct cd *d)
 		return -1;
 	}
 	s->cap = id->capacity;
+	if (cd_idx_init(s) < 0) {
+		cd_log("sessions: out of memory");
+		cd_idx_free(s);
+		free(s->g);
+		free(s->freeq);
+		free(s->freed_at);
+		free(s);
+		return -1;
+	}
 	for (unsigned i = 0; i < s->cap; i++)
 		s->freeq[i] = i;
 	s->nfree = s->cap;
 	s->fd = s->next_fd = -1;
 	s->next_sid = 1;
-	snprintf(s->journal, sizeof(s->journal), "%s/sessions.json",
+	s->jfd = -1;
+	snprintf(s->journal, sizeof(s->journal), "%s/sessions.journal",
 	    d->ctl.state_dir);
 	if (cd_sess_table_new(s, &s->t, &s->fd, err, sizeof(err)) != 0) {
 		cd_log("sessions: %s", err);
+		cd_idx_free(s);
 		free(s->g);
 		free(s->freeq);
 		free(s->freed_at);
@@ -174,6 +186,8 @@ cd_sess_close(struct cd *d)
 	if (s == NULL)
 		return;
 	cd_sess_journal_save(d);
+	if (s->jfd >= 0)
+		close(s->jfd);
 	for (unsigned i = 0; i < s->cap; i++)
 		cd_grant_free(s->g[i]);
 	cd_ident_clear(s->iss, &s->niss);
@@ -182,6 +196,7 @@ cd_sess_close(struct cd *d)
 	sess_detach(s->t);
 	if (s->fd >= 0)
 		close(s->fd);
+	cd_idx_free(s);
 	free(s->g);
 	free(s->freeq);
 	free(s->freed_at);
@@ -285,7 +300,6 @@ cd_sess_switch(struct cd *d)
 		    &g->facts) != IDM_E_OK)
 			cd_sess_drop(s, g, false);
 	}
-	s->dirty = true;
 }
 
 void

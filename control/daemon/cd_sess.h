@@ -35,7 +35,10 @@ struct cd_grant {
 	char via[8];		/* "push" or "knock" */
 	json_t *claims;
 	struct idm_facts facts;	/* points into CLAIMS */
+	uint32_t src_next, sub_next;	/* index chains (cd_sess_idx.c) */
 };
+
+#define CD_IDX_END	UINT32_MAX
 
 struct cd_sessions {
 	struct sess_table *t;
@@ -54,14 +57,22 @@ struct cd_sessions {
 	uint32_t *freeq;
 	int64_t *freed_at;		/* by ident */
 	unsigned fhead, nfree;
+	/* Grants by source and by subject: the per-grant checks must not
+	 * scan them all (cd_sess_idx.c). */
+	uint32_t *src_head, *sub_head;
+	uint32_t hmask;
+	uint8_t hkey[16];
 	struct jose_issuer iss[CONF_ISSUER_MAX];
 	unsigned niss;
 	struct jose_issuer next_iss[CONF_ISSUER_MAX];	/* a commit's */
 	unsigned next_niss;
 	bool next_on;			/* a commit is being prepared */
 	int64_t next_sweep, next_refresh;
-	bool dirty;			/* journal to rewrite */
+	uint32_t gcursor, tcursor;	/* where the sweeps go on */
 	char journal[CONF_PATH_MAX + 32];
+	int jfd;			/* the journal, for appending */
+	uint64_t jrecords;		/* records in it */
+	bool restoring;			/* replaying it: no records */
 	struct knock_ctx *knock;
 	/* counters: cordonctl show sessions, SNMP */
 	uint64_t added, refused, revoked, expired, full, quota;
@@ -92,11 +103,28 @@ json_t *cd_grant_json(const struct cd *d, const struct cd_grant *g);
 
 #define CD_SESS_HOLD_S	2
 
+/* cd_sess_idx.c */
+int cd_idx_init(struct cd_sessions *s);
+void cd_idx_free(struct cd_sessions *s);
+void cd_idx_link(struct cd_sessions *s, struct cd_grant *g);
+void cd_idx_unlink(struct cd_sessions *s, struct cd_grant *g);
+/* First grant of the chain of G's source / subject, or NULL. */
+struct cd_grant *cd_idx_src(const struct cd_sessions *s, const uint8_t *addr,
+    uint8_t af);
+struct cd_grant *cd_idx_sub(const struct cd_sessions *s, const char *iss,
+    const char *sub);
+struct cd_grant *cd_idx_next(const struct cd_sessions *s, uint32_t i);
+
 /* cd_sess_grant.c */
 uint64_t cd_svcs_remap(const struct conf *from, const struct conf *to,
     uint64_t svcs);
 void cd_sess_journal_load(struct cd *d);
 int cd_sess_journal_save(struct cd *d);
+void cd_journal_add(struct cd *d, const struct cd_grant *g);
+void cd_journal_del(struct cd_sessions *s, uint32_t sid);
+/* Makes the records so far durable: 0 or -1. */
+int cd_journal_sync(struct cd_sessions *s);
+void cd_journal_tick(struct cd *d);
 /* Removes a grant: its entries go from the table at once. */
 void cd_sess_drop(struct cd_sessions *s, struct cd_grant *g, bool unput);
 /* Removes a grant: its entries leave the table at once. */
@@ -104,6 +132,8 @@ void cd_sess_revoke_one(struct cd *d, struct cd_grant *g);
 int cd_grant_put(struct sess_table *t, const struct cd_grant *g,
     const struct pol_set *bits);
 int cd_sess_slot(struct cd_sessions *s);
+/* Back on the free queue, held for CD_SESS_HOLD_S. */
+void cd_sess_free_slot(struct cd_sessions *s, uint32_t j);
 void cd_grant_free(struct cd_grant *g);
 /* A journal entry G (src, svcs, claims, expires set) back in force. */
 int cd_sess_restore(struct cd *d, struct cd_grant *g, int issuer,

@@ -118,15 +118,17 @@ cd_grant_install(struct cd *d, struct cd_grant *g, struct cd_err *e)
 	idm_rule_bits(d->run.conf, &g->facts, &bits);
 	if ((rc = cd_grant_put(s->t, g, &bits)) != 0) {
 		cd_grant_unput(s->t, g);
+		cd_sess_free_slot(s, g->ident);
 		if (rc == -ENOSPC)
 			s->full++;
 		return cd_fail(e, rc == -ENOSPC ? "session-table-full" :
 		    "internal", "session table: %s", strerror(-rc));
 	}
 	s->g[slot] = g;
+	cd_idx_link(s, g);
 	s->n++;
 	s->added++;
-	s->dirty = true;
+	cd_journal_add(d, g);
 	return 0;
 }
 
@@ -140,20 +142,20 @@ static int
 cd_grant_supersede(struct cd *d, const struct cd_grant *n, struct cd_err *e)
 {
 	struct cd_sessions *s = d->sess;
+	struct cd_grant *g, *next;
 	unsigned mine = 0;
 
-	for (unsigned i = 0; i < s->cap; i++) {
-		struct cd_grant *g = s->g[i];
-
-		if (g == NULL)
-			continue;
+	for (g = cd_idx_src(s, n->addr, n->af); g != NULL; g = next) {
+		next = cd_idx_next(s, g->src_next);
 		if (g->af == n->af && memcmp(g->addr, n->addr, 16) == 0 &&
 		    (g->svcs & n->svcs) != 0)
 			cd_sess_drop(s, g, true);
-		else if (strcmp(g->sub, n->sub) == 0 &&
+	}
+	for (g = cd_idx_sub(s, n->iss_name, n->sub); g != NULL;
+	    g = cd_idx_next(s, g->sub_next))
+		if (strcmp(g->sub, n->sub) == 0 &&
 		    strcmp(g->iss_name, n->iss_name) == 0)
 			mine++;
-	}
 	if (mine >= d->run.conf->identity.per_subject) {
 		s->quota++;
 		return cd_fail(e, "session-quota", "%s already holds %u "
@@ -259,13 +261,20 @@ cd_sess_revoke_one(struct cd *d, struct cd_grant *g)
 	cd_sess_drop(d->sess, g, true);
 }
 
-/* Expired grants leave (the fast path already refuses them). */
+/*
+ * Expired grants leave (the fast path already refuses them).  The grant
+ * list and the table are walked a slice a tick: at a million sessions a
+ * whole pass is ~100 ms of this single-threaded daemon.
+ */
+#define CD_SWEEP_SLICE	65536
+
 static void
 cd_sess_sweep(struct cd *d, int64_t now)
 {
 	struct cd_sessions *s = d->sess;
+	unsigned end = s->gcursor + CD_SWEEP_SLICE;
 
-	for (unsigned i = 0; i < s->cap && s->n > 0; i++)
+	for (unsigned i = s->gcursor; i < end && i < s->cap && s->n > 0; i++)
 		if (s->g[i] && s->g[i]->expires <= now) {
 			cd_syslog_event(d, "session-expire", "identity session "
 			    "expired", "id", CD_SL_U(s->g[i]->sid), "sub",
@@ -273,7 +282,8 @@ cd_sess_sweep(struct cd *d, int64_t now)
 			s->expired++;
 			cd_sess_drop(s, s->g[i], true);
 		}
-	sess_sweep(s->t, now);
+	s->gcursor = end < s->cap ? end : 0;
+	sess_sweep_step(s->t, now, &s->tcursor, 2 * CD_SWEEP_SLICE);
 }
 
 /*
@@ -312,8 +322,7 @@ cd_sess_tick(struct cd *d)
 	if (sess_needs_rebuild(s->t))
 		cd_sess_compact(d);
 	cd_ident_refresh(d, false);
-	if (s->dirty)
-		cd_sess_journal_save(d);
+	cd_journal_tick(d);
 }
 
 json_t *

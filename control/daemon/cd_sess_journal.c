@@ -1,55 +1,136 @@
 /*
- * The sessions journal: the grants in force, in the state folder, so a
- * restarted cordond enforces the same sessions (cordon-dp keeps its
- * table meanwhile).  Rewritten whole, atomically, at most once a second.
- * Tokens were verified when granted; the journal is root's, like the
- * revisions next to it.
+ * The sessions journal, so a restarted cordond enforces the same
+ * sessions (cordon-dp keeps its table meanwhile): an append-only file of
+ * JSON lines in the state folder, {"op":"add",...} for each grant and
+ * {"op":"del","id":N} when one ends.  A grant that is lost fails closed
+ * (the session is gone), so adds are not synced; a revocation that is
+ * lost would bring a session back, so revocations are.  When the file
+ * holds many more records than sessions, it is rewritten whole.
+ * Tokens were verified when granted; each entry is still checked against
+ * its token's iss, exp and max_ttl on the way back (cd_sess_restore).
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "control/daemon/cordond.h"
 
+#define CD_JOURNAL_SLACK 4096	/* records beyond 2 x live before a rewrite */
+
 static json_t *
-cd_journal_grant(const struct cd *d, const struct cd_grant *g)
+cd_journal_rec(const struct cd *d, const struct cd_grant *g)
 {
 	json_t *o = cd_grant_json(d, g);
 
+	json_object_set_new(o, "op", json_string("add"));
 	json_object_set(o, "claims", g->claims);
-	json_object_set_new(o, "flow_cc", json_integer(g->facts.flow_cc));
 	return o;
 }
 
+static int
+cd_journal_write(struct cd_sessions *s, json_t *rec)
+{
+	char *line = json_dumps(rec, JSON_COMPACT);
+	size_t n;
+	int rc = -1;
+
+	json_decref(rec);
+	if (line == NULL || s->jfd < 0)
+		goto out;
+	n = strlen(line);
+	line[n] = '\n';	/* json_dumps' NUL: the line's end */
+	if (write(s->jfd, line, n + 1) == (ssize_t)(n + 1)) {
+		s->jrecords++;
+		rc = 0;
+	}
+out:
+	free(line);
+	return rc;
+}
+
+void
+cd_journal_add(struct cd *d, const struct cd_grant *g)
+{
+	if (d->sess->restoring)
+		return;
+	if (cd_journal_write(d->sess, cd_journal_rec(d, g)) < 0)
+		cd_log("sessions journal: %s", strerror(errno));
+}
+
+void
+cd_journal_del(struct cd_sessions *s, uint32_t sid)
+{
+	if (s->restoring)
+		return;
+	if (cd_journal_write(s, json_pack("{s:s, s:I}", "op", "del", "id",
+	    (json_int_t)sid)) < 0)
+		cd_log("sessions journal: %s", strerror(errno));
+}
+
+int
+cd_journal_sync(struct cd_sessions *s)
+{
+	return s->jfd >= 0 && fdatasync(s->jfd) == 0 ? 0 : -1;
+}
+
+static int
+cd_journal_reopen(struct cd_sessions *s)
+{
+	if (s->jfd >= 0)
+		close(s->jfd);
+	s->jfd = open(s->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0600);
+	return s->jfd >= 0 ? 0 : -1;
+}
+
+/* Every grant in force, one add record each, replacing the file. */
 int
 cd_sess_journal_save(struct cd *d)
 {
 	struct cd_sessions *s = d->sess;
-	json_t *root = cd_obj(), *arr = json_array();
-	char *text;
+	char tmp[sizeof(s->journal) + 8];
+	FILE *f;
+	int rc = 0;
 
-	for (unsigned i = 0; i < s->cap; i++)
-		if (s->g[i])
-			json_array_append_new(arr, cd_journal_grant(d, s->g[i]));
-	json_object_set_new(root, "version", json_integer(1));
-	json_object_set_new(root, "next_sid", json_integer(s->next_sid));
-	json_object_set_new(root, "sessions", arr);
-	text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	if (text == NULL || store_file_write(s->journal, text,
-	    strlen(text)) != 0) {
-		cd_log("sessions journal: %s", text ? strerror(errno) :
-		    "out of memory");
-		free(text);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->journal);
+	if ((f = fopen(tmp, "we")) == NULL)
+		return -1;
+	for (unsigned i = 0; i < s->cap && rc == 0; i++) {
+		char *line;
+
+		if (s->g[i] == NULL)
+			continue;
+		line = json_dumps(cd_journal_rec(d, s->g[i]) , JSON_COMPACT |
+		    JSON_ENCODE_ANY);
+		rc = line && fprintf(f, "%s\n", line) > 0 ? 0 : -1;
+		free(line);
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = -1;
+	if (fclose(f) != 0 || rc < 0 || rename(tmp, s->journal) != 0) {
+		unlink(tmp);
+		cd_log("sessions journal: %s", strerror(errno));
 		return -1;
 	}
-	s->dirty = false;
-	free(text);
-	return 0;
+	s->jrecords = s->n;
+	return cd_journal_reopen(s);
 }
 
-/* One journal entry back into a grant; unexpired ones only. */
+/* Rewrites the file when it has grown well past the sessions in it. */
+void
+cd_journal_tick(struct cd *d)
+{
+	struct cd_sessions *s = d->sess;
+
+	if (s->jrecords > 2 * (uint64_t)s->n + CD_JOURNAL_SLACK)
+		cd_sess_journal_save(d);
+}
+
+/* One surviving add record back into a grant; unexpired ones only. */
 static void
 cd_journal_one(struct cd *d, const json_t *o, int64_t now)
 {
@@ -79,24 +160,51 @@ cd_journal_one(struct cd *d, const json_t *o, int64_t now)
 		cd_grant_free(g);
 }
 
+/* Replays the records into LIVE (id -> add record); a torn tail ends it. */
+static void
+cd_journal_replay(FILE *f, json_t *live)
+{
+	char *line = NULL, key[24];
+	size_t cap = 0;
+	json_error_t je;
+	json_t *r;
+
+	while (getline(&line, &cap, f) > 0) {
+		const char *op;
+
+		if ((r = json_loads(line, JSON_REJECT_DUPLICATES, &je)) == NULL)
+			break;
+		op = json_string_value(json_object_get(r, "op"));
+		snprintf(key, sizeof(key), "%lld", (long long)
+		    json_integer_value(json_object_get(r, "id")));
+		if (op && strcmp(op, "add") == 0)
+			json_object_set(live, key, r);
+		else if (op && strcmp(op, "del") == 0)
+			json_object_del(live, key);
+		json_decref(r);
+	}
+	free(line);
+}
+
 void
 cd_sess_journal_load(struct cd *d)
 {
-	json_error_t je;
-	json_t *root = json_load_file(d->sess->journal, JSON_REJECT_DUPLICATES,
-	    &je);
-	const json_t *v;
+	struct cd_sessions *s = d->sess;
+	FILE *f = fopen(s->journal, "re");
+	json_t *live = json_object(), *v;
 	int64_t now = cd_unix();
-	size_t i;
+	const char *k;
 
-	if (root == NULL)
-		return;
-	d->sess->next_sid = (uint32_t)json_integer_value(json_object_get(root,
-	    "next_sid"));
-	if (d->sess->next_sid == 0)
-		d->sess->next_sid = 1;
-	json_array_foreach(json_object_get(root, "sessions"), i, v)
+	if (f != NULL) {
+		cd_journal_replay(f, live);
+		fclose(f);
+	}
+	s->restoring = true;
+	json_object_foreach(live, k, v)
 		cd_journal_one(d, v, now);
-	json_decref(root);
-	d->sess->dirty = false;
+	s->restoring = false;
+	json_decref(live);
+	/* Start the file afresh with what survived. */
+	if (cd_sess_journal_save(d) < 0)
+		cd_journal_reopen(s);
 }

@@ -64,7 +64,8 @@ ALL_REASONS = [
     "udp-truncated", "udp-bad-length", "icmp-truncated",
     "ethertype-not-inspected", "non-ip", "rule",
     "default", "fragment", "no-egress-port", "tx-queue-full",
-    "reject-build-failed",
+    "reject-build-failed", "no-session", "session-expired", "identity",
+    "knock",
 ]
 ACTIONS = ["allow", "drop", "reject", "reroute"]
 

@@ -35,6 +35,7 @@ MAGIC = 0x31504443
 HELLO, HELLO_REPLY, LOAD, LOAD_REPLY, STATUS, STATUS_REPLY, ERR = range(1, 8)
 HDR = struct.Struct("<IHHII")
 LOAD_FMT = struct.Struct("<IIQ32s32sQQII")
+POL_LAYOUT = 2          # dataplane/policy/policy.h POL_LAYOUT_VERSION
 RESULT = struct.Struct("<iIQQQ256s")
 STATUS_FMT = struct.Struct("<IIQ32s32sQQIIIIII512s")
 
@@ -387,7 +388,8 @@ def load_raw(s, seq, pol, rev=20, layout=None, pol_size=None,
     if fds is None:
         fd = sealed_memfd(pol)
         fds = [fd]
-    req = LOAD_FMT.pack(version, 1 if layout is None else layout, rev,
+    req = LOAD_FMT.pack(version, POL_LAYOUT if layout is None else layout,
+                        rev,
                         digest or hashlib.sha256(pol).digest(), b"\0" * 32,
                         len(pol) if pol_size is None else pol_size, 0, 0, 0)
     socket.send_fds(s, [msg(LOAD, seq, req)], fds)
@@ -415,6 +417,7 @@ def test_load_raw_refusals(ctl, policy_bytes):
         st, fds = hello_raw(s)
         for fd in fds:
             os.close(fd)
+        assert st[11] == POL_LAYOUT     # the layout it accepts
         assert st[12] == len(pol)       # pol_size it accepts
         cases = [
             (dict(layout=99), "policy layout version 99"),
@@ -472,7 +475,7 @@ def test_disconnect_mid_load_keeps_enforcing(ctl, policy_bytes):
     next client."""
     s = connect(ctl)
     fd = sealed_memfd(policy_bytes)
-    req = LOAD_FMT.pack(1, 1, 5, hashlib.sha256(policy_bytes).digest(),
+    req = LOAD_FMT.pack(1, POL_LAYOUT, 5, hashlib.sha256(policy_bytes).digest(),
                         b"\0" * 32, len(policy_bytes), 0, 0, 0)
     socket.send_fds(s, [msg(LOAD, 1, req)], [fd])
     os.close(fd)

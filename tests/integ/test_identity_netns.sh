@@ -135,6 +135,19 @@ out=$(cj explain $US $SRV tcp 22 outside0 --token "$WORK/escort.jwt" 2>&1)
 echo "$out" | grep -q 'actor 1 bob' && tap ok "explain --token names the CN actor" ||
     tap fail "explain --token: $out"
 
+# A restarted cordond restores the sessions from its journal (cordon-dp
+# kept enforcing meanwhile); a revoked one stays revoked.
+cj session add --token "$WORK/alice.jwt" --src 192.0.2.77 >/dev/null 2>&1
+cj session revoke src 192.0.2.77 >/dev/null
+kill -9 "$CD_PID"
+wait "$CD_PID" 2>/dev/null
+expect reroute "cordond killed: cordon-dp keeps the escort session" $US
+control_start "$conf" || { echo "Bail out! cordond restart"; exit 1; }
+cj session list | jget '[s["sub"] for s in d["sessions"]]' | grep -qx "\['carol'\]" &&
+    tap ok "restarted cordond restored the escort session, not the revoked one" ||
+    tap fail "restore: $(cj session list 2>&1 | head -5)"
+expect reroute "escort still rerouted after the restart" $US
+
 kill -TERM "$CD_PID" 2>/dev/null
 wait "$CD_PID" 2>/dev/null
 echo "1..$N"

@@ -215,7 +215,7 @@ static const struct bad_case bad_cases[] = {
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  acton = \"drop\"; }\n);\n",
 	  NULL, NULL,
 	  "main.conf:4: unknown key \"acton\" (expected one of: name, src, "
-	  "dst, services, proto, ports, direction, action, nexthop, log)" },
+	  "dst, services, proto, ports, direction, action, nexthop, log, identity)" },
 	/* unknown key inside a service */
 	{ "services: { ssh = { proto = \"tcp\"; port = [ \"22\" ]; }; };\n",
 	  NULL, NULL,

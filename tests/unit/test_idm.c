@@ -291,6 +291,13 @@ test_config_errors(void **st)
 		    "unidentified = { action = \"allow\"; }; };",
 		    "5: unidentified action must be drop, reject or reroute, "
 		    "not \"allow\"" },
+		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"
+		    "dns = { proto = \"udp\"; ports = \"53\"; }; };\n"
+		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		    "audience = \"a\"; jwks = \"/dev/null\";\n"
+		    "algorithms = \"ES256\"; } ); services = \"ssh\";\n"
+		    "knock = { port = 53; }; };",
+		    "6: knock: port 53 is service \"dns\"'s" },
 		{ "rules = ( { name = \"r\"; identity = { sub = \"a\"; };"
 		    " action = \"allow\"; } );",
 		    "1: rule \"r\": identity block without an identity group" },

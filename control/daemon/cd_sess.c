@@ -121,6 +121,40 @@ cd_sess_drop(struct cd_sessions *s, struct cd_grant *g, bool unput)
 	cd_grant_free(g);
 }
 
+static void
+cd_sess_free(struct cd_sessions *s)
+{
+	cd_idx_free(s);
+	free(s->g);
+	free(s->freeq);
+	free(s->freed_at);
+	free(s);
+}
+
+/* The grant list, the free queue and the indexes; NULL when out of memory. */
+static struct cd_sessions *
+cd_sess_alloc(unsigned cap)
+{
+	struct cd_sessions *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->cap = cap;
+	if ((s->g = calloc(cap, sizeof(*s->g))) == NULL ||
+	    (s->freeq = calloc(cap, sizeof(*s->freeq))) == NULL ||
+	    (s->freed_at = calloc(cap, sizeof(*s->freed_at))) == NULL ||
+	    cd_idx_init(s) < 0) {
+		cd_sess_free(s);
+		return NULL;
+	}
+	for (unsigned i = 0; i < cap; i++)
+		s->freeq[i] = i;
+	s->nfree = cap;
+	s->fd = s->next_fd = s->jfd = -1;
+	s->next_sid = 1;
+	return s;
+}
+
 int
 cd_sess_open(struct cd *d)
 {
@@ -130,42 +164,15 @@ cd_sess_open(struct cd *d)
 
 	if (id->line == 0)
 		return 0;
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->g = calloc(id->capacity, sizeof(*s->g))) == NULL ||
-	    (s->freeq = calloc(id->capacity, sizeof(*s->freeq))) == NULL ||
-	    (s->freed_at = calloc(id->capacity, sizeof(*s->freed_at))) ==
-	    NULL) {
-		if (s)
-			free(s->g), free(s->freeq);
-		free(s);
+	if ((s = cd_sess_alloc(id->capacity)) == NULL) {
 		cd_log("sessions: out of memory");
 		return -1;
 	}
-	s->cap = id->capacity;
-	if (cd_idx_init(s) < 0) {
-		cd_log("sessions: out of memory");
-		cd_idx_free(s);
-		free(s->g);
-		free(s->freeq);
-		free(s->freed_at);
-		free(s);
-		return -1;
-	}
-	for (unsigned i = 0; i < s->cap; i++)
-		s->freeq[i] = i;
-	s->nfree = s->cap;
-	s->fd = s->next_fd = -1;
-	s->next_sid = 1;
-	s->jfd = -1;
 	snprintf(s->journal, sizeof(s->journal), "%s/sessions.journal",
 	    d->ctl.state_dir);
 	if (cd_sess_table_new(s, &s->t, &s->fd, err, sizeof(err)) != 0) {
 		cd_log("sessions: %s", err);
-		cd_idx_free(s);
-		free(s->g);
-		free(s->freeq);
-		free(s->freed_at);
-		free(s);
+		cd_sess_free(s);
 		return -1;
 	}
 	d->sess = s;
@@ -196,11 +203,7 @@ cd_sess_close(struct cd *d)
 	sess_detach(s->t);
 	if (s->fd >= 0)
 		close(s->fd);
-	cd_idx_free(s);
-	free(s->g);
-	free(s->freeq);
-	free(s->freed_at);
-	free(s);
+	cd_sess_free(s);
 	d->sess = NULL;
 }
 

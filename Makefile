@@ -107,12 +107,19 @@ FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/*.c) \
 
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
-	    $(BUILD)/fuzz/fuzz_jwt
+	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 $(BUILD)/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c $(wildcard control/ident/jose_*.c)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lcurl
+
+# Claims of a verified token against identity rules (control/ident/idm*).
+$(BUILD)/fuzz/fuzz_claims: tests/fuzz/fuzz_claims.c $(wildcard config/*.c) \
+		control/ident/idm.c control/ident/idm_match.c \
+		dataplane/stats/reasons.c $(wildcard dataplane/geo/*.c)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lconfig -ljansson -ldl
 
 $(BUILD)/fuzz/fuzz_knock: tests/fuzz/fuzz_knock.c control/ident/knock_wire.c
 	@mkdir -p $(dir $@)
@@ -137,6 +144,7 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) conf
 	tests/fuzz/run.sh $(FUZZ_SECONDS) syslog
 	tests/fuzz/run.sh $(FUZZ_SECONDS) knock
+	tests/fuzz/run.sh $(FUZZ_SECONDS) claims
 	tests/fuzz/run.sh $(FUZZ_SECONDS) jwt
 
 lint:

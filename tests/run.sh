@@ -218,6 +218,8 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" jwt
 	check "fuzz: knock parser, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" knock
+	check "fuzz: token claims vs identity rules, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" claims
 }
 
 SUITES=${*:-unit asan geo config dp ctl mon integ ident knock nft fuzz}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/fuzz/run.sh [SECONDS [TARGET]]: runs the libFuzzer harness
-# $BUILD/fuzz/fuzz_TARGET (pkt by default; conf, syslog, jwt, knock) for
+# $BUILD/fuzz/fuzz_TARGET (pkt by default; conf, syslog, jwt, knock, claims) for
 # SECONDS (default 60).  Builds nothing: `make fuzz-build` first.  The committed
 # seeds (tests/fuzz/corpus/TARGET, when present) are copied to a scratch
 # corpus so a run never grows the committed one; TARGET.dict and

@@ -172,4 +172,6 @@ conf_control_print(const struct conf_control *ctl, FILE *f)
 	conf_logging_print(&ctl->logging, f);
 	conf_prom_print(ctl, f);
 	conf_snmp_print(&ctl->snmp, f);
+	if (ctl->host_if[0])
+		fprintf(f, "    host_protection interface %s\n", ctl->host_if);
 }

@@ -124,5 +124,6 @@ int conf_nft_nexthop(struct conf_ctx *x, const config_setting_t *e,
     struct conf_nexthop *h);
 int conf_nft_host_load(struct conf_ctx *x, const config_setting_t *s,
     struct conf_control *ctl);
+void conf_nft_print(const struct conf *c, FILE *f);
 
 #endif

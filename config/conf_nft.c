@@ -111,3 +111,30 @@ conf_nft_host_load(struct conf_ctx *x, const config_setting_t *s,
 	return conf_ifname_get(x, s, "interface", true, ctl->host_if) < 0 ?
 	    -1 : 0;
 }
+
+/*
+ * The backend's keys for conf_print: nothing for backend dpdk, so that
+ * its output stays what it was.
+ */
+void
+conf_nft_print(const struct conf *c, FILE *f)
+{
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+
+	if (c->backend != CONF_BACKEND_NFTABLES)
+		return;
+	fprintf(f, "    backend nftables\n");
+	for (unsigned i = 0; i < c->nports; i++)
+		fprintf(f, "    port %s: interface %s\n", c->ports[i].name,
+		    c->ports[i].ifname);
+	for (unsigned i = 0; i < c->nnexthops; i++) {
+		const struct conf_nexthop *h = &c->nexthops[i];
+
+		inet_ntop(AF_INET, h->addr4, a4, sizeof(a4));
+		inet_ntop(AF_INET6, h->addr6, a6, sizeof(a6));
+		fprintf(f, "    nexthop %s: address %s address6 %s table %u "
+		    "fwmark 0x%x\n", h->name, h->has_addr4 ? a4 : "none",
+		    h->has_addr6 ? a6 : "none", h->table ? h->table : 2000 + i,
+		    h->fwmark ? h->fwmark : 0x0c0d0001u + i);
+	}
+}

@@ -193,6 +193,7 @@ conf_dataplane_print(const struct conf *c, FILE *f)
 {
 	fprintf(f, "dataplane:\n");
 	conf_ports_print(c, f);
+	conf_nft_print(c, f);
 	fprintf(f, "    eal:");
 	for (unsigned i = 0; i < c->neal; i++)
 		fprintf(f, " \"%s\"", c->eal[i]);

@@ -11,17 +11,24 @@
  * compiler guards the appliance's own management interface: an input
  * chain in table "inet cordon_host", replaced at every activation.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
 #include "control/daemon/cordond.h"
 #include "control/nft/nft.h"
+#include "dataplane/ctl/dpc_proto.h"
+#include "dataplane/pkt/pkt_parse.h"
 
 #define CD_NFT_HOST_TABLE "cordon_host"
+#define CD_NFT_CHECK_MS	2000	/* how often the table's presence is checked */
 
 bool
 cd_nft_backend(const struct cd *d)
@@ -86,6 +93,10 @@ cd_nft_start(struct cd *d)
 		cd_log("nftables: %s", err);
 		return -1;
 	}
+	/* Without it the counters still work; log events are lost. */
+	if (d->nft_log == NULL && (d->nft_log = nft_log_open(NFT_LOG_GROUP,
+	    err, sizeof(err))) == NULL)
+		cd_log("nftables: no log events: %s", err);
 	if (cd_nft_push(d, &d->run, &e) < 0) {
 		snprintf(d->dp_error, sizeof(d->dp_error), "%s", e.msg);
 		cd_log("%s", e.msg);
@@ -94,6 +105,7 @@ cd_nft_start(struct cd *d)
 		return -1;
 	}
 	d->dp_error[0] = '\0';
+	d->dp_next_ms = cd_now_ms() + CD_NFT_CHECK_MS;
 	d->dp_state = CD_DP_UP;
 	d->dp_pid = getpid();
 	d->dp_up_since = cd_now_ms();
@@ -103,13 +115,32 @@ cd_nft_start(struct cd *d)
 	return 0;
 }
 
-/* Backend nftables: retries a start-up that the kernel refused. */
+/*
+ * Backend nftables, every few seconds: retries a start-up the kernel
+ * refused, and puts the running revision back if the table was deleted
+ * from under us (`nft flush ruleset`, say), as cd_dp_verify does for a
+ * cordon-dp that lost its state.
+ */
 void
 cd_nft_tick(struct cd *d)
 {
-	if (d->dp_state == CD_DP_UP || cd_now_ms() < d->dp_next_ms)
+	struct cd_err e;
+
+	if (cd_now_ms() < d->dp_next_ms)
 		return;
-	(void)cd_nft_start(d);
+	d->dp_next_ms = cd_now_ms() + CD_NFT_CHECK_MS;
+	if (d->dp_state != CD_DP_UP) {
+		(void)cd_nft_start(d);
+		return;
+	}
+	if (nft_table_present(d->nft) != 0)
+		return;
+	cd_log("nftables: table inet %s is gone: reinstalling revision %lu",
+	    NFT_TABLE_DEFAULT, (unsigned long)d->run.rev);
+	cd_syslog_event(d, "dataplane-restarted", "nftables table reinstalled",
+	    "revision", CD_SL_U(d->run.rev), NULL);
+	if (cd_nft_push(d, &d->run, &e) < 0)
+		cd_log("%s", e.msg);
 }
 
 /* Host protection (backend dpdk): the management interface's chain. */
@@ -136,6 +167,24 @@ cd_nft_host(struct cd *d, const struct cd_running *r)
 		    (unsigned long)r->rev, d->ctl.host_if);
 }
 
+int
+cd_nft_session(struct cd *d, bool add, int af, const uint8_t *src,
+    uint16_t port, unsigned timeout_s)
+{
+	/* Backend dpdk: the sessions set of host protection, if any. */
+	struct nft_ctx *x = cd_nft_backend(d) ? d->nft : d->nft_host;
+	int rc;
+
+	if (x == NULL)
+		return 0;
+	rc = add ? nft_session_add(x, af, src, port, timeout_s) :
+	    nft_session_del(x, af, src, port);
+	if (rc < 0)
+		cd_log("nftables: session %s: %s", add ? "add" : "delete",
+		    strerror(errno));
+	return rc;
+}
+
 void
 cd_dp_stats_sum(struct cd *d, struct stats *s)
 {
@@ -155,5 +204,124 @@ cd_nft_close(struct cd *d)
 {
 	nft_close(d->nft);
 	nft_close(d->nft_host);
+	nft_log_close(d->nft_log);
 	d->nft = d->nft_host = NULL;
+	d->nft_log = NULL;
+}
+
+int
+cd_nft_log_fd(const struct cd *d)
+{
+	return nft_log_fd(d->nft_log);
+}
+
+/* What the rule named by a log prefix did: -1 when it names none. */
+static int
+cd_nft_log_rule(const struct conf *c, const char *prefix,
+    struct dpc_wire_event *ev)
+{
+	unsigned i;
+
+	ev->rule = 0xffff;
+	if (strcmp(prefix, "cordon default") == 0) {
+		ev->action = (uint8_t)c->default_action;
+		ev->reason = c->default_action == CDN_ACT_ALLOW ? CDN_R_NONE :
+		    CDN_R_DEFAULT;
+	} else if (strcmp(prefix, "cordon identity") == 0) {
+		ev->action = (uint8_t)c->identity.unident_action;
+		ev->reason = CDN_R_NO_SESSION;
+	} else if (sscanf(prefix, "cordon r%u", &i) == 1 && i < c->nrules) {
+		ev->rule = (uint16_t)i;
+		ev->action = (uint8_t)c->rules[i].action;
+		ev->reason = ev->action == CDN_ACT_ALLOW ? CDN_R_NONE :
+		    CDN_R_RULE;
+	} else
+		return -1;
+	return 0;
+}
+
+/* The config port of the interface IFINDEX, or 0xff. */
+static uint8_t
+cd_nft_log_port(const struct conf *c, uint32_t ifindex)
+{
+	char name[IF_NAMESIZE];
+
+	if (ifindex == 0 || if_indextoname(ifindex, name) == NULL)
+		return 0xff;
+	for (unsigned i = 0; i < c->nports; i++)
+		if (strcmp(c->ports[i].ifname, name) == 0)
+			return (uint8_t)i;
+	return 0xff;
+}
+
+/* Addresses, ports, countries, service: as cordon-dp fills them. */
+static void
+cd_nft_log_meta(const struct cd *d, const struct pkt_meta *m,
+    struct dpc_wire_event *ev)
+{
+	const struct geo_tables *g = d->run.geo.tables;
+	uint32_t s4 = htonl(m->src4), d4 = htonl(m->dst4);
+	bool ports = m->has_l4 && (m->l4proto == IPPROTO_TCP ||
+	    m->l4proto == IPPROTO_UDP);
+
+	ev->af = m->af;
+	ev->proto = m->l4proto;
+	if (m->af == 4) {
+		memcpy(ev->src, &s4, 4);
+		memcpy(ev->dst, &d4, 4);
+		ev->src_cc = geo_lookup4(g, m->src4);
+		ev->dst_cc = d->run.pol->needs_dst_geo ? geo_lookup4(g,
+		    m->dst4) : 0;
+	} else {
+		memcpy(ev->src, m->src6, 16);
+		memcpy(ev->dst, m->dst6, 16);
+		ev->src_cc = geo_lookup6(g, m->src6);
+		ev->dst_cc = d->run.pol->needs_dst_geo ? geo_lookup6(g,
+		    m->dst6) : 0;
+	}
+	ev->sport = m->sport;
+	ev->dport = m->dport;
+	ev->flags = (ports ? DPC_EV_PORTS : 0) |
+	    (m->frag != PKT_FRAG_NONE ? DPC_EV_FRAG : 0);
+	ev->service = ports ? d->run.pol->port_service[m->l4proto ==
+	    IPPROTO_TCP ? POL_PROTO_TCP : POL_PROTO_UDP][m->dport] :
+	    POL_SVC_NONE;
+}
+
+/*
+ * One logged packet: the kernel hands its IP header onwards; a blank
+ * Ethernet header in front lets the fast path's own parser read it.
+ */
+static void
+cd_nft_log_pkt(void *arg, const struct nft_log_pkt *p)
+{
+	static uint8_t frame[14 + 65536];
+	struct cd *d = arg;
+	struct dpc_wire_event ev = { .count = 1 };
+	struct pkt_meta m;
+	struct timespec ts;
+
+	if (p->len == 0 || p->len > 65536 || d->run.conf == NULL ||
+	    cd_nft_log_rule(d->run.conf, p->prefix, &ev) < 0)
+		return;
+	memset(frame, 0, 12);
+	frame[12] = (p->pkt[0] >> 4) == 6 ? 0x86 : 0x08;
+	frame[13] = (p->pkt[0] >> 4) == 6 ? 0xdd : 0x00;
+	memcpy(frame + 14, p->pkt, p->len);
+	if (pkt_parse(frame, (uint32_t)(14 + p->len), &m) != 0)
+		return;
+	cd_nft_log_meta(d, &m, &ev);
+	ev.port = cd_nft_log_port(d->run.conf, p->ifindex);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.unix_ns = (uint64_t)ts.tv_sec * 1000000000ull +
+	    (uint64_t)ts.tv_nsec;
+	cd_syslog_packet(d, &ev);
+}
+
+void
+cd_nft_log_read(struct cd *d)
+{
+	if (d->nft_log != NULL &&
+	    nft_log_read(d->nft_log, cd_nft_log_pkt, d) < 0)
+		cd_log("nftables log events: %s", strerror(errno));
 }

@@ -113,6 +113,7 @@ cd_sess_drop(struct cd_sessions *s, struct cd_grant *g, bool unput)
 {
 	if (unput)
 		cd_grant_unput(s->t, g);
+	cd_grant_nft(s->d, g, false);
 	cd_idx_unlink(s, g);
 	s->g[g->ident] = NULL;
 	cd_sess_free_slot(s, g->ident);
@@ -176,6 +177,7 @@ cd_sess_open(struct cd *d)
 		return -1;
 	}
 	d->sess = s;
+	s->d = d;
 	cd_ident_build(d, d->run.conf, s->iss, &s->niss);
 	s->next_refresh = cd_unix();
 	cd_sess_journal_load(d);
@@ -302,6 +304,8 @@ cd_sess_switch(struct cd *d)
 		    d->run.geo.tables, g->claims, iss, g->facts.flow_cc,
 		    &g->facts) != IDM_E_OK)
 			cd_sess_drop(s, g, false);
+		else
+			cd_grant_nft(d, g, true);	/* the new ports */
 	}
 }
 

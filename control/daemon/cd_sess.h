@@ -41,6 +41,7 @@ struct cd_grant {
 #define CD_IDX_END	UINT32_MAX
 
 struct cd_sessions {
+	struct cd *d;			/* the daemon, for the kernel's sets */
 	struct sess_table *t;
 	int fd;
 	struct sess_table *next;	/* being pushed with a commit */
@@ -102,6 +103,13 @@ int cd_sess_grant(struct cd *d, const char *token, size_t len,
 json_t *cd_grant_json(const struct cd *d, const struct cd_grant *g);
 
 #define CD_SESS_HOLD_S	2
+
+/*
+ * cd_sess_nft.c: the same grant as elements (source, port) of the
+ * kernel's sessions set, when nftables enforces (backend nftables, or
+ * host protection): ADD with the time left, or withdrawn.
+ */
+void cd_grant_nft(struct cd *d, const struct cd_grant *g, bool add);
 
 /* cd_sess_idx.c */
 int cd_idx_init(struct cd_sessions *s);

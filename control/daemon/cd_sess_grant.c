@@ -126,6 +126,7 @@ cd_grant_install(struct cd *d, struct cd_grant *g, struct cd_err *e)
 	}
 	s->g[slot] = g;
 	cd_idx_link(s, g);
+	cd_grant_nft(d, g, true);
 	s->n++;
 	s->added++;
 	cd_journal_add(d, g);

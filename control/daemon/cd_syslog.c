@@ -367,6 +367,12 @@ cd_syslog_dp_read(struct cd *d)
 	return dpc_events_read(d->dpc, sl_event, d);
 }
 
+void
+cd_syslog_packet(struct cd *d, const struct dpc_wire_event *ev)
+{
+	sl_event(d, ev);
+}
+
 /* Setup, poll, timers --------------------------------------------------- */
 
 int

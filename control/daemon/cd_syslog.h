@@ -40,6 +40,9 @@ const char *cd_syslog_u(char buf[24], uint64_t v);
  * -1 when the channel is closed (the caller handles EOF).
  */
 int cd_syslog_dp_read(struct cd *d);
+/* A log event that did not come over the channel (backend nftables). */
+struct dpc_wire_event;
+void cd_syslog_packet(struct cd *d, const struct dpc_wire_event *ev);
 
 /* Poll loop: fds to watch (at most CD_SYSLOG_FDS), their results. */
 unsigned cd_syslog_poll_fill(struct cd *d, struct pollfd *pfd);

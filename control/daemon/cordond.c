@@ -231,7 +231,8 @@ cd_poll_fill(struct cd *d, struct pollfd *pfd, int *slot)
 	pfd[n++] = (struct pollfd){ .fd = d->sigfd, .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = d->lfd, .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = d->rofd, .events = POLLIN };
-	pfd[n++] = (struct pollfd){ .fd = d->dpc ? dpc_fd(d->dpc) : -1,
+	pfd[n++] = (struct pollfd){ .fd = d->dpc ? dpc_fd(d->dpc) :
+	    cd_nft_log_fd(d),
 	    .events = POLLIN };
 	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
 		struct cd_client *c = d->cl[i];
@@ -275,6 +276,8 @@ cd_poll_once(struct cd *d)
 	if (d->dpc != NULL && pfd[3].fd == dpc_fd(d->dpc) && pfd[3].revents &&
 	    cd_syslog_dp_read(d) < 0)
 		cd_dp_eof(d);
+	else if (d->dpc == NULL && pfd[3].fd >= 0 && pfd[3].revents)
+		cd_nft_log_read(d);	/* backend nftables */
 	for (unsigned i = 4; i < n; i++)
 		if (pfd[i].revents && d->cl[slot[i]] != NULL)
 			cd_client_io(d, (unsigned)slot[i], pfd[i].revents);

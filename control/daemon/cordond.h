@@ -109,6 +109,7 @@ struct cd {
 	char dp_error[1024];
 	struct nft_ctx *nft;		/* backend nftables (cd_nft.c) */
 	struct nft_ctx *nft_host;	/* host protection, backend dpdk */
+	struct nft_log *nft_log;	/* log events, backend nftables */
 
 	/* commit confirmed */
 	uint64_t confirm_rev, confirm_prev;
@@ -191,6 +192,18 @@ void cd_nft_tick(struct cd *d);
 int cd_nft_push(struct cd *d, const struct cd_running *r, struct cd_err *e);
 void cd_nft_host(struct cd *d, const struct cd_running *r);
 void cd_nft_close(struct cd *d);
+/* Backend nftables: the log events' socket (-1: none), and its reader. */
+int cd_nft_log_fd(const struct cd *d);
+void cd_nft_log_read(struct cd *d);
+/*
+ * Grants (ADD) or withdraws access for SRC (4 or 16 bytes by AF) to
+ * destination PORT for TIMEOUT_S seconds, as an element of the sessions
+ * set (control/nft/nft.h): backend nftables' table, or with backend dpdk
+ * host protection's.  0 (also when neither is there), or -1 with errno,
+ * logged.
+ */
+int cd_nft_session(struct cd *d, bool add, int af, const uint8_t *src,
+    uint16_t port, unsigned timeout_s);
 
 /* cd_sock.c: control sockets and clients */
 int cd_sock_open(struct cd *d);

@@ -28,6 +28,7 @@ struct nft_opts {
 	const char *host_if;	/* NFT_MODE_HOST: the management interface */
 	bool no_routes;		/* leave policy routing alone (tests, bench) */
 	bool inject_bad_elem;	/* tests: add an element the kernel refuses */
+	bool stale_gen_once;	/* tests: first attempt with an old generation */
 };
 
 /* What the last batch did, for logs and the benchmark. */
@@ -55,6 +56,11 @@ void nft_close(struct nft_ctx *x);
 int nft_apply(struct nft_ctx *x, const struct conf *c,
     const struct geo_tables *g, const struct nft_opts *o, char *err,
     size_t errlen);
+/*
+ * 1 when the table is in the kernel, 0 when it is not (someone deleted
+ * it: apply again), -1 with errno when the kernel cannot be asked.
+ */
+int nft_table_present(struct nft_ctx *x);
 /* Deletes the table (if any).  0, or -1 with ERR. */
 int nft_remove(struct nft_ctx *x, char *err, size_t errlen);
 const struct nft_info *nft_last(const struct nft_ctx *x);
@@ -76,6 +82,27 @@ int nft_session_add(struct nft_ctx *x, int af, const uint8_t *src,
     uint16_t port, unsigned timeout_s);
 int nft_session_del(struct nft_ctx *x, int af, const uint8_t *src,
     uint16_t port);
+
+/*
+ * Log events: rules with `log = true` send their packets to nfnetlink_log
+ * group NFT_LOG_GROUP with the prefix "cordon rN" (rule N), "cordon
+ * default" or "cordon identity".  nft_log_read() drains what is queued
+ * without blocking, calling FN for each packet (PKT: the IP header
+ * onwards); it returns how many datagrams it read, or -1 with errno.
+ */
+#define NFT_LOG_GROUP	7411
+struct nft_log_pkt {
+	const char *prefix;
+	const uint8_t *pkt;
+	size_t len;
+	uint32_t ifindex;	/* arrived on; 0: unknown */
+};
+typedef void nft_log_fn(void *arg, const struct nft_log_pkt *p);
+struct nft_log;
+struct nft_log *nft_log_open(uint16_t group, char *err, size_t errlen);
+void nft_log_close(struct nft_log *l);
+int nft_log_fd(const struct nft_log *l);
+int nft_log_read(struct nft_log *l, nft_log_fn *fn, void *arg);
 
 /* Sets of the last apply, for the golden tests and `explain`. */
 void nft_set_name(const struct conf *c, const struct conf_ccset *s, int af,

@@ -256,6 +256,11 @@ nft_batch_once(struct mnl_socket *nl, struct nft_batch *b, char *err,
 		    strerror(errno));
 		return -1;
 	}
+	if (b->stale_gen_once) {
+		/* As if another process had committed since we looked. */
+		b->stale_gen_once = false;
+		gen--;
+	}
 	gen = htonl(gen);
 	memcpy(b->buf + b->genid_off, &gen, sizeof(gen));
 	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {

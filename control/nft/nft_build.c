@@ -110,15 +110,10 @@ nft_port_counter(struct nft_bx *x, const char *chain, const char *ifname,
 
 	snprintf(k, sizeof(k), "%s", ifname);
 	snprintf(what, sizeof(what), "%s %s", rx ? "rx" : "tx", ifname);
-	if (r == NULL || nft_x_meta(r, rx ? NFT_META_IIFNAME :
-	    NFT_META_OIFNAME, NFT_REG_1) < 0 ||
-	    nft_x_cmp(r, NFT_REG_1, NFT_CMP_EQ, k, sizeof(k)) < 0 ||
-	    nft_x_counter(r) < 0 || nft_x_comment(r, what) < 0) {
-		if (r != NULL)
-			nftnl_rule_free(r);
-		return -1;
-	}
-	return nft_rule_send(x, r, chain, what);
+	return nft_rule_done(x, r, r != NULL && nft_x_meta(r, rx ?
+	    NFT_META_IIFNAME : NFT_META_OIFNAME, NFT_REG_1) == 0 &&
+	    nft_x_cmp(r, NFT_REG_1, NFT_CMP_EQ, k, sizeof(k)) == 0 &&
+	    nft_x_counter(r) == 0 && nft_x_comment(r, what) == 0, chain, what);
 }
 
 /* The entry chain's rules: conntrack, RX counters, jump classify. */
@@ -127,9 +122,9 @@ nft_entry_rules(struct nft_bx *x, const char *chain)
 {
 	struct nftnl_rule *r = nft_rule_new(x, chain);
 
-	if (r == NULL || nft_x_ct_invalid(r) < 0 || nft_x_counter(r) < 0 ||
-	    nft_x_comment(r, "conntrack") < 0 ||
-	    nft_rule_send(x, r, chain, "conntrack") < 0)
+	if (nft_rule_done(x, r, r != NULL && nft_x_ct_invalid(r) == 0 &&
+	    nft_x_counter(r) == 0 && nft_x_comment(r, "conntrack") == 0,
+	    chain, "conntrack") < 0)
 		return -1;
 	for (unsigned i = 0; x->o->mode == NFT_MODE_ROUTER &&
 	    i < x->c->nports; i++)
@@ -137,11 +132,10 @@ nft_entry_rules(struct nft_bx *x, const char *chain)
 		    true) < 0)
 			return -1;
 	r = nft_rule_new(x, chain);
-	if (r == NULL || nft_x_meta(r, NFT_META_IIFNAME, NFT_REG_1) < 0 ||
-	    nft_x_lookup(r, NFT_REG_1, "ports_all", false) < 0 ||
-	    nft_x_verdict(r, NFT_JUMP, "classify") < 0)
-		return r == NULL ? -1 : (nftnl_rule_free(r), -1);
-	return nft_rule_send(x, r, chain, "to classify");
+	return nft_rule_done(x, r, r != NULL &&
+	    nft_x_meta(r, NFT_META_IIFNAME, NFT_REG_1) == 0 &&
+	    nft_x_lookup(r, NFT_REG_1, "ports_all", false) == 0 &&
+	    nft_x_verdict(r, NFT_JUMP, "classify") == 0, chain, "to classify");
 }
 
 static int
@@ -150,16 +144,17 @@ nft_reject_rules(struct nft_bx *x)
 	struct nftnl_rule *r = nft_rule_new(x, "reject");
 	uint8_t tcp = 6;
 
-	if (r == NULL || nft_x_meta(r, NFT_META_L4PROTO, NFT_REG_1) < 0 ||
-	    nft_x_cmp(r, NFT_REG_1, NFT_CMP_EQ, &tcp, 1) < 0 ||
-	    nft_x_reject(r, NFT_REJECT_TCP_RST, 0) < 0 ||
-	    nft_rule_send(x, r, "reject", "tcp reset") < 0)
+	if (nft_rule_done(x, r, r != NULL &&
+	    nft_x_meta(r, NFT_META_L4PROTO, NFT_REG_1) == 0 &&
+	    nft_x_cmp(r, NFT_REG_1, NFT_CMP_EQ, &tcp, 1) == 0 &&
+	    nft_x_reject(r, NFT_REJECT_TCP_RST, 0) == 0, "reject",
+	    "tcp reset") < 0)
 		return -1;
 	r = nft_rule_new(x, "reject");
-	if (r == NULL || nft_x_reject(r, NFT_REJECT_ICMPX_UNREACH,
-	    NFT_REJECT_ICMPX_ADMIN_PROHIBITED) < 0)
-		return r == NULL ? -1 : (nftnl_rule_free(r), -1);
-	return nft_rule_send(x, r, "reject", "icmpx admin-prohibited");
+	return nft_rule_done(x, r, r != NULL &&
+	    nft_x_reject(r, NFT_REJECT_ICMPX_UNREACH,
+	    NFT_REJECT_ICMPX_ADMIN_PROHIBITED) == 0, "reject",
+	    "icmpx admin-prohibited");
 }
 
 static int

@@ -50,5 +50,7 @@ int nft_rules_classify(struct nft_bx *x);
 int nft_rule_send(struct nft_bx *x, struct nftnl_rule *r, const char *chain,
     const char *what);
 struct nftnl_rule *nft_rule_new(struct nft_bx *x, const char *chain);
+int nft_rule_done(struct nft_bx *x, struct nftnl_rule *r, bool ok,
+    const char *chain, const char *what);
 
 #endif

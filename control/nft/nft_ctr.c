@@ -133,6 +133,28 @@ nft_counters_table(struct nft_ctx *x, struct stats *out)
 	return nft_sock_talk(x->nl, nlh, nft_ctr_rule_cb, &w);
 }
 
+static int
+nft_table_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	(void)nlh;
+	*(bool *)arg = true;
+	return MNL_CB_OK;
+}
+
+int
+nft_table_present(struct nft_ctx *x)
+{
+	char buf[512];
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE,
+	    NFPROTO_INET, NLM_F_ACK, x->seq++);
+	bool seen = false;
+
+	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, x->table);
+	if (nft_sock_talk(x->nl, nlh, nft_table_cb, &seen) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return seen ? 1 : 0;
+}
+
 int
 nft_counters(struct nft_ctx *x, struct stats *out)
 {

@@ -117,6 +117,7 @@ nft_apply(struct nft_ctx *x, const struct conf *c, const struct geo_tables *g,
 	    errlen) < 0)
 		goto out;
 	x->seq += b.nmsg + 4;
+	b.stale_gen_once = o->stale_gen_once;
 	x->info = (struct nft_info){ .elems = b.elems, .msgs = b.nmsg,
 	    .bytes = b.len, .build_ms = nft_ms_since(t0) };
 	/* What the table to be replaced counted, kept if it goes. */

@@ -140,6 +140,34 @@ nft_x_reject(struct nftnl_rule *r, uint32_t type, uint8_t code)
 	return nft_x_add(r, e);
 }
 
+/* `log group NFT_LOG_GROUP prefix PREFIX`: cordond's log events. */
+int
+nft_x_log(struct nftnl_rule *r, const char *prefix)
+{
+	struct nftnl_expr *e = nft_x_new("log");
+
+	if (e != NULL) {
+		nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, NFT_LOG_GROUP);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix);
+	}
+	return nft_x_add(r, e);
+}
+
+int
+nft_x_bitwise(struct nftnl_rule *r, uint32_t reg, uint32_t mask, uint32_t xor)
+{
+	struct nftnl_expr *bw = nft_x_new("bitwise");
+
+	if (bw != NULL) {
+		nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_SREG, reg);
+		nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_DREG, reg);
+		nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_LEN, 4);
+		nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+		nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &xor, 4);
+	}
+	return nft_x_add(r, bw);
+}
+
 /*
  * `ct state invalid counter`: the table's one conntrack expression.
  * Using conntrack makes the kernel reassemble fragments before our
@@ -150,22 +178,16 @@ nft_x_reject(struct nftnl_rule *r, uint32_t type, uint8_t code)
 int
 nft_x_ct_invalid(struct nftnl_rule *r)
 {
-	struct nftnl_expr *ct = nft_x_new("ct"), *bw;
-	uint32_t mask = NF_CT_STATE_INVALID_BIT, zero = 0;
+	struct nftnl_expr *ct = nft_x_new("ct");
+	uint32_t zero = 0;
 
 	if (ct == NULL)
 		return -1;
 	nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
 	nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_DREG, NFT_REG_1);
 	nftnl_rule_add_expr(r, ct);
-	if ((bw = nft_x_new("bitwise")) == NULL)
+	if (nft_x_bitwise(r, NFT_REG_1, NF_CT_STATE_INVALID_BIT, 0) < 0)
 		return -1;
-	nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_LEN, 4);
-	nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-	nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-	nftnl_rule_add_expr(r, bw);
 	return nft_x_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
 }
 

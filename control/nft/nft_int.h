@@ -32,6 +32,7 @@ struct nft_batch {
 	uint32_t seq0;		/* BATCH_BEGIN's sequence number */
 	uint32_t nmsg;		/* messages after BATCH_BEGIN */
 	size_t genid_off;	/* where BATCH_BEGIN's generation id goes */
+	bool stale_gen_once;	/* tests: send one attempt with gen - 1 */
 	char (*what)[NFT_WHAT_MAX];	/* what message seq0 + 1 + i makes */
 	size_t what_cap;
 	size_t elems;
@@ -136,7 +137,17 @@ int nft_x_imm(struct nftnl_rule *r, uint32_t dreg, const void *data,
     uint32_t len);
 int nft_x_reject(struct nftnl_rule *r, uint32_t type, uint8_t code);
 int nft_x_ct_invalid(struct nftnl_rule *r);
+/* REG = (REG & MASK) ^ XOR, 4 bytes (MASK, XOR in register order). */
+int nft_x_bitwise(struct nftnl_rule *r, uint32_t reg, uint32_t mask,
+    uint32_t xor);
 int nft_x_comment(struct nftnl_rule *r, const char *text);
+int nft_x_log(struct nftnl_rule *r, const char *prefix);
+/* WANT: a `log` with PREFIX; else nothing.  0 or -1. */
+static inline int
+nft_x_log_if(struct nftnl_rule *r, bool want, const char *prefix)
+{
+	return want ? nft_x_log(r, prefix) : 0;
+}
 
 /* Policy routing for reroute: fwmark -> table -> default via next hop. */
 int nft_route_apply(const struct conf *c, char *err, size_t errlen);

@@ -136,10 +136,16 @@ nft_walk6(const struct geo_tables *g, const struct conf_ccset *s,
 		return nft_alias6(out, base, plen, (e & GEO6_ALIAS_INV) != 0);
 	case GEO6_NODE:
 		node = g->node6 + (size_t)(e & GEO6_VAL_MASK) * 256;
-		for (unsigned b = 0; b < 256; b++)
+		for (unsigned b = 0; b < 256; b++) {
+			/* Most entries are countries outside the set. */
+			if ((node[b] & GEO6_TAG_MASK) == GEO6_LEAF &&
+			    !conf_ccset_has(s, (geo_cc_t)(node[b] &
+			    GEO6_VAL_MASK)))
+				continue;
 			if (nft_walk6(g, s, node[b], base |
 			    (nft_u128)b << (120 - plen), plen + 8, out) < 0)
 				return -1;
+		}
 		return 0;
 	}
 	return 0;

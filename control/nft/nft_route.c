@@ -6,7 +6,9 @@
  * cordon-dp does with its configured one; netdev `fwd` would bypass the
  * routing the rest of the ruleset relies on (and the forward counters).
  * Installed with rtnetlink (libmnl) before the nft batch, so a mark
- * never points at a missing table.
+ * never points at a missing table; `ip rule`s in our priority range
+ * (9000 + next hop index) that the config no longer has go after the
+ * adds.  Routes in tables no rule points at any more are left alone.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -96,6 +98,111 @@ nft_rt_rule(struct mnl_socket *nl, int af, uint32_t mark, unsigned table,
 	return nft_rt_talk(nl, nlh, true);
 }
 
+/* A rule of ours that the config no longer has: deleted after the adds. */
+struct nft_rt_stale {
+	const struct conf *c;
+	uint32_t prio[2 * CONF_NEXTHOP_MAX];
+	uint8_t fam[2 * CONF_NEXTHOP_MAX];
+	uint32_t mark[2 * CONF_NEXTHOP_MAX], table[2 * CONF_NEXTHOP_MAX];
+	unsigned n;
+};
+
+static int
+nft_rt_rule_attr(const struct nlattr *a, void *arg)
+{
+	const struct nlattr **tb = arg;
+
+	if (mnl_attr_get_type(a) <= FRA_MAX)
+		tb[mnl_attr_get_type(a)] = a;
+	return MNL_CB_OK;
+}
+
+/* Is the rule at PRIO with MARK and TABLE what next hop PRIO - base is? */
+static bool
+nft_rt_current(const struct conf *c, int af, uint32_t prio, uint32_t mark,
+    uint32_t table)
+{
+	unsigned i = prio - NFT_RULE_PRIO;
+	const struct conf_nexthop *h;
+
+	if (i >= c->nnexthops)
+		return false;
+	h = &c->nexthops[i];
+	return (af == AF_INET ? h->has_addr4 : h->has_addr6) &&
+	    mark == nft_nh_mark(c, i) && table == nft_nh_table(c, i);
+}
+
+static int
+nft_rt_dump_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct fib_rule_hdr *fr = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[FRA_MAX + 1] = { 0 };
+	struct nft_rt_stale *st = arg;
+	uint32_t prio, mark, table;
+
+	mnl_attr_parse(nlh, sizeof(*fr), nft_rt_rule_attr, tb);
+	if (tb[FRA_PRIORITY] == NULL || tb[FRA_FWMARK] == NULL)
+		return MNL_CB_OK;
+	prio = mnl_attr_get_u32(tb[FRA_PRIORITY]);
+	mark = mnl_attr_get_u32(tb[FRA_FWMARK]);
+	table = tb[FRA_TABLE] ? mnl_attr_get_u32(tb[FRA_TABLE]) : fr->table;
+	if (prio < NFT_RULE_PRIO || prio >= NFT_RULE_PRIO + CONF_NEXTHOP_MAX ||
+	    nft_rt_current(st->c, fr->family, prio, mark, table) ||
+	    st->n == 2 * CONF_NEXTHOP_MAX)
+		return MNL_CB_OK;
+	st->prio[st->n] = prio;
+	st->fam[st->n] = fr->family;
+	st->mark[st->n] = mark;
+	st->table[st->n++] = table;
+	return MNL_CB_OK;
+}
+
+/* Our priority range's rules that the config no longer names. */
+static int
+nft_rt_stale_find(struct mnl_socket *nl, struct nft_rt_stale *st,
+    uint32_t seq)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct fib_rule_hdr *fr;
+	ssize_t n;
+	int rc = MNL_CB_OK;
+
+	nlh->nlmsg_type = RTM_GETRULE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
+	fr->family = AF_UNSPEC;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	while (rc > MNL_CB_STOP &&
+	    (n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
+		rc = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl),
+		    nft_rt_dump_cb, st);
+	return rc < 0 ? -1 : 0;
+}
+
+static int
+nft_rt_rule_del(struct mnl_socket *nl, const struct nft_rt_stale *st,
+    unsigned k, uint32_t seq)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct fib_rule_hdr *fr;
+
+	nlh->nlmsg_type = RTM_DELRULE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
+	fr->family = st->fam[k];
+	fr->action = FR_ACT_TO_TBL;
+	mnl_attr_put_u32(nlh, FRA_FWMARK, st->mark[k]);
+	mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
+	mnl_attr_put_u32(nlh, FRA_TABLE, st->table[k]);
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, st->prio[k]);
+	return nft_rt_talk(nl, nlh, false);
+}
+
 static int
 nft_route_one(struct mnl_socket *nl, const struct conf *c, unsigned i,
     uint32_t *seq, char *err, size_t errlen)
@@ -122,12 +229,11 @@ nft_route_one(struct mnl_socket *nl, const struct conf *c, unsigned i,
 int
 nft_route_apply(const struct conf *c, char *err, size_t errlen)
 {
+	struct nft_rt_stale st = { 0 };
 	struct mnl_socket *nl;
 	uint32_t seq = (uint32_t)time(NULL);
 	int rc = 0;
 
-	if (c->nnexthops == 0)
-		return 0;
 	if ((nl = mnl_socket_open(NETLINK_ROUTE)) == NULL ||
 	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		snprintf(err, errlen, "rtnetlink: %s", strerror(errno));
@@ -135,8 +241,14 @@ nft_route_apply(const struct conf *c, char *err, size_t errlen)
 			mnl_socket_close(nl);
 		return -1;
 	}
+	st.c = c;
+	if (nft_rt_stale_find(nl, &st, ++seq) < 0)
+		st.n = 0;	/* cannot tell: leave them (they steer no mark) */
 	for (unsigned i = 0; i < c->nnexthops && rc == 0; i++)
 		rc = nft_route_one(nl, c, i, &seq, err, errlen);
+	/* After the adds: a mark in use always has its rule. */
+	for (unsigned k = 0; k < st.n && rc == 0; k++)
+		(void)nft_rt_rule_del(nl, &st, k, ++seq);
 	mnl_socket_close(nl);
 	return rc;
 }

@@ -47,6 +47,18 @@ nft_rule_send(struct nft_bx *x, struct nftnl_rule *r, const char *chain,
 	return 0;
 }
 
+/* Sends R when its build went OK, else frees it: -1. */
+int
+nft_rule_done(struct nft_bx *x, struct nftnl_rule *r, bool ok,
+    const char *chain, const char *what)
+{
+	if (r != NULL && !ok) {
+		nftnl_rule_free(r);
+		return -1;
+	}
+	return nft_rule_send(x, r, chain, what);
+}
+
 static void
 nft_proto_name(unsigned i, int af, char *out, size_t len)
 {
@@ -132,13 +144,43 @@ nft_rule_sets(struct nft_bx *x, unsigned i)
 	return 0;
 }
 
+/*
+ * A Teredo address (2001:0::/32) carries its client's IPv4 address,
+ * inverted, in its last 32 bits, and cordon-dp judges it by that
+ * address's country (docs/architecture.md).  Free bits sit between the
+ * prefix and that field, so no range list can say it: an IPv6 rule gets
+ * a twin that checks the prefix and looks the inverted field up in the
+ * IPv4 set.
+ */
+static int
+nft_match_teredo(struct nft_bx *x, struct nftnl_rule *nr,
+    const struct conf_ccset *s, bool dst)
+{
+	static const uint8_t teredo[4] = { 0x20, 0x01, 0x00, 0x00 };
+	uint32_t off = dst ? 24 : 8;
+	char name[NFT_NAME_LEN];
+
+	nft_set_name(x->c, s, 4, name, sizeof(name));
+	if (nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, off, 4,
+	    NFT_REG_1) < 0 ||
+	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, teredo, 4) < 0 ||
+	    nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, off + 12, 4,
+	    NFT_REG_1) < 0 ||
+	    nft_x_bitwise(nr, NFT_REG_1, 0xffffffffu, 0xffffffffu) < 0)
+		return -1;
+	return nft_x_lookup(nr, NFT_REG_1, name, false);
+}
+
+/* VARIANT bit 0: the source as Teredo, bit 1: the destination. */
 static int
 nft_match_geo(struct nft_bx *x, struct nftnl_rule *nr,
-    const struct conf_ccset *s, int af, bool dst)
+    const struct conf_ccset *s, int af, bool dst, unsigned variant)
 {
 	char name[NFT_NAME_LEN];
 	uint32_t off = af == 4 ? (dst ? 16 : 12) : (dst ? 24 : 8);
 
+	if (variant & (dst ? 2u : 1u))
+		return nft_match_teredo(x, nr, s, dst);
 	nft_set_name(x->c, s, af, name, sizeof(name));
 	if (nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, off,
 	    af == 4 ? 4 : 16, NFT_REG_1) < 0)
@@ -206,20 +248,25 @@ nft_action(struct nft_bx *x, struct nftnl_rule *nr, int action, int nh)
 }
 
 static int
-nft_rule_af(struct nft_bx *x, unsigned i, int af)
+nft_rule_af(struct nft_bx *x, unsigned i, int af, unsigned v)
 {
 	const struct conf_rule *r = &x->c->rules[i];
 	struct nftnl_rule *nr = nft_rule_new(x, "classify");
 	uint8_t nfp = af == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
-	char what[96];
+	char what[96], comment[64], prefix[32];
 
-	snprintf(what, sizeof(what), "r%u v%d %s", i, af, r->name);
+	snprintf(prefix, sizeof(prefix), "cordon r%u", i);
+	/* Twins share the comment: their counters add up to the rule's. */
+	snprintf(comment, sizeof(comment), "r%u v%d %s", i, af, r->name);
+	snprintf(what, sizeof(what), "%s%s%s", comment, v & 1 ?
+	    " teredo-src" : "", v & 2 ? " teredo-dst" : "");
 	if (nr == NULL || nft_x_meta(nr, NFT_META_NFPROTO, NFT_REG_1) < 0 ||
 	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1) < 0 ||
-	    (!r->src_any && nft_match_geo(x, nr, &r->src, af, false) < 0) ||
-	    (!r->dst_any && nft_match_geo(x, nr, &r->dst, af, true) < 0) ||
+	    (!r->src_any && nft_match_geo(x, nr, &r->src, af, false, v) < 0) ||
+	    (!r->dst_any && nft_match_geo(x, nr, &r->dst, af, true, v) < 0) ||
 	    nft_match_dir(nr, r->dir) < 0 || nft_match_l4(x, nr, i, af) < 0 ||
-	    nft_x_counter(nr) < 0 || nft_x_comment(nr, what) < 0 ||
+	    nft_x_counter(nr) < 0 || nft_x_comment(nr, comment) < 0 ||
+	    nft_x_log_if(nr, r->log, prefix) < 0 ||
 	    nft_action(x, nr, r->action, r->nexthop) < 0) {
 		if (nr != NULL)
 			nftnl_rule_free(nr);
@@ -235,12 +282,30 @@ nft_rule_default(struct nft_bx *x)
 
 	if (nr == NULL || nft_x_counter(nr) < 0 ||
 	    nft_x_comment(nr, "default") < 0 ||
+	    nft_x_log_if(nr, x->c->log_default, "cordon default") < 0 ||
 	    nft_action(x, nr, x->c->default_action, -1) < 0) {
 		if (nr != NULL)
 			nftnl_rule_free(nr);
 		return -1;
 	}
 	return nft_rule_send(x, nr, "classify", "default");
+}
+
+/* IPv4, IPv6, and the Teredo twins of IPv6 rules with region sets. */
+static int
+nft_rule_v6(struct nft_bx *x, unsigned i)
+{
+	const struct conf_rule *r = &x->c->rules[i];
+
+	if (nft_rule_af(x, i, 4, 0) < 0)
+		return -1;
+	for (unsigned v = 0; v < 4; v++) {
+		if (((v & 1) && r->src_any) || ((v & 2) && r->dst_any))
+			continue;
+		if (nft_rule_af(x, i, 6, v) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /*
@@ -280,7 +345,8 @@ nft_ident_gate(struct nft_bx *x, int af)
 	    port_reg) < 0 ||
 	    nft_x_lookup(nr, NFT_REG32_00, af == 4 ? "sessions_v4" :
 	    "sessions_v6", true) < 0 || nft_x_counter(nr) < 0 ||
-	    nft_x_comment(nr, what) < 0 ||
+	    nft_x_comment(nr, what) < 0 || nft_x_log_if(nr,
+	    x->c->identity.unident_log, "cordon identity") < 0 ||
 	    nft_action(x, nr, x->c->identity.unident_action,
 	    x->c->identity.unident_nexthop) < 0) {
 		if (nr != NULL)
@@ -307,9 +373,7 @@ nft_rules_classify(struct nft_bx *x)
 	    (nft_ident_gate(x, 4) < 0 || nft_ident_gate(x, 6) < 0))
 		return -1;
 	for (unsigned i = 0; i < x->c->nrules; i++)
-		if (nft_rule_skip(&x->c->rules[i]))
-			continue;
-		else if (nft_rule_af(x, i, 4) < 0 || nft_rule_af(x, i, 6) < 0)
+		if (!nft_rule_skip(&x->c->rules[i]) && nft_rule_v6(x, i) < 0)
 			return -1;
 	return nft_rule_default(x);
 }

@@ -51,30 +51,34 @@ sess_widx_add(struct sess_widx *w, uint32_t sid, uint32_t slot)
 {
 	uint32_t i = widx_home(w, sid);
 
-	while (w->e[i].slot1)
-		i = (i + 1) & w->mask;
-	w->e[i].sid = sid;
-	w->e[i].slot1 = slot + 1;
+	/* Never full (at most capacity entries in 2 x capacity); bounded
+	 * anyway, so that a bug elsewhere cannot hang the daemon. */
+	for (uint32_t n = 0; n <= w->mask; n++, i = (i + 1) & w->mask) {
+		if (!w->e[i].slot1) {
+			w->e[i].sid = sid;
+			w->e[i].slot1 = slot + 1;
+			return;
+		}
+	}
 }
 
 /* Empties entry i and moves later entries of the run back into place. */
 static void
 widx_shift(struct sess_widx *w, uint32_t i)
 {
-	uint32_t j = i;
+	uint32_t j = i, h;
 
-	for (;;) {
-		w->e[i].slot1 = 0;
-		for (;;) {
-			j = (j + 1) & w->mask;
-			if (!w->e[j].slot1)
-				return;
-			uint32_t h = widx_home(w, w->e[j].sid);
-			/* j may move to i unless its home lies in (i, j]. */
-			if (((j - h) & w->mask) >= ((j - i) & w->mask))
-				break;
-		}
+	w->e[i].slot1 = 0;
+	for (uint32_t n = 0; n < w->mask; n++) {
+		j = (j + 1) & w->mask;
+		if (!w->e[j].slot1)
+			return;
+		h = widx_home(w, w->e[j].sid);
+		/* j stays if its home lies in (i, j]; else it fills the hole. */
+		if (((j - h) & w->mask) < ((j - i) & w->mask))
+			continue;
 		w->e[i] = w->e[j];
+		w->e[j].slot1 = 0;
 		i = j;
 	}
 }

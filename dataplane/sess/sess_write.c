@@ -205,6 +205,13 @@ sess_del_sid(struct sess_table *t, uint32_t sid)
 	if (!t->widx)
 		return 0;
 	while ((at = sess_widx_find(t->widx, sid)) >= 0) {
+		const struct sess_slot *s = &t->slots[at];
+
+		if ((s->meta & 0xff) != SESS_LIVE || s->sid != sid) {
+			/* Stale entry: cannot happen, but must not loop. */
+			sess_widx_del(t->widx, sid, (uint32_t)at);
+			continue;
+		}
 		sess_kill(t, (uint32_t)at);
 		n++;
 	}

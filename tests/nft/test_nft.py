@@ -36,7 +36,7 @@ control: {
     state_dir = "%(dir)s/state";
     dp_socket = "%(dir)s/run/dp.sock";
     geo_max_age = 0;
-};
+%(extra)s};
 """
 
 
@@ -86,16 +86,21 @@ def _strip(o):
 
 
 class Rig:
-    def __init__(self):
+    """cordond in the router namespace with TEXT (default nft.conf) and
+    a control group of its own under $BUILD/test-logs/NAME."""
+
+    def __init__(self, text=None, name="nft-rig", extra=""):
         # Kept after the run (the log), replaced by the next one.
-        self.dir = os.path.join(BUILD, "test-logs", "nft-rig")
+        self.dir = os.path.join(BUILD, "test-logs", name)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(os.path.join(self.dir, "run"))
-        with open(os.path.join(HERE, "nft.conf")) as f:
-            text = f.read().replace("@FIXTURES@", FIXTURES)
+        if text is None:
+            with open(os.path.join(HERE, "nft.conf")) as f:
+                text = f.read()
+        text = text.replace("@FIXTURES@", FIXTURES)
         self.conf = os.path.join(self.dir, "cordon.conf")
         with open(self.conf, "w") as f:
-            f.write(text + CONTROL % {"dir": self.dir})
+            f.write(text + CONTROL % {"dir": self.dir, "extra": extra})
         self.sock = os.path.join(self.dir, "run/cordon.sock")
         self.log = open(os.path.join(self.dir, "cordond.log"), "w")
         self.p = subprocess.Popen(
@@ -131,6 +136,19 @@ class Rig:
             return f.read()
 
 
+# Log events go to a UDP listener in the router namespace, unaggregated.
+LOGGING = """    logging = { window = 0; targets = ( { type = "udp";
+        address = "127.0.0.1"; port = 5514; } ); };
+"""
+LISTENER = """import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 5514))
+f = open(sys.argv[1], "ab", 0)
+while True:
+    f.write(s.recv(65535) + b"\\n")
+"""
+
+
 @pytest.fixture(scope="module")
 def rig():
     for b in ("cordond", "cordonctl"):
@@ -142,7 +160,13 @@ def rig():
     assert r.returncode == 0, r.stderr
     wait_for("the servers", lambda: connect(US4, SRV4, 8080) == "server",
              20, 0.2)
-    rg = Rig()
+    syslog = os.path.join(BUILD, "test-logs", "nft-syslog.txt")
+    if os.path.exists(syslog):
+        os.unlink(syslog)
+    subprocess.Popen(["ip", "netns", "exec", "cnft-rtr", PY, "-c", LISTENER,
+                      syslog])
+    rg = Rig(extra=LOGGING)
+    rg.syslog = syslog
     yield rg
     rg.stop()
     topo("nft_topo_down")
@@ -171,6 +195,34 @@ def test_rerouted_to_quarantine(rig):
     assert connect(CN6, SRV6, 22) == "quarantine"
 
 
+TEREDO_CN = "2001::39cc:9bf5"   # client 198.51.100.10, inverted
+
+
+def test_teredo_source_judged_by_its_ipv4_client(rig):
+    assert connect(TEREDO_CN, SRV6, 22) == "quarantine"
+    assert connect(TEREDO_CN, SRV6, 443) == "timeout"
+    assert connect(TEREDO_CN, SRV6, 8080) == "server"
+
+
+def test_log_events_reach_syslog(rig):
+    """A `log = true` rule's packets come back through nfnetlink_log and
+    leave as the same RFC 5424 records cordon-dp's events make."""
+    assert connect(CN4, SRV4, 3389, 1.0) == "timeout"
+
+    def record():
+        if not os.path.exists(rig.syslog):
+            return None
+        with open(rig.syslog, errors="replace") as f:
+            for ln in f:
+                if "198.51.100.10" in ln and "mgmt-prohibited-drop" in ln \
+                        and "3389" in ln:
+                    return ln
+        return None
+    ln = wait_for("the log record", record, 10, 0.2)
+    assert "CN" in ln and "drop" in ln, ln
+    assert rig.ok("show", what="logging")["events"] > 0
+
+
 def test_counters_from_the_kernel(rig):
     c = wait_for("counters", lambda: rig.ok("counters"), 5)
     hits = {r["rule"]: r["hits"] for r in c["rules"]}
@@ -183,6 +235,24 @@ def test_counters_from_the_kernel(rig):
     out = rig.ctl("show", "counters")
     assert out.returncode == 0, out.stderr
     assert "mgmt-prohibited-drop" in out.stdout
+    # Prometheus reads the same sums.
+    out = rig.ctl("show", "counters", "prometheus")
+    assert out.returncode == 0, out.stderr
+    assert 'action="reroute"' in out.stdout, out.stdout[:2000]
+
+
+def test_explain_matches_the_kernel(rig):
+    """explain walks the same rules the kernel enforced above."""
+    ex = rig.ok("explain", src=CN4, dst=SRV4, proto="tcp", sport=40000,
+                dport=22, iface="outside0")
+    assert ex["verdict"] == "reroute"
+    assert ex["rule"] == "ssh-prohibited-quarantine"
+    ex = rig.ok("explain", src=UNK4, dst=SRV4, proto="tcp", sport=40000,
+                dport=443, iface="outside0")
+    assert ex["verdict"] == "reject"
+    ex = rig.ok("explain", src=US4, dst=SRV4, proto="tcp", sport=40000,
+                dport=22, iface="outside0")
+    assert ex["verdict"] == "allow"
 
 
 def test_golden_table(rig):
@@ -223,3 +293,58 @@ def test_refused_batch_keeps_the_ruleset(rig):
     assert connect(US4, SRV4, 22) == "server"
     rig.ok("rollback", revision=rev)
     assert connect(US4, SRV4, 8080) == "server"
+
+
+def test_counters_survive_commits(rig):
+    """A commit replaces the table (and its counters): cordond carries
+    the old counts, so every figure stays monotonic."""
+    before = rig.ok("counters")
+    assert connect(CN4, SRV4, 443) == "timeout"
+    rig.ok("set", kind="rule", name="us-8443-drop",
+           attrs={"src": "US", "ports": ["8443"], "proto": "tcp",
+                  "direction": "in", "action": "drop"})
+    rig.ok("commit")
+    after = rig.ok("counters")
+    assert after["packets"] >= before["packets"]
+    for a in ("allow", "drop", "reject", "reroute"):
+        assert after["actions"][a] >= before["actions"][a], a
+    hb = {r["rule"]: r["hits"] for r in before["rules"]}
+    ha = {r["rule"]: r["hits"] for r in after["rules"]}
+    assert ha["mgmt-prohibited-drop"] > hb["mgmt-prohibited-drop"]
+    rig.ok("delete", kind="rule", name="us-8443-drop")
+    rig.ok("commit")
+
+
+def test_geo_reload_is_one_batch(rig):
+    before = normalize(nft_json())
+    rev = rig.status()["running_revision"]
+    line = "nftables: revision %d installed" % rev
+    n = rig.logtext().count(line)
+    rig.ok("geo-reload")
+    assert rig.status()["running_revision"] == rev
+    # Rebuilt tables went in as one more batch, to the same table.
+    wait_for("the batch's log line",
+             lambda: rig.logtext().count(line) == n + 1, 5)
+    assert normalize(nft_json()) == before
+    assert connect(CN4, SRV4, 22) == "quarantine"
+    assert connect(US4, SRV4, 22) == "server"
+
+
+def test_deleted_table_is_reinstalled(rig):
+    """Someone flushes the ruleset: cordond notices within seconds and
+    puts the running revision back."""
+    before = normalize(nft_json())
+    r = subprocess.run(["ip", "netns", "exec", "cnft-rtr", "nft", "delete",
+                        "table", "inet", "cordon"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+
+    def back():
+        r = subprocess.run(["ip", "netns", "exec", "cnft-rtr", "nft", "-j",
+                            "list", "table", "inet", "cordon"],
+                           capture_output=True, text=True)
+        return r.returncode == 0 and normalize(json.loads(r.stdout)) == \
+            before
+    wait_for("the table to come back", back, 15, 0.2)
+    assert connect(CN4, SRV4, 443) == "timeout"
+    assert "is gone: reinstalling" in rig.logtext()

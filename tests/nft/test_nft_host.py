@@ -53,6 +53,10 @@ def confdir():
         f.write(base + IDENTITY)
     with open(os.path.join(d, "host.conf"), "w") as f:
         f.write(base)
+    with open(os.path.join(d, "mark.conf"), "w") as f:
+        f.write(base.replace('address6 = "fd00:30::2"; }',
+                             'address6 = "fd00:30::2"; fwmark = 0x77; '
+                             'table = 55; }'))
     shutil.copy(os.path.join(HERE, "ident.jwks"), d)
     r = topo("nft_topo_up && nft_servers %s" % ROOT)
     assert r.returncode == 0, r.stderr
@@ -82,6 +86,30 @@ def test_session_opens_the_path_and_expires(confdir):
              == "refused", 15, 0.5)
 
 
+def test_session_survives_a_replaced_table(confdir):
+    # The second batch replaces the table; the context re-adds the session
+    # with the time it has left.
+    rtr(NFTLOAD, "apply", os.path.join(confdir, "ident.conf"), "-n", "2",
+        "-s", "%s,22,60" % US6)
+    out = rtr("nft", "list", "set", "inet", "cordon", "sessions_v6").stdout
+    assert "2001:db8:f::10 . 22" in out
+    assert connect(US6, SRV6, 22) == "server"
+    rtr(NFTLOAD, "session-del", US6, "22")
+    assert connect(US6, SRV6, 22) == "refused"
+
+
+def test_generation_conflict_is_retried(confdir):
+    """-G sends each batch once with the generation before the current
+    one, as if another process had committed meanwhile: the kernel
+    refuses it (ERESTART) and the library retries with a fresh id."""
+    out = rtr(NFTLOAD, "apply", os.path.join(confdir, "ident.conf"), "-G",
+              "-n", "3").stdout
+    lines = [ln for ln in out.splitlines() if ln.startswith("replace ")]
+    assert len(lines) == 2 and all("retries=1" in ln for ln in lines), out
+    assert connect(US4, SRV4, 22) == "refused"   # the table is in force
+    assert connect(US4, SRV4, 8080) == "server"
+
+
 def test_session_does_not_bypass_the_rules(confdir):
     rtr(NFTLOAD, "session-add", CN4, "22", "30")
     rtr(NFTLOAD, "session-add", CN6, "22", "30")
@@ -106,3 +134,130 @@ def test_host_protection(confdir):
     assert "hook input" in out and 'iifname @ports_all jump classify' in out
     rtr(NFTLOAD, "-t", "cordon_host", "remove")
     assert connect(CN4, "192.0.2.1", 22) == "appliance"
+
+
+def test_host_protection_needs_a_session(confdir):
+    """The identity rules guard the appliance's own ssh too."""
+    rtr(NFTLOAD, "remove")
+    rtr(NFTLOAD, "-t", "cordon_host", "apply", "-H", "cnft-o",
+        os.path.join(confdir, "ident.conf"))
+    assert connect(US4, "192.0.2.1", 22) == "refused"
+    rtr(NFTLOAD, "-t", "cordon_host", "session-add", US4, "22", "30")
+    assert connect(US4, "192.0.2.1", 22) == "appliance"
+    rtr(NFTLOAD, "-t", "cordon_host", "session-add", CN4, "22", "30")
+    assert connect(CN4, "192.0.2.1", 22) == "timeout"   # rules still apply
+    rtr(NFTLOAD, "-t", "cordon_host", "remove")
+
+
+def test_policy_routes_follow_the_config(confdir):
+    rtr(NFTLOAD, "apply", os.path.join(confdir, "host.conf"))
+    for fam in ("-4", "-6"):
+        out = rtr("ip", fam, "rule").stdout
+        assert "9000:\tfrom all fwmark 0xc0d0001 lookup 2000" in out, out
+    assert "via 10.30.0.2" in rtr("ip", "route", "show", "table",
+                                  "2000").stdout
+    assert connect(CN4, SRV4, 22) == "quarantine"
+    rtr(NFTLOAD, "apply", os.path.join(confdir, "mark.conf"))
+    for fam in ("-4", "-6"):
+        out = rtr("ip", fam, "rule").stdout
+        assert "fwmark 0x77 lookup 55" in out and "0xc0d0001" not in out
+    assert "via fd00:30::2" in rtr("ip", "-6", "route", "show", "table",
+                                   "55").stdout
+    assert connect(CN4, SRV4, 22) == "quarantine"
+    assert connect(CN6, SRV6, 22) == "quarantine"
+    rtr(NFTLOAD, "remove")
+
+
+# Backend dpdk: cordon-dp on net_null ports, cordond guards its own
+# management interface (cnft-o) with the same rules.
+HOST_CONF = """
+geo:
+{
+	databases = ( { file = "@FIXTURES@/flat.mmdb"; field = "country_code"; } );
+	overrides = (
+		{ prefix = "192.0.2.0/24";      country = "US"; },
+		{ prefix = "198.51.100.0/24";   country = "CN"; },
+		{ prefix = "203.0.113.128/25";  country = "unknown"; },
+		{ prefix = "2001:db8:1::/48";   country = "CN"; },
+		{ prefix = "2001:db8:f::/48";   country = "US"; }
+	);
+};
+regions: { prohibited = [ "CN", "RU" ]; };
+services: { ssh = { proto = "tcp"; ports = [ "22" ]; }; };
+rules = (
+	{ name = "ssh-prohibited-drop"; src = [ "prohibited" ];
+	  services = [ "ssh" ]; direction = "in"; action = "drop"; },
+	{ name = "ssh-unknown-reject"; src = [ "unknown" ];
+	  services = [ "ssh" ]; direction = "in"; action = "reject"; }
+);
+dataplane: {
+	ports = (
+		{ name = "outside0"; device = "net_null0"; role = "outside";
+		  peer = "inside0"; },
+		{ name = "inside0"; device = "net_null1"; role = "inside";
+		  peer = "outside0"; }
+	);
+	eal = [ "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "-l",
+		"0-1", "--log-level", "lib.eal:error",
+		"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1" ];
+	mbufs = 8192;
+};
+"""
+
+
+def test_host_protection_by_cordond(confdir):
+    from test_nft import Rig
+    rtr(NFTLOAD, "remove")
+    rg = Rig(HOST_CONF, "nft-host-rig",
+             '    host_protection = { interface = "cnft-o"; };\n'
+             '    dp_binary = "%s";\n' % os.path.join(BUILD, "cordon-dp"))
+    try:
+        st = rg.status()
+        assert st["dataplane"]["state"] == "up"
+        assert connect(US4, "192.0.2.1", 22) == "appliance"
+        assert connect(CN4, "192.0.2.1", 22) == "timeout"
+        assert connect(UNK4, "192.0.2.1", 22) == "refused"
+        assert connect(CN6, "2001:db8:f::1", 22) == "timeout"
+        # A commit moves host protection with the fast path.
+        rg.ok("set", kind="rule", name="us-ssh-drop",
+              attrs={"src": "US", "services": "ssh", "direction": "in",
+                     "action": "drop", "position": 1})
+        rg.ok("commit")
+        assert connect(US4, "192.0.2.1", 22) == "timeout"
+        out = rtr("nft", "list", "table", "inet", "cordon_host").stdout
+        assert 'comment "r0 v4 us-ssh-drop"' in out
+    finally:
+        pid = rg.status()["dataplane"]["pid"]
+        rg.stop()
+        if pid:
+            subprocess.run(["kill", str(pid)])
+
+
+def test_cordond_sessions_in_the_kernel(confdir):
+    """Backend nftables with an identity group, driven through cordond:
+    a pushed token opens ssh for its source in the kernel's sessions set,
+    revocation closes it again."""
+    from test_nft import Rig
+    tok = os.path.join(confdir, "tok")
+    os.makedirs(tok, exist_ok=True)
+    subprocess.run([PY, os.path.join(ROOT, "tests/integ/mktokens.py"), tok,
+                    "https://idp.test", "cordon", "600"], check=True)
+    with open(os.path.join(HERE, "nft.conf")) as f:
+        text = f.read() + IDENTITY.replace(
+            '"ident.jwks"', '"%s"' % os.path.join(tok, "jwks.json"))
+    with open(os.path.join(tok, "alice.jwt")) as f:
+        alice = f.read().strip()
+    rtr(NFTLOAD, "remove")
+    rg = Rig(text, "nft-ident-rig")
+    try:
+        assert connect(US4, SRV4, 22) == "refused"
+        g = rg.ok("session-add", token=alice, src=US4)
+        assert g["sub"] == "alice"
+        out = rtr("nft", "list", "set", "inet", "cordon", "sessions_v4").stdout
+        assert "192.0.2.10 . 22" in out
+        assert connect(US4, SRV4, 22) == "server"
+        assert connect(CN4, SRV4, 22) == "refused"   # per source
+        assert rg.ok("session-revoke", sub="alice")["revoked"] == 1
+        assert connect(US4, SRV4, 22) == "refused"
+    finally:
+        rg.stop()

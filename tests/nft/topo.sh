@@ -8,6 +8,7 @@
 # Clients on cnft-cli, placed in countries by tests/nft/nft.conf:
 #   192.0.2.10 US   198.51.100.10 CN   203.0.113.10 RU   203.0.113.200 unknown
 #   2001:db8:f::10 US   2001:db8:1::10 CN
+#   2001::39cc:9bf5 a Teredo address whose client is 198.51.100.10 (CN)
 # The quarantine host answers for the server's addresses too, as an
 # inspection host does.  Nothing leaves these namespaces.
 
@@ -55,7 +56,7 @@ nft_topo_up() {
 	nft_link cnft-cli cnft-o && nft_link cnft-srv cnft-i &&
 	    nft_link cnft-q cnft-q || return 1
 	for a in 192.0.2.1/24 198.51.100.1/24 203.0.113.1/24 \
-	    2001:db8:f::1/64 2001:db8:1::1/64; do
+	    2001:db8:f::1/64 2001:db8:1::1/64 2001::1/64; do
 		ip -n cnft-rtr addr add "$a" dev cnft-o nodad
 	done
 	ip -n cnft-rtr addr add 10.20.0.1/24 dev cnft-i
@@ -63,7 +64,8 @@ nft_topo_up() {
 	ip -n cnft-rtr addr add 10.30.0.1/24 dev cnft-q
 	ip -n cnft-rtr addr add fd00:30::1/64 dev cnft-q nodad
 	nft_addrs cnft-cli 192.0.2.10/24 198.51.100.10/24 203.0.113.10/24 \
-	    203.0.113.200/24 2001:db8:f::10/64 2001:db8:1::10/64
+	    203.0.113.200/24 2001:db8:f::10/64 2001:db8:1::10/64 \
+	    2001::39cc:9bf5/64
 	ip -n cnft-cli route add default via 192.0.2.1
 	ip -n cnft-cli -6 route add default via 2001:db8:f::1
 	nft_addrs cnft-srv 10.20.0.2/24 fd00:20::2/64

@@ -6,7 +6,9 @@
  *       compiles CONF's geo tables, applies the table N times (the
  *       first loads, the others replace), prints one line per batch;
  *       -H host protection on IFACE; -R no policy routes; -c SECS then
- *       prints the counters as JSON after SECS seconds (polling).
+ *       prints the counters as JSON after SECS seconds; -s ADDR,PORT,SECS
+ *       adds a session after the first batch (the later ones keep it);
+ *       -G sends each batch once with a stale generation id first.
  *   nftload [-t TABLE] text CONF      the region sets as an nft -f file
  *   nftload [-t TABLE] remove
  *   nftload [-t TABLE] session-add ADDR PORT SECS
@@ -14,6 +16,7 @@
  * Exit status 0, or 1 with the error on stderr.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +90,27 @@ print_counters(struct nft_ctx *x, const struct conf *c)
 	free(s);
 }
 
+/* "ADDR,PORT,SECS" */
+static int
+session_opt(struct nft_ctx *x, const char *spec)
+{
+	char addr[64];
+	unsigned port, secs;
+	uint8_t a[16];
+	int af;
+
+	if (sscanf(spec, "%63[^,],%u,%u", addr, &port, &secs) != 3) {
+		errno = EINVAL;
+		return -1;
+	}
+	af = strchr(addr, ':') ? 6 : 4;
+	if (inet_pton(af == 4 ? AF_INET : AF_INET6, addr, a) != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return nft_session_add(x, af, a, (uint16_t)port, secs);
+}
+
 static int
 cmd_apply(int argc, char **argv)
 {
@@ -96,14 +120,17 @@ cmd_apply(int argc, char **argv)
 	struct nft_ctx *x = NULL;
 	unsigned n = 1, secs = 0;
 	char err[1024];
+	const char *sess = NULL;
 	int opt, rc = 1;
 
-	while ((opt = getopt(argc, argv, "H:Rn:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "GH:Rn:c:s:")) != -1) {
 		switch (opt) {
 		case 'H': o.mode = NFT_MODE_HOST; o.host_if = optarg; break;
 		case 'R': o.no_routes = true; break;
 		case 'n': n = (unsigned)atoi(optarg); break;
 		case 'c': secs = (unsigned)atoi(optarg); break;
+		case 's': sess = optarg; break;
+		case 'G': o.stale_gen_once = true; break;
 		default: goto out;
 		}
 	}
@@ -122,6 +149,11 @@ cmd_apply(int argc, char **argv)
 		    "send_ms=%.1f retries=%u maxrss_kb=%ld\n", i ? "replace" :
 		    "load", in->elems, in->msgs, in->bytes, in->build_ms,
 		    in->send_ms, in->retries, maxrss_kb());
+		if (i == 0 && sess != NULL && session_opt(x, sess) < 0) {
+			snprintf(err, sizeof(err), "session %s: %s", sess,
+			    strerror(errno));
+			goto fail;
+		}
 	}
 	fflush(stdout);
 	if (secs > 0) {

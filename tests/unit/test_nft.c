@@ -313,15 +313,19 @@ test_table_batch(void **st)
 	batch_walk(&b, rules_cb, &r);
 	/* ports x2, sessions x2, geo x2, r0_svc, r1 protocols x2 */
 	assert_int_equal(r.sets, 9);
-	assert_int_equal(r.n, 5);
+	assert_int_equal(r.n, 6);
 	assert_string_equal(r.comment[0], "r0 v4 ssh-bad");
 	assert_string_equal(r.exprs[0], "meta cmp payload lookup meta lookup "
 	    "meta payload lookup counter immediate");
-	assert_string_equal(r.comment[3], "r1 v6 icmp-any");
-	assert_string_equal(r.exprs[3], "meta cmp meta lookup counter "
+	/* The Teredo twin: prefix, inverted last 32 bits in the IPv4 set. */
+	assert_string_equal(r.comment[2], "r0 v6 ssh-bad");
+	assert_string_equal(r.exprs[2], "meta cmp payload cmp payload bitwise "
+	    "lookup meta lookup meta payload lookup counter immediate");
+	assert_string_equal(r.comment[4], "r1 v6 icmp-any");
+	assert_string_equal(r.exprs[4], "meta cmp meta lookup counter "
 	    "immediate");
-	assert_string_equal(r.comment[4], "default");
-	assert_string_equal(r.exprs[4], "counter immediate");
+	assert_string_equal(r.comment[5], "default");
+	assert_string_equal(r.exprs[5], "counter immediate");
 	nft_batch_free(&b);
 	geo_tables_free(t);
 	free(c);

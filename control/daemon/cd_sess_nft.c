@@ -1,0 +1,33 @@
+/*
+ * Sessions where the kernel enforces: backend nftables, and host
+ * protection with backend dpdk.  The kernel's sessions set is keyed by
+ * (source, destination port) with a timeout per element, so a grant
+ * becomes one element per port of its services, living as long as the
+ * grant.  Rule identity blocks cannot be judged there
+ * (docs/nftables.md): a session only opens the identity gate.
+ */
+#include "control/daemon/cordond.h"
+
+#define CD_NFT_PORTS_MAX 256	/* elements per service, at most */
+
+void
+cd_grant_nft(struct cd *d, const struct cd_grant *g, bool add)
+{
+	const struct conf *c = d->run.conf;
+	int64_t left = g->expires - cd_unix();
+
+	if (add && left <= 0)
+		return;
+	for (unsigned s = 0; s < c->nservices && s < 64; s++) {
+		const struct conf_service *v = &c->services[s];
+		unsigned n = 0;
+
+		if (!((g->svcs >> s) & 1))
+			continue;
+		for (unsigned r = 0; r < v->nranges; r++)
+			for (unsigned p = v->range[r].lo; p <= v->range[r].hi &&
+			    n < CD_NFT_PORTS_MAX; p++, n++)
+				cd_nft_session(d, add, g->af, g->addr,
+				    (uint16_t)p, add ? (unsigned)left : 0);
+	}
+}

@@ -49,7 +49,7 @@ import time
 sys.path.insert(0, "bench")
 sys.path.insert(0, "tests/lib")
 import mksess  # noqa: E402
-from cordonrig import Conn, Cordond, wait_for  # noqa: E402
+from cordonrig import Conn, Cordond, control_conf, wait_for  # noqa: E402
 
 N = int(os.environ["SESS_N"])
 NADD = min(int(os.environ["SESS_ADD_N"]), N)
@@ -81,19 +81,11 @@ dataplane: {
     workers = 1;
     burst = 32;
 };
-control: {
-    socket = "%(dir)s/run/cordon.sock";
-    ro_socket = "%(dir)s/run/cordon-ro.sock";
-    socket_group = "nogroup";
-    state_dir = "%(dir)s/state";
-    dp_socket = "%(dir)s/run/dp.sock";
-    dp_binary = "%(dp)s";
-    geo_max_age = 0;
+""" + control_conf("""\
     dp_args = [ "--stats-file", "%(dir)s/stats.json",
                 "--bench-fill", "%(pcap)s", "--mbuf-cache", "0",
                 "--mbufs", "%(mbufs)d" ];
-};
-"""
+""")
 
 IDENTITY = """identity: {
     issuers = (

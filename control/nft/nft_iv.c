@@ -19,9 +19,27 @@ nft_ones(unsigned bits)
 	return bits >= 128 ? ~(nft_u128)0 : ((nft_u128)1 << bits) - 1;
 }
 
+/*
+ * V (N of CAP elements of SIZE) with room for one more: V itself, a
+ * larger copy (CAP updated), or NULL (ENOMEM) with V left as it was.
+ */
+static void *
+nft_iv_grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	size_t c = *cap ? *cap * 2 : 1024;
+
+	if (n < *cap)
+		return v;
+	if ((v = realloc(v, c * size)) != NULL)
+		*cap = c;
+	return v;
+}
+
 int
 nft_iv4_add(struct nft_ivs *l, uint32_t lo, uint32_t hi)
 {
+	void *p;
+
 	/* Ranges come in ascending order: one reaching the top holds all. */
 	if (l->n4 > 0 && l->v4[l->n4 - 1].hi == UINT32_MAX)
 		return 0;
@@ -30,15 +48,9 @@ nft_iv4_add(struct nft_ivs *l, uint32_t lo, uint32_t hi)
 			l->v4[l->n4 - 1].hi = hi;
 		return 0;
 	}
-	if (l->n4 == l->cap4) {
-		size_t cap = l->cap4 ? l->cap4 * 2 : 1024;
-		void *p = realloc(l->v4, cap * sizeof(*l->v4));
-
-		if (p == NULL)
-			return -1;
-		l->v4 = p;
-		l->cap4 = cap;
-	}
+	if ((p = nft_iv_grow(l->v4, l->n4, &l->cap4, sizeof(*l->v4))) == NULL)
+		return -1;
+	l->v4 = p;
 	l->v4[l->n4++] = (struct nft_iv4){ lo, hi };
 	return 0;
 }
@@ -46,6 +58,8 @@ nft_iv4_add(struct nft_ivs *l, uint32_t lo, uint32_t hi)
 int
 nft_iv6_add(struct nft_ivs *l, nft_u128 lo, nft_u128 hi)
 {
+	void *p;
+
 	if (l->n6 > 0 && l->v6[l->n6 - 1].hi == ~(nft_u128)0)
 		return 0;
 	if (l->n6 > 0 && l->v6[l->n6 - 1].hi + 1 >= lo) {
@@ -53,15 +67,9 @@ nft_iv6_add(struct nft_ivs *l, nft_u128 lo, nft_u128 hi)
 			l->v6[l->n6 - 1].hi = hi;
 		return 0;
 	}
-	if (l->n6 == l->cap6) {
-		size_t cap = l->cap6 ? l->cap6 * 2 : 1024;
-		void *p = realloc(l->v6, cap * sizeof(*l->v6));
-
-		if (p == NULL)
-			return -1;
-		l->v6 = p;
-		l->cap6 = cap;
-	}
+	if ((p = nft_iv_grow(l->v6, l->n6, &l->cap6, sizeof(*l->v6))) == NULL)
+		return -1;
+	l->v6 = p;
 	l->v6[l->n6++] = (struct nft_iv6){ lo, hi };
 	return 0;
 }

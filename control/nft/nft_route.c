@@ -53,18 +53,42 @@ nft_rt_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, bool ok_exist)
 	return rc < 0 ? -1 : 0;
 }
 
+/* Starts a request of TYPE with FLAGS in BUF. */
+static struct nlmsghdr *
+nft_rt_msg(char *buf, uint16_t type, uint16_t flags, uint32_t seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	nlh->nlmsg_seq = seq;
+	return nlh;
+}
+
+/* The body of a fwmark rule: FAMILY's MARK goes to TABLE, at PRIO. */
+static void
+nft_rt_rule_put(struct nlmsghdr *nlh, uint8_t family, uint32_t mark,
+    uint32_t table, uint32_t prio)
+{
+	struct fib_rule_hdr *fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
+
+	fr->family = family;
+	fr->action = FR_ACT_TO_TBL;
+	mnl_attr_put_u32(nlh, FRA_FWMARK, mark);
+	mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
+	mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, prio);
+}
+
 static int
 nft_rt_route(struct mnl_socket *nl, int af, const uint8_t *gw, unsigned table,
     uint32_t seq)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = nft_rt_msg(buf, RTM_NEWROUTE, NLM_F_REQUEST |
+	    NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq);
 	struct rtmsg *rt;
 
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
-	    NLM_F_REPLACE;
-	nlh->nlmsg_seq = seq;
 	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
 	rt->rtm_family = (uint8_t)(af == 4 ? AF_INET : AF_INET6);
 	rt->rtm_table = RT_TABLE_UNSPEC;
@@ -81,20 +105,11 @@ nft_rt_rule(struct mnl_socket *nl, int af, uint32_t mark, unsigned table,
     unsigned prio, uint32_t seq)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct fib_rule_hdr *fr;
+	struct nlmsghdr *nlh = nft_rt_msg(buf, RTM_NEWRULE, NLM_F_REQUEST |
+	    NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
 
-	nlh->nlmsg_type = RTM_NEWRULE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
-	    NLM_F_EXCL;
-	nlh->nlmsg_seq = seq;
-	fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
-	fr->family = (uint8_t)(af == 4 ? AF_INET : AF_INET6);
-	fr->action = FR_ACT_TO_TBL;
-	mnl_attr_put_u32(nlh, FRA_FWMARK, mark);
-	mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
-	mnl_attr_put_u32(nlh, FRA_TABLE, table);
-	mnl_attr_put_u32(nlh, FRA_PRIORITY, prio);
+	nft_rt_rule_put(nlh, (uint8_t)(af == 4 ? AF_INET : AF_INET6), mark,
+	    table, prio);
 	return nft_rt_talk(nl, nlh, true);
 }
 
@@ -163,14 +178,12 @@ nft_rt_stale_find(struct mnl_socket *nl, struct nft_rt_stale *st,
     uint32_t seq)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = nft_rt_msg(buf, RTM_GETRULE, NLM_F_REQUEST |
+	    NLM_F_DUMP, seq);
 	struct fib_rule_hdr *fr;
 	ssize_t n;
 	int rc = MNL_CB_OK;
 
-	nlh->nlmsg_type = RTM_GETRULE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
 	fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
 	fr->family = AF_UNSPEC;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
@@ -187,19 +200,11 @@ nft_rt_rule_del(struct mnl_socket *nl, const struct nft_rt_stale *st,
     unsigned k, uint32_t seq)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct fib_rule_hdr *fr;
+	struct nlmsghdr *nlh = nft_rt_msg(buf, RTM_DELRULE, NLM_F_REQUEST |
+	    NLM_F_ACK, seq);
 
-	nlh->nlmsg_type = RTM_DELRULE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
-	fr->family = st->fam[k];
-	fr->action = FR_ACT_TO_TBL;
-	mnl_attr_put_u32(nlh, FRA_FWMARK, st->mark[k]);
-	mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
-	mnl_attr_put_u32(nlh, FRA_TABLE, st->table[k]);
-	mnl_attr_put_u32(nlh, FRA_PRIORITY, st->prio[k]);
+	nft_rt_rule_put(nlh, st->fam[k], st->mark[k], st->table[k],
+	    st->prio[k]);
 	return nft_rt_talk(nl, nlh, false);
 }
 

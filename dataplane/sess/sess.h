@@ -169,21 +169,25 @@ int sess_hdr_check(const void *buf, size_t len, char *err, size_t errlen);
 
 /* Builds a key; the unused bytes must be zero for keys to compare. */
 static inline void
-sess_key_v4(struct sess_key *k, uint8_t svc, const uint8_t addr[4])
+sess_key_fill(struct sess_key *k, uint8_t af, uint8_t svc,
+    const uint8_t *addr, size_t alen)
 {
 	memset(k, 0, sizeof(*k));
-	k->af = 4;
+	k->af = af;
 	k->svc = svc;
-	memcpy(k->addr, addr, 4);
+	memcpy(k->addr, addr, alen);
+}
+
+static inline void
+sess_key_v4(struct sess_key *k, uint8_t svc, const uint8_t addr[4])
+{
+	sess_key_fill(k, 4, svc, addr, 4);
 }
 
 static inline void
 sess_key_v6(struct sess_key *k, uint8_t svc, const uint8_t addr[16])
 {
-	memset(k, 0, sizeof(*k));
-	k->af = 6;
-	k->svc = svc;
-	memcpy(k->addr, addr, 16);
+	sess_key_fill(k, 6, svc, addr, 16);
 }
 
 /* Readers.  No locks, system calls or allocation below this line. */

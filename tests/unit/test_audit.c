@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "control/store/store.h"
+#include "tests/unit/unit_util.h"
 
 static char tmpdir[64];
 static char err[512];
@@ -28,18 +29,14 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_audit.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	return unit_tmpdir_make(tmpdir, sizeof(tmpdir), "test_audit");
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return unit_tmpdir_remove(tmpdir);
 }
 
 static void

@@ -17,6 +17,7 @@
 
 #include "control/geo/geo_build.h"
 #include "dataplane/geo/geo.h"
+#include "tests/unit/unit_util.h"
 
 /* Header offsets (struct geo_blob_hdr, geo_blob.c). */
 #define H_VERSION	4
@@ -28,16 +29,6 @@
 #define H_NODE6		48
 
 static char fx_dir[512];
-
-static uint64_t
-rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static uint64_t
 hdr64(const uint8_t *b, size_t off)
@@ -75,12 +66,12 @@ assert_same(const struct geo_tables *a, const struct geo_tables *b,
 	uint8_t a6[16];
 
 	for (unsigned i = 0; i < n; i++) {
-		uint32_t v4 = (uint32_t)rnd(&s);
-		uint64_t r = rnd(&s);
+		uint32_t v4 = (uint32_t)unit_rnd(&s);
+		uint64_t r = unit_rnd(&s);
 
 		assert_int_equal(geo_lookup4(a, v4), geo_lookup4(b, v4));
 		memcpy(a6, &r, 8);
-		r = rnd(&s);
+		r = unit_rnd(&s);
 		memcpy(a6 + 8, &r, 8);
 		assert_int_equal(geo_lookup6(a, a6), geo_lookup6(b, a6));
 		/* Inside the documentation prefix: deep in the trie. */

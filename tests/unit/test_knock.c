@@ -26,6 +26,7 @@
 #include <openssl/params.h>
 
 #include "control/ident/knock.h"
+#include "tests/unit/unit_util.h"
 
 #define NOW	  1800000000LL	/* unix seconds the tests run "at" */
 #define NOW_MS	  (NOW * 1000)
@@ -38,18 +39,14 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_knock.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	return unit_tmpdir_make(tmpdir, sizeof(tmpdir), "test_knock");
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return unit_tmpdir_remove(tmpdir);
 }
 
 static const char *

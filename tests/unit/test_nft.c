@@ -18,16 +18,7 @@
 
 #include "control/nft/nft_int.h"
 #include "dataplane/stats/reasons.h"
-
-static uint64_t
-rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
+#include "tests/unit/unit_util.h"
 
 static void
 test_iv_merge(void **st)
@@ -108,7 +99,7 @@ test_export_matches_lookup(void **st)
 	assert_int_equal(nft_iv_export(t, &s, &l), 0);
 	assert_int_equal(l.n4, 4);	/* 10/8 minus one, 198.51.100/24 - /28 */
 	for (int i = 0; i < 200000; i++) {
-		uint32_t a = (uint32_t)rnd(&seed);
+		uint32_t a = (uint32_t)unit_rnd(&seed);
 
 		if (i & 1)	/* near the interesting prefixes */
 			a = (i & 2 ? 0xc6336400u : 0x0a010200u) | (a & 0x1ff);
@@ -116,7 +107,7 @@ test_export_matches_lookup(void **st)
 		    geo_lookup4(t, a)));
 	}
 	for (int i = 0; i < 200000; i++) {
-		uint64_t hi = rnd(&seed), lo = rnd(&seed);
+		uint64_t hi = unit_rnd(&seed), lo = unit_rnd(&seed);
 		static const char *const base[] = { "2001:db8:1::",
 		    "::ffff:198.51.100.0", "2002:c633:6400::", "::ffff:10.1.2.0" };
 

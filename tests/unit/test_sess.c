@@ -21,18 +21,9 @@
 #include <cmocka.h>
 
 #include "dataplane/sess/sess.h"
+#include "tests/unit/unit_util.h"
 
 #define NOW	1000000
-
-static uint64_t
-rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 /* Key number i: even numbers IPv4, odd IPv6, the number in the address. */
 static void
@@ -511,7 +502,7 @@ test_hdr_random_damage(void **state)
 
 		memcpy(img, w->hdr, sizeof(h));
 		for (int f = 0; f < 1 + n % 3; f++)
-			img[rnd(&s) % 64] ^= (uint8_t)(1u << (rnd(&s) % 8));
+			img[unit_rnd(&s) % 64] ^= (uint8_t)(1u << (unit_rnd(&s) % 8));
 		if (sess_hdr_check(img, size, NULL, 0) != 0)
 			continue;
 		memcpy(&h, img, sizeof(h));
@@ -549,7 +540,7 @@ test_reader_corrupt_slots(void **state)
 		for (uint32_t i = 0; i < w->nslots; i++) {
 			uint64_t *p = (uint64_t *)&w->slots[i];
 			for (int j = 0; j < 8; j++)
-				p[j] = rnd(&s);
+				p[j] = unit_rnd(&s);
 			/* Rounds 1-3: live, even sequence, chosen keys. */
 			if (round == 0)
 				continue;
@@ -680,7 +671,7 @@ static void
 md_step(struct sess_table *t, struct md_ent *m, uint64_t *s, int64_t now,
     uint64_t *refused)
 {
-	uint64_t x = rnd(s);
+	uint64_t x = unit_rnd(s);
 	uint32_t i = (uint32_t)(x % MD_KEYS), op = (uint32_t)(x >> 32) % 64;
 	unsigned live = 0, n = 0;
 	struct sess_key k;
@@ -849,7 +840,7 @@ cc_writer(void *arg)
 	struct sess_key k;
 
 	while (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED)) {
-		uint64_t x = rnd(&s);
+		uint64_t x = unit_rnd(&s);
 		uint32_t i = (uint32_t)(x % CC_KEYS);
 
 		key_n(&k, i, 0);
@@ -889,7 +880,7 @@ cc_reader(void *arg)
 	uint32_t id;
 
 	while (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED)) {
-		uint64_t x = rnd(&s);
+		uint64_t x = unit_rnd(&s);
 		uint32_t i = (uint32_t)(x % CC_KEYS);
 		const uint64_t *b;
 

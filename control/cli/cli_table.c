@@ -107,10 +107,18 @@ static const struct cli_param cli_p_nexthop[] = {
 	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "next hop name" },
 	{ "port", "port", CLI_V_STR, NULL, ATTR | REQ, "PORT",
 	    "dataplane port rerouted packets leave by" },
-	{ "mac", "mac", CLI_V_STR, NULL, ATTR | REQ, "MAC",
-	    "destination MAC address" },
+	{ "mac", "mac", CLI_V_STR, NULL, ATTR, "MAC",
+	    "destination MAC address (required with backend dpdk)" },
 	{ "vlan", "vlan", CLI_V_INT, NULL, ATTR, "VLAN",
 	    "802.1Q tag to push (1-4094)" },
+	{ "address", "address", CLI_V_STR, NULL, ATTR, "ADDR",
+	    "IPv4 gateway (backend nftables)" },
+	{ "address6", "address6", CLI_V_STR, NULL, ATTR, "ADDR6",
+	    "IPv6 gateway (backend nftables)" },
+	{ "table", "table", CLI_V_INT, NULL, ATTR, "N",
+	    "policy-routing table (backend nftables)" },
+	{ "fwmark", "fwmark", CLI_V_INT, NULL, ATTR, "N",
+	    "firewall mark of rerouted packets (backend nftables)" },
 	END
 };
 

@@ -54,7 +54,9 @@ static const struct cand_attr cand_service_attrs[] = { { "proto", CAND_STRS },
 static const struct cand_attr cand_override_attrs[] = { { "country", CAND_STR },
 	{ NULL, 0 } };
 static const struct cand_attr cand_nexthop_attrs[] = { { "port", CAND_STR },
-	{ "mac", CAND_STR }, { "vlan", CAND_INT }, { NULL, 0 } };
+	{ "mac", CAND_STR }, { "vlan", CAND_INT }, { "address", CAND_STR },
+	{ "address6", CAND_STR }, { "table", CAND_INT }, { "fwmark", CAND_INT },
+	{ NULL, 0 } };
 static const struct cand_attr cand_default_attrs[] = { { "action", CAND_STR },
 	{ "log", CAND_BOOL }, { NULL, 0 } };
 

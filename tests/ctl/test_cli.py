@@ -187,6 +187,8 @@ REQUESTS = {
     "set-nexthop": "set nexthop scrubber port scrub0 mac 02:00:00:00:00:99 "
                    "vlan 100",
     "set-nexthop-novlan": "set nexthop q port scrub0 mac 02:00:00:00:00:98",
+    "set-nexthop-kernel": "set nexthop q port out0 address 10.30.0.2 "
+                          "address6 fd00:30::2 table 55 fwmark 119",
     "set-default": "set default action drop log yes",
     "delete-rule": "delete rule mgmt",
     "delete-region": "delete region lab",

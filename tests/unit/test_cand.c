@@ -377,6 +377,17 @@ test_nexthop(void **state)
 	assert_int_equal(conf->nexthops[0].vlan, -1);
 	assert_int_equal(conf->nexthops[0].port,
 	    conf_port_find(conf, "outside0"));
+	/* The kernel backend's next-hop keys go through set too. */
+	t = set(t, "nexthop", "scrubber",
+	    "{\"port\": \"outside0\", \"mac\": \"02:00:00:00:00:98\","
+	    " \"address\": \"10.30.0.2\", \"address6\": \"fd00:30::2\","
+	    " \"table\": 55, \"fwmark\": 119}");
+	load_ok(t);
+	assert_true(conf->nexthops[0].has_addr4);
+	assert_int_equal(conf->nexthops[0].addr4[3], 2);
+	assert_true(conf->nexthops[0].has_addr6);
+	assert_int_equal(conf->nexthops[0].table, 55);
+	assert_int_equal(conf->nexthops[0].fwmark, 119);
 	t = del(t, "rule", "scrub");
 	t = del(t, "nexthop", "scrubber");
 	load_ok(t);

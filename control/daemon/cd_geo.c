@@ -91,13 +91,19 @@ cd_geo_install(struct cd *d, struct geo_db *n, struct cd_err *e)
 
 	tmp.geo = *n;
 	cd_geo_hash(n, d->run.conf, tmp.geo_hash);
-	if (d->dp_state == CD_DP_UP && cd_dp_push(d, &tmp, true, e) < 0)
+	/* Sessions are judged again with the new places, in the same LOAD. */
+	if (cd_sess_prepare(d, &tmp, e) < 0)
 		return -1;
+	if (d->dp_state == CD_DP_UP && cd_dp_push(d, &tmp, true, e) < 0) {
+		cd_sess_abort(d);
+		return -1;
+	}
 	if (!d->run.geo_borrowed)
 		geo_db_free(&d->run.geo);
 	d->run.geo = *n;
 	d->run.geo_borrowed = false;
 	memcpy(d->run.geo_hash, tmp.geo_hash, DPC_HASH_LEN);
+	cd_sess_switch(d);
 	return 0;
 }
 

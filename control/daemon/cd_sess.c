@@ -237,8 +237,9 @@ cd_grant_next(struct cd *d, const struct cd_running *n, struct cd_grant *g)
 	g->svcs_next = 0;
 	if (nc->identity.line == 0 || iss < 0)
 		return 0;
+	/* New geo tables may place the source or an ipaddr elsewhere. */
 	if (idm_facts_build(nc, n->geo.tables, g->claims, iss,
-	    g->facts.flow_cc, &tmp.facts) != IDM_E_OK)
+	    cd_grant_cc(n->geo.tables, g), &tmp.facts) != IDM_E_OK)
 		return 0;
 	g->svcs_next = tmp.svcs = cd_svcs_remap(d->run.conf, nc, g->svcs);
 	idm_rule_bits(nc, &tmp.facts, &bits);
@@ -301,8 +302,8 @@ cd_sess_switch(struct cd *d)
 		iss = cd_ident_find(s->iss, s->niss, g->iss_name);
 		g->svcs = g->svcs_next;
 		if (g->svcs == 0 || iss < 0 || idm_facts_build(d->run.conf,
-		    d->run.geo.tables, g->claims, iss, g->facts.flow_cc,
-		    &g->facts) != IDM_E_OK)
+		    d->run.geo.tables, g->claims, iss,
+		    cd_grant_cc(d->run.geo.tables, g), &g->facts) != IDM_E_OK)
 			cd_sess_drop(s, g, false);
 		else
 			cd_grant_nft(d, g, true);	/* the new ports */

@@ -110,6 +110,8 @@ json_t *cd_grant_json(const struct cd *d, const struct cd_grant *g);
  * host protection): ADD with the time left, or withdrawn.
  */
 void cd_grant_nft(struct cd *d, const struct cd_grant *g, bool add);
+/* The country of G's source address in T. */
+geo_cc_t cd_grant_cc(const struct geo_tables *t, const struct cd_grant *g);
 
 /* cd_sess_idx.c */
 int cd_idx_init(struct cd_sessions *s);

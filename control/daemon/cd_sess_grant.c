@@ -43,16 +43,16 @@ cd_addr_parse(const char *s, uint8_t *af, uint8_t addr[16])
 	return -1;
 }
 
-static geo_cc_t
-cd_addr_cc(const struct cd *d, uint8_t af, const uint8_t addr[16])
+geo_cc_t
+cd_grant_cc(const struct geo_tables *t, const struct cd_grant *g)
 {
 	uint32_t a4;
 
-	if (af == 4) {
-		memcpy(&a4, addr, 4);
-		return geo_lookup4(d->run.geo.tables, ntohl(a4));
+	if (g->af == 4) {
+		memcpy(&a4, g->addr, 4);
+		return geo_lookup4(t, ntohl(a4));
 	}
-	return geo_lookup6(d->run.geo.tables, addr);
+	return geo_lookup6(t, g->addr);
 }
 
 /* The services a grant opens: one named, or every identity service. */
@@ -195,7 +195,7 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 	snprintf(g->iss_name, sizeof(g->iss_name), "%s",
 	    s->iss[res.issuer].name);
 	rc = idm_facts_build(c, d->run.geo.tables, g->claims, res.issuer,
-	    cd_addr_cc(d, g->af, g->addr), &g->facts);
+	    cd_grant_cc(d->run.geo.tables, g), &g->facts);
 	jose_result_free(&res);
 	if (rc != IDM_E_OK) {
 		s->refused++;
@@ -237,7 +237,7 @@ cd_sess_restore(struct cd *d, struct cd_grant *g, int issuer,
 		return cd_fail(e, "internal", "journal entry inconsistent");
 	if (cd_addr_parse(g->src, &g->af, g->addr) < 0 ||
 	    idm_facts_build(d->run.conf, d->run.geo.tables, g->claims, issuer,
-	    cd_addr_cc(d, g->af, g->addr), &g->facts) != IDM_E_OK)
+	    cd_grant_cc(d->run.geo.tables, g), &g->facts) != IDM_E_OK)
 		return cd_fail(e, "internal", "journal entry unusable");
 	snprintf(g->iss_name, sizeof(g->iss_name), "%s",
 	    d->run.conf->identity.issuers[issuer].name);

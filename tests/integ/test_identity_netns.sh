@@ -147,6 +147,11 @@ cj session list | jget '[s["sub"] for s in d["sessions"]]' | grep -qx "\['carol'
     tap ok "restarted cordond restored the escort session, not the revoked one" ||
     tap fail "restore: $(cj session list 2>&1 | head -5)"
 expect reroute "escort still rerouted after the restart" $US
+# A geo reload judges the sessions again and hands their table over with
+# the new tables, in the same LOAD.
+cj geo reload >/dev/null 2>&1 && tap ok "geo reload with sessions in force" ||
+    tap fail "geo reload: $(cj geo reload 2>&1 | tail -2)"
+expect reroute "escort still rerouted after the geo reload" $US
 
 kill -TERM "$CD_PID" 2>/dev/null
 wait "$CD_PID" 2>/dev/null

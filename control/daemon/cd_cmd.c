@@ -312,6 +312,10 @@ cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
 	    (json_int_t)s->log_dropped));
 	json_object_set_new(o, "log_suppressed", json_integer(
 	    (json_int_t)s->log_suppressed));
+	json_object_set_new(o, "knock_dropped", json_integer(
+	    (json_int_t)s->knock_dropped));
+	json_object_set_new(o, "knock_unsent", json_integer(
+	    (json_int_t)s->knock_unsent));
 	*data = o;
 	return 0;
 }

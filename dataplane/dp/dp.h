@@ -24,6 +24,8 @@
 #define DP_LOG_RING	1024	/* log events per worker */
 #define DP_KNOCK_RING	64	/* knocks per worker, waiting for the main lcore */
 #define DP_KNOCK_RATE	500	/* knocks per second per worker, at most */
+#define DP_KNOCK_SRC	1024	/* per-source buckets per worker */
+#define DP_KNOCK_SRC_HZ	10	/* knocks per second one source bucket passes */
 
 struct dp_port {
 	uint16_t id;		/* DPDK port id */
@@ -74,6 +76,13 @@ struct dp_worker {
 	uint64_t knock_tokens;	/* token bucket, as for the log */
 	uint64_t knock_last;
 	uint64_t knock_tick;
+	/*
+	 * Per source (IPv6: per /64), hashed with a seed of the worker's:
+	 * when each bucket may pass its next knock, so one flooding source
+	 * cannot take the whole worker's knock rate.
+	 */
+	uint64_t knock_seed;
+	uint64_t knock_src_next[DP_KNOCK_SRC];
 	struct stats *stats;	/* its element of dp_ctx.stats */
 } __attribute__((aligned(64)));
 

@@ -10,6 +10,7 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_random.h>
 
 #include "dataplane/dp/dp.h"
 #include "dataplane/pkt/pkt_reject.h"
@@ -191,6 +192,26 @@ dp_log(struct dp_worker *w, const struct pkt_meta *m,
  * A knock goes to the control plane whole (docs/knock.md).  Rate-limited
  * here too, so a flood cannot keep the main lcore copying.
  */
+/* Whether this source's bucket may pass a knock now (and takes it). */
+static inline int
+dp_knock_src_ok(struct dp_worker *w, const struct pkt_meta *meta,
+    uint64_t now)
+{
+	uint64_t h, a;
+
+	if (meta->af == 4) {
+		a = meta->src4;
+	} else {
+		memcpy(&a, meta->src6, 8);	/* the /64 */
+	}
+	h = (a ^ w->knock_seed) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 29)) % DP_KNOCK_SRC;
+	if (now < w->knock_src_next[h])
+		return 0;
+	w->knock_src_next[h] = now + rte_get_tsc_hz() / DP_KNOCK_SRC_HZ;
+	return 1;
+}
+
 static void
 dp_knock(struct dp_worker *w, const struct rte_mbuf *m,
     const struct pkt_meta *meta, unsigned in)
@@ -206,7 +227,7 @@ dp_knock(struct dp_worker *w, const struct rte_mbuf *m,
 		w->knock_tokens = w->knock_tick * DP_KNOCK_RING;
 	len = meta->l4_off + 8u <= m->pkt_len ? m->pkt_len - off : 0;
 	if (w->knock_tokens < w->knock_tick || len == 0 ||
-	    len > DPC_KNOCK_MAX) {
+	    len > DPC_KNOCK_MAX || !dp_knock_src_ok(w, meta, now)) {
 		w->stats->knock_dropped++;
 		return;
 	}
@@ -333,6 +354,7 @@ dp_worker_main(void *arg)
 	w->knock_tick = rte_get_tsc_hz() / DP_KNOCK_RATE;
 	w->knock_last = w->log_last;
 	w->knock_tokens = w->knock_tick * DP_KNOCK_RING;
+	w->knock_seed = rte_rand();
 	rte_rcu_qsbr_thread_online(ctx->qsv, w->idx);
 	while (!ctx->quit) {
 		for (unsigned p = 0; p < ctx->nports; p++) {

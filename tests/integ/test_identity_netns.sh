@@ -125,6 +125,21 @@ echo "$out" | grep -q session-table-full &&
     tap fail "slot hold: $out"
 sleep 2.5
 
+# A knock flood from one source: cordon-dp passes about ten a second of
+# it to cordond and counts the rest; the next knock a second later works.
+ip netns exec cdn-cli /usr/bin/python3 -c 'import socket
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+for i in range(300): s.sendto(b"CDK1 flood", ("192.0.2.100", 47470))'
+sleep 1
+[ "$(counter 'd["knock_dropped"] >= 250 and d["reasons"]["knock"] >= 300')" = True ] &&
+    tap ok "knock flood from one source cut in the fast path and counted" ||
+    tap fail "knock flood: $(cj show counters | jget '(d["knock_dropped"], d["reasons"]["knock"])')"
+ip netns exec cdn-cli "$KNOCK" --token "$WORK/pop.jwt" --key "$WORK/pop.pem" \
+    --service ssh --to $SRV --port 47470 >/dev/null 2>&1
+sleep 1
+expect allow "a valid knock after the flood still opens ssh" $US
+cj session revoke src $US >/dev/null
+
 # The escort case: US source, token acting for bob (CN).
 cj session add --token "$WORK/escort.jwt" --src $US >/dev/null 2>&1
 expect reroute "escort: US source relayed for CN actor -> quarantine" $US

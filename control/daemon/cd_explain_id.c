@@ -12,15 +12,14 @@ static const struct cd_grant *
 cd_grant_find(const struct cd *d, const struct pkt_meta *m, unsigned svc)
 {
 	struct sess_key k;
+	const struct cd_grant *g;
 
 	cls_sess_key(m, (uint8_t)svc, &k);
-	for (unsigned i = 0; d->sess && i < d->sess->cap; i++) {
-		const struct cd_grant *g = d->sess->g[i];
-
-		if (g && g->af == k.af && ((g->svcs >> svc) & 1) &&
+	for (g = cd_idx_src(d->sess, k.addr, k.af); g != NULL;
+	    g = cd_idx_next(d->sess, g->src_next))
+		if (g->af == k.af && ((g->svcs >> svc) & 1) &&
 		    memcmp(g->addr, k.addr, 16) == 0)
 			return g;
-	}
 	return NULL;
 }
 

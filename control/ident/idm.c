@@ -122,19 +122,28 @@ idm_facts_build(const struct conf *c, const struct geo_tables *g,
 	}
 }
 
-/* Where a principal is: its ipaddr country and declared ones. */
-static bool
-idm_loc_in(const struct idm_principal *p, const struct conf_ccset *set)
+bool
+idm_decl_in(const struct idm_principal *p, const struct conf_ccset *set)
 {
-	if (p->has_ip && conf_ccset_has(set, p->ipcc))
-		return true;
+	if (p->ndecl == 0)
+		return conf_ccset_has(set, GEO_CC_UNKNOWN);
 	for (unsigned i = 0; i < CONF_CC_WORDS; i++)
 		if (p->decl.w[i] & set->w[i])
 			return true;
-	/* Nothing says where it is: unknown, never a pass. */
-	if (!p->has_ip && p->ndecl == 0)
-		return conf_ccset_has(set, GEO_CC_UNKNOWN);
 	return false;
+}
+
+/*
+ * Where a principal is: its ipaddr country and declared ones; with
+ * neither, unknown (never a pass).
+ */
+static bool
+idm_loc_in(const struct idm_principal *p, const struct conf_ccset *set)
+{
+	if (p->has_ip)
+		return conf_ccset_has(set, p->ipcc) ||
+		    (p->ndecl != 0 && idm_decl_in(p, set));
+	return idm_decl_in(p, set);
 }
 
 int

@@ -74,6 +74,9 @@ void idm_rule_bits(const struct conf *c, const struct idm_facts *f,
 bool idm_principal_loc_in(const struct idm_principal *p,
     const struct conf_ccset *set);
 
+/* A declared country of P in SET (none declared: unknown). */
+bool idm_decl_in(const struct idm_principal *p, const struct conf_ccset *set);
+
 /* The first actor placed in one of SET's countries, or -1. */
 int idm_actor_in(const struct idm_facts *f, const struct conf_ccset *set);
 

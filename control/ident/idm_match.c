@@ -78,16 +78,6 @@ idm_cc_in(bool has, geo_cc_t cc, const struct conf_ccset *set)
 	return conf_ccset_has(set, has ? cc : GEO_CC_UNKNOWN);
 }
 
-static bool
-idm_decl_in(const struct idm_principal *p, const struct conf_ccset *set)
-{
-	if (p->ndecl == 0)
-		return conf_ccset_has(set, GEO_CC_UNKNOWN);
-	for (unsigned i = 0; i < CONF_CC_WORDS; i++)
-		if (p->decl.w[i] & set->w[i])
-			return true;
-	return false;
-}
 
 /* Every attribute condition of M, for one principal. */
 static bool

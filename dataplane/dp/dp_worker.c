@@ -154,22 +154,33 @@ dp_burst_size(void)
 	return sizeof(struct dp_burst);
 }
 
+/*
+ * A token bucket on the TSC: TOKENS (in ticks) refilled since LAST,
+ * BURST events' worth at most; takes one event's TICK if it is there.
+ */
+static inline int
+dp_bucket_take(uint64_t *tokens, uint64_t *last, uint64_t tick,
+    uint64_t burst, uint64_t now)
+{
+	*tokens += now - *last;
+	*last = now;
+	if (*tokens > tick * burst)
+		*tokens = tick * burst;
+	if (*tokens < tick)
+		return 0;
+	*tokens -= tick;
+	return 1;
+}
+
 /* Token bucket: one token per event, DP_LOG_BURST at most. */
 static inline int
 dp_log_allow(struct dp_worker *w)
 {
-	uint64_t now = rte_rdtsc();
-	uint64_t cap = w->log_tick * DP_LOG_BURST;
-
-	w->log_tokens += now - w->log_last;
-	w->log_last = now;
-	if (w->log_tokens > cap)
-		w->log_tokens = cap;
-	if (w->log_tokens < w->log_tick) {
+	if (!dp_bucket_take(&w->log_tokens, &w->log_last, w->log_tick,
+	    DP_LOG_BURST, rte_rdtsc())) {
 		w->stats->log_suppressed++;
 		return 0;
 	}
-	w->log_tokens -= w->log_tick;
 	return 1;
 }
 
@@ -221,17 +232,14 @@ dp_knock(struct dp_worker *w, const struct rte_mbuf *m,
 	uint32_t off = meta->l4_off + 8u, len, a4;
 	const void *p;
 
-	w->knock_tokens += now - w->knock_last;
-	w->knock_last = now;
-	if (w->knock_tokens > w->knock_tick * DP_KNOCK_RING)
-		w->knock_tokens = w->knock_tick * DP_KNOCK_RING;
 	len = meta->l4_off + 8u <= m->pkt_len ? m->pkt_len - off : 0;
-	if (w->knock_tokens < w->knock_tick || len == 0 ||
-	    len > DPC_KNOCK_MAX || !dp_knock_src_ok(w, meta, now)) {
+	/* The source's bucket first: one source must not drain the worker's. */
+	if (len == 0 || len > DPC_KNOCK_MAX || !dp_knock_src_ok(w, meta, now) ||
+	    !dp_bucket_take(&w->knock_tokens, &w->knock_last, w->knock_tick,
+	    DP_KNOCK_RING, now)) {
 		w->stats->knock_dropped++;
 		return;
 	}
-	w->knock_tokens -= w->knock_tick;
 	memset(k, 0, offsetof(struct dp_knock, data));
 	if (meta->af == 4) {
 		a4 = rte_cpu_to_be_32(meta->src4);

@@ -15,6 +15,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
  libconfig-dev libssl-dev libjansson-dev libcmocka-dev libsystemd-dev
  libnftnl-dev libmnl-dev nftables
  python3 python3-scapy python3-pytest python3-jwt python3-jwcrypto
+ python3-cryptography
  libcurl4-openssl-dev
  iproute2 ethtool iputils-ping netcat-openbsd tcpdump tcpreplay
  openssh-server openssh-client curl procps

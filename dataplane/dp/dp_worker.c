@@ -19,6 +19,7 @@
 
 struct dp_txbuf {
 	uint16_t n;
+	uint16_t slot[DP_BURST_MAX];	/* each frame's index in the burst */
 	struct rte_mbuf *m[DP_BURST_MAX];
 };
 
@@ -91,19 +92,24 @@ dp_classify(struct dp_worker *w, struct dp_burst *b,
 		b->v[idx[j]] = ok[j];
 }
 
+/*
+ * A verdict that cannot be carried out (no port to send to, no reply that
+ * may be built, a full transmit queue): the frame is dropped instead, and
+ * counted as what really happened.  Nothing is counted before a frame's
+ * fate is known, so nothing needs to be un-counted.
+ */
 static inline void
-dp_drop(struct dp_burst *b, struct stats *s, struct rte_mbuf *m,
-    struct cls_verdict *v, unsigned reason)
+dp_fail(struct cls_verdict *v, unsigned reason)
 {
-	/* A forward that cannot happen turns into a counted drop. */
-	if (v->action != CDN_ACT_DROP) {
-		s->action[v->action]--;
-		s->action[CDN_ACT_DROP]++;
-		s->reason[v->reason]--;
-		s->reason[reason]++;
-		v->action = CDN_ACT_DROP;
-		v->reason = (uint8_t)reason;
-	}
+	v->action = CDN_ACT_DROP;
+	v->reason = (uint8_t)reason;
+}
+
+static inline void
+dp_drop(struct dp_burst *b, struct rte_mbuf *m, struct cls_verdict *v,
+    unsigned reason)
+{
+	dp_fail(v, reason);
 	b->drop[b->ndrop++] = m;
 }
 
@@ -143,9 +149,12 @@ dp_reroute(struct rte_mbuf *m, const struct pol_nexthop *nh)
 }
 
 static inline void
-dp_tx_add(struct dp_burst *b, uint16_t port, struct rte_mbuf *m)
+dp_tx_add(struct dp_burst *b, uint16_t port, struct rte_mbuf *m, unsigned i)
 {
-	b->tx[port].m[b->tx[port].n++] = m;
+	struct dp_txbuf *t = &b->tx[port];
+
+	t->slot[t->n] = (uint16_t)i;
+	t->m[t->n++] = m;
 }
 
 size_t
@@ -261,40 +270,40 @@ dp_knock(struct dp_worker *w, const struct rte_mbuf *m,
 		w->stats->knock_dropped++;
 }
 
+/* Carries out frame I's verdict; a verdict that cannot be becomes a drop. */
 static void
 dp_act_one(struct dp_worker *w, struct dp_burst *b, const struct policy *pol,
     unsigned in, struct rte_mbuf *m, unsigned i)
 {
 	const struct dp_ctx *ctx = w->ctx;
 	struct cls_verdict *v = &b->v[i];
-	struct stats *s = w->stats;
 	const struct pol_nexthop *nh;
 	uint16_t out;
 
-	stats_account(s, v, b->parsed[i]);
 	if (unlikely(v->reason == CDN_R_KNOCK))
 		dp_knock(w, m, &b->meta[i], in);
 	switch (v->action) {
 	case CDN_ACT_ALLOW:
 		out = ctx->port[in].peer;
 		if (unlikely(out == DP_NO_PORT))
-			dp_drop(b, s, m, v, CDN_R_NO_PEER);
+			dp_drop(b, m, v, CDN_R_NO_PEER);
 		else
-			dp_tx_add(b, out, m);
+			dp_tx_add(b, out, m, i);
 		break;
 	case CDN_ACT_REJECT:
+		/* Still a denial: only the reply is missing. */
 		if (dp_reject(b, m, &b->meta[i]) == 0)
-			dp_tx_add(b, (uint16_t)in, m);
+			dp_tx_add(b, (uint16_t)in, m, i);
 		else
-			b->drop[b->ndrop++] = m;
+			dp_drop(b, m, v, CDN_R_REJECT_FAIL);
 		break;
 	case CDN_ACT_REROUTE:
 		nh = &pol->nexthop[v->nexthop];
 		out = ctx->local[nh->port];
 		if (out == DP_NO_PORT || dp_reroute(m, nh) != 0)
-			dp_drop(b, s, m, v, CDN_R_NO_PEER);
+			dp_drop(b, m, v, CDN_R_NO_PEER);
 		else
-			dp_tx_add(b, out, m);
+			dp_tx_add(b, out, m, i);
 		break;
 	default:
 		b->drop[b->ndrop++] = m;
@@ -323,7 +332,8 @@ dp_tx_flush(struct dp_worker *w, struct dp_burst *b)
 			sp->tx_bytes += t->m[i]->pkt_len;
 		if (unlikely(sent < t->n)) {
 			sp->tx_dropped += t->n - sent;
-			w->stats->reason[CDN_R_TX_FULL] += t->n - sent;
+			for (unsigned i = sent; i < t->n; i++)
+				dp_fail(&b->v[t->slot[i]], CDN_R_TX_FULL);
 			rte_pktmbuf_free_bulk(&t->m[sent], t->n - sent);
 		}
 		t->n = 0;
@@ -345,6 +355,9 @@ dp_burst_run(struct dp_worker *w, struct dp_burst *b, unsigned in,
 	if (b->ndrop)
 		rte_pktmbuf_free_bulk(b->drop, b->ndrop);
 	dp_tx_flush(w, b);
+	/* Counted once, now that each frame's fate is known. */
+	for (unsigned i = 0; i < n; i++)
+		stats_account(w->stats, &b->v[i], b->parsed[i]);
 }
 
 int

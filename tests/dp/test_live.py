@@ -234,6 +234,34 @@ def test_live_port_counters(request, scen_name):
             "tx_dropped": 0}, name
 
 
+@pytest.mark.parametrize("scen_name", ["scen_a", "scen_b"])
+def test_live_reject_without_reply_counted_as_drop(request, scen_name):
+    """Regression (issue 10 item 16): a reject whose reply may not or
+    cannot be built (a RST, a broadcast, an ICMP error, a multicast
+    destination, a frame in two mbufs) is counted once, as a drop with
+    reason reject-build-failed, and still as denied for its country; the
+    per-country denied counts add up to every parsed frame that was not
+    let through."""
+    scen = request.getfixturevalue(scen_name)
+    st = scen.live.stats
+    nreply = [c for c in scen.cases if c.action == "reject" and not c.reply]
+    assert nreply
+    assert st["reasons"]["reject-build-failed"] == len(nreply)
+    sent = [c for c in scen.cases if c.action == "reject" and c.reply]
+    assert st["actions"]["reject"] == len(sent)
+    assert sum(st["actions"].values()) == st["packets"]
+    assert sum(st["reasons"].values()) == st["packets"] - \
+        st["actions"]["allow"]
+    parsed = [c for c in scen.cases if c.parsed]
+    denied = sum(e["denied"] for e in st["countries"].values())
+    assert denied == len([c for c in parsed if c.live_action != "allow"])
+    assert sum(e["packets"] for e in st["countries"].values()) == \
+        len(parsed)
+    for c in nreply:
+        cc = cases.src_cc(c)
+        assert st["countries"][cc]["denied"] >= 1, c.name
+
+
 def test_live_every_reason_and_action_exercised(scen_a, scen_b):
     """The catalogue covers every parser reason and every action."""
     reasons = {c.live_reason for c in scen_a.cases + scen_b.cases}
@@ -248,7 +276,9 @@ def test_live_log_lines(scen_a):
     """Rules with log = true print one line per packet on stdout."""
     lines = re.findall(r"^cordon-dp: (\w+) rule=(\S+) reason=(\S+) "
                        r"port=(\S+) ", scen_a.live.stdout, re.M)
-    exp = sorted((c.action, c.rule, c.reason, c.port) for c in scen_a.cases
+    # A line says what was done: a reject without a reply is a drop.
+    exp = sorted((c.live_action, c.rule, c.live_reason, c.port)
+                 for c in scen_a.cases
                  if c.parsed and c.rule and cases.A_RULE_LOG[c.rule])
     assert sorted(lines) == exp
     assert "cordon-dp: enforcing: 3 port(s), 1 worker(s), 5 rule(s)" in \

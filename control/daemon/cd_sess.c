@@ -109,6 +109,28 @@ cd_sess_free_slot(struct cd_sessions *s, uint32_t j)
 }
 
 void
+cd_sess_watermark(struct cd_sessions *s)
+{
+	uint64_t n = (uint64_t)s->n * 100, cap = s->cap;
+
+	/* Not while replaying the journal: SNMP is not up yet. */
+	if (s->restoring)
+		return;
+	if (!s->nearly_full && n >= cap * CD_SESS_HIGH_PCT) {
+		s->nearly_full = true;
+		cd_syslog_event(s->d, "session-table-nearly-full",
+		    "session table nearly full", "sessions", CD_SL_U(s->n),
+		    "capacity", CD_SL_U(s->cap), NULL);
+		cd_snmp_notify_sessions(s->d, s->n, s->cap);
+	} else if (s->nearly_full && n < cap * CD_SESS_LOW_PCT) {
+		s->nearly_full = false;
+		cd_syslog_event(s->d, "session-table-cleared",
+		    "session table below its low-water mark", "sessions",
+		    CD_SL_U(s->n), "capacity", CD_SL_U(s->cap), NULL);
+	}
+}
+
+void
 cd_sess_drop(struct cd_sessions *s, struct cd_grant *g, bool unput)
 {
 	if (unput)
@@ -120,6 +142,7 @@ cd_sess_drop(struct cd_sessions *s, struct cd_grant *g, bool unput)
 	cd_journal_del(s, g->sid);
 	s->n--;
 	cd_grant_free(g);
+	cd_sess_watermark(s);
 }
 
 static void

@@ -75,6 +75,7 @@ struct cd_sessions {
 	uint64_t jrecords;		/* records in it */
 	bool restoring;			/* replaying it: no records */
 	struct knock_ctx *knock;
+	bool nearly_full;		/* the high-water alarm was raised */
 	/* counters: cordonctl show sessions, SNMP */
 	uint64_t added, refused, revoked, expired, full, quota;
 	uint64_t reason[JOSE_REASON_MAX];
@@ -92,6 +93,16 @@ int cd_sess_prepare(struct cd *d, const struct cd_running *n,
     struct cd_err *e);
 void cd_sess_switch(struct cd *d);
 void cd_sess_abort(struct cd *d);
+/*
+ * The table's high-water alarm (cordonSessionTableNearlyFull, syslog
+ * session-table-nearly-full): raised once when it reaches
+ * CD_SESS_HIGH_PCT % of its capacity, re-armed (session-table-cleared)
+ * when it falls under CD_SESS_LOW_PCT %.  Called where the count changes
+ * and each tick (a restored table is judged once the daemon runs).
+ */
+#define CD_SESS_HIGH_PCT	90
+#define CD_SESS_LOW_PCT		80
+void cd_sess_watermark(struct cd_sessions *s);
 /*
  * Verifies TOKEN and grants SRC a session (SVC: one service, or NULL:
  * every identity service; TTL 0: the longest allowed).  VIA "push" or

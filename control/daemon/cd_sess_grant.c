@@ -130,6 +130,7 @@ cd_grant_install(struct cd *d, struct cd_grant *g, struct cd_err *e)
 	s->n++;
 	s->added++;
 	cd_journal_add(d, g);
+	cd_sess_watermark(s);
 	return 0;
 }
 
@@ -319,6 +320,7 @@ cd_sess_tick(struct cd *d)
 	if (s == NULL || now < s->next_sweep)
 		return;
 	s->next_sweep = now + 1000;
+	cd_sess_watermark(s);
 	cd_sess_sweep(d, cd_unix());
 	if (sess_needs_rebuild(s->t))
 		cd_sess_compact(d);

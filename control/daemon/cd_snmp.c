@@ -38,6 +38,8 @@ static const oid cd_o_geo_age[] = { 1, 1, 5, 0 };
 static const oid cd_o_dp_state[] = { 1, 1, 7, 0 };
 static const oid cd_o_deny_rate[] = { 1, 1, 11, 0 };
 static const oid cd_o_deny_thr[] = { 1, 1, 12, 0 };
+static const oid cd_o_sess_count[] = { 1, 6, 1, 0 };
+static const oid cd_o_sess_cap[] = { 1, 6, 2, 0 };
 static const oid cd_o_prev[] = { 1, 7, 1, 0 };
 static const oid cd_o_detail[] = { 1, 7, 2, 0 };
 
@@ -321,6 +323,20 @@ cd_snmp_notify_dp(struct cd *d, bool up, const char *why)
 	else
 		cd_vb_str(&l, CD_SUB(cd_o_detail), why ? why : "");
 	cd_snmp_send(up ? CD_N_DP_UP : CD_N_DP_DOWN, l);
+}
+
+void
+cd_snmp_notify_sessions(struct cd *d, unsigned count, unsigned cap)
+{
+	netsnmp_variable_list *l = NULL;
+
+	if (!cd_snmp.on)
+		return;
+	cd_snmp_tables_invalidate();
+	cd_vb_u32(&l, CD_SUB(cd_o_sess_count), count);
+	cd_vb_u32(&l, CD_SUB(cd_o_sess_cap), cap);
+	cd_snmp_send(CD_N_SESSIONS_FULL, l);
+	(void)d;
 }
 
 /* Periodic checks ------------------------------------------------------- */

@@ -43,5 +43,7 @@ void cd_snmp_notify_rollback(struct cd *d, uint64_t rev, uint64_t prev,
     const char *detail);
 void cd_snmp_notify_geo_refused(struct cd *d, const char *why);
 void cd_snmp_notify_dp(struct cd *d, bool up, const char *why);
+/* cordonSessionTableNearlyFull: COUNT sessions of CAP (cd_sess.c). */
+void cd_snmp_notify_sessions(struct cd *d, unsigned count, unsigned cap);
 
 #endif

@@ -75,6 +75,7 @@ cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
 		{ "geo-stale", SL_WARNING }, { "dataplane-down", SL_ERR },
 		{ "dataplane-restarted", SL_WARNING },
 		{ "token-refused", SL_WARNING },
+		{ "session-table-nearly-full", SL_WARNING },
 	};
 	struct sl_param sd[SL_PARAMS_MAX];
 	unsigned n = 0, sev = SL_NOTICE;

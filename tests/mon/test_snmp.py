@@ -13,6 +13,7 @@ snmpget and `counters` taken afterwards must agree exactly.
 
 Run as root: /usr/bin/python3 -m pytest tests/mon/test_snmp.py
 """
+import json
 import os
 import shutil
 import signal
@@ -55,6 +56,17 @@ default = { action = "drop"; };
         deny_rate_threshold = %(threshold)d;
     };
 """)
+
+# An identity group with the smallest session table (issue 10 item 17).
+IDENTITY = """identity: {
+    issuers = ( { name = "corp"; issuer = "https://idp.test";
+                  audience = [ "cordon" ]; jwks = "%(dir)s/jwks.json";
+                  algorithms = [ "ES256" ]; } );
+    services = [ "ssh" ];
+    sessions = { capacity = 16; };
+};
+"""
+SESS_CAP = 16
 
 # Known traffic: per round a US SYN (allowed), a CN ssh SYN (rejected by
 # rule 3), a RU rdp SYN (dropped by rule 2), an unmapped-country SYN
@@ -182,15 +194,35 @@ class Snmp:
         return None
 
 
+def issuer_token(d):
+    """Writes D/jwks.json (a new ES256 key) and returns a token it
+    signed, made with jwcrypto (not our code)."""
+    from jwcrypto import jwk, jwt
+    key = jwk.JWK.generate(kty="EC", crv="P-256", kid="k1")
+    pub = dict(json.loads(key.export_public()), alg="ES256", use="sig")
+    with open(d + "/jwks.json", "w") as f:
+        json.dump({"keys": [pub]}, f)
+    now = int(time.time())
+    t = jwt.JWT(header={"alg": "ES256", "kid": "k1", "typ": "JWT"},
+                claims={"iss": "https://idp.test", "aud": "cordon",
+                        "sub": "filler", "jti": "j-fill", "iat": now,
+                        "nbf": now - 5, "exp": now + 600})
+    t.make_signed_token(key)
+    return t.serialize()
+
+
 class Daemon(cordonrig.Cordond):
     """cordond with the snmp group, and the cordon-dp it starts."""
 
-    def __init__(self, d, infinite=False, threshold=0):
+    def __init__(self, d, infinite=False, threshold=0, identity=False):
         super().__init__(d)
         self.pcap = d + "/in.pcap"
         self.frames = frames()
         pcap_write(self.pcap, self.frames)
-        self.write_conf(CONF, pcap=self.pcap, threshold=threshold,
+        if identity:
+            self.token = issuer_token(d)
+        self.write_conf(CONF + (IDENTITY if identity else ""),
+                        pcap=self.pcap, threshold=threshold,
                         infinite=",infinite_rx=1" if infinite else "")
 
     def start(self):
@@ -366,3 +398,56 @@ def test_snmp_master_starts_later(rig):
     walk = wait_for("the subagent registered", lambda: registered(snmp),
                     timeout=15)
     assert int(walk[OBJ + ".1.2.0"]) == cd.ok("status")["running_revision"]
+
+
+def _sessions_full_traps(snmp):
+    """(count, capacity) of every cordonSessionTableNearlyFull logged."""
+    out = []
+    for t in snmp.traps():
+        vbs = t.rstrip("\n").split("\t")
+        if len(vbs) < 2 or not vbs[1].endswith("OID: %s.8" % NOTIF):
+            continue
+        val = {}
+        for vb in vbs[2:]:
+            k, _, v = vb.partition(" = ")
+            val[k] = int(v.split(": ")[1])
+        out.append((val[OBJ + ".6.1.0"], val[OBJ + ".6.2.0"]))
+    return out
+
+
+@pytest.mark.parametrize("rig", [{"identity": True}], indirect=True)
+def test_snmp_session_table_nearly_full(rig):
+    """Regression (issue 10 item 17): cordonSessionTableNearlyFull was
+    never sent.  A table of 16 sends it once when the 15th session makes
+    it 90% full, not again while it stays at or over 80%, and again after
+    it fell under 80% and filled up once more."""
+    snmp, cd = rig
+    wait_for("the subagent registered", lambda: registered(snmp))
+
+    def add(i):
+        cd.ok("session-add", token=cd.token, src="10.9.0.%d" % i)
+
+    def revoke(i):
+        assert cd.ok("session-revoke", src="10.9.0.%d" % i)["revoked"] == 1
+
+    for i in range(1, 16):
+        add(i)
+    wait_for("sessionTableNearlyFull", lambda: _sessions_full_traps(snmp),
+             timeout=15)
+    assert _sessions_full_traps(snmp) == [(15, SESS_CAP)]
+    add(16)
+    for i in (16, 15, 14):          # down to 13: over 80%, still raised
+        revoke(i)
+    time.sleep(2.5)                 # freed slots are held back 2 s
+    for i in (14, 15):
+        add(i + 100)
+    revoke(115)
+    revoke(114)
+    revoke(13)                      # 12 of 16: under 80%, re-armed
+    time.sleep(2.5)
+    for i in (13, 14, 15):
+        add(i + 200)
+    wait_for("the second notification",
+             lambda: len(_sessions_full_traps(snmp)) == 2, timeout=15)
+    assert _sessions_full_traps(snmp) == [(15, SESS_CAP)] * 2
+    assert cd.ok("session-list")["live"] == 15

@@ -674,13 +674,27 @@ def test_timeout(ctl_bin, daemon):
     assert time.monotonic() - t0 < 5
 
 
-def as_nobody(cmd):
-    if os.geteuid() != 0:
-        return cmd
-    if not shutil.which("setpriv"):
-        pytest.skip("needs setpriv to drop root for an EACCES test")
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] \
-        + cmd
+def nobody_copy(d, path):
+    """PATH copied into D, readable (and, for a program, runnable) by
+    every user: the checkout may sit in a home folder that uid 65534
+    cannot enter (Debian creates them 0700)."""
+    dst = os.path.join(d, os.path.basename(path))
+    if not os.path.exists(dst):
+        shutil.copyfile(path, dst)
+        os.chmod(dst, 0o755 if os.access(path, os.X_OK) else 0o644)
+    return dst
+
+
+def run_as_nobody(d, cmd):
+    """Runs CMD as uid/gid 65534 (when we are root) from the folder D
+    (sockdir: outside the checkout, 0755), its program copied there."""
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("needs setpriv to drop root for an EACCES test")
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534",
+               "--clear-groups", nobody_copy(d, cmd[0])] + cmd[1:]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=20,
+                          cwd=d)
 
 
 def test_ro_fallback(ctl_bin, sockdir):
@@ -696,15 +710,13 @@ def test_ro_fallback(ctl_bin, sockdir):
         for args in (["show", "status"], ["lookup", "192.0.2.1"],
                      ["explain", "192.0.2.1", "198.51.100.1", "icmp"],
                      ["audit", "verify"]):
-            r = subprocess.run(as_nobody([ctl_bin, "-s", rw.path] + args),
-                               capture_output=True, text=True, timeout=20)
+            r = run_as_nobody(sockdir, [ctl_bin, "-s", rw.path] + args)
             assert r.returncode == 0, r.stderr
         assert [q["cmd"] for q in ro.requests] == [
             "status", "lookup", "explain", "audit-verify"]
         for args in (["commit"], ["set", "region", "r", "CN"],
                      ["geo", "reload"]):
-            r = subprocess.run(as_nobody([ctl_bin, "-s", rw.path] + args),
-                               capture_output=True, text=True, timeout=20)
+            r = run_as_nobody(sockdir, [ctl_bin, "-s", rw.path] + args)
             assert r.returncode == 3
             assert "Permission denied" in r.stderr
         assert rw.requests == [] and len(ro.requests) == 4
@@ -1304,14 +1316,15 @@ def test_session_sockets(ctl_bin, sockdir):
         if os.geteuid() != 0 and os.access(rw.path, os.W_OK):
             pytest.skip("cannot make the socket inaccessible")
         for args in (["session", "list"], ["show", "sessions"]):
-            r = subprocess.run(as_nobody([ctl_bin, "-s", rw.path] + args),
-                               capture_output=True, text=True, timeout=20)
+            r = run_as_nobody(sockdir, [ctl_bin, "-s", rw.path] + args)
             assert r.returncode == 0, r.stderr
-        for args in (["session", "add", "--token", TOKEN, "--src",
+        # The token too: nobody may not be able to read the checkout.
+        tok = nobody_copy(sockdir, TOKEN)
+        for args in (["session", "add", "--token", tok, "--src",
                       "192.0.2.1"], ["session", "revoke", "id", "1"]):
-            r = subprocess.run(as_nobody([ctl_bin, "-s", rw.path] + args),
-                               capture_output=True, text=True, timeout=20)
-            assert r.returncode == 3 and "Permission denied" in r.stderr
+            r = run_as_nobody(sockdir, [ctl_bin, "-s", rw.path] + args)
+            assert r.returncode == 3 and "Permission denied" in r.stderr, \
+                r.stderr
         assert rw.requests == []
         assert [q["cmd"] for q in ro.requests] == ["session-list"] * 2
     finally:

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -55,7 +56,7 @@ default = { action = "drop"; };
         ping_interval = 1;
         deny_rate_threshold = %(threshold)d;
     };
-""")
+%(logging)s""")
 
 # An identity group with the smallest session table (issue 10 item 17).
 IDENTITY = """identity: {
@@ -67,6 +68,11 @@ IDENTITY = """identity: {
 };
 """
 SESS_CAP = 16
+# Its syslog records go to a datagram socket of the test's.
+LOCAL_LOG = """    logging = {
+        targets = ( { type = "local"; address = "%(dir)s/log.sock"; } );
+    };
+"""
 
 # Known traffic: per round a US SYN (allowed), a CN ssh SYN (rejected by
 # rule 3), a RU rdp SYN (dropped by rule 2), an unmapped-country SYN
@@ -219,11 +225,26 @@ class Daemon(cordonrig.Cordond):
         self.pcap = d + "/in.pcap"
         self.frames = frames()
         pcap_write(self.pcap, self.frames)
+        self.log_sock, self.msgids = None, []
         if identity:
             self.token = issuer_token(d)
+            self.log_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self.log_sock.bind(d + "/log.sock")
+            self.log_sock.setblocking(False)
         self.write_conf(CONF + (IDENTITY if identity else ""),
                         pcap=self.pcap, threshold=threshold,
-                        infinite=",infinite_rx=1" if infinite else "")
+                        infinite=",infinite_rx=1" if infinite else "",
+                        logging=(LOCAL_LOG % {"dir": d}) if identity else "")
+
+    def syslog_msgids(self):
+        """MSGIDs of the RFC 5424 records received so far.  Call it
+        often: a Unix datagram socket queues only a few (max_dgram_qlen)."""
+        while True:
+            try:
+                rec = self.log_sock.recv(65536).decode()
+            except BlockingIOError:
+                return self.msgids
+            self.msgids.append(rec.split(" ")[5])
 
     def start(self):
         self.spawn()
@@ -426,9 +447,11 @@ def test_snmp_session_table_nearly_full(rig):
 
     def add(i):
         cd.ok("session-add", token=cd.token, src="10.9.0.%d" % i)
+        cd.syslog_msgids()
 
     def revoke(i):
         assert cd.ok("session-revoke", src="10.9.0.%d" % i)["revoked"] == 1
+        cd.syslog_msgids()
 
     for i in range(1, 16):
         add(i)
@@ -451,3 +474,9 @@ def test_snmp_session_table_nearly_full(rig):
              lambda: len(_sessions_full_traps(snmp)) == 2, timeout=15)
     assert _sessions_full_traps(snmp) == [(15, SESS_CAP)] * 2
     assert cd.ok("session-list")["live"] == 15
+    # Syslog has the same crossings, and the one clearing between them.
+    ids = wait_for("the syslog records", lambda: (lambda x: x if len(
+        x) >= 3 else None)([m for m in cd.syslog_msgids()
+                            if m.startswith("session-table")]))
+    assert ids == ["session-table-nearly-full", "session-table-cleared",
+                   "session-table-nearly-full"], ids

@@ -19,7 +19,7 @@
 
 struct dp_txbuf {
 	uint16_t n;
-	uint16_t slot[DP_BURST_MAX];	/* each frame's index in the burst */
+	uint16_t slot[DP_BURST_MAX];	/* each frame's place in b->v */
 	struct rte_mbuf *m[DP_BURST_MAX];
 };
 

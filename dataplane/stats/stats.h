@@ -36,7 +36,7 @@ struct stats {
 	uint64_t reason[CDN_R_MAX];
 	uint64_t rule[POL_RULE_MAX + 1];
 	uint64_t cc_packets[GEO_CC_MAX];	/* by source country */
-	uint64_t cc_denied[GEO_CC_MAX];		/* not let through, by source */
+	uint64_t cc_denied[GEO_CC_MAX];		/* not allowed, by source */
 	uint64_t log_dropped;			/* log events lost: ring full */
 	uint64_t log_suppressed;		/* over the log rate limit */
 	/*

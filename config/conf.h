@@ -130,6 +130,7 @@ struct conf_identity {
 	char country_claims[CONF_CCLAIM_MAX][CONF_CLAIM_LEN];
 	unsigned act_depth;		/* actors evaluated, nested */
 	uint64_t services;		/* bit i: services[i] needs a session */
+	bool gate_out;			/* direction "any": outbound flows too */
 	int unident_action;		/* drop, reject or reroute */
 	int unident_nexthop;		/* reroute: nexthops[] index */
 	bool unident_log;

@@ -378,6 +378,16 @@ cd_explain_data(const struct cd *d, const struct cd_pkt *p,
 	    p->dir == POL_DIR_IN ? "in" : "out", "steps", steps);
 }
 
+/* A flow of an identity service that the gate does not judge. */
+static bool
+cd_gate_skips(const struct policy *pol, const struct cd_pkt *p,
+    const struct cls_verdict *v)
+{
+	return v->service != POL_SVC_NONE &&
+	    ((pol->ident_svc >> v->service) & 1) &&
+	    !pol_ident_gate(pol, p->dir);
+}
+
 int
 cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
@@ -400,6 +410,9 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	    cd_service_name(d->run.pol, &v), p.pc <= POL_PROTO_UDP ? port :
 	    "no destination port");
 	first = cd_explain_rules(c, &p, &v, steps);
+	if (cd_gate_skips(d->run.pol, &p, &v))
+		cd_step(steps, "identity", "not judged", "the gate judges "
+		    "inbound flows only (identity.direction \"in\")");
 	/* The walk cannot see sessions; the identity section says why. */
 	if (v.reason == CDN_R_NO_SESSION || v.reason == CDN_R_SESSION_EXPIRED)
 		cd_step(steps, "identity", cdn_reason_name(v.reason),
@@ -413,7 +426,8 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	    "no rule matched: the default action" : "first matching rule");
 	cd_step(steps, "verdict", cdn_action_name(v.action), detail);
 	*data = cd_explain_data(d, &p, &v, steps);
-	if ((ident = cd_explain_identity(d, rq->args, &p.m, &v)) != NULL)
+	if (pol_ident_gate(d->run.pol, p.dir) &&
+	    (ident = cd_explain_identity(d, rq->args, &p.m, &v)) != NULL)
 		json_object_set_new(*data, "identity", ident);
 	return 0;
 }

@@ -224,6 +224,16 @@ nft_match_dir(struct nftnl_rule *nr, enum conf_dir dir)
 	    dir == CONF_DIR_OUT);
 }
 
+/*
+ * An identity block sees only the flows the gate judges (cls.c): with
+ * the gate inbound only, its rule does too, whatever it says.
+ */
+static enum conf_dir
+nft_rule_dir(const struct conf *c, const struct conf_rule *r)
+{
+	return r->id.on && !c->identity.gate_out ? CONF_DIR_IN : r->dir;
+}
+
 static int
 nft_action(struct nft_bx *x, struct nftnl_rule *nr, int action, int nh)
 {
@@ -264,7 +274,8 @@ nft_rule_af(struct nft_bx *x, unsigned i, int af, unsigned v)
 	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1) < 0 ||
 	    (!r->src_any && nft_match_geo(x, nr, &r->src, af, false, v) < 0) ||
 	    (!r->dst_any && nft_match_geo(x, nr, &r->dst, af, true, v) < 0) ||
-	    nft_match_dir(nr, r->dir) < 0 || nft_match_l4(x, nr, i, af) < 0 ||
+	    nft_match_dir(nr, nft_rule_dir(x->c, r)) < 0 ||
+	    nft_match_l4(x, nr, i, af) < 0 ||
 	    nft_x_counter(nr) < 0 || nft_x_comment(nr, comment) < 0 ||
 	    nft_x_log_if(nr, r->log, prefix) < 0 ||
 	    nft_action(x, nr, r->action, r->nexthop) < 0) {
@@ -311,7 +322,9 @@ nft_rule_v6(struct nft_bx *x, unsigned i)
 /*
  * identity.services need a session: the flows to them whose (source .
  * port) is not in the sessions set get identity.unidentified's action
- * before any rule is looked at, as docs/identity.md says.
+ * before any rule is looked at, as docs/identity.md says.  Like
+ * cls.c's gate, only flows arriving on outside ports, unless
+ * identity.direction is "any".
  */
 static int
 nft_ident_sets(struct nft_bx *x)
@@ -335,6 +348,8 @@ nft_ident_gate(struct nft_bx *x, int af)
 	snprintf(what, sizeof(what), "identity v%d", af);
 	if (nr == NULL || nft_x_meta(nr, NFT_META_NFPROTO, NFT_REG_1) < 0 ||
 	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1) < 0 ||
+	    nft_match_dir(nr, x->c->identity.gate_out ? CONF_DIR_ANY :
+	    CONF_DIR_IN) < 0 ||
 	    nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG32_00) < 0 ||
 	    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
 	    NFT_REG32_01) < 0 ||

@@ -263,6 +263,7 @@ pol_ident_compile(const struct conf *c, struct policy *p)
 	if (id->line == 0)
 		return;
 	p->ident_svc = id->services;
+	p->ident_out = id->gate_out;
 	for (unsigned s = 0; s < c->nservices; s++)
 		if ((id->services >> s) & 1)
 			p->ident_proto |= (uint8_t)(c->services[s].protos &

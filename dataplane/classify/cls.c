@@ -91,12 +91,14 @@ static inline void cls_unident(const struct policy *p, unsigned res,
  * Could this fragment belong to a flow that needs a session?  Its ports
  * are unknown, so: does an identity service use its protocol (an IPv6
  * later fragment may be either)?  Such fragments cannot carry a session
- * and get the unidentified action (docs/identity.md).
+ * and get the unidentified action (docs/identity.md).  Only in the
+ * gate's direction: an outbound fragment needs no session.
  */
 static inline int
-cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc)
+cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc,
+    unsigned dir)
 {
-	if (p->ident_proto == 0)
+	if (p->ident_proto == 0 || !pol_ident_gate(p, dir))
 		return 0;
 	if (pc <= POL_PROTO_UDP)
 		return (p->ident_proto >> pc) & 1;
@@ -105,11 +107,12 @@ cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc)
 
 static void
 cls_fragment(const struct policy *p, const struct pkt_meta *m,
-    const struct cls_frag *f, unsigned pc, struct cls_verdict *v)
+    const struct cls_frag *f, unsigned pc, unsigned dir,
+    struct cls_verdict *v)
 {
 	int r = -1;
 
-	if (cls_frag_ident(p, m, pc)) {
+	if (cls_frag_ident(p, m, pc, dir)) {
 		cls_unident(p, SESS_MISS, v);
 		return;
 	}
@@ -150,10 +153,11 @@ cls_unident(const struct policy *p, unsigned res, struct cls_verdict *v)
 
 /*
  * Protocol class and service of a whole (unfragmented) packet; returns
- * whether its service needs a session.
+ * whether it needs a session: its service does, and the gate judges its
+ * direction DIR (inbound only, unless identity.direction is "any").
  */
 static inline int
-cls_service(const struct policy *p, const struct pkt_meta *m,
+cls_service(const struct policy *p, const struct pkt_meta *m, unsigned dir,
     struct cls_verdict *v)
 {
 	unsigned pc = cls_proto_class(m->l4proto, m->af);
@@ -162,7 +166,8 @@ cls_service(const struct policy *p, const struct pkt_meta *m,
 	if (m->frag != PKT_FRAG_NONE || pc > POL_PROTO_UDP || !m->has_l4)
 		return 0;
 	v->service = p->port_service[pc][m->dport];
-	return v->service != POL_SVC_NONE && ((p->ident_svc >> v->service) & 1);
+	return v->service != POL_SVC_NONE &&
+	    ((p->ident_svc >> v->service) & 1) && pol_ident_gate(p, dir);
 }
 
 /* A knock is handed to the control plane (dp_worker), never forwarded. */
@@ -202,7 +207,7 @@ cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 
 	if (__builtin_expect(m->frag != PKT_FRAG_NONE, 0)) {
 		v->service = POL_SVC_NONE;
-		cls_fragment(p, m, &f, pc, v);
+		cls_fragment(p, m, &f, pc, dir, v);
 		return;
 	}
 	if (__builtin_expect(cls_knock(p, m, pc, dir), 0)) {
@@ -269,7 +274,7 @@ cls_classify(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 
 	v->src_cc = cls_geo(e->geo, m, 0);
 	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1) : GEO_CC_UNKNOWN;
-	need = cls_service(p, m, v);
+	need = cls_service(p, m, dir, v);
 	if (need)
 		cls_sess_one(e, m, v->service, &so);
 	cls_eval(e, m, dir, need ? &so : NULL, v);
@@ -359,7 +364,7 @@ cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
 	for (unsigned i = 0; i < n; i++) {
 		v[i].dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m[i], 1) :
 		    GEO_CC_UNKNOWN;
-		need[i] = (uint8_t)cls_service(p, m[i], &v[i]);
+		need[i] = (uint8_t)cls_service(p, m[i], dir[i], &v[i]);
 	}
 	if (p->ident_svc)
 		cls_sess_burst(e, m, n, v, need, so);

@@ -55,8 +55,10 @@ struct conf_region {
 struct conf_service {
 	char name[CONF_NAME_MAX];
 	uint8_t protos;		/* CONF_P_TCP | CONF_P_UDP */
-	unsigned nranges;
+	unsigned nranges;	/* destination ports */
 	struct conf_range range[CONF_RANGE_MAX];
+	unsigned nsranges;	/* source ports ("sports"); may be 0 */
+	struct conf_range srange[CONF_RANGE_MAX];
 	int line;
 };
 

@@ -268,6 +268,9 @@ conf_ident_svc(struct conf_ctx *x, const config_setting_t *e, const char *s,
 
 	if (v < 0)
 		return conf_err(x, e, "identity: unknown service \"%s\"", s);
+	if (x->c->services[v].nsranges != 0)
+		return conf_err(x, e, "identity: service \"%s\" has sports: a "
+		    "session is looked up by destination port only", s);
 	if (conf_ident_overlap(x, e, id, (unsigned)v) < 0)
 		return -1;
 	id->services |= 1ULL << v;
@@ -375,6 +378,7 @@ conf_ident_parts(struct conf_ctx *x, const config_setting_t *s)
 {
 	struct conf_identity *id = &x->c->identity;
 	const config_setting_t *m;
+	int n;
 
 	if ((m = config_setting_get_member(s, "claims")) != NULL &&
 	    conf_claims_load(x, m) < 0)
@@ -382,9 +386,10 @@ conf_ident_parts(struct conf_ctx *x, const config_setting_t *s)
 	if ((m = config_setting_get_member(s, "services")) == NULL)
 		return conf_err(x, s, "identity: missing services (the "
 		    "services that need a session)");
-	if (conf_strings_each(x, m, conf_ident_svc, id) <= 0)
-		return id->services ? -1 :
-		    conf_err(x, m, "identity: empty services list");
+	if ((n = conf_strings_each(x, m, conf_ident_svc, id)) < 0)
+		return -1;
+	if (n == 0)
+		return conf_err(x, m, "identity: empty services list");
 	if (conf_ident_dir(x, s, id) < 0)
 		return -1;
 	if ((m = config_setting_get_member(s, "unidentified")) != NULL &&

@@ -267,7 +267,10 @@ cd_ranges_have(const struct conf_range *r, unsigned n, unsigned port)
 	return false;
 }
 
-/* Does rule R take this packet's destination port?  As pol_compile. */
+/*
+ * Does rule R take this packet's destination port (or its source port,
+ * through a service's sports)?  As pol_compile.
+ */
 static bool
 cd_rule_port(const struct conf *c, const struct conf_rule *r,
     const struct cd_pkt *p)
@@ -278,12 +281,14 @@ cd_rule_port(const struct conf *c, const struct conf_rule *r,
 		return true;
 	if (p->pc > POL_PROTO_UDP || !p->m.has_l4)
 		return false;
-	for (unsigned s = 0; s < c->nservices; s++)
-		if ((r->services & (1ULL << s)) &&
-		    (c->services[s].protos & l4) &&
-		    cd_ranges_have(c->services[s].range,
-		    c->services[s].nranges, p->m.dport))
+	for (unsigned s = 0; s < c->nservices; s++) {
+		const struct conf_service *v = &c->services[s];
+
+		if ((r->services & (1ULL << s)) && (v->protos & l4) &&
+		    (cd_ranges_have(v->range, v->nranges, p->m.dport) ||
+		    cd_ranges_have(v->srange, v->nsranges, p->m.sport)))
 			return true;
+	}
 	return cd_ranges_have(r->ports, r->nports, p->m.dport);
 }
 

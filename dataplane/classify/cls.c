@@ -191,6 +191,25 @@ cls_knock_verdict(struct cls_verdict *v)
 }
 
 /*
+ * The rules taking a whole TCP/UDP packet's ports: its destination
+ * port's class, ORed with its source port's when a service has sports.
+ */
+static inline const struct pol_set *
+cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
+    struct pol_set *both)
+{
+	const struct pol_set *d = &p->class_rules[p->port_class[pc][m->dport]];
+	const struct pol_set *s;
+
+	if (!p->has_sports)
+		return d;
+	s = &p->class_rules[p->sport_class[pc][m->sport]];
+	for (unsigned i = 0; i < POL_WORDS; i++)
+		both->w[i] = d->w[i] | s->w[i];
+	return both;
+}
+
+/*
  * The rules.  SO is the session lookup of a packet whose service needs
  * one (cls_service), NULL otherwise.
  */
@@ -203,6 +222,7 @@ cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	struct cls_frag f = { &p->src_cc[v->src_cc], &p->dst_cc[v->dst_cc],
 		&p->dir[dir] };
 	const struct pol_set *ports = &p->portless, *ids = &p->noident;
+	struct pol_set both;
 	const uint64_t *bits;
 
 	if (__builtin_expect(m->frag != PKT_FRAG_NONE, 0)) {
@@ -215,7 +235,7 @@ cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 		return;
 	}
 	if (pc <= POL_PROTO_UDP && m->has_l4)
-		ports = &p->class_rules[p->port_class[pc][m->dport]];
+		ports = cls_ports(p, m, pc, &both);
 	if (so != NULL) {
 		if (so->res != SESS_HIT || e->sess == NULL ||
 		    (bits = sess_ident_bits(e->sess, so->ident)) == NULL) {

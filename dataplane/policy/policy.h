@@ -92,8 +92,16 @@ struct policy {
 	uint8_t port_class[2][65536];
 	struct pol_set class_rules[POL_PORTCLS_MAX];
 	uint16_t nclasses;
-	/* The classes that occur in port_class[l]: what a fragment, whose
-	 * port is unknown, is judged against. */
+	/*
+	 * Services with source ports ("sports", docs/config.md): when some
+	 * rule names one, TCP/UDP source port -> class of the rules that
+	 * take it (plus those that take any port), ORed with the
+	 * destination port's class.
+	 */
+	uint8_t has_sports;
+	uint8_t sport_class[2][65536];
+	/* The classes that occur in port_class[l] and sport_class[l]: what
+	 * a fragment, whose ports are unknown, is judged against. */
 	uint16_t nfragcls[2];
 	uint8_t fragcls[2][POL_PORTCLS_MAX];
 	/* TCP/UDP destination port -> first service naming it (reporting). */

@@ -292,3 +292,33 @@ def test_cordond_sessions_in_the_kernel(confdir):
         assert connect(US4, SRV4, 22) == "refused"
     finally:
         rg.stop()
+
+
+def test_sports_match_the_source_port(confdir):
+    """A service's sports match a packet's source port, as a Teredo
+    relay's answers from 3544 are matched (issue 10): here the server's
+    answers from 8080 to a prohibited client are dropped on the way out,
+    through each rule's sports twin."""
+    with open(os.path.join(confdir, "host.conf")) as f:
+        text = f.read()
+    svc = 'https = { proto = "tcp"; ports = [ "443", "8443" ]; };'
+    assert svc in text
+    text = text.replace(svc, svc + '\n\tfrom8080 = { proto = "tcp"; '
+                        'sports = [ "8080" ]; };')
+    text = text.replace("rules = (", 'rules = (\n\t{ name = "answers-out"; '
+                        'dst = [ "prohibited" ]; services = [ "from8080" ]; '
+                        'direction = "out"; action = "drop"; },', 1)
+    path = os.path.join(confdir, "sports.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    rtr(NFTLOAD, "remove", check=False)
+    rtr(NFTLOAD, "apply", path)
+    try:
+        out = rtr("nft", "list", "chain", "inet", "cordon",
+                  "classify").stdout
+        assert "th sport @r0_ssvc" in out, out
+        assert connect(US4, SRV4, 8080) == "server"
+        assert connect(CN4, SRV4, 8080) == "timeout"
+        assert connect(CN6, SRV6, 8080) == "timeout"
+    finally:
+        rtr(NFTLOAD, "remove", check=False)

@@ -20,6 +20,7 @@
 #include "control/policy/pol_compile.h"
 #include "dataplane/classify/cls.h"
 #include "dataplane/stats/reasons.h"
+#include "tests/unit/unit_cls.h"
 
 #define HEAD \
 	"regions = { prohibited = [ \"CN\", \"RU\" ]; };\n" \
@@ -263,27 +264,6 @@ test_cls_gates(void **st)
 	free(c);
 }
 
-/* Classifies a TCP packet from 192.0.2.10 to PORT in direction DIR. */
-static struct cls_verdict
-gate_probe(const struct policy *p, uint16_t port, unsigned dir, int frag)
-{
-	struct geo_tables *g = geo_tables_create();
-	struct cls_env env = { p, g, NULL, 1000 };
-	struct pkt_meta m;
-	struct cls_verdict v;
-
-	memset(&m, 0, sizeof(m));
-	m.af = 4;
-	m.l4proto = 6;
-	m.has_l4 = !frag;
-	m.frag = frag ? PKT_FRAG_LATER : PKT_FRAG_NONE;
-	m.src4 = 0xc000020a;
-	m.dport = port;
-	cls_classify(&env, &m, dir, &v);
-	geo_tables_free(g);
-	return v;
-}
-
 /*
  * The gate judges inbound flows only (issue 10, item 10): an inside
  * host's ssh out is judged by the rules, not refused for want of a
@@ -308,23 +288,23 @@ test_cls_gate_direction(void **st)
 	assert_string_equal(load(buf, c), "");
 	assert_false(c->identity.gate_out);
 	assert_int_equal(pol_compile(c, NULL, p, err, sizeof(err)), 0);
-	v = gate_probe(p, 22, POL_DIR_IN, 0);
+	v = unit_cls_probe(p, 6, 40000, 22, POL_DIR_IN, 0);
 	assert_int_equal(v.reason, CDN_R_NO_SESSION);
-	v = gate_probe(p, 22, POL_DIR_OUT, 0);
+	v = unit_cls_probe(p, 6, 40000, 22, POL_DIR_OUT, 0);
 	assert_int_equal(v.action, CDN_ACT_ALLOW);
 	assert_int_equal(v.reason, CDN_R_NONE);
-	v = gate_probe(p, 0, POL_DIR_OUT, 1);
+	v = unit_cls_probe(p, 6, 40000, 0, POL_DIR_OUT, 1);
 	assert_int_equal(v.action, CDN_ACT_ALLOW);
-	v = gate_probe(p, 0, POL_DIR_IN, 1);
+	v = unit_cls_probe(p, 6, 40000, 0, POL_DIR_IN, 1);
 	assert_int_equal(v.reason, CDN_R_NO_SESSION);
 
 	snprintf(buf, sizeof(buf), text, "direction = \"any\";");
 	assert_string_equal(load(buf, c), "");
 	assert_true(c->identity.gate_out);
 	assert_int_equal(pol_compile(c, NULL, p, err, sizeof(err)), 0);
-	v = gate_probe(p, 22, POL_DIR_OUT, 0);
+	v = unit_cls_probe(p, 6, 40000, 22, POL_DIR_OUT, 0);
 	assert_int_equal(v.reason, CDN_R_NO_SESSION);
-	v = gate_probe(p, 0, POL_DIR_OUT, 1);
+	v = unit_cls_probe(p, 6, 40000, 0, POL_DIR_OUT, 1);
 	assert_int_equal(v.reason, CDN_R_NO_SESSION);
 	free(p);
 	free(c);
@@ -379,6 +359,13 @@ test_config_errors(void **st)
 		    "7: identity: services \"ssh\" and \"bastion\" share tcp "
 		    "port 22 (a session opens its own service's ports only: "
 		    "give each port to one identity service)" },
+		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\";\n"
+		    "sports = \"22\"; }; };\n"
+		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		    "audience = \"a\"; jwks = \"/dev/null\";\n"
+		    "algorithms = \"ES256\"; } ); services = \"ssh\"; };",
+		    "5: identity: service \"ssh\" has sports: a session is "
+		    "looked up by destination port only" },
 		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\"; }; };\n"
 		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
 		    "audience = \"a\"; jwks = \"/dev/null\";\n"

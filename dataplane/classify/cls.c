@@ -300,14 +300,23 @@ cls_classify(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	cls_eval(e, m, dir, need ? &so : NULL, v);
 }
 
+static inline void
+cls_cc_put(struct cls_verdict *v, int dst, geo_cc_t cc)
+{
+	if (dst)
+		v->dst_cc = cc;
+	else
+		v->src_cc = cc;
+}
+
 /*
- * Source lookups for the burst first, through the bulk forms, which issue
- * every table prefetch of a round before reading any, so the misses of a
- * burst overlap instead of queueing.
+ * Source (DST: destination) lookups for the burst first, through the bulk
+ * forms, which issue every table prefetch of a round before reading any,
+ * so the misses of a burst overlap instead of queueing.
  */
 static void
 cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
-    unsigned n, struct cls_verdict *v)
+    unsigned n, int dst, struct cls_verdict *v)
 {
 	uint32_t a4[CLS_BURST_MAX];
 	const uint8_t *a6[CLS_BURST_MAX];
@@ -317,10 +326,10 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 
 	for (unsigned i = 0; i < n; i++) {
 		if (m[i]->af == 4) {
-			a4[n4] = m[i]->src4;
+			a4[n4] = dst ? m[i]->dst4 : m[i]->src4;
 			idx4[n4++] = (uint16_t)i;
 		} else {
-			a6[n6] = m[i]->src6;
+			a6[n6] = dst ? m[i]->dst6 : m[i]->src6;
 			idx6[n6++] = (uint16_t)i;
 		}
 	}
@@ -329,9 +338,9 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 	if (n6)
 		geo_lookup6_bulk(g, a6, c6, n6);
 	for (unsigned j = 0; j < n4; j++)
-		v[idx4[j]].src_cc = c4[j];
+		cls_cc_put(&v[idx4[j]], dst, c4[j]);
 	for (unsigned j = 0; j < n6; j++)
-		v[idx6[j]].src_cc = c6[j];
+		cls_cc_put(&v[idx6[j]], dst, c6[j]);
 }
 
 /*
@@ -380,10 +389,13 @@ cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
 		v += CLS_BURST_MAX;
 		n -= CLS_BURST_MAX;
 	}
-	cls_geo_burst(e->geo, m, n, v);
+	cls_geo_burst(e->geo, m, n, 0, v);
+	/* The shipped policy judges destinations too (direction out). */
+	if (p->needs_dst_geo)
+		cls_geo_burst(e->geo, m, n, 1, v);
 	for (unsigned i = 0; i < n; i++) {
-		v[i].dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m[i], 1) :
-		    GEO_CC_UNKNOWN;
+		if (!p->needs_dst_geo)
+			v[i].dst_cc = GEO_CC_UNKNOWN;
 		need[i] = (uint8_t)cls_service(p, m[i], dir[i], &v[i]);
 	}
 	if (p->ident_svc)

@@ -55,8 +55,10 @@ struct conf_region {
 struct conf_service {
 	char name[CONF_NAME_MAX];
 	uint8_t protos;		/* CONF_P_TCP | CONF_P_UDP */
-	unsigned nranges;
+	unsigned nranges;	/* destination ports */
 	struct conf_range range[CONF_RANGE_MAX];
+	unsigned nsranges;	/* source ports ("sports"); may be 0 */
+	struct conf_range srange[CONF_RANGE_MAX];
 	int line;
 };
 
@@ -130,6 +132,7 @@ struct conf_identity {
 	char country_claims[CONF_CCLAIM_MAX][CONF_CLAIM_LEN];
 	unsigned act_depth;		/* actors evaluated, nested */
 	uint64_t services;		/* bit i: services[i] needs a session */
+	bool gate_out;			/* direction "any": outbound flows too */
 	int unident_action;		/* drop, reject or reroute */
 	int unident_nexthop;		/* reroute: nexthops[] index */
 	bool unident_log;

@@ -10,8 +10,8 @@
 #include "dataplane/stats/reasons.h"
 
 static const char *const conf_ident_keys[] = {
-	"issuers", "claims", "services", "unidentified", "sessions", "knock",
-	NULL
+	"issuers", "claims", "services", "direction", "unidentified",
+	"sessions", "knock", NULL
 };
 static const char *const conf_iss_keys[] = {
 	"name", "issuer", "audience", "jwks", "jwks_uri", "ca", "algorithms",
@@ -209,6 +209,56 @@ conf_claims_load(struct conf_ctx *x, const config_setting_t *g)
 	return 0;
 }
 
+/*
+ * First port A and B both name under a protocol they share (*L4 is
+ * CONF_P_TCP or CONF_P_UDP), or 0 when they are disjoint.
+ */
+static unsigned
+conf_svc_shared(const struct conf_service *a, const struct conf_service *b,
+    uint8_t *l4)
+{
+	for (unsigned i = 0; i < a->nranges; i++)
+		for (unsigned j = 0; j < b->nranges; j++) {
+			unsigned lo = a->range[i].lo > b->range[j].lo ?
+			    a->range[i].lo : b->range[j].lo;
+			unsigned hi = a->range[i].hi < b->range[j].hi ?
+			    a->range[i].hi : b->range[j].hi;
+
+			if (lo > hi || (a->protos & b->protos) == 0)
+				continue;
+			*l4 = a->protos & b->protos & CONF_P_TCP ?
+			    CONF_P_TCP : CONF_P_UDP;
+			return lo;
+		}
+	return 0;
+}
+
+/*
+ * A session is keyed by (source, service) and a packet has one service,
+ * its port's: two identity services naming one port would leave the
+ * second one's sessions unable to open it.  Refused (docs/identity.md).
+ */
+static int
+conf_ident_overlap(struct conf_ctx *x, const config_setting_t *e,
+    const struct conf_identity *id, unsigned v)
+{
+	const struct conf_service *sv = x->c->services;
+	uint8_t l4;
+	unsigned port;
+
+	for (unsigned s = 0; s < x->c->nservices; s++) {
+		if (s == v || !((id->services >> s) & 1) ||
+		    (port = conf_svc_shared(&sv[s], &sv[v], &l4)) == 0)
+			continue;
+		return conf_err(x, e, "identity: services \"%s\" and \"%s\" "
+		    "share %s port %u (a session opens its own service's "
+		    "ports only: give each port to one identity service)",
+		    sv[s].name, sv[v].name, l4 == CONF_P_TCP ? "tcp" : "udp",
+		    port);
+	}
+	return 0;
+}
+
 static int
 conf_ident_svc(struct conf_ctx *x, const config_setting_t *e, const char *s,
     void *arg)
@@ -218,7 +268,29 @@ conf_ident_svc(struct conf_ctx *x, const config_setting_t *e, const char *s,
 
 	if (v < 0)
 		return conf_err(x, e, "identity: unknown service \"%s\"", s);
+	if (x->c->services[v].nsranges != 0)
+		return conf_err(x, e, "identity: service \"%s\" has sports: a "
+		    "session is looked up by destination port only", s);
+	if (conf_ident_overlap(x, e, id, (unsigned)v) < 0)
+		return -1;
 	id->services |= 1ULL << v;
+	return 0;
+}
+
+/* "in" (the default): only flows arriving on outside ports need one. */
+static int
+conf_ident_dir(struct conf_ctx *x, const config_setting_t *s,
+    struct conf_identity *id)
+{
+	char dir[16];
+	int o;
+
+	if ((o = conf_str_get(x, s, "direction", false, dir, sizeof(dir))) <= 0)
+		return o;
+	if (strcmp(dir, "in") != 0 && strcmp(dir, "any") != 0)
+		return conf_err(x, config_setting_get_member(s, "direction"),
+		    "identity: direction must be in or any, not \"%s\"", dir);
+	id->gate_out = strcmp(dir, "any") == 0;
 	return 0;
 }
 
@@ -306,6 +378,7 @@ conf_ident_parts(struct conf_ctx *x, const config_setting_t *s)
 {
 	struct conf_identity *id = &x->c->identity;
 	const config_setting_t *m;
+	int n;
 
 	if ((m = config_setting_get_member(s, "claims")) != NULL &&
 	    conf_claims_load(x, m) < 0)
@@ -313,9 +386,12 @@ conf_ident_parts(struct conf_ctx *x, const config_setting_t *s)
 	if ((m = config_setting_get_member(s, "services")) == NULL)
 		return conf_err(x, s, "identity: missing services (the "
 		    "services that need a session)");
-	if (conf_strings_each(x, m, conf_ident_svc, id) <= 0)
-		return id->services ? -1 :
-		    conf_err(x, m, "identity: empty services list");
+	if ((n = conf_strings_each(x, m, conf_ident_svc, id)) < 0)
+		return -1;
+	if (n == 0)
+		return conf_err(x, m, "identity: empty services list");
+	if (conf_ident_dir(x, s, id) < 0)
+		return -1;
 	if ((m = config_setting_get_member(s, "unidentified")) != NULL &&
 	    conf_unident_load(x, m) < 0)
 		return -1;

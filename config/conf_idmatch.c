@@ -207,7 +207,7 @@ conf_idm_fields(struct conf_ctx *x, const config_setting_t *g,
 
 /*
  * An identity block can only see flows that carry a session: those of
- * the services identity.services names.
+ * the services identity.services names, in the gate's direction.
  */
 static int
 conf_idm_scope(struct conf_ctx *x, const config_setting_t *g,
@@ -221,6 +221,10 @@ conf_idm_scope(struct conf_ctx *x, const config_setting_t *g,
 	if (r->svc_any || r->nports != 0 || (r->services & ~id->services))
 		return conf_err(x, g, "rule \"%s\": an identity rule may only "
 		    "name services listed in identity.services", r->name);
+	if (r->dir == CONF_DIR_OUT && !id->gate_out)
+		return conf_err(x, g, "rule \"%s\": an identity rule on "
+		    "direction out needs identity.direction = \"any\" (only "
+		    "inbound flows carry a session)", r->name);
 	return 0;
 }
 

@@ -157,6 +157,10 @@ conf_services_print(const struct conf *c, FILE *f)
 		conf_line_start(&l, f, head);
 		conf_protos_word(&l, s->protos);
 		conf_ranges_words(&l, s->range, s->nranges);
+		if (s->nsranges) {
+			conf_word(&l, "sports");
+			conf_ranges_words(&l, s->srange, s->nsranges);
+		}
 		conf_line_end(&l);
 	}
 }

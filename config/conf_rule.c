@@ -234,8 +234,8 @@ conf_rule_load(struct conf_ctx *x, const config_setting_t *g)
 		return -1;
 	r->file = (unsigned)f;
 	r->line = (int)config_setting_source_line(g);
-	if (conf_rule_match(x, g, r) < 0 || conf_idmatch_load(x, g, r) < 0 ||
-	    conf_rule_dir(x, g, r) < 0 ||
+	if (conf_rule_match(x, g, r) < 0 || conf_rule_dir(x, g, r) < 0 ||
+	    conf_idmatch_load(x, g, r) < 0 ||
 	    conf_rule_action(x, g, r) < 0 ||
 	    conf_bool_get(x, g, "log", &r->log) < 0)
 		return -1;

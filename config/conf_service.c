@@ -6,7 +6,30 @@
 
 #include "config/conf_int.h"
 
-static const char *const conf_svc_keys[] = { "proto", "ports", NULL };
+static const char *const conf_svc_keys[] = { "proto", "ports", "sports",
+	NULL };
+
+/*
+ * Destination ports, source ports, or both: a service matches a packet
+ * whose destination port is in "ports" or whose source port is in
+ * "sports" (a Teredo relay answers from 3544 to any port).
+ */
+static int
+conf_service_ports(struct conf_ctx *x, const config_setting_t *s,
+    struct conf_service *v)
+{
+	const config_setting_t *d = config_setting_get_member(s, "ports");
+	const config_setting_t *o = config_setting_get_member(s, "sports");
+
+	if (d == NULL && o == NULL)
+		return conf_err(x, s, "service \"%s\": missing \"ports\"",
+		    v->name);
+	if (d != NULL && conf_ranges_get(x, d, v->range, &v->nranges) < 0)
+		return -1;
+	if (o != NULL && conf_ranges_get(x, o, v->srange, &v->nsranges) < 0)
+		return -1;
+	return 0;
+}
 
 static int
 conf_service_load(struct conf_ctx *x, const config_setting_t *s)
@@ -26,10 +49,7 @@ conf_service_load(struct conf_ctx *x, const config_setting_t *s)
 		    name);
 	if (conf_protos_get(x, m, CONF_P_TCP | CONF_P_UDP, &v->protos) < 0)
 		return -1;
-	if ((m = config_setting_get_member(s, "ports")) == NULL)
-		return conf_err(x, s, "service \"%s\": missing \"ports\"",
-		    name);
-	if (conf_ranges_get(x, m, v->range, &v->nranges) < 0)
+	if (conf_service_ports(x, s, v) < 0)
 		return -1;
 	c->nservices++;
 	return 0;

@@ -267,7 +267,10 @@ cd_ranges_have(const struct conf_range *r, unsigned n, unsigned port)
 	return false;
 }
 
-/* Does rule R take this packet's destination port?  As pol_compile. */
+/*
+ * Does rule R take this packet's destination port (or its source port,
+ * through a service's sports)?  As pol_compile.
+ */
 static bool
 cd_rule_port(const struct conf *c, const struct conf_rule *r,
     const struct cd_pkt *p)
@@ -278,12 +281,14 @@ cd_rule_port(const struct conf *c, const struct conf_rule *r,
 		return true;
 	if (p->pc > POL_PROTO_UDP || !p->m.has_l4)
 		return false;
-	for (unsigned s = 0; s < c->nservices; s++)
-		if ((r->services & (1ULL << s)) &&
-		    (c->services[s].protos & l4) &&
-		    cd_ranges_have(c->services[s].range,
-		    c->services[s].nranges, p->m.dport))
+	for (unsigned s = 0; s < c->nservices; s++) {
+		const struct conf_service *v = &c->services[s];
+
+		if ((r->services & (1ULL << s)) && (v->protos & l4) &&
+		    (cd_ranges_have(v->range, v->nranges, p->m.dport) ||
+		    cd_ranges_have(v->srange, v->nsranges, p->m.sport)))
 			return true;
+	}
 	return cd_ranges_have(r->ports, r->nports, p->m.dport);
 }
 
@@ -378,6 +383,16 @@ cd_explain_data(const struct cd *d, const struct cd_pkt *p,
 	    p->dir == POL_DIR_IN ? "in" : "out", "steps", steps);
 }
 
+/* A flow of an identity service that the gate does not judge. */
+static bool
+cd_gate_skips(const struct policy *pol, const struct cd_pkt *p,
+    const struct cls_verdict *v)
+{
+	return v->service != POL_SVC_NONE &&
+	    ((pol->ident_svc >> v->service) & 1) &&
+	    !pol_ident_gate(pol, p->dir);
+}
+
 int
 cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
@@ -400,6 +415,9 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	    cd_service_name(d->run.pol, &v), p.pc <= POL_PROTO_UDP ? port :
 	    "no destination port");
 	first = cd_explain_rules(c, &p, &v, steps);
+	if (cd_gate_skips(d->run.pol, &p, &v))
+		cd_step(steps, "identity", "not judged", "the gate judges "
+		    "inbound flows only (identity.direction \"in\")");
 	/* The walk cannot see sessions; the identity section says why. */
 	if (v.reason == CDN_R_NO_SESSION || v.reason == CDN_R_SESSION_EXPIRED)
 		cd_step(steps, "identity", cdn_reason_name(v.reason),
@@ -413,7 +431,8 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	    "no rule matched: the default action" : "first matching rule");
 	cd_step(steps, "verdict", cdn_action_name(v.action), detail);
 	*data = cd_explain_data(d, &p, &v, steps);
-	if ((ident = cd_explain_identity(d, rq->args, &p.m, &v)) != NULL)
+	if (pol_ident_gate(d->run.pol, p.dir) &&
+	    (ident = cd_explain_identity(d, rq->args, &p.m, &v)) != NULL)
 		json_object_set_new(*data, "identity", ident);
 	return 0;
 }

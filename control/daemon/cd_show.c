@@ -156,16 +156,17 @@ static json_t *
 cd_show_services(const struct conf *c)
 {
 	json_t *a = json_array();
-	char ports[256], proto[32];
+	char ports[256], sports[256], proto[32];
 
 	for (unsigned i = 0; i < c->nservices; i++) {
 		const struct conf_service *s = &c->services[i];
 
 		cd_ranges_str(s->range, s->nranges, ports, sizeof(ports));
+		cd_ranges_str(s->srange, s->nsranges, sports, sizeof(sports));
 		cd_protos_str(s->protos, proto, sizeof(proto));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i}",
-		    "name", s->name, "proto", proto, "ports", ports, "line",
-		    s->line));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:i}",
+		    "name", s->name, "proto", proto, "ports", ports, "sports",
+		    sports, "line", s->line));
 	}
 	return a;
 }

@@ -40,8 +40,10 @@ int nft_set_decl(struct nft_bx *x, const struct nft_setdef *d);
 int nft_set_ifnames(struct nft_bx *x, const char *name,
     const char *const *ifs, unsigned n);
 int nft_set_geo(struct nft_bx *x, const struct conf_ccset *s);
+/* (l4proto . port) set of rule R's destination ports, or with SRC of its
+ * services' source ports (sports). */
 int nft_set_svc(struct nft_bx *x, const struct conf_rule *r,
-    const char *name);
+    const char *name, bool src);
 int nft_set_sessions(struct nft_bx *x);
 
 /* nft_rules.c: the classify chain, one nft rule per rule and family. */

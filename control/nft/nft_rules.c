@@ -65,10 +65,24 @@ nft_proto_name(unsigned i, int af, char *out, size_t len)
 	snprintf(out, len, "r%u_proto_v%d", i, af);
 }
 
+/* The set of rule I's destination ports, or with SRC its source ports. */
 static void
-nft_svc_name(unsigned i, char *out, size_t len)
+nft_svc_name(unsigned i, bool src, char *out, size_t len)
 {
-	snprintf(out, len, "r%u_svc", i);
+	snprintf(out, len, src ? "r%u_ssvc" : "r%u_svc", i);
+}
+
+/*
+ * Does rule R name a service with source ports?  It then gets a twin per
+ * family matching them, with the same comment (counters add up).
+ */
+static bool
+nft_rule_sports(const struct conf *c, const struct conf_rule *r)
+{
+	for (unsigned s = 0; s < c->nservices; s++)
+		if ((r->services >> s) & 1 && c->services[s].nsranges != 0)
+			return true;
+	return false;
 }
 
 /* Protocol numbers of class bits P under AF; *INV: match the others. */
@@ -134,8 +148,13 @@ nft_rule_sets(struct nft_bx *x, unsigned i)
 	if (!r->dst_any && nft_set_geo(x, &r->dst) < 0)
 		return -1;
 	if (!r->svc_any) {
-		nft_svc_name(i, name, sizeof(name));
-		return nft_set_svc(x, r, name);
+		nft_svc_name(i, false, name, sizeof(name));
+		if (nft_set_svc(x, r, name, false) < 0)
+			return -1;
+		if (!nft_rule_sports(x->c, r))
+			return 0;
+		nft_svc_name(i, true, name, sizeof(name));
+		return nft_set_svc(x, r, name, true);
 	}
 	if (r->protos == CONF_P_ANY)
 		return 0;
@@ -188,8 +207,10 @@ nft_match_geo(struct nft_bx *x, struct nftnl_rule *nr,
 	return nft_x_lookup(nr, NFT_REG_1, name, false);
 }
 
+/* SRC: the sports twin, which looks the source port up instead. */
 static int
-nft_match_l4(struct nft_bx *x, struct nftnl_rule *nr, unsigned i, int af)
+nft_match_l4(struct nft_bx *x, struct nftnl_rule *nr, unsigned i, int af,
+    bool src)
 {
 	const struct conf_rule *r = &x->c->rules[i];
 	char name[NFT_NAME_LEN];
@@ -197,10 +218,10 @@ nft_match_l4(struct nft_bx *x, struct nftnl_rule *nr, unsigned i, int af)
 	bool inv;
 
 	if (!r->svc_any) {
-		nft_svc_name(i, name, sizeof(name));
+		nft_svc_name(i, src, name, sizeof(name));
 		if (nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG32_00) < 0 ||
-		    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
-		    NFT_REG32_01) < 0)
+		    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, src ? 0 : 2,
+		    2, NFT_REG32_01) < 0)
 			return -1;
 		return nft_x_lookup(nr, NFT_REG32_00, name, false);
 	}
@@ -222,6 +243,16 @@ nft_match_dir(struct nftnl_rule *nr, enum conf_dir dir)
 		return -1;
 	return nft_x_lookup(nr, NFT_REG_1, "ports_outside",
 	    dir == CONF_DIR_OUT);
+}
+
+/*
+ * An identity block sees only the flows the gate judges (cls.c): with
+ * the gate inbound only, its rule does too, whatever it says.
+ */
+static enum conf_dir
+nft_rule_dir(const struct conf *c, const struct conf_rule *r)
+{
+	return r->id.on && !c->identity.gate_out ? CONF_DIR_IN : r->dir;
 }
 
 static int
@@ -258,13 +289,15 @@ nft_rule_af(struct nft_bx *x, unsigned i, int af, unsigned v)
 	snprintf(prefix, sizeof(prefix), "cordon r%u", i);
 	/* Twins share the comment: their counters add up to the rule's. */
 	snprintf(comment, sizeof(comment), "r%u v%d %s", i, af, r->name);
-	snprintf(what, sizeof(what), "%s%s%s", comment, v & 1 ?
-	    " teredo-src" : "", v & 2 ? " teredo-dst" : "");
+	snprintf(what, sizeof(what), "%s%s%s%s", comment, v & 1 ?
+	    " teredo-src" : "", v & 2 ? " teredo-dst" : "", v & 4 ?
+	    " sports" : "");
 	if (nr == NULL || nft_x_meta(nr, NFT_META_NFPROTO, NFT_REG_1) < 0 ||
 	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1) < 0 ||
 	    (!r->src_any && nft_match_geo(x, nr, &r->src, af, false, v) < 0) ||
 	    (!r->dst_any && nft_match_geo(x, nr, &r->dst, af, true, v) < 0) ||
-	    nft_match_dir(nr, r->dir) < 0 || nft_match_l4(x, nr, i, af) < 0 ||
+	    nft_match_dir(nr, nft_rule_dir(x->c, r)) < 0 ||
+	    nft_match_l4(x, nr, i, af, (v & 4) != 0) < 0 ||
 	    nft_x_counter(nr) < 0 || nft_x_comment(nr, comment) < 0 ||
 	    nft_x_log_if(nr, r->log, prefix) < 0 ||
 	    nft_action(x, nr, r->action, r->nexthop) < 0) {
@@ -291,19 +324,26 @@ nft_rule_default(struct nft_bx *x)
 	return nft_rule_send(x, nr, "classify", "default");
 }
 
-/* IPv4, IPv6, and the Teredo twins of IPv6 rules with region sets. */
+/*
+ * IPv4, IPv6, and the Teredo twins of IPv6 rules with region sets; all
+ * of them again (VARIANT bit 2) matching source ports, when the rule's
+ * services have sports.
+ */
 static int
 nft_rule_v6(struct nft_bx *x, unsigned i)
 {
 	const struct conf_rule *r = &x->c->rules[i];
+	unsigned last = nft_rule_sports(x->c, r) ? 4 : 0;
 
-	if (nft_rule_af(x, i, 4, 0) < 0)
-		return -1;
-	for (unsigned v = 0; v < 4; v++) {
-		if (((v & 1) && r->src_any) || ((v & 2) && r->dst_any))
-			continue;
-		if (nft_rule_af(x, i, 6, v) < 0)
+	for (unsigned sp = 0; sp <= last; sp += 4) {
+		if (nft_rule_af(x, i, 4, sp) < 0)
 			return -1;
+		for (unsigned v = 0; v < 4; v++) {
+			if (((v & 1) && r->src_any) || ((v & 2) && r->dst_any))
+				continue;
+			if (nft_rule_af(x, i, 6, v | sp) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -311,7 +351,9 @@ nft_rule_v6(struct nft_bx *x, unsigned i)
 /*
  * identity.services need a session: the flows to them whose (source .
  * port) is not in the sessions set get identity.unidentified's action
- * before any rule is looked at, as docs/identity.md says.
+ * before any rule is looked at, as docs/identity.md says.  Like
+ * cls.c's gate, only flows arriving on outside ports, unless
+ * identity.direction is "any".
  */
 static int
 nft_ident_sets(struct nft_bx *x)
@@ -321,7 +363,7 @@ nft_ident_sets(struct nft_bx *x)
 	if (x->c->identity.line == 0)
 		return 0;
 	r.services = x->c->identity.services;
-	return nft_set_svc(x, &r, "identity_svc");
+	return nft_set_svc(x, &r, "identity_svc", false);
 }
 
 static int
@@ -335,6 +377,8 @@ nft_ident_gate(struct nft_bx *x, int af)
 	snprintf(what, sizeof(what), "identity v%d", af);
 	if (nr == NULL || nft_x_meta(nr, NFT_META_NFPROTO, NFT_REG_1) < 0 ||
 	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1) < 0 ||
+	    nft_match_dir(nr, x->c->identity.gate_out ? CONF_DIR_ANY :
+	    CONF_DIR_IN) < 0 ||
 	    nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG32_00) < 0 ||
 	    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
 	    NFT_REG32_01) < 0 ||

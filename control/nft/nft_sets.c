@@ -180,26 +180,37 @@ out:
 	return rc;
 }
 
-/* Ports of L4 (CONF_P_TCP/UDP) that rule R accepts, as a bitmap. */
+static void
+nft_bm_ranges(uint64_t *bm, const struct conf_range *r, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned p = r[i].lo; p <= r[i].hi; p++)
+			bm[p / 64] |= 1ULL << (p % 64);
+}
+
+/*
+ * Ports of L4 (CONF_P_TCP/UDP) that rule R accepts, as a bitmap:
+ * destination ports, or with SRC the source ports of its services'
+ * sports.
+ */
 static void
 nft_rule_ports(const struct conf *c, const struct conf_rule *r, uint8_t l4,
-    uint64_t *bm)
+    bool src, uint64_t *bm)
 {
 	memset(bm, 0, 65536 / 8);
 	if ((r->protos & l4) == 0)
 		return;
-	for (unsigned i = 0; i < r->nports; i++)
-		for (unsigned p = r->ports[i].lo; p <= r->ports[i].hi; p++)
-			bm[p / 64] |= 1ULL << (p % 64);
+	if (!src)
+		nft_bm_ranges(bm, r->ports, r->nports);
 	for (unsigned s = 0; s < c->nservices; s++) {
 		const struct conf_service *v = &c->services[s];
 
 		if (!(r->services & (1ULL << s)) || !(v->protos & l4))
 			continue;
-		for (unsigned i = 0; i < v->nranges; i++)
-			for (unsigned p = v->range[i].lo; p <= v->range[i].hi;
-			    p++)
-				bm[p / 64] |= 1ULL << (p % 64);
+		if (src)
+			nft_bm_ranges(bm, v->srange, v->nsranges);
+		else
+			nft_bm_ranges(bm, v->range, v->nranges);
 	}
 }
 
@@ -228,9 +239,13 @@ nft_svc_elems(struct nft_elems *w, uint8_t proto, const uint64_t *bm)
 	return 0;
 }
 
-/* Rule R's destination services: "meta l4proto . th dport" ranges. */
+/*
+ * Rule R's services: "meta l4proto . th dport" ranges, or with SRC
+ * "meta l4proto . th sport" ones (the rule's sports twin matches them).
+ */
 int
-nft_set_svc(struct nft_bx *x, const struct conf_rule *r, const char *name)
+nft_set_svc(struct nft_bx *x, const struct conf_rule *r, const char *name,
+    bool src)
 {
 	static const uint8_t concat[2] = { 1, 2 };
 	struct nft_setdef d = { .name = name,
@@ -244,10 +259,10 @@ nft_set_svc(struct nft_bx *x, const struct conf_rule *r, const char *name)
 	if (bm == NULL || nft_set_decl(x, &d) < 0)
 		goto out;
 	nft_elems_begin(&w, x->b, x->table, name, NFT_MSG_NEWSETELEM);
-	nft_rule_ports(x->c, r, CONF_P_TCP, bm);
+	nft_rule_ports(x->c, r, CONF_P_TCP, src, bm);
 	if (nft_svc_elems(&w, 6, bm) < 0)
 		goto out;
-	nft_rule_ports(x->c, r, CONF_P_UDP, bm);
+	nft_rule_ports(x->c, r, CONF_P_UDP, src, bm);
 	if (nft_svc_elems(&w, 17, bm) < 0)
 		goto out;
 	nft_elems_end(&w);

@@ -56,35 +56,56 @@ pol_ranges_edges(const struct conf_range *r, unsigned n, struct pol_edges *e)
 	}
 }
 
-/* Services of L4 (CONF_P_TCP or CONF_P_UDP) that name PORT, as a mask. */
-static uint64_t
-pol_port_services(const struct conf *c, uint8_t l4, unsigned port)
+/* A service's destination ports, or with SRC its source ports. */
+static const struct conf_range *
+pol_svc_ranges(const struct conf_service *v, bool src, unsigned *n)
 {
-	uint64_t m = 0;
+	*n = src ? v->nsranges : v->nranges;
+	return src ? v->srange : v->range;
+}
 
-	for (unsigned s = 0; s < c->nservices; s++)
-		if ((c->services[s].protos & l4) &&
-		    pol_ranges_have(c->services[s].range,
-		    c->services[s].nranges, port))
+/*
+ * Services of L4 (CONF_P_TCP or CONF_P_UDP) that name PORT as a
+ * destination port (with SRC: as a source port), as a mask.
+ */
+static uint64_t
+pol_port_services(const struct conf *c, uint8_t l4, unsigned port, bool src)
+{
+	const struct conf_range *r;
+	uint64_t m = 0;
+	unsigned n;
+
+	for (unsigned s = 0; s < c->nservices; s++) {
+		r = pol_svc_ranges(&c->services[s], src, &n);
+		if ((c->services[s].protos & l4) && pol_ranges_have(r, n, port))
 			m |= 1ULL << s;
+	}
 	return m;
 }
 
-/* Does rule R accept destination PORT of L4, given its services SVC? */
+/*
+ * Does rule R accept PORT of L4, given the services SVC naming it?  A
+ * destination port may also be in the rule's own ports; a source port
+ * (SRC) only through a service's sports.
+ */
 static bool
 pol_rule_port(const struct conf_rule *r, uint8_t l4, unsigned port,
-    uint64_t svc)
+    uint64_t svc, bool src)
 {
 	if ((r->protos & l4) == 0)
 		return false;
 	return r->svc_any || (r->services & svc) != 0 ||
-	    pol_ranges_have(r->ports, r->nports, port);
+	    (!src && pol_ranges_have(r->ports, r->nports, port));
 }
 
 /* Every port where some rule's answer for L4 may change. */
 static void
-pol_edges_collect(const struct conf *c, uint8_t l4, struct pol_edges *e)
+pol_edges_collect(const struct conf *c, uint8_t l4, bool src,
+    struct pol_edges *e)
 {
+	const struct conf_range *v;
+	unsigned n;
+
 	memset(e, 0, sizeof(*e));
 	pol_edge_add(e, 0);
 	for (unsigned i = 0; i < c->nrules; i++) {
@@ -92,12 +113,26 @@ pol_edges_collect(const struct conf *c, uint8_t l4, struct pol_edges *e)
 
 		if (r->svc_any || (r->protos & l4) == 0)
 			continue;
-		pol_ranges_edges(r->ports, r->nports, e);
+		if (!src)
+			pol_ranges_edges(r->ports, r->nports, e);
 		for (unsigned s = 0; s < c->nservices; s++)
-			if (r->services & (1ULL << s))
-				pol_ranges_edges(c->services[s].range,
-				    c->services[s].nranges, e);
+			if (r->services & (1ULL << s)) {
+				v = pol_svc_ranges(&c->services[s], src, &n);
+				pol_ranges_edges(v, n, e);
+			}
 	}
+}
+
+/* Does some rule name a service with source ports? */
+static bool
+pol_has_sports(const struct conf *c)
+{
+	for (unsigned i = 0; i < c->nrules; i++)
+		for (unsigned s = 0; s < c->nservices; s++)
+			if ((c->rules[i].services >> s) & 1 &&
+			    c->services[s].nsranges != 0)
+				return true;
+	return false;
 }
 
 /* Index of the class holding exactly SET, added if new; -1 when full. */
@@ -113,15 +148,13 @@ pol_class_get(struct policy *p, const struct pol_set *set)
 	return p->nclasses++;
 }
 
-/* Lists the classes port_class[L] uses, once each. */
+/* Adds the classes TAB (a port -> class table) uses to fragcls[L]. */
 static void
-pol_fragcls_collect(struct policy *p, unsigned l)
+pol_fragcls_add(struct policy *p, unsigned l, const uint8_t *tab,
+    uint8_t *seen)
 {
-	uint8_t seen[POL_PORTCLS_MAX] = { 0 };
-
-	p->nfragcls[l] = 0;
 	for (unsigned port = 0; port < 65536; port++) {
-		uint8_t k = p->port_class[l][port];
+		uint8_t k = tab[port];
 
 		if (!seen[k]) {
 			seen[k] = 1;
@@ -130,22 +163,41 @@ pol_fragcls_collect(struct policy *p, unsigned l)
 	}
 }
 
+/*
+ * Lists the classes port_class[L] and sport_class[L] use, once each.  A
+ * source port class holds the rules taking any port too, so each one
+ * alone is what some fragment could match.
+ */
+static void
+pol_fragcls_collect(struct policy *p, unsigned l)
+{
+	uint8_t seen[POL_PORTCLS_MAX] = { 0 };
+
+	p->nfragcls[l] = 0;
+	pol_fragcls_add(p, l, p->port_class[l], seen);
+	if (p->has_sports)
+		pol_fragcls_add(p, l, p->sport_class[l], seen);
+}
+
+/* Fills port_class[L], or with SRC sport_class[L]. */
 static int
 pol_ports_compile(const struct conf *c, struct policy *p, unsigned l,
-    char *err, size_t errlen)
+    bool src, char *err, size_t errlen)
 {
 	const uint8_t l4 = l == 0 ? CONF_P_TCP : CONF_P_UDP;
+	uint8_t *out = src ? p->sport_class[l] : p->port_class[l];
 	struct pol_edges e;
 	int k = 0;
 
-	pol_edges_collect(c, l4, &e);
+	pol_edges_collect(c, l4, src, &e);
 	for (unsigned port = 0; port < 65536; port++) {
 		if (pol_edge_has(&e, port)) {
 			struct pol_set set = { { 0 } };
-			uint64_t svc = pol_port_services(c, l4, port);
+			uint64_t svc = pol_port_services(c, l4, port, src);
 
 			for (unsigned i = 0; i < c->nrules; i++)
-				if (pol_rule_port(&c->rules[i], l4, port, svc))
+				if (pol_rule_port(&c->rules[i], l4, port, svc,
+				    src))
 					pol_set_add(&set, i);
 			if ((k = pol_class_get(p, &set)) < 0) {
 				snprintf(err, errlen, "%s:0: more than %d "
@@ -154,9 +206,8 @@ pol_ports_compile(const struct conf *c, struct policy *p, unsigned l,
 				return -1;
 			}
 		}
-		p->port_class[l][port] = (uint8_t)k;
+		out[port] = (uint8_t)k;
 	}
-	pol_fragcls_collect(p, l);
 	return 0;
 }
 
@@ -263,6 +314,7 @@ pol_ident_compile(const struct conf *c, struct policy *p)
 	if (id->line == 0)
 		return;
 	p->ident_svc = id->services;
+	p->ident_out = id->gate_out;
 	for (unsigned s = 0; s < c->nservices; s++)
 		if ((id->services >> s) & 1)
 			p->ident_proto |= (uint8_t)(c->services[s].protos &
@@ -288,8 +340,13 @@ pol_compile(const struct conf *c, const uint16_t *port_ids,
 	pol_nexthops_compile(c, port_ids, p);
 	pol_services_compile(c, p);
 	pol_ident_compile(c, p);
-	if (pol_ports_compile(c, p, 0, err, errlen) < 0 ||
-	    pol_ports_compile(c, p, 1, err, errlen) < 0)
-		return -1;
+	p->has_sports = pol_has_sports(c);
+	for (unsigned l = 0; l < 2; l++) {
+		if (pol_ports_compile(c, p, l, false, err, errlen) < 0 ||
+		    (p->has_sports &&
+		    pol_ports_compile(c, p, l, true, err, errlen) < 0))
+			return -1;
+		pol_fragcls_collect(p, l);
+	}
 	return 0;
 }

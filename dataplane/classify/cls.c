@@ -91,12 +91,14 @@ static inline void cls_unident(const struct policy *p, unsigned res,
  * Could this fragment belong to a flow that needs a session?  Its ports
  * are unknown, so: does an identity service use its protocol (an IPv6
  * later fragment may be either)?  Such fragments cannot carry a session
- * and get the unidentified action (docs/identity.md).
+ * and get the unidentified action (docs/identity.md).  Only in the
+ * gate's direction: an outbound fragment needs no session.
  */
 static inline int
-cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc)
+cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc,
+    unsigned dir)
 {
-	if (p->ident_proto == 0)
+	if (p->ident_proto == 0 || !pol_ident_gate(p, dir))
 		return 0;
 	if (pc <= POL_PROTO_UDP)
 		return (p->ident_proto >> pc) & 1;
@@ -105,11 +107,12 @@ cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc)
 
 static void
 cls_fragment(const struct policy *p, const struct pkt_meta *m,
-    const struct cls_frag *f, unsigned pc, struct cls_verdict *v)
+    const struct cls_frag *f, unsigned pc, unsigned dir,
+    struct cls_verdict *v)
 {
 	int r = -1;
 
-	if (cls_frag_ident(p, m, pc)) {
+	if (cls_frag_ident(p, m, pc, dir)) {
 		cls_unident(p, SESS_MISS, v);
 		return;
 	}
@@ -150,10 +153,11 @@ cls_unident(const struct policy *p, unsigned res, struct cls_verdict *v)
 
 /*
  * Protocol class and service of a whole (unfragmented) packet; returns
- * whether its service needs a session.
+ * whether it needs a session: its service does, and the gate judges its
+ * direction DIR (inbound only, unless identity.direction is "any").
  */
 static inline int
-cls_service(const struct policy *p, const struct pkt_meta *m,
+cls_service(const struct policy *p, const struct pkt_meta *m, unsigned dir,
     struct cls_verdict *v)
 {
 	unsigned pc = cls_proto_class(m->l4proto, m->af);
@@ -162,7 +166,8 @@ cls_service(const struct policy *p, const struct pkt_meta *m,
 	if (m->frag != PKT_FRAG_NONE || pc > POL_PROTO_UDP || !m->has_l4)
 		return 0;
 	v->service = p->port_service[pc][m->dport];
-	return v->service != POL_SVC_NONE && ((p->ident_svc >> v->service) & 1);
+	return v->service != POL_SVC_NONE &&
+	    ((p->ident_svc >> v->service) & 1) && pol_ident_gate(p, dir);
 }
 
 /* A knock is handed to the control plane (dp_worker), never forwarded. */
@@ -186,6 +191,25 @@ cls_knock_verdict(struct cls_verdict *v)
 }
 
 /*
+ * The rules taking a whole TCP/UDP packet's ports: its destination
+ * port's class, ORed with its source port's when a service has sports.
+ */
+static inline const struct pol_set *
+cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
+    struct pol_set *both)
+{
+	const struct pol_set *d = &p->class_rules[p->port_class[pc][m->dport]];
+	const struct pol_set *s;
+
+	if (!p->has_sports)
+		return d;
+	s = &p->class_rules[p->sport_class[pc][m->sport]];
+	for (unsigned i = 0; i < POL_WORDS; i++)
+		both->w[i] = d->w[i] | s->w[i];
+	return both;
+}
+
+/*
  * The rules.  SO is the session lookup of a packet whose service needs
  * one (cls_service), NULL otherwise.
  */
@@ -198,11 +222,12 @@ cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	struct cls_frag f = { &p->src_cc[v->src_cc], &p->dst_cc[v->dst_cc],
 		&p->dir[dir] };
 	const struct pol_set *ports = &p->portless, *ids = &p->noident;
+	struct pol_set both;
 	const uint64_t *bits;
 
 	if (__builtin_expect(m->frag != PKT_FRAG_NONE, 0)) {
 		v->service = POL_SVC_NONE;
-		cls_fragment(p, m, &f, pc, v);
+		cls_fragment(p, m, &f, pc, dir, v);
 		return;
 	}
 	if (__builtin_expect(cls_knock(p, m, pc, dir), 0)) {
@@ -210,7 +235,7 @@ cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 		return;
 	}
 	if (pc <= POL_PROTO_UDP && m->has_l4)
-		ports = &p->class_rules[p->port_class[pc][m->dport]];
+		ports = cls_ports(p, m, pc, &both);
 	if (so != NULL) {
 		if (so->res != SESS_HIT || e->sess == NULL ||
 		    (bits = sess_ident_bits(e->sess, so->ident)) == NULL) {
@@ -269,20 +294,29 @@ cls_classify(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 
 	v->src_cc = cls_geo(e->geo, m, 0);
 	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1) : GEO_CC_UNKNOWN;
-	need = cls_service(p, m, v);
+	need = cls_service(p, m, dir, v);
 	if (need)
 		cls_sess_one(e, m, v->service, &so);
 	cls_eval(e, m, dir, need ? &so : NULL, v);
 }
 
+static inline void
+cls_cc_put(struct cls_verdict *v, int dst, geo_cc_t cc)
+{
+	if (dst)
+		v->dst_cc = cc;
+	else
+		v->src_cc = cc;
+}
+
 /*
- * Source lookups for the burst first, through the bulk forms, which issue
- * every table prefetch of a round before reading any, so the misses of a
- * burst overlap instead of queueing.
+ * Source (DST: destination) lookups for the burst first, through the bulk
+ * forms, which issue every table prefetch of a round before reading any,
+ * so the misses of a burst overlap instead of queueing.
  */
 static void
 cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
-    unsigned n, struct cls_verdict *v)
+    unsigned n, int dst, struct cls_verdict *v)
 {
 	uint32_t a4[CLS_BURST_MAX];
 	const uint8_t *a6[CLS_BURST_MAX];
@@ -292,10 +326,10 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 
 	for (unsigned i = 0; i < n; i++) {
 		if (m[i]->af == 4) {
-			a4[n4] = m[i]->src4;
+			a4[n4] = dst ? m[i]->dst4 : m[i]->src4;
 			idx4[n4++] = (uint16_t)i;
 		} else {
-			a6[n6] = m[i]->src6;
+			a6[n6] = dst ? m[i]->dst6 : m[i]->src6;
 			idx6[n6++] = (uint16_t)i;
 		}
 	}
@@ -304,9 +338,9 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 	if (n6)
 		geo_lookup6_bulk(g, a6, c6, n6);
 	for (unsigned j = 0; j < n4; j++)
-		v[idx4[j]].src_cc = c4[j];
+		cls_cc_put(&v[idx4[j]], dst, c4[j]);
 	for (unsigned j = 0; j < n6; j++)
-		v[idx6[j]].src_cc = c6[j];
+		cls_cc_put(&v[idx6[j]], dst, c6[j]);
 }
 
 /*
@@ -355,11 +389,14 @@ cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
 		v += CLS_BURST_MAX;
 		n -= CLS_BURST_MAX;
 	}
-	cls_geo_burst(e->geo, m, n, v);
+	cls_geo_burst(e->geo, m, n, 0, v);
+	/* The shipped policy judges destinations too (direction out). */
+	if (p->needs_dst_geo)
+		cls_geo_burst(e->geo, m, n, 1, v);
 	for (unsigned i = 0; i < n; i++) {
-		v[i].dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m[i], 1) :
-		    GEO_CC_UNKNOWN;
-		need[i] = (uint8_t)cls_service(p, m[i], &v[i]);
+		if (!p->needs_dst_geo)
+			v[i].dst_cc = GEO_CC_UNKNOWN;
+		need[i] = (uint8_t)cls_service(p, m[i], dir[i], &v[i]);
 	}
 	if (p->ident_svc)
 		cls_sess_burst(e, m, n, v, need, so);

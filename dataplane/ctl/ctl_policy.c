@@ -121,6 +121,25 @@ ctl_pol_fragcls(const struct policy *p, unsigned l, const uint8_t *used,
 	return 0;
 }
 
+/* Source port classes, read only when some rule has sports. */
+static int
+ctl_pol_sports(const struct policy *p, unsigned l, uint8_t *used, char *err,
+    size_t errlen)
+{
+	if (!p->has_sports)
+		return 0;
+	for (unsigned port = 0; port < 65536; port++) {
+		uint8_t c = p->sport_class[l][port];
+
+		if (c >= p->nclasses)
+			return ctl_pol_bad(err, errlen, "policy: %s source port "
+			    "%u: class %u of %u", l ? "udp" : "tcp", port, c,
+			    p->nclasses);
+		used[c] = 1;
+	}
+	return 0;
+}
+
 static int
 ctl_pol_ports(const struct policy *p, char *err, size_t errlen)
 {
@@ -141,7 +160,8 @@ ctl_pol_ports(const struct policy *p, char *err, size_t errlen)
 				    port, s, p->nservices);
 			used[c] = 1;
 		}
-		if (ctl_pol_fragcls(p, l, used, err, errlen) < 0)
+		if (ctl_pol_sports(p, l, used, err, errlen) < 0 ||
+		    ctl_pol_fragcls(p, l, used, err, errlen) < 0)
 			return -1;
 	}
 	for (unsigned s = 0; s < p->nservices; s++)

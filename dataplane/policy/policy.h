@@ -25,7 +25,7 @@
  * struct to cordon-dp as bytes (docs/control.md, section 1), and both
  * check this and sizeof(struct policy) before trusting them.
  */
-#define POL_LAYOUT_VERSION 2
+#define POL_LAYOUT_VERSION 3
 
 /* Protocol classes: the index into proto[]; also picks port_class[]. */
 enum pol_proto { POL_PROTO_TCP, POL_PROTO_UDP, POL_PROTO_ICMP,
@@ -75,6 +75,9 @@ struct policy {
 	/* CONF_P_TCP / CONF_P_UDP: an identity service uses the protocol,
 	 * so its fragments (ports unknown) are unidentified. */
 	uint8_t ident_proto;
+	/* The gate judges flows arriving on outside ports (POL_DIR_IN);
+	 * nonzero: every other flow too (identity.direction "any"). */
+	uint8_t ident_out;
 	/* Rules without an identity block: all a flow without a session
 	 * (or a fragment, whose service is unknown) can match. */
 	struct pol_set noident;
@@ -89,8 +92,16 @@ struct policy {
 	uint8_t port_class[2][65536];
 	struct pol_set class_rules[POL_PORTCLS_MAX];
 	uint16_t nclasses;
-	/* The classes that occur in port_class[l]: what a fragment, whose
-	 * port is unknown, is judged against. */
+	/*
+	 * Services with source ports ("sports", docs/config.md): when some
+	 * rule names one, TCP/UDP source port -> class of the rules that
+	 * take it (plus those that take any port), ORed with the
+	 * destination port's class.
+	 */
+	uint8_t has_sports;
+	uint8_t sport_class[2][65536];
+	/* The classes that occur in port_class[l] and sport_class[l]: what
+	 * a fragment, whose ports are unknown, is judged against. */
 	uint16_t nfragcls[2];
 	uint8_t fragcls[2][POL_PORTCLS_MAX];
 	/* TCP/UDP destination port -> first service naming it (reporting). */
@@ -111,6 +122,13 @@ static inline void
 pol_set_add(struct pol_set *s, unsigned bit)
 {
 	s->w[bit / 64] |= 1ULL << (bit % 64);
+}
+
+/* Does a flow of direction DIR (enum pol_dir) pass the identity gate? */
+static inline int
+pol_ident_gate(const struct policy *p, unsigned dir)
+{
+	return dir == POL_DIR_IN || p->ident_out != 0;
 }
 
 /*

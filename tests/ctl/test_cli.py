@@ -1402,6 +1402,20 @@ def test_real_identity_sessions(ctl_bin, sockdir):
         assert r.stdout.index("\nsteps:\n") < r.stdout.index("\nidentity:\n")
         assert "  session: token\n" in r.stdout
         assert re.search(r"\n    1\. ", r.stdout.split("identity:")[1])
+        # Issue 10: the gate judges inbound flows only; an inside host's
+        # ssh out needs no session, and explain says the gate let it be.
+        j = json.loads(run(ctl_bin, ["-j", "explain", "192.0.2.20",
+                                     "192.0.2.30", "tcp", "22", "out"],
+                           s).stdout)
+        assert (j["verdict"], j["reason"]) == ("allow", "none"), j
+        assert "identity" not in j
+        assert {"step": "identity", "result": "not judged",
+                "detail": "the gate judges inbound flows only "
+                "(identity.direction \"in\")"} in j["steps"], j
+        j = json.loads(run(ctl_bin, ["-j", "explain", "192.0.2.20",
+                                     "192.0.2.30", "tcp", "22", "in"],
+                           s).stdout)
+        assert j["reason"] == "no-session", j
         r = run(ctl_bin, ["session", "revoke", "sub", lines["sub"].strip()],
                 s)
         assert r.returncode == 0 and r.stdout == "revoked: 1\n", r

@@ -37,6 +37,17 @@ expect drop "ssh before any token (US source, no session)" $US
 got=$(scen_observe "$(topo_connect $US $SRV 8443)")
 [ "$got" = allow ] && tap ok "https-admin (no identity needed) still allowed" ||
     tap fail "https-admin allowed (got $got)"
+# Issue 10: the gate judges flows towards the protected side only; the
+# inside server's own ssh to a host outside needs no session.
+ip netns exec cdn-cli /usr/bin/python3 tests/lib/banner.py 22 outside-ssh \
+    >/dev/null 2>&1 &
+bpid=$!
+topo_wait_port cdn-cli 22
+got=$(ip netns exec cdn-srv "$TOPO_LIB/tcpconnect.py" $SRV $US 22)
+[ "$got" = outside-ssh ] && tap ok "ssh out from the inside needs no session" ||
+    tap fail "ssh out from the inside: got $got"
+kill "$bpid" 2>/dev/null
+wait "$bpid" 2>/dev/null
 
 out=$(cj session add --token "$WORK/alice.jwt" --src $US 2>&1)
 echo "$out" | grep -q '"sub": *"alice"' && tap ok "session add (gateway push)" ||

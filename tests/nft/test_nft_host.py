@@ -119,6 +119,37 @@ def test_session_does_not_bypass_the_rules(confdir):
     assert connect(CN4, SRV4, 22) == "refused"
 
 
+def connect_out(src, dst, port, timeout=2.0):
+    """What the inside server at SRC gets from DST:PORT outside."""
+    r = subprocess.run(["ip", "netns", "exec", "cnft-srv", PY,
+                        os.path.join(ROOT, "tests/lib/tcpconnect.py"), src,
+                        dst, str(port), str(timeout)],
+                       capture_output=True, text=True, timeout=timeout + 10)
+    return r.stdout.strip()
+
+
+def test_outbound_needs_no_session(confdir):
+    """The gate judges flows arriving on outside ports only (issue 10):
+    the inside server's own ssh out is judged by the rules, not refused
+    for want of a session; inbound ssh still needs one."""
+    rtr(NFTLOAD, "apply", os.path.join(confdir, "ident.conf"))
+    out = rtr("nft", "list", "chain", "inet", "cordon", "classify").stdout
+    gate = [ln for ln in out.splitlines() if "identity v4" in ln]
+    assert gate and "iifname @ports_outside" in gate[0], out
+    srv = subprocess.Popen(["ip", "netns", "exec", "cnft-cli", PY,
+                            os.path.join(ROOT, "tests/lib/banner.py"), "22",
+                            "outside"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        wait_for("ssh out", lambda: connect_out(SRV4, US4, 22) == "outside",
+                 10, 0.2)
+        assert connect_out(SRV6, US6, 22) == "outside"
+        assert connect(US4, SRV4, 22) == "refused"
+    finally:
+        srv.kill()
+        srv.wait()
+
+
 def test_host_protection(confdir):
     rtr(NFTLOAD, "remove")
     rtr(NFTLOAD, "-t", "cordon_host", "apply", "-H", "cnft-o",
@@ -261,3 +292,33 @@ def test_cordond_sessions_in_the_kernel(confdir):
         assert connect(US4, SRV4, 22) == "refused"
     finally:
         rg.stop()
+
+
+def test_sports_match_the_source_port(confdir):
+    """A service's sports match a packet's source port, as a Teredo
+    relay's answers from 3544 are matched (issue 10): here the server's
+    answers from 8080 to a prohibited client are dropped on the way out,
+    through each rule's sports twin."""
+    with open(os.path.join(confdir, "host.conf")) as f:
+        text = f.read()
+    svc = 'https = { proto = "tcp"; ports = [ "443", "8443" ]; };'
+    assert svc in text
+    text = text.replace(svc, svc + '\n\tfrom8080 = { proto = "tcp"; '
+                        'sports = [ "8080" ]; };')
+    text = text.replace("rules = (", 'rules = (\n\t{ name = "answers-out"; '
+                        'dst = [ "prohibited" ]; services = [ "from8080" ]; '
+                        'direction = "out"; action = "drop"; },', 1)
+    path = os.path.join(confdir, "sports.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    rtr(NFTLOAD, "remove", check=False)
+    rtr(NFTLOAD, "apply", path)
+    try:
+        out = rtr("nft", "list", "chain", "inet", "cordon",
+                  "classify").stdout
+        assert "th sport @r0_ssvc" in out, out
+        assert connect(US4, SRV4, 8080) == "server"
+        assert connect(CN4, SRV4, 8080) == "timeout"
+        assert connect(CN6, SRV6, 8080) == "timeout"
+    finally:
+        rtr(NFTLOAD, "remove", check=False)

@@ -94,7 +94,7 @@ test_shipped(void **state)
 	assert_false(conf_ccset_has(&c->regions[i].cc, geo_cc_parse("US")));
 	assert_false(conf_ccset_has(&c->regions[i].cc, GEO_CC_UNKNOWN));
 
-	assert_int_equal(c->nservices, 10);
+	assert_int_equal(c->nservices, 28);
 	i = conf_service_find(c, "winrm");
 	assert_true(i >= 0);
 	assert_int_equal(c->services[i].protos, CONF_P_TCP);
@@ -107,8 +107,12 @@ test_shipped(void **state)
 	assert_int_equal(c->services[i].nranges, 2);
 	assert_int_equal(c->services[i].range[1].lo, 8443);
 	assert_int_equal(conf_service_find(c, "http"), -1);
+	i = conf_service_find(c, "quic-admin");
+	assert_int_equal(c->services[i].protos, CONF_P_UDP);
+	/* The services come from their own profile. */
+	assert_true(c->services[i].line > 0);
 
-	assert_int_equal(c->nrules, 3);
+	assert_int_equal(c->nrules, 6);
 	assert_string_equal(c->rules[1].name, "tunnels-from-prohibited");
 	assert_int_equal(c->rules[1].protos, CONF_P_OTHER);
 	assert_string_equal(c->rules[2].name, "vpn-from-prohibited");
@@ -120,7 +124,7 @@ test_shipped(void **state)
 	assert_false(conf_ccset_has(&r->src, geo_cc_parse("US")));
 	assert_true(r->dst_any);
 	assert_false(r->svc_any);
-	assert_int_equal(r->services, (1ULL << 9) - 1);
+	assert_int_equal(r->services, (1ULL << 16) - 1);
 	assert_int_equal(r->protos, CONF_P_TCP | CONF_P_UDP);
 	assert_int_equal(r->dir, CONF_DIR_IN);
 	assert_int_equal(r->action, CDN_ACT_DROP);
@@ -132,6 +136,15 @@ test_shipped(void **state)
 	assert_true(r->line > 0);
 	assert_int_equal(r->src_ref[0].kind, CONF_REF_REGION);
 	assert_int_equal(r->src_ref[1].kind, CONF_REF_CC);
+	/* Item 9: the same services towards those places. */
+	r = &c->rules[3];
+	assert_string_equal(r->name, "mgmt-to-prohibited");
+	assert_true(r->src_any);
+	assert_false(r->dst_any);
+	assert_true(conf_ccset_has(&r->dst, GEO_CC_UNKNOWN));
+	assert_true(conf_ccset_has(&r->dst, geo_cc_parse("CN")));
+	assert_int_equal(r->dir, CONF_DIR_OUT);
+	assert_int_equal(r->action, CDN_ACT_DROP);
 
 	assert_int_equal(c->default_action, CDN_ACT_ALLOW);
 	assert_false(c->log_default);
@@ -219,7 +232,7 @@ static const struct bad_case bad_cases[] = {
 	/* unknown key inside a service */
 	{ "services: { ssh = { proto = \"tcp\"; port = [ \"22\" ]; }; };\n",
 	  NULL, NULL,
-	  "main.conf:1: unknown key \"port\" (expected one of: proto, ports)" },
+	  "main.conf:1: unknown key \"port\" (expected one of: proto, ports, sports)" },
 	/* unknown region */
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  src = [ \"prohibitted\" ];\n"
 	  "  action = \"drop\"; }\n);\n", NULL, NULL,

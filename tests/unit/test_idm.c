@@ -20,6 +20,7 @@
 #include "control/policy/pol_compile.h"
 #include "dataplane/classify/cls.h"
 #include "dataplane/stats/reasons.h"
+#include "tests/unit/unit_cls.h"
 
 #define HEAD \
 	"regions = { prohibited = [ \"CN\", \"RU\" ]; };\n" \
@@ -263,6 +264,52 @@ test_cls_gates(void **st)
 	free(c);
 }
 
+/*
+ * The gate judges inbound flows only (issue 10, item 10): an inside
+ * host's ssh out is judged by the rules, not refused for want of a
+ * session.  identity.direction = "any" puts outbound flows through too.
+ */
+static void
+test_cls_gate_direction(void **st)
+{
+	static const char text[] =
+	    "services = { ssh = { proto = \"tcp\"; ports = \"22\"; }; };\n"
+	    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+	    "  audience = \"a\"; jwks = \"/dev/null\";\n"
+	    "  algorithms = \"ES256\"; } ); services = \"ssh\"; %s };\n"
+	    "default = { action = \"allow\"; };\n";
+	struct conf *c = calloc(1, sizeof(*c));
+	struct policy *p = calloc(1, sizeof(*p));
+	struct cls_verdict v;
+	char buf[1024], err[256];
+
+	(void)st;
+	snprintf(buf, sizeof(buf), text, "");
+	assert_string_equal(load(buf, c), "");
+	assert_false(c->identity.gate_out);
+	assert_int_equal(pol_compile(c, NULL, p, err, sizeof(err)), 0);
+	v = unit_cls_probe(p, 6, 40000, 22, POL_DIR_IN, 0);
+	assert_int_equal(v.reason, CDN_R_NO_SESSION);
+	v = unit_cls_probe(p, 6, 40000, 22, POL_DIR_OUT, 0);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	assert_int_equal(v.reason, CDN_R_NONE);
+	v = unit_cls_probe(p, 6, 40000, 0, POL_DIR_OUT, 1);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	v = unit_cls_probe(p, 6, 40000, 0, POL_DIR_IN, 1);
+	assert_int_equal(v.reason, CDN_R_NO_SESSION);
+
+	snprintf(buf, sizeof(buf), text, "direction = \"any\";");
+	assert_string_equal(load(buf, c), "");
+	assert_true(c->identity.gate_out);
+	assert_int_equal(pol_compile(c, NULL, p, err, sizeof(err)), 0);
+	v = unit_cls_probe(p, 6, 40000, 22, POL_DIR_OUT, 0);
+	assert_int_equal(v.reason, CDN_R_NO_SESSION);
+	v = unit_cls_probe(p, 6, 40000, 0, POL_DIR_OUT, 1);
+	assert_int_equal(v.reason, CDN_R_NO_SESSION);
+	free(p);
+	free(c);
+}
+
 static void
 test_config_errors(void **st)
 {
@@ -301,6 +348,36 @@ test_config_errors(void **st)
 		{ "rules = ( { name = \"r\"; identity = { sub = \"a\"; };"
 		    " action = \"allow\"; } );",
 		    "1: rule \"r\": identity block without an identity group" },
+		/* Item 11: one port, two identity services. */
+		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"
+		    "bastion = { proto = \"tcp\"; ports = [ \"22\", \"2222\" ];"
+		    " }; };\n"
+		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		    "audience = \"a\"; jwks = \"/dev/null\";\n"
+		    "algorithms = \"ES256\"; } );\n"
+		    "services = [ \"ssh\",\n \"bastion\" ]; };",
+		    "7: identity: services \"ssh\" and \"bastion\" share tcp "
+		    "port 22 (a session opens its own service's ports only: "
+		    "give each port to one identity service)" },
+		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\";\n"
+		    "sports = \"22\"; }; };\n"
+		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		    "audience = \"a\"; jwks = \"/dev/null\";\n"
+		    "algorithms = \"ES256\"; } ); services = \"ssh\"; };",
+		    "5: identity: service \"ssh\" has sports: a session is "
+		    "looked up by destination port only" },
+		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\"; }; };\n"
+		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		    "audience = \"a\"; jwks = \"/dev/null\";\n"
+		    "algorithms = \"ES256\"; } ); services = \"ssh\";\n"
+		    "direction = \"out\"; };",
+		    "5: identity: direction must be in or any, not \"out\"" },
+		{ HEAD "rules = ( { name = \"r\"; services = \"ssh\"; "
+		    "direction = \"out\";\n identity = { sub = \"a\"; }; "
+		    "action = \"drop\"; } );",
+		    "10: rule \"r\": an identity rule on direction out needs "
+		    "identity.direction = \"any\" (only inbound flows carry a "
+		    "session)" },
 	};
 	struct conf *c = calloc(1, sizeof(*c));
 
@@ -326,6 +403,7 @@ main(void)
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_long_declared_list),
 		cmocka_unit_test(test_cls_gates),
+		cmocka_unit_test(test_cls_gate_direction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -322,6 +322,39 @@ test_table_batch(void **st)
 	free(c);
 }
 
+/*
+ * A rule whose service has sports gets a twin per family that looks the
+ * source port up in its own set (r0_ssvc), under the same comment.
+ */
+static void
+test_table_sports(void **st)
+{
+	struct conf *c = small_conf();
+	struct geo_tables *t = tables();
+	struct nft_opts o = { .mode = NFT_MODE_ROUTER, .no_routes = true };
+	struct rules_seen r = { 0 };
+	struct nft_batch b;
+	char err[256];
+
+	(void)st;
+	c->services[0].srange[0] = (struct conf_range){ 3544, 3544 };
+	c->services[0].nsranges = 1;
+	assert_int_equal(nft_batch_init(&b, 100), 0);
+	assert_int_equal(nft_build(&b, "cordon", c, t, &o, NULL, 0, err,
+	    sizeof(err)), 0);
+	batch_walk(&b, rules_cb, &r);
+	assert_int_equal(r.sets, 10);
+	assert_int_equal(r.n, 9);
+	for (unsigned i = 0; i < 6; i++)
+		assert_string_equal(r.comment[i], i % 3 ? "r0 v6 ssh-bad" :
+		    "r0 v4 ssh-bad");
+	assert_string_equal(r.exprs[3], r.exprs[0]);
+	assert_string_equal(r.comment[8], "default");
+	nft_batch_free(&b);
+	geo_tables_free(t);
+	free(c);
+}
+
 int
 main(void)
 {
@@ -330,6 +363,7 @@ main(void)
 		cmocka_unit_test(test_export_matches_lookup),
 		cmocka_unit_test(test_elems_encoding),
 		cmocka_unit_test(test_table_batch),
+		cmocka_unit_test(test_table_sports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

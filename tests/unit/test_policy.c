@@ -18,6 +18,7 @@
 #include "config/conf.h"
 #include "control/policy/pol_compile.h"
 #include "dataplane/stats/reasons.h"
+#include "tests/unit/unit_cls.h"
 
 #define SHIPPED	"config/cordon.conf"
 #define ANYPORT	0	/* for ICMP and other protocols */
@@ -126,7 +127,8 @@ probes_check(const struct policy *p, const struct probe *v, size_t n)
 
 /*
  * The shipped policy: management, tunnels and VPNs from prohibited or
- * unknown are dropped.
+ * unknown sources are dropped, and so are those to such destinations
+ * (issue 10, items 8 and 9), but for web consoles over TCP outbound.
  */
 static void
 test_shipped(void **state)
@@ -153,43 +155,158 @@ test_shipped(void **state)
 		{ "CU", "US", T, 830, IN, 0, DROP },
 		{ "CU", "US", T, 6443, IN, 0, DROP },
 		{ "TW", "US", T, 6443, IN, DEF, ALLOW },
+		/* Item 8: the services the list missed. */
+		{ "CN", "US", U, 443, IN, 0, DROP },
+		{ "CN", "US", U, 8443, IN, 0, DROP },
+		{ "RU", "US", U, 623, IN, 0, DROP },
+		{ "CN", "US", T, 10250, IN, 0, DROP },
+		{ "CN", "US", T, 2379, IN, 0, DROP },
+		{ "CN", "US", T, 2380, IN, 0, DROP },
+		{ "CN", "US", T, 2381, IN, DEF, ALLOW },
+		{ "CN", "US", T, 2375, IN, 0, DROP },
+		{ "CN", "US", T, 2376, IN, 0, DROP },
+		{ "CN", "US", T, 445, IN, 0, DROP },
+		{ "CN", "US", T, 2222, IN, 0, DROP },
+		{ "--", "US", T, 23, IN, 0, DROP },
+		{ "CN", "US", T, 1194, IN, 2, DROP },
+		{ "CN", "US", U, 1194, IN, 2, DROP },
+		{ "CN", "US", T, 4500, IN, 2, DROP },
+		{ "CN", "US", U, 4500, IN, 2, DROP },
+		{ "CN", "US", U, 500, IN, 2, DROP },
+		{ "CN", "US", U, 1701, IN, 2, DROP },
+		{ "CN", "US", U, 3544, IN, 2, DROP },
+		{ "CN", "US", U, 4789, IN, 2, DROP },
+		{ "CN", "US", U, 4790, IN, 2, DROP },
+		{ "CN", "US", U, 6081, IN, 2, DROP },
+		{ "CN", "US", U, 4754, IN, 2, DROP },
+		{ "CN", "US", U, 6635, IN, 2, DROP },
+		{ "CN", "US", U, 6080, IN, 2, DROP },
+		{ "CN", "US", U, 2152, IN, 2, DROP },
+		{ "RU", "US", U, 51820, IN, 2, DROP },
+		{ "RU", "US", U, 51830, IN, 2, DROP },
+		{ "RU", "US", U, 51831, IN, DEF, ALLOW },
+		{ "DE", "US", U, 51820, IN, DEF, ALLOW },
 		{ "CN", "US", I, ANYPORT, IN, DEF, ALLOW },
 		{ "CN", "US", O, ANYPORT, IN, 1, DROP },
 		{ "--", "US", O, ANYPORT, IN, 1, DROP },
 		{ "US", "US", O, ANYPORT, IN, DEF, ALLOW },
 		{ "CN", "US", O, ANYPORT, OUT, DEF, ALLOW },
-		{ "CN", "US", U, 4500, IN, 2, DROP },
-		{ "RU", "US", U, 51820, IN, 2, DROP },
-		{ "DE", "US", U, 51820, IN, DEF, ALLOW },
-		{ "CN", "US", T, 4500, IN, DEF, ALLOW },
 		{ "CN", "US", T, 0, IN, DEF, ALLOW },
 		{ "CN", "US", T, 65535, IN, DEF, ALLOW },
+		/* Item 9: towards prohibited and unknown destinations. */
+		{ "US", "CN", T, 22, OUT, 3, DROP },
+		{ "US", "--", T, 22, OUT, 3, DROP },
+		{ "--", "RU", T, 2222, OUT, 3, DROP },
+		{ "US", "DE", T, 22, OUT, DEF, ALLOW },
+		{ "US", "CN", T, 22, IN, DEF, ALLOW },
+		{ "US", "CN", T, 443, OUT, DEF, ALLOW },
+		{ "US", "CN", T, 8443, OUT, DEF, ALLOW },
+		{ "US", "CN", U, 443, OUT, 3, DROP },
+		{ "US", "IR", T, 445, OUT, 3, DROP },
+		{ "US", "CN", O, ANYPORT, OUT, 4, DROP },
+		{ "US", "--", O, ANYPORT, OUT, 4, DROP },
+		{ "US", "DE", O, ANYPORT, OUT, DEF, ALLOW },
+		{ "US", "CN", U, 3544, OUT, 5, DROP },
+		{ "US", "KP", U, 51820, OUT, 5, DROP },
+		{ "US", "CN", T, 1194, OUT, 5, DROP },
+		{ "US", "CN", I, ANYPORT, OUT, DEF, ALLOW },
+		{ "US", "CN", T, 80, OUT, DEF, ALLOW },
 	};
 	struct policy *p = policy_from_file(SHIPPED, NULL);
 
 	probes_check(p, v, sizeof(v) / sizeof(v[0]));
-	assert_int_equal(p->nrules, 3);
+	assert_int_equal(p->nrules, 6);
 	assert_true(p->rule[0].log);
 	assert_string_equal(p->rule[0].name, "mgmt-from-prohibited");
+	assert_string_equal(p->rule[3].name, "mgmt-to-prohibited");
 	assert_int_equal(p->default_action, ALLOW);
 	assert_int_equal(p->nonip_action, ALLOW);
-	assert_int_equal(p->needs_dst_geo, 0);
-	assert_int_equal(p->nservices, 10);
+	assert_int_equal(p->needs_dst_geo, 1);
+	assert_int_equal(p->nservices, 28);
 	assert_string_equal(p->service_name[p->port_service[0][22]], "ssh");
 	assert_string_equal(p->service_name[p->port_service[1][3389]], "rdp");
 	assert_string_equal(p->service_name[p->port_service[0][5986]],
 	    "winrm");
+	assert_string_equal(p->service_name[p->port_service[1][443]],
+	    "quic-admin");
 	assert_int_equal(p->port_service[1][22], POL_SVC_NONE);
 	assert_int_equal(p->port_service[0][80], POL_SVC_NONE);
 	/*
-	 * A port is in the management rule's class, the VPN rule's, or the
-	 * one of the rules that take any port; a fragment of each protocol
-	 * is held to the classes its protocol uses.
+	 * A port is in the management rules' class (both directions), the
+	 * inbound-only web console class, the VPN rules' class, or none; a
+	 * fragment of each protocol is held to the classes it uses.
 	 */
-	assert_int_equal(p->nclasses, 3);
-	assert_int_equal(p->nfragcls[0], 2);
+	assert_int_equal(p->nclasses, 4);
+	assert_int_equal(p->nfragcls[0], 4);
 	assert_int_equal(p->nfragcls[1], 3);
 	(void)state;
+	free(p);
+}
+
+/*
+ * Teredo both ways (issue 10, item 8): the shipped teredo service also
+ * matches source port 3544, what a Teredo server or relay answers from,
+ * to whatever port the client used.
+ */
+static void
+test_shipped_sports(void **state)
+{
+	struct policy *p = policy_from_file(SHIPPED, NULL);
+	struct cls_verdict v;
+
+	(void)state;
+	assert_int_equal(p->has_sports, 1);
+	v = unit_cls_probe(p, 17, 3544, 40000, IN, 0);
+	assert_int_equal(v.action, DROP);
+	assert_string_equal(p->rule[v.rule].name, "vpn-from-prohibited");
+	v = unit_cls_probe(p, 17, 3544, 40000, OUT, 0);
+	assert_int_equal(v.action, DROP);
+	assert_string_equal(p->rule[v.rule].name, "vpn-to-prohibited");
+	v = unit_cls_probe(p, 17, 40000, 3544, IN, 0);
+	assert_string_equal(p->rule[v.rule].name, "vpn-from-prohibited");
+	v = unit_cls_probe(p, 17, 3545, 40000, IN, 0);
+	assert_int_equal(v.action, ALLOW);
+	v = unit_cls_probe(p, 6, 3544, 40000, IN, 0);
+	assert_int_equal(v.action, ALLOW);
+	free(p);
+}
+
+/*
+ * sports in a small policy: a source port class is ORed with the
+ * destination port's (the first rule of either wins), and fragments,
+ * whose ports are unknown, are held to the source port classes too.
+ */
+static void
+test_sports(void **state)
+{
+	static const char text[] =
+	    "services = { relay = { proto = \"udp\"; sports = \"3544\"; };\n"
+	    "  dns = { proto = \"udp\"; ports = \"53\"; }; };\n"
+	    "rules = ( { name = \"dns-ok\"; services = \"dns\";"
+	    " action = \"allow\"; },\n"
+	    "  { name = \"no-relay\"; src = \"unknown\"; services = \"relay\";"
+	    " action = \"drop\"; } );\n"
+	    "default = { action = \"allow\"; };\n";
+	struct policy *p = policy_from_text(text);
+	struct cls_verdict v;
+
+	(void)state;
+	assert_int_equal(p->has_sports, 1);
+	v = unit_cls_probe(p, 17, 3544, 40000, IN, 0);
+	assert_int_equal(v.action, DROP);
+	assert_int_equal(v.rule, 1);
+	v = unit_cls_probe(p, 17, 3544, 53, IN, 0);
+	assert_int_equal(v.action, ALLOW);
+	assert_int_equal(v.rule, 0);
+	v = unit_cls_probe(p, 17, 40000, 3544, IN, 0);
+	assert_int_equal(v.rule, DEF);
+	v = unit_cls_probe(p, 6, 3544, 40000, IN, 0);
+	assert_int_equal(v.rule, DEF);
+	v = unit_cls_probe(p, 17, 0, 0, IN, 1);
+	assert_int_equal(v.action, DROP);
+	assert_int_equal(v.reason, CDN_R_FRAGMENT);
+	v = unit_cls_probe(p, 6, 0, 0, IN, 1);
+	assert_int_equal(v.action, ALLOW);
 	free(p);
 }
 
@@ -409,6 +526,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped),
+		cmocka_unit_test(test_shipped_sports),
+		cmocka_unit_test(test_sports),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_too_many_classes),

@@ -253,8 +253,8 @@ test_flatten_shipped(void **state)
 	snprintf(path, sizeof(path), "%s/shipped.conf", tmpdir);
 	load_text(text, path, c);
 	assert_int_equal(c->nregions, 1);
-	assert_int_equal(c->nservices, 10);
-	assert_int_equal(c->nrules, 3);
+	assert_int_equal(c->nservices, 28);
+	assert_int_equal(c->nrules, 6);
 	assert_int_equal(c->nports, 2);
 	assert_string_equal(c->geo_path[0],
 	    "/var/lib/cordon/geo/geo-whois-asn-country.mmdb");

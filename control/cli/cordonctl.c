@@ -158,7 +158,7 @@ static int
 ctl_verdict(const struct cli_cmd *cmd, json_t *data)
 {
 	if (cmd && strcmp(cmd->cmd, "audit-verify") == 0 &&
-	    !json_is_true(json_object_get(data, "intact")))
+	    json_is_false(json_object_get(data, "intact")))
 		return CLI_EX_AUDIT;
 	return CLI_EX_OK;
 }

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,7 @@ audit_head_hex_ok(const char *s)
 int
 audit_head_read(const char *log, struct audit_head *h)
 {
-	char path[4096], *buf;
+	char path[PATH_MAX], *buf;
 	json_t *o, *js;
 	const char *hash;
 
@@ -74,7 +75,7 @@ audit_head_read(const char *log, struct audit_head *h)
 int
 audit_head_write(const char *log, const struct audit_head *h)
 {
-	char path[4096], buf[160];
+	char path[PATH_MAX], buf[160];
 	int n;
 
 	if (audit_head_path(log, path, sizeof(path)) < 0)
@@ -109,12 +110,13 @@ audit_head_sync(const char *log, const struct audit_head *tail, bool repair,
 	}
 	if (tail->seq == h.seq && strcmp(tail->hash, h.hash) == 0)
 		return 0;
-	if (tail->seq == h.seq + 1 && !repair)
-		return 0;
-	if (tail->seq == h.seq + 1)
-		return audit_head_write(log, tail) < 0 ?
-		    (snprintf(err, errlen, "%s: audit.head: %s", log,
-		    strerror(errno)), -1) : 0;
+	if (tail->seq == h.seq + 1) {
+		if (!repair || audit_head_write(log, tail) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: audit.head: %s", log,
+		    strerror(errno));
+		return -1;
+	}
 	snprintf(err, errlen, "%s: ends at record %" PRIu64 " but audit.head "
 	    "names record %" PRIu64 "; run audit verify", log, tail->seq,
 	    h.seq);

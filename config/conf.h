@@ -13,6 +13,7 @@
 
 #include "config/conf_logging.h"
 #include "control/geo/geo_build.h"
+#include "control/ident/knock_nat.h"
 #include "dataplane/geo/geo.h"
 
 #define CONF_NAME_MAX		32
@@ -144,6 +145,9 @@ struct conf_identity {
 	unsigned knock_rate;		/* knocks per second per source */
 	unsigned knock_burst;
 	bool knock_pop;			/* knocks must carry a cnf signature */
+	/* NATs a knock's signed address may come through (none: exact). */
+	struct knock_nat knock_nat[KNOCK_NAT_MAX];
+	unsigned nknock_nat;
 };
 
 /* Whose attributes an identity matcher looks at. */

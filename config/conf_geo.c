@@ -38,7 +38,7 @@ conf_db_load(struct conf_ctx *x, const config_setting_t *e)
 }
 
 /* Parses "ADDR/LEN" (or a bare address: one host) into O. */
-static int
+int
 conf_prefix_parse(const char *s, struct geo_override *o)
 {
 	char addr[64];
@@ -74,7 +74,7 @@ conf_prefix_parse(const char *s, struct geo_override *o)
 	return 0;
 }
 
-static bool
+bool
 conf_prefix_host_bits(const struct geo_override *o)
 {
 	unsigned bytes = o->af == 4 ? 4 : 16;

@@ -27,7 +27,7 @@ static const char *const conf_sess_keys[] = {
 	"capacity", "max_ttl", "per_subject", NULL
 };
 static const char *const conf_knock_keys[] = {
-	"port", "max_age", "rate", "burst", "proof", NULL
+	"port", "max_age", "rate", "burst", "proof", "nat", NULL
 };
 
 static const char *const conf_alg_names[] = {
@@ -337,6 +337,8 @@ conf_knock_load(struct conf_ctx *x, const config_setting_t *g)
 		return -1;
 	if (id->knock_port == 0)
 		return conf_err(x, g, "knock: missing port");
+	if (conf_knock_nat_load(x, config_setting_get_member(g, "nat")) < 0)
+		return -1;
 	/* Knocks are consumed, never forwarded: no service may use it. */
 	for (unsigned s = 0; s < x->c->nservices; s++) {
 		const struct conf_service *v = &x->c->services[s];

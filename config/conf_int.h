@@ -80,6 +80,13 @@ typedef int (*conf_str_fn)(struct conf_ctx *x, const config_setting_t *elem,
 int conf_strings_each(struct conf_ctx *x, const config_setting_t *s,
     conf_str_fn fn, void *arg);
 
+/* conf_geo.c: "ADDR/LEN" (a bare address: one host) into O's af,
+ * addr, plen; -1 when malformed.  Whether O has bits past its length. */
+int conf_prefix_parse(const char *s, struct geo_override *o);
+bool conf_prefix_host_bits(const struct geo_override *o);
+/* conf_knock.c: identity.knock.nat, the NAT pairings knocks may cross. */
+int conf_knock_nat_load(struct conf_ctx *x, const config_setting_t *s);
+
 /* Runs LOAD on every element of list S (at most MAX WHAT). */
 int conf_list_each(struct conf_ctx *x, const config_setting_t *s,
     unsigned max, const char *what,

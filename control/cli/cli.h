@@ -32,6 +32,7 @@ enum cli_exit {
 	CLI_EX_INVALID = 5, /* error code "invalid" */
 	CLI_EX_TOKEN = 6,   /* error code "token-refused" */
 	CLI_EX_FULL = 7,    /* error code "session-table-full" */
+	CLI_EX_AUDIT = 8,   /* audit verify: the log is not intact */
 };
 
 /* How a parameter's word(s) become JSON. */

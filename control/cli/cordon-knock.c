@@ -1,13 +1,16 @@
 /*
  * cordon-knock: builds one knock (docs/knock.md) from a token and, with
  * --key, the private key the token's cnf claim binds, and sends it as a
- * single UDP datagram.  The appliance never answers a knock; whether it
+ * single UDP datagram, naming (and with --key signing) the address it
+ * is sent from.  The appliance never answers a knock; whether it
  * worked shows in whether the management path opens.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +29,7 @@
 #define KNOCK_TOKEN_FILE_MAX (KNOCK_MAX_LEN + 64)
 
 struct knock_opts {
-	const char *token_file, *key_file, *service, *to, *alg;
+	const char *token_file, *key_file, *service, *to, *alg, *src;
 	unsigned port, count;
 	int print;
 	int64_t when;		/* --time, for tests; -1: now */
@@ -39,7 +42,7 @@ knock_usage(FILE *f)
 	    "[--alg NAME] --service NAME\n"
 	    "                    (--to ADDR[:PORT] [--port N] [--count N] |"
 	    " --print)\n"
-	    "                    [--time UNIX]\n");
+	    "                    [--src ADDR] [--time UNIX]\n");
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -81,6 +84,7 @@ knock_opts_parse(int argc, char **argv, struct knock_opts *o)
 		{ "count", required_argument, NULL, 'c' },
 		{ "print", no_argument, NULL, 'P' },
 		{ "time", required_argument, NULL, 'T' },
+		{ "src", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -88,7 +92,7 @@ knock_opts_parse(int argc, char **argv, struct knock_opts *o)
 
 	*o = (struct knock_opts){ .port = KNOCK_PORT_DEFAULT, .count = 1,
 		.when = -1 };
-	while ((c = getopt_long(argc, argv, "t:k:a:s:d:p:c:PT:h", lo,
+	while ((c = getopt_long(argc, argv, "t:k:a:s:d:p:c:PT:S:h", lo,
 	    NULL)) != -1) {
 		switch (c) {
 		case 't': o->token_file = optarg; break;
@@ -99,6 +103,7 @@ knock_opts_parse(int argc, char **argv, struct knock_opts *o)
 		case 'p': o->port = knock_num(optarg, 65535, "port"); break;
 		case 'c': o->count = knock_num(optarg, 100, "count"); break;
 		case 'P': o->print = 1; break;
+		case 'S': o->src = optarg; break;
 		case 'T':
 			o->when = (int64_t)knock_num(optarg, INT64_MAX, "time");
 			break;
@@ -106,8 +111,10 @@ knock_opts_parse(int argc, char **argv, struct knock_opts *o)
 		default: knock_usage(stderr); exit(2);
 		}
 	}
+	/* --print alone has no route to learn the source address from. */
 	if (optind != argc || !o->token_file || !o->service ||
-	    (!o->to && !o->print) || o->port == 0 || o->count == 0) {
+	    (!o->to && !o->print) || (!o->to && !o->src) || o->port == 0 ||
+	    o->count == 0) {
 		knock_usage(stderr);
 		exit(2);
 	}
@@ -206,19 +213,21 @@ knock_pick_alg(EVP_PKEY *key, const char *name)
 	knock_die("unknown algorithm %s", name);
 }
 
-/* Builds (and signs) the knock into BUF; its length. */
+/* Builds (and signs) the knock from address SRC into BUF; its length. */
 static size_t
 knock_make(const struct knock_opts *o, const char *tok, size_t toklen,
-    uint8_t *buf, size_t cap)
+    const struct knock_pfx *src, uint8_t *buf, size_t cap)
 {
 	struct knock_msg m = {
 		.service = o->service, .service_len = strlen(o->service),
 		.token = tok, .token_len = toklen,
 		.timestamp = o->when >= 0 ? o->when : (int64_t)time(NULL),
+		.addr_af = src->af,
 	};
 	EVP_PKEY *key = o->key_file ? knock_load_key(o->key_file) : NULL;
 	int n, alg = key ? knock_pick_alg(key, o->alg) : -1;
 
+	memcpy(m.addr, src->addr, sizeof(m.addr));
 	if (RAND_bytes(m.nonce, sizeof(m.nonce)) != 1)
 		knock_die("no randomness for the nonce");
 	m.flags = key ? KNOCK_FLAG_POP : 0;
@@ -271,8 +280,9 @@ knock_split_to(const char *to, unsigned dflt, char *host, size_t hcap,
 		snprintf(port, 12, "%lu", knock_num(colon + 1, 65535, "port"));
 }
 
-static void
-knock_send(const struct knock_opts *o, const uint8_t *buf, size_t len)
+/* A UDP socket connected to --to: the kernel picks the route. */
+static int
+knock_connect(const struct knock_opts *o)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai;
 	char host[256], port[12];
@@ -285,14 +295,61 @@ knock_send(const struct knock_opts *o, const uint8_t *buf, size_t len)
 	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		knock_die("socket: %s", strerror(errno));
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+		knock_die("%s port %s: %s", host, port, strerror(errno));
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* "192.0.2.7" or "2001:db8::7" into SRC. */
+static void
+knock_src_parse(const char *s, struct knock_pfx *src)
+{
+	memset(src, 0, sizeof(*src));
+	if (inet_pton(AF_INET, s, src->addr) == 1)
+		src->af = 4;
+	else if (inet_pton(AF_INET6, s, src->addr) == 1)
+		src->af = 6;
+	else
+		knock_die("bad --src address %s", s);
+}
+
+/*
+ * The address to sign: --src, else the one the kernel chose for FD's
+ * route -- behind a NAT, the inside address (docs/knock.md).
+ */
+static void
+knock_src(const struct knock_opts *o, int fd, struct knock_pfx *src)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (o->src != NULL) {
+		knock_src_parse(o->src, src);
+		return;
+	}
+	memset(src, 0, sizeof(*src));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		knock_die("getsockname: %s", strerror(errno));
+	if (ss.ss_family == AF_INET) {
+		src->af = 4;
+		memcpy(src->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else {
+		src->af = 6;
+		memcpy(src->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+		    16);
+	}
+}
+
+static void
+knock_send(const struct knock_opts *o, int fd, const uint8_t *buf,
+    size_t len)
+{
 	/* Copies of one datagram, against loss: the rest count as replays. */
 	for (unsigned i = 0; i < o->count; i++)
-		if (sendto(fd, buf, len, 0, ai->ai_addr, ai->ai_addrlen) !=
-		    (ssize_t)len)
-			knock_die("sendto %s port %s: %s", host, port,
-			    strerror(errno));
+		if (send(fd, buf, len, 0) != (ssize_t)len)
+			knock_die("send to %s: %s", o->to, strerror(errno));
 	close(fd);
-	freeaddrinfo(ai);
 }
 
 int
@@ -301,20 +358,24 @@ main(int argc, char **argv)
 	static char tok[KNOCK_TOKEN_FILE_MAX];
 	static uint8_t buf[KNOCK_MAX_LEN];
 	struct knock_opts o;
+	struct knock_pfx src;
 	size_t toklen, len;
+	int fd;
 
 	knock_opts_parse(argc, argv, &o);
 	toklen = knock_read_token(o.token_file, tok, sizeof(tok));
 	if (toklen == 0)
 		knock_die("%s: no token", o.token_file);
 	knock_warn_cnf(tok, o.key_file != NULL);
-	len = knock_make(&o, tok, toklen, buf, sizeof(buf));
+	fd = o.to ? knock_connect(&o) : -1;
+	knock_src(&o, fd, &src);
+	len = knock_make(&o, tok, toklen, &src, buf, sizeof(buf));
 	if (o.print) {
 		for (size_t i = 0; i < len; i++)
 			printf("%02x", buf[i]);
 		putchar('\n');
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
-	knock_send(&o, buf, len);
+	knock_send(&o, fd, buf, len);
 	return 0;
 }

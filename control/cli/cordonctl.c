@@ -48,7 +48,8 @@ ctl_usage(FILE *f)
 	    "  4 commit refused as stale: the running revision changed\n"
 	    "  5 the candidate is invalid (commit, commit check)\n"
 	    "  6 the token was refused (session add, explain token)\n"
-	    "  7 the session table is full (session add)\n");
+	    "  7 the session table is full (session add)\n"
+	    "  8 the audit log is not intact (audit verify)\n");
 }
 
 static int
@@ -149,6 +150,19 @@ ctl_exit_code(const char *code)
 	return CLI_EX_REFUSED;
 }
 
+/*
+ * A reply that is an answer, not a refusal, but a bad one: a broken
+ * audit chain must fail a script that checks it.
+ */
+static int
+ctl_verdict(const struct cli_cmd *cmd, json_t *data)
+{
+	if (cmd && strcmp(cmd->cmd, "audit-verify") == 0 &&
+	    json_is_false(json_object_get(data, "intact")))
+		return CLI_EX_AUDIT;
+	return CLI_EX_OK;
+}
+
 static int
 ctl_print_reply(const struct ctl_opts *o, json_t *reply,
     const struct cli_cmd *cmd)
@@ -175,7 +189,9 @@ ctl_print_reply(const struct ctl_opts *o, json_t *reply,
 	} else {
 		cli_render_text(stdout, data, cmd);
 	}
-	return fflush(stdout) == 0 ? CLI_EX_OK : CLI_EX_REFUSED;
+	if (fflush(stdout) != 0)
+		return CLI_EX_REFUSED;
+	return ctl_verdict(cmd, data);
 }
 
 static int

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "control/daemon/cordond.h"
+#include "control/ident/knock.h"
 #include "dataplane/stats/reasons.h"
 
 static const struct {
@@ -284,6 +285,12 @@ cd_counters_map(const uint64_t *v, unsigned first, unsigned n,
 	return o;
 }
 
+static const char *
+cd_knock_reason(unsigned r)
+{
+	return knock_reason_name((int)r);
+}
+
 int
 cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
@@ -316,6 +323,11 @@ cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
 	    (json_int_t)s->knock_dropped));
 	json_object_set_new(o, "knock_unsent", json_integer(
 	    (json_int_t)s->knock_unsent));
+	/* cordond's verdicts on the knocks it was handed, by reason. */
+	if (d->sess != NULL && d->sess->knock != NULL)
+		json_object_set_new(o, "knocks", cd_counters_map(
+		    d->sess->knock->counters, 0, KNOCK_R_MAX,
+		    cd_knock_reason));
 	*data = o;
 	return 0;
 }

@@ -194,48 +194,42 @@ cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
     const char *result, const char *diff, uint64_t rev)
 {
 	struct audit_rec r = { cmd, result, diff, rq->uid, rq->pid, rev };
+	struct audit_head h;
 	char err[256];
 
-	if (audit_append(d->audit_path, &r, err, sizeof(err)) < 0) {
+	if (audit_append(d->audit_path, &r, &h, err, sizeof(err)) < 0) {
 		cd_log("audit: %s", err);
 		if (d->audit_broken == 0)
 			d->audit_broken = cd_unix();
 		return -1;
 	}
+	/* The chain head leaves the box: a collector can spot a cut log. */
+	cd_syslog_event(d, "audit", "audit record", "seq", CD_SL_U(h.seq),
+	    "hash", h.hash, "command", cmd, "result", result, "uid",
+	    CD_SL_U(rq->uid), NULL);
 	return 0;
 }
 
 /*
  * Changes are refused while the audit log cannot take a record: an
  * unaudited change is worse than none.  A log that ends in a partial
- * record (a crash or a full disk while writing) cannot be appended to.
+ * record (a crash or a full disk while writing), or whose end is not
+ * the head audit.head remembers (records removed), cannot be appended
+ * to.
  */
 int
 cd_audit_ready(struct cd *d)
 {
-	struct stat st;
-	char last = '\n';
-	int fd = open(d->audit_path, O_RDONLY | O_CLOEXEC);
+	char err[512];
 
-	if (fd < 0) {
-		if (errno != ENOENT)
-			goto broken;
+	if (audit_ready(d->audit_path, err, sizeof(err)) == 0) {
 		d->audit_broken = 0;
 		return 0;
 	}
-	if (fstat(fd, &st) < 0 || (st.st_size > 0 &&
-	    pread(fd, &last, 1, st.st_size - 1) != 1)) {
-		close(fd);
-		goto broken;
-	}
-	close(fd);
-	if (last != '\n')
-		goto broken;
-	d->audit_broken = 0;
-	return 0;
-broken:
-	if (d->audit_broken == 0)
+	if (d->audit_broken == 0) {
+		cd_log("audit: %s", err);
 		d->audit_broken = cd_unix();
+	}
 	return -1;
 }
 

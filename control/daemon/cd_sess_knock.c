@@ -1,7 +1,8 @@
 /*
  * Knocks (docs/knock.md) handed over by cordon-dp: checked in the order
- * knock_check/knock_finish define (size, rate per source, form, age;
- * token; proof of possession; replay cache last), then granted like a
+ * knock_check/knock_finish define (size, rate per source, form, age,
+ * signed address against the source; token; proof of possession; replay
+ * cache last), then granted like a
  * pushed token.  A bad knock gets no answer: it is counted and dropped.
  */
 #include <arpa/inet.h>
@@ -87,6 +88,23 @@ cd_knock_grant(struct cd *d, const struct knock_msg *m,
 		    src, g->sid, svc, g->sub, (long long)g->expires);
 }
 
+/*
+ * Someone delivered a knock signed for another address: a captured knock
+ * forwarded, or a NAT nobody paired.  Worth a line (cordon-dp's knock
+ * limits bound how many reach here).
+ */
+static void
+cd_knock_mismatch(const struct knock_msg *m, const struct dpc_msg_knock *k)
+{
+	char src[INET6_ADDRSTRLEN], sig[INET6_ADDRSTRLEN];
+
+	inet_ntop(k->af == 4 ? AF_INET : AF_INET6, k->src, src, sizeof(src));
+	inet_ntop(m->addr_af == 4 ? AF_INET : AF_INET6, m->addr, sig,
+	    sizeof(sig));
+	cd_log("knock from %s refused: address-mismatch (signed for %s)", src,
+	    sig);
+}
+
 void
 cd_knock_in(void *arg, const struct dpc_msg_knock *k)
 {
@@ -98,8 +116,14 @@ cd_knock_in(void *arg, const struct dpc_msg_knock *k)
 
 	if (kc == NULL || (k->af != 4 && k->af != 6))
 		return;
-	if (knock_check(kc, k->data, k->len, k->af, k->src,
-	    cd_unix() * 1000 + (cd_now_ms() % 1000), &m) != KNOCK_R_OK)
+	/* The NAT pairings of the running revision (a commit may change). */
+	kc->conf.nat = d->run.conf->identity.knock_nat;
+	kc->conf.nnat = d->run.conf->identity.nknock_nat;
+	rc = knock_check(kc, k->data, k->len, k->af, k->src,
+	    cd_unix() * 1000 + (cd_now_ms() % 1000), &m);
+	if (rc == KNOCK_R_ADDR_MISMATCH)
+		cd_knock_mismatch(&m, k);
+	if (rc != KNOCK_R_OK)
 		return;
 	/* The token first: only a verified token's cnf key counts. */
 	if (cd_knock_token(d, m.token, m.token_len, &cnf) < 0) {

@@ -99,6 +99,25 @@ cd_dp_binary(struct cd *d)
 	return 0;
 }
 
+/*
+ * A log kept before audit.head existed gets its head from its own last
+ * record, once; a log that does not verify keeps none (changes are then
+ * refused until an administrator looks: cordonctl audit verify).
+ */
+static void
+cd_audit_adopt(struct cd *d)
+{
+	struct audit_head h;
+	char err[512];
+	int rc = audit_head_adopt(d->audit_path, &h, err, sizeof(err));
+
+	if (rc < 0)
+		cd_log("audit: %s", err);
+	else if (rc > 0)
+		cd_log("audit: audit.head adopted from record %llu",
+		    (unsigned long long)h.seq);
+}
+
 /* First start: the config file becomes revision 1. */
 static int
 cd_store_init(struct cd *d)
@@ -113,6 +132,7 @@ cd_store_init(struct cd *d)
 	}
 	snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.log",
 	    d->ctl.state_dir);
+	cd_audit_adopt(d);
 	if (store_running(d->store) != 0)
 		return 0;
 	if (store_flatten(d->conf_path, &text, &len, err, sizeof(err)) < 0) {

@@ -22,13 +22,17 @@
 
 #include <openssl/evp.h>
 
+#include "control/ident/knock_nat.h"
+
 struct json_t;			/* jansson's json_t */
 
 #define KNOCK_MAGIC	  "CDK1"
-#define KNOCK_VERSION	  1
+/* 2: the sender's address is signed; version 1 knocks are refused. */
+#define KNOCK_VERSION	  2
 #define KNOCK_FLAG_POP	  0x01	 /* a PoP block follows */
 #define KNOCK_NONCE_LEN	  16
-#define KNOCK_HDR_LEN	  34	 /* fixed part, before the service */
+#define KNOCK_HDR_LEN	  50	 /* fixed part, before the service */
+
 #define KNOCK_SIG_HDR_LEN 3	 /* alg u8, signature length u16 */
 /* The whole datagram; it fits one channel message (DPC_KNOCK_MAX). */
 #define KNOCK_MAX_LEN	  3800
@@ -57,7 +61,7 @@ struct json_t;			/* jansson's json_t */
 	X(MAGIC, "bad-magic")                                                \
 	X(VERSION, "bad-version")                                            \
 	X(FLAGS, "bad-flags")                                                \
-	X(RESERVED, "bad-reserved")                                          \
+	X(ADDR, "bad-address")                                               \
 	X(SERVICE, "bad-service")                                            \
 	X(TOKEN, "bad-token-bytes")                                          \
 	X(SIG_ALG, "bad-sig-alg")                                            \
@@ -65,6 +69,7 @@ struct json_t;			/* jansson's json_t */
 	X(TRAILING, "trailing-bytes")                                        \
 	X(STALE, "stale")                                                    \
 	X(FUTURE, "future")                                                  \
+	X(ADDR_MISMATCH, "address-mismatch")                                 \
 	X(TOKEN_REJECTED, "token-rejected")                                  \
 	X(POP_MISSING, "pop-missing")                                        \
 	X(POP_NO_KEY, "pop-without-cnf")                                     \
@@ -84,6 +89,8 @@ struct knock_msg {
 	uint8_t flags;
 	int64_t timestamp;		/* unix seconds (u64 on the wire) */
 	uint8_t nonce[KNOCK_NONCE_LEN];
+	uint8_t addr_af;		/* 4 or 6: the address the sender */
+	uint8_t addr[KNOCK_ADDR_LEN];	/* signed as its own */
 	const char *service;		/* not NUL-terminated */
 	size_t service_len;
 	const char *token;		/* compact JWS, not NUL-terminated */
@@ -210,6 +217,8 @@ struct knock_conf {
 	uint32_t rate_slots;	/* sources the rate table tracks */
 	uint32_t replay_capacity; /* fresh nonces the cache holds */
 	const char *replay_path; /* NULL: in memory only (tests) */
+	const struct knock_nat *nat; /* NNAT pairings; none: exact match */
+	uint32_t nnat;
 };
 
 struct knock_ctx {
@@ -228,7 +237,9 @@ void knock_ctx_fini(struct knock_ctx *k);
 
 /*
  * First half: size, rate limit of SRC (AF 4 or 6; IPv4 in the first four
- * bytes), parse, timestamp against NOW_MS (unix milliseconds).  Returns
+ * bytes), parse, timestamp against NOW_MS (unix milliseconds), then the
+ * signed address against SRC (equal, or a configured NAT pairing; the
+ * PoP signature checked later covers it).  Returns
  * KNOCK_R_OK with OUT filled (pointers into BUF) when the caller should
  * now verify OUT->token; any other reason is already counted.
  */
@@ -252,6 +263,9 @@ int knock_finish(struct knock_ctx *k, const struct knock_msg *m,
  */
 int knock_finish_jwk(struct knock_ctx *k, const struct knock_msg *m,
     struct json_t *cnf_jwk, bool pop_required);
+
+/* Whether (AF, ADDR) lies in P. */
+bool knock_pfx_has(const struct knock_pfx *p, int af, const uint8_t *addr);
 
 /* Counts a refusal decided by the caller (e.g. KNOCK_R_TOKEN_REJECTED). */
 void knock_count(struct knock_ctx *k, int reason);

@@ -8,6 +8,7 @@
  * its reason and nothing is ever sent back.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "control/ident/jose.h"
 #include "control/ident/knock.h"
@@ -85,6 +86,38 @@ knock_check_time(const struct knock_ctx *k, const struct knock_msg *m,
 	return KNOCK_R_OK;
 }
 
+bool
+knock_pfx_has(const struct knock_pfx *p, int af, const uint8_t *addr)
+{
+	unsigned full = p->plen / 8, rest = p->plen % 8;
+
+	if (p->af != af)
+		return false;
+	if (memcmp(p->addr, addr, full) != 0)
+		return false;
+	return rest == 0 || ((p->addr[full] ^ addr[full]) &
+	    (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+/*
+ * The address the sender signed must be the one the knock came from,
+ * or the administrator must have allowed that NAT: otherwise whoever
+ * sees a knock could deliver it from its own address first.
+ */
+static int
+knock_check_addr(const struct knock_ctx *k, const struct knock_msg *m,
+    int af, const uint8_t src[16])
+{
+	if (m->addr_af == af && memcmp(m->addr, src, af == 4 ? 4 : 16) == 0)
+		return KNOCK_R_OK;
+	for (uint32_t i = 0; i < k->conf.nnat; i++)
+		if (knock_pfx_has(&k->conf.nat[i].inside, m->addr_af,
+		    m->addr) && knock_pfx_has(&k->conf.nat[i].outside, af,
+		    src))
+			return KNOCK_R_OK;
+	return KNOCK_R_ADDR_MISMATCH;
+}
+
 int
 knock_check(struct knock_ctx *k, const uint8_t *buf, size_t len, int af,
     const uint8_t src[16], int64_t now_ms, struct knock_msg *out)
@@ -95,8 +128,9 @@ knock_check(struct knock_ctx *k, const uint8_t *buf, size_t len, int af,
 		rc = KNOCK_R_SIZE;
 	else if (!knock_rate_allow(k->rate, af, src, now_ms))
 		rc = KNOCK_R_RATE;
-	else if ((rc = knock_parse(buf, len, out)) == KNOCK_R_OK)
-		rc = knock_check_time(k, out, now_ms / 1000);
+	else if ((rc = knock_parse(buf, len, out)) == KNOCK_R_OK &&
+	    (rc = knock_check_time(k, out, now_ms / 1000)) == KNOCK_R_OK)
+		rc = knock_check_addr(k, out, af, src);
 	if (rc != KNOCK_R_OK) {
 		k->counters[rc]++;
 		return rc;

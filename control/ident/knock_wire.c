@@ -102,7 +102,24 @@ knock_token_ok(const char *s, size_t n)
 	return true;
 }
 
-/* The fixed header: magic, version, flags, lengths, time, nonce. */
+/*
+ * The signed address: family 4 or 6; an IPv4 address fills the first
+ * four bytes and the rest must be zero (one encoding per address).
+ */
+static bool
+knock_addr_ok(int af, const uint8_t addr[KNOCK_ADDR_LEN])
+{
+	if (af == 6)
+		return true;
+	if (af != 4)
+		return false;
+	for (int i = 4; i < KNOCK_ADDR_LEN; i++)
+		if (addr[i] != 0)
+			return false;
+	return true;
+}
+
+/* The fixed header: magic, version, flags, lengths, time, nonce, address. */
 static int
 knock_parse_hdr(const uint8_t *buf, size_t len, struct knock_msg *m)
 {
@@ -121,8 +138,10 @@ knock_parse_hdr(const uint8_t *buf, size_t len, struct knock_msg *m)
 		return KNOCK_R_VERSION;
 	if (m->flags & ~KNOCK_FLAG_POP)
 		return KNOCK_R_FLAGS;
-	if (buf[7] != 0)
-		return KNOCK_R_RESERVED;
+	m->addr_af = buf[7];
+	memcpy(m->addr, buf + 32, KNOCK_ADDR_LEN);
+	if (!knock_addr_ok(m->addr_af, m->addr))
+		return KNOCK_R_ADDR;
 	m->service_len = buf[6];
 	ts = knock_get64(buf + 8);
 	/* Past year 292 billion: no clock will ever reach it. */
@@ -130,7 +149,7 @@ knock_parse_hdr(const uint8_t *buf, size_t len, struct knock_msg *m)
 		return KNOCK_R_FUTURE;
 	m->timestamp = (int64_t)ts;
 	memcpy(m->nonce, buf + 16, KNOCK_NONCE_LEN);
-	m->token_len = knock_get16(buf + 32);
+	m->token_len = knock_get16(buf + 48);
 	return KNOCK_R_OK;
 }
 
@@ -191,6 +210,7 @@ static int
 knock_build_check(const struct knock_msg *m)
 {
 	if (m->flags & ~KNOCK_FLAG_POP || m->timestamp < 0 ||
+	    !knock_addr_ok(m->addr_af, m->addr) ||
 	    !knock_service_ok(m->service, m->service_len) ||
 	    !knock_token_ok(m->token, m->token_len) ||
 	    m->token_len > KNOCK_MAX_LEN)
@@ -222,10 +242,11 @@ knock_build(uint8_t *buf, size_t cap, const struct knock_msg *m)
 	buf[4] = KNOCK_VERSION;
 	buf[5] = m->flags;
 	buf[6] = (uint8_t)m->service_len;
-	buf[7] = 0;
+	buf[7] = m->addr_af;
 	knock_put64(buf + 8, (uint64_t)m->timestamp);
 	memcpy(buf + 16, m->nonce, KNOCK_NONCE_LEN);
-	knock_put16(buf + 32, (uint16_t)m->token_len);
+	memcpy(buf + 32, m->addr, KNOCK_ADDR_LEN);
+	knock_put16(buf + 48, (uint16_t)m->token_len);
 	memcpy(buf + KNOCK_HDR_LEN, m->service, m->service_len);
 	memcpy(buf + KNOCK_HDR_LEN + m->service_len, m->token, m->token_len);
 	if (m->sig_len) {

@@ -1,8 +1,9 @@
 /*
  * The audit log: one JSON record per line, each chained to the line
  * before it by a SHA-256, so that editing, removing or reordering a
- * record breaks the chain at that record.  (Removing records from the
- * end cannot be seen in the chain alone.)
+ * record breaks the chain at that record.  Removing records from the
+ * end cannot be seen in the chain alone: audit_head.c keeps the newest
+ * record's seq and hash in a file of its own for that.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -121,20 +122,35 @@ fail:
 	return -1;
 }
 
-/* seq and prev for the record after the last one in FD. */
+/* The last record's seq and hash into TAIL; false if it has none. */
+static bool
+audit_tail_rec(json_t *o, struct audit_head *tail)
+{
+	json_t *js = json_object_get(o, "seq");
+	const char *h = json_string_value(json_object_get(o, "hash"));
+
+	if (!json_is_integer(js) || json_integer_value(js) < 1 || h == NULL ||
+	    strlen(h) != AUDIT_HASH_HEX)
+		return false;
+	tail->seq = (uint64_t)json_integer_value(js);
+	memcpy(tail->hash, h, AUDIT_HASH_HEX + 1);
+	return true;
+}
+
+/* prev for the record after the last one in FD, and that last (TAIL). */
 static int
-audit_tail(int fd, uint64_t *seq, char prev[AUDIT_HEX_LEN], char *err,
-    size_t errlen, const char *path)
+audit_tail(int fd, struct audit_head *tail, char prev[AUDIT_HEX_LEN],
+    char *err, size_t errlen, const char *path)
 {
 	struct stat st;
 	char *line, last;
-	json_t *o, *js;
+	json_t *o;
 	size_t len;
 
+	memset(tail, 0, sizeof(*tail));
 	if (fstat(fd, &st) < 0)
 		goto fail_io;
 	if (st.st_size == 0) {
-		*seq = 1;
 		memset(prev, '0', AUDIT_HEX_LEN - 1);
 		prev[AUDIT_HEX_LEN - 1] = '\0';
 		return 0;
@@ -152,9 +168,7 @@ audit_tail(int fd, uint64_t *seq, char prev[AUDIT_HEX_LEN], char *err,
 	if (audit_last_line(fd, st.st_size, &line, &len) < 0)
 		goto fail_io;
 	o = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
-	js = json_object_get(o, "seq");
-	if (!json_is_integer(js) || json_integer_value(js) < 1 ||
-	    audit_sha256(line, len, prev) < 0) {
+	if (!audit_tail_rec(o, tail) || audit_sha256(line, len, prev) < 0) {
 		json_decref(o);
 		free(line);
 		snprintf(err, errlen,
@@ -164,7 +178,6 @@ audit_tail(int fd, uint64_t *seq, char prev[AUDIT_HEX_LEN], char *err,
 		errno = EILSEQ;
 		return -1;
 	}
-	*seq = (uint64_t)json_integer_value(js) + 1;
 	json_decref(o);
 	free(line);
 	return 0;
@@ -212,11 +225,23 @@ audit_write(int fd, const char *p, size_t len)
 	return fsync(fd);
 }
 
+/* The new record's seq and hash, from its line. */
+static void
+audit_line_head(const char *line, struct audit_head *h)
+{
+	json_t *o = json_loads(line, 0, NULL);
+
+	if (!audit_tail_rec(o, h))
+		memset(h, 0, sizeof(*h));
+	json_decref(o);
+}
+
 int
-audit_append(const char *path, const struct audit_rec *r, char *err,
-    size_t errlen)
+audit_append(const char *path, const struct audit_rec *r,
+    struct audit_head *out, char *err, size_t errlen)
 {
 	char prev[AUDIT_HEX_LEN], *line;
+	struct audit_head tail, h;
 	uint64_t seq;
 	int fd, rc = -1;
 
@@ -230,8 +255,10 @@ audit_append(const char *path, const struct audit_rec *r, char *err,
 		snprintf(err, errlen, "%s: lock: %s", path, strerror(errno));
 		goto out;
 	}
-	if (audit_tail(fd, &seq, prev, err, errlen, path) < 0)
+	if (audit_tail(fd, &tail, prev, err, errlen, path) < 0 ||
+	    audit_head_sync(path, &tail, true, err, errlen) < 0)
 		goto out;
+	seq = tail.seq + 1;
 	if ((line = audit_rec_line(r, seq, prev)) == NULL) {
 		snprintf(err, errlen, "%s: cannot build record %" PRIu64, path,
 		    seq);
@@ -241,18 +268,44 @@ audit_append(const char *path, const struct audit_rec *r, char *err,
 	rc = audit_write(fd, line, strlen(line));
 	if (rc < 0)
 		snprintf(err, errlen, "%s: write: %s", path, strerror(errno));
+	audit_line_head(line, &h);
 	free(line);
+	/* The record is in; a head left behind is caught up next time. */
+	if (rc == 0) {
+		(void)audit_head_write(path, &h);
+		if (out != NULL)
+			*out = h;
+	}
 out:
 	close(fd); /* releases the lock */
 	return rc;
 }
 
+int
+audit_ready(const char *path, char *err, size_t errlen)
+{
+	struct audit_head tail = { 0 };
+	char prev[AUDIT_HEX_LEN];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = fd < 0 ? 0 : audit_tail(fd, &tail, prev, err, errlen, path);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		return -1;
+	return audit_head_sync(path, &tail, false, err, errlen);
+}
+
 /* Checks one line against the chain; sets *BAD_SEQ and ERR on failure. */
 static int
 audit_check(const char *line, size_t len, unsigned long lineno, uint64_t expect,
-    const char prev[AUDIT_HEX_LEN], uint64_t *bad_seq, char *err, size_t errlen)
+    const char prev[AUDIT_HEX_LEN], uint64_t *bad_seq, char hash[AUDIT_HEX_LEN],
+    char *err, size_t errlen)
 {
-	char hash[AUDIT_HEX_LEN];
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *js = json_object_get(o, "seq");
 	const char *h = json_string_value(json_object_get(o, "hash"));
@@ -289,8 +342,8 @@ out:
 }
 
 int
-audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq, char *err,
-    size_t errlen)
+audit_verify_chain(const char *path, uint64_t *checked, uint64_t *bad_seq,
+    struct audit_head *tail, char *err, size_t errlen)
 {
 	char prev[AUDIT_HEX_LEN], *line = NULL;
 	unsigned long lineno = 0;
@@ -301,6 +354,7 @@ audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq, char *err,
 
 	*checked = 0;
 	*bad_seq = 0;
+	memset(tail, 0, 2 * sizeof(*tail));
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno == ENOENT)
 			return 0;
@@ -314,8 +368,9 @@ audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq, char *err,
 		size_t len = (size_t)n - whole;
 
 		lineno++;
+		tail[1] = tail[0];
 		if (audit_check(line, len, lineno, *checked + 1, prev, bad_seq,
-		        err, errlen) < 0) {
+		        tail[0].hash, err, errlen) < 0) {
 			rc = -1;
 			break;
 		}
@@ -328,7 +383,7 @@ audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq, char *err,
 			break;
 		}
 		audit_sha256(line, len, prev);
-		(*checked)++;
+		tail[0].seq = ++(*checked);
 	}
 	if (rc == 0 && ferror(f)) {
 		snprintf(err, errlen, "%s: read error", path);
@@ -339,6 +394,22 @@ audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq, char *err,
 	if (rc < 0)
 		errno = EBADMSG;
 	return rc;
+}
+
+int
+audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq, char *err,
+    size_t errlen)
+{
+	struct audit_head tail[2];
+
+	if (audit_verify_chain(path, checked, bad_seq, tail, err, errlen) < 0)
+		return -1;
+	if (audit_head_check(path, &tail[0], &tail[1], bad_seq, err,
+	    errlen) < 0) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -11,6 +11,7 @@
  *     candidates/UID.base     the revision it was copied from
  *     confirm.json            a pending "commit confirmed"
  *     audit.log               JSON lines, hash-chained
+ *     audit.head              the newest record's seq and hash
  *
  * Every file is replaced atomically (temporary file, fsync, rename,
  * fsync of the folder): a crash leaves the old file or the new one,
@@ -162,21 +163,53 @@ struct audit_rec {
 	uint64_t revision;
 };
 
+#define AUDIT_HASH_HEX 64
+
+/* The newest record: what audit.head holds and syslog repeats. */
+struct audit_head {
+	uint64_t seq;			/* 0: no record */
+	char hash[AUDIT_HASH_HEX + 1];	/* its "hash" field */
+};
+
 /*
  * Appends R (seq, time, prev and hash computed here) with one write,
- * then fsync.  Refuses to extend a log whose last line is not a whole
- * record (run audit_verify).
+ * then fsync, then replaces the head file beside the log (audit.head)
+ * with the new record's seq and hash; *OUT (may be NULL) gets them too.
+ * Refuses to extend a log whose last line is not a whole record, or
+ * whose last record is neither the head nor the one after it (records
+ * removed: run audit_verify).  A head that cannot be written after the
+ * record landed is left one behind; the next append repairs it.
  */
-int audit_append(const char *path, const struct audit_rec *r, char *err,
-    size_t errlen);
+int audit_append(const char *path, const struct audit_rec *r,
+    struct audit_head *out, char *err, size_t errlen);
 /*
- * Recomputes the chain.  0 when intact (*CHECKED records; a missing file
- * is an empty log).  -1 at the first bad record: *BAD_SEQ is its seq (0
- * for a line that is not a record), ERR says what and on which line.
- * Records removed from the end leave no trace in the chain itself.
+ * Whether audit_append would extend PATH: its last line is a whole
+ * record and that record is the head or the one after it.  0, or -1
+ * with ERR (run audit_verify).  Writes nothing.
+ */
+int audit_ready(const char *path, char *err, size_t errlen);
+/*
+ * Recomputes the chain, then holds its end against audit.head.  0 when
+ * intact (*CHECKED records; no log and no head is an empty log).  -1 at
+ * the first bad record: *BAD_SEQ is its seq (0 for a line that is not a
+ * record; for records missing at the end, the first missing one), ERR
+ * says what.  The head may be one record behind the log (a crash
+ * between the two writes), never ahead; a head that is missing while
+ * the log has records is a failure.
  */
 int audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq,
     char *err, size_t errlen);
+/* DIR/audit.head for log DIR/audit.log ("X" -> "X.head" otherwise). */
+int audit_head_path(const char *log, char *buf, size_t len);
+/* The head file of LOG; -1 with ENOENT, or EBADMSG when malformed. */
+int audit_head_read(const char *log, struct audit_head *h);
+/*
+ * For a log from before audit.head existed (cordond's start): when the
+ * head is missing and the chain verifies, writes it from the last
+ * record (*OUT).  1 when adopted, 0 when nothing to do, -1 with ERR.
+ */
+int audit_head_adopt(const char *log, struct audit_head *out, char *err,
+    size_t errlen);
 /* The last MAX records (0: all) as a new JSON array, newest last. */
 int audit_list(const char *path, json_t **records, unsigned max);
 

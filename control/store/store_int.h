@@ -5,7 +5,9 @@
 #ifndef CORDON_STORE_INT_H
 #define CORDON_STORE_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libconfig.h>
 
@@ -20,6 +22,23 @@ int store_dir_sync(const char *path);
 
 /* CFG as text (config_write), malloc'd and NUL-terminated. */
 int store_config_text(const config_t *cfg, char **out, size_t *len);
+
+/* audit_head.c: the head file beside the audit log. */
+struct audit_head;
+int audit_head_write(const char *log, const struct audit_head *h);
+/* Before an append: TAIL must be the head or one after it. 0 or -1. */
+int audit_head_sync(const char *log, const struct audit_head *tail,
+    bool repair, char *err, size_t errlen);
+/* audit_verify's rule for the head against the log's last two records. */
+int audit_head_check(const char *log, const struct audit_head *last,
+    const struct audit_head *before, uint64_t *bad_seq, char *err,
+    size_t errlen);
+/*
+ * audit.c: the chain alone; TAIL[0] is its last record, TAIL[1] the one
+ * before (seq 0: none).
+ */
+int audit_verify_chain(const char *path, uint64_t *checked,
+    uint64_t *bad_seq, struct audit_head *tail, char *err, size_t errlen);
 
 /*
  * cand_copy.c: adds a deep copy of S (a scalar, group, list or array)

@@ -615,6 +615,19 @@ def test_error_codes(ctl_bin, daemon, code, rc):
         assert r.stdout == ""
 
 
+@pytest.mark.parametrize("intact,rc", [(True, 0), (False, 8)])
+def test_audit_verify_exit_status(ctl_bin, daemon, intact, rc):
+    """A broken chain is an answer, not a refusal, but must fail a script:
+    exit 8 (it was 0), in text and JSON output alike."""
+    daemon.reply = lambda req: {"v": 1, "ok": True, "data": {
+        "schema": 1, "intact": intact, "checked": 5,
+        "first_bad": None if intact else 3, "message": "m"}}
+    for j in ([], ["-j"]):
+        r = run(ctl_bin, j + ["audit", "verify"], daemon.path)
+        assert r.returncode == rc, r
+        assert "first_bad" in r.stdout and r.stderr == ""
+
+
 def test_unreachable(ctl_bin, sockdir):
     path = os.path.join(sockdir, "none.sock")
     r = run(ctl_bin, ["show", "status"], path)

@@ -228,15 +228,67 @@ def test_audit_verify_then_tampered(cd_nodp):
     d.ok("delete", kind="rule", name="rdp")
     v = d.ok("audit-verify")
     assert v["intact"] is True and v["checked"] == 2
-    path = d.dir + "/state/audit.log"
-    with open(path) as f:
-        lines = f.read().splitlines()
-    lines[0] = lines[0].replace('"uid":0', '"uid":1', 1)
-    assert '"uid":1' in lines[0]
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    audit_edit(d, lambda ls: audit_uid_changed(ls, 0))
     v = d.ok("audit-verify", sock=d.ro)
     assert v["intact"] is False and v["first_bad"] == 1
+
+
+def audit_edit(d, change):
+    """Rewrites D's audit log with CHANGE(lines) -> lines."""
+    path = d.dir + "/state/audit.log"
+    with open(path) as f:
+        lines = change(f.read().splitlines())
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return lines
+
+
+def audit_uid_changed(lines, i):
+    lines[i] = lines[i].replace('"uid":0', '"uid":1', 1)
+    assert '"uid":1' in lines[i]
+    return lines
+
+
+def audit_cli(d):
+    """cordonctl audit verify against D: (exit status, JSON data)."""
+    r = subprocess.run([cordonrig.CORDONCTL, "-s", d.sock, "-J", "audit",
+                        "verify"], capture_output=True, text=True,
+                       timeout=30)
+    return r.returncode, json.loads(r.stdout)
+
+
+def audit_records(d, n):
+    for i in range(n):
+        d.ok("set", kind="rule", name="audit%d" % i, attrs=RULE_RDP)
+
+
+def test_audit_verify_exit_status(cd_nodp):
+    """A clean log exits 0; one uid changed in record 3 exits 8 and names
+    record 3 (it exited 0 before)."""
+    d = cd_nodp
+    audit_records(d, 5)
+    rc, v = audit_cli(d)
+    assert rc == 0 and v["intact"] is True and v["checked"] == 5, v
+    audit_edit(d, lambda ls: audit_uid_changed(ls, 2))
+    rc, v = audit_cli(d)
+    assert rc == 8 and v["intact"] is False and v["first_bad"] == 3, v
+
+
+def test_audit_truncated_tail_detected(cd_nodp):
+    """The last three records deleted: not intact (it said intact before),
+    the first missing one named, and no change is audited over the gap."""
+    d = cd_nodp
+    audit_records(d, 6)
+    audit_edit(d, lambda ls: ls[:3])
+    rc, v = audit_cli(d)
+    assert rc == 8 and v["intact"] is False and v["first_bad"] == 4, v
+    assert "records 4..6 missing" in v["message"], v
+    r = d.req("set", kind="rule", name="after", attrs=RULE_RDP)
+    assert not r["ok"] and r["error"]["code"] == "internal", r
+    assert len(audit_edit(d, lambda ls: ls)) == 3
+    # The head is in the state folder, beside the log.
+    with open(d.dir + "/state/audit.head") as f:
+        assert json.load(f)["seq"] == 6
 
 
 def test_ro_socket_refuses_changes(cd_nodp):

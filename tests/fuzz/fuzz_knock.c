@@ -4,7 +4,8 @@
  * datagram.  What the parser accepts must point inside the buffer, and
  * building it again must give back exactly the same bytes: the format
  * has one encoding per message, so a knock cannot be re-encoded into a
- * second form with a fresh replay-cache identity.
+ * second form with a fresh replay-cache identity.  The signed address
+ * is always a family (4 or 6) and, for IPv4, four bytes then zeros.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +36,12 @@ fuzz_knock_accepted(const uint8_t *buf, size_t len, const struct knock_msg *m)
 		fuzz_knock_inside(buf, len, m->sig, m->sig_len);
 	else if (m->sig != NULL || m->signed_len != len)
 		abort();
+	/* The signed address has one form: IPv4 padded with zeros. */
+	if (m->addr_af != 4 && m->addr_af != 6)
+		abort();
+	for (int i = 4; m->addr_af == 4 && i < KNOCK_ADDR_LEN; i++)
+		if (m->addr[i] != 0)
+			abort();
 	n = knock_build(again, sizeof(again), m);
 	if (n < 0 || (size_t)n != len || memcmp(again, buf, len) != 0)
 		abort();

@@ -90,12 +90,13 @@ expect drop "a knock without proof of possession opens nothing" $US
 # Replay: the very datagram of a knock that worked, sent again after the
 # session was revoked, opens nothing (the nonce is in the replay cache).
 ip netns exec cdn-cli "$KNOCK" --token "$WORK/pop.jwt" --key "$WORK/pop.pem" \
-    --service ssh --print >"$WORK/knock.hex" 2>/dev/null
-send_hex() {
+    --service ssh --src $US --print >"$WORK/knock.hex" 2>/dev/null
+send_hex() {	# [SOURCE]: sent from that address of cdn-cli
 	ip netns exec cdn-cli /usr/bin/python3 -c 'import socket,sys
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+s.bind((sys.argv[3],0))
 s.sendto(bytes.fromhex(open(sys.argv[1]).read().strip()),(sys.argv[2],47470))' \
-	    "$WORK/knock.hex" $SRV
+	    "$WORK/knock.hex" $SRV "${1:-$US}"
 }
 send_hex
 sleep 1
@@ -104,6 +105,24 @@ cj session revoke src $US >/dev/null
 send_hex
 sleep 1
 expect drop "the same knock replayed after revocation opens nothing" $US
+
+# A knock captured on the path and delivered first from another address
+# (issue 10): refused as address-mismatch, before the replay cache, so
+# the original arriving second still opens ssh.
+THIEF=198.51.100.10
+ip netns exec cdn-cli "$KNOCK" --token "$WORK/pop.jwt" --key "$WORK/pop.pem" \
+    --service ssh --src $US --print >"$WORK/knock.hex" 2>/dev/null
+send_hex $THIEF
+sleep 1
+[ "$(counter 'd["knocks"]["address-mismatch"] >= 1')" = True ] &&
+    [ "$(cj session list | jget "sum(s['src'] == '$THIEF' for s in d['sessions'])")" = 0 ] &&
+    tap ok "a captured knock from another address: address-mismatch" ||
+    tap fail "captured knock: $(cj show counters | jget 'd.get("knocks")')"
+send_hex
+sleep 1
+expect allow "the original knock, arriving second, still opens ssh" $US
+cj session revoke src $US >/dev/null
+sleep 2.5	# the revoked slot is held back 2 s; the next test fills all
 
 # A full table refuses new sessions, counts them, and keeps the others.
 /usr/bin/python3 - "$WORK/cordon.sock" "$WORK/alice.jwt" >"$WORK/fill.out" <<'PY'

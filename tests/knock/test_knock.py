@@ -2,12 +2,14 @@
 Python encoder/decoder written from the document, not from the C code:
 cordon-knock --print output decoded and its signature verified with
 `cryptography`; Python-built knocks (signed in Python) parsed and
-verified by tests/tools/knockparse; the daemon's path (age, PoP, replay
-cache across separate processes) through knockparse --replay; and a real
-UDP send inside a network namespace this test creates.
+verified by tests/tools/knockparse; the daemon's path (age, signed
+address, NAT pairings, PoP, replay cache across separate processes)
+through knockparse --replay; and a real UDP send inside a network
+namespace this test creates.
 
 Run with /usr/bin/python3 -m pytest tests/knock (BUILD selects the tree).
 """
+import ipaddress
 import json
 import os
 import shutil
@@ -30,6 +32,8 @@ CLIENT = os.path.join(BUILD, "cordon-knock")
 PARSE = os.path.join(BUILD, "tools", "knockparse")
 
 MAGIC = b"CDK1"
+HDR = 50
+SRC = "192.0.2.7"           # knockparse --replay's default source
 ALGS = {"RS256": 0, "PS256": 1, "ES256": 2, "ES384": 3, "EdDSA": 4}
 ALG_NAMES = {v: k for k, v in ALGS.items()}
 TOKEN = (b"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSIsImNuZiI6eyJqd2siOnt9fX0"
@@ -38,14 +42,22 @@ TOKEN = (b"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSIsImNuZiI6eyJqd2siOnt9fX0"
 
 # ---- the independent codec, from docs/knock.md ----
 
+def addr_bytes(addr):
+    """(family byte, 16 address bytes): IPv4 padded with zeros."""
+    a = ipaddress.ip_address(addr)
+    return a.version, a.packed.ljust(16, b"\0")
+
+
 def encode(service=b"ssh", token=TOKEN, ts=None, nonce=None, flags=0,
-           version=1, reserved=0, sig_alg=None, sig=None, svc_len=None,
-           tok_len=None):
+           version=2, src=SRC, af=None, sig_alg=None, sig=None,
+           svc_len=None, tok_len=None):
     ts = int(time.time()) if ts is None else ts
     nonce = os.urandom(16) if nonce is None else nonce
+    fam, packed = addr_bytes(src)
     out = MAGIC + struct.pack(
-        ">BBBBQ16sH", version, flags,
-        len(service) if svc_len is None else svc_len, reserved, ts, nonce,
+        ">BBBBQ16s16sH", version, flags,
+        len(service) if svc_len is None else svc_len,
+        fam if af is None else af, ts, nonce, packed,
         len(token) if tok_len is None else tok_len)
     out += service + token
     if sig is not None:
@@ -62,17 +74,18 @@ def decode(data):
                          else "bad-magic")
     if data[:4] != MAGIC:
         raise ValueError("bad-magic")
-    if len(data) < 34:
+    if len(data) < HDR:
         raise ValueError("truncated")
-    ver, flags, slen, res, ts, nonce, tlen = struct.unpack(
-        ">BBBBQ16sH", data[4:34])
-    if ver != 1:
+    ver, flags, slen, af, ts, nonce, addr, tlen = struct.unpack(
+        ">BBBBQ16s16sH", data[4:HDR])
+    if ver != 2:
         raise ValueError("bad-version")
     if flags & ~1:
         raise ValueError("bad-flags")
-    if res != 0:
-        raise ValueError("bad-reserved")
-    off = 34
+    if af not in (4, 6) or (af == 4 and addr[4:] != bytes(12)):
+        raise ValueError("bad-address")
+    src = str(ipaddress.ip_address(addr[:4] if af == 4 else addr))
+    off = HDR
     if len(data) - off < slen:
         raise ValueError("truncated")
     service = data[off:off + slen]
@@ -89,7 +102,7 @@ def decode(data):
     if tlen == 0 or any(c not in ok for c in token):
         raise ValueError("bad-token-bytes")
     off += tlen
-    m = dict(version=ver, flags=flags, timestamp=ts, nonce=nonce,
+    m = dict(version=ver, flags=flags, timestamp=ts, nonce=nonce, src=src,
              service=service, token=token, signed=data[:off],
              sig_alg=None, sig=None)
     if not flags & 1:
@@ -180,10 +193,11 @@ def knockparse(data, *args):
     return p.returncode, fields
 
 
-def client(tmp_path, *args, token=TOKEN):
+def client(tmp_path, *args, token=TOKEN, src=SRC):
     tok = tmp_path / "token"
     tok.write_bytes(token + b"\n")
-    p = subprocess.run([CLIENT, "--token", str(tok), *args],
+    srcarg = ["--src", src] if src else []
+    p = subprocess.run([CLIENT, "--token", str(tok), *srcarg, *args],
                        capture_output=True, text=True, timeout=30)
     return p
 
@@ -206,10 +220,12 @@ def test_client_plain_decodes(tmp_path):
     assert p.returncode == 0, p.stderr
     data = bytes.fromhex(p.stdout.strip())
     m = decode(data)
-    assert m["version"] == 1 and m["flags"] == 0
-    assert m["timestamp"] == 1800000000
+    assert m["version"] == 2 and m["flags"] == 0
+    assert m["timestamp"] == 1800000000 and m["src"] == SRC
     assert m["service"] == b"ssh" and m["token"] == TOKEN
-    assert len(data) == 34 + 3 + len(TOKEN)
+    assert len(data) == HDR + 3 + len(TOKEN)
+    p = client(tmp_path, "--service", "ssh", "--print", src="2001:db8::7")
+    assert decode(bytes.fromhex(p.stdout.strip()))["src"] == "2001:db8::7"
     # The token binds a key and no --key was given: the client warns.
     assert "without --key" in p.stderr
 
@@ -246,6 +262,11 @@ def test_client_refuses_bad_input(tmp_path):
     assert client(tmp_path, "--service", "ssh", "--print",
                   token=b"a" * 3800).returncode == 1
     assert client(tmp_path, "--service", "ssh").returncode == 2  # no --to
+    # --print alone has no route to take the address from.
+    assert client(tmp_path, "--service", "ssh", "--print",
+                  src=None).returncode == 2
+    assert client(tmp_path, "--service", "ssh", "--print",
+                  src="nowhere").returncode == 1
     key = tmp_path / "k.pem"
     key.write_text("not a key\n")
     assert client(tmp_path, "--service", "ssh", "--print", "--key",
@@ -261,6 +282,7 @@ def test_python_knock_parsed_by_c():
     assert rc == 0 and f["reason"] == "ok"
     assert f["timestamp"] == "1800000123"
     assert f["nonce"] == nonce.hex()
+    assert f["addr"] == SRC
     assert f["service"] == "k8s-api"
     assert f["token"] == TOKEN.decode()
     assert f["sig_alg"] == "none"
@@ -307,16 +329,19 @@ def test_python_ecdsa_der_is_refused(tmp_path):
 
 MALFORMED = [
     ("bad-magic", lambda: b"CDK2" + encode()[4:]),
-    ("bad-version", lambda: encode(version=2)),
+    ("bad-version", lambda: encode(version=1)),
+    ("bad-version", lambda: encode(version=3)),
     ("bad-flags", lambda: encode(flags=4)),
-    ("bad-reserved", lambda: encode(reserved=1)),
+    ("bad-address", lambda: encode(af=0)),
+    ("bad-address", lambda: encode(af=5)),
+    ("bad-address", lambda: encode()[:47] + b"\1" + encode()[48:]),
     ("bad-service", lambda: encode(service=b"Ssh")),
     ("bad-service", lambda: encode(service=b"")),
     ("bad-service", lambda: encode(service=b"a" * 65)),
     ("bad-token-bytes", lambda: encode(token=b"abc def")),
     ("bad-token-bytes", lambda: encode(token=b"")),
     ("trailing-bytes", lambda: encode() + b"\0"),
-    ("truncated", lambda: encode()[:33]),
+    ("truncated", lambda: encode()[:HDR - 1]),
     ("truncated", lambda: encode()[:-1]),
     ("truncated", lambda: encode(tok_len=0xffff)),
     ("truncated", lambda: encode(svc_len=200)),
@@ -378,6 +403,49 @@ def test_wrong_key_does_not_poison_cache(tmp_path):
     rc, f = knockparse(plain, "--replay", db, "--now", str(now),
                        "--require-pop")
     assert f["verdict"] == "pop-missing"
+
+
+def test_captured_knock_from_another_address(tmp_path):
+    """Issue 10: a signed knock captured on the path and delivered first
+    from the attacker's address is refused by name, and takes no place in
+    the replay cache: the original, arriving second, still opens."""
+    db = str(tmp_path / "replay.db")
+    now = int(time.time())
+    priv = gen_key("ES256")
+    pub = pem_pub(priv.public_key(), tmp_path / "pub.pem")
+    knock = _append_sig(encode(ts=now, flags=1, src="198.51.100.20"), priv,
+                        "ES256")
+    args = ["--replay", db, "--now", str(now), "--key", pub]
+    rc, f = knockparse(knock, *args, "--src", "203.0.113.66")
+    assert (rc, f["verdict"]) == (1, "address-mismatch")
+    # The attacker rewrites the signed address to its own: PoP breaks.
+    body = bytearray(knock)
+    body[32:36] = bytes([203, 0, 113, 66])
+    rc, f = knockparse(bytes(body), *args, "--src", "203.0.113.66")
+    assert (rc, f["verdict"]) == (1, "pop-bad")
+    rc, f = knockparse(knock, *args, "--src", "198.51.100.20")
+    assert (rc, f["verdict"]) == (0, "ok")
+    rc, f = knockparse(knock, *args, "--src", "198.51.100.20")
+    assert f["verdict"] == "replay"
+
+
+def test_nat_pairing_only_when_configured(tmp_path):
+    """A client behind a NAT signs its inside address; it is accepted
+    from the NAT's outside address only with a matching pairing."""
+    now = int(time.time())
+    knock = encode(ts=now, src="10.1.2.3")
+    for n, (nat, src, want) in enumerate([
+            ([], "198.51.100.7", "address-mismatch"),
+            (["10.0.0.0/8,198.51.100.7/32"], "198.51.100.8",
+             "address-mismatch"),
+            (["172.16.0.0/12,198.51.100.7/32"], "198.51.100.7",
+             "address-mismatch"),
+            (["10.0.0.0/8,198.51.100.0/24"], "198.51.100.7", "ok")]):
+        args = ["--replay", str(tmp_path / f"r{n}.db"), "--now", str(now),
+                "--src", src]
+        for pair in nat:
+            args += ["--nat", pair]
+        assert knockparse(knock, *args)[1]["verdict"] == want, (nat, src)
 
 
 def test_client_knock_accepted_by_daemon_path(tmp_path):
@@ -494,6 +562,8 @@ def test_client_sends_one_datagram(tmp_path, netns, addr, fmt):
     assert got[0] == got[1] == got[2]
     m = decode(got[0])
     assert m["service"] == b"ssh" and m["token"] == TOKEN
+    # Without --src the client signs the address its route leaves from.
+    assert m["src"] == addr
     rc, f = knockparse(got[0])
     assert rc == 0 and f["nonce"] == m["nonce"].hex()
 

@@ -404,6 +404,17 @@ def test_commit_rollback_events(rig):
                        lambda: records(path, "rollback"))
         sd = rbr[0]["sd"][SD]
         assert sd["revision"] == str(rb) and sd["copy_of"] == "1", sd
+    # Every audit record goes out with its seq and hash: the collector
+    # holds the chain head even if the log's tail is deleted.
+    log = {r["seq"]: r for r in rig.ok("show", what="audit")["records"]}
+    for kind in ("udp", "tcp", "tls"):
+        path = "%s/%s.log" % (d, kind)
+        aud = wait_for(kind + " audit", lambda: [
+            r for r in records(path, "audit")
+            if int(r["sd"][SD]["seq"]) == max(log)])
+        sd = aud[0]["sd"][SD]
+        assert sd["hash"] == log[max(log)]["hash"], sd
+        assert sd["command"] == log[max(log)]["cmd"], sd
     # A refused commit is reported too: a candidate gone stale.
     rig.ok("set", kind="rule", name="ru-rdp2", attrs={
         "src": "RU", "services": "rdp", "direction": "in",

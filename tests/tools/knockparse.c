@@ -10,6 +10,7 @@
  * For tests/knock/test_knock.py, which encodes knocks independently.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,33 @@ hex_read(FILE *f, uint8_t *buf, size_t cap)
 	return n;
 }
 
+static const char *
+addr_str(int af, const uint8_t *a)
+{
+	static char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(af == 4 ? AF_INET : AF_INET6, a, s, sizeof(s));
+	return s;
+}
+
+/* "ADDR" or "ADDR/LEN" into P; exits on a bad one. */
+static void
+pfx_parse(const char *s, struct knock_pfx *p)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+
+	snprintf(buf, sizeof(buf), "%.*s", slash ? (int)(slash - s) :
+	    (int)strlen(s), s);
+	memset(p, 0, sizeof(*p));
+	p->af = strchr(buf, ':') ? 6 : 4;
+	if (inet_pton(p->af == 4 ? AF_INET : AF_INET6, buf, p->addr) != 1) {
+		fprintf(stderr, "knockparse: bad address %s\n", s);
+		exit(2);
+	}
+	p->plen = slash ? (uint8_t)atoi(slash + 1) : p->af == 4 ? 32 : 128;
+}
+
 static void
 print_msg(const struct knock_msg *m)
 {
@@ -55,7 +83,8 @@ print_msg(const struct knock_msg *m)
 	    m->flags, (long long)m->timestamp);
 	for (int i = 0; i < KNOCK_NONCE_LEN; i++)
 		printf("%02x", m->nonce[i]);
-	printf("\nservice=%.*s\ntoken=%.*s\n", (int)m->service_len,
+	printf("\naddr=%s\n", addr_str(m->addr_af, m->addr));
+	printf("service=%.*s\ntoken=%.*s\n", (int)m->service_len,
 	    m->service, (int)m->token_len, m->token);
 	printf("sig_alg=%s\nsig_len=%zu\nsigned_len=%zu\n",
 	    m->sig_alg < 0 ? "none" : knock_alg_name(m->sig_alg), m->sig_len,
@@ -90,12 +119,17 @@ load_jwk(const char *path)
 	return j;
 }
 
+static struct knock_pfx src = { .af = 4, .plen = 32,
+	.addr = { 192, 0, 2, 7 } };
+static struct knock_nat nat[KNOCK_NAT_MAX];
+static unsigned nnat;
+
 static int
 run_daemon_path(const uint8_t *buf, size_t len, const char *replay,
     int64_t now, EVP_PKEY *key, json_t *jwk, int alg, int pop_required)
 {
-	struct knock_conf c = { .replay_path = replay };
-	static const uint8_t src[16] = { 192, 0, 2, 7 };
+	struct knock_conf c = { .replay_path = replay, .nat = nat,
+		.nnat = nnat };
 	struct knock_ctx k;
 	struct knock_msg m;
 	char err[256];
@@ -105,7 +139,7 @@ run_daemon_path(const uint8_t *buf, size_t len, const char *replay,
 		fprintf(stderr, "knockparse: %s\n", err);
 		exit(2);
 	}
-	rc = knock_check(&k, buf, len, 4, src, now * 1000, &m);
+	rc = knock_check(&k, buf, len, src.af, src.addr, now * 1000, &m);
 	if (rc == KNOCK_R_OK && jwk)
 		rc = knock_finish_jwk(&k, &m, jwk, pop_required);
 	else if (rc == KNOCK_R_OK)
@@ -125,6 +159,8 @@ main(int argc, char **argv)
 		{ "replay", required_argument, NULL, 'r' },
 		{ "now", required_argument, NULL, 'n' },
 		{ "require-pop", no_argument, NULL, 'p' },
+		{ "src", required_argument, NULL, 's' },
+		{ "nat", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static uint8_t buf[KNOCK_MAX_LEN + 64];
@@ -139,7 +175,7 @@ main(int argc, char **argv)
 	FILE *in = stdin;
 	size_t len;
 
-	while ((c = getopt_long(argc, argv, "k:j:a:r:n:p", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:j:a:r:n:ps:N:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'k': key = load_pub(optarg); break;
 		case 'j': jwk = load_jwk(optarg); break;
@@ -155,11 +191,19 @@ main(int argc, char **argv)
 		case 'r': replay = optarg; break;
 		case 'n': now = strtoll(optarg, NULL, 10); break;
 		case 'p': pop_required = 1; break;
+		case 's': pfx_parse(optarg, &src); break;
+		case 'N':
+			if (nnat == KNOCK_NAT_MAX || !strchr(optarg, ','))
+				return 2;
+			pfx_parse(optarg, &nat[nnat].inside);
+			pfx_parse(strchr(optarg, ',') + 1, &nat[nnat++].outside);
+			break;
 		default:
 			fprintf(stderr, "usage: knockparse [--key PUB.pem | "
 			    "--jwk JWK.json] "
 			    "[--alg NAME] [--replay FILE [--now T] "
-			    "[--require-pop]] [HEXFILE]\n");
+			    "[--require-pop] [--src ADDR] "
+			    "[--nat INSIDE/LEN,OUTSIDE/LEN]...] [HEXFILE]\n");
 			return 2;
 		}
 	}

@@ -56,8 +56,12 @@ log_make(const char *name, int n)
 {
 	static char path[128];
 
+	char head[160];
+
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
 	unlink(path);
+	assert_int_equal(audit_head_path(path, head, sizeof(head)), 0);
+	unlink(head);
 	for (int i = 1; i <= n; i++) {
 		struct audit_rec r = {
 			.cmd = "set",
@@ -69,10 +73,19 @@ log_make(const char *name, int n)
 			.revision = (uint64_t)i,
 		};
 
-		if (audit_append(path, &r, err, sizeof(err)) < 0)
+		if (audit_append(path, &r, NULL, err, sizeof(err)) < 0)
 			fail_msg("audit_append: %s", err);
 	}
 	return path;
+}
+
+static void
+log_append_one(const char *path, struct audit_head *h)
+{
+	struct audit_rec r = { .cmd = "commit", .result = "ok" };
+
+	if (audit_append(path, &r, h, err, sizeof(err)) < 0)
+		fail_msg("audit_append: %s", err);
 }
 
 struct lines {
@@ -314,7 +327,7 @@ test_tamper_truncate(void **state)
 	lines_write(path, &ls);
 	verify_bad(path, 0, 3, "line 4: not an audit record");
 	/* Nothing is chained to a partial record. */
-	assert_int_equal(audit_append(path, &r, err, sizeof(err)), -1);
+	assert_int_equal(audit_append(path, &r, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "ends in a partial record"));
 
 	/* Only the final newline lost. */
@@ -347,7 +360,7 @@ test_broken_lines(void **state)
 
 	/* Bytes that are not UTF-8 are replaced, and the chain holds. */
 	path = log_make("utf8.log", 1);
-	assert_int_equal(audit_append(path, &r, err, sizeof(err)), 0);
+	assert_int_equal(audit_append(path, &r, NULL, err, sizeof(err)), 0);
 	assert_int_equal(audit_verify(path, &c, &b, err, sizeof(err)), 0);
 	assert_int_equal(c, 2);
 	assert_int_equal(audit_list(path, &all, 1), 0);
@@ -357,10 +370,163 @@ test_broken_lines(void **state)
 	    "caf?? ??\n");
 	json_decref(all);
 
-	assert_int_equal(audit_append("/nonexistent/dir/audit.log", &r, err,
+	assert_int_equal(audit_append("/nonexistent/dir/audit.log", &r, NULL, err,
 	                     sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "/nonexistent/dir/audit.log: "));
+}
+
+/* The head file of PATH: its bytes; head_put replaces them (NULL: gone). */
+static char *
+head_get(const char *path)
+{
+	char head[160], *buf = malloc(256);
+	FILE *f;
+	size_t n;
+
+	assert_int_equal(audit_head_path(path, head, sizeof(head)), 0);
+	assert_non_null(f = fopen(head, "r"));
+	n = fread(buf, 1, 255, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void
+head_put(const char *path, const char *text)
+{
+	char head[160];
+	FILE *f;
+
+	assert_int_equal(audit_head_path(path, head, sizeof(head)), 0);
+	if (text == NULL) {
+		assert_int_equal(unlink(head), 0);
+		return;
+	}
+	assert_non_null(f = fopen(head, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Records removed from the end: the head still names the last one. */
+static void
+test_head_truncated(void **state)
+{
+	const char *path = log_make("cut.log", 5);
+	struct audit_rec r = { .cmd = "commit", .result = "ok" };
+	struct lines ls;
+	char head[160];
+
+	(void)state;
+	lines_read(path, &ls);
+	for (int i = 2; i < 5; i++)
+		free(ls.l[i]);
+	ls.n = 2;
+	lines_write(path, &ls);
+	verify_bad(path, 3, 2, "records 3..5 missing");
+	/* Not extended over the gap, nor does it hide it. */
+	assert_int_equal(audit_ready(path, err, sizeof(err)), -1);
+	assert_int_equal(audit_append(path, &r, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "ends at record 2 but audit.head names "
+	    "record 5"));
+	verify_bad(path, 3, 2, "records 3..5 missing");
+	/* The whole log gone. */
+	assert_int_equal(unlink(path), 0);
+	verify_bad(path, 1, 0, "records 1..5 missing");
+	/* The head gone too (with records left): not intact either. */
+	path = log_make("nohead.log", 2);
+	assert_int_equal(audit_head_path(path, head, sizeof(head)), 0);
+	assert_int_equal(unlink(head), 0);
+	verify_bad(path, 3, 2, "audit.head missing");
+	assert_int_equal(audit_append(path, &r, NULL, err, sizeof(err)), -1);
+}
+
+/*
+ * A crash between the log append and the head write leaves the head one
+ * record behind: intact, and the next append catches up.  Two behind, or
+ * a head that names another hash, is not.
+ */
+static void
+test_head_behind(void **state)
+{
+	const char *path = log_make("behind.log", 4);
+	struct audit_rec r = { .cmd = "commit", .result = "ok" };
+	struct audit_head h, got;
+	char *four = head_get(path), *five;
+	uint64_t c, b;
+
+	(void)state;
+	log_append_one(path, &h);
+	assert_int_equal(h.seq, 5);
+	five = head_get(path);
+	head_put(path, four);
+	assert_int_equal(audit_verify(path, &c, &b, err, sizeof(err)), 0);
+	assert_int_equal(c, 5);
+	assert_int_equal(audit_ready(path, err, sizeof(err)), 0);
+	assert_int_equal(audit_append(path, &r, &h, err, sizeof(err)), 0);
+	assert_int_equal(h.seq, 6);
+	assert_int_equal(audit_head_read(path, &got), 0);
+	assert_int_equal(got.seq, 6);
+	assert_string_equal(got.hash, h.hash);
+	assert_int_equal(audit_verify(path, &c, &b, err, sizeof(err)), 0);
+	/* Two behind: an old head put back. */
+	head_put(path, four);
+	verify_bad(path, 6, 6, "more than one behind");
+	/* The right seq with another record's hash. */
+	five[strlen("{\"seq\":")] = '6';
+	head_put(path, five);
+	verify_bad(path, 6, 6, "record 6: hash differs from audit.head");
+	free(four);
+	free(five);
+}
+
+/* The head and what audit_append reports match the log's last record. */
+static void
+test_head_matches_log(void **state)
+{
+	const char *path = log_make("match.log", 2);
+	struct audit_head h, got;
+	struct lines ls;
+	json_t *o;
+
+	(void)state;
+	log_append_one(path, &h);
+	assert_int_equal(audit_head_read(path, &got), 0);
+	assert_int_equal(got.seq, 3);
+	assert_string_equal(got.hash, h.hash);
+	lines_read(path, &ls);
+	o = json_loads(ls.l[2], 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(o, "hash")),
+	    h.hash);
+	json_decref(o);
+	for (int i = 0; i < ls.n; i++)
+		free(ls.l[i]);
+}
+
+/* A log from before audit.head: adopted once, when its chain holds. */
+static void
+test_head_adopt(void **state)
+{
+	const char *path = log_make("old.log", 3);
+	struct audit_head h;
+	struct lines ls;
+	uint64_t c, b;
+
+	(void)state;
+	head_put(path, NULL);
+	assert_int_equal(audit_head_adopt(path, &h, err, sizeof(err)), 1);
+	assert_int_equal(h.seq, 3);
+	assert_int_equal(audit_verify(path, &c, &b, err, sizeof(err)), 0);
+	assert_int_equal(audit_head_adopt(path, &h, err, sizeof(err)), 0);
+	/* A broken chain gets no head. */
+	path = log_make("oldbad.log", 3);
+	head_put(path, NULL);
+	lines_read(path, &ls);
+	replace(&ls.l[1], "\"uid\":1002", "\"uid\":0");
+	lines_write(path, &ls);
+	assert_int_equal(audit_head_adopt(path, &h, err, sizeof(err)), -1);
+	assert_int_equal(audit_head_read(path, &h), -1);
+	assert_int_equal(errno, ENOENT);
 }
 
 /* ---- diff ---- */
@@ -525,6 +691,10 @@ main(void)
 		cmocka_unit_test(test_tamper_swap),
 		cmocka_unit_test(test_tamper_truncate),
 		cmocka_unit_test(test_broken_lines),
+		cmocka_unit_test(test_head_truncated),
+		cmocka_unit_test(test_head_behind),
+		cmocka_unit_test(test_head_matches_log),
+		cmocka_unit_test(test_head_adopt),
 		cmocka_unit_test(test_diff_cases),
 		cmocka_unit_test(test_diff_random),
 	};

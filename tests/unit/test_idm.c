@@ -22,15 +22,21 @@
 #include "dataplane/stats/reasons.h"
 #include "tests/unit/unit_cls.h"
 
-#define HEAD \
+#define HEAD_ISSUER \
 	"regions = { prohibited = [ \"CN\", \"RU\" ]; };\n" \
 	"services = { ssh = { proto = \"tcp\"; ports = [ \"22\" ]; };\n" \
 	"  web = { proto = \"tcp\"; ports = [ \"80\" ]; }; };\n" \
 	"identity = { issuers = ( { name = \"corp\"; issuer = \"https://i\";\n" \
 	"  audience = \"cordon\"; jwks = \"/dev/null\";\n" \
-	"  algorithms = [ \"ES256\" ]; } );\n" \
+	"  algorithms = [ \"ES256\" ]; } );\n"
+#define HEAD HEAD_ISSUER \
 	"  claims = { country = [ \"ctry\", \"usage_location\" ];\n" \
 	"  act_depth = 2; }; services = [ \"ssh\" ]; };\n"
+
+/* The issuers, then an identity group left open at a knock group. */
+#define HEAD_KNOCK HEAD_ISSUER \
+	"  services = [ \"ssh\" ];\n" \
+	"  knock = { port = 47470;\n"
 
 /* Loads TEXT; returns the error (or "") in a static buffer. */
 static const char *
@@ -310,6 +316,33 @@ test_cls_gate_direction(void **st)
 	free(c);
 }
 
+/* identity.knock.nat: none by default; pairings as written. */
+static void
+test_knock_nat_config(void **st)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+	const struct knock_nat *n;
+
+	(void)st;
+	assert_string_equal(load(HEAD_KNOCK "}; };", c), "");
+	assert_int_equal(c->identity.nknock_nat, 0);
+	assert_string_equal(load(HEAD_KNOCK "nat = ( { inside = "
+	    "\"10.0.0.0/8\"; outside = \"198.51.100.7\"; },\n"
+	    "{ inside = \"fd00::/8\"; outside = \"2001:db8::/48\"; } ); };"
+	    " };", c), "");
+	assert_int_equal(c->identity.nknock_nat, 2);
+	n = &c->identity.knock_nat[0];
+	assert_int_equal(n->inside.af, 4);
+	assert_int_equal(n->inside.plen, 8);
+	assert_int_equal(n->inside.addr[0], 10);
+	assert_int_equal(n->outside.plen, 32);
+	assert_int_equal(n->outside.addr[3], 7);
+	n = &c->identity.knock_nat[1];
+	assert_int_equal(n->inside.af, 6);
+	assert_int_equal(n->outside.plen, 48);
+	free(c);
+}
+
 static void
 test_config_errors(void **st)
 {
@@ -378,6 +411,21 @@ test_config_errors(void **st)
 		    "10: rule \"r\": an identity rule on direction out needs "
 		    "identity.direction = \"any\" (only inbound flows carry a "
 		    "session)" },
+		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\"; } ); }; };",
+		    "9: missing \"outside\"" },
+		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.1/8\";\n"
+		    "outside = \"198.51.100.7\"; } ); }; };",
+		    "9: knock nat: inside prefix \"10.0.0.1/8\" has host bits "
+		    "set" },
+		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\";\n"
+		    "outside = \"nat-box\"; } ); }; };",
+		    "10: knock nat: bad outside prefix \"nat-box\"" },
+		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\";\n"
+		    "outside = \"::/0\"; } ); }; };",
+		    "10: knock nat: outside must not be everything (/0)" },
+		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\";\n"
+		    "outside = \"198.51.100.7\"; via = 1; } ); }; };",
+		    "10: unknown key \"via\" (expected one of: inside, outside)" },
 	};
 	struct conf *c = calloc(1, sizeof(*c));
 
@@ -401,6 +449,7 @@ main(void)
 		cmocka_unit_test(test_act_depth),
 		cmocka_unit_test(test_rule_bits),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_knock_nat_config),
 		cmocka_unit_test(test_long_declared_list),
 		cmocka_unit_test(test_cls_gates),
 		cmocka_unit_test(test_cls_gate_direction),

@@ -5,6 +5,7 @@
  * wrong key, and the per-source rate limit under a flood.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -58,7 +59,10 @@ tmp_path(const char *name)
 	return path;
 }
 
-/* A knock for SERVICE at TS with nonce bytes all NONCE_BYTE. */
+static const uint8_t src_a[16] = { 192, 0, 2, 1 };
+static const uint8_t src_b[16] = { 192, 0, 2, 2 };
+
+/* A knock for "ssh" at TS with nonce bytes all NONCE_BYTE, from src_a. */
 static struct knock_msg
 msg_make(int64_t ts, uint8_t nonce_byte)
 {
@@ -67,20 +71,31 @@ msg_make(int64_t ts, uint8_t nonce_byte)
 		.service = "ssh", .service_len = 3,
 		.token = TOKEN, .token_len = strlen(TOKEN),
 		.sig_alg = -1,
+		.addr_af = 4,
 	};
 
 	memset(m.nonce, nonce_byte, sizeof(m.nonce));
+	memcpy(m.addr, src_a, sizeof(m.addr));
 	return m;
+}
+
+/* The same, signing the IPv4 address SRC. */
+static int
+build_from(uint8_t *buf, int64_t ts, uint8_t nonce_byte, const uint8_t *src)
+{
+	struct knock_msg m = msg_make(ts, nonce_byte);
+	int n;
+
+	memcpy(m.addr, src, 4);
+	n = knock_build(buf, KNOCK_MAX_LEN, &m);
+	assert_true(n > 0);
+	return n;
 }
 
 static int
 build(uint8_t *buf, int64_t ts, uint8_t nonce_byte)
 {
-	struct knock_msg m = msg_make(ts, nonce_byte);
-	int n = knock_build(buf, KNOCK_MAX_LEN, &m);
-
-	assert_true(n > 0);
-	return n;
+	return build_from(buf, ts, nonce_byte, src_a);
 }
 
 static EVP_PKEY *
@@ -126,10 +141,13 @@ test_roundtrip(void **state)
 	(void)state;
 	n = knock_build(buf, sizeof(buf), &in);
 	assert_int_equal(n, KNOCK_HDR_LEN + 3 + strlen(TOKEN));
-	assert_memory_equal(buf, "CDK1\x01\x00\x03\x00", 8);
+	assert_memory_equal(buf, "CDK1\x02\x00\x03\x04", 8);
+	assert_memory_equal(buf + 32, src_a, 16);
 	assert_int_equal(knock_parse(buf, (size_t)n, &out), KNOCK_R_OK);
 	assert_int_equal(out.timestamp, NOW);
 	assert_memory_equal(out.nonce, in.nonce, KNOCK_NONCE_LEN);
+	assert_int_equal(out.addr_af, 4);
+	assert_memory_equal(out.addr, src_a, 16);
 	assert_int_equal(out.service_len, 3);
 	assert_memory_equal(out.service, "ssh", 3);
 	assert_int_equal(out.token_len, strlen(TOKEN));
@@ -228,7 +246,9 @@ test_bad_header(void **state)
 	expect_reason(b, n, KNOCK_R_MAGIC);
 	expect_reason((const uint8_t *)"CDX", 3, KNOCK_R_MAGIC);
 	memcpy(b, buf, n);
-	b[4] = 2;
+	b[4] = 1;	/* version 1 signed no address: refused */
+	expect_reason(b, n, KNOCK_R_VERSION);
+	b[4] = 3;
 	expect_reason(b, n, KNOCK_R_VERSION);
 	b[4] = 0;
 	expect_reason(b, n, KNOCK_R_VERSION);
@@ -238,8 +258,15 @@ test_bad_header(void **state)
 	b[5] = 0x80;
 	expect_reason(b, n, KNOCK_R_FLAGS);
 	memcpy(b, buf, n);
-	b[7] = 1;
-	expect_reason(b, n, KNOCK_R_RESERVED);
+	b[7] = 0;	/* no address family */
+	expect_reason(b, n, KNOCK_R_ADDR);
+	b[7] = 5;
+	expect_reason(b, n, KNOCK_R_ADDR);
+	b[7] = 6;	/* 192.0.2.1:: is some IPv6 address */
+	expect_reason(b, n, KNOCK_R_OK);
+	memcpy(b, buf, n);
+	b[47] = 1;	/* IPv4 with bytes after its four: one encoding only */
+	expect_reason(b, n, KNOCK_R_ADDR);
 	memcpy(b, buf, n);
 	b[8] = 0x80;	/* timestamp >= 2^63 */
 	expect_reason(b, n, KNOCK_R_FUTURE);
@@ -266,14 +293,14 @@ test_lengths_past_end(void **state)
 
 	(void)state;
 	memcpy(b, buf, n);
-	b[32] = 0xff;	/* token length 0xff.. */
+	b[48] = 0xff;	/* token length 0xff.. */
 	expect_reason(b, n, KNOCK_R_TRUNC);
 	memcpy(b, buf, n);
-	b[33]++;	/* one byte more token than there is */
+	b[49]++;	/* one byte more token than there is */
 	expect_reason(b, n, KNOCK_R_TRUNC);
 	memcpy(b, buf, n);
 	b[6] = 255;	/* service length 255 */
-	expect_reason(b, 34 + 100, KNOCK_R_TRUNC);
+	expect_reason(b, KNOCK_HDR_LEN + 100, KNOCK_R_TRUNC);
 	/* Signature length beyond the datagram. */
 	memcpy(b, buf, n);
 	b[5] = KNOCK_FLAG_POP;
@@ -346,7 +373,7 @@ test_bad_token_bytes(void **state)
 	}
 	/* An empty token. */
 	memcpy(b, buf, tok);
-	b[32] = b[33] = 0;
+	b[48] = b[49] = 0;
 	expect_reason(b, tok, KNOCK_R_TOKEN);
 }
 
@@ -395,9 +422,6 @@ test_reason_names(void **state)
 
 /* ---- knock_check / knock_finish ---- */
 
-static const uint8_t src_a[16] = { 192, 0, 2, 1 };
-static const uint8_t src_b[16] = { 192, 0, 2, 2 };
-
 static void
 ctx_open(struct knock_ctx *k, const char *file, uint32_t capacity,
     int64_t now)
@@ -444,7 +468,7 @@ test_age_window(void **state)
 	ctx_open(&k, NULL, 16, NOW);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t src[16] = { 10, 0, 0, (uint8_t)i };
-		int n = build(buf, cases[i].ts, (uint8_t)i);
+		int n = build_from(buf, cases[i].ts, (uint8_t)i, src);
 		int rc = check_at(&k, buf, n, src, NOW_MS + 999, &m);
 
 		if (rc != cases[i].want)
@@ -454,8 +478,8 @@ test_age_window(void **state)
 	assert_int_equal(k.counters[KNOCK_R_STALE], 3);
 	assert_int_equal(k.counters[KNOCK_R_FUTURE], 2);
 	/* What passes carries its arrival time on to knock_finish. */
-	assert_int_equal(check_at(&k, buf, build(buf, NOW, 0x77), src_b,
-	    NOW_MS + 999, &m), KNOCK_R_OK);
+	assert_int_equal(check_at(&k, buf, build_from(buf, NOW, 0x77, src_b),
+	    src_b, NOW_MS + 999, &m), KNOCK_R_OK);
 	assert_int_equal(m.rx_ms, NOW_MS + 999);
 	knock_ctx_fini(&k);
 }
@@ -504,11 +528,11 @@ test_replay_and_restart(void **state)
 	assert_int_equal(knock_once(&k, buf, n, src_a, NOW_MS), KNOCK_R_OK);
 	assert_int_equal(knock_once(&k, buf, n, src_a, NOW_MS + 10),
 	    KNOCK_R_REPLAY);
-	/* The same knock from elsewhere is the same replay. */
+	/* From elsewhere it is refused before the cache is asked. */
 	assert_int_equal(knock_once(&k, buf, n, src_b, NOW_MS + 20),
-	    KNOCK_R_REPLAY);
+	    KNOCK_R_ADDR_MISMATCH);
 	assert_int_equal(k.counters[KNOCK_R_OK], 1);
-	assert_int_equal(k.counters[KNOCK_R_REPLAY], 2);
+	assert_int_equal(k.counters[KNOCK_R_REPLAY], 1);
 	knock_ctx_fini(&k);
 
 	/* A restart: the nonce comes back from the file. */
@@ -976,7 +1000,7 @@ static void
 test_flood_one_source(void **state)
 {
 	struct knock_ctx k;
-	uint8_t buf[KNOCK_MAX_LEN];
+	uint8_t buf[KNOCK_MAX_LEN], bb[KNOCK_MAX_LEN];
 	int ok_a = 0, ok_b = 0;
 
 	(void)state;
@@ -990,8 +1014,10 @@ test_flood_one_source(void **state)
 		if (check_at(&k, buf, n, src_a, NOW_MS + i, &m) == 0)
 			ok_a += knock_finish(&k, &m, NULL, -1, false) == 0;
 		if (i % 1000 == 0) {
-			buf[31] = 0xbb;
-			ok_b += knock_once(&k, buf, n, src_b, NOW_MS + i) == 0;
+			int nb = build_from(bb, NOW, 0xbb, src_b);
+
+			memcpy(bb + 16, &i, sizeof(i));
+			ok_b += knock_once(&k, bb, nb, src_b, NOW_MS + i) == 0;
 		}
 	}
 	/* The burst, then one per second (at 1000, 2000 ... 9000 ms). */
@@ -1004,6 +1030,109 @@ test_flood_one_source(void **state)
 	assert_int_equal(knock_once(&k, buf, build(buf, NOW, 0xef), src_a,
 	    NOW_MS + 10001), KNOCK_R_RATE);
 	knock_ctx_fini(&k);
+}
+
+/*
+ * The issue-10 attack: a knock captured on the path and delivered first
+ * from the attacker's own address.  Refused by name before the replay
+ * cache sees it, so the original still opens its session.  Rewriting
+ * the address field breaks the PoP signature (and takes no cache slot).
+ */
+static void
+test_addr_bound(void **state)
+{
+	EVP_PKEY *key = keygen("P-256");
+	uint8_t buf[KNOCK_MAX_LEN], b[KNOCK_MAX_LEN];
+	int n = build_signed(buf, key, KNOCK_ALG_ES256, 0x5a);
+	struct knock_ctx k;
+	struct knock_msg m;
+
+	(void)state;
+	ctx_open(&k, NULL, 16, NOW);
+	assert_int_equal(check_at(&k, buf, n, src_b, NOW_MS, &m),
+	    KNOCK_R_ADDR_MISMATCH);
+	assert_string_equal(knock_reason_name(KNOCK_R_ADDR_MISMATCH),
+	    "address-mismatch");
+	memcpy(b, buf, n);
+	b[35] = src_b[3];	/* the signed address rewritten to B's */
+	assert_int_equal(check_at(&k, b, n, src_b, NOW_MS, &m), KNOCK_R_OK);
+	assert_int_equal(knock_finish(&k, &m, key, KNOCK_ALG_ES256, true),
+	    KNOCK_R_POP_BAD);
+	assert_int_equal(check_at(&k, buf, n, src_a, NOW_MS + 5, &m),
+	    KNOCK_R_OK);
+	assert_int_equal(knock_finish(&k, &m, key, KNOCK_ALG_ES256, true),
+	    KNOCK_R_OK);
+	assert_int_equal(k.counters[KNOCK_R_ADDR_MISMATCH], 1);
+	assert_int_equal(k.counters[KNOCK_R_REPLAY], 0);
+	knock_ctx_fini(&k);
+	EVP_PKEY_free(key);
+}
+
+static struct knock_pfx
+pfx(int af, const char *s, int plen)
+{
+	struct knock_pfx p = { .af = (uint8_t)af, .plen = (uint8_t)plen };
+
+	assert_int_equal(inet_pton(af == 4 ? AF_INET : AF_INET6, s, p.addr),
+	    1);
+	return p;
+}
+
+/* A NAT'd client signs its inside address: allowed only when paired. */
+static void
+test_addr_nat(void **state)
+{
+	static const uint8_t inside[16] = { 10, 1, 2, 3 };
+	static const uint8_t nat_out[16] = { 198, 51, 100, 7 };
+	static const uint8_t nat_other[16] = { 198, 51, 100, 8 };
+	static const uint8_t elsewhere[16] = { 172, 16, 0, 5 };
+	struct knock_ctx k;
+	struct knock_msg m;
+	struct knock_nat nat = { pfx(4, "10.0.0.0", 8),
+		pfx(4, "198.51.100.7", 32) };
+	uint8_t buf[KNOCK_MAX_LEN], b2[KNOCK_MAX_LEN];
+	int n = build_from(buf, NOW, 0x61, inside);
+	int n2 = build_from(b2, NOW, 0x62, elsewhere);
+
+	(void)state;
+	ctx_open(&k, NULL, 16, NOW);
+	/* Not paired: refused. */
+	assert_int_equal(check_at(&k, buf, n, nat_out, NOW_MS, &m),
+	    KNOCK_R_ADDR_MISMATCH);
+	k.conf.nat = &nat;
+	k.conf.nnat = 1;
+	const struct { const uint8_t *knock, *src; int want; } cases[] = {
+		{ buf, nat_out, KNOCK_R_OK },
+		{ buf, nat_other, KNOCK_R_ADDR_MISMATCH },
+		{ b2, nat_out, KNOCK_R_ADDR_MISMATCH },
+		{ buf, inside, KNOCK_R_OK },	/* exact: needs no pairing */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (check_at(&k, cases[i].knock, cases[i].knock == buf ? n :
+		    n2, cases[i].src, NOW_MS, &m) != cases[i].want)
+			fail_msg("NAT case %zu", i);
+	knock_ctx_fini(&k);
+}
+
+static void
+test_pfx_has(void **state)
+{
+	struct knock_pfx p = pfx(4, "198.51.100.0", 23);
+	struct knock_pfx p6 = pfx(6, "2001:db8::", 33);
+	struct knock_pfx all = pfx(6, "::", 0);
+	uint8_t a[16] = { 198, 51, 101, 255 }, a6[16] = { 0x20, 0x01, 0x0d,
+		0xb8, 0x7f };
+
+	(void)state;
+	assert_true(knock_pfx_has(&p, 4, a));
+	a[2] = 102;
+	assert_false(knock_pfx_has(&p, 4, a));
+	assert_false(knock_pfx_has(&p, 6, a));
+	assert_true(knock_pfx_has(&p6, 6, a6));
+	a6[4] = 0x80;
+	assert_false(knock_pfx_has(&p6, 6, a6));
+	assert_true(knock_pfx_has(&all, 6, a6));
+	assert_false(knock_pfx_has(&all, 4, a6));
 }
 
 static void
@@ -1121,6 +1250,9 @@ main(void)
 		cmocka_unit_test(test_age_window),
 		cmocka_unit_test(test_check_size_first),
 		cmocka_unit_test(test_replay_and_restart),
+		cmocka_unit_test(test_addr_bound),
+		cmocka_unit_test(test_addr_nat),
+		cmocka_unit_test(test_pfx_has),
 		cmocka_unit_test(test_replay_expiry),
 		cmocka_unit_test(test_replay_full),
 		cmocka_unit_test(test_replay_reuse_clock_back),

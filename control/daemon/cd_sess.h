@@ -101,6 +101,9 @@ int cd_sess_grant(struct cd *d, const char *token, size_t len,
     const char *src, const char *svc, unsigned ttl, const char *via,
     struct cd_grant **out, struct cd_err *e);
 json_t *cd_grant_json(const struct cd *d, const struct cd_grant *g);
+/* Expiry: the earliest of the token's exp, max_ttl and TTL (0: none). */
+int64_t cd_grant_expiry(const struct conf *c, const json_t *claims,
+    unsigned ttl, int64_t now);
 
 #define CD_SESS_HOLD_S	2
 
@@ -170,7 +173,22 @@ void cd_ident_clear(struct jose_issuer *iss, unsigned *n);
 int cd_ident_find(const struct jose_issuer *iss, unsigned n,
     const char *name);
 void cd_ident_refresh(struct cd *d, bool force);
+/*
+ * Would TOK (LEN bytes, NULs included) open a session now?  The
+ * verifier's reason, or JOSE_LEEWAY_ONLY when its exp has passed (the
+ * leeway let it verify).  RES as jose_verify's.  Counts nothing: explain
+ * asks it too.
+ */
+int cd_ident_check(struct cd *d, const char *tok, size_t len,
+    struct jose_result *res);
+/* cd_ident_check for a grant: a refusal is counted, logged, and in E
+ * (token-refused), and RES freed.  0 or -1. */
 int cd_ident_verify(struct cd *d, const char *tok, size_t len,
     struct jose_result *res, struct cd_err *e);
+/* Counts and logs refusal RC of a token to be granted; -1 with E. */
+int cd_ident_refuse(struct cd *d, int rc, const char *detail,
+    struct cd_err *e);
+/* The last second a session from CLAIMS may last: their exp. */
+int64_t cd_ident_exp(const json_t *claims, int64_t now);
 
 #endif

@@ -159,11 +159,23 @@ struct dpc_msg_knock;
 void cd_knock_in(void *arg, const struct dpc_msg_knock *k);
 void cd_knock_close(struct cd *d);
 
-/* cd_explain_id.c: explain's "identity" object, or NULL. */
+/*
+ * cd_explain_id.c: explain's "identity" object, or NULL (no token, and
+ * GATE false: the classifier asks this flow for no session).  V is the
+ * classifier's verdict for M in direction DIR.
+ */
 struct pkt_meta;
 struct cls_verdict;
 json_t *cd_explain_identity(struct cd *d, const json_t *args,
-    const struct pkt_meta *m, const struct cls_verdict *v);
+    const struct pkt_meta *m, unsigned dir, const struct cls_verdict *v,
+    bool gate);
+/*
+ * The session the classifier finds for M's source and service SVC at
+ * NOW: its rule bits (NULL: none in force) and its grant in *G.
+ */
+const uint64_t *cd_explain_session(const struct cd *d,
+    const struct pkt_meta *m, unsigned svc, int64_t now,
+    const struct cd_grant **g);
 
 /* cd_sess_ident.c: issuers and their keys */
 int cd_ident_build(struct cd *d, const struct conf *c,

@@ -180,7 +180,8 @@ cd_id_str(const struct conf *c, const struct conf_idmatch *m, char *out,
 	cd_id_part(out, len, "who", conf_who_name(m->who));
 	for (unsigned i = 0; i < c->identity.nissuers; i++)
 		if ((m->issuers >> i) & 1)
-			cd_word(vals, sizeof(vals), c->identity.issuers[i].name);
+			cd_word(vals, sizeof(vals),
+			    c->identity.issuers[i].name);
 	if (m->issuers)
 		cd_id_part(out, len, "issuer", vals);
 	cd_id_list(out, len, "sub", &m->sub);

@@ -194,6 +194,10 @@ def test_explain_without_gate_shows_identity_rules_unmatched(rig):
     assert not step(d, "identity gate")
     assert "identity" not in d
     assert (d["verdict"], d["rule"]) == ("allow", "(default)")
+    # A token changes nothing for it, and explain says so.
+    ident = rig.explain(US, "--token", rig.token(), dport="443")["identity"]
+    assert ident["steps"][0].startswith("this flow needs no session")
+    assert (ident["verdict"], ident["rule"]) == ("allow", "(default)")
 
 
 def test_explain_token_states_its_verdict(rig):

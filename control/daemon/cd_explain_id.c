@@ -78,8 +78,10 @@ cd_id_token(struct cd *d, const json_t *tok, geo_cc_t cc, json_t *id,
 	    res.issuer, cc, f);
 	jose_result_free(&res);
 	if (rc != IDM_E_OK) {
-		json_object_set_new(id, "reason", json_string(idm_err_name(
-		    (unsigned)rc)));
+		/* As session-add words it. */
+		snprintf(why, sizeof(why), "token-refused: %s",
+		    idm_err_name((unsigned)rc));
+		json_object_set_new(id, "reason", json_string(why));
 		return -1;
 	}
 	return 0;

@@ -190,13 +190,14 @@ cli_render_sessions(FILE *f, json_t *data, const struct cli_cmd *cmd)
 	cli_sess_rest(f, data);
 }
 
-/* IDENTITY with its scalars first, in the order a reader wants them,
- * and its steps last. */
+/* IDENTITY with its scalars first, in the order a reader wants them
+ * (whose session, then the verdict a token would get), steps last. */
 static json_t *
 cli_ident_ordered(json_t *id)
 {
 	static const char *const first[] = { "session", "issuer", "sub",
-		"reason", NULL };
+		"reason", "verdict", "verdict_reason", "rule", "rule_position",
+		NULL };
 	json_t *o = json_object(), *v;
 	const char *k;
 	int i;

@@ -120,12 +120,22 @@ knock_opts_parse(int argc, char **argv, struct knock_opts *o)
 	}
 }
 
-/* The token file's first line, without surrounding white space. */
+static bool
+knock_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * The token file's first line, without surrounding white space.  By
+ * length, not as a C string: a NUL is kept (and refused with the other
+ * bad token bytes), never the end of the token.
+ */
 static size_t
 knock_read_token(const char *path, char *buf, size_t cap)
 {
 	FILE *f = fopen(path, "r");
-	size_t n, start = 0;
+	size_t n, start = 0, end;
 
 	if (f == NULL)
 		knock_die("%s: %s", path, strerror(errno));
@@ -133,13 +143,13 @@ knock_read_token(const char *path, char *buf, size_t cap)
 	if (ferror(f) || !feof(f))
 		knock_die("%s: unreadable or larger than a knock allows", path);
 	fclose(f);
-	buf[n] = '\0';
-	while (start < n && strchr(" \t\r\n", buf[start]))
+	while (start < n && knock_space(buf[start]))
 		start++;
-	n = strcspn(buf + start, " \t\r\n");
-	memmove(buf, buf + start, n);
-	buf[n] = '\0';
-	return n;
+	for (end = start; end < n && !knock_space(buf[end]); end++)
+		;
+	memmove(buf, buf + start, end - start);
+	buf[end - start] = '\0';
+	return end - start;
 }
 
 /* The token's claims, decoded without any check (just to warn). */

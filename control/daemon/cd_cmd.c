@@ -40,10 +40,36 @@ cd_reply_err(const struct cd_err *e)
 	    "error", "code", e->code, "message", e->msg);
 }
 
+/*
+ * Requests are decoded with NUL allowed in strings, so that a token
+ * holding one reaches the verifier and is refused there by name.  Any
+ * other string with a NUL is refused: C code reading it would stop at
+ * the NUL and see less than the client sent.
+ */
+static bool
+cd_nul_free(json_t *v, const json_t *token)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	if (v == token)
+		return true;
+	if (json_is_string(v))
+		return strlen(json_string_value(v)) == json_string_length(v);
+	json_object_foreach(v, k, m)
+		if (!cd_nul_free(m, token))
+			return false;
+	json_array_foreach(v, i, m)
+		if (!cd_nul_free(m, token))
+			return false;
+	return true;
+}
+
 static int
 cd_req_parse(json_t *req, struct cd_req *rq, struct cd_err *e)
 {
-	json_t *v = json_object_get(req, "v");
+	json_t *v = json_object_get(req, "v"), *tok;
 
 	if (!json_is_object(req))
 		return cd_fail(e, "bad-request", "a request is a JSON object");
@@ -55,6 +81,10 @@ cd_req_parse(json_t *req, struct cd_req *rq, struct cd_err *e)
 	rq->args = json_object_get(req, "args");
 	if (rq->args != NULL && !json_is_object(rq->args))
 		return cd_fail(e, "bad-request", "\"args\" must be an object");
+	tok = json_object_get(rq->args, "token");
+	if (!cd_nul_free(req, json_is_string(tok) ? tok : NULL))
+		return cd_fail(e, "bad-request", "a NUL byte in a string "
+		    "(only a token may hold one, for the verifier to refuse)");
 	return 0;
 }
 

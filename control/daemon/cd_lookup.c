@@ -292,11 +292,24 @@ cd_rule_port(const struct conf *c, const struct conf_rule *r,
 	return cd_ranges_have(r->ports, r->nports, p->m.dport);
 }
 
-/* Why rule R does not match (NULL: it does). */
-static const char *
-cd_rule_why(const struct conf *c, const struct conf_rule *r,
-    const struct cd_pkt *p, const struct cls_verdict *v)
+/* Is bit I of IDS set? */
+static bool
+cd_bit(const uint64_t *ids, unsigned i)
 {
+	return (ids[i / 64] >> (i % 64)) & 1;
+}
+
+/*
+ * Why rule I does not match (NULL: it does).  IDS are the rules the
+ * flow's identity allows, as the classifier ANDs them: the session's
+ * bits, or the rules without an identity block when it has none.
+ */
+static const char *
+cd_rule_why(const struct conf *c, unsigned i, const struct cd_pkt *p,
+    const struct cls_verdict *v, const uint64_t *ids, bool session)
+{
+	const struct conf_rule *r = &c->rules[i];
+
 	if (!r->src_any && !conf_ccset_has(&r->src, v->src_cc))
 		return "source country not in src";
 	if (!r->dst_any && !conf_ccset_has(&r->dst, v->dst_cc))
@@ -309,25 +322,31 @@ cd_rule_why(const struct conf *c, const struct conf_rule *r,
 	if (!cd_rule_port(c, r, p))
 		return p->pc > POL_PROTO_UDP ? "rule needs a TCP/UDP port" :
 		    "destination port not in its services or ports";
+	if (!cd_bit(ids, i))
+		return session ? "identity block: the session does not match "
+		    "it (see identity)" : "identity block: the flow carries "
+		    "no session";
 	return NULL;
 }
 
 static int
 cd_explain_rules(const struct conf *c, const struct cd_pkt *p,
-    const struct cls_verdict *v, json_t *steps)
+    const struct cls_verdict *v, const uint64_t *ids, bool session,
+    json_t *steps)
 {
 	static const char *const dirs[] = { "any", "in", "out" };
 
 	for (unsigned i = 0; i < c->nrules; i++) {
 		const struct conf_rule *r = &c->rules[i];
-		const char *why = cd_rule_why(c, r, p, v);
+		const char *why = cd_rule_why(c, i, p, v, ids, session);
 		char step[64], src[512], detail[1024];
 
 		snprintf(step, sizeof(step), "rule %u %s", i + 1, r->name);
 		cd_refs_str(c, r->src_ref, r->nsrc_ref, src, sizeof(src));
 		snprintf(detail, sizeof(detail), "%s%ssrc %s, direction %s, "
-		    "action %s", why ? why : "", why ? "; " : "", src,
-		    dirs[r->dir], cdn_action_name((unsigned)r->action));
+		    "%saction %s", why ? why : "", why ? "; " : "", src,
+		    dirs[r->dir], r->id.on ? "identity block, " : "",
+		    cdn_action_name((unsigned)r->action));
 		cd_step(steps, step, why ? "no match" : "match", detail);
 		if (why == NULL)
 			return (int)i;
@@ -365,18 +384,108 @@ cd_service_name(const struct policy *pol, const struct cls_verdict *v)
 	    pol->service_name[v->service];
 }
 
+/* The identity gate turned the flow away, before any rule. */
+static bool
+cd_unidentified(const struct cls_verdict *v)
+{
+	return v->reason == CDN_R_NO_SESSION ||
+	    v->reason == CDN_R_SESSION_EXPIRED;
+}
+
+const char *
+cd_verdict_rule(const struct policy *pol, const struct cls_verdict *v)
+{
+	if (v->rule != POL_RULE_DEFAULT)
+		return pol->rule[v->rule].name;
+	if (cd_unidentified(v))
+		return "(unidentified)";
+	return v->reason == CDN_R_KNOCK ? "(knock)" : "(default)";
+}
+
+const char *
+cd_verdict_detail(const struct cls_verdict *v)
+{
+	if (v->reason == CDN_R_NO_SESSION)
+		return "no session: the unidentified action "
+		    "(identity.unidentified)";
+	if (v->reason == CDN_R_SESSION_EXPIRED)
+		return "the session has expired: the unidentified action "
+		    "(identity.unidentified)";
+	if (v->reason == CDN_R_KNOCK)
+		return "a knock: handed to cordond, never forwarded";
+	return v->rule == POL_RULE_DEFAULT ?
+	    "no rule matched: the default action" : "first matching rule";
+}
+
+/*
+ * Does the classifier ask this flow for a session?  Asked of the
+ * classifier itself, with no session table: a flow the gate holds then
+ * gets no-session.
+ */
+static bool
+cd_explain_gate(const struct cd *d, const struct cd_pkt *p, int64_t now)
+{
+	struct cls_verdict v0;
+
+	cls_classify(&(struct cls_env){ d->run.pol, d->run.geo.tables, NULL,
+	    now }, &p->m, p->dir, &v0);
+	return v0.reason == CDN_R_NO_SESSION;
+}
+
+/*
+ * The steps between the service and the verdict: a knock, the identity
+ * gate, then the rules with the identity the classifier used.
+ */
+static void
+cd_explain_walk(const struct cd *d, const struct cd_pkt *p,
+    const struct cls_verdict *v, bool gate, int64_t now, json_t *steps)
+{
+	const struct conf *c = d->run.conf;
+	const uint64_t *ids = NULL;
+	const struct cd_grant *g = NULL;
+	char detail[256];
+	int first;
+
+	if (v->reason == CDN_R_KNOCK) {
+		cd_step(steps, "knock", "knock", "a knock datagram: no rule "
+		    "applies");
+		return;
+	}
+	if (gate && cd_unidentified(v)) {
+		snprintf(detail, sizeof(detail), "%s needs a session; %s: the "
+		    "unidentified action, before any rule",
+		    cd_service_name(d->run.pol, v), v->reason ==
+		    CDN_R_SESSION_EXPIRED ? "this source's has expired" :
+		    "this source has none");
+		cd_step(steps, "identity gate", cdn_reason_name(v->reason),
+		    detail);
+		return;
+	}
+	if (gate && (ids = cd_explain_session(d, &p->m, v->service, now,
+	    &g)) != NULL) {
+		snprintf(detail, sizeof(detail), "session %u (%s): identity "
+		    "rules are judged by it", g ? g->sid : 0, g ? g->sub : "?");
+		cd_step(steps, "identity gate", "session", detail);
+	}
+	first = cd_explain_rules(c, p, v, ids ? ids : d->run.pol->noident.w,
+	    ids != NULL, steps);
+	if (first != (v->rule == POL_RULE_DEFAULT ? -1 : (int)v->rule))
+		cd_step(steps, "warning", "mismatch", "the compiled policy "
+		    "disagrees with the rule walk: the verdict is the "
+		    "classifier's");
+}
+
 static json_t *
 cd_explain_data(const struct cd *d, const struct cd_pkt *p,
     const struct cls_verdict *v, json_t *steps)
 {
 	const struct policy *pol = d->run.pol;
 	char scc[8], dcc[8];
-	bool def = v->rule == POL_RULE_DEFAULT;
 
 	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o}",
 	    "schema", CD_SCHEMA, "verdict", cdn_action_name(v->action),
-	    "reason", cdn_reason_name(v->reason), "rule", def ? "(default)" :
-	    pol->rule[v->rule].name, "rule_position", def ? 0 :
+	    "reason", cdn_reason_name(v->reason), "rule", cd_verdict_rule(pol,
+	    v), "rule_position", v->rule == POL_RULE_DEFAULT ? 0 :
 	    (int)v->rule + 1, "src_country", cd_cc_str(v->src_cc, scc),
 	    "dst_country", pol->needs_dst_geo ? cd_cc_str(v->dst_cc, dcc) : "",
 	    "service", cd_service_name(pol, v), "direction",
@@ -398,41 +507,33 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
 {
 	const struct conf *c = d->run.conf;
+	int64_t now = cd_unix();
 	struct cls_verdict v;
 	struct cd_pkt p;
 	json_t *steps, *ident;
-	char detail[256], port[32];
-	int first;
+	char port[32];
+	bool gate;
 
 	if (cd_pkt_build(c, rq->args, &p, e) < 0)
 		return -1;
 	cls_classify(&(struct cls_env){ d->run.pol, d->run.geo.tables,
-	    cd_sess_table(d), cd_unix() }, &p.m, p.dir, &v);
+	    cd_sess_table(d), now }, &p.m, p.dir, &v);
+	gate = cd_explain_gate(d, &p, now);
 	steps = json_array();
 	cd_explain_geo(d, &p, &v, steps);
 	snprintf(port, sizeof(port), "%u", p.m.dport);
 	cd_step(steps, "service", v.service == POL_SVC_NONE ? "none" :
 	    cd_service_name(d->run.pol, &v), p.pc <= POL_PROTO_UDP ? port :
 	    "no destination port");
-	first = cd_explain_rules(c, &p, &v, steps);
 	if (cd_gate_skips(d->run.pol, &p, &v))
 		cd_step(steps, "identity", "not judged", "the gate judges "
 		    "inbound flows only (identity.direction \"in\")");
-	/* The walk cannot see sessions; the identity section says why. */
-	if (v.reason == CDN_R_NO_SESSION || v.reason == CDN_R_SESSION_EXPIRED)
-		cd_step(steps, "identity", cdn_reason_name(v.reason),
-		    "the service needs a session: the unidentified action");
-	else if (first != (v.rule == POL_RULE_DEFAULT ? -1 : (int)v.rule) &&
-	    !(first >= 0 && c->rules[first].id.on))
-		cd_step(steps, "warning", "mismatch", "the compiled policy "
-		    "disagrees with the rule walk: the verdict is the "
-		    "classifier's");
-	snprintf(detail, sizeof(detail), "%s", v.rule == POL_RULE_DEFAULT ?
-	    "no rule matched: the default action" : "first matching rule");
-	cd_step(steps, "verdict", cdn_action_name(v.action), detail);
+	cd_explain_walk(d, &p, &v, gate, now, steps);
+	cd_step(steps, "verdict", cdn_action_name(v.action),
+	    cd_verdict_detail(&v));
 	*data = cd_explain_data(d, &p, &v, steps);
-	if (pol_ident_gate(d->run.pol, p.dir) &&
-	    (ident = cd_explain_identity(d, rq->args, &p.m, &v)) != NULL)
+	ident = cd_explain_identity(d, rq->args, &p.m, p.dir, &v, gate);
+	if (ident != NULL)
 		json_object_set_new(*data, "identity", ident);
 	return 0;
 }

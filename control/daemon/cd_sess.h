@@ -112,6 +112,9 @@ int cd_sess_grant(struct cd *d, const char *token, size_t len,
     const char *src, const char *svc, unsigned ttl, const char *via,
     struct cd_grant **out, struct cd_err *e);
 json_t *cd_grant_json(const struct cd *d, const struct cd_grant *g);
+/* Expiry: the earliest of the token's exp, max_ttl and TTL (0: none). */
+int64_t cd_grant_expiry(const struct conf *c, const json_t *claims,
+    unsigned ttl, int64_t now);
 
 #define CD_SESS_HOLD_S	2
 
@@ -167,11 +170,23 @@ struct dpc_msg_knock;
 void cd_knock_in(void *arg, const struct dpc_msg_knock *k);
 void cd_knock_close(struct cd *d);
 
-/* cd_explain_id.c: explain's "identity" object, or NULL. */
+/*
+ * cd_explain_id.c: explain's "identity" object, or NULL (no token, and
+ * GATE false: the classifier asks this flow for no session).  V is the
+ * classifier's verdict for M in direction DIR.
+ */
 struct pkt_meta;
 struct cls_verdict;
 json_t *cd_explain_identity(struct cd *d, const json_t *args,
-    const struct pkt_meta *m, const struct cls_verdict *v);
+    const struct pkt_meta *m, unsigned dir, const struct cls_verdict *v,
+    bool gate);
+/*
+ * The session the classifier finds for M's source and service SVC at
+ * NOW: its rule bits (NULL: none in force) and its grant in *G.
+ */
+const uint64_t *cd_explain_session(const struct cd *d,
+    const struct pkt_meta *m, unsigned svc, int64_t now,
+    const struct cd_grant **g);
 
 /* cd_sess_ident.c: issuers and their keys */
 int cd_ident_build(struct cd *d, const struct conf *c,
@@ -181,7 +196,22 @@ void cd_ident_clear(struct jose_issuer *iss, unsigned *n);
 int cd_ident_find(const struct jose_issuer *iss, unsigned n,
     const char *name);
 void cd_ident_refresh(struct cd *d, bool force);
+/*
+ * Would TOK (LEN bytes, NULs included) open a session now?  The
+ * verifier's reason, or JOSE_LEEWAY_ONLY when its exp has passed (the
+ * leeway let it verify).  RES as jose_verify's.  Counts nothing: explain
+ * asks it too.
+ */
+int cd_ident_check(struct cd *d, const char *tok, size_t len,
+    struct jose_result *res);
+/* cd_ident_check for a grant: a refusal is counted, logged, and in E
+ * (token-refused), and RES freed.  0 or -1. */
 int cd_ident_verify(struct cd *d, const char *tok, size_t len,
     struct jose_result *res, struct cd_err *e);
+/* Counts and logs refusal RC of a token to be granted; -1 with E. */
+int cd_ident_refuse(struct cd *d, int rc, const char *detail,
+    struct cd_err *e);
+/* The last second a session from CLAIMS may last: their exp. */
+int64_t cd_ident_exp(const json_t *claims, int64_t now);
 
 #endif

@@ -19,7 +19,8 @@ int
 cd_cmd_session_add(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
 {
-	const char *tok = json_string_value(json_object_get(rq->args, "token"));
+	json_t *jtok = json_object_get(rq->args, "token");
+	const char *tok = json_string_value(jtok);
 	const char *src = json_string_value(json_object_get(rq->args, "src"));
 	const char *svc = json_string_value(json_object_get(rq->args,
 	    "service"));
@@ -36,10 +37,12 @@ cd_cmd_session_add(struct cd *d, const struct cd_req *rq, json_t **data,
 	/*
 	 * Not in the audit log (one synced record per grant would cap a
 	 * gateway at a few hundred a second): grants are in the journal and
-	 * in syslog (session-grant, token-refused).
+	 * in syslog (session-grant, token-refused).  The token goes by its
+	 * length: a NUL inside is the verifier's to refuse, not a place to
+	 * cut it short.
 	 */
-	if (cd_sess_grant(d, tok, strlen(tok), src, svc, (unsigned)ttl,
-	    "push", &g, e) < 0)
+	if (cd_sess_grant(d, tok, json_string_length(jtok), src, svc,
+	    (unsigned)ttl, "push", &g, e) < 0)
 		return -1;
 	*data = cd_grant_json(d, g);
 	return 0;

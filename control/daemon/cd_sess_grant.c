@@ -84,14 +84,11 @@ cd_grant_names(struct cd_grant *g, const json_t *claims)
 	snprintf(g->jti, sizeof(g->jti), "%s", jti ? jti : "");
 }
 
-/* Expiry: the earliest of the token's exp, max_ttl and the asked TTL. */
-static int64_t
+int64_t
 cd_grant_expiry(const struct conf *c, const json_t *claims, unsigned ttl,
     int64_t now)
 {
-	/* The verifier accepted it as a number: it may have a fraction. */
-	double e = json_number_value(json_object_get(claims, "exp"));
-	int64_t exp = e > 0 && e < 1e12 ? (int64_t)e : now;
+	int64_t exp = cd_ident_exp(claims, now);
 	int64_t lim = now + c->identity.max_ttl;
 
 	if (ttl && now + ttl < lim)
@@ -210,6 +207,12 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 	cd_grant_names(g, g->claims);
 	g->created = now;
 	g->expires = cd_grant_expiry(c, g->claims, ttl, now);
+	/* cd_ident_verify saw exp in the future; a second may have passed. */
+	if (g->expires <= now) {
+		cd_grant_free(g);
+		return cd_ident_refuse(d, JOSE_LEEWAY_ONLY, "exp has passed: "
+		    "a session would be expired at once", e);
+	}
 	snprintf(g->via, sizeof(g->via), "%s", via);
 	if (cd_grant_supersede(d, g, e) < 0 || cd_grant_install(d, g, e) < 0) {
 		cd_grant_free(g);

@@ -101,23 +101,65 @@ cd_ident_refresh(struct cd *d, bool force)
 	s->next_refresh = now + (period ? period : 3600);
 }
 
+/*
+ * The unix second a session from CLAIMS would end at the latest: the
+ * token's exp, whole seconds (the verifier accepted it as a number; it
+ * may have a fraction).
+ */
+int64_t
+cd_ident_exp(const json_t *claims, int64_t now)
+{
+	double e = json_number_value(json_object_get(claims, "exp"));
+
+	return e > 0 && e < 1e12 ? (int64_t)e : now;
+}
+
+int
+cd_ident_check(struct cd *d, const char *tok, size_t len,
+    struct jose_result *res)
+{
+	struct cd_sessions *s = d->sess;
+	int64_t now = cd_unix(), exp;
+	int rc = jose_verify(s->iss, s->niss, tok, len, now, res);
+
+	if (rc != JOSE_OK)
+		return rc;
+	if (res->issuer < 0 || (unsigned)res->issuer >= s->niss)
+		return JOSE_INTERNAL;
+	/* The leeway forgives clock skew; it adds no lifetime. */
+	if ((exp = cd_ident_exp(res->claims, now)) <= now) {
+		snprintf(res->detail, sizeof(res->detail), "exp is %lld s ago, "
+		    "accepted only within the %u s leeway: a session would "
+		    "be expired at once", (long long)(now - exp),
+		    s->iss[res->issuer].leeway);
+		return JOSE_LEEWAY_ONLY;
+	}
+	return JOSE_OK;
+}
+
+int
+cd_ident_refuse(struct cd *d, int rc, const char *detail, struct cd_err *e)
+{
+	struct cd_sessions *s = d->sess;
+
+	s->refused++;
+	if (rc >= 0 && rc < JOSE_REASON_MAX)
+		s->reason[rc]++;
+	cd_syslog_event(d, "token-refused", "token refused", "reason",
+	    jose_reason_name(rc), NULL);
+	return cd_fail(e, "token-refused", "%s: %s", jose_reason_name(rc),
+	    detail);
+}
+
 int
 cd_ident_verify(struct cd *d, const char *tok, size_t len,
     struct jose_result *res, struct cd_err *e)
 {
-	struct cd_sessions *s = d->sess;
-	int rc = jose_verify(s->iss, s->niss, tok, len, cd_unix(), res);
+	int rc = cd_ident_check(d, tok, len, res);
 
-	if (rc == JOSE_OK && res->issuer >= 0 && (unsigned)res->issuer <
-	    s->niss)
+	if (rc == JOSE_OK)
 		return 0;
-	s->refused++;
-	if (rc >= 0 && rc < JOSE_REASON_MAX)
-		s->reason[rc]++;
-	cd_fail(e, "token-refused", "%s: %s", jose_reason_name(rc),
-	    res->detail);
-	cd_syslog_event(d, "token-refused", "token refused", "reason",
-	    jose_reason_name(rc), NULL);
+	cd_ident_refuse(d, rc, res->detail, e);
 	jose_result_free(res);
 	return -1;
 }

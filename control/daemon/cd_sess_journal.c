@@ -100,12 +100,14 @@ cd_sess_journal_save(struct cd *d)
 	if ((f = fopen(tmp, "we")) == NULL)
 		return -1;
 	for (unsigned i = 0; i < s->cap && rc == 0; i++) {
+		json_t *rec;
 		char *line;
 
 		if (s->g[i] == NULL)
 			continue;
-		line = json_dumps(cd_journal_rec(d, s->g[i]) , JSON_COMPACT |
-		    JSON_ENCODE_ANY);
+		rec = cd_journal_rec(d, s->g[i]);
+		line = json_dumps(rec, JSON_COMPACT | JSON_ENCODE_ANY);
+		json_decref(rec);
 		rc = line && fprintf(f, "%s\n", line) > 0 ? 0 : -1;
 		free(line);
 	}

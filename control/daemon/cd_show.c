@@ -100,23 +100,126 @@ cd_services_str(const struct conf *c, const struct conf_rule *r, char *out,
 			cd_word(out, len, c->services[i].name);
 }
 
+/* SET by region names where a whole region fits, then by countries. */
+static void
+cd_ccset_named(const struct conf *c, const struct conf_ccset *set,
+    char *out, size_t len)
+{
+	struct conf_ccset left = *set;
+	char cc[8];
+	bool fits;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < c->nregions; i++) {
+		const struct conf_ccset *r = &c->regions[i].cc;
+		bool empty = true;
+
+		fits = true;
+		for (unsigned w = 0; w < CONF_CC_WORDS; w++) {
+			fits &= (r->w[w] & ~left.w[w]) == 0;
+			empty &= r->w[w] == 0;
+		}
+		if (!fits || empty)
+			continue;
+		cd_word(out, len, c->regions[i].name);
+		for (unsigned w = 0; w < CONF_CC_WORDS; w++)
+			left.w[w] &= ~r->w[w];
+	}
+	for (geo_cc_t i = 0; i < GEO_CC_MAX; i++)
+		if (conf_ccset_has(&left, i))
+			cd_word(out, len, cd_cc_str(i, cc));
+}
+
+/* Appends "; KEY V1 V2" (no "; " first) to OUT. */
+static void
+cd_id_part(char *out, size_t len, const char *key, const char *vals)
+{
+	size_t n = strlen(out);
+
+	snprintf(out + n, len - n, "%s%s%s%s", n ? "; " : "", key,
+	    *vals ? " " : "", vals);
+}
+
+static void
+cd_id_list(char *out, size_t len, const char *key,
+    const struct conf_idlist *l)
+{
+	char vals[CONF_IDVAL_MAX * (CONF_IDVAL_LEN + 1)] = "";
+
+	for (unsigned i = 0; i < l->n; i++)
+		cd_word(vals, sizeof(vals), l->v[i]);
+	if (l->n)
+		cd_id_part(out, len, key, vals);
+}
+
+static void
+cd_id_set(const struct conf *c, char *out, size_t len, const char *key,
+    bool has, const struct conf_ccset *set)
+{
+	char vals[4096];
+
+	if (!has)
+		return;
+	cd_ccset_named(c, set, vals, sizeof(vals));
+	cd_id_part(out, len, key, vals);
+}
+
+/*
+ * A rule's identity block on one line, in the config's words: "who
+ * actors; location prohibited unknown".  "" when the rule has none.
+ */
+static void
+cd_id_str(const struct conf *c, const struct conf_idmatch *m, char *out,
+    size_t len)
+{
+	char vals[CONF_ISSUER_MAX * 33] = "";
+
+	out[0] = '\0';
+	if (!m->on)
+		return;
+	cd_id_part(out, len, "who", conf_who_name(m->who));
+	for (unsigned i = 0; i < c->identity.nissuers; i++)
+		if ((m->issuers >> i) & 1)
+			cd_word(vals, sizeof(vals),
+			    c->identity.issuers[i].name);
+	if (m->issuers)
+		cd_id_part(out, len, "issuer", vals);
+	cd_id_list(out, len, "sub", &m->sub);
+	cd_id_list(out, len, "groups", &m->groups);
+	cd_id_list(out, len, "roles", &m->roles);
+	for (unsigned i = 0; i < m->nclaims; i++) {
+		snprintf(vals, sizeof(vals), "claim %s in", m->claims[i].name);
+		cd_id_list(out, len, vals, &m->claims[i].in);
+	}
+	cd_id_set(c, out, len, "location", m->has_loc, &m->loc);
+	cd_id_set(c, out, len, "ip_country", m->has_ipcc, &m->ipcc);
+	cd_id_set(c, out, len, "declared_country", m->has_decl, &m->decl);
+	if (m->relayed >= 0)
+		cd_id_part(out, len, "relayed", m->relayed ? "yes" : "no");
+	if (m->ip_mismatch >= 0)
+		cd_id_part(out, len, "ip_mismatch", m->ip_mismatch ? "yes" :
+		    "no");
+}
+
 static json_t *
 cd_show_rule(const struct conf *c, unsigned i)
 {
 	static const char *const dirs[] = { "any", "in", "out" };
 	const struct conf_rule *r = &c->rules[i];
 	char src[1024], dst[1024], svc[1024], ports[256], proto[32];
+	char id[8192];
 
 	cd_refs_str(c, r->src_ref, r->nsrc_ref, src, sizeof(src));
 	cd_refs_str(c, r->dst_ref, r->ndst_ref, dst, sizeof(dst));
 	cd_services_str(c, r, svc, sizeof(svc));
 	cd_ranges_str(r->ports, r->nports, ports, sizeof(ports));
 	cd_protos_str(r->protos, proto, sizeof(proto));
+	cd_id_str(c, &r->id, id, sizeof(id));
 	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-	    "s:b, s:s, s:i}", "position", (int)i + 1, "name", r->name, "src",
-	    src, "dst", dst, "services", svc, "ports", ports, "proto", proto,
-	    "direction", dirs[r->dir], "action", cdn_action_name(
-	    (unsigned)r->action), "nexthop", r->nexthop >= 0 ?
+	    "s:s, s:b, s:s, s:i}", "position", (int)i + 1, "name", r->name,
+	    "src", src, "dst", dst, "services", svc, "ports", ports, "proto",
+	    proto, "direction", dirs[r->dir], "identity", id, "action",
+	    cdn_action_name((unsigned)r->action), "nexthop", r->nexthop >= 0 ?
 	    c->nexthops[r->nexthop].name : "", "log", r->log, "file",
 	    c->files[r->file], "line", r->line);
 }
@@ -129,9 +232,10 @@ cd_show_rules(const struct conf *c)
 	for (unsigned i = 0; i < c->nrules; i++)
 		json_array_append_new(a, cd_show_rule(c, i));
 	json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, "
-	    "s:s, s:s, s:s, s:s, s:b, s:s, s:i}", "position", 0, "name",
+	    "s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:i}", "position", 0, "name",
 	    "(default)", "src", "any", "dst", "any", "services", "any",
-	    "ports", "", "proto", "any", "direction", "any", "action",
+	    "ports", "", "proto", "any", "direction", "any", "identity", "",
+	    "action",
 	    cdn_action_name((unsigned)c->default_action), "nexthop", "", "log",
 	    c->log_default, "file", c->file, "line", c->default_line));
 	return a;

@@ -250,8 +250,9 @@ cd_client_parse(struct cd *d, struct cd_client *c)
 		}
 		if (c->inlen < 4 + (size_t)len)
 			return;
+		/* NULs: cd_cmd_run lets only a token hold one. */
 		req = json_loadb((const char *)c->in + 4, len,
-		    JSON_REJECT_DUPLICATES, &jerr);
+		    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 		if (req == NULL) {
 			char msg[256];
 

@@ -253,6 +253,13 @@ int cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
 int64_t cd_geo_epoch(const struct geo_db *db);
 json_t *cd_geo_layers(const struct geo_db *db);
 
+/* cd_lookup.c: how explain names a classifier verdict V of policy POL:
+ * the rule ("(unidentified)", "(knock)", "(default)" when none), and why. */
+struct cls_verdict;
+const char *cd_verdict_rule(const struct policy *pol,
+    const struct cls_verdict *v);
+const char *cd_verdict_detail(const struct cls_verdict *v);
+
 /* cd_show.c helpers shared with explain */
 void cd_ccset_str(const struct conf_ccset *s, char *out, size_t len);
 const char *cd_cc_str(geo_cc_t cc, char buf[8]);

@@ -39,6 +39,9 @@ enum jose_alg { JOSE_ALG_RS256, JOSE_ALG_PS256, JOSE_ALG_ES256, JOSE_ALG_ES384,
 /*
  * Why a token was rejected.  The names are stable: counters, logs and
  * `cordonctl explain` use them, docs/identity-tokens.md explains them.
+ * The last ones are not jose_verify's but its callers', for the same
+ * counters: LEEWAY_ONLY is a token that verifies only thanks to the
+ * leeway (exp has passed), which cannot open a session.
  */
 #define JOSE_REASONS(X)                                                      \
 	X(OK, "ok")                                                          \
@@ -72,7 +75,8 @@ enum jose_alg { JOSE_ALG_RS256, JOSE_ALG_PS256, JOSE_ALG_ES256, JOSE_ALG_ES384,
 	X(IAT_TOO_OLD, "iat-too-old")                                        \
 	X(LIFETIME, "lifetime-too-long")                                     \
 	X(AUD_MISMATCH, "aud-mismatch")                                      \
-	X(INTERNAL, "internal-error")
+	X(INTERNAL, "internal-error")                                        \
+	X(LEEWAY_ONLY, "expired-in-leeway")
 
 #define JOSE_REASON_ENUM(id, name) JOSE_##id,
 enum jose_reason { JOSE_REASONS(JOSE_REASON_ENUM) JOSE_REASON_MAX };

@@ -178,13 +178,37 @@ jose_max_token(const struct jose_issuer *iss, unsigned niss)
 	return max;
 }
 
-static int
-jose_parse(struct jose_tok *t, struct jose_result *out, const char **kid)
+/*
+ * Offset of the first byte of TOK no compact JWS holds (NUL, control,
+ * non-ASCII, '+', ...), or -1: the detail of a bad-base64 refusal.
+ */
+static long
+jose_bad_byte(const char *tok, size_t len)
 {
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	    "qrstuvwxyz0123456789-_.";
+
+	for (size_t i = 0; i < len; i++)
+		if (tok[i] == '\0' || strchr(ok, tok[i]) == NULL)
+			return (long)i;
+	return -1;
+}
+
+static int
+jose_parse(const char *tok, struct jose_tok *t, struct jose_result *out,
+    const char **kid)
+{
+	long bad;
 	int r;
 
-	if ((r = jose_decode(t)) != JOSE_OK)
+	if ((r = jose_decode(t)) != JOSE_OK) {
+		if (r != JOSE_BASE64)
+			return JOSE_FAIL(out, r, "out of memory");
+		if ((bad = jose_bad_byte(tok, t->total)) >= 0)
+			return JOSE_FAIL(out, r, "byte 0x%02x at offset %ld is "
+			    "not base64url", (unsigned char)tok[bad], bad);
 		return JOSE_FAIL(out, r, "a segment is not strict base64url");
+	}
 	out->header = jose_json_object((char *)t->raw[0], t->rawlen[0], &r);
 	if (out->header == NULL)
 		return JOSE_FAIL(out, r, "header: %s", jose_reason_name(r));
@@ -241,7 +265,7 @@ jose_verify(const struct jose_issuer *iss, unsigned niss, const char *tok,
 	t.total = len;
 	if (jose_split(tok, len, &t) < 0)
 		return JOSE_FAIL(out, JOSE_SEGMENTS, "not three segments");
-	if ((r = jose_parse(&t, out, &kid)) == JOSE_OK &&
+	if ((r = jose_parse(tok, &t, out, &kid)) == JOSE_OK &&
 	    (r = jose_check(iss, niss, &t, kid, out)) == JOSE_OK &&
 	    (r = jose_claims_check(&iss[out->issuer], out->claims, now,
 	    out->detail, sizeof(out->detail))) == JOSE_OK)

@@ -526,6 +526,7 @@ RENDER = {
     "status": "show status",
     "counters": "show counters",
     "rules": "show rules",
+    "rules-identity": "show rules",
     "regions": "show regions",
     "services": "show services",
     "ports": "show ports",
@@ -1177,6 +1178,8 @@ SESSION_RENDER = {
                              "tcp", "22", "outside0"],
     "explain-identity-token": ["explain", "203.0.113.9", "198.51.100.200",
                                "tcp", "22", "outside0", "--token", TOKEN],
+    "explain-identity-none": ["explain", "203.0.113.9", "198.51.100.200",
+                              "tcp", "22", "outside0"],
 }
 
 
@@ -1413,8 +1416,13 @@ def test_real_identity_sessions(ctl_bin, sockdir):
                           os.path.join(sockdir, "escort.jwt")], s)
         assert r.returncode == 0, r.stderr
         assert r.stdout.index("\nsteps:\n") < r.stdout.index("\nidentity:\n")
-        assert "  session: token\n" in r.stdout
-        assert re.search(r"\n    1\. ", r.stdout.split("identity:")[1])
+        ident = r.stdout.split("\nidentity:\n")[1]
+        assert re.match(r"  session: +token\n", ident), ident
+        # The verdict the token would get (its actor is in CN, not in
+        # watched): the rules after the escort rule decide.
+        assert re.search(r"\n  verdict: +allow\n", ident), ident
+        assert re.search(r"\n  rule: +\(default\)\n", ident), ident
+        assert re.search(r"\n    1\. ", ident)
         # Issue 10: the gate judges inbound flows only; an inside host's
         # ssh out needs no session, and explain says the gate let it be.
         j = json.loads(run(ctl_bin, ["-j", "explain", "192.0.2.20",

@@ -78,18 +78,10 @@ class Daemon(cordonrig.Cordond):
 
     def start(self, wait_dp=True):
         self.spawn("-d", "--test-timers")
-        wait_for("control socket", lambda: self._answers(), timeout=20)
+        wait_for("control socket", self.answers, timeout=20)
         if wait_dp:
             self.wait_dp_up()
         return self
-
-    def _answers(self):
-        if self.proc.poll() is not None:
-            pytest.fail("cordond exited: " + self.logtext())
-        try:
-            return self.req("status")["ok"]
-        except OSError:
-            return False
 
     def ok(self, cmd, **args):
         r = self.req(cmd, **args)

@@ -153,6 +153,24 @@ def test_bad_base64url(verifier, keys, mangle):
     assert verifier.reason(".".join(mangle(h, p, s))) == "bad-base64"
 
 
+@pytest.mark.parametrize("mangle", [
+    lambda t: t + b"\0",                         # NUL after the token
+    lambda t: t + b"\0garbage",
+    lambda t: t[:10] + b"\0" + t[10:],           # in the header
+    lambda t: t.replace(b".", b".\0", 1),        # first of the payload
+    lambda t: t.replace(b".", b"\0.", 1),        # last of the header
+])
+def test_nul_byte_refused_by_length(verifier, keys, mangle):
+    """The verifier reads LEN bytes: a NUL anywhere is a bad byte, never
+    the end of the token (a C string read would verify the part before
+    it and drop the rest unseen)."""
+    tok = good(keys).encode()
+    assert verifier.reason(tok) == "ok"
+    p = verifier.run(mangle(tok))
+    assert p.stdout.split("\n", 1)[0] == "bad-base64", p.stdout
+    assert "byte 0x00 at offset" in p.stderr, p.stderr
+
+
 def test_non_canonical_base64_trailing_bits(verifier, keys):
     h, p, s = good(keys).split(".")
     # 64-byte signature: 86 characters, the last carries 2 unused bits.

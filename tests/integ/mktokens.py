@@ -6,6 +6,8 @@
   escort.jwt     US escort acting for bob, placed in CN (the escort case)
   short.jwt      US engineer, expires in SHORT seconds
   pop.jwt + pop.pem   a token whose cnf binds pop.pem's public key
+  late.jwt       pop.pem's key too, but exp 5 s ago: valid only within
+                 the issuer's leeway, so it must open nothing
   forged.jwt     alice's header and signature on claims naming mallory
 The issuer's private key is kept in DIR/issuer.jwk: a second run makes
 new tokens under the same key set.
@@ -57,6 +59,8 @@ def main():
     popkey = jwk.JWK.generate(kty="OKP", crv="Ed25519")
     tokens["pop"] = dict(base, sub="erin", jti="j-pop",
                          cnf={"jwk": json.loads(popkey.export_public())})
+    tokens["late"] = dict(tokens["pop"], sub="frank", jti="j-late",
+                          exp=now - 5)
     with open(os.path.join(out, "pop.pem"), "wb") as f:
         f.write(popkey.export_to_pem(private_key=True, password=None))
     made = {name: token(key, claims) for name, claims in tokens.items()}

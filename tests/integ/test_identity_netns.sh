@@ -87,6 +87,22 @@ ip netns exec cdn-cli "$KNOCK" --token "$WORK/pop.jwt" --service ssh \
 sleep 1
 expect drop "a knock without proof of possession opens nothing" $US
 
+# A token that verifies only within the leeway (exp 5 s ago) opens
+# nothing, by knock or by push: a session would be expired at once (and
+# the sweep would hide it a second later: the refusal is what counts).
+before=$(cj session list | jget 'd["refused"]')
+ip netns exec cdn-cli "$KNOCK" --token "$WORK/late.jwt" --key "$WORK/pop.pem" \
+    --service ssh --to $SRV --port 47470 >/dev/null 2>&1
+sleep 1
+expect drop "a knock with a leeway-only token opens nothing" $US
+cj session list | jget "d['sessions'] == [] and d['refused'] == $before + 1" |
+    grep -q True && tap ok "leeway-only knock: no session, counted refused" ||
+    tap fail "leeway-only knock: $(cj session list 2>&1 | head -3)"
+out=$(cj session add --token "$WORK/late.jwt" --src $US 2>&1)
+[ $? -eq 6 ] && echo "$out" | grep -q expired-in-leeway &&
+    tap ok "leeway-only push refused: expired-in-leeway (exit 6)" ||
+    tap fail "leeway-only push: $out"
+
 # Replay: the very datagram of a knock that worked, sent again after the
 # session was revoked, opens nothing (the nonce is in the replay cache).
 ip netns exec cdn-cli "$KNOCK" --token "$WORK/pop.jwt" --key "$WORK/pop.pem" \

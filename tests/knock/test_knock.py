@@ -273,6 +273,16 @@ def test_client_refuses_bad_input(tmp_path):
                   str(key)).returncode == 1
 
 
+@pytest.mark.parametrize("token", [TOKEN + b"\0garbage", b"\0" + TOKEN,
+                                   TOKEN[:10] + b"\0" + TOKEN[10:]])
+def test_client_refuses_a_nul_in_the_token(tmp_path, token):
+    """The token file is read by length: a NUL is a bad token byte, not
+    the end of the token (which would send its first part unseen)."""
+    p = client(tmp_path, "--service", "ssh", "--print", token=token)
+    assert p.returncode == 1 and p.stdout == "", p.stdout
+    assert "token bytes" in p.stderr
+
+
 # ---- Python-built knocks, read by the C parser ----
 
 def test_python_knock_parsed_by_c():

@@ -314,6 +314,16 @@ class Cordond:
         self.conn = Conn(self.sock, timeout=self.conn_timeout)
         return self.conn
 
+    def answers(self):
+        """cordond answers status (for wait_for); a cordond that exited
+        fails the test."""
+        if self.proc.poll() is not None:
+            self.fail("cordond exited: " + self.logtext())
+        try:
+            return self.req("status")["ok"]
+        except OSError:
+            return False
+
     def saw_dp(self, pid):
         if pid:
             self.dp_pid = pid

@@ -220,6 +220,9 @@ test_reason_names(void **state)
 	assert_string_equal(jose_reason_name(JOSE_ALG_NONE), "alg-none");
 	assert_string_equal(jose_reason_name(JOSE_SIG_RANGE),
 	    "ecdsa-sig-range");
+	/* Not jose_verify's, but in the same list for the same counters. */
+	assert_string_equal(jose_reason_name(JOSE_LEEWAY_ONLY),
+	    "expired-in-leeway");
 	assert_string_equal(jose_reason_name(-1), "unknown");
 	assert_string_equal(jose_reason_name(JOSE_REASON_MAX), "unknown");
 	for (r = 0; r < JOSE_REASON_MAX; r++) {

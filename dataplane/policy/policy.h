@@ -25,7 +25,7 @@
  * struct to cordon-dp as bytes (docs/control.md, section 1), and both
  * check this and sizeof(struct policy) before trusting them.
  */
-#define POL_LAYOUT_VERSION 2
+#define POL_LAYOUT_VERSION 3
 
 /* Protocol classes: the index into proto[]; also picks port_class[]. */
 enum pol_proto { POL_PROTO_TCP, POL_PROTO_UDP, POL_PROTO_ICMP,
@@ -70,6 +70,9 @@ struct policy {
 	uint8_t unident_action;
 	uint8_t unident_log;
 	uint8_t unident_nexthop;
+	/* Source-routed packets (pkt_meta.srcroute): drop, or judged by
+	 * their header's destination like any other (allow). */
+	uint8_t srcroute_action;
 	uint16_t knock_port;	/* UDP port of knocks; 0: none */
 	uint64_t ident_svc;	/* bit per service index */
 	/* CONF_P_TCP / CONF_P_UDP: an identity service uses the protocol,

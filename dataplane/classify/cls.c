@@ -52,6 +52,20 @@ struct cls_frag {
 	const struct pol_set *src, *dst, *dir;
 };
 
+/* The rule deciding this source in protocol class PC and port class CLS,
+ * when it does not allow; else -1. */
+static inline int
+cls_frag_denies(const struct policy *p, const struct cls_frag *f,
+    unsigned pc, const struct pol_set *cls)
+{
+	uint16_t r = pol_first(f->src, f->dst, f->dir, &p->proto[pc], cls,
+	    &p->noident, pol_nwords(p));
+	uint8_t a = r == POL_RULE_DEFAULT ? p->default_action :
+	    p->rule[r].action;
+
+	return a != CDN_ACT_ALLOW ? r : -1;
+}
+
 /*
  * First rule of protocol class PC that would not allow this source on
  * some destination port (ICMP and other protocols: at all), or -1 when
@@ -62,28 +76,14 @@ static int
 cls_frag_denied(const struct policy *p, const struct cls_frag *f,
     unsigned pc)
 {
-	const struct pol_set *proto = &p->proto[pc];
-	uint16_t r;
+	int r = -1;
 
-	if (pc > POL_PROTO_UDP) {
-		r = pol_first(f->src, f->dst, f->dir, proto, &p->portless,
-		    &p->noident, pol_nwords(p));
-		if ((r == POL_RULE_DEFAULT ? p->default_action :
-		    p->rule[r].action) != CDN_ACT_ALLOW)
-			return r;
-		return -1;
-	}
-	for (unsigned i = 0; i < p->nfragcls[pc]; i++) {
-		const struct pol_set *cls = &p->class_rules[p->fragcls[pc][i]];
-		uint16_t r = pol_first(f->src, f->dst, f->dir, proto, cls,
-		    &p->noident, pol_nwords(p));
-		uint8_t a = r == POL_RULE_DEFAULT ? p->default_action :
-		    p->rule[r].action;
-
-		if (a != CDN_ACT_ALLOW)
-			return r;
-	}
-	return -1;
+	if (pc > POL_PROTO_UDP)
+		return cls_frag_denies(p, f, pc, &p->portless);
+	for (unsigned i = 0; i < p->nfragcls[pc] && r < 0; i++)
+		r = cls_frag_denies(p, f, pc,
+		    &p->class_rules[p->fragcls[pc][i]]);
+	return r;
 }
 
 /*

@@ -288,6 +288,7 @@ struct conf {
 
 	int default_action;	/* enum cdn_action; allow, drop or reject */
 	int nonip_action;	/* allow or drop, for ARP, LLDP, ... */
+	int srcroute_action;	/* allow or drop, source-routed IP */
 	int default_line;	/* 0 when the default was not written */
 	bool log_default;
 

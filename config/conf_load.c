@@ -12,7 +12,7 @@
 
 static const char *const conf_top_keys[] = {
 	"geo", "regions", "services", "rules", "default", "non_ip",
-	"dataplane", "identity", "control", "backend", NULL
+	"dataplane", "identity", "control", "backend", "source_route", NULL
 };
 
 static const char *const conf_default_keys[] = { "action", "log", NULL };
@@ -22,6 +22,7 @@ conf_defaults_set(struct conf *c)
 {
 	c->default_action = CDN_ACT_ALLOW;
 	c->nonip_action = CDN_ACT_ALLOW;
+	c->srcroute_action = CDN_ACT_DROP;
 	c->workers = 1;
 	c->burst = 32;
 	c->mbufs = 16384;
@@ -48,18 +49,32 @@ conf_default_load(struct conf_ctx *x, const config_setting_t *s)
 	return conf_bool_get(x, s, "log", &x->c->log_default);
 }
 
+/* A top-level switch S that is "allow" or "drop", into *ACT. */
 static int
-conf_nonip_load(struct conf_ctx *x, const config_setting_t *s)
+conf_allow_drop_get(struct conf_ctx *x, const config_setting_t *s, int *act)
 {
 	const char *v = config_setting_get_string(s);
 
 	if (v != NULL && strcmp(v, "allow") == 0)
-		x->c->nonip_action = CDN_ACT_ALLOW;
+		*act = CDN_ACT_ALLOW;
 	else if (v != NULL && strcmp(v, "drop") == 0)
-		x->c->nonip_action = CDN_ACT_DROP;
+		*act = CDN_ACT_DROP;
 	else
-		return conf_err(x, s, "non_ip must be \"allow\" or \"drop\"");
+		return conf_err(x, s, "%s must be \"allow\" or \"drop\"",
+		    config_setting_name(s));
 	return 0;
+}
+
+static int
+conf_nonip_load(struct conf_ctx *x, const config_setting_t *s)
+{
+	return conf_allow_drop_get(x, s, &x->c->nonip_action);
+}
+
+static int
+conf_srcroute_load(struct conf_ctx *x, const config_setting_t *s)
+{
+	return conf_allow_drop_get(x, s, &x->c->srcroute_action);
 }
 
 /* Later sections refer to names the earlier ones define. */
@@ -76,6 +91,7 @@ static const struct {
 	{ "rules", conf_rules_load },
 	{ "default", conf_default_load },
 	{ "non_ip", conf_nonip_load },
+	{ "source_route", conf_srcroute_load },
 	{ "control", conf_control_load },
 };
 

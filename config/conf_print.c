@@ -295,4 +295,6 @@ conf_print(const struct conf *c, FILE *f)
 	    cdn_action_name((unsigned)c->default_action),
 	    c->log_default ? "yes" : "no");
 	fprintf(f, "non_ip: %s\n", cdn_action_name((unsigned)c->nonip_action));
+	fprintf(f, "source_route: %s\n",
+	    cdn_action_name((unsigned)c->srcroute_action));
 }

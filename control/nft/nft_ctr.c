@@ -1,7 +1,8 @@
 /*
  * Counters read back: one dump of the table's rules; each counter is
- * mapped through its rule's comment ("rN vF NAME", "default", "rx IF",
- * "tx IF") into the slots cordon-dp's own counters use.
+ * mapped through its rule's comment ("rN vF NAME", "default", "identity
+ * vF", "source-route", "rx IF", "tx IF") into the slots cordon-dp's own
+ * counters use.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -87,6 +88,10 @@ nft_ctr_map(struct nft_ctr_walk *w, const char *cm, const uint64_t *pb)
 		w->s->packets += pb[0];
 		w->s->action[x->ident_action] += pb[0];
 		w->s->reason[CDN_R_NO_SESSION] += pb[0];
+	} else if (strcmp(cm, "source-route") == 0) {
+		w->s->packets += pb[0];
+		w->s->action[CDN_ACT_DROP] += pb[0];
+		w->s->reason[CDN_R_SRCROUTE] += pb[0];
 	} else if (strncmp(cm, "rx ", 3) == 0 || strncmp(cm, "tx ", 3) == 0)
 		nft_ctr_port(w, cm + 3, cm[0] == 'r', pb);
 }

@@ -191,6 +191,28 @@ nft_x_ct_invalid(struct nftnl_rule *r)
 	return nft_x_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
 }
 
+/*
+ * `ip option T exists` (OP NFT_EXTHDR_OP_IPV4) or `exthdr T exists`
+ * (NFT_EXTHDR_OP_IPV6): one byte in DREG, 1 when the packet has one.
+ */
+int
+nft_x_exthdr_present(struct nftnl_rule *r, uint32_t op, uint8_t type,
+    uint32_t dreg)
+{
+	struct nftnl_expr *e = nft_x_new("exthdr");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_DREG, dreg);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, type);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, 0);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, 1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_FLAGS,
+		    NFT_EXTHDR_F_PRESENT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, op);
+	}
+	return nft_x_add(r, e);
+}
+
 /* A comment, as nft(8) stores it: how counters find their rule. */
 int
 nft_x_comment(struct nftnl_rule *r, const char *text)

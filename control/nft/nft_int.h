@@ -137,6 +137,8 @@ int nft_x_imm(struct nftnl_rule *r, uint32_t dreg, const void *data,
     uint32_t len);
 int nft_x_reject(struct nftnl_rule *r, uint32_t type, uint8_t code);
 int nft_x_ct_invalid(struct nftnl_rule *r);
+int nft_x_exthdr_present(struct nftnl_rule *r, uint32_t op, uint8_t type,
+    uint32_t dreg);
 /* REG = (REG & MASK) ^ XOR, 4 bytes (MASK, XOR in register order). */
 int nft_x_bitwise(struct nftnl_rule *r, uint32_t reg, uint32_t mask,
     uint32_t xor);

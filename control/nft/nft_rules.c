@@ -400,6 +400,48 @@ nft_ident_gate(struct nft_bx *x, int af)
 	return nft_rule_send(x, nr, "classify", what);
 }
 
+/*
+ * source_route = "drop": a packet of family NFP with the IPv4 option or
+ * IPv6 extension header TYPE is dropped before the identity gate and
+ * every rule, as cls.c does (docs/packet-parsing.md, Source routing).
+ */
+static int
+nft_srcroute_rule(struct nft_bx *x, uint8_t nfp, uint8_t type)
+{
+	struct nftnl_rule *nr = nft_rule_new(x, "classify");
+	uint32_t op = nfp == NFPROTO_IPV4 ? NFT_EXTHDR_OP_IPV4 :
+	    NFT_EXTHDR_OP_IPV6;
+	uint8_t one = 1;
+
+	if (nr == NULL || nft_x_meta(nr, NFT_META_NFPROTO, NFT_REG_1) < 0 ||
+	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1) < 0 ||
+	    nft_x_exthdr_present(nr, op, type, NFT_REG_1) < 0 ||
+	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &one, 1) < 0 ||
+	    nft_x_counter(nr) < 0 || nft_x_comment(nr, "source-route") < 0 ||
+	    nft_action(x, nr, CDN_ACT_DROP, -1) < 0) {
+		if (nr != NULL)
+			nftnl_rule_free(nr);
+		return -1;
+	}
+	return nft_rule_send(x, nr, "classify", "source-route");
+}
+
+/*
+ * LSRR (131), SSRR (137), IPv6 routing header (43).  The kernel finds
+ * no other IPv4 option (only LSRR, SSRR, RR, RA), so selective directed
+ * broadcast, which cordon-dp also drops, passes here.
+ */
+static int
+nft_srcroute_gate(struct nft_bx *x)
+{
+	if (x->c->srcroute_action != CDN_ACT_DROP)
+		return 0;
+	if (nft_srcroute_rule(x, NFPROTO_IPV4, 131) < 0 ||
+	    nft_srcroute_rule(x, NFPROTO_IPV4, 137) < 0)
+		return -1;
+	return nft_srcroute_rule(x, NFPROTO_IPV6, 43);
+}
+
 /* Sets go first: a rule can only name a set that exists. */
 int
 nft_rules_sets(struct nft_bx *x)
@@ -413,6 +455,8 @@ nft_rules_sets(struct nft_bx *x)
 int
 nft_rules_classify(struct nft_bx *x)
 {
+	if (nft_srcroute_gate(x) < 0)
+		return -1;
 	if (x->c->identity.line != 0 &&
 	    (nft_ident_gate(x, 4) < 0 || nft_ident_gate(x, 6) < 0))
 		return -1;

@@ -334,6 +334,7 @@ pol_compile(const struct conf *c, const uint16_t *port_ids,
 	p->nrules = (uint16_t)c->nrules;
 	p->default_action = (uint8_t)c->default_action;
 	p->nonip_action = (uint8_t)c->nonip_action;
+	p->srcroute_action = (uint8_t)c->srcroute_action;
 	p->default_log = c->log_default;
 	for (unsigned i = 0; i < c->nrules; i++)
 		pol_rule_compile(c, p, i);

@@ -52,47 +52,71 @@ struct cls_frag {
 	const struct pol_set *src, *dst, *dir;
 };
 
+/* The rule deciding this source in protocol class PC and port class CLS,
+ * when it does not allow; else -1. */
+static inline int
+cls_frag_denies(const struct policy *p, const struct cls_frag *f,
+    unsigned pc, const struct pol_set *cls)
+{
+	uint16_t r = pol_first(f->src, f->dst, f->dir, &p->proto[pc], cls,
+	    &p->noident, pol_nwords(p));
+	uint8_t a = r == POL_RULE_DEFAULT ? p->default_action :
+	    p->rule[r].action;
+
+	return a != CDN_ACT_ALLOW ? r : -1;
+}
+
 /*
  * First rule of protocol class PC that would not allow this source on
- * some destination port, or -1 when every port of PC is allowed.
- * Identity rules never match a fragment: its service is unknown.
+ * some destination port (ICMP and other protocols: at all), or -1 when
+ * every port of PC is allowed.  Identity rules never match a fragment:
+ * its service is unknown.
  */
 static int
 cls_frag_denied(const struct policy *p, const struct cls_frag *f,
     unsigned pc)
 {
-	const struct pol_set *proto = &p->proto[pc];
+	int r = -1;
 
-	for (unsigned i = 0; i < p->nfragcls[pc]; i++) {
-		const struct pol_set *cls = &p->class_rules[p->fragcls[pc][i]];
-		uint16_t r = pol_first(f->src, f->dst, f->dir, proto, cls,
-		    &p->noident, pol_nwords(p));
-		uint8_t a = r == POL_RULE_DEFAULT ? p->default_action :
-		    p->rule[r].action;
-
-		if (a != CDN_ACT_ALLOW)
-			return r;
-	}
-	return -1;
+	if (pc > POL_PROTO_UDP)
+		return cls_frag_denies(p, f, pc, &p->portless);
+	for (unsigned i = 0; i < p->nfragcls[pc] && r < 0; i++)
+		r = cls_frag_denies(p, f, pc,
+		    &p->class_rules[p->fragcls[pc][i]]);
+	return r;
 }
 
 /*
  * A fragment's ports are unknown (or, for the first one, must not decide
  * alone: the later ones cannot follow it).  Until fragments are tracked,
  * judge it against every port class of its protocol: if this source would
- * be denied any service, drop it.  An IPv6 later fragment names only the
- * first header of the fragmentable part, which need not be the L4 one:
- * it is held to both TCP and UDP.
+ * be denied any service, drop it.  Some later fragments cannot be tied
+ * to a protocol either (cls_frag_anyproto): they are held to every
+ * protocol class.
  */
 static inline void cls_unident(const struct policy *p, unsigned res,
     struct cls_verdict *v);
 
 /*
+ * Is this later fragment's protocol unknowable?  An IPv6 later fragment's
+ * next header is whatever its sender wrote: RFC 8200 takes the first
+ * fragment's, and it names the first header of the fragmentable part,
+ * not necessarily the L4 one.  An IPv4 later fragment of an AH datagram
+ * has its L4 protocol behind the AH in the first fragment.
+ */
+static inline int
+cls_frag_anyproto(const struct pkt_meta *m)
+{
+	return m->frag == PKT_FRAG_LATER &&
+	    (m->af == 6 || m->l4proto == IPPROTO_AH);
+}
+
+/*
  * Could this fragment belong to a flow that needs a session?  Its ports
- * are unknown, so: does an identity service use its protocol (an IPv6
- * later fragment may be either)?  Such fragments cannot carry a session
- * and get the unidentified action (docs/identity.md).  Only in the
- * gate's direction: an outbound fragment needs no session.
+ * are unknown, so: does an identity service use its protocol (or, for
+ * cls_frag_anyproto, any protocol)?  Such fragments cannot carry a
+ * session and get the unidentified action (docs/identity.md).  Only in
+ * the gate's direction: an outbound fragment needs no session.
  */
 static inline int
 cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc,
@@ -100,9 +124,9 @@ cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc,
 {
 	if (p->ident_proto == 0 || !pol_ident_gate(p, dir))
 		return 0;
-	if (pc <= POL_PROTO_UDP)
-		return (p->ident_proto >> pc) & 1;
-	return m->af == 6 && m->frag == PKT_FRAG_LATER;
+	if (cls_frag_anyproto(m))
+		return 1;
+	return pc <= POL_PROTO_UDP && ((p->ident_proto >> pc) & 1);
 }
 
 static void
@@ -116,12 +140,11 @@ cls_fragment(const struct policy *p, const struct pkt_meta *m,
 		cls_unident(p, SESS_MISS, v);
 		return;
 	}
-	if (pc <= POL_PROTO_UDP) {
+	if (cls_frag_anyproto(m)) {
+		for (unsigned c = 0; c < POL_PROTO_MAX && r < 0; c++)
+			r = cls_frag_denied(p, f, c);
+	} else if (pc <= POL_PROTO_UDP) {
 		r = cls_frag_denied(p, f, pc);
-	} else if (m->af == 6 && m->frag == PKT_FRAG_LATER) {
-		r = cls_frag_denied(p, f, POL_PROTO_TCP);
-		if (r < 0)
-			r = cls_frag_denied(p, f, POL_PROTO_UDP);
 	}
 	if (r >= 0) {
 		v->action = CDN_ACT_DROP;
@@ -180,11 +203,23 @@ cls_knock(const struct policy *p, const struct pkt_meta *m, unsigned pc,
 	    m->dport == p->knock_port;
 }
 
+/*
+ * A source-routed packet's destination is only its next waypoint, so the
+ * rules would judge the wrong address: dropped in both directions unless
+ * `source_route = "allow"` (docs/packet-parsing.md, Source routing).
+ */
+static inline int
+cls_srcroute(const struct policy *p, const struct pkt_meta *m)
+{
+	return m->srcroute && p->srcroute_action != CDN_ACT_ALLOW;
+}
+
+/* A drop decided before any rule (knock, source route). */
 static inline void
-cls_knock_verdict(struct cls_verdict *v)
+cls_gate_drop(struct cls_verdict *v, uint8_t reason)
 {
 	v->action = CDN_ACT_DROP;
-	v->reason = CDN_R_KNOCK;
+	v->reason = reason;
 	v->rule = POL_RULE_DEFAULT;
 	v->log = 0;
 	v->nexthop = 0;
@@ -225,13 +260,17 @@ cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	struct pol_set both;
 	const uint64_t *bits;
 
+	if (__builtin_expect(cls_srcroute(p, m), 0)) {
+		cls_gate_drop(v, CDN_R_SRCROUTE);
+		return;
+	}
 	if (__builtin_expect(m->frag != PKT_FRAG_NONE, 0)) {
 		v->service = POL_SVC_NONE;
 		cls_fragment(p, m, &f, pc, dir, v);
 		return;
 	}
 	if (__builtin_expect(cls_knock(p, m, pc, dir), 0)) {
-		cls_knock_verdict(v);
+		cls_gate_drop(v, CDN_R_KNOCK);
 		return;
 	}
 	if (pc <= POL_PROTO_UDP && m->has_l4)

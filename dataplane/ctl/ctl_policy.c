@@ -90,6 +90,10 @@ ctl_pol_counts(const struct policy *p, char *err, size_t errlen)
 	if (p->nonip_action >= CDN_ACT_MAX)
 		return ctl_pol_bad(err, errlen, "policy: non-IP action %u "
 		    "invalid", p->nonip_action);
+	if (p->srcroute_action != CDN_ACT_ALLOW &&
+	    p->srcroute_action != CDN_ACT_DROP)
+		return ctl_pol_bad(err, errlen, "policy: source-route action "
+		    "%u invalid", p->srcroute_action);
 	return 0;
 }
 

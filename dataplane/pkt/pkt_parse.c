@@ -30,6 +30,16 @@ _Static_assert(PKT_VLAN_MAX == 2, "pkt_parse() unrolls two VLAN tags");
 
 #define PKT_IP4_MF      0x2000
 #define PKT_IP4_OFFMASK 0x1fff
+#define PKT_IP4_AH_MAX  PKT_IP6_EXT_MAX	/* AH headers walked in IPv4 */
+
+/* IPv4 option types the parser acts on (IANA "IP Option Numbers"). */
+enum {
+	PKT_OPT_EOL = 0,
+	PKT_OPT_NOP = 1,
+	PKT_OPT_LSRR = 131,
+	PKT_OPT_SSRR = 137,
+	PKT_OPT_SDB = 149,	/* selective directed broadcast, RFC 1770 */
+};
 
 /* IPv6 next-header values the walk needs by name. */
 enum {
@@ -136,12 +146,76 @@ pkt_l4(const uint8_t *p, uint32_t len, struct pkt_meta *m)
 	return 0;
 }
 
+/*
+ * Walks the IPv4 options in [P, P + N): EOL ends the list (what follows
+ * is padding), NOP is one byte, every other option has a length byte of
+ * at least 2 that must stay inside the header.  Options that name
+ * further destinations (loose and strict source route, selective
+ * directed broadcast) mark M->srcroute: the header's destination is
+ * then not where the packet is going.
+ */
+static int
+pkt_ip4_opts(const uint8_t *p, uint32_t n, struct pkt_meta *m)
+{
+	uint32_t i = 0, olen;
+
+	while (i < n && p[i] != PKT_OPT_EOL) {
+		if (p[i] == PKT_OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (unlikely(i + 2 > n))
+			return CDN_R_IP4_OPTS;
+		olen = p[i + 1];
+		if (unlikely(olen < 2 || olen > n - i))
+			return CDN_R_IP4_OPTS;
+		if (p[i] == PKT_OPT_LSRR || p[i] == PKT_OPT_SSRR ||
+		    p[i] == PKT_OPT_SDB)
+			m->srcroute = 1;
+		i += olen;
+	}
+	return 0;
+}
+
+/*
+ * IPv4 AH (RFC 4302) at *OFF (relative to the IP header), the packet
+ * ending at END: the L4 header follows it, so step over it as IPv6
+ * does.  Its length counts 4-octet units, excluding the first two.
+ */
+static int
+pkt_ip4_ah(const uint8_t *ip, uint32_t end, uint32_t *off, struct pkt_meta *m)
+{
+	uint32_t n;
+	unsigned i;
+
+	for (i = 0; m->l4proto == PKT_NH_AH; i++) {
+		if (unlikely(i == PKT_IP4_AH_MAX || end - *off < 8))
+			return CDN_R_IP4_AH;
+		n = ((uint32_t)ip[*off + 1] + 2) * 4;
+		if (unlikely(n > end - *off))
+			return CDN_R_IP4_AH;
+		m->l4proto = ip[*off];
+		*off += n;
+	}
+	return 0;
+}
+
+/* The fragment field: a later fragment has no L4 header to parse. */
+static inline int
+pkt_ip4_frag(uint16_t frag, struct pkt_meta *m)
+{
+	if (likely((frag & (PKT_IP4_MF | PKT_IP4_OFFMASK)) == 0))
+		return 0;
+	m->frag = frag & PKT_IP4_OFFMASK ? PKT_FRAG_LATER : PKT_FRAG_FIRST;
+	return m->frag == PKT_FRAG_LATER;
+}
+
 static int
 pkt_ip4(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 {
 	const uint8_t *ip = buf + m->l3_off;
 	uint32_t avail = len - m->l3_off, hl, tot;
-	uint16_t frag;
+	int rc;
 
 	if (unlikely(avail < PKT_IP4_HLEN))
 		return CDN_R_IP4_TRUNC;
@@ -162,14 +236,18 @@ pkt_ip4(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 	m->src4 = pkt_ld32(ip + 12);
 	m->dst4 = pkt_ld32(ip + 16);
 	m->l4_off = (uint16_t)(m->l3_off + hl);
-	frag = pkt_ld16(ip + 6);
-	if (likely((frag & (PKT_IP4_MF | PKT_IP4_OFFMASK)) == 0))
-		return pkt_l4(ip + hl, tot - hl, m);
-	if (frag & PKT_IP4_OFFMASK) {
-		m->frag = PKT_FRAG_LATER;
+	if (unlikely(hl > PKT_IP4_HLEN) &&
+	    (rc = pkt_ip4_opts(ip + PKT_IP4_HLEN, hl - PKT_IP4_HLEN, m)) != 0)
+		return rc;
+	/* A later fragment's protocol field names the datagram's first
+	 * header (AH included); its bytes are not that header. */
+	if (pkt_ip4_frag(pkt_ld16(ip + 6), m))
 		return 0;
+	if (unlikely(m->l4proto == PKT_NH_AH)) {
+		if ((rc = pkt_ip4_ah(ip, tot, &hl, m)) != 0)
+			return rc;
+		m->l4_off = (uint16_t)(m->l3_off + hl);
 	}
-	m->frag = PKT_FRAG_FIRST;
 	return pkt_l4(ip + hl, tot - hl, m);
 }
 
@@ -232,6 +310,8 @@ pkt_ip6_walk(const uint8_t *ip, uint32_t end, uint32_t *off, struct pkt_meta *m)
 		n = pkt_ip6_ext_len(ip + *off, end - *off, nh);
 		if (unlikely(n == 0))
 			return CDN_R_IP6_EXT_TRUNC;
+		if (nh == PKT_NH_ROUTING)
+			m->srcroute = 1;
 		if (nh == PKT_NH_FRAGMENT) {
 			fo = pkt_ld16(ip + *off + 2);
 			if (fo & 0xfff8)
@@ -316,7 +396,7 @@ pkt_parse(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 	int rc;
 
 	m->af = m->l4proto = m->frag = m->nvlan = 0;
-	m->has_l4 = m->tcp_flags = 0;
+	m->has_l4 = m->tcp_flags = m->srcroute = 0;
 	m->sport = m->dport = m->l3_len = m->l4_off = 0;
 	if (unlikely(len < PKT_ETH_HLEN))
 		return CDN_R_ETH_TRUNC;

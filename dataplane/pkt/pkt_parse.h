@@ -28,6 +28,10 @@ struct pkt_meta {
 	uint16_t l4_off;	/* offset of the L4 header (valid if has_l4) */
 	uint8_t has_l4;		/* L4 header present and validated */
 	uint8_t tcp_flags;
+	/* IPv4 source-route option or IPv6 routing header: DST is only
+	 * the next waypoint (docs/packet-parsing.md, Source routing). */
+	uint8_t srcroute;
+	uint8_t pad;
 	uint16_t sport;		/* host order; ICMP: type << 8 | code */
 	uint16_t dport;		/* host order; 0 for ICMP */
 	uint16_t l3_len;	/* IP total length as the header says */

@@ -70,6 +70,9 @@ struct policy {
 	uint8_t unident_action;
 	uint8_t unident_log;
 	uint8_t unident_nexthop;
+	/* Source-routed packets (pkt_meta.srcroute): drop, or judged by
+	 * their header's destination like any other (allow). */
+	uint8_t srcroute_action;
 	uint16_t knock_port;	/* UDP port of knocks; 0: none */
 	uint64_t ident_svc;	/* bit per service index */
 	/* CONF_P_TCP / CONF_P_UDP: an identity service uses the protocol,

@@ -43,6 +43,8 @@ enum cdn_action {
 	X(UDP_TRUNC, "udp-truncated")                                          \
 	X(UDP_LEN, "udp-bad-length")                                           \
 	X(ICMP_TRUNC, "icmp-truncated")                                        \
+	X(IP4_OPTS, "ipv4-bad-options")                                        \
+	X(IP4_AH, "ipv4-bad-ah")                                               \
 	X(ETHERTYPE, "ethertype-not-inspected")                                \
 	X(NON_IP, "non-ip")                                                    \
 	X(RULE, "rule")                                                        \
@@ -54,7 +56,8 @@ enum cdn_action {
 	X(NO_SESSION, "no-session")                                            \
 	X(SESSION_EXPIRED, "session-expired")                                  \
 	X(IDENTITY, "identity")                                                \
-	X(KNOCK, "knock")
+	X(KNOCK, "knock")                                                      \
+	X(SRCROUTE, "source-route")
 
 enum cdn_reason {
 #define X(id, name) CDN_R_##id,

@@ -13,6 +13,7 @@ from scapy.all import (ARP, GRE, ICMP, IP, TCP, UDP, Dot1AD, Dot1Q, Ether,
                        ICMPv6DestUnreach, ICMPv6EchoRequest, IPv6,
                        IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
                        IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw)
+from scapy.layers.inet6 import IPv6ExtHdrSegmentRouting
 
 # MACs: outside clients, the protected inside server, the quarantine host.
 CLI_MAC = "02:00:00:00:01:01"
@@ -54,7 +55,7 @@ MALFORMED = {
     "ipv6-bad-version", "ipv6-bad-length", "ipv6-ext-truncated",
     "ipv6-ext-chain-too-long", "tcp-truncated", "tcp-bad-offset",
     "udp-truncated", "udp-bad-length", "icmp-truncated",
-    "ethertype-not-inspected",
+    "ipv4-bad-options", "ipv4-bad-ah", "ethertype-not-inspected",
 }
 ALL_REASONS = [
     "eth-truncated", "vlan-truncated", "vlan-too-deep", "ipv4-truncated",
@@ -62,10 +63,11 @@ ALL_REASONS = [
     "ipv6-bad-version", "ipv6-bad-length", "ipv6-ext-truncated",
     "ipv6-ext-chain-too-long", "tcp-truncated", "tcp-bad-offset",
     "udp-truncated", "udp-bad-length", "icmp-truncated",
+    "ipv4-bad-options", "ipv4-bad-ah",
     "ethertype-not-inspected", "non-ip", "rule",
     "default", "fragment", "no-egress-port", "tx-queue-full",
     "reject-build-failed", "no-session", "session-expired", "identity",
-    "knock",
+    "knock", "source-route",
 ]
 ACTIONS = ["allow", "drop", "reject", "reroute"]
 
@@ -399,6 +401,78 @@ def _frag6(port, seq, src, first, dport=22):
     return p / Raw(b"later6-%d" % seq.n + b"L" * 24)
 
 
+def _ah4(port, seq, src, dport=22, dst=SRV4):
+    """A TCP SYN behind an IPv4 AH header (24 bytes)."""
+    return eth(port) / IP(src=src, dst=dst, id=seq()) / AH(
+        nh=6, payloadlen=4, spi=1, seq=seq(), icv=b"\0" * 12) / TCP(
+            sport=seq(), dport=dport)
+
+
+def _ah4_later(port, seq, src):
+    """A later fragment of an IPv4 AH datagram: its L4 protocol is in the
+    first fragment, behind the AH."""
+    return eth(port) / IP(src=src, dst=SRV4, id=seq(), proto=51,
+                          frag=185) / Raw(b"ah-later-%d" % seq.n + b"L" * 16)
+
+
+def _frag6_later(port, seq, src, nh):
+    """An IPv6 later fragment whose fragment header says NH."""
+    fh = IPv6ExtHdrFragment(nh=nh, offset=100, m=0, id=seq())
+    return eth(port) / IPv6(src=src, dst=SRV6, nh=44) / fh / Raw(
+        b"later6-%d" % seq.n + b"L" * 24)
+
+
+def _srcroute4(opt, via=SRV4):
+    """IPv4 option bytes: loose (131) or strict (137) route through VIA."""
+    return bytes([opt, 7, 4]) + ipaddress.ip_address(via).packed + b"\0"
+
+
+def _issue10_outside(o, s):
+    """Issue 10: IPv4 AH, source routes, IPv6 later fragments."""
+    R0, R1, R2 = A_RULE_NAMES[:3]
+    C = []
+    C.append(Case("v4-ah-cn-ssh", o, _ah4(o, s, CN4), "reroute", "rule",
+                  R1, nexthop="quarantine"))
+    C.append(Case("v4-ah-ru-ssh", o, _ah4(o, s, RU4), "reroute", "rule",
+                  R0, nexthop="scrubber"))
+    C.append(Case("v4-ah-cn-https", o, _ah4(o, s, CN4, 443), "drop",
+                  "rule", R2))
+    C.append(Case("v4-ah-us-ssh", o, _ah4(o, s, US4), "allow"))
+    C.append(Case("frag4-later-ah-cn", o, _ah4_later(o, s, CN4), "drop",
+                  "fragment", R1, fragment="later", proto="51"))
+    C.append(Case("frag4-later-ah-us", o, _ah4_later(o, s, US4), "allow",
+                  fragment="later", proto="51"))
+    # Labelled UDP, held to TCP too: ssh (TCP) is the first denial.
+    C.append(Case("frag6-later-cn-labelled-udp", o,
+                  _frag6_later(o, s, CN6, 17), "drop", "fragment", R1,
+                  fragment="later", proto="udp"))
+    C.append(Case("frag6-later-de-labelled-other", o,
+                  _frag6_later(o, s, DE6, 99), "allow", fragment="later",
+                  proto="99"))
+    C.append(Case("v4-lsrr-us-ssh", o, eth(o) / IP(
+        src=US4, dst=SRV4, id=s(), options=[_srcroute4(131)]) /
+        TCP(sport=s(), dport=22), "drop", "source-route"))
+    C.append(Case("v4-ssrr-cn-https", o, eth(o) / IP(
+        src=CN4, dst=SRV4, id=s(), options=[_srcroute4(137)]) /
+        TCP(sport=s(), dport=443), "drop", "source-route"))
+    # Record route is not source routing.
+    C.append(Case("v4-rr-us-ssh", o, eth(o) / IP(
+        src=US4, dst=SRV4, id=s(), options=[b"\x07\x07\x04" + b"\0" * 5]) /
+        TCP(sport=s(), dport=22), "allow"))
+    C.append(Case("v6-srh-de-ssh", o, _v6(o, s, DE6, ext=(
+        IPv6ExtHdrSegmentRouting(addresses=[SRV6], segleft=0))), "drop",
+        "source-route"))
+    C.append(Case("v6-rh2-us-ssh", o, _v6(o, s, US6, ext=IPv6ExtHdrRouting(
+        type=2, segleft=1, addresses=[SRV6])), "drop", "source-route"))
+    C.append(Case("bad-ipv4-option-length-0", o, eth(o) / IP(
+        src=US4, dst=SRV4, id=s(), options=[b"\x07\x00\x00\x00"]) /
+        TCP(sport=s(), dport=22), "drop", "ipv4-bad-options"))
+    C.append(Case("bad-ipv4-ah-truncated", o, eth(o) / IP(
+        src=US4, dst=SRV4, id=s(), proto=51) / Raw(b"\x06\x04" + b"\0" * 6),
+        "drop", "ipv4-bad-ah"))
+    return C
+
+
 def _malformed(seq):
     """(name, frame bytes, reason): one per parser reason."""
     l2 = bytes(eth("outside0"))
@@ -570,9 +644,10 @@ def scenario_a():
     C.append(Case("v6-hbh-cn-ssh", o, _v6(o, s, CN6,
                                           ext=IPv6ExtHdrHopByHop()),
                   "reroute", "rule", R1, nexthop="quarantine"))
+    # A routing header with nothing left to visit still names a path.
     C.append(Case("v6-routing-cn-https", o, _v6(
         o, s, CN6, dport=443, ext=IPv6ExtHdrRouting(
-            type=0, segleft=0, addresses=[SRV6])), "drop", "rule", R2))
+            type=0, segleft=0, addresses=[SRV6])), "drop", "source-route"))
     C.append(Case("v6-dstopt-unknown-ssh", o, _v6(o, s, UNK6,
                                                   ext=IPv6ExtHdrDestOpt()),
                   "reject", "rule", R3))
@@ -680,6 +755,7 @@ def scenario_a():
     C.append(Case("lldp", o, Ether(src=CLI_MAC, dst="01:80:c2:00:00:0e",
                                    type=0x88cc) / Raw(b"\x02\x07" +
                                                       b"\x00" * 40), "allow"))
+    C += _issue10_outside(o, s)
     # Malformed: dropped before any rule, whatever the source.
     for name, fr, reason in _malformed(s):
         C.append(Case("bad-" + name, o, fr, "drop", reason))
@@ -696,6 +772,10 @@ def scenario_a():
     C.append(Case("in-frag4-later-to-cn", i, _frag4(i, s, SRV4, False,
                                                     dst=CN4),
                   "drop", "fragment", R4, fragment="later", proto="tcp"))
+    # Source routes are dropped in both directions.
+    C.append(Case("in-v4-lsrr-to-us-ssh", i, eth(i) / IP(
+        src=SRV4, dst=US4, id=s(), options=[_srcroute4(131, US4)]) /
+        TCP(sport=s(), dport=22), "drop", "source-route"))
     C.append(Case("in-arp-reply", i, Ether(src=SRV_MAC, dst=CLI_MAC) /
                   ARP(op=2, psrc=SRV4, pdst=US4, hwsrc=SRV_MAC,
                       hwdst=CLI_MAC), "allow"))
@@ -767,6 +847,56 @@ def scenario_b():
     C.append(Case("b-lonely-arp", lp, Ether(src=CLI_MAC,
                                             dst="ff:ff:ff:ff:ff:ff") /
                   ARP(psrc=US4, pdst=SRV4), "drop", "non-ip"))
+    return C
+
+
+# --- identity: what the identity gate sees behind AH and in fragments ------
+
+ID_PORTS = A_PORTS[:2]
+ID_PEERS = {"outside0": "inside0", "inside0": "outside0"}
+ID_RULES = [
+    {"name": "mgmt-prohibited-drop", "src": ["prohibited"],
+     "services": ["rdp", "https-admin"], "direction": "in",
+     "action": "drop", "log": False},
+]
+ID_CONF = """identity = {
+	issuers = ( { name = "corp"; issuer = "https://idp.example";
+		audience = "cordon"; jwks = "/dev/null";
+		algorithms = [ "ES256" ]; } );
+	services = [ "ssh" ];
+	unidentified = { action = "drop"; log = false; };
+};"""
+
+
+def scenario_ident():
+    """Issue 10: an IPv4 AH packet to ssh is refused by the identity gate
+    like its IPv6 equivalent (cordon-dp alone has no sessions)."""
+    s = Seq(30000)
+    o, i = "outside0", "inside0"
+    C = []
+    for name, src in (("us", US4), ("cn", CN4)):
+        C.append(Case("id-v4-%s-ssh" % name, o, _v4(o, s, src), "drop",
+                      "no-session"))
+        C.append(Case("id-v4-ah-%s-ssh" % name, o, _ah4(o, s, src),
+                      "drop", "no-session"))
+    for name, src in (("us", US6), ("cn", CN6)):
+        C.append(Case("id-v6-ah-%s-ssh" % name, o, eth(o) / IPv6(
+            src=src, dst=SRV6) / AH(nh=6, payloadlen=4, spi=1, seq=s(),
+                                    icv=b"\0" * 12) /
+            TCP(sport=s(), dport=22), "drop", "no-session"))
+    C.append(Case("id-v4-ah-us-http", o, _ah4(o, s, US4, 80), "allow"))
+    C.append(Case("id-v4-ah-cn-https", o, _ah4(o, s, CN4, 443), "drop",
+                  "rule", ID_RULES[0]["name"]))
+    # Fragments whose protocol may be TCP cannot carry a session.
+    C.append(Case("id-frag4-later-ah-us", o, _ah4_later(o, s, US4), "drop",
+                  "no-session", fragment="later", proto="51"))
+    C.append(Case("id-frag6-later-us-labelled-udp", o,
+                  _frag6_later(o, s, US6, 17), "drop", "no-session",
+                  fragment="later", proto="udp"))
+    C.append(Case("id-frag4-later-us-udp", o, _frag4(o, s, US4, False, 17),
+                  "allow", fragment="later", proto="udp"))
+    C.append(Case("id-in-v4-us-http", i, _v4(i, s, SRV4, dst=US4, dport=80),
+                  "allow"))
     return C
 
 

@@ -132,6 +132,15 @@ def scen_b(tmp_path_factory, cordon_dp, geodb):
 
 
 @pytest.fixture(scope="session")
+def scen_ident(tmp_path_factory, cordon_dp, geodb):
+    """Identity on ssh; cordon-dp alone has no sessions, so every ssh
+    flow gets the unidentified action (drop, no-session)."""
+    return _scenario(tmp_path_factory, "scenIdent", cases.ID_PORTS,
+                     cases.ID_PEERS, {}, cases.ID_RULES,
+                     cases.scenario_ident(), extra=[cases.ID_CONF])
+
+
+@pytest.fixture(scope="session")
 def scen_bugs(tmp_path_factory, cordon_dp, geodb):
     """Scenario A's policy with the known-bug cases of cases.py."""
     return _scenario(tmp_path_factory, "scenBugs", cases.A_PORTS,

@@ -90,15 +90,16 @@ def lc_list(items):
 def render_conf(path, *, ports, rules=(), nexthops=(), overrides=(),
                 databases=None, services=None, default=("allow", False),
                 non_ip="allow", include_profile=True, workers=1, burst=32,
-                mbufs=8192):
+                mbufs=8192, extra=()):
     """Writes a cordon-dp config to PATH and returns PATH.
 
     PORTS: dicts name/device/role[/peer]; RULES: dicts with the config's
     keys (lists as Python lists); NEXTHOPS: dicts name/port/mac[/vlan];
     OVERRIDES: (prefix, country) pairs; DATABASES: (file, field) pairs,
-    default the real database.  The shipped region profile is copied
-    next to the config and @included (libconfig resolves includes
-    relative to the config's folder).
+    default the real database; EXTRA: more top-level groups as text (an
+    identity block).  The shipped region profile is copied next to the
+    config and @included (libconfig resolves includes relative to the
+    config's folder).
     """
     d = os.path.dirname(path)
     out = []
@@ -148,6 +149,7 @@ def render_conf(path, *, ports, rules=(), nexthops=(), overrides=(),
     out.append('default = { action = "%s"; log = %s; };' %
                (default[0], "true" if default[1] else "false"))
     out.append('non_ip = "%s";' % non_ip)
+    out.extend(extra)
     out.append("dataplane:\n{\n\tports = (")
     pl = []
     for p in ports:

@@ -41,6 +41,7 @@ def _tx_by_case(scen, port):
 @pytest.mark.parametrize("scen_name,port", [
     ("scen_a", "outside0"), ("scen_a", "inside0"), ("scen_a", "quar0"),
     ("scen_b", "outside0"), ("scen_b", "inside0"), ("scen_b", "lonely0"),
+    ("scen_ident", "outside0"), ("scen_ident", "inside0"),
 ])
 def test_live_port_output(request, scen_name, port):
     """Every port sends exactly the model's frames, byte for byte."""
@@ -205,7 +206,7 @@ def _strip_ports(st):
         "packets", "actions", "reasons", "rules", "countries")}
 
 
-@pytest.mark.parametrize("scen_name", ["scen_a", "scen_b"])
+@pytest.mark.parametrize("scen_name", ["scen_a", "scen_b", "scen_ident"])
 def test_live_counters(request, scen_name):
     """packets, actions, reasons, rules and countries match exactly."""
     scen = request.getfixturevalue(scen_name)

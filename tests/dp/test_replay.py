@@ -19,7 +19,8 @@ import dplib
 
 SCEN_PORTS = [("scen_a", "outside0"), ("scen_a", "inside0"),
               ("scen_a", "quar0"), ("scen_b", "outside0"),
-              ("scen_b", "inside0"), ("scen_b", "lonely0")]
+              ("scen_b", "inside0"), ("scen_b", "lonely0"),
+              ("scen_ident", "outside0"), ("scen_ident", "inside0")]
 
 
 @pytest.mark.parametrize("scen_name,port", SCEN_PORTS)
@@ -33,7 +34,7 @@ def test_replay_records(request, scen_name, port):
         assert r == cases.expected_record(c, n, scen.dst_geo), c.name
 
 
-@pytest.mark.parametrize("scen_name", ["scen_a", "scen_b"])
+@pytest.mark.parametrize("scen_name", ["scen_a", "scen_b", "scen_ident"])
 def test_replay_counters(request, scen_name):
     """--stats-file of replay: the verdict counters, summed over the
     scenario's captures, match the model (replay knows no ports, so an

@@ -9,6 +9,7 @@ the kernel; real TCP from client addresses of several countries.
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 
@@ -49,12 +50,13 @@ def topo(fn):
     return sh("source %s/topo.sh && %s" % (HERE, fn))
 
 
-def connect(src, dst, port, timeout=2.0):
+def connect(src, dst, port, timeout=2.0, ipopts=None):
     """What a client at SRC gets from DST:PORT: the banner, "timeout",
-    "refused", "error: ..."."""
+    "refused", "error: ...".  IPOPTS: IPv4 option bytes to send."""
+    extra = [ipopts.hex()] if ipopts else []
     r = subprocess.run(["ip", "netns", "exec", "cnft-cli", PY,
                         os.path.join(ROOT, "tests/lib/tcpconnect.py"), src,
-                        dst, str(port), str(timeout)],
+                        dst, str(port), str(timeout)] + extra,
                        capture_output=True, text=True, timeout=timeout + 10)
     return r.stdout.strip()
 
@@ -182,6 +184,17 @@ def test_dropped(rig):
     assert connect(CN4, SRV4, 443) == "timeout"
     assert connect(RU4, SRV4, 3389) == "timeout"
     assert connect(CN6, SRV6, 443) == "timeout"
+
+
+def test_source_routed_dropped(rig):
+    """Issue 10: an allowed client's connection carrying a loose source
+    route (through the server itself) is dropped by the first rules of
+    classify and counted under source-route; without it, it passes."""
+    lsrr = b"\x01\x83\x07\x04" + socket.inet_aton(SRV4)
+    assert connect(US4, SRV4, 8080, 1.0, lsrr) == "timeout"
+    assert connect(US4, SRV4, 8080) == "server"
+    c = wait_for("counters", lambda: rig.ok("counters"), 5)
+    assert c["reasons"]["source-route"] > 0, c["reasons"]
 
 
 def test_rejected_with_reset(rig):

@@ -149,6 +149,7 @@ test_shipped(void **state)
 	assert_int_equal(c->default_action, CDN_ACT_ALLOW);
 	assert_false(c->log_default);
 	assert_int_equal(c->nonip_action, CDN_ACT_ALLOW);
+	assert_int_equal(c->srcroute_action, CDN_ACT_DROP);
 	assert_int_equal(c->nports, 2);
 	assert_string_equal(c->ports[0].device, "0000:01:00.0");
 	assert_int_equal(c->ports[0].role, CONF_ROLE_OUTSIDE);
@@ -223,7 +224,7 @@ static const struct bad_case bad_cases[] = {
 	/* unknown top-level key */
 	{ BASE_SVC "servces: { };\n", NULL, NULL,
 	  "main.conf:2: unknown key \"servces\" (expected one of: geo, "
-	  "regions, services, rules, default, non_ip, dataplane, identity, control, backend)" },
+	  "regions, services, rules, default, non_ip, dataplane, identity, control, backend, source_route)" },
 	/* unknown key inside a rule */
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  acton = \"drop\"; }\n);\n",
 	  NULL, NULL,
@@ -389,6 +390,8 @@ static const struct bad_case bad_cases[] = {
 	  "\"reroute\"" },
 	{ "non_ip = \"maybe\";\n", NULL, NULL,
 	  "main.conf:1: non_ip must be \"allow\" or \"drop\"" },
+	{ "non_ip = \"drop\";\nsource_route = \"judge\";\n", NULL, NULL,
+	  "main.conf:2: source_route must be \"allow\" or \"drop\"" },
 	/* reserved and country-like region names */
 	{ "regions: { any = [ \"CN\" ]; };\n", NULL, NULL,
 	  "main.conf:1: region name \"any\" is reserved" },
@@ -548,7 +551,7 @@ test_rule_forms(void **state)
 	    "    action = \"allow\"; }\n"
 	    ");\n"
 	    "default = { action = \"drop\"; log = true; };\nnon_ip = "
-	    "\"drop\";\n");
+	    "\"drop\";\nsource_route = \"allow\";\n");
 	snprintf(path, sizeof(path), "%s/main.conf", tmpdir);
 	assert_int_equal(conf_load(path, c, err, sizeof(err)), 0);
 	assert_int_equal(c->services[1].nranges, 2);
@@ -576,6 +579,7 @@ test_rule_forms(void **state)
 	assert_int_equal(c->default_action, CDN_ACT_DROP);
 	assert_true(c->log_default);
 	assert_int_equal(c->nonip_action, CDN_ACT_DROP);
+	assert_int_equal(c->srcroute_action, CDN_ACT_ALLOW);
 	free(c);
 }
 

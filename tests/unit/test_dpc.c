@@ -209,6 +209,8 @@ test_policy_check(void **state)
 	assert_pol_bad("default action");
 	pol.nonip_action = 200;
 	assert_pol_bad("non-IP");
+	pol.srcroute_action = CDN_ACT_REJECT;
+	assert_pol_bad("source-route");
 	pol.port_class[1][53] = (uint8_t)pol.nclasses;
 	assert_pol_bad("udp port 53");
 	pol.port_service[0][22] = (uint8_t)pol.nservices;

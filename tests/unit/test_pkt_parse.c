@@ -140,6 +140,139 @@ test_v4_options_and_padding(void **state)
 	assert_int_equal(m.dport, 22);
 }
 
+/* IPv4 TCP SYN to 22 behind N AH headers of 24 bytes; FRAG as in IPv4. */
+static void
+mk_v4_ah(struct pkt_frame *f, unsigned n, uint16_t frag)
+{
+	pkt_fr_eth(f, NULL, 0, 0x0800);
+	pkt_fr_ip4(f, n ? 51 : 6, 0, frag);
+	for (unsigned i = 0; i < n; i++)
+		pkt_fr_ext(f, 51, i + 1 < n ? 51 : 6, 24);
+	pkt_fr_tcp(f, 40000, 22, 1, 0, 0x02, 0);
+	pkt_fr_done(f);
+}
+
+/*
+ * Regression (issue 10): an IPv4 AH header was taken for the L4
+ * protocol, so a TCP SYN to 22 behind it was judged as "protocol 51"
+ * and passed the identity gate.  It is walked as in IPv6.
+ */
+static void
+test_v4_ah(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	mk_v4_ah(&f, 1, 0);
+	assert_int_equal(f.b[14 + 20 + 1], 4);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.l4proto, 6);
+	assert_true(m.has_l4);
+	assert_int_equal(m.dport, 22);
+	assert_int_equal(m.l4_off, 14 + 20 + 24);
+	mk_v4_ah(&f, PKT_IP6_EXT_MAX, 0);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.dport, 22);
+	mk_v4_ah(&f, PKT_IP6_EXT_MAX + 1, 0);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP4_AH);
+
+	/* An AH longer than the packet, or shorter than 8 bytes. */
+	mk_v4_ah(&f, 1, 0);
+	f.b[14 + 20 + 1] = 10;
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP4_AH);
+	pkt_fr_eth(&f, NULL, 0, 0x0800);
+	pkt_fr_ip4(&f, 51, 0, 0);
+	pkt_fr_data(&f, 7);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP4_AH);
+
+	/* AH then ESP: opaque, no ports. */
+	pkt_fr_eth(&f, NULL, 0, 0x0800);
+	pkt_fr_ip4(&f, 51, 0, 0);
+	pkt_fr_ext(&f, 51, 50, 12);
+	pkt_fr_data(&f, 16);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.l4proto, 50);
+	assert_false(m.has_l4);
+
+	/* A first fragment is walked; a later one only says "AH". */
+	mk_v4_ah(&f, 1, 0x2000);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.frag, PKT_FRAG_FIRST);
+	assert_int_equal(m.dport, 22);
+	mk_v4_ah(&f, 1, 0x2000 | 100);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_int_equal(m.frag, PKT_FRAG_LATER);
+	assert_int_equal(m.l4proto, 51);
+	assert_false(m.has_l4);
+	/* A first fragment that ends inside its AH. */
+	pkt_fr_eth(&f, NULL, 0, 0x0800);
+	pkt_fr_ip4(&f, 51, 0, 0x2000);
+	pkt_fr_ext(&f, 51, 6, 24);
+	f.len -= 8;
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), CDN_R_IP4_AH);
+}
+
+/* IPv4 SYN with the option bytes OPT (padded with EOL to 4n bytes). */
+static void
+mk_v4_opts(struct pkt_frame *f, const uint8_t *opt, unsigned n)
+{
+	pkt_fr_eth(f, NULL, 0, 0x0800);
+	pkt_fr_ip4(f, 6, (n + 3) / 4, 0);
+	memset(f->b + f->l3 + 20, 0, (n + 3) / 4 * 4);
+	memcpy(f->b + f->l3 + 20, opt, n);
+	pkt_fr_tcp(f, 40000, 22, 1, 0, 0x02, 0);
+	pkt_fr_done(f);
+}
+
+/*
+ * Regression (issue 10): IPv4 options were skipped unread, so loose and
+ * strict source routes passed unnoticed.  The list is walked with
+ * bounds checks; source routes mark the packet.
+ */
+static void
+test_v4_option_walk(void **state)
+{
+	static const struct {
+		uint8_t b[12];
+		unsigned n;
+		int rc, srcroute;
+	} t[] = {
+		{ { 131, 7, 4, 192, 0, 2, 9 }, 7, 0, 1 },	/* LSRR */
+		{ { 1, 137, 7, 4, 192, 0, 2, 9 }, 8, 0, 1 },	/* SSRR */
+		{ { 149, 6, 192, 0, 2, 255 }, 6, 0, 1 },	/* SDB */
+		{ { 7, 7, 4, 0, 0, 0, 0 }, 7, 0, 0 },		/* RR */
+		{ { 68, 8, 5, 0, 0, 0, 0, 0 }, 8, 0, 0 },	/* TS */
+		{ { 148, 4, 0, 0 }, 4, 0, 0 },			/* RA */
+		/* After EOL only padding: not read. */
+		{ { 0, 131, 0, 0 }, 4, 0, 0 },
+		{ { 1, 1, 1, 1 }, 4, 0, 0 },
+		{ { 131, 1, 0, 0 }, 4, CDN_R_IP4_OPTS, 0 },	/* length 1 */
+		{ { 7, 0, 0, 0 }, 4, CDN_R_IP4_OPTS, 0 },	/* length 0 */
+		{ { 7, 9, 4, 0, 0, 0, 0, 0 }, 8, CDN_R_IP4_OPTS, 0 },
+		{ { 1, 1, 1, 131 }, 4, CDN_R_IP4_OPTS, 0 },	/* no length */
+		{ { 1, 1, 68, 12, 5, 0, 0, 0 }, 8, CDN_R_IP4_OPTS, 0 },
+	};
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		mk_v4_opts(&f, t[i].b, t[i].n);
+		assert_int_equal(parse_frame(&f, &m), t[i].rc);
+		if (t[i].rc == 0) {
+			assert_int_equal(m.srcroute, t[i].srcroute);
+			assert_int_equal(m.dport, 22);
+		}
+	}
+	mk_v4_tcp(&f, NULL, 0, 0);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_false(m.srcroute);
+}
+
 static void
 test_other_l4(void **state)
 {
@@ -254,6 +387,40 @@ test_v6_ah_mobility(void **state)
 	assert_int_equal(m.l4proto, 6);
 	assert_int_equal(m.dport, 443);
 	assert_int_equal(m.frag, PKT_FRAG_NONE);
+}
+
+/*
+ * Regression (issue 10): a routing header of any type (0, 2, 3, 4), with
+ * segments left or not, marks the packet source-routed; the walk goes
+ * on to the L4 header.
+ */
+static void
+test_v6_routing(void **state)
+{
+	struct pkt_frame f;
+	struct pkt_meta m;
+
+	(void)state;
+	for (uint8_t type = 0; type <= 4; type++) {
+		pkt_fr_eth(&f, NULL, 0, 0x86dd);
+		pkt_fr_ip6(&f, 0);
+		pkt_fr_ext(&f, 0, 43, 8);
+		pkt_fr_ext(&f, 43, 6, 24);
+		f.b[14 + 40 + 8 + 2] = type;
+		f.b[14 + 40 + 8 + 3] = type & 1;	/* segments left */
+		pkt_fr_tcp(&f, 1, 22, 1, 0, 0x02, 0);
+		pkt_fr_done(&f);
+		assert_int_equal(parse_frame(&f, &m), 0);
+		assert_true(m.srcroute);
+		assert_int_equal(m.dport, 22);
+	}
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, 60);
+	pkt_fr_ext(&f, 60, 6, 8);
+	pkt_fr_tcp(&f, 1, 22, 1, 0, 0x02, 0);
+	pkt_fr_done(&f);
+	assert_int_equal(parse_frame(&f, &m), 0);
+	assert_false(m.srcroute);
 }
 
 static void
@@ -616,6 +783,11 @@ test_truncation(void **state)
 	pkt_fr_udp(&f, 1, 2, 0);
 	pkt_fr_done(&f);
 	check_truncations(&f);
+
+	mk_v4_ah(&f, 2, 0);
+	check_truncations(&f);
+	mk_v4_opts(&f, (const uint8_t[]){ 1, 131, 7, 4, 192, 0, 2, 9 }, 8);
+	check_truncations(&f);
 }
 
 int
@@ -625,10 +797,13 @@ main(void)
 	    cmocka_unit_test(test_v4_tcp),
 	    cmocka_unit_test(test_v4_udp_icmp),
 	    cmocka_unit_test(test_v4_options_and_padding),
+	    cmocka_unit_test(test_v4_ah),
+	    cmocka_unit_test(test_v4_option_walk),
 	    cmocka_unit_test(test_other_l4),
 	    cmocka_unit_test(test_vlan),
 	    cmocka_unit_test(test_v6_chain),
 	    cmocka_unit_test(test_v6_ah_mobility),
+	    cmocka_unit_test(test_v6_routing),
 	    cmocka_unit_test(test_v6_esp_nonext),
 	    cmocka_unit_test(test_v6_chain_limits),
 	    cmocka_unit_test(test_v6_bad),

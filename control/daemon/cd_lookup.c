@@ -74,7 +74,7 @@ static json_t *
 cd_override_json(const struct conf *c, int i)
 {
 	const struct geo_override *o;
-	char addr[INET6_ADDRSTRLEN], pfx[64], cc[8];
+	char addr[INET6_ADDRSTRLEN], pfx[64], cc[GEO_CC_STRLEN];
 
 	if (i < 0)
 		return json_null();
@@ -141,7 +141,7 @@ cd_cmd_lookup(struct cd *d, const struct cd_req *rq, json_t **data,
 	const struct conf *c = d->run.conf;
 	struct cd_addr a;
 	json_t *layers, *o;
-	char cc[8];
+	char cc[GEO_CC_STRLEN];
 
 	if (cd_addr_parse(s, &a) < 0)
 		return cd_fail(e, "bad-request", "lookup needs \"addr\": an "
@@ -335,7 +335,7 @@ cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
     const struct cls_verdict *v, json_t *steps)
 {
 	const struct conf *c = d->run.conf;
-	char cc[8], detail[256];
+	char cc[GEO_CC_STRLEN], detail[256];
 	int ov;
 
 	ov = cd_override_find(c, &p->src);
@@ -365,7 +365,7 @@ cd_explain_data(const struct cd *d, const struct cd_pkt *p,
     const struct cls_verdict *v, json_t *steps)
 {
 	const struct policy *pol = d->run.pol;
-	char scc[8], dcc[8];
+	char scc[GEO_CC_STRLEN], dcc[GEO_CC_STRLEN];
 	bool def = v->rule == POL_RULE_DEFAULT;
 
 	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o}",
@@ -429,7 +429,7 @@ cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
 	for (unsigned i = 0; i < c->noverrides; i++) {
 		const struct geo_override *o = &c->overrides[i];
 		struct cd_addr a = { .af = o->af };
-		char want[8], got[8], addr[INET6_ADDRSTRLEN];
+		char want[GEO_CC_STRLEN], got[GEO_CC_STRLEN], addr[INET6_ADDRSTRLEN];
 		int best;
 		geo_cc_t cc;
 

@@ -267,7 +267,7 @@ cd_build_rules(struct cd *d, const struct stats *s)
 static void
 cd_build_countries(const struct stats *s)
 {
-	char cc[8];
+	char cc[GEO_CC_STRLEN];
 
 	for (unsigned c = 0; c < GEO_CC_MAX; c++) {
 		if (s->cc_packets[c] == 0)

@@ -255,7 +255,7 @@ json_t *cd_geo_layers(const struct geo_db *db);
 
 /* cd_show.c helpers shared with explain */
 void cd_ccset_str(const struct conf_ccset *s, char *out, size_t len);
-const char *cd_cc_str(geo_cc_t cc, char buf[8]);
+const char *cd_cc_str(geo_cc_t cc, char buf[GEO_CC_STRLEN]);
 void cd_refs_str(const struct conf *c, const struct conf_ref *ref,
     unsigned n, char *out, size_t len);
 

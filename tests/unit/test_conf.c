@@ -309,8 +309,19 @@ static const struct bad_case bad_cases[] = {
 	      "set" },
 	{ "geo: { overrides = (\n"
 	  "  { prefix = \"203.0.113.0/24\"; country = \"CHN\"; }\n); };\n",
-	  NULL, NULL, "main.conf:2: bad country \"CHN\" (two letters, or "
-	  "\"unknown\")" },
+	  NULL, NULL, "main.conf:2: bad country \"CHN\" (an ISO 3166-1 code, "
+	  "a special-purpose region, or \"unknown\")" },
+	/* Issue 10 item 1: placeholders and withdrawn codes are no country. */
+	{ "geo: { overrides = (\n"
+	  "  { prefix = \"203.0.113.0/24\"; country = \"XX\"; }\n); };\n",
+	  NULL, NULL, "main.conf:2: \"XX\" is not an ISO 3166-1 country code" },
+	{ "regions:\n{\n  prohibited = [ \"CN\",\n \"UK\" ];\n};\n", NULL,
+	  NULL, "main.conf:4: region \"prohibited\": \"UK\" is not an ISO "
+	  "3166-1 country code" },
+	{ BASE_SVC "rules = (\n{ name = \"a\";\n  src = [ \"EU\" ];\n"
+	  "  action = \"drop\"; }\n);\n", NULL, NULL,
+	  "main.conf:4: rule \"a\": \"EU\" is not an ISO 3166-1 country "
+	  "code" },
 	{ "geo: { databases = (\n  { file = \"a.mmdb\"; fields = \"x\"; }\n"
 	  "); };\n", NULL, NULL,
 	  "main.conf:2: unknown key \"fields\" (expected one of: file, "
@@ -381,6 +392,10 @@ static const struct bad_case bad_cases[] = {
 	  "main.conf:1: region name \"any\" is reserved" },
 	{ "regions: { eu = [ \"FR\" ]; };\n", NULL, NULL,
 	  "main.conf:1: region name \"eu\" looks like a country code" },
+	{ "regions: { special = [ \"FR\" ]; };\n", NULL, NULL,
+	  "main.conf:1: region name \"special\" is reserved" },
+	{ "regions: { private = [ \"FR\" ]; };\n", NULL, NULL,
+	  "main.conf:1: region name \"private\" is reserved" },
 	/* too many geo layers */
 	{ "geo: { databases = ( { file = \"1\"; }, { file = \"2\"; },\n"
 	  "{ file = \"3\"; }, { file = \"4\"; }, { file = \"5\"; },\n"
@@ -392,7 +407,7 @@ static const struct bad_case bad_cases[] = {
 	    "\"profiles/regions.conf\"\n", "profiles/regions.conf",
 	  "regions:\n{\n  prohibited = [ \"CN\", \"XYZ\" ];\n};\n",
 	  "profiles/regions.conf:3: region \"prohibited\": bad country \"XYZ\" "
-	  "(two letters, or \"unknown\")" },
+	  "(an ISO 3166-1 code, a special-purpose region, or \"unknown\")" },
 	{ "# main\n@include "
 	    "\"profiles/regions.conf\"\n", "profiles/regions.conf",
 	  "regions:\n{\n  prohibited = [ \"CN\" ]\n  x = ;\n};\n",

@@ -12,6 +12,7 @@
 #include <maxminddb.h>
 
 #include "control/daemon/cordond.h"
+#include "control/geo/geo_special.h"
 #include "dataplane/classify/cls.h"
 #include "dataplane/stats/reasons.h"
 
@@ -85,6 +86,28 @@ cd_override_json(const struct conf *c, int i)
 	    cd_cc_str(o->cc, cc));
 }
 
+/*
+ * The built-in prefix written last that holds A (geo_special.c): a
+ * special-purpose block, whose sub-region no database can change, or an
+ * alias, where the embedded IPv4 address decides.  Null when none.
+ */
+static json_t *
+cd_builtin_json(const struct cd_addr *a)
+{
+	const struct geo_builtin *b;
+	char addr[INET6_ADDRSTRLEN], pfx[64], cc[GEO_CC_STRLEN];
+
+	b = geo_builtin_find((unsigned)a->af, a->b, a->af == 4 ? 32 : 128);
+	if (b == NULL)
+		return json_null();
+	inet_ntop(b->af == 4 ? AF_INET : AF_INET6, b->addr, addr,
+	    sizeof(addr));
+	snprintf(pfx, sizeof(pfx), "%s/%u", addr, b->plen);
+	geo_cc_format(b->cc, cc);
+	return json_pack("{s:s, s:s, s:s}", "prefix", pfx, "name", b->what,
+	    "region", b->cc == GEO_CC_UNKNOWN ? "(embedded IPv4)" : cc);
+}
+
 /* The layer's field of ADDR's record, as libmaxminddb reads it. */
 static void
 cd_layer_value(MMDB_lookup_result_s *res, const char *field, char *out,
@@ -154,6 +177,7 @@ cd_cmd_lookup(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "addr", json_string(s));
 	json_object_set_new(o, "family", json_integer(a.af));
 	json_object_set_new(o, "layers", layers);
+	json_object_set_new(o, "builtin", cd_builtin_json(&a));
 	json_object_set_new(o, "override", cd_override_json(c,
 	    cd_override_find(c, &a)));
 	json_object_set_new(o, "final", json_string(cd_cc_str(cd_addr_cc(
@@ -419,8 +443,21 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 }
 
 /*
- * geo-reload's canaries: the first and last address of every override
- * answer what the most specific override containing them says.
+ * May override O decide address A?  Not where A lies in a built-in
+ * prefix written after O (a special-purpose block or an alias inside a
+ * broader override: geo_build.c).
+ */
+static bool
+cd_override_decides(const struct geo_override *o, const struct cd_addr *a)
+{
+	return geo_builtin_in(a->af, a->b, a->af == 4 ? 32 : 128) <=
+	    geo_builtin_in(o->af, o->addr, o->plen);
+}
+
+/*
+ * geo-reload's canaries: the first address of every override answers
+ * what the most specific override containing it says, where that
+ * override decides.
  */
 int
 cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
@@ -436,7 +473,8 @@ cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
 		memcpy(a.b, o->addr, sizeof(a.b));
 		best = cd_override_find(c, &a);
 		cc = cd_addr_cc(g, &a);
-		if (best >= 0 && cc != c->overrides[best].cc) {
+		if (best >= 0 && cc != c->overrides[best].cc &&
+		    cd_override_decides(&c->overrides[best], &a)) {
 			inet_ntop(a.af == 4 ? AF_INET : AF_INET6, a.b, addr,
 			    sizeof(addr));
 			snprintf(why, len, "canary %s resolves to %s, the "

@@ -264,6 +264,9 @@ cd_build_rules(struct cd *d, const struct stats *s)
 	}
 }
 
+/* The MIB numbers countries and special sub-regions 1..687. */
+_Static_assert(GEO_CC_MAX == 687, "CORDON-MIB cordonCountryIndex range");
+
 static void
 cd_build_countries(const struct stats *s)
 {

@@ -46,24 +46,19 @@ geo_override_apply(struct geo_tables *t, const struct geo_override *o,
 }
 
 /*
- * Does override O lie inside a built-in prefix (geo_special.c)?  Those
- * are written after the overrides that do not, so that a broad override
- * (0.0.0.0/0, ::/0) does not undo them, and before the ones that do, so
- * that an operator can still pin a part (the demo's TEST-NETs).
+ * Overrides are written in three passes, each after the built-ins they
+ * lie in (geo_special.c): those outside every built-in prefix first, so
+ * that a broad one (0.0.0.0/0, ::/0) does not undo them; then the
+ * special-purpose blocks and the overrides inside them (the demo's
+ * TEST-NETs); then the IPv4-embedding aliases and the overrides inside
+ * those.  Within a pass, config order: a later override wins.
  */
 static int
-geo_override_inside(const struct geo_override *o)
-{
-	return geo_builtin_find(o->af, o->addr, o->plen) != NULL;
-}
-
-/* Applies the overrides that are (INSIDE) or are not inside built-ins. */
-static int
 geo_overrides_apply(struct geo_tables *t, const struct geo_override *ov,
-    unsigned nov, int inside, char *err, size_t errlen)
+    unsigned nov, enum geo_in in, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < nov; i++)
-		if (geo_override_inside(&ov[i]) == inside &&
+		if (geo_builtin_in(ov[i].af, ov[i].addr, ov[i].plen) == in &&
 		    geo_override_apply(t, &ov[i], i, err, errlen) == -1)
 			return -1;
 	return 0;
@@ -80,10 +75,12 @@ geo_db_fill(struct geo_db *db, const struct geo_source *src, unsigned n,
 		    errlen) == -1)
 			return -1;
 	db->nlayers = n;
-	if (geo_overrides_apply(db->tables, ov, nov, 0, err, errlen) == -1 ||
-	    geo_builtins_apply(db->tables, err, errlen) == -1 ||
-	    geo_overrides_apply(db->tables, ov, nov, 1, err, errlen) == -1)
-		return -1;
+	for (enum geo_in in = GEO_IN_NONE; in <= GEO_IN_ALIAS; in++)
+		if ((in != GEO_IN_NONE &&
+		    geo_builtins_apply(db->tables, in, err, errlen) == -1) ||
+		    geo_overrides_apply(db->tables, ov, nov, in, err,
+		    errlen) == -1)
+			return -1;
 	db->noverrides = nov;
 	if (geo_tables_compact(db->tables) == -1) {
 		snprintf(err, errlen, "compacting tables: %s", strerror(errno));

@@ -59,10 +59,10 @@ struct geo_db {
  * prefix that has a data record (a record without the field, or whose
  * value is not an ISO 3166-1 code, writes "unknown"); empty prefixes keep
  * what earlier layers said.  Then, in order: the overrides that lie
- * outside every built-in prefix, the built-in prefixes (special-purpose
- * blocks answer their sub-region of "special"; ::ffff:0:0/96, 6to4,
- * NAT64 and Teredo answer as the IPv4 address they carry), and the
- * overrides inside a built-in prefix.  The tables are compacted; OUT->compile_ms says how long
+ * outside every built-in prefix; the special-purpose blocks (each answers
+ * its sub-region of "special") and the overrides inside them; the
+ * IPv4-embedding aliases (::ffff:0:0/96, 6to4, NAT64, Teredo answer as
+ * the IPv4 address they carry) and the overrides inside them.  The tables are compacted; OUT->compile_ms says how long
  * it all took.  N may be 0 (overrides only).  On any error (missing,
  * unreadable, truncated or corrupt file; field absent from every record)
  * returns -1 with a message naming the file in ERR and OUT untouched:

@@ -3,6 +3,9 @@
  * 6890 and its successors) and the IPv6 prefixes that carry an IPv4
  * address.  The compiler writes them after every database layer, so a
  * database never gives them a country; overrides inside them still win.
+ * The aliases are written after the special-purpose blocks (and after
+ * the overrides inside those), so that nothing but an override inside an
+ * alias undoes one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,10 +25,11 @@
 	{ 6, len, { G16(g0), G16(g1), G16(g2) }, GEO_CC_UNKNOWN, off, inv, what }
 
 /*
- * In write order: a prefix inside another comes after it.  IPv4 first;
- * IPv4-embedding IPv6 prefixes come after the special block they sit in
- * (Teredo inside 2001::/23, the local-use NAT64 /96 inside its /48), so
- * an embedded special IPv4 address answers as its own special region.
+ * In write order within each kind: a prefix inside another comes after
+ * it.  The aliases sit inside special blocks (Teredo inside 2001::/23,
+ * the local-use NAT64 /96 inside its /48) and are written after all of
+ * them, so an embedded special IPv4 address answers as its own special
+ * region through the IPv4 table.
  */
 static const struct geo_builtin geo_builtins[] = {
 	V4(0, 0, 0, 0, 8, GEO_SP_RESERVED, "this network"),
@@ -105,14 +109,30 @@ geo_builtin_find(unsigned af, const uint8_t addr[16], unsigned plen)
 	return hit;
 }
 
+enum geo_in
+geo_builtin_in(unsigned af, const uint8_t addr[16], unsigned plen)
+{
+	const struct geo_builtin *b;
+	enum geo_in in = GEO_IN_NONE;
+
+	for (unsigned i = 0; (b = geo_builtin_get(i)) != NULL; i++)
+		if (geo_builtin_has(b, af, addr, plen))
+			in = b->cc == GEO_CC_UNKNOWN ? GEO_IN_ALIAS :
+			    in == GEO_IN_ALIAS ? in : GEO_IN_SPECIAL;
+	return in;
+}
+
 int
-geo_builtins_apply(struct geo_tables *t, char *err, size_t errlen)
+geo_builtins_apply(struct geo_tables *t, enum geo_in kind, char *err,
+    size_t errlen)
 {
 	const struct geo_builtin *b;
 	uint32_t a4;
 	int r;
 
 	for (unsigned i = 0; (b = geo_builtin_get(i)) != NULL; i++) {
+		if ((b->cc == GEO_CC_UNKNOWN) != (kind == GEO_IN_ALIAS))
+			continue;
 		a4 = (uint32_t)b->addr[0] << 24 | (uint32_t)b->addr[1] << 16 |
 		    (uint32_t)b->addr[2] << 8 | b->addr[3];
 		if (b->af == 4)

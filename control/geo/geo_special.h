@@ -29,7 +29,21 @@ const struct geo_builtin *geo_builtin_get(unsigned i);
  */
 const struct geo_builtin *geo_builtin_find(unsigned af,
     const uint8_t addr[16], unsigned plen);
-/* Writes every built-in prefix over T.  0, or -1 with a message in ERR. */
-int geo_builtins_apply(struct geo_tables *t, char *err, size_t errlen);
+/*
+ * Where AF ADDR/PLEN lies: GEO_IN_NONE outside every built-in prefix,
+ * GEO_IN_ALIAS inside an IPv4-embedding prefix, else GEO_IN_SPECIAL
+ * inside a special-purpose block.  The compiler writes the overrides of
+ * each kind after the built-ins they lie in (geo_build.c).
+ */
+enum geo_in { GEO_IN_NONE, GEO_IN_SPECIAL, GEO_IN_ALIAS };
+enum geo_in geo_builtin_in(unsigned af, const uint8_t addr[16],
+    unsigned plen);
+/*
+ * Writes the built-in prefixes of one kind over T, in order: the
+ * special-purpose blocks (GEO_IN_SPECIAL) or the aliases (GEO_IN_ALIAS).
+ * 0, or -1 with a message in ERR.
+ */
+int geo_builtins_apply(struct geo_tables *t, enum geo_in kind, char *err,
+    size_t errlen);
 
 #endif

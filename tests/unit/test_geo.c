@@ -899,6 +899,40 @@ test_build_nat64_local(void **state)
 	geo_db_free(&db);
 }
 
+/*
+ * An override over a whole special-purpose block wins there, but not
+ * over the IPv4-embedding prefixes inside it (Teredo in 2001::/23, the
+ * local-use NAT64 /96 in 64:ff9b:1::/48): only an override inside an
+ * alias changes what it answers.
+ */
+static void
+test_build_alias_survives(void **state)
+{
+	struct geo_source src = { fx("flat.mmdb"), "country_code" };
+	struct geo_override ov[3];
+	struct geo_db db;
+	const struct geo_tables *t;
+
+	(void)state;
+	ov6(&ov[0], "2001::", 23, cc("US"));
+	ov6(&ov[1], "64:ff9b:1::", 48, cc("DE"));
+	ov6(&ov[2], "2001::", 32, cc("FR"));
+	build_ok(&src, 1, ov, 3, &db);
+	t = db.tables;
+	expect6(t, "2001:2::1", cc("US"));
+	expect6(t, "2001:1::1", cc("US"));
+	expect6(t, "64:ff9b:1:1::1", cc("DE"));
+	expect6(t, "64:ff9b:1::c33:6407", cc("CN"));
+	/* Written after Teredo: the override inside it wins. */
+	expect6(t, "2001:0:4136:e378:8000:63bf:f3cc:9bf8", cc("FR"));
+	geo_db_free(&db);
+	build_ok(&src, 1, ov, 2, &db);
+	expect6(db.tables, "2001:0:4136:e378:8000:63bf:f3cc:9bf8", cc("CN"));
+	expect6(db.tables, "2001:0:4136:e378:8000:63bf:3f57:fefe",
+	    GEO_SP_PRIVATE);
+	geo_db_free(&db);
+}
+
 /* Overrides inside special-purpose blocks win; broader ones do not. */
 static void
 test_build_special_overrides(void **state)
@@ -1168,6 +1202,7 @@ main(void)
 		cmocka_unit_test(test_build_special),
 		cmocka_unit_test(test_build_nat64_local),
 		cmocka_unit_test(test_build_special_overrides),
+		cmocka_unit_test(test_build_alias_survives),
 		cmocka_unit_test(test_build_no_layers),
 		cmocka_unit_test(test_err_missing),
 		cmocka_unit_test(test_err_truncated),

@@ -459,6 +459,49 @@ test_missing_file(void **state)
 	free(c);
 }
 
+/*
+ * The built-in region "special" and its sub-regions: in regions, rules
+ * and overrides, and printed back by name.
+ */
+static void
+test_special_regions(void **state)
+{
+	struct conf *c = conf_new();
+	char path[128], err[512] = "", *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	file_write("main.conf", "geo: { overrides = (\n"
+	    "  { prefix = \"11.0.0.0/8\"; country = \"private\"; } ); };\n"
+	    "regions: { inner = [ \"private\", \"ula\" ];\n"
+	    "  odd = [ \"special\", \"XK\" ]; };\n"
+	    "rules = ( { name = \"r\"; src = [ \"special\", \"CN\" ];\n"
+	    "  dst = [ \"link-local\" ]; action = \"drop\"; } );\n");
+	snprintf(path, sizeof(path), "%s/main.conf", tmpdir);
+	if (conf_load(path, c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c->overrides[0].cc, GEO_SP_PRIVATE);
+	assert_true(conf_ccset_has(&c->regions[0].cc, GEO_SP_ULA));
+	assert_false(conf_ccset_has(&c->regions[0].cc, GEO_SP_LOOPBACK));
+	for (geo_cc_t i = GEO_CC_SPECIAL; i < GEO_CC_MAX; i++) {
+		assert_true(conf_ccset_has(&c->regions[1].cc, i));
+		assert_true(conf_ccset_has(&c->rules[0].src, i));
+	}
+	assert_true(conf_ccset_has(&c->regions[1].cc, geo_cc_parse("XK")));
+	assert_false(conf_ccset_has(&c->rules[0].src, GEO_CC_UNKNOWN));
+	assert_true(conf_ccset_has(&c->rules[0].dst, GEO_SP_LINK_LOCAL));
+	assert_int_equal(c->rules[0].src_ref[0].kind, CONF_REF_SPECIAL);
+	assert_non_null(f = open_memstream(&text, &len));
+	conf_print(c, f);
+	fclose(f);
+	assert_non_null(strstr(text, "src: special CN"));
+	assert_non_null(strstr(text, "dst: link-local"));
+	assert_non_null(strstr(text, "override 11.0.0.0/8 private"));
+	free(text);
+	free(c);
+}
+
 /* @include and geo files resolve against the main file's folder. */
 static void
 test_relative_paths(void **state)
@@ -607,6 +650,7 @@ main(void)
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_relative_paths),
+		cmocka_unit_test(test_special_regions),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_rule_forms),
 		cmocka_unit_test(test_demo),

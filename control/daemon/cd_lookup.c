@@ -466,7 +466,8 @@ cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
 	for (unsigned i = 0; i < c->noverrides; i++) {
 		const struct geo_override *o = &c->overrides[i];
 		struct cd_addr a = { .af = o->af };
-		char want[GEO_CC_STRLEN], got[GEO_CC_STRLEN], addr[INET6_ADDRSTRLEN];
+		char want[GEO_CC_STRLEN], got[GEO_CC_STRLEN];
+		char addr[INET6_ADDRSTRLEN];
 		int best;
 		geo_cc_t cc;
 

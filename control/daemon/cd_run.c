@@ -96,7 +96,8 @@ cd_geo_compile(const struct conf *c, struct geo_db *db, struct cd_err *e)
 	for (unsigned i = 0; i < db->nlayers; i++)
 		if (db->layer[i].records_non_iso > 0)
 			cd_log("geo: %s: %llu records answer a code ISO 3166-1 "
-			    "does not assign: judged unknown", db->layer[i].path,
+			    "does not assign: judged unknown",
+			    db->layer[i].path,
 			    (unsigned long long)db->layer[i].records_non_iso);
 	return 0;
 }

@@ -62,9 +62,10 @@ struct geo_db {
  * outside every built-in prefix; the special-purpose blocks (each answers
  * its sub-region of "special") and the overrides inside them; the
  * IPv4-embedding aliases (::ffff:0:0/96, 6to4, NAT64, Teredo answer as
- * the IPv4 address they carry) and the overrides inside them.  The tables are compacted; OUT->compile_ms says how long
- * it all took.  N may be 0 (overrides only).  On any error (missing,
- * unreadable, truncated or corrupt file; field absent from every record)
+ * the IPv4 address they carry) and the overrides inside them.  The
+ * tables are compacted; OUT->compile_ms says how long it all took.  N
+ * may be 0 (overrides only).  On any error (missing, unreadable,
+ * truncated or corrupt file; field absent from every record)
  * returns -1 with a message naming the file in ERR and OUT untouched:
  * the caller keeps its last good tables (fail closed at start-up).
  */

@@ -22,7 +22,8 @@
 #define V6_ADDR(a, len, cc, what)	{ 6, len, a, cc, 0, 0, what }
 /* The IPv4 address at bit OFF (inverted if INV) decides. */
 #define ALIAS(g0, g1, g2, len, off, inv, what)                                 \
-	{ 6, len, { G16(g0), G16(g1), G16(g2) }, GEO_CC_UNKNOWN, off, inv, what }
+	{ 6, len, { G16(g0), G16(g1), G16(g2) }, GEO_CC_UNKNOWN, off, inv,     \
+	    what }
 
 /*
  * In write order within each kind: a prefix inside another comes after

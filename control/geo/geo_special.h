@@ -16,7 +16,7 @@ struct geo_builtin {
 	uint8_t plen;
 	uint8_t addr[16];	/* IPv4 in the first 4 bytes, network order */
 	geo_cc_t cc;		/* a sub-region; GEO_CC_UNKNOWN: an alias */
-	uint8_t off;		/* alias: bit where the IPv4 address starts */
+	uint8_t off;		/* alias: bit where the IPv4 address is */
 	uint8_t inverted;	/* alias: stored inverted (Teredo) */
 	const char *what;	/* the registry's name for it */
 };

@@ -143,6 +143,7 @@ nft_walk6(const struct geo_tables *g, const struct conf_ccset *s,
     uint32_t e, nft_u128 base, unsigned plen, struct nft_ivs *out)
 {
 	const uint32_t *node;
+	unsigned off;
 
 	switch (e & GEO6_TAG_MASK) {
 	case GEO6_LEAF:
@@ -151,10 +152,10 @@ nft_walk6(const struct geo_tables *g, const struct conf_ccset *s,
 		return nft_iv6_add(out, base, base | nft_ones(128 - plen));
 	case GEO6_ALIAS:
 		/* Free bits before the IPv4 field (Teredo): not a range. */
-		if ((e & GEO6_ALIAS_OFF) > plen ||
-		    plen > (e & GEO6_ALIAS_OFF) + 32 || (e & GEO6_ALIAS_OFF) > 96)
+		off = e & GEO6_ALIAS_OFF;
+		if (off > plen || plen > off + 32 || off > 96)
 			return 0;
-		return nft_alias6(out, base, plen, e & GEO6_ALIAS_OFF,
+		return nft_alias6(out, base, plen, off,
 		    (e & GEO6_ALIAS_INV) != 0);
 	case GEO6_NODE:
 		node = g->node6 + (size_t)(e & GEO6_VAL_MASK) * 256;

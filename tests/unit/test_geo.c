@@ -589,7 +589,8 @@ check_doc_ranges(const struct geo_tables *t, int with_v6)
 	/* "XX" is no country: unknown. */
 	assert_int_equal(geo_lookup4(t, ip4("14.0.0.1")), GEO_CC_UNKNOWN);
 	/* The database's countries for TEST-NET-1..3 do not count. */
-	assert_int_equal(geo_lookup4(t, ip4("192.0.2.1")), GEO_SP_DOCUMENTATION);
+	assert_int_equal(geo_lookup4(t, ip4("192.0.2.1")),
+	    GEO_SP_DOCUMENTATION);
 	assert_int_equal(geo_lookup4(t, ip4("198.51.100.1")),
 	    GEO_SP_DOCUMENTATION);
 	assert_int_equal(geo_lookup4(t, ip4("203.0.113.77")),
@@ -988,7 +989,8 @@ test_build_embedded(void **state)
 	assert_int_equal(look6(t, "2001:0:4136:e378:8000:63bf:f3cc:9bf8"),
 	    cc("CN"));
 	assert_int_equal(look6(t, "::ffff:192.0.2.1"), cc("CN"));
-	assert_int_equal(geo_lookup4(t, ip4("192.0.2.1")), GEO_SP_DOCUMENTATION);
+	assert_int_equal(geo_lookup4(t, ip4("192.0.2.1")),
+	    GEO_SP_DOCUMENTATION);
 	geo_db_free(&db);
 }
 

@@ -26,11 +26,11 @@
 	    what }
 
 /*
- * In write order within each kind: a prefix inside another comes after
- * it.  The aliases sit inside special blocks (Teredo inside 2001::/23,
- * the local-use NAT64 /96 inside its /48) and are written after all of
- * them, so an embedded special IPv4 address answers as its own special
- * region through the IPv4 table.
+ * In write order: a prefix inside another comes after it.  The aliases
+ * sit inside special blocks (Teredo inside 2001::/23, the local-use
+ * NAT64 /96 inside its /48) and are written after all of them, so that
+ * an embedded special IPv4 address answers as its own special region
+ * through the IPv4 table.
  */
 static const struct geo_builtin geo_builtins[] = {
 	V4(0, 0, 0, 0, 8, GEO_SP_RESERVED, "this network"),
@@ -55,18 +55,11 @@ static const struct geo_builtin geo_builtins[] = {
 
 	V6_ADDR({ 0 }, 128, GEO_SP_RESERVED, "unspecified"),
 	V6_ADDR({ [15] = 1 }, 128, GEO_SP_LOOPBACK, "loopback"),
-	{ 6, 96, { [10] = 0xff, [11] = 0xff }, GEO_CC_UNKNOWN, 96, 0,
-	    "IPv4-mapped" },
 	V6(0x0064, 0xff9b, 0x0001, 48, GEO_SP_RESERVED, "local-use NAT64"),
-	ALIAS(0x0064, 0xff9b, 0x0001, 96, 96, 0, "local-use NAT64 /96"),
-	ALIAS(0x0064, 0xff9b, 0, 96, 96, 0, "NAT64"),
 	V6(0x0100, 0, 0, 64, GEO_SP_RESERVED, "discard-only"),
 	V6(0x2001, 0, 0, 23, GEO_SP_PROTOCOL, "IETF protocol assignments"),
-	/* RFC 4380: the client's address, inverted, in the last 32 bits. */
-	ALIAS(0x2001, 0, 0, 32, 96, 1, "Teredo"),
 	V6(0x2001, 0x0002, 0, 48, GEO_SP_BENCHMARKING, "benchmarking"),
 	V6(0x2001, 0x0db8, 0, 32, GEO_SP_DOCUMENTATION, "documentation"),
-	ALIAS(0x2002, 0, 0, 16, 16, 0, "6to4"),
 	V6(0x2620, 0x004f, 0x8000, 48, GEO_SP_PROTOCOL,
 	    "AS112 direct delegation"),
 	V6(0x3fff, 0, 0, 20, GEO_SP_DOCUMENTATION, "documentation"),
@@ -74,6 +67,15 @@ static const struct geo_builtin geo_builtins[] = {
 	V6(0xfc00, 0, 0, 7, GEO_SP_ULA, "unique local"),
 	V6(0xfe80, 0, 0, 10, GEO_SP_LINK_LOCAL, "link-local unicast"),
 	V6(0xff00, 0, 0, 8, GEO_SP_MULTICAST, "multicast"),
+
+	/* The aliases, last: each lies inside a special block or in none. */
+	{ 6, 96, { [10] = 0xff, [11] = 0xff }, GEO_CC_UNKNOWN, 96, 0,
+	    "IPv4-mapped" },
+	ALIAS(0x0064, 0xff9b, 0, 96, 96, 0, "NAT64"),
+	ALIAS(0x0064, 0xff9b, 0x0001, 96, 96, 0, "local-use NAT64 /96"),
+	/* RFC 4380: the client's address, inverted, in the last 32 bits. */
+	ALIAS(0x2001, 0, 0, 32, 96, 1, "Teredo"),
+	ALIAS(0x2002, 0, 0, 16, 16, 0, "6to4"),
 };
 
 #define GEO_NBUILTINS	(sizeof(geo_builtins) / sizeof(geo_builtins[0]))

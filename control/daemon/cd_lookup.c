@@ -354,26 +354,54 @@ cd_explain_rules(const struct conf *c, const struct cd_pkt *p,
 	return -1;
 }
 
+/*
+ * May override O decide address A?  Not where A lies in a built-in
+ * prefix written after O (a special-purpose block or an alias inside a
+ * broader override: geo_build.c).
+ */
+static bool
+cd_override_decides(const struct geo_override *o, const struct cd_addr *a)
+{
+	return geo_builtin_in(a->af, a->b, a->af == 4 ? 32 : 128) <=
+	    geo_builtin_in(o->af, o->addr, o->plen);
+}
+
+/* Where A's country comes from, for explain's steps: the same order. */
+static void
+cd_geo_why(const struct conf *c, const struct cd_addr *a, char *out,
+    size_t len)
+{
+	const struct geo_builtin *b;
+	int ov = cd_override_find(c, a);
+
+	b = geo_builtin_find((unsigned)a->af, a->b, a->af == 4 ? 32 : 128);
+	if (ov >= 0 && cd_override_decides(&c->overrides[ov], a))
+		snprintf(out, len, "from a configured override");
+	else if (b != NULL && b->cc != GEO_CC_UNKNOWN)
+		snprintf(out, len, "special-purpose block (%s): no database "
+		    "decides it", b->what);
+	else if (b != NULL)
+		snprintf(out, len, "%s: the IPv4 address it carries",
+		    b->what);
+	else
+		snprintf(out, len, "from the geolocation tables");
+}
+
 static void
 cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
     const struct cls_verdict *v, json_t *steps)
 {
 	const struct conf *c = d->run.conf;
 	char cc[GEO_CC_STRLEN], detail[256];
-	int ov;
 
-	ov = cd_override_find(c, &p->src);
-	snprintf(detail, sizeof(detail), "%s", ov >= 0 ?
-	    "from a configured override" : "from the geolocation tables");
+	cd_geo_why(c, &p->src, detail, sizeof(detail));
 	cd_step(steps, "source country", cd_cc_str(v->src_cc, cc), detail);
 	if (!d->run.pol->needs_dst_geo) {
 		cd_step(steps, "destination country", "not looked up",
 		    "no rule matches on destination");
 		return;
 	}
-	ov = cd_override_find(c, &p->dst);
-	snprintf(detail, sizeof(detail), "%s", ov >= 0 ?
-	    "from a configured override" : "from the geolocation tables");
+	cd_geo_why(c, &p->dst, detail, sizeof(detail));
 	cd_step(steps, "destination country", cd_cc_str(v->dst_cc, cc), detail);
 }
 
@@ -440,18 +468,6 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	if ((ident = cd_explain_identity(d, rq->args, &p.m, &v)) != NULL)
 		json_object_set_new(*data, "identity", ident);
 	return 0;
-}
-
-/*
- * May override O decide address A?  Not where A lies in a built-in
- * prefix written after O (a special-purpose block or an alias inside a
- * broader override: geo_build.c).
- */
-static bool
-cd_override_decides(const struct geo_override *o, const struct cd_addr *a)
-{
-	return geo_builtin_in(a->af, a->b, a->af == 4 ? 32 : 128) <=
-	    geo_builtin_in(o->af, o->addr, o->plen);
 }
 
 /*

@@ -541,6 +541,11 @@ def test_geo_special_lookup_and_reload(binaries):
         assert lk["final"] == "CN", lk
         assert lk["builtin"]["region"] == "(embedded IPv4)"
         assert d.ok("lookup", addr="fd00::1")["builtin"]["region"] == "ula"
+        ex = d.ok("explain", src="192.168.1.1", dst="192.0.2.80",
+                  proto="tcp", sport=40000, dport=22, iface="outside0")
+        step = [x for x in ex["steps"] if x["step"] == "source country"][0]
+        assert step["result"] == "private", ex
+        assert "special-purpose block" in step["detail"], step
         data = d.ok("geo-reload")
         assert data["v4_prefixes"] == data["previous_v4_prefixes"] > 0
     finally:

@@ -191,7 +191,10 @@ struct conf_idmatch {
 enum conf_dir { CONF_DIR_ANY, CONF_DIR_IN, CONF_DIR_OUT };
 
 /* A src/dst item as written, kept so conf_print can show it. */
-enum conf_ref_kind { CONF_REF_ANY, CONF_REF_REGION, CONF_REF_CC };
+enum conf_ref_kind {
+	CONF_REF_ANY, CONF_REF_REGION, CONF_REF_CC,
+	CONF_REF_SPECIAL	/* the built-in region "special" */
+};
 struct conf_ref {
 	uint8_t kind;		/* enum conf_ref_kind */
 	uint16_t val;		/* region index or geo_cc_t */
@@ -343,6 +346,11 @@ conf_ccset_has(const struct conf_ccset *s, geo_cc_t cc)
 int conf_port_find(const struct conf *c, const char *name);
 int conf_service_find(const struct conf *c, const char *name);
 int conf_region_find(const struct conf *c, const char *name);
+/*
+ * Adds the built-in region NAME ("special", or one of its sub-regions
+ * such as "private") to SET; 1, or 0 when NAME is not built in.
+ */
+int conf_builtin_add(const char *name, struct conf_ccset *set);
 int conf_nexthop_find(const struct conf *c, const char *name);
 int conf_issuer_find(const struct conf *c, const char *name);
 /* The CONF_ALGS name of bit B, or NULL. */

@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config/conf_int.h"
@@ -90,12 +91,55 @@ conf_prefix_host_bits(const struct geo_override *o)
 	return false;
 }
 
+int
+conf_builtin_add(const char *name, struct conf_ccset *set)
+{
+	int v;
+
+	if (strcmp(name, "special") == 0) {
+		for (v = GEO_CC_SPECIAL; v < GEO_CC_MAX; v++)
+			conf_ccset_add(set, (geo_cc_t)v);
+		return 1;
+	}
+	if ((v = geo_special_parse(name)) < 0)
+		return 0;
+	conf_ccset_add(set, (geo_cc_t)v);
+	return 1;
+}
+
+int
+conf_cc_unassigned(struct conf_ctx *x, const config_setting_t *e,
+    const char *what, const char *s)
+{
+	/* A placeholder or a withdrawn code: never a country. */
+	if (geo_cc_pair(s) >= 0 && geo_cc_parse(s) < 0)
+		return conf_err(x, e, "%s\"%s\" is not an ISO 3166-1 country "
+		    "code", what, s);
+	return 0;
+}
+
+/* An override's country: ISO 3166-1, a special sub-region, "unknown". */
 static int
 conf_country_parse(const char *s)
 {
 	if (strcmp(s, "unknown") == 0)
 		return GEO_CC_UNKNOWN;
+	if (geo_special_parse(s) >= 0)
+		return geo_special_parse(s);
 	return geo_cc_parse(s);
+}
+
+/* S as an override's or a region's country, or -1 reported at E. */
+static int
+conf_country_get(struct conf_ctx *x, const config_setting_t *e,
+    const char *what, const char *s)
+{
+	int v = conf_country_parse(s);
+
+	if (v >= 0 || conf_cc_unassigned(x, e, what, s) < 0)
+		return v;
+	return conf_err(x, e, "%sbad country \"%s\" (an ISO 3166-1 code, a "
+	    "special-purpose region, or \"unknown\")", what, s);
 }
 
 static bool
@@ -131,9 +175,10 @@ conf_override_load(struct conf_ctx *x, const config_setting_t *e)
 		return conf_err(x, ps, "prefix \"%s\" has host bits set", pfx);
 	if (conf_override_dup(x->c, &o))
 		return conf_err(x, ps, "duplicate override for \"%s\"", pfx);
-	if ((v = conf_country_parse(cc)) < 0)
-		return conf_err(x, config_setting_get_member(e, "country"),
-		    "bad country \"%s\" (two letters, or \"unknown\")", cc);
+	v = conf_country_get(x, config_setting_get_member(e, "country"), "",
+	    cc);
+	if (v < 0)
+		return -1;
 	o.cc = (geo_cc_t)v;
 	x->c->overrides[x->c->noverrides++] = o;
 	return 0;
@@ -162,11 +207,14 @@ conf_region_cc(struct conf_ctx *x, const config_setting_t *e, const char *s,
     void *arg)
 {
 	struct conf_region *r = arg;
+	char what[CONF_NAME_MAX + 16];
 	int v;
 
-	if ((v = conf_country_parse(s)) < 0)
-		return conf_err(x, e, "region \"%s\": bad country \"%s\" (two "
-		    "letters, or \"unknown\")", r->name, s);
+	if (conf_builtin_add(s, &r->cc))
+		return 0;
+	snprintf(what, sizeof(what), "region \"%s\": ", r->name);
+	if ((v = conf_country_get(x, e, what, s)) < 0)
+		return -1;
 	conf_ccset_add(&r->cc, (geo_cc_t)v);
 	return 0;
 }
@@ -180,10 +228,14 @@ conf_region_load(struct conf_ctx *x, const config_setting_t *s)
 
 	if (conf_name_check(x, s, name) < 0)
 		return -1;
-	/* Rules look names up as "any", "unknown", region, then country. */
-	if (strcmp(name, "any") == 0 || strcmp(name, "unknown") == 0)
+	/*
+	 * Rules look names up as "any", "unknown", region, built-in region,
+	 * then country: none may be shadowed.
+	 */
+	if (strcmp(name, "any") == 0 || strcmp(name, "unknown") == 0 ||
+	    strcmp(name, "special") == 0 || geo_special_parse(name) >= 0)
 		return conf_err(x, s, "region name \"%s\" is reserved", name);
-	if (geo_cc_parse(name) >= 0)
+	if (geo_cc_pair(name) >= 0)
 		return conf_err(x, s, "region name \"%s\" looks like a country "
 		    "code", name);
 	memcpy(r->name, name, strlen(name) + 1);

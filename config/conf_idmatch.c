@@ -83,9 +83,13 @@ conf_idm_cc(struct conf_ctx *x, const config_setting_t *e, const char *s,
 	} else if ((v = conf_region_find(x->c, s)) >= 0) {
 		for (unsigned i = 0; i < CONF_CC_WORDS; i++)
 			set->w[i] |= x->c->regions[v].cc.w[i];
+	} else if (conf_builtin_add(s, set)) {
+		return 0;
 	} else if ((v = geo_cc_parse(s)) >= 0) {
 		conf_ccset_add(set, (geo_cc_t)v);
 	} else {
+		if (conf_cc_unassigned(x, e, "", s) < 0)
+			return -1;
 		return conf_err(x, e, "unknown region or country \"%s\"", s);
 	}
 	return 0;

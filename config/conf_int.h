@@ -104,6 +104,12 @@ const char *conf_role_name(enum conf_role r);
 /* The sections, in the order conf_load runs them. */
 int conf_geo_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_regions_load(struct conf_ctx *x, const config_setting_t *s);
+/*
+ * When S is two letters that ISO 3166-1 does not assign ("XX", "UK"),
+ * says so at E, after WHAT, and returns -1; otherwise returns 0.
+ */
+int conf_cc_unassigned(struct conf_ctx *x, const config_setting_t *e,
+    const char *what, const char *s);
 int conf_services_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_dataplane_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_rules_load(struct conf_ctx *x, const config_setting_t *s);

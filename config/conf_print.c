@@ -48,7 +48,7 @@ conf_line_end(struct conf_line *l)
 static void
 conf_cc_word(struct conf_line *l, geo_cc_t cc)
 {
-	char s[3];
+	char s[GEO_CC_STRLEN];
 
 	if (cc == GEO_CC_UNKNOWN) {
 		conf_word(l, "unknown");
@@ -108,7 +108,7 @@ conf_ranges_words(struct conf_line *l, const struct conf_range *r,
 static void
 conf_geo_print(const struct conf *c, FILE *f)
 {
-	char addr[INET6_ADDRSTRLEN], cc[3];
+	char addr[INET6_ADDRSTRLEN], cc[GEO_CC_STRLEN];
 
 	fprintf(f, "geo:\n");
 	if (c->ngeo == 0)
@@ -222,6 +222,8 @@ conf_side_print(const struct conf *c, FILE *f, const char *key, bool any,
 			conf_word(&l, "any");
 		else if (ref[i].kind == CONF_REF_REGION)
 			conf_word(&l, c->regions[ref[i].val].name);
+		else if (ref[i].kind == CONF_REF_SPECIAL)
+			conf_word(&l, "special");
 		else
 			conf_cc_word(&l, ref[i].val);
 	}

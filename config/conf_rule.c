@@ -28,6 +28,7 @@ conf_side_item(struct conf_ctx *x, const config_setting_t *e, const char *s,
 {
 	struct conf_side *d = arg;
 	struct conf_ref ref = { CONF_REF_ANY, 0 };
+	char what[CONF_NAME_MAX + 16];
 	int v;
 
 	if (*d->nref == CONF_REF_MAX)
@@ -42,12 +43,19 @@ conf_side_item(struct conf_ctx *x, const config_setting_t *e, const char *s,
 		ref = (struct conf_ref){ CONF_REF_REGION, (uint16_t)v };
 		for (unsigned i = 0; i < CONF_CC_WORDS; i++)
 			d->set->w[i] |= x->c->regions[v].cc.w[i];
-	} else if ((v = geo_cc_parse(s)) >= 0) {
+	} else if (strcmp(s, "special") == 0) {
+		ref = (struct conf_ref){ CONF_REF_SPECIAL, 0 };
+		conf_builtin_add(s, d->set);
+	} else if ((v = geo_special_parse(s)) >= 0 ||
+	    (v = geo_cc_parse(s)) >= 0) {
 		ref = (struct conf_ref){ CONF_REF_CC, (uint16_t)v };
 		conf_ccset_add(d->set, (geo_cc_t)v);
 	} else {
-		return conf_err(x, e, "rule \"%s\": unknown region or country "
-		    "\"%s\"", d->r->name, s);
+		snprintf(what, sizeof(what), "rule \"%s\": ", d->r->name);
+		if (conf_cc_unassigned(x, e, what, s) < 0)
+			return -1;
+		return conf_err(x, e, "%sunknown region or country \"%s\"",
+		    what, s);
 	}
 	d->ref[(*d->nref)++] = ref;
 	return 0;

@@ -82,7 +82,7 @@ static const struct cli_param cli_p_rule[] = { { NULL, "name", CLI_V_STR, NULL,
 static const struct cli_param cli_p_region[] = {
 	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "region name" },
 	{ NULL, "countries", CLI_V_LIST, NULL, ATTR | REQ, "CC,CC",
-	    "two-letter country codes or unknown" },
+	    "ISO 3166-1 codes, special sub-regions or unknown" },
 	END
 };
 
@@ -99,7 +99,7 @@ static const struct cli_param cli_p_override[] = {
 	{ NULL, "name", CLI_V_STR, NULL, REQ, "PREFIX",
 	    "address or prefix, e.g. 203.0.113.0/24" },
 	{ NULL, "country", CLI_V_STR, NULL, ATTR | REQ, "CC",
-	    "two-letter country code or unknown" },
+	    "ISO 3166-1 code, a special sub-region or unknown" },
 	END
 };
 

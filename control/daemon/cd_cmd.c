@@ -272,7 +272,7 @@ static json_t *
 cd_counters_countries(const struct stats *s)
 {
 	json_t *a = json_array();
-	char cc[8];
+	char cc[GEO_CC_STRLEN];
 
 	for (unsigned c = 0; c < GEO_CC_MAX; c++)
 		if (s->cc_packets[c])

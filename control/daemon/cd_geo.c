@@ -30,7 +30,7 @@ cd_geo_layers(const struct geo_db *db)
 		const struct geo_layer_meta *m = &db->layer[i];
 
 		json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s, s:I, "
-		    "s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "layer",
+		    "s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "layer",
 		    (int)i + 1, "path", m->path, "field", m->field, "db_type",
 		    m->db_type, "build_epoch", (json_int_t)m->build_epoch,
 		    "node_count", (json_int_t)m->node_count, "ip_version",
@@ -39,7 +39,8 @@ cd_geo_layers(const struct geo_db *db)
 		    (json_int_t)m->v6_prefixes, "data_records",
 		    (json_int_t)m->data_records, "records_no_field",
 		    (json_int_t)m->records_no_field, "records_bad_value",
-		    (json_int_t)m->records_bad_value));
+		    (json_int_t)m->records_bad_value, "records_non_iso",
+		    (json_int_t)m->records_non_iso));
 	}
 	return a;
 }

@@ -12,6 +12,7 @@
 #include <maxminddb.h>
 
 #include "control/daemon/cordond.h"
+#include "control/geo/geo_special.h"
 #include "dataplane/classify/cls.h"
 #include "dataplane/stats/reasons.h"
 
@@ -74,7 +75,7 @@ static json_t *
 cd_override_json(const struct conf *c, int i)
 {
 	const struct geo_override *o;
-	char addr[INET6_ADDRSTRLEN], pfx[64], cc[8];
+	char addr[INET6_ADDRSTRLEN], pfx[64], cc[GEO_CC_STRLEN];
 
 	if (i < 0)
 		return json_null();
@@ -83,6 +84,28 @@ cd_override_json(const struct conf *c, int i)
 	snprintf(pfx, sizeof(pfx), "%s/%u", addr, o->plen);
 	return json_pack("{s:s, s:s}", "prefix", pfx, "country",
 	    cd_cc_str(o->cc, cc));
+}
+
+/*
+ * The built-in prefix written last that holds A (geo_special.c): a
+ * special-purpose block, whose sub-region no database can change, or an
+ * alias, where the embedded IPv4 address decides.  Null when none.
+ */
+static json_t *
+cd_builtin_json(const struct cd_addr *a)
+{
+	const struct geo_builtin *b;
+	char addr[INET6_ADDRSTRLEN], pfx[64], cc[GEO_CC_STRLEN];
+
+	b = geo_builtin_find((unsigned)a->af, a->b, a->af == 4 ? 32 : 128);
+	if (b == NULL)
+		return json_null();
+	inet_ntop(b->af == 4 ? AF_INET : AF_INET6, b->addr, addr,
+	    sizeof(addr));
+	snprintf(pfx, sizeof(pfx), "%s/%u", addr, b->plen);
+	geo_cc_format(b->cc, cc);
+	return json_pack("{s:s, s:s, s:s}", "prefix", pfx, "name", b->what,
+	    "region", b->cc == GEO_CC_UNKNOWN ? "(embedded IPv4)" : cc);
 }
 
 /* The layer's field of ADDR's record, as libmaxminddb reads it. */
@@ -141,7 +164,7 @@ cd_cmd_lookup(struct cd *d, const struct cd_req *rq, json_t **data,
 	const struct conf *c = d->run.conf;
 	struct cd_addr a;
 	json_t *layers, *o;
-	char cc[8];
+	char cc[GEO_CC_STRLEN];
 
 	if (cd_addr_parse(s, &a) < 0)
 		return cd_fail(e, "bad-request", "lookup needs \"addr\": an "
@@ -154,6 +177,7 @@ cd_cmd_lookup(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "addr", json_string(s));
 	json_object_set_new(o, "family", json_integer(a.af));
 	json_object_set_new(o, "layers", layers);
+	json_object_set_new(o, "builtin", cd_builtin_json(&a));
 	json_object_set_new(o, "override", cd_override_json(c,
 	    cd_override_find(c, &a)));
 	json_object_set_new(o, "final", json_string(cd_cc_str(cd_addr_cc(
@@ -354,26 +378,54 @@ cd_explain_rules(const struct conf *c, const struct cd_pkt *p,
 	return -1;
 }
 
+/*
+ * May override O decide address A?  Not where A lies in a built-in
+ * prefix written after O (a special-purpose block or an alias inside a
+ * broader override: geo_build.c).
+ */
+static bool
+cd_override_decides(const struct geo_override *o, const struct cd_addr *a)
+{
+	return geo_builtin_in(a->af, a->b, a->af == 4 ? 32 : 128) <=
+	    geo_builtin_in(o->af, o->addr, o->plen);
+}
+
+/* Where A's country comes from, for explain's steps: the same order. */
+static void
+cd_geo_why(const struct conf *c, const struct cd_addr *a, char *out,
+    size_t len)
+{
+	const struct geo_builtin *b;
+	int ov = cd_override_find(c, a);
+
+	b = geo_builtin_find((unsigned)a->af, a->b, a->af == 4 ? 32 : 128);
+	if (ov >= 0 && cd_override_decides(&c->overrides[ov], a))
+		snprintf(out, len, "from a configured override");
+	else if (b != NULL && b->cc != GEO_CC_UNKNOWN)
+		snprintf(out, len, "special-purpose block (%s): no database "
+		    "decides it", b->what);
+	else if (b != NULL)
+		snprintf(out, len, "%s: the IPv4 address it carries",
+		    b->what);
+	else
+		snprintf(out, len, "from the geolocation tables");
+}
+
 static void
 cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
     const struct cls_verdict *v, json_t *steps)
 {
 	const struct conf *c = d->run.conf;
-	char cc[8], detail[256];
-	int ov;
+	char cc[GEO_CC_STRLEN], detail[256];
 
-	ov = cd_override_find(c, &p->src);
-	snprintf(detail, sizeof(detail), "%s", ov >= 0 ?
-	    "from a configured override" : "from the geolocation tables");
+	cd_geo_why(c, &p->src, detail, sizeof(detail));
 	cd_step(steps, "source country", cd_cc_str(v->src_cc, cc), detail);
 	if (!d->run.pol->needs_dst_geo) {
 		cd_step(steps, "destination country", "not looked up",
 		    "no rule matches on destination");
 		return;
 	}
-	ov = cd_override_find(c, &p->dst);
-	snprintf(detail, sizeof(detail), "%s", ov >= 0 ?
-	    "from a configured override" : "from the geolocation tables");
+	cd_geo_why(c, &p->dst, detail, sizeof(detail));
 	cd_step(steps, "destination country", cd_cc_str(v->dst_cc, cc), detail);
 }
 
@@ -480,7 +532,7 @@ cd_explain_data(const struct cd *d, const struct cd_pkt *p,
     const struct cls_verdict *v, json_t *steps)
 {
 	const struct policy *pol = d->run.pol;
-	char scc[8], dcc[8];
+	char scc[GEO_CC_STRLEN], dcc[GEO_CC_STRLEN];
 
 	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o}",
 	    "schema", CD_SCHEMA, "verdict", cdn_action_name(v->action),
@@ -539,8 +591,9 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 }
 
 /*
- * geo-reload's canaries: the first and last address of every override
- * answer what the most specific override containing them says.
+ * geo-reload's canaries: the first address of every override answers
+ * what the most specific override containing it says, where that
+ * override decides.
  */
 int
 cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
@@ -549,14 +602,16 @@ cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
 	for (unsigned i = 0; i < c->noverrides; i++) {
 		const struct geo_override *o = &c->overrides[i];
 		struct cd_addr a = { .af = o->af };
-		char want[8], got[8], addr[INET6_ADDRSTRLEN];
+		char want[GEO_CC_STRLEN], got[GEO_CC_STRLEN];
+		char addr[INET6_ADDRSTRLEN];
 		int best;
 		geo_cc_t cc;
 
 		memcpy(a.b, o->addr, sizeof(a.b));
 		best = cd_override_find(c, &a);
 		cc = cd_addr_cc(g, &a);
-		if (best >= 0 && cc != c->overrides[best].cc) {
+		if (best >= 0 && cc != c->overrides[best].cc &&
+		    cd_override_decides(&c->overrides[best], &a)) {
 			inet_ntop(a.af == 4 ? AF_INET : AF_INET6, a.b, addr,
 			    sizeof(addr));
 			snprintf(why, len, "canary %s resolves to %s, the "

@@ -92,6 +92,13 @@ cd_geo_compile(const struct conf *c, struct geo_db *db, struct cd_err *e)
 	if (geo_db_build(src, c->ngeo, c->overrides, c->noverrides, db, err,
 	    sizeof(err)) < 0)
 		return cd_fail(e, "geo", "%s", err);
+	/* Answers such as "EU" or "ZZ" place nobody: say how many. */
+	for (unsigned i = 0; i < db->nlayers; i++)
+		if (db->layer[i].records_non_iso > 0)
+			cd_log("geo: %s: %llu records answer a code ISO 3166-1 "
+			    "does not assign: judged unknown",
+			    db->layer[i].path,
+			    (unsigned long long)db->layer[i].records_non_iso);
 	return 0;
 }
 

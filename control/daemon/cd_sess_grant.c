@@ -336,7 +336,7 @@ cd_grant_json(const struct cd *d, const struct cd_grant *g)
 {
 	const struct conf *c = d->run.conf;
 	json_t *o = cd_obj(), *svcs = json_array(), *acts = json_array();
-	char cc[8];
+	char cc[GEO_CC_STRLEN];
 
 	for (unsigned i = 0; i < c->nservices; i++)
 		if ((g->svcs >> i) & 1)

@@ -14,7 +14,7 @@
 #define CD_SHOW_AUDIT	200
 
 const char *
-cd_cc_str(geo_cc_t cc, char buf[8])
+cd_cc_str(geo_cc_t cc, char buf[GEO_CC_STRLEN])
 {
 	if (cc == GEO_CC_UNKNOWN)
 		return "unknown";
@@ -33,7 +33,7 @@ cd_word(char *out, size_t len, const char *w)
 void
 cd_ccset_str(const struct conf_ccset *s, char *out, size_t len)
 {
-	char cc[8];
+	char cc[GEO_CC_STRLEN];
 
 	out[0] = '\0';
 	for (geo_cc_t i = 0; i < GEO_CC_MAX; i++)
@@ -45,7 +45,7 @@ void
 cd_refs_str(const struct conf *c, const struct conf_ref *ref, unsigned n,
     char *out, size_t len)
 {
-	char cc[8];
+	char cc[GEO_CC_STRLEN];
 
 	out[0] = '\0';
 	if (n == 0)
@@ -53,6 +53,7 @@ cd_refs_str(const struct conf *c, const struct conf_ref *ref, unsigned n,
 	for (unsigned i = 0; i < n; i++)
 		cd_word(out, len, ref[i].kind == CONF_REF_ANY ? "any" :
 		    ref[i].kind == CONF_REF_REGION ? c->regions[ref[i].val].name :
+		    ref[i].kind == CONF_REF_SPECIAL ? "special" :
 		    cd_cc_str(ref[i].val, cc));
 }
 
@@ -106,7 +107,7 @@ cd_ccset_named(const struct conf *c, const struct conf_ccset *set,
     char *out, size_t len)
 {
 	struct conf_ccset left = *set;
-	char cc[8];
+	char cc[GEO_CC_STRLEN];
 	bool fits;
 
 	out[0] = '\0';
@@ -321,7 +322,7 @@ static json_t *
 cd_show_overrides(const struct conf *c)
 {
 	json_t *a = json_array();
-	char addr[INET6_ADDRSTRLEN], pfx[64], cc[8];
+	char addr[INET6_ADDRSTRLEN], pfx[64], cc[GEO_CC_STRLEN];
 
 	for (unsigned i = 0; i < c->noverrides; i++) {
 		const struct geo_override *o = &c->overrides[i];

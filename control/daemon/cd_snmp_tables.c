@@ -264,10 +264,13 @@ cd_build_rules(struct cd *d, const struct stats *s)
 	}
 }
 
+/* The MIB numbers countries and special sub-regions 1..687. */
+_Static_assert(GEO_CC_MAX == 687, "CORDON-MIB cordonCountryIndex range");
+
 static void
 cd_build_countries(const struct stats *s)
 {
-	char cc[8];
+	char cc[GEO_CC_STRLEN];
 
 	for (unsigned c = 0; c < GEO_CC_MAX; c++) {
 		if (s->cc_packets[c] == 0)

@@ -148,7 +148,8 @@ sl_proto(unsigned proto, char buf[8])
 /* Text of one packet record's fields (kept alive for sl_record). */
 struct sl_ptext {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-	char sport[8], dport[8], proto[8], rule[16], scc[8], dcc[8];
+	char sport[8], dport[8], proto[8], rule[16];
+	char scc[GEO_CC_STRLEN], dcc[GEO_CC_STRLEN];
 	char count[24], first[32], last[32], port[DPC_NAME_MAX + 1];
 	char msg[320];
 };

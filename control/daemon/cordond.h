@@ -262,7 +262,7 @@ const char *cd_verdict_detail(const struct cls_verdict *v);
 
 /* cd_show.c helpers shared with explain */
 void cd_ccset_str(const struct conf_ccset *s, char *out, size_t len);
-const char *cd_cc_str(geo_cc_t cc, char buf[8]);
+const char *cd_cc_str(geo_cc_t cc, char buf[GEO_CC_STRLEN]);
 void cd_refs_str(const struct conf *c, const struct conf_ref *ref,
     unsigned n, char *out, size_t len);
 

@@ -1,7 +1,8 @@
 /*
- * Geolocation compiler: layers in order, then the config overrides, then
- * the IPv4-mapped alias, all into fresh tables that replace the caller's
- * only when everything succeeded.
+ * Geolocation compiler: layers in order, then the config overrides, with
+ * the built-in prefixes (special-purpose blocks, IPv4-embedding aliases)
+ * in between, all into fresh tables that replace the caller's only when
+ * everything succeeded.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "control/geo/geo_build.h"
 #include "control/geo/geo_layer.h"
+#include "control/geo/geo_special.h"
 
 static double
 geo_now_ms(void)
@@ -44,75 +46,21 @@ geo_override_apply(struct geo_tables *t, const struct geo_override *o,
 }
 
 /*
- * IPv6 sources that carry an IPv4 address get that address's country,
- * whatever the databases say: ::ffff:a.b.c.d (how a dual-stack socket
- * shows IPv4 peers), 6to4 2002:AABB:CCDD::/48, the NAT64 well-known
- * prefix 64:ff9b::/96, and Teredo 2001:0::/32, whose last 32 bits are the
- * client's address inverted (RFC 4380; the server address at bits 32-63
- * is not where the traffic comes from).  Overrides inside these prefixes
- * are applied after them (an operator can still pin a part), the others
- * before (a broad IPv6 override such as ::/0 does not undo them).
+ * Overrides are written in three passes, each after the built-ins they
+ * lie in (geo_special.c): those outside every built-in prefix first, so
+ * that a broad one (0.0.0.0/0, ::/0) does not undo them; then the
+ * special-purpose blocks and the overrides inside them (the demo's
+ * TEST-NETs); then the IPv4-embedding aliases and the overrides inside
+ * those.  Within a pass, config order: a later override wins.
  */
-static const struct geo_embed {
-	uint8_t prefix[16];
-	uint8_t plen, off, inverted;
-	const char *what;
-} geo_embeds[] = {
-	{ { [10] = 0xff, [11] = 0xff }, 96, 96, 0, "IPv4-mapped" },
-	{ { 0x20, 0x02 }, 16, 16, 0, "6to4" },
-	{ { 0x00, 0x64, 0xff, 0x9b }, 96, 96, 0, "NAT64" },
-	{ { 0x20, 0x01, 0x00, 0x00 }, 32, 96, 1, "Teredo" },
-};
-
-/* Does override O lie inside one of the embedded-IPv4 prefixes? */
-static int
-geo_override_embedded(const struct geo_override *o)
-{
-	if (o->af != 6)
-		return 0;
-	for (size_t i = 0; i < sizeof(geo_embeds) / sizeof(geo_embeds[0]);
-	    i++) {
-		const struct geo_embed *e = &geo_embeds[i];
-		unsigned b;
-
-		if (o->plen < e->plen)
-			continue;
-		for (b = 0; b < e->plen; b++)
-			if (((o->addr[b / 8] ^ e->prefix[b / 8]) >>
-			    (7 - b % 8)) & 1)
-				break;
-		if (b == e->plen)
-			return 1;
-	}
-	return 0;
-}
-
-/* Applies the overrides that are (INSIDE) or are not inside the aliases. */
 static int
 geo_overrides_apply(struct geo_tables *t, const struct geo_override *ov,
-    unsigned nov, int inside, char *err, size_t errlen)
+    unsigned nov, enum geo_in in, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < nov; i++)
-		if (geo_override_embedded(&ov[i]) == inside &&
+		if (geo_builtin_in(ov[i].af, ov[i].addr, ov[i].plen) == in &&
 		    geo_override_apply(t, &ov[i], i, err, errlen) == -1)
 			return -1;
-	return 0;
-}
-
-static int
-geo_embed_aliases(struct geo_tables *t, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < sizeof(geo_embeds) / sizeof(geo_embeds[0]);
-	    i++) {
-		const struct geo_embed *e = &geo_embeds[i];
-
-		if (geo_v6_set_alias(t, e->prefix, e->plen, e->off,
-		    e->inverted) != 0) {
-			snprintf(err, errlen, "%s alias: %s", e->what,
-			    strerror(errno));
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -127,10 +75,12 @@ geo_db_fill(struct geo_db *db, const struct geo_source *src, unsigned n,
 		    errlen) == -1)
 			return -1;
 	db->nlayers = n;
-	if (geo_overrides_apply(db->tables, ov, nov, 0, err, errlen) == -1 ||
-	    geo_embed_aliases(db->tables, err, errlen) == -1 ||
-	    geo_overrides_apply(db->tables, ov, nov, 1, err, errlen) == -1)
-		return -1;
+	for (enum geo_in in = GEO_IN_NONE; in <= GEO_IN_ALIAS; in++)
+		if ((in != GEO_IN_NONE &&
+		    geo_builtins_apply(db->tables, in, err, errlen) == -1) ||
+		    geo_overrides_apply(db->tables, ov, nov, in, err,
+		    errlen) == -1)
+			return -1;
 	db->noverrides = nov;
 	if (geo_tables_compact(db->tables) == -1) {
 		snprintf(err, errlen, "compacting tables: %s", strerror(errno));
@@ -199,9 +149,11 @@ geo_layer_print(const struct geo_layer_meta *m, unsigned i, FILE *fp)
 	    (unsigned long long)m->v4_prefixes,
 	    (unsigned long long)m->v6_prefixes);
 	fprintf(fp, "  records: %llu, %llu without the field, %llu with a "
-	    "bad value\n", (unsigned long long)m->data_records,
+	    "bad value, %llu with a non-ISO code\n",
+	    (unsigned long long)m->data_records,
 	    (unsigned long long)m->records_no_field,
-	    (unsigned long long)m->records_bad_value);
+	    (unsigned long long)m->records_bad_value,
+	    (unsigned long long)m->records_non_iso);
 }
 
 void

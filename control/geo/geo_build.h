@@ -43,6 +43,7 @@ struct geo_layer_meta {
 	uint64_t data_records;	/* distinct data records seen */
 	uint64_t records_no_field; /* of those, without the field */
 	uint64_t records_bad_value; /* field there, but not a country code */
+	uint64_t records_non_iso; /* two letters ISO 3166-1 does not assign */
 };
 
 struct geo_db {
@@ -55,12 +56,16 @@ struct geo_db {
 
 /*
  * Compiles N layers and NOV overrides into OUT.  Each layer writes every
- * prefix that has a data record (a record without the field writes
- * "unknown"); empty prefixes keep what earlier layers said.  Overrides
- * follow in order, then ::ffff:0:0/96 is made to answer as IPv4 whatever
- * came before.  The tables are compacted; OUT->compile_ms says how long
- * it all took.  N may be 0 (overrides only).  On any error (missing,
- * unreadable, truncated or corrupt file; field absent from every record)
+ * prefix that has a data record (a record without the field, or whose
+ * value is not an ISO 3166-1 code, writes "unknown"); empty prefixes keep
+ * what earlier layers said.  Then, in order: the overrides that lie
+ * outside every built-in prefix; the special-purpose blocks (each answers
+ * its sub-region of "special") and the overrides inside them; the
+ * IPv4-embedding aliases (::ffff:0:0/96, 6to4, NAT64, Teredo answer as
+ * the IPv4 address they carry) and the overrides inside them.  The
+ * tables are compacted; OUT->compile_ms says how long it all took.  N
+ * may be 0 (overrides only).  On any error (missing, unreadable,
+ * truncated or corrupt file; field absent from every record)
  * returns -1 with a message naming the file in ERR and OUT untouched:
  * the caller keeps its last good tables (fail closed at start-up).
  */

@@ -19,6 +19,7 @@
 #define GL_PATH_MAX	16	/* components of a dotted field path */
 #define GL_NO_FIELD	(-2)	/* cached: record lacks the field */
 #define GL_BAD_VALUE	(-3)	/* cached: field is not a country code */
+#define GL_NON_ISO	(-4)	/* cached: two letters, no ISO country */
 #define GL_SEPARATOR	16	/* bytes between search tree and data */
 
 struct gl_cache {
@@ -151,7 +152,10 @@ bad:
 	return -1;
 }
 
-/* Decodes the record at OFF: a country, GL_NO_FIELD, GL_BAD_VALUE or -1. */
+/*
+ * Decodes the record at OFF: a country, GL_NO_FIELD, GL_BAD_VALUE,
+ * GL_NON_ISO or -1.
+ */
 static int
 gl_decode(struct gl_ctx *c, uint32_t off)
 {
@@ -173,8 +177,10 @@ gl_decode(struct gl_ctx *c, uint32_t off)
 		return GL_BAD_VALUE;
 	memcpy(s, d.utf8_string, 2);
 	s[2] = '\0';
-	cc = geo_cc_parse(s);
-	return cc < 0 ? GL_BAD_VALUE : cc;
+	/* "XX", "EU", "ZZ": placeholders, not countries; counted apart. */
+	if ((cc = geo_cc_parse(s)) < 0)
+		return geo_cc_pair(s) < 0 ? GL_BAD_VALUE : GL_NON_ISO;
+	return cc;
 }
 
 /* The country of the record at OFF (0 if it has none), or -1. */
@@ -194,6 +200,8 @@ gl_country(struct gl_ctx *c, uint32_t off)
 			c->meta->records_no_field++;
 		if (v == GL_BAD_VALUE)
 			c->meta->records_bad_value++;
+		if (v == GL_NON_ISO)
+			c->meta->records_non_iso++;
 		if (gl_cache_put(&c->cache, off, (int16_t)v) == -1) {
 			gl_error(c, "%s", strerror(ENOMEM));
 			return -1;

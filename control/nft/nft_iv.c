@@ -106,21 +106,33 @@ nft_walk4(const struct geo_tables *g, const struct conf_ccset *s,
 }
 
 /*
- * An alias at BASE/PLEN reads the IPv4 address at bit PLEN: each IPv4
- * range of the set is one IPv6 range there (reversed when inverted).
+ * An alias entry at BASE/PLEN reads the IPv4 address at bit OFF: each
+ * IPv4 range of the set is one IPv6 range there (reversed when
+ * inverted).  PLEN may pass OFF when a more specific write split the
+ * alias (the special-purpose ::/128 and ::1 inside ::/96): the bits
+ * between fix a prefix of the (stored) IPv4 address, and only the part
+ * of each range under that prefix is there.
  */
 static int
-nft_alias6(struct nft_ivs *out, nft_u128 base, unsigned plen, bool inv)
+nft_alias6(struct nft_ivs *out, nft_u128 base, unsigned plen, unsigned off,
+    bool inv)
 {
-	unsigned sh = 96 - plen;
+	unsigned sh = 96 - off, k = plen - off;
+	nft_u128 top = base & ~nft_ones(128 - off);
+	uint32_t span = k == 0 ? UINT32_MAX : (1u << (32 - k)) - 1;
+	uint32_t fix = (uint32_t)(base >> sh) & ~span;
 	size_t n = out->n4;
 
-	for (size_t k = 0; k < n; k++) {
-		const struct nft_iv4 *v = &out->v4[inv ? n - 1 - k : k];
+	for (size_t i = 0; i < n; i++) {
+		const struct nft_iv4 *v = &out->v4[inv ? n - 1 - i : i];
 		uint32_t lo = inv ? ~v->hi : v->lo, hi = inv ? ~v->lo : v->hi;
 
-		if (nft_iv6_add(out, base | (nft_u128)lo << sh,
-		    base | (nft_u128)hi << sh | nft_ones(sh)) < 0)
+		if (hi < fix || lo > (fix | span))
+			continue;
+		lo = lo < fix ? fix : lo;
+		hi = hi > (fix | span) ? fix | span : hi;
+		if (nft_iv6_add(out, top | (nft_u128)lo << sh,
+		    top | (nft_u128)hi << sh | nft_ones(sh)) < 0)
 			return -1;
 	}
 	return 0;
@@ -131,6 +143,7 @@ nft_walk6(const struct geo_tables *g, const struct conf_ccset *s,
     uint32_t e, nft_u128 base, unsigned plen, struct nft_ivs *out)
 {
 	const uint32_t *node;
+	unsigned off;
 
 	switch (e & GEO6_TAG_MASK) {
 	case GEO6_LEAF:
@@ -139,9 +152,11 @@ nft_walk6(const struct geo_tables *g, const struct conf_ccset *s,
 		return nft_iv6_add(out, base, base | nft_ones(128 - plen));
 	case GEO6_ALIAS:
 		/* Free bits before the IPv4 field (Teredo): not a range. */
-		if ((e & GEO6_ALIAS_OFF) != plen || plen > 96)
+		off = e & GEO6_ALIAS_OFF;
+		if (off > plen || plen > off + 32 || off > 96)
 			return 0;
-		return nft_alias6(out, base, plen, (e & GEO6_ALIAS_INV) != 0);
+		return nft_alias6(out, base, plen, off,
+		    (e & GEO6_ALIAS_INV) != 0);
 	case GEO6_NODE:
 		node = g->node6 + (size_t)(e & GEO6_VAL_MASK) * 256;
 		for (unsigned b = 0; b < 256; b++) {

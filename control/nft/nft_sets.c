@@ -91,7 +91,7 @@ nft_set_ifnames(struct nft_bx *x, const char *name, const char *const *ifs,
 }
 
 static const char *
-nft_cc_word(geo_cc_t cc, char buf[3])
+nft_cc_word(geo_cc_t cc, char buf[GEO_CC_STRLEN])
 {
 	if (cc == GEO_CC_UNKNOWN)
 		return "unknown";
@@ -108,7 +108,7 @@ void
 nft_set_name(const struct conf *c, const struct conf_ccset *s, int af,
     char *out, size_t len)
 {
-	char cc[3], buf[64] = "";
+	char cc[GEO_CC_STRLEN], buf[64] = "";
 	unsigned n = 0;
 	uint64_t h = 1469598103934665603ULL;
 

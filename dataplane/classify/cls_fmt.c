@@ -59,7 +59,8 @@ cls_service_name(const struct policy *p, const struct cls_verdict *v)
 static void
 cls_json_l3(FILE *f, const struct policy *p, const struct cls_record *r)
 {
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pb[8], cc[3];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pb[8];
+	char cc[GEO_CC_STRLEN];
 	const struct pkt_meta *m = r->m;
 	const char *svc = cls_service_name(p, r->v);
 
@@ -109,7 +110,8 @@ cls_record_json(FILE *f, const struct policy *p, const struct cls_record *r)
 void
 cls_record_text(FILE *f, const struct policy *p, const struct cls_record *r)
 {
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pb[8], cc[3];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pb[8];
+	char cc[GEO_CC_STRLEN];
 	const struct pkt_meta *m = r->m;
 	const char *svc = cls_service_name(p, r->v);
 

@@ -13,18 +13,57 @@
 #include <stdint.h>
 
 /*
- * Country index: 0 is "unknown" (no answer), 1..676 an ISO 3166 alpha-2
- * pair "AA".."ZZ" as (c0 - 'A') * 26 + (c1 - 'A') + 1.  Dense, so that
- * per-country tables are plain arrays.
+ * Country index: 0 is "unknown" (no answer), 1..676 a letter pair
+ * "AA".."ZZ" as (c0 - 'A') * 26 + (c1 - 'A') + 1.  Only the pairs ISO
+ * 3166-1 assigns to a country (and XK, Kosovo, by common use) are ever
+ * parsed or stored: user-assigned, reserved and withdrawn pairs (AA, QM,
+ * XX, ZZ, UK, EU...) are unknown.  Above the pairs come the sub-regions
+ * of the built-in region "special": the IANA special-purpose address
+ * blocks, which belong to no country.  Dense, so that per-country tables
+ * are plain arrays.
  */
 typedef uint16_t geo_cc_t;
 #define GEO_CC_UNKNOWN	0
-#define GEO_CC_MAX	677
+#define GEO_CC_PAIRS	676
 
-/* Returns the index of a two-letter code (either case), or -1. */
+/* The special-purpose sub-regions, in the order of geo_special_names. */
+enum geo_special {
+	GEO_SP_PRIVATE = GEO_CC_PAIRS + 1,	/* RFC 1918 */
+	GEO_SP_SHARED,		/* 100.64.0.0/10, RFC 6598 */
+	GEO_SP_LOOPBACK,
+	GEO_SP_LINK_LOCAL,
+	GEO_SP_DOCUMENTATION,	/* TEST-NETs, 2001:db8::/32, 3fff::/20 */
+	GEO_SP_BENCHMARKING,	/* 198.18.0.0/15, 2001:2::/48 */
+	GEO_SP_ULA,		/* fc00::/7 */
+	GEO_SP_MULTICAST,
+	GEO_SP_PROTOCOL,	/* IETF protocol assignments, anycast */
+	GEO_SP_RESERVED,	/* this network, 240/4, unspecified... */
+	GEO_SP_END
+};
+#define GEO_CC_SPECIAL	GEO_SP_PRIVATE	/* first sub-region */
+#define GEO_CC_MAX	GEO_SP_END
+/* Room for any geo_cc_format() result ("documentation" is the longest). */
+#define GEO_CC_STRLEN	16
+
+/*
+ * Returns the index of an ISO 3166-1 alpha-2 code (either case), or -1
+ * for anything else, unassigned pairs included.  A table lookup.
+ */
 int geo_cc_parse(const char *s);
-/* Writes "US" (or "--" for unknown) into OUT[3]. */
-void geo_cc_format(geo_cc_t cc, char out[3]);
+/* The index of any two letters (either case), assigned or not, or -1. */
+int geo_cc_pair(const char *s);
+/* The code of a sub-region name ("private", "ula"...), or -1. */
+int geo_special_parse(const char *s);
+static inline int
+geo_cc_is_special(geo_cc_t cc)
+{
+	return cc >= GEO_CC_SPECIAL && cc < GEO_CC_MAX;
+}
+/*
+ * Writes "US", a sub-region's name, or "--" for unknown (and for
+ * anything out of range) into OUT.
+ */
+void geo_cc_format(geo_cc_t cc, char out[GEO_CC_STRLEN]);
 
 struct geo_tables;
 

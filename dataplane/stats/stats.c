@@ -43,7 +43,7 @@ stats_port_name(const struct stats_names *n, unsigned p, char *buf,
 void
 stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 {
-	char name[64], cc[3];
+	char name[64], cc[GEO_CC_STRLEN];
 
 	fprintf(f, "packets: %lu\n", s->packets);
 	for (unsigned a = 0; a < CDN_ACT_MAX; a++)
@@ -104,7 +104,7 @@ stats_json_rules(const struct stats *s, const struct stats_names *n, FILE *f)
 static void
 stats_json_countries(const struct stats *s, FILE *f)
 {
-	char cc[3];
+	char cc[GEO_CC_STRLEN];
 	int first = 1;
 
 	fprintf(f, ",\"countries\":{");

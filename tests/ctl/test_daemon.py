@@ -559,6 +559,44 @@ def test_geo_reload(cd):
 
 
 @needs_dp
+def test_geo_special_lookup_and_reload(binaries):
+    """Issue 10 item 3: over the real database (which says AU and JP),
+    special-purpose addresses answer their sub-region and lookup names the
+    block; an override inside one still wins; a broad override, which the
+    blocks outrank, does not fail geo-reload's canaries."""
+    d = Daemon()
+    with open(d.conf) as f:
+        text = f.read().replace(
+            "overrides = ( ", 'overrides = ( { prefix = "0.0.0.0/0"; '
+            'country = "KP"; },\n                  ', 1)
+    with open(d.conf, "w") as f:
+        f.write(text)
+    d.start()
+    try:
+        lk = d.ok("lookup", addr="192.168.1.1")
+        assert lk["final"] == "private", lk
+        assert lk["builtin"]["prefix"] == "192.168.0.0/16"
+        assert lk["builtin"]["region"] == "private"
+        assert lk["layers"][0]["country"] not in ("", "unknown")
+        assert d.ok("lookup", addr="2001:db8::1")["final"] == "documentation"
+        assert d.ok("lookup", addr="198.51.100.7")["final"] == "CN"
+        assert d.ok("lookup", addr="8.8.8.8")["final"] == "KP"
+        lk = d.ok("lookup", addr="64:ff9b:1::c633:6407")
+        assert lk["final"] == "CN", lk
+        assert lk["builtin"]["region"] == "(embedded IPv4)"
+        assert d.ok("lookup", addr="fd00::1")["builtin"]["region"] == "ula"
+        ex = d.ok("explain", src="192.168.1.1", dst="192.0.2.80",
+                  proto="tcp", sport=40000, dport=22, iface="outside0")
+        step = [x for x in ex["steps"] if x["step"] == "source country"][0]
+        assert step["result"] == "private", ex
+        assert "special-purpose block" in step["detail"], step
+        data = d.ok("geo-reload")
+        assert data["v4_prefixes"] == data["previous_v4_prefixes"] > 0
+    finally:
+        d.stop()
+
+
+@needs_dp
 def test_geo_reload_bad_database_refused(binaries):
     """A reload that finds the database truncated is refused; the tables
     in force stay, lookups still answer, and the refusal is audited."""

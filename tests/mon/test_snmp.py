@@ -293,7 +293,14 @@ def registered(snmp):
     return w if w and (OBJ + ".2.1.0") in w else None
 
 
+# The sub-regions of "special", in CORDON-MIB's cordonCountryIndex order.
+SPECIAL = ["private", "shared", "loopback", "link-local", "documentation",
+           "benchmarking", "ula", "multicast", "protocol", "reserved"]
+
+
 def cc_index(code):
+    if code in SPECIAL:
+        return 678 + SPECIAL.index(code)
     return (ord(code[0]) - 65) * 26 + (ord(code[1]) - 65) + 2
 
 

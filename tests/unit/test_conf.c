@@ -323,8 +323,19 @@ static const struct bad_case bad_cases[] = {
 	      "set" },
 	{ "geo: { overrides = (\n"
 	  "  { prefix = \"203.0.113.0/24\"; country = \"CHN\"; }\n); };\n",
-	  NULL, NULL, "main.conf:2: bad country \"CHN\" (two letters, or "
-	  "\"unknown\")" },
+	  NULL, NULL, "main.conf:2: bad country \"CHN\" (an ISO 3166-1 code, "
+	  "a special-purpose region, or \"unknown\")" },
+	/* Issue 10 item 1: placeholders and withdrawn codes are no country. */
+	{ "geo: { overrides = (\n"
+	  "  { prefix = \"203.0.113.0/24\"; country = \"XX\"; }\n); };\n",
+	  NULL, NULL, "main.conf:2: \"XX\" is not an ISO 3166-1 country code" },
+	{ "regions:\n{\n  prohibited = [ \"CN\",\n \"UK\" ];\n};\n", NULL,
+	  NULL, "main.conf:4: region \"prohibited\": \"UK\" is not an ISO "
+	  "3166-1 country code" },
+	{ BASE_SVC "rules = (\n{ name = \"a\";\n  src = [ \"EU\" ];\n"
+	  "  action = \"drop\"; }\n);\n", NULL, NULL,
+	  "main.conf:4: rule \"a\": \"EU\" is not an ISO 3166-1 country "
+	  "code" },
 	{ "geo: { databases = (\n  { file = \"a.mmdb\"; fields = \"x\"; }\n"
 	  "); };\n", NULL, NULL,
 	  "main.conf:2: unknown key \"fields\" (expected one of: file, "
@@ -397,6 +408,10 @@ static const struct bad_case bad_cases[] = {
 	  "main.conf:1: region name \"any\" is reserved" },
 	{ "regions: { eu = [ \"FR\" ]; };\n", NULL, NULL,
 	  "main.conf:1: region name \"eu\" looks like a country code" },
+	{ "regions: { special = [ \"FR\" ]; };\n", NULL, NULL,
+	  "main.conf:1: region name \"special\" is reserved" },
+	{ "regions: { private = [ \"FR\" ]; };\n", NULL, NULL,
+	  "main.conf:1: region name \"private\" is reserved" },
 	/* too many geo layers */
 	{ "geo: { databases = ( { file = \"1\"; }, { file = \"2\"; },\n"
 	  "{ file = \"3\"; }, { file = \"4\"; }, { file = \"5\"; },\n"
@@ -408,7 +423,7 @@ static const struct bad_case bad_cases[] = {
 	    "\"profiles/regions.conf\"\n", "profiles/regions.conf",
 	  "regions:\n{\n  prohibited = [ \"CN\", \"XYZ\" ];\n};\n",
 	  "profiles/regions.conf:3: region \"prohibited\": bad country \"XYZ\" "
-	  "(two letters, or \"unknown\")" },
+	  "(an ISO 3166-1 code, a special-purpose region, or \"unknown\")" },
 	{ "# main\n@include "
 	    "\"profiles/regions.conf\"\n", "profiles/regions.conf",
 	  "regions:\n{\n  prohibited = [ \"CN\" ]\n  x = ;\n};\n",
@@ -457,6 +472,49 @@ test_missing_file(void **state)
 	    sizeof(err)), -1);
 	assert_string_equal(err, "/nonexistent/cordon.conf:0: cannot read: "
 	    "No such file or directory");
+	free(c);
+}
+
+/*
+ * The built-in region "special" and its sub-regions: in regions, rules
+ * and overrides, and printed back by name.
+ */
+static void
+test_special_regions(void **state)
+{
+	struct conf *c = conf_new();
+	char path[128], err[512] = "", *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	file_write("main.conf", "geo: { overrides = (\n"
+	    "  { prefix = \"11.0.0.0/8\"; country = \"private\"; } ); };\n"
+	    "regions: { inner = [ \"private\", \"ula\" ];\n"
+	    "  odd = [ \"special\", \"XK\" ]; };\n"
+	    "rules = ( { name = \"r\"; src = [ \"special\", \"CN\" ];\n"
+	    "  dst = [ \"link-local\" ]; action = \"drop\"; } );\n");
+	snprintf(path, sizeof(path), "%s/main.conf", tmpdir);
+	if (conf_load(path, c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c->overrides[0].cc, GEO_SP_PRIVATE);
+	assert_true(conf_ccset_has(&c->regions[0].cc, GEO_SP_ULA));
+	assert_false(conf_ccset_has(&c->regions[0].cc, GEO_SP_LOOPBACK));
+	for (geo_cc_t i = GEO_CC_SPECIAL; i < GEO_CC_MAX; i++) {
+		assert_true(conf_ccset_has(&c->regions[1].cc, i));
+		assert_true(conf_ccset_has(&c->rules[0].src, i));
+	}
+	assert_true(conf_ccset_has(&c->regions[1].cc, geo_cc_parse("XK")));
+	assert_false(conf_ccset_has(&c->rules[0].src, GEO_CC_UNKNOWN));
+	assert_true(conf_ccset_has(&c->rules[0].dst, GEO_SP_LINK_LOCAL));
+	assert_int_equal(c->rules[0].src_ref[0].kind, CONF_REF_SPECIAL);
+	assert_non_null(f = open_memstream(&text, &len));
+	conf_print(c, f);
+	fclose(f);
+	assert_non_null(strstr(text, "src: special CN"));
+	assert_non_null(strstr(text, "dst: link-local"));
+	assert_non_null(strstr(text, "override 11.0.0.0/8 private"));
+	free(text);
 	free(c);
 }
 
@@ -609,6 +667,7 @@ main(void)
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_relative_paths),
+		cmocka_unit_test(test_special_regions),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_rule_forms),
 		cmocka_unit_test(test_demo),

@@ -82,8 +82,8 @@ static void
 test_cc_parse(void **state)
 {
 	(void)state;
-	assert_int_equal(geo_cc_parse("AA"), 1);
-	assert_int_equal(geo_cc_parse("ZZ"), 676);
+	assert_int_equal(geo_cc_parse("AD"), 4);
+	assert_int_equal(geo_cc_parse("ZW"), 676 - 3);
 	assert_int_equal(geo_cc_parse("US"), ('U' - 'A') * 26 + 'S' - 'A' + 1);
 	assert_int_equal(geo_cc_parse("us"), geo_cc_parse("US"));
 	assert_int_equal(geo_cc_parse("cN"), geo_cc_parse("CN"));
@@ -93,12 +93,48 @@ test_cc_parse(void **state)
 	assert_int_equal(geo_cc_parse("U1"), -1);
 	assert_int_equal(geo_cc_parse("@Z"), -1);
 	assert_int_equal(geo_cc_parse(NULL), -1);
+	assert_int_equal(geo_cc_pair("ZZ"), 676);
+	assert_int_equal(geo_cc_pair("xx"), geo_cc_pair("XX"));
+	assert_int_equal(geo_cc_pair("X1"), -1);
+}
+
+/*
+ * Issue 10 item 1: only codes ISO 3166-1 assigns are countries.  User-
+ * assigned (AA, QM..QZ, XA..XZ, ZZ), exceptionally or transitionally
+ * reserved (UK, EU, UN, AC...) and withdrawn (AN, CS, YU, ZR...) pairs
+ * are not; XK is accepted by common use.
+ */
+static void
+test_cc_iso(void **state)
+{
+	static const char *const bad[] = { "AA", "QM", "QZ", "XA", "XX", "XZ",
+	    "ZZ", "UK", "EU", "EZ", "UN", "AC", "TA", "IC", "AN", "CS", "YU",
+	    "ZR", "TP", "BU", "DD", "SU", "FX", "OO", "ZY" };
+	static const char *const good[] = { "AD", "AQ", "BV", "CN", "DE",
+	    "GB", "HM", "IR", "KP", "RU", "SS", "SX", "TL", "UM", "US", "VE",
+	    "XK", "ZW", "ax", "Cw" };
+	unsigned n = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(geo_cc_pair(bad[i]) > 0);
+		if (geo_cc_parse(bad[i]) != -1)
+			fail_msg("%s taken as a country", bad[i]);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (geo_cc_parse(good[i]) != geo_cc_pair(good[i]))
+			fail_msg("%s refused", good[i]);
+	/* 249 assigned codes and XK. */
+	for (char a = 'A'; a <= 'Z'; a++)
+		for (char b = 'A'; b <= 'Z'; b++)
+			n += geo_cc_parse((char[3]){ a, b, 0 }) > 0;
+	assert_int_equal(n, 250);
 }
 
 static void
 test_cc_format(void **state)
 {
-	char s[3];
+	char s[GEO_CC_STRLEN];
 	int i;
 
 	(void)state;
@@ -108,10 +144,20 @@ test_cc_format(void **state)
 	assert_string_equal(s, "--");
 	geo_cc_format(cc("RU"), s);
 	assert_string_equal(s, "RU");
-	for (i = 1; i < GEO_CC_MAX; i++) {
+	geo_cc_format(GEO_SP_DOCUMENTATION, s);
+	assert_string_equal(s, "documentation");
+	for (i = 1; i <= GEO_CC_PAIRS; i++) {
 		geo_cc_format((geo_cc_t)i, s);
-		assert_int_equal(geo_cc_parse(s), i);
+		assert_int_equal(geo_cc_pair(s), i);
 	}
+	for (i = GEO_CC_SPECIAL; i < GEO_CC_MAX; i++) {
+		geo_cc_format((geo_cc_t)i, s);
+		assert_true(strlen(s) > 2);
+		assert_int_equal(geo_special_parse(s), i);
+		assert_int_equal(geo_cc_pair(s), -1);
+	}
+	assert_int_equal(geo_special_parse("special"), -1);
+	assert_int_equal(geo_special_parse("Private"), -1);
 }
 
 /* ---- IPv4 ---- */
@@ -522,33 +568,51 @@ build_ok(const struct geo_source *src, unsigned n,
 		fail_msg("build failed: %s", err);
 }
 
+/*
+ * The fixtures hold their data twice (tests/fixtures/mkmmdb.pl): in
+ * stand-in unicast ranges, where the database decides, and in the
+ * documentation ranges, which answer "documentation" whatever the
+ * database says (issue 10 item 3).
+ */
 static void
 check_doc_ranges(const struct geo_tables *t, int with_v6)
 {
-	assert_int_equal(geo_lookup4(t, ip4("192.0.2.0")), cc("US"));
-	assert_int_equal(geo_lookup4(t, ip4("192.0.2.255")), cc("US"));
-	assert_int_equal(geo_lookup4(t, ip4("198.51.100.0")), cc("CN"));
-	assert_int_equal(geo_lookup4(t, ip4("198.51.100.127")), cc("CN"));
-	assert_int_equal(geo_lookup4(t, ip4("198.51.100.128")), cc("US"));
-	assert_int_equal(geo_lookup4(t, ip4("198.51.100.255")), cc("US"));
-	assert_int_equal(geo_lookup4(t, ip4("203.0.113.77")), cc("RU"));
-	assert_int_equal(geo_lookup4(t, ip4("203.0.114.0")), GEO_CC_UNKNOWN);
+	assert_int_equal(geo_lookup4(t, ip4("11.0.2.0")), cc("US"));
+	assert_int_equal(geo_lookup4(t, ip4("11.0.2.255")), cc("US"));
+	assert_int_equal(geo_lookup4(t, ip4("12.51.100.0")), cc("CN"));
+	assert_int_equal(geo_lookup4(t, ip4("12.51.100.127")), cc("CN"));
+	assert_int_equal(geo_lookup4(t, ip4("12.51.100.128")), cc("US"));
+	assert_int_equal(geo_lookup4(t, ip4("12.51.100.255")), cc("US"));
+	assert_int_equal(geo_lookup4(t, ip4("13.0.113.77")), cc("RU"));
+	assert_int_equal(geo_lookup4(t, ip4("13.0.114.0")), GEO_CC_UNKNOWN);
 	assert_int_equal(geo_lookup4(t, ip4("8.8.8.8")), GEO_CC_UNKNOWN);
+	/* "XX" is no country: unknown. */
+	assert_int_equal(geo_lookup4(t, ip4("14.0.0.1")), GEO_CC_UNKNOWN);
+	/* The database's countries for TEST-NET-1..3 do not count. */
+	assert_int_equal(geo_lookup4(t, ip4("192.0.2.1")),
+	    GEO_SP_DOCUMENTATION);
+	assert_int_equal(geo_lookup4(t, ip4("198.51.100.1")),
+	    GEO_SP_DOCUMENTATION);
+	assert_int_equal(geo_lookup4(t, ip4("203.0.113.77")),
+	    GEO_SP_DOCUMENTATION);
 	/* IPv4-mapped answers as IPv4 in every database. */
-	assert_int_equal(look6(t, "::ffff:198.51.100.1"), cc("CN"));
-	assert_int_equal(look6(t, "::ffff:203.0.113.1"), cc("RU"));
+	assert_int_equal(look6(t, "::ffff:12.51.100.1"), cc("CN"));
+	assert_int_equal(look6(t, "::ffff:13.0.113.1"), cc("RU"));
+	assert_int_equal(look6(t, "::ffff:198.51.100.1"), GEO_SP_DOCUMENTATION);
+	assert_int_equal(look6(t, "2001:db8:1::1"), GEO_SP_DOCUMENTATION);
 	if (!with_v6) {
-		assert_int_equal(look6(t, "2001:db8:1::1"), GEO_CC_UNKNOWN);
-		assert_int_equal(look6(t, "::203.0.113.1"), GEO_CC_UNKNOWN);
+		assert_int_equal(look6(t, "2a00:db8:1::1"), GEO_CC_UNKNOWN);
+		assert_int_equal(look6(t, "::13.0.113.1"), GEO_CC_UNKNOWN);
 		return;
 	}
-	assert_int_equal(look6(t, "2001:db8:1::1"), cc("CN"));
-	assert_int_equal(look6(t, "2001:db8:1:ffff::"), cc("CN"));
-	assert_int_equal(look6(t, "2001:db8:2::1"), cc("DE"));
-	assert_int_equal(look6(t, "2001:db8:3::1"), GEO_CC_UNKNOWN);
-	assert_int_equal(look6(t, "2001:db8:ff::1"), GEO_CC_UNKNOWN);
+	assert_int_equal(look6(t, "2a00:db8:1::1"), cc("CN"));
+	assert_int_equal(look6(t, "2a00:db8:1:ffff::"), cc("CN"));
+	assert_int_equal(look6(t, "2a00:db8:2::1"), cc("DE"));
+	assert_int_equal(look6(t, "2a00:db8:3::1"), GEO_CC_UNKNOWN);
+	assert_int_equal(look6(t, "2a00:db8:ff::1"), GEO_CC_UNKNOWN);
 	/* ::/96 is the IPv4 subtree in an IPv6 database. */
-	assert_int_equal(look6(t, "::203.0.113.1"), cc("RU"));
+	assert_int_equal(look6(t, "::13.0.113.1"), cc("RU"));
+	assert_int_equal(look6(t, "::203.0.113.1"), GEO_SP_DOCUMENTATION);
 }
 
 static void
@@ -561,7 +625,7 @@ test_build_maxmind(void **state)
 	build_ok(&src, 1, NULL, 0, &db);
 	check_doc_ranges(db.tables, 1);
 	/* MaxMind's aliases: 2002::/16 (6to4) holds the IPv4 address. */
-	assert_int_equal(look6(db.tables, "2002:cb00:7101::1"), cc("RU"));
+	assert_int_equal(look6(db.tables, "2002:0d00:7101::1"), cc("RU"));
 	assert_int_equal(db.nlayers, 1);
 	assert_string_equal(db.layer[0].db_type, "Cordon-Country");
 	assert_string_equal(db.layer[0].field, "country.iso_code");
@@ -569,10 +633,13 @@ test_build_maxmind(void **state)
 	assert_int_equal(db.layer[0].record_size, 28);
 	assert_true(db.layer[0].node_count > 0);
 	assert_true(db.layer[0].build_epoch > 1500000000);
-	assert_int_equal(db.layer[0].v4_prefixes, 4);
-	assert_int_equal(db.layer[0].v6_prefixes, 2);
-	assert_int_equal(db.layer[0].data_records, 6);
+	/* Documentation and stand-in ranges; 14.0.0.0/24 ("XX") is not. */
+	assert_int_equal(db.layer[0].v4_prefixes, 8);
+	assert_int_equal(db.layer[0].v6_prefixes, 4);
+	assert_int_equal(db.layer[0].data_records, 7);
 	assert_int_equal(db.layer[0].records_no_field, 1);
+	assert_int_equal(db.layer[0].records_bad_value, 0);
+	assert_int_equal(db.layer[0].records_non_iso, 1);
 	geo_db_free(&db);
 }
 
@@ -585,8 +652,8 @@ test_build_registered(void **state)
 
 	(void)state;
 	build_ok(&src, 1, NULL, 0, &db);
-	assert_int_equal(geo_lookup4(db.tables, ip4("192.0.2.1")), cc("DE"));
-	assert_int_equal(geo_lookup4(db.tables, ip4("198.51.100.1")),
+	assert_int_equal(geo_lookup4(db.tables, ip4("11.0.2.1")), cc("DE"));
+	assert_int_equal(geo_lookup4(db.tables, ip4("12.51.100.1")),
 	    cc("CN"));
 	geo_db_free(&db);
 }
@@ -620,7 +687,9 @@ test_build_flat(void **state)
 	(void)state;
 	build_ok(&src, 1, NULL, 0, &db);
 	check_doc_ranges(db.tables, 1);
-	assert_int_equal(db.layer[0].records_no_field, 1);
+	/* The two records without a country have distinct asn values. */
+	assert_int_equal(db.layer[0].records_no_field, 2);
+	assert_int_equal(db.layer[0].records_non_iso, 1);
 	geo_db_free(&db);
 }
 
@@ -638,14 +707,17 @@ test_build_layers(void **state)
 	build_ok(src, 2, NULL, 0, &db);
 	t = db.tables;
 	assert_int_equal(db.nlayers, 2);
-	assert_int_equal(geo_lookup4(t, ip4("198.51.100.1")), cc("JP"));
-	assert_int_equal(geo_lookup4(t, ip4("198.51.100.63")), cc("JP"));
-	assert_int_equal(geo_lookup4(t, ip4("198.51.100.64")), cc("CN"));
+	assert_int_equal(geo_lookup4(t, ip4("12.51.100.1")), cc("JP"));
+	assert_int_equal(geo_lookup4(t, ip4("12.51.100.63")), cc("JP"));
+	assert_int_equal(geo_lookup4(t, ip4("12.51.100.64")), cc("CN"));
 	/* Where layer 2 has no record, layer 1 still answers. */
-	assert_int_equal(geo_lookup4(t, ip4("203.0.113.1")), cc("RU"));
-	assert_int_equal(look6(t, "2001:db8:1:1::1"), cc("FR"));
-	assert_int_equal(look6(t, "2001:db8:1:2::1"), cc("CN"));
-	assert_int_equal(look6(t, "::ffff:198.51.100.1"), cc("JP"));
+	assert_int_equal(geo_lookup4(t, ip4("13.0.113.1")), cc("RU"));
+	assert_int_equal(look6(t, "2a00:db8:1:1::1"), cc("FR"));
+	assert_int_equal(look6(t, "2a00:db8:1:2::1"), cc("CN"));
+	assert_int_equal(look6(t, "::ffff:12.51.100.1"), cc("JP"));
+	/* No layer gives a documentation range a country. */
+	assert_int_equal(geo_lookup4(t, ip4("198.51.100.1")),
+	    GEO_SP_DOCUMENTATION);
 	/* The other order: layer 1's records win everywhere it has them. */
 	geo_db_free(&db);
 	src[0].path = fx("layer2.mmdb");
@@ -653,9 +725,9 @@ test_build_layers(void **state)
 	src[1].path = fx("country.mmdb");
 	src[1].field = "country.iso_code";
 	build_ok(src, 2, NULL, 0, &db);
-	assert_int_equal(geo_lookup4(db.tables, ip4("198.51.100.1")),
+	assert_int_equal(geo_lookup4(db.tables, ip4("12.51.100.1")),
 	    cc("CN"));
-	assert_int_equal(look6(db.tables, "2001:db8:1:1::1"), cc("CN"));
+	assert_int_equal(look6(db.tables, "2a00:db8:1:1::1"), cc("CN"));
 	geo_db_free(&db);
 }
 
@@ -692,21 +764,204 @@ test_build_overrides(void **state)
 	ov4(&ov[1], "198.51.100.7", 32, cc("GB"));
 	ov6(&ov[2], "2001:db8:2::", 48, cc("US"));
 	ov6(&ov[3], "::", 0, cc("KP"));
-	ov6(&ov[4], "2001:db8:1::", 48, cc("SE"));	/* later wins */
+	ov6(&ov[4], "2001:db8:1::", 48, cc("SE"));
 	build_ok(&src, 1, ov, 5, &db);
 	t = db.tables;
 	assert_int_equal(db.noverrides, 5);
-	assert_int_equal(geo_lookup4(t, ip4("203.0.113.127")), cc("RU"));
+	/* Overrides inside a special-purpose block win there... */
 	assert_int_equal(geo_lookup4(t, ip4("203.0.113.128")), GEO_CC_UNKNOWN);
 	assert_int_equal(geo_lookup4(t, ip4("198.51.100.7")), cc("GB"));
-	assert_int_equal(geo_lookup4(t, ip4("198.51.100.8")), cc("CN"));
-	assert_int_equal(look6(t, "2001:db8:2::1"), cc("KP"));
+	/* ...and only there: the database's RU and CN do not come back. */
+	assert_int_equal(geo_lookup4(t, ip4("203.0.113.127")),
+	    GEO_SP_DOCUMENTATION);
+	assert_int_equal(geo_lookup4(t, ip4("198.51.100.8")),
+	    GEO_SP_DOCUMENTATION);
+	/* Written after the broad ::/0, which does not undo the blocks. */
+	assert_int_equal(look6(t, "2001:db8:2::1"), cc("US"));
 	assert_int_equal(look6(t, "2001:db8:1::1"), cc("SE"));
+	assert_int_equal(look6(t, "2001:db8:3::1"), GEO_SP_DOCUMENTATION);
+	assert_int_equal(look6(t, "fe80::1"), GEO_SP_LINK_LOCAL);
 	assert_int_equal(look6(t, "2400::1"), cc("KP"));
+	assert_int_equal(look6(t, "2a00:db8:1::1"), cc("KP"));
 	/* A broad IPv6 override does not undo the embedded-IPv4 aliases. */
 	assert_int_equal(look6(t, "::ffff:198.51.100.7"), cc("GB"));
 	assert_int_equal(look6(t, "::ffff:203.0.113.200"), GEO_CC_UNKNOWN);
 	assert_int_equal(look6(t, "2002:c633:6407::1"), cc("GB"));
+	assert_int_equal(look6(t, "2002:0d00:7101::1"), cc("RU"));
+	geo_db_free(&db);
+}
+
+static void
+expect4(const struct geo_tables *t, const char *a, geo_cc_t want)
+{
+	geo_cc_t got = geo_lookup4(t, ip4(a));
+
+	if (got != want)
+		fail_msg("%s: got %u, want %u", a, got, want);
+}
+
+static void
+expect6(const struct geo_tables *t, const char *a, geo_cc_t want)
+{
+	geo_cc_t got = look6(t, a);
+
+	if (got != want)
+		fail_msg("%s: got %u, want %u", a, got, want);
+}
+
+/*
+ * Issue 10 item 3: special-purpose addresses never take a database
+ * country (the fixture, like the shipped database, places the TEST-NETs
+ * and 2001:db8::/32 in countries); they answer their sub-region of
+ * "special", through the IPv4-embedding aliases too.
+ */
+static void
+test_build_special(void **state)
+{
+	struct geo_source src = { fx("country.mmdb"), "country.iso_code" };
+	struct geo_db db;
+	const struct geo_tables *t;
+
+	(void)state;
+	build_ok(&src, 1, NULL, 0, &db);
+	t = db.tables;
+	expect4(t, "0.0.0.0", GEO_SP_RESERVED);
+	expect4(t, "10.20.30.40", GEO_SP_PRIVATE);
+	expect4(t, "100.64.0.1", GEO_SP_SHARED);
+	expect4(t, "100.128.0.0", GEO_CC_UNKNOWN);
+	expect4(t, "127.0.0.1", GEO_SP_LOOPBACK);
+	expect4(t, "169.254.9.9", GEO_SP_LINK_LOCAL);
+	expect4(t, "172.16.0.1", GEO_SP_PRIVATE);
+	expect4(t, "172.31.255.255", GEO_SP_PRIVATE);
+	expect4(t, "172.32.0.0", GEO_CC_UNKNOWN);
+	expect4(t, "192.0.0.9", GEO_SP_PROTOCOL);
+	expect4(t, "192.0.2.200", GEO_SP_DOCUMENTATION);
+	expect4(t, "192.168.1.1", GEO_SP_PRIVATE);
+	expect4(t, "198.18.0.1", GEO_SP_BENCHMARKING);
+	expect4(t, "198.19.255.255", GEO_SP_BENCHMARKING);
+	expect4(t, "198.51.100.7", GEO_SP_DOCUMENTATION);
+	expect4(t, "203.0.113.9", GEO_SP_DOCUMENTATION);
+	expect4(t, "224.0.0.1", GEO_SP_MULTICAST);
+	expect4(t, "240.0.0.1", GEO_SP_RESERVED);
+	expect4(t, "255.255.255.255", GEO_SP_RESERVED);
+	expect4(t, "12.51.100.7", cc("CN"));
+	expect6(t, "::", GEO_SP_RESERVED);
+	expect6(t, "::1", GEO_SP_LOOPBACK);
+	expect6(t, "100::1", GEO_SP_RESERVED);
+	expect6(t, "2001:2::1", GEO_SP_BENCHMARKING);
+	expect6(t, "2001:4:112::1", GEO_SP_PROTOCOL);
+	expect6(t, "2001:db8:1::7", GEO_SP_DOCUMENTATION);
+	expect6(t, "3fff:fff::1", GEO_SP_DOCUMENTATION);
+	expect6(t, "5f00::1", GEO_SP_RESERVED);
+	expect6(t, "fc00::1", GEO_SP_ULA);
+	expect6(t, "fdff::1", GEO_SP_ULA);
+	expect6(t, "fe80::1", GEO_SP_LINK_LOCAL);
+	expect6(t, "febf::1", GEO_SP_LINK_LOCAL);
+	expect6(t, "fec0::1", GEO_CC_UNKNOWN);
+	expect6(t, "ff02::1", GEO_SP_MULTICAST);
+	/* An embedded special IPv4 address answers through the IPv4 table. */
+	expect6(t, "::ffff:192.168.1.1", GEO_SP_PRIVATE);
+	expect6(t, "::10.0.0.1", GEO_SP_PRIVATE);
+	expect6(t, "2002:c0a8:0101::1", GEO_SP_PRIVATE);
+	expect6(t, "64:ff9b::a00:1", GEO_SP_PRIVATE);
+	expect6(t, "2001:0:4136:e378:8000:63bf:3f57:fefe", GEO_SP_PRIVATE);
+	expect6(t, "2001:0:4136:e378:8000:63bf:f3cc:9bf8", cc("CN"));
+	/* Teredo sits inside 2001::/23; the rest of it is "protocol". */
+	expect6(t, "2001:1::1", GEO_SP_PROTOCOL);
+	geo_db_free(&db);
+}
+
+/*
+ * Issue 10 item 12: the local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215)
+ * carries IPv4 like 64:ff9b::/96 in its first /96; the rest of the /48
+ * is special ("reserved"), never a database country.
+ */
+static void
+test_build_nat64_local(void **state)
+{
+	struct geo_source src = { fx("country.mmdb"), "country.iso_code" };
+	struct geo_override ov[1];
+	struct geo_db db;
+	const struct geo_tables *t;
+
+	(void)state;
+	ov6(&ov[0], "64:ff9b:1::c01:0", 112, cc("SE"));
+	build_ok(&src, 1, ov, 1, &db);
+	t = db.tables;
+	expect6(t, "64:ff9b:1::c33:6407", cc("CN"));	/* 12.51.100.7 */
+	expect6(t, "64:ff9b:1::d00:7101", cc("RU"));	/* 13.0.113.1 */
+	expect6(t, "64:ff9b:1::c0a8:101", GEO_SP_PRIVATE);
+	expect6(t, "64:ff9b:1::808:808", GEO_CC_UNKNOWN);
+	expect6(t, "64:ff9b:1:1::c33:6407", GEO_SP_RESERVED);
+	expect6(t, "64:ff9b:1:ffff:ffff:ffff:ffff:ffff", GEO_SP_RESERVED);
+	/* An override inside the alias still wins there. */
+	expect6(t, "64:ff9b:1::c01:203", cc("SE"));
+	expect4(t, "12.1.2.3", GEO_CC_UNKNOWN);
+	geo_db_free(&db);
+}
+
+/*
+ * An override over a whole special-purpose block wins there, but not
+ * over the IPv4-embedding prefixes inside it (Teredo in 2001::/23, the
+ * local-use NAT64 /96 in 64:ff9b:1::/48): only an override inside an
+ * alias changes what it answers.
+ */
+static void
+test_build_alias_survives(void **state)
+{
+	struct geo_source src = { fx("flat.mmdb"), "country_code" };
+	struct geo_override ov[3];
+	struct geo_db db;
+	const struct geo_tables *t;
+
+	(void)state;
+	ov6(&ov[0], "2001::", 23, cc("US"));
+	ov6(&ov[1], "64:ff9b:1::", 48, cc("DE"));
+	ov6(&ov[2], "2001::", 32, cc("FR"));
+	build_ok(&src, 1, ov, 3, &db);
+	t = db.tables;
+	expect6(t, "2001:2::1", cc("US"));
+	expect6(t, "2001:1::1", cc("US"));
+	expect6(t, "64:ff9b:1:1::1", cc("DE"));
+	expect6(t, "64:ff9b:1::c33:6407", cc("CN"));
+	/* Written after Teredo: the override inside it wins. */
+	expect6(t, "2001:0:4136:e378:8000:63bf:f3cc:9bf8", cc("FR"));
+	geo_db_free(&db);
+	build_ok(&src, 1, ov, 2, &db);
+	expect6(db.tables, "2001:0:4136:e378:8000:63bf:f3cc:9bf8", cc("CN"));
+	expect6(db.tables, "2001:0:4136:e378:8000:63bf:3f57:fefe",
+	    GEO_SP_PRIVATE);
+	geo_db_free(&db);
+}
+
+/* Overrides inside special-purpose blocks win; broader ones do not. */
+static void
+test_build_special_overrides(void **state)
+{
+	struct geo_source src = { fx("flat.mmdb"), "country_code" };
+	struct geo_override ov[5];
+	struct geo_db db;
+	const struct geo_tables *t;
+
+	(void)state;
+	ov4(&ov[0], "10.1.0.0", 16, cc("DE"));
+	ov4(&ov[1], "0.0.0.0", 0, cc("KP"));
+	ov6(&ov[2], "fd00::", 8, cc("FR"));
+	ov4(&ov[3], "192.168.0.0", 16, GEO_CC_UNKNOWN);
+	ov4(&ov[4], "12.51.100.0", 24, GEO_SP_PRIVATE);
+	build_ok(&src, 1, ov, 5, &db);
+	t = db.tables;
+	expect4(t, "10.1.2.3", cc("DE"));
+	expect4(t, "10.2.0.1", GEO_SP_PRIVATE);
+	expect4(t, "8.8.8.8", cc("KP"));
+	expect4(t, "127.0.0.1", GEO_SP_LOOPBACK);
+	expect4(t, "192.168.7.7", GEO_CC_UNKNOWN);
+	/* An override may place ordinary space in a sub-region too. */
+	expect4(t, "12.51.100.9", GEO_SP_PRIVATE);
+	expect6(t, "fd12::1", cc("FR"));
+	expect6(t, "fc00::1", GEO_SP_ULA);
+	expect6(t, "::ffff:10.1.0.1", cc("DE"));
+	expect6(t, "::ffff:10.9.0.1", GEO_SP_PRIVATE);
 	geo_db_free(&db);
 }
 
@@ -727,14 +982,15 @@ test_build_embedded(void **state)
 	ov6(&ov[0], "::ffff:192.0.2.0", 120, cc("CN"));
 	build_ok(&src, 1, ov, 1, &db);
 	t = db.tables;
-	/* 198.51.100.7 is CN in the fixture; c6:33:64:07 its bytes. */
-	assert_int_equal(look6(t, "2002:c633:6407::1"), cc("CN"));
-	assert_int_equal(look6(t, "64:ff9b::c633:6407"), cc("CN"));
+	/* 12.51.100.7 is CN in the fixture; 0c:33:64:07 its bytes. */
+	assert_int_equal(look6(t, "2002:c33:6407::1"), cc("CN"));
+	assert_int_equal(look6(t, "64:ff9b::c33:6407"), cc("CN"));
 	/* Teredo: the client is the inverted last 32 bits. */
-	assert_int_equal(look6(t, "2001:0:4136:e378:8000:63bf:39cc:9bf8"),
+	assert_int_equal(look6(t, "2001:0:4136:e378:8000:63bf:f3cc:9bf8"),
 	    cc("CN"));
 	assert_int_equal(look6(t, "::ffff:192.0.2.1"), cc("CN"));
-	assert_int_equal(geo_lookup4(t, ip4("192.0.2.1")), cc("US"));
+	assert_int_equal(geo_lookup4(t, ip4("192.0.2.1")),
+	    GEO_SP_DOCUMENTATION);
 	geo_db_free(&db);
 }
 
@@ -925,6 +1181,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cc_parse),
+		cmocka_unit_test(test_cc_iso),
 		cmocka_unit_test(test_cc_format),
 		cmocka_unit_test(test_v4_set),
 		cmocka_unit_test(test_v4_overwrite),
@@ -944,6 +1201,10 @@ main(void)
 		cmocka_unit_test(test_build_layers),
 		cmocka_unit_test(test_build_overrides),
 		cmocka_unit_test(test_build_embedded),
+		cmocka_unit_test(test_build_special),
+		cmocka_unit_test(test_build_nat64_local),
+		cmocka_unit_test(test_build_special_overrides),
+		cmocka_unit_test(test_build_alias_survives),
 		cmocka_unit_test(test_build_no_layers),
 		cmocka_unit_test(test_err_missing),
 		cmocka_unit_test(test_err_truncated),

@@ -206,6 +206,40 @@ test_rule_bits(void **st)
 	free(c);
 }
 
+/*
+ * Issue 10 item 1: an actor declaring a code ISO 3166-1 does not assign
+ * (user-assigned XX, QM, ZZ, AA; reserved UK, EU) or a sub-region name is
+ * in no country: unknown, so the escort rule on [prohibited, unknown]
+ * fires.  A real country next to it still counts.
+ */
+static void
+test_made_up_countries(void **st)
+{
+	static const char *const fake[] = { "XX", "UK", "EU", "QM", "ZZ",
+	    "AA", "xx", "uk", "private", "special", "YU" };
+	struct conf *c = conf_ok("{ name = \"escort\"; services = \"ssh\";\n"
+	    "identity = { who = \"actors\"; location = [ \"prohibited\","
+	    " \"unknown\" ]; }; action = \"drop\"; },\n"
+	    "{ name = \"gb\"; services = \"ssh\";\n"
+	    "identity = { location = [ \"GB\" ]; }; action = \"allow\"; }");
+	char json[256];
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(fake) / sizeof(fake[0]); i++) {
+		snprintf(json, sizeof(json), "{\"sub\":\"e\",\"ctry\":\"US\","
+		    "\"act\":{\"sub\":\"b\",\"ctry\":\"%s\"}}", fake[i]);
+		if (!match(c, 0, json))
+			fail_msg("actor in \"%s\" not unknown", fake[i]);
+		/* "UK" is not GB. */
+		snprintf(json, sizeof(json), "{\"ctry\":\"%s\"}", fake[i]);
+		assert_false(match(c, 1, json));
+	}
+	assert_false(match(c, 0, "{\"sub\":\"e\",\"ctry\":\"US\","
+	    "\"act\":{\"sub\":\"b\",\"ctry\":\"XK\"}}"));
+	assert_true(match(c, 1, "{\"ctry\":\"gb\"}"));
+	free(c);
+}
+
 /* Nine declared countries, the prohibited one last: still found. */
 static void
 test_long_declared_list(void **st)
@@ -451,6 +485,7 @@ main(void)
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_knock_nat_config),
 		cmocka_unit_test(test_long_declared_list),
+		cmocka_unit_test(test_made_up_countries),
 		cmocka_unit_test(test_cls_gates),
 		cmocka_unit_test(test_cls_gate_direction),
 	};

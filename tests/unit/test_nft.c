@@ -133,6 +133,48 @@ test_export_matches_lookup(void **st)
 	geo_tables_free(t);
 }
 
+/*
+ * Regression (issue 10 item 3): the special-purpose ::/128 and ::1 split
+ * the ::/96 alias, and an override splits ::ffff:0:0/96; the alias
+ * entries then sit below their IPv4 offset and must still be exported.
+ */
+static void
+test_export_split_alias(void **st)
+{
+	struct geo_tables *t = tables();
+	struct conf_ccset s = { { 0 } };
+	struct nft_ivs l;
+	uint64_t seed = 7;
+	uint8_t a6[16] = { 0 };
+	static const char *const base[] = { "::198.51.100.0", "::10.1.2.0",
+	    "::ffff:198.51.100.0", "::ffff:10.1.2.0", "::", "::1" };
+
+	(void)st;
+	assert_int_equal(geo_v6_set_alias4(t, a6, 96), 0);
+	assert_int_equal(geo_v6_set(t, a6, 128, GEO_SP_RESERVED), 0);
+	a6[15] = 1;
+	assert_int_equal(geo_v6_set(t, a6, 128, GEO_SP_LOOPBACK), 0);
+	inet_pton(AF_INET6, "::ffff:198.51.100.128", a6);
+	assert_int_equal(geo_v6_set(t, a6, 121, geo_cc_parse("DE")), 0);
+	conf_ccset_add(&s, (geo_cc_t)geo_cc_parse("CN"));
+	conf_ccset_add(&s, (geo_cc_t)geo_cc_parse("RU"));
+	assert_int_equal(nft_iv_export(t, &s, &l), 0);
+	for (int i = 0; i < 60000; i++) {
+		uint64_t r = unit_rnd(&seed);
+
+		inet_pton(AF_INET6, base[i % 6], a6);
+		a6[15] |= (uint8_t)r;
+		if (i % 6 < 4)
+			a6[14] |= (uint8_t)(r >> 8) & 1;
+		assert_int_equal(in6(&l, nft_bytes_u128(a6)),
+		    conf_ccset_has(&s, geo_lookup6(t, a6)));
+	}
+	inet_pton(AF_INET6, "::198.51.100.7", a6);
+	assert_true(in6(&l, nft_bytes_u128(a6)));
+	nft_ivs_free(&l);
+	geo_tables_free(t);
+}
+
 static int
 count_elem(struct nftnl_set_elem *e, void *arg)
 {
@@ -361,6 +403,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_iv_merge),
 		cmocka_unit_test(test_export_matches_lookup),
+		cmocka_unit_test(test_export_split_alias),
 		cmocka_unit_test(test_elems_encoding),
 		cmocka_unit_test(test_table_batch),
 		cmocka_unit_test(test_table_sports),

@@ -41,11 +41,15 @@ check() {
 	fi
 }
 
+# Built once per version of the script that writes them: a tree that
+# switched branches must not test against another branch's databases.
 fixtures() {
-	[ -s "$CORDON_FIXTURES/.done" ] && return 0
+	local sum
+	sum=$(sha256sum tests/fixtures/mkmmdb.pl | cut -d' ' -f1)
+	[ "$(cat "$CORDON_FIXTURES/.done" 2>/dev/null)" = "$sum" ] && return 0
 	mkdir -p "$CORDON_FIXTURES"
 	/usr/bin/perl tests/fixtures/mkmmdb.pl "$CORDON_FIXTURES" &&
-	    echo ok >"$CORDON_FIXTURES/.done"
+	    echo "$sum" >"$CORDON_FIXTURES/.done"
 }
 
 run_cmocka_dir() {

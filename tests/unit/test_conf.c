@@ -130,12 +130,16 @@ test_shipped(void **state)
 	assert_int_equal(r->action, CDN_ACT_DROP);
 	assert_int_equal(r->nexthop, -1);
 	assert_true(r->log);
-	assert_int_equal(r->nsrc_ref, 2);
+	assert_int_equal(r->nsrc_ref, 3);
 	/* The rules live in an included file; print and explain name it. */
 	assert_string_equal(c->files[r->file], "config/policy.conf");
 	assert_true(r->line > 0);
 	assert_int_equal(r->src_ref[0].kind, CONF_REF_REGION);
 	assert_int_equal(r->src_ref[1].kind, CONF_REF_CC);
+	/* Special-purpose sources are denied like unknown ones (item 3). */
+	assert_int_equal(r->src_ref[2].kind, CONF_REF_SPECIAL);
+	assert_true(conf_ccset_has(&r->src, GEO_SP_PRIVATE));
+	assert_true(conf_ccset_has(&r->src, GEO_SP_DOCUMENTATION));
 	/* Item 9: the same services towards those places. */
 	r = &c->rules[3];
 	assert_string_equal(r->name, "mgmt-to-prohibited");

@@ -348,7 +348,8 @@ cd_grant_json(const struct cd *d, const struct cd_grant *g)
 		    "sub"));
 		geo_cc_t where = p->has_ip ? p->ipcc : GEO_CC_UNKNOWN;
 
-		for (unsigned c = 0; !p->has_ip && c < GEO_CC_MAX; c++)
+		for (unsigned c = 0; !p->has_ip && !p->ip_bad &&
+		    c < GEO_CC_MAX; c++)
 			if (conf_ccset_has(&p->decl, (geo_cc_t)c)) {
 				where = (geo_cc_t)c;
 				break;

@@ -78,11 +78,12 @@ idm_locate(const struct conf *c, const struct geo_tables *g,
     struct idm_principal *p)
 {
 	const struct conf_identity *id = &c->identity;
-	const char *ip = json_string_value(json_object_get(p->obj,
-	    id->ip_claim));
-	const json_t *v;
+	const json_t *ipv = json_object_get(p->obj, id->ip_claim), *v;
+	const char *ip = json_string_value(ipv);
 
 	p->has_ip = ip != NULL && idm_ip_cc(g, ip, &p->ipcc);
+	/* A list, a number, "a.b.c.d:port": somewhere we cannot place. */
+	p->ip_bad = ipv != NULL && !json_is_null(ipv) && !p->has_ip;
 	if (!p->has_ip)
 		p->ipcc = GEO_CC_UNKNOWN;
 	p->ndecl = 0;
@@ -135,11 +136,15 @@ idm_decl_in(const struct idm_principal *p, const struct conf_ccset *set)
 
 /*
  * Where a principal is: its ipaddr country and declared ones; with
- * neither, unknown (never a pass).
+ * neither, unknown (never a pass).  An ipaddr claim that does not parse
+ * is an unknown place too: a declared country beside it must not hide
+ * where the principal really connected from.
  */
 static bool
 idm_loc_in(const struct idm_principal *p, const struct conf_ccset *set)
 {
+	if (p->ip_bad && conf_ccset_has(set, GEO_CC_UNKNOWN))
+		return true;
 	if (p->has_ip)
 		return conf_ccset_has(set, p->ipcc) ||
 		    (p->ndecl != 0 && idm_decl_in(p, set));

@@ -24,6 +24,7 @@ struct idm_principal {
 	const json_t *obj;	/* borrowed from the claims */
 	unsigned depth;		/* 0: the subject; n: the n-th actor */
 	bool has_ip;		/* a parsable ipaddr claim */
+	bool ip_bad;		/* an ipaddr claim that does not parse */
 	geo_cc_t ipcc;		/* its country (or unknown) */
 	unsigned ndecl;		/* declared-country values seen */
 	struct conf_ccset decl;	/* all of them; unparsable: unknown */

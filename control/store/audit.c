@@ -297,7 +297,7 @@ audit_ready(const char *path, char *err, size_t errlen)
 		close(fd);
 	if (rc < 0)
 		return -1;
-	return audit_head_sync(path, &tail, false, err, errlen);
+	return audit_head_sync(path, &tail, true, err, errlen);
 }
 
 /* Checks one line against the chain; sets *BAD_SEQ and ERR on failure. */

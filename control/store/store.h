@@ -185,7 +185,9 @@ int audit_append(const char *path, const struct audit_rec *r,
 /*
  * Whether audit_append would extend PATH: its last line is a whole
  * record and that record is the head or the one after it.  0, or -1
- * with ERR (run audit_verify).  Writes nothing.
+ * with ERR (run audit_verify).  A head one behind is caught up here, as
+ * audit_append would first do: a head that cannot be written (a full
+ * disk) is a refusal now, not a record lost after the change is made.
  */
 int audit_ready(const char *path, char *err, size_t errlen);
 /*

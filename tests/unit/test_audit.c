@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -480,6 +481,37 @@ test_head_behind(void **state)
 	free(five);
 }
 
+/*
+ * A head one behind that cannot be caught up (a full disk: here its
+ * temporary file cannot be made) is not ready: audit_append would fail
+ * after the change was made, and every later change would pass
+ * audit_ready unaudited.  Once it can be written, ready catches it up.
+ */
+static void
+test_head_behind_unwritable(void **state)
+{
+	const char *path = log_make("stuck.log", 3);
+	struct audit_rec r = { .cmd = "commit", .result = "ok" };
+	char *three = head_get(path), head[160], tmp[176];
+	struct audit_head h, got;
+
+	(void)state;
+	log_append_one(path, &h);
+	head_put(path, three);
+	assert_int_equal(audit_head_path(path, head, sizeof(head)), 0);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", head);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	assert_int_equal(audit_ready(path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "audit.head"));
+	assert_int_equal(audit_append(path, &r, NULL, err, sizeof(err)), -1);
+	assert_int_equal(rmdir(tmp), 0);
+	assert_int_equal(audit_ready(path, err, sizeof(err)), 0);
+	assert_int_equal(audit_head_read(path, &got), 0);
+	assert_int_equal(got.seq, 4);
+	assert_string_equal(got.hash, h.hash);
+	free(three);
+}
+
 /* The head and what audit_append reports match the log's last record. */
 static void
 test_head_matches_log(void **state)
@@ -693,6 +725,7 @@ main(void)
 		cmocka_unit_test(test_broken_lines),
 		cmocka_unit_test(test_head_truncated),
 		cmocka_unit_test(test_head_behind),
+		cmocka_unit_test(test_head_behind_unwritable),
 		cmocka_unit_test(test_head_matches_log),
 		cmocka_unit_test(test_head_adopt),
 		cmocka_unit_test(test_diff_cases),

@@ -240,6 +240,42 @@ test_made_up_countries(void **st)
 	free(c);
 }
 
+/*
+ * An actor's ipaddr claim that does not parse (a forwarded-for list, a
+ * port, a number, an array) is an unknown place: a declared allowed
+ * country beside it must not make the escort rule miss the actor.
+ */
+static void
+test_unparsable_ipaddr(void **st)
+{
+	static const char *const bad[] = { "\"198.51.100.7, 10.0.0.1\"",
+	    "\"198.51.100.7:443\"", "\"198.051.100.7\"", "3325256711",
+	    "[\"198.51.100.7\"]", "\"fe80::1%eth0\"", "\"\"" };
+	struct conf *c = conf_ok("{ name = \"escort\"; services = \"ssh\";\n"
+	    "identity = { who = \"actors\"; location = [ \"prohibited\","
+	    " \"unknown\" ]; }; action = \"drop\"; },\n"
+	    "{ name = \"us\"; services = \"ssh\";\n"
+	    "identity = { who = \"actors\"; location = [ \"US\" ]; };"
+	    " action = \"allow\"; }");
+	char json[256];
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(json, sizeof(json), "{\"sub\":\"e\",\"act\":"
+		    "{\"sub\":\"b\",\"ctry\":\"US\",\"ipaddr\":%s}}", bad[i]);
+		if (!match(c, 0, json))
+			fail_msg("ipaddr %s with ctry US not unknown", bad[i]);
+		/* The declared country still counts where it is named. */
+		assert_true(match(c, 1, json));
+	}
+	/* No ipaddr at all: the declared country alone places the actor. */
+	assert_false(match(c, 0, "{\"sub\":\"e\",\"act\":{\"sub\":\"b\","
+	    "\"ctry\":\"US\"}}"));
+	assert_false(match(c, 0, "{\"sub\":\"e\",\"act\":{\"sub\":\"b\","
+	    "\"ctry\":\"US\",\"ipaddr\":null}}"));
+	free(c);
+}
+
 /* Nine declared countries, the prohibited one last: still found. */
 static void
 test_long_declared_list(void **st)
@@ -486,6 +522,7 @@ main(void)
 		cmocka_unit_test(test_knock_nat_config),
 		cmocka_unit_test(test_long_declared_list),
 		cmocka_unit_test(test_made_up_countries),
+		cmocka_unit_test(test_unparsable_ipaddr),
 		cmocka_unit_test(test_cls_gates),
 		cmocka_unit_test(test_cls_gate_direction),
 	};

@@ -45,10 +45,16 @@ conf_nat_one(struct conf_ctx *x, const config_setting_t *g)
 	    conf_nat_pfx(x, g, "inside", &n->inside) < 0 ||
 	    conf_nat_pfx(x, g, "outside", &n->outside) < 0)
 		return -1;
-	/* "Anywhere" outside would undo the binding for every knock. */
-	if (n->outside.plen == 0)
+	/*
+	 * A broad outside prefix would undo the binding for every knock
+	 * (two /1 pairings are "anywhere"): a NAT's public addresses are
+	 * an address or a small pool.
+	 */
+	if (n->outside.plen < (n->outside.af == 4 ? 16 : 32))
 		return conf_err(x, config_setting_get_member(g, "outside"),
-		    "knock nat: outside must not be everything (/0)");
+		    "knock nat: outside prefix /%u is too broad for a NAT's "
+		    "addresses (at least /16 for IPv4, /32 for IPv6)",
+		    n->outside.plen);
 	id->nknock_nat++;
 	return 0;
 }

@@ -17,7 +17,8 @@ identity_conf() {
 	sed -i "s|state_dir = \"$WORK/state\"|state_dir = \"$WORK/state-id\"|" "$f"
 	sed -i 's|^rules = (|rules = (\
 	{ name = "escort-relay"; services = [ "ssh" ]; direction = "in";\
-	  identity = { who = "actors"; location = [ "prohibited", "unknown" ]; };\
+	  identity = { who = "actors";\
+	      location = [ "prohibited", "unknown", "special" ]; };\
 	  action = "reroute"; nexthop = "quarantine"; log = true; },|' "$f"
 	cat >>"$f" <<CONF
 identity:

@@ -492,7 +492,12 @@ test_config_errors(void **st)
 		    "10: knock nat: bad outside prefix \"nat-box\"" },
 		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\";\n"
 		    "outside = \"::/0\"; } ); }; };",
-		    "10: knock nat: outside must not be everything (/0)" },
+		    "10: knock nat: outside prefix /0 is too broad for a NAT's "
+		    "addresses (at least /16 for IPv4, /32 for IPv6)" },
+		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\";\n"
+		    "outside = \"128.0.0.0/1\"; } ); }; };",
+		    "10: knock nat: outside prefix /1 is too broad for a NAT's "
+		    "addresses (at least /16 for IPv4, /32 for IPv6)" },
 		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\";\n"
 		    "outside = \"198.51.100.7\"; via = 1; } ); }; };",
 		    "10: unknown key \"via\" (expected one of: inside, outside)" },

@@ -78,6 +78,11 @@ cd_req_parse(json_t *req, struct cd_req *rq, struct cd_err *e)
 	rq->cmd = json_string_value(json_object_get(req, "cmd"));
 	if (rq->cmd == NULL)
 		return cd_fail(e, "bad-request", "\"cmd\" must be a string");
+	v = json_object_get(req, "deadline_ms");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) <= 0))
+		return cd_fail(e, "bad-request", "\"deadline_ms\" must be a "
+		    "positive integer (CLOCK_MONOTONIC milliseconds)");
+	rq->deadline_ms = v != NULL ? (int64_t)json_integer_value(v) : 0;
 	rq->args = json_object_get(req, "args");
 	if (rq->args != NULL && !json_is_object(rq->args))
 		return cd_fail(e, "bad-request", "\"args\" must be an object");
@@ -88,42 +93,73 @@ cd_req_parse(json_t *req, struct cd_req *rq, struct cd_err *e)
 	return 0;
 }
 
+static int
+cd_cmd_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cd_cmds) / sizeof(cd_cmds[0]); i++)
+		if (strcmp(cd_cmds[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Runs command I for RQ, unless its client has gone or its deadline has
+ * passed (cd_client_admit): 1 when it ran, 0 refused or not run (E
+ * filled), -1 when no one is there to answer.
+ */
+static int
+cd_cmd_serve(struct cd *d, int i, struct cd_req *rq, const struct cd_client *c,
+    json_t **data, struct cd_err *e)
+{
+	int adm;
+
+	if (c->ro && !cd_cmds[i].ro) {
+		cd_fail(e, "denied", "\"%s\" is not allowed on the "
+		    "read-only socket", rq->cmd);
+		return 0;
+	}
+	adm = cd_client_admit(c, rq->deadline_ms, !cd_cmds[i].ro, e);
+	if (adm <= 0) {
+		cd_log("uid %d pid %d: %s not served: %s", (int)c->uid,
+		    (int)c->pid, rq->cmd, adm < 0 ? "the client has gone" :
+		    e->msg);
+		return adm;
+	}
+	if (!cd_cmds[i].ro && cd_audit_ready(d) < 0) {
+		cd_fail(e, "internal", "the audit log %s cannot take a record "
+		    "(see cordonctl audit verify): changes are refused",
+		    d->audit_path);
+		return 0;
+	}
+	return cd_cmds[i].fn(d, rq, data, e) < 0 ? 0 : 1;
+}
+
+/* The reply to REQ from C; NULL when C has gone and gets none. */
 json_t *
 cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c)
 {
 	struct cd_req rq = { .uid = c->uid, .pid = c->pid, .ro = c->ro };
 	json_t *data = NULL, *empty = json_object();
 	struct cd_err e = { 0 };
-	int rc = -1;
+	int rc = 0, i;
 
 	if (cd_req_parse(req, &rq, &e) < 0)
 		goto out;
 	if (rq.args == NULL)
 		rq.args = empty;
-	cd_fail(&e, "unknown-command", "unknown command \"%s\"", rq.cmd);
-	for (size_t i = 0; i < sizeof(cd_cmds) / sizeof(cd_cmds[0]); i++) {
-		if (strcmp(cd_cmds[i].name, rq.cmd) != 0)
-			continue;
-		if (c->ro && !cd_cmds[i].ro) {
-			cd_fail(&e, "denied", "\"%s\" is not allowed on the "
-			    "read-only socket", rq.cmd);
-			break;
-		}
-		if (!cd_cmds[i].ro && cd_audit_ready(d) < 0) {
-			cd_fail(&e, "internal", "the audit log %s cannot take "
-			    "a record (see cordonctl audit verify): changes "
-			    "are refused", d->audit_path);
-			break;
-		}
-		rc = cd_cmds[i].fn(d, &rq, &data, &e);
-		break;
-	}
+	if ((i = cd_cmd_find(rq.cmd)) < 0)
+		cd_fail(&e, "unknown-command", "unknown command \"%s\"",
+		    rq.cmd);
+	else
+		rc = cd_cmd_serve(d, i, &rq, c, &data, &e);
 out:
 	json_decref(empty);
-	if (rc < 0) {
+	if (rc <= 0) {
+		json_decref(data);
+		if (rc < 0)
+			return NULL;
 		cd_debug("uid %d: %s: %s: %s", (int)c->uid,
 		    rq.cmd ? rq.cmd : "?", e.code, e.msg);
-		json_decref(data);
 		return cd_reply_err(&e);
 	}
 	return json_pack("{s:i, s:b, s:o}", "v", 1, "ok", 1, "data", data);

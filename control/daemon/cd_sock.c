@@ -13,11 +13,25 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control/daemon/cordond.h"
 
 #define CD_READ_CHUNK	65536
+
+/* Sent before a change is made for a client that gave a deadline. */
+static const char cd_start_notice[] = "{\"v\":1,\"started\":true}";
+
+/* The clock of the clients' deadlines: one host, one CLOCK_MONOTONIC. */
+static int64_t
+cd_sock_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int
 cd_sock_addr(const char *path, struct sockaddr_un *sun)
@@ -136,63 +150,54 @@ cd_sock_close(struct cd *d)
 	}
 }
 
-/*
- * A free slot for a client of UID.  The read-only socket is open to every
- * local user: it may not take the slots reserved for the control socket,
- * nor more than a few per uid, so that no one can lock admins out.
- */
+/* Accepts one connection: 0, or -1 when none is waiting. */
 static int
-cd_client_slot(struct cd *d, bool ro, uid_t uid)
-{
-	unsigned used = 0, mine = 0;
-	int free_slot = -1;
-
-	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
-		const struct cd_client *c = d->cl[i];
-
-		if (c == NULL) {
-			if (free_slot < 0)
-				free_slot = (int)i;
-			continue;
-		}
-		if (c->ro) {
-			used++;
-			mine += c->uid == uid;
-		}
-	}
-	if (ro && (used >= CD_CLIENT_MAX - CD_CLIENT_RW_RESERVED ||
-	    (uid != 0 && mine >= CD_CLIENT_PER_UID)))
-		return -1;
-	return free_slot;
-}
-
-void
-cd_sock_accept(struct cd *d, int lfd, bool ro)
+cd_sock_accept_one(struct cd *d, int lfd, bool ro)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
-	struct cd_client *c;
-	int fd, slot = 0;
+	struct cd_client *c = NULL;
+	bool evict = false;
+	int fd, slot = -1;
 
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0)
-		return;
+		return -1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
-	    (slot = cd_client_slot(d, ro, cr.uid)) < 0 ||
+	    (slot = cd_sock_slot(d->cl, ro, cr.uid, &evict)) < 0 ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
-		cd_log("refusing a client: %s", slot < 0 ? "too many clients" :
-		    strerror(errno));
+		cd_debug("refusing a client (uid %d): %s", slot < 0 ?
+		    (int)cr.uid : -1, strerror(errno));
 		close(fd);
-		return;
+		return 0;
+	}
+	if (evict) {
+		cd_debug("closing an idle client of uid %d for uid %d",
+		    (int)d->cl[slot]->uid, (int)cr.uid);
+		cd_client_free(d, (unsigned)slot);
 	}
 	c->fd = fd;
 	c->ro = ro;
 	c->uid = cr.uid;
 	c->gid = cr.gid;
 	c->pid = cr.pid;
-	c->deadline_ms = cd_now_ms() + CD_REQ_TIMEOUT_MS;
+	c->since_ms = cd_now_ms();
+	c->deadline_ms = c->since_ms + CD_REQ_TIMEOUT_MS;
 	d->cl[slot] = c;
 	cd_debug("client uid %d pid %d on the %s socket", (int)cr.uid,
 	    (int)cr.pid, ro ? "read-only" : "control");
+	return 0;
+}
+
+/*
+ * Drains the listener's queue (a burst at a time), so that a flood of
+ * connections, each refused, cannot keep root waiting in the backlog.
+ */
+void
+cd_sock_accept(struct cd *d, int lfd, bool ro)
+{
+	for (unsigned i = 0; i < CD_ACCEPT_BURST; i++)
+		if (cd_sock_accept_one(d, lfd, ro) < 0)
+			return;
 }
 
 /* Queues REPLY (consumed) framed; CLOSE: close once it is sent. */
@@ -234,22 +239,23 @@ cd_client_refuse(struct cd_client *c, const char *msg)
  * Serves the next whole request in the input buffer, if no reply is
  * still queued: one request in flight per client, so that pipelined
  * requests cannot make the daemon build replies faster than they drain.
+ * -1: the client has gone, close it.
  */
-static void
+static int
 cd_client_parse(struct cd *d, struct cd_client *c)
 {
 	while (!c->closing && c->outlen == 0 && c->inlen >= 4) {
 		uint32_t be, len;
 		json_error_t jerr;
-		json_t *req;
+		json_t *req, *reply;
 
 		memcpy(&be, c->in, 4);
 		if ((len = ntohl(be)) > CD_REQ_MAX) {
 			cd_client_refuse(c, "request longer than 1 MiB");
-			return;
+			return 0;
 		}
 		if (c->inlen < 4 + (size_t)len)
-			return;
+			return 0;
 		/* NULs: cd_cmd_run lets only a token hold one. */
 		req = json_loadb((const char *)c->in + 4, len,
 		    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
@@ -259,13 +265,17 @@ cd_client_parse(struct cd *d, struct cd_client *c)
 			snprintf(msg, sizeof(msg), "invalid JSON: %s",
 			    jerr.text);
 			cd_client_refuse(c, msg);
-			return;
+			return 0;
 		}
-		cd_client_send(c, cd_cmd_run(d, req, c), false);
+		reply = cd_cmd_run(d, req, c);
 		json_decref(req);
+		if (reply == NULL)
+			return -1;	/* the client has gone */
+		cd_client_send(c, reply, false);
 		c->inlen -= 4 + (size_t)len;
 		memmove(c->in, c->in + 4 + len, c->inlen);
 	}
+	return 0;
 }
 
 static int
@@ -274,10 +284,8 @@ cd_client_read(struct cd *d, struct cd_client *c)
 	ssize_t n;
 
 	/* A whole request is already waiting: serve it before reading on. */
-	if (c->inlen >= 4 + (size_t)CD_REQ_MAX) {
-		cd_client_parse(d, c);
-		return 0;
-	}
+	if (c->inlen >= 4 + (size_t)CD_REQ_MAX)
+		return cd_client_parse(d, c);
 	if (c->incap - c->inlen < CD_READ_CHUNK) {
 		size_t cap = c->inlen + CD_READ_CHUNK;
 		uint8_t *in = realloc(c->in, cap);
@@ -292,15 +300,13 @@ cd_client_read(struct cd *d, struct cd_client *c)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0) {
 		/* Half-closed after a whole request: still answer it. */
-		cd_client_parse(d, c);
-		if (c->outlen == c->outoff)
+		if (cd_client_parse(d, c) < 0 || c->outlen == c->outoff)
 			return -1;
 		c->closing = true;
 		return 0;
 	}
 	c->inlen += (size_t)n;
-	cd_client_parse(d, c);
-	return 0;
+	return cd_client_parse(d, c);
 }
 
 static int
@@ -324,6 +330,57 @@ cd_client_write(struct cd_client *c)
 	return 0;
 }
 
+/* Closed by its peer: a client that can no longer read an answer. */
+static bool
+cd_client_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+	return fd >= 0 && poll(&p, 1, 0) > 0 &&
+	    (p.revents & (POLLHUP | POLLERR));
+}
+
+/*
+ * The start notice goes out whole or the client is gone: a client that
+ * gave up first (shut its socket) makes the send fail, so the change is
+ * made only if the notice reached a client still waiting for it.
+ */
+static int
+cd_client_notify_start(int fd)
+{
+	size_t n = sizeof(cd_start_notice) - 1;
+	char buf[4 + sizeof(cd_start_notice)];
+	uint32_t be = htonl((uint32_t)n);
+
+	memcpy(buf, &be, 4);
+	memcpy(buf + 4, cd_start_notice, n);
+	if (send(fd, buf, 4 + n, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)(4 + n))
+		return -1;
+	return 0;
+}
+
+int
+cd_client_admit(const struct cd_client *c, int64_t deadline_ms,
+    bool change, struct cd_err *e)
+{
+	int64_t left = deadline_ms - cd_sock_mono_ms();
+
+	if (cd_client_gone(c->fd))
+		return -1;
+	if (deadline_ms == 0)
+		return 1;
+	if (left <= (change ? CD_START_MARGIN_MS : 0)) {
+		cd_fail(e, "deadline-passed", "the client's deadline %s "
+		    "(%lld ms): not started, nothing was changed", left <= 0 ?
+		    "had passed" : "was too near", (long long)left);
+		return 0;
+	}
+	if (change && c->fd >= 0 && cd_client_notify_start(c->fd) < 0)
+		return -1;
+	return 1;
+}
+
 void
 cd_client_io(struct cd *d, unsigned i, short revents)
 {
@@ -333,7 +390,7 @@ cd_client_io(struct cd *d, unsigned i, short revents)
 	if (revents & POLLOUT)
 		rc = cd_client_write(c);
 	if (rc == 0 && c->outlen == 0 && !c->closing)
-		cd_client_parse(d, c);	/* the next pipelined request */
+		rc = cd_client_parse(d, c);	/* the next pipelined request */
 	if (rc == 0 && (revents & POLLIN) && c->outlen == 0 && !c->closing)
 		rc = cd_client_read(d, c);
 	if (rc == 0 && c->outlen > c->outoff)

@@ -31,8 +31,12 @@
 #define CD_REQ_TIMEOUT_MS 5000		/* a request must arrive within */
 #define CD_OUT_TIMEOUT_MS 30000		/* a reply must drain within */
 #define CD_CLIENT_MAX	64
+#define CD_CLIENT_ROOT_RESERVED 8	/* slots only root can take */
 #define CD_CLIENT_RW_RESERVED 16	/* slots the read-only socket cannot take */
-#define CD_CLIENT_PER_UID 8	/* read-only clients per non-root uid */
+#define CD_CLIENT_PER_UID 8	/* clients per non-root uid, both sockets */
+#define CD_ACCEPT_BURST	16		/* connections accepted per wake-up */
+#define CD_START_MARGIN_MS 100	/* a change starts only this far from
+				   the client's deadline */
 #define CD_DP_TIMEOUT_MS 15000		/* one LOAD round trip */
 #define CD_BACKOFF_MAX_S 30
 #define CD_PROM_CLIENT_MAX 16		/* Prometheus scrapes at once */
@@ -75,6 +79,7 @@ struct cd_client {
 	char *out;
 	size_t outlen, outoff;
 	int64_t deadline_ms;
+	int64_t since_ms;	/* accepted at (cd_now_ms) */
 };
 
 struct cd {
@@ -131,6 +136,7 @@ struct cd_req {
 	uid_t uid;
 	pid_t pid;
 	bool ro;
+	int64_t deadline_ms;	/* the client's, CLOCK_MONOTONIC; 0: none */
 };
 
 /* A failed request: a docs/control.md error code and a message. */
@@ -211,6 +217,22 @@ void cd_sock_close(struct cd *d);
 void cd_sock_accept(struct cd *d, int lfd, bool ro);
 void cd_client_io(struct cd *d, unsigned i, short revents);
 void cd_client_timeouts(struct cd *d, int64_t now);
+/*
+ * Before a request is acted on: 1 to serve it; 0 when its deadline has
+ * passed (or is too near for a CHANGE), E filled; -1 when the client has
+ * gone (no reply).  For a CHANGE with a deadline it sends the start
+ * notice, and a client that cannot take it has gone.
+ */
+int cd_client_admit(const struct cd_client *c, int64_t deadline_ms,
+    bool change, struct cd_err *e);
+
+/*
+ * cd_sock_limit.c: a slot for a new client of UID on the read-only (RO)
+ * or control socket.  Returns a free slot (*EVICT false), the slot of
+ * an idle client to close first (*EVICT true), or -1 (refused).
+ */
+int cd_sock_slot(struct cd_client *const *cl, bool ro, uid_t uid,
+    bool *evict);
 
 /* cd_cmd.c: request dispatch */
 json_t *cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c);

@@ -15,6 +15,7 @@
 #define CLI_VERSION     "0.1.0"
 #define CLI_SOCK_RW     "/run/cordon/cordon.sock"
 #define CLI_TIMEOUT_S   30
+#define CLI_OUTCOME_MS  30000      /* after a start notice, wait this long */
 #define CLI_REQUEST_MAX (1u << 20) /* the daemon refuses more */
 #define CLI_REPLY_MAX   (64u << 20)
 #define CLI_PATH_MAX    3 /* keywords of a command path */
@@ -33,6 +34,7 @@ enum cli_exit {
 	CLI_EX_TOKEN = 6,   /* error code "token-refused" */
 	CLI_EX_FULL = 7,    /* error code "session-table-full" */
 	CLI_EX_AUDIT = 8,   /* audit verify: the log is not intact */
+	CLI_EX_UNKNOWN = 9, /* started, no answer: may or may not be made */
 };
 
 /* How a parameter's word(s) become JSON. */
@@ -150,19 +152,23 @@ void cli_usage_commands(FILE *f);
 int cli_match(const char *word, const char *const *choices);
 
 /*
- * Connects to the stream socket PATH.  Returns the fd, or -1 with errno
- * set (EACCES when the socket exists but we may not use it).
+ * Connects to the stream socket PATH within TIMEOUT_MS.  Returns the
+ * (non-blocking) fd, or -1 with errno set (EACCES when the socket
+ * exists but we may not use it, ETIMEDOUT).
  */
-int cli_conn_open(const char *path);
+int cli_conn_open(const char *path, int timeout_ms);
 
 /*
- * Sends REQ framed (4-byte big-endian length + JSON) and reads one
- * framed reply, within TIMEOUT_MS overall.  Returns the reply object,
- * checked to be {"v":1,"ok":bool,...}; NULL with ERR filled when the
- * exchange fails, times out, or the reply is oversized or malformed.
+ * Sends REQ framed (4-byte big-endian length + JSON) with its deadline
+ * (now + TIMEOUT_MS, CLOCK_MONOTONIC ms) and reads the framed reply,
+ * after any start notice.  Returns the reply object, checked to be
+ * {"v":1,"ok":bool,...}; NULL with ERR filled and *EX the exit status
+ * when the exchange fails, times out, or the reply is oversized or
+ * malformed: CLI_EX_UNREACH when cordond had not started the request
+ * (nothing was changed), CLI_EX_UNKNOWN when it had.
  */
-json_t *cli_conn_call(int fd, const json_t *req, int timeout_ms, char *err,
-    size_t errlen);
+json_t *cli_conn_call(int fd, const json_t *req, int timeout_ms, int *ex,
+    char *err, size_t errlen);
 
 /* Prints DATA as text: key: value lines, tables, raw multi-line text. */
 void cli_render_text(FILE *f, json_t *data, const struct cli_cmd *cmd);

@@ -4,6 +4,7 @@
  * request, one reply, under one deadline.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,8 +16,39 @@
 
 #include "control/cli/cli.h"
 
+static int64_t
+cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A full listen queue (a frozen or flooded cordond) makes connect() say
+ * EAGAIN on a non-blocking socket: retried until the deadline, so that
+ * -t bounds the connection too.
+ */
+static int
+cli_connect_retry(int fd, const struct sockaddr_un *sa, int64_t deadline)
+{
+	struct timespec pause = { 0, 10 * 1000000 };
+
+	while (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (cli_now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
 int
-cli_conn_open(const char *path)
+cli_conn_open(const char *path, int timeout_ms)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, e;
@@ -26,24 +58,16 @@ cli_conn_open(const char *path)
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (cli_connect_retry(fd, &sa, cli_now_ms() + timeout_ms) < 0) {
 		e = errno;
 		close(fd);
 		errno = e;
 		return -1;
 	}
 	return fd;
-}
-
-static int64_t
-cli_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Waits for EV on FD until DEADLINE; -1 with errno ETIMEDOUT after. */
@@ -170,20 +194,21 @@ cli_reply_check(json_t *r, char *err, size_t errlen)
 	return 0;
 }
 
-json_t *
-cli_conn_call(int fd, const json_t *req, int timeout_ms, char *err,
+/* One framed message within DEADLINE: its JSON, or NULL with ERR (and
+ * *TIMED_OUT when the deadline passed first). */
+static json_t *
+cli_recv_msg(int fd, int64_t deadline, bool *timed_out, char *err,
     size_t errlen)
 {
-	int64_t deadline = cli_now_ms() + timeout_ms;
 	unsigned char hdr[4];
 	json_error_t jerr;
 	json_t *r = NULL;
 	uint32_t len;
 	char *body;
 
-	if (cli_send_req(fd, req, deadline, err, errlen) < 0)
-		return NULL;
+	*timed_out = false;
 	if (cli_recv_all(fd, (char *)hdr, 4, deadline) < 0) {
+		*timed_out = errno == ETIMEDOUT;
 		snprintf(err, errlen, "reading the reply: %s",
 		    errno == EPIPE ? "connection closed" : strerror(errno));
 		return NULL;
@@ -200,18 +225,116 @@ cli_conn_call(int fd, const json_t *req, int timeout_ms, char *err,
 		return NULL;
 	}
 	if (cli_recv_all(fd, body, len, deadline) < 0) {
+		*timed_out = errno == ETIMEDOUT;
 		snprintf(err, errlen, "reading the reply: %s",
 		    errno == EPIPE ? "truncated" : strerror(errno));
-		goto out_body;
-	}
-	r = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!r)
+	} else if (!(r = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)))
 		snprintf(err, errlen, "malformed reply: %s", jerr.text);
-	else if (cli_reply_check(r, err, errlen) < 0) {
-		json_decref(r);
-		r = NULL;
-	}
-out_body:
 	free(body);
+	return r;
+}
+
+/* {"v":1,"started":true}: cordond is about to make the change. */
+static bool
+cli_start_notice(json_t *m)
+{
+	return json_is_object(m) && json_object_get(m, "ok") == NULL &&
+	       json_is_true(json_object_get(m, "started"));
+}
+
+/* The request as sent: REQ with the deadline cordond must respect. */
+static json_t *
+cli_req_deadline(const json_t *req, int64_t deadline)
+{
+	json_t *r = json_copy((json_t *)req);
+
+	if (r != NULL)
+		json_object_set_new(r, "deadline_ms", json_integer(deadline));
+	return r;
+}
+
+/*
+ * Gives up at the deadline: shutting the reading side makes any later
+ * start notice fail to send, so cordond can no longer start the change.
+ * What it sent before is still queued and read now: a start notice
+ * (then the outcome is unknown unless the reply is queued too).
+ */
+static json_t *
+cli_give_up(int fd, int timeout_ms, bool *timed_out, char *err, size_t errlen)
+{
+	json_t *m;
+
+	shutdown(fd, SHUT_RD);
+	m = cli_recv_msg(fd, cli_now_ms() + 1000, timed_out, err, errlen);
+	if (m == NULL)
+		snprintf(err, errlen,
+		    "timed out after %d ms: cordond had not "
+		    "started the request, nothing was changed",
+		    timeout_ms);
+	return m;
+}
+
+/*
+ * Reads the reply, after any start notice.  Before a notice, a failure
+ * means nothing was changed (CLI_EX_UNREACH); after one, the change may
+ * or may not have been made (CLI_EX_UNKNOWN): then it waits for the
+ * reply at least CLI_OUTCOME_MS from the notice.
+ */
+static json_t *
+cli_reply_read(int fd, int timeout_ms, int64_t deadline, int *ex, char *err,
+    size_t errlen)
+{
+	bool started = false, gave_up = false, timed_out;
+	int64_t until = deadline;
+	json_t *m;
+
+	for (;;) {
+		m = cli_recv_msg(fd, until, &timed_out, err, errlen);
+		if (m == NULL && timed_out && !started && !gave_up) {
+			gave_up = true;
+			until = cli_now_ms() + 1000;
+			m = cli_give_up(fd, timeout_ms, &timed_out, err,
+			    errlen);
+		}
+		if (m == NULL || !cli_start_notice(m))
+			break;
+		json_decref(m);
+		started = true;
+		if (!gave_up && until < cli_now_ms() + CLI_OUTCOME_MS)
+			until = cli_now_ms() + CLI_OUTCOME_MS;
+	}
+	if (m == NULL && started) {
+		*ex = CLI_EX_UNKNOWN;
+		snprintf(err + strlen(err), errlen - strlen(err),
+		    ": cordond "
+		    "had started the request, the change may or may not have "
+		    "been made (see show revisions, show audit)");
+	}
+	return m;
+}
+
+json_t *
+cli_conn_call(int fd, const json_t *req, int timeout_ms, int *ex, char *err,
+    size_t errlen)
+{
+	int64_t deadline = cli_now_ms() + timeout_ms;
+	json_t *sent = cli_req_deadline(req, deadline), *r;
+
+	*ex = CLI_EX_UNREACH;
+	if (sent == NULL) {
+		snprintf(err, errlen, "cannot encode the request");
+		return NULL;
+	}
+	if (cli_send_req(fd, sent, deadline, err, errlen) < 0) {
+		json_decref(sent);
+		return NULL;
+	}
+	json_decref(sent);
+	if (!(r = cli_reply_read(fd, timeout_ms, deadline, ex, err, errlen)))
+		return NULL;
+	if (cli_reply_check(r, err, errlen) < 0) {
+		json_decref(r);
+		return NULL;
+	}
 	return r;
 }

@@ -44,12 +44,15 @@ ctl_usage(FILE *f)
 	    "  0 success\n"
 	    "  1 cordond refused the request (\"cordonctl: CODE: message\")\n"
 	    "  2 usage error\n"
-	    "  3 cordond cannot be reached, timed out or sent a bad reply\n"
+	    "  3 cordond cannot be reached, timed out before it started the\n"
+	    "    request (nothing was changed) or sent a bad reply\n"
 	    "  4 commit refused as stale: the running revision changed\n"
 	    "  5 the candidate is invalid (commit, commit check)\n"
 	    "  6 the token was refused (session add, explain token)\n"
 	    "  7 the session table is full (session add)\n"
-	    "  8 the audit log is not intact (audit verify)\n");
+	    "  8 the audit log is not intact (audit verify)\n"
+	    "  9 cordond started the change but its answer did not arrive:\n"
+	    "    it may or may not have been made\n");
 }
 
 static int
@@ -113,7 +116,7 @@ ctl_ro_path(const char *path)
 static int
 ctl_connect(const struct ctl_opts *o, const struct cli_cmd *cmd)
 {
-	int fd = cli_conn_open(o->sock), e = errno;
+	int fd = cli_conn_open(o->sock, o->timeout_ms), e = errno;
 	char *ro;
 
 	if (fd >= 0 || e != EACCES || !(cmd->flags & CLI_C_RO)) {
@@ -126,7 +129,7 @@ ctl_connect(const struct ctl_opts *o, const struct cli_cmd *cmd)
 	}
 	if (!(ro = ctl_ro_path(o->sock)))
 		return -1;
-	if ((fd = cli_conn_open(ro)) < 0)
+	if ((fd = cli_conn_open(ro, o->timeout_ms)) < 0)
 		fprintf(stderr,
 		    "cordonctl: cannot reach cordond at %s (%s) "
 		    "nor at %s: %s\n",
@@ -142,6 +145,8 @@ ctl_exit_code(const char *code)
 		return CLI_EX_STALE;
 	if (strcmp(code, "invalid") == 0)
 		return CLI_EX_INVALID;
+	if (strcmp(code, "deadline-passed") == 0)
+		return CLI_EX_UNREACH;
 	if (strcmp(code, "token-refused") == 0)
 		return CLI_EX_TOKEN;
 	if (strcmp(code, "session-table-full") == 0 ||
@@ -207,7 +212,7 @@ ctl_run(const struct ctl_opts *o, struct cli_parse *p)
 	}
 	if ((fd = ctl_connect(o, p->cmd)) < 0)
 		goto out_req;
-	reply = cli_conn_call(fd, req, o->timeout_ms, err, sizeof(err));
+	reply = cli_conn_call(fd, req, o->timeout_ms, &rc, err, sizeof(err));
 	close(fd);
 	if (!reply) {
 		fprintf(stderr, "cordonctl: %s\n", err);
@@ -227,13 +232,14 @@ ctl_call(const struct ctl_opts *o, const struct cli_cmd *cmd, const char *name,
 {
 	json_t *req, *reply = NULL;
 	char err[512];
-	int fd;
+	int fd, ex;
 
 	req = what ? json_pack("{s:i, s:s, s:{s:s}}", "v", 1, "cmd", name,
 	                 "args", "what", what)
 	           : json_pack("{s:i, s:s, s:{}}", "v", 1, "cmd", name, "args");
 	if (req && (fd = ctl_connect(o, cmd)) >= 0) {
-		reply = cli_conn_call(fd, req, o->timeout_ms, err, sizeof(err));
+		reply = cli_conn_call(fd, req, o->timeout_ms, &ex, err,
+		    sizeof(err));
 		close(fd);
 		if (!reply)
 			fprintf(stderr, "cordonctl: %s\n", err);

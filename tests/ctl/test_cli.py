@@ -48,11 +48,13 @@ def ctl_bin():
 class FakeDaemon:
     """A stream Unix socket server speaking 4-byte big-endian length +
     JSON.  `reply(request)` gives a dict (sent framed), bytes (sent
-    raw), or None (say nothing and keep the connection open)."""
+    raw), a list of them with pauses (floats, seconds) between, or None
+    (say nothing and keep the connection open)."""
 
     def __init__(self, path, reply=None):
         self.path = path
         self.requests = []
+        self.deadlines = []
         self.reply = reply or (lambda req: OK_EMPTY)
         self.stopping = threading.Event()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -76,15 +78,22 @@ class FakeDaemon:
         (n,) = struct.unpack(">I", self._recv(conn, 4))
         req = json.loads(self._recv(conn, n).decode(), object_pairs_hook=
                          lambda kv: dict(kv))
+        # The deadline differs each run: kept aside, the rest is golden.
+        self.deadlines.append(req.pop("deadline_ms", None))
         self.requests.append(req)
         r = self.reply(req)
         if r is None:
             self.stopping.wait(10)
             return
-        if not isinstance(r, bytes):
-            body = json.dumps(r).encode()
-            r = struct.pack(">I", len(body)) + body
-        conn.sendall(r)
+        # A list: its messages in turn, a number there a pause (s).
+        for m in r if isinstance(r, list) else [r]:
+            if isinstance(m, float):
+                time.sleep(m)
+                continue
+            if not isinstance(m, bytes):
+                body = json.dumps(m).encode()
+                m = struct.pack(">I", len(body)) + body
+            conn.sendall(m)
 
     def _serve(self):
         while not self.stopping.is_set():
@@ -686,6 +695,50 @@ def test_timeout(ctl_bin, daemon):
     assert r.returncode == 3
     assert "timed out" in r.stderr
     assert time.monotonic() - t0 < 5
+
+
+START = {"v": 1, "started": True}
+
+
+def test_deadline_sent(ctl_bin, daemon):
+    """Every request carries the client's deadline: CLOCK_MONOTONIC
+    milliseconds, now + -t."""
+    t0 = time.clock_gettime(time.CLOCK_MONOTONIC)
+    r = run(ctl_bin, ["-t", "7", "show", "status"], daemon.path)
+    t1 = time.clock_gettime(time.CLOCK_MONOTONIC)
+    assert r.returncode == 0, r
+    assert (t0 + 7) * 1000 - 1 <= daemon.deadlines[0] <= (t1 + 7) * 1000
+
+
+def test_timeout_before_start_changed_nothing(ctl_bin, daemon):
+    daemon.reply = lambda req: None
+    r = run(ctl_bin, ["-t", "0.3", "commit"], daemon.path)
+    assert r.returncode == 3, r
+    assert "had not started the request, nothing was changed" in r.stderr
+
+
+def test_start_notice_extends_the_wait(ctl_bin, daemon):
+    """Once cordond said it started the change, the answer is awaited
+    past -t: a timeout now would not say whether it was made."""
+    daemon.reply = lambda req: [START, 1.0, OK_EMPTY]
+    t0 = time.monotonic()
+    r = run(ctl_bin, ["-t", "0.3", "commit"], daemon.path)
+    assert r.returncode == 0, r
+    assert time.monotonic() - t0 >= 0.9
+
+
+def test_start_notice_then_silence_is_unknown(ctl_bin, daemon):
+    """Started, then the connection went: exit 9, said so."""
+    daemon.reply = lambda req: [START]
+    r = run(ctl_bin, ["-t", "5", "commit"], daemon.path)
+    assert r.returncode == 9, r
+    assert "may or may not have been made" in r.stderr
+
+
+def test_deadline_passed_code(ctl_bin, daemon):
+    daemon.reply = lambda req: {"v": 1, "ok": False, "error": {
+        "code": "deadline-passed", "message": "not started"}}
+    assert run(ctl_bin, ["commit"], daemon.path).returncode == 3
 
 
 def nobody_copy(d, path):

@@ -288,10 +288,6 @@ cd_poll_once(struct cd *d)
 	}
 	if (pfd[0].revents)
 		cd_signal_read(d);
-	if (pfd[1].revents & POLLIN)
-		cd_sock_accept(d, d->lfd, false);
-	if (pfd[2].revents & POLLIN)
-		cd_sock_accept(d, d->rofd, true);
 	/* Readable: log events; EOF only on a 0-length read or an error. */
 	if (d->dpc != NULL && pfd[3].fd == dpc_fd(d->dpc) && pfd[3].revents &&
 	    cd_syslog_dp_read(d) < 0)
@@ -301,6 +297,12 @@ cd_poll_once(struct cd *d)
 	for (unsigned i = 4; i < n; i++)
 		if (pfd[i].revents && d->cl[slot[i]] != NULL)
 			cd_client_io(d, (unsigned)slot[i], pfd[i].revents);
+	/* After the clients: accepting may close one for a newcomer in
+	 * its slot, which must not be given the closed one's events. */
+	if (pfd[1].revents & POLLIN)
+		cd_sock_accept(d, d->lfd, false);
+	if (pfd[2].revents & POLLIN)
+		cd_sock_accept(d, d->rofd, true);
 	cd_prom_poll_done(d, pfd + n, nprom);
 	cd_snmp_poll_done(d, pfd + n + nprom, nsnmp);
 	cd_syslog_poll_done(d, pfd + n + nprom + nsnmp, nsl);

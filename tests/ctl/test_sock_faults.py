@@ -3,9 +3,10 @@ clients that gave up on it meanwhile; stalled clients that try to take
 every connection slot.
 
 - SIGSTOP cordond while cordonctl -t 1 sends `commit` and `session
-  revoke` (and raw clients send changes, one keeping its connection, one
-  closing it): each gives up, says nothing was changed, and after SIGCONT
-  none of those requests is executed (revision, audit log, sessions).
+  revoke` (and raw clients send changes: one keeping its connection past
+  its deadline, one closing it, one shutting its reading side): each
+  gives up, cordonctl says nothing was changed, and after SIGCONT none
+  of those requests is executed (revision, audit log, sessions).
 - 64+ stalled connections from one non-root uid in the socket group, on
   both sockets, and 8 connections from each of 8 such uids: root and
   another admin are still served on both sockets, at once.
@@ -123,7 +124,7 @@ def test_frozen_daemon_runs_no_abandoned_change(rig):
     session revoke whose clients had already exited with an error were
     executed.  Now every client that gave up is told nothing was changed,
     and nothing was."""
-    for sub in ("alice", "bob"):
+    for sub in ("alice", "bob", "carol"):
         rig.ok("session-add", token=rig.token(sub), src="192.0.2.10")
     sids = sorted(s["id"] for s in rig.ok("session-list")["sessions"])
     rig.ok("set", kind="rule", name="rdp", attrs={
@@ -147,6 +148,14 @@ def test_frozen_daemon_runs_no_abandoned_change(rig):
         gone = cordonrig.Conn(rig.sock, timeout=20)
         gone.send_raw(frame({"v": 1, "cmd": "commit", "args": {}}))
         gone.close()
+        # One that gives up as cordonctl does, by shutting its reading
+        # side, but stays connected: its deadline is far, the start
+        # notice cannot reach it, so its change is not made either.
+        shut = cordonrig.Conn(rig.sock, timeout=20)
+        shut.send_raw(frame({"v": 1, "cmd": "session-revoke",
+                             "args": {"sub": "carol"},
+                             "deadline_ms": mono_ms() + 60000}))
+        shut.s.shutdown(socket.SHUT_RD)
         for p in procs:
             out, err = p.communicate(timeout=10)
             assert p.returncode == 3, err
@@ -158,13 +167,14 @@ def test_frozen_daemon_runs_no_abandoned_change(rig):
     r = stay.recv()
     assert r["error"]["code"] == "deadline-passed", r
     stay.close()
+    cordonrig.wait_for("the drops logged", lambda: rig.logtext().count(
+        "not served") >= 5, timeout=5, fail=pytest.fail)
+    shut.close()
     st = rig.ok("status")
     assert st["running_revision"] == rev and st["candidate"]
     assert sorted(s["id"] for s in rig.ok("session-list")["sessions"]) == \
         sids
     assert rig.audit_cmds() == audit
-    cordonrig.wait_for("the drops logged", lambda: rig.logtext().count(
-        "not served") >= 4, timeout=5, fail=pytest.fail)
     # The daemon is fine: the same commit, not abandoned, is made.
     p = rig.ctl("-t", "30", "commit")
     out, err = p.communicate(timeout=40)

@@ -150,6 +150,24 @@ cd_sock_close(struct cd *d)
 	}
 }
 
+/* Logs a refusal, at most once per 10 s: a flood must not flood the log. */
+static void
+cd_sock_refused(int uid, int err)
+{
+	static int64_t next_ms;
+	static unsigned missed;
+
+	if (cd_now_ms() < next_ms) {
+		missed++;
+		return;
+	}
+	cd_log("refusing a client of uid %d: %s (%u more refused since the "
+	    "last report)", uid, err == EUSERS ? "its connections or the "
+	    "table are at their limit" : strerror(err), missed);
+	missed = 0;
+	next_ms = cd_now_ms() + 10000;
+}
+
 /* Accepts one connection: 0, or -1 when none is waiting. */
 static int
 cd_sock_accept_one(struct cd *d, int lfd, bool ro)
@@ -165,8 +183,7 @@ cd_sock_accept_one(struct cd *d, int lfd, bool ro)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
 	    (slot = cd_sock_slot(d->cl, ro, cr.uid, &evict)) < 0 ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
-		cd_debug("refusing a client (uid %d): %s", slot < 0 ?
-		    (int)cr.uid : -1, strerror(errno));
+		cd_sock_refused(slot < 0 ? (int)cr.uid : -1, errno);
 		close(fd);
 		return 0;
 	}

@@ -172,7 +172,7 @@ cd_sock_refused(int uid, int err)
 static int
 cd_sock_accept_one(struct cd *d, int lfd, bool ro)
 {
-	struct ucred cr;
+	struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 	socklen_t len = sizeof(cr);
 	struct cd_client *c = NULL;
 	bool evict = false;

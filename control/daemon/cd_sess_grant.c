@@ -112,10 +112,17 @@ cd_grant_install(struct cd *d, struct cd_grant *g, struct cd_err *e)
 	g->ident = (uint32_t)slot;
 	if (g->sid == 0)
 		g->sid = s->next_sid++;
+	/* Durable before the fast path or the client may learn of it. */
+	if (cd_journal_add(d, g) < 0) {
+		cd_sess_free_slot(s, g->ident);
+		return cd_fail(e, "internal", "sessions journal: %s: the "
+		    "session is not granted", strerror(errno));
+	}
 	idm_rule_bits(d->run.conf, &g->facts, &bits);
 	if ((rc = cd_grant_put(s->t, g, &bits)) != 0) {
 		cd_grant_unput(s->t, g);
 		cd_sess_free_slot(s, g->ident);
+		cd_journal_del(s, g->sid);
 		if (rc == -ENOSPC)
 			s->full++;
 		return cd_fail(e, rc == -ENOSPC ? "session-table-full" :
@@ -126,7 +133,6 @@ cd_grant_install(struct cd *d, struct cd_grant *g, struct cd_err *e)
 	cd_grant_nft(d, g, true);
 	s->n++;
 	s->added++;
-	cd_journal_add(d, g);
 	cd_sess_watermark(s);
 	return 0;
 }

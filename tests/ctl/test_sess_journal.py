@@ -41,7 +41,7 @@ identity: {
         jwks = "%(dir)s/jwks.json"; algorithms = [ "ES256" ]; } );
     services = [ "ssh" ];
     unidentified = { action = "drop"; };
-    sessions = { capacity = 512; max_ttl = 3600; per_subject = 512; };
+    sessions = { capacity = 4096; max_ttl = 3600; per_subject = 64; };
 };
 """ + dataplane_conf("net_null0", ["--vdev=net_null0", "--vdev=net_null1"],
                      inside="net_null1") + control_conf()
@@ -236,3 +236,22 @@ def test_kill9_right_after_ack_keeps_sessions_and_revocations(rig):
     # Ids of ended sessions are not given out again.
     new = rig.add_ok(1)
     assert min(new) > max(gone)
+
+
+def test_journal_is_compacted(rig):
+    """The same token pushed again and again (a gateway refreshing one
+    session) adds a del and an add record each time; the file is
+    rewritten once it holds far more records than sessions."""
+    tok = rig.token("refresh")
+    c = cordonrig.Conn(rig.sock)
+    try:
+        for _ in range(2200):
+            c.ok("session-add", token=tok, src="192.0.2.200")
+    finally:
+        c.close()
+    cordonrig.wait_for("the journal rewritten",
+                       lambda: rig.journal().count(b"\n") < 100,
+                       timeout=10, fail=pytest.fail)
+    assert len(rig.ids()) == 1
+    rig.restart(kill=True)
+    assert len(rig.ids()) == 1

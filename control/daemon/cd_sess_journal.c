@@ -172,6 +172,8 @@ fail:
 	if (off > 0 && ftruncate(s->jfd, s->jend) < 0)
 		cd_log("sessions journal: cannot cut a torn record: %s",
 		    strerror(errno));	/* replay skips it */
+	else if (off > 0)
+		s->jresv = s->jend;	/* cutting freed the reserve */
 	errno = saved;
 	return -1;
 }

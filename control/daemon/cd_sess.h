@@ -166,6 +166,9 @@ int cd_sess_journal_save(struct cd *d);
 /* G's record, durable (synced) before G may be enforced: 0, or -1 with
  * errno and nothing to enforce. */
 int cd_journal_add(struct cd *d, const struct cd_grant *g);
+/* Would G's record fit (space reserved, no ending waiting)?  0, or -1
+ * with errno: asked before G replaces anything. */
+int cd_journal_room(struct cd *d, const struct cd_grant *g);
 /* Session SID ended; kept for a retry (and the alarm raised) when the
  * record cannot be written.  Made durable by cd_journal_sync. */
 void cd_journal_del(struct cd_sessions *s, uint32_t sid);

@@ -249,6 +249,23 @@ cd_journal_pend(struct cd_sessions *s, uint32_t sid)
 }
 
 int
+cd_journal_room(struct cd *d, const struct cd_grant *g)
+{
+	struct cd_sessions *s = d->sess;
+	size_t len;
+	char *line;
+
+	if (s->restoring)
+		return 0;
+	if (cd_journal_flush(s) < 0 ||
+	    (line = cd_journal_line(cd_journal_rec(d, g), &len)) == NULL)
+		return -1;
+	free(line);
+	/* Its id is not given yet: room for the longest. */
+	return cd_journal_reserve(s, len + 16);
+}
+
+int
 cd_journal_add(struct cd *d, const struct cd_grant *g)
 {
 	struct cd_sessions *s = d->sess;

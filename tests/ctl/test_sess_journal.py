@@ -177,6 +177,12 @@ def test_full_disk_refuses_and_loses_nothing(rig):
             break
     assert refused == 5, "a full disk never refused a session"
     assert rig.ids() == acked, "a refused session is in force"
+    # A refresh that cannot be journaled leaves the session it would
+    # have replaced in force.
+    old = rig.ok("session-list")["sessions"][0]
+    r = rig.req("session-add", token=rig.token(old["sub"]), src=old["src"])
+    assert not r["ok"] and "journal" in r["error"]["message"], r
+    assert rig.ids() == acked
     # Revocations are still written: space was reserved for them.
     gone = min(acked)
     assert rig.ok("session-revoke", id=gone)["revoked"] == 1

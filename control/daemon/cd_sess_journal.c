@@ -398,28 +398,37 @@ cd_sess_journal_save(struct cd *d)
 	struct cd_sessions *s = d->sess;
 	char tmp[sizeof(s->journal) + 8];
 	FILE *f;
-	int rc;
+	int fd, rc;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->journal);
-	if ((f = fopen(tmp, "we")) == NULL)
-		goto fail;
+	/* Claims are personal data: the owner's alone, whatever the umask. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		goto fail_unlink;
+	}
 	rc = cd_journal_dump(d, f);
 	if (fclose(f) != 0 || rc < 0 || rename(tmp, s->journal) != 0)
 		goto fail_unlink;
-	if (cd_journal_dir_sync(s->journal) < 0 || cd_journal_reopen(s) < 0)
-		goto fail;
-	s->jresv = s->jend + ((int64_t)s->n + 1) * CD_JDEL_MAX +
-	    CD_JRESV_CHUNK;
-	s->jrecords = s->n;
+	/* Renamed: appends go to the new file from here on. */
 	s->njpend = 0;
 	s->jdirty = s->jrewrite = false;
+	s->jrecords = s->n;
+	if (cd_journal_reopen(s) < 0 || cd_journal_dir_sync(s->journal) < 0) {
+		/* Not known to be durable under its name: again next tick. */
+		s->jrewrite = true;
+		cd_journal_alarm(s, "rewrite");
+		return -1;
+	}
+	s->jresv = s->jend + ((int64_t)s->n + 1) * CD_JDEL_MAX +
+	    CD_JRESV_CHUNK;
 	cd_journal_clear(s);
 	return 0;
 fail_unlink:
 	rc = errno;
 	unlink(tmp);
 	errno = rc;
-fail:
 	cd_log("sessions journal: rewrite: %s (the old one is kept)",
 	    strerror(errno));
 	return -1;
@@ -434,10 +443,14 @@ void
 cd_journal_tick(struct cd *d)
 {
 	struct cd_sessions *s = d->sess;
+	int64_t now = cd_now_ms();
 
-	if (s->jalarm != 0 || s->jrecords > 2 * (uint64_t)s->n +
-	    CD_JOURNAL_SLACK)
-		cd_sess_journal_save(d);
 	if (s->jalarm != 0 || s->jdirty)
 		cd_journal_sync(s);
+	if ((s->jalarm == 0 && s->jrecords <= 2 * (uint64_t)s->n +
+	    CD_JOURNAL_SLACK) || now < s->jretry_ms)
+		return;
+	/* A failed rewrite (a full disk) is not retried every second. */
+	if (cd_sess_journal_save(d) < 0)
+		s->jretry_ms = now + (s->jalarm != 0 ? 2000 : 30000);
 }

@@ -223,6 +223,8 @@ cd_journal_flush(struct cd_sessions *s)
 
 	while (i < s->njpend && cd_journal_write_del(s, s->jpend[i]) == 0)
 		i++;
+	if (i == 0)
+		return s->njpend == 0 ? 0 : -1;
 	memmove(s->jpend, s->jpend + i, (s->njpend - i) * sizeof(uint32_t));
 	s->njpend -= i;
 	return s->njpend == 0 ? 0 : -1;

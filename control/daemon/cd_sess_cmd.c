@@ -64,14 +64,16 @@ cd_cmd_session_list(struct cd *d, const struct cd_req *rq, json_t **data,
 		if (s->g[i])
 			json_array_append_new(arr, cd_grant_json(d, s->g[i]));
 	sess_counts(s->t, &c);
-	*data = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-	    "sessions", arr, "capacity", (json_int_t)s->cap,
+	*data = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I}", "sessions", arr, "capacity", (json_int_t)s->cap,
 	    "live", (json_int_t)s->n, "entries", (json_int_t)c.live,
 	    "refused_full", (json_int_t)s->full,
 	    "refused", (json_int_t)s->refused,
 	    "revoked", (json_int_t)s->revoked,
 	    "refused_quota", (json_int_t)s->quota,
-	    "expired", (json_int_t)s->expired);
+	    "expired", (json_int_t)s->expired,
+	    "journal_skipped", (json_int_t)s->jskipped,
+	    "journal_failed", (json_int_t)s->jfailed);
 	return 0;
 }
 

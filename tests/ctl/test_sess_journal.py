@@ -221,6 +221,7 @@ def test_torn_and_damaged_records_are_skipped(rig):
     want = {acked[0], acked[1], acked[3], acked[5]}
     assert rig.ids() == want
     assert "bad record" in rig.logtext()
+    assert rig.ok("session-list")["journal_skipped"] == 3
     with open(rig.view + "/audit.log", "rb") as f:
         assert b"session-journal" in f.read()
     # Rewritten with what survived; what comes next is kept too.

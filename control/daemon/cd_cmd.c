@@ -249,6 +249,7 @@ cd_status_alarms(struct cd *d, json_t *geo)
 		    "geo-stale", "since", json_integer_value(json_object_get(geo,
 		    "build_epoch")) + (json_int_t)d->ctl.geo_max_age * 86400,
 		    "detail", "geolocation data older than control.geo_max_age"));
+	cd_journal_alarms(d->sess, a);
 	return a;
 }
 

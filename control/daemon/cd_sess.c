@@ -152,6 +152,7 @@ cd_sess_free(struct cd_sessions *s)
 	free(s->g);
 	free(s->freeq);
 	free(s->freed_at);
+	free(s->jpend);
 	free(s);
 }
 

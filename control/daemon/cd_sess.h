@@ -70,10 +70,23 @@ struct cd_sessions {
 	bool next_on;			/* a commit is being prepared */
 	int64_t next_sweep, next_refresh;
 	uint32_t gcursor, tcursor;	/* where the sweeps go on */
+	/* The journal (cd_sess_journal.c, docs/identity.md). */
 	char journal[CONF_PATH_MAX + 32];
-	int jfd;			/* the journal, for appending */
+	int jfd;			/* for appending */
 	uint64_t jrecords;		/* records in it */
+	int64_t jend;			/* end of its last whole record */
+	int64_t jresv;			/* space reserved up to here */
+	bool jnoresv;			/* the file system cannot reserve */
+	bool jdirty;			/* records written, not yet synced */
+	bool jrewrite;			/* only a rewrite can make it true */
 	bool restoring;			/* replaying it: no records */
+	uint32_t *jpend;		/* ended sessions not yet journaled */
+	unsigned njpend, jpcap;
+	int64_t jalarm;			/* since when it lags; 0: it does not */
+	int64_t jretry_ms;		/* no rewrite before (cd_now_ms) */
+	char jerr[96];			/* why */
+	uint64_t jskipped, jfailed;	/* bad records at start-up, failed
+					 * appends since */
 	struct knock_ctx *knock;
 	bool nearly_full;		/* the high-water alarm was raised */
 	/* counters: cordonctl show sessions, SNMP */
@@ -142,13 +155,35 @@ struct cd_grant *cd_idx_next(const struct cd_sessions *s, uint32_t i);
 /* cd_sess_grant.c */
 uint64_t cd_svcs_remap(const struct conf *from, const struct conf *to,
     uint64_t svcs);
+
+/*
+ * cd_sess_journal.c, cd_sess_jload.c: the sessions journal.  Each record
+ * is a line "HASH JSON" (HASH: 16 hex digits of the SHA-256 of JSON), so
+ * a torn or damaged one is recognised and skipped on replay.
+ */
 void cd_sess_journal_load(struct cd *d);
+/* Rewrites it with the grants in force (temp file, fsync, rename). */
 int cd_sess_journal_save(struct cd *d);
-void cd_journal_add(struct cd *d, const struct cd_grant *g);
+/* G's record, durable (synced) before G may be enforced: 0, or -1 with
+ * errno and nothing to enforce. */
+int cd_journal_add(struct cd *d, const struct cd_grant *g);
+/* Would G's record fit (space reserved, no ending waiting)?  0, or -1
+ * with errno: asked before G replaces anything. */
+int cd_journal_room(struct cd *d, const struct cd_grant *g);
+/* Session SID ended; kept for a retry (and the alarm raised) when the
+ * record cannot be written.  Made durable by cd_journal_sync. */
 void cd_journal_del(struct cd_sessions *s, uint32_t sid);
-/* Makes the records so far durable: 0 or -1. */
+/* Makes the records so far durable: 0, or -1 (alarm raised). */
 int cd_journal_sync(struct cd_sessions *s);
 void cd_journal_tick(struct cd *d);
+/* The journal's alarm, if raised, into the status ALARMS array. */
+void cd_journal_alarms(const struct cd_sessions *s, json_t *alarms);
+/* One journal line for REC (consumed): "HASH JSON\n", malloc'd, or NULL. */
+char *cd_journal_line(json_t *rec, size_t *len);
+json_t *cd_journal_rec(const struct cd *d, const struct cd_grant *g);
+/* A line's record, or NULL when it is torn or damaged. */
+json_t *cd_journal_parse(const char *line, size_t len);
+int cd_journal_reopen(struct cd_sessions *s);
 /* Removes a grant: its entries go from the table at once. */
 void cd_sess_drop(struct cd_sessions *s, struct cd_grant *g, bool unput);
 /* Removes a grant: its entries leave the table at once. */

@@ -64,14 +64,16 @@ cd_cmd_session_list(struct cd *d, const struct cd_req *rq, json_t **data,
 		if (s->g[i])
 			json_array_append_new(arr, cd_grant_json(d, s->g[i]));
 	sess_counts(s->t, &c);
-	*data = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-	    "sessions", arr, "capacity", (json_int_t)s->cap,
+	*data = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I}", "sessions", arr, "capacity", (json_int_t)s->cap,
 	    "live", (json_int_t)s->n, "entries", (json_int_t)c.live,
 	    "refused_full", (json_int_t)s->full,
 	    "refused", (json_int_t)s->refused,
 	    "revoked", (json_int_t)s->revoked,
 	    "refused_quota", (json_int_t)s->quota,
-	    "expired", (json_int_t)s->expired);
+	    "expired", (json_int_t)s->expired,
+	    "journal_skipped", (json_int_t)s->jskipped,
+	    "journal_failed", (json_int_t)s->jfailed);
 	return 0;
 }
 
@@ -114,14 +116,16 @@ cd_cmd_session_revoke(struct cd *d, const struct cd_req *rq, json_t **data,
 			n++;
 		}
 	/*
-	 * In force at once in the table; on disk now too, or a restart
-	 * within the second would bring the sessions back.
+	 * In force at once in the table, whatever the disk says; on disk
+	 * now too, or a restart would bring the sessions back.  When it
+	 * cannot be, the session-journal alarm is up and each tick retries.
 	 */
 	if (n > 0 && cd_journal_sync(s) < 0) {
 		cd_audit(d, rq, "session-revoke", "journal", NULL, d->run.rev);
 		return cd_fail(e, "internal", "revoked %u session(s), but the "
-		    "journal could not be written: a cordond restart would "
-		    "restore them", n);
+		    "sessions journal could not be written (%s): until it is "
+		    "(alarm session-journal), a cordond restart would restore "
+		    "them", n, s->jerr);
 	}
 	cd_audit(d, rq, "session-revoke", "ok", NULL, d->run.rev);
 	*data = json_pack("{s:i}", "revoked", n);

@@ -96,6 +96,13 @@ cd_grant_expiry(const struct conf *c, const json_t *claims, unsigned ttl,
 	return exp < lim ? exp : lim;
 }
 
+static int
+cd_journal_refused(struct cd_err *e)
+{
+	return cd_fail(e, "internal", "sessions journal: %s: the session is "
+	    "not granted", strerror(errno));
+}
+
 /* Installs G (facts built) into the table and the grant list. */
 static int
 cd_grant_install(struct cd *d, struct cd_grant *g, struct cd_err *e)
@@ -112,10 +119,16 @@ cd_grant_install(struct cd *d, struct cd_grant *g, struct cd_err *e)
 	g->ident = (uint32_t)slot;
 	if (g->sid == 0)
 		g->sid = s->next_sid++;
+	/* Durable before the fast path or the client may learn of it. */
+	if (cd_journal_add(d, g) < 0) {
+		cd_sess_free_slot(s, g->ident);
+		return cd_journal_refused(e);
+	}
 	idm_rule_bits(d->run.conf, &g->facts, &bits);
 	if ((rc = cd_grant_put(s->t, g, &bits)) != 0) {
 		cd_grant_unput(s->t, g);
 		cd_sess_free_slot(s, g->ident);
+		cd_journal_del(s, g->sid);
 		if (rc == -ENOSPC)
 			s->full++;
 		return cd_fail(e, rc == -ENOSPC ? "session-table-full" :
@@ -126,7 +139,6 @@ cd_grant_install(struct cd *d, struct cd_grant *g, struct cd_err *e)
 	cd_grant_nft(d, g, true);
 	s->n++;
 	s->added++;
-	cd_journal_add(d, g);
 	cd_sess_watermark(s);
 	return 0;
 }
@@ -214,6 +226,11 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 		    "a session would be expired at once", e);
 	}
 	snprintf(g->via, sizeof(g->via), "%s", via);
+	/* A full disk must not cost the session this one would replace. */
+	if (cd_journal_room(d, g) < 0) {
+		cd_grant_free(g);
+		return cd_journal_refused(e);
+	}
 	if (cd_grant_supersede(d, g, e) < 0 || cd_grant_install(d, g, e) < 0) {
 		cd_grant_free(g);
 		return -1;

@@ -7,8 +7,9 @@
  *
  *     revisions/000042.conf   flattened libconfig text of revision 42
  *     revisions/000042.json   its metadata (struct store_meta)
- *     candidates/UID.conf     an admin's candidate text
- *     candidates/UID.base     the revision it was copied from
+ *     revisions/000043.staged a commit on its way (store_stage)
+ *     candidates/UID.conf     "#cordon-base N" (the revision it was
+ *                             copied from), then the candidate text
  *     confirm.json            a pending "commit confirmed"
  *     audit.log               JSON lines, hash-chained
  *     audit.head              the newest record's seq and hash
@@ -78,6 +79,27 @@ int store_rev_text(const struct store *s, uint64_t rev, char **text,
  */
 int store_commit(struct store *s, const char *text, size_t len,
     struct store_meta *meta, unsigned keep, char *err, size_t errlen);
+
+/*
+ * A commit in two steps, for a daemon that must write the audit record
+ * and activate the revision in between: store_stage writes TEXT as
+ * revisions/NNNNNN.staged with its metadata (META->rev = running+1),
+ * which is not yet a revision; store_promote renames it to .conf (now
+ * it is, and the running one) and prunes as store_commit does;
+ * store_unstage removes it.  store_staged is the staged revision, 0 if
+ * none: after store_open, one a crash left behind, for the daemon to
+ * complete or undo (docs/control.md, recovery).
+ */
+int store_stage(struct store *s, const char *text, size_t len,
+    struct store_meta *meta, char *err, size_t errlen);
+int store_promote(struct store *s, unsigned keep, char *err, size_t errlen);
+int store_unstage(struct store *s);
+uint64_t store_staged(const struct store *s);
+/*
+ * The Ith repair store_open made (a half-written candidate set aside),
+ * NULL past the last: for the daemon to log and audit.
+ */
+const char *store_notes(const struct store *s, unsigned i);
 
 /*
  * Imports an admin-written config file as one self-contained text:
@@ -201,6 +223,21 @@ int audit_ready(const char *path, char *err, size_t errlen);
  */
 int audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq,
     char *err, size_t errlen);
+/*
+ * audit_verify, and WARN (a JSON array, may be NULL) gets a string for
+ * each pair of consecutive records whose wall time goes backwards:
+ * records carry the boot id and time since boot too, so a clock stepped
+ * back is told from records out of order.  Warnings do not fail it.
+ */
+int audit_verify_warn(const char *path, uint64_t *checked,
+    uint64_t *bad_seq, json_t *warn, char *err, size_t errlen);
+/*
+ * A partial record at the end of PATH (a crash while appending) is cut
+ * off, and a record "audit-repair" says how many bytes at what offset.
+ * 1 when cut, 0 when the log ends in a whole record (or is missing), -1
+ * with ERR.  audit_append and audit_ready do this first by themselves.
+ */
+int audit_repair(const char *path, char *err, size_t errlen);
 /* DIR/audit.head for log DIR/audit.log ("X" -> "X.head" otherwise). */
 int audit_head_path(const char *log, char *buf, size_t len);
 /* The head file of LOG; -1 with ENOENT, or EBADMSG when malformed. */

@@ -85,6 +85,8 @@ cd_recover(struct cd *d)
 		    d->audit_path);
 	if (cd_recover_staged(d, &rq) < 0)
 		return -1;
+	/* A completed revision may be some admin's committed candidate. */
+	store_cand_sweep(d->store);
 	for (unsigned i = 0; (note = store_notes(d->store, i)) != NULL; i++) {
 		cd_log("state folder: %s", note);
 		cd_audit(d, &rq, "store-repair", "ok", note,

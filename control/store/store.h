@@ -120,6 +120,14 @@ int store_cand_load(struct store *s, uid_t uid, char **text, size_t *len,
     uint64_t *base);
 int store_cand_save(struct store *s, uid_t uid, const char *text, size_t len,
     uint64_t base);
+/*
+ * Settles the candidates after a crash (store_open does it; again after
+ * a staged revision is promoted at start): one whose base never landed
+ * is set aside as UID.discarded, one that is the running revision's text
+ * on an older base (committed, not yet dropped) is removed.  Each is a
+ * store_notes entry.
+ */
+void store_cand_sweep(struct store *s);
 /* Removes UID's candidate; 0 also when it had none. */
 int store_cand_drop(struct store *s, uid_t uid);
 /* 1 if UID has a saved candidate, else 0. */

@@ -28,9 +28,7 @@ int store_dir_sync(const char *path);
  * in BUF (*LEN adjusted), its N into *BASE; -1 if there is none.
  */
 int store_cand_split(char *buf, size_t *len, uint64_t *base);
-/* store_open's check of the candidates (store_state.c). */
 struct store;
-void store_cand_sweep(struct store *s);
 /* A repair store_open made, for the daemon to log and audit. */
 void store_note(struct store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,21 @@ store_cand_save(struct store *s, uid_t uid, const char *text, size_t len,
 	return 0;
 }
 
+/* Whether TEXT is the running revision's: committed, not yet dropped. */
+static bool
+store_cand_committed(struct store *s, const char *text, size_t len)
+{
+	char *run;
+	size_t rlen;
+	bool same;
+
+	if (store_rev_text(s, store_running(s), &run, &rlen) < 0)
+		return false;
+	same = rlen == len && memcmp(run, text, len) == 0;
+	free(run);
+	return same;
+}
+
 /*
  * store_open: a candidate in the two-file form whose base never landed
  * (the wedge of a failed save: "stale, based on revision 0" forever) is
@@ -156,13 +172,17 @@ store_cand_check(struct store *s, const char *name)
 	if (store_file_read(path, &buf, &n) < 0)
 		return;
 	if (store_cand_split(buf, &n, &base) < 0 &&
-	    store_cand_base(s, uid) == 0) {
+	    (base = store_cand_base(s, uid)) == 0) {
 		store_cand_file(s, uid, "discarded", other);
 		if (rename(path, other) == 0 && store_dir_sync(path) == 0)
 			store_note(s, "candidate of uid %u had no base (a save "
 			    "that never completed): set aside as %s",
 			    (unsigned)uid, other);
-	}
+	} else if (base != store_running(s) && store_cand_committed(s, buf,
+	    n) && store_cand_drop(s, uid) == 0)
+		store_note(s, "candidate of uid %u was committed as revision "
+		    "%" PRIu64 " before a crash: dropped", (unsigned)uid,
+		    store_running(s));
 	free(buf);
 }
 

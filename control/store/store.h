@@ -180,8 +180,9 @@ int diff_unified(const char *a, const char *b, const char *label_a,
 
 /*
  * The audit log: one JSON record per line, fields seq (1-based), time
- * (unix seconds), time_iso, uid, pid, cmd, revision, result ("ok" or
- * "refused: reason"), diff, prev (hex SHA-256 of the previous line's
+ * (unix seconds), time_iso, boot (the kernel's boot id), uptime_ms
+ * (CLOCK_BOOTTIME), uid, pid, cmd, revision, result ("ok",
+ * "refused: reason" or "undone: reason"), diff, prev (hex SHA-256 of the previous line's
  * bytes without its newline; 64 zeros for the first) and hash (hex
  * SHA-256 of the record without "hash", as json_dumps(JSON_SORT_KEYS |
  * JSON_COMPACT) writes it).
@@ -205,10 +206,13 @@ struct audit_head {
  * Appends R (seq, time, prev and hash computed here) with one write,
  * then fsync, then replaces the head file beside the log (audit.head)
  * with the new record's seq and hash; *OUT (may be NULL) gets them too.
- * Refuses to extend a log whose last line is not a whole record, or
- * whose last record is neither the head nor the one after it (records
- * removed: run audit_verify).  A head that cannot be written after the
- * record landed is left one behind; the next append repairs it.
+ * Whole or absent: a write or fsync that fails cuts the log back to its
+ * length before, and -1.  A partial line a crash left at the end is cut
+ * first and an "audit-repair" record appended (audit_repair).  Refuses
+ * to extend a log whose last whole line is not a record, or whose last
+ * record is neither the head nor the one after it (records removed: run
+ * audit_verify).  A head that cannot be written after the record landed
+ * is left one behind; the next append repairs it.
  */
 int audit_append(const char *path, const struct audit_rec *r,
     struct audit_head *out, char *err, size_t errlen);

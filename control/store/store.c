@@ -1,8 +1,11 @@
 /*
  * The state folder and its committed revisions.  A revision is visible
- * once revisions/NNNNNN.conf exists; its metadata (NNNNNN.json) is
- * written before it, so a crash mid-commit leaves at most an orphan
- * .json (or a .tmp), which store_open removes.
+ * once revisions/NNNNNN.conf exists.  Its metadata (NNNNNN.json) and its
+ * text as NNNNNN.staged are written first (store_stage); the rename of
+ * .staged to .conf makes it a revision (store_promote).  A crash leaves
+ * at most a staged revision, which store_open keeps for the daemon to
+ * complete or undo, or debris (an orphan .json, a .tmp), which it
+ * removes.
  */
 #include <dirent.h>
 #include <errno.h>

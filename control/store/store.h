@@ -265,8 +265,12 @@ int audit_head_adopt(const char *log, struct audit_head *out, char *err,
 int audit_list(const char *path, json_t **records, unsigned max);
 
 /*
- * Replaces PATH with LEN bytes of BUF: PATH.tmp, fsync, rename, fsync of
- * the folder.  On failure PATH is untouched and PATH.tmp removed.
+ * Replaces PATH with LEN bytes of BUF: PATH.tmp, every byte written
+ * (short writes retried; ENOSPC, EIO fail), fsync, close, rename, fsync
+ * of the folder.  The one way files in the state folder are written.  On
+ * failure PATH.tmp is removed and PATH is untouched, except when only
+ * the folder's fsync failed: then PATH is new but may not survive a
+ * crash, and -1 tells the caller not to rely on it.
  */
 int store_file_write(const char *path, const void *buf, size_t len);
 

@@ -255,3 +255,33 @@ def test_kill9_commit_burst(binaries):
               (rounds, sorted(completed), sorted(unanswered)))
     finally:
         d.stop()
+
+
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+@pytest.mark.skipif(not os.path.exists(FAKETIME), reason="no libfaketime")
+def test_audit_wall_clock_back_warned(binaries):
+    """A record written 2 h "earlier" than the one before it (the wall
+    clock stepped back): audit-verify stays intact and warns (it did not
+    notice before)."""
+    d = Daemon(dp=False)
+    try:
+        d.start(wait_dp=False)
+        d.ok("set", kind="rule", name="before", attrs=RULE_RDP)
+        d.kill9()
+        d.spawn("-d", "--test-timers", wrap=[
+            "env", "LD_PRELOAD=" + FAKETIME, "FAKETIME=-7200",
+            "FAKETIME_DONT_FAKE_MONOTONIC=1"])
+        wait_for("control socket", d.answers, timeout=20)
+        d.ok("set", kind="rule", name="after", attrs=RULE_RDP)
+        v = d.ok("audit-verify")
+        assert v["intact"] is True and v["checked"] == 2, v
+        assert len(v["warnings"]) == 1, v
+        assert v["warnings"][0].startswith(
+            "record 2: wall time goes back"), v
+        recs = audit_lines(d)
+        assert recs[1]["boot"] == recs[0]["boot"]
+        assert recs[1]["uptime_ms"] >= recs[0]["uptime_ms"]
+    finally:
+        d.stop()

@@ -16,6 +16,7 @@ import ctypes
 import json
 import os
 import random
+import shutil
 import subprocess
 import threading
 import time
@@ -127,8 +128,10 @@ def tmpfs_daemon(binaries):
         d.start()
         yield d
     finally:
-        d.stop() if d.proc else None
+        if d.proc:
+            d.stop()
         subprocess.run(["umount", "-l", state])
+        shutil.rmtree(d.dir, ignore_errors=True)
 
 
 def full_round(d, fill, free, acked, i):

@@ -98,9 +98,12 @@ def check_audited(d, acked):
         assert any(rv == rev and c.split()[0] in
                    ("commit", "rollback", "revert") for c, rv in ok), \
             "revision %d has no audit record" % rev
+    kept = revisions(d)
     for cmd, rev in acked:
         assert any(c.startswith(cmd) and rv == rev for c, rv in ok), \
             "acknowledged %s (revision %d) has no record" % (cmd, rev)
+        if cmd in ("commit", "rollback"):
+            assert rev in kept, "acknowledged revision %d is gone" % rev
     return recs
 
 

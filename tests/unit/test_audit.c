@@ -800,6 +800,8 @@ test_clock_back_warned(void **state)
 	assert_true(json_is_string(json_object_get(o, "boot")));
 	assert_true(json_is_integer(json_object_get(o, "uptime_ms")));
 	json_decref(o);
+	for (int i = 0; i < ls.n; i++)
+		free(ls.l[i]);
 	assert_int_equal(audit_verify_warn(path, &c, &b, warn, err,
 	    sizeof(err)), 0);
 	assert_int_equal(json_array_size(warn), 0);

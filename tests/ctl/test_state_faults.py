@@ -293,3 +293,64 @@ def test_audit_wall_clock_back_warned(binaries):
         assert recs[1]["uptime_ms"] >= recs[0]["uptime_ms"]
     finally:
         d.stop()
+
+
+def test_torn_audit_tail_cut(binaries):
+    """A partial record at the end of audit.log (a crash or a full disk
+    mid-append): cut at the next change and at start, with a record
+    saying so; nothing refused.  It refused every change (audit-broken)
+    until someone truncated the log by hand."""
+    d = Daemon(dp=False)
+    log = d.dir + "/state/audit.log"
+    try:
+        d.start(wait_dp=False)
+        d.ok("set", kind="rule", name="one", attrs=RULE_RDP)
+        with open(log, "a") as f:
+            f.write('{"seq":2,"time":1765000000,"cmd":"se')
+        d.ok("set", kind="rule", name="two", attrs=RULE_RDP)
+        with open(log, "a") as f:
+            f.write('{"seq":4,"ti')
+        d.kill9()
+        d.spawn("-d", "--test-timers")
+        wait_for("control socket", d.answers, timeout=20)
+        d.ok("set", kind="rule", name="three", attrs=RULE_RDP)
+        v = d.ok("audit-verify")
+        assert v["intact"] is True and v["checked"] == 5, v
+        cmds = [(r["cmd"], r["diff"]) for r in audit_lines(d)]
+        assert [c for c, _ in cmds] == [
+            "set rule one " + json.dumps(RULE_RDP, sort_keys=True,
+                                         separators=(",", ":")),
+            "audit-repair", cmds[2][0], "audit-repair", cmds[4][0]]
+        assert "cut a partial record (36 bytes" in cmds[1][1], cmds[1]
+        assert "cut a partial record (12 bytes" in cmds[3][1], cmds[3]
+    finally:
+        d.stop()
+
+
+def test_staged_revision_undone_at_start(binaries):
+    """A revision staged but never audited (a crash before its record):
+    undone at start, said so in the audit log; the running revision
+    stays and the next change goes through."""
+    d = Daemon(dp=False)
+    rev = d.dir + "/state/revisions/"
+    try:
+        d.start(wait_dp=False)
+        d.kill9()
+        with open(rev + "000001.conf") as f:
+            text = f.read()
+        with open(rev + "000002.staged", "w") as f:
+            f.write(text)
+        with open(rev + "000002.json", "w") as f:
+            f.write('{"revision": 2, "kind": "commit"}')
+        d.spawn("-d", "--test-timers")
+        wait_for("control socket", d.answers, timeout=20)
+        assert d.status()["running_revision"] == 1
+        assert not os.path.exists(rev + "000002.staged")
+        assert not os.path.exists(rev + "000002.json")
+        last = audit_lines(d)[-1]
+        assert last["cmd"] == "recover" and last["diff"].startswith(
+            "revision 2 undone"), last
+        assert d.ok("audit-verify")["intact"]
+        d.ok("set", kind="rule", name="next", attrs=RULE_RDP)
+    finally:
+        d.stop()

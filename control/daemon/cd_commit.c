@@ -378,8 +378,8 @@ cd_cmd_confirm(struct cd *d, const struct cd_req *rq, json_t **data,
 		    "for confirmation");
 	/* Audited first: a confirm without its record is not made. */
 	if (cd_audit(d, rq, "confirm", "ok", NULL, rev) < 0)
-		return cd_fail(e, "internal", "the audit log %s cannot take the "
-		    "record: revision %lu is still to be confirmed",
+		return cd_fail(e, "internal", "the audit log %s cannot take "
+		    "the record: revision %lu is still to be confirmed",
 		    d->audit_path, (unsigned long)rev);
 	if (store_confirm_clear(d->store) < 0) {
 		cd_audit(d, rq, "confirm", "undone: confirm.json could not be "

@@ -20,6 +20,7 @@ static bool
 cd_recover_audited(struct cd *d, uint64_t rev)
 {
 	json_t *recs = NULL, *last;
+	const char *result;
 	bool ok;
 
 	if (audit_list(d->audit_path, &recs, 1) < 0) {
@@ -27,10 +28,9 @@ cd_recover_audited(struct cd *d, uint64_t rev)
 		return false;
 	}
 	last = json_array_get(recs, 0);
+	result = json_string_value(json_object_get(last, "result"));
 	ok = json_integer_value(json_object_get(last, "revision")) ==
-	    (json_int_t)rev && json_is_string(json_object_get(last, "result")) &&
-	    strcmp(json_string_value(json_object_get(last, "result")),
-	    "ok") == 0;
+	    (json_int_t)rev && result != NULL && strcmp(result, "ok") == 0;
 	json_decref(recs);
 	return ok;
 }

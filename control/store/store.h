@@ -182,8 +182,9 @@ int diff_unified(const char *a, const char *b, const char *label_a,
  * The audit log: one JSON record per line, fields seq (1-based), time
  * (unix seconds), time_iso, boot (the kernel's boot id), uptime_ms
  * (CLOCK_BOOTTIME), uid, pid, cmd, revision, result ("ok",
- * "refused: reason" or "undone: reason"), diff, prev (hex SHA-256 of the previous line's
- * bytes without its newline; 64 zeros for the first) and hash (hex
+ * "refused: reason" or "undone: reason"), diff, prev (hex SHA-256 of
+ * the previous line's bytes without its newline; 64 zeros for the
+ * first) and hash (hex
  * SHA-256 of the record without "hash", as json_dumps(JSON_SORT_KEYS |
  * JSON_COMPACT) writes it).
  */

@@ -742,7 +742,8 @@ test_torn_tail_cut(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 	    json_array_get(all, 3), "cmd")), "audit-repair");
 	assert_non_null(strstr(json_string_value(json_object_get(
-	    json_array_get(all, 3), "diff")), "cut a partial record (18 bytes"));
+	    json_array_get(all, 3), "diff")),
+	    "cut a partial record (18 bytes"));
 	assert_string_equal(json_string_value(json_object_get(
 	    json_array_get(all, 4), "cmd")), "commit");
 	json_decref(all);

@@ -78,6 +78,7 @@ cd_cand_edit(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_t *none = json_object();
 	uint64_t base;
 	size_t len;
+	bool had;
 	int rc = -1;
 
 	if (kind == NULL || (name == NULL && strcmp(kind, "default") != 0) ||
@@ -95,17 +96,28 @@ cd_cand_edit(struct cd *d, const struct cd_req *rq, json_t **data,
 	if (cd_edit_apply(text, rq, kind, name, attrs ? attrs : none, &out,
 	    e) < 0)
 		goto audit;
+	had = store_cand_exists(d->store, rq->uid) == 1;
 	if (store_cand_save(d->store, rq->uid, out, strlen(out), base) < 0) {
 		cd_fail(e, "internal", "candidate: %s", strerror(errno));
 		goto audit;
 	}
 	diff_unified(text, out, "candidate", "candidate", &change);
+	/* An edit without its record is taken back. */
+	if (cd_audit(d, rq, cmd ? cmd : rq->cmd, "ok", change, base) < 0) {
+		if ((had ? store_cand_save(d->store, rq->uid, text, len,
+		    base) : store_cand_drop(d->store, rq->uid)) < 0)
+			cd_log("uid %d: taking back an unaudited edit: %s",
+			    (int)rq->uid, strerror(errno));
+		cd_fail(e, "internal", "the audit log %s cannot take the "
+		    "record: the candidate was not changed", d->audit_path);
+		goto out;
+	}
 	*data = cd_diff_data(d, out, base);
 	rc = 0;
+	goto out;
 audit:
 	snprintf(result, sizeof(result), "refused: %s: %s", e->code, e->msg);
-	cd_audit(d, rq, cmd ? cmd : rq->cmd, rc == 0 ? "ok" : result, change,
-	    base);
+	cd_audit(d, rq, cmd ? cmd : rq->cmd, result, change, base);
 out:
 	json_decref(none);
 	free(change);
@@ -206,15 +218,18 @@ cd_confirm_secs(struct cd *d, const struct cd_req *rq, int64_t *secs,
 	return 0;
 }
 
-static void
+/* A revert that would not survive a restart fails the commit (-1). */
+static int
 cd_confirm_set(struct cd *d, uint64_t rev, uint64_t prev, int64_t secs)
 {
 	d->confirm_rev = rev;
 	d->confirm_prev = prev;
 	d->confirm_deadline = cd_unix() + secs;
-	if (store_confirm_arm(d->store, rev, prev, d->confirm_deadline) < 0)
-		cd_log("confirm.json: %s: the timer runs, but will not "
-		    "survive a restart", strerror(errno));
+	if (store_confirm_arm(d->store, rev, prev, d->confirm_deadline) == 0)
+		return 0;
+	cd_log("confirm.json: %s", strerror(errno));
+	d->confirm_deadline = 0;
+	return -1;
 }
 
 /* A later explicit change settles any pending "commit confirmed". */
@@ -230,29 +245,40 @@ cd_confirm_drop(struct cd *d)
 /*
  * The confirm state is written before the commit it is about: a crash
  * between the two must not leave an unconfirmed revision without its
- * revert, nor revert a change that superseded the pending one.  A
- * commit that fails puts the previous state back.
+ * revert, nor revert a change that superseded the pending one (at start
+ * a confirm.json that does not name the running revision is dropped).
+ * The new state replaces the old in one write, and one that cannot be
+ * written fails the commit; a commit that fails puts the old one back.
+ * A plain commit settles a pending one only once it is made.
  */
 struct cd_confirm_saved {
 	uint64_t rev, prev;
 	int64_t deadline;
 };
 
-static void
+static int
 cd_confirm_prepare(struct cd *d, uint64_t next, uint64_t prev, int64_t secs,
-    struct cd_confirm_saved *sv)
+    struct cd_confirm_saved *sv, struct cd_err *e)
 {
 	sv->rev = d->confirm_rev;
 	sv->prev = d->confirm_prev;
 	sv->deadline = d->confirm_deadline;
-	cd_confirm_drop(d);
-	if (secs > 0)
-		cd_confirm_set(d, next, prev, secs);
+	if (secs == 0 || cd_confirm_set(d, next, prev, secs) == 0)
+		return 0;
+	/* confirm.json was not replaced: the old state stands. */
+	d->confirm_rev = sv->rev;
+	d->confirm_prev = sv->prev;
+	d->confirm_deadline = sv->deadline;
+	return cd_fail(e, "internal", "confirm.json: %s: nothing was changed",
+	    strerror(errno));
 }
 
 static void
-cd_confirm_restore(struct cd *d, const struct cd_confirm_saved *sv)
+cd_confirm_restore(struct cd *d, const struct cd_confirm_saved *sv,
+    int64_t secs)
 {
+	if (secs == 0)
+		return;
 	cd_confirm_drop(d);
 	if (sv->deadline == 0)
 		return;
@@ -270,22 +296,27 @@ cd_commit_do(struct cd *d, const struct cd_req *rq, const char *text,
 	const char *comment = cd_arg_str(rq, "comment");
 	uint64_t prev = d->run.rev, rev;
 	struct cd_confirm_saved sv;
+	struct cd_change c = { "commit", comment, secs > 0 ?
+	    "commit confirmed" : "commit", NULL, true };
 	char *diff = NULL;
 
 	if (diff_unified(d->run.text, text, "running", "candidate", &diff) < 0)
 		diff = NULL;
-	cd_confirm_prepare(d, store_running(d->store) + 1, prev, secs, &sv);
-	if (cd_apply(d, text, "commit", comment, rq, true, &rev, e) < 0) {
-		cd_confirm_restore(d, &sv);
-		free(diff);
-		return -1;
+	c.diff = diff;
+	if (cd_confirm_prepare(d, store_running(d->store) + 1, prev, secs,
+	    &sv, e) < 0)
+		goto fail;
+	if (cd_apply(d, text, &c, rq, &rev, e) < 0) {
+		cd_confirm_restore(d, &sv, secs);
+		goto fail;
 	}
-	store_cand_drop(d->store, rq->uid);
-	if (secs > 0 && rev != d->confirm_rev)
-		cd_confirm_set(d, rev, prev, secs);
-	cd_audit(d, rq, secs > 0 ? "commit confirmed" : "commit", "ok", diff,
-	    rev);
 	free(diff);
+	if (secs == 0)
+		cd_confirm_drop(d);
+	/* Committed and audited: a candidate left behind is only stale. */
+	if (store_cand_drop(d->store, rq->uid) < 0)
+		cd_log("uid %d: dropping the committed candidate: %s",
+		    (int)rq->uid, strerror(errno));
 	cd_log("uid %d committed revision %lu%s", (int)rq->uid,
 	    (unsigned long)rev, secs > 0 ? " (to be confirmed)" : "");
 	cd_snmp_notify_commit(d, rev, prev);
@@ -298,6 +329,9 @@ cd_commit_do(struct cd *d, const struct cd_req *rq, const char *text,
 	    "confirm_deadline", (json_int_t)(secs > 0 ? d->confirm_deadline :
 	    0));
 	return 0;
+fail:
+	free(diff);
+	return -1;
 }
 
 int
@@ -342,8 +376,19 @@ cd_cmd_confirm(struct cd *d, const struct cd_req *rq, json_t **data,
 	if (d->confirm_deadline == 0)
 		return cd_fail(e, "no-pending-confirm", "no commit is waiting "
 		    "for confirmation");
+	/* Audited first: a confirm without its record is not made. */
+	if (cd_audit(d, rq, "confirm", "ok", NULL, rev) < 0)
+		return cd_fail(e, "internal", "the audit log %s cannot take "
+		    "the record: revision %lu is still to be confirmed",
+		    d->audit_path, (unsigned long)rev);
+	if (store_confirm_clear(d->store) < 0) {
+		cd_audit(d, rq, "confirm", "undone: confirm.json could not be "
+		    "removed", strerror(errno), rev);
+		return cd_fail(e, "internal", "confirm.json: %s: revision %lu "
+		    "is still to be confirmed", strerror(errno),
+		    (unsigned long)rev);
+	}
 	cd_confirm_drop(d);
-	cd_audit(d, rq, "confirm", "ok", NULL, rev);
 	cd_syslog_event(d, "confirm", "revision confirmed", "revision",
 	    CD_SL_U(rev), "uid", CD_SL_U(rq->uid), NULL);
 	cd_log("uid %d confirmed revision %lu", (int)rq->uid,
@@ -360,6 +405,7 @@ cd_cmd_rollback(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_t *r = json_object_get(rq->args, "revision");
 	uint64_t to, rev, prev = d->run.rev;
 	char comment[64], cmd[64], *text, *diff = NULL;
+	struct cd_change c = { "rollback", comment, cmd, NULL, true };
 	size_t len;
 
 	if (!json_is_integer(r) || json_integer_value(r) < 1)
@@ -375,14 +421,14 @@ cd_cmd_rollback(struct cd *d, const struct cd_req *rq, json_t **data,
 	snprintf(comment, sizeof(comment), "rollback to revision %lu",
 	    (unsigned long)to);
 	diff_unified(d->run.text, text, "running", comment, &diff);
-	if (cd_apply(d, text, "rollback", comment, rq, true, &rev, e) < 0) {
+	c.diff = diff;
+	if (cd_apply(d, text, &c, rq, &rev, e) < 0) {
 		cd_refused(d, rq, cmd, e);
 		free(diff);
 		free(text);
 		return -1;
 	}
 	cd_confirm_drop(d);
-	cd_audit(d, rq, cmd, "ok", diff, rev);
 	cd_snmp_notify_rollback(d, rev, prev, comment);
 	cd_syslog_event(d, "rollback", comment, "revision", CD_SL_U(rev),
 	    "previous", CD_SL_U(prev), "copy_of", CD_SL_U(to), "uid",
@@ -403,6 +449,7 @@ cd_confirm_revert(struct cd *d)
 	struct cd_req rq = { .cmd = "revert", .uid = getuid(),
 	    .pid = getpid() };
 	char comment[96], *text;
+	struct cd_change c = { "revert", comment, "revert", comment, false };
 	struct cd_err e;
 	uint64_t rev;
 	size_t len;
@@ -415,7 +462,7 @@ cd_confirm_revert(struct cd *d)
 		cd_confirm_drop(d);
 		return;
 	}
-	if (cd_apply(d, text, "revert", comment, &rq, false, &rev, &e) < 0) {
+	if (cd_apply(d, text, &c, &rq, &rev, &e) < 0) {
 		cd_log("revert to revision %lu failed: %s: retrying in %d s",
 		    (unsigned long)d->confirm_prev, e.msg, CD_REVERT_RETRY_S);
 		cd_refused(d, &rq, "revert", &e);
@@ -423,7 +470,6 @@ cd_confirm_revert(struct cd *d)
 	} else {
 		cd_log("%s: reverted to revision %lu as revision %lu", comment,
 		    (unsigned long)d->confirm_prev, (unsigned long)rev);
-		cd_audit(d, &rq, "revert", "ok", comment, rev);
 		cd_snmp_notify_rollback(d, rev, d->confirm_rev, comment);
 		cd_syslog_event(d, "revert", comment, "revision", CD_SL_U(rev),
 		    "unconfirmed", CD_SL_U(d->confirm_rev), "copy_of",

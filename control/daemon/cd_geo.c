@@ -117,24 +117,40 @@ cd_cmd_geo_reload(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_int_t old_epoch = cd_geo_epoch(&d->run.geo);
 	json_int_t v4 = (json_int_t)cd_geo_count(&d->run.geo, false);
 	json_int_t v6 = (json_int_t)cd_geo_count(&d->run.geo, true);
+	int rc = cd_geo_compile(d->run.conf, &n, e);
+	bool noted = false;
 
-	if (cd_geo_compile(d->run.conf, &n, e) < 0 ||
-	    cd_geo_check(d, &n, e) < 0 || cd_geo_install(d, &n, e) < 0) {
+	if (rc == 0)
+		rc = cd_geo_check(d, &n, e);
+	if (rc == 0)
+		snprintf(summary, sizeof(summary), "build_epoch %lld -> %lld; "
+		    "IPv4 prefixes %lld -> %lu; IPv6 prefixes %lld -> %lu",
+		    (long long)old_epoch, (long long)cd_geo_epoch(&n),
+		    (long long)v4, (unsigned long)cd_geo_count(&n, false),
+		    (long long)v6, (unsigned long)cd_geo_count(&n, true));
+	/* Audited before the tables are activated: never an unaudited one. */
+	if (rc == 0 && cd_audit(d, rq, "geo-reload", "ok", summary,
+	    d->run.rev) < 0) {
+		rc = cd_fail(e, "internal", "the audit log %s cannot take the "
+		    "record: the tables were not changed", d->audit_path);
+		noted = true;
+	} else if (rc == 0 && (rc = cd_geo_install(d, &n, e)) < 0) {
+		cd_audit(d, rq, "geo-reload", "undone: the tables were not "
+		    "activated", e->msg, d->run.rev);
+		noted = true;
+	}
+	if (rc < 0) {
 		geo_db_free(&n);
 		snprintf(result, sizeof(result), "refused: %s: %s", e->code,
 		    e->msg);
-		cd_audit(d, rq, "geo-reload", result, NULL, d->run.rev);
+		if (!noted)
+			cd_audit(d, rq, "geo-reload", result, NULL,
+			    d->run.rev);
 		cd_snmp_notify_geo_refused(d, result);
 		cd_syslog_event(d, "geo-refused", e->msg, "error", e->code,
 		    "revision", CD_SL_U(d->run.rev), NULL);
 		return -1;
 	}
-	snprintf(summary, sizeof(summary), "build_epoch %lld -> %lld; IPv4 "
-	    "prefixes %lld -> %lu; IPv6 prefixes %lld -> %lu",
-	    (long long)old_epoch, (long long)cd_geo_epoch(&d->run.geo),
-	    (long long)v4, (unsigned long)cd_geo_count(&d->run.geo, false),
-	    (long long)v6, (unsigned long)cd_geo_count(&d->run.geo, true));
-	cd_audit(d, rq, "geo-reload", "ok", summary, d->run.rev);
 	cd_log("geo-reload: %s", summary);
 	cd_syslog_event(d, "geo-reload", summary, "build_epoch",
 	    CD_SL_U(cd_geo_epoch(&d->run.geo)), "previous_build_epoch",

@@ -241,68 +241,108 @@ cd_audit_ready(struct cd *d)
 }
 
 static int
-cd_commit_store(struct cd *d, const char *text, const char *kind,
-    const char *comment, const struct cd_req *rq, uint64_t *newrev,
-    struct cd_err *e)
+cd_commit_stage(struct cd *d, const char *text, const struct cd_change *c,
+    const struct cd_req *rq, struct cd_err *e)
 {
 	struct store_meta m = { .base = d->run.rev, .uid = rq->uid,
 	    .pid = rq->pid };
 	char err[512];
 
-	snprintf(m.kind, sizeof(m.kind), "%s", kind);
-	snprintf(m.comment, sizeof(m.comment), "%s", comment ? comment : "");
-	if (store_commit(d->store, text, strlen(text), &m,
-	    d->ctl.keep_revisions, err, sizeof(err)) < 0)
+	snprintf(m.kind, sizeof(m.kind), "%s", c->kind);
+	snprintf(m.comment, sizeof(m.comment), "%s", c->comment ?
+	    c->comment : "");
+	if (store_stage(d->store, text, strlen(text), &m, err,
+	    sizeof(err)) < 0)
 		return cd_fail(e, "internal", "store: %s", err);
-	*newrev = m.rev;
 	return 0;
 }
 
+/* A step after cordon-dp took N failed: it gets the running one back. */
+static void
+cd_apply_undo(struct cd *d, bool pushed)
+{
+	struct cd_err e2;
+
+	cd_sess_abort(d);
+	if (store_unstage(d->store) < 0)
+		cd_log("revision %lu: removing the staged copy: %s",
+		    (unsigned long)store_staged(d->store), strerror(errno));
+	if (pushed && cd_dp_push(d, &d->run, true, &e2) < 0)
+		cd_log("could not restore revision %lu: %s",
+		    (unsigned long)d->run.rev, e2.msg);
+}
+
+/* Stored, audited and active: N becomes the running revision. */
+static void
+cd_apply_finish(struct cd *d, struct cd_running *n)
+{
+	struct cd_err e2;
+
+	n->rev = store_running(d->store);
+	store_rev_path(d->store, n->rev, n->path, sizeof(n->path));
+	/* Rules name their file: the revision's, not the scratch one. */
+	if (conf_load(n->path, n->conf, e2.msg, sizeof(e2.msg)) < 0)
+		cd_log("reloading revision %lu: %s", (unsigned long)n->rev,
+		    e2.msg);
+	cd_run_install(d, n);
+	cd_sess_switch(d);
+}
+
 /*
- * The one way the running revision changes: compile TEXT aside, have
- * cordon-dp activate it (required when NEED_DP; otherwise a down
- * cordon-dp is started with it later), commit it, swap.  Anything failing
- * leaves the running revision in force.
+ * The one way the running revision changes, as one transaction: compile
+ * TEXT aside, stage it in the store, have cordon-dp activate it
+ * (required when C->need_dp; otherwise a down cordon-dp is started with
+ * it later), write its audit record, promote it to a revision, swap.
+ * Any step failing undoes the ones before it, so the running revision
+ * stays in force and nothing unaudited is stored or active.  A crash
+ * between the audit record and the promotion is completed at the next
+ * start (cd_recover), one before the record is undone.
  */
 int
-cd_apply(struct cd *d, const char *text, const char *kind,
-    const char *comment, const struct cd_req *rq, bool need_dp,
-    uint64_t *newrev, struct cd_err *e)
+cd_apply(struct cd *d, const char *text, const struct cd_change *c,
+    const struct cd_req *rq, uint64_t *newrev, struct cd_err *e)
 {
 	struct cd_running n;
-	struct cd_err e2;
 	bool pushed = false;
+	char err[512];
 
 	if (cd_run_compile(d, 0, text, &d->run, &n, e) < 0)
 		return -1;
 	n.rev = store_running(d->store) + 1;
 	if (cd_sess_prepare(d, &n, e) < 0)
 		goto fail;
+	if (cd_commit_stage(d, text, c, rq, e) < 0)
+		goto fail;
 	if (d->dp_state == CD_DP_UP) {
 		if (cd_dp_push(d, &n, !n.geo_borrowed, e) < 0)
-			goto fail;
+			goto undo;
 		pushed = true;
-	} else if (need_dp)  {
+	} else if (c->need_dp) {
 		cd_fail(e, "dataplane", "cordon-dp is %s: nothing was changed",
 		    cd_dp_state_name(d->dp_state));
-		goto fail;
+		goto undo;
 	}
-	if (cd_commit_store(d, text, kind, comment, rq, newrev, e) < 0) {
-		cd_sess_abort(d);
-		if (pushed && cd_dp_push(d, &d->run, true, &e2) < 0)
-			cd_log("could not restore revision %lu: %s",
-			    (unsigned long)d->run.rev, e2.msg);
-		goto fail;
+	if (cd_audit(d, rq, c->cmd, "ok", c->diff, n.rev) < 0) {
+		cd_fail(e, "internal", "the audit log %s cannot take the "
+		    "record: nothing was changed", d->audit_path);
+		goto undo;
 	}
-	n.rev = *newrev;
-	store_rev_path(d->store, n.rev, n.path, sizeof(n.path));
-	/* Rules name their file: the revision's, not the scratch one. */
-	if (conf_load(n.path, n.conf, e2.msg, sizeof(e2.msg)) < 0)
-		cd_log("reloading revision %lu: %s", (unsigned long)n.rev,
-		    e2.msg);
-	cd_run_install(d, &n);
-	cd_sess_switch(d);
+	if (store_promote(d->store, d->ctl.keep_revisions, err,
+	    sizeof(err)) < 0) {
+		cd_fail(e, "internal", "store: %s: nothing was changed", err);
+		cd_apply_undo(d, pushed);
+		cd_audit(d, rq, c->cmd, "undone: store failed after the "
+		    "record", err, n.rev);
+		cd_run_free(&n);
+		return -1;
+	}
+	*newrev = n.rev;
+	cd_apply_finish(d, &n);
 	return 0;
+undo:
+	cd_apply_undo(d, pushed);
+	cd_run_free(&n);
+	return -1;
 fail:
 	cd_sess_abort(d);
 	cd_run_free(&n);

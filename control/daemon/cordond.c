@@ -133,6 +133,8 @@ cd_store_init(struct cd *d)
 	snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.log",
 	    d->ctl.state_dir);
 	cd_audit_adopt(d);
+	if (cd_recover(d) < 0)
+		return -1;
 	if (store_running(d->store) != 0)
 		return 0;
 	if (store_flatten(d->conf_path, &text, &len, err, sizeof(err)) < 0) {

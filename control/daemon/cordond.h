@@ -164,9 +164,22 @@ void cd_run_free(struct cd_running *r);
 int cd_run_load_running(struct cd *d, struct cd_err *e);
 void cd_geo_hash(const struct geo_db *db, const struct conf *c,
     uint8_t out[DPC_HASH_LEN]);
-int cd_apply(struct cd *d, const char *text, const char *kind,
-    const char *comment, const struct cd_req *rq, bool need_dp,
-    uint64_t *newrev, struct cd_err *e);
+/* A change of the running revision: its store metadata and audit. */
+struct cd_change {
+	const char *kind;	/* store_meta.kind: commit, rollback, revert */
+	const char *comment;	/* store_meta.comment, may be NULL */
+	const char *cmd;	/* the audit record's cmd ... */
+	const char *diff;	/* ... and diff (may be NULL) */
+	bool need_dp;		/* refuse when cordon-dp is not up */
+};
+int cd_apply(struct cd *d, const char *text, const struct cd_change *c,
+    const struct cd_req *rq, uint64_t *newrev, struct cd_err *e);
+/*
+ * Start-up: completes or undoes a commit a crash cut short, and audits
+ * the repairs store_open made (cd_recover.c).  0, or -1 when the state
+ * folder cannot be brought to either.
+ */
+int cd_recover(struct cd *d);
 /* 0 when the audit log can take a record; else sets the alarm, -1. */
 int cd_audit_ready(struct cd *d);
 int cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "control/ident/jose_int.h"
+#include "control/store/store.h"
 
 char *
 jose_file_read(const char *path, size_t max, size_t *len)
@@ -40,27 +41,11 @@ jose_file_read(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
+/* The state folder's one writer: every byte, fsync, rename, folder fsync. */
 int
 jose_file_replace(const char *path, const char *buf, size_t len)
 {
-	char tmp[PATH_MAX];
-	int fd;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -1;
-	if (write(fd, buf, len) != (ssize_t)len || fsync(fd) < 0) {
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return store_file_write(path, buf, len);
 }
 
 static void

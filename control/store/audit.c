@@ -122,6 +122,9 @@ fail:
 	return -1;
 }
 
+static int audit_tail_at(int fd, off_t size, struct audit_head *tail,
+    char prev[AUDIT_HEX_LEN], char *err, size_t errlen, const char *path);
+
 /* The last record's seq and hash into TAIL; false if it has none. */
 static bool
 audit_tail_rec(json_t *o, struct audit_head *tail)
@@ -143,19 +146,30 @@ audit_tail(int fd, struct audit_head *tail, char prev[AUDIT_HEX_LEN],
     char *err, size_t errlen, const char *path)
 {
 	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return audit_tail_at(fd, st.st_size, tail, prev, err, errlen, path);
+}
+
+/* audit_tail of FD's first SIZE bytes. */
+static int
+audit_tail_at(int fd, off_t size, struct audit_head *tail,
+    char prev[AUDIT_HEX_LEN], char *err, size_t errlen, const char *path)
+{
 	char *line, last;
 	json_t *o;
 	size_t len;
 
 	memset(tail, 0, sizeof(*tail));
-	if (fstat(fd, &st) < 0)
-		goto fail_io;
-	if (st.st_size == 0) {
+	if (size == 0) {
 		memset(prev, '0', AUDIT_HEX_LEN - 1);
 		prev[AUDIT_HEX_LEN - 1] = '\0';
 		return 0;
 	}
-	if (pread(fd, &last, 1, st.st_size - 1) != 1)
+	if (pread(fd, &last, 1, size - 1) != 1)
 		goto fail_io;
 	if (last != '\n') {
 		snprintf(err, errlen,
@@ -165,7 +179,7 @@ audit_tail(int fd, struct audit_head *tail, char prev[AUDIT_HEX_LEN],
 		errno = EILSEQ;
 		return -1;
 	}
-	if (audit_last_line(fd, st.st_size, &line, &len) < 0)
+	if (audit_last_line(fd, size, &line, &len) < 0)
 		goto fail_io;
 	o = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
 	if (!audit_tail_rec(o, tail) || audit_sha256(line, len, prev) < 0) {
@@ -197,13 +211,18 @@ audit_rec_line(const struct audit_rec *r, uint64_t seq,
 	struct tm tm;
 	json_t *o;
 
+	struct audit_clock c;
+
+	audit_clock_now(&c);
 	gmtime_r(&now, &tm);
 	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	o = json_pack("{sI sI ss sI sI so so sI so so}", "seq", (json_int_t)seq,
-	    "time", (json_int_t)now, "time_iso", iso, "uid", (json_int_t)r->uid,
-	    "pid", (json_int_t)r->pid, "cmd", audit_str(r->cmd), "result",
-	    audit_str(r->result), "revision", (json_int_t)r->revision, "diff",
-	    audit_str(r->diff), "prev", json_string(prev));
+	o = json_pack("{sI sI ss ss sI sI sI so so sI so so}", "seq",
+	    (json_int_t)seq, "time", (json_int_t)now, "time_iso", iso, "boot",
+	    c.boot, "uptime_ms", (json_int_t)c.uptime_ms, "uid",
+	    (json_int_t)r->uid, "pid", (json_int_t)r->pid, "cmd",
+	    audit_str(r->cmd), "result", audit_str(r->result), "revision",
+	    (json_int_t)r->revision, "diff", audit_str(r->diff), "prev",
+	    json_string(prev));
 	if (o == NULL)
 		return NULL;
 	if (audit_rec_hash(o, hash) == 0 &&
@@ -236,13 +255,96 @@ audit_line_head(const char *line, struct audit_head *h)
 	json_decref(o);
 }
 
-int
-audit_append(const char *path, const struct audit_rec *r,
+/*
+ * Appends R under FD's lock: the line goes in with one write and an
+ * fsync, or, when either fails, is cut back to where it started, so
+ * that a failed append leaves no partial record behind.
+ */
+static int
+audit_append_fd(int fd, const char *path, const struct audit_rec *r,
     struct audit_head *out, char *err, size_t errlen)
 {
 	char prev[AUDIT_HEX_LEN], *line;
 	struct audit_head tail, h;
-	uint64_t seq;
+	struct stat st;
+	int rc, saved;
+
+	if (audit_tail(fd, &tail, prev, err, errlen, path) < 0 ||
+	    audit_head_sync(path, &tail, true, err, errlen) < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((line = audit_rec_line(r, tail.seq + 1, prev)) == NULL) {
+		snprintf(err, errlen, "%s: cannot build record %" PRIu64, path,
+		    tail.seq + 1);
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = audit_write(fd, line, strlen(line));
+	if (rc < 0) {
+		saved = errno;
+		snprintf(err, errlen, "%s: write: %s", path, strerror(saved));
+		if (audit_cut_to(fd, st.st_size) < 0)
+			snprintf(err, errlen, "%s: write: %s; cutting the "
+			    "partial record: %s", path, strerror(saved),
+			    strerror(errno));
+		errno = saved;
+	}
+	audit_line_head(line, &h);
+	free(line);
+	/* The record is in; a head left behind is caught up next time. */
+	if (rc == 0) {
+		(void)audit_head_write(path, &h);
+		if (out != NULL)
+			*out = h;
+	}
+	return rc;
+}
+
+/*
+ * A partial record a crash left at the end is cut, and that recorded;
+ * only when what stays ends at audit.head (or one after it): a log cut
+ * short by hand keeps its evidence and is refused as before.
+ */
+static int
+audit_fix_tail(int fd, const char *path, char *err, size_t errlen)
+{
+	struct audit_rec note = { "audit-repair", "ok", NULL, getuid(),
+	    getpid(), 0 };
+	char what[160], prev[AUDIT_HEX_LEN];
+	struct audit_head tail;
+	off_t cut, at;
+
+	if (audit_torn_find(fd, &cut, &at) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (cut == 0)
+		return 0;
+	if (audit_tail_at(fd, at, &tail, prev, err, errlen, path) < 0 ||
+	    audit_head_sync(path, &tail, false, err, errlen) < 0)
+		return -1;
+	if (audit_torn_cut(fd, &cut, &at) < 0) {
+		snprintf(err, errlen, "%s: cutting a partial record: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (cut == 0)
+		return 0;
+	snprintf(what, sizeof(what), "cut a partial record (%lld bytes at "
+	    "offset %lld): a write that never completed", (long long)cut,
+	    (long long)at);
+	note.diff = what;
+	return audit_append_fd(fd, path, &note, NULL, err, errlen) < 0 ? -1 :
+	    1;
+}
+
+int
+audit_append(const char *path, const struct audit_rec *r,
+    struct audit_head *out, char *err, size_t errlen)
+{
 	int fd, rc = -1;
 
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -255,29 +357,30 @@ audit_append(const char *path, const struct audit_rec *r,
 		snprintf(err, errlen, "%s: lock: %s", path, strerror(errno));
 		goto out;
 	}
-	if (audit_tail(fd, &tail, prev, err, errlen, path) < 0 ||
-	    audit_head_sync(path, &tail, true, err, errlen) < 0)
+	if (audit_fix_tail(fd, path, err, errlen) < 0)
 		goto out;
-	seq = tail.seq + 1;
-	if ((line = audit_rec_line(r, seq, prev)) == NULL) {
-		snprintf(err, errlen, "%s: cannot build record %" PRIu64, path,
-		    seq);
-		errno = ENOMEM;
-		goto out;
-	}
-	rc = audit_write(fd, line, strlen(line));
-	if (rc < 0)
-		snprintf(err, errlen, "%s: write: %s", path, strerror(errno));
-	audit_line_head(line, &h);
-	free(line);
-	/* The record is in; a head left behind is caught up next time. */
-	if (rc == 0) {
-		(void)audit_head_write(path, &h);
-		if (out != NULL)
-			*out = h;
-	}
+	rc = audit_append_fd(fd, path, r, out, err, errlen);
 out:
 	close(fd); /* releases the lock */
+	return rc;
+}
+
+int
+audit_repair(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC), rc = -1;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX) < 0)
+		snprintf(err, errlen, "%s: lock: %s", path, strerror(errno));
+	else
+		rc = audit_fix_tail(fd, path, err, errlen);
+	close(fd);
 	return rc;
 }
 
@@ -286,9 +389,11 @@ audit_ready(const char *path, char *err, size_t errlen)
 {
 	struct audit_head tail = { 0 };
 	char prev[AUDIT_HEX_LEN];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	int fd, rc;
 
-	if (fd < 0 && errno != ENOENT) {
+	if (audit_repair(path, err, errlen) < 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno != ENOENT) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -304,7 +409,7 @@ audit_ready(const char *path, char *err, size_t errlen)
 static int
 audit_check(const char *line, size_t len, unsigned long lineno, uint64_t expect,
     const char prev[AUDIT_HEX_LEN], uint64_t *bad_seq, char hash[AUDIT_HEX_LEN],
-    char *err, size_t errlen)
+    struct audit_clock *clk, char *err, size_t errlen)
 {
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *js = json_object_get(o, "seq");
@@ -319,6 +424,7 @@ audit_check(const char *line, size_t len, unsigned long lineno, uint64_t expect,
 		goto out;
 	}
 	*bad_seq = seq = (uint64_t)json_integer_value(js);
+	audit_clock_get(o, clk);
 	if (h == NULL || audit_rec_hash(o, hash) < 0 || strcmp(h, hash) != 0)
 		snprintf(err, errlen,
 		    "record %" PRIu64 " (line %lu): hash "
@@ -343,8 +449,9 @@ out:
 
 int
 audit_verify_chain(const char *path, uint64_t *checked, uint64_t *bad_seq,
-    struct audit_head *tail, char *err, size_t errlen)
+    struct audit_head *tail, json_t *warn, char *err, size_t errlen)
 {
+	struct audit_clock clk[2] = { { 0 } };
 	char prev[AUDIT_HEX_LEN], *line = NULL;
 	unsigned long lineno = 0;
 	size_t cap = 0;
@@ -369,8 +476,9 @@ audit_verify_chain(const char *path, uint64_t *checked, uint64_t *bad_seq,
 
 		lineno++;
 		tail[1] = tail[0];
+		clk[0] = clk[1];
 		if (audit_check(line, len, lineno, *checked + 1, prev, bad_seq,
-		        tail[0].hash, err, errlen) < 0) {
+		        tail[0].hash, &clk[1], err, errlen) < 0) {
 			rc = -1;
 			break;
 		}
@@ -384,6 +492,8 @@ audit_verify_chain(const char *path, uint64_t *checked, uint64_t *bad_seq,
 		}
 		audit_sha256(line, len, prev);
 		tail[0].seq = ++(*checked);
+		if (*checked > 1)
+			audit_clock_check(&clk[0], &clk[1], *checked, warn);
 	}
 	if (rc == 0 && ferror(f)) {
 		snprintf(err, errlen, "%s: read error", path);
@@ -400,9 +510,17 @@ int
 audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq, char *err,
     size_t errlen)
 {
+	return audit_verify_warn(path, checked, bad_seq, NULL, err, errlen);
+}
+
+int
+audit_verify_warn(const char *path, uint64_t *checked, uint64_t *bad_seq,
+    json_t *warn, char *err, size_t errlen)
+{
 	struct audit_head tail[2];
 
-	if (audit_verify_chain(path, checked, bad_seq, tail, err, errlen) < 0)
+	if (audit_verify_chain(path, checked, bad_seq, tail, warn, err,
+	    errlen) < 0)
 		return -1;
 	if (audit_head_check(path, &tail[0], &tail[1], bad_seq, err,
 	    errlen) < 0) {

@@ -187,7 +187,8 @@ audit_head_adopt(const char *log, struct audit_head *out, char *err,
 
 	if (audit_head_read(log, &h) == 0 || errno != ENOENT)
 		return 0;
-	if (audit_verify_chain(log, &checked, &bad, tail, err, errlen) < 0)
+	if (audit_verify_chain(log, &checked, &bad, tail, NULL, err,
+	    errlen) < 0)
 		return -1;
 	*out = tail[0];
 	if (checked == 0)

@@ -1,13 +1,17 @@
 /*
  * The state folder and its committed revisions.  A revision is visible
- * once revisions/NNNNNN.conf exists; its metadata (NNNNNN.json) is
- * written before it, so a crash mid-commit leaves at most an orphan
- * .json (or a .tmp), which store_open removes.
+ * once revisions/NNNNNN.conf exists.  Its metadata (NNNNNN.json) and its
+ * text as NNNNNN.staged are written first (store_stage); the rename of
+ * .staged to .conf makes it a revision (store_promote).  A crash leaves
+ * at most a staged revision, which store_open keeps for the daemon to
+ * complete or undo, or debris (an orphan .json, a .tmp), which it
+ * removes.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +22,33 @@
 #include "control/store/store.h"
 #include "control/store/store_int.h"
 
+#define STORE_NOTES 16
+
 struct store {
 	char dir[PATH_MAX - 64];
 	uint64_t running;
+	uint64_t staged;	/* running + 1 when a commit was cut short */
+	char notes[STORE_NOTES][320];
+	unsigned nnotes;
 };
+
+void
+store_note(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->nnotes == STORE_NOTES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->notes[s->nnotes++], sizeof(s->notes[0]), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+store_notes(const struct store *s, unsigned i)
+{
+	return i < s->nnotes ? s->notes[i] : NULL;
+}
 
 const char *
 store_dir(const struct store *s)
@@ -164,7 +191,11 @@ store_sweep(const struct store *s, const char *sub)
 		if (l > sl && strcmp(d->d_name + l - sl, STORE_TMP_SUFFIX) == 0)
 			;
 		else if (strcmp(sub, "revisions") == 0 && r != 0 &&
-		         !store_rev_exists(s, r))
+		         !store_rev_exists(s, r) && r != s->staged)
+			;
+		else if (strcmp(sub, "revisions") == 0 &&
+		         store_rev_name(d->d_name, "staged") != 0 &&
+		         store_rev_name(d->d_name, "staged") != s->staged)
 			;
 		else
 			continue;
@@ -208,9 +239,13 @@ store_open(const char *dir, char *err, size_t errlen)
 	}
 	s->running = n > 0 ? revs[n - 1] : 0;
 	free(revs);
+	store_rev_file(s, s->running + 1, "staged", path);
+	if (access(path, F_OK) == 0)
+		s->staged = s->running + 1;
 	store_sweep(s, "revisions");
 	store_sweep(s, "candidates");
 	store_sweep(s, "");
+	store_cand_sweep(s);
 	return s;
 
 fail:
@@ -377,8 +412,8 @@ store_prune(const struct store *s, unsigned keep)
 }
 
 int
-store_commit(struct store *s, const char *text, size_t len,
-    struct store_meta *meta, unsigned keep, char *err, size_t errlen)
+store_stage(struct store *s, const char *text, size_t len,
+    struct store_meta *meta, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	int saved;
@@ -389,20 +424,87 @@ store_commit(struct store *s, const char *text, size_t len,
 	if (store_meta_write(s, meta) < 0) {
 		snprintf(err, errlen, "revision %" PRIu64 ": metadata: %s",
 		    meta->rev, strerror(errno));
-		return -1;
+		goto fail;
 	}
-	store_rev_file(s, meta->rev, "conf", path);
+	store_rev_file(s, meta->rev, "staged", path);
 	if (store_file_write(path, text, len) < 0) {
-		saved = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(saved));
-		/* Renamed but not synced counts as failed: take it back. */
-		store_rev_remove(s, meta->rev);
-		store_rev_file(s, meta->rev, "json", path);
-		unlink(path);
-		errno = saved;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	s->staged = meta->rev;
+	return 0;
+fail:
+	saved = errno;
+	s->staged = meta->rev;
+	store_unstage(s);
+	errno = saved;
+	return -1;
+}
+
+uint64_t
+store_staged(const struct store *s)
+{
+	return s->staged;
+}
+
+int
+store_unstage(struct store *s)
+{
+	char path[PATH_MAX];
+	int rc = 0;
+
+	if (s->staged == 0)
+		return 0;
+	store_rev_file(s, s->staged, "staged", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		rc = -1;
+	store_rev_file(s, s->staged, "json", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		rc = -1;
+	if (store_dir_sync(path) < 0)
+		rc = -1;
+	if (rc == 0)
+		s->staged = 0;
+	return rc;
+}
+
+int
+store_promote(struct store *s, unsigned keep, char *err, size_t errlen)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	if (s->staged == 0) {
+		snprintf(err, errlen, "no staged revision");
+		errno = ENOENT;
 		return -1;
 	}
-	s->running = meta->rev;
+	store_rev_file(s, s->staged, "staged", from);
+	store_rev_file(s, s->staged, "conf", to);
+	if (rename(from, to) < 0 || store_dir_sync(to) < 0) {
+		snprintf(err, errlen, "%s: %s", to, strerror(errno));
+		/* Renamed but not synced counts as not done: undo it. */
+		if (access(to, F_OK) == 0 && rename(to, from) == 0)
+			store_dir_sync(to);
+		return -1;
+	}
+	s->running = s->staged;
+	s->staged = 0;
 	store_prune(s, keep);
 	return 0;
+}
+
+int
+store_commit(struct store *s, const char *text, size_t len,
+    struct store_meta *meta, unsigned keep, char *err, size_t errlen)
+{
+	int saved;
+
+	if (store_stage(s, text, len, meta, err, errlen) < 0)
+		return -1;
+	if (store_promote(s, keep, err, errlen) == 0)
+		return 0;
+	saved = errno;
+	store_unstage(s);
+	errno = saved;
+	return -1;
 }

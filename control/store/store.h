@@ -7,8 +7,9 @@
  *
  *     revisions/000042.conf   flattened libconfig text of revision 42
  *     revisions/000042.json   its metadata (struct store_meta)
- *     candidates/UID.conf     an admin's candidate text
- *     candidates/UID.base     the revision it was copied from
+ *     revisions/000043.staged a commit on its way (store_stage)
+ *     candidates/UID.conf     "#cordon-base N" (the revision it was
+ *                             copied from), then the candidate text
  *     confirm.json            a pending "commit confirmed"
  *     audit.log               JSON lines, hash-chained
  *     audit.head              the newest record's seq and hash
@@ -80,6 +81,27 @@ int store_commit(struct store *s, const char *text, size_t len,
     struct store_meta *meta, unsigned keep, char *err, size_t errlen);
 
 /*
+ * A commit in two steps, for a daemon that must write the audit record
+ * and activate the revision in between: store_stage writes TEXT as
+ * revisions/NNNNNN.staged with its metadata (META->rev = running+1),
+ * which is not yet a revision; store_promote renames it to .conf (now
+ * it is, and the running one) and prunes as store_commit does;
+ * store_unstage removes it.  store_staged is the staged revision, 0 if
+ * none: after store_open, one a crash left behind, for the daemon to
+ * complete or undo (docs/control.md, recovery).
+ */
+int store_stage(struct store *s, const char *text, size_t len,
+    struct store_meta *meta, char *err, size_t errlen);
+int store_promote(struct store *s, unsigned keep, char *err, size_t errlen);
+int store_unstage(struct store *s);
+uint64_t store_staged(const struct store *s);
+/*
+ * The Ith repair store_open made (a half-written candidate set aside),
+ * NULL past the last: for the daemon to log and audit.
+ */
+const char *store_notes(const struct store *s, unsigned i);
+
+/*
  * Imports an admin-written config file as one self-contained text:
  * @include expanded, relative geo.databases[].file made absolute from
  * CONF_PATH's folder, written by libconfig.  *TEXT is malloc'd.
@@ -98,6 +120,14 @@ int store_cand_load(struct store *s, uid_t uid, char **text, size_t *len,
     uint64_t *base);
 int store_cand_save(struct store *s, uid_t uid, const char *text, size_t len,
     uint64_t base);
+/*
+ * Settles the candidates after a crash (store_open does it; again after
+ * a staged revision is promoted at start): one whose base never landed
+ * is set aside as UID.discarded, one that is the running revision's text
+ * on an older base (committed, not yet dropped) is removed.  Each is a
+ * store_notes entry.
+ */
+void store_cand_sweep(struct store *s);
 /* Removes UID's candidate; 0 also when it had none. */
 int store_cand_drop(struct store *s, uid_t uid);
 /* 1 if UID has a saved candidate, else 0. */
@@ -150,9 +180,11 @@ int diff_unified(const char *a, const char *b, const char *label_a,
 
 /*
  * The audit log: one JSON record per line, fields seq (1-based), time
- * (unix seconds), time_iso, uid, pid, cmd, revision, result ("ok" or
- * "refused: reason"), diff, prev (hex SHA-256 of the previous line's
- * bytes without its newline; 64 zeros for the first) and hash (hex
+ * (unix seconds), time_iso, boot (the kernel's boot id), uptime_ms
+ * (CLOCK_BOOTTIME), uid, pid, cmd, revision, result ("ok",
+ * "refused: reason" or "undone: reason"), diff, prev (hex SHA-256 of
+ * the previous line's bytes without its newline; 64 zeros for the
+ * first) and hash (hex
  * SHA-256 of the record without "hash", as json_dumps(JSON_SORT_KEYS |
  * JSON_COMPACT) writes it).
  */
@@ -175,10 +207,13 @@ struct audit_head {
  * Appends R (seq, time, prev and hash computed here) with one write,
  * then fsync, then replaces the head file beside the log (audit.head)
  * with the new record's seq and hash; *OUT (may be NULL) gets them too.
- * Refuses to extend a log whose last line is not a whole record, or
- * whose last record is neither the head nor the one after it (records
- * removed: run audit_verify).  A head that cannot be written after the
- * record landed is left one behind; the next append repairs it.
+ * Whole or absent: a write or fsync that fails cuts the log back to its
+ * length before, and -1.  A partial line a crash left at the end is cut
+ * first and an "audit-repair" record appended (audit_repair).  Refuses
+ * to extend a log whose last whole line is not a record, or whose last
+ * record is neither the head nor the one after it (records removed: run
+ * audit_verify).  A head that cannot be written after the record landed
+ * is left one behind; the next append repairs it.
  */
 int audit_append(const char *path, const struct audit_rec *r,
     struct audit_head *out, char *err, size_t errlen);
@@ -201,6 +236,21 @@ int audit_ready(const char *path, char *err, size_t errlen);
  */
 int audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq,
     char *err, size_t errlen);
+/*
+ * audit_verify, and WARN (a JSON array, may be NULL) gets a string for
+ * each pair of consecutive records whose wall time goes backwards:
+ * records carry the boot id and time since boot too, so a clock stepped
+ * back is told from records out of order.  Warnings do not fail it.
+ */
+int audit_verify_warn(const char *path, uint64_t *checked,
+    uint64_t *bad_seq, json_t *warn, char *err, size_t errlen);
+/*
+ * A partial record at the end of PATH (a crash while appending) is cut
+ * off, and a record "audit-repair" says how many bytes at what offset.
+ * 1 when cut, 0 when the log ends in a whole record (or is missing), -1
+ * with ERR.  audit_append and audit_ready do this first by themselves.
+ */
+int audit_repair(const char *path, char *err, size_t errlen);
 /* DIR/audit.head for log DIR/audit.log ("X" -> "X.head" otherwise). */
 int audit_head_path(const char *log, char *buf, size_t len);
 /* The head file of LOG; -1 with ENOENT, or EBADMSG when malformed. */
@@ -216,8 +266,12 @@ int audit_head_adopt(const char *log, struct audit_head *out, char *err,
 int audit_list(const char *path, json_t **records, unsigned max);
 
 /*
- * Replaces PATH with LEN bytes of BUF: PATH.tmp, fsync, rename, fsync of
- * the folder.  On failure PATH is untouched and PATH.tmp removed.
+ * Replaces PATH with LEN bytes of BUF: PATH.tmp, every byte written
+ * (short writes retried; ENOSPC, EIO fail), fsync, close, rename, fsync
+ * of the folder.  The one way files in the state folder are written.  On
+ * failure PATH.tmp is removed and PATH is untouched, except when only
+ * the folder's fsync failed: then PATH is new but may not survive a
+ * crash, and -1 tells the caller not to rely on it.
  */
 int store_file_write(const char *path, const void *buf, size_t len);
 

@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
+#include <jansson.h>
 #include <libconfig.h>
 
 #define STORE_TMP_SUFFIX ".tmp"
@@ -19,6 +22,16 @@ int store_write_all(int fd, const char *p, size_t len);
 int store_file_read(const char *path, char **buf, size_t *len);
 /* fsync of the folder that holds PATH. */
 int store_dir_sync(const char *path);
+
+/*
+ * store_state.c: strips the "#cordon-base N" line off a candidate's text
+ * in BUF (*LEN adjusted), its N into *BASE; -1 if there is none.
+ */
+int store_cand_split(char *buf, size_t *len, uint64_t *base);
+struct store;
+/* A repair store_open made, for the daemon to log and audit. */
+void store_note(struct store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* CFG as text (config_write), malloc'd and NUL-terminated. */
 int store_config_text(const config_t *cfg, char **out, size_t *len);
@@ -38,7 +51,29 @@ int audit_head_check(const char *log, const struct audit_head *last,
  * before (seq 0: none).
  */
 int audit_verify_chain(const char *path, uint64_t *checked,
-    uint64_t *bad_seq, struct audit_head *tail, char *err, size_t errlen);
+    uint64_t *bad_seq, struct audit_head *tail, json_t *warn, char *err,
+    size_t errlen);
+
+/* audit_repair.c: FD (the log) cut back to SIZE bytes, synced. */
+int audit_cut_to(int fd, off_t size);
+/*
+ * A partial record at the end of FD (bytes after its last newline) cut
+ * off: *CUT bytes at offset *AT (0: nothing to cut).  0 or -1.
+ */
+int audit_torn_cut(int fd, off_t *cut, off_t *at);
+/* Only finds it: *CUT bytes after offset *AT. */
+int audit_torn_find(int fd, off_t *cut, off_t *at);
+
+/* audit_clock.c: a record's wall and boot clocks. */
+struct audit_clock {
+	int64_t time;		/* unix seconds */
+	char boot[40];		/* the kernel's boot id; "" unknown */
+	int64_t uptime_ms;	/* CLOCK_BOOTTIME; -1 unknown */
+};
+void audit_clock_now(struct audit_clock *c);
+void audit_clock_get(json_t *rec, struct audit_clock *c);
+void audit_clock_check(const struct audit_clock *a,
+    const struct audit_clock *b, uint64_t seq, json_t *warn);
 
 /*
  * cand_copy.c: adds a deep copy of S (a scalar, group, list or array)

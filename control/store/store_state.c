@@ -1,12 +1,18 @@
 /*
  * Per-admin candidates and the pending commit-confirm, in the state
- * folder.  A candidate's text is written before its base: a crash in
- * between leaves a candidate that the commit refuses as stale, never one
- * that claims a base it was not copied from.
+ * folder.  A candidate and the revision it was copied from are one file,
+ * candidates/UID.conf, whose first line ("#cordon-base N", a libconfig
+ * comment) names the base: one atomic replace writes both, so there is
+ * never a candidate without its base.  A candidate from before (text in
+ * UID.conf, base in UID.base) is read as it is and rewritten in the new
+ * form by its next save; store_open discards one whose base is missing.
  */
+#define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +20,8 @@
 
 #include "control/store/store.h"
 #include "control/store/store_int.h"
+
+#define STORE_BASE_TAG "#cordon-base "
 
 static void
 store_cand_file(const struct store *s, uid_t uid, const char *ext,
@@ -32,7 +40,7 @@ store_cand_exists(const struct store *s, uid_t uid)
 	return access(path, F_OK) == 0;
 }
 
-/* The base a candidate remembers; 0 (always stale) when unreadable. */
+/* The base of a candidate from before the one-file form; 0 if none. */
 static uint64_t
 store_cand_base(const struct store *s, uid_t uid)
 {
@@ -51,15 +59,37 @@ store_cand_base(const struct store *s, uid_t uid)
 }
 
 int
+store_cand_split(char *buf, size_t *len, uint64_t *base)
+{
+	size_t tl = strlen(STORE_BASE_TAG);
+	char *nl, *end;
+
+	if (*len < tl || memcmp(buf, STORE_BASE_TAG, tl) != 0 ||
+	    (nl = memchr(buf, '\n', *len)) == NULL)
+		return -1;
+	errno = 0;
+	*base = strtoull(buf + tl, &end, 10);
+	if (errno != 0 || end == buf + tl || end != nl)
+		return -1;
+	*len -= (size_t)(nl + 1 - buf);
+	memmove(buf, nl + 1, *len + 1);
+	return 0;
+}
+
+int
 store_cand_load(struct store *s, uid_t uid, char **text, size_t *len,
     uint64_t *base)
 {
 	char path[PATH_MAX];
 	uint64_t run = store_running(s);
+	size_t n;
 
 	store_cand_file(s, uid, "conf", path);
-	if (store_file_read(path, text, len) == 0) {
-		*base = store_cand_base(s, uid);
+	if (store_file_read(path, text, &n) == 0) {
+		if (store_cand_split(*text, &n, base) < 0)
+			*base = store_cand_base(s, uid);
+		if (len != NULL)
+			*len = n;
 		return 0;
 	}
 	if (errno != ENOENT)
@@ -78,14 +108,98 @@ int
 store_cand_save(struct store *s, uid_t uid, const char *text, size_t len,
     uint64_t base)
 {
-	char path[PATH_MAX], num[24];
+	char path[PATH_MAX], *buf;
+	int n, rc;
 
-	store_cand_file(s, uid, "conf", path);
-	if (store_file_write(path, text, len) < 0)
+	if ((n = asprintf(&buf, STORE_BASE_TAG "%" PRIu64 "\n%.*s", base,
+	    (int)len, text)) < 0)
 		return -1;
-	snprintf(num, sizeof(num), "%" PRIu64 "\n", base);
+	store_cand_file(s, uid, "conf", path);
+	rc = store_file_write(path, buf, (size_t)n);
+	free(buf);
+	if (rc < 0)
+		return -1;
+	/* A base file from the two-file form would now be stale. */
 	store_cand_file(s, uid, "base", path);
-	return store_file_write(path, num, strlen(num));
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/* Whether TEXT is the running revision's: committed, not yet dropped. */
+static bool
+store_cand_committed(struct store *s, const char *text, size_t len)
+{
+	char *run;
+	size_t rlen;
+	bool same;
+
+	if (store_rev_text(s, store_running(s), &run, &rlen) < 0)
+		return false;
+	same = rlen == len && memcmp(run, text, len) == 0;
+	free(run);
+	return same;
+}
+
+/*
+ * store_open: a candidate in the two-file form whose base never landed
+ * (the wedge of a failed save: "stale, based on revision 0" forever) is
+ * set aside as UID.discarded, and a base without its candidate removed.
+ */
+static void
+store_cand_check(struct store *s, const char *name)
+{
+	char path[PATH_MAX], other[PATH_MAX], *buf;
+	uid_t uid;
+	uint64_t base;
+	size_t n;
+	char *end;
+
+	errno = 0;
+	uid = (uid_t)strtoul(name, &end, 10);
+	if (errno != 0 || end == name)
+		return;
+	if (strcmp(end, ".base") == 0) {
+		if (!store_cand_exists(s, uid)) {
+			store_cand_file(s, uid, "base", path);
+			unlink(path);
+		}
+		return;
+	}
+	if (strcmp(end, ".conf") != 0)
+		return;
+	store_cand_file(s, uid, "conf", path);
+	if (store_file_read(path, &buf, &n) < 0)
+		return;
+	if (store_cand_split(buf, &n, &base) < 0 &&
+	    (base = store_cand_base(s, uid)) == 0) {
+		store_cand_file(s, uid, "discarded", other);
+		if (rename(path, other) == 0 && store_dir_sync(path) == 0)
+			store_note(s, "candidate of uid %u had no base (a save "
+			    "that never completed): set aside as %s",
+			    (unsigned)uid, other);
+	} else if (base != store_running(s) && store_cand_committed(s, buf,
+	    n) && store_cand_drop(s, uid) == 0)
+		store_note(s, "candidate of uid %u was committed as revision "
+		    "%" PRIu64 " before a crash: dropped", (unsigned)uid,
+		    store_running(s));
+	free(buf);
+}
+
+void
+store_cand_sweep(struct store *s)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/candidates", store_dir(s));
+	if ((dir = opendir(path)) == NULL)
+		return;
+	while ((d = readdir(dir)) != NULL)
+		if (d->d_name[0] != '.')
+			store_cand_check(s, d->d_name);
+	closedir(dir);
 }
 
 int

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -329,7 +331,8 @@ test_tamper_truncate(void **state)
 	verify_bad(path, 0, 3, "line 4: not an audit record");
 	/* Nothing is chained to a partial record. */
 	assert_int_equal(audit_append(path, &r, NULL, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "ends in a partial record"));
+	/* The partial line is evidence here: audit.head is ahead of it. */
+	assert_non_null(strstr(err, "audit.head names record 5"));
 
 	/* Only the final newline lost. */
 	path = log_make("trunc2.log", 3);
@@ -712,6 +715,130 @@ test_diff_random(void **state)
 	}
 }
 
+/*
+ * A crash mid-append left a record without its newline (issue 11: the
+ * log then refused every change until truncated by hand).  The next
+ * append cuts it, records the cut, and the chain and head verify.
+ */
+static void
+test_torn_tail_cut(void **state)
+{
+	const char *path = log_make("torn.log", 3);
+	struct audit_rec r = { .cmd = "commit", .result = "ok",
+		.revision = 9 };
+	uint64_t c, b;
+	json_t *all;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(f = fopen(path, "a"));
+	fputs("{\"seq\":4,\"time\":17", f);
+	fclose(f);
+	assert_int_equal(audit_ready(path, err, sizeof(err)), 0);
+	assert_int_equal(audit_append(path, &r, NULL, err, sizeof(err)), 0);
+	assert_int_equal(audit_verify(path, &c, &b, err, sizeof(err)), 0);
+	assert_int_equal(c, 5);
+	assert_int_equal(audit_list(path, &all, 0), 0);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(all, 3), "cmd")), "audit-repair");
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_array_get(all, 3), "diff")),
+	    "cut a partial record (18 bytes"));
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(all, 4), "cmd")), "commit");
+	json_decref(all);
+	/* audit_repair alone: nothing to cut now. */
+	assert_int_equal(audit_repair(path, err, sizeof(err)), 0);
+}
+
+/* A write that fails part-way (file size limit: as ENOSPC) leaves none. */
+static void
+test_failed_write_cut_back(void **state)
+{
+	const char *path = log_make("full.log", 2);
+	struct audit_rec r = { .cmd = "commit", .result = "ok" };
+	char big[8192];
+	struct rlimit old, lim;
+	struct stat st;
+	uint64_t c, b;
+	int rc;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	r.diff = big;
+	assert_int_equal(stat(path, &st), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 4096;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = audit_append(path, &r, NULL, err, sizeof(err));
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(rc, -1);
+	assert_int_equal(audit_verify(path, &c, &b, err, sizeof(err)), 0);
+	assert_int_equal(c, 2);
+	r.diff = NULL;
+	assert_int_equal(audit_append(path, &r, NULL, err, sizeof(err)), 0);
+	assert_int_equal(audit_verify(path, &c, &b, err, sizeof(err)), 0);
+	assert_int_equal(c, 3);
+}
+
+/* Records carry boot id and uptime; wall time going back is a warning. */
+static void
+test_clock_back_warned(void **state)
+{
+	const char *path = log_make("clock.log", 3);
+	json_t *warn = json_array(), *o;
+	char *s, hex[65], head[160];
+	struct lines ls;
+	uint64_t c, b;
+
+	(void)state;
+	lines_read(path, &ls);
+	o = json_loads(ls.l[2], 0, NULL);
+	assert_true(json_is_string(json_object_get(o, "boot")));
+	assert_true(json_is_integer(json_object_get(o, "uptime_ms")));
+	json_decref(o);
+	for (int i = 0; i < ls.n; i++)
+		free(ls.l[i]);
+	assert_int_equal(audit_verify_warn(path, &c, &b, warn, err,
+	    sizeof(err)), 0);
+	assert_int_equal(json_array_size(warn), 0);
+	/* Record 1 re-written 2 h ahead (a clock stepped back after it). */
+	path = log_make("clock.log", 1);
+	lines_read(path, &ls);
+	o = json_loads(ls.l[0], 0, NULL);
+	json_object_set_new(o, "time", json_integer(json_integer_value(
+	    json_object_get(o, "time")) + 7200));
+	json_object_del(o, "hash");
+	s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+	sha_hex(s, strlen(s), hex);
+	free(s);
+	json_object_set_new(o, "hash", json_string(hex));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	free(ls.l[0]);
+	assert_true(asprintf(&ls.l[0], "%s\n", s) > 0);
+	free(s);
+	lines_write(path, &ls);
+	snprintf(head, sizeof(head), "{\"seq\":1,\"hash\":\"%s\"}\n", hex);
+	head_put(path, head);
+	{
+		struct audit_rec r = { .cmd = "set", .result = "ok" };
+
+		assert_int_equal(audit_append(path, &r, NULL, err,
+		    sizeof(err)), 0);
+	}
+	assert_int_equal(audit_verify_warn(path, &c, &b, warn, err,
+	    sizeof(err)), 0);
+	assert_int_equal(json_array_size(warn), 1);
+	assert_non_null(strstr(json_string_value(json_array_get(warn, 0)),
+	    "record 2: wall time goes back 7200 s from record 1 while"));
+	json_decref(warn);
+}
+
 int
 main(void)
 {
@@ -723,6 +850,9 @@ main(void)
 		cmocka_unit_test(test_tamper_swap),
 		cmocka_unit_test(test_tamper_truncate),
 		cmocka_unit_test(test_broken_lines),
+		cmocka_unit_test(test_torn_tail_cut),
+		cmocka_unit_test(test_failed_write_cut_back),
+		cmocka_unit_test(test_clock_back_warned),
 		cmocka_unit_test(test_head_truncated),
 		cmocka_unit_test(test_head_behind),
 		cmocka_unit_test(test_head_behind_unwritable),

@@ -384,7 +384,8 @@ test_candidates(void **state)
 	assert_int_equal(store_cand_save(s, 1001, "b = 1;\n", 7, 1), 0);
 	assert_int_equal(store_cand_exists(s, 1000), 1);
 	assert_true(exists("%s/candidates/1000.conf", dir));
-	assert_true(exists("%s/candidates/1000.base", dir));
+	/* One file holds text and base: no half of a candidate. */
+	assert_false(exists("%s/candidates/1000.base", dir));
 	commit(s, "a = 4;\n", "", 0);
 
 	/* Each uid keeps its own text and base, across a reopen. */
@@ -512,11 +513,12 @@ test_crash_write_fails(void **state)
 	signal(SIGXFSZ, SIG_DFL);
 
 	assert_int_equal(rc, -1);
-	assert_non_null(strstr(err, "000002.conf"));
+	assert_non_null(strstr(err, "000002.staged"));
 	assert_int_equal(store_running(s), 1);
 	assert_false(exists("%s/revisions/000002.conf", dir));
+	assert_false(exists("%s/revisions/000002.staged", dir));
 	assert_false(exists("%s/revisions/000002.json", dir));
-	assert_false(exists("%s/revisions/000002.conf.tmp", dir));
+	assert_false(exists("%s/revisions/000002.staged.tmp", dir));
 	store_close(s);
 
 	assert_non_null(s = store_open(dir, err, sizeof(err)));
@@ -525,6 +527,107 @@ test_crash_write_fails(void **state)
 	assert_string_equal(text, "a = 1;\n");
 	free(text);
 	assert_int_equal(commit(s, big, "", 0), 2);
+	store_close(s);
+}
+
+/* file_put of the path FMT (one %s: DIR) formats. */
+static void
+put(const char *fmt, const char *dir, const char *text)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), fmt, dir);
+	file_put(path, text);
+}
+
+/*
+ * Issue 11: a save that failed between the two files left UID.conf
+ * without UID.base, and every commit was refused "stale, based on
+ * revision 0" forever.  store_open sets such a candidate aside (and
+ * says so); a legacy pair with its base still loads.
+ */
+static void
+test_candidate_half_written(void **state)
+{
+	char dir[256], *text;
+	struct store *s;
+	uint64_t base;
+	size_t len;
+
+	(void)state;
+	s = fresh("halfcand", dir, sizeof(dir));
+	commit(s, "a = 1;\n", "", 0);
+	store_close(s);
+	put("%s/candidates/0.conf", dir, "a = 2;\n");
+	put("%s/candidates/5.conf", dir, "a = 5;\n");
+	put("%s/candidates/5.base", dir, "1\n");
+	put("%s/candidates/6.base", dir, "1\n");
+	assert_non_null(s = store_open(dir, err, sizeof(err)));
+	assert_non_null(store_notes(s, 0));
+	assert_non_null(strstr(store_notes(s, 0), "uid 0 had no base"));
+	assert_null(store_notes(s, 1));
+	assert_int_equal(store_cand_exists(s, 0), 0);
+	assert_true(exists("%s/candidates/0.discarded", dir));
+	assert_false(exists("%s/candidates/6.base", dir));
+	assert_int_equal(store_cand_load(s, 0, &text, &len, &base), 0);
+	assert_int_equal(base, 1);
+	free(text);
+	assert_int_equal(store_cand_load(s, 5, &text, &len, &base), 0);
+	assert_string_equal(text, "a = 5;\n");
+	assert_int_equal(base, 1);
+	free(text);
+	/* Saved again: one file, the old base file gone. */
+	assert_int_equal(store_cand_save(s, 5, "a = 6;\n", 7, 1), 0);
+	assert_false(exists("%s/candidates/5.base", dir));
+	assert_int_equal(store_cand_load(s, 5, &text, &len, &base), 0);
+	assert_string_equal(text, "a = 6;\n");
+	assert_int_equal(len, 7);
+	assert_int_equal(base, 1);
+	free(text);
+	store_close(s);
+}
+
+/* A staged revision: not a revision until promoted; kept across open. */
+static void
+test_stage_promote(void **state)
+{
+	struct store_meta m = { .uid = 1 };
+	char dir[256], *text;
+	struct store *s;
+	size_t len;
+
+	(void)state;
+	s = fresh("stage", dir, sizeof(dir));
+	commit(s, "a = 1;\n", "", 0);
+	assert_int_equal(store_stage(s, "a = 2;\n", 7, &m, err,
+	    sizeof(err)), 0);
+	assert_int_equal(m.rev, 2);
+	assert_int_equal(store_running(s), 1);
+	assert_int_equal(store_rev_text(s, 2, &text, &len), -1);
+	store_close(s);
+	/* A crash here: the next open finds it staged, and keeps it. */
+	assert_non_null(s = store_open(dir, err, sizeof(err)));
+	assert_int_equal(store_running(s), 1);
+	assert_int_equal(store_staged(s), 2);
+	assert_true(exists("%s/revisions/000002.json", dir));
+	assert_int_equal(store_promote(s, 0, err, sizeof(err)), 0);
+	assert_int_equal(store_running(s), 2);
+	assert_int_equal(store_staged(s), 0);
+	assert_int_equal(store_rev_text(s, 2, &text, &len), 0);
+	assert_string_equal(text, "a = 2;\n");
+	free(text);
+	/* Undone: nothing of revision 3 stays. */
+	assert_int_equal(store_stage(s, "a = 3;\n", 7, &m, err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_unstage(s), 0);
+	assert_false(exists("%s/revisions/000003.staged", dir));
+	assert_false(exists("%s/revisions/000003.json", dir));
+	store_close(s);
+	/* A staged file that is not running+1 is debris. */
+	put("%s/revisions/000007.staged", dir, "x = 1;\n");
+	assert_non_null(s = store_open(dir, err, sizeof(err)));
+	assert_int_equal(store_staged(s), 0);
+	assert_false(exists("%s/revisions/000007.staged", dir));
 	store_close(s);
 }
 
@@ -542,6 +645,8 @@ main(void)
 		cmocka_unit_test(test_confirm),
 		cmocka_unit_test(test_crash_debris),
 		cmocka_unit_test(test_crash_write_fails),
+		cmocka_unit_test(test_candidate_half_written),
+		cmocka_unit_test(test_stage_promote),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);

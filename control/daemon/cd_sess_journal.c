@@ -27,6 +27,7 @@ cd_journal_rec(const struct cd *d, const struct cd_grant *g)
 	json_t *o = cd_grant_json(d, g);
 
 	json_object_set_new(o, "op", json_string("add"));
+	cd_grant_clock_put(g, o);
 	json_object_set(o, "claims", g->claims);
 	return o;
 }
@@ -146,7 +147,7 @@ cd_journal_one(struct cd *d, const json_t *o, int64_t now)
 
 	if (g == NULL)
 		return;
-	g->expires = json_integer_value(json_object_get(o, "expires"));
+	cd_grant_clock_get(g, o);
 	g->claims = json_incref(json_object_get(o, "claims"));
 	snprintf(g->src, sizeof(g->src), "%s",
 	    json_string_value(json_object_get(o, "src")) ?: "");
@@ -156,7 +157,7 @@ cd_journal_one(struct cd *d, const json_t *o, int64_t now)
 		if (k >= 0 && ((c->identity.services >> k) & 1))
 			g->svcs |= 1ULL << k;
 	}
-	if (g->expires <= now || issuer < 0 || g->svcs == 0 ||
+	if (g->ends <= now || issuer < 0 || g->svcs == 0 ||
 	    !json_is_object(g->claims) ||
 	    cd_sess_restore(d, g, issuer, o, &e) < 0)
 		cd_grant_free(g);
@@ -194,7 +195,7 @@ cd_sess_journal_load(struct cd *d)
 	struct cd_sessions *s = d->sess;
 	FILE *f = fopen(s->journal, "re");
 	json_t *live = json_object(), *v;
-	int64_t now = cd_unix();
+	int64_t now = cd_boot();
 	const char *k;
 
 	if (f != NULL) {

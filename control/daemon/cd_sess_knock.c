@@ -85,7 +85,7 @@ cd_knock_grant(struct cd *d, const struct knock_msg *m,
 		cd_log("knock from %s for %s: %s", src, svc, e.msg);
 	else
 		cd_log("knock from %s: session %u for %s (%s), until %lld",
-		    src, g->sid, svc, g->sub, (long long)g->expires);
+		    src, g->sid, svc, g->sub, (long long)cd_boot_to_unix(g->ends));
 }
 
 /*

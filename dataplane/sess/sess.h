@@ -75,7 +75,7 @@ struct sess_slot {
 	uint32_t seq;
 	uint32_t meta;
 	uint64_t addr[2];
-	int64_t expires;	/* unix seconds; expired when <= now */
+	int64_t expires;	/* CLOCK_BOOTTIME s; expired when <= now */
 	uint32_t sid;
 	uint32_t ident;
 	uint8_t pad[24];

@@ -120,7 +120,7 @@ cd_knock_in(void *arg, const struct dpc_msg_knock *k)
 	kc->conf.nat = d->run.conf->identity.knock_nat;
 	kc->conf.nnat = d->run.conf->identity.nknock_nat;
 	rc = knock_check(kc, k->data, k->len, k->af, k->src,
-	    cd_unix() * 1000 + (cd_now_ms() % 1000), &m);
+	    cd_unix() * 1000 + (cd_now_ms() % 1000), cd_now_ms(), &m);
 	if (rc == KNOCK_R_ADDR_MISMATCH)
 		cd_knock_mismatch(&m, k);
 	if (rc != KNOCK_R_OK)

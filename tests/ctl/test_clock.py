@@ -12,6 +12,8 @@ need it), under the same libfaketime.
 Run as root: /usr/bin/python3 -m pytest tests/ctl/test_clock.py
 """
 import glob
+import os
+import signal
 import subprocess
 import time
 
@@ -157,6 +159,20 @@ def test_confirm_keeps_its_deadline_across_restart_and_step(rig_dp):
     st = rig_dp.status()
     assert st["running_revision"] == rev, "reverted early"
     assert 40 <= st["confirm"]["remaining_s"] <= 60, st["confirm"]
+
+
+def test_dataplane_restart_and_alarm_ignore_step(rig_dp):
+    """cordon-dp killed just after a 2 h backward step is restarted
+    after its 1 s backoff, not 2 h later; the alarm is raised, its
+    `since` on the wall clock cordond has now."""
+    old = rig_dp.wait_dp_up()["pid"]
+    rig_dp.step(-2 * HOUR)
+    os.kill(old, signal.SIGKILL)
+    rig_dp.wait_dp_up(timeout=30, other_than=old)
+    alarms = {a["name"]: a for a in rig_dp.status()["alarms"]}
+    since = alarms["dataplane-restarted"]["since"]
+    assert abs(since - (time.time() - 2 * HOUR)) < 60, since
+    assert rig_dp.status()["dataplane"]["restarts"] == 1
 
 
 def test_uptime_ignores_steps(rig):

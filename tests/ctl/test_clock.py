@@ -221,6 +221,21 @@ def test_token_exp_follows_wall_clock(rig):
     assert r.returncode == 6 and "expired" in r.stderr, r.stderr
 
 
+def test_forward_step_shortens_to_token_exp(rig):
+    """max_ttl left a session an hour; a forward step leaves its token
+    10 minutes: the session (and its table entry) now ends with exp."""
+    r = rig.add(rig.token(exp=int(time.time()) + 2 * HOUR + 600))
+    assert r.returncode == 0, r.stderr
+    rig.step(2 * HOUR)
+    sweep()
+    s = rig.sessions()
+    assert len(s) == 1, s
+    left = s[0]["expires"] - (time.time() + 2 * HOUR)
+    assert 500 <= left <= 600, left
+    d = rig.explain(US)
+    assert d["identity"]["session"] == "hit", d["identity"]
+
+
 def test_token_exp_judged_after_backward_step(rig):
     """A token whose exp has passed by the real clock is good for a
     wall clock set 2 h back; its session is still bounded by max_ttl

@@ -183,17 +183,23 @@ def test_uptime_ignores_steps(rig):
     assert 0 <= rig.status()["uptime_s"] < 60
 
 
-def test_max_ttl_ignores_forward_step(rig):
-    """A session with 59 minutes of max_ttl left survives a 2 h forward
-    step (its token, valid for 6 h, still is)."""
-    r = rig.add(rig.token())
+def left_after_forward_step(rig, path):
+    """Adds a session with the token file PATH, steps cordond's clock
+    2 h forward, lets a sweep run: the seconds the one session has left
+    by that clock (its `expires` is shown on it)."""
+    r = rig.add(path)
     assert r.returncode == 0, r.stderr
     rig.step(2 * HOUR)
     sweep()
     s = rig.sessions()
     assert len(s) == 1, s
-    # Shown on the wall clock cordond has now: about an hour ahead of it.
-    left = s[0]["expires"] - (time.time() + 2 * HOUR)
+    return s[0]["expires"] - (time.time() + 2 * HOUR)
+
+
+def test_max_ttl_ignores_forward_step(rig):
+    """A session with 59 minutes of max_ttl left survives a 2 h forward
+    step (its token, valid for 6 h, still is)."""
+    left = left_after_forward_step(rig, rig.token())
     assert 3500 <= left <= 3600, left
     # And it survives a restart at that time.
     rig.restart()
@@ -224,13 +230,8 @@ def test_token_exp_follows_wall_clock(rig):
 def test_forward_step_shortens_to_token_exp(rig):
     """max_ttl left a session an hour; a forward step leaves its token
     10 minutes: the session (and its table entry) now ends with exp."""
-    r = rig.add(rig.token(exp=int(time.time()) + 2 * HOUR + 600))
-    assert r.returncode == 0, r.stderr
-    rig.step(2 * HOUR)
-    sweep()
-    s = rig.sessions()
-    assert len(s) == 1, s
-    left = s[0]["expires"] - (time.time() + 2 * HOUR)
+    left = left_after_forward_step(rig, rig.token(
+        exp=int(time.time()) + 2 * HOUR + 600))
     assert 500 <= left <= 600, left
     d = rig.explain(US)
     assert d["identity"]["session"] == "hit", d["identity"]

@@ -418,6 +418,7 @@ test_confirm(void **state)
 	uint64_t rev, prev;
 	int64_t dl;
 	struct store *s;
+	json_t *clock;
 
 	(void)state;
 	s = fresh("confirm", dir, sizeof(dir));
@@ -428,9 +429,19 @@ test_confirm(void **state)
 	assert_int_equal(rev, 8);
 	assert_int_equal(prev, 7);
 	assert_int_equal(dl, 1700000600);
-	assert_int_equal(store_confirm_arm(s, 9, 8, 1700000900, NULL), 0);
-	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl, NULL), 0);
+	/* The caller's members (cordond: the deadline in boot time) come
+	 * back with it; the store's own ones are not overwritten. */
+	clock = json_pack("{sI sI}", "deadline_boot", (json_int_t)4242,
+	    "deadline", (json_int_t)1);
+	assert_int_equal(store_confirm_arm(s, 9, 8, 1700000900, clock), 0);
+	json_decref(clock);
+	clock = NULL;
+	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl, &clock), 0);
 	assert_int_equal(rev, 9);
+	assert_int_equal(dl, 1700000900);
+	assert_int_equal(json_integer_value(json_object_get(clock,
+	    "deadline_boot")), 4242);
+	json_decref(clock);
 	assert_int_equal(store_confirm_clear(s), 0);
 	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl, NULL), -1);
 	assert_int_equal(errno, ENOENT);

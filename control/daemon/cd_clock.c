@@ -13,7 +13,6 @@
  * down carries the wall-clock time too, and the boot id
  * (/proc/sys/kernel/random/boot_id) says which of the two to trust.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

@@ -226,8 +226,8 @@ cd_status_confirm(struct cd *d)
 		return json_null();
 	return json_pack("{s:I, s:I, s:I, s:I}", "revision",
 	    (json_int_t)d->confirm_rev, "previous", (json_int_t)d->confirm_prev,
-	    "deadline", (json_int_t)d->confirm_deadline, "remaining_s",
-	    (json_int_t)(d->confirm_deadline - cd_unix()));
+	    "deadline", (json_int_t)cd_boot_to_unix(d->confirm_deadline),
+	    "remaining_s", (json_int_t)(d->confirm_deadline - cd_boot()));
 }
 
 static json_t *
@@ -270,7 +270,8 @@ cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "version", json_string(CD_VERSION));
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "started", json_integer(d->started));
-	json_object_set_new(o, "uptime_s", json_integer(cd_unix() - d->started));
+	json_object_set_new(o, "uptime_s", json_integer(cd_boot() -
+	    d->started_boot));
 	json_object_set_new(o, "config", json_string(d->conf_path));
 	json_object_set_new(o, "state_dir", json_string(d->ctl.state_dir));
 	json_object_set_new(o, "running_revision", json_integer(

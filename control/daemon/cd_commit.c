@@ -218,14 +218,33 @@ cd_confirm_secs(struct cd *d, const struct cd_req *rq, int64_t *secs,
 	return 0;
 }
 
+/*
+ * The deadline runs on boot time (cd_clock.c): a wall-clock step neither
+ * delays nor hastens the revert.  confirm.json keeps it as wall clock
+ * too, with the boot id, for a restart (cd_confirm_startup).
+ */
+static int
+cd_confirm_store(struct cd *d)
+{
+	json_t *clock = json_object();
+	int rc;
+
+	cd_clock_put(clock, "deadline", d->confirm_deadline);
+	json_object_del(clock, "deadline");	/* the store writes it */
+	rc = store_confirm_arm(d->store, d->confirm_rev, d->confirm_prev,
+	    cd_boot_to_unix(d->confirm_deadline), clock);
+	json_decref(clock);
+	return rc;
+}
+
 /* A revert that would not survive a restart fails the commit (-1). */
 static int
 cd_confirm_set(struct cd *d, uint64_t rev, uint64_t prev, int64_t secs)
 {
 	d->confirm_rev = rev;
 	d->confirm_prev = prev;
-	d->confirm_deadline = cd_unix() + secs;
-	if (store_confirm_arm(d->store, rev, prev, d->confirm_deadline) == 0)
+	d->confirm_deadline = cd_boot() + secs;
+	if (cd_confirm_store(d) == 0)
 		return 0;
 	cd_log("confirm.json: %s", strerror(errno));
 	d->confirm_deadline = 0;
@@ -285,7 +304,7 @@ cd_confirm_restore(struct cd *d, const struct cd_confirm_saved *sv,
 	d->confirm_rev = sv->rev;
 	d->confirm_prev = sv->prev;
 	d->confirm_deadline = sv->deadline;
-	if (store_confirm_arm(d->store, sv->rev, sv->prev, sv->deadline) < 0)
+	if (cd_confirm_store(d) < 0)
 		cd_log("confirm.json: %s", strerror(errno));
 }
 
@@ -326,8 +345,8 @@ cd_commit_do(struct cd *d, const struct cd_req *rq, const char *text,
 	    NULL);
 	*data = json_pack("{s:i, s:I, s:I, s:I}", "schema", CD_SCHEMA,
 	    "revision", (json_int_t)rev, "previous", (json_int_t)prev,
-	    "confirm_deadline", (json_int_t)(secs > 0 ? d->confirm_deadline :
-	    0));
+	    "confirm_deadline", (json_int_t)(secs > 0 ?
+	    cd_boot_to_unix(d->confirm_deadline) : 0));
 	return 0;
 fail:
 	free(diff);
@@ -466,7 +485,7 @@ cd_confirm_revert(struct cd *d)
 		cd_log("revert to revision %lu failed: %s: retrying in %d s",
 		    (unsigned long)d->confirm_prev, e.msg, CD_REVERT_RETRY_S);
 		cd_refused(d, &rq, "revert", &e);
-		d->confirm_deadline = cd_unix() + CD_REVERT_RETRY_S;
+		d->confirm_deadline = cd_boot() + CD_REVERT_RETRY_S;
 	} else {
 		cd_log("%s: reverted to revision %lu as revision %lu", comment,
 		    (unsigned long)d->confirm_prev, (unsigned long)rev);
@@ -482,19 +501,31 @@ cd_confirm_revert(struct cd *d)
 void
 cd_confirm_tick(struct cd *d)
 {
-	if (d->confirm_deadline != 0 && cd_unix() >= d->confirm_deadline)
+	if (d->confirm_deadline != 0 && cd_boot() >= d->confirm_deadline)
 		cd_confirm_revert(d);
 }
 
-/* A "commit confirmed" pending from before a restart keeps its deadline. */
+/*
+ * A "commit confirmed" pending from before a restart keeps its deadline:
+ * in boot time when the machine has not rebooted since (a wall-clock
+ * step meanwhile changes nothing), else the wall-clock time left, never
+ * more than the longest confirm (1440 minutes).
+ */
+#define CD_CONFIRM_MAX_S	(1440 * 60)
+
 int
 cd_confirm_startup(struct cd *d)
 {
 	uint64_t rev, prev;
-	int64_t deadline;
+	int64_t deadline, now = cd_boot();
+	json_t *clock = NULL;
 
-	if (store_confirm_get(d->store, &rev, &prev, &deadline) < 0)
+	if (store_confirm_get(d->store, &rev, &prev, &deadline, &clock) < 0)
 		return errno == ENOENT ? 0 : -1;
+	deadline = cd_clock_get(clock, "deadline");
+	json_decref(clock);
+	if (deadline > now + CD_CONFIRM_MAX_S)
+		deadline = now + CD_CONFIRM_MAX_S;
 	/* Armed for a commit that never landed, or superseded since. */
 	if (rev != store_running(d->store)) {
 		cd_log("confirm.json names revision %lu, running is %lu: "
@@ -505,8 +536,8 @@ cd_confirm_startup(struct cd *d)
 	}
 	d->confirm_rev = rev;
 	d->confirm_prev = prev;
-	d->confirm_deadline = deadline ? deadline : 1;
-	cd_log("revision %lu waits for confirmation until %lld",
-	    (unsigned long)rev, (long long)deadline);
+	d->confirm_deadline = deadline > 0 ? deadline : 1;
+	cd_log("revision %lu waits for confirmation %lld s more",
+	    (unsigned long)rev, (long long)(deadline - now));
 	return 0;
 }

@@ -559,7 +559,7 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
 {
 	const struct conf *c = d->run.conf;
-	int64_t now = cd_unix();
+	int64_t now = cd_boot();	/* the session table's clock */
 	struct cls_verdict v;
 	struct cd_pkt p;
 	json_t *steps, *ident;

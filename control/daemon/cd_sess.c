@@ -56,10 +56,23 @@ cd_grant_put(struct sess_table *t, const struct cd_grant *g,
 		if (!((g->svcs >> s) & 1))
 			continue;
 		cd_grant_key(g, s, &k);
-		if ((rc = sess_put(t, &k, g->expires, g->sid, g->ident)) != 0)
+		if ((rc = sess_put(t, &k, g->ends, g->sid, g->ident)) != 0)
 			return rc;
 	}
 	return 0;
+}
+
+void
+cd_grant_reput(struct sess_table *t, const struct cd_grant *g)
+{
+	struct sess_key k;
+
+	for (unsigned s = 0; s < 64; s++)
+		if ((g->svcs >> s) & 1) {
+			cd_grant_key(g, s, &k);
+			/* An entry in place: only its expiry changes. */
+			sess_put(t, &k, g->ends, g->sid, g->ident);
+		}
 }
 
 void
@@ -93,7 +106,7 @@ cd_sess_slot(struct cd_sessions *s)
 	if (s->nfree == 0)
 		return -1;
 	j = s->freeq[s->fhead];
-	if (s->freed_at[j] + CD_SESS_HOLD_S > cd_unix())
+	if (s->freed_at[j] + CD_SESS_HOLD_S > cd_boot())
 		return -1;
 	s->fhead = (s->fhead + 1) % s->cap;
 	s->nfree--;
@@ -103,7 +116,7 @@ cd_sess_slot(struct cd_sessions *s)
 void
 cd_sess_free_slot(struct cd_sessions *s, uint32_t j)
 {
-	s->freed_at[j] = cd_unix();
+	s->freed_at[j] = cd_boot();
 	s->freeq[(s->fhead + s->nfree) % s->cap] = j;
 	s->nfree++;
 }
@@ -203,7 +216,7 @@ cd_sess_open(struct cd *d)
 	d->sess = s;
 	s->d = d;
 	cd_ident_build(d, d->run.conf, s->iss, &s->niss);
-	s->next_refresh = cd_unix();
+	s->next_refresh = cd_boot();
 	cd_sess_journal_load(d);
 	if (cd_knock_open(d) < 0)
 		return -1;

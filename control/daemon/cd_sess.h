@@ -31,7 +31,10 @@ struct cd_grant {
 	char iss_name[32];
 	char sub[128];
 	char jti[128];
-	int64_t created, expires;
+	int64_t created;	/* wall clock, for show */
+	/* Boot time (cd_clock.c), as in the shared table: granted, and the
+	 * end, which only ever moves earlier (cd_sess_clock). */
+	int64_t born, ends;
 	char via[8];		/* "push" or "knock" */
 	json_t *claims;
 	struct idm_facts facts;	/* points into CLAIMS */
@@ -125,9 +128,23 @@ int cd_sess_grant(struct cd *d, const char *token, size_t len,
     const char *src, const char *svc, unsigned ttl, const char *via,
     struct cd_grant **out, struct cd_err *e);
 json_t *cd_grant_json(const struct cd *d, const struct cd_grant *g);
-/* Expiry: the earliest of the token's exp, max_ttl and TTL (0: none). */
+/*
+ * A grant's end in boot time: the earliest of BORN + max_ttl, BORN + TTL
+ * (0: none), and the token's exp judged on the wall clock (NOW_UNIX at
+ * boot time NOW_BOOT).
+ */
 int64_t cd_grant_expiry(const struct conf *c, const json_t *claims,
-    unsigned ttl, int64_t now);
+    unsigned ttl, int64_t born, int64_t now_unix, int64_t now_boot);
+/*
+ * G's end (boot time) shortened to what the wall clock now says of its
+ * token's exp, and with PUT its entries in the table (and the kernel's
+ * set) too; true when G has ended.
+ */
+bool cd_sess_clock(struct cd *d, struct cd_grant *g, int64_t now_unix,
+    int64_t now_boot, bool put);
+/* The journal's time members of G: into O, and back (cd_clock.c). */
+void cd_grant_clock_put(const struct cd_grant *g, json_t *o);
+void cd_grant_clock_get(struct cd_grant *g, const json_t *o);
 
 #define CD_SESS_HOLD_S	2
 
@@ -184,6 +201,8 @@ json_t *cd_journal_rec(const struct cd *d, const struct cd_grant *g);
 /* A line's record, or NULL when it is torn or damaged. */
 json_t *cd_journal_parse(const char *line, size_t len);
 int cd_journal_reopen(struct cd_sessions *s);
+/* G's entries in T take its end again (a shorter one). */
+void cd_grant_reput(struct sess_table *t, const struct cd_grant *g);
 /* Removes a grant: its entries go from the table at once. */
 void cd_sess_drop(struct cd_sessions *s, struct cd_grant *g, bool unput);
 /* Removes a grant: its entries leave the table at once. */

@@ -86,13 +86,13 @@ cd_grant_names(struct cd_grant *g, const json_t *claims)
 
 int64_t
 cd_grant_expiry(const struct conf *c, const json_t *claims, unsigned ttl,
-    int64_t now)
+    int64_t born, int64_t now_unix, int64_t now_boot)
 {
-	int64_t exp = cd_ident_exp(claims, now);
-	int64_t lim = now + c->identity.max_ttl;
+	int64_t exp = cd_ident_exp(claims, now_unix) - now_unix + now_boot;
+	int64_t lim = born + c->identity.max_ttl;
 
-	if (ttl && now + ttl < lim)
-		lim = now + ttl;
+	if (ttl && born + ttl < lim)
+		lim = born + ttl;
 	return exp < lim ? exp : lim;
 }
 
@@ -184,7 +184,7 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 	const struct conf *c = d->run.conf;
 	struct jose_result res;
 	struct cd_grant *g;
-	int64_t now = cd_unix();
+	int64_t now = cd_boot(), now_unix = cd_unix();
 	int rc;
 
 	if (s == NULL)
@@ -217,10 +217,11 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 	inet_ntop(g->af == 4 ? AF_INET : AF_INET6, g->addr, g->src,
 	    sizeof(g->src));
 	cd_grant_names(g, g->claims);
-	g->created = now;
-	g->expires = cd_grant_expiry(c, g->claims, ttl, now);
+	g->created = now_unix;
+	g->born = now;
+	g->ends = cd_grant_expiry(c, g->claims, ttl, now, now_unix, now);
 	/* cd_ident_verify saw exp in the future; a second may have passed. */
-	if (g->expires <= now) {
+	if (g->ends <= now) {
 		cd_grant_free(g);
 		return cd_ident_refuse(d, JOSE_LEEWAY_ONLY, "exp has passed: "
 		    "a session would be expired at once", e);
@@ -238,7 +239,7 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 	cd_syslog_event(d, "session-grant", "identity session granted",
 	    "id", CD_SL_U(g->sid), "sub", g->sub, "src", g->src, "issuer",
 	    g->iss_name, "via", via, "actors", CD_SL_U(g->facts.n - 1),
-	    "expires", CD_SL_U(g->expires), NULL);
+	    "expires", CD_SL_U(cd_boot_to_unix(g->ends)), NULL);
 	*out = g;
 	return 0;
 }
@@ -249,13 +250,14 @@ cd_sess_restore(struct cd *d, struct cd_grant *g, int issuer,
 {
 	const char *via = json_string_value(json_object_get(o, "via"));
 	const char *iss = json_string_value(json_object_get(g->claims, "iss"));
-	int64_t created = json_integer_value(json_object_get(o, "created"));
-	int64_t lim = cd_grant_expiry(d->run.conf, g->claims, 0, created);
 
 	/* The journal is trusted no further than the token it recorded. */
 	if (iss == NULL || strcmp(iss, d->run.conf->identity.issuers[issuer].iss)
-	    != 0 || g->expires > lim)
+	    != 0 || g->ends > g->born + d->run.conf->identity.max_ttl)
 		return cd_fail(e, "internal", "journal entry inconsistent");
+	/* Its exp as the wall clock judges it now. */
+	if (cd_sess_clock(d, g, cd_unix(), cd_boot(), false))
+		return cd_fail(e, "internal", "journal entry expired");
 	if (cd_addr_parse(g->src, &g->af, g->addr) < 0 ||
 	    idm_facts_build(d->run.conf, d->run.geo.tables, g->claims, issuer,
 	    cd_grant_cc(d->run.geo.tables, g), &g->facts) != IDM_E_OK)
@@ -291,13 +293,14 @@ cd_sess_revoke_one(struct cd *d, struct cd_grant *g)
 #define CD_SWEEP_SLICE	65536
 
 static void
-cd_sess_sweep(struct cd *d, int64_t now)
+cd_sess_sweep(struct cd *d, int64_t now_unix, int64_t now)
 {
 	struct cd_sessions *s = d->sess;
 	unsigned end = s->gcursor + CD_SWEEP_SLICE;
 
 	for (unsigned i = s->gcursor; i < end && i < s->cap && s->n > 0; i++)
-		if (s->g[i] && s->g[i]->expires <= now) {
+		if (s->g[i] && cd_sess_clock(d, s->g[i], now_unix, now,
+		    true)) {
 			cd_syslog_event(d, "session-expire", "identity session "
 			    "expired", "id", CD_SL_U(s->g[i]->sid), "sub",
 			    s->g[i]->sub, "src", s->g[i]->src, NULL);
@@ -341,7 +344,7 @@ cd_sess_tick(struct cd *d)
 		return;
 	s->next_sweep = now + 1000;
 	cd_sess_watermark(s);
-	cd_sess_sweep(d, cd_unix());
+	cd_sess_sweep(d, cd_unix(), cd_boot());
 	if (sess_needs_rebuild(s->t))
 		cd_sess_compact(d);
 	cd_ident_refresh(d, false);
@@ -382,7 +385,8 @@ cd_grant_json(const struct cd *d, const struct cd_grant *g)
 	json_object_set_new(o, "src", json_string(g->src));
 	json_object_set_new(o, "services", svcs);
 	json_object_set_new(o, "created", json_integer(g->created));
-	json_object_set_new(o, "expires", json_integer(g->expires));
+	json_object_set_new(o, "expires", json_integer(
+	    cd_boot_to_unix(g->ends)));
 	json_object_set_new(o, "via", json_string(g->via));
 	json_object_set_new(o, "actors", acts);
 	json_object_set_new(o, "relayed", json_boolean(g->facts.n > 1));

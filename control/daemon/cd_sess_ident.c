@@ -86,7 +86,7 @@ void
 cd_ident_refresh(struct cd *d, bool force)
 {
 	struct cd_sessions *s = d->sess;
-	int64_t now = cd_unix();
+	int64_t now = cd_boot();	/* a refresh period, not a token time */
 	unsigned period = 0;
 
 	if (!force && now < s->next_refresh)

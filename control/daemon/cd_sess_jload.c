@@ -41,7 +41,7 @@ cd_journal_one(struct cd *d, const json_t *o, int64_t now)
 
 	if (g == NULL)
 		return;
-	g->expires = json_integer_value(json_object_get(o, "expires"));
+	cd_grant_clock_get(g, o);
 	g->claims = json_incref(json_object_get(o, "claims"));
 	snprintf(g->src, sizeof(g->src), "%s",
 	    json_string_value(json_object_get(o, "src")) ?: "");
@@ -51,7 +51,7 @@ cd_journal_one(struct cd *d, const json_t *o, int64_t now)
 		if (k >= 0 && ((c->identity.services >> k) & 1))
 			g->svcs |= 1ULL << k;
 	}
-	if (g->expires <= now || issuer < 0 || g->svcs == 0 ||
+	if (g->ends <= now || issuer < 0 || g->svcs == 0 ||
 	    !json_is_object(g->claims) ||
 	    cd_sess_restore(d, g, issuer, o, &e) < 0)
 		cd_grant_free(g);
@@ -122,7 +122,7 @@ cd_sess_journal_load(struct cd *d)
 	struct cd_sessions *s = d->sess;
 	struct cd_jload j = { .live = json_object() };
 	FILE *f = fopen(s->journal, "re");
-	int64_t now = cd_unix();
+	int64_t now = cd_boot();
 	const char *k;
 	json_t *v;
 

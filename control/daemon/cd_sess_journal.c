@@ -43,6 +43,7 @@ cd_journal_rec(const struct cd *d, const struct cd_grant *g)
 	json_t *o = cd_grant_json(d, g);
 
 	json_object_set_new(o, "op", json_string("add"));
+	cd_grant_clock_put(g, o);
 	json_object_set(o, "claims", g->claims);
 	return o;
 }

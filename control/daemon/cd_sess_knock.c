@@ -85,7 +85,7 @@ cd_knock_grant(struct cd *d, const struct knock_msg *m,
 		cd_log("knock from %s for %s: %s", src, svc, e.msg);
 	else
 		cd_log("knock from %s: session %u for %s (%s), until %lld",
-		    src, g->sid, svc, g->sub, (long long)g->expires);
+		    src, g->sid, svc, g->sub, (long long)cd_boot_to_unix(g->ends));
 }
 
 /*
@@ -120,7 +120,7 @@ cd_knock_in(void *arg, const struct dpc_msg_knock *k)
 	kc->conf.nat = d->run.conf->identity.knock_nat;
 	kc->conf.nnat = d->run.conf->identity.nknock_nat;
 	rc = knock_check(kc, k->data, k->len, k->af, k->src,
-	    cd_unix() * 1000 + (cd_now_ms() % 1000), &m);
+	    cd_unix() * 1000 + (cd_now_ms() % 1000), cd_now_ms(), &m);
 	if (rc == KNOCK_R_ADDR_MISMATCH)
 		cd_knock_mismatch(&m, k);
 	if (rc != KNOCK_R_OK)

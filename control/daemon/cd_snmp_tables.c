@@ -194,7 +194,7 @@ cd_build_system(struct cd *d, bool up)
 	cd_var_num(g, 6, 0, 0, ASN_INTEGER, stale ? 1 : 2);
 	cd_var_num(g, 7, 0, 0, ASN_INTEGER, (uint64_t)dp_state[d->dp_state]);
 	cd_var_num(g, 8, 0, 0, ASN_TIMETICKS,
-	    cd_u32((cd_unix() - d->started) * 100));
+	    cd_u32((cd_boot() - d->started_boot) * 100));
 	cd_var_str(g, 9, 0, 0, date,
 	    cd_date(up ? (int64_t)(d->dpst.started_unix_ns / 1000000000ull) : 0,
 	        date));
@@ -310,7 +310,7 @@ cd_build_sessions(struct cd *d)
 		cd_cell_str(CD_O_SESSIONS, 3, 3, g->sid, g->src);
 		sub[3] = g->sid;
 		if ((v = cd_var(CD_O_SESSIONS, sub, 4, ASN_OCTET_STR)) != NULL) {
-			v->slen = cd_date(g->expires, date);
+			v->slen = cd_date(cd_boot_to_unix(g->ends), date);
 			memcpy(v->str, date, v->slen);
 		}
 	}

@@ -392,6 +392,7 @@ main(int argc, char **argv)
 	if (check)
 		return cd_check(d.conf_path);
 	d.started = cd_unix();
+	d.started_boot = cd_boot();
 	rc = cd_main(&d);
 	cd_sock_close(&d);
 	cd_prom_close(&d);

@@ -87,7 +87,8 @@ struct cd {
 	struct conf_control ctl;
 	bool debug;
 	bool test_timers;
-	int64_t started;
+	int64_t started;	/* wall clock, for show */
+	int64_t started_boot;	/* boot time, for uptime */
 
 	struct store *store;
 	char audit_path[CONF_PATH_MAX + 16];
@@ -118,7 +119,7 @@ struct cd {
 
 	/* commit confirmed */
 	uint64_t confirm_rev, confirm_prev;
-	int64_t confirm_deadline;	/* unix seconds; 0: none pending */
+	int64_t confirm_deadline;	/* boot time (cd_boot); 0: none */
 
 	/* sockets */
 	int lfd, rofd, sigfd;
@@ -151,6 +152,27 @@ void cd_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool cd_debug_on;
 int64_t cd_now_ms(void);
 int64_t cd_unix(void);
+
+/* cd_clock.c: lifetimes on CLOCK_BOOTTIME, seconds (docs/identity.md) */
+int64_t cd_boot(void);
+/* This boot's id ("" when unreadable). */
+const char *cd_boot_id(void);
+/* The wall-clock second that boot-time second B is (or was) now. */
+int64_t cd_boot_to_unix(int64_t b);
+/* A deadline written down earlier: boot time BOOT in boot BOOT_ID, and
+ * the wall-clock second UNIX_S it was then. */
+struct cd_clock_rec {
+	char boot_id[40];
+	int64_t boot, unix_s;
+};
+/* R's deadline in this boot's boot time: exact when R is of this boot,
+ * else mapped from its wall-clock time. */
+int64_t cd_clock_back(const struct cd_clock_rec *r, const char *boot_id,
+    int64_t now_unix, int64_t now_boot);
+/* Writes boot time BOOT into O as KEY (wall clock), KEY_boot, boot_id;
+ * cd_clock_get reads it back with cd_clock_back. */
+void cd_clock_put(json_t *o, const char *key, int64_t boot);
+int64_t cd_clock_get(const json_t *o, const char *key);
 int cd_fail(struct cd_err *e, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 json_t *cd_obj(void);

@@ -237,14 +237,17 @@ void knock_ctx_fini(struct knock_ctx *k);
 
 /*
  * First half: size, rate limit of SRC (AF 4 or 6; IPv4 in the first four
- * bytes), parse, timestamp against NOW_MS (unix milliseconds), then the
+ * bytes) on MONO_MS (a clock that never steps: a wall-clock step must
+ * neither stall nor refill the buckets), parse, timestamp against NOW_MS
+ * (unix milliseconds: the knock's own time is a wall-clock one), then the
  * signed address against SRC (equal, or a configured NAT pairing; the
  * PoP signature checked later covers it).  Returns
  * KNOCK_R_OK with OUT filled (pointers into BUF) when the caller should
  * now verify OUT->token; any other reason is already counted.
  */
 int knock_check(struct knock_ctx *k, const uint8_t *buf, size_t len, int af,
-    const uint8_t src[16], int64_t now_ms, struct knock_msg *out);
+    const uint8_t src[16], int64_t now_ms, int64_t mono_ms,
+    struct knock_msg *out);
 
 /*
  * Second half, after the token verified: the PoP signature against the

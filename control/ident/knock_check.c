@@ -120,13 +120,14 @@ knock_check_addr(const struct knock_ctx *k, const struct knock_msg *m,
 
 int
 knock_check(struct knock_ctx *k, const uint8_t *buf, size_t len, int af,
-    const uint8_t src[16], int64_t now_ms, struct knock_msg *out)
+    const uint8_t src[16], int64_t now_ms, int64_t mono_ms,
+    struct knock_msg *out)
 {
 	int rc;
 
 	if (len < KNOCK_HDR_LEN || len > KNOCK_MAX_LEN)
 		rc = KNOCK_R_SIZE;
-	else if (!knock_rate_allow(k->rate, af, src, now_ms))
+	else if (!knock_rate_allow(k->rate, af, src, mono_ms))
 		rc = KNOCK_R_RATE;
 	else if ((rc = knock_parse(buf, len, out)) == KNOCK_R_OK &&
 	    (rc = knock_check_time(k, out, now_ms / 1000)) == KNOCK_R_OK)

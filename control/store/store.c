@@ -399,7 +399,7 @@ store_prune(const struct store *s, unsigned keep)
 
 	if (keep == 0 || store_revs_scan(s, &revs, &n) < 0)
 		return;
-	store_confirm_get(s, &crev, &cprev, &dl);
+	store_confirm_get(s, &crev, &cprev, &dl, NULL);
 	kept = n;
 	for (size_t i = 0; i < n && kept > keep; i++) {
 		if (revs[i] == s->running || revs[i] == crev ||

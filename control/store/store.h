@@ -136,12 +136,15 @@ int store_cand_exists(const struct store *s, uid_t uid);
 /*
  * confirm.json: revision REV was committed with "commit confirmed" and
  * is reverted to PREV unless confirmed by DEADLINE (unix seconds).
+ * CLOCK (may be NULL): more members the caller keeps with it (cordond:
+ * the deadline in boot time and the boot id), read back by
+ * store_confirm_get into *CLOCK (the whole object; NULL: not wanted).
  */
 int store_confirm_arm(struct store *s, uint64_t rev, uint64_t prev,
-    int64_t deadline_unix);
+    int64_t deadline_unix, const json_t *clock);
 /* -1 with errno ENOENT if none is pending (EINVAL if the file is bad). */
 int store_confirm_get(const struct store *s, uint64_t *rev, uint64_t *prev,
-    int64_t *deadline);
+    int64_t *deadline, json_t **clock);
 /* 0 also when none was pending. */
 int store_confirm_clear(struct store *s);
 

@@ -224,7 +224,7 @@ store_confirm_file(const struct store *s, char buf[PATH_MAX])
 
 int
 store_confirm_arm(struct store *s, uint64_t rev, uint64_t prev,
-    int64_t deadline_unix)
+    int64_t deadline_unix, const json_t *clock)
 {
 	char path[PATH_MAX];
 	char *buf;
@@ -233,7 +233,9 @@ store_confirm_arm(struct store *s, uint64_t rev, uint64_t prev,
 
 	o = json_pack("{sI sI sI}", "revision", (json_int_t)rev, "previous",
 	    (json_int_t)prev, "deadline", (json_int_t)deadline_unix);
-	if (o == NULL) {
+	if (o == NULL || (clock != NULL &&
+	    json_object_update_missing(o, (json_t *)clock) < 0)) {
+		json_decref(o);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -251,7 +253,7 @@ store_confirm_arm(struct store *s, uint64_t rev, uint64_t prev,
 
 int
 store_confirm_get(const struct store *s, uint64_t *rev, uint64_t *prev,
-    int64_t *deadline)
+    int64_t *deadline, json_t **clock)
 {
 	char path[PATH_MAX];
 	json_int_t r, p, d;
@@ -265,11 +267,14 @@ store_confirm_get(const struct store *s, uint64_t *rev, uint64_t *prev,
 	o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	rc = json_unpack(o, "{sI sI sI}", "revision", &r, "previous", &p,
 	    "deadline", &d);
-	json_decref(o);
 	if (o == NULL || rc < 0 || r <= 0 || p < 0) {
+		json_decref(o);
 		errno = EINVAL;
 		return -1;
 	}
+	if (clock != NULL)
+		*clock = json_incref(o);
+	json_decref(o);
 	*rev = (uint64_t)r;
 	*prev = (uint64_t)p;
 	*deadline = d;

@@ -28,7 +28,7 @@ struct cls_verdict {
 /*
  * What a verdict is decided against.  SESS may be NULL (offline replay,
  * no sessions): flows that need one then get the unidentified action.
- * NOW is unix seconds, for session expiry.
+ * NOW is CLOCK_BOOTTIME seconds, the clock of session expiry.
  */
 struct cls_env {
 	const struct policy *pol;

@@ -143,9 +143,11 @@ struct dp_ctx {
 	const char *fill_pcap;	/* --bench-fill: preload mbuf contents */
 	int mbuf_cache;		/* per-lcore mempool cache, -1: default */
 	volatile int quit;
-	/* Unix seconds, written by the main lcore every tick: the workers'
-	 * clock for session expiry (no system call on their side). */
-	volatile int64_t now_unix;
+	/* CLOCK_BOOTTIME seconds, written by the main lcore every tick: the
+	 * workers' clock for session expiry (no system call on their side).
+	 * cordond writes expiries in the same system-wide clock, so a
+	 * wall-clock step moves neither. */
+	volatile int64_t now_boot;
 };
 
 /* dp_port.c: resolves, configures and starts every configured port. */
@@ -192,5 +194,6 @@ void dp_sess_put(struct dp_sess *s);
 /* RCU: one reader id per worker, registered before they launch. */
 int dp_rcu_init(struct dp_ctx *ctx);
 uint64_t dp_unix_ns(void);
+int64_t dp_boot_s(void);
 
 #endif

@@ -331,7 +331,7 @@ dp_housekeep(struct dp_ctx *ctx, struct ctl *ctl)
 	while (!dp_sig_quit) {
 		next += DP_TICK_US;
 		dp_wait(ctl, next);
-		ctx->now_unix = (int64_t)(dp_unix_ns() / 1000000000ull);
+		ctx->now_boot = dp_boot_s();
 		dp_log_drain(ctx, ctl);
 		dp_knock_drain(ctx, ctl);
 		if (dp_sig_usr1) {
@@ -419,7 +419,7 @@ dp_run(struct dp_ctx *ctx, const struct policy *pol, struct geo_tables *geo)
 		goto fail;
 	}
 	dp_signals_init();
-	ctx->now_unix = (int64_t)(dp_unix_ns() / 1000000000ull);
+	ctx->now_boot = dp_boot_s();
 	printf("cordon-dp: enforcing: %u port(s), %u worker(s), %u rule(s)\n",
 	    ctx->nports, ctx->nworkers, ctx->state->pol->nrules);
 	fflush(stdout);

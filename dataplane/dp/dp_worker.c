@@ -87,7 +87,7 @@ dp_classify(struct dp_worker *w, struct dp_burst *b,
 	}
 	sp->rx_packets += n;
 	cls_classify_burst(&(struct cls_env){ pol, st->geo, st->sess,
-	    w->ctx->now_unix }, mp, dir, nok, ok);
+	    w->ctx->now_boot }, mp, dir, nok, ok);
 	for (unsigned j = 0; j < nok; j++)
 		b->v[idx[j]] = ok[j];
 }

@@ -23,7 +23,9 @@
 #include <string.h>
 
 #define SESS_MAGIC		0x53455353u	/* "SESS" */
-#define SESS_LAYOUT_VERSION	1
+/* 2: expires in CLOCK_BOOTTIME seconds (1: unix seconds).  A writer and
+ * a reader of different clocks must not share a table. */
+#define SESS_LAYOUT_VERSION	2
 #define SESS_CAPACITY_MAX	(1u << 26)
 #define SESS_IDENT_MAX		(1u << 26)	/* one per session at most */
 #define SESS_WORDS_MAX		64	/* 4096 rule bits */
@@ -75,7 +77,7 @@ struct sess_slot {
 	uint32_t seq;
 	uint32_t meta;
 	uint64_t addr[2];
-	int64_t expires;	/* unix seconds; expired when <= now */
+	int64_t expires;	/* CLOCK_BOOTTIME s; expired when <= now */
 	uint32_t sid;
 	uint32_t ident;
 	uint8_t pad[24];

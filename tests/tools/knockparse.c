@@ -139,7 +139,8 @@ run_daemon_path(const uint8_t *buf, size_t len, const char *replay,
 		fprintf(stderr, "knockparse: %s\n", err);
 		exit(2);
 	}
-	rc = knock_check(&k, buf, len, src.af, src.addr, now * 1000, &m);
+	rc = knock_check(&k, buf, len, src.af, src.addr, now * 1000,
+	    now * 1000, &m);
 	if (rc == KNOCK_R_OK && jwk)
 		rc = knock_finish_jwk(&k, &m, jwk, pop_required);
 	else if (rc == KNOCK_R_OK)

@@ -441,7 +441,7 @@ static int
 check_at(struct knock_ctx *k, const uint8_t *buf, int n, const uint8_t *src,
     int64_t now_ms, struct knock_msg *m)
 {
-	return knock_check(k, buf, (size_t)n, 4, src, now_ms, m);
+	return knock_check(k, buf, (size_t)n, 4, src, now_ms, now_ms, m);
 }
 
 static void
@@ -1170,6 +1170,33 @@ test_rate_refill_and_v6(void **state)
 }
 
 /* A full table forgets the least recently seen source, only that one. */
+/*
+ * The buckets run on the monotonic clock: a wall-clock step forward does
+ * not refill them, a step back does not stall them (issue 11).
+ */
+static void
+test_rate_wall_step(void **state)
+{
+	struct knock_ctx k;
+	struct knock_msg m;
+	uint8_t buf[KNOCK_MAX_LEN], src[16] = { 10, 9, 9, 9 };
+	size_t n;
+
+	(void)state;
+	ctx_open(&k, NULL, 16, NOW);
+	n = (size_t)build_from(buf, NOW, 0x42, src);
+	for (int i = 0; i < 5; i++)	/* the burst */
+		assert_int_equal(knock_check(&k, buf, n, 4, src, NOW_MS, 1000,
+		    &m), KNOCK_R_OK);
+	assert_int_equal(knock_check(&k, buf, n, 4, src, NOW_MS, 1000, &m),
+	    KNOCK_R_RATE);
+	assert_int_equal(knock_check(&k, buf, n, 4, src, NOW_MS + 7200000,
+	    1001, &m), KNOCK_R_RATE);
+	assert_int_not_equal(knock_check(&k, buf, n, 4, src, NOW_MS - 7200000,
+	    3000, &m), KNOCK_R_RATE);
+	knock_ctx_fini(&k);
+}
+
 static void
 test_rate_lru(void **state)
 {
@@ -1267,6 +1294,7 @@ main(void)
 		cmocka_unit_test(test_flood_one_source),
 		cmocka_unit_test(test_rate_refill_and_v6),
 		cmocka_unit_test(test_rate_lru),
+		cmocka_unit_test(test_rate_wall_step),
 		cmocka_unit_test(test_siphash),
 	};
 

@@ -122,7 +122,7 @@ test_open_empty(void **state)
 	assert_int_equal(len, 0);
 	assert_int_equal(base, 0);
 	free(text);
-	assert_int_equal(store_confirm_get(s, &r, &p, &d), -1);
+	assert_int_equal(store_confirm_get(s, &r, &p, &d, NULL), -1);
 	assert_int_equal(errno, ENOENT);
 	store_close(s);
 	/* A folder that cannot be made. */
@@ -208,7 +208,7 @@ test_keep(void **state)
 	assert_true(exists("%s/revisions/000005.json", dir));
 
 	/* A pending confirm keeps both of its revisions. */
-	assert_int_equal(store_confirm_arm(s, 5, 3, 2000000000), 0);
+	assert_int_equal(store_confirm_arm(s, 5, 3, 2000000000, NULL), 0);
 	commit(s, "x = 2;\n", "", 2);
 	commit(s, "x = 3;\n", "", 2);
 	assert_true(exists("%s/revisions/000003.conf", dir));
@@ -419,30 +419,41 @@ test_confirm(void **state)
 	uint64_t rev, prev;
 	int64_t dl;
 	struct store *s;
+	json_t *clock;
 
 	(void)state;
 	s = fresh("confirm", dir, sizeof(dir));
-	assert_int_equal(store_confirm_arm(s, 8, 7, 1700000600), 0);
+	assert_int_equal(store_confirm_arm(s, 8, 7, 1700000600, NULL), 0);
 	store_close(s);
 	assert_non_null(s = store_open(dir, err, sizeof(err)));
-	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl), 0);
+	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl, NULL), 0);
 	assert_int_equal(rev, 8);
 	assert_int_equal(prev, 7);
 	assert_int_equal(dl, 1700000600);
-	assert_int_equal(store_confirm_arm(s, 9, 8, 1700000900), 0);
-	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl), 0);
+	/* The caller's members (cordond: the deadline in boot time) come
+	 * back with it; the store's own ones are not overwritten. */
+	clock = json_pack("{sI sI}", "deadline_boot", (json_int_t)4242,
+	    "deadline", (json_int_t)1);
+	assert_int_equal(store_confirm_arm(s, 9, 8, 1700000900, clock), 0);
+	json_decref(clock);
+	clock = NULL;
+	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl, &clock), 0);
 	assert_int_equal(rev, 9);
+	assert_int_equal(dl, 1700000900);
+	assert_int_equal(json_integer_value(json_object_get(clock,
+	    "deadline_boot")), 4242);
+	json_decref(clock);
 	assert_int_equal(store_confirm_clear(s), 0);
-	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl), -1);
+	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl, NULL), -1);
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(store_confirm_clear(s), 0);
 
 	snprintf(path, sizeof(path), "%s/confirm.json", dir);
 	file_put(path, "{\"revision\": 3}");
-	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl), -1);
+	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl, NULL), -1);
 	assert_int_equal(errno, EINVAL);
 	file_put(path, "not json");
-	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl), -1);
+	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl, NULL), -1);
 	assert_int_equal(errno, EINVAL);
 	store_close(s);
 }

@@ -76,6 +76,7 @@ cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
 		{ "dataplane-restarted", SL_WARNING },
 		{ "token-refused", SL_WARNING },
 		{ "session-table-nearly-full", SL_WARNING },
+		{ "geo-static", SL_ERR },
 	};
 	struct sl_param sd[SL_PARAMS_MAX];
 	unsigned n = 0, sev = SL_NOTICE;

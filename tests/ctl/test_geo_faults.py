@@ -22,7 +22,7 @@ import time
 import pytest
 
 import cordonrig
-from cordonrig import CORDOND, GEODB, pid_alive
+from cordonrig import CORDONCTL, CORDOND, GEODB
 
 # One cordond rig for all: the one of test_daemon.py.
 from test_daemon import CONF, DP
@@ -153,6 +153,13 @@ def test_geo_broken_at_start_falls_back_to_saved(gd):
     gd.dp_pids.clear()
     dp = gd.start()
     assert "geo-static" in gd.alarms(), gd.logtext()
+    shown = subprocess.run([CORDONCTL, "-s", gd.sock, "show", "status"],
+                           capture_output=True, text=True).stdout
+    assert "geo-static" in shown, shown
+    for a, cc in before.items():
+        shown = subprocess.run([CORDONCTL, "-s", gd.sock, "lookup", a],
+                               capture_output=True, text=True).stdout
+        assert cc in shown, (a, cc, shown)
     assert gd.answers_all() == before
     assert dp["in_sync"]
     p0 = dp_packets(gd)
@@ -174,6 +181,8 @@ def test_dp_restart_with_broken_db_keeps_tables(gd):
     os.kill(old, signal.SIGKILL)
     dp = gd.wait_dp_up(40, other_than=old)
     assert dp["restarts"] == 1
+    with open(gd.dir + "/cordond.log", errors="replace") as f:
+        assert "cordon-dp: geo-static: enforcing the last good" in f.read()
     assert dp["revision"] == 1
     p0 = dp_packets(gd)
     wait_for("traffic", lambda: dp_packets(gd) > p0, timeout=10)

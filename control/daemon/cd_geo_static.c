@@ -48,8 +48,8 @@ cd_geo_alarm(struct cd *d, const char *why, int64_t saved_at)
 	if (gmtime_r(&t, &tm) != NULL)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(a->name, sizeof(a->name), "geo-static");
-	snprintf(a->detail, sizeof(a->detail), "geolocation database "
-	    "unusable (%.80s): enforcing the tables saved %s", why, when);
+	snprintf(a->detail, sizeof(a->detail), "database unusable (%.70s): "
+	    "saved tables of %.20s in force", why, when);
 	a->since = cd_unix();
 	cd_log("alarm %s: %s", a->name, a->detail);
 	cd_syslog_event(d, "geo-static", a->detail, "saved", when, NULL);

@@ -106,7 +106,7 @@ struct cd {
 	struct stats *sum;	/* scratch */
 
 	struct cd_alarm alarm_dp;
-	struct cd_alarm alarm_geo;	/* geo-static: saved tables in force */
+	struct cd_alarm alarm_geo;	/* geo-static: saved tables */
 	uint8_t geo_saved_id[DPC_HASH_LEN]; /* what the saved file holds */
 	char dp_error[1024];
 	struct nft_ctx *nft;		/* backend nftables (cd_nft.c) */

@@ -17,7 +17,7 @@
 
 /* What a saved file was, besides the tables. */
 struct geo_saved_info {
-	uint8_t id[GEO_SAVED_ID_LEN];	/* the writer's name for the tables */
+	uint8_t id[GEO_SAVED_ID_LEN];	/* geo_saved_id() of the tables */
 	int64_t saved_at;		/* unix seconds */
 };
 

@@ -2,7 +2,7 @@
  * cordon-dp: the Cordon fast path.
  *
  *   cordon-dp [EAL options --] [-c FILE] [--stats-file FILE]
- *             [--control SOCKET]                               live
+ *             [--control SOCKET] [--geo-saved FILE]            live
  *   cordon-dp --check [-c FILE] [--geodb FILE [--geo-field P]]...
  *   cordon-dp -r IN.pcap --verdicts OUT.jsonl [-c FILE] [--geodb ...]
  *
@@ -18,6 +18,7 @@
 
 #include "config/conf.h"
 #include "control/geo/geo_build.h"
+#include "control/geo/geo_saved.h"
 #include "control/policy/pol_compile.h"
 #include "dataplane/dp/dp.h"
 #include "dataplane/replay/replay.h"
@@ -34,6 +35,7 @@ struct cdp_opts {
 	const char *stats_file;
 	const char *control;
 	const char *bench_fill;
+	const char *geo_saved;
 	int mbuf_cache;
 	unsigned mbufs;
 	unsigned ngeo;
@@ -48,7 +50,7 @@ cdp_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cordon-dp [EAL options --] [-c FILE] [--stats-file FILE]\n"
-	    "                 [--control SOCKET]\n"
+	    "                 [--control SOCKET] [--geo-saved FILE]\n"
 	    "       cordon-dp --check [-c FILE] [--geodb FILE "
 	    "[--geo-field PATH]]...\n"
 	    "       cordon-dp -r IN.pcap [--verdicts OUT.jsonl] [--dir in|out]"
@@ -69,6 +71,9 @@ cdp_usage(FILE *f)
 	    "      --stats-file FILE live: keep the counters as JSON in FILE\n"
 	    "      --control SOCKET  live: serve the dataplane channel (cordond)"
 	    " on SOCKET\n"
+	    "      --geo-saved FILE  live: tables to fall back to when the "
+	    "databases\n"
+	    "                        do not compile (cordond's last good)\n"
 	    "      --bench-fill PCAP live, benchmarks: preload the pool's mbufs "
 	    "with PCAP\n"
 	    "      --mbuf-cache N    live: per-lcore mempool cache (default "
@@ -78,7 +83,7 @@ cdp_usage(FILE *f)
 }
 
 enum { OPT_CHECK = 256, OPT_VERDICTS, OPT_DIR, OPT_GEODB, OPT_GEOFIELD,
-	OPT_STATS, OPT_FILL, OPT_CACHE, OPT_MBUFS, OPT_CONTROL };
+	OPT_STATS, OPT_FILL, OPT_CACHE, OPT_MBUFS, OPT_CONTROL, OPT_SAVED };
 
 static const struct option cdp_longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -91,6 +96,7 @@ static const struct option cdp_longopts[] = {
 	{ "stats-file", required_argument, NULL, OPT_STATS },
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "bench-fill", required_argument, NULL, OPT_FILL },
+	{ "geo-saved", required_argument, NULL, OPT_SAVED },
 	{ "mbuf-cache", required_argument, NULL, OPT_CACHE },
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
 	{ "version", no_argument, NULL, 'V' },
@@ -130,6 +136,7 @@ cdp_opt_one(struct cdp_opts *o, int opt, const char *arg)
 	case OPT_STATS: o->stats_file = arg; return 0;
 	case OPT_CONTROL: o->control = arg; return 0;
 	case OPT_FILL: o->bench_fill = arg; return 0;
+	case OPT_SAVED: o->geo_saved = arg; return 0;
 	case OPT_CACHE: o->mbuf_cache = atoi(arg); return 0;
 	case OPT_MBUFS: o->mbufs = (unsigned)strtoul(arg, NULL, 10); return 0;
 	case OPT_GEODB:
@@ -181,6 +188,36 @@ cdp_opts_parse(int argc, char **argv, struct cdp_opts *o)
 	return 0;
 }
 
+/*
+ * Live, when the databases do not compile: the last good tables cordond
+ * kept (--geo-saved), if they are whole and were compiled from these
+ * very databases and overrides — fail static rather than no traffic.
+ */
+static int
+cdp_geo_saved(const struct cdp_opts *o, const struct conf *c,
+    const struct geo_source *src, unsigned n, struct geo_db *db)
+{
+	struct geo_saved_info in;
+	char err[600];
+
+	if (o->geo_saved == NULL || o->check || o->replay)
+		return -1;
+	if (geo_saved_read(o->geo_saved, db, &in, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cordon-dp: no saved tables: %s\n", err);
+		return -1;
+	}
+	if (geo_saved_fits(db, &in, src, n, c->overrides,
+	    c->noverrides) != 0) {
+		fprintf(stderr, "cordon-dp: %s: compiled from other databases "
+		    "or overrides: not used\n", o->geo_saved);
+		geo_db_free(db);
+		return -1;
+	}
+	fprintf(stderr, "cordon-dp: geo-static: enforcing the last good "
+	    "tables of %s\n", o->geo_saved);
+	return 0;
+}
+
 /* Compiles the databases: the config's, or those of --geodb. */
 static int
 cdp_geo_load(const struct cdp_opts *o, const struct conf *c,
@@ -203,6 +240,8 @@ cdp_geo_load(const struct cdp_opts *o, const struct conf *c,
 	if (geo_db_build(src, n, c->overrides, c->noverrides, db, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "cordon-dp: %s\n", err);
+		if (cdp_geo_saved(o, c, src, n, db) == 0)
+			return 0;
 		fprintf(stderr, "cordon-dp: no usable geolocation database: "
 		    "refusing to run (fail closed)\n");
 		return -1;

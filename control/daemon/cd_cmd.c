@@ -239,6 +239,10 @@ cd_status_alarms(struct cd *d, json_t *geo)
 		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
 		    d->alarm_dp.name, "since", (json_int_t)d->alarm_dp.since,
 		    "detail", d->alarm_dp.detail));
+	if (d->alarm_geo.since)
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
+		    d->alarm_geo.name, "since", (json_int_t)d->alarm_geo.since,
+		    "detail", d->alarm_geo.detail));
 	if (d->audit_broken)
 		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
 		    "audit-broken", "since", (json_int_t)d->audit_broken,

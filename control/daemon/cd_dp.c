@@ -58,6 +58,7 @@ cd_pid_alive(pid_t pid)
 static void
 cd_dp_argv(struct cd *d, char **av, size_t max)
 {
+	static char saved[CONF_PATH_MAX + 32];
 	const struct conf *c = d->run.conf;
 	size_t n = 0;
 
@@ -69,6 +70,10 @@ cd_dp_argv(struct cd *d, char **av, size_t max)
 	av[n++] = d->run.path;
 	av[n++] = "--control";
 	av[n++] = d->ctl.dp_socket;
+	/* A database broken at its start must not stop all traffic. */
+	cd_geo_saved_path(d, saved, sizeof(saved));
+	av[n++] = "--geo-saved";
+	av[n++] = saved;
 	for (unsigned i = 0; i < d->ctl.ndp_args && n < max - 1; i++)
 		av[n++] = d->ctl.dp_args[i];
 	av[n] = NULL;

@@ -105,6 +105,7 @@ cd_geo_install(struct cd *d, struct geo_db *n, struct cd_err *e)
 	d->run.geo_borrowed = false;
 	memcpy(d->run.geo_hash, tmp.geo_hash, DPC_HASH_LEN);
 	cd_sess_switch(d);
+	cd_geo_fresh(d);
 	return 0;
 }
 

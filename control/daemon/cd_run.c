@@ -11,9 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "control/daemon/cordond.h"
+#include "control/geo/geo_saved.h"
 #include "control/policy/pol_compile.h"
 
 void
@@ -32,24 +31,7 @@ void
 cd_geo_hash(const struct geo_db *db, const struct conf *c,
     uint8_t out[DPC_HASH_LEN])
 {
-	EVP_MD_CTX *x = EVP_MD_CTX_new();
-	unsigned n = DPC_HASH_LEN;
-
-	EVP_DigestInit_ex(x, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < db->nlayers; i++) {
-		const struct geo_layer_meta *m = &db->layer[i];
-
-		EVP_DigestUpdate(x, m->path, strlen(m->path) + 1);
-		EVP_DigestUpdate(x, m->field, strlen(m->field) + 1);
-		EVP_DigestUpdate(x, &m->build_epoch, sizeof(m->build_epoch));
-		EVP_DigestUpdate(x, &m->node_count, sizeof(m->node_count));
-		EVP_DigestUpdate(x, &m->v4_prefixes, sizeof(m->v4_prefixes));
-		EVP_DigestUpdate(x, &m->v6_prefixes, sizeof(m->v6_prefixes));
-	}
-	EVP_DigestUpdate(x, c->overrides,
-	    c->noverrides * sizeof(c->overrides[0]));
-	EVP_DigestFinal_ex(x, out, &n);
-	EVP_MD_CTX_free(x);
+	geo_saved_id(db, c->overrides, c->noverrides, out);
 }
 
 /* Same databases and overrides: the tables would come out the same. */
@@ -105,11 +87,13 @@ cd_geo_compile(const struct conf *c, struct geo_db *db, struct cd_err *e)
 /*
  * Compiles the config at PATH into OUT.  LABEL replaces PATH in error
  * messages.  The geo tables of REUSE are borrowed when its databases and
- * overrides are the same.
+ * overrides are the same.  With FALLBACK (start-up) a database that will
+ * not compile is replaced by the tables saved in its state folder.
  */
 static int
 cd_run_build(const char *path, const char *label,
-    const struct cd_running *reuse, struct cd_running *out, struct cd_err *e)
+    const struct cd_running *reuse, struct cd *fallback,
+    struct cd_running *out, struct cd_err *e)
 {
 	char err[1024];
 
@@ -129,7 +113,9 @@ cd_run_build(const char *path, const char *label,
 	    cd_geo_same(reuse->conf, out->conf)) {
 		out->geo = reuse->geo;
 		out->geo_borrowed = true;
-	} else if (cd_geo_compile(out->conf, &out->geo, e) < 0)
+	} else if (cd_geo_compile(out->conf, &out->geo, e) < 0 &&
+	    (fallback == NULL || cd_geo_fallback(fallback, out->conf,
+	    &out->geo, e) < 0))
 		return -1;
 	dpc_policy_hash(out->pol, out->pol_hash);
 	cd_geo_hash(&out->geo, out->conf, out->geo_hash);
@@ -159,8 +145,9 @@ cd_run_compile(struct cd *d, uint64_t rev, const char *text,
 		    strerror(errno));
 	if ((out->text = strdup(text)) == NULL)
 		return cd_fail(e, "internal", "out of memory");
+	/* Only a stored revision compiled afresh (start-up) falls back. */
 	if (cd_run_build(out->path, rev == 0 ? "candidate" : NULL, reuse_geo,
-	    out, e) < 0) {
+	    rev != 0 && reuse_geo == NULL ? d : NULL, out, e) < 0) {
 		cd_run_free(out);
 		return -1;
 	}
@@ -180,6 +167,10 @@ cd_run_load_running(struct cd *d, struct cd_err *e)
 		    (unsigned long)rev, strerror(errno));
 	rc = cd_run_compile(d, rev, text, NULL, &d->run, e);
 	free(text);
+	if (rc == 0 && !d->alarm_geo.since) {
+		cd_geo_saved_probe(d);
+		cd_geo_fresh(d);
+	}
 	return rc;
 }
 
@@ -187,6 +178,8 @@ cd_run_load_running(struct cd *d, struct cd_err *e)
 static void
 cd_run_install(struct cd *d, struct cd_running *n)
 {
+	bool fresh = !n->geo_borrowed;
+
 	if (n->geo_borrowed) {
 		n->geo_borrowed = false;
 		d->run.geo_borrowed = true;
@@ -194,6 +187,8 @@ cd_run_install(struct cd *d, struct cd_running *n)
 	cd_run_free(&d->run);
 	d->run = *n;
 	memset(n, 0, sizeof(*n));
+	if (fresh)
+		cd_geo_fresh(d);
 }
 
 int

@@ -224,6 +224,7 @@ cd_setup(struct cd *d)
 	}
 	if (cd_snmp_start(d) < 0)
 		return -1;
+	cd_geo_static_announce(d);
 	cd_dp_start(d);
 	return 0;
 }

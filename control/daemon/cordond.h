@@ -112,6 +112,8 @@ struct cd {
 	struct stats *sum;	/* scratch */
 
 	struct cd_alarm alarm_dp;
+	struct cd_alarm alarm_geo;	/* geo-static: saved tables */
+	uint8_t geo_saved_id[DPC_HASH_LEN]; /* what the saved file holds */
 	char dp_error[1024];
 	struct nft_ctx *nft;		/* backend nftables (cd_nft.c) */
 	struct nft_ctx *nft_host;	/* host protection, backend dpdk */
@@ -305,6 +307,19 @@ int cd_geo_compile(const struct conf *c, struct geo_db *db,
 /* Every override's prefix resolves in G as configured; -1 with WHY. */
 int cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
     char *why, size_t len);
+
+/*
+ * cd_geo_static.c: the last good tables in the state folder.  fallback:
+ * after cd_geo_compile failed with E, the saved tables of C's databases
+ * into DB, alarm raised; else -1 with E saying both.  fresh: the running
+ * tables were just compiled (alarm cleared, tables kept).
+ */
+void cd_geo_saved_path(const struct cd *d, char *out, size_t len);
+int cd_geo_fallback(struct cd *d, const struct conf *c, struct geo_db *db,
+    struct cd_err *e);
+void cd_geo_fresh(struct cd *d);
+void cd_geo_saved_probe(struct cd *d);
+void cd_geo_static_announce(struct cd *d);
 
 /* cd_geo.c */
 int64_t cd_geo_epoch(const struct geo_db *db);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <maxminddb.h>
 
@@ -383,10 +384,18 @@ gl_meta_fill(struct gl_ctx *c, const char *field)
 static int
 gl_open(struct gl_ctx *c)
 {
-	int e;
+	char proc[64], why[200];
+	int e, fd;
 
+	/* Never the file itself: see geo_copy.c. */
+	if ((fd = geo_copy_private(c->path, proc, sizeof(proc), why,
+	    sizeof(why))) < 0) {
+		gl_error(c, "%s", why);
+		return -1;
+	}
 	errno = 0;
-	e = MMDB_open(c->path, MMDB_MODE_MMAP, &c->mmdb);
+	e = MMDB_open(proc, MMDB_MODE_MMAP, &c->mmdb);
+	close(fd);	/* the mapping keeps the copy */
 	if (e == MMDB_SUCCESS)
 		return 0;
 	if ((e == MMDB_FILE_OPEN_ERROR || e == MMDB_IO_ERROR) && errno != 0)

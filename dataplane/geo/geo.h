@@ -141,5 +141,8 @@ int geo_tables_export(const struct geo_tables *t, void **blob, size_t *len);
  */
 struct geo_tables *geo_tables_import(const void *blob, size_t len, char *err,
     size_t errlen);
+/* The same for a malloc'd BLOB that the tables then own (and free()). */
+struct geo_tables *geo_tables_import_own(void *blob, size_t len, char *err,
+    size_t errlen);
 
 #endif

@@ -394,3 +394,13 @@ geo_tables_import(const void *blob, size_t len, char *err, size_t errlen)
 	}
 	return t;
 }
+
+struct geo_tables *
+geo_tables_import_own(void *blob, size_t len, char *err, size_t errlen)
+{
+	struct geo_tables *t = geo_tables_import(blob, len, err, errlen);
+
+	if (t != NULL)
+		t->blob = blob;
+	return t;
+}

@@ -195,6 +195,7 @@ geo_tables_free(struct geo_tables *t)
 		geo_v4_fini(t);
 		geo_v6_fini(t);
 	}
+	free(t->blob);
 	free(t);
 }
 

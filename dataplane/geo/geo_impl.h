@@ -59,6 +59,7 @@ struct geo_tables {
 	uint32_t node6_free;
 
 	uint8_t borrowed;	/* arrays belong to an imported blob */
+	void *blob;		/* that blob when the tables own it */
 };
 
 /*

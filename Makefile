@@ -110,9 +110,12 @@ fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
-$(BUILD)/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c $(wildcard control/ident/jose_*.c)
+# The JWKS cache is written with the state folder's one file writer.
+$(BUILD)/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c $(wildcard control/ident/jose_*.c) \
+		control/store/store_io.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lcurl
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lcurl \
+	    -lconfig
 
 # Claims of a verified token against identity rules (control/ident/idm*).
 $(BUILD)/fuzz/fuzz_claims: tests/fuzz/fuzz_claims.c $(wildcard config/*.c) \

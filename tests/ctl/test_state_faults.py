@@ -17,6 +17,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -262,6 +263,40 @@ def test_kill9_commit_burst(binaries):
         assert rounds >= 20
         print("rounds %d, completed by recovery %s" %
               (rounds, sorted(completed)))
+    finally:
+        d.stop()
+
+
+@needs_dp
+def test_commit_answer_undeliverable(binaries):
+    """A commit whose client cannot take the answer (its socket shut for
+    reading before it asked: the reply's write fails): the change is
+    made, stored and audited, and a "promote" record says the answer was
+    not delivered.  A restart finds nothing to complete."""
+    if not DP:
+        pytest.skip("cordon-dp has no --control yet")
+    d = Daemon()
+    try:
+        d.start()
+        d.ok("set", kind="rule", name="gone", attrs=RULE_RDP)
+        c = cordonrig.Conn(d.sock)
+        c.s.shutdown(socket.SHUT_RD)
+        c.send("commit")
+        wait_for("revision 2 stored", lambda: 2 in revisions(d),
+                 timeout=15)
+        c.close()
+        assert d.status()["running_revision"] == 2
+        recs = audit_lines(d)
+        assert [r["cmd"] for r in recs[-2:]] == ["commit", "promote"], recs
+        assert recs[-1]["revision"] == 2
+        assert recs[-1]["diff"].startswith(
+            "revision 2 stored without its answer delivered"), recs[-1]
+        d.kill9()
+        d.spawn("-d", "--test-timers")
+        wait_for("control socket", d.answers, timeout=20)
+        assert d.status()["running_revision"] == 2
+        assert not [r for r in audit_lines(d) if r["cmd"] == "recover"]
+        assert d.ok("audit-verify")["intact"]
     finally:
         d.stop()
 

@@ -278,7 +278,9 @@ cli_render_member(struct cli_render *r, const char *k, json_t *v, int ind,
 {
 	char *s;
 
-	if (json_is_array(v) && r->numbered && !strcmp(k, r->numbered)) {
+	/* Numbered lines, or "-" inline when there are none. */
+	if (json_array_size(v) > 0 && r->numbered &&
+	    !strcmp(k, r->numbered)) {
 		fprintf(r->f, "%*s%s:\n", ind, "", k);
 		cli_render_numbered(r, v, ind + 2);
 	} else if (cli_is_inline(v)) {

@@ -418,13 +418,13 @@ cd_cmd_audit_verify(struct cd *d, const struct cd_req *rq, json_t **data,
 	rc = audit_verify_warn(d->audit_path, &checked, &bad, warn, err,
 	    sizeof(err));
 	*data = cd_obj();
-	/* Clock steps seen between records: told, not a broken chain. */
-	json_object_set_new(*data, "warnings", warn);
 	json_object_set_new(*data, "intact", json_boolean(rc == 0));
 	json_object_set_new(*data, "checked", json_integer((json_int_t)checked));
 	json_object_set_new(*data, "first_bad", rc == 0 ? json_null() :
 	    json_integer((json_int_t)bad));
 	json_object_set_new(*data, "message", json_string(rc == 0 ?
 	    "audit log intact" : err));
+	/* Clock steps seen between records: told, not a broken chain. */
+	json_object_set_new(*data, "warnings", warn);
 	return 0;
 }

@@ -487,6 +487,7 @@ cd_confirm_revert(struct cd *d)
 		cd_refused(d, &rq, "revert", &e);
 		d->confirm_deadline = cd_boot() + CD_REVERT_RETRY_S;
 	} else {
+		cd_promote(d, true, NULL);	/* no client to answer */
 		cd_log("%s: reverted to revision %lu as revision %lu", comment,
 		    (unsigned long)d->confirm_prev, (unsigned long)rev);
 		cd_snmp_notify_rollback(d, rev, d->confirm_rev, comment);

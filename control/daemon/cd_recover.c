@@ -1,9 +1,10 @@
 /*
  * Start-up recovery of the state folder (docs/control.md, "Recovery").
- * A commit, rollback or revert is staged, activated, audited and only
- * then promoted to a revision (cd_apply).  A crash can leave a staged
- * revision behind: when the audit log's last record is that revision's
- * "ok", the change was made and is completed; otherwise no one was told
+ * A commit, rollback or revert is staged, activated, audited, answered
+ * and only then promoted to a revision (cd_apply, cd_promote).  A crash
+ * can leave a staged revision behind: when the audit log's last record
+ * is that revision's "ok", the change was made (its client may or may
+ * not have had the answer) and is completed; otherwise no one was told
  * of it and it is undone.  Either way a record "recover" says which.
  * The repairs store_open made (a half-written candidate set aside) and a
  * partial audit record cut off are audited too.
@@ -50,9 +51,9 @@ cd_recover_staged(struct cd *d, const struct cd_req *rq)
 			    err);
 			return -1;
 		}
-		snprintf(what, sizeof(what), "revision %lu completed: its "
-		    "change was activated and audited before a crash",
-		    (unsigned long)rev);
+		snprintf(what, sizeof(what), "revision %lu completed by "
+		    "recovery: activated and audited before a crash, its "
+		    "answer perhaps never written", (unsigned long)rev);
 	} else {
 		if (store_unstage(d->store) < 0) {
 			cd_log("recovery: revision %lu: %s", (unsigned long)rev,

@@ -199,6 +199,14 @@ cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
 	struct audit_head h;
 	char err[256];
 
+	/* Recovery reads the last record: a change's "ok" must stay last
+	 * until its revision is stored. */
+	if (d->promote_rev != 0) {
+		snprintf(err, sizeof(err), "a record of \"%s\" came first",
+		    cmd);
+		if (cd_promote(d, false, err) < 0)
+			return -1;
+	}
 	if (audit_append(d->audit_path, &r, &h, err, sizeof(err)) < 0) {
 		cd_log("audit: %s", err);
 		if (d->audit_broken == 0)
@@ -267,18 +275,13 @@ cd_apply_undo(struct cd *d, bool pushed)
 		    (unsigned long)d->run.rev, e2.msg);
 }
 
-/* Stored, audited and active: N becomes the running revision. */
+/*
+ * Staged, audited and active: N becomes the running revision.  Its path
+ * stays the scratch file until it is stored (cd_promote_relabel).
+ */
 static void
 cd_apply_finish(struct cd *d, struct cd_running *n)
 {
-	struct cd_err e2;
-
-	n->rev = store_running(d->store);
-	store_rev_path(d->store, n->rev, n->path, sizeof(n->path));
-	/* Rules name their file: the revision's, not the scratch one. */
-	if (conf_load(n->path, n->conf, e2.msg, sizeof(e2.msg)) < 0)
-		cd_log("reloading revision %lu: %s", (unsigned long)n->rev,
-		    e2.msg);
 	cd_run_install(d, n);
 	cd_sess_switch(d);
 }
@@ -287,11 +290,14 @@ cd_apply_finish(struct cd *d, struct cd_running *n)
  * The one way the running revision changes, as one transaction: compile
  * TEXT aside, stage it in the store, have cordon-dp activate it
  * (required when C->need_dp; otherwise a down cordon-dp is started with
- * it later), write its audit record, promote it to a revision, swap.
- * Any step failing undoes the ones before it, so the running revision
- * stays in force and nothing unaudited is stored or active.  A crash
- * between the audit record and the promotion is completed at the next
- * start (cd_recover), one before the record is undone.
+ * it later), write its audit record, swap.  Any step failing undoes the
+ * ones before it, so the running revision stays in force and nothing
+ * unaudited is stored or active.  The revision is promoted (stored)
+ * only after the client's reply is written (cd_promote, called by
+ * cd_sock.c; a caller without a client calls it at once), so a crash
+ * leaves either a revision its client was told of or a staged one with
+ * its record, which the next start completes and audits (cd_recover);
+ * one staged before its record is undone.
  */
 int
 cd_apply(struct cd *d, const char *text, const struct cd_change *c,
@@ -299,8 +305,12 @@ cd_apply(struct cd *d, const char *text, const struct cd_change *c,
 {
 	struct cd_running n;
 	bool pushed = false;
-	char err[512];
 
+	if (d->promote_rev != 0 && cd_promote(d, false, "another change "
+	    "came first") < 0)
+		return cd_fail(e, "internal", "revision %lu is active but the "
+		    "store cannot take it: nothing was changed",
+		    (unsigned long)d->promote_rev);
 	if (cd_run_compile(d, 0, text, &d->run, &n, e) < 0)
 		return -1;
 	n.rev = store_running(d->store) + 1;
@@ -322,16 +332,8 @@ cd_apply(struct cd *d, const char *text, const struct cd_change *c,
 		    "record: nothing was changed", d->audit_path);
 		goto undo;
 	}
-	if (store_promote(d->store, d->ctl.keep_revisions, err,
-	    sizeof(err)) < 0) {
-		cd_fail(e, "internal", "store: %s: nothing was changed", err);
-		cd_apply_undo(d, pushed);
-		cd_audit(d, rq, c->cmd, "undone: store failed after the "
-		    "record", err, n.rev);
-		cd_run_free(&n);
-		return -1;
-	}
 	*newrev = n.rev;
+	cd_promote_defer(d, rq, n.rev);
 	cd_apply_finish(d, &n);
 	return 0;
 undo:

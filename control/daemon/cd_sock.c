@@ -127,6 +127,10 @@ cd_client_free(struct cd *d, unsigned i)
 {
 	struct cd_client *c = d->cl[i];
 
+	/* Its change is made: stored and audited as not answered. */
+	if (d->promote_rev != 0 && d->promote_cl == c)
+		cd_promote(d, false, "the client had gone or stalled before "
+		    "its answer was written");
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -140,6 +144,7 @@ cd_sock_close(struct cd *d)
 	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
 		if (d->cl[i] != NULL)
 			cd_client_free(d, i);
+	cd_promote(d, false, "cordond stopped before its answer was written");
 	if (d->lfd >= 0) {
 		close(d->lfd);
 		unlink(d->ctl.socket);
@@ -273,6 +278,10 @@ cd_client_parse(struct cd *d, struct cd_client *c)
 		}
 		if (c->inlen < 4 + (size_t)len)
 			return 0;
+		/* Serialised: a change answered elsewhere is stored first. */
+		if (d->promote_rev != 0 && d->promote_cl != c)
+			cd_promote(d, false, "another request came before "
+			    "its answer was written");
 		/* NULs: cd_cmd_run lets only a token hold one. */
 		req = json_loadb((const char *)c->in + 4, len,
 		    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
@@ -286,6 +295,9 @@ cd_client_parse(struct cd *d, struct cd_client *c)
 		}
 		reply = cd_cmd_run(d, req, c);
 		json_decref(req);
+		/* A change made: stored once this reply is written. */
+		if (d->promote_rev != 0 && d->promote_cl == NULL)
+			d->promote_cl = c;
 		if (reply == NULL)
 			return -1;	/* the client has gone */
 		cd_client_send(c, reply, false);
@@ -327,7 +339,7 @@ cd_client_read(struct cd *d, struct cd_client *c)
 }
 
 static int
-cd_client_write(struct cd_client *c)
+cd_client_write(struct cd *d, struct cd_client *c)
 {
 	ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
 	    MSG_NOSIGNAL);
@@ -341,6 +353,9 @@ cd_client_write(struct cd_client *c)
 	free(c->out);
 	c->out = NULL;
 	c->outlen = c->outoff = 0;
+	/* Answered: now the change may be stored (cd_promote.c). */
+	if (d->promote_rev != 0 && d->promote_cl == c)
+		cd_promote(d, true, NULL);
 	if (c->closing)
 		return -1;
 	c->deadline_ms = cd_now_ms() + CD_REQ_TIMEOUT_MS;
@@ -405,13 +420,13 @@ cd_client_io(struct cd *d, unsigned i, short revents)
 	int rc = 0;
 
 	if (revents & POLLOUT)
-		rc = cd_client_write(c);
+		rc = cd_client_write(d, c);
 	if (rc == 0 && c->outlen == 0 && !c->closing)
 		rc = cd_client_parse(d, c);	/* the next pipelined request */
 	if (rc == 0 && (revents & POLLIN) && c->outlen == 0 && !c->closing)
 		rc = cd_client_read(d, c);
 	if (rc == 0 && c->outlen > c->outoff)
-		rc = cd_client_write(c);
+		rc = cd_client_write(d, c);
 	if (rc == 0 && (revents & (POLLERR | POLLNVAL)))
 		rc = -1;
 	if (rc == 0 && (revents & POLLHUP) && !(revents & POLLIN))
@@ -433,7 +448,7 @@ cd_client_timeouts(struct cd *d, int64_t now)
 			continue;
 		}
 		cd_client_refuse(c, "request not complete within 5 s");
-		if (cd_client_write(c) < 0)
+		if (cd_client_write(d, c) < 0)
 			cd_client_free(d, i);
 	}
 }

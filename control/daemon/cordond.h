@@ -123,6 +123,12 @@ struct cd {
 	uint64_t confirm_rev, confirm_prev;
 	int64_t confirm_deadline;	/* boot time (cd_boot); 0: none */
 
+	/* a change active and audited, stored once answered (cd_promote.c) */
+	uint64_t promote_rev;		/* 0: none */
+	uid_t promote_uid;
+	pid_t promote_pid;
+	const struct cd_client *promote_cl; /* whose reply; NULL: none yet */
+
 	/* sockets */
 	int lfd, rofd, sigfd;
 	struct cd_client *cl[CD_CLIENT_MAX];
@@ -206,6 +212,15 @@ int cd_apply(struct cd *d, const char *text, const struct cd_change *c,
 int cd_recover(struct cd *d);
 /* 0 when the audit log can take a record; else sets the alarm, -1. */
 int cd_audit_ready(struct cd *d);
+
+/*
+ * cd_promote.c: cd_apply leaves its revision staged (cd_promote_defer);
+ * cd_promote stores it once the reply is written (DELIVERED), or when
+ * the client has gone or something else must come first (a record WHY
+ * says so).  0 also when none is pending; -1: it stays pending.
+ */
+void cd_promote_defer(struct cd *d, const struct cd_req *rq, uint64_t rev);
+int cd_promote(struct cd *d, bool delivered, const char *why);
 int cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
     const char *result, const char *diff, uint64_t rev);
 

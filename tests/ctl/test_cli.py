@@ -638,6 +638,23 @@ def test_audit_verify_exit_status(ctl_bin, daemon, intact, rc):
         assert "first_bad" in r.stdout and r.stderr == ""
 
 
+def test_audit_verify_warnings(ctl_bin, daemon):
+    """Wall time going backwards (issue 11): each warning on a line of its
+    own, "-" when there is none.  They came out comma-joined on one line,
+    and a warning holds commas itself."""
+    warns = ["record 5: wall time goes back 7200 s from record 4, x",
+             "record 9: wall time goes back 3 s from record 8"]
+    for w, want in [(warns, "warnings:\n  1. %s\n  2. %s\n" % tuple(warns)),
+                    ([], "warnings:  -\n")]:
+        daemon.reply = lambda req: {"v": 1, "ok": True, "data": {
+            "schema": 1, "intact": True, "checked": 9, "first_bad": None,
+            "message": "audit log intact", "warnings": w}}
+        r = run(ctl_bin, ["audit", "verify"], daemon.path)
+        assert r.returncode == 0, r
+        assert r.stdout.endswith("message:   audit log intact\n" + want), \
+            r.stdout
+
+
 def test_unreachable(ctl_bin, sockdir):
     path = os.path.join(sockdir, "none.sock")
     r = run(ctl_bin, ["show", "status"], path)

@@ -518,6 +518,9 @@ def test_commit_confirmed_reverts(cd):
              timeout=15)
     rev = cd.ok("show", what="revisions")["revisions"][0]
     assert rev["kind"] == "revert"
+    # No client to answer: stored at once, not by the next request.
+    assert not [r for r in cd.ok("show", what="audit")["records"]
+                if r["cmd"] == "promote"]
     assert cd.ok("show", what="config")["text"] == orig
     assert cd.status()["confirm"] is None
     assert cd.wait_dp_up()["revision"] == 3

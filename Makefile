@@ -26,8 +26,8 @@ endif
 # binaries and the unit tests link: tests run the real code.
 MAINS	 := dataplane/main.c control/cli/cordonctl.c control/daemon/cordond.c \
 	    control/cli/cordon-knock.c
-LIB_SRCS := $(filter-out $(MAINS),$(wildcard dataplane/*/*.c control/*/*.c \
-	    config/*.c))
+LIB_SRCS := $(filter-out $(MAINS),$(wildcard core/*/*.c wire/*.c \
+	    config/*/*.c dataplane/*/*.c control/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB	 := $(BUILD)/libcordon.a
 
@@ -101,9 +101,9 @@ FUZZ_SECONDS ?= 300
 FUZZ_CC	 := clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 	      $(DPDK_CFLAGS) -Wall -Wextra -Werror
-FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/*.c) \
-		  control/policy/pol_compile.c dataplane/stats/reasons.c \
-		  $(wildcard dataplane/geo/*.c)
+FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/load/*.c) \
+		  config/policy/pol_compile.c core/stats/reasons.c \
+		  $(wildcard core/geo/*.c)
 
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
@@ -118,9 +118,9 @@ $(BUILD)/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c $(wildcard control/ident/jose_*.c)
 	    -lconfig
 
 # Claims of a verified token against identity rules (control/ident/idm*).
-$(BUILD)/fuzz/fuzz_claims: tests/fuzz/fuzz_claims.c $(wildcard config/*.c) \
+$(BUILD)/fuzz/fuzz_claims: tests/fuzz/fuzz_claims.c $(wildcard config/load/*.c) \
 		control/ident/idm.c control/ident/idm_match.c \
-		dataplane/stats/reasons.c $(wildcard dataplane/geo/*.c)
+		core/stats/reasons.c $(wildcard core/geo/*.c)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lconfig -ljansson -ldl
 
@@ -137,8 +137,8 @@ $(BUILD)/fuzz/fuzz_conf: $(FUZZ_CONF_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lconfig -ldl
 
-$(BUILD)/fuzz/fuzz_pkt: tests/fuzz/fuzz_pkt.c dataplane/pkt/pkt_parse.c \
-		dataplane/pkt/pkt_reject.c dataplane/stats/reasons.c
+$(BUILD)/fuzz/fuzz_pkt: tests/fuzz/fuzz_pkt.c core/pkt/pkt_parse.c \
+		core/pkt/pkt_reject.c core/stats/reasons.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 

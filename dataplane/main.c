@@ -16,12 +16,12 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 
-#include "config/conf.h"
-#include "control/geo/geo_build.h"
-#include "control/geo/geo_saved.h"
-#include "control/policy/pol_compile.h"
+#include "config/load/conf.h"
+#include "config/geo/geo_build.h"
+#include "config/geo/geo_saved.h"
+#include "config/policy/pol_compile.h"
 #include "dataplane/dp/dp.h"
-#include "dataplane/replay/replay.h"
+#include "core/replay/replay.h"
 
 #define CDP_DEFAULT_CONF "/etc/cordon/cordon.conf"
 #define CDP_VERSION "0.1.0"

@@ -8,7 +8,7 @@
 
 #include "control/daemon/cordond.h"
 #include "control/ident/knock.h"
-#include "dataplane/stats/reasons.h"
+#include "core/stats/reasons.h"
 
 static const struct {
 	const char *name;

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "control/daemon/cordond.h"
-#include "dataplane/classify/cls.h"
-#include "dataplane/stats/reasons.h"
+#include "core/classify/cls.h"
+#include "core/stats/reasons.h"
 
 const uint64_t *
 cd_explain_session(const struct cd *d, const struct pkt_meta *m,

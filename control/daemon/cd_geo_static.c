@@ -1,6 +1,6 @@
 /*
  * Fail static for geolocation: the last good tables are kept in the
- * state folder (control/geo/geo_saved.c) each time freshly compiled
+ * state folder (config/geo/geo_saved.c) each time freshly compiled
  * tables become the running ones, and at start-up a configured database
  * that is missing or broken is replaced by them — with the "geo-static"
  * alarm raised until tables compile again (geo reload, or a commit with
@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "control/daemon/cordond.h"
-#include "control/geo/geo_saved.h"
+#include "config/geo/geo_saved.h"
 
 void
 cd_geo_saved_path(const struct cd *d, char *out, size_t len)

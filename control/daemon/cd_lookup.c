@@ -12,9 +12,9 @@
 #include <maxminddb.h>
 
 #include "control/daemon/cordond.h"
-#include "control/geo/geo_special.h"
-#include "dataplane/classify/cls.h"
-#include "dataplane/stats/reasons.h"
+#include "config/geo/geo_special.h"
+#include "core/classify/cls.h"
+#include "core/stats/reasons.h"
 
 #define CD_FIELD_DEPTH 8
 

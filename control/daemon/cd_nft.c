@@ -24,8 +24,8 @@
 
 #include "control/daemon/cordond.h"
 #include "control/nft/nft.h"
-#include "dataplane/ctl/dpc_proto.h"
-#include "dataplane/pkt/pkt_parse.h"
+#include "wire/dpc_proto.h"
+#include "core/pkt/pkt_parse.h"
 
 #define CD_NFT_HOST_TABLE "cordon_host"
 #define CD_NFT_CHECK_MS	2000	/* how often the table's presence is checked */

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "control/daemon/cordond.h"
-#include "control/geo/geo_saved.h"
-#include "control/policy/pol_compile.h"
+#include "config/geo/geo_saved.h"
+#include "config/policy/pol_compile.h"
 
 void
 cd_run_free(struct cd_running *r)

@@ -1,6 +1,6 @@
 /*
  * Identity sessions in cordond: grants made from verified tokens, and
- * the shared table (dataplane/sess) that cordon-dp's workers read.  This
+ * the shared table (core/sess) that cordon-dp's workers read.  This
  * process is the table's only writer.  A grant puts one entry per
  * (source, service) with the rule bits its token earns (idm_rule_bits);
  * revocation deletes them, which the fast path sees on the next packet.

@@ -1,6 +1,6 @@
 /*
  * cordond's identity sessions (cd_sess*.c): the grants it made, the
- * shared session table the fast path reads (dataplane/sess), the token
+ * shared session table the fast path reads (core/sess), the token
  * issuers, and knocks.  docs/identity.md.
  */
 #ifndef CORDON_CD_SESS_H
@@ -13,7 +13,7 @@
 
 #include "control/ident/idm.h"
 #include "control/ident/jose.h"
-#include "dataplane/sess/sess.h"
+#include "core/sess/sess.h"
 
 struct cd;
 struct cd_err;

@@ -12,7 +12,7 @@
 
 #include "control/daemon/cordond.h"
 #include "control/ident/knock.h"
-#include "dataplane/ctl/dpc_proto.h"
+#include "wire/dpc_proto.h"
 
 int
 cd_knock_open(struct cd *d)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "control/daemon/cordond.h"
-#include "dataplane/stats/reasons.h"
+#include "core/stats/reasons.h"
 
 #define CD_SHOW_REVS	1000
 #define CD_SHOW_AUDIT	200

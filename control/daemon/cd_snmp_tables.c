@@ -12,7 +12,7 @@
 
 #include "control/daemon/cd_snmp.h"
 #include "control/daemon/cd_snmp_int.h"
-#include "dataplane/stats/reasons.h"
+#include "core/stats/reasons.h"
 
 #define CD_SNMP_CACHE_MS 200
 /* Session rows a walk shows at most (the lowest indexes). */

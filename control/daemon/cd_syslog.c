@@ -26,7 +26,7 @@
 #include "control/daemon/cd_syslog.h"
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cordond.h"
-#include "dataplane/stats/reasons.h"
+#include "core/stats/reasons.h"
 
 #define SL_PARAMS_MAX	32
 

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "config/conf_logging.h"
+#include "config/load/conf_logging.h"
 
 struct cd;
 struct pollfd;

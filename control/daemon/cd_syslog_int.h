@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config/conf_logging.h"
+#include "config/load/conf_logging.h"
 #include "control/daemon/cd_syslog_fmt.h"
-#include "dataplane/ctl/dpc_proto.h"
+#include "wire/dpc_proto.h"
 
 #define SL_AGG_MAX	4096	/* (source, rule) pairs in one window */
 #define SL_BACKOFF_MIN_MS 250

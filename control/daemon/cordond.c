@@ -28,7 +28,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "control/daemon/cordond.h"
-#include "control/policy/pol_compile.h"
+#include "config/policy/pol_compile.h"
 
 #define CD_DEFAULT_CONF "/etc/cordon/cordon.conf"
 #define CD_POLL_MAX_MS	1000

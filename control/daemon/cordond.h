@@ -15,15 +15,15 @@
 
 #include <jansson.h>
 
-#include "config/conf.h"
+#include "config/load/conf.h"
 #include "control/daemon/cd_sess.h"
 #include "control/daemon/cd_snmp.h"
 #include "control/daemon/cd_syslog.h"
 #include "control/dpc/dpc.h"
-#include "control/geo/geo_build.h"
+#include "config/geo/geo_build.h"
 #include "control/store/store.h"
-#include "dataplane/policy/policy.h"
-#include "dataplane/stats/stats.h"
+#include "core/policy/policy.h"
+#include "core/stats/stats.h"
 
 #define CD_VERSION	"0.1.0"
 #define CD_SCHEMA	1

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "control/dpc/dpc.h"
-#include "dataplane/ctl/dpc_proto.h"
+#include "wire/dpc_proto.h"
 
 _Static_assert(DPC_HASH_LEN == DPC_WIRE_HASH, "hash sizes");
 _Static_assert(DPC_PORT_MAX == DPC_WIRE_PORTS, "port counts");

@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "dataplane/geo/geo.h"
-#include "dataplane/policy/policy.h"
-#include "dataplane/stats/stats.h"
+#include "core/geo/geo.h"
+#include "core/policy/policy.h"
+#include "core/stats/stats.h"
 
 #define DPC_HASH_LEN	32	/* SHA-256 */
 #define DPC_PORT_MAX	16
@@ -65,7 +65,7 @@ void dpc_knock_handler(struct dpc *c, dpc_knock_fn *fn, void *arg);
 uint64_t dpc_knocks_lost(const struct dpc *c);
 
 /*
- * The session table memfd (dataplane/sess) to hand over with the next
+ * The session table memfd (core/sess) to hand over with the next
  * LOAD (duplicated; -1 clears it).  Sent until a LOAD succeeds.
  */
 int dpc_sess_pending(struct dpc *c, int fd);

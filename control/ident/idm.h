@@ -14,9 +14,9 @@
 
 #include <jansson.h>
 
-#include "config/conf.h"
-#include "dataplane/geo/geo.h"
-#include "dataplane/policy/policy.h"
+#include "config/load/conf.h"
+#include "core/geo/geo.h"
+#include "core/policy/policy.h"
 
 #define IDM_PRINC_MAX	(1 + CONF_ACT_DEPTH_MAX)
 

@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/conf.h"
-#include "dataplane/geo/geo.h"
-#include "dataplane/stats/stats.h"
+#include "config/load/conf.h"
+#include "core/geo/geo.h"
+#include "core/stats/stats.h"
 
 #define NFT_TABLE_DEFAULT "cordon"
 

@@ -13,7 +13,7 @@
 #include <libnftnl/rule.h>
 
 #include "control/nft/nft_int.h"
-#include "dataplane/stats/reasons.h"
+#include "core/stats/reasons.h"
 
 struct nft_ctr_walk {
 	struct nft_ctx *x;

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "control/nft/nft_int.h"
-#include "dataplane/stats/reasons.h"
+#include "core/stats/reasons.h"
 
 int64_t
 nft_now_ms(void)

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "control/nft/nft_int.h"
-#include "dataplane/geo/geo_impl.h"
+#include "core/geo/geo_impl.h"
 
 static nft_u128
 nft_ones(unsigned bits)

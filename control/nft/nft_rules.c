@@ -1,6 +1,6 @@
 /*
  * The classify chain: the config's ordered rules, first match wins,
- * exactly as dataplane/classify/cls.c evaluates them.  A config rule
+ * exactly as core/classify/cls.c evaluates them.  A config rule
  * becomes one nft rule per family (the region sets are per family),
  * each with its own counter and a comment "rN vF NAME" by which
  * nft_counters() maps it back; the default action closes the chain.
@@ -11,7 +11,7 @@
 #include <libnftnl/rule.h>
 
 #include "control/nft/nft_build.h"
-#include "dataplane/stats/reasons.h"
+#include "core/stats/reasons.h"
 
 struct nftnl_rule *
 nft_rule_new(struct nft_bx *x, const char *chain)

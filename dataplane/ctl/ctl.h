@@ -2,14 +2,14 @@
  * Server side of the dataplane channel (docs/control.md, section 1): the
  * main lcore of cordon-dp serves one client (cordond) on a
  * SOCK_SEQPACKET Unix socket, between its housekeeping chores, never
- * blocking.  The wire format is dataplane/ctl/dpc_proto.h.
+ * blocking.  The wire format is wire/dpc_proto.h.
  */
 #ifndef CORDON_CTL_H
 #define CORDON_CTL_H
 
 #include <stddef.h>
 
-#include "dataplane/policy/policy.h"
+#include "core/policy/policy.h"
 
 struct dp_ctx;
 struct ctl;

@@ -2,7 +2,7 @@
 #ifndef CORDON_CTL_INT_H
 #define CORDON_CTL_INT_H
 
-#include "dataplane/ctl/dpc_proto.h"
+#include "wire/dpc_proto.h"
 
 struct dp_ctx;
 

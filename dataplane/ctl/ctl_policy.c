@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "dataplane/ctl/ctl.h"
-#include "dataplane/stats/reasons.h"
+#include "core/stats/reasons.h"
 
 static int __attribute__((format(printf, 3, 4)))
 ctl_pol_bad(char *err, size_t errlen, const char *fmt, ...)

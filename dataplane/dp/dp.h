@@ -13,10 +13,10 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
-#include "config/conf.h"
-#include "dataplane/classify/cls.h"
-#include "dataplane/ctl/dpc_proto.h"
-#include "dataplane/stats/stats.h"
+#include "config/load/conf.h"
+#include "core/classify/cls.h"
+#include "wire/dpc_proto.h"
+#include "core/stats/stats.h"
 
 #define DP_WORKER_MAX	16
 #define DP_BURST_MAX	256

@@ -20,9 +20,9 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-#include "dataplane/classify/cls_fmt.h"
+#include "core/classify/cls_fmt.h"
 #include "dataplane/ctl/ctl.h"
-#include "dataplane/ctl/dpc_proto.h"
+#include "wire/dpc_proto.h"
 #include "dataplane/dp/dp.h"
 
 #define DP_TICK_US	100000	/* housekeeping period */

@@ -14,7 +14,7 @@
 #include <rte_malloc.h>
 
 #include "dataplane/ctl/ctl.h"
-#include "dataplane/ctl/dpc_proto.h"
+#include "wire/dpc_proto.h"
 #include "dataplane/dp/dp.h"
 
 _Static_assert(DP_HASH_LEN == DPC_WIRE_HASH, "hash sizes");

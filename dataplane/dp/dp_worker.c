@@ -13,7 +13,7 @@
 #include <rte_random.h>
 
 #include "dataplane/dp/dp.h"
-#include "dataplane/pkt/pkt_reject.h"
+#include "core/pkt/pkt_reject.h"
 
 #define DP_LINEAR_MAX	16384	/* largest chained frame we copy out */
 

@@ -293,7 +293,7 @@ def _bugs(scen, word):
 
 
 def test_live_udp_first_fragment_regression(scen_bugs):
-    """Regression (dataplane/pkt/pkt_parse.c, pkt_l4): first fragments of
+    """Regression (core/pkt/pkt_parse.c, pkt_l4): first fragments of
     UDP datagrams from allowed sources (US over IPv4, DE over IPv6; UDP
     length 1400, the whole datagram) are forwarded unchanged to inside0,
     not dropped as udp-bad-length."""

@@ -177,7 +177,7 @@ def test_live_vs_replay_agree(request, scen_name, port):
 
 
 def test_replay_udp_first_fragment_regression(scen_bugs):
-    """Regression (found by this suite; dataplane/pkt/pkt_parse.c,
+    """Regression (found by this suite; core/pkt/pkt_parse.c,
     pkt_l4): the first fragment of a UDP datagram (MF set, offset 0)
     carries the UDP length of the whole datagram, larger than the
     fragment's own IP payload; it was rejected as udp-bad-length, so

@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "config/conf.h"
+#include "config/load/conf.h"
 #include "control/ident/idm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -21,8 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config/conf.h"
-#include "control/policy/pol_compile.h"
+#include "config/load/conf.h"
+#include "config/policy/pol_compile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 FILE *fopen(const char *path, const char *mode);

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataplane/pkt/pkt_parse.h"
-#include "dataplane/pkt/pkt_reject.h"
-#include "dataplane/stats/reasons.h"
+#include "core/pkt/pkt_parse.h"
+#include "core/pkt/pkt_reject.h"
+#include "core/stats/reasons.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

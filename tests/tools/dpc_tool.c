@@ -21,10 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/conf.h"
+#include "config/load/conf.h"
 #include "control/dpc/dpc.h"
-#include "control/geo/geo_build.h"
-#include "control/policy/pol_compile.h"
+#include "config/geo/geo_build.h"
+#include "config/policy/pol_compile.h"
 
 #define TIMEOUT_MS 20000
 
@@ -145,7 +145,7 @@ corrupt_policy(const char *what)
 	return 1;
 }
 
-/* The blob's header: offsets at fixed places (dataplane/geo/geo_blob.c). */
+/* The blob's header: offsets at fixed places (core/geo/geo_blob.c). */
 static uint64_t
 blob_u64(const uint8_t *b, size_t off)
 {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/geo/geo_build.h"
+#include "config/geo/geo_build.h"
 #include "tests/tools/geo_tool.h"
 
 #define GB_BURST	32

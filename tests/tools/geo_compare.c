@@ -5,7 +5,7 @@
  * libmaxminddb on N random IPv4 and N random IPv6 addresses (half of the
  * IPv6 ones inside 2000::/3) and on the first and last address of every
  * prefix in the database.  Addresses in a built-in prefix
- * (control/geo/geo_special.c) are expected to answer its special-purpose
+ * (config/geo/geo_special.c) are expected to answer its special-purpose
  * sub-region, or, in an IPv4-embedding alias (::ffff:0:0/96, 6to4, NAT64,
  * Teredo), as their embedded IPv4 address; an answer ISO 3166-1 does not
  * assign is expected to be unknown.  Exit 0 only with no mismatch.
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/geo/geo_build.h"
-#include "control/geo/geo_special.h"
+#include "config/geo/geo_build.h"
+#include "config/geo/geo_special.h"
 #include "tests/tools/geo_tool.h"
 
 #define GC_SHOW_MAX	20

@@ -1,7 +1,7 @@
 /*
  * Helpers shared by geo_compare and geo_bench: a PRNG, a clock, the
  * libmaxminddb reference answer, and an independent walk of the MMDB
- * search tree (written separately from control/geo so that the
+ * search tree (written separately from config/geo so that the
  * comparison does not share the compiler's bugs).  Header-only because
  * every .c file under tests/tools is a program of its own.
  */
@@ -18,7 +18,7 @@
 
 #include <maxminddb.h>
 
-#include "dataplane/geo/geo.h"
+#include "core/geo/geo.h"
 
 #define GT_PATH_MAX	16
 

@@ -23,11 +23,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "config/conf.h"
-#include "control/geo/geo_build.h"
+#include "config/load/conf.h"
+#include "config/geo/geo_build.h"
 #include "control/nft/nft.h"
 #include "control/nft/nft_int.h"
-#include "dataplane/stats/reasons.h"
+#include "core/stats/reasons.h"
 
 static const char *table = NFT_TABLE_DEFAULT;
 

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dataplane/sess/sess.h"
+#include "core/sess/sess.h"
 
 #define SB_NOW	1700000000
 

@@ -16,9 +16,9 @@
 
 #include <cmocka.h>
 
-#include "config/conf.h"
+#include "config/load/conf.h"
 #include "control/store/store.h"
-#include "dataplane/stats/reasons.h"
+#include "core/stats/reasons.h"
 
 static char tmpdir[64];
 static char err[512];

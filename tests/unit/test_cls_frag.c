@@ -15,10 +15,10 @@
 
 #include <cmocka.h>
 
-#include "config/conf.h"
-#include "control/policy/pol_compile.h"
-#include "dataplane/classify/cls.h"
-#include "dataplane/stats/reasons.h"
+#include "config/load/conf.h"
+#include "config/policy/pol_compile.h"
+#include "core/classify/cls.h"
+#include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
 #define SERVICES \

@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "config/conf.h"
-#include "dataplane/stats/reasons.h"
+#include "config/load/conf.h"
+#include "core/stats/reasons.h"
 
 #define SHIPPED	"config/cordon.conf"
 #define GOLDEN	"tests/fixtures/conf/cordon.print"

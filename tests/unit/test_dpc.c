@@ -1,6 +1,6 @@
 /*
  * The dataplane channel without a running cordon-dp: message framing
- * (dataplane/ctl/dpc_proto.c), the policy hash, the checks a received
+ * (wire/dpc_proto.c), the policy hash, the checks a received
  * policy goes through (dataplane/ctl/ctl_policy.c), and the client's
  * errors when nobody listens.
  */
@@ -14,12 +14,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config/conf.h"
+#include "config/load/conf.h"
 #include "control/dpc/dpc.h"
-#include "control/policy/pol_compile.h"
+#include "config/policy/pol_compile.h"
 #include "dataplane/ctl/ctl.h"
-#include "dataplane/ctl/dpc_proto.h"
-#include "dataplane/stats/reasons.h"
+#include "wire/dpc_proto.h"
+#include "core/stats/reasons.h"
 
 static struct conf conf;
 static struct policy good;

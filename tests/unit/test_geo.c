@@ -17,8 +17,8 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "control/geo/geo_build.h"
-#include "dataplane/geo/geo.h"
+#include "config/geo/geo_build.h"
+#include "core/geo/geo.h"
 
 static char fx_dir[512];
 static char tmp_dir[64];

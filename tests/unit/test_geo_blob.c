@@ -1,5 +1,5 @@
 /*
- * Geo blob export/import (dataplane/geo/geo_blob.c): round trips on
+ * Geo blob export/import (core/geo/geo_blob.c): round trips on
  * hand-built tables, the fixture MMDBs ($CORDON_FIXTURES, default
  * build/fixtures) and the real database ($CORDON_GEODB, skipped when
  * absent); every kind of damage refused with a message.
@@ -15,8 +15,8 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "control/geo/geo_build.h"
-#include "dataplane/geo/geo.h"
+#include "config/geo/geo_build.h"
+#include "core/geo/geo.h"
 #include "tests/unit/unit_util.h"
 
 /* Header offsets (struct geo_blob_hdr, geo_blob.c). */

@@ -1,6 +1,6 @@
 /*
- * The last good tables on disk (control/geo/geo_saved.c) and the private
- * copy of a database (control/geo/geo_copy.c): a round trip answers the
+ * The last good tables on disk (config/geo/geo_saved.c) and the private
+ * copy of a database (config/geo/geo_copy.c): a round trip answers the
  * same; a file damaged anywhere (header, metadata, tables, length) is
  * refused whole; tables saved for other databases or overrides do not
  * fit; a copy keeps its bytes when the file is truncated under it.
@@ -17,10 +17,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "control/geo/geo_build.h"
-#include "control/geo/geo_layer.h"
-#include "control/geo/geo_saved.h"
-#include "dataplane/geo/geo.h"
+#include "config/geo/geo_build.h"
+#include "config/geo/geo_layer.h"
+#include "config/geo/geo_saved.h"
+#include "core/geo/geo.h"
 #include "tests/unit/unit_util.h"
 
 static char dir[64], path[128];

@@ -15,11 +15,11 @@
 
 #include <cmocka.h>
 
-#include "config/conf.h"
+#include "config/load/conf.h"
 #include "control/ident/idm.h"
-#include "control/policy/pol_compile.h"
-#include "dataplane/classify/cls.h"
-#include "dataplane/stats/reasons.h"
+#include "config/policy/pol_compile.h"
+#include "core/classify/cls.h"
+#include "core/stats/reasons.h"
 #include "tests/unit/unit_cls.h"
 
 #define HEAD_ISSUER \

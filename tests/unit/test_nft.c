@@ -17,7 +17,7 @@
 #include <libnftnl/set.h>
 
 #include "control/nft/nft_int.h"
-#include "dataplane/stats/reasons.h"
+#include "core/stats/reasons.h"
 #include "tests/unit/unit_util.h"
 
 static void

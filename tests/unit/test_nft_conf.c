@@ -1,5 +1,5 @@
 /*
- * The config keys of the nftables backend (config/conf_nft.c): backend,
+ * The config keys of the nftables backend (config/load/conf_nft.c): backend,
  * a port's interface, a next hop's address / address6 / table / fwmark,
  * control.host_protection; errors as file:line.
  */
@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config/conf.h"
+#include "config/load/conf.h"
 
 static char path[] = "/tmp/test_nft_conf.XXXXXX";
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "dataplane/pkt/pkt_parse.h"
-#include "dataplane/stats/reasons.h"
+#include "core/pkt/pkt_parse.h"
+#include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
 static const uint16_t tp_dot1q[] = {0x8100};

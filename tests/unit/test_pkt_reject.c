@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "dataplane/pkt/pkt_parse.h"
-#include "dataplane/pkt/pkt_reject.h"
-#include "dataplane/stats/reasons.h"
+#include "core/pkt/pkt_parse.h"
+#include "core/pkt/pkt_reject.h"
+#include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
 static const uint16_t tp_qinq[] = {0x88a8, 0x8100};

@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "config/conf.h"
-#include "control/policy/pol_compile.h"
-#include "dataplane/stats/reasons.h"
+#include "config/load/conf.h"
+#include "config/policy/pol_compile.h"
+#include "core/stats/reasons.h"
 #include "tests/unit/unit_cls.h"
 
 #define SHIPPED	"config/cordon.conf"

@@ -1,5 +1,5 @@
 /*
- * Session table (dataplane/sess): the writer's operations, attach
+ * Session table (core/sess): the writer's operations, attach
  * validation, readers on a corrupted area, a reader thread against a
  * writer thread (no torn entry may ever be seen), and one million
  * sessions.
@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "dataplane/sess/sess.h"
+#include "core/sess/sess.h"
 #include "tests/unit/unit_util.h"
 
 #define NOW	1000000

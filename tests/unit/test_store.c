@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "config/conf.h"
+#include "config/load/conf.h"
 #include "control/store/store.h"
 
 static char tmpdir[64];

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "dataplane/classify/cls.h"
+#include "core/classify/cls.h"
 
 /*
  * The verdict P gives an IPv4 packet of protocol PROTO (6 or 17), SPORT

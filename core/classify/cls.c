@@ -1,0 +1,461 @@
+#include <netinet/in.h>
+
+#include "core/classify/cls.h"
+#include "core/stats/reasons.h"
+
+#define CLS_BURST_MAX 256
+
+/* ICMP is protocol 1 only under IPv4, 58 only under IPv6. */
+static inline unsigned
+cls_proto_class(uint8_t l4proto, uint8_t af)
+{
+	switch (l4proto) {
+	case IPPROTO_TCP:
+		return POL_PROTO_TCP;
+	case IPPROTO_UDP:
+		return POL_PROTO_UDP;
+	case IPPROTO_ICMP:
+		return af == 4 ? POL_PROTO_ICMP : POL_PROTO_OTHER;
+	case IPPROTO_ICMPV6:
+		return af == 6 ? POL_PROTO_ICMP : POL_PROTO_OTHER;
+	default:
+		return POL_PROTO_OTHER;
+	}
+}
+
+/*
+ * A rule with an identity block decided against the flow: say so, so
+ * counters and logs tell identity refusals from address-based ones.
+ */
+static inline void
+cls_verdict_set(const struct policy *p, uint16_t rule, struct cls_verdict *v)
+{
+	if (rule == POL_RULE_DEFAULT) {
+		v->action = p->default_action;
+		v->log = p->default_log;
+		v->nexthop = 0;
+		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE :
+		    CDN_R_DEFAULT;
+	} else {
+		v->action = p->rule[rule].action;
+		v->log = p->rule[rule].log;
+		v->nexthop = p->rule[rule].nexthop;
+		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE :
+		    (p->noident.w[rule / 64] >> (rule % 64)) & 1 ? CDN_R_RULE :
+		    CDN_R_IDENTITY;
+	}
+	v->rule = rule;
+}
+
+/* The rules a fragment is held to, whatever its source. */
+struct cls_frag {
+	const struct pol_set *src, *dst, *dir;
+};
+
+/* The rule deciding this source in protocol class PC and port class CLS,
+ * when it does not allow; else -1. */
+static inline int
+cls_frag_denies(const struct policy *p, const struct cls_frag *f,
+    unsigned pc, const struct pol_set *cls)
+{
+	uint16_t r = pol_first(f->src, f->dst, f->dir, &p->proto[pc], cls,
+	    &p->noident, pol_nwords(p));
+	uint8_t a = r == POL_RULE_DEFAULT ? p->default_action :
+	    p->rule[r].action;
+
+	return a != CDN_ACT_ALLOW ? r : -1;
+}
+
+/*
+ * First rule of protocol class PC that would not allow this source on
+ * some destination port (ICMP and other protocols: at all), or -1 when
+ * every port of PC is allowed.  Identity rules never match a fragment:
+ * its service is unknown.
+ */
+static int
+cls_frag_denied(const struct policy *p, const struct cls_frag *f,
+    unsigned pc)
+{
+	int r = -1;
+
+	if (pc > POL_PROTO_UDP)
+		return cls_frag_denies(p, f, pc, &p->portless);
+	for (unsigned i = 0; i < p->nfragcls[pc] && r < 0; i++)
+		r = cls_frag_denies(p, f, pc,
+		    &p->class_rules[p->fragcls[pc][i]]);
+	return r;
+}
+
+/*
+ * A fragment's ports are unknown (or, for the first one, must not decide
+ * alone: the later ones cannot follow it).  Until fragments are tracked,
+ * judge it against every port class of its protocol: if this source would
+ * be denied any service, drop it.  Some later fragments cannot be tied
+ * to a protocol either (cls_frag_anyproto): they are held to every
+ * protocol class.
+ */
+static inline void cls_unident(const struct policy *p, unsigned res,
+    struct cls_verdict *v);
+
+/*
+ * Is this later fragment's protocol unknowable?  An IPv6 later fragment's
+ * next header is whatever its sender wrote: RFC 8200 takes the first
+ * fragment's, and it names the first header of the fragmentable part,
+ * not necessarily the L4 one.  An IPv4 later fragment of an AH datagram
+ * has its L4 protocol behind the AH in the first fragment.
+ */
+static inline int
+cls_frag_anyproto(const struct pkt_meta *m)
+{
+	return m->frag == PKT_FRAG_LATER &&
+	    (m->af == 6 || m->l4proto == IPPROTO_AH);
+}
+
+/*
+ * Could this fragment belong to a flow that needs a session?  Its ports
+ * are unknown, so: does an identity service use its protocol (or, for
+ * cls_frag_anyproto, any protocol)?  Such fragments cannot carry a
+ * session and get the unidentified action (docs/identity.md).  Only in
+ * the gate's direction: an outbound fragment needs no session.
+ */
+static inline int
+cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc,
+    unsigned dir)
+{
+	if (p->ident_proto == 0 || !pol_ident_gate(p, dir))
+		return 0;
+	if (cls_frag_anyproto(m))
+		return 1;
+	return pc <= POL_PROTO_UDP && ((p->ident_proto >> pc) & 1);
+}
+
+static void
+cls_fragment(const struct policy *p, const struct pkt_meta *m,
+    const struct cls_frag *f, unsigned pc, unsigned dir,
+    struct cls_verdict *v)
+{
+	int r = -1;
+
+	if (cls_frag_ident(p, m, pc, dir)) {
+		cls_unident(p, SESS_MISS, v);
+		return;
+	}
+	if (cls_frag_anyproto(m)) {
+		for (unsigned c = 0; c < POL_PROTO_MAX && r < 0; c++)
+			r = cls_frag_denied(p, f, c);
+	} else if (pc <= POL_PROTO_UDP) {
+		r = cls_frag_denied(p, f, pc);
+	}
+	if (r >= 0) {
+		v->action = CDN_ACT_DROP;
+		v->reason = CDN_R_FRAGMENT;
+		v->rule = (uint16_t)r;
+		v->log = r == POL_RULE_DEFAULT ? p->default_log :
+		    p->rule[r].log;
+		return;
+	}
+	cls_verdict_set(p, pol_first(f->src, f->dst, f->dir, &p->proto[pc],
+	    &p->portless, &p->noident, pol_nwords(p)), v);
+	if (v->action != CDN_ACT_ALLOW) {
+		v->action = CDN_ACT_DROP;
+		v->reason = CDN_R_FRAGMENT;
+	}
+}
+
+/* Management flows without a valid session stop here, before any rule. */
+static inline void
+cls_unident(const struct policy *p, unsigned res, struct cls_verdict *v)
+{
+	v->action = p->unident_action;
+	v->log = p->unident_log;
+	v->nexthop = p->unident_nexthop;
+	v->rule = POL_RULE_DEFAULT;
+	v->reason = res == SESS_EXPIRED ? CDN_R_SESSION_EXPIRED :
+	    CDN_R_NO_SESSION;
+}
+
+/*
+ * Protocol class and service of a whole (unfragmented) packet; returns
+ * whether it needs a session: its service does, and the gate judges its
+ * direction DIR (inbound only, unless identity.direction is "any").
+ */
+static inline int
+cls_service(const struct policy *p, const struct pkt_meta *m, unsigned dir,
+    struct cls_verdict *v)
+{
+	unsigned pc = cls_proto_class(m->l4proto, m->af);
+
+	v->service = POL_SVC_NONE;
+	if (m->frag != PKT_FRAG_NONE || pc > POL_PROTO_UDP || !m->has_l4)
+		return 0;
+	v->service = p->port_service[pc][m->dport];
+	return v->service != POL_SVC_NONE &&
+	    ((p->ident_svc >> v->service) & 1) && pol_ident_gate(p, dir);
+}
+
+/* A knock is handed to the control plane (dp_worker), never forwarded. */
+static inline int
+cls_knock(const struct policy *p, const struct pkt_meta *m, unsigned pc,
+    unsigned dir)
+{
+	return p->knock_port != 0 && pc == POL_PROTO_UDP && m->has_l4 &&
+	    m->frag == PKT_FRAG_NONE && dir == POL_DIR_IN &&
+	    m->dport == p->knock_port;
+}
+
+/*
+ * A source-routed packet's destination is only its next waypoint, so the
+ * rules would judge the wrong address: dropped in both directions unless
+ * `source_route = "allow"` (docs/packet-parsing.md, Source routing).
+ */
+static inline int
+cls_srcroute(const struct policy *p, const struct pkt_meta *m)
+{
+	return m->srcroute && p->srcroute_action != CDN_ACT_ALLOW;
+}
+
+/* A drop decided before any rule (knock, source route). */
+static inline void
+cls_gate_drop(struct cls_verdict *v, uint8_t reason)
+{
+	v->action = CDN_ACT_DROP;
+	v->reason = reason;
+	v->rule = POL_RULE_DEFAULT;
+	v->log = 0;
+	v->nexthop = 0;
+}
+
+/*
+ * The rules taking a whole TCP/UDP packet's ports: its destination
+ * port's class, ORed with its source port's when a service has sports.
+ */
+static inline const struct pol_set *
+cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
+    struct pol_set *both)
+{
+	const struct pol_set *d = &p->class_rules[p->port_class[pc][m->dport]];
+	const struct pol_set *s;
+
+	if (!p->has_sports)
+		return d;
+	s = &p->class_rules[p->sport_class[pc][m->sport]];
+	for (unsigned i = 0; i < POL_WORDS; i++)
+		both->w[i] = d->w[i] | s->w[i];
+	return both;
+}
+
+/*
+ * The rules.  SO is the session lookup of a packet whose service needs
+ * one (cls_service), NULL otherwise.
+ */
+static inline void
+cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
+    const struct sess_out *so, struct cls_verdict *v)
+{
+	const struct policy *p = e->pol;
+	unsigned pc = cls_proto_class(m->l4proto, m->af);
+	struct cls_frag f = { &p->src_cc[v->src_cc], &p->dst_cc[v->dst_cc],
+		&p->dir[dir] };
+	const struct pol_set *ports = &p->portless, *ids = &p->noident;
+	struct pol_set both;
+	const uint64_t *bits;
+
+	if (__builtin_expect(cls_srcroute(p, m), 0)) {
+		cls_gate_drop(v, CDN_R_SRCROUTE);
+		return;
+	}
+	if (__builtin_expect(m->frag != PKT_FRAG_NONE, 0)) {
+		v->service = POL_SVC_NONE;
+		cls_fragment(p, m, &f, pc, dir, v);
+		return;
+	}
+	if (__builtin_expect(cls_knock(p, m, pc, dir), 0)) {
+		cls_gate_drop(v, CDN_R_KNOCK);
+		return;
+	}
+	if (pc <= POL_PROTO_UDP && m->has_l4)
+		ports = cls_ports(p, m, pc, &both);
+	if (so != NULL) {
+		if (so->res != SESS_HIT || e->sess == NULL ||
+		    (bits = sess_ident_bits(e->sess, so->ident)) == NULL) {
+			cls_unident(p, so->res, v);
+			return;
+		}
+		ids = (const struct pol_set *)bits;
+	}
+	cls_verdict_set(p, pol_first(f.src, f.dst, f.dir, &p->proto[pc], ports,
+	    ids, pol_nwords(p)), v);
+}
+
+void
+cls_sess_key(const struct pkt_meta *m, uint8_t svc, struct sess_key *k)
+{
+	uint32_t a;
+
+	if (m->af == 4) {
+		a = __builtin_bswap32(m->src4);
+		sess_key_v4(k, svc, (const uint8_t *)&a);
+	} else {
+		sess_key_v6(k, svc, m->src6);
+	}
+}
+
+/* One lookup; a missing table is a miss for everyone. */
+static inline void
+cls_sess_one(const struct cls_env *e, const struct pkt_meta *m, uint8_t svc,
+    struct sess_out *so)
+{
+	struct sess_key k;
+
+	so->res = SESS_MISS;
+	so->ident = 0;
+	if (e->sess == NULL)
+		return;
+	cls_sess_key(m, svc, &k);
+	so->res = sess_lookup(e->sess, &k, e->now, &so->ident);
+}
+
+static inline geo_cc_t
+cls_geo(const struct geo_tables *g, const struct pkt_meta *m, int dst)
+{
+	if (m->af == 4)
+		return geo_lookup4(g, dst ? m->dst4 : m->src4);
+	return geo_lookup6(g, dst ? m->dst6 : m->src6);
+}
+
+void
+cls_classify(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
+    struct cls_verdict *v)
+{
+	const struct policy *p = e->pol;
+	struct sess_out so;
+	int need;
+
+	v->src_cc = cls_geo(e->geo, m, 0);
+	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1) : GEO_CC_UNKNOWN;
+	need = cls_service(p, m, dir, v);
+	if (need)
+		cls_sess_one(e, m, v->service, &so);
+	cls_eval(e, m, dir, need ? &so : NULL, v);
+}
+
+static inline void
+cls_cc_put(struct cls_verdict *v, int dst, geo_cc_t cc)
+{
+	if (dst)
+		v->dst_cc = cc;
+	else
+		v->src_cc = cc;
+}
+
+/*
+ * Source (DST: destination) lookups for the burst first, through the bulk
+ * forms, which issue every table prefetch of a round before reading any,
+ * so the misses of a burst overlap instead of queueing.
+ */
+static void
+cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
+    unsigned n, int dst, struct cls_verdict *v)
+{
+	uint32_t a4[CLS_BURST_MAX];
+	const uint8_t *a6[CLS_BURST_MAX];
+	geo_cc_t c4[CLS_BURST_MAX], c6[CLS_BURST_MAX];
+	uint16_t idx4[CLS_BURST_MAX], idx6[CLS_BURST_MAX];
+	unsigned n4 = 0, n6 = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (m[i]->af == 4) {
+			a4[n4] = dst ? m[i]->dst4 : m[i]->src4;
+			idx4[n4++] = (uint16_t)i;
+		} else {
+			a6[n6] = dst ? m[i]->dst6 : m[i]->src6;
+			idx6[n6++] = (uint16_t)i;
+		}
+	}
+	if (n4)
+		geo_lookup4_bulk(g, a4, c4, n4);
+	if (n6)
+		geo_lookup6_bulk(g, a6, c6, n6);
+	for (unsigned j = 0; j < n4; j++)
+		cls_cc_put(&v[idx4[j]], dst, c4[j]);
+	for (unsigned j = 0; j < n6; j++)
+		cls_cc_put(&v[idx6[j]], dst, c6[j]);
+}
+
+/*
+ * Session lookups of the burst's management packets at once, through
+ * the bulk form, for the same reason as the geo lookups.
+ */
+static void
+cls_sess_burst(const struct cls_env *e, const struct pkt_meta *const *m,
+    unsigned n, struct cls_verdict *v, const uint8_t *need,
+    struct sess_out *so)
+{
+	struct sess_key k[CLS_BURST_MAX];
+	struct sess_out o[CLS_BURST_MAX];
+	uint16_t idx[CLS_BURST_MAX];
+	unsigned nk = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (need[i]) {
+			cls_sess_key(m[i], v[i].service, &k[nk]);
+			idx[nk++] = (uint16_t)i;
+		}
+	if (nk == 0)
+		return;
+	if (e->sess == NULL) {
+		for (unsigned j = 0; j < nk; j++)
+			so[idx[j]] = (struct sess_out){ SESS_MISS, 0 };
+		return;
+	}
+	sess_lookup_bulk(e->sess, k, nk, e->now, o);
+	for (unsigned j = 0; j < nk; j++)
+		so[idx[j]] = o[j];
+}
+
+void
+cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
+    const uint8_t *dir, unsigned n, struct cls_verdict *v)
+{
+	const struct policy *p = e->pol;
+	struct sess_out so[CLS_BURST_MAX];
+	uint8_t need[CLS_BURST_MAX];
+
+	while (n > CLS_BURST_MAX) {
+		cls_classify_burst(e, m, dir, CLS_BURST_MAX, v);
+		m += CLS_BURST_MAX;
+		dir += CLS_BURST_MAX;
+		v += CLS_BURST_MAX;
+		n -= CLS_BURST_MAX;
+	}
+	cls_geo_burst(e->geo, m, n, 0, v);
+	/* The shipped policy judges destinations too (direction out). */
+	if (p->needs_dst_geo)
+		cls_geo_burst(e->geo, m, n, 1, v);
+	for (unsigned i = 0; i < n; i++) {
+		if (!p->needs_dst_geo)
+			v[i].dst_cc = GEO_CC_UNKNOWN;
+		need[i] = (uint8_t)cls_service(p, m[i], dir[i], &v[i]);
+	}
+	if (p->ident_svc)
+		cls_sess_burst(e, m, n, v, need, so);
+	for (unsigned i = 0; i < n; i++)
+		cls_eval(e, m[i], dir[i], need[i] ? &so[i] : NULL, &v[i]);
+}
+
+void
+cls_unparsed(const struct policy *p, int reason, struct cls_verdict *v)
+{
+	v->src_cc = GEO_CC_UNKNOWN;
+	v->dst_cc = GEO_CC_UNKNOWN;
+	v->service = POL_SVC_NONE;
+	v->rule = POL_RULE_DEFAULT;
+	v->log = 0;
+	v->nexthop = 0;
+	v->reason = (uint8_t)reason;
+	v->action = CDN_ACT_DROP;
+	if (reason == CDN_R_NON_IP && p->nonip_action == CDN_ACT_ALLOW) {
+		v->action = CDN_ACT_ALLOW;
+		v->reason = CDN_R_NONE;
+	}
+}

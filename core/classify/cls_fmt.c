@@ -1,0 +1,127 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "core/classify/cls_fmt.h"
+#include "core/stats/reasons.h"
+
+void
+cls_addr_format(const struct pkt_meta *m, int dst, char *buf, size_t len)
+{
+	uint32_t a4;
+
+	if (m->af == 4) {
+		a4 = htonl(dst ? m->dst4 : m->src4);
+		inet_ntop(AF_INET, &a4, buf, (socklen_t)len);
+	} else if (m->af == 6) {
+		inet_ntop(AF_INET6, dst ? m->dst6 : m->src6, buf,
+		    (socklen_t)len);
+	} else {
+		snprintf(buf, len, "-");
+	}
+}
+
+const char *
+cls_proto_name(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		snprintf(buf, len, "%u", proto);
+		return buf;
+	}
+}
+
+static const char *
+cls_rule_name(const struct policy *p, const struct cls_verdict *v)
+{
+	if (v->rule == POL_RULE_DEFAULT)
+		return "(default)";
+	return p->rule[v->rule].name;
+}
+
+static const char *
+cls_service_name(const struct policy *p, const struct cls_verdict *v)
+{
+	if (v->service == POL_SVC_NONE || v->service >= p->nservices)
+		return NULL;
+	return p->service_name[v->service];
+}
+
+/* Fields every record has once the IP header was read. */
+static void
+cls_json_l3(FILE *f, const struct policy *p, const struct cls_record *r)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pb[8];
+	char cc[GEO_CC_STRLEN];
+	const struct pkt_meta *m = r->m;
+	const char *svc = cls_service_name(p, r->v);
+
+	cls_addr_format(m, 0, src, sizeof(src));
+	cls_addr_format(m, 1, dst, sizeof(dst));
+	fprintf(f, ",\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\"", src,
+	    dst, cls_proto_name(m->l4proto, pb, sizeof(pb)));
+	if (m->has_l4 && m->l4proto != IPPROTO_ICMP &&
+	    m->l4proto != IPPROTO_ICMPV6)
+		fprintf(f, ",\"sport\":%u,\"dport\":%u", m->sport, m->dport);
+	else
+		fprintf(f, ",\"sport\":null,\"dport\":null");
+	if (svc)
+		fprintf(f, ",\"service\":\"%s\"", svc);
+	else
+		fprintf(f, ",\"service\":null");
+	geo_cc_format(r->v->src_cc, cc);
+	fprintf(f, ",\"src_cc\":\"%s\"", cc);
+	if (p->needs_dst_geo) {
+		geo_cc_format(r->v->dst_cc, cc);
+		fprintf(f, ",\"dst_cc\":\"%s\"", cc);
+	}
+	if (m->frag != PKT_FRAG_NONE)
+		fprintf(f, ",\"fragment\":\"%s\"",
+		    m->frag == PKT_FRAG_FIRST ? "first" : "later");
+	fprintf(f, ",\"rule\":\"%s\"", cls_rule_name(p, r->v));
+}
+
+void
+cls_record_json(FILE *f, const struct policy *p, const struct cls_record *r)
+{
+	fprintf(f, "{\"n\":%lu", r->n);
+	if (r->port)
+		fprintf(f, ",\"port\":\"%s\"", r->port);
+	if (r->parsed)
+		cls_json_l3(f, p, r);
+	else
+		fprintf(f, ",\"src\":null,\"dst\":null,\"proto\":null,"
+		    "\"sport\":null,\"dport\":null,\"service\":null,"
+		    "\"src_cc\":null,\"rule\":null");
+	fprintf(f, ",\"action\":\"%s\"", cdn_action_name(r->v->action));
+	if (r->v->reason != CDN_R_NONE)
+		fprintf(f, ",\"reason\":\"%s\"", cdn_reason_name(r->v->reason));
+	fprintf(f, "}\n");
+}
+
+void
+cls_record_text(FILE *f, const struct policy *p, const struct cls_record *r)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pb[8];
+	char cc[GEO_CC_STRLEN];
+	const struct pkt_meta *m = r->m;
+	const char *svc = cls_service_name(p, r->v);
+
+	cls_addr_format(m, 0, src, sizeof(src));
+	cls_addr_format(m, 1, dst, sizeof(dst));
+	geo_cc_format(r->v->src_cc, cc);
+	fprintf(f, "%s rule=%s reason=%s port=%s proto=%s src=%s sport=%u "
+	    "dst=%s dport=%u service=%s src_cc=%s\n",
+	    cdn_action_name(r->v->action), cls_rule_name(p, r->v),
+	    cdn_reason_name(r->v->reason), r->port ? r->port : "-",
+	    cls_proto_name(m->l4proto, pb, sizeof(pb)), src, m->sport, dst,
+	    m->dport, svc ? svc : "-", cc);
+}

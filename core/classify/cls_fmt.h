@@ -1,0 +1,31 @@
+/*
+ * One verdict record, as replay writes it (--verdicts, JSON lines) and as
+ * the live path logs rules with `log = true` (text).  Shared so that the
+ * two never drift apart.
+ */
+#ifndef CORDON_CLS_FMT_H
+#define CORDON_CLS_FMT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/classify/cls.h"
+
+struct cls_record {
+	uint64_t n;		/* packet number, 1-based */
+	const char *port;	/* ingress port name, or NULL */
+	int parsed;		/* 0: M holds only what the parser reached */
+	const struct pkt_meta *m;
+	const struct cls_verdict *v;
+};
+
+void cls_addr_format(const struct pkt_meta *m, int dst, char *buf,
+    size_t len);
+const char *cls_proto_name(uint8_t proto, char *buf, size_t len);
+
+void cls_record_json(FILE *f, const struct policy *p,
+    const struct cls_record *r);
+void cls_record_text(FILE *f, const struct policy *p,
+    const struct cls_record *r);
+
+#endif

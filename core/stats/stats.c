@@ -1,0 +1,175 @@
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/stats/stats.h"
+
+void
+stats_add(struct stats *sum, const struct stats *s)
+{
+	const uint64_t *src = (const uint64_t *)s;
+	uint64_t *dst = (uint64_t *)sum;
+
+	/* The struct is nothing but uint64_t counters (and padding). */
+	for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+		dst[i] += src[i];
+}
+
+static const char *
+stats_rule_name(const struct stats_names *n, unsigned r)
+{
+	if (r == STATS_RULE_DEFAULT)
+		return "(default)";
+	return n->pol ? n->pol->rule[r].name : "?";
+}
+
+static unsigned
+stats_nrules(const struct stats_names *n)
+{
+	return n->pol ? n->pol->nrules : 0;
+}
+
+static void
+stats_port_name(const struct stats_names *n, unsigned p, char *buf,
+    size_t len)
+{
+	if (p < n->nports && n->port[p])
+		snprintf(buf, len, "%s", n->port[p]);
+	else
+		snprintf(buf, len, "port%u", p);
+}
+
+void
+stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
+{
+	char name[64], cc[GEO_CC_STRLEN];
+
+	fprintf(f, "packets: %lu\n", s->packets);
+	for (unsigned a = 0; a < CDN_ACT_MAX; a++)
+		fprintf(f, "action %-10s %lu\n", cdn_action_name(a),
+		    s->action[a]);
+	for (unsigned r = 1; r < CDN_R_MAX; r++)
+		if (s->reason[r])
+			fprintf(f, "reason %-24s %lu\n", cdn_reason_name(r),
+			    s->reason[r]);
+	for (unsigned r = 0; r < stats_nrules(n); r++)
+		fprintf(f, "rule %-28s %lu\n", stats_rule_name(n, r),
+		    s->rule[r]);
+	fprintf(f, "rule %-28s %lu\n", "(default)",
+	    s->rule[STATS_RULE_DEFAULT]);
+	for (unsigned c = 0; c < GEO_CC_MAX; c++) {
+		if (!s->cc_packets[c])
+			continue;
+		geo_cc_format((geo_cc_t)c, cc);
+		fprintf(f, "country %s packets %lu denied %lu\n", cc,
+		    s->cc_packets[c], s->cc_denied[c]);
+	}
+	for (unsigned p = 0; p < n->nports; p++) {
+		stats_port_name(n, p, name, sizeof(name));
+		fprintf(f, "port %-10s rx %lu/%lub tx %lu/%lub tx-dropped %lu\n",
+		    name, s->port[p].rx_packets, s->port[p].rx_bytes,
+		    s->port[p].tx_packets, s->port[p].tx_bytes,
+		    s->port[p].tx_dropped);
+	}
+	if (s->log_dropped || s->log_suppressed || s->log_unsent)
+		fprintf(f, "log events dropped: %lu, suppressed: %lu, "
+		    "unsent: %lu\n", s->log_dropped, s->log_suppressed,
+		    s->log_unsent);
+}
+
+static void
+stats_json_actions(const struct stats *s, FILE *f)
+{
+	fprintf(f, "\"actions\":{");
+	for (unsigned a = 0; a < CDN_ACT_MAX; a++)
+		fprintf(f, "%s\"%s\":%lu", a ? "," : "", cdn_action_name(a),
+		    s->action[a]);
+	fprintf(f, "},\"reasons\":{");
+	for (unsigned r = 1; r < CDN_R_MAX; r++)
+		fprintf(f, "%s\"%s\":%lu", r > 1 ? "," : "",
+		    cdn_reason_name(r), s->reason[r]);
+	fprintf(f, "}");
+}
+
+static void
+stats_json_rules(const struct stats *s, const struct stats_names *n, FILE *f)
+{
+	fprintf(f, ",\"rules\":{");
+	for (unsigned r = 0; r < stats_nrules(n); r++)
+		fprintf(f, "\"%s\":%lu,", stats_rule_name(n, r), s->rule[r]);
+	fprintf(f, "\"(default)\":%lu}", s->rule[STATS_RULE_DEFAULT]);
+}
+
+static void
+stats_json_countries(const struct stats *s, FILE *f)
+{
+	char cc[GEO_CC_STRLEN];
+	int first = 1;
+
+	fprintf(f, ",\"countries\":{");
+	for (unsigned c = 0; c < GEO_CC_MAX; c++) {
+		if (!s->cc_packets[c])
+			continue;
+		geo_cc_format((geo_cc_t)c, cc);
+		fprintf(f, "%s\"%s\":{\"packets\":%lu,\"denied\":%lu}",
+		    first ? "" : ",", cc, s->cc_packets[c], s->cc_denied[c]);
+		first = 0;
+	}
+	fprintf(f, "}");
+}
+
+static void
+stats_json_ports(const struct stats *s, const struct stats_names *n, FILE *f)
+{
+	char name[64];
+
+	fprintf(f, ",\"ports\":{");
+	for (unsigned p = 0; p < n->nports; p++) {
+		stats_port_name(n, p, name, sizeof(name));
+		fprintf(f, "%s\"%s\":{", p ? "," : "", name);
+#define X(fl) fprintf(f, "%s\"" #fl "\":%lu", \
+	    strcmp(#fl, "rx_packets") ? "," : "", s->port[p].fl);
+		STATS_PORT_FIELDS(X)
+#undef X
+		fprintf(f, "}");
+	}
+	fprintf(f, "}");
+}
+
+void
+stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
+{
+	struct timespec ts;
+
+	/* A monotonic stamp lets readers turn two snapshots into rates. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(f, "{\"time\":%ld.%09ld,\"packets\":%lu,", (long)ts.tv_sec,
+	    ts.tv_nsec, s->packets);
+	stats_json_actions(s, f);
+	stats_json_rules(s, n, f);
+	stats_json_countries(s, f);
+	stats_json_ports(s, n, f);
+	fprintf(f, ",\"log_dropped\":%lu,\"log_suppressed\":%lu,"
+	    "\"log_unsent\":%lu}\n", s->log_dropped, s->log_suppressed,
+	    s->log_unsent);
+}
+
+int
+stats_write_file(const struct stats *s, const struct stats_names *n,
+    const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -1;
+	if ((f = fopen(tmp, "w")) == NULL)
+		return -1;
+	stats_print_json(s, n, f);
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,91 @@
+/*
+ * Fast-path counters.  Each worker lcore owns one struct stats and is its
+ * only writer (plain increments, no atomics, no sharing of cache lines);
+ * readers sum them.  The same sums feed the exit/SIGUSR1 report, the
+ * --stats-file JSON the tests poll, and later the CLI and SNMP.
+ */
+#ifndef CORDON_STATS_H
+#define CORDON_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/geo/geo.h"
+#include "core/policy/policy.h"
+#include "core/stats/reasons.h"
+
+#define STATS_PORT_MAX	16
+#define STATS_RULE_DEFAULT POL_RULE_MAX	/* index of the default's counter */
+
+#define STATS_PORT_FIELDS(X)                                                   \
+	X(rx_packets)                                                          \
+	X(rx_bytes)                                                            \
+	X(tx_packets)                                                          \
+	X(tx_bytes)                                                            \
+	X(tx_dropped)
+
+struct stats_port {
+#define X(f) uint64_t f;
+	STATS_PORT_FIELDS(X)
+#undef X
+};
+
+struct stats {
+	uint64_t packets;
+	uint64_t action[CDN_ACT_MAX];
+	uint64_t reason[CDN_R_MAX];
+	uint64_t rule[POL_RULE_MAX + 1];
+	uint64_t cc_packets[GEO_CC_MAX];	/* by source country */
+	uint64_t cc_denied[GEO_CC_MAX];		/* not allowed, by source */
+	uint64_t log_dropped;			/* log events lost: ring full */
+	uint64_t log_suppressed;		/* over the log rate limit */
+	/*
+	 * Drained but not sent to cordond: its channel was full.  The one
+	 * counter the main lcore writes (in the element of the worker the
+	 * event came from); the worker never touches it.
+	 */
+	uint64_t log_unsent;
+	uint64_t knock_dropped;		/* knocks lost: over rate, ring full */
+	uint64_t knock_unsent;		/* main lcore: cordond not there */
+	struct stats_port port[STATS_PORT_MAX];
+} __attribute__((aligned(64)));
+
+#include "core/classify/cls.h"
+
+/*
+ * Counts one verdict, once, as carried out (a failed forward or reject is
+ * a drop by then); PARSED says whether rule and country are valid.
+ */
+static inline void
+stats_account(struct stats *s, const struct cls_verdict *v, int parsed)
+{
+	s->packets++;
+	s->action[v->action]++;
+	s->reason[v->reason]++;
+	if (!parsed)
+		return;
+	s->rule[v->rule == POL_RULE_DEFAULT ? STATS_RULE_DEFAULT : v->rule]++;
+	s->cc_packets[v->src_cc]++;
+	if (v->action != CDN_ACT_ALLOW)
+		s->cc_denied[v->src_cc]++;
+}
+
+/* Adds every counter of S into SUM. */
+void stats_add(struct stats *sum, const struct stats *s);
+
+/* Names for ports in reports; NULL entries print as "portN". */
+struct stats_names {
+	unsigned nports;
+	const char *port[STATS_PORT_MAX];
+	const struct policy *pol;	/* rule and service names */
+};
+
+void stats_print_text(const struct stats *s, const struct stats_names *n,
+    FILE *f);
+void stats_print_json(const struct stats *s, const struct stats_names *n,
+    FILE *f);
+/* Writes the JSON to PATH atomically (temp file + rename). 0 or -1. */
+int stats_write_file(const struct stats *s, const struct stats_names *n,
+    const char *path);
+
+#endif

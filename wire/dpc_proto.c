@@ -1,0 +1,104 @@
+/*
+ * Framing of the dataplane channel, shared by cordon-dp and cordond:
+ * pure functions over bytes with explicit lengths.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "wire/dpc_proto.h"
+
+long
+dpc_msg_payload_size(unsigned type)
+{
+	switch (type) {
+	case DPC_HELLO:
+	case DPC_STATUS:
+		return 0;
+	case DPC_HELLO_REPLY:
+	case DPC_STATUS_REPLY:
+		return sizeof(struct dpc_msg_status);
+	case DPC_LOAD:
+		return sizeof(struct dpc_msg_load);
+	case DPC_LOAD_REPLY:
+	case DPC_ERR:
+		return sizeof(struct dpc_msg_result);
+	case DPC_EVENT:
+		return sizeof(struct dpc_msg_event);
+	case DPC_KNOCK:
+		return sizeof(struct dpc_msg_knock);
+	default:
+		return -1;
+	}
+}
+
+long
+dpc_msg_pack(void *buf, unsigned type, uint32_t seq, const void *payload,
+    size_t len)
+{
+	struct dpc_hdr h = { DPC_MAGIC, (uint16_t)type, 0, (uint32_t)len,
+	    seq };
+
+	if (len > DPC_MSG_MAX - sizeof(h)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memcpy(buf, &h, sizeof(h));
+	if (len)
+		memcpy((uint8_t *)buf + sizeof(h), payload, len);
+	return (long)(sizeof(h) + len);
+}
+
+static int __attribute__((format(printf, 3, 4)))
+dpc_msg_bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	errno = EBADMSG;
+	return -1;
+}
+
+int
+dpc_msg_check(const void *buf, size_t n, struct dpc_hdr *hdr, char *err,
+    size_t errlen)
+{
+	long want;
+
+	memset(hdr, 0, sizeof(*hdr));
+	if (n < sizeof(*hdr))
+		return dpc_msg_bad(err, errlen, "short message: %zu bytes", n);
+	memcpy(hdr, buf, sizeof(*hdr));
+	if (hdr->magic != DPC_MAGIC)
+		return dpc_msg_bad(err, errlen, "bad magic %#x", hdr->magic);
+	if (n > DPC_MSG_MAX)
+		return dpc_msg_bad(err, errlen, "oversized message: more than "
+		    "%u bytes", DPC_MSG_MAX);
+	if (hdr->len != n - sizeof(*hdr))
+		return dpc_msg_bad(err, errlen, "length %u, but %zu payload "
+		    "bytes arrived", hdr->len, n - sizeof(*hdr));
+	if (hdr->flags != 0)
+		return dpc_msg_bad(err, errlen, "unknown flags %#x", hdr->flags);
+	if ((want = dpc_msg_payload_size(hdr->type)) < 0)
+		return dpc_msg_bad(err, errlen, "unknown message type %u",
+		    hdr->type);
+	if (hdr->len != (unsigned long)want)
+		return dpc_msg_bad(err, errlen, "message type %u: payload of %u "
+		    "bytes, expected %ld", hdr->type, hdr->len, want);
+	return 0;
+}
+
+void
+dpc_result_set(struct dpc_msg_result *r, int error, const char *fmt, ...)
+{
+	va_list ap;
+
+	memset(r, 0, sizeof(*r));
+	r->error = error;
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+}

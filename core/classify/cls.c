@@ -1,27 +1,7 @@
-#include <netinet/in.h>
-
 #include "core/classify/cls.h"
 #include "core/stats/reasons.h"
 
 #define CLS_BURST_MAX 256
-
-/* ICMP is protocol 1 only under IPv4, 58 only under IPv6. */
-static inline unsigned
-cls_proto_class(uint8_t l4proto, uint8_t af)
-{
-	switch (l4proto) {
-	case IPPROTO_TCP:
-		return POL_PROTO_TCP;
-	case IPPROTO_UDP:
-		return POL_PROTO_UDP;
-	case IPPROTO_ICMP:
-		return af == 4 ? POL_PROTO_ICMP : POL_PROTO_OTHER;
-	case IPPROTO_ICMPV6:
-		return af == 6 ? POL_PROTO_ICMP : POL_PROTO_OTHER;
-	default:
-		return POL_PROTO_OTHER;
-	}
-}
 
 /*
  * A rule with an identity block decided against the flow: say so, so

@@ -1,6 +1,6 @@
 /*
- * The nftables backend: the same struct conf that cordon-dp enforces,
- * compiled into one private table ("inet cordon") and installed through
+ * The nftables backend: the same compiled policy that cordon-dp enforces,
+ * encoded into one private table ("inet cordon") and installed through
  * libnftnl + libmnl as one atomic batch per change, every message ACKed.
  * Counters are read back from the kernel into the fast path's struct
  * stats, so the CLI, SNMP and Prometheus read the same figures.
@@ -14,6 +14,7 @@
 
 #include "config/load/conf.h"
 #include "core/geo/geo.h"
+#include "core/policy/policy.h"
 #include "core/stats/stats.h"
 
 #define NFT_TABLE_DEFAULT "cordon"
@@ -56,6 +57,13 @@ void nft_close(struct nft_ctx *x);
 int nft_apply(struct nft_ctx *x, const struct conf *c,
     const struct geo_tables *g, const struct nft_opts *o, char *err,
     size_t errlen);
+/*
+ * The same with C's compiled policy P (pol_compile(C, NULL, ...)), which
+ * alone says what the rules match; nft_apply() compiles it itself.
+ */
+int nft_apply_policy(struct nft_ctx *x, const struct conf *c,
+    const struct policy *p, const struct geo_tables *g,
+    const struct nft_opts *o, char *err, size_t errlen);
 /*
  * 1 when the table is in the kernel, 0 when it is not (someone deleted
  * it: apply again), -1 with errno when the kernel cannot be asked.

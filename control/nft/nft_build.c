@@ -182,16 +182,19 @@ nft_chains(struct nft_bx *x)
 
 int
 nft_build(struct nft_batch *b, const char *table, const struct conf *c,
-    const struct geo_tables *g, const struct nft_opts *o,
-    const struct nft_sess *s, unsigned ns, char *err, size_t errlen)
+    const struct policy *p, const struct geo_tables *g,
+    const struct nft_opts *o, const struct nft_sess *s, unsigned ns,
+    char *err, size_t errlen)
 {
 	struct nft_bx *x = calloc(1, sizeof(*x));
+	struct nft_ir *ir = calloc(1, sizeof(*ir));
 	int rc = -1;
 
-	if (x == NULL)
+	if (x == NULL || ir == NULL || nft_ir_build(p, ir) < 0)
 		goto out;
-	*x = (struct nft_bx){ .b = b, .table = table, .c = c, .g = g,
-	    .o = o, .sess = s, .nsess = ns, .err = err, .errlen = errlen };
+	*x = (struct nft_bx){ .b = b, .table = table, .c = c, .ir = ir,
+	    .g = g, .o = o, .sess = s, .nsess = ns, .err = err,
+	    .errlen = errlen };
 	if (nft_table_msg(x, NFT_MSG_NEWTABLE) < 0 ||
 	    nft_table_msg(x, NFT_MSG_DELTABLE) < 0 ||
 	    nft_table_msg(x, NFT_MSG_NEWTABLE) < 0 ||
@@ -203,6 +206,9 @@ nft_build(struct nft_batch *b, const char *table, const struct conf *c,
 out:
 	if (rc < 0)
 		snprintf(err, errlen, "building the batch: out of memory");
+	if (ir != NULL)
+		nft_ir_free(ir);
+	free(ir);
 	free(x);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #define CORDON_NFT_BUILD_H
 
 #include "control/nft/nft_int.h"
+#include "control/nft/nft_ir.h"
 
 #define NFT_NAME_LEN	64
 #define NFT_GEO_MAX	(2 * CONF_RULE_MAX)
@@ -16,7 +17,10 @@
 struct nft_bx {
 	struct nft_batch *b;
 	const char *table;
+	/* Interfaces, region names, next hops' marks: the config's. */
 	const struct conf *c;
+	/* What the rules match: the compiled policy, as a rule list. */
+	const struct nft_ir *ir;
 	const struct geo_tables *g;
 	const struct nft_opts *o;
 	const struct nft_sess *sess;
@@ -40,13 +44,13 @@ int nft_set_decl(struct nft_bx *x, const struct nft_setdef *d);
 int nft_set_ifnames(struct nft_bx *x, const char *name,
     const char *const *ifs, unsigned n);
 int nft_set_geo(struct nft_bx *x, const struct conf_ccset *s);
-/* (l4proto . port) set of rule R's destination ports, or with SRC of its
- * services' source ports (sports). */
-int nft_set_svc(struct nft_bx *x, const struct conf_rule *r,
-    const char *name, bool src);
+/* (l4proto . port) interval set NAME of the ranges L. */
+int nft_set_ports(struct nft_bx *x, const char *name,
+    const struct nft_ir_ports *l);
 int nft_set_sessions(struct nft_bx *x);
 
-/* nft_rules.c: the classify chain, one nft rule per rule and family. */
+/* nft_rules.c: the classify chain, one nft rule per rule and family,
+ * from X->ir. */
 int nft_rules_sets(struct nft_bx *x);
 int nft_rules_classify(struct nft_bx *x);
 int nft_rule_send(struct nft_bx *x, struct nftnl_rule *r, const char *chain,

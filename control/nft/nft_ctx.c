@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config/policy/pol_compile.h"
 #include "control/nft/nft_int.h"
 #include "core/stats/reasons.h"
 
@@ -78,18 +79,19 @@ nft_seq_take(struct nft_ctx *x, size_t n)
 	return s;
 }
 
-/* What the counters of the new table will mean. */
+/* What the counters of the new table will mean: P's actions. */
 static void
-nft_remember(struct nft_ctx *x, const struct conf *c, const struct nft_opts *o)
+nft_remember(struct nft_ctx *x, const struct conf *c, const struct policy *p,
+    const struct nft_opts *o)
 {
-	x->nrules = c->nrules;
-	for (unsigned i = 0; i < c->nrules; i++) {
-		x->actions[i] = c->rules[i].action;
+	x->nrules = p->nrules;
+	for (unsigned i = 0; i < p->nrules; i++) {
+		x->actions[i] = p->rule[i].action;
 		if (x->actions[i] == CDN_ACT_REROUTE && o->mode == NFT_MODE_HOST)
 			x->actions[i] = CDN_ACT_DROP;
 	}
-	x->actions[c->nrules] = c->default_action;
-	x->ident_action = c->identity.unident_action;
+	x->actions[p->nrules] = p->default_action;
+	x->ident_action = p->unident_action;
 	if (x->ident_action == CDN_ACT_REROUTE && o->mode == NFT_MODE_HOST)
 		x->ident_action = CDN_ACT_DROP;
 	x->nports = o->mode == NFT_MODE_ROUTER ? c->nports : 0;
@@ -100,7 +102,8 @@ nft_remember(struct nft_ctx *x, const struct conf *c, const struct nft_opts *o)
 }
 
 int
-nft_apply(struct nft_ctx *x, const struct conf *c, const struct geo_tables *g,
+nft_apply_policy(struct nft_ctx *x, const struct conf *c,
+    const struct policy *p, const struct geo_tables *g,
     const struct nft_opts *o, char *err, size_t errlen)
 {
 	struct nft_batch b;
@@ -113,7 +116,7 @@ nft_apply(struct nft_ctx *x, const struct conf *c, const struct geo_tables *g,
 	    nft_route_apply(c, err, errlen) < 0)
 		return -1;
 	if (nft_batch_init(&b, nft_seq_take(x, 0)) < 0 ||
-	    nft_build(&b, x->table, c, g, o, x->sess, x->nsess, err,
+	    nft_build(&b, x->table, c, p, g, o, x->sess, x->nsess, err,
 	    errlen) < 0)
 		goto out;
 	x->seq += b.nmsg + 4;
@@ -129,10 +132,25 @@ nft_apply(struct nft_ctx *x, const struct conf *c, const struct geo_tables *g,
 	x->info.send_ms = nft_ms_since(t0);
 	if (had)
 		stats_add(x->retired, x->scratch);
-	nft_remember(x, c, o);
+	nft_remember(x, c, p, o);
 	rc = 0;
 out:
 	nft_batch_free(&b);
+	return rc;
+}
+
+int
+nft_apply(struct nft_ctx *x, const struct conf *c, const struct geo_tables *g,
+    const struct nft_opts *o, char *err, size_t errlen)
+{
+	struct policy *p = malloc(sizeof(*p));
+	int rc = -1;
+
+	if (p == NULL)
+		snprintf(err, errlen, "out of memory");
+	else if (pol_compile(c, NULL, p, err, errlen) == 0)
+		rc = nft_apply_policy(x, c, p, g, o, err, errlen);
+	free(p);
 	return rc;
 }
 

@@ -156,11 +156,15 @@ int nft_route_apply(const struct conf *c, char *err, size_t errlen);
 uint32_t nft_nh_mark(const struct conf *c, unsigned nh);
 unsigned nft_nh_table(const struct conf *c, unsigned nh);
 
-/* Builds the whole table for C into B. */
+/*
+ * Builds the whole table into B: the rules from P (C's compiled policy),
+ * the interfaces, region names and next hops from C.
+ */
 struct nft_sess;
 int nft_build(struct nft_batch *b, const char *table, const struct conf *c,
-    const struct geo_tables *g, const struct nft_opts *o,
-    const struct nft_sess *s, unsigned ns, char *err, size_t errlen);
+    const struct policy *p, const struct geo_tables *g,
+    const struct nft_opts *o, const struct nft_sess *s, unsigned ns,
+    char *err, size_t errlen);
 
 /* One identity session as cordond asked for it. */
 struct nft_sess {

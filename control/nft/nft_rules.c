@@ -1,9 +1,10 @@
 /*
- * The classify chain: the config's ordered rules, first match wins,
- * exactly as core/classify/cls.c evaluates them.  A config rule
- * becomes one nft rule per family (the region sets are per family),
- * each with its own counter and a comment "rN vF NAME" by which
- * nft_counters() maps it back; the default action closes the chain.
+ * The classify chain: the intermediate rule list (nft_ir.c, read off the
+ * compiled policy) encoded in order, first match wins, as
+ * core/classify/cls.c evaluates the policy.  A policy rule becomes one
+ * nft rule per family (the region sets are per family), each with its
+ * own counter and a comment "rN vF NAME" by which nft_counters() maps it
+ * back; the default action closes the chain.
  */
 #include <stdio.h>
 #include <string.h>
@@ -72,45 +73,17 @@ nft_svc_name(unsigned i, bool src, char *out, size_t len)
 	snprintf(out, len, src ? "r%u_ssvc" : "r%u_svc", i);
 }
 
-/*
- * Does rule R name a service with source ports?  It then gets a twin per
- * family matching them, with the same comment (counters add up).
- */
-static bool
-nft_rule_sports(const struct conf *c, const struct conf_rule *r)
-{
-	for (unsigned s = 0; s < c->nservices; s++)
-		if ((r->services >> s) & 1 && c->services[s].nsranges != 0)
-			return true;
-	return false;
-}
-
-/* Protocol numbers of class bits P under AF; *INV: match the others. */
-static unsigned
-nft_protos(uint8_t p, int af, uint8_t *num, bool *inv)
-{
-	uint8_t all[3] = { 6, 17, af == 4 ? 1 : 58 };
-	uint8_t bit[3] = { CONF_P_TCP, CONF_P_UDP, CONF_P_ICMP };
-	unsigned n = 0;
-
-	*inv = (p & CONF_P_OTHER) != 0;
-	for (unsigned k = 0; k < 3; k++)
-		if (((p & bit[k]) != 0) != *inv)
-			num[n++] = all[k];
-	return n;
-}
-
 static int
-nft_set_protos(struct nft_bx *x, unsigned i, int af)
+nft_set_protos(struct nft_bx *x, const struct nft_ir_rule *r, int af)
 {
 	struct nft_setdef d = { .type = 12, .klen = 1, .byteorder = 1 };
 	char name[NFT_NAME_LEN];
-	uint8_t num[3];
+	uint8_t num[256];
 	struct nft_elems w;
 	bool inv;
-	unsigned n = nft_protos(x->c->rules[i].protos, af, num, &inv);
+	unsigned n = nft_ir_protos(r->protos, af, num, &inv);
 
-	nft_proto_name(i, af, name, sizeof(name));
+	nft_proto_name(r->rule, af, name, sizeof(name));
 	d.name = name;
 	if (nft_set_decl(x, &d) < 0)
 		return -1;
@@ -122,43 +95,28 @@ nft_set_protos(struct nft_bx *x, unsigned i, int af)
 	return 0;
 }
 
-/*
- * A rule's identity block judges the token behind a session, which the
- * kernel never sees.  Failing closed: a rule that would allow on what
- * the token says is left out (the flow meets the rules after it), one
- * that denies applies whatever the token says.
- */
-static bool
-nft_rule_skip(const struct conf_rule *r)
-{
-	return r->id.on && r->action == CDN_ACT_ALLOW;
-}
-
-/* Every set rule I looks up, declared before the rules. */
+/* Every set rule R looks up, declared before the rules. */
 static int
-nft_rule_sets(struct nft_bx *x, unsigned i)
+nft_rule_sets(struct nft_bx *x, const struct nft_ir_rule *r)
 {
-	const struct conf_rule *r = &x->c->rules[i];
 	char name[NFT_NAME_LEN];
 
-	if (nft_rule_skip(r))
-		return 0;
 	if (!r->src_any && nft_set_geo(x, &r->src) < 0)
 		return -1;
 	if (!r->dst_any && nft_set_geo(x, &r->dst) < 0)
 		return -1;
-	if (!r->svc_any) {
-		nft_svc_name(i, false, name, sizeof(name));
-		if (nft_set_svc(x, r, name, false) < 0)
+	if (!r->ports_any) {
+		nft_svc_name(r->rule, false, name, sizeof(name));
+		if (nft_set_ports(x, name, &r->dport) < 0)
 			return -1;
-		if (!nft_rule_sports(x->c, r))
+		if (r->sport.n == 0)
 			return 0;
-		nft_svc_name(i, true, name, sizeof(name));
-		return nft_set_svc(x, r, name, true);
+		nft_svc_name(r->rule, true, name, sizeof(name));
+		return nft_set_ports(x, name, &r->sport);
 	}
-	if (r->protos == CONF_P_ANY)
+	if (r->protos == NFT_IR_PROTOS_ANY)
 		return 0;
-	if (nft_set_protos(x, i, 4) < 0 || nft_set_protos(x, i, 6) < 0)
+	if (nft_set_protos(x, r, 4) < 0 || nft_set_protos(x, r, 6) < 0)
 		return -1;
 	return 0;
 }
@@ -207,52 +165,49 @@ nft_match_geo(struct nft_bx *x, struct nftnl_rule *nr,
 	return nft_x_lookup(nr, NFT_REG_1, name, false);
 }
 
+/* "meta l4proto . th dport @SET" (with SRC: th sport). */
+static int
+nft_match_ports(struct nftnl_rule *nr, const char *set, bool src)
+{
+	if (nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG32_00) < 0 ||
+	    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, src ? 0 : 2, 2,
+	    NFT_REG32_01) < 0)
+		return -1;
+	return nft_x_lookup(nr, NFT_REG32_00, set, false);
+}
+
 /* SRC: the sports twin, which looks the source port up instead. */
 static int
-nft_match_l4(struct nft_bx *x, struct nftnl_rule *nr, unsigned i, int af,
+nft_match_l4(struct nftnl_rule *nr, const struct nft_ir_rule *r, int af,
     bool src)
 {
-	const struct conf_rule *r = &x->c->rules[i];
 	char name[NFT_NAME_LEN];
-	uint8_t num[3];
+	uint8_t num[256];
 	bool inv;
 
-	if (!r->svc_any) {
-		nft_svc_name(i, src, name, sizeof(name));
-		if (nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG32_00) < 0 ||
-		    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, src ? 0 : 2,
-		    2, NFT_REG32_01) < 0)
-			return -1;
-		return nft_x_lookup(nr, NFT_REG32_00, name, false);
+	if (!r->ports_any) {
+		nft_svc_name(r->rule, src, name, sizeof(name));
+		return nft_match_ports(nr, name, src);
 	}
-	if (r->protos == CONF_P_ANY)
+	if (r->protos == NFT_IR_PROTOS_ANY)
 		return 0;
-	nft_protos(r->protos, af, num, &inv);
-	nft_proto_name(i, af, name, sizeof(name));
+	nft_ir_protos(r->protos, af, num, &inv);
+	nft_proto_name(r->rule, af, name, sizeof(name));
 	if (nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG_1) < 0)
 		return -1;
 	return nft_x_lookup(nr, NFT_REG_1, name, inv);
 }
 
+/* DIRS: bit per enum pol_dir; "in" is arriving on an outside port. */
 static int
-nft_match_dir(struct nftnl_rule *nr, enum conf_dir dir)
+nft_match_dir(struct nftnl_rule *nr, uint8_t dirs)
 {
-	if (dir == CONF_DIR_ANY)
+	if (dirs == NFT_IR_DIRS_ANY)
 		return 0;
 	if (nft_x_meta(nr, NFT_META_IIFNAME, NFT_REG_1) < 0)
 		return -1;
 	return nft_x_lookup(nr, NFT_REG_1, "ports_outside",
-	    dir == CONF_DIR_OUT);
-}
-
-/*
- * An identity block sees only the flows the gate judges (cls.c): with
- * the gate inbound only, its rule does too, whatever it says.
- */
-static enum conf_dir
-nft_rule_dir(const struct conf *c, const struct conf_rule *r)
-{
-	return r->id.on && !c->identity.gate_out ? CONF_DIR_IN : r->dir;
+	    dirs != 1u << POL_DIR_IN);
 }
 
 static int
@@ -278,29 +233,47 @@ nft_action(struct nft_bx *x, struct nftnl_rule *nr, int action, int nh)
 	return nft_x_verdict(nr, NF_DROP, NULL);
 }
 
+/* Counter, comment, log and verdict of R: the end of each nft rule. */
 static int
-nft_rule_af(struct nft_bx *x, unsigned i, int af, unsigned v)
+nft_rule_tail(struct nft_bx *x, struct nftnl_rule *nr,
+    const struct nft_ir_rule *r, const char *comment, const char *prefix)
 {
-	const struct conf_rule *r = &x->c->rules[i];
-	struct nftnl_rule *nr = nft_rule_new(x, "classify");
+	if (nft_x_counter(nr) < 0 || nft_x_comment(nr, comment) < 0 ||
+	    nft_x_log_if(nr, r->log, prefix) < 0)
+		return -1;
+	return nft_action(x, nr, r->action, r->nexthop);
+}
+
+static int
+nft_match_family(struct nftnl_rule *nr, int af)
+{
 	uint8_t nfp = af == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+
+	if (nft_x_meta(nr, NFT_META_NFPROTO, NFT_REG_1) < 0)
+		return -1;
+	return nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1);
+}
+
+static int
+nft_rule_af(struct nft_bx *x, const struct nft_ir_rule *r, int af,
+    unsigned v)
+{
+	struct nftnl_rule *nr = nft_rule_new(x, "classify");
 	char what[96], comment[64], prefix[32];
 
-	snprintf(prefix, sizeof(prefix), "cordon r%u", i);
+	snprintf(prefix, sizeof(prefix), "cordon r%u", r->rule);
 	/* Twins share the comment: their counters add up to the rule's. */
-	snprintf(comment, sizeof(comment), "r%u v%d %s", i, af, r->name);
+	snprintf(comment, sizeof(comment), "r%u v%d %s", r->rule, af,
+	    r->name);
 	snprintf(what, sizeof(what), "%s%s%s%s", comment, v & 1 ?
 	    " teredo-src" : "", v & 2 ? " teredo-dst" : "", v & 4 ?
 	    " sports" : "");
-	if (nr == NULL || nft_x_meta(nr, NFT_META_NFPROTO, NFT_REG_1) < 0 ||
-	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1) < 0 ||
+	if (nr == NULL || nft_match_family(nr, af) < 0 ||
 	    (!r->src_any && nft_match_geo(x, nr, &r->src, af, false, v) < 0) ||
 	    (!r->dst_any && nft_match_geo(x, nr, &r->dst, af, true, v) < 0) ||
-	    nft_match_dir(nr, nft_rule_dir(x->c, r)) < 0 ||
-	    nft_match_l4(x, nr, i, af, (v & 4) != 0) < 0 ||
-	    nft_x_counter(nr) < 0 || nft_x_comment(nr, comment) < 0 ||
-	    nft_x_log_if(nr, r->log, prefix) < 0 ||
-	    nft_action(x, nr, r->action, r->nexthop) < 0) {
+	    nft_match_dir(nr, r->dirs) < 0 ||
+	    nft_match_l4(nr, r, af, (v & 4) != 0) < 0 ||
+	    nft_rule_tail(x, nr, r, comment, prefix) < 0) {
 		if (nr != NULL)
 			nftnl_rule_free(nr);
 		return -1;
@@ -309,14 +282,12 @@ nft_rule_af(struct nft_bx *x, unsigned i, int af, unsigned v)
 }
 
 static int
-nft_rule_default(struct nft_bx *x)
+nft_rule_default(struct nft_bx *x, const struct nft_ir_rule *r)
 {
 	struct nftnl_rule *nr = nft_rule_new(x, "classify");
 
-	if (nr == NULL || nft_x_counter(nr) < 0 ||
-	    nft_x_comment(nr, "default") < 0 ||
-	    nft_x_log_if(nr, x->c->log_default, "cordon default") < 0 ||
-	    nft_action(x, nr, x->c->default_action, -1) < 0) {
+	if (nr == NULL || nft_rule_tail(x, nr, r, "default",
+	    "cordon default") < 0) {
 		if (nr != NULL)
 			nftnl_rule_free(nr);
 		return -1;
@@ -326,22 +297,21 @@ nft_rule_default(struct nft_bx *x)
 
 /*
  * IPv4, IPv6, and the Teredo twins of IPv6 rules with region sets; all
- * of them again (VARIANT bit 2) matching source ports, when the rule's
- * services have sports.
+ * of them again (VARIANT bit 2) matching source ports, when the rule
+ * takes some (a service with sports).
  */
 static int
-nft_rule_v6(struct nft_bx *x, unsigned i)
+nft_rule_v6(struct nft_bx *x, const struct nft_ir_rule *r)
 {
-	const struct conf_rule *r = &x->c->rules[i];
-	unsigned last = nft_rule_sports(x->c, r) ? 4 : 0;
+	unsigned last = r->sport.n != 0 ? 4 : 0;
 
 	for (unsigned sp = 0; sp <= last; sp += 4) {
-		if (nft_rule_af(x, i, 4, sp) < 0)
+		if (nft_rule_af(x, r, 4, sp) < 0)
 			return -1;
 		for (unsigned v = 0; v < 4; v++) {
 			if (((v & 1) && r->src_any) || ((v & 2) && r->dst_any))
 				continue;
-			if (nft_rule_af(x, i, 6, v | sp) < 0)
+			if (nft_rule_af(x, r, 6, v | sp) < 0)
 				return -1;
 		}
 	}
@@ -349,50 +319,29 @@ nft_rule_v6(struct nft_bx *x, unsigned i)
 }
 
 /*
- * identity.services need a session: the flows to them whose (source .
- * port) is not in the sessions set get identity.unidentified's action
- * before any rule is looked at, as docs/identity.md says.  Like
- * cls.c's gate, only flows arriving on outside ports, unless
- * identity.direction is "any".
+ * The identity gate: flows to identity.services whose (source . port)
+ * is not in the sessions set get identity.unidentified's action before
+ * any rule is looked at, as docs/identity.md says; like cls.c's gate,
+ * only flows of the gate's directions (R's dirs).
  */
 static int
-nft_ident_sets(struct nft_bx *x)
-{
-	struct conf_rule r = { .protos = CONF_P_TCP | CONF_P_UDP };
-
-	if (x->c->identity.line == 0)
-		return 0;
-	r.services = x->c->identity.services;
-	return nft_set_svc(x, &r, "identity_svc", false);
-}
-
-static int
-nft_ident_gate(struct nft_bx *x, int af)
+nft_ident_gate(struct nft_bx *x, const struct nft_ir_rule *r, int af)
 {
 	struct nftnl_rule *nr = nft_rule_new(x, "classify");
-	uint8_t nfp = af == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
 	uint32_t port_reg = af == 4 ? NFT_REG32_01 : NFT_REG32_04;
 	char what[32];
 
 	snprintf(what, sizeof(what), "identity v%d", af);
-	if (nr == NULL || nft_x_meta(nr, NFT_META_NFPROTO, NFT_REG_1) < 0 ||
-	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1) < 0 ||
-	    nft_match_dir(nr, x->c->identity.gate_out ? CONF_DIR_ANY :
-	    CONF_DIR_IN) < 0 ||
-	    nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG32_00) < 0 ||
-	    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
-	    NFT_REG32_01) < 0 ||
-	    nft_x_lookup(nr, NFT_REG32_00, "identity_svc", false) < 0 ||
+	if (nr == NULL || nft_match_family(nr, af) < 0 ||
+	    nft_match_dir(nr, r->dirs) < 0 ||
+	    nft_match_ports(nr, "identity_svc", false) < 0 ||
 	    nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, af == 4 ? 12 : 8,
 	    af == 4 ? 4 : 16, NFT_REG32_00) < 0 ||
 	    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
 	    port_reg) < 0 ||
 	    nft_x_lookup(nr, NFT_REG32_00, af == 4 ? "sessions_v4" :
-	    "sessions_v6", true) < 0 || nft_x_counter(nr) < 0 ||
-	    nft_x_comment(nr, what) < 0 || nft_x_log_if(nr,
-	    x->c->identity.unident_log, "cordon identity") < 0 ||
-	    nft_action(x, nr, x->c->identity.unident_action,
-	    x->c->identity.unident_nexthop) < 0) {
+	    "sessions_v6", true) < 0 ||
+	    nft_rule_tail(x, nr, r, what, "cordon identity") < 0) {
 		if (nr != NULL)
 			nftnl_rule_free(nr);
 		return -1;
@@ -401,24 +350,24 @@ nft_ident_gate(struct nft_bx *x, int af)
 }
 
 /*
- * source_route = "drop": a packet of family NFP with the IPv4 option or
- * IPv6 extension header TYPE is dropped before the identity gate and
- * every rule, as cls.c does (docs/packet-parsing.md, Source routing).
+ * Source routes (R: NFT_IR_SRCROUTE): a packet of family NFP with the
+ * IPv4 option or IPv6 extension header TYPE gets R's action (drop)
+ * before the identity gate and every rule, as cls.c does
+ * (docs/packet-parsing.md, Source routing).
  */
 static int
-nft_srcroute_rule(struct nft_bx *x, uint8_t nfp, uint8_t type)
+nft_srcroute_rule(struct nft_bx *x, const struct nft_ir_rule *r, uint8_t nfp,
+    uint8_t type)
 {
 	struct nftnl_rule *nr = nft_rule_new(x, "classify");
 	uint32_t op = nfp == NFPROTO_IPV4 ? NFT_EXTHDR_OP_IPV4 :
 	    NFT_EXTHDR_OP_IPV6;
 	uint8_t one = 1;
 
-	if (nr == NULL || nft_x_meta(nr, NFT_META_NFPROTO, NFT_REG_1) < 0 ||
-	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &nfp, 1) < 0 ||
-	    nft_x_exthdr_present(nr, op, type, NFT_REG_1) < 0 ||
+	if (nr == NULL || nft_match_family(nr, nfp == NFPROTO_IPV4 ? 4 : 6) <
+	    0 || nft_x_exthdr_present(nr, op, type, NFT_REG_1) < 0 ||
 	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &one, 1) < 0 ||
-	    nft_x_counter(nr) < 0 || nft_x_comment(nr, "source-route") < 0 ||
-	    nft_action(x, nr, CDN_ACT_DROP, -1) < 0) {
+	    nft_rule_tail(x, nr, r, "source-route", NULL) < 0) {
 		if (nr != NULL)
 			nftnl_rule_free(nr);
 		return -1;
@@ -432,36 +381,62 @@ nft_srcroute_rule(struct nft_bx *x, uint8_t nfp, uint8_t type)
  * broadcast, which cordon-dp also drops, passes here.
  */
 static int
-nft_srcroute_gate(struct nft_bx *x)
+nft_srcroute_gate(struct nft_bx *x, const struct nft_ir_rule *r)
 {
-	if (x->c->srcroute_action != CDN_ACT_DROP)
-		return 0;
-	if (nft_srcroute_rule(x, NFPROTO_IPV4, 131) < 0 ||
-	    nft_srcroute_rule(x, NFPROTO_IPV4, 137) < 0)
+	if (nft_srcroute_rule(x, r, NFPROTO_IPV4, 131) < 0 ||
+	    nft_srcroute_rule(x, r, NFPROTO_IPV4, 137) < 0)
 		return -1;
-	return nft_srcroute_rule(x, NFPROTO_IPV6, 43);
+	return nft_srcroute_rule(x, r, NFPROTO_IPV6, 43);
 }
 
-/* Sets go first: a rule can only name a set that exists. */
+/*
+ * Sets go first: a rule can only name a set that exists.  The rules'
+ * sets, then the gate's (the order `nft list` shows them in).
+ */
 int
 nft_rules_sets(struct nft_bx *x)
 {
-	for (unsigned i = 0; i < x->c->nrules; i++)
-		if (nft_rule_sets(x, i) < 0)
+	const struct nft_ir_rule *r;
+
+	for (unsigned i = 0; i < x->ir->n; i++) {
+		r = &x->ir->r[i];
+		if (!r->omit && r->kind == NFT_IR_RULE &&
+		    nft_rule_sets(x, r) < 0)
 			return -1;
-	return nft_ident_sets(x);
+	}
+	for (unsigned i = 0; i < x->ir->n; i++) {
+		r = &x->ir->r[i];
+		if (r->kind == NFT_IR_GATE &&
+		    nft_set_ports(x, "identity_svc", &r->dport) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One entry of the rule list, encoded (nothing for one left out). */
+static int
+nft_rule_encode(struct nft_bx *x, const struct nft_ir_rule *r)
+{
+	if (r->omit)
+		return 0;
+	switch (r->kind) {
+	case NFT_IR_SRCROUTE:
+		return nft_srcroute_gate(x, r);
+	case NFT_IR_GATE:
+		if (nft_ident_gate(x, r, 4) < 0)
+			return -1;
+		return nft_ident_gate(x, r, 6);
+	case NFT_IR_RULE:
+		return nft_rule_v6(x, r);
+	}
+	return nft_rule_default(x, r);
 }
 
 int
 nft_rules_classify(struct nft_bx *x)
 {
-	if (nft_srcroute_gate(x) < 0)
-		return -1;
-	if (x->c->identity.line != 0 &&
-	    (nft_ident_gate(x, 4) < 0 || nft_ident_gate(x, 6) < 0))
-		return -1;
-	for (unsigned i = 0; i < x->c->nrules; i++)
-		if (!nft_rule_skip(&x->c->rules[i]) && nft_rule_v6(x, i) < 0)
+	for (unsigned i = 0; i < x->ir->n; i++)
+		if (nft_rule_encode(x, &x->ir->r[i]) < 0)
 			return -1;
-	return nft_rule_default(x);
+	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * The table's sets: interface sets for direction, interval sets per
- * region and family, a concatenated (protocol . port) interval set per
- * rule that names services or ports, and the identity sessions.
+ * country set and family, a concatenated (protocol . port) interval set
+ * per rule that takes some ports only, and the identity sessions.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,96 +180,37 @@ out:
 	return rc;
 }
 
-static void
-nft_bm_ranges(uint64_t *bm, const struct conf_range *r, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		for (unsigned p = r[i].lo; p <= r[i].hi; p++)
-			bm[p / 64] |= 1ULL << (p % 64);
-}
-
 /*
- * Ports of L4 (CONF_P_TCP/UDP) that rule R accepts, as a bitmap:
- * destination ports, or with SRC the source ports of its services'
- * sports.
- */
-static void
-nft_rule_ports(const struct conf *c, const struct conf_rule *r, uint8_t l4,
-    bool src, uint64_t *bm)
-{
-	memset(bm, 0, 65536 / 8);
-	if ((r->protos & l4) == 0)
-		return;
-	if (!src)
-		nft_bm_ranges(bm, r->ports, r->nports);
-	for (unsigned s = 0; s < c->nservices; s++) {
-		const struct conf_service *v = &c->services[s];
-
-		if (!(r->services & (1ULL << s)) || !(v->protos & l4))
-			continue;
-		if (src)
-			nft_bm_ranges(bm, v->srange, v->nsranges);
-		else
-			nft_bm_ranges(bm, v->range, v->nranges);
-	}
-}
-
-static int
-nft_svc_elems(struct nft_elems *w, uint8_t proto, const uint64_t *bm)
-{
-	for (unsigned p = 0; p < 65536;) {
-		uint8_t k[8] = { proto }, e[8] = { proto };
-		unsigned q;
-
-		if (!(bm[p / 64] >> (p % 64) & 1)) {
-			p++;
-			continue;
-		}
-		for (q = p; q + 1 < 65536 && (bm[(q + 1) / 64] >>
-		    ((q + 1) % 64) & 1); q++)
-			;
-		k[4] = (uint8_t)(p >> 8);
-		k[5] = (uint8_t)p;
-		e[4] = (uint8_t)(q >> 8);
-		e[5] = (uint8_t)q;
-		if (nft_elems_add(w, k, 8, e, 0, 0) < 0)
-			return -1;
-		p = q + 1;
-	}
-	return 0;
-}
-
-/*
- * Rule R's services: "meta l4proto . th dport" ranges, or with SRC
- * "meta l4proto . th sport" ones (the rule's sports twin matches them).
+ * A (protocol . port) interval set NAME of the ranges L: what "meta
+ * l4proto . th dport" (or th sport) is looked up in.
  */
 int
-nft_set_svc(struct nft_bx *x, const struct conf_rule *r, const char *name,
-    bool src)
+nft_set_ports(struct nft_bx *x, const char *name, const struct nft_ir_ports *l)
 {
 	static const uint8_t concat[2] = { 1, 2 };
+	static const uint8_t num[2] = { 6, 17 };	/* TCP, UDP */
 	struct nft_setdef d = { .name = name,
 	    .type = NFT_CONCAT(NFT_TYPE_PROTO, NFT_TYPE_PORT), .klen = 8,
 	    .flags = NFT_SET_INTERVAL | NFT_SET_CONCAT, .concat = concat,
 	    .nconcat = 2, .byteorder = NFT_BYTEORDER_BIG };
-	uint64_t *bm = malloc(65536 / 8);
 	struct nft_elems w;
-	int rc = -1;
 
-	if (bm == NULL || nft_set_decl(x, &d) < 0)
-		goto out;
+	if (nft_set_decl(x, &d) < 0)
+		return -1;
 	nft_elems_begin(&w, x->b, x->table, name, NFT_MSG_NEWSETELEM);
-	nft_rule_ports(x->c, r, CONF_P_TCP, src, bm);
-	if (nft_svc_elems(&w, 6, bm) < 0)
-		goto out;
-	nft_rule_ports(x->c, r, CONF_P_UDP, src, bm);
-	if (nft_svc_elems(&w, 17, bm) < 0)
-		goto out;
+	for (unsigned i = 0; i < l->n; i++) {
+		const struct nft_ir_range *r = &l->v[i];
+		uint8_t k[8] = { num[r->l4] }, e[8] = { num[r->l4] };
+
+		k[4] = (uint8_t)(r->lo >> 8);
+		k[5] = (uint8_t)r->lo;
+		e[4] = (uint8_t)(r->hi >> 8);
+		e[5] = (uint8_t)r->hi;
+		if (nft_elems_add(&w, k, 8, e, 0, 0) < 0)
+			return -1;
+	}
 	nft_elems_end(&w);
-	rc = 0;
-out:
-	free(bm);
-	return rc;
+	return 0;
 }
 
 /* Identity sessions: (source . destination port), with timeouts. */

@@ -16,6 +16,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 
+#include "config/policy/pol_compile.h"
 #include "control/nft/nft_int.h"
 #include "core/stats/reasons.h"
 #include "tests/unit/unit_util.h"
@@ -328,6 +329,21 @@ small_conf(void)
 	return c;
 }
 
+/* The table of C, through its compiled policy, as nft_apply() does. */
+static int
+build(struct nft_batch *b, const struct conf *c, const struct geo_tables *t,
+    const struct nft_opts *o, char *err, size_t errlen)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+	int rc;
+
+	assert_non_null(p);
+	assert_int_equal(pol_compile(c, NULL, p, err, errlen), 0);
+	rc = nft_build(b, "cordon", c, p, t, o, NULL, 0, err, errlen);
+	free(p);
+	return rc;
+}
+
 /* The classify chain, decoded back: matchers, counter, verdict. */
 static void
 test_table_batch(void **st)
@@ -341,8 +357,7 @@ test_table_batch(void **st)
 
 	(void)st;
 	assert_int_equal(nft_batch_init(&b, 100), 0);
-	assert_int_equal(nft_build(&b, "cordon", c, t, &o, NULL, 0, err,
-	    sizeof(err)), 0);
+	assert_int_equal(build(&b, c, t, &o, err, sizeof(err)), 0);
 	batch_walk(&b, rules_cb, &r);
 	/* ports x2, sessions x2, geo x2, r0_svc, r1 protocols x2 */
 	assert_int_equal(r.sets, 9);
@@ -382,8 +397,7 @@ test_table_sports(void **st)
 	c->services[0].srange[0] = (struct conf_range){ 3544, 3544 };
 	c->services[0].nsranges = 1;
 	assert_int_equal(nft_batch_init(&b, 100), 0);
-	assert_int_equal(nft_build(&b, "cordon", c, t, &o, NULL, 0, err,
-	    sizeof(err)), 0);
+	assert_int_equal(build(&b, c, t, &o, err, sizeof(err)), 0);
 	batch_walk(&b, rules_cb, &r);
 	assert_int_equal(r.sets, 10);
 	assert_int_equal(r.n, 9);

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The layering of docs/architecture.md, checked on the text of every C
 # file under core/ wire/ config/ dataplane/ control/ (of ROOT): each
-# quoted include names a folder the file's layer may see, and none
-# climbs out with "../".  The compiler enforces the same for what it
+# quoted include names a folder the file's layer may see, none climbs
+# out with "../", and a private header (*_int.h, *_impl.h) is included
+# from its own folder only.  The compiler enforces the same for what it
 # compiles (build/inc/LAYER); this also covers headers that no file of
 # their own layer includes.  Prints every offence; exits 1 if any.
 #   tools/layers.sh [ROOT]
@@ -32,6 +33,12 @@ check_file() {
 			continue ;;
 		*/*) ;;
 		*) continue ;;	# the file's own folder
+		esac
+		case $path in
+		*_int.h | *_impl.h)
+			[ "${path%/*}" = "${2%/*}" ] ||
+			    echo "$2:$line: \"$path\": private to" \
+			    "${path%/*}/" ;;
 		esac
 		case " $(sees "$1") " in
 		*" ${path%%/*} "*) ;;

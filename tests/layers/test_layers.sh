@@ -89,6 +89,11 @@ includes config/zz/zz_inc.c control/store/store.h \
 echo '#include "control/dpc/dpc.h"' >"$SCRATCH/src"
 against core/zz/zz.h build/layers/includes.ok "core may include only core" \
     "a header of core including control fails make" <"$SCRATCH/src"
+echo '#include "core/geo/geo_impl.h"' >"$SCRATCH/src"
+against control/zz/zz_impl.c build/layers/includes.ok \
+    "private to core/geo/" \
+    "another folder including core/geo's private header fails make" \
+    <"$SCRATCH/src"
 echo '#include "../../core/geo/geo.h"' >"$SCRATCH/src"
 against core/zz/zz_up.c build/layers/includes.ok "no \"../\" in includes" \
     "an include climbing out with ../ fails make" <"$SCRATCH/src"

@@ -311,6 +311,32 @@ cdp_eal_init(const struct cdp_opts *o, const struct conf *c, char *argv0)
 	return 0;
 }
 
+/* The fast path's share of the configuration (dataplane/dp/dp.h). */
+static void
+cdp_dp_conf(const struct cdp_opts *o, const struct conf *c,
+    struct dp_conf *dc)
+{
+	_Static_assert(CONF_PORT_MAX <= STATS_PORT_MAX, "ports");
+	_Static_assert(sizeof(dc->port[0].name) >= CONF_NAME_MAX, "names");
+	_Static_assert(sizeof(dc->port[0].device) >=
+	    sizeof(c->ports[0].device), "devices");
+
+	dc->workers = c->workers;
+	dc->burst = c->burst;
+	dc->mbufs = o->mbufs ? o->mbufs : c->mbufs;
+	dc->nports = c->nports;
+	for (unsigned i = 0; i < c->nports; i++) {
+		const struct conf_port *cp = &c->ports[i];
+		struct dp_port_conf *p = &dc->port[i];
+
+		memcpy(p->name, cp->name, sizeof(cp->name));
+		memcpy(p->device, cp->device, sizeof(cp->device));
+		p->peer = cp->peer;
+		p->dir = cp->role == CONF_ROLE_OUTSIDE ? POL_DIR_IN :
+		    POL_DIR_OUT;
+	}
+}
+
 /*
  * P was compiled with config port indexes (port_ids NULL), exactly as
  * cordond compiles what it pushes: the fast path maps them to DPDK port
@@ -322,13 +348,15 @@ cdp_live(const struct cdp_opts *o, const struct conf *c,
     const struct policy *p, struct geo_db *db, char *argv0)
 {
 	static struct dp_ctx ctx;
+	static struct dp_conf dc;
 	struct geo_tables *geo = db->tables;
 	int rc;
 
 	if (cdp_eal_init(o, c, argv0) != 0)
 		return 1;
 	db->tables = NULL;
-	ctx.conf = c;
+	cdp_dp_conf(o, c, &dc);
+	ctx.conf = &dc;
 	ctx.stats_file = o->stats_file;
 	ctx.control = o->control;
 	ctx.fill_pcap = o->bench_fill;
@@ -361,8 +389,6 @@ cdp_main(struct cdp_opts *o, struct conf *c, struct policy *p,
 	}
 	if (o->replay)
 		return cdp_replay(o, p, db);
-	if (o->mbufs)
-		c->mbufs = o->mbufs;
 	return cdp_live(o, c, p, db, argv0);
 }
 

@@ -113,10 +113,6 @@ $(BUILD)/layers/includes.ok: tools/layers.sh $(LIB_SRCS) $(MAINS) \
 	tools/layers.sh
 	@touch $@
 
-$(BUILD)/obj/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -c $< -o $@
-
 $(BUILD)/cordon-dp: $(BUILD)/obj/dataplane/main.o $(LIBS_dataplane)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -83,9 +83,15 @@ $(BUILD)/obj/$(1)/%.o: $(1)/%.c | $(BUILD)/inc/$(1)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $$(call LAYER_CFLAGS,$(1)) -c $$< -o $$@
 
+# Links are added and removed, never remade: a compile may be reading.
 $(BUILD)/inc/$(1): Makefile
-	@rm -rf $$@ && mkdir -p $$@
-	@for d in $(SEES_$(1)); do ln -s $(CURDIR)/$$$$d $$@/$$$$d; done
+	@mkdir -p $$@
+	@for d in $(SEES_$(1)); do \
+	    [ "$$$$(readlink $$@/$$$$d)" = $(CURDIR)/$$$$d ] || \
+	    ln -sfn $(CURDIR)/$$$$d $$@/$$$$d; done
+	@for l in $$@/*; do case " $(SEES_$(1)) " in *" $$$${l##*/} "*) ;; \
+	    *) rm -f $$$$l ;; esac; done
+	@touch $$@
 
 $(call layer_lib,$(1)): $(SRCS_$(1):%.c=$(BUILD)/obj/%.o)
 	@mkdir -p $$(dir $$@)

@@ -10,8 +10,7 @@ DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null) -lrte_net_ring
 
 OPT	?= -O2 -g
 CFLAGS	:= $(OPT) $(EXTRA_CFLAGS)
-CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -I. $(DPDK_CFLAGS) -MMD -MP \
-	   -fno-strict-aliasing
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -MMD -MP -fno-strict-aliasing
 LDLIBS	:= $(DPDK_LIBS) -lmaxminddb -lconfig -lpcap -ljansson -lssl -lcrypto -lsystemd \
 	   -lnetsnmpagent -lnetsnmp -lcurl -lnftnl -lmnl \
 	   -lm -lpthread
@@ -22,14 +21,46 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
-# Everything but the programs' main files goes into one archive that the
-# binaries and the unit tests link: tests run the real code.
+# The layers, lowest first (docs/architecture.md).  Each is one archive,
+# and a layer's files are compiled seeing only the folders it may include:
+# build/inc/LAYER holds a link to each of them and replaces -I., so an
+# include against the grain is "file not found".  DPDK's headers are for
+# the dataplane alone; the other layers get its -march only.
+LAYERS	 := core wire config dataplane control
+SEES_core	:= core
+SEES_wire	:= core wire
+SEES_config	:= core wire config
+SEES_dataplane	:= core wire config dataplane
+SEES_control	:= core wire config control
+CFLAGS_dataplane := $(DPDK_CFLAGS)
+LAYER_CFLAGS = -iquote $(BUILD)/inc/$(1) \
+	$(or $(CFLAGS_$(1)),$(filter -march=% -m%,$(DPDK_CFLAGS)))
+# Tests, tools and fuzzers see every layer.
+TEST_CFLAGS := -I. $(DPDK_CFLAGS)
+
+# The programs' main files stay out of the archives, which the binaries
+# and the unit tests link highest layer first: tests run the real code.
 MAINS	 := dataplane/main.c control/cli/cordonctl.c control/daemon/cordond.c \
 	    control/cli/cordon-knock.c
-LIB_SRCS := $(filter-out $(MAINS),$(wildcard core/*/*.c wire/*.c \
-	    config/*/*.c dataplane/*/*.c control/*/*.c))
+SRCS_core	:= $(wildcard core/*/*.c)
+SRCS_wire	:= $(wildcard wire/*.c)
+SRCS_config	:= $(wildcard config/*/*.c)
+SRCS_dataplane	:= $(filter-out $(MAINS),$(wildcard dataplane/*/*.c))
+SRCS_control	:= $(filter-out $(MAINS),$(wildcard control/*/*.c))
+LIB_SRCS := $(foreach l,$(LAYERS),$(SRCS_$(l)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-LIB	 := $(BUILD)/libcordon.a
+layer_lib = $(BUILD)/lib/libcordon-$(1).a
+reverse	 = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) \
+	   $(firstword $(1)))
+# A layer's program links its archive, then those below, highest first.
+layer_libs = $(foreach l,$(call reverse,$(SEES_$(1))),$(call layer_lib,$(l)))
+LIBS_dataplane	:= $(call layer_libs,dataplane)
+LIBS_control	:= $(call layer_libs,control)
+LIBS_all	:= $(foreach l,control dataplane config wire core,\
+		   $(call layer_lib,$(l)))
+# Linked whole, on their own: a symbol reference against the grain is an
+# undefined symbol there, whatever the programs happen to pull in.
+LAYER_OKS := $(LAYERS:%=$(BUILD)/layers/%.ok) $(BUILD)/layers/includes.ok
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -39,39 +70,79 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 PROGS	:= $(BUILD)/cordon-dp $(BUILD)/cordonctl $(BUILD)/cordond \
 	   $(BUILD)/cordon-knock
 
-.PHONY: all deps test demo bench fuzz lint clean unit asan check-config
+.PHONY: all deps test demo bench fuzz lint clean unit asan check-config \
+	layers
 
-all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS)
+all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS) $(LAYER_OKS)
 
-$(BUILD)/obj/%.o: %.c
+# Only the layer checks (tests/layers/test_layers.sh).
+layers: $(LAYER_OKS)
+
+define LAYER_RULES
+$(BUILD)/obj/$(1)/%.o: $(1)/%.c | $(BUILD)/inc/$(1)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $$(call LAYER_CFLAGS,$(1)) -c $$< -o $$@
+
+# Links are added and removed, never remade: a compile may be reading.
+$(BUILD)/inc/$(1): Makefile
+	@mkdir -p $$@
+	@for d in $(SEES_$(1)); do \
+	    [ "$$$$(readlink $$@/$$$$d)" = $(CURDIR)/$$$$d ] || \
+	    ln -sfn $(CURDIR)/$$$$d $$@/$$$$d; done
+	@for l in $$@/*; do case " $(SEES_$(1)) " in *" $$$${l##*/} "*) ;; \
+	    *) rm -f $$$$l ;; esac; done
+	@touch $$@
+
+$(call layer_lib,$(1)): $(SRCS_$(1):%.c=$(BUILD)/obj/%.o)
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(BUILD)/layers/$(1).ok: $(call layer_libs,$(1)) $(BUILD)/layers/main.o
+	$$(CC) $$(LDFLAGS) -o $(BUILD)/layers/$(1) $(BUILD)/layers/main.o \
+	    -Wl,--whole-archive $$< -Wl,--no-whole-archive \
+	    $$(filter-out $$<,$$(call layer_libs,$(1))) $$(LDLIBS)
+	@touch $$@
+endef
+$(foreach l,$(LAYERS),$(eval $(call LAYER_RULES,$(l))))
+
+$(BUILD)/layers/main.o:
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	echo 'int main(void) { return 0; }' | $(CC) $(CFLAGS) -x c -c - -o $@
 
-$(LIB): $(LIB_OBJS)
-	@rm -f $@
-	ar rcs $@ $^
+# Written by hand, the grain is checked where no compiler looks: headers
+# no file of their layer includes, and "../" paths.
+$(BUILD)/layers/includes.ok: tools/layers.sh $(LIB_SRCS) $(MAINS) \
+		$(wildcard core/*/*.h wire/*.h config/*/*.h dataplane/*/*.h \
+		control/*/*.h)
+	@mkdir -p $(dir $@)
+	tools/layers.sh
+	@touch $@
 
-$(BUILD)/cordon-dp: $(BUILD)/obj/dataplane/main.o $(LIB)
+$(BUILD)/cordon-dp: $(BUILD)/obj/dataplane/main.o $(LIBS_dataplane)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/cordond: $(BUILD)/obj/control/daemon/cordond.o $(LIB)
+$(BUILD)/cordond: $(BUILD)/obj/control/daemon/cordond.o $(LIBS_control)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The CLI is a thin client: jansson and its own files, nothing else.
-$(BUILD)/cordonctl: $(BUILD)/obj/control/cli/cordonctl.o $(LIB)
+$(BUILD)/cordonctl: $(BUILD)/obj/control/cli/cordonctl.o $(LIBS_control)
 	$(CC) $(LDFLAGS) -o $@ $^ -ljansson
 
 # The knock client: builds, signs and sends one datagram (docs/knock.md).
-$(BUILD)/cordon-knock: $(BUILD)/obj/control/cli/cordon-knock.o $(LIB)
+$(BUILD)/cordon-knock: $(BUILD)/obj/control/cli/cordon-knock.o \
+		$(LIBS_control)
 	$(CC) $(LDFLAGS) -o $@ $^ -lssl -lcrypto -ljansson
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBS_all)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS_all) \
+	    -lcmocka $(LDLIBS)
 
-$(BUILD)/tools/%: tests/tools/%.c $(LIB)
+$(BUILD)/tools/%: tests/tools/%.c $(LIBS_all)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS_all) \
+	    $(LDLIBS)
 
 deps:
 	@appliance/deps.sh

@@ -16,10 +16,8 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 
-#include "config/load/conf.h"
-#include "config/geo/geo_build.h"
 #include "config/geo/geo_saved.h"
-#include "config/policy/pol_compile.h"
+#include "config/rev/rev.h"
 #include "dataplane/dp/dp.h"
 #include "core/replay/replay.h"
 
@@ -188,18 +186,28 @@ cdp_opts_parse(int argc, char **argv, struct cdp_opts *o)
 	return 0;
 }
 
+/* What the tables fall back to; whether they were asked to. */
+struct cdp_fb {
+	const struct cdp_opts *o;
+	bool tried;
+};
+
 /*
  * Live, when the databases do not compile: the last good tables cordond
  * kept (--geo-saved), if they are whole and were compiled from these
  * very databases and overrides — fail static rather than no traffic.
  */
 static int
-cdp_geo_saved(const struct cdp_opts *o, const struct conf *c,
-    const struct geo_source *src, unsigned n, struct geo_db *db)
+cdp_geo_saved(void *arg, const struct conf *c, const struct geo_source *src,
+    unsigned n, struct geo_db *db, const char *why)
 {
+	struct cdp_fb *fb = arg;
+	const struct cdp_opts *o = fb->o;
 	struct geo_saved_info in;
 	char err[600];
 
+	fb->tried = true;
+	fprintf(stderr, "cordon-dp: %s\n", why);
 	if (o->geo_saved == NULL || o->check || o->replay)
 		return -1;
 	if (geo_saved_read(o->geo_saved, db, &in, err, sizeof(err)) != 0) {
@@ -218,47 +226,36 @@ cdp_geo_saved(const struct cdp_opts *o, const struct conf *c,
 	return 0;
 }
 
-/* Compiles the databases: the config's, or those of --geodb. */
+/*
+ * The config, its policy and the tables of its databases (or those of
+ * --geodb): rev_compile(), as cordond compiles what it pushes.  Returns
+ * 0, or the exit status.
+ */
 static int
-cdp_geo_load(const struct cdp_opts *o, const struct conf *c,
-    struct geo_db *db)
+cdp_compile(const struct cdp_opts *o, struct rev *r)
 {
 	struct geo_source src[GEO_LAYER_MAX];
-	char err[512];
-	unsigned n = o->ngeo ? o->ngeo : c->ngeo;
+	struct cdp_fb fb = { o, false };
+	struct rev_geo g = { .fallback = cdp_geo_saved, .arg = &fb };
+	char err[1024];
 
-	for (unsigned i = 0; i < n; i++) {
-		src[i].path = o->ngeo ? o->geodb[i] : c->geo_path[i];
-		src[i].field = o->ngeo ? (o->geofield[i] ? o->geofield[i] :
-		    GEO_DEFAULT_FIELD) : c->geo_field[i];
+	for (unsigned i = 0; i < o->ngeo; i++) {
+		src[i].path = o->geodb[i];
+		src[i].field = o->geofield[i] ? o->geofield[i] :
+		    GEO_DEFAULT_FIELD;
 	}
-	if (n == 0) {
-		fprintf(stderr, "cordon-dp: no geolocation database "
-		    "configured: refusing to run (fail closed)\n");
-		return -1;
+	if (o->ngeo > 0) {
+		g.src = src;
+		g.n = o->ngeo;
 	}
-	if (geo_db_build(src, n, c->overrides, c->noverrides, db, err,
-	    sizeof(err)) != 0) {
+	if (rev_compile(o->conf, &g, r, err, sizeof(err)) == 0)
+		return 0;
+	if (r->fail == REV_FAIL_CONF || !fb.tried)
 		fprintf(stderr, "cordon-dp: %s\n", err);
-		if (cdp_geo_saved(o, c, src, n, db) == 0)
-			return 0;
+	else
 		fprintf(stderr, "cordon-dp: no usable geolocation database: "
 		    "refusing to run (fail closed)\n");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-cdp_policy(const struct conf *c, const uint16_t *ids, struct policy *p)
-{
-	char err[512];
-
-	if (pol_compile(c, ids, p, err, sizeof(err)) != 0) {
-		fprintf(stderr, "cordon-dp: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return r->fail == REV_FAIL_CONF || o->check ? 2 : 1;
 }
 
 static int
@@ -311,6 +308,32 @@ cdp_eal_init(const struct cdp_opts *o, const struct conf *c, char *argv0)
 	return 0;
 }
 
+/* The fast path's share of the configuration (dataplane/dp/dp.h). */
+static void
+cdp_dp_conf(const struct cdp_opts *o, const struct conf *c,
+    struct dp_conf *dc)
+{
+	_Static_assert(CONF_PORT_MAX <= STATS_PORT_MAX, "ports");
+	_Static_assert(sizeof(dc->port[0].name) >= CONF_NAME_MAX, "names");
+	_Static_assert(sizeof(dc->port[0].device) >=
+	    sizeof(c->ports[0].device), "devices");
+
+	dc->workers = c->workers;
+	dc->burst = c->burst;
+	dc->mbufs = o->mbufs ? o->mbufs : c->mbufs;
+	dc->nports = c->nports;
+	for (unsigned i = 0; i < c->nports; i++) {
+		const struct conf_port *cp = &c->ports[i];
+		struct dp_port_conf *p = &dc->port[i];
+
+		memcpy(p->name, cp->name, sizeof(cp->name));
+		memcpy(p->device, cp->device, sizeof(cp->device));
+		p->peer = cp->peer;
+		p->dir = cp->role == CONF_ROLE_OUTSIDE ? POL_DIR_IN :
+		    POL_DIR_OUT;
+	}
+}
+
 /*
  * P was compiled with config port indexes (port_ids NULL), exactly as
  * cordond compiles what it pushes: the fast path maps them to DPDK port
@@ -322,13 +345,15 @@ cdp_live(const struct cdp_opts *o, const struct conf *c,
     const struct policy *p, struct geo_db *db, char *argv0)
 {
 	static struct dp_ctx ctx;
+	static struct dp_conf dc;
 	struct geo_tables *geo = db->tables;
 	int rc;
 
 	if (cdp_eal_init(o, c, argv0) != 0)
 		return 1;
 	db->tables = NULL;
-	ctx.conf = c;
+	cdp_dp_conf(o, c, &dc);
+	ctx.conf = &dc;
 	ctx.stats_file = o->stats_file;
 	ctx.control = o->control;
 	ctx.fill_pcap = o->bench_fill;
@@ -340,30 +365,21 @@ cdp_live(const struct cdp_opts *o, const struct conf *c,
 
 /* Everything after the command line: returns the exit status. */
 static int
-cdp_main(struct cdp_opts *o, struct conf *c, struct policy *p,
-    struct geo_db *db, char *argv0)
+cdp_main(struct cdp_opts *o, struct rev *r, char *argv0)
 {
-	char err[512];
+	int rc;
 
-	if (conf_load(o->conf, c, err, sizeof(err)) != 0) {
-		fprintf(stderr, "cordon-dp: %s\n", err);
-		return 2;
-	}
-	if (cdp_policy(c, NULL, p) != 0)
-		return 2;
-	if (cdp_geo_load(o, c, db) != 0)
-		return o->check ? 2 : 1;
+	if ((rc = cdp_compile(o, r)) != 0)
+		return rc;
 	if (o->check) {
-		conf_print(c, stdout);
-		geo_db_print(db, stdout);
+		conf_print(r->conf, stdout);
+		geo_db_print(r->geo, stdout);
 		printf("configuration OK\n");
 		return 0;
 	}
 	if (o->replay)
-		return cdp_replay(o, p, db);
-	if (o->mbufs)
-		c->mbufs = o->mbufs;
-	return cdp_live(o, c, p, db, argv0);
+		return cdp_replay(o, r->pol, r->geo);
+	return cdp_live(o, r->conf, r->pol, r->geo, argv0);
 }
 
 int
@@ -373,6 +389,7 @@ main(int argc, char **argv)
 	static struct geo_db db;
 	struct conf *c = calloc(1, sizeof(*c));
 	struct policy *p = calloc(1, sizeof(*p));
+	struct rev r = { .conf = c, .pol = p, .geo = &db };
 	char *argv0 = argv[0];
 	int rc = 1;
 
@@ -382,7 +399,7 @@ main(int argc, char **argv)
 	rc = 2;
 	if (cdp_opts_parse(argc, argv, &o) != 0)
 		goto out;
-	rc = cdp_main(&o, c, p, &db, argv0);
+	rc = cdp_main(&o, &r, argv0);
 out:
 	geo_db_free(&db);
 	free(p);

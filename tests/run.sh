@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs every test suite and ends with one line "N passed, N failed".
-#   tests/run.sh [suite...]   suites: unit asan geo config dp ctl mon integ nft
-#   ident knock fuzz
+#   tests/run.sh [suite...]   suites: unit layers asan geo config dp ctl mon
+#   integ nft ident knock fuzz
 # Exit status 1 if anything failed (or a suite could not run at all).
 set -u
 
@@ -226,7 +226,23 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" claims
 }
 
-SUITES=${*:-unit asan geo config dp ctl mon integ ident knock nft fuzz}
+# The build enforces the layers: includes and calls against the grain
+# fail `make` (tests/layers/test_layers.sh, in a scratch copy).
+suite_layers() {
+	local out="$LOG_DIR/layers.tap"
+	tests/layers/test_layers.sh >"$out" 2>&1
+	local rc=$?
+	echo "== layers: $(grep -cE '^ok ' "$out") ok," \
+	    "$(grep -cE '^not ok ' "$out") not ok"
+	tap_count "$out"
+	if [ $rc -ne 0 ] && ! grep -qE '^not ok ' "$out"; then
+		FAILED=$((FAILED + 1))
+		echo "  FAIL: layers exited $rc"
+		tail -n 20 "$out" | sed 's/^/    /'
+	fi
+}
+
+SUITES=${*:-unit layers asan geo config dp ctl mon integ ident knock nft fuzz}
 for s in $SUITES; do
 	echo "### suite $s"
 	"suite_$s"

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/policy/policy.h"
 #include "wire/dpc_proto.h"
 
 int
@@ -19,4 +20,10 @@ dpc_sha256(const void *p, size_t len, uint8_t out[DPC_WIRE_HASH])
 		return -1;
 	}
 	return 0;
+}
+
+void
+dpc_policy_hash(const struct policy *p, uint8_t out[DPC_WIRE_HASH])
+{
+	(void)dpc_sha256(p, sizeof(*p), out);
 }

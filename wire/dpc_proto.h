@@ -176,4 +176,8 @@ void dpc_result_set(struct dpc_msg_result *r, int error, const char *fmt, ...)
 /* SHA-256 of LEN bytes at P (dpc_hash.c, OpenSSL). 0, or -1: OUT zeroed. */
 int dpc_sha256(const void *p, size_t len, uint8_t out[DPC_WIRE_HASH]);
 
+struct policy;
+/* SHA-256 of the flat policy, as cordon-dp reports it (dpc_hash.c). */
+void dpc_policy_hash(const struct policy *p, uint8_t out[DPC_WIRE_HASH]);
+
 #endif

@@ -13,7 +13,7 @@
 
 #include "config/load/conf_logging.h"
 #include "config/geo/geo_build.h"
-#include "control/ident/knock_nat.h"
+#include "config/load/knock_nat.h"
 #include "core/geo/geo.h"
 
 #define CONF_NAME_MAX		32

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/rev/rev.h"
 #include "control/daemon/cordond.h"
 
 int64_t
@@ -91,7 +92,7 @@ cd_geo_install(struct cd *d, struct geo_db *n, struct cd_err *e)
 	struct cd_running tmp = d->run;
 
 	tmp.geo = *n;
-	cd_geo_hash(n, d->run.conf, tmp.geo_hash);
+	rev_geo_hash(n, d->run.conf, tmp.geo_hash);
 	/* Sessions are judged again with the new places, in the same LOAD. */
 	if (cd_sess_prepare(d, &tmp, e) < 0)
 		return -1;

@@ -12,6 +12,7 @@
 
 #include "control/daemon/cordond.h"
 #include "config/geo/geo_saved.h"
+#include "config/rev/rev.h"
 
 void
 cd_geo_saved_path(const struct cd *d, char *out, size_t len)
@@ -25,13 +26,9 @@ cd_geo_saved_fits(const struct conf *c, const struct geo_db *db,
     const struct geo_saved_info *in, struct cd_err *e)
 {
 	struct geo_source src[GEO_LAYER_MAX];
+	unsigned n = rev_geo_sources(c, src);
 
-	for (unsigned i = 0; i < c->ngeo; i++) {
-		src[i].path = c->geo_path[i];
-		src[i].field = c->geo_field[i];
-	}
-	if (geo_saved_fits(db, in, src, c->ngeo, c->overrides,
-	    c->noverrides) == 0)
+	if (geo_saved_fits(db, in, src, n, c->overrides, c->noverrides) == 0)
 		return 0;
 	return cd_fail(e, "geo", "the saved tables were compiled from other "
 	    "databases or overrides");

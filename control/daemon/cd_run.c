@@ -1,6 +1,6 @@
 /*
- * Revisions as cordon-dp sees them: text -> conf_load -> pol_compile ->
- * geo_db_build, exactly what cordon-dp would do, then hashed.  And the
+ * Revisions as cordon-dp sees them: text -> rev_compile (config/rev),
+ * exactly what cordon-dp compiles for itself.  And the
  * one path every change takes: compile aside, push to cordon-dp, commit
  * to the store, swap the running revision.
  */
@@ -12,8 +12,7 @@
 #include <unistd.h>
 
 #include "control/daemon/cordond.h"
-#include "config/geo/geo_saved.h"
-#include "config/policy/pol_compile.h"
+#include "config/rev/rev.h"
 
 void
 cd_run_free(struct cd_running *r)
@@ -24,25 +23,6 @@ cd_run_free(struct cd_running *r)
 	free(r->conf);
 	free(r->pol);
 	memset(r, 0, sizeof(*r));
-}
-
-/* Identifies the tables by what they were built from. */
-void
-cd_geo_hash(const struct geo_db *db, const struct conf *c,
-    uint8_t out[DPC_HASH_LEN])
-{
-	geo_saved_id(db, c->overrides, c->noverrides, out);
-}
-
-/* Same databases and overrides: the tables would come out the same. */
-static bool
-cd_geo_same(const struct conf *a, const struct conf *b)
-{
-	return a->ngeo == b->ngeo && a->noverrides == b->noverrides &&
-	    memcmp(a->geo_path, b->geo_path, sizeof(a->geo_path)) == 0 &&
-	    memcmp(a->geo_field, b->geo_field, sizeof(a->geo_field)) == 0 &&
-	    memcmp(a->overrides, b->overrides,
-	    a->noverrides * sizeof(a->overrides[0])) == 0;
 }
 
 /* "PATH:12: msg" -> "candidate:12: msg": never show a temporary path. */
@@ -58,67 +38,87 @@ cd_err_relabel(const char *path, const char *label, const char *err,
 		cd_fail(e, "invalid", "%s", err);
 }
 
-int
-cd_geo_compile(const struct conf *c, struct geo_db *db, struct cd_err *e)
+/* Answers such as "EU" or "ZZ" place nobody: say how many. */
+void
+cd_geo_note(const struct geo_db *db)
 {
-	struct geo_source src[GEO_LAYER_MAX];
-	char err[512];
-
-	if (c->ngeo == 0)
-		return cd_fail(e, "geo", "no geolocation database configured: "
-		    "cordon-dp refuses to run without one (fail closed)");
-	for (unsigned i = 0; i < c->ngeo; i++) {
-		src[i].path = c->geo_path[i];
-		src[i].field = c->geo_field[i];
-	}
-	if (geo_db_build(src, c->ngeo, c->overrides, c->noverrides, db, err,
-	    sizeof(err)) < 0)
-		return cd_fail(e, "geo", "%s", err);
-	/* Answers such as "EU" or "ZZ" place nobody: say how many. */
 	for (unsigned i = 0; i < db->nlayers; i++)
 		if (db->layer[i].records_non_iso > 0)
 			cd_log("geo: %s: %llu records answer a code ISO 3166-1 "
 			    "does not assign: judged unknown",
 			    db->layer[i].path,
 			    (unsigned long long)db->layer[i].records_non_iso);
+}
+
+int
+cd_geo_compile(const struct conf *c, struct geo_db *db, struct cd_err *e)
+{
+	char err[512];
+
+	if (rev_geo_build(c, db, err, sizeof(err)) < 0)
+		return cd_fail(e, "geo", "%s", err);
+	cd_geo_note(db);
 	return 0;
 }
 
+/* Start-up: the saved tables stand in for databases that fail. */
+struct cd_run_fb {
+	struct cd *d;
+	struct cd_err *e;
+	bool tried;
+};
+
+static int
+cd_run_fallback(void *arg, const struct conf *c, const struct geo_source *src,
+    unsigned n, struct geo_db *db, const char *err)
+{
+	struct cd_run_fb *fb = arg;
+
+	(void)src;
+	(void)n;
+	fb->tried = true;
+	cd_fail(fb->e, "geo", "%s", err);
+	return cd_geo_fallback(fb->d, c, db, fb->e);
+}
+
 /*
- * Compiles the config at PATH into OUT.  LABEL replaces PATH in error
- * messages.  The geo tables of REUSE are borrowed when its databases and
- * overrides are the same.  With FALLBACK (start-up) a database that will
- * not compile is replaced by the tables saved in its state folder.
+ * Compiles the config at PATH into OUT (rev_compile).  LABEL replaces
+ * PATH in error messages.  The geo tables of REUSE are borrowed when its
+ * databases and overrides are the same.  With FALLBACK (start-up) a
+ * database that will not compile is replaced by the tables saved in its
+ * state folder.
  */
 static int
 cd_run_build(const char *path, const char *label,
     const struct cd_running *reuse, struct cd *fallback,
     struct cd_running *out, struct cd_err *e)
 {
+	struct cd_run_fb fb = { fallback, e, false };
+	struct rev_geo g = { .fallback = fallback ? cd_run_fallback : NULL,
+	    .arg = &fb };
+	struct rev r = { .geo = &out->geo };
 	char err[1024];
 
-	out->conf = calloc(1, sizeof(*out->conf));
-	out->pol = calloc(1, sizeof(*out->pol));
+	if (reuse != NULL) {
+		g.reuse_conf = reuse->conf;
+		g.reuse = &reuse->geo;
+	}
+	r.conf = out->conf = calloc(1, sizeof(*out->conf));
+	r.pol = out->pol = calloc(1, sizeof(*out->pol));
 	if (out->conf == NULL || out->pol == NULL)
 		return cd_fail(e, "internal", "out of memory");
-	if (conf_load(path, out->conf, err, sizeof(err)) < 0) {
-		cd_err_relabel(path, label, err, e);
+	if (rev_compile(path, &g, &r, err, sizeof(err)) < 0) {
+		if (r.fail == REV_FAIL_CONF)
+			cd_err_relabel(path, label, err, e);
+		else if (!fb.tried)
+			cd_fail(e, "geo", "%s", err);
 		return -1;
 	}
-	if (pol_compile(out->conf, NULL, out->pol, err, sizeof(err)) < 0) {
-		cd_err_relabel(path, label, err, e);
-		return -1;
-	}
-	if (reuse != NULL && reuse->conf != NULL &&
-	    cd_geo_same(reuse->conf, out->conf)) {
-		out->geo = reuse->geo;
-		out->geo_borrowed = true;
-	} else if (cd_geo_compile(out->conf, &out->geo, e) < 0 &&
-	    (fallback == NULL || cd_geo_fallback(fallback, out->conf,
-	    &out->geo, e) < 0))
-		return -1;
-	dpc_policy_hash(out->pol, out->pol_hash);
-	cd_geo_hash(&out->geo, out->conf, out->geo_hash);
+	out->geo_borrowed = r.geo_borrowed;
+	if (!r.geo_borrowed && !fb.tried)
+		cd_geo_note(&out->geo);
+	memcpy(out->pol_hash, r.pol_hash, DPC_HASH_LEN);
+	memcpy(out->geo_hash, r.geo_hash, DPC_HASH_LEN);
 	return 0;
 }
 

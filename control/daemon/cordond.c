@@ -28,7 +28,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "control/daemon/cordond.h"
-#include "config/policy/pol_compile.h"
+#include "config/rev/rev.h"
 
 #define CD_DEFAULT_CONF "/etc/cordon/cordon.conf"
 #define CD_POLL_MAX_MS	1000
@@ -50,21 +50,17 @@ cd_check(const char *path)
 	struct conf *c = calloc(1, sizeof(*c));
 	struct policy *p = calloc(1, sizeof(*p));
 	struct geo_db db = { 0 };
-	struct cd_err e;
+	struct rev r = { .conf = c, .pol = p, .geo = &db };
 	char err[1024];
 	int rc = 2;
 
 	if (c == NULL || p == NULL)
 		goto out;
-	if (conf_load(path, c, err, sizeof(err)) < 0 ||
-	    pol_compile(c, NULL, p, err, sizeof(err)) < 0) {
+	if (rev_compile(path, NULL, &r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cordond: %s\n", err);
 		goto out;
 	}
-	if (cd_geo_compile(c, &db, &e) < 0) {
-		fprintf(stderr, "cordond: %s\n", e.msg);
-		goto out;
-	}
+	cd_geo_note(&db);
 	conf_print(c, stdout);
 	conf_control_print(&c->control, stdout);
 	geo_db_print(&db, stdout);

@@ -192,8 +192,8 @@ int cd_run_compile(struct cd *d, uint64_t rev, const char *text,
     struct cd_err *e);
 void cd_run_free(struct cd_running *r);
 int cd_run_load_running(struct cd *d, struct cd_err *e);
-void cd_geo_hash(const struct geo_db *db, const struct conf *c,
-    uint8_t out[DPC_HASH_LEN]);
+/* Logs the database answers that place nobody ("EU", "ZZ"). */
+void cd_geo_note(const struct geo_db *db);
 /* A change of the running revision: its store metadata and audit. */
 struct cd_change {
 	const char *kind;	/* store_meta.kind: commit, rollback, revert */

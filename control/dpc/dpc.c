@@ -486,12 +486,6 @@ fail:
 	return -1;
 }
 
-void
-dpc_policy_hash(const struct policy *p, uint8_t out[DPC_HASH_LEN])
-{
-	(void)dpc_sha256(p, sizeof(*p), out);
-}
-
 int
 dpc_load_blob(struct dpc *c, uint64_t revision, const struct policy *p,
     const void *geo_blob, size_t geo_len,

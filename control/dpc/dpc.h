@@ -89,9 +89,6 @@ int dpc_load(struct dpc *c, uint64_t revision, const struct policy *p,
     const struct geo_tables *g, const uint8_t geo_hash[DPC_HASH_LEN],
     int timeout_ms, char *err, size_t errlen);
 
-/* SHA-256 of the flat policy, as cordon-dp reports it. */
-void dpc_policy_hash(const struct policy *p, uint8_t out[DPC_HASH_LEN]);
-
 /* STATUS: like dpc_hello() without (re)mapping the counters. */
 int dpc_status_get(struct dpc *c, struct dpc_status *st);
 

@@ -22,7 +22,7 @@
 
 #include <openssl/evp.h>
 
-#include "control/ident/knock_nat.h"
+#include "config/load/knock_nat.h"
 
 struct json_t;			/* jansson's json_t */
 

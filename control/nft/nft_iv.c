@@ -4,14 +4,16 @@
  * interval sets.  It walks the compiled tables (the DIR-24-8 table and
  * the IPv6 trie) rather than the MMDB, so that the kernel enforces
  * exactly what cordon-dp and `cordonctl lookup` answer, overrides and
- * IPv4-in-IPv6 aliases included.  That needs the tables' layout, hence
- * geo_impl.h; nothing here writes to them.
+ * IPv4-in-IPv6 aliases included.  geo_walk() reads the tables' layout;
+ * this turns what it reports into ranges.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "control/nft/nft_int.h"
-#include "core/geo/geo_impl.h"
+#include "core/geo/geo.h"
+
+_Static_assert(CONF_CC_WORDS == GEO_CC_WORDS, "country set sizes");
 
 static nft_u128
 nft_ones(unsigned bits)
@@ -83,26 +85,17 @@ nft_ivs_free(struct nft_ivs *l)
 }
 
 static int
-nft_walk4(const struct geo_tables *g, const struct conf_ccset *s,
-    struct nft_ivs *out)
+nft_walk4(void *arg, uint32_t lo, uint32_t hi)
 {
-	for (uint32_t i = 0; i < GEO_TBL24_SIZE; i++) {
-		uint16_t e = g->tbl24[i];
-		const uint16_t *t8;
+	return nft_iv4_add(arg, lo, hi);
+}
 
-		if (!GEO_IS_TBL8(e)) {
-			if (conf_ccset_has(s, e) &&
-			    nft_iv4_add(out, i << 8, i << 8 | 0xff) < 0)
-				return -1;
-			continue;
-		}
-		t8 = g->tbl8 + ((uint32_t)(e - GEO_TBL8_BASE) << 8);
-		for (uint32_t j = 0; j < 256; j++)
-			if (conf_ccset_has(s, t8[j]) &&
-			    nft_iv4_add(out, i << 8 | j, i << 8 | j) < 0)
-				return -1;
-	}
-	return 0;
+static int
+nft_walk6(void *arg, const uint8_t base[16], unsigned plen)
+{
+	nft_u128 b = nft_bytes_u128(base);
+
+	return nft_iv6_add(arg, b, b | nft_ones(128 - plen));
 }
 
 /*
@@ -139,54 +132,25 @@ nft_alias6(struct nft_ivs *out, nft_u128 base, unsigned plen, unsigned off,
 }
 
 static int
-nft_walk6(const struct geo_tables *g, const struct conf_ccset *s,
-    uint32_t e, nft_u128 base, unsigned plen, struct nft_ivs *out)
+nft_walk_alias6(void *arg, const uint8_t base[16], unsigned plen,
+    unsigned off, bool inv)
 {
-	const uint32_t *node;
-	unsigned off;
-
-	switch (e & GEO6_TAG_MASK) {
-	case GEO6_LEAF:
-		if (!conf_ccset_has(s, (geo_cc_t)(e & GEO6_VAL_MASK)))
-			return 0;
-		return nft_iv6_add(out, base, base | nft_ones(128 - plen));
-	case GEO6_ALIAS:
-		/* Free bits before the IPv4 field (Teredo): not a range. */
-		off = e & GEO6_ALIAS_OFF;
-		if (off > plen || plen > off + 32 || off > 96)
-			return 0;
-		return nft_alias6(out, base, plen, off,
-		    (e & GEO6_ALIAS_INV) != 0);
-	case GEO6_NODE:
-		node = g->node6 + (size_t)(e & GEO6_VAL_MASK) * 256;
-		for (unsigned b = 0; b < 256; b++) {
-			/* Most entries are countries outside the set. */
-			if ((node[b] & GEO6_TAG_MASK) == GEO6_LEAF &&
-			    !conf_ccset_has(s, (geo_cc_t)(node[b] &
-			    GEO6_VAL_MASK)))
-				continue;
-			if (nft_walk6(g, s, node[b], base |
-			    (nft_u128)b << (120 - plen), plen + 8, out) < 0)
-				return -1;
-		}
+	/* Free bits before the IPv4 field (Teredo): not a range. */
+	if (off > plen || plen > off + 32 || off > 96)
 		return 0;
-	}
-	return 0;
+	return nft_alias6(arg, nft_bytes_u128(base), plen, off, inv);
 }
 
 int
 nft_iv_export(const struct geo_tables *g, const struct conf_ccset *s,
     struct nft_ivs *out)
 {
+	struct geo_walk w = { s->w, nft_walk4, nft_walk6, nft_walk_alias6,
+	    out };
+
 	memset(out, 0, sizeof(*out));
-	if (nft_walk4(g, s, out) < 0)
-		goto fail;
-	for (uint32_t i = 0; i < GEO6_ROOT_SIZE; i++)
-		if (nft_walk6(g, s, g->root6[i], (nft_u128)i << 112, 16,
-		    out) < 0)
-			goto fail;
-	return 0;
-fail:
+	if (geo_walk(g, &w) == 0)
+		return 0;
 	nft_ivs_free(out);
 	return -1;
 }

@@ -9,6 +9,7 @@
 #ifndef CORDON_GEO_H
 #define CORDON_GEO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,6 +116,28 @@ void geo_lookup4_bulk(const struct geo_tables *t, const uint32_t *addr,
  */
 void geo_lookup6_bulk(const struct geo_tables *t, const uint8_t *const *addr,
     geo_cc_t *cc, unsigned n);
+
+/*
+ * What a set of countries covers (core/geo/geo_walk.c), for exporters
+ * such as the kernel's interval sets.  SET has a bit per geo_cc_t
+ * (GEO_CC_WORDS words).  The walk calls, in this order: V4 for each
+ * IPv4 range [LO, HI] (host order) whose addresses answer a country of
+ * SET, ascending, adjacent ranges merged; then, ascending, V6 for each
+ * IPv6 prefix BASE/PLEN (network order) that answers one, and ALIAS6
+ * for each prefix that answers as the IPv4 address at bit OFF of the
+ * address (bitwise inverted if INV), whichever the set.  A callback's
+ * non-zero return ends the walk and is returned; else 0.
+ */
+#define GEO_CC_WORDS	((GEO_CC_MAX + 63) / 64)
+struct geo_walk {
+	const uint64_t *set;
+	int (*v4)(void *arg, uint32_t lo, uint32_t hi);
+	int (*v6)(void *arg, const uint8_t base[16], unsigned plen);
+	int (*alias6)(void *arg, const uint8_t base[16], unsigned plen,
+	    unsigned off, bool inv);
+	void *arg;
+};
+int geo_walk(const struct geo_tables *t, const struct geo_walk *w);
 
 /* Bytes held by the tables (logical sizes) and groups/nodes in use. */
 struct geo_mem {

@@ -13,7 +13,6 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
-#include "config/load/conf.h"
 #include "core/classify/cls.h"
 #include "wire/dpc_proto.h"
 #include "core/stats/stats.h"
@@ -26,6 +25,27 @@
 #define DP_KNOCK_RATE	500	/* knocks per second per worker, at most */
 #define DP_KNOCK_SRC	1024	/* per-source buckets per worker */
 #define DP_KNOCK_SRC_HZ	10	/* knocks per second one source bucket passes */
+
+/*
+ * What the fast path takes from the configuration: main.c fills it from
+ * the loaded config, so nothing here depends on the config layer.
+ */
+#define DP_NAME_MAX	32
+#define DP_DEVICE_MAX	128
+struct dp_port_conf {
+	char name[DP_NAME_MAX];
+	char device[DP_DEVICE_MAX];	/* DPDK device name */
+	int peer;		/* index of the paired port, or -1 */
+	uint8_t dir;		/* enum pol_dir of traffic arriving here */
+};
+
+struct dp_conf {
+	unsigned workers;	/* worker lcores; 0: all but main */
+	unsigned burst;		/* 0: 32 */
+	unsigned mbufs;		/* pool size; 0: 16384 */
+	unsigned nports;
+	struct dp_port_conf port[STATS_PORT_MAX];
+};
 
 struct dp_port {
 	uint16_t id;		/* DPDK port id */
@@ -124,7 +144,7 @@ struct dp_state {
 };
 
 struct dp_ctx {
-	const struct conf *conf;
+	const struct dp_conf *conf;
 	struct dp_state *state;		/* workers: __atomic load, acquire */
 	struct rte_rcu_qsbr *qsv;	/* one thread id per worker */
 	struct stats *stats;		/* nworkers elements, memfd-backed */

@@ -13,7 +13,7 @@
 static int
 dp_port_resolve(struct dp_ctx *ctx, unsigned i)
 {
-	const struct conf_port *cp = &ctx->conf->ports[i];
+	const struct dp_port_conf *cp = &ctx->conf->port[i];
 	struct dp_port *p = &ctx->port[i];
 
 	if (rte_eth_dev_get_port_by_name(cp->device, &p->id) != 0) {
@@ -23,7 +23,7 @@ dp_port_resolve(struct dp_ctx *ctx, unsigned i)
 	}
 	p->name = cp->name;
 	p->peer = cp->peer >= 0 ? (uint16_t)cp->peer : DP_NO_PORT;
-	p->dir = cp->role == CONF_ROLE_OUTSIDE ? POL_DIR_IN : POL_DIR_OUT;
+	p->dir = cp->dir;
 	ctx->local[p->id] = (uint16_t)i;
 	return 0;
 }
@@ -98,7 +98,7 @@ dp_ports_init(struct dp_ctx *ctx)
 		if (dp_port_configure(ctx, &ctx->port[i], nq) != 0) {
 			fprintf(stderr, "cordon-dp: port %s: cannot start "
 			    "device %s: %s\n", ctx->port[i].name,
-			    ctx->conf->ports[i].device, rte_strerror(rte_errno));
+			    ctx->conf->port[i].device, rte_strerror(rte_errno));
 			return -1;
 		}
 	}

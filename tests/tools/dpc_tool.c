@@ -10,7 +10,7 @@
  *   dpc_tool - policy CONF OUT          the flat policy of CONF, raw
  *
  * load compiles CONF as cordond does (conf_load, pol_compile with config
- * port indexes, geo_db_build with the config's overrides) and pushes it;
+ * port indexes, the config's databases and overrides) and pushes it;
  * --corrupt damages the bundle on the way (policy-class, policy-action,
  * policy-nexthop, policy-bits, geo-tbl24, geo-root6, geo-cycle,
  * geo-truncate).  Exit 0 on success, 1 when refused (message on
@@ -23,8 +23,10 @@
 
 #include "config/load/conf.h"
 #include "control/dpc/dpc.h"
+#include "wire/dpc_proto.h"
 #include "config/geo/geo_build.h"
 #include "config/policy/pol_compile.h"
+#include "config/rev/rev.h"
 
 #define TIMEOUT_MS 20000
 
@@ -188,10 +190,7 @@ build_geo(struct geo_source *src, unsigned n, struct geo_db *db)
 	char err[512];
 
 	if (n == 0)
-		for (; n < conf.ngeo; n++) {
-			src[n].path = conf.geo_path[n];
-			src[n].field = conf.geo_field[n];
-		}
+		n = rev_geo_sources(&conf, src);
 	if (geo_db_build(src, n, conf.overrides, conf.noverrides, db, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "dpc_tool: %s\n", err);

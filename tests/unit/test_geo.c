@@ -417,6 +417,105 @@ put4_at(uint8_t a[16], unsigned off, uint32_t v4)
 	}
 }
 
+/* What geo_walk() reported, in order. */
+struct walk_log {
+	unsigned n4, n6, nalias;
+	uint32_t lo[8], hi[8];
+	uint8_t base6[8][16];
+	unsigned plen6[8], alias_plen[8], alias_off[8];
+	int stop_after;		/* >0: end the walk after so many calls */
+};
+
+static int
+walk_stop(struct walk_log *l)
+{
+	return l->stop_after > 0 && (int)(l->n4 + l->n6 + l->nalias) >=
+	    l->stop_after ? 7 : 0;
+}
+
+static int
+walk4(void *arg, uint32_t lo, uint32_t hi)
+{
+	struct walk_log *l = arg;
+
+	assert_true(l->n6 == 0 && l->nalias == 0);	/* IPv4 first */
+	assert_true(l->n4 < 8);
+	l->lo[l->n4] = lo;
+	l->hi[l->n4++] = hi;
+	return walk_stop(l);
+}
+
+static int
+walk6(void *arg, const uint8_t base[16], unsigned plen)
+{
+	struct walk_log *l = arg;
+
+	assert_true(l->n6 < 8);
+	memcpy(l->base6[l->n6], base, 16);
+	l->plen6[l->n6++] = plen;
+	return walk_stop(l);
+}
+
+static int
+walk_alias(void *arg, const uint8_t base[16], unsigned plen, unsigned off,
+    bool inv)
+{
+	struct walk_log *l = arg;
+
+	(void)base;
+	assert_false(inv);
+	assert_true(l->nalias < 8);
+	l->alias_plen[l->nalias] = plen;
+	l->alias_off[l->nalias++] = off;
+	return walk_stop(l);
+}
+
+/* The public walker: ranges of the set, merged, IPv4 then IPv6. */
+static void
+test_walk(void **state)
+{
+	struct geo_tables *t = geo_tables_create();
+	uint64_t set[GEO_CC_WORDS] = { 0 };
+	struct walk_log l = { 0 };
+	struct geo_walk w = { set, walk4, walk6, walk_alias, &l };
+	uint8_t a[16];
+
+	(void)state;
+	set[cc("CN") / 64] |= 1ULL << (cc("CN") % 64);
+	assert_int_equal(geo_v4_set(t, ip4("198.51.100.0"), 24, cc("CN")), 0);
+	assert_int_equal(geo_v4_set(t, ip4("198.51.101.0"), 24, cc("CN")), 0);
+	assert_int_equal(geo_v4_set(t, ip4("198.51.100.16"), 28, cc("US")),
+	    0);
+	assert_int_equal(geo_v4_set(t, ip4("203.0.113.7"), 32, cc("CN")), 0);
+	ip6("2001:db8:1::", a);
+	assert_int_equal(geo_v6_set(t, a, 48, cc("CN")), 0);
+	ip6("2001:db8:2::", a);
+	assert_int_equal(geo_v6_set(t, a, 48, cc("US")), 0);
+	ip6("::ffff:0:0", a);
+	assert_int_equal(geo_v6_set_alias4(t, a, 96), 0);
+	assert_int_equal(geo_walk(t, &w), 0);
+	assert_int_equal(l.n4, 3);	/* the US /28 splits; the /24s join */
+	assert_true(l.lo[0] == ip4("198.51.100.0") &&
+	    l.hi[0] == ip4("198.51.100.15"));
+	assert_true(l.lo[1] == ip4("198.51.100.32") &&
+	    l.hi[1] == ip4("198.51.101.255"));
+	assert_true(l.lo[2] == ip4("203.0.113.7") && l.hi[2] == l.lo[2]);
+	assert_int_equal(l.n6, 1);
+	ip6("2001:db8:1::", a);
+	assert_memory_equal(l.base6[0], a, 16);
+	assert_int_equal(l.plen6[0], 48);
+	assert_int_equal(l.nalias, 1);
+	assert_int_equal(l.alias_plen[0], 96);
+	assert_int_equal(l.alias_off[0], 96);
+	/* A callback's non-zero answer ends the walk with it. */
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 2;
+	assert_int_equal(geo_walk(t, &w), 7);
+	assert_int_equal(l.n4, 2);
+	assert_int_equal(l.n6 + l.nalias, 0);
+	geo_tables_free(t);
+}
+
 static void
 test_v6_alias(void **state)
 {
@@ -1192,6 +1291,7 @@ main(void)
 		cmocka_unit_test(test_v6_set),
 		cmocka_unit_test(test_v6_overwrite),
 		cmocka_unit_test(test_v6_alias),
+		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_v6_bulk),
 		cmocka_unit_test(test_compact),
 		cmocka_unit_test(test_build_maxmind),

@@ -1,8 +1,8 @@
 /*
  * The address a knock signs and the NAT pairings that may stand between
  * it and the packet's source (docs/knock.md, "The signed address").
- * Kept apart from knock.h so the configuration can hold pairings
- * without OpenSSL's headers.
+ * The configuration holds the pairings, so the types live in its layer;
+ * control/ident/knock.h (with OpenSSL's headers) builds on them.
  */
 #ifndef CORDON_KNOCK_NAT_H
 #define CORDON_KNOCK_NAT_H

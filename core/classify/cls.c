@@ -209,11 +209,12 @@ cls_gate_drop(struct cls_verdict *v, uint8_t reason)
 
 /*
  * The rules taking a whole TCP/UDP packet's ports: its destination
- * port's class, ORed with its source port's when a service has sports.
+ * port's class, ORed with its source port's when a service has sports
+ * (into BOTH, which aliases no policy set: the OR vectorises).
  */
 static inline const struct pol_set *
 cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
-    struct pol_set *both)
+    struct pol_set *restrict both)
 {
 	const struct pol_set *d = &p->class_rules[p->port_class[pc][m->dport]];
 	const struct pol_set *s;
@@ -229,31 +230,31 @@ cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
 /*
  * The gates a whole packet meets before any rule (source route,
  * fragment, knock, identity): 1 when one of them decided V.  Else 0,
- * with S the sets the rules judge it by.  SO is the session lookup of a
- * packet whose service needs one (cls_service), NULL otherwise.
+ * with S the sets the rules judge it by; its port set may be BOTH,
+ * kept apart from S so that S stays in registers on the fast path.  SO
+ * is the session lookup of a packet whose service needs one
+ * (cls_service), NULL otherwise.  Always inlined: the fast path must
+ * not pay a call nor a spill of S for explain's sake.
  */
-static inline int
+static inline __attribute__((always_inline)) int
 cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    const struct sess_out *so, struct cls_verdict *v, struct cls_sets *s)
+    const struct sess_out *so, struct cls_verdict *v, struct cls_sets *s,
+    struct pol_set *both)
 {
 	const struct policy *p = e->pol;
 	unsigned pc = cls_proto_class(m->l4proto, m->af);
+	struct cls_frag f = { &p->src_cc[v->src_cc], &p->dst_cc[v->dst_cc],
+		&p->dir[dir] };
+	const struct pol_set *ports = &p->portless, *ids = &p->noident;
 	const uint64_t *bits;
 
-	s->s[CLS_SET_SRC] = &p->src_cc[v->src_cc];
-	s->s[CLS_SET_DST] = &p->dst_cc[v->dst_cc];
-	s->s[CLS_SET_DIR] = &p->dir[dir];
-	s->s[CLS_SET_PROTO] = &p->proto[pc];
-	s->s[CLS_SET_PORT] = &p->portless;
-	s->s[CLS_SET_IDENT] = &p->noident;
 	if (__builtin_expect(cls_srcroute(p, m), 0)) {
 		cls_gate_drop(v, CDN_R_SRCROUTE);
 		return 1;
 	}
 	if (__builtin_expect(m->frag != PKT_FRAG_NONE, 0)) {
 		v->service = POL_SVC_NONE;
-		cls_fragment(p, m, &(struct cls_frag){ s->s[CLS_SET_SRC],
-		    s->s[CLS_SET_DST], s->s[CLS_SET_DIR] }, pc, dir, v);
+		cls_fragment(p, m, &f, pc, dir, v);
 		return 1;
 	}
 	if (__builtin_expect(cls_knock(p, m, pc, dir), 0)) {
@@ -261,15 +262,21 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 		return 1;
 	}
 	if (pc <= POL_PROTO_UDP && m->has_l4)
-		s->s[CLS_SET_PORT] = cls_ports(p, m, pc, &s->both);
-	if (so == NULL)
-		return 0;
-	if (so->res != SESS_HIT || e->sess == NULL ||
-	    (bits = sess_ident_bits(e->sess, so->ident)) == NULL) {
-		cls_unident(p, so->res, v);
-		return 1;
+		ports = cls_ports(p, m, pc, both);
+	if (so != NULL) {
+		if (so->res != SESS_HIT || e->sess == NULL ||
+		    (bits = sess_ident_bits(e->sess, so->ident)) == NULL) {
+			cls_unident(p, so->res, v);
+			return 1;
+		}
+		ids = (const struct pol_set *)bits;
 	}
-	s->s[CLS_SET_IDENT] = (const struct pol_set *)bits;
+	s->s[CLS_SET_SRC] = f.src;
+	s->s[CLS_SET_DST] = f.dst;
+	s->s[CLS_SET_DIR] = f.dir;
+	s->s[CLS_SET_PROTO] = &p->proto[pc];
+	s->s[CLS_SET_PORT] = ports;
+	s->s[CLS_SET_IDENT] = ids;
 	return 0;
 }
 
@@ -288,8 +295,9 @@ cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
     const struct sess_out *so, struct cls_verdict *v)
 {
 	struct cls_sets s;
+	struct pol_set both;
 
-	if (!cls_gates(e, m, dir, so, v, &s))
+	if (!cls_gates(e, m, dir, so, v, &s, &both))
 		cls_verdict_set(e->pol, cls_first(e->pol, &s), v);
 }
 
@@ -391,12 +399,13 @@ cls_explain(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 {
 	struct sess_out so = { SESS_MISS, 0 };
 	struct cls_sets s;
+	struct pol_set both;
 	uint16_t r;
 
 	memset(w, 0, sizeof(*w));
 	w->gate = (uint8_t)cls_prepare(e, m, dir, &w->v, &so);
 	w->sess = w->gate ? (uint8_t)so.res : SESS_MISS;
-	if (cls_gates(e, m, dir, w->gate ? &so : NULL, &w->v, &s))
+	if (cls_gates(e, m, dir, w->gate ? &so : NULL, &w->v, &s, &both))
 		return;
 	r = cls_first(e->pol, &s);
 	cls_verdict_set(e->pol, r, &w->v);

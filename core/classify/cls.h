@@ -72,7 +72,6 @@ enum cls_set { CLS_SET_SRC, CLS_SET_DST, CLS_SET_DIR, CLS_SET_PROTO,
 
 struct cls_sets {
 	const struct pol_set *s[CLS_SET_MAX];
-	struct pol_set both;	/* ports, when source ports join in */
 };
 
 /* The first set of S lacking rule I, or CLS_SET_MAX: rule I matches. */

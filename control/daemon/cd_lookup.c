@@ -2,8 +2,8 @@
  * lookup ADDR: what each database layer says (libmaxminddb, as the
  * compiler read it), which override applies, and what the compiled
  * tables answer.  explain: one packet through the running policy with
- * the classifier itself (cls_classify), plus the reasons rule by rule
- * computed from struct conf.
+ * the classifier itself (cls_explain): the verdict and, rule by rule,
+ * the compiled set that turned each rule down, from one evaluation.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,7 +13,7 @@
 
 #include "control/daemon/cordond.h"
 #include "config/geo/geo_special.h"
-#include "core/classify/cls.h"
+#include "core/classify/cls_fmt.h"
 #include "core/stats/reasons.h"
 
 #define CD_FIELD_DEPTH 8
@@ -191,6 +191,7 @@ cd_cmd_lookup(struct cd *d, const struct cd_req *rq, json_t **data,
 struct cd_pkt {
 	struct cd_addr src, dst;
 	struct pkt_meta m;
+	uint8_t l4proto;
 	unsigned pc;		/* enum pol_proto */
 	unsigned dir;		/* enum pol_dir */
 	const char *iface;
@@ -203,21 +204,17 @@ cd_proto_parse(json_t *v, struct cd_pkt *p)
 
 	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
 	    json_integer_value(v) < 256)
-		p->m.l4proto = (uint8_t)json_integer_value(v);
+		p->l4proto = (uint8_t)json_integer_value(v);
 	else if (s && strcmp(s, "tcp") == 0)
-		p->m.l4proto = IPPROTO_TCP;
+		p->l4proto = IPPROTO_TCP;
 	else if (s && strcmp(s, "udp") == 0)
-		p->m.l4proto = IPPROTO_UDP;
+		p->l4proto = IPPROTO_UDP;
 	else if (s && (strcmp(s, "icmp") == 0 || strcmp(s, "icmpv6") == 0))
-		p->m.l4proto = p->src.af == 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+		p->l4proto = p->src.af == 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
 	else
 		return -1;
-	switch (p->m.l4proto) {
-	case IPPROTO_TCP: p->pc = POL_PROTO_TCP; break;
-	case IPPROTO_UDP: p->pc = POL_PROTO_UDP; break;
-	case IPPROTO_ICMP: case IPPROTO_ICMPV6: p->pc = POL_PROTO_ICMP; break;
-	default: p->pc = POL_PROTO_OTHER; break;
-	}
+	/* The classifier's class: protocol 1 under IPv6 is "other". */
+	p->pc = cls_proto_class(p->l4proto, (uint8_t)p->src.af);
 	return 0;
 }
 
@@ -245,6 +242,7 @@ cd_pkt_build(const struct conf *c, json_t *args, struct cd_pkt *p,
 {
 	json_int_t sp = json_integer_value(json_object_get(args, "sport"));
 	json_int_t dp = json_integer_value(json_object_get(args, "dport"));
+	struct cls_key k;
 
 	memset(p, 0, sizeof(*p));
 	if (cd_addr_parse(json_string_value(json_object_get(args, "src")),
@@ -261,16 +259,13 @@ cd_pkt_build(const struct conf *c, json_t *args, struct cd_pkt *p,
 	    p) < 0)
 		return cd_fail(e, "bad-request", "\"iface\": a port name of "
 		    "the running config, or \"in\" / \"out\"");
-	p->m.af = (uint8_t)p->src.af;
-	memcpy(&p->m.src4, p->src.b, 4);
-	memcpy(&p->m.dst4, p->dst.b, 4);
-	p->m.src4 = ntohl(p->m.src4);
-	p->m.dst4 = ntohl(p->m.dst4);
-	memcpy(p->m.src6, p->src.b, 16);
-	memcpy(p->m.dst6, p->dst.b, 16);
-	p->m.has_l4 = p->pc != POL_PROTO_OTHER;
-	p->m.sport = (uint16_t)sp;
-	p->m.dport = p->pc <= POL_PROTO_UDP ? (uint16_t)dp : 0;
+	k.af = (uint8_t)p->src.af;
+	k.l4proto = p->l4proto;
+	k.sport = (uint16_t)sp;
+	k.dport = (uint16_t)dp;
+	memcpy(k.src, p->src.b, sizeof(k.src));
+	memcpy(k.dst, p->dst.b, sizeof(k.dst));
+	cls_key_meta(&k, &p->m);
 	return 0;
 }
 
@@ -282,87 +277,21 @@ cd_step(json_t *steps, const char *step, const char *result,
 	    "result", result, "detail", detail));
 }
 
-static bool
-cd_ranges_have(const struct conf_range *r, unsigned n, unsigned port)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (port >= r[i].lo && port <= r[i].hi)
-			return true;
-	return false;
-}
-
 /*
- * Does rule R take this packet's destination port (or its source port,
- * through a service's sports)?  As pol_compile.
+ * The rules up to the deciding one, each with the compiled set that
+ * turned it down (cls_explain): what the classifier itself evaluated.
+ * The rule's matchers are shown as written in the config.
  */
-static bool
-cd_rule_port(const struct conf *c, const struct conf_rule *r,
-    const struct cd_pkt *p)
-{
-	uint8_t l4 = (uint8_t)(1u << p->pc);
-
-	if (r->svc_any)
-		return true;
-	if (p->pc > POL_PROTO_UDP || !p->m.has_l4)
-		return false;
-	for (unsigned s = 0; s < c->nservices; s++) {
-		const struct conf_service *v = &c->services[s];
-
-		if ((r->services & (1ULL << s)) && (v->protos & l4) &&
-		    (cd_ranges_have(v->range, v->nranges, p->m.dport) ||
-		    cd_ranges_have(v->srange, v->nsranges, p->m.sport)))
-			return true;
-	}
-	return cd_ranges_have(r->ports, r->nports, p->m.dport);
-}
-
-/* Is bit I of IDS set? */
-static bool
-cd_bit(const uint64_t *ids, unsigned i)
-{
-	return (ids[i / 64] >> (i % 64)) & 1;
-}
-
-/*
- * Why rule I does not match (NULL: it does).  IDS are the rules the
- * flow's identity allows, as the classifier ANDs them: the session's
- * bits, or the rules without an identity block when it has none.
- */
-static const char *
-cd_rule_why(const struct conf *c, unsigned i, const struct cd_pkt *p,
-    const struct cls_verdict *v, const uint64_t *ids, bool session)
-{
-	const struct conf_rule *r = &c->rules[i];
-
-	if (!r->src_any && !conf_ccset_has(&r->src, v->src_cc))
-		return "source country not in src";
-	if (!r->dst_any && !conf_ccset_has(&r->dst, v->dst_cc))
-		return "destination country not in dst";
-	if ((r->dir == CONF_DIR_IN && p->dir != POL_DIR_IN) ||
-	    (r->dir == CONF_DIR_OUT && p->dir != POL_DIR_OUT))
-		return "direction differs";
-	if (!(r->protos & (1u << p->pc)))
-		return "protocol not in proto";
-	if (!cd_rule_port(c, r, p))
-		return p->pc > POL_PROTO_UDP ? "rule needs a TCP/UDP port" :
-		    "destination port not in its services or ports";
-	if (!cd_bit(ids, i))
-		return session ? "identity block: the session does not match "
-		    "it (see identity)" : "identity block: the flow carries "
-		    "no session";
-	return NULL;
-}
-
-static int
+static void
 cd_explain_rules(const struct conf *c, const struct cd_pkt *p,
-    const struct cls_verdict *v, const uint64_t *ids, bool session,
-    json_t *steps)
+    const struct cls_why *w, json_t *steps)
 {
 	static const char *const dirs[] = { "any", "in", "out" };
 
-	for (unsigned i = 0; i < c->nrules; i++) {
+	for (unsigned i = 0; i < w->nmiss && i < c->nrules; i++) {
 		const struct conf_rule *r = &c->rules[i];
-		const char *why = cd_rule_why(c, i, p, v, ids, session);
+		const char *why = cls_miss_text(w->miss[i], p->pc,
+		    w->ident_hit);
 		char step[64], src[512], detail[1024];
 
 		snprintf(step, sizeof(step), "rule %u %s", i + 1, r->name);
@@ -372,10 +301,7 @@ cd_explain_rules(const struct conf *c, const struct cd_pkt *p,
 		    dirs[r->dir], r->id.on ? "identity block, " : "",
 		    cdn_action_name((unsigned)r->action));
 		cd_step(steps, step, why ? "no match" : "match", detail);
-		if (why == NULL)
-			return (int)i;
 	}
-	return -1;
 }
 
 /*
@@ -469,41 +395,33 @@ cd_verdict_detail(const struct cls_verdict *v)
 	    "no rule matched: the default action" : "first matching rule";
 }
 
-/*
- * Does the classifier ask this flow for a session?  Asked of the
- * classifier itself, with no session table: a flow the gate holds then
- * gets no-session.
- */
-static bool
-cd_explain_gate(const struct cd *d, const struct cd_pkt *p, int64_t now)
+/* The grant holding identity IDENT of the session table, or NULL. */
+static const struct cd_grant *
+cd_explain_grant(const struct cd *d, uint32_t ident)
 {
-	struct cls_verdict v0;
-
-	cls_classify(&(struct cls_env){ d->run.pol, d->run.geo.tables, NULL,
-	    now }, &p->m, p->dir, &v0);
-	return v0.reason == CDN_R_NO_SESSION;
+	if (d->sess == NULL || ident >= d->sess->cap)
+		return NULL;
+	return d->sess->g[ident];
 }
 
 /*
  * The steps between the service and the verdict: a knock, the identity
- * gate, then the rules with the identity the classifier used.
+ * gate, then the rules with the identity set the classifier used.
  */
 static void
 cd_explain_walk(const struct cd *d, const struct cd_pkt *p,
-    const struct cls_verdict *v, bool gate, int64_t now, json_t *steps)
+    const struct cls_why *w, json_t *steps)
 {
-	const struct conf *c = d->run.conf;
-	const uint64_t *ids = NULL;
-	const struct cd_grant *g = NULL;
+	const struct cls_verdict *v = &w->v;
+	const struct cd_grant *g;
 	char detail[256];
-	int first;
 
 	if (v->reason == CDN_R_KNOCK) {
 		cd_step(steps, "knock", "knock", "a knock datagram: no rule "
 		    "applies");
 		return;
 	}
-	if (gate && cd_unidentified(v)) {
+	if (w->gate && cd_unidentified(v)) {
 		snprintf(detail, sizeof(detail), "%s needs a session; %s: the "
 		    "unidentified action, before any rule",
 		    cd_service_name(d->run.pol, v), v->reason ==
@@ -513,18 +431,13 @@ cd_explain_walk(const struct cd *d, const struct cd_pkt *p,
 		    detail);
 		return;
 	}
-	if (gate && (ids = cd_explain_session(d, &p->m, v->service, now,
-	    &g)) != NULL) {
+	if (w->ident_hit) {
+		g = cd_explain_grant(d, w->ident);
 		snprintf(detail, sizeof(detail), "session %u (%s): identity "
 		    "rules are judged by it", g ? g->sid : 0, g ? g->sub : "?");
 		cd_step(steps, "identity gate", "session", detail);
 	}
-	first = cd_explain_rules(c, p, v, ids ? ids : d->run.pol->noident.w,
-	    ids != NULL, steps);
-	if (first != (v->rule == POL_RULE_DEFAULT ? -1 : (int)v->rule))
-		cd_step(steps, "warning", "mismatch", "the compiled policy "
-		    "disagrees with the rule walk: the verdict is the "
-		    "classifier's");
+	cd_explain_rules(d->run.conf, p, w, steps);
 }
 
 static json_t *
@@ -558,33 +471,33 @@ int
 cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
 {
-	const struct conf *c = d->run.conf;
 	int64_t now = cd_boot();	/* the session table's clock */
-	struct cls_verdict v;
+	struct cls_why w;
 	struct cd_pkt p;
 	json_t *steps, *ident;
 	char port[32];
 	bool gate;
 
-	if (cd_pkt_build(c, rq->args, &p, e) < 0)
+	if (cd_pkt_build(d->run.conf, rq->args, &p, e) < 0)
 		return -1;
-	cls_classify(&(struct cls_env){ d->run.pol, d->run.geo.tables,
-	    cd_sess_table(d), now }, &p.m, p.dir, &v);
-	gate = cd_explain_gate(d, &p, now);
+	cls_explain(&(struct cls_env){ d->run.pol, d->run.geo.tables,
+	    cd_sess_table(d), now }, &p.m, p.dir, &w);
+	/* A knock is judged before the gate: it asks for no session. */
+	gate = w.gate && w.v.reason != CDN_R_KNOCK;
 	steps = json_array();
-	cd_explain_geo(d, &p, &v, steps);
+	cd_explain_geo(d, &p, &w.v, steps);
 	snprintf(port, sizeof(port), "%u", p.m.dport);
-	cd_step(steps, "service", v.service == POL_SVC_NONE ? "none" :
-	    cd_service_name(d->run.pol, &v), p.pc <= POL_PROTO_UDP ? port :
+	cd_step(steps, "service", w.v.service == POL_SVC_NONE ? "none" :
+	    cd_service_name(d->run.pol, &w.v), p.pc <= POL_PROTO_UDP ? port :
 	    "no destination port");
-	if (cd_gate_skips(d->run.pol, &p, &v))
+	if (cd_gate_skips(d->run.pol, &p, &w.v))
 		cd_step(steps, "identity", "not judged", "the gate judges "
 		    "inbound flows only (identity.direction \"in\")");
-	cd_explain_walk(d, &p, &v, gate, now, steps);
-	cd_step(steps, "verdict", cdn_action_name(v.action),
-	    cd_verdict_detail(&v));
-	*data = cd_explain_data(d, &p, &v, steps);
-	ident = cd_explain_identity(d, rq->args, &p.m, p.dir, &v, gate);
+	cd_explain_walk(d, &p, &w, steps);
+	cd_step(steps, "verdict", cdn_action_name(w.v.action),
+	    cd_verdict_detail(&w.v));
+	*data = cd_explain_data(d, &p, &w.v, steps);
+	ident = cd_explain_identity(d, rq->args, &p.m, p.dir, &w.v, gate);
 	if (ident != NULL)
 		json_object_set_new(*data, "identity", ident);
 	return 0;

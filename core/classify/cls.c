@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "core/classify/cls.h"
 #include "core/stats/reasons.h"
 
@@ -207,11 +209,12 @@ cls_gate_drop(struct cls_verdict *v, uint8_t reason)
 
 /*
  * The rules taking a whole TCP/UDP packet's ports: its destination
- * port's class, ORed with its source port's when a service has sports.
+ * port's class, ORed with its source port's when a service has sports
+ * (into BOTH, which aliases no policy set: the OR vectorises).
  */
 static inline const struct pol_set *
 cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
-    struct pol_set *both)
+    struct pol_set *restrict both)
 {
 	const struct pol_set *d = &p->class_rules[p->port_class[pc][m->dport]];
 	const struct pol_set *s;
@@ -225,46 +228,77 @@ cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
 }
 
 /*
- * The rules.  SO is the session lookup of a packet whose service needs
- * one (cls_service), NULL otherwise.
+ * The gates a whole packet meets before any rule (source route,
+ * fragment, knock, identity): 1 when one of them decided V.  Else 0,
+ * with S the sets the rules judge it by; its port set may be BOTH,
+ * kept apart from S so that S stays in registers on the fast path.  SO
+ * is the session lookup of a packet whose service needs one
+ * (cls_service), NULL otherwise.  Always inlined: the fast path must
+ * not pay a call nor a spill of S for explain's sake.
  */
-static inline void
-cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    const struct sess_out *so, struct cls_verdict *v)
+static inline __attribute__((always_inline)) int
+cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
+    const struct sess_out *so, struct cls_verdict *v, struct cls_sets *s,
+    struct pol_set *both)
 {
 	const struct policy *p = e->pol;
 	unsigned pc = cls_proto_class(m->l4proto, m->af);
 	struct cls_frag f = { &p->src_cc[v->src_cc], &p->dst_cc[v->dst_cc],
 		&p->dir[dir] };
 	const struct pol_set *ports = &p->portless, *ids = &p->noident;
-	struct pol_set both;
 	const uint64_t *bits;
 
 	if (__builtin_expect(cls_srcroute(p, m), 0)) {
 		cls_gate_drop(v, CDN_R_SRCROUTE);
-		return;
+		return 1;
 	}
 	if (__builtin_expect(m->frag != PKT_FRAG_NONE, 0)) {
 		v->service = POL_SVC_NONE;
 		cls_fragment(p, m, &f, pc, dir, v);
-		return;
+		return 1;
 	}
 	if (__builtin_expect(cls_knock(p, m, pc, dir), 0)) {
 		cls_gate_drop(v, CDN_R_KNOCK);
-		return;
+		return 1;
 	}
 	if (pc <= POL_PROTO_UDP && m->has_l4)
-		ports = cls_ports(p, m, pc, &both);
+		ports = cls_ports(p, m, pc, both);
 	if (so != NULL) {
 		if (so->res != SESS_HIT || e->sess == NULL ||
 		    (bits = sess_ident_bits(e->sess, so->ident)) == NULL) {
 			cls_unident(p, so->res, v);
-			return;
+			return 1;
 		}
 		ids = (const struct pol_set *)bits;
 	}
-	cls_verdict_set(p, pol_first(f.src, f.dst, f.dir, &p->proto[pc], ports,
-	    ids, pol_nwords(p)), v);
+	s->s[CLS_SET_SRC] = f.src;
+	s->s[CLS_SET_DST] = f.dst;
+	s->s[CLS_SET_DIR] = f.dir;
+	s->s[CLS_SET_PROTO] = &p->proto[pc];
+	s->s[CLS_SET_PORT] = ports;
+	s->s[CLS_SET_IDENT] = ids;
+	return 0;
+}
+
+/* The first rule in all of S, or POL_RULE_DEFAULT. */
+static inline uint16_t
+cls_first(const struct policy *p, const struct cls_sets *s)
+{
+	return pol_first(s->s[CLS_SET_SRC], s->s[CLS_SET_DST],
+	    s->s[CLS_SET_DIR], s->s[CLS_SET_PROTO], s->s[CLS_SET_PORT],
+	    s->s[CLS_SET_IDENT], pol_nwords(p));
+}
+
+/* The gates, then the rules. */
+static inline void
+cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
+    const struct sess_out *so, struct cls_verdict *v)
+{
+	struct cls_sets s;
+	struct pol_set both;
+
+	if (!cls_gates(e, m, dir, so, v, &s, &both))
+		cls_verdict_set(e->pol, cls_first(e->pol, &s), v);
 }
 
 void
@@ -303,20 +337,83 @@ cls_geo(const struct geo_tables *g, const struct pkt_meta *m, int dst)
 	return geo_lookup6(g, dst ? m->dst6 : m->src6);
 }
 
-void
-cls_classify(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    struct cls_verdict *v)
+/*
+ * Geo lookups and service of one packet, and its session lookup into SO
+ * when it needs one (returned).
+ */
+static inline int
+cls_prepare(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
+    struct cls_verdict *v, struct sess_out *so)
 {
 	const struct policy *p = e->pol;
-	struct sess_out so;
 	int need;
 
 	v->src_cc = cls_geo(e->geo, m, 0);
 	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1) : GEO_CC_UNKNOWN;
 	need = cls_service(p, m, dir, v);
 	if (need)
-		cls_sess_one(e, m, v->service, &so);
+		cls_sess_one(e, m, v->service, so);
+	return need;
+}
+
+void
+cls_classify(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
+    struct cls_verdict *v)
+{
+	struct sess_out so;
+	int need = cls_prepare(e, m, dir, v, &so);
+
 	cls_eval(e, m, dir, need ? &so : NULL, v);
+}
+
+void
+cls_key_meta(const struct cls_key *k, struct pkt_meta *m)
+{
+	unsigned pc = cls_proto_class(k->l4proto, k->af);
+
+	memset(m, 0, sizeof(*m));
+	m->af = k->af;
+	m->l4proto = k->l4proto;
+	if (k->af == 4) {
+		m->src4 = (uint32_t)k->src[0] << 24 | (uint32_t)k->src[1] << 16 |
+		    (uint32_t)k->src[2] << 8 | k->src[3];
+		m->dst4 = (uint32_t)k->dst[0] << 24 | (uint32_t)k->dst[1] << 16 |
+		    (uint32_t)k->dst[2] << 8 | k->dst[3];
+	} else {
+		memcpy(m->src6, k->src, 16);
+		memcpy(m->dst6, k->dst, 16);
+	}
+	/* As pkt_l4: no L4 header is read for protocols of class other. */
+	m->has_l4 = pc != POL_PROTO_OTHER;
+	m->sport = m->has_l4 ? k->sport : 0;
+	m->dport = pc <= POL_PROTO_UDP ? k->dport : 0;
+}
+
+/*
+ * cls_classify's steps, one by one: the verdict comes from the same
+ * sets whose missing bits explain names, so the two cannot disagree.
+ */
+void
+cls_explain(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
+    struct cls_why *w)
+{
+	struct sess_out so = { SESS_MISS, 0 };
+	struct cls_sets s;
+	struct pol_set both;
+	uint16_t r;
+
+	memset(w, 0, sizeof(*w));
+	w->gate = (uint8_t)cls_prepare(e, m, dir, &w->v, &so);
+	w->sess = w->gate ? (uint8_t)so.res : SESS_MISS;
+	if (cls_gates(e, m, dir, w->gate ? &so : NULL, &w->v, &s, &both))
+		return;
+	r = cls_first(e->pol, &s);
+	cls_verdict_set(e->pol, r, &w->v);
+	w->walked = 1;
+	w->ident_hit = w->gate;
+	w->ident = w->gate ? so.ident : 0;
+	for (unsigned i = 0; i < e->pol->nrules && w->nmiss <= r; i++)
+		w->miss[w->nmiss++] = (uint8_t)cls_rule_miss(&s, i);
 }
 
 static inline void

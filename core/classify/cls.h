@@ -6,6 +6,7 @@
 #ifndef CORDON_CLS_H
 #define CORDON_CLS_H
 
+#include <netinet/in.h>
 #include <stdint.h>
 #include <netinet/in.h>
 
@@ -62,6 +63,52 @@ struct cls_env {
 };
 
 /*
+ * The protocol class (enum pol_proto) of L4PROTO under address family AF
+ * (4 or 6): the index into policy proto[] and port_class[].  ICMP is
+ * protocol 1 only under IPv4, 58 only under IPv6; anywhere else they are
+ * "other", as the parser sees them (no ICMP header read).  Explain and
+ * the nftables compiler ask this, never a copy of it.
+ */
+static inline unsigned
+cls_proto_class(uint8_t l4proto, uint8_t af)
+{
+	switch (l4proto) {
+	case IPPROTO_TCP:
+		return POL_PROTO_TCP;
+	case IPPROTO_UDP:
+		return POL_PROTO_UDP;
+	case IPPROTO_ICMP:
+		return af == 4 ? POL_PROTO_ICMP : POL_PROTO_OTHER;
+	case IPPROTO_ICMPV6:
+		return af == 6 ? POL_PROTO_ICMP : POL_PROTO_OTHER;
+	default:
+		return POL_PROTO_OTHER;
+	}
+}
+
+/*
+ * The compiled sets a whole packet is judged against, in pol_first's
+ * order: a rule matches when all six hold its bit.  Explain names the
+ * first one lacking it (cls_rule_miss).
+ */
+enum cls_set { CLS_SET_SRC, CLS_SET_DST, CLS_SET_DIR, CLS_SET_PROTO,
+	CLS_SET_PORT, CLS_SET_IDENT, CLS_SET_MAX };
+
+struct cls_sets {
+	const struct pol_set *s[CLS_SET_MAX];
+};
+
+/* The first set of S lacking rule I, or CLS_SET_MAX: rule I matches. */
+static inline unsigned
+cls_rule_miss(const struct cls_sets *s, unsigned i)
+{
+	for (unsigned k = 0; k < CLS_SET_MAX; k++)
+		if (!((s->s[k]->w[i / 64] >> (i % 64)) & 1))
+			return k;
+	return CLS_SET_MAX;
+}
+
+/*
  * Classifies N packets that parsed cleanly.  DIR[i] is enum pol_dir.
  * Geo lookups are done for the whole burst first (prefetched), then the
  * rules.  No allocation, no locks.
@@ -73,6 +120,42 @@ void cls_classify_burst(const struct cls_env *e,
 /* One packet: the same code, for replay and explain. */
 void cls_classify(const struct cls_env *e, const struct pkt_meta *m,
     unsigned dir, struct cls_verdict *v);
+
+/*
+ * A packet by its header fields alone, as explain is asked about one:
+ * a whole packet without options.  ICMP: SPORT is type << 8 | code.
+ */
+struct cls_key {
+	uint8_t af;		/* 4 or 6 */
+	uint8_t l4proto;
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t src[16];	/* network order; IPv4 in the first 4 */
+	uint8_t dst[16];
+};
+
+/* The pkt_meta the parser gives such a packet: what explain judges. */
+void cls_key_meta(const struct cls_key *k, struct pkt_meta *m);
+
+/*
+ * One packet, with the evaluation laid open for explain: the verdict
+ * (the same as cls_classify's), whether the identity gate asked for a
+ * session and what the lookup found, and, when the rules decided, the
+ * set each rule up to the deciding one lacks (CLS_SET_MAX for that one).
+ */
+struct cls_why {
+	struct cls_verdict v;
+	uint8_t gate;		/* the flow needs a session */
+	uint8_t sess;		/* enum sess_res, when gate */
+	uint8_t walked;		/* the rules decided: miss[] holds */
+	uint8_t ident_hit;	/* the rules' identity set is a session's */
+	uint32_t ident;		/* that session's identity index */
+	uint16_t nmiss;		/* entries of miss[] */
+	uint8_t miss[POL_RULE_MAX];	/* enum cls_set per rule */
+};
+
+void cls_explain(const struct cls_env *e, const struct pkt_meta *m,
+    unsigned dir, struct cls_why *w);
 
 /* The session key of M's source for service SVC. */
 void cls_sess_key(const struct pkt_meta *m, uint8_t svc, struct sess_key *k);

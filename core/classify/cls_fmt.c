@@ -125,3 +125,27 @@ cls_record_text(FILE *f, const struct policy *p, const struct cls_record *r)
 	    cls_proto_name(m->l4proto, pb, sizeof(pb)), src, m->sport, dst,
 	    m->dport, svc ? svc : "-", cc);
 }
+
+const char *
+cls_miss_text(unsigned set, unsigned pc, int session)
+{
+	switch (set) {
+	case CLS_SET_SRC:
+		return "source country not in src";
+	case CLS_SET_DST:
+		return "destination country not in dst";
+	case CLS_SET_DIR:
+		return "direction differs";
+	case CLS_SET_PROTO:
+		return "protocol not in proto";
+	case CLS_SET_PORT:
+		return pc > POL_PROTO_UDP ? "rule needs a TCP/UDP port" :
+		    "destination port not in its services or ports";
+	case CLS_SET_IDENT:
+		return session ? "identity block: the session does not "
+		    "match it (see identity)" : "identity block: the flow "
+		    "carries no session";
+	default:
+		return NULL;
+	}
+}

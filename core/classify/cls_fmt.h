@@ -23,6 +23,14 @@ void cls_addr_format(const struct pkt_meta *m, int dst, char *buf,
     size_t len);
 const char *cls_proto_name(uint8_t proto, char *buf, size_t len);
 
+/*
+ * Why a rule does not match, for explain: the set of cls_why.miss[]
+ * (enum cls_set) in words of the config.  PC is the packet's protocol
+ * class; SESSION: the identity set was a session's.  NULL for
+ * CLS_SET_MAX (the rule matches).
+ */
+const char *cls_miss_text(unsigned set, unsigned pc, int session);
+
 void cls_record_json(FILE *f, const struct policy *p,
     const struct cls_record *r);
 void cls_record_text(FILE *f, const struct policy *p,

@@ -29,6 +29,24 @@ replay_open(const char *path)
 	return pc;
 }
 
+int
+replay_packet(const struct policy *p, const struct geo_tables *g,
+    int64_t now, unsigned dir, const uint8_t *data, uint32_t caplen,
+    struct pkt_meta *m, struct cls_verdict *v)
+{
+	/* Offline there are no sessions: identity flows are unidentified. */
+	struct cls_env env = { p, g, NULL, now };
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	rc = pkt_parse(data, caplen, m);
+	if (rc == 0)
+		cls_classify(&env, m, dir, v);
+	else
+		cls_unparsed(p, rc, v);
+	return rc;
+}
+
 static void
 replay_one(const struct policy *p, const struct geo_tables *g,
     const struct replay_opts *o, const struct pcap_pkthdr *h,
@@ -39,15 +57,8 @@ replay_one(const struct policy *p, const struct geo_tables *g,
 	struct cls_record r;
 	int rc;
 
-	/* Offline there are no sessions: identity flows are unidentified. */
-	struct cls_env env = { p, g, NULL, (int64_t)h->ts.tv_sec };
-
-	memset(&m, 0, sizeof(m));
-	rc = pkt_parse(data, h->caplen, &m);
-	if (rc == 0)
-		cls_classify(&env, &m, o->dir, &v);
-	else
-		cls_unparsed(p, rc, &v);
+	rc = replay_packet(p, g, (int64_t)h->ts.tv_sec, o->dir, data,
+	    h->caplen, &m, &v);
 	stats_account(st, &v, rc == 0);
 	st->port[0].rx_packets++;
 	st->port[0].rx_bytes += h->len;

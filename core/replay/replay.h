@@ -1,6 +1,7 @@
 #ifndef CORDON_REPLAY_H
 #define CORDON_REPLAY_H
 
+#include "core/classify/cls.h"
 #include "core/geo/geo.h"
 #include "core/policy/policy.h"
 #include "core/stats/stats.h"
@@ -16,6 +17,16 @@ struct replay_opts {
  * writes one JSON verdict per packet.  Counters go to ST.  Returns 0, or
  * -1 after printing why (unreadable capture, wrong link type, ...).
  */
+/*
+ * One frame, DATA of CAPLEN bytes, judged as replay judges every packet
+ * (no sessions; NOW the capture's clock): parsed into M, classified into
+ * V in direction DIR.  Returns the parser's result: 0, or the reason the
+ * frame was refused (V then says what befalls it).
+ */
+int replay_packet(const struct policy *p, const struct geo_tables *g,
+    int64_t now, unsigned dir, const uint8_t *data, uint32_t caplen,
+    struct pkt_meta *m, struct cls_verdict *v);
+
 int replay_run(const struct policy *p, const struct geo_tables *g,
     const struct replay_opts *o, struct stats *st);
 

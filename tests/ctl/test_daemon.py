@@ -490,6 +490,30 @@ def test_set_compare_commit_explain(cd):
 
 
 @needs_dp
+def test_explain_protocol_1_under_ipv6_is_other(cd):
+    """Regression (issue 12): protocol 1 with IPv6 addresses is "other"
+    to the classifier.  Explain's old rule walk over the config called
+    it ICMP, matched an ICMP rule the verdict never used, and warned of
+    a mismatch; its steps now come from the classifier's own sets."""
+    cd.ok("set", kind="rule", name="icmp-drop",
+               attrs={"proto": "icmp", "action": "drop"})
+    cd.ok("commit", comment="icmp")
+    ex = cd.ok("explain", src="2001:db8::1", dst="2001:db8::2",
+                    proto=1, iface="in")
+    steps = {s["step"]: s for s in ex["steps"]}
+    assert ex["verdict"] == "allow" and ex["rule"] == "(default)"
+    assert "warning" not in steps, steps
+    assert steps["rule 2 icmp-drop"]["result"] == "no match"
+    assert steps["rule 2 icmp-drop"]["detail"].startswith(
+        "protocol not in proto;")
+    ex = cd.ok("explain", src="2001:db8::1", dst="2001:db8::2",
+                    proto="icmp", iface="in")
+    steps = {s["step"]: s for s in ex["steps"]}
+    assert ex["verdict"] == "drop" and ex["rule"] == "icmp-drop"
+    assert steps["rule 2 icmp-drop"]["result"] == "match"
+
+
+@needs_dp
 def test_stale_commit_refused(cd):
     cd.ok("set", kind="rule", name="mine", attrs=RULE_RDP)
     out = as_nobody(cd.sock, [

@@ -15,29 +15,6 @@
 #include "core/policy/policy.h"
 #include "core/sess/sess.h"
 
-/*
- * The protocol class (enum pol_proto) of IP protocol L4PROTO under
- * address family AF (4 or 6): the one mapping the classifier and the
- * nftables compiler share.  ICMP is protocol 1 only under IPv4, 58 only
- * under IPv6; anything else is "other".
- */
-static inline unsigned
-cls_proto_class(uint8_t l4proto, uint8_t af)
-{
-	switch (l4proto) {
-	case IPPROTO_TCP:
-		return POL_PROTO_TCP;
-	case IPPROTO_UDP:
-		return POL_PROTO_UDP;
-	case IPPROTO_ICMP:
-		return af == 4 ? POL_PROTO_ICMP : POL_PROTO_OTHER;
-	case IPPROTO_ICMPV6:
-		return af == 6 ? POL_PROTO_ICMP : POL_PROTO_OTHER;
-	default:
-		return POL_PROTO_OTHER;
-	}
-}
-
 struct cls_verdict {
 	uint8_t action;		/* enum cdn_action */
 	uint8_t reason;		/* enum cdn_reason; NONE when allowed */

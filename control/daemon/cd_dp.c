@@ -107,7 +107,7 @@ cd_dp_spawn(struct cd *d)
 	if ((pid = fork()) < 0) {
 		cd_log("fork: %s", strerror(errno));
 		d->dp_state = CD_DP_DOWN;
-		d->dp_next_ms = cd_now_ms() + 1000;
+		d->dp_next_ms = clk_mono_ms() + 1000;
 		return;
 	}
 	if (pid == 0)
@@ -121,8 +121,8 @@ cd_dp_spawn(struct cd *d)
 		    "pid", CD_SL_U(pid), "restarts", CD_SL_U(d->restarts),
 		    "revision", CD_SL_U(d->run.rev), NULL);
 	d->dp_state = CD_DP_STARTING;
-	d->dp_next_ms = cd_now_ms() + CD_DP_RETRY_MS;
-	d->dp_give_up_ms = cd_now_ms() + CD_DP_START_MS;
+	d->dp_next_ms = clk_mono_ms() + CD_DP_RETRY_MS;
+	d->dp_give_up_ms = clk_mono_ms() + CD_DP_START_MS;
 }
 
 int
@@ -197,7 +197,7 @@ cd_dp_sync(struct cd *d)
 	    DPC_HASH_LEN) != 0;
 	struct cd_err e;
 
-	d->dp_next_ms = cd_now_ms() + CD_DP_SYNC_MS;
+	d->dp_next_ms = clk_mono_ms() + CD_DP_SYNC_MS;
 	/* A new cordon-dp, or a new cordond: the session table goes along. */
 	if (cd_sess_attach_dp(d) || pol || geo ||
 	    d->dpst.revision != d->run.rev) {
@@ -235,7 +235,7 @@ cd_dp_connect(struct cd *d)
 	d->dpst = st;
 	d->dp_pid = st.pid;
 	d->dp_state = CD_DP_UP;
-	d->dp_up_since = cd_now_ms();
+	d->dp_up_since = clk_mono_ms();
 	cd_dp_synced = false;
 	cd_dp_sync(d);
 	cd_snmp_notify_dp(d, true, NULL);
@@ -267,7 +267,7 @@ cd_dp_alarm(struct cd *d, const char *why)
 	snprintf(a->name, sizeof(a->name), "dataplane-restarted");
 	snprintf(a->detail, sizeof(a->detail), "%s; restart %u in %u s", why,
 	    d->restarts, d->backoff_s);
-	a->since = cd_unix();
+	a->since = clk_unix_s();
 	cd_log("alarm %s: %s", a->name, a->detail);
 	sd_notifyf(0, "STATUS=dataplane down: %s", why);
 }
@@ -281,7 +281,7 @@ cd_dp_lost(struct cd *d, const char *why)
 		d->dpc = NULL;
 	}
 	if (d->dp_state == CD_DP_UP &&
-	    cd_now_ms() - d->dp_up_since > 60000)
+	    clk_mono_ms() - d->dp_up_since > 60000)
 		d->backoff_s = 1;
 	d->restarts++;
 	d->dp_pid = 0;
@@ -291,7 +291,7 @@ cd_dp_lost(struct cd *d, const char *why)
 	cd_snmp_notify_dp(d, false, why);
 	cd_syslog_event(d, "dataplane-down", why, "reason", why, "restarts",
 	    CD_SL_U(d->restarts), "retry_s", CD_SL_U(d->backoff_s), NULL);
-	d->dp_next_ms = cd_now_ms() + (int64_t)d->backoff_s * 1000;
+	d->dp_next_ms = clk_mono_ms() + (int64_t)d->backoff_s * 1000;
 	d->backoff_s = d->backoff_s * 2 > CD_BACKOFF_MAX_S ?
 	    CD_BACKOFF_MAX_S : d->backoff_s * 2;
 }
@@ -325,8 +325,8 @@ cd_dp_eof(struct cd *d)
 	if (d->dp_child || cd_pid_alive(d->dp_pid)) {
 		/* Reconnect; SIGCHLD tells if our child died meanwhile. */
 		d->dp_state = CD_DP_STARTING;
-		d->dp_next_ms = cd_now_ms() + CD_DP_RETRY_MS;
-		d->dp_give_up_ms = cd_now_ms() + CD_DP_LOST_MS;
+		d->dp_next_ms = clk_mono_ms() + CD_DP_RETRY_MS;
+		d->dp_give_up_ms = clk_mono_ms() + CD_DP_LOST_MS;
 		return;
 	}
 	snprintf(why, sizeof(why), "cordon-dp pid %d is gone",
@@ -365,7 +365,7 @@ cd_dp_starting_tick(struct cd *d, int64_t now)
 void
 cd_dp_tick(struct cd *d)
 {
-	int64_t now = cd_now_ms();
+	int64_t now = clk_mono_ms();
 
 	if (cd_nft_backend(d)) {
 		cd_nft_tick(d);

@@ -17,7 +17,6 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -101,14 +100,14 @@ cd_nft_start(struct cd *d)
 		snprintf(d->dp_error, sizeof(d->dp_error), "%s", e.msg);
 		cd_log("%s", e.msg);
 		d->dp_state = CD_DP_DOWN;
-		d->dp_next_ms = cd_now_ms() + 5000;
+		d->dp_next_ms = clk_mono_ms() + 5000;
 		return -1;
 	}
 	d->dp_error[0] = '\0';
-	d->dp_next_ms = cd_now_ms() + CD_NFT_CHECK_MS;
+	d->dp_next_ms = clk_mono_ms() + CD_NFT_CHECK_MS;
 	d->dp_state = CD_DP_UP;
 	d->dp_pid = getpid();
-	d->dp_up_since = cd_now_ms();
+	d->dp_up_since = clk_mono_ms();
 	sd_notifyf(0, "%sSTATUS=revision %lu enforced by nftables",
 	    d->ready_sent ? "" : "READY=1\n", (unsigned long)d->run.rev);
 	d->ready_sent = true;
@@ -126,9 +125,9 @@ cd_nft_tick(struct cd *d)
 {
 	struct cd_err e;
 
-	if (cd_now_ms() < d->dp_next_ms)
+	if (clk_mono_ms() < d->dp_next_ms)
 		return;
-	d->dp_next_ms = cd_now_ms() + CD_NFT_CHECK_MS;
+	d->dp_next_ms = clk_mono_ms() + CD_NFT_CHECK_MS;
 	if (d->dp_state != CD_DP_UP) {
 		(void)cd_nft_start(d);
 		return;
@@ -299,7 +298,6 @@ cd_nft_log_pkt(void *arg, const struct nft_log_pkt *p)
 	struct cd *d = arg;
 	struct dpc_wire_event ev = { .count = 1 };
 	struct pkt_meta m;
-	struct timespec ts;
 
 	if (p->len == 0 || p->len > 65536 || d->run.conf == NULL ||
 	    cd_nft_log_rule(d->run.conf, p->prefix, &ev) < 0)
@@ -312,9 +310,7 @@ cd_nft_log_pkt(void *arg, const struct nft_log_pkt *p)
 		return;
 	cd_nft_log_meta(d, &m, &ev);
 	ev.port = cd_nft_log_port(d->run.conf, p->ifindex);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ev.unix_ns = (uint64_t)ts.tv_sec * 1000000000ull +
-	    (uint64_t)ts.tv_nsec;
+	ev.unix_ns = clk_unix_ns();
 	cd_syslog_packet(d, &ev);
 }
 

@@ -210,7 +210,7 @@ cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
 	if (audit_append(d->audit_path, &r, &h, err, sizeof(err)) < 0) {
 		cd_log("audit: %s", err);
 		if (d->audit_broken == 0)
-			d->audit_broken = cd_unix();
+			d->audit_broken = clk_unix_s();
 		return -1;
 	}
 	/* The chain head leaves the box: a collector can spot a cut log. */
@@ -238,7 +238,7 @@ cd_audit_ready(struct cd *d)
 	}
 	if (d->audit_broken == 0) {
 		cd_log("audit: %s", err);
-		d->audit_broken = cd_unix();
+		d->audit_broken = clk_unix_s();
 	}
 	return -1;
 }

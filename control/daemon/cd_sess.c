@@ -106,7 +106,7 @@ cd_sess_slot(struct cd_sessions *s)
 	if (s->nfree == 0)
 		return -1;
 	j = s->freeq[s->fhead];
-	if (s->freed_at[j] + CD_SESS_HOLD_S > cd_boot())
+	if (s->freed_at[j] + CD_SESS_HOLD_S > clk_boot_s())
 		return -1;
 	s->fhead = (s->fhead + 1) % s->cap;
 	s->nfree--;
@@ -116,7 +116,7 @@ cd_sess_slot(struct cd_sessions *s)
 void
 cd_sess_free_slot(struct cd_sessions *s, uint32_t j)
 {
-	s->freed_at[j] = cd_boot();
+	s->freed_at[j] = clk_boot_s();
 	s->freeq[(s->fhead + s->nfree) % s->cap] = j;
 	s->nfree++;
 }
@@ -216,7 +216,7 @@ cd_sess_open(struct cd *d)
 	d->sess = s;
 	s->d = d;
 	cd_ident_build(d, d->run.conf, s->iss, &s->niss);
-	s->next_refresh = cd_boot();
+	s->next_refresh = clk_boot_s();
 	cd_sess_journal_load(d);
 	if (cd_knock_open(d) < 0)
 		return -1;

@@ -86,7 +86,7 @@ struct cd_sessions {
 	uint32_t *jpend;		/* ended sessions not yet journaled */
 	unsigned njpend, jpcap;
 	int64_t jalarm;			/* since when it lags; 0: it does not */
-	int64_t jretry_ms;		/* no rewrite before (cd_now_ms) */
+	int64_t jretry_ms;		/* no rewrite before (clk_mono_ms) */
 	char jerr[96];			/* why */
 	uint64_t jskipped, jfailed;	/* bad records at start-up, failed
 					 * appends since */

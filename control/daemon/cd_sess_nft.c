@@ -14,7 +14,7 @@ void
 cd_grant_nft(struct cd *d, const struct cd_grant *g, bool add)
 {
 	const struct conf *c = d->run.conf;
-	int64_t left = g->ends - cd_boot();
+	int64_t left = g->ends - clk_boot_s();
 
 	if (add && left <= 0)
 		return;

@@ -279,7 +279,7 @@ cd_poll_once(struct cd *d)
 	int slot[4 + CD_CLIENT_MAX];
 	unsigned n = cd_poll_fill(d, pfd, slot);
 	unsigned nprom = cd_prom_poll_fill(d, pfd + n);
-	int timeout = cd_poll_timeout(d, cd_now_ms());
+	int timeout = cd_poll_timeout(d, clk_mono_ms());
 	unsigned nsnmp = cd_snmp_poll_fill(d, pfd + n + nprom, CD_SNMP_FD_MAX,
 	    &timeout);
 	unsigned nsl = cd_syslog_poll_fill(d, pfd + n + nprom + nsnmp);
@@ -316,7 +316,7 @@ cd_loop(struct cd *d)
 {
 	while (!d->quit) {
 		cd_poll_once(d);
-		cd_client_timeouts(d, cd_now_ms());
+		cd_client_timeouts(d, clk_mono_ms());
 		cd_dp_tick(d);
 		cd_confirm_tick(d);
 		cd_syslog_tick(d);
@@ -392,8 +392,8 @@ main(int argc, char **argv)
 		return 2;
 	if (check)
 		return cd_check(d.conf_path);
-	d.started = cd_unix();
-	d.started_boot = cd_boot();
+	d.started = clk_unix_s();
+	d.started_boot = clk_boot_s();
 	rc = cd_main(&d);
 	cd_sock_close(&d);
 	cd_prom_close(&d);

@@ -17,6 +17,7 @@
 
 #include "config/load/conf.h"
 #include "control/daemon/cd_sess.h"
+#include "control/daemon/cd_util.h"
 #include "control/daemon/cd_snmp.h"
 #include "control/daemon/cd_syslog.h"
 #include "control/dpc/dpc.h"
@@ -26,7 +27,6 @@
 #include "core/stats/stats.h"
 
 #define CD_VERSION	"0.1.0"
-#define CD_SCHEMA	1
 #define CD_REQ_MAX	(1u << 20)	/* request body bytes */
 #define CD_REQ_TIMEOUT_MS 5000		/* a request must arrive within */
 #define CD_OUT_TIMEOUT_MS 30000		/* a reply must drain within */
@@ -79,7 +79,7 @@ struct cd_client {
 	char *out;
 	size_t outlen, outoff;
 	int64_t deadline_ms;
-	int64_t since_ms;	/* accepted at (cd_now_ms) */
+	int64_t since_ms;	/* accepted at (clk_mono_ms) */
 };
 
 struct cd {
@@ -121,7 +121,7 @@ struct cd {
 
 	/* commit confirmed */
 	uint64_t confirm_rev, confirm_prev;
-	int64_t confirm_deadline;	/* boot time (cd_boot); 0: none */
+	int64_t confirm_deadline;	/* boot time (clk_boot_s); 0: none */
 
 	/* a change active and audited, stored once answered (cd_promote.c) */
 	uint64_t promote_rev;		/* 0: none */
@@ -147,44 +147,6 @@ struct cd_req {
 	bool ro;
 	int64_t deadline_ms;	/* the client's, CLOCK_MONOTONIC; 0: none */
 };
-
-/* A failed request: a docs/control.md error code and a message. */
-struct cd_err {
-	const char *code;
-	char msg[1024];
-};
-
-/* cd_util.c */
-void cd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void cd_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-extern bool cd_debug_on;
-int64_t cd_now_ms(void);
-int64_t cd_unix(void);
-
-/* cd_clock.c: lifetimes on CLOCK_BOOTTIME, seconds (docs/identity.md) */
-int64_t cd_boot(void);
-/* This boot's id ("" when unreadable). */
-const char *cd_boot_id(void);
-/* The wall-clock second that boot-time second B is (or was) now. */
-int64_t cd_boot_to_unix(int64_t b);
-/* A deadline written down earlier: boot time BOOT in boot BOOT_ID, and
- * the wall-clock second UNIX_S it was then. */
-struct cd_clock_rec {
-	char boot_id[40];
-	int64_t boot, unix_s;
-};
-/* R's deadline in this boot's boot time: exact when R is of this boot,
- * else mapped from its wall-clock time. */
-int64_t cd_clock_back(const struct cd_clock_rec *r, const char *boot_id,
-    int64_t now_unix, int64_t now_boot);
-/* Writes boot time BOOT into O as KEY (wall clock), KEY_boot, boot_id;
- * cd_clock_get reads it back with cd_clock_back. */
-void cd_clock_put(json_t *o, const char *key, int64_t boot);
-int64_t cd_clock_get(const json_t *o, const char *key);
-int cd_fail(struct cd_err *e, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-json_t *cd_obj(void);
-void cd_hex(const uint8_t *b, size_t n, char *out);
 
 /* cd_run.c: compiling revisions */
 int cd_run_compile(struct cd *d, uint64_t rev, const char *text,
@@ -346,11 +308,5 @@ struct cls_verdict;
 const char *cd_verdict_rule(const struct policy *pol,
     const struct cls_verdict *v);
 const char *cd_verdict_detail(const struct cls_verdict *v);
-
-/* cd_show.c helpers shared with explain */
-void cd_ccset_str(const struct conf_ccset *s, char *out, size_t len);
-const char *cd_cc_str(geo_cc_t cc, char buf[GEO_CC_STRLEN]);
-void cd_refs_str(const struct conf *c, const struct conf_ref *ref,
-    unsigned n, char *out, size_t len);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 
 #define CD_DP_START_MS	30000	/* to compile geo and open the channel */
@@ -125,14 +126,14 @@ cd_dp_spawn(struct cd *d)
 	d->dp_give_up_ms = clk_mono_ms() + CD_DP_START_MS;
 }
 
-int
-cd_dp_push(struct cd *d, const struct cd_running *r, bool with_geo,
+static int
+cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
     struct cd_err *e)
 {
 	char err[512];
 
-	if (cd_nft_backend(d))
-		return cd_nft_push(d, r, e);
+	if (cd_backend_same(d, r, e) < 0)
+		return -1;
 	if (dpc_load(d->dpc, r->rev, r->pol, with_geo ? r->geo.tables : NULL,
 	    r->geo_hash, CD_DP_TIMEOUT_MS, err, sizeof(err)) < 0) {
 		/*
@@ -187,6 +188,19 @@ cd_dp_verify(struct cd *d)
 	return -1;
 }
 
+/*
+ * A new channel: knocks go to the sessions, and their table goes along
+ * with the next LOAD.  True when there is a table.
+ */
+static bool
+cd_dp_sess_attach(struct cd *d)
+{
+	if (d->sess == NULL || d->dpc == NULL)
+		return false;
+	dpc_knock_handler(d->dpc, cd_knock_in, d);
+	return dpc_sess_pending(d->dpc, d->sess->fd) == 0;
+}
+
 /* Brings cordon-dp to the running revision if it has anything else. */
 static void
 cd_dp_sync(struct cd *d)
@@ -199,9 +213,9 @@ cd_dp_sync(struct cd *d)
 
 	d->dp_next_ms = clk_mono_ms() + CD_DP_SYNC_MS;
 	/* A new cordon-dp, or a new cordond: the session table goes along. */
-	if (cd_sess_attach_dp(d) || pol || geo ||
+	if (cd_dp_sess_attach(d) || pol || geo ||
 	    d->dpst.revision != d->run.rev) {
-		if (cd_dp_push(d, &d->run, geo, &e) < 0) {
+		if (cd_dp_activate(d, &d->run, geo, &e) < 0) {
 			snprintf(d->dp_error, sizeof(d->dp_error), "%s", e.msg);
 			cd_log("%s", e.msg);
 			return;
@@ -245,13 +259,9 @@ cd_dp_connect(struct cd *d)
 	return 0;
 }
 
-void
+static void
 cd_dp_start(struct cd *d)
 {
-	if (cd_nft_backend(d)) {
-		(void)cd_nft_start(d);
-		return;
-	}
 	cd_nft_host(d, &d->run);
 	d->backoff_s = 1;
 	if (cd_dp_connect(d) == 0)
@@ -362,15 +372,11 @@ cd_dp_starting_tick(struct cd *d, int64_t now)
 	cd_dp_lost(d, why);
 }
 
-void
+static void
 cd_dp_tick(struct cd *d)
 {
 	int64_t now = clk_mono_ms();
 
-	if (cd_nft_backend(d)) {
-		cd_nft_tick(d);
-		return;
-	}
 	if (now < d->dp_next_ms)
 		return;
 	switch (d->dp_state) {
@@ -391,3 +397,37 @@ cd_dp_tick(struct cd *d)
 		break;
 	}
 }
+
+static void
+cd_dp_counters(struct cd *d, struct stats *s)
+{
+	if (d->dpc != NULL)
+		dpc_stats_sum(d->dpc, s);
+	else
+		memset(s, 0, sizeof(*s));
+}
+
+static void
+cd_dp_sess_table(struct cd *d, int fd)
+{
+	if (d->dpc != NULL)
+		dpc_sess_pending(d->dpc, fd);
+}
+
+/* Host protection's sessions set, if it is on. */
+static struct nft_ctx *
+cd_dp_sess_set(const struct cd *d)
+{
+	return d->nft_host;
+}
+
+const struct cd_backend cd_backend_dpdk = {
+	.name = "dpdk",
+	.backend = CONF_BACKEND_DPDK,
+	.start = cd_dp_start,
+	.tick = cd_dp_tick,
+	.activate = cd_dp_activate,
+	.counters = cd_dp_counters,
+	.sess_table = cd_dp_sess_table,
+	.sess_set = cd_dp_sess_set,
+};

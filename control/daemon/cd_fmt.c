@@ -1,6 +1,7 @@
 /*
  * How show, explain, SNMP and syslog write configured countries and
- * references (cd_util.h): the words of the config's own syntax.
+ * references (cd_util.h): the words of the config's own syntax.  And
+ * what they report of the geo tables' sources.
  */
 #include <stdio.h>
 #include <string.h>
@@ -40,4 +41,39 @@ cd_refs_str(const struct conf *c, const struct conf_ref *ref, unsigned n,
 		    ref[i].kind == CONF_REF_REGION ? c->regions[ref[i].val].name :
 		    ref[i].kind == CONF_REF_SPECIAL ? "special" :
 		    geo_cc_name(ref[i].val, cc));
+}
+
+int64_t
+cd_geo_epoch(const struct geo_db *db)
+{
+	uint64_t e = 0;
+
+	for (unsigned i = 0; i < db->nlayers; i++)
+		if (db->layer[i].build_epoch > e)
+			e = db->layer[i].build_epoch;
+	return (int64_t)e;
+}
+
+json_t *
+cd_geo_layers(const struct geo_db *db)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < db->nlayers; i++) {
+		const struct geo_layer_meta *m = &db->layer[i];
+
+		json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s, s:I, "
+		    "s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "layer",
+		    (int)i + 1, "path", m->path, "field", m->field, "db_type",
+		    m->db_type, "build_epoch", (json_int_t)m->build_epoch,
+		    "node_count", (json_int_t)m->node_count, "ip_version",
+		    (int)m->ip_version, "record_size", (int)m->record_size,
+		    "v4_prefixes", (json_int_t)m->v4_prefixes, "v6_prefixes",
+		    (json_int_t)m->v6_prefixes, "data_records",
+		    (json_int_t)m->data_records, "records_no_field",
+		    (json_int_t)m->records_no_field, "records_bad_value",
+		    (json_int_t)m->records_bad_value, "records_non_iso",
+		    (json_int_t)m->records_non_iso));
+	}
+	return a;
 }

@@ -1,11 +1,12 @@
 /*
  * cordond with backend = "nftables": the kernel enforces the running
- * revision instead of cordon-dp.  cd_dp.c hands over to these functions:
- * start applies the running revision, push applies a new one (commit,
- * rollback, geo reload, each one atomic batch), and the counters come
- * from the kernel's rule counters.  The dataplane state reads "up" while
- * the table the running revision compiled to is installed, so status,
- * counters, SNMP and Prometheus need no second code path.
+ * revision instead of cordon-dp: the operations of cd_backend_nft
+ * (cd_backend.h).  start applies the running revision, activate applies
+ * a new one (commit, rollback, geo reload, each one atomic batch), and
+ * the counters come from the kernel's rule counters.  The dataplane
+ * state reads "up" while the table the running revision compiled to is
+ * installed, so status, counters, SNMP and Prometheus need no second
+ * code path.
  *
  * With backend = "dpdk" and control.host_protection set, the same
  * compiler guards the appliance's own management interface: an input
@@ -21,6 +22,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 #include "control/nft/nft.h"
 #include "wire/dpc_proto.h"
@@ -28,13 +30,6 @@
 
 #define CD_NFT_HOST_TABLE "cordon_host"
 #define CD_NFT_CHECK_MS	2000	/* how often the table's presence is checked */
-
-bool
-cd_nft_backend(const struct cd *d)
-{
-	return d->run.conf != NULL &&
-	    d->run.conf->backend == CONF_BACKEND_NFTABLES;
-}
 
 static void
 cd_nft_mark(struct cd *d, const struct cd_running *r)
@@ -50,8 +45,12 @@ cd_nft_mark(struct cd *d, const struct cd_running *r)
 		    r->conf->ports[i].ifname);
 }
 
-int
-cd_nft_push(struct cd *d, const struct cd_running *r, struct cd_err *e)
+static void cd_nft_counters(struct cd *d, struct stats *s);
+
+/* WITH_GEO does not matter: every batch carries the revision's sets. */
+static int
+cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
+    struct cd_err *e)
 {
 	struct nft_opts o = { .mode = NFT_MODE_ROUTER };
 	const struct nft_info *in;
@@ -60,9 +59,9 @@ cd_nft_push(struct cd *d, const struct cd_running *r, struct cd_err *e)
 	/* Tests only: a batch the kernel must refuse (tests/nft). */
 	snprintf(fault, sizeof(fault), "%s/nft-fault", d->ctl.state_dir);
 	o.inject_bad_elem = d->test_timers && access(fault, F_OK) == 0;
-	if (r->conf->backend != CONF_BACKEND_NFTABLES)
-		return cd_fail(e, "dataplane", "revision %lu changes the "
-		    "backend: restart cordond to switch", (unsigned long)r->rev);
+	(void)with_geo;
+	if (cd_backend_same(d, r, e) < 0)
+		return -1;
 	if (d->nft == NULL)
 		return cd_fail(e, "dataplane", "nftables is not open");
 	if (nft_apply(d->nft, r->conf, r->geo.tables, &o, err,
@@ -76,12 +75,12 @@ cd_nft_push(struct cd *d, const struct cd_running *r, struct cd_err *e)
 	    in->elems, in->msgs, in->bytes, in->build_ms, in->send_ms,
 	    in->retries ? " (after generation conflicts)" : "");
 	cd_nft_mark(d, r);
-	cd_dp_stats_sum(d, d->base);
+	cd_nft_counters(d, d->base);
 	return 0;
 }
 
 /* Backend nftables at start-up: install the running revision. */
-int
+static void
 cd_nft_start(struct cd *d)
 {
 	struct cd_err e;
@@ -90,18 +89,18 @@ cd_nft_start(struct cd *d)
 	if (d->nft == NULL &&
 	    (d->nft = nft_open(NFT_TABLE_DEFAULT, err, sizeof(err))) == NULL) {
 		cd_log("nftables: %s", err);
-		return -1;
+		return;
 	}
 	/* Without it the counters still work; log events are lost. */
 	if (d->nft_log == NULL && (d->nft_log = nft_log_open(NFT_LOG_GROUP,
 	    err, sizeof(err))) == NULL)
 		cd_log("nftables: no log events: %s", err);
-	if (cd_nft_push(d, &d->run, &e) < 0) {
+	if (cd_nft_activate(d, &d->run, true, &e) < 0) {
 		snprintf(d->dp_error, sizeof(d->dp_error), "%s", e.msg);
 		cd_log("%s", e.msg);
 		d->dp_state = CD_DP_DOWN;
 		d->dp_next_ms = clk_mono_ms() + 5000;
-		return -1;
+		return;
 	}
 	d->dp_error[0] = '\0';
 	d->dp_next_ms = clk_mono_ms() + CD_NFT_CHECK_MS;
@@ -111,7 +110,6 @@ cd_nft_start(struct cd *d)
 	sd_notifyf(0, "%sSTATUS=revision %lu enforced by nftables",
 	    d->ready_sent ? "" : "READY=1\n", (unsigned long)d->run.rev);
 	d->ready_sent = true;
-	return 0;
 }
 
 /*
@@ -120,7 +118,7 @@ cd_nft_start(struct cd *d)
  * from under us (`nft flush ruleset`, say), as cd_dp_verify does for a
  * cordon-dp that lost its state.
  */
-void
+static void
 cd_nft_tick(struct cd *d)
 {
 	struct cd_err e;
@@ -129,7 +127,7 @@ cd_nft_tick(struct cd *d)
 		return;
 	d->dp_next_ms = clk_mono_ms() + CD_NFT_CHECK_MS;
 	if (d->dp_state != CD_DP_UP) {
-		(void)cd_nft_start(d);
+		cd_nft_start(d);
 		return;
 	}
 	if (nft_table_present(d->nft) != 0)
@@ -138,7 +136,7 @@ cd_nft_tick(struct cd *d)
 	    NFT_TABLE_DEFAULT, (unsigned long)d->run.rev);
 	cd_syslog_event(d, "dataplane-restarted", "nftables table reinstalled",
 	    "revision", CD_SL_U(d->run.rev), NULL);
-	if (cd_nft_push(d, &d->run, &e) < 0)
+	if (cd_nft_activate(d, &d->run, true, &e) < 0)
 		cd_log("%s", e.msg);
 }
 
@@ -150,7 +148,7 @@ cd_nft_host(struct cd *d, const struct cd_running *r)
 	    .host_if = d->ctl.host_if };
 	char err[1024];
 
-	if (d->ctl.host_if[0] == '\0' || cd_nft_backend(d))
+	if (d->ctl.host_if[0] == '\0')
 		return;
 	if (d->nft_host == NULL && (d->nft_host = nft_open(CD_NFT_HOST_TABLE,
 	    err, sizeof(err))) == NULL) {
@@ -166,37 +164,39 @@ cd_nft_host(struct cd *d, const struct cd_running *r)
 		    (unsigned long)r->rev, d->ctl.host_if);
 }
 
-int
-cd_nft_session(struct cd *d, bool add, int af, const uint8_t *src,
-    uint16_t port, unsigned timeout_s)
+static void
+cd_nft_counters(struct cd *d, struct stats *s)
 {
-	/* Backend dpdk: the sessions set of host protection, if any. */
-	struct nft_ctx *x = cd_nft_backend(d) ? d->nft : d->nft_host;
-	int rc;
-
-	if (x == NULL)
-		return 0;
-	rc = add ? nft_session_add(x, af, src, port, timeout_s) :
-	    nft_session_del(x, af, src, port);
-	if (rc < 0)
-		cd_log("nftables: session %s: %s", add ? "add" : "delete",
-		    strerror(errno));
-	return rc;
-}
-
-void
-cd_dp_stats_sum(struct cd *d, struct stats *s)
-{
-	if (d->nft != NULL && cd_nft_backend(d)) {
-		if (nft_counters(d->nft, s) < 0)
-			cd_log("nftables counters: %s", strerror(errno));
-		return;
-	}
-	if (d->dpc != NULL)
-		dpc_stats_sum(d->dpc, s);
-	else
+	if (d->nft == NULL)
 		memset(s, 0, sizeof(*s));
+	else if (nft_counters(d->nft, s) < 0)
+		cd_log("nftables counters: %s", strerror(errno));
 }
+
+/* The kernel's sessions set replaces the table (docs/nftables.md). */
+static void
+cd_nft_sess_table(struct cd *d, int fd)
+{
+	(void)d;
+	(void)fd;
+}
+
+static struct nft_ctx *
+cd_nft_sess_set(const struct cd *d)
+{
+	return d->nft;
+}
+
+const struct cd_backend cd_backend_nft = {
+	.name = "nftables",
+	.backend = CONF_BACKEND_NFTABLES,
+	.start = cd_nft_start,
+	.tick = cd_nft_tick,
+	.activate = cd_nft_activate,
+	.counters = cd_nft_counters,
+	.sess_table = cd_nft_sess_table,
+	.sess_set = cd_nft_sess_set,
+};
 
 void
 cd_nft_close(struct cd *d)

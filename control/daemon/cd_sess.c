@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 
 #define CD_SESS_SWEEP_MS 1000
@@ -246,15 +247,6 @@ cd_sess_close(struct cd *d)
 	d->sess = NULL;
 }
 
-bool
-cd_sess_attach_dp(struct cd *d)
-{
-	if (d->sess == NULL || d->dpc == NULL)
-		return false;
-	dpc_knock_handler(d->dpc, cd_knock_in, d);
-	return dpc_sess_pending(d->dpc, d->sess->fd) == 0;
-}
-
 /*
  * The grants judged against N's config: its issuers (by name), service
  * names mapped to its indexes (a service gone from identity.services
@@ -305,8 +297,7 @@ cd_sess_prepare(struct cd *d, const struct cd_running *n, struct cd_err *e)
 			return cd_fail(e, "internal", "sessions: rebuilding "
 			    "the table failed");
 		}
-	if (d->dpc)
-		dpc_sess_pending(d->dpc, s->next_fd);
+	d->be->sess_table(d, s->next_fd);
 	return 0;
 }
 
@@ -363,6 +354,5 @@ cd_sess_abort(struct cd *d)
 	s->next_fd = -1;
 	s->next_on = false;
 	/* A restoring push must carry the table still in force. */
-	if (d->dpc)
-		dpc_sess_pending(d->dpc, s->fd);
+	d->be->sess_table(d, s->fd);
 }

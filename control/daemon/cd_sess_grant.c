@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 
 uint64_t
@@ -325,7 +326,8 @@ cd_sess_compact(struct cd *d)
 		cd_log("sessions: compaction: %s", e.msg);
 		return;
 	}
-	if (d->dp_state == CD_DP_UP && cd_dp_push(d, &d->run, false, &e) < 0) {
+	if (d->dp_state == CD_DP_UP &&
+	    d->be->activate(d, &d->run, false, &e) < 0) {
 		cd_log("sessions: compaction: %s", e.msg);
 		cd_sess_abort(d);
 		return;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cd_snmp.h"
 #include "control/daemon/cd_snmp_int.h"
 #include "core/stats/reasons.h"
@@ -55,7 +56,7 @@ cd_snmp_counters(struct cd *d, struct stats *s)
 	memset(s, 0, sizeof(*s));
 	if (d->dp_state != CD_DP_UP || (d->dpc == NULL && d->nft == NULL))
 		return -1;
-	cd_dp_stats_sum(d, s);
+	d->be->counters(d, s);
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 
 #include "control/daemon/cd_syslog.h"
 #include "control/daemon/cd_syslog_int.h"
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 #include "core/stats/reasons.h"
 #include "core/util/clock.h"
@@ -531,7 +532,7 @@ cd_syslog_show(struct cd *d)
 	    d->nft != NULL);
 
 	if (up)
-		cd_dp_stats_sum(d, d->sum);
+		d->be->counters(d, d->sum);
 	json_object_set_new(o, "facility", json_string(conf_facility_name(
 	    cf->facility)));
 	json_object_set_new(o, "window_s", json_integer(cf->window));

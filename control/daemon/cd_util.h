@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "config/geo/geo_build.h"
 #include "config/load/conf.h"
 #include "core/util/clock.h"
 
@@ -67,5 +68,8 @@ void cd_word(char *out, size_t len, const char *w);
 void cd_ccset_str(const struct conf_ccset *s, char *out, size_t len);
 void cd_refs_str(const struct conf *c, const struct conf_ref *ref,
     unsigned n, char *out, size_t len);
+/* The newest build_epoch of DB's sources, and each source as JSON. */
+int64_t cd_geo_epoch(const struct geo_db *db);
+json_t *cd_geo_layers(const struct geo_db *db);
 
 #endif

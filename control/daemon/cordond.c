@@ -27,6 +27,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 #include "config/policy/pol_compile.h"
 
@@ -211,6 +212,9 @@ cd_setup(struct cd *d)
 		return -1;
 	}
 	cd_log("running revision %lu", (unsigned long)d->run.rev);
+	/* For good: a commit cannot switch it (cd_backend_same). */
+	d->be = d->run.conf->backend == CONF_BACKEND_NFTABLES ?
+	    &cd_backend_nft : &cd_backend_dpdk;
 	if (cd_sess_open(d) < 0)
 		return -1;
 	cd_confirm_tick(d);
@@ -225,7 +229,7 @@ cd_setup(struct cd *d)
 	if (cd_snmp_start(d) < 0)
 		return -1;
 	cd_geo_static_announce(d);
-	cd_dp_start(d);
+	d->be->start(d);
 	return 0;
 }
 
@@ -317,7 +321,7 @@ cd_loop(struct cd *d)
 	while (!d->quit) {
 		cd_poll_once(d);
 		cd_client_timeouts(d, clk_mono_ms());
-		cd_dp_tick(d);
+		d->be->tick(d);
 		cd_confirm_tick(d);
 		cd_syslog_tick(d);
 		cd_sess_tick(d);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "config/load/conf.h"
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cd_sess.h"
 #include "control/daemon/cd_util.h"
 #include "control/daemon/cd_snmp.h"
@@ -118,6 +119,7 @@ struct cd {
 	struct nft_ctx *nft;		/* backend nftables (cd_nft.c) */
 	struct nft_ctx *nft_host;	/* host protection, backend dpdk */
 	struct nft_log *nft_log;	/* log events, backend nftables */
+	const struct cd_backend *be;	/* chosen at start-up */
 
 	/* commit confirmed */
 	uint64_t confirm_rev, confirm_prev;
@@ -172,8 +174,6 @@ int cd_apply(struct cd *d, const char *text, const struct cd_change *c,
  * folder cannot be brought to either.
  */
 int cd_recover(struct cd *d);
-/* 0 when the audit log can take a record; else sets the alarm, -1. */
-int cd_audit_ready(struct cd *d);
 
 /*
  * cd_promote.c: cd_apply leaves its revision staged (cd_promote_defer);
@@ -183,47 +183,33 @@ int cd_audit_ready(struct cd *d);
  */
 void cd_promote_defer(struct cd *d, const struct cd_req *rq, uint64_t rev);
 int cd_promote(struct cd *d, bool delivered, const char *why);
+
+/* cd_audit.c: a change's record (stores a staged revision first); 0 or
+ * -1 (logged).  ready: 0 when the log can take a record; else sets the
+ * alarm, -1. */
 int cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
     const char *result, const char *diff, uint64_t rev);
+int cd_audit_ready(struct cd *d);
 
-/* cd_dp.c: cordon-dp supervision */
 /* cd_privs.c: gives up the capabilities cordond and cordon-dp do not use. */
 int cd_privs_drop(void);
 
-void cd_dp_start(struct cd *d);
-void cd_dp_tick(struct cd *d);
+/* cd_dp.c: cordon-dp supervision (cd_backend_dpdk) */
 void cd_dp_eof(struct cd *d);
 void cd_dp_reaped(struct cd *d, pid_t pid, int status);
-int cd_dp_push(struct cd *d, const struct cd_running *r, bool with_geo,
-    struct cd_err *e);
 const char *cd_dp_state_name(enum cd_dp_state s);
-/* Sums the enforcing side's counters: cordon-dp's, or the kernel's. */
-void cd_dp_stats_sum(struct cd *d, struct stats *s);
 
 /*
- * cd_nft.c: backend nftables (the kernel enforces, no cordon-dp) and
- * host protection.  start/push: 0, or -1 with the previous ruleset in
- * force.  host: installs R's rules on control.host_protection.
+ * cd_nft.c: backend nftables (cd_backend_nft: the kernel enforces, no
+ * cordon-dp) and host protection.  host: with backend dpdk, installs R's
+ * rules on control.host_protection.
  */
 struct nft_ctx;
-bool cd_nft_backend(const struct cd *d);
-int cd_nft_start(struct cd *d);
-void cd_nft_tick(struct cd *d);
-int cd_nft_push(struct cd *d, const struct cd_running *r, struct cd_err *e);
 void cd_nft_host(struct cd *d, const struct cd_running *r);
 void cd_nft_close(struct cd *d);
 /* Backend nftables: the log events' socket (-1: none), and its reader. */
 int cd_nft_log_fd(const struct cd *d);
 void cd_nft_log_read(struct cd *d);
-/*
- * Grants (ADD) or withdraws access for SRC (4 or 16 bytes by AF) to
- * destination PORT for TIMEOUT_S seconds, as an element of the sessions
- * set (control/nft/nft.h): backend nftables' table, or with backend dpdk
- * host protection's.  0 (also when neither is there), or -1 with errno,
- * logged.
- */
-int cd_nft_session(struct cd *d, bool add, int af, const uint8_t *src,
-    uint16_t port, unsigned timeout_s);
 
 /* cd_sock.c: control sockets and clients */
 int cd_sock_open(struct cd *d);
@@ -298,9 +284,6 @@ void cd_geo_fresh(struct cd *d);
 void cd_geo_saved_probe(struct cd *d);
 void cd_geo_static_announce(struct cd *d);
 
-/* cd_geo.c */
-int64_t cd_geo_epoch(const struct geo_db *db);
-json_t *cd_geo_layers(const struct geo_db *db);
 
 /* cd_lookup.c: how explain names a classifier verdict V of policy POL:
  * the rule ("(unidentified)", "(knock)", "(default)" when none), and why. */

@@ -43,6 +43,11 @@ struct cd_backend {
 	/* The nftables table whose sessions set mirrors the grants (the
 	 * backend's own, or host protection's), or NULL. */
 	struct nft_ctx *(*sess_set)(const struct cd *d);
+	/* The fd the poll loop watches for the enforcer (cordon-dp's
+	 * channel, the kernel's log events; -1: none), and what to do when
+	 * FD, as poll_fd gave it, is readable. */
+	int (*poll_fd)(const struct cd *d);
+	void (*poll_in)(struct cd *d, int fd);
 };
 
 extern const struct cd_backend cd_backend_dpdk, cd_backend_nft;

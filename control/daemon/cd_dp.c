@@ -323,7 +323,7 @@ cd_dp_reaped(struct cd *d, pid_t pid, int status)
 }
 
 /* The channel closed: the process died, or only the channel broke. */
-void
+static void
 cd_dp_eof(struct cd *d)
 {
 	char why[128];
@@ -414,6 +414,25 @@ cd_dp_sess_table(struct cd *d, int fd)
 		dpc_sess_pending(d->dpc, fd);
 }
 
+/* The channel: its fd while connected, else -1. */
+static int
+cd_dp_poll_fd(const struct cd *d)
+{
+	return d->dpc != NULL ? dpc_fd(d->dpc) : -1;
+}
+
+/*
+ * FD (from cd_dp_poll_fd before poll) is readable: log events and
+ * knocks, or EOF.  Unless the channel changed meanwhile (SIGCHLD).
+ */
+static void
+cd_dp_poll_in(struct cd *d, int fd)
+{
+	if (d->dpc != NULL && fd == dpc_fd(d->dpc) &&
+	    cd_syslog_dp_read(d) < 0)
+		cd_dp_eof(d);
+}
+
 /* Host protection's sessions set, if it is on. */
 static struct nft_ctx *
 cd_dp_sess_set(const struct cd *d)
@@ -430,4 +449,6 @@ const struct cd_backend cd_backend_dpdk = {
 	.counters = cd_dp_counters,
 	.sess_table = cd_dp_sess_table,
 	.sess_set = cd_dp_sess_set,
+	.poll_fd = cd_dp_poll_fd,
+	.poll_in = cd_dp_poll_in,
 };

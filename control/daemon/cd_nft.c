@@ -45,7 +45,14 @@ cd_nft_mark(struct cd *d, const struct cd_running *r)
 		    r->conf->ports[i].ifname);
 }
 
-static void cd_nft_counters(struct cd *d, struct stats *s);
+static void
+cd_nft_counters(struct cd *d, struct stats *s)
+{
+	if (d->nft == NULL)
+		memset(s, 0, sizeof(*s));
+	else if (nft_counters(d->nft, s) < 0)
+		cd_log("nftables counters: %s", strerror(errno));
+}
 
 /* WITH_GEO does not matter: every batch carries the revision's sets. */
 static int
@@ -164,15 +171,6 @@ cd_nft_host(struct cd *d, const struct cd_running *r)
 		    (unsigned long)r->rev, d->ctl.host_if);
 }
 
-static void
-cd_nft_counters(struct cd *d, struct stats *s)
-{
-	if (d->nft == NULL)
-		memset(s, 0, sizeof(*s));
-	else if (nft_counters(d->nft, s) < 0)
-		cd_log("nftables counters: %s", strerror(errno));
-}
-
 /* The kernel's sessions set replaces the table (docs/nftables.md). */
 static void
 cd_nft_sess_table(struct cd *d, int fd)
@@ -187,17 +185,6 @@ cd_nft_sess_set(const struct cd *d)
 	return d->nft;
 }
 
-const struct cd_backend cd_backend_nft = {
-	.name = "nftables",
-	.backend = CONF_BACKEND_NFTABLES,
-	.start = cd_nft_start,
-	.tick = cd_nft_tick,
-	.activate = cd_nft_activate,
-	.counters = cd_nft_counters,
-	.sess_table = cd_nft_sess_table,
-	.sess_set = cd_nft_sess_set,
-};
-
 void
 cd_nft_close(struct cd *d)
 {
@@ -208,7 +195,8 @@ cd_nft_close(struct cd *d)
 	d->nft_log = NULL;
 }
 
-int
+/* Backend nftables polls the log events' socket (-1: none). */
+static int
 cd_nft_log_fd(const struct cd *d)
 {
 	return nft_log_fd(d->nft_log);
@@ -314,10 +302,23 @@ cd_nft_log_pkt(void *arg, const struct nft_log_pkt *p)
 	cd_syslog_packet(d, &ev);
 }
 
-void
-cd_nft_log_read(struct cd *d)
+static void
+cd_nft_log_read(struct cd *d, int fd)
 {
-	if (d->nft_log != NULL &&
+	if (fd >= 0 && d->nft_log != NULL &&
 	    nft_log_read(d->nft_log, cd_nft_log_pkt, d) < 0)
 		cd_log("nftables log events: %s", strerror(errno));
 }
+
+const struct cd_backend cd_backend_nft = {
+	.name = "nftables",
+	.backend = CONF_BACKEND_NFTABLES,
+	.start = cd_nft_start,
+	.tick = cd_nft_tick,
+	.activate = cd_nft_activate,
+	.counters = cd_nft_counters,
+	.sess_table = cd_nft_sess_table,
+	.sess_set = cd_nft_sess_set,
+	.poll_fd = cd_nft_log_fd,
+	.poll_in = cd_nft_log_read,
+};

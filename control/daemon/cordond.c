@@ -258,9 +258,7 @@ cd_poll_fill(struct cd *d, struct pollfd *pfd, int *slot)
 	pfd[n++] = (struct pollfd){ .fd = d->sigfd, .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = d->lfd, .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = d->rofd, .events = POLLIN };
-	pfd[n++] = (struct pollfd){ .fd = d->dpc ? dpc_fd(d->dpc) :
-	    cd_nft_log_fd(d),
-	    .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = d->be->poll_fd(d), .events = POLLIN };
 	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
 		struct cd_client *c = d->cl[i];
 
@@ -296,11 +294,8 @@ cd_poll_once(struct cd *d)
 	if (pfd[0].revents)
 		cd_signal_read(d);
 	/* Readable: log events; EOF only on a 0-length read or an error. */
-	if (d->dpc != NULL && pfd[3].fd == dpc_fd(d->dpc) && pfd[3].revents &&
-	    cd_syslog_dp_read(d) < 0)
-		cd_dp_eof(d);
-	else if (d->dpc == NULL && pfd[3].fd >= 0 && pfd[3].revents)
-		cd_nft_log_read(d);	/* backend nftables */
+	if (pfd[3].revents)
+		d->be->poll_in(d, pfd[3].fd);
 	for (unsigned i = 4; i < n; i++)
 		if (pfd[i].revents && d->cl[slot[i]] != NULL)
 			cd_client_io(d, (unsigned)slot[i], pfd[i].revents);

@@ -195,7 +195,6 @@ int cd_audit_ready(struct cd *d);
 int cd_privs_drop(void);
 
 /* cd_dp.c: cordon-dp supervision (cd_backend_dpdk) */
-void cd_dp_eof(struct cd *d);
 void cd_dp_reaped(struct cd *d, pid_t pid, int status);
 const char *cd_dp_state_name(enum cd_dp_state s);
 
@@ -207,9 +206,6 @@ const char *cd_dp_state_name(enum cd_dp_state s);
 struct nft_ctx;
 void cd_nft_host(struct cd *d, const struct cd_running *r);
 void cd_nft_close(struct cd *d);
-/* Backend nftables: the log events' socket (-1: none), and its reader. */
-int cd_nft_log_fd(const struct cd *d);
-void cd_nft_log_read(struct cd *d);
 
 /* cd_sock.c: control sockets and clients */
 int cd_sock_open(struct cd *d);

@@ -29,6 +29,8 @@ test_every_operation_is_there(void **state)
 		assert_non_null(b[i]->counters);
 		assert_non_null(b[i]->sess_table);
 		assert_non_null(b[i]->sess_set);
+		assert_non_null(b[i]->poll_fd);
+		assert_non_null(b[i]->poll_in);
 	}
 	assert_int_equal(cd_backend_dpdk.backend, CONF_BACKEND_DPDK);
 	assert_int_equal(cd_backend_nft.backend, CONF_BACKEND_NFTABLES);
@@ -58,7 +60,8 @@ test_the_other_backend_is_refused(void **state)
 	assert_int_equal(cd_backend_same(&d, &r, &e), -1);
 }
 
-/* A cordond with no channel yet: counters read zero, not garbage. */
+/* A cordond with no channel yet: counters read zero, not garbage, and
+ * nothing to poll. */
 static void
 test_counters_without_an_enforcer(void **state)
 {
@@ -74,6 +77,8 @@ test_counters_without_an_enforcer(void **state)
 	assert_int_equal(s.packets, 0);
 	assert_null(cd_backend_dpdk.sess_set(&d));
 	assert_null(cd_backend_nft.sess_set(&d));
+	assert_int_equal(cd_backend_dpdk.poll_fd(&d), -1);
+	assert_int_equal(cd_backend_nft.poll_fd(&d), -1);
 }
 
 int

@@ -32,8 +32,11 @@ struct cd_backend {
 	 */
 	int (*activate)(struct cd *d, const struct cd_running *r,
 	    bool with_geo, struct cd_err *e);
-	/* Sums the enforcing side's counters into S (zero when none). */
-	void (*counters)(struct cd *d, struct stats *s);
+	/*
+	 * Sums the enforcing side's counters into S: 0, or -1 (S zeroed)
+	 * when there is no enforcer to ask (no channel, no table).
+	 */
+	int (*counters)(struct cd *d, struct stats *s);
 	/*
 	 * The identity sessions' table (core/sess memfd FD) goes to the
 	 * enforcer with the next activation; nftables keeps sessions in

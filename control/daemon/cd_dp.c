@@ -398,13 +398,15 @@ cd_dp_tick(struct cd *d)
 	}
 }
 
-static void
+static int
 cd_dp_counters(struct cd *d, struct stats *s)
 {
-	if (d->dpc != NULL)
-		dpc_stats_sum(d->dpc, s);
-	else
+	if (d->dpc == NULL) {
 		memset(s, 0, sizeof(*s));
+		return -1;
+	}
+	dpc_stats_sum(d->dpc, s);
+	return 0;
 }
 
 static void

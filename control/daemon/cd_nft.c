@@ -45,13 +45,17 @@ cd_nft_mark(struct cd *d, const struct cd_running *r)
 		    r->conf->ports[i].ifname);
 }
 
-static void
+/* A failed read is logged and leaves S as it was. */
+static int
 cd_nft_counters(struct cd *d, struct stats *s)
 {
-	if (d->nft == NULL)
+	if (d->nft == NULL) {
 		memset(s, 0, sizeof(*s));
-	else if (nft_counters(d->nft, s) < 0)
+		return -1;
+	}
+	if (nft_counters(d->nft, s) < 0)
 		cd_log("nftables counters: %s", strerror(errno));
+	return 0;
 }
 
 /* WITH_GEO does not matter: every batch carries the revision's sets. */
@@ -82,7 +86,7 @@ cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	    in->elems, in->msgs, in->bytes, in->build_ms, in->send_ms,
 	    in->retries ? " (after generation conflicts)" : "");
 	cd_nft_mark(d, r);
-	cd_nft_counters(d, d->base);
+	(void)cd_nft_counters(d, d->base);
 	return 0;
 }
 

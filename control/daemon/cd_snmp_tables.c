@@ -54,10 +54,9 @@ int
 cd_snmp_counters(struct cd *d, struct stats *s)
 {
 	memset(s, 0, sizeof(*s));
-	if (d->dp_state != CD_DP_UP || (d->dpc == NULL && d->nft == NULL))
+	if (d->dp_state != CD_DP_UP)
 		return -1;
-	d->be->counters(d, s);
-	return 0;
+	return d->be->counters(d, s);
 }
 
 uint64_t

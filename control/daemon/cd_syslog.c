@@ -528,11 +528,8 @@ cd_syslog_show(struct cd *d)
 	struct cd_syslog *s = d->slog;
 	json_t *o = cd_obj(), *a = json_array();
 	const struct conf_logging *cf = &d->ctl.logging;
-	bool up = d->dp_state == CD_DP_UP && (d->dpc != NULL ||
-	    d->nft != NULL);
+	bool up = d->dp_state == CD_DP_UP && d->be->counters(d, d->sum) == 0;
 
-	if (up)
-		d->be->counters(d, d->sum);
 	json_object_set_new(o, "facility", json_string(conf_facility_name(
 	    cf->facility)));
 	json_object_set_new(o, "window_s", json_integer(cf->window));

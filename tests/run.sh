@@ -74,6 +74,8 @@ run_cmocka_dir() {
 suite_unit() {
 	fixtures
 	run_cmocka_dir "$BUILD" unit
+	check "unit: cordond's files form no import circle" \
+	    $PY tests/unit/daemon_graph.py "$BUILD"
 }
 
 suite_asan() {

@@ -75,8 +75,8 @@ cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 		return -1;
 	if (d->nft == NULL)
 		return cd_fail(e, "dataplane", "nftables is not open");
-	if (nft_apply(d->nft, r->conf, r->geo.tables, &o, err,
-	    sizeof(err)) < 0)
+	if (nft_apply_policy(d->nft, r->conf, r->pol, r->geo.tables, &o,
+	    err, sizeof(err)) < 0)
 		return cd_fail(e, "dataplane", "nftables refused revision %lu "
 		    "(the previous ruleset stays in force): %s",
 		    (unsigned long)r->rev, err);
@@ -166,8 +166,8 @@ cd_nft_host(struct cd *d, const struct cd_running *r)
 		cd_log("host protection: %s", err);
 		return;
 	}
-	if (nft_apply(d->nft_host, r->conf, r->geo.tables, &o, err,
-	    sizeof(err)) < 0)
+	if (nft_apply_policy(d->nft_host, r->conf, r->pol, r->geo.tables,
+	    &o, err, sizeof(err)) < 0)
 		cd_log("host protection: revision %lu not installed, the "
 		    "previous one stays: %s", (unsigned long)r->rev, err);
 	else

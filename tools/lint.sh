@@ -77,7 +77,7 @@ lint_cppcheck() {
 	    --library=tools/cppcheck/jansson.cfg \
 	    --suppressions-list=tools/cppcheck/suppressions.txt \
 	    --template='{file}:{line}: {severity}: {message} [{id}]' \
-	    $(lint_files | grep -E '\.c$'); then
+	    $(lint_files | grep -E '\.c$') 2>&1; then
 		echo "cppcheck: clean"
 	else
 		echo "cppcheck: findings above"

@@ -231,3 +231,13 @@ clean:
 	 $(BUILD)/obj/control/cli/cordonctl.d \
 	 $(BUILD)/obj/control/cli/cordon-knock.d \
 	 $(BUILD)/obj/control/daemon/cordond.d
+
+# make format rewrites the C files as .clang-format writes them (make lint
+# checks that); make bench-compare BASE=<git ref> runs the fast-path
+# benchmark of BASE and of this tree side by side (docs/benchmarks.md).
+.PHONY: format bench-compare
+format:
+	@tools/lint.sh --apply
+
+bench-compare: all
+	BUILD=$(BUILD) bench/compare.sh $(BASE)

@@ -575,8 +575,8 @@ test_rule_list_vs_classifier(void **st)
 	    "loader), %u packets: %u compared, %u knocks; %u rules left out; "
 	    "with a session %u packets, %u of them decided by no identity "
 	    "rule\n",
-	    PROP_POLICIES, n.bad_conf, n.cases, n.compared, n.knock, n.omitted,
-	    n.sess_cases, n.sess_exact);
+	    (unsigned)PROP_POLICIES, n.bad_conf, n.cases, n.compared, n.knock,
+	    n.omitted, n.sess_cases, n.sess_exact);
 	/* The generator must mostly write configs the loader takes. */
 	assert_true(n.bad_conf < PROP_POLICIES / 10);
 	assert_true(n.compared > n.cases * 9 / 10);

@@ -98,10 +98,13 @@ $(call layer_lib,$(1)): $(SRCS_$(1):%.c=$(BUILD)/obj/%.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
 
-$(BUILD)/layers/$(1).ok: $(call layer_libs,$(1)) $(BUILD)/layers/main.o
+$(BUILD)/layers/$(1).ok: $(call layer_libs,$(1)) $(BUILD)/layers/main.o \
+		tools/layers_built.sh
 	$$(CC) $$(LDFLAGS) -o $(BUILD)/layers/$(1) $(BUILD)/layers/main.o \
 	    -Wl,--whole-archive $$< -Wl,--no-whole-archive \
 	    $$(filter-out $$<,$$(call layer_libs,$(1))) $$(LDLIBS)
+	tools/layers_built.sh $(1) "$(SEES_$(1))" $$< \
+	    $(SRCS_$(1):%.c=$(BUILD)/obj/%.d)
 	@touch $$@
 endef
 $(foreach l,$(LAYERS),$(eval $(call LAYER_RULES,$(l))))

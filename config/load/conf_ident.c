@@ -207,8 +207,10 @@ conf_claims_load(struct conf_ctx *x, const config_setting_t *g)
 }
 
 /*
- * First port A and B both name under a protocol they share (*L4 is
- * CONF_P_TCP or CONF_P_UDP), or 0 when they are disjoint.
+ * First port number A and B both name, or 0 when they are disjoint.  *L4
+ * is CONF_P_TCP or CONF_P_UDP when they name it under a protocol they
+ * share, else 0: across protocols, which counts too, since the nftables
+ * sessions set is keyed by (source, port) without the protocol.
  */
 static unsigned
 conf_svc_shared(const struct conf_service *a, const struct conf_service *b,
@@ -223,13 +225,26 @@ conf_svc_shared(const struct conf_service *a, const struct conf_service *b,
 			                  ? a->range[i].hi
 			                  : b->range[j].hi;
 
-			if (lo > hi || (a->protos & b->protos) == 0)
+			if (lo > hi)
 				continue;
-			*l4 = a->protos & b->protos & CONF_P_TCP ? CONF_P_TCP
-			                                         : CONF_P_UDP;
+			*l4 = a->protos & b->protos & CONF_P_TCP   ? CONF_P_TCP
+			      : a->protos & b->protos & CONF_P_UDP ? CONF_P_UDP
+			                                           : 0;
 			return lo;
 		}
 	return 0;
+}
+
+/* "tcp port 22", or across protocols (L4 0) "port 22 (tcp and udp)". */
+static const char *
+conf_ident_port(uint8_t l4, unsigned port, char *buf, size_t len)
+{
+	if (l4 == 0)
+		snprintf(buf, len, "port %u (tcp and udp)", port);
+	else
+		snprintf(buf, len, "%s port %u",
+		    l4 == CONF_P_TCP ? "tcp" : "udp", port);
+	return buf;
 }
 
 /*
@@ -242,6 +257,7 @@ conf_ident_overlap(struct conf_ctx *x, const config_setting_t *e,
     const struct conf_identity *id, unsigned v)
 {
 	const struct conf_service *sv = x->c->services;
+	char buf[32];
 	uint8_t l4;
 	unsigned port;
 
@@ -251,10 +267,10 @@ conf_ident_overlap(struct conf_ctx *x, const config_setting_t *e,
 			continue;
 		return conf_err(x, e,
 		    "identity: services \"%s\" and \"%s\" "
-		    "share %s port %u (a session opens its own service's "
+		    "share %s (a session opens its own service's "
 		    "ports only: give each port to one identity service)",
-		    sv[s].name, sv[v].name, l4 == CONF_P_TCP ? "tcp" : "udp",
-		    port);
+		    sv[s].name, sv[v].name,
+		    conf_ident_port(l4, port, buf, sizeof(buf)));
 	}
 	return 0;
 }

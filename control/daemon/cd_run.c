@@ -231,6 +231,7 @@ cd_apply_undo(struct cd *d, bool pushed)
 static void
 cd_apply_finish(struct cd *d, struct cd_running *n)
 {
+	cd_grant_nft_gone(d, n->conf);
 	cd_run_install(d, n);
 	cd_sess_switch(d);
 }

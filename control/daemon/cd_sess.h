@@ -155,6 +155,20 @@ void cd_grant_clock_get(struct cd_grant *g, const json_t *o);
  * host protection): ADD with the time left, or withdrawn.
  */
 void cd_grant_nft(struct cd *d, const struct cd_grant *g, bool add);
+/*
+ * A commit to NC is in force in the kernel, whose new table got every
+ * element back: withdraw those of ports that no service of a grant names
+ * in NC (a service that moved, or left identity.services), which would
+ * otherwise open them to whatever identity service takes them next.
+ * Called before the running config becomes NC.
+ */
+void cd_grant_nft_gone(struct cd *d, const struct conf *nc);
+/*
+ * The ports of SVCS (indexes of OLD) that no service of SVCS_NEXT
+ * (indexes of NC) names, into OUT (at most MAX): how many.
+ */
+unsigned cd_grant_ports_gone(const struct conf *old, uint64_t svcs,
+    const struct conf *nc, uint64_t svcs_next, uint16_t *out, unsigned max);
 /* The country of G's source address in T. */
 geo_cc_t cd_grant_cc(const struct geo_tables *t, const struct cd_grant *g);
 

@@ -39,6 +39,66 @@ cd_nft_session(struct cd *d, bool add, int af, const uint8_t *src,
 	return rc;
 }
 
+/* Does a service of SVCS (indexes of C) name destination PORT? */
+static bool
+cd_svcs_port(const struct conf *c, uint64_t svcs, unsigned port)
+{
+	for (unsigned s = 0; s < c->nservices && s < 64; s++) {
+		const struct conf_service *v = &c->services[s];
+
+		if (!((svcs >> s) & 1))
+			continue;
+		for (unsigned r = 0; r < v->nranges; r++)
+			if (port >= v->range[r].lo && port <= v->range[r].hi)
+				return true;
+	}
+	return false;
+}
+
+unsigned
+cd_grant_ports_gone(const struct conf *old, uint64_t svcs,
+    const struct conf *nc, uint64_t svcs_next, uint16_t *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < old->nservices && s < 64; s++) {
+		const struct conf_service *v = &old->services[s];
+		unsigned k = 0;
+
+		if (!((svcs >> s) & 1))
+			continue;
+		for (unsigned r = 0; r < v->nranges; r++)
+			for (unsigned p = v->range[r].lo;
+			     p <= v->range[r].hi && k < CD_NFT_PORTS_MAX &&
+			     n < max;
+			     p++, k++)
+				if (!cd_svcs_port(nc, svcs_next, p))
+					out[n++] = (uint16_t)p;
+	}
+	return n;
+}
+
+void
+cd_grant_nft_gone(struct cd *d, const struct conf *nc)
+{
+	static uint16_t port[64 * CD_NFT_PORTS_MAX];
+	struct cd_sessions *s = d->sess;
+
+	if (s == NULL || !s->next_on || d->be->sess_set(d) == NULL)
+		return;
+	for (unsigned i = 0; i < s->cap; i++) {
+		const struct cd_grant *g = s->g[i];
+		unsigned n;
+
+		if (g == NULL)
+			continue;
+		n = cd_grant_ports_gone(d->run.conf, g->svcs, nc, g->svcs_next,
+		    port, sizeof(port) / sizeof(port[0]));
+		for (unsigned k = 0; k < n; k++)
+			cd_nft_session(d, false, g->af, g->addr, port[k], 0);
+	}
+}
+
 void
 cd_grant_nft(struct cd *d, const struct cd_grant *g, bool add)
 {

@@ -102,9 +102,21 @@ nft_cc_word(geo_cc_t cc, char buf[GEO_CC_STRLEN])
 	return buf;
 }
 
+/* Is WORDS ("CN_RU") the name of one of C's regions? */
+static bool
+nft_region_named(const struct conf *c, const char *words)
+{
+	for (unsigned i = 0; i < c->nregions; i++)
+		if (strcmp(c->regions[i].name, words) == 0)
+			return true;
+	return false;
+}
+
 /*
  * A region's own name when S is exactly a region, else the countries
- * (a hash of them when there are many): names stay stable across
+ * (a hash of them when there are many, or when the countries spell a
+ * region's name: a set is declared once per name, so region CN_RU's
+ * set must not stand in for {CN, RU}): names stay stable across
  * commits, which keeps `nft list` and the golden files readable.
  */
 void
@@ -129,7 +141,7 @@ nft_set_name(const struct conf *c, const struct conf_ccset *s, int af,
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
 			    "%s%s", n > 1 ? "_" : "", nft_cc_word(i, cc));
 	}
-	if (n <= 4)
+	if (n <= 4 && !nft_region_named(c, buf))
 		snprintf(out, len, "geo_%s_v%d", buf, af);
 	else
 		snprintf(out, len, "geo_%016llx_v%d", (unsigned long long)h,

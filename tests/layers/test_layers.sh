@@ -98,6 +98,27 @@ echo '#include "../../core/geo/geo.h"' >"$SCRATCH/src"
 against core/zz/zz_up.c build/layers/includes.ok "no \"../\" in includes" \
     "an include climbing out with ../ fails make" <"$SCRATCH/src"
 
+# Includes the text check cannot read: the compiler's dependency file
+# names the header it read.
+printf '#define H "../../control/dpc/dpc.h"\n#include H\nint zz_m(void);\n' \
+    >"$SCRATCH/src"
+against core/zz/zz_mac.c build/layers/core.ok "core may include only core" \
+    "a macro include against the grain fails make" <"$SCRATCH/src"
+printf '#include /**/ "../../control/dpc/dpc.h"\nint zz_c(void);\n' \
+    >"$SCRATCH/src"
+against core/zz/zz_cmt.c build/layers/core.ok "core may include only core" \
+    "an include with a comment before its path fails make" <"$SCRATCH/src"
+printf '#include "../geo/geo_impl.h"\nint zz_p(void);\n' >"$SCRATCH/src"
+against core/zz/zz_priv.c build/layers/core.ok "private to core/geo/" \
+    "a private header read from another folder fails make" <"$SCRATCH/src"
+
+# A weak reference links to nothing in the whole-archive link.
+printf 'void store_close(void *) __attribute__((weak));\n%s\n' \
+    'void zz_w(void) { if (store_close) store_close((void *)0); }' \
+    >"$SCRATCH/src"
+against core/zz/zz_weak.c build/layers/core.ok "a weak reference escapes" \
+    "a weak reference into control fails make" <"$SCRATCH/src"
+
 calls core/zz/zz_sym.c core store_close \
     "core calling into control fails the link"
 calls dataplane/zz/zz_sym.c dataplane store_close \

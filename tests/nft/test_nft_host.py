@@ -264,12 +264,11 @@ def test_host_protection_by_cordond(confdir):
             subprocess.run(["kill", str(pid)])
 
 
-def test_cordond_sessions_in_the_kernel(confdir):
-    """Backend nftables with an identity group, driven through cordond:
-    a pushed token opens ssh for its source in the kernel's sessions set,
-    revocation closes it again."""
+def ident_rig(confdir, name):
+    """cordond (backend nftables) with the identity group and fresh
+    tokens: the rig and alice's token."""
     from test_nft import Rig
-    tok = os.path.join(confdir, "tok")
+    tok = os.path.join(confdir, "tok-" + name)
     os.makedirs(tok, exist_ok=True)
     subprocess.run([PY, os.path.join(ROOT, "tests/integ/mktokens.py"), tok,
                     "https://idp.test", "cordon", "600"], check=True)
@@ -279,7 +278,14 @@ def test_cordond_sessions_in_the_kernel(confdir):
     with open(os.path.join(tok, "alice.jwt")) as f:
         alice = f.read().strip()
     rtr(NFTLOAD, "remove")
-    rg = Rig(text, "nft-ident-rig")
+    return Rig(text, name), alice
+
+
+def test_cordond_sessions_in_the_kernel(confdir):
+    """Backend nftables with an identity group, driven through cordond:
+    a pushed token opens ssh for its source in the kernel's sessions set,
+    revocation closes it again."""
+    rg, alice = ident_rig(confdir, "nft-ident-rig")
     try:
         assert connect(US4, SRV4, 22) == "refused"
         g = rg.ok("session-add", token=alice, src=US4)
@@ -290,6 +296,27 @@ def test_cordond_sessions_in_the_kernel(confdir):
         assert connect(CN4, SRV4, 22) == "refused"   # per source
         assert rg.ok("session-revoke", sub="alice")["revoked"] == 1
         assert connect(US4, SRV4, 22) == "refused"
+    finally:
+        rg.stop()
+
+
+def test_moved_service_port_leaves_the_sessions_set(confdir):
+    """A commit moves ssh from 22 to 2222: the new table gets the
+    session's elements back, and (source . 22) must not be among them,
+    or whatever identity service takes port 22 next is open to that
+    source without a session of its own (cordon-dp asks for that
+    service's session)."""
+    rg, alice = ident_rig(confdir, "nft-move-rig")
+    try:
+        rg.ok("session-add", token=alice, src=US4)
+        out = rtr("nft", "list", "set", "inet", "cordon", "sessions_v4").stdout
+        assert "192.0.2.10 . 22 " in out
+        rg.ok("set", kind="service", name="ssh",
+              attrs={"proto": "tcp", "ports": ["2222"]})
+        rg.ok("commit")
+        out = rtr("nft", "list", "set", "inet", "cordon", "sessions_v4").stdout
+        assert "192.0.2.10 . 2222 " in out
+        assert "192.0.2.10 . 22 " not in out
     finally:
         rg.stop()
 

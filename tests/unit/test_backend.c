@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -81,6 +83,50 @@ test_counters_without_an_enforcer(void **state)
 	assert_int_equal(cd_backend_nft.poll_fd(&d), -1);
 }
 
+static void
+svc(struct conf *c, const char *name, uint16_t lo, uint16_t hi)
+{
+	struct conf_service *v = &c->services[c->nservices++];
+
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->protos = CONF_P_TCP;
+	v->nranges = 1;
+	v->range[0] = (struct conf_range){ lo, hi };
+}
+
+/*
+ * The kernel's sessions set is (source, port), and a commit's new table
+ * gets every element back.  When ssh moves from 22 to 2222 and bastion
+ * takes 22, an ssh grant's (source, 22) must go: it would open bastion
+ * without a bastion session.  Ports kept stay; a grant whose services
+ * all left (SVCS_NEXT 0) loses every port.
+ */
+static void
+test_moved_ports_are_withdrawn(void **state)
+{
+	struct conf *old = calloc(1, sizeof(*old));
+	struct conf *nc = calloc(1, sizeof(*nc));
+	uint16_t port[16];
+
+	(void)state;
+	assert_non_null(old);
+	assert_non_null(nc);
+	svc(old, "ssh", 22, 22);
+	svc(old, "rdp", 3389, 3389);
+	svc(nc, "bastion", 22, 22);
+	svc(nc, "ssh", 2222, 2222);
+	svc(nc, "rdp", 3389, 3389);
+	/* ssh (old index 0) is new index 1, rdp 1 -> 2. */
+	assert_int_equal(cd_grant_ports_gone(old, 3, nc, 6, port, 16), 1);
+	assert_int_equal(port[0], 22);
+	assert_int_equal(cd_grant_ports_gone(old, 2, nc, 4, port, 16), 0);
+	assert_int_equal(cd_grant_ports_gone(old, 3, nc, 0, port, 16), 2);
+	assert_int_equal(port[0], 22);
+	assert_int_equal(port[1], 3389);
+	free(old);
+	free(nc);
+}
+
 int
 main(void)
 {
@@ -88,6 +134,7 @@ main(void)
 		cmocka_unit_test(test_every_operation_is_there),
 		cmocka_unit_test(test_the_other_backend_is_refused),
 		cmocka_unit_test(test_counters_without_an_enforcer),
+		cmocka_unit_test(test_moved_ports_are_withdrawn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -489,6 +489,21 @@ test_config_errors(void **st)
 		    "7: identity: services \"ssh\" and \"bastion\" share tcp "
 		    "port 22 (a session opens its own service's ports only: "
 		    "give each port to one identity service)" },
+		/*
+		 * One port number, two identity services, two protocols: the
+		 * kernel's sessions set is (source, port), so an ssh session
+		 * would open udp 22 too, which cordon-dp asks mosh's for.
+		 */
+		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"
+		  "mosh = { proto = \"udp\"; ports = [ \"22\", \"60001\" ];"
+		  " }; };\n"
+		  "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		  "audience = \"a\"; jwks = \"/dev/null\";\n"
+		  "algorithms = \"ES256\"; } );\n"
+		  "services = [ \"ssh\",\n \"mosh\" ]; };",
+		    "7: identity: services \"ssh\" and \"mosh\" share port "
+		    "22 (tcp and udp) (a session opens its own service's "
+		    "ports only: give each port to one identity service)" },
 		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\";\n"
 		  "sports = \"22\"; }; };\n"
 		  "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"

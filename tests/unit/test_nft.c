@@ -414,6 +414,36 @@ test_table_sports(void **st)
 	free(c);
 }
 
+/*
+ * A set named by its countries must not take a region's name: sets are
+ * declared once per name, so a rule's {CN, RU} would look up region
+ * CN_RU's addresses (here the US) and let China through its drop.
+ */
+static void
+test_set_name_region_clash(void **st)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+	struct conf_ccset s = { { 0 } };
+	char a[64], b[64];
+
+	(void)st;
+	assert_non_null(c);
+	c->nregions = 1;
+	strcpy(c->regions[0].name, "CN_RU");
+	conf_ccset_add(&c->regions[0].cc, (geo_cc_t)geo_cc_parse("US"));
+	conf_ccset_add(&s, (geo_cc_t)geo_cc_parse("CN"));
+	conf_ccset_add(&s, (geo_cc_t)geo_cc_parse("RU"));
+	nft_set_name(c, &c->regions[0].cc, 4, a, sizeof(a));
+	nft_set_name(c, &s, 4, b, sizeof(b));
+	assert_string_equal(a, "geo_CN_RU_v4");
+	assert_string_not_equal(a, b);
+	/* Without the region, the countries name it. */
+	c->nregions = 0;
+	nft_set_name(c, &s, 4, b, sizeof(b));
+	assert_string_equal(b, "geo_CN_RU_v4");
+	free(c);
+}
+
 int
 main(void)
 {
@@ -424,6 +454,7 @@ main(void)
 		cmocka_unit_test(test_elems_encoding),
 		cmocka_unit_test(test_table_batch),
 		cmocka_unit_test(test_table_sports),
+		cmocka_unit_test(test_set_name_region_clash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,19 @@
 # Exit status 1 if anything failed (or a suite could not run at all).
 set -u
 
+# Network namespace names live in /run/netns, one list per host.  Give
+# this run a list of its own (a private mount namespace with its own
+# /run/netns), so that two runs on one host, or a run and a demo, never
+# meet in each other's cdn-* and cnft-* namespaces.
+if [ -z "${CORDON_TEST_NETNS:-}" ] && [ "$(id -u)" = 0 ] &&
+    command -v unshare >/dev/null; then
+	export CORDON_TEST_NETNS=private
+	exec unshare -m --propagation private /bin/bash -c \
+	    'mkdir -p /run/netns &&
+	    mount -t tmpfs -o mode=0755 cordon-netns /run/netns &&
+	    exec "$0" "$@"' "$0" "$@"
+fi
+
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 export BUILD=${BUILD:-build}

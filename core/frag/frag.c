@@ -296,14 +296,20 @@ frag_first(struct frag_table *t, const struct frag_key *k,
 	e->k = *k;
 	e->expires = now + t->timeout;
 	e->v = *v;
-	/* One log line per datagram; a later fragment cannot be answered. */
-	e->v.log = 0;
-	if (e->v.action == CDN_ACT_REJECT)
-		e->v.action = CDN_ACT_DROP;
+	frag_follow_verdict(&e->v);
 	e->l4proto = m->l4proto;
 	e->nr = 1;
 	e->hi[0] = m->frag_len;
 	s->frag.tracked++;
+}
+
+void
+frag_follow_verdict(struct cls_verdict *v)
+{
+	/* One log line per datagram; a later fragment cannot be answered. */
+	v->log = 0;
+	if (v->action == CDN_ACT_REJECT)
+		v->action = CDN_ACT_DROP;
 }
 
 /* Is M a TCP fragment at offset 8 (RFC 1858, RFC 3128)?  E may be NULL. */

@@ -51,6 +51,13 @@ void frag_table_clear(struct frag_table *t);
 unsigned frag_table_used(const struct frag_table *t, uint64_t now);
 
 /*
+ * What a later fragment takes of its first fragment's verdict V (in
+ * place): the same, but a reject drops (a later fragment cannot be
+ * answered) and nothing is logged again.  Explain shows it this way.
+ */
+void frag_follow_verdict(struct cls_verdict *v);
+
+/*
  * Carries a fragment M (m->frag != PKT_FRAG_NONE) through the table at
  * time NOW.  V holds the classifier's verdict: for a first fragment the
  * one a whole packet gets, stored for the datagram; for a later one the

@@ -586,6 +586,12 @@ def _malformed(seq):
     ip6 = IPv6(src=DE6, dst=SRV6, nh=44) / IPv6ExtHdrFragment(
         nh=6, offset=0, m=1, id=seq()) / Raw(b"\x9c\x41\x00\x16" + b"\0" * 4)
     out.append(("frag6-first-tiny-tcp", l2v6 + bytes(ip6), "tcp-truncated"))
+    # RFC 7112: a first fragment whose header chain does not end in it
+    # (a destination options header of 24 bytes, 8 of them here).
+    ip6 = IPv6(src=DE6, dst=SRV6, nh=44) / IPv6ExtHdrFragment(
+        nh=60, offset=0, m=1, id=seq()) / Raw(b"\x06\x02" + b"\0" * 6)
+    out.append(("frag6-first-chain-cut", l2v6 + bytes(ip6),
+                "ipv6-ext-truncated"))
     return out
 
 

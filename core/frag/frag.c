@@ -213,29 +213,14 @@ frag_kill(struct frag_ent *e, unsigned reason, struct cls_verdict *v)
 }
 
 /*
- * Adds [A, B) to E's ranges: 0, or the reason the datagram is refused.
- * Any overlap with what is covered refuses it (RFC 5722: exact
- * duplicates included); so do ends that disagree with the last
- * fragment's, and more holes than FRAG_RANGES can describe.
+ * Adds [A, B), which overlaps none of them, to E's ranges, joining the
+ * ranges it touches: 0, or CDN_R_FRAG_HOLES when E has no room for it.
  */
 static unsigned
-frag_cover(struct frag_ent *e, uint32_t a, uint32_t b, int last)
+frag_add(struct frag_ent *e, uint32_t a, uint32_t b)
 {
 	unsigned i, j;
 
-	if ((e->total && b > e->total) || (last && e->total && b != e->total))
-		return CDN_R_FRAG_OVERLAP;
-	for (i = 0; i < e->nr; i++)
-		if (a < e->hi[i] && e->lo[i] < b)
-			return CDN_R_FRAG_OVERLAP;
-	if (last) {
-		for (i = 0; i < e->nr; i++)
-			if (e->hi[i] > b)
-				return CDN_R_FRAG_OVERLAP;
-		e->total = b;
-	}
-	if (a == b)
-		return 0;
 	for (i = 0; i < e->nr && e->hi[i] != a && e->lo[i] != b; i++)
 		;
 	if (i == e->nr) {
@@ -258,6 +243,27 @@ frag_cover(struct frag_ent *e, uint32_t a, uint32_t b, int last)
 		break;
 	}
 	return 0;
+}
+
+/*
+ * Takes [A, B) (LAST: the fragment without MF) into E: 0, or the reason
+ * the datagram is refused.  Any overlap with what is covered refuses it
+ * (RFC 5722: exact duplicates included); so do ends that disagree with
+ * the last fragment's, and more holes than FRAG_RANGES can describe.
+ */
+static unsigned
+frag_cover(struct frag_ent *e, uint32_t a, uint32_t b, int last)
+{
+	unsigned i;
+
+	if ((e->total && b > e->total) || (last && e->total && b != e->total))
+		return CDN_R_FRAG_OVERLAP;
+	for (i = 0; i < e->nr; i++)
+		if ((a < e->hi[i] && e->lo[i] < b) || (last && e->hi[i] > b))
+			return CDN_R_FRAG_OVERLAP;
+	if (last)
+		e->total = b;
+	return a == b ? 0 : frag_add(e, a, b);
 }
 
 /* Every byte of E's datagram seen: its entry is done. */

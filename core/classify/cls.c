@@ -16,15 +16,16 @@ cls_verdict_set(const struct policy *p, uint16_t rule, struct cls_verdict *v)
 		v->action = p->default_action;
 		v->log = p->default_log;
 		v->nexthop = 0;
-		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE :
-		    CDN_R_DEFAULT;
+		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE
+		                                       : CDN_R_DEFAULT;
 	} else {
 		v->action = p->rule[rule].action;
 		v->log = p->rule[rule].log;
 		v->nexthop = p->rule[rule].nexthop;
-		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE :
-		    (p->noident.w[rule / 64] >> (rule % 64)) & 1 ? CDN_R_RULE :
-		    CDN_R_IDENTITY;
+		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE
+		            : (p->noident.w[rule / 64] >> (rule % 64)) & 1
+		                ? CDN_R_RULE
+		                : CDN_R_IDENTITY;
 	}
 	v->rule = rule;
 }
@@ -37,8 +38,8 @@ cls_unident(const struct policy *p, unsigned res, struct cls_verdict *v)
 	v->log = p->unident_log;
 	v->nexthop = p->unident_nexthop;
 	v->rule = POL_RULE_DEFAULT;
-	v->reason = res == SESS_EXPIRED ? CDN_R_SESSION_EXPIRED :
-	    CDN_R_NO_SESSION;
+	v->reason = res == SESS_EXPIRED ? CDN_R_SESSION_EXPIRED
+	                                : CDN_R_NO_SESSION;
 }
 
 /*
@@ -58,7 +59,7 @@ cls_service(const struct policy *p, const struct pkt_meta *m, unsigned dir,
 		return 0;
 	v->service = p->port_service[pc][m->dport];
 	return v->service != POL_SVC_NONE &&
-	    ((p->ident_svc >> v->service) & 1) && pol_ident_gate(p, dir);
+	       ((p->ident_svc >> v->service) & 1) && pol_ident_gate(p, dir);
 }
 
 /* A knock is handed to the control plane (dp_worker), never forwarded. */
@@ -67,8 +68,8 @@ cls_knock(const struct policy *p, const struct pkt_meta *m, unsigned pc,
     unsigned dir)
 {
 	return p->knock_port != 0 && pc == POL_PROTO_UDP && m->has_l4 &&
-	    m->frag == PKT_FRAG_NONE && dir == POL_DIR_IN &&
-	    m->dport == p->knock_port;
+	       m->frag == PKT_FRAG_NONE && dir == POL_DIR_IN &&
+	       m->dport == p->knock_port;
 }
 
 /*
@@ -263,10 +264,12 @@ cls_key_meta(const struct cls_key *k, struct pkt_meta *m)
 	m->af = k->af;
 	m->l4proto = k->l4proto;
 	if (k->af == 4) {
-		m->src4 = (uint32_t)k->src[0] << 24 | (uint32_t)k->src[1] << 16 |
-		    (uint32_t)k->src[2] << 8 | k->src[3];
-		m->dst4 = (uint32_t)k->dst[0] << 24 | (uint32_t)k->dst[1] << 16 |
-		    (uint32_t)k->dst[2] << 8 | k->dst[3];
+		m->src4 = (uint32_t)k->src[0] << 24 |
+		          (uint32_t)k->src[1] << 16 | (uint32_t)k->src[2] << 8 |
+		          k->src[3];
+		m->dst4 = (uint32_t)k->dst[0] << 24 |
+		          (uint32_t)k->dst[1] << 16 | (uint32_t)k->dst[2] << 8 |
+		          k->dst[3];
 	} else {
 		memcpy(m->src6, k->src, 16);
 		memcpy(m->dst6, k->dst, 16);
@@ -353,8 +356,7 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
  */
 static void
 cls_sess_burst(const struct cls_env *e, const struct pkt_meta *const *m,
-    unsigned n, struct cls_verdict *v, const uint8_t *need,
-    struct sess_out *so)
+    unsigned n, struct cls_verdict *v, const uint8_t *need, struct sess_out *so)
 {
 	struct sess_key k[CLS_BURST_MAX];
 	struct sess_out o[CLS_BURST_MAX];

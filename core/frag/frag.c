@@ -30,18 +30,18 @@ struct frag_key {
 
 struct frag_ent {
 	struct frag_key k;
-	uint64_t expires;	/* 0: free */
-	struct cls_verdict v;	/* what the later fragments get */
-	uint8_t dead;		/* reason the rest drops, or 0 */
-	uint8_t l4proto;	/* the first fragment's, after any chain */
-	uint8_t nr;		/* ranges in use */
-	uint32_t total;		/* datagram data bytes, once the last is seen */
-	uint32_t lo[FRAG_RANGES];	/* covered: [lo, hi), disjoint */
+	uint64_t expires;     /* 0: free */
+	struct cls_verdict v; /* what the later fragments get */
+	uint8_t dead;         /* reason the rest drops, or 0 */
+	uint8_t l4proto;      /* the first fragment's, after any chain */
+	uint8_t nr;           /* ranges in use */
+	uint32_t total;       /* datagram data bytes, once the last is seen */
+	uint32_t lo[FRAG_RANGES]; /* covered: [lo, hi), disjoint */
 	uint32_t hi[FRAG_RANGES];
 } __attribute__((aligned(64)));
 
 struct frag_table {
-	uint32_t mask;		/* buckets - 1 */
+	uint32_t mask; /* buckets - 1 */
 	uint64_t timeout;
 	uint64_t seed;
 	struct frag_ent e[] __attribute__((aligned(64)));
@@ -271,7 +271,7 @@ static int
 frag_whole(const struct frag_ent *e)
 {
 	return e->total != 0 && e->nr == 1 && e->lo[0] == 0 &&
-	    e->hi[0] == e->total;
+	       e->hi[0] == e->total;
 }
 
 /*

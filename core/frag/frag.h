@@ -16,12 +16,12 @@
 #include "core/pkt/pkt_parse.h"
 #include "core/stats/stats.h"
 
-#define FRAG_WAYS	8	/* entries per bucket */
-#define FRAG_RANGES	6	/* disjoint byte ranges tracked per datagram */
-#define FRAG_ENTRIES_DEFAULT	4096
-#define FRAG_ENTRIES_MIN	FRAG_WAYS
-#define FRAG_ENTRIES_MAX	(1u << 20)
-#define FRAG_TIMEOUT_MS_DEFAULT	2000
+#define FRAG_WAYS               8 /* entries per bucket */
+#define FRAG_RANGES             6 /* disjoint byte ranges tracked per datagram */
+#define FRAG_ENTRIES_DEFAULT    4096
+#define FRAG_ENTRIES_MIN        FRAG_WAYS
+#define FRAG_ENTRIES_MAX        (1u << 20)
+#define FRAG_TIMEOUT_MS_DEFAULT 2000
 
 struct frag_table;
 
@@ -66,7 +66,7 @@ void frag_follow_verdict(struct cls_verdict *v);
  * the datagram is refused (overlap, timeout, table full, ...).  Never
  * turns a refusal into a pass.  Counts into S->frag.
  */
-void frag_track(struct frag_table *t, const struct pkt_meta *m,
-    uint64_t now, struct cls_verdict *v, struct stats *s);
+void frag_track(struct frag_table *t, const struct pkt_meta *m, uint64_t now,
+    struct cls_verdict *v, struct stats *s);
 
 #endif

@@ -31,9 +31,9 @@ replay_open(const char *path)
 }
 
 int
-replay_packet(const struct policy *p, const struct geo_tables *g,
-    int64_t now, unsigned dir, const uint8_t *data, uint32_t caplen,
-    struct pkt_meta *m, struct cls_verdict *v)
+replay_packet(const struct policy *p, const struct geo_tables *g, int64_t now,
+    unsigned dir, const uint8_t *data, uint32_t caplen, struct pkt_meta *m,
+    struct cls_verdict *v)
 {
 	/* Offline there are no sessions: identity flows are unidentified. */
 	struct cls_env env = { p, g, NULL, now };
@@ -62,8 +62,8 @@ static void
 replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
     const uint8_t *data, uint64_t n)
 {
-	uint64_t us = (uint64_t)h->ts.tv_sec * 1000000u +
-	    (uint64_t)h->ts.tv_usec;
+	uint64_t us =
+	    (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 	struct stats *st = x->st;
 	struct pkt_meta m;
 	struct cls_verdict v;
@@ -90,8 +90,8 @@ static struct frag_table *
 replay_frag(const struct replay_opts *o)
 {
 	unsigned n = o->frag_entries ? o->frag_entries : FRAG_ENTRIES_DEFAULT;
-	unsigned ms = o->frag_timeout_ms ? o->frag_timeout_ms :
-	    FRAG_TIMEOUT_MS_DEFAULT;
+	unsigned ms = o->frag_timeout_ms ? o->frag_timeout_ms
+	                                 : FRAG_TIMEOUT_MS_DEFAULT;
 	struct frag_table *t = frag_table_new(n, (uint64_t)ms * 1000u, 0);
 
 	if (t == NULL)

@@ -7,11 +7,11 @@
 #include "core/stats/stats.h"
 
 struct replay_opts {
-	const char *in;		/* pcap file (Ethernet link type) */
-	const char *out;	/* JSON lines; NULL or "-" for stdout */
-	unsigned dir;		/* enum pol_dir the capture arrived from */
-	unsigned frag_entries;	/* fragment table (core/frag); 0: default */
-	unsigned frag_timeout_ms;	/* 0: default */
+	const char *in;           /* pcap file (Ethernet link type) */
+	const char *out;          /* JSON lines; NULL or "-" for stdout */
+	unsigned dir;             /* enum pol_dir the capture arrived from */
+	unsigned frag_entries;    /* fragment table (core/frag); 0: default */
+	unsigned frag_timeout_ms; /* 0: default */
 };
 
 /*

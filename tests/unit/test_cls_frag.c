@@ -23,12 +23,12 @@
 #include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
-#define SERVICES \
-	"services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n" \
+#define SERVICES                                                               \
+	"services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"           \
 	"  dns = { proto = \"udp\"; ports = \"53\"; }; };\n"
-#define IDENTITY \
-	"identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n" \
-	"  audience = \"a\"; jwks = \"/dev/null\";\n" \
+#define IDENTITY                                                               \
+	"identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"           \
+	"  audience = \"a\"; jwks = \"/dev/null\";\n"                          \
 	"  algorithms = \"ES256\"; } ); services = \"ssh\"; };\n"
 
 struct fx {
@@ -104,8 +104,10 @@ mk_frag4_later(struct pkt_frame *f, uint8_t proto)
 static void
 want(const struct cls_verdict *v, unsigned action, unsigned reason)
 {
-	assert_string_equal(cdn_action_name(v->action), cdn_action_name(action));
-	assert_string_equal(cdn_reason_name(v->reason), cdn_reason_name(reason));
+	assert_string_equal(cdn_action_name(v->action),
+	    cdn_action_name(action));
+	assert_string_equal(cdn_reason_name(v->reason),
+	    cdn_reason_name(reason));
 }
 
 /*
@@ -166,8 +168,10 @@ test_later_follows_first(void **state)
 
 	(void)state;
 	for (d = 0; d < sizeof(deny) / sizeof(deny[0]); d++) {
-		snprintf(text, sizeof(text), SERVICES "rules = ( %s );\n"
-		    "default = { action = \"allow\"; };\n", deny[d]);
+		snprintf(text, sizeof(text),
+		    SERVICES "rules = ( %s );\n"
+		             "default = { action = \"allow\"; };\n",
+		    deny[d]);
 		fx_load(&x, text);
 		for (l = 0; l < sizeof(label); l++) {
 			/* Alone, a later fragment is refused. */
@@ -217,7 +221,8 @@ test_v4_later(void **state)
 
 	(void)state;
 	assert_non_null(t);
-	fx_load(&x, SERVICES "rules = ( { name = \"d\"; services = \"ssh\";"
+	fx_load(&x, SERVICES
+	    "rules = ( { name = \"d\"; services = \"ssh\";"
 	    " action = \"drop\"; } );\ndefault = { action = \"allow\"; };\n");
 	for (uint8_t proto = 0; proto < 255; proto++) {
 		mk_frag4_later(&f, proto);
@@ -301,7 +306,8 @@ test_v4_ah_identity(void **state)
 	judge(&x, &f, POL_DIR_IN, &v);
 	want(&v, CDN_ACT_DROP, CDN_R_NO_SESSION);
 	fx_free(&x);
-	fx_load(&x, SERVICES "rules = ( { name = \"d\"; services = \"ssh\";"
+	fx_load(&x, SERVICES
+	    "rules = ( { name = \"d\"; services = \"ssh\";"
 	    " action = \"drop\"; } );\ndefault = { action = \"allow\"; };\n");
 	mk_v4_ah_syn(&f);
 	judge(&x, &f, POL_DIR_IN, &v);
@@ -357,7 +363,8 @@ test_source_route(void **state)
 		want(&v, CDN_ACT_DROP, CDN_R_SRCROUTE);
 	}
 	fx_free(&x);
-	fx_load(&x, SERVICES "source_route = \"allow\";\n"
+	fx_load(&x, SERVICES
+	    "source_route = \"allow\";\n"
 	    "rules = ( { name = \"d\"; services = \"ssh\"; action = \"reject\";"
 	    " } );\ndefault = { action = \"allow\"; };\n");
 	mk_v4_lsrr(&f);

@@ -18,14 +18,13 @@
 #include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
-#define TMO	1000	/* table timeout, in the test's clock */
+#define TMO 1000 /* table timeout, in the test's clock */
 
 static struct stats st;
 
 /* A fragment of datagram ID from 192.0.2.1 (IPv4) or 2001:db8::1. */
 static struct pkt_meta
-fr(uint8_t af, uint8_t proto, uint32_t id, unsigned off, unsigned len,
-    int more)
+fr(uint8_t af, uint8_t proto, uint32_t id, unsigned off, unsigned len, int more)
 {
 	struct pkt_meta m;
 
@@ -83,8 +82,10 @@ track(struct frag_table *t, struct pkt_meta m, uint64_t now)
 static void
 want(const struct cls_verdict *v, unsigned action, unsigned reason)
 {
-	assert_string_equal(cdn_action_name(v->action), cdn_action_name(action));
-	assert_string_equal(cdn_reason_name(v->reason), cdn_reason_name(reason));
+	assert_string_equal(cdn_action_name(v->action),
+	    cdn_action_name(action));
+	assert_string_equal(cdn_reason_name(v->reason),
+	    cdn_reason_name(reason));
 }
 
 static int
@@ -118,7 +119,7 @@ test_in_order(void **state)
 		v = track(t, fr(af, 6, 7, 24, 24, 1), 11);
 		want(&v, CDN_ACT_ALLOW, CDN_R_NONE);
 		assert_int_equal(v.rule, 2);
-		assert_int_equal(v.log, 0);	/* one line per datagram */
+		assert_int_equal(v.log, 0); /* one line per datagram */
 		v = track(t, fr(af, 6, 7, 48, 10, 0), 12);
 		want(&v, CDN_ACT_ALLOW, CDN_R_NONE);
 		/* Every byte seen: the entry is free again. */
@@ -325,7 +326,7 @@ test_parser(void **state)
 
 	(void)state;
 	pkt_fr_eth(&f, NULL, 0, 0x0800);
-	pkt_fr_ip4(&f, 6, 0, 0x2000 | 3);	/* MF, offset 24 */
+	pkt_fr_ip4(&f, 6, 0, 0x2000 | 3); /* MF, offset 24 */
 	pkt_fr_data(&f, 16);
 	pkt_fr_done(&f);
 	assert_int_equal(pkt_parse(f.b, f.len, &m), 0);
@@ -339,7 +340,7 @@ test_parser(void **state)
 	pkt_fr_ext(&f, 60, 44, 8);
 	pkt_fr_frag6(&f, 17, 0, 1);
 	pkt_fr_data(&f, 8);
-	f.b[f.l4 + 4] = 0;	/* UDP length 16: the datagram's */
+	f.b[f.l4 + 4] = 0; /* UDP length 16: the datagram's */
 	f.b[f.l4 + 5] = 16;
 	pkt_fr_done(&f);
 	assert_int_equal(pkt_parse(f.b, f.len, &m), 0);
@@ -358,7 +359,7 @@ test_parser(void **state)
 	pkt_fr_ip6(&f, 44);
 	pkt_fr_frag6(&f, 60, 0, 1);
 	f.b[f.len] = 6;
-	f.b[f.len + 1] = 2;	/* 24 bytes, only 8 here */
+	f.b[f.len + 1] = 2; /* 24 bytes, only 8 here */
 	f.len += 8;
 	pkt_fr_done(&f);
 	assert_int_equal(pkt_parse(f.b, f.len, &m), CDN_R_IP6_EXT_TRUNC);
@@ -368,18 +369,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_in_order, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_out_of_order, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_follows_denial, setup,
-		teardown),
-	    cmocka_unit_test_setup_teardown(test_later_first, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_overlap, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tcp_offset_1, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_holes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_full, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
-	    cmocka_unit_test(test_parser),
+		cmocka_unit_test_setup_teardown(test_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_follows_denial, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_later_first, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_overlap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_offset_1, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_holes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
+		cmocka_unit_test(test_parser),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -301,10 +301,11 @@ cdp_compile(const struct cdp_opts *o, struct rev *r)
 }
 
 static int
-cdp_replay(const struct cdp_opts *o, const struct policy *p,
-    const struct geo_db *db)
+cdp_replay(const struct cdp_opts *o, const struct conf *c,
+    const struct policy *p, const struct geo_db *db)
 {
-	struct replay_opts ro = { o->replay, o->verdicts, o->dir };
+	struct replay_opts ro = { o->replay, o->verdicts, o->dir,
+		c->frag_entries, c->frag_timeout_ms };
 	struct stats *st = calloc(1, sizeof(*st));
 	struct stats_names names = { 1, { "capture" }, p };
 	int rc;
@@ -363,6 +364,8 @@ cdp_dp_conf(const struct cdp_opts *o, const struct conf *c, struct dp_conf *dc)
 	dc->workers = c->workers;
 	dc->burst = c->burst;
 	dc->mbufs = o->mbufs ? o->mbufs : c->mbufs;
+	dc->frag_entries = c->frag_entries;
+	dc->frag_timeout_ms = c->frag_timeout_ms;
 	dc->nports = c->nports;
 	for (unsigned i = 0; i < c->nports; i++) {
 		const struct conf_port *cp = &c->ports[i];
@@ -420,7 +423,7 @@ cdp_main(struct cdp_opts *o, struct rev *r, char *argv0)
 		return 0;
 	}
 	if (o->replay)
-		return cdp_replay(o, r->pol, r->geo);
+		return cdp_replay(o, r->conf, r->pol, r->geo);
 	return cdp_live(o, r->conf, r->pol, r->geo, argv0);
 }
 

@@ -303,6 +303,8 @@ struct conf {
 	unsigned workers; /* worker lcores; 0 = all but main */
 	unsigned burst;
 	unsigned mbufs;
+	unsigned frag_entries;    /* fragment table entries per worker */
+	unsigned frag_timeout_ms; /* a fragmented datagram's lifetime */
 
 	struct conf_identity identity;
 	struct conf_control control;

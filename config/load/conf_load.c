@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/load/conf_int.h"
+#include "core/frag/frag.h"
 #include "core/stats/reasons.h"
 
 static const char *const conf_top_keys[] = { "geo", "regions", "services",
@@ -25,6 +26,8 @@ conf_defaults_set(struct conf *c)
 	c->workers = 1;
 	c->burst = 32;
 	c->mbufs = 16384;
+	c->frag_entries = FRAG_ENTRIES_DEFAULT;
+	c->frag_timeout_ms = FRAG_TIMEOUT_MS_DEFAULT;
 	conf_control_defaults(&c->control);
 }
 

@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "config/load/conf_int.h"
+#include "core/frag/frag.h"
 
 static const char *const conf_dp_keys[] = { "ports", "next_hops", "eal",
-	"workers", "burst", "mbufs", NULL };
+	"workers", "burst", "mbufs", "frag_entries", "frag_timeout_ms", NULL };
 static const char *const conf_port_keys[] = { "name", "device", "devargs",
 	"role", "peer", "interface", NULL };
 static const char *const conf_nh_keys[] = { "name", "port", "mac", "vlan",
@@ -256,7 +257,11 @@ conf_tuning_load(struct conf_ctx *x, const config_setting_t *s)
 
 	if (conf_uint_get(x, s, "workers", 0, 127, &c->workers) < 0 ||
 	    conf_uint_get(x, s, "burst", 1, 256, &c->burst) < 0 ||
-	    conf_uint_get(x, s, "mbufs", 1024, 16u << 20, &c->mbufs) < 0)
+	    conf_uint_get(x, s, "mbufs", 1024, 16u << 20, &c->mbufs) < 0 ||
+	    conf_uint_get(x, s, "frag_entries", FRAG_ENTRIES_MIN,
+	        FRAG_ENTRIES_MAX, &c->frag_entries) < 0 ||
+	    conf_uint_get(x, s, "frag_timeout_ms", 10, 60000,
+	        &c->frag_timeout_ms) < 0)
 		return -1;
 	return 0;
 }

@@ -199,6 +199,8 @@ conf_dataplane_print(const struct conf *c, FILE *f)
 		fprintf(f, " \"%s\"", c->eal[i]);
 	fprintf(f, "%s\n    workers %u burst %u mbufs %u\n",
 	    c->neal ? "" : " none", c->workers, c->burst, c->mbufs);
+	fprintf(f, "    fragments %u timeout %u ms\n", c->frag_entries,
+	    c->frag_timeout_ms);
 }
 
 /* The items as written, then what they expand to. */

@@ -278,6 +278,13 @@ prom_counters(FILE *f, const json_t *c, const json_t *rules)
 	prom_rules(f, json_object_get(c, "rules"), rules);
 	prom_countries(f, json_object_get(c, "countries"));
 	prom_ports(f, json_object_get(c, "ports"));
+	/* Replies of cordond before the fragment table lack them. */
+	if (json_object_get(c, "fragments") != NULL)
+		prom_map(f, json_object_get(c, "fragments"),
+		    "cordon_fragments_total", "event",
+		    "Fragment table: "
+		    "datagrams tracked, later fragments that followed their "
+		    "first, datagrams completed, entries expired.");
 	prom_family(f, "cordon_log_dropped_total", "counter",
 	    "Log events lost because the log ring was full.");
 	prom_sample(f, "cordon_log_dropped_total",

@@ -16,6 +16,7 @@ static const char *const cli_protos[] = { "tcp", "udp", "icmp", "other", "any",
 	NULL };
 static const char *const cli_svc_protos[] = { "tcp", "udp", NULL };
 static const char *const cli_dirs[] = { "in", "out", "any", NULL };
+static const char *const cli_frags[] = { "first", "later", NULL };
 
 #define END                                                                    \
 	{                                                                      \
@@ -52,6 +53,8 @@ static const struct cli_param cli_p_explain[] = {
 	    "port it arrives on (its role sets the direction), or in/out" },
 	{ "token", "token", CLI_V_FILE, NULL, 0, "FILE",
 	    "also walk the identity checks with this token (- for stdin)" },
+	{ "fragment", "fragment", CLI_V_ENUM, cli_frags, 0, "first|later",
+	    "a fragment of that packet: the first, or a later one" },
 	END
 };
 

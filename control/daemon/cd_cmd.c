@@ -378,6 +378,18 @@ cd_counters_map(const uint64_t *v, unsigned first, unsigned n,
 	return o;
 }
 
+/* The fragment table's counters; its refusals are reasons. */
+static json_t *
+cd_counters_frag(const struct stats *s)
+{
+	json_t *o = json_object();
+
+#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)s->frag.f));
+	STATS_FRAG_FIELDS(X)
+#undef X
+	return o;
+}
+
 static const char *
 cd_knock_reason(unsigned r)
 {
@@ -417,6 +429,7 @@ cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
 	    json_integer((json_int_t)s->knock_dropped));
 	json_object_set_new(o, "knock_unsent",
 	    json_integer((json_int_t)s->knock_unsent));
+	json_object_set_new(o, "fragments", cd_counters_frag(s));
 	/* cordond's verdicts on the knocks it was handed, by reason. */
 	if (d->sess != NULL && d->sess->knock != NULL)
 		json_object_set_new(o, "knocks",

@@ -14,6 +14,7 @@
 #include "control/daemon/cordond.h"
 #include "config/geo/geo_special.h"
 #include "core/classify/cls_fmt.h"
+#include "core/frag/frag.h"
 #include "core/stats/reasons.h"
 
 #define CD_FIELD_DEPTH 8
@@ -195,6 +196,7 @@ struct cd_pkt {
 	unsigned pc;  /* enum pol_proto */
 	unsigned dir; /* enum pol_dir */
 	const char *iface;
+	const char *frag; /* "first", "later" or NULL: a whole packet */
 };
 
 static int
@@ -236,6 +238,27 @@ cd_dir_parse(const struct conf *c, const char *iface, struct cd_pkt *p)
 	return 0;
 }
 
+/*
+ * A fragment is judged by its datagram's first fragment, which holds the
+ * ports asked about: the first is classified as that packet, and a later
+ * one takes its verdict (frag_follow_verdict, as the fragment table).
+ */
+static int
+cd_frag_parse(const json_t *v, struct cd_pkt *p, struct cd_err *e)
+{
+	const char *s = json_string_value(v);
+
+	if (v == NULL)
+		return 0;
+	if (s == NULL || (strcmp(s, "first") != 0 && strcmp(s, "later") != 0))
+		return cd_fail(e, "bad-request",
+		    "\"fragment\": first or later");
+	p->frag = strcmp(s, "first") == 0 ? "first" : "later";
+	/* Only TCP and UDP first fragments carry what the rules read. */
+	p->m.frag = PKT_FRAG_FIRST;
+	return 0;
+}
+
 static int
 cd_pkt_build(const struct conf *c, json_t *args, struct cd_pkt *p,
     struct cd_err *e)
@@ -271,7 +294,7 @@ cd_pkt_build(const struct conf *c, json_t *args, struct cd_pkt *p,
 	memcpy(k.src, p->src.b, sizeof(k.src));
 	memcpy(k.dst, p->dst.b, sizeof(k.dst));
 	cls_key_meta(&k, &p->m);
-	return 0;
+	return cd_frag_parse(json_object_get(args, "fragment"), p, e);
 }
 
 static void
@@ -480,6 +503,27 @@ cd_gate_skips(const struct policy *pol, const struct cd_pkt *p,
 	       !pol_ident_gate(pol, p->dir);
 }
 
+/* The fragment table's step, when explain was asked about a fragment. */
+static void
+cd_explain_frag(const struct cd_pkt *p, struct cls_verdict *v, json_t *steps)
+{
+	if (p->frag == NULL)
+		return;
+	if (strcmp(p->frag, "first") == 0) {
+		cd_step(steps, "fragment", "first",
+		    "judged as the packet it "
+		    "starts; the fragment table keeps this verdict for the "
+		    "datagram's later fragments");
+		return;
+	}
+	frag_follow_verdict(v);
+	cd_step(steps, "fragment", "later",
+	    "follows its datagram's first "
+	    "fragment, judged above (a reject drops: a later fragment is not "
+	    "answered); without its first fragment it is dropped "
+	    "(frag-no-first)");
+}
+
 int
 cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
@@ -510,6 +554,7 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 		    "the gate judges "
 		    "inbound flows only (identity.direction \"in\")");
 	cd_explain_walk(d, &p, &w, steps);
+	cd_explain_frag(&p, &w.v, steps);
 	cd_step(steps, "verdict", cdn_action_name(w.v.action),
 	    cd_verdict_detail(&w.v));
 	*data = cd_explain_data(d, &p, &w.v, steps);

@@ -221,6 +221,11 @@ cd_build_totals(const struct stats *s, bool up)
 		cd_cell_str(g, 5, 2, r, cdn_reason_name(r));
 		cd_cell_num(g, 5, 3, r, ASN_COUNTER64, s->reason[r]);
 	}
+	/* cordonFragTracked .. cordonFragExpired, in the X-macro's order. */
+	oid n = 6;
+#define X(f) cd_var_num(g, n++, 0, 0, ASN_COUNTER64, s->frag.f);
+	STATS_FRAG_FIELDS(X)
+#undef X
 }
 
 /* Port names as the counters reply has them. */

@@ -30,121 +30,6 @@ cls_verdict_set(const struct policy *p, uint16_t rule, struct cls_verdict *v)
 	v->rule = rule;
 }
 
-/* The rules a fragment is held to, whatever its source. */
-struct cls_frag {
-	const struct pol_set *src, *dst, *dir;
-};
-
-/* The rule deciding this source in protocol class PC and port class CLS,
- * when it does not allow; else -1. */
-static inline int
-cls_frag_denies(const struct policy *p, const struct cls_frag *f, unsigned pc,
-    const struct pol_set *cls)
-{
-	uint16_t r = pol_first(f->src, f->dst, f->dir, &p->proto[pc], cls,
-	    &p->noident, pol_nwords(p));
-	uint8_t a = r == POL_RULE_DEFAULT ? p->default_action
-	                                  : p->rule[r].action;
-
-	return a != CDN_ACT_ALLOW ? r : -1;
-}
-
-/*
- * First rule of protocol class PC that would not allow this source on
- * some destination port (ICMP and other protocols: at all), or -1 when
- * every port of PC is allowed.  Identity rules never match a fragment:
- * its service is unknown.
- */
-static int
-cls_frag_denied(const struct policy *p, const struct cls_frag *f, unsigned pc)
-{
-	int r = -1;
-
-	if (pc > POL_PROTO_UDP)
-		return cls_frag_denies(p, f, pc, &p->portless);
-	for (unsigned i = 0; i < p->nfragcls[pc] && r < 0; i++)
-		r = cls_frag_denies(p, f, pc,
-		    &p->class_rules[p->fragcls[pc][i]]);
-	return r;
-}
-
-/*
- * A fragment's ports are unknown (or, for the first one, must not decide
- * alone: the later ones cannot follow it).  Until fragments are tracked,
- * judge it against every port class of its protocol: if this source would
- * be denied any service, drop it.  Some later fragments cannot be tied
- * to a protocol either (cls_frag_anyproto): they are held to every
- * protocol class.
- */
-static inline void cls_unident(const struct policy *p, unsigned res,
-    struct cls_verdict *v);
-
-/*
- * Is this later fragment's protocol unknowable?  An IPv6 later fragment's
- * next header is whatever its sender wrote: RFC 8200 takes the first
- * fragment's, and it names the first header of the fragmentable part,
- * not necessarily the L4 one.  An IPv4 later fragment of an AH datagram
- * has its L4 protocol behind the AH in the first fragment.
- */
-static inline int
-cls_frag_anyproto(const struct pkt_meta *m)
-{
-	return m->frag == PKT_FRAG_LATER &&
-	       (m->af == 6 || m->l4proto == IPPROTO_AH);
-}
-
-/*
- * Could this fragment belong to a flow that needs a session?  Its ports
- * are unknown, so: does an identity service use its protocol (or, for
- * cls_frag_anyproto, any protocol)?  Such fragments cannot carry a
- * session and get the unidentified action (docs/identity.md).  Only in
- * the gate's direction: an outbound fragment needs no session.
- */
-static inline int
-cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc,
-    unsigned dir)
-{
-	if (p->ident_proto == 0 || !pol_ident_gate(p, dir))
-		return 0;
-	if (cls_frag_anyproto(m))
-		return 1;
-	return pc <= POL_PROTO_UDP && ((p->ident_proto >> pc) & 1);
-}
-
-static void
-cls_fragment(const struct policy *p, const struct pkt_meta *m,
-    const struct cls_frag *f, unsigned pc, unsigned dir, struct cls_verdict *v)
-{
-	int r = -1;
-
-	if (cls_frag_ident(p, m, pc, dir)) {
-		cls_unident(p, SESS_MISS, v);
-		return;
-	}
-	if (cls_frag_anyproto(m)) {
-		for (unsigned c = 0; c < POL_PROTO_MAX && r < 0; c++)
-			r = cls_frag_denied(p, f, c);
-	} else if (pc <= POL_PROTO_UDP) {
-		r = cls_frag_denied(p, f, pc);
-	}
-	if (r >= 0) {
-		v->action = CDN_ACT_DROP;
-		v->reason = CDN_R_FRAGMENT;
-		v->rule = (uint16_t)r;
-		v->log = r == POL_RULE_DEFAULT ? p->default_log
-		                               : p->rule[r].log;
-		return;
-	}
-	cls_verdict_set(p,
-	    pol_first(f->src, f->dst, f->dir, &p->proto[pc], &p->portless,
-	        &p->noident, pol_nwords(p)),
-	    v);
-	if (v->action != CDN_ACT_ALLOW) {
-		v->action = CDN_ACT_DROP;
-		v->reason = CDN_R_FRAGMENT;
-	}
-}
-
 /* Management flows without a valid session stop here, before any rule. */
 static inline void
 cls_unident(const struct policy *p, unsigned res, struct cls_verdict *v)
@@ -158,7 +43,8 @@ cls_unident(const struct policy *p, unsigned res, struct cls_verdict *v)
 }
 
 /*
- * Protocol class and service of a whole (unfragmented) packet; returns
+ * Protocol class and service of a whole packet or a first fragment (which
+ * holds the whole L4 header: the parser refuses it otherwise); returns
  * whether it needs a session: its service does, and the gate judges its
  * direction DIR (inbound only, unless identity.direction is "any").
  */
@@ -169,7 +55,7 @@ cls_service(const struct policy *p, const struct pkt_meta *m, unsigned dir,
 	unsigned pc = cls_proto_class(m->l4proto, m->af);
 
 	v->service = POL_SVC_NONE;
-	if (m->frag != PKT_FRAG_NONE || pc > POL_PROTO_UDP || !m->has_l4)
+	if (m->frag == PKT_FRAG_LATER || pc > POL_PROTO_UDP || !m->has_l4)
 		return 0;
 	v->service = p->port_service[pc][m->dport];
 	return v->service != POL_SVC_NONE &&
@@ -244,8 +130,6 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 {
 	const struct policy *p = e->pol;
 	unsigned pc = cls_proto_class(m->l4proto, m->af);
-	struct cls_frag f = { &p->src_cc[v->src_cc], &p->dst_cc[v->dst_cc],
-		&p->dir[dir] };
 	const struct pol_set *ports = &p->portless, *ids = &p->noident;
 	const uint64_t *bits;
 
@@ -253,9 +137,13 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 		cls_gate_drop(v, CDN_R_SRCROUTE);
 		return 1;
 	}
-	if (__builtin_expect(m->frag != PKT_FRAG_NONE, 0)) {
-		v->service = POL_SVC_NONE;
-		cls_fragment(p, m, &f, pc, dir, v);
+	/*
+	 * A later fragment has no ports: it follows its first fragment's
+	 * verdict, which only the fragment table (core/frag) knows.  Alone
+	 * it is refused; a first fragment is judged as a whole packet.
+	 */
+	if (__builtin_expect(m->frag == PKT_FRAG_LATER, 0)) {
+		cls_gate_drop(v, CDN_R_FRAG_NO_FIRST);
 		return 1;
 	}
 	if (__builtin_expect(cls_knock(p, m, pc, dir), 0)) {
@@ -272,9 +160,9 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 		}
 		ids = (const struct pol_set *)bits;
 	}
-	s->s[CLS_SET_SRC] = f.src;
-	s->s[CLS_SET_DST] = f.dst;
-	s->s[CLS_SET_DIR] = f.dir;
+	s->s[CLS_SET_SRC] = &p->src_cc[v->src_cc];
+	s->s[CLS_SET_DST] = &p->dst_cc[v->dst_cc];
+	s->s[CLS_SET_DIR] = &p->dir[dir];
 	s->s[CLS_SET_PROTO] = &p->proto[pc];
 	s->s[CLS_SET_PORT] = ports;
 	s->s[CLS_SET_IDENT] = ids;

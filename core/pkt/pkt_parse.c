@@ -200,13 +200,23 @@ pkt_ip4_ah(const uint8_t *ip, uint32_t end, uint32_t *off, struct pkt_meta *m)
 	return 0;
 }
 
-/* The fragment field: a later fragment has no L4 header to parse. */
+/*
+ * The fragment field of the header at IP (HL bytes of TOT): a later
+ * fragment has no L4 header to parse.  A fragment's place in its
+ * datagram is kept for the fragment table.
+ */
 static inline int
-pkt_ip4_frag(uint16_t frag, struct pkt_meta *m)
+pkt_ip4_frag(const uint8_t *ip, uint32_t hl, uint32_t tot, struct pkt_meta *m)
 {
+	uint16_t frag = pkt_ld16(ip + 6);
+
 	if (likely((frag & (PKT_IP4_MF | PKT_IP4_OFFMASK)) == 0))
 		return 0;
 	m->frag = frag & PKT_IP4_OFFMASK ? PKT_FRAG_LATER : PKT_FRAG_FIRST;
+	m->frag_id = pkt_ld16(ip + 4);
+	m->frag_off = (uint16_t)((frag & PKT_IP4_OFFMASK) * 8);
+	m->frag_len = (uint16_t)(tot - hl);
+	m->frag_more = (frag & PKT_IP4_MF) != 0;
 	return m->frag == PKT_FRAG_LATER;
 }
 
@@ -241,7 +251,7 @@ pkt_ip4(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 		return rc;
 	/* A later fragment's protocol field names the datagram's first
 	 * header (AH included); its bytes are not that header. */
-	if (pkt_ip4_frag(pkt_ld16(ip + 6), m))
+	if (pkt_ip4_frag(ip, hl, tot, m))
 		return 0;
 	if (unlikely(m->l4proto == PKT_NH_AH)) {
 		if ((rc = pkt_ip4_ah(ip, tot, &hl, m)) != 0)
@@ -312,12 +322,13 @@ pkt_ip6_walk(const uint8_t *ip, uint32_t end, uint32_t *off, struct pkt_meta *m)
 			return CDN_R_IP6_EXT_TRUNC;
 		if (nh == PKT_NH_ROUTING)
 			m->srcroute = 1;
-		if (nh == PKT_NH_FRAGMENT) {
-			fo = pkt_ld16(ip + *off + 2);
-			if (fo & 0xfff8)
-				m->frag = PKT_FRAG_LATER;
-			else if (fo & 1)
-				m->frag = PKT_FRAG_FIRST;
+		if (nh == PKT_NH_FRAGMENT &&
+		    (fo = pkt_ld16(ip + *off + 2)) & 0xfff9) {
+			m->frag = fo & 0xfff8 ? PKT_FRAG_LATER : PKT_FRAG_FIRST;
+			m->frag_id = pkt_ld32(ip + *off + 4);
+			m->frag_off = fo & 0xfff8;
+			m->frag_len = (uint16_t)(end - *off - 8);
+			m->frag_more = fo & 1;
 		}
 		nh = ip[*off];
 		*off += n;
@@ -398,6 +409,9 @@ pkt_parse(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 	m->af = m->l4proto = m->frag = m->nvlan = 0;
 	m->has_l4 = m->tcp_flags = m->srcroute = 0;
 	m->sport = m->dport = m->l3_len = m->l4_off = 0;
+	m->frag_id = 0;
+	m->frag_off = m->frag_len = 0;
+	m->frag_more = 0;
 	if (unlikely(len < PKT_ETH_HLEN))
 		return CDN_R_ETH_TRUNC;
 	m->ethertype = pkt_ld16(buf + 12);

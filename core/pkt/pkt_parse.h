@@ -39,6 +39,17 @@ struct pkt_meta {
 	uint32_t dst4;
 	uint8_t src6[16];
 	uint8_t dst6[16];
+	/*
+	 * A fragment (frag != NONE): its datagram's identification (IPv4:
+	 * the 16-bit ID), where its data lies in the datagram (bytes) and
+	 * whether more follow: what the fragment table (core/frag) keys
+	 * and tracks.  Zero otherwise.
+	 */
+	uint32_t frag_id;
+	uint16_t frag_off;
+	uint16_t frag_len;
+	uint8_t frag_more;
+	uint8_t frag_pad[3];
 };
 
 /*

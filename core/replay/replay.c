@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/classify/cls_fmt.h"
+#include "core/frag/frag.h"
 #include "core/replay/replay.h"
 
 static pcap_t *
@@ -47,18 +48,32 @@ replay_packet(const struct policy *p, const struct geo_tables *g, int64_t now,
 	return rc;
 }
 
+/* What replay_one needs besides the packet. */
+struct replay_ctx {
+	const struct policy *p;
+	const struct geo_tables *g;
+	const struct replay_opts *o;
+	struct frag_table *frag;
+	FILE *out;
+	struct stats *st;
+};
+
 static void
-replay_one(const struct policy *p, const struct geo_tables *g,
-    const struct replay_opts *o, const struct pcap_pkthdr *h,
-    const uint8_t *data, uint64_t n, FILE *out, struct stats *st)
+replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
+    const uint8_t *data, uint64_t n)
 {
+	uint64_t us =
+	    (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+	struct stats *st = x->st;
 	struct pkt_meta m;
 	struct cls_verdict v;
 	struct cls_record r;
 	int rc;
 
-	rc = replay_packet(p, g, (int64_t)h->ts.tv_sec, o->dir, data, h->caplen,
-	    &m, &v);
+	rc = replay_packet(x->p, x->g, (int64_t)h->ts.tv_sec, x->o->dir, data,
+	    h->caplen, &m, &v);
+	if (rc == 0 && m.frag != PKT_FRAG_NONE)
+		frag_track(x->frag, &m, us, &v, st);
 	stats_account(st, &v, rc == 0);
 	st->port[0].rx_packets++;
 	st->port[0].rx_bytes += h->len;
@@ -67,34 +82,56 @@ replay_one(const struct policy *p, const struct geo_tables *g,
 	r.parsed = rc == 0;
 	r.m = &m;
 	r.v = &v;
-	cls_record_json(out, p, &r);
+	cls_record_json(x->out, x->p, &r);
+}
+
+/* The capture's own fragment table, as a worker's is sized. */
+static struct frag_table *
+replay_frag(const struct replay_opts *o)
+{
+	unsigned n = o->frag_entries ? o->frag_entries : FRAG_ENTRIES_DEFAULT;
+	unsigned ms = o->frag_timeout_ms ? o->frag_timeout_ms
+	                                 : FRAG_TIMEOUT_MS_DEFAULT;
+	struct frag_table *t = frag_table_new(n, (uint64_t)ms * 1000u, 0);
+
+	if (t == NULL)
+		perror("cordon-dp: fragment table");
+	return t;
 }
 
 int
 replay_run(const struct policy *p, const struct geo_tables *g,
     const struct replay_opts *o, struct stats *st)
 {
+	struct replay_ctx x = { p, g, o, NULL, stdout, st };
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	uint64_t n = 0;
 	pcap_t *pc;
-	FILE *out = stdout;
+	FILE *out;
 	int rc;
 
-	if ((pc = replay_open(o->in)) == NULL)
+	if ((x.frag = replay_frag(o)) == NULL)
 		return -1;
+	if ((pc = replay_open(o->in)) == NULL) {
+		frag_table_free(x.frag);
+		return -1;
+	}
 	if (o->out && strcmp(o->out, "-") != 0 &&
-	    (out = fopen(o->out, "w")) == NULL) {
+	    (x.out = fopen(o->out, "w")) == NULL) {
 		perror(o->out);
 		pcap_close(pc);
+		frag_table_free(x.frag);
 		return -1;
 	}
 	while ((rc = pcap_next_ex(pc, &h, &data)) == 1)
-		replay_one(p, g, o, h, data, ++n, out, st);
+		replay_one(&x, h, data, ++n);
 	if (rc == PCAP_ERROR)
 		fprintf(stderr, "cordon-dp: %s: packet %lu: %s\n", o->in, n + 1,
 		    pcap_geterr(pc));
 	pcap_close(pc);
+	frag_table_free(x.frag);
+	out = x.out;
 	if (out != stdout && fclose(out) != 0) {
 		perror(o->out);
 		return -1;

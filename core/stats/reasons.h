@@ -57,7 +57,13 @@ enum cdn_action {
 	X(SESSION_EXPIRED, "session-expired")                                  \
 	X(IDENTITY, "identity")                                                \
 	X(KNOCK, "knock")                                                      \
-	X(SRCROUTE, "source-route")
+	X(SRCROUTE, "source-route")                                            \
+	X(FRAG_NO_FIRST, "frag-no-first")                                      \
+	X(FRAG_OVERLAP, "frag-overlap")                                        \
+	X(FRAG_TCP_OFF1, "frag-tcp-offset-1")                                  \
+	X(FRAG_HOLES, "frag-holes")                                            \
+	X(FRAG_FULL, "frag-table-full")                                        \
+	X(FRAG_TIMEOUT, "frag-timeout")
 
 enum cdn_reason {
 #define X(id, name) CDN_R_##id,

@@ -72,6 +72,11 @@ stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 		    s->port[p].tx_packets, s->port[p].tx_bytes,
 		    s->port[p].tx_dropped);
 	}
+	fprintf(f, "fragments");
+#define X(fl) fprintf(f, " " #fl " %lu", s->frag.fl);
+	STATS_FRAG_FIELDS(X)
+#undef X
+	fprintf(f, "\n");
 	if (s->log_dropped || s->log_suppressed || s->log_unsent)
 		fprintf(f,
 		    "log events dropped: %lu, suppressed: %lu, "
@@ -152,6 +157,13 @@ stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
 	stats_json_rules(s, n, f);
 	stats_json_countries(s, f);
 	stats_json_ports(s, n, f);
+	fprintf(f, ",\"fragments\":{");
+#define X(fl)                                                                  \
+	fprintf(f, "%s\"" #fl "\":%lu", strcmp(#fl, "tracked") ? "," : "",     \
+	    s->frag.fl);
+	STATS_FRAG_FIELDS(X)
+#undef X
+	fprintf(f, "}");
 	fprintf(f,
 	    ",\"log_dropped\":%lu,\"log_suppressed\":%lu,"
 	    "\"log_unsent\":%lu}\n",

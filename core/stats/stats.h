@@ -30,6 +30,23 @@ struct stats_port {
 #undef X
 };
 
+/*
+ * The fragment table (core/frag): datagrams entered by their first
+ * fragment, later fragments given its verdict, datagrams seen whole,
+ * entries that timed out incomplete.  Its refusals are drop reasons.
+ */
+#define STATS_FRAG_FIELDS(X)                                                   \
+	X(tracked)                                                             \
+	X(followed)                                                            \
+	X(completed)                                                           \
+	X(expired)
+
+struct stats_frag {
+#define X(f) uint64_t f;
+	STATS_FRAG_FIELDS(X)
+#undef X
+};
+
 struct stats {
 	uint64_t packets;
 	uint64_t action[CDN_ACT_MAX];
@@ -47,6 +64,7 @@ struct stats {
 	uint64_t log_unsent;
 	uint64_t knock_dropped; /* knocks lost: over rate, ring full */
 	uint64_t knock_unsent;  /* main lcore: cordond not there */
+	struct stats_frag frag;
 	struct stats_port port[STATS_PORT_MAX];
 } __attribute__((aligned(64)));
 

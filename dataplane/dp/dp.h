@@ -14,6 +14,7 @@
 #include <rte_ring.h>
 
 #include "core/classify/cls.h"
+#include "core/frag/frag.h"
 #include "wire/dpc_proto.h"
 #include "core/stats/stats.h"
 
@@ -40,9 +41,11 @@ struct dp_port_conf {
 };
 
 struct dp_conf {
-	unsigned workers; /* worker lcores; 0: all but main */
-	unsigned burst;   /* 0: 32 */
-	unsigned mbufs;   /* pool size; 0: 16384 */
+	unsigned workers;         /* worker lcores; 0: all but main */
+	unsigned burst;           /* 0: 32 */
+	unsigned mbufs;           /* pool size; 0: 16384 */
+	unsigned frag_entries;    /* fragment table per worker; 0: default */
+	unsigned frag_timeout_ms; /* 0: default */
 	unsigned nports;
 	struct dp_port_conf port[STATS_PORT_MAX];
 };
@@ -104,6 +107,12 @@ struct dp_worker {
 	uint64_t knock_seed;
 	uint64_t knock_src_next[DP_KNOCK_SRC];
 	struct stats *stats; /* its element of dp_ctx.stats */
+	/*
+	 * Its fragments (core/frag), on the TSC, and the state their
+	 * verdicts were decided under: a new state empties the table.
+	 */
+	struct frag_table *frag;
+	const struct dp_state *frag_state;
 } __attribute__((aligned(64)));
 
 /* Size of the per-worker scratch area (dp_worker.c owns its layout). */

@@ -52,6 +52,29 @@ dp_signals_init(void)
 	sigaction(SIGUSR1, &sa, NULL);
 }
 
+/*
+ * W's fragment table, on its lcore's socket, sized once: the timeout is
+ * counted in TSC ticks, the worker's clock.
+ */
+static int
+dp_frag_create(const struct dp_ctx *ctx, struct dp_worker *w, unsigned lcore)
+{
+	const struct dp_conf *c = ctx->conf;
+	unsigned n = c->frag_entries ? c->frag_entries : FRAG_ENTRIES_DEFAULT;
+	unsigned ms = c->frag_timeout_ms ? c->frag_timeout_ms
+	                                 : FRAG_TIMEOUT_MS_DEFAULT;
+	size_t len = frag_table_size(n);
+	void *mem;
+
+	if (len == 0)
+		return -1;
+	mem = rte_zmalloc_socket("cordon_frag", len, 64,
+	    (int)rte_lcore_to_socket_id(lcore));
+	w->frag =
+	    frag_table_init(mem, n, rte_get_tsc_hz() / 1000 * ms, rte_rand());
+	return w->frag != NULL ? 0 : -1;
+}
+
 static int
 dp_workers_create(struct dp_ctx *ctx)
 {
@@ -81,7 +104,7 @@ dp_workers_create(struct dp_ctx *ctx)
 		w->knock = rte_ring_create_elem(name, sizeof(struct dp_knock),
 		    DP_KNOCK_RING, (int)rte_lcore_to_socket_id(lcore),
 		    RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (w->knock == NULL)
+		if (w->knock == NULL || dp_frag_create(ctx, w, lcore) != 0)
 			return -1;
 		w->idx = i;
 		w->lcore = lcore;

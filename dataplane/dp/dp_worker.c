@@ -49,6 +49,33 @@ dp_frame(struct dp_burst *b, const struct rte_mbuf *m, uint32_t *len)
 	return rte_pktmbuf_read(m, 0, *len, b->linear);
 }
 
+/*
+ * The burst's fragments through the worker's table, in arrival order (a
+ * first fragment before the later ones of the same burst).  Verdicts
+ * are only good under the state that decided them: a new state empties
+ * the table, and fragments of a datagram already in flight are refused.
+ */
+static void
+dp_frags(struct dp_worker *w, const struct dp_state *st,
+    const struct pkt_meta *const *mp, unsigned nok, struct cls_verdict *v,
+    const uint16_t *idx)
+{
+	uint64_t now = 0;
+
+	for (unsigned j = 0; j < nok; j++) {
+		if (likely(mp[j]->frag == PKT_FRAG_NONE))
+			continue;
+		if (now == 0) {
+			now = rte_rdtsc();
+			if (unlikely(w->frag_state != st)) {
+				frag_table_clear(w->frag);
+				w->frag_state = st;
+			}
+		}
+		frag_track(w->frag, mp[j], now, &v[idx[j]], w->stats);
+	}
+}
+
 /* Parse every frame; classify those that parsed as one burst. */
 static void
 dp_classify(struct dp_worker *w, struct dp_burst *b, const struct dp_state *st,
@@ -90,6 +117,7 @@ dp_classify(struct dp_worker *w, struct dp_burst *b, const struct dp_state *st,
 	    mp, dir, nok, ok);
 	for (unsigned j = 0; j < nok; j++)
 		b->v[idx[j]] = ok[j];
+	dp_frags(w, st, mp, nok, b->v, idx);
 }
 
 /*

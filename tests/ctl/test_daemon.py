@@ -687,3 +687,26 @@ def test_kill_dataplane_restarts_with_alarm(cd):
     alarms = cd.status()["alarms"]
     assert alarms[0]["name"] == "dataplane-restarted"
     assert alarms[0]["since"] > 0
+
+
+@needs_dp
+def test_explain_fragment(cd):
+    """Issue 13: explain of a fragment: the first is judged as the packet
+    it starts, a later one takes that verdict (a reject drops)."""
+    cd.ok("set", kind="rule", name="rdp-block", attrs=RULE_RDP)
+    cd.ok("commit", comment="block rdp")
+    args = dict(src="198.51.100.7", dst="192.0.2.1", proto="tcp",
+                sport=40000, dport=3389, iface="outside0")
+    ex = cd.ok("explain", fragment="first", **args)
+    steps = {s["step"]: s for s in ex["steps"]}
+    assert ex["verdict"] == "reject" and ex["rule"] == "rdp-block"
+    assert steps["fragment"]["result"] == "first"
+    ex = cd.ok("explain", fragment="later", **args)
+    steps = {s["step"]: s for s in ex["steps"]}
+    assert ex["verdict"] == "drop" and ex["rule"] == "rdp-block"
+    assert steps["fragment"]["result"] == "later"
+    assert "frag-no-first" in steps["fragment"]["detail"]
+    ex = cd.ok("explain", fragment="later", **dict(args, dport=80))
+    assert ex["verdict"] == "allow"
+    assert cd.req("explain", fragment="middle", **args)["error"][
+        "code"] == "bad-request"

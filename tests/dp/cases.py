@@ -67,7 +67,8 @@ ALL_REASONS = [
     "ethertype-not-inspected", "non-ip", "rule",
     "default", "fragment", "no-egress-port", "tx-queue-full",
     "reject-build-failed", "no-session", "session-expired", "identity",
-    "knock", "source-route",
+    "knock", "source-route", "frag-no-first", "frag-overlap",
+    "frag-tcp-offset-1", "frag-holes", "frag-table-full", "frag-timeout",
 ]
 ACTIONS = ["allow", "drop", "reject", "reroute"]
 
@@ -302,7 +303,7 @@ def expected_record(c, n, dst_geo):
     svc = c.service
     if svc == "auto":
         svc = None
-        if l4 is not None and c.fragment is None:
+        if l4 is not None and c.fragment != "later":
             table = SERVICES_TCP if isinstance(l4, TCP) else SERVICES_UDP
             svc = table.get(l4.dport)
     r["service"] = svc
@@ -392,13 +393,58 @@ def _frag4(port, seq, src, first, proto=6, dst=SRV4, dport=22,
     return eth(port) / ip / Raw(b"later-fragment-%d" % seq.n + b"L" * 16)
 
 
-def _frag6(port, seq, src, first, dport=22):
-    fh = IPv6ExtHdrFragment(nh=6, offset=0 if first else 100,
-                            m=1 if first else 0, id=seq())
-    p = eth(port) / IPv6(src=src, dst=SRV6, nh=44) / fh
-    if first:
-        return p / TCP(sport=seq(), dport=dport) / Raw(b"F" * 24)
-    return p / Raw(b"later6-%d" % seq.n + b"L" * 24)
+def _dgram(port, seq, src, dst=None, dport=22, proto=6, pieces=None,
+           ident=None, labels=None, ah=False):
+    """Frames of one fragmented datagram, one per (offset, length, more)
+    of PIECES, in that order; all share one identification.  The piece at
+    offset 0 holds the whole TCP (or UDP) header, behind an AH when AH
+    (IPv4), and LENGTH bytes in all.  IPv6 when SRC is; LABELS gives each
+    IPv6 later fragment's next header (default: PROTO)."""
+    v6 = ":" in src
+    dst = dst or (SRV6 if v6 else SRV4)
+    ident = ident if ident is not None else seq()
+    pieces = pieces or ((0, 24, True), (24, 24, True), (48, 8, False))
+    labels = list(labels or [])
+    out = []
+    for off, n, more in pieces:
+        if off == 0:
+            l4 = TCP(sport=seq(), dport=dport, flags="S",
+                     seq=7000 + seq.n) if proto == 6 else UDP(
+                         sport=seq(), dport=dport, len=n + 32)
+            if ah:
+                l4 = AH(nh=proto, payloadlen=4, spi=1, seq=seq.n,
+                        icv=b"\0" * 12) / l4
+            body = l4 / Raw(b"F" * (n - len(l4)))
+        else:
+            body = Raw(bytes([0x40 + off // 8 % 26]) * n)
+        if v6:
+            nh = proto if off == 0 or not labels else labels.pop(0)
+            ip = IPv6(src=src, dst=dst, nh=44) / IPv6ExtHdrFragment(
+                nh=nh, offset=off // 8, m=1 if more else 0, id=ident)
+        else:
+            ip = IP(src=src, dst=dst, id=ident, proto=51 if ah else proto,
+                    flags="MF" if more else 0, frag=off // 8)
+        out.append(eth(port) / ip / body)
+    return out
+
+
+def _follow(C, name, port, frames, action, reason=None, rule=None,
+            nexthop=None, service="auto", proto="tcp", reply=True):
+    """Cases for FRAMES, a datagram whose first fragment comes first: the
+    first gets the verdict, the later ones follow it (a reject becomes a
+    drop: a later fragment cannot be answered; no log line)."""
+    C.append(Case(name + "-first", port, frames[0], action, reason, rule,
+                  nexthop=nexthop, fragment="first", reply=reply))
+    if service == "auto":
+        f0 = frames[0]
+        service = SERVICES_TCP.get(f0[TCP].dport) if TCP in f0 else \
+            SERVICES_UDP.get(f0[UDP].dport)
+    protos = proto if isinstance(proto, list) else [proto] * len(frames)
+    for k, fr in enumerate(frames[1:], 1):
+        C.append(Case("%s-later%d" % (name, k), port, fr,
+                      "drop" if action == "reject" else action, reason,
+                      rule, nexthop=nexthop, fragment="later",
+                      service=service, proto=protos[k - 1]))
 
 
 def _ah4(port, seq, src, dport=22, dst=SRV4):
@@ -413,13 +459,6 @@ def _ah4_later(port, seq, src):
     first fragment, behind the AH."""
     return eth(port) / IP(src=src, dst=SRV4, id=seq(), proto=51,
                           frag=185) / Raw(b"ah-later-%d" % seq.n + b"L" * 16)
-
-
-def _frag6_later(port, seq, src, nh):
-    """An IPv6 later fragment whose fragment header says NH."""
-    fh = IPv6ExtHdrFragment(nh=nh, offset=100, m=0, id=seq())
-    return eth(port) / IPv6(src=src, dst=SRV6, nh=44) / fh / Raw(
-        b"later6-%d" % seq.n + b"L" * 24)
 
 
 def _srcroute4(opt, via=SRV4):
@@ -438,17 +477,23 @@ def _issue10_outside(o, s):
     C.append(Case("v4-ah-cn-https", o, _ah4(o, s, CN4, 443), "drop",
                   "rule", R2))
     C.append(Case("v4-ah-us-ssh", o, _ah4(o, s, US4), "allow"))
-    C.append(Case("frag4-later-ah-cn", o, _ah4_later(o, s, CN4), "drop",
-                  "fragment", R1, fragment="later", proto="51"))
-    C.append(Case("frag4-later-ah-us", o, _ah4_later(o, s, US4), "allow",
-                  fragment="later", proto="51"))
-    # Labelled UDP, held to TCP too: ssh (TCP) is the first denial.
-    C.append(Case("frag6-later-cn-labelled-udp", o,
-                  _frag6_later(o, s, CN6, 17), "drop", "fragment", R1,
-                  fragment="later", proto="udp"))
-    C.append(Case("frag6-later-de-labelled-other", o,
-                  _frag6_later(o, s, DE6, 99), "allow", fragment="later",
-                  proto="99"))
+    # Later fragments of AH datagrams, and IPv6 ones labelled anything,
+    # follow their first fragment (issue 13).
+    _follow(C, "frag4-ah-cn-ssh", o, _dgram(o, s, CN4, ah=True,
+                                            pieces=((0, 48, True),
+                                                    (48, 8, False))),
+            "reroute", "rule", R1, nexthop="quarantine", proto="51")
+    _follow(C, "frag4-ah-us-ssh", o, _dgram(o, s, US4, ah=True,
+                                            pieces=((0, 48, True),
+                                                    (48, 8, False))),
+            "allow", proto="51")
+    C.append(Case("frag4-ah-later-alone", o, _ah4_later(o, s, US4), "drop",
+                  "frag-no-first", fragment="later", proto="51"))
+    _follow(C, "frag6-cn-labelled-udp", o, _dgram(o, s, CN6, labels=[17, 17]),
+            "reroute", "rule", R1, nexthop="quarantine", proto="udp")
+    _follow(C, "frag6-de-labelled-other", o, _dgram(o, s, DE6,
+                                                    labels=[99, 99]),
+            "allow", proto="99")
     C.append(Case("v4-lsrr-us-ssh", o, eth(o) / IP(
         src=US4, dst=SRV4, id=s(), options=[_srcroute4(131)]) /
         TCP(sport=s(), dport=22), "drop", "source-route"))
@@ -541,7 +586,87 @@ def _malformed(seq):
     ip6 = IPv6(src=DE6, dst=SRV6, nh=44) / IPv6ExtHdrFragment(
         nh=6, offset=0, m=1, id=seq()) / Raw(b"\x9c\x41\x00\x16" + b"\0" * 4)
     out.append(("frag6-first-tiny-tcp", l2v6 + bytes(ip6), "tcp-truncated"))
+    # RFC 7112: a first fragment whose header chain does not end in it
+    # (a destination options header of 24 bytes, 8 of them here).
+    ip6 = IPv6(src=DE6, dst=SRV6, nh=44) / IPv6ExtHdrFragment(
+        nh=60, offset=0, m=1, id=seq()) / Raw(b"\x06\x02" + b"\0" * 6)
+    out.append(("frag6-first-chain-cut", l2v6 + bytes(ip6),
+                "ipv6-ext-truncated"))
     return out
+
+
+def _frag_cases_v4(o, s):
+    """Issue 13: IPv4 datagrams in fragments, from allowed and prohibited
+    sources, and the attacks the fragment table refuses."""
+    R0, R1, R2, R3 = A_RULE_NAMES[:4]
+    C = []
+    _follow(C, "frag4-cn-ssh", o, _dgram(o, s, CN4), "reroute", "rule", R1,
+            nexthop="quarantine")
+    _follow(C, "frag4-us-ssh", o, _dgram(o, s, US4), "allow")
+    # Regression: CN may reach http, UNK dns; the coarse rule dropped
+    # their fragments because ssh is denied to them.
+    _follow(C, "frag4-cn-http", o, _dgram(o, s, CN4, dport=80), "allow")
+    _follow(C, "frag4-unknown-dns-udp", o, _dgram(
+        o, s, UNK4, dport=53, proto=17), "allow", proto="udp")
+    _follow(C, "frag4-cn-https", o, _dgram(o, s, CN4, dport=443), "drop",
+            "rule", R2)
+    _follow(C, "frag4-unknown-ssh", o, _dgram(o, s, UNK4), "reject", "rule",
+            R3)
+    # A later fragment before its first: dropped; the rest follow.
+    d = _dgram(o, s, RU4)
+    C.append(Case("frag4-ru-ssh-later-early", o, d[2], "drop",
+                  "frag-no-first", fragment="later", proto="tcp"))
+    _follow(C, "frag4-ru-ssh", o, d[:2], "reroute", "rule", R0,
+            nexthop="scrubber")
+    C.append(Case("frag4-cn-later-alone", o, _dgram(o, s, CN4)[1], "drop",
+                  "frag-no-first", fragment="later", proto="tcp"))
+    # RFC 5722: an overlap drops the rest of the datagram.
+    d = _dgram(o, s, US4, pieces=((0, 24, True), (16, 16, True),
+                                  (32, 8, False)))
+    C.append(Case("frag4-us-overlap-first", o, d[0], "allow",
+                  fragment="first"))
+    for k, fr in enumerate(d[1:], 1):
+        C.append(Case("frag4-us-overlap-%d" % k, o, fr, "drop",
+                      "frag-overlap", fragment="later", proto="tcp"))
+    d = _dgram(o, s, US4)
+    C.append(Case("frag4-us-dup-first-1", o, d[0], "allow",
+                  fragment="first"))
+    # A second first fragment (other bytes, same place) overlaps.
+    dup = d[0].copy()
+    dup[TCP].sport = s()
+    C.append(Case("frag4-us-dup-first-2", o, dup, "drop",
+                  "frag-overlap", fragment="first", service=None))
+    # RFC 1858 / 3128: TCP at offset 8 would rewrite the header's flags.
+    d = _dgram(o, s, US4, pieces=((0, 24, True), (8, 16, False)))
+    C.append(Case("frag4-us-tcp-off1-first", o, d[0], "allow",
+                  fragment="first"))
+    C.append(Case("frag4-us-tcp-off1", o, d[1], "drop", "frag-tcp-offset-1",
+                  fragment="later", proto="tcp"))
+    C.append(Case("frag4-us-tcp-off1-alone", o, _dgram(
+        o, s, US4, pieces=((0, 24, True), (8, 16, False)))[1], "drop",
+        "frag-tcp-offset-1", fragment="later", proto="tcp"))
+    return C
+
+
+def _frag_cases_v6(o, s):
+    """Issue 13: IPv6 datagrams in fragments; a later fragment's next
+    header is whatever its sender wrote, and it follows all the same."""
+    R1 = A_RULE_NAMES[1]
+    C = []
+    _follow(C, "frag6-cn-ssh", o, _dgram(o, s, CN6, labels=[17, 6]),
+            "reroute", "rule", R1, nexthop="quarantine",
+            proto=["udp", "tcp"])
+    _follow(C, "frag6-de-ssh", o, _dgram(o, s, DE6, labels=[6, 59]),
+            "allow", proto=["tcp", "59"])
+    C.append(Case("frag6-de-later-alone", o, _dgram(o, s, DE6)[2], "drop",
+                  "frag-no-first", fragment="later", proto="tcp"))
+    d = _dgram(o, s, DE6, pieces=((0, 24, True), (8, 16, False)),
+               labels=[17])
+    C.append(Case("frag6-de-tcp-off1-first", o, d[0], "allow",
+                  fragment="first"))
+    C.append(Case("frag6-de-tcp-off1", o, d[1], "drop",
+                  "frag-tcp-offset-1", fragment="later", proto="udp"))
+    return C
 
 
 def scenario_a():
@@ -611,22 +736,8 @@ def scenario_a():
     C.append(Case("qinq-v6-ru-ssh", o, _v6(o, s, RU6, l2=eth(o) /
                                            Dot1AD(vlan=21) / Dot1Q(vlan=31)),
                   "reroute", "rule", R0, nexthop="scrubber"))
-    # IPv4 fragments.
-    C.append(Case("frag4-first-cn-tcp", o, _frag4(o, s, CN4, True), "drop",
-                  "fragment", R1, fragment="first"))
-    C.append(Case("frag4-later-cn-tcp", o, _frag4(o, s, CN4, False), "drop",
-                  "fragment", R1, fragment="later", proto="tcp"))
-    C.append(Case("frag4-later-ru-tcp", o, _frag4(o, s, RU4, False), "drop",
-                  "fragment", R0, fragment="later", proto="tcp"))
-    C.append(Case("frag4-later-cn-udp", o, _frag4(o, s, CN4, False, 17),
-                  "drop", "fragment", R2, fragment="later", proto="udp"))
-    C.append(Case("frag4-first-unknown-udp", o,
-                  _frag4(o, s, UNK4, True, 17, dport=53),
-                  "drop", "fragment", R3, fragment="first"))
-    C.append(Case("frag4-first-us-tcp", o, _frag4(o, s, US4, True), "allow",
-                  fragment="first"))
-    C.append(Case("frag4-later-us-tcp", o, _frag4(o, s, US4, False),
-                  "allow", fragment="later", proto="tcp"))
+    # IPv4 fragments (issue 13): later fragments follow the first.
+    C += _frag_cases_v4(o, s)
     # IPv6, with and without extension headers.
     C.append(Case("v6-de-ssh", o, _v6(o, s, DE6), "allow"))
     C.append(Case("v6-cn-ssh", o, _v6(o, s, CN6), "reroute", "rule", R1,
@@ -657,14 +768,7 @@ def scenario_a():
     C.append(Case("v6-atomic-frag-cn-https", o, _v6(
         o, s, CN6, dport=443, ext=IPv6ExtHdrFragment(offset=0, m=0, id=7)),
         "drop", "rule", R2))
-    C.append(Case("frag6-first-cn", o, _frag6(o, s, CN6, True), "drop",
-                  "fragment", R1, fragment="first"))
-    C.append(Case("frag6-later-cn", o, _frag6(o, s, CN6, False), "drop",
-                  "fragment", R1, fragment="later", proto="tcp"))
-    C.append(Case("frag6-first-de", o, _frag6(o, s, DE6, True), "allow",
-                  fragment="first"))
-    C.append(Case("frag6-later-de", o, _frag6(o, s, DE6, False), "allow",
-                  fragment="later", proto="tcp"))
+    C += _frag_cases_v6(o, s)
     C.append(Case("v6-cn-icmpv6-echo", o, eth(o) / IPv6(src=CN6, dst=SRV6) /
                   ICMPv6EchoRequest(id=s()), "allow"))
     # Ethernet padding (to 60 bytes), IP and TCP options, big quotes.
@@ -769,9 +873,9 @@ def scenario_a():
                   "rule", R4))
     C.append(Case("in-v4-to-unknown-ssh", i, _v4(i, s, SRV4, dst=UNK4),
                   "allow"))
-    C.append(Case("in-frag4-later-to-cn", i, _frag4(i, s, SRV4, False,
-                                                    dst=CN4),
-                  "drop", "fragment", R4, fragment="later", proto="tcp"))
+    _follow(C, "in-frag4-to-cn-ssh", i, _dgram(i, s, SRV4, dst=CN4), "drop",
+            "rule", R4)
+    _follow(C, "in-frag4-to-us-ssh", i, _dgram(i, s, SRV4, dst=US4), "allow")
     # Source routes are dropped in both directions.
     C.append(Case("in-v4-lsrr-to-us-ssh", i, eth(i) / IP(
         src=SRV4, dst=US4, id=s(), options=[_srcroute4(131, US4)]) /
@@ -834,10 +938,9 @@ def scenario_b():
     C.append(Case("b-arp-dropped", o, Ether(src=CLI_MAC,
                                             dst="ff:ff:ff:ff:ff:ff") /
                   ARP(psrc=US4, pdst=SRV4), "drop", "non-ip"))
-    C.append(Case("b-frag4-later-cn", o, _frag4(o, s, CN4, False), "drop",
-                  "fragment", fragment="later", proto="tcp"))
-    C.append(Case("b-frag4-later-us", o, _frag4(o, s, US4, False), "allow",
-                  None, "allow-us", fragment="later", proto="tcp"))
+    _follow(C, "b-frag4-cn", o, _dgram(o, s, CN4), "reject", "default")
+    _follow(C, "b-frag4-us", o, _dgram(o, s, US4), "allow", None,
+            "allow-us")
     C.append(Case("b-in-us-src", i, _v4(i, s, SRV4, dst=CN4), "allow", None,
                   "allow-us"))
     # Allowed by policy, but the port has no peer: a counted drop.
@@ -887,14 +990,16 @@ def scenario_ident():
     C.append(Case("id-v4-ah-us-http", o, _ah4(o, s, US4, 80), "allow"))
     C.append(Case("id-v4-ah-cn-https", o, _ah4(o, s, CN4, 443), "drop",
                   "rule", ID_RULES[0]["name"]))
-    # Fragments whose protocol may be TCP cannot carry a session.
-    C.append(Case("id-frag4-later-ah-us", o, _ah4_later(o, s, US4), "drop",
-                  "no-session", fragment="later", proto="51"))
-    C.append(Case("id-frag6-later-us-labelled-udp", o,
-                  _frag6_later(o, s, US6, 17), "drop", "no-session",
-                  fragment="later", proto="udp"))
-    C.append(Case("id-frag4-later-us-udp", o, _frag4(o, s, US4, False, 17),
-                  "allow", fragment="later", proto="udp"))
+    # A first fragment meets the gate as the packet it starts; its later
+    # fragments follow (issue 13), whatever they are labelled.
+    _follow(C, "id-frag4-ah-us-ssh", o, _dgram(o, s, US4, ah=True, pieces=(
+        (0, 48, True), (48, 8, False))), "drop", "no-session", proto="51",
+        service="ssh")
+    _follow(C, "id-frag6-us-ssh-labelled-udp", o, _dgram(
+        o, s, US6, labels=[17, 17]), "drop", "no-session", proto="udp")
+    _follow(C, "id-frag4-us-dns-udp", o, _dgram(o, s, US4, dport=53,
+                                                proto=17), "allow",
+            proto="udp")
     C.append(Case("id-in-v4-us-http", i, _v4(i, s, SRV4, dst=US4, dport=80),
                   "allow"))
     return C

@@ -90,7 +90,8 @@ def lc_list(items):
 def render_conf(path, *, ports, rules=(), nexthops=(), overrides=(),
                 databases=None, services=None, default=("allow", False),
                 non_ip="allow", include_profile=True, workers=1, burst=32,
-                mbufs=8192, extra=()):
+                mbufs=8192, extra=(), frag_entries=None,
+                frag_timeout_ms=60000):
     """Writes a cordon-dp config to PATH and returns PATH.
 
     PORTS: dicts name/device/role[/peer]; RULES: dicts with the config's
@@ -99,7 +100,9 @@ def render_conf(path, *, ports, rules=(), nexthops=(), overrides=(),
     default the real database; EXTRA: more top-level groups as text (an
     identity block).  The shipped region profile is copied next to the
     config and @included (libconfig resolves includes relative to the
-    config's folder).
+    config's folder).  FRAG_TIMEOUT_MS is long by default: pcap_write
+    puts captures one second a frame, and replay judges fragments on the
+    capture's clock.
     """
     d = os.path.dirname(path)
     out = []
@@ -168,8 +171,13 @@ def render_conf(path, *, ports, rules=(), nexthops=(), overrides=(),
             s += " vlan = %d;" % h["vlan"]
         nl.append(s + " }")
     out.append(",\n".join(nl))
-    out.append("\t);\n\tworkers = %d;\n\tburst = %d;\n\tmbufs = %d;\n};" %
+    out.append("\t);\n\tworkers = %d;\n\tburst = %d;\n\tmbufs = %d;" %
                (workers, burst, mbufs))
+    if frag_entries:
+        out.append("\tfrag_entries = %d;" % frag_entries)
+    if frag_timeout_ms:
+        out.append("\tfrag_timeout_ms = %d;" % frag_timeout_ms)
+    out.append("};")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
     return path

@@ -69,8 +69,9 @@ def _where(scen, name):
 def test_live_forwarded_unchanged(scen_a):
     a = scen_a
     for name in ("v4-us-ssh", "v4-cn-http", "dot1q-v4-us-ssh",
-                 "v6-hbh-dstopt-de-https", "frag4-later-us-tcp",
-                 "frag6-first-de", "arp-request", "v4-us-ssh-ip-options"):
+                 "v6-hbh-dstopt-de-https", "frag4-us-ssh-later2",
+                 "frag6-de-ssh-first", "frag4-cn-http-later1",
+                 "arp-request", "v4-us-ssh-ip-options"):
         assert _where(a, name) == [("inside0", "unchanged")], name
     assert _where(a, "in-v4-cn-src-ssh") == [("outside0", "unchanged")]
     assert _where(a, "quar-v4-answer") == [("outside0", "unchanged")]
@@ -267,10 +268,43 @@ def test_live_every_reason_and_action_exercised(scen_a, scen_b):
     """The catalogue covers every parser reason and every action."""
     reasons = {c.live_reason for c in scen_a.cases + scen_b.cases}
     assert cases.MALFORMED <= reasons
-    assert {"non-ip", "rule", "default", "fragment",
-            "no-egress-port"} <= reasons
+    assert {"non-ip", "rule", "default", "frag-no-first", "frag-overlap",
+            "frag-tcp-offset-1", "no-egress-port"} <= reasons
     actions = {c.live_action for c in scen_a.cases}
     assert actions == set(cases.ACTIONS)
+
+
+def test_live_fragments(scen_a):
+    """Issue 13: a datagram's fragments go where its first fragment goes.
+    An allowed source's fragmented ssh, and a source's fragments to a
+    service it may use while others are denied (CN http, unknown dns),
+    are forwarded whole; a prohibited source's are dropped or rerouted
+    with the first; the attacks are dropped under their reasons."""
+    by = _by_name(scen_a)
+    for pre in ("frag4-us-ssh", "frag6-de-ssh", "frag4-cn-http",
+                "frag4-unknown-dns-udp", "frag4-ah-us-ssh"):
+        parts = [c for n, c in by.items() if n.startswith(pre + "-")]
+        assert len(parts) >= 2, pre
+        for c in parts:
+            assert _where(scen_a, c.name) == [("inside0", "unchanged")], \
+                c.name
+    for name in ("frag4-cn-https-later1", "frag4-cn-https-later2",
+                 "frag4-unknown-ssh-later1", "frag4-cn-later-alone",
+                 "frag4-us-overlap-1", "frag4-us-overlap-2",
+                 "frag4-us-tcp-off1", "frag6-de-tcp-off1",
+                 "frag4-us-dup-first-2", "frag4-ru-ssh-later-early"):
+        assert _where(scen_a, name) == [], name
+    for name in ("frag4-cn-ssh-later1", "frag6-cn-ssh-later2"):
+        assert [p for p, _ in _where(scen_a, name)] == ["quar0"], name
+    st = scen_a.live.stats
+    for r in ("frag-no-first", "frag-overlap", "frag-tcp-offset-1"):
+        assert st["reasons"][r] == sum(
+            1 for c in scen_a.cases if c.live_reason == r), r
+    assert st["reasons"]["frag-table-full"] == 0
+    later = [c for c in scen_a.cases if c.fragment == "later" and
+             not (c.live_reason or "").startswith("frag-")]
+    assert st["fragments"]["followed"] == len(later)
+    assert st["fragments"]["completed"] >= 8
 
 
 def test_live_log_lines(scen_a):
@@ -278,9 +312,11 @@ def test_live_log_lines(scen_a):
     lines = re.findall(r"^cordon-dp: (\w+) rule=(\S+) reason=(\S+) "
                        r"port=(\S+) ", scen_a.live.stdout, re.M)
     # A line says what was done: a reject without a reply is a drop.
+    # A datagram's later fragments follow its first one silently.
     exp = sorted((c.live_action, c.rule, c.live_reason, c.port)
                  for c in scen_a.cases
-                 if c.parsed and c.rule and cases.A_RULE_LOG[c.rule])
+                 if c.parsed and c.rule and cases.A_RULE_LOG[c.rule] and
+                 c.fragment != "later")
     assert sorted(lines) == exp
     assert "cordon-dp: enforcing: 3 port(s), 1 worker(s), 5 rule(s)" in \
         scen_a.live.stdout

@@ -144,9 +144,19 @@ IDENT = [
     ("ssh-in-from-us", "in", eth(IP(src=cases.US4, dst=cases.SRV4) /
                                  TCP(sport=40000, dport=22)),
      "(default)", "drop", "no-session"),
-    ("ssh-frag-out", "out", eth(IP(src=cases.SRV4, dst=cases.US4, flags=0,
-                                   frag=100, proto=6) / (b"\x00" * 16)),
+    # A later fragment follows its first one (issue 13); alone, dropped.
+    ("ssh-frag-out-first", "out", eth(IP(src=cases.SRV4, dst=cases.US4,
+                                         flags="MF", id=77, proto=6) /
+                                      TCP(sport=40000, dport=22) /
+                                      (b"\x00" * 4)),
      None, "allow", None),
+    ("ssh-frag-out", "out", eth(IP(src=cases.SRV4, dst=cases.US4, flags=0,
+                                   id=77, frag=3, proto=6) / (b"\x00" * 16)),
+     None, "allow", None),
+    ("ssh-frag-out-alone", "out", eth(IP(src=cases.SRV4, dst=cases.US4,
+                                         flags=0, id=78, frag=3, proto=6) /
+                                      (b"\x00" * 16)),
+     "(default)", "drop", "frag-no-first"),
 ]
 
 
@@ -158,7 +168,8 @@ def test_shipped_identity_gate_replay(cordon_dp, geodb, tmp_path, direction):
         extra = IDENTITY.replace('services = [ "ssh", "rdp" ];',
                                  'services = [ "ssh", "rdp" ]; '
                                  'direction = "any";')
-        table = [t if t[1] != "out" or t[0] == "ssh-out-to-cn" else
+        table = [t if t[1] != "out" or t[0] in ("ssh-out-to-cn",
+                                                "ssh-frag-out-alone") else
                  t[:3] + ("(default)", "drop", "no-session") for t in IDENT]
         # A session is looked for before any rule: no-session first.
         table = [t if t[0] != "ssh-out-to-cn" else

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/frag/frag.h"
 #include "core/pkt/pkt_parse.h"
 #include "core/pkt/pkt_reject.h"
 #include "core/stats/reasons.h"
@@ -60,6 +61,42 @@ fuzz_pkt_meta_check(const uint8_t *in, uint32_t len, const struct pkt_meta *m)
 		abort();
 }
 
+/*
+ * A fragment's place lies within its IP packet, and the fragment table
+ * takes it: after a first fragment of the same datagram (synthesised,
+ * with this one's length), this one is followed or refused, never
+ * anything else.  The table is emptied for every input.
+ */
+static void
+fuzz_pkt_frag(const struct pkt_meta *m)
+{
+	static struct frag_table *t;
+	static struct stats st;
+	struct cls_verdict v = { .action = CDN_ACT_ALLOW };
+	struct pkt_meta first = *m;
+
+	if (m->frag == PKT_FRAG_NONE)
+		return;
+	if (m->frag_len > m->l3_len ||
+	    (m->frag == PKT_FRAG_FIRST) != (m->frag_off == 0) ||
+	    (m->frag == PKT_FRAG_FIRST && !m->frag_more))
+		abort();
+	if (t == NULL && (t = frag_table_new(FRAG_WAYS, 100, 1)) == NULL)
+		abort();
+	frag_table_clear(t);
+	first.frag = PKT_FRAG_FIRST;
+	first.frag_off = 0;
+	first.frag_more = 1;
+	frag_track(t, &first, 1, &v, &st);
+	if (v.action != CDN_ACT_ALLOW)
+		abort();
+	frag_track(t, m, 2, &v, &st);
+	if (v.action != CDN_ACT_ALLOW && v.action != CDN_ACT_DROP)
+		abort();
+	if ((v.action == CDN_ACT_ALLOW) != (v.reason == CDN_R_NONE))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -79,6 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == CDN_R_NONE) {
 		fuzz_pkt_meta_check(buf, (uint32_t)size, &m);
 		fuzz_pkt_check(buf, (uint32_t)size, &m);
+		fuzz_pkt_frag(&m);
 	}
 	free(buf);
 	return 0;

@@ -260,6 +260,9 @@ def test_metrics_match_counters(rig):
                     v, (p["port"], k)
     assert val("cordon_log_dropped_total") == c["log_dropped"]
     assert val("cordon_log_suppressed_total") == c["log_suppressed"]
+    for k, v in c["fragments"].items():
+        assert val("cordon_fragments_total", event=k) == v, k
+    assert len(f["cordon_fragments_total"]["samples"]) == 4
     # The daemon's own.
     assert val("cordon_build_info", version=st["version"]) == 1
     assert val("cordon_policy_revision") == st["running_revision"] == \

@@ -310,6 +310,9 @@ def check_equal(snmp, c):
     want = {OBJ + ".2.1.0": c["packets"],
             OBJ + ".2.2.0": c["log_dropped"],
             OBJ + ".2.3.0": c["log_suppressed"]}
+    # The fragment table's counters: cordonFragTracked .. Expired.
+    for i, k in enumerate(("tracked", "followed", "completed", "expired")):
+        want["%s.2.%d.0" % (OBJ, 6 + i)] = c["fragments"][k]
     for i, a in enumerate(ACTIONS):
         want["%s.2.4.1.3.%d" % (OBJ, i + 1)] = c["actions"][a]
     rules = c["rules"]

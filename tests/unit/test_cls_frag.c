@@ -1,6 +1,7 @@
 /*
  * The classifier's judgement of what the parser cannot pin down
- * (issue 10): later fragments whose protocol is unknowable, source-routed
+ * (issue 10): later fragments, which follow their first fragment through
+ * the fragment table (issue 13), source-routed
  * packets, and an IPv4 AH packet reaching the identity gate.  Frames are
  * built byte by byte and go through the real parser.
  */
@@ -18,6 +19,7 @@
 #include "config/load/conf.h"
 #include "config/policy/pol_compile.h"
 #include "core/classify/cls.h"
+#include "core/frag/frag.h"
 #include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
@@ -109,12 +111,46 @@ want(const struct cls_verdict *v, unsigned action, unsigned reason)
 }
 
 /*
- * Regression: an IPv6 later fragment was held only to the protocol its
- * own next-header field names (TCP and UDP when it named another), so a
- * label of "tcp" let it past a rule on UDP, ICMP or other protocols.
+ * Parses F and classifies it, then, for a fragment, carries it through
+ * the fragment table T as the live path and replay do (NULL: none).
  */
 static void
-test_v6_later_any_proto(void **state)
+judge_t(const struct fx *x, struct frag_table *t, struct pkt_frame *f,
+    unsigned dir, struct cls_verdict *v)
+{
+	struct cls_env env = { x->p, x->g, NULL, 1000 };
+	struct stats *st = calloc(1, sizeof(*st));
+	struct pkt_meta m;
+
+	assert_non_null(st);
+	pkt_fr_done(f);
+	assert_int_equal(pkt_parse(f->b, f->len, &m), 0);
+	cls_classify(&env, &m, dir, v);
+	if (t != NULL && m.frag != PKT_FRAG_NONE)
+		frag_track(t, &m, 1, v, st);
+	free(st);
+}
+
+/* An IPv6 first fragment of a TCP SYN to DPORT (ID 0xabcd). */
+static void
+mk_frag6_first(struct pkt_frame *f, uint16_t dport)
+{
+	pkt_fr_eth(f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(f, 44);
+	pkt_fr_frag6(f, 6, 0, 1);
+	pkt_fr_tcp(f, 40000, dport, 1, 0, 0x02, 0);
+	pkt_fr_data(f, 24);
+}
+
+/*
+ * Regression (issue 13): a fragment was held to every rule of its
+ * protocol (every protocol, for an IPv6 later fragment), so a source
+ * allowed ssh could not send a fragmented ssh datagram whenever any other
+ * service was denied to it.  Now the first fragment is judged as the
+ * packet it starts, and the later ones follow it, whatever their label.
+ */
+static void
+test_later_follows_first(void **state)
 {
 	static const char *const deny[] = {
 		"{ name = \"d\"; services = \"dns\"; action = \"drop\"; }",
@@ -126,83 +162,121 @@ test_v6_later_any_proto(void **state)
 	char text[1024];
 	struct pkt_frame f;
 	struct cls_verdict v;
+	struct frag_table *t;
 	struct fx x;
+	size_t d, l;
 
 	(void)state;
-	for (size_t d = 0; d < sizeof(deny) / sizeof(deny[0]); d++) {
+	for (d = 0; d < sizeof(deny) / sizeof(deny[0]); d++) {
 		snprintf(text, sizeof(text),
 		    SERVICES "rules = ( %s );\n"
 		             "default = { action = \"allow\"; };\n",
 		    deny[d]);
 		fx_load(&x, text);
-		for (size_t l = 0; l < sizeof(label); l++) {
+		for (l = 0; l < sizeof(label); l++) {
+			/* Alone, a later fragment is refused. */
 			mk_frag6_later(&f, label[l]);
-			judge(&x, &f, POL_DIR_IN, &v);
-			want(&v, CDN_ACT_DROP, CDN_R_FRAGMENT);
-			assert_int_equal(v.rule, 0);
+			judge_t(&x, NULL, &f, POL_DIR_IN, &v);
+			want(&v, CDN_ACT_DROP, CDN_R_FRAG_NO_FIRST);
+			assert_non_null(t = frag_table_new(64, 100, 0));
+			mk_frag6_first(&f, 22);
+			judge_t(&x, t, &f, POL_DIR_IN, &v);
+			if (d == 3) {
+				want(&v, CDN_ACT_DROP, CDN_R_RULE);
+				assert_int_equal(v.rule, 0);
+			} else {
+				want(&v, CDN_ACT_ALLOW, CDN_R_NONE);
+			}
+			mk_frag6_later(&f, label[l]);
+			judge_t(&x, t, &f, POL_DIR_IN, &v);
+			want(&v, d == 3 ? CDN_ACT_DROP : CDN_ACT_ALLOW,
+			    d == 3 ? CDN_R_RULE : CDN_R_NONE);
+			frag_table_free(t);
 		}
 		fx_free(&x);
 	}
-	/* Nothing denied: later fragments pass, whatever their label. */
-	fx_load(&x, SERVICES "default = { action = \"allow\"; };\n");
-	for (size_t l = 0; l < sizeof(label); l++) {
-		mk_frag6_later(&f, label[l]);
-		judge(&x, &f, POL_DIR_IN, &v);
-		want(&v, CDN_ACT_ALLOW, CDN_R_NONE);
-	}
-	fx_free(&x);
+}
+
+/* The first fragment of an IPv4 SYN to 22 behind an AH (ID 0x1234). */
+static void
+mk_frag4_ah_first(struct pkt_frame *f)
+{
+	pkt_fr_eth(f, NULL, 0, 0x0800);
+	pkt_fr_ip4(f, 51, 0, 0x2000);
+	pkt_fr_ext(f, 51, 6, 24);
+	pkt_fr_tcp(f, 40000, 22, 1, 0, 0x02, 0);
 }
 
 /*
- * An IPv4 later fragment's protocol field is the datagram's: held to that
- * protocol only, except AH, whose L4 protocol is in the first fragment.
+ * An IPv4 later fragment follows its first fragment, also behind an AH
+ * (whose L4 protocol only the first fragment shows).
  */
 static void
 test_v4_later(void **state)
 {
+	struct frag_table *t = frag_table_new(64, 100, 0);
 	struct pkt_frame f;
 	struct cls_verdict v;
 	struct fx x;
 
 	(void)state;
+	assert_non_null(t);
 	fx_load(&x, SERVICES
 	    "rules = ( { name = \"d\"; services = \"ssh\";"
 	    " action = \"drop\"; } );\ndefault = { action = \"allow\"; };\n");
+	for (uint8_t proto = 0; proto < 255; proto++) {
+		mk_frag4_later(&f, proto);
+		judge_t(&x, t, &f, POL_DIR_IN, &v);
+		want(&v, CDN_ACT_DROP, CDN_R_FRAG_NO_FIRST);
+	}
+	mk_frag4_ah_first(&f);
+	judge_t(&x, t, &f, POL_DIR_IN, &v);
+	want(&v, CDN_ACT_DROP, CDN_R_RULE);
 	mk_frag4_later(&f, 51);
-	judge(&x, &f, POL_DIR_IN, &v);
-	want(&v, CDN_ACT_DROP, CDN_R_FRAGMENT);
-	mk_frag4_later(&f, 17);
-	judge(&x, &f, POL_DIR_IN, &v);
-	want(&v, CDN_ACT_ALLOW, CDN_R_NONE);
-	mk_frag4_later(&f, 6);
-	judge(&x, &f, POL_DIR_IN, &v);
-	want(&v, CDN_ACT_DROP, CDN_R_FRAGMENT);
+	judge_t(&x, t, &f, POL_DIR_IN, &v);
+	want(&v, CDN_ACT_DROP, CDN_R_RULE);
+	assert_int_equal(v.rule, 0);
 	fx_free(&x);
+	frag_table_free(t);
 }
 
 /*
- * Identity on TCP only: a later fragment labelled UDP (IPv6) or AH (IPv4)
- * may still be part of an ssh connection, so it needs a session too.
+ * Identity on TCP only: the first fragment of an ssh SYN meets the gate
+ * like a whole one; its later fragments, labelled UDP or not, follow.
  */
 static void
 test_later_identity(void **state)
 {
+	struct frag_table *t = frag_table_new(64, 100, 0);
 	struct pkt_frame f;
 	struct cls_verdict v;
 	struct fx x;
 
 	(void)state;
+	assert_non_null(t);
 	fx_load(&x, SERVICES IDENTITY "default = { action = \"allow\"; };\n");
+	mk_frag6_first(&f, 22);
+	judge_t(&x, t, &f, POL_DIR_IN, &v);
+	want(&v, CDN_ACT_DROP, CDN_R_NO_SESSION);
 	mk_frag6_later(&f, 17);
-	judge(&x, &f, POL_DIR_IN, &v);
+	judge_t(&x, t, &f, POL_DIR_IN, &v);
+	want(&v, CDN_ACT_DROP, CDN_R_NO_SESSION);
+	mk_frag4_ah_first(&f);
+	judge_t(&x, t, &f, POL_DIR_IN, &v);
 	want(&v, CDN_ACT_DROP, CDN_R_NO_SESSION);
 	mk_frag4_later(&f, 51);
-	judge(&x, &f, POL_DIR_IN, &v);
+	judge_t(&x, t, &f, POL_DIR_IN, &v);
 	want(&v, CDN_ACT_DROP, CDN_R_NO_SESSION);
-	mk_frag4_later(&f, 17);
-	judge(&x, &f, POL_DIR_IN, &v);
+	/* Not an identity service: the datagram passes whole. */
+	frag_table_clear(t);
+	mk_frag6_first(&f, 80);
+	judge_t(&x, t, &f, POL_DIR_IN, &v);
+	want(&v, CDN_ACT_ALLOW, CDN_R_NONE);
+	mk_frag6_later(&f, 17);
+	judge_t(&x, t, &f, POL_DIR_IN, &v);
 	want(&v, CDN_ACT_ALLOW, CDN_R_NONE);
 	fx_free(&x);
+	frag_table_free(t);
 }
 
 /* TCP SYN to 22 from the documentation source, behind one IPv4 AH. */
@@ -306,7 +380,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v6_later_any_proto),
+		cmocka_unit_test(test_later_follows_first),
 		cmocka_unit_test(test_v4_later),
 		cmocka_unit_test(test_later_identity),
 		cmocka_unit_test(test_v4_ah_identity),

@@ -349,13 +349,19 @@ test_cls_gates(void **st)
 	m.dport = 80; /* "low", not an identity service */
 	cls_classify(&env, &m, POL_DIR_IN, &v);
 	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	/* A first fragment meets the gate as the packet it starts. */
+	m.frag = PKT_FRAG_FIRST;
+	m.dport = 22;
+	cls_classify(&env, &m, POL_DIR_IN, &v);
+	assert_int_equal(v.reason, CDN_R_NO_SESSION);
+	/* A later one follows it (core/frag); alone it is refused. */
 	m.frag = PKT_FRAG_LATER;
 	m.has_l4 = 0;
 	cls_classify(&env, &m, POL_DIR_IN, &v);
-	assert_int_equal(v.reason, CDN_R_NO_SESSION);
+	assert_int_equal(v.reason, CDN_R_FRAG_NO_FIRST);
 	m.l4proto = 17; /* no identity service uses UDP */
 	cls_classify(&env, &m, POL_DIR_IN, &v);
-	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	assert_int_equal(v.reason, CDN_R_FRAG_NO_FIRST);
 	geo_tables_free(g);
 	free(p);
 	free(c);
@@ -390,10 +396,12 @@ test_cls_gate_direction(void **st)
 	v = unit_cls_probe(p, 6, 40000, 22, POL_DIR_OUT, 0);
 	assert_int_equal(v.action, CDN_ACT_ALLOW);
 	assert_int_equal(v.reason, CDN_R_NONE);
+	/* Later fragments follow their first one (core/frag), in either
+	 * direction; the classifier alone refuses them. */
 	v = unit_cls_probe(p, 6, 40000, 0, POL_DIR_OUT, 1);
-	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	assert_int_equal(v.reason, CDN_R_FRAG_NO_FIRST);
 	v = unit_cls_probe(p, 6, 40000, 0, POL_DIR_IN, 1);
-	assert_int_equal(v.reason, CDN_R_NO_SESSION);
+	assert_int_equal(v.reason, CDN_R_FRAG_NO_FIRST);
 
 	snprintf(buf, sizeof(buf), text, "direction = \"any\";");
 	assert_string_equal(load(buf, c), "");
@@ -402,7 +410,7 @@ test_cls_gate_direction(void **st)
 	v = unit_cls_probe(p, 6, 40000, 22, POL_DIR_OUT, 0);
 	assert_int_equal(v.reason, CDN_R_NO_SESSION);
 	v = unit_cls_probe(p, 6, 40000, 0, POL_DIR_OUT, 1);
-	assert_int_equal(v.reason, CDN_R_NO_SESSION);
+	assert_int_equal(v.reason, CDN_R_FRAG_NO_FIRST);
 	free(p);
 	free(c);
 }

@@ -184,10 +184,80 @@ geo_v4_compact(struct geo_tables *t)
 	return 0;
 }
 
+/*
+ * Adds BITS to entries [FIRST, FIRST + N) of ARR; runs of one value
+ * are common, so the last answer is reused.
+ */
+static int
+geo_v4_or_run(struct geo_tables *t, uint16_t *arr, uint32_t first,
+    uint32_t n, geo_cls_t bits)
+{
+	uint32_t from = UINT32_MAX, to = 0;
+	int64_t v;
+
+	for (uint32_t i = first; i < first + n; i++) {
+		if (GEO_IS_TBL8(arr[i])) {
+			if (geo_v4_or_run(t, &t->tbl8[(uint32_t)(arr[i] -
+			    GEO_TBL8_BASE) << 8], 0, 256, bits) == -1)
+				return -1;
+			continue;
+		}
+		if (arr[i] != from) {
+			if ((v = geo_val_or(t, arr[i], bits)) == -1)
+				return -1;
+			from = arr[i];
+			to = (uint32_t)v;
+		}
+		arr[i] = (uint16_t)to;
+	}
+	return 0;
+}
+
+int
+geo_v4_add_cls(struct geo_tables *t, uint32_t addr, unsigned plen,
+    geo_cls_t bits)
+{
+	uint32_t i24, g;
+	int r;
+
+	if (plen > 32) {
+		errno = EINVAL;
+		return -1;
+	}
+	addr = plen == 0 ? 0 : addr & ~0u << (32 - plen);
+	if (plen <= 24)
+		return geo_v4_or_run(t, t->tbl24, addr >> 8,
+		    1u << (24 - plen), bits);
+	i24 = addr >> 8;
+	if (!GEO_IS_TBL8(t->tbl24[i24])) {
+		if ((r = geo_v4_group_alloc(t, t->tbl24[i24])) == -1)
+			return -1;
+		t->tbl24[i24] = (uint16_t)(GEO_TBL8_BASE + r);
+	}
+	g = t->tbl24[i24] - GEO_TBL8_BASE;
+	if (geo_v4_or_run(t, &t->tbl8[g << 8], addr & 0xff,
+	    1u << (32 - plen), bits) == -1)
+		return -1;
+	if (geo_v4_uniform(&t->tbl8[g << 8])) {
+		t->tbl24[i24] = t->tbl8[g << 8];
+		geo_v4_group_free(t, g);
+	}
+	return 0;
+}
+
 geo_cc_t
 geo_lookup4(const struct geo_tables *t, uint32_t addr)
 {
-	return geo_v4_get(t, addr);
+	return geo_val_cc(t, geo_v4_get(t, addr));
+}
+
+geo_cc_t
+geo_lookup4_cls(const struct geo_tables *t, uint32_t addr, geo_cls_t *cls)
+{
+	uint32_t v = geo_v4_get(t, addr);
+
+	*cls = geo_val_cls(t, v);
+	return geo_val_cc(t, v);
 }
 
 /*
@@ -197,37 +267,48 @@ geo_lookup4(const struct geo_tables *t, uint32_t addr)
  */
 static void
 geo_v4_chunk(const struct geo_tables *t, const uint32_t *addr, geo_cc_t *cc,
-    unsigned n)
+    geo_cls_t *cls, unsigned n)
 {
 	uint32_t ix[GEO_BULK_CHUNK];
+	uint16_t e, v[GEO_BULK_CHUNK];
 	unsigned i;
-	uint16_t e;
 
 	for (i = 0; i < n; i++)
 		__builtin_prefetch(&t->tbl24[addr[i] >> 8]);
 	for (i = 0; i < n; i++) {
 		e = t->tbl24[addr[i] >> 8];
 		if (!GEO_IS_TBL8(e)) {
-			cc[i] = e;
+			v[i] = e;
 			ix[i] = UINT32_MAX;
 			continue;
 		}
 		ix[i] = ((uint32_t)(e - GEO_TBL8_BASE) << 8) | (addr[i] & 0xff);
 		__builtin_prefetch(&t->tbl8[ix[i]]);
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (ix[i] != UINT32_MAX)
-			cc[i] = t->tbl8[ix[i]];
+			v[i] = t->tbl8[ix[i]];
+		cc[i] = geo_val_cc(t, v[i]);
+		if (cls != NULL)
+			cls[i] = geo_val_cls(t, v[i]);
+	}
+}
+
+void
+geo_lookup4_bulk_cls(const struct geo_tables *t, const uint32_t *addr,
+    geo_cc_t *cc, geo_cls_t *cls, unsigned n)
+{
+	unsigned i, m;
+
+	for (i = 0; i < n; i += m) {
+		m = n - i < GEO_BULK_CHUNK ? n - i : GEO_BULK_CHUNK;
+		geo_v4_chunk(t, addr + i, cc + i, cls ? cls + i : NULL, m);
+	}
 }
 
 void
 geo_lookup4_bulk(const struct geo_tables *t, const uint32_t *addr,
     geo_cc_t *cc, unsigned n)
 {
-	unsigned i, m;
-
-	for (i = 0; i < n; i += m) {
-		m = n - i < GEO_BULK_CHUNK ? n - i : GEO_BULK_CHUNK;
-		geo_v4_chunk(t, addr + i, cc + i, m);
-	}
+	geo_lookup4_bulk_cls(t, addr, cc, NULL, n);
 }

@@ -89,7 +89,7 @@ static void
 test_export_matches_lookup(void **st)
 {
 	struct geo_tables *t = tables();
-	struct conf_ccset s = { { 0 } };
+	struct conf_ccset s = { { 0 }, 0 };
 	struct nft_ivs l;
 	uint64_t seed = 42;
 	uint8_t a6[16];
@@ -143,7 +143,7 @@ static void
 test_export_split_alias(void **st)
 {
 	struct geo_tables *t = tables();
-	struct conf_ccset s = { { 0 } };
+	struct conf_ccset s = { { 0 }, 0 };
 	struct nft_ivs l;
 	uint64_t seed = 7;
 	uint8_t a6[16] = { 0 };

@@ -103,7 +103,8 @@ conf_classes_load(struct conf_ctx *x, const config_setting_t *g)
 	for (unsigned i = 0; i < c->nclasses; i++)
 		if ((c->classes[i].asns[0] != '\0' ||
 		    c->classes[i].nasn > 0) && c->asn_db[0] == '\0')
-			return conf_err(x, m, "class \"%s\" names AS numbers: "
+			return conf_err(x, config_setting_get_elem(m, i),
+			    "class \"%s\" names AS numbers: "
 			    "geo.asn_database is required",
 			    c->classes[i].name);
 	return 0;

@@ -74,6 +74,9 @@ def test_lookup_names_the_classes(cdc):
     assert cdc.classes("2001:db8:77::1") == ["tor"]
     # IPv4-mapped: the IPv4 address's classes.
     assert cdc.classes("::ffff:192.0.2.7") == ["tor"]
+    geo = cdc.ok("show", what="geo")
+    assert geo["classes"] == [{"name": "tor", "prefixes": cdc.tor,
+                               "asns": "", "asn": []}], geo
 
 
 @needs_dp

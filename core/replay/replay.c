@@ -67,6 +67,7 @@ replay_one(const struct policy *p, const struct geo_tables *g,
 	r.parsed = rc == 0;
 	r.m = &m;
 	r.v = &v;
+	r.cls = geo_tables_classes(g);
 	cls_record_json(out, p, &r);
 }
 

@@ -78,6 +78,12 @@ def test_relay_class_replay(relay_conf):
         want = "drop" if rule else "allow"
         assert r["action"] == want, (name, r)
         assert r["rule"] == (rule or "(default)"), (name, r)
+    by_name = {n: r for (n, _, _), r in zip(SOURCES, recs)}
+    assert by_name["tor-us"]["src_classes"] == ["tor"]
+    assert by_name["hosting-cn"]["src_classes"] == ["hosting"]
+    assert by_name["hosting-cn"]["src_cc"] == "CN"
+    # No class: no key (records stay as they were without classes).
+    assert "src_classes" not in by_name["us"]
 
 
 def test_relay_class_live(relay_conf):

@@ -124,3 +124,27 @@ def test_geo_reload_refuses_a_malformed_class_file(cdc):
     cdc.write_tor("")
     cdc.ok("geo-reload")
     assert cdc.classes("192.0.2.7") == []
+
+
+@needs_dp
+def test_commit_class_rules(cdc):
+    """A rule on an unknown class is refused at commit with the config's
+    FILE:LINE, and the running policy stays; one on a known class is
+    committed and judges at once."""
+    hash0 = cdc.status()["policy_hash"]
+    cdc.ok("set", kind="rule", name="rdp-nope",
+           attrs={"src": "class:nope", "ports": ["3389"], "proto": "tcp",
+                  "action": "drop"})
+    r = cdc.req("commit")
+    assert not r["ok"], r
+    assert 'unknown class "nope" (geo.classes)' in r["error"]["message"]
+    assert r["error"]["message"].split(":")[1].isdigit(), r
+    assert cdc.status()["policy_hash"] == hash0
+    cdc.ok("delete", kind="rule", name="rdp-nope")
+    cdc.ok("set", kind="rule", name="rdp-tor",
+           attrs={"src": "class:tor", "ports": ["3389"], "proto": "tcp",
+                  "action": "reject"})
+    assert cdc.ok("commit")["revision"] == 2
+    ex = cdc.ok("explain", src="192.0.2.7", dst="203.0.113.9",
+                proto="tcp", sport=40000, dport=3389, iface="outside0")
+    assert ex["verdict"] == "reject" and ex["rule"] == "rdp-tor", ex

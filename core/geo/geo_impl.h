@@ -122,6 +122,13 @@ geo_val_cls(const struct geo_tables *t, uint32_t v)
 	    t->lab[v - GEO_CC_MAX].cls;
 }
 
+/*
+ * CC[0..N) hold values: turns them into countries, with their classes
+ * into CLS (may be NULL).  Nearly free on tables without classes.
+ */
+void geo_vals_split(const struct geo_tables *t, geo_cc_t *cc, geo_cls_t *cls,
+    unsigned n);
+
 /* The value for V's country with classes BITS added; -1 with ENOSPC. */
 int64_t geo_val_or(struct geo_tables *t, uint32_t v, geo_cls_t bits);
 

@@ -261,37 +261,57 @@ geo_lookup4_cls(const struct geo_tables *t, uint32_t addr, geo_cls_t *cls)
 }
 
 /*
+ * Values (countries or labels) fit geo_cc_t: the lookups write them in
+ * place, and only tables with classes pay a pass that splits labels.
+ */
+_Static_assert(GEO_TBL8_BASE <= 65536, "values fit geo_cc_t");
+
+void
+geo_vals_split(const struct geo_tables *t, geo_cc_t *cc, geo_cls_t *cls,
+    unsigned n)
+{
+	unsigned i;
+
+	if (__builtin_expect(t->nlab == 0, 1)) {
+		if (cls != NULL)
+			memset(cls, 0, n * sizeof(*cls));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (cls != NULL)
+			cls[i] = geo_val_cls(t, cc[i]);
+		cc[i] = geo_val_cc(t, cc[i]);
+	}
+}
+
+/*
  * Three passes per chunk so that the misses overlap: prefetch every
  * tbl24 line, then read them and prefetch the tbl8 lines the split /24s
  * need, then read those.
  */
 static void
 geo_v4_chunk(const struct geo_tables *t, const uint32_t *addr, geo_cc_t *cc,
-    geo_cls_t *cls, unsigned n)
+    unsigned n)
 {
 	uint32_t ix[GEO_BULK_CHUNK];
-	uint16_t e, v[GEO_BULK_CHUNK];
 	unsigned i;
+	uint16_t e;
 
 	for (i = 0; i < n; i++)
 		__builtin_prefetch(&t->tbl24[addr[i] >> 8]);
 	for (i = 0; i < n; i++) {
 		e = t->tbl24[addr[i] >> 8];
 		if (!GEO_IS_TBL8(e)) {
-			v[i] = e;
+			cc[i] = e;
 			ix[i] = UINT32_MAX;
 			continue;
 		}
 		ix[i] = ((uint32_t)(e - GEO_TBL8_BASE) << 8) | (addr[i] & 0xff);
 		__builtin_prefetch(&t->tbl8[ix[i]]);
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (ix[i] != UINT32_MAX)
-			v[i] = t->tbl8[ix[i]];
-		cc[i] = geo_val_cc(t, v[i]);
-		if (cls != NULL)
-			cls[i] = geo_val_cls(t, v[i]);
-	}
+			cc[i] = t->tbl8[ix[i]];
 }
 
 void
@@ -302,7 +322,8 @@ geo_lookup4_bulk_cls(const struct geo_tables *t, const uint32_t *addr,
 
 	for (i = 0; i < n; i += m) {
 		m = n - i < GEO_BULK_CHUNK ? n - i : GEO_BULK_CHUNK;
-		geo_v4_chunk(t, addr + i, cc + i, cls ? cls + i : NULL, m);
+		geo_v4_chunk(t, addr + i, cc + i, m);
+		geo_vals_split(t, cc + i, cls ? cls + i : NULL, m);
 	}
 }
 

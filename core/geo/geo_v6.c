@@ -299,7 +299,7 @@ geo_lookup6_cls(const struct geo_tables *t, const uint8_t addr[16],
  */
 static void
 geo_v6_chunk(const struct geo_tables *t, const uint8_t *const *a,
-    geo_cc_t *cc, geo_cls_t *cls, unsigned n)
+    geo_cc_t *cc, unsigned n)
 {
 	uint32_t e[GEO6_BULK_CHUNK];
 	uint8_t act[GEO6_BULK_CHUNK], d = 2;
@@ -326,14 +326,9 @@ geo_v6_chunk(const struct geo_tables *t, const uint8_t *const *a,
 		}
 		na = nn;
 	}
-	for (i = 0; i < n; i++) {
-		if ((e[i] & GEO6_TAG_MASK) != GEO6_LEAF)
-			e[i] = geo_v4_get(t, geo_v6_alias_addr(a[i],
-			    e[i] & GEO6_VAL_MASK));
-		cc[i] = geo_val_cc(t, e[i]);
-		if (cls != NULL)
-			cls[i] = geo_val_cls(t, e[i]);
-	}
+	for (i = 0; i < n; i++)
+		cc[i] = (e[i] & GEO6_TAG_MASK) == GEO6_LEAF ? (geo_cc_t)e[i] :
+		    geo_v4_get(t, geo_v6_alias_addr(a[i], e[i] & GEO6_VAL_MASK));
 }
 
 void
@@ -344,7 +339,8 @@ geo_lookup6_bulk_cls(const struct geo_tables *t, const uint8_t *const *addr,
 
 	for (i = 0; i < n; i += m) {
 		m = n - i < GEO6_BULK_CHUNK ? n - i : GEO6_BULK_CHUNK;
-		geo_v6_chunk(t, addr + i, cc + i, cls ? cls + i : NULL, m);
+		geo_v6_chunk(t, addr + i, cc + i, m);
+		geo_vals_split(t, cc + i, cls ? cls + i : NULL, m);
 	}
 }
 

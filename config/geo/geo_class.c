@@ -20,8 +20,8 @@
 #include "config/geo/geo_layer.h"
 #include "config/geo/geo_special.h"
 
-#define GC_LINE_MAX	256
-#define GC_ASN_MAX	(1u << 20)	/* distinct ASNs over all classes */
+#define GC_LINE_MAX 256
+#define GC_ASN_MAX  (1u << 20) /* distinct ASNs over all classes */
 
 /* One file being read: its lines, and the digest of every byte. */
 struct gc_file {
@@ -33,8 +33,7 @@ struct gc_file {
 };
 
 static int __attribute__((format(printf, 4, 5)))
-gc_err(const struct gc_file *f, char *err, size_t errlen, const char *fmt,
-    ...)
+gc_err(const struct gc_file *f, char *err, size_t errlen, const char *fmt, ...)
 {
 	char msg[200];
 	va_list ap;
@@ -72,7 +71,7 @@ gc_next(struct gc_file *f, char **item, char *err, size_t errlen)
 		for (p = f->buf; isspace((unsigned char)*p); p++)
 			;
 		for (e = p + strlen(p); e > p && isspace((unsigned char)e[-1]);
-		    e--)
+		     e--)
 			;
 		*e = '\0';
 		if (*p != '\0') {
@@ -147,21 +146,28 @@ gc_prefix_apply(struct geo_tables *t, struct gc_file *f, const char *s,
 	if (r == -1)
 		return gc_err(f, err, errlen, "bad prefix \"%s\"", s);
 	if (r == -2)
-		return gc_err(f, err, errlen, "prefix \"%s\" has host bits "
-		    "set", s);
+		return gc_err(f, err, errlen,
+		    "prefix \"%s\" has host bits "
+		    "set",
+		    s);
 	/* Those answer as the IPv4 address inside: list that instead. */
 	if (af == 6 && geo_builtin_in(6, a, plen) == GEO_IN_ALIAS)
-		return gc_err(f, err, errlen, "prefix \"%s\" lies in an "
-		    "IPv4-embedding range: list the IPv4 prefix", s);
+		return gc_err(f, err, errlen,
+		    "prefix \"%s\" lies in an "
+		    "IPv4-embedding range: list the IPv4 prefix",
+		    s);
 	if (af == 4)
-		r = geo_v4_add_cls(t, (uint32_t)a[0] << 24 |
-		    (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3], plen,
-		    bit);
+		r = geo_v4_add_cls(t,
+		    (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
+		        (uint32_t)a[2] << 8 | a[3],
+		    plen, bit);
 	else
 		r = geo_v6_add_cls(t, a, plen, bit);
 	if (r == -1 && errno == ENOSPC)
-		return gc_err(f, err, errlen, "more than %u country/class "
-		    "pairs", GEO_LAB_MAX);
+		return gc_err(f, err, errlen,
+		    "more than %u country/class "
+		    "pairs",
+		    GEO_LAB_MAX);
 	if (r == -1)
 		return gc_err(f, err, errlen, "%s", strerror(errno));
 	if (af == 4)
@@ -237,8 +243,8 @@ gc_asn_parse(const char *s, uint32_t *asn)
 }
 
 static int
-gc_asn_file(struct gc_asns *m, const char *path, geo_cls_t bit,
-    EVP_MD_CTX *md, char *err, size_t errlen)
+gc_asn_file(struct gc_asns *m, const char *path, geo_cls_t bit, EVP_MD_CTX *md,
+    char *err, size_t errlen)
 {
 	struct gc_file f;
 	uint32_t asn;
@@ -303,8 +309,8 @@ gc_asn_apply(struct geo_tables *t, const struct geo_class_cfg *cfg,
 			snprintf(err, errlen, "class %s: %s", c->name,
 			    strerror(errno));
 		if (r == 0 && c->asns != NULL)
-			r = gc_asn_file(&m, c->asns, (geo_cls_t)1 << k, md,
-			    err, errlen);
+			r = gc_asn_file(&m, c->asns, (geo_cls_t)1 << k, md, err,
+			    errlen);
 	}
 	if (r == 0) {
 		gc_asn_sort(&m);
@@ -359,7 +365,7 @@ gc_names(const struct geo_class_cfg *cfg, struct geo_classes *gc, char *err,
 	gc->n = cfg->n;
 	for (unsigned k = 0; k < cfg->n; k++)
 		if (snprintf(gc->name[k], GEO_CLS_NAMELEN, "%s",
-		    cfg->cls[k].name) >= GEO_CLS_NAMELEN) {
+		        cfg->cls[k].name) >= GEO_CLS_NAMELEN) {
 			snprintf(err, errlen, "class name \"%s\" too long",
 			    cfg->cls[k].name);
 			return -1;
@@ -368,23 +374,25 @@ gc_names(const struct geo_class_cfg *cfg, struct geo_classes *gc, char *err,
 }
 
 static int
-gc_apply(struct geo_tables *t, const struct geo_class_cfg *cfg,
-    EVP_MD_CTX *md, struct geo_db *db, char *err, size_t errlen)
+gc_apply(struct geo_tables *t, const struct geo_class_cfg *cfg, EVP_MD_CTX *md,
+    struct geo_db *db, char *err, size_t errlen)
 {
 	bool asn = false;
 
 	for (unsigned k = 0; k < cfg->n; k++) {
 		const struct geo_class_src *c = &cfg->cls[k];
 
-		if (c->prefixes != NULL && gc_prefixes(t, c->prefixes,
-		    (geo_cls_t)1 << k, md, db, err, errlen) == -1)
+		if (c->prefixes != NULL &&
+		    gc_prefixes(t, c->prefixes, (geo_cls_t)1 << k, md, db, err,
+		        errlen) == -1)
 			return -1;
 		asn |= c->asns != NULL || c->nasn > 0;
 	}
 	if (!asn)
 		return 0;
 	if (cfg->asn_db == NULL) {
-		snprintf(err, errlen, "classes name AS numbers but no ASN "
+		snprintf(err, errlen,
+		    "classes name AS numbers but no ASN "
 		    "database is configured");
 		return -1;
 	}

@@ -28,16 +28,16 @@ struct geo_asn_map {
 	geo_cls_t bits;
 };
 int geo_layer_asn(struct geo_tables *t, const char *path,
-    const struct geo_asn_map *map, unsigned nmap,
-    struct geo_layer_meta *meta, char *err, size_t errlen);
+    const struct geo_asn_map *map, unsigned nmap, struct geo_layer_meta *meta,
+    char *err, size_t errlen);
 
 /*
  * Copies the file at PATH into a sealed memfd (geo_copy.c): returns its
  * fd, with "/proc/self/fd/N" in PROCPATH for MMDB_open(); or -1 with the
  * reason in WHY (missing, unreadable, changed while read).
  */
-int geo_copy_private(const char *path, char *procpath, size_t plen,
-    char *why, size_t len);
+int geo_copy_private(const char *path, char *procpath, size_t plen, char *why,
+    size_t len);
 
 /* Writes all N bytes of BUF to FD (EINTR retried): 0, or -1 with errno. */
 int geo_write_all(int fd, const void *buf, size_t n);

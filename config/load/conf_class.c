@@ -13,8 +13,8 @@ static const char *const conf_class_keys[] = { "name", "prefixes", "asns",
 
 /* A file member: joined to the config's folder, into OUT. */
 static int
-conf_class_path(struct conf_ctx *x, const config_setting_t *g,
-    const char *key, char out[CONF_PATH_MAX])
+conf_class_path(struct conf_ctx *x, const config_setting_t *g, const char *key,
+    char out[CONF_PATH_MAX])
 {
 	char file[CONF_PATH_MAX], path[CONF_PATH_MAX * 2];
 	int r;
@@ -41,22 +41,30 @@ conf_class_asn(struct conf_ctx *x, const config_setting_t *m,
 	int n;
 
 	if (!config_setting_is_aggregate(m))
-		return conf_err(x, m, "class \"%s\": asn must be a list of "
-		    "numbers", k->name);
+		return conf_err(x, m,
+		    "class \"%s\": asn must be a list of "
+		    "numbers",
+		    k->name);
 	n = config_setting_length(m);
 	if (n > CONF_CLASS_ASN_MAX)
-		return conf_err(x, m, "class \"%s\": too many asn (at most "
-		    "%d; use an asns file)", k->name, CONF_CLASS_ASN_MAX);
+		return conf_err(x, m,
+		    "class \"%s\": too many asn (at most "
+		    "%d; use an asns file)",
+		    k->name, CONF_CLASS_ASN_MAX);
 	for (int i = 0; i < n; i++) {
 		e = config_setting_get_elem(m, (unsigned)i);
 		if (config_setting_type(e) != CONFIG_TYPE_INT &&
 		    config_setting_type(e) != CONFIG_TYPE_INT64)
-			return conf_err(x, e, "class \"%s\": asn must be "
-			    "numbers", k->name);
+			return conf_err(x, e,
+			    "class \"%s\": asn must be "
+			    "numbers",
+			    k->name);
 		v = config_setting_get_int64(e);
 		if (v < 1 || v > 4294967295LL)
-			return conf_err(x, e, "class \"%s\": AS number %lld "
-			    "out of range", k->name, v);
+			return conf_err(x, e,
+			    "class \"%s\": AS number %lld "
+			    "out of range",
+			    k->name, v);
 		k->asn[k->nasn++] = (uint32_t)v;
 	}
 	return 0;
@@ -83,8 +91,10 @@ conf_class_load(struct conf_ctx *x, const config_setting_t *g)
 	    conf_class_asn(x, m, k) < 0)
 		return -1;
 	if (k->prefixes[0] == '\0' && k->asns[0] == '\0' && k->nasn == 0)
-		return conf_err(x, g, "class \"%s\": give prefixes, asns or "
-		    "asn", k->name);
+		return conf_err(x, g,
+		    "class \"%s\": give prefixes, asns or "
+		    "asn",
+		    k->name);
 	c->nclasses++;
 	return 0;
 }
@@ -97,12 +107,12 @@ conf_classes_load(struct conf_ctx *x, const config_setting_t *g)
 
 	if (conf_class_path(x, g, "asn_database", c->asn_db) < 0)
 		return -1;
-	if (m != NULL && conf_list_each(x, m, GEO_CLS_MAX, "classes",
-	    conf_class_load) < 0)
+	if (m != NULL &&
+	    conf_list_each(x, m, GEO_CLS_MAX, "classes", conf_class_load) < 0)
 		return -1;
 	for (unsigned i = 0; i < c->nclasses; i++)
-		if ((c->classes[i].asns[0] != '\0' ||
-		    c->classes[i].nasn > 0) && c->asn_db[0] == '\0')
+		if ((c->classes[i].asns[0] != '\0' || c->classes[i].nasn > 0) &&
+		    c->asn_db[0] == '\0')
 			return conf_err(x, config_setting_get_elem(m, i),
 			    "class \"%s\" names AS numbers: "
 			    "geo.asn_database is required",

@@ -8,10 +8,9 @@
 #include "config/load/conf_int.h"
 #include "core/stats/reasons.h"
 
-static const char *const conf_rule_keys[] = {
-	"name", "src", "dst", "services", "proto", "ports", "direction",
-	"action", "nexthop", "log", "identity", NULL
-};
+static const char *const conf_rule_keys[] = { "name", "src", "dst", "services",
+	"proto", "ports", "direction", "action", "nexthop", "log", "identity",
+	NULL };
 
 /* Where one src or dst list lands. */
 struct conf_side {
@@ -34,11 +33,15 @@ conf_side_class(struct conf_ctx *x, const config_setting_t *e, const char *s,
 	int v;
 
 	if (d->set != &d->r->src)
-		return conf_err(x, e, "rule \"%s\": \"%s\": classes match "
-		    "sources only (src)", d->r->name, s);
+		return conf_err(x, e,
+		    "rule \"%s\": \"%s\": classes match "
+		    "sources only (src)",
+		    d->r->name, s);
 	if ((v = conf_class_find(x->c, name)) < 0)
-		return conf_err(x, e, "rule \"%s\": unknown class \"%s\" "
-		    "(geo.classes)", d->r->name, name);
+		return conf_err(x, e,
+		    "rule \"%s\": unknown class \"%s\" "
+		    "(geo.classes)",
+		    d->r->name, name);
 	d->set->cls |= (geo_cls_t)1 << v;
 	*ref = (struct conf_ref){ CONF_REF_CLASS, (uint16_t)v };
 	return 0;
@@ -58,8 +61,8 @@ conf_side_item(struct conf_ctx *x, const config_setting_t *e, const char *s,
 		    CONF_REF_MAX);
 	if (strcmp(s, "any") == 0) {
 		*d->any = true;
-	} else if (strncmp(s, CONF_CLASS_PREFIX,
-	    strlen(CONF_CLASS_PREFIX)) == 0) {
+	} else if (strncmp(s, CONF_CLASS_PREFIX, strlen(CONF_CLASS_PREFIX)) ==
+	           0) {
 		if (conf_side_class(x, e, s, d, &ref) < 0)
 			return -1;
 	} else if (strcmp(s, "unknown") == 0) {
@@ -73,7 +76,7 @@ conf_side_item(struct conf_ctx *x, const config_setting_t *e, const char *s,
 		ref = (struct conf_ref){ CONF_REF_SPECIAL, 0 };
 		conf_builtin_add(s, d->set);
 	} else if ((v = geo_special_parse(s)) >= 0 ||
-	    (v = geo_cc_parse(s)) >= 0) {
+	           (v = geo_cc_parse(s)) >= 0) {
 		ref = (struct conf_ref){ CONF_REF_CC, (uint16_t)v };
 		conf_ccset_add(d->set, (geo_cc_t)v);
 	} else {
@@ -112,9 +115,9 @@ conf_sides_load(struct conf_ctx *x, const config_setting_t *g,
     struct conf_rule *r)
 {
 	struct conf_side src = { r, &r->src_any, &r->src, &r->nsrc_ref,
-	    r->src_ref };
+		r->src_ref };
 	struct conf_side dst = { r, &r->dst_any, &r->dst, &r->ndst_ref,
-	    r->dst_ref };
+		r->dst_ref };
 
 	if (conf_side_load(x, g, "src", &src) < 0 ||
 	    conf_side_load(x, g, "dst", &dst) < 0)
@@ -156,8 +159,10 @@ conf_rule_protos(struct conf_ctx *x, const config_setting_t *g,
 		return 0;
 	}
 	if (given != CONF_P_ANY && (given & ~l4) != 0)
-		return conf_err(x, m, "rule \"%s\": services and ports only "
-		    "match tcp and udp", r->name);
+		return conf_err(x, m,
+		    "rule \"%s\": services and ports only "
+		    "match tcp and udp",
+		    r->name);
 	if (m == NULL || given == CONF_P_ANY) {
 		r->protos = r->nports ? l4 : 0;
 		for (unsigned i = 0; i < x->c->nservices; i++)
@@ -169,9 +174,10 @@ conf_rule_protos(struct conf_ctx *x, const config_setting_t *g,
 	for (unsigned i = 0; i < x->c->nservices; i++)
 		if ((r->services & (1ULL << i)) &&
 		    (x->c->services[i].protos & given) == 0)
-			return conf_err(x, m, "rule \"%s\": service \"%s\" has "
-			    "no protocol in common with proto", r->name,
-			    x->c->services[i].name);
+			return conf_err(x, m,
+			    "rule \"%s\": service \"%s\" has "
+			    "no protocol in common with proto",
+			    r->name, x->c->services[i].name);
 	return 0;
 }
 
@@ -188,8 +194,10 @@ conf_rule_match(struct conf_ctx *x, const config_setting_t *g,
 		if ((n = conf_strings_each(x, m, conf_rule_svc, r)) < 0)
 			return -1;
 		if (n == 0)
-			return conf_err(x, m, "rule \"%s\": empty services "
-			    "list", r->name);
+			return conf_err(x, m,
+			    "rule \"%s\": empty services "
+			    "list",
+			    r->name);
 	}
 	if ((m = config_setting_get_member(g, "ports")) != NULL &&
 	    conf_ranges_get(x, m, r->ports, &r->nports) < 0)
@@ -232,14 +240,17 @@ conf_rule_action(struct conf_ctx *x, const config_setting_t *g,
 	if ((r->action = cdn_action_parse(act)) < 0)
 		return conf_err(x, config_setting_get_member(g, "action"),
 		    "rule \"%s\": action must be allow, drop, reject or "
-		    "reroute, not \"%s\"", r->name, act);
+		    "reroute, not \"%s\"",
+		    r->name, act);
 	r->nexthop = -1;
 	if (r->action == CDN_ACT_REROUTE && nm == NULL)
 		return conf_err(x, g, "rule \"%s\": reroute needs a nexthop",
 		    r->name);
 	if (r->action != CDN_ACT_REROUTE && nm != NULL)
-		return conf_err(x, nm, "rule \"%s\": nexthop is only valid "
-		    "with action reroute", r->name);
+		return conf_err(x, nm,
+		    "rule \"%s\": nexthop is only valid "
+		    "with action reroute",
+		    r->name);
 	if (nm == NULL)
 		return 0;
 	if (conf_str_get(x, g, "nexthop", true, nh, sizeof(nh)) < 0)
@@ -269,8 +280,7 @@ conf_rule_load(struct conf_ctx *x, const config_setting_t *g)
 	r->file = (unsigned)f;
 	r->line = (int)config_setting_source_line(g);
 	if (conf_rule_match(x, g, r) < 0 || conf_rule_dir(x, g, r) < 0 ||
-	    conf_idmatch_load(x, g, r) < 0 ||
-	    conf_rule_action(x, g, r) < 0 ||
+	    conf_idmatch_load(x, g, r) < 0 || conf_rule_action(x, g, r) < 0 ||
 	    conf_bool_get(x, g, "log", &r->log) < 0)
 		return -1;
 	c->nrules++;

@@ -31,8 +31,8 @@ rev_geo_classes(const struct conf *c, struct geo_class_src src[GEO_CLS_MAX],
 		const struct conf_class *x = &c->classes[k];
 
 		src[k] = (struct geo_class_src){ x->name,
-		    x->prefixes[0] ? x->prefixes : NULL,
-		    x->asns[0] ? x->asns : NULL, x->asn, x->nasn };
+			x->prefixes[0] ? x->prefixes : NULL,
+			x->asns[0] ? x->asns : NULL, x->asn, x->nasn };
 	}
 	cfg->n = c->nclasses;
 	cfg->cls = src;
@@ -48,8 +48,9 @@ rev_geo_classes_fit(const struct conf *c, const struct geo_db *db)
 
 	rev_geo_classes(c, src, &cfg);
 	geo_class_cfg_id(&cfg, id);
-	return db->tables != NULL && memcmp(id,
-	    geo_tables_classes(db->tables)->cfg_id, sizeof(id)) == 0;
+	return db->tables != NULL &&
+	       memcmp(id, geo_tables_classes(db->tables)->cfg_id, sizeof(id)) ==
+	           0;
 }
 
 static int
@@ -60,7 +61,8 @@ rev_geo_build_from(const struct conf *c, const struct geo_source *src,
 	struct geo_class_cfg cfg;
 
 	if (n == 0) {
-		snprintf(err, errlen, "no geolocation database configured: "
+		snprintf(err, errlen,
+		    "no geolocation database configured: "
 		    "cordon-dp refuses to run without one (fail closed)");
 		return -1;
 	}
@@ -70,8 +72,7 @@ rev_geo_build_from(const struct conf *c, const struct geo_source *src,
 }
 
 int
-rev_geo_build(const struct conf *c, struct geo_db *db, char *err,
-    size_t errlen)
+rev_geo_build(const struct conf *c, struct geo_db *db, char *err, size_t errlen)
 {
 	struct geo_source src[GEO_LAYER_MAX];
 	unsigned n = rev_geo_sources(c, src);
@@ -83,14 +84,14 @@ bool
 rev_geo_same(const struct conf *a, const struct conf *b)
 {
 	return a->ngeo == b->ngeo && a->noverrides == b->noverrides &&
-	    memcmp(a->geo_path, b->geo_path, sizeof(a->geo_path)) == 0 &&
-	    memcmp(a->geo_field, b->geo_field, sizeof(a->geo_field)) == 0 &&
-	    memcmp(a->overrides, b->overrides,
-	    a->noverrides * sizeof(a->overrides[0])) == 0 &&
-	    a->nclasses == b->nclasses &&
-	    strcmp(a->asn_db, b->asn_db) == 0 &&
-	    memcmp(a->classes, b->classes,
-	    a->nclasses * sizeof(a->classes[0])) == 0;
+	       memcmp(a->geo_path, b->geo_path, sizeof(a->geo_path)) == 0 &&
+	       memcmp(a->geo_field, b->geo_field, sizeof(a->geo_field)) == 0 &&
+	       memcmp(a->overrides, b->overrides,
+	           a->noverrides * sizeof(a->overrides[0])) == 0 &&
+	       a->nclasses == b->nclasses &&
+	       strcmp(a->asn_db, b->asn_db) == 0 &&
+	       memcmp(a->classes, b->classes,
+	           a->nclasses * sizeof(a->classes[0])) == 0;
 }
 
 void
@@ -123,8 +124,8 @@ rev_geo(const struct rev_geo *g, struct rev *r, char *err, size_t errlen)
 }
 
 int
-rev_compile(const char *path, const struct rev_geo *g, struct rev *r,
-    char *err, size_t errlen)
+rev_compile(const char *path, const struct rev_geo *g, struct rev *r, char *err,
+    size_t errlen)
 {
 	static const struct rev_geo none;
 

@@ -16,15 +16,16 @@ cls_verdict_set(const struct policy *p, uint16_t rule, struct cls_verdict *v)
 		v->action = p->default_action;
 		v->log = p->default_log;
 		v->nexthop = 0;
-		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE :
-		    CDN_R_DEFAULT;
+		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE
+		                                       : CDN_R_DEFAULT;
 	} else {
 		v->action = p->rule[rule].action;
 		v->log = p->rule[rule].log;
 		v->nexthop = p->rule[rule].nexthop;
-		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE :
-		    (p->noident.w[rule / 64] >> (rule % 64)) & 1 ? CDN_R_RULE :
-		    CDN_R_IDENTITY;
+		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE
+		            : (p->noident.w[rule / 64] >> (rule % 64)) & 1
+		                ? CDN_R_RULE
+		                : CDN_R_IDENTITY;
 	}
 	v->rule = rule;
 }
@@ -37,13 +38,13 @@ struct cls_frag {
 /* The rule deciding this source in protocol class PC and port class CLS,
  * when it does not allow; else -1. */
 static inline int
-cls_frag_denies(const struct policy *p, const struct cls_frag *f,
-    unsigned pc, const struct pol_set *cls)
+cls_frag_denies(const struct policy *p, const struct cls_frag *f, unsigned pc,
+    const struct pol_set *cls)
 {
 	uint16_t r = pol_first(f->src, f->dst, f->dir, &p->proto[pc], cls,
 	    &p->noident, pol_nwords(p));
-	uint8_t a = r == POL_RULE_DEFAULT ? p->default_action :
-	    p->rule[r].action;
+	uint8_t a = r == POL_RULE_DEFAULT ? p->default_action
+	                                  : p->rule[r].action;
 
 	return a != CDN_ACT_ALLOW ? r : -1;
 }
@@ -55,8 +56,7 @@ cls_frag_denies(const struct policy *p, const struct cls_frag *f,
  * its service is unknown.
  */
 static int
-cls_frag_denied(const struct policy *p, const struct cls_frag *f,
-    unsigned pc)
+cls_frag_denied(const struct policy *p, const struct cls_frag *f, unsigned pc)
 {
 	int r = -1;
 
@@ -90,7 +90,7 @@ static inline int
 cls_frag_anyproto(const struct pkt_meta *m)
 {
 	return m->frag == PKT_FRAG_LATER &&
-	    (m->af == 6 || m->l4proto == IPPROTO_AH);
+	       (m->af == 6 || m->l4proto == IPPROTO_AH);
 }
 
 /*
@@ -113,8 +113,7 @@ cls_frag_ident(const struct policy *p, const struct pkt_meta *m, unsigned pc,
 
 static void
 cls_fragment(const struct policy *p, const struct pkt_meta *m,
-    const struct cls_frag *f, unsigned pc, unsigned dir,
-    struct cls_verdict *v)
+    const struct cls_frag *f, unsigned pc, unsigned dir, struct cls_verdict *v)
 {
 	int r = -1;
 
@@ -132,12 +131,14 @@ cls_fragment(const struct policy *p, const struct pkt_meta *m,
 		v->action = CDN_ACT_DROP;
 		v->reason = CDN_R_FRAGMENT;
 		v->rule = (uint16_t)r;
-		v->log = r == POL_RULE_DEFAULT ? p->default_log :
-		    p->rule[r].log;
+		v->log = r == POL_RULE_DEFAULT ? p->default_log
+		                               : p->rule[r].log;
 		return;
 	}
-	cls_verdict_set(p, pol_first(f->src, f->dst, f->dir, &p->proto[pc],
-	    &p->portless, &p->noident, pol_nwords(p)), v);
+	cls_verdict_set(p,
+	    pol_first(f->src, f->dst, f->dir, &p->proto[pc], &p->portless,
+	        &p->noident, pol_nwords(p)),
+	    v);
 	if (v->action != CDN_ACT_ALLOW) {
 		v->action = CDN_ACT_DROP;
 		v->reason = CDN_R_FRAGMENT;
@@ -152,8 +153,8 @@ cls_unident(const struct policy *p, unsigned res, struct cls_verdict *v)
 	v->log = p->unident_log;
 	v->nexthop = p->unident_nexthop;
 	v->rule = POL_RULE_DEFAULT;
-	v->reason = res == SESS_EXPIRED ? CDN_R_SESSION_EXPIRED :
-	    CDN_R_NO_SESSION;
+	v->reason = res == SESS_EXPIRED ? CDN_R_SESSION_EXPIRED
+	                                : CDN_R_NO_SESSION;
 }
 
 /*
@@ -172,7 +173,7 @@ cls_service(const struct policy *p, const struct pkt_meta *m, unsigned dir,
 		return 0;
 	v->service = p->port_service[pc][m->dport];
 	return v->service != POL_SVC_NONE &&
-	    ((p->ident_svc >> v->service) & 1) && pol_ident_gate(p, dir);
+	       ((p->ident_svc >> v->service) & 1) && pol_ident_gate(p, dir);
 }
 
 /* A knock is handed to the control plane (dp_worker), never forwarded. */
@@ -181,8 +182,8 @@ cls_knock(const struct policy *p, const struct pkt_meta *m, unsigned pc,
     unsigned dir)
 {
 	return p->knock_port != 0 && pc == POL_PROTO_UDP && m->has_l4 &&
-	    m->frag == PKT_FRAG_NONE && dir == POL_DIR_IN &&
-	    m->dport == p->knock_port;
+	       m->frag == PKT_FRAG_NONE && dir == POL_DIR_IN &&
+	       m->dport == p->knock_port;
 }
 
 /*
@@ -245,7 +246,8 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	const struct policy *p = e->pol;
 	unsigned pc = cls_proto_class(m->l4proto, m->af);
 	struct cls_frag f = { pol_src_set(p, p->src_cc, p->src_cls, v->src_cc,
-		v->src_cls, srcx), &p->dst_cc[v->dst_cc], &p->dir[dir] };
+		                  v->src_cls, srcx),
+		&p->dst_cc[v->dst_cc], &p->dir[dir] };
 	const struct pol_set *ports = &p->portless, *ids = &p->noident;
 	const uint64_t *bits;
 
@@ -354,8 +356,8 @@ cls_prepare(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	geo_cls_t dcls;
 
 	v->src_cc = cls_geo(e->geo, m, 0, &v->src_cls);
-	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1, &dcls) :
-	    GEO_CC_UNKNOWN;
+	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1, &dcls)
+	                             : GEO_CC_UNKNOWN;
 	need = cls_service(p, m, dir, v);
 	if (need)
 		cls_sess_one(e, m, v->service, so);
@@ -381,10 +383,12 @@ cls_key_meta(const struct cls_key *k, struct pkt_meta *m)
 	m->af = k->af;
 	m->l4proto = k->l4proto;
 	if (k->af == 4) {
-		m->src4 = (uint32_t)k->src[0] << 24 | (uint32_t)k->src[1] << 16 |
-		    (uint32_t)k->src[2] << 8 | k->src[3];
-		m->dst4 = (uint32_t)k->dst[0] << 24 | (uint32_t)k->dst[1] << 16 |
-		    (uint32_t)k->dst[2] << 8 | k->dst[3];
+		m->src4 = (uint32_t)k->src[0] << 24 |
+		          (uint32_t)k->src[1] << 16 | (uint32_t)k->src[2] << 8 |
+		          k->src[3];
+		m->dst4 = (uint32_t)k->dst[0] << 24 |
+		          (uint32_t)k->dst[1] << 16 | (uint32_t)k->dst[2] << 8 |
+		          k->dst[3];
 	} else {
 		memcpy(m->src6, k->src, 16);
 		memcpy(m->dst6, k->dst, 16);
@@ -411,8 +415,7 @@ cls_explain(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	memset(w, 0, sizeof(*w));
 	w->gate = (uint8_t)cls_prepare(e, m, dir, &w->v, &so);
 	w->sess = w->gate ? (uint8_t)so.res : SESS_MISS;
-	if (cls_gates(e, m, dir, w->gate ? &so : NULL, &w->v, &s, &both,
-	    &srcx))
+	if (cls_gates(e, m, dir, w->gate ? &so : NULL, &w->v, &s, &both, &srcx))
 		return;
 	r = cls_first(e->pol, &s);
 	cls_verdict_set(e->pol, r, &w->v);
@@ -475,8 +478,7 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
  */
 static void
 cls_sess_burst(const struct cls_env *e, const struct pkt_meta *const *m,
-    unsigned n, struct cls_verdict *v, const uint8_t *need,
-    struct sess_out *so)
+    unsigned n, struct cls_verdict *v, const uint8_t *need, struct sess_out *so)
 {
 	struct sess_key k[CLS_BURST_MAX];
 	struct sess_out o[CLS_BURST_MAX];

@@ -16,16 +16,16 @@
 #include "core/sess/sess.h"
 
 struct cls_verdict {
-	uint8_t action;		/* enum cdn_action */
-	uint8_t reason;		/* enum cdn_reason; NONE when allowed */
+	uint8_t action; /* enum cdn_action */
+	uint8_t reason; /* enum cdn_reason; NONE when allowed */
 	uint8_t log;
-	uint8_t service;	/* index into policy service_name, or NONE */
-	uint16_t rule;		/* matching rule, or POL_RULE_DEFAULT */
+	uint8_t service; /* index into policy service_name, or NONE */
+	uint16_t rule;   /* matching rule, or POL_RULE_DEFAULT */
 	geo_cc_t src_cc;
 	geo_cc_t dst_cc;
-	uint8_t nexthop;	/* reroute: index into policy nexthop[] */
+	uint8_t nexthop; /* reroute: index into policy nexthop[] */
 	uint8_t pad;
-	geo_cls_t src_cls;	/* the source's relay classes */
+	geo_cls_t src_cls; /* the source's relay classes */
 };
 
 /*
@@ -69,8 +69,15 @@ cls_proto_class(uint8_t l4proto, uint8_t af)
  * order: a rule matches when all six hold its bit.  Explain names the
  * first one lacking it (cls_rule_miss).
  */
-enum cls_set { CLS_SET_SRC, CLS_SET_DST, CLS_SET_DIR, CLS_SET_PROTO,
-	CLS_SET_PORT, CLS_SET_IDENT, CLS_SET_MAX };
+enum cls_set {
+	CLS_SET_SRC,
+	CLS_SET_DST,
+	CLS_SET_DIR,
+	CLS_SET_PROTO,
+	CLS_SET_PORT,
+	CLS_SET_IDENT,
+	CLS_SET_MAX
+};
 
 struct cls_sets {
 	const struct pol_set *s[CLS_SET_MAX];
@@ -104,11 +111,11 @@ void cls_classify(const struct cls_env *e, const struct pkt_meta *m,
  * a whole packet without options.  ICMP: SPORT is type << 8 | code.
  */
 struct cls_key {
-	uint8_t af;		/* 4 or 6 */
+	uint8_t af; /* 4 or 6 */
 	uint8_t l4proto;
 	uint16_t sport;
 	uint16_t dport;
-	uint8_t src[16];	/* network order; IPv4 in the first 4 */
+	uint8_t src[16]; /* network order; IPv4 in the first 4 */
 	uint8_t dst[16];
 };
 
@@ -123,13 +130,13 @@ void cls_key_meta(const struct cls_key *k, struct pkt_meta *m);
  */
 struct cls_why {
 	struct cls_verdict v;
-	uint8_t gate;		/* the flow needs a session */
-	uint8_t sess;		/* enum sess_res, when gate */
-	uint8_t walked;		/* the rules decided: miss[] holds */
-	uint8_t ident_hit;	/* the rules' identity set is a session's */
-	uint32_t ident;		/* that session's identity index */
-	uint16_t nmiss;		/* entries of miss[] */
-	uint8_t miss[POL_RULE_MAX];	/* enum cls_set per rule */
+	uint8_t gate;               /* the flow needs a session */
+	uint8_t sess;               /* enum sess_res, when gate */
+	uint8_t walked;             /* the rules decided: miss[] holds */
+	uint8_t ident_hit;          /* the rules' identity set is a session's */
+	uint32_t ident;             /* that session's identity index */
+	uint16_t nmiss;             /* entries of miss[] */
+	uint8_t miss[POL_RULE_MAX]; /* enum cls_set per rule */
 };
 
 void cls_explain(const struct cls_env *e, const struct pkt_meta *m,

@@ -80,8 +80,8 @@ cls_json_l3(FILE *f, const struct policy *p, const struct cls_record *r)
 
 	cls_addr_format(m, 0, src, sizeof(src));
 	cls_addr_format(m, 1, dst, sizeof(dst));
-	fprintf(f, ",\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\"", src,
-	    dst, cls_proto_name(m->l4proto, pb, sizeof(pb)));
+	fprintf(f, ",\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\"", src, dst,
+	    cls_proto_name(m->l4proto, pb, sizeof(pb)));
 	if (m->has_l4 && m->l4proto != IPPROTO_ICMP &&
 	    m->l4proto != IPPROTO_ICMPV6)
 		fprintf(f, ",\"sport\":%u,\"dport\":%u", m->sport, m->dport);
@@ -115,8 +115,8 @@ cls_record_json(FILE *f, const struct policy *p, const struct cls_record *r)
 		cls_json_l3(f, p, r);
 	else
 		fprintf(f, ",\"src\":null,\"dst\":null,\"proto\":null,"
-		    "\"sport\":null,\"dport\":null,\"service\":null,"
-		    "\"src_cc\":null,\"rule\":null");
+		           "\"sport\":null,\"dport\":null,\"service\":null,"
+		           "\"src_cc\":null,\"rule\":null");
 	fprintf(f, ",\"action\":\"%s\"", cdn_action_name(r->v->action));
 	if (r->v->reason != CDN_R_NONE)
 		fprintf(f, ",\"reason\":\"%s\"", cdn_reason_name(r->v->reason));
@@ -134,7 +134,8 @@ cls_record_text(FILE *f, const struct policy *p, const struct cls_record *r)
 	cls_addr_format(m, 0, src, sizeof(src));
 	cls_addr_format(m, 1, dst, sizeof(dst));
 	geo_cc_format(r->v->src_cc, cc);
-	fprintf(f, "%s rule=%s reason=%s port=%s proto=%s src=%s sport=%u "
+	fprintf(f,
+	    "%s rule=%s reason=%s port=%s proto=%s src=%s sport=%u "
 	    "dst=%s dport=%u service=%s src_cc=%s\n",
 	    cdn_action_name(r->v->action), cls_rule_name(p, r->v),
 	    cdn_reason_name(r->v->reason), r->port ? r->port : "-",
@@ -155,12 +156,14 @@ cls_miss_text(unsigned set, unsigned pc, int session)
 	case CLS_SET_PROTO:
 		return "protocol not in proto";
 	case CLS_SET_PORT:
-		return pc > POL_PROTO_UDP ? "rule needs a TCP/UDP port" :
-		    "destination port not in its services or ports";
+		return pc > POL_PROTO_UDP
+		           ? "rule needs a TCP/UDP port"
+		           : "destination port not in its services or ports";
 	case CLS_SET_IDENT:
 		return session ? "identity block: the session does not "
-		    "match it (see identity)" : "identity block: the flow "
-		    "carries no session";
+		                 "match it (see identity)"
+		               : "identity block: the flow "
+		                 "carries no session";
 	default:
 		return NULL;
 	}

@@ -21,11 +21,11 @@
  * 61440 groups (the real whois database needs about 16k).  Free groups
  * are chained through their first entry.
  */
-#define GEO_TBL24_SIZE	(1u << 24)
-#define GEO_TBL8_BASE	(GEO_CC_MAX + GEO_LAB_MAX)
-#define GEO_TBL8_MAX	(65536u - GEO_TBL8_BASE)
-#define GEO_IS_TBL8(e)	((e) >= GEO_TBL8_BASE)
-#define GEO_TBL8_NONE	0xffffu		/* end of the free chain */
+#define GEO_TBL24_SIZE (1u << 24)
+#define GEO_TBL8_BASE  (GEO_CC_MAX + GEO_LAB_MAX)
+#define GEO_TBL8_MAX   (65536u - GEO_TBL8_BASE)
+#define GEO_IS_TBL8(e) ((e) >= GEO_TBL8_BASE)
+#define GEO_TBL8_NONE  0xffffu /* end of the free chain */
 
 /*
  * IPv6: a 2^16-entry root indexed by the first 16 bits, then nodes of
@@ -33,17 +33,17 @@
  * rest is: a country, a child node, or "the IPv4 address that starts at
  * bit N of this address" (an alias into the IPv4 table).
  */
-#define GEO6_ROOT_SIZE	(1u << 16)
-#define GEO6_TAG_MASK	0xc0000000u
-#define GEO6_LEAF	0x00000000u
-#define GEO6_NODE	0x40000000u
-#define GEO6_ALIAS	0x80000000u
-#define GEO6_VAL_MASK	0x3fffffffu
+#define GEO6_ROOT_SIZE (1u << 16)
+#define GEO6_TAG_MASK  0xc0000000u
+#define GEO6_LEAF      0x00000000u
+#define GEO6_NODE      0x40000000u
+#define GEO6_ALIAS     0x80000000u
+#define GEO6_VAL_MASK  0x3fffffffu
 /* In an alias: the IPv4 address is stored inverted (Teredo clients). */
-#define GEO6_ALIAS_INV	0x100u
-#define GEO6_ALIAS_OFF	0xffu
-#define GEO6_NODE_MAX	0x3fffffffu
-#define GEO6_NONE	0xffffffffu	/* end of the free chain */
+#define GEO6_ALIAS_INV 0x100u
+#define GEO6_ALIAS_OFF 0xffu
+#define GEO6_NODE_MAX  0x3fffffffu
+#define GEO6_NONE      0xffffffffu /* end of the free chain */
 
 _Static_assert(GEO_CC_MAX < GEO_TBL8_BASE, "countries overlap tbl8 groups");
 
@@ -54,16 +54,16 @@ struct geo_lab {
 };
 
 /* Build-time index of lab[] by pair: slots hold label + 1, 0 is free. */
-#define GEO_LABHASH_SIZE	8192u
+#define GEO_LABHASH_SIZE 8192u
 _Static_assert(GEO_LABHASH_SIZE >= 2 * GEO_LAB_MAX, "label hash too small");
 
 struct geo_tables {
 	uint16_t *tbl24;
 	uint16_t *tbl8;
-	uint32_t tbl8_cap;	/* groups allocated */
-	uint32_t tbl8_used;	/* groups ever handed out (high water) */
-	uint32_t tbl8_live;	/* groups in use */
-	uint32_t tbl8_free;	/* head of the free chain */
+	uint32_t tbl8_cap;  /* groups allocated */
+	uint32_t tbl8_used; /* groups ever handed out (high water) */
+	uint32_t tbl8_live; /* groups in use */
+	uint32_t tbl8_free; /* head of the free chain */
 
 	uint32_t *root6;
 	uint32_t *node6;
@@ -72,13 +72,13 @@ struct geo_tables {
 	uint32_t node6_live;
 	uint32_t node6_free;
 
-	struct geo_lab *lab;	/* GEO_LAB_MAX pairs */
+	struct geo_lab *lab; /* GEO_LAB_MAX pairs */
 	uint32_t nlab;
-	uint16_t *labhash;	/* NULL when imported (read-only) */
+	uint16_t *labhash; /* NULL when imported (read-only) */
 	struct geo_classes cls;
 
-	uint8_t borrowed;	/* arrays belong to an imported blob */
-	void *blob;		/* that blob when the tables own it */
+	uint8_t borrowed; /* arrays belong to an imported blob */
+	void *blob;       /* that blob when the tables own it */
 };
 
 /*
@@ -111,15 +111,15 @@ geo_v4_get(const struct geo_tables *t, uint32_t a)
 static inline geo_cc_t
 geo_val_cc(const struct geo_tables *t, uint32_t v)
 {
-	return __builtin_expect(v < GEO_CC_MAX, 1) ? (geo_cc_t)v :
-	    t->lab[v - GEO_CC_MAX].cc;
+	return __builtin_expect(v < GEO_CC_MAX, 1) ? (geo_cc_t)v
+	                                           : t->lab[v - GEO_CC_MAX].cc;
 }
 
 static inline geo_cls_t
 geo_val_cls(const struct geo_tables *t, uint32_t v)
 {
-	return __builtin_expect(v < GEO_CC_MAX, 1) ? 0 :
-	    t->lab[v - GEO_CC_MAX].cls;
+	return __builtin_expect(v < GEO_CC_MAX, 1) ? 0
+	                                           : t->lab[v - GEO_CC_MAX].cls;
 }
 
 /*

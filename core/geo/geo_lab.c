@@ -38,7 +38,7 @@ static uint32_t
 geo_lab_slot(const struct geo_tables *t, geo_cc_t cc, geo_cls_t cls)
 {
 	uint32_t i = ((uint32_t)cc * 2654435761u ^ cls * 40503u) &
-	    (GEO_LABHASH_SIZE - 1);
+	             (GEO_LABHASH_SIZE - 1);
 	const struct geo_lab *l;
 
 	while (t->labhash[i] != 0) {
@@ -60,7 +60,7 @@ geo_val_or(struct geo_tables *t, uint32_t v, geo_cls_t bits)
 	if (cls == 0)
 		return cc;
 	if (t->labhash == NULL) {
-		errno = EINVAL;		/* imported tables are read-only */
+		errno = EINVAL; /* imported tables are read-only */
 		return -1;
 	}
 	s = geo_lab_slot(t, cc, cls);

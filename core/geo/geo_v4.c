@@ -10,7 +10,7 @@
 #include "core/geo/geo_impl.h"
 
 /* Burst size of the bulk lookup: one prefetch wave per chunk. */
-#define GEO_BULK_CHUNK	32
+#define GEO_BULK_CHUNK 32
 
 int
 geo_v4_init(struct geo_tables *t)
@@ -189,16 +189,18 @@ geo_v4_compact(struct geo_tables *t)
  * are common, so the last answer is reused.
  */
 static int
-geo_v4_or_run(struct geo_tables *t, uint16_t *arr, uint32_t first,
-    uint32_t n, geo_cls_t bits)
+geo_v4_or_run(struct geo_tables *t, uint16_t *arr, uint32_t first, uint32_t n,
+    geo_cls_t bits)
 {
 	uint32_t from = UINT32_MAX, to = 0;
 	int64_t v;
 
 	for (uint32_t i = first; i < first + n; i++) {
 		if (GEO_IS_TBL8(arr[i])) {
-			if (geo_v4_or_run(t, &t->tbl8[(uint32_t)(arr[i] -
-			    GEO_TBL8_BASE) << 8], 0, 256, bits) == -1)
+			if (geo_v4_or_run(t,
+			        &t->tbl8[(uint32_t)(arr[i] - GEO_TBL8_BASE)
+			                 << 8],
+			        0, 256, bits) == -1)
 				return -1;
 			continue;
 		}
@@ -226,8 +228,8 @@ geo_v4_add_cls(struct geo_tables *t, uint32_t addr, unsigned plen,
 	}
 	addr = plen == 0 ? 0 : addr & ~0u << (32 - plen);
 	if (plen <= 24)
-		return geo_v4_or_run(t, t->tbl24, addr >> 8,
-		    1u << (24 - plen), bits);
+		return geo_v4_or_run(t, t->tbl24, addr >> 8, 1u << (24 - plen),
+		    bits);
 	i24 = addr >> 8;
 	if (!GEO_IS_TBL8(t->tbl24[i24])) {
 		if ((r = geo_v4_group_alloc(t, t->tbl24[i24])) == -1)
@@ -235,8 +237,8 @@ geo_v4_add_cls(struct geo_tables *t, uint32_t addr, unsigned plen,
 		t->tbl24[i24] = (uint16_t)(GEO_TBL8_BASE + r);
 	}
 	g = t->tbl24[i24] - GEO_TBL8_BASE;
-	if (geo_v4_or_run(t, &t->tbl8[g << 8], addr & 0xff,
-	    1u << (32 - plen), bits) == -1)
+	if (geo_v4_or_run(t, &t->tbl8[g << 8], addr & 0xff, 1u << (32 - plen),
+	        bits) == -1)
 		return -1;
 	if (geo_v4_uniform(&t->tbl8[g << 8])) {
 		t->tbl24[i24] = t->tbl8[g << 8];
@@ -328,8 +330,8 @@ geo_lookup4_bulk_cls(const struct geo_tables *t, const uint32_t *addr,
 }
 
 void
-geo_lookup4_bulk(const struct geo_tables *t, const uint32_t *addr,
-    geo_cc_t *cc, unsigned n)
+geo_lookup4_bulk(const struct geo_tables *t, const uint32_t *addr, geo_cc_t *cc,
+    unsigned n)
 {
 	geo_lookup4_bulk_cls(t, addr, cc, NULL, n);
 }

@@ -16,7 +16,7 @@ geo_walk_has(const struct geo_tables *t, const struct geo_walk *w, uint32_t v)
 	geo_cc_t cc = geo_val_cc(t, v);
 
 	return (cc < GEO_CC_MAX && (w->set[cc / 64] >> (cc % 64)) & 1) ||
-	    (geo_val_cls(t, v) & w->cls) != 0;
+	       (geo_val_cls(t, v) & w->cls) != 0;
 }
 
 /* Adjacent IPv4 entries of the set become one range. */

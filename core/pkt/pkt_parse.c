@@ -30,7 +30,7 @@ _Static_assert(PKT_VLAN_MAX == 2, "pkt_parse() unrolls two VLAN tags");
 
 #define PKT_IP4_MF      0x2000
 #define PKT_IP4_OFFMASK 0x1fff
-#define PKT_IP4_AH_MAX  PKT_IP6_EXT_MAX	/* AH headers walked in IPv4 */
+#define PKT_IP4_AH_MAX  PKT_IP6_EXT_MAX /* AH headers walked in IPv4 */
 
 /* IPv4 option types the parser acts on (IANA "IP Option Numbers"). */
 enum {
@@ -38,7 +38,7 @@ enum {
 	PKT_OPT_NOP = 1,
 	PKT_OPT_LSRR = 131,
 	PKT_OPT_SSRR = 137,
-	PKT_OPT_SDB = 149,	/* selective directed broadcast, RFC 1770 */
+	PKT_OPT_SDB = 149, /* selective directed broadcast, RFC 1770 */
 };
 
 /* IPv6 next-header values the walk needs by name. */
@@ -89,7 +89,7 @@ pkt_is_vlan_tpid(uint16_t et)
  */
 static inline int
 pkt_vlan_pop(const uint8_t *buf, uint32_t len, uint32_t *off,
-             struct pkt_meta *m)
+    struct pkt_meta *m)
 {
 	if (unlikely(len < *off + PKT_VLAN_HLEN))
 		return CDN_R_VLAN_TRUNC;
@@ -370,13 +370,13 @@ pkt_non_ip(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 	uint32_t off = m->l3_off;
 
 	switch (m->ethertype) {
-	case 0x0806:	/* ARP */
-	case 0x8035:	/* RARP */
-	case 0x8809:	/* slow protocols: LACP, marker, OAM */
-	case 0x888e:	/* EAPOL */
-	case 0x88cc:	/* LLDP */
-	case 0x88f7:	/* PTP */
-	case 0x8902:	/* CFM */
+	case 0x0806: /* ARP */
+	case 0x8035: /* RARP */
+	case 0x8809: /* slow protocols: LACP, marker, OAM */
+	case 0x888e: /* EAPOL */
+	case 0x88cc: /* LLDP */
+	case 0x88f7: /* PTP */
+	case 0x8902: /* CFM */
 		return CDN_R_NON_IP;
 	}
 	if (m->ethertype >= 0x0600)

@@ -8,34 +8,34 @@
 
 #include <stdint.h>
 
-#define PKT_VLAN_MAX	2	/* 802.1Q and QinQ */
-#define PKT_IP6_EXT_MAX	8	/* extension headers walked before giving up */
+#define PKT_VLAN_MAX    2 /* 802.1Q and QinQ */
+#define PKT_IP6_EXT_MAX 8 /* extension headers walked before giving up */
 
 enum pkt_frag {
 	PKT_FRAG_NONE = 0,
-	PKT_FRAG_FIRST,		/* offset 0, more fragments follow */
-	PKT_FRAG_LATER,		/* offset > 0: no L4 header here */
+	PKT_FRAG_FIRST, /* offset 0, more fragments follow */
+	PKT_FRAG_LATER, /* offset > 0: no L4 header here */
 };
 
 struct pkt_meta {
-	uint8_t af;		/* 4, 6, or 0 for a non-IP frame */
-	uint8_t l4proto;	/* IPPROTO_*; for IPv6, after the ext chain */
-	uint8_t frag;		/* enum pkt_frag */
+	uint8_t af;      /* 4, 6, or 0 for a non-IP frame */
+	uint8_t l4proto; /* IPPROTO_*; for IPv6, after the ext chain */
+	uint8_t frag;    /* enum pkt_frag */
 	uint8_t nvlan;
-	uint16_t vlan[PKT_VLAN_MAX];	/* TCI, outermost first */
-	uint16_t ethertype;	/* innermost, host order */
-	uint16_t l3_off;	/* offset of the IP header */
-	uint16_t l4_off;	/* offset of the L4 header (valid if has_l4) */
-	uint8_t has_l4;		/* L4 header present and validated */
+	uint16_t vlan[PKT_VLAN_MAX]; /* TCI, outermost first */
+	uint16_t ethertype;          /* innermost, host order */
+	uint16_t l3_off;             /* offset of the IP header */
+	uint16_t l4_off; /* offset of the L4 header (valid if has_l4) */
+	uint8_t has_l4;  /* L4 header present and validated */
 	uint8_t tcp_flags;
 	/* IPv4 source-route option or IPv6 routing header: DST is only
 	 * the next waypoint (docs/packet-parsing.md, Source routing). */
 	uint8_t srcroute;
 	uint8_t pad;
-	uint16_t sport;		/* host order; ICMP: type << 8 | code */
-	uint16_t dport;		/* host order; 0 for ICMP */
-	uint16_t l3_len;	/* IP total length as the header says */
-	uint32_t src4;		/* host order */
+	uint16_t sport;  /* host order; ICMP: type << 8 | code */
+	uint16_t dport;  /* host order; 0 for ICMP */
+	uint16_t l3_len; /* IP total length as the header says */
+	uint32_t src4;   /* host order */
 	uint32_t dst4;
 	uint8_t src6[16];
 	uint8_t dst6[16];

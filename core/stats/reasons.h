@@ -17,7 +17,7 @@ enum cdn_action {
 #define X(id, name) CDN_ACT_##id,
 	CDN_ACTIONS(X)
 #undef X
-	CDN_ACT_MAX
+	    CDN_ACT_MAX
 };
 
 /*
@@ -63,7 +63,7 @@ enum cdn_reason {
 #define X(id, name) CDN_R_##id,
 	CDN_REASONS(X)
 #undef X
-	CDN_R_MAX
+	    CDN_R_MAX
 };
 
 /* Reasons below this value come from the packet parser: malformed input. */

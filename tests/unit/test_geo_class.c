@@ -22,8 +22,8 @@
 #include "config/geo/geo_special.h"
 #include "tests/tools/geo_tool.h"
 
-#define N_RANDOM	200000
-#define BURST		32
+#define N_RANDOM 200000
+#define BURST    32
 
 static char fx_dir[512], tmp_dir[64];
 
@@ -58,15 +58,14 @@ put(const char *name, const char *text)
 }
 
 /* The "tor" list: hosts, prefixes, comments, blank lines, IPv6. */
-static const char tor_txt[] =
-    "# test exits\n"
-    "\n"
-    "12.51.100.200          # a host in the US half\n"
-    "  13.0.113.0/28\n"
-    "11.0.0.0/9\n"
-    "198.51.100.7/32\n"
-    "2a00:db8:2:1::/64\n"
-    "2a00:db8:1::7\n";
+static const char tor_txt[] = "# test exits\n"
+                              "\n"
+                              "12.51.100.200          # a host in the US half\n"
+                              "  13.0.113.0/28\n"
+                              "11.0.0.0/9\n"
+                              "198.51.100.7/32\n"
+                              "2a00:db8:2:1::/64\n"
+                              "2a00:db8:1::7\n";
 
 /* The same, for the reference (not the compiler's parser). */
 static const struct {
@@ -74,14 +73,17 @@ static const struct {
 	const char *addr;
 	unsigned plen;
 } tor_ref[] = {
-	{ 4, "12.51.100.200", 32 }, { 4, "13.0.113.0", 28 },
-	{ 4, "11.0.0.0", 9 }, { 4, "198.51.100.7", 32 },
-	{ 6, "2a00:db8:2:1::", 64 }, { 6, "2a00:db8:1::7", 128 },
+	{ 4, "12.51.100.200", 32 },
+	{ 4, "13.0.113.0", 28 },
+	{ 4, "11.0.0.0", 9 },
+	{ 4, "198.51.100.7", 32 },
+	{ 6, "2a00:db8:2:1::", 64 },
+	{ 6, "2a00:db8:1::7", 128 },
 };
 
-#define C_TOR		1u
-#define C_HOSTING	2u
-#define C_VPN		4u
+#define C_TOR     1u
+#define C_HOSTING 2u
+#define C_VPN     4u
 
 static const uint32_t vpn_asn[] = { 64501 };
 
@@ -90,10 +92,9 @@ cfg_make(struct geo_class_src src[3], struct geo_class_cfg *cfg)
 {
 	put("tor.txt", tor_txt);
 	put("hosting.txt", "# hosting\nAS64500\n64502   # inline comment\n");
-	src[0] = (struct geo_class_src){ "tor", tmp("tor.txt"), NULL, NULL,
-	    0 };
+	src[0] = (struct geo_class_src){ "tor", tmp("tor.txt"), NULL, NULL, 0 };
 	src[1] = (struct geo_class_src){ "hosting", NULL, tmp("hosting.txt"),
-	    NULL, 0 };
+		NULL, 0 };
 	src[2] = (struct geo_class_src){ "vpn", NULL, NULL, vpn_asn, 1 };
 	*cfg = (struct geo_class_cfg){ 3, src, fx("asn.mmdb") };
 }
@@ -143,8 +144,10 @@ ref_asn_bits(MMDB_lookup_result_s *r)
 {
 	MMDB_entry_data_s d;
 
-	if (!r->found_entry || MMDB_get_value(&r->entry, &d,
-	    "autonomous_system_number", NULL) != MMDB_SUCCESS || !d.has_data)
+	if (!r->found_entry ||
+	    MMDB_get_value(&r->entry, &d, "autonomous_system_number", NULL) !=
+	        MMDB_SUCCESS ||
+	    !d.has_data)
 		return 0;
 	switch (d.uint32) {
 	case 64500:
@@ -205,8 +208,8 @@ ref6(struct ref *r, const uint8_t a[16], geo_cc_t *cc, geo_cls_t *cls)
 static void
 ref_open(struct ref *r)
 {
-	assert_int_equal(MMDB_open(fx("country.mmdb"), MMDB_MODE_MMAP,
-	    &r->cc), MMDB_SUCCESS);
+	assert_int_equal(MMDB_open(fx("country.mmdb"), MMDB_MODE_MMAP, &r->cc),
+	    MMDB_SUCCESS);
 	assert_int_equal(MMDB_open(fx("asn.mmdb"), MMDB_MODE_MMAP, &r->asn),
 	    MMDB_SUCCESS);
 	snprintf(r->field, sizeof(r->field), "country.iso_code");
@@ -237,20 +240,20 @@ rand6(uint8_t a[16], uint64_t *seed, uint64_t i)
 		{ 0x2a, 0x00, 0x0d, 0xb8, 0x00, 0x01 },
 		{ 0x2a, 0x00, 0x0d, 0xb8, 0x00, 0x02 },
 		{ 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01 },
-		{ 0x20, 0x02, 0x0c, 0x33, 0x64, 0x00 },	/* 6to4 */
+		{ 0x20, 0x02, 0x0c, 0x33, 0x64, 0x00 }, /* 6to4 */
 	};
 	uint64_t x = gt_rand(seed), y = gt_rand(seed);
 
 	memcpy(a, &x, 8);
 	memcpy(a + 8, &y, 8);
-	if (i % 5 == 4) {	/* IPv4-mapped */
+	if (i % 5 == 4) { /* IPv4-mapped */
 		memset(a, 0, 10);
 		a[10] = a[11] = 0xff;
 		a[12] = (uint8_t)(0x0b + x % 4);
 		return;
 	}
 	memcpy(a, pfx[i % 4], i % 4 == 3 ? 4 : 6);
-	if (i % 8 < 4)	/* often inside the tor /64 and the ASN /49 */
+	if (i % 8 < 4) /* often inside the tor /64 and the ASN /49 */
 		a[6] = a[7] = 0, a[7] = (uint8_t)(y & 1);
 	if (i % 16 == 1)
 		a[6] = 0x80;
@@ -283,7 +286,8 @@ test_truth_random(void **state)
 			want_cls = ref_cls4(&r, a4[j]);
 			bad += cc[j] != want_cc || cls[j] != want_cls;
 			bad += geo_lookup4_cls(db.tables, a4[j], &one) !=
-			    cc[j] || one != cls[j];
+			           cc[j] ||
+			       one != cls[j];
 			bad += geo_lookup4(db.tables, a4[j]) != cc[j];
 			in_cls += want_cls != 0;
 		}
@@ -301,7 +305,8 @@ test_truth_random(void **state)
 			ref6(&r, a6[j], &want_cc, &want_cls);
 			bad += cc[j] != want_cc || cls[j] != want_cls;
 			bad += geo_lookup6_cls(db.tables, a6[j], &one) !=
-			    cc[j] || one != cls[j];
+			           cc[j] ||
+			       one != cls[j];
 			in_cls += want_cls != 0;
 		}
 	}
@@ -435,8 +440,8 @@ test_labels_full(void **state)
 	for (i = 0; i < 5000 && r == 0; i++) {
 		uint32_t a = 0x0a000000 | i << 8;
 
-		assert_int_equal(geo_v4_set(t, a, 24,
-		    (geo_cc_t)(1 + i % 600)), 0);
+		assert_int_equal(geo_v4_set(t, a, 24, (geo_cc_t)(1 + i % 600)),
+		    0);
 		r = geo_v4_add_cls(t, a, 24, 1 + i / 600);
 	}
 	assert_int_equal(r, -1);
@@ -459,10 +464,10 @@ expect_err(const char *tor, const char *asns, const char *want)
 	put("bad-tor.txt", tor);
 	if (asns)
 		put("bad-asns.txt", asns);
-	src[0] = (struct geo_class_src){ "tor", tmp("bad-tor.txt"), NULL,
-	    NULL, 0 };
+	src[0] =
+	    (struct geo_class_src){ "tor", tmp("bad-tor.txt"), NULL, NULL, 0 };
 	src[1] = (struct geo_class_src){ "hosting", NULL,
-	    asns ? tmp("bad-asns.txt") : NULL, NULL, 0 };
+		asns ? tmp("bad-asns.txt") : NULL, NULL, 0 };
 	cfg = (struct geo_class_cfg){ asns ? 2 : 1, src, fx("asn.mmdb") };
 	memset(&db, 0x5a, sizeof(db));
 	assert_int_equal(build_cls(&cfg, &db, err), -1);
@@ -475,8 +480,8 @@ static void
 test_errors(void **state)
 {
 	char want[256];
-	struct geo_class_src src = { "tor", "/nonexistent/tor.txt", NULL,
-		NULL, 0 };
+	struct geo_class_src src = { "tor", "/nonexistent/tor.txt", NULL, NULL,
+		0 };
 	struct geo_class_cfg cfg = { 1, &src, NULL };
 	struct geo_db db;
 	char err[512] = "";
@@ -485,8 +490,10 @@ test_errors(void **state)
 	snprintf(want, sizeof(want), "%s:3: bad prefix \"12.51.100.300\"",
 	    tmp("bad-tor.txt"));
 	expect_err("# c\n10.0.0.0/8\n12.51.100.300\n", NULL, want);
-	snprintf(want, sizeof(want), "%s:1: prefix \"10.1.0.0/8\" has host "
-	    "bits", tmp("bad-tor.txt"));
+	snprintf(want, sizeof(want),
+	    "%s:1: prefix \"10.1.0.0/8\" has host "
+	    "bits",
+	    tmp("bad-tor.txt"));
 	expect_err("10.1.0.0/8\n", NULL, want);
 	expect_err("10.0.0.0/33\n", NULL, ":1: bad prefix");
 	expect_err("\n\n2002:c000:200::/40\n", NULL,
@@ -521,8 +528,11 @@ test_cfg_id(void **state)
 	    sizeof(id));
 	/* A changed file: same config, other data. */
 	put("tor.txt", "10.0.0.0/8\n");
-	assert_int_equal(geo_db_build_cls(&(struct geo_source){
-	    fx("country.mmdb"), NULL }, 1, NULL, 0, &cfg, &b, err, 512), 0);
+	assert_int_equal(geo_db_build_cls(&(struct
+	                                      geo_source){ fx("country.mmdb"),
+	                                      NULL },
+	                     1, NULL, 0, &cfg, &b, err, 512),
+	    0);
 	assert_memory_equal(geo_tables_classes(b.tables)->cfg_id, id,
 	    sizeof(id));
 	assert_memory_not_equal(geo_tables_classes(b.tables)->data_id,
@@ -545,8 +555,10 @@ setup(void **state)
 	(void)state;
 	snprintf(fx_dir, sizeof(fx_dir), "%s", d && *d ? d : "build/fixtures");
 	if (access(fx("asn.mmdb"), R_OK) != 0) {
-		snprintf(cmd, sizeof(cmd), "/usr/bin/perl "
-		    "tests/fixtures/mkmmdb.pl '%s' >&2", fx_dir);
+		snprintf(cmd, sizeof(cmd),
+		    "/usr/bin/perl "
+		    "tests/fixtures/mkmmdb.pl '%s' >&2",
+		    fx_dir);
 		if (system(cmd) != 0 || access(fx("asn.mmdb"), R_OK) != 0)
 			return -1;
 	}
@@ -577,6 +589,5 @@ main(void)
 		cmocka_unit_test(test_cfg_id),
 	};
 
-	return cmocka_run_group_tests_name("geo_class", tests, setup,
-	    teardown);
+	return cmocka_run_group_tests_name("geo_class", tests, setup, teardown);
 }

@@ -253,10 +253,11 @@ cdp_geo_saved(void *arg, const struct conf *c, const struct geo_source *src,
 		fprintf(stderr, "cordon-dp: no saved tables: %s\n", err);
 		return -1;
 	}
-	if (geo_saved_fits(db, &in, src, n, c->overrides, c->noverrides) != 0) {
+	if (geo_saved_fits(db, &in, src, n, c->overrides, c->noverrides) != 0 ||
+	    !rev_geo_classes_fit(c, db)) {
 		fprintf(stderr,
-		    "cordon-dp: %s: compiled from other databases "
-		    "or overrides: not used\n",
+		    "cordon-dp: %s: compiled from other databases, "
+		    "overrides or classes: not used\n",
 		    o->geo_saved);
 		geo_db_free(db);
 		return -1;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "config/geo/geo_build.h"
+#include "config/geo/geo_class.h"
 #include "config/geo/geo_layer.h"
 #include "config/geo/geo_special.h"
 #include "core/util/clock.h"
@@ -58,7 +59,8 @@ geo_overrides_apply(struct geo_tables *t, const struct geo_override *ov,
 
 static int
 geo_db_fill(struct geo_db *db, const struct geo_source *src, unsigned n,
-    const struct geo_override *ov, unsigned nov, char *err, size_t errlen)
+    const struct geo_override *ov, unsigned nov,
+    const struct geo_class_cfg *cls, char *err, size_t errlen)
 {
 	unsigned i;
 
@@ -74,6 +76,9 @@ geo_db_fill(struct geo_db *db, const struct geo_source *src, unsigned n,
 		        -1)
 			return -1;
 	db->noverrides = nov;
+	/* Classes last: they add to whatever country each address got. */
+	if (geo_class_apply(db->tables, cls, db, err, errlen) == -1)
+		return -1;
 	if (geo_tables_compact(db->tables) == -1) {
 		snprintf(err, errlen, "compacting tables: %s", strerror(errno));
 		return -1;
@@ -84,6 +89,15 @@ geo_db_fill(struct geo_db *db, const struct geo_source *src, unsigned n,
 int
 geo_db_build(const struct geo_source *src, unsigned n,
     const struct geo_override *ov, unsigned nov, struct geo_db *out, char *err,
+    size_t errlen)
+{
+	return geo_db_build_cls(src, n, ov, nov, NULL, out, err, errlen);
+}
+
+int
+geo_db_build_cls(const struct geo_source *src, unsigned n,
+    const struct geo_override *ov, unsigned nov,
+    const struct geo_class_cfg *cls, struct geo_db *out, char *err,
     size_t errlen)
 {
 	uint64_t t0 = clk_mono_ns();
@@ -100,7 +114,7 @@ geo_db_build(const struct geo_source *src, unsigned n,
 		snprintf(err, errlen, "geo tables: %s", strerror(errno));
 		return -1;
 	}
-	if (geo_db_fill(&db, src, n, ov, nov, err, errlen) == -1) {
+	if (geo_db_fill(&db, src, n, ov, nov, cls, err, errlen) == -1) {
 		geo_tables_free(db.tables);
 		errno = EINVAL;
 		return -1;
@@ -159,6 +173,19 @@ geo_db_print(const struct geo_db *db, void *stdio_file)
 	for (i = 0; i < db->nlayers; i++)
 		geo_layer_print(&db->layer[i], i, fp);
 	fprintf(fp, "overrides: %u\n", db->noverrides);
+	if (db->has_asn)
+		fprintf(fp,
+		    "class ASN database: %s, %llu IPv4 and %llu IPv6 "
+		    "networks in a class\n",
+		    db->asn.path, (unsigned long long)db->asn.v4_prefixes,
+		    (unsigned long long)db->asn.v6_prefixes);
+	if (db->tables != NULL && geo_tables_classes(db->tables)->n > 0)
+		fprintf(fp,
+		    "classes: %u, %llu IPv4 and %llu IPv6 listed "
+		    "prefixes\n",
+		    geo_tables_classes(db->tables)->n,
+		    (unsigned long long)db->class_v4,
+		    (unsigned long long)db->class_v6);
 	if (db->tables != NULL) {
 		geo_tables_mem(db->tables, &mem);
 		fprintf(fp,

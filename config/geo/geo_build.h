@@ -6,6 +6,7 @@
 #ifndef CORDON_GEO_BUILD_H
 #define CORDON_GEO_BUILD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,12 +47,38 @@ struct geo_layer_meta {
 	uint64_t records_non_iso;   /* two letters ISO 3166-1 does not assign */
 };
 
+/*
+ * Relay classes (config/geo/geo_class.c): class K (bit K) is every
+ * prefix of the file PREFIXES and every network of the ASN database
+ * whose autonomous system is in ASNS (a file) or ASN[].  Files hold one
+ * item a line, '#' starts a comment.
+ */
+#define GEO_ASN_FIELD "autonomous_system_number"
+
+struct geo_class_src {
+	const char *name;
+	const char *prefixes; /* NULL: none */
+	const char *asns;     /* NULL: none */
+	const uint32_t *asn;
+	unsigned nasn;
+};
+
+struct geo_class_cfg {
+	unsigned n;
+	const struct geo_class_src *cls;
+	const char *asn_db; /* NULL: none (then no class has ASNs) */
+};
+
 struct geo_db {
 	struct geo_tables *tables;
 	unsigned nlayers;
 	struct geo_layer_meta layer[GEO_LAYER_MAX];
 	unsigned noverrides;
 	double compile_ms;
+	/* The ASN database of the classes, when one was read. */
+	bool has_asn;
+	struct geo_layer_meta asn;
+	uint64_t class_v4, class_v6; /* prefixes given a class */
 };
 
 /*
@@ -72,6 +99,22 @@ struct geo_db {
 int geo_db_build(const struct geo_source *src, unsigned n,
     const struct geo_override *ov, unsigned nov, struct geo_db *out, char *err,
     size_t errlen);
+/*
+ * The same, then the relay classes of CLS (may be NULL) ORed over the
+ * countries.  A class file missing or malformed fails the build with
+ * "FILE:LINE: why" in ERR.
+ */
+int geo_db_build_cls(const struct geo_source *src, unsigned n,
+    const struct geo_override *ov, unsigned nov,
+    const struct geo_class_cfg *cls, struct geo_db *out, char *err,
+    size_t errlen);
+/*
+ * Digest of a class config (names, file paths, ASNs, ASN database
+ * path): what tables' geo_classes.cfg_id must equal for them to stand
+ * for this config's classes.
+ */
+void geo_class_cfg_id(const struct geo_class_cfg *cls,
+    uint8_t out[GEO_CLS_ID_LEN]);
 void geo_db_free(struct geo_db *db);
 
 /* Prints the metadata of every layer, one block each. */

@@ -25,7 +25,7 @@
 
 struct gl_cache {
 	uint32_t *key; /* data offset + 1; 0 marks a free slot */
-	int16_t *val;  /* country, or GL_NO_FIELD */
+	int64_t *val;  /* country (classes), or GL_NO_FIELD */
 	uint32_t mask;
 	uint32_t n;
 };
@@ -44,6 +44,9 @@ struct gl_ctx {
 	char fieldbuf[GEO_FIELD_MAX];
 	struct geo_tables *t;
 	struct geo_layer_meta *meta;
+	/* An ASN database for the classes: records give class bits. */
+	const struct geo_asn_map *map;
+	unsigned nmap;
 	struct gl_cache cache;
 	uint64_t nodes;  /* node_count */
 	uint64_t v4root; /* record where IPv4 ::/96 starts */
@@ -97,7 +100,7 @@ gl_cache_slot(const struct gl_cache *h, uint32_t off)
 }
 
 static int
-gl_cache_put(struct gl_cache *h, uint32_t off, int16_t val)
+gl_cache_put(struct gl_cache *h, uint32_t off, int64_t val)
 {
 	struct gl_cache nh;
 	uint32_t i, s;
@@ -153,11 +156,41 @@ bad:
 	return -1;
 }
 
-/*
- * Decodes the record at OFF: a country, GL_NO_FIELD, GL_BAD_VALUE,
- * GL_NON_ISO or -1.
- */
 static int
+gl_asn_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a;
+	uint32_t y = ((const struct geo_asn_map *)b)->asn;
+
+	return x < y ? -1 : x > y;
+}
+
+/* An ASN record's classes (0: none of the configured systems). */
+static int64_t
+gl_decode_asn(struct gl_ctx *c, const MMDB_entry_data_s *d)
+{
+	const struct geo_asn_map *m;
+	uint32_t asn;
+
+	switch (d->type) {
+	case MMDB_DATA_TYPE_UINT16:
+		asn = d->uint16;
+		break;
+	case MMDB_DATA_TYPE_UINT32:
+		asn = d->uint32;
+		break;
+	default:
+		return GL_BAD_VALUE;
+	}
+	m = bsearch(&asn, c->map, c->nmap, sizeof(*c->map), gl_asn_cmp);
+	return m != NULL ? m->bits : 0;
+}
+
+/*
+ * Decodes the record at OFF: a country (in an ASN database: class
+ * bits), GL_NO_FIELD, GL_BAD_VALUE, GL_NON_ISO or -1.
+ */
+static int64_t
 gl_decode(struct gl_ctx *c, uint32_t off)
 {
 	MMDB_entry_s ent = { .mmdb = &c->mmdb, .offset = off };
@@ -174,6 +207,8 @@ gl_decode(struct gl_ctx *c, uint32_t off)
 		gl_error(c, "data record at %u: %s", off, MMDB_strerror(r));
 		return -1;
 	}
+	if (c->map != NULL)
+		return gl_decode_asn(c, &d);
 	if (d.type != MMDB_DATA_TYPE_UTF8_STRING || d.data_size != 2)
 		return GL_BAD_VALUE;
 	memcpy(s, d.utf8_string, 2);
@@ -184,12 +219,15 @@ gl_decode(struct gl_ctx *c, uint32_t off)
 	return cc;
 }
 
-/* The country of the record at OFF (0 if it has none), or -1. */
-static int
+/*
+ * The country of the record at OFF (0 if it has none; in an ASN
+ * database its classes), or -1.
+ */
+static int64_t
 gl_country(struct gl_ctx *c, uint32_t off)
 {
 	uint32_t s = gl_cache_slot(&c->cache, off);
-	int v;
+	int64_t v;
 
 	if (c->cache.key[s] != 0)
 		v = c->cache.val[s];
@@ -203,7 +241,7 @@ gl_country(struct gl_ctx *c, uint32_t off)
 			c->meta->records_bad_value++;
 		if (v == GL_NON_ISO)
 			c->meta->records_non_iso++;
-		if (gl_cache_put(&c->cache, off, (int16_t)v) == -1) {
+		if (gl_cache_put(&c->cache, off, v) == -1) {
 			gl_error(c, "%s", strerror(ENOMEM));
 			return -1;
 		}
@@ -211,12 +249,39 @@ gl_country(struct gl_ctx *c, uint32_t off)
 	return v < 0 ? GEO_CC_UNKNOWN : v;
 }
 
+/* An ASN database's leaf: its classes over the prefix, if any. */
+static int
+gl_leaf_cls(struct gl_ctx *c, const struct gl_frame *f, unsigned bits,
+    int64_t cls)
+{
+	uint32_t a4;
+	int r;
+
+	if (cls == 0)
+		return 0;
+	if (bits == 32) {
+		a4 = (uint32_t)f->addr[0] << 24 | (uint32_t)f->addr[1] << 16 |
+		     (uint32_t)f->addr[2] << 8 | f->addr[3];
+		r = geo_v4_add_cls(c->t, a4, f->depth, (geo_cls_t)cls);
+		c->meta->v4_prefixes++;
+	} else {
+		r = geo_v6_add_cls(c->t, f->addr, f->depth, (geo_cls_t)cls);
+		c->meta->v6_prefixes++;
+	}
+	if (r == -1 && errno == ENOSPC)
+		gl_error(c, "more than %u country/class pairs", GEO_LAB_MAX);
+	else if (r == -1)
+		gl_error(c, "%s", strerror(errno));
+	return r;
+}
+
 static int
 gl_leaf(struct gl_ctx *c, const struct gl_frame *f, unsigned bits)
 {
 	uint64_t off = f->rec - c->nodes - GL_SEPARATOR;
 	uint32_t a4;
-	int cc, r;
+	int64_t cc;
+	int r;
 
 	if (f->rec < c->nodes + GL_SEPARATOR ||
 	    off >= c->mmdb.data_section_size) {
@@ -228,13 +293,15 @@ gl_leaf(struct gl_ctx *c, const struct gl_frame *f, unsigned bits)
 	}
 	if ((cc = gl_country(c, (uint32_t)off)) == -1)
 		return -1;
+	if (c->map != NULL)
+		return gl_leaf_cls(c, f, bits, cc);
 	if (bits == 32) {
 		a4 = (uint32_t)f->addr[0] << 24 | (uint32_t)f->addr[1] << 16 |
 		     (uint32_t)f->addr[2] << 8 | f->addr[3];
-		r = geo_v4_set(c->t, a4, f->depth, cc);
+		r = geo_v4_set(c->t, a4, f->depth, (geo_cc_t)cc);
 		c->meta->v4_prefixes += cc != GEO_CC_UNKNOWN;
 	} else {
-		r = geo_v6_set(c->t, f->addr, f->depth, cc);
+		r = geo_v6_set(c->t, f->addr, f->depth, (geo_cc_t)cc);
 		c->meta->v6_prefixes += cc != GEO_CC_UNKNOWN;
 	}
 	if (r == -1)
@@ -286,6 +353,8 @@ gl_visit(struct gl_ctx *c, const struct gl_frame *f, unsigned bits,
 	if (f->rec == c->nodes)
 		return 0; /* empty: earlier layers keep their answer */
 	if (bits == 128 && f->rec == c->v4root && f->depth > 0) {
+		if (c->map != NULL)
+			return 0; /* the IPv4 walk gives the classes */
 		if (f->depth > 96) {
 			gl_error(c,
 			    "corrupt search tree: IPv4 alias at "
@@ -431,21 +500,23 @@ gl_run(struct gl_ctx *c, const char *field)
 	return 0;
 }
 
-int
-geo_layer_load(struct geo_tables *t, const struct geo_source *src,
-    struct geo_layer_meta *meta, char *err, size_t errlen)
+static int
+gl_load(struct geo_tables *t, const char *path, const char *field,
+    const struct geo_asn_map *map, unsigned nmap, struct geo_layer_meta *meta,
+    char *err, size_t errlen)
 {
-	const char *field = src->field ? src->field : GEO_DEFAULT_FIELD;
 	struct gl_ctx *c;
 	int r = -1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		snprintf(err, errlen, "%s: %s", src->path, strerror(ENOMEM));
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
 		return -1;
 	}
-	c->path = src->path;
+	c->path = path;
 	c->t = t;
 	c->meta = meta;
+	c->map = map;
+	c->nmap = nmap;
 	c->err = err;
 	c->errlen = errlen;
 	if (gl_field_split(c, field) == -1)
@@ -463,4 +534,25 @@ free_cache:
 free_c:
 	free(c);
 	return r;
+}
+
+int
+geo_layer_load(struct geo_tables *t, const struct geo_source *src,
+    struct geo_layer_meta *meta, char *err, size_t errlen)
+{
+	return gl_load(t, src->path,
+	    src->field ? src->field : GEO_DEFAULT_FIELD, NULL, 0, meta, err,
+	    errlen);
+}
+
+int
+geo_layer_asn(struct geo_tables *t, const char *path,
+    const struct geo_asn_map *map, unsigned nmap, struct geo_layer_meta *meta,
+    char *err, size_t errlen)
+{
+	static const struct geo_asn_map none;
+
+	/* MAP marks the walk as one for classes, even when empty. */
+	return gl_load(t, path, GEO_ASN_FIELD, nmap ? map : &none, nmap, meta,
+	    err, errlen);
 }

@@ -17,6 +17,21 @@ int geo_layer_load(struct geo_tables *t, const struct geo_source *src,
     struct geo_layer_meta *meta, char *err, size_t errlen);
 
 /*
+ * The ASN database for the relay classes: for every network whose
+ * autonomous_system_number has classes in MAP (NMAP entries sorted by
+ * ASN), ORs them over the network (geo_v4_add_cls).  The IPv4-embedding
+ * subtrees are not walked twice: they answer as IPv4.  Counts the
+ * prefixes given classes into *V4, *V6.
+ */
+struct geo_asn_map {
+	uint32_t asn;
+	geo_cls_t bits;
+};
+int geo_layer_asn(struct geo_tables *t, const char *path,
+    const struct geo_asn_map *map, unsigned nmap, struct geo_layer_meta *meta,
+    char *err, size_t errlen);
+
+/*
  * Copies the file at PATH into a sealed memfd (geo_copy.c): returns its
  * fd, with "/proc/self/fd/N" in PROCPATH for MMDB_open(); or -1 with the
  * reason in WHY (missing, unreadable, changed while read).

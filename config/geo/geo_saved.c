@@ -79,6 +79,10 @@ geo_saved_id(const struct geo_db *db, const struct geo_override *ov,
 		EVP_DigestUpdate(x, &m->v6_prefixes, sizeof(m->v6_prefixes));
 	}
 	EVP_DigestUpdate(x, ov, nov * sizeof(ov[0]));
+	/* The classes: which they are, and what their files held. */
+	if (db->tables != NULL)
+		EVP_DigestUpdate(x, geo_tables_classes(db->tables),
+		    sizeof(struct geo_classes));
 	EVP_DigestFinal_ex(x, out, &n);
 	EVP_MD_CTX_free(x);
 }

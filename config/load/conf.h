@@ -30,10 +30,15 @@
 #define CONF_FILE_MAX     16 /* files that hold rules */
 #define CONF_DPARGS_MAX   32 /* control.dp_args items */
 
-/* Set of country indexes, GEO_CC_UNKNOWN (bit 0) included. */
+/*
+ * Set of country indexes, GEO_CC_UNKNOWN (bit 0) included, and of relay
+ * classes (geo_cls_t bits, geo.classes): an address is in the set when
+ * its country or one of its classes is.  Regions hold no classes.
+ */
 #define CONF_CC_WORDS ((GEO_CC_MAX + 63) / 64)
 struct conf_ccset {
 	uint64_t w[CONF_CC_WORDS];
+	geo_cls_t cls;
 };
 
 /* Protocol bits used by services and rules. */
@@ -195,12 +200,14 @@ enum conf_ref_kind {
 	CONF_REF_ANY,
 	CONF_REF_REGION,
 	CONF_REF_CC,
-	CONF_REF_SPECIAL /* the built-in region "special" */
+	CONF_REF_SPECIAL, /* the built-in region "special" */
+	CONF_REF_CLASS    /* "class:NAME", a relay class (src only) */
 };
 struct conf_ref {
 	uint8_t kind; /* enum conf_ref_kind */
-	uint16_t val; /* region index or geo_cc_t */
+	uint16_t val; /* region or class index, or geo_cc_t */
 };
+#define CONF_CLASS_PREFIX "class:"
 
 /*
  * One ordered rule.  Unset matchers match everything.  IN is traffic
@@ -267,6 +274,20 @@ struct conf_control {
 /* Which enforces the policy: cordon-dp, or the kernel (control/nft). */
 enum conf_backend { CONF_BACKEND_DPDK, CONF_BACKEND_NFTABLES };
 
+/*
+ * A relay class (geo.classes, docs/config.md): bit K of geo_cls_t is
+ * classes[K].  Paths absolute after loading; "" when not given.
+ */
+#define CONF_CLASS_ASN_MAX 256
+struct conf_class {
+	char name[CONF_NAME_MAX];
+	char prefixes[CONF_PATH_MAX];
+	char asns[CONF_PATH_MAX];
+	unsigned nasn;
+	uint32_t asn[CONF_CLASS_ASN_MAX];
+	int line;
+};
+
 struct conf {
 	char file[CONF_PATH_MAX];
 	int backend; /* enum conf_backend */
@@ -279,6 +300,9 @@ struct conf {
 	char geo_field[GEO_LAYER_MAX][GEO_FIELD_MAX];
 	unsigned noverrides;
 	struct geo_override overrides[CONF_OVERRIDE_MAX];
+	unsigned nclasses;
+	struct conf_class classes[GEO_CLS_MAX];
+	char asn_db[CONF_PATH_MAX]; /* geo.asn_database; "" none */
 
 	unsigned nregions;
 	struct conf_region regions[CONF_REGION_MAX];
@@ -346,10 +370,20 @@ conf_ccset_has(const struct conf_ccset *s, geo_cc_t cc)
 	return (s->w[cc / 64] >> (cc % 64)) & 1;
 }
 
+static inline bool
+conf_ccset_empty(const struct conf_ccset *s)
+{
+	for (unsigned i = 0; i < CONF_CC_WORDS; i++)
+		if (s->w[i] != 0)
+			return false;
+	return true;
+}
+
 /* Index of the named port / service / region / nexthop, or -1. */
 int conf_port_find(const struct conf *c, const char *name);
 int conf_service_find(const struct conf *c, const char *name);
 int conf_region_find(const struct conf *c, const char *name);
+int conf_class_find(const struct conf *c, const char *name);
 /*
  * Adds the built-in region NAME ("special", or one of its sub-regions
  * such as "private") to SET; 1, or 0 when NAME is not built in.

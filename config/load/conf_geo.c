@@ -9,7 +9,8 @@
 
 #include "config/load/conf_int.h"
 
-static const char *const conf_geo_keys[] = { "databases", "overrides", NULL };
+static const char *const conf_geo_keys[] = { "databases", "overrides",
+	"classes", "asn_database", NULL };
 static const char *const conf_db_keys[] = { "file", "field", NULL };
 static const char *const conf_ov_keys[] = { "prefix", "country", NULL };
 
@@ -204,7 +205,7 @@ conf_geo_load(struct conf_ctx *x, const config_setting_t *s)
 	if (m != NULL && conf_list_each(x, m, CONF_OVERRIDE_MAX, "overrides",
 	                     conf_override_load) < 0)
 		return -1;
-	return 0;
+	return conf_classes_load(x, s);
 }
 
 static int

@@ -102,6 +102,8 @@ const char *conf_role_name(enum conf_role r);
 
 /* The sections, in the order conf_load runs them. */
 int conf_geo_load(struct conf_ctx *x, const config_setting_t *s);
+/* conf_class.c: geo.classes and geo.asn_database of geo section G. */
+int conf_classes_load(struct conf_ctx *x, const config_setting_t *g);
 int conf_regions_load(struct conf_ctx *x, const config_setting_t *s);
 /*
  * When S is two letters that ISO 3166-1 does not assign ("XX", "UK"),

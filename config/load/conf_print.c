@@ -120,6 +120,20 @@ conf_geo_print(const struct conf *c, FILE *f)
 		fprintf(f, "    override %s/%u %s\n", addr, o->plen,
 		    o->cc == GEO_CC_UNKNOWN ? "unknown" : cc);
 	}
+	if (c->asn_db[0] != '\0')
+		fprintf(f, "    asn database: %s\n", c->asn_db);
+	for (unsigned i = 0; i < c->nclasses; i++) {
+		const struct conf_class *k = &c->classes[i];
+
+		fprintf(f, "    class %s:", k->name);
+		if (k->prefixes[0] != '\0')
+			fprintf(f, " prefixes %s", k->prefixes);
+		if (k->asns[0] != '\0')
+			fprintf(f, " asns %s", k->asns);
+		for (unsigned j = 0; j < k->nasn; j++)
+			fprintf(f, " AS%u", k->asn[j]);
+		fprintf(f, "\n");
+	}
 }
 
 static void
@@ -203,6 +217,23 @@ conf_dataplane_print(const struct conf *c, FILE *f)
 	    c->frag_timeout_ms);
 }
 
+/* "class:NAME" for each class of CLS; how many. */
+static unsigned
+conf_cls_words(struct conf_line *l, const struct conf *c, geo_cls_t cls)
+{
+	char w[CONF_NAME_MAX + 8];
+	unsigned n = 0;
+
+	for (unsigned k = 0; k < c->nclasses; k++)
+		if ((cls >> k) & 1) {
+			snprintf(w, sizeof(w), CONF_CLASS_PREFIX "%s",
+			    c->classes[k].name);
+			conf_word(l, w);
+			n++;
+		}
+	return n;
+}
+
 /* The items as written, then what they expand to. */
 static void
 conf_side_print(const struct conf *c, FILE *f, const char *key, bool any,
@@ -222,6 +253,8 @@ conf_side_print(const struct conf *c, FILE *f, const char *key, bool any,
 			conf_word(&l, c->regions[ref[i].val].name);
 		else if (ref[i].kind == CONF_REF_SPECIAL)
 			conf_word(&l, "special");
+		else if (ref[i].kind == CONF_REF_CLASS)
+			conf_cls_words(&l, c, (geo_cls_t)1 << ref[i].val);
 		else
 			conf_cc_word(&l, ref[i].val);
 	}
@@ -230,7 +263,9 @@ conf_side_print(const struct conf *c, FILE *f, const char *key, bool any,
 		fprintf(f, "          = any\n");
 	else if (!any) {
 		conf_line_start(&l, f, "          =");
-		conf_ccset_words(&l, set);
+		if (conf_cls_words(&l, c, set->cls) == 0 ||
+		    !conf_ccset_empty(set))
+			conf_ccset_words(&l, set);
 		conf_line_end(&l);
 	}
 }

@@ -21,6 +21,32 @@ struct conf_side {
 	struct conf_ref *ref;
 };
 
+/*
+ * "class:NAME": addresses of relay class NAME (geo.classes), whatever
+ * their country.  Sources only: a class says who connects.
+ */
+static int
+conf_side_class(struct conf_ctx *x, const config_setting_t *e, const char *s,
+    struct conf_side *d, struct conf_ref *ref)
+{
+	const char *name = s + strlen(CONF_CLASS_PREFIX);
+	int v;
+
+	if (d->set != &d->r->src)
+		return conf_err(x, e,
+		    "rule \"%s\": \"%s\": classes match "
+		    "sources only (src)",
+		    d->r->name, s);
+	if ((v = conf_class_find(x->c, name)) < 0)
+		return conf_err(x, e,
+		    "rule \"%s\": unknown class \"%s\" "
+		    "(geo.classes)",
+		    d->r->name, name);
+	d->set->cls |= (geo_cls_t)1 << v;
+	*ref = (struct conf_ref){ CONF_REF_CLASS, (uint16_t)v };
+	return 0;
+}
+
 static int
 conf_side_item(struct conf_ctx *x, const config_setting_t *e, const char *s,
     void *arg)
@@ -35,6 +61,10 @@ conf_side_item(struct conf_ctx *x, const config_setting_t *e, const char *s,
 		    CONF_REF_MAX);
 	if (strcmp(s, "any") == 0) {
 		*d->any = true;
+	} else if (strncmp(s, CONF_CLASS_PREFIX, strlen(CONF_CLASS_PREFIX)) ==
+	           0) {
+		if (conf_side_class(x, e, s, d, &ref) < 0)
+			return -1;
 	} else if (strcmp(s, "unknown") == 0) {
 		ref = (struct conf_ref){ CONF_REF_CC, GEO_CC_UNKNOWN };
 		conf_ccset_add(d->set, GEO_CC_UNKNOWN);

@@ -268,6 +268,12 @@ pol_rule_compile(const struct conf *c, struct policy *p, unsigned i)
 	struct pol_rule *pr = &p->rule[i];
 
 	pol_ccset_compile(&r->src, r->src_any, p->src_cc, i);
+	/* "any" already holds every source, classes or not. */
+	for (unsigned k = 0; k < GEO_CLS_MAX && !r->src_any; k++)
+		if ((r->src.cls >> k) & 1) {
+			pol_set_add(&p->src_cls[k], i);
+			p->src_cls_used |= (geo_cls_t)1 << k;
+		}
 	pol_ccset_compile(&r->dst, r->dst_any, p->dst_cc, i);
 	if (r->dir != CONF_DIR_OUT)
 		pol_set_add(&p->dir[POL_DIR_IN], i);

@@ -23,18 +23,52 @@ rev_geo_sources(const struct conf *c, struct geo_source src[GEO_LAYER_MAX])
 	return c->ngeo;
 }
 
+void
+rev_geo_classes(const struct conf *c, struct geo_class_src src[GEO_CLS_MAX],
+    struct geo_class_cfg *cfg)
+{
+	for (unsigned k = 0; k < c->nclasses; k++) {
+		const struct conf_class *x = &c->classes[k];
+
+		src[k] = (struct geo_class_src){ x->name,
+			x->prefixes[0] ? x->prefixes : NULL,
+			x->asns[0] ? x->asns : NULL, x->asn, x->nasn };
+	}
+	cfg->n = c->nclasses;
+	cfg->cls = src;
+	cfg->asn_db = c->asn_db[0] ? c->asn_db : NULL;
+}
+
+bool
+rev_geo_classes_fit(const struct conf *c, const struct geo_db *db)
+{
+	struct geo_class_src src[GEO_CLS_MAX];
+	struct geo_class_cfg cfg;
+	uint8_t id[GEO_CLS_ID_LEN];
+
+	rev_geo_classes(c, src, &cfg);
+	geo_class_cfg_id(&cfg, id);
+	return db->tables != NULL &&
+	       memcmp(id, geo_tables_classes(db->tables)->cfg_id, sizeof(id)) ==
+	           0;
+}
+
 static int
 rev_geo_build_from(const struct conf *c, const struct geo_source *src,
     unsigned n, struct geo_db *db, char *err, size_t errlen)
 {
+	struct geo_class_src cs[GEO_CLS_MAX];
+	struct geo_class_cfg cfg;
+
 	if (n == 0) {
 		snprintf(err, errlen,
 		    "no geolocation database configured: "
 		    "cordon-dp refuses to run without one (fail closed)");
 		return -1;
 	}
-	return geo_db_build(src, n, c->overrides, c->noverrides, db, err,
-	    errlen);
+	rev_geo_classes(c, cs, &cfg);
+	return geo_db_build_cls(src, n, c->overrides, c->noverrides, &cfg, db,
+	    err, errlen);
 }
 
 int
@@ -53,7 +87,11 @@ rev_geo_same(const struct conf *a, const struct conf *b)
 	       memcmp(a->geo_path, b->geo_path, sizeof(a->geo_path)) == 0 &&
 	       memcmp(a->geo_field, b->geo_field, sizeof(a->geo_field)) == 0 &&
 	       memcmp(a->overrides, b->overrides,
-	           a->noverrides * sizeof(a->overrides[0])) == 0;
+	           a->noverrides * sizeof(a->overrides[0])) == 0 &&
+	       a->nclasses == b->nclasses &&
+	       strcmp(a->asn_db, b->asn_db) == 0 &&
+	       memcmp(a->classes, b->classes,
+	           a->nclasses * sizeof(a->classes[0])) == 0;
 }
 
 void

@@ -79,7 +79,17 @@ unsigned rev_geo_sources(const struct conf *c,
  */
 int rev_geo_build(const struct conf *c, struct geo_db *db, char *err,
     size_t errlen);
-/* The same databases and overrides: the tables would come out equal. */
+/* The config's relay classes as geo_db_build_cls() takes them. */
+void rev_geo_classes(const struct conf *c,
+    struct geo_class_src src[GEO_CLS_MAX], struct geo_class_cfg *cfg);
+/*
+ * Were DB's tables built for C's classes (names, files, ASNs)?  Saved
+ * tables stand in for a config's only then: class bits are positions
+ * in the config's class list.
+ */
+bool rev_geo_classes_fit(const struct conf *c, const struct geo_db *db);
+/* The same databases, overrides and classes: the tables would come out
+ * equal (unless a file changed: `geo reload`). */
 bool rev_geo_same(const struct conf *a, const struct conf *b);
 /* Names tables by what they were compiled from (the geo hash). */
 void rev_geo_hash(const struct geo_db *db, const struct conf *c,

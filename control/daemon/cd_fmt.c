@@ -31,19 +31,24 @@ void
 cd_refs_str(const struct conf *c, const struct conf_ref *ref, unsigned n,
     char *out, size_t len)
 {
-	char cc[GEO_CC_STRLEN];
+	char cc[GEO_CC_STRLEN], w[CONF_NAME_MAX + 8];
 
 	out[0] = '\0';
 	if (n == 0)
 		cd_word(out, len, "any");
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(w, sizeof(w), CONF_CLASS_PREFIX "%s",
+		    ref[i].kind == CONF_REF_CLASS ? c->classes[ref[i].val].name
+		                                  : "");
 		cd_word(out, len,
-		    ref[i].kind == CONF_REF_ANY ? "any"
+		    ref[i].kind == CONF_REF_CLASS ? w
+		    : ref[i].kind == CONF_REF_ANY ? "any"
 		    : ref[i].kind == CONF_REF_REGION
 		        ? c->regions[ref[i].val].name
 		    : ref[i].kind == CONF_REF_SPECIAL
 		        ? "special"
 		        : geo_cc_name(ref[i].val, cc));
+	}
 }
 
 int64_t

@@ -28,11 +28,12 @@ cd_geo_saved_fits(const struct conf *c, const struct geo_db *db,
 	struct geo_source src[GEO_LAYER_MAX];
 	unsigned n = rev_geo_sources(c, src);
 
-	if (geo_saved_fits(db, in, src, n, c->overrides, c->noverrides) == 0)
+	if (geo_saved_fits(db, in, src, n, c->overrides, c->noverrides) == 0 &&
+	    rev_geo_classes_fit(c, db))
 		return 0;
 	return cd_fail(e, "geo",
 	    "the saved tables were compiled from other "
-	    "databases or overrides");
+	    "databases, overrides or classes");
 }
 
 static void

@@ -37,15 +37,45 @@ cd_addr_parse(const char *s, struct cd_addr *a)
 	return 0;
 }
 
+/* Country and relay classes of A: one lookup, as the fast path does. */
 static geo_cc_t
-cd_addr_cc(const struct geo_tables *g, const struct cd_addr *a)
+cd_addr_cc(const struct geo_tables *g, const struct cd_addr *a, geo_cls_t *cls)
 {
 	uint32_t v4;
 
 	if (a->af == 6)
-		return geo_lookup6(g, a->b);
+		return geo_lookup6_cls(g, a->b, cls);
 	memcpy(&v4, a->b, 4);
-	return geo_lookup4(g, ntohl(v4));
+	return geo_lookup4_cls(g, ntohl(v4), cls);
+}
+
+/* The names of classes CLS, as the tables name them. */
+static json_t *
+cd_classes_json(const struct geo_tables *g, geo_cls_t cls)
+{
+	const struct geo_classes *k = geo_tables_classes(g);
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < k->n; i++)
+		if ((cls >> i) & 1)
+			json_array_append_new(a, json_string(k->name[i]));
+	return a;
+}
+
+/* "tor, hosting" into OUT ("" when none). */
+static void
+cd_classes_str(const struct geo_tables *g, geo_cls_t cls, char *out, size_t len)
+{
+	const struct geo_classes *k = geo_tables_classes(g);
+	size_t n;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < k->n; i++)
+		if ((cls >> i) & 1) {
+			n = strlen(out);
+			snprintf(out + n, len - n, "%s%s", n ? ", " : "",
+			    k->name[i]);
+		}
 }
 
 static bool
@@ -165,6 +195,7 @@ cd_cmd_lookup(struct cd *d, const struct cd_req *rq, json_t **data,
 	struct cd_addr a;
 	json_t *layers, *o;
 	char cc[GEO_CC_STRLEN];
+	geo_cls_t cls;
 
 	if (cd_addr_parse(s, &a) < 0)
 		return cd_fail(e, "bad-request",
@@ -182,7 +213,10 @@ cd_cmd_lookup(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "override",
 	    cd_override_json(c, cd_override_find(c, &a)));
 	json_object_set_new(o, "final",
-	    json_string(geo_cc_name(cd_addr_cc(d->run.geo.tables, &a), cc)));
+	    json_string(
+	        geo_cc_name(cd_addr_cc(d->run.geo.tables, &a, &cls), cc)));
+	json_object_set_new(o, "classes",
+	    cd_classes_json(d->run.geo.tables, cls));
 	*data = o;
 	return 0;
 }
@@ -310,17 +344,27 @@ cd_step(json_t *steps, const char *step, const char *result, const char *detail)
  * The rule's matchers are shown as written in the config.
  */
 static void
-cd_explain_rules(const struct conf *c, const struct cd_pkt *p,
+cd_explain_rules(const struct cd *d, const struct cd_pkt *p,
     const struct cls_why *w, json_t *steps)
 {
 	static const char *const dirs[] = { "any", "in", "out" };
+	const struct conf *c = d->run.conf;
+	char cls[256], srcwhy[sizeof(cls) + 64];
 
+	/* A source in classes was judged by them too: say which. */
+	cd_classes_str(d->run.geo.tables, w->v.src_cls, cls, sizeof(cls));
+	snprintf(srcwhy, sizeof(srcwhy),
+	    "source country and classes (%s) "
+	    "not in src",
+	    cls);
 	for (unsigned i = 0; i < w->nmiss && i < c->nrules; i++) {
 		const struct conf_rule *r = &c->rules[i];
 		const char *why =
 		    cls_miss_text(w->miss[i], p->pc, w->ident_hit);
-		char step[64], src[512], detail[1024];
+		char step[64], src[512], detail[1536];
 
+		if (w->miss[i] == CLS_SET_SRC && cls[0] != '\0')
+			why = srcwhy;
 		snprintf(step, sizeof(step), "rule %u %s", i + 1, r->name);
 		cd_refs_str(c, r->src_ref, r->nsrc_ref, src, sizeof(src));
 		snprintf(detail, sizeof(detail),
@@ -373,8 +417,15 @@ cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
 	const struct conf *c = d->run.conf;
 	char cc[GEO_CC_STRLEN], detail[256];
 
+	char cls[GEO_CLS_MAX * GEO_CLS_NAMELEN];
+
 	cd_geo_why(c, &p->src, detail, sizeof(detail));
 	cd_step(steps, "source country", geo_cc_name(v->src_cc, cc), detail);
+	cd_classes_str(d->run.geo.tables, v->src_cls, cls, sizeof(cls));
+	if (cls[0] != '\0')
+		cd_step(steps, "source classes", cls,
+		    "relay classes "
+		    "(geo.classes) of the source, from the same lookup");
 	if (!d->run.pol->needs_dst_geo) {
 		cd_step(steps, "destination country", "not looked up",
 		    "no rule matches on destination");
@@ -472,7 +523,7 @@ cd_explain_walk(const struct cd *d, const struct cd_pkt *p,
 		    g ? g->sid : 0, g ? g->sub : "?");
 		cd_step(steps, "identity gate", "session", detail);
 	}
-	cd_explain_rules(d->run.conf, p, w, steps);
+	cd_explain_rules(d, p, w, steps);
 }
 
 static json_t *
@@ -579,11 +630,12 @@ cd_geo_canaries(const struct conf *c, const struct geo_tables *g, char *why,
 		char want[GEO_CC_STRLEN], got[GEO_CC_STRLEN];
 		char addr[INET6_ADDRSTRLEN];
 		int best;
+		geo_cls_t cls;
 		geo_cc_t cc;
 
 		memcpy(a.b, o->addr, sizeof(a.b));
 		best = cd_override_find(c, &a);
-		cc = cd_addr_cc(g, &a);
+		cc = cd_addr_cc(g, &a, &cls);
 		if (best >= 0 && cc != c->overrides[best].cc &&
 		    cd_override_decides(&c->overrides[best], &a)) {
 			inet_ntop(a.af == 4 ? AF_INET : AF_INET6, a.b, addr,

@@ -298,6 +298,26 @@ cd_show_overrides(const struct conf *c)
 	return a;
 }
 
+/* The relay classes as configured; their files' contents are in force
+ * as of the last compile or geo reload. */
+static json_t *
+cd_show_classes(const struct conf *c)
+{
+	json_t *a = json_array(), *asn;
+
+	for (unsigned i = 0; i < c->nclasses; i++) {
+		const struct conf_class *k = &c->classes[i];
+
+		asn = json_array();
+		for (unsigned j = 0; j < k->nasn; j++)
+			json_array_append_new(asn, json_integer(k->asn[j]));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:s, s:o}", "name", k->name,
+		        "prefixes", k->prefixes, "asns", k->asns, "asn", asn));
+	}
+	return a;
+}
+
 static json_t *
 cd_show_geo(struct cd *d)
 {
@@ -305,6 +325,9 @@ cd_show_geo(struct cd *d)
 
 	json_object_set_new(o, "layers", cd_geo_layers(&d->run.geo));
 	json_object_set_new(o, "overrides", cd_show_overrides(d->run.conf));
+	json_object_set_new(o, "classes", cd_show_classes(d->run.conf));
+	json_object_set_new(o, "asn_database",
+	    json_string(d->run.conf->asn_db));
 	json_object_set_new(o, "compile_ms", json_real(d->run.geo.compile_ms));
 	return o;
 }

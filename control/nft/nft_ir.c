@@ -122,6 +122,10 @@ nft_ir_rule(const struct policy *p, const struct nft_ir_runs runs[2][2],
 	if (r->ident && !p->ident_out)
 		r->dirs &= 1u << POL_DIR_IN;
 	nft_ir_ccs(p->src_cc, i, &r->src, &r->src_any);
+	/* Relay classes join the source set: one interval set holds both. */
+	for (unsigned k = 0; k < GEO_CLS_MAX && !r->src_any; k++)
+		if (nft_ir_has(&p->src_cls[k], i))
+			r->src.cls |= (geo_cls_t)1 << k;
 	nft_ir_ccs(p->dst_cc, i, &r->dst, &r->dst_any);
 	r->ports_any = nft_ir_has(&p->portless, i);
 	r->omit = (r->ident && r->action == CDN_ACT_ALLOW) || r->dirs == 0 ||

@@ -145,8 +145,8 @@ int
 nft_iv_export(const struct geo_tables *g, const struct conf_ccset *s,
     struct nft_ivs *out)
 {
-	struct geo_walk w = { s->w, nft_walk4, nft_walk6, nft_walk_alias6,
-		out };
+	struct geo_walk w = { s->w, nft_walk4, nft_walk6, nft_walk_alias6, out,
+		s->cls };
 
 	memset(out, 0, sizeof(*out));
 	if (geo_walk(g, &w) == 0)

@@ -141,7 +141,18 @@ nft_set_name(const struct conf *c, const struct conf_ccset *s, int af,
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
 			    "%s%s", n > 1 ? "_" : "", nft_cc_word(i, cc));
 	}
-	if (n <= 4 && !nft_region_named(c, buf))
+	/* Relay classes: "cls-tor", after the countries. */
+	for (unsigned k = 0; k < c->nclasses; k++) {
+		if (!((s->cls >> k) & 1))
+			continue;
+		h = (h ^ (GEO_CC_MAX + k)) * 1099511628211ULL;
+		if (++n <= 4)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			    "%scls-%s", n > 1 ? "_" : "", c->classes[k].name);
+	}
+	/* A name cut short could name two sets: the hash then. */
+	if (n <= 4 && strlen(buf) < sizeof(buf) - 8 &&
+	    !nft_region_named(c, buf))
 		snprintf(out, len, "geo_%s_v%d", buf, af);
 	else
 		snprintf(out, len, "geo_%016llx_v%d", (unsigned long long)h,

@@ -117,8 +117,9 @@ cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
 /*
  * The gates a whole packet meets before any rule (source route,
  * fragment, knock, identity): 1 when one of them decided V.  Else 0,
- * with S the sets the rules judge it by; its port set may be BOTH,
- * kept apart from S so that S stays in registers on the fast path.  SO
+ * with S the sets the rules judge it by; its port set may be BOTH and
+ * its source set SRCX (a source in a relay class), kept apart from S so
+ * that S stays in registers on the fast path.  SO
  * is the session lookup of a packet whose service needs one
  * (cls_service), NULL otherwise.  Always inlined: the fast path must
  * not pay a call nor a spill of S for explain's sake.
@@ -126,7 +127,7 @@ cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
 static inline __attribute__((always_inline)) int
 cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
     const struct sess_out *so, struct cls_verdict *v, struct cls_sets *s,
-    struct pol_set *both)
+    struct pol_set *both, struct pol_set *srcx)
 {
 	const struct policy *p = e->pol;
 	unsigned pc = cls_proto_class(m->l4proto, m->af);
@@ -160,7 +161,8 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 		}
 		ids = (const struct pol_set *)bits;
 	}
-	s->s[CLS_SET_SRC] = &p->src_cc[v->src_cc];
+	s->s[CLS_SET_SRC] =
+	    pol_src_set(p, p->src_cc, p->src_cls, v->src_cc, v->src_cls, srcx);
 	s->s[CLS_SET_DST] = &p->dst_cc[v->dst_cc];
 	s->s[CLS_SET_DIR] = &p->dir[dir];
 	s->s[CLS_SET_PROTO] = &p->proto[pc];
@@ -184,9 +186,9 @@ cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
     const struct sess_out *so, struct cls_verdict *v)
 {
 	struct cls_sets s;
-	struct pol_set both;
+	struct pol_set both, srcx;
 
-	if (!cls_gates(e, m, dir, so, v, &s, &both))
+	if (!cls_gates(e, m, dir, so, v, &s, &both, &srcx))
 		cls_verdict_set(e->pol, cls_first(e->pol, &s), v);
 }
 
@@ -218,12 +220,14 @@ cls_sess_one(const struct cls_env *e, const struct pkt_meta *m, uint8_t svc,
 	so->res = sess_lookup(e->sess, &k, e->now, &so->ident);
 }
 
+/* Country and classes; only the source's classes are kept. */
 static inline geo_cc_t
-cls_geo(const struct geo_tables *g, const struct pkt_meta *m, int dst)
+cls_geo(const struct geo_tables *g, const struct pkt_meta *m, int dst,
+    geo_cls_t *cls)
 {
 	if (m->af == 4)
-		return geo_lookup4(g, dst ? m->dst4 : m->src4);
-	return geo_lookup6(g, dst ? m->dst6 : m->src6);
+		return geo_lookup4_cls(g, dst ? m->dst4 : m->src4, cls);
+	return geo_lookup6_cls(g, dst ? m->dst6 : m->src6, cls);
 }
 
 /*
@@ -237,8 +241,11 @@ cls_prepare(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	const struct policy *p = e->pol;
 	int need;
 
-	v->src_cc = cls_geo(e->geo, m, 0);
-	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1) : GEO_CC_UNKNOWN;
+	geo_cls_t dcls;
+
+	v->src_cc = cls_geo(e->geo, m, 0, &v->src_cls);
+	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1, &dcls)
+	                             : GEO_CC_UNKNOWN;
 	need = cls_service(p, m, dir, v);
 	if (need)
 		cls_sess_one(e, m, v->service, so);
@@ -290,13 +297,13 @@ cls_explain(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 {
 	struct sess_out so = { SESS_MISS, 0 };
 	struct cls_sets s;
-	struct pol_set both;
+	struct pol_set both, srcx;
 	uint16_t r;
 
 	memset(w, 0, sizeof(*w));
 	w->gate = (uint8_t)cls_prepare(e, m, dir, &w->v, &so);
 	w->sess = w->gate ? (uint8_t)so.res : SESS_MISS;
-	if (cls_gates(e, m, dir, w->gate ? &so : NULL, &w->v, &s, &both))
+	if (cls_gates(e, m, dir, w->gate ? &so : NULL, &w->v, &s, &both, &srcx))
 		return;
 	r = cls_first(e->pol, &s);
 	cls_verdict_set(e->pol, r, &w->v);
@@ -308,12 +315,14 @@ cls_explain(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 }
 
 static inline void
-cls_cc_put(struct cls_verdict *v, int dst, geo_cc_t cc)
+cls_cc_put(struct cls_verdict *v, int dst, geo_cc_t cc, geo_cls_t cls)
 {
-	if (dst)
+	if (dst) {
 		v->dst_cc = cc;
-	else
+	} else {
 		v->src_cc = cc;
+		v->src_cls = cls;
+	}
 }
 
 /*
@@ -328,6 +337,7 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 	uint32_t a4[CLS_BURST_MAX];
 	const uint8_t *a6[CLS_BURST_MAX];
 	geo_cc_t c4[CLS_BURST_MAX], c6[CLS_BURST_MAX];
+	geo_cls_t k4[CLS_BURST_MAX], k6[CLS_BURST_MAX];
 	uint16_t idx4[CLS_BURST_MAX], idx6[CLS_BURST_MAX];
 	unsigned n4 = 0, n6 = 0;
 
@@ -341,13 +351,13 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 		}
 	}
 	if (n4)
-		geo_lookup4_bulk(g, a4, c4, n4);
+		geo_lookup4_bulk_cls(g, a4, c4, k4, n4);
 	if (n6)
-		geo_lookup6_bulk(g, a6, c6, n6);
+		geo_lookup6_bulk_cls(g, a6, c6, k6, n6);
 	for (unsigned j = 0; j < n4; j++)
-		cls_cc_put(&v[idx4[j]], dst, c4[j]);
+		cls_cc_put(&v[idx4[j]], dst, c4[j], k4[j]);
 	for (unsigned j = 0; j < n6; j++)
-		cls_cc_put(&v[idx6[j]], dst, c6[j]);
+		cls_cc_put(&v[idx6[j]], dst, c6[j], k6[j]);
 }
 
 /*
@@ -415,6 +425,7 @@ cls_unparsed(const struct policy *p, int reason, struct cls_verdict *v)
 {
 	v->src_cc = GEO_CC_UNKNOWN;
 	v->dst_cc = GEO_CC_UNKNOWN;
+	v->src_cls = 0;
 	v->service = POL_SVC_NONE;
 	v->rule = POL_RULE_DEFAULT;
 	v->log = 0;

@@ -25,6 +25,7 @@ struct cls_verdict {
 	geo_cc_t dst_cc;
 	uint8_t nexthop; /* reroute: index into policy nexthop[] */
 	uint8_t pad;
+	geo_cls_t src_cls; /* the source's relay classes */
 };
 
 /*

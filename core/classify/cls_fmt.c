@@ -56,6 +56,20 @@ cls_service_name(const struct policy *p, const struct cls_verdict *v)
 }
 
 /* Fields every record has once the IP header was read. */
+/* ,"src_classes":["tor",...]: class names are plain (conf_name_check). */
+static void
+cls_json_classes(FILE *f, const struct geo_classes *c, geo_cls_t bits)
+{
+	unsigned n = 0;
+
+	fprintf(f, ",\"src_classes\":[");
+	for (unsigned k = 0; k < c->n && k < GEO_CLS_MAX; k++)
+		if ((bits >> k) & 1)
+			fprintf(f, "%s\"%.*s\"", n++ ? "," : "",
+			    GEO_CLS_NAMELEN, c->name[k]);
+	fprintf(f, "]");
+}
+
 static void
 cls_json_l3(FILE *f, const struct policy *p, const struct cls_record *r)
 {
@@ -79,6 +93,8 @@ cls_json_l3(FILE *f, const struct policy *p, const struct cls_record *r)
 		fprintf(f, ",\"service\":null");
 	geo_cc_format(r->v->src_cc, cc);
 	fprintf(f, ",\"src_cc\":\"%s\"", cc);
+	if (r->cls != NULL && r->v->src_cls != 0)
+		cls_json_classes(f, r->cls, r->v->src_cls);
 	if (p->needs_dst_geo) {
 		geo_cc_format(r->v->dst_cc, cc);
 		fprintf(f, ",\"dst_cc\":\"%s\"", cc);

@@ -17,6 +17,9 @@ struct cls_record {
 	int parsed;       /* 0: M holds only what the parser reached */
 	const struct pkt_meta *m;
 	const struct cls_verdict *v;
+	/* The tables' relay class names: a source in classes is shown
+	 * with them ("src_classes"); NULL: never shown. */
+	const struct geo_classes *cls;
 };
 
 void cls_addr_format(const struct pkt_meta *m, int dst, char *buf, size_t len);

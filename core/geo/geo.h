@@ -73,6 +73,33 @@ const char *geo_cc_name(geo_cc_t cc, char buf[GEO_CC_STRLEN]);
 
 struct geo_tables;
 
+/*
+ * Relay classes (docs/config.md, geo.classes): bit K is the K-th class
+ * of the config.  An address may be in several classes, or in none (no
+ * bits: classes are a dimension of their own, never "unknown").  The
+ * tables store a (country, classes) pair per address, so one lookup
+ * answers both.
+ */
+typedef uint32_t geo_cls_t;
+#define GEO_CLS_MAX     32
+#define GEO_CLS_NAMELEN 32
+/* Distinct (country, classes) pairs with some class the tables hold. */
+#define GEO_LAB_MAX    (4096u - GEO_CC_MAX)
+#define GEO_CLS_ID_LEN 32
+
+/*
+ * What the class bits of tables stand for: the class names in bit
+ * order, the digest of the class config they were built for (names,
+ * files, ASNs: a saved table stands in only for the same config) and of
+ * the data (file contents, ASN database), which names the tables.
+ */
+struct geo_classes {
+	unsigned n;
+	char name[GEO_CLS_MAX][GEO_CLS_NAMELEN];
+	uint8_t cfg_id[GEO_CLS_ID_LEN];
+	uint8_t data_id[GEO_CLS_ID_LEN];
+};
+
 struct geo_tables *geo_tables_create(void);
 void geo_tables_free(struct geo_tables *t);
 /*
@@ -107,6 +134,22 @@ int geo_v6_set_alias4(struct geo_tables *t, const uint8_t addr[16],
 int geo_v6_set_alias(struct geo_tables *t, const uint8_t addr[16],
     unsigned plen, unsigned off, int inverted);
 
+/* Records what the class bits of T stand for (copied). */
+void geo_tables_set_classes(struct geo_tables *t, const struct geo_classes *c);
+const struct geo_classes *geo_tables_classes(const struct geo_tables *t);
+
+/*
+ * ORs the classes BITS into every address of ADDR/PLEN, keeping its
+ * country: a class list is applied after every country is written.  In
+ * IPv6, the IPv4-embedding aliases are left alone: they answer with the
+ * classes of the IPv4 address they carry.  Return 0, or -1 with errno
+ * (EINVAL, ENOMEM; ENOSPC: more than GEO_LAB_MAX country/class pairs).
+ */
+int geo_v4_add_cls(struct geo_tables *t, uint32_t addr, unsigned plen,
+    geo_cls_t bits);
+int geo_v6_add_cls(struct geo_tables *t, const uint8_t addr[16], unsigned plen,
+    geo_cls_t bits);
+
 /* ADDR in host order; IPv6 ADDR in network order.  Lock-free, no calls. */
 geo_cc_t geo_lookup4(const struct geo_tables *t, uint32_t addr);
 geo_cc_t geo_lookup6(const struct geo_tables *t, const uint8_t addr[16]);
@@ -120,6 +163,15 @@ void geo_lookup4_bulk(const struct geo_tables *t, const uint32_t *addr,
  */
 void geo_lookup6_bulk(const struct geo_tables *t, const uint8_t *const *addr,
     geo_cc_t *cc, unsigned n);
+/* The same lookups answering the classes too (into CLS). */
+geo_cc_t geo_lookup4_cls(const struct geo_tables *t, uint32_t addr,
+    geo_cls_t *cls);
+geo_cc_t geo_lookup6_cls(const struct geo_tables *t, const uint8_t addr[16],
+    geo_cls_t *cls);
+void geo_lookup4_bulk_cls(const struct geo_tables *t, const uint32_t *addr,
+    geo_cc_t *cc, geo_cls_t *cls, unsigned n);
+void geo_lookup6_bulk_cls(const struct geo_tables *t,
+    const uint8_t *const *addr, geo_cc_t *cc, geo_cls_t *cls, unsigned n);
 
 /*
  * What a set of countries covers (core/geo/geo_walk.c), for exporters
@@ -129,8 +181,10 @@ void geo_lookup6_bulk(const struct geo_tables *t, const uint8_t *const *addr,
  * SET, ascending, adjacent ranges merged; then, ascending, V6 for each
  * IPv6 prefix BASE/PLEN (network order) that answers one, and ALIAS6
  * for each prefix that answers as the IPv4 address at bit OFF of the
- * address (bitwise inverted if INV), whichever the set.  A callback's
- * non-zero return ends the walk and is returned; else 0.
+ * address (bitwise inverted if INV), whichever the set.  An address
+ * is in the set when its country is in SET or it is in one of the
+ * classes CLS.  A callback's non-zero return ends the walk and is
+ * returned; else 0.
  */
 #define GEO_CC_WORDS ((GEO_CC_MAX + 63) / 64)
 struct geo_walk {
@@ -140,6 +194,7 @@ struct geo_walk {
 	int (*alias6)(void *arg, const uint8_t base[16], unsigned plen,
 	    unsigned off, bool inv);
 	void *arg;
+	geo_cls_t cls;
 };
 int geo_walk(const struct geo_tables *t, const struct geo_walk *w);
 
@@ -157,7 +212,7 @@ void geo_tables_mem(const struct geo_tables *t, struct geo_mem *m);
  * compiled tables to a running cordon-dp.  Export allocates *BLOB (free()
  * it); 0, or -1 with errno ENOMEM.
  */
-#define GEO_BLOB_VERSION 1
+#define GEO_BLOB_VERSION 2 /* 2: country/class labels */
 int geo_tables_export(const struct geo_tables *t, void **blob, size_t *len);
 /*
  * Checks every index of BLOB (header, sizes, every table entry, the IPv6

@@ -5,7 +5,8 @@
  * Layout (little-endian, every section 4 KiB aligned, canonical: the
  * offsets follow from the counts alone):
  *
- *	struct geo_blob_hdr
+ *	struct geo_blob_hdr	(with the class names and digests)
+ *	lab	nlab x struct geo_lab (country, classes)
  *	tbl24	2^24 x u16
  *	tbl8	tbl8_groups x 256 x u16
  *	root6	2^16 x u32
@@ -47,10 +48,14 @@ struct geo_blob_hdr {
 	uint64_t root6_off;
 	uint64_t node6_off;
 	uint64_t total_len;
+	uint32_t nlab;
+	uint32_t pad2;
+	uint64_t lab_off;
+	struct geo_classes cls;
 };
 
 struct geo_blob_layout {
-	uint64_t tbl24, tbl8, root6, node6, total;
+	uint64_t lab, tbl24, tbl8, root6, node6, total;
 };
 
 static uint64_t
@@ -61,9 +66,12 @@ geo_blob_align(uint64_t v)
 
 /* Counts are bounded (< 2^30) so none of this overflows 64 bits. */
 static void
-geo_blob_layout(uint32_t groups, uint32_t nodes, struct geo_blob_layout *l)
+geo_blob_layout(uint32_t groups, uint32_t nodes, uint32_t nlab,
+    struct geo_blob_layout *l)
 {
-	l->tbl24 = geo_blob_align(sizeof(struct geo_blob_hdr));
+	l->lab = geo_blob_align(sizeof(struct geo_blob_hdr));
+	l->tbl24 =
+	    geo_blob_align(l->lab + (uint64_t)nlab * sizeof(struct geo_lab));
 	l->tbl8 = geo_blob_align(l->tbl24 + (uint64_t)GEO_TBL24_SIZE * 2);
 	l->root6 = geo_blob_align(l->tbl8 + (uint64_t)groups * 256 * 2);
 	l->node6 = geo_blob_align(l->root6 + (uint64_t)GEO6_ROOT_SIZE * 4);
@@ -171,15 +179,17 @@ geo_tables_export(const struct geo_tables *t, void **blob, size_t *len)
 		goto nomem;
 	groups = geo_blob_map4(t, map4);
 	nodes = geo_blob_walk6(t, map6, queue, NULL, NULL);
-	geo_blob_layout(groups, nodes, &l);
+	geo_blob_layout(groups, nodes, t->nlab, &l);
 	if ((b = calloc(1, l.total)) == NULL)
 		goto nomem;
+	if (t->nlab > 0)
+		memcpy(b + l.lab, t->lab, t->nlab * sizeof(struct geo_lab));
 	geo_blob_put4(t, map4, b, &l);
 	geo_blob_walk6(t, map6, queue, b, &l);
 	h = (struct geo_blob_hdr *)b;
 	*h = (struct geo_blob_hdr){ GEO_BLOB_MAGIC, GEO_BLOB_VERSION,
 		sizeof(*h), groups, nodes, 0, l.tbl24, l.tbl8, l.root6, l.node6,
-		l.total };
+		l.total, t->nlab, 0, l.lab, t->cls };
 	free(map4);
 	free(map6);
 	free(queue);
@@ -224,15 +234,16 @@ geo_blob_check_hdr(const void *blob, size_t len, char *err, size_t errlen)
 	 * memory for minutes.
 	 */
 	if (h->tbl8_groups > GEO_TBL8_MAX ||
-	    h->node6_count > GEO_BLOB_NODE6_MAX)
+	    h->node6_count > GEO_BLOB_NODE6_MAX || h->nlab > GEO_LAB_MAX ||
+	    h->cls.n > GEO_CLS_MAX)
 		return fail_with(err, errlen, EINVAL,
 		    "geo blob: %u groups, %u "
-		    "nodes: too many",
-		    h->tbl8_groups, h->node6_count);
-	geo_blob_layout(h->tbl8_groups, h->node6_count, &l);
-	if (h->tbl24_off != l.tbl24 || h->tbl8_off != l.tbl8 ||
-	    h->root6_off != l.root6 || h->node6_off != l.node6 ||
-	    h->total_len != l.total)
+		    "nodes, %u labels, %u classes: too many",
+		    h->tbl8_groups, h->node6_count, h->nlab, h->cls.n);
+	geo_blob_layout(h->tbl8_groups, h->node6_count, h->nlab, &l);
+	if (h->lab_off != l.lab || h->tbl24_off != l.tbl24 ||
+	    h->tbl8_off != l.tbl8 || h->root6_off != l.root6 ||
+	    h->node6_off != l.node6 || h->total_len != l.total)
 		return fail_with(err, errlen, EINVAL,
 		    "geo blob: section "
 		    "offsets do not match the counts");
@@ -244,13 +255,47 @@ geo_blob_check_hdr(const void *blob, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
+/* A value: a country, or one of the NLAB labels. */
+static int
+geo_blob_val_ok(const struct geo_tables *t, uint32_t v)
+{
+	return v < GEO_CC_MAX + t->nlab;
+}
+
+/*
+ * Every label a pair of a country and some classes the tables name,
+ * and the names terminated: lookups and `cordonctl lookup` trust both.
+ */
+static int
+geo_blob_check_lab(const struct geo_tables *t, char *err, size_t errlen)
+{
+	geo_cls_t known = t->cls.n == GEO_CLS_MAX
+	                      ? ~(geo_cls_t)0
+	                      : ((geo_cls_t)1 << t->cls.n) - 1;
+
+	for (uint32_t i = 0; i < t->nlab; i++)
+		if (t->lab[i].cc >= GEO_CC_MAX || t->lab[i].cls == 0 ||
+		    (t->lab[i].cls & ~known) != 0)
+			return fail_with(err, errlen, EINVAL,
+			    "geo blob: label %u "
+			    "(%u, %#x) out of range",
+			    i, t->lab[i].cc, t->lab[i].cls);
+	for (unsigned i = 0; i < t->cls.n; i++)
+		if (memchr(t->cls.name[i], '\0', GEO_CLS_NAMELEN) == NULL)
+			return fail_with(err, errlen, EINVAL,
+			    "geo blob: class %u: "
+			    "name not terminated",
+			    i);
+	return 0;
+}
+
 static int
 geo_blob_check4(const struct geo_tables *t, char *err, size_t errlen)
 {
 	for (uint32_t i = 0; i < GEO_TBL24_SIZE; i++) {
 		uint16_t e = t->tbl24[i];
 
-		if (e < GEO_CC_MAX ||
+		if (geo_blob_val_ok(t, e) ||
 		    (GEO_IS_TBL8(e) && e - GEO_TBL8_BASE < t->tbl8_used))
 			continue;
 		return fail_with(err, errlen, EINVAL,
@@ -259,20 +304,20 @@ geo_blob_check4(const struct geo_tables *t, char *err, size_t errlen)
 		    i, e, t->tbl8_used);
 	}
 	for (size_t i = 0; i < (size_t)t->tbl8_used << 8; i++)
-		if (t->tbl8[i] >= GEO_CC_MAX)
+		if (!geo_blob_val_ok(t, t->tbl8[i]))
 			return fail_with(err, errlen, EINVAL,
-			    "geo blob: "
-			    "tbl8[%zu] = %u is not a country",
+			    "geo blob: tbl8[%zu] "
+			    "= %u is not a country or label",
 			    i, t->tbl8[i]);
 	return 0;
 }
 
 static int
-geo_blob_ent_ok(uint32_t e, uint32_t nodes)
+geo_blob_ent_ok(const struct geo_tables *t, uint32_t e, uint32_t nodes)
 {
 	switch (e & GEO6_TAG_MASK) {
 	case GEO6_LEAF:
-		return e < GEO_CC_MAX;
+		return geo_blob_val_ok(t, e);
 	case GEO6_NODE:
 		return (e & GEO6_VAL_MASK) < nodes;
 	case GEO6_ALIAS:
@@ -290,16 +335,16 @@ static int
 geo_blob_check6_ents(const struct geo_tables *t, char *err, size_t errlen)
 {
 	for (uint32_t i = 0; i < GEO6_ROOT_SIZE; i++)
-		if (!geo_blob_ent_ok(t->root6[i], t->node6_used))
+		if (!geo_blob_ent_ok(t, t->root6[i], t->node6_used))
 			return fail_with(err, errlen, EINVAL,
-			    "geo blob: "
-			    "root6[%u] = %#x out of range",
+			    "geo blob: root6[%u] = "
+			    "%#x out of range",
 			    i, t->root6[i]);
 	for (size_t i = 0; i < (size_t)t->node6_used << 8; i++)
-		if (!geo_blob_ent_ok(t->node6[i], t->node6_used))
+		if (!geo_blob_ent_ok(t, t->node6[i], t->node6_used))
 			return fail_with(err, errlen, EINVAL,
-			    "geo blob: "
-			    "node6[%zu] = %#x out of range",
+			    "geo blob: node6[%zu] "
+			    "= %#x out of range",
 			    i, t->node6[i]);
 	return 0;
 }
@@ -396,7 +441,11 @@ geo_tables_import(const void *blob, size_t len, char *err, size_t errlen)
 	t->node6 = h->node6_count ? (uint32_t *)(b + h->node6_off) : NULL;
 	t->node6_cap = t->node6_used = t->node6_live = h->node6_count;
 	t->node6_free = GEO6_NONE;
-	if (geo_blob_check4(t, err, errlen) != 0 ||
+	t->lab = h->nlab ? (struct geo_lab *)(b + h->lab_off) : NULL;
+	t->nlab = h->nlab;
+	t->cls = h->cls;
+	if (geo_blob_check_lab(t, err, errlen) != 0 ||
+	    geo_blob_check4(t, err, errlen) != 0 ||
 	    geo_blob_check6_ents(t, err, errlen) != 0 ||
 	    geo_blob_check6_tree(t, err, errlen) != 0) {
 		geo_tables_free(t);

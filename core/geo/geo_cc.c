@@ -187,8 +187,12 @@ geo_tables_create(void)
 		goto free_t;
 	if (geo_v6_init(t) == -1)
 		goto fini_v4;
+	if (geo_lab_init(t) == -1)
+		goto fini_v6;
 	return t;
 
+fini_v6:
+	geo_v6_fini(t);
 fini_v4:
 	geo_v4_fini(t);
 free_t:
@@ -205,6 +209,7 @@ geo_tables_free(struct geo_tables *t)
 	if (!t->borrowed) {
 		geo_v4_fini(t);
 		geo_v6_fini(t);
+		geo_lab_fini(t);
 	}
 	free(t->blob);
 	free(t);

@@ -11,14 +11,18 @@
 #include "core/geo/geo.h"
 
 /*
- * IPv4, DIR-24-8: a tbl24 entry below GEO_TBL8_BASE is a country; from
+ * A table value below GEO_CC_MAX is a country without classes; from
+ * GEO_CC_MAX up to GEO_CC_MAX + GEO_LAB_MAX it is a label, the index
+ * (less GEO_CC_MAX) of a (country, classes) pair in lab[].
+ *
+ * IPv4, DIR-24-8: a tbl24 entry below GEO_TBL8_BASE is a value; from
  * GEO_TBL8_BASE up it names a group of 256 tbl8 entries for a /24 that is
- * split further.  Countries need 10 bits, so 16-bit entries leave room for
- * 64512 groups (the real whois database needs about 16k).  Free groups
+ * split further.  Values need 12 bits, so 16-bit entries leave room for
+ * 61440 groups (the real whois database needs about 16k).  Free groups
  * are chained through their first entry.
  */
 #define GEO_TBL24_SIZE (1u << 24)
-#define GEO_TBL8_BASE  1024u
+#define GEO_TBL8_BASE  (GEO_CC_MAX + GEO_LAB_MAX)
 #define GEO_TBL8_MAX   (65536u - GEO_TBL8_BASE)
 #define GEO_IS_TBL8(e) ((e) >= GEO_TBL8_BASE)
 #define GEO_TBL8_NONE  0xffffu /* end of the free chain */
@@ -41,7 +45,17 @@
 #define GEO6_NODE_MAX  0x3fffffffu
 #define GEO6_NONE      0xffffffffu /* end of the free chain */
 
-_Static_assert(GEO_CC_MAX <= GEO_TBL8_BASE, "countries overlap tbl8 groups");
+_Static_assert(GEO_CC_MAX < GEO_TBL8_BASE, "countries overlap tbl8 groups");
+
+struct geo_lab {
+	uint16_t cc;
+	uint16_t pad;
+	geo_cls_t cls;
+};
+
+/* Build-time index of lab[] by pair: slots hold label + 1, 0 is free. */
+#define GEO_LABHASH_SIZE 8192u
+_Static_assert(GEO_LABHASH_SIZE >= 2 * GEO_LAB_MAX, "label hash too small");
 
 struct geo_tables {
 	uint16_t *tbl24;
@@ -58,6 +72,11 @@ struct geo_tables {
 	uint32_t node6_live;
 	uint32_t node6_free;
 
+	struct geo_lab *lab; /* GEO_LAB_MAX pairs */
+	uint32_t nlab;
+	uint16_t *labhash; /* NULL when imported (read-only) */
+	struct geo_classes cls;
+
 	uint8_t borrowed; /* arrays belong to an imported blob */
 	void *blob;       /* that blob when the tables own it */
 };
@@ -69,6 +88,8 @@ struct geo_tables {
  */
 void *geo_mem_alloc(size_t bytes);
 
+int geo_lab_init(struct geo_tables *t);
+void geo_lab_fini(struct geo_tables *t);
 int geo_v4_init(struct geo_tables *t);
 void geo_v4_fini(struct geo_tables *t);
 int geo_v4_compact(struct geo_tables *t);
@@ -76,7 +97,8 @@ int geo_v6_init(struct geo_tables *t);
 void geo_v6_fini(struct geo_tables *t);
 int geo_v6_compact(struct geo_tables *t);
 
-static inline geo_cc_t
+/* The value (country or label) of tables entry A. */
+static inline uint32_t
 geo_v4_get(const struct geo_tables *t, uint32_t a)
 {
 	uint16_t e = t->tbl24[a >> 8];
@@ -85,5 +107,29 @@ geo_v4_get(const struct geo_tables *t, uint32_t a)
 		e = t->tbl8[((uint32_t)(e - GEO_TBL8_BASE) << 8) | (a & 0xff)];
 	return e;
 }
+
+static inline geo_cc_t
+geo_val_cc(const struct geo_tables *t, uint32_t v)
+{
+	return __builtin_expect(v < GEO_CC_MAX, 1) ? (geo_cc_t)v
+	                                           : t->lab[v - GEO_CC_MAX].cc;
+}
+
+static inline geo_cls_t
+geo_val_cls(const struct geo_tables *t, uint32_t v)
+{
+	return __builtin_expect(v < GEO_CC_MAX, 1) ? 0
+	                                           : t->lab[v - GEO_CC_MAX].cls;
+}
+
+/*
+ * CC[0..N) hold values: turns them into countries, with their classes
+ * into CLS (may be NULL).  Nearly free on tables without classes.
+ */
+void geo_vals_split(const struct geo_tables *t, geo_cc_t *cc, geo_cls_t *cls,
+    unsigned n);
+
+/* The value for V's country with classes BITS added; -1 with ENOSPC. */
+int64_t geo_val_or(struct geo_tables *t, uint32_t v, geo_cls_t bits);
 
 #endif

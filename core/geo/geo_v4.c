@@ -184,10 +184,106 @@ geo_v4_compact(struct geo_tables *t)
 	return 0;
 }
 
+/*
+ * Adds BITS to entries [FIRST, FIRST + N) of ARR; runs of one value
+ * are common, so the last answer is reused.
+ */
+static int
+geo_v4_or_run(struct geo_tables *t, uint16_t *arr, uint32_t first, uint32_t n,
+    geo_cls_t bits)
+{
+	uint32_t from = UINT32_MAX, to = 0;
+	int64_t v;
+
+	for (uint32_t i = first; i < first + n; i++) {
+		if (GEO_IS_TBL8(arr[i])) {
+			if (geo_v4_or_run(t,
+			        &t->tbl8[(uint32_t)(arr[i] - GEO_TBL8_BASE)
+			                 << 8],
+			        0, 256, bits) == -1)
+				return -1;
+			continue;
+		}
+		if (arr[i] != from) {
+			if ((v = geo_val_or(t, arr[i], bits)) == -1)
+				return -1;
+			from = arr[i];
+			to = (uint32_t)v;
+		}
+		arr[i] = (uint16_t)to;
+	}
+	return 0;
+}
+
+int
+geo_v4_add_cls(struct geo_tables *t, uint32_t addr, unsigned plen,
+    geo_cls_t bits)
+{
+	uint32_t i24, g;
+	int r;
+
+	if (plen > 32) {
+		errno = EINVAL;
+		return -1;
+	}
+	addr = plen == 0 ? 0 : addr & ~0u << (32 - plen);
+	if (plen <= 24)
+		return geo_v4_or_run(t, t->tbl24, addr >> 8, 1u << (24 - plen),
+		    bits);
+	i24 = addr >> 8;
+	if (!GEO_IS_TBL8(t->tbl24[i24])) {
+		if ((r = geo_v4_group_alloc(t, t->tbl24[i24])) == -1)
+			return -1;
+		t->tbl24[i24] = (uint16_t)(GEO_TBL8_BASE + r);
+	}
+	g = t->tbl24[i24] - GEO_TBL8_BASE;
+	if (geo_v4_or_run(t, &t->tbl8[g << 8], addr & 0xff, 1u << (32 - plen),
+	        bits) == -1)
+		return -1;
+	if (geo_v4_uniform(&t->tbl8[g << 8])) {
+		t->tbl24[i24] = t->tbl8[g << 8];
+		geo_v4_group_free(t, g);
+	}
+	return 0;
+}
+
 geo_cc_t
 geo_lookup4(const struct geo_tables *t, uint32_t addr)
 {
-	return geo_v4_get(t, addr);
+	return geo_val_cc(t, geo_v4_get(t, addr));
+}
+
+geo_cc_t
+geo_lookup4_cls(const struct geo_tables *t, uint32_t addr, geo_cls_t *cls)
+{
+	uint32_t v = geo_v4_get(t, addr);
+
+	*cls = geo_val_cls(t, v);
+	return geo_val_cc(t, v);
+}
+
+/*
+ * Values (countries or labels) fit geo_cc_t: the lookups write them in
+ * place, and only tables with classes pay a pass that splits labels.
+ */
+_Static_assert(GEO_TBL8_BASE <= 65536, "values fit geo_cc_t");
+
+void
+geo_vals_split(const struct geo_tables *t, geo_cc_t *cc, geo_cls_t *cls,
+    unsigned n)
+{
+	unsigned i;
+
+	if (__builtin_expect(t->nlab == 0, 1)) {
+		if (cls != NULL)
+			memset(cls, 0, n * sizeof(*cls));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (cls != NULL)
+			cls[i] = geo_val_cls(t, cc[i]);
+		cc[i] = geo_val_cc(t, cc[i]);
+	}
 }
 
 /*
@@ -221,13 +317,21 @@ geo_v4_chunk(const struct geo_tables *t, const uint32_t *addr, geo_cc_t *cc,
 }
 
 void
-geo_lookup4_bulk(const struct geo_tables *t, const uint32_t *addr, geo_cc_t *cc,
-    unsigned n)
+geo_lookup4_bulk_cls(const struct geo_tables *t, const uint32_t *addr,
+    geo_cc_t *cc, geo_cls_t *cls, unsigned n)
 {
 	unsigned i, m;
 
 	for (i = 0; i < n; i += m) {
 		m = n - i < GEO_BULK_CHUNK ? n - i : GEO_BULK_CHUNK;
 		geo_v4_chunk(t, addr + i, cc + i, m);
+		geo_vals_split(t, cc + i, cls ? cls + i : NULL, m);
 	}
+}
+
+void
+geo_lookup4_bulk(const struct geo_tables *t, const uint32_t *addr, geo_cc_t *cc,
+    unsigned n)
+{
+	geo_lookup4_bulk_cls(t, addr, cc, NULL, n);
 }

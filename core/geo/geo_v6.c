@@ -114,23 +114,27 @@ geo_v6_fill(struct geo_tables *t, uint32_t pnode, uint32_t first, uint32_t n,
 	}
 }
 
-/* Writes ENT over A/PLEN, splitting leaves into nodes on the way down. */
+/*
+ * Walks down to the level where A/PLEN ends, splitting leaves into nodes
+ * on the way: *PNODE is that level's node (GEO6_NONE: the root), and the
+ * prefix covers its entries [*FIRST, *FIRST + *N).
+ */
 static int
-geo_v6_put(struct geo_tables *t, const uint8_t a[16], unsigned plen,
-    uint32_t ent)
+geo_v6_down(struct geo_tables *t, const uint8_t a[16], unsigned plen,
+    uint32_t *pnode_out, uint32_t *first, uint32_t *n)
 {
 	uint32_t pnode = GEO6_NONE, idx = ((uint32_t)a[0] << 8) | a[1];
 	unsigned depth = 0, stride = 16;
 	uint32_t *slot;
-	int64_t n;
+	int64_t nn;
 
 	while (plen > depth + stride) {
 		slot = GEO6_SLOT(t, pnode, idx);
 		if ((*slot & GEO6_TAG_MASK) != GEO6_NODE) {
-			if ((n = geo_v6_node_alloc(t, *slot)) == -1)
+			if ((nn = geo_v6_node_alloc(t, *slot)) == -1)
 				return -1;
 			/* The allocation may have moved the slot. */
-			*GEO6_SLOT(t, pnode, idx) = GEO6_NODE | (uint32_t)n;
+			*GEO6_SLOT(t, pnode, idx) = GEO6_NODE | (uint32_t)nn;
 		}
 		pnode = *GEO6_SLOT(t, pnode, idx) & GEO6_VAL_MASK;
 		depth += stride;
@@ -138,8 +142,65 @@ geo_v6_put(struct geo_tables *t, const uint8_t a[16], unsigned plen,
 		idx = a[depth / 8];
 	}
 	/* The last PLEN - DEPTH bits choose a run of entries in this level. */
-	idx &= ~((1u << (depth + stride - plen)) - 1);
-	geo_v6_fill(t, pnode, idx, 1u << (depth + stride - plen), ent);
+	*first = idx & ~((1u << (depth + stride - plen)) - 1);
+	*n = 1u << (depth + stride - plen);
+	*pnode_out = pnode;
+	return 0;
+}
+
+/* Writes ENT over A/PLEN. */
+static int
+geo_v6_put(struct geo_tables *t, const uint8_t a[16], unsigned plen,
+    uint32_t ent)
+{
+	uint32_t pnode, first, n;
+
+	if (geo_v6_down(t, a, plen, &pnode, &first, &n) == -1)
+		return -1;
+	geo_v6_fill(t, pnode, first, n, ent);
+	return 0;
+}
+
+/* Adds BITS under entry *E: leaves get them, aliases keep their IPv4. */
+static int
+geo_v6_or_ent(struct geo_tables *t, uint32_t *e, geo_cls_t bits)
+{
+	uint32_t nd;
+	int64_t v;
+
+	switch (*e & GEO6_TAG_MASK) {
+	case GEO6_LEAF:
+		if ((v = geo_val_or(t, *e & GEO6_VAL_MASK, bits)) == -1)
+			return -1;
+		*e = GEO6_LEAF | (uint32_t)v;
+		return 0;
+	case GEO6_NODE:
+		nd = *e & GEO6_VAL_MASK;
+		for (uint32_t i = 0; i < 256; i++)
+			if (geo_v6_or_ent(t, &t->node6[((size_t)nd << 8) | i],
+			        bits) == -1)
+				return -1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+geo_v6_add_cls(struct geo_tables *t, const uint8_t addr[16], unsigned plen,
+    geo_cls_t bits)
+{
+	uint32_t pnode, first, n;
+
+	if (plen > 128) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (geo_v6_down(t, addr, plen, &pnode, &first, &n) == -1)
+		return -1;
+	for (uint32_t i = first; i < first + n; i++)
+		if (geo_v6_or_ent(t, GEO6_SLOT(t, pnode, i), bits) == -1)
+			return -1;
 	return 0;
 }
 
@@ -199,8 +260,9 @@ geo_v6_alias_addr(const uint8_t a[16], uint32_t val)
 	return val & GEO6_ALIAS_INV ? ~v : v;
 }
 
-geo_cc_t
-geo_lookup6(const struct geo_tables *t, const uint8_t addr[16])
+/* The value (country or label) of ADDR. */
+static inline uint32_t
+geo_v6_get(const struct geo_tables *t, const uint8_t addr[16])
 {
 	uint32_t e = t->root6[GEO6_ROOT_IDX(addr)];
 	unsigned i = 2;
@@ -209,8 +271,24 @@ geo_lookup6(const struct geo_tables *t, const uint8_t addr[16])
 	while ((e & GEO6_TAG_MASK) == GEO6_NODE)
 		e = *GEO6_NEXT(t, e, addr, i++);
 	if (__builtin_expect((e & GEO6_TAG_MASK) == GEO6_LEAF, 1))
-		return (geo_cc_t)e;
+		return e;
 	return geo_v4_get(t, geo_v6_alias_addr(addr, e & GEO6_VAL_MASK));
+}
+
+geo_cc_t
+geo_lookup6(const struct geo_tables *t, const uint8_t addr[16])
+{
+	return geo_val_cc(t, geo_v6_get(t, addr));
+}
+
+geo_cc_t
+geo_lookup6_cls(const struct geo_tables *t, const uint8_t addr[16],
+    geo_cls_t *cls)
+{
+	uint32_t v = geo_v6_get(t, addr);
+
+	*cls = geo_val_cls(t, v);
+	return geo_val_cc(t, v);
 }
 
 /*
@@ -255,15 +333,23 @@ geo_v6_chunk(const struct geo_tables *t, const uint8_t *const *a, geo_cc_t *cc,
 }
 
 void
-geo_lookup6_bulk(const struct geo_tables *t, const uint8_t *const *addr,
-    geo_cc_t *cc, unsigned n)
+geo_lookup6_bulk_cls(const struct geo_tables *t, const uint8_t *const *addr,
+    geo_cc_t *cc, geo_cls_t *cls, unsigned n)
 {
 	unsigned i, m;
 
 	for (i = 0; i < n; i += m) {
 		m = n - i < GEO6_BULK_CHUNK ? n - i : GEO6_BULK_CHUNK;
 		geo_v6_chunk(t, addr + i, cc + i, m);
+		geo_vals_split(t, cc + i, cls ? cls + i : NULL, m);
 	}
+}
+
+void
+geo_lookup6_bulk(const struct geo_tables *t, const uint8_t *const *addr,
+    geo_cc_t *cc, unsigned n)
+{
+	geo_lookup6_bulk_cls(t, addr, cc, NULL, n);
 }
 
 /*

@@ -9,10 +9,14 @@
 
 #include "core/geo/geo_impl.h"
 
+/* Is value V (a country, or a country/class label) in the walk's set? */
 static bool
-geo_walk_has(const struct geo_walk *w, geo_cc_t cc)
+geo_walk_has(const struct geo_tables *t, const struct geo_walk *w, uint32_t v)
 {
-	return cc < GEO_CC_MAX && (w->set[cc / 64] >> (cc % 64)) & 1;
+	geo_cc_t cc = geo_val_cc(t, v);
+
+	return (cc < GEO_CC_MAX && (w->set[cc / 64] >> (cc % 64)) & 1) ||
+	       (geo_val_cls(t, v) & w->cls) != 0;
 }
 
 /* Adjacent IPv4 entries of the set become one range. */
@@ -48,14 +52,14 @@ geo_walk4(const struct geo_tables *t, const struct geo_walk *w)
 		const uint16_t *t8;
 
 		if (!GEO_IS_TBL8(e)) {
-			if (geo_walk_has(w, e) &&
+			if (geo_walk_has(t, w, e) &&
 			    (rc = geo_run4_add(w, &r, i << 8, i << 8 | 0xff)))
 				return rc;
 			continue;
 		}
 		t8 = t->tbl8 + ((uint32_t)(e - GEO_TBL8_BASE) << 8);
 		for (uint32_t j = 0; j < 256; j++)
-			if (geo_walk_has(w, t8[j]) &&
+			if (geo_walk_has(t, w, t8[j]) &&
 			    (rc = geo_run4_add(w, &r, i << 8 | j, i << 8 | j)))
 				return rc;
 	}
@@ -72,7 +76,7 @@ geo_walk6(const struct geo_tables *t, const struct geo_walk *w, uint32_t e,
 
 	switch (e & GEO6_TAG_MASK) {
 	case GEO6_LEAF:
-		if (!geo_walk_has(w, (geo_cc_t)(e & GEO6_VAL_MASK)))
+		if (!geo_walk_has(t, w, e & GEO6_VAL_MASK))
 			return 0;
 		return w->v6(w->arg, base, plen);
 	case GEO6_ALIAS:
@@ -83,8 +87,7 @@ geo_walk6(const struct geo_tables *t, const struct geo_walk *w, uint32_t e,
 		for (unsigned b = 0; b < 256; b++) {
 			/* Most entries are countries outside the set. */
 			if ((node[b] & GEO6_TAG_MASK) == GEO6_LEAF &&
-			    !geo_walk_has(w,
-			        (geo_cc_t)(node[b] & GEO6_VAL_MASK)))
+			    !geo_walk_has(t, w, node[b] & GEO6_VAL_MASK))
 				continue;
 			base[plen / 8] = (uint8_t)b;
 			if ((rc = geo_walk6(t, w, node[b], base, plen + 8)))

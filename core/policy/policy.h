@@ -25,7 +25,7 @@
  * struct to cordon-dp as bytes (docs/control.md, section 1), and both
  * check this and sizeof(struct policy) before trusting them.
  */
-#define POL_LAYOUT_VERSION 3
+#define POL_LAYOUT_VERSION 4 /* 4: src_cls */
 
 /* Protocol classes: the index into proto[]; also picks port_class[]. */
 enum pol_proto {
@@ -91,6 +91,15 @@ struct policy {
 	struct pol_set noident;
 
 	struct pol_set src_cc[GEO_CC_MAX];
+	/*
+	 * Relay classes (geo_cls_t bit K -> the rules naming class K in
+	 * src): a source's set is src_cc[its country] ORed with src_cls[K]
+	 * of each of its classes.  SRC_CLS_USED: the classes some rule
+	 * names (others cost nothing).  Shaped like a country's set, so
+	 * other source sets (tunnel layers) can take classes the same way.
+	 */
+	geo_cls_t src_cls_used;
+	struct pol_set src_cls[GEO_CLS_MAX];
 	struct pol_set dst_cc[GEO_CC_MAX];
 	struct pol_set dir[POL_DIR_MAX];
 	struct pol_set proto[POL_PROTO_MAX];
@@ -130,6 +139,27 @@ static inline void
 pol_set_add(struct pol_set *s, unsigned bit)
 {
 	s->w[bit / 64] |= 1ULL << (bit % 64);
+}
+
+/*
+ * The rules a source of country CC and classes CLS can match: the
+ * country's set itself when no rule names one of its classes (nearly
+ * always), else that set ORed with its classes' sets into X.
+ */
+static inline const struct pol_set *
+pol_src_set(const struct policy *p, const struct pol_set *cc_sets,
+    const struct pol_set *cls_sets, geo_cc_t cc, geo_cls_t cls,
+    struct pol_set *restrict x)
+{
+	geo_cls_t c = cls & p->src_cls_used;
+
+	if (__builtin_expect(c == 0, 1))
+		return &cc_sets[cc];
+	*x = cc_sets[cc];
+	for (; c != 0; c &= c - 1)
+		for (unsigned i = 0; i < POL_WORDS; i++)
+			x->w[i] |= cls_sets[__builtin_ctz(c)].w[i];
+	return x;
 }
 
 /* Does a flow of direction DIR (enum pol_dir) pass the identity gate? */

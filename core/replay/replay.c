@@ -82,6 +82,7 @@ replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
 	r.parsed = rc == 0;
 	r.m = &m;
 	r.v = &v;
+	r.cls = geo_tables_classes(x->g);
 	cls_record_json(x->out, x->p, &r);
 }
 

@@ -38,6 +38,9 @@ ctl_pol_sets_ok(const struct policy *p)
 		if (!ctl_pol_set_ok(&p->src_cc[i], n) ||
 		    !ctl_pol_set_ok(&p->dst_cc[i], n))
 			return 0;
+	for (unsigned i = 0; i < GEO_CLS_MAX; i++)
+		if (!ctl_pol_set_ok(&p->src_cls[i], n))
+			return 0;
 	for (unsigned i = 0; i < POL_DIR_MAX; i++)
 		if (!ctl_pol_set_ok(&p->dir[i], n))
 			return 0;

@@ -244,6 +244,38 @@ static const struct bad_case bad_cases[] = {
 	    NULL, NULL,
 	    "main.conf:4: rule \"a\": unknown region or country "
 	    "\"prohibitted\"" },
+/* relay classes (geo.classes) */
+#define CLS_GEO                                                                \
+	"geo: { classes = (\n  { name = \"tor\"; prefixes = \"tor.txt\"; }\n); };\n"
+	{ CLS_GEO BASE_SVC
+	    "rules = (\n{ name = \"a\";\n"
+	    "  src = [ \"class:tr\" ];\n  action = \"drop\"; }\n);\n",
+	    NULL, NULL,
+	    "main.conf:7: rule \"a\": unknown class \"tr\" "
+	    "(geo.classes)" },
+	{ CLS_GEO BASE_SVC
+	    "rules = (\n{ name = \"a\";\n"
+	    "  dst = [ \"class:tor\" ];\n  action = \"drop\"; }\n);\n",
+	    NULL, NULL,
+	    "main.conf:7: rule \"a\": \"class:tor\": classes match "
+	    "sources only (src)" },
+	{ "geo: { classes = (\n  { name = \"tor\"; }\n); };\n", NULL, NULL,
+	    "main.conf:2: class \"tor\": give prefixes, asns or asn" },
+	{ "geo: { classes = (\n  { name = \"t\"; prefixes = \"a\"; },\n"
+	  "  { name = \"t\"; prefixes = \"b\"; }\n); };\n",
+	    NULL, NULL, "main.conf:3: duplicate class \"t\"" },
+	{ "geo: { classes = (\n  { name = \"vpn\";\n    asn = [ 64500, "
+	  "0 ]; }\n); };\n",
+	    NULL, NULL,
+	    "main.conf:3: class \"vpn\": AS number 0 out of range" },
+	{ "geo: { classes = (\n  { name = \"vpn\"; asn = [ 64500 ]; }\n"
+	  "); };\n",
+	    NULL, NULL,
+	    "main.conf:2: class \"vpn\" names AS "
+	    "numbers: geo.asn_database is required" },
+	{ "geo: { classes = (\n  { name = \"v\"; prefixes = \"a\";\n"
+	  "    asns = 5; }\n); };\n",
+	    NULL, NULL, "main.conf:3: \"asns\" must be a string" },
 	/* bad port range */
 	{ "services: {\n  x11 = { proto = \"tcp\";\n"
 	  "          ports = [ \"6010\", \"6063-6000\" ]; };\n};\n",

@@ -7,7 +7,8 @@
  * same key, through the parser); its rule steps end at the deciding rule
  * and name, for every earlier one, a compiled set that lacks it.  Where
  * the test's own record of a rule can tell (countries, direction,
- * identity block), the named set is the right one.  With a session table
+ * identity block, relay classes in src), the named set is the right
+ * one.  With a session table
  * (random rule bits, live or expired) explain and the classifier agree
  * too; replay has no sessions.
  */
@@ -43,6 +44,7 @@ static const char *const cc_name[NCC] = { "US", "CN", "RU", "DE", "FR" };
 struct gen_rule {
 	uint8_t src_any, dst_any;
 	uint8_t src[NCC + 1], dst[NCC + 1]; /* by country index */
+	uint8_t src_cls;                    /* "class:" items, bits */
 	uint8_t dir;                        /* enum conf_dir */
 	uint8_t ident;                      /* has an identity block */
 };
@@ -89,12 +91,20 @@ put(struct gen *g, const char *fmt, ...)
 
 /* ---- policies ---------------------------------------------------- */
 
+/* Relay classes: bit 0 "tor", bit 1 "vpn" (geo_make places them). */
+#define CLS_TOR 1u
+#define CLS_VPN 2u
+
 static void
 gen_head(struct gen *g)
 {
 	static const char *const bad[] = { "CN", "RU", "DE" };
 	unsigned mask = 1 + rnd(g, 7), n = 0;
 
+	/* The loader only names the files: the tables are made here. */
+	put(g, "geo = { classes = ( { name = \"tor\"; prefixes = "
+	       "\"/dev/null\"; },\n  { name = \"vpn\"; asn = [ 64500 ]; } );\n"
+	       "  asn_database = \"/dev/null\"; };\n");
 	put(g,
 	    "services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"
 	    "  rdp = { proto = [ \"tcp\", \"udp\" ]; ports = \"3389\"; };\n"
@@ -135,9 +145,13 @@ gen_identity(struct gen *g)
 	    rnd(g, 2) ? "  knock = { port = 47470; };\n" : "");
 }
 
-/* A country list for src or dst; marks the countries it holds. */
+/*
+ * A country list for src or dst; marks the countries it holds (and, for
+ * src, given CLS, the relay classes).
+ */
 static void
-gen_side(struct gen *g, const char *key, uint8_t *any, uint8_t *set)
+gen_side(struct gen *g, const char *key, uint8_t *any, uint8_t *set,
+    uint8_t *cls)
 {
 	unsigned n = 1 + rnd(g, 2);
 
@@ -155,6 +169,11 @@ gen_side(struct gen *g, const char *key, uint8_t *any, uint8_t *set)
 		} else if (k == NCC) {
 			put(g, "%s \"unknown\"", i ? "," : "");
 			set[NCC] = 1;
+		} else if (cls != NULL && rnd(g, 2)) {
+			k = rnd(g, 2);
+			put(g, "%s \"class:%s\"", i ? "," : "",
+			    k ? "vpn" : "tor");
+			*cls |= (uint8_t)(1u << k);
 		} else {
 			put(g, "%s \"bad\"", i ? "," : "");
 			for (unsigned c = 0; c <= NCC; c++)
@@ -198,8 +217,8 @@ gen_rule(struct gen *g, unsigned i)
 	struct gen_rule *r = &g->rule[i];
 
 	put(g, "%s{ name = \"r%u\";", i ? ",\n" : "", i);
-	gen_side(g, "src", &r->src_any, r->src);
-	gen_side(g, "dst", &r->dst_any, r->dst);
+	gen_side(g, "src", &r->src_any, r->src, &r->src_cls);
+	gen_side(g, "dst", &r->dst_any, r->dst, NULL);
 	r->ident = g->ident && rnd(g, 4) == 0;
 	r->dir = (uint8_t)rnd(g, 3);
 	/* Only inbound flows carry a session unless the gate takes all. */
@@ -254,6 +273,37 @@ compile(const struct gen *g)
 	return p;
 }
 
+/*
+ * Relay classes over 10.K.0.0/16 and 2001:db8:K::/48 (K = 9: no
+ * country): the upper half (third byte, IPv6 seventh) is "tor", the
+ * second and fourth quarters "vpn".
+ */
+static void
+geo_classes(struct geo_tables *t, unsigned k)
+{
+	uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, (uint8_t)k };
+	uint32_t a4 = 0x0a000000u | k << 16;
+
+	assert_int_equal(geo_v4_add_cls(t, a4 | 0x8000, 17, CLS_TOR), 0);
+	assert_int_equal(geo_v4_add_cls(t, a4 | 0x4000, 18, CLS_VPN), 0);
+	assert_int_equal(geo_v4_add_cls(t, a4 | 0xc000, 18, CLS_VPN), 0);
+	a6[6] = 0x80;
+	assert_int_equal(geo_v6_add_cls(t, a6, 49, CLS_TOR), 0);
+	a6[6] = 0x40;
+	assert_int_equal(geo_v6_add_cls(t, a6, 50, CLS_VPN), 0);
+	a6[6] = 0xc0;
+	assert_int_equal(geo_v6_add_cls(t, a6, 50, CLS_VPN), 0);
+}
+
+/* The classes of address A as geo_classes placed them. */
+static uint8_t
+model_cls(uint8_t af, const uint8_t *a)
+{
+	uint8_t b = af == 4 ? a[2] : a[6];
+
+	return (uint8_t)((b & 0x80 ? CLS_TOR : 0) | (b & 0x40 ? CLS_VPN : 0));
+}
+
 /* 10.K.0.0/16 and 2001:db8:K::/48 are country K; K = NCC is in none. */
 static struct geo_tables *
 geo_make(void)
@@ -270,7 +320,9 @@ geo_make(void)
 		assert_int_equal(geo_v6_set(t, a6, 48,
 		                     (geo_cc_t)geo_cc_parse(cc_name[k])),
 		    0);
+		geo_classes(t, k);
 	}
+	geo_classes(t, 9);
 	return t;
 }
 
@@ -309,6 +361,7 @@ gen_addr(struct gen *g, uint8_t af, unsigned k, uint8_t *a)
 	a[2] = 0x0d;
 	a[3] = 0xb8;
 	a[5] = (uint8_t)(k < NCC ? k : 9);
+	a[6] = (uint8_t)rnd(g, 256);
 	a[15] = (uint8_t)(1 + rnd(g, 254));
 }
 
@@ -392,6 +445,7 @@ same_verdict(struct world *w, const struct cls_verdict *a,
 	CHECK(w, a->rule == b->rule);
 	CHECK(w, a->service == b->service);
 	CHECK(w, a->src_cc == b->src_cc);
+	CHECK(w, a->src_cls == b->src_cls);
 	CHECK(w, a->dst_cc == b->dst_cc);
 	CHECK(w, a->log == b->log);
 	CHECK(w, a->nexthop == b->nexthop);
@@ -424,7 +478,9 @@ model_miss(struct world *w, const struct pkt_case *c, unsigned i, unsigned miss,
 	unsigned dk = w->p->needs_dst_geo ? c->dk : NCC;
 	unsigned want = CLS_SET_MAX;
 
-	if (!r->src_any && !r->src[c->sk])
+	/* A source is in src by its country or by one of its classes. */
+	if (!r->src_any && !r->src[c->sk] &&
+	    !(r->src_cls & model_cls(c->k.af, c->k.src)))
 		want = CLS_SET_SRC;
 	else if (!r->dst_any && !r->dst[dk])
 		want = CLS_SET_DST;

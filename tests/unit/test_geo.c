@@ -292,7 +292,8 @@ test_v4_many_groups(void **state)
 	geo_tables_free(t);
 }
 
-/* Every group in use: the next split fails cleanly, the table intact. */
+/* Every group in use (4096 values leave 61440): the next split fails
+ * cleanly, the table intact. */
 static void
 test_v4_enospc(void **state)
 {
@@ -309,7 +310,7 @@ test_v4_enospc(void **state)
 	assert_int_equal(errno, ENOSPC);
 	geo_tables_mem(t, &m);
 	assert_int_equal(m.v4_tbl8_groups, i);
-	assert_true(i >= 64000);
+	assert_true(i >= 61000);
 	assert_int_equal(geo_lookup4(t, (i - 1) << 8), cc("CN"));
 	assert_int_equal(geo_lookup4(t, ((i - 1) << 8) | 128), 0);
 	assert_int_equal(geo_lookup4(t, i << 8), 0);
@@ -478,7 +479,7 @@ test_walk(void **state)
 	struct geo_tables *t = geo_tables_create();
 	uint64_t set[GEO_CC_WORDS] = { 0 };
 	struct walk_log l = { 0 };
-	struct geo_walk w = { set, walk4, walk6, walk_alias, &l };
+	struct geo_walk w = { set, walk4, walk6, walk_alias, &l, 0 };
 	uint8_t a[16];
 
 	(void)state;

@@ -89,7 +89,7 @@ static void
 test_export_matches_lookup(void **st)
 {
 	struct geo_tables *t = tables();
-	struct conf_ccset s = { { 0 } };
+	struct conf_ccset s = { { 0 }, 0 };
 	struct nft_ivs l;
 	uint64_t seed = 42;
 	uint8_t a6[16];
@@ -136,6 +136,57 @@ test_export_matches_lookup(void **st)
 }
 
 /*
+ * A relay class joins a country set: the export holds every address
+ * whose country or one of whose classes is in the set, through the
+ * IPv4-embedding aliases too, and nothing else.
+ */
+static void
+test_export_classes(void **st)
+{
+	struct geo_tables *t = tables();
+	struct conf_ccset s = { { 0 }, 2 }; /* class bit 1 only */
+	struct nft_ivs l;
+	uint64_t seed = 7;
+	uint8_t a6[16];
+	geo_cls_t k;
+	geo_cc_t cc;
+
+	(void)st;
+	conf_ccset_add(&s, (geo_cc_t)geo_cc_parse("US"));
+	/* Class 1 over part of CN, over unknown space; class 0 elsewhere. */
+	assert_int_equal(geo_v4_add_cls(t, 0xc6336440, 26, 2), 0);
+	assert_int_equal(geo_v4_add_cls(t, 0x2d000000, 8, 2), 0);
+	assert_int_equal(geo_v4_add_cls(t, 0x0a000000, 9, 1), 0);
+	inet_pton(AF_INET6, "2001:db8:1:8000::", a6);
+	assert_int_equal(geo_v6_add_cls(t, a6, 49, 3), 0);
+	assert_int_equal(nft_iv_export(t, &s, &l), 0);
+	for (int i = 0; i < 200000; i++) {
+		uint32_t a = (uint32_t)unit_rnd(&seed);
+
+		if (i & 1)
+			a = (i & 2 ? 0xc6336400u : 0x2d000000u) | (a & 0x1ff);
+		cc = geo_lookup4_cls(t, a, &k);
+		assert_int_equal(in4(&l, a),
+		    conf_ccset_has(&s, cc) || (k & s.cls) != 0);
+	}
+	for (int i = 0; i < 100000; i++) {
+		uint64_t lo = unit_rnd(&seed);
+
+		inet_pton(AF_INET6,
+		    i & 1 ? "2001:db8:1::" : "::ffff:198.51.100.0", a6);
+		if (i & 1)
+			a6[6] = (uint8_t)lo, a6[15] = (uint8_t)(lo >> 8);
+		else
+			a6[15] = (uint8_t)lo;
+		cc = geo_lookup6_cls(t, a6, &k);
+		assert_int_equal(in6(&l, nft_bytes_u128(a6)),
+		    conf_ccset_has(&s, cc) || (k & s.cls) != 0);
+	}
+	nft_ivs_free(&l);
+	geo_tables_free(t);
+}
+
+/*
  * Regression (issue 10 item 3): the special-purpose ::/128 and ::1 split
  * the ::/96 alias, and an override splits ::ffff:0:0/96; the alias
  * entries then sit below their IPv4 offset and must still be exported.
@@ -144,7 +195,7 @@ static void
 test_export_split_alias(void **st)
 {
 	struct geo_tables *t = tables();
-	struct conf_ccset s = { { 0 } };
+	struct conf_ccset s = { { 0 }, 0 };
 	struct nft_ivs l;
 	uint64_t seed = 7;
 	uint8_t a6[16] = { 0 };
@@ -423,10 +474,11 @@ static void
 test_set_name_region_clash(void **st)
 {
 	struct conf *c = calloc(1, sizeof(*c));
-	struct conf_ccset s = { { 0 } };
+	struct conf_ccset s;
 	char a[64], b[64];
 
 	(void)st;
+	memset(&s, 0, sizeof(s));
 	assert_non_null(c);
 	c->nregions = 1;
 	strcpy(c->regions[0].name, "CN_RU");
@@ -450,6 +502,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_iv_merge),
 		cmocka_unit_test(test_export_matches_lookup),
+		cmocka_unit_test(test_export_classes),
 		cmocka_unit_test(test_export_split_alias),
 		cmocka_unit_test(test_elems_encoding),
 		cmocka_unit_test(test_table_batch),

@@ -23,7 +23,9 @@
  *     the list must never allow what the classifier refuses, and must
  *     agree exactly whenever neither side decides by an identity rule.
  * The addresses-to-countries step (interval sets, Teredo twins) is
- * test_nft.c's: here countries come from geo_lookup4/6, as in cls.c.
+ * test_nft.c's: here countries and relay classes come from
+ * geo_lookup4_cls/6_cls, as in cls.c; a source is in a rule's set by its
+ * country or by one of its classes ("class:tor" in src).
  * The configs draw no reroute (a next hop needs dataplane ports): the
  * list carries it as one more action; the byte-level check of the
  * encoding is test_nft.c's and the nft suite's golden table.
@@ -140,9 +142,15 @@ gen_places(struct prop_text *t, uint64_t *s, const char *key)
 	unsigned n = 1 + pick(s, 3);
 
 	put(t, " %s = [ ", key);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(key, "src") == 0 && pick(s, 4) == 0) {
+			put(t, "%s\"class:%s\"", i ? ", " : "",
+			    pick(s, 2) ? "tor" : "vpn");
+			continue;
+		}
 		put(t, "%s\"%s\"", i ? ", " : "",
 		    prop_places[pick(s, NELEM(prop_places))]);
+	}
 	put(t, " ];");
 }
 
@@ -205,6 +213,10 @@ gen_conf(struct prop_text *t, uint64_t *s)
 	bool ident = pick(s, 2) == 0, gate_any = false;
 
 	t->len = 0;
+	/* Class files are the geo compiler's: prop_tables() stands in. */
+	put(t, "geo = { classes = ( { name = \"tor\"; prefixes = "
+	       "\"/dev/null\"; },\n  { name = \"vpn\"; prefixes = "
+	       "\"/dev/null\"; } ); };\n");
 	put(t, "regions = { prohibited = [ \"CN\", \"RU\" ];\n"
 	       "  west = [ \"US\", \"DE\", \"FR\" ]; };\n");
 	nsvc = gen_services(t, s);
@@ -268,6 +280,14 @@ prop_tables(void)
 	}
 	inet_pton(AF_INET6, "::ffff:0:0", a);
 	assert_int_equal(geo_v6_set_alias4(g, a, 96), 0);
+	/* Relay classes: tor (bit 0) and vpn (bit 1), some overlapping,
+	 * one over addresses of no country. */
+	assert_int_equal(geo_v4_add_cls(g, 0xc6336480, 25, 1), 0);
+	assert_int_equal(geo_v4_add_cls(g, 0x0a010000, 16, 2), 0);
+	assert_int_equal(geo_v4_add_cls(g, 0xc0000200, 26, 3), 0);
+	assert_int_equal(geo_v4_add_cls(g, 0x2d000000, 8, 1), 0);
+	inet_pton(AF_INET6, "2001:db8:2:8000::", a);
+	assert_int_equal(geo_v6_add_cls(g, a, 49, 2), 0);
 	return g;
 }
 
@@ -275,7 +295,7 @@ static uint32_t
 rnd_addr4(uint64_t *s)
 {
 	static const uint32_t base[] = { 0xc6336400, 0x0a000000, 0xc0000200,
-		0xcb007100 };
+		0xcb007100, 0xc6336480, 0x0a010000, 0x2d000000 };
 	uint32_t r = (uint32_t)unit_rnd(s);
 
 	return pick(s, 5) ? base[pick(s, NELEM(base))] | (r & 0xff) : r;
@@ -370,11 +390,12 @@ in_protos(const struct nft_ir_rule *r, const struct pkt_meta *m)
 
 static bool
 rule_matches(const struct nft_ir_rule *r, const struct pkt_meta *m,
-    unsigned dir, geo_cc_t src, geo_cc_t dst)
+    unsigned dir, geo_cc_t src, geo_cls_t scls, geo_cc_t dst)
 {
 	if (!((r->dirs >> dir) & 1))
 		return false;
-	if (!r->src_any && !conf_ccset_has(&r->src, src))
+	if (!r->src_any && !conf_ccset_has(&r->src, src) &&
+	    !(r->src.cls & scls))
 		return false;
 	if (!r->dst_any && !conf_ccset_has(&r->dst, dst))
 		return false;
@@ -391,8 +412,9 @@ static unsigned
 ir_eval(const struct nft_ir *ir, const struct geo_tables *g,
     const struct pkt_meta *m, unsigned dir, bool sess)
 {
-	geo_cc_t src = m->af == 4 ? geo_lookup4(g, m->src4)
-	                          : geo_lookup6(g, m->src6);
+	geo_cls_t scls;
+	geo_cc_t src = m->af == 4 ? geo_lookup4_cls(g, m->src4, &scls)
+	                          : geo_lookup6_cls(g, m->src6, &scls);
 	geo_cc_t dst = m->af == 4 ? geo_lookup4(g, m->dst4)
 	                          : geo_lookup6(g, m->dst6);
 
@@ -412,7 +434,7 @@ ir_eval(const struct nft_ir *ir, const struct geo_tables *g,
 				return i;
 			break;
 		case NFT_IR_RULE:
-			if (rule_matches(r, m, dir, src, dst))
+			if (rule_matches(r, m, dir, src, scls, dst))
 				return i;
 			break;
 		default:

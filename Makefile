@@ -209,7 +209,7 @@ $(BUILD)/fuzz/fuzz_conf: $(FUZZ_CONF_SRCS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lconfig -ldl
 
 $(BUILD)/fuzz/fuzz_pkt: tests/fuzz/fuzz_pkt.c core/pkt/pkt_parse.c \
-		core/pkt/pkt_reject.c core/stats/reasons.c
+		core/pkt/pkt_reject.c core/pkt/pkt_tun.c core/stats/reasons.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 

@@ -12,7 +12,8 @@
 
 static const char *const conf_top_keys[] = {
 	"geo", "regions", "services", "rules", "default", "non_ip",
-	"dataplane", "identity", "control", "backend", "source_route", NULL
+	"dataplane", "identity", "control", "backend", "source_route",
+	"tunnels", NULL
 };
 
 static const char *const conf_default_keys[] = { "action", "log", NULL };
@@ -27,6 +28,7 @@ conf_defaults_set(struct conf *c)
 	c->burst = 32;
 	c->mbufs = 16384;
 	conf_control_defaults(&c->control);
+	conf_tunnels_defaults(&c->tunnels);
 }
 
 static int
@@ -92,6 +94,7 @@ static const struct {
 	{ "default", conf_default_load },
 	{ "non_ip", conf_nonip_load },
 	{ "source_route", conf_srcroute_load },
+	{ "tunnels", conf_tunnels_load },
 	{ "control", conf_control_load },
 };
 

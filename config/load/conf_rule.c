@@ -10,7 +10,8 @@
 
 static const char *const conf_rule_keys[] = {
 	"name", "src", "dst", "services", "proto", "ports", "direction",
-	"action", "nexthop", "log", "identity", NULL
+	"action", "nexthop", "log", "identity", "origin", "via", "tunnel",
+	NULL
 };
 
 /* Where one src or dst list lands. */
@@ -89,11 +90,17 @@ conf_sides_load(struct conf_ctx *x, const config_setting_t *g,
 	    r->src_ref };
 	struct conf_side dst = { r, &r->dst_any, &r->dst, &r->ndst_ref,
 	    r->dst_ref };
+	struct conf_side origin = { r, &r->origin_any, &r->origin,
+	    &r->norigin_ref, r->origin_ref };
+	struct conf_side via = { r, &r->via_any, &r->via, &r->nvia_ref,
+	    r->via_ref };
 
 	if (conf_side_load(x, g, "src", &src) < 0 ||
-	    conf_side_load(x, g, "dst", &dst) < 0)
+	    conf_side_load(x, g, "dst", &dst) < 0 ||
+	    conf_side_load(x, g, "origin", &origin) < 0 ||
+	    conf_side_load(x, g, "via", &via) < 0)
 		return -1;
-	return 0;
+	return conf_rule_tun_load(x, g, r);
 }
 
 static int

@@ -25,6 +25,7 @@ struct cls_verdict {
 	geo_cc_t dst_cc;
 	uint8_t nexthop;	/* reroute: index into policy nexthop[] */
 	uint8_t pad;
+	geo_cc_t origin_cc;	/* the innermost source's; SRC_CC untunnelled */
 };
 
 /*
@@ -64,12 +65,13 @@ cls_proto_class(uint8_t l4proto, uint8_t af)
 }
 
 /*
- * The compiled sets a whole packet is judged against, in pol_first's
- * order: a rule matches when all six hold its bit.  Explain names the
- * first one lacking it (cls_rule_miss).
+ * The compiled sets a whole packet is judged against: a rule matches
+ * when all of them hold its bit.  Explain names the first one lacking it
+ * (cls_rule_miss).  VIA is the OR of every layer's via set.
  */
 enum cls_set { CLS_SET_SRC, CLS_SET_DST, CLS_SET_DIR, CLS_SET_PROTO,
-	CLS_SET_PORT, CLS_SET_IDENT, CLS_SET_MAX };
+	CLS_SET_PORT, CLS_SET_ORIGIN, CLS_SET_VIA, CLS_SET_TUN, CLS_SET_IDENT,
+	CLS_SET_MAX };
 
 struct cls_sets {
 	const struct pol_set *s[CLS_SET_MAX];
@@ -127,12 +129,28 @@ struct cls_why {
 	uint8_t walked;		/* the rules decided: miss[] holds */
 	uint8_t ident_hit;	/* the rules' identity set is a session's */
 	uint32_t ident;		/* that session's identity index */
+	geo_cc_t layer_cc[PKT_LAYER_MAX];	/* a tunnelled packet's */
 	uint16_t nmiss;		/* entries of miss[] */
 	uint8_t miss[POL_RULE_MAX];	/* enum cls_set per rule */
 };
 
 void cls_explain(const struct cls_env *e, const struct pkt_meta *m,
     unsigned dir, struct cls_why *w);
+
+/*
+ * The country of every layer of a tunnelled M into CC (M->nlayer
+ * entries, outermost first), as the classifier looks them up.
+ */
+void cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
+    geo_cc_t *cc);
+
+/* The tunnel class of M (enum pol_tun). */
+static inline unsigned
+cls_tun_class(const struct pkt_meta *m)
+{
+	return m->opaque ? POL_TUN_OPAQUE : m->nlayer ? POL_TUN_OPEN :
+	    POL_TUN_NONE;
+}
 
 /* The session key of M's source for service SVC. */
 void cls_sess_key(const struct pkt_meta *m, uint8_t svc, struct sess_key *k);

@@ -17,6 +17,8 @@ struct cls_record {
 	int parsed;		/* 0: M holds only what the parser reached */
 	const struct pkt_meta *m;
 	const struct cls_verdict *v;
+	/* A tunnelled packet's layer countries (cls_layer_ccs), or NULL. */
+	const geo_cc_t *layer_cc;
 };
 
 void cls_addr_format(const struct pkt_meta *m, int dst, char *buf,

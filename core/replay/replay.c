@@ -39,7 +39,7 @@ replay_packet(const struct policy *p, const struct geo_tables *g,
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	rc = pkt_parse(data, caplen, m);
+	rc = pkt_parse_cfg(data, caplen, &p->tuncfg, m);
 	if (rc == 0)
 		cls_classify(&env, m, dir, v);
 	else
@@ -55,6 +55,7 @@ replay_one(const struct policy *p, const struct geo_tables *g,
 	struct pkt_meta m;
 	struct cls_verdict v;
 	struct cls_record r;
+	geo_cc_t lcc[PKT_LAYER_MAX];
 	int rc;
 
 	rc = replay_packet(p, g, (int64_t)h->ts.tv_sec, o->dir, data,
@@ -67,6 +68,10 @@ replay_one(const struct policy *p, const struct geo_tables *g,
 	r.parsed = rc == 0;
 	r.m = &m;
 	r.v = &v;
+	if (rc == 0 && m.nlayer) {
+		cls_layer_ccs(g, &m, lcc);
+		r.layer_cc = lcc;
+	}
 	cls_record_json(out, p, &r);
 }
 

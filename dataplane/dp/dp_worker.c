@@ -75,7 +75,7 @@ dp_classify(struct dp_worker *w, struct dp_burst *b,
 	for (unsigned i = 0; i < n; i++) {
 		sp->rx_bytes += pkts[i]->pkt_len;
 		frame = dp_frame(b, pkts[i], &len);
-		rc = pkt_parse(frame, len, &b->meta[i]);
+		rc = pkt_parse_cfg(frame, len, &pol->tuncfg, &b->meta[i]);
 		b->parsed[i] = rc == 0;
 		if (likely(rc == 0)) {
 			mp[nok] = &b->meta[i];

@@ -228,12 +228,12 @@ static const struct bad_case bad_cases[] = {
 	/* unknown top-level key */
 	{ BASE_SVC "servces: { };\n", NULL, NULL,
 	  "main.conf:2: unknown key \"servces\" (expected one of: geo, "
-	  "regions, services, rules, default, non_ip, dataplane, identity, control, backend, source_route)" },
+	  "regions, services, rules, default, non_ip, dataplane, identity, control, backend, source_route, tunnels)" },
 	/* unknown key inside a rule */
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  acton = \"drop\"; }\n);\n",
 	  NULL, NULL,
 	  "main.conf:4: unknown key \"acton\" (expected one of: name, src, "
-	  "dst, services, proto, ports, direction, action, nexthop, log, identity)" },
+	  "dst, services, proto, ports, direction, action, nexthop, log, identity, origin, via, tunnel)" },
 	/* unknown key inside a service */
 	{ "services: { ssh = { proto = \"tcp\"; port = [ \"22\" ]; }; };\n",
 	  NULL, NULL,

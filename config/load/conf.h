@@ -229,13 +229,14 @@ struct conf_rule {
 	unsigned nsrc_ref, ndst_ref;
 	struct conf_ref src_ref[CONF_REF_MAX];
 	struct conf_ref dst_ref[CONF_REF_MAX];
-	/* Tunnels: the innermost source, any layer's, the class. */
-	bool origin_any, via_any;
+	/* Tunnels: the innermost source, any layer's, the class.  Zero
+	 * (as a rule built by hand has them) is "not given": any. */
+	bool has_origin, has_via;
 	struct conf_ccset origin, via;
 	unsigned norigin_ref, nvia_ref;
 	struct conf_ref origin_ref[CONF_REF_MAX];
 	struct conf_ref via_ref[CONF_REF_MAX];
-	uint8_t tun;		/* CONF_TUN_* bits */
+	uint8_t tun;		/* CONF_TUN_* bits; 0: all */
 	bool svc_any;		/* no services and no ports given */
 	uint64_t services;	/* bit i: services[i] */
 	uint8_t protos;		/* CONF_P_*, effective: with services or

@@ -274,13 +274,13 @@ conf_rule_print(const struct conf *c, unsigned i, FILE *f)
 	    r->nsrc_ref);
 	conf_side_print(c, f, "dst", r->dst_any, &r->dst, r->dst_ref,
 	    r->ndst_ref);
-	if (!r->origin_any)
+	if (r->has_origin)
 		conf_side_print(c, f, "origin", false, &r->origin,
 		    r->origin_ref, r->norigin_ref);
-	if (!r->via_any)
+	if (r->has_via)
 		conf_side_print(c, f, "via", false, &r->via, r->via_ref,
 		    r->nvia_ref);
-	if (r->tun != CONF_TUN_ALL)
+	if (r->tun != 0 && r->tun != CONF_TUN_ALL)
 		fprintf(f, "        tunnel:%s%s%s\n",
 		    r->tun & CONF_TUN_NONE ? " none" : "",
 		    r->tun & CONF_TUN_OPEN ? " inspected" : "",

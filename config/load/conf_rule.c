@@ -90,9 +90,10 @@ conf_sides_load(struct conf_ctx *x, const config_setting_t *g,
 	    r->src_ref };
 	struct conf_side dst = { r, &r->dst_any, &r->dst, &r->ndst_ref,
 	    r->dst_ref };
-	struct conf_side origin = { r, &r->origin_any, &r->origin,
-	    &r->norigin_ref, r->origin_ref };
-	struct conf_side via = { r, &r->via_any, &r->via, &r->nvia_ref,
+	bool oany = false, vany = false;
+	struct conf_side origin = { r, &oany, &r->origin, &r->norigin_ref,
+	    r->origin_ref };
+	struct conf_side via = { r, &vany, &r->via, &r->nvia_ref,
 	    r->via_ref };
 
 	if (conf_side_load(x, g, "src", &src) < 0 ||
@@ -100,6 +101,8 @@ conf_sides_load(struct conf_ctx *x, const config_setting_t *g,
 	    conf_side_load(x, g, "origin", &origin) < 0 ||
 	    conf_side_load(x, g, "via", &via) < 0)
 		return -1;
+	r->has_origin = !oany;
+	r->has_via = !vany;
 	return conf_rule_tun_load(x, g, r);
 }
 

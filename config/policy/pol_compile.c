@@ -266,10 +266,10 @@ pol_rule_compile(const struct conf *c, struct policy *p, unsigned i)
 
 	pol_ccset_compile(&r->src, r->src_any, p->src_cc, i);
 	pol_ccset_compile(&r->dst, r->dst_any, p->dst_cc, i);
-	pol_ccset_compile(&r->origin, r->origin_any, p->origin_cc, i);
-	pol_ccset_compile(&r->via, r->via_any, p->via_cc, i);
+	pol_ccset_compile(&r->origin, !r->has_origin, p->origin_cc, i);
+	pol_ccset_compile(&r->via, !r->has_via, p->via_cc, i);
 	for (unsigned k = 0; k < POL_TUN_MAX; k++)
-		if (r->tun & (1u << k))
+		if (r->tun == 0 || (r->tun & (1u << k)))
 			pol_set_add(&p->tun[k], i);
 	if (r->dir != CONF_DIR_OUT)
 		pol_set_add(&p->dir[POL_DIR_IN], i);
@@ -316,6 +316,11 @@ _Static_assert(CONF_OPAQUE_MAX == PKT_OPAQUE_MAX, "opaque ports");
 static void
 pol_tun_compile(const struct conf_tunnels *t, struct pkt_tun_cfg *o)
 {
+	/* A conf built by hand, not loaded: the defaults. */
+	if (t->depth == 0) {
+		*o = pkt_tun_default;
+		return;
+	}
 	o->depth = (uint8_t)t->depth;
 	o->vxlan = (uint16_t)t->vxlan;
 	o->geneve = (uint16_t)t->geneve;

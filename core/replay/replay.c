@@ -61,6 +61,8 @@ replay_one(const struct policy *p, const struct geo_tables *g,
 	rc = replay_packet(p, g, (int64_t)h->ts.tv_sec, o->dir, data,
 	    h->caplen, &m, &v);
 	stats_account(st, &v, rc == 0);
+	if (rc == 0)
+		stats_tun(st, &m);
 	st->port[0].rx_packets++;
 	st->port[0].rx_bytes += h->len;
 	memset(&r, 0, sizeof(r));

@@ -40,6 +40,37 @@ stats_port_name(const struct stats_names *n, unsigned p, char *buf,
 		snprintf(buf, len, "port%u", p);
 }
 
+static void
+stats_text_tun(const struct stats *s, FILE *f)
+{
+	for (unsigned t = 1; t < PKT_TUN_MAX; t++)
+		if (s->tun[t])
+			fprintf(f, "tunnel %-10s %lu\n", pkt_tun_name(t),
+			    s->tun[t]);
+	for (unsigned d = 1; d <= PKT_LAYER_MAX; d++)
+		if (s->tun_layers[d])
+			fprintf(f, "tunnel layers %u: %lu\n", d,
+			    s->tun_layers[d]);
+	if (s->tun_opaque)
+		fprintf(f, "tunnel opaque %lu\n", s->tun_opaque);
+}
+
+/*
+ * "tunnels":{"gre":N,...,"layers":[N,...],"opaque":N}: every kind, and
+ * the packets by layers seen (index 0: none of them, always 0).
+ */
+static void
+stats_json_tun(const struct stats *s, FILE *f)
+{
+	fprintf(f, ",\"tunnels\":{");
+	for (unsigned t = 1; t < PKT_TUN_MAX; t++)
+		fprintf(f, "\"%s\":%lu,", pkt_tun_name(t), s->tun[t]);
+	fprintf(f, "\"layers\":[");
+	for (unsigned d = 0; d <= PKT_LAYER_MAX; d++)
+		fprintf(f, "%s%lu", d ? "," : "", s->tun_layers[d]);
+	fprintf(f, "],\"opaque\":%lu}", s->tun_opaque);
+}
+
 void
 stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 {
@@ -72,6 +103,7 @@ stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 		    s->port[p].tx_packets, s->port[p].tx_bytes,
 		    s->port[p].tx_dropped);
 	}
+	stats_text_tun(s, f);
 	if (s->log_dropped || s->log_suppressed || s->log_unsent)
 		fprintf(f, "log events dropped: %lu, suppressed: %lu, "
 		    "unsent: %lu\n", s->log_dropped, s->log_suppressed,
@@ -150,6 +182,7 @@ stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
 	stats_json_rules(s, n, f);
 	stats_json_countries(s, f);
 	stats_json_ports(s, n, f);
+	stats_json_tun(s, f);
 	fprintf(f, ",\"log_dropped\":%lu,\"log_suppressed\":%lu,"
 	    "\"log_unsent\":%lu}\n", s->log_dropped, s->log_suppressed,
 	    s->log_unsent);

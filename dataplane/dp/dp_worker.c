@@ -356,8 +356,11 @@ dp_burst_run(struct dp_worker *w, struct dp_burst *b, unsigned in,
 		rte_pktmbuf_free_bulk(b->drop, b->ndrop);
 	dp_tx_flush(w, b);
 	/* Counted once, now that each frame's fate is known. */
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		stats_account(w->stats, &b->v[i], b->parsed[i]);
+		if (b->parsed[i])
+			stats_tun(w->stats, &b->meta[i]);
+	}
 }
 
 int

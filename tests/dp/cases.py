@@ -56,6 +56,9 @@ MALFORMED = {
     "ipv6-ext-chain-too-long", "tcp-truncated", "tcp-bad-offset",
     "udp-truncated", "udp-bad-length", "icmp-truncated",
     "ipv4-bad-options", "ipv4-bad-ah", "ethertype-not-inspected",
+    "tun-bad-gre", "tun-bad-vxlan", "tun-bad-geneve", "tun-bad-teredo",
+    "tun-bad-mpls", "tun-bad-ethernet", "tun-bad-inner", "tun-too-deep",
+    "tun-not-inspected", "tun-fragment",
 }
 ALL_REASONS = [
     "eth-truncated", "vlan-truncated", "vlan-too-deep", "ipv4-truncated",
@@ -64,6 +67,9 @@ ALL_REASONS = [
     "ipv6-ext-chain-too-long", "tcp-truncated", "tcp-bad-offset",
     "udp-truncated", "udp-bad-length", "icmp-truncated",
     "ipv4-bad-options", "ipv4-bad-ah",
+    "tun-bad-gre", "tun-bad-vxlan", "tun-bad-geneve", "tun-bad-teredo",
+    "tun-bad-mpls", "tun-bad-ethernet", "tun-bad-inner", "tun-too-deep",
+    "tun-not-inspected", "tun-fragment",
     "ethertype-not-inspected", "non-ip", "rule",
     "default", "fragment", "no-egress-port", "tx-queue-full",
     "reject-build-failed", "no-session", "session-expired", "identity",
@@ -98,7 +104,8 @@ class Case:
 
     def __init__(self, name, port, pkt, action, reason=None, rule=None,
                  nexthop=None, reply=True, fragment=None, service="auto",
-                 proto=None, live_action=None, live_reason=None, l4=True):
+                 proto=None, live_action=None, live_reason=None, l4=True,
+                 layers=None, inner=None, opaque=False):
         self.name = name
         self.port = port
         self.pkt = pkt if not isinstance(pkt, (bytes, bytearray)) else None
@@ -112,6 +119,11 @@ class Case:
         self.service = service
         self.proto = proto
         self.l4 = l4            # False: a TCP/UDP layer is not the L4
+        # Tunnels: [(src, how it was carried)] outermost first, and the
+        # innermost IP packet (its transport header is the one judged).
+        self.layers = layers
+        self.inner = inner
+        self.opaque = opaque    # an encrypted tunnel: "tunnel": "opaque"
         # What the live path counts when it differs from the verdict
         # (an allowed frame on a port without a peer is dropped, so is a
         # reject without a reply).
@@ -124,7 +136,7 @@ class Case:
     def parsed(self):
         """Did the parser accept it (so that rule and country count)?"""
         return self.pkt is not None and self.reason not in MALFORMED and \
-            (IP in self.pkt or IPv6 in self.pkt)
+            (IP in self.pkt or IPv6 in self.pkt or self.inner is not None)
 
     def __repr__(self):
         return "Case(%s)" % self.name
@@ -265,8 +277,23 @@ def ip_layer(pkt):
     return pkt.getlayer(IP) if IP in pkt else pkt.getlayer(IPv6)
 
 
+def case_ip(c):
+    """The outermost IP header of C (behind an MPLS stack: the inner)."""
+    ip = ip_layer(c.pkt)
+    return ip if ip is not None else ip_layer(c.inner)
+
+
 def src_cc(c):
-    return country(ip_layer(c.pkt).src)
+    return country(case_ip(c).src)
+
+
+def tunnel_record(layers, r):
+    """The tunnel fields of a verdict record: LAYERS is [(src, via)]."""
+    r["tunnel"] = "open"
+    r["origin"] = str(ipaddress.ip_address(layers[-1][0]))
+    r["origin_cc"] = country(layers[-1][0])
+    r["layers"] = [{"src": str(ipaddress.ip_address(a)), "via": v,
+                    "cc": country(a)} for a, v in layers]
 
 
 def expected_record(c, n, dst_geo):
@@ -279,21 +306,22 @@ def expected_record(c, n, dst_geo):
         if c.reason:
             r["reason"] = c.reason
         return r
-    ip = ip_layer(c.pkt)
+    ip = case_ip(c)
     r["src"] = str(ipaddress.ip_address(ip.src))
     r["dst"] = str(ipaddress.ip_address(ip.dst))
     l4 = None
+    pkt = c.inner if c.inner is not None else c.pkt
     if c.fragment != "later" and c.l4:
         for cls in (TCP, UDP):
-            if cls in c.pkt:
-                l4 = c.pkt[cls]
+            if cls in pkt:
+                l4 = pkt[cls]
     if c.proto:
         r["proto"] = c.proto
-    elif TCP in c.pkt:
+    elif TCP in pkt:
         r["proto"] = "tcp"
-    elif UDP in c.pkt:
+    elif UDP in pkt:
         r["proto"] = "udp"
-    elif ICMP in c.pkt:
+    elif ICMP in pkt:
         r["proto"] = "icmp"
     else:
         r["proto"] = "icmpv6"
@@ -309,6 +337,10 @@ def expected_record(c, n, dst_geo):
     r["src_cc"] = country(ip.src)
     if dst_geo:
         r["dst_cc"] = country(ip.dst)
+    if c.layers:
+        tunnel_record(c.layers, r)
+    elif c.opaque:
+        r["tunnel"] = "opaque"
     if c.fragment:
         r["fragment"] = c.fragment
     r["rule"] = c.rule or "(default)"
@@ -721,10 +753,15 @@ def scenario_a():
                   TCP(sport=s(), dport=22), "reroute", "rule", R1,
                   nexthop="quarantine"))
     C.append(Case("v6-esp-cn", o, eth(o) / IPv6(src=CN6, dst=SRV6) /
-                  ESP(spi=7, seq=s(), data=b"e" * 24), "allow", proto="50"))
+                  ESP(spi=7, seq=s(), data=b"e" * 24), "allow", proto="50",
+                  opaque=True))
+    # Tunnels are opened: the inner ssh is what the rules see.
+    gre_in = IP(src=CN4, dst=SRV4) / TCP(dport=22)
     C.append(Case("v4-gre-cn", o, eth(o) / IP(src=CN4, dst=SRV4, id=s()) /
-                  GRE() / IP(src=CN4, dst=SRV4) / TCP(dport=22), "allow",
-                  proto="47", service=None, l4=False))
+                  GRE() / gre_in, "reroute", "rule", R1,
+                  nexthop="quarantine", layers=[(CN4, "none"),
+                                                (CN4, "gre")],
+                  inner=gre_in))
     # Non-IP.
     C.append(Case("arp-request", o, Ether(src=CLI_MAC,
                                           dst="ff:ff:ff:ff:ff:ff") /
@@ -738,13 +775,23 @@ def scenario_a():
     # as "non-ip"; it is now refused as uninspectable.  Link control
     # (LLDP, STP's LLC) still follows non_ip.
     syn = bytes(IP(src=CN4, dst=SRV4) / TCP(sport=40999, dport=22))
-    for name, et, pre in (("mpls", 0x8847, b"\x00\x01\x01\x40"),
-                          ("pppoe", 0x8864, b"\x11\x00\x00\x01\x00\x2a"
+    for name, et, pre in (("pppoe", 0x8864, b"\x11\x00\x00\x01\x00\x2a"
                            b"\x00\x21"),
                           ("tag-9200", 0x9200, b"\x00\x0a\x08\x00")):
         C.append(Case("cn-ssh-in-" + name, o,
                       Ether(src=CLI_MAC, dst=SRV_MAC, type=et) /
                       Raw(pre + syn), "drop", "ethertype-not-inspected"))
+    # MPLS is opened now (docs/packet-parsing.md, Tunnels): the IP
+    # behind the label stack is judged; a pseudowire is not inspected.
+    C.append(Case("cn-ssh-in-mpls", o, Ether(src=CLI_MAC, dst=SRV_MAC,
+                                             type=0x8847) /
+                  Raw(b"\x00\x01\x01\x40" + syn), "reroute", "rule", R1,
+                  nexthop="quarantine", layers=[(CN4, "mpls")],
+                  inner=IP(syn)))
+    C.append(Case("pw-in-mpls", o, Ether(src=CLI_MAC, dst=SRV_MAC,
+                                         type=0x8847) /
+                  Raw(b"\x00\x01\x01\x40\x00\x00\x00\x00" + syn), "drop",
+                  "tun-not-inspected"))
     C.append(Case("cn-ssh-in-llc-snap", o, Ether(
         src=CLI_MAC, dst=SRV_MAC, type=8 + len(syn)) / Raw(
         b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + syn), "drop",

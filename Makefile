@@ -174,6 +174,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 	      $(DPDK_CFLAGS) -Wall -Wextra -Werror
 FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/load/*.c) \
 		  config/policy/pol_compile.c core/stats/reasons.c \
+		  core/pkt/pkt_parse.c core/pkt/pkt_tun.c \
 		  $(wildcard core/geo/*.c)
 
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \

@@ -275,7 +275,10 @@ int
 pkt_reject_build(const uint8_t *in, uint32_t len, const struct pkt_meta *m,
                  uint8_t *out, uint32_t outmax)
 {
-	if (!pkt_rej_allowed(in, len, m))
+	/* A tunnelled packet is never answered: its transport header is
+	 * the inner packet's, its addresses the relay's (docs/packet-
+	 * parsing.md, Tunnels); the classifier drops it instead. */
+	if (pkt_tunnelled(m) || !pkt_rej_allowed(in, len, m))
 		return -1;
 	if (m->l4proto == PKT_PROTO_TCP)
 		return pkt_rej_tcp(in, m, out, outmax);

@@ -573,7 +573,38 @@ def _malformed(seq):
     ip6 = IPv6(src=DE6, dst=SRV6, nh=44) / IPv6ExtHdrFragment(
         nh=6, offset=0, m=1, id=seq()) / Raw(b"\x9c\x41\x00\x16" + b"\0" * 4)
     out.append(("frag6-first-tiny-tcp", l2v6 + bytes(ip6), "tcp-truncated"))
-    return out
+    return out + _malformed_tunnels(l2)
+
+
+def _malformed_tunnels(l2):
+    """Malformed tunnels (docs/packet-parsing.md, Tunnels): one per
+    reason, each carrying a US ssh SYN that must not pass."""
+    import tunframes as T
+    s = T.syn(US4)
+    out = [
+        ("tun-gre-routing", T.gre(US4, s), "tun-bad-gre"),
+        ("tun-vxlan-no-i", T.vxlan(US4, s, flags=0), "tun-bad-vxlan"),
+        ("tun-geneve-opt", T.geneve(US4, s, opts=b"\x01\x02\x80\x05" +
+                                    b"\0" * 4), "tun-bad-geneve"),
+        ("tun-teredo-v4", T.teredo(US4, s), "tun-bad-teredo"),
+        ("tun-mpls-no-bos", IP(src=US4, dst=SRV4, proto=47) / Raw(
+            T.gre_hdr(0x8847) + b"\x00\x01\x00\x40" * 9), "tun-bad-mpls"),
+        ("tun-eth-short", IP(src=US4, dst=SRV4) / UDP(sport=1, dport=4789) /
+         Raw(b"\x08" + b"\0" * 7 + b"\0" * 10), "tun-bad-ethernet"),
+        ("tun-inner-short", T.ipip(US4, Raw(bytes(s)[:30])),
+         "tun-bad-inner"),
+        ("tun-too-deep", T.nest(US4, s, 4), "tun-too-deep"),
+        ("tun-gre-erspan", IP(src=US4, dst=SRV4, proto=47) / Raw(
+            b"\x00\x00\x88\xbe" + bytes(s)), "tun-not-inspected"),
+        ("tun-first-fragment", IP(src=US4, dst=SRV4, proto=4, flags="MF") /
+         Raw(bytes(s)), "tun-fragment"),
+    ]
+    gre = bytearray(bytes(out[0][1]))
+    gre[20] |= 0x40     # routing present (RFC 1701)
+    out[0] = (out[0][0], bytes(gre), out[0][2])
+    return [(n, l2[:12] + (b"\x08\x00" if isinstance(f, (bytes, bytearray))
+                           or IP in f else b"\x86\xdd") + bytes(f), r)
+            for n, f, r in out]
 
 
 def scenario_a():

@@ -198,14 +198,18 @@ cls_service(const struct policy *p, const struct pkt_meta *m, unsigned dir,
 	    ((p->ident_svc >> v->service) & 1) && pol_ident_gate(p, dir);
 }
 
-/* A knock is handed to the control plane (dp_worker), never forwarded. */
+/*
+ * A knock is handed to the control plane (dp_worker), never forwarded.
+ * One inside a tunnel is not a knock (its source would be the relay's):
+ * the rules judge it.
+ */
 static inline int
 cls_knock(const struct policy *p, const struct pkt_meta *m, unsigned pc,
     unsigned dir)
 {
 	return p->knock_port != 0 && pc == POL_PROTO_UDP && m->has_l4 &&
 	    m->frag == PKT_FRAG_NONE && dir == POL_DIR_IN &&
-	    m->dport == p->knock_port;
+	    m->dport == p->knock_port && m->nlayer == 0;
 }
 
 /*

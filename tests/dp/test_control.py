@@ -35,7 +35,7 @@ MAGIC = 0x31504443
 HELLO, HELLO_REPLY, LOAD, LOAD_REPLY, STATUS, STATUS_REPLY, ERR = range(1, 8)
 HDR = struct.Struct("<IHHII")
 LOAD_FMT = struct.Struct("<IIQ32s32sQQII")
-POL_LAYOUT = 3          # core/policy/policy.h POL_LAYOUT_VERSION
+POL_LAYOUT = 4          # core/policy/policy.h POL_LAYOUT_VERSION
 RESULT = struct.Struct("<iIQQQ256s")
 STATUS_FMT = struct.Struct("<IIQ32s32sQQIIIIII512s")
 

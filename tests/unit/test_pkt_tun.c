@@ -91,14 +91,13 @@ tf_start(struct tun_frame *t, uint16_t et)
 	pkt_fr_eth(&t->f, NULL, 0, et);
 }
 
-/* An ssh SYN as the innermost payload, then every length field. */
+/* Every length field, from the end of the frame. */
 static void
-tf_done(struct tun_frame *t)
+tf_fix(struct tun_frame *t)
 {
 	uint8_t *p;
 	uint32_t n;
 
-	pkt_fr_tcp(&t->f, 40001, 22, 1, 0, 0x02, 0);
 	for (unsigned i = 0; i < t->n; i++) {
 		p = t->f.b + t->off[i];
 		n = t->f.len - t->off[i];
@@ -109,6 +108,14 @@ tf_done(struct tun_frame *t)
 		else
 			pkt_fr_put16(p + 4, (uint16_t)n);
 	}
+}
+
+/* An ssh SYN as the innermost payload, then every length field. */
+static void
+tf_done(struct tun_frame *t)
+{
+	pkt_fr_tcp(&t->f, 40001, 22, 1, 0, 0x02, 0);
+	tf_fix(t);
 }
 
 static int
@@ -587,6 +594,43 @@ test_cls_explain_sets(void **state)
 	free(p);
 }
 
+/* A knock inside a tunnel is not a knock: the rules judge it. */
+static void
+test_cls_knock_in_tunnel(void **state)
+{
+	struct policy *p = compile(
+	    "services = { ssh = { proto = \"tcp\"; ports = \"22\"; }; };\n"
+	    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+	    "  audience = \"a\"; jwks = \"/dev/null\";"
+	    " algorithms = \"ES256\"; } );\n"
+	    "  services = \"ssh\"; knock = { port = 47470; }; };\n"
+	    "default = { action = \"drop\"; };\n");
+	struct geo_tables *g = geo_make();
+	struct cls_env e = { p, g, NULL, 1000 };
+	struct tun_frame t;
+	struct cls_verdict v;
+	struct pkt_meta m;
+
+	(void)state;
+	tf_start(&t, 0x0800);
+	tf_ip4(&t, 17, IN4);
+	tf_udp(&t, 40000, 47470);
+	tf_fix(&t);
+	assert_int_equal(pkt_parse(t.f.b, t.f.len, &m), 0);
+	cls_classify(&e, &m, POL_DIR_IN, &v);
+	assert_int_equal(v.reason, CDN_R_KNOCK);
+	gre(&t, 0, 0x0800);
+	tf_ip4(&t, 17, IN4);
+	tf_udp(&t, 40000, 47470);
+	tf_fix(&t);
+	assert_int_equal(pkt_parse(t.f.b, t.f.len, &m), 0);
+	assert_int_equal(m.nlayer, 2);
+	cls_classify(&e, &m, POL_DIR_IN, &v);
+	assert_int_equal(v.reason, CDN_R_DEFAULT);
+	geo_tables_free(g);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -601,6 +645,7 @@ main(void)
 		cmocka_unit_test(test_opaque),
 		cmocka_unit_test(test_cls_inner_session),
 		cmocka_unit_test(test_cls_explain_sets),
+		cmocka_unit_test(test_cls_knock_in_tunnel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

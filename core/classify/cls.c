@@ -479,6 +479,46 @@ cls_key_meta(const struct cls_key *k, struct pkt_meta *m)
 	m->dport = pc <= POL_PROTO_UDP ? k->dport : 0;
 }
 
+static void
+cls_layer_set(struct pkt_layer *l, uint8_t af, uint8_t kind,
+    const uint8_t *addr)
+{
+	memset(l, 0, sizeof(*l));
+	l->af = af;
+	l->kind = kind;
+	if (af == 4)
+		l->src4 = (uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 |
+		    (uint32_t)addr[2] << 8 | addr[3];
+	else
+		memcpy(l->src6, addr, 16);
+}
+
+int
+cls_key_via(struct pkt_meta *m, const struct cls_via *via, unsigned n)
+{
+	uint8_t inner[16] = { 0 };
+	uint8_t af = m->af;
+
+	if (n == 0 || n >= PKT_LAYER_MAX)
+		return -1;
+	if (af == 4) {
+		for (unsigned b = 0; b < 4; b++)
+			inner[b] = (uint8_t)(m->src4 >> (24 - 8 * b));
+	} else {
+		memcpy(inner, m->src6, 16);
+	}
+	cls_layer_set(&m->layer[0], via[0].af, PKT_TUN_NONE, via[0].addr);
+	for (unsigned i = 1; i < n; i++)
+		cls_layer_set(&m->layer[i], via[i].af, via[i - 1].kind,
+		    via[i].addr);
+	cls_layer_set(&m->layer[n], af, via[n - 1].kind, inner);
+	m->nlayer = (uint8_t)(n + 1);
+	m->af = via[0].af;
+	m->src4 = m->layer[0].src4;
+	memcpy(m->src6, m->layer[0].src6, 16);
+	return 0;
+}
+
 /*
  * cls_classify's steps, one by one: the verdict comes from the same
  * sets whose missing bits explain names, so the two cannot disagree.

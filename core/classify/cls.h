@@ -116,6 +116,21 @@ struct cls_key {
 /* The pkt_meta the parser gives such a packet: what explain judges. */
 void cls_key_meta(const struct cls_key *k, struct pkt_meta *m);
 
+/* A relay a layered packet came through, for explain: how and from where. */
+struct cls_via {
+	uint8_t kind;		/* enum pkt_tun, not NONE */
+	uint8_t af;		/* 4 or 6 */
+	uint8_t addr[16];	/* network order; IPv4 in the first 4 */
+};
+
+/*
+ * Puts M (from cls_key_meta) inside N tunnels, VIA[0] the outermost
+ * relay: the meta the parser gives such a packet (its source and
+ * family become VIA[0]'s, its layers every relay's then its own).  0,
+ * or -1 when N is 0 or more layers than the parser records.
+ */
+int cls_key_via(struct pkt_meta *m, const struct cls_via *via, unsigned n);
+
 /*
  * One packet, with the evaluation laid open for explain: the verdict
  * (the same as cls_classify's), whether the identity gate asked for a

@@ -39,6 +39,8 @@ enum pkt_tun {
 };
 
 const char *pkt_tun_name(unsigned t);
+/* The enum pkt_tun of NAME (a carrier, not "none"), or -1. */
+int pkt_tun_parse(const char *name);
 
 /* Layers recorded: the outer packet and up to PKT_TUN_DEPTH_MAX inner. */
 #define PKT_TUN_DEPTH_MAX	7

@@ -46,6 +46,15 @@ pkt_tun_name(unsigned t)
 	return t < PKT_TUN_MAX ? pkt_tun_names[t] : "?";
 }
 
+int
+pkt_tun_parse(const char *name)
+{
+	for (unsigned t = PKT_TUN_NONE + 1; t < PKT_TUN_MAX; t++)
+		if (strcmp(name, pkt_tun_names[t]) == 0)
+			return (int)t;
+	return -1;
+}
+
 /* What parsing the inner packet overwrites and the outer one keeps. */
 struct pkt_outer {
 	uint8_t af;

@@ -71,6 +71,7 @@ cls_frag_denies(const struct policy *p, struct cls_frag *f,
 	a = r == POL_RULE_DEFAULT ? p->default_action : p->rule[r].action;
 	return a != CDN_ACT_ALLOW ? r : -1;
 }
+
 /*
  * First rule of protocol class PC that would not allow this source on
  * some destination port (ICMP and other protocols: at all), or -1 when

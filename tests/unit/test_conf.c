@@ -232,6 +232,23 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	/* tunnels (docs/config.md, Tunnels) */
+	{ "rules = ( { name = \"t\"; tunnel = \"gre\"; action = \"drop\"; "
+	  "} );\n", NULL, NULL,
+	  "main.conf:1: rule \"t\": tunnel must be none, inspected, opaque "
+	  "or any, not \"gre\"" },
+	{ "rules = ( { name = \"t\"; via = [ ]; action = \"drop\"; } );\n",
+	  NULL, NULL, "main.conf:1: rule \"t\": empty via list" },
+	{ "rules = ( { name = \"t\"; origin = \"XY\"; action = \"drop\"; "
+	  "} );\n", NULL, NULL, "main.conf:1: rule \"t\": \"XY\" is not an "
+	  "ISO 3166-1 country code" },
+	{ "tunnels = { depth = 8; };\n", NULL, NULL,
+	  "main.conf:1: \"depth\" must be between 1 and 7" },
+	{ "tunnels = { opaque_udp = [ \"500-501\" ]; };\n", NULL, NULL,
+	  "main.conf:1: opaque_udp: single ports, not ranges" },
+	{ "tunnels = { vxlan = 1; };\n", NULL, NULL,
+	  "main.conf:1: unknown key \"vxlan\" (expected one of: depth, "
+	  "vxlan_port, geneve_port, teredo_port, dtls_port, opaque_udp)" },
 	/* syntax */
 	{ "rules = (\n  { name = \"a\"; action = ; }\n);\n", NULL, NULL,
 	  "main.conf:2: syntax error" },

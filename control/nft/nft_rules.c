@@ -415,14 +415,14 @@ nft_tunnel_rule(struct nft_bx *x, const struct nft_ir_rule *r, uint8_t proto,
 
 /*
  * Tunnels (R: NFT_IR_TUNNEL): IP-in-IP (4), IPv6 in IPv4 or IPv6 (41),
- * GRE (47), VXLAN, GENEVE and Teredo.  The kernel cannot judge their
+ * GRE (47), EtherIP (97), MPLS in IP (137), VXLAN, GENEVE and Teredo.  The kernel cannot judge their
  * inside by its sources as cordon-dp does (docs/nftables.md, Tunnels):
  * while the policy can deny anything, they are dropped.
  */
 static int
 nft_tunnel_gate(struct nft_bx *x, const struct nft_ir_rule *r)
 {
-	static const uint8_t ipp[] = { 4, 41, 47 };
+	static const uint8_t ipp[] = { 4, 41, 47, 97, 137 };
 
 	for (unsigned i = 0; i < sizeof(ipp); i++)
 		if (nft_tunnel_rule(x, r, ipp[i], 0, 0) < 0)

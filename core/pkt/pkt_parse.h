@@ -29,7 +29,8 @@
 	X(MPLS, "mpls")		/* MPLS label stack, over Ethernet or GRE */   \
 	X(VXLAN, "vxlan")                                                      \
 	X(GENEVE, "geneve")                                                    \
-	X(TEREDO, "teredo")
+	X(TEREDO, "teredo")                                                    \
+	X(ETHERIP, "etherip")	/* Ethernet in IP, protocol 97 */
 
 enum pkt_tun {
 #define X(id, name) PKT_TUN_##id,

@@ -22,7 +22,7 @@
 #define PKT_GRE_VER	0x0007
 
 enum { PKT_P_IPIP = 4, PKT_P_IPV6 = 41, PKT_P_GRE = 47, PKT_P_ESP = 50,
-	PKT_P_UDP = 17 };
+	PKT_P_UDP = 17, PKT_P_ETHERIP = 97, PKT_P_MPLS = 137 };
 
 const struct pkt_tun_cfg pkt_tun_default = {
 	.depth = PKT_TUN_DEPTH_DEF,
@@ -389,6 +389,16 @@ pkt_tun_ipip(const uint8_t *buf, uint32_t end, const struct pkt_tun_cfg *c,
 	return pkt_tun_ip(buf, m->l4_off, end, af, kind, c, m);
 }
 
+/* EtherIP (RFC 3378): version 3, the rest reserved, then Ethernet. */
+static int
+pkt_tun_etherip(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	if (end - off < 2 || pkt_ld16(buf + off) != 0x3000)
+		return CDN_R_TUN_ETH;
+	return pkt_tun_eth(buf, off + 2, end, PKT_TUN_ETHERIP, c, m);
+}
+
 int
 pkt_tun(const uint8_t *buf, uint32_t end, const struct pkt_tun_cfg *c,
     struct pkt_meta *m)
@@ -403,6 +413,13 @@ pkt_tun(const uint8_t *buf, uint32_t end, const struct pkt_tun_cfg *c,
 		if (m->frag != PKT_FRAG_NONE)
 			return CDN_R_TUN_FRAG;
 		return pkt_tun_gre(buf, m->l4_off, end, c, m);
+	case PKT_P_ETHERIP:
+	case PKT_P_MPLS:
+		if (m->frag != PKT_FRAG_NONE)
+			return CDN_R_TUN_FRAG;
+		if (m->l4proto == PKT_P_MPLS)
+			return pkt_tun_mpls(buf, m->l4_off, end, c, m);
+		return pkt_tun_etherip(buf, m->l4_off, end, c, m);
 	case PKT_P_ESP:
 		m->opaque = 1;
 		return 0;

@@ -32,6 +32,8 @@ ENCAPS = [
      US4, 4, "gre"),
     ("gre-eth", lambda s, i: T.gre(s, T.INNER_MAC / i), US4, 4, "gre-eth"),
     ("gre-mpls", T.gre_mpls, US4, 4, "mpls"),
+    ("etherip", T.etherip, US4, 6, "etherip"),
+    ("mpls-in-ip6", T.mpls_ip, US6, 4, "mpls"),
     ("vxlan", T.vxlan, US4, 4, "vxlan"),
     ("vxlan6", T.vxlan, US4, 6, "vxlan"),
     ("geneve", T.geneve, US4, 4, "geneve"),

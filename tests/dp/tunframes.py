@@ -91,6 +91,20 @@ def gre_mpls(src, inner):
     return o / Raw(gre_hdr(0x8847) + mpls_stack() + bytes(inner))
 
 
+def etherip(src, inner):
+    """EtherIP (RFC 3378): version 3, then an Ethernet frame."""
+    o = _outer4(src)
+    o.proto = 97
+    return o / Raw(b"\x30\x00" + bytes(INNER_MAC / inner))
+
+
+def mpls_ip(src, inner):
+    """MPLS in IP (RFC 4023, protocol 137)."""
+    o = _outer6(src)
+    o.nh = 137
+    return o / Raw(mpls_stack() + bytes(inner))
+
+
 def vxlan(src, inner, flags=0x08):
     """VXLAN (RFC 7348) on UDP 4789, an Ethernet frame inside."""
     h = struct.pack("!B3xI", flags, 5000 << 8)

@@ -385,7 +385,8 @@ rule_matches(const struct nft_ir_rule *r, const struct pkt_meta *m,
 static bool
 is_tunnel(const struct nft_ir_rule *r, const struct pkt_meta *m)
 {
-	if (m->l4proto == 4 || m->l4proto == 41 || m->l4proto == 47)
+	if (m->l4proto == 4 || m->l4proto == 41 || m->l4proto == 47 ||
+	    m->l4proto == 97 || m->l4proto == 137)
 		return true;
 	return m->l4proto == 17 && ((r->vxlan && m->dport == r->vxlan) ||
 	    (r->geneve && m->dport == r->geneve) || (r->teredo &&

@@ -289,6 +289,33 @@ test_gre(void **state)
 	check(&t, CDN_R_TUN_MPLS, 0, 0);
 }
 
+/* EtherIP (97) and MPLS in IP (137): opened too. */
+static void
+test_etherip_mplsip(void **state)
+{
+	static const uint8_t eip[2] = { 0x30, 0 };
+	static const uint8_t mpls[4] = { 0, 0x64, 1, 64 };
+	struct tun_frame t;
+
+	(void)state;
+	tf_start(&t, 0x0800);
+	tf_ip4(&t, 97, PKT_FR_IP4_SRC);
+	tf_bytes(&t, eip, sizeof(eip));
+	tf_eth(&t, 0x86dd);
+	inner(&t, 6);
+	tf_done(&t);
+	check(&t, 0, 6, PKT_TUN_ETHERIP);
+	t.f.b[t.off[0] + 20] = 0x20;	/* version 2 */
+	check(&t, CDN_R_TUN_ETH, 0, 0);
+
+	tf_start(&t, 0x86dd);
+	tf_ip6(&t, 137, NULL);
+	tf_bytes(&t, mpls, sizeof(mpls));
+	inner(&t, 4);
+	tf_done(&t);
+	check(&t, 0, 4, PKT_TUN_MPLS);
+}
+
 static void
 test_mpls_eth(void **state)
 {
@@ -639,6 +666,7 @@ main(void)
 		cmocka_unit_test(test_srv6),
 		cmocka_unit_test(test_gre),
 		cmocka_unit_test(test_mpls_eth),
+		cmocka_unit_test(test_etherip_mplsip),
 		cmocka_unit_test(test_vxlan_geneve),
 		cmocka_unit_test(test_teredo),
 		cmocka_unit_test(test_depth_and_fragments),

@@ -175,7 +175,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/load/*.c) \
 		  config/policy/pol_compile.c core/stats/reasons.c \
 		  core/pkt/pkt_parse.c core/pkt/pkt_tun.c \
-		  $(wildcard core/geo/*.c)
+		  $(wildcard core/geo/*.c) core/util/fail.c
 
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
@@ -192,7 +192,7 @@ $(BUILD)/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c $(wildcard control/ident/jose_*.c)
 # Claims of a verified token against identity rules (control/ident/idm*).
 $(BUILD)/fuzz/fuzz_claims: tests/fuzz/fuzz_claims.c $(wildcard config/load/*.c) \
 		control/ident/idm.c control/ident/idm_match.c \
-		core/stats/reasons.c $(wildcard core/geo/*.c)
+		core/stats/reasons.c $(wildcard core/geo/*.c) core/util/fail.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lconfig -ljansson -ldl
 
@@ -232,3 +232,13 @@ clean:
 	 $(BUILD)/obj/control/cli/cordonctl.d \
 	 $(BUILD)/obj/control/cli/cordon-knock.d \
 	 $(BUILD)/obj/control/daemon/cordond.d
+
+# make format rewrites the C files as .clang-format writes them (make lint
+# checks that); make bench-compare BASE=<git ref> runs the fast-path
+# benchmark of BASE and of this tree side by side (docs/benchmarks.md).
+.PHONY: format bench-compare
+format:
+	@tools/lint.sh --apply
+
+bench-compare: all
+	BUILD=$(BUILD) bench/compare.sh $(BASE)

@@ -20,7 +20,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
  iproute2 ethtool iputils-ping netcat-openbsd tcpdump tcpreplay
  openssh-server openssh-client curl procps
  rsyslog rsyslog-openssl openssl snmpd snmp snmptrapd libsnmp-dev smitools
- mandoc faketime"
+ mandoc faketime clang-format cppcheck"
 # Debian's npm only where no Node.js toolchain is installed already.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 

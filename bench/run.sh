@@ -12,9 +12,9 @@ GEODB="$ROOT/.cache/geo/geo-whois-asn-country.mmdb"
 WORK="$ROOT/$BUILD/bench"
 SECS=${BENCH_SECS:-6}
 MBUFS=${BENCH_MBUFS:-131072}
-EAL="--no-huge -m 1024 --no-pci --no-shconf -l 0-1 --log-level lib.eal:error
- --vdev=net_null0,size=64 --vdev=net_null1,size=64"
 mkdir -p "$WORK"
+# shellcheck source=bench/fastpath.sh
+. "$ROOT/bench/fastpath.sh"
 
 # testpmd_rate CACHE: packets/s forwarded (both ports), io mode.
 testpmd_rate() {
@@ -31,32 +31,6 @@ testpmd_rate() {
 		      if (c) printf "%.0f\n", t / c; else print 0 }'
 }
 
-# stats_at FILE: "time packets" from cordon-dp's stats file.
-stats_at() {
-	/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1]));
-print(s["time"], s["packets"])' "$1" 2>/dev/null
-}
-
-# cordon_rate PCAP: packets/s through cordon-dp (both directions).
-cordon_rate() {
-	local pcap=$1 st="$WORK/stats.json" log="$WORK/cordon-dp.log" pid a b
-	rm -f "$st"
-	# shellcheck disable=SC2086
-	"$DP" $EAL -- -c bench/bench.conf --stats-file "$st" \
-	    --bench-fill "$pcap" --mbuf-cache "${CACHE:-0}" --mbufs "$MBUFS" \
-	    >"$log" 2>&1 &
-	pid=$!
-	for _ in $(seq 200); do [ -s "$st" ] && break; sleep 0.1; done
-	sleep 2
-	a=$(stats_at "$st")
-	sleep "$SECS"
-	b=$(stats_at "$st")
-	kill -INT "$pid"
-	wait "$pid"
-	echo "$a $b" | awk '{ if ($3 > $1) printf "%.0f\n", ($4 - $2) / ($3 - $1);
-		else print 0 }'
-}
-
 # countries: source countries with packets in the last cordon-dp run.
 countries() {
 	/usr/bin/python3 -c 'import json,sys;
@@ -68,10 +42,7 @@ mpps() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1e6 }'; }
 
 [ -x "$DP" ] || { echo "bench: $DP missing: run make"; exit 1; }
 echo "== traffic: 64-byte frames, 20% IPv6, real database, shipped policy"
-[ -s "$WORK/hot.pcap" ] ||
-    /usr/bin/python3 bench/mkbench.py "$WORK/hot.pcap" 4096 0.2 1
-[ -s "$WORK/wide.pcap" ] ||
-    /usr/bin/python3 bench/mkbench.py "$WORK/wide.pcap" 65536 0.2 2
+bench_pcaps
 
 # net_null hands out pool mbufs without touching their data, so the
 # frames preloaded into the pool are the traffic.  With the per-lcore

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs every test suite and ends with one line "N passed, N failed".
 #   tests/run.sh [suite...]   suites: unit layers asan geo config dp ctl mon
-#   integ nft ident knock fuzz
+#   integ nft ident knock fuzz lint
 # Exit status 1 if anything failed (or a suite could not run at all).
 set -u
 
@@ -74,6 +74,8 @@ run_cmocka_dir() {
 suite_unit() {
 	fixtures
 	run_cmocka_dir "$BUILD" unit
+	check "unit: cordond's files form no import circle" \
+	    $PY tests/unit/daemon_graph.py "$BUILD"
 }
 
 suite_asan() {
@@ -242,7 +244,15 @@ suite_layers() {
 	fi
 }
 
-SUITES=${*:-unit layers asan geo config dp ctl mon integ ident knock nft fuzz}
+# make lint's two halves (tools/lint.sh): the tree as .clang-format writes
+# it, and cppcheck with tools/cppcheck/'s justified suppressions.
+suite_lint() {
+	check "lint: clang-format (make format rewrites the tree)" \
+	    tools/lint.sh --format
+	check "lint: cppcheck" tools/lint.sh --cppcheck
+}
+
+SUITES=${*:-unit layers asan geo config dp ctl mon integ ident knock nft fuzz lint}
 for s in $SUITES; do
 	echo "### suite $s"
 	"suite_$s"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wire/dpc_proto.h"
+#include "core/util/fail.h"
 
 long
 dpc_msg_payload_size(unsigned type)
@@ -50,18 +51,6 @@ dpc_msg_pack(void *buf, unsigned type, uint32_t seq, const void *payload,
 	return (long)(sizeof(h) + len);
 }
 
-static int __attribute__((format(printf, 3, 4)))
-dpc_msg_bad(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	errno = EBADMSG;
-	return -1;
-}
-
 int
 dpc_msg_check(const void *buf, size_t n, struct dpc_hdr *hdr, char *err,
     size_t errlen)
@@ -70,24 +59,28 @@ dpc_msg_check(const void *buf, size_t n, struct dpc_hdr *hdr, char *err,
 
 	memset(hdr, 0, sizeof(*hdr));
 	if (n < sizeof(*hdr))
-		return dpc_msg_bad(err, errlen, "short message: %zu bytes", n);
+		return fail_with(err, errlen, EBADMSG, "short message: %zu "
+		    "bytes", n);
 	memcpy(hdr, buf, sizeof(*hdr));
 	if (hdr->magic != DPC_MAGIC)
-		return dpc_msg_bad(err, errlen, "bad magic %#x", hdr->magic);
+		return fail_with(err, errlen, EBADMSG, "bad magic %#x",
+		    hdr->magic);
 	if (n > DPC_MSG_MAX)
-		return dpc_msg_bad(err, errlen, "oversized message: more than "
-		    "%u bytes", DPC_MSG_MAX);
+		return fail_with(err, errlen, EBADMSG, "oversized message: "
+		    "more than %u bytes", DPC_MSG_MAX);
 	if (hdr->len != n - sizeof(*hdr))
-		return dpc_msg_bad(err, errlen, "length %u, but %zu payload "
-		    "bytes arrived", hdr->len, n - sizeof(*hdr));
+		return fail_with(err, errlen, EBADMSG, "length %u, but %zu "
+		    "payload bytes arrived", hdr->len, n - sizeof(*hdr));
 	if (hdr->flags != 0)
-		return dpc_msg_bad(err, errlen, "unknown flags %#x", hdr->flags);
+		return fail_with(err, errlen, EBADMSG, "unknown flags %#x",
+		    hdr->flags);
 	if ((want = dpc_msg_payload_size(hdr->type)) < 0)
-		return dpc_msg_bad(err, errlen, "unknown message type %u",
-		    hdr->type);
+		return fail_with(err, errlen, EBADMSG, "unknown message type "
+		    "%u", hdr->type);
 	if (hdr->len != (unsigned long)want)
-		return dpc_msg_bad(err, errlen, "message type %u: payload of %u "
-		    "bytes, expected %ld", hdr->type, hdr->len, want);
+		return fail_with(err, errlen, EBADMSG, "message type %u: "
+		    "payload of %u bytes, expected %ld", hdr->type, hdr->len,
+		    want);
 	return 0;
 }
 

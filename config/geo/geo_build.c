@@ -12,15 +12,7 @@
 #include "config/geo/geo_build.h"
 #include "config/geo/geo_layer.h"
 #include "config/geo/geo_special.h"
-
-static double
-geo_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "core/util/clock.h"
 
 static int
 geo_override_apply(struct geo_tables *t, const struct geo_override *o,
@@ -94,7 +86,7 @@ geo_db_build(const struct geo_source *src, unsigned n,
     const struct geo_override *ov, unsigned nov, struct geo_db *out,
     char *err, size_t errlen)
 {
-	double t0 = geo_now_ms();
+	uint64_t t0 = clk_mono_ns();
 	struct geo_db db;
 
 	if (n > GEO_LAYER_MAX || (nov > 0 && ov == NULL) ||
@@ -113,7 +105,7 @@ geo_db_build(const struct geo_source *src, unsigned n,
 		errno = EINVAL;
 		return -1;
 	}
-	db.compile_ms = geo_now_ms() - t0;
+	db.compile_ms = (double)(clk_mono_ns() - t0) / 1e6;
 	*out = db;
 	return 0;
 }

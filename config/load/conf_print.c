@@ -50,12 +50,7 @@ conf_cc_word(struct conf_line *l, geo_cc_t cc)
 {
 	char s[GEO_CC_STRLEN];
 
-	if (cc == GEO_CC_UNKNOWN) {
-		conf_word(l, "unknown");
-		return;
-	}
-	geo_cc_format(cc, s);
-	conf_word(l, s);
+	conf_word(l, geo_cc_name(cc, s));
 }
 
 static void

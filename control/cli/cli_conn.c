@@ -15,15 +15,7 @@
 #include <unistd.h>
 
 #include "control/cli/cli.h"
-
-static int64_t
-cli_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "core/util/clock.h"
 
 /*
  * A full listen queue (a frozen or flooded cordond) makes connect() say
@@ -38,7 +30,7 @@ cli_connect_retry(int fd, const struct sockaddr_un *sa, int64_t deadline)
 	while (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			return -1;
-		if (cli_now_ms() >= deadline) {
+		if (clk_mono_ms() >= deadline) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -61,7 +53,7 @@ cli_conn_open(const char *path, int timeout_ms)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (cli_connect_retry(fd, &sa, cli_now_ms() + timeout_ms) < 0) {
+	if (cli_connect_retry(fd, &sa, clk_mono_ms() + timeout_ms) < 0) {
 		e = errno;
 		close(fd);
 		errno = e;
@@ -79,7 +71,7 @@ cli_wait(int fd, short ev, int64_t deadline)
 	int n;
 
 	for (;;) {
-		left = deadline - cli_now_ms();
+		left = deadline - clk_mono_ms();
 		if (left <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
@@ -265,7 +257,7 @@ cli_give_up(int fd, int timeout_ms, bool *timed_out, char *err, size_t errlen)
 	json_t *m;
 
 	shutdown(fd, SHUT_RD);
-	m = cli_recv_msg(fd, cli_now_ms() + 1000, timed_out, err, errlen);
+	m = cli_recv_msg(fd, clk_mono_ms() + 1000, timed_out, err, errlen);
 	if (m == NULL)
 		snprintf(err, errlen,
 		    "timed out after %d ms: cordond had not "
@@ -292,7 +284,7 @@ cli_reply_read(int fd, int timeout_ms, int64_t deadline, int *ex, char *err,
 		m = cli_recv_msg(fd, until, &timed_out, err, errlen);
 		if (m == NULL && timed_out && !started && !gave_up) {
 			gave_up = true;
-			until = cli_now_ms() + 1000;
+			until = clk_mono_ms() + 1000;
 			m = cli_give_up(fd, timeout_ms, &timed_out, err,
 			    errlen);
 		}
@@ -300,8 +292,8 @@ cli_reply_read(int fd, int timeout_ms, int64_t deadline, int *ex, char *err,
 			break;
 		json_decref(m);
 		started = true;
-		if (!gave_up && until < cli_now_ms() + CLI_OUTCOME_MS)
-			until = cli_now_ms() + CLI_OUTCOME_MS;
+		if (!gave_up && until < clk_mono_ms() + CLI_OUTCOME_MS)
+			until = clk_mono_ms() + CLI_OUTCOME_MS;
 	}
 	if (m == NULL && started) {
 		*ex = CLI_EX_UNKNOWN;
@@ -317,7 +309,7 @@ json_t *
 cli_conn_call(int fd, const json_t *req, int timeout_ms, int *ex, char *err,
     size_t errlen)
 {
-	int64_t deadline = cli_now_ms() + timeout_ms;
+	int64_t deadline = clk_mono_ms() + timeout_ms;
 	json_t *sent = cli_req_deadline(req, deadline), *r;
 
 	*ex = CLI_EX_UNREACH;

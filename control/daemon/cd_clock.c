@@ -6,8 +6,8 @@
  * machine is suspended, so a session granted for an hour ends an hour of
  * real time later.  It is system-wide: cordon-dp's workers compare the
  * shared table's expiries with it.  The poll loop's short timeouts use
- * CLOCK_MONOTONIC (cd_now_ms).  Token times (exp, nbf, iat) stay on the
- * wall clock (cd_unix).
+ * CLOCK_MONOTONIC (clk_mono_ms).  Token times (exp, nbf, iat) stay on
+ * the wall clock (clk_unix_s).  The clocks themselves are core/util/clock.h.
  *
  * A boot-time deadline means nothing after a reboot, so what is written
  * down carries the wall-clock time too, and the boot id
@@ -15,40 +15,13 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include "control/daemon/cordond.h"
-
-int64_t
-cd_boot(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
-const char *
-cd_boot_id(void)
-{
-	static char id[40];
-	FILE *f;
-
-	if (id[0] != '\0')
-		return id;
-	if ((f = fopen("/proc/sys/kernel/random/boot_id", "re")) == NULL)
-		return "";
-	if (fgets(id, sizeof(id), f) == NULL)
-		id[0] = '\0';
-	id[strcspn(id, "\n")] = '\0';
-	fclose(f);
-	return id;
-}
+#include "control/daemon/cd_util.h"
 
 int64_t
 cd_boot_to_unix(int64_t b)
 {
-	return b - cd_boot() + cd_unix();
+	return b - clk_boot_s() + clk_unix_s();
 }
 
 int64_t
@@ -70,7 +43,7 @@ cd_clock_put(json_t *o, const char *key, int64_t boot)
 	snprintf(k, sizeof(k), "%s_boot", key);
 	json_object_set_new(o, key, json_integer(cd_boot_to_unix(boot)));
 	json_object_set_new(o, k, json_integer(boot));
-	json_object_set_new(o, "boot_id", json_string(cd_boot_id()));
+	json_object_set_new(o, "boot_id", json_string(clk_boot_id()));
 }
 
 int64_t
@@ -86,5 +59,5 @@ cd_clock_get(const json_t *o, const char *key)
 		snprintf(r.boot_id, sizeof(r.boot_id), "%s", id);
 		r.boot = json_integer_value(json_object_get(o, k));
 	}
-	return cd_clock_back(&r, cd_boot_id(), cd_unix(), cd_boot());
+	return cd_clock_back(&r, clk_boot_id(), clk_unix_s(), clk_boot_s());
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 #include "control/ident/knock.h"
 #include "core/stats/reasons.h"
@@ -210,7 +211,7 @@ static json_t *
 cd_status_geo(struct cd *d)
 {
 	int64_t epoch = cd_geo_epoch(&d->run.geo);
-	int64_t age = epoch && cd_unix() > epoch ? cd_unix() - epoch : 0;
+	int64_t age = epoch && clk_unix_s() > epoch ? clk_unix_s() - epoch : 0;
 	int64_t max = (int64_t)d->ctl.geo_max_age * 86400;
 
 	return json_pack("{s:I, s:I, s:I, s:b, s:i}", "build_epoch",
@@ -227,7 +228,7 @@ cd_status_confirm(struct cd *d)
 	return json_pack("{s:I, s:I, s:I, s:I}", "revision",
 	    (json_int_t)d->confirm_rev, "previous", (json_int_t)d->confirm_prev,
 	    "deadline", (json_int_t)cd_boot_to_unix(d->confirm_deadline),
-	    "remaining_s", (json_int_t)(d->confirm_deadline - cd_boot()));
+	    "remaining_s", (json_int_t)(d->confirm_deadline - clk_boot_s()));
 }
 
 static json_t *
@@ -274,7 +275,7 @@ cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "version", json_string(CD_VERSION));
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "started", json_integer(d->started));
-	json_object_set_new(o, "uptime_s", json_integer(cd_boot() -
+	json_object_set_new(o, "uptime_s", json_integer(clk_boot_s() -
 	    d->started_boot));
 	json_object_set_new(o, "config", json_string(d->conf_path));
 	json_object_set_new(o, "state_dir", json_string(d->ctl.state_dir));
@@ -319,7 +320,7 @@ cd_counters_countries(const struct stats *s)
 	for (unsigned c = 0; c < GEO_CC_MAX; c++)
 		if (s->cc_packets[c])
 			json_array_append_new(a, json_pack("{s:s, s:I, s:I}",
-			    "country", cd_cc_str((geo_cc_t)c, cc), "packets",
+			    "country", geo_cc_name((geo_cc_t)c, cc), "packets",
 			    (json_int_t)s->cc_packets[c], "denied",
 			    (json_int_t)s->cc_denied[c]));
 	return a;
@@ -387,10 +388,10 @@ cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
 		return cd_fail(e, "dataplane", "cordon-dp is %s",
 		    cd_dp_state_name(d->dp_state));
 	memset(s, 0, sizeof(*s));
-	cd_dp_stats_sum(d, s);
+	(void)d->be->counters(d, s);
 	o = cd_obj();
 	json_object_set_new(o, "revision", json_integer((json_int_t)d->run.rev));
-	json_object_set_new(o, "time", json_integer(cd_unix()));
+	json_object_set_new(o, "time", json_integer(clk_unix_s()));
 	json_object_set_new(o, "packets", json_integer((json_int_t)s->packets));
 	json_object_set_new(o, "actions", cd_counters_map(s->action, 0,
 	    CDN_ACT_MAX, cdn_action_name));

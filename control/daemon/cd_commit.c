@@ -243,7 +243,7 @@ cd_confirm_set(struct cd *d, uint64_t rev, uint64_t prev, int64_t secs)
 {
 	d->confirm_rev = rev;
 	d->confirm_prev = prev;
-	d->confirm_deadline = cd_boot() + secs;
+	d->confirm_deadline = clk_boot_s() + secs;
 	if (cd_confirm_store(d) == 0)
 		return 0;
 	cd_log("confirm.json: %s", strerror(errno));
@@ -485,7 +485,7 @@ cd_confirm_revert(struct cd *d)
 		cd_log("revert to revision %lu failed: %s: retrying in %d s",
 		    (unsigned long)d->confirm_prev, e.msg, CD_REVERT_RETRY_S);
 		cd_refused(d, &rq, "revert", &e);
-		d->confirm_deadline = cd_boot() + CD_REVERT_RETRY_S;
+		d->confirm_deadline = clk_boot_s() + CD_REVERT_RETRY_S;
 	} else {
 		cd_promote(d, true, NULL);	/* no client to answer */
 		cd_log("%s: reverted to revision %lu as revision %lu", comment,
@@ -502,7 +502,7 @@ cd_confirm_revert(struct cd *d)
 void
 cd_confirm_tick(struct cd *d)
 {
-	if (d->confirm_deadline != 0 && cd_boot() >= d->confirm_deadline)
+	if (d->confirm_deadline != 0 && clk_boot_s() >= d->confirm_deadline)
 		cd_confirm_revert(d);
 }
 
@@ -518,7 +518,7 @@ int
 cd_confirm_startup(struct cd *d)
 {
 	uint64_t rev, prev;
-	int64_t deadline, now = cd_boot();
+	int64_t deadline, now = clk_boot_s();
 	json_t *clock = NULL;
 
 	if (store_confirm_get(d->store, &rev, &prev, &deadline, &clock) < 0)

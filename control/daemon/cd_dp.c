@@ -18,6 +18,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 
 #define CD_DP_START_MS	30000	/* to compile geo and open the channel */
@@ -107,7 +108,7 @@ cd_dp_spawn(struct cd *d)
 	if ((pid = fork()) < 0) {
 		cd_log("fork: %s", strerror(errno));
 		d->dp_state = CD_DP_DOWN;
-		d->dp_next_ms = cd_now_ms() + 1000;
+		d->dp_next_ms = clk_mono_ms() + 1000;
 		return;
 	}
 	if (pid == 0)
@@ -121,18 +122,18 @@ cd_dp_spawn(struct cd *d)
 		    "pid", CD_SL_U(pid), "restarts", CD_SL_U(d->restarts),
 		    "revision", CD_SL_U(d->run.rev), NULL);
 	d->dp_state = CD_DP_STARTING;
-	d->dp_next_ms = cd_now_ms() + CD_DP_RETRY_MS;
-	d->dp_give_up_ms = cd_now_ms() + CD_DP_START_MS;
+	d->dp_next_ms = clk_mono_ms() + CD_DP_RETRY_MS;
+	d->dp_give_up_ms = clk_mono_ms() + CD_DP_START_MS;
 }
 
-int
-cd_dp_push(struct cd *d, const struct cd_running *r, bool with_geo,
+static int
+cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
     struct cd_err *e)
 {
 	char err[512];
 
-	if (cd_nft_backend(d))
-		return cd_nft_push(d, r, e);
+	if (cd_backend_same(d, r, e) < 0)
+		return -1;
 	if (dpc_load(d->dpc, r->rev, r->pol, with_geo ? r->geo.tables : NULL,
 	    r->geo_hash, CD_DP_TIMEOUT_MS, err, sizeof(err)) < 0) {
 		/*
@@ -187,6 +188,19 @@ cd_dp_verify(struct cd *d)
 	return -1;
 }
 
+/*
+ * A new channel: knocks go to the sessions, and their table goes along
+ * with the next LOAD.  True when there is a table.
+ */
+static bool
+cd_dp_sess_attach(struct cd *d)
+{
+	if (d->sess == NULL || d->dpc == NULL)
+		return false;
+	dpc_knock_handler(d->dpc, cd_knock_in, d);
+	return dpc_sess_pending(d->dpc, d->sess->fd) == 0;
+}
+
 /* Brings cordon-dp to the running revision if it has anything else. */
 static void
 cd_dp_sync(struct cd *d)
@@ -197,11 +211,11 @@ cd_dp_sync(struct cd *d)
 	    DPC_HASH_LEN) != 0;
 	struct cd_err e;
 
-	d->dp_next_ms = cd_now_ms() + CD_DP_SYNC_MS;
+	d->dp_next_ms = clk_mono_ms() + CD_DP_SYNC_MS;
 	/* A new cordon-dp, or a new cordond: the session table goes along. */
-	if (cd_sess_attach_dp(d) || pol || geo ||
+	if (cd_dp_sess_attach(d) || pol || geo ||
 	    d->dpst.revision != d->run.rev) {
-		if (cd_dp_push(d, &d->run, geo, &e) < 0) {
+		if (cd_dp_activate(d, &d->run, geo, &e) < 0) {
 			snprintf(d->dp_error, sizeof(d->dp_error), "%s", e.msg);
 			cd_log("%s", e.msg);
 			return;
@@ -235,7 +249,7 @@ cd_dp_connect(struct cd *d)
 	d->dpst = st;
 	d->dp_pid = st.pid;
 	d->dp_state = CD_DP_UP;
-	d->dp_up_since = cd_now_ms();
+	d->dp_up_since = clk_mono_ms();
 	cd_dp_synced = false;
 	cd_dp_sync(d);
 	cd_snmp_notify_dp(d, true, NULL);
@@ -245,13 +259,9 @@ cd_dp_connect(struct cd *d)
 	return 0;
 }
 
-void
+static void
 cd_dp_start(struct cd *d)
 {
-	if (cd_nft_backend(d)) {
-		(void)cd_nft_start(d);
-		return;
-	}
 	cd_nft_host(d, &d->run);
 	d->backoff_s = 1;
 	if (cd_dp_connect(d) == 0)
@@ -267,7 +277,7 @@ cd_dp_alarm(struct cd *d, const char *why)
 	snprintf(a->name, sizeof(a->name), "dataplane-restarted");
 	snprintf(a->detail, sizeof(a->detail), "%s; restart %u in %u s", why,
 	    d->restarts, d->backoff_s);
-	a->since = cd_unix();
+	a->since = clk_unix_s();
 	cd_log("alarm %s: %s", a->name, a->detail);
 	sd_notifyf(0, "STATUS=dataplane down: %s", why);
 }
@@ -281,7 +291,7 @@ cd_dp_lost(struct cd *d, const char *why)
 		d->dpc = NULL;
 	}
 	if (d->dp_state == CD_DP_UP &&
-	    cd_now_ms() - d->dp_up_since > 60000)
+	    clk_mono_ms() - d->dp_up_since > 60000)
 		d->backoff_s = 1;
 	d->restarts++;
 	d->dp_pid = 0;
@@ -291,7 +301,7 @@ cd_dp_lost(struct cd *d, const char *why)
 	cd_snmp_notify_dp(d, false, why);
 	cd_syslog_event(d, "dataplane-down", why, "reason", why, "restarts",
 	    CD_SL_U(d->restarts), "retry_s", CD_SL_U(d->backoff_s), NULL);
-	d->dp_next_ms = cd_now_ms() + (int64_t)d->backoff_s * 1000;
+	d->dp_next_ms = clk_mono_ms() + (int64_t)d->backoff_s * 1000;
 	d->backoff_s = d->backoff_s * 2 > CD_BACKOFF_MAX_S ?
 	    CD_BACKOFF_MAX_S : d->backoff_s * 2;
 }
@@ -313,7 +323,7 @@ cd_dp_reaped(struct cd *d, pid_t pid, int status)
 }
 
 /* The channel closed: the process died, or only the channel broke. */
-void
+static void
 cd_dp_eof(struct cd *d)
 {
 	char why[128];
@@ -325,8 +335,8 @@ cd_dp_eof(struct cd *d)
 	if (d->dp_child || cd_pid_alive(d->dp_pid)) {
 		/* Reconnect; SIGCHLD tells if our child died meanwhile. */
 		d->dp_state = CD_DP_STARTING;
-		d->dp_next_ms = cd_now_ms() + CD_DP_RETRY_MS;
-		d->dp_give_up_ms = cd_now_ms() + CD_DP_LOST_MS;
+		d->dp_next_ms = clk_mono_ms() + CD_DP_RETRY_MS;
+		d->dp_give_up_ms = clk_mono_ms() + CD_DP_LOST_MS;
 		return;
 	}
 	snprintf(why, sizeof(why), "cordon-dp pid %d is gone",
@@ -362,15 +372,11 @@ cd_dp_starting_tick(struct cd *d, int64_t now)
 	cd_dp_lost(d, why);
 }
 
-void
+static void
 cd_dp_tick(struct cd *d)
 {
-	int64_t now = cd_now_ms();
+	int64_t now = clk_mono_ms();
 
-	if (cd_nft_backend(d)) {
-		cd_nft_tick(d);
-		return;
-	}
 	if (now < d->dp_next_ms)
 		return;
 	switch (d->dp_state) {
@@ -391,3 +397,60 @@ cd_dp_tick(struct cd *d)
 		break;
 	}
 }
+
+static int
+cd_dp_counters(struct cd *d, struct stats *s)
+{
+	if (d->dpc == NULL) {
+		memset(s, 0, sizeof(*s));
+		return -1;
+	}
+	dpc_stats_sum(d->dpc, s);
+	return 0;
+}
+
+static void
+cd_dp_sess_table(struct cd *d, int fd)
+{
+	if (d->dpc != NULL)
+		dpc_sess_pending(d->dpc, fd);
+}
+
+/* The channel: its fd while connected, else -1. */
+static int
+cd_dp_poll_fd(const struct cd *d)
+{
+	return d->dpc != NULL ? dpc_fd(d->dpc) : -1;
+}
+
+/*
+ * FD (from cd_dp_poll_fd before poll) is readable: log events and
+ * knocks, or EOF.  Unless the channel changed meanwhile (SIGCHLD).
+ */
+static void
+cd_dp_poll_in(struct cd *d, int fd)
+{
+	if (d->dpc != NULL && fd == dpc_fd(d->dpc) &&
+	    cd_syslog_dp_read(d) < 0)
+		cd_dp_eof(d);
+}
+
+/* Host protection's sessions set, if it is on. */
+static struct nft_ctx *
+cd_dp_sess_set(const struct cd *d)
+{
+	return d->nft_host;
+}
+
+const struct cd_backend cd_backend_dpdk = {
+	.name = "dpdk",
+	.backend = CONF_BACKEND_DPDK,
+	.start = cd_dp_start,
+	.tick = cd_dp_tick,
+	.activate = cd_dp_activate,
+	.counters = cd_dp_counters,
+	.sess_table = cd_dp_sess_table,
+	.sess_set = cd_dp_sess_set,
+	.poll_fd = cd_dp_poll_fd,
+	.poll_in = cd_dp_poll_in,
+};

@@ -105,7 +105,7 @@ cd_id_table(const struct cd *d, const struct pkt_meta *m, unsigned svc,
 	idm_rule_bits(d->run.conf, f, &bits);
 	cls_sess_key(m, (uint8_t)svc, &k);
 	if (sess_ident_set(*t, 0, bits.w) != 0 || sess_put(*t, &k,
-	    cd_grant_expiry(d->run.conf, claims, 0, now, cd_unix(), now), 0,
+	    cd_grant_expiry(d->run.conf, claims, 0, now, clk_unix_s(), now), 0,
 	    0) != 0) {
 		sess_detach(*t);
 		close(*fd);
@@ -126,7 +126,7 @@ cd_id_token_verdict(const struct cd *d, const struct pkt_meta *m,
 	const struct policy *pol = d->run.pol;
 	struct sess_table *t = NULL;
 	struct cls_verdict tv;
-	int64_t now = cd_boot();	/* the table's clock */
+	int64_t now = clk_boot_s();	/* the table's clock */
 	char line[256];
 	int fd = -1;
 
@@ -195,7 +195,7 @@ cd_id_session(struct cd *d, const struct pkt_meta *m,
 	const struct cd_grant *g;
 	const char *sub;
 
-	if (cd_explain_session(d, m, v->service, cd_boot(), &g) == NULL ||
+	if (cd_explain_session(d, m, v->service, clk_boot_s(), &g) == NULL ||
 	    g == NULL) {
 		json_object_set_new(id, "session", json_string(
 		    v->reason == CDN_R_SESSION_EXPIRED ? "expired" : "none"));

@@ -1,6 +1,6 @@
 /*
- * Geolocation data in the daemon: its age (the newest layer's
- * build_epoch), its metadata, and geo-reload: rebuild the tables from
+ * Geolocation data in the daemon (its age and metadata: cd_fmt.c), and
+ * geo-reload: rebuild the tables from
  * the same files, check them (the field is there — geo_db_build refuses
  * otherwise — the overrides still answer as configured, and coverage has
  * not collapsed), then push them under the running revision.
@@ -9,42 +9,8 @@
 #include <string.h>
 
 #include "config/rev/rev.h"
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
-
-int64_t
-cd_geo_epoch(const struct geo_db *db)
-{
-	uint64_t e = 0;
-
-	for (unsigned i = 0; i < db->nlayers; i++)
-		if (db->layer[i].build_epoch > e)
-			e = db->layer[i].build_epoch;
-	return (int64_t)e;
-}
-
-json_t *
-cd_geo_layers(const struct geo_db *db)
-{
-	json_t *a = json_array();
-
-	for (unsigned i = 0; i < db->nlayers; i++) {
-		const struct geo_layer_meta *m = &db->layer[i];
-
-		json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s, s:I, "
-		    "s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "layer",
-		    (int)i + 1, "path", m->path, "field", m->field, "db_type",
-		    m->db_type, "build_epoch", (json_int_t)m->build_epoch,
-		    "node_count", (json_int_t)m->node_count, "ip_version",
-		    (int)m->ip_version, "record_size", (int)m->record_size,
-		    "v4_prefixes", (json_int_t)m->v4_prefixes, "v6_prefixes",
-		    (json_int_t)m->v6_prefixes, "data_records",
-		    (json_int_t)m->data_records, "records_no_field",
-		    (json_int_t)m->records_no_field, "records_bad_value",
-		    (json_int_t)m->records_bad_value, "records_non_iso",
-		    (json_int_t)m->records_non_iso));
-	}
-	return a;
-}
 
 static uint64_t
 cd_geo_count(const struct geo_db *db, bool v6)
@@ -96,7 +62,7 @@ cd_geo_install(struct cd *d, struct geo_db *n, struct cd_err *e)
 	/* Sessions are judged again with the new places, in the same LOAD. */
 	if (cd_sess_prepare(d, &tmp, e) < 0)
 		return -1;
-	if (d->dp_state == CD_DP_UP && cd_dp_push(d, &tmp, true, e) < 0) {
+	if (d->dp_state == CD_DP_UP && d->be->activate(d, &tmp, true, e) < 0) {
 		cd_sess_abort(d);
 		return -1;
 	}

@@ -47,7 +47,7 @@ cd_geo_alarm(struct cd *d, const char *why, int64_t saved_at)
 	snprintf(a->name, sizeof(a->name), "geo-static");
 	snprintf(a->detail, sizeof(a->detail), "database unusable (%.70s): "
 	    "saved tables of %.20s in force", why, when);
-	a->since = cd_unix();
+	a->since = clk_unix_s();
 	cd_log("alarm %s: %s", a->name, a->detail);
 	cd_syslog_event(d, "geo-static", a->detail, "saved", when, NULL);
 }

@@ -83,7 +83,7 @@ cd_override_json(const struct conf *c, int i)
 	inet_ntop(o->af == 4 ? AF_INET : AF_INET6, o->addr, addr, sizeof(addr));
 	snprintf(pfx, sizeof(pfx), "%s/%u", addr, o->plen);
 	return json_pack("{s:s, s:s}", "prefix", pfx, "country",
-	    cd_cc_str(o->cc, cc));
+	    geo_cc_name(o->cc, cc));
 }
 
 /*
@@ -180,7 +180,7 @@ cd_cmd_lookup(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "builtin", cd_builtin_json(&a));
 	json_object_set_new(o, "override", cd_override_json(c,
 	    cd_override_find(c, &a)));
-	json_object_set_new(o, "final", json_string(cd_cc_str(cd_addr_cc(
+	json_object_set_new(o, "final", json_string(geo_cc_name(cd_addr_cc(
 	    d->run.geo.tables, &a), cc)));
 	*data = o;
 	return 0;
@@ -406,7 +406,7 @@ cd_explain_layers(const struct pkt_meta *m, const struct cls_why *w,
 		if (j)
 			snprintf(how + strlen(how), sizeof(how) - strlen(how),
 			    "%s", pkt_tun_name(l->kind));
-		cd_step(steps, step, cd_cc_str(w->layer_cc[j], cc), how);
+		cd_step(steps, step, geo_cc_name(w->layer_cc[j], cc), how);
 	}
 }
 
@@ -422,7 +422,7 @@ cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
 		cd_explain_layers(&p->m, w, steps);
 	} else {
 		cd_geo_why(c, &p->src, detail, sizeof(detail));
-		cd_step(steps, "source country", cd_cc_str(v->src_cc, cc),
+		cd_step(steps, "source country", geo_cc_name(v->src_cc, cc),
 		    detail);
 	}
 	if (!d->run.pol->needs_dst_geo) {
@@ -431,7 +431,8 @@ cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
 		return;
 	}
 	cd_geo_why(c, &p->dst, detail, sizeof(detail));
-	cd_step(steps, "destination country", cd_cc_str(v->dst_cc, cc), detail);
+	cd_step(steps, "destination country", geo_cc_name(v->dst_cc, cc),
+	    detail);
 }
 
 static const char *
@@ -530,8 +531,9 @@ cd_explain_data(const struct cd *d, const struct cd_pkt *p,
 	    "schema", CD_SCHEMA, "verdict", cdn_action_name(v->action),
 	    "reason", cdn_reason_name(v->reason), "rule", cd_verdict_rule(pol,
 	    v), "rule_position", v->rule == POL_RULE_DEFAULT ? 0 :
-	    (int)v->rule + 1, "src_country", cd_cc_str(v->src_cc, scc),
-	    "dst_country", pol->needs_dst_geo ? cd_cc_str(v->dst_cc, dcc) : "",
+	    (int)v->rule + 1, "src_country", geo_cc_name(v->src_cc, scc),
+	    "dst_country",
+	    pol->needs_dst_geo ? geo_cc_name(v->dst_cc, dcc) : "",
 	    "service", cd_service_name(pol, v), "direction",
 	    p->dir == POL_DIR_IN ? "in" : "out", "steps", steps);
 }
@@ -550,7 +552,7 @@ int
 cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
 {
-	int64_t now = cd_boot();	/* the session table's clock */
+	int64_t now = clk_boot_s();	/* the session table's clock */
 	struct cls_why w;
 	struct cd_pkt p;
 	json_t *steps, *ident;
@@ -607,8 +609,8 @@ cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
 			inet_ntop(a.af == 4 ? AF_INET : AF_INET6, a.b, addr,
 			    sizeof(addr));
 			snprintf(why, len, "canary %s resolves to %s, the "
-			    "override says %s", addr, cd_cc_str(cc, got),
-			    cd_cc_str(c->overrides[best].cc, want));
+			    "override says %s", addr, geo_cc_name(cc, got),
+			    geo_cc_name(c->overrides[best].cc, want));
 			return -1;
 		}
 	}

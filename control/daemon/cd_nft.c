@@ -1,11 +1,12 @@
 /*
  * cordond with backend = "nftables": the kernel enforces the running
- * revision instead of cordon-dp.  cd_dp.c hands over to these functions:
- * start applies the running revision, push applies a new one (commit,
- * rollback, geo reload, each one atomic batch), and the counters come
- * from the kernel's rule counters.  The dataplane state reads "up" while
- * the table the running revision compiled to is installed, so status,
- * counters, SNMP and Prometheus need no second code path.
+ * revision instead of cordon-dp: the operations of cd_backend_nft
+ * (cd_backend.h).  start applies the running revision, activate applies
+ * a new one (commit, rollback, geo reload, each one atomic batch), and
+ * the counters come from the kernel's rule counters.  The dataplane
+ * state reads "up" while the table the running revision compiled to is
+ * installed, so status, counters, SNMP and Prometheus need no second
+ * code path.
  *
  * With backend = "dpdk" and control.host_protection set, the same
  * compiler guards the appliance's own management interface: an input
@@ -17,11 +18,11 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 #include "control/nft/nft.h"
 #include "wire/dpc_proto.h"
@@ -29,13 +30,6 @@
 
 #define CD_NFT_HOST_TABLE "cordon_host"
 #define CD_NFT_CHECK_MS	2000	/* how often the table's presence is checked */
-
-bool
-cd_nft_backend(const struct cd *d)
-{
-	return d->run.conf != NULL &&
-	    d->run.conf->backend == CONF_BACKEND_NFTABLES;
-}
 
 static void
 cd_nft_mark(struct cd *d, const struct cd_running *r)
@@ -51,8 +45,23 @@ cd_nft_mark(struct cd *d, const struct cd_running *r)
 		    r->conf->ports[i].ifname);
 }
 
-int
-cd_nft_push(struct cd *d, const struct cd_running *r, struct cd_err *e)
+/* A failed read is logged and leaves S as it was. */
+static int
+cd_nft_counters(struct cd *d, struct stats *s)
+{
+	if (d->nft == NULL) {
+		memset(s, 0, sizeof(*s));
+		return -1;
+	}
+	if (nft_counters(d->nft, s) < 0)
+		cd_log("nftables counters: %s", strerror(errno));
+	return 0;
+}
+
+/* WITH_GEO does not matter: every batch carries the revision's sets. */
+static int
+cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
+    struct cd_err *e)
 {
 	struct nft_opts o = { .mode = NFT_MODE_ROUTER };
 	const struct nft_info *in;
@@ -61,13 +70,13 @@ cd_nft_push(struct cd *d, const struct cd_running *r, struct cd_err *e)
 	/* Tests only: a batch the kernel must refuse (tests/nft). */
 	snprintf(fault, sizeof(fault), "%s/nft-fault", d->ctl.state_dir);
 	o.inject_bad_elem = d->test_timers && access(fault, F_OK) == 0;
-	if (r->conf->backend != CONF_BACKEND_NFTABLES)
-		return cd_fail(e, "dataplane", "revision %lu changes the "
-		    "backend: restart cordond to switch", (unsigned long)r->rev);
+	(void)with_geo;
+	if (cd_backend_same(d, r, e) < 0)
+		return -1;
 	if (d->nft == NULL)
 		return cd_fail(e, "dataplane", "nftables is not open");
-	if (nft_apply(d->nft, r->conf, r->geo.tables, &o, err,
-	    sizeof(err)) < 0)
+	if (nft_apply_policy(d->nft, r->conf, r->pol, r->geo.tables, &o,
+	    err, sizeof(err)) < 0)
 		return cd_fail(e, "dataplane", "nftables refused revision %lu "
 		    "(the previous ruleset stays in force): %s",
 		    (unsigned long)r->rev, err);
@@ -77,12 +86,12 @@ cd_nft_push(struct cd *d, const struct cd_running *r, struct cd_err *e)
 	    in->elems, in->msgs, in->bytes, in->build_ms, in->send_ms,
 	    in->retries ? " (after generation conflicts)" : "");
 	cd_nft_mark(d, r);
-	cd_dp_stats_sum(d, d->base);
+	(void)cd_nft_counters(d, d->base);
 	return 0;
 }
 
 /* Backend nftables at start-up: install the running revision. */
-int
+static void
 cd_nft_start(struct cd *d)
 {
 	struct cd_err e;
@@ -91,28 +100,27 @@ cd_nft_start(struct cd *d)
 	if (d->nft == NULL &&
 	    (d->nft = nft_open(NFT_TABLE_DEFAULT, err, sizeof(err))) == NULL) {
 		cd_log("nftables: %s", err);
-		return -1;
+		return;
 	}
 	/* Without it the counters still work; log events are lost. */
 	if (d->nft_log == NULL && (d->nft_log = nft_log_open(NFT_LOG_GROUP,
 	    err, sizeof(err))) == NULL)
 		cd_log("nftables: no log events: %s", err);
-	if (cd_nft_push(d, &d->run, &e) < 0) {
+	if (cd_nft_activate(d, &d->run, true, &e) < 0) {
 		snprintf(d->dp_error, sizeof(d->dp_error), "%s", e.msg);
 		cd_log("%s", e.msg);
 		d->dp_state = CD_DP_DOWN;
-		d->dp_next_ms = cd_now_ms() + 5000;
-		return -1;
+		d->dp_next_ms = clk_mono_ms() + 5000;
+		return;
 	}
 	d->dp_error[0] = '\0';
-	d->dp_next_ms = cd_now_ms() + CD_NFT_CHECK_MS;
+	d->dp_next_ms = clk_mono_ms() + CD_NFT_CHECK_MS;
 	d->dp_state = CD_DP_UP;
 	d->dp_pid = getpid();
-	d->dp_up_since = cd_now_ms();
+	d->dp_up_since = clk_mono_ms();
 	sd_notifyf(0, "%sSTATUS=revision %lu enforced by nftables",
 	    d->ready_sent ? "" : "READY=1\n", (unsigned long)d->run.rev);
 	d->ready_sent = true;
-	return 0;
 }
 
 /*
@@ -121,16 +129,16 @@ cd_nft_start(struct cd *d)
  * from under us (`nft flush ruleset`, say), as cd_dp_verify does for a
  * cordon-dp that lost its state.
  */
-void
+static void
 cd_nft_tick(struct cd *d)
 {
 	struct cd_err e;
 
-	if (cd_now_ms() < d->dp_next_ms)
+	if (clk_mono_ms() < d->dp_next_ms)
 		return;
-	d->dp_next_ms = cd_now_ms() + CD_NFT_CHECK_MS;
+	d->dp_next_ms = clk_mono_ms() + CD_NFT_CHECK_MS;
 	if (d->dp_state != CD_DP_UP) {
-		(void)cd_nft_start(d);
+		cd_nft_start(d);
 		return;
 	}
 	if (nft_table_present(d->nft) != 0)
@@ -139,7 +147,7 @@ cd_nft_tick(struct cd *d)
 	    NFT_TABLE_DEFAULT, (unsigned long)d->run.rev);
 	cd_syslog_event(d, "dataplane-restarted", "nftables table reinstalled",
 	    "revision", CD_SL_U(d->run.rev), NULL);
-	if (cd_nft_push(d, &d->run, &e) < 0)
+	if (cd_nft_activate(d, &d->run, true, &e) < 0)
 		cd_log("%s", e.msg);
 }
 
@@ -151,15 +159,15 @@ cd_nft_host(struct cd *d, const struct cd_running *r)
 	    .host_if = d->ctl.host_if };
 	char err[1024];
 
-	if (d->ctl.host_if[0] == '\0' || cd_nft_backend(d))
+	if (d->ctl.host_if[0] == '\0')
 		return;
 	if (d->nft_host == NULL && (d->nft_host = nft_open(CD_NFT_HOST_TABLE,
 	    err, sizeof(err))) == NULL) {
 		cd_log("host protection: %s", err);
 		return;
 	}
-	if (nft_apply(d->nft_host, r->conf, r->geo.tables, &o, err,
-	    sizeof(err)) < 0)
+	if (nft_apply_policy(d->nft_host, r->conf, r->pol, r->geo.tables,
+	    &o, err, sizeof(err)) < 0)
 		cd_log("host protection: revision %lu not installed, the "
 		    "previous one stays: %s", (unsigned long)r->rev, err);
 	else
@@ -167,36 +175,18 @@ cd_nft_host(struct cd *d, const struct cd_running *r)
 		    (unsigned long)r->rev, d->ctl.host_if);
 }
 
-int
-cd_nft_session(struct cd *d, bool add, int af, const uint8_t *src,
-    uint16_t port, unsigned timeout_s)
+/* The kernel's sessions set replaces the table (docs/nftables.md). */
+static void
+cd_nft_sess_table(struct cd *d, int fd)
 {
-	/* Backend dpdk: the sessions set of host protection, if any. */
-	struct nft_ctx *x = cd_nft_backend(d) ? d->nft : d->nft_host;
-	int rc;
-
-	if (x == NULL)
-		return 0;
-	rc = add ? nft_session_add(x, af, src, port, timeout_s) :
-	    nft_session_del(x, af, src, port);
-	if (rc < 0)
-		cd_log("nftables: session %s: %s", add ? "add" : "delete",
-		    strerror(errno));
-	return rc;
+	(void)d;
+	(void)fd;
 }
 
-void
-cd_dp_stats_sum(struct cd *d, struct stats *s)
+static struct nft_ctx *
+cd_nft_sess_set(const struct cd *d)
 {
-	if (d->nft != NULL && cd_nft_backend(d)) {
-		if (nft_counters(d->nft, s) < 0)
-			cd_log("nftables counters: %s", strerror(errno));
-		return;
-	}
-	if (d->dpc != NULL)
-		dpc_stats_sum(d->dpc, s);
-	else
-		memset(s, 0, sizeof(*s));
+	return d->nft;
 }
 
 void
@@ -209,7 +199,8 @@ cd_nft_close(struct cd *d)
 	d->nft_log = NULL;
 }
 
-int
+/* Backend nftables polls the log events' socket (-1: none). */
+static int
 cd_nft_log_fd(const struct cd *d)
 {
 	return nft_log_fd(d->nft_log);
@@ -299,7 +290,6 @@ cd_nft_log_pkt(void *arg, const struct nft_log_pkt *p)
 	struct cd *d = arg;
 	struct dpc_wire_event ev = { .count = 1 };
 	struct pkt_meta m;
-	struct timespec ts;
 
 	if (p->len == 0 || p->len > 65536 || d->run.conf == NULL ||
 	    cd_nft_log_rule(d->run.conf, p->prefix, &ev) < 0)
@@ -312,16 +302,27 @@ cd_nft_log_pkt(void *arg, const struct nft_log_pkt *p)
 		return;
 	cd_nft_log_meta(d, &m, &ev);
 	ev.port = cd_nft_log_port(d->run.conf, p->ifindex);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ev.unix_ns = (uint64_t)ts.tv_sec * 1000000000ull +
-	    (uint64_t)ts.tv_nsec;
+	ev.unix_ns = clk_unix_ns();
 	cd_syslog_packet(d, &ev);
 }
 
-void
-cd_nft_log_read(struct cd *d)
+static void
+cd_nft_log_read(struct cd *d, int fd)
 {
-	if (d->nft_log != NULL &&
+	if (fd >= 0 && d->nft_log != NULL &&
 	    nft_log_read(d->nft_log, cd_nft_log_pkt, d) < 0)
 		cd_log("nftables log events: %s", strerror(errno));
 }
+
+const struct cd_backend cd_backend_nft = {
+	.name = "nftables",
+	.backend = CONF_BACKEND_NFTABLES,
+	.start = cd_nft_start,
+	.tick = cd_nft_tick,
+	.activate = cd_nft_activate,
+	.counters = cd_nft_counters,
+	.sess_table = cd_nft_sess_table,
+	.sess_set = cd_nft_sess_set,
+	.poll_fd = cd_nft_log_fd,
+	.poll_in = cd_nft_log_read,
+};

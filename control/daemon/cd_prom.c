@@ -134,7 +134,7 @@ cd_prom_respond(struct cd_prom_client *c, int status, const char *body,
 	c->outlen = (size_t)n;
 	c->outoff = 0;
 	c->phase = CD_PROM_WRITE;
-	c->deadline_ms = cd_now_ms() + CD_PROM_TIMEOUT_MS;
+	c->deadline_ms = clk_mono_ms() + CD_PROM_TIMEOUT_MS;
 }
 
 /* Every header line is NAME: VALUE; 1.1 requests name a Host. */
@@ -256,7 +256,7 @@ cd_prom_write(struct cd *d, unsigned i)
 	}
 	shutdown(c->fd, SHUT_WR);
 	c->phase = CD_PROM_LINGER;
-	c->deadline_ms = cd_now_ms() + CD_PROM_LINGER_MS;
+	c->deadline_ms = clk_mono_ms() + CD_PROM_LINGER_MS;
 }
 
 static void
@@ -278,7 +278,7 @@ cd_prom_accept(struct cd *d)
 			continue;
 		}
 		p->cl[i]->fd = fd;
-		p->cl[i]->deadline_ms = cd_now_ms() + CD_PROM_TIMEOUT_MS;
+		p->cl[i]->deadline_ms = clk_mono_ms() + CD_PROM_TIMEOUT_MS;
 	}
 }
 
@@ -392,7 +392,7 @@ cd_prom_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n)
 		else
 			cd_prom_read(d, (unsigned)i);
 	}
-	cd_prom_timeouts(d, cd_now_ms());
+	cd_prom_timeouts(d, clk_mono_ms());
 }
 
 int64_t

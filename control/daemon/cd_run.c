@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 #include "config/rev/rev.h"
 
@@ -191,58 +192,6 @@ cd_run_install(struct cd *d, struct cd_running *n)
 		cd_geo_fresh(d);
 }
 
-int
-cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
-    const char *result, const char *diff, uint64_t rev)
-{
-	struct audit_rec r = { cmd, result, diff, rq->uid, rq->pid, rev };
-	struct audit_head h;
-	char err[256];
-
-	/* Recovery reads the last record: a change's "ok" must stay last
-	 * until its revision is stored. */
-	if (d->promote_rev != 0) {
-		snprintf(err, sizeof(err), "a record of \"%s\" came first",
-		    cmd);
-		if (cd_promote(d, false, err) < 0)
-			return -1;
-	}
-	if (audit_append(d->audit_path, &r, &h, err, sizeof(err)) < 0) {
-		cd_log("audit: %s", err);
-		if (d->audit_broken == 0)
-			d->audit_broken = cd_unix();
-		return -1;
-	}
-	/* The chain head leaves the box: a collector can spot a cut log. */
-	cd_syslog_event(d, "audit", "audit record", "seq", CD_SL_U(h.seq),
-	    "hash", h.hash, "command", cmd, "result", result, "uid",
-	    CD_SL_U(rq->uid), NULL);
-	return 0;
-}
-
-/*
- * Changes are refused while the audit log cannot take a record: an
- * unaudited change is worse than none.  A log that ends in a partial
- * record (a crash or a full disk while writing), or whose end is not
- * the head audit.head remembers (records removed), cannot be appended
- * to.
- */
-int
-cd_audit_ready(struct cd *d)
-{
-	char err[512];
-
-	if (audit_ready(d->audit_path, err, sizeof(err)) == 0) {
-		d->audit_broken = 0;
-		return 0;
-	}
-	if (d->audit_broken == 0) {
-		cd_log("audit: %s", err);
-		d->audit_broken = cd_unix();
-	}
-	return -1;
-}
-
 static int
 cd_commit_stage(struct cd *d, const char *text, const struct cd_change *c,
     const struct cd_req *rq, struct cd_err *e)
@@ -270,7 +219,7 @@ cd_apply_undo(struct cd *d, bool pushed)
 	if (store_unstage(d->store) < 0)
 		cd_log("revision %lu: removing the staged copy: %s",
 		    (unsigned long)store_staged(d->store), strerror(errno));
-	if (pushed && cd_dp_push(d, &d->run, true, &e2) < 0)
+	if (pushed && d->be->activate(d, &d->run, true, &e2) < 0)
 		cd_log("could not restore revision %lu: %s",
 		    (unsigned long)d->run.rev, e2.msg);
 }
@@ -319,7 +268,7 @@ cd_apply(struct cd *d, const char *text, const struct cd_change *c,
 	if (cd_commit_stage(d, text, c, rq, e) < 0)
 		goto fail;
 	if (d->dp_state == CD_DP_UP) {
-		if (cd_dp_push(d, &n, !n.geo_borrowed, e) < 0)
+		if (d->be->activate(d, &n, !n.geo_borrowed, e) < 0)
 			goto undo;
 		pushed = true;
 	} else if (c->need_dp) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 
 #define CD_SESS_SWEEP_MS 1000
@@ -106,7 +107,7 @@ cd_sess_slot(struct cd_sessions *s)
 	if (s->nfree == 0)
 		return -1;
 	j = s->freeq[s->fhead];
-	if (s->freed_at[j] + CD_SESS_HOLD_S > cd_boot())
+	if (s->freed_at[j] + CD_SESS_HOLD_S > clk_boot_s())
 		return -1;
 	s->fhead = (s->fhead + 1) % s->cap;
 	s->nfree--;
@@ -116,7 +117,7 @@ cd_sess_slot(struct cd_sessions *s)
 void
 cd_sess_free_slot(struct cd_sessions *s, uint32_t j)
 {
-	s->freed_at[j] = cd_boot();
+	s->freed_at[j] = clk_boot_s();
 	s->freeq[(s->fhead + s->nfree) % s->cap] = j;
 	s->nfree++;
 }
@@ -216,7 +217,7 @@ cd_sess_open(struct cd *d)
 	d->sess = s;
 	s->d = d;
 	cd_ident_build(d, d->run.conf, s->iss, &s->niss);
-	s->next_refresh = cd_boot();
+	s->next_refresh = clk_boot_s();
 	cd_sess_journal_load(d);
 	if (cd_knock_open(d) < 0)
 		return -1;
@@ -244,15 +245,6 @@ cd_sess_close(struct cd *d)
 		close(s->fd);
 	cd_sess_free(s);
 	d->sess = NULL;
-}
-
-bool
-cd_sess_attach_dp(struct cd *d)
-{
-	if (d->sess == NULL || d->dpc == NULL)
-		return false;
-	dpc_knock_handler(d->dpc, cd_knock_in, d);
-	return dpc_sess_pending(d->dpc, d->sess->fd) == 0;
 }
 
 /*
@@ -305,8 +297,7 @@ cd_sess_prepare(struct cd *d, const struct cd_running *n, struct cd_err *e)
 			return cd_fail(e, "internal", "sessions: rebuilding "
 			    "the table failed");
 		}
-	if (d->dpc)
-		dpc_sess_pending(d->dpc, s->next_fd);
+	d->be->sess_table(d, s->next_fd);
 	return 0;
 }
 
@@ -363,6 +354,5 @@ cd_sess_abort(struct cd *d)
 	s->next_fd = -1;
 	s->next_on = false;
 	/* A restoring push must carry the table still in force. */
-	if (d->dpc)
-		dpc_sess_pending(d->dpc, s->fd);
+	d->be->sess_table(d, s->fd);
 }

@@ -86,7 +86,7 @@ struct cd_sessions {
 	uint32_t *jpend;		/* ended sessions not yet journaled */
 	unsigned njpend, jpcap;
 	int64_t jalarm;			/* since when it lags; 0: it does not */
-	int64_t jretry_ms;		/* no rewrite before (cd_now_ms) */
+	int64_t jretry_ms;		/* no rewrite before (clk_mono_ms) */
 	char jerr[96];			/* why */
 	uint64_t jskipped, jfailed;	/* bad records at start-up, failed
 					 * appends since */
@@ -102,9 +102,11 @@ int cd_sess_open(struct cd *d);
 void cd_sess_close(struct cd *d);
 const struct sess_table *cd_sess_table(const struct cd *d);
 void cd_sess_tick(struct cd *d);
-/* A cordon-dp (re)connected: hand it the table.  True when there is one. */
-bool cd_sess_attach_dp(struct cd *d);
-/* Around a commit's push of N: new table for N, then switch or abort. */
+/*
+ * Around a commit's push of N: new table for N, then switch or abort.
+ * The table goes to the enforcer through the backend (cd_backend.h:
+ * sess_table, then activate), never to the dataplane directly.
+ */
 int cd_sess_prepare(struct cd *d, const struct cd_running *n,
     struct cd_err *e);
 void cd_sess_switch(struct cd *d);

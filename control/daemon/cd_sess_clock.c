@@ -54,5 +54,5 @@ cd_grant_clock_get(struct cd_grant *g, const json_t *o)
 		snprintf(r.boot_id, sizeof(r.boot_id), "%s", id);
 		r.boot = json_integer_value(json_object_get(o, "born_boot"));
 	}
-	g->born = cd_clock_back(&r, cd_boot_id(), cd_unix(), cd_boot());
+	g->born = cd_clock_back(&r, clk_boot_id(), clk_unix_s(), clk_boot_s());
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 
 uint64_t
@@ -184,7 +185,7 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 	const struct conf *c = d->run.conf;
 	struct jose_result res;
 	struct cd_grant *g;
-	int64_t now = cd_boot(), now_unix = cd_unix();
+	int64_t now = clk_boot_s(), now_unix = clk_unix_s();
 	int rc;
 
 	if (s == NULL)
@@ -256,7 +257,7 @@ cd_sess_restore(struct cd *d, struct cd_grant *g, int issuer,
 	    != 0 || g->ends > g->born + d->run.conf->identity.max_ttl)
 		return cd_fail(e, "internal", "journal entry inconsistent");
 	/* Its exp as the wall clock judges it now. */
-	if (cd_sess_clock(d, g, cd_unix(), cd_boot(), false))
+	if (cd_sess_clock(d, g, clk_unix_s(), clk_boot_s(), false))
 		return cd_fail(e, "internal", "journal entry expired");
 	if (cd_addr_parse(g->src, &g->af, g->addr) < 0 ||
 	    idm_facts_build(d->run.conf, d->run.geo.tables, g->claims, issuer,
@@ -325,7 +326,8 @@ cd_sess_compact(struct cd *d)
 		cd_log("sessions: compaction: %s", e.msg);
 		return;
 	}
-	if (d->dp_state == CD_DP_UP && cd_dp_push(d, &d->run, false, &e) < 0) {
+	if (d->dp_state == CD_DP_UP &&
+	    d->be->activate(d, &d->run, false, &e) < 0) {
 		cd_log("sessions: compaction: %s", e.msg);
 		cd_sess_abort(d);
 		return;
@@ -338,13 +340,13 @@ void
 cd_sess_tick(struct cd *d)
 {
 	struct cd_sessions *s = d->sess;
-	int64_t now = cd_now_ms();
+	int64_t now = clk_mono_ms();
 
 	if (s == NULL || now < s->next_sweep)
 		return;
 	s->next_sweep = now + 1000;
 	cd_sess_watermark(s);
-	cd_sess_sweep(d, cd_unix(), cd_boot());
+	cd_sess_sweep(d, clk_unix_s(), clk_boot_s());
 	if (sess_needs_rebuild(s->t))
 		cd_sess_compact(d);
 	cd_ident_refresh(d, false);
@@ -376,7 +378,7 @@ cd_grant_json(const struct cd *d, const struct cd_grant *g)
 			}
 
 		json_array_append_new(acts, json_pack("{s:s, s:s}", "sub",
-		    sub ? sub : "", "location", cd_cc_str(where, cc)));
+		    sub ? sub : "", "location", geo_cc_name(where, cc)));
 	}
 	json_object_set_new(o, "id", json_integer(g->sid));
 	json_object_set_new(o, "sub", json_string(g->sub));

@@ -86,7 +86,8 @@ void
 cd_ident_refresh(struct cd *d, bool force)
 {
 	struct cd_sessions *s = d->sess;
-	int64_t now = cd_boot();	/* a refresh period, not a token time */
+	/* A refresh period, not a token time. */
+	int64_t now = clk_boot_s();
 	unsigned period = 0;
 
 	if (!force && now < s->next_refresh)
@@ -119,7 +120,7 @@ cd_ident_check(struct cd *d, const char *tok, size_t len,
     struct jose_result *res)
 {
 	struct cd_sessions *s = d->sess;
-	int64_t now = cd_unix(), exp;
+	int64_t now = clk_unix_s(), exp;
 	int rc = jose_verify(s->iss, s->niss, tok, len, now, res);
 
 	if (rc != JOSE_OK)

@@ -122,7 +122,7 @@ cd_sess_journal_load(struct cd *d)
 	struct cd_sessions *s = d->sess;
 	struct cd_jload j = { .live = json_object() };
 	FILE *f = fopen(s->journal, "re");
-	int64_t now = cd_boot();
+	int64_t now = clk_boot_s();
 	const char *k;
 	json_t *v;
 

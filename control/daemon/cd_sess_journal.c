@@ -118,7 +118,7 @@ cd_journal_alarm(struct cd_sessions *s, const char *why)
 	snprintf(s->jerr, sizeof(s->jerr), "%s: %s", why, strerror(errno));
 	if (s->jalarm != 0)
 		return;
-	s->jalarm = cd_unix();
+	s->jalarm = clk_unix_s();
 	cd_log("alarm session-journal: %s", s->jerr);
 	cd_syslog_event(s->d, "session-journal-failed", "sessions journal "
 	    "cannot be written", "error", s->jerr, NULL);
@@ -446,7 +446,7 @@ void
 cd_journal_tick(struct cd *d)
 {
 	struct cd_sessions *s = d->sess;
-	int64_t now = cd_now_ms();
+	int64_t now = clk_mono_ms();
 
 	if (s->jalarm != 0 || s->jdirty)
 		cd_journal_sync(s);

@@ -31,7 +31,7 @@ cd_knock_open(struct cd *d)
 	kc.replay_path = path;
 	knock_conf_defaults(&kc);
 	if ((d->sess->knock = calloc(1, sizeof(*d->sess->knock))) == NULL ||
-	    knock_ctx_init(d->sess->knock, &kc, cd_unix(), err,
+	    knock_ctx_init(d->sess->knock, &kc, clk_unix_s(), err,
 	    sizeof(err)) < 0) {
 		cd_log("knock: %s", d->sess->knock ? err : "out of memory");
 		free(d->sess->knock);
@@ -120,7 +120,7 @@ cd_knock_in(void *arg, const struct dpc_msg_knock *k)
 	kc->conf.nat = d->run.conf->identity.knock_nat;
 	kc->conf.nnat = d->run.conf->identity.nknock_nat;
 	rc = knock_check(kc, k->data, k->len, k->af, k->src,
-	    cd_unix() * 1000 + (cd_now_ms() % 1000), cd_now_ms(), &m);
+	    clk_unix_s() * 1000 + (clk_mono_ms() % 1000), clk_mono_ms(), &m);
 	if (rc == KNOCK_R_ADDR_MISMATCH)
 		cd_knock_mismatch(&m, k);
 	if (rc != KNOCK_R_OK)

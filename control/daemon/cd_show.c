@@ -13,50 +13,6 @@
 #define CD_SHOW_REVS	1000
 #define CD_SHOW_AUDIT	200
 
-const char *
-cd_cc_str(geo_cc_t cc, char buf[GEO_CC_STRLEN])
-{
-	if (cc == GEO_CC_UNKNOWN)
-		return "unknown";
-	geo_cc_format(cc, buf);
-	return buf;
-}
-
-static void
-cd_word(char *out, size_t len, const char *w)
-{
-	size_t n = strlen(out);
-
-	snprintf(out + n, len - n, "%s%s", n ? " " : "", w);
-}
-
-void
-cd_ccset_str(const struct conf_ccset *s, char *out, size_t len)
-{
-	char cc[GEO_CC_STRLEN];
-
-	out[0] = '\0';
-	for (geo_cc_t i = 0; i < GEO_CC_MAX; i++)
-		if (conf_ccset_has(s, i))
-			cd_word(out, len, cd_cc_str(i, cc));
-}
-
-void
-cd_refs_str(const struct conf *c, const struct conf_ref *ref, unsigned n,
-    char *out, size_t len)
-{
-	char cc[GEO_CC_STRLEN];
-
-	out[0] = '\0';
-	if (n == 0)
-		cd_word(out, len, "any");
-	for (unsigned i = 0; i < n; i++)
-		cd_word(out, len, ref[i].kind == CONF_REF_ANY ? "any" :
-		    ref[i].kind == CONF_REF_REGION ? c->regions[ref[i].val].name :
-		    ref[i].kind == CONF_REF_SPECIAL ? "special" :
-		    cd_cc_str(ref[i].val, cc));
-}
-
 static void
 cd_ranges_str(const struct conf_range *r, unsigned n, char *out, size_t len)
 {
@@ -128,7 +84,7 @@ cd_ccset_named(const struct conf *c, const struct conf_ccset *set,
 	}
 	for (geo_cc_t i = 0; i < GEO_CC_MAX; i++)
 		if (conf_ccset_has(&left, i))
-			cd_word(out, len, cd_cc_str(i, cc));
+			cd_word(out, len, geo_cc_name(i, cc));
 }
 
 /* Appends "; KEY V1 V2" (no "; " first) to OUT. */
@@ -331,7 +287,7 @@ cd_show_overrides(const struct conf *c)
 		    sizeof(addr));
 		snprintf(pfx, sizeof(pfx), "%s/%u", addr, o->plen);
 		json_array_append_new(a, json_pack("{s:s, s:s}", "prefix", pfx,
-		    "country", cd_cc_str(o->cc, cc)));
+		    "country", geo_cc_name(o->cc, cc)));
 	}
 	return a;
 }

@@ -192,7 +192,7 @@ cd_snmp_poll_fill(struct cd *d, struct pollfd *pfd, unsigned max,
 			pfd[n++] =
 			    (struct pollfd){ .fd = fd, .events = POLLIN };
 	netsnmp_large_fd_set_cleanup(&fds);
-	ms = cd_snmp.next_check_ms - cd_now_ms();
+	ms = cd_snmp.next_check_ms - clk_mono_ms();
 	if (ms < *timeout_ms)
 		*timeout_ms = ms < 0 ? 0 : (int)ms;
 	if (!block) {
@@ -407,7 +407,7 @@ cd_snmp_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n)
 	snmp_timeout();
 	run_alarms();
 	netsnmp_check_outstanding_agent_requests();
-	now = cd_now_ms();
+	now = clk_mono_ms();
 	if (now < cd_snmp.next_check_ms)
 		return;
 	cd_snmp.next_check_ms = now + CD_SNMP_CHECK_MS;

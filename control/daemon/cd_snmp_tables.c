@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cd_snmp.h"
 #include "control/daemon/cd_snmp_int.h"
 #include "core/stats/reasons.h"
@@ -53,10 +54,9 @@ int
 cd_snmp_counters(struct cd *d, struct stats *s)
 {
 	memset(s, 0, sizeof(*s));
-	if (d->dp_state != CD_DP_UP || (d->dpc == NULL && d->nft == NULL))
+	if (d->dp_state != CD_DP_UP)
 		return -1;
-	cd_dp_stats_sum(d, s);
-	return 0;
+	return d->be->counters(d, s);
 }
 
 uint64_t
@@ -73,7 +73,7 @@ cd_snmp_denied(const struct stats *s)
 bool
 cd_snmp_geo_stale(struct cd *d, int64_t *epoch, int64_t *age)
 {
-	int64_t max = (int64_t)d->ctl.geo_max_age * 86400, now = cd_unix();
+	int64_t max = (int64_t)d->ctl.geo_max_age * 86400, now = clk_unix_s();
 
 	*epoch = cd_geo_epoch(&d->run.geo);
 	*age = *epoch && now > *epoch ? now - *epoch : 0;
@@ -194,7 +194,7 @@ cd_build_system(struct cd *d, bool up)
 	cd_var_num(g, 6, 0, 0, ASN_INTEGER, stale ? 1 : 2);
 	cd_var_num(g, 7, 0, 0, ASN_INTEGER, (uint64_t)dp_state[d->dp_state]);
 	cd_var_num(g, 8, 0, 0, ASN_TIMETICKS,
-	    cd_u32((cd_boot() - d->started_boot) * 100));
+	    cd_u32((clk_boot_s() - d->started_boot) * 100));
 	cd_var_str(g, 9, 0, 0, date,
 	    cd_date(up ? (int64_t)(d->dpst.started_unix_ns / 1000000000ull) : 0,
 	        date));
@@ -276,7 +276,7 @@ cd_build_countries(const struct stats *s)
 		if (s->cc_packets[c] == 0)
 			continue;
 		cd_cell_str(CD_O_COUNTRIES, 1, 2, c + 1,
-		    cd_cc_str((geo_cc_t)c, cc));
+		    geo_cc_name((geo_cc_t)c, cc));
 		cd_cell_num(CD_O_COUNTRIES, 1, 3, c + 1, ASN_COUNTER64,
 		    s->cc_packets[c]);
 		cd_cell_num(CD_O_COUNTRIES, 1, 4, c + 1, ASN_COUNTER64,
@@ -339,14 +339,14 @@ cd_build(struct cd *d)
 	}
 	cd_build_sessions(d);
 	qsort(cd_tab.v, cd_tab.n, sizeof(cd_tab.v[0]), cd_var_cmp);
-	cd_tab.built_ms = cd_now_ms();
+	cd_tab.built_ms = clk_mono_ms();
 }
 
 static void
 cd_refresh(struct cd *d)
 {
 	if (cd_tab.built_ms == 0 ||
-	    cd_now_ms() - cd_tab.built_ms >= CD_SNMP_CACHE_MS)
+	    clk_mono_ms() - cd_tab.built_ms >= CD_SNMP_CACHE_MS)
 		cd_build(d);
 }
 

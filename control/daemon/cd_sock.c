@@ -13,25 +13,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "control/daemon/cordond.h"
+#include "core/util/clock.h"
 
 #define CD_READ_CHUNK	65536
 
 /* Sent before a change is made for a client that gave a deadline. */
 static const char cd_start_notice[] = "{\"v\":1,\"started\":true}";
-
-/* The clock of the clients' deadlines: one host, one CLOCK_MONOTONIC. */
-static int64_t
-cd_sock_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 cd_sock_addr(const char *path, struct sockaddr_un *sun)
@@ -162,7 +152,7 @@ cd_sock_refused(int uid, int err)
 	static int64_t next_ms;
 	static unsigned missed;
 
-	if (cd_now_ms() < next_ms) {
+	if (clk_mono_ms() < next_ms) {
 		missed++;
 		return;
 	}
@@ -170,7 +160,7 @@ cd_sock_refused(int uid, int err)
 	    "last report)", uid, err == EUSERS ? "its connections or the "
 	    "table are at their limit" : strerror(err), missed);
 	missed = 0;
-	next_ms = cd_now_ms() + 10000;
+	next_ms = clk_mono_ms() + 10000;
 }
 
 /* Accepts one connection: 0, or -1 when none is waiting. */
@@ -202,7 +192,7 @@ cd_sock_accept_one(struct cd *d, int lfd, bool ro)
 	c->uid = cr.uid;
 	c->gid = cr.gid;
 	c->pid = cr.pid;
-	c->since_ms = cd_now_ms();
+	c->since_ms = clk_mono_ms();
 	c->deadline_ms = c->since_ms + CD_REQ_TIMEOUT_MS;
 	d->cl[slot] = c;
 	cd_debug("client uid %d pid %d on the %s socket", (int)cr.uid,
@@ -244,7 +234,7 @@ cd_client_send(struct cd_client *c, json_t *reply, bool close_after)
 	c->outlen += 4 + n;
 	free(s);
 	c->closing |= close_after;
-	c->deadline_ms = cd_now_ms() + CD_OUT_TIMEOUT_MS;
+	c->deadline_ms = clk_mono_ms() + CD_OUT_TIMEOUT_MS;
 }
 
 static void
@@ -358,7 +348,7 @@ cd_client_write(struct cd *d, struct cd_client *c)
 		cd_promote(d, true, NULL);
 	if (c->closing)
 		return -1;
-	c->deadline_ms = cd_now_ms() + CD_REQ_TIMEOUT_MS;
+	c->deadline_ms = clk_mono_ms() + CD_REQ_TIMEOUT_MS;
 	return 0;
 }
 
@@ -396,7 +386,7 @@ int
 cd_client_admit(const struct cd_client *c, int64_t deadline_ms,
     bool change, struct cd_err *e)
 {
-	int64_t left = deadline_ms - cd_sock_mono_ms();
+	int64_t left = deadline_ms - clk_mono_ms();
 
 	if (cd_client_gone(c->fd))
 		return -1;

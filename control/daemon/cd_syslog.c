@@ -20,24 +20,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "control/daemon/cd_syslog.h"
 #include "control/daemon/cd_syslog_int.h"
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 #include "core/stats/reasons.h"
+#include "core/util/clock.h"
 
 #define SL_PARAMS_MAX	32
-
-static int64_t
-sl_unix_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 const char *
 cd_syslog_u(char buf[24], uint64_t v)
@@ -53,9 +45,9 @@ sl_emit(struct cd_syslog *s, unsigned sev, const char *msgid,
 {
 	struct sl_msg m = {
 		.facility = s->cf->facility, .severity = sev,
-		.unix_us = sl_unix_us(), .host = s->host, .app = "cordond",
-		.procid = s->procid, .msgid = msgid, .sd = sd, .nsd = nsd,
-		.msg = msg,
+		.unix_us = (int64_t)(clk_unix_ns() / 1000), .host = s->host,
+		.app = "cordond", .procid = s->procid, .msgid = msgid,
+		.sd = sd, .nsd = nsd, .msg = msg,
 	};
 	char buf[SL_MSG_MAX];
 	long n = sl_format(&m, buf, sizeof(buf));
@@ -178,16 +170,16 @@ sl_packet_params(struct cd *d, const struct dpc_wire_event *ev,
 	SL_P("proto", x->proto);
 	if (p && ev->service < p->nservices)
 		SL_P("service", p->service_name[ev->service]);
-	SL_P("srccountry", cd_cc_str(ev->src_cc, x->scc));
+	SL_P("srccountry", geo_cc_name(ev->src_cc, x->scc));
 	/* Tunnels: the innermost source (docs/packet-parsing.md). */
 	if (ev->origin_af == 4 || ev->origin_af == 6) {
 		inet_ntop(ev->origin_af == 4 ? AF_INET : AF_INET6, ev->origin,
 		    x->origin, sizeof(x->origin));
 		SL_P("origin", x->origin);
-		SL_P("origincountry", cd_cc_str(ev->origin_cc, x->occ));
+		SL_P("origincountry", geo_cc_name(ev->origin_cc, x->occ));
 	}
 	if (p && p->needs_dst_geo)
-		SL_P("dstcountry", cd_cc_str(ev->dst_cc, x->dcc));
+		SL_P("dstcountry", geo_cc_name(ev->dst_cc, x->dcc));
 	if (ev->port < d->dpst.nports && ev->port < DPC_PORT_MAX)
 		SL_P("port", x->port);
 	if (ev->flags & DPC_EV_FRAG)
@@ -239,7 +231,7 @@ sl_record(struct cd *d, const struct dpc_wire_event *ev, uint64_t count,
 static bool
 sl_rate_ok(struct cd_syslog *s, uint64_t events)
 {
-	int64_t now = cd_now_ms();
+	int64_t now = clk_mono_ms();
 
 	s->tokens += (double)(now - s->tokens_ms) * s->cf->rate / 1000.0;
 	s->tokens_ms = now;
@@ -306,7 +298,7 @@ sl_agg_add(struct cd_syslog *s, const struct dpc_wire_event *ev)
 	s->free_head = a->next;
 	memset(a, 0, sizeof(*a));
 	a->ev = *ev;
-	a->end_ms = cd_now_ms() + (int64_t)s->cf->window * 1000;
+	a->end_ms = clk_mono_ms() + (int64_t)s->cf->window * 1000;
 	a->next = s->bucket[h];
 	s->bucket[h] = i;
 	s->nagg++;
@@ -347,7 +339,7 @@ static void
 sl_agg_expire(struct cd *d, bool all)
 {
 	struct cd_syslog *s = d->slog;
-	int64_t now = cd_now_ms();
+	int64_t now = clk_mono_ms();
 
 	if (!all && now < s->agg_next_ms)
 		return;
@@ -407,7 +399,7 @@ cd_syslog_open(struct cd *d)
 	}
 	s->agg_next_ms = INT64_MAX;
 	s->tokens = s->cf->rate;
-	s->tokens_ms = cd_now_ms();
+	s->tokens_ms = clk_mono_ms();
 	d->slog = s;
 	for (unsigned i = 0; i < s->cf->ntargets; i++, s->ntargets++) {
 		if (sl_target_init(&s->t[i], &s->cf->target[i], err,
@@ -418,7 +410,7 @@ cd_syslog_open(struct cd *d)
 			cd_syslog_close(d);
 			return -1;
 		}
-		sl_target_tick(&s->t[i], cd_now_ms());
+		sl_target_tick(&s->t[i], clk_mono_ms());
 	}
 	return 0;
 fail:
@@ -435,7 +427,7 @@ void
 cd_syslog_close(struct cd *d)
 {
 	struct cd_syslog *s = d->slog;
-	int64_t end = cd_now_ms() + 1000;
+	int64_t end = clk_mono_ms() + 1000;
 	struct pollfd pfd[CD_SYSLOG_FDS];
 	unsigned n, left;
 
@@ -445,7 +437,7 @@ cd_syslog_close(struct cd *d)
 	do {
 		left = 0;
 		for (unsigned i = 0; i < s->ntargets; i++) {
-			sl_target_tick(&s->t[i], cd_now_ms());
+			sl_target_tick(&s->t[i], clk_mono_ms());
 			left += s->t[i].qn;
 		}
 		if (left == 0)
@@ -453,7 +445,7 @@ cd_syslog_close(struct cd *d)
 		n = cd_syslog_poll_fill(d, pfd);
 		if (poll(pfd, n, 50) > 0)
 			cd_syslog_poll_done(d, pfd, n);
-	} while (cd_now_ms() < end);
+	} while (clk_mono_ms() < end);
 	for (unsigned i = 0; i < s->ntargets; i++)
 		sl_target_free(&s->t[i]);
 	free(s->agg);
@@ -510,7 +502,7 @@ sl_geo_watch(struct cd *d)
 {
 	struct cd_syslog *s = d->slog;
 	int64_t epoch = cd_geo_epoch(&d->run.geo);
-	int64_t age = cd_unix() - epoch;
+	int64_t age = clk_unix_s() - epoch;
 	bool stale = d->ctl.geo_max_age > 0 && d->run.conf != NULL &&
 	    age > (int64_t)d->ctl.geo_max_age * 86400;
 
@@ -526,7 +518,7 @@ void
 cd_syslog_tick(struct cd *d)
 {
 	struct cd_syslog *s = d->slog;
-	int64_t now = cd_now_ms();
+	int64_t now = clk_mono_ms();
 
 	if (s == NULL)
 		return;
@@ -545,11 +537,8 @@ cd_syslog_show(struct cd *d)
 	struct cd_syslog *s = d->slog;
 	json_t *o = cd_obj(), *a = json_array();
 	const struct conf_logging *cf = &d->ctl.logging;
-	bool up = d->dp_state == CD_DP_UP && (d->dpc != NULL ||
-	    d->nft != NULL);
+	bool up = d->dp_state == CD_DP_UP && d->be->counters(d, d->sum) == 0;
 
-	if (up)
-		cd_dp_stats_sum(d, d->sum);
 	json_object_set_new(o, "facility", json_string(conf_facility_name(
 	    cf->facility)));
 	json_object_set_new(o, "window_s", json_integer(cf->window));

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "control/daemon/cd_syslog_int.h"
-#include "control/daemon/cordond.h"
+#include "control/daemon/cd_util.h"
 
 int
 sl_target_init(struct sl_target *t, const struct conf_log_target *cf,
@@ -85,7 +85,7 @@ sl_target_fail(struct sl_target *t, const char *what, int err)
 		    t->cf->address, t->error);
 	sl_target_disconnect(t);
 	t->st = SL_T_DOWN;
-	t->retry_ms = cd_now_ms() + t->backoff_ms;
+	t->retry_ms = clk_mono_ms() + t->backoff_ms;
 	t->backoff_ms = t->backoff_ms * 2 > SL_BACKOFF_MAX_MS ?
 	    SL_BACKOFF_MAX_MS : t->backoff_ms * 2;
 }

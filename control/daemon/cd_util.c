@@ -1,16 +1,15 @@
 /*
  * Small helpers of cordond: logging (stderr, which systemd sends to the
- * journal), clocks, error replies, atomic file writes.
+ * journal), error replies, reply objects.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "control/daemon/cordond.h"
+#include "control/daemon/cd_util.h"
 
 bool cd_debug_on;
 
@@ -43,21 +42,6 @@ cd_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	cd_vlog(fmt, ap);
 	va_end(ap);
-}
-
-int64_t
-cd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-cd_unix(void)
-{
-	return (int64_t)time(NULL);
 }
 
 int

@@ -27,6 +27,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 #include "config/rev/rev.h"
 
@@ -207,6 +208,9 @@ cd_setup(struct cd *d)
 		return -1;
 	}
 	cd_log("running revision %lu", (unsigned long)d->run.rev);
+	/* For good: a commit cannot switch it (cd_backend_same). */
+	d->be = d->run.conf->backend == CONF_BACKEND_NFTABLES ?
+	    &cd_backend_nft : &cd_backend_dpdk;
 	if (cd_sess_open(d) < 0)
 		return -1;
 	cd_confirm_tick(d);
@@ -221,7 +225,7 @@ cd_setup(struct cd *d)
 	if (cd_snmp_start(d) < 0)
 		return -1;
 	cd_geo_static_announce(d);
-	cd_dp_start(d);
+	d->be->start(d);
 	return 0;
 }
 
@@ -250,9 +254,7 @@ cd_poll_fill(struct cd *d, struct pollfd *pfd, int *slot)
 	pfd[n++] = (struct pollfd){ .fd = d->sigfd, .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = d->lfd, .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = d->rofd, .events = POLLIN };
-	pfd[n++] = (struct pollfd){ .fd = d->dpc ? dpc_fd(d->dpc) :
-	    cd_nft_log_fd(d),
-	    .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = d->be->poll_fd(d), .events = POLLIN };
 	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
 		struct cd_client *c = d->cl[i];
 
@@ -275,7 +277,7 @@ cd_poll_once(struct cd *d)
 	int slot[4 + CD_CLIENT_MAX];
 	unsigned n = cd_poll_fill(d, pfd, slot);
 	unsigned nprom = cd_prom_poll_fill(d, pfd + n);
-	int timeout = cd_poll_timeout(d, cd_now_ms());
+	int timeout = cd_poll_timeout(d, clk_mono_ms());
 	unsigned nsnmp = cd_snmp_poll_fill(d, pfd + n + nprom, CD_SNMP_FD_MAX,
 	    &timeout);
 	unsigned nsl = cd_syslog_poll_fill(d, pfd + n + nprom + nsnmp);
@@ -288,11 +290,8 @@ cd_poll_once(struct cd *d)
 	if (pfd[0].revents)
 		cd_signal_read(d);
 	/* Readable: log events; EOF only on a 0-length read or an error. */
-	if (d->dpc != NULL && pfd[3].fd == dpc_fd(d->dpc) && pfd[3].revents &&
-	    cd_syslog_dp_read(d) < 0)
-		cd_dp_eof(d);
-	else if (d->dpc == NULL && pfd[3].fd >= 0 && pfd[3].revents)
-		cd_nft_log_read(d);	/* backend nftables */
+	if (pfd[3].revents)
+		d->be->poll_in(d, pfd[3].fd);
 	for (unsigned i = 4; i < n; i++)
 		if (pfd[i].revents && d->cl[slot[i]] != NULL)
 			cd_client_io(d, (unsigned)slot[i], pfd[i].revents);
@@ -312,8 +311,8 @@ cd_loop(struct cd *d)
 {
 	while (!d->quit) {
 		cd_poll_once(d);
-		cd_client_timeouts(d, cd_now_ms());
-		cd_dp_tick(d);
+		cd_client_timeouts(d, clk_mono_ms());
+		d->be->tick(d);
 		cd_confirm_tick(d);
 		cd_syslog_tick(d);
 		cd_sess_tick(d);
@@ -388,8 +387,8 @@ main(int argc, char **argv)
 		return 2;
 	if (check)
 		return cd_check(d.conf_path);
-	d.started = cd_unix();
-	d.started_boot = cd_boot();
+	d.started = clk_unix_s();
+	d.started_boot = clk_boot_s();
 	rc = cd_main(&d);
 	cd_sock_close(&d);
 	cd_prom_close(&d);

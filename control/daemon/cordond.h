@@ -16,7 +16,9 @@
 #include <jansson.h>
 
 #include "config/load/conf.h"
+#include "control/daemon/cd_backend.h"
 #include "control/daemon/cd_sess.h"
+#include "control/daemon/cd_util.h"
 #include "control/daemon/cd_snmp.h"
 #include "control/daemon/cd_syslog.h"
 #include "control/dpc/dpc.h"
@@ -26,7 +28,6 @@
 #include "core/stats/stats.h"
 
 #define CD_VERSION	"0.1.0"
-#define CD_SCHEMA	1
 #define CD_REQ_MAX	(1u << 20)	/* request body bytes */
 #define CD_REQ_TIMEOUT_MS 5000		/* a request must arrive within */
 #define CD_OUT_TIMEOUT_MS 30000		/* a reply must drain within */
@@ -79,7 +80,7 @@ struct cd_client {
 	char *out;
 	size_t outlen, outoff;
 	int64_t deadline_ms;
-	int64_t since_ms;	/* accepted at (cd_now_ms) */
+	int64_t since_ms;	/* accepted at (clk_mono_ms) */
 };
 
 struct cd {
@@ -118,10 +119,11 @@ struct cd {
 	struct nft_ctx *nft;		/* backend nftables (cd_nft.c) */
 	struct nft_ctx *nft_host;	/* host protection, backend dpdk */
 	struct nft_log *nft_log;	/* log events, backend nftables */
+	const struct cd_backend *be;	/* chosen at start-up */
 
 	/* commit confirmed */
 	uint64_t confirm_rev, confirm_prev;
-	int64_t confirm_deadline;	/* boot time (cd_boot); 0: none */
+	int64_t confirm_deadline;	/* boot time (clk_boot_s); 0: none */
 
 	/* a change active and audited, stored once answered (cd_promote.c) */
 	uint64_t promote_rev;		/* 0: none */
@@ -148,44 +150,6 @@ struct cd_req {
 	int64_t deadline_ms;	/* the client's, CLOCK_MONOTONIC; 0: none */
 };
 
-/* A failed request: a docs/control.md error code and a message. */
-struct cd_err {
-	const char *code;
-	char msg[1024];
-};
-
-/* cd_util.c */
-void cd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void cd_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-extern bool cd_debug_on;
-int64_t cd_now_ms(void);
-int64_t cd_unix(void);
-
-/* cd_clock.c: lifetimes on CLOCK_BOOTTIME, seconds (docs/identity.md) */
-int64_t cd_boot(void);
-/* This boot's id ("" when unreadable). */
-const char *cd_boot_id(void);
-/* The wall-clock second that boot-time second B is (or was) now. */
-int64_t cd_boot_to_unix(int64_t b);
-/* A deadline written down earlier: boot time BOOT in boot BOOT_ID, and
- * the wall-clock second UNIX_S it was then. */
-struct cd_clock_rec {
-	char boot_id[40];
-	int64_t boot, unix_s;
-};
-/* R's deadline in this boot's boot time: exact when R is of this boot,
- * else mapped from its wall-clock time. */
-int64_t cd_clock_back(const struct cd_clock_rec *r, const char *boot_id,
-    int64_t now_unix, int64_t now_boot);
-/* Writes boot time BOOT into O as KEY (wall clock), KEY_boot, boot_id;
- * cd_clock_get reads it back with cd_clock_back. */
-void cd_clock_put(json_t *o, const char *key, int64_t boot);
-int64_t cd_clock_get(const json_t *o, const char *key);
-int cd_fail(struct cd_err *e, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-json_t *cd_obj(void);
-void cd_hex(const uint8_t *b, size_t n, char *out);
-
 /* cd_run.c: compiling revisions */
 int cd_run_compile(struct cd *d, uint64_t rev, const char *text,
     const struct cd_running *reuse_geo, struct cd_running *out,
@@ -210,8 +174,6 @@ int cd_apply(struct cd *d, const char *text, const struct cd_change *c,
  * folder cannot be brought to either.
  */
 int cd_recover(struct cd *d);
-/* 0 when the audit log can take a record; else sets the alarm, -1. */
-int cd_audit_ready(struct cd *d);
 
 /*
  * cd_promote.c: cd_apply leaves its revision staged (cd_promote_defer);
@@ -221,47 +183,29 @@ int cd_audit_ready(struct cd *d);
  */
 void cd_promote_defer(struct cd *d, const struct cd_req *rq, uint64_t rev);
 int cd_promote(struct cd *d, bool delivered, const char *why);
+
+/* cd_audit.c: a change's record (stores a staged revision first); 0 or
+ * -1 (logged).  ready: 0 when the log can take a record; else sets the
+ * alarm, -1. */
 int cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
     const char *result, const char *diff, uint64_t rev);
+int cd_audit_ready(struct cd *d);
 
-/* cd_dp.c: cordon-dp supervision */
 /* cd_privs.c: gives up the capabilities cordond and cordon-dp do not use. */
 int cd_privs_drop(void);
 
-void cd_dp_start(struct cd *d);
-void cd_dp_tick(struct cd *d);
-void cd_dp_eof(struct cd *d);
+/* cd_dp.c: cordon-dp supervision (cd_backend_dpdk) */
 void cd_dp_reaped(struct cd *d, pid_t pid, int status);
-int cd_dp_push(struct cd *d, const struct cd_running *r, bool with_geo,
-    struct cd_err *e);
 const char *cd_dp_state_name(enum cd_dp_state s);
-/* Sums the enforcing side's counters: cordon-dp's, or the kernel's. */
-void cd_dp_stats_sum(struct cd *d, struct stats *s);
 
 /*
- * cd_nft.c: backend nftables (the kernel enforces, no cordon-dp) and
- * host protection.  start/push: 0, or -1 with the previous ruleset in
- * force.  host: installs R's rules on control.host_protection.
+ * cd_nft.c: backend nftables (cd_backend_nft: the kernel enforces, no
+ * cordon-dp) and host protection.  host: with backend dpdk, installs R's
+ * rules on control.host_protection.
  */
 struct nft_ctx;
-bool cd_nft_backend(const struct cd *d);
-int cd_nft_start(struct cd *d);
-void cd_nft_tick(struct cd *d);
-int cd_nft_push(struct cd *d, const struct cd_running *r, struct cd_err *e);
 void cd_nft_host(struct cd *d, const struct cd_running *r);
 void cd_nft_close(struct cd *d);
-/* Backend nftables: the log events' socket (-1: none), and its reader. */
-int cd_nft_log_fd(const struct cd *d);
-void cd_nft_log_read(struct cd *d);
-/*
- * Grants (ADD) or withdraws access for SRC (4 or 16 bytes by AF) to
- * destination PORT for TIMEOUT_S seconds, as an element of the sessions
- * set (control/nft/nft.h): backend nftables' table, or with backend dpdk
- * host protection's.  0 (also when neither is there), or -1 with errno,
- * logged.
- */
-int cd_nft_session(struct cd *d, bool add, int af, const uint8_t *src,
-    uint16_t port, unsigned timeout_s);
 
 /* cd_sock.c: control sockets and clients */
 int cd_sock_open(struct cd *d);
@@ -336,9 +280,6 @@ void cd_geo_fresh(struct cd *d);
 void cd_geo_saved_probe(struct cd *d);
 void cd_geo_static_announce(struct cd *d);
 
-/* cd_geo.c */
-int64_t cd_geo_epoch(const struct geo_db *db);
-json_t *cd_geo_layers(const struct geo_db *db);
 
 /* cd_lookup.c: how explain names a classifier verdict V of policy POL:
  * the rule ("(unidentified)", "(knock)", "(default)" when none), and why. */
@@ -346,11 +287,5 @@ struct cls_verdict;
 const char *cd_verdict_rule(const struct policy *pol,
     const struct cls_verdict *v);
 const char *cd_verdict_detail(const struct cls_verdict *v);
-
-/* cd_show.c helpers shared with explain */
-void cd_ccset_str(const struct conf_ccset *s, char *out, size_t len);
-const char *cd_cc_str(geo_cc_t cc, char buf[GEO_CC_STRLEN]);
-void cd_refs_str(const struct conf *c, const struct conf_ref *ref,
-    unsigned n, char *out, size_t len);
 
 #endif

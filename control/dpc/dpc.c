@@ -15,11 +15,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "control/dpc/dpc.h"
 #include "wire/dpc_proto.h"
+#include "core/util/clock.h"
 
 _Static_assert(DPC_HASH_LEN == DPC_WIRE_HASH, "hash sizes");
 _Static_assert(DPC_PORT_MAX == DPC_WIRE_PORTS, "port counts");
@@ -62,19 +62,10 @@ struct dpc_rx {
 	int fd;
 };
 
-static int64_t
-dpc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 dpc_left(int64_t deadline)
 {
-	int64_t left = deadline - dpc_now_ms();
+	int64_t left = deadline - clk_mono_ms();
 
 	return left > 0 ? (int)left : 0;
 }
@@ -100,7 +91,7 @@ struct dpc *
 dpc_connect(const char *path, int timeout_ms)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = dpc_now_ms() + timeout_ms;
+	int64_t deadline = clk_mono_ms() + timeout_ms;
 	struct dpc *c;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -118,7 +109,7 @@ dpc_connect(const char *path, int timeout_ms)
 	/* A cordon-dp still starting up has no socket yet: retry. */
 	while (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		if ((errno != ENOENT && errno != ECONNREFUSED &&
-		    errno != EAGAIN) || dpc_now_ms() >= deadline)
+		    errno != EAGAIN) || clk_mono_ms() >= deadline)
 			goto fail;
 		usleep(20000);
 	}
@@ -319,12 +310,12 @@ dpc_request(struct dpc *c, unsigned type, const void *payload, size_t len,
     const int *fds, unsigned nfd, unsigned want, struct dpc_rx *rx,
     int timeout_ms, char *err, size_t errlen)
 {
-	int64_t deadline = dpc_now_ms() + timeout_ms;
+	int64_t deadline = clk_mono_ms() + timeout_ms;
 
 	if (dpc_send(c, type, payload, len, fds, nfd, deadline) != 0) {
 		/* Refused before we spoke: the reason may be waiting. */
 		if ((errno != EPIPE && errno != ECONNRESET) ||
-		    dpc_recv_one(c, rx, dpc_now_ms()) != 0 ||
+		    dpc_recv_one(c, rx, clk_mono_ms()) != 0 ||
 		    rx->h.type != DPC_ERR) {
 			errno = errno == EBADMSG || errno == ETIMEDOUT ? EPIPE :
 			    errno;

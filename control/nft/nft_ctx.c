@@ -11,24 +11,7 @@
 #include "config/policy/pol_compile.h"
 #include "control/nft/nft_int.h"
 #include "core/stats/reasons.h"
-
-int64_t
-nft_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double
-nft_ms_since(int64_t t0)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6 - (double)t0;
-}
+#include "core/util/clock.h"
 
 struct nft_ctx *
 nft_open(const char *name, char *err, size_t errlen)
@@ -107,7 +90,7 @@ nft_apply_policy(struct nft_ctx *x, const struct conf *c,
     const struct nft_opts *o, char *err, size_t errlen)
 {
 	struct nft_batch b;
-	int64_t t0 = nft_now_ms();
+	uint64_t t0 = clk_mono_ns();
 	bool had = x->applied;
 	int rc = -1;
 
@@ -122,14 +105,14 @@ nft_apply_policy(struct nft_ctx *x, const struct conf *c,
 	x->seq += b.nmsg + 4;
 	b.stale_gen_once = o->stale_gen_once;
 	x->info = (struct nft_info){ .elems = b.elems, .msgs = b.nmsg,
-	    .bytes = b.len, .build_ms = nft_ms_since(t0) };
+	    .bytes = b.len, .build_ms = (double)(clk_mono_ns() - t0) / 1e6 };
 	/* What the table to be replaced counted, kept if it goes. */
 	if (had && nft_counters_table(x, x->scratch) < 0)
 		memset(x->scratch, 0, sizeof(*x->scratch));
-	t0 = nft_now_ms();
+	t0 = clk_mono_ns();
 	if (nft_batch_send(x->nl, &b, &x->info.retries, err, errlen) < 0)
 		goto out;
-	x->info.send_ms = nft_ms_since(t0);
+	x->info.send_ms = (double)(clk_mono_ns() - t0) / 1e6;
 	if (had)
 		stats_add(x->retired, x->scratch);
 	nft_remember(x, c, p, o);

@@ -17,6 +17,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "control/nft/nft.h"
+#include "core/util/clock.h"
 
 #define NFT_WHAT_MAX	96
 /* Largest message a builder may write: a nested attribute tops at 64k. */
@@ -175,7 +176,6 @@ struct nft_sess {
 };
 int nft_sess_elem(struct nft_elems *w, const struct nft_sess *s,
     uint64_t timeout_ms);
-int64_t nft_now_ms(void);
 
 struct nft_ctx {
 	char table[64];

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "control/nft/nft_int.h"
+#include "core/util/clock.h"
 
 static int
 nft_sess_find(const struct nft_ctx *x, int af, const uint8_t *src,
@@ -28,7 +29,7 @@ nft_sess_find(const struct nft_ctx *x, int af, const uint8_t *src,
 static void
 nft_sess_gc(struct nft_ctx *x)
 {
-	int64_t now = nft_now_ms();
+	int64_t now = clk_mono_ms();
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < x->nsess; i++)
@@ -77,7 +78,7 @@ nft_session_add(struct nft_ctx *x, int af, const uint8_t *src, uint16_t port,
 	    (x->sess = calloc(NFT_SESS_MAX, sizeof(*x->sess))) == NULL)
 		return -1;
 	memcpy(s.addr, src, af == 4 ? 4 : 16);
-	s.expires_ms = nft_now_ms() + (int64_t)timeout_s * 1000;
+	s.expires_ms = clk_mono_ms() + (int64_t)timeout_s * 1000;
 	/* A renewal replaces the element: delete it first, then add. */
 	if ((i = nft_sess_find(x, af, src, port)) >= 0) {
 		(void)nft_sess_send(x, &s, NFT_MSG_DELSETELEM, 0);

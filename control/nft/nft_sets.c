@@ -12,6 +12,7 @@
 #include <net/if.h>
 
 #include "control/nft/nft_build.h"
+#include "core/util/clock.h"
 
 /* nft(8)'s datatype numbers, so that `nft list` shows the right types. */
 #define NFT_TYPE_IPV4	7
@@ -226,7 +227,7 @@ nft_set_sessions(struct nft_bx *x)
 	    .type = NFT_CONCAT(NFT_TYPE_IPV6, NFT_TYPE_PORT), .klen = 20,
 	    .flags = NFT_SET_TIMEOUT | NFT_SET_CONCAT, .concat = c6, .nconcat = 2,
 	    .byteorder = NFT_BYTEORDER_BIG };
-	int64_t now = nft_now_ms();
+	int64_t now = clk_mono_ms();
 	struct nft_elems w;
 
 	if (nft_set_decl(x, &d4) < 0 || nft_set_decl(x, &d6) < 0)

@@ -9,29 +9,18 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "control/store/store.h"
 #include "control/store/store_int.h"
-
-#define AUDIT_BOOT_ID "/proc/sys/kernel/random/boot_id"
+#include "core/util/clock.h"
 
 void
 audit_clock_now(struct audit_clock *c)
 {
-	struct timespec ts;
-	FILE *f;
-
 	memset(c, 0, sizeof(*c));
-	c->time = (int64_t)time(NULL);
-	if (clock_gettime(CLOCK_BOOTTIME, &ts) == 0)
-		c->uptime_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	if ((f = fopen(AUDIT_BOOT_ID, "re")) != NULL) {
-		if (fgets(c->boot, sizeof(c->boot), f) == NULL)
-			c->boot[0] = '\0';
-		c->boot[strcspn(c->boot, "\n")] = '\0';
-		fclose(f);
-	}
+	c->time = clk_unix_s();
+	c->uptime_ms = clk_boot_ms();
+	snprintf(c->boot, sizeof(c->boot), "%s", clk_boot_id());
 }
 
 void

@@ -18,6 +18,7 @@
 
 #include "control/store/store.h"
 #include "control/store/store_int.h"
+#include "core/util/fail.h"
 
 enum cand_type {
 	CAND_STR,   /* a string */
@@ -61,18 +62,6 @@ static const struct cand_attr cand_nexthop_attrs[] = { { "port", CAND_STR },
 static const struct cand_attr cand_default_attrs[] = { { "action", CAND_STR },
 	{ "log", CAND_BOOL }, { NULL, 0 } };
 
-__attribute__((format(printf, 2, 3))) static int
-cand_err(struct cand_ctx *x, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(x->err, x->errlen, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
-}
-
 /*
  * Stored texts are flattened; an @include would be read relative to
  * the daemon's working folder, so it is refused rather than followed.
@@ -85,7 +74,7 @@ cand_include_check(struct cand_ctx *x, const char *text)
 	for (const char *p = text; *p != '\0'; line++) {
 		p += strspn(p, " \t");
 		if (strncmp(p, "@include", 8) == 0)
-			return cand_err(x,
+			return fail_with(x->err, x->errlen, EINVAL,
 			    "candidate:%d: @include is not "
 			    "allowed in a candidate",
 			    line);
@@ -103,7 +92,7 @@ cand_parse(struct cand_ctx *x, const char *text)
 	if (cand_include_check(x, text) < 0)
 		return -1;
 	if (!config_read_string(&x->cfg, text))
-		return cand_err(x, "candidate:%d: %s",
+		return fail_with(x->err, x->errlen, EINVAL, "candidate:%d: %s",
 		    config_error_line(&x->cfg), config_error_text(&x->cfg));
 	return 0;
 }
@@ -180,8 +169,8 @@ cand_move_last(struct cand_ctx *x, config_setting_t *parent, int pos)
 			rc = -1;
 	config_destroy(&tmp);
 	if (rc < 0)
-		return cand_err(x, "%s \"%s\": cannot reorder", x->kind,
-		    x->name);
+		return fail_with(x->err, x->errlen, EINVAL, "%s \"%s\": cannot "
+		    "reorder", x->kind, x->name);
 	return 0;
 }
 
@@ -201,13 +190,14 @@ cand_child(struct cand_ctx *x, config_setting_t *g, const char *key, int type,
 	if (s == NULL && create)
 		s = config_setting_add(g, key, type);
 	if (s != NULL && config_setting_type(s) != type) {
-		cand_err(x, "candidate:%d: %s is not a %s",
-		    (int)config_setting_source_line(s), key,
+		fail_with(x->err, x->errlen, EINVAL, "candidate:%d: %s is not "
+		    "a %s", (int)config_setting_source_line(s), key,
 		    type == CONFIG_TYPE_LIST ? "list" : "group");
 		return NULL;
 	}
 	if (s == NULL && create)
-		cand_err(x, "%s: cannot add %s", x->kind, key);
+		fail_with(x->err, x->errlen, EINVAL, "%s: cannot add %s",
+		    x->kind, key);
 	return s;
 }
 
@@ -290,8 +280,8 @@ cand_attr_check(struct cand_ctx *x, const struct cand_attr *a, const json_t *v)
 		break;
 	}
 	if (!ok)
-		return cand_err(x, "%s \"%s\": %s must be %s", x->kind, x->name,
-		    a->key, want[a->type]);
+		return fail_with(x->err, x->errlen, EINVAL, "%s \"%s\": %s "
+		    "must be %s", x->kind, x->name, a->key, want[a->type]);
 	return 0;
 }
 
@@ -315,15 +305,15 @@ cand_attrs_check(struct cand_ctx *x, const struct cand_attr *t,
 	json_t *v;
 
 	if (attrs != NULL && !json_is_object(attrs))
-		return cand_err(x, "%s \"%s\": attrs must be a JSON object",
-		    x->kind, x->name);
+		return fail_with(x->err, x->errlen, EINVAL, "%s \"%s\": attrs "
+		    "must be a JSON object", x->kind, x->name);
 	json_object_foreach((json_t *)attrs, key, v)
 	{
 		const struct cand_attr *a = cand_attr_find(t, key);
 
 		if (a == NULL) {
 			cand_attr_names(t, names, sizeof(names));
-			return cand_err(x,
+			return fail_with(x->err, x->errlen, EINVAL,
 			    "%s \"%s\": unknown attribute \"%s\" "
 			    "(expected one of: %s)",
 			    x->kind, x->name, key, names);
@@ -396,8 +386,8 @@ cand_attrs_write(struct cand_ctx *x, config_setting_t *g,
 		if (v == NULL || json_is_null(v) || t->type == CAND_POS)
 			continue;
 		if (cand_value_add(g, t->key, t->type, v) < 0)
-			return cand_err(x, "%s \"%s\": cannot set %s", x->kind,
-			    x->name, t->key);
+			return fail_with(x->err, x->errlen, EINVAL, "%s "
+			    "\"%s\": cannot set %s", x->kind, x->name, t->key);
 	}
 	return 0;
 }
@@ -415,7 +405,8 @@ cand_elem_new(struct cand_ctx *x, config_setting_t *list, int pos,
 	    g ? config_setting_add(g, key, CONFIG_TYPE_STRING) : NULL;
 
 	if (k == NULL || !config_setting_set_string(k, x->name)) {
-		cand_err(x, "%s \"%s\": cannot add", x->kind, x->name);
+		fail_with(x->err, x->errlen, EINVAL, "%s \"%s\": cannot add",
+		    x->kind, x->name);
 		return NULL;
 	}
 	if (cand_move_last(x, list, pos) < 0)
@@ -474,7 +465,7 @@ cand_rule_set(struct cand_ctx *x, const json_t *attrs)
 	pos = idx >= 0 ? idx : n;
 	if (json_is_integer(pv)) {
 		if (json_integer_value(pv) > n + 1)
-			return cand_err(x,
+			return fail_with(x->err, x->errlen, EINVAL,
 			    "rule \"%s\": position %" JSON_INTEGER_FORMAT
 			    " is past the end (1-%d)",
 			    x->name, json_integer_value(pv), n + 1);
@@ -486,8 +477,8 @@ cand_rule_set(struct cand_ctx *x, const json_t *attrs)
 	rc = (g = cand_elem_new(x, rules, pos, "name")) == NULL ? -1 :
 	    cand_attrs_write(x, g, cand_rule_attrs, attrs);
 	if (rc == 0 && id != NULL && cand_setting_copy(g, id) < 0)
-		rc = cand_err(x, "rule \"%s\": cannot keep its identity block",
-		    x->name);
+		rc = fail_with(x->err, x->errlen, EINVAL, "rule \"%s\": cannot "
+		    "keep its identity block", x->name);
 	config_destroy(&keep);
 	return rc;
 }
@@ -502,7 +493,7 @@ cand_member_new(struct cand_ctx *x, config_setting_t *g, int type)
 	if (old != NULL)
 		config_setting_remove(g, x->name);
 	if ((s = config_setting_add(g, x->name, type)) == NULL) {
-		cand_err(x,
+		fail_with(x->err, x->errlen, EINVAL,
 		    "%s \"%s\": bad name (letters, digits, '-', '_' "
 		    "and '*', starting with a letter)",
 		    x->kind, x->name);
@@ -528,9 +519,10 @@ cand_region_set(struct cand_ctx *x, const json_t *attrs)
 		return -1;
 	if (json_is_string(v))
 		return cand_item_add(a, v);
-	json_array_foreach(v, i,
-	    e) if (cand_item_add(a, e) < 0) return cand_err(x,
-	    "region \"%s\": cannot set countries", x->name);
+	json_array_foreach(v, i, e)
+		if (cand_item_add(a, e) < 0)
+			return fail_with(x->err, x->errlen, EINVAL,
+			    "region \"%s\": cannot set countries", x->name);
 	return 0;
 }
 
@@ -595,7 +587,8 @@ cand_list_delete(struct cand_ctx *x, const char *path, const char *key,
 	              : -1;
 
 	if (idx < 0)
-		return cand_err(x, "%s %s", what, x->name);
+		return fail_with(x->err, x->errlen, EINVAL, "%s %s", what,
+		    x->name);
 	config_setting_remove_elem(list, (unsigned)idx);
 	return 0;
 }
@@ -609,7 +602,8 @@ cand_member_delete(struct cand_ctx *x, const char *group, const char *what)
 
 	if (g == NULL || !config_setting_is_group(g) ||
 	    config_setting_get_member(g, x->name) == NULL)
-		return cand_err(x, "%s %s", what, x->name);
+		return fail_with(x->err, x->errlen, EINVAL, "%s %s", what,
+		    x->name);
 	config_setting_remove(g, x->name);
 	return 0;
 }
@@ -651,7 +645,8 @@ cand_default_del(struct cand_ctx *x)
 {
 	if (config_setting_get_member(config_root_setting(&x->cfg),
 	        "default") == NULL)
-		return cand_err(x, "no default is set");
+		return fail_with(x->err, x->errlen, EINVAL, "no default is "
+		    "set");
 	config_setting_remove(config_root_setting(&x->cfg), "default");
 	return 0;
 }
@@ -683,12 +678,13 @@ cand_kind_find(struct cand_ctx *x, const char *kind, const char *name)
 		if (strcmp(cand_kinds[i].kind, kind) != 0)
 			continue;
 		if (cand_kinds[i].named && (name == NULL || *name == '\0')) {
-			cand_err(x, "%s: a name is required", kind);
+			fail_with(x->err, x->errlen, EINVAL, "%s: a name is "
+			    "required", kind);
 			return NULL;
 		}
 		return &cand_kinds[i];
 	}
-	cand_err(x,
+	fail_with(x->err, x->errlen, EINVAL,
 	    "unknown kind \"%s\" (expected one of: rule, region, "
 	    "service, override, nexthop, default)",
 	    kind);
@@ -719,7 +715,8 @@ cand_edit(const char *text, const char *kind, const char *name,
 	if ((set ? k->set(&x, attrs) : k->del(&x)) < 0)
 		goto out;
 	if (store_config_text(&x.cfg, out, NULL) < 0) {
-		cand_err(&x, "%s \"%s\": %s", kind, x.name, strerror(errno));
+		fail_with(x.err, x.errlen, EINVAL, "%s \"%s\": %s", kind,
+		    x.name, strerror(errno));
 		goto out;
 	}
 	rc = 0;

@@ -65,6 +65,11 @@ geo_cc_is_special(geo_cc_t cc)
  * anything out of range) into OUT.
  */
 void geo_cc_format(geo_cc_t cc, char out[GEO_CC_STRLEN]);
+/*
+ * CC as configs, reports and explain write it: "unknown" for
+ * GEO_CC_UNKNOWN, else geo_cc_format()'s word in BUF.  Returns the word.
+ */
+const char *geo_cc_name(geo_cc_t cc, char buf[GEO_CC_STRLEN]);
 
 struct geo_tables;
 

@@ -24,6 +24,7 @@
 
 #include "core/geo/geo.h"
 #include "core/geo/geo_impl.h"
+#include "core/util/fail.h"
 
 #define GEO_BLOB_NODE6_MAX (1u << 20)
 
@@ -195,20 +196,6 @@ nomem:
 
 /* --- import -------------------------------------------------------------- */
 
-static int __attribute__((format(printf, 3, 4)))
-geo_blob_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = EINVAL;
-	return -1;
-}
-
 static int
 geo_blob_check_hdr(const void *blob, size_t len, char *err, size_t errlen)
 {
@@ -216,14 +203,14 @@ geo_blob_check_hdr(const void *blob, size_t len, char *err, size_t errlen)
 	struct geo_blob_layout l;
 
 	if ((uintptr_t)blob % 8 != 0)
-		return geo_blob_err(err, errlen, "geo blob: misaligned");
+		return fail_with(err, errlen, EINVAL, "geo blob: misaligned");
 	if (len < sizeof(*h))
-		return geo_blob_err(err, errlen, "geo blob: %zu bytes, shorter "
-		    "than its header", len);
+		return fail_with(err, errlen, EINVAL, "geo blob: %zu bytes, "
+		    "shorter than its header", len);
 	if (h->magic != GEO_BLOB_MAGIC || h->hdr_size != sizeof(*h))
-		return geo_blob_err(err, errlen, "geo blob: bad magic");
+		return fail_with(err, errlen, EINVAL, "geo blob: bad magic");
 	if (h->version != GEO_BLOB_VERSION)
-		return geo_blob_err(err, errlen, "geo blob: version %u, "
+		return fail_with(err, errlen, EINVAL, "geo blob: version %u, "
 		    "expected %u", h->version, GEO_BLOB_VERSION);
 	/*
 	 * The trie could in principle have 2^30 nodes; a blob claiming more
@@ -232,17 +219,17 @@ geo_blob_check_hdr(const void *blob, size_t len, char *err, size_t errlen)
 	 * memory for minutes.
 	 */
 	if (h->tbl8_groups > GEO_TBL8_MAX || h->node6_count > GEO_BLOB_NODE6_MAX)
-		return geo_blob_err(err, errlen, "geo blob: %u groups, %u "
+		return fail_with(err, errlen, EINVAL, "geo blob: %u groups, %u "
 		    "nodes: too many", h->tbl8_groups, h->node6_count);
 	geo_blob_layout(h->tbl8_groups, h->node6_count, &l);
 	if (h->tbl24_off != l.tbl24 || h->tbl8_off != l.tbl8 ||
 	    h->root6_off != l.root6 || h->node6_off != l.node6 ||
 	    h->total_len != l.total)
-		return geo_blob_err(err, errlen, "geo blob: section offsets "
-		    "do not match the counts");
+		return fail_with(err, errlen, EINVAL, "geo blob: section "
+		    "offsets do not match the counts");
 	if (len != l.total)
-		return geo_blob_err(err, errlen, "geo blob: %zu bytes, header "
-		    "says %llu", len, (unsigned long long)l.total);
+		return fail_with(err, errlen, EINVAL, "geo blob: %zu bytes, "
+		    "header says %llu", len, (unsigned long long)l.total);
 	return 0;
 }
 
@@ -255,13 +242,13 @@ geo_blob_check4(const struct geo_tables *t, char *err, size_t errlen)
 		if (e < GEO_CC_MAX || (GEO_IS_TBL8(e) &&
 		    e - GEO_TBL8_BASE < t->tbl8_used))
 			continue;
-		return geo_blob_err(err, errlen, "geo blob: tbl24[%u] = %u "
-		    "out of range (%u groups)", i, e, t->tbl8_used);
+		return fail_with(err, errlen, EINVAL, "geo blob: tbl24[%u] = "
+		    "%u out of range (%u groups)", i, e, t->tbl8_used);
 	}
 	for (size_t i = 0; i < (size_t)t->tbl8_used << 8; i++)
 		if (t->tbl8[i] >= GEO_CC_MAX)
-			return geo_blob_err(err, errlen, "geo blob: tbl8[%zu] "
-			    "= %u is not a country", i, t->tbl8[i]);
+			return fail_with(err, errlen, EINVAL, "geo blob: "
+			    "tbl8[%zu] = %u is not a country", i, t->tbl8[i]);
 	return 0;
 }
 
@@ -288,12 +275,12 @@ geo_blob_check6_ents(const struct geo_tables *t, char *err, size_t errlen)
 {
 	for (uint32_t i = 0; i < GEO6_ROOT_SIZE; i++)
 		if (!geo_blob_ent_ok(t->root6[i], t->node6_used))
-			return geo_blob_err(err, errlen, "geo blob: root6[%u] = "
-			    "%#x out of range", i, t->root6[i]);
+			return fail_with(err, errlen, EINVAL, "geo blob: "
+			    "root6[%u] = %#x out of range", i, t->root6[i]);
 	for (size_t i = 0; i < (size_t)t->node6_used << 8; i++)
 		if (!geo_blob_ent_ok(t->node6[i], t->node6_used))
-			return geo_blob_err(err, errlen, "geo blob: node6[%zu] "
-			    "= %#x out of range", i, t->node6[i]);
+			return fail_with(err, errlen, EINVAL, "geo blob: "
+			    "node6[%zu] = %#x out of range", i, t->node6[i]);
 	return 0;
 }
 
@@ -342,8 +329,8 @@ geo_blob_check6_tree(const struct geo_tables *t, char *err, size_t errlen)
 			if (level[nd] == GEO6_LAST_LEVEL ||
 			    geo_blob_reach(level, queue, &n, e & GEO6_VAL_MASK,
 			    (uint8_t)(level[nd] + 1)) != 0) {
-				geo_blob_err(err, errlen, "geo blob: node %u: "
-				    "child %u breaks the trie's shape", nd,
+				fail_with(err, errlen, EINVAL, "geo blob: node "
+				    "%u: child %u breaks the trie's shape", nd,
 				    e & GEO6_VAL_MASK);
 				goto out;
 			}
@@ -351,8 +338,8 @@ geo_blob_check6_tree(const struct geo_tables *t, char *err, size_t errlen)
 	}
 	/* Root children may also appear below: caught by the level check. */
 	if (n != nodes) {
-		geo_blob_err(err, errlen, "geo blob: %u of %u nodes unreachable",
-		    nodes - n, nodes);
+		fail_with(err, errlen, EINVAL, "geo blob: %u of %u nodes "
+		    "unreachable", nodes - n, nodes);
 		goto out;
 	}
 	rc = 0;

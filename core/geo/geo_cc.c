@@ -148,6 +148,15 @@ geo_cc_format(geo_cc_t cc, char out[GEO_CC_STRLEN])
 	out[2] = '\0';
 }
 
+const char *
+geo_cc_name(geo_cc_t cc, char buf[GEO_CC_STRLEN])
+{
+	if (cc == GEO_CC_UNKNOWN)
+		return "unknown";
+	geo_cc_format(cc, buf);
+	return buf;
+}
+
 #define GEO_HUGE	(2u << 20)
 
 void *

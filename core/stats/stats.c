@@ -1,9 +1,9 @@
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/stats/stats.h"
+#include "core/util/clock.h"
 
 void
 stats_add(struct stats *sum, const struct stats *s)
@@ -172,12 +172,12 @@ stats_json_ports(const struct stats *s, const struct stats_names *n, FILE *f)
 void
 stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
 {
-	struct timespec ts;
-
 	/* A monotonic stamp lets readers turn two snapshots into rates. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	fprintf(f, "{\"time\":%ld.%09ld,\"packets\":%lu,", (long)ts.tv_sec,
-	    ts.tv_nsec, s->packets);
+	uint64_t ns = clk_mono_ns();
+
+	fprintf(f, "{\"time\":%lu.%09lu,\"packets\":%lu,",
+	    (unsigned long)(ns / 1000000000), (unsigned long)(ns % 1000000000),
+	    s->packets);
 	stats_json_actions(s, f);
 	stats_json_rules(s, n, f);
 	stats_json_countries(s, f);

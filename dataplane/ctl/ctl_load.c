@@ -13,22 +13,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dataplane/ctl/ctl_int.h"
 #include "dataplane/dp/dp.h"
+#include "core/util/clock.h"
 
 #define CTL_SEALS	(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
-
-static uint64_t
-ctl_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* FD must be a memfd sealed against writes and resizes, of SIZE bytes. */
 static int
@@ -211,7 +202,7 @@ void
 ctl_load(struct dp_ctx *dp, const void *payload, int *fds, unsigned nfd,
     struct dpc_msg_result *r)
 {
-	uint64_t t0 = ctl_mono_ns();
+	uint64_t t0 = clk_mono_ns();
 	struct dpc_msg_load m;
 	struct dp_state *st = NULL;
 	char hex[16];
@@ -234,7 +225,7 @@ ctl_load(struct dp_ctx *dp, const void *payload, int *fds, unsigned nfd,
 	    (unsigned long long)st->revision);
 	r->revision = st->revision;
 	r->activated_unix_ns = st->activated_unix_ns;
-	r->apply_ns = ctl_mono_ns() - t0;
+	r->apply_ns = clk_mono_ns() - t0;
 	ctl_hex(st->policy_hash, hex);
 	printf("cordon-dp: control: revision %llu active: %u rule(s), policy "
 	    "%s, %s geo tables, %s sessions, %.1f ms\n",

@@ -11,18 +11,7 @@
 
 #include "dataplane/ctl/ctl.h"
 #include "core/stats/reasons.h"
-
-static int __attribute__((format(printf, 3, 4)))
-ctl_pol_bad(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
-}
+#include "core/util/fail.h"
 
 /* No rule bit at or above NRULES: pol_first() could return it. */
 static int
@@ -76,32 +65,32 @@ static int
 ctl_pol_counts(const struct policy *p, char *err, size_t errlen)
 {
 	if (p->nrules > POL_RULE_MAX)
-		return ctl_pol_bad(err, errlen, "policy: %u rules, at most %u",
-		    p->nrules, POL_RULE_MAX);
+		return fail_with(err, errlen, EINVAL, "policy: %u rules, at "
+		    "most %u", p->nrules, POL_RULE_MAX);
 	if (p->nnexthops > POL_NEXTHOP_MAX)
-		return ctl_pol_bad(err, errlen, "policy: %u next hops, at most "
-		    "%u", p->nnexthops, POL_NEXTHOP_MAX);
+		return fail_with(err, errlen, EINVAL, "policy: %u next hops, "
+		    "at most %u", p->nnexthops, POL_NEXTHOP_MAX);
 	if (p->nservices > POL_SVC_MAX)
-		return ctl_pol_bad(err, errlen, "policy: %u services, at most "
-		    "%u", p->nservices, POL_SVC_MAX);
+		return fail_with(err, errlen, EINVAL, "policy: %u services, at "
+		    "most %u", p->nservices, POL_SVC_MAX);
 	if (p->nclasses == 0 || p->nclasses > POL_PORTCLS_MAX)
-		return ctl_pol_bad(err, errlen, "policy: %u port classes, "
-		    "expected 1..%u", p->nclasses, POL_PORTCLS_MAX);
+		return fail_with(err, errlen, EINVAL, "policy: %u port "
+		    "classes, expected 1..%u", p->nclasses, POL_PORTCLS_MAX);
 	/* A default reroute has no rule to name its next hop. */
 	if (p->default_action >= CDN_ACT_MAX ||
 	    p->default_action == CDN_ACT_REROUTE)
-		return ctl_pol_bad(err, errlen, "policy: default action %u "
-		    "invalid", p->default_action);
+		return fail_with(err, errlen, EINVAL, "policy: default action "
+		    "%u invalid", p->default_action);
 	if (p->nonip_action >= CDN_ACT_MAX)
-		return ctl_pol_bad(err, errlen, "policy: non-IP action %u "
-		    "invalid", p->nonip_action);
+		return fail_with(err, errlen, EINVAL, "policy: non-IP action "
+		    "%u invalid", p->nonip_action);
 	if (p->srcroute_action != CDN_ACT_ALLOW &&
 	    p->srcroute_action != CDN_ACT_DROP)
-		return ctl_pol_bad(err, errlen, "policy: source-route action "
-		    "%u invalid", p->srcroute_action);
+		return fail_with(err, errlen, EINVAL, "policy: source-route "
+		    "action %u invalid", p->srcroute_action);
 	if (p->tuncfg.depth == 0 || p->tuncfg.depth > PKT_TUN_DEPTH_MAX ||
 	    p->tuncfg.nopaque > PKT_OPAQUE_MAX)
-		return ctl_pol_bad(err, errlen, "policy: tunnel depth %u or "
+		return fail_with(err, errlen, EINVAL, "policy: tunnel depth %u or "
 		    "%u opaque ports invalid", p->tuncfg.depth,
 		    p->tuncfg.nopaque);
 	return 0;
@@ -119,18 +108,19 @@ ctl_pol_fragcls(const struct policy *p, unsigned l, const uint8_t *used,
 	uint8_t listed[POL_PORTCLS_MAX] = { 0 };
 
 	if (p->nfragcls[l] > POL_PORTCLS_MAX)
-		return ctl_pol_bad(err, errlen, "policy: %u fragment classes",
-		    p->nfragcls[l]);
+		return fail_with(err, errlen, EINVAL, "policy: %u fragment "
+		    "classes", p->nfragcls[l]);
 	for (unsigned i = 0; i < p->nfragcls[l]; i++) {
 		if (p->fragcls[l][i] >= p->nclasses)
-			return ctl_pol_bad(err, errlen, "policy: fragment "
-			    "class %u of %u", p->fragcls[l][i], p->nclasses);
+			return fail_with(err, errlen, EINVAL, "policy: "
+			    "fragment class %u of %u", p->fragcls[l][i],
+			    p->nclasses);
 		listed[p->fragcls[l][i]] = 1;
 	}
 	for (unsigned c = 0; c < POL_PORTCLS_MAX; c++)
 		if (used[c] && !listed[c])
-			return ctl_pol_bad(err, errlen, "policy: %s class %u "
-			    "missing from the fragment classes",
+			return fail_with(err, errlen, EINVAL, "policy: %s "
+			    "class %u missing from the fragment classes",
 			    l ? "udp" : "tcp", c);
 	return 0;
 }
@@ -146,9 +136,9 @@ ctl_pol_sports(const struct policy *p, unsigned l, uint8_t *used, char *err,
 		uint8_t c = p->sport_class[l][port];
 
 		if (c >= p->nclasses)
-			return ctl_pol_bad(err, errlen, "policy: %s source port "
-			    "%u: class %u of %u", l ? "udp" : "tcp", port, c,
-			    p->nclasses);
+			return fail_with(err, errlen, EINVAL, "policy: %s "
+			    "source port %u: class %u of %u", l ? "udp" : "tcp",
+			    port, c, p->nclasses);
 		used[c] = 1;
 	}
 	return 0;
@@ -165,13 +155,13 @@ ctl_pol_ports(const struct policy *p, char *err, size_t errlen)
 			uint8_t s = p->port_service[l][port];
 
 			if (c >= p->nclasses)
-				return ctl_pol_bad(err, errlen, "policy: %s port "
-				    "%u: class %u of %u", l ? "udp" : "tcp",
-				    port, c, p->nclasses);
+				return fail_with(err, errlen, EINVAL, "policy: "
+				    "%s port %u: class %u of %u",
+				    l ? "udp" : "tcp", port, c, p->nclasses);
 			if (s != POL_SVC_NONE && s >= p->nservices)
-				return ctl_pol_bad(err, errlen, "policy: %s port "
-				    "%u: service %u of %u", l ? "udp" : "tcp",
-				    port, s, p->nservices);
+				return fail_with(err, errlen, EINVAL, "policy: "
+				    "%s port %u: service %u of %u",
+				    l ? "udp" : "tcp", port, s, p->nservices);
 			used[c] = 1;
 		}
 		if (ctl_pol_sports(p, l, used, err, errlen) < 0 ||
@@ -180,8 +170,8 @@ ctl_pol_ports(const struct policy *p, char *err, size_t errlen)
 	}
 	for (unsigned s = 0; s < p->nservices; s++)
 		if (!ctl_pol_name_ok(p->service_name[s]))
-			return ctl_pol_bad(err, errlen, "policy: service %u: "
-			    "name not terminated", s);
+			return fail_with(err, errlen, EINVAL, "policy: service "
+			    "%u: name not terminated", s);
 	return 0;
 }
 
@@ -192,24 +182,25 @@ ctl_pol_rules(const struct policy *p, char *err, size_t errlen)
 		const struct pol_rule *r = &p->rule[i];
 
 		if (r->action >= CDN_ACT_MAX)
-			return ctl_pol_bad(err, errlen, "policy: rule %u: action "
-			    "%u invalid", i, r->action);
+			return fail_with(err, errlen, EINVAL, "policy: rule "
+			    "%u: action %u invalid", i, r->action);
 		if (r->action == CDN_ACT_REROUTE && r->nexthop >= p->nnexthops)
-			return ctl_pol_bad(err, errlen, "policy: rule %u: next "
-			    "hop %u of %u", i, r->nexthop, p->nnexthops);
+			return fail_with(err, errlen, EINVAL, "policy: rule "
+			    "%u: next hop %u of %u", i, r->nexthop,
+			    p->nnexthops);
 		if (!ctl_pol_name_ok(r->name))
-			return ctl_pol_bad(err, errlen, "policy: rule %u: name "
-			    "not terminated", i);
+			return fail_with(err, errlen, EINVAL, "policy: rule "
+			    "%u: name not terminated", i);
 	}
 	if (p->ident_svc != 0 && (p->unident_action >= CDN_ACT_MAX ||
 	    p->unident_action == CDN_ACT_ALLOW ||
 	    (p->unident_action == CDN_ACT_REROUTE &&
 	    p->unident_nexthop >= p->nnexthops)))
-		return ctl_pol_bad(err, errlen, "policy: unidentified action "
-		    "%u invalid", p->unident_action);
+		return fail_with(err, errlen, EINVAL, "policy: unidentified "
+		    "action %u invalid", p->unident_action);
 	if (!ctl_pol_sets_ok(p))
-		return ctl_pol_bad(err, errlen, "policy: a rule set names rules "
-		    "beyond the %u it has", p->nrules);
+		return fail_with(err, errlen, EINVAL, "policy: a rule set "
+		    "names rules beyond the %u it has", p->nrules);
 	return 0;
 }
 
@@ -221,14 +212,15 @@ ctl_pol_nexthops(const struct policy *p, unsigned nports, char *err,
 		const struct pol_nexthop *h = &p->nexthop[i];
 
 		if (h->port >= nports)
-			return ctl_pol_bad(err, errlen, "policy: next hop %u: "
-			    "port %u, but cordon-dp has %u", i, h->port, nports);
+			return fail_with(err, errlen, EINVAL, "policy: next "
+			    "hop %u: port %u, but cordon-dp has %u", i, h->port,
+			    nports);
 		if (h->vlan < -1 || h->vlan > 4095)
-			return ctl_pol_bad(err, errlen, "policy: next hop %u: "
-			    "vlan %d", i, h->vlan);
+			return fail_with(err, errlen, EINVAL, "policy: next "
+			    "hop %u: vlan %d", i, h->vlan);
 		if (!ctl_pol_name_ok(h->name))
-			return ctl_pol_bad(err, errlen, "policy: next hop %u: "
-			    "name not terminated", i);
+			return fail_with(err, errlen, EINVAL, "policy: next "
+			    "hop %u: name not terminated", i);
 	}
 	return 0;
 }

@@ -213,7 +213,5 @@ struct dp_sess *dp_sess_new(struct sess_table *t);
 void dp_sess_put(struct dp_sess *s);
 /* RCU: one reader id per worker, registered before they launch. */
 int dp_rcu_init(struct dp_ctx *ctx);
-uint64_t dp_unix_ns(void);
-int64_t dp_boot_s(void);
 
 #endif

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -24,6 +23,7 @@
 #include "dataplane/ctl/ctl.h"
 #include "wire/dpc_proto.h"
 #include "dataplane/dp/dp.h"
+#include "core/util/clock.h"
 
 #define DP_TICK_US	100000	/* housekeeping period */
 #define DP_STATS_TICKS	5	/* stats file every 0.5 s */
@@ -269,7 +269,7 @@ dp_log_drain(const struct dp_ctx *ctx, struct ctl *ctl)
 {
 	static struct dpc_wire_event batch[DP_LOG_RING];
 	struct dp_event ev;
-	uint64_t now = dp_unix_ns();
+	uint64_t now = clk_unix_ns();
 	int send = ctl_connected(ctl);
 	unsigned n;
 	long left;
@@ -311,21 +311,12 @@ dp_knock_drain(const struct dp_ctx *ctx, struct ctl *ctl)
 			out.port = k.port;
 			out.len = k.len;
 			out.sport = k.sport;
-			out.unix_ns = dp_unix_ns();
+			out.unix_ns = clk_unix_ns();
 			memcpy(out.data, k.data, k.len);
 			memset(out.data + k.len, 0, DPC_KNOCK_MAX - k.len);
 			if (ctl_knock_send(ctl, &out) != 0)
 				ctx->stats[i].knock_unsent++;
 		}
-}
-
-static uint64_t
-dp_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* Sleeps until DEADLINE (monotonic us), serving the channel meanwhile. */
@@ -334,7 +325,7 @@ dp_wait(struct ctl *ctl, uint64_t deadline)
 {
 	uint64_t now;
 
-	while (!dp_sig_quit && (now = dp_mono_us()) < deadline) {
+	while (!dp_sig_quit && (now = clk_mono_ns() / 1000) < deadline) {
 		if (ctl)
 			ctl_poll(ctl, (int)((deadline - now + 999) / 1000));
 		else
@@ -345,13 +336,13 @@ dp_wait(struct ctl *ctl, uint64_t deadline)
 static void
 dp_housekeep(struct dp_ctx *ctx, struct ctl *ctl)
 {
-	uint64_t next = dp_mono_us();
+	uint64_t next = clk_mono_ns() / 1000;
 	unsigned tick = 0;
 
 	while (!dp_sig_quit) {
 		next += DP_TICK_US;
 		dp_wait(ctl, next);
-		ctx->now_boot = dp_boot_s();
+		ctx->now_boot = clk_boot_s();
 		dp_log_drain(ctx, ctl);
 		dp_knock_drain(ctx, ctl);
 		if (dp_sig_usr1) {
@@ -410,7 +401,7 @@ dp_setup(struct dp_ctx *ctx, const struct policy *pol,
     struct geo_tables *geo)
 {
 	ctx->stats_fd = -1;
-	ctx->started_unix_ns = dp_unix_ns();
+	ctx->started_unix_ns = clk_unix_ns();
 	ctx->nworkers = ctx->conf->workers ? ctx->conf->workers :
 	    rte_lcore_count() - 1;
 	if (ctx->nworkers > DP_WORKER_MAX)
@@ -439,7 +430,7 @@ dp_run(struct dp_ctx *ctx, const struct policy *pol, struct geo_tables *geo)
 		goto fail;
 	}
 	dp_signals_init();
-	ctx->now_boot = dp_boot_s();
+	ctx->now_boot = clk_boot_s();
 	printf("cordon-dp: enforcing: %u port(s), %u worker(s), %u rule(s)\n",
 	    ctx->nports, ctx->nworkers, ctx->state->pol->nrules);
 	fflush(stdout);

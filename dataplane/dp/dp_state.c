@@ -9,33 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include <rte_malloc.h>
 
 #include "dataplane/ctl/ctl.h"
 #include "wire/dpc_proto.h"
 #include "dataplane/dp/dp.h"
+#include "core/util/clock.h"
 
 _Static_assert(DP_HASH_LEN == DPC_WIRE_HASH, "hash sizes");
-
-uint64_t
-dp_unix_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-int64_t
-dp_boot_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (int64_t)ts.tv_sec;
-}
 
 int
 dp_rcu_init(struct dp_ctx *ctx)
@@ -169,7 +151,7 @@ dp_state_publish(struct dp_ctx *ctx, struct dp_state *st)
 {
 	struct dp_state *old = ctx->state;
 
-	st->activated_unix_ns = dp_unix_ns();
+	st->activated_unix_ns = clk_unix_ns();
 	__atomic_store_n(&ctx->state, st, __ATOMIC_RELEASE);
 	/*
 	 * Workers report a quiescent state once per loop, between bursts:

@@ -112,9 +112,16 @@ jv_read(const char *path, size_t *len)
 		exit(2);
 	}
 	while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+		char *more;
+
 		n += got;
-		if (n == cap && (buf = realloc(buf, cap *= 2)) == NULL)
+		if (n < cap)
+			continue;
+		if ((more = realloc(buf, cap *= 2)) == NULL) {
+			perror(path);
 			exit(2);
+		}
+		buf = more;
 	}
 	/* A trailing newline is the file's, not the token's. */
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "control/daemon/cordond.h"
+#include "control/daemon/cd_util.h"
 
 #define ID_A	"0f8e3c2a-1111-4a5b-9c3d-000000000001"
 #define ID_B	"0f8e3c2a-1111-4a5b-9c3d-000000000002"
@@ -50,13 +50,13 @@ static void
 test_json_round_trip(void **state)
 {
 	json_t *o = json_object();
-	int64_t b = cd_boot() + 77;
+	int64_t b = clk_boot_s() + 77;
 
 	(void)state;
 	cd_clock_put(o, "deadline", b);
 	assert_true(json_is_integer(json_object_get(o, "deadline")));
 	assert_string_equal(json_string_value(json_object_get(o, "boot_id")),
-	    cd_boot_id());
+	    clk_boot_id());
 	assert_int_equal(cd_clock_get(o, "deadline"), b);
 	/* Without the boot-time member: from the wall clock, about b. */
 	json_object_del(o, "deadline_boot");

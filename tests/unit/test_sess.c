@@ -916,7 +916,7 @@ test_concurrent_no_torn(void **state)
 	assert_int_equal(sess_attach(fd, false, &c.r, err, sizeof(err)), 0);
 	assert_int_equal(pthread_create(&wt, NULL, cc_writer, &c), 0);
 	assert_int_equal(pthread_create(&rt, NULL, cc_reader, &c), 0);
-	usleep(1000 * 1000);
+	sleep(1);
 	__atomic_store_n(&c.stop, 1, __ATOMIC_RELAXED);
 	pthread_join(wt, NULL);
 	pthread_join(rt, NULL);

@@ -1,0 +1,68 @@
+/* The clocks (clock.h): one clock_gettime per reading. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/util/clock.h"
+
+static uint64_t
+clk_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int64_t
+clk_mono_ms(void)
+{
+	return (int64_t)(clk_ns(CLOCK_MONOTONIC) / 1000000);
+}
+
+uint64_t
+clk_mono_ns(void)
+{
+	return clk_ns(CLOCK_MONOTONIC);
+}
+
+int64_t
+clk_boot_s(void)
+{
+	return (int64_t)(clk_ns(CLOCK_BOOTTIME) / 1000000000);
+}
+
+int64_t
+clk_boot_ms(void)
+{
+	return (int64_t)(clk_ns(CLOCK_BOOTTIME) / 1000000);
+}
+
+int64_t
+clk_unix_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+uint64_t
+clk_unix_ns(void)
+{
+	return clk_ns(CLOCK_REALTIME);
+}
+
+const char *
+clk_boot_id(void)
+{
+	static char id[40];
+	FILE *f;
+
+	if (id[0] != '\0')
+		return id;
+	if ((f = fopen("/proc/sys/kernel/random/boot_id", "re")) == NULL)
+		return "";
+	if (fgets(id, sizeof(id), f) == NULL)
+		id[0] = '\0';
+	id[strcspn(id, "\n")] = '\0';
+	fclose(f);
+	return id;
+}

@@ -22,7 +22,7 @@
 #include "core/replay/replay.h"
 
 #define CDP_DEFAULT_CONF "/etc/cordon/cordon.conf"
-#define CDP_VERSION "0.1.0"
+#define CDP_VERSION      "0.1.0"
 
 struct cdp_opts {
 	const char *conf;
@@ -39,7 +39,7 @@ struct cdp_opts {
 	unsigned ngeo;
 	const char *geodb[GEO_LAYER_MAX];
 	const char *geofield[GEO_LAYER_MAX];
-	int eal_argc;		/* EAL arguments given before "--" */
+	int eal_argc; /* EAL arguments given before "--" */
 	char **eal_argv;
 };
 
@@ -77,11 +77,23 @@ cdp_usage(FILE *f)
 	    "      --mbuf-cache N    live: per-lcore mempool cache (default "
 	    "256)\n"
 	    "      --mbufs N         live: pool size (default: the config's)\n"
-	    "  -V, --version, -h, --help\n", CDP_DEFAULT_CONF);
+	    "  -V, --version, -h, --help\n",
+	    CDP_DEFAULT_CONF);
 }
 
-enum { OPT_CHECK = 256, OPT_VERDICTS, OPT_DIR, OPT_GEODB, OPT_GEOFIELD,
-	OPT_STATS, OPT_FILL, OPT_CACHE, OPT_MBUFS, OPT_CONTROL, OPT_SAVED };
+enum {
+	OPT_CHECK = 256,
+	OPT_VERDICTS,
+	OPT_DIR,
+	OPT_GEODB,
+	OPT_GEOFIELD,
+	OPT_STATS,
+	OPT_FILL,
+	OPT_CACHE,
+	OPT_MBUFS,
+	OPT_CONTROL,
+	OPT_SAVED
+};
 
 static const struct option cdp_longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -116,7 +128,7 @@ cdp_opt_geo(struct cdp_opts *o, int opt, const char *arg)
 	}
 	if (o->ngeo == 0) {
 		fprintf(stderr, "cordon-dp: --geo-field needs a --geodb "
-		    "before it\n");
+		                "before it\n");
 		return -1;
 	}
 	o->geofield[o->ngeo - 1] = arg;
@@ -127,29 +139,56 @@ static int
 cdp_opt_one(struct cdp_opts *o, int opt, const char *arg)
 {
 	switch (opt) {
-	case 'c': o->conf = arg; return 0;
-	case 'r': o->replay = arg; return 0;
-	case OPT_CHECK: o->check = 1; return 0;
-	case OPT_VERDICTS: o->verdicts = arg; return 0;
-	case OPT_STATS: o->stats_file = arg; return 0;
-	case OPT_CONTROL: o->control = arg; return 0;
-	case OPT_FILL: o->bench_fill = arg; return 0;
-	case OPT_SAVED: o->geo_saved = arg; return 0;
-	case OPT_CACHE: o->mbuf_cache = atoi(arg); return 0;
-	case OPT_MBUFS: o->mbufs = (unsigned)strtoul(arg, NULL, 10); return 0;
+	case 'c':
+		o->conf = arg;
+		return 0;
+	case 'r':
+		o->replay = arg;
+		return 0;
+	case OPT_CHECK:
+		o->check = 1;
+		return 0;
+	case OPT_VERDICTS:
+		o->verdicts = arg;
+		return 0;
+	case OPT_STATS:
+		o->stats_file = arg;
+		return 0;
+	case OPT_CONTROL:
+		o->control = arg;
+		return 0;
+	case OPT_FILL:
+		o->bench_fill = arg;
+		return 0;
+	case OPT_SAVED:
+		o->geo_saved = arg;
+		return 0;
+	case OPT_CACHE:
+		o->mbuf_cache = atoi(arg);
+		return 0;
+	case OPT_MBUFS:
+		o->mbufs = (unsigned)strtoul(arg, NULL, 10);
+		return 0;
 	case OPT_GEODB:
-	case OPT_GEOFIELD: return cdp_opt_geo(o, opt, arg);
+	case OPT_GEOFIELD:
+		return cdp_opt_geo(o, opt, arg);
 	case OPT_DIR:
 		if (strcmp(arg, "in") == 0 || strcmp(arg, "out") == 0) {
-			o->dir = strcmp(arg, "in") == 0 ? POL_DIR_IN :
-			    POL_DIR_OUT;
+			o->dir = strcmp(arg, "in") == 0 ? POL_DIR_IN
+			                                : POL_DIR_OUT;
 			return 0;
 		}
 		fprintf(stderr, "cordon-dp: --dir: \"in\" or \"out\"\n");
 		return -1;
-	case 'V': printf("cordon-dp %s\n", CDP_VERSION); exit(0);
-	case 'h': cdp_usage(stdout); exit(0);
-	default: cdp_usage(stderr); return -1;
+	case 'V':
+		printf("cordon-dp %s\n", CDP_VERSION);
+		exit(0);
+	case 'h':
+		cdp_usage(stdout);
+		exit(0);
+	default:
+		cdp_usage(stderr);
+		return -1;
 	}
 }
 
@@ -174,8 +213,8 @@ cdp_opts_parse(int argc, char **argv, struct cdp_opts *o)
 	o->conf = CDP_DEFAULT_CONF;
 	o->dir = POL_DIR_IN;
 	o->mbuf_cache = -1;
-	while ((opt = getopt_long(argc, argv, "c:r:Vh", cdp_longopts,
-	    NULL)) != -1)
+	while (
+	    (opt = getopt_long(argc, argv, "c:r:Vh", cdp_longopts, NULL)) != -1)
 		if (cdp_opt_one(o, opt, optarg) != 0)
 			return -1;
 	if (optind < argc) {
@@ -214,15 +253,18 @@ cdp_geo_saved(void *arg, const struct conf *c, const struct geo_source *src,
 		fprintf(stderr, "cordon-dp: no saved tables: %s\n", err);
 		return -1;
 	}
-	if (geo_saved_fits(db, &in, src, n, c->overrides,
-	    c->noverrides) != 0) {
-		fprintf(stderr, "cordon-dp: %s: compiled from other databases "
-		    "or overrides: not used\n", o->geo_saved);
+	if (geo_saved_fits(db, &in, src, n, c->overrides, c->noverrides) != 0) {
+		fprintf(stderr,
+		    "cordon-dp: %s: compiled from other databases "
+		    "or overrides: not used\n",
+		    o->geo_saved);
 		geo_db_free(db);
 		return -1;
 	}
-	fprintf(stderr, "cordon-dp: geo-static: enforcing the last good "
-	    "tables of %s\n", o->geo_saved);
+	fprintf(stderr,
+	    "cordon-dp: geo-static: enforcing the last good "
+	    "tables of %s\n",
+	    o->geo_saved);
 	return 0;
 }
 
@@ -241,8 +283,8 @@ cdp_compile(const struct cdp_opts *o, struct rev *r)
 
 	for (unsigned i = 0; i < o->ngeo; i++) {
 		src[i].path = o->geodb[i];
-		src[i].field = o->geofield[i] ? o->geofield[i] :
-		    GEO_DEFAULT_FIELD;
+		src[i].field = o->geofield[i] ? o->geofield[i]
+		                              : GEO_DEFAULT_FIELD;
 	}
 	if (o->ngeo > 0) {
 		g.src = src;
@@ -254,7 +296,7 @@ cdp_compile(const struct cdp_opts *o, struct rev *r)
 		fprintf(stderr, "cordon-dp: %s\n", err);
 	else
 		fprintf(stderr, "cordon-dp: no usable geolocation database: "
-		    "refusing to run (fail closed)\n");
+		                "refusing to run (fail closed)\n");
 	return r->fail == REV_FAIL_CONF || o->check ? 2 : 1;
 }
 
@@ -302,7 +344,8 @@ cdp_eal_init(const struct cdp_opts *o, const struct conf *c, char *argv0)
 	}
 	av[ac] = NULL;
 	if (rte_eal_init(ac, av) < 0) {
-		fprintf(stderr, "cordon-dp: EAL: %s\n", rte_strerror(rte_errno));
+		fprintf(stderr, "cordon-dp: EAL: %s\n",
+		    rte_strerror(rte_errno));
 		return -1;
 	}
 	return 0;
@@ -310,13 +353,12 @@ cdp_eal_init(const struct cdp_opts *o, const struct conf *c, char *argv0)
 
 /* The fast path's share of the configuration (dataplane/dp/dp.h). */
 static void
-cdp_dp_conf(const struct cdp_opts *o, const struct conf *c,
-    struct dp_conf *dc)
+cdp_dp_conf(const struct cdp_opts *o, const struct conf *c, struct dp_conf *dc)
 {
 	_Static_assert(CONF_PORT_MAX <= STATS_PORT_MAX, "ports");
 	_Static_assert(sizeof(dc->port[0].name) >= CONF_NAME_MAX, "names");
-	_Static_assert(sizeof(dc->port[0].device) >=
-	    sizeof(c->ports[0].device), "devices");
+	_Static_assert(sizeof(dc->port[0].device) >= sizeof(c->ports[0].device),
+	    "devices");
 
 	dc->workers = c->workers;
 	dc->burst = c->burst;
@@ -329,8 +371,8 @@ cdp_dp_conf(const struct cdp_opts *o, const struct conf *c,
 		memcpy(p->name, cp->name, sizeof(cp->name));
 		memcpy(p->device, cp->device, sizeof(cp->device));
 		p->peer = cp->peer;
-		p->dir = cp->role == CONF_ROLE_OUTSIDE ? POL_DIR_IN :
-		    POL_DIR_OUT;
+		p->dir = cp->role == CONF_ROLE_OUTSIDE ? POL_DIR_IN
+		                                       : POL_DIR_OUT;
 	}
 }
 
@@ -341,8 +383,8 @@ cdp_dp_conf(const struct cdp_opts *o, const struct conf *c,
  * are handed over to the fast path (it frees them when replaced).
  */
 static int
-cdp_live(const struct cdp_opts *o, const struct conf *c,
-    const struct policy *p, struct geo_db *db, char *argv0)
+cdp_live(const struct cdp_opts *o, const struct conf *c, const struct policy *p,
+    struct geo_db *db, char *argv0)
 {
 	static struct dp_ctx ctx;
 	static struct dp_conf dc;

@@ -38,8 +38,7 @@ long
 dpc_msg_pack(void *buf, unsigned type, uint32_t seq, const void *payload,
     size_t len)
 {
-	struct dpc_hdr h = { DPC_MAGIC, (uint16_t)type, 0, (uint32_t)len,
-	    seq };
+	struct dpc_hdr h = { DPC_MAGIC, (uint16_t)type, 0, (uint32_t)len, seq };
 
 	if (len > DPC_MSG_MAX - sizeof(h)) {
 		errno = EMSGSIZE;
@@ -59,28 +58,37 @@ dpc_msg_check(const void *buf, size_t n, struct dpc_hdr *hdr, char *err,
 
 	memset(hdr, 0, sizeof(*hdr));
 	if (n < sizeof(*hdr))
-		return fail_with(err, errlen, EBADMSG, "short message: %zu "
-		    "bytes", n);
+		return fail_with(err, errlen, EBADMSG,
+		    "short message: %zu "
+		    "bytes",
+		    n);
 	memcpy(hdr, buf, sizeof(*hdr));
 	if (hdr->magic != DPC_MAGIC)
 		return fail_with(err, errlen, EBADMSG, "bad magic %#x",
 		    hdr->magic);
 	if (n > DPC_MSG_MAX)
-		return fail_with(err, errlen, EBADMSG, "oversized message: "
-		    "more than %u bytes", DPC_MSG_MAX);
+		return fail_with(err, errlen, EBADMSG,
+		    "oversized message: "
+		    "more than %u bytes",
+		    DPC_MSG_MAX);
 	if (hdr->len != n - sizeof(*hdr))
-		return fail_with(err, errlen, EBADMSG, "length %u, but %zu "
-		    "payload bytes arrived", hdr->len, n - sizeof(*hdr));
+		return fail_with(err, errlen, EBADMSG,
+		    "length %u, but %zu "
+		    "payload bytes arrived",
+		    hdr->len, n - sizeof(*hdr));
 	if (hdr->flags != 0)
 		return fail_with(err, errlen, EBADMSG, "unknown flags %#x",
 		    hdr->flags);
 	if ((want = dpc_msg_payload_size(hdr->type)) < 0)
-		return fail_with(err, errlen, EBADMSG, "unknown message type "
-		    "%u", hdr->type);
+		return fail_with(err, errlen, EBADMSG,
+		    "unknown message type "
+		    "%u",
+		    hdr->type);
 	if (hdr->len != (unsigned long)want)
-		return fail_with(err, errlen, EBADMSG, "message type %u: "
-		    "payload of %u bytes, expected %ld", hdr->type, hdr->len,
-		    want);
+		return fail_with(err, errlen, EBADMSG,
+		    "message type %u: "
+		    "payload of %u bytes, expected %ld",
+		    hdr->type, hdr->len, want);
 	return 0;
 }
 

@@ -12,41 +12,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DPC_MAGIC	0x31504443u	/* "CDP1" as bytes on the wire */
+#define DPC_MAGIC         0x31504443u /* "CDP1" as bytes on the wire */
 #define DPC_PROTO_VERSION 2
-#define DPC_MSG_MAX	4096u	/* header + payload, either direction */
-#define DPC_MSG_FDS	3u	/* at most, per message */
-#define DPC_WIRE_HASH	32
-#define DPC_WIRE_PORTS	16
-#define DPC_WIRE_NAME	32
-#define DPC_WIRE_TEXT	256
+#define DPC_MSG_MAX       4096u /* header + payload, either direction */
+#define DPC_MSG_FDS       3u    /* at most, per message */
+#define DPC_WIRE_HASH     32
+#define DPC_WIRE_PORTS    16
+#define DPC_WIRE_NAME     32
+#define DPC_WIRE_TEXT     256
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
     "the channel's structs are little-endian and sent as they are");
 
 enum dpc_type {
-	DPC_HELLO = 1,		/* none -> HELLO_REPLY + counters memfd */
-	DPC_HELLO_REPLY,	/* struct dpc_msg_status */
-	DPC_LOAD,		/* struct dpc_msg_load + 1 or 2 memfds */
-	DPC_LOAD_REPLY,		/* struct dpc_msg_result */
-	DPC_STATUS,		/* none -> STATUS_REPLY */
-	DPC_STATUS_REPLY,	/* struct dpc_msg_status */
-	DPC_ERR,		/* struct dpc_msg_result */
-	DPC_EVENT,		/* dp -> d, unsolicited: struct dpc_msg_event */
-	DPC_KNOCK,		/* dp -> d, unsolicited: struct dpc_msg_knock */
+	DPC_HELLO = 1,    /* none -> HELLO_REPLY + counters memfd */
+	DPC_HELLO_REPLY,  /* struct dpc_msg_status */
+	DPC_LOAD,         /* struct dpc_msg_load + 1 or 2 memfds */
+	DPC_LOAD_REPLY,   /* struct dpc_msg_result */
+	DPC_STATUS,       /* none -> STATUS_REPLY */
+	DPC_STATUS_REPLY, /* struct dpc_msg_status */
+	DPC_ERR,          /* struct dpc_msg_result */
+	DPC_EVENT,        /* dp -> d, unsolicited: struct dpc_msg_event */
+	DPC_KNOCK,        /* dp -> d, unsolicited: struct dpc_msg_knock */
 	DPC_TYPE_MAX
 };
 
 struct dpc_hdr {
-	uint32_t magic;		/* DPC_MAGIC */
-	uint16_t type;		/* enum dpc_type */
-	uint16_t flags;		/* 0 */
-	uint32_t len;		/* payload bytes after the header */
-	uint32_t seq;		/* replies echo the request's */
+	uint32_t magic; /* DPC_MAGIC */
+	uint16_t type;  /* enum dpc_type */
+	uint16_t flags; /* 0 */
+	uint32_t len;   /* payload bytes after the header */
+	uint32_t seq;   /* replies echo the request's */
 };
 
 struct dpc_msg_status {
-	uint32_t version;	/* DPC_PROTO_VERSION */
+	uint32_t version; /* DPC_PROTO_VERSION */
 	uint32_t pid;
 	uint64_t revision;
 	uint8_t policy_hash[DPC_WIRE_HASH];
@@ -55,10 +55,10 @@ struct dpc_msg_status {
 	uint64_t activated_unix_ns;
 	uint32_t workers;
 	uint32_t nports;
-	uint32_t stats_size;	/* sizeof(struct stats): layout check */
-	uint32_t stats_count;	/* struct stats in the counters memfd */
-	uint32_t pol_layout;	/* POL_LAYOUT_VERSION it accepts */
-	uint32_t pol_size;	/* sizeof(struct policy) it accepts */
+	uint32_t stats_size;  /* sizeof(struct stats): layout check */
+	uint32_t stats_count; /* struct stats in the counters memfd */
+	uint32_t pol_layout;  /* POL_LAYOUT_VERSION it accepts */
+	uint32_t pol_size;    /* sizeof(struct policy) it accepts */
 	char port[DPC_WIRE_PORTS][DPC_WIRE_NAME];
 };
 
@@ -68,24 +68,24 @@ struct dpc_msg_status {
  * writing it, so it is sealed against resizes only).
  */
 struct dpc_msg_load {
-	uint32_t version;	/* DPC_PROTO_VERSION */
-	uint32_t pol_layout;	/* POL_LAYOUT_VERSION */
-	uint64_t revision;	/* > 0 */
-	uint8_t policy_hash[DPC_WIRE_HASH];	/* SHA-256, checked */
-	uint8_t geo_hash[DPC_WIRE_HASH];	/* opaque, reported back */
-	uint64_t pol_size;	/* sizeof(struct policy) */
-	uint64_t geo_size;	/* blob bytes; 0 without geo */
-	uint32_t has_geo;	/* 0: keep the current tables */
-	uint32_t has_sess;	/* 0: keep the current session table */
+	uint32_t version;                   /* DPC_PROTO_VERSION */
+	uint32_t pol_layout;                /* POL_LAYOUT_VERSION */
+	uint64_t revision;                  /* > 0 */
+	uint8_t policy_hash[DPC_WIRE_HASH]; /* SHA-256, checked */
+	uint8_t geo_hash[DPC_WIRE_HASH];    /* opaque, reported back */
+	uint64_t pol_size;                  /* sizeof(struct policy) */
+	uint64_t geo_size;                  /* blob bytes; 0 without geo */
+	uint32_t has_geo;                   /* 0: keep the current tables */
+	uint32_t has_sess; /* 0: keep the current session table */
 };
 
 struct dpc_msg_result {
-	int32_t error;		/* 0 or an errno value */
+	int32_t error; /* 0 or an errno value */
 	uint32_t pad;
-	uint64_t revision;	/* active after this request */
-	uint64_t activated_unix_ns;	/* LOAD: when it went live */
-	uint64_t apply_ns;	/* LOAD: receipt to grace period, ns */
-	char message[DPC_WIRE_TEXT];	/* NUL-terminated */
+	uint64_t revision;           /* active after this request */
+	uint64_t activated_unix_ns;  /* LOAD: when it went live */
+	uint64_t apply_ns;           /* LOAD: receipt to grace period, ns */
+	char message[DPC_WIRE_TEXT]; /* NUL-terminated */
 };
 
 /*
@@ -93,53 +93,53 @@ struct dpc_msg_result {
  * main lcore sends it to the client.  COUNT identical events drained in
  * the same tick are folded into one.
  */
-#define DPC_EV_PORTS	0x01	/* sport/dport are TCP/UDP ports */
-#define DPC_EV_FRAG	0x02	/* a fragment */
+#define DPC_EV_PORTS 0x01 /* sport/dport are TCP/UDP ports */
+#define DPC_EV_FRAG  0x02 /* a fragment */
 
 struct dpc_wire_event {
-	uint8_t src[16];	/* IPv4: the first 4 bytes, network order */
+	uint8_t src[16]; /* IPv4: the first 4 bytes, network order */
 	uint8_t dst[16];
-	uint16_t sport;		/* host order; ICMP: type << 8 | code */
+	uint16_t sport; /* host order; ICMP: type << 8 | code */
 	uint16_t dport;
-	uint8_t af;		/* 4 or 6 */
-	uint8_t proto;		/* IPPROTO_* */
-	uint8_t action;		/* enum cdn_action */
-	uint8_t reason;		/* enum cdn_reason */
-	uint16_t src_cc;	/* geo_cc_t */
-	uint16_t dst_cc;	/* geo_cc_t; 0 when no rule looks at it */
-	uint16_t rule;		/* rule position - 1, or 0xffff: the default */
-	uint8_t service;	/* policy service index, or 0xff: none */
-	uint8_t port;		/* ingress: cordon-dp's (config) port index */
-	uint32_t count;		/* >= 1 */
-	uint8_t flags;		/* DPC_EV_* */
+	uint8_t af;      /* 4 or 6 */
+	uint8_t proto;   /* IPPROTO_* */
+	uint8_t action;  /* enum cdn_action */
+	uint8_t reason;  /* enum cdn_reason */
+	uint16_t src_cc; /* geo_cc_t */
+	uint16_t dst_cc; /* geo_cc_t; 0 when no rule looks at it */
+	uint16_t rule;   /* rule position - 1, or 0xffff: the default */
+	uint8_t service; /* policy service index, or 0xff: none */
+	uint8_t port;    /* ingress: cordon-dp's (config) port index */
+	uint32_t count;  /* >= 1 */
+	uint8_t flags;   /* DPC_EV_* */
 	/* Tunnels: the innermost source and its country; af 0: none. */
 	uint8_t origin_af;
-	uint16_t origin_cc;	/* geo_cc_t */
-	uint64_t unix_ns;	/* when the main lcore drained it */
-	uint8_t origin[16];	/* IPv4: the first 4 bytes, network order */
+	uint16_t origin_cc; /* geo_cc_t */
+	uint64_t unix_ns;   /* when the main lcore drained it */
+	uint8_t origin[16]; /* IPv4: the first 4 bytes, network order */
 };
 
 /*
  * A knock (docs/knock.md): a UDP datagram to policy.knock_port, arriving
  * on an outside port, handed over whole.  Never forwarded.
  */
-#define DPC_KNOCK_MAX	3800
+#define DPC_KNOCK_MAX 3800
 
 struct dpc_msg_knock {
-	uint8_t src[16];	/* IPv4: the first 4 bytes, network order */
-	uint8_t af;		/* 4 or 6 */
-	uint8_t port;		/* ingress, config port index */
-	uint16_t len;		/* bytes of DATA used */
+	uint8_t src[16]; /* IPv4: the first 4 bytes, network order */
+	uint8_t af;      /* 4 or 6 */
+	uint8_t port;    /* ingress, config port index */
+	uint16_t len;    /* bytes of DATA used */
 	uint16_t sport;
 	uint16_t pad;
-	uint64_t unix_ns;	/* when the main lcore drained it */
+	uint64_t unix_ns; /* when the main lcore drained it */
 	uint8_t data[DPC_KNOCK_MAX];
 };
 
-#define DPC_EVENT_BATCH	50
+#define DPC_EVENT_BATCH 50
 
 struct dpc_msg_event {
-	uint32_t n;		/* events used, 1..DPC_EVENT_BATCH */
+	uint32_t n; /* events used, 1..DPC_EVENT_BATCH */
 	uint32_t pad;
 	struct dpc_wire_event ev[DPC_EVENT_BATCH];
 };
@@ -161,8 +161,8 @@ long dpc_msg_payload_size(unsigned type);
  * Writes header + payload into BUF (at least DPC_MSG_MAX bytes); returns
  * the message length, or -1 (EMSGSIZE) when LEN does not fit.
  */
-long dpc_msg_pack(void *buf, unsigned type, uint32_t seq,
-    const void *payload, size_t len);
+long dpc_msg_pack(void *buf, unsigned type, uint32_t seq, const void *payload,
+    size_t len);
 
 /*
  * Checks a received message of N bytes: header, magic, flags, length,

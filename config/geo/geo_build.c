@@ -23,7 +23,7 @@ geo_override_apply(struct geo_tables *t, const struct geo_override *o,
 
 	if (o->af == 4 && o->plen <= 32) {
 		a4 = (uint32_t)o->addr[0] << 24 | (uint32_t)o->addr[1] << 16 |
-		    (uint32_t)o->addr[2] << 8 | o->addr[3];
+		     (uint32_t)o->addr[2] << 8 | o->addr[3];
 		r = geo_v4_set(t, a4, o->plen, o->cc);
 	} else if (o->af == 6 && o->plen <= 128) {
 		r = geo_v6_set(t, o->addr, o->plen, o->cc);
@@ -64,14 +64,14 @@ geo_db_fill(struct geo_db *db, const struct geo_source *src, unsigned n,
 
 	for (i = 0; i < n; i++)
 		if (geo_layer_load(db->tables, &src[i], &db->layer[i], err,
-		    errlen) == -1)
+		        errlen) == -1)
 			return -1;
 	db->nlayers = n;
 	for (enum geo_in in = GEO_IN_NONE; in <= GEO_IN_ALIAS; in++)
-		if ((in != GEO_IN_NONE &&
-		    geo_builtins_apply(db->tables, in, err, errlen) == -1) ||
-		    geo_overrides_apply(db->tables, ov, nov, in, err,
-		    errlen) == -1)
+		if ((in != GEO_IN_NONE && geo_builtins_apply(db->tables, in,
+		                              err, errlen) == -1) ||
+		    geo_overrides_apply(db->tables, ov, nov, in, err, errlen) ==
+		        -1)
 			return -1;
 	db->noverrides = nov;
 	if (geo_tables_compact(db->tables) == -1) {
@@ -83,8 +83,8 @@ geo_db_fill(struct geo_db *db, const struct geo_source *src, unsigned n,
 
 int
 geo_db_build(const struct geo_source *src, unsigned n,
-    const struct geo_override *ov, unsigned nov, struct geo_db *out,
-    char *err, size_t errlen)
+    const struct geo_override *ov, unsigned nov, struct geo_db *out, char *err,
+    size_t errlen)
 {
 	uint64_t t0 = clk_mono_ns();
 	struct geo_db db;
@@ -140,7 +140,8 @@ geo_layer_print(const struct geo_layer_meta *m, unsigned i, FILE *fp)
 	fprintf(fp, "  prefixes with a country: %llu IPv4, %llu IPv6\n",
 	    (unsigned long long)m->v4_prefixes,
 	    (unsigned long long)m->v6_prefixes);
-	fprintf(fp, "  records: %llu, %llu without the field, %llu with a "
+	fprintf(fp,
+	    "  records: %llu, %llu without the field, %llu with a "
 	    "bad value, %llu with a non-ISO code\n",
 	    (unsigned long long)m->data_records,
 	    (unsigned long long)m->records_no_field,
@@ -160,7 +161,8 @@ geo_db_print(const struct geo_db *db, void *stdio_file)
 	fprintf(fp, "overrides: %u\n", db->noverrides);
 	if (db->tables != NULL) {
 		geo_tables_mem(db->tables, &mem);
-		fprintf(fp, "tables: IPv4 %.1f MiB (%u tbl8 groups), "
+		fprintf(fp,
+		    "tables: IPv4 %.1f MiB (%u tbl8 groups), "
 		    "IPv6 %.1f MiB (%u nodes)\n",
 		    mem.v4_bytes / 1048576.0, mem.v4_tbl8_groups,
 		    mem.v6_bytes / 1048576.0, mem.v6_nodes);

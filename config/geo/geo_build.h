@@ -11,22 +11,22 @@
 
 #include "core/geo/geo.h"
 
-#define GEO_LAYER_MAX	8
-#define GEO_FIELD_MAX	128
+#define GEO_LAYER_MAX     8
+#define GEO_FIELD_MAX     128
 #define GEO_DEFAULT_FIELD "country.iso_code"
 
 /* One database layer as configured; later layers win where they answer. */
 struct geo_source {
 	const char *path;
-	const char *field;	/* dotted path, e.g. "country.iso_code" */
+	const char *field; /* dotted path, e.g. "country.iso_code" */
 };
 
 /* A config override: applied after every layer. */
 struct geo_override {
-	uint8_t af;		/* 4 or 6 */
-	uint8_t addr[16];	/* IPv4 in the first 4 bytes, network order */
+	uint8_t af;       /* 4 or 6 */
+	uint8_t addr[16]; /* IPv4 in the first 4 bytes, network order */
 	uint8_t plen;
-	geo_cc_t cc;		/* GEO_CC_UNKNOWN for "unknown" */
+	geo_cc_t cc; /* GEO_CC_UNKNOWN for "unknown" */
 };
 
 /* What a layer turned out to be: reported by --check, show geo, bench. */
@@ -38,12 +38,12 @@ struct geo_layer_meta {
 	uint32_t node_count;
 	uint16_t ip_version;
 	uint16_t record_size;
-	uint64_t v4_prefixes;	/* leaves with a country written */
+	uint64_t v4_prefixes; /* leaves with a country written */
 	uint64_t v6_prefixes;
-	uint64_t data_records;	/* distinct data records seen */
-	uint64_t records_no_field; /* of those, without the field */
+	uint64_t data_records;      /* distinct data records seen */
+	uint64_t records_no_field;  /* of those, without the field */
 	uint64_t records_bad_value; /* field there, but not a country code */
-	uint64_t records_non_iso; /* two letters ISO 3166-1 does not assign */
+	uint64_t records_non_iso;   /* two letters ISO 3166-1 does not assign */
 };
 
 struct geo_db {
@@ -70,8 +70,8 @@ struct geo_db {
  * the caller keeps its last good tables (fail closed at start-up).
  */
 int geo_db_build(const struct geo_source *src, unsigned n,
-    const struct geo_override *ov, unsigned nov, struct geo_db *out,
-    char *err, size_t errlen);
+    const struct geo_override *ov, unsigned nov, struct geo_db *out, char *err,
+    size_t errlen);
 void geo_db_free(struct geo_db *db);
 
 /* Prints the metadata of every layer, one block each. */

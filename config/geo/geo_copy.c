@@ -22,17 +22,17 @@
 
 #include "config/geo/geo_layer.h"
 
-#define GC_CHUNK	(1u << 20)
+#define GC_CHUNK (1u << 20)
 
 static int
 gc_same(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	    a->st_size == b->st_size &&
-	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 int
@@ -101,7 +101,8 @@ gc_fill(const char *path, int mfd, char *why, size_t len)
 	else if (gc_copy(fd, mfd, &n) < 0 || fstat(fd, &after) < 0)
 		snprintf(why, len, "reading: %s", strerror(errno));
 	else if (n != before.st_size || !gc_same(&before, &after))
-		snprintf(why, len, "the file changed while it was read "
+		snprintf(why, len,
+		    "the file changed while it was read "
 		    "(%lld bytes read, %lld then %lld): try again",
 		    (long long)n, (long long)before.st_size,
 		    (long long)after.st_size);
@@ -125,8 +126,8 @@ geo_copy_private(const char *path, char *procpath, size_t plen, char *why,
 	if (gc_fill(path, mfd, why, len) < 0)
 		goto fail;
 	/* Nothing, not even a bug of ours, changes it from now on. */
-	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+	if (fcntl(mfd, F_ADD_SEALS,
+	        F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
 		snprintf(why, len, "sealing the copy: %s", strerror(errno));
 		goto fail;
 	}

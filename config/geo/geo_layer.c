@@ -17,15 +17,15 @@
 #include "config/geo/geo_build.h"
 #include "config/geo/geo_layer.h"
 
-#define GL_PATH_MAX	16	/* components of a dotted field path */
-#define GL_NO_FIELD	(-2)	/* cached: record lacks the field */
-#define GL_BAD_VALUE	(-3)	/* cached: field is not a country code */
-#define GL_NON_ISO	(-4)	/* cached: two letters, no ISO country */
-#define GL_SEPARATOR	16	/* bytes between search tree and data */
+#define GL_PATH_MAX  16   /* components of a dotted field path */
+#define GL_NO_FIELD  (-2) /* cached: record lacks the field */
+#define GL_BAD_VALUE (-3) /* cached: field is not a country code */
+#define GL_NON_ISO   (-4) /* cached: two letters, no ISO country */
+#define GL_SEPARATOR 16   /* bytes between search tree and data */
 
 struct gl_cache {
-	uint32_t *key;		/* data offset + 1; 0 marks a free slot */
-	int16_t *val;		/* country, or GL_NO_FIELD */
+	uint32_t *key; /* data offset + 1; 0 marks a free slot */
+	int16_t *val;  /* country, or GL_NO_FIELD */
 	uint32_t mask;
 	uint32_t n;
 };
@@ -45,9 +45,9 @@ struct gl_ctx {
 	struct geo_tables *t;
 	struct geo_layer_meta *meta;
 	struct gl_cache cache;
-	uint64_t nodes;		/* node_count */
-	uint64_t v4root;	/* record where IPv4 ::/96 starts */
-	uint64_t visits;	/* nodes read, to stop on shared subtrees */
+	uint64_t nodes;  /* node_count */
+	uint64_t v4root; /* record where IPv4 ::/96 starts */
+	uint64_t visits; /* nodes read, to stop on shared subtrees */
 	char *err;
 	size_t errlen;
 };
@@ -135,11 +135,11 @@ gl_field_split(struct gl_ctx *c, const char *field)
 	}
 	strcpy(c->fieldbuf, field);
 	for (p = c->fieldbuf; *p != '\0'; p++)
-		if (*p == '.' && (p == c->fieldbuf || p[1] == '.' ||
-		    p[1] == '\0'))
+		if (*p == '.' &&
+		    (p == c->fieldbuf || p[1] == '.' || p[1] == '\0'))
 			goto bad;
 	for (p = strtok_r(c->fieldbuf, ".", &save); p != NULL;
-	    p = strtok_r(NULL, ".", &save)) {
+	     p = strtok_r(NULL, ".", &save)) {
 		if (n == GL_PATH_MAX)
 			goto bad;
 		c->fieldv[n++] = p;
@@ -220,15 +220,17 @@ gl_leaf(struct gl_ctx *c, const struct gl_frame *f, unsigned bits)
 
 	if (f->rec < c->nodes + GL_SEPARATOR ||
 	    off >= c->mmdb.data_section_size) {
-		gl_error(c, "corrupt search tree: record %llu points outside "
-		    "the data section", (unsigned long long)f->rec);
+		gl_error(c,
+		    "corrupt search tree: record %llu points outside "
+		    "the data section",
+		    (unsigned long long)f->rec);
 		return -1;
 	}
 	if ((cc = gl_country(c, (uint32_t)off)) == -1)
 		return -1;
 	if (bits == 32) {
 		a4 = (uint32_t)f->addr[0] << 24 | (uint32_t)f->addr[1] << 16 |
-		    (uint32_t)f->addr[2] << 8 | f->addr[3];
+		     (uint32_t)f->addr[2] << 8 | f->addr[3];
 		r = geo_v4_set(c->t, a4, f->depth, cc);
 		c->meta->v4_prefixes += cc != GEO_CC_UNKNOWN;
 	} else {
@@ -282,11 +284,13 @@ gl_visit(struct gl_ctx *c, const struct gl_frame *f, unsigned bits,
 	if (f->rec > c->nodes)
 		return gl_leaf(c, f, bits);
 	if (f->rec == c->nodes)
-		return 0;	/* empty: earlier layers keep their answer */
+		return 0; /* empty: earlier layers keep their answer */
 	if (bits == 128 && f->rec == c->v4root && f->depth > 0) {
 		if (f->depth > 96) {
-			gl_error(c, "corrupt search tree: IPv4 alias at "
-			    "depth %u", f->depth);
+			gl_error(c,
+			    "corrupt search tree: IPv4 alias at "
+			    "depth %u",
+			    f->depth);
 			return -1;
 		}
 		r = geo_v6_set_alias4(c->t, f->addr, f->depth);
@@ -348,10 +352,13 @@ gl_check_meta(struct gl_ctx *c)
 	if (m->binary_format_major_version != 2 ||
 	    (m->ip_version != 4 && m->ip_version != 6) ||
 	    (m->record_size != 24 && m->record_size != 28 &&
-	    m->record_size != 32) || m->node_count == 0) {
-		gl_error(c, "unsupported database (format %u, IPv%u, "
-		    "record size %u, %u nodes)", m->binary_format_major_version,
-		    m->ip_version, m->record_size, m->node_count);
+	        m->record_size != 32) ||
+	    m->node_count == 0) {
+		gl_error(c,
+		    "unsupported database (format %u, IPv%u, "
+		    "record size %u, %u nodes)",
+		    m->binary_format_major_version, m->ip_version,
+		    m->record_size, m->node_count);
 		return -1;
 	}
 	tree = (uint64_t)m->node_count * m->record_size / 4;
@@ -389,13 +396,13 @@ gl_open(struct gl_ctx *c)
 
 	/* Never the file itself: see geo_copy.c. */
 	if ((fd = geo_copy_private(c->path, proc, sizeof(proc), why,
-	    sizeof(why))) < 0) {
+	         sizeof(why))) < 0) {
 		gl_error(c, "%s", why);
 		return -1;
 	}
 	errno = 0;
 	e = MMDB_open(proc, MMDB_MODE_MMAP, &c->mmdb);
-	close(fd);	/* the mapping keeps the copy */
+	close(fd); /* the mapping keeps the copy */
 	if (e == MMDB_SUCCESS)
 		return 0;
 	if ((e == MMDB_FILE_OPEN_ERROR || e == MMDB_IO_ERROR) && errno != 0)

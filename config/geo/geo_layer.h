@@ -21,8 +21,8 @@ int geo_layer_load(struct geo_tables *t, const struct geo_source *src,
  * fd, with "/proc/self/fd/N" in PROCPATH for MMDB_open(); or -1 with the
  * reason in WHY (missing, unreadable, changed while read).
  */
-int geo_copy_private(const char *path, char *procpath, size_t plen,
-    char *why, size_t len);
+int geo_copy_private(const char *path, char *procpath, size_t plen, char *why,
+    size_t len);
 
 /* Writes all N bytes of BUF to FD (EINTR retried): 0, or -1 with errno. */
 int geo_write_all(int fd, const void *buf, size_t n);

@@ -26,16 +26,16 @@
 #include "config/geo/geo_layer.h"
 #include "config/geo/geo_saved.h"
 
-#define GS_MAGIC	"CGEOSAV"
-#define GS_VERSION	1
-#define GS_BLOB_MAX	((uint64_t)1 << 31)
+#define GS_MAGIC    "CGEOSAV"
+#define GS_VERSION  1
+#define GS_BLOB_MAX ((uint64_t)1 << 31)
 
 struct gs_hdr {
 	char magic[8];
 	uint32_t version;
 	uint32_t nlayers;
 	uint32_t noverrides;
-	uint32_t meta_size;	/* sizeof(struct geo_layer_meta) */
+	uint32_t meta_size; /* sizeof(struct geo_layer_meta) */
 	uint64_t blob_len;
 	int64_t saved_at;
 	uint8_t id[GEO_SAVED_ID_LEN];
@@ -95,7 +95,7 @@ geo_saved_fits(const struct geo_db *db, const struct geo_saved_info *s,
 	for (unsigned i = 0; i < n; i++)
 		if (strcmp(src[i].path, db->layer[i].path) != 0 ||
 		    strcmp(src[i].field ? src[i].field : GEO_DEFAULT_FIELD,
-		    db->layer[i].field) != 0)
+		        db->layer[i].field) != 0)
 			return -1;
 	geo_saved_id(db, ov, nov, id);
 	return memcmp(id, s->id, sizeof(id)) == 0 ? 0 : -1;
@@ -140,9 +140,12 @@ int
 geo_saved_write(const char *path, const struct geo_db *db,
     const uint8_t id[GEO_SAVED_ID_LEN], char *err, size_t errlen)
 {
-	struct gs_hdr h = { .magic = GS_MAGIC, .version = GS_VERSION,
-	    .nlayers = db->nlayers, .noverrides = db->noverrides,
-	    .meta_size = sizeof(db->layer[0]), .saved_at = time(NULL) };
+	struct gs_hdr h = { .magic = GS_MAGIC,
+		.version = GS_VERSION,
+		.nlayers = db->nlayers,
+		.noverrides = db->noverrides,
+		.meta_size = sizeof(db->layer[0]),
+		.saved_at = time(NULL) };
 	char tmp[PATH_MAX];
 	void *blob;
 	size_t len;
@@ -159,7 +162,7 @@ geo_saved_write(const char *path, const struct geo_db *db,
 	if (gs_write_tmp(tmp, &h, db->layer, blob) < 0 ||
 	    rename(tmp, path) < 0 || gs_dir_sync(path) < 0) {
 		e = errno;
-		unlink(tmp);	/* a full disk gets its space back */
+		unlink(tmp); /* a full disk gets its space back */
 		free(blob);
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		errno = e;
@@ -202,8 +205,8 @@ gs_hdr_check(const struct gs_hdr *h, off_t size)
 		return "written by another version";
 	if (h->nlayers > GEO_LAYER_MAX || h->blob_len > GS_BLOB_MAX)
 		return "header out of range";
-	if ((uint64_t)size != sizeof(*h) + (uint64_t)h->nlayers *
-	    h->meta_size + h->blob_len)
+	if ((uint64_t)size !=
+	    sizeof(*h) + (uint64_t)h->nlayers * h->meta_size + h->blob_len)
 		return "truncated or extended";
 	return NULL;
 }
@@ -227,8 +230,8 @@ gs_read_parts(int fd, struct gs_hdr *h, struct geo_db *db, void **blob,
 		return -1;
 	}
 	if ((*blob = malloc(h->blob_len ? h->blob_len : 1)) == NULL ||
-	    gs_read_all(fd, db->layer, (size_t)h->nlayers * h->meta_size) < 0
-	    || gs_read_all(fd, *blob, h->blob_len) < 0) {
+	    gs_read_all(fd, db->layer, (size_t)h->nlayers * h->meta_size) < 0 ||
+	    gs_read_all(fd, *blob, h->blob_len) < 0) {
 		snprintf(why, len, "%s", strerror(errno));
 		return -1;
 	}
@@ -268,8 +271,8 @@ geo_saved_read(const char *path, struct geo_db *out,
 	}
 	rc = gs_read_parts(fd, &h, &db, &blob, why, sizeof(why));
 	close(fd);
-	if (rc == 0 && (db.tables = geo_tables_import_own(blob,
-	    h.blob_len, why, sizeof(why))) == NULL)
+	if (rc == 0 && (db.tables = geo_tables_import_own(blob, h.blob_len, why,
+	                    sizeof(why))) == NULL)
 		rc = -1;
 	if (rc < 0) {
 		free(blob);

@@ -12,13 +12,13 @@
 
 #include "config/geo/geo_build.h"
 
-#define GEO_SAVED_FILE	"geo-tables.saved"
+#define GEO_SAVED_FILE   "geo-tables.saved"
 #define GEO_SAVED_ID_LEN 32
 
 /* What a saved file was, besides the tables. */
 struct geo_saved_info {
-	uint8_t id[GEO_SAVED_ID_LEN];	/* geo_saved_id() of the tables */
-	int64_t saved_at;		/* unix seconds */
+	uint8_t id[GEO_SAVED_ID_LEN]; /* geo_saved_id() of the tables */
+	int64_t saved_at;             /* unix seconds */
 };
 
 /*

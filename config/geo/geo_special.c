@@ -14,16 +14,25 @@
 #include "config/geo/geo_special.h"
 
 #define V4(a, b, c, d, len, cc, what)                                          \
-	{ 4, len, { a, b, c, d }, cc, 0, 0, what }
+	{                                                                      \
+		4, len, { a, b, c, d }, cc, 0, 0, what                         \
+	}
 /* An IPv6 prefix from its first three 16-bit groups. */
-#define G16(x)	(uint8_t)((x) >> 8), (uint8_t)((x) & 0xff)
+#define G16(x) (uint8_t)((x) >> 8), (uint8_t)((x)&0xff)
 #define V6(g0, g1, g2, len, cc, what)                                          \
-	{ 6, len, { G16(g0), G16(g1), G16(g2) }, cc, 0, 0, what }
-#define V6_ADDR(a, len, cc, what)	{ 6, len, a, cc, 0, 0, what }
+	{                                                                      \
+		6, len, { G16(g0), G16(g1), G16(g2) }, cc, 0, 0, what          \
+	}
+#define V6_ADDR(a, len, cc, what)                                              \
+	{                                                                      \
+		6, len, a, cc, 0, 0, what                                      \
+	}
 /* The IPv4 address at bit OFF (inverted if INV) decides. */
 #define ALIAS(g0, g1, g2, len, off, inv, what)                                 \
-	{ 6, len, { G16(g0), G16(g1), G16(g2) }, GEO_CC_UNKNOWN, off, inv,     \
-	    what }
+	{                                                                      \
+		6, len, { G16(g0), G16(g1), G16(g2) }, GEO_CC_UNKNOWN, off,    \
+		    inv, what                                                  \
+	}
 
 /*
  * In write order: a prefix inside another comes after it.  The aliases
@@ -78,7 +87,7 @@ static const struct geo_builtin geo_builtins[] = {
 	ALIAS(0x2002, 0, 0, 16, 16, 0, "6to4"),
 };
 
-#define GEO_NBUILTINS	(sizeof(geo_builtins) / sizeof(geo_builtins[0]))
+#define GEO_NBUILTINS (sizeof(geo_builtins) / sizeof(geo_builtins[0]))
 
 /* Does AF ADDR/PLEN lie inside built-in prefix B (or equal it)? */
 static int
@@ -120,8 +129,9 @@ geo_builtin_in(unsigned af, const uint8_t addr[16], unsigned plen)
 
 	for (unsigned i = 0; (b = geo_builtin_get(i)) != NULL; i++)
 		if (geo_builtin_has(b, af, addr, plen))
-			in = b->cc == GEO_CC_UNKNOWN ? GEO_IN_ALIAS :
-			    in == GEO_IN_ALIAS ? in : GEO_IN_SPECIAL;
+			in = b->cc == GEO_CC_UNKNOWN ? GEO_IN_ALIAS
+			     : in == GEO_IN_ALIAS    ? in
+			                             : GEO_IN_SPECIAL;
 	return in;
 }
 
@@ -137,7 +147,7 @@ geo_builtins_apply(struct geo_tables *t, enum geo_in kind, char *err,
 		if ((b->cc == GEO_CC_UNKNOWN) != (kind == GEO_IN_ALIAS))
 			continue;
 		a4 = (uint32_t)b->addr[0] << 24 | (uint32_t)b->addr[1] << 16 |
-		    (uint32_t)b->addr[2] << 8 | b->addr[3];
+		     (uint32_t)b->addr[2] << 8 | b->addr[3];
 		if (b->af == 4)
 			r = geo_v4_set(t, a4, b->plen, b->cc);
 		else if (b->cc != GEO_CC_UNKNOWN)

@@ -16,19 +16,19 @@
 #include "config/load/knock_nat.h"
 #include "core/geo/geo.h"
 
-#define CONF_NAME_MAX		32
-#define CONF_PATH_MAX		256
-#define CONF_REGION_MAX		64
-#define CONF_SERVICE_MAX	64
-#define CONF_NEXTHOP_MAX	16
-#define CONF_PORT_MAX		16
-#define CONF_RULE_MAX		256
-#define CONF_OVERRIDE_MAX	4096
-#define CONF_RANGE_MAX		16
-#define CONF_EAL_MAX		32
-#define CONF_REF_MAX		64	/* src or dst items per rule */
-#define CONF_FILE_MAX		16	/* files that hold rules */
-#define CONF_DPARGS_MAX		32	/* control.dp_args items */
+#define CONF_NAME_MAX     32
+#define CONF_PATH_MAX     256
+#define CONF_REGION_MAX   64
+#define CONF_SERVICE_MAX  64
+#define CONF_NEXTHOP_MAX  16
+#define CONF_PORT_MAX     16
+#define CONF_RULE_MAX     256
+#define CONF_OVERRIDE_MAX 4096
+#define CONF_RANGE_MAX    16
+#define CONF_EAL_MAX      32
+#define CONF_REF_MAX      64 /* src or dst items per rule */
+#define CONF_FILE_MAX     16 /* files that hold rules */
+#define CONF_DPARGS_MAX   32 /* control.dp_args items */
 
 /* Set of country indexes, GEO_CC_UNKNOWN (bit 0) included. */
 #define CONF_CC_WORDS ((GEO_CC_MAX + 63) / 64)
@@ -37,11 +37,11 @@ struct conf_ccset {
 };
 
 /* Protocol bits used by services and rules. */
-#define CONF_P_TCP	0x01
-#define CONF_P_UDP	0x02
-#define CONF_P_ICMP	0x04	/* ICMP and ICMPv6 */
-#define CONF_P_OTHER	0x08	/* any other IP protocol */
-#define CONF_P_ANY	0x0f
+#define CONF_P_TCP   0x01
+#define CONF_P_UDP   0x02
+#define CONF_P_ICMP  0x04 /* ICMP and ICMPv6 */
+#define CONF_P_OTHER 0x08 /* any other IP protocol */
+#define CONF_P_ANY   0x0f
 
 struct conf_range {
 	uint16_t lo, hi;
@@ -55,10 +55,10 @@ struct conf_region {
 
 struct conf_service {
 	char name[CONF_NAME_MAX];
-	uint8_t protos;		/* CONF_P_TCP | CONF_P_UDP */
-	unsigned nranges;	/* destination ports */
+	uint8_t protos;   /* CONF_P_TCP | CONF_P_UDP */
+	unsigned nranges; /* destination ports */
 	struct conf_range range[CONF_RANGE_MAX];
-	unsigned nsranges;	/* source ports ("sports"); may be 0 */
+	unsigned nsranges; /* source ports ("sports"); may be 0 */
 	struct conf_range srange[CONF_RANGE_MAX];
 	int line;
 };
@@ -67,26 +67,26 @@ enum conf_role { CONF_ROLE_OUTSIDE, CONF_ROLE_INSIDE, CONF_ROLE_OTHER };
 
 struct conf_port {
 	char name[CONF_NAME_MAX];
-	char device[128];	/* DPDK device name, e.g. "net_af_packet0" */
-	char devargs[256];	/* optional vdev args: added as --vdev */
+	char device[128];  /* DPDK device name, e.g. "net_af_packet0" */
+	char devargs[256]; /* optional vdev args: added as --vdev */
 	enum conf_role role;
-	int peer;		/* index of the paired port, or -1 */
+	int peer; /* index of the paired port, or -1 */
 	int line;
-	char ifname[16];	/* backend nftables: the kernel interface */
+	char ifname[16]; /* backend nftables: the kernel interface */
 };
 
 struct conf_nexthop {
 	char name[CONF_NAME_MAX];
-	int port;		/* index into ports[] */
+	int port; /* index into ports[] */
 	uint8_t mac[6];
-	int vlan;		/* 1..4094 to push a tag, -1 for none */
+	int vlan; /* 1..4094 to push a tag, -1 for none */
 	int line;
 	/* backend nftables (config/load/conf_nft.c): policy routing */
 	bool has_addr4, has_addr6;
-	uint8_t addr4[4];	/* network order */
+	uint8_t addr4[4]; /* network order */
 	uint8_t addr6[16];
-	unsigned table;		/* routing table; 0: 2000 + index */
-	uint32_t fwmark;	/* 0: 0x0c0d0001 + index */
+	unsigned table;  /* routing table; 0: 2000 + index */
+	uint32_t fwmark; /* 0: 0x0c0d0001 + index */
 };
 
 /*
@@ -94,14 +94,14 @@ struct conf_nexthop {
  * person behind them.  Tokens from these issuers open sessions; rules may
  * match what the token says (struct conf_idmatch).  docs/identity.md.
  */
-#define CONF_ISSUER_MAX		8
-#define CONF_AUD_MAX		8
-#define CONF_CLAIM_LEN		64	/* a claim name */
-#define CONF_CCLAIM_MAX		4	/* declared-country claim names */
-#define CONF_IDVAL_MAX		8	/* values in one identity list */
-#define CONF_IDVAL_LEN		96
-#define CONF_IDCLAIM_MAX	4	/* claim matchers per rule */
-#define CONF_ACT_DEPTH_MAX	8
+#define CONF_ISSUER_MAX    8
+#define CONF_AUD_MAX       8
+#define CONF_CLAIM_LEN     64 /* a claim name */
+#define CONF_CCLAIM_MAX    4  /* declared-country claim names */
+#define CONF_IDVAL_MAX     8  /* values in one identity list */
+#define CONF_IDVAL_LEN     96
+#define CONF_IDCLAIM_MAX   4 /* claim matchers per rule */
+#define CONF_ACT_DEPTH_MAX 8
 
 /* Signature algorithms, in enum jose_alg's order (control/ident/jose.h). */
 #define CONF_ALGS(X) X(RS256) X(PS256) X(ES256) X(ES384) X(EdDSA)
@@ -111,19 +111,19 @@ struct conf_issuer {
 	char iss[256];
 	unsigned naud;
 	char aud[CONF_AUD_MAX][128];
-	unsigned algs;			/* bit per CONF_ALGS entry */
-	unsigned leeway;		/* s of clock skew */
-	unsigned max_token;		/* bytes */
-	unsigned max_lifetime;		/* s, exp - iat */
-	unsigned refresh;		/* s between jwks_uri fetches */
-	char jwks_file[CONF_PATH_MAX];	/* absolute after loading */
+	unsigned algs;                 /* bit per CONF_ALGS entry */
+	unsigned leeway;               /* s of clock skew */
+	unsigned max_token;            /* bytes */
+	unsigned max_lifetime;         /* s, exp - iat */
+	unsigned refresh;              /* s between jwks_uri fetches */
+	char jwks_file[CONF_PATH_MAX]; /* absolute after loading */
 	char jwks_uri[512];
 	char ca_file[CONF_PATH_MAX];
 	int line;
 };
 
 struct conf_identity {
-	int line;			/* 0: no identity group */
+	int line; /* 0: no identity group */
 	unsigned nissuers;
 	struct conf_issuer issuers[CONF_ISSUER_MAX];
 	char groups_claim[CONF_CLAIM_LEN];
@@ -131,20 +131,20 @@ struct conf_identity {
 	char ip_claim[CONF_CLAIM_LEN];
 	unsigned ncountry_claims;
 	char country_claims[CONF_CCLAIM_MAX][CONF_CLAIM_LEN];
-	unsigned act_depth;		/* actors evaluated, nested */
-	uint64_t services;		/* bit i: services[i] needs a session */
-	bool gate_out;			/* direction "any": outbound flows too */
-	int unident_action;		/* drop, reject or reroute */
-	int unident_nexthop;		/* reroute: nexthops[] index */
+	unsigned act_depth;  /* actors evaluated, nested */
+	uint64_t services;   /* bit i: services[i] needs a session */
+	bool gate_out;       /* direction "any": outbound flows too */
+	int unident_action;  /* drop, reject or reroute */
+	int unident_nexthop; /* reroute: nexthops[] index */
 	bool unident_log;
-	unsigned capacity;		/* sessions */
-	unsigned max_ttl;		/* s: a session's longest life */
-	unsigned per_subject;		/* grants one subject may hold */
-	unsigned knock_port;		/* UDP; 0: no knocks */
-	unsigned knock_max_age;		/* s */
-	unsigned knock_rate;		/* knocks per second per source */
+	unsigned capacity;      /* sessions */
+	unsigned max_ttl;       /* s: a session's longest life */
+	unsigned per_subject;   /* grants one subject may hold */
+	unsigned knock_port;    /* UDP; 0: no knocks */
+	unsigned knock_max_age; /* s */
+	unsigned knock_rate;    /* knocks per second per source */
 	unsigned knock_burst;
-	bool knock_pop;			/* knocks must carry a cnf signature */
+	bool knock_pop; /* knocks must carry a cnf signature */
 	/* NATs a knock's signed address may come through (none: exact). */
 	struct knock_nat knock_nat[KNOCK_NAT_MAX];
 	unsigned nknock_nat;
@@ -152,10 +152,10 @@ struct conf_identity {
 
 /* Whose attributes an identity matcher looks at. */
 enum conf_who {
-	CONF_WHO_SUBJECT,	/* the token's subject */
-	CONF_WHO_ACTORS,	/* some actor of the act chain */
-	CONF_WHO_ANY,		/* the subject or some actor */
-	CONF_WHO_ALL,		/* the subject and every actor */
+	CONF_WHO_SUBJECT, /* the token's subject */
+	CONF_WHO_ACTORS,  /* some actor of the act chain */
+	CONF_WHO_ANY,     /* the subject or some actor */
+	CONF_WHO_ALL,     /* the subject and every actor */
 };
 
 struct conf_idlist {
@@ -175,45 +175,47 @@ struct conf_idclaim {
  */
 struct conf_idmatch {
 	bool on;
-	uint8_t who;			/* enum conf_who */
-	uint32_t issuers;		/* bit per issuer; 0: any */
+	uint8_t who;      /* enum conf_who */
+	uint32_t issuers; /* bit per issuer; 0: any */
 	struct conf_idlist sub, groups, roles;
 	unsigned nclaims;
 	struct conf_idclaim claims[CONF_IDCLAIM_MAX];
 	bool has_loc, has_ipcc, has_decl;
-	struct conf_ccset loc;		/* ipaddr or declared country */
-	struct conf_ccset ipcc;		/* the geolocated ipaddr claim */
-	struct conf_ccset decl;		/* a declared-country claim */
-	int8_t relayed;			/* -1: either; 0/1: no / some actor */
-	int8_t ip_mismatch;		/* -1: either; 1: flow vs ipaddr country differ */
+	struct conf_ccset loc;  /* ipaddr or declared country */
+	struct conf_ccset ipcc; /* the geolocated ipaddr claim */
+	struct conf_ccset decl; /* a declared-country claim */
+	int8_t relayed;         /* -1: either; 0/1: no / some actor */
+	int8_t ip_mismatch; /* -1: either; 1: flow vs ipaddr country differ */
 };
 
 enum conf_dir { CONF_DIR_ANY, CONF_DIR_IN, CONF_DIR_OUT };
 
 /* A rule's tunnel classes (`tunnel`): bit i is enum pol_tun i. */
-#define CONF_TUN_NONE	0x01	/* carried by no tunnel */
-#define CONF_TUN_OPEN	0x02	/* tunnels the parser opened */
-#define CONF_TUN_OPAQUE	0x04	/* ends in an encrypted tunnel */
-#define CONF_TUN_ALL	0x07
+#define CONF_TUN_NONE   0x01 /* carried by no tunnel */
+#define CONF_TUN_OPEN   0x02 /* tunnels the parser opened */
+#define CONF_TUN_OPAQUE 0x04 /* ends in an encrypted tunnel */
+#define CONF_TUN_ALL    0x07
 
 /* The tunnels group (config/load/conf_tun.c): what the parser opens. */
-#define CONF_OPAQUE_MAX	8
+#define CONF_OPAQUE_MAX 8
 struct conf_tunnels {
-	unsigned depth;			/* tunnels nested; deeper: dropped */
-	unsigned vxlan, geneve, teredo, dtls;	/* UDP ports; 0: off */
+	unsigned depth; /* tunnels nested; deeper: dropped */
+	unsigned vxlan, geneve, teredo, dtls; /* UDP ports; 0: off */
 	unsigned nopaque;
 	uint16_t opaque_udp[CONF_OPAQUE_MAX];
-	int line;			/* 0 when not written */
+	int line; /* 0 when not written */
 };
 
 /* A src/dst item as written, kept so conf_print can show it. */
 enum conf_ref_kind {
-	CONF_REF_ANY, CONF_REF_REGION, CONF_REF_CC,
-	CONF_REF_SPECIAL	/* the built-in region "special" */
+	CONF_REF_ANY,
+	CONF_REF_REGION,
+	CONF_REF_CC,
+	CONF_REF_SPECIAL /* the built-in region "special" */
 };
 struct conf_ref {
-	uint8_t kind;		/* enum conf_ref_kind */
-	uint16_t val;		/* region index or geo_cc_t */
+	uint8_t kind; /* enum conf_ref_kind */
+	uint16_t val; /* region index or geo_cc_t */
 };
 
 /*
@@ -223,7 +225,7 @@ struct conf_ref {
 struct conf_rule {
 	char name[CONF_NAME_MAX];
 	bool src_any;
-	struct conf_ccset src;	/* regions and countries, unioned */
+	struct conf_ccset src; /* regions and countries, unioned */
 	bool dst_any;
 	struct conf_ccset dst;
 	unsigned nsrc_ref, ndst_ref;
@@ -236,28 +238,28 @@ struct conf_rule {
 	unsigned norigin_ref, nvia_ref;
 	struct conf_ref origin_ref[CONF_REF_MAX];
 	struct conf_ref via_ref[CONF_REF_MAX];
-	uint8_t tun;		/* CONF_TUN_* bits; 0: all */
-	bool svc_any;		/* no services and no ports given */
-	uint64_t services;	/* bit i: services[i] */
-	uint8_t protos;		/* CONF_P_*, effective: with services or
+	uint8_t tun;       /* CONF_TUN_* bits; 0: all */
+	bool svc_any;      /* no services and no ports given */
+	uint64_t services; /* bit i: services[i] */
+	uint8_t protos;    /* CONF_P_*, effective: with services or
 				   ports, only TCP/UDP they name */
-	unsigned nports;	/* extra destination ports */
+	unsigned nports;   /* extra destination ports */
 	struct conf_range ports[CONF_RANGE_MAX];
 	enum conf_dir dir;
-	struct conf_idmatch id;	/* identity block; id.on false: none */
-	int action;		/* enum cdn_action */
-	int nexthop;		/* reroute: index into nexthops[]; else -1 */
+	struct conf_idmatch id; /* identity block; id.on false: none */
+	int action;             /* enum cdn_action */
+	int nexthop;            /* reroute: index into nexthops[]; else -1 */
 	bool log;
-	unsigned file;		/* index into conf files[] */
+	unsigned file; /* index into conf files[] */
 	int line;
 };
 
 /* control.snmp: the AgentX subagent (control/daemon/cd_snmp.c). */
 struct conf_snmp {
 	bool enabled;
-	char agentx_socket[CONF_PATH_MAX];	/* net-snmp agentXSocket */
-	unsigned deny_rate_threshold;	/* denied packets/s; 0: off */
-	unsigned ping_interval;		/* s between AgentX pings, reconnects */
+	char agentx_socket[CONF_PATH_MAX]; /* net-snmp agentXSocket */
+	unsigned deny_rate_threshold;      /* denied packets/s; 0: off */
+	unsigned ping_interval; /* s between AgentX pings, reconnects */
 };
 
 /*
@@ -271,17 +273,17 @@ struct conf_control {
 	char socket_group[CONF_NAME_MAX];
 	char state_dir[CONF_PATH_MAX];
 	char dp_socket[CONF_PATH_MAX];
-	char dp_binary[CONF_PATH_MAX];	/* "": cordon-dp next to cordond */
+	char dp_binary[CONF_PATH_MAX]; /* "": cordon-dp next to cordond */
 	unsigned ndp_args;
 	char dp_args[CONF_DPARGS_MAX][128];
-	unsigned geo_max_age;		/* days; 0: never stale */
-	unsigned geo_min_coverage;	/* percent of the previous prefixes */
+	unsigned geo_max_age;      /* days; 0: never stale */
+	unsigned geo_min_coverage; /* percent of the previous prefixes */
 	unsigned keep_revisions;
-	unsigned confirm_default;	/* minutes */
-	struct conf_logging logging;	/* control.logging (syslog) */
-	char prom_listen[64];		/* prometheus.listen; "": off */
-	struct conf_snmp snmp;		/* control.snmp */
-	int line;			/* 0 when the group was not written */
+	unsigned confirm_default;    /* minutes */
+	struct conf_logging logging; /* control.logging (syslog) */
+	char prom_listen[64];        /* prometheus.listen; "": off */
+	struct conf_snmp snmp;       /* control.snmp */
+	int line;                    /* 0 when the group was not written */
 	/* control.host_protection (backend dpdk): "" when off */
 	char host_if[16];
 };
@@ -291,7 +293,7 @@ enum conf_backend { CONF_BACKEND_DPDK, CONF_BACKEND_NFTABLES };
 
 struct conf {
 	char file[CONF_PATH_MAX];
-	int backend;		/* enum conf_backend */
+	int backend; /* enum conf_backend */
 	/* Files rules came from, as errors name them; [0] is the main one. */
 	unsigned nfiles;
 	char files[CONF_FILE_MAX][CONF_PATH_MAX];
@@ -313,16 +315,16 @@ struct conf {
 	unsigned nrules;
 	struct conf_rule rules[CONF_RULE_MAX];
 
-	int default_action;	/* enum cdn_action; allow, drop or reject */
-	int nonip_action;	/* allow or drop, for ARP, LLDP, ... */
-	int srcroute_action;	/* allow or drop, source-routed IP */
-	int default_line;	/* 0 when the default was not written */
+	int default_action;  /* enum cdn_action; allow, drop or reject */
+	int nonip_action;    /* allow or drop, for ARP, LLDP, ... */
+	int srcroute_action; /* allow or drop, source-routed IP */
+	int default_line;    /* 0 when the default was not written */
 	bool log_default;
 
 	/* dataplane tuning */
 	unsigned neal;
 	char eal[CONF_EAL_MAX][128];
-	unsigned workers;	/* worker lcores; 0 = all but main */
+	unsigned workers; /* worker lcores; 0 = all but main */
 	unsigned burst;
 	unsigned mbufs;
 
@@ -351,8 +353,8 @@ struct sockaddr_storage;
  * control.prometheus.listen "ADDR:PORT" or "[ADDR6]:PORT", numeric, not
  * a wildcard, into SS / *LEN.  0, or -1 with errno EINVAL and WHY.
  */
-int conf_listen_parse(const char *s, struct sockaddr_storage *ss,
-    unsigned *len, char *why, size_t whylen);
+int conf_listen_parse(const char *s, struct sockaddr_storage *ss, unsigned *len,
+    char *why, size_t whylen);
 
 /* Helpers shared by the loader and the tests. */
 static inline void

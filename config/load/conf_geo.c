@@ -32,7 +32,7 @@ conf_db_load(struct conf_ctx *x, const config_setting_t *e)
 	memcpy(c->geo_path[c->ngeo], path, strlen(path) + 1);
 	snprintf(c->geo_field[c->ngeo], GEO_FIELD_MAX, "%s", GEO_DEFAULT_FIELD);
 	if (conf_str_get(x, e, "field", false, c->geo_field[c->ngeo],
-	    GEO_FIELD_MAX) < 0)
+	        GEO_FIELD_MAX) < 0)
 		return -1;
 	c->ngeo++;
 	return 0;
@@ -81,8 +81,9 @@ conf_prefix_host_bits(const struct geo_override *o)
 	unsigned bytes = o->af == 4 ? 4 : 16;
 
 	for (unsigned i = 0; i < bytes; i++) {
-		unsigned keep = o->plen >= (i + 1) * 8 ? 8 :
-		    o->plen > i * 8 ? o->plen - i * 8 : 0;
+		unsigned keep = o->plen >= (i + 1) * 8 ? 8
+		                : o->plen > i * 8      ? o->plen - i * 8
+		                                       : 0;
 		uint8_t mask = (uint8_t)(0xff >> keep);
 
 		if (o->addr[i] & mask)
@@ -113,8 +114,10 @@ conf_cc_unassigned(struct conf_ctx *x, const config_setting_t *e,
 {
 	/* A placeholder or a withdrawn code: never a country. */
 	if (geo_cc_pair(s) >= 0 && geo_cc_parse(s) < 0)
-		return conf_err(x, e, "%s\"%s\" is not an ISO 3166-1 country "
-		    "code", what, s);
+		return conf_err(x, e,
+		    "%s\"%s\" is not an ISO 3166-1 country "
+		    "code",
+		    what, s);
 	return 0;
 }
 
@@ -138,8 +141,10 @@ conf_country_get(struct conf_ctx *x, const config_setting_t *e,
 
 	if (v >= 0 || conf_cc_unassigned(x, e, what, s) < 0)
 		return v;
-	return conf_err(x, e, "%sbad country \"%s\" (an ISO 3166-1 code, a "
-	    "special-purpose region, or \"unknown\")", what, s);
+	return conf_err(x, e,
+	    "%sbad country \"%s\" (an ISO 3166-1 code, a "
+	    "special-purpose region, or \"unknown\")",
+	    what, s);
 }
 
 static bool
@@ -192,12 +197,12 @@ conf_geo_load(struct conf_ctx *x, const config_setting_t *s)
 	if (conf_group_check(x, s, conf_geo_keys) < 0)
 		return -1;
 	m = config_setting_get_member(s, "databases");
-	if (m != NULL && conf_list_each(x, m, GEO_LAYER_MAX, "databases",
-	    conf_db_load) < 0)
+	if (m != NULL &&
+	    conf_list_each(x, m, GEO_LAYER_MAX, "databases", conf_db_load) < 0)
 		return -1;
 	m = config_setting_get_member(s, "overrides");
 	if (m != NULL && conf_list_each(x, m, CONF_OVERRIDE_MAX, "overrides",
-	    conf_override_load) < 0)
+	                     conf_override_load) < 0)
 		return -1;
 	return 0;
 }
@@ -236,8 +241,10 @@ conf_region_load(struct conf_ctx *x, const config_setting_t *s)
 	    strcmp(name, "special") == 0 || geo_special_parse(name) >= 0)
 		return conf_err(x, s, "region name \"%s\" is reserved", name);
 	if (geo_cc_pair(name) >= 0)
-		return conf_err(x, s, "region name \"%s\" looks like a country "
-		    "code", name);
+		return conf_err(x, s,
+		    "region name \"%s\" looks like a country "
+		    "code",
+		    name);
 	memcpy(r->name, name, strlen(name) + 1);
 	r->line = (int)config_setting_source_line(s);
 	if (conf_strings_each(x, s, conf_region_cc, r) < 0)

@@ -9,26 +9,19 @@
 #include "config/load/conf_int.h"
 #include "core/stats/reasons.h"
 
-static const char *const conf_ident_keys[] = {
-	"issuers", "claims", "services", "direction", "unidentified",
-	"sessions", "knock", NULL
-};
-static const char *const conf_iss_keys[] = {
-	"name", "issuer", "audience", "jwks", "jwks_uri", "ca", "algorithms",
-	"leeway", "max_token", "max_lifetime", "refresh", NULL
-};
-static const char *const conf_claims_keys[] = {
-	"groups", "roles", "ipaddr", "country", "act_depth", NULL
-};
-static const char *const conf_unident_keys[] = {
-	"action", "nexthop", "log", NULL
-};
-static const char *const conf_sess_keys[] = {
-	"capacity", "max_ttl", "per_subject", NULL
-};
-static const char *const conf_knock_keys[] = {
-	"port", "max_age", "rate", "burst", "proof", "nat", NULL
-};
+static const char *const conf_ident_keys[] = { "issuers", "claims", "services",
+	"direction", "unidentified", "sessions", "knock", NULL };
+static const char *const conf_iss_keys[] = { "name", "issuer", "audience",
+	"jwks", "jwks_uri", "ca", "algorithms", "leeway", "max_token",
+	"max_lifetime", "refresh", NULL };
+static const char *const conf_claims_keys[] = { "groups", "roles", "ipaddr",
+	"country", "act_depth", NULL };
+static const char *const conf_unident_keys[] = { "action", "nexthop", "log",
+	NULL };
+static const char *const conf_sess_keys[] = { "capacity", "max_ttl",
+	"per_subject", NULL };
+static const char *const conf_knock_keys[] = { "port", "max_age", "rate",
+	"burst", "proof", "nat", NULL };
 
 static const char *const conf_alg_names[] = {
 #define X(a) #a,
@@ -63,8 +56,10 @@ conf_alg_one(struct conf_ctx *x, const config_setting_t *e, const char *s,
 			*bits |= 1u << i;
 			return 0;
 		}
-	return conf_err(x, e, "unsupported algorithm \"%s\" (RS256, PS256, "
-	    "ES256, ES384 or EdDSA; HS* and none are never accepted)", s);
+	return conf_err(x, e,
+	    "unsupported algorithm \"%s\" (RS256, PS256, "
+	    "ES256, ES384 or EdDSA; HS* and none are never accepted)",
+	    s);
 }
 
 static int
@@ -108,7 +103,7 @@ conf_iss_keys_load(struct conf_ctx *x, const config_setting_t *g,
 
 	if ((f = conf_iss_path(x, g, "jwks", is->jwks_file)) < 0 ||
 	    (u = conf_str_get(x, g, "jwks_uri", false, is->jwks_uri,
-	    sizeof(is->jwks_uri))) < 0 ||
+	         sizeof(is->jwks_uri))) < 0 ||
 	    conf_iss_path(x, g, "ca", is->ca_file) < 0)
 		return -1;
 	if (f == 0 && u == 0)
@@ -131,7 +126,7 @@ conf_iss_limits(struct conf_ctx *x, const config_setting_t *g,
 	if (conf_uint_get(x, g, "leeway", 0, 600, &is->leeway) < 0 ||
 	    conf_uint_get(x, g, "max_token", 256, 65536, &is->max_token) < 0 ||
 	    conf_uint_get(x, g, "max_lifetime", 60, 7 * 86400,
-	    &is->max_lifetime) < 0 ||
+	        &is->max_lifetime) < 0 ||
 	    conf_uint_get(x, g, "refresh", 60, 86400, &is->refresh) < 0)
 		return -1;
 	return 0;
@@ -158,8 +153,10 @@ conf_issuer_load(struct conf_ctx *x, const config_setting_t *g)
 	if (conf_strings_each(x, m, conf_aud_one, is) <= 0)
 		return is->naud ? -1 : conf_err(x, m, "empty audience list");
 	if ((m = config_setting_get_member(g, "algorithms")) == NULL)
-		return conf_err(x, g, "issuer \"%s\": missing algorithms "
-		    "(the key types it signs with)", is->name);
+		return conf_err(x, g,
+		    "issuer \"%s\": missing algorithms "
+		    "(the key types it signs with)",
+		    is->name);
 	if (conf_strings_each(x, m, conf_alg_one, &is->algs) < 0)
 		return -1;
 	if (is->algs == 0)
@@ -193,13 +190,13 @@ conf_claims_load(struct conf_ctx *x, const config_setting_t *g)
 
 	if (conf_group_check(x, g, conf_claims_keys) < 0 ||
 	    conf_str_get(x, g, "groups", false, id->groups_claim,
-	    CONF_CLAIM_LEN) < 0 ||
+	        CONF_CLAIM_LEN) < 0 ||
 	    conf_str_get(x, g, "roles", false, id->roles_claim,
-	    CONF_CLAIM_LEN) < 0 ||
-	    conf_str_get(x, g, "ipaddr", false, id->ip_claim,
-	    CONF_CLAIM_LEN) < 0 ||
+	        CONF_CLAIM_LEN) < 0 ||
+	    conf_str_get(x, g, "ipaddr", false, id->ip_claim, CONF_CLAIM_LEN) <
+	        0 ||
 	    conf_uint_get(x, g, "act_depth", 1, CONF_ACT_DEPTH_MAX,
-	    &id->act_depth) < 0)
+	        &id->act_depth) < 0)
 		return -1;
 	if ((m = config_setting_get_member(g, "country")) != NULL) {
 		id->ncountry_claims = 0;
@@ -219,15 +216,17 @@ conf_svc_shared(const struct conf_service *a, const struct conf_service *b,
 {
 	for (unsigned i = 0; i < a->nranges; i++)
 		for (unsigned j = 0; j < b->nranges; j++) {
-			unsigned lo = a->range[i].lo > b->range[j].lo ?
-			    a->range[i].lo : b->range[j].lo;
-			unsigned hi = a->range[i].hi < b->range[j].hi ?
-			    a->range[i].hi : b->range[j].hi;
+			unsigned lo = a->range[i].lo > b->range[j].lo
+			                  ? a->range[i].lo
+			                  : b->range[j].lo;
+			unsigned hi = a->range[i].hi < b->range[j].hi
+			                  ? a->range[i].hi
+			                  : b->range[j].hi;
 
 			if (lo > hi || (a->protos & b->protos) == 0)
 				continue;
-			*l4 = a->protos & b->protos & CONF_P_TCP ?
-			    CONF_P_TCP : CONF_P_UDP;
+			*l4 = a->protos & b->protos & CONF_P_TCP ? CONF_P_TCP
+			                                         : CONF_P_UDP;
 			return lo;
 		}
 	return 0;
@@ -250,7 +249,8 @@ conf_ident_overlap(struct conf_ctx *x, const config_setting_t *e,
 		if (s == v || !((id->services >> s) & 1) ||
 		    (port = conf_svc_shared(&sv[s], &sv[v], &l4)) == 0)
 			continue;
-		return conf_err(x, e, "identity: services \"%s\" and \"%s\" "
+		return conf_err(x, e,
+		    "identity: services \"%s\" and \"%s\" "
 		    "share %s port %u (a session opens its own service's "
 		    "ports only: give each port to one identity service)",
 		    sv[s].name, sv[v].name, l4 == CONF_P_TCP ? "tcp" : "udp",
@@ -269,8 +269,10 @@ conf_ident_svc(struct conf_ctx *x, const config_setting_t *e, const char *s,
 	if (v < 0)
 		return conf_err(x, e, "identity: unknown service \"%s\"", s);
 	if (x->c->services[v].nsranges != 0)
-		return conf_err(x, e, "identity: service \"%s\" has sports: a "
-		    "session is looked up by destination port only", s);
+		return conf_err(x, e,
+		    "identity: service \"%s\" has sports: a "
+		    "session is looked up by destination port only",
+		    s);
 	if (conf_ident_overlap(x, e, id, (unsigned)v) < 0)
 		return -1;
 	id->services |= 1ULL << v;
@@ -310,9 +312,11 @@ conf_unident_load(struct conf_ctx *x, const config_setting_t *g)
 	if (id->unident_action < 0 || id->unident_action == CDN_ACT_ALLOW)
 		return conf_err(x, config_setting_get_member(g, "action"),
 		    "unidentified action must be drop, reject or reroute, "
-		    "not \"%s\"", act);
+		    "not \"%s\"",
+		    act);
 	if ((id->unident_action == CDN_ACT_REROUTE) != (nm != NULL))
-		return conf_err(x, g, "unidentified: a nexthop goes with "
+		return conf_err(x, g,
+		    "unidentified: a nexthop goes with "
 		    "reroute, and only with it");
 	if (nm == NULL)
 		return 0;
@@ -343,13 +347,15 @@ conf_knock_load(struct conf_ctx *x, const config_setting_t *g)
 	for (unsigned s = 0; s < x->c->nservices; s++) {
 		const struct conf_service *v = &x->c->services[s];
 
-		for (unsigned r = 0; (v->protos & CONF_P_UDP) &&
-		    r < v->nranges; r++)
+		for (unsigned r = 0; (v->protos & CONF_P_UDP) && r < v->nranges;
+		     r++)
 			if (id->knock_port >= v->range[r].lo &&
 			    id->knock_port <= v->range[r].hi)
-				return conf_err(x, config_setting_get_member(g,
-				    "port"), "knock: port %u is service "
-				    "\"%s\"'s", id->knock_port, v->name);
+				return conf_err(x,
+				    config_setting_get_member(g, "port"),
+				    "knock: port %u is service "
+				    "\"%s\"'s",
+				    id->knock_port, v->name);
 	}
 	return 0;
 }
@@ -386,7 +392,8 @@ conf_ident_parts(struct conf_ctx *x, const config_setting_t *s)
 	    conf_claims_load(x, m) < 0)
 		return -1;
 	if ((m = config_setting_get_member(s, "services")) == NULL)
-		return conf_err(x, s, "identity: missing services (the "
+		return conf_err(x, s,
+		    "identity: missing services (the "
 		    "services that need a session)");
 	if ((n = conf_strings_each(x, m, conf_ident_svc, id)) < 0)
 		return -1;
@@ -399,10 +406,12 @@ conf_ident_parts(struct conf_ctx *x, const config_setting_t *s)
 		return -1;
 	if ((m = config_setting_get_member(s, "sessions")) != NULL &&
 	    (conf_group_check(x, m, conf_sess_keys) < 0 ||
-	    conf_uint_get(x, m, "capacity", 16, 1u << 20, &id->capacity) < 0 ||
-	    conf_uint_get(x, m, "max_ttl", 10, 7 * 86400, &id->max_ttl) < 0 ||
-	    conf_uint_get(x, m, "per_subject", 1, 1u << 20,
-	    &id->per_subject) < 0))
+	        conf_uint_get(x, m, "capacity", 16, 1u << 20, &id->capacity) <
+	            0 ||
+	        conf_uint_get(x, m, "max_ttl", 10, 7 * 86400, &id->max_ttl) <
+	            0 ||
+	        conf_uint_get(x, m, "per_subject", 1, 1u << 20,
+	            &id->per_subject) < 0))
 		return -1;
 	if ((m = config_setting_get_member(s, "knock")) != NULL &&
 	    conf_knock_load(x, m) < 0)
@@ -422,8 +431,8 @@ conf_identity_load(struct conf_ctx *x, const config_setting_t *s)
 	id->line = (int)config_setting_source_line(s);
 	if ((m = config_setting_get_member(s, "issuers")) == NULL)
 		return conf_err(x, s, "identity: missing issuers");
-	if (conf_list_each(x, m, CONF_ISSUER_MAX, "issuers",
-	    conf_issuer_load) < 0)
+	if (conf_list_each(x, m, CONF_ISSUER_MAX, "issuers", conf_issuer_load) <
+	    0)
 		return -1;
 	if (id->nissuers == 0)
 		return conf_err(x, m, "identity: empty issuers list");

@@ -8,15 +8,16 @@
 
 #include "config/load/conf_int.h"
 
-static const char *const conf_idm_keys[] = {
-	"who", "issuer", "sub", "groups", "roles", "claims", "location",
-	"ip_country", "declared_country", "relayed", "ip_mismatch", NULL
-};
+static const char *const conf_idm_keys[] = { "who", "issuer", "sub", "groups",
+	"roles", "claims", "location", "ip_country", "declared_country",
+	"relayed", "ip_mismatch", NULL };
 static const char *const conf_idclaim_keys[] = { "name", "in", NULL };
 
 static const char *const conf_who_names[] = {
-	[CONF_WHO_SUBJECT] = "subject", [CONF_WHO_ACTORS] = "actors",
-	[CONF_WHO_ANY] = "any", [CONF_WHO_ALL] = "all",
+	[CONF_WHO_SUBJECT] = "subject",
+	[CONF_WHO_ACTORS] = "actors",
+	[CONF_WHO_ANY] = "any",
+	[CONF_WHO_ALL] = "all",
 };
 
 const char *
@@ -35,15 +36,17 @@ conf_idval_one(struct conf_ctx *x, const config_setting_t *e, const char *s,
 		return conf_err(x, e, "too many values (at most %d)",
 		    CONF_IDVAL_MAX);
 	if (strlen(s) >= CONF_IDVAL_LEN)
-		return conf_err(x, e, "value too long (at most %d "
-		    "characters)", CONF_IDVAL_LEN - 1);
+		return conf_err(x, e,
+		    "value too long (at most %d "
+		    "characters)",
+		    CONF_IDVAL_LEN - 1);
 	memcpy(l->v[l->n++], s, strlen(s) + 1);
 	return 0;
 }
 
 static int
-conf_idlist_get(struct conf_ctx *x, const config_setting_t *g,
-    const char *key, struct conf_idlist *l)
+conf_idlist_get(struct conf_ctx *x, const config_setting_t *g, const char *key,
+    struct conf_idlist *l)
 {
 	const config_setting_t *m = config_setting_get_member(g, key);
 	int n;
@@ -96,8 +99,8 @@ conf_idm_cc(struct conf_ctx *x, const config_setting_t *e, const char *s,
 }
 
 static int
-conf_idm_ccset(struct conf_ctx *x, const config_setting_t *g,
-    const char *key, bool *has, struct conf_ccset *set)
+conf_idm_ccset(struct conf_ctx *x, const config_setting_t *g, const char *key,
+    bool *has, struct conf_ccset *set)
 {
 	const config_setting_t *m = config_setting_get_member(g, key);
 	int n;
@@ -181,8 +184,10 @@ conf_idm_who(struct conf_ctx *x, const config_setting_t *g,
 			m->who = (uint8_t)i;
 			return 0;
 		}
-	return conf_err(x, config_setting_get_member(g, "who"), "who must be "
-	    "subject, actors, any or all, not \"%s\"", w);
+	return conf_err(x, config_setting_get_member(g, "who"),
+	    "who must be "
+	    "subject, actors, any or all, not \"%s\"",
+	    w);
 }
 
 static int
@@ -201,8 +206,8 @@ conf_idm_fields(struct conf_ctx *x, const config_setting_t *g,
 	    conf_idm_claims(x, g, m) < 0 ||
 	    conf_idm_ccset(x, g, "location", &m->has_loc, &m->loc) < 0 ||
 	    conf_idm_ccset(x, g, "ip_country", &m->has_ipcc, &m->ipcc) < 0 ||
-	    conf_idm_ccset(x, g, "declared_country", &m->has_decl,
-	    &m->decl) < 0 ||
+	    conf_idm_ccset(x, g, "declared_country", &m->has_decl, &m->decl) <
+	        0 ||
 	    conf_tristate(x, g, "relayed", &m->relayed) < 0 ||
 	    conf_tristate(x, g, "ip_mismatch", &m->ip_mismatch) < 0)
 		return -1;
@@ -220,15 +225,21 @@ conf_idm_scope(struct conf_ctx *x, const config_setting_t *g,
 	const struct conf_identity *id = &x->c->identity;
 
 	if (id->line == 0)
-		return conf_err(x, g, "rule \"%s\": identity block without an "
-		    "identity group", r->name);
+		return conf_err(x, g,
+		    "rule \"%s\": identity block without an "
+		    "identity group",
+		    r->name);
 	if (r->svc_any || r->nports != 0 || (r->services & ~id->services))
-		return conf_err(x, g, "rule \"%s\": an identity rule may only "
-		    "name services listed in identity.services", r->name);
+		return conf_err(x, g,
+		    "rule \"%s\": an identity rule may only "
+		    "name services listed in identity.services",
+		    r->name);
 	if (r->dir == CONF_DIR_OUT && !id->gate_out)
-		return conf_err(x, g, "rule \"%s\": an identity rule on "
+		return conf_err(x, g,
+		    "rule \"%s\": an identity rule on "
 		    "direction out needs identity.direction = \"any\" (only "
-		    "inbound flows carry a session)", r->name);
+		    "inbound flows carry a session)",
+		    r->name);
 	return 0;
 }
 
@@ -241,8 +252,7 @@ conf_idmatch_load(struct conf_ctx *x, const config_setting_t *rule,
 	if (g == NULL)
 		return 0;
 	if (conf_group_check(x, g, conf_idm_keys) < 0 ||
-	    conf_idm_scope(x, g, r) < 0 ||
-	    conf_idm_fields(x, g, &r->id) < 0)
+	    conf_idm_scope(x, g, r) < 0 || conf_idm_fields(x, g, &r->id) < 0)
 		return -1;
 	r->id.on = true;
 	return 0;

@@ -14,7 +14,7 @@
 
 /* One load in progress. */
 struct conf_ctx {
-	struct conf *c;		/* the scratch copy being filled */
+	struct conf *c;          /* the scratch copy being filled */
 	char dir[CONF_PATH_MAX]; /* folder of the main file */
 	char *err;
 	size_t errlen;
@@ -57,8 +57,8 @@ int conf_want_list(struct conf_ctx *x, const config_setting_t *s);
  * when absent and not REQUIRED, -1 on error (wrong type, too long,
  * empty, missing).
  */
-int conf_str_get(struct conf_ctx *x, const config_setting_t *g,
-    const char *key, bool required, char *out, size_t outlen);
+int conf_str_get(struct conf_ctx *x, const config_setting_t *g, const char *key,
+    bool required, char *out, size_t outlen);
 /* Name: like conf_str_get (required), and checks the characters. */
 int conf_name_get(struct conf_ctx *x, const config_setting_t *g,
     char out[CONF_NAME_MAX]);
@@ -88,9 +88,8 @@ bool conf_prefix_host_bits(const struct geo_override *o);
 int conf_knock_nat_load(struct conf_ctx *x, const config_setting_t *s);
 
 /* Runs LOAD on every element of list S (at most MAX WHAT). */
-int conf_list_each(struct conf_ctx *x, const config_setting_t *s,
-    unsigned max, const char *what,
-    int (*load)(struct conf_ctx *, const config_setting_t *));
+int conf_list_each(struct conf_ctx *x, const config_setting_t *s, unsigned max,
+    const char *what, int (*load)(struct conf_ctx *, const config_setting_t *));
 
 /* Port list ("22", "5985-5986", 443 ...) into R[CONF_RANGE_MAX]. */
 int conf_ranges_get(struct conf_ctx *x, const config_setting_t *s,

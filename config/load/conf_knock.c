@@ -26,8 +26,10 @@ conf_nat_pfx(struct conf_ctx *x, const config_setting_t *g, const char *key,
 		return conf_err(x, m, "knock nat: bad %s prefix \"%s\"", key,
 		    s);
 	if (conf_prefix_host_bits(&o))
-		return conf_err(x, m, "knock nat: %s prefix \"%s\" has host "
-		    "bits set", key, s);
+		return conf_err(x, m,
+		    "knock nat: %s prefix \"%s\" has host "
+		    "bits set",
+		    key, s);
 	out->af = o.af;
 	out->plen = o.plen;
 	memcpy(out->addr, o.addr, sizeof(out->addr));

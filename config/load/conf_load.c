@@ -10,11 +10,9 @@
 #include "config/load/conf_int.h"
 #include "core/stats/reasons.h"
 
-static const char *const conf_top_keys[] = {
-	"geo", "regions", "services", "rules", "default", "non_ip",
-	"dataplane", "identity", "control", "backend", "source_route",
-	"tunnels", NULL
-};
+static const char *const conf_top_keys[] = { "geo", "regions", "services",
+	"rules", "default", "non_ip", "dataplane", "identity", "control",
+	"backend", "source_route", "tunnels", NULL };
 
 static const char *const conf_default_keys[] = { "action", "log", NULL };
 
@@ -84,7 +82,7 @@ static const struct {
 	const char *key;
 	int (*load)(struct conf_ctx *, const config_setting_t *);
 } conf_sections[] = {
-	{ "backend", conf_backend_load },	/* ports and next hops need it */
+	{ "backend", conf_backend_load }, /* ports and next hops need it */
 	{ "geo", conf_geo_load },
 	{ "regions", conf_regions_load },
 	{ "services", conf_services_load },
@@ -106,7 +104,7 @@ conf_root_load(struct conf_ctx *x, const config_t *cfg)
 	if (conf_keys_check(x, root, conf_top_keys) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(conf_sections) / sizeof(conf_sections[0]);
-	    i++) {
+	     i++) {
 		const config_setting_t *s;
 
 		s = config_setting_get_member(root, conf_sections[i].key);
@@ -123,8 +121,8 @@ conf_syntax_err(struct conf_ctx *x, const config_t *cfg)
 	char path[CONF_PATH_MAX * 2];
 
 	if (config_error_type(cfg) == CONFIG_ERR_FILE_IO) {
-		snprintf(x->err, x->errlen, "%s:0: cannot read: %s",
-		    x->c->file, strerror(errno));
+		snprintf(x->err, x->errlen, "%s:0: cannot read: %s", x->c->file,
+		    strerror(errno));
 		return -1;
 	}
 	if (file == NULL || strcmp(file, x->c->file) == 0)

@@ -8,21 +8,41 @@
 
 #include "config/load/conf_int.h"
 
-static const char *const conf_logging_keys[] = {
-	"facility", "window", "rate", "targets", NULL
-};
-static const char *const conf_target_keys[] = {
-	"type", "address", "port", "ca", "name", "cert", "key", "queue", NULL
-};
+static const char *const conf_logging_keys[] = { "facility", "window", "rate",
+	"targets", NULL };
+static const char *const conf_target_keys[] = { "type", "address", "port", "ca",
+	"name", "cert", "key", "queue", NULL };
 static const char *const conf_log_types[] = {
-	[CONF_LOG_LOCAL] = "local", [CONF_LOG_UDP] = "udp",
-	[CONF_LOG_TCP] = "tcp", [CONF_LOG_TLS] = "tls",
+	[CONF_LOG_LOCAL] = "local",
+	[CONF_LOG_UDP] = "udp",
+	[CONF_LOG_TCP] = "tcp",
+	[CONF_LOG_TLS] = "tls",
 };
 static const char *const conf_facilities[] = {
-	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
-	"uucp", "cron", "authpriv", "ftp", "ntp", "security", "console",
-	"solaris-cron", "local0", "local1", "local2", "local3", "local4",
-	"local5", "local6", "local7",
+	"kern",
+	"user",
+	"mail",
+	"daemon",
+	"auth",
+	"syslog",
+	"lpr",
+	"news",
+	"uucp",
+	"cron",
+	"authpriv",
+	"ftp",
+	"ntp",
+	"security",
+	"console",
+	"solaris-cron",
+	"local0",
+	"local1",
+	"local2",
+	"local3",
+	"local4",
+	"local5",
+	"local6",
+	"local7",
 };
 static const unsigned conf_default_ports[] = { 0, 514, 514, 6514 };
 
@@ -48,8 +68,7 @@ conf_logging_defaults(struct conf_logging *l)
 }
 
 static int
-conf_facility_get(struct conf_ctx *x, const config_setting_t *g,
-    unsigned *out)
+conf_facility_get(struct conf_ctx *x, const config_setting_t *g, unsigned *out)
 {
 	char name[32];
 	int rc = conf_str_get(x, g, "facility", false, name, sizeof(name));
@@ -64,7 +83,8 @@ conf_facility_get(struct conf_ctx *x, const config_setting_t *g,
 	}
 	return conf_err(x, config_setting_get_member(g, "facility"),
 	    "unknown facility \"%s\" (kern, user, daemon, auth, local0 .. "
-	    "local7, ...)", name);
+	    "local7, ...)",
+	    name);
 }
 
 static int
@@ -81,15 +101,16 @@ conf_target_type(struct conf_ctx *x, const config_setting_t *e,
 			return 0;
 		}
 	}
-	return conf_err(x, config_setting_get_member(e, "type"), "target "
-	    "type must be local, udp, tcp or tls, not \"%s\"", type);
+	return conf_err(x, config_setting_get_member(e, "type"),
+	    "target "
+	    "type must be local, udp, tcp or tls, not \"%s\"",
+	    type);
 }
 
 /* An absolute file for KEY (tls only), or nothing. */
 static int
 conf_target_file(struct conf_ctx *x, const config_setting_t *e,
-    const struct conf_log_target *t, const char *key, char *out,
-    size_t len)
+    const struct conf_log_target *t, const char *key, char *out, size_t len)
 {
 	const config_setting_t *m = config_setting_get_member(e, key);
 	int rc;
@@ -110,24 +131,27 @@ conf_target_address(struct conf_ctx *x, const config_setting_t *e,
 	const config_setting_t *m = config_setting_get_member(e, "address");
 	unsigned char a[16];
 
-	if (conf_str_get(x, e, "address", t->type != CONF_LOG_LOCAL,
-	    t->address, sizeof(t->address)) < 0)
+	if (conf_str_get(x, e, "address", t->type != CONF_LOG_LOCAL, t->address,
+	        sizeof(t->address)) < 0)
 		return -1;
 	if (t->type == CONF_LOG_LOCAL) {
 		if (t->address[0] == '\0')
 			snprintf(t->address, sizeof(t->address), "/dev/log");
 		else if (t->address[0] != '/')
-			return conf_err(x, m, "a local target's address is "
+			return conf_err(x, m,
+			    "a local target's address is "
 			    "an absolute socket path");
 		if (config_setting_get_member(e, "port") != NULL)
-			return conf_err(x, config_setting_get_member(e,
-			    "port"), "a local target has no port");
+			return conf_err(x, config_setting_get_member(e, "port"),
+			    "a local target has no port");
 		return 0;
 	}
 	if (inet_pton(AF_INET, t->address, a) != 1 &&
 	    inet_pton(AF_INET6, t->address, a) != 1)
-		return conf_err(x, m, "address \"%s\" is not a numeric IPv4 "
-		    "or IPv6 address", t->address);
+		return conf_err(x, m,
+		    "address \"%s\" is not a numeric IPv4 "
+		    "or IPv6 address",
+		    t->address);
 	t->port = conf_default_ports[t->type];
 	return conf_uint_get(x, e, "port", 1, 65535, &t->port);
 }
@@ -150,7 +174,8 @@ conf_target_load(struct conf_ctx *x, const config_setting_t *e)
 	    conf_uint_get(x, e, "queue", 1, 100000, &t->queue) < 0)
 		return -1;
 	if (t->type == CONF_LOG_TLS && t->ca[0] == '\0')
-		return conf_err(x, e, "a tls target needs \"ca\": the server "
+		return conf_err(x, e,
+		    "a tls target needs \"ca\": the server "
 		    "certificate is always verified");
 	if ((t->cert[0] == '\0') != (t->key[0] == '\0'))
 		return conf_err(x, e, "\"cert\" and \"key\" go together");

@@ -20,14 +20,15 @@ conf_backend_load(struct conf_ctx *x, const config_setting_t *s)
 	else if (v != NULL && strcmp(v, "nftables") == 0)
 		x->c->backend = CONF_BACKEND_NFTABLES;
 	else
-		return conf_err(x, s, "backend must be \"dpdk\" or "
+		return conf_err(x, s,
+		    "backend must be \"dpdk\" or "
 		    "\"nftables\"");
 	return 0;
 }
 
 static int
-conf_ifname_get(struct conf_ctx *x, const config_setting_t *g,
-    const char *key, bool required, char out[IFNAMSIZ])
+conf_ifname_get(struct conf_ctx *x, const config_setting_t *g, const char *key,
+    bool required, char out[IFNAMSIZ])
 {
 	char buf[64];
 	int o = conf_str_get(x, g, key, required, buf, sizeof(buf));
@@ -38,7 +39,8 @@ conf_ifname_get(struct conf_ctx *x, const config_setting_t *g,
 	    strchr(buf, ' ') != NULL)
 		return conf_err(x, config_setting_get_member(g, key),
 		    "\"%s\" is not an interface name (at most %d characters, "
-		    "no '/' or space)", buf, IFNAMSIZ - 1);
+		    "no '/' or space)",
+		    buf, IFNAMSIZ - 1);
 	memcpy(out, buf, strlen(buf) + 1);
 	return 1;
 }
@@ -53,9 +55,11 @@ conf_nft_port(struct conf_ctx *x, const config_setting_t *e,
 		return -1;
 	for (unsigned i = 0; nft && i < x->c->nports; i++)
 		if (strcmp(x->c->ports[i].ifname, p->ifname) == 0)
-			return conf_err(x, config_setting_get_member(e,
-			    "interface"), "interface \"%s\" is already port "
-			    "\"%s\"", p->ifname, x->c->ports[i].name);
+			return conf_err(x,
+			    config_setting_get_member(e, "interface"),
+			    "interface \"%s\" is already port "
+			    "\"%s\"",
+			    p->ifname, x->c->ports[i].name);
 	return 0;
 }
 
@@ -93,8 +97,10 @@ conf_nft_nexthop(struct conf_ctx *x, const config_setting_t *e,
 	h->fwmark = mark;
 	if (x->c->backend == CONF_BACKEND_NFTABLES && !h->has_addr4 &&
 	    !h->has_addr6)
-		return conf_err(x, e, "next hop \"%s\": backend nftables "
-		    "needs its address", h->name);
+		return conf_err(x, e,
+		    "next hop \"%s\": backend nftables "
+		    "needs its address",
+		    h->name);
 	return 0;
 }
 
@@ -108,8 +114,8 @@ conf_nft_host_load(struct conf_ctx *x, const config_setting_t *s,
 		return 0;
 	if (conf_group_check(x, s, keys) < 0)
 		return -1;
-	return conf_ifname_get(x, s, "interface", true, ctl->host_if) < 0 ?
-	    -1 : 0;
+	return conf_ifname_get(x, s, "interface", true, ctl->host_if) < 0 ? -1
+	                                                                  : 0;
 }
 
 /*
@@ -132,8 +138,10 @@ conf_nft_print(const struct conf *c, FILE *f)
 
 		inet_ntop(AF_INET, h->addr4, a4, sizeof(a4));
 		inet_ntop(AF_INET6, h->addr6, a6, sizeof(a6));
-		fprintf(f, "    nexthop %s: address %s address6 %s table %u "
-		    "fwmark 0x%x\n", h->name, h->has_addr4 ? a4 : "none",
+		fprintf(f,
+		    "    nexthop %s: address %s address6 %s table %u "
+		    "fwmark 0x%x\n",
+		    h->name, h->has_addr4 ? a4 : "none",
 		    h->has_addr6 ? a6 : "none", h->table ? h->table : 2000 + i,
 		    h->fwmark ? h->fwmark : 0x0c0d0001u + i);
 	}

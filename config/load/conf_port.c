@@ -7,16 +7,12 @@
 
 #include "config/load/conf_int.h"
 
-static const char *const conf_dp_keys[] = {
-	"ports", "next_hops", "eal", "workers", "burst", "mbufs", NULL
-};
-static const char *const conf_port_keys[] = {
-	"name", "device", "devargs", "role", "peer", "interface", NULL
-};
-static const char *const conf_nh_keys[] = {
-	"name", "port", "mac", "vlan", "address", "address6", "table",
-	"fwmark", NULL
-};
+static const char *const conf_dp_keys[] = { "ports", "next_hops", "eal",
+	"workers", "burst", "mbufs", NULL };
+static const char *const conf_port_keys[] = { "name", "device", "devargs",
+	"role", "peer", "interface", NULL };
+static const char *const conf_nh_keys[] = { "name", "port", "mac", "vlan",
+	"address", "address6", "table", "fwmark", NULL };
 
 static const char *const conf_role_names[] = {
 	[CONF_ROLE_OUTSIDE] = "outside",
@@ -67,17 +63,19 @@ conf_port_load(struct conf_ctx *x, const config_setting_t *e,
 		return -1;
 	if (conf_port_find(c, p->name) >= 0)
 		return conf_err(x, e, "duplicate port \"%s\"", p->name);
-	if (conf_str_get(x, e, "device",
-	    c->backend == CONF_BACKEND_DPDK, p->device,
-	    sizeof(p->device)) < 0 || conf_nft_port(x, e, p) < 0 ||
+	if (conf_str_get(x, e, "device", c->backend == CONF_BACKEND_DPDK,
+	        p->device, sizeof(p->device)) < 0 ||
+	    conf_nft_port(x, e, p) < 0 ||
 	    conf_str_get(x, e, "devargs", false, p->devargs,
-	    sizeof(p->devargs)) < 0 || conf_role_get(x, e, &p->role) < 0)
+	        sizeof(p->devargs)) < 0 ||
+	    conf_role_get(x, e, &p->role) < 0)
 		return -1;
 	for (unsigned i = 0; p->device[0] && i < c->nports; i++)
 		if (strcmp(c->ports[i].device, p->device) == 0)
-			return conf_err(x, config_setting_get_member(e,
-			    "device"), "device \"%s\" is already port \"%s\"",
-			    p->device, c->ports[i].name);
+			return conf_err(x,
+			    config_setting_get_member(e, "device"),
+			    "device \"%s\" is already port \"%s\"", p->device,
+			    c->ports[i].name);
 	o = conf_str_get(x, e, "peer", false, pp->name[c->nports],
 	    CONF_NAME_MAX);
 	if (o < 0)
@@ -90,8 +88,7 @@ conf_port_load(struct conf_ctx *x, const config_setting_t *e,
 }
 
 static int
-conf_peer_resolve(struct conf_ctx *x, const struct conf_peers *pp,
-    unsigned i)
+conf_peer_resolve(struct conf_ctx *x, const struct conf_peers *pp, unsigned i)
 {
 	struct conf *c = x->c;
 	struct conf_port *p = &c->ports[i];
@@ -103,30 +100,37 @@ conf_peer_resolve(struct conf_ctx *x, const struct conf_peers *pp,
 		return conf_err(x, pp->at[i], "unknown peer port \"%s\"",
 		    pp->name[i]);
 	if ((unsigned)j == i)
-		return conf_err(x, pp->at[i], "port \"%s\" cannot be its own "
-		    "peer", p->name);
+		return conf_err(x, pp->at[i],
+		    "port \"%s\" cannot be its own "
+		    "peer",
+		    p->name);
 	/*
 	 * An "other" port (a quarantine or inspection segment) may name a
 	 * peer one way: where the traffic it sends back is forwarded.
 	 */
 	if (p->role == CONF_ROLE_OTHER) {
 		if (c->ports[j].role == CONF_ROLE_OTHER)
-			return conf_err(x, pp->at[i], "port \"%s\": the peer "
+			return conf_err(x, pp->at[i],
+			    "port \"%s\": the peer "
 			    "of an \"other\" port must be outside or inside",
 			    p->name);
 		p->peer = j;
 		return 0;
 	}
 	if (pp->at[j] == NULL || strcmp(pp->name[j], p->name) != 0)
-		return conf_err(x, pp->at[i], "port \"%s\" names peer \"%s\", "
-		    "which does not name it back", p->name, pp->name[i]);
+		return conf_err(x, pp->at[i],
+		    "port \"%s\" names peer \"%s\", "
+		    "which does not name it back",
+		    p->name, pp->name[i]);
 	/* A pair is one wire: the outside half faces the prohibited side. */
 	if (!((p->role == CONF_ROLE_OUTSIDE &&
-	    c->ports[j].role == CONF_ROLE_INSIDE) ||
-	    (p->role == CONF_ROLE_INSIDE &&
-	    c->ports[j].role == CONF_ROLE_OUTSIDE)))
-		return conf_err(x, pp->at[i], "peers \"%s\" and \"%s\" must be "
-		    "one outside and one inside port", p->name, pp->name[i]);
+	          c->ports[j].role == CONF_ROLE_INSIDE) ||
+	        (p->role == CONF_ROLE_INSIDE &&
+	            c->ports[j].role == CONF_ROLE_OUTSIDE)))
+		return conf_err(x, pp->at[i],
+		    "peers \"%s\" and \"%s\" must be "
+		    "one outside and one inside port",
+		    p->name, pp->name[i]);
 	p->peer = j;
 	return 0;
 }
@@ -237,8 +241,10 @@ conf_eal_one(struct conf_ctx *x, const config_setting_t *e, const char *s,
 		return conf_err(x, e, "too many eal arguments (at most %d)",
 		    CONF_EAL_MAX);
 	if (strlen(s) >= sizeof(c->eal[0]))
-		return conf_err(x, e, "eal argument too long (at most %zu "
-		    "characters)", sizeof(c->eal[0]) - 1);
+		return conf_err(x, e,
+		    "eal argument too long (at most %zu "
+		    "characters)",
+		    sizeof(c->eal[0]) - 1);
 	memcpy(c->eal[c->neal++], s, strlen(s) + 1);
 	return 0;
 }
@@ -267,7 +273,7 @@ conf_dataplane_load(struct conf_ctx *x, const config_setting_t *s)
 		return -1;
 	if ((m = config_setting_get_member(s, "next_hops")) != NULL &&
 	    conf_list_each(x, m, CONF_NEXTHOP_MAX, "next hops",
-	    conf_nexthop_load) < 0)
+	        conf_nexthop_load) < 0)
 		return -1;
 	if ((m = config_setting_get_member(s, "eal")) != NULL &&
 	    conf_strings_each(x, m, conf_eal_one, x->c) < 0)

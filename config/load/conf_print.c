@@ -86,8 +86,7 @@ conf_protos_word(struct conf_line *l, uint8_t p)
 }
 
 static void
-conf_ranges_words(struct conf_line *l, const struct conf_range *r,
-    unsigned n)
+conf_ranges_words(struct conf_line *l, const struct conf_range *r, unsigned n)
 {
 	char buf[16];
 
@@ -178,9 +177,11 @@ conf_ports_print(const struct conf *c, FILE *f)
 		const struct conf_nexthop *h = &c->nexthops[i];
 		const uint8_t *m = h->mac;
 
-		fprintf(f, "    nexthop %s: port %s mac "
-		    "%02x:%02x:%02x:%02x:%02x:%02x", h->name,
-		    c->ports[h->port].name, m[0], m[1], m[2], m[3], m[4], m[5]);
+		fprintf(f,
+		    "    nexthop %s: port %s mac "
+		    "%02x:%02x:%02x:%02x:%02x:%02x",
+		    h->name, c->ports[h->port].name, m[0], m[1], m[2], m[3],
+		    m[4], m[5]);
 		if (h->vlan >= 0)
 			fprintf(f, " vlan %d", h->vlan);
 		fputc('\n', f);
@@ -233,8 +234,7 @@ conf_side_print(const struct conf *c, FILE *f, const char *key, bool any,
 }
 
 static void
-conf_rule_ports_print(const struct conf *c, const struct conf_rule *r,
-    FILE *f)
+conf_rule_ports_print(const struct conf *c, const struct conf_rule *r, FILE *f)
 {
 	struct conf_line l;
 

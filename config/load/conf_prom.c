@@ -39,8 +39,8 @@ conf_listen_fail(char *why, size_t len, const char *msg)
 }
 
 int
-conf_listen_parse(const char *s, struct sockaddr_storage *ss,
-    unsigned *sslen, char *why, size_t whylen)
+conf_listen_parse(const char *s, struct sockaddr_storage *ss, unsigned *sslen,
+    char *why, size_t whylen)
 {
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
@@ -51,7 +51,8 @@ conf_listen_parse(const char *s, struct sockaddr_storage *ss,
 
 	memset(ss, 0, sizeof(*ss));
 	if (colon == NULL || conf_port_parse(colon + 1, &port) < 0)
-		return conf_listen_fail(why, whylen, "must be ADDRESS:PORT "
+		return conf_listen_fail(why, whylen,
+		    "must be ADDRESS:PORT "
 		    "(\"127.0.0.1:9477\", \"[::1]:9477\"), port 1-65535");
 	if ((n = (size_t)(colon - s)) >= sizeof(host))
 		return conf_listen_fail(why, whylen, "address too long");
@@ -60,7 +61,8 @@ conf_listen_parse(const char *s, struct sockaddr_storage *ss,
 	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
 		host[n - 1] = '\0';
 		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			return conf_listen_fail(why, whylen, "not a numeric "
+			return conf_listen_fail(why, whylen,
+			    "not a numeric "
 			    "IPv6 address inside [ ]");
 		if (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
 			goto wildcard;
@@ -70,7 +72,8 @@ conf_listen_parse(const char *s, struct sockaddr_storage *ss,
 		return 0;
 	}
 	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-		return conf_listen_fail(why, whylen, "not a numeric IPv4 "
+		return conf_listen_fail(why, whylen,
+		    "not a numeric IPv4 "
 		    "address (IPv6 goes inside [ ])");
 	if (s4->sin_addr.s_addr == htonl(INADDR_ANY))
 		goto wildcard;
@@ -79,7 +82,8 @@ conf_listen_parse(const char *s, struct sockaddr_storage *ss,
 	*sslen = sizeof(*s4);
 	return 0;
 wildcard:
-	return conf_listen_fail(why, whylen, "a wildcard address is not "
+	return conf_listen_fail(why, whylen,
+	    "a wildcard address is not "
 	    "allowed: name the loopback or one local address");
 }
 
@@ -96,10 +100,10 @@ conf_prom_load(struct conf_ctx *x, const config_setting_t *s,
 		return 0;
 	if (conf_group_check(x, p, conf_prom_keys) < 0 ||
 	    conf_str_get(x, p, "listen", true, ctl->prom_listen,
-	    sizeof(ctl->prom_listen)) < 0)
+	        sizeof(ctl->prom_listen)) < 0)
 		return -1;
-	if (conf_listen_parse(ctl->prom_listen, &ss, &len, why,
-	    sizeof(why)) < 0)
+	if (conf_listen_parse(ctl->prom_listen, &ss, &len, why, sizeof(why)) <
+	    0)
 		return conf_err(x, config_setting_get_member(p, "listen"),
 		    "control.prometheus.listen \"%s\": %s", ctl->prom_listen,
 		    why);
@@ -109,6 +113,6 @@ conf_prom_load(struct conf_ctx *x, const config_setting_t *s,
 void
 conf_prom_print(const struct conf_control *ctl, FILE *f)
 {
-	fprintf(f, "    prometheus %s\n", ctl->prom_listen[0] ?
-	    ctl->prom_listen : "off");
+	fprintf(f, "    prometheus %s\n",
+	    ctl->prom_listen[0] ? ctl->prom_listen : "off");
 }

@@ -8,11 +8,9 @@
 #include "config/load/conf_int.h"
 #include "core/stats/reasons.h"
 
-static const char *const conf_rule_keys[] = {
-	"name", "src", "dst", "services", "proto", "ports", "direction",
-	"action", "nexthop", "log", "identity", "origin", "via", "tunnel",
-	NULL
-};
+static const char *const conf_rule_keys[] = { "name", "src", "dst", "services",
+	"proto", "ports", "direction", "action", "nexthop", "log", "identity",
+	"origin", "via", "tunnel", NULL };
 
 /* Where one src or dst list lands. */
 struct conf_side {
@@ -48,7 +46,7 @@ conf_side_item(struct conf_ctx *x, const config_setting_t *e, const char *s,
 		ref = (struct conf_ref){ CONF_REF_SPECIAL, 0 };
 		conf_builtin_add(s, d->set);
 	} else if ((v = geo_special_parse(s)) >= 0 ||
-	    (v = geo_cc_parse(s)) >= 0) {
+	           (v = geo_cc_parse(s)) >= 0) {
 		ref = (struct conf_ref){ CONF_REF_CC, (uint16_t)v };
 		conf_ccset_add(d->set, (geo_cc_t)v);
 	} else {
@@ -87,14 +85,13 @@ conf_sides_load(struct conf_ctx *x, const config_setting_t *g,
     struct conf_rule *r)
 {
 	struct conf_side src = { r, &r->src_any, &r->src, &r->nsrc_ref,
-	    r->src_ref };
+		r->src_ref };
 	struct conf_side dst = { r, &r->dst_any, &r->dst, &r->ndst_ref,
-	    r->dst_ref };
+		r->dst_ref };
 	bool oany = false, vany = false;
 	struct conf_side origin = { r, &oany, &r->origin, &r->norigin_ref,
-	    r->origin_ref };
-	struct conf_side via = { r, &vany, &r->via, &r->nvia_ref,
-	    r->via_ref };
+		r->origin_ref };
+	struct conf_side via = { r, &vany, &r->via, &r->nvia_ref, r->via_ref };
 
 	if (conf_side_load(x, g, "src", &src) < 0 ||
 	    conf_side_load(x, g, "dst", &dst) < 0 ||
@@ -140,8 +137,10 @@ conf_rule_protos(struct conf_ctx *x, const config_setting_t *g,
 		return 0;
 	}
 	if (given != CONF_P_ANY && (given & ~l4) != 0)
-		return conf_err(x, m, "rule \"%s\": services and ports only "
-		    "match tcp and udp", r->name);
+		return conf_err(x, m,
+		    "rule \"%s\": services and ports only "
+		    "match tcp and udp",
+		    r->name);
 	if (m == NULL || given == CONF_P_ANY) {
 		r->protos = r->nports ? l4 : 0;
 		for (unsigned i = 0; i < x->c->nservices; i++)
@@ -153,9 +152,10 @@ conf_rule_protos(struct conf_ctx *x, const config_setting_t *g,
 	for (unsigned i = 0; i < x->c->nservices; i++)
 		if ((r->services & (1ULL << i)) &&
 		    (x->c->services[i].protos & given) == 0)
-			return conf_err(x, m, "rule \"%s\": service \"%s\" has "
-			    "no protocol in common with proto", r->name,
-			    x->c->services[i].name);
+			return conf_err(x, m,
+			    "rule \"%s\": service \"%s\" has "
+			    "no protocol in common with proto",
+			    r->name, x->c->services[i].name);
 	return 0;
 }
 
@@ -172,8 +172,10 @@ conf_rule_match(struct conf_ctx *x, const config_setting_t *g,
 		if ((n = conf_strings_each(x, m, conf_rule_svc, r)) < 0)
 			return -1;
 		if (n == 0)
-			return conf_err(x, m, "rule \"%s\": empty services "
-			    "list", r->name);
+			return conf_err(x, m,
+			    "rule \"%s\": empty services "
+			    "list",
+			    r->name);
 	}
 	if ((m = config_setting_get_member(g, "ports")) != NULL &&
 	    conf_ranges_get(x, m, r->ports, &r->nports) < 0)
@@ -216,14 +218,17 @@ conf_rule_action(struct conf_ctx *x, const config_setting_t *g,
 	if ((r->action = cdn_action_parse(act)) < 0)
 		return conf_err(x, config_setting_get_member(g, "action"),
 		    "rule \"%s\": action must be allow, drop, reject or "
-		    "reroute, not \"%s\"", r->name, act);
+		    "reroute, not \"%s\"",
+		    r->name, act);
 	r->nexthop = -1;
 	if (r->action == CDN_ACT_REROUTE && nm == NULL)
 		return conf_err(x, g, "rule \"%s\": reroute needs a nexthop",
 		    r->name);
 	if (r->action != CDN_ACT_REROUTE && nm != NULL)
-		return conf_err(x, nm, "rule \"%s\": nexthop is only valid "
-		    "with action reroute", r->name);
+		return conf_err(x, nm,
+		    "rule \"%s\": nexthop is only valid "
+		    "with action reroute",
+		    r->name);
 	if (nm == NULL)
 		return 0;
 	if (conf_str_get(x, g, "nexthop", true, nh, sizeof(nh)) < 0)
@@ -253,8 +258,7 @@ conf_rule_load(struct conf_ctx *x, const config_setting_t *g)
 	r->file = (unsigned)f;
 	r->line = (int)config_setting_source_line(g);
 	if (conf_rule_match(x, g, r) < 0 || conf_rule_dir(x, g, r) < 0 ||
-	    conf_idmatch_load(x, g, r) < 0 ||
-	    conf_rule_action(x, g, r) < 0 ||
+	    conf_idmatch_load(x, g, r) < 0 || conf_rule_action(x, g, r) < 0 ||
 	    conf_bool_get(x, g, "log", &r->log) < 0)
 		return -1;
 	c->nrules++;

@@ -6,8 +6,7 @@
 
 #include "config/load/conf_int.h"
 
-static const char *const conf_svc_keys[] = { "proto", "ports", "sports",
-	NULL };
+static const char *const conf_svc_keys[] = { "proto", "ports", "sports", NULL };
 
 /*
  * Destination ports, source ports, or both: a service matches a packet

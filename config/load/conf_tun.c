@@ -7,10 +7,8 @@
 
 #include "config/load/conf_int.h"
 
-static const char *const conf_tun_keys[] = {
-	"depth", "vxlan_port", "geneve_port", "teredo_port", "dtls_port",
-	"opaque_udp", NULL
-};
+static const char *const conf_tun_keys[] = { "depth", "vxlan_port",
+	"geneve_port", "teredo_port", "dtls_port", "opaque_udp", NULL };
 
 void
 conf_tunnels_defaults(struct conf_tunnels *t)
@@ -51,7 +49,8 @@ conf_opaque_load(struct conf_ctx *x, const config_setting_t *g,
 		    CONF_OPAQUE_MAX);
 	for (unsigned i = 0; i < n; i++) {
 		if (r[i].lo != r[i].hi)
-			return conf_err(x, m, "opaque_udp: single ports, not "
+			return conf_err(x, m,
+			    "opaque_udp: single ports, not "
 			    "ranges");
 		t->opaque_udp[i] = r[i].lo;
 	}
@@ -81,9 +80,10 @@ conf_tunnels_print(const struct conf *c, FILE *f)
 {
 	const struct conf_tunnels *t = &c->tunnels;
 
-	fprintf(f, "tunnels: depth %u, vxlan %u, geneve %u, teredo %u, "
-	    "dtls %u, opaque udp", t->depth, t->vxlan, t->geneve, t->teredo,
-	    t->dtls);
+	fprintf(f,
+	    "tunnels: depth %u, vxlan %u, geneve %u, teredo %u, "
+	    "dtls %u, opaque udp",
+	    t->depth, t->vxlan, t->geneve, t->teredo, t->dtls);
 	for (unsigned i = 0; i < t->nopaque; i++)
 		fprintf(f, " %u", t->opaque_udp[i]);
 	fprintf(f, "%s\n", t->nopaque ? "" : " none");
@@ -104,8 +104,10 @@ conf_tun_one(struct conf_ctx *x, const config_setting_t *e, const char *s,
 	else if (strcmp(s, "any") == 0)
 		r->tun |= CONF_TUN_OPEN | CONF_TUN_OPAQUE;
 	else
-		return conf_err(x, e, "rule \"%s\": tunnel must be none, "
-		    "inspected, opaque or any, not \"%s\"", r->name, s);
+		return conf_err(x, e,
+		    "rule \"%s\": tunnel must be none, "
+		    "inspected, opaque or any, not \"%s\"",
+		    r->name, s);
 	return 0;
 }
 

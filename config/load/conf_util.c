@@ -23,8 +23,8 @@ conf_path_join(const struct conf_ctx *x, const char *file, char *out,
 
 /* libconfig names an included file as written in the @include. */
 static void
-conf_source_path(const struct conf_ctx *x, const config_setting_t *s,
-    char *out, size_t outlen)
+conf_source_path(const struct conf_ctx *x, const config_setting_t *s, char *out,
+    size_t outlen)
 {
 	const char *file = s ? config_setting_source_file(s) : NULL;
 
@@ -45,11 +45,15 @@ conf_file_index(struct conf_ctx *x, const config_setting_t *s)
 		if (strcmp(c->files[i], path) == 0)
 			return (int)i;
 	if (c->nfiles == CONF_FILE_MAX)
-		return conf_err(x, s, "rules come from too many files (at "
-		    "most %d)", CONF_FILE_MAX);
+		return conf_err(x, s,
+		    "rules come from too many files (at "
+		    "most %d)",
+		    CONF_FILE_MAX);
 	if (strlen(path) >= CONF_PATH_MAX)
-		return conf_err(x, s, "file path too long (at most %d "
-		    "characters)", CONF_PATH_MAX - 1);
+		return conf_err(x, s,
+		    "file path too long (at most %d "
+		    "characters)",
+		    CONF_PATH_MAX - 1);
 	memcpy(c->files[c->nfiles], path, strlen(path) + 1);
 	return (int)c->nfiles++;
 }
@@ -98,10 +102,12 @@ conf_keys_check(struct conf_ctx *x, const config_setting_t *g,
 		list[0] = '\0';
 		for (const char *const *k = keys; *k != NULL; k++)
 			off += (size_t)snprintf(list + off,
-			    off < sizeof(list) ? sizeof(list) - off : 0,
-			    "%s%s", k == keys ? "" : ", ", *k);
-		return conf_err(x, m, "unknown key \"%s\" (expected one of: "
-		    "%s)", config_setting_name(m), list);
+			    off < sizeof(list) ? sizeof(list) - off : 0, "%s%s",
+			    k == keys ? "" : ", ", *k);
+		return conf_err(x, m,
+		    "unknown key \"%s\" (expected one of: "
+		    "%s)",
+		    config_setting_name(m), list);
 	}
 	return 0;
 }
@@ -150,26 +156,31 @@ conf_str_get(struct conf_ctx *x, const config_setting_t *g, const char *key,
 	if (v[0] == '\0')
 		return conf_err(x, m, "\"%s\" is empty", key);
 	if (strlen(v) >= outlen)
-		return conf_err(x, m, "\"%s\" is too long (at most %zu "
-		    "characters)", key, outlen - 1);
+		return conf_err(x, m,
+		    "\"%s\" is too long (at most %zu "
+		    "characters)",
+		    key, outlen - 1);
 	memcpy(out, v, strlen(v) + 1);
 	return 1;
 }
 
 int
-conf_name_check(struct conf_ctx *x, const config_setting_t *s,
-    const char *name)
+conf_name_check(struct conf_ctx *x, const config_setting_t *s, const char *name)
 {
 	if (name[0] == '\0')
 		return conf_err(x, s, "empty name");
 	if (strlen(name) >= CONF_NAME_MAX)
-		return conf_err(x, s, "name \"%s\" is too long (at most %d "
-		    "characters)", name, CONF_NAME_MAX - 1);
+		return conf_err(x, s,
+		    "name \"%s\" is too long (at most %d "
+		    "characters)",
+		    name, CONF_NAME_MAX - 1);
 	/* Names show up in logs, SNMP and the CLI: keep them plain. */
 	for (const char *p = name; *p != '\0'; p++)
 		if (!isalnum((unsigned char)*p) && strchr("-_.", *p) == NULL)
-			return conf_err(x, s, "name \"%s\": only letters, "
-			    "digits, '-', '_' and '.' are allowed", name);
+			return conf_err(x, s,
+			    "name \"%s\": only letters, "
+			    "digits, '-', '_' and '.' are allowed",
+			    name);
 	return 0;
 }
 
@@ -222,8 +233,8 @@ conf_uint_get(struct conf_ctx *x, const config_setting_t *g, const char *key,
 }
 
 int
-conf_strings_each(struct conf_ctx *x, const config_setting_t *s,
-    conf_str_fn fn, void *arg)
+conf_strings_each(struct conf_ctx *x, const config_setting_t *s, conf_str_fn fn,
+    void *arg)
 {
 	const char *name = config_setting_name(s);
 	int n;
@@ -231,8 +242,10 @@ conf_strings_each(struct conf_ctx *x, const config_setting_t *s,
 	if (config_setting_type(s) == CONFIG_TYPE_STRING)
 		return fn(x, s, config_setting_get_string(s), arg) < 0 ? -1 : 1;
 	if (!config_setting_is_aggregate(s) || config_setting_is_group(s))
-		return conf_err(x, s, "\"%s\" must be a string or a list of "
-		    "strings", name ? name : "element");
+		return conf_err(x, s,
+		    "\"%s\" must be a string or a list of "
+		    "strings",
+		    name ? name : "element");
 	n = config_setting_length(s);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, i);
@@ -249,8 +262,7 @@ conf_strings_each(struct conf_ctx *x, const config_setting_t *s,
 /* Runs LOAD on every element of list S, at most MAX of them. */
 int
 conf_list_each(struct conf_ctx *x, const config_setting_t *s, unsigned max,
-    const char *what, int (*load)(struct conf_ctx *,
-    const config_setting_t *))
+    const char *what, int (*load)(struct conf_ctx *, const config_setting_t *))
 {
 	int n;
 
@@ -323,12 +335,15 @@ conf_range_elem(struct conf_ctx *x, const config_setting_t *e,
 	case CONFIG_TYPE_INT64:
 		v = config_setting_get_int64(e);
 		if (v < 1 || v > 65535)
-			return conf_err(x, e, "port %lld out of range "
-			    "(1-65535)", v);
+			return conf_err(x, e,
+			    "port %lld out of range "
+			    "(1-65535)",
+			    v);
 		r->lo = r->hi = (uint16_t)v;
 		return 0;
 	default:
-		return conf_err(x, e, "a port is a number or a string such "
+		return conf_err(x, e,
+		    "a port is a number or a string such "
 		    "as \"22\" or \"5985-5986\"");
 	}
 }
@@ -352,8 +367,8 @@ conf_ranges_get(struct conf_ctx *x, const config_setting_t *s,
 		return conf_err(x, s, "too many port ranges (at most %d)",
 		    CONF_RANGE_MAX);
 	for (int i = 0; i < len; i++)
-		if (conf_range_elem(x, config_setting_get_elem(s, i),
-		    &r[i]) < 0)
+		if (conf_range_elem(x, config_setting_get_elem(s, i), &r[i]) <
+		    0)
 			return -1;
 	*n = (unsigned)len;
 	return 0;
@@ -381,23 +396,27 @@ conf_proto_one(struct conf_ctx *x, const config_setting_t *e, const char *s,
 {
 	struct conf_proto_arg *a = arg;
 
-	for (size_t i = 0; i < sizeof(conf_proto_names) /
-	    sizeof(conf_proto_names[0]); i++) {
+	for (size_t i = 0;
+	     i < sizeof(conf_proto_names) / sizeof(conf_proto_names[0]); i++) {
 		if (strcmp(s, conf_proto_names[i].name) != 0)
 			continue;
 		if ((conf_proto_names[i].bits & ~a->allowed) != 0)
-			return conf_err(x, e, "protocol \"%s\" not allowed "
-			    "here (only tcp or udp)", s);
+			return conf_err(x, e,
+			    "protocol \"%s\" not allowed "
+			    "here (only tcp or udp)",
+			    s);
 		a->bits |= conf_proto_names[i].bits;
 		return 0;
 	}
-	return conf_err(x, e, "unknown protocol \"%s\" (tcp, udp, icmp, "
-	    "other or any)", s);
+	return conf_err(x, e,
+	    "unknown protocol \"%s\" (tcp, udp, icmp, "
+	    "other or any)",
+	    s);
 }
 
 int
-conf_protos_get(struct conf_ctx *x, const config_setting_t *s,
-    uint8_t allowed, uint8_t *out)
+conf_protos_get(struct conf_ctx *x, const config_setting_t *s, uint8_t allowed,
+    uint8_t *out)
 {
 	struct conf_proto_arg a = { allowed, 0 };
 	int n;
@@ -430,27 +449,26 @@ conf_name_find(const void *array, size_t stride, unsigned n, const char *name)
 int
 conf_port_find(const struct conf *c, const char *name)
 {
-	return conf_name_find(c->ports, sizeof(c->ports[0]), c->nports,
-	    name);
+	return conf_name_find(c->ports, sizeof(c->ports[0]), c->nports, name);
 }
 
 int
 conf_service_find(const struct conf *c, const char *name)
 {
-	return conf_name_find(c->services, sizeof(c->services[0]),
-	    c->nservices, name);
+	return conf_name_find(c->services, sizeof(c->services[0]), c->nservices,
+	    name);
 }
 
 int
 conf_region_find(const struct conf *c, const char *name)
 {
-	return conf_name_find(c->regions, sizeof(c->regions[0]),
-	    c->nregions, name);
+	return conf_name_find(c->regions, sizeof(c->regions[0]), c->nregions,
+	    name);
 }
 
 int
 conf_nexthop_find(const struct conf *c, const char *name)
 {
-	return conf_name_find(c->nexthops, sizeof(c->nexthops[0]),
-	    c->nnexthops, name);
+	return conf_name_find(c->nexthops, sizeof(c->nexthops[0]), c->nnexthops,
+	    name);
 }

@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 
-#define KNOCK_ADDR_LEN	16	/* IPv4 in the first 4 bytes, then 0 */
-#define KNOCK_NAT_MAX	16	/* pairings a configuration may allow */
+#define KNOCK_ADDR_LEN 16 /* IPv4 in the first 4 bytes, then 0 */
+#define KNOCK_NAT_MAX  16 /* pairings a configuration may allow */
 
 /* An address prefix: AF 4 or 6, ADDR as in struct knock_msg. */
 struct knock_pfx {

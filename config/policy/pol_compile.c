@@ -18,8 +18,10 @@ _Static_assert(CONF_SERVICE_MAX < POL_SVC_NONE, "service index");
 _Static_assert(CONF_NAME_MAX <= POL_NAME_MAX, "names");
 /* CONF_P_ bit i is enum pol_proto i. */
 _Static_assert(CONF_P_TCP == 1 << POL_PROTO_TCP &&
-    CONF_P_UDP == 1 << POL_PROTO_UDP && CONF_P_ICMP == 1 << POL_PROTO_ICMP &&
-    CONF_P_OTHER == 1 << POL_PROTO_OTHER, "proto bits");
+                   CONF_P_UDP == 1 << POL_PROTO_UDP &&
+                   CONF_P_ICMP == 1 << POL_PROTO_ICMP &&
+                   CONF_P_OTHER == 1 << POL_PROTO_OTHER,
+    "proto bits");
 
 /* Port edges of one L4 protocol: where the accepting rule set can change. */
 struct pol_edges {
@@ -95,7 +97,7 @@ pol_rule_port(const struct conf_rule *r, uint8_t l4, unsigned port,
 	if ((r->protos & l4) == 0)
 		return false;
 	return r->svc_any || (r->services & svc) != 0 ||
-	    (!src && pol_ranges_have(r->ports, r->nports, port));
+	       (!src && pol_ranges_have(r->ports, r->nports, port));
 }
 
 /* Every port where some rule's answer for L4 may change. */
@@ -150,8 +152,7 @@ pol_class_get(struct policy *p, const struct pol_set *set)
 
 /* Adds the classes TAB (a port -> class table) uses to fragcls[L]. */
 static void
-pol_fragcls_add(struct policy *p, unsigned l, const uint8_t *tab,
-    uint8_t *seen)
+pol_fragcls_add(struct policy *p, unsigned l, const uint8_t *tab, uint8_t *seen)
 {
 	for (unsigned port = 0; port < 65536; port++) {
 		uint8_t k = tab[port];
@@ -181,8 +182,8 @@ pol_fragcls_collect(struct policy *p, unsigned l)
 
 /* Fills port_class[L], or with SRC sport_class[L]. */
 static int
-pol_ports_compile(const struct conf *c, struct policy *p, unsigned l,
-    bool src, char *err, size_t errlen)
+pol_ports_compile(const struct conf *c, struct policy *p, unsigned l, bool src,
+    char *err, size_t errlen)
 {
 	const uint8_t l4 = l == 0 ? CONF_P_TCP : CONF_P_UDP;
 	uint8_t *out = src ? p->sport_class[l] : p->port_class[l];
@@ -197,12 +198,14 @@ pol_ports_compile(const struct conf *c, struct policy *p, unsigned l,
 
 			for (unsigned i = 0; i < c->nrules; i++)
 				if (pol_rule_port(&c->rules[i], l4, port, svc,
-				    src))
+				        src))
 					pol_set_add(&set, i);
 			if ((k = pol_class_get(p, &set)) < 0) {
-				snprintf(err, errlen, "%s:0: more than %d "
+				snprintf(err, errlen,
+				    "%s:0: more than %d "
 				    "distinct port classes: merge services or "
-				    "ports", c->file, POL_PORTCLS_MAX);
+				    "ports",
+				    c->file, POL_PORTCLS_MAX);
 				return -1;
 			}
 		}
@@ -234,7 +237,7 @@ pol_services_compile(const struct conf *c, struct policy *p)
 		for (unsigned s = c->nservices; s-- > 0;) {
 			const struct conf_service *v = &c->services[s];
 			bool id = c->identity.line != 0 &&
-			    ((c->identity.services >> s) & 1);
+			          ((c->identity.services >> s) & 1);
 
 			if (id != (pass == 1))
 				continue;
@@ -308,8 +311,9 @@ pol_nexthops_compile(const struct conf *c, const uint16_t *port_ids,
 }
 
 _Static_assert(CONF_TUN_NONE == 1 << POL_TUN_NONE &&
-    CONF_TUN_OPEN == 1 << POL_TUN_OPEN &&
-    CONF_TUN_OPAQUE == 1 << POL_TUN_OPAQUE, "tunnel bits");
+                   CONF_TUN_OPEN == 1 << POL_TUN_OPEN &&
+                   CONF_TUN_OPAQUE == 1 << POL_TUN_OPAQUE,
+    "tunnel bits");
 _Static_assert(CONF_OPAQUE_MAX == PKT_OPAQUE_MAX, "opaque ports");
 
 /* The tunnels group: what the parser opens. */
@@ -331,7 +335,8 @@ pol_tun_compile(const struct conf_tunnels *t, struct pkt_tun_cfg *o)
 }
 
 _Static_assert(CONF_P_TCP == 1u << POL_PROTO_TCP &&
-    CONF_P_UDP == 1u << POL_PROTO_UDP, "ident_proto is indexed by class");
+                   CONF_P_UDP == 1u << POL_PROTO_UDP,
+    "ident_proto is indexed by class");
 
 /* Identity: which services need a session, and what happens without. */
 static void
@@ -346,17 +351,17 @@ pol_ident_compile(const struct conf *c, struct policy *p)
 	for (unsigned s = 0; s < c->nservices; s++)
 		if ((id->services >> s) & 1)
 			p->ident_proto |= (uint8_t)(c->services[s].protos &
-			    (CONF_P_TCP | CONF_P_UDP));
+			                            (CONF_P_TCP | CONF_P_UDP));
 	p->unident_action = (uint8_t)id->unident_action;
 	p->unident_log = id->unident_log;
-	p->unident_nexthop = id->unident_nexthop >= 0 ?
-	    (uint8_t)id->unident_nexthop : 0;
+	p->unident_nexthop =
+	    id->unident_nexthop >= 0 ? (uint8_t)id->unident_nexthop : 0;
 	p->knock_port = (uint16_t)id->knock_port;
 }
 
 int
-pol_compile(const struct conf *c, const uint16_t *port_ids,
-    struct policy *p, char *err, size_t errlen)
+pol_compile(const struct conf *c, const uint16_t *port_ids, struct policy *p,
+    char *err, size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
 	p->nrules = (uint16_t)c->nrules;
@@ -374,7 +379,7 @@ pol_compile(const struct conf *c, const uint16_t *port_ids,
 	for (unsigned l = 0; l < 2; l++) {
 		if (pol_ports_compile(c, p, l, false, err, errlen) < 0 ||
 		    (p->has_sports &&
-		    pol_ports_compile(c, p, l, true, err, errlen) < 0))
+		        pol_ports_compile(c, p, l, true, err, errlen) < 0))
 			return -1;
 		pol_fragcls_collect(p, l);
 	}

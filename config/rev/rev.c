@@ -28,7 +28,8 @@ rev_geo_build_from(const struct conf *c, const struct geo_source *src,
     unsigned n, struct geo_db *db, char *err, size_t errlen)
 {
 	if (n == 0) {
-		snprintf(err, errlen, "no geolocation database configured: "
+		snprintf(err, errlen,
+		    "no geolocation database configured: "
 		    "cordon-dp refuses to run without one (fail closed)");
 		return -1;
 	}
@@ -37,8 +38,7 @@ rev_geo_build_from(const struct conf *c, const struct geo_source *src,
 }
 
 int
-rev_geo_build(const struct conf *c, struct geo_db *db, char *err,
-    size_t errlen)
+rev_geo_build(const struct conf *c, struct geo_db *db, char *err, size_t errlen)
 {
 	struct geo_source src[GEO_LAYER_MAX];
 	unsigned n = rev_geo_sources(c, src);
@@ -50,10 +50,10 @@ bool
 rev_geo_same(const struct conf *a, const struct conf *b)
 {
 	return a->ngeo == b->ngeo && a->noverrides == b->noverrides &&
-	    memcmp(a->geo_path, b->geo_path, sizeof(a->geo_path)) == 0 &&
-	    memcmp(a->geo_field, b->geo_field, sizeof(a->geo_field)) == 0 &&
-	    memcmp(a->overrides, b->overrides,
-	    a->noverrides * sizeof(a->overrides[0])) == 0;
+	       memcmp(a->geo_path, b->geo_path, sizeof(a->geo_path)) == 0 &&
+	       memcmp(a->geo_field, b->geo_field, sizeof(a->geo_field)) == 0 &&
+	       memcmp(a->overrides, b->overrides,
+	           a->noverrides * sizeof(a->overrides[0])) == 0;
 }
 
 void
@@ -86,8 +86,8 @@ rev_geo(const struct rev_geo *g, struct rev *r, char *err, size_t errlen)
 }
 
 int
-rev_compile(const char *path, const struct rev_geo *g, struct rev *r,
-    char *err, size_t errlen)
+rev_compile(const char *path, const struct rev_geo *g, struct rev *r, char *err,
+    size_t errlen)
 {
 	static const struct rev_geo none;
 

@@ -17,7 +17,7 @@
 #include "config/load/conf.h"
 #include "core/policy/policy.h"
 
-#define REV_HASH_LEN	32	/* SHA-256, as on the dataplane channel */
+#define REV_HASH_LEN 32 /* SHA-256, as on the dataplane channel */
 
 /* What failed: the config (file:line), or its geolocation databases. */
 enum rev_fail { REV_FAIL_NONE, REV_FAIL_CONF, REV_FAIL_GEO };
@@ -31,9 +31,9 @@ struct rev {
 	struct conf *conf;
 	struct policy *pol;
 	struct geo_db *geo;
-	uint8_t pol_hash[REV_HASH_LEN];	/* dpc_policy_hash() */
-	uint8_t geo_hash[REV_HASH_LEN];	/* geo_saved_id(): what it came from */
-	bool geo_borrowed;	/* *geo is the reuse tables: not ours to free */
+	uint8_t pol_hash[REV_HASH_LEN]; /* dpc_policy_hash() */
+	uint8_t geo_hash[REV_HASH_LEN]; /* geo_saved_id(): what it came from */
+	bool geo_borrowed; /* *geo is the reuse tables: not ours to free */
 	enum rev_fail fail;
 };
 

@@ -131,8 +131,7 @@ prom_map(FILE *f, const json_t *map, const char *name, const char *label,
 	json_t *v;
 
 	prom_family(f, name, "counter", help);
-	json_object_foreach((json_t *)map, k, v)
-	{
+	json_object_foreach((json_t *)map, k, v) {
 		prom_sample(f, name, v, label, k, PROM_END);
 	}
 }
@@ -145,8 +144,7 @@ prom_rule_action(const json_t *rules, const json_t *pos, const char *name)
 	const json_t *r;
 	size_t i;
 
-	json_array_foreach(json_object_get(rules, "rules"), i, r)
-	{
+	json_array_foreach(json_object_get(rules, "rules"), i, r) {
 		const char *n = json_string_value(json_object_get(r, "name"));
 		const char *a = json_string_value(json_object_get(r, "action"));
 
@@ -165,8 +163,7 @@ prom_rules_one(FILE *f, const json_t *rows, const json_t *rules,
 	char pos[24];
 	size_t i;
 
-	json_array_foreach(rows, i, r)
-	{
+	json_array_foreach(rows, i, r) {
 		const json_t *p = json_object_get(r, "position");
 		const char *rule =
 		    json_string_value(json_object_get(r, "rule"));
@@ -211,8 +208,7 @@ prom_countries(FILE *f, const json_t *rows)
 
 	for (unsigned k = 0; k < 2; k++) {
 		prom_family(f, name[k], "counter", help[k]);
-		json_array_foreach(rows, i, r)
-		{
+		json_array_foreach(rows, i, r) {
 			const char *cc =
 			    json_string_value(json_object_get(r, "country"));
 
@@ -250,15 +246,13 @@ prom_ports(FILE *f, const json_t *rows)
 	char name[96];
 	size_t i;
 
-	json_object_foreach((json_t *)json_array_get(rows, 0), field, v)
-	{
+	json_object_foreach((json_t *)json_array_get(rows, 0), field, v) {
 		if (!json_is_integer(v) ||
 		    strspn(field, PROM_NAME_CHARS) != strlen(field))
 			continue;
 		snprintf(name, sizeof(name), "cordon_port_%s_total", field);
 		prom_family(f, name, "counter", prom_port_help(field));
-		json_array_foreach(rows, i, r)
-		{
+		json_array_foreach(rows, i, r) {
 			const char *port =
 			    json_string_value(json_object_get(r, "port"));
 
@@ -275,9 +269,8 @@ prom_tunnels(FILE *f, const json_t *c)
 {
 	if (json_object_get(c, "tunnels") == NULL)
 		return;
-	prom_map(f, json_object_get(c, "tunnels"),
-	    "cordon_tunnel_layers_total", "tunnel",
-	    "Layers of tunnelled packets, by how each was carried.");
+	prom_map(f, json_object_get(c, "tunnels"), "cordon_tunnel_layers_total",
+	    "tunnel", "Layers of tunnelled packets, by how each was carried.");
 	prom_map(f, json_object_get(c, "tunnel_layers"),
 	    "cordon_tunnel_packets_total", "layers",
 	    "Tunnelled packets, by the number of IP layers seen.");

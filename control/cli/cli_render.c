@@ -43,8 +43,9 @@ cli_is_inline(const json_t *v)
 
 	if (cli_is_multiline(v) || json_is_object(v))
 		return 0;
-	json_array_foreach(v, i,
-	    e) if (!cli_is_scalar(e) || cli_is_multiline(e)) return 0;
+	json_array_foreach(v, i, e)
+		if (!cli_is_scalar(e) || cli_is_multiline(e))
+			return 0;
 	return 1;
 }
 
@@ -56,7 +57,9 @@ cli_is_flat(const json_t *o)
 
 	if (!json_is_object(o))
 		return 0;
-	json_object_foreach((json_t *)o, k, v) if (!cli_is_inline(v)) return 0;
+	json_object_foreach((json_t *)o, k, v)
+		if (!cli_is_inline(v))
+			return 0;
 	return 1;
 }
 
@@ -87,8 +90,7 @@ cli_fmt(const json_t *v)
 	case JSON_FALSE:
 		return strdup("no");
 	case JSON_ARRAY:
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach(v, i, x) {
 			e = cli_fmt(x);
 			if (asprintf(&t, "%s%s%s", s ? s : "", s ? "," : "",
 			        e ? e : "") < 0)
@@ -121,8 +123,7 @@ cli_is_number_col(json_t *a, const char *key)
 	size_t i;
 	int seen = 0;
 
-	json_array_foreach(a, i, row)
-	{
+	json_array_foreach(a, i, row) {
 		v = json_object_get(row, key);
 		if (v && !json_is_null(v) && !json_is_number(v))
 			return 0;
@@ -140,10 +141,8 @@ cli_table_cols(json_t *a, const char **cols)
 	size_t i;
 	int n = 0, c;
 
-	json_array_foreach(a, i, row)
-	{
-		json_object_foreach(row, k, v)
-		{
+	json_array_foreach(a, i, row) {
+		json_object_foreach(row, k, v) {
 			for (c = 0; c < n && strcmp(cols[c], k); c++)
 				;
 			if (c == n && n < CLI_COLS_MAX)
@@ -217,13 +216,13 @@ cli_render_array(struct cli_render *r, json_t *a, int ind)
 		fprintf(r->f, "%*s(none)\n", ind, "");
 		return;
 	}
-	json_array_foreach(a, i, e) flat += cli_is_flat(e);
+	json_array_foreach(a, i, e)
+		flat += cli_is_flat(e);
 	if (flat == json_array_size(a)) {
 		cli_render_table(r, a, ind, 0);
 		return;
 	}
-	json_array_foreach(a, i, e)
-	{
+	json_array_foreach(a, i, e) {
 		if (json_is_object(e)) {
 			if (i)
 				fputc('\n', r->f);
@@ -246,13 +245,13 @@ cli_render_numbered(struct cli_render *r, json_t *a, int ind)
 	json_t *e;
 	char *s;
 
-	json_array_foreach(a, i, e) flat += cli_is_flat(e);
+	json_array_foreach(a, i, e)
+		flat += cli_is_flat(e);
 	if (flat && flat == json_array_size(a)) {
 		cli_render_table(r, a, ind, 1);
 		return;
 	}
-	json_array_foreach(a, i, e)
-	{
+	json_array_foreach(a, i, e) {
 		s = cli_fmt(e);
 		fprintf(r->f, "%*s%zu. %s\n", ind, "", i + 1, s ? s : "");
 		free(s);
@@ -266,9 +265,10 @@ cli_key_width(json_t *o, int top)
 	json_t *v;
 	int w = 0;
 
-	json_object_foreach(o, k, v) if (!(top && strcmp(k, "schema") == 0) &&
-	                                 cli_is_inline(v) && (int)strlen(k) > w)
-	    w = (int)strlen(k);
+	json_object_foreach(o, k, v)
+		if (!(top && strcmp(k, "schema") == 0) && cli_is_inline(v) &&
+		    (int)strlen(k) > w)
+			w = (int)strlen(k);
 	return w;
 }
 
@@ -279,8 +279,7 @@ cli_render_member(struct cli_render *r, const char *k, json_t *v, int ind,
 	char *s;
 
 	/* Numbered lines, or "-" inline when there are none. */
-	if (json_array_size(v) > 0 && r->numbered &&
-	    !strcmp(k, r->numbered)) {
+	if (json_array_size(v) > 0 && r->numbered && !strcmp(k, r->numbered)) {
 		fprintf(r->f, "%*s%s:\n", ind, "", k);
 		cli_render_numbered(r, v, ind + 2);
 	} else if (cli_is_inline(v)) {
@@ -307,8 +306,7 @@ cli_render_object(struct cli_render *r, json_t *o, int ind, int top)
 	int w = cli_key_width(o, top), n = 0;
 	json_t *v;
 
-	json_object_foreach(o, k, v)
-	{
+	json_object_foreach(o, k, v) {
 		if (top && !strcmp(k, "schema"))
 			continue;
 		only = k;
@@ -325,8 +323,9 @@ cli_render_object(struct cli_render *r, json_t *o, int ind, int top)
 			cli_print_raw(r->f, json_string_value(v));
 		return;
 	}
-	json_object_foreach(o, k, v) if (!(top && !strcmp(k, "schema")))
-	    cli_render_member(r, k, v, ind, w);
+	json_object_foreach(o, k, v)
+		if (!(top && !strcmp(k, "schema")))
+			cli_render_member(r, k, v, ind, w);
 }
 
 void

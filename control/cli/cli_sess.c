@@ -176,8 +176,7 @@ cli_render_sessions(FILE *f, json_t *data, const struct cli_cmd *cmd)
 		cli_render_text(f, data, cmd);
 		return;
 	}
-	json_array_foreach(list, i, s)
-	{
+	json_array_foreach(list, i, s) {
 		json_array_append_new(rows, cli_sess_row(s, now));
 	}
 	if ((out = json_pack("{s:o}", "sessions", rows)))
@@ -206,8 +205,7 @@ cli_ident_ordered(json_t *id)
 		if ((v = json_object_get(id, first[i])))
 			json_object_set(o, first[i], v);
 	/* "schema" is for -j readers, as at the top. */
-	json_object_foreach(id, k, v)
-	{
+	json_object_foreach(id, k, v) {
 		if (o && !json_object_get(o, k) && strcmp(k, "steps") != 0 &&
 		    strcmp(k, "schema") != 0)
 			json_object_set(o, k, v);

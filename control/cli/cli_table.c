@@ -57,8 +57,8 @@ static const struct cli_param cli_p_explain[] = {
 	END
 };
 
-static const char *const cli_tunnels[] = { "none", "inspected", "opaque",
-	"any", NULL };
+static const char *const cli_tunnels[] = { "none", "inspected", "opaque", "any",
+	NULL };
 
 static const struct cli_param cli_p_rule[] = { { NULL, "name", CLI_V_STR, NULL,
 	                                           REQ, "NAME", "rule name" },
@@ -260,8 +260,8 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	{ { "geo", "reload", NULL }, "reload the geolocation databases",
 	    "geo-reload", NULL, NULL, 0, cli_p_none, NULL, NULL, NULL },
 	{ { "audit", "verify", NULL }, "check the audit log's hash chain",
-	    "audit-verify", NULL, NULL, CLI_C_RO, cli_p_none, NULL,
-	    "warnings", NULL },
+	    "audit-verify", NULL, NULL, CLI_C_RO, cli_p_none, NULL, "warnings",
+	    NULL },
 	{ { "session", "add", NULL }, "open a session with a signed token",
 	    "session-add", NULL, NULL, 0, cli_p_sess_add, NULL, NULL,
 	    cli_render_session },

@@ -32,13 +32,14 @@ struct knock_opts {
 	const char *token_file, *key_file, *service, *to, *alg, *src;
 	unsigned port, count;
 	int print;
-	int64_t when;		/* --time, for tests; -1: now */
+	int64_t when; /* --time, for tests; -1: now */
 };
 
 static void
 knock_usage(FILE *f)
 {
-	fprintf(f, "usage: cordon-knock --token FILE [--key PEM] "
+	fprintf(f,
+	    "usage: cordon-knock --token FILE [--key PEM] "
 	    "[--alg NAME] --service NAME\n"
 	    "                    (--to ADDR[:PORT] [--port N] [--count N] |"
 	    " --print)\n"
@@ -90,25 +91,48 @@ knock_opts_parse(int argc, char **argv, struct knock_opts *o)
 	};
 	int c;
 
-	*o = (struct knock_opts){ .port = KNOCK_PORT_DEFAULT, .count = 1,
+	*o = (struct knock_opts){ .port = KNOCK_PORT_DEFAULT,
+		.count = 1,
 		.when = -1 };
 	while ((c = getopt_long(argc, argv, "t:k:a:s:d:p:c:PT:S:h", lo,
-	    NULL)) != -1) {
+	            NULL)) != -1) {
 		switch (c) {
-		case 't': o->token_file = optarg; break;
-		case 'k': o->key_file = optarg; break;
-		case 'a': o->alg = optarg; break;
-		case 's': o->service = optarg; break;
-		case 'd': o->to = optarg; break;
-		case 'p': o->port = knock_num(optarg, 65535, "port"); break;
-		case 'c': o->count = knock_num(optarg, 100, "count"); break;
-		case 'P': o->print = 1; break;
-		case 'S': o->src = optarg; break;
+		case 't':
+			o->token_file = optarg;
+			break;
+		case 'k':
+			o->key_file = optarg;
+			break;
+		case 'a':
+			o->alg = optarg;
+			break;
+		case 's':
+			o->service = optarg;
+			break;
+		case 'd':
+			o->to = optarg;
+			break;
+		case 'p':
+			o->port = knock_num(optarg, 65535, "port");
+			break;
+		case 'c':
+			o->count = knock_num(optarg, 100, "count");
+			break;
+		case 'P':
+			o->print = 1;
+			break;
+		case 'S':
+			o->src = optarg;
+			break;
 		case 'T':
 			o->when = (int64_t)knock_num(optarg, INT64_MAX, "time");
 			break;
-		case 'h': knock_usage(stdout); exit(0);
-		default: knock_usage(stderr); exit(2);
+		case 'h':
+			knock_usage(stdout);
+			exit(0);
+		default:
+			knock_usage(stderr);
+			exit(2);
 		}
 	}
 	/* --print alone has no route to learn the source address from. */
@@ -164,7 +188,9 @@ knock_token_claims(const char *tok)
 	if (n == 0 || n > KNOCK_MAX_LEN)
 		return NULL;
 	for (i = 0; i < n; i++)
-		b64[i] = p[1 + i] == '-' ? '+' : p[1 + i] == '_' ? '/' : p[1 + i];
+		b64[i] = p[1 + i] == '-'   ? '+'
+		         : p[1 + i] == '_' ? '/'
+		                           : p[1 + i];
 	while (i % 4)
 		b64[i++] = '=';
 	len = EVP_DecodeBlock(raw, b64, (int)i);
@@ -180,14 +206,16 @@ static void
 knock_warn_cnf(const char *tok, int have_key)
 {
 	json_t *c = knock_token_claims(tok);
-	int bound = c && json_is_object(json_object_get(
-	    json_object_get(c, "cnf"), "jwk"));
+	int bound = c && json_is_object(
+	                     json_object_get(json_object_get(c, "cnf"), "jwk"));
 
 	if (c && bound && !have_key)
-		fprintf(stderr, "cordon-knock: warning: the token binds a key "
+		fprintf(stderr,
+		    "cordon-knock: warning: the token binds a key "
 		    "(cnf.jwk); without --key the appliance refuses it\n");
 	if (c && !bound && have_key)
-		fprintf(stderr, "cordon-knock: warning: the token binds no "
+		fprintf(stderr,
+		    "cordon-knock: warning: the token binds no "
 		    "key (cnf.jwk); a signed knock will be refused\n");
 	json_decref(c);
 }
@@ -214,7 +242,7 @@ knock_pick_alg(EVP_PKEY *key, const char *name)
 
 	if (alg < 0)
 		knock_die("unsupported key type (RSA, EC P-256/P-384, "
-		    "Ed25519, Ed448)");
+		          "Ed25519, Ed448)");
 	if (name == NULL)
 		return alg;
 	for (int a = 0; a < KNOCK_ALG_MAX; a++)
@@ -229,8 +257,10 @@ knock_make(const struct knock_opts *o, const char *tok, size_t toklen,
     const struct knock_pfx *src, uint8_t *buf, size_t cap)
 {
 	struct knock_msg m = {
-		.service = o->service, .service_len = strlen(o->service),
-		.token = tok, .token_len = toklen,
+		.service = o->service,
+		.service_len = strlen(o->service),
+		.token = tok,
+		.token_len = toklen,
 		.timestamp = o->when >= 0 ? o->when : (int64_t)time(NULL),
 		.addr_af = src->af,
 	};
@@ -243,15 +273,15 @@ knock_make(const struct knock_opts *o, const char *tok, size_t toklen,
 	m.flags = key ? KNOCK_FLAG_POP : 0;
 	n = knock_build(buf, cap, &m);
 	if (n < 0)
-		knock_die("cannot build the knock: %s", errno == ENOSPC ?
-		    "token too long for one datagram" :
-		    "bad service name or token bytes");
+		knock_die("cannot build the knock: %s",
+		    errno == ENOSPC ? "token too long for one datagram"
+		                    : "bad service name or token bytes");
 	if (key) {
 		n = knock_pop_sign(buf, cap, (size_t)n, key, alg);
 		if (n < 0)
 			knock_die("cannot sign as %s: %s", knock_alg_name(alg),
-			    errno == EINVAL ? "key does not fit the algorithm" :
-			    strerror(errno));
+			    errno == EINVAL ? "key does not fit the algorithm"
+			                    : strerror(errno));
 		EVP_PKEY_free(key);
 	}
 	return (size_t)n;
@@ -277,7 +307,7 @@ knock_split_to(const char *to, unsigned dflt, char *host, size_t hcap,
 			colon = NULL;
 		to++;
 	} else if (colon && strchr(to, ':') != colon) {
-		n = strlen(to);		/* a bare IPv6 address */
+		n = strlen(to); /* a bare IPv6 address */
 		colon = NULL;
 	} else {
 		n = colon ? (size_t)(colon - to) : strlen(to);
@@ -346,14 +376,12 @@ knock_src(const struct knock_opts *o, int fd, struct knock_pfx *src)
 		memcpy(src->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
 	} else {
 		src->af = 6;
-		memcpy(src->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr,
-		    16);
+		memcpy(src->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
 	}
 }
 
 static void
-knock_send(const struct knock_opts *o, int fd, const uint8_t *buf,
-    size_t len)
+knock_send(const struct knock_opts *o, int fd, const uint8_t *buf, size_t len)
 {
 	/* Copies of one datagram, against loss: the rest count as replays. */
 	for (unsigned i = 0; i < o->count; i++)

@@ -19,7 +19,7 @@ struct stats;
 
 struct cd_backend {
 	const char *name;
-	int backend;		/* the enum conf_backend it enforces */
+	int backend; /* the enum conf_backend it enforces */
 	/* Start-up: enforce the running revision, or begin trying to. */
 	void (*start)(struct cd *d);
 	/* Every loop turn: supervise, retry, bring back what was lost. */
@@ -30,8 +30,8 @@ struct cd_backend {
 	 * with sess_table: 0, or -1 with E and the previous revision still
 	 * in force.
 	 */
-	int (*activate)(struct cd *d, const struct cd_running *r,
-	    bool with_geo, struct cd_err *e);
+	int (*activate)(struct cd *d, const struct cd_running *r, bool with_geo,
+	    struct cd_err *e);
 	/*
 	 * Sums the enforcing side's counters into S: 0, or -1 (S zeroed)
 	 * when there is no enforcer to ask (no channel, no table).

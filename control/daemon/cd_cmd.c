@@ -13,7 +13,7 @@
 
 static const struct {
 	const char *name;
-	bool ro;		/* allowed on the read-only socket */
+	bool ro; /* allowed on the read-only socket */
 	cd_cmd_fn *fn;
 } cd_cmds[] = {
 	{ "status", true, cd_cmd_status },
@@ -37,8 +37,8 @@ static const struct {
 static json_t *
 cd_reply_err(const struct cd_err *e)
 {
-	return json_pack("{s:i, s:b, s:{s:s, s:s}}", "v", 1, "ok", 0,
-	    "error", "code", e->code, "message", e->msg);
+	return json_pack("{s:i, s:b, s:{s:s, s:s}}", "v", 1, "ok", 0, "error",
+	    "code", e->code, "message", e->msg);
 }
 
 /*
@@ -81,7 +81,8 @@ cd_req_parse(json_t *req, struct cd_req *rq, struct cd_err *e)
 		return cd_fail(e, "bad-request", "\"cmd\" must be a string");
 	v = json_object_get(req, "deadline_ms");
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) <= 0))
-		return cd_fail(e, "bad-request", "\"deadline_ms\" must be a "
+		return cd_fail(e, "bad-request",
+		    "\"deadline_ms\" must be a "
 		    "positive integer (CLOCK_MONOTONIC milliseconds)");
 	rq->deadline_ms = v != NULL ? (int64_t)json_integer_value(v) : 0;
 	rq->args = json_object_get(req, "args");
@@ -89,7 +90,8 @@ cd_req_parse(json_t *req, struct cd_req *rq, struct cd_err *e)
 		return cd_fail(e, "bad-request", "\"args\" must be an object");
 	tok = json_object_get(rq->args, "token");
 	if (!cd_nul_free(req, json_is_string(tok) ? tok : NULL))
-		return cd_fail(e, "bad-request", "a NUL byte in a string "
+		return cd_fail(e, "bad-request",
+		    "a NUL byte in a string "
 		    "(only a token may hold one, for the verifier to refuse)");
 	return 0;
 }
@@ -115,19 +117,22 @@ cd_cmd_serve(struct cd *d, int i, struct cd_req *rq, const struct cd_client *c,
 	int adm;
 
 	if (c->ro && !cd_cmds[i].ro) {
-		cd_fail(e, "denied", "\"%s\" is not allowed on the "
-		    "read-only socket", rq->cmd);
+		cd_fail(e, "denied",
+		    "\"%s\" is not allowed on the "
+		    "read-only socket",
+		    rq->cmd);
 		return 0;
 	}
 	adm = cd_client_admit(c, rq->deadline_ms, !cd_cmds[i].ro, e);
 	if (adm <= 0) {
 		cd_log("uid %d pid %d: %s not served: %s", (int)c->uid,
-		    (int)c->pid, rq->cmd, adm < 0 ? "the client has gone" :
-		    e->msg);
+		    (int)c->pid, rq->cmd,
+		    adm < 0 ? "the client has gone" : e->msg);
 		return adm;
 	}
 	if (!cd_cmds[i].ro && cd_audit_ready(d) < 0) {
-		cd_fail(e, "internal", "the audit log %s cannot take a record "
+		cd_fail(e, "internal",
+		    "the audit log %s cannot take a record "
 		    "(see cordonctl audit verify): changes are refused",
 		    d->audit_path);
 		return 0;
@@ -185,24 +190,30 @@ cd_status_dp(struct cd *d)
 	for (unsigned i = 0; up && i < d->dpst.nports && i < DPC_PORT_MAX; i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports),
 		    "%s%.*s", i ? " " : "", DPC_NAME_MAX, d->dpst.port[i]);
-	json_object_set_new(o, "state", json_string(cd_dp_state_name(
-	    d->dp_state)));
+	json_object_set_new(o, "state",
+	    json_string(cd_dp_state_name(d->dp_state)));
 	json_object_set_new(o, "pid", json_integer(d->dp_pid));
-	json_object_set_new(o, "revision", json_integer(up ?
-	    (json_int_t)d->dpst.revision : 0));
-	json_object_set_new(o, "in_sync", json_boolean(up &&
-	    d->dpst.revision == d->run.rev && !memcmp(d->dpst.policy_hash,
-	    d->run.pol_hash, DPC_HASH_LEN)));
+	json_object_set_new(o, "revision",
+	    json_integer(up ? (json_int_t)d->dpst.revision : 0));
+	json_object_set_new(o, "in_sync",
+	    json_boolean(
+	        up && d->dpst.revision == d->run.rev &&
+	        !memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN)));
 	json_object_set_new(o, "restarts", json_integer(d->restarts));
-	json_object_set_new(o, "alarm", d->alarm_dp.since ?
-	    json_string(d->alarm_dp.name) : json_null());
+	json_object_set_new(o, "alarm",
+	    d->alarm_dp.since ? json_string(d->alarm_dp.name) : json_null());
 	json_object_set_new(o, "alarm_since", json_integer(d->alarm_dp.since));
-	json_object_set_new(o, "workers", json_integer(up ? d->dpst.workers : 0));
+	json_object_set_new(o, "workers",
+	    json_integer(up ? d->dpst.workers : 0));
 	json_object_set_new(o, "ports", json_string(ports));
-	json_object_set_new(o, "started", json_integer(up ?
-	    (json_int_t)(d->dpst.started_unix_ns / 1000000000ull) : 0));
-	json_object_set_new(o, "activated", json_integer(up ?
-	    (json_int_t)(d->dpst.activated_unix_ns / 1000000000ull) : 0));
+	json_object_set_new(o, "started",
+	    json_integer(
+	        up ? (json_int_t)(d->dpst.started_unix_ns / 1000000000ull)
+	           : 0));
+	json_object_set_new(o, "activated",
+	    json_integer(
+	        up ? (json_int_t)(d->dpst.activated_unix_ns / 1000000000ull)
+	           : 0));
 	json_object_set_new(o, "error", json_string(d->dp_error));
 	return o;
 }
@@ -237,23 +248,29 @@ cd_status_alarms(struct cd *d, json_t *geo)
 	json_t *a = json_array();
 
 	if (d->alarm_dp.since)
-		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
-		    d->alarm_dp.name, "since", (json_int_t)d->alarm_dp.since,
-		    "detail", d->alarm_dp.detail));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_dp.name,
+		        "since", (json_int_t)d->alarm_dp.since, "detail",
+		        d->alarm_dp.detail));
 	if (d->alarm_geo.since)
-		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
-		    d->alarm_geo.name, "since", (json_int_t)d->alarm_geo.since,
-		    "detail", d->alarm_geo.detail));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_geo.name,
+		        "since", (json_int_t)d->alarm_geo.since, "detail",
+		        d->alarm_geo.detail));
 	if (d->audit_broken)
-		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
-		    "audit-broken", "since", (json_int_t)d->audit_broken,
-		    "detail", "the audit log cannot take a record: changes "
-		    "are refused"));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:I, s:s}", "name", "audit-broken",
+		        "since", (json_int_t)d->audit_broken, "detail",
+		        "the audit log cannot take a record: changes "
+		        "are refused"));
 	if (json_is_true(json_object_get(geo, "stale")))
-		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name",
-		    "geo-stale", "since", json_integer_value(json_object_get(geo,
-		    "build_epoch")) + (json_int_t)d->ctl.geo_max_age * 86400,
-		    "detail", "geolocation data older than control.geo_max_age"));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:I, s:s}", "name", "geo-stale", "since",
+		        json_integer_value(
+		            json_object_get(geo, "build_epoch")) +
+		            (json_int_t)d->ctl.geo_max_age * 86400,
+		        "detail",
+		        "geolocation data older than control.geo_max_age"));
 	cd_journal_alarms(d->sess, a);
 	return a;
 }
@@ -275,16 +292,16 @@ cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "version", json_string(CD_VERSION));
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "started", json_integer(d->started));
-	json_object_set_new(o, "uptime_s", json_integer(clk_boot_s() -
-	    d->started_boot));
+	json_object_set_new(o, "uptime_s",
+	    json_integer(clk_boot_s() - d->started_boot));
 	json_object_set_new(o, "config", json_string(d->conf_path));
 	json_object_set_new(o, "state_dir", json_string(d->ctl.state_dir));
-	json_object_set_new(o, "running_revision", json_integer(
-	    (json_int_t)d->run.rev));
+	json_object_set_new(o, "running_revision",
+	    json_integer((json_int_t)d->run.rev));
 	json_object_set_new(o, "policy_hash", cd_hash_json(d->run.pol_hash));
 	json_object_set_new(o, "candidate", json_boolean(cand));
-	json_object_set_new(o, "candidate_base", json_integer(
-	    (json_int_t)base));
+	json_object_set_new(o, "candidate_base",
+	    json_integer((json_int_t)base));
 	json_object_set_new(o, "dataplane", cd_status_dp(d));
 	json_object_set_new(o, "alarms", cd_status_alarms(d, geo));
 	json_object_set_new(o, "geo", geo);
@@ -302,11 +319,12 @@ cd_counters_rules(struct cd *d, const struct stats *s)
 	for (unsigned r = 0; r <= p->nrules; r++) {
 		unsigned k = r < p->nrules ? r : STATS_RULE_DEFAULT;
 
-		json_array_append_new(a, json_pack("{s:i, s:s, s:I, s:I}",
-		    "position", r < p->nrules ? (int)r + 1 : 0, "rule",
-		    r < p->nrules ? p->rule[r].name : "(default)", "hits",
-		    (json_int_t)s->rule[k], "hits_since_activation",
-		    (json_int_t)(s->rule[k] - d->base->rule[k])));
+		json_array_append_new(a,
+		    json_pack("{s:i, s:s, s:I, s:I}", "position",
+		        r < p->nrules ? (int)r + 1 : 0, "rule",
+		        r < p->nrules ? p->rule[r].name : "(default)", "hits",
+		        (json_int_t)s->rule[k], "hits_since_activation",
+		        (json_int_t)(s->rule[k] - d->base->rule[k])));
 	}
 	return a;
 }
@@ -319,10 +337,11 @@ cd_counters_countries(const struct stats *s)
 
 	for (unsigned c = 0; c < GEO_CC_MAX; c++)
 		if (s->cc_packets[c])
-			json_array_append_new(a, json_pack("{s:s, s:I, s:I}",
-			    "country", geo_cc_name((geo_cc_t)c, cc), "packets",
-			    (json_int_t)s->cc_packets[c], "denied",
-			    (json_int_t)s->cc_denied[c]));
+			json_array_append_new(a,
+			    json_pack("{s:s, s:I, s:I}", "country",
+			        geo_cc_name((geo_cc_t)c, cc), "packets",
+			        (json_int_t)s->cc_packets[c], "denied",
+			        (json_int_t)s->cc_denied[c]));
 	return a;
 }
 
@@ -337,7 +356,8 @@ cd_counters_ports(struct cd *d, const struct stats *s)
 		char name[DPC_NAME_MAX + 1];
 
 		snprintf(name, sizeof(name), "%.*s", DPC_NAME_MAX,
-		    d->dpst.nports ? d->dpst.port[p] : d->run.conf->ports[p].name);
+		    d->dpst.nports ? d->dpst.port[p]
+		                   : d->run.conf->ports[p].name);
 		json_object_set_new(o, "port", json_string(name));
 #define X(f) json_object_set_new(o, #f, json_integer((json_int_t)s->port[p].f));
 		STATS_PORT_FIELDS(X)
@@ -362,8 +382,8 @@ cd_counters_map(const uint64_t *v, unsigned first, unsigned n,
 static const char *
 cd_layers_name(unsigned n)
 {
-	static const char *const names[] = { "0", "1", "2", "3", "4", "5",
-	    "6", "7", "8" };
+	static const char *const names[] = { "0", "1", "2", "3", "4", "5", "6",
+		"7", "8" };
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) == PKT_LAYER_MAX + 1,
 	    "a name per layer count");
@@ -390,35 +410,37 @@ cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
 	memset(s, 0, sizeof(*s));
 	(void)d->be->counters(d, s);
 	o = cd_obj();
-	json_object_set_new(o, "revision", json_integer((json_int_t)d->run.rev));
+	json_object_set_new(o, "revision",
+	    json_integer((json_int_t)d->run.rev));
 	json_object_set_new(o, "time", json_integer(clk_unix_s()));
 	json_object_set_new(o, "packets", json_integer((json_int_t)s->packets));
-	json_object_set_new(o, "actions", cd_counters_map(s->action, 0,
-	    CDN_ACT_MAX, cdn_action_name));
-	json_object_set_new(o, "reasons", cd_counters_map(s->reason, 1,
-	    CDN_R_MAX, cdn_reason_name));
+	json_object_set_new(o, "actions",
+	    cd_counters_map(s->action, 0, CDN_ACT_MAX, cdn_action_name));
+	json_object_set_new(o, "reasons",
+	    cd_counters_map(s->reason, 1, CDN_R_MAX, cdn_reason_name));
 	json_object_set_new(o, "rules", cd_counters_rules(d, s));
 	json_object_set_new(o, "countries", cd_counters_countries(s));
 	json_object_set_new(o, "ports", cd_counters_ports(d, s));
-	json_object_set_new(o, "tunnels", cd_counters_map(s->tun, 1,
-	    PKT_TUN_MAX, pkt_tun_name));
-	json_object_set_new(o, "tunnel_layers", cd_counters_map(
-	    s->tun_layers, 1, PKT_LAYER_MAX + 1, cd_layers_name));
-	json_object_set_new(o, "tunnel_opaque", json_integer(
-	    (json_int_t)s->tun_opaque));
-	json_object_set_new(o, "log_dropped", json_integer(
-	    (json_int_t)s->log_dropped));
-	json_object_set_new(o, "log_suppressed", json_integer(
-	    (json_int_t)s->log_suppressed));
-	json_object_set_new(o, "knock_dropped", json_integer(
-	    (json_int_t)s->knock_dropped));
-	json_object_set_new(o, "knock_unsent", json_integer(
-	    (json_int_t)s->knock_unsent));
+	json_object_set_new(o, "tunnels",
+	    cd_counters_map(s->tun, 1, PKT_TUN_MAX, pkt_tun_name));
+	json_object_set_new(o, "tunnel_layers",
+	    cd_counters_map(s->tun_layers, 1, PKT_LAYER_MAX + 1,
+	        cd_layers_name));
+	json_object_set_new(o, "tunnel_opaque",
+	    json_integer((json_int_t)s->tun_opaque));
+	json_object_set_new(o, "log_dropped",
+	    json_integer((json_int_t)s->log_dropped));
+	json_object_set_new(o, "log_suppressed",
+	    json_integer((json_int_t)s->log_suppressed));
+	json_object_set_new(o, "knock_dropped",
+	    json_integer((json_int_t)s->knock_dropped));
+	json_object_set_new(o, "knock_unsent",
+	    json_integer((json_int_t)s->knock_unsent));
 	/* cordond's verdicts on the knocks it was handed, by reason. */
 	if (d->sess != NULL && d->sess->knock != NULL)
-		json_object_set_new(o, "knocks", cd_counters_map(
-		    d->sess->knock->counters, 0, KNOCK_R_MAX,
-		    cd_knock_reason));
+		json_object_set_new(o, "knocks",
+		    cd_counters_map(d->sess->knock->counters, 0, KNOCK_R_MAX,
+		        cd_knock_reason));
 	*data = o;
 	return 0;
 }
@@ -438,11 +460,12 @@ cd_cmd_audit_verify(struct cd *d, const struct cd_req *rq, json_t **data,
 	    sizeof(err));
 	*data = cd_obj();
 	json_object_set_new(*data, "intact", json_boolean(rc == 0));
-	json_object_set_new(*data, "checked", json_integer((json_int_t)checked));
-	json_object_set_new(*data, "first_bad", rc == 0 ? json_null() :
-	    json_integer((json_int_t)bad));
-	json_object_set_new(*data, "message", json_string(rc == 0 ?
-	    "audit log intact" : err));
+	json_object_set_new(*data, "checked",
+	    json_integer((json_int_t)checked));
+	json_object_set_new(*data, "first_bad",
+	    rc == 0 ? json_null() : json_integer((json_int_t)bad));
+	json_object_set_new(*data, "message",
+	    json_string(rc == 0 ? "audit log intact" : err));
 	/* Clock steps seen between records: told, not a broken chain. */
 	json_object_set_new(*data, "warnings", warn);
 	return 0;

@@ -25,12 +25,12 @@ static char *
 cd_edit_cmd(const struct cd_req *rq, const char *kind, const char *name,
     json_t *attrs)
 {
-	char *a = attrs ? json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS) :
-	    NULL;
+	char *a = attrs ? json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS)
+	                : NULL;
 	char *s = NULL;
 
 	if (asprintf(&s, "%s %s %s%s%s", rq->cmd, kind, name, a ? " " : "",
-	    a ? a : "") < 0)
+	        a ? a : "") < 0)
 		s = NULL;
 	free(a);
 	return s;
@@ -43,8 +43,8 @@ cd_edit_apply(const char *text, const struct cd_req *rq, const char *kind,
 	char err[512];
 
 	if (strcmp(rq->cmd, "set") == 0) {
-		if (cand_set(text, kind, name, attrs, out, err,
-		    sizeof(err)) < 0)
+		if (cand_set(text, kind, name, attrs, out, err, sizeof(err)) <
+		    0)
 			return cd_fail(e, "invalid", "%s", err);
 	} else if (cand_delete(text, kind, name, out, err, sizeof(err)) < 0)
 		return cd_fail(e, "invalid", "%s", err);
@@ -72,7 +72,8 @@ static int
 cd_cand_edit(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
 {
-	const char *kind = cd_arg_str(rq, "kind"), *name = cd_arg_str(rq, "name");
+	const char *kind = cd_arg_str(rq, "kind"),
+	           *name = cd_arg_str(rq, "name");
 	json_t *attrs = json_object_get(rq->args, "attrs");
 	char *text = NULL, *out = NULL, *cmd, *change = NULL, result[1100];
 	json_t *none = json_object();
@@ -84,8 +85,10 @@ cd_cand_edit(struct cd *d, const struct cd_req *rq, json_t **data,
 	if (kind == NULL || (name == NULL && strcmp(kind, "default") != 0) ||
 	    (attrs != NULL && !json_is_object(attrs))) {
 		json_decref(none);
-		return cd_fail(e, "bad-request", "%s needs \"kind\", \"name\" "
-		    "and an object \"attrs\"", rq->cmd);
+		return cd_fail(e, "bad-request",
+		    "%s needs \"kind\", \"name\" "
+		    "and an object \"attrs\"",
+		    rq->cmd);
 	}
 	name = name ? name : "";
 	cmd = cd_edit_cmd(rq, kind, name, attrs);
@@ -93,8 +96,8 @@ cd_cand_edit(struct cd *d, const struct cd_req *rq, json_t **data,
 		cd_fail(e, "internal", "candidate: %s", strerror(errno));
 		goto out;
 	}
-	if (cd_edit_apply(text, rq, kind, name, attrs ? attrs : none, &out,
-	    e) < 0)
+	if (cd_edit_apply(text, rq, kind, name, attrs ? attrs : none, &out, e) <
+	    0)
 		goto audit;
 	had = store_cand_exists(d->store, rq->uid) == 1;
 	if (store_cand_save(d->store, rq->uid, out, strlen(out), base) < 0) {
@@ -104,12 +107,14 @@ cd_cand_edit(struct cd *d, const struct cd_req *rq, json_t **data,
 	diff_unified(text, out, "candidate", "candidate", &change);
 	/* An edit without its record is taken back. */
 	if (cd_audit(d, rq, cmd ? cmd : rq->cmd, "ok", change, base) < 0) {
-		if ((had ? store_cand_save(d->store, rq->uid, text, len,
-		    base) : store_cand_drop(d->store, rq->uid)) < 0)
+		if ((had ? store_cand_save(d->store, rq->uid, text, len, base)
+		         : store_cand_drop(d->store, rq->uid)) < 0)
 			cd_log("uid %d: taking back an unaudited edit: %s",
 			    (int)rq->uid, strerror(errno));
-		cd_fail(e, "internal", "the audit log %s cannot take the "
-		    "record: the candidate was not changed", d->audit_path);
+		cd_fail(e, "internal",
+		    "the audit log %s cannot take the "
+		    "record: the candidate was not changed",
+		    d->audit_path);
 		goto out;
 	}
 	*data = cd_diff_data(d, out, base);
@@ -175,8 +180,8 @@ cd_refused(struct cd *d, const struct cd_req *rq, const char *cmd,
 }
 
 static int
-cd_commit_check(struct cd *d, const char *text, uint64_t base,
-    json_t **data, struct cd_err *e)
+cd_commit_check(struct cd *d, const char *text, uint64_t base, json_t **data,
+    struct cd_err *e)
 {
 	struct cd_running n;
 	bool rebuilt;
@@ -201,13 +206,16 @@ cd_confirm_secs(struct cd *d, const struct cd_req *rq, int64_t *secs,
 
 	*secs = 0;
 	if (s != NULL && !d->test_timers)
-		return cd_fail(e, "bad-request", "\"confirmed_seconds\" is "
+		return cd_fail(e, "bad-request",
+		    "\"confirmed_seconds\" is "
 		    "for cordond --test-timers only");
 	if (s != NULL && (!json_is_integer(s) || json_integer_value(s) < 1))
 		return cd_fail(e, "bad-request", "bad \"confirmed_seconds\"");
-	if (m != NULL && !json_is_null(m) && (!json_is_integer(m) ||
-	    json_integer_value(m) < 0 || json_integer_value(m) > 1440))
-		return cd_fail(e, "bad-request", "\"confirmed\": minutes, "
+	if (m != NULL && !json_is_null(m) &&
+	    (!json_is_integer(m) || json_integer_value(m) < 0 ||
+	        json_integer_value(m) > 1440))
+		return cd_fail(e, "bad-request",
+		    "\"confirmed\": minutes, "
 		    "0-1440");
 	if (s != NULL)
 		*secs = json_integer_value(s);
@@ -230,7 +238,7 @@ cd_confirm_store(struct cd *d)
 	int rc;
 
 	cd_clock_put(clock, "deadline", d->confirm_deadline);
-	json_object_del(clock, "deadline");	/* the store writes it */
+	json_object_del(clock, "deadline"); /* the store writes it */
 	rc = store_confirm_arm(d->store, d->confirm_rev, d->confirm_prev,
 	    cd_boot_to_unix(d->confirm_deadline), clock);
 	json_decref(clock);
@@ -315,15 +323,15 @@ cd_commit_do(struct cd *d, const struct cd_req *rq, const char *text,
 	const char *comment = cd_arg_str(rq, "comment");
 	uint64_t prev = d->run.rev, rev;
 	struct cd_confirm_saved sv;
-	struct cd_change c = { "commit", comment, secs > 0 ?
-	    "commit confirmed" : "commit", NULL, true };
+	struct cd_change c = { "commit", comment,
+		secs > 0 ? "commit confirmed" : "commit", NULL, true };
 	char *diff = NULL;
 
 	if (diff_unified(d->run.text, text, "running", "candidate", &diff) < 0)
 		diff = NULL;
 	c.diff = diff;
-	if (cd_confirm_prepare(d, store_running(d->store) + 1, prev, secs,
-	    &sv, e) < 0)
+	if (cd_confirm_prepare(d, store_running(d->store) + 1, prev, secs, &sv,
+	        e) < 0)
 		goto fail;
 	if (cd_apply(d, text, &c, rq, &rev, e) < 0) {
 		cd_confirm_restore(d, &sv, secs);
@@ -345,8 +353,8 @@ cd_commit_do(struct cd *d, const struct cd_req *rq, const char *text,
 	    NULL);
 	*data = json_pack("{s:i, s:I, s:I, s:I}", "schema", CD_SCHEMA,
 	    "revision", (json_int_t)rev, "previous", (json_int_t)prev,
-	    "confirm_deadline", (json_int_t)(secs > 0 ?
-	    cd_boot_to_unix(d->confirm_deadline) : 0));
+	    "confirm_deadline",
+	    (json_int_t)(secs > 0 ? cd_boot_to_unix(d->confirm_deadline) : 0));
 	return 0;
 fail:
 	free(diff);
@@ -367,15 +375,18 @@ cd_cmd_commit(struct cd *d, const struct cd_req *rq, json_t **data,
 	if (cd_confirm_secs(d, rq, &secs, e) < 0)
 		return -1;
 	if (store_cand_exists(d->store, rq->uid) != 1)
-		return cd_fail(e, "no-candidate", "no candidate for uid %d: "
-		    "nothing to commit", (int)rq->uid);
+		return cd_fail(e, "no-candidate",
+		    "no candidate for uid %d: "
+		    "nothing to commit",
+		    (int)rq->uid);
 	if (store_cand_load(d->store, rq->uid, &text, &len, &base) < 0)
 		return cd_fail(e, "internal", "candidate: %s", strerror(errno));
 	if (base != d->run.rev)
-		rc = cd_fail(e, "stale", "the candidate is based on revision "
+		rc = cd_fail(e, "stale",
+		    "the candidate is based on revision "
 		    "%lu but revision %lu is running: start again from the "
-		    "running revision", (unsigned long)base,
-		    (unsigned long)d->run.rev);
+		    "running revision",
+		    (unsigned long)base, (unsigned long)d->run.rev);
 	else if (check)
 		rc = cd_commit_check(d, text, base, data, e);
 	else
@@ -393,19 +404,24 @@ cd_cmd_confirm(struct cd *d, const struct cd_req *rq, json_t **data,
 	uint64_t rev = d->confirm_rev;
 
 	if (d->confirm_deadline == 0)
-		return cd_fail(e, "no-pending-confirm", "no commit is waiting "
+		return cd_fail(e, "no-pending-confirm",
+		    "no commit is waiting "
 		    "for confirmation");
 	/* Audited first: a confirm without its record is not made. */
 	if (cd_audit(d, rq, "confirm", "ok", NULL, rev) < 0)
-		return cd_fail(e, "internal", "the audit log %s cannot take "
+		return cd_fail(e, "internal",
+		    "the audit log %s cannot take "
 		    "the record: revision %lu is still to be confirmed",
 		    d->audit_path, (unsigned long)rev);
 	if (store_confirm_clear(d->store) < 0) {
-		cd_audit(d, rq, "confirm", "undone: confirm.json could not be "
-		    "removed", strerror(errno), rev);
-		return cd_fail(e, "internal", "confirm.json: %s: revision %lu "
-		    "is still to be confirmed", strerror(errno),
-		    (unsigned long)rev);
+		cd_audit(d, rq, "confirm",
+		    "undone: confirm.json could not be "
+		    "removed",
+		    strerror(errno), rev);
+		return cd_fail(e, "internal",
+		    "confirm.json: %s: revision %lu "
+		    "is still to be confirmed",
+		    strerror(errno), (unsigned long)rev);
 	}
 	cd_confirm_drop(d);
 	cd_syslog_event(d, "confirm", "revision confirmed", "revision",
@@ -465,8 +481,9 @@ cd_cmd_rollback(struct cd *d, const struct cd_req *rq, json_t **data,
 static void
 cd_confirm_revert(struct cd *d)
 {
-	struct cd_req rq = { .cmd = "revert", .uid = getuid(),
-	    .pid = getpid() };
+	struct cd_req rq = { .cmd = "revert",
+		.uid = getuid(),
+		.pid = getpid() };
 	char comment[96], *text;
 	struct cd_change c = { "revert", comment, "revert", comment, false };
 	struct cd_err e;
@@ -487,7 +504,7 @@ cd_confirm_revert(struct cd *d)
 		cd_refused(d, &rq, "revert", &e);
 		d->confirm_deadline = clk_boot_s() + CD_REVERT_RETRY_S;
 	} else {
-		cd_promote(d, true, NULL);	/* no client to answer */
+		cd_promote(d, true, NULL); /* no client to answer */
 		cd_log("%s: reverted to revision %lu as revision %lu", comment,
 		    (unsigned long)d->confirm_prev, (unsigned long)rev);
 		cd_snmp_notify_rollback(d, rev, d->confirm_rev, comment);
@@ -512,7 +529,7 @@ cd_confirm_tick(struct cd *d)
  * step meanwhile changes nothing), else the wall-clock time left, never
  * more than the longest confirm (1440 minutes).
  */
-#define CD_CONFIRM_MAX_S	(1440 * 60)
+#define CD_CONFIRM_MAX_S (1440 * 60)
 
 int
 cd_confirm_startup(struct cd *d)
@@ -530,8 +547,8 @@ cd_confirm_startup(struct cd *d)
 	/* Armed for a commit that never landed, or superseded since. */
 	if (rev != store_running(d->store)) {
 		cd_log("confirm.json names revision %lu, running is %lu: "
-		    "dropped", (unsigned long)rev,
-		    (unsigned long)store_running(d->store));
+		       "dropped",
+		    (unsigned long)rev, (unsigned long)store_running(d->store));
 		store_confirm_clear(d->store);
 		return 0;
 	}

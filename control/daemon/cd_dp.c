@@ -21,10 +21,10 @@
 #include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
 
-#define CD_DP_START_MS	30000	/* to compile geo and open the channel */
-#define CD_DP_LOST_MS	5000	/* a live cordon-dp that stopped answering */
-#define CD_DP_RETRY_MS	200
-#define CD_DP_SYNC_MS	5000
+#define CD_DP_START_MS 30000 /* to compile geo and open the channel */
+#define CD_DP_LOST_MS  5000  /* a live cordon-dp that stopped answering */
+#define CD_DP_RETRY_MS 200
+#define CD_DP_SYNC_MS  5000
 
 static bool cd_dp_synced;
 
@@ -104,7 +104,7 @@ cd_dp_spawn(struct cd *d)
 	pid_t pid;
 
 	cd_dp_argv(d, av, sizeof(av) / sizeof(av[0]));
-	unlink(d->ctl.dp_socket);	/* nothing answered on it */
+	unlink(d->ctl.dp_socket); /* nothing answered on it */
 	if ((pid = fork()) < 0) {
 		cd_log("fork: %s", strerror(errno));
 		d->dp_state = CD_DP_DOWN;
@@ -113,8 +113,8 @@ cd_dp_spawn(struct cd *d)
 	}
 	if (pid == 0)
 		cd_dp_exec(av);
-	cd_log("started %s (pid %d) with revision %lu", d->dp_binary,
-	    (int)pid, (unsigned long)d->run.rev);
+	cd_log("started %s (pid %d) with revision %lu", d->dp_binary, (int)pid,
+	    (unsigned long)d->run.rev);
 	d->dp_pid = pid;
 	d->dp_child = true;
 	if (d->restarts > 0)
@@ -135,7 +135,7 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	if (cd_backend_same(d, r, e) < 0)
 		return -1;
 	if (dpc_load(d->dpc, r->rev, r->pol, with_geo ? r->geo.tables : NULL,
-	    r->geo_hash, CD_DP_TIMEOUT_MS, err, sizeof(err)) < 0) {
+	        r->geo_hash, CD_DP_TIMEOUT_MS, err, sizeof(err)) < 0) {
 		/*
 		 * A LOAD that timed out may still be activated later: forget
 		 * what cordon-dp is believed to run, so that the next tick
@@ -145,8 +145,10 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 		memset(&d->dpst.geo_hash, 0, DPC_HASH_LEN);
 		d->dpst.revision = 0;
 		cd_dp_synced = false;
-		return cd_fail(e, "dataplane", "cordon-dp did not activate "
-		    "revision %lu: %s", (unsigned long)r->rev, err);
+		return cd_fail(e, "dataplane",
+		    "cordon-dp did not activate "
+		    "revision %lu: %s",
+		    (unsigned long)r->rev, err);
 	}
 	d->dpst.revision = r->rev;
 	memcpy(d->dpst.policy_hash, r->pol_hash, DPC_HASH_LEN);
@@ -178,7 +180,7 @@ cd_dp_verify(struct cd *d)
 	struct dpc_status st;
 
 	if (dpc_status_get(d->dpc, &st) < 0)
-		return 0;	/* a broken channel shows as EOF */
+		return 0; /* a broken channel shows as EOF */
 	if (st.revision == d->run.rev &&
 	    memcmp(st.policy_hash, d->run.pol_hash, DPC_HASH_LEN) == 0)
 		return 0;
@@ -205,10 +207,9 @@ cd_dp_sess_attach(struct cd *d)
 static void
 cd_dp_sync(struct cd *d)
 {
-	bool pol = memcmp(d->dpst.policy_hash, d->run.pol_hash,
-	    DPC_HASH_LEN) != 0;
-	bool geo = memcmp(d->dpst.geo_hash, d->run.geo_hash,
-	    DPC_HASH_LEN) != 0;
+	bool pol = memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN) !=
+	           0;
+	bool geo = memcmp(d->dpst.geo_hash, d->run.geo_hash, DPC_HASH_LEN) != 0;
 	struct cd_err e;
 
 	d->dp_next_ms = clk_mono_ms() + CD_DP_SYNC_MS;
@@ -290,8 +291,7 @@ cd_dp_lost(struct cd *d, const char *why)
 		dpc_close(d->dpc);
 		d->dpc = NULL;
 	}
-	if (d->dp_state == CD_DP_UP &&
-	    clk_mono_ms() - d->dp_up_since > 60000)
+	if (d->dp_state == CD_DP_UP && clk_mono_ms() - d->dp_up_since > 60000)
 		d->backoff_s = 1;
 	d->restarts++;
 	d->dp_pid = 0;
@@ -302,8 +302,8 @@ cd_dp_lost(struct cd *d, const char *why)
 	cd_syslog_event(d, "dataplane-down", why, "reason", why, "restarts",
 	    CD_SL_U(d->restarts), "retry_s", CD_SL_U(d->backoff_s), NULL);
 	d->dp_next_ms = clk_mono_ms() + (int64_t)d->backoff_s * 1000;
-	d->backoff_s = d->backoff_s * 2 > CD_BACKOFF_MAX_S ?
-	    CD_BACKOFF_MAX_S : d->backoff_s * 2;
+	d->backoff_s = d->backoff_s * 2 > CD_BACKOFF_MAX_S ? CD_BACKOFF_MAX_S
+	                                                   : d->backoff_s * 2;
 }
 
 void
@@ -314,11 +314,15 @@ cd_dp_reaped(struct cd *d, pid_t pid, int status)
 	if (pid != d->dp_pid || !d->dp_child)
 		return;
 	if (WIFSIGNALED(status))
-		snprintf(why, sizeof(why), "cordon-dp pid %d killed by signal "
-		    "%d", (int)pid, WTERMSIG(status));
+		snprintf(why, sizeof(why),
+		    "cordon-dp pid %d killed by signal "
+		    "%d",
+		    (int)pid, WTERMSIG(status));
 	else
-		snprintf(why, sizeof(why), "cordon-dp pid %d exited with "
-		    "status %d", (int)pid, WEXITSTATUS(status));
+		snprintf(why, sizeof(why),
+		    "cordon-dp pid %d exited with "
+		    "status %d",
+		    (int)pid, WEXITSTATUS(status));
 	cd_dp_lost(d, why);
 }
 
@@ -339,9 +343,8 @@ cd_dp_eof(struct cd *d)
 		d->dp_give_up_ms = clk_mono_ms() + CD_DP_LOST_MS;
 		return;
 	}
-	snprintf(why, sizeof(why), "cordon-dp pid %d is gone",
-	    (int)d->dp_pid);
-	d->dp_state = CD_DP_UP;	/* for the backoff reset in cd_dp_lost */
+	snprintf(why, sizeof(why), "cordon-dp pid %d is gone", (int)d->dp_pid);
+	d->dp_state = CD_DP_UP; /* for the backoff reset in cd_dp_lost */
 	cd_dp_lost(d, why);
 }
 
@@ -430,8 +433,7 @@ cd_dp_poll_fd(const struct cd *d)
 static void
 cd_dp_poll_in(struct cd *d, int fd)
 {
-	if (d->dpc != NULL && fd == dpc_fd(d->dpc) &&
-	    cd_syslog_dp_read(d) < 0)
+	if (d->dpc != NULL && fd == dpc_fd(d->dpc) && cd_syslog_dp_read(d) < 0)
 		cd_dp_eof(d);
 }
 

@@ -14,8 +14,8 @@
 #include "core/stats/reasons.h"
 
 const uint64_t *
-cd_explain_session(const struct cd *d, const struct pkt_meta *m,
-    unsigned svc, int64_t now, const struct cd_grant **g)
+cd_explain_session(const struct cd *d, const struct pkt_meta *m, unsigned svc,
+    int64_t now, const struct cd_grant **g)
 {
 	const struct sess_table *t = cd_sess_table(d);
 	struct sess_key k;
@@ -104,9 +104,10 @@ cd_id_table(const struct cd *d, const struct pkt_meta *m, unsigned svc,
 		return -1;
 	idm_rule_bits(d->run.conf, f, &bits);
 	cls_sess_key(m, (uint8_t)svc, &k);
-	if (sess_ident_set(*t, 0, bits.w) != 0 || sess_put(*t, &k,
-	    cd_grant_expiry(d->run.conf, claims, 0, now, clk_unix_s(), now), 0,
-	    0) != 0) {
+	if (sess_ident_set(*t, 0, bits.w) != 0 ||
+	    sess_put(*t, &k,
+	        cd_grant_expiry(d->run.conf, claims, 0, now, clk_unix_s(), now),
+	        0, 0) != 0) {
 		sess_detach(*t);
 		close(*fd);
 		return -1;
@@ -119,21 +120,22 @@ cd_id_table(const struct cd *d, const struct pkt_meta *m, unsigned svc,
  * classifier with the token's session (none when F is NULL: refused).
  */
 static void
-cd_id_token_verdict(const struct cd *d, const struct pkt_meta *m,
-    unsigned dir, unsigned svc, const struct idm_facts *f,
-    const json_t *claims, json_t *id, json_t *steps)
+cd_id_token_verdict(const struct cd *d, const struct pkt_meta *m, unsigned dir,
+    unsigned svc, const struct idm_facts *f, const json_t *claims, json_t *id,
+    json_t *steps)
 {
 	const struct policy *pol = d->run.pol;
 	struct sess_table *t = NULL;
 	struct cls_verdict tv;
-	int64_t now = clk_boot_s();	/* the table's clock */
+	int64_t now = clk_boot_s(); /* the table's clock */
 	char line[256];
 	int fd = -1;
 
 	if (f != NULL && svc != POL_SVC_NONE &&
 	    cd_id_table(d, m, svc, f, claims, now, &t, &fd) < 0) {
-		json_array_append_new(steps, json_string("no verdict: the "
-		    "token's session could not be built"));
+		json_array_append_new(steps,
+		    json_string("no verdict: the "
+		                "token's session could not be built"));
 		return;
 	}
 	cls_classify(&(struct cls_env){ pol, d->run.geo.tables, t, now }, m,
@@ -142,18 +144,19 @@ cd_id_token_verdict(const struct cd *d, const struct pkt_meta *m,
 		sess_detach(t);
 		close(fd);
 	}
-	json_object_set_new(id, "verdict", json_string(cdn_action_name(
-	    tv.action)));
-	json_object_set_new(id, "verdict_reason", json_string(cdn_reason_name(
-	    tv.reason)));
-	json_object_set_new(id, "rule", json_string(cd_verdict_rule(pol,
-	    &tv)));
-	json_object_set_new(id, "rule_position", json_integer(
-	    tv.rule == POL_RULE_DEFAULT ? 0 : tv.rule + 1));
+	json_object_set_new(id, "verdict",
+	    json_string(cdn_action_name(tv.action)));
+	json_object_set_new(id, "verdict_reason",
+	    json_string(cdn_reason_name(tv.reason)));
+	json_object_set_new(id, "rule", json_string(cd_verdict_rule(pol, &tv)));
+	json_object_set_new(id, "rule_position",
+	    json_integer(tv.rule == POL_RULE_DEFAULT ? 0 : tv.rule + 1));
 	snprintf(line, sizeof(line), "with %s: verdict %s, rule %s: %s",
-	    f ? "the session this token opens" : "no session (the token "
-	    "opens none)", cdn_action_name(tv.action), cd_verdict_rule(pol,
-	    &tv), cd_verdict_detail(&tv));
+	    f ? "the session this token opens"
+	      : "no session (the token "
+	        "opens none)",
+	    cdn_action_name(tv.action), cd_verdict_rule(pol, &tv),
+	    cd_verdict_detail(&tv));
 	json_array_append_new(steps, json_string(line));
 }
 
@@ -168,16 +171,18 @@ cd_id_with_token(struct cd *d, const json_t *tok, const struct pkt_meta *m,
 
 	json_object_set_new(id, "session", json_string("token"));
 	if (d->sess == NULL)
-		json_object_set_new(id, "reason", json_string("no identity "
-		    "group configured: a token opens nothing"));
+		json_object_set_new(id, "reason",
+		    json_string("no identity "
+		                "group configured: a token opens nothing"));
 	else
 		ok = cd_id_token(d, tok, v->src_cc, id, &f, &claims) == 0;
 	if (!gate)
-		json_array_append_new(steps, json_string("this flow needs no "
-		    "session: a token changes nothing for it"));
+		json_array_append_new(steps,
+		    json_string("this flow needs no "
+		                "session: a token changes nothing for it"));
 	if (ok) {
-		const char *sub = json_string_value(json_object_get(
-		    f.p[0].obj, "sub"));
+		const char *sub =
+		    json_string_value(json_object_get(f.p[0].obj, "sub"));
 
 		json_object_set_new(id, "sub", json_string(sub ? sub : ""));
 		cd_id_rules(d->run.conf, &f, steps);
@@ -197,13 +202,16 @@ cd_id_session(struct cd *d, const struct pkt_meta *m,
 
 	if (cd_explain_session(d, m, v->service, clk_boot_s(), &g) == NULL ||
 	    g == NULL) {
-		json_object_set_new(id, "session", json_string(
-		    v->reason == CDN_R_SESSION_EXPIRED ? "expired" : "none"));
-		json_object_set_new(id, "reason", json_string(
-		    v->reason == CDN_R_SESSION_EXPIRED ? "the session for this "
-		    "source and service has expired: the unidentified action" :
-		    "no session for this source and service: the unidentified "
-		    "action"));
+		json_object_set_new(id, "session",
+		    json_string(v->reason == CDN_R_SESSION_EXPIRED ? "expired"
+		                                                   : "none"));
+		json_object_set_new(id, "reason",
+		    json_string(
+		        v->reason == CDN_R_SESSION_EXPIRED
+		            ? "the session for this "
+		              "source and service has expired: the unidentified action"
+		            : "no session for this source and service: the unidentified "
+		              "action"));
 		return;
 	}
 	json_object_set_new(id, "session", json_string("hit"));
@@ -214,9 +222,8 @@ cd_id_session(struct cd *d, const struct pkt_meta *m,
 }
 
 json_t *
-cd_explain_identity(struct cd *d, const json_t *args,
-    const struct pkt_meta *m, unsigned dir, const struct cls_verdict *v,
-    bool gate)
+cd_explain_identity(struct cd *d, const json_t *args, const struct pkt_meta *m,
+    unsigned dir, const struct cls_verdict *v, bool gate)
 {
 	const json_t *tok = json_object_get(args, "token");
 	json_t *id, *steps;

@@ -37,10 +37,13 @@ cd_refs_str(const struct conf *c, const struct conf_ref *ref, unsigned n,
 	if (n == 0)
 		cd_word(out, len, "any");
 	for (unsigned i = 0; i < n; i++)
-		cd_word(out, len, ref[i].kind == CONF_REF_ANY ? "any" :
-		    ref[i].kind == CONF_REF_REGION ? c->regions[ref[i].val].name :
-		    ref[i].kind == CONF_REF_SPECIAL ? "special" :
-		    geo_cc_name(ref[i].val, cc));
+		cd_word(out, len,
+		    ref[i].kind == CONF_REF_ANY ? "any"
+		    : ref[i].kind == CONF_REF_REGION
+		        ? c->regions[ref[i].val].name
+		    : ref[i].kind == CONF_REF_SPECIAL
+		        ? "special"
+		        : geo_cc_name(ref[i].val, cc));
 }
 
 int64_t
@@ -62,18 +65,20 @@ cd_geo_layers(const struct geo_db *db)
 	for (unsigned i = 0; i < db->nlayers; i++) {
 		const struct geo_layer_meta *m = &db->layer[i];
 
-		json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s, s:I, "
-		    "s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "layer",
-		    (int)i + 1, "path", m->path, "field", m->field, "db_type",
-		    m->db_type, "build_epoch", (json_int_t)m->build_epoch,
-		    "node_count", (json_int_t)m->node_count, "ip_version",
-		    (int)m->ip_version, "record_size", (int)m->record_size,
-		    "v4_prefixes", (json_int_t)m->v4_prefixes, "v6_prefixes",
-		    (json_int_t)m->v6_prefixes, "data_records",
-		    (json_int_t)m->data_records, "records_no_field",
-		    (json_int_t)m->records_no_field, "records_bad_value",
-		    (json_int_t)m->records_bad_value, "records_non_iso",
-		    (json_int_t)m->records_non_iso));
+		json_array_append_new(a,
+		    json_pack("{s:i, s:s, s:s, s:s, s:I, "
+		              "s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}",
+		        "layer", (int)i + 1, "path", m->path, "field", m->field,
+		        "db_type", m->db_type, "build_epoch",
+		        (json_int_t)m->build_epoch, "node_count",
+		        (json_int_t)m->node_count, "ip_version",
+		        (int)m->ip_version, "record_size", (int)m->record_size,
+		        "v4_prefixes", (json_int_t)m->v4_prefixes,
+		        "v6_prefixes", (json_int_t)m->v6_prefixes,
+		        "data_records", (json_int_t)m->data_records,
+		        "records_no_field", (json_int_t)m->records_no_field,
+		        "records_bad_value", (json_int_t)m->records_bad_value,
+		        "records_non_iso", (json_int_t)m->records_non_iso));
 	}
 	return a;
 }

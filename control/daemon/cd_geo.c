@@ -33,7 +33,8 @@ cd_geo_coverage(struct cd *d, const struct geo_db *n, struct cd_err *e)
 		uint64_t now = cd_geo_count(n, v6);
 
 		if (now * 100 < old * d->ctl.geo_min_coverage)
-			return cd_fail(e, "geo", "%s coverage fell from %lu to "
+			return cd_fail(e, "geo",
+			    "%s coverage fell from %lu to "
 			    "%lu prefixes (below %u%%): refusing the new data",
 			    fam[v6], (unsigned long)old, (unsigned long)now,
 			    d->ctl.geo_min_coverage);
@@ -91,20 +92,25 @@ cd_cmd_geo_reload(struct cd *d, const struct cd_req *rq, json_t **data,
 	if (rc == 0)
 		rc = cd_geo_check(d, &n, e);
 	if (rc == 0)
-		snprintf(summary, sizeof(summary), "build_epoch %lld -> %lld; "
+		snprintf(summary, sizeof(summary),
+		    "build_epoch %lld -> %lld; "
 		    "IPv4 prefixes %lld -> %lu; IPv6 prefixes %lld -> %lu",
 		    (long long)old_epoch, (long long)cd_geo_epoch(&n),
 		    (long long)v4, (unsigned long)cd_geo_count(&n, false),
 		    (long long)v6, (unsigned long)cd_geo_count(&n, true));
 	/* Audited before the tables are activated: never an unaudited one. */
-	if (rc == 0 && cd_audit(d, rq, "geo-reload", "ok", summary,
-	    d->run.rev) < 0) {
-		rc = cd_fail(e, "internal", "the audit log %s cannot take the "
-		    "record: the tables were not changed", d->audit_path);
+	if (rc == 0 &&
+	    cd_audit(d, rq, "geo-reload", "ok", summary, d->run.rev) < 0) {
+		rc = cd_fail(e, "internal",
+		    "the audit log %s cannot take the "
+		    "record: the tables were not changed",
+		    d->audit_path);
 		noted = true;
 	} else if (rc == 0 && (rc = cd_geo_install(d, &n, e)) < 0) {
-		cd_audit(d, rq, "geo-reload", "undone: the tables were not "
-		    "activated", e->msg, d->run.rev);
+		cd_audit(d, rq, "geo-reload",
+		    "undone: the tables were not "
+		    "activated",
+		    e->msg, d->run.rev);
 		noted = true;
 	}
 	if (rc < 0) {
@@ -112,8 +118,7 @@ cd_cmd_geo_reload(struct cd *d, const struct cd_req *rq, json_t **data,
 		snprintf(result, sizeof(result), "refused: %s: %s", e->code,
 		    e->msg);
 		if (!noted)
-			cd_audit(d, rq, "geo-reload", result, NULL,
-			    d->run.rev);
+			cd_audit(d, rq, "geo-reload", result, NULL, d->run.rev);
 		cd_snmp_notify_geo_refused(d, result);
 		cd_syslog_event(d, "geo-refused", e->msg, "error", e->code,
 		    "revision", CD_SL_U(d->run.rev), NULL);

@@ -30,7 +30,8 @@ cd_geo_saved_fits(const struct conf *c, const struct geo_db *db,
 
 	if (geo_saved_fits(db, in, src, n, c->overrides, c->noverrides) == 0)
 		return 0;
-	return cd_fail(e, "geo", "the saved tables were compiled from other "
+	return cd_fail(e, "geo",
+	    "the saved tables were compiled from other "
 	    "databases or overrides");
 }
 
@@ -45,8 +46,10 @@ cd_geo_alarm(struct cd *d, const char *why, int64_t saved_at)
 	if (gmtime_r(&t, &tm) != NULL)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(a->name, sizeof(a->name), "geo-static");
-	snprintf(a->detail, sizeof(a->detail), "database unusable (%.70s): "
-	    "saved tables of %.20s in force", why, when);
+	snprintf(a->detail, sizeof(a->detail),
+	    "database unusable (%.70s): "
+	    "saved tables of %.20s in force",
+	    why, when);
 	a->since = clk_unix_s();
 	cd_log("alarm %s: %s", a->name, a->detail);
 	cd_syslog_event(d, "geo-static", a->detail, "saved", when, NULL);
@@ -63,8 +66,10 @@ cd_geo_fallback(struct cd *d, const struct conf *c, struct geo_db *db,
 	snprintf(why, sizeof(why), "%.290s", e->msg);
 	cd_geo_saved_path(d, path, sizeof(path));
 	if (geo_saved_read(path, &s, &in, err, sizeof(err)) < 0)
-		return cd_fail(e, "geo", "%s; no saved tables to fall back "
-		    "to: %s", why, err);
+		return cd_fail(e, "geo",
+		    "%s; no saved tables to fall back "
+		    "to: %s",
+		    why, err);
 	if (cd_geo_saved_fits(c, &s, &in, e) < 0) {
 		geo_db_free(&s);
 		return cd_fail(e, "geo", "%s; not falling back: %s", why,
@@ -97,15 +102,17 @@ cd_geo_fresh(struct cd *d)
 	if (d->alarm_geo.since) {
 		cd_log("alarm %s cleared: tables compiled from the databases",
 		    d->alarm_geo.name);
-		cd_syslog_event(d, "geo-static-cleared", "geolocation tables "
-		    "compiled from the databases again", NULL);
+		cd_syslog_event(d, "geo-static-cleared",
+		    "geolocation tables "
+		    "compiled from the databases again",
+		    NULL);
 		d->alarm_geo.since = 0;
 	}
 	if (memcmp(d->geo_saved_id, d->run.geo_hash, DPC_HASH_LEN) == 0)
 		return;
 	cd_geo_saved_path(d, path, sizeof(path));
 	if (geo_saved_write(path, &d->run.geo, d->run.geo_hash, err,
-	    sizeof(err)) < 0) {
+	        sizeof(err)) < 0) {
 		cd_log("geo: keeping the last good tables: %s", err);
 		return;
 	}

@@ -19,8 +19,8 @@
 #define CD_FIELD_DEPTH 8
 
 struct cd_addr {
-	int af;			/* 4 or 6 */
-	uint8_t b[16];		/* network order */
+	int af;        /* 4 or 6 */
+	uint8_t b[16]; /* network order */
 };
 
 static int
@@ -55,7 +55,7 @@ cd_prefix_has(const struct geo_override *o, const struct cd_addr *a)
 	if (o->af != a->af || memcmp(o->addr, a->b, full) != 0)
 		return false;
 	return rest == 0 || ((o->addr[full] ^ a->b[full]) &
-	    (uint8_t)(0xff << (8 - rest))) == 0;
+	                        (uint8_t)(0xff << (8 - rest))) == 0;
 }
 
 /* The most specific override containing A (the last of equals), or -1. */
@@ -65,8 +65,9 @@ cd_override_find(const struct conf *c, const struct cd_addr *a)
 	int best = -1;
 
 	for (unsigned i = 0; i < c->noverrides; i++)
-		if (cd_prefix_has(&c->overrides[i], a) && (best < 0 ||
-		    c->overrides[i].plen >= c->overrides[best].plen))
+		if (cd_prefix_has(&c->overrides[i], a) &&
+		    (best < 0 ||
+		        c->overrides[i].plen >= c->overrides[best].plen))
 			best = (int)i;
 	return best;
 }
@@ -100,8 +101,7 @@ cd_builtin_json(const struct cd_addr *a)
 	b = geo_builtin_find((unsigned)a->af, a->b, a->af == 4 ? 32 : 128);
 	if (b == NULL)
 		return json_null();
-	inet_ntop(b->af == 4 ? AF_INET : AF_INET6, b->addr, addr,
-	    sizeof(addr));
+	inet_ntop(b->af == 4 ? AF_INET : AF_INET6, b->addr, addr, sizeof(addr));
 	snprintf(pfx, sizeof(pfx), "%s/%u", addr, b->plen);
 	geo_cc_format(b->cc, cc);
 	return json_pack("{s:s, s:s, s:s}", "prefix", pfx, "name", b->what,
@@ -120,7 +120,7 @@ cd_layer_value(MMDB_lookup_result_s *res, const char *field, char *out,
 
 	snprintf(buf, sizeof(buf), "%s", field);
 	for (tok = strtok_r(buf, ".", &save); tok && n < CD_FIELD_DEPTH;
-	    tok = strtok_r(NULL, ".", &save))
+	     tok = strtok_r(NULL, ".", &save))
 		path[n++] = tok;
 	path[n] = NULL;
 	snprintf(out, len, "unknown");
@@ -151,9 +151,8 @@ cd_layer_lookup(const char *path, const char *field, const char *addr)
 		res.netmask -= 96;
 	MMDB_close(&db);
 	return json_pack("{s:s, s:s, s:b, s:s, s:i}", "path", path, "field",
-	    field, "found", gai == 0 && merr == MMDB_SUCCESS &&
-	    res.found_entry, "country", country, "prefix_len",
-	    (int)res.netmask);
+	    field, "found", gai == 0 && merr == MMDB_SUCCESS && res.found_entry,
+	    "country", country, "prefix_len", (int)res.netmask);
 }
 
 int
@@ -167,21 +166,22 @@ cd_cmd_lookup(struct cd *d, const struct cd_req *rq, json_t **data,
 	char cc[GEO_CC_STRLEN];
 
 	if (cd_addr_parse(s, &a) < 0)
-		return cd_fail(e, "bad-request", "lookup needs \"addr\": an "
+		return cd_fail(e, "bad-request",
+		    "lookup needs \"addr\": an "
 		    "IPv4 or IPv6 address");
 	layers = json_array();
 	for (unsigned i = 0; i < c->ngeo; i++)
-		json_array_append_new(layers, cd_layer_lookup(c->geo_path[i],
-		    c->geo_field[i], s));
+		json_array_append_new(layers,
+		    cd_layer_lookup(c->geo_path[i], c->geo_field[i], s));
 	o = cd_obj();
 	json_object_set_new(o, "addr", json_string(s));
 	json_object_set_new(o, "family", json_integer(a.af));
 	json_object_set_new(o, "layers", layers);
 	json_object_set_new(o, "builtin", cd_builtin_json(&a));
-	json_object_set_new(o, "override", cd_override_json(c,
-	    cd_override_find(c, &a)));
-	json_object_set_new(o, "final", json_string(geo_cc_name(cd_addr_cc(
-	    d->run.geo.tables, &a), cc)));
+	json_object_set_new(o, "override",
+	    cd_override_json(c, cd_override_find(c, &a)));
+	json_object_set_new(o, "final",
+	    json_string(geo_cc_name(cd_addr_cc(d->run.geo.tables, &a), cc)));
 	*data = o;
 	return 0;
 }
@@ -192,8 +192,8 @@ struct cd_pkt {
 	struct cd_addr src, dst;
 	struct pkt_meta m;
 	uint8_t l4proto;
-	unsigned pc;		/* enum pol_proto */
-	unsigned dir;		/* enum pol_dir */
+	unsigned pc;  /* enum pol_proto */
+	unsigned dir; /* enum pol_dir */
 	const char *iface;
 };
 
@@ -229,8 +229,8 @@ cd_dir_parse(const struct conf *c, const char *iface, struct cd_pkt *p)
 	else if (iface && strcmp(iface, "out") == 0)
 		p->dir = POL_DIR_OUT;
 	else if (iface && (i = conf_port_find(c, iface)) >= 0)
-		p->dir = c->ports[i].role == CONF_ROLE_OUTSIDE ? POL_DIR_IN :
-		    POL_DIR_OUT;
+		p->dir = c->ports[i].role == CONF_ROLE_OUTSIDE ? POL_DIR_IN
+		                                               : POL_DIR_OUT;
 	else
 		return -1;
 	return 0;
@@ -254,8 +254,10 @@ cd_pkt_via(json_t *via, struct cd_pkt *p, struct cd_err *e)
 	if (via == NULL)
 		return 0;
 	if (!json_is_array(via) || n == 0 || n >= PKT_LAYER_MAX)
-		return cd_fail(e, "bad-request", "\"via\": 1 to %d KIND:ADDR "
-		    "items", PKT_LAYER_MAX - 1);
+		return cd_fail(e, "bad-request",
+		    "\"via\": 1 to %d KIND:ADDR "
+		    "items",
+		    PKT_LAYER_MAX - 1);
 	for (i = 0; i < n; i++) {
 		s = json_string_value(json_array_get(via, i));
 		colon = s ? strchr(s, ':') : NULL;
@@ -263,21 +265,24 @@ cd_pkt_via(json_t *via, struct cd_pkt *p, struct cd_err *e)
 			return cd_fail(e, "bad-request", "\"via\": KIND:ADDR");
 		snprintf(kind, sizeof(kind), "%.*s", (int)(colon - s), s);
 		if (pkt_tun_parse(kind) < 0 || cd_addr_parse(colon + 1, &a) < 0)
-			return cd_fail(e, "bad-request", "\"via\": \"%s\": a "
+			return cd_fail(e, "bad-request",
+			    "\"via\": \"%s\": a "
 			    "tunnel (ipip, 6in4, gre, vxlan, ...) and an "
-			    "address", s);
+			    "address",
+			    s);
 		v[i].kind = (uint8_t)pkt_tun_parse(kind);
 		v[i].af = (uint8_t)a.af;
 		memcpy(v[i].addr, a.b, sizeof(v[i].addr));
 	}
 	if (p->dst.af != v[0].af)
-		return cd_fail(e, "bad-request", "\"dst\" is the outermost "
+		return cd_fail(e, "bad-request",
+		    "\"dst\" is the outermost "
 		    "header's: of the first relay's family");
 	cls_key_via(&p->m, v, (unsigned)n);
 	if (p->dst.af == 4)
 		p->m.dst4 = (uint32_t)p->dst.b[0] << 24 |
-		    (uint32_t)p->dst.b[1] << 16 | (uint32_t)p->dst.b[2] << 8 |
-		    p->dst.b[3];
+		            (uint32_t)p->dst.b[1] << 16 |
+		            (uint32_t)p->dst.b[2] << 8 | p->dst.b[3];
 	else
 		memcpy(p->m.dst6, p->dst.b, 16);
 	return 0;
@@ -293,19 +298,23 @@ cd_pkt_build(const struct conf *c, json_t *args, struct cd_pkt *p,
 
 	memset(p, 0, sizeof(*p));
 	if (cd_addr_parse(json_string_value(json_object_get(args, "src")),
-	    &p->src) < 0 || cd_addr_parse(json_string_value(json_object_get(
-	    args, "dst")), &p->dst) < 0 || (p->src.af != p->dst.af &&
-	    json_object_get(args, "via") == NULL))
-		return cd_fail(e, "bad-request", "explain needs \"src\" and "
+	        &p->src) < 0 ||
+	    cd_addr_parse(json_string_value(json_object_get(args, "dst")),
+	        &p->dst) < 0 ||
+	    (p->src.af != p->dst.af && json_object_get(args, "via") == NULL))
+		return cd_fail(e, "bad-request",
+		    "explain needs \"src\" and "
 		    "\"dst\": addresses of one family");
 	if (cd_proto_parse(json_object_get(args, "proto"), p) < 0)
-		return cd_fail(e, "bad-request", "\"proto\": tcp, udp, icmp, "
+		return cd_fail(e, "bad-request",
+		    "\"proto\": tcp, udp, icmp, "
 		    "icmpv6 or a protocol number");
 	if (sp < 0 || sp > 65535 || dp < 0 || dp > 65535)
 		return cd_fail(e, "bad-request", "ports are 0-65535");
 	if (cd_dir_parse(c, json_string_value(json_object_get(args, "iface")),
-	    p) < 0)
-		return cd_fail(e, "bad-request", "\"iface\": a port name of "
+	        p) < 0)
+		return cd_fail(e, "bad-request",
+		    "\"iface\": a port name of "
 		    "the running config, or \"in\" / \"out\"");
 	k.af = (uint8_t)p->src.af;
 	k.l4proto = p->l4proto;
@@ -318,11 +327,10 @@ cd_pkt_build(const struct conf *c, json_t *args, struct cd_pkt *p,
 }
 
 static void
-cd_step(json_t *steps, const char *step, const char *result,
-    const char *detail)
+cd_step(json_t *steps, const char *step, const char *result, const char *detail)
 {
 	json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "step", step,
-	    "result", result, "detail", detail));
+	                                 "result", result, "detail", detail));
 }
 
 /*
@@ -338,15 +346,17 @@ cd_explain_rules(const struct conf *c, const struct cd_pkt *p,
 
 	for (unsigned i = 0; i < w->nmiss && i < c->nrules; i++) {
 		const struct conf_rule *r = &c->rules[i];
-		const char *why = cls_miss_text(w->miss[i], p->pc,
-		    w->ident_hit);
+		const char *why =
+		    cls_miss_text(w->miss[i], p->pc, w->ident_hit);
 		char step[64], src[512], detail[1024];
 
 		snprintf(step, sizeof(step), "rule %u %s", i + 1, r->name);
 		cd_refs_str(c, r->src_ref, r->nsrc_ref, src, sizeof(src));
-		snprintf(detail, sizeof(detail), "%s%ssrc %s, direction %s, "
-		    "%saction %s", why ? why : "", why ? "; " : "", src,
-		    dirs[r->dir], r->id.on ? "identity block, " : "",
+		snprintf(detail, sizeof(detail),
+		    "%s%ssrc %s, direction %s, "
+		    "%saction %s",
+		    why ? why : "", why ? "; " : "", src, dirs[r->dir],
+		    r->id.on ? "identity block, " : "",
 		    cdn_action_name((unsigned)r->action));
 		cd_step(steps, step, why ? "no match" : "match", detail);
 	}
@@ -361,13 +371,12 @@ static bool
 cd_override_decides(const struct geo_override *o, const struct cd_addr *a)
 {
 	return geo_builtin_in(a->af, a->b, a->af == 4 ? 32 : 128) <=
-	    geo_builtin_in(o->af, o->addr, o->plen);
+	       geo_builtin_in(o->af, o->addr, o->plen);
 }
 
 /* Where A's country comes from, for explain's steps: the same order. */
 static void
-cd_geo_why(const struct conf *c, const struct cd_addr *a, char *out,
-    size_t len)
+cd_geo_why(const struct conf *c, const struct cd_addr *a, char *out, size_t len)
 {
 	const struct geo_builtin *b;
 	int ov = cd_override_find(c, a);
@@ -376,11 +385,12 @@ cd_geo_why(const struct conf *c, const struct cd_addr *a, char *out,
 	if (ov >= 0 && cd_override_decides(&c->overrides[ov], a))
 		snprintf(out, len, "from a configured override");
 	else if (b != NULL && b->cc != GEO_CC_UNKNOWN)
-		snprintf(out, len, "special-purpose block (%s): no database "
-		    "decides it", b->what);
-	else if (b != NULL)
-		snprintf(out, len, "%s: the IPv4 address it carries",
+		snprintf(out, len,
+		    "special-purpose block (%s): no database "
+		    "decides it",
 		    b->what);
+	else if (b != NULL)
+		snprintf(out, len, "%s: the IPv4 address it carries", b->what);
 	else
 		snprintf(out, len, "from the geolocation tables");
 }
@@ -397,11 +407,13 @@ cd_explain_layers(const struct pkt_meta *m, const struct cls_why *w,
 	for (unsigned j = 0; j < m->nlayer; j++) {
 		l = &m->layer[j];
 		a4 = htonl(l->src4);
-		inet_ntop(l->af == 4 ? AF_INET : AF_INET6, l->af == 4 ?
-		    (const void *)&a4 : (const void *)l->src6, addr,
-		    sizeof(addr));
-		snprintf(step, sizeof(step), "%s country", j == 0 ? "source" :
-		    j + 1u == m->nlayer ? "origin" : "relay");
+		inet_ntop(l->af == 4 ? AF_INET : AF_INET6,
+		    l->af == 4 ? (const void *)&a4 : (const void *)l->src6,
+		    addr, sizeof(addr));
+		snprintf(step, sizeof(step), "%s country",
+		    j == 0                ? "source"
+		    : j + 1u == m->nlayer ? "origin"
+		                          : "relay");
 		snprintf(how, sizeof(how), "%s%s", addr, j ? " via " : "");
 		if (j)
 			snprintf(how + strlen(how), sizeof(how) - strlen(how),
@@ -438,8 +450,7 @@ cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
 static const char *
 cd_service_name(const struct policy *pol, const struct cls_verdict *v)
 {
-	return v->service == POL_SVC_NONE ? "" :
-	    pol->service_name[v->service];
+	return v->service == POL_SVC_NONE ? "" : pol->service_name[v->service];
 }
 
 /* The identity gate turned the flow away, before any rule. */
@@ -447,7 +458,7 @@ static bool
 cd_unidentified(const struct cls_verdict *v)
 {
 	return v->reason == CDN_R_NO_SESSION ||
-	    v->reason == CDN_R_SESSION_EXPIRED;
+	       v->reason == CDN_R_SESSION_EXPIRED;
 }
 
 const char *
@@ -465,14 +476,15 @@ cd_verdict_detail(const struct cls_verdict *v)
 {
 	if (v->reason == CDN_R_NO_SESSION)
 		return "no session: the unidentified action "
-		    "(identity.unidentified)";
+		       "(identity.unidentified)";
 	if (v->reason == CDN_R_SESSION_EXPIRED)
 		return "the session has expired: the unidentified action "
-		    "(identity.unidentified)";
+		       "(identity.unidentified)";
 	if (v->reason == CDN_R_KNOCK)
 		return "a knock: handed to cordond, never forwarded";
-	return v->rule == POL_RULE_DEFAULT ?
-	    "no rule matched: the default action" : "first matching rule";
+	return v->rule == POL_RULE_DEFAULT
+	           ? "no rule matched: the default action"
+	           : "first matching rule";
 }
 
 /* The grant holding identity IDENT of the session table, or NULL. */
@@ -497,24 +509,29 @@ cd_explain_walk(const struct cd *d, const struct cd_pkt *p,
 	char detail[256];
 
 	if (v->reason == CDN_R_KNOCK) {
-		cd_step(steps, "knock", "knock", "a knock datagram: no rule "
+		cd_step(steps, "knock", "knock",
+		    "a knock datagram: no rule "
 		    "applies");
 		return;
 	}
 	if (w->gate && cd_unidentified(v)) {
-		snprintf(detail, sizeof(detail), "%s needs a session; %s: the "
+		snprintf(detail, sizeof(detail),
+		    "%s needs a session; %s: the "
 		    "unidentified action, before any rule",
-		    cd_service_name(d->run.pol, v), v->reason ==
-		    CDN_R_SESSION_EXPIRED ? "this source's has expired" :
-		    "this source has none");
+		    cd_service_name(d->run.pol, v),
+		    v->reason == CDN_R_SESSION_EXPIRED
+		        ? "this source's has expired"
+		        : "this source has none");
 		cd_step(steps, "identity gate", cdn_reason_name(v->reason),
 		    detail);
 		return;
 	}
 	if (w->ident_hit) {
 		g = cd_explain_grant(d, w->ident);
-		snprintf(detail, sizeof(detail), "session %u (%s): identity "
-		    "rules are judged by it", g ? g->sid : 0, g ? g->sub : "?");
+		snprintf(detail, sizeof(detail),
+		    "session %u (%s): identity "
+		    "rules are judged by it",
+		    g ? g->sid : 0, g ? g->sub : "?");
 		cd_step(steps, "identity gate", "session", detail);
 	}
 	cd_explain_rules(d->run.conf, p, w, steps);
@@ -529,12 +546,12 @@ cd_explain_data(const struct cd *d, const struct cd_pkt *p,
 
 	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o}",
 	    "schema", CD_SCHEMA, "verdict", cdn_action_name(v->action),
-	    "reason", cdn_reason_name(v->reason), "rule", cd_verdict_rule(pol,
-	    v), "rule_position", v->rule == POL_RULE_DEFAULT ? 0 :
-	    (int)v->rule + 1, "src_country", geo_cc_name(v->src_cc, scc),
-	    "dst_country",
-	    pol->needs_dst_geo ? geo_cc_name(v->dst_cc, dcc) : "",
-	    "service", cd_service_name(pol, v), "direction",
+	    "reason", cdn_reason_name(v->reason), "rule",
+	    cd_verdict_rule(pol, v), "rule_position",
+	    v->rule == POL_RULE_DEFAULT ? 0 : (int)v->rule + 1, "src_country",
+	    geo_cc_name(v->src_cc, scc), "dst_country",
+	    pol->needs_dst_geo ? geo_cc_name(v->dst_cc, dcc) : "", "service",
+	    cd_service_name(pol, v), "direction",
 	    p->dir == POL_DIR_IN ? "in" : "out", "steps", steps);
 }
 
@@ -544,15 +561,15 @@ cd_gate_skips(const struct policy *pol, const struct cd_pkt *p,
     const struct cls_verdict *v)
 {
 	return v->service != POL_SVC_NONE &&
-	    ((pol->ident_svc >> v->service) & 1) &&
-	    !pol_ident_gate(pol, p->dir);
+	       ((pol->ident_svc >> v->service) & 1) &&
+	       !pol_ident_gate(pol, p->dir);
 }
 
 int
 cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
 {
-	int64_t now = clk_boot_s();	/* the session table's clock */
+	int64_t now = clk_boot_s(); /* the session table's clock */
 	struct cls_why w;
 	struct cd_pkt p;
 	json_t *steps, *ident;
@@ -562,17 +579,20 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	if (cd_pkt_build(d->run.conf, rq->args, &p, e) < 0)
 		return -1;
 	cls_explain(&(struct cls_env){ d->run.pol, d->run.geo.tables,
-	    cd_sess_table(d), now }, &p.m, p.dir, &w);
+	                cd_sess_table(d), now },
+	    &p.m, p.dir, &w);
 	/* A knock is judged before the gate: it asks for no session. */
 	gate = w.gate && w.v.reason != CDN_R_KNOCK;
 	steps = json_array();
 	cd_explain_geo(d, &p, &w, steps);
 	snprintf(port, sizeof(port), "%u", p.m.dport);
-	cd_step(steps, "service", w.v.service == POL_SVC_NONE ? "none" :
-	    cd_service_name(d->run.pol, &w.v), p.pc <= POL_PROTO_UDP ? port :
-	    "no destination port");
+	cd_step(steps, "service",
+	    w.v.service == POL_SVC_NONE ? "none"
+	                                : cd_service_name(d->run.pol, &w.v),
+	    p.pc <= POL_PROTO_UDP ? port : "no destination port");
 	if (cd_gate_skips(d->run.pol, &p, &w.v))
-		cd_step(steps, "identity", "not judged", "the gate judges "
+		cd_step(steps, "identity", "not judged",
+		    "the gate judges "
 		    "inbound flows only (identity.direction \"in\")");
 	cd_explain_walk(d, &p, &w, steps);
 	cd_step(steps, "verdict", cdn_action_name(w.v.action),
@@ -590,8 +610,8 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
  * override decides.
  */
 int
-cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
-    char *why, size_t len)
+cd_geo_canaries(const struct conf *c, const struct geo_tables *g, char *why,
+    size_t len)
 {
 	for (unsigned i = 0; i < c->noverrides; i++) {
 		const struct geo_override *o = &c->overrides[i];
@@ -608,8 +628,10 @@ cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
 		    cd_override_decides(&c->overrides[best], &a)) {
 			inet_ntop(a.af == 4 ? AF_INET : AF_INET6, a.b, addr,
 			    sizeof(addr));
-			snprintf(why, len, "canary %s resolves to %s, the "
-			    "override says %s", addr, geo_cc_name(cc, got),
+			snprintf(why, len,
+			    "canary %s resolves to %s, the "
+			    "override says %s",
+			    addr, geo_cc_name(cc, got),
 			    geo_cc_name(c->overrides[best].cc, want));
 			return -1;
 		}

@@ -29,7 +29,7 @@
 #include "core/pkt/pkt_parse.h"
 
 #define CD_NFT_HOST_TABLE "cordon_host"
-#define CD_NFT_CHECK_MS	2000	/* how often the table's presence is checked */
+#define CD_NFT_CHECK_MS   2000 /* how often the table's presence is checked */
 
 static void
 cd_nft_mark(struct cd *d, const struct cd_running *r)
@@ -38,8 +38,8 @@ cd_nft_mark(struct cd *d, const struct cd_running *r)
 	memcpy(d->dpst.policy_hash, r->pol_hash, DPC_HASH_LEN);
 	memcpy(d->dpst.geo_hash, r->geo_hash, DPC_HASH_LEN);
 	d->dpst.pid = getpid();
-	d->dpst.nports = r->conf->nports < DPC_PORT_MAX ? r->conf->nports :
-	    DPC_PORT_MAX;
+	d->dpst.nports = r->conf->nports < DPC_PORT_MAX ? r->conf->nports
+	                                                : DPC_PORT_MAX;
 	for (unsigned i = 0; i < d->dpst.nports; i++)
 		snprintf(d->dpst.port[i], DPC_NAME_MAX, "%s",
 		    r->conf->ports[i].ifname);
@@ -75,16 +75,17 @@ cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 		return -1;
 	if (d->nft == NULL)
 		return cd_fail(e, "dataplane", "nftables is not open");
-	if (nft_apply_policy(d->nft, r->conf, r->pol, r->geo.tables, &o,
-	    err, sizeof(err)) < 0)
-		return cd_fail(e, "dataplane", "nftables refused revision %lu "
+	if (nft_apply_policy(d->nft, r->conf, r->pol, r->geo.tables, &o, err,
+	        sizeof(err)) < 0)
+		return cd_fail(e, "dataplane",
+		    "nftables refused revision %lu "
 		    "(the previous ruleset stays in force): %s",
 		    (unsigned long)r->rev, err);
 	in = nft_last(d->nft);
 	cd_log("nftables: revision %lu installed: %zu elements, %zu "
-	    "messages, %zu bytes in %.0f + %.0f ms%s", (unsigned long)r->rev,
-	    in->elems, in->msgs, in->bytes, in->build_ms, in->send_ms,
-	    in->retries ? " (after generation conflicts)" : "");
+	       "messages, %zu bytes in %.0f + %.0f ms%s",
+	    (unsigned long)r->rev, in->elems, in->msgs, in->bytes, in->build_ms,
+	    in->send_ms, in->retries ? " (after generation conflicts)" : "");
 	cd_nft_mark(d, r);
 	(void)cd_nft_counters(d, d->base);
 	return 0;
@@ -103,8 +104,8 @@ cd_nft_start(struct cd *d)
 		return;
 	}
 	/* Without it the counters still work; log events are lost. */
-	if (d->nft_log == NULL && (d->nft_log = nft_log_open(NFT_LOG_GROUP,
-	    err, sizeof(err))) == NULL)
+	if (d->nft_log == NULL && (d->nft_log = nft_log_open(NFT_LOG_GROUP, err,
+	                               sizeof(err))) == NULL)
 		cd_log("nftables: no log events: %s", err);
 	if (cd_nft_activate(d, &d->run, true, &e) < 0) {
 		snprintf(d->dp_error, sizeof(d->dp_error), "%s", e.msg);
@@ -156,20 +157,21 @@ void
 cd_nft_host(struct cd *d, const struct cd_running *r)
 {
 	struct nft_opts o = { .mode = NFT_MODE_HOST,
-	    .host_if = d->ctl.host_if };
+		.host_if = d->ctl.host_if };
 	char err[1024];
 
 	if (d->ctl.host_if[0] == '\0')
 		return;
 	if (d->nft_host == NULL && (d->nft_host = nft_open(CD_NFT_HOST_TABLE,
-	    err, sizeof(err))) == NULL) {
+	                                err, sizeof(err))) == NULL) {
 		cd_log("host protection: %s", err);
 		return;
 	}
-	if (nft_apply_policy(d->nft_host, r->conf, r->pol, r->geo.tables,
-	    &o, err, sizeof(err)) < 0)
+	if (nft_apply_policy(d->nft_host, r->conf, r->pol, r->geo.tables, &o,
+	        err, sizeof(err)) < 0)
 		cd_log("host protection: revision %lu not installed, the "
-		    "previous one stays: %s", (unsigned long)r->rev, err);
+		       "previous one stays: %s",
+		    (unsigned long)r->rev, err);
 	else
 		cd_debug("host protection: revision %lu on %s",
 		    (unsigned long)r->rev, d->ctl.host_if);
@@ -216,16 +218,16 @@ cd_nft_log_rule(const struct conf *c, const char *prefix,
 	ev->rule = 0xffff;
 	if (strcmp(prefix, "cordon default") == 0) {
 		ev->action = (uint8_t)c->default_action;
-		ev->reason = c->default_action == CDN_ACT_ALLOW ? CDN_R_NONE :
-		    CDN_R_DEFAULT;
+		ev->reason = c->default_action == CDN_ACT_ALLOW ? CDN_R_NONE
+		                                                : CDN_R_DEFAULT;
 	} else if (strcmp(prefix, "cordon identity") == 0) {
 		ev->action = (uint8_t)c->identity.unident_action;
 		ev->reason = CDN_R_NO_SESSION;
 	} else if (sscanf(prefix, "cordon r%u", &i) == 1 && i < c->nrules) {
 		ev->rule = (uint16_t)i;
 		ev->action = (uint8_t)c->rules[i].action;
-		ev->reason = ev->action == CDN_ACT_ALLOW ? CDN_R_NONE :
-		    CDN_R_RULE;
+		ev->reason = ev->action == CDN_ACT_ALLOW ? CDN_R_NONE
+		                                         : CDN_R_RULE;
 	} else
 		return -1;
 	return 0;
@@ -252,8 +254,8 @@ cd_nft_log_meta(const struct cd *d, const struct pkt_meta *m,
 {
 	const struct geo_tables *g = d->run.geo.tables;
 	uint32_t s4 = htonl(m->src4), d4 = htonl(m->dst4);
-	bool ports = m->has_l4 && (m->l4proto == IPPROTO_TCP ||
-	    m->l4proto == IPPROTO_UDP);
+	bool ports = m->has_l4 &&
+	             (m->l4proto == IPPROTO_TCP || m->l4proto == IPPROTO_UDP);
 
 	ev->af = m->af;
 	ev->proto = m->l4proto;
@@ -261,22 +263,24 @@ cd_nft_log_meta(const struct cd *d, const struct pkt_meta *m,
 		memcpy(ev->src, &s4, 4);
 		memcpy(ev->dst, &d4, 4);
 		ev->src_cc = geo_lookup4(g, m->src4);
-		ev->dst_cc = d->run.pol->needs_dst_geo ? geo_lookup4(g,
-		    m->dst4) : 0;
+		ev->dst_cc = d->run.pol->needs_dst_geo ? geo_lookup4(g, m->dst4)
+		                                       : 0;
 	} else {
 		memcpy(ev->src, m->src6, 16);
 		memcpy(ev->dst, m->dst6, 16);
 		ev->src_cc = geo_lookup6(g, m->src6);
-		ev->dst_cc = d->run.pol->needs_dst_geo ? geo_lookup6(g,
-		    m->dst6) : 0;
+		ev->dst_cc = d->run.pol->needs_dst_geo ? geo_lookup6(g, m->dst6)
+		                                       : 0;
 	}
 	ev->sport = m->sport;
 	ev->dport = m->dport;
 	ev->flags = (ports ? DPC_EV_PORTS : 0) |
-	    (m->frag != PKT_FRAG_NONE ? DPC_EV_FRAG : 0);
-	ev->service = ports ? d->run.pol->port_service[m->l4proto ==
-	    IPPROTO_TCP ? POL_PROTO_TCP : POL_PROTO_UDP][m->dport] :
-	    POL_SVC_NONE;
+	            (m->frag != PKT_FRAG_NONE ? DPC_EV_FRAG : 0);
+	ev->service =
+	    ports ? d->run.pol->port_service[m->l4proto == IPPROTO_TCP
+	                                         ? POL_PROTO_TCP
+	                                         : POL_PROTO_UDP][m->dport]
+	          : POL_SVC_NONE;
 }
 
 /*

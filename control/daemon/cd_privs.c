@@ -16,18 +16,17 @@
 
 /* What cordond and cordon-dp need; everything else goes. */
 static const int cd_caps_kept[] = {
-	CAP_CHOWN,		/* control socket group */
-	CAP_DAC_OVERRIDE,	/* state folder, hugepage mounts */
-	CAP_DAC_READ_SEARCH,
-	CAP_FOWNER,
-	CAP_KILL,		/* signal the adopted cordon-dp */
-	CAP_NET_ADMIN,		/* DPDK: interfaces, af_packet, tap */
-	CAP_NET_RAW,		/* DPDK: af_packet, pcap */
-	CAP_IPC_LOCK,		/* DPDK: locked, pinned memory */
-	CAP_SYS_ADMIN,		/* DPDK: pagemap, vfio, mounts */
-	CAP_SYS_RAWIO,		/* DPDK: PCI resources */
-	CAP_SYS_NICE,		/* DPDK: lcore scheduling */
-	CAP_SYS_RESOURCE,	/* DPDK: rlimits */
+	CAP_CHOWN,        /* control socket group */
+	CAP_DAC_OVERRIDE, /* state folder, hugepage mounts */
+	CAP_DAC_READ_SEARCH, CAP_FOWNER,
+	CAP_KILL,         /* signal the adopted cordon-dp */
+	CAP_NET_ADMIN,    /* DPDK: interfaces, af_packet, tap */
+	CAP_NET_RAW,      /* DPDK: af_packet, pcap */
+	CAP_IPC_LOCK,     /* DPDK: locked, pinned memory */
+	CAP_SYS_ADMIN,    /* DPDK: pagemap, vfio, mounts */
+	CAP_SYS_RAWIO,    /* DPDK: PCI resources */
+	CAP_SYS_NICE,     /* DPDK: lcore scheduling */
+	CAP_SYS_RESOURCE, /* DPDK: rlimits */
 };
 
 static int
@@ -73,7 +72,8 @@ cd_privs_drop(void)
 {
 	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
 		if (!cd_cap_kept(cap) &&
-		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
+		    errno != EINVAL) {
 			cd_log("dropping capability %d: %s", cap,
 			    strerror(errno));
 			return -1;

@@ -20,10 +20,10 @@
 #include "control/cli/cli_prom.h"
 #include "control/daemon/cordond.h"
 
-#define CD_PROM_REQ_MAX		8192	/* request line and headers */
-#define CD_PROM_TIMEOUT_MS	5000	/* to receive, and to send */
-#define CD_PROM_LINGER_MS	1000	/* draining input after the reply */
-#define CD_PROM_ACCEPT_MAX	16	/* per wake-up */
+#define CD_PROM_REQ_MAX    8192 /* request line and headers */
+#define CD_PROM_TIMEOUT_MS 5000 /* to receive, and to send */
+#define CD_PROM_LINGER_MS  1000 /* draining input after the reply */
+#define CD_PROM_ACCEPT_MAX 16   /* per wake-up */
 
 enum cd_prom_phase { CD_PROM_READ, CD_PROM_WRITE, CD_PROM_LINGER };
 
@@ -40,7 +40,7 @@ struct cd_prom_client {
 struct cd_prom {
 	int lfd;
 	struct cd_prom_client *cl[CD_PROM_CLIENT_MAX];
-	int slot[CD_PROM_PFD_MAX];	/* pollfd index -> client, -1: lfd */
+	int slot[CD_PROM_PFD_MAX]; /* pollfd index -> client, -1: lfd */
 	unsigned npfd;
 };
 
@@ -49,13 +49,15 @@ struct cd_prom {
 static json_t *
 cd_prom_data(struct cd *d, const char *cmd, const char *what)
 {
-	struct cd_client c = { .fd = -1, .ro = true, .uid = (uid_t)-1,
-	    .gid = (gid_t)-1 };
+	struct cd_client c = { .fd = -1,
+		.ro = true,
+		.uid = (uid_t)-1,
+		.gid = (gid_t)-1 };
 	json_t *req, *reply, *data = NULL;
 
 	req = what ? json_pack("{s:i, s:s, s:{s:s}}", "v", 1, "cmd", cmd,
-	    "args", "what", what) : json_pack("{s:i, s:s}", "v", 1, "cmd",
-	    cmd);
+	                 "args", "what", what)
+	           : json_pack("{s:i, s:s}", "v", 1, "cmd", cmd);
 	if (req == NULL)
 		return NULL;
 	reply = cd_cmd_run(d, req, &c);
@@ -96,15 +98,24 @@ static const char *
 cd_prom_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "HTTP Version Not Supported";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "HTTP Version Not Supported";
 	}
 }
 
@@ -122,11 +133,13 @@ cd_prom_respond(struct cd_prom_client *c, int status, const char *body,
 		    cd_prom_reason(status));
 		body = line;
 	}
-	n = asprintf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n%s", status,
-	    cd_prom_reason(status), status == 200 ? CLI_PROM_CONTENT_TYPE :
-	    "text/plain; charset=utf-8", strlen(body), status == 405 ?
-	    "Allow: GET, HEAD\r\n" : "", head ? "" : body);
+	n = asprintf(&c->out,
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n%s",
+	    status, cd_prom_reason(status),
+	    status == 200 ? CLI_PROM_CONTENT_TYPE : "text/plain; charset=utf-8",
+	    strlen(body), status == 405 ? "Allow: GET, HEAD\r\n" : "",
+	    head ? "" : body);
 	if (n < 0) {
 		c->out = NULL;
 		n = 0;
@@ -163,10 +176,11 @@ cd_prom_route(struct cd_prom_client *c, bool *head)
 	char method[16], target[256], version[16], *q;
 	char *eol = strchr(c->in, '\n');
 
-	if (eol == NULL || sscanf(c->in, "%15[A-Z] %255[^ \r\n] %15[^ \r\n]",
-	    method, target, version) != 3 || (eol[-1] == '\r' ? eol - 1 :
-	    eol) != c->in + strlen(method) + strlen(target) +
-	    strlen(version) + 2)
+	if (eol == NULL ||
+	    sscanf(c->in, "%15[A-Z] %255[^ \r\n] %15[^ \r\n]", method, target,
+	        version) != 3 ||
+	    (eol[-1] == '\r' ? eol - 1 : eol) !=
+	        c->in + strlen(method) + strlen(target) + strlen(version) + 2)
 		return 400;
 	if (strncmp(version, "HTTP/", 5) != 0 || target[0] != '/')
 		return 400;
@@ -200,7 +214,7 @@ static bool
 cd_prom_complete(const struct cd_prom_client *c)
 {
 	return memmem(c->in, c->inlen, "\r\n\r\n", 4) != NULL ||
-	    memmem(c->in, c->inlen, "\n\n", 2) != NULL;
+	       memmem(c->in, c->inlen, "\n\n", 2) != NULL;
 }
 
 static void
@@ -219,7 +233,7 @@ cd_prom_read(struct cd *d, unsigned i)
 	}
 	n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen, 0);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		cd_prom_free(d, i);	/* gone before asking */
+		cd_prom_free(d, i); /* gone before asking */
 		return;
 	}
 	if (n < 0)
@@ -274,7 +288,7 @@ cd_prom_accept(struct cd *d)
 			;
 		if (i == CD_PROM_CLIENT_MAX ||
 		    (p->cl[i] = calloc(1, sizeof(*p->cl[i]))) == NULL) {
-			close(fd);	/* busy: the scraper retries */
+			close(fd); /* busy: the scraper retries */
 			continue;
 		}
 		p->cl[i]->fd = fd;
@@ -292,14 +306,14 @@ cd_prom_open(struct cd *d)
 
 	if (d->ctl.prom_listen[0] == '\0')
 		return 0;
-	if (conf_listen_parse(d->ctl.prom_listen, &ss, &len, why,
-	    sizeof(why)) < 0) {
+	if (conf_listen_parse(d->ctl.prom_listen, &ss, &len, why, sizeof(why)) <
+	    0) {
 		cd_log("prometheus %s: %s", d->ctl.prom_listen, why);
 		return -1;
 	}
 	if ((d->prom = calloc(1, sizeof(*d->prom))) == NULL ||
-	    (fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) < 0)
+	    (fd = socket(ss.ss_family,
+	         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		goto fail;
 	d->prom->lfd = fd;
 	if (ss.ss_family == AF_INET6)
@@ -344,8 +358,9 @@ cd_prom_poll_fill(struct cd *d, struct pollfd *pfd)
 	for (unsigned i = 0; i < CD_PROM_CLIENT_MAX; i++) {
 		if (p->cl[i] == NULL)
 			continue;
-		pfd[n] = (struct pollfd){ .fd = p->cl[i]->fd, .events =
-		    p->cl[i]->phase == CD_PROM_WRITE ? POLLOUT : POLLIN };
+		pfd[n] = (struct pollfd){ .fd = p->cl[i]->fd,
+			.events = p->cl[i]->phase == CD_PROM_WRITE ? POLLOUT
+			                                           : POLLIN };
 		p->slot[n++] = (int)i;
 	}
 	p->npfd = n;

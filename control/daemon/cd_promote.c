@@ -29,11 +29,11 @@ cd_promote_relabel(struct cd *d)
 	char err[1024];
 
 	if (store_rev_path(d->store, d->run.rev, d->run.path,
-	    sizeof(d->run.path)) < 0)
+	        sizeof(d->run.path)) < 0)
 		return;
 	if (conf_load(d->run.path, d->run.conf, err, sizeof(err)) < 0)
-		cd_log("reloading revision %lu: %s",
-		    (unsigned long)d->run.rev, err);
+		cd_log("reloading revision %lu: %s", (unsigned long)d->run.rev,
+		    err);
 }
 
 /*
@@ -47,15 +47,16 @@ cd_promote_relabel(struct cd *d)
 int
 cd_promote(struct cd *d, bool delivered, const char *why)
 {
-	struct cd_req rq = { .cmd = "promote", .uid = d->promote_uid,
-	    .pid = d->promote_pid };
+	struct cd_req rq = { .cmd = "promote",
+		.uid = d->promote_uid,
+		.pid = d->promote_pid };
 	uint64_t rev = d->promote_rev;
 	char err[512], what[256];
 
 	if (rev == 0)
 		return 0;
-	if (store_promote(d->store, d->ctl.keep_revisions, err,
-	    sizeof(err)) < 0) {
+	if (store_promote(d->store, d->ctl.keep_revisions, err, sizeof(err)) <
+	    0) {
 		cd_log("revision %lu is active but not yet stored: %s",
 		    (unsigned long)rev, err);
 		return -1;
@@ -65,8 +66,10 @@ cd_promote(struct cd *d, bool delivered, const char *why)
 	cd_promote_relabel(d);
 	if (delivered)
 		return 0;
-	snprintf(what, sizeof(what), "revision %lu stored without its "
-	    "answer delivered: %s", (unsigned long)rev, why);
+	snprintf(what, sizeof(what),
+	    "revision %lu stored without its "
+	    "answer delivered: %s",
+	    (unsigned long)rev, why);
 	cd_log("%s", what);
 	cd_audit(d, &rq, "promote", "ok", what, rev);
 	return 0;

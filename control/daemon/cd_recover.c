@@ -31,7 +31,8 @@ cd_recover_audited(struct cd *d, uint64_t rev)
 	last = json_array_get(recs, 0);
 	result = json_string_value(json_object_get(last, "result"));
 	ok = json_integer_value(json_object_get(last, "revision")) ==
-	    (json_int_t)rev && result != NULL && strcmp(result, "ok") == 0;
+	         (json_int_t)rev &&
+	     result != NULL && strcmp(result, "ok") == 0;
 	json_decref(recs);
 	return ok;
 }
@@ -46,21 +47,24 @@ cd_recover_staged(struct cd *d, const struct cd_req *rq)
 		return 0;
 	if (cd_recover_audited(d, rev)) {
 		if (store_promote(d->store, d->ctl.keep_revisions, err,
-		    sizeof(err)) < 0) {
+		        sizeof(err)) < 0) {
 			cd_log("recovery: revision %lu: %s", (unsigned long)rev,
 			    err);
 			return -1;
 		}
-		snprintf(what, sizeof(what), "revision %lu completed by "
+		snprintf(what, sizeof(what),
+		    "revision %lu completed by "
 		    "recovery: activated and audited before a crash, its "
-		    "answer perhaps never written", (unsigned long)rev);
+		    "answer perhaps never written",
+		    (unsigned long)rev);
 	} else {
 		if (store_unstage(d->store) < 0) {
 			cd_log("recovery: revision %lu: %s", (unsigned long)rev,
 			    strerror(errno));
 			return -1;
 		}
-		snprintf(what, sizeof(what), "revision %lu undone: a crash "
+		snprintf(what, sizeof(what),
+		    "revision %lu undone: a crash "
 		    "came before its audit record; no one was told of it",
 		    (unsigned long)rev);
 	}
@@ -72,8 +76,9 @@ cd_recover_staged(struct cd *d, const struct cd_req *rq)
 int
 cd_recover(struct cd *d)
 {
-	struct cd_req rq = { .cmd = "recover", .uid = getuid(),
-	    .pid = getpid() };
+	struct cd_req rq = { .cmd = "recover",
+		.uid = getuid(),
+		.pid = getpid() };
 	const char *note;
 	char err[512];
 	int rc;

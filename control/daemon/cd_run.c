@@ -46,7 +46,7 @@ cd_geo_note(const struct geo_db *db)
 	for (unsigned i = 0; i < db->nlayers; i++)
 		if (db->layer[i].records_non_iso > 0)
 			cd_log("geo: %s: %llu records answer a code ISO 3166-1 "
-			    "does not assign: judged unknown",
+			       "does not assign: judged unknown",
 			    db->layer[i].path,
 			    (unsigned long long)db->layer[i].records_non_iso);
 }
@@ -91,12 +91,12 @@ cd_run_fallback(void *arg, const struct conf *c, const struct geo_source *src,
  */
 static int
 cd_run_build(const char *path, const char *label,
-    const struct cd_running *reuse, struct cd *fallback,
-    struct cd_running *out, struct cd_err *e)
+    const struct cd_running *reuse, struct cd *fallback, struct cd_running *out,
+    struct cd_err *e)
 {
 	struct cd_run_fb fb = { fallback, e, false };
 	struct rev_geo g = { .fallback = fallback ? cd_run_fallback : NULL,
-	    .arg = &fb };
+		.arg = &fb };
 	struct rev r = { .geo = &out->geo };
 	char err[1024];
 
@@ -135,10 +135,10 @@ cd_run_compile(struct cd *d, uint64_t rev, const char *text,
 	memset(out, 0, sizeof(*out));
 	out->rev = rev;
 	if (rev == 0)
-		snprintf(out->path, sizeof(out->path), "%s/candidate-check.conf",
-		    d->ctl.state_dir);
-	else if (store_rev_path(d->store, rev, out->path,
-	    sizeof(out->path)) < 0)
+		snprintf(out->path, sizeof(out->path),
+		    "%s/candidate-check.conf", d->ctl.state_dir);
+	else if (store_rev_path(d->store, rev, out->path, sizeof(out->path)) <
+	         0)
 		return cd_fail(e, "no-such-revision", "no revision %lu",
 		    (unsigned long)rev);
 	if (rev == 0 && store_file_write(out->path, text, strlen(text)) < 0)
@@ -148,7 +148,7 @@ cd_run_compile(struct cd *d, uint64_t rev, const char *text,
 		return cd_fail(e, "internal", "out of memory");
 	/* Only a stored revision compiled afresh (start-up) falls back. */
 	if (cd_run_build(out->path, rev == 0 ? "candidate" : NULL, reuse_geo,
-	    rev != 0 && reuse_geo == NULL ? d : NULL, out, e) < 0) {
+	        rev != 0 && reuse_geo == NULL ? d : NULL, out, e) < 0) {
 		cd_run_free(out);
 		return -1;
 	}
@@ -196,15 +196,15 @@ static int
 cd_commit_stage(struct cd *d, const char *text, const struct cd_change *c,
     const struct cd_req *rq, struct cd_err *e)
 {
-	struct store_meta m = { .base = d->run.rev, .uid = rq->uid,
-	    .pid = rq->pid };
+	struct store_meta m = { .base = d->run.rev,
+		.uid = rq->uid,
+		.pid = rq->pid };
 	char err[512];
 
 	snprintf(m.kind, sizeof(m.kind), "%s", c->kind);
-	snprintf(m.comment, sizeof(m.comment), "%s", c->comment ?
-	    c->comment : "");
-	if (store_stage(d->store, text, strlen(text), &m, err,
-	    sizeof(err)) < 0)
+	snprintf(m.comment, sizeof(m.comment), "%s",
+	    c->comment ? c->comment : "");
+	if (store_stage(d->store, text, strlen(text), &m, err, sizeof(err)) < 0)
 		return cd_fail(e, "internal", "store: %s", err);
 	return 0;
 }
@@ -255,9 +255,11 @@ cd_apply(struct cd *d, const char *text, const struct cd_change *c,
 	struct cd_running n;
 	bool pushed = false;
 
-	if (d->promote_rev != 0 && cd_promote(d, false, "another change "
-	    "came first") < 0)
-		return cd_fail(e, "internal", "revision %lu is active but the "
+	if (d->promote_rev != 0 && cd_promote(d, false,
+	                               "another change "
+	                               "came first") < 0)
+		return cd_fail(e, "internal",
+		    "revision %lu is active but the "
 		    "store cannot take it: nothing was changed",
 		    (unsigned long)d->promote_rev);
 	if (cd_run_compile(d, 0, text, &d->run, &n, e) < 0)
@@ -277,8 +279,10 @@ cd_apply(struct cd *d, const char *text, const struct cd_change *c,
 		goto undo;
 	}
 	if (cd_audit(d, rq, c->cmd, "ok", c->diff, n.rev) < 0) {
-		cd_fail(e, "internal", "the audit log %s cannot take the "
-		    "record: nothing was changed", d->audit_path);
+		cd_fail(e, "internal",
+		    "the audit log %s cannot take the "
+		    "record: nothing was changed",
+		    d->audit_path);
 		goto undo;
 	}
 	*newrev = n.rev;

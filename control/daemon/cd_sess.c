@@ -268,7 +268,7 @@ cd_grant_next(struct cd *d, const struct cd_running *n, struct cd_grant *g)
 		return 0;
 	/* New geo tables may place the source or an ipaddr elsewhere. */
 	if (idm_facts_build(nc, n->geo.tables, g->claims, iss,
-	    cd_grant_cc(n->geo.tables, g), &tmp.facts) != IDM_E_OK)
+	        cd_grant_cc(n->geo.tables, g), &tmp.facts) != IDM_E_OK)
 		return 0;
 	g->svcs_next = tmp.svcs = cd_svcs_remap(d->run.conf, nc, g->svcs);
 	idm_rule_bits(nc, &tmp.facts, &bits);
@@ -285,7 +285,8 @@ cd_sess_prepare(struct cd *d, const struct cd_running *n, struct cd_err *e)
 		return 0;
 	if (n->conf->identity.line != 0 && n->conf->identity.capacity != s->cap)
 		cd_log("sessions: capacity %u takes effect when cordond "
-		    "restarts (now %u)", n->conf->identity.capacity, s->cap);
+		       "restarts (now %u)",
+		    n->conf->identity.capacity, s->cap);
 	if (cd_sess_table_new(s, &s->next, &s->next_fd, err, sizeof(err)))
 		return cd_fail(e, "internal", "sessions: %s", err);
 	s->next_on = true;
@@ -294,7 +295,8 @@ cd_sess_prepare(struct cd *d, const struct cd_running *n, struct cd_err *e)
 	for (unsigned i = 0; i < s->cap; i++)
 		if (s->g[i] && cd_grant_next(d, n, s->g[i]) != 0) {
 			cd_sess_abort(d);
-			return cd_fail(e, "internal", "sessions: rebuilding "
+			return cd_fail(e, "internal",
+			    "sessions: rebuilding "
 			    "the table failed");
 		}
 	d->be->sess_table(d, s->next_fd);
@@ -329,12 +331,13 @@ cd_sess_switch(struct cd *d)
 			continue;
 		iss = cd_ident_find(s->iss, s->niss, g->iss_name);
 		g->svcs = g->svcs_next;
-		if (g->svcs == 0 || iss < 0 || idm_facts_build(d->run.conf,
-		    d->run.geo.tables, g->claims, iss,
-		    cd_grant_cc(d->run.geo.tables, g), &g->facts) != IDM_E_OK)
+		if (g->svcs == 0 || iss < 0 ||
+		    idm_facts_build(d->run.conf, d->run.geo.tables, g->claims,
+		        iss, cd_grant_cc(d->run.geo.tables, g),
+		        &g->facts) != IDM_E_OK)
 			cd_sess_drop(s, g, false);
 		else
-			cd_grant_nft(d, g, true);	/* the new ports */
+			cd_grant_nft(d, g, true); /* the new ports */
 	}
 }
 

@@ -22,35 +22,35 @@ struct cd_running;
 /* One session: a verified token, for one source, on some services. */
 struct cd_grant {
 	uint32_t sid;
-	uint32_t ident;		/* its rule bits in the table */
+	uint32_t ident; /* its rule bits in the table */
 	uint8_t af;
 	uint8_t addr[16];
 	char src[48];
-	uint64_t svcs;		/* service indexes of the running config */
-	uint64_t svcs_next;	/* the same services in a commit's config */
+	uint64_t svcs;      /* service indexes of the running config */
+	uint64_t svcs_next; /* the same services in a commit's config */
 	char iss_name[32];
 	char sub[128];
 	char jti[128];
-	int64_t created;	/* wall clock, for show */
+	int64_t created; /* wall clock, for show */
 	/* Boot time (cd_clock.c), as in the shared table: granted, and the
 	 * end, which only ever moves earlier (cd_sess_clock). */
 	int64_t born, ends;
-	char via[8];		/* "push" or "knock" */
+	char via[8]; /* "push" or "knock" */
 	json_t *claims;
-	struct idm_facts facts;	/* points into CLAIMS */
-	uint32_t src_next, sub_next;	/* index chains (cd_sess_idx.c) */
+	struct idm_facts facts;      /* points into CLAIMS */
+	uint32_t src_next, sub_next; /* index chains (cd_sess_idx.c) */
 };
 
-#define CD_IDX_END	UINT32_MAX
+#define CD_IDX_END UINT32_MAX
 
 struct cd_sessions {
-	struct cd *d;			/* the daemon, for the kernel's sets */
+	struct cd *d; /* the daemon, for the kernel's sets */
 	struct sess_table *t;
 	int fd;
-	struct sess_table *next;	/* being pushed with a commit */
+	struct sess_table *next; /* being pushed with a commit */
 	int next_fd;
 	unsigned cap;
-	struct cd_grant **g;		/* by ident */
+	struct cd_grant **g; /* by ident */
 	unsigned n;
 	uint32_t next_sid;
 	/*
@@ -59,7 +59,7 @@ struct cd_sessions {
 	 * session's bits (docs/identity.md).
 	 */
 	uint32_t *freeq;
-	int64_t *freed_at;		/* by ident */
+	int64_t *freed_at; /* by ident */
 	unsigned fhead, nfree;
 	/* Grants by source and by subject: the per-grant checks must not
 	 * scan them all (cd_sess_idx.c). */
@@ -68,30 +68,30 @@ struct cd_sessions {
 	uint8_t hkey[16];
 	struct jose_issuer iss[CONF_ISSUER_MAX];
 	unsigned niss;
-	struct jose_issuer next_iss[CONF_ISSUER_MAX];	/* a commit's */
+	struct jose_issuer next_iss[CONF_ISSUER_MAX]; /* a commit's */
 	unsigned next_niss;
-	bool next_on;			/* a commit is being prepared */
+	bool next_on; /* a commit is being prepared */
 	int64_t next_sweep, next_refresh;
-	uint32_t gcursor, tcursor;	/* where the sweeps go on */
+	uint32_t gcursor, tcursor; /* where the sweeps go on */
 	/* The journal (cd_sess_journal.c, docs/identity.md). */
 	char journal[CONF_PATH_MAX + 32];
-	int jfd;			/* for appending */
-	uint64_t jrecords;		/* records in it */
-	int64_t jend;			/* end of its last whole record */
-	int64_t jresv;			/* space reserved up to here */
-	bool jnoresv;			/* the file system cannot reserve */
-	bool jdirty;			/* records written, not yet synced */
-	bool jrewrite;			/* only a rewrite can make it true */
-	bool restoring;			/* replaying it: no records */
-	uint32_t *jpend;		/* ended sessions not yet journaled */
+	int jfd;           /* for appending */
+	uint64_t jrecords; /* records in it */
+	int64_t jend;      /* end of its last whole record */
+	int64_t jresv;     /* space reserved up to here */
+	bool jnoresv;      /* the file system cannot reserve */
+	bool jdirty;       /* records written, not yet synced */
+	bool jrewrite;     /* only a rewrite can make it true */
+	bool restoring;    /* replaying it: no records */
+	uint32_t *jpend;   /* ended sessions not yet journaled */
 	unsigned njpend, jpcap;
-	int64_t jalarm;			/* since when it lags; 0: it does not */
-	int64_t jretry_ms;		/* no rewrite before (clk_mono_ms) */
-	char jerr[96];			/* why */
-	uint64_t jskipped, jfailed;	/* bad records at start-up, failed
+	int64_t jalarm;             /* since when it lags; 0: it does not */
+	int64_t jretry_ms;          /* no rewrite before (clk_mono_ms) */
+	char jerr[96];              /* why */
+	uint64_t jskipped, jfailed; /* bad records at start-up, failed
 					 * appends since */
 	struct knock_ctx *knock;
-	bool nearly_full;		/* the high-water alarm was raised */
+	bool nearly_full; /* the high-water alarm was raised */
 	/* counters: cordonctl show sessions, SNMP */
 	uint64_t added, refused, revoked, expired, full, quota;
 	uint64_t reason[JOSE_REASON_MAX];
@@ -107,8 +107,7 @@ void cd_sess_tick(struct cd *d);
  * The table goes to the enforcer through the backend (cd_backend.h:
  * sess_table, then activate), never to the dataplane directly.
  */
-int cd_sess_prepare(struct cd *d, const struct cd_running *n,
-    struct cd_err *e);
+int cd_sess_prepare(struct cd *d, const struct cd_running *n, struct cd_err *e);
 void cd_sess_switch(struct cd *d);
 void cd_sess_abort(struct cd *d);
 /*
@@ -118,17 +117,17 @@ void cd_sess_abort(struct cd *d);
  * when it falls under CD_SESS_LOW_PCT %.  Called where the count changes
  * and each tick (a restored table is judged once the daemon runs).
  */
-#define CD_SESS_HIGH_PCT	90
-#define CD_SESS_LOW_PCT		80
+#define CD_SESS_HIGH_PCT 90
+#define CD_SESS_LOW_PCT  80
 void cd_sess_watermark(struct cd_sessions *s);
 /*
  * Verifies TOKEN and grants SRC a session (SVC: one service, or NULL:
  * every identity service; TTL 0: the longest allowed).  VIA "push" or
  * "knock".  0 with *OUT set (borrowed), or -1 with E.
  */
-int cd_sess_grant(struct cd *d, const char *token, size_t len,
-    const char *src, const char *svc, unsigned ttl, const char *via,
-    struct cd_grant **out, struct cd_err *e);
+int cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
+    const char *svc, unsigned ttl, const char *via, struct cd_grant **out,
+    struct cd_err *e);
 json_t *cd_grant_json(const struct cd *d, const struct cd_grant *g);
 /*
  * A grant's end in boot time: the earliest of BORN + max_ttl, BORN + TTL
@@ -148,7 +147,7 @@ bool cd_sess_clock(struct cd *d, struct cd_grant *g, int64_t now_unix,
 void cd_grant_clock_put(const struct cd_grant *g, json_t *o);
 void cd_grant_clock_get(struct cd_grant *g, const json_t *o);
 
-#define CD_SESS_HOLD_S	2
+#define CD_SESS_HOLD_S 2
 
 /*
  * cd_sess_nft.c: the same grant as elements (source, port) of the
@@ -240,17 +239,15 @@ json_t *cd_explain_identity(struct cd *d, const json_t *args,
  * The session the classifier finds for M's source and service SVC at
  * NOW: its rule bits (NULL: none in force) and its grant in *G.
  */
-const uint64_t *cd_explain_session(const struct cd *d,
-    const struct pkt_meta *m, unsigned svc, int64_t now,
-    const struct cd_grant **g);
+const uint64_t *cd_explain_session(const struct cd *d, const struct pkt_meta *m,
+    unsigned svc, int64_t now, const struct cd_grant **g);
 
 /* cd_sess_ident.c: issuers and their keys */
-int cd_ident_build(struct cd *d, const struct conf *c,
-    struct jose_issuer *iss, unsigned *n);
+int cd_ident_build(struct cd *d, const struct conf *c, struct jose_issuer *iss,
+    unsigned *n);
 void cd_ident_clear(struct jose_issuer *iss, unsigned *n);
 /* Index of the issuer named NAME in ISS, or -1. */
-int cd_ident_find(const struct jose_issuer *iss, unsigned n,
-    const char *name);
+int cd_ident_find(const struct jose_issuer *iss, unsigned n, const char *name);
 void cd_ident_refresh(struct cd *d, bool force);
 /*
  * Would TOK (LEN bytes, NULs included) open a session now?  The
@@ -265,8 +262,7 @@ int cd_ident_check(struct cd *d, const char *tok, size_t len,
 int cd_ident_verify(struct cd *d, const char *tok, size_t len,
     struct jose_result *res, struct cd_err *e);
 /* Counts and logs refusal RC of a token to be granted; -1 with E. */
-int cd_ident_refuse(struct cd *d, int rc, const char *detail,
-    struct cd_err *e);
+int cd_ident_refuse(struct cd *d, int rc, const char *detail, struct cd_err *e);
 /* The last second a session from CLAIMS may last: their exp. */
 int64_t cd_ident_exp(const json_t *claims, int64_t now);
 

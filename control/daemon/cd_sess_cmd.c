@@ -11,7 +11,8 @@ static int
 cd_need_sess(const struct cd *d, struct cd_err *e)
 {
 	if (d->sess == NULL)
-		return cd_fail(e, "bad-request", "no identity group configured");
+		return cd_fail(e, "bad-request",
+		    "no identity group configured");
 	return 0;
 }
 
@@ -22,15 +23,16 @@ cd_cmd_session_add(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_t *jtok = json_object_get(rq->args, "token");
 	const char *tok = json_string_value(jtok);
 	const char *src = json_string_value(json_object_get(rq->args, "src"));
-	const char *svc = json_string_value(json_object_get(rq->args,
-	    "service"));
+	const char *svc =
+	    json_string_value(json_object_get(rq->args, "service"));
 	json_int_t ttl = json_integer_value(json_object_get(rq->args, "ttl"));
 	struct cd_grant *g;
 
 	if (cd_need_sess(d, e) < 0)
 		return -1;
 	if (tok == NULL || src == NULL)
-		return cd_fail(e, "bad-request", "session-add needs token and "
+		return cd_fail(e, "bad-request",
+		    "session-add needs token and "
 		    "src");
 	if (ttl < 0 || ttl > 7 * 86400)
 		return cd_fail(e, "bad-request", "ttl out of range");
@@ -42,7 +44,7 @@ cd_cmd_session_add(struct cd *d, const struct cd_req *rq, json_t **data,
 	 * cut it short.
 	 */
 	if (cd_sess_grant(d, tok, json_string_length(jtok), src, svc,
-	    (unsigned)ttl, "push", &g, e) < 0)
+	        (unsigned)ttl, "push", &g, e) < 0)
 		return -1;
 	*data = cd_grant_json(d, g);
 	return 0;
@@ -65,15 +67,13 @@ cd_cmd_session_list(struct cd *d, const struct cd_req *rq, json_t **data,
 			json_array_append_new(arr, cd_grant_json(d, s->g[i]));
 	sess_counts(s->t, &c);
 	*data = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I}", "sessions", arr, "capacity", (json_int_t)s->cap,
-	    "live", (json_int_t)s->n, "entries", (json_int_t)c.live,
-	    "refused_full", (json_int_t)s->full,
-	    "refused", (json_int_t)s->refused,
-	    "revoked", (json_int_t)s->revoked,
-	    "refused_quota", (json_int_t)s->quota,
-	    "expired", (json_int_t)s->expired,
-	    "journal_skipped", (json_int_t)s->jskipped,
-	    "journal_failed", (json_int_t)s->jfailed);
+	                  "s:I, s:I}",
+	    "sessions", arr, "capacity", (json_int_t)s->cap, "live",
+	    (json_int_t)s->n, "entries", (json_int_t)c.live, "refused_full",
+	    (json_int_t)s->full, "refused", (json_int_t)s->refused, "revoked",
+	    (json_int_t)s->revoked, "refused_quota", (json_int_t)s->quota,
+	    "expired", (json_int_t)s->expired, "journal_skipped",
+	    (json_int_t)s->jskipped, "journal_failed", (json_int_t)s->jfailed);
 	return 0;
 }
 
@@ -89,12 +89,12 @@ cd_revoke_match(const struct cd_grant *g, const json_t *args)
 	if ((v = json_object_get(args, "sub")) != NULL)
 		return strcmp(json_string_value(v) ?: "", g->sub) == 0;
 	if ((v = json_object_get(args, "jti")) != NULL)
-		return g->jti[0] && strcmp(json_string_value(v) ?: "",
-		    g->jti) == 0;
+		return g->jti[0] &&
+		       strcmp(json_string_value(v) ?: "", g->jti) == 0;
 	if ((v = json_object_get(args, "src")) != NULL)
 		return inet_pton(g->af == 4 ? AF_INET : AF_INET6,
-		    json_string_value(v) ?: "", a) == 1 &&
-		    memcmp(a, g->addr, g->af == 4 ? 4 : 16) == 0;
+		           json_string_value(v) ?: "", a) == 1 &&
+		       memcmp(a, g->addr, g->af == 4 ? 4 : 16) == 0;
 	return false;
 }
 
@@ -108,7 +108,8 @@ cd_cmd_session_revoke(struct cd *d, const struct cd_req *rq, json_t **data,
 	if (cd_need_sess(d, e) < 0)
 		return -1;
 	if (json_object_size(rq->args) != 1)
-		return cd_fail(e, "bad-request", "revoke by one of id, sub, "
+		return cd_fail(e, "bad-request",
+		    "revoke by one of id, sub, "
 		    "jti or src");
 	for (unsigned i = 0; i < s->cap; i++)
 		if (s->g[i] && cd_revoke_match(s->g[i], rq->args)) {
@@ -122,10 +123,12 @@ cd_cmd_session_revoke(struct cd *d, const struct cd_req *rq, json_t **data,
 	 */
 	if (n > 0 && cd_journal_sync(s) < 0) {
 		cd_audit(d, rq, "session-revoke", "journal", NULL, d->run.rev);
-		return cd_fail(e, "internal", "revoked %u session(s), but the "
+		return cd_fail(e, "internal",
+		    "revoked %u session(s), but the "
 		    "sessions journal could not be written (%s): until it is "
 		    "(alarm session-journal), a cordond restart would restore "
-		    "them", n, s->jerr);
+		    "them",
+		    n, s->jerr);
 	}
 	cd_audit(d, rq, "session-revoke", "ok", NULL, d->run.rev);
 	*data = json_pack("{s:i}", "revoked", n);

@@ -69,8 +69,10 @@ cd_grant_svcs(const struct conf *c, const char *svc, uint64_t *out,
 	}
 	if ((i = conf_service_find(c, svc)) < 0 ||
 	    !((c->identity.services >> i) & 1))
-		return cd_fail(e, "bad-request", "service \"%s\" is not in "
-		    "identity.services", svc);
+		return cd_fail(e, "bad-request",
+		    "service \"%s\" is not in "
+		    "identity.services",
+		    svc);
 	*out = 1ULL << i;
 	return 0;
 }
@@ -100,8 +102,10 @@ cd_grant_expiry(const struct conf *c, const json_t *claims, unsigned ttl,
 static int
 cd_journal_refused(struct cd_err *e)
 {
-	return cd_fail(e, "internal", "sessions journal: %s: the session is "
-	    "not granted", strerror(errno));
+	return cd_fail(e, "internal",
+	    "sessions journal: %s: the session is "
+	    "not granted",
+	    strerror(errno));
 }
 
 /* Installs G (facts built) into the table and the grant list. */
@@ -114,8 +118,10 @@ cd_grant_install(struct cd *d, struct cd_grant *g, struct cd_err *e)
 
 	if (slot < 0) {
 		s->full++;
-		return cd_fail(e, "session-table-full", "session table full "
-		    "(%u sessions): refused", s->cap);
+		return cd_fail(e, "session-table-full",
+		    "session table full "
+		    "(%u sessions): refused",
+		    s->cap);
 	}
 	g->ident = (uint32_t)slot;
 	if (g->sid == 0)
@@ -132,8 +138,9 @@ cd_grant_install(struct cd *d, struct cd_grant *g, struct cd_err *e)
 		cd_journal_del(s, g->sid);
 		if (rc == -ENOSPC)
 			s->full++;
-		return cd_fail(e, rc == -ENOSPC ? "session-table-full" :
-		    "internal", "session table: %s", strerror(-rc));
+		return cd_fail(e,
+		    rc == -ENOSPC ? "session-table-full" : "internal",
+		    "session table: %s", strerror(-rc));
 	}
 	s->g[slot] = g;
 	cd_idx_link(s, g);
@@ -164,14 +171,16 @@ cd_grant_supersede(struct cd *d, const struct cd_grant *n, struct cd_err *e)
 			cd_sess_drop(s, g, true);
 	}
 	for (g = cd_idx_sub(s, n->iss_name, n->sub); g != NULL;
-	    g = cd_idx_next(s, g->sub_next))
+	     g = cd_idx_next(s, g->sub_next))
 		if (strcmp(g->sub, n->sub) == 0 &&
 		    strcmp(g->iss_name, n->iss_name) == 0)
 			mine++;
 	if (mine >= d->run.conf->identity.per_subject) {
 		s->quota++;
-		return cd_fail(e, "session-quota", "%s already holds %u "
-		    "sessions (identity.sessions.per_subject)", n->sub, mine);
+		return cd_fail(e, "session-quota",
+		    "%s already holds %u "
+		    "sessions (identity.sessions.per_subject)",
+		    n->sub, mine);
 	}
 	return 0;
 }
@@ -189,7 +198,8 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 	int rc;
 
 	if (s == NULL)
-		return cd_fail(e, "bad-request", "no identity group configured");
+		return cd_fail(e, "bad-request",
+		    "no identity group configured");
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return cd_fail(e, "internal", "out of memory");
 	if (cd_addr_parse(src, &g->af, g->addr) < 0) {
@@ -211,7 +221,8 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 	if (rc != IDM_E_OK) {
 		s->refused++;
 		cd_grant_free(g);
-		return cd_fail(e, "token-refused", "%s: the act chain is deeper "
+		return cd_fail(e, "token-refused",
+		    "%s: the act chain is deeper "
 		    "than identity.claims.act_depth or malformed",
 		    idm_err_name((unsigned)rc));
 	}
@@ -224,8 +235,10 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 	/* cd_ident_verify saw exp in the future; a second may have passed. */
 	if (g->ends <= now) {
 		cd_grant_free(g);
-		return cd_ident_refuse(d, JOSE_LEEWAY_ONLY, "exp has passed: "
-		    "a session would be expired at once", e);
+		return cd_ident_refuse(d, JOSE_LEEWAY_ONLY,
+		    "exp has passed: "
+		    "a session would be expired at once",
+		    e);
 	}
 	snprintf(g->via, sizeof(g->via), "%s", via);
 	/* A full disk must not cost the session this one would replace. */
@@ -237,8 +250,8 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 		cd_grant_free(g);
 		return -1;
 	}
-	cd_syslog_event(d, "session-grant", "identity session granted",
-	    "id", CD_SL_U(g->sid), "sub", g->sub, "src", g->src, "issuer",
+	cd_syslog_event(d, "session-grant", "identity session granted", "id",
+	    CD_SL_U(g->sid), "sub", g->sub, "src", g->src, "issuer",
 	    g->iss_name, "via", via, "actors", CD_SL_U(g->facts.n - 1),
 	    "expires", CD_SL_U(cd_boot_to_unix(g->ends)), NULL);
 	*out = g;
@@ -246,22 +259,23 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 }
 
 int
-cd_sess_restore(struct cd *d, struct cd_grant *g, int issuer,
-    const json_t *o, struct cd_err *e)
+cd_sess_restore(struct cd *d, struct cd_grant *g, int issuer, const json_t *o,
+    struct cd_err *e)
 {
 	const char *via = json_string_value(json_object_get(o, "via"));
 	const char *iss = json_string_value(json_object_get(g->claims, "iss"));
 
 	/* The journal is trusted no further than the token it recorded. */
-	if (iss == NULL || strcmp(iss, d->run.conf->identity.issuers[issuer].iss)
-	    != 0 || g->ends > g->born + d->run.conf->identity.max_ttl)
+	if (iss == NULL ||
+	    strcmp(iss, d->run.conf->identity.issuers[issuer].iss) != 0 ||
+	    g->ends > g->born + d->run.conf->identity.max_ttl)
 		return cd_fail(e, "internal", "journal entry inconsistent");
 	/* Its exp as the wall clock judges it now. */
 	if (cd_sess_clock(d, g, clk_unix_s(), clk_boot_s(), false))
 		return cd_fail(e, "internal", "journal entry expired");
 	if (cd_addr_parse(g->src, &g->af, g->addr) < 0 ||
 	    idm_facts_build(d->run.conf, d->run.geo.tables, g->claims, issuer,
-	    cd_grant_cc(d->run.geo.tables, g), &g->facts) != IDM_E_OK)
+	        cd_grant_cc(d->run.geo.tables, g), &g->facts) != IDM_E_OK)
 		return cd_fail(e, "internal", "journal entry unusable");
 	snprintf(g->iss_name, sizeof(g->iss_name), "%s",
 	    d->run.conf->identity.issuers[issuer].name);
@@ -273,15 +287,15 @@ cd_sess_restore(struct cd *d, struct cd_grant *g, int issuer,
 	snprintf(g->via, sizeof(g->via), "%s", via ? via : "push");
 	if (cd_grant_install(d, g, e) < 0)
 		return -1;
-	d->sess->added--;	/* a restore, not a new grant */
+	d->sess->added--; /* a restore, not a new grant */
 	return 0;
 }
 
 void
 cd_sess_revoke_one(struct cd *d, struct cd_grant *g)
 {
-	cd_syslog_event(d, "session-revoke", "identity session revoked",
-	    "id", CD_SL_U(g->sid), "sub", g->sub, "src", g->src, NULL);
+	cd_syslog_event(d, "session-revoke", "identity session revoked", "id",
+	    CD_SL_U(g->sid), "sub", g->sub, "src", g->src, NULL);
 	d->sess->revoked++;
 	cd_sess_drop(d->sess, g, true);
 }
@@ -291,7 +305,7 @@ cd_sess_revoke_one(struct cd *d, struct cd_grant *g)
  * list and the table are walked a slice a tick: at a million sessions a
  * whole pass is ~100 ms of this single-threaded daemon.
  */
-#define CD_SWEEP_SLICE	65536
+#define CD_SWEEP_SLICE 65536
 
 static void
 cd_sess_sweep(struct cd *d, int64_t now_unix, int64_t now)
@@ -300,11 +314,12 @@ cd_sess_sweep(struct cd *d, int64_t now_unix, int64_t now)
 	unsigned end = s->gcursor + CD_SWEEP_SLICE;
 
 	for (unsigned i = s->gcursor; i < end && i < s->cap && s->n > 0; i++)
-		if (s->g[i] && cd_sess_clock(d, s->g[i], now_unix, now,
-		    true)) {
-			cd_syslog_event(d, "session-expire", "identity session "
-			    "expired", "id", CD_SL_U(s->g[i]->sid), "sub",
-			    s->g[i]->sub, "src", s->g[i]->src, NULL);
+		if (s->g[i] && cd_sess_clock(d, s->g[i], now_unix, now, true)) {
+			cd_syslog_event(d, "session-expire",
+			    "identity session "
+			    "expired",
+			    "id", CD_SL_U(s->g[i]->sid), "sub", s->g[i]->sub,
+			    "src", s->g[i]->src, NULL);
 			s->expired++;
 			cd_sess_drop(s, s->g[i], true);
 		}
@@ -366,19 +381,20 @@ cd_grant_json(const struct cd *d, const struct cd_grant *g)
 			    json_string(c->services[i].name));
 	for (unsigned i = 1; i < g->facts.n; i++) {
 		const struct idm_principal *p = &g->facts.p[i];
-		const char *sub = json_string_value(json_object_get(p->obj,
-		    "sub"));
+		const char *sub =
+		    json_string_value(json_object_get(p->obj, "sub"));
 		geo_cc_t where = p->has_ip ? p->ipcc : GEO_CC_UNKNOWN;
 
-		for (unsigned c = 0; !p->has_ip && !p->ip_bad &&
-		    c < GEO_CC_MAX; c++)
+		for (unsigned c = 0; !p->has_ip && !p->ip_bad && c < GEO_CC_MAX;
+		     c++)
 			if (conf_ccset_has(&p->decl, (geo_cc_t)c)) {
 				where = (geo_cc_t)c;
 				break;
 			}
 
-		json_array_append_new(acts, json_pack("{s:s, s:s}", "sub",
-		    sub ? sub : "", "location", geo_cc_name(where, cc)));
+		json_array_append_new(acts,
+		    json_pack("{s:s, s:s}", "sub", sub ? sub : "", "location",
+		        geo_cc_name(where, cc)));
 	}
 	json_object_set_new(o, "id", json_integer(g->sid));
 	json_object_set_new(o, "sub", json_string(g->sub));
@@ -387,8 +403,8 @@ cd_grant_json(const struct cd *d, const struct cd_grant *g)
 	json_object_set_new(o, "src", json_string(g->src));
 	json_object_set_new(o, "services", svcs);
 	json_object_set_new(o, "created", json_integer(g->created));
-	json_object_set_new(o, "expires", json_integer(
-	    cd_boot_to_unix(g->ends)));
+	json_object_set_new(o, "expires",
+	    json_integer(cd_boot_to_unix(g->ends)));
 	json_object_set_new(o, "via", json_string(g->via));
 	json_object_set_new(o, "actors", acts);
 	json_object_set_new(o, "relayed", json_boolean(g->facts.n > 1));

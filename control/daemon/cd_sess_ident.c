@@ -129,10 +129,11 @@ cd_ident_check(struct cd *d, const char *tok, size_t len,
 		return JOSE_INTERNAL;
 	/* The leeway forgives clock skew; it adds no lifetime. */
 	if ((exp = cd_ident_exp(res->claims, now)) <= now) {
-		snprintf(res->detail, sizeof(res->detail), "exp is %lld s ago, "
+		snprintf(res->detail, sizeof(res->detail),
+		    "exp is %lld s ago, "
 		    "accepted only within the %u s leeway: a session would "
-		    "be expired at once", (long long)(now - exp),
-		    s->iss[res->issuer].leeway);
+		    "be expired at once",
+		    (long long)(now - exp), s->iss[res->issuer].leeway);
 		return JOSE_LEEWAY_ONLY;
 	}
 	return JOSE_OK;

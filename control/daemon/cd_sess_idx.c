@@ -57,8 +57,8 @@ cd_idx_hsub(const struct cd_sessions *s, const char *iss, const char *sub)
 	memcpy(k, iss, n);
 	k[n] = '\0';
 	snprintf(k + n + 1, sizeof(k) - n - 1, "%s", sub);
-	return (uint32_t)knock_siphash(s->hkey, k, n + 1 +
-	    strlen(k + n + 1)) & s->hmask;
+	return (uint32_t)knock_siphash(s->hkey, k, n + 1 + strlen(k + n + 1)) &
+	       s->hmask;
 }
 
 void

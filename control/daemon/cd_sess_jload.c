@@ -17,13 +17,13 @@
 
 #include "control/daemon/cordond.h"
 
-#define CD_JLOAD_LOG_MAX 10	/* bad lines logged one by one */
+#define CD_JLOAD_LOG_MAX 10 /* bad lines logged one by one */
 
 struct cd_jload {
-	json_t *live;		/* id -> add record */
-	uint64_t hi_sid;	/* the highest id any record names */
-	int64_t off, good_end;	/* bytes read; end of the last good line */
-	unsigned bad, bad_tail;	/* bad lines; of them, after the last good */
+	json_t *live;           /* id -> add record */
+	uint64_t hi_sid;        /* the highest id any record names */
+	int64_t off, good_end;  /* bytes read; end of the last good line */
+	unsigned bad, bad_tail; /* bad lines; of them, after the last good */
 	uint64_t lines;
 };
 
@@ -93,8 +93,8 @@ cd_jload_replay(struct cd_jload *j, FILE *f, const char *path)
 		}
 		if (j->bad++ < CD_JLOAD_LOG_MAX)
 			cd_log("sessions journal %s: bad record at byte %lld "
-			    "(%zd bytes, torn or damaged): skipped", path,
-			    (long long)(j->off - n), n);
+			       "(%zd bytes, torn or damaged): skipped",
+			    path, (long long)(j->off - n), n);
 		j->bad_tail++;
 	}
 	free(line);
@@ -104,12 +104,15 @@ cd_jload_replay(struct cd_jload *j, FILE *f, const char *path)
 static void
 cd_jload_report(struct cd *d, const struct cd_jload *j)
 {
-	struct cd_req rq = { .cmd = "session-journal", .uid = getuid(),
-	    .pid = getpid() };
+	struct cd_req rq = { .cmd = "session-journal",
+		.uid = getuid(),
+		.pid = getpid() };
 	char msg[160];
 
-	snprintf(msg, sizeof(msg), "%u bad record(s) skipped, %u of them at "
-	    "the end (%lld bytes cut)", j->bad, j->bad_tail,
+	snprintf(msg, sizeof(msg),
+	    "%u bad record(s) skipped, %u of them at "
+	    "the end (%lld bytes cut)",
+	    j->bad, j->bad_tail,
 	    (long long)(j->bad_tail ? j->off - j->good_end : 0));
 	cd_log("sessions journal: %s", msg);
 	d->sess->jskipped = j->bad;

@@ -33,9 +33,9 @@
 
 #include "control/daemon/cordond.h"
 
-#define CD_JOURNAL_SLACK 4096	/* records beyond 2 x live before a rewrite */
-#define CD_JDEL_MAX	64	/* bytes of one del line, at most */
-#define CD_JRESV_CHUNK	(16 * 1024)	/* reserved ahead of need */
+#define CD_JOURNAL_SLACK 4096 /* records beyond 2 x live before a rewrite */
+#define CD_JDEL_MAX      64   /* bytes of one del line, at most */
+#define CD_JRESV_CHUNK   (16 * 1024) /* reserved ahead of need */
 
 json_t *
 cd_journal_rec(const struct cd *d, const struct cd_grant *g)
@@ -92,14 +92,14 @@ cd_journal_parse(const char *line, size_t len)
 	json_t *r;
 
 	if (len < 2 || line[len - 1] != '\n')
-		return NULL;		/* torn: no end */
+		return NULL; /* torn: no end */
 	len--;
 	/* A line of the old format (no hash): the JSON alone. */
 	if (line[0] == '{')
 		r = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
 	else if (len < 18 || line[16] != ' ' ||
-	    cd_journal_hash(line + 17, len - 17, hex) < 0 ||
-	    memcmp(hex, line, 16) != 0)
+	         cd_journal_hash(line + 17, len - 17, hex) < 0 ||
+	         memcmp(hex, line, 16) != 0)
 		return NULL;
 	else
 		r = json_loadb(line + 17, len - 17, JSON_REJECT_DUPLICATES,
@@ -120,8 +120,10 @@ cd_journal_alarm(struct cd_sessions *s, const char *why)
 		return;
 	s->jalarm = clk_unix_s();
 	cd_log("alarm session-journal: %s", s->jerr);
-	cd_syslog_event(s->d, "session-journal-failed", "sessions journal "
-	    "cannot be written", "error", s->jerr, NULL);
+	cd_syslog_event(s->d, "session-journal-failed",
+	    "sessions journal "
+	    "cannot be written",
+	    "error", s->jerr, NULL);
 }
 
 static void
@@ -131,17 +133,19 @@ cd_journal_clear(struct cd_sessions *s)
 		return;
 	s->jalarm = 0;
 	cd_log("sessions journal: written again; alarm cleared");
-	cd_syslog_event(s->d, "session-journal-ok", "sessions journal "
-	    "written again", NULL);
+	cd_syslog_event(s->d, "session-journal-ok",
+	    "sessions journal "
+	    "written again",
+	    NULL);
 }
 
 void
 cd_journal_alarms(const struct cd_sessions *s, json_t *alarms)
 {
 	if (s != NULL && s->jalarm != 0)
-		json_array_append_new(alarms, json_pack("{s:s, s:I, s:s}",
-		    "name", "session-journal", "since", (json_int_t)s->jalarm,
-		    "detail", s->jerr));
+		json_array_append_new(alarms,
+		    json_pack("{s:s, s:I, s:s}", "name", "session-journal",
+		        "since", (json_int_t)s->jalarm, "detail", s->jerr));
 }
 
 /* A failed append leaves nothing behind: the file is cut back. */
@@ -172,9 +176,9 @@ fail:
 	saved = errno ? errno : ENOSPC;
 	if (off > 0 && ftruncate(s->jfd, s->jend) < 0)
 		cd_log("sessions journal: cannot cut a torn record: %s",
-		    strerror(errno));	/* replay skips it */
+		    strerror(errno)); /* replay skips it */
 	else if (off > 0)
-		s->jresv = s->jend;	/* cutting freed the reserve */
+		s->jresv = s->jend; /* cutting freed the reserve */
 	errno = saved;
 	return -1;
 }
@@ -186,20 +190,20 @@ fail:
 static int
 cd_journal_reserve(struct cd_sessions *s, size_t need)
 {
-	int64_t want = s->jend + (int64_t)need +
-	    ((int64_t)s->n + 1) * CD_JDEL_MAX;
+	int64_t want =
+	    s->jend + (int64_t)need + ((int64_t)s->n + 1) * CD_JDEL_MAX;
 
 	if (s->jnoresv || want <= s->jresv)
 		return 0;
 	if (fallocate(s->jfd, FALLOC_FL_KEEP_SIZE, s->jend,
-	    want - s->jend + CD_JRESV_CHUNK) == 0) {
+	        want - s->jend + CD_JRESV_CHUNK) == 0) {
 		s->jresv = want + CD_JRESV_CHUNK;
 		return 0;
 	}
 	if (errno != EOPNOTSUPP)
 		return -1;
 	cd_log("sessions journal: the file system cannot reserve space: an "
-	    "ending may fail to be written when it fills");
+	       "ending may fail to be written when it fills");
 	s->jnoresv = true;
 	return 0;
 }
@@ -208,8 +212,9 @@ static int
 cd_journal_write_del(struct cd_sessions *s, uint32_t sid)
 {
 	size_t len;
-	char *line = cd_journal_line(json_pack("{s:s, s:I}", "op", "del",
-	    "id", (json_int_t)sid), &len);
+	char *line = cd_journal_line(json_pack("{s:s, s:I}", "op", "del", "id",
+	                                 (json_int_t)sid),
+	    &len);
 	int rc = line ? cd_journal_put(s, line, len) : -1;
 
 	free(line);
@@ -340,8 +345,8 @@ cd_journal_reopen(struct cd_sessions *s)
 
 	if (s->jfd >= 0)
 		close(s->jfd);
-	s->jfd = open(s->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0600);
+	s->jfd =
+	    open(s->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (s->jfd < 0 || fstat(s->jfd, &st) < 0)
 		return -1;
 	s->jend = s->jresv = st.st_size;
@@ -387,8 +392,9 @@ cd_journal_dump(struct cd *d, FILE *f)
 	}
 	if (fflush(f) != 0)
 		return -1;
-	if (!s->jnoresv && fallocate(fileno(f), FALLOC_FL_KEEP_SIZE, size,
-	    ((int64_t)s->n + 1) * CD_JDEL_MAX + CD_JRESV_CHUNK) < 0 &&
+	if (!s->jnoresv &&
+	    fallocate(fileno(f), FALLOC_FL_KEEP_SIZE, size,
+	        ((int64_t)s->n + 1) * CD_JDEL_MAX + CD_JRESV_CHUNK) < 0 &&
 	    errno != EOPNOTSUPP)
 		return -1;
 	return fsync(fileno(f));
@@ -424,8 +430,7 @@ cd_sess_journal_save(struct cd *d)
 		cd_journal_alarm(s, "rewrite");
 		return -1;
 	}
-	s->jresv = s->jend + ((int64_t)s->n + 1) * CD_JDEL_MAX +
-	    CD_JRESV_CHUNK;
+	s->jresv = s->jend + ((int64_t)s->n + 1) * CD_JDEL_MAX + CD_JRESV_CHUNK;
 	cd_journal_clear(s);
 	return 0;
 fail_unlink:
@@ -450,8 +455,9 @@ cd_journal_tick(struct cd *d)
 
 	if (s->jalarm != 0 || s->jdirty)
 		cd_journal_sync(s);
-	if ((s->jalarm == 0 && s->jrecords <= 2 * (uint64_t)s->n +
-	    CD_JOURNAL_SLACK) || now < s->jretry_ms)
+	if ((s->jalarm == 0 &&
+	        s->jrecords <= 2 * (uint64_t)s->n + CD_JOURNAL_SLACK) ||
+	    now < s->jretry_ms)
 		return;
 	/* A failed rewrite (a full disk) is not retried every second. */
 	if (cd_sess_journal_save(d) < 0)

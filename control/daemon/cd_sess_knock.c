@@ -32,7 +32,7 @@ cd_knock_open(struct cd *d)
 	knock_conf_defaults(&kc);
 	if ((d->sess->knock = calloc(1, sizeof(*d->sess->knock))) == NULL ||
 	    knock_ctx_init(d->sess->knock, &kc, clk_unix_s(), err,
-	    sizeof(err)) < 0) {
+	        sizeof(err)) < 0) {
 		cd_log("knock: %s", d->sess->knock ? err : "out of memory");
 		free(d->sess->knock);
 		d->sess->knock = NULL;
@@ -64,8 +64,8 @@ cd_knock_token(struct cd *d, const char *tok, size_t len, json_t **cnf)
 	*cnf = NULL;
 	if (cd_ident_verify(d, tok, len, &res, &e) < 0)
 		return -1;
-	*cnf = json_incref(json_object_get(json_object_get(res.claims, "cnf"),
-	    "jwk"));
+	*cnf = json_incref(
+	    json_object_get(json_object_get(res.claims, "cnf"), "jwk"));
 	jose_result_free(&res);
 	return 0;
 }
@@ -81,11 +81,11 @@ cd_knock_grant(struct cd *d, const struct knock_msg *m,
 	inet_ntop(k->af == 4 ? AF_INET : AF_INET6, k->src, src, sizeof(src));
 	snprintf(svc, sizeof(svc), "%.*s", (int)m->service_len, m->service);
 	if (cd_sess_grant(d, m->token, m->token_len, src, svc, 0, "knock", &g,
-	    &e) < 0)
+	        &e) < 0)
 		cd_log("knock from %s for %s: %s", src, svc, e.msg);
 	else
-		cd_log("knock from %s: session %u for %s (%s), until %lld",
-		    src, g->sid, svc, g->sub, (long long)cd_boot_to_unix(g->ends));
+		cd_log("knock from %s: session %u for %s (%s), until %lld", src,
+		    g->sid, svc, g->sub, (long long)cd_boot_to_unix(g->ends));
 }
 
 /*

@@ -13,7 +13,7 @@
 #include "control/daemon/cordond.h"
 #include "control/nft/nft.h"
 
-#define CD_NFT_PORTS_MAX 256	/* elements per service, at most */
+#define CD_NFT_PORTS_MAX 256 /* elements per service, at most */
 
 /*
  * Grants (ADD) or withdraws access for SRC (4 or 16 bytes by AF) to
@@ -31,8 +31,8 @@ cd_nft_session(struct cd *d, bool add, int af, const uint8_t *src,
 
 	if (x == NULL)
 		return 0;
-	rc = add ? nft_session_add(x, af, src, port, timeout_s) :
-	    nft_session_del(x, af, src, port);
+	rc = add ? nft_session_add(x, af, src, port, timeout_s)
+	         : nft_session_del(x, af, src, port);
 	if (rc < 0)
 		cd_log("nftables: session %s: %s", add ? "add" : "delete",
 		    strerror(errno));
@@ -54,8 +54,9 @@ cd_grant_nft(struct cd *d, const struct cd_grant *g, bool add)
 		if (!((g->svcs >> s) & 1))
 			continue;
 		for (unsigned r = 0; r < v->nranges; r++)
-			for (unsigned p = v->range[r].lo; p <= v->range[r].hi &&
-			    n < CD_NFT_PORTS_MAX; p++, n++)
+			for (unsigned p = v->range[r].lo;
+			     p <= v->range[r].hi && n < CD_NFT_PORTS_MAX;
+			     p++, n++)
 				cd_nft_session(d, add, g->af, g->addr,
 				    (uint16_t)p, add ? (unsigned)left : 0);
 	}

@@ -10,8 +10,8 @@
 #include "control/daemon/cordond.h"
 #include "core/stats/reasons.h"
 
-#define CD_SHOW_REVS	1000
-#define CD_SHOW_AUDIT	200
+#define CD_SHOW_REVS  1000
+#define CD_SHOW_AUDIT 200
 
 static void
 cd_ranges_str(const struct conf_range *r, unsigned n, char *out, size_t len)
@@ -59,8 +59,8 @@ cd_services_str(const struct conf *c, const struct conf_rule *r, char *out,
 
 /* SET by region names where a whole region fits, then by countries. */
 static void
-cd_ccset_named(const struct conf *c, const struct conf_ccset *set,
-    char *out, size_t len)
+cd_ccset_named(const struct conf *c, const struct conf_ccset *set, char *out,
+    size_t len)
 {
 	struct conf_ccset left = *set;
 	char cc[GEO_CC_STRLEN];
@@ -98,8 +98,7 @@ cd_id_part(char *out, size_t len, const char *key, const char *vals)
 }
 
 static void
-cd_id_list(char *out, size_t len, const char *key,
-    const struct conf_idlist *l)
+cd_id_list(char *out, size_t len, const char *key, const struct conf_idlist *l)
 {
 	char vals[CONF_IDVAL_MAX * (CONF_IDVAL_LEN + 1)] = "";
 
@@ -154,8 +153,8 @@ cd_id_str(const struct conf *c, const struct conf_idmatch *m, char *out,
 	if (m->relayed >= 0)
 		cd_id_part(out, len, "relayed", m->relayed ? "yes" : "no");
 	if (m->ip_mismatch >= 0)
-		cd_id_part(out, len, "ip_mismatch", m->ip_mismatch ? "yes" :
-		    "no");
+		cd_id_part(out, len, "ip_mismatch",
+		    m->ip_mismatch ? "yes" : "no");
 }
 
 static json_t *
@@ -173,12 +172,13 @@ cd_show_rule(const struct conf *c, unsigned i)
 	cd_protos_str(r->protos, proto, sizeof(proto));
 	cd_id_str(c, &r->id, id, sizeof(id));
 	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-	    "s:s, s:b, s:s, s:i}", "position", (int)i + 1, "name", r->name,
-	    "src", src, "dst", dst, "services", svc, "ports", ports, "proto",
-	    proto, "direction", dirs[r->dir], "identity", id, "action",
-	    cdn_action_name((unsigned)r->action), "nexthop", r->nexthop >= 0 ?
-	    c->nexthops[r->nexthop].name : "", "log", r->log, "file",
-	    c->files[r->file], "line", r->line);
+	                 "s:s, s:b, s:s, s:i}",
+	    "position", (int)i + 1, "name", r->name, "src", src, "dst", dst,
+	    "services", svc, "ports", ports, "proto", proto, "direction",
+	    dirs[r->dir], "identity", id, "action",
+	    cdn_action_name((unsigned)r->action), "nexthop",
+	    r->nexthop >= 0 ? c->nexthops[r->nexthop].name : "", "log", r->log,
+	    "file", c->files[r->file], "line", r->line);
 }
 
 static json_t *
@@ -188,13 +188,15 @@ cd_show_rules(const struct conf *c)
 
 	for (unsigned i = 0; i < c->nrules; i++)
 		json_array_append_new(a, cd_show_rule(c, i));
-	json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, "
-	    "s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:i}", "position", 0, "name",
-	    "(default)", "src", "any", "dst", "any", "services", "any",
-	    "ports", "", "proto", "any", "direction", "any", "identity", "",
-	    "action",
-	    cdn_action_name((unsigned)c->default_action), "nexthop", "", "log",
-	    c->log_default, "file", c->file, "line", c->default_line));
+	json_array_append_new(a,
+	    json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, "
+	              "s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:i}",
+	        "position", 0, "name", "(default)", "src", "any", "dst", "any",
+	        "services", "any", "ports", "", "proto", "any", "direction",
+	        "any", "identity", "", "action",
+	        cdn_action_name((unsigned)c->default_action), "nexthop", "",
+	        "log", c->log_default, "file", c->file, "line",
+	        c->default_line));
 	return a;
 }
 
@@ -206,9 +208,9 @@ cd_show_regions(const struct conf *c)
 
 	for (unsigned i = 0; i < c->nregions; i++) {
 		cd_ccset_str(&c->regions[i].cc, cc, sizeof(cc));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:i}", "name",
-		    c->regions[i].name, "countries", cc, "line",
-		    c->regions[i].line));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:i}", "name", c->regions[i].name,
+		        "countries", cc, "line", c->regions[i].line));
 	}
 	return a;
 }
@@ -225,9 +227,10 @@ cd_show_services(const struct conf *c)
 		cd_ranges_str(s->range, s->nranges, ports, sizeof(ports));
 		cd_ranges_str(s->srange, s->nsranges, sports, sizeof(sports));
 		cd_protos_str(s->protos, proto, sizeof(proto));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:i}",
-		    "name", s->name, "proto", proto, "ports", ports, "sports",
-		    sports, "line", s->line));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", s->name,
+		        "proto", proto, "ports", ports, "sports", sports,
+		        "line", s->line));
 	}
 	return a;
 }
@@ -235,8 +238,9 @@ cd_show_services(const struct conf *c)
 static const char *
 cd_role_str(enum conf_role r)
 {
-	return r == CONF_ROLE_OUTSIDE ? "outside" : r == CONF_ROLE_INSIDE ?
-	    "inside" : "other";
+	return r == CONF_ROLE_OUTSIDE  ? "outside"
+	       : r == CONF_ROLE_INSIDE ? "inside"
+	                               : "other";
 }
 
 static json_t *
@@ -247,10 +251,11 @@ cd_show_ports(const struct conf *c)
 	for (unsigned i = 0; i < c->nports; i++) {
 		const struct conf_port *p = &c->ports[i];
 
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s}",
-		    "name", p->name, "device", p->device, "role",
-		    cd_role_str(p->role), "peer", p->peer >= 0 ?
-		    c->ports[p->peer].name : "", "devargs", p->devargs));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", p->name,
+		        "device", p->device, "role", cd_role_str(p->role),
+		        "peer", p->peer >= 0 ? c->ports[p->peer].name : "",
+		        "devargs", p->devargs));
 	}
 	return a;
 }
@@ -267,9 +272,9 @@ cd_show_nexthops(const struct conf *c)
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
 		    h->mac[0], h->mac[1], h->mac[2], h->mac[3], h->mac[4],
 		    h->mac[5]);
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i}",
-		    "name", h->name, "port", c->ports[h->port].name, "mac", mac,
-		    "vlan", h->vlan));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:s, s:i}", "name", h->name, "port",
+		        c->ports[h->port].name, "mac", mac, "vlan", h->vlan));
 	}
 	return a;
 }
@@ -286,8 +291,9 @@ cd_show_overrides(const struct conf *c)
 		inet_ntop(o->af == 4 ? AF_INET : AF_INET6, o->addr, addr,
 		    sizeof(addr));
 		snprintf(pfx, sizeof(pfx), "%s/%u", addr, o->plen);
-		json_array_append_new(a, json_pack("{s:s, s:s}", "prefix", pfx,
-		    "country", geo_cc_name(o->cc, cc)));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s}", "prefix", pfx, "country",
+		        geo_cc_name(o->cc, cc)));
 	}
 	return a;
 }
@@ -313,11 +319,14 @@ cd_show_revisions(struct cd *d)
 	if (m != NULL && store_rev_list(d->store, m, CD_SHOW_REVS, &n) < 0)
 		n = 0;
 	for (unsigned i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:I, s:I, s:I, s:i, s:i, "
-		    "s:s, s:s, s:b}", "revision", (json_int_t)m[i].rev, "base",
-		    (json_int_t)m[i].base, "time", (json_int_t)m[i].time, "uid",
-		    (int)m[i].uid, "pid", (int)m[i].pid, "kind", m[i].kind,
-		    "comment", m[i].comment, "running", m[i].rev == d->run.rev));
+		json_array_append_new(a,
+		    json_pack("{s:I, s:I, s:I, s:i, s:i, "
+		              "s:s, s:s, s:b}",
+		        "revision", (json_int_t)m[i].rev, "base",
+		        (json_int_t)m[i].base, "time", (json_int_t)m[i].time,
+		        "uid", (int)m[i].uid, "pid", (int)m[i].pid, "kind",
+		        m[i].kind, "comment", m[i].comment, "running",
+		        m[i].rev == d->run.rev));
 	free(m);
 	return a;
 }
@@ -393,8 +402,10 @@ cd_cmd_show(struct cd *d, const struct cd_req *rq, json_t **data,
 	else if (strcmp(w, "logging") == 0)
 		*data = cd_syslog_show(d);
 	else
-		return cd_fail(e, "bad-request", "show: unknown \"%s\" (rules, "
+		return cd_fail(e, "bad-request",
+		    "show: unknown \"%s\" (rules, "
 		    "regions, services, ports, nexthops, geo, revisions, audit, "
-		    "config, candidate, logging)", w);
+		    "config, candidate, logging)",
+		    w);
 	return 0;
 }

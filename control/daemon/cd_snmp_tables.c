@@ -254,8 +254,8 @@ cd_build_rules(struct cd *d, const struct stats *s)
 
 	for (unsigned r = 0; p != NULL && r <= p->nrules; r++) {
 		unsigned k = r < p->nrules ? r : STATS_RULE_DEFAULT;
-		unsigned act =
-		    r < p->nrules ? p->rule[r].action : p->default_action;
+		unsigned act = r < p->nrules ? p->rule[r].action
+		                             : p->default_action;
 
 		cd_cell_str(CD_O_RULES, 1, 2, r + 1,
 		    r < p->nrules ? p->rule[r].name : "(default)");
@@ -298,7 +298,7 @@ cd_build_sessions(struct cd *d)
 	cd_var_num(CD_O_SESSIONS, 1, 0, 0, ASN_GAUGE, s ? s->n : 0);
 	cd_var_num(CD_O_SESSIONS, 2, 0, 0, ASN_GAUGE, s ? s->cap : 0);
 	for (unsigned i = 0; s && i < s->cap && rows < CD_SNMP_SESSIONS_MAX;
-	    i++) {
+	     i++) {
 		const struct cd_grant *g = s->g[i];
 		oid sub[4] = { 3, 1, 4, 0 };
 		struct cd_snmp_var *v;
@@ -309,7 +309,8 @@ cd_build_sessions(struct cd *d)
 		cd_cell_str(CD_O_SESSIONS, 3, 2, g->sid, g->sub);
 		cd_cell_str(CD_O_SESSIONS, 3, 3, g->sid, g->src);
 		sub[3] = g->sid;
-		if ((v = cd_var(CD_O_SESSIONS, sub, 4, ASN_OCTET_STR)) != NULL) {
+		if ((v = cd_var(CD_O_SESSIONS, sub, 4, ASN_OCTET_STR)) !=
+		    NULL) {
 			v->slen = cd_date(cd_boot_to_unix(g->ends), date);
 			memcpy(v->str, date, v->slen);
 		}

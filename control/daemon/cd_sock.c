@@ -18,7 +18,7 @@
 #include "control/daemon/cordond.h"
 #include "core/util/clock.h"
 
-#define CD_READ_CHUNK	65536
+#define CD_READ_CHUNK 65536
 
 /* Sent before a change is made for a client that gave a deadline. */
 static const char cd_start_notice[] = "{\"v\":1,\"started\":true}";
@@ -72,7 +72,8 @@ cd_sock_gid(const char *name)
 	if (g != NULL)
 		return g->gr_gid;
 	cd_log("warning: group \"%s\" does not exist: the control socket "
-	    "is for root's group only", name);
+	       "is for root's group only",
+	    name);
 	return 0;
 }
 
@@ -119,7 +120,8 @@ cd_client_free(struct cd *d, unsigned i)
 
 	/* Its change is made: stored and audited as not answered. */
 	if (d->promote_rev != 0 && d->promote_cl == c)
-		cd_promote(d, false, "the client had gone or stalled before "
+		cd_promote(d, false,
+		    "the client had gone or stalled before "
 		    "its answer was written");
 	close(c->fd);
 	free(c->in);
@@ -157,8 +159,12 @@ cd_sock_refused(int uid, int err)
 		return;
 	}
 	cd_log("refusing a client of uid %d: %s (%u more refused since the "
-	    "last report)", uid, err == EUSERS ? "its connections or the "
-	    "table are at their limit" : strerror(err), missed);
+	       "last report)",
+	    uid,
+	    err == EUSERS ? "its connections or the "
+	                    "table are at their limit"
+	                  : strerror(err),
+	    missed);
 	missed = 0;
 	next_ms = clk_mono_ms() + 10000;
 }
@@ -270,7 +276,8 @@ cd_client_parse(struct cd *d, struct cd_client *c)
 			return 0;
 		/* Serialised: a change answered elsewhere is stored first. */
 		if (d->promote_rev != 0 && d->promote_cl != c)
-			cd_promote(d, false, "another request came before "
+			cd_promote(d, false,
+			    "another request came before "
 			    "its answer was written");
 		/* NULs: cd_cmd_run lets only a token hold one. */
 		req = json_loadb((const char *)c->in + 4, len,
@@ -289,7 +296,7 @@ cd_client_parse(struct cd *d, struct cd_client *c)
 		if (d->promote_rev != 0 && d->promote_cl == NULL)
 			d->promote_cl = c;
 		if (reply == NULL)
-			return -1;	/* the client has gone */
+			return -1; /* the client has gone */
 		cd_client_send(c, reply, false);
 		c->inlen -= 4 + (size_t)len;
 		memmove(c->in, c->in + 4 + len, c->inlen);
@@ -359,7 +366,7 @@ cd_client_gone(int fd)
 	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
 
 	return fd >= 0 && poll(&p, 1, 0) > 0 &&
-	    (p.revents & (POLLHUP | POLLERR));
+	       (p.revents & (POLLHUP | POLLERR));
 }
 
 /*
@@ -383,8 +390,8 @@ cd_client_notify_start(int fd)
 }
 
 int
-cd_client_admit(const struct cd_client *c, int64_t deadline_ms,
-    bool change, struct cd_err *e)
+cd_client_admit(const struct cd_client *c, int64_t deadline_ms, bool change,
+    struct cd_err *e)
 {
 	int64_t left = deadline_ms - clk_mono_ms();
 
@@ -393,9 +400,10 @@ cd_client_admit(const struct cd_client *c, int64_t deadline_ms,
 	if (deadline_ms == 0)
 		return 1;
 	if (left <= (change ? CD_START_MARGIN_MS : 0)) {
-		cd_fail(e, "deadline-passed", "the client's deadline %s "
-		    "(%lld ms): not started, nothing was changed", left <= 0 ?
-		    "had passed" : "was too near", (long long)left);
+		cd_fail(e, "deadline-passed",
+		    "the client's deadline %s "
+		    "(%lld ms): not started, nothing was changed",
+		    left <= 0 ? "had passed" : "was too near", (long long)left);
 		return 0;
 	}
 	if (change && c->fd >= 0 && cd_client_notify_start(c->fd) < 0)
@@ -412,7 +420,7 @@ cd_client_io(struct cd *d, unsigned i, short revents)
 	if (revents & POLLOUT)
 		rc = cd_client_write(d, c);
 	if (rc == 0 && c->outlen == 0 && !c->closing)
-		rc = cd_client_parse(d, c);	/* the next pipelined request */
+		rc = cd_client_parse(d, c); /* the next pipelined request */
 	if (rc == 0 && (revents & POLLIN) && c->outlen == 0 && !c->closing)
 		rc = cd_client_read(d, c);
 	if (rc == 0 && c->outlen > c->outoff)

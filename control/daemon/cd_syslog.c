@@ -29,7 +29,7 @@
 #include "core/stats/reasons.h"
 #include "core/util/clock.h"
 
-#define SL_PARAMS_MAX	32
+#define SL_PARAMS_MAX 32
 
 const char *
 cd_syslog_u(char buf[24], uint64_t v)
@@ -44,10 +44,16 @@ sl_emit(struct cd_syslog *s, unsigned sev, const char *msgid,
     const struct sl_param *sd, unsigned nsd, const char *msg)
 {
 	struct sl_msg m = {
-		.facility = s->cf->facility, .severity = sev,
-		.unix_us = (int64_t)(clk_unix_ns() / 1000), .host = s->host,
-		.app = "cordond", .procid = s->procid, .msgid = msgid,
-		.sd = sd, .nsd = nsd, .msg = msg,
+		.facility = s->cf->facility,
+		.severity = sev,
+		.unix_us = (int64_t)(clk_unix_ns() / 1000),
+		.host = s->host,
+		.app = "cordond",
+		.procid = s->procid,
+		.msgid = msgid,
+		.sd = sd,
+		.nsd = nsd,
+		.msg = msg,
 	};
 	char buf[SL_MSG_MAX];
 	long n = sl_format(&m, buf, sizeof(buf));
@@ -62,9 +68,14 @@ sl_emit(struct cd_syslog *s, unsigned sev, const char *msgid,
 void
 cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
 {
-	static const struct { const char *id; unsigned sev; } sevs[] = {
-		{ "commit-refused", SL_WARNING }, { "geo-refused", SL_ERR },
-		{ "geo-stale", SL_WARNING }, { "dataplane-down", SL_ERR },
+	static const struct {
+		const char *id;
+		unsigned sev;
+	} sevs[] = {
+		{ "commit-refused", SL_WARNING },
+		{ "geo-refused", SL_ERR },
+		{ "geo-stale", SL_WARNING },
+		{ "dataplane-down", SL_ERR },
 		{ "dataplane-restarted", SL_WARNING },
 		{ "token-refused", SL_WARNING },
 		{ "session-table-nearly-full", SL_WARNING },
@@ -129,10 +140,14 @@ static const char *
 sl_proto(unsigned proto, char buf[8])
 {
 	switch (proto) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "icmpv6";
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
 	default:
 		snprintf(buf, 8, "%u", proto);
 		return buf;
@@ -212,8 +227,10 @@ sl_record(struct cd *d, const struct dpc_wire_event *ev, uint64_t count,
 	snprintf(x.port, sizeof(x.port), "%.*s", DPC_NAME_MAX - 1,
 	    ev->port < DPC_PORT_MAX ? d->dpst.port[ev->port] : "");
 	n = sl_packet_params(d, ev, &x, sd);
-	snprintf(x.msg, sizeof(x.msg), "%s %s %s -> %s%s%s rule %s, %llu "
-	    "packet%s", cdn_action_name(ev->action), x.proto, x.src, x.dst,
+	snprintf(x.msg, sizeof(x.msg),
+	    "%s %s %s -> %s%s%s rule %s, %llu "
+	    "packet%s",
+	    cdn_action_name(ev->action), x.proto, x.src, x.dst,
 	    ev->flags & DPC_EV_PORTS ? " port " : "",
 	    ev->flags & DPC_EV_PORTS ? x.dport : "", sd[0].value,
 	    (unsigned long long)count, count == 1 ? "" : "s");
@@ -222,8 +239,10 @@ sl_record(struct cd *d, const struct dpc_wire_event *ev, uint64_t count,
 		s->records++;
 		return;
 	}
-	sl_emit(s, ev->action == CDN_ACT_ALLOW ? SL_INFO :
-	    ev->action == CDN_ACT_REROUTE ? SL_NOTICE : SL_WARNING,
+	sl_emit(s,
+	    ev->action == CDN_ACT_ALLOW     ? SL_INFO
+	    : ev->action == CDN_ACT_REROUTE ? SL_NOTICE
+	                                    : SL_WARNING,
 	    sl_msgid(ev->action), sd, n, x.msg);
 }
 
@@ -272,8 +291,9 @@ static bool
 sl_same(const struct dpc_wire_event *a, const struct dpc_wire_event *b)
 {
 	return a->af == b->af && a->rule == b->rule &&
-	    memcmp(a->src, b->src, 16) == 0 && a->origin_af == b->origin_af &&
-	    memcmp(a->origin, b->origin, 16) == 0;
+	       memcmp(a->src, b->src, 16) == 0 &&
+	       a->origin_af == b->origin_af &&
+	       memcmp(a->origin, b->origin, 16) == 0;
 }
 
 static struct sl_agg *
@@ -386,8 +406,9 @@ cd_syslog_open(struct cd *d)
 	struct cd_syslog *s = calloc(1, sizeof(*s));
 	char err[256];
 
-	if (s == NULL || (s->agg = calloc(SL_AGG_MAX, sizeof(*s->agg))) ==
-	    NULL || (s->bucket = calloc(SL_AGG_MAX, sizeof(int32_t))) == NULL)
+	if (s == NULL ||
+	    (s->agg = calloc(SL_AGG_MAX, sizeof(*s->agg))) == NULL ||
+	    (s->bucket = calloc(SL_AGG_MAX, sizeof(int32_t))) == NULL)
 		goto fail;
 	s->cf = &d->ctl.logging;
 	if (gethostname(s->host, sizeof(s->host) - 1) != 0)
@@ -403,9 +424,9 @@ cd_syslog_open(struct cd *d)
 	d->slog = s;
 	for (unsigned i = 0; i < s->cf->ntargets; i++, s->ntargets++) {
 		if (sl_target_init(&s->t[i], &s->cf->target[i], err,
-		    sizeof(err)) < 0) {
-			cd_log("control.logging target %u (line %d): %s",
-			    i + 1, s->cf->target[i].line, err);
+		        sizeof(err)) < 0) {
+			cd_log("control.logging target %u (line %d): %s", i + 1,
+			    s->cf->target[i].line, err);
 			sl_target_free(&s->t[i]);
 			cd_syslog_close(d);
 			return -1;
@@ -461,7 +482,7 @@ cd_syslog_poll_fill(struct cd *d, struct pollfd *pfd)
 
 	for (unsigned i = 0; s != NULL && i < s->ntargets; i++)
 		pfd[i] = (struct pollfd){ .fd = s->t[i].fd,
-		    .events = sl_target_events(&s->t[i]) };
+			.events = sl_target_events(&s->t[i]) };
 	return s != NULL ? s->ntargets : 0;
 }
 
@@ -490,7 +511,7 @@ cd_syslog_next_ms(const struct cd *d)
 		if (g->st == SL_T_DOWN && g->retry_ms < t)
 			t = g->retry_ms;
 		else if (g->st != SL_T_DOWN && g->st != SL_T_UP &&
-		    g->deadline_ms < t)
+		         g->deadline_ms < t)
 			t = g->deadline_ms;
 	}
 	return t;
@@ -504,13 +525,15 @@ sl_geo_watch(struct cd *d)
 	int64_t epoch = cd_geo_epoch(&d->run.geo);
 	int64_t age = clk_unix_s() - epoch;
 	bool stale = d->ctl.geo_max_age > 0 && d->run.conf != NULL &&
-	    age > (int64_t)d->ctl.geo_max_age * 86400;
+	             age > (int64_t)d->ctl.geo_max_age * 86400;
 
 	if (stale && !s->geo_stale)
-		cd_syslog_event(d, "geo-stale", "geolocation data is older "
-		    "than control.geo_max_age", "build_epoch", CD_SL_U(epoch),
-		    "age_s", CD_SL_U(age), "max_age_s",
-		    CD_SL_U((uint64_t)d->ctl.geo_max_age * 86400), NULL);
+		cd_syslog_event(d, "geo-stale",
+		    "geolocation data is older "
+		    "than control.geo_max_age",
+		    "build_epoch", CD_SL_U(epoch), "age_s", CD_SL_U(age),
+		    "max_age_s", CD_SL_U((uint64_t)d->ctl.geo_max_age * 86400),
+		    NULL);
 	s->geo_stale = stale;
 }
 
@@ -539,40 +562,42 @@ cd_syslog_show(struct cd *d)
 	const struct conf_logging *cf = &d->ctl.logging;
 	bool up = d->dp_state == CD_DP_UP && d->be->counters(d, d->sum) == 0;
 
-	json_object_set_new(o, "facility", json_string(conf_facility_name(
-	    cf->facility)));
+	json_object_set_new(o, "facility",
+	    json_string(conf_facility_name(cf->facility)));
 	json_object_set_new(o, "window_s", json_integer(cf->window));
 	json_object_set_new(o, "rate", json_integer(cf->rate));
-	json_object_set_new(o, "events", json_integer(s ?
-	    (json_int_t)s->events : 0));
-	json_object_set_new(o, "records", json_integer(s ?
-	    (json_int_t)s->records : 0));
+	json_object_set_new(o, "events",
+	    json_integer(s ? (json_int_t)s->events : 0));
+	json_object_set_new(o, "records",
+	    json_integer(s ? (json_int_t)s->records : 0));
 	json_object_set_new(o, "pending_pairs", json_integer(s ? s->nagg : 0));
-	json_object_set_new(o, "aggregation_overflow", json_integer(s ?
-	    (json_int_t)s->overflow : 0));
-	json_object_set_new(o, "rate_limited_records", json_integer(s ?
-	    (json_int_t)s->rate_records : 0));
-	json_object_set_new(o, "rate_limited_events", json_integer(s ?
-	    (json_int_t)s->rate_events : 0));
-	json_object_set_new(o, "channel_lost", json_integer(d->dpc ?
-	    (json_int_t)dpc_events_lost(d->dpc) : 0));
-	json_object_set_new(o, "dp_log_suppressed", json_integer(up ?
-	    (json_int_t)d->sum->log_suppressed : 0));
-	json_object_set_new(o, "dp_log_dropped", json_integer(up ?
-	    (json_int_t)d->sum->log_dropped : 0));
-	json_object_set_new(o, "dp_log_unsent", json_integer(up ?
-	    (json_int_t)d->sum->log_unsent : 0));
+	json_object_set_new(o, "aggregation_overflow",
+	    json_integer(s ? (json_int_t)s->overflow : 0));
+	json_object_set_new(o, "rate_limited_records",
+	    json_integer(s ? (json_int_t)s->rate_records : 0));
+	json_object_set_new(o, "rate_limited_events",
+	    json_integer(s ? (json_int_t)s->rate_events : 0));
+	json_object_set_new(o, "channel_lost",
+	    json_integer(d->dpc ? (json_int_t)dpc_events_lost(d->dpc) : 0));
+	json_object_set_new(o, "dp_log_suppressed",
+	    json_integer(up ? (json_int_t)d->sum->log_suppressed : 0));
+	json_object_set_new(o, "dp_log_dropped",
+	    json_integer(up ? (json_int_t)d->sum->log_dropped : 0));
+	json_object_set_new(o, "dp_log_unsent",
+	    json_integer(up ? (json_int_t)d->sum->log_unsent : 0));
 	for (unsigned i = 0; s != NULL && i < s->ntargets; i++) {
 		const struct sl_target *t = &s->t[i];
 
-		json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:i, s:s, "
-		    "s:i, s:I, s:I, s:I, s:I, s:s}", "target", (int)i + 1,
-		    "type", conf_log_type_name(t->cf->type), "address",
-		    t->cf->address, "port", (int)t->cf->port, "state",
-		    sl_target_state(t), "queued", (int)t->qn, "sent",
-		    (json_int_t)t->sent, "dropped", (json_int_t)t->dropped,
-		    "reconnects", (json_int_t)t->reconnects, "errors",
-		    (json_int_t)t->errors, "error", t->error));
+		json_array_append_new(a,
+		    json_pack("{s:i, s:s, s:s, s:i, s:s, "
+		              "s:i, s:I, s:I, s:I, s:I, s:s}",
+		        "target", (int)i + 1, "type",
+		        conf_log_type_name(t->cf->type), "address",
+		        t->cf->address, "port", (int)t->cf->port, "state",
+		        sl_target_state(t), "queued", (int)t->qn, "sent",
+		        (json_int_t)t->sent, "dropped", (json_int_t)t->dropped,
+		        "reconnects", (json_int_t)t->reconnects, "errors",
+		        (json_int_t)t->errors, "error", t->error));
 	}
 	json_object_set_new(o, "targets", a);
 	return o;

@@ -17,7 +17,7 @@
 struct cd;
 struct pollfd;
 
-#define CD_SYSLOG_FDS	CONF_LOG_TARGET_MAX	/* pollfds it may add */
+#define CD_SYSLOG_FDS CONF_LOG_TARGET_MAX /* pollfds it may add */
 
 /* Sets up D->slog from D->ctl.logging (sockets connect later). 0 or -1. */
 int cd_syslog_open(struct cd *d);
@@ -33,7 +33,7 @@ void cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
     __attribute__((sentinel));
 /* A number as a value for cd_syslog_event(): CD_SL_U(rev). */
 const char *cd_syslog_u(char buf[24], uint64_t v);
-#define CD_SL_U(v)	cd_syslog_u((char[24]){ 0 }, (uint64_t)(v))
+#define CD_SL_U(v) cd_syslog_u((char[24]){ 0 }, (uint64_t)(v))
 
 /*
  * The dataplane channel is readable: takes cordon-dp's log events.
@@ -46,8 +46,7 @@ void cd_syslog_packet(struct cd *d, const struct dpc_wire_event *ev);
 
 /* Poll loop: fds to watch (at most CD_SYSLOG_FDS), their results. */
 unsigned cd_syslog_poll_fill(struct cd *d, struct pollfd *pfd);
-void cd_syslog_poll_done(struct cd *d, const struct pollfd *pfd,
-    unsigned n);
+void cd_syslog_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n);
 /* Monotonic ms of its next timer (window end, reconnect). */
 int64_t cd_syslog_next_ms(const struct cd *d);
 /* Timers: aggregation windows, reconnects, the geo-stale watch. */

@@ -10,11 +10,11 @@
 
 #include "control/daemon/cd_syslog_fmt.h"
 
-#define SL_HOST_MAX	255
-#define SL_APP_MAX	48
-#define SL_PROCID_MAX	128
-#define SL_MSGID_MAX	32
-#define SL_NAME_MAX	32
+#define SL_HOST_MAX   255
+#define SL_APP_MAX    48
+#define SL_PROCID_MAX 128
+#define SL_MSGID_MAX  32
+#define SL_NAME_MAX   32
 
 /* Output cursor: P bytes used of LEN (one kept for the NUL). */
 struct sl_out {
@@ -193,8 +193,8 @@ sl_param(struct sl_out *o, const struct sl_param *p)
 		if (sl_put(o, &c, 1) < 0)
 			goto undo;
 	}
-	if (sl_put(o, "=\"", 2) < 0 || sl_text(o, v, strlen(v), 1, '?', 0) < 0 ||
-	    sl_put(o, "\"", 1) < 0)
+	if (sl_put(o, "=\"", 2) < 0 ||
+	    sl_text(o, v, strlen(v), 1, '?', 0) < 0 || sl_put(o, "\"", 1) < 0)
 		goto undo;
 	return 0;
 undo:
@@ -211,7 +211,7 @@ sl_sd(struct sl_out *o, const struct sl_msg *m)
 		return sl_puts(o, " -");
 	if (sl_puts(o, " [" SL_SD_ID) < 0)
 		return -1;
-	o->len--;		/* keep room for the "]" */
+	o->len--; /* keep room for the "]" */
 	for (unsigned i = 0; i < m->nsd; i++)
 		(void)sl_param(o, &m->sd[i]);
 	o->len++;

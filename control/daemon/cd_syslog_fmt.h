@@ -11,32 +11,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_SD_ID	"cordon@32473"	/* enterprise 32473: RFC 5612 */
-#define SL_MSG_MAX	2048		/* bytes of one formatted message */
-#define SL_MSG_MIN	640		/* room for the longest header */
+#define SL_SD_ID   "cordon@32473" /* enterprise 32473: RFC 5612 */
+#define SL_MSG_MAX 2048           /* bytes of one formatted message */
+#define SL_MSG_MIN 640            /* room for the longest header */
 
 /* RFC 5424 severities. */
 enum sl_severity {
-	SL_EMERG, SL_ALERT, SL_CRIT, SL_ERR, SL_WARNING, SL_NOTICE, SL_INFO,
+	SL_EMERG,
+	SL_ALERT,
+	SL_CRIT,
+	SL_ERR,
+	SL_WARNING,
+	SL_NOTICE,
+	SL_INFO,
 	SL_DEBUG
 };
 
 struct sl_param {
-	const char *name;	/* SD-NAME: 1-32 printable ASCII, not = ] " SP */
-	const char *value;	/* any bytes; escaped, made valid UTF-8 */
+	const char *name;  /* SD-NAME: 1-32 printable ASCII, not = ] " SP */
+	const char *value; /* any bytes; escaped, made valid UTF-8 */
 };
 
 struct sl_msg {
-	unsigned facility;	/* 0-23 */
-	unsigned severity;	/* enum sl_severity */
-	int64_t unix_us;	/* timestamp; < 0: the nil value "-" */
-	const char *host;	/* NULL or "": "-" */
+	unsigned facility; /* 0-23 */
+	unsigned severity; /* enum sl_severity */
+	int64_t unix_us;   /* timestamp; < 0: the nil value "-" */
+	const char *host;  /* NULL or "": "-" */
 	const char *app;
 	const char *procid;
 	const char *msgid;
-	const struct sl_param *sd;	/* NSD params in one SD-ELEMENT */
+	const struct sl_param *sd; /* NSD params in one SD-ELEMENT */
 	unsigned nsd;
-	const char *msg;	/* NULL: no MSG part */
+	const char *msg; /* NULL: no MSG part */
 };
 
 /*

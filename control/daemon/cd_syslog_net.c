@@ -21,8 +21,8 @@
 #include "control/daemon/cd_util.h"
 
 int
-sl_target_init(struct sl_target *t, const struct conf_log_target *cf,
-    char *err, size_t errlen)
+sl_target_init(struct sl_target *t, const struct conf_log_target *cf, char *err,
+    size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
 	t->cf = cf;
@@ -68,8 +68,8 @@ sl_target_free(struct sl_target *t)
 const char *
 sl_target_state(const struct sl_target *t)
 {
-	static const char *const names[] = { "down", "connecting",
-	    "handshake", "up" };
+	static const char *const names[] = { "down", "connecting", "handshake",
+		"up" };
 
 	return names[t->st];
 }
@@ -86,8 +86,9 @@ sl_target_fail(struct sl_target *t, const char *what, int err)
 	sl_target_disconnect(t);
 	t->st = SL_T_DOWN;
 	t->retry_ms = clk_mono_ms() + t->backoff_ms;
-	t->backoff_ms = t->backoff_ms * 2 > SL_BACKOFF_MAX_MS ?
-	    SL_BACKOFF_MAX_MS : t->backoff_ms * 2;
+	t->backoff_ms = t->backoff_ms * 2 > SL_BACKOFF_MAX_MS
+	                    ? SL_BACKOFF_MAX_MS
+	                    : t->backoff_ms * 2;
 }
 
 static void
@@ -296,7 +297,7 @@ sl_target_read(struct sl_target *t)
 	if (n == 0 && t->stream)
 		sl_target_fail(t, "server", 0);
 	else if (n < 0 && errno != EAGAIN && errno != EINTR &&
-	    (t->stream || t->cf->type == CONF_LOG_LOCAL))
+	         (t->stream || t->cf->type == CONF_LOG_LOCAL))
 		sl_target_fail(t, "recv", errno);
 }
 
@@ -350,7 +351,7 @@ sl_target_tick(struct sl_target *t, int64_t now)
 	if (t->st == SL_T_DOWN && now >= t->retry_ms)
 		sl_target_connect(t, now);
 	else if ((t->st == SL_T_CONNECTING || t->st == SL_T_HANDSHAKE) &&
-	    now >= t->deadline_ms)
+	         now >= t->deadline_ms)
 		sl_target_fail(t, "connect", ETIMEDOUT);
 	if (t->st == SL_T_UP && t->qn > 0)
 		sl_target_flush(t);

@@ -50,15 +50,16 @@ sl_tls_new(const struct conf_log_target *cf, char *err, size_t errlen)
 	SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (SSL_CTX_load_verify_locations(t->ctx, cf->ca, NULL) != 1) {
 		sl_tls_err(err, errlen, cf->ca);
 		goto fail;
 	}
 	if (cf->cert[0] &&
 	    (SSL_CTX_use_certificate_chain_file(t->ctx, cf->cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(t->ctx, cf->key,
-	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(t->ctx) != 1)) {
+	        SSL_CTX_use_PrivateKey_file(t->ctx, cf->key,
+	            SSL_FILETYPE_PEM) != 1 ||
+	        SSL_CTX_check_private_key(t->ctx) != 1)) {
 		sl_tls_err(err, errlen, cf->cert);
 		goto fail;
 	}
@@ -92,7 +93,7 @@ sl_tls_start(struct sl_tls *t, int fd, char *err, size_t errlen)
 		    SSL_set_tlsext_host_name(t->ssl, name) != 1)
 			goto fail;
 	} else if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl),
-	    t->cf->address) != 1)
+	               t->cf->address) != 1)
 		goto fail;
 	SSL_set_connect_state(t->ssl);
 	return 0;
@@ -107,7 +108,7 @@ sl_tls_stop(struct sl_tls *t)
 {
 	if (t->ssl == NULL)
 		return;
-	SSL_free(t->ssl);	/* no close_notify: the socket may be dead */
+	SSL_free(t->ssl); /* no close_notify: the socket may be dead */
 	t->ssl = NULL;
 	ERR_clear_error();
 }

@@ -18,7 +18,7 @@
 #include "config/load/conf.h"
 #include "core/util/clock.h"
 
-#define CD_SCHEMA	1
+#define CD_SCHEMA 1
 
 /* cd_util.c: stderr, which systemd sends to the journal */
 void cd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -66,8 +66,8 @@ int64_t cd_clock_get(const json_t *o, const char *key);
  */
 void cd_word(char *out, size_t len, const char *w);
 void cd_ccset_str(const struct conf_ccset *s, char *out, size_t len);
-void cd_refs_str(const struct conf *c, const struct conf_ref *ref,
-    unsigned n, char *out, size_t len);
+void cd_refs_str(const struct conf *c, const struct conf_ref *ref, unsigned n,
+    char *out, size_t len);
 /* The newest build_epoch of DB's sources, and each source as JSON. */
 int64_t cd_geo_epoch(const struct geo_db *db);
 json_t *cd_geo_layers(const struct geo_db *db);

@@ -32,16 +32,18 @@
 #include "config/rev/rev.h"
 
 #define CD_DEFAULT_CONF "/etc/cordon/cordon.conf"
-#define CD_POLL_MAX_MS	1000
+#define CD_POLL_MAX_MS  1000
 
 static void
 cd_usage(FILE *f)
 {
-	fprintf(f, "usage: cordond [-f FILE] [-n] [-d]\n"
+	fprintf(f,
+	    "usage: cordond [-f FILE] [-n] [-d]\n"
 	    "  -f FILE  configuration (default %s)\n"
 	    "  -n       check the configuration, print it, exit\n"
 	    "  -d       debug messages on stderr\n"
-	    "  -V       version\n", CD_DEFAULT_CONF);
+	    "  -V       version\n",
+	    CD_DEFAULT_CONF);
 }
 
 /* -n: what cordon-dp would refuse, refused here first. */
@@ -123,7 +125,8 @@ cd_store_init(struct cd *d)
 	char err[1024], *text;
 	size_t len;
 
-	if ((d->store = store_open(d->ctl.state_dir, err, sizeof(err))) == NULL) {
+	if ((d->store = store_open(d->ctl.state_dir, err, sizeof(err))) ==
+	    NULL) {
 		cd_log("state folder: %s", err);
 		return -1;
 	}
@@ -142,7 +145,7 @@ cd_store_init(struct cd *d)
 	snprintf(m.comment, sizeof(m.comment), "imported from %s",
 	    d->conf_path);
 	if (store_commit(d->store, text, len, &m, d->ctl.keep_revisions, err,
-	    sizeof(err)) < 0) {
+	        sizeof(err)) < 0) {
 		cd_log("importing %s: %s", d->conf_path, err);
 		free(text);
 		return -1;
@@ -209,8 +212,9 @@ cd_setup(struct cd *d)
 	}
 	cd_log("running revision %lu", (unsigned long)d->run.rev);
 	/* For good: a commit cannot switch it (cd_backend_same). */
-	d->be = d->run.conf->backend == CONF_BACKEND_NFTABLES ?
-	    &cd_backend_nft : &cd_backend_dpdk;
+	d->be = d->run.conf->backend == CONF_BACKEND_NFTABLES
+	            ? &cd_backend_nft
+	            : &cd_backend_dpdk;
 	if (cd_sess_open(d) < 0)
 		return -1;
 	cd_confirm_tick(d);
@@ -261,8 +265,9 @@ cd_poll_fill(struct cd *d, struct pollfd *pfd, int *slot)
 		if (c == NULL)
 			continue;
 		pfd[n].fd = c->fd;
-		pfd[n].events = c->outlen > c->outoff ? POLLOUT :
-		    c->closing ? 0 : POLLIN;
+		pfd[n].events = c->outlen > c->outoff ? POLLOUT
+		                : c->closing          ? 0
+		                                      : POLLIN;
 		pfd[n].revents = 0;
 		slot[n++] = (int)i;
 	}
@@ -273,13 +278,13 @@ static void
 cd_poll_once(struct cd *d)
 {
 	struct pollfd pfd[4 + CD_CLIENT_MAX + CD_PROM_PFD_MAX + CD_SNMP_FD_MAX +
-	    CD_SYSLOG_FDS];
+	                  CD_SYSLOG_FDS];
 	int slot[4 + CD_CLIENT_MAX];
 	unsigned n = cd_poll_fill(d, pfd, slot);
 	unsigned nprom = cd_prom_poll_fill(d, pfd + n);
 	int timeout = cd_poll_timeout(d, clk_mono_ms());
-	unsigned nsnmp = cd_snmp_poll_fill(d, pfd + n + nprom, CD_SNMP_FD_MAX,
-	    &timeout);
+	unsigned nsnmp =
+	    cd_snmp_poll_fill(d, pfd + n + nprom, CD_SNMP_FD_MAX, &timeout);
 	unsigned nsl = cd_syslog_poll_fill(d, pfd + n + nprom + nsnmp);
 
 	if (poll(pfd, n + nprom + nsnmp + nsl, timeout) < 0) {
@@ -334,13 +339,27 @@ cd_opts(int argc, char **argv, struct cd *d, bool *check)
 	d->conf_path = CD_DEFAULT_CONF;
 	while ((opt = getopt_long(argc, argv, "f:ndVh", lo, NULL)) != -1) {
 		switch (opt) {
-		case 'f': d->conf_path = optarg; break;
-		case 'n': *check = true; break;
-		case 'd': d->debug = cd_debug_on = true; break;
-		case 'T': d->test_timers = true; break;
-		case 'V': printf("cordond %s\n", CD_VERSION); exit(0);
-		case 'h': cd_usage(stdout); exit(0);
-		default: cd_usage(stderr); return -1;
+		case 'f':
+			d->conf_path = optarg;
+			break;
+		case 'n':
+			*check = true;
+			break;
+		case 'd':
+			d->debug = cd_debug_on = true;
+			break;
+		case 'T':
+			d->test_timers = true;
+			break;
+		case 'V':
+			printf("cordond %s\n", CD_VERSION);
+			exit(0);
+		case 'h':
+			cd_usage(stdout);
+			exit(0);
+		default:
+			cd_usage(stderr);
+			return -1;
 		}
 	}
 	if (optind < argc) {
@@ -370,8 +389,10 @@ cd_main(struct cd *d)
 	cd_syslog_event(d, "daemon-start", "cordond started", "version",
 	    CD_VERSION, "revision", CD_SL_U(d->run.rev), NULL);
 	cd_loop(d);
-	cd_syslog_event(d, "daemon-stop", "cordond stopping; cordon-dp keeps "
-	    "enforcing", "revision", CD_SL_U(d->run.rev), NULL);
+	cd_syslog_event(d, "daemon-stop",
+	    "cordond stopping; cordon-dp keeps "
+	    "enforcing",
+	    "revision", CD_SL_U(d->run.rev), NULL);
 	return 0;
 }
 
@@ -397,7 +418,7 @@ main(int argc, char **argv)
 	cd_sess_close(&d);
 	if (d.dpc != NULL)
 		dpc_close(d.dpc);
-	cd_nft_close(&d);	/* the kernel keeps enforcing the table */
+	cd_nft_close(&d); /* the kernel keeps enforcing the table */
 	cd_run_free(&d.run);
 	if (d.store != NULL)
 		store_close(d.store);

@@ -27,51 +27,52 @@
 #include "core/policy/policy.h"
 #include "core/stats/stats.h"
 
-#define CD_VERSION	"0.1.0"
-#define CD_REQ_MAX	(1u << 20)	/* request body bytes */
-#define CD_REQ_TIMEOUT_MS 5000		/* a request must arrive within */
-#define CD_OUT_TIMEOUT_MS 30000		/* a reply must drain within */
-#define CD_CLIENT_MAX	64
-#define CD_CLIENT_ROOT_RESERVED 8	/* slots only root can take */
-#define CD_CLIENT_RW_RESERVED 16	/* slots the read-only socket cannot take */
-#define CD_CLIENT_PER_UID 8	/* clients per non-root uid, both sockets */
-#define CD_ACCEPT_BURST	16		/* connections accepted per wake-up */
-#define CD_START_MARGIN_MS 100	/* a change starts only this far from
+#define CD_VERSION              "0.1.0"
+#define CD_REQ_MAX              (1u << 20) /* request body bytes */
+#define CD_REQ_TIMEOUT_MS       5000       /* a request must arrive within */
+#define CD_OUT_TIMEOUT_MS       30000      /* a reply must drain within */
+#define CD_CLIENT_MAX           64
+#define CD_CLIENT_ROOT_RESERVED 8  /* slots only root can take */
+#define CD_CLIENT_RW_RESERVED   16 /* slots the read-only socket cannot take */
+#define CD_CLIENT_PER_UID       8  /* clients per non-root uid, both sockets */
+#define CD_ACCEPT_BURST         16 /* connections accepted per wake-up */
+#define CD_START_MARGIN_MS                                                     \
+	100                      /* a change starts only this far from
 				   the client's deadline */
-#define CD_DP_TIMEOUT_MS 15000		/* one LOAD round trip */
-#define CD_BACKOFF_MAX_S 30
-#define CD_PROM_CLIENT_MAX 16		/* Prometheus scrapes at once */
-#define CD_PROM_PFD_MAX	(1 + CD_PROM_CLIENT_MAX)
+#define CD_DP_TIMEOUT_MS   15000 /* one LOAD round trip */
+#define CD_BACKOFF_MAX_S   30
+#define CD_PROM_CLIENT_MAX 16 /* Prometheus scrapes at once */
+#define CD_PROM_PFD_MAX    (1 + CD_PROM_CLIENT_MAX)
 
 /* A compiled revision: what cordon-dp enforces (or should). */
 struct cd_running {
 	uint64_t rev;
-	char path[CONF_PATH_MAX + 32];	/* the revision's flattened file */
+	char path[CONF_PATH_MAX + 32]; /* the revision's flattened file */
 	char *text;
 	struct conf *conf;
 	struct policy *pol;
 	struct geo_db geo;
-	bool geo_borrowed;		/* GEO belongs to the running one */
+	bool geo_borrowed; /* GEO belongs to the running one */
 	uint8_t pol_hash[DPC_HASH_LEN];
 	uint8_t geo_hash[DPC_HASH_LEN];
 };
 
 enum cd_dp_state {
-	CD_DP_DOWN,		/* waiting for the restart time */
-	CD_DP_STARTING,		/* spawned (or lost): connecting */
-	CD_DP_UP,		/* connected and enforcing run.rev */
+	CD_DP_DOWN,     /* waiting for the restart time */
+	CD_DP_STARTING, /* spawned (or lost): connecting */
+	CD_DP_UP,       /* connected and enforcing run.rev */
 };
 
 struct cd_alarm {
 	char name[32];
 	char detail[160];
-	int64_t since;		/* unix seconds; 0: not raised */
+	int64_t since; /* unix seconds; 0: not raised */
 };
 
 struct cd_client {
 	int fd;
 	bool ro;
-	bool closing;		/* close once OUT has drained */
+	bool closing; /* close once OUT has drained */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
@@ -80,7 +81,7 @@ struct cd_client {
 	char *out;
 	size_t outlen, outoff;
 	int64_t deadline_ms;
-	int64_t since_ms;	/* accepted at (clk_mono_ms) */
+	int64_t since_ms; /* accepted at (clk_mono_ms) */
 };
 
 struct cd {
@@ -88,8 +89,8 @@ struct cd {
 	struct conf_control ctl;
 	bool debug;
 	bool test_timers;
-	int64_t started;	/* wall clock, for show */
-	int64_t started_boot;	/* boot time, for uptime */
+	int64_t started;      /* wall clock, for show */
+	int64_t started_boot; /* boot time, for uptime */
 
 	struct store *store;
 	char audit_path[CONF_PATH_MAX + 16];
@@ -100,33 +101,33 @@ struct cd {
 	struct dpc *dpc;
 	struct dpc_status dpst;
 	enum cd_dp_state dp_state;
-	pid_t dp_pid;		/* the cordon-dp we talk to (or spawned) */
-	bool dp_child;		/* DP_PID is our child */
+	pid_t dp_pid;  /* the cordon-dp we talk to (or spawned) */
+	bool dp_child; /* DP_PID is our child */
 	unsigned restarts;
 	unsigned backoff_s;
-	int64_t dp_next_ms;	/* next restart or connect attempt */
-	int64_t dp_give_up_ms;	/* STARTING: kill and restart after */
+	int64_t dp_next_ms;    /* next restart or connect attempt */
+	int64_t dp_give_up_ms; /* STARTING: kill and restart after */
 	int64_t dp_up_since;
 	bool ready_sent;
-	int64_t audit_broken;	/* since when changes cannot be audited, 0 */
-	struct stats *base;	/* counters at the last activation */
-	struct stats *sum;	/* scratch */
+	int64_t audit_broken; /* since when changes cannot be audited, 0 */
+	struct stats *base;   /* counters at the last activation */
+	struct stats *sum;    /* scratch */
 
 	struct cd_alarm alarm_dp;
-	struct cd_alarm alarm_geo;	/* geo-static: saved tables */
+	struct cd_alarm alarm_geo;          /* geo-static: saved tables */
 	uint8_t geo_saved_id[DPC_HASH_LEN]; /* what the saved file holds */
 	char dp_error[1024];
-	struct nft_ctx *nft;		/* backend nftables (cd_nft.c) */
-	struct nft_ctx *nft_host;	/* host protection, backend dpdk */
-	struct nft_log *nft_log;	/* log events, backend nftables */
-	const struct cd_backend *be;	/* chosen at start-up */
+	struct nft_ctx *nft;         /* backend nftables (cd_nft.c) */
+	struct nft_ctx *nft_host;    /* host protection, backend dpdk */
+	struct nft_log *nft_log;     /* log events, backend nftables */
+	const struct cd_backend *be; /* chosen at start-up */
 
 	/* commit confirmed */
 	uint64_t confirm_rev, confirm_prev;
-	int64_t confirm_deadline;	/* boot time (clk_boot_s); 0: none */
+	int64_t confirm_deadline; /* boot time (clk_boot_s); 0: none */
 
 	/* a change active and audited, stored once answered (cd_promote.c) */
-	uint64_t promote_rev;		/* 0: none */
+	uint64_t promote_rev; /* 0: none */
 	uid_t promote_uid;
 	pid_t promote_pid;
 	const struct cd_client *promote_cl; /* whose reply; NULL: none yet */
@@ -134,9 +135,9 @@ struct cd {
 	/* sockets */
 	int lfd, rofd, sigfd;
 	struct cd_client *cl[CD_CLIENT_MAX];
-	struct cd_syslog *slog;	/* cd_syslog.c */
-	struct cd_prom *prom;	/* NULL: no Prometheus listener */
-	struct cd_sessions *sess;	/* NULL: no identity group */
+	struct cd_syslog *slog;   /* cd_syslog.c */
+	struct cd_prom *prom;     /* NULL: no Prometheus listener */
+	struct cd_sessions *sess; /* NULL: no identity group */
 	bool quit;
 };
 
@@ -147,7 +148,7 @@ struct cd_req {
 	uid_t uid;
 	pid_t pid;
 	bool ro;
-	int64_t deadline_ms;	/* the client's, CLOCK_MONOTONIC; 0: none */
+	int64_t deadline_ms; /* the client's, CLOCK_MONOTONIC; 0: none */
 };
 
 /* cd_run.c: compiling revisions */
@@ -160,11 +161,11 @@ int cd_run_load_running(struct cd *d, struct cd_err *e);
 void cd_geo_note(const struct geo_db *db);
 /* A change of the running revision: its store metadata and audit. */
 struct cd_change {
-	const char *kind;	/* store_meta.kind: commit, rollback, revert */
-	const char *comment;	/* store_meta.comment, may be NULL */
-	const char *cmd;	/* the audit record's cmd ... */
-	const char *diff;	/* ... and diff (may be NULL) */
-	bool need_dp;		/* refuse when cordon-dp is not up */
+	const char *kind;    /* store_meta.kind: commit, rollback, revert */
+	const char *comment; /* store_meta.comment, may be NULL */
+	const char *cmd;     /* the audit record's cmd ... */
+	const char *diff;    /* ... and diff (may be NULL) */
+	bool need_dp;        /* refuse when cordon-dp is not up */
 };
 int cd_apply(struct cd *d, const char *text, const struct cd_change *c,
     const struct cd_req *rq, uint64_t *newrev, struct cd_err *e);
@@ -219,16 +220,15 @@ void cd_client_timeouts(struct cd *d, int64_t now);
  * gone (no reply).  For a CHANGE with a deadline it sends the start
  * notice, and a client that cannot take it has gone.
  */
-int cd_client_admit(const struct cd_client *c, int64_t deadline_ms,
-    bool change, struct cd_err *e);
+int cd_client_admit(const struct cd_client *c, int64_t deadline_ms, bool change,
+    struct cd_err *e);
 
 /*
  * cd_sock_limit.c: a slot for a new client of UID on the read-only (RO)
  * or control socket.  Returns a free slot (*EVICT false), the slot of
  * an idle client to close first (*EVICT true), or -1 (refused).
  */
-int cd_sock_slot(struct cd_client *const *cl, bool ro, uid_t uid,
-    bool *evict);
+int cd_sock_slot(struct cd_client *const *cl, bool ro, uid_t uid, bool *evict);
 
 /* cd_cmd.c: request dispatch */
 json_t *cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c);
@@ -237,10 +237,9 @@ json_t *cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c);
 typedef int cd_cmd_fn(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e);
 cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
-    cd_cmd_explain, cd_cmd_set, cd_cmd_delete, cd_cmd_compare,
-    cd_cmd_commit, cd_cmd_confirm, cd_cmd_rollback, cd_cmd_geo_reload,
-    cd_cmd_audit_verify, cd_cmd_session_add, cd_cmd_session_list,
-    cd_cmd_session_revoke;
+    cd_cmd_explain, cd_cmd_set, cd_cmd_delete, cd_cmd_compare, cd_cmd_commit,
+    cd_cmd_confirm, cd_cmd_rollback, cd_cmd_geo_reload, cd_cmd_audit_verify,
+    cd_cmd_session_add, cd_cmd_session_list, cd_cmd_session_revoke;
 
 /*
  * cd_prom.c: the Prometheus listener (control.prometheus).  open: 0 when
@@ -261,11 +260,10 @@ void cd_confirm_tick(struct cd *d);
 int cd_confirm_startup(struct cd *d);
 
 /* Builds the tables C configures; "geo" error when it cannot. */
-int cd_geo_compile(const struct conf *c, struct geo_db *db,
-    struct cd_err *e);
+int cd_geo_compile(const struct conf *c, struct geo_db *db, struct cd_err *e);
 /* Every override's prefix resolves in G as configured; -1 with WHY. */
-int cd_geo_canaries(const struct conf *c, const struct geo_tables *g,
-    char *why, size_t len);
+int cd_geo_canaries(const struct conf *c, const struct geo_tables *g, char *why,
+    size_t len);
 
 /*
  * cd_geo_static.c: the last good tables in the state folder.  fallback:
@@ -279,7 +277,6 @@ int cd_geo_fallback(struct cd *d, const struct conf *c, struct geo_db *db,
 void cd_geo_fresh(struct cd *d);
 void cd_geo_saved_probe(struct cd *d);
 void cd_geo_static_announce(struct cd *d);
-
 
 /* cd_lookup.c: how explain names a classifier verdict V of policy POL:
  * the rule ("(unidentified)", "(knock)", "(default)" when none), and why. */

@@ -28,7 +28,7 @@ _Static_assert(DPC_NAME_MAX == DPC_WIRE_NAME, "port names");
 struct dpc {
 	int fd;
 	uint32_t seq;
-	const struct stats *stats;	/* the counters memfd, read-only */
+	const struct stats *stats; /* the counters memfd, read-only */
 	size_t stats_len;
 	unsigned nstats;
 	/* Events that arrived while a request waited for its reply. */
@@ -41,13 +41,13 @@ struct dpc {
 	uint64_t knock_lost;
 	dpc_knock_fn *knock_fn;
 	void *knock_arg;
-	int sess_fd;		/* to send with the next LOAD; -1: none */
+	int sess_fd; /* to send with the next LOAD; -1: none */
 };
 
-#define DPC_KQ_MAX	16	/* knocks kept across one request */
+#define DPC_KQ_MAX 16 /* knocks kept across one request */
 
-#define DPC_EVQ_MAX	4096	/* events kept across one request */
-#define DPC_EV_READS	64	/* messages per dpc_events_read() */
+#define DPC_EVQ_MAX  4096 /* events kept across one request */
+#define DPC_EV_READS 64   /* messages per dpc_events_read() */
 
 /* A reply as received: header, payload, and at most one fd. */
 struct dpc_rx {
@@ -102,14 +102,15 @@ dpc_connect(const char *path, int timeout_ms)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->sess_fd = -1;
-	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	c->fd =
+	    socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		goto fail;
 	/* A cordon-dp still starting up has no socket yet: retry. */
 	while (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		if ((errno != ENOENT && errno != ECONNREFUSED &&
-		    errno != EAGAIN) || clk_mono_ms() >= deadline)
+		        errno != EAGAIN) ||
+		    clk_mono_ms() >= deadline)
 			goto fail;
 		usleep(20000);
 	}
@@ -206,8 +207,10 @@ dpc_recv_one(struct dpc *c, struct dpc_rx *rx, int64_t deadline)
 	} cm;
 	uint8_t buf[DPC_MSG_MAX + 1];
 	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	struct msghdr mh = { .msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cm.b,
+		.msg_controllen = sizeof(cm.b) };
 	char err[160];
 	ssize_t n;
 
@@ -218,8 +221,9 @@ dpc_recv_one(struct dpc *c, struct dpc_rx *rx, int64_t deadline)
 		 * leaves ECONNRESET, reported before the reply it queued:
 		 * the error is cleared by reporting it, so look again.
 		 */
-		if (errno == ECONNRESET && (n = recvmsg(c->fd, &mh,
-		    MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) >= 0)
+		if (errno == ECONNRESET &&
+		    (n = recvmsg(c->fd, &mh,
+		         MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) >= 0)
 			break;
 		if (errno != EAGAIN && errno != EINTR)
 			return -1;
@@ -227,13 +231,14 @@ dpc_recv_one(struct dpc *c, struct dpc_rx *rx, int64_t deadline)
 			return -1;
 	}
 	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch;
-	    ch = CMSG_NXTHDR(&mh, ch)) {
+	     ch = CMSG_NXTHDR(&mh, ch)) {
 		size_t k = (ch->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
 		for (size_t i = 0; ch->cmsg_type == SCM_RIGHTS && i < k; i++) {
 			int fd;
 
-			memcpy(&fd, CMSG_DATA(ch) + i * sizeof(int), sizeof(fd));
+			memcpy(&fd, CMSG_DATA(ch) + i * sizeof(int),
+			    sizeof(fd));
 			if (rx->fd < 0)
 				rx->fd = fd;
 			else
@@ -241,7 +246,7 @@ dpc_recv_one(struct dpc *c, struct dpc_rx *rx, int64_t deadline)
 		}
 	}
 	if (n == 0) {
-		errno = ECONNRESET;	/* cordon-dp closed the channel */
+		errno = ECONNRESET; /* cordon-dp closed the channel */
 		goto bad;
 	}
 	if (mh.msg_flags & MSG_TRUNC ||
@@ -317,8 +322,8 @@ dpc_request(struct dpc *c, unsigned type, const void *payload, size_t len,
 		if ((errno != EPIPE && errno != ECONNRESET) ||
 		    dpc_recv_one(c, rx, clk_mono_ms()) != 0 ||
 		    rx->h.type != DPC_ERR) {
-			errno = errno == EBADMSG || errno == ETIMEDOUT ? EPIPE :
-			    errno;
+			errno = errno == EBADMSG || errno == ETIMEDOUT ? EPIPE
+			                                               : errno;
 			goto fail;
 		}
 		goto answered;
@@ -335,15 +340,15 @@ dpc_request(struct dpc *c, unsigned type, const void *payload, size_t len,
 			continue;
 		}
 		/* Refusals of a connection come with seq 0. */
-		if (rx->h.seq == c->seq || (rx->h.type == DPC_ERR &&
-		    rx->h.seq == 0))
+		if (rx->h.seq == c->seq ||
+		    (rx->h.type == DPC_ERR && rx->h.seq == 0))
 			break;
 		if (rx->fd >= 0)
 			close(rx->fd);
 	}
 answered:
-	if (rx->h.type == DPC_ERR || (rx->h.type == DPC_LOAD_REPLY &&
-	    rx->u.result.error != 0)) {
+	if (rx->h.type == DPC_ERR ||
+	    (rx->h.type == DPC_LOAD_REPLY && rx->u.result.error != 0)) {
 		rx->u.result.message[DPC_WIRE_TEXT - 1] = '\0';
 		dpc_err_set(err, errlen, rx->u.result.message);
 		errno = rx->u.result.error > 0 ? rx->u.result.error : EPROTO;
@@ -370,8 +375,7 @@ static int
 dpc_status_copy(const struct dpc_msg_status *w, struct dpc_status *st)
 {
 	if (w->version != DPC_PROTO_VERSION ||
-	    w->stats_size != sizeof(struct stats) ||
-	    w->nports > DPC_PORT_MAX) {
+	    w->stats_size != sizeof(struct stats) || w->nports > DPC_PORT_MAX) {
 		errno = EPROTO;
 		return -1;
 	}
@@ -418,14 +422,16 @@ dpc_hello(struct dpc *c, struct dpc_status *st)
 	int rc;
 
 	if (dpc_request(c, DPC_HELLO, NULL, 0, NULL, 0, DPC_HELLO_REPLY, &rx,
-	    5000, NULL, 0) != 0)
+	        5000, NULL, 0) != 0)
 		return -1;
 	if (rx.fd < 0) {
 		errno = EPROTO;
 		return -1;
 	}
 	rc = dpc_status_copy(&rx.u.status, st) == 0 &&
-	    dpc_stats_map(c, rx.fd, rx.u.status.stats_count) == 0 ? 0 : -1;
+	             dpc_stats_map(c, rx.fd, rx.u.status.stats_count) == 0
+	         ? 0
+	         : -1;
 	close(rx.fd);
 	return rc;
 }
@@ -435,8 +441,8 @@ dpc_status_get(struct dpc *c, struct dpc_status *st)
 {
 	struct dpc_rx rx;
 
-	if (dpc_request(c, DPC_STATUS, NULL, 0, NULL, 0, DPC_STATUS_REPLY,
-	    &rx, 5000, NULL, 0) != 0)
+	if (dpc_request(c, DPC_STATUS, NULL, 0, NULL, 0, DPC_STATUS_REPLY, &rx,
+	        5000, NULL, 0) != 0)
 		return -1;
 	return dpc_status_copy(&rx.u.status, st);
 }
@@ -467,8 +473,8 @@ dpc_memfd(const char *name, const void *p, size_t len)
 			goto fail;
 		off += (size_t)n;
 	}
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
-	    F_SEAL_GROW | F_SEAL_SEAL) != 0)
+	if (fcntl(fd, F_ADD_SEALS,
+	        F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
 		goto fail;
 	return fd;
 
@@ -479,9 +485,8 @@ fail:
 
 int
 dpc_load_blob(struct dpc *c, uint64_t revision, const struct policy *p,
-    const void *geo_blob, size_t geo_len,
-    const uint8_t geo_hash[DPC_HASH_LEN], int timeout_ms, char *err,
-    size_t errlen)
+    const void *geo_blob, size_t geo_len, const uint8_t geo_hash[DPC_HASH_LEN],
+    int timeout_ms, char *err, size_t errlen)
 {
 	struct dpc_rx rx;
 	struct dpc_msg_load m;
@@ -499,8 +504,8 @@ dpc_load_blob(struct dpc *c, uint64_t revision, const struct policy *p,
 	m.geo_size = geo_blob ? geo_len : 0;
 	m.has_geo = geo_blob != NULL;
 	if ((fds[0] = dpc_memfd("cordon-policy", p, sizeof(*p))) < 0 ||
-	    (geo_blob && (fds[1] = dpc_memfd("cordon-geo", geo_blob,
-	    geo_len)) < 0)) {
+	    (geo_blob &&
+	        (fds[1] = dpc_memfd("cordon-geo", geo_blob, geo_len)) < 0)) {
 		snprintf(err, errlen, "memfd: %s", strerror(errno));
 		goto out;
 	}
@@ -508,8 +513,8 @@ dpc_load_blob(struct dpc *c, uint64_t revision, const struct policy *p,
 	m.has_sess = c->sess_fd >= 0;
 	if (m.has_sess)
 		fds[nfd++] = c->sess_fd;
-	rc = dpc_request(c, DPC_LOAD, &m, sizeof(m), fds, nfd,
-	    DPC_LOAD_REPLY, &rx, timeout_ms, err, errlen);
+	rc = dpc_request(c, DPC_LOAD, &m, sizeof(m), fds, nfd, DPC_LOAD_REPLY,
+	    &rx, timeout_ms, err, errlen);
 	/* Delivered: the table is cordon-dp's now too. */
 	if (rc == 0 && m.has_sess) {
 		close(c->sess_fd);
@@ -536,8 +541,8 @@ dpc_load(struct dpc *c, uint64_t revision, const struct policy *p,
 		snprintf(err, errlen, "geo export: %s", strerror(errno));
 		return -1;
 	}
-	rc = dpc_load_blob(c, revision, p, blob, len, geo_hash, timeout_ms,
-	    err, errlen);
+	rc = dpc_load_blob(c, revision, p, blob, len, geo_hash, timeout_ms, err,
+	    errlen);
 	free(blob);
 	return rc;
 }

@@ -15,17 +15,17 @@
 #include "core/policy/policy.h"
 #include "core/stats/stats.h"
 
-#define DPC_HASH_LEN	32	/* SHA-256 */
-#define DPC_PORT_MAX	16
-#define DPC_NAME_MAX	32
+#define DPC_HASH_LEN 32 /* SHA-256 */
+#define DPC_PORT_MAX 16
+#define DPC_NAME_MAX 32
 
 struct dpc_status {
 	pid_t pid;
-	uint64_t revision;		/* 0: started from its own config */
+	uint64_t revision; /* 0: started from its own config */
 	uint8_t policy_hash[DPC_HASH_LEN];
 	uint8_t geo_hash[DPC_HASH_LEN];
 	uint64_t started_unix_ns;
-	uint64_t activated_unix_ns;	/* when the current state went live */
+	uint64_t activated_unix_ns; /* when the current state went live */
 	uint32_t workers;
 	uint32_t nports;
 	char port[DPC_PORT_MAX][DPC_NAME_MAX];
@@ -98,8 +98,7 @@ int dpc_status_get(struct dpc *c, struct dpc_status *st);
  * push the same blob again (after a cordon-dp restart, say).
  */
 int dpc_load_blob(struct dpc *c, uint64_t revision, const struct policy *p,
-    const void *geo_blob, size_t geo_len,
-    const uint8_t geo_hash[DPC_HASH_LEN], int timeout_ms, char *err,
-    size_t errlen);
+    const void *geo_blob, size_t geo_len, const uint8_t geo_hash[DPC_HASH_LEN],
+    int timeout_ms, char *err, size_t errlen);
 
 #endif

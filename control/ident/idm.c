@@ -89,14 +89,14 @@ idm_locate(const struct conf *c, const struct geo_tables *g,
 	p->ndecl = 0;
 	memset(&p->decl, 0, sizeof(p->decl));
 	for (unsigned i = 0; i < id->ncountry_claims; i++)
-		if ((v = json_object_get(p->obj, id->country_claims[i])) != NULL)
+		if ((v = json_object_get(p->obj, id->country_claims[i])) !=
+		    NULL)
 			idm_decl_add(p, v);
 }
 
 int
 idm_facts_build(const struct conf *c, const struct geo_tables *g,
-    const json_t *claims, int issuer, geo_cc_t flow_cc,
-    struct idm_facts *f)
+    const json_t *claims, int issuer, geo_cc_t flow_cc, struct idm_facts *f)
 {
 	const json_t *o = claims, *act;
 	unsigned depth = c->identity.act_depth;
@@ -147,7 +147,7 @@ idm_loc_in(const struct idm_principal *p, const struct conf_ccset *set)
 		return true;
 	if (p->has_ip)
 		return conf_ccset_has(set, p->ipcc) ||
-		    (p->ndecl != 0 && idm_decl_in(p, set));
+		       (p->ndecl != 0 && idm_decl_in(p, set));
 	return idm_decl_in(p, set);
 }
 

@@ -18,22 +18,22 @@
 #include "core/geo/geo.h"
 #include "core/policy/policy.h"
 
-#define IDM_PRINC_MAX	(1 + CONF_ACT_DEPTH_MAX)
+#define IDM_PRINC_MAX (1 + CONF_ACT_DEPTH_MAX)
 
 struct idm_principal {
-	const json_t *obj;	/* borrowed from the claims */
-	unsigned depth;		/* 0: the subject; n: the n-th actor */
-	bool has_ip;		/* a parsable ipaddr claim */
-	bool ip_bad;		/* an ipaddr claim that does not parse */
-	geo_cc_t ipcc;		/* its country (or unknown) */
-	unsigned ndecl;		/* declared-country values seen */
-	struct conf_ccset decl;	/* all of them; unparsable: unknown */
+	const json_t *obj;      /* borrowed from the claims */
+	unsigned depth;         /* 0: the subject; n: the n-th actor */
+	bool has_ip;            /* a parsable ipaddr claim */
+	bool ip_bad;            /* an ipaddr claim that does not parse */
+	geo_cc_t ipcc;          /* its country (or unknown) */
+	unsigned ndecl;         /* declared-country values seen */
+	struct conf_ccset decl; /* all of them; unparsable: unknown */
 };
 
 struct idm_facts {
-	int issuer;		/* conf identity issuer of the token */
-	geo_cc_t flow_cc;	/* country of the session's source address */
-	unsigned n;		/* principals: subject + actors */
+	int issuer;       /* conf identity issuer of the token */
+	geo_cc_t flow_cc; /* country of the session's source address */
+	unsigned n;       /* principals: subject + actors */
 	struct idm_principal p[IDM_PRINC_MAX];
 };
 
@@ -47,7 +47,7 @@ enum idm_err {
 #define X(id, name) IDM_E_##id,
 	IDM_ERRORS(X)
 #undef X
-	IDM_E_MAX
+	    IDM_E_MAX
 };
 const char *idm_err_name(unsigned e);
 
@@ -57,8 +57,7 @@ const char *idm_err_name(unsigned e);
  * the actors beyond it could not be judged.
  */
 int idm_facts_build(const struct conf *c, const struct geo_tables *g,
-    const json_t *claims, int issuer, geo_cc_t flow_cc,
-    struct idm_facts *f);
+    const json_t *claims, int issuer, geo_cc_t flow_cc, struct idm_facts *f);
 
 /*
  * Does F satisfy rule R's identity block?  With STEPS, appends one

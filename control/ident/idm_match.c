@@ -49,7 +49,7 @@ idm_claim_in(const json_t *v, const struct conf_idlist *l)
 		return false;
 	}
 	return v != NULL && idm_scalar(v, buf, sizeof(buf)) &&
-	    idm_list_has(l, buf);
+	       idm_list_has(l, buf);
 }
 
 static bool
@@ -78,7 +78,6 @@ idm_cc_in(bool has, geo_cc_t cc, const struct conf_ccset *set)
 	return conf_ccset_has(set, has ? cc : GEO_CC_UNKNOWN);
 }
 
-
 /* Every attribute condition of M, for one principal. */
 static bool
 idm_principal_ok(const struct conf *c, const struct conf_idmatch *m,
@@ -88,30 +87,39 @@ idm_principal_ok(const struct conf *c, const struct conf_idmatch *m,
 	const struct conf_identity *id = &c->identity;
 	const json_t *o = p->obj;
 
-#define IDM_NEED(cond, what) do { if (!(cond)) { *failed = (what); \
-	return false; } } while (0)
+#define IDM_NEED(cond, what)                                                   \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			*failed = (what);                                      \
+			return false;                                          \
+		}                                                              \
+	} while (0)
 	IDM_NEED(idm_issuer_ok(c, m, f, p), "issuer");
 	IDM_NEED(m->sub.n == 0 ||
-	    idm_claim_in(json_object_get(o, "sub"), &m->sub), "sub");
-	IDM_NEED(m->groups.n == 0 || idm_claim_in(json_object_get(o,
-	    id->groups_claim), &m->groups), "groups");
-	IDM_NEED(m->roles.n == 0 || idm_claim_in(json_object_get(o,
-	    id->roles_claim), &m->roles), "roles");
+	             idm_claim_in(json_object_get(o, "sub"), &m->sub),
+	    "sub");
+	IDM_NEED(m->groups.n == 0 ||
+	             idm_claim_in(json_object_get(o, id->groups_claim),
+	                 &m->groups),
+	    "groups");
+	IDM_NEED(m->roles.n == 0 ||
+	             idm_claim_in(json_object_get(o, id->roles_claim),
+	                 &m->roles),
+	    "roles");
 	for (unsigned i = 0; i < m->nclaims; i++)
 		IDM_NEED(idm_claim_in(json_object_get(o, m->claims[i].name),
-		    &m->claims[i].in), m->claims[i].name);
+		             &m->claims[i].in),
+		    m->claims[i].name);
 	IDM_NEED(!m->has_loc || idm_principal_loc_in(p, &m->loc), "location");
 	IDM_NEED(!m->has_ipcc || idm_cc_in(p->has_ip, p->ipcc, &m->ipcc),
 	    "ip_country");
-	IDM_NEED(!m->has_decl || idm_decl_in(p, &m->decl),
-	    "declared_country");
+	IDM_NEED(!m->has_decl || idm_decl_in(p, &m->decl), "declared_country");
 #undef IDM_NEED
 	*failed = NULL;
 	return true;
 }
 
-static void
-idm_step(json_t *steps, const char *fmt, ...)
+static void idm_step(json_t *steps, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -160,8 +168,8 @@ idm_who_ok(const struct conf *c, const struct conf_idmatch *m,
 		bool ok = idm_principal_ok(c, m, f, &f->p[i], &failed);
 
 		idm_name(&f->p[i], name, sizeof(name));
-		idm_step(steps, "%s: %s%s", name, ok ? "matches" :
-		    "fails on ", ok ? "" : failed);
+		idm_step(steps, "%s: %s%s", name, ok ? "matches" : "fails on ",
+		    ok ? "" : failed);
 		if (ok != all)
 			return ok;
 	}
@@ -198,7 +206,7 @@ idm_rule_match(const struct conf *c, const struct conf_rule *r,
 	if (!r->id.on)
 		return true;
 	return idm_session_ok(&r->id, f, steps) &&
-	    idm_who_ok(c, &r->id, f, steps);
+	       idm_who_ok(c, &r->id, f, steps);
 }
 
 void

@@ -22,19 +22,25 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#define JOSE_AUD_MAX	      8
-#define JOSE_DEPTH_MAX	      16	/* JSON nesting accepted anywhere */
-#define JOSE_MAX_TOKEN_DEFAULT 8192	/* when jose_issuer.max_token is 0 */
-#define JOSE_LIFETIME_DEFAULT 86400	/* when jose_issuer.max_lifetime is 0 */
-#define JOSE_JWKS_MAX	      (256 * 1024) /* bytes of a JWKS document */
-#define JOSE_KEYS_MAX	      64	/* keys kept from one document */
-#define JOSE_DETAIL_MAX	      160
+#define JOSE_AUD_MAX           8
+#define JOSE_DEPTH_MAX         16    /* JSON nesting accepted anywhere */
+#define JOSE_MAX_TOKEN_DEFAULT 8192  /* when jose_issuer.max_token is 0 */
+#define JOSE_LIFETIME_DEFAULT  86400 /* when jose_issuer.max_lifetime is 0 */
+#define JOSE_JWKS_MAX          (256 * 1024) /* bytes of a JWKS document */
+#define JOSE_KEYS_MAX          64           /* keys kept from one document */
+#define JOSE_DETAIL_MAX        160
 
-enum jose_alg { JOSE_ALG_RS256, JOSE_ALG_PS256, JOSE_ALG_ES256, JOSE_ALG_ES384,
-	JOSE_ALG_EDDSA, JOSE_ALG_MAX };
+enum jose_alg {
+	JOSE_ALG_RS256,
+	JOSE_ALG_PS256,
+	JOSE_ALG_ES256,
+	JOSE_ALG_ES384,
+	JOSE_ALG_EDDSA,
+	JOSE_ALG_MAX
+};
 
-#define JOSE_ALG_BIT(a)	  (1u << (a))
-#define JOSE_ALGS_ALL	  ((1u << JOSE_ALG_MAX) - 1)
+#define JOSE_ALG_BIT(a) (1u << (a))
+#define JOSE_ALGS_ALL   ((1u << JOSE_ALG_MAX) - 1)
 
 /*
  * Why a token was rejected.  The names are stable: counters, logs and
@@ -43,39 +49,39 @@ enum jose_alg { JOSE_ALG_RS256, JOSE_ALG_PS256, JOSE_ALG_ES256, JOSE_ALG_ES384,
  * counters: LEEWAY_ONLY is a token that verifies only thanks to the
  * leeway (exp has passed), which cannot open a session.
  */
-#define JOSE_REASONS(X)                                                      \
-	X(OK, "ok")                                                          \
-	X(TOO_LARGE, "too-large")                                            \
-	X(SEGMENTS, "segments")                                              \
-	X(BASE64, "bad-base64")                                              \
-	X(NOT_OBJECT, "not-json-object")                                     \
-	X(DUP_KEY, "duplicate-key")                                          \
-	X(TOO_DEEP, "too-deep")                                              \
-	X(HEADER_TYPE, "header-type")                                        \
-	X(ALG_NONE, "alg-none")                                              \
-	X(ALG_HMAC, "alg-hmac")                                              \
-	X(ALG_UNSUPPORTED, "alg-unsupported")                                \
-	X(ALG_NOT_ALLOWED, "alg-not-allowed")                                \
-	X(CRIT, "crit-unknown")                                              \
-	X(CRIT_MALFORMED, "crit-malformed")                                  \
-	X(NESTED, "nested")                                                  \
-	X(ISSUER_UNKNOWN, "issuer-unknown")                                  \
-	X(UNKNOWN_KID, "unknown-kid")                                        \
-	X(NO_KEY, "no-key")                                                  \
-	X(KEY_AMBIGUOUS, "key-ambiguous")                                    \
-	X(KEY_MISMATCH, "alg-key-mismatch")                                  \
-	X(SIG_LENGTH, "ecdsa-sig-length")                                    \
-	X(SIG_RANGE, "ecdsa-sig-range")                                      \
-	X(BAD_SIGNATURE, "bad-signature")                                    \
-	X(CLAIM_TYPE, "claim-type")                                          \
-	X(MISSING_EXP, "missing-exp")                                        \
-	X(EXPIRED, "expired")                                                \
-	X(NOT_YET_VALID, "not-yet-valid")                                    \
-	X(IAT_FUTURE, "iat-future")                                          \
-	X(IAT_TOO_OLD, "iat-too-old")                                        \
-	X(LIFETIME, "lifetime-too-long")                                     \
-	X(AUD_MISMATCH, "aud-mismatch")                                      \
-	X(INTERNAL, "internal-error")                                        \
+#define JOSE_REASONS(X)                                                        \
+	X(OK, "ok")                                                            \
+	X(TOO_LARGE, "too-large")                                              \
+	X(SEGMENTS, "segments")                                                \
+	X(BASE64, "bad-base64")                                                \
+	X(NOT_OBJECT, "not-json-object")                                       \
+	X(DUP_KEY, "duplicate-key")                                            \
+	X(TOO_DEEP, "too-deep")                                                \
+	X(HEADER_TYPE, "header-type")                                          \
+	X(ALG_NONE, "alg-none")                                                \
+	X(ALG_HMAC, "alg-hmac")                                                \
+	X(ALG_UNSUPPORTED, "alg-unsupported")                                  \
+	X(ALG_NOT_ALLOWED, "alg-not-allowed")                                  \
+	X(CRIT, "crit-unknown")                                                \
+	X(CRIT_MALFORMED, "crit-malformed")                                    \
+	X(NESTED, "nested")                                                    \
+	X(ISSUER_UNKNOWN, "issuer-unknown")                                    \
+	X(UNKNOWN_KID, "unknown-kid")                                          \
+	X(NO_KEY, "no-key")                                                    \
+	X(KEY_AMBIGUOUS, "key-ambiguous")                                      \
+	X(KEY_MISMATCH, "alg-key-mismatch")                                    \
+	X(SIG_LENGTH, "ecdsa-sig-length")                                      \
+	X(SIG_RANGE, "ecdsa-sig-range")                                        \
+	X(BAD_SIGNATURE, "bad-signature")                                      \
+	X(CLAIM_TYPE, "claim-type")                                            \
+	X(MISSING_EXP, "missing-exp")                                          \
+	X(EXPIRED, "expired")                                                  \
+	X(NOT_YET_VALID, "not-yet-valid")                                      \
+	X(IAT_FUTURE, "iat-future")                                            \
+	X(IAT_TOO_OLD, "iat-too-old")                                          \
+	X(LIFETIME, "lifetime-too-long")                                       \
+	X(AUD_MISMATCH, "aud-mismatch")                                        \
+	X(INTERNAL, "internal-error")                                          \
 	X(LEEWAY_ONLY, "expired-in-leeway")
 
 #define JOSE_REASON_ENUM(id, name) JOSE_##id,
@@ -85,26 +91,26 @@ enum jose_reason { JOSE_REASONS(JOSE_REASON_ENUM) JOSE_REASON_MAX };
 struct jose_keyset;
 
 struct jose_issuer {
-	char name[32];		/* config name */
-	char iss[256];		/* exact issuer string */
+	char name[32]; /* config name */
+	char iss[256]; /* exact issuer string */
 	unsigned naud;
 	char aud[JOSE_AUD_MAX][128];
-	unsigned algs;		/* JOSE_ALG_BIT per accepted enum jose_alg */
-	unsigned leeway;	/* seconds of clock skew allowed */
-	unsigned max_token;	/* bytes; 0 = JOSE_MAX_TOKEN_DEFAULT */
-	unsigned max_lifetime;	/* seconds; 0 = JOSE_LIFETIME_DEFAULT */
-	char jwks_file[256];	/* "" or a JWKS file */
-	char jwks_uri[512];	/* "" or https:// URL */
-	char ca_file[256];	/* CA bundle for jwks_uri; "" = system default */
-	unsigned refresh;	/* seconds between jwks_uri refreshes */
+	unsigned algs;         /* JOSE_ALG_BIT per accepted enum jose_alg */
+	unsigned leeway;       /* seconds of clock skew allowed */
+	unsigned max_token;    /* bytes; 0 = JOSE_MAX_TOKEN_DEFAULT */
+	unsigned max_lifetime; /* seconds; 0 = JOSE_LIFETIME_DEFAULT */
+	char jwks_file[256];   /* "" or a JWKS file */
+	char jwks_uri[512];    /* "" or https:// URL */
+	char ca_file[256];     /* CA bundle for jwks_uri; "" = system default */
+	unsigned refresh;      /* seconds between jwks_uri refreshes */
 	struct jose_keyset *keys; /* owned: file keys + last good fetch */
 };
 
 struct jose_result {
-	int issuer;		/* index into the issuer array, -1 if none */
-	enum jose_alg alg;	/* valid once the header was accepted */
-	json_t *header;		/* decoded header, NULL before it parsed */
-	json_t *claims;		/* decoded payload, NULL before it parsed */
+	int issuer;        /* index into the issuer array, -1 if none */
+	enum jose_alg alg; /* valid once the header was accepted */
+	json_t *header;    /* decoded header, NULL before it parsed */
+	json_t *claims;    /* decoded payload, NULL before it parsed */
 	char detail[JOSE_DETAIL_MAX]; /* human words on the outcome */
 };
 
@@ -180,9 +186,9 @@ int jose_jwks_fetch(const char *url, const char *ca_file, unsigned timeout_ms,
 enum jose_refresh_result {
 	JOSE_REFRESH_FAILED = -1, /* no keys at all */
 	JOSE_REFRESH_FETCHED = 0, /* new set from jwks_uri (and file) */
-	JOSE_REFRESH_CACHED,	  /* fetch failed; cache file loaded */
-	JOSE_REFRESH_KEPT,	  /* fetch failed; last good set kept */
-	JOSE_REFRESH_FILE,	  /* no jwks_uri: set from jwks_file */
+	JOSE_REFRESH_CACHED,      /* fetch failed; cache file loaded */
+	JOSE_REFRESH_KEPT,        /* fetch failed; last good set kept */
+	JOSE_REFRESH_FILE,        /* no jwks_uri: set from jwks_file */
 };
 
 /*

@@ -18,7 +18,7 @@ int
 jose_str_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
 	return a != NULL && b != NULL && alen == blen &&
-	    CRYPTO_memcmp(a, b, alen) == 0;
+	       CRYPTO_memcmp(a, b, alen) == 0;
 }
 
 /*
@@ -79,8 +79,7 @@ struct jose_times {
 };
 
 static int
-jose_times_get(json_t *claims, struct jose_times *t, char *detail,
-    size_t dlen)
+jose_times_get(json_t *claims, struct jose_times *t, char *detail, size_t dlen)
 {
 	int e = jose_date(claims, "exp", &t->exp);
 
@@ -102,8 +101,8 @@ jose_times_check(const struct jose_issuer *iss, const struct jose_times *t,
     double now, char *detail, size_t dlen)
 {
 	double leeway = iss->leeway;
-	double life = iss->max_lifetime ? iss->max_lifetime :
-	    JOSE_LIFETIME_DEFAULT;
+	double life = iss->max_lifetime ? iss->max_lifetime
+	                                : JOSE_LIFETIME_DEFAULT;
 
 	if (t->exp + leeway < now) {
 		snprintf(detail, dlen, "expired %.0f s ago", now - t->exp);
@@ -131,18 +130,20 @@ jose_times_check(const struct jose_issuer *iss, const struct jose_times *t,
 }
 
 int
-jose_claims_check(const struct jose_issuer *iss, json_t *claims,
-    int64_t now, char *detail, size_t dlen)
+jose_claims_check(const struct jose_issuer *iss, json_t *claims, int64_t now,
+    char *detail, size_t dlen)
 {
 	struct jose_times t = { 0 };
 	int r;
 
 	if ((r = jose_times_get(claims, &t, detail, dlen)) != JOSE_OK ||
 	    (r = jose_times_check(iss, &t, (double)now, detail, dlen)) !=
-	    JOSE_OK)
+	        JOSE_OK)
 		return r;
 	if ((r = jose_aud_check(iss, claims)) != JOSE_OK)
-		snprintf(detail, dlen, r == JOSE_CLAIM_TYPE ? "aud is not a "
-		    "string or an array of strings" : "no accepted audience");
+		snprintf(detail, dlen,
+		    r == JOSE_CLAIM_TYPE ? "aud is not a "
+		                           "string or an array of strings"
+		                         : "no accepted audience");
 	return r;
 }

@@ -93,9 +93,10 @@ jose_jwks_fetch(const char *url, const char *ca_file, unsigned timeout_ms,
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK || status != 200 || b.data == NULL) {
-		jose_errf(err, errlen, "%s: %s", url, rc != CURLE_OK ?
-		    (ebuf[0] ? ebuf : curl_easy_strerror(rc)) :
-		    status != 200 ? "HTTP status not 200" : "empty body");
+		jose_errf(err, errlen, "%s: %s", url,
+		    rc != CURLE_OK  ? (ebuf[0] ? ebuf : curl_easy_strerror(rc))
+		    : status != 200 ? "HTTP status not 200"
+		                    : "empty body");
 		free(b.data);
 		return -1;
 	}

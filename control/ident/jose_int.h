@@ -8,13 +8,13 @@
 
 #include "control/ident/jose.h"
 
-#define JOSE_KID_MAX 128
+#define JOSE_KID_MAX     128
 #define JOSE_ALG_REFUSED (JOSE_ALG_MAX + 1)
 
 struct jose_key {
 	char kid[JOSE_KID_MAX];
 	int has_kid;
-	int alg;		/* bound enum jose_alg, or JOSE_ALG_MAX: any fit */
+	int alg; /* bound enum jose_alg, or JOSE_ALG_MAX: any fit */
 	EVP_PKEY *pkey;
 };
 

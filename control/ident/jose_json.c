@@ -46,7 +46,8 @@ jose_json_object(const char *s, size_t len, int *reason)
 	j = json_loadb(s, len, JSON_REJECT_DUPLICATES, &e);
 	if (j == NULL) {
 		*reason = json_error_code(&e) == json_error_duplicate_key
-		    ? JOSE_DUP_KEY : JOSE_NOT_OBJECT;
+		              ? JOSE_DUP_KEY
+		              : JOSE_NOT_OBJECT;
 		return NULL;
 	}
 	if (!json_is_object(j)) {

@@ -13,7 +13,7 @@
 #include "control/ident/jose_int.h"
 
 #define JOSE_RSA_MIN_BITS 2048
-#define JOSE_RSA_MAX_BITS 8192	/* verification cost grows with size */
+#define JOSE_RSA_MAX_BITS 8192 /* verification cost grows with size */
 
 uint8_t *
 jose_jwk_bytes(json_t *jwk, const char *name, size_t *len)
@@ -43,8 +43,7 @@ jose_pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld)
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
 	EVP_PKEY *pkey = NULL;
 
-	if (params == NULL || ctx == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		pkey = NULL;
 	EVP_PKEY_CTX_free(ctx);
@@ -123,9 +122,9 @@ jose_ec_import(json_t *jwk, const char *group, size_t size, char *err,
 	memcpy(pt + 1, x, size);
 	memcpy(pt + 1 + size, y, size);
 	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-		group, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-		pt, 1 + 2 * size) ||
+	        group, 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
+	        1 + 2 * size) ||
 	    (pkey = jose_pkey_fromdata("EC", bld)) == NULL ||
 	    jose_pkey_check(pkey) < 0) {
 		EVP_PKEY_free(pkey);
@@ -150,7 +149,7 @@ jose_okp_import(json_t *jwk, int type, size_t size, char *err, size_t errlen)
 		jose_errf(err, errlen, "OKP key: x missing or not %zu bytes",
 		    size);
 	else if ((pkey = EVP_PKEY_new_raw_public_key(type, NULL, x, xlen)) ==
-	    NULL)
+	         NULL)
 		jose_errf(err, errlen, "OKP key rejected by OpenSSL");
 	free(x);
 	return pkey;
@@ -233,7 +232,7 @@ jose_jwk_for_sig(json_t *jwk)
 	size_t i;
 
 	if (use != NULL && (!json_is_string(use) ||
-	    strcmp(json_string_value(use), "sig") != 0))
+	                       strcmp(json_string_value(use), "sig") != 0))
 		return 0;
 	if (ops == NULL)
 		return 1;
@@ -265,15 +264,14 @@ jose_jwk_key(json_t *jwk, int *alg, char *err, size_t errlen)
 	*alg = a;
 	if (a >= 0 && a != JOSE_ALG_REFUSED)
 		return pkey;
-	jose_errf(err, errlen, a < 0 ? "unsupported alg" :
-	    "alg contradicts the key type");
+	jose_errf(err, errlen,
+	    a < 0 ? "unsupported alg" : "alg contradicts the key type");
 	EVP_PKEY_free(pkey);
 	return NULL;
 }
 
 EVP_PKEY *
-jose_jwk_to_pkey(json_t *jwk, enum jose_alg *alg_out, char *err,
-    size_t errlen)
+jose_jwk_to_pkey(json_t *jwk, enum jose_alg *alg_out, char *err, size_t errlen)
 {
 	int a;
 	EVP_PKEY *pkey = jose_jwk_key(jwk, &a, err, errlen);

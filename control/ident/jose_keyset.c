@@ -48,7 +48,7 @@ jose_keyset_add(struct jose_keyset *ks, json_t *jwk)
 	int alg;
 
 	if (kid != NULL && (!json_is_string(kid) ||
-	    json_string_length(kid) >= sizeof(k->kid))) {
+	                       json_string_length(kid) >= sizeof(k->kid))) {
 		ks->refused++;
 		return;
 	}
@@ -83,8 +83,9 @@ jose_keyset_parse(const char *json, size_t len, char *err, size_t errlen)
 
 	if (len > JOSE_JWKS_MAX ||
 	    (doc = jose_json_object(json, len, &reason)) == NULL) {
-		jose_errf(err, errlen, "JWKS: %s", len > JOSE_JWKS_MAX ?
-		    "too large" : jose_reason_name(reason));
+		jose_errf(err, errlen, "JWKS: %s",
+		    len > JOSE_JWKS_MAX ? "too large"
+		                        : jose_reason_name(reason));
 		return NULL;
 	}
 	keys = json_object_get(doc, "keys");
@@ -97,8 +98,10 @@ jose_keyset_parse(const char *json, size_t len, char *err, size_t errlen)
 		jose_keyset_add(ks, jwk);
 	json_decref(doc);
 	if (ks->n == 0) {
-		jose_errf(err, errlen, "JWKS: no usable key (%u skipped, %u "
-		    "refused)", ks->skipped, ks->refused);
+		jose_errf(err, errlen,
+		    "JWKS: no usable key (%u skipped, %u "
+		    "refused)",
+		    ks->skipped, ks->refused);
 		jose_keyset_free(ks);
 		return NULL;
 	}
@@ -113,8 +116,10 @@ jose_keyset_load_file(const char *path, char *err, size_t errlen)
 	char *buf = jose_file_read(path, JOSE_JWKS_MAX, &len);
 
 	if (buf == NULL) {
-		jose_errf(err, errlen, "%s: cannot read (or larger than %d "
-		    "bytes)", path, JOSE_JWKS_MAX);
+		jose_errf(err, errlen,
+		    "%s: cannot read (or larger than %d "
+		    "bytes)",
+		    path, JOSE_JWKS_MAX);
 		return NULL;
 	}
 	ks = jose_keyset_parse(buf, len, err, errlen);
@@ -165,8 +170,8 @@ jose_key_fits(const struct jose_key *k, enum jose_alg alg)
 
 /* With a kid: that key, which must fit ALG. */
 static int
-jose_pick_kid(const struct jose_keyset *ks, enum jose_alg alg,
-    const char *kid, EVP_PKEY **key)
+jose_pick_kid(const struct jose_keyset *ks, enum jose_alg alg, const char *kid,
+    EVP_PKEY **key)
 {
 	unsigned i, found = 0, fit = 0;
 

@@ -101,15 +101,14 @@ jose_refresh_fallback(struct jose_issuer *iss, const char *cache_path,
 
 static int
 jose_refresh_uri(struct jose_issuer *iss, const char *cache_path,
-    unsigned timeout_ms, struct jose_keyset *file_ks, char *err,
-    size_t errlen)
+    unsigned timeout_ms, struct jose_keyset *file_ks, char *err, size_t errlen)
 {
 	struct jose_keyset *ks = NULL;
 	char *body;
 	size_t len;
 
 	if (jose_jwks_fetch(iss->jwks_uri, iss->ca_file, timeout_ms, &body,
-	    &len, err, errlen) == 0) {
+	        &len, err, errlen) == 0) {
 		ks = jose_doc_keys(body, len, file_ks, err, errlen);
 		if (ks != NULL && cache_path != NULL &&
 		    jose_file_replace(cache_path, body, len) < 0)

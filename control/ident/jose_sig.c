@@ -17,16 +17,88 @@
 
 /* Group orders n of P-256 and P-384 (SEC 2), big-endian. */
 static const uint8_t jose_p256_n[32] = {
-	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
-	0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xbc,
+	0xe6,
+	0xfa,
+	0xad,
+	0xa7,
+	0x17,
+	0x9e,
+	0x84,
+	0xf3,
+	0xb9,
+	0xca,
+	0xc2,
+	0xfc,
+	0x63,
+	0x25,
+	0x51,
 };
 static const uint8_t jose_p384_n[48] = {
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf, 0x58,
-	0x1a, 0x0d, 0xb2, 0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a,
-	0xcc, 0xc5, 0x29, 0x73,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xff,
+	0xc7,
+	0x63,
+	0x4d,
+	0x81,
+	0xf4,
+	0x37,
+	0x2d,
+	0xdf,
+	0x58,
+	0x1a,
+	0x0d,
+	0xb2,
+	0x48,
+	0xb0,
+	0xa7,
+	0x7a,
+	0xec,
+	0xec,
+	0x19,
+	0x6a,
+	0xcc,
+	0xc5,
+	0x29,
+	0x73,
 };
 
 /* 1 if big-endian scalar X (SIZE bytes) is in [1, N-1]. */
@@ -58,8 +130,8 @@ jose_ecdsa_raw_check(enum jose_alg alg, const uint8_t *sig, size_t len)
 	}
 	if (len != 2 * size)
 		return JOSE_SIG_LENGTH;
-	if (!jose_scalar_ok(sig, n, size) || !jose_scalar_ok(sig + size, n,
-	    size))
+	if (!jose_scalar_ok(sig, n, size) ||
+	    !jose_scalar_ok(sig + size, n, size))
 		return JOSE_SIG_RANGE;
 	return JOSE_OK;
 }
@@ -89,7 +161,7 @@ jose_alg_fits_key(enum jose_alg alg, EVP_PKEY *pkey)
 		return jose_ec_group_is(pkey, "secp384r1");
 	case JOSE_ALG_EDDSA:
 		return EVP_PKEY_is_a(pkey, "ED25519") ||
-		    EVP_PKEY_is_a(pkey, "ED448");
+		       EVP_PKEY_is_a(pkey, "ED448");
 	default:
 		return 0;
 	}
@@ -132,13 +204,14 @@ jose_evp_verify(EVP_PKEY *pkey, enum jose_alg alg, const void *input,
 	EVP_PKEY_CTX *pctx = NULL;
 	int ok = 0;
 
-	if (mctx == NULL ||
-	    EVP_DigestVerifyInit(mctx, &pctx, jose_alg_md(alg), NULL, pkey) != 1)
+	if (mctx == NULL || EVP_DigestVerifyInit(mctx, &pctx, jose_alg_md(alg),
+	                        NULL, pkey) != 1)
 		goto out;
 	if (alg == JOSE_ALG_PS256 &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1))
+	        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
+	            RSA_PSS_SALTLEN_DIGEST) != 1 ||
+	        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1))
 		goto out;
 	ok = EVP_DigestVerify(mctx, sig, siglen, input, inlen) == 1;
 out:
@@ -159,13 +232,15 @@ jose_sig_verify(EVP_PKEY *pkey, enum jose_alg alg, const void *input,
 		return JOSE_KEY_MISMATCH;
 	if (alg != JOSE_ALG_ES256 && alg != JOSE_ALG_ES384)
 		return jose_evp_verify(pkey, alg, input, inlen, sig, siglen)
-		    ? JOSE_OK : JOSE_BAD_SIGNATURE;
+		           ? JOSE_OK
+		           : JOSE_BAD_SIGNATURE;
 	if ((r = jose_ecdsa_raw_check(alg, sig, siglen)) != JOSE_OK)
 		return r;
 	if ((n = jose_ecdsa_der(sig, siglen, &der)) <= 0)
 		return JOSE_INTERNAL;
 	r = jose_evp_verify(pkey, alg, input, inlen, der, (size_t)n)
-	    ? JOSE_OK : JOSE_BAD_SIGNATURE;
+	        ? JOSE_OK
+	        : JOSE_BAD_SIGNATURE;
 	OPENSSL_free(der);
 	return r;
 }

@@ -15,12 +15,12 @@
 struct jose_tok {
 	const char *seg[3];
 	size_t len[3];
-	uint8_t *raw[3];	/* decoded header, payload, signature */
+	uint8_t *raw[3]; /* decoded header, payload, signature */
 	size_t rawlen[3];
 	size_t total;
 };
 
-#define JOSE_FAIL(out, r, ...)                                              \
+#define JOSE_FAIL(out, r, ...)                                                 \
 	(snprintf((out)->detail, sizeof((out)->detail), __VA_ARGS__), (r))
 
 static int
@@ -80,8 +80,8 @@ jose_crit_check(json_t *crit, struct jose_result *out)
 		return JOSE_FAIL(out, JOSE_CRIT_MALFORMED,
 		    "crit is not a non-empty array");
 	json_array_foreach(crit, i, c)
-		if (!json_is_string(c) || json_object_get(out->header,
-		    json_string_value(c)) == NULL)
+		if (!json_is_string(c) ||
+		    json_object_get(out->header, json_string_value(c)) == NULL)
 			return JOSE_FAIL(out, JOSE_CRIT_MALFORMED,
 			    "crit names a missing or non-string member");
 	return JOSE_FAIL(out, JOSE_CRIT, "crit extension \"%s\" not understood",
@@ -104,13 +104,16 @@ jose_alg_check(json_t *jalg, struct jose_result *out)
 	int a;
 
 	if (alg == NULL)
-		return JOSE_FAIL(out, JOSE_HEADER_TYPE, "alg missing or not a "
+		return JOSE_FAIL(out, JOSE_HEADER_TYPE,
+		    "alg missing or not a "
 		    "string");
 	if (strcasecmp(alg, "none") == 0)
 		return JOSE_FAIL(out, JOSE_ALG_NONE, "alg \"%.20s\"", alg);
 	if (strncasecmp(alg, "HS", 2) == 0)
-		return JOSE_FAIL(out, JOSE_ALG_HMAC, "symmetric alg \"%.20s\" "
-		    "is never accepted", alg);
+		return JOSE_FAIL(out, JOSE_ALG_HMAC,
+		    "symmetric alg \"%.20s\" "
+		    "is never accepted",
+		    alg);
 	if ((a = jose_alg_parse(alg)) < 0)
 		return JOSE_FAIL(out, JOSE_ALG_UNSUPPORTED, "alg \"%.20s\"",
 		    alg);
@@ -154,11 +157,14 @@ jose_issuer_pick(const struct jose_issuer *iss, unsigned niss,
 		return JOSE_FAIL(out, JOSE_ISSUER_UNKNOWN, "no iss claim");
 	for (i = 0; i < niss; i++)
 		if (jose_str_eq(s, json_string_length(j), iss[i].iss,
-		    strlen(iss[i].iss)) && found < 0)
+		        strlen(iss[i].iss)) &&
+		    found < 0)
 			found = (int)i;
 	if (found < 0)
-		return JOSE_FAIL(out, JOSE_ISSUER_UNKNOWN, "iss \"%.60s\" not "
-		    "configured", s);
+		return JOSE_FAIL(out, JOSE_ISSUER_UNKNOWN,
+		    "iss \"%.60s\" not "
+		    "configured",
+		    s);
 	out->issuer = found;
 	return JOSE_OK;
 }
@@ -170,8 +176,8 @@ jose_max_token(const struct jose_issuer *iss, unsigned niss)
 	unsigned i;
 
 	for (i = 0; i < niss; i++) {
-		m = iss[i].max_token ? iss[i].max_token :
-		    JOSE_MAX_TOKEN_DEFAULT;
+		m = iss[i].max_token ? iss[i].max_token
+		                     : JOSE_MAX_TOKEN_DEFAULT;
 		if (m > max)
 			max = m;
 	}
@@ -186,7 +192,7 @@ static long
 jose_bad_byte(const char *tok, size_t len)
 {
 	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	    "qrstuvwxyz0123456789-_.";
+	                         "qrstuvwxyz0123456789-_.";
 
 	for (size_t i = 0; i < len; i++)
 		if (tok[i] == '\0' || strchr(ok, tok[i]) == NULL)
@@ -205,8 +211,10 @@ jose_parse(const char *tok, struct jose_tok *t, struct jose_result *out,
 		if (r != JOSE_BASE64)
 			return JOSE_FAIL(out, r, "out of memory");
 		if ((bad = jose_bad_byte(tok, t->total)) >= 0)
-			return JOSE_FAIL(out, r, "byte 0x%02x at offset %ld is "
-			    "not base64url", (unsigned char)tok[bad], bad);
+			return JOSE_FAIL(out, r,
+			    "byte 0x%02x at offset %ld is "
+			    "not base64url",
+			    (unsigned char)tok[bad], bad);
 		return JOSE_FAIL(out, r, "a segment is not strict base64url");
 	}
 	out->header = jose_json_object((char *)t->raw[0], t->rawlen[0], &r);
@@ -232,20 +240,24 @@ jose_check(const struct jose_issuer *iss, unsigned niss, struct jose_tok *t,
 	if ((r = jose_issuer_pick(iss, niss, out)) != JOSE_OK)
 		return r;
 	is = &iss[out->issuer];
-	if (t->total > (is->max_token ?
-	    is->max_token : JOSE_MAX_TOKEN_DEFAULT))
-		return JOSE_FAIL(out, JOSE_TOO_LARGE, "larger than %s's "
-		    "max_token", is->name);
+	if (t->total > (is->max_token ? is->max_token : JOSE_MAX_TOKEN_DEFAULT))
+		return JOSE_FAIL(out, JOSE_TOO_LARGE,
+		    "larger than %s's "
+		    "max_token",
+		    is->name);
 	if (!(is->algs & JOSE_ALG_BIT(out->alg)))
-		return JOSE_FAIL(out, JOSE_ALG_NOT_ALLOWED, "%s not allowed "
-		    "for %s", jose_alg_name(out->alg), is->name);
+		return JOSE_FAIL(out, JOSE_ALG_NOT_ALLOWED,
+		    "%s not allowed "
+		    "for %s",
+		    jose_alg_name(out->alg), is->name);
 	if ((r = jose_keyset_pick(is->keys, out->alg, kid, &key)) != JOSE_OK)
 		return JOSE_FAIL(out, r, "kid \"%.40s\", %s", kid ? kid : "",
 		    jose_alg_name(out->alg));
-	r = jose_sig_verify(key, out->alg, t->seg[0], t->len[0] + 1 +
-	    t->len[1], t->raw[2], t->rawlen[2]);
+	r = jose_sig_verify(key, out->alg, t->seg[0], t->len[0] + 1 + t->len[1],
+	    t->raw[2], t->rawlen[2]);
 	if (r != JOSE_OK)
-		return JOSE_FAIL(out, r, "%s signature", jose_alg_name(out->alg));
+		return JOSE_FAIL(out, r, "%s signature",
+		    jose_alg_name(out->alg));
 	return JOSE_OK;
 }
 
@@ -268,7 +280,7 @@ jose_verify(const struct jose_issuer *iss, unsigned niss, const char *tok,
 	if ((r = jose_parse(tok, &t, out, &kid)) == JOSE_OK &&
 	    (r = jose_check(iss, niss, &t, kid, out)) == JOSE_OK &&
 	    (r = jose_claims_check(&iss[out->issuer], out->claims, now,
-	    out->detail, sizeof(out->detail))) == JOSE_OK)
+	         out->detail, sizeof(out->detail))) == JOSE_OK)
 		snprintf(out->detail, sizeof(out->detail), "%s by %s",
 		    jose_alg_name(out->alg), iss[out->issuer].name);
 	jose_tok_free(&t);

@@ -24,20 +24,20 @@
 
 #include "config/load/knock_nat.h"
 
-struct json_t;			/* jansson's json_t */
+struct json_t; /* jansson's json_t */
 
-#define KNOCK_MAGIC	  "CDK1"
+#define KNOCK_MAGIC "CDK1"
 /* 2: the sender's address is signed; version 1 knocks are refused. */
-#define KNOCK_VERSION	  2
-#define KNOCK_FLAG_POP	  0x01	 /* a PoP block follows */
-#define KNOCK_NONCE_LEN	  16
-#define KNOCK_HDR_LEN	  50	 /* fixed part, before the service */
+#define KNOCK_VERSION   2
+#define KNOCK_FLAG_POP  0x01 /* a PoP block follows */
+#define KNOCK_NONCE_LEN 16
+#define KNOCK_HDR_LEN   50 /* fixed part, before the service */
 
-#define KNOCK_SIG_HDR_LEN 3	 /* alg u8, signature length u16 */
+#define KNOCK_SIG_HDR_LEN 3 /* alg u8, signature length u16 */
 /* The whole datagram; it fits one channel message (DPC_KNOCK_MAX). */
-#define KNOCK_MAX_LEN	  3800
-#define KNOCK_SERVICE_MAX 64	 /* bytes of the service name */
-#define KNOCK_SIG_MAX	  1024	 /* an 8192-bit RSA signature */
+#define KNOCK_MAX_LEN      3800
+#define KNOCK_SERVICE_MAX  64   /* bytes of the service name */
+#define KNOCK_SIG_MAX      1024 /* an 8192-bit RSA signature */
 #define KNOCK_PORT_DEFAULT 47470
 
 /* Algorithm numbers on the wire: the same as enum jose_alg (jose.h). */
@@ -46,37 +46,37 @@ struct json_t;			/* jansson's json_t */
 #define KNOCK_ALG_ES256 2
 #define KNOCK_ALG_ES384 3
 #define KNOCK_ALG_EDDSA 4
-#define KNOCK_ALG_MAX	5	/* also: the key names no algorithm */
-#define KNOCK_ALG_ANY	(-1)	/* knock_pop_verify: any the key fits */
+#define KNOCK_ALG_MAX   5    /* also: the key names no algorithm */
+#define KNOCK_ALG_ANY   (-1) /* knock_pop_verify: any the key fits */
 
 /*
  * Why a knock was refused (or "ok").  Stable names: the daemon's counters,
  * logs and docs/knock.md use them.
  */
-#define KNOCK_REASONS(X)                                                     \
-	X(OK, "ok")                                                          \
-	X(SIZE, "bad-size")                                                  \
-	X(RATE, "rate-limited")                                              \
-	X(TRUNC, "truncated")                                                \
-	X(MAGIC, "bad-magic")                                                \
-	X(VERSION, "bad-version")                                            \
-	X(FLAGS, "bad-flags")                                                \
-	X(ADDR, "bad-address")                                               \
-	X(SERVICE, "bad-service")                                            \
-	X(TOKEN, "bad-token-bytes")                                          \
-	X(SIG_ALG, "bad-sig-alg")                                            \
-	X(SIG_LEN, "bad-sig-length")                                         \
-	X(TRAILING, "trailing-bytes")                                        \
-	X(STALE, "stale")                                                    \
-	X(FUTURE, "future")                                                  \
-	X(ADDR_MISMATCH, "address-mismatch")                                 \
-	X(TOKEN_REJECTED, "token-rejected")                                  \
-	X(POP_MISSING, "pop-missing")                                        \
-	X(POP_NO_KEY, "pop-without-cnf")                                     \
-	X(POP_BAD, "pop-bad")                                                \
-	X(CNF_KEY, "cnf-key-unusable")                                       \
-	X(REPLAY, "replay")                                                  \
-	X(REPLAY_FULL, "replay-cache-full")                                  \
+#define KNOCK_REASONS(X)                                                       \
+	X(OK, "ok")                                                            \
+	X(SIZE, "bad-size")                                                    \
+	X(RATE, "rate-limited")                                                \
+	X(TRUNC, "truncated")                                                  \
+	X(MAGIC, "bad-magic")                                                  \
+	X(VERSION, "bad-version")                                              \
+	X(FLAGS, "bad-flags")                                                  \
+	X(ADDR, "bad-address")                                                 \
+	X(SERVICE, "bad-service")                                              \
+	X(TOKEN, "bad-token-bytes")                                            \
+	X(SIG_ALG, "bad-sig-alg")                                              \
+	X(SIG_LEN, "bad-sig-length")                                           \
+	X(TRAILING, "trailing-bytes")                                          \
+	X(STALE, "stale")                                                      \
+	X(FUTURE, "future")                                                    \
+	X(ADDR_MISMATCH, "address-mismatch")                                   \
+	X(TOKEN_REJECTED, "token-rejected")                                    \
+	X(POP_MISSING, "pop-missing")                                          \
+	X(POP_NO_KEY, "pop-without-cnf")                                       \
+	X(POP_BAD, "pop-bad")                                                  \
+	X(CNF_KEY, "cnf-key-unusable")                                         \
+	X(REPLAY, "replay")                                                    \
+	X(REPLAY_FULL, "replay-cache-full")                                    \
 	X(REPLAY_IO, "replay-cache-io")
 
 #define KNOCK_REASON_ENUM(id, name) KNOCK_R_##id,
@@ -87,20 +87,20 @@ enum knock_reason { KNOCK_REASONS(KNOCK_REASON_ENUM) KNOCK_R_MAX };
 struct knock_msg {
 	uint8_t version;
 	uint8_t flags;
-	int64_t timestamp;		/* unix seconds (u64 on the wire) */
+	int64_t timestamp; /* unix seconds (u64 on the wire) */
 	uint8_t nonce[KNOCK_NONCE_LEN];
-	uint8_t addr_af;		/* 4 or 6: the address the sender */
-	uint8_t addr[KNOCK_ADDR_LEN];	/* signed as its own */
-	const char *service;		/* not NUL-terminated */
+	uint8_t addr_af;              /* 4 or 6: the address the sender */
+	uint8_t addr[KNOCK_ADDR_LEN]; /* signed as its own */
+	const char *service;          /* not NUL-terminated */
 	size_t service_len;
-	const char *token;		/* compact JWS, not NUL-terminated */
+	const char *token; /* compact JWS, not NUL-terminated */
 	size_t token_len;
-	int sig_alg;			/* KNOCK_ALG_*, -1 without PoP */
+	int sig_alg; /* KNOCK_ALG_*, -1 without PoP */
 	const uint8_t *sig;
 	size_t sig_len;
-	const uint8_t *signed_part;	/* what the signature covers */
+	const uint8_t *signed_part; /* what the signature covers */
 	size_t signed_len;
-	int64_t rx_ms;			/* arrival, set by knock_check */
+	int64_t rx_ms; /* arrival, set by knock_check */
 };
 
 /* Stable kebab-case name of a knock_reason; "unknown" if out of range. */
@@ -149,19 +149,19 @@ int knock_alg_for_key(EVP_PKEY *key);
 struct knock_replay;
 
 enum knock_replay_result {
-	KNOCK_REPLAY_OK,	/* unseen; now recorded (and on disk) */
-	KNOCK_REPLAY_SEEN,	/* a fresh entry holds this nonce */
-	KNOCK_REPLAY_FULL,	/* capacity fresh entries: refused */
-	KNOCK_REPLAY_IOERR,	/* could not persist it: refused */
+	KNOCK_REPLAY_OK,    /* unseen; now recorded (and on disk) */
+	KNOCK_REPLAY_SEEN,  /* a fresh entry holds this nonce */
+	KNOCK_REPLAY_FULL,  /* capacity fresh entries: refused */
+	KNOCK_REPLAY_IOERR, /* could not persist it: refused */
 };
 
 struct knock_replay_stats {
-	uint64_t loaded;	/* fresh records read at open */
-	uint64_t expired;	/* records dropped at open as expired */
-	uint64_t corrupt;	/* records failing their checksum */
-	uint64_t torn;		/* bytes of a partial last record */
-	uint64_t full;		/* refusals because the cache was full */
-	uint64_t compactions;	/* file rewrites */
+	uint64_t loaded;      /* fresh records read at open */
+	uint64_t expired;     /* records dropped at open as expired */
+	uint64_t corrupt;     /* records failing their checksum */
+	uint64_t torn;        /* bytes of a partial last record */
+	uint64_t full;        /* refusals because the cache was full */
+	uint64_t compactions; /* file rewrites */
 	uint64_t io_errors;
 };
 
@@ -210,13 +210,13 @@ uint64_t knock_siphash(const uint8_t key[16], const void *p, size_t n);
 /* ---- the daemon's entry points (knock_check.c) ---- */
 
 struct knock_conf {
-	uint32_t max_age;	/* seconds a knock stays valid */
-	uint32_t leeway;	/* seconds a knock may come from the future */
-	uint32_t rate_milli;	/* knocks per 1000 s per source */
-	uint32_t burst;		/* knocks a quiet source may send at once */
-	uint32_t rate_slots;	/* sources the rate table tracks */
+	uint32_t max_age;         /* seconds a knock stays valid */
+	uint32_t leeway;          /* seconds a knock may come from the future */
+	uint32_t rate_milli;      /* knocks per 1000 s per source */
+	uint32_t burst;           /* knocks a quiet source may send at once */
+	uint32_t rate_slots;      /* sources the rate table tracks */
 	uint32_t replay_capacity; /* fresh nonces the cache holds */
-	const char *replay_path; /* NULL: in memory only (tests) */
+	const char *replay_path;  /* NULL: in memory only (tests) */
 	const struct knock_nat *nat; /* NNAT pairings; none: exact match */
 	uint32_t nnat;
 };
@@ -225,14 +225,14 @@ struct knock_ctx {
 	struct knock_conf conf;
 	struct knock_rate *rate;
 	struct knock_replay *replay;
-	uint64_t counters[KNOCK_R_MAX];	/* one per reason, "ok" = accepted */
+	uint64_t counters[KNOCK_R_MAX]; /* one per reason, "ok" = accepted */
 };
 
 /* Sets CONF's defaults for every zero field (docs/knock.md). */
 void knock_conf_defaults(struct knock_conf *c);
 /* NOW is unix seconds.  Returns 0, or -1 with a message in ERR. */
-int knock_ctx_init(struct knock_ctx *k, const struct knock_conf *c,
-    int64_t now, char *err, size_t errlen);
+int knock_ctx_init(struct knock_ctx *k, const struct knock_conf *c, int64_t now,
+    char *err, size_t errlen);
 void knock_ctx_fini(struct knock_ctx *k);
 
 /*

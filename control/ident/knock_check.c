@@ -13,12 +13,12 @@
 #include "control/ident/jose.h"
 #include "control/ident/knock.h"
 
-#define KNOCK_MAX_AGE_DEFAULT	 120
-#define KNOCK_LEEWAY_DEFAULT	 30
-#define KNOCK_RATE_DEFAULT	 500	/* one knock per 2 s ... */
-#define KNOCK_BURST_DEFAULT	 5	/* ... after 5 at once */
-#define KNOCK_SLOTS_DEFAULT	 4096
-#define KNOCK_CAPACITY_DEFAULT	 65536
+#define KNOCK_MAX_AGE_DEFAULT  120
+#define KNOCK_LEEWAY_DEFAULT   30
+#define KNOCK_RATE_DEFAULT     500 /* one knock per 2 s ... */
+#define KNOCK_BURST_DEFAULT    5   /* ... after 5 at once */
+#define KNOCK_SLOTS_DEFAULT    4096
+#define KNOCK_CAPACITY_DEFAULT 65536
 
 void
 knock_conf_defaults(struct knock_conf *c)
@@ -96,7 +96,7 @@ knock_pfx_has(const struct knock_pfx *p, int af, const uint8_t *addr)
 	if (memcmp(p->addr, addr, full) != 0)
 		return false;
 	return rest == 0 || ((p->addr[full] ^ addr[full]) &
-	    (uint8_t)(0xff << (8 - rest))) == 0;
+	                        (uint8_t)(0xff << (8 - rest))) == 0;
 }
 
 /*
@@ -105,15 +105,15 @@ knock_pfx_has(const struct knock_pfx *p, int af, const uint8_t *addr)
  * sees a knock could deliver it from its own address first.
  */
 static int
-knock_check_addr(const struct knock_ctx *k, const struct knock_msg *m,
-    int af, const uint8_t src[16])
+knock_check_addr(const struct knock_ctx *k, const struct knock_msg *m, int af,
+    const uint8_t src[16])
 {
 	if (m->addr_af == af && memcmp(m->addr, src, af == 4 ? 4 : 16) == 0)
 		return KNOCK_R_OK;
 	for (uint32_t i = 0; i < k->conf.nnat; i++)
 		if (knock_pfx_has(&k->conf.nat[i].inside, m->addr_af,
-		    m->addr) && knock_pfx_has(&k->conf.nat[i].outside, af,
-		    src))
+		        m->addr) &&
+		    knock_pfx_has(&k->conf.nat[i].outside, af, src))
 			return KNOCK_R_OK;
 	return KNOCK_R_ADDR_MISMATCH;
 }
@@ -130,7 +130,7 @@ knock_check(struct knock_ctx *k, const uint8_t *buf, size_t len, int af,
 	else if (!knock_rate_allow(k->rate, af, src, mono_ms))
 		rc = KNOCK_R_RATE;
 	else if ((rc = knock_parse(buf, len, out)) == KNOCK_R_OK &&
-	    (rc = knock_check_time(k, out, now_ms / 1000)) == KNOCK_R_OK)
+	         (rc = knock_check_time(k, out, now_ms / 1000)) == KNOCK_R_OK)
 		rc = knock_check_addr(k, out, af, src);
 	if (rc != KNOCK_R_OK) {
 		k->counters[rc]++;
@@ -150,12 +150,12 @@ knock_finish_pop(const struct knock_msg *m, EVP_PKEY *cnf_key, int alg,
     bool pop_required)
 {
 	if (!(m->flags & KNOCK_FLAG_POP))
-		return pop_required || cnf_key ? KNOCK_R_POP_MISSING :
-		    KNOCK_R_OK;
+		return pop_required || cnf_key ? KNOCK_R_POP_MISSING
+		                               : KNOCK_R_OK;
 	if (cnf_key == NULL)
 		return KNOCK_R_POP_NO_KEY;
-	return knock_pop_verify(m, cnf_key, alg) == 0 ? KNOCK_R_OK :
-	    KNOCK_R_POP_BAD;
+	return knock_pop_verify(m, cnf_key, alg) == 0 ? KNOCK_R_OK
+	                                              : KNOCK_R_POP_BAD;
 }
 
 static int
@@ -176,8 +176,8 @@ knock_finish_replay(struct knock_ctx *k, const struct knock_msg *m)
 }
 
 int
-knock_finish(struct knock_ctx *k, const struct knock_msg *m,
-    EVP_PKEY *cnf_key, int alg, bool pop_required)
+knock_finish(struct knock_ctx *k, const struct knock_msg *m, EVP_PKEY *cnf_key,
+    int alg, bool pop_required)
 {
 	int rc = knock_finish_pop(m, cnf_key, alg, pop_required);
 

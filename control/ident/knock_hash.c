@@ -51,8 +51,10 @@ knock_siphash(const uint8_t key[16], const void *p, size_t n)
 	const uint8_t *b = p;
 	uint64_t k0 = knock_le64(key), k1 = knock_le64(key + 8), last;
 	uint64_t v[4] = {
-		k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
-		k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL,
+		k0 ^ 0x736f6d6570736575ULL,
+		k1 ^ 0x646f72616e646f6dULL,
+		k0 ^ 0x6c7967656e657261ULL,
+		k1 ^ 0x7465646279746573ULL,
 	};
 	size_t i;
 

@@ -18,12 +18,15 @@
 
 /* The wire numbering is enum jose_alg's; keep them one list. */
 _Static_assert(KNOCK_ALG_RS256 == JOSE_ALG_RS256 &&
-    KNOCK_ALG_PS256 == JOSE_ALG_PS256 && KNOCK_ALG_ES256 == JOSE_ALG_ES256 &&
-    KNOCK_ALG_ES384 == JOSE_ALG_ES384 && KNOCK_ALG_EDDSA == JOSE_ALG_EDDSA &&
-    KNOCK_ALG_MAX == JOSE_ALG_MAX, "knock algorithms follow enum jose_alg");
+                   KNOCK_ALG_PS256 == JOSE_ALG_PS256 &&
+                   KNOCK_ALG_ES256 == JOSE_ALG_ES256 &&
+                   KNOCK_ALG_ES384 == JOSE_ALG_ES384 &&
+                   KNOCK_ALG_EDDSA == JOSE_ALG_EDDSA &&
+                   KNOCK_ALG_MAX == JOSE_ALG_MAX,
+    "knock algorithms follow enum jose_alg");
 
 #define KNOCK_RSA_MIN_BITS 2048
-#define KNOCK_DER_MAX	   160	/* P-384's DER signature: <= 104 */
+#define KNOCK_DER_MAX      160 /* P-384's DER signature: <= 104 */
 
 /* P-256 -> 32, P-384 -> 48, any other EC group -> 0. */
 static size_t
@@ -66,14 +69,14 @@ knock_key_fits(EVP_PKEY *key, int alg)
 	case KNOCK_ALG_RS256:
 	case KNOCK_ALG_PS256:
 		return EVP_PKEY_is_a(key, "RSA") &&
-		    EVP_PKEY_get_bits(key) >= KNOCK_RSA_MIN_BITS;
+		       EVP_PKEY_get_bits(key) >= KNOCK_RSA_MIN_BITS;
 	case KNOCK_ALG_ES256:
 		return knock_ec_size(key) == 32;
 	case KNOCK_ALG_ES384:
 		return knock_ec_size(key) == 48;
 	case KNOCK_ALG_EDDSA:
 		return EVP_PKEY_is_a(key, "ED25519") ||
-		    EVP_PKEY_is_a(key, "ED448");
+		       EVP_PKEY_is_a(key, "ED448");
 	}
 	return false;
 }
@@ -82,7 +85,7 @@ static const EVP_MD *
 knock_alg_md(int alg)
 {
 	if (alg == KNOCK_ALG_EDDSA)
-		return NULL;	/* EdDSA hashes internally */
+		return NULL; /* EdDSA hashes internally */
 	return alg == KNOCK_ALG_ES384 ? EVP_sha384() : EVP_sha256();
 }
 
@@ -93,7 +96,8 @@ knock_pss_setup(EVP_PKEY_CTX *pctx, int alg)
 	if (alg != KNOCK_ALG_PS256)
 		return 1;
 	return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+	       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) ==
+	           1;
 }
 
 /* Raw r||s (2*N bytes) -> DER in OUT; its length or -1. */
@@ -198,7 +202,7 @@ knock_pop_sign(uint8_t *buf, size_t cap, size_t len, EVP_PKEY *key, int alg)
 	room = cap - len - KNOCK_SIG_HDR_LEN;
 	siglen = room < KNOCK_SIG_MAX ? room : KNOCK_SIG_MAX;
 	if (knock_jws_sign(key, alg, buf, len, buf + len + KNOCK_SIG_HDR_LEN,
-	    &siglen) < 0) {
+	        &siglen) < 0) {
 		errno = (size_t)EVP_PKEY_get_size(key) > room ? ENOSPC : EIO;
 		return -1;
 	}
@@ -218,9 +222,10 @@ knock_evp_verify(EVP_PKEY *key, int alg, const uint8_t *data, size_t len,
 
 	if (ctx == NULL)
 		return -1;
-	ok = EVP_DigestVerifyInit(ctx, &pctx, knock_alg_md(alg), NULL,
-	    key) == 1 && knock_pss_setup(pctx, alg) &&
-	    EVP_DigestVerify(ctx, sig, siglen, data, len) == 1;
+	ok = EVP_DigestVerifyInit(ctx, &pctx, knock_alg_md(alg), NULL, key) ==
+	         1 &&
+	     knock_pss_setup(pctx, alg) &&
+	     EVP_DigestVerify(ctx, sig, siglen, data, len) == 1;
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : -1;
 }
@@ -234,7 +239,7 @@ knock_pop_verify(const struct knock_msg *m, EVP_PKEY *key, int alg)
 
 	if (key == NULL || m->sig == NULL || m->sig_alg < 0 ||
 	    (alg != KNOCK_ALG_ANY && alg != KNOCK_ALG_MAX &&
-	    alg != m->sig_alg) ||
+	        alg != m->sig_alg) ||
 	    !knock_key_fits(key, m->sig_alg))
 		return -1;
 	if (m->sig_alg != KNOCK_ALG_ES256 && m->sig_alg != KNOCK_ALG_ES384)

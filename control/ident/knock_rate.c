@@ -16,14 +16,14 @@
 #include "control/ident/knock.h"
 
 #define KNOCK_NIL    UINT32_MAX
-#define KNOCK_MICRO  1000000ULL	/* bucket units per knock */
-#define KNOCK_KEYLEN 17		/* af byte + address */
+#define KNOCK_MICRO  1000000ULL /* bucket units per knock */
+#define KNOCK_KEYLEN 17         /* af byte + address */
 
 struct knock_rate_ent {
 	uint8_t key[KNOCK_KEYLEN];
-	uint32_t hnext;		/* next slot in the same hash chain */
-	uint32_t newer, older;	/* recency list */
-	uint64_t tokens;	/* millionths of a knock */
+	uint32_t hnext;        /* next slot in the same hash chain */
+	uint32_t newer, older; /* recency list */
+	uint64_t tokens;       /* millionths of a knock */
 	int64_t last_ms;
 };
 
@@ -32,8 +32,8 @@ struct knock_rate {
 	uint32_t newest, oldest;
 	uint32_t *heads;
 	struct knock_rate_ent *ents;
-	uint64_t cap;		/* burst in millionths */
-	uint64_t refill;	/* millionths per ms == milli-knocks per s */
+	uint64_t cap;    /* burst in millionths */
+	uint64_t refill; /* millionths per ms == milli-knocks per s */
 	uint8_t seed[16];
 };
 

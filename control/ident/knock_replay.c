@@ -34,7 +34,7 @@
 
 #include "control/ident/knock.h"
 
-#define KNOCK_REC_LEN	 32
+#define KNOCK_REC_LEN    32
 #define KNOCK_FILE_MAGIC "CDKRPL01"
 
 struct knock_slot {
@@ -44,13 +44,13 @@ struct knock_slot {
 };
 
 struct knock_replay {
-	char *path;		/* NULL: memory only */
-	int fd;			/* append descriptor, -1 without a file */
-	size_t capacity;	/* most entries held at once */
-	size_t nslots;		/* power of two >= 2 * capacity */
-	size_t used;		/* occupied slots, fresh or not */
-	size_t file_recs;	/* records in the file since the last rewrite */
-	bool torn;		/* a failed append left a partial record */
+	char *path;       /* NULL: memory only */
+	int fd;           /* append descriptor, -1 without a file */
+	size_t capacity;  /* most entries held at once */
+	size_t nslots;    /* power of two >= 2 * capacity */
+	size_t used;      /* occupied slots, fresh or not */
+	size_t file_recs; /* records in the file since the last rewrite */
+	bool torn;        /* a failed append left a partial record */
 	struct knock_slot *slots, *spare;
 	uint8_t seed[16];
 	struct knock_replay_stats st;
@@ -70,7 +70,8 @@ knock_slot_find(const struct knock_replay *r, const struct knock_slot *tab,
     const uint8_t *nonce)
 {
 	size_t mask = r->nslots - 1;
-	size_t i = (size_t)knock_siphash(r->seed, nonce, KNOCK_NONCE_LEN) & mask;
+	size_t i = (size_t)knock_siphash(r->seed, nonce, KNOCK_NONCE_LEN) &
+	           mask;
 
 	while (tab[i].used && memcmp(tab[i].nonce, nonce, KNOCK_NONCE_LEN))
 		i = (i + 1) & mask;
@@ -259,8 +260,7 @@ struct knock_loaded {
 };
 
 static int
-knock_loaded_add(struct knock_loaded *l, const uint8_t *nonce,
-    int64_t expires)
+knock_loaded_add(struct knock_loaded *l, const uint8_t *nonce, int64_t expires)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 256;
@@ -349,8 +349,8 @@ knock_load_file(struct knock_replay *r, struct knock_loaded *l, int64_t now,
 	/* Created empty by hand (or by us, never: we rename whole files). */
 	if (n == 0) {
 		rc = 0;
-	} else if (n != (ssize_t)sizeof(hdr) || memcmp(hdr, KNOCK_FILE_MAGIC,
-	    8) != 0) {
+	} else if (n != (ssize_t)sizeof(hdr) ||
+	           memcmp(hdr, KNOCK_FILE_MAGIC, 8) != 0) {
 		snprintf(err, errlen, "%s: not a knock replay cache", r->path);
 	} else if (knock_load_fd(r, l, fd, now) < 0) {
 		knock_errf(err, errlen, "cannot read", r->path);
@@ -374,8 +374,8 @@ knock_replay_alloc(struct knock_replay *r, size_t capacity)
 	r->spare = calloc(n, sizeof(*r->spare));
 	if (r->slots == NULL || r->spare == NULL)
 		return -1;
-	return getrandom(r->seed, sizeof(r->seed), 0) == sizeof(r->seed) ?
-	    0 : -1;
+	return getrandom(r->seed, sizeof(r->seed), 0) == sizeof(r->seed) ? 0
+	                                                                 : -1;
 }
 
 void
@@ -429,7 +429,8 @@ knock_replay_open(const char *path, size_t capacity, int64_t now, char *err,
 	struct knock_replay *r = calloc(1, sizeof(*r));
 
 	if (r == NULL || capacity == 0 || capacity > SIZE_MAX / 64) {
-		snprintf(err, errlen, "replay cache: bad capacity or no memory");
+		snprintf(err, errlen,
+		    "replay cache: bad capacity or no memory");
 		free(r);
 		return NULL;
 	}

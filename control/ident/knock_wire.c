@@ -16,7 +16,11 @@ static const char *const knock_reason_names[] = {
 };
 
 static const char *const knock_alg_names[KNOCK_ALG_MAX] = {
-	"RS256", "PS256", "ES256", "ES384", "EdDSA",
+	"RS256",
+	"PS256",
+	"ES256",
+	"ES384",
+	"EdDSA",
 };
 
 const char *
@@ -75,7 +79,7 @@ knock_service_ok(const char *s, size_t n)
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '_' || c == '-'))
+		        c == '_' || c == '-'))
 			return false;
 	}
 	return true;
@@ -95,8 +99,8 @@ knock_token_ok(const char *s, size_t n)
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-		    c == '.'))
+		        (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		        c == '.'))
 			return false;
 	}
 	return true;
@@ -128,8 +132,9 @@ knock_parse_hdr(const uint8_t *buf, size_t len, struct knock_msg *m)
 	if (len == 0)
 		return KNOCK_R_TRUNC;
 	if (len < 4 || memcmp(buf, KNOCK_MAGIC, 4) != 0)
-		return len < 4 && memcmp(buf, KNOCK_MAGIC, len) == 0 ?
-		    KNOCK_R_TRUNC : KNOCK_R_MAGIC;
+		return len < 4 && memcmp(buf, KNOCK_MAGIC, len) == 0
+		           ? KNOCK_R_TRUNC
+		           : KNOCK_R_MAGIC;
 	if (len < KNOCK_HDR_LEN)
 		return KNOCK_R_TRUNC;
 	m->version = buf[4];
@@ -155,8 +160,7 @@ knock_parse_hdr(const uint8_t *buf, size_t len, struct knock_msg *m)
 
 /* The optional proof-of-possession block at OFF. */
 static int
-knock_parse_sig(const uint8_t *buf, size_t len, size_t off,
-    struct knock_msg *m)
+knock_parse_sig(const uint8_t *buf, size_t len, size_t off, struct knock_msg *m)
 {
 	if (!(m->flags & KNOCK_FLAG_POP))
 		return off == len ? KNOCK_R_OK : KNOCK_R_TRAILING;

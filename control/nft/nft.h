@@ -20,24 +20,24 @@
 #define NFT_TABLE_DEFAULT "cordon"
 
 enum nft_mode {
-	NFT_MODE_ROUTER,	/* forwarded traffic between conf ports */
-	NFT_MODE_HOST,		/* input on one interface (host protection) */
+	NFT_MODE_ROUTER, /* forwarded traffic between conf ports */
+	NFT_MODE_HOST,   /* input on one interface (host protection) */
 };
 
 struct nft_opts {
 	enum nft_mode mode;
-	const char *host_if;	/* NFT_MODE_HOST: the management interface */
-	bool no_routes;		/* leave policy routing alone (tests, bench) */
-	bool inject_bad_elem;	/* tests: add an element the kernel refuses */
-	bool stale_gen_once;	/* tests: first attempt with an old generation */
+	const char *host_if;  /* NFT_MODE_HOST: the management interface */
+	bool no_routes;       /* leave policy routing alone (tests, bench) */
+	bool inject_bad_elem; /* tests: add an element the kernel refuses */
+	bool stale_gen_once;  /* tests: first attempt with an old generation */
 };
 
 /* What the last batch did, for logs and the benchmark. */
 struct nft_info {
-	size_t elems;		/* set elements sent */
-	size_t msgs;		/* netlink messages in the batch */
-	size_t bytes;		/* batch size */
-	unsigned retries;	/* generation conflicts retried */
+	size_t elems;     /* set elements sent */
+	size_t msgs;      /* netlink messages in the batch */
+	size_t bytes;     /* batch size */
+	unsigned retries; /* generation conflicts retried */
 	double build_ms, send_ms;
 };
 
@@ -98,12 +98,12 @@ int nft_session_del(struct nft_ctx *x, int af, const uint8_t *src,
  * without blocking, calling FN for each packet (PKT: the IP header
  * onwards); it returns how many datagrams it read, or -1 with errno.
  */
-#define NFT_LOG_GROUP	7411
+#define NFT_LOG_GROUP 7411
 struct nft_log_pkt {
 	const char *prefix;
 	const uint8_t *pkt;
 	size_t len;
-	uint32_t ifindex;	/* arrived on; 0: unknown */
+	uint32_t ifindex; /* arrived on; 0: unknown */
 };
 typedef void nft_log_fn(void *arg, const struct nft_log_pkt *p);
 struct nft_log;

@@ -18,8 +18,8 @@
 
 #include "control/nft/nft_int.h"
 
-#define NFT_SOCKBUF	(64u << 20)
-#define NFT_RCV_LEN	(256u * 1024)
+#define NFT_SOCKBUF (64u << 20)
+#define NFT_RCV_LEN (256u * 1024)
 
 static int
 nft_batch_grow(struct nft_batch *b, size_t need)
@@ -50,8 +50,9 @@ nft_batch_init(struct nft_batch *b, uint32_t seq0)
 	nlh = nftnl_batch_begin(b->buf, seq0);
 	/* The generation is only known when sending: reserve its place. */
 	mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, 0);
-	b->genid_off = (size_t)((char *)mnl_nlmsg_get_payload_tail(nlh) -
-	    b->buf) - sizeof(uint32_t);
+	b->genid_off =
+	    (size_t)((char *)mnl_nlmsg_get_payload_tail(nlh) - b->buf) -
+	    sizeof(uint32_t);
 	b->len = NLMSG_ALIGN(nlh->nlmsg_len);
 	return 0;
 }
@@ -131,11 +132,11 @@ nft_sock_open(char *err, size_t errlen)
 	}
 	/* Big batches and their ACKs: beyond the default limits (root). */
 	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &sz,
-	    sizeof(sz)) < 0)
+	        sizeof(sz)) < 0)
 		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUF, &sz,
 		    sizeof(sz));
 	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &sz,
-	    sizeof(sz)) < 0)
+	        sizeof(sz)) < 0)
 		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &sz,
 		    sizeof(sz));
 	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
@@ -148,9 +149,9 @@ nft_gen_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nlattr *a;
 
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
-		if (mnl_attr_get_type(a) == NFTA_GEN_ID)
-			*(uint32_t *)arg = ntohl(mnl_attr_get_u32(a));
+	mnl_attr_for_each(a, nlh,
+	    sizeof(struct nfgenmsg)) if (mnl_attr_get_type(a) == NFTA_GEN_ID) *
+	    (uint32_t *)arg = ntohl(mnl_attr_get_u32(a));
 	return MNL_CB_OK;
 }
 
@@ -208,9 +209,9 @@ nft_ack_error(struct nft_acks *k, const struct nlmsghdr *nlh)
 		return;
 	k->error = -e->error;
 	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS)
-		mnl_attr_for_each(a, nlh, sizeof(*e))
-			if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG)
-				msg = mnl_attr_get_str(a);
+		mnl_attr_for_each(a, nlh,
+		    sizeof(*e)) if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG)
+		    msg = mnl_attr_get_str(a);
 	if (i >= 1 && i <= k->b->nmsg)
 		what = k->b->what[i - 1];
 	snprintf(k->err, k->errlen, "%s: %s%s%s", what, strerror(k->error),
@@ -226,7 +227,7 @@ nft_acks_read(struct mnl_socket *nl, struct nft_acks *k)
 	if (buf == NULL)
 		return -1;
 	while ((n = recv(mnl_socket_get_fd(nl), buf, NFT_RCV_LEN,
-	    MSG_DONTWAIT)) > 0) {
+	            MSG_DONTWAIT)) > 0) {
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 		int len = (int)n;
 
@@ -283,8 +284,8 @@ nft_batch_send(struct mnl_socket *nl, struct nft_batch *b, unsigned *retries,
 	for (unsigned i = 0; i <= NFT_RETRY_MAX; i++) {
 		errno = 0;
 		rc = nft_batch_once(nl, b, err, errlen);
-		if (rc == 0 || (errno != ERESTART && errno != EBUSY &&
-		    errno != EAGAIN))
+		if (rc == 0 ||
+		    (errno != ERESTART && errno != EBUSY && errno != EAGAIN))
 			return rc;
 		if (retries != NULL)
 			(*retries)++;

@@ -33,8 +33,9 @@ nft_table_msg(struct nft_bx *x, uint16_t type)
 		return -1;
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, x->table);
 	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
-	nlh = nft_batch_msg(x->b, type, type == NFT_MSG_NEWTABLE ?
-	    NLM_F_CREATE : 0, "table inet %s", x->table);
+	nlh = nft_batch_msg(x->b, type,
+	    type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, "table inet %s",
+	    x->table);
 	if (nlh != NULL) {
 		nftnl_table_nlmsg_build_payload(nlh, t);
 		nft_batch_put(x->b, nlh);
@@ -110,10 +111,13 @@ nft_port_counter(struct nft_bx *x, const char *chain, const char *ifname,
 
 	snprintf(k, sizeof(k), "%s", ifname);
 	snprintf(what, sizeof(what), "%s %s", rx ? "rx" : "tx", ifname);
-	return nft_rule_done(x, r, r != NULL && nft_x_meta(r, rx ?
-	    NFT_META_IIFNAME : NFT_META_OIFNAME, NFT_REG_1) == 0 &&
-	    nft_x_cmp(r, NFT_REG_1, NFT_CMP_EQ, k, sizeof(k)) == 0 &&
-	    nft_x_counter(r) == 0 && nft_x_comment(r, what) == 0, chain, what);
+	return nft_rule_done(x, r,
+	    r != NULL &&
+	        nft_x_meta(r, rx ? NFT_META_IIFNAME : NFT_META_OIFNAME,
+	            NFT_REG_1) == 0 &&
+	        nft_x_cmp(r, NFT_REG_1, NFT_CMP_EQ, k, sizeof(k)) == 0 &&
+	        nft_x_counter(r) == 0 && nft_x_comment(r, what) == 0,
+	    chain, what);
 }
 
 /* The entry chain's rules: conntrack, RX counters, jump classify. */
@@ -122,20 +126,21 @@ nft_entry_rules(struct nft_bx *x, const char *chain)
 {
 	struct nftnl_rule *r = nft_rule_new(x, chain);
 
-	if (nft_rule_done(x, r, r != NULL && nft_x_ct_invalid(r) == 0 &&
-	    nft_x_counter(r) == 0 && nft_x_comment(r, "conntrack") == 0,
-	    chain, "conntrack") < 0)
+	if (nft_rule_done(x, r,
+	        r != NULL && nft_x_ct_invalid(r) == 0 &&
+	            nft_x_counter(r) == 0 && nft_x_comment(r, "conntrack") == 0,
+	        chain, "conntrack") < 0)
 		return -1;
-	for (unsigned i = 0; x->o->mode == NFT_MODE_ROUTER &&
-	    i < x->c->nports; i++)
-		if (nft_port_counter(x, chain, x->c->ports[i].ifname,
-		    true) < 0)
+	for (unsigned i = 0; x->o->mode == NFT_MODE_ROUTER && i < x->c->nports;
+	     i++)
+		if (nft_port_counter(x, chain, x->c->ports[i].ifname, true) < 0)
 			return -1;
 	r = nft_rule_new(x, chain);
-	return nft_rule_done(x, r, r != NULL &&
-	    nft_x_meta(r, NFT_META_IIFNAME, NFT_REG_1) == 0 &&
-	    nft_x_lookup(r, NFT_REG_1, "ports_all", false) == 0 &&
-	    nft_x_verdict(r, NFT_JUMP, "classify") == 0, chain, "to classify");
+	return nft_rule_done(x, r,
+	    r != NULL && nft_x_meta(r, NFT_META_IIFNAME, NFT_REG_1) == 0 &&
+	        nft_x_lookup(r, NFT_REG_1, "ports_all", false) == 0 &&
+	        nft_x_verdict(r, NFT_JUMP, "classify") == 0,
+	    chain, "to classify");
 }
 
 static int
@@ -144,17 +149,17 @@ nft_reject_rules(struct nft_bx *x)
 	struct nftnl_rule *r = nft_rule_new(x, "reject");
 	uint8_t tcp = 6;
 
-	if (nft_rule_done(x, r, r != NULL &&
-	    nft_x_meta(r, NFT_META_L4PROTO, NFT_REG_1) == 0 &&
-	    nft_x_cmp(r, NFT_REG_1, NFT_CMP_EQ, &tcp, 1) == 0 &&
-	    nft_x_reject(r, NFT_REJECT_TCP_RST, 0) == 0, "reject",
-	    "tcp reset") < 0)
+	if (nft_rule_done(x, r,
+	        r != NULL && nft_x_meta(r, NFT_META_L4PROTO, NFT_REG_1) == 0 &&
+	            nft_x_cmp(r, NFT_REG_1, NFT_CMP_EQ, &tcp, 1) == 0 &&
+	            nft_x_reject(r, NFT_REJECT_TCP_RST, 0) == 0,
+	        "reject", "tcp reset") < 0)
 		return -1;
 	r = nft_rule_new(x, "reject");
-	return nft_rule_done(x, r, r != NULL &&
-	    nft_x_reject(r, NFT_REJECT_ICMPX_UNREACH,
-	    NFT_REJECT_ICMPX_ADMIN_PROHIBITED) == 0, "reject",
-	    "icmpx admin-prohibited");
+	return nft_rule_done(x, r,
+	    r != NULL && nft_x_reject(r, NFT_REJECT_ICMPX_UNREACH,
+	                     NFT_REJECT_ICMPX_ADMIN_PROHIBITED) == 0,
+	    "reject", "icmpx admin-prohibited");
 }
 
 static int
@@ -163,19 +168,20 @@ nft_chains(struct nft_bx *x)
 	bool host = x->o->mode == NFT_MODE_HOST;
 	const char *entry = host ? "input" : "prerouting";
 
-	if (nft_chain_msg(x, entry, host ? NF_INET_LOCAL_IN :
-	    NF_INET_PRE_ROUTING, host ? 0 : -150) < 0 ||
+	if (nft_chain_msg(x, entry,
+	        host ? NF_INET_LOCAL_IN : NF_INET_PRE_ROUTING,
+	        host ? 0 : -150) < 0 ||
 	    nft_chain_msg(x, "classify", -1, 0) < 0 ||
 	    nft_chain_msg(x, "reject", -1, 0) < 0 ||
-	    (!host && nft_chain_msg(x, "postrouting", NF_INET_POST_ROUTING,
-	    150) < 0))
+	    (!host &&
+	        nft_chain_msg(x, "postrouting", NF_INET_POST_ROUTING, 150) < 0))
 		return -1;
 	if (nft_reject_rules(x) < 0 || nft_rules_classify(x) < 0 ||
 	    nft_entry_rules(x, entry) < 0)
 		return -1;
 	for (unsigned i = 0; !host && i < x->c->nports; i++)
 		if (nft_port_counter(x, "postrouting", x->c->ports[i].ifname,
-		    false) < 0)
+		        false) < 0)
 			return -1;
 	return 0;
 }
@@ -183,8 +189,8 @@ nft_chains(struct nft_bx *x)
 int
 nft_build(struct nft_batch *b, const char *table, const struct conf *c,
     const struct policy *p, const struct geo_tables *g,
-    const struct nft_opts *o, const struct nft_sess *s, unsigned ns,
-    char *err, size_t errlen)
+    const struct nft_opts *o, const struct nft_sess *s, unsigned ns, char *err,
+    size_t errlen)
 {
 	struct nft_bx *x = calloc(1, sizeof(*x));
 	struct nft_ir *ir = calloc(1, sizeof(*ir));
@@ -192,15 +198,21 @@ nft_build(struct nft_batch *b, const char *table, const struct conf *c,
 
 	if (x == NULL || ir == NULL || nft_ir_build(p, ir) < 0)
 		goto out;
-	*x = (struct nft_bx){ .b = b, .table = table, .c = c, .ir = ir,
-	    .g = g, .o = o, .sess = s, .nsess = ns, .err = err,
-	    .errlen = errlen };
+	*x = (struct nft_bx){ .b = b,
+		.table = table,
+		.c = c,
+		.ir = ir,
+		.g = g,
+		.o = o,
+		.sess = s,
+		.nsess = ns,
+		.err = err,
+		.errlen = errlen };
 	if (nft_table_msg(x, NFT_MSG_NEWTABLE) < 0 ||
 	    nft_table_msg(x, NFT_MSG_DELTABLE) < 0 ||
-	    nft_table_msg(x, NFT_MSG_NEWTABLE) < 0 ||
-	    nft_port_sets(x) < 0 || nft_set_sessions(x) < 0 ||
-	    nft_rules_sets(x) < 0 || nft_chains(x) < 0 ||
-	    nft_batch_close(b) < 0)
+	    nft_table_msg(x, NFT_MSG_NEWTABLE) < 0 || nft_port_sets(x) < 0 ||
+	    nft_set_sessions(x) < 0 || nft_rules_sets(x) < 0 ||
+	    nft_chains(x) < 0 || nft_batch_close(b) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -7,12 +7,12 @@
 #include "control/nft/nft_int.h"
 #include "control/nft/nft_ir.h"
 
-#define NFT_NAME_LEN	64
-#define NFT_GEO_MAX	(2 * CONF_RULE_MAX)
+#define NFT_NAME_LEN 64
+#define NFT_GEO_MAX  (2 * CONF_RULE_MAX)
 
 /* Mark bits cordond owns: reroute to next hop N sets NFT_MARK_NH + N. */
-#define NFT_MARK_MASK	0x0c0d0000u
-#define NFT_MARK_NH	0x0c0d0001u
+#define NFT_MARK_MASK 0x0c0d0000u
+#define NFT_MARK_NH   0x0c0d0001u
 
 struct nft_bx {
 	struct nft_batch *b;
@@ -41,8 +41,8 @@ struct nft_setdef {
 };
 
 int nft_set_decl(struct nft_bx *x, const struct nft_setdef *d);
-int nft_set_ifnames(struct nft_bx *x, const char *name,
-    const char *const *ifs, unsigned n);
+int nft_set_ifnames(struct nft_bx *x, const char *name, const char *const *ifs,
+    unsigned n);
 int nft_set_geo(struct nft_bx *x, const struct conf_ccset *s);
 /* (l4proto . port) interval set NAME of the ranges L. */
 int nft_set_ports(struct nft_bx *x, const char *name,

@@ -52,8 +52,9 @@ nft_ctr_verdict(struct stats *s, int action, unsigned slot, bool dflt,
 	s->packets += p;
 	s->rule[slot] += p;
 	s->action[action] += p;
-	s->reason[action == CDN_ACT_ALLOW ? CDN_R_NONE : dflt ?
-	    CDN_R_DEFAULT : CDN_R_RULE] += p;
+	s->reason[action == CDN_ACT_ALLOW ? CDN_R_NONE
+	          : dflt                  ? CDN_R_DEFAULT
+	                                  : CDN_R_RULE] += p;
 }
 
 static void

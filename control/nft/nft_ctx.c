@@ -18,8 +18,9 @@ nft_open(const char *name, char *err, size_t errlen)
 {
 	struct nft_ctx *x = calloc(1, sizeof(*x));
 
-	if (x == NULL || (x->retired = calloc(1, sizeof(*x->retired))) ==
-	    NULL || (x->scratch = calloc(1, sizeof(*x->scratch))) == NULL) {
+	if (x == NULL ||
+	    (x->retired = calloc(1, sizeof(*x->retired))) == NULL ||
+	    (x->scratch = calloc(1, sizeof(*x->scratch))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -70,7 +71,8 @@ nft_remember(struct nft_ctx *x, const struct conf *c, const struct policy *p,
 	x->nrules = p->nrules;
 	for (unsigned i = 0; i < p->nrules; i++) {
 		x->actions[i] = p->rule[i].action;
-		if (x->actions[i] == CDN_ACT_REROUTE && o->mode == NFT_MODE_HOST)
+		if (x->actions[i] == CDN_ACT_REROUTE &&
+		    o->mode == NFT_MODE_HOST)
 			x->actions[i] = CDN_ACT_DROP;
 	}
 	x->actions[p->nrules] = p->default_action;
@@ -100,12 +102,14 @@ nft_apply_policy(struct nft_ctx *x, const struct conf *c,
 		return -1;
 	if (nft_batch_init(&b, nft_seq_take(x, 0)) < 0 ||
 	    nft_build(&b, x->table, c, p, g, o, x->sess, x->nsess, err,
-	    errlen) < 0)
+	        errlen) < 0)
 		goto out;
 	x->seq += b.nmsg + 4;
 	b.stale_gen_once = o->stale_gen_once;
-	x->info = (struct nft_info){ .elems = b.elems, .msgs = b.nmsg,
-	    .bytes = b.len, .build_ms = (double)(clk_mono_ns() - t0) / 1e6 };
+	x->info = (struct nft_info){ .elems = b.elems,
+		.msgs = b.nmsg,
+		.bytes = b.len,
+		.build_ms = (double)(clk_mono_ns() - t0) / 1e6 };
 	/* What the table to be replaced counted, kept if it goes. */
 	if (had && nft_counters_table(x, x->scratch) < 0)
 		memset(x->scratch, 0, sizeof(*x->scratch));
@@ -148,9 +152,8 @@ nft_remove(struct nft_ctx *x, char *err, size_t errlen)
 		goto oom;
 	/* Add first, so that deleting never fails for a missing table. */
 	for (int k = 0; k < 2; k++) {
-		nlh = nft_batch_msg(&b, k ? NFT_MSG_DELTABLE :
-		    NFT_MSG_NEWTABLE, k ? 0 : NLM_F_CREATE, "table inet %s",
-		    x->table);
+		nlh = nft_batch_msg(&b, k ? NFT_MSG_DELTABLE : NFT_MSG_NEWTABLE,
+		    k ? 0 : NLM_F_CREATE, "table inet %s", x->table);
 		if (nlh == NULL)
 			goto oom;
 		mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, x->table);

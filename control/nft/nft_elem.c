@@ -62,8 +62,11 @@ nft_elems_add(struct nft_elems *w, const void *key, size_t klen,
 {
 	struct nlattr *e;
 
-	if (w->nlh != NULL && (size_t)((char *)mnl_nlmsg_get_payload_tail(
-	    w->nlh) - (char *)w->list) + 2 * klen + 64 > NFT_ELEMS_MAX)
+	if (w->nlh != NULL &&
+	    (size_t)((char *)mnl_nlmsg_get_payload_tail(w->nlh) -
+	             (char *)w->list) +
+	            2 * klen + 64 >
+	        NFT_ELEMS_MAX)
 		nft_elems_end(w);
 	if (w->nlh == NULL && nft_elems_open(w) < 0)
 		return -1;
@@ -98,7 +101,7 @@ nft_iv4_elems(struct nft_elems *w, const struct nft_ivs *l)
 			continue;
 		end = htonl(l->v4[i].hi + 1);
 		if (nft_elems_add(w, &end, 4, NULL, NFT_SET_ELEM_INTERVAL_END,
-		    0) < 0)
+		        0) < 0)
 			return -1;
 	}
 	return 0;
@@ -117,7 +120,7 @@ nft_iv6_elems(struct nft_elems *w, const struct nft_ivs *l)
 			continue;
 		nft_u128_bytes(l->v6[i].hi + 1, k);
 		if (nft_elems_add(w, k, 16, NULL, NFT_SET_ELEM_INTERVAL_END,
-		    0) < 0)
+		        0) < 0)
 			return -1;
 	}
 	return 0;

@@ -19,22 +19,22 @@
 #include "control/nft/nft.h"
 #include "core/util/clock.h"
 
-#define NFT_WHAT_MAX	96
+#define NFT_WHAT_MAX 96
 /* Largest message a builder may write: a nested attribute tops at 64k. */
-#define NFT_MSG_ROOM	(72u * 1024)
-#define NFT_ELEMS_MAX	(60u * 1024)	/* bytes of elements per message */
-#define NFT_RETRY_MAX	5
-#define NFT_SESS_MAX	65536
+#define NFT_MSG_ROOM  (72u * 1024)
+#define NFT_ELEMS_MAX (60u * 1024) /* bytes of elements per message */
+#define NFT_RETRY_MAX 5
+#define NFT_SESS_MAX  65536
 
 /* One transaction being built: BATCH_BEGIN, messages, BATCH_END. */
 struct nft_batch {
 	char *buf;
 	size_t len, cap;
-	uint32_t seq0;		/* BATCH_BEGIN's sequence number */
-	uint32_t nmsg;		/* messages after BATCH_BEGIN */
-	size_t genid_off;	/* where BATCH_BEGIN's generation id goes */
-	bool stale_gen_once;	/* tests: send one attempt with gen - 1 */
-	char (*what)[NFT_WHAT_MAX];	/* what message seq0 + 1 + i makes */
+	uint32_t seq0;              /* BATCH_BEGIN's sequence number */
+	uint32_t nmsg;              /* messages after BATCH_BEGIN */
+	size_t genid_off;           /* where BATCH_BEGIN's generation id goes */
+	bool stale_gen_once;        /* tests: send one attempt with gen - 1 */
+	char (*what)[NFT_WHAT_MAX]; /* what message seq0 + 1 + i makes */
 	size_t what_cap;
 	size_t elems;
 };
@@ -47,8 +47,7 @@ void nft_batch_free(struct nft_batch *b);
  * reports.  NFT_MSG_ROOM bytes are free behind it.  NULL: ENOMEM.
  */
 struct nlmsghdr *nft_batch_msg(struct nft_batch *b, uint16_t type,
-    uint16_t flags, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    uint16_t flags, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Accounts the message NLH, which the caller has finished. */
 void nft_batch_put(struct nft_batch *b, struct nlmsghdr *nlh);
 /* Closes the batch: BATCH_END.  0 or -1 (ENOMEM). */
@@ -64,17 +63,17 @@ struct mnl_socket *nft_sock_open(char *err, size_t errlen);
 int nft_batch_send(struct mnl_socket *nl, struct nft_batch *b,
     unsigned *retries, char *err, size_t errlen);
 /* A request outside a batch (dumps): CB for each reply.  0 or -1. */
-int nft_sock_talk(struct mnl_socket *nl, struct nlmsghdr *nlh,
-    mnl_cb_t cb, void *arg);
+int nft_sock_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
+    void *arg);
 
 /* Writes set elements into as many NEWSETELEM messages as they need. */
 struct nft_elems {
 	struct nft_batch *b;
 	const char *table, *set;
-	uint16_t type;		/* NFT_MSG_NEWSETELEM or DELSETELEM */
+	uint16_t type; /* NFT_MSG_NEWSETELEM or DELSETELEM */
 	struct nlmsghdr *nlh;
 	struct nlattr *list;
-	size_t first, n;	/* element numbers of this message */
+	size_t first, n; /* element numbers of this message */
 };
 
 void nft_elems_begin(struct nft_elems *w, struct nft_batch *b,
@@ -164,15 +163,15 @@ unsigned nft_nh_table(const struct conf *c, unsigned nh);
 struct nft_sess;
 int nft_build(struct nft_batch *b, const char *table, const struct conf *c,
     const struct policy *p, const struct geo_tables *g,
-    const struct nft_opts *o, const struct nft_sess *s, unsigned ns,
-    char *err, size_t errlen);
+    const struct nft_opts *o, const struct nft_sess *s, unsigned ns, char *err,
+    size_t errlen);
 
 /* One identity session as cordond asked for it. */
 struct nft_sess {
 	uint8_t af;
 	uint8_t addr[16];
 	uint16_t port;
-	int64_t expires_ms;	/* CLOCK_MONOTONIC */
+	int64_t expires_ms; /* CLOCK_MONOTONIC */
 };
 int nft_sess_elem(struct nft_elems *w, const struct nft_sess *s,
     uint64_t timeout_ms);
@@ -183,15 +182,15 @@ struct nft_ctx {
 	uint32_t seq;
 	bool applied;
 	struct nft_info info;
-	struct stats *retired;	/* counters of tables replaced */
+	struct stats *retired; /* counters of tables replaced */
 	struct stats *scratch;
 	struct nft_sess *sess;
 	unsigned nsess;
-	unsigned nrules;	/* config rules of the applied table */
-	int actions[CONF_RULE_MAX + 1];	/* per rule, [nrules]: default */
-	int ident_action;		/* flows without a session */
+	unsigned nrules;                /* config rules of the applied table */
+	int actions[CONF_RULE_MAX + 1]; /* per rule, [nrules]: default */
+	int ident_action;               /* flows without a session */
 	unsigned nports;
-	char ports[CONF_PORT_MAX][16];	/* interface of each conf port */
+	char ports[CONF_PORT_MAX][16]; /* interface of each conf port */
 };
 
 /* Counters of the table now in the kernel only (not the retired ones). */

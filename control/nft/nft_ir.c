@@ -15,7 +15,7 @@
 
 /* Runs of ports with one class, per L4: what a rule's ranges are cut of. */
 struct nft_ir_runs {
-	struct nft_ir_range *v;	/* lo, hi; l4 holds the class */
+	struct nft_ir_range *v; /* lo, hi; l4 holds the class */
 	unsigned n;
 };
 
@@ -26,8 +26,7 @@ nft_ir_has(const struct pol_set *s, unsigned bit)
 }
 
 static int
-nft_ir_range_add(struct nft_ir_ports *p, uint8_t l4, unsigned lo,
-    unsigned hi)
+nft_ir_range_add(struct nft_ir_ports *p, uint8_t l4, unsigned lo, unsigned hi)
 {
 	struct nft_ir_range *last = p->n ? &p->v[p->n - 1] : NULL;
 	struct nft_ir_range *v;
@@ -60,7 +59,7 @@ nft_ir_runs_make(const uint8_t *tab, struct nft_ir_runs *r)
 	for (unsigned port = 1; port <= 65536; port++)
 		if (port == 65536 || tab[port] != tab[lo]) {
 			r->v[r->n++] = (struct nft_ir_range){ tab[lo],
-			    (uint16_t)lo, (uint16_t)(port - 1) };
+				(uint16_t)lo, (uint16_t)(port - 1) };
 			lo = port;
 		}
 	return 0;
@@ -73,8 +72,7 @@ nft_ir_ports_of(const struct policy *p, const struct nft_ir_runs *runs,
 {
 	for (unsigned k = 0; k < runs->n; k++)
 		if (nft_ir_has(&p->class_rules[runs->v[k].l4], i) &&
-		    nft_ir_range_add(out, l4, runs->v[k].lo,
-		    runs->v[k].hi) < 0)
+		    nft_ir_range_add(out, l4, runs->v[k].lo, runs->v[k].hi) < 0)
 			return -1;
 	return 0;
 }
@@ -142,7 +140,7 @@ nft_ir_tun_omit(const struct policy *p, unsigned i, uint8_t action)
 	if (nft_ir_has(&p->tun[POL_TUN_NONE], i))
 		return false;
 	return action == CDN_ACT_ALLOW ||
-	    !nft_ir_has(&p->tun[POL_TUN_OPAQUE], i);
+	       !nft_ir_has(&p->tun[POL_TUN_OPAQUE], i);
 }
 
 /* Policy rule I; RUNS: destination then source port runs per L4. */
@@ -169,7 +167,7 @@ nft_ir_rule(const struct policy *p, const struct nft_ir_runs runs[2][2],
 	nft_ir_relay(p, i, r);
 	r->ports_any = nft_ir_has(&p->portless, i);
 	r->omit = (r->ident && r->action == CDN_ACT_ALLOW) || r->dirs == 0 ||
-	    r->protos == 0 || nft_ir_tun_omit(p, i, r->action);
+	          r->protos == 0 || nft_ir_tun_omit(p, i, r->action);
 	if (r->ports_any)
 		return 0;
 	for (uint8_t l = 0; l < 2; l++) {
@@ -177,7 +175,7 @@ nft_ir_rule(const struct policy *p, const struct nft_ir_runs runs[2][2],
 			continue;
 		if (nft_ir_ports_of(p, &runs[0][l], l, i, &r->dport) < 0 ||
 		    (p->has_sports &&
-		    nft_ir_ports_of(p, &runs[1][l], l, i, &r->sport) < 0))
+		        nft_ir_ports_of(p, &runs[1][l], l, i, &r->sport) < 0))
 			return -1;
 	}
 	return 0;
@@ -188,11 +186,15 @@ static int
 nft_ir_gate(const struct policy *p, struct nft_ir_rule *r)
 {
 	*r = (struct nft_ir_rule){ .kind = NFT_IR_GATE,
-	    .protos = 1u << POL_PROTO_TCP | 1u << POL_PROTO_UDP,
-	    .dirs = p->ident_out ? NFT_IR_DIRS_ANY : 1u << POL_DIR_IN,
-	    .src_any = true, .dst_any = true, .action = p->unident_action,
-	    .log = p->unident_log, .nexthop = p->unident_action ==
-	    CDN_ACT_REROUTE ? p->unident_nexthop : -1 };
+		.protos = 1u << POL_PROTO_TCP | 1u << POL_PROTO_UDP,
+		.dirs = p->ident_out ? NFT_IR_DIRS_ANY : 1u << POL_DIR_IN,
+		.src_any = true,
+		.dst_any = true,
+		.action = p->unident_action,
+		.log = p->unident_log,
+		.nexthop = p->unident_action == CDN_ACT_REROUTE
+		               ? p->unident_nexthop
+		               : -1 };
 	for (uint8_t l = 0; l < 2; l++)
 		for (unsigned port = 0; port < 65536; port++) {
 			uint8_t s = p->port_service[l][port];
@@ -205,13 +207,17 @@ nft_ir_gate(const struct policy *p, struct nft_ir_rule *r)
 }
 
 static void
-nft_ir_fixed(struct nft_ir_rule *r, uint8_t kind, uint8_t action,
-    uint8_t log)
+nft_ir_fixed(struct nft_ir_rule *r, uint8_t kind, uint8_t action, uint8_t log)
 {
 	*r = (struct nft_ir_rule){ .kind = kind,
-	    .protos = NFT_IR_PROTOS_ANY, .dirs = NFT_IR_DIRS_ANY,
-	    .src_any = true, .dst_any = true, .ports_any = true,
-	    .action = action, .log = log, .nexthop = -1 };
+		.protos = NFT_IR_PROTOS_ANY,
+		.dirs = NFT_IR_DIRS_ANY,
+		.src_any = true,
+		.dst_any = true,
+		.ports_any = true,
+		.action = action,
+		.log = log,
+		.nexthop = -1 };
 }
 
 /*

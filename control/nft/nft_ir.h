@@ -15,15 +15,15 @@
 #include "config/load/conf.h"
 #include "core/policy/policy.h"
 
-#define NFT_IR_PROTOS_ANY	((1u << POL_PROTO_MAX) - 1)
-#define NFT_IR_DIRS_ANY		((1u << POL_DIR_MAX) - 1)
+#define NFT_IR_PROTOS_ANY ((1u << POL_PROTO_MAX) - 1)
+#define NFT_IR_DIRS_ANY   ((1u << POL_DIR_MAX) - 1)
 
 enum nft_ir_kind {
-	NFT_IR_SRCROUTE,	/* source-routed packets, before anything */
-	NFT_IR_TUNNEL,		/* tunnels the kernel cannot look inside */
-	NFT_IR_GATE,		/* an identity service's flow, no session */
-	NFT_IR_RULE,		/* policy rule RULE */
-	NFT_IR_DEFAULT,		/* closes the chain */
+	NFT_IR_SRCROUTE, /* source-routed packets, before anything */
+	NFT_IR_TUNNEL,   /* tunnels the kernel cannot look inside */
+	NFT_IR_GATE,     /* an identity service's flow, no session */
+	NFT_IR_RULE,     /* policy rule RULE */
+	NFT_IR_DEFAULT,  /* closes the chain */
 };
 
 /* A range of TCP (L4 = POL_PROTO_TCP) or UDP ports. */
@@ -39,29 +39,29 @@ struct nft_ir_ports {
 };
 
 struct nft_ir_rule {
-	uint8_t kind;		/* enum nft_ir_kind */
+	uint8_t kind; /* enum nft_ir_kind */
 	/*
 	 * The kernel cannot express it and it is left out, failing closed:
 	 * a rule allowing on what an identity token says (the flow meets
 	 * the rules after it), or one that matches no packet at all.
 	 */
 	bool omit;
-	uint16_t rule;		/* NFT_IR_RULE: index in struct policy */
-	uint8_t protos;		/* bit per enum pol_proto; 0xf: any */
-	uint8_t dirs;		/* bit per enum pol_dir; 3: any */
+	uint16_t rule;  /* NFT_IR_RULE: index in struct policy */
+	uint8_t protos; /* bit per enum pol_proto; 0xf: any */
+	uint8_t dirs;   /* bit per enum pol_dir; 3: any */
 	bool src_any, dst_any;
-	struct conf_ccset src, dst;	/* bit per geo_cc_t */
+	struct conf_ccset src, dst; /* bit per geo_cc_t */
 	/*
 	 * Any port (and protocol class from PROTOS), or TCP/UDP only: the
 	 * destination port in DPORT, or the source port in SPORT.
 	 */
 	bool ports_any;
 	struct nft_ir_ports dport, sport;
-	bool ident;		/* the rule has an identity block */
-	uint8_t action;		/* enum cdn_action */
+	bool ident;     /* the rule has an identity block */
+	uint8_t action; /* enum cdn_action */
 	uint8_t log;
-	int nexthop;		/* reroute: next hop index; -1: none */
-	const char *name;	/* NFT_IR_RULE: the rule's name */
+	int nexthop;      /* reroute: next hop index; -1: none */
+	const char *name; /* NFT_IR_RULE: the rule's name */
 	/* NFT_IR_TUNNEL: the UDP ports of VXLAN, GENEVE, Teredo; 0: off. */
 	uint16_t vxlan, geneve, teredo;
 };

@@ -125,15 +125,15 @@ nft_alias6(struct nft_ivs *out, nft_u128 base, unsigned plen, unsigned off,
 		lo = lo < fix ? fix : lo;
 		hi = hi > (fix | span) ? fix | span : hi;
 		if (nft_iv6_add(out, top | (nft_u128)lo << sh,
-		    top | (nft_u128)hi << sh | nft_ones(sh)) < 0)
+		        top | (nft_u128)hi << sh | nft_ones(sh)) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 static int
-nft_walk_alias6(void *arg, const uint8_t base[16], unsigned plen,
-    unsigned off, bool inv)
+nft_walk_alias6(void *arg, const uint8_t base[16], unsigned plen, unsigned off,
+    bool inv)
 {
 	/* Free bits before the IPv4 field (Teredo): not a range. */
 	if (off > plen || plen > off + 32 || off > 96)
@@ -146,7 +146,7 @@ nft_iv_export(const struct geo_tables *g, const struct conf_ccset *s,
     struct nft_ivs *out)
 {
 	struct geo_walk w = { s->w, nft_walk4, nft_walk6, nft_walk_alias6,
-	    out };
+		out };
 
 	memset(out, 0, sizeof(*out));
 	if (geo_walk(g, &w) == 0)

@@ -16,8 +16,8 @@
 
 #include "control/nft/nft_int.h"
 
-#define NFT_LOG_BUF	(256u * 1024)
-#define NFT_LOG_COPY	0xffffu		/* whole packets: pkt_parse checks lengths */
+#define NFT_LOG_BUF  (256u * 1024)
+#define NFT_LOG_COPY 0xffffu /* whole packets: pkt_parse checks lengths */
 
 struct nft_log {
 	struct mnl_socket *nl;
@@ -34,7 +34,7 @@ nft_log_cmd(struct nft_log *l, uint8_t cmd)
 	struct nfgenmsg *g;
 	struct nfulnl_msg_config_cmd c = { .command = cmd };
 	struct nfulnl_msg_config_mode m = { .copy_range = htonl(NFT_LOG_COPY),
-	    .copy_mode = NFULNL_COPY_PACKET };
+		.copy_mode = NFULNL_COPY_PACKET };
 
 	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
@@ -121,8 +121,8 @@ nft_log_cb(const struct nlmsghdr *nlh, void *arg)
 		return MNL_CB_OK;
 	p.prefix = mnl_attr_get_str(tb[NFULA_PREFIX]);
 	if (mnl_attr_get_payload_len(tb[NFULA_PREFIX]) == 0 ||
-	    memchr(p.prefix, '\0', mnl_attr_get_payload_len(
-	    tb[NFULA_PREFIX])) == NULL)
+	    memchr(p.prefix, '\0',
+	        mnl_attr_get_payload_len(tb[NFULA_PREFIX])) == NULL)
 		return MNL_CB_OK;
 	p.pkt = mnl_attr_get_payload(tb[NFULA_PAYLOAD]);
 	p.len = mnl_attr_get_payload_len(tb[NFULA_PAYLOAD]);
@@ -140,7 +140,7 @@ nft_log_read(struct nft_log *l, nft_log_fn *fn, void *arg)
 	int count = 0;
 
 	while ((n = recv(mnl_socket_get_fd(l->nl), l->buf, NFT_LOG_BUF,
-	    MSG_DONTWAIT)) > 0) {
+	            MSG_DONTWAIT)) > 0) {
 		/* Packets carry sequence 0: no sequence or port check. */
 		mnl_cb_run(l->buf, (size_t)n, 0, 0, nft_log_cb, &w);
 		count++;

@@ -20,13 +20,13 @@
 
 #include "control/nft/nft_build.h"
 
-#define NFT_RULE_PRIO	9000	/* ip rule priority of the first next hop */
+#define NFT_RULE_PRIO 9000 /* ip rule priority of the first next hop */
 
 uint32_t
 nft_nh_mark(const struct conf *c, unsigned nh)
 {
-	return c->nexthops[nh].fwmark ? c->nexthops[nh].fwmark :
-	    NFT_MARK_NH + nh;
+	return c->nexthops[nh].fwmark ? c->nexthops[nh].fwmark
+	                              : NFT_MARK_NH + nh;
 }
 
 unsigned
@@ -85,8 +85,8 @@ nft_rt_route(struct mnl_socket *nl, int af, const uint8_t *gw, unsigned table,
     uint32_t seq)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nft_rt_msg(buf, RTM_NEWROUTE, NLM_F_REQUEST |
-	    NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq);
+	struct nlmsghdr *nlh = nft_rt_msg(buf, RTM_NEWROUTE,
+	    NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq);
 	struct rtmsg *rt;
 
 	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
@@ -105,8 +105,8 @@ nft_rt_rule(struct mnl_socket *nl, int af, uint32_t mark, unsigned table,
     unsigned prio, uint32_t seq)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nft_rt_msg(buf, RTM_NEWRULE, NLM_F_REQUEST |
-	    NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
+	struct nlmsghdr *nlh = nft_rt_msg(buf, RTM_NEWRULE,
+	    NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
 
 	nft_rt_rule_put(nlh, (uint8_t)(af == 4 ? AF_INET : AF_INET6), mark,
 	    table, prio);
@@ -144,7 +144,7 @@ nft_rt_current(const struct conf *c, int af, uint32_t prio, uint32_t mark,
 		return false;
 	h = &c->nexthops[i];
 	return (af == AF_INET ? h->has_addr4 : h->has_addr6) &&
-	    mark == nft_nh_mark(c, i) && table == nft_nh_table(c, i);
+	       mark == nft_nh_mark(c, i) && table == nft_nh_table(c, i);
 }
 
 static int
@@ -174,12 +174,11 @@ nft_rt_dump_cb(const struct nlmsghdr *nlh, void *arg)
 
 /* Our priority range's rules that the config no longer names. */
 static int
-nft_rt_stale_find(struct mnl_socket *nl, struct nft_rt_stale *st,
-    uint32_t seq)
+nft_rt_stale_find(struct mnl_socket *nl, struct nft_rt_stale *st, uint32_t seq)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nft_rt_msg(buf, RTM_GETRULE, NLM_F_REQUEST |
-	    NLM_F_DUMP, seq);
+	struct nlmsghdr *nlh =
+	    nft_rt_msg(buf, RTM_GETRULE, NLM_F_REQUEST | NLM_F_DUMP, seq);
 	struct fib_rule_hdr *fr;
 	ssize_t n;
 	int rc = MNL_CB_OK;
@@ -189,7 +188,7 @@ nft_rt_stale_find(struct mnl_socket *nl, struct nft_rt_stale *st,
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -1;
 	while (rc > MNL_CB_STOP &&
-	    (n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
+	       (n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
 		rc = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl),
 		    nft_rt_dump_cb, st);
 	return rc < 0 ? -1 : 0;
@@ -200,8 +199,8 @@ nft_rt_rule_del(struct mnl_socket *nl, const struct nft_rt_stale *st,
     unsigned k, uint32_t seq)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nft_rt_msg(buf, RTM_DELRULE, NLM_F_REQUEST |
-	    NLM_F_ACK, seq);
+	struct nlmsghdr *nlh =
+	    nft_rt_msg(buf, RTM_DELRULE, NLM_F_REQUEST | NLM_F_ACK, seq);
 
 	nft_rt_rule_put(nlh, st->fam[k], st->mark[k], st->table[k],
 	    st->prio[k]);
@@ -222,9 +221,11 @@ nft_route_one(struct mnl_socket *nl, const struct conf *c, unsigned i,
 			continue;
 		if (nft_rt_route(nl, af, gw, nft_nh_table(c, i), ++*seq) < 0 ||
 		    nft_rt_rule(nl, af, nft_nh_mark(c, i), nft_nh_table(c, i),
-		    NFT_RULE_PRIO + i, ++*seq) < 0) {
-			snprintf(err, errlen, "next hop \"%s\": IPv%d policy "
-			    "route: %s", h->name, af, strerror(errno));
+		        NFT_RULE_PRIO + i, ++*seq) < 0) {
+			snprintf(err, errlen,
+			    "next hop \"%s\": IPv%d policy "
+			    "route: %s",
+			    h->name, af, strerror(errno));
 			return -1;
 		}
 	}
@@ -248,7 +249,7 @@ nft_route_apply(const struct conf *c, char *err, size_t errlen)
 	}
 	st.c = c;
 	if (nft_rt_stale_find(nl, &st, ++seq) < 0)
-		st.n = 0;	/* cannot tell: leave them (they steer no mark) */
+		st.n = 0; /* cannot tell: leave them (they steer no mark) */
 	for (unsigned i = 0; i < c->nnexthops && rc == 0; i++)
 		rc = nft_route_one(nl, c, i, &seq, err, errlen);
 	/* After the adds: a mark in use always has its rule. */

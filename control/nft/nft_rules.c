@@ -138,11 +138,11 @@ nft_match_teredo(struct nft_bx *x, struct nftnl_rule *nr,
 	char name[NFT_NAME_LEN];
 
 	nft_set_name(x->c, s, 4, name, sizeof(name));
-	if (nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, off, 4,
-	    NFT_REG_1) < 0 ||
+	if (nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, off, 4, NFT_REG_1) <
+	        0 ||
 	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, teredo, 4) < 0 ||
 	    nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, off + 12, 4,
-	    NFT_REG_1) < 0 ||
+	        NFT_REG_1) < 0 ||
 	    nft_x_bitwise(nr, NFT_REG_1, 0xffffffffu, 0xffffffffu) < 0)
 		return -1;
 	return nft_x_lookup(nr, NFT_REG_1, name, false);
@@ -159,8 +159,8 @@ nft_match_geo(struct nft_bx *x, struct nftnl_rule *nr,
 	if (variant & (dst ? 2u : 1u))
 		return nft_match_teredo(x, nr, s, dst);
 	nft_set_name(x->c, s, af, name, sizeof(name));
-	if (nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, off,
-	    af == 4 ? 4 : 16, NFT_REG_1) < 0)
+	if (nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, off, af == 4 ? 4 : 16,
+	        NFT_REG_1) < 0)
 		return -1;
 	return nft_x_lookup(nr, NFT_REG_1, name, false);
 }
@@ -171,7 +171,7 @@ nft_match_ports(struct nftnl_rule *nr, const char *set, bool src)
 {
 	if (nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG32_00) < 0 ||
 	    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, src ? 0 : 2, 2,
-	    NFT_REG32_01) < 0)
+	        NFT_REG32_01) < 0)
 		return -1;
 	return nft_x_lookup(nr, NFT_REG32_00, set, false);
 }
@@ -255,19 +255,17 @@ nft_match_family(struct nftnl_rule *nr, int af)
 }
 
 static int
-nft_rule_af(struct nft_bx *x, const struct nft_ir_rule *r, int af,
-    unsigned v)
+nft_rule_af(struct nft_bx *x, const struct nft_ir_rule *r, int af, unsigned v)
 {
 	struct nftnl_rule *nr = nft_rule_new(x, "classify");
 	char what[96], comment[64], prefix[32];
 
 	snprintf(prefix, sizeof(prefix), "cordon r%u", r->rule);
 	/* Twins share the comment: their counters add up to the rule's. */
-	snprintf(comment, sizeof(comment), "r%u v%d %s", r->rule, af,
-	    r->name);
-	snprintf(what, sizeof(what), "%s%s%s%s", comment, v & 1 ?
-	    " teredo-src" : "", v & 2 ? " teredo-dst" : "", v & 4 ?
-	    " sports" : "");
+	snprintf(comment, sizeof(comment), "r%u v%d %s", r->rule, af, r->name);
+	snprintf(what, sizeof(what), "%s%s%s%s", comment,
+	    v & 1 ? " teredo-src" : "", v & 2 ? " teredo-dst" : "",
+	    v & 4 ? " sports" : "");
 	if (nr == NULL || nft_match_family(nr, af) < 0 ||
 	    (!r->src_any && nft_match_geo(x, nr, &r->src, af, false, v) < 0) ||
 	    (!r->dst_any && nft_match_geo(x, nr, &r->dst, af, true, v) < 0) ||
@@ -286,8 +284,8 @@ nft_rule_default(struct nft_bx *x, const struct nft_ir_rule *r)
 {
 	struct nftnl_rule *nr = nft_rule_new(x, "classify");
 
-	if (nr == NULL || nft_rule_tail(x, nr, r, "default",
-	    "cordon default") < 0) {
+	if (nr == NULL ||
+	    nft_rule_tail(x, nr, r, "default", "cordon default") < 0) {
 		if (nr != NULL)
 			nftnl_rule_free(nr);
 		return -1;
@@ -336,11 +334,11 @@ nft_ident_gate(struct nft_bx *x, const struct nft_ir_rule *r, int af)
 	    nft_match_dir(nr, r->dirs) < 0 ||
 	    nft_match_ports(nr, "identity_svc", false) < 0 ||
 	    nft_x_payload(nr, NFT_PAYLOAD_NETWORK_HEADER, af == 4 ? 12 : 8,
-	    af == 4 ? 4 : 16, NFT_REG32_00) < 0 ||
-	    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
-	    port_reg) < 0 ||
-	    nft_x_lookup(nr, NFT_REG32_00, af == 4 ? "sessions_v4" :
-	    "sessions_v6", true) < 0 ||
+	        af == 4 ? 4 : 16, NFT_REG32_00) < 0 ||
+	    nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, port_reg) <
+	        0 ||
+	    nft_x_lookup(nr, NFT_REG32_00,
+	        af == 4 ? "sessions_v4" : "sessions_v6", true) < 0 ||
 	    nft_rule_tail(x, nr, r, what, "cordon identity") < 0) {
 		if (nr != NULL)
 			nftnl_rule_free(nr);
@@ -360,12 +358,13 @@ nft_srcroute_rule(struct nft_bx *x, const struct nft_ir_rule *r, uint8_t nfp,
     uint8_t type)
 {
 	struct nftnl_rule *nr = nft_rule_new(x, "classify");
-	uint32_t op = nfp == NFPROTO_IPV4 ? NFT_EXTHDR_OP_IPV4 :
-	    NFT_EXTHDR_OP_IPV6;
+	uint32_t op = nfp == NFPROTO_IPV4 ? NFT_EXTHDR_OP_IPV4
+	                                  : NFT_EXTHDR_OP_IPV6;
 	uint8_t one = 1;
 
-	if (nr == NULL || nft_match_family(nr, nfp == NFPROTO_IPV4 ? 4 : 6) <
-	    0 || nft_x_exthdr_present(nr, op, type, NFT_REG_1) < 0 ||
+	if (nr == NULL ||
+	    nft_match_family(nr, nfp == NFPROTO_IPV4 ? 4 : 6) < 0 ||
+	    nft_x_exthdr_present(nr, op, type, NFT_REG_1) < 0 ||
 	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &one, 1) < 0 ||
 	    nft_rule_tail(x, nr, r, "source-route", NULL) < 0) {
 		if (nr != NULL)
@@ -402,9 +401,10 @@ nft_tunnel_rule(struct nft_bx *x, const struct nft_ir_rule *r, uint8_t proto,
 
 	if (nr == NULL || nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG_1) < 0 ||
 	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &proto, 1) < 0 ||
-	    (port != 0 && (nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER,
-	    off, 2, NFT_REG_1) < 0 ||
-	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &be, 2) < 0)) ||
+	    (port != 0 &&
+	        (nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2,
+	             NFT_REG_1) < 0 ||
+	            nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &be, 2) < 0)) ||
 	    nft_rule_tail(x, nr, r, "tunnel", NULL) < 0) {
 		if (nr != NULL)
 			nftnl_rule_free(nr);
@@ -430,7 +430,7 @@ nft_tunnel_gate(struct nft_bx *x, const struct nft_ir_rule *r)
 	if ((r->vxlan && nft_tunnel_rule(x, r, 17, r->vxlan, 2) < 0) ||
 	    (r->geneve && nft_tunnel_rule(x, r, 17, r->geneve, 2) < 0) ||
 	    (r->teredo && (nft_tunnel_rule(x, r, 17, r->teredo, 2) < 0 ||
-	    nft_tunnel_rule(x, r, 17, r->teredo, 0) < 0)))
+	                      nft_tunnel_rule(x, r, 17, r->teredo, 0) < 0)))
 		return -1;
 	return 0;
 }

@@ -50,8 +50,8 @@ nft_sess_send(struct nft_ctx *x, const struct nft_sess *s, uint16_t type,
 	if (nft_batch_init(&b, x->seq) < 0)
 		return -1;
 	x->seq += 8;
-	nft_elems_begin(&w, &b, x->table, s->af == 4 ? "sessions_v4" :
-	    "sessions_v6", type);
+	nft_elems_begin(&w, &b, x->table,
+	    s->af == 4 ? "sessions_v4" : "sessions_v6", type);
 	if (nft_sess_elem(&w, s, timeout_ms) < 0)
 		goto out;
 	nft_elems_end(&w);
@@ -90,7 +90,7 @@ nft_session_add(struct nft_ctx *x, int af, const uint8_t *src, uint16_t port,
 		return -1;
 	}
 	if (nft_sess_send(x, &s, NFT_MSG_NEWSETELEM,
-	    (uint64_t)timeout_s * 1000) < 0)
+	        (uint64_t)timeout_s * 1000) < 0)
 		return -1;
 	x->sess[x->nsess++] = s;
 	return 0;
@@ -110,8 +110,7 @@ nft_session_del(struct nft_ctx *x, int af, const uint8_t *src, uint16_t port)
 	if (i >= 0)
 		x->sess[i] = x->sess[--x->nsess];
 	/* Already expired in the kernel: nothing left to delete. */
-	if (nft_sess_send(x, &s, NFT_MSG_DELSETELEM, 0) < 0 &&
-	    errno != ENOENT)
+	if (nft_sess_send(x, &s, NFT_MSG_DELSETELEM, 0) < 0 && errno != ENOENT)
 		return -1;
 	return 0;
 }

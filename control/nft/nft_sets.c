@@ -15,14 +15,14 @@
 #include "core/util/clock.h"
 
 /* nft(8)'s datatype numbers, so that `nft list` shows the right types. */
-#define NFT_TYPE_IPV4	7
-#define NFT_TYPE_IPV6	8
-#define NFT_TYPE_PROTO	12
-#define NFT_TYPE_PORT	13
-#define NFT_TYPE_IFNAME	41
-#define NFT_CONCAT(a, b) ((a) << 6 | (b))
+#define NFT_TYPE_IPV4      7
+#define NFT_TYPE_IPV6      8
+#define NFT_TYPE_PROTO     12
+#define NFT_TYPE_PORT      13
+#define NFT_TYPE_IFNAME    41
+#define NFT_CONCAT(a, b)   ((a) << 6 | (b))
 #define NFT_BYTEORDER_HOST 1
-#define NFT_BYTEORDER_BIG 2
+#define NFT_BYTEORDER_BIG  2
 
 static void
 nft_set_udata(struct nftnl_set *s, uint32_t byteorder)
@@ -73,8 +73,10 @@ int
 nft_set_ifnames(struct nft_bx *x, const char *name, const char *const *ifs,
     unsigned n)
 {
-	struct nft_setdef d = { .name = name, .type = NFT_TYPE_IFNAME,
-	    .klen = IFNAMSIZ, .byteorder = NFT_BYTEORDER_HOST };
+	struct nft_setdef d = { .name = name,
+		.type = NFT_TYPE_IFNAME,
+		.klen = IFNAMSIZ,
+		.byteorder = NFT_BYTEORDER_HOST };
 	struct nft_elems w;
 
 	if (nft_set_decl(x, &d) < 0)
@@ -149,10 +151,14 @@ nft_set_seen(struct nft_bx *x, const char *name)
 int
 nft_set_geo(struct nft_bx *x, const struct conf_ccset *s)
 {
-	struct nft_setdef d4 = { .type = NFT_TYPE_IPV4, .klen = 4,
-	    .flags = NFT_SET_INTERVAL, .byteorder = NFT_BYTEORDER_BIG };
-	struct nft_setdef d6 = { .type = NFT_TYPE_IPV6, .klen = 16,
-	    .flags = NFT_SET_INTERVAL, .byteorder = NFT_BYTEORDER_BIG };
+	struct nft_setdef d4 = { .type = NFT_TYPE_IPV4,
+		.klen = 4,
+		.flags = NFT_SET_INTERVAL,
+		.byteorder = NFT_BYTEORDER_BIG };
+	struct nft_setdef d6 = { .type = NFT_TYPE_IPV6,
+		.klen = 16,
+		.flags = NFT_SET_INTERVAL,
+		.byteorder = NFT_BYTEORDER_BIG };
 	char n4[NFT_NAME_LEN], n6[NFT_NAME_LEN];
 	struct nft_elems w;
 	struct nft_ivs l;
@@ -189,11 +195,14 @@ int
 nft_set_ports(struct nft_bx *x, const char *name, const struct nft_ir_ports *l)
 {
 	static const uint8_t concat[2] = { 1, 2 };
-	static const uint8_t num[2] = { 6, 17 };	/* TCP, UDP */
+	static const uint8_t num[2] = { 6, 17 }; /* TCP, UDP */
 	struct nft_setdef d = { .name = name,
-	    .type = NFT_CONCAT(NFT_TYPE_PROTO, NFT_TYPE_PORT), .klen = 8,
-	    .flags = NFT_SET_INTERVAL | NFT_SET_CONCAT, .concat = concat,
-	    .nconcat = 2, .byteorder = NFT_BYTEORDER_BIG };
+		.type = NFT_CONCAT(NFT_TYPE_PROTO, NFT_TYPE_PORT),
+		.klen = 8,
+		.flags = NFT_SET_INTERVAL | NFT_SET_CONCAT,
+		.concat = concat,
+		.nconcat = 2,
+		.byteorder = NFT_BYTEORDER_BIG };
 	struct nft_elems w;
 
 	if (nft_set_decl(x, &d) < 0)
@@ -220,25 +229,32 @@ nft_set_sessions(struct nft_bx *x)
 {
 	static const uint8_t c4[2] = { 4, 2 }, c6[2] = { 16, 2 };
 	struct nft_setdef d4 = { .name = "sessions_v4",
-	    .type = NFT_CONCAT(NFT_TYPE_IPV4, NFT_TYPE_PORT), .klen = 8,
-	    .flags = NFT_SET_TIMEOUT | NFT_SET_CONCAT, .concat = c4, .nconcat = 2,
-	    .byteorder = NFT_BYTEORDER_BIG };
+		.type = NFT_CONCAT(NFT_TYPE_IPV4, NFT_TYPE_PORT),
+		.klen = 8,
+		.flags = NFT_SET_TIMEOUT | NFT_SET_CONCAT,
+		.concat = c4,
+		.nconcat = 2,
+		.byteorder = NFT_BYTEORDER_BIG };
 	struct nft_setdef d6 = { .name = "sessions_v6",
-	    .type = NFT_CONCAT(NFT_TYPE_IPV6, NFT_TYPE_PORT), .klen = 20,
-	    .flags = NFT_SET_TIMEOUT | NFT_SET_CONCAT, .concat = c6, .nconcat = 2,
-	    .byteorder = NFT_BYTEORDER_BIG };
+		.type = NFT_CONCAT(NFT_TYPE_IPV6, NFT_TYPE_PORT),
+		.klen = 20,
+		.flags = NFT_SET_TIMEOUT | NFT_SET_CONCAT,
+		.concat = c6,
+		.nconcat = 2,
+		.byteorder = NFT_BYTEORDER_BIG };
 	int64_t now = clk_mono_ms();
 	struct nft_elems w;
 
 	if (nft_set_decl(x, &d4) < 0 || nft_set_decl(x, &d6) < 0)
 		return -1;
 	for (int af = 4; af <= 6; af += 2) {
-		nft_elems_begin(&w, x->b, x->table, af == 4 ? d4.name :
-		    d6.name, NFT_MSG_NEWSETELEM);
+		nft_elems_begin(&w, x->b, x->table, af == 4 ? d4.name : d6.name,
+		    NFT_MSG_NEWSETELEM);
 		for (unsigned i = 0; i < x->nsess; i++)
-			if (x->sess[i].af == af && x->sess[i].expires_ms >
-			    now + 1000 && nft_sess_elem(&w, &x->sess[i],
-			    (uint64_t)(x->sess[i].expires_ms - now)) < 0)
+			if (x->sess[i].af == af &&
+			    x->sess[i].expires_ms > now + 1000 &&
+			    nft_sess_elem(&w, &x->sess[i],
+			        (uint64_t)(x->sess[i].expires_ms - now)) < 0)
 				return -1;
 		nft_elems_end(&w);
 	}

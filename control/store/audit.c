@@ -142,8 +142,8 @@ audit_tail_rec(json_t *o, struct audit_head *tail)
 
 /* prev for the record after the last one in FD, and that last (TAIL). */
 static int
-audit_tail(int fd, struct audit_head *tail, char prev[AUDIT_HEX_LEN],
-    char *err, size_t errlen, const char *path)
+audit_tail(int fd, struct audit_head *tail, char prev[AUDIT_HEX_LEN], char *err,
+    size_t errlen, const char *path)
 {
 	struct stat st;
 
@@ -287,9 +287,10 @@ audit_append_fd(int fd, const char *path, const struct audit_rec *r,
 		saved = errno;
 		snprintf(err, errlen, "%s: write: %s", path, strerror(saved));
 		if (audit_cut_to(fd, st.st_size) < 0)
-			snprintf(err, errlen, "%s: write: %s; cutting the "
-			    "partial record: %s", path, strerror(saved),
-			    strerror(errno));
+			snprintf(err, errlen,
+			    "%s: write: %s; cutting the "
+			    "partial record: %s",
+			    path, strerror(saved), strerror(errno));
 		errno = saved;
 	}
 	audit_line_head(line, &h);
@@ -312,7 +313,7 @@ static int
 audit_fix_tail(int fd, const char *path, char *err, size_t errlen)
 {
 	struct audit_rec note = { "audit-repair", "ok", NULL, getuid(),
-	    getpid(), 0 };
+		getpid(), 0 };
 	char what[160], prev[AUDIT_HEX_LEN];
 	struct audit_head tail;
 	off_t cut, at;
@@ -333,12 +334,12 @@ audit_fix_tail(int fd, const char *path, char *err, size_t errlen)
 	}
 	if (cut == 0)
 		return 0;
-	snprintf(what, sizeof(what), "cut a partial record (%lld bytes at "
-	    "offset %lld): a write that never completed", (long long)cut,
-	    (long long)at);
+	snprintf(what, sizeof(what),
+	    "cut a partial record (%lld bytes at "
+	    "offset %lld): a write that never completed",
+	    (long long)cut, (long long)at);
 	note.diff = what;
-	return audit_append_fd(fd, path, &note, NULL, err, errlen) < 0 ? -1 :
-	    1;
+	return audit_append_fd(fd, path, &note, NULL, err, errlen) < 0 ? -1 : 1;
 }
 
 int
@@ -520,10 +521,10 @@ audit_verify_warn(const char *path, uint64_t *checked, uint64_t *bad_seq,
 	struct audit_head tail[2];
 
 	if (audit_verify_chain(path, checked, bad_seq, tail, warn, err,
-	    errlen) < 0)
+	        errlen) < 0)
 		return -1;
-	if (audit_head_check(path, &tail[0], &tail[1], bad_seq, err,
-	    errlen) < 0) {
+	if (audit_head_check(path, &tail[0], &tail[1], bad_seq, err, errlen) <
+	    0) {
 		errno = EBADMSG;
 		return -1;
 	}

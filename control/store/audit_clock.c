@@ -45,13 +45,14 @@ audit_clock_check(const struct audit_clock *a, const struct audit_clock *b,
 
 	if (warn == NULL || b->time >= a->time)
 		return;
-	n = snprintf(msg, sizeof(msg), "record %" PRIu64 ": wall time goes "
-	    "back %" PRId64 " s from record %" PRIu64, seq, a->time - b->time,
-	    seq - 1);
+	n = snprintf(msg, sizeof(msg),
+	    "record %" PRIu64 ": wall time goes "
+	    "back %" PRId64 " s from record %" PRIu64,
+	    seq, a->time - b->time, seq - 1);
 	if (a->boot[0] != '\0' && strcmp(a->boot, b->boot) == 0 &&
 	    a->uptime_ms >= 0 && b->uptime_ms >= a->uptime_ms)
-		snprintf(msg + n, sizeof(msg) - (size_t)n, " while %" PRId64
-		    " ms passed (the clock was stepped back)",
+		snprintf(msg + n, sizeof(msg) - (size_t)n,
+		    " while %" PRId64 " ms passed (the clock was stepped back)",
 		    b->uptime_ms - a->uptime_ms);
 	json_array_append_new(warn, json_string(msg));
 }

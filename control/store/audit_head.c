@@ -80,8 +80,8 @@ audit_head_write(const char *log, const struct audit_head *h)
 
 	if (audit_head_path(log, path, sizeof(path)) < 0)
 		return -1;
-	n = snprintf(buf, sizeof(buf), "{\"seq\":%" PRIu64 ",\"hash\":\"%s\"}\n",
-	    h->seq, h->hash);
+	n = snprintf(buf, sizeof(buf),
+	    "{\"seq\":%" PRIu64 ",\"hash\":\"%s\"}\n", h->seq, h->hash);
 	if (n < 0 || n >= (int)sizeof(buf)) {
 		errno = EINVAL;
 		return -1;
@@ -117,9 +117,10 @@ audit_head_sync(const char *log, const struct audit_head *tail, bool repair,
 		    strerror(errno));
 		return -1;
 	}
-	snprintf(err, errlen, "%s: ends at record %" PRIu64 " but audit.head "
-	    "names record %" PRIu64 "; run audit verify", log, tail->seq,
-	    h.seq);
+	snprintf(err, errlen,
+	    "%s: ends at record %" PRIu64 " but audit.head "
+	    "names record %" PRIu64 "; run audit verify",
+	    log, tail->seq, h.seq);
 	errno = EBADMSG;
 	return -1;
 }
@@ -130,24 +131,29 @@ audit_head_judge(const struct audit_head *h, const struct audit_head *last,
     const struct audit_head *before, uint64_t *bad_seq, char *err,
     size_t errlen)
 {
-	const struct audit_head *at = last->seq == h->seq ? last :
-	    last->seq == h->seq + 1 ? before : NULL;
+	const struct audit_head *at = last->seq == h->seq       ? last
+	                              : last->seq == h->seq + 1 ? before
+	                                                        : NULL;
 
 	if (at != NULL && at->seq == h->seq && strcmp(at->hash, h->hash) == 0)
 		return 0;
 	if (at != NULL) {
 		*bad_seq = h->seq;
-		snprintf(err, errlen, "record %" PRIu64 ": hash differs from "
-		    "audit.head's", h->seq);
+		snprintf(err, errlen,
+		    "record %" PRIu64 ": hash differs from "
+		    "audit.head's",
+		    h->seq);
 	} else if (last->seq < h->seq) {
 		*bad_seq = last->seq + 1;
-		snprintf(err, errlen, "records %" PRIu64 "..%" PRIu64
+		snprintf(err, errlen,
+		    "records %" PRIu64 "..%" PRIu64
 		    " missing: the log ends at %" PRIu64 " but audit.head "
-		    "names %" PRIu64, last->seq + 1, h->seq, last->seq,
-		    h->seq);
+		    "names %" PRIu64,
+		    last->seq + 1, h->seq, last->seq, h->seq);
 	} else {
 		*bad_seq = h->seq + 2;
-		snprintf(err, errlen, "audit.head names record %" PRIu64
+		snprintf(err, errlen,
+		    "audit.head names record %" PRIu64
 		    ", more than one behind the log's last (%" PRIu64 ")",
 		    h->seq, last->seq);
 	}
@@ -162,14 +168,13 @@ audit_head_check(const char *log, const struct audit_head *last,
 	struct audit_head h;
 
 	if (audit_head_read(log, &h) == 0)
-		return audit_head_judge(&h, last, before, bad_seq, err,
-		    errlen);
+		return audit_head_judge(&h, last, before, bad_seq, err, errlen);
 	if (errno == ENOENT && last->seq == 0)
 		return 0;
 	*bad_seq = last->seq + 1;
-	snprintf(err, errlen, "audit.head %s: records after %" PRIu64
-	    " may be missing", errno == ENOENT ? "missing" : "unreadable",
-	    last->seq);
+	snprintf(err, errlen,
+	    "audit.head %s: records after %" PRIu64 " may be missing",
+	    errno == ENOENT ? "missing" : "unreadable", last->seq);
 	return -1;
 }
 
@@ -187,8 +192,8 @@ audit_head_adopt(const char *log, struct audit_head *out, char *err,
 
 	if (audit_head_read(log, &h) == 0 || errno != ENOENT)
 		return 0;
-	if (audit_verify_chain(log, &checked, &bad, tail, NULL, err,
-	    errlen) < 0)
+	if (audit_verify_chain(log, &checked, &bad, tail, NULL, err, errlen) <
+	    0)
 		return -1;
 	*out = tail[0];
 	if (checked == 0)

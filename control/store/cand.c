@@ -169,8 +169,10 @@ cand_move_last(struct cand_ctx *x, config_setting_t *parent, int pos)
 			rc = -1;
 	config_destroy(&tmp);
 	if (rc < 0)
-		return fail_with(x->err, x->errlen, EINVAL, "%s \"%s\": cannot "
-		    "reorder", x->kind, x->name);
+		return fail_with(x->err, x->errlen, EINVAL,
+		    "%s \"%s\": cannot "
+		    "reorder",
+		    x->kind, x->name);
 	return 0;
 }
 
@@ -190,8 +192,10 @@ cand_child(struct cand_ctx *x, config_setting_t *g, const char *key, int type,
 	if (s == NULL && create)
 		s = config_setting_add(g, key, type);
 	if (s != NULL && config_setting_type(s) != type) {
-		fail_with(x->err, x->errlen, EINVAL, "candidate:%d: %s is not "
-		    "a %s", (int)config_setting_source_line(s), key,
+		fail_with(x->err, x->errlen, EINVAL,
+		    "candidate:%d: %s is not "
+		    "a %s",
+		    (int)config_setting_source_line(s), key,
 		    type == CONFIG_TYPE_LIST ? "list" : "group");
 		return NULL;
 	}
@@ -235,9 +239,9 @@ cand_json_strings(const json_t *v, bool numbers)
 
 	if (!json_is_array(v))
 		return false;
-	json_array_foreach(v, i,
-	    e) if (!json_is_string(e) &&
-	           !(numbers && json_is_integer(e))) return false;
+	json_array_foreach(v, i, e)
+		if (!json_is_string(e) && !(numbers && json_is_integer(e)))
+			return false;
 	return true;
 }
 
@@ -280,8 +284,10 @@ cand_attr_check(struct cand_ctx *x, const struct cand_attr *a, const json_t *v)
 		break;
 	}
 	if (!ok)
-		return fail_with(x->err, x->errlen, EINVAL, "%s \"%s\": %s "
-		    "must be %s", x->kind, x->name, a->key, want[a->type]);
+		return fail_with(x->err, x->errlen, EINVAL,
+		    "%s \"%s\": %s "
+		    "must be %s",
+		    x->kind, x->name, a->key, want[a->type]);
 	return 0;
 }
 
@@ -305,10 +311,11 @@ cand_attrs_check(struct cand_ctx *x, const struct cand_attr *t,
 	json_t *v;
 
 	if (attrs != NULL && !json_is_object(attrs))
-		return fail_with(x->err, x->errlen, EINVAL, "%s \"%s\": attrs "
-		    "must be a JSON object", x->kind, x->name);
-	json_object_foreach((json_t *)attrs, key, v)
-	{
+		return fail_with(x->err, x->errlen, EINVAL,
+		    "%s \"%s\": attrs "
+		    "must be a JSON object",
+		    x->kind, x->name);
+	json_object_foreach((json_t *)attrs, key, v) {
 		const struct cand_attr *a = cand_attr_find(t, key);
 
 		if (a == NULL) {
@@ -371,7 +378,9 @@ cand_value_add(config_setting_t *g, const char *key, enum cand_type type,
 		return -1;
 	if (!json_is_array(v))
 		return cand_item_add(s, v);
-	json_array_foreach(v, i, e) if (cand_item_add(s, e) < 0) return -1;
+	json_array_foreach(v, i, e)
+		if (cand_item_add(s, e) < 0)
+			return -1;
 	return 0;
 }
 
@@ -386,8 +395,10 @@ cand_attrs_write(struct cand_ctx *x, config_setting_t *g,
 		if (v == NULL || json_is_null(v) || t->type == CAND_POS)
 			continue;
 		if (cand_value_add(g, t->key, t->type, v) < 0)
-			return fail_with(x->err, x->errlen, EINVAL, "%s "
-			    "\"%s\": cannot set %s", x->kind, x->name, t->key);
+			return fail_with(x->err, x->errlen, EINVAL,
+			    "%s "
+			    "\"%s\": cannot set %s",
+			    x->kind, x->name, t->key);
 	}
 	return 0;
 }
@@ -401,8 +412,8 @@ cand_elem_new(struct cand_ctx *x, config_setting_t *list, int pos,
     const char *key)
 {
 	config_setting_t *g = config_setting_add(list, NULL, CONFIG_TYPE_GROUP);
-	config_setting_t *k =
-	    g ? config_setting_add(g, key, CONFIG_TYPE_STRING) : NULL;
+	config_setting_t *k = g ? config_setting_add(g, key, CONFIG_TYPE_STRING)
+	                        : NULL;
 
 	if (k == NULL || !config_setting_set_string(k, x->name)) {
 		fail_with(x->err, x->errlen, EINVAL, "%s \"%s\": cannot add",
@@ -440,12 +451,12 @@ cand_rule_identity(config_setting_t *rules, int idx, config_t *keep)
 	config_setting_t *r, *id;
 
 	config_init(keep);
-	if (idx < 0 || (r = config_setting_get_elem(rules, (unsigned)idx)) ==
-	    NULL || (id = config_setting_get_member(r, "identity")) == NULL ||
+	if (idx < 0 ||
+	    (r = config_setting_get_elem(rules, (unsigned)idx)) == NULL ||
+	    (id = config_setting_get_member(r, "identity")) == NULL ||
 	    cand_setting_copy(config_root_setting(keep), id) < 0)
 		return NULL;
-	return config_setting_get_member(config_root_setting(keep),
-	    "identity");
+	return config_setting_get_member(config_root_setting(keep), "identity");
 }
 
 static int
@@ -474,11 +485,14 @@ cand_rule_set(struct cand_ctx *x, const json_t *attrs)
 	id = cand_rule_identity(rules, idx, &keep);
 	if (idx >= 0)
 		config_setting_remove_elem(rules, (unsigned)idx);
-	rc = (g = cand_elem_new(x, rules, pos, "name")) == NULL ? -1 :
-	    cand_attrs_write(x, g, cand_rule_attrs, attrs);
+	rc = (g = cand_elem_new(x, rules, pos, "name")) == NULL
+	         ? -1
+	         : cand_attrs_write(x, g, cand_rule_attrs, attrs);
 	if (rc == 0 && id != NULL && cand_setting_copy(g, id) < 0)
-		rc = fail_with(x->err, x->errlen, EINVAL, "rule \"%s\": cannot "
-		    "keep its identity block", x->name);
+		rc = fail_with(x->err, x->errlen, EINVAL,
+		    "rule \"%s\": cannot "
+		    "keep its identity block",
+		    x->name);
 	config_destroy(&keep);
 	return rc;
 }
@@ -597,8 +611,8 @@ static int
 cand_member_delete(struct cand_ctx *x, const char *group, const char *what)
 {
 	config_setting_t *root = config_root_setting(&x->cfg);
-	config_setting_t *g =
-	    *group ? config_setting_get_member(root, group) : root;
+	config_setting_t *g = *group ? config_setting_get_member(root, group)
+	                             : root;
 
 	if (g == NULL || !config_setting_is_group(g) ||
 	    config_setting_get_member(g, x->name) == NULL)
@@ -645,7 +659,8 @@ cand_default_del(struct cand_ctx *x)
 {
 	if (config_setting_get_member(config_root_setting(&x->cfg),
 	        "default") == NULL)
-		return fail_with(x->err, x->errlen, EINVAL, "no default is "
+		return fail_with(x->err, x->errlen, EINVAL,
+		    "no default is "
 		    "set");
 	config_setting_remove(config_root_setting(&x->cfg), "default");
 	return 0;
@@ -678,8 +693,10 @@ cand_kind_find(struct cand_ctx *x, const char *kind, const char *name)
 		if (strcmp(cand_kinds[i].kind, kind) != 0)
 			continue;
 		if (cand_kinds[i].named && (name == NULL || *name == '\0')) {
-			fail_with(x->err, x->errlen, EINVAL, "%s: a name is "
-			    "required", kind);
+			fail_with(x->err, x->errlen, EINVAL,
+			    "%s: a name is "
+			    "required",
+			    kind);
 			return NULL;
 		}
 		return &cand_kinds[i];

@@ -125,7 +125,7 @@ flat_geo_paths(config_t *cfg, const char *conf_path, const char *dir, char *err,
 	static const char *const iss[] = { "jwks", "ca", NULL };
 
 	if (flat_list_paths(cfg, "geo.databases", geo, conf_path, dir, err,
-	    errlen) < 0)
+	        errlen) < 0)
 		return -1;
 	return flat_list_paths(cfg, "identity.issuers", iss, conf_path, dir,
 	    err, errlen);

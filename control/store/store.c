@@ -27,7 +27,7 @@
 struct store {
 	char dir[PATH_MAX - 64];
 	uint64_t running;
-	uint64_t staged;	/* running + 1 when a commit was cut short */
+	uint64_t staged; /* running + 1 when a commit was cut short */
 	char notes[STORE_NOTES][320];
 	unsigned nnotes;
 };

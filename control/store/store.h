@@ -202,8 +202,8 @@ struct audit_rec {
 
 /* The newest record: what audit.head holds and syslog repeats. */
 struct audit_head {
-	uint64_t seq;			/* 0: no record */
-	char hash[AUDIT_HASH_HEX + 1];	/* its "hash" field */
+	uint64_t seq;                  /* 0: no record */
+	char hash[AUDIT_HASH_HEX + 1]; /* its "hash" field */
 };
 
 /*
@@ -245,8 +245,8 @@ int audit_verify(const char *path, uint64_t *checked, uint64_t *bad_seq,
  * records carry the boot id and time since boot too, so a clock stepped
  * back is told from records out of order.  Warnings do not fail it.
  */
-int audit_verify_warn(const char *path, uint64_t *checked,
-    uint64_t *bad_seq, json_t *warn, char *err, size_t errlen);
+int audit_verify_warn(const char *path, uint64_t *checked, uint64_t *bad_seq,
+    json_t *warn, char *err, size_t errlen);
 /*
  * A partial record at the end of PATH (a crash while appending) is cut
  * off, and a record "audit-repair" says how many bytes at what offset.

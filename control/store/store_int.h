@@ -40,8 +40,8 @@ int store_config_text(const config_t *cfg, char **out, size_t *len);
 struct audit_head;
 int audit_head_write(const char *log, const struct audit_head *h);
 /* Before an append: TAIL must be the head or one after it. 0 or -1. */
-int audit_head_sync(const char *log, const struct audit_head *tail,
-    bool repair, char *err, size_t errlen);
+int audit_head_sync(const char *log, const struct audit_head *tail, bool repair,
+    char *err, size_t errlen);
 /* audit_verify's rule for the head against the log's last two records. */
 int audit_head_check(const char *log, const struct audit_head *last,
     const struct audit_head *before, uint64_t *bad_seq, char *err,
@@ -50,9 +50,8 @@ int audit_head_check(const char *log, const struct audit_head *last,
  * audit.c: the chain alone; TAIL[0] is its last record, TAIL[1] the one
  * before (seq 0: none).
  */
-int audit_verify_chain(const char *path, uint64_t *checked,
-    uint64_t *bad_seq, struct audit_head *tail, json_t *warn, char *err,
-    size_t errlen);
+int audit_verify_chain(const char *path, uint64_t *checked, uint64_t *bad_seq,
+    struct audit_head *tail, json_t *warn, char *err, size_t errlen);
 
 /* audit_repair.c: FD (the log) cut back to SIZE bytes, synced. */
 int audit_cut_to(int fd, off_t size);
@@ -66,14 +65,14 @@ int audit_torn_find(int fd, off_t *cut, off_t *at);
 
 /* audit_clock.c: a record's wall and boot clocks. */
 struct audit_clock {
-	int64_t time;		/* unix seconds */
-	char boot[40];		/* the kernel's boot id; "" unknown */
-	int64_t uptime_ms;	/* CLOCK_BOOTTIME; -1 unknown */
+	int64_t time;      /* unix seconds */
+	char boot[40];     /* the kernel's boot id; "" unknown */
+	int64_t uptime_ms; /* CLOCK_BOOTTIME; -1 unknown */
 };
 void audit_clock_now(struct audit_clock *c);
 void audit_clock_get(json_t *rec, struct audit_clock *c);
-void audit_clock_check(const struct audit_clock *a,
-    const struct audit_clock *b, uint64_t seq, json_t *warn);
+void audit_clock_check(const struct audit_clock *a, const struct audit_clock *b,
+    uint64_t seq, json_t *warn);
 
 /*
  * cand_copy.c: adds a deep copy of S (a scalar, group, list or array)

@@ -112,7 +112,7 @@ store_cand_save(struct store *s, uid_t uid, const char *text, size_t len,
 	int n, rc;
 
 	if ((n = asprintf(&buf, STORE_BASE_TAG "%" PRIu64 "\n%.*s", base,
-	    (int)len, text)) < 0)
+	         (int)len, text)) < 0)
 		return -1;
 	store_cand_file(s, uid, "conf", path);
 	rc = store_file_write(path, buf, (size_t)n);
@@ -175,14 +175,17 @@ store_cand_check(struct store *s, const char *name)
 	    (base = store_cand_base(s, uid)) == 0) {
 		store_cand_file(s, uid, "discarded", other);
 		if (rename(path, other) == 0 && store_dir_sync(path) == 0)
-			store_note(s, "candidate of uid %u had no base (a save "
+			store_note(s,
+			    "candidate of uid %u had no base (a save "
 			    "that never completed): set aside as %s",
 			    (unsigned)uid, other);
-	} else if (base != store_running(s) && store_cand_committed(s, buf,
-	    n) && store_cand_drop(s, uid) == 0)
-		store_note(s, "candidate of uid %u was committed as revision "
-		    "%" PRIu64 " before a crash: dropped", (unsigned)uid,
-		    store_running(s));
+	} else if (base != store_running(s) &&
+	           store_cand_committed(s, buf, n) &&
+	           store_cand_drop(s, uid) == 0)
+		store_note(s,
+		    "candidate of uid %u was committed as revision "
+		    "%" PRIu64 " before a crash: dropped",
+		    (unsigned)uid, store_running(s));
 	free(buf);
 }
 
@@ -233,8 +236,8 @@ store_confirm_arm(struct store *s, uint64_t rev, uint64_t prev,
 
 	o = json_pack("{sI sI sI}", "revision", (json_int_t)rev, "previous",
 	    (json_int_t)prev, "deadline", (json_int_t)deadline_unix);
-	if (o == NULL || (clock != NULL &&
-	    json_object_update_missing(o, (json_t *)clock) < 0)) {
+	if (o == NULL || (clock != NULL && json_object_update_missing(o,
+	                                       (json_t *)clock) < 0)) {
 		json_decref(o);
 		errno = ENOMEM;
 		return -1;

@@ -16,15 +16,16 @@ cls_verdict_set(const struct policy *p, uint16_t rule, struct cls_verdict *v)
 		v->action = p->default_action;
 		v->log = p->default_log;
 		v->nexthop = 0;
-		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE :
-		    CDN_R_DEFAULT;
+		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE
+		                                       : CDN_R_DEFAULT;
 	} else {
 		v->action = p->rule[rule].action;
 		v->log = p->rule[rule].log;
 		v->nexthop = p->rule[rule].nexthop;
-		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE :
-		    (p->noident.w[rule / 64] >> (rule % 64)) & 1 ? CDN_R_RULE :
-		    CDN_R_IDENTITY;
+		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE
+		            : (p->noident.w[rule / 64] >> (rule % 64)) & 1
+		                ? CDN_R_RULE
+		                : CDN_R_IDENTITY;
 	}
 	v->rule = rule;
 }
@@ -58,8 +59,8 @@ struct cls_frag {
 /* The rule deciding this source in protocol class PC and port class CLS,
  * when it does not allow; else -1. */
 static inline int
-cls_frag_denies(const struct policy *p, struct cls_frag *f,
-    unsigned pc, const struct pol_set *cls)
+cls_frag_denies(const struct policy *p, struct cls_frag *f, unsigned pc,
+    const struct pol_set *cls)
 {
 	uint16_t r;
 	uint8_t a;
@@ -113,7 +114,7 @@ static inline int
 cls_frag_anyproto(const struct pkt_meta *m)
 {
 	return m->frag == PKT_FRAG_LATER &&
-	    (pkt_l4_af(m) == 6 || m->l4proto == IPPROTO_AH);
+	       (pkt_l4_af(m) == 6 || m->l4proto == IPPROTO_AH);
 }
 
 /*
@@ -154,8 +155,8 @@ cls_fragment(const struct policy *p, const struct pkt_meta *m,
 		v->action = CDN_ACT_DROP;
 		v->reason = CDN_R_FRAGMENT;
 		v->rule = (uint16_t)r;
-		v->log = r == POL_RULE_DEFAULT ? p->default_log :
-		    p->rule[r].log;
+		v->log = r == POL_RULE_DEFAULT ? p->default_log
+		                               : p->rule[r].log;
 		return;
 	}
 	f->s.s[CLS_SET_PROTO] = &p->proto[pc];
@@ -176,8 +177,8 @@ cls_unident(const struct policy *p, unsigned res, struct cls_verdict *v)
 	v->log = p->unident_log;
 	v->nexthop = p->unident_nexthop;
 	v->rule = POL_RULE_DEFAULT;
-	v->reason = res == SESS_EXPIRED ? CDN_R_SESSION_EXPIRED :
-	    CDN_R_NO_SESSION;
+	v->reason = res == SESS_EXPIRED ? CDN_R_SESSION_EXPIRED
+	                                : CDN_R_NO_SESSION;
 }
 
 /*
@@ -196,7 +197,7 @@ cls_service(const struct policy *p, const struct pkt_meta *m, unsigned dir,
 		return 0;
 	v->service = p->port_service[pc][m->dport];
 	return v->service != POL_SVC_NONE &&
-	    ((p->ident_svc >> v->service) & 1) && pol_ident_gate(p, dir);
+	       ((p->ident_svc >> v->service) & 1) && pol_ident_gate(p, dir);
 }
 
 /*
@@ -209,8 +210,8 @@ cls_knock(const struct policy *p, const struct pkt_meta *m, unsigned pc,
     unsigned dir)
 {
 	return p->knock_port != 0 && pc == POL_PROTO_UDP && m->has_l4 &&
-	    m->frag == PKT_FRAG_NONE && dir == POL_DIR_IN &&
-	    m->dport == p->knock_port && m->nlayer == 0;
+	       m->frag == PKT_FRAG_NONE && dir == POL_DIR_IN &&
+	       m->dport == p->knock_port && m->nlayer == 0;
 }
 
 /*
@@ -257,8 +258,8 @@ cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
 
 /* Sets a packet's evaluation builds for itself, kept out of the policy. */
 struct cls_tmp {
-	struct pol_set both;	/* destination | source port classes */
-	struct pol_set via;	/* every layer's via set, ORed */
+	struct pol_set both; /* destination | source port classes */
+	struct pol_set via;  /* every layer's via set, ORed */
 };
 
 /*
@@ -351,8 +352,7 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 static inline void
 cls_tun_noreject(const struct pkt_meta *m, struct cls_verdict *v)
 {
-	if (__builtin_expect(m->nlayer != 0, 0) &&
-	    v->action == CDN_ACT_REJECT)
+	if (__builtin_expect(m->nlayer != 0, 0) && v->action == CDN_ACT_REJECT)
 		v->action = CDN_ACT_DROP;
 }
 
@@ -421,9 +421,8 @@ cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
     geo_cc_t *cc)
 {
 	for (unsigned j = 0; j < m->nlayer; j++)
-		cc[j] = m->layer[j].af == 4 ?
-		    geo_lookup4(g, m->layer[j].src4) :
-		    geo_lookup6(g, m->layer[j].src6);
+		cc[j] = m->layer[j].af == 4 ? geo_lookup4(g, m->layer[j].src4)
+		                            : geo_lookup6(g, m->layer[j].src6);
 }
 
 /*
@@ -466,10 +465,12 @@ cls_key_meta(const struct cls_key *k, struct pkt_meta *m)
 	m->af = k->af;
 	m->l4proto = k->l4proto;
 	if (k->af == 4) {
-		m->src4 = (uint32_t)k->src[0] << 24 | (uint32_t)k->src[1] << 16 |
-		    (uint32_t)k->src[2] << 8 | k->src[3];
-		m->dst4 = (uint32_t)k->dst[0] << 24 | (uint32_t)k->dst[1] << 16 |
-		    (uint32_t)k->dst[2] << 8 | k->dst[3];
+		m->src4 = (uint32_t)k->src[0] << 24 |
+		          (uint32_t)k->src[1] << 16 | (uint32_t)k->src[2] << 8 |
+		          k->src[3];
+		m->dst4 = (uint32_t)k->dst[0] << 24 |
+		          (uint32_t)k->dst[1] << 16 | (uint32_t)k->dst[2] << 8 |
+		          k->dst[3];
 	} else {
 		memcpy(m->src6, k->src, 16);
 		memcpy(m->dst6, k->dst, 16);
@@ -489,7 +490,7 @@ cls_layer_set(struct pkt_layer *l, uint8_t af, uint8_t kind,
 	l->kind = kind;
 	if (af == 4)
 		l->src4 = (uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 |
-		    (uint32_t)addr[2] << 8 | addr[3];
+		          (uint32_t)addr[2] << 8 | addr[3];
 	else
 		memcpy(l->src6, addr, 16);
 }
@@ -537,7 +538,7 @@ cls_explain(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	w->gate = (uint8_t)cls_prepare(e, m, dir, &w->v, &so, w->layer_cc);
 	w->sess = w->gate ? (uint8_t)so.res : SESS_MISS;
 	if (cls_gates(e, m, dir, w->gate ? &so : NULL, w->layer_cc, &w->v, &s,
-	    &t)) {
+	        &t)) {
 		cls_tun_noreject(m, &w->v);
 		return;
 	}
@@ -658,8 +659,7 @@ cls_layers_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
  */
 static void
 cls_sess_burst(const struct cls_env *e, const struct pkt_meta *const *m,
-    unsigned n, struct cls_verdict *v, const uint8_t *need,
-    struct sess_out *so)
+    unsigned n, struct cls_verdict *v, const uint8_t *need, struct sess_out *so)
 {
 	struct sess_key k[CLS_BURST_MAX];
 	struct sess_out o[CLS_BURST_MAX];

@@ -16,16 +16,16 @@
 #include "core/sess/sess.h"
 
 struct cls_verdict {
-	uint8_t action;		/* enum cdn_action */
-	uint8_t reason;		/* enum cdn_reason; NONE when allowed */
+	uint8_t action; /* enum cdn_action */
+	uint8_t reason; /* enum cdn_reason; NONE when allowed */
 	uint8_t log;
-	uint8_t service;	/* index into policy service_name, or NONE */
-	uint16_t rule;		/* matching rule, or POL_RULE_DEFAULT */
+	uint8_t service; /* index into policy service_name, or NONE */
+	uint16_t rule;   /* matching rule, or POL_RULE_DEFAULT */
 	geo_cc_t src_cc;
 	geo_cc_t dst_cc;
-	uint8_t nexthop;	/* reroute: index into policy nexthop[] */
+	uint8_t nexthop; /* reroute: index into policy nexthop[] */
 	uint8_t pad;
-	geo_cc_t origin_cc;	/* the innermost source's; SRC_CC untunnelled */
+	geo_cc_t origin_cc; /* the innermost source's; SRC_CC untunnelled */
 };
 
 /*
@@ -69,9 +69,18 @@ cls_proto_class(uint8_t l4proto, uint8_t af)
  * when all of them hold its bit.  Explain names the first one lacking it
  * (cls_rule_miss).  VIA is the OR of every layer's via set.
  */
-enum cls_set { CLS_SET_SRC, CLS_SET_DST, CLS_SET_DIR, CLS_SET_PROTO,
-	CLS_SET_PORT, CLS_SET_ORIGIN, CLS_SET_VIA, CLS_SET_TUN, CLS_SET_IDENT,
-	CLS_SET_MAX };
+enum cls_set {
+	CLS_SET_SRC,
+	CLS_SET_DST,
+	CLS_SET_DIR,
+	CLS_SET_PROTO,
+	CLS_SET_PORT,
+	CLS_SET_ORIGIN,
+	CLS_SET_VIA,
+	CLS_SET_TUN,
+	CLS_SET_IDENT,
+	CLS_SET_MAX
+};
 
 struct cls_sets {
 	const struct pol_set *s[CLS_SET_MAX];
@@ -105,11 +114,11 @@ void cls_classify(const struct cls_env *e, const struct pkt_meta *m,
  * a whole packet without options.  ICMP: SPORT is type << 8 | code.
  */
 struct cls_key {
-	uint8_t af;		/* 4 or 6 */
+	uint8_t af; /* 4 or 6 */
 	uint8_t l4proto;
 	uint16_t sport;
 	uint16_t dport;
-	uint8_t src[16];	/* network order; IPv4 in the first 4 */
+	uint8_t src[16]; /* network order; IPv4 in the first 4 */
 	uint8_t dst[16];
 };
 
@@ -118,9 +127,9 @@ void cls_key_meta(const struct cls_key *k, struct pkt_meta *m);
 
 /* A relay a layered packet came through, for explain: how and from where. */
 struct cls_via {
-	uint8_t kind;		/* enum pkt_tun, not NONE */
-	uint8_t af;		/* 4 or 6 */
-	uint8_t addr[16];	/* network order; IPv4 in the first 4 */
+	uint8_t kind;     /* enum pkt_tun, not NONE */
+	uint8_t af;       /* 4 or 6 */
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 */
 };
 
 /*
@@ -139,14 +148,14 @@ int cls_key_via(struct pkt_meta *m, const struct cls_via *via, unsigned n);
  */
 struct cls_why {
 	struct cls_verdict v;
-	uint8_t gate;		/* the flow needs a session */
-	uint8_t sess;		/* enum sess_res, when gate */
-	uint8_t walked;		/* the rules decided: miss[] holds */
-	uint8_t ident_hit;	/* the rules' identity set is a session's */
-	uint32_t ident;		/* that session's identity index */
-	geo_cc_t layer_cc[PKT_LAYER_MAX];	/* a tunnelled packet's */
-	uint16_t nmiss;		/* entries of miss[] */
-	uint8_t miss[POL_RULE_MAX];	/* enum cls_set per rule */
+	uint8_t gate;      /* the flow needs a session */
+	uint8_t sess;      /* enum sess_res, when gate */
+	uint8_t walked;    /* the rules decided: miss[] holds */
+	uint8_t ident_hit; /* the rules' identity set is a session's */
+	uint32_t ident;    /* that session's identity index */
+	geo_cc_t layer_cc[PKT_LAYER_MAX]; /* a tunnelled packet's */
+	uint16_t nmiss;                   /* entries of miss[] */
+	uint8_t miss[POL_RULE_MAX];       /* enum cls_set per rule */
 };
 
 void cls_explain(const struct cls_env *e, const struct pkt_meta *m,
@@ -163,8 +172,9 @@ void cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
 static inline unsigned
 cls_tun_class(const struct pkt_meta *m)
 {
-	return m->opaque ? POL_TUN_OPAQUE : m->nlayer ? POL_TUN_OPEN :
-	    POL_TUN_NONE;
+	return m->opaque   ? POL_TUN_OPAQUE
+	       : m->nlayer ? POL_TUN_OPEN
+	                   : POL_TUN_NONE;
 }
 
 /* The session key of M's source for service SVC. */

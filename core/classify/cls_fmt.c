@@ -55,9 +55,8 @@ cls_service_name(const struct policy *p, const struct cls_verdict *v)
 	return p->service_name[v->service];
 }
 
-static const char *const cls_tun_class_names[POL_TUN_MAX] = {
-	"none", "open", "opaque"
-};
+static const char *const cls_tun_class_names[POL_TUN_MAX] = { "none", "open",
+	"opaque" };
 
 /* Layer J's source address of M, as text. */
 static void
@@ -81,18 +80,17 @@ cls_json_layers(FILE *f, const struct cls_record *r)
 	const struct pkt_meta *m = r->m;
 	char a[INET6_ADDRSTRLEN], cc[GEO_CC_STRLEN];
 
-	fprintf(f, ",\"tunnel\":\"%s\"", cls_tun_class_names[
-	    cls_tun_class(m)]);
+	fprintf(f, ",\"tunnel\":\"%s\"", cls_tun_class_names[cls_tun_class(m)]);
 	if (m->nlayer == 0)
 		return;
 	geo_cc_format(r->v->origin_cc, cc);
 	cls_layer_format(m, m->nlayer - 1u, a, sizeof(a));
-	fprintf(f, ",\"origin\":\"%s\",\"origin_cc\":\"%s\",\"layers\":[",
-	    a, cc);
+	fprintf(f, ",\"origin\":\"%s\",\"origin_cc\":\"%s\",\"layers\":[", a,
+	    cc);
 	for (unsigned j = 0; j < m->nlayer; j++) {
 		cls_layer_format(m, j, a, sizeof(a));
-		fprintf(f, "%s{\"src\":\"%s\",\"via\":\"%s\"", j ? "," : "",
-		    a, pkt_tun_name(m->layer[j].kind));
+		fprintf(f, "%s{\"src\":\"%s\",\"via\":\"%s\"", j ? "," : "", a,
+		    pkt_tun_name(m->layer[j].kind));
 		if (r->layer_cc) {
 			geo_cc_format(r->layer_cc[j], cc);
 			fprintf(f, ",\"cc\":\"%s\"", cc);
@@ -113,8 +111,8 @@ cls_json_l3(FILE *f, const struct policy *p, const struct cls_record *r)
 
 	cls_addr_format(m, 0, src, sizeof(src));
 	cls_addr_format(m, 1, dst, sizeof(dst));
-	fprintf(f, ",\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\"", src,
-	    dst, cls_proto_name(m->l4proto, pb, sizeof(pb)));
+	fprintf(f, ",\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\"", src, dst,
+	    cls_proto_name(m->l4proto, pb, sizeof(pb)));
 	if (m->has_l4 && m->l4proto != IPPROTO_ICMP &&
 	    m->l4proto != IPPROTO_ICMPV6)
 		fprintf(f, ",\"sport\":%u,\"dport\":%u", m->sport, m->dport);
@@ -148,8 +146,8 @@ cls_record_json(FILE *f, const struct policy *p, const struct cls_record *r)
 		cls_json_l3(f, p, r);
 	else
 		fprintf(f, ",\"src\":null,\"dst\":null,\"proto\":null,"
-		    "\"sport\":null,\"dport\":null,\"service\":null,"
-		    "\"src_cc\":null,\"rule\":null");
+		           "\"sport\":null,\"dport\":null,\"service\":null,"
+		           "\"src_cc\":null,\"rule\":null");
 	fprintf(f, ",\"action\":\"%s\"", cdn_action_name(r->v->action));
 	if (r->v->reason != CDN_R_NONE)
 		fprintf(f, ",\"reason\":\"%s\"", cdn_reason_name(r->v->reason));
@@ -167,7 +165,8 @@ cls_record_text(FILE *f, const struct policy *p, const struct cls_record *r)
 	cls_addr_format(m, 0, src, sizeof(src));
 	cls_addr_format(m, 1, dst, sizeof(dst));
 	geo_cc_format(r->v->src_cc, cc);
-	fprintf(f, "%s rule=%s reason=%s port=%s proto=%s src=%s sport=%u "
+	fprintf(f,
+	    "%s rule=%s reason=%s port=%s proto=%s src=%s sport=%u "
 	    "dst=%s dport=%u service=%s src_cc=%s\n",
 	    cdn_action_name(r->v->action), cls_rule_name(p, r->v),
 	    cdn_reason_name(r->v->reason), r->port ? r->port : "-",
@@ -188,8 +187,9 @@ cls_miss_text(unsigned set, unsigned pc, int session)
 	case CLS_SET_PROTO:
 		return "protocol not in proto";
 	case CLS_SET_PORT:
-		return pc > POL_PROTO_UDP ? "rule needs a TCP/UDP port" :
-		    "destination port not in its services or ports";
+		return pc > POL_PROTO_UDP
+		           ? "rule needs a TCP/UDP port"
+		           : "destination port not in its services or ports";
 	case CLS_SET_ORIGIN:
 		return "innermost source's country not in origin";
 	case CLS_SET_VIA:
@@ -198,8 +198,9 @@ cls_miss_text(unsigned set, unsigned pc, int session)
 		return "tunnel class differs";
 	case CLS_SET_IDENT:
 		return session ? "identity block: the session does not "
-		    "match it (see identity)" : "identity block: the flow "
-		    "carries no session";
+		                 "match it (see identity)"
+		               : "identity block: the flow "
+		                 "carries no session";
 	default:
 		return NULL;
 	}

@@ -12,17 +12,16 @@
 #include "core/classify/cls.h"
 
 struct cls_record {
-	uint64_t n;		/* packet number, 1-based */
-	const char *port;	/* ingress port name, or NULL */
-	int parsed;		/* 0: M holds only what the parser reached */
+	uint64_t n;       /* packet number, 1-based */
+	const char *port; /* ingress port name, or NULL */
+	int parsed;       /* 0: M holds only what the parser reached */
 	const struct pkt_meta *m;
 	const struct cls_verdict *v;
 	/* A tunnelled packet's layer countries (cls_layer_ccs), or NULL. */
 	const geo_cc_t *layer_cc;
 };
 
-void cls_addr_format(const struct pkt_meta *m, int dst, char *buf,
-    size_t len);
+void cls_addr_format(const struct pkt_meta *m, int dst, char *buf, size_t len);
 const char *cls_proto_name(uint8_t proto, char *buf, size_t len);
 
 /*

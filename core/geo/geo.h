@@ -24,27 +24,27 @@
  * are plain arrays.
  */
 typedef uint16_t geo_cc_t;
-#define GEO_CC_UNKNOWN	0
-#define GEO_CC_PAIRS	676
+#define GEO_CC_UNKNOWN 0
+#define GEO_CC_PAIRS   676
 
 /* The special-purpose sub-regions, in the order of geo_special_names. */
 enum geo_special {
-	GEO_SP_PRIVATE = GEO_CC_PAIRS + 1,	/* RFC 1918 */
-	GEO_SP_SHARED,		/* 100.64.0.0/10, RFC 6598 */
+	GEO_SP_PRIVATE = GEO_CC_PAIRS + 1, /* RFC 1918 */
+	GEO_SP_SHARED,                     /* 100.64.0.0/10, RFC 6598 */
 	GEO_SP_LOOPBACK,
 	GEO_SP_LINK_LOCAL,
-	GEO_SP_DOCUMENTATION,	/* TEST-NETs, 2001:db8::/32, 3fff::/20 */
-	GEO_SP_BENCHMARKING,	/* 198.18.0.0/15, 2001:2::/48 */
-	GEO_SP_ULA,		/* fc00::/7 */
+	GEO_SP_DOCUMENTATION, /* TEST-NETs, 2001:db8::/32, 3fff::/20 */
+	GEO_SP_BENCHMARKING,  /* 198.18.0.0/15, 2001:2::/48 */
+	GEO_SP_ULA,           /* fc00::/7 */
 	GEO_SP_MULTICAST,
-	GEO_SP_PROTOCOL,	/* IETF protocol assignments, anycast */
-	GEO_SP_RESERVED,	/* this network, 240/4, unspecified... */
+	GEO_SP_PROTOCOL, /* IETF protocol assignments, anycast */
+	GEO_SP_RESERVED, /* this network, 240/4, unspecified... */
 	GEO_SP_END
 };
-#define GEO_CC_SPECIAL	GEO_SP_PRIVATE	/* first sub-region */
-#define GEO_CC_MAX	GEO_SP_END
+#define GEO_CC_SPECIAL GEO_SP_PRIVATE /* first sub-region */
+#define GEO_CC_MAX     GEO_SP_END
 /* Room for any geo_cc_format() result ("documentation" is the longest). */
-#define GEO_CC_STRLEN	16
+#define GEO_CC_STRLEN 16
 
 /*
  * Returns the index of an ISO 3166-1 alpha-2 code (either case), or -1
@@ -88,8 +88,7 @@ int geo_tables_compact(struct geo_tables *t);
  * more specific entries included (later layers and overrides win).
  * Return 0, or -1 with errno (EINVAL, ENOMEM, ENOSPC).
  */
-int geo_v4_set(struct geo_tables *t, uint32_t addr, unsigned plen,
-    geo_cc_t cc);
+int geo_v4_set(struct geo_tables *t, uint32_t addr, unsigned plen, geo_cc_t cc);
 int geo_v6_set(struct geo_tables *t, const uint8_t addr[16], unsigned plen,
     geo_cc_t cc);
 /*
@@ -133,7 +132,7 @@ void geo_lookup6_bulk(const struct geo_tables *t, const uint8_t *const *addr,
  * address (bitwise inverted if INV), whichever the set.  A callback's
  * non-zero return ends the walk and is returned; else 0.
  */
-#define GEO_CC_WORDS	((GEO_CC_MAX + 63) / 64)
+#define GEO_CC_WORDS ((GEO_CC_MAX + 63) / 64)
 struct geo_walk {
 	const uint64_t *set;
 	int (*v4)(void *arg, uint32_t lo, uint32_t hi);
@@ -158,7 +157,7 @@ void geo_tables_mem(const struct geo_tables *t, struct geo_mem *m);
  * compiled tables to a running cordon-dp.  Export allocates *BLOB (free()
  * it); 0, or -1 with errno ENOMEM.
  */
-#define GEO_BLOB_VERSION	1
+#define GEO_BLOB_VERSION 1
 int geo_tables_export(const struct geo_tables *t, void **blob, size_t *len);
 /*
  * Checks every index of BLOB (header, sizes, every table entry, the IPv6

@@ -28,16 +28,16 @@
 
 #define GEO_BLOB_NODE6_MAX (1u << 20)
 
-#define GEO_BLOB_MAGIC	0x4f454743u	/* "CGEO" */
-#define GEO_BLOB_ALIGN	4096u
-#define GEO6_LAST_LEVEL	15u		/* node indexed by address byte 15 */
+#define GEO_BLOB_MAGIC  0x4f454743u /* "CGEO" */
+#define GEO_BLOB_ALIGN  4096u
+#define GEO6_LAST_LEVEL 15u /* node indexed by address byte 15 */
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
     "the blob is little-endian and read in place");
 
 struct geo_blob_hdr {
 	uint32_t magic;
-	uint32_t version;	/* GEO_BLOB_VERSION */
+	uint32_t version; /* GEO_BLOB_VERSION */
 	uint32_t hdr_size;
 	uint32_t tbl8_groups;
 	uint32_t node6_count;
@@ -149,8 +149,9 @@ geo_blob_walk6(const struct geo_tables *t, uint32_t *map, uint32_t *queue,
 			e = geo_blob_ent6(t->node6[((size_t)queue[k] << 8) | i],
 			    map, queue, &n);
 			if (b)
-				((uint32_t *)(b + l->node6))[((size_t)k << 8) |
-				    i] = e;
+				((uint32_t *)(b +
+				              l->node6))[((size_t)k << 8) | i] =
+				    e;
 		}
 	return n;
 }
@@ -177,8 +178,8 @@ geo_tables_export(const struct geo_tables *t, void **blob, size_t *len)
 	geo_blob_walk6(t, map6, queue, b, &l);
 	h = (struct geo_blob_hdr *)b;
 	*h = (struct geo_blob_hdr){ GEO_BLOB_MAGIC, GEO_BLOB_VERSION,
-	    sizeof(*h), groups, nodes, 0, l.tbl24, l.tbl8, l.root6, l.node6,
-	    l.total };
+		sizeof(*h), groups, nodes, 0, l.tbl24, l.tbl8, l.root6, l.node6,
+		l.total };
 	free(map4);
 	free(map6);
 	free(queue);
@@ -205,31 +206,41 @@ geo_blob_check_hdr(const void *blob, size_t len, char *err, size_t errlen)
 	if ((uintptr_t)blob % 8 != 0)
 		return fail_with(err, errlen, EINVAL, "geo blob: misaligned");
 	if (len < sizeof(*h))
-		return fail_with(err, errlen, EINVAL, "geo blob: %zu bytes, "
-		    "shorter than its header", len);
+		return fail_with(err, errlen, EINVAL,
+		    "geo blob: %zu bytes, "
+		    "shorter than its header",
+		    len);
 	if (h->magic != GEO_BLOB_MAGIC || h->hdr_size != sizeof(*h))
 		return fail_with(err, errlen, EINVAL, "geo blob: bad magic");
 	if (h->version != GEO_BLOB_VERSION)
-		return fail_with(err, errlen, EINVAL, "geo blob: version %u, "
-		    "expected %u", h->version, GEO_BLOB_VERSION);
+		return fail_with(err, errlen, EINVAL,
+		    "geo blob: version %u, "
+		    "expected %u",
+		    h->version, GEO_BLOB_VERSION);
 	/*
 	 * The trie could in principle have 2^30 nodes; a blob claiming more
 	 * than GEO_BLOB_NODE6_MAX (1 GiB of nodes; the real whois database
 	 * needs about 48k) would only make the main lcore fault in and walk
 	 * memory for minutes.
 	 */
-	if (h->tbl8_groups > GEO_TBL8_MAX || h->node6_count > GEO_BLOB_NODE6_MAX)
-		return fail_with(err, errlen, EINVAL, "geo blob: %u groups, %u "
-		    "nodes: too many", h->tbl8_groups, h->node6_count);
+	if (h->tbl8_groups > GEO_TBL8_MAX ||
+	    h->node6_count > GEO_BLOB_NODE6_MAX)
+		return fail_with(err, errlen, EINVAL,
+		    "geo blob: %u groups, %u "
+		    "nodes: too many",
+		    h->tbl8_groups, h->node6_count);
 	geo_blob_layout(h->tbl8_groups, h->node6_count, &l);
 	if (h->tbl24_off != l.tbl24 || h->tbl8_off != l.tbl8 ||
 	    h->root6_off != l.root6 || h->node6_off != l.node6 ||
 	    h->total_len != l.total)
-		return fail_with(err, errlen, EINVAL, "geo blob: section "
+		return fail_with(err, errlen, EINVAL,
+		    "geo blob: section "
 		    "offsets do not match the counts");
 	if (len != l.total)
-		return fail_with(err, errlen, EINVAL, "geo blob: %zu bytes, "
-		    "header says %llu", len, (unsigned long long)l.total);
+		return fail_with(err, errlen, EINVAL,
+		    "geo blob: %zu bytes, "
+		    "header says %llu",
+		    len, (unsigned long long)l.total);
 	return 0;
 }
 
@@ -239,16 +250,20 @@ geo_blob_check4(const struct geo_tables *t, char *err, size_t errlen)
 	for (uint32_t i = 0; i < GEO_TBL24_SIZE; i++) {
 		uint16_t e = t->tbl24[i];
 
-		if (e < GEO_CC_MAX || (GEO_IS_TBL8(e) &&
-		    e - GEO_TBL8_BASE < t->tbl8_used))
+		if (e < GEO_CC_MAX ||
+		    (GEO_IS_TBL8(e) && e - GEO_TBL8_BASE < t->tbl8_used))
 			continue;
-		return fail_with(err, errlen, EINVAL, "geo blob: tbl24[%u] = "
-		    "%u out of range (%u groups)", i, e, t->tbl8_used);
+		return fail_with(err, errlen, EINVAL,
+		    "geo blob: tbl24[%u] = "
+		    "%u out of range (%u groups)",
+		    i, e, t->tbl8_used);
 	}
 	for (size_t i = 0; i < (size_t)t->tbl8_used << 8; i++)
 		if (t->tbl8[i] >= GEO_CC_MAX)
-			return fail_with(err, errlen, EINVAL, "geo blob: "
-			    "tbl8[%zu] = %u is not a country", i, t->tbl8[i]);
+			return fail_with(err, errlen, EINVAL,
+			    "geo blob: "
+			    "tbl8[%zu] = %u is not a country",
+			    i, t->tbl8[i]);
 	return 0;
 }
 
@@ -262,8 +277,9 @@ geo_blob_ent_ok(uint32_t e, uint32_t nodes)
 		return (e & GEO6_VAL_MASK) < nodes;
 	case GEO6_ALIAS:
 		/* The lookup reads 32 bits at bit OFF: OFF + 32 <= 128. */
-		return (e & GEO6_VAL_MASK & ~(GEO6_ALIAS_INV |
-		    GEO6_ALIAS_OFF)) == 0 && (e & GEO6_ALIAS_OFF) <= 96;
+		return (e & GEO6_VAL_MASK &
+		           ~(GEO6_ALIAS_INV | GEO6_ALIAS_OFF)) == 0 &&
+		       (e & GEO6_ALIAS_OFF) <= 96;
 	default:
 		return 0;
 	}
@@ -275,12 +291,16 @@ geo_blob_check6_ents(const struct geo_tables *t, char *err, size_t errlen)
 {
 	for (uint32_t i = 0; i < GEO6_ROOT_SIZE; i++)
 		if (!geo_blob_ent_ok(t->root6[i], t->node6_used))
-			return fail_with(err, errlen, EINVAL, "geo blob: "
-			    "root6[%u] = %#x out of range", i, t->root6[i]);
+			return fail_with(err, errlen, EINVAL,
+			    "geo blob: "
+			    "root6[%u] = %#x out of range",
+			    i, t->root6[i]);
 	for (size_t i = 0; i < (size_t)t->node6_used << 8; i++)
 		if (!geo_blob_ent_ok(t->node6[i], t->node6_used))
-			return fail_with(err, errlen, EINVAL, "geo blob: "
-			    "node6[%zu] = %#x out of range", i, t->node6[i]);
+			return fail_with(err, errlen, EINVAL,
+			    "geo blob: "
+			    "node6[%zu] = %#x out of range",
+			    i, t->node6[i]);
 	return 0;
 }
 
@@ -328,18 +348,21 @@ geo_blob_check6_tree(const struct geo_tables *t, char *err, size_t errlen)
 				continue;
 			if (level[nd] == GEO6_LAST_LEVEL ||
 			    geo_blob_reach(level, queue, &n, e & GEO6_VAL_MASK,
-			    (uint8_t)(level[nd] + 1)) != 0) {
-				fail_with(err, errlen, EINVAL, "geo blob: node "
-				    "%u: child %u breaks the trie's shape", nd,
-				    e & GEO6_VAL_MASK);
+			        (uint8_t)(level[nd] + 1)) != 0) {
+				fail_with(err, errlen, EINVAL,
+				    "geo blob: node "
+				    "%u: child %u breaks the trie's shape",
+				    nd, e & GEO6_VAL_MASK);
 				goto out;
 			}
 		}
 	}
 	/* Root children may also appear below: caught by the level check. */
 	if (n != nodes) {
-		fail_with(err, errlen, EINVAL, "geo blob: %u of %u nodes "
-		    "unreachable", nodes - n, nodes);
+		fail_with(err, errlen, EINVAL,
+		    "geo blob: %u of %u nodes "
+		    "unreachable",
+		    nodes - n, nodes);
 		goto out;
 	}
 	rc = 0;

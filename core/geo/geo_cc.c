@@ -17,56 +17,58 @@
  * as data so that a check is two loads, not a search.  Source: the ISO
  * 3166 Maintenance Agency's list (tzdata's iso3166.tab holds the same).
  */
-#define L(c)			(1u << ((c) - 'A'))
-#define ISO_ROW(c, bits)	[(c) - 'A'] = (bits)
+#define L(c)             (1u << ((c) - 'A'))
+#define ISO_ROW(c, bits) [(c) - 'A'] = (bits)
 static const uint32_t geo_iso[26] = {
 	ISO_ROW('A', L('D') | L('E') | L('F') | L('G') | L('I') | L('L') |
-	    L('M') | L('O') | L('Q') | L('R') | L('S') | L('T') | L('U') |
-	    L('W') | L('X') | L('Z')),
+	                 L('M') | L('O') | L('Q') | L('R') | L('S') | L('T') |
+	                 L('U') | L('W') | L('X') | L('Z')),
 	ISO_ROW('B', L('A') | L('B') | L('D') | L('E') | L('F') | L('G') |
-	    L('H') | L('I') | L('J') | L('L') | L('M') | L('N') | L('O') |
-	    L('Q') | L('R') | L('S') | L('T') | L('V') | L('W') | L('Y') |
-	    L('Z')),
+	                 L('H') | L('I') | L('J') | L('L') | L('M') | L('N') |
+	                 L('O') | L('Q') | L('R') | L('S') | L('T') | L('V') |
+	                 L('W') | L('Y') | L('Z')),
 	ISO_ROW('C', L('A') | L('C') | L('D') | L('F') | L('G') | L('H') |
-	    L('I') | L('K') | L('L') | L('M') | L('N') | L('O') | L('R') |
-	    L('U') | L('V') | L('W') | L('X') | L('Y') | L('Z')),
+	                 L('I') | L('K') | L('L') | L('M') | L('N') | L('O') |
+	                 L('R') | L('U') | L('V') | L('W') | L('X') | L('Y') |
+	                 L('Z')),
 	ISO_ROW('D', L('E') | L('J') | L('K') | L('M') | L('O') | L('Z')),
-	ISO_ROW('E', L('C') | L('E') | L('G') | L('H') | L('R') | L('S') |
-	    L('T')),
+	ISO_ROW('E',
+	    L('C') | L('E') | L('G') | L('H') | L('R') | L('S') | L('T')),
 	ISO_ROW('F', L('I') | L('J') | L('K') | L('M') | L('O') | L('R')),
 	ISO_ROW('G', L('A') | L('B') | L('D') | L('E') | L('F') | L('G') |
-	    L('H') | L('I') | L('L') | L('M') | L('N') | L('P') | L('Q') |
-	    L('R') | L('S') | L('T') | L('U') | L('W') | L('Y')),
+	                 L('H') | L('I') | L('L') | L('M') | L('N') | L('P') |
+	                 L('Q') | L('R') | L('S') | L('T') | L('U') | L('W') |
+	                 L('Y')),
 	ISO_ROW('H', L('K') | L('M') | L('N') | L('R') | L('T') | L('U')),
 	ISO_ROW('I', L('D') | L('E') | L('L') | L('M') | L('N') | L('O') |
-	    L('Q') | L('R') | L('S') | L('T')),
+	                 L('Q') | L('R') | L('S') | L('T')),
 	ISO_ROW('J', L('E') | L('M') | L('O') | L('P')),
 	ISO_ROW('K', L('E') | L('G') | L('H') | L('I') | L('M') | L('N') |
-	    L('P') | L('R') | L('W') | L('Y') | L('Z')),
+	                 L('P') | L('R') | L('W') | L('Y') | L('Z')),
 	ISO_ROW('L', L('A') | L('B') | L('C') | L('I') | L('K') | L('R') |
-	    L('S') | L('T') | L('U') | L('V') | L('Y')),
+	                 L('S') | L('T') | L('U') | L('V') | L('Y')),
 	ISO_ROW('M', L('A') | L('C') | L('D') | L('E') | L('F') | L('G') |
-	    L('H') | L('K') | L('L') | L('M') | L('N') | L('O') | L('P') |
-	    L('Q') | L('R') | L('S') | L('T') | L('U') | L('V') | L('W') |
-	    L('X') | L('Y') | L('Z')),
+	                 L('H') | L('K') | L('L') | L('M') | L('N') | L('O') |
+	                 L('P') | L('Q') | L('R') | L('S') | L('T') | L('U') |
+	                 L('V') | L('W') | L('X') | L('Y') | L('Z')),
 	ISO_ROW('N', L('A') | L('C') | L('E') | L('F') | L('G') | L('I') |
-	    L('L') | L('O') | L('P') | L('R') | L('U') | L('Z')),
+	                 L('L') | L('O') | L('P') | L('R') | L('U') | L('Z')),
 	ISO_ROW('O', L('M')),
 	ISO_ROW('P', L('A') | L('E') | L('F') | L('G') | L('H') | L('K') |
-	    L('L') | L('M') | L('N') | L('R') | L('S') | L('T') | L('W') |
-	    L('Y')),
+	                 L('L') | L('M') | L('N') | L('R') | L('S') | L('T') |
+	                 L('W') | L('Y')),
 	ISO_ROW('Q', L('A')),
 	ISO_ROW('R', L('E') | L('O') | L('S') | L('U') | L('W')),
 	ISO_ROW('S', L('A') | L('B') | L('C') | L('D') | L('E') | L('G') |
-	    L('H') | L('I') | L('J') | L('K') | L('L') | L('M') | L('N') |
-	    L('O') | L('R') | L('S') | L('T') | L('V') | L('X') | L('Y') |
-	    L('Z')),
+	                 L('H') | L('I') | L('J') | L('K') | L('L') | L('M') |
+	                 L('N') | L('O') | L('R') | L('S') | L('T') | L('V') |
+	                 L('X') | L('Y') | L('Z')),
 	ISO_ROW('T', L('C') | L('D') | L('F') | L('G') | L('H') | L('J') |
-	    L('K') | L('L') | L('M') | L('N') | L('O') | L('R') | L('T') |
-	    L('V') | L('W') | L('Z')),
+	                 L('K') | L('L') | L('M') | L('N') | L('O') | L('R') |
+	                 L('T') | L('V') | L('W') | L('Z')),
 	ISO_ROW('U', L('A') | L('G') | L('M') | L('S') | L('Y') | L('Z')),
-	ISO_ROW('V', L('A') | L('C') | L('E') | L('G') | L('I') | L('N') |
-	    L('U')),
+	ISO_ROW('V',
+	    L('A') | L('C') | L('E') | L('G') | L('I') | L('N') | L('U')),
 	ISO_ROW('W', L('F') | L('S')),
 	ISO_ROW('X', L('K')),
 	ISO_ROW('Y', L('E') | L('T')),
@@ -157,7 +159,7 @@ geo_cc_name(geo_cc_t cc, char buf[GEO_CC_STRLEN])
 	return buf;
 }
 
-#define GEO_HUGE	(2u << 20)
+#define GEO_HUGE (2u << 20)
 
 void *
 geo_mem_alloc(size_t bytes)
@@ -220,9 +222,9 @@ void
 geo_tables_mem(const struct geo_tables *t, struct geo_mem *m)
 {
 	m->v4_bytes = (size_t)GEO_TBL24_SIZE * sizeof(t->tbl24[0]) +
-	    (size_t)t->tbl8_cap * 256 * sizeof(t->tbl8[0]);
+	              (size_t)t->tbl8_cap * 256 * sizeof(t->tbl8[0]);
 	m->v6_bytes = (size_t)GEO6_ROOT_SIZE * sizeof(t->root6[0]) +
-	    (size_t)t->node6_cap * 256 * sizeof(t->node6[0]);
+	              (size_t)t->node6_cap * 256 * sizeof(t->node6[0]);
 	m->v4_tbl8_groups = t->tbl8_live;
 	m->v6_nodes = t->node6_live;
 }

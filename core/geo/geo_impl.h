@@ -17,11 +17,11 @@
  * 64512 groups (the real whois database needs about 16k).  Free groups
  * are chained through their first entry.
  */
-#define GEO_TBL24_SIZE	(1u << 24)
-#define GEO_TBL8_BASE	1024u
-#define GEO_TBL8_MAX	(65536u - GEO_TBL8_BASE)
-#define GEO_IS_TBL8(e)	((e) >= GEO_TBL8_BASE)
-#define GEO_TBL8_NONE	0xffffu		/* end of the free chain */
+#define GEO_TBL24_SIZE (1u << 24)
+#define GEO_TBL8_BASE  1024u
+#define GEO_TBL8_MAX   (65536u - GEO_TBL8_BASE)
+#define GEO_IS_TBL8(e) ((e) >= GEO_TBL8_BASE)
+#define GEO_TBL8_NONE  0xffffu /* end of the free chain */
 
 /*
  * IPv6: a 2^16-entry root indexed by the first 16 bits, then nodes of
@@ -29,27 +29,27 @@
  * rest is: a country, a child node, or "the IPv4 address that starts at
  * bit N of this address" (an alias into the IPv4 table).
  */
-#define GEO6_ROOT_SIZE	(1u << 16)
-#define GEO6_TAG_MASK	0xc0000000u
-#define GEO6_LEAF	0x00000000u
-#define GEO6_NODE	0x40000000u
-#define GEO6_ALIAS	0x80000000u
-#define GEO6_VAL_MASK	0x3fffffffu
+#define GEO6_ROOT_SIZE (1u << 16)
+#define GEO6_TAG_MASK  0xc0000000u
+#define GEO6_LEAF      0x00000000u
+#define GEO6_NODE      0x40000000u
+#define GEO6_ALIAS     0x80000000u
+#define GEO6_VAL_MASK  0x3fffffffu
 /* In an alias: the IPv4 address is stored inverted (Teredo clients). */
-#define GEO6_ALIAS_INV	0x100u
-#define GEO6_ALIAS_OFF	0xffu
-#define GEO6_NODE_MAX	0x3fffffffu
-#define GEO6_NONE	0xffffffffu	/* end of the free chain */
+#define GEO6_ALIAS_INV 0x100u
+#define GEO6_ALIAS_OFF 0xffu
+#define GEO6_NODE_MAX  0x3fffffffu
+#define GEO6_NONE      0xffffffffu /* end of the free chain */
 
 _Static_assert(GEO_CC_MAX <= GEO_TBL8_BASE, "countries overlap tbl8 groups");
 
 struct geo_tables {
 	uint16_t *tbl24;
 	uint16_t *tbl8;
-	uint32_t tbl8_cap;	/* groups allocated */
-	uint32_t tbl8_used;	/* groups ever handed out (high water) */
-	uint32_t tbl8_live;	/* groups in use */
-	uint32_t tbl8_free;	/* head of the free chain */
+	uint32_t tbl8_cap;  /* groups allocated */
+	uint32_t tbl8_used; /* groups ever handed out (high water) */
+	uint32_t tbl8_live; /* groups in use */
+	uint32_t tbl8_free; /* head of the free chain */
 
 	uint32_t *root6;
 	uint32_t *node6;
@@ -58,8 +58,8 @@ struct geo_tables {
 	uint32_t node6_live;
 	uint32_t node6_free;
 
-	uint8_t borrowed;	/* arrays belong to an imported blob */
-	void *blob;		/* that blob when the tables own it */
+	uint8_t borrowed; /* arrays belong to an imported blob */
+	void *blob;       /* that blob when the tables own it */
 };
 
 /*

@@ -10,7 +10,7 @@
 #include "core/geo/geo_impl.h"
 
 /* Burst size of the bulk lookup: one prefetch wave per chunk. */
-#define GEO_BULK_CHUNK	32
+#define GEO_BULK_CHUNK 32
 
 int
 geo_v4_init(struct geo_tables *t)
@@ -221,8 +221,8 @@ geo_v4_chunk(const struct geo_tables *t, const uint32_t *addr, geo_cc_t *cc,
 }
 
 void
-geo_lookup4_bulk(const struct geo_tables *t, const uint32_t *addr,
-    geo_cc_t *cc, unsigned n)
+geo_lookup4_bulk(const struct geo_tables *t, const uint32_t *addr, geo_cc_t *cc,
+    unsigned n)
 {
 	unsigned i, m;
 

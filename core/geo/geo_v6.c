@@ -13,14 +13,14 @@
 /* A node is named by its parent: PNODE GEO6_NONE means the root. */
 #define GEO6_SLOT(t, pnode, i)                                                 \
 	((pnode) == GEO6_NONE ? &(t)->root6[(i)]                               \
-			      : &(t)->node6[((size_t)(pnode) << 8) | (i)])
+	                      : &(t)->node6[((size_t)(pnode) << 8) | (i)])
 
 /* The entry under node entry E for byte D of address A. */
 #define GEO6_NEXT(t, e, a, d)                                                  \
-	(&(t)->node6[((size_t)((e) & GEO6_VAL_MASK) << 8) | (a)[(d)]])
+	(&(t)->node6[((size_t)((e)&GEO6_VAL_MASK) << 8) | (a)[(d)]])
 
-#define GEO6_ROOT_IDX(a)	((uint32_t)(a)[0] << 8 | (a)[1])
-#define GEO6_BULK_CHUNK		32
+#define GEO6_ROOT_IDX(a) ((uint32_t)(a)[0] << 8 | (a)[1])
+#define GEO6_BULK_CHUNK  32
 
 int
 geo_v6_init(struct geo_tables *t)
@@ -102,8 +102,8 @@ geo_v6_release(struct geo_tables *t, uint32_t e)
 }
 
 static void
-geo_v6_fill(struct geo_tables *t, uint32_t pnode, uint32_t first,
-    uint32_t n, uint32_t ent)
+geo_v6_fill(struct geo_tables *t, uint32_t pnode, uint32_t first, uint32_t n,
+    uint32_t ent)
 {
 	uint32_t i, *slot;
 
@@ -155,20 +155,19 @@ geo_v6_set(struct geo_tables *t, const uint8_t addr[16], unsigned plen,
 }
 
 int
-geo_v6_set_alias(struct geo_tables *t, const uint8_t addr[16],
-    unsigned plen, unsigned off, int inverted)
+geo_v6_set_alias(struct geo_tables *t, const uint8_t addr[16], unsigned plen,
+    unsigned off, int inverted)
 {
 	if (plen > 128 || off > 96) {
 		errno = EINVAL;
 		return -1;
 	}
-	return geo_v6_put(t, addr, plen, GEO6_ALIAS | off |
-	    (inverted ? GEO6_ALIAS_INV : 0));
+	return geo_v6_put(t, addr, plen,
+	    GEO6_ALIAS | off | (inverted ? GEO6_ALIAS_INV : 0));
 }
 
 int
-geo_v6_set_alias4(struct geo_tables *t, const uint8_t addr[16],
-    unsigned plen)
+geo_v6_set_alias4(struct geo_tables *t, const uint8_t addr[16], unsigned plen)
 {
 	if (plen > 96) {
 		errno = EINVAL;
@@ -220,8 +219,8 @@ geo_lookup6(const struct geo_tables *t, const uint8_t addr[16])
  * only them.
  */
 static void
-geo_v6_chunk(const struct geo_tables *t, const uint8_t *const *a,
-    geo_cc_t *cc, unsigned n)
+geo_v6_chunk(const struct geo_tables *t, const uint8_t *const *a, geo_cc_t *cc,
+    unsigned n)
 {
 	uint32_t e[GEO6_BULK_CHUNK];
 	uint8_t act[GEO6_BULK_CHUNK], d = 2;
@@ -249,8 +248,10 @@ geo_v6_chunk(const struct geo_tables *t, const uint8_t *const *a,
 		na = nn;
 	}
 	for (i = 0; i < n; i++)
-		cc[i] = (e[i] & GEO6_TAG_MASK) == GEO6_LEAF ? (geo_cc_t)e[i] :
-		    geo_v4_get(t, geo_v6_alias_addr(a[i], e[i] & GEO6_VAL_MASK));
+		cc[i] = (e[i] & GEO6_TAG_MASK) == GEO6_LEAF
+		            ? (geo_cc_t)e[i]
+		            : geo_v4_get(t, geo_v6_alias_addr(a[i],
+		                                e[i] & GEO6_VAL_MASK));
 }
 
 void

@@ -83,8 +83,8 @@ geo_walk6(const struct geo_tables *t, const struct geo_walk *w, uint32_t e,
 		for (unsigned b = 0; b < 256; b++) {
 			/* Most entries are countries outside the set. */
 			if ((node[b] & GEO6_TAG_MASK) == GEO6_LEAF &&
-			    !geo_walk_has(w, (geo_cc_t)(node[b] &
-			    GEO6_VAL_MASK)))
+			    !geo_walk_has(w,
+			        (geo_cc_t)(node[b] & GEO6_VAL_MASK)))
 				continue;
 			base[plen / 8] = (uint8_t)b;
 			if ((rc = geo_walk6(t, w, node[b], base, plen + 8)))

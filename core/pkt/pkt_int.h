@@ -24,7 +24,7 @@
 #define PKT_ET_QINQ_OLD 0x9100
 #define PKT_ET_MPLS     0x8847
 #define PKT_ET_MPLS_MC  0x8848
-#define PKT_ET_TEB      0x6558	/* transparent Ethernet bridging */
+#define PKT_ET_TEB      0x6558 /* transparent Ethernet bridging */
 
 static inline uint16_t
 pkt_ld16(const uint8_t *p)
@@ -55,13 +55,13 @@ static inline int
 pkt_et_link(uint16_t et)
 {
 	switch (et) {
-	case 0x0806:	/* ARP */
-	case 0x8035:	/* RARP */
-	case 0x8809:	/* slow protocols: LACP, marker, OAM */
-	case 0x888e:	/* EAPOL */
-	case 0x88cc:	/* LLDP */
-	case 0x88f7:	/* PTP */
-	case 0x8902:	/* CFM */
+	case 0x0806: /* ARP */
+	case 0x8035: /* RARP */
+	case 0x8809: /* slow protocols: LACP, marker, OAM */
+	case 0x888e: /* EAPOL */
+	case 0x88cc: /* LLDP */
+	case 0x88f7: /* PTP */
+	case 0x8902: /* CFM */
 		return 1;
 	default:
 		return 0;

@@ -8,15 +8,15 @@
 #include "core/pkt/pkt_int.h"
 #include "core/stats/reasons.h"
 
-#define PKT_IP4_HLEN  20
-#define PKT_IP6_HLEN  40
+#define PKT_IP4_HLEN 20
+#define PKT_IP6_HLEN 40
 
 /* pkt_parse() unrolls the tag loop for exactly this many tags. */
 _Static_assert(PKT_VLAN_MAX == 2, "pkt_parse() unrolls two VLAN tags");
 
 #define PKT_IP4_MF      0x2000
 #define PKT_IP4_OFFMASK 0x1fff
-#define PKT_IP4_AH_MAX  PKT_IP6_EXT_MAX	/* AH headers walked in IPv4 */
+#define PKT_IP4_AH_MAX  PKT_IP6_EXT_MAX /* AH headers walked in IPv4 */
 
 /* IPv4 option types the parser acts on (IANA "IP Option Numbers"). */
 enum {
@@ -24,7 +24,7 @@ enum {
 	PKT_OPT_NOP = 1,
 	PKT_OPT_LSRR = 131,
 	PKT_OPT_SSRR = 137,
-	PKT_OPT_SDB = 149,	/* selective directed broadcast, RFC 1770 */
+	PKT_OPT_SDB = 149, /* selective directed broadcast, RFC 1770 */
 };
 
 /* IPv6 next-header values the walk needs by name. */
@@ -51,7 +51,7 @@ enum {
  */
 static inline int
 pkt_vlan_pop(const uint8_t *buf, uint32_t len, uint32_t *off,
-             struct pkt_meta *m)
+    struct pkt_meta *m)
 {
 	if (unlikely(len < *off + PKT_VLAN_HLEN))
 		return CDN_R_VLAN_TRUNC;

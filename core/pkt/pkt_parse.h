@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#define PKT_VLAN_MAX	2	/* 802.1Q and QinQ */
-#define PKT_IP6_EXT_MAX	8	/* extension headers walked before giving up */
+#define PKT_VLAN_MAX    2 /* 802.1Q and QinQ */
+#define PKT_IP6_EXT_MAX 8 /* extension headers walked before giving up */
 
 /*
  * Tunnels (docs/packet-parsing.md, Tunnels): how a layer was carried.
@@ -19,24 +19,24 @@
  */
 #define PKT_TUNS(X)                                                            \
 	X(NONE, "none")                                                        \
-	X(IPIP, "ipip")		/* IPv4 in IPv4, protocol 4 */                 \
-	X(SIT, "6in4")		/* IPv6 in IPv4, 41 (6in4, 6to4) */            \
-	X(IP4IN6, "4in6")	/* IPv4 in IPv6, next header 4 */              \
-	X(IP6IN6, "6in6")	/* IPv6 in IPv6, next header 41 */             \
-	X(SRV6, "srv6")		/* IPv4/6 behind a segment routing header */   \
-	X(GRE, "gre")		/* GRE, inner IPv4 or IPv6 */                  \
-	X(GRE_ETH, "gre-eth")	/* GRE, transparent Ethernet 0x6558 */         \
-	X(MPLS, "mpls")		/* MPLS label stack, over Ethernet or GRE */   \
+	X(IPIP, "ipip")       /* IPv4 in IPv4, protocol 4 */                   \
+	X(SIT, "6in4")        /* IPv6 in IPv4, 41 (6in4, 6to4) */              \
+	X(IP4IN6, "4in6")     /* IPv4 in IPv6, next header 4 */                \
+	X(IP6IN6, "6in6")     /* IPv6 in IPv6, next header 41 */               \
+	X(SRV6, "srv6")       /* IPv4/6 behind a segment routing header */     \
+	X(GRE, "gre")         /* GRE, inner IPv4 or IPv6 */                    \
+	X(GRE_ETH, "gre-eth") /* GRE, transparent Ethernet 0x6558 */           \
+	X(MPLS, "mpls")       /* MPLS label stack, over Ethernet or GRE */     \
 	X(VXLAN, "vxlan")                                                      \
 	X(GENEVE, "geneve")                                                    \
 	X(TEREDO, "teredo")                                                    \
-	X(ETHERIP, "etherip")	/* Ethernet in IP, protocol 97 */
+	X(ETHERIP, "etherip") /* Ethernet in IP, protocol 97 */
 
 enum pkt_tun {
 #define X(id, name) PKT_TUN_##id,
 	PKT_TUNS(X)
 #undef X
-	PKT_TUN_MAX
+	    PKT_TUN_MAX
 };
 
 const char *pkt_tun_name(unsigned t);
@@ -44,24 +44,24 @@ const char *pkt_tun_name(unsigned t);
 int pkt_tun_parse(const char *name);
 
 /* Layers recorded: the outer packet and up to PKT_TUN_DEPTH_MAX inner. */
-#define PKT_TUN_DEPTH_MAX	7
-#define PKT_TUN_DEPTH_DEF	3
-#define PKT_LAYER_MAX		(PKT_TUN_DEPTH_MAX + 1)
-#define PKT_OPAQUE_MAX		8
+#define PKT_TUN_DEPTH_MAX 7
+#define PKT_TUN_DEPTH_DEF 3
+#define PKT_LAYER_MAX     (PKT_TUN_DEPTH_MAX + 1)
+#define PKT_OPAQUE_MAX    8
 
 /*
  * What the parser needs to know to open tunnels: the policy's `tunnels`
  * group (docs/config.md).  A zero port is off.
  */
 struct pkt_tun_cfg {
-	uint8_t depth;		/* tunnels opened, nested; deeper: dropped */
+	uint8_t depth; /* tunnels opened, nested; deeper: dropped */
 	uint8_t nopaque;
-	uint16_t vxlan;		/* UDP destination port */
-	uint16_t geneve;	/* UDP destination port */
-	uint16_t teredo;	/* UDP port, either direction */
-	uint16_t dtls;		/* UDP port where a DTLS record is opaque */
+	uint16_t vxlan;  /* UDP destination port */
+	uint16_t geneve; /* UDP destination port */
+	uint16_t teredo; /* UDP port, either direction */
+	uint16_t dtls;   /* UDP port where a DTLS record is opaque */
 	uint16_t pad;
-	uint16_t opaque_udp[PKT_OPAQUE_MAX];	/* either direction */
+	uint16_t opaque_udp[PKT_OPAQUE_MAX]; /* either direction */
 };
 
 /* The defaults: depth 3, 4789, 6081, 3544, 443, IKE, OpenVPN, WireGuard. */
@@ -69,38 +69,38 @@ extern const struct pkt_tun_cfg pkt_tun_default;
 
 /* One IP layer of a tunnelled packet. */
 struct pkt_layer {
-	uint8_t af;		/* 4 or 6 */
-	uint8_t kind;		/* enum pkt_tun: how this layer was carried */
+	uint8_t af;   /* 4 or 6 */
+	uint8_t kind; /* enum pkt_tun: how this layer was carried */
 	uint16_t pad;
-	uint32_t src4;		/* host order, when af is 4 */
-	uint8_t src6[16];	/* when af is 6 */
+	uint32_t src4;    /* host order, when af is 4 */
+	uint8_t src6[16]; /* when af is 6 */
 };
 
 enum pkt_frag {
 	PKT_FRAG_NONE = 0,
-	PKT_FRAG_FIRST,		/* offset 0, more fragments follow */
-	PKT_FRAG_LATER,		/* offset > 0: no L4 header here */
+	PKT_FRAG_FIRST, /* offset 0, more fragments follow */
+	PKT_FRAG_LATER, /* offset > 0: no L4 header here */
 };
 
 struct pkt_meta {
-	uint8_t af;		/* 4, 6, or 0 for a non-IP frame */
-	uint8_t l4proto;	/* IPPROTO_*; for IPv6, after the ext chain */
-	uint8_t frag;		/* enum pkt_frag */
+	uint8_t af;      /* 4, 6, or 0 for a non-IP frame */
+	uint8_t l4proto; /* IPPROTO_*; for IPv6, after the ext chain */
+	uint8_t frag;    /* enum pkt_frag */
 	uint8_t nvlan;
-	uint16_t vlan[PKT_VLAN_MAX];	/* TCI, outermost first */
-	uint16_t ethertype;	/* innermost, host order */
-	uint16_t l3_off;	/* offset of the IP header */
-	uint16_t l4_off;	/* offset of the L4 header (valid if has_l4) */
-	uint8_t has_l4;		/* L4 header present and validated */
+	uint16_t vlan[PKT_VLAN_MAX]; /* TCI, outermost first */
+	uint16_t ethertype;          /* innermost, host order */
+	uint16_t l3_off;             /* offset of the IP header */
+	uint16_t l4_off; /* offset of the L4 header (valid if has_l4) */
+	uint8_t has_l4;  /* L4 header present and validated */
 	uint8_t tcp_flags;
 	/* IPv4 source-route option or IPv6 routing header: DST is only
 	 * the next waypoint (docs/packet-parsing.md, Source routing). */
 	uint8_t srcroute;
-	uint8_t opaque;		/* innermost payload is an encrypted tunnel */
-	uint16_t sport;		/* host order; ICMP: type << 8 | code */
-	uint16_t dport;		/* host order; 0 for ICMP */
-	uint16_t l3_len;	/* IP total length as the header says */
-	uint32_t src4;		/* host order */
+	uint8_t opaque;  /* innermost payload is an encrypted tunnel */
+	uint16_t sport;  /* host order; ICMP: type << 8 | code */
+	uint16_t dport;  /* host order; 0 for ICMP */
+	uint16_t l3_len; /* IP total length as the header says */
+	uint32_t src4;   /* host order */
 	uint32_t dst4;
 	uint8_t src6[16];
 	uint8_t dst6[16];
@@ -112,9 +112,9 @@ struct pkt_meta {
 	 * l3_len stay the outermost's.
 	 */
 	uint8_t nlayer;
-	uint8_t l0kind;		/* how LAYER[0] came: NONE or MPLS */
-	uint8_t tun_next;	/* parser scratch: kind of the next layer */
-	uint8_t srh;		/* parser scratch: SRH (type 4) seen */
+	uint8_t l0kind;   /* how LAYER[0] came: NONE or MPLS */
+	uint8_t tun_next; /* parser scratch: kind of the next layer */
+	uint8_t srh;      /* parser scratch: SRH (type 4) seen */
 	struct pkt_layer layer[PKT_LAYER_MAX];
 };
 

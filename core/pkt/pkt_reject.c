@@ -30,7 +30,7 @@
  */
 #define PKT_ICMP4_QUERIES                                                      \
 	(1u << 0 | 1u << 8 | 1u << 9 | 1u << 10 | 1u << 13 | 1u << 14 |        \
-	 1u << 15 | 1u << 16 | 1u << 17 | 1u << 18)
+	    1u << 15 | 1u << 16 | 1u << 17 | 1u << 18)
 
 #define PKT_PROTO_ICMP  1
 #define PKT_PROTO_TCP   6
@@ -206,7 +206,7 @@ pkt_rej_rst(const uint8_t *seg, const struct pkt_meta *m, uint8_t *th)
 
 static int
 pkt_rej_tcp(const uint8_t *in, const struct pkt_meta *m, uint8_t *out,
-            uint32_t outmax)
+    uint32_t outmax)
 {
 	uint32_t hl = m->af == 4 ? PKT_IP4_HLEN : PKT_IP6_HLEN;
 	uint32_t tot = m->l3_off + hl + PKT_TCP_HLEN;
@@ -246,7 +246,7 @@ pkt_rej_quote_len(const struct pkt_meta *m, uint32_t outmax)
 
 static int
 pkt_rej_icmp(const uint8_t *in, const struct pkt_meta *m, uint8_t *out,
-             uint32_t outmax)
+    uint32_t outmax)
 {
 	uint32_t hl = m->af == 4 ? PKT_IP4_HLEN : PKT_IP6_HLEN;
 	uint8_t proto = m->af == 4 ? PKT_PROTO_ICMP : PKT_PROTO_ICMP6;
@@ -273,7 +273,7 @@ pkt_rej_icmp(const uint8_t *in, const struct pkt_meta *m, uint8_t *out,
 
 int
 pkt_reject_build(const uint8_t *in, uint32_t len, const struct pkt_meta *m,
-                 uint8_t *out, uint32_t outmax)
+    uint8_t *out, uint32_t outmax)
 {
 	/* A tunnelled packet is never answered: its transport header is
 	 * the inner packet's, its addresses the relay's (docs/packet-

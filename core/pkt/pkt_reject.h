@@ -25,6 +25,6 @@
  * The ICMPv6 quote is cut to fit OUTMAX.
  */
 int pkt_reject_build(const uint8_t *in, uint32_t len, const struct pkt_meta *m,
-                     uint8_t *out, uint32_t outmax);
+    uint8_t *out, uint32_t outmax);
 
 #endif

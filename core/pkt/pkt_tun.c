@@ -9,20 +9,27 @@
 #include "core/pkt/pkt_int.h"
 #include "core/stats/reasons.h"
 
-#define PKT_MPLS_MAX	8	/* labels walked before giving up */
-#define PKT_UDP_HLEN	8
-#define PKT_VXLAN_HLEN	8
-#define PKT_GENEVE_HLEN	8
-#define PKT_DTLS_HLEN	13
+#define PKT_MPLS_MAX    8 /* labels walked before giving up */
+#define PKT_UDP_HLEN    8
+#define PKT_VXLAN_HLEN  8
+#define PKT_GENEVE_HLEN 8
+#define PKT_DTLS_HLEN   13
 
 /* GRE flags (RFC 2784, 2890): checksum, key and sequence are all known. */
-#define PKT_GRE_C	0x8000
-#define PKT_GRE_K	0x2000
-#define PKT_GRE_S	0x1000
-#define PKT_GRE_VER	0x0007
+#define PKT_GRE_C   0x8000
+#define PKT_GRE_K   0x2000
+#define PKT_GRE_S   0x1000
+#define PKT_GRE_VER 0x0007
 
-enum { PKT_P_IPIP = 4, PKT_P_IPV6 = 41, PKT_P_GRE = 47, PKT_P_ESP = 50,
-	PKT_P_UDP = 17, PKT_P_ETHERIP = 97, PKT_P_MPLS = 137 };
+enum {
+	PKT_P_IPIP = 4,
+	PKT_P_IPV6 = 41,
+	PKT_P_GRE = 47,
+	PKT_P_ESP = 50,
+	PKT_P_UDP = 17,
+	PKT_P_ETHERIP = 97,
+	PKT_P_MPLS = 137
+};
 
 const struct pkt_tun_cfg pkt_tun_default = {
 	.depth = PKT_TUN_DEPTH_DEF,
@@ -164,8 +171,8 @@ pkt_tun_mpls(const uint8_t *buf, uint32_t off, uint32_t end,
 }
 
 int
-pkt_tun_mpls_eth(const uint8_t *buf, uint32_t len,
-    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+pkt_tun_mpls_eth(const uint8_t *buf, uint32_t len, const struct pkt_tun_cfg *c,
+    struct pkt_meta *m)
 {
 	uint32_t off = m->l3_off;
 	int af = pkt_mpls_walk(buf, &off, len), rc;
@@ -256,7 +263,7 @@ pkt_tun_gre(const uint8_t *buf, uint32_t off, uint32_t end,
 	if (fl & ~(PKT_GRE_C | PKT_GRE_K | PKT_GRE_S))
 		return CDN_R_TUN_GRE;
 	hl = 4 + (fl & PKT_GRE_C ? 4 : 0) + (fl & PKT_GRE_K ? 4 : 0) +
-	    (fl & PKT_GRE_S ? 4 : 0);
+	     (fl & PKT_GRE_S ? 4 : 0);
 	if (hl > end - off)
 		return CDN_R_TUN_GRE;
 	if (et == PKT_ET_TEB)
@@ -338,20 +345,18 @@ pkt_udp_opaque(const uint8_t *buf, uint32_t off, uint32_t end,
 			return 1;
 	/* A DTLS record header: content type 20..25, version 0xfe.. */
 	return c->dtls != 0 && (m->dport == c->dtls || m->sport == c->dtls) &&
-	    end - off >= PKT_DTLS_HLEN && buf[off] >= 20 && buf[off] <= 25 &&
-	    buf[off + 1] == 0xfe;
+	       end - off >= PKT_DTLS_HLEN && buf[off] >= 20 && buf[off] <= 25 &&
+	       buf[off + 1] == 0xfe;
 }
 
 static int
-pkt_tun_udp(const uint8_t *buf, const struct pkt_tun_cfg *c,
-    struct pkt_meta *m)
+pkt_tun_udp(const uint8_t *buf, const struct pkt_tun_cfg *c, struct pkt_meta *m)
 {
 	uint32_t off = m->l4_off + PKT_UDP_HLEN;
 	uint32_t end = m->l4_off + (uint32_t)pkt_ld16(buf + m->l4_off + 4);
 	int vx = c->vxlan && m->dport == c->vxlan;
 	int gn = c->geneve && m->dport == c->geneve;
-	int td = c->teredo && (m->dport == c->teredo ||
-	    m->sport == c->teredo);
+	int td = c->teredo && (m->dport == c->teredo || m->sport == c->teredo);
 
 	if (!vx && !gn && !td) {
 		if (m->frag == PKT_FRAG_NONE &&

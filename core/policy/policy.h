@@ -13,14 +13,14 @@
 #include "core/geo/geo.h"
 #include "core/pkt/pkt_parse.h"
 
-#define POL_RULE_MAX	256
-#define POL_WORDS	(POL_RULE_MAX / 64)
-#define POL_RULE_DEFAULT 0xffff	/* "no rule matched" */
-#define POL_PORTCLS_MAX	256
-#define POL_NEXTHOP_MAX	16
-#define POL_SVC_NONE	0xff
-#define POL_NAME_MAX	32
-#define POL_SVC_MAX	64
+#define POL_RULE_MAX     256
+#define POL_WORDS        (POL_RULE_MAX / 64)
+#define POL_RULE_DEFAULT 0xffff /* "no rule matched" */
+#define POL_PORTCLS_MAX  256
+#define POL_NEXTHOP_MAX  16
+#define POL_SVC_NONE     0xff
+#define POL_NAME_MAX     32
+#define POL_SVC_MAX      64
 /*
  * Bump whenever struct policy changes shape: cordond hands the flat
  * struct to cordon-dp as bytes (docs/control.md, section 1), and both
@@ -29,8 +29,13 @@
 #define POL_LAYOUT_VERSION 4
 
 /* Protocol classes: the index into proto[]; also picks port_class[]. */
-enum pol_proto { POL_PROTO_TCP, POL_PROTO_UDP, POL_PROTO_ICMP,
-	POL_PROTO_OTHER, POL_PROTO_MAX };
+enum pol_proto {
+	POL_PROTO_TCP,
+	POL_PROTO_UDP,
+	POL_PROTO_ICMP,
+	POL_PROTO_OTHER,
+	POL_PROTO_MAX
+};
 
 /* Direction classes: arriving on an outside port, or on any other. */
 enum pol_dir { POL_DIR_IN, POL_DIR_OUT, POL_DIR_MAX };
@@ -46,17 +51,17 @@ struct pol_set {
 };
 
 struct pol_rule {
-	uint8_t action;		/* enum cdn_action */
+	uint8_t action; /* enum cdn_action */
 	uint8_t log;
-	uint8_t nexthop;	/* index into nexthop[] for reroute */
+	uint8_t nexthop; /* index into nexthop[] for reroute */
 	uint8_t pad;
-	int line;		/* config line, for explain */
+	int line; /* config line, for explain */
 	char name[POL_NAME_MAX];
 };
 
 struct pol_nexthop {
-	uint16_t port;		/* DPDK port id, resolved at start-up */
-	int16_t vlan;		/* -1: no tag pushed */
+	uint16_t port; /* DPDK port id, resolved at start-up */
+	int16_t vlan;  /* -1: no tag pushed */
 	uint8_t mac[6];
 	char name[POL_NAME_MAX];
 };
@@ -66,7 +71,7 @@ struct policy {
 	uint8_t default_action;
 	uint8_t nonip_action;
 	uint8_t default_log;
-	uint8_t needs_dst_geo;	/* some rule matches on destination */
+	uint8_t needs_dst_geo; /* some rule matches on destination */
 	uint8_t nnexthops;
 	uint8_t nservices;
 	/*
@@ -80,8 +85,8 @@ struct policy {
 	/* Source-routed packets (pkt_meta.srcroute): drop, or judged by
 	 * their header's destination like any other (allow). */
 	uint8_t srcroute_action;
-	uint16_t knock_port;	/* UDP port of knocks; 0: none */
-	uint64_t ident_svc;	/* bit per service index */
+	uint16_t knock_port; /* UDP port of knocks; 0: none */
+	uint64_t ident_svc;  /* bit per service index */
 	/* CONF_P_TCP / CONF_P_UDP: an identity service uses the protocol,
 	 * so its fragments (ports unknown) are unidentified. */
 	uint8_t ident_proto;
@@ -164,7 +169,7 @@ pol_first(const struct pol_set *a, const struct pol_set *b,
 {
 	for (unsigned i = 0; i < nwords; i++) {
 		uint64_t m = a->w[i] & b->w[i] & c->w[i] & d->w[i] & e->w[i] &
-		    f->w[i];
+		             f->w[i];
 		if (m)
 			return (uint16_t)(i * 64 + __builtin_ctzll(m));
 	}

@@ -30,9 +30,9 @@ replay_open(const char *path)
 }
 
 int
-replay_packet(const struct policy *p, const struct geo_tables *g,
-    int64_t now, unsigned dir, const uint8_t *data, uint32_t caplen,
-    struct pkt_meta *m, struct cls_verdict *v)
+replay_packet(const struct policy *p, const struct geo_tables *g, int64_t now,
+    unsigned dir, const uint8_t *data, uint32_t caplen, struct pkt_meta *m,
+    struct cls_verdict *v)
 {
 	/* Offline there are no sessions: identity flows are unidentified. */
 	struct cls_env env = { p, g, NULL, now };
@@ -58,8 +58,8 @@ replay_one(const struct policy *p, const struct geo_tables *g,
 	geo_cc_t lcc[PKT_LAYER_MAX];
 	int rc;
 
-	rc = replay_packet(p, g, (int64_t)h->ts.tv_sec, o->dir, data,
-	    h->caplen, &m, &v);
+	rc = replay_packet(p, g, (int64_t)h->ts.tv_sec, o->dir, data, h->caplen,
+	    &m, &v);
 	stats_account(st, &v, rc == 0);
 	if (rc == 0)
 		stats_tun(st, &m);

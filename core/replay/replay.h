@@ -7,9 +7,9 @@
 #include "core/stats/stats.h"
 
 struct replay_opts {
-	const char *in;		/* pcap file (Ethernet link type) */
-	const char *out;	/* JSON lines; NULL or "-" for stdout */
-	unsigned dir;		/* enum pol_dir the capture arrived from */
+	const char *in;  /* pcap file (Ethernet link type) */
+	const char *out; /* JSON lines; NULL or "-" for stdout */
+	unsigned dir;    /* enum pol_dir the capture arrived from */
 };
 
 /*

@@ -18,7 +18,7 @@ _Static_assert(sizeof(struct sess_hdr) == 128, "sess_hdr layout");
 _Static_assert(sizeof(struct sess_slot) == 64, "sess_slot layout");
 _Static_assert(offsetof(struct sess_hdr, live) == 64, "sess_hdr lines");
 
-#define SESS_ALIGN(x)	(((x) + 63u) & ~(uint64_t)63u)
+#define SESS_ALIGN(x) (((x) + 63u) & ~(uint64_t)63u)
 
 int
 sess_geom_calc(uint32_t capacity, uint32_t nident, uint32_t words,
@@ -72,7 +72,8 @@ sess_hdr_parse(const void *buf, size_t len, struct sess_hdr *hp, char *err,
 	memcpy(&h, buf, sizeof(h));
 	*hp = h;
 	if (h.magic != SESS_MAGIC)
-		return sess_fail(err, errlen, -EINVAL, "session area: bad magic");
+		return sess_fail(err, errlen, -EINVAL,
+		    "session area: bad magic");
 	if (h.version != SESS_LAYOUT_VERSION || h.hdr_size != sizeof(h) ||
 	    h.slot_size != sizeof(struct sess_slot))
 		return sess_fail(err, errlen, -EINVAL,
@@ -142,7 +143,8 @@ sess_memfd(size_t size, int *fdp)
 		return -errno;
 	/* Sealed against shrinking: a reader's mapping can never SIGBUS. */
 	if (ftruncate(fd, (off_t)size) < 0 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) <
+	        0) {
 		int e = -errno;
 		close(fd);
 		return e;
@@ -180,7 +182,8 @@ sess_create(unsigned capacity, unsigned nident, unsigned words,
 	int fd = -1, rc;
 
 	if (sess_geom_calc(capacity, nident, words, &g) < 0)
-		return sess_fail(err, errlen, -EINVAL, "session table: "
+		return sess_fail(err, errlen, -EINVAL,
+		    "session table: "
 		    "capacity, idents or words out of range");
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		return sess_fail(err, errlen, -EIO, "session table: getrandom");

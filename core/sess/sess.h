@@ -22,16 +22,16 @@
 #include <stdint.h>
 #include <string.h>
 
-#define SESS_MAGIC		0x53455353u	/* "SESS" */
+#define SESS_MAGIC 0x53455353u /* "SESS" */
 /* 2: expires in CLOCK_BOOTTIME seconds (1: unix seconds).  A writer and
  * a reader of different clocks must not share a table. */
-#define SESS_LAYOUT_VERSION	2
-#define SESS_CAPACITY_MAX	(1u << 26)
-#define SESS_IDENT_MAX		(1u << 26)	/* one per session at most */
-#define SESS_WORDS_MAX		64	/* 4096 rule bits */
-#define SESS_BULK_MAX		256	/* keys hashed ahead per round */
-#define SESS_AHEAD		16	/* slots prefetched ahead of the probe */
-#define SESS_SEQ_TRIES		64	/* reads of a changing slot */
+#define SESS_LAYOUT_VERSION 2
+#define SESS_CAPACITY_MAX   (1u << 26)
+#define SESS_IDENT_MAX      (1u << 26) /* one per session at most */
+#define SESS_WORDS_MAX      64         /* 4096 rule bits */
+#define SESS_BULK_MAX       256        /* keys hashed ahead per round */
+#define SESS_AHEAD          16         /* slots prefetched ahead of the probe */
+#define SESS_SEQ_TRIES      64         /* reads of a changing slot */
 
 enum sess_state { SESS_EMPTY, SESS_LIVE, SESS_TOMB };
 enum sess_res { SESS_MISS, SESS_HIT, SESS_EXPIRED };
@@ -53,18 +53,18 @@ struct sess_hdr {
 	uint32_t version;
 	uint32_t hdr_size;
 	uint32_t slot_size;
-	uint32_t nslots;	/* power of two, >= 2 x capacity */
+	uint32_t nslots; /* power of two, >= 2 x capacity */
 	uint32_t capacity;
 	uint32_t nident;
-	uint32_t words;		/* uint64_t per ident entry */
-	uint64_t seed;		/* hash key: sources are attacker-chosen */
+	uint32_t words; /* uint64_t per ident entry */
+	uint64_t seed;  /* hash key: sources are attacker-chosen */
 	uint64_t ident_off;
 	uint64_t slots_off;
 	uint64_t total_size;
 	uint64_t live __attribute__((aligned(64)));
 	uint64_t tombs;
 	uint64_t refused_full;
-	uint64_t gen;		/* bumped by every change */
+	uint64_t gen; /* bumped by every change */
 	uint8_t pad1[32];
 };
 
@@ -77,13 +77,13 @@ struct sess_slot {
 	uint32_t seq;
 	uint32_t meta;
 	uint64_t addr[2];
-	int64_t expires;	/* CLOCK_BOOTTIME s; expired when <= now */
+	int64_t expires; /* CLOCK_BOOTTIME s; expired when <= now */
 	uint32_t sid;
 	uint32_t ident;
 	uint8_t pad[24];
 } __attribute__((aligned(64)));
 
-struct sess_widx;	/* the writer's session-id index, private */
+struct sess_widx; /* the writer's session-id index, private */
 
 /*
  * A process's handle: the mapping plus the geometry validated at attach.
@@ -91,16 +91,16 @@ struct sess_widx;	/* the writer's session-id index, private */
  */
 struct sess_table {
 	struct sess_hdr *hdr;
-	struct sess_slot *slots;	/* read-only mapping in readers */
+	struct sess_slot *slots; /* read-only mapping in readers */
 	uint64_t *ident;
-	uint64_t k0, k1;	/* hash key, derived from hdr->seed */
-	uint32_t mask;		/* nslots - 1 */
+	uint64_t k0, k1; /* hash key, derived from hdr->seed */
+	uint32_t mask;   /* nslots - 1 */
 	uint32_t nslots;
 	uint32_t capacity;
 	uint32_t nident;
 	uint32_t words;
 	size_t map_size;
-	struct sess_widx *widx;	/* NULL in read-only handles */
+	struct sess_widx *widx; /* NULL in read-only handles */
 };
 
 struct sess_counts {
@@ -108,8 +108,8 @@ struct sess_counts {
 };
 
 struct sess_out {
-	uint32_t res;		/* enum sess_res */
-	uint32_t ident;		/* valid when res == SESS_HIT */
+	uint32_t res;   /* enum sess_res */
+	uint32_t ident; /* valid when res == SESS_HIT */
 };
 
 /*
@@ -171,8 +171,8 @@ int sess_hdr_check(const void *buf, size_t len, char *err, size_t errlen);
 
 /* Builds a key; the unused bytes must be zero for keys to compare. */
 static inline void
-sess_key_fill(struct sess_key *k, uint8_t af, uint8_t svc,
-    const uint8_t *addr, size_t alen)
+sess_key_fill(struct sess_key *k, uint8_t af, uint8_t svc, const uint8_t *addr,
+    size_t alen)
 {
 	memset(k, 0, sizeof(*k));
 	k->af = af;
@@ -195,9 +195,9 @@ sess_key_v6(struct sess_key *k, uint8_t svc, const uint8_t addr[16])
 /* Readers.  No locks, system calls or allocation below this line. */
 
 #if defined(__x86_64__) || defined(__i386__)
-#define SESS_RELAX()	__builtin_ia32_pause()
+#define SESS_RELAX() __builtin_ia32_pause()
 #else
-#define SESS_RELAX()	__atomic_signal_fence(__ATOMIC_SEQ_CST)
+#define SESS_RELAX() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 #endif
 
 static inline uint64_t
@@ -206,12 +206,23 @@ sess_rotl(uint64_t x, unsigned b)
 	return (x << b) | (x >> (64 - b));
 }
 
-#define SESS_SIPROUND(v0, v1, v2, v3) do { \
-	v0 += v1; v1 = sess_rotl(v1, 13); v1 ^= v0; v0 = sess_rotl(v0, 32); \
-	v2 += v3; v3 = sess_rotl(v3, 16); v3 ^= v2; \
-	v0 += v3; v3 = sess_rotl(v3, 21); v3 ^= v0; \
-	v2 += v1; v1 = sess_rotl(v1, 17); v1 ^= v2; v2 = sess_rotl(v2, 32); \
-} while (0)
+#define SESS_SIPROUND(v0, v1, v2, v3)                                          \
+	do {                                                                   \
+		v0 += v1;                                                      \
+		v1 = sess_rotl(v1, 13);                                        \
+		v1 ^= v0;                                                      \
+		v0 = sess_rotl(v0, 32);                                        \
+		v2 += v3;                                                      \
+		v3 = sess_rotl(v3, 16);                                        \
+		v3 ^= v2;                                                      \
+		v0 += v3;                                                      \
+		v3 = sess_rotl(v3, 21);                                        \
+		v3 ^= v0;                                                      \
+		v2 += v1;                                                      \
+		v1 = sess_rotl(v1, 17);                                        \
+		v1 ^= v2;                                                      \
+		v2 = sess_rotl(v2, 32);                                        \
+	} while (0)
 
 static inline uint64_t
 sess_key_meta(const struct sess_key *k)

@@ -44,8 +44,8 @@ sess_copy(struct sess_table *nt, const struct sess_table *old, int64_t now)
 }
 
 int
-sess_rebuild(const struct sess_table *old, int64_t now,
-    struct sess_table **ntp, int *memfd, char *err, size_t errlen)
+sess_rebuild(const struct sess_table *old, int64_t now, struct sess_table **ntp,
+    int *memfd, char *err, size_t errlen)
 {
 	struct sess_table *nt;
 	int fd, rc;

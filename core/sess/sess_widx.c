@@ -15,7 +15,7 @@ struct sess_widx {
 	uint64_t seed;
 	struct {
 		uint32_t sid;
-		uint32_t slot1;	/* slot + 1; 0 = empty */
+		uint32_t slot1; /* slot + 1; 0 = empty */
 	} e[];
 };
 

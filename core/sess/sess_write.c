@@ -54,8 +54,8 @@ key_valid(const struct sess_key *k)
 }
 
 int64_t
-sess_find(const struct sess_table *t, const struct sess_key *k,
-    int64_t *tomb, int64_t *free_slot)
+sess_find(const struct sess_table *t, const struct sess_key *k, int64_t *tomb,
+    int64_t *free_slot)
 {
 	uint32_t meta = (uint32_t)sess_key_meta(k) | SESS_LIVE;
 	uint32_t i = (uint32_t)sess_hash(t, k) & t->mask;
@@ -134,7 +134,7 @@ sess_put(struct sess_table *t, const struct sess_key *k, int64_t expires,
 		}
 		at = tomb >= 0 ? tomb : free_slot;
 		if (at < 0)
-			return -ENOSPC;	/* unreachable: live < nslots */
+			return -ENOSPC; /* unreachable: live < nslots */
 		sess_fill(t, &t->slots[at], k, expires, sid, ident);
 	}
 	gen_bump(t);

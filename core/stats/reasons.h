@@ -17,7 +17,7 @@ enum cdn_action {
 #define X(id, name) CDN_ACT_##id,
 	CDN_ACTIONS(X)
 #undef X
-	CDN_ACT_MAX
+	    CDN_ACT_MAX
 };
 
 /*
@@ -73,7 +73,7 @@ enum cdn_reason {
 #define X(id, name) CDN_R_##id,
 	CDN_REASONS(X)
 #undef X
-	CDN_R_MAX
+	    CDN_R_MAX
 };
 
 /* The parser's tunnel reasons (docs/packet-parsing.md, Tunnels). */

@@ -31,8 +31,7 @@ stats_nrules(const struct stats_names *n)
 }
 
 static void
-stats_port_name(const struct stats_names *n, unsigned p, char *buf,
-    size_t len)
+stats_port_name(const struct stats_names *n, unsigned p, char *buf, size_t len)
 {
 	if (p < n->nports && n->port[p])
 		snprintf(buf, len, "%s", n->port[p]);
@@ -98,16 +97,18 @@ stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 	}
 	for (unsigned p = 0; p < n->nports; p++) {
 		stats_port_name(n, p, name, sizeof(name));
-		fprintf(f, "port %-10s rx %lu/%lub tx %lu/%lub tx-dropped %lu\n",
-		    name, s->port[p].rx_packets, s->port[p].rx_bytes,
+		fprintf(f,
+		    "port %-10s rx %lu/%lub tx %lu/%lub tx-dropped %lu\n", name,
+		    s->port[p].rx_packets, s->port[p].rx_bytes,
 		    s->port[p].tx_packets, s->port[p].tx_bytes,
 		    s->port[p].tx_dropped);
 	}
 	stats_text_tun(s, f);
 	if (s->log_dropped || s->log_suppressed || s->log_unsent)
-		fprintf(f, "log events dropped: %lu, suppressed: %lu, "
-		    "unsent: %lu\n", s->log_dropped, s->log_suppressed,
-		    s->log_unsent);
+		fprintf(f,
+		    "log events dropped: %lu, suppressed: %lu, "
+		    "unsent: %lu\n",
+		    s->log_dropped, s->log_suppressed, s->log_unsent);
 }
 
 static void
@@ -119,8 +120,8 @@ stats_json_actions(const struct stats *s, FILE *f)
 		    s->action[a]);
 	fprintf(f, "},\"reasons\":{");
 	for (unsigned r = 1; r < CDN_R_MAX; r++)
-		fprintf(f, "%s\"%s\":%lu", r > 1 ? "," : "",
-		    cdn_reason_name(r), s->reason[r]);
+		fprintf(f, "%s\"%s\":%lu", r > 1 ? "," : "", cdn_reason_name(r),
+		    s->reason[r]);
 	fprintf(f, "}");
 }
 
@@ -160,8 +161,9 @@ stats_json_ports(const struct stats *s, const struct stats_names *n, FILE *f)
 	for (unsigned p = 0; p < n->nports; p++) {
 		stats_port_name(n, p, name, sizeof(name));
 		fprintf(f, "%s\"%s\":{", p ? "," : "", name);
-#define X(fl) fprintf(f, "%s\"" #fl "\":%lu", \
-	    strcmp(#fl, "rx_packets") ? "," : "", s->port[p].fl);
+#define X(fl)                                                                  \
+	fprintf(f, "%s\"" #fl "\":%lu", strcmp(#fl, "rx_packets") ? "," : "",  \
+	    s->port[p].fl);
 		STATS_PORT_FIELDS(X)
 #undef X
 		fprintf(f, "}");
@@ -183,9 +185,10 @@ stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
 	stats_json_countries(s, f);
 	stats_json_ports(s, n, f);
 	stats_json_tun(s, f);
-	fprintf(f, ",\"log_dropped\":%lu,\"log_suppressed\":%lu,"
-	    "\"log_unsent\":%lu}\n", s->log_dropped, s->log_suppressed,
-	    s->log_unsent);
+	fprintf(f,
+	    ",\"log_dropped\":%lu,\"log_suppressed\":%lu,"
+	    "\"log_unsent\":%lu}\n",
+	    s->log_dropped, s->log_suppressed, s->log_unsent);
 }
 
 int

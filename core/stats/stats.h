@@ -14,8 +14,8 @@
 #include "core/policy/policy.h"
 #include "core/stats/reasons.h"
 
-#define STATS_PORT_MAX	16
-#define STATS_RULE_DEFAULT POL_RULE_MAX	/* index of the default's counter */
+#define STATS_PORT_MAX     16
+#define STATS_RULE_DEFAULT POL_RULE_MAX /* index of the default's counter */
 
 #define STATS_PORT_FIELDS(X)                                                   \
 	X(rx_packets)                                                          \
@@ -35,18 +35,18 @@ struct stats {
 	uint64_t action[CDN_ACT_MAX];
 	uint64_t reason[CDN_R_MAX];
 	uint64_t rule[POL_RULE_MAX + 1];
-	uint64_t cc_packets[GEO_CC_MAX];	/* by source country */
-	uint64_t cc_denied[GEO_CC_MAX];		/* not allowed, by source */
-	uint64_t log_dropped;			/* log events lost: ring full */
-	uint64_t log_suppressed;		/* over the log rate limit */
+	uint64_t cc_packets[GEO_CC_MAX]; /* by source country */
+	uint64_t cc_denied[GEO_CC_MAX];  /* not allowed, by source */
+	uint64_t log_dropped;            /* log events lost: ring full */
+	uint64_t log_suppressed;         /* over the log rate limit */
 	/*
 	 * Drained but not sent to cordond: its channel was full.  The one
 	 * counter the main lcore writes (in the element of the worker the
 	 * event came from); the worker never touches it.
 	 */
 	uint64_t log_unsent;
-	uint64_t knock_dropped;		/* knocks lost: over rate, ring full */
-	uint64_t knock_unsent;		/* main lcore: cordond not there */
+	uint64_t knock_dropped; /* knocks lost: over rate, ring full */
+	uint64_t knock_unsent;  /* main lcore: cordond not there */
 	/*
 	 * Tunnels (docs/packet-parsing.md, Tunnels), of packets that
 	 * parsed: each layer by how it was carried (PKT_TUNS), packets by
@@ -99,7 +99,7 @@ void stats_add(struct stats *sum, const struct stats *s);
 struct stats_names {
 	unsigned nports;
 	const char *port[STATS_PORT_MAX];
-	const struct policy *pol;	/* rule and service names */
+	const struct policy *pol; /* rule and service names */
 };
 
 void stats_print_text(const struct stats *s, const struct stats_names *n,

@@ -21,14 +21,14 @@
 #include "dataplane/ctl/ctl_int.h"
 #include "dataplane/dp/dp.h"
 
-#define CTL_BATCH	8	/* requests served per wake-up */
-#define CTL_CMSG_FDS	8	/* room for more than we accept */
+#define CTL_BATCH    8 /* requests served per wake-up */
+#define CTL_CMSG_FDS 8 /* room for more than we accept */
 
 struct ctl {
 	struct dp_ctx *dp;
 	int lfd;
 	int cfd;
-	int sndbuf;		/* the client socket's SO_SNDBUF */
+	int sndbuf; /* the client socket's SO_SNDBUF */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	union {
 		uint8_t b[DPC_MSG_MAX + 1];
@@ -94,8 +94,8 @@ ctl_open(const char *path, struct dp_ctx *dp)
 		return NULL;
 	c->dp = dp;
 	c->cfd = -1;
-	c->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	c->lfd =
+	    socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->lfd < 0 || ctl_bind(c, path) != 0) {
 		fprintf(stderr, "cordon-dp: --control %s: %s\n", path,
 		    strerror(errno));
@@ -116,7 +116,8 @@ ctl_drop_client(struct ctl *c, const char *why)
 	close(c->cfd);
 	c->cfd = -1;
 	printf("cordon-dp: control: client gone (%s); still enforcing "
-	    "revision %llu\n", why, (unsigned long long)c->dp->state->revision);
+	       "revision %llu\n",
+	    why, (unsigned long long)c->dp->state->revision);
 }
 
 void
@@ -136,8 +137,8 @@ ctl_close(struct ctl *c)
  * socket buffer means the client does not read its replies.
  */
 static int
-ctl_send(int fd, unsigned type, uint32_t seq, const void *payload,
-    size_t len, int pass_fd)
+ctl_send(int fd, unsigned type, uint32_t seq, const void *payload, size_t len,
+    int pass_fd)
 {
 	union {
 		char b[CMSG_SPACE(sizeof(int))];
@@ -172,8 +173,8 @@ ctl_reply(struct ctl *c, unsigned type, uint32_t seq, const void *payload,
     size_t len, int pass_fd)
 {
 	if (ctl_send(c->cfd, type, seq, payload, len, pass_fd) != 0)
-		ctl_drop_client(c, errno == EAGAIN ? "not reading its replies" :
-		    strerror(errno));
+		ctl_drop_client(c, errno == EAGAIN ? "not reading its replies"
+		                                   : strerror(errno));
 }
 
 static void
@@ -264,15 +265,17 @@ ctl_dispatch(struct ctl *c, const struct dpc_hdr *h, const void *payload,
 
 	if (h->type != DPC_LOAD && nfd > 0) {
 		ctl_fds_close(fds, nfd);
-		ctl_reply_err(c, h->seq, EBADMSG, "unexpected file descriptors");
+		ctl_reply_err(c, h->seq, EBADMSG,
+		    "unexpected file descriptors");
 		return;
 	}
 	switch (h->type) {
 	case DPC_HELLO:
 	case DPC_STATUS:
 		ctl_status_fill(c->dp, &s);
-		ctl_reply(c, h->type == DPC_HELLO ? DPC_HELLO_REPLY :
-		    DPC_STATUS_REPLY, h->seq, &s, sizeof(s),
+		ctl_reply(c,
+		    h->type == DPC_HELLO ? DPC_HELLO_REPLY : DPC_STATUS_REPLY,
+		    h->seq, &s, sizeof(s),
 		    h->type == DPC_HELLO ? c->dp->stats_fd : -1);
 		return;
 	case DPC_LOAD:
@@ -293,14 +296,15 @@ ctl_fds_take(struct msghdr *mh, int *fds, int *excess)
 	unsigned n = 0;
 
 	for (struct cmsghdr *ch = CMSG_FIRSTHDR(mh); ch;
-	    ch = CMSG_NXTHDR(mh, ch)) {
+	     ch = CMSG_NXTHDR(mh, ch)) {
 		if (ch->cmsg_level != SOL_SOCKET || ch->cmsg_type != SCM_RIGHTS)
 			continue;
-		for (size_t i = 0; i < (ch->cmsg_len - CMSG_LEN(0)) /
-		    sizeof(int); i++) {
+		for (size_t i = 0;
+		     i < (ch->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
 			int fd;
 
-			memcpy(&fd, CMSG_DATA(ch) + i * sizeof(int), sizeof(fd));
+			memcpy(&fd, CMSG_DATA(ch) + i * sizeof(int),
+			    sizeof(fd));
 			if (n < DPC_MSG_FDS) {
 				fds[n++] = fd;
 			} else {
@@ -330,8 +334,10 @@ ctl_serve_one(struct ctl *c)
 		struct cmsghdr align;
 	} cm;
 	struct iovec iov = { c->buf.b, sizeof(c->buf.b) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	struct msghdr mh = { .msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cm.b,
+		.msg_controllen = sizeof(cm.b) };
 	int fds[DPC_MSG_FDS], excess = 0;
 	struct dpc_hdr h;
 	unsigned nfd;
@@ -350,13 +356,15 @@ ctl_serve_one(struct ctl *c)
 	}
 	nfd = ctl_fds_take(&mh, fds, &excess);
 	if (mh.msg_flags & MSG_TRUNC)
-		snprintf(err, sizeof(err), "oversized message: more than %u "
-		    "bytes", DPC_MSG_MAX);
+		snprintf(err, sizeof(err),
+		    "oversized message: more than %u "
+		    "bytes",
+		    DPC_MSG_MAX);
 	else if (excess || (mh.msg_flags & MSG_CTRUNC))
 		snprintf(err, sizeof(err), "more than %u file descriptors",
 		    DPC_MSG_FDS);
-	else if (dpc_msg_check(c->buf.b, (size_t)n, &h, err,
-	    sizeof(err)) == 0) {
+	else if (dpc_msg_check(c->buf.b, (size_t)n, &h, err, sizeof(err)) ==
+	         0) {
 		ctl_dispatch(c, &h, c->buf.b + sizeof(h), fds, nfd);
 		return 0;
 	}

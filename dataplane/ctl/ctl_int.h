@@ -14,7 +14,7 @@ void ctl_status_fill(const struct dp_ctx *dp, struct dpc_msg_status *s);
  * aside, publishes it, waits for the grace period; R says how it went.
  * Takes ownership of FDS (closed before it returns).
  */
-void ctl_load(struct dp_ctx *dp, const void *payload, int *fds,
-    unsigned nfd, struct dpc_msg_result *r);
+void ctl_load(struct dp_ctx *dp, const void *payload, int *fds, unsigned nfd,
+    struct dpc_msg_result *r);
 
 #endif

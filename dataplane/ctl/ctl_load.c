@@ -19,7 +19,7 @@
 #include "dataplane/dp/dp.h"
 #include "core/util/clock.h"
 
-#define CTL_SEALS	(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
+#define CTL_SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
 
 /* FD must be a memfd sealed against writes and resizes, of SIZE bytes. */
 static int
@@ -40,9 +40,10 @@ ctl_memfd_check(int fd, uint64_t size, const char *what,
 		return -1;
 	}
 	if ((uint64_t)sb.st_size != size || size == 0) {
-		dpc_result_set(r, EINVAL, "%s: %lld bytes, the request says "
-		    "%llu", what, (long long)sb.st_size,
-		    (unsigned long long)size);
+		dpc_result_set(r, EINVAL,
+		    "%s: %lld bytes, the request says "
+		    "%llu",
+		    what, (long long)sb.st_size, (unsigned long long)size);
 		return -1;
 	}
 	return 0;
@@ -66,20 +67,26 @@ ctl_load_req(const struct dpc_msg_load *m, unsigned nfd,
     struct dpc_msg_result *r)
 {
 	if (m->version != DPC_PROTO_VERSION)
-		dpc_result_set(r, EPROTO, "protocol version %u, cordon-dp "
-		    "speaks %u", m->version, DPC_PROTO_VERSION);
+		dpc_result_set(r, EPROTO,
+		    "protocol version %u, cordon-dp "
+		    "speaks %u",
+		    m->version, DPC_PROTO_VERSION);
 	else if (m->pol_layout != POL_LAYOUT_VERSION)
-		dpc_result_set(r, EPROTO, "policy layout version %u, cordon-dp "
-		    "has %u", m->pol_layout, POL_LAYOUT_VERSION);
+		dpc_result_set(r, EPROTO,
+		    "policy layout version %u, cordon-dp "
+		    "has %u",
+		    m->pol_layout, POL_LAYOUT_VERSION);
 	else if (m->pol_size != sizeof(struct policy))
-		dpc_result_set(r, EINVAL, "policy of %llu bytes, cordon-dp's "
-		    "has %zu", (unsigned long long)m->pol_size,
-		    sizeof(struct policy));
+		dpc_result_set(r, EINVAL,
+		    "policy of %llu bytes, cordon-dp's "
+		    "has %zu",
+		    (unsigned long long)m->pol_size, sizeof(struct policy));
 	else if (m->revision == 0)
-		dpc_result_set(r, EINVAL, "revision 0 is cordon-dp's own "
+		dpc_result_set(r, EINVAL,
+		    "revision 0 is cordon-dp's own "
 		    "config");
 	else if (m->has_geo > 1 || m->has_sess > 1 ||
-	    nfd != 1 + m->has_geo + m->has_sess)
+	         nfd != 1 + m->has_geo + m->has_sess)
 		dpc_result_set(r, EBADF, "%u file descriptor(s), expected %u",
 		    nfd, 1 + m->has_geo + m->has_sess);
 	else
@@ -126,7 +133,7 @@ ctl_load_sess(int fd, struct dpc_msg_result *r)
 	int seals = fcntl(fd, F_GET_SEALS);
 
 	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) !=
-	    (F_SEAL_SHRINK | F_SEAL_GROW)) {
+	                     (F_SEAL_SHRINK | F_SEAL_GROW)) {
 		dpc_result_set(r, EPERM, "sessions: not sealed (shrink, grow)");
 		return NULL;
 	}
@@ -136,8 +143,10 @@ ctl_load_sess(int fd, struct dpc_msg_result *r)
 	}
 	/* The classifier reads an entry's bits as a whole struct pol_set. */
 	if (t->words < POL_WORDS) {
-		dpc_result_set(r, EINVAL, "sessions: %u words of rule bits, "
-		    "the policy has %u", t->words, (unsigned)POL_WORDS);
+		dpc_result_set(r, EINVAL,
+		    "sessions: %u words of rule bits, "
+		    "the policy has %u",
+		    t->words, (unsigned)POL_WORDS);
 		sess_detach(t);
 		return NULL;
 	}
@@ -171,17 +180,17 @@ ctl_load_state(struct dp_ctx *dp, const struct dpc_msg_load *m, int *fds,
 		goto unmap;
 	}
 	/* Without new tables the current ones (and their hash) stay. */
-	st = dp_state_create(dp, pol, g, s, m->revision, m->has_geo ?
-	    m->geo_hash : dp->state->geo_hash, err, sizeof(err));
+	st = dp_state_create(dp, pol, g, s, m->revision,
+	    m->has_geo ? m->geo_hash : dp->state->geo_hash, err, sizeof(err));
 	if (m->has_geo)
 		dp_geo_put(g);
 	if (m->has_sess)
 		dp_sess_put(s);
 	if (st == NULL) {
 		dpc_result_set(r, errno ? errno : EINVAL, "%s", err);
-	} else if (memcmp(st->policy_hash, m->policy_hash,
-	    DP_HASH_LEN) != 0) {
-		dpc_result_set(r, EINVAL, "policy hash mismatch: the bytes "
+	} else if (memcmp(st->policy_hash, m->policy_hash, DP_HASH_LEN) != 0) {
+		dpc_result_set(r, EINVAL,
+		    "policy hash mismatch: the bytes "
 		    "received are not the policy announced");
 		dp_state_free(st);
 		st = NULL;
@@ -216,8 +225,9 @@ ctl_load(struct dp_ctx *dp, const void *payload, int *fds, unsigned nfd,
 	if (st == NULL) {
 		r->revision = dp->state->revision;
 		printf("cordon-dp: control: revision %llu refused: %s; "
-		    "revision %llu stays\n", (unsigned long long)m.revision,
-		    r->message, (unsigned long long)dp->state->revision);
+		       "revision %llu stays\n",
+		    (unsigned long long)m.revision, r->message,
+		    (unsigned long long)dp->state->revision);
 		return;
 	}
 	dp_state_publish(dp, st);
@@ -228,7 +238,7 @@ ctl_load(struct dp_ctx *dp, const void *payload, int *fds, unsigned nfd,
 	r->apply_ns = clk_mono_ns() - t0;
 	ctl_hex(st->policy_hash, hex);
 	printf("cordon-dp: control: revision %llu active: %u rule(s), policy "
-	    "%s, %s geo tables, %s sessions, %.1f ms\n",
+	       "%s, %s geo tables, %s sessions, %.1f ms\n",
 	    (unsigned long long)st->revision, st->pol->nrules, hex,
 	    m.has_geo ? "new" : "same", m.has_sess ? "new" : "same",
 	    (double)r->apply_ns / 1e6);

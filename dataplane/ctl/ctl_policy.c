@@ -65,34 +65,49 @@ static int
 ctl_pol_counts(const struct policy *p, char *err, size_t errlen)
 {
 	if (p->nrules > POL_RULE_MAX)
-		return fail_with(err, errlen, EINVAL, "policy: %u rules, at "
-		    "most %u", p->nrules, POL_RULE_MAX);
+		return fail_with(err, errlen, EINVAL,
+		    "policy: %u rules, at "
+		    "most %u",
+		    p->nrules, POL_RULE_MAX);
 	if (p->nnexthops > POL_NEXTHOP_MAX)
-		return fail_with(err, errlen, EINVAL, "policy: %u next hops, "
-		    "at most %u", p->nnexthops, POL_NEXTHOP_MAX);
+		return fail_with(err, errlen, EINVAL,
+		    "policy: %u next hops, "
+		    "at most %u",
+		    p->nnexthops, POL_NEXTHOP_MAX);
 	if (p->nservices > POL_SVC_MAX)
-		return fail_with(err, errlen, EINVAL, "policy: %u services, at "
-		    "most %u", p->nservices, POL_SVC_MAX);
+		return fail_with(err, errlen, EINVAL,
+		    "policy: %u services, at "
+		    "most %u",
+		    p->nservices, POL_SVC_MAX);
 	if (p->nclasses == 0 || p->nclasses > POL_PORTCLS_MAX)
-		return fail_with(err, errlen, EINVAL, "policy: %u port "
-		    "classes, expected 1..%u", p->nclasses, POL_PORTCLS_MAX);
+		return fail_with(err, errlen, EINVAL,
+		    "policy: %u port "
+		    "classes, expected 1..%u",
+		    p->nclasses, POL_PORTCLS_MAX);
 	/* A default reroute has no rule to name its next hop. */
 	if (p->default_action >= CDN_ACT_MAX ||
 	    p->default_action == CDN_ACT_REROUTE)
-		return fail_with(err, errlen, EINVAL, "policy: default action "
-		    "%u invalid", p->default_action);
+		return fail_with(err, errlen, EINVAL,
+		    "policy: default action "
+		    "%u invalid",
+		    p->default_action);
 	if (p->nonip_action >= CDN_ACT_MAX)
-		return fail_with(err, errlen, EINVAL, "policy: non-IP action "
-		    "%u invalid", p->nonip_action);
+		return fail_with(err, errlen, EINVAL,
+		    "policy: non-IP action "
+		    "%u invalid",
+		    p->nonip_action);
 	if (p->srcroute_action != CDN_ACT_ALLOW &&
 	    p->srcroute_action != CDN_ACT_DROP)
-		return fail_with(err, errlen, EINVAL, "policy: source-route "
-		    "action %u invalid", p->srcroute_action);
+		return fail_with(err, errlen, EINVAL,
+		    "policy: source-route "
+		    "action %u invalid",
+		    p->srcroute_action);
 	if (p->tuncfg.depth == 0 || p->tuncfg.depth > PKT_TUN_DEPTH_MAX ||
 	    p->tuncfg.nopaque > PKT_OPAQUE_MAX)
-		return fail_with(err, errlen, EINVAL, "policy: tunnel depth %u or "
-		    "%u opaque ports invalid", p->tuncfg.depth,
-		    p->tuncfg.nopaque);
+		return fail_with(err, errlen, EINVAL,
+		    "policy: tunnel depth %u or "
+		    "%u opaque ports invalid",
+		    p->tuncfg.depth, p->tuncfg.nopaque);
 	return 0;
 }
 
@@ -108,18 +123,22 @@ ctl_pol_fragcls(const struct policy *p, unsigned l, const uint8_t *used,
 	uint8_t listed[POL_PORTCLS_MAX] = { 0 };
 
 	if (p->nfragcls[l] > POL_PORTCLS_MAX)
-		return fail_with(err, errlen, EINVAL, "policy: %u fragment "
-		    "classes", p->nfragcls[l]);
+		return fail_with(err, errlen, EINVAL,
+		    "policy: %u fragment "
+		    "classes",
+		    p->nfragcls[l]);
 	for (unsigned i = 0; i < p->nfragcls[l]; i++) {
 		if (p->fragcls[l][i] >= p->nclasses)
-			return fail_with(err, errlen, EINVAL, "policy: "
-			    "fragment class %u of %u", p->fragcls[l][i],
-			    p->nclasses);
+			return fail_with(err, errlen, EINVAL,
+			    "policy: "
+			    "fragment class %u of %u",
+			    p->fragcls[l][i], p->nclasses);
 		listed[p->fragcls[l][i]] = 1;
 	}
 	for (unsigned c = 0; c < POL_PORTCLS_MAX; c++)
 		if (used[c] && !listed[c])
-			return fail_with(err, errlen, EINVAL, "policy: %s "
+			return fail_with(err, errlen, EINVAL,
+			    "policy: %s "
 			    "class %u missing from the fragment classes",
 			    l ? "udp" : "tcp", c);
 	return 0;
@@ -136,9 +155,10 @@ ctl_pol_sports(const struct policy *p, unsigned l, uint8_t *used, char *err,
 		uint8_t c = p->sport_class[l][port];
 
 		if (c >= p->nclasses)
-			return fail_with(err, errlen, EINVAL, "policy: %s "
-			    "source port %u: class %u of %u", l ? "udp" : "tcp",
-			    port, c, p->nclasses);
+			return fail_with(err, errlen, EINVAL,
+			    "policy: %s "
+			    "source port %u: class %u of %u",
+			    l ? "udp" : "tcp", port, c, p->nclasses);
 		used[c] = 1;
 	}
 	return 0;
@@ -155,11 +175,13 @@ ctl_pol_ports(const struct policy *p, char *err, size_t errlen)
 			uint8_t s = p->port_service[l][port];
 
 			if (c >= p->nclasses)
-				return fail_with(err, errlen, EINVAL, "policy: "
+				return fail_with(err, errlen, EINVAL,
+				    "policy: "
 				    "%s port %u: class %u of %u",
 				    l ? "udp" : "tcp", port, c, p->nclasses);
 			if (s != POL_SVC_NONE && s >= p->nservices)
-				return fail_with(err, errlen, EINVAL, "policy: "
+				return fail_with(err, errlen, EINVAL,
+				    "policy: "
 				    "%s port %u: service %u of %u",
 				    l ? "udp" : "tcp", port, s, p->nservices);
 			used[c] = 1;
@@ -170,8 +192,10 @@ ctl_pol_ports(const struct policy *p, char *err, size_t errlen)
 	}
 	for (unsigned s = 0; s < p->nservices; s++)
 		if (!ctl_pol_name_ok(p->service_name[s]))
-			return fail_with(err, errlen, EINVAL, "policy: service "
-			    "%u: name not terminated", s);
+			return fail_with(err, errlen, EINVAL,
+			    "policy: service "
+			    "%u: name not terminated",
+			    s);
 	return 0;
 }
 
@@ -182,25 +206,34 @@ ctl_pol_rules(const struct policy *p, char *err, size_t errlen)
 		const struct pol_rule *r = &p->rule[i];
 
 		if (r->action >= CDN_ACT_MAX)
-			return fail_with(err, errlen, EINVAL, "policy: rule "
-			    "%u: action %u invalid", i, r->action);
+			return fail_with(err, errlen, EINVAL,
+			    "policy: rule "
+			    "%u: action %u invalid",
+			    i, r->action);
 		if (r->action == CDN_ACT_REROUTE && r->nexthop >= p->nnexthops)
-			return fail_with(err, errlen, EINVAL, "policy: rule "
-			    "%u: next hop %u of %u", i, r->nexthop,
-			    p->nnexthops);
+			return fail_with(err, errlen, EINVAL,
+			    "policy: rule "
+			    "%u: next hop %u of %u",
+			    i, r->nexthop, p->nnexthops);
 		if (!ctl_pol_name_ok(r->name))
-			return fail_with(err, errlen, EINVAL, "policy: rule "
-			    "%u: name not terminated", i);
+			return fail_with(err, errlen, EINVAL,
+			    "policy: rule "
+			    "%u: name not terminated",
+			    i);
 	}
 	if (p->ident_svc != 0 && (p->unident_action >= CDN_ACT_MAX ||
-	    p->unident_action == CDN_ACT_ALLOW ||
-	    (p->unident_action == CDN_ACT_REROUTE &&
-	    p->unident_nexthop >= p->nnexthops)))
-		return fail_with(err, errlen, EINVAL, "policy: unidentified "
-		    "action %u invalid", p->unident_action);
+	                             p->unident_action == CDN_ACT_ALLOW ||
+	                             (p->unident_action == CDN_ACT_REROUTE &&
+	                                 p->unident_nexthop >= p->nnexthops)))
+		return fail_with(err, errlen, EINVAL,
+		    "policy: unidentified "
+		    "action %u invalid",
+		    p->unident_action);
 	if (!ctl_pol_sets_ok(p))
-		return fail_with(err, errlen, EINVAL, "policy: a rule set "
-		    "names rules beyond the %u it has", p->nrules);
+		return fail_with(err, errlen, EINVAL,
+		    "policy: a rule set "
+		    "names rules beyond the %u it has",
+		    p->nrules);
 	return 0;
 }
 
@@ -212,15 +245,20 @@ ctl_pol_nexthops(const struct policy *p, unsigned nports, char *err,
 		const struct pol_nexthop *h = &p->nexthop[i];
 
 		if (h->port >= nports)
-			return fail_with(err, errlen, EINVAL, "policy: next "
-			    "hop %u: port %u, but cordon-dp has %u", i, h->port,
-			    nports);
+			return fail_with(err, errlen, EINVAL,
+			    "policy: next "
+			    "hop %u: port %u, but cordon-dp has %u",
+			    i, h->port, nports);
 		if (h->vlan < -1 || h->vlan > 4095)
-			return fail_with(err, errlen, EINVAL, "policy: next "
-			    "hop %u: vlan %d", i, h->vlan);
+			return fail_with(err, errlen, EINVAL,
+			    "policy: next "
+			    "hop %u: vlan %d",
+			    i, h->vlan);
 		if (!ctl_pol_name_ok(h->name))
-			return fail_with(err, errlen, EINVAL, "policy: next "
-			    "hop %u: name not terminated", i);
+			return fail_with(err, errlen, EINVAL,
+			    "policy: next "
+			    "hop %u: name not terminated",
+			    i);
 	}
 	return 0;
 }

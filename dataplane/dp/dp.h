@@ -17,41 +17,41 @@
 #include "wire/dpc_proto.h"
 #include "core/stats/stats.h"
 
-#define DP_WORKER_MAX	16
-#define DP_BURST_MAX	256
-#define DP_NO_PORT	0xffff
-#define DP_LOG_RING	1024	/* log events per worker */
-#define DP_KNOCK_RING	64	/* knocks per worker, waiting for the main lcore */
-#define DP_KNOCK_RATE	500	/* knocks per second per worker, at most */
-#define DP_KNOCK_SRC	1024	/* per-source buckets per worker */
-#define DP_KNOCK_SRC_HZ	10	/* knocks per second one source bucket passes */
+#define DP_WORKER_MAX   16
+#define DP_BURST_MAX    256
+#define DP_NO_PORT      0xffff
+#define DP_LOG_RING     1024 /* log events per worker */
+#define DP_KNOCK_RING   64   /* knocks per worker, waiting for the main lcore */
+#define DP_KNOCK_RATE   500  /* knocks per second per worker, at most */
+#define DP_KNOCK_SRC    1024 /* per-source buckets per worker */
+#define DP_KNOCK_SRC_HZ 10   /* knocks per second one source bucket passes */
 
 /*
  * What the fast path takes from the configuration: main.c fills it from
  * the loaded config, so nothing here depends on the config layer.
  */
-#define DP_NAME_MAX	32
-#define DP_DEVICE_MAX	128
+#define DP_NAME_MAX   32
+#define DP_DEVICE_MAX 128
 struct dp_port_conf {
 	char name[DP_NAME_MAX];
-	char device[DP_DEVICE_MAX];	/* DPDK device name */
-	int peer;		/* index of the paired port, or -1 */
-	uint8_t dir;		/* enum pol_dir of traffic arriving here */
+	char device[DP_DEVICE_MAX]; /* DPDK device name */
+	int peer;                   /* index of the paired port, or -1 */
+	uint8_t dir;                /* enum pol_dir of traffic arriving here */
 };
 
 struct dp_conf {
-	unsigned workers;	/* worker lcores; 0: all but main */
-	unsigned burst;		/* 0: 32 */
-	unsigned mbufs;		/* pool size; 0: 16384 */
+	unsigned workers; /* worker lcores; 0: all but main */
+	unsigned burst;   /* 0: 32 */
+	unsigned mbufs;   /* pool size; 0: 16384 */
 	unsigned nports;
 	struct dp_port_conf port[STATS_PORT_MAX];
 };
 
 struct dp_port {
-	uint16_t id;		/* DPDK port id */
-	uint16_t peer;		/* local index of the paired port */
-	uint8_t dir;		/* enum pol_dir of traffic arriving here */
-	uint16_t nq;		/* queues configured (RX = TX) */
+	uint16_t id;   /* DPDK port id */
+	uint16_t peer; /* local index of the paired port */
+	uint8_t dir;   /* enum pol_dir of traffic arriving here */
+	uint16_t nq;   /* queues configured (RX = TX) */
 	const char *name;
 };
 
@@ -59,15 +59,15 @@ struct dp_port {
 struct dp_event {
 	struct pkt_meta m;
 	struct cls_verdict v;
-	uint16_t port;		/* local ingress index */
+	uint16_t port; /* local ingress index */
 	uint16_t pad[3];
 };
 
 /* A knock datagram's UDP payload, copied out of its mbuf. */
 struct dp_knock {
-	uint8_t src[16];	/* IPv4: first 4 bytes, network order */
+	uint8_t src[16]; /* IPv4: first 4 bytes, network order */
 	uint8_t af;
-	uint8_t port;		/* local ingress index */
+	uint8_t port; /* local ingress index */
 	uint16_t len;
 	uint16_t sport;
 	uint16_t pad;
@@ -78,22 +78,22 @@ struct dp_knock {
  * Log events are rate-limited per worker (a token bucket on the TSC): a
  * flood of denied packets must not turn into a flood of log lines.
  */
-#define DP_LOG_RATE	200	/* events per second per worker */
-#define DP_LOG_BURST	400
+#define DP_LOG_RATE  200 /* events per second per worker */
+#define DP_LOG_BURST 400
 
 struct dp_burst;
 
 struct dp_worker {
-	unsigned idx;		/* also its queue id on every port */
+	unsigned idx; /* also its queue id on every port */
 	unsigned lcore;
 	struct dp_ctx *ctx;
 	struct rte_ring *log;
-	struct dp_burst *scratch;	/* per-burst arrays, this lcore's */
-	uint64_t log_tokens;	/* in TSC ticks */
+	struct dp_burst *scratch; /* per-burst arrays, this lcore's */
+	uint64_t log_tokens;      /* in TSC ticks */
 	uint64_t log_last;
-	uint64_t log_tick;	/* TSC ticks per event */
-	struct rte_ring *knock;	/* struct dp_knock, to the main lcore */
-	uint64_t knock_tokens;	/* token bucket, as for the log */
+	uint64_t log_tick;      /* TSC ticks per event */
+	struct rte_ring *knock; /* struct dp_knock, to the main lcore */
+	uint64_t knock_tokens;  /* token bucket, as for the log */
 	uint64_t knock_last;
 	uint64_t knock_tick;
 	/*
@@ -103,18 +103,18 @@ struct dp_worker {
 	 */
 	uint64_t knock_seed;
 	uint64_t knock_src_next[DP_KNOCK_SRC];
-	struct stats *stats;	/* its element of dp_ctx.stats */
+	struct stats *stats; /* its element of dp_ctx.stats */
 } __attribute__((aligned(64)));
 
 /* Size of the per-worker scratch area (dp_worker.c owns its layout). */
 size_t dp_burst_size(void);
 
-#define DP_HASH_LEN	32	/* SHA-256 */
+#define DP_HASH_LEN 32 /* SHA-256 */
 
 /* Geo tables shared by the states that use them (main lcore only). */
 struct dp_geo {
 	struct geo_tables *t;
-	void *map;		/* imported blob, or NULL: T owns its arrays */
+	void *map; /* imported blob, or NULL: T owns its arrays */
 	size_t len;
 	unsigned refs;
 };
@@ -131,37 +131,37 @@ struct dp_sess {
  * published.
  */
 struct dp_state {
-	const struct policy *pol;	/* nexthop ports are DPDK port ids */
+	const struct policy *pol; /* nexthop ports are DPDK port ids */
 	const struct geo_tables *geo;
-	uint64_t revision;		/* 0: cordon-dp's own config */
-	uint8_t policy_hash[DP_HASH_LEN];	/* of the policy as received */
-	uint8_t geo_hash[DP_HASH_LEN];	/* the sender's; zero for rev 0 */
+	uint64_t revision;                /* 0: cordon-dp's own config */
+	uint8_t policy_hash[DP_HASH_LEN]; /* of the policy as received */
+	uint8_t geo_hash[DP_HASH_LEN];    /* the sender's; zero for rev 0 */
 	uint64_t activated_unix_ns;
-	struct policy *pol_own;		/* our copy (ports remapped) */
+	struct policy *pol_own; /* our copy (ports remapped) */
 	struct dp_geo *geo_ref;
-	const struct sess_table *sess;	/* NULL: no sessions yet */
+	const struct sess_table *sess; /* NULL: no sessions yet */
 	struct dp_sess *sess_ref;
 };
 
 struct dp_ctx {
 	const struct dp_conf *conf;
-	struct dp_state *state;		/* workers: __atomic load, acquire */
-	struct rte_rcu_qsbr *qsv;	/* one thread id per worker */
-	struct stats *stats;		/* nworkers elements, memfd-backed */
-	int stats_fd;			/* the memfd, sealed read-only */
+	struct dp_state *state;   /* workers: __atomic load, acquire */
+	struct rte_rcu_qsbr *qsv; /* one thread id per worker */
+	struct stats *stats;      /* nworkers elements, memfd-backed */
+	int stats_fd;             /* the memfd, sealed read-only */
 	size_t stats_len;
-	const char *control;		/* --control socket path */
+	const char *control; /* --control socket path */
 	uint64_t started_unix_ns;
 	unsigned nports;
 	struct dp_port port[STATS_PORT_MAX];
-	uint16_t local[RTE_MAX_ETHPORTS];	/* DPDK id -> local index */
+	uint16_t local[RTE_MAX_ETHPORTS]; /* DPDK id -> local index */
 	unsigned nworkers;
 	struct dp_worker *worker[DP_WORKER_MAX];
 	struct rte_mempool *pool;
 	unsigned burst;
 	const char *stats_file;
-	const char *fill_pcap;	/* --bench-fill: preload mbuf contents */
-	int mbuf_cache;		/* per-lcore mempool cache, -1: default */
+	const char *fill_pcap; /* --bench-fill: preload mbuf contents */
+	int mbuf_cache;        /* per-lcore mempool cache, -1: default */
 	volatile int quit;
 	/* CLOCK_BOOTTIME seconds, written by the main lcore every tick: the
 	 * workers' clock for session expiry (no system call on their side).

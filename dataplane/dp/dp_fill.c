@@ -38,8 +38,9 @@ dp_fill_read(const char *path, unsigned *n)
 				break;
 			f = nf;
 		}
-		f[*n].len = (uint16_t)(h->caplen < sizeof(f->data) ?
-		    h->caplen : sizeof(f->data));
+		f[*n].len = (uint16_t)(h->caplen < sizeof(f->data)
+		                           ? h->caplen
+		                           : sizeof(f->data));
 		memcpy(f[*n].data, d, f[*n].len);
 		(*n)++;
 	}

@@ -25,8 +25,8 @@
 #include "dataplane/dp/dp.h"
 #include "core/util/clock.h"
 
-#define DP_TICK_US	100000	/* housekeeping period */
-#define DP_STATS_TICKS	5	/* stats file every 0.5 s */
+#define DP_TICK_US     100000 /* housekeeping period */
+#define DP_STATS_TICKS 5      /* stats file every 0.5 s */
 
 static volatile sig_atomic_t dp_sig_quit;
 static volatile sig_atomic_t dp_sig_usr1;
@@ -90,7 +90,7 @@ dp_workers_create(struct dp_ctx *ctx)
 	}
 	if (i == 0) {
 		fprintf(stderr, "cordon-dp: no worker lcore: give EAL at "
-		    "least two lcores (e.g. -l 0-1)\n");
+		                "least two lcores (e.g. -l 0-1)\n");
 		return -1;
 	}
 	ctx->nworkers = i;
@@ -116,8 +116,9 @@ dp_stats_create(struct dp_ctx *ctx)
 	    fd, 0);
 	if (p == MAP_FAILED)
 		goto fail;
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) != 0) {
+	if (fcntl(fd, F_ADD_SEALS,
+	        F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE |
+	            F_SEAL_SEAL) != 0) {
 		munmap(p, len);
 		goto fail;
 	}
@@ -167,7 +168,8 @@ dp_stats_report(const struct dp_ctx *ctx, int text)
 	}
 	if (ctx->stats_file &&
 	    stats_write_file(&sum, &names, ctx->stats_file) != 0)
-		fprintf(stderr, "cordon-dp: cannot write %s\n", ctx->stats_file);
+		fprintf(stderr, "cordon-dp: cannot write %s\n",
+		    ctx->stats_file);
 }
 
 static void
@@ -203,8 +205,7 @@ dp_event_origin(struct dpc_wire_event *w, const struct pkt_meta *m,
 }
 
 static void
-dp_event_wire(const struct dp_event *ev, uint64_t now,
-    struct dpc_wire_event *w)
+dp_event_wire(const struct dp_event *ev, uint64_t now, struct dpc_wire_event *w)
 {
 	const struct pkt_meta *m = &ev->m;
 	uint32_t a;
@@ -223,8 +224,8 @@ dp_event_wire(const struct dp_event *ev, uint64_t now,
 	w->sport = m->sport;
 	w->dport = m->dport;
 	w->proto = m->l4proto;
-	if (m->has_l4 && (m->l4proto == IPPROTO_TCP ||
-	    m->l4proto == IPPROTO_UDP))
+	if (m->has_l4 &&
+	    (m->l4proto == IPPROTO_TCP || m->l4proto == IPPROTO_UDP))
 		w->flags |= DPC_EV_PORTS;
 	if (m->frag != PKT_FRAG_NONE)
 		w->flags |= DPC_EV_FRAG;
@@ -276,8 +277,9 @@ dp_log_drain(const struct dp_ctx *ctx, struct ctl *ctl)
 
 	for (unsigned i = 0; i < ctx->nworkers; i++) {
 		n = 0;
-		while (n < DP_LOG_RING && rte_ring_sc_dequeue_elem(
-		    ctx->worker[i]->log, &ev, sizeof(ev)) == 0) {
+		while (n < DP_LOG_RING &&
+		       rte_ring_sc_dequeue_elem(ctx->worker[i]->log, &ev,
+		           sizeof(ev)) == 0) {
 			if (send)
 				dp_event_add(batch, &n, &ev, now);
 			else
@@ -305,7 +307,7 @@ dp_knock_drain(const struct dp_ctx *ctx, struct ctl *ctl)
 
 	for (unsigned i = 0; i < ctx->nworkers; i++)
 		while (rte_ring_sc_dequeue_elem(ctx->worker[i]->knock, &k,
-		    sizeof(k)) == 0) {
+		           sizeof(k)) == 0) {
 			memcpy(out.src, k.src, sizeof(out.src));
 			out.af = k.af;
 			out.port = k.port;
@@ -358,14 +360,15 @@ static int
 dp_pool_create(struct dp_ctx *ctx)
 {
 	unsigned n = ctx->conf->mbufs ? ctx->conf->mbufs : 16384;
-	unsigned cache = ctx->mbuf_cache >= 0 ? (unsigned)ctx->mbuf_cache :
-	    256;
+	unsigned cache = ctx->mbuf_cache >= 0 ? (unsigned)ctx->mbuf_cache : 256;
 
 	ctx->pool = rte_pktmbuf_pool_create("cordon_mbufs", n, cache, 0,
 	    RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (ctx->pool == NULL) {
-		fprintf(stderr, "cordon-dp: cannot create a pool of %u mbufs: "
-		    "%s\n", n, rte_strerror(rte_errno));
+		fprintf(stderr,
+		    "cordon-dp: cannot create a pool of %u mbufs: "
+		    "%s\n",
+		    n, rte_strerror(rte_errno));
 		return -1;
 	}
 	if (ctx->fill_pcap && dp_pool_fill(ctx->pool, ctx->fill_pcap) != 0)
@@ -397,13 +400,12 @@ dp_state_init(struct dp_ctx *ctx, const struct policy *pol,
 }
 
 static int
-dp_setup(struct dp_ctx *ctx, const struct policy *pol,
-    struct geo_tables *geo)
+dp_setup(struct dp_ctx *ctx, const struct policy *pol, struct geo_tables *geo)
 {
 	ctx->stats_fd = -1;
 	ctx->started_unix_ns = clk_unix_ns();
-	ctx->nworkers = ctx->conf->workers ? ctx->conf->workers :
-	    rte_lcore_count() - 1;
+	ctx->nworkers = ctx->conf->workers ? ctx->conf->workers
+	                                   : rte_lcore_count() - 1;
 	if (ctx->nworkers > DP_WORKER_MAX)
 		ctx->nworkers = DP_WORKER_MAX;
 	ctx->burst = ctx->conf->burst ? ctx->conf->burst : 32;

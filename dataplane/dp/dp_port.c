@@ -7,8 +7,8 @@
 
 #include "dataplane/dp/dp.h"
 
-#define DP_RX_DESC	1024
-#define DP_TX_DESC	1024
+#define DP_RX_DESC 1024
+#define DP_TX_DESC 1024
 
 static int
 dp_port_resolve(struct dp_ctx *ctx, unsigned i)
@@ -57,17 +57,19 @@ dp_port_configure(struct dp_ctx *ctx, struct dp_port *p, unsigned nq)
 		return -1;
 	if (nq > 1) {
 		pc.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		pc.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
+		pc.rx_adv_conf.rss_conf.rss_hf =
+		    info.flow_type_rss_offloads &
 		    (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
 	}
 	if (rte_eth_dev_configure(p->id, (uint16_t)nq, (uint16_t)nq, &pc) != 0)
 		return -1;
 	for (unsigned q = 0; q < nq; q++) {
 		if (rte_eth_rx_queue_setup(p->id, (uint16_t)q, DP_RX_DESC,
-		    socket < 0 ? 0 : (unsigned)socket, NULL, ctx->pool) != 0)
+		        socket < 0 ? 0 : (unsigned)socket, NULL,
+		        ctx->pool) != 0)
 			return -1;
 		if (rte_eth_tx_queue_setup(p->id, (uint16_t)q, DP_TX_DESC,
-		    socket < 0 ? 0 : (unsigned)socket, NULL) != 0)
+		        socket < 0 ? 0 : (unsigned)socket, NULL) != 0)
 			return -1;
 	}
 	p->nq = (uint16_t)nq;
@@ -91,14 +93,17 @@ dp_ports_init(struct dp_ctx *ctx)
 	nq = dp_ports_queues(ctx, ctx->nworkers);
 	if (nq < ctx->nworkers) {
 		printf("cordon-dp: ports offer %u queue(s): using %u "
-		    "worker(s), not %u\n", nq, nq, ctx->nworkers);
+		       "worker(s), not %u\n",
+		    nq, nq, ctx->nworkers);
 		ctx->nworkers = nq;
 	}
 	for (unsigned i = 0; i < ctx->nports; i++) {
 		if (dp_port_configure(ctx, &ctx->port[i], nq) != 0) {
-			fprintf(stderr, "cordon-dp: port %s: cannot start "
-			    "device %s: %s\n", ctx->port[i].name,
-			    ctx->conf->port[i].device, rte_strerror(rte_errno));
+			fprintf(stderr,
+			    "cordon-dp: port %s: cannot start "
+			    "device %s: %s\n",
+			    ctx->port[i].name, ctx->conf->port[i].device,
+			    rte_strerror(rte_errno));
 			return -1;
 		}
 	}

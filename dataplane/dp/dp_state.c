@@ -25,8 +25,8 @@ dp_rcu_init(struct dp_ctx *ctx)
 	size_t sz = rte_rcu_qsbr_get_memsize(ctx->nworkers);
 
 	ctx->qsv = rte_zmalloc("cordon_rcu", sz, RTE_CACHE_LINE_SIZE);
-	if (ctx->qsv == NULL || rte_rcu_qsbr_init(ctx->qsv,
-	    ctx->nworkers) != 0) {
+	if (ctx->qsv == NULL ||
+	    rte_rcu_qsbr_init(ctx->qsv, ctx->nworkers) != 0) {
 		fprintf(stderr, "cordon-dp: cannot set up RCU for %u workers\n",
 		    ctx->nworkers);
 		return -1;

@@ -15,11 +15,11 @@
 #include "dataplane/dp/dp.h"
 #include "core/pkt/pkt_reject.h"
 
-#define DP_LINEAR_MAX	16384	/* largest chained frame we copy out */
+#define DP_LINEAR_MAX 16384 /* largest chained frame we copy out */
 
 struct dp_txbuf {
 	uint16_t n;
-	uint16_t slot[DP_BURST_MAX];	/* each frame's place in b->v */
+	uint16_t slot[DP_BURST_MAX]; /* each frame's place in b->v */
 	struct rte_mbuf *m[DP_BURST_MAX];
 };
 
@@ -31,7 +31,7 @@ struct dp_burst {
 	struct rte_mbuf *drop[DP_BURST_MAX];
 	unsigned ndrop;
 	uint8_t scratch[RTE_MBUF_DEFAULT_DATAROOM];
-	uint8_t linear[DP_LINEAR_MAX];	/* a chained frame, copied */
+	uint8_t linear[DP_LINEAR_MAX]; /* a chained frame, copied */
 };
 
 /*
@@ -51,9 +51,8 @@ dp_frame(struct dp_burst *b, const struct rte_mbuf *m, uint32_t *len)
 
 /* Parse every frame; classify those that parsed as one burst. */
 static void
-dp_classify(struct dp_worker *w, struct dp_burst *b,
-    const struct dp_state *st, unsigned in, struct rte_mbuf **pkts,
-    unsigned n)
+dp_classify(struct dp_worker *w, struct dp_burst *b, const struct dp_state *st,
+    unsigned in, struct rte_mbuf **pkts, unsigned n)
 {
 	const struct pkt_meta *mp[DP_BURST_MAX];
 	struct cls_verdict ok[DP_BURST_MAX];
@@ -87,7 +86,8 @@ dp_classify(struct dp_worker *w, struct dp_burst *b,
 	}
 	sp->rx_packets += n;
 	cls_classify_burst(&(struct cls_env){ pol, st->geo, st->sess,
-	    w->ctx->now_boot }, mp, dir, nok, ok);
+	                       w->ctx->now_boot },
+	    mp, dir, nok, ok);
 	for (unsigned j = 0; j < nok; j++)
 		b->v[idx[j]] = ok[j];
 }
@@ -123,8 +123,8 @@ dp_reject(struct dp_burst *b, struct rte_mbuf *m, const struct pkt_meta *meta)
 		return -1;
 	len = pkt_reject_build(rte_pktmbuf_mtod(m, const uint8_t *),
 	    m->data_len, meta, b->scratch, sizeof(b->scratch));
-	if (len < 0 || (unsigned)len + m->data_off >
-	    rte_pktmbuf_data_room_size(m->pool))
+	if (len < 0 ||
+	    (unsigned)len + m->data_off > rte_pktmbuf_data_room_size(m->pool))
 		return -1;
 	rte_memcpy(rte_pktmbuf_mtod(m, uint8_t *), b->scratch, (size_t)len);
 	m->data_len = (uint16_t)len;
@@ -168,8 +168,8 @@ dp_burst_size(void)
  * BURST events' worth at most; takes one event's TICK if it is there.
  */
 static inline int
-dp_bucket_take(uint64_t *tokens, uint64_t *last, uint64_t tick,
-    uint64_t burst, uint64_t now)
+dp_bucket_take(uint64_t *tokens, uint64_t *last, uint64_t tick, uint64_t burst,
+    uint64_t now)
 {
 	*tokens += now - *last;
 	*last = now;
@@ -186,7 +186,7 @@ static inline int
 dp_log_allow(struct dp_worker *w)
 {
 	if (!dp_bucket_take(&w->log_tokens, &w->log_last, w->log_tick,
-	    DP_LOG_BURST, rte_rdtsc())) {
+	        DP_LOG_BURST, rte_rdtsc())) {
 		w->stats->log_suppressed++;
 		return 0;
 	}
@@ -214,15 +214,14 @@ dp_log(struct dp_worker *w, const struct pkt_meta *m,
  */
 /* Whether this source's bucket may pass a knock now (and takes it). */
 static inline int
-dp_knock_src_ok(struct dp_worker *w, const struct pkt_meta *meta,
-    uint64_t now)
+dp_knock_src_ok(struct dp_worker *w, const struct pkt_meta *meta, uint64_t now)
 {
 	uint64_t h, a;
 
 	if (meta->af == 4) {
 		a = meta->src4;
 	} else {
-		memcpy(&a, meta->src6, 8);	/* the /64 */
+		memcpy(&a, meta->src6, 8); /* the /64 */
 	}
 	h = (a ^ w->knock_seed) * 0x9e3779b97f4a7c15ull;
 	h = (h ^ (h >> 29)) % DP_KNOCK_SRC;
@@ -245,7 +244,7 @@ dp_knock(struct dp_worker *w, const struct rte_mbuf *m,
 	/* The source's bucket first: one source must not drain the worker's. */
 	if (len == 0 || len > DPC_KNOCK_MAX || !dp_knock_src_ok(w, meta, now) ||
 	    !dp_bucket_take(&w->knock_tokens, &w->knock_last, w->knock_tick,
-	    DP_KNOCK_RING, now)) {
+	        DP_KNOCK_RING, now)) {
 		w->stats->knock_dropped++;
 		return;
 	}
@@ -325,8 +324,8 @@ dp_tx_flush(struct dp_worker *w, struct dp_burst *b)
 
 		if (t->n == 0)
 			continue;
-		sent = rte_eth_tx_burst(ctx->port[p].id, (uint16_t)w->idx,
-		    t->m, t->n);
+		sent = rte_eth_tx_burst(ctx->port[p].id, (uint16_t)w->idx, t->m,
+		    t->n);
 		sp->tx_packets += sent;
 		for (unsigned i = 0; i < sent; i++)
 			sp->tx_bytes += t->m[i]->pkt_len;
@@ -345,8 +344,8 @@ dp_burst_run(struct dp_worker *w, struct dp_burst *b, unsigned in,
     struct rte_mbuf **pkts, unsigned n)
 {
 	/* One state for the whole burst; it stays valid until we report. */
-	const struct dp_state *st = __atomic_load_n(&w->ctx->state,
-	    __ATOMIC_ACQUIRE);
+	const struct dp_state *st =
+	    __atomic_load_n(&w->ctx->state, __ATOMIC_ACQUIRE);
 
 	dp_classify(w, b, st, in, pkts, n);
 	b->ndrop = 0;

@@ -53,12 +53,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	if (fd < 0 || write(fd, fuzz_conf_text, sizeof(fuzz_conf_text) - 1) !=
-	    (ssize_t)(sizeof(fuzz_conf_text) - 1))
+	                  (ssize_t)(sizeof(fuzz_conf_text) - 1))
 		abort();
 	close(fd);
 	fuzz_conf = calloc(1, sizeof(*fuzz_conf));
-	if (fuzz_conf == NULL || conf_load(path, fuzz_conf, err,
-	    sizeof(err)) < 0) {
+	if (fuzz_conf == NULL ||
+	    conf_load(path, fuzz_conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		abort();
 	}
@@ -75,8 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *claims, *steps;
 	int rc;
 
-	claims = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
-	    &je);
+	claims =
+	    json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
 	if (claims == NULL)
 		return 0;
 	rc = idm_facts_build(fuzz_conf, NULL, claims, (int)(size % 2), 0, &f);
@@ -84,7 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (f.n == 0 || f.n > 1 + fuzz_conf->identity.act_depth)
 			abort();
 		idm_rule_bits(fuzz_conf, &f, &bits);
-		if (!((bits.w[0] >> 3) & 1))	/* "plain" has no block */
+		if (!((bits.w[0] >> 3) & 1)) /* "plain" has no block */
 			abort();
 		steps = json_array();
 		for (unsigned i = 0; i < fuzz_conf->nrules; i++)

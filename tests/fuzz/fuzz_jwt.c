@@ -20,22 +20,23 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FZ_NOW	 1700000000
-#define FZ_MAX	 8192
+#define FZ_NOW 1700000000
+#define FZ_MAX 8192
 
-static const char fz_jwks[] = "{\"keys\": ["
-	"{\"crv\": \"Ed25519\", \"kid\": \"ed\", \"kty\": \"OKP\", \"x\": "
-	"\"BHKt_P3_ImvXPB0FTh9Jz3pGIgg0q_5Wd7fsrR5VXK8\"},"
-	"{\"crv\": \"P-256\", \"kid\": \"ec\", \"kty\": \"EC\", \"x\": "
-	"\"inFqs47NChH4ZTkYSxs55T3YPpejkifrwHAeosfyi0M\", \"y\": "
-	"\"djmMbTk48zgd39__EZvbHicj6qUNCaP5I-iLjFDADn0\"},"
-	"{\"e\": \"AQAB\", \"kid\": \"rsa\", \"kty\": \"RSA\", \"n\": "
-	"\"ucCpvmcYOt9hcUmyASupeg6QQOVkZTCpPHXYQiDUTLJYrGh0E-_L0salZH4BiS2qT"
-	"KAbz6FCQ3tNZEB62ip_lewpHuO08NtQWtrQpfyzV5eEzRGth45hfnr15qgCqV068zp"
-	"DUBYV2_T-l_OEovj8UeOGT-lA5XMwzhBXoqYrkmZ6vX9T5DdWv2uxd-QplaHWUcATL"
-	"_L5ehIDwrMYCSBtyUcnBIkwqkFW7KlwtO891PPN3SAVEFhtjn9vugaKwDvFDzRqDJT"
-	"v7u3ojO9lk072EbrP95UAEPGCP0svvxx7B-XonnGe2xiRhXC4_3O983Hs6la7jDOE"
-	"YtnUh5HVLrxC5w\"}]}";
+static const char fz_jwks[] =
+    "{\"keys\": ["
+    "{\"crv\": \"Ed25519\", \"kid\": \"ed\", \"kty\": \"OKP\", \"x\": "
+    "\"BHKt_P3_ImvXPB0FTh9Jz3pGIgg0q_5Wd7fsrR5VXK8\"},"
+    "{\"crv\": \"P-256\", \"kid\": \"ec\", \"kty\": \"EC\", \"x\": "
+    "\"inFqs47NChH4ZTkYSxs55T3YPpejkifrwHAeosfyi0M\", \"y\": "
+    "\"djmMbTk48zgd39__EZvbHicj6qUNCaP5I-iLjFDADn0\"},"
+    "{\"e\": \"AQAB\", \"kid\": \"rsa\", \"kty\": \"RSA\", \"n\": "
+    "\"ucCpvmcYOt9hcUmyASupeg6QQOVkZTCpPHXYQiDUTLJYrGh0E-_L0salZH4BiS2qT"
+    "KAbz6FCQ3tNZEB62ip_lewpHuO08NtQWtrQpfyzV5eEzRGth45hfnr15qgCqV068zp"
+    "DUBYV2_T-l_OEovj8UeOGT-lA5XMwzhBXoqYrkmZ6vX9T5DdWv2uxd-QplaHWUcATL"
+    "_L5ehIDwrMYCSBtyUcnBIkwqkFW7KlwtO891PPN3SAVEFhtjn9vugaKwDvFDzRqDJT"
+    "v7u3ojO9lk072EbrP95UAEPGCP0svvxx7B-XonnGe2xiRhXC4_3O983Hs6la7jDOE"
+    "YtnUh5HVLrxC5w\"}]}";
 
 /* The private half of "ed" (RFC 8037 "d"), for mode 4. */
 static const char fz_ed_d[] = "BUBxtiXdm6kVEFHag_LOmyZKsNIllgmeHeCqkls5mlc";
@@ -65,8 +66,8 @@ fz_setup(void)
 	if (fz_iss[0].keys == NULL || jose_keyset_count(fz_iss[0].keys) != 3 ||
 	    jose_b64url_decode(fz_ed_d, strlen(fz_ed_d), d, sizeof(d)) != 32)
 		abort();
-	fz_signer = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, d,
-	    sizeof(d));
+	fz_signer =
+	    EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, d, sizeof(d));
 	if (fz_signer == NULL)
 		abort();
 }
@@ -90,8 +91,8 @@ fz_sign(char *tok, size_t *len)
 	size_t siglen = sizeof(sig);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok = ctx != NULL &&
-	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, fz_signer) == 1 &&
-	    EVP_DigestSign(ctx, sig, &siglen, (uint8_t *)tok, *len) == 1;
+	         EVP_DigestSignInit(ctx, NULL, NULL, NULL, fz_signer) == 1 &&
+	         EVP_DigestSign(ctx, sig, &siglen, (uint8_t *)tok, *len) == 1;
 
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
@@ -111,8 +112,8 @@ fz_build(int sign, const uint8_t *data, size_t size, char *tok, size_t *len)
 
 	*len = 0;
 	for (part = 0; part < (sign ? 2 : 3); part++) {
-		z = part < (sign ? 1 : 2) ? memchr(p, 0, (size_t)(end - p)) :
-		    NULL;
+		z = part < (sign ? 1 : 2) ? memchr(p, 0, (size_t)(end - p))
+		                          : NULL;
 		if (z == NULL)
 			z = end;
 		if ((part > 0 && (tok[(*len)++] = '.', 0)) ||

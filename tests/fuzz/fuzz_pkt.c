@@ -58,7 +58,7 @@ fuzz_pkt_meta_check(const uint8_t *in, uint32_t len, const struct pkt_meta *m)
 	if (m->l4proto == 6)
 		need = (uint32_t)(in[m->l4_off + 12] >> 4) * 4;
 	else if (m->l4proto == 17 && m->frag == PKT_FRAG_FIRST)
-		need = 8;	/* its length is the whole datagram's */
+		need = 8; /* its length is the whole datagram's */
 	else if (m->l4proto == 17)
 		need = (uint32_t)in[m->l4_off + 4] << 8 | in[m->l4_off + 5];
 	else

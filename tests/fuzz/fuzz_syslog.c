@@ -15,7 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FZ_PARTS	24
+#define FZ_PARTS 24
 
 static void
 fz_check_token(const char **p)
@@ -56,8 +56,8 @@ fz_check_sd(const char **p)
 		for (s += 2; *s != '"'; s++) {
 			if (*s == '\0' || *s == ']' || (unsigned char)*s < 32)
 				abort();
-			if (*s == '\\' && (s[1] == '"' || s[1] == '\\' ||
-			    s[1] == ']'))
+			if (*s == '\\' &&
+			    (s[1] == '"' || s[1] == '\\' || s[1] == ']'))
 				s++;
 		}
 		s++;

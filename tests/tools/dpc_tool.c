@@ -61,8 +61,8 @@ status_print(const struct dpc_status *st)
 	hex(st->policy_hash, DPC_HASH_LEN, ph);
 	hex(st->geo_hash, DPC_HASH_LEN, gh);
 	printf("{\"pid\":%d,\"revision\":%llu,\"policy_hash\":\"%s\","
-	    "\"geo_hash\":\"%s\",\"started_unix_ns\":%llu,"
-	    "\"activated_unix_ns\":%llu,\"workers\":%u,\"ports\":[",
+	       "\"geo_hash\":\"%s\",\"started_unix_ns\":%llu,"
+	       "\"activated_unix_ns\":%llu,\"workers\":%u,\"ports\":[",
 	    (int)st->pid, (unsigned long long)st->revision, ph, gh,
 	    (unsigned long long)st->started_unix_ns,
 	    (unsigned long long)st->activated_unix_ns, st->workers);
@@ -192,7 +192,7 @@ build_geo(struct geo_source *src, unsigned n, struct geo_db *db)
 	if (n == 0)
 		n = rev_geo_sources(&conf, src);
 	if (geo_db_build(src, n, conf.overrides, conf.noverrides, db, err,
-	    sizeof(err)) != 0) {
+	        sizeof(err)) != 0) {
 		fprintf(stderr, "dpc_tool: %s\n", err);
 		return -1;
 	}
@@ -215,11 +215,11 @@ load_opts(int argc, char **argv, struct load_opts *o)
 		} else if (strcmp(argv[i], "--corrupt") == 0 && i + 1 < argc) {
 			o->corrupt = argv[++i];
 		} else if (strcmp(argv[i], "--geodb") == 0 && i + 1 < argc &&
-		    o->ngeo < GEO_LAYER_MAX) {
+		           o->ngeo < GEO_LAYER_MAX) {
 			o->src[o->ngeo].path = argv[++i];
 			o->src[o->ngeo++].field = GEO_DEFAULT_FIELD;
-		} else if (strcmp(argv[i], "--geo-field") == 0 && i + 1 < argc &&
-		    o->ngeo > 0) {
+		} else if (strcmp(argv[i], "--geo-field") == 0 &&
+		           i + 1 < argc && o->ngeo > 0) {
 			o->src[o->ngeo - 1].field = argv[++i];
 		} else {
 			fprintf(stderr, "dpc_tool: load: bad option %s\n",
@@ -240,7 +240,7 @@ push(const char *sock, uint64_t rev, const void *blob, size_t len)
 	int rc;
 
 	memset(gh, 0, sizeof(gh));
-	gh[0] = (uint8_t)rev;		/* an opaque stamp, echoed back */
+	gh[0] = (uint8_t)rev; /* an opaque stamp, echoed back */
 	if ((c = open_hello(sock, &st)) == NULL)
 		return 1;
 	rc = dpc_load_blob(c, rev, &pol, blob, len, gh, TIMEOUT_MS, err,
@@ -317,7 +317,8 @@ main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
-		fprintf(stderr, "usage: dpc_tool SOCKET hello|status|stats|load "
+		fprintf(stderr,
+		    "usage: dpc_tool SOCKET hello|status|stats|load "
 		    "...\n");
 		return 2;
 	}

@@ -15,16 +15,16 @@
 #include "config/geo/geo_build.h"
 #include "tests/tools/geo_tool.h"
 
-#define GB_BURST	32
-#define GB_COMPILES	3
-#define GB_REPEAT	3
+#define GB_BURST    32
+#define GB_COMPILES 3
+#define GB_REPEAT   3
 
 struct gb {
 	MMDB_s mmdb;
 	const char *path[GT_PATH_MAX + 1];
 	struct geo_tables *t;
 	uint64_t n;
-	uint64_t sink;		/* keeps the lookups from being optimised out */
+	uint64_t sink; /* keeps the lookups from being optimised out */
 };
 
 static double
@@ -186,7 +186,7 @@ gb_run4(struct gb *b, uint64_t *seed)
 static void
 gb_run6(struct gb *b, uint64_t *seed)
 {
-	uint8_t (*a)[16] = calloc(b->n, 16);
+	uint8_t(*a)[16] = calloc(b->n, 16);
 	const uint8_t **ap = malloc(b->n * sizeof(*ap));
 	double tb, bulk, mm;
 	uint64_t i;
@@ -197,9 +197,9 @@ gb_run6(struct gb *b, uint64_t *seed)
 	}
 	for (i = 0; i < b->n; i++)
 		ap[i] = a[i];
-	GB_BEST(tb, gb_v6_table(b, (const uint8_t (*)[16])a));
+	GB_BEST(tb, gb_v6_table(b, (const uint8_t(*)[16])a));
 	GB_BEST(bulk, gb_v6_bulk(b, ap));
-	GB_BEST(mm, gb_v6_mmdb(b, (const uint8_t (*)[16])a));
+	GB_BEST(mm, gb_v6_mmdb(b, (const uint8_t(*)[16])a));
 	printf("geo_v6_ns_table: %.2f\n", tb);
 	printf("geo_v6_ns_bulk: %.2f\n", bulk);
 	printf("geo_v6_ns_mmdb: %.2f\n", mm);
@@ -232,11 +232,20 @@ main(int argc, char **argv)
 	b.n = 1000000;
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (o) {
-		case 'g': src.path = optarg; break;
-		case 'f': src.field = optarg; break;
-		case 'n': b.n = strtoull(optarg, NULL, 0); break;
-		case 's': seed = strtoull(optarg, NULL, 0); break;
-		default: goto usage;
+		case 'g':
+			src.path = optarg;
+			break;
+		case 'f':
+			src.field = optarg;
+			break;
+		case 'n':
+			b.n = strtoull(optarg, NULL, 0);
+			break;
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		default:
+			goto usage;
 		}
 	}
 	if (src.path == NULL || b.n < GB_BURST ||
@@ -249,10 +258,10 @@ main(int argc, char **argv)
 	geo_tables_mem(db.tables, &mem);
 	printf("geo_table_mib: %.1f\n",
 	    (mem.v4_bytes + mem.v6_bytes) / 1048576.0);
-	printf("geo_v4_mib: %.1f\ngeo_v6_mib: %.1f\n",
-	    mem.v4_bytes / 1048576.0, mem.v6_bytes / 1048576.0);
-	printf("geo_v4_tbl8_groups: %u\ngeo_v6_nodes: %u\n",
-	    mem.v4_tbl8_groups, mem.v6_nodes);
+	printf("geo_v4_mib: %.1f\ngeo_v6_mib: %.1f\n", mem.v4_bytes / 1048576.0,
+	    mem.v6_bytes / 1048576.0);
+	printf("geo_v4_tbl8_groups: %u\ngeo_v6_nodes: %u\n", mem.v4_tbl8_groups,
+	    mem.v6_nodes);
 	if (MMDB_open(src.path, MMDB_MODE_MMAP, &b.mmdb) != MMDB_SUCCESS) {
 		fprintf(stderr, "geo_bench: %s: cannot open\n", src.path);
 		return 1;
@@ -268,6 +277,6 @@ main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: geo_bench --geodb FILE --field PATH "
-	    "[--count N] [--seed S]\n");
+	                "[--count N] [--seed S]\n");
 	return 2;
 }

@@ -19,8 +19,8 @@
 #include "config/geo/geo_special.h"
 #include "tests/tools/geo_tool.h"
 
-#define GC_SHOW_MAX	20
-#define GC_BURST	32
+#define GC_SHOW_MAX 20
+#define GC_BURST    32
 
 struct gc {
 	MMDB_s mmdb;
@@ -134,15 +134,15 @@ gc_rand6(uint8_t a[16], uint64_t i, uint64_t *seed)
 	uint64_t x = gt_rand(seed), y = gt_rand(seed);
 	unsigned k;
 
-	if (i & 1)	/* global unicast, where the data is */
+	if (i & 1) /* global unicast, where the data is */
 		x = (x & ~(7ull << 61)) | (1ull << 61);
-	else if ((i & 63) == 0)	/* some IPv4-mapped too */
+	else if ((i & 63) == 0) /* some IPv4-mapped too */
 		x = 0, y = (y & 0xffffffffull) | (0xffffull << 32);
-	else if ((i & 63) == 2)	/* 6to4 */
+	else if ((i & 63) == 2) /* 6to4 */
 		x = (x & 0x0000ffffffffffffull) | (0x2002ull << 48);
-	else if ((i & 63) == 4)	/* Teredo */
+	else if ((i & 63) == 4) /* Teredo */
 		x = (x & 0xffffffffull) | (0x20010000ull << 32);
-	else if ((i & 63) == 6)	/* NAT64 */
+	else if ((i & 63) == 6) /* NAT64 */
 		x = 0x0064ff9b00000000ull, y &= 0xffffffffull;
 	for (k = 0; k < 8; k++) {
 		a[k] = x >> (56 - 8 * k);
@@ -222,7 +222,7 @@ static void
 gc_usage(void)
 {
 	fprintf(stderr, "usage: geo_compare --geodb FILE --field PATH "
-	    "[--random N] [--seed S]\n");
+	                "[--random N] [--seed S]\n");
 	exit(2);
 }
 
@@ -245,11 +245,20 @@ main(int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (o) {
-		case 'g': src.path = optarg; break;
-		case 'f': src.field = optarg; break;
-		case 'n': n = strtoull(optarg, NULL, 0); break;
-		case 's': seed = strtoull(optarg, NULL, 0); break;
-		default: gc_usage();
+		case 'g':
+			src.path = optarg;
+			break;
+		case 'f':
+			src.field = optarg;
+			break;
+		case 'n':
+			n = strtoull(optarg, NULL, 0);
+			break;
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		default:
+			gc_usage();
 		}
 	}
 	if (src.path == NULL || strlen(src.field) >= sizeof(field))

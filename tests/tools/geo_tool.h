@@ -20,17 +20,17 @@
 
 #include "core/geo/geo.h"
 
-#define GT_PATH_MAX	16
+#define GT_PATH_MAX 16
 
 struct gt_prefix {
-	uint8_t addr[16];	/* IPv4 in the first 4 bytes */
+	uint8_t addr[16]; /* IPv4 in the first 4 bytes */
 	uint8_t plen;
-	uint8_t v4;		/* from the IPv4 subtree */
-	uint8_t kind;		/* GT_DATA, GT_EMPTY, GT_ALIAS */
+	uint8_t v4;   /* from the IPv4 subtree */
+	uint8_t kind; /* GT_DATA, GT_EMPTY, GT_ALIAS */
 };
-#define GT_DATA		0
-#define GT_EMPTY	1
-#define GT_ALIAS	2
+#define GT_DATA  0
+#define GT_EMPTY 1
+#define GT_ALIAS 2
 
 struct gt_plist {
 	struct gt_prefix *p;
@@ -63,7 +63,7 @@ gt_split(char *field, const char **v)
 	char *p, *save = NULL;
 
 	for (p = strtok_r(field, ".", &save); p != NULL && n < GT_PATH_MAX;
-	    p = strtok_r(NULL, ".", &save))
+	     p = strtok_r(NULL, ".", &save))
 		v[n++] = p;
 	v[n] = NULL;
 	return n > 0 ? 0 : -1;
@@ -121,8 +121,8 @@ gt_mmdb6(MMDB_s *db, const uint8_t a[16], const char **path)
 }
 
 static inline int
-gt_plist_add(struct gt_plist *l, const uint8_t *addr, unsigned plen,
-    int v4, int kind)
+gt_plist_add(struct gt_plist *l, const uint8_t *addr, unsigned plen, int v4,
+    int kind)
 {
 	struct gt_prefix *p;
 
@@ -211,7 +211,7 @@ static inline uint32_t
 gt_be32(const uint8_t *a)
 {
 	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
-	    (uint32_t)a[2] << 8 | a[3];
+	       (uint32_t)a[2] << 8 | a[3];
 }
 
 static inline void

@@ -17,13 +17,13 @@
 
 #include "control/ident/jose.h"
 
-#define JB_ISS	"https://idp.example/bench"
-#define JB_NOW	1700000000
+#define JB_ISS "https://idp.example/bench"
+#define JB_NOW 1700000000
 
 struct jb_case {
 	const char *label, *jws_alg, *type, *param;
 	enum jose_alg alg;
-	size_t ec_size;		/* raw r||s half size for ES* */
+	size_t ec_size; /* raw r||s half size for ES* */
 };
 
 static const struct jb_case jb_cases[] = {
@@ -64,25 +64,30 @@ jb_jwk(const struct jb_case *c, EVP_PKEY *pkey, char *out, size_t outlen)
 		len = (size_t)BN_bn2bin(n, buf);
 		BN_free(n);
 		jb_b64(buf, len, a, sizeof(a));
-		snprintf(out, outlen, "{\"kty\":\"RSA\",\"kid\":\"k\",\"n\":"
-		    "\"%s\",\"e\":\"AQAB\"}", a);
+		snprintf(out, outlen,
+		    "{\"kty\":\"RSA\",\"kid\":\"k\",\"n\":"
+		    "\"%s\",\"e\":\"AQAB\"}",
+		    a);
 	} else if (strcmp(c->type, "EC") == 0) {
 		if (!EVP_PKEY_get_octet_string_param(pkey,
-		    OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof(buf), &len) ||
+		        OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof(buf), &len) ||
 		    len != 1 + 2 * c->ec_size)
 			jb_die("EC point");
 		jb_b64(buf + 1, c->ec_size, a, sizeof(a));
 		jb_b64(buf + 1 + c->ec_size, c->ec_size, b, sizeof(b));
-		snprintf(out, outlen, "{\"kty\":\"EC\",\"kid\":\"k\",\"crv\":"
-		    "\"%s\",\"x\":\"%s\",\"y\":\"%s\"}", c->param, a, b);
+		snprintf(out, outlen,
+		    "{\"kty\":\"EC\",\"kid\":\"k\",\"crv\":"
+		    "\"%s\",\"x\":\"%s\",\"y\":\"%s\"}",
+		    c->param, a, b);
 	} else {
 		len = sizeof(buf);
 		if (!EVP_PKEY_get_raw_public_key(pkey, buf, &len))
 			jb_die("OKP key");
 		jb_b64(buf, len, a, sizeof(a));
-		snprintf(out, outlen, "{\"kty\":\"OKP\",\"kid\":\"k\",\"crv\":"
-		    "\"%s\",\"x\":\"%s\"}", strcmp(c->type, "ED448") == 0 ?
-		    "Ed448" : "Ed25519", a);
+		snprintf(out, outlen,
+		    "{\"kty\":\"OKP\",\"kid\":\"k\",\"crv\":"
+		    "\"%s\",\"x\":\"%s\"}",
+		    strcmp(c->type, "ED448") == 0 ? "Ed448" : "Ed25519", a);
 	}
 }
 
@@ -96,7 +101,7 @@ jb_ecdsa_raw(const struct jb_case *c, uint8_t *sig, size_t *len)
 	if (es == NULL ||
 	    BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, (int)c->ec_size) < 0 ||
 	    BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + c->ec_size,
-	    (int)c->ec_size) < 0)
+	        (int)c->ec_size) < 0)
 		jb_die("ECDSA raw");
 	ECDSA_SIG_free(es);
 	*len = 2 * c->ec_size;
@@ -107,8 +112,9 @@ jb_sign(const struct jb_case *c, EVP_PKEY *pkey, char *tok, size_t toklen)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
-	const EVP_MD *md = c->alg == JOSE_ALG_EDDSA ? NULL :
-	    c->alg == JOSE_ALG_ES384 ? EVP_sha384() : EVP_sha256();
+	const EVP_MD *md = c->alg == JOSE_ALG_EDDSA   ? NULL
+	                   : c->alg == JOSE_ALG_ES384 ? EVP_sha384()
+	                                              : EVP_sha256();
 	uint8_t sig[1024];
 	size_t siglen = sizeof(sig), n = strlen(tok);
 
@@ -116,7 +122,8 @@ jb_sign(const struct jb_case *c, EVP_PKEY *pkey, char *tok, size_t toklen)
 		jb_die("sign init");
 	if (c->alg == JOSE_ALG_PS256 &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+	        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
+	            RSA_PSS_SALTLEN_DIGEST) != 1))
 		jb_die("PSS");
 	if (EVP_DigestSign(ctx, sig, &siglen, (uint8_t *)tok, n) != 1)
 		jb_die("sign");
@@ -132,9 +139,11 @@ static void
 jb_setup(const struct jb_case *c, struct jose_issuer *iss, char *tok,
     size_t toklen)
 {
-	EVP_PKEY *pkey = c->param ? EVP_PKEY_Q_keygen(NULL, NULL, c->type,
-	    c->param) : strcmp(c->type, "RSA") == 0 ? EVP_PKEY_Q_keygen(NULL,
-	    NULL, "RSA", (size_t)2048) : EVP_PKEY_Q_keygen(NULL, NULL, c->type);
+	EVP_PKEY *pkey =
+	    c->param ? EVP_PKEY_Q_keygen(NULL, NULL, c->type, c->param)
+	    : strcmp(c->type, "RSA") == 0
+	        ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
+	        : EVP_PKEY_Q_keygen(NULL, NULL, c->type);
 	char jwk[4096], jwks[4200], hdr[64], pay[160], h[128], p[256], err[128];
 
 	if (pkey == NULL)
@@ -142,15 +151,16 @@ jb_setup(const struct jb_case *c, struct jose_issuer *iss, char *tok,
 	jb_jwk(c, pkey, jwk, sizeof(jwk));
 	snprintf(jwks, sizeof(jwks), "{\"keys\":[%s]}", jwk);
 	if ((iss->keys = jose_keyset_parse(jwks, strlen(jwks), err,
-	    sizeof(err))) == NULL) {
+	         sizeof(err))) == NULL) {
 		fprintf(stderr, "jwtbench: %s\n", err);
 		exit(1);
 	}
 	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"k\"}",
 	    c->jws_alg);
-	snprintf(pay, sizeof(pay), "{\"iss\":\"%s\",\"aud\":\"cordon\","
-	    "\"sub\":\"alice\",\"iat\":%d,\"exp\":%d}", JB_ISS, JB_NOW,
-	    JB_NOW + 600);
+	snprintf(pay, sizeof(pay),
+	    "{\"iss\":\"%s\",\"aud\":\"cordon\","
+	    "\"sub\":\"alice\",\"iat\":%d,\"exp\":%d}",
+	    JB_ISS, JB_NOW, JB_NOW + 600);
 	jb_b64((uint8_t *)hdr, strlen(hdr), h, sizeof(h));
 	jb_b64((uint8_t *)pay, strlen(pay), p, sizeof(p));
 	snprintf(tok, toklen, "%s.%s", h, p);
@@ -169,8 +179,7 @@ jb_now(void)
 
 /* Verifies TOK for about SECS seconds; tokens per second. */
 static double
-jb_rate(const struct jose_issuer *iss, const char *tok, double secs,
-    int expect)
+jb_rate(const struct jose_issuer *iss, const char *tok, double secs, int expect)
 {
 	struct jose_result res;
 	double t0 = jb_now(), t;
@@ -195,8 +204,11 @@ jb_rate(const struct jose_issuer *iss, const char *tok, double secs,
 int
 main(int argc, char **argv)
 {
-	struct jose_issuer iss = { .name = "bench", .iss = JB_ISS, .naud = 1,
-	    .aud = { "cordon" }, .algs = JOSE_ALGS_ALL };
+	struct jose_issuer iss = { .name = "bench",
+		.iss = JB_ISS,
+		.naud = 1,
+		.aud = { "cordon" },
+		.algs = JOSE_ALGS_ALL };
 	double secs = argc > 1 ? atof(argv[1]) : 1.0, rate;
 	char tok[2048];
 	size_t i;
@@ -218,8 +230,8 @@ main(int argc, char **argv)
 		}
 		jose_issuer_clear(&iss);
 	}
-	rate = jb_rate(&iss, "eyJhbGciOiJub25lIn0.e30.", secs / 2,
-	    JOSE_ALG_NONE);
+	rate =
+	    jb_rate(&iss, "eyJhbGciOiJub25lIn0.e30.", secs / 2, JOSE_ALG_NONE);
 	printf("%-18s %14.0f %12.2f\n", "alg none (reject)", rate, 1e6 / rate);
 	return 0;
 }

@@ -35,9 +35,9 @@ static void
 jv_usage(void)
 {
 	fprintf(stderr, "usage: jwtverify --issuer ISS --aud AUD --jwks FILE "
-	    "[--algs LIST] [--now T] [--leeway N] [--max-token N] "
-	    "[--max-lifetime N] [--jwks-uri URL]... [--ca-file F] "
-	    "[--cache F] [--timeout-ms N] [TOKENFILE]\n");
+	                "[--algs LIST] [--now T] [--leeway N] [--max-token N] "
+	                "[--max-lifetime N] [--jwks-uri URL]... [--ca-file F] "
+	                "[--cache F] [--timeout-ms N] [TOKENFILE]\n");
 	exit(2);
 }
 
@@ -57,30 +57,49 @@ jv_opt(struct jv_opts *o, int c, const char *arg)
 	struct jose_issuer *is = &o->iss;
 
 	switch (c) {
-	case 'i': jv_copy(is->iss, sizeof(is->iss), arg); break;
+	case 'i':
+		jv_copy(is->iss, sizeof(is->iss), arg);
+		break;
 	case 'a':
 		if (is->naud == JOSE_AUD_MAX)
 			jv_usage();
 		jv_copy(is->aud[is->naud++], sizeof(is->aud[0]), arg);
 		break;
-	case 'j': jv_copy(is->jwks_file, sizeof(is->jwks_file), arg); break;
+	case 'j':
+		jv_copy(is->jwks_file, sizeof(is->jwks_file), arg);
+		break;
 	case 'A':
 		if (jose_algs_parse(arg, &is->algs) < 0)
 			jv_usage();
 		break;
-	case 'n': o->now = strtoll(arg, NULL, 10); break;
-	case 'l': is->leeway = (unsigned)strtoul(arg, NULL, 10); break;
-	case 'm': is->max_token = (unsigned)strtoul(arg, NULL, 10); break;
-	case 'L': is->max_lifetime = (unsigned)strtoul(arg, NULL, 10); break;
+	case 'n':
+		o->now = strtoll(arg, NULL, 10);
+		break;
+	case 'l':
+		is->leeway = (unsigned)strtoul(arg, NULL, 10);
+		break;
+	case 'm':
+		is->max_token = (unsigned)strtoul(arg, NULL, 10);
+		break;
+	case 'L':
+		is->max_lifetime = (unsigned)strtoul(arg, NULL, 10);
+		break;
 	case 'u':
 		if (o->nuris == JV_URIS_MAX)
 			jv_usage();
 		o->uris[o->nuris++] = arg;
 		break;
-	case 'c': jv_copy(is->ca_file, sizeof(is->ca_file), arg); break;
-	case 'C': o->cache = arg; break;
-	case 't': o->timeout_ms = (unsigned)strtoul(arg, NULL, 10); break;
-	default: jv_usage();
+	case 'c':
+		jv_copy(is->ca_file, sizeof(is->ca_file), arg);
+		break;
+	case 'C':
+		o->cache = arg;
+		break;
+	case 't':
+		o->timeout_ms = (unsigned)strtoul(arg, NULL, 10);
+		break;
+	default:
+		jv_usage();
 	}
 }
 
@@ -144,13 +163,13 @@ jv_keys(struct jv_opts *o)
 		jv_copy(o->iss.jwks_uri, sizeof(o->iss.jwks_uri), o->uris[i]);
 		r = jose_issuer_refresh(&o->iss, o->cache, o->timeout_ms, err,
 		    sizeof(err));
-		fprintf(stderr, "refresh: %s %u keys%s%s\n", r < 0 ? "failed" :
-		    jv_refresh_names[r], jose_keyset_count(o->iss.keys),
-		    err[0] ? ": " : "", err);
+		fprintf(stderr, "refresh: %s %u keys%s%s\n",
+		    r < 0 ? "failed" : jv_refresh_names[r],
+		    jose_keyset_count(o->iss.keys), err[0] ? ": " : "", err);
 	}
 	if (o->nuris == 0 && o->iss.jwks_file[0] != '\0' &&
 	    (o->iss.keys = jose_keyset_load_file(o->iss.jwks_file, err,
-	    sizeof(err))) == NULL) {
+	         sizeof(err))) == NULL) {
 		fprintf(stderr, "jwtverify: %s\n", err);
 		exit(2);
 	}

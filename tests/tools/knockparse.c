@@ -65,8 +65,8 @@ pfx_parse(const char *s, struct knock_pfx *p)
 	char buf[64];
 	const char *slash = strchr(s, '/');
 
-	snprintf(buf, sizeof(buf), "%.*s", slash ? (int)(slash - s) :
-	    (int)strlen(s), s);
+	snprintf(buf, sizeof(buf), "%.*s",
+	    slash ? (int)(slash - s) : (int)strlen(s), s);
 	memset(p, 0, sizeof(*p));
 	p->af = strchr(buf, ':') ? 6 : 4;
 	if (inet_pton(p->af == 4 ? AF_INET : AF_INET6, buf, p->addr) != 1) {
@@ -84,8 +84,8 @@ print_msg(const struct knock_msg *m)
 	for (int i = 0; i < KNOCK_NONCE_LEN; i++)
 		printf("%02x", m->nonce[i]);
 	printf("\naddr=%s\n", addr_str(m->addr_af, m->addr));
-	printf("service=%.*s\ntoken=%.*s\n", (int)m->service_len,
-	    m->service, (int)m->token_len, m->token);
+	printf("service=%.*s\ntoken=%.*s\n", (int)m->service_len, m->service,
+	    (int)m->token_len, m->token);
 	printf("sig_alg=%s\nsig_len=%zu\nsigned_len=%zu\n",
 	    m->sig_alg < 0 ? "none" : knock_alg_name(m->sig_alg), m->sig_len,
 	    m->signed_len);
@@ -119,16 +119,16 @@ load_jwk(const char *path)
 	return j;
 }
 
-static struct knock_pfx src = { .af = 4, .plen = 32,
-	.addr = { 192, 0, 2, 7 } };
+static struct knock_pfx src = { .af = 4, .plen = 32, .addr = { 192, 0, 2, 7 } };
 static struct knock_nat nat[KNOCK_NAT_MAX];
 static unsigned nnat;
 
 static int
-run_daemon_path(const uint8_t *buf, size_t len, const char *replay,
-    int64_t now, EVP_PKEY *key, json_t *jwk, int alg, int pop_required)
+run_daemon_path(const uint8_t *buf, size_t len, const char *replay, int64_t now,
+    EVP_PKEY *key, json_t *jwk, int alg, int pop_required)
 {
-	struct knock_conf c = { .replay_path = replay, .nat = nat,
+	struct knock_conf c = { .replay_path = replay,
+		.nat = nat,
 		.nnat = nnat };
 	struct knock_ctx k;
 	struct knock_msg m;
@@ -139,8 +139,8 @@ run_daemon_path(const uint8_t *buf, size_t len, const char *replay,
 		fprintf(stderr, "knockparse: %s\n", err);
 		exit(2);
 	}
-	rc = knock_check(&k, buf, len, src.af, src.addr, now * 1000,
-	    now * 1000, &m);
+	rc = knock_check(&k, buf, len, src.af, src.addr, now * 1000, now * 1000,
+	    &m);
 	if (rc == KNOCK_R_OK && jwk)
 		rc = knock_finish_jwk(&k, &m, jwk, pop_required);
 	else if (rc == KNOCK_R_OK)
@@ -176,10 +176,15 @@ main(int argc, char **argv)
 	FILE *in = stdin;
 	size_t len;
 
-	while ((c = getopt_long(argc, argv, "k:j:a:r:n:ps:N:", lo, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, "k:j:a:r:n:ps:N:", lo, NULL)) != -1) {
 		switch (c) {
-		case 'k': key = load_pub(optarg); break;
-		case 'j': jwk = load_jwk(optarg); break;
+		case 'k':
+			key = load_pub(optarg);
+			break;
+		case 'j':
+			jwk = load_jwk(optarg);
+			break;
 		case 'a':
 			for (alg = 0; alg < KNOCK_ALG_MAX; alg++)
 				if (strcmp(optarg, knock_alg_name(alg)) == 0)
@@ -189,18 +194,28 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'r': replay = optarg; break;
-		case 'n': now = strtoll(optarg, NULL, 10); break;
-		case 'p': pop_required = 1; break;
-		case 's': pfx_parse(optarg, &src); break;
+		case 'r':
+			replay = optarg;
+			break;
+		case 'n':
+			now = strtoll(optarg, NULL, 10);
+			break;
+		case 'p':
+			pop_required = 1;
+			break;
+		case 's':
+			pfx_parse(optarg, &src);
+			break;
 		case 'N':
 			if (nnat == KNOCK_NAT_MAX || !strchr(optarg, ','))
 				return 2;
 			pfx_parse(optarg, &nat[nnat].inside);
-			pfx_parse(strchr(optarg, ',') + 1, &nat[nnat++].outside);
+			pfx_parse(strchr(optarg, ',') + 1,
+			    &nat[nnat++].outside);
 			break;
 		default:
-			fprintf(stderr, "usage: knockparse [--key PUB.pem | "
+			fprintf(stderr,
+			    "usage: knockparse [--key PUB.pem | "
 			    "--jwk JWK.json] "
 			    "[--alg NAME] [--replay FILE [--now T] "
 			    "[--require-pop] [--src ADDR] "

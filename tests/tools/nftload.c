@@ -46,7 +46,7 @@ load(const char *path, struct conf *c, struct geo_db *db)
 		src[i].field = c->geo_field[i];
 	}
 	if (geo_db_build(src, c->ngeo, c->overrides, c->noverrides, db, err,
-	    sizeof(err)) < 0) {
+	        sizeof(err)) < 0) {
 		fprintf(stderr, "nftload: %s\n", err);
 		return -1;
 	}
@@ -72,16 +72,16 @@ print_counters(struct nft_ctx *x, const struct conf *c)
 		free(s);
 		return;
 	}
-	printf("{\"packets\": %llu, \"actions\": {", (unsigned long long)
-	    s->packets);
+	printf("{\"packets\": %llu, \"actions\": {",
+	    (unsigned long long)s->packets);
 	for (unsigned a = 0; a < CDN_ACT_MAX; a++)
 		printf("%s\"%s\": %llu", a ? ", " : "", cdn_action_name(a),
 		    (unsigned long long)s->action[a]);
 	printf("}, \"rules\": [");
 	for (unsigned i = 0; i < c->nrules; i++)
 		printf("%s%llu", i ? ", " : "", (unsigned long long)s->rule[i]);
-	printf("], \"default\": %llu, \"ports\": {", (unsigned long long)
-	    s->rule[STATS_RULE_DEFAULT]);
+	printf("], \"default\": %llu, \"ports\": {",
+	    (unsigned long long)s->rule[STATS_RULE_DEFAULT]);
 	for (unsigned i = 0; i < c->nports; i++)
 		printf("%s\"%s\": [%llu, %llu]", i ? ", " : "",
 		    c->ports[i].name, (unsigned long long)s->port[i].rx_packets,
@@ -125,13 +125,27 @@ cmd_apply(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "GH:Rn:c:s:")) != -1) {
 		switch (opt) {
-		case 'H': o.mode = NFT_MODE_HOST; o.host_if = optarg; break;
-		case 'R': o.no_routes = true; break;
-		case 'n': n = (unsigned)atoi(optarg); break;
-		case 'c': secs = (unsigned)atoi(optarg); break;
-		case 's': sess = optarg; break;
-		case 'G': o.stale_gen_once = true; break;
-		default: goto out;
+		case 'H':
+			o.mode = NFT_MODE_HOST;
+			o.host_if = optarg;
+			break;
+		case 'R':
+			o.no_routes = true;
+			break;
+		case 'n':
+			n = (unsigned)atoi(optarg);
+			break;
+		case 'c':
+			secs = (unsigned)atoi(optarg);
+			break;
+		case 's':
+			sess = optarg;
+			break;
+		case 'G':
+			o.stale_gen_once = true;
+			break;
+		default:
+			goto out;
 		}
 	}
 	if (optind >= argc || c == NULL || load(argv[optind], c, &db) < 0)
@@ -146,9 +160,9 @@ cmd_apply(int argc, char **argv)
 			goto fail;
 		in = nft_last(x);
 		printf("%s elems=%zu msgs=%zu bytes=%zu build_ms=%.1f "
-		    "send_ms=%.1f retries=%u maxrss_kb=%ld\n", i ? "replace" :
-		    "load", in->elems, in->msgs, in->bytes, in->build_ms,
-		    in->send_ms, in->retries, maxrss_kb());
+		       "send_ms=%.1f retries=%u maxrss_kb=%ld\n",
+		    i ? "replace" : "load", in->elems, in->msgs, in->bytes,
+		    in->build_ms, in->send_ms, in->retries, maxrss_kb());
 		if (i == 0 && sess != NULL && session_opt(x, sess) < 0) {
 			snprintf(err, sizeof(err), "session %s: %s", sess,
 			    strerror(errno));
@@ -182,7 +196,8 @@ text_set(const char *name, const char *type, const struct nft_ivs *l, int af)
 		printf("\t\telements = { ");
 	for (size_t i = 0; i < (af == 4 ? l->n4 : l->n6); i++) {
 		if (af == 4) {
-			uint32_t lo = htonl(l->v4[i].lo), hi = htonl(l->v4[i].hi);
+			uint32_t lo = htonl(l->v4[i].lo),
+			         hi = htonl(l->v4[i].hi);
 
 			inet_ntop(AF_INET, &lo, a, sizeof(a));
 			inet_ntop(AF_INET, &hi, b, sizeof(b));
@@ -238,10 +253,12 @@ cmd_text(const char *path)
 	printf("add table inet %s\ndelete table inet %s\ntable inet %s {\n",
 	    table, table, table);
 	for (unsigned i = 0; i < c->nrules; i++)
-		if ((!c->rules[i].src_any && text_sets(c, db.tables,
-		    &c->rules[i].src, done, &ndone) < 0) ||
-		    (!c->rules[i].dst_any && text_sets(c, db.tables,
-		    &c->rules[i].dst, done, &ndone) < 0))
+		if ((!c->rules[i].src_any &&
+		        text_sets(c, db.tables, &c->rules[i].src, done,
+		            &ndone) < 0) ||
+		    (!c->rules[i].dst_any &&
+		        text_sets(c, db.tables, &c->rules[i].dst, done,
+		            &ndone) < 0))
 			goto out;
 	printf("}\n");
 	rc = 0;
@@ -260,8 +277,8 @@ cmd_session(int argc, char **argv, bool add)
 	struct nft_ctx *x;
 	int rc;
 
-	if (argc < (add ? 3 : 2) || inet_pton(af == 4 ? AF_INET : AF_INET6,
-	    argv[0], a) != 1) {
+	if (argc < (add ? 3 : 2) ||
+	    inet_pton(af == 4 ? AF_INET : AF_INET6, argv[0], a) != 1) {
 		fprintf(stderr, "nftload: bad session arguments\n");
 		return 1;
 	}
@@ -270,8 +287,8 @@ cmd_session(int argc, char **argv, bool add)
 		return 1;
 	}
 	rc = add ? nft_session_add(x, af, a, (uint16_t)atoi(argv[1]),
-	    (unsigned)atoi(argv[2])) : nft_session_del(x, af, a,
-	    (uint16_t)atoi(argv[1]));
+	               (unsigned)atoi(argv[2]))
+	         : nft_session_del(x, af, a, (uint16_t)atoi(argv[1]));
 	if (rc < 0)
 		perror("nftload: session");
 	nft_close(x);
@@ -317,7 +334,8 @@ main(int argc, char **argv)
 	if (strcmp(argv[i], "session-del") == 0)
 		return cmd_session(argc - i - 1, argv + i + 1, false);
 usage:
-	fprintf(stderr, "usage: nftload [-t TABLE] apply CONF [-H IF] [-R] "
+	fprintf(stderr,
+	    "usage: nftload [-t TABLE] apply CONF [-H IF] [-R] "
 	    "[-n N] [-c SECS] | text CONF | remove | session-add ADDR PORT "
 	    "SECS | session-del ADDR PORT\n");
 	return 1;

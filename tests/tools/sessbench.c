@@ -19,12 +19,12 @@
 
 #include "core/sess/sess.h"
 
-#define SB_NOW	1700000000
+#define SB_NOW 1700000000
 
 struct sb {
 	unsigned capacity, live, lookups;
 	uint64_t seed;
-	struct sess_key *keys;		/* capacity + lookups distinct keys */
+	struct sess_key *keys; /* capacity + lookups distinct keys */
 	uint64_t sink;
 };
 
@@ -100,7 +100,7 @@ sb_fill(struct sb *b, struct sess_table *t, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		if (sess_put(t, &b->keys[i], SB_NOW + 3600 + i % 7200, i / 2,
-		    i % t->nident) < 0)
+		        i % t->nident) < 0)
 			return -1;
 	}
 	return 0;
@@ -131,8 +131,8 @@ sb_install(struct sb *b)
 	sb_row("install to capacity", b->capacity / ((t2 - t1) / 1e9),
 	    "sessions/s");
 	sb_row("install, per session", (t2 - t1) / b->capacity, "ns");
-	sb_row("shared memory per session",
-	    (double)t->map_size / b->capacity, "bytes");
+	sb_row("shared memory per session", (double)t->map_size / b->capacity,
+	    "bytes");
 	sb_row("shared memory, total", t->map_size / 1048576.0, "MiB");
 	t0 = sb_now();
 	if (sess_rebuild(t, SB_NOW + 3600 + 3600, &n, &nfd, err, sizeof(err))) {
@@ -199,7 +199,7 @@ sb_lookups_of(struct sb *b, const struct sess_table *r,
 {
 	static char names[4][3][64];
 	static unsigned call;
-	char (*nm)[64] = names[call++ % 4];
+	char(*nm)[64] = names[call++ % 4];
 
 	snprintf(nm[0], 64, "lookup %s, single", what);
 	snprintf(nm[1], 64, "lookup %s, bulk 32", what);
@@ -250,7 +250,8 @@ sb_keyname(const char *name)
 	size_t n = 0;
 
 	for (const char *c = name; *c && n + 1 < sizeof(k); c++) {
-		bool alnum = ('a' <= *c && *c <= 'z') || ('0' <= *c && *c <= '9');
+		bool alnum = ('a' <= *c && *c <= 'z') ||
+		             ('0' <= *c && *c <= '9');
 
 		if (alnum)
 			k[n++] = *c;
@@ -270,11 +271,12 @@ sb_print(const struct sb *b)
 
 	getloadavg(load, 1);
 	printf("session table: capacity %u, %u live for lookups, %u lookups "
-	    "per figure; thread CPU time; load average %.1f\n\n",
+	       "per figure; thread CPU time; load average %.1f\n\n",
 	    b->capacity, b->live, b->lookups, load[0]);
 	printf("| %-38s | %14s | %-10s |\n", "figure", "value", "unit");
-	printf("|%.40s|%.16s|%.12s|\n", "----------------------------------------",
-	    "----------------", "------------");
+	printf("|%.40s|%.16s|%.12s|\n",
+	    "----------------------------------------", "----------------",
+	    "------------");
 	for (unsigned i = 0; i < nrows; i++)
 		printf("| %-38s | %14.1f | %-10s |\n", rows[i].name,
 		    rows[i].value, rows[i].unit);
@@ -314,7 +316,7 @@ main(int argc, char **argv)
 	}
 	if (!b.capacity || b.live > b.capacity || b.lookups < 256) {
 		fprintf(stderr, "sessbench: need live <= capacity, "
-		    "lookups >= 256\n");
+		                "lookups >= 256\n");
 		return 2;
 	}
 	b.keys = malloc(sizeof(*b.keys) * ((size_t)b.capacity + b.lookups));

@@ -20,10 +20,10 @@ struct pkt_frame {
 	uint32_t l4; /* offset of the last header appended */
 };
 
-static const uint8_t pkt_fr_mac_dst[6] = {0x02, 0, 0, 0, 0, 0x02};
-static const uint8_t pkt_fr_mac_src[6] = {0x02, 0, 0, 0, 0, 0x01};
-static const uint8_t pkt_fr_ip6_src[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
-static const uint8_t pkt_fr_ip6_dst[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+static const uint8_t pkt_fr_mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+static const uint8_t pkt_fr_mac_src[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const uint8_t pkt_fr_ip6_src[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+static const uint8_t pkt_fr_ip6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
 #define PKT_FR_IP4_SRC 0xc0000201u /* 192.0.2.1 */
 #define PKT_FR_IP4_DST 0xc6336402u /* 198.51.100.2 */
 
@@ -74,7 +74,7 @@ pkt_fr_eth(struct pkt_frame *f, const uint16_t *tpid, int ntags, uint16_t et)
 /* IPv4 header with OPTWORDS 4-byte words of NOP options. */
 static inline void
 pkt_fr_ip4(struct pkt_frame *f, uint8_t proto, unsigned optwords,
-           uint16_t fragfield)
+    uint16_t fragfield)
 {
 	uint8_t *p = f->b + f->len;
 
@@ -141,7 +141,7 @@ pkt_fr_data(struct pkt_frame *f, unsigned n)
 
 static inline void
 pkt_fr_tcp(struct pkt_frame *f, uint16_t sp, uint16_t dp, uint32_t seq,
-           uint32_t ack, uint8_t flags, unsigned datalen)
+    uint32_t ack, uint8_t flags, unsigned datalen)
 {
 	uint8_t *p = f->b + f->len;
 
@@ -207,7 +207,7 @@ pkt_fr_done(struct pkt_frame *f)
 	pkt_fr_put16(ip + 2, (uint16_t)n);
 	pkt_fr_put16(ip + 10, 0);
 	pkt_fr_put16(ip + 10,
-	             (uint16_t)~pkt_fr_sum(0, ip, (uint32_t)(ip[0] & 15) * 4));
+	    (uint16_t)~pkt_fr_sum(0, ip, (uint32_t)(ip[0] & 15) * 4));
 }
 
 #endif

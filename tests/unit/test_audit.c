@@ -374,8 +374,8 @@ test_broken_lines(void **state)
 	    "caf?? ??\n");
 	json_decref(all);
 
-	assert_int_equal(audit_append("/nonexistent/dir/audit.log", &r, NULL, err,
-	                     sizeof(err)),
+	assert_int_equal(audit_append("/nonexistent/dir/audit.log", &r, NULL,
+	                     err, sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "/nonexistent/dir/audit.log: "));
 }
@@ -432,7 +432,7 @@ test_head_truncated(void **state)
 	assert_int_equal(audit_ready(path, err, sizeof(err)), -1);
 	assert_int_equal(audit_append(path, &r, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "ends at record 2 but audit.head names "
-	    "record 5"));
+	                            "record 5"));
 	verify_bad(path, 3, 2, "records 3..5 missing");
 	/* The whole log gone. */
 	assert_int_equal(unlink(path), 0);
@@ -724,8 +724,7 @@ static void
 test_torn_tail_cut(void **state)
 {
 	const char *path = log_make("torn.log", 3);
-	struct audit_rec r = { .cmd = "commit", .result = "ok",
-		.revision = 9 };
+	struct audit_rec r = { .cmd = "commit", .result = "ok", .revision = 9 };
 	uint64_t c, b;
 	json_t *all;
 	FILE *f;
@@ -739,13 +738,16 @@ test_torn_tail_cut(void **state)
 	assert_int_equal(audit_verify(path, &c, &b, err, sizeof(err)), 0);
 	assert_int_equal(c, 5);
 	assert_int_equal(audit_list(path, &all, 0), 0);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(all, 3), "cmd")), "audit-repair");
-	assert_non_null(strstr(json_string_value(json_object_get(
-	    json_array_get(all, 3), "diff")),
-	    "cut a partial record (18 bytes"));
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(all, 4), "cmd")), "commit");
+	assert_string_equal(json_string_value(
+	                        json_object_get(json_array_get(all, 3), "cmd")),
+	    "audit-repair");
+	assert_non_null(
+	    strstr(json_string_value(
+	               json_object_get(json_array_get(all, 3), "diff")),
+	        "cut a partial record (18 bytes"));
+	assert_string_equal(json_string_value(
+	                        json_object_get(json_array_get(all, 4), "cmd")),
+	    "commit");
 	json_decref(all);
 	/* audit_repair alone: nothing to cut now. */
 	assert_int_equal(audit_repair(path, err, sizeof(err)), 0);
@@ -804,14 +806,16 @@ test_clock_back_warned(void **state)
 	for (int i = 0; i < ls.n; i++)
 		free(ls.l[i]);
 	assert_int_equal(audit_verify_warn(path, &c, &b, warn, err,
-	    sizeof(err)), 0);
+	                     sizeof(err)),
+	    0);
 	assert_int_equal(json_array_size(warn), 0);
 	/* Record 1 re-written 2 h ahead (a clock stepped back after it). */
 	path = log_make("clock.log", 1);
 	lines_read(path, &ls);
 	o = json_loads(ls.l[0], 0, NULL);
-	json_object_set_new(o, "time", json_integer(json_integer_value(
-	    json_object_get(o, "time")) + 7200));
+	json_object_set_new(o, "time",
+	    json_integer(
+	        json_integer_value(json_object_get(o, "time")) + 7200));
 	json_object_del(o, "hash");
 	s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
 	sha_hex(s, strlen(s), hex);
@@ -828,11 +832,12 @@ test_clock_back_warned(void **state)
 	{
 		struct audit_rec r = { .cmd = "set", .result = "ok" };
 
-		assert_int_equal(audit_append(path, &r, NULL, err,
-		    sizeof(err)), 0);
+		assert_int_equal(audit_append(path, &r, NULL, err, sizeof(err)),
+		    0);
 	}
 	assert_int_equal(audit_verify_warn(path, &c, &b, warn, err,
-	    sizeof(err)), 0);
+	                     sizeof(err)),
+	    0);
 	assert_int_equal(json_array_size(warn), 1);
 	assert_non_null(strstr(json_string_value(json_array_get(warn, 0)),
 	    "record 2: wall time goes back 7200 s from record 1 while"));

@@ -14,8 +14,8 @@
 
 #include "control/daemon/cd_util.h"
 
-#define ID_A	"0f8e3c2a-1111-4a5b-9c3d-000000000001"
-#define ID_B	"0f8e3c2a-1111-4a5b-9c3d-000000000002"
+#define ID_A "0f8e3c2a-1111-4a5b-9c3d-000000000001"
+#define ID_B "0f8e3c2a-1111-4a5b-9c3d-000000000002"
 
 static void
 test_same_boot_ignores_wall_steps(void **state)

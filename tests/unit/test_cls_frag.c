@@ -21,12 +21,12 @@
 #include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
-#define SERVICES \
-	"services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n" \
+#define SERVICES                                                               \
+	"services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"           \
 	"  dns = { proto = \"udp\"; ports = \"53\"; }; };\n"
-#define IDENTITY \
-	"identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n" \
-	"  audience = \"a\"; jwks = \"/dev/null\";\n" \
+#define IDENTITY                                                               \
+	"identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"           \
+	"  audience = \"a\"; jwks = \"/dev/null\";\n"                          \
 	"  algorithms = \"ES256\"; } ); services = \"ssh\"; };\n"
 
 struct fx {
@@ -102,8 +102,10 @@ mk_frag4_later(struct pkt_frame *f, uint8_t proto)
 static void
 want(const struct cls_verdict *v, unsigned action, unsigned reason)
 {
-	assert_string_equal(cdn_action_name(v->action), cdn_action_name(action));
-	assert_string_equal(cdn_reason_name(v->reason), cdn_reason_name(reason));
+	assert_string_equal(cdn_action_name(v->action),
+	    cdn_action_name(action));
+	assert_string_equal(cdn_reason_name(v->reason),
+	    cdn_reason_name(reason));
 }
 
 /*
@@ -128,8 +130,10 @@ test_v6_later_any_proto(void **state)
 
 	(void)state;
 	for (size_t d = 0; d < sizeof(deny) / sizeof(deny[0]); d++) {
-		snprintf(text, sizeof(text), SERVICES "rules = ( %s );\n"
-		    "default = { action = \"allow\"; };\n", deny[d]);
+		snprintf(text, sizeof(text),
+		    SERVICES "rules = ( %s );\n"
+		             "default = { action = \"allow\"; };\n",
+		    deny[d]);
 		fx_load(&x, text);
 		for (size_t l = 0; l < sizeof(label); l++) {
 			mk_frag6_later(&f, label[l]);
@@ -161,7 +165,8 @@ test_v4_later(void **state)
 	struct fx x;
 
 	(void)state;
-	fx_load(&x, SERVICES "rules = ( { name = \"d\"; services = \"ssh\";"
+	fx_load(&x, SERVICES
+	    "rules = ( { name = \"d\"; services = \"ssh\";"
 	    " action = \"drop\"; } );\ndefault = { action = \"allow\"; };\n");
 	mk_frag4_later(&f, 51);
 	judge(&x, &f, POL_DIR_IN, &v);
@@ -227,7 +232,8 @@ test_v4_ah_identity(void **state)
 	judge(&x, &f, POL_DIR_IN, &v);
 	want(&v, CDN_ACT_DROP, CDN_R_NO_SESSION);
 	fx_free(&x);
-	fx_load(&x, SERVICES "rules = ( { name = \"d\"; services = \"ssh\";"
+	fx_load(&x, SERVICES
+	    "rules = ( { name = \"d\"; services = \"ssh\";"
 	    " action = \"drop\"; } );\ndefault = { action = \"allow\"; };\n");
 	mk_v4_ah_syn(&f);
 	judge(&x, &f, POL_DIR_IN, &v);
@@ -283,7 +289,8 @@ test_source_route(void **state)
 		want(&v, CDN_ACT_DROP, CDN_R_SRCROUTE);
 	}
 	fx_free(&x);
-	fx_load(&x, SERVICES "source_route = \"allow\";\n"
+	fx_load(&x, SERVICES
+	    "source_route = \"allow\";\n"
 	    "rules = ( { name = \"d\"; services = \"ssh\"; action = \"reject\";"
 	    " } );\ndefault = { action = \"allow\"; };\n");
 	mk_v4_lsrr(&f);

@@ -19,8 +19,8 @@
 #include "config/load/conf.h"
 #include "core/stats/reasons.h"
 
-#define SHIPPED	"config/cordon.conf"
-#define GOLDEN	"tests/fixtures/conf/cordon.print"
+#define SHIPPED "config/cordon.conf"
+#define GOLDEN  "tests/fixtures/conf/cordon.print"
 
 static char tmpdir[64];
 
@@ -221,246 +221,268 @@ test_print_golden(void **state)
 }
 
 /* A small valid config the bad ones are variations of. */
-#define BASE_SVC \
+#define BASE_SVC                                                               \
 	"services: { ssh = { proto = \"tcp\"; ports = [ \"22\" ]; }; };\n"
 
 struct bad_case {
-	const char *main;	/* main.conf */
-	const char *inc_name;	/* optional second file */
+	const char *main;     /* main.conf */
+	const char *inc_name; /* optional second file */
 	const char *inc;
-	const char *want;	/* error, file paths relative to tmpdir */
+	const char *want; /* error, file paths relative to tmpdir */
 };
 
 static const struct bad_case bad_cases[] = {
 	/* tunnels (docs/config.md, Tunnels) */
 	{ "rules = ( { name = \"t\"; tunnel = \"gre\"; action = \"drop\"; "
-	  "} );\n", NULL, NULL,
-	  "main.conf:1: rule \"t\": tunnel must be none, inspected, opaque "
-	  "or any, not \"gre\"" },
+	  "} );\n",
+	    NULL, NULL,
+	    "main.conf:1: rule \"t\": tunnel must be none, inspected, opaque "
+	    "or any, not \"gre\"" },
 	{ "rules = ( { name = \"t\"; via = [ ]; action = \"drop\"; } );\n",
-	  NULL, NULL, "main.conf:1: rule \"t\": empty via list" },
+	    NULL, NULL, "main.conf:1: rule \"t\": empty via list" },
 	{ "rules = ( { name = \"t\"; origin = \"XY\"; action = \"drop\"; "
-	  "} );\n", NULL, NULL, "main.conf:1: rule \"t\": \"XY\" is not an "
-	  "ISO 3166-1 country code" },
+	  "} );\n",
+	    NULL, NULL,
+	    "main.conf:1: rule \"t\": \"XY\" is not an "
+	    "ISO 3166-1 country code" },
 	{ "tunnels = { depth = 8; };\n", NULL, NULL,
-	  "main.conf:1: \"depth\" must be between 1 and 7" },
+	    "main.conf:1: \"depth\" must be between 1 and 7" },
 	{ "tunnels = { opaque_udp = [ \"500-501\" ]; };\n", NULL, NULL,
-	  "main.conf:1: opaque_udp: single ports, not ranges" },
+	    "main.conf:1: opaque_udp: single ports, not ranges" },
 	{ "tunnels = { vxlan = 1; };\n", NULL, NULL,
-	  "main.conf:1: unknown key \"vxlan\" (expected one of: depth, "
-	  "vxlan_port, geneve_port, teredo_port, dtls_port, opaque_udp)" },
+	    "main.conf:1: unknown key \"vxlan\" (expected one of: depth, "
+	    "vxlan_port, geneve_port, teredo_port, dtls_port, opaque_udp)" },
 	/* syntax */
 	{ "rules = (\n  { name = \"a\"; action = ; }\n);\n", NULL, NULL,
-	  "main.conf:2: syntax error" },
+	    "main.conf:2: syntax error" },
 	/* unknown top-level key */
 	{ BASE_SVC "servces: { };\n", NULL, NULL,
-	  "main.conf:2: unknown key \"servces\" (expected one of: geo, "
-	  "regions, services, rules, default, non_ip, dataplane, identity, control, backend, source_route, tunnels)" },
+	    "main.conf:2: unknown key \"servces\" (expected one of: geo, "
+	    "regions, services, rules, default, non_ip, dataplane, identity, control, backend, source_route, tunnels)" },
 	/* unknown key inside a rule */
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  acton = \"drop\"; }\n);\n",
-	  NULL, NULL,
-	  "main.conf:4: unknown key \"acton\" (expected one of: name, src, "
-	  "dst, services, proto, ports, direction, action, nexthop, log, identity, origin, via, tunnel)" },
+	    NULL, NULL,
+	    "main.conf:4: unknown key \"acton\" (expected one of: name, src, "
+	    "dst, services, proto, ports, direction, action, nexthop, log, identity, origin, via, tunnel)" },
 	/* unknown key inside a service */
 	{ "services: { ssh = { proto = \"tcp\"; port = [ \"22\" ]; }; };\n",
-	  NULL, NULL,
-	  "main.conf:1: unknown key \"port\" (expected one of: proto, ports, sports)" },
+	    NULL, NULL,
+	    "main.conf:1: unknown key \"port\" (expected one of: proto, ports, sports)" },
 	/* unknown region */
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  src = [ \"prohibitted\" ];\n"
-	  "  action = \"drop\"; }\n);\n", NULL, NULL,
-	  "main.conf:4: rule \"a\": unknown region or country "
-	  "\"prohibitted\"" },
+	           "  action = \"drop\"; }\n);\n",
+	    NULL, NULL,
+	    "main.conf:4: rule \"a\": unknown region or country "
+	    "\"prohibitted\"" },
 	/* bad port range */
 	{ "services: {\n  x11 = { proto = \"tcp\";\n"
-	  "          ports = [ \"6010\", \"6063-6000\" ]; };\n};\n", NULL, NULL,
-	  "main.conf:3: bad port range \"6063-6000\" (low > high)" },
+	  "          ports = [ \"6010\", \"6063-6000\" ]; };\n};\n",
+	    NULL, NULL,
+	    "main.conf:3: bad port range \"6063-6000\" (low > high)" },
 	/* port out of range, as an integer */
-	{ "services: { x = { proto = \"udp\"; ports = [ 70000 ]; }; };\n",
-	  NULL, NULL, "main.conf:1: port 70000 out of range (1-65535)" },
+	{ "services: { x = { proto = \"udp\"; ports = [ 70000 ]; }; };\n", NULL,
+	    NULL, "main.conf:1: port 70000 out of range (1-65535)" },
 	/* port garbage */
 	{ "services: { x = { proto = \"udp\"; ports = [ \"22a\" ]; }; };\n",
-	  NULL, NULL, "main.conf:1: bad port \"22a\"" },
+	    NULL, NULL, "main.conf:1: bad port \"22a\"" },
 	/* service protocol */
 	{ "services: { x = { proto = \"icmp\"; ports = [ \"1\" ]; }; };\n",
-	  NULL, NULL,
-	  "main.conf:1: protocol \"icmp\" not allowed here (only tcp or udp)" },
+	    NULL, NULL,
+	    "main.conf:1: protocol \"icmp\" not allowed here (only tcp or udp)" },
 	/* duplicate service: libconfig refuses it while parsing */
 	{ "services: {\n  ssh = { proto = \"tcp\"; ports = [ \"22\" ]; };\n"
-	  "  ssh = { proto = \"tcp\"; ports = [ \"2222\" ]; };\n};\n", NULL,
-	  NULL, "main.conf:3: duplicate setting name" },
+	  "  ssh = { proto = \"tcp\"; ports = [ \"2222\" ]; };\n};\n",
+	    NULL, NULL, "main.conf:3: duplicate setting name" },
 	/* duplicate rule */
 	{ "rules = (\n{ name = \"a\"; action = \"drop\"; },\n"
-	  "{ name = \"a\"; action = \"allow\"; }\n);\n", NULL, NULL,
-	  "main.conf:3: duplicate rule \"a\"" },
+	  "{ name = \"a\"; action = \"allow\"; }\n);\n",
+	    NULL, NULL, "main.conf:3: duplicate rule \"a\"" },
 	/* reroute without a nexthop */
 	{ "rules = (\n{ name = \"a\";\n  action = \"reroute\"; }\n);\n", NULL,
-	  NULL, "main.conf:2: rule \"a\": reroute needs a nexthop" },
+	    NULL, "main.conf:2: rule \"a\": reroute needs a nexthop" },
 	/* nexthop on drop */
 	{ "dataplane: { ports = ( { name = \"o\"; device = \"d\"; "
 	  "role = \"outside\"; } );\n next_hops = ( { name = \"nh\"; "
 	  "port = \"o\"; mac = \"02:00:00:00:00:01\"; } ); };\n"
 	  "rules = (\n{ name = \"a\"; action = \"drop\";\n"
-	  "  nexthop = \"nh\"; }\n);\n", NULL, NULL,
-	  "main.conf:5: rule \"a\": nexthop is only valid with action "
-	  "reroute" },
+	  "  nexthop = \"nh\"; }\n);\n",
+	    NULL, NULL,
+	    "main.conf:5: rule \"a\": nexthop is only valid with action "
+	    "reroute" },
 	/* unknown nexthop */
 	{ "rules = (\n{ name = \"a\"; action = \"reroute\";\n"
-	  "  nexthop = \"nh\"; }\n);\n", NULL, NULL,
-	  "main.conf:3: rule \"a\": unknown next hop \"nh\"" },
+	  "  nexthop = \"nh\"; }\n);\n",
+	    NULL, NULL, "main.conf:3: rule \"a\": unknown next hop \"nh\"" },
 	/* bad action */
 	{ "rules = (\n{ name = \"a\"; action = \"deny\"; }\n);\n", NULL, NULL,
-	  "main.conf:2: rule \"a\": action must be allow, drop, reject or "
-	  "reroute, not \"deny\"" },
+	    "main.conf:2: rule \"a\": action must be allow, drop, reject or "
+	    "reroute, not \"deny\"" },
 	/* missing action */
 	{ "rules = (\n{ name = \"a\"; log = true; }\n);\n", NULL, NULL,
-	  "main.conf:2: missing \"action\"" },
+	    "main.conf:2: missing \"action\"" },
 	/* log must be a boolean */
 	{ "rules = (\n{ name = \"a\"; action = \"drop\"; log = \"yes\"; "
-	    "}\n);\n",
-	  NULL, NULL, "main.conf:2: \"log\" must be true or false" },
+	  "}\n);\n",
+	    NULL, NULL, "main.conf:2: \"log\" must be true or false" },
 	/* empty src */
 	{ "rules = (\n{ name = \"a\"; action = \"drop\";\n  src = [ ]; }\n);\n",
-	  NULL, NULL, "main.conf:3: rule \"a\": empty src list" },
+	    NULL, NULL, "main.conf:3: rule \"a\": empty src list" },
 	/* unknown service */
 	{ BASE_SVC "rules = (\n{ name = \"a\"; action = \"drop\";\n"
-	  "  services = [ \"ssh\", \"sssh\" ]; }\n);\n", NULL, NULL,
-	  "main.conf:4: rule \"a\": unknown service \"sssh\"" },
+	           "  services = [ \"ssh\", \"sssh\" ]; }\n);\n",
+	    NULL, NULL, "main.conf:4: rule \"a\": unknown service \"sssh\"" },
 	/* services and icmp */
 	{ BASE_SVC "rules = (\n{ name = \"a\"; action = \"drop\";\n"
-	  "  services = \"ssh\"; proto = \"icmp\"; }\n);\n", NULL, NULL,
-	  "main.conf:4: rule \"a\": services and ports only match tcp and "
-	  "udp" },
+	           "  services = \"ssh\"; proto = \"icmp\"; }\n);\n",
+	    NULL, NULL,
+	    "main.conf:4: rule \"a\": services and ports only match tcp and "
+	    "udp" },
 	/* service of the wrong protocol */
 	{ BASE_SVC "rules = (\n{ name = \"a\"; action = \"drop\";\n"
-	  "  services = \"ssh\"; proto = \"udp\"; }\n);\n", NULL, NULL,
-	  "main.conf:4: rule \"a\": service \"ssh\" has no protocol in "
-	  "common with proto" },
+	           "  services = \"ssh\"; proto = \"udp\"; }\n);\n",
+	    NULL, NULL,
+	    "main.conf:4: rule \"a\": service \"ssh\" has no protocol in "
+	    "common with proto" },
 	/* bad direction */
 	{ "rules = (\n{ name = \"a\"; action = \"drop\";\n"
-	  "  direction = \"inbound\"; }\n);\n", NULL, NULL,
-	  "main.conf:3: rule \"a\": direction must be in, out or any, not "
-	  "\"inbound\"" },
+	  "  direction = \"inbound\"; }\n);\n",
+	    NULL, NULL,
+	    "main.conf:3: rule \"a\": direction must be in, out or any, not "
+	    "\"inbound\"" },
 	/* bad CIDR */
 	{ "geo: { overrides = (\n"
 	  "  { prefix = \"203.0.113.0/33\"; country = \"CN\"; }\n); };\n",
-	  NULL, NULL, "main.conf:2: bad prefix \"203.0.113.0/33\"" },
+	    NULL, NULL, "main.conf:2: bad prefix \"203.0.113.0/33\"" },
 	{ "geo: { overrides = (\n"
 	  "  { prefix = \"203.0.113.1/24\"; country = \"CN\"; }\n); };\n",
-	  NULL, NULL, "main.conf:2: prefix \"203.0.113.1/24\" has host bits "
-	      "set" },
+	    NULL, NULL,
+	    "main.conf:2: prefix \"203.0.113.1/24\" has host bits "
+	    "set" },
 	{ "geo: { overrides = (\n"
 	  "  { prefix = \"2001:db8::1/32\"; country = \"CN\"; }\n); };\n",
-	  NULL, NULL, "main.conf:2: prefix \"2001:db8::1/32\" has host bits "
-	      "set" },
+	    NULL, NULL,
+	    "main.conf:2: prefix \"2001:db8::1/32\" has host bits "
+	    "set" },
 	{ "geo: { overrides = (\n"
 	  "  { prefix = \"203.0.113.0/24\"; country = \"CHN\"; }\n); };\n",
-	  NULL, NULL, "main.conf:2: bad country \"CHN\" (an ISO 3166-1 code, "
-	  "a special-purpose region, or \"unknown\")" },
+	    NULL, NULL,
+	    "main.conf:2: bad country \"CHN\" (an ISO 3166-1 code, "
+	    "a special-purpose region, or \"unknown\")" },
 	/* Issue 10 item 1: placeholders and withdrawn codes are no country. */
 	{ "geo: { overrides = (\n"
 	  "  { prefix = \"203.0.113.0/24\"; country = \"XX\"; }\n); };\n",
-	  NULL, NULL, "main.conf:2: \"XX\" is not an ISO 3166-1 country code" },
-	{ "regions:\n{\n  prohibited = [ \"CN\",\n \"UK\" ];\n};\n", NULL,
-	  NULL, "main.conf:4: region \"prohibited\": \"UK\" is not an ISO "
-	  "3166-1 country code" },
+	    NULL, NULL,
+	    "main.conf:2: \"XX\" is not an ISO 3166-1 country code" },
+	{ "regions:\n{\n  prohibited = [ \"CN\",\n \"UK\" ];\n};\n", NULL, NULL,
+	    "main.conf:4: region \"prohibited\": \"UK\" is not an ISO "
+	    "3166-1 country code" },
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  src = [ \"EU\" ];\n"
-	  "  action = \"drop\"; }\n);\n", NULL, NULL,
-	  "main.conf:4: rule \"a\": \"EU\" is not an ISO 3166-1 country "
-	  "code" },
+	           "  action = \"drop\"; }\n);\n",
+	    NULL, NULL,
+	    "main.conf:4: rule \"a\": \"EU\" is not an ISO 3166-1 country "
+	    "code" },
 	{ "geo: { databases = (\n  { file = \"a.mmdb\"; fields = \"x\"; }\n"
-	  "); };\n", NULL, NULL,
-	  "main.conf:2: unknown key \"fields\" (expected one of: file, "
-	  "field)" },
+	  "); };\n",
+	    NULL, NULL,
+	    "main.conf:2: unknown key \"fields\" (expected one of: file, "
+	    "field)" },
 	/* bad MAC */
 	{ "dataplane: { ports = ( { name = \"o\"; device = \"d\"; "
 	  "role = \"outside\"; } );\n next_hops = (\n  { name = \"nh\"; "
-	  "port = \"o\"; mac = \"02:00:00:00:00\"; } ); };\n", NULL, NULL,
-	  "main.conf:3: bad MAC address \"02:00:00:00:00\"" },
+	  "port = \"o\"; mac = \"02:00:00:00:00\"; } ); };\n",
+	    NULL, NULL, "main.conf:3: bad MAC address \"02:00:00:00:00\"" },
 	{ "dataplane: { ports = ( { name = \"o\"; device = \"d\"; "
 	  "role = \"outside\"; } );\n next_hops = (\n  { name = \"nh\"; "
-	  "port = \"o\"; mac = \"ff:ff:ff:ff:ff:ff\"; } ); };\n", NULL, NULL,
-	  "main.conf:3: MAC address \"ff:ff:ff:ff:ff:ff\" is not unicast" },
+	  "port = \"o\"; mac = \"ff:ff:ff:ff:ff:ff\"; } ); };\n",
+	    NULL, NULL,
+	    "main.conf:3: MAC address \"ff:ff:ff:ff:ff:ff\" is not unicast" },
 	/* bad vlan */
 	{ "dataplane: { ports = ( { name = \"o\"; device = \"d\"; "
 	  "role = \"outside\"; } );\n next_hops = (\n  { name = \"nh\"; "
 	  "port = \"o\"; mac = \"02:00:00:00:00:01\";\n vlan = 4095; } ); };\n",
-	  NULL, NULL, "main.conf:4: \"vlan\" must be between 1 and 4094" },
+	    NULL, NULL, "main.conf:4: \"vlan\" must be between 1 and 4094" },
 	/* unknown next-hop port */
 	{ "dataplane: { next_hops = (\n  { name = \"nh\"; port = \"o\"; "
-	  "mac = \"02:00:00:00:00:01\"; } ); };\n", NULL, NULL,
-	  "main.conf:2: unknown port \"o\"" },
+	  "mac = \"02:00:00:00:00:01\"; } ); };\n",
+	    NULL, NULL, "main.conf:2: unknown port \"o\"" },
 	/* peers not mutual, and not outside/inside */
 	{ "dataplane: { ports = (\n"
 	  "  { name = \"o\"; device = \"d0\"; role = \"outside\"; "
 	  "peer = \"i\"; },\n"
 	  "  { name = \"i\"; device = \"d1\"; role = \"inside\"; } ); };\n",
-	  NULL, NULL, "main.conf:2: port \"o\" names peer \"i\", which does "
-	  "not name it back" },
+	    NULL, NULL,
+	    "main.conf:2: port \"o\" names peer \"i\", which does "
+	    "not name it back" },
 	{ "dataplane: { ports = (\n"
 	  "  { name = \"o\"; device = \"d0\"; role = \"outside\"; "
 	  "peer = \"i\"; },\n"
 	  "  { name = \"i\"; device = \"d1\"; role = \"outside\";\n"
-	  "    peer = \"o\"; } ); };\n", NULL, NULL,
-	  "main.conf:2: peers \"o\" and \"i\" must be one outside and one "
-	  "inside port" },
+	  "    peer = \"o\"; } ); };\n",
+	    NULL, NULL,
+	    "main.conf:2: peers \"o\" and \"i\" must be one outside and one "
+	    "inside port" },
 	{ "dataplane: { ports = (\n"
 	  "  { name = \"o\"; device = \"d0\"; role = \"outside\"; },\n"
 	  "  { name = \"o\"; device = \"d1\"; role = \"inside\"; } ); };\n",
-	  NULL, NULL, "main.conf:3: duplicate port \"o\"" },
+	    NULL, NULL, "main.conf:3: duplicate port \"o\"" },
 	{ "dataplane: { ports = (\n"
 	  "  { name = \"o\"; device = \"d0\"; role = \"outside\"; "
 	  "peer = \"q\"; },\n"
 	  "  { name = \"q\"; device = \"d1\"; role = \"other\"; "
-	  "peer = \"o\"; } ); };\n", NULL, NULL,
-	  "main.conf:2: peers \"o\" and \"q\" must be one outside and one "
-	  "inside port" },
+	  "peer = \"o\"; } ); };\n",
+	    NULL, NULL,
+	    "main.conf:2: peers \"o\" and \"q\" must be one outside and one "
+	    "inside port" },
 	{ "dataplane: { ports = (\n"
 	  "  { name = \"o\"; device = \"d0\"; role = \"other\";\n"
-	  "    peer = \"o\"; } ); };\n", NULL, NULL,
-	  "main.conf:3: port \"o\" cannot be its own peer" },
+	  "    peer = \"o\"; } ); };\n",
+	    NULL, NULL, "main.conf:3: port \"o\" cannot be its own peer" },
 	{ "dataplane: { ports = (\n"
 	  "  { name = \"a\"; device = \"d0\"; role = \"other\"; },\n"
 	  "  { name = \"b\"; device = \"d1\"; role = \"other\";\n"
-	  "    peer = \"a\"; } ); };\n", NULL, NULL,
-	  "main.conf:4: port \"b\": the peer of an \"other\" port must be "
-	  "outside or inside" },
+	  "    peer = \"a\"; } ); };\n",
+	    NULL, NULL,
+	    "main.conf:4: port \"b\": the peer of an \"other\" port must be "
+	    "outside or inside" },
 	{ "dataplane: { burst = 512; };\n", NULL, NULL,
-	  "main.conf:1: \"burst\" must be between 1 and 256" },
+	    "main.conf:1: \"burst\" must be between 1 and 256" },
 	/* default and non_ip */
 	{ "default = { action = \"reroute\"; };\n", NULL, NULL,
-	  "main.conf:1: default action must be allow, drop or reject, not "
-	  "\"reroute\"" },
+	    "main.conf:1: default action must be allow, drop or reject, not "
+	    "\"reroute\"" },
 	{ "non_ip = \"maybe\";\n", NULL, NULL,
-	  "main.conf:1: non_ip must be \"allow\" or \"drop\"" },
+	    "main.conf:1: non_ip must be \"allow\" or \"drop\"" },
 	{ "non_ip = \"drop\";\nsource_route = \"judge\";\n", NULL, NULL,
-	  "main.conf:2: source_route must be \"allow\" or \"drop\"" },
+	    "main.conf:2: source_route must be \"allow\" or \"drop\"" },
 	/* reserved and country-like region names */
 	{ "regions: { any = [ \"CN\" ]; };\n", NULL, NULL,
-	  "main.conf:1: region name \"any\" is reserved" },
+	    "main.conf:1: region name \"any\" is reserved" },
 	{ "regions: { eu = [ \"FR\" ]; };\n", NULL, NULL,
-	  "main.conf:1: region name \"eu\" looks like a country code" },
+	    "main.conf:1: region name \"eu\" looks like a country code" },
 	{ "regions: { special = [ \"FR\" ]; };\n", NULL, NULL,
-	  "main.conf:1: region name \"special\" is reserved" },
+	    "main.conf:1: region name \"special\" is reserved" },
 	{ "regions: { private = [ \"FR\" ]; };\n", NULL, NULL,
-	  "main.conf:1: region name \"private\" is reserved" },
+	    "main.conf:1: region name \"private\" is reserved" },
 	/* too many geo layers */
 	{ "geo: { databases = ( { file = \"1\"; }, { file = \"2\"; },\n"
 	  "{ file = \"3\"; }, { file = \"4\"; }, { file = \"5\"; },\n"
 	  "{ file = \"6\"; }, { file = \"7\"; }, { file = \"8\"; },\n"
-	  "{ file = \"9\"; } ); };\n", NULL, NULL,
-	  "main.conf:4: too many databases (at most 8)" },
+	  "{ file = \"9\"; } ); };\n",
+	    NULL, NULL, "main.conf:4: too many databases (at most 8)" },
 	/* an error inside an included file names that file */
 	{ "# main\n@include "
-	    "\"profiles/regions.conf\"\n", "profiles/regions.conf",
-	  "regions:\n{\n  prohibited = [ \"CN\", \"XYZ\" ];\n};\n",
-	  "profiles/regions.conf:3: region \"prohibited\": bad country \"XYZ\" "
-	  "(an ISO 3166-1 code, a special-purpose region, or \"unknown\")" },
+	  "\"profiles/regions.conf\"\n",
+	    "profiles/regions.conf",
+	    "regions:\n{\n  prohibited = [ \"CN\", \"XYZ\" ];\n};\n",
+	    "profiles/regions.conf:3: region \"prohibited\": bad country \"XYZ\" "
+	    "(an ISO 3166-1 code, a special-purpose region, or \"unknown\")" },
 	{ "# main\n@include "
-	    "\"profiles/regions.conf\"\n", "profiles/regions.conf",
-	  "regions:\n{\n  prohibited = [ \"CN\" ]\n  x = ;\n};\n",
-	  "profiles/regions.conf:4: syntax error" },
+	  "\"profiles/regions.conf\"\n",
+	    "profiles/regions.conf",
+	    "regions:\n{\n  prohibited = [ \"CN\" ]\n  x = ;\n};\n",
+	    "profiles/regions.conf:4: syntax error" },
 	{ "@include \"profiles/none.conf\"\n", NULL, NULL,
-	  "main.conf:1: cannot open include file" },
+	    "main.conf:1: cannot open include file" },
 };
 
 static void
@@ -500,9 +522,10 @@ test_missing_file(void **state)
 
 	(void)state;
 	assert_int_equal(conf_load("/nonexistent/cordon.conf", c, err,
-	    sizeof(err)), -1);
+	                     sizeof(err)),
+	    -1);
 	assert_string_equal(err, "/nonexistent/cordon.conf:0: cannot read: "
-	    "No such file or directory");
+	                         "No such file or directory");
 	free(c);
 }
 
@@ -519,7 +542,8 @@ test_special_regions(void **state)
 	FILE *f;
 
 	(void)state;
-	file_write("main.conf", "geo: { overrides = (\n"
+	file_write("main.conf",
+	    "geo: { overrides = (\n"
 	    "  { prefix = \"11.0.0.0/8\"; country = \"private\"; } ); };\n"
 	    "regions: { inner = [ \"private\", \"ula\" ];\n"
 	    "  odd = [ \"special\", \"XK\" ]; };\n"
@@ -558,8 +582,9 @@ test_relative_paths(void **state)
 
 	(void)state;
 	file_write("sub/regions.conf", "regions: { bad = [ \"CN\", "
-	    "\"unknown\" ]; };\n");
-	file_write("main.conf", "@include \"sub/regions.conf\"\n"
+	                               "\"unknown\" ]; };\n");
+	file_write("main.conf",
+	    "@include \"sub/regions.conf\"\n"
 	    "geo: { databases = ( { file = \"db/a.mmdb\"; },\n"
 	    "  { file = \"/abs/b.mmdb\"; field = \"country_code\"; } );\n"
 	    "  overrides = ( { prefix = \"203.0.113.0/24\"; country = \"cn\"; "

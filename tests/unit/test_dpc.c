@@ -47,7 +47,7 @@ test_pack_roundtrip(void **state)
 	assert_int_equal(buf[5], 0);
 	assert_int_equal(buf[8], sizeof(m));
 	assert_int_equal(buf[12], 77);
-	assert_int_equal(buf[16 + 8], 0x08);	/* revision, low byte first */
+	assert_int_equal(buf[16 + 8], 0x08); /* revision, low byte first */
 	assert_int_equal(dpc_msg_check(buf, (size_t)n, &h, err, sizeof(err)),
 	    0);
 	assert_int_equal(h.type, DPC_LOAD);
@@ -112,7 +112,8 @@ test_check_refuses(void **state)
 		h.len = 1;
 		memcpy(buf, &h, sizeof(h));
 		assert_int_equal(dpc_msg_check(buf, sizeof(h), &out, err,
-		    sizeof(err)), -1);
+		                     sizeof(err)),
+		    -1);
 		assert_int_equal(out.seq, 5);
 	}
 }
@@ -133,7 +134,7 @@ test_payload_sizes(void **state)
 	assert_int_equal(dpc_msg_payload_size(DPC_TYPE_MAX), -1);
 	/* Everything fits one message. */
 	assert_true(sizeof(struct dpc_hdr) + sizeof(struct dpc_msg_status) <=
-	    DPC_MSG_MAX);
+	            DPC_MSG_MAX);
 }
 
 static void
@@ -154,10 +155,38 @@ static void
 test_sha256(void **state)
 {
 	static const uint8_t abc[32] = {
-		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41,
-		0x40, 0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3,
-		0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00,
-		0x15, 0xad,
+		0xba,
+		0x78,
+		0x16,
+		0xbf,
+		0x8f,
+		0x01,
+		0xcf,
+		0xea,
+		0x41,
+		0x41,
+		0x40,
+		0xde,
+		0x5d,
+		0xae,
+		0x22,
+		0x23,
+		0xb0,
+		0x03,
+		0x61,
+		0xa3,
+		0x96,
+		0x17,
+		0x7a,
+		0x9c,
+		0xb4,
+		0x10,
+		0xff,
+		0x61,
+		0xf2,
+		0x00,
+		0x15,
+		0xad,
 	};
 	uint8_t h[32], h2[32];
 
@@ -192,8 +221,8 @@ test_policy_check(void **state)
 	char err[200];
 
 	(void)state;
-	assert_int_equal(ctl_policy_check(&good, conf.nports, err,
-	    sizeof(err)), 0);
+	assert_int_equal(ctl_policy_check(&good, conf.nports, err, sizeof(err)),
+	    0);
 	pol = good;
 	pol.nrules = POL_RULE_MAX + 1;
 	assert_pol_bad("rules");

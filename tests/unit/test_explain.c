@@ -30,31 +30,31 @@
 #include "tests/unit/pkt_build.h"
 #include "tests/unit/unit_util.h"
 
-#define NOW		1000
-#define NCC		5	/* countries in the tables; index NCC: none */
-#define RULES_MAX	12
-#define POLICIES	300
-#define PACKETS		40
-#define KNOCK_PORT	47470
+#define NOW        1000
+#define NCC        5 /* countries in the tables; index NCC: none */
+#define RULES_MAX  12
+#define POLICIES   300
+#define PACKETS    40
+#define KNOCK_PORT 47470
 
 static const char *const cc_name[NCC] = { "US", "CN", "RU", "DE", "FR" };
 
 /* What the test knows of a rule, besides its text. */
 struct gen_rule {
 	uint8_t src_any, dst_any;
-	uint8_t src[NCC + 1], dst[NCC + 1];	/* by country index */
-	uint8_t dir;				/* enum conf_dir */
-	uint8_t ident;				/* has an identity block */
+	uint8_t src[NCC + 1], dst[NCC + 1]; /* by country index */
+	uint8_t dir;                        /* enum conf_dir */
+	uint8_t ident;                      /* has an identity block */
 };
 
 struct gen {
 	uint64_t rnd;
 	char text[16384];
 	size_t len;
-	uint8_t bad[NCC + 1];		/* region "bad" */
-	uint8_t ident;			/* identity group */
-	uint8_t ident_rdp;		/* rdp needs a session too */
-	uint8_t gate_any;		/* identity.direction "any" */
+	uint8_t bad[NCC + 1]; /* region "bad" */
+	uint8_t ident;        /* identity group */
+	uint8_t ident_rdp;    /* rdp needs a session too */
+	uint8_t gate_any;     /* identity.direction "any" */
 	unsigned nrules;
 	struct gen_rule rule[RULES_MAX];
 };
@@ -65,7 +65,7 @@ struct world {
 	struct geo_tables *geo;
 	struct sess_table *t;
 	int tfd;
-	char ctx[512];		/* the case, printed when it fails */
+	char ctx[512]; /* the case, printed when it fails */
 };
 
 static unsigned
@@ -95,7 +95,8 @@ gen_head(struct gen *g)
 	static const char *const bad[] = { "CN", "RU", "DE" };
 	unsigned mask = 1 + rnd(g, 7), n = 0;
 
-	put(g, "services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"
+	put(g,
+	    "services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"
 	    "  rdp = { proto = [ \"tcp\", \"udp\" ]; ports = \"3389\"; };\n"
 	    "  dns = { proto = \"udp\"; ports = \"53\"; };\n"
 	    "  web = { proto = \"tcp\"; ports = ( 80, 443 ); };\n"
@@ -111,11 +112,11 @@ gen_head(struct gen *g)
 			g->bad[1 + i] = 1;
 		}
 	put(g, " ]; };\n");
-	put(g, "default = { action = \"%s\"; };\n", rnd(g, 2) ? "allow" :
-	    "drop");
+	put(g, "default = { action = \"%s\"; };\n",
+	    rnd(g, 2) ? "allow" : "drop");
 	/* Header-only frames: no UDP port may be taken for a tunnel. */
 	put(g, "tunnels = { vxlan_port = 0; geneve_port = 0; teredo_port = 0;"
-	    " dtls_port = 0; opaque_udp = [ ]; };\n");
+	       " dtls_port = 0; opaque_udp = [ ]; };\n");
 }
 
 static void
@@ -126,7 +127,8 @@ gen_identity(struct gen *g)
 		return;
 	g->ident_rdp = rnd(g, 2);
 	g->gate_any = rnd(g, 2);
-	put(g, "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+	put(g,
+	    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
 	    "  audience = \"a\"; jwks = \"/dev/null\";"
 	    " algorithms = \"ES256\"; } );\n"
 	    "  services = %s; direction = \"%s\";\n"
@@ -266,9 +268,11 @@ geo_make(void)
 	for (unsigned k = 0; k < NCC; k++) {
 		a6[5] = (uint8_t)k;
 		assert_int_equal(geo_v4_set(t, 0x0a000000u | k << 16, 16,
-		    (geo_cc_t)geo_cc_parse(cc_name[k])), 0);
+		                     (geo_cc_t)geo_cc_parse(cc_name[k])),
+		    0);
 		assert_int_equal(geo_v6_set(t, a6, 48,
-		    (geo_cc_t)geo_cc_parse(cc_name[k])), 0);
+		                     (geo_cc_t)geo_cc_parse(cc_name[k])),
+		    0);
 	}
 	return t;
 }
@@ -277,8 +281,8 @@ geo_make(void)
 
 struct pkt_case {
 	struct cls_key k;
-	unsigned sk, dk;	/* country indexes */
-	unsigned dir;		/* enum pol_dir */
+	unsigned sk, dk; /* country indexes */
+	unsigned dir;    /* enum pol_dir */
 };
 
 static uint16_t
@@ -376,10 +380,11 @@ frame_build(const struct cls_key *k, struct pkt_frame *f)
 
 /* ---- checks ------------------------------------------------------ */
 
-#define CHECK(w, cond) do {						\
-	if (!(cond))							\
-		fail_msg("%s: %s\n%s", #cond, (w)->ctx, (w)->g.text);	\
-} while (0)
+#define CHECK(w, cond)                                                         \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			fail_msg("%s: %s\n%s", #cond, (w)->ctx, (w)->g.text);  \
+	} while (0)
 
 static void
 same_verdict(struct world *w, const struct cls_verdict *a,
@@ -415,8 +420,8 @@ model_gate(const struct gen *g, const struct pkt_case *c)
  * matches.
  */
 static void
-model_miss(struct world *w, const struct pkt_case *c, unsigned i,
-    unsigned miss, int session)
+model_miss(struct world *w, const struct pkt_case *c, unsigned i, unsigned miss,
+    int session)
 {
 	const struct gen_rule *r = &w->g.rule[i];
 	unsigned dk = w->p->needs_dst_geo ? c->dk : NCC;
@@ -427,7 +432,7 @@ model_miss(struct world *w, const struct pkt_case *c, unsigned i,
 	else if (!r->dst_any && !r->dst[dk])
 		want = CLS_SET_DST;
 	else if ((r->dir == CONF_DIR_IN && c->dir != POL_DIR_IN) ||
-	    (r->dir == CONF_DIR_OUT && c->dir != POL_DIR_OUT))
+	         (r->dir == CONF_DIR_OUT && c->dir != POL_DIR_OUT))
 		want = CLS_SET_DIR;
 	if (want != CLS_SET_MAX) {
 		CHECK(w, miss == want);
@@ -442,28 +447,26 @@ model_miss(struct world *w, const struct pkt_case *c, unsigned i,
 
 /* Explain's steps: they end at the deciding rule, as the verdict says. */
 static void
-check_steps(struct world *w, const struct pkt_case *c,
-    const struct cls_why *y)
+check_steps(struct world *w, const struct pkt_case *c, const struct cls_why *y)
 {
 	const struct cls_verdict *v = &y->v;
 	unsigned pc = cls_proto_class(c->k.l4proto, c->k.af);
 
-	CHECK(w, y->gate == model_gate(&w->g, c) ||
-	    v->reason == CDN_R_KNOCK);
+	CHECK(w, y->gate == model_gate(&w->g, c) || v->reason == CDN_R_KNOCK);
 	if (!y->walked) {
 		CHECK(w, y->nmiss == 0);
 		CHECK(w, v->reason == CDN_R_KNOCK ||
-		    v->reason == CDN_R_NO_SESSION ||
-		    v->reason == CDN_R_SESSION_EXPIRED);
+		             v->reason == CDN_R_NO_SESSION ||
+		             v->reason == CDN_R_SESSION_EXPIRED);
 		CHECK(w, v->rule == POL_RULE_DEFAULT);
 		return;
 	}
-	CHECK(w, y->nmiss == (v->rule == POL_RULE_DEFAULT ? w->p->nrules :
-	    v->rule + 1u));
+	CHECK(w, y->nmiss == (v->rule == POL_RULE_DEFAULT ? w->p->nrules
+	                                                  : v->rule + 1u));
 	for (unsigned i = 0; i < y->nmiss; i++) {
 		CHECK(w, (y->miss[i] == CLS_SET_MAX) == (i == v->rule));
 		CHECK(w, (cls_miss_text(y->miss[i], pc, y->ident_hit) ==
-		    NULL) == (i == v->rule));
+		             NULL) == (i == v->rule));
 		model_miss(w, c, i, y->miss[i], y->ident_hit);
 	}
 }
@@ -472,7 +475,8 @@ static void
 ctx_fill(struct world *w, uint64_t seed, unsigned n, const struct pkt_case *c,
     const char *what)
 {
-	snprintf(w->ctx, sizeof(w->ctx), "seed %lu packet %u (%s): af %u "
+	snprintf(w->ctx, sizeof(w->ctx),
+	    "seed %lu packet %u (%s): af %u "
 	    "proto %u sport %u dport %u dir %u src %u dst %u",
 	    (unsigned long)seed, n, what, c->k.af, c->k.l4proto, c->k.sport,
 	    c->k.dport, c->dir, c->sk, c->dk);
@@ -497,7 +501,7 @@ check_plain(struct world *w, const struct pkt_case *c)
 	same_verdict(w, &y.v, &v);
 	frame_build(&c->k, &f);
 	CHECK(w, replay_packet(w->p, w->geo, NOW, c->dir, f.b, f.len, &rm,
-	    &rv) == 0);
+	             &rv) == 0);
 	same_verdict(w, &rv, &v);
 	check_steps(w, c, &y);
 	return y.walked;
@@ -527,8 +531,8 @@ check_session(struct world *w, const struct pkt_case *c)
 			pol_set_add(&bits, i);
 	cls_sess_key(&m, v.service, &sk);
 	assert_int_equal(sess_ident_set(w->t, 0, bits.w), 0);
-	assert_int_equal(sess_put(w->t, &sk, live ? NOW + 60 : NOW - 1, 1,
-	    0), 0);
+	assert_int_equal(sess_put(w->t, &sk, live ? NOW + 60 : NOW - 1, 1, 0),
+	    0);
 	cls_explain(&env, &m, c->dir, &y);
 	cls_classify(&env, &m, c->dir, &v);
 	same_verdict(w, &y.v, &v);
@@ -537,8 +541,8 @@ check_session(struct world *w, const struct pkt_case *c)
 	CHECK(w, y.ident_hit == (y.gate && live));
 	for (unsigned i = 0; y.ident_hit && i < y.nmiss; i++)
 		CHECK(w, (y.miss[i] == CLS_SET_IDENT) ==
-		    (y.miss[i] >= CLS_SET_IDENT && !((bits.w[i / 64] >>
-		    (i % 64)) & 1)));
+		             (y.miss[i] >= CLS_SET_IDENT &&
+		                 !((bits.w[i / 64] >> (i % 64)) & 1)));
 	assert_int_equal(sess_del(w->t, &sk), 0);
 }
 
@@ -553,7 +557,8 @@ test_explain_is_the_classifier(void **state)
 	assert_non_null(w);
 	w->geo = geo_make();
 	assert_int_equal(sess_create(64, 1, POL_WORDS, &w->t, &w->tfd, err,
-	    sizeof(err)), 0);
+	                     sizeof(err)),
+	    0);
 	for (uint64_t seed = 1; seed <= POLICIES; seed++) {
 		gen_policy(&w->g, seed);
 		w->p = compile(&w->g);
@@ -574,7 +579,8 @@ test_explain_is_the_classifier(void **state)
 	assert_true(gated > cases / 50);
 	assert_true(walked > cases / 2);
 	print_message("%u cases, %u decided by the rules, %u at the "
-	    "identity gate\n", cases, walked, gated);
+	              "identity gate\n",
+	    cases, walked, gated);
 	sess_detach(w->t);
 	close(w->tfd);
 	geo_tables_free(w->geo);
@@ -597,7 +603,8 @@ test_icmp_number_of_the_other_family(void **state)
 
 	(void)state;
 	assert_non_null(w);
-	put(&w->g, "rules = ( { name = \"icmp\"; proto = \"icmp\";"
+	put(&w->g,
+	    "rules = ( { name = \"icmp\"; proto = \"icmp\";"
 	    " action = \"drop\"; },\n"
 	    "  { name = \"other\"; proto = \"other\"; action = \"reject\"; } );\n"
 	    "default = { action = \"allow\"; };\n");

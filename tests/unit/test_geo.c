@@ -108,11 +108,11 @@ static void
 test_cc_iso(void **state)
 {
 	static const char *const bad[] = { "AA", "QM", "QZ", "XA", "XX", "XZ",
-	    "ZZ", "UK", "EU", "EZ", "UN", "AC", "TA", "IC", "AN", "CS", "YU",
-	    "ZR", "TP", "BU", "DD", "SU", "FX", "OO", "ZY" };
-	static const char *const good[] = { "AD", "AQ", "BV", "CN", "DE",
-	    "GB", "HM", "IR", "KP", "RU", "SS", "SX", "TL", "UM", "US", "VE",
-	    "XK", "ZW", "ax", "Cw" };
+		"ZZ", "UK", "EU", "EZ", "UN", "AC", "TA", "IC", "AN", "CS",
+		"YU", "ZR", "TP", "BU", "DD", "SU", "FX", "OO", "ZY" };
+	static const char *const good[] = { "AD", "AQ", "BV", "CN", "DE", "GB",
+		"HM", "IR", "KP", "RU", "SS", "SX", "TL", "UM", "US", "VE",
+		"XK", "ZW", "ax", "Cw" };
 	unsigned n = 0;
 
 	(void)state;
@@ -269,8 +269,8 @@ test_v4_many_groups(void **state)
 	(void)state;
 	for (i = 0; i < 20000; i++) {
 		seed = seed * 1103515245 + 12345;
-		assert_int_equal(geo_v4_set(t, seed, 25 + i % 8,
-		    1 + i % 600), 0);
+		assert_int_equal(geo_v4_set(t, seed, 25 + i % 8, 1 + i % 600),
+		    0);
 		if (i % 7 == 0)
 			assert_int_equal(geo_v4_set(t, seed, 24, 0), 0);
 	}
@@ -282,8 +282,8 @@ test_v4_many_groups(void **state)
 	assert_int_equal(geo_tables_compact(t), 0);
 	geo_tables_mem(t, &m);
 	assert_true(m.v4_tbl8_groups > 10000);
-	assert_int_equal(m.v4_bytes, (1u << 24) * 2 +
-	    (size_t)m.v4_tbl8_groups * 512);
+	assert_int_equal(m.v4_bytes,
+	    (1u << 24) * 2 + (size_t)m.v4_tbl8_groups * 512);
 	geo_lookup4_bulk(t, a, got, 1000);
 	for (i = 0; i < 1000; i++) {
 		assert_int_equal(got[i], want[i]);
@@ -373,8 +373,7 @@ test_v6_set(void **state)
 	assert_int_equal(look6(t, "2002::"), cc("CN"));
 	assert_int_equal(geo_v6_set(t, (uint8_t[16]){ 0 }, 129, 1), -1);
 	assert_int_equal(errno, EINVAL);
-	assert_int_equal(geo_v6_set(t, (uint8_t[16]){ 0 }, 0, GEO_CC_MAX),
-	    -1);
+	assert_int_equal(geo_v6_set(t, (uint8_t[16]){ 0 }, 0, GEO_CC_MAX), -1);
 	geo_tables_free(t);
 }
 
@@ -394,7 +393,7 @@ test_v6_overwrite(void **state)
 	assert_int_equal(look6(t, "2001:db8:2::1"), cc("DE"));
 	assert_int_equal(look6(t, "2001:e00::"), GEO_CC_UNKNOWN);
 	geo_tables_mem(t, &m);
-	assert_int_equal(m.v6_nodes, 1);	/* the /24's own node */
+	assert_int_equal(m.v6_nodes, 1); /* the /24's own node */
 	set6(t, "2001:db8:1::7", 128, cc("KP"));
 	set6(t, "::", 0, GEO_CC_UNKNOWN);
 	assert_int_equal(look6(t, "2001:db8:1::7"), GEO_CC_UNKNOWN);
@@ -423,14 +422,16 @@ struct walk_log {
 	uint32_t lo[8], hi[8];
 	uint8_t base6[8][16];
 	unsigned plen6[8], alias_plen[8], alias_off[8];
-	int stop_after;		/* >0: end the walk after so many calls */
+	int stop_after; /* >0: end the walk after so many calls */
 };
 
 static int
 walk_stop(struct walk_log *l)
 {
-	return l->stop_after > 0 && (int)(l->n4 + l->n6 + l->nalias) >=
-	    l->stop_after ? 7 : 0;
+	return l->stop_after > 0 &&
+	               (int)(l->n4 + l->n6 + l->nalias) >= l->stop_after
+	           ? 7
+	           : 0;
 }
 
 static int
@@ -438,7 +439,7 @@ walk4(void *arg, uint32_t lo, uint32_t hi)
 {
 	struct walk_log *l = arg;
 
-	assert_true(l->n6 == 0 && l->nalias == 0);	/* IPv4 first */
+	assert_true(l->n6 == 0 && l->nalias == 0); /* IPv4 first */
 	assert_true(l->n4 < 8);
 	l->lo[l->n4] = lo;
 	l->hi[l->n4++] = hi;
@@ -484,8 +485,7 @@ test_walk(void **state)
 	set[cc("CN") / 64] |= 1ULL << (cc("CN") % 64);
 	assert_int_equal(geo_v4_set(t, ip4("198.51.100.0"), 24, cc("CN")), 0);
 	assert_int_equal(geo_v4_set(t, ip4("198.51.101.0"), 24, cc("CN")), 0);
-	assert_int_equal(geo_v4_set(t, ip4("198.51.100.16"), 28, cc("US")),
-	    0);
+	assert_int_equal(geo_v4_set(t, ip4("198.51.100.16"), 28, cc("US")), 0);
 	assert_int_equal(geo_v4_set(t, ip4("203.0.113.7"), 32, cc("CN")), 0);
 	ip6("2001:db8:1::", a);
 	assert_int_equal(geo_v6_set(t, a, 48, cc("CN")), 0);
@@ -494,11 +494,11 @@ test_walk(void **state)
 	ip6("::ffff:0:0", a);
 	assert_int_equal(geo_v6_set_alias4(t, a, 96), 0);
 	assert_int_equal(geo_walk(t, &w), 0);
-	assert_int_equal(l.n4, 3);	/* the US /28 splits; the /24s join */
-	assert_true(l.lo[0] == ip4("198.51.100.0") &&
-	    l.hi[0] == ip4("198.51.100.15"));
+	assert_int_equal(l.n4, 3); /* the US /28 splits; the /24s join */
+	assert_true(
+	    l.lo[0] == ip4("198.51.100.0") && l.hi[0] == ip4("198.51.100.15"));
 	assert_true(l.lo[1] == ip4("198.51.100.32") &&
-	    l.hi[1] == ip4("198.51.101.255"));
+	            l.hi[1] == ip4("198.51.101.255"));
 	assert_true(l.lo[2] == ip4("203.0.113.7") && l.hi[2] == l.lo[2]);
 	assert_int_equal(l.n6, 1);
 	ip6("2001:db8:1::", a);
@@ -524,8 +524,7 @@ test_v6_alias(void **state)
 
 	(void)state;
 	assert_int_equal(geo_v4_set(t, ip4("198.51.100.0"), 24, cc("CN")), 0);
-	assert_int_equal(geo_v4_set(t, ip4("198.51.100.128"), 25, cc("US")),
-	    0);
+	assert_int_equal(geo_v4_set(t, ip4("198.51.100.128"), 25, cc("US")), 0);
 	ip6("::ffff:0:0", a);
 	assert_int_equal(geo_v6_set_alias4(t, a, 96), 0);
 	ip6("2002::", a);
@@ -545,7 +544,7 @@ test_v6_alias(void **state)
 	assert_int_equal(geo_lookup6(t, a), cc("US"));
 	put4_at(a, 21, ip4("198.51.100.20"));
 	assert_int_equal(geo_lookup6(t, a), cc("CN"));
-	a[15] = 0xff;	/* bits after the IPv4 address do not matter */
+	a[15] = 0xff; /* bits after the IPv4 address do not matter */
 	assert_int_equal(geo_lookup6(t, a), cc("CN"));
 	/* The alias follows later IPv4 writes... */
 	assert_int_equal(geo_v4_set(t, ip4("198.51.100.0"), 26, cc("DE")), 0);
@@ -565,9 +564,17 @@ static void
 test_v6_bulk(void **state)
 {
 	static const char *const addrs[] = {
-		"2001:db8:1::7", "2001:db8:1::8", "2001:db8:2::", "::",
-		"::ffff:198.51.100.1", "2002:c633:6481::", "2001:db8:1:1::1",
-		"ffff::1", "2001:db8::", "::ffff:10.0.0.1", "2001:db8:1::6",
+		"2001:db8:1::7",
+		"2001:db8:1::8",
+		"2001:db8:2::",
+		"::",
+		"::ffff:198.51.100.1",
+		"2002:c633:6481::",
+		"2001:db8:1:1::1",
+		"ffff::1",
+		"2001:db8::",
+		"::ffff:10.0.0.1",
+		"2001:db8:1::6",
 	};
 	enum { N = 75 };
 	struct geo_tables *t = geo_tables_create();
@@ -625,9 +632,11 @@ test_compact(void **state)
 			assert_int_equal(geo_v6_set_alias4(t, p, 40), 0);
 		else
 			assert_int_equal(geo_v6_set(t, p, 16 + s % 113,
-			    (geo_cc_t)(i % 3 ? 1 + i % 5 : 0)), 0);
+			                     (geo_cc_t)(i % 3 ? 1 + i % 5 : 0)),
+			    0);
 		assert_int_equal(geo_v4_set(t, (uint32_t)s, 20 + i % 13,
-		    (geo_cc_t)(1 + i % 3)), 0);
+		                     (geo_cc_t)(1 + i % 3)),
+		    0);
 		if (i < 2000)
 			memcpy(a[i], p, 16);
 	}
@@ -752,8 +761,7 @@ test_build_registered(void **state)
 	(void)state;
 	build_ok(&src, 1, NULL, 0, &db);
 	assert_int_equal(geo_lookup4(db.tables, ip4("11.0.2.1")), cc("DE"));
-	assert_int_equal(geo_lookup4(db.tables, ip4("12.51.100.1")),
-	    cc("CN"));
+	assert_int_equal(geo_lookup4(db.tables, ip4("12.51.100.1")), cc("CN"));
 	geo_db_free(&db);
 }
 
@@ -765,7 +773,7 @@ test_build_v4only(void **state)
 	FILE *fp;
 
 	(void)state;
-	build_ok(&src, 1, NULL, 0, &db);	/* default field */
+	build_ok(&src, 1, NULL, 0, &db); /* default field */
 	check_doc_ranges(db.tables, 0);
 	assert_int_equal(db.layer[0].ip_version, 4);
 	assert_int_equal(db.layer[0].record_size, 24);
@@ -824,8 +832,7 @@ test_build_layers(void **state)
 	src[1].path = fx("country.mmdb");
 	src[1].field = "country.iso_code";
 	build_ok(src, 2, NULL, 0, &db);
-	assert_int_equal(geo_lookup4(db.tables, ip4("12.51.100.1")),
-	    cc("CN"));
+	assert_int_equal(geo_lookup4(db.tables, ip4("12.51.100.1")), cc("CN"));
 	assert_int_equal(look6(db.tables, "2a00:db8:1:1::1"), cc("CN"));
 	geo_db_free(&db);
 }
@@ -987,8 +994,8 @@ test_build_nat64_local(void **state)
 	ov6(&ov[0], "64:ff9b:1::c01:0", 112, cc("SE"));
 	build_ok(&src, 1, ov, 1, &db);
 	t = db.tables;
-	expect6(t, "64:ff9b:1::c33:6407", cc("CN"));	/* 12.51.100.7 */
-	expect6(t, "64:ff9b:1::d00:7101", cc("RU"));	/* 13.0.113.1 */
+	expect6(t, "64:ff9b:1::c33:6407", cc("CN")); /* 12.51.100.7 */
+	expect6(t, "64:ff9b:1::d00:7101", cc("RU")); /* 13.0.113.1 */
 	expect6(t, "64:ff9b:1::c0a8:101", GEO_SP_PRIVATE);
 	expect6(t, "64:ff9b:1::808:808", GEO_CC_UNKNOWN);
 	expect6(t, "64:ff9b:1:1::c33:6407", GEO_SP_RESERVED);
@@ -1256,8 +1263,10 @@ fixtures_setup(void **state)
 	(void)state;
 	snprintf(fx_dir, sizeof(fx_dir), "%s", d && *d ? d : "build/fixtures");
 	if (access(fx("layer2.mmdb"), R_OK) != 0) {
-		snprintf(cmd, sizeof(cmd), "/usr/bin/perl "
-		    "tests/fixtures/mkmmdb.pl '%s' >&2", fx_dir);
+		snprintf(cmd, sizeof(cmd),
+		    "/usr/bin/perl "
+		    "tests/fixtures/mkmmdb.pl '%s' >&2",
+		    fx_dir);
 		if (system(cmd) != 0 || access(fx("layer2.mmdb"), R_OK) != 0)
 			return -1;
 	}

@@ -20,13 +20,13 @@
 #include "tests/unit/unit_util.h"
 
 /* Header offsets (struct geo_blob_hdr, geo_blob.c). */
-#define H_VERSION	4
-#define H_GROUPS	12
-#define H_NODES		16
-#define H_TBL24		24
-#define H_TBL8		32
-#define H_ROOT6		40
-#define H_NODE6		48
+#define H_VERSION 4
+#define H_GROUPS  12
+#define H_NODES   16
+#define H_TBL24   24
+#define H_TBL8    32
+#define H_ROOT6   40
+#define H_NODE6   48
 
 static char fx_dir[512];
 
@@ -59,8 +59,7 @@ put32(uint8_t *b, size_t off, uint32_t v)
  * prefixes, and random addresses under 2001:db8::/32 and the aliases.
  */
 static void
-assert_same(const struct geo_tables *a, const struct geo_tables *b,
-    unsigned n)
+assert_same(const struct geo_tables *a, const struct geo_tables *b, unsigned n)
 {
 	uint64_t s = 42;
 	uint8_t a6[16];
@@ -75,8 +74,12 @@ assert_same(const struct geo_tables *a, const struct geo_tables *b,
 		memcpy(a6 + 8, &r, 8);
 		assert_int_equal(geo_lookup6(a, a6), geo_lookup6(b, a6));
 		/* Inside the documentation prefix: deep in the trie. */
-		a6[0] = 0x20; a6[1] = 0x01; a6[2] = 0x0d; a6[3] = 0xb8;
-		a6[4] = 0; a6[5] = (uint8_t)(i % 4);
+		a6[0] = 0x20;
+		a6[1] = 0x01;
+		a6[2] = 0x0d;
+		a6[3] = 0xb8;
+		a6[4] = 0;
+		a6[5] = (uint8_t)(i % 4);
 		assert_int_equal(geo_lookup6(a, a6), geo_lookup6(b, a6));
 		/* ::ffff:0:0/96 and 2002::/16 reach the IPv4 table. */
 		memset(a6, 0, 10);
@@ -104,8 +107,7 @@ set6(struct geo_tables *t, const char *s, unsigned plen, const char *cc)
 	uint8_t a[16];
 
 	assert_int_equal(inet_pton(AF_INET6, s, a), 1);
-	assert_int_equal(geo_v6_set(t, a, plen, (geo_cc_t)geo_cc_parse(cc)),
-	    0);
+	assert_int_equal(geo_v6_set(t, a, plen, (geo_cc_t)geo_cc_parse(cc)), 0);
 }
 
 /* Tables with holes: groups and nodes freed by overwrites. */
@@ -126,7 +128,7 @@ handmade(void)
 	set6(t, "2001:db8:1:5::", 64, "US");
 	set6(t, "2001:db8:1:5::1", 128, "DE");
 	set6(t, "2001:db8:9::", 48, "FR");
-	set6(t, "2001:db8:8::", 47, "JP");		/* frees nodes */
+	set6(t, "2001:db8:8::", 47, "JP"); /* frees nodes */
 	z[10] = z[11] = 0xff;
 	assert_int_equal(geo_v6_set_alias4(t, z, 96), 0);
 	return t;
@@ -159,7 +161,7 @@ test_roundtrip_handmade(void **state)
 		assert_memory_equal(blob, blob2, len);
 		free(blob2);
 	}
-	geo_tables_free(u);	/* leaves the blob alone */
+	geo_tables_free(u); /* leaves the blob alone */
 	assert_int_equal(((uint8_t *)blob)[0], 'C');
 	free(blob);
 	geo_tables_free(t);
@@ -289,7 +291,7 @@ test_refuse_header(void **state)
 	put32(b, H_VERSION, 99);
 	assert_refused(b, len, "version 99");
 	memcpy(b, save, sizeof(save));
-	put32(b, H_GROUPS, hdr32(b, H_GROUPS) + 16);	/* 2 pages more */
+	put32(b, H_GROUPS, hdr32(b, H_GROUPS) + 16); /* 2 pages more */
 	assert_refused(b, len, "offsets");
 	memcpy(b, save, sizeof(save));
 	put32(b, H_NODES, 0x7fffffff);
@@ -341,13 +343,13 @@ test_refuse_v6(void **state)
 	memcpy(copy, b, len);
 	assert_true(nodes >= 3);
 	save = hdr32(b, r6 + 4 * 7);
-	put32(b, r6 + 4 * 7, 0x40000000u | nodes);	/* node past the end */
+	put32(b, r6 + 4 * 7, 0x40000000u | nodes); /* node past the end */
 	assert_refused(b, len, "root6[7]");
-	put32(b, r6 + 4 * 7, 0xc0000001u);		/* no such tag */
+	put32(b, r6 + 4 * 7, 0xc0000001u); /* no such tag */
 	assert_refused(b, len, "root6[7]");
-	put32(b, r6 + 4 * 7, 0x80000000u | 97);		/* alias past bit 96 */
+	put32(b, r6 + 4 * 7, 0x80000000u | 97); /* alias past bit 96 */
 	assert_refused(b, len, "root6[7]");
-	put32(b, r6 + 4 * 7, GEO_CC_MAX);		/* not a country */
+	put32(b, r6 + 4 * 7, GEO_CC_MAX); /* not a country */
 	assert_refused(b, len, "root6[7]");
 	put32(b, r6 + 4 * 7, save);
 	put32(b, n6 + 4 * 300, 0x40000000u | (nodes + 5));
@@ -389,7 +391,7 @@ test_refuse_deep(void **state)
 
 	(void)state;
 	memset(a, 0x11, sizeof(a));
-	assert_int_equal(geo_v6_set(t, a, 128, 5), 0);	/* 14 nodes deep */
+	assert_int_equal(geo_v6_set(t, a, 128, 5), 0); /* 14 nodes deep */
 	assert_int_equal(geo_tables_export(t, (void **)&b, &len), 0);
 	geo_tables_free(t);
 	nodes = hdr32(b, H_NODES);
@@ -428,8 +430,10 @@ setup(void **state)
 
 	(void)state;
 	snprintf(fx_dir, sizeof(fx_dir), "%s", d && *d ? d : "build/fixtures");
-	snprintf(cmd, sizeof(cmd), "test -s '%s/country.mmdb' || perl "
-	    "tests/fixtures/mkmmdb.pl '%s' >&2", fx_dir, fx_dir);
+	snprintf(cmd, sizeof(cmd),
+	    "test -s '%s/country.mmdb' || perl "
+	    "tests/fixtures/mkmmdb.pl '%s' >&2",
+	    fx_dir, fx_dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 

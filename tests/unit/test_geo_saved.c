@@ -33,11 +33,12 @@ db_make(struct geo_db *db)
 	memset(db, 0, sizeof(*db));
 	assert_non_null(db->tables = geo_tables_create());
 	assert_int_equal(geo_v4_set(db->tables, 0x01000000, 8,
-	    geo_cc_parse("AU")), 0);
-	assert_int_equal(geo_v4_set(db->tables, 0xc6336400, 24,
-	    geo_cc_parse("CN")), 0);
-	assert_int_equal(geo_v6_set(db->tables, v6, 32, geo_cc_parse("JP")),
+	                     geo_cc_parse("AU")),
 	    0);
+	assert_int_equal(geo_v4_set(db->tables, 0xc6336400, 24,
+	                     geo_cc_parse("CN")),
+	    0);
+	assert_int_equal(geo_v6_set(db->tables, v6, 32, geo_cc_parse("JP")), 0);
 	db->nlayers = 1;
 	snprintf(db->layer[0].path, sizeof(db->layer[0].path), "/x.mmdb");
 	snprintf(db->layer[0].field, sizeof(db->layer[0].field), "%s",
@@ -72,10 +73,8 @@ test_round_trip(void **state)
 	(void)state;
 	db_make(&db);
 	geo_saved_id(&db, NULL, 0, want);
-	assert_int_equal(geo_saved_write(path, &db, want, err,
-	    sizeof(err)), 0);
-	assert_int_equal(geo_saved_read(path, &back, &in, err, sizeof(err)),
-	    0);
+	assert_int_equal(geo_saved_write(path, &db, want, err, sizeof(err)), 0);
+	assert_int_equal(geo_saved_read(path, &back, &in, err, sizeof(err)), 0);
 	assert_memory_equal(in.id, want, sizeof(want));
 	assert_int_equal(back.nlayers, 1);
 	assert_string_equal(back.layer[0].path, "/x.mmdb");
@@ -127,8 +126,8 @@ test_damage_refused(void **state)
 	geo_db_free(&db);
 	assert_int_equal(stat(path, &st), 0);
 	/* Magic, counts, id, metadata, the tables, the last byte. */
-	const off_t offs[] = { 0, 12, 40, 100, 200, 1000, 5000,
-	    st.st_size / 2, st.st_size - 1 };
+	const off_t offs[] = { 0, 12, 40, 100, 200, 1000, 5000, st.st_size / 2,
+		st.st_size - 1 };
 	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
 		refused_flipped(offs[i]);
 	assert_int_equal(truncate(path, st.st_size - 4096), 0);
@@ -174,8 +173,9 @@ test_private_copy(void **state)
 	munmap(m, sizeof(buf));
 	close(fd);
 	close(mfd);
-	assert_int_equal(geo_copy_private("/nonexistent/db", proc,
-	    sizeof(proc), why, sizeof(why)), -1);
+	assert_int_equal(geo_copy_private("/nonexistent/db", proc, sizeof(proc),
+	                     why, sizeof(why)),
+	    -1);
 	assert_non_null(strstr(why, "No such file"));
 }
 

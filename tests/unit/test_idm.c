@@ -22,20 +22,22 @@
 #include "core/stats/reasons.h"
 #include "tests/unit/unit_cls.h"
 
-#define HEAD_ISSUER \
-	"regions = { prohibited = [ \"CN\", \"RU\" ]; };\n" \
-	"services = { ssh = { proto = \"tcp\"; ports = [ \"22\" ]; };\n" \
-	"  web = { proto = \"tcp\"; ports = [ \"80\" ]; }; };\n" \
+#define HEAD_ISSUER                                                             \
+	"regions = { prohibited = [ \"CN\", \"RU\" ]; };\n"                     \
+	"services = { ssh = { proto = \"tcp\"; ports = [ \"22\" ]; };\n"        \
+	"  web = { proto = \"tcp\"; ports = [ \"80\" ]; }; };\n"                \
 	"identity = { issuers = ( { name = \"corp\"; issuer = \"https://i\";\n" \
-	"  audience = \"cordon\"; jwks = \"/dev/null\";\n" \
+	"  audience = \"cordon\"; jwks = \"/dev/null\";\n"                      \
 	"  algorithms = [ \"ES256\" ]; } );\n"
-#define HEAD HEAD_ISSUER \
-	"  claims = { country = [ \"ctry\", \"usage_location\" ];\n" \
+#define HEAD                                                                   \
+	HEAD_ISSUER                                                            \
+	"  claims = { country = [ \"ctry\", \"usage_location\" ];\n"           \
 	"  act_depth = 2; }; services = [ \"ssh\" ]; };\n"
 
 /* The issuers, then an identity group left open at a knock group. */
-#define HEAD_KNOCK HEAD_ISSUER \
-	"  services = [ \"ssh\" ];\n" \
+#define HEAD_KNOCK                                                             \
+	HEAD_ISSUER                                                            \
+	"  services = [ \"ssh\" ];\n"                                          \
 	"  knock = { port = 47470;\n"
 
 /* Loads TEXT; returns the error (or "") in a static buffer. */
@@ -102,22 +104,27 @@ match(const struct conf *c, unsigned rule, const char *json)
 static void
 test_escort_actor(void **st)
 {
-	struct conf *c = conf_ok("{ name = \"escort\"; services = \"ssh\";\n"
+	struct conf *c = conf_ok(
+	    "{ name = \"escort\"; services = \"ssh\";\n"
 	    "identity = { who = \"actors\"; location = [ \"prohibited\","
 	    " \"unknown\" ]; }; action = \"drop\"; }");
 
 	(void)st;
-	assert_true(match(c, 0, "{\"sub\":\"e\",\"ctry\":\"US\","
+	assert_true(match(c, 0,
+	    "{\"sub\":\"e\",\"ctry\":\"US\","
 	    "\"act\":{\"sub\":\"b\",\"ctry\":\"CN\"}}"));
 	/* Nested: the second actor is in RU. */
-	assert_true(match(c, 0, "{\"sub\":\"e\",\"ctry\":\"US\",\"act\":"
+	assert_true(match(c, 0,
+	    "{\"sub\":\"e\",\"ctry\":\"US\",\"act\":"
 	    "{\"sub\":\"x\",\"ctry\":\"US\",\"act\":{\"sub\":\"b\","
 	    "\"usage_location\":\"ru\"}}}"));
 	/* An actor that says nothing about where it is: unknown. */
-	assert_true(match(c, 0, "{\"sub\":\"e\",\"ctry\":\"US\","
+	assert_true(match(c, 0,
+	    "{\"sub\":\"e\",\"ctry\":\"US\","
 	    "\"act\":{\"sub\":\"b\"}}"));
 	assert_false(match(c, 0, "{\"sub\":\"e\",\"ctry\":\"CN\"}"));
-	assert_false(match(c, 0, "{\"sub\":\"e\",\"ctry\":\"US\","
+	assert_false(match(c, 0,
+	    "{\"sub\":\"e\",\"ctry\":\"US\","
 	    "\"act\":{\"sub\":\"b\",\"ctry\":\"DE\"}}"));
 	free(c);
 }
@@ -125,7 +132,8 @@ test_escort_actor(void **st)
 static void
 test_missing_never_passes(void **st)
 {
-	struct conf *c = conf_ok("{ name = \"ops\"; services = \"ssh\";\n"
+	struct conf *c = conf_ok(
+	    "{ name = \"ops\"; services = \"ssh\";\n"
 	    "identity = { groups = [ \"ops\" ]; location = [ \"US\" ]; };\n"
 	    "action = \"allow\"; }");
 
@@ -141,7 +149,8 @@ test_missing_never_passes(void **st)
 static void
 test_who_all_and_session(void **st)
 {
-	struct conf *c = conf_ok("{ name = \"all\"; services = \"ssh\";\n"
+	struct conf *c = conf_ok(
+	    "{ name = \"all\"; services = \"ssh\";\n"
 	    "identity = { who = \"all\"; location = \"US\"; };"
 	    " action = \"allow\"; },\n"
 	    "{ name = \"relay\"; services = \"ssh\"; identity = {"
@@ -151,7 +160,8 @@ test_who_all_and_session(void **st)
 
 	(void)st;
 	assert_true(match(c, 0, "{\"ctry\":\"US\",\"act\":{\"ctry\":\"US\"}}"));
-	assert_false(match(c, 0, "{\"ctry\":\"US\",\"act\":{\"ctry\":\"CN\"}}"));
+	assert_false(
+	    match(c, 0, "{\"ctry\":\"US\",\"act\":{\"ctry\":\"CN\"}}"));
 	assert_true(match(c, 1, "{\"act\":{\"sub\":\"b\"}}"));
 	assert_false(match(c, 1, "{\"sub\":\"a\"}"));
 	/* No ipaddr claim: a mismatch, never an agreement. */
@@ -170,8 +180,7 @@ test_act_depth(void **st)
 	facts(c, "{\"act\":{\"act\":{\"sub\":\"x\"}}}", &f, &cl, IDM_E_OK);
 	assert_int_equal(f.n, 3);
 	json_decref(cl);
-	facts(c, "{\"act\":{\"act\":{\"act\":{}}}}", &f, &cl,
-	    IDM_E_ACT_DEPTH);
+	facts(c, "{\"act\":{\"act\":{\"act\":{}}}}", &f, &cl, IDM_E_ACT_DEPTH);
 	json_decref(cl);
 	facts(c, "{\"act\":\"bob\"}", &f, &cl, IDM_E_ACT_FORM);
 	json_decref(cl);
@@ -181,7 +190,8 @@ test_act_depth(void **st)
 static void
 test_rule_bits(void **st)
 {
-	struct conf *c = conf_ok("{ name = \"id\"; services = \"ssh\";\n"
+	struct conf *c = conf_ok(
+	    "{ name = \"id\"; services = \"ssh\";\n"
 	    "identity = { sub = [ \"alice\" ]; }; action = \"allow\"; },\n"
 	    "{ name = \"plain\"; action = \"drop\"; }");
 	struct policy *p = calloc(1, sizeof(*p));
@@ -193,7 +203,7 @@ test_rule_bits(void **st)
 	(void)st;
 	assert_int_equal(pol_compile(c, NULL, p, err, sizeof(err)), 0);
 	assert_int_equal(p->ident_svc, 1);
-	assert_int_equal(p->noident.w[0], 2);	/* only "plain" */
+	assert_int_equal(p->noident.w[0], 2); /* only "plain" */
 	facts(c, "{\"sub\":\"alice\"}", &f, &cl, IDM_E_OK);
 	idm_rule_bits(c, &f, &bits);
 	assert_int_equal(bits.w[0], 3);
@@ -215,9 +225,10 @@ test_rule_bits(void **st)
 static void
 test_made_up_countries(void **st)
 {
-	static const char *const fake[] = { "XX", "UK", "EU", "QM", "ZZ",
-	    "AA", "xx", "uk", "private", "special", "YU" };
-	struct conf *c = conf_ok("{ name = \"escort\"; services = \"ssh\";\n"
+	static const char *const fake[] = { "XX", "UK", "EU", "QM", "ZZ", "AA",
+		"xx", "uk", "private", "special", "YU" };
+	struct conf *c = conf_ok(
+	    "{ name = \"escort\"; services = \"ssh\";\n"
 	    "identity = { who = \"actors\"; location = [ \"prohibited\","
 	    " \"unknown\" ]; }; action = \"drop\"; },\n"
 	    "{ name = \"gb\"; services = \"ssh\";\n"
@@ -226,15 +237,18 @@ test_made_up_countries(void **st)
 
 	(void)st;
 	for (size_t i = 0; i < sizeof(fake) / sizeof(fake[0]); i++) {
-		snprintf(json, sizeof(json), "{\"sub\":\"e\",\"ctry\":\"US\","
-		    "\"act\":{\"sub\":\"b\",\"ctry\":\"%s\"}}", fake[i]);
+		snprintf(json, sizeof(json),
+		    "{\"sub\":\"e\",\"ctry\":\"US\","
+		    "\"act\":{\"sub\":\"b\",\"ctry\":\"%s\"}}",
+		    fake[i]);
 		if (!match(c, 0, json))
 			fail_msg("actor in \"%s\" not unknown", fake[i]);
 		/* "UK" is not GB. */
 		snprintf(json, sizeof(json), "{\"ctry\":\"%s\"}", fake[i]);
 		assert_false(match(c, 1, json));
 	}
-	assert_false(match(c, 0, "{\"sub\":\"e\",\"ctry\":\"US\","
+	assert_false(match(c, 0,
+	    "{\"sub\":\"e\",\"ctry\":\"US\","
 	    "\"act\":{\"sub\":\"b\",\"ctry\":\"XK\"}}"));
 	assert_true(match(c, 1, "{\"ctry\":\"gb\"}"));
 	free(c);
@@ -249,9 +263,10 @@ static void
 test_unparsable_ipaddr(void **st)
 {
 	static const char *const bad[] = { "\"198.51.100.7, 10.0.0.1\"",
-	    "\"198.51.100.7:443\"", "\"198.051.100.7\"", "3325256711",
-	    "[\"198.51.100.7\"]", "\"fe80::1%eth0\"", "\"\"" };
-	struct conf *c = conf_ok("{ name = \"escort\"; services = \"ssh\";\n"
+		"\"198.51.100.7:443\"", "\"198.051.100.7\"", "3325256711",
+		"[\"198.51.100.7\"]", "\"fe80::1%eth0\"", "\"\"" };
+	struct conf *c = conf_ok(
+	    "{ name = \"escort\"; services = \"ssh\";\n"
 	    "identity = { who = \"actors\"; location = [ \"prohibited\","
 	    " \"unknown\" ]; }; action = \"drop\"; },\n"
 	    "{ name = \"us\"; services = \"ssh\";\n"
@@ -261,17 +276,21 @@ test_unparsable_ipaddr(void **st)
 
 	(void)st;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(json, sizeof(json), "{\"sub\":\"e\",\"act\":"
-		    "{\"sub\":\"b\",\"ctry\":\"US\",\"ipaddr\":%s}}", bad[i]);
+		snprintf(json, sizeof(json),
+		    "{\"sub\":\"e\",\"act\":"
+		    "{\"sub\":\"b\",\"ctry\":\"US\",\"ipaddr\":%s}}",
+		    bad[i]);
 		if (!match(c, 0, json))
 			fail_msg("ipaddr %s with ctry US not unknown", bad[i]);
 		/* The declared country still counts where it is named. */
 		assert_true(match(c, 1, json));
 	}
 	/* No ipaddr at all: the declared country alone places the actor. */
-	assert_false(match(c, 0, "{\"sub\":\"e\",\"act\":{\"sub\":\"b\","
+	assert_false(match(c, 0,
+	    "{\"sub\":\"e\",\"act\":{\"sub\":\"b\","
 	    "\"ctry\":\"US\"}}"));
-	assert_false(match(c, 0, "{\"sub\":\"e\",\"act\":{\"sub\":\"b\","
+	assert_false(match(c, 0,
+	    "{\"sub\":\"e\",\"act\":{\"sub\":\"b\","
 	    "\"ctry\":\"US\",\"ipaddr\":null}}"));
 	free(c);
 }
@@ -280,12 +299,14 @@ test_unparsable_ipaddr(void **st)
 static void
 test_long_declared_list(void **st)
 {
-	struct conf *c = conf_ok("{ name = \"escort\"; services = \"ssh\";\n"
+	struct conf *c = conf_ok(
+	    "{ name = \"escort\"; services = \"ssh\";\n"
 	    "identity = { who = \"any\"; declared_country = \"prohibited\";"
 	    " }; action = \"drop\"; }");
 
 	(void)st;
-	assert_true(match(c, 0, "{\"ctry\":[\"US\",\"DE\",\"FR\",\"GB\","
+	assert_true(match(c, 0,
+	    "{\"ctry\":[\"US\",\"DE\",\"FR\",\"GB\","
 	    "\"NL\",\"BE\",\"DK\",\"NO\",\"CN\"]}"));
 	free(c);
 }
@@ -325,14 +346,14 @@ test_cls_gates(void **st)
 	cls_classify(&env, &m, POL_DIR_IN, &v);
 	assert_int_equal(v.action, CDN_ACT_DROP);
 	assert_int_equal(v.reason, CDN_R_NO_SESSION);
-	m.dport = 80;	/* "low", not an identity service */
+	m.dport = 80; /* "low", not an identity service */
 	cls_classify(&env, &m, POL_DIR_IN, &v);
 	assert_int_equal(v.action, CDN_ACT_ALLOW);
 	m.frag = PKT_FRAG_LATER;
 	m.has_l4 = 0;
 	cls_classify(&env, &m, POL_DIR_IN, &v);
 	assert_int_equal(v.reason, CDN_R_NO_SESSION);
-	m.l4proto = 17;	/* no identity service uses UDP */
+	m.l4proto = 17; /* no identity service uses UDP */
 	cls_classify(&env, &m, POL_DIR_IN, &v);
 	assert_int_equal(v.action, CDN_ACT_ALLOW);
 	geo_tables_free(g);
@@ -396,10 +417,14 @@ test_knock_nat_config(void **st)
 	(void)st;
 	assert_string_equal(load(HEAD_KNOCK "}; };", c), "");
 	assert_int_equal(c->identity.nknock_nat, 0);
-	assert_string_equal(load(HEAD_KNOCK "nat = ( { inside = "
-	    "\"10.0.0.0/8\"; outside = \"198.51.100.7\"; },\n"
-	    "{ inside = \"fd00::/8\"; outside = \"2001:db8::/48\"; } ); };"
-	    " };", c), "");
+	assert_string_equal(
+	    load(HEAD_KNOCK
+	        "nat = ( { inside = "
+	        "\"10.0.0.0/8\"; outside = \"198.51.100.7\"; },\n"
+	        "{ inside = \"fd00::/8\"; outside = \"2001:db8::/48\"; } ); };"
+	        " };",
+	        c),
+	    "");
 	assert_int_equal(c->identity.nknock_nat, 2);
 	n = &c->identity.knock_nat[0];
 	assert_int_equal(n->inside.af, 4);
@@ -416,90 +441,92 @@ test_knock_nat_config(void **st)
 static void
 test_config_errors(void **st)
 {
-	static const struct { const char *text, *want; } bad[] = {
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
 		{ HEAD "rules = ( { name = \"r\"; services = \"web\"; identity"
-		    " = { sub = \"a\"; }; action = \"allow\"; } );",
+		       " = { sub = \"a\"; }; action = \"allow\"; } );",
 		    "9: rule \"r\": an identity rule may only name services "
 		    "listed in identity.services" },
 		{ HEAD "rules = ( { name = \"r\"; services = \"ssh\"; identity"
-		    " = { issuer = \"nope\"; }; action = \"allow\"; } );",
+		       " = { issuer = \"nope\"; }; action = \"allow\"; } );",
 		    "9: unknown issuer \"nope\"" },
 		{ HEAD "rules = ( { name = \"r\"; services = \"ssh\"; identity"
-		    " = { who = \"everyone\"; }; action = \"allow\"; } );",
+		       " = { who = \"everyone\"; }; action = \"allow\"; } );",
 		    "9: who must be subject, actors, any or all, not "
 		    "\"everyone\"" },
 		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\"; }; };\n"
-		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
-		    "audience = \"a\"; jwks = \"/dev/null\";\n"
-		    "algorithms = [ \"HS256\" ]; } ); services = \"ssh\"; };",
+		  "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		  "audience = \"a\"; jwks = \"/dev/null\";\n"
+		  "algorithms = [ \"HS256\" ]; } ); services = \"ssh\"; };",
 		    "4: unsupported algorithm \"HS256\" (RS256, PS256, ES256, "
 		    "ES384 or EdDSA; HS* and none are never accepted)" },
 		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\"; }; };\n"
-		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
-		    "audience = \"a\"; jwks = \"/dev/null\";\n"
-		    "algorithms = \"ES256\"; } ); services = \"ssh\";\n"
-		    "unidentified = { action = \"allow\"; }; };",
+		  "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		  "audience = \"a\"; jwks = \"/dev/null\";\n"
+		  "algorithms = \"ES256\"; } ); services = \"ssh\";\n"
+		  "unidentified = { action = \"allow\"; }; };",
 		    "5: unidentified action must be drop, reject or reroute, "
 		    "not \"allow\"" },
 		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"
-		    "dns = { proto = \"udp\"; ports = \"53\"; }; };\n"
-		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
-		    "audience = \"a\"; jwks = \"/dev/null\";\n"
-		    "algorithms = \"ES256\"; } ); services = \"ssh\";\n"
-		    "knock = { port = 53; }; };",
+		  "dns = { proto = \"udp\"; ports = \"53\"; }; };\n"
+		  "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		  "audience = \"a\"; jwks = \"/dev/null\";\n"
+		  "algorithms = \"ES256\"; } ); services = \"ssh\";\n"
+		  "knock = { port = 53; }; };",
 		    "6: knock: port 53 is service \"dns\"'s" },
 		{ "rules = ( { name = \"r\"; identity = { sub = \"a\"; };"
-		    " action = \"allow\"; } );",
+		  " action = \"allow\"; } );",
 		    "1: rule \"r\": identity block without an identity group" },
 		/* Item 11: one port, two identity services. */
 		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"
-		    "bastion = { proto = \"tcp\"; ports = [ \"22\", \"2222\" ];"
-		    " }; };\n"
-		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
-		    "audience = \"a\"; jwks = \"/dev/null\";\n"
-		    "algorithms = \"ES256\"; } );\n"
-		    "services = [ \"ssh\",\n \"bastion\" ]; };",
+		  "bastion = { proto = \"tcp\"; ports = [ \"22\", \"2222\" ];"
+		  " }; };\n"
+		  "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		  "audience = \"a\"; jwks = \"/dev/null\";\n"
+		  "algorithms = \"ES256\"; } );\n"
+		  "services = [ \"ssh\",\n \"bastion\" ]; };",
 		    "7: identity: services \"ssh\" and \"bastion\" share tcp "
 		    "port 22 (a session opens its own service's ports only: "
 		    "give each port to one identity service)" },
 		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\";\n"
-		    "sports = \"22\"; }; };\n"
-		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
-		    "audience = \"a\"; jwks = \"/dev/null\";\n"
-		    "algorithms = \"ES256\"; } ); services = \"ssh\"; };",
+		  "sports = \"22\"; }; };\n"
+		  "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		  "audience = \"a\"; jwks = \"/dev/null\";\n"
+		  "algorithms = \"ES256\"; } ); services = \"ssh\"; };",
 		    "5: identity: service \"ssh\" has sports: a session is "
 		    "looked up by destination port only" },
 		{ "services = { ssh = { proto = \"tcp\"; ports = \"22\"; }; };\n"
-		    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
-		    "audience = \"a\"; jwks = \"/dev/null\";\n"
-		    "algorithms = \"ES256\"; } ); services = \"ssh\";\n"
-		    "direction = \"out\"; };",
+		  "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+		  "audience = \"a\"; jwks = \"/dev/null\";\n"
+		  "algorithms = \"ES256\"; } ); services = \"ssh\";\n"
+		  "direction = \"out\"; };",
 		    "5: identity: direction must be in or any, not \"out\"" },
 		{ HEAD "rules = ( { name = \"r\"; services = \"ssh\"; "
-		    "direction = \"out\";\n identity = { sub = \"a\"; }; "
-		    "action = \"drop\"; } );",
+		       "direction = \"out\";\n identity = { sub = \"a\"; }; "
+		       "action = \"drop\"; } );",
 		    "10: rule \"r\": an identity rule on direction out needs "
 		    "identity.direction = \"any\" (only inbound flows carry a "
 		    "session)" },
 		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\"; } ); }; };",
 		    "9: missing \"outside\"" },
 		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.1/8\";\n"
-		    "outside = \"198.51.100.7\"; } ); }; };",
+		             "outside = \"198.51.100.7\"; } ); }; };",
 		    "9: knock nat: inside prefix \"10.0.0.1/8\" has host bits "
 		    "set" },
 		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\";\n"
-		    "outside = \"nat-box\"; } ); }; };",
+		             "outside = \"nat-box\"; } ); }; };",
 		    "10: knock nat: bad outside prefix \"nat-box\"" },
 		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\";\n"
-		    "outside = \"::/0\"; } ); }; };",
+		             "outside = \"::/0\"; } ); }; };",
 		    "10: knock nat: outside prefix /0 is too broad for a NAT's "
 		    "addresses (at least /16 for IPv4, /32 for IPv6)" },
 		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\";\n"
-		    "outside = \"128.0.0.0/1\"; } ); }; };",
+		             "outside = \"128.0.0.0/1\"; } ); }; };",
 		    "10: knock nat: outside prefix /1 is too broad for a NAT's "
 		    "addresses (at least /16 for IPv4, /32 for IPv6)" },
 		{ HEAD_KNOCK "nat = ( { inside = \"10.0.0.0/8\";\n"
-		    "outside = \"198.51.100.7\"; via = 1; } ); }; };",
+		             "outside = \"198.51.100.7\"; via = 1; } ); }; };",
 		    "10: unknown key \"via\" (expected one of: inside, outside)" },
 	};
 	struct conf *c = calloc(1, sizeof(*c));

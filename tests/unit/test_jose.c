@@ -53,7 +53,7 @@ test_b64url_decode_rejects(void **state)
 	assert_int_equal(dec("+/8", out, sizeof(out)), -1); /* base64 */
 	assert_int_equal(dec("Zm 9v", out, sizeof(out)), -1);
 	assert_int_equal(dec("Zm9\n", out, sizeof(out)), -1);
-	assert_int_equal(dec("Z", out, sizeof(out)), -1);    /* 4n+1 */
+	assert_int_equal(dec("Z", out, sizeof(out)), -1); /* 4n+1 */
 	assert_int_equal(dec("Zm9vY", out, sizeof(out)), -1);
 	/* Non-zero unused bits: "Zh" and "Zm9" vs "Zm-". */
 	assert_int_equal(dec("Zh", out, sizeof(out)), -1);
@@ -141,8 +141,7 @@ order_of(int nid, uint8_t *out, int size)
 	EC_GROUP *g = EC_GROUP_new_by_curve_name(nid);
 
 	assert_non_null(g);
-	assert_int_equal(BN_bn2binpad(EC_GROUP_get0_order(g), out, size),
-	    size);
+	assert_int_equal(BN_bn2binpad(EC_GROUP_get0_order(g), out, size), size);
 	EC_GROUP_free(g);
 }
 
@@ -231,7 +230,8 @@ test_reason_names(void **state)
 		assert_non_null(n);
 		assert_true(strlen(n) > 1);
 		/* kebab-case: lower-case letters and single dashes. */
-		assert_true(strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789-") ==
+		assert_true(
+		    strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789-") ==
 		    strlen(n));
 		assert_null(strstr(n, "--"));
 		for (s = 0; s < r; s++)
@@ -253,8 +253,8 @@ test_alg_names(void **state)
 	assert_int_equal(jose_alg_parse("none"), -1);
 	assert_null(jose_alg_name(JOSE_ALG_MAX));
 	assert_int_equal(jose_algs_parse("RS256,EdDSA", &algs), 0);
-	assert_int_equal(algs, JOSE_ALG_BIT(JOSE_ALG_RS256) |
-	    JOSE_ALG_BIT(JOSE_ALG_EDDSA));
+	assert_int_equal(algs,
+	    JOSE_ALG_BIT(JOSE_ALG_RS256) | JOSE_ALG_BIT(JOSE_ALG_EDDSA));
 	assert_int_equal(jose_algs_parse("RS256,,ES256", &algs), -1);
 	assert_int_equal(jose_algs_parse("RS256,HS256", &algs), -1);
 	assert_int_equal(jose_algs_parse("", &algs), -1);
@@ -263,21 +263,21 @@ test_alg_names(void **state)
 static void
 test_verify_size_and_shape_first(void **state)
 {
-	struct jose_issuer is = { .iss = "x", .algs = JOSE_ALGS_ALL,
-	    .max_token = 10 };
+	struct jose_issuer is = { .iss = "x",
+		.algs = JOSE_ALGS_ALL,
+		.max_token = 10 };
 	struct jose_result res;
 
 	(void)state;
 	assert_int_equal(jose_verify(&is, 1, "a.b.c.d.e.f", 11, 0, &res),
 	    JOSE_TOO_LARGE);
 	jose_result_free(&res);
-	assert_int_equal(jose_verify(&is, 1, "a.b", 3, 0, &res),
-	    JOSE_SEGMENTS);
+	assert_int_equal(jose_verify(&is, 1, "a.b", 3, 0, &res), JOSE_SEGMENTS);
 	assert_int_equal(res.issuer, -1);
 	assert_null(res.header);
 	jose_result_free(&res);
 	assert_int_equal(jose_verify(&is, 1, "e30.e30.", 8, 0, &res),
-	    JOSE_HEADER_TYPE);	/* {} has no alg */
+	    JOSE_HEADER_TYPE); /* {} has no alg */
 	assert_non_null(res.header);
 	jose_result_free(&res);
 	/* No issuers at all: nothing fits, not even an empty token. */

@@ -29,9 +29,9 @@
 #include "control/ident/knock.h"
 #include "tests/unit/unit_util.h"
 
-#define NOW	  1800000000LL	/* unix seconds the tests run "at" */
-#define NOW_MS	  (NOW * 1000)
-#define TOKEN	  "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+#define NOW    1800000000LL /* unix seconds the tests run "at" */
+#define NOW_MS (NOW * 1000)
+#define TOKEN  "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
 
 static char tmpdir[64];
 static char err[256];
@@ -68,8 +68,10 @@ msg_make(int64_t ts, uint8_t nonce_byte)
 {
 	struct knock_msg m = {
 		.timestamp = ts,
-		.service = "ssh", .service_len = 3,
-		.token = TOKEN, .token_len = strlen(TOKEN),
+		.service = "ssh",
+		.service_len = 3,
+		.token = TOKEN,
+		.token_len = strlen(TOKEN),
 		.sig_alg = -1,
 		.addr_af = 4,
 	};
@@ -246,7 +248,7 @@ test_bad_header(void **state)
 	expect_reason(b, n, KNOCK_R_MAGIC);
 	expect_reason((const uint8_t *)"CDX", 3, KNOCK_R_MAGIC);
 	memcpy(b, buf, n);
-	b[4] = 1;	/* version 1 signed no address: refused */
+	b[4] = 1; /* version 1 signed no address: refused */
 	expect_reason(b, n, KNOCK_R_VERSION);
 	b[4] = 3;
 	expect_reason(b, n, KNOCK_R_VERSION);
@@ -258,17 +260,17 @@ test_bad_header(void **state)
 	b[5] = 0x80;
 	expect_reason(b, n, KNOCK_R_FLAGS);
 	memcpy(b, buf, n);
-	b[7] = 0;	/* no address family */
+	b[7] = 0; /* no address family */
 	expect_reason(b, n, KNOCK_R_ADDR);
 	b[7] = 5;
 	expect_reason(b, n, KNOCK_R_ADDR);
-	b[7] = 6;	/* 192.0.2.1:: is some IPv6 address */
+	b[7] = 6; /* 192.0.2.1:: is some IPv6 address */
 	expect_reason(b, n, KNOCK_R_OK);
 	memcpy(b, buf, n);
-	b[47] = 1;	/* IPv4 with bytes after its four: one encoding only */
+	b[47] = 1; /* IPv4 with bytes after its four: one encoding only */
 	expect_reason(b, n, KNOCK_R_ADDR);
 	memcpy(b, buf, n);
-	b[8] = 0x80;	/* timestamp >= 2^63 */
+	b[8] = 0x80; /* timestamp >= 2^63 */
 	expect_reason(b, n, KNOCK_R_FUTURE);
 }
 
@@ -293,13 +295,13 @@ test_lengths_past_end(void **state)
 
 	(void)state;
 	memcpy(b, buf, n);
-	b[48] = 0xff;	/* token length 0xff.. */
+	b[48] = 0xff; /* token length 0xff.. */
 	expect_reason(b, n, KNOCK_R_TRUNC);
 	memcpy(b, buf, n);
-	b[49]++;	/* one byte more token than there is */
+	b[49]++; /* one byte more token than there is */
 	expect_reason(b, n, KNOCK_R_TRUNC);
 	memcpy(b, buf, n);
-	b[6] = 255;	/* service length 255 */
+	b[6] = 255; /* service length 255 */
 	expect_reason(b, KNOCK_HDR_LEN + 100, KNOCK_R_TRUNC);
 	/* Signature length beyond the datagram. */
 	memcpy(b, buf, n);
@@ -310,7 +312,7 @@ test_lengths_past_end(void **state)
 	memset(b + n + 3, 0x55, 63);
 	expect_reason(b, n + 3 + 63, KNOCK_R_TRUNC);
 	expect_reason(b, n + 3 + 64, KNOCK_R_OK);
-	b[n + 1] = 0x10;	/* 4160 > KNOCK_SIG_MAX */
+	b[n + 1] = 0x10; /* 4160 > KNOCK_SIG_MAX */
 	expect_reason(b, n + 3 + 64, KNOCK_R_SIG_LEN);
 	b[n + 1] = 0;
 	b[n + 2] = 0;
@@ -365,7 +367,8 @@ test_bad_token_bytes(void **state)
 	(void)state;
 	for (int c = 0; c < 256; c++) {
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+		          (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		          c == '.';
 
 		memcpy(b, buf, n);
 		b[tok + 5] = (uint8_t)c;
@@ -411,8 +414,8 @@ test_reason_names(void **state)
 	for (int i = 0; i < KNOCK_R_MAX; i++) {
 		const char *a = knock_reason_name(i);
 
-		assert_true(strspn(a, "abcdefghijklmnopqrstuvwxyz-") ==
-		    strlen(a));
+		assert_true(
+		    strspn(a, "abcdefghijklmnopqrstuvwxyz-") == strlen(a));
 		for (int j = 0; j < i; j++)
 			assert_string_not_equal(a, knock_reason_name(j));
 	}
@@ -423,12 +426,14 @@ test_reason_names(void **state)
 /* ---- knock_check / knock_finish ---- */
 
 static void
-ctx_open(struct knock_ctx *k, const char *file, uint32_t capacity,
-    int64_t now)
+ctx_open(struct knock_ctx *k, const char *file, uint32_t capacity, int64_t now)
 {
 	struct knock_conf c = {
-		.max_age = 60, .leeway = 10,
-		.rate_milli = 1000, .burst = 5, .rate_slots = 64,
+		.max_age = 60,
+		.leeway = 10,
+		.rate_milli = 1000,
+		.burst = 5,
+		.rate_slots = 64,
 		.replay_capacity = capacity,
 		.replay_path = file ? tmp_path(file) : NULL,
 	};
@@ -479,7 +484,8 @@ test_age_window(void **state)
 	assert_int_equal(k.counters[KNOCK_R_FUTURE], 2);
 	/* What passes carries its arrival time on to knock_finish. */
 	assert_int_equal(check_at(&k, buf, build_from(buf, NOW, 0x77, src_b),
-	    src_b, NOW_MS + 999, &m), KNOCK_R_OK);
+	                     src_b, NOW_MS + 999, &m),
+	    KNOCK_R_OK);
 	assert_int_equal(m.rx_ms, NOW_MS + 999);
 	knock_ctx_fini(&k);
 }
@@ -507,8 +513,8 @@ test_check_size_first(void **state)
 
 /* Check + finish as the daemon does, with no token binding (no PoP). */
 static int
-knock_once(struct knock_ctx *k, const uint8_t *buf, int n,
-    const uint8_t *src, int64_t now_ms)
+knock_once(struct knock_ctx *k, const uint8_t *buf, int n, const uint8_t *src,
+    int64_t now_ms)
 {
 	struct knock_msg m;
 	int rc = check_at(k, buf, n, src, now_ms, &m);
@@ -554,8 +560,8 @@ test_replay_and_restart(void **state)
 static void
 test_replay_expiry(void **state)
 {
-	struct knock_replay *r = knock_replay_open(NULL, 4, NOW, err,
-	    sizeof(err));
+	struct knock_replay *r =
+	    knock_replay_open(NULL, 4, NOW, err, sizeof(err));
 	uint8_t nonce[16] = { 1 };
 
 	(void)state;
@@ -563,9 +569,11 @@ test_replay_expiry(void **state)
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 70, NOW),
 	    KNOCK_REPLAY_OK);
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 75,
-	    NOW + 70), KNOCK_REPLAY_SEEN);
+	                     NOW + 70),
+	    KNOCK_REPLAY_SEEN);
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 140,
-	    NOW + 71), KNOCK_REPLAY_OK);
+	                     NOW + 71),
+	    KNOCK_REPLAY_OK);
 	assert_int_equal(knock_replay_count(r, NOW + 71), 1);
 	knock_replay_close(r);
 }
@@ -582,7 +590,8 @@ test_replay_full(void **state)
 	for (int i = 0; i < 4; i++) {
 		nonce[0] = (uint8_t)i;
 		assert_int_equal(knock_replay_check_and_add(r, nonce,
-		    NOW + 10 + i, NOW), KNOCK_REPLAY_OK);
+		                     NOW + 10 + i, NOW),
+		    KNOCK_REPLAY_OK);
 	}
 	nonce[0] = 9;
 	/* Full of fresh entries: refused and counted, nothing forgotten. */
@@ -591,19 +600,23 @@ test_replay_full(void **state)
 	assert_int_equal(knock_replay_stats(r)->full, 1);
 	for (int i = 0; i < 4; i++) {
 		nonce[0] = (uint8_t)i;
-		assert_int_equal(knock_replay_check_and_add(r, nonce,
-		    NOW + 70, NOW + 5), KNOCK_REPLAY_SEEN);
+		assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 70,
+		                     NOW + 5),
+		    KNOCK_REPLAY_SEEN);
 	}
 	/* Two have expired by NOW + 12: room again. */
 	nonce[0] = 9;
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 80,
-	    NOW + 12), KNOCK_REPLAY_OK);
+	                     NOW + 12),
+	    KNOCK_REPLAY_OK);
 	nonce[0] = 10;
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 80,
-	    NOW + 12), KNOCK_REPLAY_OK);
+	                     NOW + 12),
+	    KNOCK_REPLAY_OK);
 	nonce[0] = 11;
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 80,
-	    NOW + 12), KNOCK_REPLAY_FULL);
+	                     NOW + 12),
+	    KNOCK_REPLAY_FULL);
 	knock_replay_close(r);
 
 	/* Reopened with a smaller capacity, no fresh nonce is lost. */
@@ -613,7 +626,8 @@ test_replay_full(void **state)
 	assert_int_equal(knock_replay_count(r, NOW + 12), 4);
 	nonce[0] = 9;
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 80,
-	    NOW + 12), KNOCK_REPLAY_SEEN);
+	                     NOW + 12),
+	    KNOCK_REPLAY_SEEN);
 	knock_replay_close(r);
 }
 
@@ -635,13 +649,15 @@ test_replay_reuse_clock_back(void **state)
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 10, NOW),
 	    KNOCK_REPLAY_OK);
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 100,
-	    NOW + 11), KNOCK_REPLAY_OK);
+	                     NOW + 11),
+	    KNOCK_REPLAY_OK);
 	knock_replay_close(r);
 	r = knock_replay_open(path, 8, NOW + 5, err, sizeof(err));
 	assert_non_null(r);
 	assert_int_equal(knock_replay_stats(r)->loaded, 2);
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 200,
-	    NOW + 50), KNOCK_REPLAY_SEEN);
+	                     NOW + 50),
+	    KNOCK_REPLAY_SEEN);
 	knock_replay_close(r);
 }
 
@@ -667,7 +683,7 @@ test_replay_io_error(void **state)
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, SIG_IGN);
 	lim = old;
-	lim.rlim_cur = (rlim_t)file_size(path) + 10;	/* a torn record */
+	lim.rlim_cur = (rlim_t)file_size(path) + 10; /* a torn record */
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	assert_int_equal(knock_once(&k, b1, n1, src_a, NOW_MS),
 	    KNOCK_R_REPLAY_IO);
@@ -685,8 +701,7 @@ test_replay_io_error(void **state)
 	ctx_open(&k, "io.db", 1, NOW);
 	assert_int_equal(knock_replay_stats(k.replay)->torn, 0);
 	assert_int_equal(knock_replay_stats(k.replay)->loaded, 1);
-	assert_int_equal(knock_once(&k, b1, n1, src_a, NOW_MS),
-	    KNOCK_R_REPLAY);
+	assert_int_equal(knock_once(&k, b1, n1, src_a, NOW_MS), KNOCK_R_REPLAY);
 	assert_int_equal(knock_once(&k, b3, n3, src_a, NOW_MS),
 	    KNOCK_R_REPLAY_FULL);
 	knock_ctx_fini(&k);
@@ -725,8 +740,9 @@ test_replay_torn_and_corrupt(void **state)
 	assert_non_null(r);
 	for (int i = 0; i < 3; i++) {
 		nonce[0] = (uint8_t)i;
-		assert_int_equal(knock_replay_check_and_add(r, nonce,
-		    NOW + 70, NOW), KNOCK_REPLAY_OK);
+		assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 70,
+		                     NOW),
+		    KNOCK_REPLAY_OK);
 	}
 	knock_replay_close(r);
 	assert_int_equal(file_size(path), 32 * 4);
@@ -745,10 +761,12 @@ test_replay_torn_and_corrupt(void **state)
 	assert_int_equal(file_size(path), 32 * 3);
 	nonce[0] = 0;
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 70,
-	    NOW + 1), KNOCK_REPLAY_SEEN);
+	                     NOW + 1),
+	    KNOCK_REPLAY_SEEN);
 	nonce[0] = 2;
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 70,
-	    NOW + 1), KNOCK_REPLAY_SEEN);
+	                     NOW + 1),
+	    KNOCK_REPLAY_SEEN);
 	knock_replay_close(r);
 }
 
@@ -782,7 +800,8 @@ test_replay_compaction(void **state)
 	for (int i = 0; i < 300; i++) {
 		memcpy(nonce, &i, sizeof(i));
 		assert_int_equal(knock_replay_check_and_add(r, nonce,
-		    NOW + i + 2, NOW + i), KNOCK_REPLAY_OK);
+		                     NOW + i + 2, NOW + i),
+		    KNOCK_REPLAY_OK);
 		assert_true(file_size(path) <= 32 * (1 + 2 * 4 + 1));
 	}
 	assert_true(knock_replay_stats(r)->compactions > 30);
@@ -791,7 +810,8 @@ test_replay_compaction(void **state)
 	assert_non_null(r);
 	memcpy(nonce, &(int){ 299 }, sizeof(int));
 	assert_int_equal(knock_replay_check_and_add(r, nonce, NOW + 400,
-	    NOW + 299), KNOCK_REPLAY_SEEN);
+	                     NOW + 299),
+	    KNOCK_REPLAY_SEEN);
 	knock_replay_close(r);
 }
 
@@ -801,9 +821,12 @@ static const struct {
 	const char *type;
 	int alg;
 } pop_algs[] = {
-	{ "RSA", KNOCK_ALG_RS256 }, { "RSA", KNOCK_ALG_PS256 },
-	{ "P-256", KNOCK_ALG_ES256 }, { "P-384", KNOCK_ALG_ES384 },
-	{ "ED25519", KNOCK_ALG_EDDSA }, { "ED448", KNOCK_ALG_EDDSA },
+	{ "RSA", KNOCK_ALG_RS256 },
+	{ "RSA", KNOCK_ALG_PS256 },
+	{ "P-256", KNOCK_ALG_ES256 },
+	{ "P-384", KNOCK_ALG_ES384 },
+	{ "ED25519", KNOCK_ALG_EDDSA },
+	{ "ED448", KNOCK_ALG_EDDSA },
 };
 
 static void
@@ -831,8 +854,9 @@ test_pop_each_alg(void **state)
 		assert_int_equal(knock_pop_verify(&m, other, alg), -1);
 		/* A key bound to another algorithm. */
 		assert_int_equal(knock_pop_verify(&m, key,
-		    alg == KNOCK_ALG_RS256 ? KNOCK_ALG_PS256 :
-		    KNOCK_ALG_RS256), -1);
+		                     alg == KNOCK_ALG_RS256 ? KNOCK_ALG_PS256
+		                                            : KNOCK_ALG_RS256),
+		    -1);
 		/* Any signed byte changed: the service name here. */
 		buf[KNOCK_HDR_LEN] ^= 0x01;
 		assert_int_equal(knock_parse(buf, (size_t)n, &m), KNOCK_R_OK);
@@ -863,15 +887,19 @@ test_pop_key_confusion(void **state)
 	/* Signing refuses a key that does not fit. */
 	n = build(buf, NOW, 1);
 	assert_int_equal(knock_pop_sign(buf, sizeof(buf), (size_t)n, ec,
-	    KNOCK_ALG_ES256), -1);	/* flag not set */
+	                     KNOCK_ALG_ES256),
+	    -1); /* flag not set */
 	assert_int_equal(errno, EINVAL);
 	buf[5] = KNOCK_FLAG_POP;
 	assert_int_equal(knock_pop_sign(buf, sizeof(buf), (size_t)n, ec,
-	    KNOCK_ALG_ES384), -1);
+	                     KNOCK_ALG_ES384),
+	    -1);
 	assert_int_equal(knock_pop_sign(buf, sizeof(buf), (size_t)n, ed,
-	    KNOCK_ALG_ES256), -1);
+	                     KNOCK_ALG_ES256),
+	    -1);
 	assert_int_equal(knock_pop_sign(buf, sizeof(buf), (size_t)n, k1,
-	    KNOCK_ALG_ES256), -1);
+	                     KNOCK_ALG_ES256),
+	    -1);
 	assert_int_equal(knock_alg_for_key(k1), -1);
 	assert_int_equal(knock_alg_for_key(ec384), KNOCK_ALG_ES384);
 
@@ -909,7 +937,8 @@ static void
 test_finish_pop(void **state)
 {
 	EVP_PKEY *key = keygen("P-256"), *wrong = keygen("P-256");
-	uint8_t good[KNOCK_MAX_LEN], forged[KNOCK_MAX_LEN], plain[KNOCK_MAX_LEN];
+	uint8_t good[KNOCK_MAX_LEN], forged[KNOCK_MAX_LEN],
+	    plain[KNOCK_MAX_LEN];
 	int ng = build_signed(good, key, KNOCK_ALG_ES256, 0x31);
 	int nf = build_signed(forged, wrong, KNOCK_ALG_ES256, 0x31);
 	int np = build(plain, NOW, 0x32);
@@ -961,8 +990,8 @@ ed25519_jwk(EVP_PKEY *key)
 		b64[--n] = '\0';
 	for (int i = 0; i < n; i++)
 		b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-	return json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv", "Ed25519",
-	    "x", b64);
+	return json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv", "Ed25519", "x",
+	    b64);
 }
 
 static void
@@ -980,8 +1009,7 @@ test_finish_jwk(void **state)
 	ctx_open(&k, NULL, 16, NOW);
 	assert_int_equal(check_at(&k, buf, n, src_a, NOW_MS, &m), 0);
 	/* An unusable cnf key never counts as "no key bound". */
-	assert_int_equal(knock_finish_jwk(&k, &m, bad, false),
-	    KNOCK_R_CNF_KEY);
+	assert_int_equal(knock_finish_jwk(&k, &m, bad, false), KNOCK_R_CNF_KEY);
 	assert_int_equal(knock_finish_jwk(&k, &m, NULL, false),
 	    KNOCK_R_POP_NO_KEY);
 	assert_int_equal(knock_finish_jwk(&k, &m, jwk, true), KNOCK_R_OK);
@@ -1004,13 +1032,13 @@ test_flood_one_source(void **state)
 	int ok_a = 0, ok_b = 0;
 
 	(void)state;
-	ctx_open(&k, NULL, 65536, NOW);	/* 1 knock/s, burst 5 */
+	ctx_open(&k, NULL, 65536, NOW); /* 1 knock/s, burst 5 */
 	/* A sends every millisecond for 10 s, B once a second. */
 	for (int i = 0; i < 10000; i++) {
 		int n = build(buf, NOW, 0xaa);
 		struct knock_msg m;
 
-		memcpy(buf + 16, &i, sizeof(i));	/* fresh nonces */
+		memcpy(buf + 16, &i, sizeof(i)); /* fresh nonces */
 		if (check_at(&k, buf, n, src_a, NOW_MS + i, &m) == 0)
 			ok_a += knock_finish(&k, &m, NULL, -1, false) == 0;
 		if (i % 1000 == 0) {
@@ -1026,9 +1054,11 @@ test_flood_one_source(void **state)
 	assert_int_equal(k.counters[KNOCK_R_RATE], 10000 - 14);
 	assert_int_equal(k.counters[KNOCK_R_OK], 14 + 10);
 	assert_int_equal(knock_once(&k, buf, build(buf, NOW, 0xee), src_a,
-	    NOW_MS + 10000), KNOCK_R_OK);
+	                     NOW_MS + 10000),
+	    KNOCK_R_OK);
 	assert_int_equal(knock_once(&k, buf, build(buf, NOW, 0xef), src_a,
-	    NOW_MS + 10001), KNOCK_R_RATE);
+	                     NOW_MS + 10001),
+	    KNOCK_R_RATE);
 	knock_ctx_fini(&k);
 }
 
@@ -1054,7 +1084,7 @@ test_addr_bound(void **state)
 	assert_string_equal(knock_reason_name(KNOCK_R_ADDR_MISMATCH),
 	    "address-mismatch");
 	memcpy(b, buf, n);
-	b[35] = src_b[3];	/* the signed address rewritten to B's */
+	b[35] = src_b[3]; /* the signed address rewritten to B's */
 	assert_int_equal(check_at(&k, b, n, src_b, NOW_MS, &m), KNOCK_R_OK);
 	assert_int_equal(knock_finish(&k, &m, key, KNOCK_ALG_ES256, true),
 	    KNOCK_R_POP_BAD);
@@ -1073,8 +1103,7 @@ pfx(int af, const char *s, int plen)
 {
 	struct knock_pfx p = { .af = (uint8_t)af, .plen = (uint8_t)plen };
 
-	assert_int_equal(inet_pton(af == 4 ? AF_INET : AF_INET6, s, p.addr),
-	    1);
+	assert_int_equal(inet_pton(af == 4 ? AF_INET : AF_INET6, s, p.addr), 1);
 	return p;
 }
 
@@ -1101,15 +1130,18 @@ test_addr_nat(void **state)
 	    KNOCK_R_ADDR_MISMATCH);
 	k.conf.nat = &nat;
 	k.conf.nnat = 1;
-	const struct { const uint8_t *knock, *src; int want; } cases[] = {
+	const struct {
+		const uint8_t *knock, *src;
+		int want;
+	} cases[] = {
 		{ buf, nat_out, KNOCK_R_OK },
 		{ buf, nat_other, KNOCK_R_ADDR_MISMATCH },
 		{ b2, nat_out, KNOCK_R_ADDR_MISMATCH },
-		{ buf, inside, KNOCK_R_OK },	/* exact: needs no pairing */
+		{ buf, inside, KNOCK_R_OK }, /* exact: needs no pairing */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (check_at(&k, cases[i].knock, cases[i].knock == buf ? n :
-		    n2, cases[i].src, NOW_MS, &m) != cases[i].want)
+		if (check_at(&k, cases[i].knock, cases[i].knock == buf ? n : n2,
+		        cases[i].src, NOW_MS, &m) != cases[i].want)
 			fail_msg("NAT case %zu", i);
 	knock_ctx_fini(&k);
 }
@@ -1120,8 +1152,8 @@ test_pfx_has(void **state)
 	struct knock_pfx p = pfx(4, "198.51.100.0", 23);
 	struct knock_pfx p6 = pfx(6, "2001:db8::", 33);
 	struct knock_pfx all = pfx(6, "::", 0);
-	uint8_t a[16] = { 198, 51, 101, 255 }, a6[16] = { 0x20, 0x01, 0x0d,
-		0xb8, 0x7f };
+	uint8_t a[16] = { 198, 51, 101, 255 },
+	        a6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x7f };
 
 	(void)state;
 	assert_true(knock_pfx_has(&p, 4, a));
@@ -1138,16 +1170,16 @@ test_pfx_has(void **state)
 static void
 test_rate_refill_and_v6(void **state)
 {
-	struct knock_rate *r = knock_rate_new(16, 500, 2);	/* 0.5/s */
+	struct knock_rate *r = knock_rate_new(16, 500, 2); /* 0.5/s */
 	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1 };
 	uint8_t a2[16], c[16];
 
 	(void)state;
 	assert_non_null(r);
 	memcpy(a2, a, 16);
-	a2[15] = 0x99;	/* same /64 */
+	a2[15] = 0x99; /* same /64 */
 	memcpy(c, a, 16);
-	c[7] = 2;	/* next /64 */
+	c[7] = 2; /* next /64 */
 	assert_true(knock_rate_allow(r, 6, a, 0));
 	assert_true(knock_rate_allow(r, 6, a2, 0));
 	assert_false(knock_rate_allow(r, 6, a, 0));
@@ -1185,34 +1217,37 @@ test_rate_wall_step(void **state)
 	(void)state;
 	ctx_open(&k, NULL, 16, NOW);
 	n = (size_t)build_from(buf, NOW, 0x42, src);
-	for (int i = 0; i < 5; i++)	/* the burst */
+	for (int i = 0; i < 5; i++) /* the burst */
 		assert_int_equal(knock_check(&k, buf, n, 4, src, NOW_MS, 1000,
-		    &m), KNOCK_R_OK);
+		                     &m),
+		    KNOCK_R_OK);
 	assert_int_equal(knock_check(&k, buf, n, 4, src, NOW_MS, 1000, &m),
 	    KNOCK_R_RATE);
-	assert_int_equal(knock_check(&k, buf, n, 4, src, NOW_MS + 7200000,
-	    1001, &m), KNOCK_R_RATE);
+	assert_int_equal(knock_check(&k, buf, n, 4, src, NOW_MS + 7200000, 1001,
+	                     &m),
+	    KNOCK_R_RATE);
 	assert_int_not_equal(knock_check(&k, buf, n, 4, src, NOW_MS - 7200000,
-	    3000, &m), KNOCK_R_RATE);
+	                         3000, &m),
+	    KNOCK_R_RATE);
 	knock_ctx_fini(&k);
 }
 
 static void
 test_rate_lru(void **state)
 {
-	struct knock_rate *r = knock_rate_new(3, 1, 1);	/* no refill */
+	struct knock_rate *r = knock_rate_new(3, 1, 1); /* no refill */
 	uint8_t s[6][16] = { { 1 }, { 2 }, { 3 }, { 4 }, { 5 }, { 6 } };
 
 	(void)state;
 	assert_non_null(r);
 	for (int i = 0; i < 3; i++)
 		assert_true(knock_rate_allow(r, 4, s[i], 0));
-	assert_false(knock_rate_allow(r, 4, s[0], 1));	/* 0 recent */
-	assert_true(knock_rate_allow(r, 4, s[3], 2));	/* evicts 1 */
-	assert_false(knock_rate_allow(r, 4, s[0], 3));	/* still known */
-	assert_false(knock_rate_allow(r, 4, s[2], 4));	/* still known */
+	assert_false(knock_rate_allow(r, 4, s[0], 1)); /* 0 recent */
+	assert_true(knock_rate_allow(r, 4, s[3], 2));  /* evicts 1 */
+	assert_false(knock_rate_allow(r, 4, s[0], 3)); /* still known */
+	assert_false(knock_rate_allow(r, 4, s[2], 4)); /* still known */
 	assert_false(knock_rate_allow(r, 4, s[3], 5));
-	assert_true(knock_rate_allow(r, 4, s[1], 6));	/* forgotten */
+	assert_true(knock_rate_allow(r, 4, s[1], 6)); /* forgotten */
 	assert_int_equal(knock_rate_count(r), 3);
 	/* Many new sources: the table never grows. */
 	for (int i = 0; i < 10000; i++) {

@@ -28,9 +28,9 @@ test_iv_merge(void **st)
 
 	(void)st;
 	assert_int_equal(nft_iv4_add(&l, 10, 20), 0);
-	assert_int_equal(nft_iv4_add(&l, 21, 30), 0);	/* adjacent */
-	assert_int_equal(nft_iv4_add(&l, 25, 28), 0);	/* inside */
-	assert_int_equal(nft_iv4_add(&l, 32, 40), 0);	/* gap of one */
+	assert_int_equal(nft_iv4_add(&l, 21, 30), 0); /* adjacent */
+	assert_int_equal(nft_iv4_add(&l, 25, 28), 0); /* inside */
+	assert_int_equal(nft_iv4_add(&l, 32, 40), 0); /* gap of one */
 	assert_int_equal(nft_iv4_add(&l, 41, UINT32_MAX), 0);
 	assert_int_equal(nft_iv4_add(&l, UINT32_MAX, UINT32_MAX), 0);
 	assert_int_equal(l.n4, 2);
@@ -98,19 +98,20 @@ test_export_matches_lookup(void **st)
 	conf_ccset_add(&s, (geo_cc_t)geo_cc_parse("CN"));
 	conf_ccset_add(&s, (geo_cc_t)geo_cc_parse("RU"));
 	assert_int_equal(nft_iv_export(t, &s, &l), 0);
-	assert_int_equal(l.n4, 4);	/* 10/8 minus one, 198.51.100/24 - /28 */
+	assert_int_equal(l.n4, 4); /* 10/8 minus one, 198.51.100/24 - /28 */
 	for (int i = 0; i < 200000; i++) {
 		uint32_t a = (uint32_t)unit_rnd(&seed);
 
-		if (i & 1)	/* near the interesting prefixes */
+		if (i & 1) /* near the interesting prefixes */
 			a = (i & 2 ? 0xc6336400u : 0x0a010200u) | (a & 0x1ff);
-		assert_int_equal(in4(&l, a), conf_ccset_has(&s,
-		    geo_lookup4(t, a)));
+		assert_int_equal(in4(&l, a),
+		    conf_ccset_has(&s, geo_lookup4(t, a)));
 	}
 	for (int i = 0; i < 200000; i++) {
 		uint64_t hi = unit_rnd(&seed), lo = unit_rnd(&seed);
 		static const char *const base[] = { "2001:db8:1::",
-		    "::ffff:198.51.100.0", "2002:c633:6400::", "::ffff:10.1.2.0" };
+			"::ffff:198.51.100.0",
+			"2002:c633:6400::", "::ffff:10.1.2.0" };
 
 		if (i % 5 < 4) {
 			inet_pton(AF_INET6, base[i % 5], a6);
@@ -148,7 +149,7 @@ test_export_split_alias(void **st)
 	uint64_t seed = 7;
 	uint8_t a6[16] = { 0 };
 	static const char *const base[] = { "::198.51.100.0", "::10.1.2.0",
-	    "::ffff:198.51.100.0", "::ffff:10.1.2.0", "::", "::1" };
+		"::ffff:198.51.100.0", "::ffff:10.1.2.0", "::", "::1" };
 
 	(void)st;
 	assert_int_equal(geo_v6_set_alias4(t, a6, 96), 0);
@@ -189,14 +190,14 @@ count_elem(struct nftnl_set_elem *e, void *arg)
 
 /* Walks B's messages after BATCH_BEGIN, calling FN on each. */
 static void
-batch_walk(const struct nft_batch *b, void (*fn)(const struct nlmsghdr *,
-    void *), void *arg)
+batch_walk(const struct nft_batch *b,
+    void (*fn)(const struct nlmsghdr *, void *), void *arg)
 {
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)b->buf;
 	int len = (int)b->len;
 
 	for (nlh = mnl_nlmsg_next(nlh, &len); mnl_nlmsg_ok(nlh, len);
-	    nlh = mnl_nlmsg_next(nlh, &len))
+	     nlh = mnl_nlmsg_next(nlh, &len))
 		fn(nlh, arg);
 }
 
@@ -213,7 +214,7 @@ elems_cb(const struct nlmsghdr *nlh, void *arg)
 	nftnl_set_elem_foreach(s, count_elem, arg);
 	nftnl_set_free(s);
 	if (n[2]++ == 0)
-		n[3] = n[0] + n[1] - before;	/* in the first message */
+		n[3] = n[0] + n[1] - before; /* in the first message */
 }
 
 /* 100k ranges: starts, ends + 1 flagged, split over 64 KiB messages. */
@@ -238,8 +239,8 @@ test_elems_encoding(void **st)
 	assert_true(b.nmsg > 10);
 	assert_int_equal(b.elems, 200001);
 	batch_walk(&b, elems_cb, n);
-	assert_int_equal(n[0], 100001);	/* starts */
-	assert_int_equal(n[1], 100000);	/* the last range has no end */
+	assert_int_equal(n[0], 100001); /* starts */
+	assert_int_equal(n[1], 100000); /* the last range has no end */
 	assert_int_equal(n[2], b.nmsg);
 	/* Errors name the message by its first element. */
 	assert_string_equal(b.what[0], "set s elements from #0");
@@ -370,18 +371,20 @@ test_table_batch(void **st)
 	assert_string_equal(r.comment[0], "tunnel");
 	assert_string_equal(r.exprs[0], "meta cmp counter immediate");
 	assert_string_equal(r.exprs[5], "meta cmp payload cmp counter "
-	    "immediate");
+	                                "immediate");
 	assert_string_equal(r.comment[NTUN + 0], "r0 v4 ssh-bad");
-	assert_string_equal(r.exprs[NTUN + 0], "meta cmp payload lookup meta "
+	assert_string_equal(r.exprs[NTUN + 0],
+	    "meta cmp payload lookup meta "
 	    "lookup meta payload lookup counter immediate");
 	/* The Teredo twin: prefix, inverted last 32 bits in the IPv4 set. */
 	assert_string_equal(r.comment[NTUN + 2], "r0 v6 ssh-bad");
-	assert_string_equal(r.exprs[NTUN + 2], "meta cmp payload cmp payload "
+	assert_string_equal(r.exprs[NTUN + 2],
+	    "meta cmp payload cmp payload "
 	    "bitwise lookup meta lookup meta payload lookup counter "
 	    "immediate");
 	assert_string_equal(r.comment[NTUN + 4], "r1 v6 icmp-any");
 	assert_string_equal(r.exprs[NTUN + 4], "meta cmp meta lookup counter "
-	    "immediate");
+	                                       "immediate");
 	assert_string_equal(r.comment[NTUN + 5], "default");
 	assert_string_equal(r.exprs[NTUN + 5], "counter immediate");
 	nft_batch_free(&b);
@@ -412,8 +415,8 @@ test_table_sports(void **st)
 	assert_int_equal(r.sets, 10);
 	assert_int_equal(r.n, NTUN + 9);
 	for (unsigned i = 0; i < 6; i++)
-		assert_string_equal(r.comment[NTUN + i], i % 3 ?
-		    "r0 v6 ssh-bad" : "r0 v4 ssh-bad");
+		assert_string_equal(r.comment[NTUN + i],
+		    i % 3 ? "r0 v6 ssh-bad" : "r0 v4 ssh-bad");
 	assert_string_equal(r.exprs[NTUN + 3], r.exprs[NTUN + 0]);
 	assert_string_equal(r.comment[NTUN + 8], "default");
 	nft_batch_free(&b);

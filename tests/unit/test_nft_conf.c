@@ -27,8 +27,9 @@ load(const char *text, struct conf *c, char *err, size_t len)
 	return conf_load(path, c, err, len);
 }
 
-#define PORTS_NFT "dataplane: { ports = ( " \
-	"{ name = \"o\"; interface = \"eth0\"; role = \"outside\"; }, " \
+#define PORTS_NFT                                                              \
+	"dataplane: { ports = ( "                                              \
+	"{ name = \"o\"; interface = \"eth0\"; role = \"outside\"; }, "        \
 	"{ name = \"q\"; interface = \"eth1\"; role = \"other\"; } );\n"
 
 /* The canonical printer shows the backend's keys. */
@@ -43,7 +44,8 @@ print_check(const struct conf *c)
 	conf_print(c, m);
 	conf_control_print(&c->control, m);
 	fclose(m);
-	assert_non_null(strstr(buf, "    backend nftables\n"
+	assert_non_null(strstr(buf,
+	    "    backend nftables\n"
 	    "    port o: interface eth0\n    port q: interface eth1\n"
 	    "    nexthop qh: address 10.0.0.2 address6 fd00::2 table 77 "
 	    "fwmark 0x5\n"));
@@ -58,11 +60,15 @@ test_nftables_ok(void **st)
 	char err[512];
 
 	(void)st;
-	assert_int_equal(load("backend = \"nftables\";\n" PORTS_NFT
-	    " next_hops = ( { name = \"qh\"; port = \"q\"; address = "
-	    "\"10.0.0.2\"; address6 = \"fd00::2\"; table = 77; fwmark = 5; } "
-	    "); };\ncontrol: { host_protection = { interface = \"mgmt0\"; }; "
-	    "};\n", c, err, sizeof(err)), 0);
+	assert_int_equal(
+	    load(
+	        "backend = \"nftables\";\n" PORTS_NFT
+	        " next_hops = ( { name = \"qh\"; port = \"q\"; address = "
+	        "\"10.0.0.2\"; address6 = \"fd00::2\"; table = 77; fwmark = 5; } "
+	        "); };\ncontrol: { host_protection = { interface = \"mgmt0\"; }; "
+	        "};\n",
+	        c, err, sizeof(err)),
+	    0);
 	assert_int_equal(c->backend, CONF_BACKEND_NFTABLES);
 	assert_string_equal(c->ports[1].ifname, "eth1");
 	assert_string_equal(c->ports[1].device, "");
@@ -83,24 +89,27 @@ static const struct {
 	const char *text, *want;
 } bad[] = {
 	{ "backend = \"ebpf\";\n",
-	  ":1: backend must be \"dpdk\" or \"nftables\"" },
+	    ":1: backend must be \"dpdk\" or \"nftables\"" },
 	{ "backend = \"nftables\";\ndataplane: { ports = ( { name = \"o\"; "
-	  "role = \"outside\"; } ); };\n", ":2: missing \"interface\"" },
+	  "role = \"outside\"; } ); };\n",
+	    ":2: missing \"interface\"" },
 	{ "dataplane: { ports = ( { name = \"o\"; interface = \"e\"; "
-	  "role = \"outside\"; } ); };\n", ":1: missing \"device\"" },
+	  "role = \"outside\"; } ); };\n",
+	    ":1: missing \"device\"" },
 	{ "backend = \"nftables\";\n" PORTS_NFT " next_hops = ( { name = "
 	  "\"qh\"; port = \"q\"; } ); };\n",
-	  ":3: next hop \"qh\": backend nftables needs its address" },
+	    ":3: next hop \"qh\": backend nftables needs its address" },
 	{ "backend = \"nftables\";\n" PORTS_NFT " next_hops = ( { name = "
 	  "\"qh\"; port = \"q\"; address = \"10.0.0.300\"; } ); };\n",
-	  ":3: bad IP address \"10.0.0.300\"" },
+	    ":3: bad IP address \"10.0.0.300\"" },
 	{ "backend = \"nftables\";\ndataplane: { ports = ( { name = \"o\"; "
 	  "interface = \"a-very-long-interface\"; role = \"outside\"; } ); "
-	  "};\n", ":2: \"a-very-long-interface\" is not an interface name" },
+	  "};\n",
+	    ":2: \"a-very-long-interface\" is not an interface name" },
 	{ "backend = \"nftables\";\ndataplane: { ports = ( { name = \"o\"; "
 	  "interface = \"e\"; role = \"outside\"; }, { name = \"p\"; "
 	  "interface = \"e\"; role = \"inside\"; } ); };\n",
-	  ":2: interface \"e\" is already port \"o\"" },
+	    ":2: interface \"e\" is already port \"o\"" },
 };
 
 static void

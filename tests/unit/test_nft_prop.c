@@ -47,9 +47,9 @@
 #include "core/stats/reasons.h"
 #include "tests/unit/unit_util.h"
 
-#define PROP_POLICIES	1000
-#define PROP_PACKETS	100
-#define PROP_ENCODED	8	/* policies also encoded into a batch */
+#define PROP_POLICIES 1000
+#define PROP_PACKETS  100
+#define PROP_ENCODED  8 /* policies also encoded into a batch */
 
 /* What a packet was not compared for, and how often. */
 struct prop_count {
@@ -85,8 +85,8 @@ pick(uint64_t *s, unsigned n)
 
 static const char *const prop_ports[] = { "22", "53", "80", "443", "3389",
 	"1000-1010", "1005-1020", "60000-65535", "1", "8080" };
-static const char *const prop_places[] = { "prohibited", "west", "CN",
-	"US", "unknown", "DE", "FR", "RU" };
+static const char *const prop_places[] = { "prohibited", "west", "CN", "US",
+	"unknown", "DE", "FR", "RU" };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Services s0..sN-1; s0 never has sports (it may be an identity one). */
@@ -94,7 +94,7 @@ static unsigned
 gen_services(struct prop_text *t, uint64_t *s)
 {
 	static const char *const proto[] = { "\"tcp\"", "\"udp\"",
-	    "[ \"tcp\", \"udp\" ]" };
+		"[ \"tcp\", \"udp\" ]" };
 	unsigned n = 2 + pick(s, 4);
 
 	put(t, "services = {\n");
@@ -107,8 +107,8 @@ gen_services(struct prop_text *t, uint64_t *s)
 			    prop_ports[pick(s, NELEM(prop_ports))]);
 		put(t, " ];");
 		if (i > 0 && pick(s, 6) == 0)
-			put(t, " sports = \"%s\";", pick(s, 2) ? "3544" :
-			    "1000-1010");
+			put(t, " sports = \"%s\";",
+			    pick(s, 2) ? "3544" : "1000-1010");
 		put(t, " };\n");
 	}
 	put(t, "};\n");
@@ -121,11 +121,13 @@ gen_identity(struct prop_text *t, uint64_t *s)
 {
 	bool any = pick(s, 2), drop = pick(s, 2), log = pick(s, 2);
 
-	put(t, "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+	put(t,
+	    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
 	    "  audience = \"a\"; jwks = \"/dev/null\"; algorithms = \"ES256\";"
 	    " } );\n  services = \"s0\"; direction = \"%s\";\n"
-	    "  unidentified = { action = \"%s\"; log = %s; };\n", any ? "any" :
-	    "in", drop ? "drop" : "reject", log ? "true" : "false");
+	    "  unidentified = { action = \"%s\"; log = %s; };\n",
+	    any ? "any" : "in", drop ? "drop" : "reject",
+	    log ? "true" : "false");
 	if (pick(s, 3) == 0)
 		put(t, "  knock = { port = 47470; };\n");
 	put(t, "};\n");
@@ -148,9 +150,9 @@ gen_places(struct prop_text *t, uint64_t *s, const char *key)
 static bool
 gen_l4(struct prop_text *t, uint64_t *s, unsigned nsvc, bool ident)
 {
-	static const char *const protos[] = { "\"tcp\"", "\"udp\"",
-	    "\"icmp\"", "\"other\"", "[ \"icmp\", \"other\" ]",
-	    "[ \"tcp\", \"icmp\" ]", "\"any\"" };
+	static const char *const protos[] = { "\"tcp\"", "\"udp\"", "\"icmp\"",
+		"\"other\"", "[ \"icmp\", \"other\" ]", "[ \"tcp\", \"icmp\" ]",
+		"\"any\"" };
 	unsigned k = pick(s, 5);
 
 	if (k == 0 && ident) {
@@ -204,15 +206,15 @@ gen_conf(struct prop_text *t, uint64_t *s)
 
 	t->len = 0;
 	put(t, "regions = { prohibited = [ \"CN\", \"RU\" ];\n"
-	    "  west = [ \"US\", \"DE\", \"FR\" ]; };\n");
+	       "  west = [ \"US\", \"DE\", \"FR\" ]; };\n");
 	nsvc = gen_services(t, s);
 	if (ident)
 		gate_any = gen_identity(t, s);
 	put(t, "rules = (\n");
 	for (unsigned i = 0; i < nrules; i++)
 		gen_rule(t, s, i, nsvc, ident, gate_any);
-	put(t, "\n);\ndefault = { action = \"%s\"; };\n", pick(s, 2) ?
-	    "allow" : "drop");
+	put(t, "\n);\ndefault = { action = \"%s\"; };\n",
+	    pick(s, 2) ? "allow" : "drop");
 	put(t, "source_route = \"%s\";\n", pick(s, 3) ? "drop" : "allow");
 }
 
@@ -245,9 +247,12 @@ static struct geo_tables *
 prop_tables(void)
 {
 	struct geo_tables *g = geo_tables_create();
-	static const struct { const char *a6; unsigned plen; const char *cc; }
-	    v6[] = { { "2001:db8:1::", 48, "CN" }, { "2001:db8:2::", 48, "DE" },
-	    { "2001:db8:3::", 48, "US" } };
+	static const struct {
+		const char *a6;
+		unsigned plen;
+		const char *cc;
+	} v6[] = { { "2001:db8:1::", 48, "CN" }, { "2001:db8:2::", 48, "DE" },
+		{ "2001:db8:3::", 48, "US" } };
 	uint8_t a[16];
 
 	assert_non_null(g);
@@ -258,7 +263,8 @@ prop_tables(void)
 	for (unsigned i = 0; i < NELEM(v6); i++) {
 		inet_pton(AF_INET6, v6[i].a6, a);
 		assert_int_equal(geo_v6_set(g, a, v6[i].plen,
-		    geo_cc_parse(v6[i].cc)), 0);
+		                     geo_cc_parse(v6[i].cc)),
+		    0);
 	}
 	inet_pton(AF_INET6, "::ffff:0:0", a);
 	assert_int_equal(geo_v6_set_alias4(g, a, 96), 0);
@@ -269,7 +275,7 @@ static uint32_t
 rnd_addr4(uint64_t *s)
 {
 	static const uint32_t base[] = { 0xc6336400, 0x0a000000, 0xc0000200,
-	    0xcb007100 };
+		0xcb007100 };
 	uint32_t r = (uint32_t)unit_rnd(s);
 
 	return pick(s, 5) ? base[pick(s, NELEM(base))] | (r & 0xff) : r;
@@ -279,7 +285,7 @@ static void
 rnd_addr6(uint64_t *s, uint8_t a[16])
 {
 	static const char *const base[] = { "2001:db8:1::", "2001:db8:2::",
-	    "2001:db8:3::", "::ffff:0:0" };
+		"2001:db8:3::", "::ffff:0:0" };
 	uint64_t r = unit_rnd(s);
 	uint32_t a4;
 	unsigned k = pick(s, 5);
@@ -301,19 +307,17 @@ rnd_addr6(uint64_t *s, uint8_t a[16])
 static uint16_t
 rnd_port(uint64_t *s)
 {
-	static const uint16_t pool[] = { 22, 53, 80, 443, 3389, 999, 1000,
-	    1004, 1010, 1011, 1020, 1021, 3544, 8080, 47470, 59999, 60000,
-	    65535, 0, 1, 2 };
+	static const uint16_t pool[] = { 22, 53, 80, 443, 3389, 999, 1000, 1004,
+		1010, 1011, 1020, 1021, 3544, 8080, 47470, 59999, 60000, 65535,
+		0, 1, 2 };
 
-	return pick(s, 4) ? pool[pick(s, NELEM(pool))] :
-	    (uint16_t)unit_rnd(s);
+	return pick(s, 4) ? pool[pick(s, NELEM(pool))] : (uint16_t)unit_rnd(s);
 }
 
 static void
 rnd_packet(uint64_t *s, struct pkt_meta *m, unsigned *dir)
 {
-	static const uint8_t protos[] = { 6, 6, 17, 17, 1, 58, 47, 51, 0,
-	    132 };
+	static const uint8_t protos[] = { 6, 6, 17, 17, 1, 58, 47, 51, 0, 132 };
 
 	memset(m, 0, sizeof(*m));
 	m->af = pick(s, 2) ? 4 : 6;
@@ -378,7 +382,7 @@ rule_matches(const struct nft_ir_rule *r, const struct pkt_meta *m,
 		return in_protos(r, m);
 	/* The rule and its sports twin. */
 	return in_ranges(&r->dport, m->l4proto, m->dport) ||
-	    in_ranges(&r->sport, m->l4proto, m->sport);
+	       in_ranges(&r->sport, m->l4proto, m->sport);
 }
 
 /* Does the tunnel entry R take M: IP-in-IP, GRE or a tunnel's port? */
@@ -388,9 +392,11 @@ is_tunnel(const struct nft_ir_rule *r, const struct pkt_meta *m)
 	if (m->l4proto == 4 || m->l4proto == 41 || m->l4proto == 47 ||
 	    m->l4proto == 97 || m->l4proto == 137)
 		return true;
-	return m->l4proto == 17 && ((r->vxlan && m->dport == r->vxlan) ||
-	    (r->geneve && m->dport == r->geneve) || (r->teredo &&
-	    (m->dport == r->teredo || m->sport == r->teredo)));
+	return m->l4proto == 17 &&
+	       ((r->vxlan && m->dport == r->vxlan) ||
+	           (r->geneve && m->dport == r->geneve) ||
+	           (r->teredo &&
+	               (m->dport == r->teredo || m->sport == r->teredo)));
 }
 
 /* The first entry of IR that takes M (SESS: its source and port have a
@@ -399,10 +405,10 @@ static unsigned
 ir_eval(const struct nft_ir *ir, const struct geo_tables *g,
     const struct pkt_meta *m, unsigned dir, bool sess)
 {
-	geo_cc_t src = m->af == 4 ? geo_lookup4(g, m->src4) :
-	    geo_lookup6(g, m->src6);
-	geo_cc_t dst = m->af == 4 ? geo_lookup4(g, m->dst4) :
-	    geo_lookup6(g, m->dst6);
+	geo_cc_t src = m->af == 4 ? geo_lookup4(g, m->src4)
+	                          : geo_lookup6(g, m->src6);
+	geo_cc_t dst = m->af == 4 ? geo_lookup4(g, m->dst4)
+	                          : geo_lookup6(g, m->dst6);
 
 	for (unsigned i = 0; i < ir->n; i++) {
 		const struct nft_ir_rule *r = &ir->r[i];
@@ -441,25 +447,28 @@ agree(const struct nft_ir_rule *r, const struct cls_verdict *v,
     const struct prop_text *t, unsigned pkt)
 {
 	uint16_t rule = r->kind == NFT_IR_RULE ? r->rule : POL_RULE_DEFAULT;
-	int reason = r->kind == NFT_IR_SRCROUTE ? CDN_R_SRCROUTE :
-	    r->kind == NFT_IR_GATE ? CDN_R_NO_SESSION : -1;
+	int reason = r->kind == NFT_IR_SRCROUTE ? CDN_R_SRCROUTE
+	             : r->kind == NFT_IR_GATE   ? CDN_R_NO_SESSION
+	                                        : -1;
 
 	/* The kernel cannot look inside: a tunnel is dropped, stricter
 	 * than (or as strict as) any verdict on its inside. */
 	if (r->kind == NFT_IR_TUNNEL) {
 		if (r->action != CDN_ACT_DROP)
 			fail_msg("packet %u: a tunnel entry that does not "
-			    "drop", pkt);
+			         "drop",
+			    pkt);
 		return;
 	}
 
 	if (v->action == r->action && v->rule == rule &&
 	    (reason < 0 ? v->reason != CDN_R_SRCROUTE &&
-	    v->reason != CDN_R_NO_SESSION : v->reason == reason))
+	                      v->reason != CDN_R_NO_SESSION
+	                : v->reason == reason))
 		return;
 	fail_msg("packet %u: classifier action %u rule %u reason %u, rule "
-	    "list entry kind %u rule %u action %u\nconfig:\n%s", pkt,
-	    v->action, v->rule, v->reason, r->kind, r->rule, r->action,
+	         "list entry kind %u rule %u action %u\nconfig:\n%s",
+	    pkt, v->action, v->rule, v->reason, r->kind, r->rule, r->action,
 	    t->buf);
 }
 
@@ -472,7 +481,8 @@ prop_sess(void)
 	int fd;
 
 	assert_int_equal(sess_create(64, 1, POL_WORDS, &t, &fd, err,
-	    sizeof(err)), 0);
+	                     sizeof(err)),
+	    0);
 	close(fd);
 	return t;
 }
@@ -506,13 +516,14 @@ prop_session(const struct cls_env *e0, struct sess_table *st,
 	/* Never an allow the classifier refuses. */
 	if (r->action == CDN_ACT_ALLOW)
 		assert_int_equal(v.action, CDN_ACT_ALLOW);
-	if (r->kind == NFT_IR_TUNNEL || (r->kind == NFT_IR_RULE && r->ident) || v.reason ==
-	    CDN_R_IDENTITY || (v.rule != POL_RULE_DEFAULT &&
-	    !((p->noident.w[v.rule / 64] >> (v.rule % 64)) & 1)))
+	if (r->kind == NFT_IR_TUNNEL || (r->kind == NFT_IR_RULE && r->ident) ||
+	    v.reason == CDN_R_IDENTITY ||
+	    (v.rule != POL_RULE_DEFAULT &&
+	        !((p->noident.w[v.rule / 64] >> (v.rule % 64)) & 1)))
 		return;
 	assert_int_equal(v.action, r->action);
-	assert_int_equal(v.rule, r->kind == NFT_IR_RULE ? r->rule :
-	    POL_RULE_DEFAULT);
+	assert_int_equal(v.rule,
+	    r->kind == NFT_IR_RULE ? r->rule : POL_RULE_DEFAULT);
 	n->sess_exact++;
 }
 
@@ -554,8 +565,7 @@ prop_encode(const struct conf *c, const struct policy *p,
 	char err[256];
 
 	assert_int_equal(nft_batch_init(&b, 100), 0);
-	if (nft_build(&b, "cordon", c, p, g, &o, NULL, 0, err,
-	    sizeof(err)) < 0)
+	if (nft_build(&b, "cordon", c, p, g, &o, NULL, 0, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	nft_batch_free(&b);
 }
@@ -588,11 +598,13 @@ test_rule_list_vs_classifier(void **st)
 		prop_packets(p, ir, g, sessions, t, &s, &n);
 		nft_ir_free(ir);
 	}
-	printf("nft rule list vs classifier: %u policies (%u refused by the "
+	printf(
+	    "nft rule list vs classifier: %u policies (%u refused by the "
 	    "loader), %u packets: %u compared, %u knocks; %u rules left out; "
 	    "with a session %u packets, %u of them decided by no identity "
-	    "rule\n", PROP_POLICIES, n.bad_conf, n.cases, n.compared,
-	    n.knock, n.omitted, n.sess_cases, n.sess_exact);
+	    "rule\n",
+	    PROP_POLICIES, n.bad_conf, n.cases, n.compared, n.knock, n.omitted,
+	    n.sess_cases, n.sess_exact);
 	/* The generator must mostly write configs the loader takes. */
 	assert_true(n.bad_conf < PROP_POLICIES / 10);
 	assert_true(n.compared > n.cases * 9 / 10);

@@ -13,10 +13,10 @@
 #include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
-static const uint16_t tp_dot1q[] = {0x8100};
-static const uint16_t tp_qinq[] = {0x88a8, 0x8100};
-static const uint16_t tp_qinq_old[] = {0x9100, 0x8100};
-static const uint16_t tp_triple[] = {0x88a8, 0x8100, 0x8100};
+static const uint16_t tp_dot1q[] = { 0x8100 };
+static const uint16_t tp_qinq[] = { 0x88a8, 0x8100 };
+static const uint16_t tp_qinq_old[] = { 0x9100, 0x8100 };
+static const uint16_t tp_triple[] = { 0x88a8, 0x8100, 0x8100 };
 
 /* Parses a heap copy of exactly LEN bytes so ASan sees any overread. */
 static int
@@ -241,19 +241,19 @@ test_v4_option_walk(void **state)
 		unsigned n;
 		int rc, srcroute;
 	} t[] = {
-		{ { 131, 7, 4, 192, 0, 2, 9 }, 7, 0, 1 },	/* LSRR */
-		{ { 1, 137, 7, 4, 192, 0, 2, 9 }, 8, 0, 1 },	/* SSRR */
-		{ { 149, 6, 192, 0, 2, 255 }, 6, 0, 1 },	/* SDB */
-		{ { 7, 7, 4, 0, 0, 0, 0 }, 7, 0, 0 },		/* RR */
-		{ { 68, 8, 5, 0, 0, 0, 0, 0 }, 8, 0, 0 },	/* TS */
-		{ { 148, 4, 0, 0 }, 4, 0, 0 },			/* RA */
+		{ { 131, 7, 4, 192, 0, 2, 9 }, 7, 0, 1 },    /* LSRR */
+		{ { 1, 137, 7, 4, 192, 0, 2, 9 }, 8, 0, 1 }, /* SSRR */
+		{ { 149, 6, 192, 0, 2, 255 }, 6, 0, 1 },     /* SDB */
+		{ { 7, 7, 4, 0, 0, 0, 0 }, 7, 0, 0 },        /* RR */
+		{ { 68, 8, 5, 0, 0, 0, 0, 0 }, 8, 0, 0 },    /* TS */
+		{ { 148, 4, 0, 0 }, 4, 0, 0 },               /* RA */
 		/* After EOL only padding: not read. */
 		{ { 0, 131, 0, 0 }, 4, 0, 0 },
 		{ { 1, 1, 1, 1 }, 4, 0, 0 },
-		{ { 131, 1, 0, 0 }, 4, CDN_R_IP4_OPTS, 0 },	/* length 1 */
-		{ { 7, 0, 0, 0 }, 4, CDN_R_IP4_OPTS, 0 },	/* length 0 */
+		{ { 131, 1, 0, 0 }, 4, CDN_R_IP4_OPTS, 0 }, /* length 1 */
+		{ { 7, 0, 0, 0 }, 4, CDN_R_IP4_OPTS, 0 },   /* length 0 */
 		{ { 7, 9, 4, 0, 0, 0, 0, 0 }, 8, CDN_R_IP4_OPTS, 0 },
-		{ { 1, 1, 1, 131 }, 4, CDN_R_IP4_OPTS, 0 },	/* no length */
+		{ { 1, 1, 1, 131 }, 4, CDN_R_IP4_OPTS, 0 }, /* no length */
 		{ { 1, 1, 68, 12, 5, 0, 0, 0 }, 8, CDN_R_IP4_OPTS, 0 },
 	};
 	struct pkt_frame f;
@@ -407,7 +407,7 @@ test_v6_routing(void **state)
 		pkt_fr_ext(&f, 0, 43, 8);
 		pkt_fr_ext(&f, 43, 6, 24);
 		f.b[14 + 40 + 8 + 2] = type;
-		f.b[14 + 40 + 8 + 3] = type & 1;	/* segments left */
+		f.b[14 + 40 + 8 + 3] = type & 1; /* segments left */
 		pkt_fr_tcp(&f, 1, 22, 1, 0, 0x02, 0);
 		pkt_fr_done(&f);
 		assert_int_equal(parse_frame(&f, &m), 0);
@@ -794,26 +794,26 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_v4_tcp),
-	    cmocka_unit_test(test_v4_udp_icmp),
-	    cmocka_unit_test(test_v4_options_and_padding),
-	    cmocka_unit_test(test_v4_ah),
-	    cmocka_unit_test(test_v4_option_walk),
-	    cmocka_unit_test(test_other_l4),
-	    cmocka_unit_test(test_vlan),
-	    cmocka_unit_test(test_v6_chain),
-	    cmocka_unit_test(test_v6_ah_mobility),
-	    cmocka_unit_test(test_v6_routing),
-	    cmocka_unit_test(test_v6_esp_nonext),
-	    cmocka_unit_test(test_v6_chain_limits),
-	    cmocka_unit_test(test_v6_bad),
-	    cmocka_unit_test(test_v4_bad_header),
-	    cmocka_unit_test(test_tcp_bad),
-	    cmocka_unit_test(test_udp_icmp_bad),
-	    cmocka_unit_test(test_non_ip),
-	    cmocka_unit_test(test_v4_fragments),
-	    cmocka_unit_test(test_v6_fragments),
-	    cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_v4_tcp),
+		cmocka_unit_test(test_v4_udp_icmp),
+		cmocka_unit_test(test_v4_options_and_padding),
+		cmocka_unit_test(test_v4_ah),
+		cmocka_unit_test(test_v4_option_walk),
+		cmocka_unit_test(test_other_l4),
+		cmocka_unit_test(test_vlan),
+		cmocka_unit_test(test_v6_chain),
+		cmocka_unit_test(test_v6_ah_mobility),
+		cmocka_unit_test(test_v6_routing),
+		cmocka_unit_test(test_v6_esp_nonext),
+		cmocka_unit_test(test_v6_chain_limits),
+		cmocka_unit_test(test_v6_bad),
+		cmocka_unit_test(test_v4_bad_header),
+		cmocka_unit_test(test_tcp_bad),
+		cmocka_unit_test(test_udp_icmp_bad),
+		cmocka_unit_test(test_non_ip),
+		cmocka_unit_test(test_v4_fragments),
+		cmocka_unit_test(test_v6_fragments),
+		cmocka_unit_test(test_truncation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

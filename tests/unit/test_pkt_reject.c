@@ -14,7 +14,7 @@
 #include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
-static const uint16_t tp_qinq[] = {0x88a8, 0x8100};
+static const uint16_t tp_qinq[] = { 0x88a8, 0x8100 };
 
 struct reply {
 	struct pkt_meta in;  /* the offending frame */
@@ -80,7 +80,7 @@ check_reply(const struct pkt_frame *f, const struct reply *r, uint8_t proto)
 
 static void
 mk_tcp(struct pkt_frame *f, int v6, uint32_t seq, uint32_t ack, uint8_t flags,
-       unsigned datalen)
+    unsigned datalen)
 {
 	pkt_fr_eth(f, NULL, 0, v6 ? 0x86dd : 0x0800);
 	if (v6)
@@ -307,7 +307,7 @@ test_icmp6(void **state)
 static void
 test_no_reply_icmp_errors(void **state)
 {
-	static const uint8_t v4err[] = {3, 4, 5, 11, 12, 40, 255};
+	static const uint8_t v4err[] = { 3, 4, 5, 11, 12, 40, 255 };
 	struct pkt_frame f;
 	struct reply r;
 
@@ -410,23 +410,23 @@ test_no_reply_non_ip(void **state)
 	pkt_fr_data(&f, 46);
 	assert_int_equal(pkt_parse(f.b, f.len, &m), CDN_R_NON_IP);
 	assert_int_equal(pkt_reject_build(f.b, f.len, &m, out, sizeof(out)),
-	                 -1);
+	    -1);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rst_syn),
-	    cmocka_unit_test(test_rst_seq_rules),
-	    cmocka_unit_test(test_rst_options_vlan_ext),
-	    cmocka_unit_test(test_rst_never),
-	    cmocka_unit_test(test_icmp4),
-	    cmocka_unit_test(test_icmp6),
-	    cmocka_unit_test(test_no_reply_icmp_errors),
-	    cmocka_unit_test(test_no_reply_groups),
-	    cmocka_unit_test(test_no_reply_fragments),
-	    cmocka_unit_test(test_no_reply_non_ip),
+		cmocka_unit_test(test_rst_syn),
+		cmocka_unit_test(test_rst_seq_rules),
+		cmocka_unit_test(test_rst_options_vlan_ext),
+		cmocka_unit_test(test_rst_never),
+		cmocka_unit_test(test_icmp4),
+		cmocka_unit_test(test_icmp6),
+		cmocka_unit_test(test_no_reply_icmp_errors),
+		cmocka_unit_test(test_no_reply_groups),
+		cmocka_unit_test(test_no_reply_fragments),
+		cmocka_unit_test(test_no_reply_non_ip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

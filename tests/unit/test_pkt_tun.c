@@ -21,7 +21,7 @@
 #include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
 
-#define IN4 0x0a000001u		/* inner IPv4 source: 10.0.0.1 */
+#define IN4 0x0a000001u /* inner IPv4 source: 10.0.0.1 */
 
 static const uint8_t in6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 9, [15] = 7 };
 
@@ -30,7 +30,7 @@ struct tun_frame {
 	struct pkt_frame f;
 	unsigned n;
 	uint32_t off[16];
-	uint8_t kind[16];	/* 4, 6 or 17 */
+	uint8_t kind[16]; /* 4, 6 or 17 */
 };
 
 static void
@@ -185,7 +185,8 @@ test_ip_in_ip(void **state)
 		tf_done(&t);
 		check(&t, 0, af, af == 4 ? PKT_TUN_IPIP : PKT_TUN_SIT);
 		assert_int_equal(parse_exact(t.f.b, t.f.len, &pkt_tun_default,
-		    &m), 0);
+		                     &m),
+		    0);
 		assert_int_equal(m.af, 4);
 		assert_int_equal(m.src4, PKT_FR_IP4_SRC);
 		assert_int_equal(m.layer[0].kind, PKT_TUN_NONE);
@@ -232,7 +233,7 @@ gre(struct tun_frame *t, uint16_t flags, uint16_t et)
 	uint8_t h[16] = { (uint8_t)(flags >> 8), (uint8_t)flags,
 		(uint8_t)(et >> 8), (uint8_t)et };
 	size_t n = 4 + (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) +
-	    (flags & 0x1000 ? 4 : 0);
+	           (flags & 0x1000 ? 4 : 0);
 
 	tf_start(t, 0x0800);
 	tf_ip4(t, 47, PKT_FR_IP4_SRC);
@@ -305,7 +306,7 @@ test_etherip_mplsip(void **state)
 	inner(&t, 6);
 	tf_done(&t);
 	check(&t, 0, 6, PKT_TUN_ETHERIP);
-	t.f.b[t.off[0] + 20] = 0x20;	/* version 2 */
+	t.f.b[t.off[0] + 20] = 0x20; /* version 2 */
 	check(&t, CDN_R_TUN_ETH, 0, 0);
 
 	tf_start(&t, 0x86dd);
@@ -348,8 +349,8 @@ static void
 test_vxlan_geneve(void **state)
 {
 	static const uint8_t vx[8] = { 0x08, 0, 0, 0, 0, 0x13, 0x88, 0 };
-	static const uint8_t gn[16] = { 0x02, 0, 0x65, 0x58, 0, 0, 77, 0,
-		0x01, 0x02, 0x80, 0x01, 0xaa, 0xaa, 0xaa, 0xaa };
+	static const uint8_t gn[16] = { 0x02, 0, 0x65, 0x58, 0, 0, 77, 0, 0x01,
+		0x02, 0x80, 0x01, 0xaa, 0xaa, 0xaa, 0xaa };
 	struct tun_frame t;
 	uint8_t bad[16];
 
@@ -519,9 +520,11 @@ geo_make(void)
 
 	assert_non_null(t);
 	assert_int_equal(geo_v4_set(t, 0xc0000200u, 24,
-	    (geo_cc_t)geo_cc_parse("US")), 0);
+	                     (geo_cc_t)geo_cc_parse("US")),
+	    0);
 	assert_int_equal(geo_v4_set(t, 0x0a000000u, 8,
-	    (geo_cc_t)geo_cc_parse("CN")), 0);
+	                     (geo_cc_t)geo_cc_parse("CN")),
+	    0);
 	return t;
 }
 
@@ -559,7 +562,8 @@ test_cls_inner_session(void **state)
 
 	(void)state;
 	assert_int_equal(sess_create(64, 1, POL_WORDS, &st, &fd, err,
-	    sizeof(err)), 0);
+	                     sizeof(err)),
+	    0);
 	close(fd);
 	assert_int_equal(sess_ident_set(st, 0, bits), 0);
 	sess_key_v4(&k, 0, a);

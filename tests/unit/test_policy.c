@@ -20,8 +20,8 @@
 #include "core/stats/reasons.h"
 #include "tests/unit/unit_cls.h"
 
-#define SHIPPED	"config/cordon.conf"
-#define ANYPORT	0	/* for ICMP and other protocols */
+#define SHIPPED "config/cordon.conf"
+#define ANYPORT 0 /* for ICMP and other protocols */
 
 static struct policy *
 policy_from_file(const char *path, const uint16_t *port_ids)
@@ -76,10 +76,10 @@ eval(const struct policy *p, const char *src, const char *dst, int proto,
 	/* Untunnelled: the source is its own origin and only layer. */
 	for (unsigned i = 0; i < POL_WORDS; i++)
 		from.w[i] = p->src_cc[cc(src)].w[i] &
-		    p->origin_cc[cc(src)].w[i] & p->via_cc[cc(src)].w[i] &
-		    p->tun[POL_TUN_NONE].w[i];
-	return pol_first(&p->noident, &from, &p->dst_cc[cc(dst)],
-	    &p->dir[dir], &p->proto[proto], ports, pol_nwords(p));
+		            p->origin_cc[cc(src)].w[i] &
+		            p->via_cc[cc(src)].w[i] & p->tun[POL_TUN_NONE].w[i];
+	return pol_first(&p->noident, &from, &p->dst_cc[cc(dst)], &p->dir[dir],
+	    &p->proto[proto], ports, pol_nwords(p));
 }
 
 static int
@@ -91,23 +91,23 @@ verdict(const struct policy *p, const char *src, const char *dst, int proto,
 	return r == POL_RULE_DEFAULT ? p->default_action : p->rule[r].action;
 }
 
-#define T	POL_PROTO_TCP
-#define U	POL_PROTO_UDP
-#define I	POL_PROTO_ICMP
-#define O	POL_PROTO_OTHER
-#define IN	POL_DIR_IN
-#define OUT	POL_DIR_OUT
-#define ALLOW	CDN_ACT_ALLOW
-#define DROP	CDN_ACT_DROP
-#define REJECT	CDN_ACT_REJECT
-#define REROUTE	CDN_ACT_REROUTE
+#define T       POL_PROTO_TCP
+#define U       POL_PROTO_UDP
+#define I       POL_PROTO_ICMP
+#define O       POL_PROTO_OTHER
+#define IN      POL_DIR_IN
+#define OUT     POL_DIR_OUT
+#define ALLOW   CDN_ACT_ALLOW
+#define DROP    CDN_ACT_DROP
+#define REJECT  CDN_ACT_REJECT
+#define REROUTE CDN_ACT_REROUTE
 
 struct probe {
 	const char *src, *dst;
 	int proto;
 	unsigned port;
 	int dir;
-	uint16_t rule;		/* expected deciding rule */
+	uint16_t rule; /* expected deciding rule */
 	int action;
 };
 
@@ -115,17 +115,17 @@ static void
 probes_check(const struct policy *p, const struct probe *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		uint16_t r = eval(p, v[i].src, v[i].dst, v[i].proto,
-		    v[i].port, v[i].dir);
+		uint16_t r = eval(p, v[i].src, v[i].dst, v[i].proto, v[i].port,
+		    v[i].dir);
 		int a = verdict(p, v[i].src, v[i].dst, v[i].proto, v[i].port,
 		    v[i].dir);
 
 		if (r != v[i].rule || a != v[i].action)
 			fail_msg("probe %zu (%s->%s proto %d port %u dir %d): "
-			    "rule %u action %s, want rule %u action %s", i,
-			    v[i].src, v[i].dst, v[i].proto, v[i].port, v[i].dir,
-			    r, cdn_action_name((unsigned)a), v[i].rule,
-			    cdn_action_name((unsigned)v[i].action));
+			         "rule %u action %s, want rule %u action %s",
+			    i, v[i].src, v[i].dst, v[i].proto, v[i].port,
+			    v[i].dir, r, cdn_action_name((unsigned)a),
+			    v[i].rule, cdn_action_name((unsigned)v[i].action));
 	}
 }
 
@@ -232,8 +232,7 @@ test_shipped(void **state)
 	assert_int_equal(p->nservices, 28);
 	assert_string_equal(p->service_name[p->port_service[0][22]], "ssh");
 	assert_string_equal(p->service_name[p->port_service[1][3389]], "rdp");
-	assert_string_equal(p->service_name[p->port_service[0][5986]],
-	    "winrm");
+	assert_string_equal(p->service_name[p->port_service[0][5986]], "winrm");
 	assert_string_equal(p->service_name[p->port_service[1][443]],
 	    "quic-admin");
 	assert_int_equal(p->port_service[1][22], POL_SVC_NONE);
@@ -318,36 +317,36 @@ test_sports(void **state)
 }
 
 static const char order_conf[] =
-	"services: { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"
-	"  web = { proto = \"tcp\"; ports = [ \"80\", \"443\" ]; };\n"
-	"  dns = { proto = [ \"udp\", \"tcp\" ]; ports = 53; };\n"
-	"  ssh-alt = { proto = \"tcp\"; ports = \"22\"; }; };\n"
-	"regions: { bad = [ \"CN\", \"RU\" ]; };\n"
-	"dataplane: { ports = (\n"
-	"  { name = \"o\"; device = \"d0\"; role = \"outside\"; peer = \"i\"; "
-	"},\n"
-	"  { name = \"i\"; device = \"d1\"; role = \"inside\"; peer = \"o\"; "
-	"},\n"
-	"  { name = \"x\"; device = \"d2\"; role = \"other\"; } );\n"
-	"  next_hops = ( { name = \"scrub\"; port = \"x\";\n"
-	"    mac = \"02:00:00:00:00:99\"; vlan = 100; } ); };\n"
-	"rules = (\n"
-	/* 0 */ "{ name = \"us-ssh\"; src = \"US\"; services = \"ssh\";\n"
-	"  action = \"allow\"; },\n"
-	/* 1 */ "{ name = \"ssh\"; services = \"ssh\"; action = \"drop\";\n"
-	"  log = true; },\n"
-	/* 2 */ "{ name = \"ping-bad\"; src = \"bad\"; proto = \"icmp\";\n"
-	"  action = \"reject\"; direction = \"in\"; },\n"
-	/* 3 */ "{ name = \"web-de\"; dst = \"DE\"; services = \"web\";\n"
-	"  action = \"reroute\"; nexthop = \"scrub\"; },\n"
-	/* 4 */ "{ name = \"dns-out\"; services = \"dns\"; proto = \"udp\";\n"
-	"  direction = \"out\"; action = \"drop\"; },\n"
-	/* 5 */ "{ name = \"hi-ports\"; src = [ \"bad\", \"unknown\" ];\n"
-	"  ports = ( \"1024-2047\", 8080 ); action = \"reject\"; },\n"
-	/* 6 */ "{ name = \"rest-bad\"; src = \"bad\"; action = \"drop\"; }\n"
-	");\n"
-	"default = { action = \"allow\"; log = true; };\n"
-	"non_ip = \"drop\";\n";
+    "services: { ssh = { proto = \"tcp\"; ports = \"22\"; };\n"
+    "  web = { proto = \"tcp\"; ports = [ \"80\", \"443\" ]; };\n"
+    "  dns = { proto = [ \"udp\", \"tcp\" ]; ports = 53; };\n"
+    "  ssh-alt = { proto = \"tcp\"; ports = \"22\"; }; };\n"
+    "regions: { bad = [ \"CN\", \"RU\" ]; };\n"
+    "dataplane: { ports = (\n"
+    "  { name = \"o\"; device = \"d0\"; role = \"outside\"; peer = \"i\"; "
+    "},\n"
+    "  { name = \"i\"; device = \"d1\"; role = \"inside\"; peer = \"o\"; "
+    "},\n"
+    "  { name = \"x\"; device = \"d2\"; role = \"other\"; } );\n"
+    "  next_hops = ( { name = \"scrub\"; port = \"x\";\n"
+    "    mac = \"02:00:00:00:00:99\"; vlan = 100; } ); };\n"
+    "rules = (\n"
+    /* 0 */ "{ name = \"us-ssh\"; src = \"US\"; services = \"ssh\";\n"
+    "  action = \"allow\"; },\n"
+    /* 1 */ "{ name = \"ssh\"; services = \"ssh\"; action = \"drop\";\n"
+    "  log = true; },\n"
+    /* 2 */ "{ name = \"ping-bad\"; src = \"bad\"; proto = \"icmp\";\n"
+    "  action = \"reject\"; direction = \"in\"; },\n"
+    /* 3 */ "{ name = \"web-de\"; dst = \"DE\"; services = \"web\";\n"
+    "  action = \"reroute\"; nexthop = \"scrub\"; },\n"
+    /* 4 */ "{ name = \"dns-out\"; services = \"dns\"; proto = \"udp\";\n"
+    "  direction = \"out\"; action = \"drop\"; },\n"
+    /* 5 */ "{ name = \"hi-ports\"; src = [ \"bad\", \"unknown\" ];\n"
+    "  ports = ( \"1024-2047\", 8080 ); action = \"reject\"; },\n"
+    /* 6 */ "{ name = \"rest-bad\"; src = \"bad\"; action = \"drop\"; }\n"
+    ");\n"
+    "default = { action = \"allow\"; log = true; };\n"
+    "non_ip = \"drop\";\n";
 
 /* First match wins; every matcher narrows; the default catches the rest. */
 static void
@@ -427,7 +426,7 @@ static void
 test_empty(void **state)
 {
 	struct policy *p = policy_from_text("default = { action = \"drop\"; "
-	    "};\n");
+	                                    "};\n");
 
 	(void)state;
 	assert_int_equal(p->nrules, 0);
@@ -453,16 +452,19 @@ test_too_many_classes(void **state)
 	assert_non_null(f = fdopen(fd, "w"));
 	fprintf(f, "rules = (\n");
 	for (int i = 0; i < CONF_RULE_MAX; i++)
-		fprintf(f, "{ name = \"r%d\"; ports = %d; "
-		    "action = \"drop\"; }%s\n", i, 1000 + i,
-		    i + 1 < CONF_RULE_MAX ? "," : "");
+		fprintf(f,
+		    "{ name = \"r%d\"; ports = %d; "
+		    "action = \"drop\"; }%s\n",
+		    i, 1000 + i, i + 1 < CONF_RULE_MAX ? "," : "");
 	fprintf(f, ");\n");
 	fclose(f);
 	assert_int_equal(conf_load(path, c, err, sizeof(err)), 0);
 	unlink(path);
 	assert_int_equal(pol_compile(c, NULL, p, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "%s:0: more than 256 distinct port "
-	    "classes: merge services or ports", path);
+	snprintf(want, sizeof(want),
+	    "%s:0: more than 256 distinct port "
+	    "classes: merge services or ports",
+	    path);
 	assert_string_equal(err, want);
 
 	/* 255 of them fit, and the last rule still decides its port. */
@@ -482,7 +484,7 @@ ms_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
 /* The budget is 50 ms for the shipped config; leave room for sanitizers. */
@@ -512,13 +514,16 @@ test_speed(void **state)
 		for (unsigned k = 0; k < CONF_RANGE_MAX; k++)
 			c->services[s].range[k] = (struct conf_range){
 				(uint16_t)(s * 1000 + k * 50 + 1),
-				(uint16_t)(s * 1000 + k * 50 + 10) };
+				(uint16_t)(s * 1000 + k * 50 + 10)
+			};
 	}
 	c->nrules = CONF_RULE_MAX;
 	for (unsigned i = 0; i < CONF_RULE_MAX; i++)
 		c->rules[i] = (struct conf_rule){ .services = ~0ULL,
-			.protos = CONF_P_TCP | CONF_P_UDP, .src_any = true,
-			.dst_any = true, .nexthop = -1 };
+			.protos = CONF_P_TCP | CONF_P_UDP,
+			.src_any = true,
+			.dst_any = true,
+			.nexthop = -1 };
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(pol_compile(c, NULL, p, err, sizeof(err)), 0);
 	print_message("# pol_compile 256 rules x 64 services: %.3f ms\n",

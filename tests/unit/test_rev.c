@@ -37,12 +37,14 @@ conf_file(const char *name, const char *db_name, const char *extra)
 	snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
 	assert_non_null(f = fopen(p, "w"));
 	if (db_name != NULL)
-		fprintf(f, "geo: { databases = ( { file = \"%s/%s\"; "
+		fprintf(f,
+		    "geo: { databases = ( { file = \"%s/%s\"; "
 		    "field = \"country.iso_code\"; } ); overrides = ( %s ); "
-		    "};\n", fx_dir, db_name, extra);
+		    "};\n",
+		    fx_dir, db_name, extra);
 	fprintf(f, "rules = ( { name = \"ssh-cn\"; src = [ \"CN\" ]; "
-	    "action = \"drop\"; } );\n"
-	    "default = { action = \"allow\"; };\n");
+	           "action = \"drop\"; } );\n"
+	           "default = { action = \"allow\"; };\n");
 	fclose(f);
 	return p;
 }
@@ -67,12 +69,12 @@ test_compile(void **state)
 	(void)state;
 	rev_init(&r, &conf, &pol, &db);
 	assert_int_equal(rev_compile(conf_file("a.conf", "country.mmdb", ""),
-	    NULL, &r, err, sizeof(err)), 0);
+	                     NULL, &r, err, sizeof(err)),
+	    0);
 	assert_int_equal(r.fail, REV_FAIL_NONE);
 	assert_false(r.geo_borrowed);
 	assert_non_null(db.tables);
-	assert_int_equal(pol_compile(&conf, NULL, &pol2, err, sizeof(err)),
-	    0);
+	assert_int_equal(pol_compile(&conf, NULL, &pol2, err, sizeof(err)), 0);
 	assert_memory_equal(&pol, &pol2, sizeof(pol));
 	dpc_policy_hash(&pol2, h);
 	assert_memory_equal(r.pol_hash, h, sizeof(h));
@@ -129,13 +131,15 @@ test_geo_error(void **state)
 	rev_init(&r, &conf, &pol, &db);
 	fb_calls = 0;
 	assert_int_equal(rev_compile(conf_file("m.conf", "missing.mmdb", ""),
-	    &g, &r, err, sizeof(err)), -1);
+	                     &g, &r, err, sizeof(err)),
+	    -1);
 	assert_int_equal(r.fail, REV_FAIL_GEO);
 	assert_int_equal(fb_calls, 1);
 	assert_null(db.tables);
 	/* None configured: refused (fail closed), no fallback either. */
-	assert_int_equal(rev_compile(conf_file("n.conf", NULL, ""), &g, &r,
-	    err, sizeof(err)), -1);
+	assert_int_equal(rev_compile(conf_file("n.conf", NULL, ""), &g, &r, err,
+	                     sizeof(err)),
+	    -1);
 	assert_int_equal(r.fail, REV_FAIL_GEO);
 	assert_non_null(strstr(err, "no geolocation database"));
 	assert_int_equal(fb_calls, 1);
@@ -152,19 +156,23 @@ test_reuse(void **state)
 	(void)state;
 	rev_init(&r, &conf, &pol, &db);
 	assert_int_equal(rev_compile(conf_file("a.conf", "country.mmdb", ""),
-	    NULL, &r, err, sizeof(err)), 0);
+	                     NULL, &r, err, sizeof(err)),
+	    0);
 	g.reuse_conf = &conf;
 	g.reuse = &db;
 	rev_init(&r2, &conf2, &pol2, &db2);
 	assert_int_equal(rev_compile(conf_file("b.conf", "country.mmdb", ""),
-	    &g, &r2, err, sizeof(err)), 0);
+	                     &g, &r2, err, sizeof(err)),
+	    0);
 	assert_true(r2.geo_borrowed);
 	assert_ptr_equal(db2.tables, db.tables);
 	assert_memory_equal(r2.geo_hash, r.geo_hash, REV_HASH_LEN);
 	memset(&db2, 0, sizeof(db2));
-	assert_int_equal(rev_compile(conf_file("c.conf", "country.mmdb",
-	    "{ prefix = \"192.0.2.0/24\"; country = \"DE\"; }"), &g, &r2, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    rev_compile(conf_file("c.conf", "country.mmdb",
+	                    "{ prefix = \"192.0.2.0/24\"; country = \"DE\"; }"),
+	        &g, &r2, err, sizeof(err)),
+	    0);
 	assert_false(r2.geo_borrowed);
 	assert_ptr_not_equal(db2.tables, db.tables);
 	assert_memory_not_equal(r2.geo_hash, r.geo_hash, REV_HASH_LEN);
@@ -186,7 +194,8 @@ test_sources(void **state)
 	src.path = path;
 	rev_init(&r, &conf, &pol, &db);
 	assert_int_equal(rev_compile(conf_file("m.conf", "missing.mmdb", ""),
-	    &g, &r, err, sizeof(err)), 0);
+	                     &g, &r, err, sizeof(err)),
+	    0);
 	assert_string_equal(db.layer[0].path, path);
 	geo_db_free(&db);
 }

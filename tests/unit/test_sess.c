@@ -23,7 +23,7 @@
 #include "core/sess/sess.h"
 #include "tests/unit/unit_util.h"
 
-#define NOW	1000000
+#define NOW 1000000
 
 /* Key number i: even numbers IPv4, odd IPv6, the number in the address. */
 static void
@@ -33,7 +33,7 @@ key_n(struct sess_key *k, uint32_t i, uint8_t svc)
 
 	if (i % 2 == 0) {
 		uint8_t a4[4] = { 10, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
-		    (uint8_t)i };
+			(uint8_t)i };
 		sess_key_v4(k, svc, a4);
 		return;
 	}
@@ -61,7 +61,8 @@ mk(unsigned cap, unsigned nident, unsigned words, int *fd)
 	int lfd;
 
 	assert_int_equal(sess_create(cap, nident, words, &t, &lfd, err,
-	    sizeof(err)), 0);
+	                     sizeof(err)),
+	    0);
 	if (fd)
 		*fd = lfd;
 	else
@@ -155,7 +156,7 @@ test_sweep_steps(void **state)
 	while (laps++ < 1024 / 100 + 1)
 		swept += sess_sweep_step(t, NOW, &cursor, 100);
 	assert_int_equal(cursor, (1000 + 1100) % 1024);
-	assert_int_equal(swept, 167);	/* i % 3 == 0 for i < 500 */
+	assert_int_equal(swept, 167); /* i % 3 == 0 for i < 500 */
 	sess_counts(t, &c);
 	assert_int_equal(c.live, 333);
 	for (uint32_t i = 0; i < 500; i++) {
@@ -277,7 +278,7 @@ test_key_distinction(void **state)
 	(void)state;
 	sess_key_v4(&v4, 1, a4);
 	sess_key_v4(&v4b, 2, a4);
-	sess_key_v6(&v6, 1, a6);	/* same bytes, other family */
+	sess_key_v6(&v6, 1, a6); /* same bytes, other family */
 	assert_int_equal(sess_put(t, &v4, NOW + 1, 1, 1), 0);
 	assert_int_equal(look(t, &v4b, NOW, NULL), SESS_MISS);
 	assert_int_equal(look(t, &v6, NOW, NULL), SESS_MISS);
@@ -305,7 +306,7 @@ test_invalid_puts(void **state)
 	(void)state;
 	sess_key_v4(&k, 1, a4);
 	assert_int_equal(sess_put(t, &k, NOW, 1, 8), -EINVAL);
-	k.addr[9] = 1;		/* IPv4 with a non-zero tail */
+	k.addr[9] = 1; /* IPv4 with a non-zero tail */
 	assert_int_equal(sess_put(t, &k, NOW, 1, 1), -EINVAL);
 	k.addr[9] = 0;
 	k.af = 5;
@@ -380,8 +381,8 @@ test_reader_attach(void **state)
 
 /* Attach of fd after poking v at offset off of the header refuses. */
 static void
-refuse_poke(int fd, struct sess_table *w, size_t off, const void *v,
-    size_t len, const char *why)
+refuse_poke(int fd, struct sess_table *w, size_t off, const void *v, size_t len,
+    const char *why)
 {
 	uint8_t save[16];
 	struct sess_table *r = NULL;
@@ -389,8 +390,7 @@ refuse_poke(int fd, struct sess_table *w, size_t off, const void *v,
 
 	memcpy(save, (uint8_t *)w->hdr + off, len);
 	memcpy((uint8_t *)w->hdr + off, v, len);
-	assert_int_equal(sess_attach(fd, false, &r, err, sizeof(err)),
-	    -EINVAL);
+	assert_int_equal(sess_attach(fd, false, &r, err, sizeof(err)), -EINVAL);
 	assert_null(r);
 	if (!strstr(err, why))
 		fail_msg("expected '%s', got '%s'", why, err);
@@ -410,7 +410,7 @@ test_attach_refuses(void **state)
 	v32 = 0x12345678;
 	refuse_poke(fd, w, offsetof(struct sess_hdr, magic), &v32, 4,
 	    "bad magic");
-	v32 = SESS_LAYOUT_VERSION - 1;	/* expiries in another clock */
+	v32 = SESS_LAYOUT_VERSION - 1; /* expiries in another clock */
 	refuse_poke(fd, w, offsetof(struct sess_hdr, version), &v32, 4,
 	    "layout version");
 	v32 = 32;
@@ -452,8 +452,7 @@ test_attach_exceeds_file(void **state)
 	h.slots_off = w->hdr->slots_off;
 	h.total_size = sess_area_size(4000, 4, 1);
 	memcpy(w->hdr, &h, offsetof(struct sess_hdr, live));
-	assert_int_equal(sess_attach(fd, false, &r, err, sizeof(err)),
-	    -EINVAL);
+	assert_int_equal(sess_attach(fd, false, &r, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "exceed the file"));
 	assert_null(r);
 	sess_detach(w);
@@ -470,15 +469,13 @@ test_attach_unsealed(void **state)
 	(void)state;
 	memset(buf, 0, sizeof(buf));
 	assert_int_equal(write(fd, buf, sizeof(buf)), sizeof(buf));
-	assert_int_equal(sess_attach(fd, false, &r, err, sizeof(err)),
-	    -EINVAL);
+	assert_int_equal(sess_attach(fd, false, &r, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "sealed"));
 	close(fd);
 	fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	assert_int_equal(write(fd, buf, 64), 64);
 	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
-	assert_int_equal(sess_attach(fd, false, &r, err, sizeof(err)),
-	    -EINVAL);
+	assert_int_equal(sess_attach(fd, false, &r, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "short"));
 	close(fd);
 }
@@ -502,7 +499,8 @@ test_hdr_random_damage(void **state)
 
 		memcpy(img, w->hdr, sizeof(h));
 		for (int f = 0; f < 1 + n % 3; f++)
-			img[unit_rnd(&s) % 64] ^= (uint8_t)(1u << (unit_rnd(&s) % 8));
+			img[unit_rnd(&s) % 64] ^=
+			    (uint8_t)(1u << (unit_rnd(&s) % 8));
 		if (sess_hdr_check(img, size, NULL, 0) != 0)
 			continue;
 		memcpy(&h, img, sizeof(h));
@@ -510,7 +508,7 @@ test_hdr_random_damage(void **state)
 		assert_true(h.total_size <= size);
 		assert_true(h.slots_off + (uint64_t)h.nslots * 64 <= size);
 		assert_true(h.ident_off + (uint64_t)h.nident * h.words * 8 <=
-		    h.slots_off);
+		            h.slots_off);
 	}
 	/* Only the seed is free to change. */
 	assert_true(ok > 0 && ok < 20000);
@@ -556,7 +554,7 @@ test_reader_corrupt_slots(void **state)
 		for (uint32_t i = 0; i < 300; i++) {
 			if (out[i].res == SESS_HIT)
 				assert_true(out[i].ident < r->nident);
-			if (round == 3)	/* forever odd: never a hit */
+			if (round == 3) /* forever odd: never a hit */
 				assert_int_equal(out[i].res, SESS_MISS);
 		}
 	}
@@ -575,8 +573,7 @@ test_delete_by_session(void **state)
 	(void)state;
 	for (uint32_t i = 0; i < 10; i++) {
 		key_n(&k, i, 1);
-		assert_int_equal(sess_put(t, &k, NOW + 5, i < 6 ? 7 : 8, 1),
-		    0);
+		assert_int_equal(sess_put(t, &k, NOW + 5, i < 6 ? 7 : 8, 1), 0);
 	}
 	key_n(&k, 9, 1);
 	assert_int_equal(sess_put(t, &k, NOW + 5, 9, 1), 0); /* 8 -> 9 */
@@ -607,14 +604,16 @@ test_bulk_matches_single(void **state)
 		key_n(&keys[i], i, (uint8_t)(i % 3));
 		if (i % 3 == 0)
 			continue;
-		assert_int_equal(sess_put(t, &keys[i], i % 5 ? NOW + 1 : NOW,
-		    i, i % 64), 0);
+		assert_int_equal(sess_put(t, &keys[i], i % 5 ? NOW + 1 : NOW, i,
+		                     i % 64),
+		    0);
 	}
 	sess_lookup_bulk(t, keys, 1500, NOW, out);
 	for (uint32_t i = 0; i < 1500; i++) {
 		enum sess_res r = look(t, &keys[i], NOW, &id);
-		enum sess_res want = i % 3 == 0 ? SESS_MISS :
-		    i % 5 ? SESS_HIT : SESS_EXPIRED;
+		enum sess_res want = i % 3 == 0 ? SESS_MISS
+		                     : i % 5    ? SESS_HIT
+		                                : SESS_EXPIRED;
 
 		assert_int_equal(r, want);
 		assert_int_equal(out[i].res, want);
@@ -632,7 +631,7 @@ test_bulk_matches_single(void **state)
  * the refusals agree.  Small table, more keys than capacity, clustered
  * homes: full-table refusals, tombstone reuse and trimming all happen.
  */
-#define MD_KEYS	96
+#define MD_KEYS 96
 
 struct md_ent {
 	bool live;
@@ -650,8 +649,9 @@ md_check(const struct sess_table *t, const struct md_ent *m, int64_t now,
 	uint32_t id;
 
 	for (uint32_t i = 0; i < MD_KEYS; i++) {
-		enum sess_res want = !m[i].live ? SESS_MISS :
-		    m[i].expires <= now ? SESS_EXPIRED : SESS_HIT;
+		enum sess_res want = !m[i].live            ? SESS_MISS
+		                     : m[i].expires <= now ? SESS_EXPIRED
+		                                           : SESS_HIT;
 
 		key_n(&k, i, (uint8_t)(i % 3));
 		assert_int_equal(look(t, &k, now, &id), want);
@@ -681,7 +681,7 @@ md_step(struct sess_table *t, struct md_ent *m, uint64_t *s, int64_t now,
 		live += m[j].live;
 	if (op < 52) {
 		struct md_ent e = { true, now + (int64_t)(x >> 40) % 5 - 1,
-		    (uint32_t)(x >> 50) % 8, (uint32_t)(x >> 20) % 4 };
+			(uint32_t)(x >> 50) % 8, (uint32_t)(x >> 20) % 4 };
 		int rc = sess_put(t, &k, e.expires, e.sid, e.ident);
 
 		if (!m[i].live && live == t->capacity) {
@@ -809,8 +809,8 @@ test_rebuild(void **state)
  * has sid = v, ident = f(i, v), expires = g(v), so a mix of two writes is
  * caught.
  */
-#define CC_KEYS		512
-#define CC_IDENT	1024
+#define CC_KEYS  512
+#define CC_IDENT 1024
 
 struct cc {
 	struct sess_table *w, *r;
@@ -922,9 +922,10 @@ test_concurrent_no_torn(void **state)
 	pthread_join(rt, NULL);
 	sess_counts(c.r, &n);
 	print_message("# concurrent: %llu lookups, %llu hits, %llu slot "
-	    "reads, %llu changes, %llu torn\n", (unsigned long long)c.reads,
-	    (unsigned long long)c.hits, (unsigned long long)c.slot_reads,
-	    (unsigned long long)n.gen, (unsigned long long)c.torn);
+	              "reads, %llu changes, %llu torn\n",
+	    (unsigned long long)c.reads, (unsigned long long)c.hits,
+	    (unsigned long long)c.slot_reads, (unsigned long long)n.gen,
+	    (unsigned long long)c.torn);
 	assert_int_equal(c.torn, 0);
 	assert_true(c.hits > 1000 && c.slot_reads > 1000 && n.gen > 1000);
 	sess_detach(c.r);
@@ -985,7 +986,7 @@ test_seeded_hash(void **state)
 	colliding(a, k, 8);
 	for (int i = 1; i < 8; i++)
 		same += (sess_hash(b, &k[i]) & b->mask) ==
-		    (sess_hash(b, &k[0]) & b->mask);
+		        (sess_hash(b, &k[0]) & b->mask);
 	assert_true(same < 3);
 	sess_detach(a);
 	sess_detach(b);

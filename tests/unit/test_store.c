@@ -440,8 +440,9 @@ test_confirm(void **state)
 	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl, &clock), 0);
 	assert_int_equal(rev, 9);
 	assert_int_equal(dl, 1700000900);
-	assert_int_equal(json_integer_value(json_object_get(clock,
-	    "deadline_boot")), 4242);
+	assert_int_equal(json_integer_value(
+	                     json_object_get(clock, "deadline_boot")),
+	    4242);
 	json_decref(clock);
 	assert_int_equal(store_confirm_clear(s), 0);
 	assert_int_equal(store_confirm_get(s, &rev, &prev, &dl, NULL), -1);
@@ -610,8 +611,8 @@ test_stage_promote(void **state)
 	(void)state;
 	s = fresh("stage", dir, sizeof(dir));
 	commit(s, "a = 1;\n", "", 0);
-	assert_int_equal(store_stage(s, "a = 2;\n", 7, &m, err,
-	    sizeof(err)), 0);
+	assert_int_equal(store_stage(s, "a = 2;\n", 7, &m, err, sizeof(err)),
+	    0);
 	assert_int_equal(m.rev, 2);
 	assert_int_equal(store_running(s), 1);
 	assert_int_equal(store_rev_text(s, 2, &text, &len), -1);
@@ -628,8 +629,8 @@ test_stage_promote(void **state)
 	assert_string_equal(text, "a = 2;\n");
 	free(text);
 	/* Undone: nothing of revision 3 stays. */
-	assert_int_equal(store_stage(s, "a = 3;\n", 7, &m, err,
-	    sizeof(err)), 0);
+	assert_int_equal(store_stage(s, "a = 3;\n", 7, &m, err, sizeof(err)),
+	    0);
 	assert_int_equal(store_unstage(s), 0);
 	assert_false(exists("%s/revisions/000003.staged", dir));
 	assert_false(exists("%s/revisions/000003.json", dir));

@@ -78,9 +78,10 @@ test_fail_with(void **state)
 	(void)state;
 	errno = 0;
 	assert_int_equal(fail_with(err, sizeof(err), EBADMSG, "bad %s %d",
-	    "thing", 12345678), -1);
+	                     "thing", 12345678),
+	    -1);
 	assert_int_equal(errno, EBADMSG);
-	assert_string_equal(err, "bad thing 12345");	/* truncated */
+	assert_string_equal(err, "bad thing 12345"); /* truncated */
 	errno = 0;
 	assert_int_equal(fail_with(NULL, 0, EINVAL, "x"), -1);
 	assert_int_equal(errno, EINVAL);

@@ -177,6 +177,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 	      $(DPDK_CFLAGS) -Wall -Wextra -Werror
 FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/load/*.c) \
 		  config/policy/pol_compile.c core/stats/reasons.c \
+		  core/pkt/pkt_parse.c core/pkt/pkt_tun.c \
 		  $(wildcard core/geo/*.c) core/util/fail.c
 
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
@@ -212,7 +213,8 @@ $(BUILD)/fuzz/fuzz_conf: $(FUZZ_CONF_SRCS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lconfig -ldl
 
 $(BUILD)/fuzz/fuzz_pkt: tests/fuzz/fuzz_pkt.c core/pkt/pkt_parse.c \
-		core/pkt/pkt_reject.c core/stats/reasons.c core/frag/frag.c
+		core/pkt/pkt_reject.c core/pkt/pkt_tun.c core/stats/reasons.c \
+		core/frag/frag.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define DPC_MAGIC         0x31504443u /* "CDP1" as bytes on the wire */
-#define DPC_PROTO_VERSION 1
+#define DPC_PROTO_VERSION 2
 #define DPC_MSG_MAX       4096u /* header + payload, either direction */
 #define DPC_MSG_FDS       3u    /* at most, per message */
 #define DPC_WIRE_HASH     32
@@ -112,8 +112,11 @@ struct dpc_wire_event {
 	uint8_t port;    /* ingress: cordon-dp's (config) port index */
 	uint32_t count;  /* >= 1 */
 	uint8_t flags;   /* DPC_EV_* */
-	uint8_t pad[3];
-	uint64_t unix_ns; /* when the main lcore drained it */
+	/* Tunnels: the innermost source and its country; af 0: none. */
+	uint8_t origin_af;
+	uint16_t origin_cc; /* geo_cc_t */
+	uint64_t unix_ns;   /* when the main lcore drained it */
+	uint8_t origin[16]; /* IPv4: the first 4 bytes, network order */
 };
 
 /*
@@ -133,7 +136,7 @@ struct dpc_msg_knock {
 	uint8_t data[DPC_KNOCK_MAX];
 };
 
-#define DPC_EVENT_BATCH 63
+#define DPC_EVENT_BATCH 50
 
 struct dpc_msg_event {
 	uint32_t n; /* events used, 1..DPC_EVENT_BATCH */
@@ -141,7 +144,7 @@ struct dpc_msg_event {
 	struct dpc_wire_event ev[DPC_EVENT_BATCH];
 };
 
-_Static_assert(sizeof(struct dpc_wire_event) == 64, "dpc_wire_event");
+_Static_assert(sizeof(struct dpc_wire_event) == 80, "dpc_wire_event");
 _Static_assert(sizeof(struct dpc_msg_event) + 16 <= DPC_MSG_MAX,
     "dpc_msg_event");
 _Static_assert(sizeof(struct dpc_hdr) == 16, "dpc_hdr");

@@ -195,6 +195,22 @@ struct conf_idmatch {
 
 enum conf_dir { CONF_DIR_ANY, CONF_DIR_IN, CONF_DIR_OUT };
 
+/* A rule's tunnel classes (`tunnel`): bit i is enum pol_tun i. */
+#define CONF_TUN_NONE   0x01 /* carried by no tunnel */
+#define CONF_TUN_OPEN   0x02 /* tunnels the parser opened */
+#define CONF_TUN_OPAQUE 0x04 /* ends in an encrypted tunnel */
+#define CONF_TUN_ALL    0x07
+
+/* The tunnels group (config/load/conf_tun.c): what the parser opens. */
+#define CONF_OPAQUE_MAX 8
+struct conf_tunnels {
+	unsigned depth; /* tunnels nested; deeper: dropped */
+	unsigned vxlan, geneve, teredo, dtls; /* UDP ports; 0: off */
+	unsigned nopaque;
+	uint16_t opaque_udp[CONF_OPAQUE_MAX];
+	int line; /* 0 when not written */
+};
+
 /* A src/dst item as written, kept so conf_print can show it. */
 enum conf_ref_kind {
 	CONF_REF_ANY,
@@ -222,6 +238,14 @@ struct conf_rule {
 	unsigned nsrc_ref, ndst_ref;
 	struct conf_ref src_ref[CONF_REF_MAX];
 	struct conf_ref dst_ref[CONF_REF_MAX];
+	/* Tunnels: the innermost source, any layer's, the class.  Zero
+	 * (as a rule built by hand has them) is "not given": any. */
+	bool has_origin, has_via;
+	struct conf_ccset origin, via;
+	unsigned norigin_ref, nvia_ref;
+	struct conf_ref origin_ref[CONF_REF_MAX];
+	struct conf_ref via_ref[CONF_REF_MAX];
+	uint8_t tun;       /* CONF_TUN_* bits; 0: all */
 	bool svc_any;      /* no services and no ports given */
 	uint64_t services; /* bit i: services[i] */
 	uint8_t protos;    /* CONF_P_*, effective: with services or
@@ -332,6 +356,7 @@ struct conf {
 
 	struct conf_identity identity;
 	struct conf_control control;
+	struct conf_tunnels tunnels;
 };
 
 /*

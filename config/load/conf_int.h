@@ -114,6 +114,12 @@ int conf_cc_unassigned(struct conf_ctx *x, const config_setting_t *e,
 int conf_services_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_dataplane_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_rules_load(struct conf_ctx *x, const config_setting_t *s);
+/* conf_tun.c: the tunnels group, its defaults and a rule's `tunnel`. */
+void conf_tunnels_defaults(struct conf_tunnels *t);
+int conf_tunnels_load(struct conf_ctx *x, const config_setting_t *s);
+void conf_tunnels_print(const struct conf *c, FILE *f);
+int conf_rule_tun_load(struct conf_ctx *x, const config_setting_t *g,
+    struct conf_rule *r);
 int conf_control_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_identity_load(struct conf_ctx *x, const config_setting_t *s);
 /* A rule's identity block (conf_idmatch.c), after its services. */

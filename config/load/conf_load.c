@@ -13,7 +13,7 @@
 
 static const char *const conf_top_keys[] = { "geo", "regions", "services",
 	"rules", "default", "non_ip", "dataplane", "identity", "control",
-	"backend", "source_route", NULL };
+	"backend", "source_route", "tunnels", NULL };
 
 static const char *const conf_default_keys[] = { "action", "log", NULL };
 
@@ -29,6 +29,7 @@ conf_defaults_set(struct conf *c)
 	c->frag_entries = FRAG_ENTRIES_DEFAULT;
 	c->frag_timeout_ms = FRAG_TIMEOUT_MS_DEFAULT;
 	conf_control_defaults(&c->control);
+	conf_tunnels_defaults(&c->tunnels);
 }
 
 static int
@@ -94,6 +95,7 @@ static const struct {
 	{ "default", conf_default_load },
 	{ "non_ip", conf_nonip_load },
 	{ "source_route", conf_srcroute_load },
+	{ "tunnels", conf_tunnels_load },
 	{ "control", conf_control_load },
 };
 

@@ -306,6 +306,17 @@ conf_rule_print(const struct conf *c, unsigned i, FILE *f)
 	    r->nsrc_ref);
 	conf_side_print(c, f, "dst", r->dst_any, &r->dst, r->dst_ref,
 	    r->ndst_ref);
+	if (r->has_origin)
+		conf_side_print(c, f, "origin", false, &r->origin,
+		    r->origin_ref, r->norigin_ref);
+	if (r->has_via)
+		conf_side_print(c, f, "via", false, &r->via, r->via_ref,
+		    r->nvia_ref);
+	if (r->tun != 0 && r->tun != CONF_TUN_ALL)
+		fprintf(f, "        tunnel:%s%s%s\n",
+		    r->tun & CONF_TUN_NONE ? " none" : "",
+		    r->tun & CONF_TUN_OPEN ? " inspected" : "",
+		    r->tun & CONF_TUN_OPAQUE ? " opaque" : "");
 	conf_rule_ports_print(c, r, f);
 	fprintf(f, "        direction: %s\n        action: %s", dirs[r->dir],
 	    cdn_action_name((unsigned)r->action));
@@ -331,4 +342,5 @@ conf_print(const struct conf *c, FILE *f)
 	fprintf(f, "non_ip: %s\n", cdn_action_name((unsigned)c->nonip_action));
 	fprintf(f, "source_route: %s\n",
 	    cdn_action_name((unsigned)c->srcroute_action));
+	conf_tunnels_print(c, f);
 }

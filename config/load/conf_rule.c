@@ -10,7 +10,7 @@
 
 static const char *const conf_rule_keys[] = { "name", "src", "dst", "services",
 	"proto", "ports", "direction", "action", "nexthop", "log", "identity",
-	NULL };
+	"origin", "via", "tunnel", NULL };
 
 /* Where one src or dst list lands. */
 struct conf_side {
@@ -118,11 +118,19 @@ conf_sides_load(struct conf_ctx *x, const config_setting_t *g,
 		r->src_ref };
 	struct conf_side dst = { r, &r->dst_any, &r->dst, &r->ndst_ref,
 		r->dst_ref };
+	bool oany = false, vany = false;
+	struct conf_side origin = { r, &oany, &r->origin, &r->norigin_ref,
+		r->origin_ref };
+	struct conf_side via = { r, &vany, &r->via, &r->nvia_ref, r->via_ref };
 
 	if (conf_side_load(x, g, "src", &src) < 0 ||
-	    conf_side_load(x, g, "dst", &dst) < 0)
+	    conf_side_load(x, g, "dst", &dst) < 0 ||
+	    conf_side_load(x, g, "origin", &origin) < 0 ||
+	    conf_side_load(x, g, "via", &via) < 0)
 		return -1;
-	return 0;
+	r->has_origin = !oany;
+	r->has_via = !vany;
+	return conf_rule_tun_load(x, g, r);
 }
 
 static int

@@ -275,6 +275,11 @@ pol_rule_compile(const struct conf *c, struct policy *p, unsigned i)
 			p->src_cls_used |= (geo_cls_t)1 << k;
 		}
 	pol_ccset_compile(&r->dst, r->dst_any, p->dst_cc, i);
+	pol_ccset_compile(&r->origin, !r->has_origin, p->origin_cc, i);
+	pol_ccset_compile(&r->via, !r->has_via, p->via_cc, i);
+	for (unsigned k = 0; k < POL_TUN_MAX; k++)
+		if (r->tun == 0 || (r->tun & (1u << k)))
+			pol_set_add(&p->tun[k], i);
 	if (r->dir != CONF_DIR_OUT)
 		pol_set_add(&p->dir[POL_DIR_IN], i);
 	if (r->dir != CONF_DIR_IN)
@@ -309,6 +314,30 @@ pol_nexthops_compile(const struct conf *c, const uint16_t *port_ids,
 		memcpy(ph->name, h->name, sizeof(h->name));
 	}
 	p->nnexthops = (uint8_t)c->nnexthops;
+}
+
+_Static_assert(CONF_TUN_NONE == 1 << POL_TUN_NONE &&
+                   CONF_TUN_OPEN == 1 << POL_TUN_OPEN &&
+                   CONF_TUN_OPAQUE == 1 << POL_TUN_OPAQUE,
+    "tunnel bits");
+_Static_assert(CONF_OPAQUE_MAX == PKT_OPAQUE_MAX, "opaque ports");
+
+/* The tunnels group: what the parser opens. */
+static void
+pol_tun_compile(const struct conf_tunnels *t, struct pkt_tun_cfg *o)
+{
+	/* A conf built by hand, not loaded: the defaults. */
+	if (t->depth == 0) {
+		*o = pkt_tun_default;
+		return;
+	}
+	o->depth = (uint8_t)t->depth;
+	o->vxlan = (uint16_t)t->vxlan;
+	o->geneve = (uint16_t)t->geneve;
+	o->teredo = (uint16_t)t->teredo;
+	o->dtls = (uint16_t)t->dtls;
+	o->nopaque = (uint8_t)t->nopaque;
+	memcpy(o->opaque_udp, t->opaque_udp, sizeof(o->opaque_udp));
 }
 
 _Static_assert(CONF_P_TCP == 1u << POL_PROTO_TCP &&
@@ -351,6 +380,7 @@ pol_compile(const struct conf *c, const uint16_t *port_ids, struct policy *p,
 	pol_nexthops_compile(c, port_ids, p);
 	pol_services_compile(c, p);
 	pol_ident_compile(c, p);
+	pol_tun_compile(&c->tunnels, &p->tuncfg);
 	p->has_sports = pol_has_sports(c);
 	for (unsigned l = 0; l < 2; l++) {
 		if (pol_ports_compile(c, p, l, false, err, errlen) < 0 ||

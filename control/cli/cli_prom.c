@@ -263,6 +263,23 @@ prom_ports(FILE *f, const json_t *rows)
 	}
 }
 
+/* Tunnels (docs/packet-parsing.md), when the daemon reports them. */
+static void
+prom_tunnels(FILE *f, const json_t *c)
+{
+	if (json_object_get(c, "tunnels") == NULL)
+		return;
+	prom_map(f, json_object_get(c, "tunnels"), "cordon_tunnel_layers_total",
+	    "tunnel", "Layers of tunnelled packets, by how each was carried.");
+	prom_map(f, json_object_get(c, "tunnel_layers"),
+	    "cordon_tunnel_packets_total", "layers",
+	    "Tunnelled packets, by the number of IP layers seen.");
+	prom_family(f, "cordon_tunnel_opaque_total", "counter",
+	    "Packets ending in a tunnel that cannot be opened.");
+	prom_sample(f, "cordon_tunnel_opaque_total",
+	    json_object_get(c, "tunnel_opaque"), PROM_END);
+}
+
 static void
 prom_counters(FILE *f, const json_t *c, const json_t *rules)
 {
@@ -285,6 +302,7 @@ prom_counters(FILE *f, const json_t *c, const json_t *rules)
 		    "Fragment table: "
 		    "datagrams tracked, later fragments that followed their "
 		    "first, datagrams completed, entries expired.");
+	prom_tunnels(f, c);
 	prom_family(f, "cordon_log_dropped_total", "counter",
 	    "Log events lost because the log ring was full.");
 	prom_sample(f, "cordon_log_dropped_total",

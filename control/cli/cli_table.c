@@ -55,8 +55,13 @@ static const struct cli_param cli_p_explain[] = {
 	    "also walk the identity checks with this token (- for stdin)" },
 	{ "fragment", "fragment", CLI_V_ENUM, cli_frags, 0, "first|later",
 	    "a fragment of that packet: the first, or a later one" },
+	{ "via", "via", CLI_V_LIST, NULL, 0, "KIND:ADDR,...",
+	    "tunnels it came through, outermost first (gre:198.51.100.7)" },
 	END
 };
+
+static const char *const cli_tunnels[] = { "none", "inspected", "opaque", "any",
+	NULL };
 
 static const struct cli_param cli_p_rule[] = { { NULL, "name", CLI_V_STR, NULL,
 	                                           REQ, "NAME", "rule name" },
@@ -66,6 +71,12 @@ static const struct cli_param cli_p_rule[] = { { NULL, "name", CLI_V_STR, NULL,
 	    "source regions, countries, unknown or any" },
 	{ "dst", "dst", CLI_V_LIST, NULL, ATTR, "A,B",
 	    "destination regions, countries, unknown or any" },
+	{ "origin", "origin", CLI_V_LIST, NULL, ATTR, "A,B",
+	    "a tunnelled packet's innermost source: regions, countries" },
+	{ "via", "via", CLI_V_LIST, NULL, ATTR, "A,B",
+	    "any layer's source (tunnels): regions, countries" },
+	{ "tunnel", "tunnel", CLI_V_ENUMLIST, cli_tunnels, ATTR, "T,U",
+	    "none, inspected, opaque or any" },
 	{ "services", "services", CLI_V_LIST, NULL, ATTR, "S,T",
 	    "service names" },
 	{ "proto", "proto", CLI_V_ENUMLIST, cli_protos, ATTR, "PROTO",

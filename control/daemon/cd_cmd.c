@@ -390,6 +390,18 @@ cd_counters_frag(const struct stats *s)
 	return o;
 }
 
+/* Tunnel layers seen in a packet, as the counters' keys. */
+static const char *
+cd_layers_name(unsigned n)
+{
+	static const char *const names[] = { "0", "1", "2", "3", "4", "5", "6",
+		"7", "8" };
+
+	_Static_assert(sizeof(names) / sizeof(names[0]) == PKT_LAYER_MAX + 1,
+	    "a name per layer count");
+	return n <= PKT_LAYER_MAX ? names[n] : "?";
+}
+
 static const char *
 cd_knock_reason(unsigned r)
 {
@@ -421,6 +433,13 @@ cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "rules", cd_counters_rules(d, s));
 	json_object_set_new(o, "countries", cd_counters_countries(s));
 	json_object_set_new(o, "ports", cd_counters_ports(d, s));
+	json_object_set_new(o, "tunnels",
+	    cd_counters_map(s->tun, 1, PKT_TUN_MAX, pkt_tun_name));
+	json_object_set_new(o, "tunnel_layers",
+	    cd_counters_map(s->tun_layers, 1, PKT_LAYER_MAX + 1,
+	        cd_layers_name));
+	json_object_set_new(o, "tunnel_opaque",
+	    json_integer((json_int_t)s->tun_opaque));
 	json_object_set_new(o, "log_dropped",
 	    json_integer((json_int_t)s->log_dropped));
 	json_object_set_new(o, "log_suppressed",

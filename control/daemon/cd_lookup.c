@@ -293,6 +293,58 @@ cd_frag_parse(const json_t *v, struct cd_pkt *p, struct cd_err *e)
 	return 0;
 }
 
+/*
+ * "via": ["KIND:ADDR", ...], the outermost relay first (explain ... via
+ * gre:198.51.100.7): the packet is put inside those tunnels, as the
+ * parser would have recorded it.  The destination is the outermost
+ * header's, so of the first relay's family.
+ */
+static int
+cd_pkt_via(json_t *via, struct cd_pkt *p, struct cd_err *e)
+{
+	struct cls_via v[PKT_LAYER_MAX];
+	struct cd_addr a;
+	char kind[16];
+	const char *s, *colon;
+	size_t i, n = json_array_size(via);
+
+	if (via == NULL)
+		return 0;
+	if (!json_is_array(via) || n == 0 || n >= PKT_LAYER_MAX)
+		return cd_fail(e, "bad-request",
+		    "\"via\": 1 to %d KIND:ADDR "
+		    "items",
+		    PKT_LAYER_MAX - 1);
+	for (i = 0; i < n; i++) {
+		s = json_string_value(json_array_get(via, i));
+		colon = s ? strchr(s, ':') : NULL;
+		if (colon == NULL || (size_t)(colon - s) >= sizeof(kind))
+			return cd_fail(e, "bad-request", "\"via\": KIND:ADDR");
+		snprintf(kind, sizeof(kind), "%.*s", (int)(colon - s), s);
+		if (pkt_tun_parse(kind) < 0 || cd_addr_parse(colon + 1, &a) < 0)
+			return cd_fail(e, "bad-request",
+			    "\"via\": \"%s\": a "
+			    "tunnel (ipip, 6in4, gre, vxlan, ...) and an "
+			    "address",
+			    s);
+		v[i].kind = (uint8_t)pkt_tun_parse(kind);
+		v[i].af = (uint8_t)a.af;
+		memcpy(v[i].addr, a.b, sizeof(v[i].addr));
+	}
+	if (p->dst.af != v[0].af)
+		return cd_fail(e, "bad-request",
+		    "\"dst\" is the outermost "
+		    "header's: of the first relay's family");
+	cls_key_via(&p->m, v, (unsigned)n);
+	if (p->dst.af == 4)
+		p->m.dst4 = (uint32_t)p->dst.b[0] << 24 |
+		            (uint32_t)p->dst.b[1] << 16 |
+		            (uint32_t)p->dst.b[2] << 8 | p->dst.b[3];
+	else
+		memcpy(p->m.dst6, p->dst.b, 16);
+	return 0;
+}
+
 static int
 cd_pkt_build(const struct conf *c, json_t *args, struct cd_pkt *p,
     struct cd_err *e)
@@ -306,7 +358,7 @@ cd_pkt_build(const struct conf *c, json_t *args, struct cd_pkt *p,
 	        &p->src) < 0 ||
 	    cd_addr_parse(json_string_value(json_object_get(args, "dst")),
 	        &p->dst) < 0 ||
-	    p->src.af != p->dst.af)
+	    (p->src.af != p->dst.af && json_object_get(args, "via") == NULL))
 		return cd_fail(e, "bad-request",
 		    "explain needs \"src\" and "
 		    "\"dst\": addresses of one family");
@@ -328,7 +380,9 @@ cd_pkt_build(const struct conf *c, json_t *args, struct cd_pkt *p,
 	memcpy(k.src, p->src.b, sizeof(k.src));
 	memcpy(k.dst, p->dst.b, sizeof(k.dst));
 	cls_key_meta(&k, &p->m);
-	return cd_frag_parse(json_object_get(args, "fragment"), p, e);
+	if (cd_frag_parse(json_object_get(args, "fragment"), p, e) < 0)
+		return -1;
+	return cd_pkt_via(json_object_get(args, "via"), p, e);
 }
 
 static void
@@ -410,17 +464,50 @@ cd_geo_why(const struct conf *c, const struct cd_addr *a, char *out, size_t len)
 		snprintf(out, len, "from the geolocation tables");
 }
 
+/* A layered packet: each layer's source and country, outermost first. */
+static void
+cd_explain_layers(const struct pkt_meta *m, const struct cls_why *w,
+    json_t *steps)
+{
+	const struct pkt_layer *l;
+	char cc[GEO_CC_STRLEN], addr[INET6_ADDRSTRLEN], step[32], how[64];
+	uint32_t a4;
+
+	for (unsigned j = 0; j < m->nlayer; j++) {
+		l = &m->layer[j];
+		a4 = htonl(l->src4);
+		inet_ntop(l->af == 4 ? AF_INET : AF_INET6,
+		    l->af == 4 ? (const void *)&a4 : (const void *)l->src6,
+		    addr, sizeof(addr));
+		snprintf(step, sizeof(step), "%s country",
+		    j == 0                ? "source"
+		    : j + 1u == m->nlayer ? "origin"
+		                          : "relay");
+		snprintf(how, sizeof(how), "%s%s", addr, j ? " via " : "");
+		if (j)
+			snprintf(how + strlen(how), sizeof(how) - strlen(how),
+			    "%s", pkt_tun_name(l->kind));
+		cd_step(steps, step, geo_cc_name(w->layer_cc[j], cc), how);
+	}
+}
+
 static void
 cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
-    const struct cls_verdict *v, json_t *steps)
+    const struct cls_why *w, json_t *steps)
 {
+	const struct cls_verdict *v = &w->v;
 	const struct conf *c = d->run.conf;
 	char cc[GEO_CC_STRLEN], detail[256];
 
 	char cls[GEO_CLS_MAX * GEO_CLS_NAMELEN];
 
-	cd_geo_why(c, &p->src, detail, sizeof(detail));
-	cd_step(steps, "source country", geo_cc_name(v->src_cc, cc), detail);
+	if (p->m.nlayer) {
+		cd_explain_layers(&p->m, w, steps);
+	} else {
+		cd_geo_why(c, &p->src, detail, sizeof(detail));
+		cd_step(steps, "source country", geo_cc_name(v->src_cc, cc),
+		    detail);
+	}
 	cd_classes_str(d->run.geo.tables, v->src_cls, cls, sizeof(cls));
 	if (cls[0] != '\0')
 		cd_step(steps, "source classes", cls,
@@ -560,6 +647,17 @@ cd_explain_frag(const struct cd_pkt *p, struct cls_verdict *v, json_t *steps)
 {
 	if (p->frag == NULL)
 		return;
+	/* As the parser: a tunnel is never judged from a piece of it. */
+	if (p->m.nlayer) {
+		v->action = CDN_ACT_DROP;
+		v->reason = CDN_R_TUN_FRAG;
+		v->rule = POL_RULE_DEFAULT;
+		cd_step(steps, "fragment", p->frag,
+		    "a fragmented tunnel "
+		    "packet is dropped before any rule (tun-fragment): its "
+		    "inside is not all there to judge");
+		return;
+	}
 	if (strcmp(p->frag, "first") == 0) {
 		cd_step(steps, "fragment", "first",
 		    "judged as the packet it "
@@ -594,7 +692,7 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	/* A knock is judged before the gate: it asks for no session. */
 	gate = w.gate && w.v.reason != CDN_R_KNOCK;
 	steps = json_array();
-	cd_explain_geo(d, &p, &w.v, steps);
+	cd_explain_geo(d, &p, &w, steps);
 	snprintf(port, sizeof(port), "%u", p.m.dport);
 	cd_step(steps, "service",
 	    w.v.service == POL_SVC_NONE ? "none"

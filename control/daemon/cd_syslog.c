@@ -159,6 +159,7 @@ struct sl_ptext {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	char sport[8], dport[8], proto[8], rule[16];
 	char scc[GEO_CC_STRLEN], dcc[GEO_CC_STRLEN];
+	char origin[INET6_ADDRSTRLEN], occ[GEO_CC_STRLEN];
 	char count[24], first[32], last[32], port[DPC_NAME_MAX + 1];
 	char msg[320];
 };
@@ -185,6 +186,13 @@ sl_packet_params(struct cd *d, const struct dpc_wire_event *ev,
 	if (p && ev->service < p->nservices)
 		SL_P("service", p->service_name[ev->service]);
 	SL_P("srccountry", geo_cc_name(ev->src_cc, x->scc));
+	/* Tunnels: the innermost source (docs/packet-parsing.md). */
+	if (ev->origin_af == 4 || ev->origin_af == 6) {
+		inet_ntop(ev->origin_af == 4 ? AF_INET : AF_INET6, ev->origin,
+		    x->origin, sizeof(x->origin));
+		SL_P("origin", x->origin);
+		SL_P("origincountry", geo_cc_name(ev->origin_cc, x->occ));
+	}
 	if (p && p->needs_dst_geo)
 		SL_P("dstcountry", geo_cc_name(ev->dst_cc, x->dcc));
 	if (ev->port < d->dpst.nports && ev->port < DPC_PORT_MAX)
@@ -283,7 +291,9 @@ static bool
 sl_same(const struct dpc_wire_event *a, const struct dpc_wire_event *b)
 {
 	return a->af == b->af && a->rule == b->rule &&
-	       memcmp(a->src, b->src, 16) == 0;
+	       memcmp(a->src, b->src, 16) == 0 &&
+	       a->origin_af == b->origin_af &&
+	       memcmp(a->origin, b->origin, 16) == 0;
 }
 
 static struct sl_agg *

@@ -93,6 +93,11 @@ nft_ctr_map(struct nft_ctr_walk *w, const char *cm, const uint64_t *pb)
 		w->s->packets += pb[0];
 		w->s->action[CDN_ACT_DROP] += pb[0];
 		w->s->reason[CDN_R_SRCROUTE] += pb[0];
+	} else if (strcmp(cm, "tunnel") == 0) {
+		/* The kernel does not look inside (docs/nftables.md). */
+		w->s->packets += pb[0];
+		w->s->action[CDN_ACT_DROP] += pb[0];
+		w->s->reason[CDN_R_TUN_PROTO] += pb[0];
 	} else if (strncmp(cm, "rx ", 3) == 0 || strncmp(cm, "tx ", 3) == 0)
 		nft_ctr_port(w, cm + 3, cm[0] == 'r', pb);
 }

@@ -102,6 +102,47 @@ nft_ir_bits(const struct pol_set *sets, unsigned n, unsigned i)
 	return m;
 }
 
+/*
+ * The kernel sees no tunnel's inside (NFT_IR_TUNNEL drops them), so
+ * every packet reaching the rules is its own origin and only layer: a
+ * rule's origin and via countries narrow its source countries.
+ */
+static void
+nft_ir_relay(const struct policy *p, unsigned i, struct nft_ir_rule *r)
+{
+	struct conf_ccset o, v;
+	bool oany, vany;
+
+	nft_ir_ccs(p->origin_cc, i, &o, &oany);
+	nft_ir_ccs(p->via_cc, i, &v, &vany);
+	if (oany && vany)
+		return;
+	for (unsigned k = 0; k < CONF_CC_WORDS; k++) {
+		if (r->src_any)
+			r->src.w[k] = ~0ULL;
+		if (!oany)
+			r->src.w[k] &= o.w[k];
+		if (!vany)
+			r->src.w[k] &= v.w[k];
+	}
+	r->src_any = false;
+}
+
+/*
+ * A rule that never takes an untunnelled packet: what the kernel can
+ * tell of tunnel classes is nothing, so such a rule is left out when it
+ * allows (stricter) and, when it denies only opaque tunnels, kept for
+ * every packet (stricter too).  Opened tunnels never reach it.
+ */
+static bool
+nft_ir_tun_omit(const struct policy *p, unsigned i, uint8_t action)
+{
+	if (nft_ir_has(&p->tun[POL_TUN_NONE], i))
+		return false;
+	return action == CDN_ACT_ALLOW ||
+	       !nft_ir_has(&p->tun[POL_TUN_OPAQUE], i);
+}
+
 /* Policy rule I; RUNS: destination then source port runs per L4. */
 static int
 nft_ir_rule(const struct policy *p, const struct nft_ir_runs runs[2][2],
@@ -127,9 +168,10 @@ nft_ir_rule(const struct policy *p, const struct nft_ir_runs runs[2][2],
 		if (nft_ir_has(&p->src_cls[k], i))
 			r->src.cls |= (geo_cls_t)1 << k;
 	nft_ir_ccs(p->dst_cc, i, &r->dst, &r->dst_any);
+	nft_ir_relay(p, i, r);
 	r->ports_any = nft_ir_has(&p->portless, i);
 	r->omit = (r->ident && r->action == CDN_ACT_ALLOW) || r->dirs == 0 ||
-	          r->protos == 0;
+	          r->protos == 0 || nft_ir_tun_omit(p, i, r->action);
 	if (r->ports_any)
 		return 0;
 	for (uint8_t l = 0; l < 2; l++) {
@@ -182,6 +224,31 @@ nft_ir_fixed(struct nft_ir_rule *r, uint8_t kind, uint8_t action, uint8_t log)
 		.nexthop = -1 };
 }
 
+/*
+ * Could the policy deny some packet?  Then a tunnel, whose inside could
+ * be that packet, is denied too: the strictest rule that could apply.
+ */
+static bool
+nft_ir_may_deny(const struct policy *p)
+{
+	if (p->default_action != CDN_ACT_ALLOW || p->ident_svc != 0)
+		return true;
+	for (unsigned i = 0; i < p->nrules; i++)
+		if (p->rule[i].action != CDN_ACT_ALLOW)
+			return true;
+	return false;
+}
+
+/* Tunnels cordon-dp opens and the kernel cannot: dropped, first. */
+static void
+nft_ir_tunnel(const struct policy *p, struct nft_ir_rule *r)
+{
+	nft_ir_fixed(r, NFT_IR_TUNNEL, CDN_ACT_DROP, 0);
+	r->vxlan = p->tuncfg.vxlan;
+	r->geneve = p->tuncfg.geneve;
+	r->teredo = p->tuncfg.teredo;
+}
+
 static int
 nft_ir_rules(const struct policy *p, struct nft_ir *ir)
 {
@@ -211,6 +278,8 @@ nft_ir_build(const struct policy *p, struct nft_ir *ir)
 	if (p->srcroute_action != CDN_ACT_ALLOW)
 		nft_ir_fixed(&ir->r[ir->n++], NFT_IR_SRCROUTE,
 		    p->srcroute_action, 0);
+	if (nft_ir_may_deny(p))
+		nft_ir_tunnel(p, &ir->r[ir->n++]);
 	if (p->ident_svc != 0 && nft_ir_gate(p, &ir->r[ir->n++]) < 0)
 		goto fail;
 	if (nft_ir_rules(p, ir) < 0)

@@ -20,6 +20,7 @@
 
 enum nft_ir_kind {
 	NFT_IR_SRCROUTE, /* source-routed packets, before anything */
+	NFT_IR_TUNNEL,   /* tunnels the kernel cannot look inside */
 	NFT_IR_GATE,     /* an identity service's flow, no session */
 	NFT_IR_RULE,     /* policy rule RULE */
 	NFT_IR_DEFAULT,  /* closes the chain */
@@ -61,11 +62,13 @@ struct nft_ir_rule {
 	uint8_t log;
 	int nexthop;      /* reroute: next hop index; -1: none */
 	const char *name; /* NFT_IR_RULE: the rule's name */
+	/* NFT_IR_TUNNEL: the UDP ports of VXLAN, GENEVE, Teredo; 0: off. */
+	uint16_t vxlan, geneve, teredo;
 };
 
 struct nft_ir {
 	unsigned n;
-	struct nft_ir_rule r[POL_RULE_MAX + 2];
+	struct nft_ir_rule r[POL_RULE_MAX + 4];
 };
 
 /* Fills IR from P (which must outlive it).  0, or -1 with ENOMEM. */

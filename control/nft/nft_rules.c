@@ -389,6 +389,53 @@ nft_srcroute_gate(struct nft_bx *x, const struct nft_ir_rule *r)
 }
 
 /*
+ * One tunnel rule: IP protocol PROTO and, when PORT is nonzero, that UDP
+ * port at transport offset OFF (0: source, 2: destination).
+ */
+static int
+nft_tunnel_rule(struct nft_bx *x, const struct nft_ir_rule *r, uint8_t proto,
+    uint16_t port, uint32_t off)
+{
+	struct nftnl_rule *nr = nft_rule_new(x, "classify");
+	uint16_t be = htons(port);
+
+	if (nr == NULL || nft_x_meta(nr, NFT_META_L4PROTO, NFT_REG_1) < 0 ||
+	    nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &proto, 1) < 0 ||
+	    (port != 0 &&
+	        (nft_x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2,
+	             NFT_REG_1) < 0 ||
+	            nft_x_cmp(nr, NFT_REG_1, NFT_CMP_EQ, &be, 2) < 0)) ||
+	    nft_rule_tail(x, nr, r, "tunnel", NULL) < 0) {
+		if (nr != NULL)
+			nftnl_rule_free(nr);
+		return -1;
+	}
+	return nft_rule_send(x, nr, "classify", "tunnel");
+}
+
+/*
+ * Tunnels (R: NFT_IR_TUNNEL): IP-in-IP (4), IPv6 in IPv4 or IPv6 (41),
+ * GRE (47), EtherIP (97), MPLS in IP (137), VXLAN, GENEVE and Teredo.  The kernel cannot judge their
+ * inside by its sources as cordon-dp does (docs/nftables.md, Tunnels):
+ * while the policy can deny anything, they are dropped.
+ */
+static int
+nft_tunnel_gate(struct nft_bx *x, const struct nft_ir_rule *r)
+{
+	static const uint8_t ipp[] = { 4, 41, 47, 97, 137 };
+
+	for (unsigned i = 0; i < sizeof(ipp); i++)
+		if (nft_tunnel_rule(x, r, ipp[i], 0, 0) < 0)
+			return -1;
+	if ((r->vxlan && nft_tunnel_rule(x, r, 17, r->vxlan, 2) < 0) ||
+	    (r->geneve && nft_tunnel_rule(x, r, 17, r->geneve, 2) < 0) ||
+	    (r->teredo && (nft_tunnel_rule(x, r, 17, r->teredo, 2) < 0 ||
+	                      nft_tunnel_rule(x, r, 17, r->teredo, 0) < 0)))
+		return -1;
+	return 0;
+}
+
+/*
  * Sets go first: a rule can only name a set that exists.  The rules'
  * sets, then the gate's (the order `nft list` shows them in).
  */
@@ -421,6 +468,8 @@ nft_rule_encode(struct nft_bx *x, const struct nft_ir_rule *r)
 	switch (r->kind) {
 	case NFT_IR_SRCROUTE:
 		return nft_srcroute_gate(x, r);
+	case NFT_IR_TUNNEL:
+		return nft_tunnel_gate(x, r);
 	case NFT_IR_GATE:
 		if (nft_ident_gate(x, r, 4) < 0)
 			return -1;

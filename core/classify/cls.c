@@ -30,6 +30,22 @@ cls_verdict_set(const struct policy *p, uint16_t rule, struct cls_verdict *v)
 	v->rule = rule;
 }
 
+/* The first rule in all of S, or POL_RULE_DEFAULT. */
+static inline uint16_t
+cls_first(const struct policy *p, const struct cls_sets *s)
+{
+	unsigned nw = pol_nwords(p);
+
+	for (unsigned i = 0; i < nw; i++) {
+		uint64_t m = s->s[0]->w[i];
+
+		for (unsigned k = 1; k < CLS_SET_MAX; k++)
+			m &= s->s[k]->w[i];
+		if (m)
+			return (uint16_t)(i * 64 + __builtin_ctzll(m));
+	}
+	return POL_RULE_DEFAULT;
+}
 /* Management flows without a valid session stop here, before any rule. */
 static inline void
 cls_unident(const struct policy *p, unsigned res, struct cls_verdict *v)
@@ -52,7 +68,7 @@ static inline int
 cls_service(const struct policy *p, const struct pkt_meta *m, unsigned dir,
     struct cls_verdict *v)
 {
-	unsigned pc = cls_proto_class(m->l4proto, m->af);
+	unsigned pc = cls_proto_class(m->l4proto, pkt_l4_af(m));
 
 	v->service = POL_SVC_NONE;
 	if (m->frag == PKT_FRAG_LATER || pc > POL_PROTO_UDP || !m->has_l4)
@@ -62,14 +78,18 @@ cls_service(const struct policy *p, const struct pkt_meta *m, unsigned dir,
 	       ((p->ident_svc >> v->service) & 1) && pol_ident_gate(p, dir);
 }
 
-/* A knock is handed to the control plane (dp_worker), never forwarded. */
+/*
+ * A knock is handed to the control plane (dp_worker), never forwarded.
+ * One inside a tunnel is not a knock (its source would be the relay's):
+ * the rules judge it.
+ */
 static inline int
 cls_knock(const struct policy *p, const struct pkt_meta *m, unsigned pc,
     unsigned dir)
 {
 	return p->knock_port != 0 && pc == POL_PROTO_UDP && m->has_l4 &&
 	       m->frag == PKT_FRAG_NONE && dir == POL_DIR_IN &&
-	       m->dport == p->knock_port;
+	       m->dport == p->knock_port && m->nlayer == 0;
 }
 
 /*
@@ -114,25 +134,63 @@ cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
 	return both;
 }
 
+/* Sets a packet's evaluation builds for itself, kept out of the policy. */
+struct cls_tmp {
+	struct pol_set both; /* destination | source port classes */
+	struct pol_set src;  /* the source's country | its relay classes */
+	struct pol_set via;  /* every layer's via set, ORed */
+};
+
+/*
+ * The tunnel sets of M: its origin's country, every layer's via set
+ * ORed into VIA, its tunnel class.  LCC holds a tunnelled packet's layer
+ * countries (cls_layer_ccs); a packet carried by nothing is its own
+ * origin and only layer.
+ */
+static inline void
+cls_layers(const struct policy *p, const struct pkt_meta *m,
+    const geo_cc_t *lcc, struct cls_verdict *v, struct cls_sets *s,
+    struct pol_set *restrict via)
+{
+	s->s[CLS_SET_TUN] = &p->tun[cls_tun_class(m)];
+	if (__builtin_expect(m->nlayer == 0, 1)) {
+		v->origin_cc = v->src_cc;
+		s->s[CLS_SET_ORIGIN] = &p->origin_cc[v->src_cc];
+		s->s[CLS_SET_VIA] = &p->via_cc[v->src_cc];
+		return;
+	}
+	v->origin_cc = lcc[m->nlayer - 1];
+	s->s[CLS_SET_ORIGIN] = &p->origin_cc[v->origin_cc];
+	*via = p->via_cc[lcc[0]];
+	for (unsigned j = 1; j < m->nlayer; j++)
+		for (unsigned i = 0; i < POL_WORDS; i++)
+			via->w[i] |= p->via_cc[lcc[j]].w[i];
+	s->s[CLS_SET_VIA] = via;
+}
+
 /*
  * The gates a whole packet meets before any rule (source route,
  * fragment, knock, identity): 1 when one of them decided V.  Else 0,
- * with S the sets the rules judge it by; its port set may be BOTH and
- * its source set SRCX (a source in a relay class), kept apart from S so
- * that S stays in registers on the fast path.  SO
+ * with S the sets the rules judge it by; its port, source and via sets
+ * may be T's (built for this packet), kept apart from S so that S stays
+ * in registers on the fast path.  LCC: the layer countries
+ * (cls_layer_ccs).  SO
  * is the session lookup of a packet whose service needs one
  * (cls_service), NULL otherwise.  Always inlined: the fast path must
  * not pay a call nor a spill of S for explain's sake.
  */
 static inline __attribute__((always_inline)) int
 cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    const struct sess_out *so, struct cls_verdict *v, struct cls_sets *s,
-    struct pol_set *both, struct pol_set *srcx)
+    const struct sess_out *so, const geo_cc_t *lcc, struct cls_verdict *v,
+    struct cls_sets *s, struct cls_tmp *t)
 {
 	const struct policy *p = e->pol;
-	unsigned pc = cls_proto_class(m->l4proto, m->af);
+	unsigned pc = cls_proto_class(m->l4proto, pkt_l4_af(m));
 	const struct pol_set *ports = &p->portless, *ids = &p->noident;
 	const uint64_t *bits;
+
+	/* First: every verdict, a gate's too, names the origin. */
+	cls_layers(p, m, lcc, v, s, &t->via);
 
 	if (__builtin_expect(cls_srcroute(p, m), 0)) {
 		cls_gate_drop(v, CDN_R_SRCROUTE);
@@ -152,7 +210,7 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 		return 1;
 	}
 	if (pc <= POL_PROTO_UDP && m->has_l4)
-		ports = cls_ports(p, m, pc, both);
+		ports = cls_ports(p, m, pc, &t->both);
 	if (so != NULL) {
 		if (so->res != SESS_HIT || e->sess == NULL ||
 		    (bits = sess_ident_bits(e->sess, so->ident)) == NULL) {
@@ -161,8 +219,8 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 		}
 		ids = (const struct pol_set *)bits;
 	}
-	s->s[CLS_SET_SRC] =
-	    pol_src_set(p, p->src_cc, p->src_cls, v->src_cc, v->src_cls, srcx);
+	s->s[CLS_SET_SRC] = pol_src_set(p, p->src_cc, p->src_cls, v->src_cc,
+	    v->src_cls, &t->src);
 	s->s[CLS_SET_DST] = &p->dst_cc[v->dst_cc];
 	s->s[CLS_SET_DIR] = &p->dir[dir];
 	s->s[CLS_SET_PROTO] = &p->proto[pc];
@@ -171,32 +229,47 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	return 0;
 }
 
-/* The first rule in all of S, or POL_RULE_DEFAULT. */
-static inline uint16_t
-cls_first(const struct policy *p, const struct cls_sets *s)
+/*
+ * No reply is built for a tunnelled packet: it would go to the outer
+ * source, about an inner packet, from addresses the relay never used
+ * (docs/packet-parsing.md, Tunnels).  It is dropped, its reason kept.
+ */
+static inline void
+cls_tun_noreject(const struct pkt_meta *m, struct cls_verdict *v)
 {
-	return pol_first(s->s[CLS_SET_SRC], s->s[CLS_SET_DST],
-	    s->s[CLS_SET_DIR], s->s[CLS_SET_PROTO], s->s[CLS_SET_PORT],
-	    s->s[CLS_SET_IDENT], pol_nwords(p));
+	if (__builtin_expect(m->nlayer != 0, 0) && v->action == CDN_ACT_REJECT)
+		v->action = CDN_ACT_DROP;
 }
 
 /* The gates, then the rules. */
 static inline void
 cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    const struct sess_out *so, struct cls_verdict *v)
+    const struct sess_out *so, const geo_cc_t *lcc, struct cls_verdict *v)
 {
 	struct cls_sets s;
-	struct pol_set both, srcx;
+	struct cls_tmp t;
 
-	if (!cls_gates(e, m, dir, so, v, &s, &both, &srcx))
+	if (!cls_gates(e, m, dir, so, lcc, v, &s, &t))
 		cls_verdict_set(e->pol, cls_first(e->pol, &s), v);
+	cls_tun_noreject(m, v);
 }
 
 void
 cls_sess_key(const struct pkt_meta *m, uint8_t svc, struct sess_key *k)
 {
+	const struct pkt_layer *o;
 	uint32_t a;
 
+	/* A tunnelled flow needs a session for its inner source. */
+	if (__builtin_expect(m->nlayer != 0, 0)) {
+		o = pkt_origin(m);
+		a = __builtin_bswap32(o->src4);
+		if (o->af == 4)
+			sess_key_v4(k, svc, (const uint8_t *)&a);
+		else
+			sess_key_v6(k, svc, o->src6);
+		return;
+	}
 	if (m->af == 4) {
 		a = __builtin_bswap32(m->src4);
 		sess_key_v4(k, svc, (const uint8_t *)&a);
@@ -230,19 +303,28 @@ cls_geo(const struct geo_tables *g, const struct pkt_meta *m, int dst,
 	return geo_lookup6_cls(g, dst ? m->dst6 : m->src6, cls);
 }
 
+void
+cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
+    geo_cc_t *cc)
+{
+	for (unsigned j = 0; j < m->nlayer; j++)
+		cc[j] = m->layer[j].af == 4 ? geo_lookup4(g, m->layer[j].src4)
+		                            : geo_lookup6(g, m->layer[j].src6);
+}
+
 /*
- * Geo lookups and service of one packet, and its session lookup into SO
- * when it needs one (returned).
+ * Geo lookups (a tunnelled packet's layers into LCC) and service of one
+ * packet, and its session lookup into SO when it needs one (returned).
  */
 static inline int
 cls_prepare(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    struct cls_verdict *v, struct sess_out *so)
+    struct cls_verdict *v, struct sess_out *so, geo_cc_t *lcc)
 {
 	const struct policy *p = e->pol;
+	geo_cls_t dcls;
 	int need;
 
-	geo_cls_t dcls;
-
+	cls_layer_ccs(e->geo, m, lcc);
 	v->src_cc = cls_geo(e->geo, m, 0, &v->src_cls);
 	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1, &dcls)
 	                             : GEO_CC_UNKNOWN;
@@ -257,9 +339,10 @@ cls_classify(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
     struct cls_verdict *v)
 {
 	struct sess_out so;
-	int need = cls_prepare(e, m, dir, v, &so);
+	geo_cc_t lcc[PKT_LAYER_MAX];
+	int need = cls_prepare(e, m, dir, v, &so, lcc);
 
-	cls_eval(e, m, dir, need ? &so : NULL, v);
+	cls_eval(e, m, dir, need ? &so : NULL, lcc, v);
 }
 
 void
@@ -287,6 +370,46 @@ cls_key_meta(const struct cls_key *k, struct pkt_meta *m)
 	m->dport = pc <= POL_PROTO_UDP ? k->dport : 0;
 }
 
+static void
+cls_layer_set(struct pkt_layer *l, uint8_t af, uint8_t kind,
+    const uint8_t *addr)
+{
+	memset(l, 0, sizeof(*l));
+	l->af = af;
+	l->kind = kind;
+	if (af == 4)
+		l->src4 = (uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 |
+		          (uint32_t)addr[2] << 8 | addr[3];
+	else
+		memcpy(l->src6, addr, 16);
+}
+
+int
+cls_key_via(struct pkt_meta *m, const struct cls_via *via, unsigned n)
+{
+	uint8_t inner[16] = { 0 };
+	uint8_t af = m->af;
+
+	if (n == 0 || n >= PKT_LAYER_MAX)
+		return -1;
+	if (af == 4) {
+		for (unsigned b = 0; b < 4; b++)
+			inner[b] = (uint8_t)(m->src4 >> (24 - 8 * b));
+	} else {
+		memcpy(inner, m->src6, 16);
+	}
+	cls_layer_set(&m->layer[0], via[0].af, PKT_TUN_NONE, via[0].addr);
+	for (unsigned i = 1; i < n; i++)
+		cls_layer_set(&m->layer[i], via[i].af, via[i - 1].kind,
+		    via[i].addr);
+	cls_layer_set(&m->layer[n], af, via[n - 1].kind, inner);
+	m->nlayer = (uint8_t)(n + 1);
+	m->af = via[0].af;
+	m->src4 = m->layer[0].src4;
+	memcpy(m->src6, m->layer[0].src6, 16);
+	return 0;
+}
+
 /*
  * cls_classify's steps, one by one: the verdict comes from the same
  * sets whose missing bits explain names, so the two cannot disagree.
@@ -297,16 +420,20 @@ cls_explain(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 {
 	struct sess_out so = { SESS_MISS, 0 };
 	struct cls_sets s;
-	struct pol_set both, srcx;
+	struct cls_tmp t;
 	uint16_t r;
 
 	memset(w, 0, sizeof(*w));
-	w->gate = (uint8_t)cls_prepare(e, m, dir, &w->v, &so);
+	w->gate = (uint8_t)cls_prepare(e, m, dir, &w->v, &so, w->layer_cc);
 	w->sess = w->gate ? (uint8_t)so.res : SESS_MISS;
-	if (cls_gates(e, m, dir, w->gate ? &so : NULL, &w->v, &s, &both, &srcx))
+	if (cls_gates(e, m, dir, w->gate ? &so : NULL, w->layer_cc, &w->v, &s,
+	        &t)) {
+		cls_tun_noreject(m, &w->v);
 		return;
+	}
 	r = cls_first(e->pol, &s);
 	cls_verdict_set(e->pol, r, &w->v);
+	cls_tun_noreject(m, &w->v);
 	w->walked = 1;
 	w->ident_hit = w->gate;
 	w->ident = w->gate ? so.ident : 0;
@@ -360,6 +487,64 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 		cls_cc_put(&v[idx6[j]], dst, c6[j], k6[j]);
 }
 
+/* Inner-layer lookups gathered so far, answered through the bulk forms. */
+struct cls_lq {
+	unsigned n4, n6;
+	uint32_t a4[CLS_BURST_MAX];
+	const uint8_t *a6[CLS_BURST_MAX];
+	geo_cc_t *o4[CLS_BURST_MAX], *o6[CLS_BURST_MAX];
+};
+
+static void
+cls_lq_flush(const struct geo_tables *g, struct cls_lq *q)
+{
+	geo_cc_t c[CLS_BURST_MAX];
+
+	if (q->n4) {
+		geo_lookup4_bulk(g, q->a4, c, q->n4);
+		for (unsigned j = 0; j < q->n4; j++)
+			*q->o4[j] = c[j];
+	}
+	if (q->n6) {
+		geo_lookup6_bulk(g, q->a6, c, q->n6);
+		for (unsigned j = 0; j < q->n6; j++)
+			*q->o6[j] = c[j];
+	}
+	q->n4 = q->n6 = 0;
+}
+
+/*
+ * The inner layers' countries of the burst's tunnelled packets into LCC
+ * (layer 0 is the source, already looked up), in bulk as the sources.
+ */
+static void
+cls_layers_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
+    unsigned n, const struct cls_verdict *v, geo_cc_t (*lcc)[PKT_LAYER_MAX])
+{
+	struct cls_lq q;
+	const struct pkt_layer *l;
+
+	q.n4 = q.n6 = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (__builtin_expect(m[i]->nlayer == 0, 1))
+			continue;
+		lcc[i][0] = v[i].src_cc;
+		for (unsigned j = 1; j < m[i]->nlayer; j++) {
+			if (q.n4 == CLS_BURST_MAX || q.n6 == CLS_BURST_MAX)
+				cls_lq_flush(g, &q);
+			l = &m[i]->layer[j];
+			if (l->af == 4) {
+				q.a4[q.n4] = l->src4;
+				q.o4[q.n4++] = &lcc[i][j];
+			} else {
+				q.a6[q.n6] = l->src6;
+				q.o6[q.n6++] = &lcc[i][j];
+			}
+		}
+	}
+	cls_lq_flush(g, &q);
+}
+
 /*
  * Session lookups of the burst's management packets at once, through
  * the bulk form, for the same reason as the geo lookups.
@@ -396,6 +581,7 @@ cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
 {
 	const struct policy *p = e->pol;
 	struct sess_out so[CLS_BURST_MAX];
+	geo_cc_t lcc[CLS_BURST_MAX][PKT_LAYER_MAX];
 	uint8_t need[CLS_BURST_MAX];
 
 	while (n > CLS_BURST_MAX) {
@@ -406,6 +592,7 @@ cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
 		n -= CLS_BURST_MAX;
 	}
 	cls_geo_burst(e->geo, m, n, 0, v);
+	cls_layers_burst(e->geo, m, n, v, lcc);
 	/* The shipped policy judges destinations too (direction out). */
 	if (p->needs_dst_geo)
 		cls_geo_burst(e->geo, m, n, 1, v);
@@ -417,7 +604,8 @@ cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
 	if (p->ident_svc)
 		cls_sess_burst(e, m, n, v, need, so);
 	for (unsigned i = 0; i < n; i++)
-		cls_eval(e, m[i], dir[i], need[i] ? &so[i] : NULL, &v[i]);
+		cls_eval(e, m[i], dir[i], need[i] ? &so[i] : NULL, lcc[i],
+		    &v[i]);
 }
 
 void
@@ -426,6 +614,7 @@ cls_unparsed(const struct policy *p, int reason, struct cls_verdict *v)
 	v->src_cc = GEO_CC_UNKNOWN;
 	v->dst_cc = GEO_CC_UNKNOWN;
 	v->src_cls = 0;
+	v->origin_cc = GEO_CC_UNKNOWN;
 	v->service = POL_SVC_NONE;
 	v->rule = POL_RULE_DEFAULT;
 	v->log = 0;

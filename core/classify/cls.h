@@ -26,6 +26,7 @@ struct cls_verdict {
 	uint8_t nexthop; /* reroute: index into policy nexthop[] */
 	uint8_t pad;
 	geo_cls_t src_cls; /* the source's relay classes */
+	geo_cc_t origin_cc; /* the innermost source's; SRC_CC untunnelled */
 };
 
 /*
@@ -65,9 +66,9 @@ cls_proto_class(uint8_t l4proto, uint8_t af)
 }
 
 /*
- * The compiled sets a whole packet is judged against, in pol_first's
- * order: a rule matches when all six hold its bit.  Explain names the
- * first one lacking it (cls_rule_miss).
+ * The compiled sets a whole packet is judged against: a rule matches
+ * when all of them hold its bit.  Explain names the first one lacking it
+ * (cls_rule_miss).  VIA is the OR of every layer's via set.
  */
 enum cls_set {
 	CLS_SET_SRC,
@@ -75,6 +76,9 @@ enum cls_set {
 	CLS_SET_DIR,
 	CLS_SET_PROTO,
 	CLS_SET_PORT,
+	CLS_SET_ORIGIN,
+	CLS_SET_VIA,
+	CLS_SET_TUN,
 	CLS_SET_IDENT,
 	CLS_SET_MAX
 };
@@ -122,6 +126,21 @@ struct cls_key {
 /* The pkt_meta the parser gives such a packet: what explain judges. */
 void cls_key_meta(const struct cls_key *k, struct pkt_meta *m);
 
+/* A relay a layered packet came through, for explain: how and from where. */
+struct cls_via {
+	uint8_t kind;     /* enum pkt_tun, not NONE */
+	uint8_t af;       /* 4 or 6 */
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 */
+};
+
+/*
+ * Puts M (from cls_key_meta) inside N tunnels, VIA[0] the outermost
+ * relay: the meta the parser gives such a packet (its source and
+ * family become VIA[0]'s, its layers every relay's then its own).  0,
+ * or -1 when N is 0 or more layers than the parser records.
+ */
+int cls_key_via(struct pkt_meta *m, const struct cls_via *via, unsigned n);
+
 /*
  * One packet, with the evaluation laid open for explain: the verdict
  * (the same as cls_classify's), whether the identity gate asked for a
@@ -130,17 +149,34 @@ void cls_key_meta(const struct cls_key *k, struct pkt_meta *m);
  */
 struct cls_why {
 	struct cls_verdict v;
-	uint8_t gate;               /* the flow needs a session */
-	uint8_t sess;               /* enum sess_res, when gate */
-	uint8_t walked;             /* the rules decided: miss[] holds */
-	uint8_t ident_hit;          /* the rules' identity set is a session's */
-	uint32_t ident;             /* that session's identity index */
-	uint16_t nmiss;             /* entries of miss[] */
-	uint8_t miss[POL_RULE_MAX]; /* enum cls_set per rule */
+	uint8_t gate;      /* the flow needs a session */
+	uint8_t sess;      /* enum sess_res, when gate */
+	uint8_t walked;    /* the rules decided: miss[] holds */
+	uint8_t ident_hit; /* the rules' identity set is a session's */
+	uint32_t ident;    /* that session's identity index */
+	geo_cc_t layer_cc[PKT_LAYER_MAX]; /* a tunnelled packet's */
+	uint16_t nmiss;                   /* entries of miss[] */
+	uint8_t miss[POL_RULE_MAX];       /* enum cls_set per rule */
 };
 
 void cls_explain(const struct cls_env *e, const struct pkt_meta *m,
     unsigned dir, struct cls_why *w);
+
+/*
+ * The country of every layer of a tunnelled M into CC (M->nlayer
+ * entries, outermost first), as the classifier looks them up.
+ */
+void cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
+    geo_cc_t *cc);
+
+/* The tunnel class of M (enum pol_tun). */
+static inline unsigned
+cls_tun_class(const struct pkt_meta *m)
+{
+	return m->opaque   ? POL_TUN_OPAQUE
+	       : m->nlayer ? POL_TUN_OPEN
+	                   : POL_TUN_NONE;
+}
 
 /* The session key of M's source for service SVC. */
 void cls_sess_key(const struct pkt_meta *m, uint8_t svc, struct sess_key *k);

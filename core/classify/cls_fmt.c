@@ -55,6 +55,51 @@ cls_service_name(const struct policy *p, const struct cls_verdict *v)
 	return p->service_name[v->service];
 }
 
+static const char *const cls_tun_class_names[POL_TUN_MAX] = { "none", "open",
+	"opaque" };
+
+/* Layer J's source address of M, as text. */
+static void
+cls_layer_format(const struct pkt_meta *m, unsigned j, char *buf, size_t len)
+{
+	const struct pkt_layer *l = &m->layer[j];
+	uint32_t a = htonl(l->src4);
+
+	inet_ntop(l->af == 4 ? AF_INET : AF_INET6,
+	    l->af == 4 ? (const void *)&a : (const void *)l->src6, buf,
+	    (socklen_t)len);
+}
+
+/*
+ * A tunnelled packet's layers, outermost first: each one's source, its
+ * country and how it was carried; the origin is the last.
+ */
+static void
+cls_json_layers(FILE *f, const struct cls_record *r)
+{
+	const struct pkt_meta *m = r->m;
+	char a[INET6_ADDRSTRLEN], cc[GEO_CC_STRLEN];
+
+	fprintf(f, ",\"tunnel\":\"%s\"", cls_tun_class_names[cls_tun_class(m)]);
+	if (m->nlayer == 0)
+		return;
+	geo_cc_format(r->v->origin_cc, cc);
+	cls_layer_format(m, m->nlayer - 1u, a, sizeof(a));
+	fprintf(f, ",\"origin\":\"%s\",\"origin_cc\":\"%s\",\"layers\":[", a,
+	    cc);
+	for (unsigned j = 0; j < m->nlayer; j++) {
+		cls_layer_format(m, j, a, sizeof(a));
+		fprintf(f, "%s{\"src\":\"%s\",\"via\":\"%s\"", j ? "," : "", a,
+		    pkt_tun_name(m->layer[j].kind));
+		if (r->layer_cc) {
+			geo_cc_format(r->layer_cc[j], cc);
+			fprintf(f, ",\"cc\":\"%s\"", cc);
+		}
+		fprintf(f, "}");
+	}
+	fprintf(f, "]");
+}
+
 /* Fields every record has once the IP header was read. */
 /* ,"src_classes":["tor",...]: class names are plain (conf_name_check). */
 static void
@@ -99,6 +144,8 @@ cls_json_l3(FILE *f, const struct policy *p, const struct cls_record *r)
 		geo_cc_format(r->v->dst_cc, cc);
 		fprintf(f, ",\"dst_cc\":\"%s\"", cc);
 	}
+	if (m->nlayer || m->opaque)
+		cls_json_layers(f, r);
 	if (m->frag != PKT_FRAG_NONE)
 		fprintf(f, ",\"fragment\":\"%s\"",
 		    m->frag == PKT_FRAG_FIRST ? "first" : "later");
@@ -159,6 +206,12 @@ cls_miss_text(unsigned set, unsigned pc, int session)
 		return pc > POL_PROTO_UDP
 		           ? "rule needs a TCP/UDP port"
 		           : "destination port not in its services or ports";
+	case CLS_SET_ORIGIN:
+		return "innermost source's country not in origin";
+	case CLS_SET_VIA:
+		return "no layer's source country in via";
+	case CLS_SET_TUN:
+		return "tunnel class differs";
 	case CLS_SET_IDENT:
 		return session ? "identity block: the session does not "
 		                 "match it (see identity)"

@@ -20,6 +20,8 @@ struct cls_record {
 	/* The tables' relay class names: a source in classes is shown
 	 * with them ("src_classes"); NULL: never shown. */
 	const struct geo_classes *cls;
+	/* A tunnelled packet's layer countries (cls_layer_ccs), or NULL. */
+	const geo_cc_t *layer_cc;
 };
 
 void cls_addr_format(const struct pkt_meta *m, int dst, char *buf, size_t len);

@@ -5,25 +5,11 @@
  * out-of-bounds load.  See docs/packet-parsing.md for the malformations
  * and the reason each one is counted under.
  */
-#include <endian.h>
-#include <string.h>
-
-#include "core/pkt/pkt_parse.h"
+#include "core/pkt/pkt_int.h"
 #include "core/stats/reasons.h"
 
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-
-#define PKT_ETH_HLEN  14
-#define PKT_VLAN_HLEN 4
-#define PKT_IP4_HLEN  20
-#define PKT_IP6_HLEN  40
-
-#define PKT_ET_IP4      0x0800
-#define PKT_ET_IP6      0x86dd
-#define PKT_ET_VLAN     0x8100
-#define PKT_ET_QINQ     0x88a8
-#define PKT_ET_QINQ_OLD 0x9100
+#define PKT_IP4_HLEN 20
+#define PKT_IP6_HLEN 40
 
 /* pkt_parse() unrolls the tag loop for exactly this many tags. */
 _Static_assert(PKT_VLAN_MAX == 2, "pkt_parse() unrolls two VLAN tags");
@@ -58,30 +44,6 @@ enum {
 	PKT_NH_HIP = 139,
 	PKT_NH_SHIM6 = 140,
 };
-
-static inline uint16_t
-pkt_ld16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be16toh(v);
-}
-
-static inline uint32_t
-pkt_ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be32toh(v);
-}
-
-static inline int
-pkt_is_vlan_tpid(uint16_t et)
-{
-	return et == PKT_ET_VLAN || et == PKT_ET_QINQ || et == PKT_ET_QINQ_OLD;
-}
 
 /*
  * Consumes one VLAN tag at *OFF.  The TPID has already been read as the
@@ -220,8 +182,9 @@ pkt_ip4_frag(const uint8_t *ip, uint32_t hl, uint32_t tot, struct pkt_meta *m)
 	return m->frag == PKT_FRAG_LATER;
 }
 
-static int
-pkt_ip4(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
+int
+pkt_ip4(const uint8_t *buf, uint32_t len, const struct pkt_tun_cfg *c,
+    struct pkt_meta *m)
 {
 	const uint8_t *ip = buf + m->l3_off;
 	uint32_t avail = len - m->l3_off, hl, tot;
@@ -245,6 +208,7 @@ pkt_ip4(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 	m->l4proto = ip[9];
 	m->src4 = pkt_ld32(ip + 12);
 	m->dst4 = pkt_ld32(ip + 16);
+	pkt_layer_note(m);
 	m->l4_off = (uint16_t)(m->l3_off + hl);
 	if (unlikely(hl > PKT_IP4_HLEN) &&
 	    (rc = pkt_ip4_opts(ip + PKT_IP4_HLEN, hl - PKT_IP4_HLEN, m)) != 0)
@@ -258,7 +222,9 @@ pkt_ip4(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 			return rc;
 		m->l4_off = (uint16_t)(m->l3_off + hl);
 	}
-	return pkt_l4(ip + hl, tot - hl, m);
+	if ((rc = pkt_l4(ip + hl, tot - hl, m)) != 0)
+		return rc;
+	return pkt_tun(buf, m->l3_off + tot, c, m);
 }
 
 /*
@@ -320,8 +286,11 @@ pkt_ip6_walk(const uint8_t *ip, uint32_t end, uint32_t *off, struct pkt_meta *m)
 		n = pkt_ip6_ext_len(ip + *off, end - *off, nh);
 		if (unlikely(n == 0))
 			return CDN_R_IP6_EXT_TRUNC;
-		if (nh == PKT_NH_ROUTING)
+		if (nh == PKT_NH_ROUTING) {
 			m->srcroute = 1;
+			/* Segment routing (RFC 8754) may carry IPv4 after it. */
+			m->srh |= ip[*off + 2] == 4;
+		}
 		if (nh == PKT_NH_FRAGMENT &&
 		    (fo = pkt_ld16(ip + *off + 2)) & 0xfff9) {
 			m->frag = fo & 0xfff8 ? PKT_FRAG_LATER : PKT_FRAG_FIRST;
@@ -339,8 +308,9 @@ pkt_ip6_walk(const uint8_t *ip, uint32_t end, uint32_t *off, struct pkt_meta *m)
 	return 0;
 }
 
-static int
-pkt_ip6(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
+int
+pkt_ip6(const uint8_t *buf, uint32_t len, const struct pkt_tun_cfg *c,
+    struct pkt_meta *m)
 {
 	const uint8_t *ip = buf + m->l3_off;
 	uint32_t avail = len - m->l3_off, end, off = PKT_IP6_HLEN;
@@ -357,15 +327,18 @@ pkt_ip6(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 	m->l3_len = (uint16_t)end;
 	memcpy(m->src6, ip + 8, 16);
 	memcpy(m->dst6, ip + 24, 16);
+	pkt_layer_note(m);
+	m->srh = 0;
 	m->l4proto = ip[6];
 	if (unlikely(pkt_ip6_is_ext(m->l4proto)) &&
 	    (rc = pkt_ip6_walk(ip, end, &off, m)) != 0)
 		return rc;
 	m->l4_off = (uint16_t)(m->l3_off + off);
-	if (m->frag == PKT_FRAG_LATER || m->l4proto == PKT_NH_ESP ||
-	    m->l4proto == PKT_NH_NONE)
+	if (m->frag == PKT_FRAG_LATER || m->l4proto == PKT_NH_NONE)
 		return 0;
-	return pkt_l4(ip + off, end - off, m);
+	if ((rc = pkt_l4(ip + off, end - off, m)) != 0)
+		return rc;
+	return pkt_tun(buf, m->l3_off + end, c, m);
 }
 
 /*
@@ -380,16 +353,8 @@ pkt_non_ip(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 {
 	uint32_t off = m->l3_off;
 
-	switch (m->ethertype) {
-	case 0x0806: /* ARP */
-	case 0x8035: /* RARP */
-	case 0x8809: /* slow protocols: LACP, marker, OAM */
-	case 0x888e: /* EAPOL */
-	case 0x88cc: /* LLDP */
-	case 0x88f7: /* PTP */
-	case 0x8902: /* CFM */
+	if (pkt_et_link(m->ethertype))
 		return CDN_R_NON_IP;
-	}
 	if (m->ethertype >= 0x0600)
 		return CDN_R_ETHERTYPE;
 	/* 802.3 length field: LLC follows.  SNAP (0xaa) can carry IP. */
@@ -401,13 +366,15 @@ pkt_non_ip(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 }
 
 int
-pkt_parse(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
+pkt_parse_cfg(const uint8_t *buf, uint32_t len, const struct pkt_tun_cfg *c,
+    struct pkt_meta *m)
 {
 	uint32_t off = PKT_ETH_HLEN;
 	int rc;
 
 	m->af = m->l4proto = m->frag = m->nvlan = 0;
-	m->has_l4 = m->tcp_flags = m->srcroute = 0;
+	m->has_l4 = m->tcp_flags = m->srcroute = m->opaque = 0;
+	m->nlayer = m->l0kind = m->tun_next = m->srh = 0;
 	m->sport = m->dport = m->l3_len = m->l4_off = 0;
 	m->frag_id = 0;
 	m->frag_off = m->frag_len = 0;
@@ -428,8 +395,16 @@ pkt_parse(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
 	}
 	m->l3_off = (uint16_t)off;
 	if (likely(m->ethertype == PKT_ET_IP4))
-		return pkt_ip4(buf, len, m);
+		return pkt_ip4(buf, len, c, m);
 	if (m->ethertype == PKT_ET_IP6)
-		return pkt_ip6(buf, len, m);
+		return pkt_ip6(buf, len, c, m);
+	if (m->ethertype == PKT_ET_MPLS || m->ethertype == PKT_ET_MPLS_MC)
+		return pkt_tun_mpls_eth(buf, len, c, m);
 	return pkt_non_ip(buf, len, m);
+}
+
+int
+pkt_parse(const uint8_t *buf, uint32_t len, struct pkt_meta *m)
+{
+	return pkt_parse_cfg(buf, len, &pkt_tun_default, m);
 }

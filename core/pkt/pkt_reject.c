@@ -8,6 +8,7 @@
 #include <endian.h>
 #include <string.h>
 
+#include "core/pkt/pkt_int.h"
 #include "core/pkt/pkt_reject.h"
 
 #define PKT_IP4_HLEN   20
@@ -34,15 +35,6 @@
 #define PKT_PROTO_ICMP  1
 #define PKT_PROTO_TCP   6
 #define PKT_PROTO_ICMP6 58
-
-static inline uint32_t
-pkt_rej_ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be32toh(v);
-}
 
 static inline void
 pkt_rej_st16(uint8_t *p, uint16_t v)
@@ -206,7 +198,7 @@ pkt_rej_rst(const uint8_t *seg, const struct pkt_meta *m, uint8_t *th)
 	} else {
 		dlen += !!(m->tcp_flags & PKT_TH_SYN);
 		dlen += !!(m->tcp_flags & PKT_TH_FIN);
-		pkt_rej_st32(th + 8, pkt_rej_ld32(seg + 4) + dlen);
+		pkt_rej_st32(th + 8, pkt_ld32(seg + 4) + dlen);
 		th[13] = PKT_TH_RST | PKT_TH_ACK;
 	}
 	th[12] = (PKT_TCP_HLEN / 4) << 4;
@@ -283,7 +275,10 @@ int
 pkt_reject_build(const uint8_t *in, uint32_t len, const struct pkt_meta *m,
     uint8_t *out, uint32_t outmax)
 {
-	if (!pkt_rej_allowed(in, len, m))
+	/* A tunnelled packet is never answered: its transport header is
+	 * the inner packet's, its addresses the relay's (docs/packet-
+	 * parsing.md, Tunnels); the classifier drops it instead. */
+	if (pkt_tunnelled(m) || !pkt_rej_allowed(in, len, m))
 		return -1;
 	if (m->l4proto == PKT_PROTO_TCP)
 		return pkt_rej_tcp(in, m, out, outmax);

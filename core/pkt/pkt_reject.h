@@ -20,7 +20,8 @@
  * reply comes from the original destination (we are a transparent bump
  * in the wire), keeps the VLAN tags and swaps the MAC addresses.
  * Returns the reply length, or -1 when no reply may be sent (RST, ICMP
- * error, non-first fragment, broadcast or multicast) or OUT is too small.
+ * error, non-first fragment, broadcast or multicast, tunnelled) or OUT
+ * is too small.
  * The ICMPv6 quote is cut to fit OUTMAX.
  */
 int pkt_reject_build(const uint8_t *in, uint32_t len, const struct pkt_meta *m,

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/geo/geo.h"
+#include "core/pkt/pkt_parse.h"
 
 #define POL_RULE_MAX     256
 #define POL_WORDS        (POL_RULE_MAX / 64)
@@ -25,7 +26,7 @@
  * struct to cordon-dp as bytes (docs/control.md, section 1), and both
  * check this and sizeof(struct policy) before trusting them.
  */
-#define POL_LAYOUT_VERSION 4 /* 4: src_cls */
+#define POL_LAYOUT_VERSION 5 /* 4: src_cls; 5: origin_cc, via_cc, tun */
 
 /* Protocol classes: the index into proto[]; also picks port_class[]. */
 enum pol_proto {
@@ -38,6 +39,12 @@ enum pol_proto {
 
 /* Direction classes: arriving on an outside port, or on any other. */
 enum pol_dir { POL_DIR_IN, POL_DIR_OUT, POL_DIR_MAX };
+
+/*
+ * Tunnel classes (a rule's `tunnel`): carried by nothing, by tunnels the
+ * parser opened, or ending in an encrypted one it cannot open.
+ */
+enum pol_tun { POL_TUN_NONE, POL_TUN_OPEN, POL_TUN_OPAQUE, POL_TUN_MAX };
 
 struct pol_set {
 	uint64_t w[POL_WORDS];
@@ -101,6 +108,17 @@ struct policy {
 	geo_cls_t src_cls_used;
 	struct pol_set src_cls[GEO_CLS_MAX];
 	struct pol_set dst_cc[GEO_CC_MAX];
+	/*
+	 * Tunnels (docs/config.md, Tunnels): the innermost source's country
+	 * (`origin`), any layer's (`via`: the rules of every layer's
+	 * country, ORed) and the tunnel class.  A packet carried by nothing
+	 * is its own origin and only layer.
+	 */
+	struct pol_set origin_cc[GEO_CC_MAX];
+	struct pol_set via_cc[GEO_CC_MAX];
+	struct pol_set tun[POL_TUN_MAX];
+	/* What the parser opens (the `tunnels` group). */
+	struct pkt_tun_cfg tuncfg;
 	struct pol_set dir[POL_DIR_MAX];
 	struct pol_set proto[POL_PROTO_MAX];
 	/* Rules that accept any port: ICMP, other protocols, fragments. */

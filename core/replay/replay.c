@@ -40,7 +40,7 @@ replay_packet(const struct policy *p, const struct geo_tables *g, int64_t now,
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	rc = pkt_parse(data, caplen, m);
+	rc = pkt_parse_cfg(data, caplen, &p->tuncfg, m);
 	if (rc == 0)
 		cls_classify(&env, m, dir, v);
 	else
@@ -68,6 +68,7 @@ replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
 	struct pkt_meta m;
 	struct cls_verdict v;
 	struct cls_record r;
+	geo_cc_t lcc[PKT_LAYER_MAX];
 	int rc;
 
 	rc = replay_packet(x->p, x->g, (int64_t)h->ts.tv_sec, x->o->dir, data,
@@ -75,6 +76,8 @@ replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
 	if (rc == 0 && m.frag != PKT_FRAG_NONE)
 		frag_track(x->frag, &m, us, &v, st);
 	stats_account(st, &v, rc == 0);
+	if (rc == 0)
+		stats_tun(st, &m);
 	st->port[0].rx_packets++;
 	st->port[0].rx_bytes += h->len;
 	memset(&r, 0, sizeof(r));
@@ -83,6 +86,10 @@ replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
 	r.m = &m;
 	r.v = &v;
 	r.cls = geo_tables_classes(x->g);
+	if (rc == 0 && m.nlayer) {
+		cls_layer_ccs(x->g, &m, lcc);
+		r.layer_cc = lcc;
+	}
 	cls_record_json(x->out, x->p, &r);
 }
 

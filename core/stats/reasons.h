@@ -45,6 +45,16 @@ enum cdn_action {
 	X(ICMP_TRUNC, "icmp-truncated")                                        \
 	X(IP4_OPTS, "ipv4-bad-options")                                        \
 	X(IP4_AH, "ipv4-bad-ah")                                               \
+	X(TUN_GRE, "tun-bad-gre")                                              \
+	X(TUN_VXLAN, "tun-bad-vxlan")                                          \
+	X(TUN_GENEVE, "tun-bad-geneve")                                        \
+	X(TUN_TEREDO, "tun-bad-teredo")                                        \
+	X(TUN_MPLS, "tun-bad-mpls")                                            \
+	X(TUN_ETH, "tun-bad-ethernet")                                         \
+	X(TUN_INNER, "tun-bad-inner")                                          \
+	X(TUN_DEPTH, "tun-too-deep")                                           \
+	X(TUN_PROTO, "tun-not-inspected")                                      \
+	X(TUN_FRAG, "tun-fragment")                                            \
 	X(ETHERTYPE, "ethertype-not-inspected")                                \
 	X(NON_IP, "non-ip")                                                    \
 	X(RULE, "rule")                                                        \
@@ -71,6 +81,9 @@ enum cdn_reason {
 #undef X
 	    CDN_R_MAX
 };
+
+/* The parser's tunnel reasons (docs/packet-parsing.md, Tunnels). */
+#define CDN_R_IS_TUN(r) ((r) >= CDN_R_TUN_GRE && (r) <= CDN_R_TUN_FRAG)
 
 /* Reasons below this value come from the packet parser: malformed input. */
 #define CDN_R_FIRST_POLICY CDN_R_NON_IP

@@ -39,6 +39,37 @@ stats_port_name(const struct stats_names *n, unsigned p, char *buf, size_t len)
 		snprintf(buf, len, "port%u", p);
 }
 
+static void
+stats_text_tun(const struct stats *s, FILE *f)
+{
+	for (unsigned t = 1; t < PKT_TUN_MAX; t++)
+		if (s->tun[t])
+			fprintf(f, "tunnel %-10s %lu\n", pkt_tun_name(t),
+			    s->tun[t]);
+	for (unsigned d = 1; d <= PKT_LAYER_MAX; d++)
+		if (s->tun_layers[d])
+			fprintf(f, "tunnel layers %u: %lu\n", d,
+			    s->tun_layers[d]);
+	if (s->tun_opaque)
+		fprintf(f, "tunnel opaque %lu\n", s->tun_opaque);
+}
+
+/*
+ * "tunnels":{"gre":N,...,"layers":[N,...],"opaque":N}: every kind, and
+ * the packets by layers seen (index 0: none of them, always 0).
+ */
+static void
+stats_json_tun(const struct stats *s, FILE *f)
+{
+	fprintf(f, ",\"tunnels\":{");
+	for (unsigned t = 1; t < PKT_TUN_MAX; t++)
+		fprintf(f, "\"%s\":%lu,", pkt_tun_name(t), s->tun[t]);
+	fprintf(f, "\"layers\":[");
+	for (unsigned d = 0; d <= PKT_LAYER_MAX; d++)
+		fprintf(f, "%s%lu", d ? "," : "", s->tun_layers[d]);
+	fprintf(f, "],\"opaque\":%lu}", s->tun_opaque);
+}
+
 void
 stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 {
@@ -77,6 +108,7 @@ stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 	STATS_FRAG_FIELDS(X)
 #undef X
 	fprintf(f, "\n");
+	stats_text_tun(s, f);
 	if (s->log_dropped || s->log_suppressed || s->log_unsent)
 		fprintf(f,
 		    "log events dropped: %lu, suppressed: %lu, "
@@ -164,6 +196,7 @@ stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
 	STATS_FRAG_FIELDS(X)
 #undef X
 	fprintf(f, "}");
+	stats_json_tun(s, f);
 	fprintf(f,
 	    ",\"log_dropped\":%lu,\"log_suppressed\":%lu,"
 	    "\"log_unsent\":%lu}\n",

@@ -65,6 +65,14 @@ struct stats {
 	uint64_t knock_dropped; /* knocks lost: over rate, ring full */
 	uint64_t knock_unsent;  /* main lcore: cordond not there */
 	struct stats_frag frag;
+	/*
+	 * Tunnels (docs/packet-parsing.md, Tunnels), of packets that
+	 * parsed: each layer by how it was carried (PKT_TUNS), packets by
+	 * the number of layers seen, those ending in an opaque tunnel.
+	 */
+	uint64_t tun[PKT_TUN_MAX];
+	uint64_t tun_layers[PKT_LAYER_MAX + 1];
+	uint64_t tun_opaque;
 	struct stats_port port[STATS_PORT_MAX];
 } __attribute__((aligned(64)));
 
@@ -86,6 +94,20 @@ stats_account(struct stats *s, const struct cls_verdict *v, int parsed)
 	s->cc_packets[v->src_cc]++;
 	if (v->action != CDN_ACT_ALLOW)
 		s->cc_denied[v->src_cc]++;
+}
+
+/* The tunnel counters of a packet that parsed into M. */
+static inline void
+stats_tun(struct stats *s, const struct pkt_meta *m)
+{
+	if (__builtin_expect(!m->nlayer && !m->opaque, 1))
+		return;
+	s->tun_opaque += m->opaque;
+	if (m->nlayer == 0)
+		return;
+	s->tun_layers[m->nlayer]++;
+	for (unsigned j = 0; j < m->nlayer; j++)
+		s->tun[m->layer[j].kind]++;
 }
 
 /* Adds every counter of S into SUM. */

@@ -36,7 +36,12 @@ ctl_pol_sets_ok(const struct policy *p)
 
 	for (unsigned i = 0; i < GEO_CC_MAX; i++)
 		if (!ctl_pol_set_ok(&p->src_cc[i], n) ||
-		    !ctl_pol_set_ok(&p->dst_cc[i], n))
+		    !ctl_pol_set_ok(&p->dst_cc[i], n) ||
+		    !ctl_pol_set_ok(&p->origin_cc[i], n) ||
+		    !ctl_pol_set_ok(&p->via_cc[i], n))
+			return 0;
+	for (unsigned i = 0; i < POL_TUN_MAX; i++)
+		if (!ctl_pol_set_ok(&p->tun[i], n))
 			return 0;
 	for (unsigned i = 0; i < GEO_CLS_MAX; i++)
 		if (!ctl_pol_set_ok(&p->src_cls[i], n))
@@ -100,6 +105,12 @@ ctl_pol_counts(const struct policy *p, char *err, size_t errlen)
 		    "policy: source-route "
 		    "action %u invalid",
 		    p->srcroute_action);
+	if (p->tuncfg.depth == 0 || p->tuncfg.depth > PKT_TUN_DEPTH_MAX ||
+	    p->tuncfg.nopaque > PKT_OPAQUE_MAX)
+		return fail_with(err, errlen, EINVAL,
+		    "policy: tunnel depth %u or "
+		    "%u opaque ports invalid",
+		    p->tuncfg.depth, p->tuncfg.nopaque);
 	return 0;
 }
 

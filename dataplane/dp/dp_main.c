@@ -209,6 +209,24 @@ dp_log_print(const struct dp_ctx *ctx, const struct dp_event *ev)
 	cls_record_text(stdout, ctx->state->pol, &r);
 }
 
+/* A tunnelled packet's innermost source, for syslog's origin. */
+static void
+dp_event_origin(struct dpc_wire_event *w, const struct pkt_meta *m,
+    const struct cls_verdict *v)
+{
+	const struct pkt_layer *o = pkt_origin(m);
+	uint32_t a;
+
+	w->origin_af = o->af;
+	w->origin_cc = v->origin_cc;
+	if (o->af == 4) {
+		a = htonl(o->src4);
+		memcpy(w->origin, &a, 4);
+	} else {
+		memcpy(w->origin, o->src6, 16);
+	}
+}
+
 static void
 dp_event_wire(const struct dp_event *ev, uint64_t now, struct dpc_wire_event *w)
 {
@@ -241,6 +259,8 @@ dp_event_wire(const struct dp_event *ev, uint64_t now, struct dpc_wire_event *w)
 	w->rule = ev->v.rule;
 	w->service = ev->v.service;
 	w->port = (uint8_t)ev->port;
+	if (m->nlayer)
+		dp_event_origin(w, m, &ev->v);
 	w->count = 1;
 	w->unix_ns = now;
 }

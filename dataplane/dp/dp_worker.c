@@ -101,7 +101,7 @@ dp_classify(struct dp_worker *w, struct dp_burst *b, const struct dp_state *st,
 	for (unsigned i = 0; i < n; i++) {
 		sp->rx_bytes += pkts[i]->pkt_len;
 		frame = dp_frame(b, pkts[i], &len);
-		rc = pkt_parse(frame, len, &b->meta[i]);
+		rc = pkt_parse_cfg(frame, len, &pol->tuncfg, &b->meta[i]);
 		b->parsed[i] = rc == 0;
 		if (likely(rc == 0)) {
 			mp[nok] = &b->meta[i];
@@ -383,8 +383,11 @@ dp_burst_run(struct dp_worker *w, struct dp_burst *b, unsigned in,
 		rte_pktmbuf_free_bulk(b->drop, b->ndrop);
 	dp_tx_flush(w, b);
 	/* Counted once, now that each frame's fate is known. */
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		stats_account(w->stats, &b->v[i], b->parsed[i]);
+		if (b->parsed[i])
+			stats_tun(w->stats, &b->meta[i]);
+	}
 }
 
 int

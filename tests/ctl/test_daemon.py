@@ -490,6 +490,36 @@ def test_set_compare_commit_explain(cd):
 
 
 @needs_dp
+def test_explain_layered_packet(cd):
+    """explain ... via KIND:ADDR: the packet inside tunnels, each layer's
+    country shown, judged by the classifier's origin/via sets."""
+    cd.ok("set", kind="rule", name="ssh-via-cn",
+          attrs={"via": "CN", "services": "ssh", "direction": "in",
+                 "action": "reject"})
+    cd.ok("commit", comment="via")
+    ex = cd.ok("explain", src="198.51.100.7", dst="192.0.2.1", proto="tcp",
+               sport=40000, dport=22, iface="outside0",
+               via=["gre:192.0.2.33"])
+    steps = {s["step"]: s for s in ex["steps"]}
+    assert steps["source country"]["result"] == "US"
+    assert steps["source country"]["detail"] == "192.0.2.33"
+    assert steps["origin country"]["result"] == "CN"
+    assert steps["origin country"]["detail"] == "198.51.100.7 via gre"
+    assert steps["rule 1 ssh-prohibited"]["result"] == "no match"
+    # Denied inside a tunnel: dropped, never rejected.
+    assert ex["verdict"] == "drop" and ex["rule"] == "ssh-via-cn"
+    ex = cd.ok("explain", src="192.0.2.9", dst="192.0.2.1", proto="tcp",
+               sport=40000, dport=22, iface="outside0",
+               via=["vxlan:192.0.2.33", "ipip:192.0.2.34"])
+    steps = {s["step"]: s for s in ex["steps"]}
+    assert steps["relay country"]["detail"] == "192.0.2.34 via vxlan"
+    assert ex["verdict"] == "allow"
+    err = cd.req("explain", src="192.0.2.9", dst="192.0.2.1", proto="tcp",
+                 dport=22, via=["warp:192.0.2.33"])
+    assert err["error"]["code"] == "bad-request"
+
+
+@needs_dp
 def test_explain_protocol_1_under_ipv6_is_other(cd):
     """Regression (issue 12): protocol 1 with IPv6 addresses is "other"
     to the classifier.  Explain's old rule walk over the config called

@@ -56,6 +56,9 @@ MALFORMED = {
     "ipv6-ext-chain-too-long", "tcp-truncated", "tcp-bad-offset",
     "udp-truncated", "udp-bad-length", "icmp-truncated",
     "ipv4-bad-options", "ipv4-bad-ah", "ethertype-not-inspected",
+    "tun-bad-gre", "tun-bad-vxlan", "tun-bad-geneve", "tun-bad-teredo",
+    "tun-bad-mpls", "tun-bad-ethernet", "tun-bad-inner", "tun-too-deep",
+    "tun-not-inspected", "tun-fragment",
 }
 ALL_REASONS = [
     "eth-truncated", "vlan-truncated", "vlan-too-deep", "ipv4-truncated",
@@ -64,6 +67,9 @@ ALL_REASONS = [
     "ipv6-ext-chain-too-long", "tcp-truncated", "tcp-bad-offset",
     "udp-truncated", "udp-bad-length", "icmp-truncated",
     "ipv4-bad-options", "ipv4-bad-ah",
+    "tun-bad-gre", "tun-bad-vxlan", "tun-bad-geneve", "tun-bad-teredo",
+    "tun-bad-mpls", "tun-bad-ethernet", "tun-bad-inner", "tun-too-deep",
+    "tun-not-inspected", "tun-fragment",
     "ethertype-not-inspected", "non-ip", "rule",
     "default", "fragment", "no-egress-port", "tx-queue-full",
     "reject-build-failed", "no-session", "session-expired", "identity",
@@ -99,7 +105,8 @@ class Case:
 
     def __init__(self, name, port, pkt, action, reason=None, rule=None,
                  nexthop=None, reply=True, fragment=None, service="auto",
-                 proto=None, live_action=None, live_reason=None, l4=True):
+                 proto=None, live_action=None, live_reason=None, l4=True,
+                 layers=None, inner=None, opaque=False):
         self.name = name
         self.port = port
         self.pkt = pkt if not isinstance(pkt, (bytes, bytearray)) else None
@@ -113,6 +120,11 @@ class Case:
         self.service = service
         self.proto = proto
         self.l4 = l4            # False: a TCP/UDP layer is not the L4
+        # Tunnels: [(src, how it was carried)] outermost first, and the
+        # innermost IP packet (its transport header is the one judged).
+        self.layers = layers
+        self.inner = inner
+        self.opaque = opaque    # an encrypted tunnel: "tunnel": "opaque"
         # What the live path counts when it differs from the verdict
         # (an allowed frame on a port without a peer is dropped, so is a
         # reject without a reply).
@@ -125,7 +137,7 @@ class Case:
     def parsed(self):
         """Did the parser accept it (so that rule and country count)?"""
         return self.pkt is not None and self.reason not in MALFORMED and \
-            (IP in self.pkt or IPv6 in self.pkt)
+            (IP in self.pkt or IPv6 in self.pkt or self.inner is not None)
 
     def __repr__(self):
         return "Case(%s)" % self.name
@@ -266,8 +278,23 @@ def ip_layer(pkt):
     return pkt.getlayer(IP) if IP in pkt else pkt.getlayer(IPv6)
 
 
+def case_ip(c):
+    """The outermost IP header of C (behind an MPLS stack: the inner)."""
+    ip = ip_layer(c.pkt)
+    return ip if ip is not None else ip_layer(c.inner)
+
+
 def src_cc(c):
-    return country(ip_layer(c.pkt).src)
+    return country(case_ip(c).src)
+
+
+def tunnel_record(layers, r):
+    """The tunnel fields of a verdict record: LAYERS is [(src, via)]."""
+    r["tunnel"] = "open"
+    r["origin"] = str(ipaddress.ip_address(layers[-1][0]))
+    r["origin_cc"] = country(layers[-1][0])
+    r["layers"] = [{"src": str(ipaddress.ip_address(a)), "via": v,
+                    "cc": country(a)} for a, v in layers]
 
 
 def expected_record(c, n, dst_geo):
@@ -280,21 +307,22 @@ def expected_record(c, n, dst_geo):
         if c.reason:
             r["reason"] = c.reason
         return r
-    ip = ip_layer(c.pkt)
+    ip = case_ip(c)
     r["src"] = str(ipaddress.ip_address(ip.src))
     r["dst"] = str(ipaddress.ip_address(ip.dst))
     l4 = None
+    pkt = c.inner if c.inner is not None else c.pkt
     if c.fragment != "later" and c.l4:
         for cls in (TCP, UDP):
-            if cls in c.pkt:
-                l4 = c.pkt[cls]
+            if cls in pkt:
+                l4 = pkt[cls]
     if c.proto:
         r["proto"] = c.proto
-    elif TCP in c.pkt:
+    elif TCP in pkt:
         r["proto"] = "tcp"
-    elif UDP in c.pkt:
+    elif UDP in pkt:
         r["proto"] = "udp"
-    elif ICMP in c.pkt:
+    elif ICMP in pkt:
         r["proto"] = "icmp"
     else:
         r["proto"] = "icmpv6"
@@ -310,6 +338,10 @@ def expected_record(c, n, dst_geo):
     r["src_cc"] = country(ip.src)
     if dst_geo:
         r["dst_cc"] = country(ip.dst)
+    if c.layers:
+        tunnel_record(c.layers, r)
+    elif c.opaque:
+        r["tunnel"] = "opaque"
     if c.fragment:
         r["fragment"] = c.fragment
     r["rule"] = c.rule or "(default)"
@@ -592,7 +624,67 @@ def _malformed(seq):
         nh=60, offset=0, m=1, id=seq()) / Raw(b"\x06\x02" + b"\0" * 6)
     out.append(("frag6-first-chain-cut", l2v6 + bytes(ip6),
                 "ipv6-ext-truncated"))
-    return out
+    return out + _malformed_tunnels(l2)
+
+
+def _inner_frags():
+    """Issue 13: fragments inside a tunnel are never judged (the table
+    tracks outer datagrams only), first or later, either family."""
+    import tunframes as T
+    s = T.syn(US4)
+    first4 = IP(src=US4, dst=SRV4, flags="MF", id=77) / TCP(
+        sport=40001, dport=22, flags="S") / Raw(b"\0" * 16)
+    later4 = IP(src=US4, dst=SRV4, frag=3, proto=6, id=77) / Raw(b"\0" * 16)
+    first6 = IPv6(src=US6, dst=SRV6) / IPv6ExtHdrFragment(
+        nh=6, offset=0, m=1, id=78) / TCP(sport=40001, dport=22, flags="S")
+    later6 = IPv6(src=US6, dst=SRV6) / IPv6ExtHdrFragment(
+        nh=6, offset=3, m=0, id=78) / Raw(b"\0" * 16)
+    return [
+        ("tun-inner-first-fragment", T.ipip(US4, first4), "tun-fragment"),
+        ("tun-inner-later-fragment", T.ipip(US4, later4), "tun-fragment"),
+        ("tun-gre-inner-later-fragment", T.gre(US4, later4),
+         "tun-fragment"),
+        ("tun-vxlan-inner-later-fragment", T.vxlan(US4, later4),
+         "tun-fragment"),
+        ("tun-6in4-inner-first-fragment", T.ipip(US4, first6),
+         "tun-fragment"),
+        ("tun-6in4-inner-later-fragment", T.ipip(US4, later6),
+         "tun-fragment"),
+        ("tun-udp-first-fragment", IP(src=US4, dst=SRV4, proto=17,
+                                      flags="MF") /
+         Raw(bytes(T.vxlan(US4, s))[20:]), "tun-fragment"),
+    ]
+
+
+def _malformed_tunnels(l2):
+    """Malformed tunnels (docs/packet-parsing.md, Tunnels): one per
+    reason, each carrying a US ssh SYN that must not pass."""
+    import tunframes as T
+    s = T.syn(US4)
+    out = [
+        ("tun-gre-routing", T.gre(US4, s), "tun-bad-gre"),
+        ("tun-vxlan-no-i", T.vxlan(US4, s, flags=0), "tun-bad-vxlan"),
+        ("tun-geneve-opt", T.geneve(US4, s, opts=b"\x01\x02\x80\x05" +
+                                    b"\0" * 4), "tun-bad-geneve"),
+        ("tun-teredo-v4", T.teredo(US4, s), "tun-bad-teredo"),
+        ("tun-mpls-no-bos", IP(src=US4, dst=SRV4, proto=47) / Raw(
+            T.gre_hdr(0x8847) + b"\x00\x01\x00\x40" * 9), "tun-bad-mpls"),
+        ("tun-eth-short", IP(src=US4, dst=SRV4) / UDP(sport=1, dport=4789) /
+         Raw(b"\x08" + b"\0" * 7 + b"\0" * 10), "tun-bad-ethernet"),
+        ("tun-inner-short", T.ipip(US4, Raw(bytes(s)[:30])),
+         "tun-bad-inner"),
+        ("tun-too-deep", T.nest(US4, s, 4), "tun-too-deep"),
+        ("tun-gre-erspan", IP(src=US4, dst=SRV4, proto=47) / Raw(
+            b"\x00\x00\x88\xbe" + bytes(s)), "tun-not-inspected"),
+        ("tun-first-fragment", IP(src=US4, dst=SRV4, proto=4, flags="MF") /
+         Raw(bytes(s)), "tun-fragment"),
+    ] + _inner_frags()
+    gre = bytearray(bytes(out[0][1]))
+    gre[20] |= 0x40     # routing present (RFC 1701)
+    out[0] = (out[0][0], bytes(gre), out[0][2])
+    return [(n, l2[:12] + (b"\x08\x00" if isinstance(f, (bytes, bytearray))
+                           or IP in f else b"\x86\xdd") + bytes(f), r)
+            for n, f, r in out]
 
 
 def _frag_cases_v4(o, s):
@@ -620,6 +712,11 @@ def _frag_cases_v4(o, s):
             nexthop="scrubber")
     C.append(Case("frag4-cn-later-alone", o, _dgram(o, s, CN4)[1], "drop",
                   "frag-no-first", fragment="later", proto="tcp"))
+    # A tunnel in fragments: its first fragment is refused (tun-fragment,
+    # bad-tun-first-fragment), so a later one has no verdict to follow.
+    C.append(Case("frag4-ipip-later", o, eth(o) / IP(
+        src=US4, dst=SRV4, proto=4, frag=3, id=s()) / Raw(b"\0" * 16),
+        "drop", "frag-no-first", fragment="later", proto="4"))
     # RFC 5722: an overlap drops the rest of the datagram.
     d = _dgram(o, s, US4, pieces=((0, 24, True), (16, 16, True),
                                   (32, 8, False)))
@@ -825,10 +922,15 @@ def scenario_a():
                   TCP(sport=s(), dport=22), "reroute", "rule", R1,
                   nexthop="quarantine"))
     C.append(Case("v6-esp-cn", o, eth(o) / IPv6(src=CN6, dst=SRV6) /
-                  ESP(spi=7, seq=s(), data=b"e" * 24), "allow", proto="50"))
+                  ESP(spi=7, seq=s(), data=b"e" * 24), "allow", proto="50",
+                  opaque=True))
+    # Tunnels are opened: the inner ssh is what the rules see.
+    gre_in = IP(src=CN4, dst=SRV4) / TCP(dport=22)
     C.append(Case("v4-gre-cn", o, eth(o) / IP(src=CN4, dst=SRV4, id=s()) /
-                  GRE() / IP(src=CN4, dst=SRV4) / TCP(dport=22), "allow",
-                  proto="47", service=None, l4=False))
+                  GRE() / gre_in, "reroute", "rule", R1,
+                  nexthop="quarantine", layers=[(CN4, "none"),
+                                                (CN4, "gre")],
+                  inner=gre_in))
     # Non-IP.
     C.append(Case("arp-request", o, Ether(src=CLI_MAC,
                                           dst="ff:ff:ff:ff:ff:ff") /
@@ -842,13 +944,23 @@ def scenario_a():
     # as "non-ip"; it is now refused as uninspectable.  Link control
     # (LLDP, STP's LLC) still follows non_ip.
     syn = bytes(IP(src=CN4, dst=SRV4) / TCP(sport=40999, dport=22))
-    for name, et, pre in (("mpls", 0x8847, b"\x00\x01\x01\x40"),
-                          ("pppoe", 0x8864, b"\x11\x00\x00\x01\x00\x2a"
+    for name, et, pre in (("pppoe", 0x8864, b"\x11\x00\x00\x01\x00\x2a"
                            b"\x00\x21"),
                           ("tag-9200", 0x9200, b"\x00\x0a\x08\x00")):
         C.append(Case("cn-ssh-in-" + name, o,
                       Ether(src=CLI_MAC, dst=SRV_MAC, type=et) /
                       Raw(pre + syn), "drop", "ethertype-not-inspected"))
+    # MPLS is opened now (docs/packet-parsing.md, Tunnels): the IP
+    # behind the label stack is judged; a pseudowire is not inspected.
+    C.append(Case("cn-ssh-in-mpls", o, Ether(src=CLI_MAC, dst=SRV_MAC,
+                                             type=0x8847) /
+                  Raw(b"\x00\x01\x01\x40" + syn), "reroute", "rule", R1,
+                  nexthop="quarantine", layers=[(CN4, "mpls")],
+                  inner=IP(syn)))
+    C.append(Case("pw-in-mpls", o, Ether(src=CLI_MAC, dst=SRV_MAC,
+                                         type=0x8847) /
+                  Raw(b"\x00\x01\x01\x40\x00\x00\x00\x00" + syn), "drop",
+                  "tun-not-inspected"))
     C.append(Case("cn-ssh-in-llc-snap", o, Ether(
         src=CLI_MAC, dst=SRV_MAC, type=8 + len(syn)) / Raw(
         b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + syn), "drop",

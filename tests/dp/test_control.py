@@ -35,7 +35,8 @@ MAGIC = 0x31504443
 HELLO, HELLO_REPLY, LOAD, LOAD_REPLY, STATUS, STATUS_REPLY, ERR = range(1, 8)
 HDR = struct.Struct("<IHHII")
 LOAD_FMT = struct.Struct("<IIQ32s32sQQII")
-POL_LAYOUT = 4          # core/policy/policy.h POL_LAYOUT_VERSION
+POL_LAYOUT = 5          # core/policy/policy.h POL_LAYOUT_VERSION
+DPC_VERSION = 2         # wire/dpc_proto.h DPC_PROTO_VERSION
 RESULT = struct.Struct("<iIQQQ256s")
 STATUS_FMT = struct.Struct("<IIQ32s32sQQIIIIII512s")
 
@@ -382,7 +383,7 @@ def sealed_memfd(data, seals=True):
 
 
 def load_raw(s, seq, pol, rev=20, layout=None, pol_size=None,
-             digest=None, fds=None, version=1):
+             digest=None, fds=None, version=DPC_VERSION):
     """Sends a policy-only LOAD; returns (type, error, message)."""
     fd = None
     if fds is None:
@@ -421,7 +422,7 @@ def test_load_raw_refusals(ctl, policy_bytes):
         assert st[12] == len(pol)       # pol_size it accepts
         cases = [
             (dict(layout=99), "policy layout version 99"),
-            (dict(version=2), "protocol version 2"),
+            (dict(version=99), "protocol version 99"),
             (dict(pol_size=len(pol) - 8), "policy of"),
             (dict(rev=0), "revision 0"),
             (dict(digest=b"\1" * 32), "policy hash mismatch"),
@@ -475,7 +476,8 @@ def test_disconnect_mid_load_keeps_enforcing(ctl, policy_bytes):
     next client."""
     s = connect(ctl)
     fd = sealed_memfd(policy_bytes)
-    req = LOAD_FMT.pack(1, POL_LAYOUT, 5, hashlib.sha256(policy_bytes).digest(),
+    req = LOAD_FMT.pack(DPC_VERSION, POL_LAYOUT, 5,
+                        hashlib.sha256(policy_bytes).digest(),
                         b"\0" * 32, len(policy_bytes), 0, 0, 0)
     socket.send_fds(s, [msg(LOAD, 1, req)], [fd])
     os.close(fd)

@@ -12,6 +12,7 @@ from scapy.all import IP, TCP, UDP, Ether, IPv6
 
 import cases
 import dplib
+import tunframes
 
 IDENTITY = """
 identity = {
@@ -83,7 +84,9 @@ SHIPPED = [
                                        UDP(sport=40000, dport=51821)),
      "vpn-to-prohibited", "drop", "rule"),
     ("gre-out-to-cn", "out", eth(IP(src=cases.SRV4, dst=cases.CN4,
-                                    proto=47) / (b"\x00" * 8)),
+                                    proto=47) / (tunframes.gre_hdr(0x0800) +
+                                                 bytes(IP(src=cases.SRV4,
+                                                          dst=cases.US4)))),
      "tunnels-to-prohibited", "drop", "rule"),
     # Item 8: services the list missed.
     ("quic-in-from-cn", "in", eth(IP(src=cases.CN4, dst=cases.SRV4) /
@@ -95,17 +98,21 @@ SHIPPED = [
     ("kubelet-in-from-ru", "in", eth(IP(src=cases.RU4, dst=cases.SRV4) /
                                      TCP(sport=40000, dport=10250)),
      "mgmt-from-prohibited", "drop", "rule"),
-    ("geneve-in-from-cn", "in", eth(IP(src=cases.CN4, dst=cases.SRV4) /
-                                    UDP(sport=40000, dport=6081)),
-     "vpn-from-prohibited", "drop", "rule"),
-    ("teredo-relay-in-from-cn", "in", eth(IP(src=cases.CN4, dst=cases.SRV4) /
-                                          UDP(sport=3544, dport=40000)),
-     "vpn-from-prohibited", "drop", "rule"),
+    # An opened tunnel is judged by its inside (here no L4: "other"),
+    # from a prohibited source (the outer one).
+    ("geneve-in-from-cn", "in", eth(tunframes.geneve(
+        cases.CN4, IP(src=cases.US4, dst=cases.SRV4), eth=False)),
+     "tunnels-from-prohibited", "drop", "rule"),
+    ("teredo-relay-in-from-cn", "in", eth(tunframes.teredo(
+        cases.CN4, IPv6(src=cases.US6, dst=tunframes.TEREDO_CLIENT))),
+     "tunnels-from-prohibited", "drop", "rule"),
     ("teredo-relay-out-to-cn", "out", eth(IP(src=cases.SRV4, dst=cases.CN4) /
-                                          UDP(sport=3544, dport=40000)),
-     "vpn-to-prohibited", "drop", "rule"),
-    ("teredo-relay-in-from-us", "in", eth(IP(src=cases.US4, dst=cases.SRV4) /
-                                          UDP(sport=3544, dport=40000)),
+                                          UDP(sport=3544, dport=40000) /
+                                          IPv6(src=cases.US6,
+                                               dst=cases.US6)),
+     "tunnels-to-prohibited", "drop", "rule"),
+    ("teredo-relay-in-from-us", "in", eth(tunframes.teredo(
+        cases.US4, IPv6(src=cases.US6, dst=tunframes.TEREDO_CLIENT))),
      None, "allow", None),
     ("quic-in-from-us", "in", eth(IP(src=cases.US4, dst=cases.SRV4) /
                                   UDP(sport=40000, dport=443)),

@@ -47,6 +47,13 @@ fuzz_pkt_meta_check(const uint8_t *in, uint32_t len, const struct pkt_meta *m)
 
 	if (end > len || (m->af != 4 && m->af != 6))
 		abort();
+	/* Tunnels: at most the default depth, each layer named. */
+	if (m->nlayer > pkt_tun_default.depth + 1)
+		abort();
+	for (unsigned j = 0; j < m->nlayer; j++)
+		if (m->layer[j].kind >= PKT_TUN_MAX ||
+		    (m->layer[j].af != 4 && m->layer[j].af != 6))
+			abort();
 	if (!m->has_l4)
 		return;
 	if (m->l4proto == 6)

@@ -386,6 +386,32 @@ def test_deny_records_udp_tcp_tls(rig):
     assert deny_sum(loc, CN_A) == 20 and deny_sum(loc, CN_B) == 10
 
 
+def test_tunnel_records_carry_the_origin(rig):
+    """Issue 13: a denied tunnelled packet's record names its innermost
+    source and its country next to the relay's (src)."""
+    from scapy.all import IP, TCP, Ether, Raw
+    d = rig.dir
+    rig.ok("set", kind="rule", name="ssh-via-cn", attrs={
+        "via": "CN", "services": "ssh", "direction": "in",
+        "action": "drop", "log": True, "position": 1})
+    rev = rig.ok("commit")["revision"]
+    wait_for("revision %d in cordon-dp" % rev, lambda: rig.ok("status")[
+        "dataplane"].get("revision") == rev)
+    inner = IP(src=CN_B, dst=SRV) / TCP(sport=45000, dport=22, flags="S")
+    fr = bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
+               IP(src=US_A, dst=SRV, proto=47) /
+               Raw(b"\x00\x00\x08\x00" + bytes(inner)))
+    rig.replay([fr], pps=50)
+    path = d + "/udp.log"
+    recs = wait_for("the tunnel's deny record", lambda: [
+        r for r in records(path, "deny")
+        if r["sd"][SD]["rule"] == "ssh-via-cn"], timeout=15)
+    sd = recs[0]["sd"][SD]
+    assert sd["src"] == US_A and sd["srccountry"] == "US", sd
+    assert sd["origin"] == CN_B and sd["origincountry"] == "CN", sd
+    assert sd["dport"] == "22" and sd["service"] == "ssh", sd
+
+
 def test_commit_rollback_events(rig):
     d = rig.dir
     comment = 'quote" back\\ bracket] done'

@@ -112,10 +112,20 @@ test_shipped(void **state)
 	/* The services come from their own profile. */
 	assert_true(c->services[i].line > 0);
 
-	assert_int_equal(c->nrules, 6);
-	assert_string_equal(c->rules[1].name, "tunnels-from-prohibited");
-	assert_int_equal(c->rules[1].protos, CONF_P_OTHER);
-	assert_string_equal(c->rules[2].name, "vpn-from-prohibited");
+	assert_int_equal(c->nrules, 7);
+	/* Tunnels: every layer's source (docs/packet-parsing.md). */
+	assert_string_equal(c->rules[1].name, "mgmt-via-prohibited");
+	assert_true(c->rules[1].has_via);
+	assert_false(c->rules[1].has_origin);
+	assert_true(conf_ccset_has(&c->rules[1].via, GEO_CC_UNKNOWN));
+	assert_true(conf_ccset_has(&c->rules[1].via, geo_cc_parse("CN")));
+	assert_true(c->rules[1].src_any);
+	assert_int_equal(c->rules[1].tun, CONF_TUN_ALL);
+	assert_int_equal(c->tunnels.depth, 3);
+	assert_int_equal(c->tunnels.vxlan, 4789);
+	assert_string_equal(c->rules[2].name, "tunnels-from-prohibited");
+	assert_int_equal(c->rules[2].protos, CONF_P_OTHER);
+	assert_string_equal(c->rules[3].name, "vpn-from-prohibited");
 	r = &c->rules[0];
 	assert_string_equal(r->name, "mgmt-from-prohibited");
 	assert_false(r->src_any);
@@ -141,7 +151,7 @@ test_shipped(void **state)
 	assert_true(conf_ccset_has(&r->src, GEO_SP_PRIVATE));
 	assert_true(conf_ccset_has(&r->src, GEO_SP_DOCUMENTATION));
 	/* Item 9: the same services towards those places. */
-	r = &c->rules[3];
+	r = &c->rules[4];
 	assert_string_equal(r->name, "mgmt-to-prohibited");
 	assert_true(r->src_any);
 	assert_false(r->dst_any);
@@ -222,18 +232,38 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	/* tunnels (docs/config.md, Tunnels) */
+	{ "rules = ( { name = \"t\"; tunnel = \"gre\"; action = \"drop\"; "
+	  "} );\n",
+	    NULL, NULL,
+	    "main.conf:1: rule \"t\": tunnel must be none, inspected, opaque "
+	    "or any, not \"gre\"" },
+	{ "rules = ( { name = \"t\"; via = [ ]; action = \"drop\"; } );\n",
+	    NULL, NULL, "main.conf:1: rule \"t\": empty via list" },
+	{ "rules = ( { name = \"t\"; origin = \"XY\"; action = \"drop\"; "
+	  "} );\n",
+	    NULL, NULL,
+	    "main.conf:1: rule \"t\": \"XY\" is not an "
+	    "ISO 3166-1 country code" },
+	{ "tunnels = { depth = 8; };\n", NULL, NULL,
+	    "main.conf:1: \"depth\" must be between 1 and 7" },
+	{ "tunnels = { opaque_udp = [ \"500-501\" ]; };\n", NULL, NULL,
+	    "main.conf:1: opaque_udp: single ports, not ranges" },
+	{ "tunnels = { vxlan = 1; };\n", NULL, NULL,
+	    "main.conf:1: unknown key \"vxlan\" (expected one of: depth, "
+	    "vxlan_port, geneve_port, teredo_port, dtls_port, opaque_udp)" },
 	/* syntax */
 	{ "rules = (\n  { name = \"a\"; action = ; }\n);\n", NULL, NULL,
 	    "main.conf:2: syntax error" },
 	/* unknown top-level key */
 	{ BASE_SVC "servces: { };\n", NULL, NULL,
 	    "main.conf:2: unknown key \"servces\" (expected one of: geo, "
-	    "regions, services, rules, default, non_ip, dataplane, identity, control, backend, source_route)" },
+	    "regions, services, rules, default, non_ip, dataplane, identity, control, backend, source_route, tunnels)" },
 	/* unknown key inside a rule */
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  acton = \"drop\"; }\n);\n",
 	    NULL, NULL,
 	    "main.conf:4: unknown key \"acton\" (expected one of: name, src, "
-	    "dst, services, proto, ports, direction, action, nexthop, log, identity)" },
+	    "dst, services, proto, ports, direction, action, nexthop, log, identity, origin, via, tunnel)" },
 	/* unknown key inside a service */
 	{ "services: { ssh = { proto = \"tcp\"; port = [ \"22\" ]; }; };\n",
 	    NULL, NULL,

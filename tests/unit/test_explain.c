@@ -124,6 +124,9 @@ gen_head(struct gen *g)
 	put(g, " ]; };\n");
 	put(g, "default = { action = \"%s\"; };\n",
 	    rnd(g, 2) ? "allow" : "drop");
+	/* Header-only frames: no UDP port may be taken for a tunnel. */
+	put(g, "tunnels = { vxlan_port = 0; geneve_port = 0; teredo_port = 0;"
+	       " dtls_port = 0; opaque_udp = [ ]; };\n");
 }
 
 static void
@@ -377,7 +380,7 @@ gen_icmp(struct gen *g, uint8_t af)
 static void
 gen_packet(struct gen *g, struct pkt_case *c)
 {
-	static const uint8_t proto[] = { 6, 6, 17, 17, 1, 58, 47, 132 };
+	static const uint8_t proto[] = { 6, 6, 17, 17, 1, 58, 89, 132 };
 
 	memset(c, 0, sizeof(*c));
 	c->k.af = rnd(g, 2) ? 4 : 6;

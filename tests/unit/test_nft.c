@@ -303,8 +303,8 @@ test_elems_encoding(void **st)
 
 struct rules_seen {
 	unsigned n;
-	char exprs[16][160];
-	char comment[16][64];
+	char exprs[32][160];
+	char comment[32][64];
 	unsigned sets;
 };
 
@@ -328,7 +328,7 @@ rules_cb(const struct nlmsghdr *nlh, void *arg)
 
 	if ((nlh->nlmsg_type & 0xff) == NFT_MSG_NEWSET)
 		r->sets++;
-	if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWRULE || r->n == 16)
+	if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWRULE || r->n == 32)
 		return;
 	nr = nftnl_rule_alloc();
 	assert_int_equal(nftnl_rule_nlmsg_parse(nlh, nr), 0);
@@ -396,6 +396,9 @@ build(struct nft_batch *b, const struct conf *c, const struct geo_tables *t,
 	return rc;
 }
 
+/* The tunnel rules nft_tunnel_gate writes by default. */
+#define NTUN 9
+
 /* The classify chain, decoded back: matchers, counter, verdict. */
 static void
 test_table_batch(void **st)
@@ -413,21 +416,28 @@ test_table_batch(void **st)
 	batch_walk(&b, rules_cb, &r);
 	/* ports x2, sessions x2, geo x2, r0_svc, r1 protocols x2 */
 	assert_int_equal(r.sets, 9);
-	assert_int_equal(r.n, 6);
-	assert_string_equal(r.comment[0], "r0 v4 ssh-bad");
-	assert_string_equal(r.exprs[0],
-	    "meta cmp payload lookup meta lookup "
-	    "meta payload lookup counter immediate");
-	/* The Teredo twin: prefix, inverted last 32 bits in the IPv4 set. */
-	assert_string_equal(r.comment[2], "r0 v6 ssh-bad");
-	assert_string_equal(r.exprs[2],
-	    "meta cmp payload cmp payload bitwise "
-	    "lookup meta lookup meta payload lookup counter immediate");
-	assert_string_equal(r.comment[4], "r1 v6 icmp-any");
-	assert_string_equal(r.exprs[4], "meta cmp meta lookup counter "
+	/* The policy can deny: tunnels first (4, 41, 47, 97, 137, VXLAN,
+	 * GENEVE, Teredo both ways), dropped. */
+	assert_int_equal(r.n, NTUN + 6);
+	assert_string_equal(r.comment[0], "tunnel");
+	assert_string_equal(r.exprs[0], "meta cmp counter immediate");
+	assert_string_equal(r.exprs[5], "meta cmp payload cmp counter "
 	                                "immediate");
-	assert_string_equal(r.comment[5], "default");
-	assert_string_equal(r.exprs[5], "counter immediate");
+	assert_string_equal(r.comment[NTUN + 0], "r0 v4 ssh-bad");
+	assert_string_equal(r.exprs[NTUN + 0],
+	    "meta cmp payload lookup meta "
+	    "lookup meta payload lookup counter immediate");
+	/* The Teredo twin: prefix, inverted last 32 bits in the IPv4 set. */
+	assert_string_equal(r.comment[NTUN + 2], "r0 v6 ssh-bad");
+	assert_string_equal(r.exprs[NTUN + 2],
+	    "meta cmp payload cmp payload "
+	    "bitwise lookup meta lookup meta payload lookup counter "
+	    "immediate");
+	assert_string_equal(r.comment[NTUN + 4], "r1 v6 icmp-any");
+	assert_string_equal(r.exprs[NTUN + 4], "meta cmp meta lookup counter "
+	                                       "immediate");
+	assert_string_equal(r.comment[NTUN + 5], "default");
+	assert_string_equal(r.exprs[NTUN + 5], "counter immediate");
 	nft_batch_free(&b);
 	geo_tables_free(t);
 	free(c);
@@ -454,12 +464,12 @@ test_table_sports(void **st)
 	assert_int_equal(build(&b, c, t, &o, err, sizeof(err)), 0);
 	batch_walk(&b, rules_cb, &r);
 	assert_int_equal(r.sets, 10);
-	assert_int_equal(r.n, 9);
+	assert_int_equal(r.n, NTUN + 9);
 	for (unsigned i = 0; i < 6; i++)
-		assert_string_equal(r.comment[i],
+		assert_string_equal(r.comment[NTUN + i],
 		    i % 3 ? "r0 v6 ssh-bad" : "r0 v4 ssh-bad");
-	assert_string_equal(r.exprs[3], r.exprs[0]);
-	assert_string_equal(r.comment[8], "default");
+	assert_string_equal(r.exprs[NTUN + 3], r.exprs[NTUN + 0]);
+	assert_string_equal(r.comment[NTUN + 8], "default");
 	nft_batch_free(&b);
 	geo_tables_free(t);
 	free(c);

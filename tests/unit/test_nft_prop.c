@@ -406,6 +406,20 @@ rule_matches(const struct nft_ir_rule *r, const struct pkt_meta *m,
 	       in_ranges(&r->sport, m->l4proto, m->sport);
 }
 
+/* Does the tunnel entry R take M: IP-in-IP, GRE or a tunnel's port? */
+static bool
+is_tunnel(const struct nft_ir_rule *r, const struct pkt_meta *m)
+{
+	if (m->l4proto == 4 || m->l4proto == 41 || m->l4proto == 47 ||
+	    m->l4proto == 97 || m->l4proto == 137)
+		return true;
+	return m->l4proto == 17 &&
+	       ((r->vxlan && m->dport == r->vxlan) ||
+	           (r->geneve && m->dport == r->geneve) ||
+	           (r->teredo &&
+	               (m->dport == r->teredo || m->sport == r->teredo)));
+}
+
 /* The first entry of IR that takes M (SESS: its source and port have a
  * session): its index. */
 static unsigned
@@ -426,6 +440,10 @@ ir_eval(const struct nft_ir *ir, const struct geo_tables *g,
 		switch (r->kind) {
 		case NFT_IR_SRCROUTE:
 			if (m->srcroute)
+				return i;
+			break;
+		case NFT_IR_TUNNEL:
+			if (is_tunnel(r, m))
 				return i;
 			break;
 		case NFT_IR_GATE:
@@ -454,6 +472,16 @@ agree(const struct nft_ir_rule *r, const struct cls_verdict *v,
 	int reason = r->kind == NFT_IR_SRCROUTE ? CDN_R_SRCROUTE
 	             : r->kind == NFT_IR_GATE   ? CDN_R_NO_SESSION
 	                                        : -1;
+
+	/* The kernel cannot look inside: a tunnel is dropped, stricter
+	 * than (or as strict as) any verdict on its inside. */
+	if (r->kind == NFT_IR_TUNNEL) {
+		if (r->action != CDN_ACT_DROP)
+			fail_msg("packet %u: a tunnel entry that does not "
+			         "drop",
+			    pkt);
+		return;
+	}
 
 	if (v->action == r->action && v->rule == rule &&
 	    (reason < 0 ? v->reason != CDN_R_SRCROUTE &&
@@ -510,7 +538,7 @@ prop_session(const struct cls_env *e0, struct sess_table *st,
 	/* Never an allow the classifier refuses. */
 	if (r->action == CDN_ACT_ALLOW)
 		assert_int_equal(v.action, CDN_ACT_ALLOW);
-	if ((r->kind == NFT_IR_RULE && r->ident) ||
+	if (r->kind == NFT_IR_TUNNEL || (r->kind == NFT_IR_RULE && r->ident) ||
 	    v.reason == CDN_R_IDENTITY ||
 	    (v.rule != POL_RULE_DEFAULT &&
 	        !((p->noident.w[v.rule / 64] >> (v.rule % 64)) & 1)))

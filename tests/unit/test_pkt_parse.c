@@ -280,13 +280,13 @@ test_other_l4(void **state)
 	struct pkt_meta m;
 
 	(void)state;
-	/* GRE: not parsed, not an error. */
+	/* OSPF: not parsed, not an error (GRE is a tunnel: test_pkt_tun). */
 	pkt_fr_eth(&f, NULL, 0, 0x0800);
-	pkt_fr_ip4(&f, 47, 0, 0);
+	pkt_fr_ip4(&f, 89, 0, 0);
 	pkt_fr_data(&f, 2);
 	pkt_fr_done(&f);
 	assert_int_equal(parse_frame(&f, &m), 0);
-	assert_int_equal(m.l4proto, 47);
+	assert_int_equal(m.l4proto, 89);
 	assert_false(m.has_l4);
 
 	/* ICMPv6's number under IPv4 is not ICMP. */

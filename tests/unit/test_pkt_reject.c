@@ -237,7 +237,7 @@ test_icmp4(void **state)
 
 	/* A packet shorter than header + 8 is quoted whole. */
 	pkt_fr_eth(&f, tp_qinq, 2, 0x0800);
-	pkt_fr_ip4(&f, 47, 0, 0);
+	pkt_fr_ip4(&f, 89, 0, 0);
 	pkt_fr_data(&f, 3);
 	pkt_fr_done(&f);
 	f.len = 64;

@@ -69,11 +69,17 @@ eval(const struct policy *p, const char *src, const char *dst, int proto,
     unsigned dport, int dir)
 {
 	const struct pol_set *ports = &p->portless;
+	struct pol_set from;
 
 	if (proto == POL_PROTO_TCP || proto == POL_PROTO_UDP)
 		ports = &p->class_rules[p->port_class[proto][dport]];
-	return pol_first(&p->noident, &p->src_cc[cc(src)], &p->dst_cc[cc(dst)],
-	    &p->dir[dir], &p->proto[proto], ports, pol_nwords(p));
+	/* Untunnelled: the source is its own origin and only layer. */
+	for (unsigned i = 0; i < POL_WORDS; i++)
+		from.w[i] = p->src_cc[cc(src)].w[i] &
+		            p->origin_cc[cc(src)].w[i] &
+		            p->via_cc[cc(src)].w[i] & p->tun[POL_TUN_NONE].w[i];
+	return pol_first(&p->noident, &from, &p->dst_cc[cc(dst)], &p->dir[dir],
+	    &p->proto[proto], ports, pol_nwords(p));
 }
 
 static int
@@ -168,57 +174,58 @@ test_shipped(void **state)
 		{ "CN", "US", T, 445, IN, 0, DROP },
 		{ "CN", "US", T, 2222, IN, 0, DROP },
 		{ "--", "US", T, 23, IN, 0, DROP },
-		{ "CN", "US", T, 1194, IN, 2, DROP },
-		{ "CN", "US", U, 1194, IN, 2, DROP },
-		{ "CN", "US", T, 4500, IN, 2, DROP },
-		{ "CN", "US", U, 4500, IN, 2, DROP },
-		{ "CN", "US", U, 500, IN, 2, DROP },
-		{ "CN", "US", U, 1701, IN, 2, DROP },
-		{ "CN", "US", U, 3544, IN, 2, DROP },
-		{ "CN", "US", U, 4789, IN, 2, DROP },
-		{ "CN", "US", U, 4790, IN, 2, DROP },
-		{ "CN", "US", U, 6081, IN, 2, DROP },
-		{ "CN", "US", U, 4754, IN, 2, DROP },
-		{ "CN", "US", U, 6635, IN, 2, DROP },
-		{ "CN", "US", U, 6080, IN, 2, DROP },
-		{ "CN", "US", U, 2152, IN, 2, DROP },
-		{ "RU", "US", U, 51820, IN, 2, DROP },
-		{ "RU", "US", U, 51830, IN, 2, DROP },
+		{ "CN", "US", T, 1194, IN, 3, DROP },
+		{ "CN", "US", U, 1194, IN, 3, DROP },
+		{ "CN", "US", T, 4500, IN, 3, DROP },
+		{ "CN", "US", U, 4500, IN, 3, DROP },
+		{ "CN", "US", U, 500, IN, 3, DROP },
+		{ "CN", "US", U, 1701, IN, 3, DROP },
+		{ "CN", "US", U, 3544, IN, 3, DROP },
+		{ "CN", "US", U, 4789, IN, 3, DROP },
+		{ "CN", "US", U, 4790, IN, 3, DROP },
+		{ "CN", "US", U, 6081, IN, 3, DROP },
+		{ "CN", "US", U, 4754, IN, 3, DROP },
+		{ "CN", "US", U, 6635, IN, 3, DROP },
+		{ "CN", "US", U, 6080, IN, 3, DROP },
+		{ "CN", "US", U, 2152, IN, 3, DROP },
+		{ "RU", "US", U, 51820, IN, 3, DROP },
+		{ "RU", "US", U, 51830, IN, 3, DROP },
 		{ "RU", "US", U, 51831, IN, DEF, ALLOW },
 		{ "DE", "US", U, 51820, IN, DEF, ALLOW },
 		{ "CN", "US", I, ANYPORT, IN, DEF, ALLOW },
-		{ "CN", "US", O, ANYPORT, IN, 1, DROP },
-		{ "--", "US", O, ANYPORT, IN, 1, DROP },
+		{ "CN", "US", O, ANYPORT, IN, 2, DROP },
+		{ "--", "US", O, ANYPORT, IN, 2, DROP },
 		{ "US", "US", O, ANYPORT, IN, DEF, ALLOW },
 		{ "CN", "US", O, ANYPORT, OUT, DEF, ALLOW },
 		{ "CN", "US", T, 0, IN, DEF, ALLOW },
 		{ "CN", "US", T, 65535, IN, DEF, ALLOW },
 		/* Item 9: towards prohibited and unknown destinations. */
-		{ "US", "CN", T, 22, OUT, 3, DROP },
-		{ "US", "--", T, 22, OUT, 3, DROP },
-		{ "--", "RU", T, 2222, OUT, 3, DROP },
+		{ "US", "CN", T, 22, OUT, 4, DROP },
+		{ "US", "--", T, 22, OUT, 4, DROP },
+		{ "--", "RU", T, 2222, OUT, 4, DROP },
 		{ "US", "DE", T, 22, OUT, DEF, ALLOW },
 		{ "US", "CN", T, 22, IN, DEF, ALLOW },
 		{ "US", "CN", T, 443, OUT, DEF, ALLOW },
 		{ "US", "CN", T, 8443, OUT, DEF, ALLOW },
-		{ "US", "CN", U, 443, OUT, 3, DROP },
-		{ "US", "IR", T, 445, OUT, 3, DROP },
-		{ "US", "CN", O, ANYPORT, OUT, 4, DROP },
-		{ "US", "--", O, ANYPORT, OUT, 4, DROP },
+		{ "US", "CN", U, 443, OUT, 4, DROP },
+		{ "US", "IR", T, 445, OUT, 4, DROP },
+		{ "US", "CN", O, ANYPORT, OUT, 5, DROP },
+		{ "US", "--", O, ANYPORT, OUT, 5, DROP },
 		{ "US", "DE", O, ANYPORT, OUT, DEF, ALLOW },
-		{ "US", "CN", U, 3544, OUT, 5, DROP },
-		{ "US", "KP", U, 51820, OUT, 5, DROP },
-		{ "US", "CN", T, 1194, OUT, 5, DROP },
+		{ "US", "CN", U, 3544, OUT, 6, DROP },
+		{ "US", "KP", U, 51820, OUT, 6, DROP },
+		{ "US", "CN", T, 1194, OUT, 6, DROP },
 		{ "US", "CN", I, ANYPORT, OUT, DEF, ALLOW },
 		{ "US", "CN", T, 80, OUT, DEF, ALLOW },
 	};
 	struct policy *p = policy_from_file(SHIPPED, NULL);
 
 	probes_check(p, v, sizeof(v) / sizeof(v[0]));
-	assert_int_equal(p->nrules, 6);
+	assert_int_equal(p->nrules, 7);
 	assert_true(p->rule[0].log);
 	assert_string_equal(p->rule[0].name, "mgmt-from-prohibited");
-	assert_string_equal(p->rule[3].name, "mgmt-to-prohibited");
+	assert_string_equal(p->rule[1].name, "mgmt-via-prohibited");
+	assert_string_equal(p->rule[4].name, "mgmt-to-prohibited");
 	assert_int_equal(p->default_action, ALLOW);
 	assert_int_equal(p->nonip_action, ALLOW);
 	assert_int_equal(p->needs_dst_geo, 1);

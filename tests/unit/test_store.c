@@ -254,7 +254,7 @@ test_flatten_shipped(void **state)
 	load_text(text, path, c);
 	assert_int_equal(c->nregions, 1);
 	assert_int_equal(c->nservices, 28);
-	assert_int_equal(c->nrules, 6);
+	assert_int_equal(c->nrules, 7);
 	assert_int_equal(c->nports, 2);
 	assert_string_equal(c->geo_path[0],
 	    "/var/lib/cordon/geo/geo-whois-asn-country.mmdb");
@@ -315,7 +315,7 @@ test_flatten_relative(void **state)
 	snprintf(path, sizeof(path), "%s/elsewhere/rev.conf", base);
 	load_text(text, path, c);
 	assert_string_equal(c->geo_path[0], want);
-	assert_int_equal(c->nrules, 3);
+	assert_int_equal(c->nrules, 4);
 	assert_int_equal(c->noverrides, 7);
 	assert_int_equal(c->nnexthops, 1);
 	assert_int_equal(c->nregions, 1);

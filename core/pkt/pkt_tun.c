@@ -1,0 +1,439 @@
+/*
+ * Tunnels: the parser looks inside IP-in-IP, GRE, MPLS and the UDP
+ * encapsulations, for classification only (the frame is forwarded as it
+ * came).  Every inner header is bounded by the outer packet's payload,
+ * never by the frame, and a malformed one is a drop with a named reason:
+ * an outer verdict must never pass what the inside hides.  See
+ * docs/packet-parsing.md, Tunnels.
+ */
+#include "core/pkt/pkt_int.h"
+#include "core/stats/reasons.h"
+
+#define PKT_MPLS_MAX    8 /* labels walked before giving up */
+#define PKT_UDP_HLEN    8
+#define PKT_VXLAN_HLEN  8
+#define PKT_GENEVE_HLEN 8
+#define PKT_DTLS_HLEN   13
+
+/* GRE flags (RFC 2784, 2890): checksum, key and sequence are all known. */
+#define PKT_GRE_C   0x8000
+#define PKT_GRE_K   0x2000
+#define PKT_GRE_S   0x1000
+#define PKT_GRE_VER 0x0007
+
+enum {
+	PKT_P_IPIP = 4,
+	PKT_P_IPV6 = 41,
+	PKT_P_GRE = 47,
+	PKT_P_ESP = 50,
+	PKT_P_UDP = 17,
+	PKT_P_ETHERIP = 97,
+	PKT_P_MPLS = 137
+};
+
+const struct pkt_tun_cfg pkt_tun_default = {
+	.depth = PKT_TUN_DEPTH_DEF,
+	.nopaque = 4,
+	.vxlan = 4789,
+	.geneve = 6081,
+	.teredo = 3544,
+	.dtls = 443,
+	.opaque_udp = { 500, 4500, 1194, 51820 },
+};
+
+static const char *const pkt_tun_names[] = {
+#define X(id, name) name,
+	PKT_TUNS(X)
+#undef X
+};
+
+const char *
+pkt_tun_name(unsigned t)
+{
+	return t < PKT_TUN_MAX ? pkt_tun_names[t] : "?";
+}
+
+int
+pkt_tun_parse(const char *name)
+{
+	for (unsigned t = PKT_TUN_NONE + 1; t < PKT_TUN_MAX; t++)
+		if (strcmp(name, pkt_tun_names[t]) == 0)
+			return (int)t;
+	return -1;
+}
+
+/* What parsing the inner packet overwrites and the outer one keeps. */
+struct pkt_outer {
+	uint8_t af;
+	uint16_t l3_off, l3_len;
+	uint32_t src4, dst4;
+	uint8_t src6[16], dst6[16];
+};
+
+static void
+pkt_outer_save(const struct pkt_meta *m, struct pkt_outer *o)
+{
+	o->af = m->af;
+	o->l3_off = m->l3_off;
+	o->l3_len = m->l3_len;
+	o->src4 = m->src4;
+	o->dst4 = m->dst4;
+	memcpy(o->src6, m->src6, 16);
+	memcpy(o->dst6, m->dst6, 16);
+}
+
+static void
+pkt_outer_restore(struct pkt_meta *m, const struct pkt_outer *o)
+{
+	m->af = o->af;
+	m->l3_off = o->l3_off;
+	m->l3_len = o->l3_len;
+	m->src4 = o->src4;
+	m->dst4 = o->dst4;
+	memcpy(m->src6, o->src6, 16);
+	memcpy(m->dst6, o->dst6, 16);
+}
+
+/* The outermost layer, recorded when the first tunnel is found. */
+static void
+pkt_layer_first(struct pkt_meta *m)
+{
+	m->nlayer = 1;
+	m->layer[0].af = m->af;
+	m->layer[0].kind = m->l0kind;
+	m->layer[0].src4 = m->src4;
+	if (m->af == 6)
+		memcpy(m->layer[0].src6, m->src6, 16);
+}
+
+/*
+ * Opens the IP packet of family AF at OFF, ending at END, carried as
+ * KIND.  The transport fields become the inner packet's; the rest stays
+ * the outer one's.  A malformed inner packet is tun-bad-inner, whatever
+ * the parser called it, unless a tunnel deeper down named it.
+ */
+static int
+pkt_tun_ip(const uint8_t *buf, uint32_t off, uint32_t end, unsigned af,
+    unsigned kind, const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	struct pkt_outer o;
+	int rc;
+
+	if (m->nlayer == 0)
+		pkt_layer_first(m);
+	if (m->nlayer > c->depth || m->nlayer >= PKT_LAYER_MAX)
+		return CDN_R_TUN_DEPTH;
+	if (off > end || end > 0xffff)
+		return CDN_R_TUN_INNER;
+	pkt_outer_save(m, &o);
+	m->l3_off = (uint16_t)off;
+	m->tun_next = (uint8_t)kind;
+	m->has_l4 = m->tcp_flags = 0;
+	m->sport = m->dport = 0;
+	rc = af == 4 ? pkt_ip4(buf, end, c, m) : pkt_ip6(buf, end, c, m);
+	pkt_outer_restore(m, &o);
+	if (rc != 0 && !CDN_R_IS_TUN(rc))
+		rc = CDN_R_TUN_INNER;
+	/* The outer packet is whole (a fragment is refused before it is
+	 * opened), so a fragment here is an inner one.  The fragment table
+	 * tracks outer datagrams only: refused, never judged apart. */
+	if (rc == 0 && m->frag != PKT_FRAG_NONE)
+		rc = CDN_R_TUN_FRAG;
+	return rc;
+}
+
+/*
+ * Steps over the label stack at *OFF; returns the IP version behind its
+ * bottom (4 or 6) or, negated, the reason it cannot be opened.  A
+ * pseudowire (control word, Ethernet) is not IP: not inspected.
+ */
+static int
+pkt_mpls_walk(const uint8_t *buf, uint32_t *off, uint32_t end)
+{
+	unsigned i, bos = 0, v;
+
+	for (i = 0; !bos; i++) {
+		if (i == PKT_MPLS_MAX || end < *off || end - *off < 4)
+			return -CDN_R_TUN_MPLS;
+		bos = buf[*off + 2] & 1;
+		*off += 4;
+	}
+	if (*off >= end)
+		return -CDN_R_TUN_MPLS;
+	v = buf[*off] >> 4;
+	return v == 4 || v == 6 ? (int)v : -CDN_R_TUN_PROTO;
+}
+
+static int
+pkt_tun_mpls(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	int af = pkt_mpls_walk(buf, &off, end);
+
+	if (af < 0)
+		return -af;
+	return pkt_tun_ip(buf, off, end, (unsigned)af, PKT_TUN_MPLS, c, m);
+}
+
+int
+pkt_tun_mpls_eth(const uint8_t *buf, uint32_t len, const struct pkt_tun_cfg *c,
+    struct pkt_meta *m)
+{
+	uint32_t off = m->l3_off;
+	int af = pkt_mpls_walk(buf, &off, len), rc;
+
+	if (af < 0)
+		return -af;
+	m->l0kind = PKT_TUN_MPLS;
+	m->l3_off = (uint16_t)off;
+	rc = af == 4 ? pkt_ip4(buf, len, c, m) : pkt_ip6(buf, len, c, m);
+	if (rc == 0 && m->nlayer == 0)
+		pkt_layer_first(m);
+	return rc;
+}
+
+static int pkt_tun_eth(const uint8_t *buf, uint32_t off, uint32_t end,
+    unsigned kind, const struct pkt_tun_cfg *c, struct pkt_meta *m);
+
+/*
+ * The payload ET names at OFF.  Link control carries no IP: the packet
+ * is then judged as the tunnel packet it is.  Anything else unknown
+ * could hide IP: not inspected, dropped.
+ */
+static int
+pkt_tun_payload(const uint8_t *buf, uint32_t off, uint32_t end, uint16_t et,
+    unsigned kind, const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	switch (et) {
+	case PKT_ET_IP4:
+		return pkt_tun_ip(buf, off, end, 4, kind, c, m);
+	case PKT_ET_IP6:
+		return pkt_tun_ip(buf, off, end, 6, kind, c, m);
+	case PKT_ET_MPLS:
+	case PKT_ET_MPLS_MC:
+		return pkt_tun_mpls(buf, off, end, c, m);
+	case PKT_ET_TEB:
+		if (kind == PKT_TUN_GRE)
+			kind = PKT_TUN_GRE_ETH;
+		return pkt_tun_eth(buf, off, end, kind, c, m);
+	default:
+		return pkt_et_link(et) ? 0 : CDN_R_TUN_PROTO;
+	}
+}
+
+/* An inner Ethernet frame at OFF: at most PKT_VLAN_MAX tags. */
+static int
+pkt_tun_eth(const uint8_t *buf, uint32_t off, uint32_t end, unsigned kind,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	uint16_t et;
+
+	if (end < off || end - off < PKT_ETH_HLEN)
+		return CDN_R_TUN_ETH;
+	et = pkt_ld16(buf + off + 12);
+	off += PKT_ETH_HLEN;
+	for (unsigned i = 0; pkt_is_vlan_tpid(et); i++) {
+		if (i == PKT_VLAN_MAX || end - off < PKT_VLAN_HLEN)
+			return CDN_R_TUN_ETH;
+		et = pkt_ld16(buf + off + 2);
+		off += PKT_VLAN_HLEN;
+	}
+	/* Ethernet in Ethernet would only recurse: not a thing. */
+	if (et == PKT_ET_TEB)
+		return CDN_R_TUN_PROTO;
+	return pkt_tun_payload(buf, off, end, et, kind, c, m);
+}
+
+/*
+ * GRE at OFF (RFC 2784, with RFC 2890's key and sequence): version 0
+ * with only C, K and S set.  Routing (RFC 1701) and the other reserved
+ * bits are refused, not skipped; version 1 (PPTP) carries PPP, mostly
+ * encrypted: opaque.
+ */
+static int
+pkt_tun_gre(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	uint16_t fl, et;
+	uint32_t hl;
+
+	if (end - off < 4)
+		return CDN_R_TUN_GRE;
+	fl = pkt_ld16(buf + off);
+	et = pkt_ld16(buf + off + 2);
+	if ((fl & PKT_GRE_VER) == 1 && et == 0x880b) {
+		m->opaque = 1;
+		return 0;
+	}
+	if (fl & ~(PKT_GRE_C | PKT_GRE_K | PKT_GRE_S))
+		return CDN_R_TUN_GRE;
+	hl = 4 + (fl & PKT_GRE_C ? 4 : 0) + (fl & PKT_GRE_K ? 4 : 0) +
+	     (fl & PKT_GRE_S ? 4 : 0);
+	if (hl > end - off)
+		return CDN_R_TUN_GRE;
+	if (et == PKT_ET_TEB)
+		return pkt_tun_eth(buf, off + hl, end, PKT_TUN_GRE_ETH, c, m);
+	if (et == PKT_ET_IP4 || et == PKT_ET_IP6 || et == PKT_ET_MPLS ||
+	    et == PKT_ET_MPLS_MC)
+		return pkt_tun_payload(buf, off + hl, end, et, PKT_TUN_GRE, c,
+		    m);
+	return CDN_R_TUN_PROTO;
+}
+
+/* GENEVE (RFC 8926): version 0; each option stays inside the options. */
+static int
+pkt_tun_geneve(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	uint32_t o, oend, n;
+	uint16_t et;
+
+	if (end - off < PKT_GENEVE_HLEN || (buf[off] >> 6) != 0)
+		return CDN_R_TUN_GENEVE;
+	o = off + PKT_GENEVE_HLEN;
+	oend = o + (uint32_t)(buf[off] & 0x3f) * 4;
+	if (oend > end)
+		return CDN_R_TUN_GENEVE;
+	while (o < oend) {
+		if (oend - o < 4)
+			return CDN_R_TUN_GENEVE;
+		n = 4 + (uint32_t)(buf[o + 3] & 0x1f) * 4;
+		if (n > oend - o)
+			return CDN_R_TUN_GENEVE;
+		o += n;
+	}
+	et = pkt_ld16(buf + off + 2);
+	if (et == PKT_ET_TEB)
+		return pkt_tun_eth(buf, oend, end, PKT_TUN_GENEVE, c, m);
+	if (et == PKT_ET_IP4 || et == PKT_ET_IP6)
+		return pkt_tun_payload(buf, oend, end, et, PKT_TUN_GENEVE, c,
+		    m);
+	return CDN_R_TUN_PROTO;
+}
+
+/*
+ * Teredo (RFC 4380): an IPv6 packet, after an optional authentication
+ * header (type 1) and an optional origin indication (type 0), in that
+ * order.  Anything else on the Teredo port is refused: an unknown
+ * payload there is not let through on the outer verdict.
+ */
+static int
+pkt_tun_teredo(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	uint32_t n;
+
+	if (end - off >= 4 && pkt_ld16(buf + off) == 1) {
+		n = 4 + (uint32_t)buf[off + 2] + buf[off + 3] + 8 + 1;
+		if (n > end - off)
+			return CDN_R_TUN_TEREDO;
+		off += n;
+	}
+	if (end - off >= 2 && pkt_ld16(buf + off) == 0) {
+		if (end - off < 8)
+			return CDN_R_TUN_TEREDO;
+		off += 8;
+	}
+	if (end - off < 40 || (buf[off] >> 4) != 6)
+		return CDN_R_TUN_TEREDO;
+	return pkt_tun_ip(buf, off, end, 6, PKT_TUN_TEREDO, c, m);
+}
+
+/* Does the UDP datagram at OFF..END look like what cannot be opened? */
+static int
+pkt_udp_opaque(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, const struct pkt_meta *m)
+{
+	for (unsigned i = 0; i < c->nopaque && i < PKT_OPAQUE_MAX; i++)
+		if (m->dport == c->opaque_udp[i] ||
+		    m->sport == c->opaque_udp[i])
+			return 1;
+	/* A DTLS record header: content type 20..25, version 0xfe.. */
+	return c->dtls != 0 && (m->dport == c->dtls || m->sport == c->dtls) &&
+	       end - off >= PKT_DTLS_HLEN && buf[off] >= 20 && buf[off] <= 25 &&
+	       buf[off + 1] == 0xfe;
+}
+
+static int
+pkt_tun_udp(const uint8_t *buf, const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	uint32_t off = m->l4_off + PKT_UDP_HLEN;
+	uint32_t end = m->l4_off + (uint32_t)pkt_ld16(buf + m->l4_off + 4);
+	int vx = c->vxlan && m->dport == c->vxlan;
+	int gn = c->geneve && m->dport == c->geneve;
+	int td = c->teredo && (m->dport == c->teredo || m->sport == c->teredo);
+
+	if (!vx && !gn && !td) {
+		if (m->frag == PKT_FRAG_NONE &&
+		    pkt_udp_opaque(buf, off, end, c, m))
+			m->opaque = 1;
+		return 0;
+	}
+	/* A first fragment: the rest of the inside is not here to judge. */
+	if (m->frag != PKT_FRAG_NONE)
+		return CDN_R_TUN_FRAG;
+	if (td)
+		return pkt_tun_teredo(buf, off, end, c, m);
+	if (gn)
+		return pkt_tun_geneve(buf, off, end, c, m);
+	if (end - off < PKT_VXLAN_HLEN || !(buf[off] & 0x08))
+		return CDN_R_TUN_VXLAN;
+	return pkt_tun_eth(buf, off + PKT_VXLAN_HLEN, end, PKT_TUN_VXLAN, c, m);
+}
+
+/* IPv4 or IPv6 straight behind an IP header (or an IPv6 SRH). */
+static int
+pkt_tun_ipip(const uint8_t *buf, uint32_t end, const struct pkt_tun_cfg *c,
+    struct pkt_meta *m)
+{
+	unsigned af = m->l4proto == PKT_P_IPIP ? 4 : 6, kind;
+
+	if (m->af == 4)
+		kind = af == 4 ? PKT_TUN_IPIP : PKT_TUN_SIT;
+	else if (m->srh)
+		kind = PKT_TUN_SRV6;
+	else
+		kind = af == 4 ? PKT_TUN_IP4IN6 : PKT_TUN_IP6IN6;
+	if (m->frag != PKT_FRAG_NONE)
+		return CDN_R_TUN_FRAG;
+	return pkt_tun_ip(buf, m->l4_off, end, af, kind, c, m);
+}
+
+/* EtherIP (RFC 3378): version 3, the rest reserved, then Ethernet. */
+static int
+pkt_tun_etherip(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	if (end - off < 2 || pkt_ld16(buf + off) != 0x3000)
+		return CDN_R_TUN_ETH;
+	return pkt_tun_eth(buf, off + 2, end, PKT_TUN_ETHERIP, c, m);
+}
+
+int
+pkt_tun(const uint8_t *buf, uint32_t end, const struct pkt_tun_cfg *c,
+    struct pkt_meta *m)
+{
+	switch (m->l4proto) {
+	case PKT_P_UDP:
+		return m->has_l4 ? pkt_tun_udp(buf, c, m) : 0;
+	case PKT_P_IPIP:
+	case PKT_P_IPV6:
+		return pkt_tun_ipip(buf, end, c, m);
+	case PKT_P_GRE:
+		if (m->frag != PKT_FRAG_NONE)
+			return CDN_R_TUN_FRAG;
+		return pkt_tun_gre(buf, m->l4_off, end, c, m);
+	case PKT_P_ETHERIP:
+	case PKT_P_MPLS:
+		if (m->frag != PKT_FRAG_NONE)
+			return CDN_R_TUN_FRAG;
+		if (m->l4proto == PKT_P_MPLS)
+			return pkt_tun_mpls(buf, m->l4_off, end, c, m);
+		return pkt_tun_etherip(buf, m->l4_off, end, c, m);
+	case PKT_P_ESP:
+		m->opaque = 1;
+		return 0;
+	default:
+		return 0;
+	}
+}

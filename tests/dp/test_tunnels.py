@@ -1,0 +1,313 @@
+"""Tunnels judged by their inner sources (issue 13, Tunnels): every
+encapsulation cordon-dp opens, through replay with the shipped policy
+(the issue's attack list) and a small policy of origin/via/tunnel rules,
+malformed inner headers, nesting past the limit, and the live fast path
+on af_packet-free pcap ports checked by counters and by what arrives on
+the inside.
+
+Names contain "replay" where they only replay: tests/run.sh runs those
+under the ASan build too.
+"""
+import pytest
+from scapy.all import IP, TCP, UDP, Ether, IPv6, Raw
+
+import cases
+import dplib
+import tunframes as T
+from test_shipped import IDENTITY, shipped_conf
+
+US4, CN4, US6, CN6 = cases.US4, cases.CN4, cases.US6, cases.CN6
+RU4, UNK4 = cases.RU4, cases.UNK4
+
+# (name, builder(outer source, inner packet), outer source, inner af,
+#  how the inner layer is reported)
+ENCAPS = [
+    ("ipip", T.ipip, US4, 4, "ipip"),
+    ("6in4", T.ipip, US4, 6, "6in4"),
+    ("4in6", T.ip6ip, US6, 4, "4in6"),
+    ("6in6", T.ip6ip, US6, 6, "6in6"),
+    ("gre", T.gre, US4, 4, "gre"),
+    ("gre6", T.gre, US4, 6, "gre"),
+    ("gre-key-seq-csum", lambda s, i: T.gre(s, i, csum=True, key=7, seq=9),
+     US4, 4, "gre"),
+    ("gre-eth", lambda s, i: T.gre(s, T.INNER_MAC / i), US4, 4, "gre-eth"),
+    ("gre-mpls", T.gre_mpls, US4, 4, "mpls"),
+    ("etherip", T.etherip, US4, 6, "etherip"),
+    ("mpls-in-ip6", T.mpls_ip, US6, 4, "mpls"),
+    ("vxlan", T.vxlan, US4, 4, "vxlan"),
+    ("vxlan6", T.vxlan, US4, 6, "vxlan"),
+    ("geneve", T.geneve, US4, 4, "geneve"),
+    ("geneve-ip", lambda s, i: T.geneve(s, i, eth=False), US4, 6,
+     "geneve"),
+    ("teredo-to-client", T.teredo, US4, 6, "teredo"),
+    ("teredo-to-relay", lambda s, i: T.teredo(s, i, to_client=False),
+     US4, 6, "teredo"),
+    ("teredo-origin-auth", lambda s, i: T.teredo(s, i, origin=True,
+                                                 auth=True),
+     US4, 6, "teredo"),
+]
+
+
+def eth(l3):
+    return Ether(src=cases.CLI_MAC, dst=cases.SRV_MAC) / l3
+
+
+def _inner(af, allowed):
+    if af == 4:
+        return T.syn(US4 if allowed else CN4)
+    return T.syn(US6 if allowed else CN6)
+
+
+def _replay(tmp_path, conf, frames, tag, stats=False):
+    recs, _, st = dplib.run_replay(str(tmp_path), conf, frames, tag,
+                                   direction="in", stats=stats)
+    assert len(recs) == len(frames)
+    return recs, st
+
+
+@pytest.fixture
+def shipped(tmp_path, cordon_dp, geodb):
+    return shipped_conf(str(tmp_path / "shipped.conf"))
+
+
+def test_tunnels_shipped_attack_list_replay(shipped, tmp_path):
+    """The issue's attack list: an ssh SYN from a Chinese address inside
+    each tunnel, sent by a US address, is denied by the shipped policy;
+    the same tunnel carrying a US source passes (allowed relay, allowed
+    inner source)."""
+    frames, want = [], []
+    for name, build, outer, af, _ in ENCAPS:
+        frames.append(eth(build(outer, _inner(af, False))))
+        want.append((name, "mgmt-via-prohibited", "drop", "rule"))
+        frames.append(eth(build(outer, _inner(af, True))))
+        want.append((name + "-allowed", "(default)", "allow", None))
+    recs, _ = _replay(tmp_path, shipped, frames, "attack")
+    for (name, rule, action, reason), r in zip(want, recs):
+        assert (r["rule"], r["action"], r.get("reason")) == \
+            (rule, action, reason), (name, r)
+        assert r["dport"] == 22 and r["service"] == "ssh", (name, r)
+        assert r["src"] in (US4, US6) and r["tunnel"] == "open", (name, r)
+
+
+def test_tunnels_shipped_srv6_replay(shipped, tmp_path):
+    """IPv4 behind a segment routing header: the shipped policy drops
+    source routes before any rule, whatever the inside."""
+    recs, _ = _replay(tmp_path, shipped, [
+        eth(T.srv6(US6, T.syn(CN4))), eth(T.srv6(US6, T.syn(US4)))],
+        "srv6")
+    for r in recs:
+        assert (r["action"], r["reason"]) == ("drop", "source-route"), r
+        assert r["layers"][1]["via"] == "srv6", r
+
+
+def test_tunnels_identity_needs_inner_session_replay(tmp_path, cordon_dp,
+                                                     geodb):
+    """With an identity group, a tunnelled ssh from an allowed relay and
+    an allowed inner source still needs a session (replay has none)."""
+    conf = shipped_conf(str(tmp_path / "id.conf"), IDENTITY)
+    frames = [eth(b(o, _inner(af, True))) for _, b, o, af, _ in ENCAPS]
+    recs, _ = _replay(tmp_path, conf, frames, "ident")
+    for (name, *_), r in zip(ENCAPS, recs):
+        assert (r["action"], r["reason"]) == ("drop", "no-session"), \
+            (name, r)
+
+
+def test_tunnels_layers_in_verdicts_replay(shipped, tmp_path):
+    """Replay writes every layer's source, country and carrier."""
+    inner = T.ipip(RU4, T.syn(CN4))
+    recs, st = _replay(tmp_path, shipped, [eth(T.gre(US4, inner))],
+                       "layers", stats=True)
+    r = recs[0]
+    assert r["src"] == US4 and r["src_cc"] == "US"
+    assert r["origin"] == CN4 and r["origin_cc"] == "CN"
+    assert r["layers"] == [
+        {"src": US4, "via": "none", "cc": "US"},
+        {"src": RU4, "via": "gre", "cc": "RU"},
+        {"src": CN4, "via": "ipip", "cc": "CN"}]
+    assert st["tunnels"]["gre"] == 1 and st["tunnels"]["ipip"] == 1
+    assert st["tunnels"]["layers"][3] == 1
+
+
+def test_tunnels_opaque_replay(shipped, tmp_path):
+    """Encrypted tunnels are marked, not opened: the shipped policy
+    keeps today's treatment (allowed from the US)."""
+    frames = [eth(IP(src=US4, dst=cases.SRV4) / UDP(sport=4500, dport=4500)
+                  / Raw(b"\x00" * 40)),
+              eth(IP(src=US4, dst=cases.SRV4) / UDP(sport=41000,
+                                                   dport=51820) /
+                  Raw(b"\x01" + b"\x00" * 40)),
+              eth(IP(src=US4, dst=cases.SRV4) / UDP(sport=41000, dport=443)
+                  / Raw(b"\x17\xfe\xfd" + b"\x00" * 20))]
+    recs, st = _replay(tmp_path, shipped, frames, "opaque", stats=True)
+    for r in recs:
+        assert r["tunnel"] == "opaque" and r["action"] == "allow", r
+    assert st["tunnels"]["opaque"] == 3
+
+
+TUN_RULES = [
+    {"name": "ssh-origin-cn", "origin": ["CN"], "services": ["ssh"],
+     "direction": "in", "action": "drop", "log": False},
+    {"name": "ssh-via-ru", "via": ["RU"], "services": ["ssh"],
+     "direction": "in", "action": "reject", "log": False},
+    {"name": "opaque-drop", "tunnel": "opaque", "direction": "in",
+     "action": "drop", "log": False},
+    {"name": "tunnelled-https", "tunnel": "inspected",
+     "services": ["https-admin"], "direction": "in", "action": "drop",
+     "log": False},
+]
+
+
+@pytest.fixture
+def tun_conf(tmp_path, cordon_dp, geodb):
+    ports = [{"name": "outside0", "device": "net_null0", "role": "outside",
+              "peer": "inside0"},
+             {"name": "inside0", "device": "net_null1", "role": "inside",
+              "peer": "outside0"}]
+    return dplib.render_conf(
+        str(tmp_path / "tun.conf"), ports=ports, rules=TUN_RULES,
+        overrides=cases.OVERRIDES,
+        extra=['tunnels = { depth = 2; opaque_udp = [ 4500 ]; };'])
+
+
+def test_tunnels_origin_via_class_replay(tun_conf, tmp_path):
+    """origin matches the innermost source, via any layer, tunnel the
+    class; a denied tunnelled packet is dropped, never rejected."""
+    cases_ = [
+        (eth(T.syn(CN4)), "ssh-origin-cn", "drop"),
+        (eth(T.gre(US4, T.syn(CN4))), "ssh-origin-cn", "drop"),
+        (eth(T.gre(US4, T.ipip(CN4, T.syn(US4)))), "(default)", "allow"),
+        (eth(T.gre(RU4, T.syn(US4))), "ssh-via-ru", "drop"),
+        (eth(T.syn(RU4)), "ssh-via-ru", "reject"),
+        (eth(T.vxlan(US4, T.ipip(RU4, T.syn(US4)))), "ssh-via-ru", "drop"),
+        (eth(IP(src=US4, dst=cases.SRV4) / UDP(sport=4500, dport=4500) /
+             Raw(b"\x00" * 20)), "opaque-drop", "drop"),
+        (eth(IP(src=US4, dst=cases.SRV4) / UDP(sport=41000, dport=51820) /
+             Raw(b"\x00" * 20)), "(default)", "allow"),
+        (eth(T.syn(US4, dport=443)), "(default)", "allow"),
+        (eth(T.gre(US4, T.syn(US4, dport=443))), "tunnelled-https", "drop"),
+    ]
+    recs, _ = _replay(tmp_path, tun_conf, [c[0] for c in cases_], "cls")
+    for n, ((_, rule, action), r) in enumerate(zip(cases_, recs)):
+        assert (r["rule"], r["action"]) == (rule, action), (n, r)
+
+
+MALFORMED = [
+    ("gre-routing", lambda: eth(IP(src=US4, dst=cases.SRV4, proto=47) /
+                                Raw(b"\x40\x00\x08\x00" + bytes(
+                                    T.syn(CN4)))), "tun-bad-gre"),
+    ("gre-short", lambda: eth(IP(src=US4, dst=cases.SRV4, proto=47) /
+                              Raw(b"\xb0\x00\x08\x00\x00")), "tun-bad-gre"),
+    ("gre-unknown-proto", lambda: eth(IP(src=US4, dst=cases.SRV4,
+                                         proto=47) /
+                                      Raw(b"\x00\x00\x88\xbe" + b"\0" * 40)),
+     "tun-not-inspected"),
+    ("vxlan-no-i-flag", lambda: eth(T.vxlan(US4, T.syn(CN4), flags=0)),
+     "tun-bad-vxlan"),
+    ("geneve-option-overrun", lambda: eth(T.geneve(
+        US4, T.syn(CN4), opts=b"\x01\x02\x80\x05" + b"\0" * 4)),
+     "tun-bad-geneve"),
+    ("geneve-optlen-past-end", lambda: eth(IP(src=US4, dst=cases.SRV4) /
+                                           UDP(sport=1, dport=6081) /
+                                           Raw(b"\x3f\x00\x65\x58" +
+                                               b"\0" * 8)),
+     "tun-bad-geneve"),
+    ("teredo-not-ipv6", lambda: eth(T.teredo(US4, T.syn(CN4))),
+     "tun-bad-teredo"),
+    ("teredo-auth-past-end", lambda: eth(IP(src=US4, dst=cases.SRV4) /
+                                         UDP(sport=3544, dport=40000) /
+                                         Raw(b"\x00\x01\xff\xff" +
+                                             b"\0" * 30)),
+     "tun-bad-teredo"),
+    ("inner-ipv4-truncated", lambda: eth(T.ipip(US4, Raw(bytes(
+        T.syn(CN4))[:30]))), "tun-bad-inner"),
+    ("inner-ipv6-version", lambda: eth(T.ipip(US4, Raw(b"\x45" + bytes(
+        T.syn(CN6))[1:]))), "tun-bad-inner"),
+    ("inner-tcp-truncated", lambda: eth(T.gre(US4, Raw(bytes(
+        IP(src=CN4, dst=cases.SRV4, proto=6, len=30) / Raw(b"\0" * 10)))))
+     , "tun-bad-inner"),
+    ("inner-eth-truncated", lambda: eth(IP(src=US4, dst=cases.SRV4) /
+                                        UDP(sport=1, dport=4789) /
+                                        Raw(b"\x08\0\0\0\0\0\x05\0" +
+                                            b"\0" * 10)),
+     "tun-bad-ethernet"),
+    ("mpls-no-bottom", lambda: eth(IP(src=US4, dst=cases.SRV4, proto=47) /
+                                   Raw(T.gre_hdr(0x8847) +
+                                       b"\x00\x01\x00\x40" * 9)),
+     "tun-bad-mpls"),
+    ("ipip-first-fragment", lambda: eth(IP(src=US4, dst=cases.SRV4,
+                                           proto=4, flags="MF") /
+                                        Raw(bytes(T.syn(CN4)))),
+     "tun-fragment"),
+    ("nested-4-deep", lambda: eth(T.nest(US4, T.syn(US4), 4)),
+     "tun-too-deep"),
+    ("inner-malformed-deep", lambda: eth(T.gre(US4, T.vxlan(US4, T.syn(
+        CN4), flags=0))), "tun-bad-vxlan"),
+]
+
+
+def test_tunnels_malformed_replay(shipped, tmp_path):
+    """A malformed inner header is a drop with its own reason, never a
+    pass on the outer verdict; nesting past the limit (3) too."""
+    frames = [f() for _, f, _ in MALFORMED]
+    frames.append(eth(T.nest(US4, T.syn(US4), 3)))
+    recs, _ = _replay(tmp_path, shipped, frames, "bad")
+    for (name, _, reason), r in zip(MALFORMED, recs):
+        assert (r["action"], r.get("reason")) == ("drop", reason), (name, r)
+        assert r["rule"] is None, (name, r)
+    deep = recs[-1]
+    assert deep["action"] == "allow" and len(deep["layers"]) == 4, deep
+
+
+def test_tunnels_depth_configurable_replay(tun_conf, tmp_path):
+    """tunnels.depth = 2: two tunnels open, the third is too deep."""
+    recs, _ = _replay(tmp_path, tun_conf, [
+        eth(T.nest(US4, T.syn(CN4), 2)), eth(T.nest(US4, T.syn(CN4), 3))],
+        "depth")
+    assert recs[0]["rule"] == "ssh-origin-cn"
+    assert recs[1]["reason"] == "tun-too-deep"
+
+
+# --- the live fast path -----------------------------------------------------
+
+LIVE_PORTS = [
+    {"name": "outside0", "device": "net_pcap0", "role": "outside",
+     "peer": "inside0"},
+    {"name": "inside0", "device": "net_pcap1", "role": "inside",
+     "peer": "outside0"},
+]
+
+
+def test_tunnels_live(tmp_path, cordon_dp, geodb):
+    """cordon-dp on pcap ports with the shipped rules' via rule: the
+    allowed tunnels arrive on the inside unchanged, the denied and the
+    malformed do not, and the counters say why."""
+    conf = dplib.render_conf(
+        str(tmp_path / "live.conf"), ports=LIVE_PORTS,
+        overrides=cases.OVERRIDES, rules=[
+            {"name": "mgmt-via-prohibited",
+             "via": ["prohibited", "unknown", "special"],
+             "services": ["ssh", "rdp", "https-admin"],
+             "direction": "in", "action": "drop", "log": True}])
+    allowed = [eth(T.gre(US4, T.syn(US4))), eth(T.vxlan(US4, T.syn(US6))),
+               eth(T.geneve(US4, T.syn(US4))),
+               eth(T.teredo(US4, T.syn(US6))),
+               eth(T.ip6ip(US6, T.syn(US4)))]
+    denied = [eth(T.gre(US4, T.syn(CN4))), eth(T.vxlan(US4, T.syn(CN6))),
+              eth(T.geneve(US4, T.syn(CN4))), eth(T.ipip(US4, T.syn(CN4))),
+              eth(T.teredo(US4, T.syn(CN6))), eth(T.ip6ip(US6, T.syn(CN6)))]
+    bad = [eth(T.vxlan(US4, T.syn(US4), flags=0)),
+           eth(T.nest(US4, T.syn(US4), 4))]
+    frames = [bytes(f) for f in allowed + denied + bad]
+    res = dplib.run_live(str(tmp_path), conf, {"outside0": frames},
+                         {"outside0": "net_pcap0", "inside0": "net_pcap1"})
+    inside = [bytes(f) for f in res.tx.get("inside0", [])]
+    assert inside == [bytes(f) for f in allowed]
+    st = res.stats
+    assert st["reasons"]["rule"] == len(denied)
+    assert st["reasons"]["tun-bad-vxlan"] == 1
+    assert st["reasons"]["tun-too-deep"] == 1
+    assert st["actions"]["allow"] == len(allowed)
+    t = st["tunnels"]
+    assert (t["gre"], t["vxlan"], t["geneve"], t["teredo"], t["ipip"],
+            t["4in6"], t["6in6"]) == (2, 2, 2, 2, 1, 1, 1)
+    assert t["layers"][2] == len(allowed) + len(denied)

@@ -441,15 +441,22 @@ test_depth_and_fragments(void **state)
 	inner(&t, 4);
 	tf_done(&t);
 	check(&t, CDN_R_TUN_FRAG, 0, 0);
-	/* An inner later fragment: the fragment rule judges it. */
+	/*
+	 * Inner fragments, later or first: refused.  The fragment table
+	 * tracks outer datagrams only, and no rule judges a piece alone.
+	 */
 	tf_start(&t, 0x0800);
 	tf_ip4(&t, 4, PKT_FR_IP4_SRC);
 	tf_ip4(&t, 6, IN4);
 	pkt_fr_put16(t.f.b + t.off[1] + 6, 0x0010);
 	tf_done(&t);
-	assert_int_equal(parse_exact(t.f.b, t.f.len, &c, &m), 0);
-	assert_int_equal(m.frag, PKT_FRAG_LATER);
-	assert_int_equal(m.nlayer, 2);
+	assert_int_equal(parse_exact(t.f.b, t.f.len, &c, &m), CDN_R_TUN_FRAG);
+	tf_start(&t, 0x0800);
+	tf_ip4(&t, 4, PKT_FR_IP4_SRC);
+	inner(&t, 4);
+	pkt_fr_put16(t.f.b + t.off[1] + 6, 0x2000);
+	tf_done(&t);
+	check(&t, CDN_R_TUN_FRAG, 0, 0);
 }
 
 static void

@@ -105,7 +105,10 @@ nft_ir_bits(const struct pol_set *sets, unsigned n, unsigned i)
 /*
  * The kernel sees no tunnel's inside (NFT_IR_TUNNEL drops them), so
  * every packet reaching the rules is its own origin and only layer: a
- * rule's origin and via countries narrow its source countries.
+ * rule's origin and via countries narrow its source countries.  Its
+ * relay classes (one interval set with the countries) cannot be
+ * narrowed by country: an allow leaves them out (it allows less), a
+ * denial keeps them all (it denies more).  Stricter both ways.
  */
 static void
 nft_ir_relay(const struct policy *p, unsigned i, struct nft_ir_rule *r)
@@ -125,6 +128,8 @@ nft_ir_relay(const struct policy *p, unsigned i, struct nft_ir_rule *r)
 		if (!vany)
 			r->src.w[k] &= v.w[k];
 	}
+	if (r->action == CDN_ACT_ALLOW)
+		r->src.cls = 0;
 	r->src_any = false;
 }
 

@@ -289,6 +289,19 @@ static const struct bad_case bad_cases[] = {
 	    NULL, NULL,
 	    "main.conf:7: rule \"a\": \"class:tor\": classes match "
 	    "sources only (src)" },
+	/* Issue 13: origin and via take countries only (classes: later). */
+	{ CLS_GEO BASE_SVC
+	    "rules = (\n{ name = \"a\";\n"
+	    "  origin = [ \"class:tor\" ];\n  action = \"drop\"; }\n);\n",
+	    NULL, NULL,
+	    "main.conf:7: rule \"a\": \"class:tor\": classes match "
+	    "sources only (src)" },
+	{ CLS_GEO BASE_SVC
+	    "rules = (\n{ name = \"a\";\n"
+	    "  via = [ \"class:tor\" ];\n  action = \"drop\"; }\n);\n",
+	    NULL, NULL,
+	    "main.conf:7: rule \"a\": \"class:tor\": classes match "
+	    "sources only (src)" },
 	{ "geo: { classes = (\n  { name = \"tor\"; }\n); };\n", NULL, NULL,
 	    "main.conf:2: class \"tor\": give prefixes, asns or asn" },
 	{ "geo: { classes = (\n  { name = \"t\"; prefixes = \"a\"; },\n"

@@ -25,7 +25,7 @@ struct cls_verdict {
 	geo_cc_t dst_cc;
 	uint8_t nexthop; /* reroute: index into policy nexthop[] */
 	uint8_t pad;
-	geo_cls_t src_cls; /* the source's relay classes */
+	geo_cls_t src_cls;  /* the source's relay classes */
 	geo_cc_t origin_cc; /* the innermost source's; SRC_CC untunnelled */
 };
 

@@ -656,12 +656,11 @@ test_rule_list_vs_classifier(void **st)
 		prop_packets(p, ir, g, sessions, t, &s, &n);
 		nft_ir_free(ir);
 	}
-	printf(
-	    "nft rule list vs classifier: %u policies (%u refused by the "
-	    "loader), %u packets: %u compared, %u knocks, %u only for "
-	    "allows (classes narrowed); %u rules left out; "
-	    "with a session %u packets, %u of them decided by no identity "
-	    "rule\n",
+	printf("nft rule list vs classifier: %u policies (%u refused by the "
+	       "loader), %u packets: %u compared, %u knocks, %u only for "
+	       "allows (classes narrowed); %u rules left out; "
+	       "with a session %u packets, %u of them decided by no identity "
+	       "rule\n",
 	    (unsigned)PROP_POLICIES, n.bad_conf, n.cases, n.compared, n.knock,
 	    n.narrowed, n.omitted, n.sess_cases, n.sess_exact);
 	/* The generator must mostly write configs the loader takes. */

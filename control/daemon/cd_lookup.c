@@ -558,6 +558,9 @@ cd_verdict_detail(const struct cls_verdict *v)
 		       "(identity.unidentified)";
 	if (v->reason == CDN_R_KNOCK)
 		return "a knock: handed to cordond, never forwarded";
+	if (v->reason == CDN_R_TUN_FRAG)
+		return "a fragmented tunnel packet: dropped before any "
+		       "rule (tun-fragment)";
 	return v->rule == POL_RULE_DEFAULT
 	           ? "no rule matched: the default action"
 	           : "first matching rule";

@@ -20,6 +20,14 @@
 #define PKT_GRE_K   0x2000
 #define PKT_GRE_S   0x1000
 #define PKT_GRE_VER 0x0007
+#define PKT_GRE_A   0x0080 /* PPTP acknowledgement (RFC 2637) */
+
+/* PPP protocols (RFC 1661, 1332, 5072, 1144, 1990). */
+#define PKT_PPP_IP4 0x0021
+#define PKT_PPP_IP6 0x0057
+#define PKT_PPP_VJC 0x002d
+#define PKT_PPP_VJU 0x002f
+#define PKT_PPP_ML  0x003d
 
 enum {
 	PKT_P_IPIP = 4,
@@ -245,6 +253,46 @@ pkt_tun_eth(const uint8_t *buf, uint32_t off, uint32_t end, unsigned kind,
 }
 
 /*
+ * PPTP (RFC 2637): enhanced GRE, version 1, key (length and call id)
+ * always, sequence and acknowledgement optional, then PPP.  IP in PPP
+ * is plain to read and opened; MPPE (0x00fd), other compression and
+ * link control cannot be: opaque.  Van Jacobson compression and
+ * multilink hide or split the IP header: not inspected, dropped.
+ */
+static int
+pkt_tun_pptp(const uint8_t *buf, uint32_t off, uint32_t end, uint16_t fl,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	uint32_t hl = 8 + (fl & PKT_GRE_S ? 4 : 0) + (fl & PKT_GRE_A ? 4 : 0);
+	uint16_t pr;
+
+	if (fl & ~(PKT_GRE_K | PKT_GRE_S | PKT_GRE_A | PKT_GRE_VER) ||
+	    !(fl & PKT_GRE_K) || hl > end - off)
+		return CDN_R_TUN_GRE;
+	off += hl;
+	/* Address and control, unless compressed away (ACFC). */
+	if (end - off >= 2 && pkt_ld16(buf + off) == 0xff03)
+		off += 2;
+	m->opaque = 1;
+	if (off == end)
+		return 0;
+	/* A protocol with its low bit set is one byte long (PFC). */
+	if (buf[off] & 1)
+		pr = buf[off++];
+	else if (end - off >= 2)
+		pr = pkt_ld16(buf + off), off += 2;
+	else
+		return CDN_R_TUN_GRE;
+	if (pr == PKT_PPP_VJC || pr == PKT_PPP_VJU || pr == PKT_PPP_ML)
+		return CDN_R_TUN_PROTO;
+	if (pr != PKT_PPP_IP4 && pr != PKT_PPP_IP6)
+		return 0;
+	m->opaque = 0;
+	return pkt_tun_ip(buf, off, end, pr == PKT_PPP_IP4 ? 4 : 6, PKT_TUN_GRE,
+	    c, m);
+}
+
+/*
  * GRE at OFF (RFC 2784, with RFC 2890's key and sequence): version 0
  * with only C, K and S set.  Routing (RFC 1701) and the other reserved
  * bits are refused, not skipped; version 1 (PPTP) carries PPP, mostly
@@ -261,10 +309,8 @@ pkt_tun_gre(const uint8_t *buf, uint32_t off, uint32_t end,
 		return CDN_R_TUN_GRE;
 	fl = pkt_ld16(buf + off);
 	et = pkt_ld16(buf + off + 2);
-	if ((fl & PKT_GRE_VER) == 1 && et == 0x880b) {
-		m->opaque = 1;
-		return 0;
-	}
+	if ((fl & PKT_GRE_VER) == 1 && et == 0x880b)
+		return pkt_tun_pptp(buf, off, end, fl, c, m);
 	if (fl & ~(PKT_GRE_C | PKT_GRE_K | PKT_GRE_S))
 		return CDN_R_TUN_GRE;
 	hl = 4 + (fl & PKT_GRE_C ? 4 : 0) + (fl & PKT_GRE_K ? 4 : 0) +

@@ -144,6 +144,32 @@ def test_tunnels_opaque_replay(shipped, tmp_path):
     assert st["tunnels"]["opaque"] == 3
 
 
+
+def test_tunnels_pptp_ppp_ip_replay(shipped, tmp_path):
+    """PPTP carrying IP in plain PPP (no MPPE) is opened, not waved
+    through as opaque: a Chinese ssh SYN inside, from a US relay, is
+    denied, with or without address/control and a long protocol field
+    (ACFC, PFC), sequence and acknowledgement.  Encrypted PPP (MPPE,
+    0x00fd) stays opaque; Van Jacobson compressed TCP, whose source an
+    earlier packet set, is not inspected."""
+    cases_ = [
+        ("ppp-ip4", T.pptp(US4, T.syn(CN4)), "drop", "mgmt-via-prohibited"),
+        ("ppp-ip6", T.pptp(US4, T.syn(CN6)), "drop", "mgmt-via-prohibited"),
+        ("acfc-pfc-seq-ack", T.pptp(US4, T.syn(CN4), ppp=b"\x21", seq=3,
+                                    ack=2), "drop", "mgmt-via-prohibited"),
+        ("ppp-ip4-allowed", T.pptp(US4, T.syn(US4)), "allow", "(default)"),
+        ("mppe", T.pptp(US4, Raw(b"\x90\x00" + b"\x5a" * 40),
+                        ppp=b"\xff\x03\x00\xfd"), "allow", "(default)"),
+        ("vj", T.pptp(US4, Raw(b"\x00" * 40), ppp=b"\x2d"), "drop", None),
+    ]
+    recs, _ = _replay(tmp_path, shipped, [eth(f) for _, f, _, _ in cases_],
+                      "pptp")
+    for (name, _, action, rule), r in zip(cases_, recs):
+        assert (r["action"], r.get("rule")) == (action, rule), (name, r)
+    assert recs[0]["origin"] == CN4 and recs[0]["tunnel"] == "open"
+    assert recs[4]["tunnel"] == "opaque"
+    assert recs[5]["reason"] == "tun-not-inspected"
+
 TUN_RULES = [
     {"name": "ssh-origin-cn", "origin": ["CN"], "services": ["ssh"],
      "direction": "in", "action": "drop", "log": False},

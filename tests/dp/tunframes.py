@@ -144,3 +144,23 @@ def nest(src, inner, depth):
     for _ in range(depth):
         p = ipip(src, p)
     return p
+
+
+def pptp(src, inner, ppp=None, seq=None, ack=None):
+    """PPTP (RFC 2637): enhanced GRE version 1 (key: payload length and
+    call id, sequence and acknowledgement optional), then PPP: PPP
+    bytes (address, control, protocol) given, or ff 03 and IPv4/IPv6."""
+    if ppp is None:
+        ppp = b"\xff\x03" + (b"\x00\x57" if isinstance(inner, IPv6)
+                             else b"\x00\x21")
+    body = ppp + bytes(inner)
+    fl = 0x2001 | (0x1000 if seq is not None else 0) | \
+        (0x0080 if ack is not None else 0)
+    h = struct.pack("!HHHH", fl, 0x880B, len(body), 1)
+    if seq is not None:
+        h += struct.pack("!I", seq)
+    if ack is not None:
+        h += struct.pack("!I", ack)
+    o = _outer4(src)
+    o.proto = 47
+    return o / Raw(h + body)

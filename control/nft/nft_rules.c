@@ -415,7 +415,8 @@ nft_tunnel_rule(struct nft_bx *x, const struct nft_ir_rule *r, uint8_t proto,
 
 /*
  * Tunnels (R: NFT_IR_TUNNEL): IP-in-IP (4), IPv6 in IPv4 or IPv6 (41),
- * GRE (47), EtherIP (97), MPLS in IP (137), VXLAN, GENEVE and Teredo.  The kernel cannot judge their
+ * GRE (47), EtherIP (97), MPLS in IP (137), GRE/MPLS in UDP, VXLAN-GPE,
+ * VXLAN, GENEVE and Teredo.  The kernel cannot judge their
  * inside by its sources as cordon-dp does (docs/nftables.md, Tunnels):
  * while the policy can deny anything, they are dropped.
  */
@@ -427,7 +428,10 @@ nft_tunnel_gate(struct nft_bx *x, const struct nft_ir_rule *r)
 	for (unsigned i = 0; i < sizeof(ipp); i++)
 		if (nft_tunnel_rule(x, r, ipp[i], 0, 0) < 0)
 			return -1;
-	if ((r->vxlan && nft_tunnel_rule(x, r, 17, r->vxlan, 2) < 0) ||
+	if (nft_tunnel_rule(x, r, 17, PKT_UDP_GRE, 2) < 0 ||
+	    nft_tunnel_rule(x, r, 17, PKT_UDP_MPLS, 2) < 0 ||
+	    nft_tunnel_rule(x, r, 17, PKT_UDP_GPE, 2) < 0 ||
+	    (r->vxlan && nft_tunnel_rule(x, r, 17, r->vxlan, 2) < 0) ||
 	    (r->geneve && nft_tunnel_rule(x, r, 17, r->geneve, 2) < 0) ||
 	    (r->teredo && (nft_tunnel_rule(x, r, 17, r->teredo, 2) < 0 ||
 	                      nft_tunnel_rule(x, r, 17, r->teredo, 0) < 0)))

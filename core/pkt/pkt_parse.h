@@ -49,6 +49,12 @@ int pkt_tun_parse(const char *name);
 #define PKT_LAYER_MAX     (PKT_TUN_DEPTH_MAX + 1)
 #define PKT_OPAQUE_MAX    8
 
+/* IANA ports of the UDP carriers of GRE (RFC 8086), MPLS (RFC 7510)
+ * and VXLAN-GPE, fixed: opened like their IP twins. */
+#define PKT_UDP_GRE  4754
+#define PKT_UDP_MPLS 6635
+#define PKT_UDP_GPE  4790
+
 /*
  * What the parser needs to know to open tunnels: the policy's `tunnels`
  * group (docs/config.md).  A zero port is off.

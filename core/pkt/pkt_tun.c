@@ -295,8 +295,7 @@ pkt_tun_pptp(const uint8_t *buf, uint32_t off, uint32_t end, uint16_t fl,
 /*
  * GRE at OFF (RFC 2784, with RFC 2890's key and sequence): version 0
  * with only C, K and S set.  Routing (RFC 1701) and the other reserved
- * bits are refused, not skipped; version 1 (PPTP) carries PPP, mostly
- * encrypted: opaque.
+ * bits are refused, not skipped; version 1 is PPTP (pkt_tun_pptp).
  */
 static int
 pkt_tun_gre(const uint8_t *buf, uint32_t off, uint32_t end,
@@ -400,6 +399,42 @@ pkt_udp_opaque(const uint8_t *buf, uint32_t off, uint32_t end,
 	       buf[off + 1] == 0xfe;
 }
 
+/*
+ * VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe): version 0; with the P flag
+ * the next protocol names IPv4 (1), IPv6 (2), Ethernet (3) or MPLS (5),
+ * without it Ethernet follows as in VXLAN.
+ */
+static int
+pkt_tun_gpe(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	static const uint16_t et[] = { 0, PKT_ET_IP4, PKT_ET_IP6, PKT_ET_TEB, 0,
+		PKT_ET_MPLS };
+	unsigned np;
+
+	if (end - off < PKT_VXLAN_HLEN || (buf[off] & 0x30))
+		return CDN_R_TUN_VXLAN;
+	np = buf[off] & 0x04 ? buf[off + 3] : 3;
+	if (np >= sizeof(et) / sizeof(et[0]) || et[np] == 0)
+		return CDN_R_TUN_PROTO;
+	return pkt_tun_payload(buf, off + PKT_VXLAN_HLEN, end, et[np],
+	    PKT_TUN_VXLAN, c, m);
+}
+
+/* GRE, MPLS and VXLAN-GPE on their UDP ports, as fixed by IANA. */
+static int
+pkt_tun_udp_ip(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	if (m->frag != PKT_FRAG_NONE)
+		return CDN_R_TUN_FRAG;
+	if (m->dport == PKT_UDP_GRE)
+		return pkt_tun_gre(buf, off, end, c, m);
+	if (m->dport == PKT_UDP_MPLS)
+		return pkt_tun_mpls(buf, off, end, c, m);
+	return pkt_tun_gpe(buf, off, end, c, m);
+}
+
 static int
 pkt_tun_udp(const uint8_t *buf, const struct pkt_tun_cfg *c, struct pkt_meta *m)
 {
@@ -409,6 +444,9 @@ pkt_tun_udp(const uint8_t *buf, const struct pkt_tun_cfg *c, struct pkt_meta *m)
 	int gn = c->geneve && m->dport == c->geneve;
 	int td = c->teredo && (m->dport == c->teredo || m->sport == c->teredo);
 
+	if (m->dport == PKT_UDP_GRE || m->dport == PKT_UDP_MPLS ||
+	    m->dport == PKT_UDP_GPE)
+		return pkt_tun_udp_ip(buf, off, end, c, m);
 	if (!vx && !gn && !td) {
 		if (m->frag == PKT_FRAG_NONE &&
 		    pkt_udp_opaque(buf, off, end, c, m))

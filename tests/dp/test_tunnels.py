@@ -170,6 +170,34 @@ def test_tunnels_pptp_ppp_ip_replay(shipped, tmp_path):
     assert recs[4]["tunnel"] == "opaque"
     assert recs[5]["reason"] == "tun-not-inspected"
 
+
+def test_tunnels_udp_carriers_replay(shipped, tmp_path):
+    """GRE in UDP (4754), MPLS in UDP (6635) and VXLAN-GPE (4790) are
+    opened like their IP twins: a Chinese ssh SYN inside, from a US
+    relay, is denied (it passed as plain UDP); an unknown GPE next
+    protocol is not inspected."""
+    def udp(dport, payload):
+        return IP(src=US4, dst=cases.SRV4) / UDP(sport=50003,
+                                                 dport=dport) / Raw(payload)
+    s4 = bytes(T.syn(CN4))
+    gpe = b"\x0c\x00\x00"
+    cases_ = [
+        ("gre-udp", udp(4754, T.gre_hdr(0x0800) + s4), "mgmt-via-prohibited"),
+        ("mpls-udp", udp(6635, T.mpls_stack() + s4), "mgmt-via-prohibited"),
+        ("gpe-ip4", udp(4790, gpe + b"\x01" + b"\x00" * 4 + s4),
+         "mgmt-via-prohibited"),
+        ("gpe-eth", udp(4790, gpe + b"\x03" + b"\x00" * 4 +
+                        bytes(T.INNER_MAC / T.syn(CN4))),
+         "mgmt-via-prohibited"),
+        ("gpe-nsh", udp(4790, gpe + b"\x04" + b"\x00" * 4 + s4), None),
+    ]
+    recs, _ = _replay(tmp_path, shipped, [eth(f) for _, f, _ in cases_],
+                      "udpcarriers")
+    for (name, _, rule), r in zip(cases_, recs):
+        assert (r["action"], r.get("rule")) == ("drop", rule), (name, r)
+    assert recs[0]["origin"] == CN4 and recs[0]["tunnel"] == "open"
+    assert recs[4]["reason"] == "tun-not-inspected"
+
 TUN_RULES = [
     {"name": "ssh-origin-cn", "origin": ["CN"], "services": ["ssh"],
      "direction": "in", "action": "drop", "log": False},

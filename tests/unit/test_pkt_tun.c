@@ -669,6 +669,47 @@ test_cls_knock_in_tunnel(void **state)
 	free(p);
 }
 
+/*
+ * PPTP with plain IP in PPP (address/control compressed away, a one-byte
+ * protocol), GRE in UDP and VXLAN-GPE: opened, not passed as opaque or
+ * as plain UDP; Van Jacobson TCP behind PPTP is not inspected.
+ */
+static void
+test_pptp_and_udp_carriers(void **state)
+{
+	static const uint8_t pptp[13] = { 0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 1, 0,
+		0, 0, 9, 0x21 };
+	static const uint8_t gre[4] = { 0, 0, 0x86, 0xdd };
+	static const uint8_t gpe[8] = { 0x0c, 0, 0, 0x01, 0, 0, 0, 0 };
+	struct tun_frame t;
+
+	(void)state;
+	tf_start(&t, 0x0800);
+	tf_ip4(&t, 47, PKT_FR_IP4_SRC);
+	tf_bytes(&t, pptp, sizeof(pptp));
+	inner(&t, 4);
+	tf_done(&t);
+	check(&t, 0, 4, PKT_TUN_GRE);
+	t.f.b[t.off[1] - 1] = 0x2d;
+	check(&t, CDN_R_TUN_PROTO, 0, 0);
+
+	tf_start(&t, 0x0800);
+	tf_ip4(&t, 17, PKT_FR_IP4_SRC);
+	tf_udp(&t, 50000, PKT_UDP_GRE);
+	tf_bytes(&t, gre, sizeof(gre));
+	inner(&t, 6);
+	tf_done(&t);
+	check(&t, 0, 6, PKT_TUN_GRE);
+
+	tf_start(&t, 0x0800);
+	tf_ip4(&t, 17, PKT_FR_IP4_SRC);
+	tf_udp(&t, 50000, PKT_UDP_GPE);
+	tf_bytes(&t, gpe, sizeof(gpe));
+	inner(&t, 4);
+	tf_done(&t);
+	check(&t, 0, 4, PKT_TUN_VXLAN);
+}
+
 int
 main(void)
 {
@@ -682,6 +723,7 @@ main(void)
 		cmocka_unit_test(test_teredo),
 		cmocka_unit_test(test_depth_and_fragments),
 		cmocka_unit_test(test_opaque),
+		cmocka_unit_test(test_pptp_and_udp_carriers),
 		cmocka_unit_test(test_cls_inner_session),
 		cmocka_unit_test(test_cls_explain_sets),
 		cmocka_unit_test(test_cls_knock_in_tunnel),

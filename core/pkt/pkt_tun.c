@@ -357,29 +357,55 @@ pkt_tun_geneve(const uint8_t *buf, uint32_t off, uint32_t end,
 }
 
 /*
- * Teredo (RFC 4380): an IPv6 packet, after an optional authentication
- * header (type 1) and an optional origin indication (type 0), in that
- * order.  Anything else on the Teredo port is refused: an unknown
- * payload there is not let through on the outer verdict.
+ * Steps *OFF over Teredo's optional authentication header (type 1) and
+ * origin indication (type 0), in that order (RFC 4380); -1 when one
+ * runs past END.
+ */
+static int
+pkt_teredo_skip(const uint8_t *buf, uint32_t *off, uint32_t end)
+{
+	uint32_t n;
+
+	if (end - *off >= 4 && pkt_ld16(buf + *off) == 1) {
+		n = 4 + (uint32_t)buf[*off + 2] + buf[*off + 3] + 8 + 1;
+		if (n > end - *off)
+			return -1;
+		*off += n;
+	}
+	if (end - *off >= 2 && pkt_ld16(buf + *off) == 0) {
+		if (end - *off < 8)
+			return -1;
+		*off += 8;
+	}
+	return 0;
+}
+
+/*
+ * Teredo off its port: a relay sends from a port of its own to the
+ * client's mapped one (RFC 4380, 5.4).  Taken as Teredo when an IPv6
+ * header follows with a Teredo address (2001:0::/32) on either side.
+ */
+static int
+pkt_teredo_like(const uint8_t *buf, uint32_t off, uint32_t end)
+{
+	if (pkt_teredo_skip(buf, &off, end) < 0 || end - off < 40 ||
+	    (buf[off] >> 4) != 6)
+		return 0;
+	return pkt_ld32(buf + off + 8) == 0x20010000 ||
+	       pkt_ld32(buf + off + 24) == 0x20010000;
+}
+
+/*
+ * Teredo: an IPv6 packet after the optional headers.  Anything else on
+ * the Teredo port is refused: an unknown payload there is not let
+ * through on the outer verdict.
  */
 static int
 pkt_tun_teredo(const uint8_t *buf, uint32_t off, uint32_t end,
     const struct pkt_tun_cfg *c, struct pkt_meta *m)
 {
-	uint32_t n;
-
-	if (end - off >= 4 && pkt_ld16(buf + off) == 1) {
-		n = 4 + (uint32_t)buf[off + 2] + buf[off + 3] + 8 + 1;
-		if (n > end - off)
-			return CDN_R_TUN_TEREDO;
-		off += n;
-	}
-	if (end - off >= 2 && pkt_ld16(buf + off) == 0) {
-		if (end - off < 8)
-			return CDN_R_TUN_TEREDO;
-		off += 8;
-	}
-	if (end - off < 40 || (buf[off] >> 4) != 6)
+	if (pkt_teredo_skip(buf, &off, end) < 0 || end - off < 40 ||
+	    (buf[off] >> 4) != 6)
 		return CDN_R_TUN_TEREDO;
 	return pkt_tun_ip(buf, off, end, 6, PKT_TUN_TEREDO, c, m);
 }
@@ -442,7 +468,8 @@ pkt_tun_udp(const uint8_t *buf, const struct pkt_tun_cfg *c, struct pkt_meta *m)
 	uint32_t end = m->l4_off + (uint32_t)pkt_ld16(buf + m->l4_off + 4);
 	int vx = c->vxlan && m->dport == c->vxlan;
 	int gn = c->geneve && m->dport == c->geneve;
-	int td = c->teredo && (m->dport == c->teredo || m->sport == c->teredo);
+	int td = c->teredo && (m->dport == c->teredo || m->sport == c->teredo ||
+	                          pkt_teredo_like(buf, off, end));
 
 	if (m->dport == PKT_UDP_GRE || m->dport == PKT_UDP_MPLS ||
 	    m->dport == PKT_UDP_GPE)

@@ -198,6 +198,22 @@ def test_tunnels_udp_carriers_replay(shipped, tmp_path):
     assert recs[0]["origin"] == CN4 and recs[0]["tunnel"] == "open"
     assert recs[4]["reason"] == "tun-not-inspected"
 
+
+def test_tunnels_teredo_off_port_replay(shipped, tmp_path):
+    """A Teredo relay talks from a port of its own to the client's
+    mapped port (RFC 4380, 5.4), not only on 3544: IPv6 with a Teredo
+    address inside UDP is opened on any port (it passed as plain UDP)."""
+    t6 = IPv6(src=CN6, dst=T.TEREDO_CLIENT) / TCP(sport=40001, dport=22,
+                                                   flags="S")
+    frames = [IP(src=US4, dst=cases.SRV4) / UDP(sport=3545, dport=40000) /
+              Raw(hdr + bytes(t6))
+              for hdr in (b"", b"\x00\x00" + b"\x11" * 6)]
+    recs, _ = _replay(tmp_path, shipped, [eth(f) for f in frames],
+                      "teredo-port")
+    for r in recs:
+        assert (r["action"], r["rule"]) == ("drop", "mgmt-via-prohibited"), r
+        assert r["origin"] == CN6 and r["layers"][1]["via"] == "teredo", r
+
 TUN_RULES = [
     {"name": "ssh-origin-cn", "origin": ["CN"], "services": ["ssh"],
      "direction": "in", "action": "drop", "log": False},

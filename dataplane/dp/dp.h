@@ -108,11 +108,13 @@ struct dp_worker {
 	uint64_t knock_src_next[DP_KNOCK_SRC];
 	struct stats *stats; /* its element of dp_ctx.stats */
 	/*
-	 * Its fragments (core/frag), on the TSC, and the state their
-	 * verdicts were decided under: a new state empties the table.
+	 * Its fragments (core/frag), on the TSC, and the generation of the
+	 * state their verdicts were decided under: a new state empties the
+	 * table.  Not its address: a new state can be allocated where a
+	 * freed one lay, and would inherit its verdicts.
 	 */
 	struct frag_table *frag;
-	const struct dp_state *frag_state;
+	uint64_t frag_gen;
 } __attribute__((aligned(64)));
 
 /* Size of the per-worker scratch area (dp_worker.c owns its layout). */
@@ -146,6 +148,7 @@ struct dp_state {
 	uint8_t policy_hash[DP_HASH_LEN]; /* of the policy as received */
 	uint8_t geo_hash[DP_HASH_LEN];    /* the sender's; zero for rev 0 */
 	uint64_t activated_unix_ns;
+	uint64_t gen; /* publish order, from 1: no two states share one */
 	struct policy *pol_own; /* our copy (ports remapped) */
 	struct dp_geo *geo_ref;
 	const struct sess_table *sess; /* NULL: no sessions yet */

@@ -149,9 +149,11 @@ dp_state_free(struct dp_state *st)
 void
 dp_state_publish(struct dp_ctx *ctx, struct dp_state *st)
 {
+	static uint64_t gen; /* the main lcore alone publishes */
 	struct dp_state *old = ctx->state;
 
 	st->activated_unix_ns = clk_unix_ns();
+	st->gen = ++gen;
 	__atomic_store_n(&ctx->state, st, __ATOMIC_RELEASE);
 	/*
 	 * Workers report a quiescent state once per loop, between bursts:

@@ -67,9 +67,9 @@ dp_frags(struct dp_worker *w, const struct dp_state *st,
 			continue;
 		if (now == 0) {
 			now = rte_rdtsc();
-			if (unlikely(w->frag_state != st)) {
+			if (unlikely(w->frag_gen != st->gen)) {
 				frag_table_clear(w->frag);
-				w->frag_state = st;
+				w->frag_gen = st->gen;
 			}
 		}
 		frag_track(w->frag, mp[j], now, &v[idx[j]], w->stats);

@@ -214,7 +214,9 @@ def test_hello_revision0(ctl):
 def test_revision0_enforces(ctl):
     s = ctl.stats()
     s2 = grows(ctl, drops, drops(s))
-    assert s2["rules"]["ssh-cn-drop"] >= drops(s2)
+    # The snapshot is summed while the worker counts: a packet's action
+    # may be in it and its rule not yet (one burst at most in flight).
+    assert s2["rules"]["ssh-cn-drop"] >= drops(s2) - 32
     assert allows(s2) > 0           # the US frame
     assert s2["ports"]["inside0"]["tx_packets"] > 0
 

@@ -461,15 +461,25 @@ pkt_tun_udp_ip(const uint8_t *buf, uint32_t off, uint32_t end,
 	return pkt_tun_gpe(buf, off, end, c, m);
 }
 
+/*
+ * HAVE is where the bytes of this packet end: a first fragment's UDP
+ * length covers the whole datagram, so END is bounded by it before
+ * anything looks at the payload.
+ */
 static int
-pkt_tun_udp(const uint8_t *buf, const struct pkt_tun_cfg *c, struct pkt_meta *m)
+pkt_tun_udp(const uint8_t *buf, uint32_t have, const struct pkt_tun_cfg *c,
+    struct pkt_meta *m)
 {
 	uint32_t off = m->l4_off + PKT_UDP_HLEN;
 	uint32_t end = m->l4_off + (uint32_t)pkt_ld16(buf + m->l4_off + 4);
-	int vx = c->vxlan && m->dport == c->vxlan;
-	int gn = c->geneve && m->dport == c->geneve;
-	int td = c->teredo && (m->dport == c->teredo || m->sport == c->teredo ||
-	                          pkt_teredo_like(buf, off, end));
+	int vx, gn, td;
+
+	if (end > have)
+		end = have;
+	vx = c->vxlan && m->dport == c->vxlan;
+	gn = c->geneve && m->dport == c->geneve;
+	td = c->teredo && (m->dport == c->teredo || m->sport == c->teredo ||
+	                      pkt_teredo_like(buf, off, end));
 
 	if (m->dport == PKT_UDP_GRE || m->dport == PKT_UDP_MPLS ||
 	    m->dport == PKT_UDP_GPE)
@@ -526,7 +536,7 @@ pkt_tun(const uint8_t *buf, uint32_t end, const struct pkt_tun_cfg *c,
 {
 	switch (m->l4proto) {
 	case PKT_P_UDP:
-		return m->has_l4 ? pkt_tun_udp(buf, c, m) : 0;
+		return m->has_l4 ? pkt_tun_udp(buf, end, c, m) : 0;
 	case PKT_P_IPIP:
 	case PKT_P_IPV6:
 		return pkt_tun_ipip(buf, end, c, m);

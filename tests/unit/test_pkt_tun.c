@@ -391,7 +391,10 @@ test_teredo(void **state)
 	static const uint8_t auth[13] = { 0, 1, 0, 0 };
 	static const uint8_t orig[8] = { 0, 0, 0x63, 0xbf, 0x39, 0xcc, 0x9b,
 		0xf8 };
+	static const uint8_t client[16] = { 0x20, 0x01, 0, 0, 0xc0, 0, 0x02,
+		0x21, 0, 0, 0, 0, 0, 0, 0, 1 };
 	struct tun_frame t;
+	struct pkt_meta m;
 
 	(void)state;
 	for (int dir = 0; dir < 2; dir++) {
@@ -404,6 +407,31 @@ test_teredo(void **state)
 		tf_done(&t);
 		check(&t, 0, 6, PKT_TUN_TEREDO);
 	}
+	/* Off its port: found by the Teredo address inside. */
+	tf_start(&t, 0x0800);
+	tf_ip4(&t, 17, PKT_FR_IP4_SRC);
+	tf_udp(&t, 3545, 40000);
+	inner(&t, 6);
+	memcpy(t.f.b + t.off[2] + 24, client, sizeof(client));
+	tf_done(&t);
+	check(&t, 0, 6, PKT_TUN_TEREDO);
+	/*
+	 * Its first fragment, whose UDP length covers the whole datagram:
+	 * looked at only as far as its own bytes go (read past them before).
+	 */
+	pkt_fr_put16(t.f.b + t.off[0] + 6, 0x2000);
+	pkt_fr_put16(t.f.b + t.off[1] + 4, 1400);
+	assert_int_equal(parse_exact(t.f.b, t.f.len, &pkt_tun_default, &m),
+	    CDN_R_TUN_FRAG);
+	/* A short one is plain UDP; nothing past its end is read. */
+	tf_start(&t, 0x0800);
+	tf_ip4(&t, 17, PKT_FR_IP4_SRC);
+	tf_udp(&t, 3545, 40000);
+	tf_bytes(&t, "\x60\0\0\0", 4);
+	tf_fix(&t);
+	pkt_fr_put16(t.f.b + t.off[0] + 6, 0x2000);
+	pkt_fr_put16(t.f.b + t.off[1] + 4, 1400);
+	assert_int_equal(parse_exact(t.f.b, t.f.len, &pkt_tun_default, &m), 0);
 	/* Not IPv6 behind the headers. */
 	tf_start(&t, 0x0800);
 	tf_ip4(&t, 17, PKT_FR_IP4_SRC);

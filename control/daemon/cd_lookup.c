@@ -520,8 +520,7 @@ cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
 		cd_geo_why(c, &p->src, detail, sizeof(detail));
 		cd_step(steps, "source country", geo_cc_name(v->src_cc, cc),
 		    detail);
-		cd_classes_str(d->run.geo.tables, v->src_cls, cls,
-		    sizeof(cls));
+		cd_classes_str(d->run.geo.tables, v->src_cls, cls, sizeof(cls));
 		if (cls[0] != '\0')
 			cd_step(steps, "source classes", cls,
 			    "relay classes (geo.classes) of the source, "

@@ -193,9 +193,8 @@ cls_layers(const struct policy *p, const struct pkt_meta *m,
 	if (__builtin_expect(m->nlayer == 0, 1)) {
 		v->origin_cc = v->src_cc;
 		v->origin_cls = v->src_cls;
-		s->s[CLS_SET_ORIGIN] = pol_src_set(p->origin_cc,
-		    p->origin_cls, p->layer_cls_used, v->src_cc, v->src_cls,
-		    &t->origin);
+		s->s[CLS_SET_ORIGIN] = pol_src_set(p->origin_cc, p->origin_cls,
+		    p->layer_cls_used, v->src_cc, v->src_cls, &t->origin);
 		s->s[CLS_SET_VIA] = pol_src_set(p->via_cc, p->via_cls,
 		    p->layer_cls_used, v->src_cc, v->src_cls, &t->via);
 		return;
@@ -220,8 +219,8 @@ cls_layers(const struct policy *p, const struct pkt_meta *m,
  */
 static inline __attribute__((always_inline)) int
 cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    const struct sess_out *so, const struct cls_lay *l,
-    struct cls_verdict *v, struct cls_sets *s, struct cls_tmp *t)
+    const struct sess_out *so, const struct cls_lay *l, struct cls_verdict *v,
+    struct cls_sets *s, struct cls_tmp *t)
 {
 	const struct policy *p = e->pol;
 	unsigned pc = cls_proto_class(m->l4proto, pkt_l4_af(m));
@@ -361,8 +360,7 @@ cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
  */
 static inline int
 cls_prepare(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    struct cls_verdict *v, struct sess_out *so, geo_cc_t *lcc,
-    geo_cls_t *lcls)
+    struct cls_verdict *v, struct sess_out *so, geo_cc_t *lcc, geo_cls_t *lcls)
 {
 	const struct policy *p = e->pol;
 	geo_cls_t dcls;

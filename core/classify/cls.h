@@ -25,8 +25,8 @@ struct cls_verdict {
 	geo_cc_t dst_cc;
 	uint8_t nexthop; /* reroute: index into policy nexthop[] */
 	uint8_t pad;
-	geo_cls_t src_cls;  /* the source's relay classes */
-	geo_cc_t origin_cc; /* the innermost source's; SRC_CC untunnelled */
+	geo_cls_t src_cls;    /* the source's relay classes */
+	geo_cc_t origin_cc;   /* the innermost source's; SRC_CC untunnelled */
 	geo_cls_t origin_cls; /* its relay classes; SRC_CLS untunnelled */
 };
 
@@ -157,8 +157,8 @@ struct cls_why {
 	uint32_t ident;    /* that session's identity index */
 	geo_cc_t layer_cc[PKT_LAYER_MAX];   /* a tunnelled packet's */
 	geo_cls_t layer_cls[PKT_LAYER_MAX]; /* and its layers' classes */
-	uint16_t nmiss;                   /* entries of miss[] */
-	uint8_t miss[POL_RULE_MAX];       /* enum cls_set per rule */
+	uint16_t nmiss;                     /* entries of miss[] */
+	uint8_t miss[POL_RULE_MAX];         /* enum cls_set per rule */
 };
 
 void cls_explain(const struct cls_env *e, const struct pkt_meta *m,

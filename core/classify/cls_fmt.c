@@ -116,8 +116,7 @@ cls_json_layers(FILE *f, const struct cls_record *r)
 			fprintf(f, ",\"cc\":\"%s\"", cc);
 		}
 		if (r->layer_cls)
-			cls_json_classes(f, "classes", r->cls,
-			    r->layer_cls[j]);
+			cls_json_classes(f, "classes", r->cls, r->layer_cls[j]);
 		fprintf(f, "}");
 	}
 	fprintf(f, "]");

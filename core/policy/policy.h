@@ -26,8 +26,8 @@
  * struct to cordon-dp as bytes (docs/control.md, section 1), and both
  * check this and sizeof(struct policy) before trusting them.
  */
-#define POL_LAYOUT_VERSION 6 /* 4: src_cls; 5: origin_cc, via_cc, tun;
-                              6: origin_cls, via_cls */
+/* 4: src_cls; 5: origin_cc, via_cc, tun; 6: origin_cls, via_cls */
+#define POL_LAYOUT_VERSION 6
 
 /* Protocol classes: the index into proto[]; also picks port_class[]. */
 enum pol_proto {

@@ -49,12 +49,9 @@ geo_make(void)
 	struct geo_tables *t = geo_tables_create();
 
 	assert_non_null(t);
-	assert_int_equal(geo_v4_set(t, 0xc0000200u, 24, geo_cc_parse("US")),
-	    0);
-	assert_int_equal(geo_v4_set(t, 0x0a000000u, 8, geo_cc_parse("CN")),
-	    0);
-	assert_int_equal(geo_v4_set(t, 0xcb007100u, 24, geo_cc_parse("RU")),
-	    0);
+	assert_int_equal(geo_v4_set(t, 0xc0000200u, 24, geo_cc_parse("US")), 0);
+	assert_int_equal(geo_v4_set(t, 0x0a000000u, 8, geo_cc_parse("CN")), 0);
+	assert_int_equal(geo_v4_set(t, 0xcb007100u, 24, geo_cc_parse("RU")), 0);
 	assert_int_equal(geo_v6_set(t, de, 32, geo_cc_parse("DE")), 0);
 	assert_int_equal(geo_v4_add_cls(t, 0xc0000280u, 25, VPN), 0);
 	assert_int_equal(geo_v4_add_cls(t, 0x0a010000u, 16, TOR), 0);
@@ -134,7 +131,7 @@ check(const struct policy *p, const struct relay_case *c,
     const struct cls_verdict *v)
 {
 	const char *got = v->rule == POL_RULE_DEFAULT ? NULL
-	                                               : p->rule[v->rule].name;
+	                                              : p->rule[v->rule].name;
 
 	if ((got == NULL) != (c->rule == NULL) ||
 	    (got != NULL && strcmp(got, c->rule) != 0))

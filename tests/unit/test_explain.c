@@ -49,8 +49,8 @@ struct gen_rule {
 	uint8_t origin_any, via_any;        /* origin, via (classes too) */
 	uint8_t origin[NCC + 1], via[NCC + 1];
 	uint8_t origin_cls, via_cls;
-	uint8_t dir;                        /* enum conf_dir */
-	uint8_t ident;                      /* has an identity block */
+	uint8_t dir;   /* enum conf_dir */
+	uint8_t ident; /* has an identity block */
 };
 
 struct gen {
@@ -479,8 +479,7 @@ model_gate(const struct gen *g, const struct pkt_case *c)
 
 /* Is C's source in a list of the test's record: any, a country, a class? */
 static int
-model_in(uint8_t any, const uint8_t *set, uint8_t cls,
-    const struct pkt_case *c)
+model_in(uint8_t any, const uint8_t *set, uint8_t cls, const struct pkt_case *c)
 {
 	return any || set[c->sk] || (cls & model_cls(c->k.af, c->k.src));
 }

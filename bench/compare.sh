@@ -11,13 +11,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
-BUILD=${BUILD:-build}
-DP="$ROOT/$BUILD/cordon-dp"
-WORK="$ROOT/$BUILD/bench"
-SECS=${BENCH_SECS:-6}
-MBUFS=${BENCH_MBUFS:-131072}
 ROUNDS=${2:-5}
-mkdir -p "$WORK"
 # shellcheck source=bench/fastpath.sh
 . "$ROOT/bench/fastpath.sh"
 
@@ -52,17 +46,6 @@ base_build() {
 	fi
 	exec 9>&-
 	echo "$dir/build/cordon-dp"
-}
-
-# stats_line NAME FIGURES...: median, min and max of the figures.
-stats_line() {
-	local name=$1
-	shift
-	printf '%s\n' "$@" | sort -g | awk -v n="$name" '
-		{ v[NR] = $1 }
-		END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		      printf "%s: median %.3f, min %.3f, max %.3f (%d rounds)\n",
-			  n, m, v[1], v[NR], NR }'
 }
 
 mpps() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1e6 }'; }

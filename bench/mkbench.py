@@ -1,11 +1,16 @@
 #!/usr/bin/python3
-"""mkbench.py OUT.pcap SOURCES V6_SHARE [SEED]
+"""mkbench.py OUT.pcap SOURCES V6_SHARE [SEED [tun]]
 
 64-byte frames for the fast-path benchmark: SOURCES distinct source
 addresses (V6_SHARE of them IPv6), drawn from public unicast space so that
 the geolocation tables see real lookups, towards a mix of management and
 ordinary ports.  IPv4 frames are TCP SYNs; IPv6 frames are UDP, because an
 IPv6 TCP header does not fit in 64 bytes.
+
+With "tun", the same frames (same SEED: the same inner packets) each
+carried by a relay: GRE and VXLAN in turn, from one of 64 relays
+(3.K.0.1), to the same destination (at most 112 bytes a frame; the
+benchmark runs them on 128-byte net_null frames, bench/relay.sh).
 """
 import ipaddress
 import random
@@ -60,6 +65,26 @@ def frame6(rng):
     return ETH + b"\x86\xdd" + ip + udp
 
 
+def ip4(src, proto, payload):
+    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload),
+                               0, 0, 64, proto, 0, src, DST4))
+    ip[10:12] = struct.pack("!H", csum(bytes(ip)))
+    return bytes(ip) + payload
+
+
+def tunnelled(frame, i, rng):
+    """FRAME (Ethernet) from a relay: GRE (its IP packet) or VXLAN (the
+    whole frame), by the parity of I."""
+    relay = struct.pack("!BBBB", 3, rng.randrange(64), 0, 1)
+    if i % 2 == 0:
+        gre = struct.pack("!HH", 0, struct.unpack("!H", frame[12:14])[0])
+        return ETH + b"\x08\x00" + ip4(relay, 47, gre + frame[14:])
+    vx = struct.pack("!BBHI", 0x08, 0, 0, 4242 << 8)
+    udp = struct.pack("!HHHH", rng.randint(1024, 65535), 4789,
+                      8 + len(vx) + len(frame), 0)
+    return ETH + b"\x08\x00" + ip4(relay, 17, udp + vx + frame)
+
+
 def write_pcap(path, frames):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
@@ -73,6 +98,9 @@ def main():
     rng = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     frames = [frame6(rng) if rng.random() < share else frame4(rng)
               for _ in range(n)]
+    if len(sys.argv) > 5 and sys.argv[5] == "tun":
+        relays = random.Random(-1)
+        frames = [tunnelled(f, i, relays) for i, f in enumerate(frames)]
     write_pcap(out, frames)
 
 

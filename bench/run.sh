@@ -82,3 +82,6 @@ BUILD="$BUILD" bench/nft.sh
 
 BUILD="$BUILD" bench/ident.sh
 BUILD="$BUILD" BENCH_SECS="$SECS" BENCH_MBUFS="$MBUFS" bench/sessions.sh
+
+echo "== relay inspection (issue 13): configured vs not, tunnelled vs plain"
+BUILD="$BUILD" BENCH_SECS="$SECS" BENCH_MBUFS="$MBUFS" bench/relay.sh

@@ -23,7 +23,8 @@ struct conf_side {
 
 /*
  * "class:NAME": addresses of relay class NAME (geo.classes), whatever
- * their country.  Sources only: a class says who connects.
+ * their country.  Sources only (src, origin, via): a class says who
+ * connects or relays, never where a packet goes.
  */
 static int
 conf_side_class(struct conf_ctx *x, const config_setting_t *e, const char *s,
@@ -32,10 +33,10 @@ conf_side_class(struct conf_ctx *x, const config_setting_t *e, const char *s,
 	const char *name = s + strlen(CONF_CLASS_PREFIX);
 	int v;
 
-	if (d->set != &d->r->src)
+	if (d->set == &d->r->dst)
 		return conf_err(x, e,
 		    "rule \"%s\": \"%s\": classes match "
-		    "sources only (src)",
+		    "sources only (src, origin, via)",
 		    d->r->name, s);
 	if ((v = conf_class_find(x->c, name)) < 0)
 		return conf_err(x, e,

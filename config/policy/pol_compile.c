@@ -261,6 +261,18 @@ pol_ccset_compile(const struct conf_ccset *cc, bool any, struct pol_set *out,
 			pol_set_add(&out[i], bit);
 }
 
+/* Rule BIT takes the classes CLS: into OUT[class], noted in USED. */
+static void
+pol_cls_compile(geo_cls_t cls, struct pol_set *out, geo_cls_t *used,
+    unsigned bit)
+{
+	for (unsigned k = 0; k < GEO_CLS_MAX; k++)
+		if ((cls >> k) & 1) {
+			pol_set_add(&out[k], bit);
+			*used |= (geo_cls_t)1 << k;
+		}
+}
+
 static void
 pol_rule_compile(const struct conf *c, struct policy *p, unsigned i)
 {
@@ -269,14 +281,16 @@ pol_rule_compile(const struct conf *c, struct policy *p, unsigned i)
 
 	pol_ccset_compile(&r->src, r->src_any, p->src_cc, i);
 	/* "any" already holds every source, classes or not. */
-	for (unsigned k = 0; k < GEO_CLS_MAX && !r->src_any; k++)
-		if ((r->src.cls >> k) & 1) {
-			pol_set_add(&p->src_cls[k], i);
-			p->src_cls_used |= (geo_cls_t)1 << k;
-		}
+	if (!r->src_any)
+		pol_cls_compile(r->src.cls, p->src_cls, &p->src_cls_used, i);
 	pol_ccset_compile(&r->dst, r->dst_any, p->dst_cc, i);
 	pol_ccset_compile(&r->origin, !r->has_origin, p->origin_cc, i);
 	pol_ccset_compile(&r->via, !r->has_via, p->via_cc, i);
+	if (r->has_origin)
+		pol_cls_compile(r->origin.cls, p->origin_cls,
+		    &p->layer_cls_used, i);
+	if (r->has_via)
+		pol_cls_compile(r->via.cls, p->via_cls, &p->layer_cls_used, i);
 	for (unsigned k = 0; k < POL_TUN_MAX; k++)
 		if (r->tun == 0 || (r->tun & (1u << k)))
 			pol_set_add(&p->tun[k], i);

@@ -464,13 +464,18 @@ cd_geo_why(const struct conf *c, const struct cd_addr *a, char *out, size_t len)
 		snprintf(out, len, "from the geolocation tables");
 }
 
-/* A layered packet: each layer's source and country, outermost first. */
+/*
+ * A layered packet: each layer's source and country, outermost first,
+ * and its relay classes when it has some (origin and via judge them).
+ */
 static void
-cd_explain_layers(const struct pkt_meta *m, const struct cls_why *w,
-    json_t *steps)
+cd_explain_layers(const struct geo_tables *g, const struct pkt_meta *m,
+    const struct cls_why *w, json_t *steps)
 {
 	const struct pkt_layer *l;
 	char cc[GEO_CC_STRLEN], addr[INET6_ADDRSTRLEN], step[32], how[64];
+	char cls[GEO_CLS_MAX * GEO_CLS_NAMELEN], detail[128];
+	const char *what;
 	uint32_t a4;
 
 	for (unsigned j = 0; j < m->nlayer; j++) {
@@ -479,15 +484,23 @@ cd_explain_layers(const struct pkt_meta *m, const struct cls_why *w,
 		inet_ntop(l->af == 4 ? AF_INET : AF_INET6,
 		    l->af == 4 ? (const void *)&a4 : (const void *)l->src6,
 		    addr, sizeof(addr));
-		snprintf(step, sizeof(step), "%s country",
-		    j == 0                ? "source"
-		    : j + 1u == m->nlayer ? "origin"
-		                          : "relay");
+		what = j == 0                ? "source"
+		       : j + 1u == m->nlayer ? "origin"
+		                             : "relay";
+		snprintf(step, sizeof(step), "%s country", what);
 		snprintf(how, sizeof(how), "%s%s", addr, j ? " via " : "");
 		if (j)
 			snprintf(how + strlen(how), sizeof(how) - strlen(how),
 			    "%s", pkt_tun_name(l->kind));
 		cd_step(steps, step, geo_cc_name(w->layer_cc[j], cc), how);
+		cd_classes_str(g, w->layer_cls[j], cls, sizeof(cls));
+		if (cls[0] == '\0')
+			continue;
+		snprintf(step, sizeof(step), "%s classes", what);
+		snprintf(detail, sizeof(detail),
+		    "relay classes (geo.classes) of %s, from the same lookup",
+		    addr);
+		cd_step(steps, step, cls, detail);
 	}
 }
 
@@ -502,17 +515,17 @@ cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
 	char cls[GEO_CLS_MAX * GEO_CLS_NAMELEN];
 
 	if (p->m.nlayer) {
-		cd_explain_layers(&p->m, w, steps);
+		cd_explain_layers(d->run.geo.tables, &p->m, w, steps);
 	} else {
 		cd_geo_why(c, &p->src, detail, sizeof(detail));
 		cd_step(steps, "source country", geo_cc_name(v->src_cc, cc),
 		    detail);
+		cd_classes_str(d->run.geo.tables, v->src_cls, cls, sizeof(cls));
+		if (cls[0] != '\0')
+			cd_step(steps, "source classes", cls,
+			    "relay classes (geo.classes) of the source, "
+			    "from the same lookup");
 	}
-	cd_classes_str(d->run.geo.tables, v->src_cls, cls, sizeof(cls));
-	if (cls[0] != '\0')
-		cd_step(steps, "source classes", cls,
-		    "relay classes "
-		    "(geo.classes) of the source, from the same lookup");
 	if (!d->run.pol->needs_dst_geo) {
 		cd_step(steps, "destination country", "not looked up",
 		    "no rule matches on destination");

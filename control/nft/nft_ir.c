@@ -102,13 +102,29 @@ nft_ir_bits(const struct pol_set *sets, unsigned n, unsigned i)
 	return m;
 }
 
+/* The classes whose set in SETS holds rule I. */
+static geo_cls_t
+nft_ir_cls(const struct pol_set *sets, unsigned i)
+{
+	geo_cls_t c = 0;
+
+	for (unsigned k = 0; k < GEO_CLS_MAX; k++)
+		if (nft_ir_has(&sets[k], i))
+			c |= (geo_cls_t)1 << k;
+	return c;
+}
+
 /*
  * The kernel sees no tunnel's inside (NFT_IR_TUNNEL drops them), so
  * every packet reaching the rules is its own origin and only layer: a
- * rule's origin and via countries narrow its source countries.  Its
- * relay classes (one interval set with the countries) cannot be
- * narrowed by country: an allow leaves them out (it allows less), a
- * denial keeps them all (it denies more).  Stricter both ways.
+ * rule's origin and via countries narrow its source countries.  Relay
+ * classes (one interval set with the countries) cannot be narrowed by
+ * country, nor intersected: an allow leaves them all out (it allows
+ * less), a denial takes those of src, origin and via together (an
+ * address in all three is in their countries or in one of those
+ * classes: it denies more).  Stricter both ways.  Exact when origin or
+ * via is the rule's only source list: its countries and classes are
+ * then the source set.
  */
 static void
 nft_ir_relay(const struct policy *p, unsigned i, struct nft_ir_rule *r)
@@ -118,8 +134,15 @@ nft_ir_relay(const struct policy *p, unsigned i, struct nft_ir_rule *r)
 
 	nft_ir_ccs(p->origin_cc, i, &o, &oany);
 	nft_ir_ccs(p->via_cc, i, &v, &vany);
+	/* Every country in origin and via: they add nothing to src. */
 	if (oany && vany)
 		return;
+	if (r->src_any && (oany || vany)) {
+		r->src = oany ? v : o;
+		r->src.cls = nft_ir_cls(oany ? p->via_cls : p->origin_cls, i);
+		r->src_any = false;
+		return;
+	}
 	for (unsigned k = 0; k < CONF_CC_WORDS; k++) {
 		if (r->src_any)
 			r->src.w[k] = ~0ULL;
@@ -130,6 +153,9 @@ nft_ir_relay(const struct policy *p, unsigned i, struct nft_ir_rule *r)
 	}
 	if (r->action == CDN_ACT_ALLOW)
 		r->src.cls = 0;
+	else
+		r->src.cls |= (oany ? 0 : nft_ir_cls(p->origin_cls, i)) |
+		              (vany ? 0 : nft_ir_cls(p->via_cls, i));
 	r->src_any = false;
 }
 
@@ -169,9 +195,8 @@ nft_ir_rule(const struct policy *p, const struct nft_ir_runs runs[2][2],
 		r->dirs &= 1u << POL_DIR_IN;
 	nft_ir_ccs(p->src_cc, i, &r->src, &r->src_any);
 	/* Relay classes join the source set: one interval set holds both. */
-	for (unsigned k = 0; k < GEO_CLS_MAX && !r->src_any; k++)
-		if (nft_ir_has(&p->src_cls[k], i))
-			r->src.cls |= (geo_cls_t)1 << k;
+	if (!r->src_any)
+		r->src.cls = nft_ir_cls(p->src_cls, i);
 	nft_ir_ccs(p->dst_cc, i, &r->dst, &r->dst_any);
 	nft_ir_relay(p, i, r);
 	r->ports_any = nft_ir_has(&p->portless, i);

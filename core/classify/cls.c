@@ -136,36 +136,75 @@ cls_ports(const struct policy *p, const struct pkt_meta *m, unsigned pc,
 
 /* Sets a packet's evaluation builds for itself, kept out of the policy. */
 struct cls_tmp {
-	struct pol_set both; /* destination | source port classes */
-	struct pol_set src;  /* the source's country | its relay classes */
-	struct pol_set via;  /* every layer's via set, ORed */
+	struct pol_set both;   /* destination | source port classes */
+	struct pol_set src;    /* the source's country | its relay classes */
+	struct pol_set origin; /* the same for the origin */
+	struct pol_set via;    /* every layer's via set, ORed */
 };
 
 /*
- * The tunnel sets of M: its origin's country, every layer's via set
- * ORed into VIA, its tunnel class.  LCC holds a tunnelled packet's layer
- * countries (cls_layer_ccs); a packet carried by nothing is its own
- * origin and only layer.
+ * Where a packet's layers were looked up (cls_layer_ccs): each layer's
+ * country and relay classes, outermost first.  Unused untunnelled.
+ */
+struct cls_lay {
+	const geo_cc_t *cc;
+	const geo_cls_t *cls;
+};
+
+/*
+ * Every layer's via set ORed into VIA: their countries' sets, then
+ * those of every class some layer is in (a class shared by two layers
+ * is ORed once).
+ */
+static inline const struct pol_set *
+cls_via(const struct policy *p, const struct pkt_meta *m,
+    const struct cls_lay *l, struct pol_set *restrict via)
+{
+	geo_cls_t c = 0;
+
+	*via = p->via_cc[l->cc[0]];
+	for (unsigned j = 0; j < m->nlayer; j++) {
+		c |= l->cls[j];
+		if (j == 0)
+			continue;
+		for (unsigned i = 0; i < POL_WORDS; i++)
+			via->w[i] |= p->via_cc[l->cc[j]].w[i];
+	}
+	for (c &= p->layer_cls_used; c != 0; c &= c - 1)
+		for (unsigned i = 0; i < POL_WORDS; i++)
+			via->w[i] |= p->via_cls[__builtin_ctz(c)].w[i];
+	return via;
+}
+
+/*
+ * The tunnel sets of M: its origin's country and classes, every
+ * layer's via set ORed, its tunnel class, T's where built for M.  L
+ * holds a tunnelled packet's layers; a packet carried by nothing is
+ * its own origin and only layer.
  */
 static inline void
 cls_layers(const struct policy *p, const struct pkt_meta *m,
-    const geo_cc_t *lcc, struct cls_verdict *v, struct cls_sets *s,
-    struct pol_set *restrict via)
+    const struct cls_lay *l, struct cls_verdict *v, struct cls_sets *s,
+    struct cls_tmp *t)
 {
+	unsigned o;
+
 	s->s[CLS_SET_TUN] = &p->tun[cls_tun_class(m)];
 	if (__builtin_expect(m->nlayer == 0, 1)) {
 		v->origin_cc = v->src_cc;
-		s->s[CLS_SET_ORIGIN] = &p->origin_cc[v->src_cc];
-		s->s[CLS_SET_VIA] = &p->via_cc[v->src_cc];
+		v->origin_cls = v->src_cls;
+		s->s[CLS_SET_ORIGIN] = pol_src_set(p->origin_cc, p->origin_cls,
+		    p->layer_cls_used, v->src_cc, v->src_cls, &t->origin);
+		s->s[CLS_SET_VIA] = pol_src_set(p->via_cc, p->via_cls,
+		    p->layer_cls_used, v->src_cc, v->src_cls, &t->via);
 		return;
 	}
-	v->origin_cc = lcc[m->nlayer - 1];
-	s->s[CLS_SET_ORIGIN] = &p->origin_cc[v->origin_cc];
-	*via = p->via_cc[lcc[0]];
-	for (unsigned j = 1; j < m->nlayer; j++)
-		for (unsigned i = 0; i < POL_WORDS; i++)
-			via->w[i] |= p->via_cc[lcc[j]].w[i];
-	s->s[CLS_SET_VIA] = via;
+	o = m->nlayer - 1u;
+	v->origin_cc = l->cc[o];
+	v->origin_cls = l->cls[o];
+	s->s[CLS_SET_ORIGIN] = pol_src_set(p->origin_cc, p->origin_cls,
+	    p->layer_cls_used, v->origin_cc, v->origin_cls, &t->origin);
+	s->s[CLS_SET_VIA] = cls_via(p, m, l, &t->via);
 }
 
 /*
@@ -173,15 +212,14 @@ cls_layers(const struct policy *p, const struct pkt_meta *m,
  * fragment, knock, identity): 1 when one of them decided V.  Else 0,
  * with S the sets the rules judge it by; its port, source and via sets
  * may be T's (built for this packet), kept apart from S so that S stays
- * in registers on the fast path.  LCC: the layer countries
- * (cls_layer_ccs).  SO
+ * in registers on the fast path.  L: the layers (cls_layer_ccs).  SO
  * is the session lookup of a packet whose service needs one
  * (cls_service), NULL otherwise.  Always inlined: the fast path must
  * not pay a call nor a spill of S for explain's sake.
  */
 static inline __attribute__((always_inline)) int
 cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    const struct sess_out *so, const geo_cc_t *lcc, struct cls_verdict *v,
+    const struct sess_out *so, const struct cls_lay *l, struct cls_verdict *v,
     struct cls_sets *s, struct cls_tmp *t)
 {
 	const struct policy *p = e->pol;
@@ -190,7 +228,7 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	const uint64_t *bits;
 
 	/* First: every verdict, a gate's too, names the origin. */
-	cls_layers(p, m, lcc, v, s, &t->via);
+	cls_layers(p, m, l, v, s, t);
 
 	if (__builtin_expect(cls_srcroute(p, m), 0)) {
 		cls_gate_drop(v, CDN_R_SRCROUTE);
@@ -219,8 +257,8 @@ cls_gates(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 		}
 		ids = (const struct pol_set *)bits;
 	}
-	s->s[CLS_SET_SRC] = pol_src_set(p, p->src_cc, p->src_cls, v->src_cc,
-	    v->src_cls, &t->src);
+	s->s[CLS_SET_SRC] = pol_src_set(p->src_cc, p->src_cls, p->src_cls_used,
+	    v->src_cc, v->src_cls, &t->src);
 	s->s[CLS_SET_DST] = &p->dst_cc[v->dst_cc];
 	s->s[CLS_SET_DIR] = &p->dir[dir];
 	s->s[CLS_SET_PROTO] = &p->proto[pc];
@@ -244,12 +282,12 @@ cls_tun_noreject(const struct pkt_meta *m, struct cls_verdict *v)
 /* The gates, then the rules. */
 static inline void
 cls_eval(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    const struct sess_out *so, const geo_cc_t *lcc, struct cls_verdict *v)
+    const struct sess_out *so, const struct cls_lay *l, struct cls_verdict *v)
 {
 	struct cls_sets s;
 	struct cls_tmp t;
 
-	if (!cls_gates(e, m, dir, so, lcc, v, &s, &t))
+	if (!cls_gates(e, m, dir, so, l, v, &s, &t))
 		cls_verdict_set(e->pol, cls_first(e->pol, &s), v);
 	cls_tun_noreject(m, v);
 }
@@ -305,11 +343,15 @@ cls_geo(const struct geo_tables *g, const struct pkt_meta *m, int dst,
 
 void
 cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
-    geo_cc_t *cc)
+    geo_cc_t *cc, geo_cls_t *cls)
 {
-	for (unsigned j = 0; j < m->nlayer; j++)
-		cc[j] = m->layer[j].af == 4 ? geo_lookup4(g, m->layer[j].src4)
-		                            : geo_lookup6(g, m->layer[j].src6);
+	const struct pkt_layer *l;
+
+	for (unsigned j = 0; j < m->nlayer; j++) {
+		l = &m->layer[j];
+		cc[j] = l->af == 4 ? geo_lookup4_cls(g, l->src4, &cls[j])
+		                   : geo_lookup6_cls(g, l->src6, &cls[j]);
+	}
 }
 
 /*
@@ -318,13 +360,13 @@ cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
  */
 static inline int
 cls_prepare(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    struct cls_verdict *v, struct sess_out *so, geo_cc_t *lcc)
+    struct cls_verdict *v, struct sess_out *so, geo_cc_t *lcc, geo_cls_t *lcls)
 {
 	const struct policy *p = e->pol;
 	geo_cls_t dcls;
 	int need;
 
-	cls_layer_ccs(e->geo, m, lcc);
+	cls_layer_ccs(e->geo, m, lcc, lcls);
 	v->src_cc = cls_geo(e->geo, m, 0, &v->src_cls);
 	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1, &dcls)
 	                             : GEO_CC_UNKNOWN;
@@ -340,9 +382,11 @@ cls_classify(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 {
 	struct sess_out so;
 	geo_cc_t lcc[PKT_LAYER_MAX];
-	int need = cls_prepare(e, m, dir, v, &so, lcc);
+	geo_cls_t lcls[PKT_LAYER_MAX];
+	struct cls_lay l = { lcc, lcls };
+	int need = cls_prepare(e, m, dir, v, &so, lcc, lcls);
 
-	cls_eval(e, m, dir, need ? &so : NULL, lcc, v);
+	cls_eval(e, m, dir, need ? &so : NULL, &l, v);
 }
 
 void
@@ -419,15 +463,16 @@ cls_explain(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
     struct cls_why *w)
 {
 	struct sess_out so = { SESS_MISS, 0 };
+	struct cls_lay l = { w->layer_cc, w->layer_cls };
 	struct cls_sets s;
 	struct cls_tmp t;
 	uint16_t r;
 
 	memset(w, 0, sizeof(*w));
-	w->gate = (uint8_t)cls_prepare(e, m, dir, &w->v, &so, w->layer_cc);
+	w->gate = (uint8_t)cls_prepare(e, m, dir, &w->v, &so, w->layer_cc,
+	    w->layer_cls);
 	w->sess = w->gate ? (uint8_t)so.res : SESS_MISS;
-	if (cls_gates(e, m, dir, w->gate ? &so : NULL, w->layer_cc, &w->v, &s,
-	        &t)) {
+	if (cls_gates(e, m, dir, w->gate ? &so : NULL, &l, &w->v, &s, &t)) {
 		cls_tun_noreject(m, &w->v);
 		return;
 	}
@@ -487,62 +532,84 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 		cls_cc_put(&v[idx6[j]], dst, c6[j], k6[j]);
 }
 
-/* Inner-layer lookups gathered so far, answered through the bulk forms. */
+/*
+ * Inner-layer lookups gathered so far, answered through the bulk forms:
+ * for each, the packet and layer its country and classes go to.
+ */
 struct cls_lq {
 	unsigned n4, n6;
 	uint32_t a4[CLS_BURST_MAX];
 	const uint8_t *a6[CLS_BURST_MAX];
-	geo_cc_t *o4[CLS_BURST_MAX], *o6[CLS_BURST_MAX];
+	uint16_t o4[CLS_BURST_MAX], o6[CLS_BURST_MAX]; /* i * LAYER_MAX + j */
+};
+
+/* Layers of a burst: [packet][layer] country and classes. */
+struct cls_lb {
+	geo_cc_t cc[CLS_BURST_MAX][PKT_LAYER_MAX];
+	geo_cls_t cls[CLS_BURST_MAX][PKT_LAYER_MAX];
 };
 
 static void
-cls_lq_flush(const struct geo_tables *g, struct cls_lq *q)
+cls_lq_put(struct cls_lb *b, const uint16_t *o, const geo_cc_t *c,
+    const geo_cls_t *k, unsigned n)
+{
+	for (unsigned j = 0; j < n; j++) {
+		b->cc[o[j] / PKT_LAYER_MAX][o[j] % PKT_LAYER_MAX] = c[j];
+		b->cls[o[j] / PKT_LAYER_MAX][o[j] % PKT_LAYER_MAX] = k[j];
+	}
+}
+
+static void
+cls_lq_flush(const struct geo_tables *g, struct cls_lq *q, struct cls_lb *b)
 {
 	geo_cc_t c[CLS_BURST_MAX];
+	geo_cls_t k[CLS_BURST_MAX];
 
 	if (q->n4) {
-		geo_lookup4_bulk(g, q->a4, c, q->n4);
-		for (unsigned j = 0; j < q->n4; j++)
-			*q->o4[j] = c[j];
+		geo_lookup4_bulk_cls(g, q->a4, c, k, q->n4);
+		cls_lq_put(b, q->o4, c, k, q->n4);
 	}
 	if (q->n6) {
-		geo_lookup6_bulk(g, q->a6, c, q->n6);
-		for (unsigned j = 0; j < q->n6; j++)
-			*q->o6[j] = c[j];
+		geo_lookup6_bulk_cls(g, q->a6, c, k, q->n6);
+		cls_lq_put(b, q->o6, c, k, q->n6);
 	}
 	q->n4 = q->n6 = 0;
 }
 
 /*
- * The inner layers' countries of the burst's tunnelled packets into LCC
- * (layer 0 is the source, already looked up), in bulk as the sources.
+ * The inner layers' countries and classes of the burst's tunnelled
+ * packets into B (layer 0 is the source, already looked up), in bulk as
+ * the sources.
  */
 static void
 cls_layers_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
-    unsigned n, const struct cls_verdict *v, geo_cc_t (*lcc)[PKT_LAYER_MAX])
+    unsigned n, const struct cls_verdict *v, struct cls_lb *b)
 {
 	struct cls_lq q;
 	const struct pkt_layer *l;
+	uint16_t o;
 
 	q.n4 = q.n6 = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (__builtin_expect(m[i]->nlayer == 0, 1))
 			continue;
-		lcc[i][0] = v[i].src_cc;
+		b->cc[i][0] = v[i].src_cc;
+		b->cls[i][0] = v[i].src_cls;
 		for (unsigned j = 1; j < m[i]->nlayer; j++) {
 			if (q.n4 == CLS_BURST_MAX || q.n6 == CLS_BURST_MAX)
-				cls_lq_flush(g, &q);
+				cls_lq_flush(g, &q, b);
 			l = &m[i]->layer[j];
+			o = (uint16_t)(i * PKT_LAYER_MAX + j);
 			if (l->af == 4) {
 				q.a4[q.n4] = l->src4;
-				q.o4[q.n4++] = &lcc[i][j];
+				q.o4[q.n4++] = o;
 			} else {
 				q.a6[q.n6] = l->src6;
-				q.o6[q.n6++] = &lcc[i][j];
+				q.o6[q.n6++] = o;
 			}
 		}
 	}
-	cls_lq_flush(g, &q);
+	cls_lq_flush(g, &q, b);
 }
 
 /*
@@ -581,7 +648,8 @@ cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
 {
 	const struct policy *p = e->pol;
 	struct sess_out so[CLS_BURST_MAX];
-	geo_cc_t lcc[CLS_BURST_MAX][PKT_LAYER_MAX];
+	struct cls_lb lb;
+	struct cls_lay l;
 	uint8_t need[CLS_BURST_MAX];
 
 	while (n > CLS_BURST_MAX) {
@@ -592,7 +660,7 @@ cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
 		n -= CLS_BURST_MAX;
 	}
 	cls_geo_burst(e->geo, m, n, 0, v);
-	cls_layers_burst(e->geo, m, n, v, lcc);
+	cls_layers_burst(e->geo, m, n, v, &lb);
 	/* The shipped policy judges destinations too (direction out). */
 	if (p->needs_dst_geo)
 		cls_geo_burst(e->geo, m, n, 1, v);
@@ -603,9 +671,11 @@ cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
 	}
 	if (p->ident_svc)
 		cls_sess_burst(e, m, n, v, need, so);
-	for (unsigned i = 0; i < n; i++)
-		cls_eval(e, m[i], dir[i], need[i] ? &so[i] : NULL, lcc[i],
-		    &v[i]);
+	for (unsigned i = 0; i < n; i++) {
+		l.cc = lb.cc[i];
+		l.cls = lb.cls[i];
+		cls_eval(e, m[i], dir[i], need[i] ? &so[i] : NULL, &l, &v[i]);
+	}
 }
 
 void
@@ -615,6 +685,7 @@ cls_unparsed(const struct policy *p, int reason, struct cls_verdict *v)
 	v->dst_cc = GEO_CC_UNKNOWN;
 	v->src_cls = 0;
 	v->origin_cc = GEO_CC_UNKNOWN;
+	v->origin_cls = 0;
 	v->service = POL_SVC_NONE;
 	v->rule = POL_RULE_DEFAULT;
 	v->log = 0;

@@ -25,8 +25,9 @@ struct cls_verdict {
 	geo_cc_t dst_cc;
 	uint8_t nexthop; /* reroute: index into policy nexthop[] */
 	uint8_t pad;
-	geo_cls_t src_cls;  /* the source's relay classes */
-	geo_cc_t origin_cc; /* the innermost source's; SRC_CC untunnelled */
+	geo_cls_t src_cls;    /* the source's relay classes */
+	geo_cc_t origin_cc;   /* the innermost source's; SRC_CC untunnelled */
+	geo_cls_t origin_cls; /* its relay classes; SRC_CLS untunnelled */
 };
 
 /*
@@ -154,20 +155,22 @@ struct cls_why {
 	uint8_t walked;    /* the rules decided: miss[] holds */
 	uint8_t ident_hit; /* the rules' identity set is a session's */
 	uint32_t ident;    /* that session's identity index */
-	geo_cc_t layer_cc[PKT_LAYER_MAX]; /* a tunnelled packet's */
-	uint16_t nmiss;                   /* entries of miss[] */
-	uint8_t miss[POL_RULE_MAX];       /* enum cls_set per rule */
+	geo_cc_t layer_cc[PKT_LAYER_MAX];   /* a tunnelled packet's */
+	geo_cls_t layer_cls[PKT_LAYER_MAX]; /* and its layers' classes */
+	uint16_t nmiss;                     /* entries of miss[] */
+	uint8_t miss[POL_RULE_MAX];         /* enum cls_set per rule */
 };
 
 void cls_explain(const struct cls_env *e, const struct pkt_meta *m,
     unsigned dir, struct cls_why *w);
 
 /*
- * The country of every layer of a tunnelled M into CC (M->nlayer
- * entries, outermost first), as the classifier looks them up.
+ * The country and relay classes of every layer of a tunnelled M into
+ * CC and CLS (M->nlayer entries, outermost first), as the classifier
+ * looks them up: `origin` judges the last, `via` every one.
  */
 void cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
-    geo_cc_t *cc);
+    geo_cc_t *cc, geo_cls_t *cls);
 
 /* The tunnel class of M (enum pol_tun). */
 static inline unsigned

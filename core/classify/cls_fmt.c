@@ -71,6 +71,26 @@ cls_layer_format(const struct pkt_meta *m, unsigned j, char *buf, size_t len)
 }
 
 /*
+ * ,"KEY":["tor",...]: the names of BITS (class names are plain,
+ * conf_name_check); nothing when there are none or no names.
+ */
+static void
+cls_json_classes(FILE *f, const char *key, const struct geo_classes *c,
+    geo_cls_t bits)
+{
+	unsigned n = 0;
+
+	if (c == NULL || bits == 0)
+		return;
+	fprintf(f, ",\"%s\":[", key);
+	for (unsigned k = 0; k < c->n && k < GEO_CLS_MAX; k++)
+		if ((bits >> k) & 1)
+			fprintf(f, "%s\"%.*s\"", n++ ? "," : "",
+			    GEO_CLS_NAMELEN, c->name[k]);
+	fprintf(f, "]");
+}
+
+/*
  * A tunnelled packet's layers, outermost first: each one's source, its
  * country and how it was carried; the origin is the last.
  */
@@ -95,25 +115,14 @@ cls_json_layers(FILE *f, const struct cls_record *r)
 			geo_cc_format(r->layer_cc[j], cc);
 			fprintf(f, ",\"cc\":\"%s\"", cc);
 		}
+		if (r->layer_cls)
+			cls_json_classes(f, "classes", r->cls, r->layer_cls[j]);
 		fprintf(f, "}");
 	}
 	fprintf(f, "]");
 }
 
 /* Fields every record has once the IP header was read. */
-/* ,"src_classes":["tor",...]: class names are plain (conf_name_check). */
-static void
-cls_json_classes(FILE *f, const struct geo_classes *c, geo_cls_t bits)
-{
-	unsigned n = 0;
-
-	fprintf(f, ",\"src_classes\":[");
-	for (unsigned k = 0; k < c->n && k < GEO_CLS_MAX; k++)
-		if ((bits >> k) & 1)
-			fprintf(f, "%s\"%.*s\"", n++ ? "," : "",
-			    GEO_CLS_NAMELEN, c->name[k]);
-	fprintf(f, "]");
-}
 
 static void
 cls_json_l3(FILE *f, const struct policy *p, const struct cls_record *r)
@@ -138,8 +147,7 @@ cls_json_l3(FILE *f, const struct policy *p, const struct cls_record *r)
 		fprintf(f, ",\"service\":null");
 	geo_cc_format(r->v->src_cc, cc);
 	fprintf(f, ",\"src_cc\":\"%s\"", cc);
-	if (r->cls != NULL && r->v->src_cls != 0)
-		cls_json_classes(f, r->cls, r->v->src_cls);
+	cls_json_classes(f, "src_classes", r->cls, r->v->src_cls);
 	if (p->needs_dst_geo) {
 		geo_cc_format(r->v->dst_cc, cc);
 		fprintf(f, ",\"dst_cc\":\"%s\"", cc);
@@ -207,9 +215,9 @@ cls_miss_text(unsigned set, unsigned pc, int session)
 		           ? "rule needs a TCP/UDP port"
 		           : "destination port not in its services or ports";
 	case CLS_SET_ORIGIN:
-		return "innermost source's country not in origin";
+		return "innermost source's country and classes not in origin";
 	case CLS_SET_VIA:
-		return "no layer's source country in via";
+		return "no layer's source country or class in via";
 	case CLS_SET_TUN:
 		return "tunnel class differs";
 	case CLS_SET_IDENT:

@@ -20,8 +20,10 @@ struct cls_record {
 	/* The tables' relay class names: a source in classes is shown
 	 * with them ("src_classes"); NULL: never shown. */
 	const struct geo_classes *cls;
-	/* A tunnelled packet's layer countries (cls_layer_ccs), or NULL. */
+	/* A tunnelled packet's layer countries and classes
+	 * (cls_layer_ccs), or NULL. */
 	const geo_cc_t *layer_cc;
+	const geo_cls_t *layer_cls;
 };
 
 void cls_addr_format(const struct pkt_meta *m, int dst, char *buf, size_t len);

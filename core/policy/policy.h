@@ -26,7 +26,8 @@
  * struct to cordon-dp as bytes (docs/control.md, section 1), and both
  * check this and sizeof(struct policy) before trusting them.
  */
-#define POL_LAYOUT_VERSION 5 /* 4: src_cls; 5: origin_cc, via_cc, tun */
+/* 4: src_cls; 5: origin_cc, via_cc, tun; 6: origin_cls, via_cls */
+#define POL_LAYOUT_VERSION 6
 
 /* Protocol classes: the index into proto[]; also picks port_class[]. */
 enum pol_proto {
@@ -116,6 +117,14 @@ struct policy {
 	 */
 	struct pol_set origin_cc[GEO_CC_MAX];
 	struct pol_set via_cc[GEO_CC_MAX];
+	/*
+	 * Relay classes in origin and via, as src_cls for src: a layer in
+	 * class K takes ORIGIN_CLS[K] (innermost) and VIA_CLS[K] (any).
+	 * LAYER_CLS_USED: the classes some rule names there.
+	 */
+	geo_cls_t layer_cls_used;
+	struct pol_set origin_cls[GEO_CLS_MAX];
+	struct pol_set via_cls[GEO_CLS_MAX];
 	struct pol_set tun[POL_TUN_MAX];
 	/* What the parser opens (the `tunnels` group). */
 	struct pkt_tun_cfg tuncfg;
@@ -161,15 +170,14 @@ pol_set_add(struct pol_set *s, unsigned bit)
 
 /*
  * The rules a source of country CC and classes CLS can match: the
- * country's set itself when no rule names one of its classes (nearly
- * always), else that set ORed with its classes' sets into X.
+ * country's set itself when no rule names one of its classes in USED
+ * (nearly always), else that set ORed with its classes' sets into X.
  */
 static inline const struct pol_set *
-pol_src_set(const struct policy *p, const struct pol_set *cc_sets,
-    const struct pol_set *cls_sets, geo_cc_t cc, geo_cls_t cls,
-    struct pol_set *restrict x)
+pol_src_set(const struct pol_set *cc_sets, const struct pol_set *cls_sets,
+    geo_cls_t used, geo_cc_t cc, geo_cls_t cls, struct pol_set *restrict x)
 {
-	geo_cls_t c = cls & p->src_cls_used;
+	geo_cls_t c = cls & used;
 
 	if (__builtin_expect(c == 0, 1))
 		return &cc_sets[cc];

@@ -69,6 +69,7 @@ replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
 	struct cls_verdict v;
 	struct cls_record r;
 	geo_cc_t lcc[PKT_LAYER_MAX];
+	geo_cls_t lcls[PKT_LAYER_MAX];
 	int rc;
 
 	rc = replay_packet(x->p, x->g, (int64_t)h->ts.tv_sec, x->o->dir, data,
@@ -87,8 +88,9 @@ replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
 	r.v = &v;
 	r.cls = geo_tables_classes(x->g);
 	if (rc == 0 && m.nlayer) {
-		cls_layer_ccs(x->g, &m, lcc);
+		cls_layer_ccs(x->g, &m, lcc, lcls);
 		r.layer_cc = lcc;
+		r.layer_cls = lcls;
 	}
 	cls_record_json(x->out, x->p, &r);
 }

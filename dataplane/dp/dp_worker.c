@@ -94,10 +94,16 @@ dp_classify(struct dp_worker *w, struct dp_burst *b, const struct dp_state *st,
 
 	/*
 	 * Every header of the burst is requested before the first is read:
-	 * the misses overlap instead of queueing one behind the other.
+	 * the misses overlap instead of queueing one behind the other.  A
+	 * frame longer than a line may hold headers past it (a tunnel's
+	 * inner ones, IPv6 TCP): its second line is requested too.
 	 */
-	for (unsigned i = 0; i < n; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (unsigned i = 0; i < n; i++) {
+		frame = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+		rte_prefetch0(frame);
+		if (pkts[i]->data_len > RTE_CACHE_LINE_SIZE)
+			rte_prefetch0(frame + RTE_CACHE_LINE_SIZE);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		sp->rx_bytes += pkts[i]->pkt_len;
 		frame = dp_frame(b, pkts[i], &len);

@@ -148,3 +148,35 @@ def test_commit_class_rules(cdc):
     ex = cdc.ok("explain", src="192.0.2.7", dst="203.0.113.9",
                 proto="tcp", sport=40000, dport=3389, iface="outside0")
     assert ex["verdict"] == "reject" and ex["rule"] == "rdp-tor", ex
+
+
+@needs_dp
+def test_explain_layers_show_their_classes(cdc):
+    """Relay classes in origin and via (issue 13): explain shows each
+    layer's classes after its country, and a rule on the innermost
+    source's class decides a packet whose outer relay is in none."""
+    cdc.ok("set", kind="rule", name="ssh-origin-tor",
+           attrs={"origin": "class:tor", "services": "ssh",
+                  "direction": "in", "action": "drop"})
+    cdc.ok("commit", comment="origin class")
+
+    def explain(src, via):
+        ex = cdc.ok("explain", src=src, dst="203.0.113.9", proto="tcp",
+                    sport=40000, dport=22, iface="outside0", via=via)
+        return ex, {s["step"]: s for s in ex["steps"]}
+
+    # A tor inner source behind a relay in no class: origin decides.
+    ex, steps = explain("192.0.2.7", ["gre:192.0.2.100"])
+    assert ex["verdict"] == "drop" and ex["rule"] == "ssh-origin-tor", ex
+    assert steps["origin classes"]["result"] == "tor"
+    assert "192.0.2.7" in steps["origin classes"]["detail"]
+    assert "source classes" not in steps
+    assert steps["rule 2 ssh-tor"]["result"] == "no match"
+    # The tor address as the middle relay: shown, no rule on it.
+    ex, steps = explain("192.0.2.200",
+                        ["gre:192.0.2.100", "vxlan:192.0.2.8"])
+    assert steps["relay classes"]["result"] == "tor", steps
+    assert ex["verdict"] == "allow", ex
+    detail = steps["rule 3 ssh-origin-tor"]["detail"]
+    assert detail.startswith("innermost source's country and classes "
+                             "not in origin"), detail

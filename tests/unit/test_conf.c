@@ -288,20 +288,13 @@ static const struct bad_case bad_cases[] = {
 	    "  dst = [ \"class:tor\" ];\n  action = \"drop\"; }\n);\n",
 	    NULL, NULL,
 	    "main.conf:7: rule \"a\": \"class:tor\": classes match "
-	    "sources only (src)" },
-	/* Issue 13: origin and via take countries only (classes: later). */
+	    "sources only (src, origin, via)" },
 	{ CLS_GEO BASE_SVC
 	    "rules = (\n{ name = \"a\";\n"
-	    "  origin = [ \"class:tor\" ];\n  action = \"drop\"; }\n);\n",
+	    "  via = [ \"class:to\" ];\n  action = \"drop\"; }\n);\n",
 	    NULL, NULL,
-	    "main.conf:7: rule \"a\": \"class:tor\": classes match "
-	    "sources only (src)" },
-	{ CLS_GEO BASE_SVC
-	    "rules = (\n{ name = \"a\";\n"
-	    "  via = [ \"class:tor\" ];\n  action = \"drop\"; }\n);\n",
-	    NULL, NULL,
-	    "main.conf:7: rule \"a\": \"class:tor\": classes match "
-	    "sources only (src)" },
+	    "main.conf:7: rule \"a\": unknown class \"to\" "
+	    "(geo.classes)" },
 	{ "geo: { classes = (\n  { name = \"tor\"; }\n); };\n", NULL, NULL,
 	    "main.conf:2: class \"tor\": give prefixes, asns or asn" },
 	{ "geo: { classes = (\n  { name = \"t\"; prefixes = \"a\"; },\n"
@@ -742,6 +735,36 @@ test_rule_forms(void **state)
 	free(c);
 }
 
+/* Relay classes in origin and via (issue 13): accepted, as in src. */
+static void
+test_rule_relay_classes(void **state)
+{
+	struct conf *c = conf_new();
+	char path[128], err[512] = "";
+	const struct conf_rule *r;
+
+	(void)state;
+	file_write("main.conf",
+	    "geo: { classes = ( { name = \"tor\"; prefixes = \"t.txt\"; },\n"
+	    "  { name = \"vpn\"; prefixes = \"v.txt\"; } ); };\n"
+	    "rules = (\n"
+	    "  { name = \"a\"; origin = [ \"class:vpn\", \"CN\" ];\n"
+	    "    via = \"class:tor\"; action = \"drop\"; }\n);\n");
+	snprintf(path, sizeof(path), "%s/main.conf", tmpdir);
+	if (conf_load(path, c, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	r = &c->rules[0];
+	assert_true(r->has_origin);
+	assert_true(r->has_via);
+	assert_int_equal(r->origin.cls, 2);
+	assert_true(conf_ccset_has(&r->origin, geo_cc_parse("CN")));
+	assert_int_equal(r->via.cls, 1);
+	assert_true(conf_ccset_empty(&r->via));
+	assert_true(r->src_any);
+	assert_int_equal(r->src.cls, 0);
+	free(c);
+}
+
 /* Every config the project ships must load. */
 static void
 test_demo(void **state)
@@ -771,6 +794,7 @@ main(void)
 		cmocka_unit_test(test_special_regions),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_rule_forms),
+		cmocka_unit_test(test_rule_relay_classes),
 		cmocka_unit_test(test_demo),
 	};
 

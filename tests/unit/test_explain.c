@@ -7,7 +7,8 @@
  * same key, through the parser); its rule steps end at the deciding rule
  * and name, for every earlier one, a compiled set that lacks it.  Where
  * the test's own record of a rule can tell (countries, direction,
- * identity block, relay classes in src), the named set is the right
+ * identity block, relay classes in src, origin and via: an untunnelled
+ * packet is its own origin and only layer), the named set is the right
  * one.  With a session table
  * (random rule bits, live or expired) explain and the classifier agree
  * too; replay has no sessions.
@@ -45,8 +46,11 @@ struct gen_rule {
 	uint8_t src_any, dst_any;
 	uint8_t src[NCC + 1], dst[NCC + 1]; /* by country index */
 	uint8_t src_cls;                    /* "class:" items, bits */
-	uint8_t dir;                        /* enum conf_dir */
-	uint8_t ident;                      /* has an identity block */
+	uint8_t origin_any, via_any;        /* origin, via (classes too) */
+	uint8_t origin[NCC + 1], via[NCC + 1];
+	uint8_t origin_cls, via_cls;
+	uint8_t dir;   /* enum conf_dir */
+	uint8_t ident; /* has an identity block */
 };
 
 struct gen {
@@ -149,8 +153,8 @@ gen_identity(struct gen *g)
 }
 
 /*
- * A country list for src or dst; marks the countries it holds (and, for
- * src, given CLS, the relay classes).
+ * A country list for src, dst, origin or via; marks the countries it
+ * holds (and, given CLS, the relay classes).
  */
 static void
 gen_side(struct gen *g, const char *key, uint8_t *any, uint8_t *set,
@@ -222,6 +226,12 @@ gen_rule(struct gen *g, unsigned i)
 	put(g, "%s{ name = \"r%u\";", i ? ",\n" : "", i);
 	gen_side(g, "src", &r->src_any, r->src, &r->src_cls);
 	gen_side(g, "dst", &r->dst_any, r->dst, NULL);
+	r->origin_any = r->via_any = 1;
+	if (rnd(g, 4) == 0)
+		gen_side(g, "origin", &r->origin_any, r->origin,
+		    &r->origin_cls);
+	if (rnd(g, 4) == 0)
+		gen_side(g, "via", &r->via_any, r->via, &r->via_cls);
 	r->ident = g->ident && rnd(g, 4) == 0;
 	r->dir = (uint8_t)rnd(g, 3);
 	/* Only inbound flows carry a session unless the gate takes all. */
@@ -467,6 +477,13 @@ model_gate(const struct gen *g, const struct pkt_case *c)
 	return g->ident_rdp && pc <= POL_PROTO_UDP && c->k.dport == 3389;
 }
 
+/* Is C's source in a list of the test's record: any, a country, a class? */
+static int
+model_in(uint8_t any, const uint8_t *set, uint8_t cls, const struct pkt_case *c)
+{
+	return any || set[c->sk] || (cls & model_cls(c->k.af, c->k.src));
+}
+
 /*
  * The set explain names for rule I against what the test knows of it:
  * the first of source, destination and direction that the rule refuses
@@ -482,8 +499,7 @@ model_miss(struct world *w, const struct pkt_case *c, unsigned i, unsigned miss,
 	unsigned want = CLS_SET_MAX;
 
 	/* A source is in src by its country or by one of its classes. */
-	if (!r->src_any && !r->src[c->sk] &&
-	    !(r->src_cls & model_cls(c->k.af, c->k.src)))
+	if (!model_in(r->src_any, r->src, r->src_cls, c))
 		want = CLS_SET_SRC;
 	else if (!r->dst_any && !r->dst[dk])
 		want = CLS_SET_DST;
@@ -495,6 +511,13 @@ model_miss(struct world *w, const struct pkt_case *c, unsigned i, unsigned miss,
 		return;
 	}
 	CHECK(w, miss > CLS_SET_DIR);
+	/* Untunnelled: origin and via judge the source itself. */
+	if (!model_in(r->origin_any, r->origin, r->origin_cls, c))
+		CHECK(w, miss <= CLS_SET_ORIGIN);
+	else if (!model_in(r->via_any, r->via, r->via_cls, c))
+		CHECK(w, miss <= CLS_SET_VIA && miss != CLS_SET_ORIGIN);
+	else
+		CHECK(w, miss != CLS_SET_ORIGIN && miss != CLS_SET_VIA);
 	if (r->ident && !session)
 		CHECK(w, miss != CLS_SET_MAX);
 	if (!r->ident)

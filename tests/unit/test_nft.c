@@ -18,6 +18,7 @@
 
 #include "config/policy/pol_compile.h"
 #include "control/nft/nft_int.h"
+#include "control/nft/nft_ir.h"
 #include "core/stats/reasons.h"
 #include "tests/unit/unit_util.h"
 
@@ -476,6 +477,74 @@ test_table_sports(void **st)
 	free(c);
 }
 
+/* The rule list entry of policy rule I. */
+static const struct nft_ir_rule *
+ir_rule(const struct nft_ir *ir, unsigned i)
+{
+	for (unsigned k = 0; k < ir->n; k++)
+		if (ir->r[k].kind == NFT_IR_RULE && ir->r[k].rule == i)
+			return &ir->r[k];
+	fail_msg("no entry for rule %u", i);
+	return NULL;
+}
+
+/*
+ * Relay classes in origin and via (issue 13).  The kernel judges only
+ * untunnelled packets, their own origin and only layer: origin alone is
+ * exactly a source set, classes included (rule 0).  Next to other
+ * source lists it cannot be intersected: a denial takes every class
+ * named (rule 1: src CN, origin tor, via CN or vpn, which is CN's tor
+ * addresses: all of tor and vpn, a superset), an allow none (the
+ * countries in all three, CN ∩ ∅ ∩ CN: no address, a subset).
+ */
+static void
+test_ir_relay_classes(void **st)
+{
+	struct conf *c = small_conf();
+	struct policy *p = calloc(1, sizeof(*p));
+	struct nft_ir *ir = calloc(1, sizeof(*ir));
+	const struct nft_ir_rule *r;
+	char err[256];
+
+	(void)st;
+	assert_non_null(p);
+	assert_non_null(ir);
+	c->rules[0].src_any = true;
+	memset(&c->rules[0].src, 0, sizeof(c->rules[0].src));
+	c->rules[0].has_origin = true;
+	c->rules[0].origin.cls = 1;
+	c->rules[1].has_origin = true;
+	c->rules[1].origin.cls = 1;
+	c->rules[1].src_any = false;
+	conf_ccset_add(&c->rules[1].src, (geo_cc_t)geo_cc_parse("CN"));
+	c->rules[1].has_via = true;
+	c->rules[1].via.cls = 2;
+	conf_ccset_add(&c->rules[1].via, (geo_cc_t)geo_cc_parse("CN"));
+	assert_int_equal(pol_compile(c, NULL, p, err, sizeof(err)), 0);
+	assert_int_equal(nft_ir_build(p, ir), 0);
+	r = ir_rule(ir, 0);
+	assert_false(r->src_any);
+	assert_int_equal(r->src.cls, 1);
+	assert_true(conf_ccset_empty(&r->src));
+	r = ir_rule(ir, 1);
+	assert_false(r->src_any);
+	assert_int_equal(r->src.cls, 3);
+	assert_true(conf_ccset_empty(&r->src));
+	nft_ir_free(ir);
+	/* Allowed: no class, the countries in all three only (none). */
+	c->rules[1].action = CDN_ACT_ALLOW;
+	memset(p, 0, sizeof(*p));
+	assert_int_equal(pol_compile(c, NULL, p, err, sizeof(err)), 0);
+	assert_int_equal(nft_ir_build(p, ir), 0);
+	r = ir_rule(ir, 1);
+	assert_int_equal(r->src.cls, 0);
+	assert_true(conf_ccset_empty(&r->src));
+	nft_ir_free(ir);
+	free(ir);
+	free(p);
+	free(c);
+}
+
 /*
  * A set named by its countries must not take a region's name: sets are
  * declared once per name, so a rule's {CN, RU} would look up region
@@ -518,6 +587,7 @@ main(void)
 		cmocka_unit_test(test_elems_encoding),
 		cmocka_unit_test(test_table_batch),
 		cmocka_unit_test(test_table_sports),
+		cmocka_unit_test(test_ir_relay_classes),
 		cmocka_unit_test(test_set_name_region_clash),
 	};
 

@@ -10,10 +10,11 @@
  *
  * Not compared, and counted (see docs/nftables.md for each):
  *   - fragments: never drawn; the kernel reassembles before the chain.
- *   - policies where a rule names relay classes and origin or via:
- *     nftables cannot narrow a class by country, so the list is only
- *     stricter there (nft_ir_relay); checked: it never allows what the
- *     classifier refuses.
+ *   - policies where a rule names relay classes (in src, origin or
+ *     via) and origin or via: nftables cannot narrow a class by country
+ *     nor intersect classes, so the list is only stricter there
+ *     (nft_ir_relay); checked: it never allows what the classifier
+ *     refuses.
  *   - knocks (UDP to identity.knock.port, inbound): cordon-dp takes them
  *     off the wire before the rules; the nftables ruleset has no knock
  *     gate, so there the rules judge them.
@@ -148,7 +149,10 @@ gen_places(struct prop_text *t, uint64_t *s, const char *key)
 
 	put(t, " %s = [ ", key);
 	for (unsigned i = 0; i < n; i++) {
-		if (strcmp(key, "src") == 0 && pick(s, 4) == 0) {
+		/* Classes: sources only; rarer in origin and via, where
+		 * most rules they are in are only checked for allows. */
+		if (strcmp(key, "dst") != 0 &&
+		    pick(s, strcmp(key, "src") == 0 ? 4 : 8) == 0) {
 			put(t, "%s\"class:%s\"", i ? ", " : "",
 			    pick(s, 2) ? "tor" : "vpn");
 			continue;
@@ -558,20 +562,32 @@ prop_session(const struct cls_env *e0, struct sess_table *st,
 	n->sess_exact++;
 }
 
-/* Does a rule of P name relay classes and narrow by origin or via? */
+static bool
+prop_has(const struct pol_set *s, unsigned i)
+{
+	return (s->w[i / 64] >> (i % 64)) & 1;
+}
+
+/*
+ * Does a rule of P name relay classes (in src, origin or via) and more
+ * than one source list that is not "any" (src, origin, via)?
+ */
 static bool
 prop_narrowed(const struct policy *p)
 {
 	for (unsigned i = 0; i < p->nrules; i++) {
-		bool cls = false, o = false, v = false;
+		bool cls = false, sn = false, o = false, v = false;
 
 		for (unsigned k = 0; k < GEO_CLS_MAX; k++)
-			cls |= (p->src_cls[k].w[i / 64] >> (i % 64)) & 1;
+			cls |= prop_has(&p->src_cls[k], i) ||
+			       prop_has(&p->origin_cls[k], i) ||
+			       prop_has(&p->via_cls[k], i);
 		for (unsigned c = 0; c < GEO_CC_MAX; c++) {
-			o |= !((p->origin_cc[c].w[i / 64] >> (i % 64)) & 1);
-			v |= !((p->via_cc[c].w[i / 64] >> (i % 64)) & 1);
+			sn |= !prop_has(&p->src_cc[c], i);
+			o |= !prop_has(&p->origin_cc[c], i);
+			v |= !prop_has(&p->via_cc[c], i);
 		}
-		if (cls && (o || v))
+		if (cls && sn + o + v > 1)
 			return true;
 	}
 	return false;

@@ -20,6 +20,7 @@
 #include "core/pkt/pkt_parse.h"
 #include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
+#include "tests/unit/unit_cls.h"
 
 #define IN4 0x0a000001u /* inner IPv4 source: 10.0.0.1 */
 
@@ -515,29 +516,6 @@ test_opaque(void **state)
 
 /* ---- the classifier ---------------------------------------------- */
 
-static struct policy *
-compile(const char *text)
-{
-	char path[] = "/tmp/test_pkt_tun.XXXXXX", err[512] = "";
-	struct conf *c = calloc(1, sizeof(*c));
-	struct policy *p = calloc(1, sizeof(*p));
-	int fd = mkstemp(path);
-	FILE *f;
-
-	assert_non_null(c);
-	assert_non_null(p);
-	assert_true(fd >= 0);
-	assert_non_null(f = fdopen(fd, "w"));
-	fputs(text, f);
-	fclose(f);
-	if (conf_load(path, c, err, sizeof(err)) < 0 ||
-	    pol_compile(c, NULL, p, err, sizeof(err)) < 0)
-		fail_msg("%s", err);
-	unlink(path);
-	free(c);
-	return p;
-}
-
 static const char pol_text[] =
     "services = { ssh = { proto = \"tcp\"; ports = \"22\"; }; };\n"
     "regions = { bad = [ \"CN\" ]; };\n"
@@ -583,7 +561,7 @@ gre_meta(uint32_t src_inner, struct pkt_meta *m)
 static void
 test_cls_inner_session(void **state)
 {
-	struct policy *p = compile(pol_text);
+	struct policy *p = unit_pol_text(pol_text);
 	struct geo_tables *g = geo_make();
 	struct sess_table *st;
 	struct cls_verdict v;
@@ -635,7 +613,7 @@ test_cls_inner_session(void **state)
 static void
 test_cls_explain_sets(void **state)
 {
-	struct policy *p = compile(
+	struct policy *p = unit_pol_text(
 	    "rules = ( { name = \"via-cn\"; via = \"CN\"; action = \"drop\"; },"
 	    " { name = \"opaque\"; tunnel = \"opaque\"; action = \"drop\"; } );"
 	    "\n");
@@ -664,7 +642,7 @@ test_cls_explain_sets(void **state)
 static void
 test_cls_knock_in_tunnel(void **state)
 {
-	struct policy *p = compile(
+	struct policy *p = unit_pol_text(
 	    "services = { ssh = { proto = \"tcp\"; ports = \"22\"; }; };\n"
 	    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
 	    "  audience = \"a\"; jwks = \"/dev/null\";"

@@ -5,9 +5,42 @@
 #ifndef CORDON_TESTS_UNIT_CLS_H
 #define CORDON_TESTS_UNIT_CLS_H
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "config/load/conf.h"
+#include "config/policy/pol_compile.h"
 #include "core/classify/cls.h"
+
+/*
+ * The policy of config TEXT, through the real loader and compiler
+ * (freed by the caller); a refused config fails the test.  Include
+ * cmocka first.
+ */
+static inline struct policy *
+unit_pol_text(const char *text)
+{
+	char path[] = "/tmp/unit_pol.XXXXXX", err[512] = "";
+	struct conf *c = calloc(1, sizeof(*c));
+	struct policy *p = calloc(1, sizeof(*p));
+	int fd = mkstemp(path);
+	FILE *f;
+
+	assert_non_null(c);
+	assert_non_null(p);
+	assert_true(fd >= 0);
+	assert_non_null(f = fdopen(fd, "w"));
+	fputs(text, f);
+	fclose(f);
+	if (conf_load(path, c, err, sizeof(err)) < 0 ||
+	    pol_compile(c, NULL, p, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	unlink(path);
+	free(c);
+	return p;
+}
 
 /*
  * The verdict P gives an IPv4 packet of protocol PROTO (6 or 17), SPORT

@@ -182,7 +182,8 @@ FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/load/*.c) \
 
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
-	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims
+	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims \
+	    $(BUILD)/fuzz/fuzz_prx
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
@@ -218,6 +219,12 @@ $(BUILD)/fuzz/fuzz_pkt: tests/fuzz/fuzz_pkt.c core/pkt/pkt_parse.c \
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
+# The proxy header parsers (core/prx), on their own.
+$(BUILD)/fuzz/fuzz_prx: tests/fuzz/fuzz_prx.c core/prx/prx_hdr.c \
+		core/prx/prx_http.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
 fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) pkt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) conf
@@ -225,6 +232,7 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) knock
 	tests/fuzz/run.sh $(FUZZ_SECONDS) claims
 	tests/fuzz/run.sh $(FUZZ_SECONDS) jwt
+	tests/fuzz/run.sh $(FUZZ_SECONDS) prx
 
 lint:
 	@tools/lint.sh

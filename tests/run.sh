@@ -239,6 +239,8 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" knock
 	check "fuzz: token claims vs identity rules, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" claims
+	check "fuzz: proxy headers, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" prx
 }
 
 # The build enforces the layers: includes and calls against the grain

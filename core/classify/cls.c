@@ -298,6 +298,10 @@ static inline geo_cc_t
 cls_geo(const struct geo_tables *g, const struct pkt_meta *m, int dst,
     geo_cls_t *cls)
 {
+	if (__builtin_expect(!dst && (m->proxied & PKT_PRX_SRC_UNKNOWN), 0)) {
+		*cls = 0;
+		return GEO_CC_UNKNOWN;
+	}
 	if (m->af == 4)
 		return geo_lookup4_cls(g, dst ? m->dst4 : m->src4, cls);
 	return geo_lookup6_cls(g, dst ? m->dst6 : m->src6, cls);
@@ -308,8 +312,9 @@ cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
     geo_cc_t *cc)
 {
 	for (unsigned j = 0; j < m->nlayer; j++)
-		cc[j] = m->layer[j].af == 4 ? geo_lookup4(g, m->layer[j].src4)
-		                            : geo_lookup6(g, m->layer[j].src6);
+		cc[j] = m->layer[j].af == 4   ? geo_lookup4(g, m->layer[j].src4)
+		        : m->layer[j].af == 6 ? geo_lookup6(g, m->layer[j].src6)
+		                              : GEO_CC_UNKNOWN;
 }
 
 /*
@@ -485,6 +490,10 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 		cls_cc_put(&v[idx4[j]], dst, c4[j], k4[j]);
 	for (unsigned j = 0; j < n6; j++)
 		cls_cc_put(&v[idx6[j]], dst, c6[j], k6[j]);
+	/* The flows of core/prx take cls_classify; kept true here too. */
+	for (unsigned i = 0; i < n && !dst; i++)
+		if (__builtin_expect(m[i]->proxied & PKT_PRX_SRC_UNKNOWN, 0))
+			cls_cc_put(&v[i], 0, GEO_CC_UNKNOWN, 0);
 }
 
 /* Inner-layer lookups gathered so far, answered through the bulk forms. */
@@ -533,7 +542,9 @@ cls_layers_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 			if (q.n4 == CLS_BURST_MAX || q.n6 == CLS_BURST_MAX)
 				cls_lq_flush(g, &q);
 			l = &m[i]->layer[j];
-			if (l->af == 4) {
+			if (l->af == 0) { /* a proxied hop nobody named */
+				lcc[i][j] = GEO_CC_UNKNOWN;
+			} else if (l->af == 4) {
 				q.a4[q.n4] = l->src4;
 				q.o4[q.n4++] = &lcc[i][j];
 			} else {

@@ -367,6 +367,10 @@ cdp_dp_conf(const struct cdp_opts *o, const struct conf *c, struct dp_conf *dc)
 	dc->mbufs = o->mbufs ? o->mbufs : c->mbufs;
 	dc->frag_entries = c->frag_entries;
 	dc->frag_timeout_ms = c->frag_timeout_ms;
+	dc->prx_flows = c->proxies.flows;
+	dc->prx_buffers = c->proxies.buffers;
+	dc->prx_window = c->proxies.window;
+	dc->prx_idle_s = c->proxies.idle;
 	dc->nports = c->nports;
 	for (unsigned i = 0; i < c->nports; i++) {
 		const struct conf_port *cp = &c->ports[i];

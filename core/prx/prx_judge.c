@@ -204,14 +204,26 @@ prx_looks_proxy(const uint8_t *s, uint32_t len)
 	       (len >= 12 && memcmp(s, "\r\n\r\n\0\r\nQUIT\n", 12) == 0);
 }
 
+/*
+ * The window: the policy's, but never more than the table's buffers
+ * hold (a window raised by a reload takes effect at the next start).
+ */
+static uint32_t
+prx_win(const struct policy *p, const struct prx_flow_table *t)
+{
+	uint32_t w = prx_flow_window(t);
+
+	return p->prx_window < w ? p->prx_window : w;
+}
+
 /* The header of F's held bytes (or of segment G alone). */
 static int
-prx_parse(const struct policy *p, unsigned mode, const uint8_t *b, uint32_t len,
-    struct prx_out *o)
+prx_parse(const struct policy *p, const struct prx_flow_table *t, unsigned mode,
+    const uint8_t *b, uint32_t len, struct prx_out *o)
 {
 	if (mode == PRX_MODE_FORWARDED || mode == PRX_MODE_XFF)
-		return prx_http_parse(b, len, p->prx_window, mode, o);
-	return prx_proxy_parse(b, len, p->prx_window, mode, o);
+		return prx_http_parse(b, len, prx_win(p, t), mode, o);
+	return prx_proxy_parse(b, len, prx_win(p, t), mode, o);
 }
 
 /*
@@ -304,7 +316,7 @@ prx_pending(const struct cls_env *e, struct prx_flow_table *t,
 	}
 	/* Most headers come whole in the first segment: nothing held. */
 	if (f->buf != PRX_BUF_NONE || skip != 0 ||
-	    (r = prx_parse(p, mode, b, held, &o)) == PRX_MORE) {
+	    (r = prx_parse(p, t, mode, b, held, &o)) == PRX_MORE) {
 		b = prx_flow_hold(t, f, b, plen, &held);
 		if (b == NULL) {
 			s->prx.full++;
@@ -313,9 +325,9 @@ prx_pending(const struct cls_env *e, struct prx_flow_table *t,
 			return prx_unknown(e, m, dir, p->prx_full,
 			    CDN_R_PRX_FULL, v);
 		}
-		r = prx_parse(p, mode, b, held, &o);
+		r = prx_parse(p, t, mode, b, held, &o);
 	}
-	if (r == PRX_MORE && held >= p->prx_window)
+	if (r == PRX_MORE && held >= prx_win(p, t))
 		r = PRX_LONG;
 	if (r != PRX_MORE)
 		return prx_decide(e, t, f, m, dir, r, &o, v, s);

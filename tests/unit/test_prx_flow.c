@@ -13,9 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "config/load/conf.h"
+#include "config/policy/pol_compile.h"
+#include "control/nft/nft_ir.h"
 #include "core/prx/prx_judge.h"
 #include "core/stats/reasons.h"
 #include "tests/unit/pkt_build.h"
@@ -431,6 +435,83 @@ test_mixed_family(void **state)
 	assert_int_equal(v.src_cc, geo_cc_parse("CN"));
 }
 
+/*
+ * The nftables backend cannot read the header: TCP to the proxied ports
+ * is dropped before any rule (docs/nftables.md, Proxies).
+ */
+static void
+nft_check(const struct policy *p)
+{
+	struct nft_ir *ir = calloc(1, sizeof(*ir));
+	unsigned k;
+
+	assert_non_null(ir);
+	assert_int_equal(nft_ir_build(p, ir), 0);
+	for (k = 0; k < ir->n && ir->r[k].kind != NFT_IR_RULE; k++)
+		if (ir->r[k].kind == NFT_IR_PROXY)
+			break;
+	assert_true(k < ir->n && ir->r[k].kind == NFT_IR_PROXY);
+	assert_int_equal(ir->r[k].action, CDN_ACT_DROP);
+	assert_int_equal(ir->r[k].dport.n, 2);
+	assert_int_equal(ir->r[k].dport.v[0].lo, 22);
+	assert_int_equal(ir->r[k].dport.v[1].lo, 80);
+	nft_ir_free(ir);
+	free(ir);
+}
+
+/*
+ * The same through the config loader and the policy compiler: what a
+ * `proxies` group and a service's `proxy` compile to, judged by the
+ * shipped style of rules (src and via).
+ */
+static void
+test_from_config(void **state)
+{
+	static const char text[] =
+	    "proxies = { trusted = [ \"10.0.0.0/8\", \"2001:db8:1::/48\" ];\n"
+	    "  window = 512; incomplete = \"drop\"; };\n"
+	    "services: { ssh-lb = { proto = \"tcp\"; ports = [ 22 ];\n"
+	    "  proxy = \"any\"; };\n"
+	    "  web = { proto = \"tcp\"; ports = [ 80 ];\n"
+	    "  proxy = \"x-forwarded-for\"; }; };\n"
+	    "rules = ( { name = \"from-cn\"; src = [ \"CN\" ];\n"
+	    "  services = [ \"ssh-lb\", \"web\" ]; action = \"drop\"; },\n"
+	    "  { name = \"via-cn\"; via = [ \"CN\" ];\n"
+	    "  services = [ \"ssh-lb\", \"web\" ]; action = \"drop\"; } );\n";
+	char path[] = "/tmp/test_prx_flow.XXXXXX", err[512] = "";
+	struct conf *c = calloc(1, sizeof(*c));
+	struct cls_verdict v;
+	int fd = mkstemp(path);
+	const char *h = "PROXY TCP4 203.0.113.7 198.51.100.2 4000 22\r\n";
+
+	(void)state;
+	assert_true(fd >= 0 && c != NULL);
+	assert_int_equal(write(fd, text, sizeof(text) - 1),
+	    (ssize_t)sizeof(text) - 1);
+	close(fd);
+	if (conf_load(path, c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	unlink(path);
+	assert_int_equal(pol_compile(c, NULL, pol, err, sizeof(err)), 0);
+	assert_int_equal(pol->prx_port[22], PRX_MODE_ANY);
+	assert_int_equal(pol->prx_port[80], PRX_MODE_XFF);
+	assert_int_equal(pol->prx_port[23], PRX_MODE_NONE);
+	assert_int_equal(pol->prx_trust.n, 2);
+	assert_int_equal(pol->prx_incomplete, PRX_ACT_DROP);
+	syn(RELAY, 45000, SVC);
+	assert_int_equal(seg(RELAY, 45000, SVC, 0x18, ISN + 1, h, strlen(h),
+	                     &v),
+	    PRX_J_DONE | PRX_J_RESET);
+	assert_int_equal(v.rule, 0);
+	xff(45001, "X-Forwarded-For: 203.0.113.7, 198.51.100.7, 10.0.0.9", &v);
+	assert_int_equal(v.action, CDN_ACT_DROP);
+	assert_int_equal(v.rule, 1);
+	xff(45002, "X-Forwarded-For: 198.51.100.7, 10.0.0.9", &v);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	free(c);
+	nft_check(pol);
+}
+
 int
 main(void)
 {
@@ -452,6 +533,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_xff_window, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_mixed_family, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_from_config, setup,
 		    teardown),
 	};
 

@@ -306,7 +306,8 @@ cdp_replay(const struct cdp_opts *o, const struct conf *c,
     const struct policy *p, const struct geo_db *db)
 {
 	struct replay_opts ro = { o->replay, o->verdicts, o->dir,
-		c->frag_entries, c->frag_timeout_ms };
+		c->frag_entries, c->frag_timeout_ms, c->proxies.flows,
+		c->proxies.buffers, c->proxies.idle };
 	struct stats *st = calloc(1, sizeof(*st));
 	struct stats_names names = { 1, { "capture" }, p };
 	int rc;

@@ -119,11 +119,14 @@ replay_frag(const struct replay_opts *o)
 /* The capture's proxied flows, as a worker's table by default; idle
  * time on the capture's clock (microseconds). */
 static struct prx_flow_table *
-replay_prx(const struct policy *p)
+replay_prx(const struct policy *p, const struct replay_opts *o)
 {
-	struct prx_flow_table *t = prx_flow_new(PRX_FLOWS_DEFAULT,
-	    PRX_BUFS_DEFAULT, p->prx_window ? p->prx_window : PRX_WINDOW_DEF,
-	    (uint64_t)PRX_FLOW_IDLE_S_DEF * 1000000u, 0);
+	unsigned idle = o->prx_idle_s ? o->prx_idle_s : PRX_FLOW_IDLE_S_DEF;
+	struct prx_flow_table *t =
+	    prx_flow_new(o->prx_flows ? o->prx_flows : PRX_FLOWS_DEFAULT,
+	        o->prx_flows ? o->prx_buffers : PRX_BUFS_DEFAULT,
+	        p->prx_window ? p->prx_window : PRX_WINDOW_DEF,
+	        (uint64_t)idle * 1000000u, 0);
 
 	if (t == NULL)
 		perror("cordon-dp: proxied flow table");
@@ -144,7 +147,7 @@ replay_run(const struct policy *p, const struct geo_tables *g,
 
 	if ((x.frag = replay_frag(o)) == NULL)
 		return -1;
-	if ((x.prx = replay_prx(p)) == NULL)
+	if ((x.prx = replay_prx(p, o)) == NULL)
 		goto fail_prx;
 	if ((pc = replay_open(o->in)) == NULL)
 		goto fail_open;

@@ -1,12 +1,17 @@
 /*
  * Flow table of proxied services.  Buckets of PRX_FLOW_WAYS entries, a
- * seeded hash (a sender cannot aim at one bucket), and a full bucket
- * refuses the new flow rather than evicting a live one: evicting would
- * let a flood of handshakes push decided flows out.  Buffers for the
+ * seeded hash (a sender cannot aim at one bucket) naming two buckets per
+ * key, a new flow going to the emptier (two choices keep buckets even:
+ * refusals stay rare up to high loads).  A 16-bit signature per entry,
+ * kept apart from the entries, lets a lookup read two short lines and
+ * then the one entry that matches.  Both buckets full refuses the new
+ * flow rather than evicting a live one: evicting would let a flood of
+ * handshakes push decided flows out.  Buffers for the
  * first bytes of pending flows come from a fixed pool (a stack of free
  * slots): only flows whose header spans segments take one.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +26,14 @@ struct prx_flow_table {
 	uint64_t seed;
 	uint32_t *free;     /* free buffer slots, a stack */
 	uint8_t *bufs;      /* nbufs * window bytes */
+	uint16_t *sig;      /* per entry: 0 free, else its key's signature */
 	struct prx_flow *e; /* (mask + 1) * PRX_FLOW_WAYS */
+};
+
+/* Where a key may live, and its signature. */
+struct prx_hash {
+	size_t b[2]; /* first entry of each bucket */
+	uint16_t sig;
 };
 
 static unsigned
@@ -44,7 +56,8 @@ prx_flow_size(unsigned entries, unsigned bufs, unsigned window)
 	if (n == 0 || window < PRX_WINDOW_MIN || window > PRX_WINDOW_MAX ||
 	    bufs > n)
 		return 0;
-	return sizeof(struct prx_flow_table) + n * sizeof(struct prx_flow) +
+	return sizeof(struct prx_flow_table) +
+	       n * (sizeof(struct prx_flow) + sizeof(uint16_t)) +
 	       (size_t)bufs * (window + sizeof(uint32_t));
 }
 
@@ -62,9 +75,11 @@ prx_flow_new(unsigned entries, unsigned bufs, unsigned window, uint64_t idle,
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->e = aligned_alloc(64, n * sizeof(struct prx_flow));
+	t->sig = calloc(n, sizeof(uint16_t));
 	t->bufs = malloc((size_t)bufs * window + 1);
 	t->free = malloc((size_t)bufs * sizeof(uint32_t) + 1);
-	if (t->e == NULL || t->bufs == NULL || t->free == NULL) {
+	if (t->e == NULL || t->sig == NULL || t->bufs == NULL ||
+	    t->free == NULL) {
 		prx_flow_free(t);
 		errno = ENOMEM;
 		return NULL;
@@ -86,6 +101,7 @@ prx_flow_free(struct prx_flow_table *t)
 	if (t == NULL)
 		return;
 	free(t->e);
+	free(t->sig);
 	free(t->bufs);
 	free(t->free);
 	free(t);
@@ -103,7 +119,7 @@ prx_flow_used(const struct prx_flow_table *t, uint64_t now)
 	unsigned n = 0;
 
 	for (size_t i = 0; i < (size_t)(t->mask + 1) * PRX_FLOW_WAYS; i++)
-		n += t->e[i].expires > now;
+		n += t->sig[i] != 0 && t->e[i].expires > now;
 	return n;
 }
 
@@ -126,10 +142,11 @@ prx_fkey_make(const struct pkt_meta *m, int rev, struct prx_fkey *k)
 	}
 }
 
-static struct prx_flow *
-prx_flow_bucket(struct prx_flow_table *t, const struct prx_fkey *k)
+static void
+prx_flow_hash(const struct prx_flow_table *t, const struct prx_fkey *k,
+    struct prx_hash *o)
 {
-	uint64_t w[sizeof(*k) / 8], h = t->seed;
+	uint64_t w[sizeof(*k) / 8], h = t->seed, h2;
 
 	_Static_assert(sizeof(*k) % 8 == 0, "key is whole words");
 	memcpy(w, k, sizeof(w));
@@ -137,62 +154,112 @@ prx_flow_bucket(struct prx_flow_table *t, const struct prx_fkey *k)
 		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
 		h ^= h >> 29;
 	}
-	return &t->e[(size_t)((h >> 32) & t->mask) * PRX_FLOW_WAYS];
+	h2 = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
+	o->b[0] = (size_t)((h >> 32) & t->mask) * PRX_FLOW_WAYS;
+	o->b[1] = (size_t)((h2 >> 32) & t->mask) * PRX_FLOW_WAYS;
+	o->sig = (uint16_t)(h >> 8) ? (uint16_t)(h >> 8) : 1;
 }
 
-/* Frees F and its buffer. */
+/* Frees entry I and its buffer. */
 static void
-prx_flow_release(struct prx_flow_table *t, struct prx_flow *f)
+prx_flow_release(struct prx_flow_table *t, size_t i)
 {
+	struct prx_flow *f = &t->e[i];
+
 	if (f->buf != PRX_BUF_NONE)
 		t->free[t->nfree++] = f->buf;
 	f->buf = PRX_BUF_NONE;
 	f->expires = 0;
 	f->state = PRX_F_FREE;
+	t->sig[i] = 0;
+}
+
+/* K's entry (H its hash), live or not: its index, or SIZE_MAX. */
+static size_t
+prx_flow_slot(const struct prx_flow_table *t, const struct prx_fkey *k,
+    const struct prx_hash *h)
+{
+	for (unsigned c = 0; c < 2; c++)
+		for (size_t i = h->b[c]; i < h->b[c] + PRX_FLOW_WAYS; i++)
+			if (t->sig[i] == h->sig &&
+			    memcmp(&t->e[i].k, k, sizeof(*k)) == 0)
+				return i;
+	return SIZE_MAX;
 }
 
 struct prx_flow *
 prx_flow_find(struct prx_flow_table *t, const struct prx_fkey *k, uint64_t now)
 {
-	struct prx_flow *b = prx_flow_bucket(t, k);
+	struct prx_hash h;
+	size_t i;
 
-	for (unsigned i = 0; i < PRX_FLOW_WAYS; i++) {
-		if (b[i].expires == 0 || memcmp(&b[i].k, k, sizeof(*k)) != 0)
-			continue;
-		if (b[i].expires <= now) {
-			prx_flow_release(t, &b[i]);
-			return NULL;
-		}
-		b[i].expires = now + t->idle;
-		return &b[i];
+	prx_flow_hash(t, k, &h);
+	if ((i = prx_flow_slot(t, k, &h)) == SIZE_MAX)
+		return NULL;
+	if (t->e[i].expires <= now) {
+		prx_flow_release(t, i);
+		return NULL;
 	}
-	return NULL;
+	t->e[i].expires = now + t->idle;
+	return &t->e[i];
+}
+
+/* Free entries of the bucket at B, reclaiming expired ones when RECLAIM. */
+static unsigned
+prx_flow_room(struct prx_flow_table *t, size_t b, uint64_t now, int reclaim,
+    size_t *first)
+{
+	unsigned n = 0;
+
+	for (size_t i = b; i < b + PRX_FLOW_WAYS; i++) {
+		if (reclaim && t->sig[i] != 0 && t->e[i].expires <= now)
+			prx_flow_release(t, i);
+		if (t->sig[i] == 0 && n++ == 0)
+			*first = i;
+	}
+	return n;
+}
+
+/* A free entry for a new key hashed H: the emptier bucket's; SIZE_MAX. */
+static size_t
+prx_flow_pick(struct prx_flow_table *t, const struct prx_hash *h, uint64_t now)
+{
+	size_t f0 = SIZE_MAX, f1 = SIZE_MAX;
+	unsigned n0 = prx_flow_room(t, h->b[0], now, 0, &f0);
+	unsigned n1 = prx_flow_room(t, h->b[1], now, 0, &f1);
+
+	/* Both full of live-looking entries: reclaim the expired. */
+	if (n0 == 0 && n1 == 0) {
+		n0 = prx_flow_room(t, h->b[0], now, 1, &f0);
+		n1 = prx_flow_room(t, h->b[1], now, 1, &f1);
+	}
+	if (n0 == 0 && n1 == 0)
+		return SIZE_MAX;
+	return n0 >= n1 ? f0 : f1;
 }
 
 struct prx_flow *
 prx_flow_open(struct prx_flow_table *t, const struct prx_fkey *k,
     uint32_t seq_next, uint64_t now)
 {
-	struct prx_flow *b = prx_flow_bucket(t, k), *f = NULL;
+	struct prx_hash h;
+	struct prx_flow *f;
+	size_t i;
 
-	for (unsigned i = 0; i < PRX_FLOW_WAYS; i++) {
-		if (b[i].expires != 0 && b[i].expires <= now)
-			prx_flow_release(t, &b[i]);
-		if (b[i].expires != 0 && memcmp(&b[i].k, k, sizeof(*k)) == 0) {
-			prx_flow_release(t, &b[i]);
-			f = &b[i];
-		}
-		if (b[i].expires == 0 && f == NULL)
-			f = &b[i];
-	}
-	if (f == NULL)
+	prx_flow_hash(t, k, &h);
+	/* A SYN on a known key starts it afresh, where it is. */
+	if ((i = prx_flow_slot(t, k, &h)) != SIZE_MAX)
+		prx_flow_release(t, i);
+	else if ((i = prx_flow_pick(t, &h, now)) == SIZE_MAX)
 		return NULL;
+	f = &t->e[i];
 	memset(f, 0, sizeof(*f));
 	f->k = *k;
 	f->expires = now + t->idle;
 	f->seq_next = seq_next;
 	f->buf = PRX_BUF_NONE;
 	f->state = PRX_F_PENDING;
+	t->sig[i] = h.sig;
 	return f;
 }
 

@@ -142,8 +142,10 @@ v2_build(uint8_t *b, uint8_t cmd, uint8_t fp, const uint8_t *addr,
 	b[13] = fp;
 	b[14] = (uint8_t)((alen + tlen) >> 8);
 	b[15] = (uint8_t)(alen + tlen);
-	memcpy(b + 16, addr, alen);
-	memcpy(b + 16 + alen, tlv, tlen);
+	if (alen)
+		memcpy(b + 16, addr, alen);
+	if (tlen)
+		memcpy(b + 16 + alen, tlv, tlen);
 	return 16 + alen + tlen;
 }
 

@@ -120,7 +120,8 @@ seg(uint32_t src, uint16_t sp, uint16_t dp, uint8_t flags, uint32_t seq,
 	pkt_fr_ip4(&f, 6, 0, 0);
 	pkt_fr_put32(f.b + f.l3 + 12, src);
 	pkt_fr_tcp(&f, sp, dp, seq, 1, flags, 0);
-	memcpy(f.b + f.len, p, len);
+	if (len)
+		memcpy(f.b + f.len, p, len);
 	f.len += len;
 	pkt_fr_done(&f);
 	assert_int_equal(pkt_parse(f.b, f.len, &m), 0);

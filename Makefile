@@ -183,7 +183,7 @@ FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/load/*.c) \
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
 	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims \
-	    $(BUILD)/fuzz/fuzz_prx
+	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
@@ -225,6 +225,12 @@ $(BUILD)/fuzz/fuzz_prx: tests/fuzz/fuzz_prx.c core/prx/prx_hdr.c \
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
+# Proxied flows through the table and the real classifier (core only).
+$(BUILD)/fuzz/fuzz_prxflow: tests/fuzz/fuzz_prxflow.c \
+		$(filter-out core/replay/%,$(wildcard core/*/*.c))
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
 fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) pkt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) conf
@@ -233,6 +239,7 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) claims
 	tests/fuzz/run.sh $(FUZZ_SECONDS) jwt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) prx
+	tests/fuzz/run.sh $(FUZZ_SECONDS) prxflow
 
 lint:
 	@tools/lint.sh

@@ -23,6 +23,7 @@ struct prx_flow_table {
 	uint32_t window;
 	uint32_t nbufs, nfree;
 	uint64_t idle;
+	uint64_t pend; /* a pending flow's life: IDLE / PRX_PEND_DIV */
 	uint64_t seed;
 	uint32_t *free;     /* free buffer slots, a stack */
 	uint8_t *bufs;      /* nbufs * window bytes */
@@ -89,6 +90,7 @@ prx_flow_new(unsigned entries, unsigned bufs, unsigned window, uint64_t idle,
 	t->window = window;
 	t->nbufs = t->nfree = bufs;
 	t->idle = idle;
+	t->pend = idle / PRX_PEND_DIV ? idle / PRX_PEND_DIV : 1;
 	t->seed = seed;
 	for (unsigned i = 0; i < bufs; i++)
 		t->free[i] = bufs - 1 - i;
@@ -200,7 +202,8 @@ prx_flow_find(struct prx_flow_table *t, const struct prx_fkey *k, uint64_t now)
 		prx_flow_release(t, i);
 		return NULL;
 	}
-	t->e[i].expires = now + t->idle;
+	t->e[i].expires =
+	    now + (t->e[i].state == PRX_F_PENDING ? t->pend : t->idle);
 	return &t->e[i];
 }
 
@@ -255,7 +258,7 @@ prx_flow_open(struct prx_flow_table *t, const struct prx_fkey *k,
 	f = &t->e[i];
 	memset(f, 0, sizeof(*f));
 	f->k = *k;
-	f->expires = now + t->idle;
+	f->expires = now + t->pend;
 	f->seq_next = seq_next;
 	f->buf = PRX_BUF_NONE;
 	f->state = PRX_F_PENDING;
@@ -298,5 +301,8 @@ prx_flow_settle(struct prx_flow_table *t, struct prx_flow *f, unsigned state)
 	if (f->buf != PRX_BUF_NONE)
 		t->free[t->nfree++] = f->buf;
 	f->buf = PRX_BUF_NONE;
+	/* Its last packet gave it a pending flow's life: now the full one. */
+	if (f->state == PRX_F_PENDING && state != PRX_F_PENDING)
+		f->expires += t->idle - t->pend;
 	f->state = (uint8_t)state;
 }

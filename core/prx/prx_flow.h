@@ -22,6 +22,10 @@
 #define PRX_BUFS_DEFAULT    1024
 #define PRX_FLOW_IDLE_S_DEF 600
 #define PRX_BUF_NONE        UINT32_MAX
+/* A flow whose header has not decided lives IDLE / PRX_PEND_DIV (10 s of
+ * the default 600): half-open flows from a spoofed relay address cannot
+ * hold the table for long. */
+#define PRX_PEND_DIV 60
 
 enum prx_fstate {
 	PRX_F_FREE,
@@ -59,8 +63,9 @@ struct prx_flow_table;
  * when out of range. */
 size_t prx_flow_size(unsigned entries, unsigned bufs, unsigned window);
 
-/* The table, with memory of its own (start-up only).  IDLE: a flow's
- * life without packets, in the caller's clock; SEED keys the hash. */
+/* The table, with memory of its own (start-up only).  IDLE: a decided
+ * flow's life without packets, in the caller's clock (a pending one's:
+ * IDLE / PRX_PEND_DIV); SEED keys the hash. */
 struct prx_flow_table *prx_flow_new(unsigned entries, unsigned bufs,
     unsigned window, uint64_t idle, uint64_t seed);
 void prx_flow_free(struct prx_flow_table *t);

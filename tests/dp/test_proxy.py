@@ -170,7 +170,7 @@ def conf_write(d, mmdb, name, flows, full):
         rules=RULES, include_profile=False,
         extra=['proxies = { trusted = [ "%s" ]; window = 256;\n'
                '  incomplete = "drop"; full = "%s"; flows = %d;\n'
-               '  buffers = 8; };' % (RELAY, full, flows)])
+               '  buffers = 8; idle = 3600; };' % (RELAY, full, flows)])
     with open(conf) as f:
         text = f.read()
     for k, (_, _, mode) in SERVICES.items():
@@ -258,7 +258,9 @@ def test_proxy_live(proxy_conf):
 
 def flood():
     """Handshakes past the table (flows = 8: one bucket), then a flow
-    that would be served: refused as the table is full."""
+    that would be served: refused as the table is full.  Replay puts a
+    second between frames: idle = 3600 keeps the half-open flows (a
+    minute each) for the whole capture."""
     syns = [seg(RELAY, 42000 + i, 22, "S", ISN) for i in range(12)]
     return syns + [seg(RELAY, 42000 + 11, 22, "PA", ISN + 1, V1_US)]
 

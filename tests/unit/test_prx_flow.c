@@ -341,6 +341,38 @@ test_full(void **state)
 	now = 1;
 }
 
+/*
+ * A half-open flow (no header yet) lives idle / 60; a decided one the
+ * full idle time, however quiet it is after its deciding segment.
+ */
+static void
+test_pending_expiry(void **state)
+{
+	const char *h = "PROXY TCP4 198.51.100.7 198.51.100.2 4000 22\r\n";
+	struct cls_verdict v;
+
+	(void)state;
+	prx_flow_free(tab);
+	tab = prx_flow_new(64, 4, 512, 600, 7);
+	pol->prx_full = PRX_ACT_DROP;
+	syn(RELAY, 46000, SVC);
+	syn(RELAY, 46001, SVC);
+	assert_int_equal(seg(RELAY, 46001, SVC, 0x18, ISN + 1, h, strlen(h),
+	                     &v),
+	    PRX_J_DONE);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	now += 11;
+	assert_int_equal(seg(RELAY, 46000, SVC, 0x18, ISN + 1, h, strlen(h),
+	                     &v),
+	    PRX_J_DONE);
+	assert_int_equal(v.reason, CDN_R_PRX_NO_FLOW);
+	now += 500;
+	assert_int_equal(seg(RELAY, 46001, SVC, 0x10, ISN + 100, "x", 1, &v),
+	    PRX_J_DONE);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	now = 1;
+}
+
 /* The buffer pool (4 here) runs dry: the fifth split header is refused. */
 static void
 test_pool_dry(void **state)
@@ -530,6 +562,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_dry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_expiry, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_xff_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xff_window, setup,
 		    teardown),

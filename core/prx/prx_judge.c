@@ -125,6 +125,24 @@ prx_meta_make(const struct pkt_meta *m, const struct prx_flow *f,
 	}
 }
 
+int
+prx_log_meta(struct prx_flow_table *t, const struct pkt_meta *m, uint64_t now,
+    struct pkt_meta *out)
+{
+	struct prx_fkey k;
+	const struct prx_flow *f;
+
+	prx_fkey_make(m, 0, &k);
+	f = prx_flow_find(t, &k, now);
+	if (f == NULL || f->state == PRX_F_PENDING || f->nlayer == 0)
+		return -1;
+	*out = *m;
+	out->nlayer = f->nlayer;
+	out->proxied = f->proxied;
+	memcpy(out->layer, f->layer, sizeof(out->layer));
+	return 0;
+}
+
 /* Judges M as F says: by its own source, or the client reported. */
 static void
 prx_classify(const struct cls_env *e, const struct prx_flow *f,

@@ -41,6 +41,15 @@ int prx_judge(const struct cls_env *e, struct prx_flow_table *t,
     uint64_t now, struct cls_verdict *v, struct stats *s);
 
 /*
+ * For logs: M (a relay's packet of a proxied flow) into OUT with the
+ * hops its relay reported as layers, so the record's origin is the
+ * client; its source stays the relay.  0, or -1 (no flow decided, or
+ * denied, by a reported client).
+ */
+int prx_log_meta(struct prx_flow_table *t, const struct pkt_meta *m,
+    uint64_t now, struct pkt_meta *out);
+
+/*
  * The meta a decided flow F's packet M is judged as: the reported
  * client as source (IPv4 and IPv6 mixed: both as IPv6, the IPv4 one
  * mapped, which geolocates as itself), F's hops as layers.

@@ -330,6 +330,24 @@ dp_knock(struct dp_worker *w, const struct rte_mbuf *m,
 }
 
 /*
+ * Frame I's log event.  A proxied flow's packet carries the hops its
+ * relay reported as layers: the record's origin is the client.
+ */
+static void
+dp_log_one(struct dp_worker *w, struct dp_burst *b, const struct cls_verdict *v,
+    unsigned in, unsigned i)
+{
+	struct pkt_meta pm;
+
+	if (unlikely(b->prx[i]) &&
+	    prx_log_meta(w->prx, &b->meta[i], rte_rdtsc(), &pm) == 0) {
+		dp_log(w, &pm, v, in);
+		return;
+	}
+	dp_log(w, &b->meta[i], v, in);
+}
+
+/*
  * A proxied flow refused in mid-stream (core/prx): its relay gets a RST
  * out of the ingress port (a new mbuf), and the segment itself becomes
  * the RST its service gets, whose every earlier byte went through.
@@ -415,7 +433,7 @@ dp_act_one(struct dp_worker *w, struct dp_burst *b, const struct policy *pol,
 		break;
 	}
 	if (unlikely(v->log))
-		dp_log(w, &b->meta[i], v, in);
+		dp_log_one(w, b, v, in, i);
 }
 
 static void

@@ -39,7 +39,8 @@ SERVICES = {
 }
 RULES = [
     {"name": "from-cn", "src": ["CN", "unknown"],
-     "services": ["ssh", "web", "api"], "direction": "in", "action": "drop"},
+     "services": ["ssh", "web", "api"], "direction": "in", "action": "drop",
+     "log": True},
     {"name": "via-cn", "via": ["CN", "unknown"],
      "services": ["ssh", "web", "api"], "direction": "in", "action": "drop"},
 ]
@@ -254,6 +255,8 @@ def test_proxy_live(proxy_conf):
     assert res.stats["proxied"]["untrusted"] == 2
     assert res.stats["proxied"]["denied"] == nreset
     assert res.stats["reasons"]["proxy-bad-header"] == 1
+    # The refused CN client is logged (the relay's packet, as judged).
+    assert "rule=from-cn" in res.stdout, res.stdout[-2000:]
 
 
 def flood():

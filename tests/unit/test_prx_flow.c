@@ -146,6 +146,25 @@ back(uint32_t dst, uint16_t sp, uint16_t dp, struct cls_verdict *v)
 	return prx_judge(&e, tab, f.b, f.len, &m, POL_DIR_OUT, now, v, &st);
 }
 
+/* The log record of the relay's flow SP names the client CLIENT. */
+static void
+log_origin_is(uint16_t sp, uint32_t client)
+{
+	struct pkt_meta m, lm;
+
+	memset(&m, 0, sizeof(m));
+	m.af = 4;
+	m.l4proto = 6;
+	m.src4 = RELAY;
+	m.dst4 = PKT_FR_IP4_DST;
+	m.sport = sp;
+	m.dport = SVC;
+	assert_int_equal(prx_log_meta(tab, &m, now, &lm), 0);
+	assert_int_equal(lm.src4, RELAY);
+	assert_true(lm.nlayer >= 1);
+	assert_int_equal(pkt_origin(&lm)->src4, client);
+}
+
 static void
 syn(uint32_t src, uint16_t sp, uint16_t dp)
 {
@@ -170,6 +189,7 @@ test_v1_prohibited_client(void **state)
 	assert_int_equal(v.reason, CDN_R_RULE);
 	assert_int_equal(v.rule, 0);
 	assert_int_equal(st.prx.denied, 1);
+	log_origin_is(40000, CN);
 	/* Later packets both ways: dropped. */
 	assert_int_equal(seg(RELAY, 40000, SVC, 0x10, ISN + 1, NULL, 0, &v),
 	    PRX_J_DONE);

@@ -176,13 +176,15 @@ FUZZ_CC	 := clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 	      $(DPDK_CFLAGS) -Wall -Wextra -Werror
 FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/load/*.c) \
-		  config/policy/pol_compile.c core/stats/reasons.c \
+		  config/policy/pol_compile.c config/policy/pol_proxy.c \
+		  core/prx/prx_hdr.c core/stats/reasons.c \
 		  core/pkt/pkt_parse.c core/pkt/pkt_tun.c \
 		  $(wildcard core/geo/*.c) core/util/fail.c
 
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
-	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims
+	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims \
+	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
@@ -195,6 +197,7 @@ $(BUILD)/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c $(wildcard control/ident/jose_*.c)
 # Claims of a verified token against identity rules (control/ident/idm*).
 $(BUILD)/fuzz/fuzz_claims: tests/fuzz/fuzz_claims.c $(wildcard config/load/*.c) \
 		control/ident/idm.c control/ident/idm_match.c \
+		core/prx/prx_hdr.c \
 		core/stats/reasons.c $(wildcard core/geo/*.c) core/util/fail.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lconfig -ljansson -ldl
@@ -218,6 +221,18 @@ $(BUILD)/fuzz/fuzz_pkt: tests/fuzz/fuzz_pkt.c core/pkt/pkt_parse.c \
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
+# The proxy header parsers (core/prx), on their own.
+$(BUILD)/fuzz/fuzz_prx: tests/fuzz/fuzz_prx.c core/prx/prx_hdr.c \
+		core/prx/prx_http.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+# Proxied flows through the table and the real classifier (core only).
+$(BUILD)/fuzz/fuzz_prxflow: tests/fuzz/fuzz_prxflow.c \
+		$(filter-out core/replay/%,$(wildcard core/*/*.c))
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
 fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) pkt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) conf
@@ -225,6 +240,8 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) knock
 	tests/fuzz/run.sh $(FUZZ_SECONDS) claims
 	tests/fuzz/run.sh $(FUZZ_SECONDS) jwt
+	tests/fuzz/run.sh $(FUZZ_SECONDS) prx
+	tests/fuzz/run.sh $(FUZZ_SECONDS) prxflow
 
 lint:
 	@tools/lint.sh

@@ -20,7 +20,8 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
  iproute2 ethtool iputils-ping netcat-openbsd tcpdump tcpreplay
  openssh-server openssh-client curl procps
  rsyslog rsyslog-openssl openssl snmpd snmp snmptrapd libsnmp-dev smitools
- mandoc faketime clang-format cppcheck"
+ mandoc faketime clang-format cppcheck
+ haproxy nginx"
 # Debian's npm only where no Node.js toolchain is installed already.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
@@ -41,6 +42,11 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	# The proxy tests run their own haproxy and nginx in namespaces:
+	# the system services Debian starts on install are not wanted.
+	case "$missing" in *haproxy* | *nginx*)
+		systemctl disable --now haproxy nginx >/dev/null 2>&1 || true ;;
+	esac
 fi
 
 # SNMPv2 base MIBs for smilint (Debian's are non-free): the npm package

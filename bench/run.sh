@@ -74,6 +74,9 @@ echo "== geolocation tables vs libmaxminddb (floors: v4 15x, v6 6x," \
 
 BUILD="$BUILD" bench/sess.sh
 
+echo "== proxied flows' table (core/prx): memory, inserts, lookups at 1M"
+"$BUILD/tools/prxbench" --flows 1000000
+
 echo "== control plane: commit and geo reload to enforcement"
 BUILD="$BUILD" bench/commit.sh
 

@@ -306,7 +306,8 @@ cdp_replay(const struct cdp_opts *o, const struct conf *c,
     const struct policy *p, const struct geo_db *db)
 {
 	struct replay_opts ro = { o->replay, o->verdicts, o->dir,
-		c->frag_entries, c->frag_timeout_ms };
+		c->frag_entries, c->frag_timeout_ms, c->proxies.flows,
+		c->proxies.buffers, c->proxies.idle };
 	struct stats *st = calloc(1, sizeof(*st));
 	struct stats_names names = { 1, { "capture" }, p };
 	int rc;
@@ -367,6 +368,10 @@ cdp_dp_conf(const struct cdp_opts *o, const struct conf *c, struct dp_conf *dc)
 	dc->mbufs = o->mbufs ? o->mbufs : c->mbufs;
 	dc->frag_entries = c->frag_entries;
 	dc->frag_timeout_ms = c->frag_timeout_ms;
+	dc->prx_flows = c->proxies.flows;
+	dc->prx_buffers = c->proxies.buffers;
+	dc->prx_window = c->proxies.window;
+	dc->prx_idle_s = c->proxies.idle;
 	dc->nports = c->nports;
 	for (unsigned i = 0; i < c->nports; i++) {
 		const struct conf_port *cp = &c->ports[i];

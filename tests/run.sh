@@ -239,6 +239,10 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" knock
 	check "fuzz: token claims vs identity rules, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" claims
+	check "fuzz: proxy headers, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" prx
+	check "fuzz: proxied flows through the table, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" prxflow
 }
 
 # The build enforces the layers: includes and calls against the grain

@@ -65,6 +65,7 @@ struct conf_service {
 	struct conf_range range[CONF_RANGE_MAX];
 	unsigned nsranges; /* source ports ("sports"); may be 0 */
 	struct conf_range srange[CONF_RANGE_MAX];
+	uint8_t proxy; /* enum prx_mode: what its relays put first */
 	int line;
 };
 
@@ -209,6 +210,23 @@ struct conf_tunnels {
 	unsigned nopaque;
 	uint16_t opaque_udp[CONF_OPAQUE_MAX];
 	int line; /* 0 when not written */
+};
+
+/*
+ * Proxies that report the client (config/load/conf_proxy.c,
+ * docs/proxies.md): the relays believed, the bytes read, what an
+ * incomplete header and a full table give, and the flow table's size.
+ */
+#define CONF_TRUST_MAX 64
+struct conf_proxies {
+	unsigned ntrusted;
+	struct geo_override trusted[CONF_TRUST_MAX]; /* cc unused */
+	unsigned window;                             /* bytes */
+	int incomplete, full;                        /* enum prx_act */
+	unsigned flows;                              /* per worker */
+	unsigned buffers; /* per worker: headers spanning segments */
+	unsigned idle;    /* s */
+	int line;         /* 0 when not written */
 };
 
 /* A src/dst item as written, kept so conf_print can show it. */
@@ -357,6 +375,7 @@ struct conf {
 	struct conf_identity identity;
 	struct conf_control control;
 	struct conf_tunnels tunnels;
+	struct conf_proxies proxies;
 };
 
 /*

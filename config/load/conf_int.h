@@ -120,6 +120,12 @@ int conf_tunnels_load(struct conf_ctx *x, const config_setting_t *s);
 void conf_tunnels_print(const struct conf *c, FILE *f);
 int conf_rule_tun_load(struct conf_ctx *x, const config_setting_t *g,
     struct conf_rule *r);
+void conf_proxies_defaults(struct conf_proxies *p);
+int conf_proxies_load(struct conf_ctx *x, const config_setting_t *s);
+int conf_service_proxy_load(struct conf_ctx *x, const config_setting_t *s,
+    struct conf_service *v);
+int conf_proxies_check(struct conf_ctx *x, const config_setting_t *root);
+void conf_proxies_print(const struct conf *c, FILE *f);
 int conf_control_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_identity_load(struct conf_ctx *x, const config_setting_t *s);
 /* A rule's identity block (conf_idmatch.c), after its services. */

@@ -13,7 +13,7 @@
 
 static const char *const conf_top_keys[] = { "geo", "regions", "services",
 	"rules", "default", "non_ip", "dataplane", "identity", "control",
-	"backend", "source_route", "tunnels", NULL };
+	"backend", "source_route", "tunnels", "proxies", NULL };
 
 static const char *const conf_default_keys[] = { "action", "log", NULL };
 
@@ -30,6 +30,7 @@ conf_defaults_set(struct conf *c)
 	c->frag_timeout_ms = FRAG_TIMEOUT_MS_DEFAULT;
 	conf_control_defaults(&c->control);
 	conf_tunnels_defaults(&c->tunnels);
+	conf_proxies_defaults(&c->proxies);
 }
 
 static int
@@ -96,6 +97,7 @@ static const struct {
 	{ "non_ip", conf_nonip_load },
 	{ "source_route", conf_srcroute_load },
 	{ "tunnels", conf_tunnels_load },
+	{ "proxies", conf_proxies_load },
 	{ "control", conf_control_load },
 };
 
@@ -114,7 +116,7 @@ conf_root_load(struct conf_ctx *x, const config_t *cfg)
 		if (s != NULL && conf_sections[i].load(x, s) < 0)
 			return -1;
 	}
-	return 0;
+	return conf_proxies_check(x, root);
 }
 
 static int

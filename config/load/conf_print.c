@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/load/conf_int.h"
+#include "core/prx/prx.h"
 #include "core/stats/reasons.h"
 
 #define CONF_PRINT_WIDTH 76
@@ -168,6 +169,10 @@ conf_services_print(const struct conf *c, FILE *f)
 		if (s->nsranges) {
 			conf_word(&l, "sports");
 			conf_ranges_words(&l, s->srange, s->nsranges);
+		}
+		if (s->proxy) {
+			conf_word(&l, "proxy");
+			conf_word(&l, prx_mode_name(s->proxy));
 		}
 		conf_line_end(&l);
 	}
@@ -343,4 +348,5 @@ conf_print(const struct conf *c, FILE *f)
 	fprintf(f, "source_route: %s\n",
 	    cdn_action_name((unsigned)c->srcroute_action));
 	conf_tunnels_print(c, f);
+	conf_proxies_print(c, f);
 }

@@ -6,7 +6,8 @@
 
 #include "config/load/conf_int.h"
 
-static const char *const conf_svc_keys[] = { "proto", "ports", "sports", NULL };
+static const char *const conf_svc_keys[] = { "proto", "ports", "sports",
+	"proxy", NULL };
 
 /*
  * Destination ports, source ports, or both: a service matches a packet
@@ -48,7 +49,8 @@ conf_service_load(struct conf_ctx *x, const config_setting_t *s)
 		    name);
 	if (conf_protos_get(x, m, CONF_P_TCP | CONF_P_UDP, &v->protos) < 0)
 		return -1;
-	if (conf_service_ports(x, s, v) < 0)
+	if (conf_service_ports(x, s, v) < 0 ||
+	    conf_service_proxy_load(x, s, v) < 0)
 		return -1;
 	c->nservices++;
 	return 0;

@@ -395,6 +395,7 @@ pol_compile(const struct conf *c, const uint16_t *port_ids, struct policy *p,
 	pol_services_compile(c, p);
 	pol_ident_compile(c, p);
 	pol_tun_compile(&c->tunnels, &p->tuncfg);
+	pol_proxy_compile(c, p);
 	p->has_sports = pol_has_sports(c);
 	for (unsigned l = 0; l < 2; l++) {
 		if (pol_ports_compile(c, p, l, false, err, errlen) < 0 ||

@@ -15,4 +15,8 @@
 int pol_compile(const struct conf *c, const uint16_t *port_ids,
     struct policy *p, char *err, size_t errlen);
 
+/* The proxy settings of C into P (docs/proxies.md): the mode of each
+ * TCP port of a proxied service, the relays believed, window, actions. */
+void pol_proxy_compile(const struct conf *c, struct policy *p);
+
 #endif

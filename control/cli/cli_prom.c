@@ -302,6 +302,14 @@ prom_counters(FILE *f, const json_t *c, const json_t *rules)
 		    "Fragment table: "
 		    "datagrams tracked, later fragments that followed their "
 		    "first, datagrams completed, entries expired.");
+	/* Replies of cordond before proxied services lack them. */
+	if (json_object_get(c, "proxied") != NULL)
+		prom_map(f, json_object_get(c, "proxied"),
+		    "cordon_proxied_total", "event",
+		    "Proxied services' flows: tracked, decided by a reported "
+		    "client, PROXY LOCAL, denied and reset, headers from "
+		    "untrusted senders, refused for a full table, resends "
+		    "that changed held bytes.");
 	prom_tunnels(f, c);
 	prom_family(f, "cordon_log_dropped_total", "counter",
 	    "Log events lost because the log ring was full.");

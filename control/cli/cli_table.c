@@ -57,6 +57,8 @@ static const struct cli_param cli_p_explain[] = {
 	    "a fragment of that packet: the first, or a later one" },
 	{ "via", "via", CLI_V_LIST, NULL, 0, "KIND:ADDR,...",
 	    "tunnels it came through, outermost first (gre:198.51.100.7)" },
+	{ "reported", "reported", CLI_V_LIST, NULL, 0, "ADDR,...",
+	    "hops a proxied service's relay reported, leftmost first" },
 	END
 };
 

@@ -697,10 +697,12 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	struct cls_why w;
 	struct cd_pkt p;
 	json_t *steps, *ident;
+	const char *prx;
 	char port[32];
 	bool gate;
 
-	if (cd_pkt_build(d->run.conf, rq->args, &p, e) < 0)
+	if (cd_pkt_build(d->run.conf, rq->args, &p, e) < 0 ||
+	    cd_explain_reported(d->run.pol, rq->args, &p.m, &prx, e) < 0)
 		return -1;
 	cls_explain(&(struct cls_env){ d->run.pol, d->run.geo.tables,
 	                cd_sess_table(d), now },
@@ -708,6 +710,9 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	/* A knock is judged before the gate: it asks for no session. */
 	gate = w.gate && w.v.reason != CDN_R_KNOCK;
 	steps = json_array();
+	if (prx != NULL)
+		cd_step(steps, "proxy",
+		    p.m.proxied ? "reported" : "not believed", prx);
 	cd_explain_geo(d, &p, &w, steps);
 	snprintf(port, sizeof(port), "%u", p.m.dport);
 	cd_step(steps, "service",

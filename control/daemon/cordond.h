@@ -285,4 +285,13 @@ const char *cd_verdict_rule(const struct policy *pol,
     const struct cls_verdict *v);
 const char *cd_verdict_detail(const struct cls_verdict *v);
 
+/*
+ * cd_explain_prx.c: explain's "reported" hops (docs/proxies.md): M made
+ * the meta a proxied flow's packets are judged as, when its service is
+ * proxied and its sender trusted; WHY says what was done (NULL: no
+ * "reported").  0, or -1 with E set.
+ */
+int cd_explain_reported(const struct policy *pol, const json_t *args,
+    struct pkt_meta *m, const char **why, struct cd_err *e);
+
 #endif

@@ -279,6 +279,25 @@ nft_ir_tunnel(const struct policy *p, struct nft_ir_rule *r)
 	r->teredo = p->tuncfg.teredo;
 }
 
+/*
+ * Proxied services (docs/proxies.md): the client a relay reports is in
+ * the first bytes of the stream, which no kernel rule reads.  While the
+ * policy can deny anything, TCP to their ports is dropped, whoever
+ * sends it: stricter than any verdict on the client it would report.
+ */
+static int
+nft_ir_proxy(const struct policy *p, struct nft_ir_rule *r)
+{
+	nft_ir_fixed(r, NFT_IR_PROXY, CDN_ACT_DROP, 0);
+	r->ports_any = false;
+	r->protos = 1u << POL_PROTO_TCP;
+	for (unsigned port = 0; port < 65536; port++)
+		if (p->prx_port[port] != PRX_MODE_NONE &&
+		    nft_ir_range_add(&r->dport, POL_PROTO_TCP, port, port) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 nft_ir_rules(const struct policy *p, struct nft_ir *ir)
 {
@@ -310,6 +329,9 @@ nft_ir_build(const struct policy *p, struct nft_ir *ir)
 		    p->srcroute_action, 0);
 	if (nft_ir_may_deny(p))
 		nft_ir_tunnel(p, &ir->r[ir->n++]);
+	if (p->prx_any && nft_ir_may_deny(p) &&
+	    nft_ir_proxy(p, &ir->r[ir->n++]) < 0)
+		goto fail;
 	if (p->ident_svc != 0 && nft_ir_gate(p, &ir->r[ir->n++]) < 0)
 		goto fail;
 	if (nft_ir_rules(p, ir) < 0)

@@ -21,6 +21,8 @@
 enum nft_ir_kind {
 	NFT_IR_SRCROUTE, /* source-routed packets, before anything */
 	NFT_IR_TUNNEL,   /* tunnels the kernel cannot look inside */
+	NFT_IR_PROXY,    /* proxied services: the kernel cannot read
+			    who the relay reports (DPORT: their ports) */
 	NFT_IR_GATE,     /* an identity service's flow, no session */
 	NFT_IR_RULE,     /* policy rule RULE */
 	NFT_IR_DEFAULT,  /* closes the chain */
@@ -68,7 +70,7 @@ struct nft_ir_rule {
 
 struct nft_ir {
 	unsigned n;
-	struct nft_ir_rule r[POL_RULE_MAX + 4];
+	struct nft_ir_rule r[POL_RULE_MAX + 5];
 };
 
 /* Fills IR from P (which must outlive it).  0, or -1 with ENOMEM. */

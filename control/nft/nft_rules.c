@@ -440,6 +440,24 @@ nft_tunnel_gate(struct nft_bx *x, const struct nft_ir_rule *r)
 }
 
 /*
+ * Proxied services (R: NFT_IR_PROXY): TCP to their ports is dropped
+ * while the policy can deny anything (docs/nftables.md, Proxies).
+ */
+static int
+nft_proxy_gate(struct nft_bx *x, const struct nft_ir_rule *r)
+{
+	struct nftnl_rule *nr = nft_rule_new(x, "classify");
+
+	if (nr == NULL || nft_match_ports(nr, "proxy_svc", false) < 0 ||
+	    nft_rule_tail(x, nr, r, "proxy", NULL) < 0) {
+		if (nr != NULL)
+			nftnl_rule_free(nr);
+		return -1;
+	}
+	return nft_rule_send(x, nr, "classify", "proxy");
+}
+
+/*
  * Sets go first: a rule can only name a set that exists.  The rules'
  * sets, then the gate's (the order `nft list` shows them in).
  */
@@ -459,6 +477,9 @@ nft_rules_sets(struct nft_bx *x)
 		if (r->kind == NFT_IR_GATE &&
 		    nft_set_ports(x, "identity_svc", &r->dport) < 0)
 			return -1;
+		if (r->kind == NFT_IR_PROXY &&
+		    nft_set_ports(x, "proxy_svc", &r->dport) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -474,6 +495,8 @@ nft_rule_encode(struct nft_bx *x, const struct nft_ir_rule *r)
 		return nft_srcroute_gate(x, r);
 	case NFT_IR_TUNNEL:
 		return nft_tunnel_gate(x, r);
+	case NFT_IR_PROXY:
+		return nft_proxy_gate(x, r);
 	case NFT_IR_GATE:
 		if (nft_ident_gate(x, r, 4) < 0)
 			return -1;

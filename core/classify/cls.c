@@ -336,6 +336,10 @@ static inline geo_cc_t
 cls_geo(const struct geo_tables *g, const struct pkt_meta *m, int dst,
     geo_cls_t *cls)
 {
+	if (__builtin_expect(!dst && (m->proxied & PKT_PRX_SRC_UNKNOWN), 0)) {
+		*cls = 0;
+		return GEO_CC_UNKNOWN;
+	}
 	if (m->af == 4)
 		return geo_lookup4_cls(g, dst ? m->dst4 : m->src4, cls);
 	return geo_lookup6_cls(g, dst ? m->dst6 : m->src6, cls);
@@ -349,8 +353,11 @@ cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
 
 	for (unsigned j = 0; j < m->nlayer; j++) {
 		l = &m->layer[j];
+		cls[j] = 0;
 		cc[j] = l->af == 4 ? geo_lookup4_cls(g, l->src4, &cls[j])
-		                   : geo_lookup6_cls(g, l->src6, &cls[j]);
+		        : l->af == 6
+		            ? geo_lookup6_cls(g, l->src6, &cls[j])
+		            : GEO_CC_UNKNOWN; /* a proxied hop nobody named */
 	}
 }
 
@@ -530,6 +537,10 @@ cls_geo_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 		cls_cc_put(&v[idx4[j]], dst, c4[j], k4[j]);
 	for (unsigned j = 0; j < n6; j++)
 		cls_cc_put(&v[idx6[j]], dst, c6[j], k6[j]);
+	/* The flows of core/prx take cls_classify; kept true here too. */
+	for (unsigned i = 0; i < n && !dst; i++)
+		if (__builtin_expect(m[i]->proxied & PKT_PRX_SRC_UNKNOWN, 0))
+			cls_cc_put(&v[i], 0, GEO_CC_UNKNOWN, 0);
 }
 
 /*
@@ -600,7 +611,10 @@ cls_layers_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 				cls_lq_flush(g, &q, b);
 			l = &m[i]->layer[j];
 			o = (uint16_t)(i * PKT_LAYER_MAX + j);
-			if (l->af == 4) {
+			if (l->af == 0) { /* a proxied hop nobody named */
+				b->cc[i][j] = GEO_CC_UNKNOWN;
+				b->cls[i][j] = 0;
+			} else if (l->af == 4) {
 				q.a4[q.n4] = l->src4;
 				q.o4[q.n4++] = o;
 			} else {

@@ -176,9 +176,10 @@ void cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
 static inline unsigned
 cls_tun_class(const struct pkt_meta *m)
 {
-	return m->opaque   ? POL_TUN_OPAQUE
-	       : m->nlayer ? POL_TUN_OPEN
-	                   : POL_TUN_NONE;
+	/* A proxied flow's layers are the hops its relay reported. */
+	return m->opaque                  ? POL_TUN_OPAQUE
+	       : m->nlayer && !m->proxied ? POL_TUN_OPEN
+	                                  : POL_TUN_NONE;
 }
 
 /* The session key of M's source for service SVC. */

@@ -175,6 +175,8 @@ cls_record_json(FILE *f, const struct policy *p, const struct cls_record *r)
 	fprintf(f, ",\"action\":\"%s\"", cdn_action_name(r->v->action));
 	if (r->v->reason != CDN_R_NONE)
 		fprintf(f, ",\"reason\":\"%s\"", cdn_reason_name(r->v->reason));
+	if (r->proxy)
+		fprintf(f, ",\"proxy\":\"%s\"", r->proxy);
 	fprintf(f, "}\n");
 }
 

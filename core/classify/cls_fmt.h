@@ -24,6 +24,10 @@ struct cls_record {
 	 * (cls_layer_ccs), or NULL. */
 	const geo_cc_t *layer_cc;
 	const geo_cls_t *layer_cls;
+	/* What the proxied flows' table did (core/prx), or NULL:
+	 * "reset" (refused, both ends reset), "untrusted" (a PROXY
+	 * header from a sender nobody trusts, not believed). */
+	const char *proxy;
 };
 
 void cls_addr_format(const struct pkt_meta *m, int dst, char *buf, size_t len);

@@ -82,6 +82,10 @@ struct pkt_layer {
 	uint8_t src6[16]; /* when af is 6 */
 };
 
+/* pkt_meta.proxied */
+#define PKT_PRX_REPORTED    1
+#define PKT_PRX_SRC_UNKNOWN 2
+
 enum pkt_frag {
 	PKT_FRAG_NONE = 0,
 	PKT_FRAG_FIRST, /* offset 0, more fragments follow */
@@ -121,7 +125,14 @@ struct pkt_meta {
 	uint16_t frag_off;
 	uint16_t frag_len;
 	uint8_t frag_more;
-	uint8_t frag_pad[3];
+	/*
+	 * Never the parser's: a flow whose relay reported its client
+	 * (core/prx) is judged as PKT_PRX_REPORTED, the client in SRC and
+	 * in LAYER[] (docs/proxies.md); PKT_PRX_SRC_UNKNOWN: the relay
+	 * did not say who (SRC then geolocates as unknown).
+	 */
+	uint8_t proxied;
+	uint8_t frag_pad[2];
 	/*
 	 * Tunnels: NLAYER is 0 for a packet carried by nothing, else the
 	 * IP layers seen, outermost first (LAYER[0] is SRC above).  The

@@ -284,3 +284,33 @@ pkt_reject_build(const uint8_t *in, uint32_t len, const struct pkt_meta *m,
 		return pkt_rej_tcp(in, m, out, outmax);
 	return pkt_rej_icmp(in, m, out, outmax);
 }
+
+int
+pkt_reset_forward(const uint8_t *in, uint32_t len, const struct pkt_meta *m,
+    uint8_t *out, uint32_t outmax)
+{
+	uint32_t hl = m->af == 4 ? PKT_IP4_HLEN : PKT_IP6_HLEN;
+	uint32_t tot = m->l3_off + hl + PKT_TCP_HLEN, sum;
+	uint8_t *ip = out + m->l3_off, *th = ip + hl;
+	struct pkt_meta r = *m;
+
+	if (pkt_tunnelled(m) || m->l4proto != PKT_PROTO_TCP ||
+	    !pkt_rej_allowed(in, len, m) || tot > outmax)
+		return -1;
+	/* pkt_rej_ip writes destination -> source: give it the reverse. */
+	r.src4 = m->dst4;
+	r.dst4 = m->src4;
+	memcpy(r.src6, m->dst6, 16);
+	memcpy(r.dst6, m->src6, 16);
+	memcpy(out, in, m->l3_off);
+	pkt_rej_ip(&r, PKT_PROTO_TCP, PKT_TCP_HLEN, ip);
+	memset(th, 0, PKT_TCP_HLEN);
+	pkt_rej_st16(th, m->sport);
+	pkt_rej_st16(th + 2, m->dport);
+	memcpy(th + 4, in + m->l4_off + 4, 4); /* the receiver's next byte */
+	th[12] = (PKT_TCP_HLEN / 4) << 4;
+	th[13] = PKT_TH_RST;
+	sum = pkt_rej_pseudo(ip, m->af, PKT_PROTO_TCP, PKT_TCP_HLEN);
+	pkt_rej_st16(th + 16, pkt_rej_fold(pkt_rej_sum(sum, th, 20)));
+	return (int)tot;
+}

@@ -27,4 +27,15 @@
 int pkt_reject_build(const uint8_t *in, uint32_t len, const struct pkt_meta *m,
     uint8_t *out, uint32_t outmax);
 
+/*
+ * Writes into OUT the RST the sender of the TCP segment IN (parsed into
+ * M) would send to its receiver: same MACs, addresses and ports, the
+ * segment's sequence number, no payload.  What resets the service's end
+ * of a proxied flow refused in mid-stream (core/prx): it has received
+ * every byte before this segment, so the sequence number is its next.
+ * Returns the length, or -1 (not TCP, tunnelled, OUT too small, ...).
+ */
+int pkt_reset_forward(const uint8_t *in, uint32_t len, const struct pkt_meta *m,
+    uint8_t *out, uint32_t outmax);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "core/geo/geo.h"
 #include "core/pkt/pkt_parse.h"
+#include "core/prx/prx.h"
 
 #define POL_RULE_MAX     256
 #define POL_WORDS        (POL_RULE_MAX / 64)
@@ -26,8 +27,8 @@
  * struct to cordon-dp as bytes (docs/control.md, section 1), and both
  * check this and sizeof(struct policy) before trusting them.
  */
-/* 4: src_cls; 5: origin_cc, via_cc, tun; 6: origin_cls, via_cls */
-#define POL_LAYOUT_VERSION 6
+/* 4: src_cls; 5: origin_cc, via_cc, tun; 6: origin_cls, via_cls; 7: prx_* */
+#define POL_LAYOUT_VERSION 7
 
 /* Protocol classes: the index into proto[]; also picks port_class[]. */
 enum pol_proto {
@@ -128,6 +129,20 @@ struct policy {
 	struct pol_set tun[POL_TUN_MAX];
 	/* What the parser opens (the `tunnels` group). */
 	struct pkt_tun_cfg tuncfg;
+	/*
+	 * Proxies that report the client (docs/proxies.md): the enum
+	 * prx_mode of each TCP destination port (PRX_MODE_NONE: not
+	 * inspected), the relays believed, the bytes read, and what a flow
+	 * gets when its header does not complete there (INCOMPLETE) or the
+	 * flow table has no room (FULL): enum prx_act.
+	 */
+	uint8_t prx_any; /* some port is inspected */
+	uint8_t prx_incomplete;
+	uint8_t prx_full;
+	uint8_t prx_pad;
+	uint16_t prx_window;
+	uint8_t prx_port[65536];
+	struct prx_trust prx_trust;
 	struct pol_set dir[POL_DIR_MAX];
 	struct pol_set proto[POL_PROTO_MAX];
 	/* Rules that accept any port: ICMP, other protocols, fragments. */

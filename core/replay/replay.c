@@ -9,6 +9,7 @@
 
 #include "core/classify/cls_fmt.h"
 #include "core/frag/frag.h"
+#include "core/prx/prx_judge.h"
 #include "core/replay/replay.h"
 
 static pcap_t *
@@ -54,6 +55,7 @@ struct replay_ctx {
 	const struct geo_tables *g;
 	const struct replay_opts *o;
 	struct frag_table *frag;
+	struct prx_flow_table *prx;
 	FILE *out;
 	struct stats *st;
 };
@@ -70,10 +72,14 @@ replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
 	struct cls_record r;
 	geo_cc_t lcc[PKT_LAYER_MAX];
 	geo_cls_t lcls[PKT_LAYER_MAX];
-	int rc;
+	int rc, fl = 0;
 
 	rc = replay_packet(x->p, x->g, (int64_t)h->ts.tv_sec, x->o->dir, data,
 	    h->caplen, &m, &v);
+	if (rc == 0 && prx_wants(x->p, &m))
+		fl = prx_judge(&(struct cls_env){ x->p, x->g, NULL,
+		                   (int64_t)h->ts.tv_sec },
+		    x->prx, data, h->caplen, &m, x->o->dir, us, &v, st);
 	if (rc == 0 && m.frag != PKT_FRAG_NONE)
 		frag_track(x->frag, &m, us, &v, st);
 	stats_account(st, &v, rc == 0);
@@ -87,6 +93,9 @@ replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
 	r.m = &m;
 	r.v = &v;
 	r.cls = geo_tables_classes(x->g);
+	r.proxy = fl & PRX_J_RESET     ? "reset"
+	          : fl & PRX_J_UNTRUST ? "untrusted"
+	                               : NULL;
 	if (rc == 0 && m.nlayer) {
 		cls_layer_ccs(x->g, &m, lcc, lcls);
 		r.layer_cc = lcc;
@@ -109,11 +118,28 @@ replay_frag(const struct replay_opts *o)
 	return t;
 }
 
+/* The capture's proxied flows, as a worker's table by default; idle
+ * time on the capture's clock (microseconds). */
+static struct prx_flow_table *
+replay_prx(const struct policy *p, const struct replay_opts *o)
+{
+	unsigned idle = o->prx_idle_s ? o->prx_idle_s : PRX_FLOW_IDLE_S_DEF;
+	struct prx_flow_table *t =
+	    prx_flow_new(o->prx_flows ? o->prx_flows : PRX_FLOWS_DEFAULT,
+	        o->prx_flows ? o->prx_buffers : PRX_BUFS_DEFAULT,
+	        p->prx_window ? p->prx_window : PRX_WINDOW_DEF,
+	        (uint64_t)idle * 1000000u, 0);
+
+	if (t == NULL)
+		perror("cordon-dp: proxied flow table");
+	return t;
+}
+
 int
 replay_run(const struct policy *p, const struct geo_tables *g,
     const struct replay_opts *o, struct stats *st)
 {
-	struct replay_ctx x = { p, g, o, NULL, stdout, st };
+	struct replay_ctx x = { p, g, o, NULL, NULL, stdout, st };
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	uint64_t n = 0;
@@ -123,16 +149,15 @@ replay_run(const struct policy *p, const struct geo_tables *g,
 
 	if ((x.frag = replay_frag(o)) == NULL)
 		return -1;
-	if ((pc = replay_open(o->in)) == NULL) {
-		frag_table_free(x.frag);
-		return -1;
-	}
+	if ((x.prx = replay_prx(p, o)) == NULL)
+		goto fail_prx;
+	if ((pc = replay_open(o->in)) == NULL)
+		goto fail_open;
 	if (o->out && strcmp(o->out, "-") != 0 &&
 	    (x.out = fopen(o->out, "w")) == NULL) {
 		perror(o->out);
 		pcap_close(pc);
-		frag_table_free(x.frag);
-		return -1;
+		goto fail_open;
 	}
 	while ((rc = pcap_next_ex(pc, &h, &data)) == 1)
 		replay_one(&x, h, data, ++n);
@@ -141,6 +166,7 @@ replay_run(const struct policy *p, const struct geo_tables *g,
 		    pcap_geterr(pc));
 	pcap_close(pc);
 	frag_table_free(x.frag);
+	prx_flow_free(x.prx);
 	out = x.out;
 	if (out != stdout && fclose(out) != 0) {
 		perror(o->out);
@@ -148,4 +174,9 @@ replay_run(const struct policy *p, const struct geo_tables *g,
 	}
 	fflush(stdout);
 	return rc == PCAP_ERROR ? -1 : 0;
+fail_open:
+	prx_flow_free(x.prx);
+fail_prx:
+	frag_table_free(x.frag);
+	return -1;
 }

@@ -12,6 +12,8 @@ struct replay_opts {
 	unsigned dir;             /* enum pol_dir the capture arrived from */
 	unsigned frag_entries;    /* fragment table (core/frag); 0: default */
 	unsigned frag_timeout_ms; /* 0: default */
+	/* The proxied flows' table (core/prx): 0, the defaults. */
+	unsigned prx_flows, prx_buffers, prx_idle_s;
 };
 
 /*

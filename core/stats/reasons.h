@@ -73,7 +73,14 @@ enum cdn_action {
 	X(FRAG_TCP_OFF1, "frag-tcp-offset-1")                                  \
 	X(FRAG_HOLES, "frag-holes")                                            \
 	X(FRAG_FULL, "frag-table-full")                                        \
-	X(FRAG_TIMEOUT, "frag-timeout")
+	X(FRAG_TIMEOUT, "frag-timeout")                                        \
+	X(PRX_BAD, "proxy-bad-header")                                         \
+	X(PRX_INCOMPLETE, "proxy-incomplete")                                  \
+	X(PRX_FULL, "proxy-table-full")                                        \
+	X(PRX_NO_FLOW, "proxy-no-flow")                                        \
+	X(PRX_ORDER, "proxy-out-of-order")                                     \
+	X(PRX_NOT_INSPECTED, "proxy-not-inspected")                            \
+	X(PRX_DENIED, "proxy-flow-denied")
 
 enum cdn_reason {
 #define X(id, name) CDN_R_##id,

@@ -108,6 +108,11 @@ stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 	STATS_FRAG_FIELDS(X)
 #undef X
 	fprintf(f, "\n");
+	fprintf(f, "proxied");
+#define X(fl) fprintf(f, " " #fl " %lu", s->prx.fl);
+	STATS_PRX_FIELDS(X)
+#undef X
+	fprintf(f, "\n");
 	stats_text_tun(s, f);
 	if (s->log_dropped || s->log_suppressed || s->log_unsent)
 		fprintf(f,
@@ -194,6 +199,12 @@ stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
 	fprintf(f, "%s\"" #fl "\":%lu", strcmp(#fl, "tracked") ? "," : "",     \
 	    s->frag.fl);
 	STATS_FRAG_FIELDS(X)
+#undef X
+	fprintf(f, "},\"proxied\":{");
+#define X(fl)                                                                  \
+	fprintf(f, "%s\"" #fl "\":%lu", strcmp(#fl, "tracked") ? "," : "",     \
+	    s->prx.fl);
+	STATS_PRX_FIELDS(X)
 #undef X
 	fprintf(f, "}");
 	stats_json_tun(s, f);

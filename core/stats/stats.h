@@ -47,6 +47,28 @@ struct stats_frag {
 #undef X
 };
 
+/*
+ * Proxied services (core/prx): flows opened by a trusted relay's SYN,
+ * decided by a reported client, by the relay's own (PROXY v2 LOCAL),
+ * denied (and reset both ways), PROXY headers from senders not trusted
+ * (not believed, judged by their own source), refusals for a full table
+ * or buffer pool, retransmissions whose bytes differ from those judged.
+ */
+#define STATS_PRX_FIELDS(X)                                                    \
+	X(tracked)                                                             \
+	X(reported)                                                            \
+	X(local)                                                               \
+	X(denied)                                                              \
+	X(untrusted)                                                           \
+	X(full)                                                                \
+	X(changed)
+
+struct stats_prx {
+#define X(f) uint64_t f;
+	STATS_PRX_FIELDS(X)
+#undef X
+};
+
 struct stats {
 	uint64_t packets;
 	uint64_t action[CDN_ACT_MAX];
@@ -73,6 +95,7 @@ struct stats {
 	uint64_t tun[PKT_TUN_MAX];
 	uint64_t tun_layers[PKT_LAYER_MAX + 1];
 	uint64_t tun_opaque;
+	struct stats_prx prx;
 	struct stats_port port[STATS_PORT_MAX];
 } __attribute__((aligned(64)));
 

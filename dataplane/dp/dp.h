@@ -15,6 +15,7 @@
 
 #include "core/classify/cls.h"
 #include "core/frag/frag.h"
+#include "core/prx/prx_flow.h"
 #include "wire/dpc_proto.h"
 #include "core/stats/stats.h"
 
@@ -46,6 +47,9 @@ struct dp_conf {
 	unsigned mbufs;           /* pool size; 0: 16384 */
 	unsigned frag_entries;    /* fragment table per worker; 0: default */
 	unsigned frag_timeout_ms; /* 0: default */
+	/* The flow table of proxied services (core/prx), per worker;
+	 * 0: the defaults. */
+	unsigned prx_flows, prx_buffers, prx_window, prx_idle_s;
 	unsigned nports;
 	struct dp_port_conf port[STATS_PORT_MAX];
 };
@@ -115,6 +119,9 @@ struct dp_worker {
 	 */
 	struct frag_table *frag;
 	uint64_t frag_gen;
+	/* Its proxied flows (core/prx), on the TSC; kept across states:
+	 * each packet of a decided flow is judged under the current one. */
+	struct prx_flow_table *prx;
 } __attribute__((aligned(64)));
 
 /* Size of the per-worker scratch area (dp_worker.c owns its layout). */

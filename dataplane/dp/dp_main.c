@@ -75,6 +75,26 @@ dp_frag_create(const struct dp_ctx *ctx, struct dp_worker *w, unsigned lcore)
 	return w->frag != NULL ? 0 : -1;
 }
 
+/*
+ * W's flow table of proxied services, sized once (start-up: its memory
+ * is its own, never allocated per packet); idle time in TSC ticks.
+ */
+static int
+dp_prx_create(const struct dp_ctx *ctx, struct dp_worker *w)
+{
+	const struct dp_conf *c = ctx->conf;
+
+	/* Always there: a policy that proxies a service may come later,
+	 * from cordond, and must find a table (or the flows fail open). */
+	w->prx = prx_flow_new(c->prx_flows ? c->prx_flows : PRX_FLOWS_DEFAULT,
+	    c->prx_flows ? c->prx_buffers : PRX_BUFS_DEFAULT,
+	    c->prx_window ? c->prx_window : PRX_WINDOW_DEF,
+	    rte_get_tsc_hz() *
+	        (c->prx_idle_s ? c->prx_idle_s : PRX_FLOW_IDLE_S_DEF),
+	    rte_rand());
+	return w->prx != NULL ? 0 : -1;
+}
+
 static int
 dp_workers_create(struct dp_ctx *ctx)
 {
@@ -104,7 +124,8 @@ dp_workers_create(struct dp_ctx *ctx)
 		w->knock = rte_ring_create_elem(name, sizeof(struct dp_knock),
 		    DP_KNOCK_RING, (int)rte_lcore_to_socket_id(lcore),
 		    RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (w->knock == NULL || dp_frag_create(ctx, w, lcore) != 0)
+		if (w->knock == NULL || dp_frag_create(ctx, w, lcore) != 0 ||
+		    dp_prx_create(ctx, w) != 0)
 			return -1;
 		w->idx = i;
 		w->lcore = lcore;

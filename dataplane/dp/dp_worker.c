@@ -14,6 +14,7 @@
 
 #include "dataplane/dp/dp.h"
 #include "core/pkt/pkt_reject.h"
+#include "core/prx/prx_judge.h"
 
 #define DP_LINEAR_MAX 16384 /* largest chained frame we copy out */
 
@@ -27,6 +28,7 @@ struct dp_burst {
 	struct pkt_meta meta[DP_BURST_MAX];
 	struct cls_verdict v[DP_BURST_MAX];
 	uint8_t parsed[DP_BURST_MAX];
+	uint8_t prx[DP_BURST_MAX]; /* prx_judge's flags (core/prx) */
 	struct dp_txbuf tx[STATS_PORT_MAX];
 	struct rte_mbuf *drop[DP_BURST_MAX];
 	unsigned ndrop;
@@ -73,6 +75,32 @@ dp_frags(struct dp_worker *w, const struct dp_state *st,
 			}
 		}
 		frag_track(w->frag, mp[j], now, &v[idx[j]], w->stats);
+	}
+}
+
+/*
+ * The burst's packets of proxied services through the worker's flow
+ * table (core/prx): their verdicts replace the burst's.  Before the
+ * fragment table, so a refused first fragment is what its later ones
+ * follow.
+ */
+static void
+dp_proxied(struct dp_worker *w, struct dp_burst *b, const struct dp_state *st,
+    struct rte_mbuf **pkts, unsigned n, unsigned dir)
+{
+	const struct cls_env e = { st->pol, st->geo, st->sess,
+		w->ctx->now_boot };
+	uint64_t now = rte_rdtsc();
+	const uint8_t *frame;
+	uint32_t len;
+
+	for (unsigned i = 0; i < n; i++) {
+		b->prx[i] = 0;
+		if (!b->parsed[i] || !prx_wants(st->pol, &b->meta[i]))
+			continue;
+		frame = dp_frame(b, pkts[i], &len);
+		b->prx[i] = (uint8_t)prx_judge(&e, w->prx, frame, len,
+		    &b->meta[i], dir, now, &b->v[i], w->stats);
 	}
 }
 
@@ -123,6 +151,10 @@ dp_classify(struct dp_worker *w, struct dp_burst *b, const struct dp_state *st,
 	    mp, dir, nok, ok);
 	for (unsigned j = 0; j < nok; j++)
 		b->v[idx[j]] = ok[j];
+	if (unlikely(pol->prx_any))
+		dp_proxied(w, b, st, pkts, n, w->ctx->port[in].dir);
+	else
+		memset(b->prx, 0, n);
 	dp_frags(w, st, mp, nok, b->v, idx);
 }
 
@@ -303,6 +335,67 @@ dp_knock(struct dp_worker *w, const struct rte_mbuf *m,
 		w->stats->knock_dropped++;
 }
 
+/*
+ * Frame I's log event.  A proxied flow's packet carries the hops its
+ * relay reported as layers: the record's origin is the client.
+ */
+static void
+dp_log_one(struct dp_worker *w, struct dp_burst *b, const struct cls_verdict *v,
+    unsigned in, unsigned i)
+{
+	struct pkt_meta pm;
+
+	if (unlikely(b->prx[i]) &&
+	    prx_log_meta(w->prx, &b->meta[i], rte_rdtsc(), &pm) == 0) {
+		dp_log(w, &pm, v, in);
+		return;
+	}
+	dp_log(w, &b->meta[i], v, in);
+}
+
+/*
+ * A proxied flow refused in mid-stream (core/prx): its relay gets a RST
+ * out of the ingress port (a new mbuf), and the segment itself becomes
+ * the RST its service gets, whose every earlier byte went through.
+ * What cannot be built or sent is a plain drop.
+ */
+static void
+dp_prx_reset(struct dp_worker *w, struct dp_burst *b, unsigned in,
+    struct rte_mbuf *m, unsigned i)
+{
+	uint16_t out = w->ctx->port[in].peer;
+	struct rte_mbuf *r;
+	int n;
+
+	if (m->nb_segs != 1) {
+		b->drop[b->ndrop++] = m;
+		return;
+	}
+	if (b->tx[in].n < DP_BURST_MAX &&
+	    (r = rte_pktmbuf_alloc(m->pool)) != NULL) {
+		n = pkt_reject_build(rte_pktmbuf_mtod(m, const uint8_t *),
+		    m->data_len, &b->meta[i], rte_pktmbuf_mtod(r, uint8_t *),
+		    rte_pktmbuf_tailroom(r));
+		if (n > 0) {
+			r->data_len = (uint16_t)n;
+			r->pkt_len = (uint32_t)n;
+			dp_tx_add(b, (uint16_t)in, r, i);
+		} else {
+			rte_pktmbuf_free(r);
+		}
+	}
+	n = pkt_reset_forward(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
+	    &b->meta[i], b->scratch, sizeof(b->scratch));
+	if (out == DP_NO_PORT || n <= 0 || b->tx[out].n == DP_BURST_MAX) {
+		b->drop[b->ndrop++] = m;
+		return;
+	}
+	rte_memcpy(rte_pktmbuf_mtod(m, uint8_t *), b->scratch, (size_t)n);
+	m->data_len = (uint16_t)n;
+	m->pkt_len = (uint32_t)n;
+	dp_tx_add(b, out, m, i);
+}
+
 /* Carries out frame I's verdict; a verdict that cannot be becomes a drop. */
 static void
 dp_act_one(struct dp_worker *w, struct dp_burst *b, const struct policy *pol,
@@ -339,11 +432,14 @@ dp_act_one(struct dp_worker *w, struct dp_burst *b, const struct policy *pol,
 			dp_tx_add(b, out, m, i);
 		break;
 	default:
-		b->drop[b->ndrop++] = m;
+		if (unlikely(b->prx[i] & PRX_J_RESET))
+			dp_prx_reset(w, b, in, m, i);
+		else
+			b->drop[b->ndrop++] = m;
 		break;
 	}
 	if (unlikely(v->log))
-		dp_log(w, &b->meta[i], v, in);
+		dp_log_one(w, b, v, in, i);
 }
 
 static void

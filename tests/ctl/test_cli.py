@@ -429,7 +429,7 @@ def help_words(out):
     ("commit ?", ["check", "confirmed", "comment", "<cr>"]),
     ("commit confirmed ?", ["[MINUTES]", "check", "comment", "<cr>"]),
     ("explain ?", ["src", "dst", "proto", "sport", "dport", "iface",
-                   "token", "fragment", "via", "ADDR"]),
+                   "token", "fragment", "via", "reported", "ADDR"]),
     ("explain 1.2.3.4 5.6.7.8 tcp 22 fragment ?", ["first", "later"]),
     ("explain 1.2.3.4 5.6.7.8 tcp 22 token ?", ["FILE"]),
     ("geo ?", ["reload"]),

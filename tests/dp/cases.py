@@ -75,6 +75,9 @@ ALL_REASONS = [
     "reject-build-failed", "no-session", "session-expired", "identity",
     "knock", "source-route", "frag-no-first", "frag-overlap",
     "frag-tcp-offset-1", "frag-holes", "frag-table-full", "frag-timeout",
+    "proxy-bad-header", "proxy-incomplete", "proxy-table-full",
+    "proxy-no-flow", "proxy-out-of-order", "proxy-not-inspected",
+    "proxy-flow-denied",
 ]
 ACTIONS = ["allow", "drop", "reject", "reroute"]
 

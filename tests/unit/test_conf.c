@@ -232,6 +232,40 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	/* proxies (docs/proxies.md) */
+	{ "services: { s = { proto = \"tcp\"; ports = [ 22 ];\n"
+	  "  proxy = \"v3\"; }; };\n",
+	    NULL, NULL,
+	    "main.conf:2: service \"s\": proxy must be v1, v2, any, "
+	    "forwarded or x-forwarded-for" },
+	{ "services: { s = { proto = [ \"tcp\", \"udp\" ]; ports = [ 22 ];"
+	  " proxy = \"v2\"; }; };\n",
+	    NULL, NULL,
+	    "main.conf:1: service \"s\": proxy needs proto \"tcp\" and "
+	    "ports, without sports" },
+	{ "services: { s = { proto = \"tcp\"; ports = [ 22 ];"
+	  " proxy = \"v2\"; }; };\n",
+	    NULL, NULL,
+	    "main.conf:1: service \"s\": proxy \"v2\" but proxies.trusted "
+	    "names no relay" },
+	{ "proxies = { trusted = [ \"10.0.0.0/8\" ]; };\n"
+	  "services: { s = { proto = \"tcp\"; ports = [ 22 ];"
+	  " proxy = \"v2\"; };\n t = { proto = \"tcp\"; ports = "
+	  "[ \"20-30\" ]; }; };\n",
+	    NULL, NULL,
+	    "main.conf:2: services \"s\" and \"t\" share a port but not "
+	    "their proxy" },
+	{ "proxies = {\n trusted = [ \"10.0.0.1/8\" ]; };\n", NULL, NULL,
+	    "main.conf:2: proxies.trusted: \"10.0.0.1/8\" has bits set past "
+	    "its length" },
+	{ "proxies = { trusted = \"lb\"; };\n", NULL, NULL,
+	    "main.conf:1: proxies.trusted: \"lb\" is not an address or "
+	    "prefix" },
+	{ "proxies = { incomplete = \"allow\"; };\n", NULL, NULL,
+	    "main.conf:1: proxies.incomplete must be \"unknown\" or "
+	    "\"drop\"" },
+	{ "proxies = { window = 64; };\n", NULL, NULL,
+	    "main.conf:1: \"window\" must be between 128 and 16384" },
 	/* tunnels (docs/config.md, Tunnels) */
 	{ "rules = ( { name = \"t\"; tunnel = \"gre\"; action = \"drop\"; "
 	  "} );\n",
@@ -258,7 +292,7 @@ static const struct bad_case bad_cases[] = {
 	/* unknown top-level key */
 	{ BASE_SVC "servces: { };\n", NULL, NULL,
 	    "main.conf:2: unknown key \"servces\" (expected one of: geo, "
-	    "regions, services, rules, default, non_ip, dataplane, identity, control, backend, source_route, tunnels)" },
+	    "regions, services, rules, default, non_ip, dataplane, identity, control, backend, source_route, tunnels, proxies)" },
 	/* unknown key inside a rule */
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  acton = \"drop\"; }\n);\n",
 	    NULL, NULL,
@@ -267,7 +301,7 @@ static const struct bad_case bad_cases[] = {
 	/* unknown key inside a service */
 	{ "services: { ssh = { proto = \"tcp\"; port = [ \"22\" ]; }; };\n",
 	    NULL, NULL,
-	    "main.conf:1: unknown key \"port\" (expected one of: proto, ports, sports)" },
+	    "main.conf:1: unknown key \"port\" (expected one of: proto, ports, sports, proxy)" },
 	/* unknown region */
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  src = [ \"prohibitted\" ];\n"
 	           "  action = \"drop\"; }\n);\n",

@@ -329,11 +329,39 @@ prx_pending(const struct cls_env *e, struct prx_flow_table *t,
 	}
 	if (r == PRX_MORE && held >= prx_win(p, t))
 		r = PRX_LONG;
+	f->seq_next += plen;
 	if (r != PRX_MORE)
 		return prx_decide(e, t, f, m, dir, r, &o, v, s);
-	f->seq_next += plen;
 	cls_classify(e, m, dir, v);
 	return PRX_J_DONE;
+}
+
+/*
+ * How far a decided flow's data may lie behind or ahead of the highest
+ * byte seen (resends, losses before us): a sender's window.
+ */
+#define PRX_SEQ_SLACK (1u << 24)
+
+/*
+ * Is G's data on F's sequence line?  A flow is keyed by its addresses
+ * and ports only: a SYN forged with the relay's address restarts it on
+ * sequence numbers of the forger's choosing, and the data that follows
+ * decides it.  The relay's own segments are far off that line (their
+ * sequence numbers are the relay's, unknown to the forger), so they are
+ * refused rather than passed under the forger's verdict.
+ */
+static int
+prx_seq_ok(struct prx_flow *f, const struct prx_seg *g)
+{
+	uint32_t end = g->seq + g->plen;
+
+	if (g->plen == 0)
+		return 1;
+	if (g->seq - f->seq_next + PRX_SEQ_SLACK > 2 * PRX_SEQ_SLACK)
+		return 0;
+	if ((int32_t)(end - f->seq_next) > 0)
+		f->seq_next = end;
+	return 1;
 }
 
 /* Relay -> service. */
@@ -369,6 +397,10 @@ prx_forward(const struct cls_env *e, struct prx_flow_table *t,
 		return PRX_J_DONE;
 	}
 	if (f->state == PRX_F_DECIDED) {
+		if (!prx_seq_ok(f, g)) {
+			prx_refuse(v, CDN_R_PRX_ORDER);
+			return PRX_J_DONE;
+		}
 		prx_classify(e, f, m, dir, v);
 		return PRX_J_DONE;
 	}

@@ -31,6 +31,7 @@ PORTS = cases.A_PORTS[:2]
 RELAY = "11.0.2.50"
 SRV = "11.0.9.1"
 ISN = 1000
+EVIL = 0x70000000  # sequence numbers a forger picks
 
 SERVICES = {
     "ssh": (["tcp"], ["22"], "any"),
@@ -136,6 +137,14 @@ FLOWS = {
                        [0], True),
     "fwd-unknown": (flow(41021, 8080, http("Forwarded: for=unknown")),
                     [0], True),
+    # A SYN forged with the relay's address restarts its flow on the
+    # forger's sequence numbers and a US header decides it; the relay's
+    # own CN header, off that line, is refused (proxy-out-of-order).
+    "syn-injected": ([seg(RELAY, 41024, 22, "S", ISN),
+                      seg(RELAY, 41024, 22, "S", EVIL),
+                      seg(RELAY, 41024, 22, "PA", EVIL + 1, V1_US),
+                      seg(RELAY, 41024, 22, "PA", ISN + 1, V1_CN)],
+                     [0, 1, 2], False),
 }
 
 
@@ -213,6 +222,8 @@ def test_proxy_replay(proxy_conf):
     assert u["proxy"] == "untrusted" and u["src_cc"] == "US"
     r = resend_changed()
     assert by_frame[r[2]]["reason"] == "proxy-out-of-order"
+    assert by_frame[FLOWS["syn-injected"][0][3]]["reason"] == \
+        "proxy-out-of-order"
     assert by_frame[r[3]]["proxy"] == "reset"
     assert st["proxied"]["untrusted"] == 2
     assert st["proxied"]["changed"] == 1

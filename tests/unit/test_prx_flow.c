@@ -513,6 +513,45 @@ test_from_config(void **state)
 	nft_check(pol);
 }
 
+/* Data from the relay on SP at SEQ, not deciding with a reset. */
+static void
+relay_data(uint16_t sp, uint32_t seq, const char *p, struct cls_verdict *v)
+{
+	assert_int_equal(seg(RELAY, sp, SVC, 0x18, seq, p, (unsigned)strlen(p),
+	                     v),
+	    PRX_J_DONE);
+}
+
+/*
+ * A sender that can forge the relay's address picks its own sequence
+ * numbers with a SYN on the relay's live flow, then decides it with a
+ * header naming a US client.  The relay's real segments (its CN client)
+ * are not on that sequence line: refused, not passed as decided.
+ */
+static void
+test_syn_injected(void **state)
+{
+	const char *us = "PROXY TCP4 198.51.100.7 198.51.100.2 4000 22\r\n";
+	const char *cn = "PROXY TCP4 203.0.113.7 198.51.100.2 4000 22\r\n";
+	const uint32_t evil = 0x70000000u;
+	struct cls_verdict v;
+
+	(void)state;
+	syn(RELAY, 46000, SVC);
+	syn(RELAY, 46000, SVC);
+	seg(RELAY, 46000, SVC, 0x02, evil, NULL, 0, &v);
+	relay_data(46000, evil + 1, us, &v);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	relay_data(46000, ISN + 1, cn, &v);
+	assert_int_equal(v.action, CDN_ACT_DROP);
+	assert_int_equal(v.reason, CDN_R_PRX_ORDER);
+	/* The decided flow's own next bytes, and a resend, still pass. */
+	relay_data(46000, evil + 1 + (uint32_t)strlen(us), "x", &v);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	relay_data(46000, evil + 1, us, &v);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+}
+
 int
 main(void)
 {
@@ -536,6 +575,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_mixed_family, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_from_config, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_syn_injected, setup,
 		    teardown),
 	};
 

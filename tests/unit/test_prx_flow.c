@@ -36,6 +36,7 @@ static struct geo_tables *geo;
 static struct prx_flow_table *tab;
 static struct stats st;
 static uint64_t now = 1;
+static struct sess_table *sess; /* identity sessions, when a test has them */
 
 /* Every set holds rule 0 but the source sets: src, via or origin CN. */
 static void
@@ -114,7 +115,7 @@ seg(uint32_t src, uint16_t sp, uint16_t dp, uint8_t flags, uint32_t seq,
 {
 	struct pkt_frame f;
 	struct pkt_meta m;
-	struct cls_env e = { pol, geo, NULL, 1 };
+	struct cls_env e = { pol, geo, sess, 1 };
 
 	pkt_fr_eth(&f, NULL, 0, 0x0800);
 	pkt_fr_ip4(&f, 6, 0, 0);
@@ -460,6 +461,24 @@ nft_check(const struct policy *p)
 	free(ir);
 }
 
+/* TEXT through the config loader and the policy compiler into POL. */
+static void
+pol_load(const char *text)
+{
+	char path[] = "/tmp/test_prx_flow.XXXXXX", err[512] = "";
+	struct conf *c = calloc(1, sizeof(*c));
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0 && c != NULL);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	if (conf_load(path, c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	unlink(path);
+	assert_int_equal(pol_compile(c, NULL, pol, err, sizeof(err)), 0);
+	free(c);
+}
+
 /*
  * The same through the config loader and the policy compiler: what a
  * `proxies` group and a service's `proxy` compile to, judged by the
@@ -479,21 +498,11 @@ test_from_config(void **state)
 	    "  services = [ \"ssh-lb\", \"web\" ]; action = \"drop\"; },\n"
 	    "  { name = \"via-cn\"; via = [ \"CN\" ];\n"
 	    "  services = [ \"ssh-lb\", \"web\" ]; action = \"drop\"; } );\n";
-	char path[] = "/tmp/test_prx_flow.XXXXXX", err[512] = "";
-	struct conf *c = calloc(1, sizeof(*c));
 	struct cls_verdict v;
-	int fd = mkstemp(path);
 	const char *h = "PROXY TCP4 203.0.113.7 198.51.100.2 4000 22\r\n";
 
 	(void)state;
-	assert_true(fd >= 0 && c != NULL);
-	assert_int_equal(write(fd, text, sizeof(text) - 1),
-	    (ssize_t)sizeof(text) - 1);
-	close(fd);
-	if (conf_load(path, c, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	unlink(path);
-	assert_int_equal(pol_compile(c, NULL, pol, err, sizeof(err)), 0);
+	pol_load(text);
 	assert_int_equal(pol->prx_port[22], PRX_MODE_ANY);
 	assert_int_equal(pol->prx_port[80], PRX_MODE_XFF);
 	assert_int_equal(pol->prx_port[23], PRX_MODE_NONE);
@@ -509,7 +518,6 @@ test_from_config(void **state)
 	assert_int_equal(v.rule, 1);
 	xff(45002, "X-Forwarded-For: 198.51.100.7, 10.0.0.9", &v);
 	assert_int_equal(v.action, CDN_ACT_ALLOW);
-	free(c);
 	nft_check(pol);
 }
 
@@ -552,6 +560,68 @@ test_syn_injected(void **state)
 	assert_int_equal(v.action, CDN_ACT_ALLOW);
 }
 
+/* A session for A (IPv4, network order), identity 0, every rule. */
+static void
+sess_give(const uint8_t a[4])
+{
+	uint64_t bits[POL_WORDS];
+	struct sess_key k;
+
+	memset(bits, 0xff, sizeof(bits));
+	assert_int_equal(sess_ident_set(sess, 0, bits), 0);
+	sess_key_v4(&k, 0, a);
+	assert_int_equal(sess_put(sess, &k, 5000, 1, 0), 0);
+}
+
+/*
+ * Identity on a proxied service: the session is the reported client's,
+ * looked up per packet of the decided flow, so a revocation refuses the
+ * very next packet.
+ */
+static void
+test_session_revoked(void **state)
+{
+	static const char text[] =
+	    "proxies = { trusted = [ \"10.0.0.0/8\" ]; };\n"
+	    "services: { ssh-lb = { proto = \"tcp\"; ports = [ 22 ];\n"
+	    "  proxy = \"v1\"; }; };\n"
+	    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+	    "  audience = \"a\"; jwks = \"/dev/null\";\n"
+	    "  algorithms = \"ES256\"; } ); services = \"ssh-lb\";\n"
+	    "  unidentified = { action = \"drop\"; }; };\n"
+	    "rules = ( { name = \"from-cn\"; src = [ \"CN\" ];\n"
+	    "  action = \"drop\"; } );\n";
+	static const uint8_t relay[4] = { 10, 0, 0, 5 };
+	static const uint8_t us[4] = { 198, 51, 100, 7 };
+	const char *h = "PROXY TCP4 198.51.100.7 198.51.100.2 4000 22\r\n";
+	struct cls_verdict v;
+	struct sess_key k;
+	char err[128];
+	int fd;
+
+	(void)state;
+	pol_load(text);
+	assert_int_equal(sess_create(64, 1, POL_WORDS, &sess, &fd, err,
+	                     sizeof(err)),
+	    0);
+	close(fd);
+	/* The handshake is the relay's own: it needs a session too. */
+	sess_give(relay);
+	sess_give(us);
+	syn(RELAY, 47000, SVC);
+	relay_data(47000, ISN + 1, h, &v);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	relay_data(47000, ISN + 1 + (uint32_t)strlen(h), "x", &v);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	sess_key_v4(&k, 0, us);
+	assert_int_equal(sess_del(sess, &k), 0);
+	relay_data(47000, ISN + 2 + (uint32_t)strlen(h), "y", &v);
+	assert_int_equal(v.action, CDN_ACT_DROP);
+	assert_int_equal(v.reason, CDN_R_NO_SESSION);
+	sess_detach(sess);
+	sess = NULL;
+}
+
 int
 main(void)
 {
@@ -577,6 +647,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_from_config, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_syn_injected, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_session_revoked, setup,
 		    teardown),
 	};
 

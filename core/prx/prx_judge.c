@@ -196,6 +196,14 @@ prx_trusted_layer(const struct policy *p, const struct pkt_meta *m)
 	return prx_trusted_at(p, l->af, l->src4, l->src6);
 }
 
+int
+prx_not_inspected(const struct policy *p, const struct pkt_meta *m)
+{
+	return prx_wants(p, m) && p->prx_port[m->dport] != PRX_MODE_NONE &&
+	       (m->nlayer != 0 || m->frag != PKT_FRAG_NONE) &&
+	       prx_trusted_layer(p, m);
+}
+
 /* Does S start like a PROXY header (v1 or v2)? */
 static int
 prx_looks_proxy(const uint8_t *s, uint32_t len)
@@ -457,7 +465,7 @@ prx_judge(const struct cls_env *e, struct prx_flow_table *t,
 		/* A relay's flow we cannot follow is not passed on its
 		 * address: tunnelled or fragmented, it is refused. */
 		if (m->nlayer != 0 || m->frag != PKT_FRAG_NONE) {
-			if (!prx_trusted_layer(p, m))
+			if (!prx_not_inspected(p, m))
 				return PRX_J_NONE;
 			prx_refuse(v, CDN_R_PRX_NOT_INSPECTED);
 			return PRX_J_DONE;

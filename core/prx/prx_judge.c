@@ -346,9 +346,12 @@ prx_pending(const struct cls_env *e, struct prx_flow_table *t,
 
 /*
  * How far a decided flow's data may lie behind or ahead of the highest
- * byte seen (resends, losses before us): a sender's window.
+ * byte seen (resends, losses before us): more than a receiver's window
+ * (Linux's largest by default is 6 MiB), so no real flow stalls, and a
+ * 32nd of the sequence space, so a forger's line rarely covers the
+ * relay's.
  */
-#define PRX_SEQ_SLACK (1u << 24)
+#define PRX_SEQ_SLACK (1u << 26)
 
 /*
  * Is G's data on F's sequence line?  A flow is keyed by its addresses

@@ -108,25 +108,34 @@ teardown(void **state)
 	return 0;
 }
 
+/* F (its TCP header last) with payload P (LEN bytes), judged inbound. */
+static int
+judge_in(struct pkt_frame *f, const void *p, unsigned len,
+    struct cls_verdict *v)
+{
+	struct pkt_meta m;
+	struct cls_env e = { pol, geo, sess, 1 };
+
+	if (len)
+		memcpy(f->b + f->len, p, len);
+	f->len += len;
+	pkt_fr_done(f);
+	assert_int_equal(pkt_parse(f->b, f->len, &m), 0);
+	return prx_judge(&e, tab, f->b, f->len, &m, POL_DIR_IN, now, v, &st);
+}
+
 /* A TCP segment SRC:SP -> 198.51.100.2:DP, FLAGS, SEQ, payload P. */
 static int
 seg(uint32_t src, uint16_t sp, uint16_t dp, uint8_t flags, uint32_t seq,
     const void *p, unsigned len, struct cls_verdict *v)
 {
 	struct pkt_frame f;
-	struct pkt_meta m;
-	struct cls_env e = { pol, geo, sess, 1 };
 
 	pkt_fr_eth(&f, NULL, 0, 0x0800);
 	pkt_fr_ip4(&f, 6, 0, 0);
 	pkt_fr_put32(f.b + f.l3 + 12, src);
 	pkt_fr_tcp(&f, sp, dp, seq, 1, flags, 0);
-	if (len)
-		memcpy(f.b + f.len, p, len);
-	f.len += len;
-	pkt_fr_done(&f);
-	assert_int_equal(pkt_parse(f.b, f.len, &m), 0);
-	return prx_judge(&e, tab, f.b, f.len, &m, POL_DIR_IN, now, v, &st);
+	return judge_in(&f, p, len, v);
 }
 
 /* The reply direction: 198.51.100.2:SP -> DST:DP. */
@@ -622,6 +631,54 @@ test_session_revoked(void **state)
 	sess = NULL;
 }
 
+/*
+ * An IPv6 relay (2001:db8::1, trusted as 2001:db8::/32) behind a
+ * hop-by-hop header: DATA to port 22 at SEQ; FRAG: a first fragment
+ * instead (an atomic one is no fragment, RFC 6946).
+ */
+static int
+seg6(uint8_t flags, uint32_t seq, const char *data, int frag,
+    struct cls_verdict *v)
+{
+	struct pkt_frame f;
+
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, frag ? 44 : 0);
+	if (frag)
+		pkt_fr_frag6(&f, 6, 0, 1);
+	else
+		pkt_fr_ext(&f, 0, 6, 8);
+	pkt_fr_tcp(&f, 47100, SVC, seq, 1, flags, 0);
+	return judge_in(&f, data, data ? (unsigned)strlen(data) : 0, v);
+}
+
+/* IPv6 relays: trusted by prefix, their flows judged by the client. */
+static void
+test_ipv6_relay(void **state)
+{
+	const char *cn = "PROXY TCP4 203.0.113.7 198.51.100.2 4000 22\r\n";
+	struct cls_verdict v;
+
+	static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff };
+
+	(void)state;
+	/* As the compiled tables: ::ffff:0:0/96 looks IPv4 up. */
+	assert_int_equal(geo_v6_set_alias4(geo, mapped, 96), 0);
+	pol->prx_trust.n = 2;
+	pol->prx_trust.p[1].af = 6;
+	pol->prx_trust.p[1].len = 32;
+	memcpy(pol->prx_trust.p[1].a, pkt_fr_ip6_src, 4);
+	assert_int_equal(seg6(0x02, ISN, NULL, 0, &v), PRX_J_DONE);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	assert_int_equal(st.prx.tracked, 1);
+	assert_int_equal(seg6(0x18, ISN + 1, cn, 0, &v),
+	    PRX_J_DONE | PRX_J_RESET);
+	assert_int_equal(v.src_cc, geo_cc_parse("CN"));
+	/* Its data in a first fragment cannot be followed: refused. */
+	assert_int_equal(seg6(0x18, ISN + 1, cn, 1, &v), PRX_J_DONE);
+	assert_int_equal(v.reason, CDN_R_PRX_NOT_INSPECTED);
+}
+
 int
 main(void)
 {
@@ -649,6 +706,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_syn_injected, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_session_revoked, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_relay, setup,
 		    teardown),
 	};
 

@@ -177,7 +177,8 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 	      $(DPDK_CFLAGS) -Wall -Wextra -Werror
 FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/load/*.c) \
 		  config/policy/pol_compile.c config/policy/pol_proxy.c \
-		  core/prx/prx_hdr.c core/stats/reasons.c \
+		  core/prx/prx_hdr.c core/prx/prx_http.c \
+		  core/stats/reasons.c \
 		  core/pkt/pkt_parse.c core/pkt/pkt_tun.c \
 		  $(wildcard core/geo/*.c) core/util/fail.c
 
@@ -197,7 +198,7 @@ $(BUILD)/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c $(wildcard control/ident/jose_*.c)
 # Claims of a verified token against identity rules (control/ident/idm*).
 $(BUILD)/fuzz/fuzz_claims: tests/fuzz/fuzz_claims.c $(wildcard config/load/*.c) \
 		control/ident/idm.c control/ident/idm_match.c \
-		core/prx/prx_hdr.c \
+		core/prx/prx_hdr.c core/prx/prx_http.c \
 		core/stats/reasons.c $(wildcard core/geo/*.c) core/util/fail.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lconfig -ljansson -ldl

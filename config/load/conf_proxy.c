@@ -45,6 +45,10 @@ conf_prx_trusted_one(struct conf_ctx *x, const config_setting_t *e,
 		    "proxies.trusted: \"%s\" has bits set past "
 		    "its length",
 		    s);
+	/* Everyone a relay: any sender's PROXY header would be believed. */
+	if (o->plen == 0)
+		return conf_err(x, e,
+		    "proxies.trusted: \"%s\" trusts every sender", s);
 	p->ntrusted++;
 	return 0;
 }

@@ -82,3 +82,16 @@ cd_explain_reported(const struct policy *pol, const json_t *args,
 	       "rightmost hop not trusted), every hop left of it as via";
 	return 0;
 }
+
+void
+cd_explain_uninspected(const struct policy *pol, const struct pkt_meta *m,
+    struct cls_verdict *v, const char **why)
+{
+	if (!prx_not_inspected(pol, m))
+		return;
+	v->action = CDN_ACT_DROP;
+	v->reason = CDN_R_PRX_NOT_INSPECTED;
+	v->rule = POL_RULE_DEFAULT;
+	*why = "a trusted relay's flow inside a tunnel or fragmented cannot "
+	       "be followed: refused, whatever the rules say";
+}

@@ -574,6 +574,9 @@ cd_verdict_detail(const struct cls_verdict *v)
 	if (v->reason == CDN_R_TUN_FRAG)
 		return "a fragmented tunnel packet: dropped before any "
 		       "rule (tun-fragment)";
+	if (v->reason == CDN_R_PRX_NOT_INSPECTED)
+		return "a trusted relay's flow that cannot be followed: "
+		       "dropped whatever the rules say (proxy-not-inspected)";
 	return v->rule == POL_RULE_DEFAULT
 	           ? "no rule matched: the default action"
 	           : "first matching rule";
@@ -707,12 +710,16 @@ cd_cmd_explain(struct cd *d, const struct cd_req *rq, json_t **data,
 	cls_explain(&(struct cls_env){ d->run.pol, d->run.geo.tables,
 	                cd_sess_table(d), now },
 	    &p.m, p.dir, &w);
+	cd_explain_uninspected(d->run.pol, &p.m, &w.v, &prx);
 	/* A knock is judged before the gate: it asks for no session. */
 	gate = w.gate && w.v.reason != CDN_R_KNOCK;
 	steps = json_array();
 	if (prx != NULL)
 		cd_step(steps, "proxy",
-		    p.m.proxied ? "reported" : "not believed", prx);
+		    w.v.reason == CDN_R_PRX_NOT_INSPECTED ? "not inspected"
+		    : p.m.proxied                         ? "reported"
+		                                          : "not believed",
+		    prx);
 	cd_explain_geo(d, &p, &w, steps);
 	snprintf(port, sizeof(port), "%u", p.m.dport);
 	cd_step(steps, "service",

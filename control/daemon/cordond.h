@@ -293,5 +293,9 @@ const char *cd_verdict_detail(const struct cls_verdict *v);
  */
 int cd_explain_reported(const struct policy *pol, const json_t *args,
     struct pkt_meta *m, const char **why, struct cd_err *e);
+/* A trusted relay's packet that cordon-dp refuses uninspected (tunnelled,
+ * fragmented): V becomes that refusal and WHY says so. */
+void cd_explain_uninspected(const struct policy *pol, const struct pkt_meta *m,
+    struct cls_verdict *v, const char **why);
 
 #endif

@@ -45,7 +45,7 @@ struct prx_fkey {
 struct prx_flow {
 	struct prx_fkey k;
 	uint64_t expires;  /* 0: free */
-	uint32_t seq_next; /* relay's next byte, while pending */
+	uint32_t seq_next; /* relay's next byte (decided: highest seen) */
 	uint32_t buf;      /* buffer slot while pending, or PRX_BUF_NONE */
 	uint16_t blen;     /* bytes held */
 	uint8_t state;     /* enum prx_fstate */

@@ -214,6 +214,14 @@ prx_trusted_layer(const struct policy *p, const struct pkt_meta *m)
 	return prx_trusted_at(p, l->af, l->src4, l->src6);
 }
 
+int
+prx_not_inspected(const struct policy *p, const struct pkt_meta *m)
+{
+	return prx_wants(p, m) && p->prx_port[m->dport] != PRX_MODE_NONE &&
+	       (m->nlayer != 0 || m->frag != PKT_FRAG_NONE) &&
+	       prx_trusted_layer(p, m);
+}
+
 /* Does S start like a PROXY header (v1 or v2)? */
 static int
 prx_looks_proxy(const uint8_t *s, uint32_t len)
@@ -347,11 +355,42 @@ prx_pending(const struct cls_env *e, struct prx_flow_table *t,
 	}
 	if (r == PRX_MORE && held >= prx_win(p, t))
 		r = PRX_LONG;
+	f->seq_next += plen;
 	if (r != PRX_MORE)
 		return prx_decide(e, t, f, m, dir, r, &o, v, s);
-	f->seq_next += plen;
 	cls_classify(e, m, dir, v);
 	return PRX_J_DONE;
+}
+
+/*
+ * How far a decided flow's data may lie behind or ahead of the highest
+ * byte seen (resends, losses before us): more than a receiver's window
+ * (Linux's largest by default is 6 MiB), so no real flow stalls, and a
+ * 32nd of the sequence space, so a forger's line rarely covers the
+ * relay's.
+ */
+#define PRX_SEQ_SLACK (1u << 26)
+
+/*
+ * Is G's data on F's sequence line?  A flow is keyed by its addresses
+ * and ports only: a SYN forged with the relay's address restarts it on
+ * sequence numbers of the forger's choosing, and the data that follows
+ * decides it.  The relay's own segments are far off that line (their
+ * sequence numbers are the relay's, unknown to the forger), so they are
+ * refused rather than passed under the forger's verdict.
+ */
+static int
+prx_seq_ok(struct prx_flow *f, const struct prx_seg *g)
+{
+	uint32_t end = g->seq + g->plen;
+
+	if (g->plen == 0)
+		return 1;
+	if (g->seq - f->seq_next + PRX_SEQ_SLACK > 2 * PRX_SEQ_SLACK)
+		return 0;
+	if ((int32_t)(end - f->seq_next) > 0)
+		f->seq_next = end;
+	return 1;
 }
 
 /* Relay -> service. */
@@ -387,6 +426,10 @@ prx_forward(const struct cls_env *e, struct prx_flow_table *t,
 		return PRX_J_DONE;
 	}
 	if (f->state == PRX_F_DECIDED) {
+		if (!prx_seq_ok(f, g)) {
+			prx_refuse(v, CDN_R_PRX_ORDER);
+			return PRX_J_DONE;
+		}
 		prx_classify(e, f, m, dir, v);
 		return PRX_J_DONE;
 	}
@@ -443,7 +486,7 @@ prx_judge(const struct cls_env *e, struct prx_flow_table *t,
 		/* A relay's flow we cannot follow is not passed on its
 		 * address: tunnelled or fragmented, it is refused. */
 		if (m->nlayer != 0 || m->frag != PKT_FRAG_NONE) {
-			if (!prx_trusted_layer(p, m))
+			if (!prx_not_inspected(p, m))
 				return PRX_J_NONE;
 			prx_refuse(v, CDN_R_PRX_NOT_INSPECTED);
 			return PRX_J_DONE;

@@ -31,6 +31,13 @@ prx_wants(const struct policy *p, const struct pkt_meta *m)
 }
 
 /*
+ * Is M a trusted relay's packet to a proxied port that cannot be
+ * followed, tunnelled (its innermost source the relay) or fragmented?
+ * prx_judge refuses it (proxy-not-inspected); explain says so too.
+ */
+int prx_not_inspected(const struct policy *p, const struct pkt_meta *m);
+
+/*
  * Judges M (parsed from FRAME, LEN bytes) arriving in direction DIR at
  * time NOW (T's clock) when it belongs to a proxied service, through T:
  * PRX_J_NONE, or PRX_J_DONE with the verdict in V and the flags above.

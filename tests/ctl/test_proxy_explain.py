@@ -69,3 +69,23 @@ def test_explain_reported(pd):
     ex, steps = pd.explain("192.0.2.8", ["198.51.100.7"])
     assert ex["verdict"] == "allow", ex
     assert steps["proxy"]["result"] == "not believed"
+
+
+@needs_dp
+def test_explain_uninspected(pd):
+    """A trusted relay's flow that cordon-dp cannot follow (tunnelled,
+    or a first fragment) is refused there (proxy-not-inspected): explain
+    says the same, not the allow its rules alone would give."""
+    for extra in ({"via": ["gre:192.0.2.9"]}, {"fragment": "first"}):
+        ex = pd.ok("explain", src="192.0.2.50", dst="192.0.2.9",
+                   proto="tcp", sport=40000, dport=22, iface="outside0",
+                   **extra)
+        steps = {s["step"]: s for s in ex["steps"]}
+        assert ex["verdict"] == "drop", (extra, ex)
+        assert steps["proxy"]["result"] == "not inspected", extra
+        assert "proxy-not-inspected" in steps["verdict"]["detail"], extra
+    # Not a trusted relay inside the tunnel: the rules judge it.
+    ex = pd.ok("explain", src="192.0.2.8", dst="192.0.2.9", proto="tcp",
+               sport=40000, dport=22, iface="outside0",
+               via=["gre:192.0.2.9"])
+    assert ex["verdict"] == "allow", ex

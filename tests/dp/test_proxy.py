@@ -31,6 +31,7 @@ PORTS = cases.A_PORTS[:2]
 RELAY = "11.0.2.50"
 SRV = "11.0.9.1"
 ISN = 1000
+EVIL = 0x70000000  # sequence numbers a forger picks
 
 SERVICES = {
     "ssh": (["tcp"], ["22"], "any"),
@@ -137,7 +138,38 @@ FLOWS = {
                        [0], True),
     "fwd-unknown": (flow(41021, 8080, http("Forwarded: for=unknown")),
                     [0], True),
+    # A SYN forged with the relay's address restarts its flow on the
+    # forger's sequence numbers and a US header decides it; the relay's
+    # own CN header, off that line, is refused (proxy-out-of-order).
+    "syn-injected": ([seg(RELAY, 41024, 22, "S", ISN),
+                      seg(RELAY, 41024, 22, "S", EVIL),
+                      seg(RELAY, 41024, 22, "PA", EVIL + 1, V1_US),
+                      seg(RELAY, 41024, 22, "PA", ISN + 1, V1_CN)],
+                     [0, 1, 2], False),
+    # Attacks that held (docs/proxies.md): each refused and reset.
+    "h2-prior": (flow(41025, 80, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+                 [0], True),
+    "xff-folded": (flow(41026, 80, http("X-Forwarded-For: 11.0.2.9,\r\n"
+                                        " 12.51.100.5")), [0], True),
+    "xff-two-lines": (flow(41027, 80, http("X-Forwarded-For: 11.0.2.9\r\n"
+                                           "x-forwarded-for: 12.51.100.5")),
+                      [0], True),
+    "connect-cn": (flow(41028, 80, b"CONNECT h:22 HTTP/1.1\r\n"
+                        b"X-Forwarded-For: 12.51.100.5\r\n\r\n"),
+                   [0], True),
+    "v1-octal": (flow(41029, 22, b"PROXY TCP4 011.0.2.9 11.0.9.1 1 22\r\n"),
+                 [0], True),
+    "v1-mapped-cn": (flow(41030, 22, b"PROXY TCP6 ::ffff:12.51.100.5 ::1 "
+                          b"40000 22\r\n"), [0], True),
+    "v2-version1": (flow(41031, 22, b"\r\n\r\n\x00\r\nQUIT\n\x11\x11"
+                         b"\x00\x0c" + bytes(12)), [0], True),
+    "v2-unix": (flow(41032, 22, v2(1, 0x31, bytes(216))), [0], True),
+    "v2-tlv-bad": (flow(41033, 22, v2(1, 0x11, bytes([11, 0, 2, 9, 11, 0, 9,
+                                                      1, 0, 5, 0, 22]),
+                                      b"\x04\x00\x09ab")), [0], True),
 }
+BAD_HEADER = ["invalid", "h2-prior", "xff-folded", "v1-octal",
+              "v2-version1", "v2-tlv-bad"]
 
 
 def resend_changed():
@@ -214,6 +246,13 @@ def test_proxy_replay(proxy_conf):
     assert u["proxy"] == "untrusted" and u["src_cc"] == "US"
     r = resend_changed()
     assert by_frame[r[2]]["reason"] == "proxy-out-of-order"
+    assert by_frame[FLOWS["syn-injected"][0][3]]["reason"] == \
+        "proxy-out-of-order"
+    for name in BAD_HEADER:
+        assert by_frame[FLOWS[name][0][1]]["reason"] == \
+            "proxy-bad-header", name
+    for name in ["xff-two-lines", "connect-cn", "v1-mapped-cn"]:
+        assert by_frame[FLOWS[name][0][1]]["src_cc"] == "CN", name
     assert by_frame[r[3]]["proxy"] == "reset"
     assert st["proxied"]["untrusted"] == 2
     assert st["proxied"]["changed"] == 1
@@ -254,7 +293,7 @@ def test_proxy_live(proxy_conf):
     assert all(x[IP].dst == RELAY for x in rst_out)
     assert res.stats["proxied"]["untrusted"] == 2
     assert res.stats["proxied"]["denied"] == nreset
-    assert res.stats["reasons"]["proxy-bad-header"] == 1
+    assert res.stats["reasons"]["proxy-bad-header"] == len(BAD_HEADER)
     # The refused CN client is logged (the relay's packet, as judged).
     assert "rule=from-cn" in res.stdout, res.stdout[-2000:]
 

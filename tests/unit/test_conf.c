@@ -258,6 +258,9 @@ static const struct bad_case bad_cases[] = {
 	{ "proxies = {\n trusted = [ \"10.0.0.1/8\" ]; };\n", NULL, NULL,
 	    "main.conf:2: proxies.trusted: \"10.0.0.1/8\" has bits set past "
 	    "its length" },
+	{ "proxies = { trusted = [ \"10.0.0.0/8\", \"::/0\" ]; };\n", NULL,
+	    NULL,
+	    "main.conf:1: proxies.trusted: \"::/0\" trusts every sender" },
 	{ "proxies = { trusted = \"lb\"; };\n", NULL, NULL,
 	    "main.conf:1: proxies.trusted: \"lb\" is not an address or "
 	    "prefix" },

@@ -36,6 +36,7 @@ static struct geo_tables *geo;
 static struct prx_flow_table *tab;
 static struct stats st;
 static uint64_t now = 1;
+static struct sess_table *sess; /* identity sessions, when a test has them */
 
 /* Every set holds rule 0 but the source sets: src, via or origin CN. */
 static void
@@ -107,25 +108,34 @@ teardown(void **state)
 	return 0;
 }
 
+/* F (its TCP header last) with payload P (LEN bytes), judged inbound. */
+static int
+judge_in(struct pkt_frame *f, const void *p, unsigned len,
+    struct cls_verdict *v)
+{
+	struct pkt_meta m;
+	struct cls_env e = { pol, geo, sess, 1 };
+
+	if (len)
+		memcpy(f->b + f->len, p, len);
+	f->len += len;
+	pkt_fr_done(f);
+	assert_int_equal(pkt_parse(f->b, f->len, &m), 0);
+	return prx_judge(&e, tab, f->b, f->len, &m, POL_DIR_IN, now, v, &st);
+}
+
 /* A TCP segment SRC:SP -> 198.51.100.2:DP, FLAGS, SEQ, payload P. */
 static int
 seg(uint32_t src, uint16_t sp, uint16_t dp, uint8_t flags, uint32_t seq,
     const void *p, unsigned len, struct cls_verdict *v)
 {
 	struct pkt_frame f;
-	struct pkt_meta m;
-	struct cls_env e = { pol, geo, NULL, 1 };
 
 	pkt_fr_eth(&f, NULL, 0, 0x0800);
 	pkt_fr_ip4(&f, 6, 0, 0);
 	pkt_fr_put32(f.b + f.l3 + 12, src);
 	pkt_fr_tcp(&f, sp, dp, seq, 1, flags, 0);
-	if (len)
-		memcpy(f.b + f.len, p, len);
-	f.len += len;
-	pkt_fr_done(&f);
-	assert_int_equal(pkt_parse(f.b, f.len, &m), 0);
-	return prx_judge(&e, tab, f.b, f.len, &m, POL_DIR_IN, now, v, &st);
+	return judge_in(&f, p, len, v);
 }
 
 /* The reply direction: 198.51.100.2:SP -> DST:DP. */
@@ -512,6 +522,24 @@ nft_check(const struct policy *p)
 	free(ir);
 }
 
+/* TEXT through the config loader and the policy compiler into POL. */
+static void
+pol_load(const char *text)
+{
+	char path[] = "/tmp/test_prx_flow.XXXXXX", err[512] = "";
+	struct conf *c = calloc(1, sizeof(*c));
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0 && c != NULL);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	if (conf_load(path, c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	unlink(path);
+	assert_int_equal(pol_compile(c, NULL, pol, err, sizeof(err)), 0);
+	free(c);
+}
+
 /*
  * The same through the config loader and the policy compiler: what a
  * `proxies` group and a service's `proxy` compile to, judged by the
@@ -531,21 +559,11 @@ test_from_config(void **state)
 	    "  services = [ \"ssh-lb\", \"web\" ]; action = \"drop\"; },\n"
 	    "  { name = \"via-cn\"; via = [ \"CN\" ];\n"
 	    "  services = [ \"ssh-lb\", \"web\" ]; action = \"drop\"; } );\n";
-	char path[] = "/tmp/test_prx_flow.XXXXXX", err[512] = "";
-	struct conf *c = calloc(1, sizeof(*c));
 	struct cls_verdict v;
-	int fd = mkstemp(path);
 	const char *h = "PROXY TCP4 203.0.113.7 198.51.100.2 4000 22\r\n";
 
 	(void)state;
-	assert_true(fd >= 0 && c != NULL);
-	assert_int_equal(write(fd, text, sizeof(text) - 1),
-	    (ssize_t)sizeof(text) - 1);
-	close(fd);
-	if (conf_load(path, c, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	unlink(path);
-	assert_int_equal(pol_compile(c, NULL, pol, err, sizeof(err)), 0);
+	pol_load(text);
 	assert_int_equal(pol->prx_port[22], PRX_MODE_ANY);
 	assert_int_equal(pol->prx_port[80], PRX_MODE_XFF);
 	assert_int_equal(pol->prx_port[23], PRX_MODE_NONE);
@@ -561,8 +579,156 @@ test_from_config(void **state)
 	assert_int_equal(v.rule, 1);
 	xff(45002, "X-Forwarded-For: 198.51.100.7, 10.0.0.9", &v);
 	assert_int_equal(v.action, CDN_ACT_ALLOW);
-	free(c);
 	nft_check(pol);
+}
+
+/* Data from the relay on SP at SEQ, not deciding with a reset. */
+static void
+relay_data(uint16_t sp, uint32_t seq, const char *p, struct cls_verdict *v)
+{
+	assert_int_equal(seg(RELAY, sp, SVC, 0x18, seq, p, (unsigned)strlen(p),
+	                     v),
+	    PRX_J_DONE);
+}
+
+/*
+ * A sender that can forge the relay's address picks its own sequence
+ * numbers with a SYN on the relay's live flow, then decides it with a
+ * header naming a US client.  The relay's real segments (its CN client)
+ * are not on that sequence line: refused, not passed as decided.
+ */
+static void
+test_syn_injected(void **state)
+{
+	const char *us = "PROXY TCP4 198.51.100.7 198.51.100.2 4000 22\r\n";
+	const char *cn = "PROXY TCP4 203.0.113.7 198.51.100.2 4000 22\r\n";
+	const uint32_t evil = 0x70000000u;
+	struct cls_verdict v;
+
+	(void)state;
+	syn(RELAY, 46000, SVC);
+	syn(RELAY, 46000, SVC);
+	seg(RELAY, 46000, SVC, 0x02, evil, NULL, 0, &v);
+	relay_data(46000, evil + 1, us, &v);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	relay_data(46000, ISN + 1, cn, &v);
+	assert_int_equal(v.action, CDN_ACT_DROP);
+	assert_int_equal(v.reason, CDN_R_PRX_ORDER);
+	/* The decided flow's own next bytes, and a resend, still pass. */
+	relay_data(46000, evil + 1 + (uint32_t)strlen(us), "x", &v);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	relay_data(46000, evil + 1, us, &v);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+}
+
+/* A session for A (IPv4, network order), identity 0, every rule. */
+static void
+sess_give(const uint8_t a[4])
+{
+	uint64_t bits[POL_WORDS];
+	struct sess_key k;
+
+	memset(bits, 0xff, sizeof(bits));
+	assert_int_equal(sess_ident_set(sess, 0, bits), 0);
+	sess_key_v4(&k, 0, a);
+	assert_int_equal(sess_put(sess, &k, 5000, 1, 0), 0);
+}
+
+/*
+ * Identity on a proxied service: the session is the reported client's,
+ * looked up per packet of the decided flow, so a revocation refuses the
+ * very next packet.
+ */
+static void
+test_session_revoked(void **state)
+{
+	static const char text[] =
+	    "proxies = { trusted = [ \"10.0.0.0/8\" ]; };\n"
+	    "services: { ssh-lb = { proto = \"tcp\"; ports = [ 22 ];\n"
+	    "  proxy = \"v1\"; }; };\n"
+	    "identity = { issuers = ( { name = \"c\"; issuer = \"i\";\n"
+	    "  audience = \"a\"; jwks = \"/dev/null\";\n"
+	    "  algorithms = \"ES256\"; } ); services = \"ssh-lb\";\n"
+	    "  unidentified = { action = \"drop\"; }; };\n"
+	    "rules = ( { name = \"from-cn\"; src = [ \"CN\" ];\n"
+	    "  action = \"drop\"; } );\n";
+	static const uint8_t relay[4] = { 10, 0, 0, 5 };
+	static const uint8_t us[4] = { 198, 51, 100, 7 };
+	const char *h = "PROXY TCP4 198.51.100.7 198.51.100.2 4000 22\r\n";
+	struct cls_verdict v;
+	struct sess_key k;
+	char err[128];
+	int fd;
+
+	(void)state;
+	pol_load(text);
+	assert_int_equal(sess_create(64, 1, POL_WORDS, &sess, &fd, err,
+	                     sizeof(err)),
+	    0);
+	close(fd);
+	/* The handshake is the relay's own: it needs a session too. */
+	sess_give(relay);
+	sess_give(us);
+	syn(RELAY, 47000, SVC);
+	relay_data(47000, ISN + 1, h, &v);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	relay_data(47000, ISN + 1 + (uint32_t)strlen(h), "x", &v);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	sess_key_v4(&k, 0, us);
+	assert_int_equal(sess_del(sess, &k), 0);
+	relay_data(47000, ISN + 2 + (uint32_t)strlen(h), "y", &v);
+	assert_int_equal(v.action, CDN_ACT_DROP);
+	assert_int_equal(v.reason, CDN_R_NO_SESSION);
+	sess_detach(sess);
+	sess = NULL;
+}
+
+/*
+ * An IPv6 relay (2001:db8::1, trusted as 2001:db8::/32) behind a
+ * hop-by-hop header: DATA to port 22 at SEQ; FRAG: a first fragment
+ * instead (an atomic one is no fragment, RFC 6946).
+ */
+static int
+seg6(uint8_t flags, uint32_t seq, const char *data, int frag,
+    struct cls_verdict *v)
+{
+	struct pkt_frame f;
+
+	pkt_fr_eth(&f, NULL, 0, 0x86dd);
+	pkt_fr_ip6(&f, frag ? 44 : 0);
+	if (frag)
+		pkt_fr_frag6(&f, 6, 0, 1);
+	else
+		pkt_fr_ext(&f, 0, 6, 8);
+	pkt_fr_tcp(&f, 47100, SVC, seq, 1, flags, 0);
+	return judge_in(&f, data, data ? (unsigned)strlen(data) : 0, v);
+}
+
+/* IPv6 relays: trusted by prefix, their flows judged by the client. */
+static void
+test_ipv6_relay(void **state)
+{
+	const char *cn = "PROXY TCP4 203.0.113.7 198.51.100.2 4000 22\r\n";
+	struct cls_verdict v;
+
+	static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff };
+
+	(void)state;
+	/* As the compiled tables: ::ffff:0:0/96 looks IPv4 up. */
+	assert_int_equal(geo_v6_set_alias4(geo, mapped, 96), 0);
+	pol->prx_trust.n = 2;
+	pol->prx_trust.p[1].af = 6;
+	pol->prx_trust.p[1].len = 32;
+	memcpy(pol->prx_trust.p[1].a, pkt_fr_ip6_src, 4);
+	assert_int_equal(seg6(0x02, ISN, NULL, 0, &v), PRX_J_DONE);
+	assert_int_equal(v.action, CDN_ACT_ALLOW);
+	assert_int_equal(st.prx.tracked, 1);
+	assert_int_equal(seg6(0x18, ISN + 1, cn, 0, &v),
+	    PRX_J_DONE | PRX_J_RESET);
+	assert_int_equal(v.src_cc, geo_cc_parse("CN"));
+	/* Its data in a first fragment cannot be followed: refused. */
+	assert_int_equal(seg6(0x18, ISN + 1, cn, 1, &v), PRX_J_DONE);
+	assert_int_equal(v.reason, CDN_R_PRX_NOT_INSPECTED);
 }
 
 int
@@ -590,6 +756,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_mixed_family, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_from_config, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_syn_injected, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_session_revoked, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_relay, setup,
 		    teardown),
 	};
 

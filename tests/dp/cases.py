@@ -58,7 +58,8 @@ MALFORMED = {
     "ipv4-bad-options", "ipv4-bad-ah", "ethertype-not-inspected",
     "tun-bad-gre", "tun-bad-vxlan", "tun-bad-geneve", "tun-bad-teredo",
     "tun-bad-mpls", "tun-bad-ethernet", "tun-bad-inner", "tun-too-deep",
-    "tun-not-inspected", "tun-fragment",
+    "tun-not-inspected", "tun-fragment", "tun-bad-l2tp", "tun-bad-gue",
+    "tun-bad-gtp",
 }
 ALL_REASONS = [
     "eth-truncated", "vlan-truncated", "vlan-too-deep", "ipv4-truncated",
@@ -68,7 +69,8 @@ ALL_REASONS = [
     "udp-truncated", "udp-bad-length", "icmp-truncated",
     "ipv4-bad-options", "ipv4-bad-ah",
     "tun-bad-gre", "tun-bad-vxlan", "tun-bad-geneve", "tun-bad-teredo",
-    "tun-bad-mpls", "tun-bad-ethernet", "tun-bad-inner", "tun-too-deep",
+    "tun-bad-mpls", "tun-bad-ethernet", "tun-bad-l2tp", "tun-bad-gue",
+    "tun-bad-gtp", "tun-bad-inner", "tun-too-deep",
     "tun-not-inspected", "tun-fragment",
     "ethertype-not-inspected", "non-ip", "rule",
     "default", "fragment", "no-egress-port", "tx-queue-full",

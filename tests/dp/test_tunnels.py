@@ -199,6 +199,59 @@ def test_tunnels_udp_carriers_replay(shipped, tmp_path):
     assert recs[4]["reason"] == "tun-not-inspected"
 
 
+
+def test_tunnels_attack2_replay(shipped, tmp_path):
+    """What a second attacker got through the shipped policy, each a
+    Chinese ssh SYN from a US relay: L2TPv2 (PPP in UDP 1701, either
+    way), GUE (6080, both variants) and GTP-U (2152) passed as plain
+    UDP; PPTP carrying bridged Ethernet (BCP) passed as opaque; GENEVE
+    sent from port 3544 was read as Teredo and judged by a harmless IPv6
+    header hidden in the inner frame's trailer.  L2TPv3 data cannot be
+    opened: not inspected.  A US inner source still passes."""
+    def udp(sport, dport, payload, src=US4):
+        return IP(src=src, dst=cases.SRV4) / UDP(sport=sport,
+                                                 dport=dport) / Raw(payload)
+    s4 = bytes(T.syn(CN4))
+    s6 = bytes(T.syn(CN6))
+    ppp4 = b"\xff\x03\x00\x21"
+    l2tp = b"\x00\x02\x00\x01\x00\x02"
+    gtp = b"\x34\xff\x00\x00\x00\x00\x00\x01\x00\x00\x00\x85" \
+        b"\x01\x10\x05\x00"
+    frame = bytes(T.INNER_MAC / T.syn(CN4))
+    geneve = b"\x00\x01\x65\x58\x00\x00\x01\x00" + frame
+    geneve += b"\x00" * (202 - len(geneve))
+    geneve += bytes(IPv6(src=US6, dst=US6, nh=59, plen=0))
+    bcp = T.pptp(US4, Raw(b"\x00\x01" + frame), ppp=b"\x00\x31")
+    l2tp3 = IP(src=US4, dst=cases.SRV4, proto=115) / Raw(
+        b"\x00\x00\x00\x05" + frame)
+    drop = "mgmt-via-prohibited"
+    cases_ = [
+        ("l2tp", udp(50004, 1701, l2tp + ppp4 + s4), drop),
+        ("l2tp-from-lns", udp(1701, 50004, l2tp + ppp4 + s4), drop),
+        ("gue-bare", udp(50004, 6080, s6), drop),
+        ("gue-hdr", udp(50004, 6080, b"\x00\x04\x00\x00" + s4), drop),
+        ("gtp-u", udp(50004, 2152, gtp + s4), drop),
+        ("pptp-bcp", bcp, None),
+        ("geneve-from-3544", udp(3544, 6081, geneve), drop),
+        ("l2tpv3-ip", l2tp3, None),
+        ("l2tp-us", udp(50004, 1701, l2tp + ppp4 + bytes(T.syn(US4))),
+         "allow"),
+    ]
+    recs, _ = _replay(tmp_path, shipped, [eth(f) for _, f, _ in cases_],
+                      "attack2")
+    for (name, _, rule), r in zip(cases_, recs):
+        if rule == "allow":
+            assert r["action"] == "allow", (name, r)
+            assert r["origin"] == US4 and r["tunnel"] == "open", (name, r)
+        elif rule is None:
+            assert (r["action"], r["reason"]) == \
+                ("drop", "tun-not-inspected"), (name, r)
+        else:
+            assert (r["action"], r.get("rule")) == ("drop", rule), (name, r)
+            assert r["tunnel"] == "open", (name, r)
+    assert recs[0]["origin"] == CN4
+    assert recs[6]["origin"] == CN4
+
 def test_tunnels_teredo_off_port_replay(shipped, tmp_path):
     """A Teredo relay talks from a port of its own to the client's
     mapped port (RFC 4380, 5.4), not only on 3544: IPv6 with a Teredo

@@ -166,9 +166,34 @@ pkt_tun_ip(const uint8_t *buf, uint32_t off, uint32_t end, unsigned af,
 }
 
 /*
+ * Could the bytes at OFF be an Ethernet frame carrying IP, as an
+ * Ethernet pseudowire without control word sends it (RFC 4448)?  Its
+ * destination MAC may begin with 4 or 6, and the label says which it
+ * is, not the bytes: an ethertype of IPv4 or IPv6 (behind up to one
+ * tag) where an IP header would hold its source, followed by that
+ * version, is read both ways.  An IP source that looks so (8.0.64.0/
+ * 18 and the like) is rare enough to refuse.
+ */
+static int
+pkt_mpls_eth_like(const uint8_t *buf, uint32_t off, uint32_t end)
+{
+	uint32_t o = off + PKT_ETH_HLEN - 2;
+	uint16_t et;
+
+	if (end - off < PKT_ETH_HLEN + PKT_VLAN_HLEN + 1)
+		return 0;
+	et = pkt_ld16(buf + o);
+	if (pkt_is_vlan_tpid(et))
+		et = pkt_ld16(buf + (o += PKT_VLAN_HLEN));
+	return (et == PKT_ET_IP4 && buf[o + 2] >> 4 == 4) ||
+	       (et == PKT_ET_IP6 && buf[o + 2] >> 4 == 6);
+}
+
+/*
  * Steps over the label stack at *OFF; returns the IP version behind its
  * bottom (4 or 6) or, negated, the reason it cannot be opened.  A
- * pseudowire (control word, Ethernet) is not IP: not inspected.
+ * pseudowire (control word, Ethernet) is not IP: not inspected, and so
+ * is what could be read as either (pkt_mpls_eth_like).
  */
 static int
 pkt_mpls_walk(const uint8_t *buf, uint32_t *off, uint32_t end)
@@ -184,7 +209,9 @@ pkt_mpls_walk(const uint8_t *buf, uint32_t *off, uint32_t end)
 	if (*off >= end)
 		return -CDN_R_TUN_MPLS;
 	v = buf[*off] >> 4;
-	return v == 4 || v == 6 ? (int)v : -CDN_R_TUN_PROTO;
+	if ((v != 4 && v != 6) || pkt_mpls_eth_like(buf, *off, end))
+		return -CDN_R_TUN_PROTO;
+	return (int)v;
 }
 
 static int

@@ -206,8 +206,10 @@ def test_tunnels_attack2_replay(shipped, tmp_path):
     way), GUE (6080, both variants) and GTP-U (2152) passed as plain
     UDP; PPTP carrying bridged Ethernet (BCP) passed as opaque; GENEVE
     sent from port 3544 was read as Teredo and judged by a harmless IPv6
-    header hidden in the inner frame's trailer.  L2TPv3 data cannot be
-    opened: not inspected.  A US inner source still passes."""
+    header hidden in the inner frame's trailer; an Ethernet pseudowire
+    frame whose MAC begins with 4 passed as a harmless IPv4 packet from
+    8.0.69.0.  L2TPv3 data cannot be opened: not inspected.  A US inner
+    source still passes."""
     def udp(sport, dport, payload, src=US4):
         return IP(src=src, dst=cases.SRV4) / UDP(sport=sport,
                                                  dport=dport) / Raw(payload)
@@ -224,6 +226,10 @@ def test_tunnels_attack2_replay(shipped, tmp_path):
     bcp = T.pptp(US4, Raw(b"\x00\x01" + frame), ppp=b"\x00\x31")
     l2tp3 = IP(src=US4, dst=cases.SRV4, proto=115) / Raw(
         b"\x00\x00\x00\x05" + frame)
+    pw = IP(src=US4, dst=cases.SRV4, proto=47) / Raw(
+        T.gre_hdr(0x8847) + T.mpls_stack() +
+        bytes(Ether(dst="46:00:00:30:00:00", src="00:00:00:fd:00:00") /
+              T.syn(CN4)))
     drop = "mgmt-via-prohibited"
     cases_ = [
         ("l2tp", udp(50004, 1701, l2tp + ppp4 + s4), drop),
@@ -234,6 +240,7 @@ def test_tunnels_attack2_replay(shipped, tmp_path):
         ("pptp-bcp", bcp, None),
         ("geneve-from-3544", udp(3544, 6081, geneve), drop),
         ("l2tpv3-ip", l2tp3, None),
+        ("mpls-pw-disguise", pw, None),
         ("l2tp-us", udp(50004, 1701, l2tp + ppp4 + bytes(T.syn(US4))),
          "allow"),
     ]

@@ -921,6 +921,35 @@ test_sport_does_not_pick(void **state)
 	check(&t, 0, 4, PKT_TUN_GENEVE);
 }
 
+/*
+ * An Ethernet pseudowire frame without control word whose destination
+ * MAC begins with 4: read as IPv4, it is a harmless packet from
+ * 8.0.69.0 (the ethertype and the real header's first bytes); the PE
+ * behind the label bridges the frame and its CN ssh SYN.  Read both
+ * ways: not inspected.
+ */
+static void
+test_mpls_pw_disguise(void **state)
+{
+	static const uint8_t lbl[4] = { 0, 0, 0x11, 64 };
+	static const uint8_t mac[12] = { 0x46, 0, 0, 0x30, 0, 0, 0, 0, 0, 0xfd,
+		0, 0 };
+	struct tun_frame t;
+
+	(void)state;
+	for (unsigned vlan = 0; vlan < 2; vlan++) {
+		gre(&t, 0, 0x8847);
+		tf_bytes(&t, lbl, sizeof(lbl));
+		tf_bytes(&t, mac, sizeof(mac));
+		if (vlan)
+			tf_bytes(&t, (const uint8_t[]){ 0x81, 0, 0, 5 }, 4);
+		tf_bytes(&t, (const uint8_t[]){ 0x08, 0 }, 2);
+		inner(&t, 4);
+		tf_done(&t);
+		check(&t, CDN_R_TUN_PROTO, 0, 0);
+	}
+}
+
 int
 main(void)
 {
@@ -940,6 +969,7 @@ main(void)
 		cmocka_unit_test(test_gue),
 		cmocka_unit_test(test_gtp),
 		cmocka_unit_test(test_sport_does_not_pick),
+		cmocka_unit_test(test_mpls_pw_disguise),
 		cmocka_unit_test(test_cls_inner_session),
 		cmocka_unit_test(test_cls_explain_sets),
 		cmocka_unit_test(test_cls_knock_in_tunnel),

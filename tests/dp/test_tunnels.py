@@ -441,3 +441,20 @@ def test_tunnels_live(tmp_path, cordon_dp, geodb):
     assert (t["gre"], t["vxlan"], t["geneve"], t["teredo"], t["ipip"],
             t["4in6"], t["6in6"]) == (2, 2, 2, 2, 1, 1, 1)
     assert t["layers"][2] == len(allowed) + len(denied)
+
+
+@pytest.mark.xfail(strict=True, reason="inner destinations are not judged "
+                   "yet (docs/packet-parsing.md, Tunnels: Not judged)")
+def test_tunnels_outbound_inner_dst_replay(shipped, tmp_path):
+    """An inside host's ssh SYN to China is dropped (mgmt-to-prohibited);
+    the same SYN inside GRE to a US relay must be dropped too.  Open:
+    it passes, judged by the relay's country."""
+    plain = IP(src=cases.SRV4, dst=CN4) / TCP(sport=40001, dport=22,
+                                              flags="S")
+    gre = IP(src=cases.SRV4, dst=US4, proto=47) / Raw(
+        T.gre_hdr(0x0800) + bytes(plain))
+    frames = [Ether(src=cases.SRV_MAC, dst=cases.CLI_MAC) / p
+              for p in (plain, gre)]
+    recs, _, _ = dplib.run_replay(str(tmp_path), shipped, frames, "outdst",
+                                  direction="out")
+    assert [r["action"] for r in recs] == ["drop", "drop"], recs

@@ -443,6 +443,47 @@ def test_tunnels_live(tmp_path, cordon_dp, geodb):
     assert t["layers"][2] == len(allowed) + len(denied)
 
 
+
+def test_tunnels_attack2_live(tmp_path, cordon_dp, geodb):
+    """The live fast path on the second attacker's carriers: L2TPv2,
+    GUE and GTP-U with a US inner source arrive on the inside; with a
+    Chinese one, and GENEVE from port 3544 hiding an IPv6 header where a
+    Teredo header would end, they do not; PPTP carrying bridged Ethernet
+    is not inspected."""
+    conf = dplib.render_conf(
+        str(tmp_path / "live.conf"), ports=LIVE_PORTS,
+        overrides=cases.OVERRIDES, rules=[
+            {"name": "mgmt-via-prohibited",
+             "via": ["prohibited", "unknown", "special"],
+             "services": ["ssh"], "direction": "in", "action": "drop"}])
+    frame = bytes(T.INNER_MAC / T.syn(CN4))
+    gn = b"\x00\x01\x65\x58\x00\x00\x01\x00" + frame
+    gn += b"\x00" * (202 - len(gn)) + bytes(IPv6(src=US6, dst=US6, nh=59,
+                                                 plen=0))
+    allowed = [eth(T.l2tp(US4, T.syn(US4))),
+               eth(T.l2tp(US4, T.syn(US6), from_lns=True)),
+               eth(T.gue(US4, T.syn(US4))),
+               eth(T.gue(US4, T.syn(US6), hdr=True)),
+               eth(T.gtp(US4, T.syn(US4)))]
+    denied = [eth(T.l2tp(US4, T.syn(CN4))),
+              eth(T.l2tp(US4, T.syn(CN6), from_lns=True)),
+              eth(T.gue(US4, T.syn(CN6))),
+              eth(T.gue(US4, T.syn(CN4), hdr=True)),
+              eth(T.gtp(US4, T.syn(CN4))),
+              eth(IP(src=US4, dst=cases.SRV4) / UDP(sport=3544, dport=6081) /
+                  Raw(gn))]
+    bad = [eth(T.pptp(US4, Raw(b"\x00\x01" + frame), ppp=b"\x00\x31"))]
+    frames = [bytes(f) for f in allowed + denied + bad]
+    res = dplib.run_live(str(tmp_path), conf, {"outside0": frames},
+                         {"outside0": "net_pcap0", "inside0": "net_pcap1"})
+    inside = [bytes(f) for f in res.tx.get("inside0", [])]
+    assert inside == [bytes(f) for f in allowed]
+    st = res.stats
+    assert st["reasons"]["rule"] == len(denied)
+    assert st["reasons"]["tun-not-inspected"] == 1
+    t = st["tunnels"]
+    assert (t["l2tp"], t["gue"], t["gtp"], t["geneve"]) == (4, 4, 2, 1)
+
 @pytest.mark.xfail(strict=True, reason="inner destinations are not judged "
                    "yet (docs/packet-parsing.md, Tunnels: Not judged)")
 def test_tunnels_outbound_inner_dst_replay(shipped, tmp_path):

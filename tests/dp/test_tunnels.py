@@ -407,6 +407,18 @@ LIVE_PORTS = [
 ]
 
 
+def _live(tmp_path, conf, allowed, denied, bad):
+    """Sends ALLOWED, DENIED, BAD in from outside: exactly ALLOWED
+    arrive inside, DENIED are counted under `rule`.  The stats."""
+    frames = [bytes(f) for f in allowed + denied + bad]
+    res = dplib.run_live(str(tmp_path), conf, {"outside0": frames},
+                         {"outside0": "net_pcap0", "inside0": "net_pcap1"})
+    inside = [bytes(f) for f in res.tx.get("inside0", [])]
+    assert inside == [bytes(f) for f in allowed]
+    assert res.stats["reasons"]["rule"] == len(denied)
+    return res.stats
+
+
 def test_tunnels_live(tmp_path, cordon_dp, geodb):
     """cordon-dp on pcap ports with the shipped rules' via rule: the
     allowed tunnels arrive on the inside unchanged, the denied and the
@@ -427,13 +439,7 @@ def test_tunnels_live(tmp_path, cordon_dp, geodb):
               eth(T.teredo(US4, T.syn(CN6))), eth(T.ip6ip(US6, T.syn(CN6)))]
     bad = [eth(T.vxlan(US4, T.syn(US4), flags=0)),
            eth(T.nest(US4, T.syn(US4), 4))]
-    frames = [bytes(f) for f in allowed + denied + bad]
-    res = dplib.run_live(str(tmp_path), conf, {"outside0": frames},
-                         {"outside0": "net_pcap0", "inside0": "net_pcap1"})
-    inside = [bytes(f) for f in res.tx.get("inside0", [])]
-    assert inside == [bytes(f) for f in allowed]
-    st = res.stats
-    assert st["reasons"]["rule"] == len(denied)
+    st = _live(tmp_path, conf, allowed, denied, bad)
     assert st["reasons"]["tun-bad-vxlan"] == 1
     assert st["reasons"]["tun-too-deep"] == 1
     assert st["actions"]["allow"] == len(allowed)
@@ -473,13 +479,7 @@ def test_tunnels_attack2_live(tmp_path, cordon_dp, geodb):
               eth(IP(src=US4, dst=cases.SRV4) / UDP(sport=3544, dport=6081) /
                   Raw(gn))]
     bad = [eth(T.pptp(US4, Raw(b"\x00\x01" + frame), ppp=b"\x00\x31"))]
-    frames = [bytes(f) for f in allowed + denied + bad]
-    res = dplib.run_live(str(tmp_path), conf, {"outside0": frames},
-                         {"outside0": "net_pcap0", "inside0": "net_pcap1"})
-    inside = [bytes(f) for f in res.tx.get("inside0", [])]
-    assert inside == [bytes(f) for f in allowed]
-    st = res.stats
-    assert st["reasons"]["rule"] == len(denied)
+    st = _live(tmp_path, conf, allowed, denied, bad)
     assert st["reasons"]["tun-not-inspected"] == 1
     t = st["tunnels"]
     assert (t["l2tp"], t["gue"], t["gtp"], t["geneve"]) == (4, 4, 2, 1)

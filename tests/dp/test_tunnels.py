@@ -199,7 +199,6 @@ def test_tunnels_udp_carriers_replay(shipped, tmp_path):
     assert recs[4]["reason"] == "tun-not-inspected"
 
 
-
 def test_tunnels_attack2_replay(shipped, tmp_path):
     """What a second attacker got through the shipped policy, each a
     Chinese ssh SYN from a US relay: L2TPv2 (PPP in UDP 1701, either
@@ -258,6 +257,33 @@ def test_tunnels_attack2_replay(shipped, tmp_path):
             assert r["tunnel"] == "open", (name, r)
     assert recs[0]["origin"] == CN4
     assert recs[6]["origin"] == CN4
+
+
+def test_tunnels_opaque_relayed_replay(shipped, tmp_path):
+    """ESP, WireGuard and IKE from a Chinese address are dropped by the
+    shipped policy (tunnels- and vpn-from-prohibited); relayed inside
+    GRE by a US address they passed (the rules matched `src`, the
+    relay): they match `via` now.  From a US inner source they pass."""
+    def inner(src):
+        return [IP(src=src, dst=cases.SRV4, proto=50) / Raw(
+                    b"\x00\x00\x10\x01" + b"\x00" * 40),
+                IP(src=src, dst=cases.SRV4) / UDP(sport=51820, dport=51820) /
+                Raw(b"\x01\x00\x00\x00" + b"\x00" * 144),
+                IP(src=src, dst=cases.SRV4) / UDP(sport=500, dport=500) /
+                Raw(b"\x00" * 28)]
+    frames, want = [], []
+    for src, action in ((CN4, "drop"), (US4, "allow")):
+        for i, rule in zip(inner(src), ("tunnels-from-prohibited",
+                                        "vpn-from-prohibited",
+                                        "vpn-from-prohibited")):
+            frames.append(eth(i))
+            frames.append(eth(T.gre(US4, i)))
+            r = rule if action == "drop" else "(default)"
+            want += [(action, r)] * 2
+    recs, _ = _replay(tmp_path, shipped, frames, "opaquerelay")
+    assert [(r["action"], r.get("rule")) for r in recs] == want
+    assert recs[1]["origin"] == CN4 and recs[1]["tunnel"] == "opaque"
+
 
 def test_tunnels_teredo_off_port_replay(shipped, tmp_path):
     """A Teredo relay talks from a port of its own to the client's

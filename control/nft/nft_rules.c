@@ -415,22 +415,26 @@ nft_tunnel_rule(struct nft_bx *x, const struct nft_ir_rule *r, uint8_t proto,
 
 /*
  * Tunnels (R: NFT_IR_TUNNEL): IP-in-IP (4), IPv6 in IPv4 or IPv6 (41),
- * GRE (47), EtherIP (97), MPLS in IP (137), GRE/MPLS in UDP, VXLAN-GPE,
- * VXLAN, GENEVE and Teredo.  The kernel cannot judge their
+ * GRE (47), EtherIP (97), L2TPv3 (115), MPLS in IP (137), GRE/MPLS in
+ * UDP, VXLAN-GPE, L2TP (either port), GUE, GTP-U, VXLAN, GENEVE and
+ * Teredo.  The kernel cannot judge their
  * inside by its sources as cordon-dp does (docs/nftables.md, Tunnels):
  * while the policy can deny anything, they are dropped.
  */
 static int
 nft_tunnel_gate(struct nft_bx *x, const struct nft_ir_rule *r)
 {
-	static const uint8_t ipp[] = { 4, 41, 47, 97, 137 };
+	static const uint8_t ipp[] = { 4, 41, 47, 97, 115, 137 };
+	static const uint16_t udp[] = { PKT_UDP_GRE, PKT_UDP_MPLS, PKT_UDP_GPE,
+		PKT_UDP_L2TP, PKT_UDP_GUE, PKT_UDP_GTPU };
 
 	for (unsigned i = 0; i < sizeof(ipp); i++)
 		if (nft_tunnel_rule(x, r, ipp[i], 0, 0) < 0)
 			return -1;
-	if (nft_tunnel_rule(x, r, 17, PKT_UDP_GRE, 2) < 0 ||
-	    nft_tunnel_rule(x, r, 17, PKT_UDP_MPLS, 2) < 0 ||
-	    nft_tunnel_rule(x, r, 17, PKT_UDP_GPE, 2) < 0 ||
+	for (unsigned i = 0; i < sizeof(udp) / sizeof(udp[0]); i++)
+		if (nft_tunnel_rule(x, r, 17, udp[i], 2) < 0)
+			return -1;
+	if (nft_tunnel_rule(x, r, 17, PKT_UDP_L2TP, 0) < 0 ||
 	    (r->vxlan && nft_tunnel_rule(x, r, 17, r->vxlan, 2) < 0) ||
 	    (r->geneve && nft_tunnel_rule(x, r, 17, r->geneve, 2) < 0) ||
 	    (r->teredo && (nft_tunnel_rule(x, r, 17, r->teredo, 2) < 0 ||

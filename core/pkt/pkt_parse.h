@@ -30,7 +30,10 @@
 	X(VXLAN, "vxlan")                                                      \
 	X(GENEVE, "geneve")                                                    \
 	X(TEREDO, "teredo")                                                    \
-	X(ETHERIP, "etherip") /* Ethernet in IP, protocol 97 */
+	X(ETHERIP, "etherip") /* Ethernet in IP, protocol 97 */                \
+	X(L2TP, "l2tp")       /* L2TPv2, PPP in UDP 1701 */                    \
+	X(GUE, "gue")         /* generic UDP encapsulation, 6080 */            \
+	X(GTP, "gtp")         /* GTP-U, 2152 */
 
 enum pkt_tun {
 #define X(id, name) PKT_TUN_##id,
@@ -54,6 +57,10 @@ int pkt_tun_parse(const char *name);
 #define PKT_UDP_GRE  4754
 #define PKT_UDP_MPLS 6635
 #define PKT_UDP_GPE  4790
+/* L2TP (RFC 2661, 3931; either port), GUE, GTP-U: also fixed. */
+#define PKT_UDP_L2TP 1701
+#define PKT_UDP_GUE  6080
+#define PKT_UDP_GTPU 2152
 
 /*
  * What the parser needs to know to open tunnels: the policy's `tunnels`

@@ -22,12 +22,26 @@
 #define PKT_GRE_VER 0x0007
 #define PKT_GRE_A   0x0080 /* PPTP acknowledgement (RFC 2637) */
 
-/* PPP protocols (RFC 1661, 1332, 5072, 1144, 1990). */
+/* L2TP flags (RFC 2661, 3931): control, length, sequence, offset. */
+#define PKT_L2TP_T   0x8000
+#define PKT_L2TP_L   0x4000
+#define PKT_L2TP_S   0x0800
+#define PKT_L2TP_O   0x0200
+#define PKT_L2TP_VER 0x000f
+
+/* GTP-U (3GPP TS 29.281): version 1, protocol type GTP, G-PDU. */
+#define PKT_GTP_HLEN 8
+#define PKT_GTP_GPDU 255
+#define PKT_GTP_OPT  0x07 /* E, S, PN: 4 more bytes */
+#define PKT_GTP_E    0x04
+
+/* PPP protocols (RFC 1661, 1332, 5072, 1962, 3032). */
 #define PKT_PPP_IP4 0x0021
 #define PKT_PPP_IP6 0x0057
-#define PKT_PPP_VJC 0x002d
-#define PKT_PPP_VJU 0x002f
-#define PKT_PPP_ML  0x003d
+#define PKT_PPP_CCP 0x00fd /* compressed (MPPE), per link: 0x00fb */
+#define PKT_PPP_CIL 0x00fb
+#define PKT_PPP_MPL 0x0281 /* MPLS unicast, RFC 3032 */
+#define PKT_PPP_MPM 0x0283 /* MPLS multicast */
 
 enum {
 	PKT_P_IPIP = 4,
@@ -36,6 +50,7 @@ enum {
 	PKT_P_ESP = 50,
 	PKT_P_UDP = 17,
 	PKT_P_ETHERIP = 97,
+	PKT_P_L2TP = 115,
 	PKT_P_MPLS = 137
 };
 
@@ -151,9 +166,34 @@ pkt_tun_ip(const uint8_t *buf, uint32_t off, uint32_t end, unsigned af,
 }
 
 /*
+ * Could the bytes at OFF be an Ethernet frame carrying IP, as an
+ * Ethernet pseudowire without control word sends it (RFC 4448)?  Its
+ * destination MAC may begin with 4 or 6, and the label says which it
+ * is, not the bytes: an ethertype of IPv4 or IPv6 (behind up to one
+ * tag) where an IP header would hold its source, followed by that
+ * version, is read both ways.  An IP source that looks so (8.0.64.0/
+ * 18 and the like) is rare enough to refuse.
+ */
+static int
+pkt_mpls_eth_like(const uint8_t *buf, uint32_t off, uint32_t end)
+{
+	uint32_t o = off + PKT_ETH_HLEN - 2;
+	uint16_t et;
+
+	if (end - off < PKT_ETH_HLEN + PKT_VLAN_HLEN + 1)
+		return 0;
+	et = pkt_ld16(buf + o);
+	if (pkt_is_vlan_tpid(et))
+		et = pkt_ld16(buf + (o += PKT_VLAN_HLEN));
+	return (et == PKT_ET_IP4 && buf[o + 2] >> 4 == 4) ||
+	       (et == PKT_ET_IP6 && buf[o + 2] >> 4 == 6);
+}
+
+/*
  * Steps over the label stack at *OFF; returns the IP version behind its
  * bottom (4 or 6) or, negated, the reason it cannot be opened.  A
- * pseudowire (control word, Ethernet) is not IP: not inspected.
+ * pseudowire (control word, Ethernet) is not IP: not inspected, and so
+ * is what could be read as either (pkt_mpls_eth_like).
  */
 static int
 pkt_mpls_walk(const uint8_t *buf, uint32_t *off, uint32_t end)
@@ -169,7 +209,9 @@ pkt_mpls_walk(const uint8_t *buf, uint32_t *off, uint32_t end)
 	if (*off >= end)
 		return -CDN_R_TUN_MPLS;
 	v = buf[*off] >> 4;
-	return v == 4 || v == 6 ? (int)v : -CDN_R_TUN_PROTO;
+	if ((v != 4 && v != 6) || pkt_mpls_eth_like(buf, *off, end))
+		return -CDN_R_TUN_PROTO;
+	return (int)v;
 }
 
 static int
@@ -253,24 +295,21 @@ pkt_tun_eth(const uint8_t *buf, uint32_t off, uint32_t end, unsigned kind,
 }
 
 /*
- * PPTP (RFC 2637): enhanced GRE, version 1, key (length and call id)
- * always, sequence and acknowledgement optional, then PPP.  IP in PPP
- * is plain to read and opened; MPPE (0x00fd), other compression and
- * link control cannot be: opaque.  Van Jacobson compression and
- * multilink hide or split the IP header: not inspected, dropped.
+ * PPP at OFF (PPTP, L2TP): address and control optional (ACFC), a 1- or
+ * 2-byte protocol (PFC).  IP and MPLS in PPP are plain to read and
+ * opened.  Compressed or encrypted datagrams (MPPE) and control
+ * protocols (0x8000 and up: LCP, NCPs, authentication) carry nothing
+ * that can be read: opaque.  Every other network protocol (bridged
+ * Ethernet 0x0031, Van Jacobson and IPHC compressed TCP/IP, multilink
+ * fragments, ...) could hide or split an IP packet: not inspected,
+ * dropped.
  */
 static int
-pkt_tun_pptp(const uint8_t *buf, uint32_t off, uint32_t end, uint16_t fl,
-    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+pkt_tun_ppp(const uint8_t *buf, uint32_t off, uint32_t end, unsigned kind,
+    int bad, const struct pkt_tun_cfg *c, struct pkt_meta *m)
 {
-	uint32_t hl = 8 + (fl & PKT_GRE_S ? 4 : 0) + (fl & PKT_GRE_A ? 4 : 0);
 	uint16_t pr;
 
-	if (fl & ~(PKT_GRE_K | PKT_GRE_S | PKT_GRE_A | PKT_GRE_VER) ||
-	    !(fl & PKT_GRE_K) || hl > end - off)
-		return CDN_R_TUN_GRE;
-	off += hl;
-	/* Address and control, unless compressed away (ACFC). */
 	if (end - off >= 2 && pkt_ld16(buf + off) == 0xff03)
 		off += 2;
 	m->opaque = 1;
@@ -282,14 +321,32 @@ pkt_tun_pptp(const uint8_t *buf, uint32_t off, uint32_t end, uint16_t fl,
 	else if (end - off >= 2)
 		pr = pkt_ld16(buf + off), off += 2;
 	else
-		return CDN_R_TUN_GRE;
-	if (pr == PKT_PPP_VJC || pr == PKT_PPP_VJU || pr == PKT_PPP_ML)
-		return CDN_R_TUN_PROTO;
-	if (pr != PKT_PPP_IP4 && pr != PKT_PPP_IP6)
+		return bad;
+	if (pr >= 0x8000 || pr == PKT_PPP_CCP || pr == PKT_PPP_CIL)
 		return 0;
 	m->opaque = 0;
-	return pkt_tun_ip(buf, off, end, pr == PKT_PPP_IP4 ? 4 : 6, PKT_TUN_GRE,
-	    c, m);
+	if (pr == PKT_PPP_MPL || pr == PKT_PPP_MPM)
+		return pkt_tun_mpls(buf, off, end, c, m);
+	if (pr != PKT_PPP_IP4 && pr != PKT_PPP_IP6)
+		return CDN_R_TUN_PROTO;
+	return pkt_tun_ip(buf, off, end, pr == PKT_PPP_IP4 ? 4 : 6, kind, c, m);
+}
+
+/*
+ * PPTP (RFC 2637): enhanced GRE, version 1, key (length and call id)
+ * always, sequence and acknowledgement optional, then PPP.
+ */
+static int
+pkt_tun_pptp(const uint8_t *buf, uint32_t off, uint32_t end, uint16_t fl,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	uint32_t hl = 8 + (fl & PKT_GRE_S ? 4 : 0) + (fl & PKT_GRE_A ? 4 : 0);
+
+	if (fl & ~(PKT_GRE_K | PKT_GRE_S | PKT_GRE_A | PKT_GRE_VER) ||
+	    !(fl & PKT_GRE_K) || hl > end - off)
+		return CDN_R_TUN_GRE;
+	return pkt_tun_ppp(buf, off + hl, end, PKT_TUN_GRE, CDN_R_TUN_GRE, c,
+	    m);
 }
 
 /*
@@ -447,18 +504,206 @@ pkt_tun_gpe(const uint8_t *buf, uint32_t off, uint32_t end,
 	    PKT_TUN_VXLAN, c, m);
 }
 
-/* GRE, MPLS and VXLAN-GPE on their UDP ports, as fixed by IANA. */
+static int pkt_tun_etherip(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m);
+
+/*
+ * L2TPv3 data (RFC 3931) puts a cookie and a sublayer, whose lengths
+ * are set per session and never on the wire, before its payload: it
+ * cannot be opened reliably, so it is not inspected.  Session 0 is a
+ * control message, carrying no IP.  OFF is where the session id is.
+ */
 static int
-pkt_tun_udp_ip(const uint8_t *buf, uint32_t off, uint32_t end,
+pkt_tun_l2tp3(const uint8_t *buf, uint32_t off, uint32_t end)
+{
+	if (end - off < 4)
+		return CDN_R_TUN_L2TP;
+	return pkt_ld32(buf + off) == 0 ? 0 : CDN_R_TUN_PROTO;
+}
+
+/*
+ * L2TP on UDP (RFC 2661, 3931).  Control messages (T) carry no IP.
+ * Version 2 data is PPP behind the optional length, sequence and
+ * offset fields, opened like PPTP; version 3 as pkt_tun_l2tp3 says.
+ */
+static int
+pkt_tun_l2tp(const uint8_t *buf, uint32_t off, uint32_t end,
     const struct pkt_tun_cfg *c, struct pkt_meta *m)
 {
-	if (m->frag != PKT_FRAG_NONE)
-		return CDN_R_TUN_FRAG;
-	if (m->dport == PKT_UDP_GRE)
+	uint16_t fl;
+	uint32_t hl;
+
+	if (end - off < 2)
+		return CDN_R_TUN_L2TP;
+	fl = pkt_ld16(buf + off);
+	if ((fl & PKT_L2TP_VER) == 3)
+		return fl & PKT_L2TP_T ? 0 : pkt_tun_l2tp3(buf, off + 4, end);
+	if ((fl & PKT_L2TP_VER) != 2)
+		return CDN_R_TUN_L2TP;
+	if (fl & PKT_L2TP_T)
+		return 0;
+	hl = 2 + (fl & PKT_L2TP_L ? 2 : 0) + 4 + (fl & PKT_L2TP_S ? 4 : 0);
+	if (fl & PKT_L2TP_O) {
+		if (end - off < hl + 2)
+			return CDN_R_TUN_L2TP;
+		hl += 2 + (uint32_t)pkt_ld16(buf + off + hl);
+	}
+	if (hl > end - off)
+		return CDN_R_TUN_L2TP;
+	return pkt_tun_ppp(buf, off + hl, end, PKT_TUN_L2TP, CDN_R_TUN_L2TP, c,
+	    m);
+}
+
+/*
+ * What the IP protocol number PROTO names at OFF, as behind an IP
+ * header (GUE).  A bare transport header would take the outer packet's
+ * addresses, as no rule expects of a tunnel: not inspected.
+ */
+static int
+pkt_tun_ipproto(const uint8_t *buf, uint32_t off, uint32_t end, uint8_t proto,
+    unsigned kind, const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	switch (proto) {
+	case PKT_P_IPIP:
+		return pkt_tun_ip(buf, off, end, 4, kind, c, m);
+	case PKT_P_IPV6:
+		return pkt_tun_ip(buf, off, end, 6, kind, c, m);
+	case PKT_P_GRE:
 		return pkt_tun_gre(buf, off, end, c, m);
-	if (m->dport == PKT_UDP_MPLS)
+	case PKT_P_MPLS:
 		return pkt_tun_mpls(buf, off, end, c, m);
-	return pkt_tun_gpe(buf, off, end, c, m);
+	case PKT_P_ETHERIP:
+		return pkt_tun_etherip(buf, off, end, c, m);
+	case PKT_P_L2TP:
+		return pkt_tun_l2tp3(buf, off, end);
+	case PKT_P_ESP:
+		m->opaque = 1;
+		return 0;
+	default:
+		return CDN_R_TUN_PROTO;
+	}
+}
+
+/*
+ * GUE (draft-ietf-intarea-gue): variant 1 is a bare IPv4 or IPv6
+ * packet; variant 0 a header whose extension fields are skipped by its
+ * length, then the IP protocol it names (or a control message).
+ */
+static int
+pkt_tun_gue(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	unsigned v;
+	uint32_t hl;
+
+	if (end - off < 4)
+		return CDN_R_TUN_GUE;
+	v = buf[off] >> 4;
+	if (v == 4 || v == 6)
+		return pkt_tun_ip(buf, off, end, v, PKT_TUN_GUE, c, m);
+	if (v >> 2 != 0)
+		return CDN_R_TUN_GUE;
+	if (buf[off] & 0x20)
+		return 0;
+	hl = 4 + (uint32_t)(buf[off] & 0x1f) * 4;
+	if (hl > end - off)
+		return CDN_R_TUN_GUE;
+	return pkt_tun_ipproto(buf, off + hl, end, buf[off + 1], PKT_TUN_GUE, c,
+	    m);
+}
+
+/*
+ * GTP-U (3GPP TS 29.281): version 1; a G-PDU carries a user packet
+ * behind the optional sequence, N-PDU and extension headers (each
+ * counted in 4-octet units, its last byte naming the next).  Other
+ * messages (echo, error indication, end marker) carry none.  A user
+ * packet that is not IP (Ethernet or unstructured PDU sessions) is not
+ * inspected.
+ */
+static int
+pkt_tun_gtp(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, struct pkt_meta *m)
+{
+	uint32_t hl = PKT_GTP_HLEN, n;
+	unsigned nx = 0, v;
+
+	if (end - off < PKT_GTP_HLEN || (buf[off] & 0xf0) != 0x30)
+		return CDN_R_TUN_GTP;
+	if (buf[off + 1] != PKT_GTP_GPDU)
+		return 0;
+	if (buf[off] & PKT_GTP_OPT) {
+		if (end - off < (hl += 4))
+			return CDN_R_TUN_GTP;
+		nx = buf[off] & PKT_GTP_E ? buf[off + hl - 1] : 0;
+	}
+	while (nx != 0) {
+		n = end - off - hl >= 4 ? (uint32_t)buf[off + hl] * 4 : 0;
+		if (n == 0 || n > end - off - hl)
+			return CDN_R_TUN_GTP;
+		nx = buf[off + hl + n - 1];
+		hl += n;
+	}
+	if (hl == end - off)
+		return CDN_R_TUN_GTP;
+	v = buf[off + hl] >> 4;
+	if (v != 4 && v != 6)
+		return CDN_R_TUN_PROTO;
+	return pkt_tun_ip(buf, off + hl, end, v, PKT_TUN_GTP, c, m);
+}
+
+/* The UDP carriers pkt_udp_carrier tells apart. */
+enum {
+	PKT_U_NONE,
+	PKT_U_VXLAN,
+	PKT_U_GENEVE,
+	PKT_U_TEREDO,
+	PKT_U_GRE,
+	PKT_U_MPLS,
+	PKT_U_GPE,
+	PKT_U_L2TP,
+	PKT_U_GUE,
+	PKT_U_GTP
+};
+
+/*
+ * Which carrier the datagram at OFF..END is.  The destination port
+ * first: the receiver decapsulates by the port it listens on.  Then the
+ * ports replies come from (Teredo, L2TP) and Teredo's signature.  A
+ * source port is the sender's to choose: it must never stand in for
+ * what the destination port opens (a GENEVE packet from port 3544 is
+ * GENEVE to its receiver, whatever Teredo would make of it).
+ */
+static unsigned
+pkt_udp_carrier(const uint8_t *buf, uint32_t off, uint32_t end,
+    const struct pkt_tun_cfg *c, const struct pkt_meta *m)
+{
+	uint16_t d = m->dport, s = m->sport;
+
+	if (c->vxlan && d == c->vxlan)
+		return PKT_U_VXLAN;
+	if (c->geneve && d == c->geneve)
+		return PKT_U_GENEVE;
+	if (c->teredo && d == c->teredo)
+		return PKT_U_TEREDO;
+	switch (d) {
+	case PKT_UDP_GRE:
+		return PKT_U_GRE;
+	case PKT_UDP_MPLS:
+		return PKT_U_MPLS;
+	case PKT_UDP_GPE:
+		return PKT_U_GPE;
+	case PKT_UDP_L2TP:
+		return PKT_U_L2TP;
+	case PKT_UDP_GUE:
+		return PKT_U_GUE;
+	case PKT_UDP_GTPU:
+		return PKT_U_GTP;
+	}
+	if (s == PKT_UDP_L2TP)
+		return PKT_U_L2TP;
+	if (c->teredo && (s == c->teredo || pkt_teredo_like(buf, off, end)))
+		return PKT_U_TEREDO;
+	return PKT_U_NONE;
 }
 
 /*
@@ -472,19 +717,12 @@ pkt_tun_udp(const uint8_t *buf, uint32_t have, const struct pkt_tun_cfg *c,
 {
 	uint32_t off = m->l4_off + PKT_UDP_HLEN;
 	uint32_t end = m->l4_off + (uint32_t)pkt_ld16(buf + m->l4_off + 4);
-	int vx, gn, td;
+	unsigned u;
 
 	if (end > have)
 		end = have;
-	vx = c->vxlan && m->dport == c->vxlan;
-	gn = c->geneve && m->dport == c->geneve;
-	td = c->teredo && (m->dport == c->teredo || m->sport == c->teredo ||
-	                      pkt_teredo_like(buf, off, end));
-
-	if (m->dport == PKT_UDP_GRE || m->dport == PKT_UDP_MPLS ||
-	    m->dport == PKT_UDP_GPE)
-		return pkt_tun_udp_ip(buf, off, end, c, m);
-	if (!vx && !gn && !td) {
+	u = pkt_udp_carrier(buf, off, end, c, m);
+	if (u == PKT_U_NONE) {
 		if (m->frag == PKT_FRAG_NONE &&
 		    pkt_udp_opaque(buf, off, end, c, m))
 			m->opaque = 1;
@@ -493,13 +731,29 @@ pkt_tun_udp(const uint8_t *buf, uint32_t have, const struct pkt_tun_cfg *c,
 	/* A first fragment: the rest of the inside is not here to judge. */
 	if (m->frag != PKT_FRAG_NONE)
 		return CDN_R_TUN_FRAG;
-	if (td)
-		return pkt_tun_teredo(buf, off, end, c, m);
-	if (gn)
+	switch (u) {
+	case PKT_U_VXLAN:
+		if (end - off < PKT_VXLAN_HLEN || !(buf[off] & 0x08))
+			return CDN_R_TUN_VXLAN;
+		return pkt_tun_eth(buf, off + PKT_VXLAN_HLEN, end,
+		    PKT_TUN_VXLAN, c, m);
+	case PKT_U_GENEVE:
 		return pkt_tun_geneve(buf, off, end, c, m);
-	if (end - off < PKT_VXLAN_HLEN || !(buf[off] & 0x08))
-		return CDN_R_TUN_VXLAN;
-	return pkt_tun_eth(buf, off + PKT_VXLAN_HLEN, end, PKT_TUN_VXLAN, c, m);
+	case PKT_U_TEREDO:
+		return pkt_tun_teredo(buf, off, end, c, m);
+	case PKT_U_GRE:
+		return pkt_tun_gre(buf, off, end, c, m);
+	case PKT_U_MPLS:
+		return pkt_tun_mpls(buf, off, end, c, m);
+	case PKT_U_GPE:
+		return pkt_tun_gpe(buf, off, end, c, m);
+	case PKT_U_L2TP:
+		return pkt_tun_l2tp(buf, off, end, c, m);
+	case PKT_U_GUE:
+		return pkt_tun_gue(buf, off, end, c, m);
+	default:
+		return pkt_tun_gtp(buf, off, end, c, m);
+	}
 }
 
 /* IPv4 or IPv6 straight behind an IP header (or an IPv6 SRH). */
@@ -546,11 +800,11 @@ pkt_tun(const uint8_t *buf, uint32_t end, const struct pkt_tun_cfg *c,
 		return pkt_tun_gre(buf, m->l4_off, end, c, m);
 	case PKT_P_ETHERIP:
 	case PKT_P_MPLS:
+	case PKT_P_L2TP:
 		if (m->frag != PKT_FRAG_NONE)
 			return CDN_R_TUN_FRAG;
-		if (m->l4proto == PKT_P_MPLS)
-			return pkt_tun_mpls(buf, m->l4_off, end, c, m);
-		return pkt_tun_etherip(buf, m->l4_off, end, c, m);
+		return pkt_tun_ipproto(buf, m->l4_off, end, m->l4proto,
+		    PKT_TUN_NONE, c, m);
 	case PKT_P_ESP:
 		m->opaque = 1;
 		return 0;

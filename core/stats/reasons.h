@@ -51,6 +51,9 @@ enum cdn_action {
 	X(TUN_TEREDO, "tun-bad-teredo")                                        \
 	X(TUN_MPLS, "tun-bad-mpls")                                            \
 	X(TUN_ETH, "tun-bad-ethernet")                                         \
+	X(TUN_L2TP, "tun-bad-l2tp")                                            \
+	X(TUN_GUE, "tun-bad-gue")                                              \
+	X(TUN_GTP, "tun-bad-gtp")                                              \
 	X(TUN_INNER, "tun-bad-inner")                                          \
 	X(TUN_DEPTH, "tun-too-deep")                                           \
 	X(TUN_PROTO, "tun-not-inspected")                                      \

@@ -58,7 +58,8 @@ MALFORMED = {
     "ipv4-bad-options", "ipv4-bad-ah", "ethertype-not-inspected",
     "tun-bad-gre", "tun-bad-vxlan", "tun-bad-geneve", "tun-bad-teredo",
     "tun-bad-mpls", "tun-bad-ethernet", "tun-bad-inner", "tun-too-deep",
-    "tun-not-inspected", "tun-fragment",
+    "tun-not-inspected", "tun-fragment", "tun-bad-l2tp", "tun-bad-gue",
+    "tun-bad-gtp",
 }
 ALL_REASONS = [
     "eth-truncated", "vlan-truncated", "vlan-too-deep", "ipv4-truncated",
@@ -68,7 +69,8 @@ ALL_REASONS = [
     "udp-truncated", "udp-bad-length", "icmp-truncated",
     "ipv4-bad-options", "ipv4-bad-ah",
     "tun-bad-gre", "tun-bad-vxlan", "tun-bad-geneve", "tun-bad-teredo",
-    "tun-bad-mpls", "tun-bad-ethernet", "tun-bad-inner", "tun-too-deep",
+    "tun-bad-mpls", "tun-bad-ethernet", "tun-bad-l2tp", "tun-bad-gue",
+    "tun-bad-gtp", "tun-bad-inner", "tun-too-deep",
     "tun-not-inspected", "tun-fragment",
     "ethertype-not-inspected", "non-ip", "rule",
     "default", "fragment", "no-egress-port", "tx-queue-full",
@@ -677,6 +679,14 @@ def _malformed_tunnels(l2):
         ("tun-inner-short", T.ipip(US4, Raw(bytes(s)[:30])),
          "tun-bad-inner"),
         ("tun-too-deep", T.nest(US4, s, 4), "tun-too-deep"),
+        ("tun-l2tp-v1", IP(src=US4, dst=SRV4) / UDP(sport=1, dport=1701) /
+         Raw(b"\x00\x01\x00\x00" + bytes(s)), "tun-bad-l2tp"),
+        ("tun-gue-variant-2", IP(src=US4, dst=SRV4) /
+         UDP(sport=1, dport=6080) / Raw(b"\x80\x04\x00\x00" + bytes(s)),
+         "tun-bad-gue"),
+        ("tun-gtp-v2", IP(src=US4, dst=SRV4) / UDP(sport=1, dport=2152) /
+         Raw(b"\x48\xff\x00\x00" + b"\x00" * 4 + bytes(s)),
+         "tun-bad-gtp"),
         ("tun-gre-erspan", IP(src=US4, dst=SRV4, proto=47) / Raw(
             b"\x00\x00\x88\xbe" + bytes(s)), "tun-not-inspected"),
         ("tun-first-fragment", IP(src=US4, dst=SRV4, proto=4, flags="MF") /

@@ -164,3 +164,33 @@ def pptp(src, inner, ppp=None, seq=None, ack=None):
     o = _outer4(src)
     o.proto = 47
     return o / Raw(h + body)
+
+
+def l2tp(src, inner, from_lns=False):
+    """L2TPv2 data (RFC 2661) on UDP 1701: tunnel and session ids, then
+    PPP with address and control, IPv4 or IPv6."""
+    ppp = b"\xff\x03" + (b"\x00\x57" if isinstance(inner, IPv6)
+                         else b"\x00\x21")
+    udp = UDP(sport=1701, dport=50004) if from_lns else \
+        UDP(sport=50004, dport=1701)
+    return _outer4(src) / udp / Raw(b"\x00\x02\x00\x01\x00\x02" + ppp +
+                                    bytes(inner))
+
+
+def gue(src, inner, hdr=False):
+    """GUE on UDP 6080: variant 1 (the bare packet) or a variant 0
+    header naming IPv4 (4) or IPv6 (41)."""
+    h = b""
+    if hdr:
+        h = bytes([0, 41 if isinstance(inner, IPv6) else 4, 0, 0])
+    return _outer4(src) / UDP(sport=50004, dport=6080) / Raw(h +
+                                                              bytes(inner))
+
+
+def gtp(src, inner):
+    """GTP-U G-PDU on UDP 2152 with sequence and one extension header
+    (a PDU session container)."""
+    h = b"\x34\xff" + struct.pack("!H", len(bytes(inner)) + 8) + \
+        b"\x00\x00\x00\x01\x00\x00\x00\x85\x01\x10\x05\x00"
+    return _outer4(src) / UDP(sport=50004, dport=2152) / Raw(h +
+                                                              bytes(inner))

@@ -398,7 +398,7 @@ build(struct nft_batch *b, const struct conf *c, const struct geo_tables *t,
 }
 
 /* The tunnel rules nft_tunnel_gate writes by default. */
-#define NTUN 12
+#define NTUN 17
 
 /* The classify chain, decoded back: matchers, counter, verdict. */
 static void
@@ -417,13 +417,13 @@ test_table_batch(void **st)
 	batch_walk(&b, rules_cb, &r);
 	/* ports x2, sessions x2, geo x2, r0_svc, r1 protocols x2 */
 	assert_int_equal(r.sets, 9);
-	/* The policy can deny: tunnels first (4, 41, 47, 97, 137, GRE and
-	 * MPLS in UDP, VXLAN-GPE, VXLAN, GENEVE, Teredo both ways),
-	 * dropped. */
+	/* The policy can deny: tunnels first (4, 41, 47, 97, 115, 137, GRE
+	 * and MPLS in UDP, VXLAN-GPE, L2TP, GUE, GTP-U, L2TP from 1701,
+	 * VXLAN, GENEVE, Teredo both ways), dropped. */
 	assert_int_equal(r.n, NTUN + 6);
 	assert_string_equal(r.comment[0], "tunnel");
 	assert_string_equal(r.exprs[0], "meta cmp counter immediate");
-	assert_string_equal(r.exprs[5], "meta cmp payload cmp counter "
+	assert_string_equal(r.exprs[6], "meta cmp payload cmp counter "
 	                                "immediate");
 	assert_string_equal(r.comment[NTUN + 0], "r0 v4 ssh-bad");
 	assert_string_equal(r.exprs[NTUN + 0],

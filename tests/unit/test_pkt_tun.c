@@ -716,6 +716,218 @@ test_pptp_and_udp_carriers(void **state)
 	check(&t, 0, 4, PKT_TUN_VXLAN);
 }
 
+/* An IPv4 packet from the relay carrying protocol PROTO, or UDP to DP. */
+static void
+relay4(struct tun_frame *t, uint8_t proto, uint16_t sp, uint16_t dp)
+{
+	tf_start(t, 0x0800);
+	tf_ip4(t, proto, PKT_FR_IP4_SRC);
+	if (proto == 17)
+		tf_udp(t, sp, dp);
+}
+
+/*
+ * PPP inside PPTP that is neither IP nor opaque: bridged Ethernet (BCP)
+ * and other network protocols passed as opaque on the outer verdict;
+ * MPLS in PPP is opened.
+ */
+static void
+test_ppp_protocols(void **state)
+{
+	uint8_t pptp[14] = { 0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 1, 0, 0, 0, 9,
+		0x00, 0x31 };
+	static const uint8_t lbl[4] = { 0, 0, 0x11, 64 };
+	struct tun_frame t;
+	struct pkt_meta m;
+
+	(void)state;
+	relay4(&t, 47, 0, 0);
+	tf_bytes(&t, pptp, sizeof(pptp));
+	tf_bytes(&t, (const uint8_t[]){ 0x00, 0x01 }, 2);
+	tf_eth(&t, 0x0800);
+	inner(&t, 4);
+	tf_done(&t);
+	check(&t, CDN_R_TUN_PROTO, 0, 0);
+
+	pptp[13] = 0x81, pptp[12] = 0x02;
+	relay4(&t, 47, 0, 0);
+	tf_bytes(&t, pptp, sizeof(pptp));
+	tf_bytes(&t, lbl, sizeof(lbl));
+	inner(&t, 4);
+	tf_done(&t);
+	check(&t, 0, 4, PKT_TUN_MPLS);
+
+	/* Link control and MPPE stay opaque. */
+	pptp[12] = 0xc0, pptp[13] = 0x21;
+	relay4(&t, 47, 0, 0);
+	tf_bytes(&t, pptp, sizeof(pptp));
+	tf_bytes(&t, lbl, sizeof(lbl));
+	tf_fix(&t);
+	assert_int_equal(parse_exact(t.f.b, t.f.len, &pkt_tun_default, &m), 0);
+	assert_true(m.opaque);
+}
+
+/*
+ * L2TP: version 2 data (PPP) on UDP 1701 either way is opened; version
+ * 3 data (on UDP, or IP protocol 115) is not inspected; control
+ * messages pass as what they are.
+ */
+static void
+test_l2tp(void **state)
+{
+	static const uint8_t v2[14] = { 0x4a, 0x02, 0, 0, 0, 1, 0, 2, 0, 3, 0,
+		4, 0, 0 };
+	static const uint8_t ppp[4] = { 0xff, 0x03, 0x00, 0x21 };
+	static const uint8_t v3[12] = { 0, 3, 0, 0, 0, 0, 0, 5 };
+	struct tun_frame t;
+	struct pkt_meta m;
+
+	(void)state;
+	for (unsigned dir = 0; dir < 2; dir++) {
+		relay4(&t, 17, dir ? 1701 : 50000, dir ? 50000 : 1701);
+		tf_bytes(&t, v2, sizeof(v2));
+		tf_bytes(&t, ppp, sizeof(ppp));
+		inner(&t, 4);
+		tf_done(&t);
+		pkt_fr_put16(t.f.b + t.off[1] + 8 + 2,
+		    (uint16_t)(t.f.len - t.off[1] - 8));
+		check(&t, 0, 4, PKT_TUN_L2TP);
+	}
+	/* Offset padding skipped; no address and control, IPv6. */
+	relay4(&t, 17, 50000, 1701);
+	tf_bytes(&t,
+	    (const uint8_t[]){ 0x02, 0x02, 0, 1, 0, 2, 0, 2, 0xee, 0xee, 0x00,
+	        0x57 },
+	    12);
+	inner(&t, 6);
+	tf_done(&t);
+	check(&t, 0, 6, PKT_TUN_L2TP);
+
+	relay4(&t, 17, 50000, 1701);
+	tf_bytes(&t, v3, sizeof(v3));
+	tf_eth(&t, 0x0800);
+	inner(&t, 4);
+	tf_done(&t);
+	check(&t, CDN_R_TUN_PROTO, 0, 0);
+	relay4(&t, 115, 0, 0);
+	tf_bytes(&t, v3 + 4, 8);
+	tf_eth(&t, 0x0800);
+	inner(&t, 4);
+	tf_done(&t);
+	check(&t, CDN_R_TUN_PROTO, 0, 0);
+	relay4(&t, 115, 0, 0);
+	tf_bytes(&t, (const uint8_t[]){ 0, 0, 0, 0, 0xc8, 0x03 }, 6);
+	tf_fix(&t);
+	assert_int_equal(parse_exact(t.f.b, t.f.len, &pkt_tun_default, &m), 0);
+	/* Version 1 (L2F) or garbage on 1701 is refused. */
+	relay4(&t, 17, 50000, 1701);
+	tf_bytes(&t, (const uint8_t[]){ 0, 1, 0, 0 }, 4);
+	tf_fix(&t);
+	check(&t, CDN_R_TUN_L2TP, 0, 0);
+}
+
+/* GUE variants 1 (bare IP) and 0 (a header naming the protocol). */
+static void
+test_gue(void **state)
+{
+	static const uint8_t g0[8] = { 0x01, 41, 0, 0, 0, 0, 0, 0 };
+	struct tun_frame t;
+
+	(void)state;
+	relay4(&t, 17, 50000, 6080);
+	inner(&t, 4);
+	tf_done(&t);
+	check(&t, 0, 4, PKT_TUN_GUE);
+	relay4(&t, 17, 50000, 6080);
+	tf_bytes(&t, g0, sizeof(g0));
+	inner(&t, 6);
+	tf_done(&t);
+	check(&t, 0, 6, PKT_TUN_GUE);
+	/* A bare TCP header would borrow the outer addresses. */
+	relay4(&t, 17, 50000, 6080);
+	tf_bytes(&t, (const uint8_t[]){ 0, 6, 0, 0 }, 4);
+	tf_done(&t);
+	check(&t, CDN_R_TUN_PROTO, 0, 0);
+}
+
+/* GTP-U: a G-PDU behind sequence and an extension header is opened. */
+static void
+test_gtp(void **state)
+{
+	static const uint8_t g[16] = { 0x34, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+		0x85, 1, 0x10, 0x05, 0 };
+	struct tun_frame t;
+
+	(void)state;
+	relay4(&t, 17, 50000, 2152);
+	tf_bytes(&t, g, sizeof(g));
+	inner(&t, 4);
+	tf_done(&t);
+	check(&t, 0, 4, PKT_TUN_GTP);
+	/* An extension header of length 0 never ends. */
+	t.f.b[t.off[1] + 8 + 12] = 0;
+	check(&t, CDN_R_TUN_GTP, 0, 0);
+}
+
+/*
+ * A source port is the sender's to choose: GENEVE to 6081 from 3544,
+ * whose flags and protocol read as a Teredo authentication header, with
+ * a harmless IPv6 header in the inner frame's trailer where that header
+ * would end.  Its receiver decapsulates GENEVE: the inner IPv4 source
+ * is the one to judge, not the trailer's.
+ */
+static void
+test_sport_does_not_pick(void **state)
+{
+	static const uint8_t gn[8] = { 0x00, 0x01, 0x65, 0x58, 0, 0, 1, 0 };
+	uint8_t fake[40] = { 0x60, 0, 0, 0, 0, 0, 59, 64, 0x26, 0x01 };
+	struct tun_frame t;
+	uint32_t udp;
+
+	(void)state;
+	relay4(&t, 17, 3544, 6081);
+	udp = t.f.len;
+	tf_bytes(&t, gn, sizeof(gn));
+	tf_eth(&t, 0x0800);
+	inner(&t, 4);
+	tf_done(&t);
+	memset(t.f.b + t.f.len, 0, 202 - (t.f.len - udp));
+	t.f.len = udp + 202;
+	tf_bytes(&t, fake, sizeof(fake));
+	pkt_fr_put16(t.f.b + t.off[0] + 2, (uint16_t)(t.f.len - t.off[0]));
+	pkt_fr_put16(t.f.b + t.off[1] + 4, (uint16_t)(t.f.len - t.off[1]));
+	check(&t, 0, 4, PKT_TUN_GENEVE);
+}
+
+/*
+ * An Ethernet pseudowire frame without control word whose destination
+ * MAC begins with 4: read as IPv4, it is a harmless packet from
+ * 8.0.69.0 (the ethertype and the real header's first bytes); the PE
+ * behind the label bridges the frame and its CN ssh SYN.  Read both
+ * ways: not inspected.
+ */
+static void
+test_mpls_pw_disguise(void **state)
+{
+	static const uint8_t lbl[4] = { 0, 0, 0x11, 64 };
+	static const uint8_t mac[12] = { 0x46, 0, 0, 0x30, 0, 0, 0, 0, 0, 0xfd,
+		0, 0 };
+	struct tun_frame t;
+
+	(void)state;
+	for (unsigned vlan = 0; vlan < 2; vlan++) {
+		gre(&t, 0, 0x8847);
+		tf_bytes(&t, lbl, sizeof(lbl));
+		tf_bytes(&t, mac, sizeof(mac));
+		if (vlan)
+			tf_bytes(&t, (const uint8_t[]){ 0x81, 0, 0, 5 }, 4);
+		tf_bytes(&t, (const uint8_t[]){ 0x08, 0 }, 2);
+		inner(&t, 4);
+		tf_done(&t);
+		check(&t, CDN_R_TUN_PROTO, 0, 0);
+	}
+}
+
 int
 main(void)
 {
@@ -730,6 +942,12 @@ main(void)
 		cmocka_unit_test(test_depth_and_fragments),
 		cmocka_unit_test(test_opaque),
 		cmocka_unit_test(test_pptp_and_udp_carriers),
+		cmocka_unit_test(test_ppp_protocols),
+		cmocka_unit_test(test_l2tp),
+		cmocka_unit_test(test_gue),
+		cmocka_unit_test(test_gtp),
+		cmocka_unit_test(test_sport_does_not_pick),
+		cmocka_unit_test(test_mpls_pw_disguise),
 		cmocka_unit_test(test_cls_inner_session),
 		cmocka_unit_test(test_cls_explain_sets),
 		cmocka_unit_test(test_cls_knock_in_tunnel),

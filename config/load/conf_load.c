@@ -13,7 +13,7 @@
 
 static const char *const conf_top_keys[] = { "geo", "regions", "services",
 	"rules", "default", "non_ip", "dataplane", "identity", "control",
-	"backend", "source_route", "tunnels", NULL };
+	"backend", "source_route", "tunnels", "evidence", NULL };
 
 static const char *const conf_default_keys[] = { "action", "log", NULL };
 
@@ -30,6 +30,7 @@ conf_defaults_set(struct conf *c)
 	c->frag_timeout_ms = FRAG_TIMEOUT_MS_DEFAULT;
 	conf_control_defaults(&c->control);
 	conf_tunnels_defaults(&c->tunnels);
+	conf_evidence_defaults(&c->evidence);
 }
 
 static int
@@ -96,6 +97,7 @@ static const struct {
 	{ "non_ip", conf_nonip_load },
 	{ "source_route", conf_srcroute_load },
 	{ "tunnels", conf_tunnels_load },
+	{ "evidence", conf_evidence_load },
 	{ "control", conf_control_load },
 };
 

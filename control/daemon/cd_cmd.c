@@ -390,6 +390,18 @@ cd_counters_frag(const struct stats *s)
 	return o;
 }
 
+/* Evidence captures (core/evid): what was kept, and what was not. */
+static json_t *
+cd_counters_evid(const struct stats *s)
+{
+	json_t *o = json_object();
+
+#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)s->evid.f));
+	STATS_EVID_FIELDS(X)
+#undef X
+	return o;
+}
+
 /* Tunnel layers seen in a packet, as the counters' keys. */
 static const char *
 cd_layers_name(unsigned n)
@@ -449,6 +461,7 @@ cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "knock_unsent",
 	    json_integer((json_int_t)s->knock_unsent));
 	json_object_set_new(o, "fragments", cd_counters_frag(s));
+	json_object_set_new(o, "evidence", cd_counters_evid(s));
 	/* cordond's verdicts on the knocks it was handed, by reason. */
 	if (d->sess != NULL && d->sess->knock != NULL)
 		json_object_set_new(o, "knocks",

@@ -424,11 +424,13 @@ cd_cmd_show(struct cd *d, const struct cd_req *rq, json_t **data,
 		*data = cd_show_candidate(d, rq);
 	else if (strcmp(w, "logging") == 0)
 		*data = cd_syslog_show(d);
+	else if (strcmp(w, "captures") == 0)
+		*data = cd_show_captures(d);
 	else
 		return cd_fail(e, "bad-request",
 		    "show: unknown \"%s\" (rules, "
 		    "regions, services, ports, nexthops, geo, revisions, audit, "
-		    "config, candidate, logging)",
+		    "config, candidate, logging, captures)",
 		    w);
 	return 0;
 }

@@ -230,6 +230,11 @@ int cd_client_admit(const struct cd_client *c, int64_t deadline_ms, bool change,
  */
 int cd_sock_slot(struct cd_client *const *cl, bool ro, uid_t uid, bool *evict);
 
+/* cd_evid.c: cordon-dp's evidence notes to syslog; show captures. */
+struct dpc_msg_evidence;
+void cd_evid_in(void *arg, const struct dpc_msg_evidence *m);
+json_t *cd_show_captures(struct cd *d);
+
 /* cd_cmd.c: request dispatch */
 json_t *cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c);
 

@@ -41,6 +41,8 @@ struct dpc {
 	uint64_t knock_lost;
 	dpc_knock_fn *knock_fn;
 	void *knock_arg;
+	dpc_evidence_fn *evid_fn;
+	void *evid_arg;
 	int sess_fd; /* to send with the next LOAD; -1: none */
 };
 
@@ -57,6 +59,7 @@ struct dpc_rx {
 		struct dpc_msg_result result;
 		struct dpc_msg_event event;
 		struct dpc_msg_knock knock;
+		struct dpc_msg_evidence evid;
 		uint8_t b[DPC_MSG_MAX];
 	} u;
 	int fd;
@@ -558,6 +561,13 @@ dpc_ev_deliver(const struct dpc_msg_event *m, dpc_event_fn *fn, void *arg)
 }
 
 void
+dpc_evidence_handler(struct dpc *c, dpc_evidence_fn *fn, void *arg)
+{
+	c->evid_fn = fn;
+	c->evid_arg = arg;
+}
+
+void
 dpc_knock_handler(struct dpc *c, dpc_knock_fn *fn, void *arg)
 {
 	c->knock_fn = fn;
@@ -614,6 +624,8 @@ dpc_events_read(struct dpc *c, dpc_event_fn *fn, void *arg)
 			dpc_ev_deliver(&rx.u.event, fn, arg);
 		else if (rx.h.type == DPC_KNOCK)
 			dpc_knock_deliver(c, &rx.u.knock);
+		else if (rx.h.type == DPC_EVIDENCE && c->evid_fn != NULL)
+			c->evid_fn(c->evid_arg, &rx.u.evid);
 	}
 	return 0;
 }

@@ -1,0 +1,100 @@
+/*
+ * Evidence captures, cordond's side (docs/evidence.md): cordon-dp's
+ * notes about its pcap files become syslog records, and `show captures`
+ * lists the files (read from the folder itself, so it also shows what
+ * an earlier cordon-dp wrote).
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/daemon/cordond.h"
+#include "core/evid/evid_pcap.h"
+#include "core/stats/reasons.h"
+#include "wire/dpc_proto.h"
+
+#define CD_EVID_FILES 1024 /* listed at most */
+
+static void
+cd_evid_flow(struct cd *d, const struct dpc_msg_evidence *m)
+{
+	const struct dpc_wire_event *ev = &m->ev;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	int af = ev->af == 4 ? AF_INET : AF_INET6;
+	const struct policy *p = d->run.pol;
+	const char *rule = "(default)";
+
+	inet_ntop(af, ev->src, src, sizeof(src));
+	inet_ntop(af, ev->dst, dst, sizeof(dst));
+	if (p != NULL && ev->rule < p->nrules)
+		rule = p->rule[ev->rule].name;
+	cd_syslog_event(d, "evidence-flow", "evidence of a flow written",
+	    "file", m->file, "rule", rule, "action",
+	    cdn_action_name(ev->action), "src", src, "dst", dst, "sport",
+	    CD_SL_U(ev->sport), "dport", CD_SL_U(ev->dport), "proto",
+	    CD_SL_U(ev->proto), NULL);
+}
+
+/* One note from cordon-dp (dpc_evidence_handler). */
+void
+cd_evid_in(void *arg, const struct dpc_msg_evidence *m)
+{
+	struct dpc_msg_evidence c = *m;
+	struct cd *d = arg;
+
+	c.file[sizeof(c.file) - 1] = '\0';
+	switch (c.kind) {
+	case DPC_EVID_OPENED:
+		cd_syslog_event(d, "evidence-file", "evidence file opened",
+		    "file", c.file, NULL);
+		break;
+	case DPC_EVID_FLOW:
+		cd_evid_flow(d, &c);
+		break;
+	case DPC_EVID_FAILED:
+		cd_log("alarm evidence-failed: %s: %s", c.file,
+		    strerror(c.error));
+		cd_syslog_event(d, "evidence-failed",
+		    "evidence cannot be written: records are lost", "file",
+		    c.file, "error", strerror(c.error), NULL);
+		break;
+	case DPC_EVID_RESUMED:
+		cd_syslog_event(d, "evidence-resumed",
+		    "evidence is written again", "file", c.file, NULL);
+		break;
+	case DPC_EVID_REMOVED:
+		cd_syslog_event(d, "evidence-removed",
+		    "evidence file removed (rotation)", "file", c.file, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+static json_t *
+cd_evid_file(const struct evid_file *f)
+{
+	return json_pack("{s:s, s:I, s:I, s:f, s:f, s:b}", "file", f->name,
+	    "size", (json_int_t)f->size, "packets", (json_int_t)f->packets,
+	    "first", (double)f->first_ns / 1e9, "last",
+	    (double)f->last_ns / 1e9, "torn", f->torn || f->bad);
+}
+
+/* show captures: {"dir": ..., "captures": [...]}, oldest first. */
+json_t *
+cd_show_captures(struct cd *d)
+{
+	struct evid_file *f = calloc(CD_EVID_FILES, sizeof(*f));
+	char dir[CONF_PATH_MAX + 16];
+	json_t *o = cd_obj(), *a = json_array();
+	int n;
+
+	conf_evidence_dir(d->run.conf, dir, sizeof(dir));
+	n = f != NULL ? evid_scan(dir, f, CD_EVID_FILES) : -1;
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, cd_evid_file(&f[i]));
+	free(f);
+	json_object_set_new(o, "dir", json_string(dir));
+	json_object_set_new(o, "captures", a);
+	return o;
+}

@@ -5,8 +5,10 @@
  * an earlier cordon-dp wrote).
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "control/daemon/cordond.h"
 #include "core/evid/evid_pcap.h"
@@ -71,13 +73,31 @@ cd_evid_in(void *arg, const struct dpc_msg_evidence *m)
 	}
 }
 
+/* NS (unix) as RFC 3339 UTC with microseconds; "" for 0 (no packet). */
+static const char *
+cd_evid_time(uint64_t ns, char out[40])
+{
+	time_t s = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	char b[24];
+
+	out[0] = '\0';
+	if (ns == 0 || gmtime_r(&s, &tm) == NULL)
+		return out;
+	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 40, "%s.%06uZ", b, (unsigned)(ns % 1000000000u / 1000u));
+	return out;
+}
+
 static json_t *
 cd_evid_file(const struct evid_file *f)
 {
-	return json_pack("{s:s, s:I, s:I, s:f, s:f, s:b}", "file", f->name,
+	char a[40], b[40];
+
+	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:b}", "file", f->name,
 	    "size", (json_int_t)f->size, "packets", (json_int_t)f->packets,
-	    "first", (double)f->first_ns / 1e9, "last",
-	    (double)f->last_ns / 1e9, "torn", f->torn || f->bad);
+	    "first", cd_evid_time(f->first_ns, a), "last",
+	    cd_evid_time(f->last_ns, b), "torn", f->torn || f->bad);
 }
 
 /* show captures: {"dir": ..., "captures": [...]}, oldest first. */

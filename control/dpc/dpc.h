@@ -66,8 +66,7 @@ uint64_t dpc_knocks_lost(const struct dpc *c);
 
 /*
  * Evidence notes (DPC_EVIDENCE) go to FN, from dpc_events_read() too;
- * those that arrive during a request are not kept (syslog misses them,
- * the files do not).
+ * those that arrived during a request are kept (a few) until then.
  */
 struct dpc_msg_evidence;
 typedef void dpc_evidence_fn(void *arg, const struct dpc_msg_evidence *m);

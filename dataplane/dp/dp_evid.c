@@ -21,6 +21,7 @@
 
 #define DP_EVID_NOTES  16 /* flow notes per tick; more are counted */
 #define DP_EVID_TICK_S 5  /* rotation by age and pruning, this often */
+#define DP_EVID_PEND   64 /* notes kept until cordond connects */
 
 struct dp_evid {
 	struct evid_writer w;
@@ -28,9 +29,16 @@ struct dp_evid {
 	uint64_t tsc0;   /* the TSC at NS0 */
 	uint64_t ns0;    /* unix ns */
 	uint64_t hz;
-	uint64_t next_s;        /* next writer tick */
-	unsigned notes;         /* flow notes this drain */
-	struct stats *st;       /* the element counted in */
+	uint64_t next_s;  /* next writer tick */
+	unsigned notes;   /* flow notes this drain */
+	struct stats *st; /* the element counted in */
+	/*
+	 * Run by cordond (--control): notes wait here for it to connect,
+	 * so syslog names the files written before it did.
+	 */
+	bool managed;
+	unsigned npend;
+	struct dpc_msg_evidence pend[DP_EVID_PEND];
 	struct dp_evid_rec rec; /* dequeued into */
 };
 
@@ -165,10 +173,32 @@ dp_evid_say(struct dp_evid *e, unsigned kind, const char *file, int err,
 	snprintf(m.file, sizeof(m.file), "%s", file);
 	if (ev != NULL)
 		dp_event_wire(ev, clk_unix_ns(), &m.ev);
-	if (!ctl_connected(e->ctl))
+	if (ctl_connected(e->ctl)) {
+		if (ctl_evidence_send(e->ctl, &m) != 0)
+			e->st->evid.unlogged++;
+	} else if (e->managed) {
+		if (e->npend < DP_EVID_PEND)
+			e->pend[e->npend++] = m;
+		else
+			e->st->evid.unlogged++;
+	} else {
 		dp_evid_print(&m);
-	else if (ctl_evidence_send(e->ctl, &m) != 0)
-		e->st->evid.unlogged++;
+		fflush(stdout);
+	}
+}
+
+/* The notes kept for cordond, now that it is there. */
+static void
+dp_evid_flush(struct dp_evid *e)
+{
+	unsigned i = 0;
+
+	if (e->npend == 0 || !ctl_connected(e->ctl))
+		return;
+	while (i < e->npend && ctl_evidence_send(e->ctl, &e->pend[i]) == 0)
+		i++;
+	memmove(e->pend, e->pend + i, (e->npend - i) * sizeof(e->pend[0]));
+	e->npend -= i;
 }
 
 static void
@@ -197,6 +227,7 @@ dp_evid_open(struct dp_ctx *ctx)
 	e->tsc0 = rte_rdtsc();
 	e->ns0 = clk_unix_ns();
 	e->st = &ctx->stats[0];
+	e->managed = ctx->control != NULL;
 	ctx->evid = e;
 	return 0;
 }
@@ -236,6 +267,7 @@ dp_evid_drain(struct dp_ctx *ctx, struct ctl *ctl)
 		return;
 	e->ctl = ctl;
 	e->notes = 0;
+	dp_evid_flush(e);
 	for (unsigned i = 0; i < ctx->nworkers; i++)
 		for (unsigned n = 0;
 		     n < DP_EVID_RING &&
@@ -257,6 +289,9 @@ dp_evid_close(struct dp_ctx *ctx)
 {
 	if (ctx->evid == NULL)
 		return;
+	/* Never told cordond: stdout (the journal) has them at least. */
+	for (unsigned i = 0; i < ctx->evid->npend; i++)
+		dp_evid_print(&ctx->evid->pend[i]);
 	evid_writer_close(&ctx->evid->w);
 	rte_free(ctx->evid);
 	ctx->evid = NULL;

@@ -1,0 +1,135 @@
+"""Evidence captures seen from cordond (issue 13): a rule with
+`evidence = true` makes cordon-dp keep the first packets of each denied
+flow in STATE/evidence; `cordonctl show captures` lists the files (name,
+size, packets, first and last time) and syslog names the file when it is
+opened and when a flow's evidence is written.
+
+cordond runs with its own folder; cordon-dp's outside port reads a pcap
+of two CN ssh flows (denied, kept) and one US flow (allowed, not kept);
+syslog goes to a local datagram socket the test reads.
+
+Run as root: /usr/bin/python3 -m pytest tests/ctl/test_evidence.py
+"""
+import glob
+import json
+import os
+import socket
+import subprocess
+
+import pytest
+from scapy.all import rdpcap
+
+from cordonrig import (CORDON_DP, CORDOND, CORDONCTL, SERVICES_SSH_RDP,
+                       Cordond, control_conf, geo_conf, need_binaries,
+                       pcap_dataplane, pcap_write, syn, wait_for)
+
+CN, US, SRV = "198.51.100.7", "192.0.2.33", "192.0.2.80"
+
+CONF = geo_conf() + SERVICES_SSH_RDP + """rules = (
+    { name = "cn-ssh-drop"; src = "CN"; services = "ssh"; direction = "in";
+      action = "drop"; evidence = true; }
+);
+default = { action = "allow"; };
+evidence = { packets = 2; snaplen = 64; };
+""" + pcap_dataplane() + control_conf("""\
+    logging = {
+        targets = ( { type = "local"; address = "%(dir)s/run/log.sock"; } );
+    };
+""")
+
+
+class Rig(Cordond):
+    def __init__(self):
+        super().__init__(prefix="cordon-evid-")
+        self.pcap = self.dir + "/in.pcap"
+        self.log_sock = None
+
+    def start(self):
+        # Three packets of each CN flow (two kept), three of the US one.
+        frs = [syn(src, SRV, 22, sport) for _ in range(3)
+               for src, sport in ((CN, 41001), (CN, 41002), (US, 41003))]
+        pcap_write(self.pcap, frs)
+        self.log_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.log_sock.bind(self.dir + "/run/log.sock")
+        self.log_sock.settimeout(0.2)
+        self.write_conf(CONF, pcap=self.pcap)
+        self.spawn()
+        wait_for("cordond", self.answers)
+        self.wait_dp_up()
+
+    def syslog(self):
+        out = []
+        while True:
+            try:
+                out.append(self.log_sock.recv(65536).decode(
+                    errors="replace"))
+            except (socket.timeout, BlockingIOError):
+                return out
+
+
+@pytest.fixture(scope="module")
+def rig():
+    need_binaries(CORDOND, CORDON_DP, CORDONCTL)
+    r = Rig()
+    try:
+        r.start()
+        yield r
+    finally:
+        r.stop()
+        if r.log_sock:
+            r.log_sock.close()
+        r.cleanup()
+
+
+def ctl(rig, *args):
+    p = subprocess.run([CORDONCTL, "-s", rig.sock] + list(args),
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def captures(rig):
+    return json.loads(ctl(rig, "-J", "show", "captures"))
+
+
+def test_show_captures_lists_the_file(rig):
+    def kept():
+        c = captures(rig)["captures"]
+        return c if c and c[0]["packets"] == 4 else None
+    c = wait_for("4 packets kept", kept)
+    assert len(c) == 1
+    f = c[0]
+    d = captures(rig)["dir"]
+    assert d == rig.dir + "/state/evidence"
+    path = os.path.join(d, f["file"])
+    assert f["size"] == os.path.getsize(path)
+    assert not f["torn"]
+    assert f["first"].endswith("Z") and f["first"] <= f["last"]
+    pk = rdpcap(path)
+    assert sorted(p.sport for p in pk) == [41001, 41001, 41002, 41002]
+    text = ctl(rig, "show", "captures")
+    assert f["file"] in text and "PACKETS" in text
+
+
+def test_syslog_names_the_file(rig):
+    wait_for("kept", lambda: captures(rig)["captures"] and
+             captures(rig)["captures"][0]["packets"] == 4)
+    name = captures(rig)["captures"][0]["file"]
+    msgs = []
+
+    def both():
+        msgs.extend(rig.syslog())
+        return (any("evidence-file" in m and name in m for m in msgs) and
+                sum("evidence-flow" in m and name in m
+                    for m in msgs) == 2)
+    wait_for("syslog evidence-file and two evidence-flow", both)
+    flows = [m for m in msgs if "evidence-flow" in m]
+    assert all('rule="cn-ssh-drop"' in m for m in flows)
+    assert all(US not in m for m in flows)
+
+
+def test_counters_show_evidence(rig):
+    ev = json.loads(ctl(rig, "-J", "show", "counters"))["evidence"]
+    assert ev["flows"] == 2 and ev["captured"] == 4
+    assert ev["written"] == 4 and ev["lost"] == 0
+    assert glob.glob(rig.dir + "/state/evidence/evidence-*.pcap")

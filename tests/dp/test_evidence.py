@@ -170,3 +170,107 @@ def test_live_evidence_restart_new_file(render_conf, tmp_path):
     assert len(files) == 2
     assert [[_sport(p) for p in rdpcap(f)] for f in files] == [
         [42001, 42001], [42002, 42002]]
+
+
+def _private_tmpfs(path, size):
+    """Mounts a SIZE tmpfs on PATH in a mount namespace of this process's
+    own (so nothing outside sees it, and it goes when the process does)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    CLONE_NEWNS, MS_REC, MS_PRIVATE = 0x20000, 0x4000, 0x40000
+    if os.geteuid() != 0 or libc.unshare(CLONE_NEWNS) != 0:
+        return False
+    assert libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
+    os.makedirs(path)
+    return libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0,
+                      b"size=%d" % size) == 0
+
+
+def test_live_evidence_disk_full(render_conf, tmp_path):
+    """The evidence folder is a 48 KiB tmpfs: writing stops when it is
+    full, the records are counted lost and stdout says so once; the file
+    reads whole; every verdict is what it is without evidence."""
+    import pytest
+    ev = str(tmp_path / "evidence")
+    if not _private_tmpfs(ev, 48 * 1024):
+        pytest.skip("needs root (a tmpfs in a private mount namespace)")
+    frames = []
+    for i in range(150):
+        frames += _flow(cases.CN4, 43000 + i, 2)
+    us = _flow(cases.US4, 44000, 3)
+    frames += us
+    conf = render_conf(ports=PORTS, rules=_rules(),
+                       overrides=cases.OVERRIDES,
+                       extra=['evidence: { dir = "%s"; packets = 2; '
+                              'snaplen = 1024; };' % ev])
+    live = dplib.run_live(str(tmp_path), conf, {"outside0": frames}, DEVS)
+    assert live.tx["inside0"] == us
+    assert live.stats["reasons"]["rule"] == 300
+    st = live.stats["evidence"]
+    # Arriving at once, more than the ring holds: the rest is counted.
+    assert st["captured"] + st["ring_full"] == 300
+    assert st["lost"] > 0 and st["written"] > 0
+    assert st["written"] + st["lost"] == st["captured"]
+    assert live.stdout.count("cordon-dp: evidence: cannot write") == 1
+    assert "No space left on device" in live.stdout
+    files = glob.glob(ev + "/evidence-*.pcap")
+    assert len(files) == 1
+    assert len(rdpcap(files[0])) == st["written"]
+
+
+def _whole(path):
+    """Whether the pcap at PATH ends exactly after its last record."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    off = 24
+    while off + 16 <= len(data):
+        off += 16 + struct.unpack("<I", data[off + 8:off + 12])[0]
+    return off == len(data)
+
+
+def test_live_evidence_kill9_then_restart(render_conf, tmp_path):
+    """cordon-dp killed with SIGKILL after writing: its file reads whole;
+    the next run writes a file of its own and never touches it."""
+    import signal
+    import subprocess
+    import time
+    ev = str(tmp_path / "evidence")
+    conf = render_conf(ports=PORTS, rules=_rules(),
+                       overrides=cases.OVERRIDES, extra=_evid_group(ev))
+    rx = str(tmp_path / "rx.pcap")
+    dplib.pcap_write(rx, _flow(cases.CN4, 45001, 3))
+    stats = str(tmp_path / "stats.json")
+    cmd = [dplib.cordon_dp_path()] + dplib.EAL_BASE + [
+        "--vdev=net_pcap0,rx_pcap=%s,tx_pcap=%s" % (rx, tmp_path / "o.pcap"),
+        "--vdev=net_pcap1,rx_pcap=%s,tx_pcap=%s" % (
+            tmp_path / "empty.pcap", tmp_path / "i.pcap"),
+        "--", "-c", conf, "--stats-file", stats]
+    dplib.pcap_write(str(tmp_path / "empty.pcap"), [])
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + dplib.TIMEOUT
+        while time.monotonic() < deadline:
+            st = dplib._read_json(stats)
+            if st and st["evidence"]["written"] == PACKETS:
+                break
+            time.sleep(dplib.POLL_INTERVAL)
+        else:
+            raise AssertionError("no evidence written")
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    first = glob.glob(ev + "/evidence-*.pcap")
+    assert len(first) == 1 and _whole(first[0])
+    before = open(first[0], "rb").read()
+    d = tmp_path / "run2"
+    d.mkdir()
+    dplib.run_live(str(d), conf, {"outside0": _flow(cases.CN4, 45002, 2)},
+                   DEVS)
+    files = sorted(glob.glob(ev + "/evidence-*.pcap"))
+    assert len(files) == 2
+    assert open(first[0], "rb").read() == before
+    assert [_sport(p) for p in rdpcap(first[0])] == [45001] * PACKETS
+    other = [f for f in files if f != first[0]][0]
+    assert [_sport(p) for p in rdpcap(other)] == [45002] * 2

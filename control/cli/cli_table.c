@@ -91,6 +91,8 @@ static const struct cli_param cli_p_rule[] = { { NULL, "name", CLI_V_STR, NULL,
 	    "next hop of a reroute" },
 	{ "log", "log", CLI_V_BOOL, NULL, ATTR, "yes|no",
 	    "log the packets this rule decides" },
+	{ "evidence", "evidence", CLI_V_BOOL, NULL, ATTR, "yes|no",
+	    "keep the first packets of the flows it denies (pcap)" },
 	END };
 
 static const struct cli_param cli_p_region[] = {

@@ -172,13 +172,14 @@ cd_show_rule(const struct conf *c, unsigned i)
 	cd_protos_str(r->protos, proto, sizeof(proto));
 	cd_id_str(c, &r->id, id, sizeof(id));
 	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-	                 "s:s, s:b, s:s, s:i}",
+	                 "s:s, s:b, s:b, s:s, s:i}",
 	    "position", (int)i + 1, "name", r->name, "src", src, "dst", dst,
 	    "services", svc, "ports", ports, "proto", proto, "direction",
 	    dirs[r->dir], "identity", id, "action",
 	    cdn_action_name((unsigned)r->action), "nexthop",
 	    r->nexthop >= 0 ? c->nexthops[r->nexthop].name : "", "log", r->log,
-	    "file", c->files[r->file], "line", r->line);
+	    "evidence", r->evidence, "file", c->files[r->file], "line",
+	    r->line);
 }
 
 static json_t *

@@ -189,6 +189,8 @@ REQUESTS = {
     "set-rule-reroute": "set rule scrub src prohibited action reroute "
                         "nexthop scrubber log no",
     "set-rule-minimal": "set rule allow-all action allow",
+    "set-rule-evidence": "set rule cn-ssh src CN services ssh action drop "
+                         "evidence yes",
     "set-region": "set region prohibited CN,RU,unknown",
     "set-service": "set service winrm proto tcp ports 5985-5986",
     "set-service-both": "set service rdp proto tcp,udp ports 3389",
@@ -419,11 +421,12 @@ def help_words(out):
     ("set rule ?", ["NAME"]),
     ("set rule r1 ?", ["position", "src", "dst", "origin", "via", "tunnel",
                        "services", "proto", "ports", "direction", "action",
-                       "nexthop", "log"]),
+                       "nexthop", "log", "evidence"]),
     ("set rule r1 action drop src any ?", ["position", "dst", "origin",
                                            "via", "tunnel", "services",
                                            "proto", "ports", "direction",
-                                           "nexthop", "log", "<cr>"]),
+                                           "nexthop", "log", "evidence",
+                                           "<cr>"]),
     ("set rule r1 action ?", ["allow", "drop", "reject", "reroute"]),
     ("set rule r1 log ?", ["yes", "no"]),
     ("set rule r1 proto ?", ["tcp", "udp", "icmp", "other", "any", "A,B"]),

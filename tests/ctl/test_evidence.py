@@ -12,6 +12,7 @@ Run as root: /usr/bin/python3 -m pytest tests/ctl/test_evidence.py
 """
 import glob
 import json
+import re
 import os
 import socket
 import subprocess
@@ -133,3 +134,25 @@ def test_counters_show_evidence(rig):
     assert ev["flows"] == 2 and ev["captured"] == 4
     assert ev["written"] == 4 and ev["lost"] == 0
     assert glob.glob(rig.dir + "/state/evidence/evidence-*.pcap")
+
+
+def test_commit_evidence_rule(rig):
+    """`set rule ... evidence yes` reaches the running policy; evidence on
+    an allow rule is refused with its line, and nothing changes."""
+    out = ctl(rig, "set", "rule", "ru-ssh", "src", "RU", "services", "ssh",
+              "action", "reject", "evidence", "yes")
+    rev = rig.ok("commit")["revision"]
+    rules = rig.ok("show", what="rules")["rules"]
+    ru = [r for r in rules if r["name"] == "ru-ssh"][0]
+    assert ru["evidence"] is True and ru["action"] == "reject", out
+    cn = [r for r in rules if r["name"] == "cn-ssh-drop"][0]
+    assert cn["evidence"] is True
+    rig.wait_dp_up()
+    rig.ok("set", kind="rule", name="bad",
+           attrs={"src": "US", "action": "allow", "evidence": True})
+    r = rig.req("commit")
+    assert not r["ok"]
+    assert re.match(r'candidate:\d+: rule "bad": evidence is kept of denied '
+                    r'or rerouted flows, not of action allow$',
+                    r["error"]["message"]), r
+    assert rig.once("status")["running_revision"] == rev

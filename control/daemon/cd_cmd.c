@@ -257,6 +257,11 @@ cd_status_alarms(struct cd *d, json_t *geo)
 		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_geo.name,
 		        "since", (json_int_t)d->alarm_geo.since, "detail",
 		        d->alarm_geo.detail));
+	if (d->alarm_evid.since)
+		json_array_append_new(a,
+		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_evid.name,
+		        "since", (json_int_t)d->alarm_evid.since, "detail",
+		        d->alarm_evid.detail));
 	if (d->audit_broken)
 		json_array_append_new(a,
 		    json_pack("{s:s, s:I, s:s}", "name", "audit-broken",

@@ -37,6 +37,32 @@ cd_evid_flow(struct cd *d, const struct dpc_msg_evidence *m)
 	    CD_SL_U(ev->proto), NULL);
 }
 
+/*
+ * The evidence-failed alarm: raised when cordon-dp stops writing (a full
+ * disk), cleared when a write works again or a new file is opened.
+ */
+static void
+cd_evid_alarm(struct cd *d, const struct dpc_msg_evidence *m, bool on)
+{
+	struct cd_alarm *a = &d->alarm_evid;
+
+	if (!on) {
+		if (a->since)
+			cd_log("alarm %s cleared: %s written", a->name,
+			    m->file);
+		a->since = 0;
+		return;
+	}
+	if (a->since)
+		return;
+	snprintf(a->name, sizeof(a->name), "evidence-failed");
+	snprintf(a->detail, sizeof(a->detail),
+	    "evidence cannot be written (%s): records are lost",
+	    strerror(m->error));
+	a->since = clk_unix_s();
+	cd_log("alarm evidence-failed: %s: %s", m->file, strerror(m->error));
+}
+
 /* One note from cordon-dp (dpc_evidence_handler). */
 void
 cd_evid_in(void *arg, const struct dpc_msg_evidence *m)
@@ -47,6 +73,7 @@ cd_evid_in(void *arg, const struct dpc_msg_evidence *m)
 	c.file[sizeof(c.file) - 1] = '\0';
 	switch (c.kind) {
 	case DPC_EVID_OPENED:
+		cd_evid_alarm(d, &c, false);
 		cd_syslog_event(d, "evidence-file", "evidence file opened",
 		    "file", c.file, NULL);
 		break;
@@ -54,13 +81,13 @@ cd_evid_in(void *arg, const struct dpc_msg_evidence *m)
 		cd_evid_flow(d, &c);
 		break;
 	case DPC_EVID_FAILED:
-		cd_log("alarm evidence-failed: %s: %s", c.file,
-		    strerror(c.error));
+		cd_evid_alarm(d, &c, true);
 		cd_syslog_event(d, "evidence-failed",
 		    "evidence cannot be written: records are lost", "file",
 		    c.file, "error", strerror(c.error), NULL);
 		break;
 	case DPC_EVID_RESUMED:
+		cd_evid_alarm(d, &c, false);
 		cd_syslog_event(d, "evidence-resumed",
 		    "evidence is written again", "file", c.file, NULL);
 		break;

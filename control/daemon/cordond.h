@@ -115,6 +115,7 @@ struct cd {
 
 	struct cd_alarm alarm_dp;
 	struct cd_alarm alarm_geo;          /* geo-static: saved tables */
+	struct cd_alarm alarm_evid;         /* evidence-failed (cd_evid.c) */
 	uint8_t geo_saved_id[DPC_HASH_LEN]; /* what the saved file holds */
 	char dp_error[1024];
 	struct nft_ctx *nft;         /* backend nftables (cd_nft.c) */

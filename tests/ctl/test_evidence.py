@@ -156,3 +156,106 @@ def test_commit_evidence_rule(rig):
                     r'or rerouted flows, not of action allow$',
                     r["error"]["message"]), r
     assert rig.once("status")["running_revision"] == rev
+
+
+# --- a full disk under cordond ----------------------------------------------
+
+FULL_CONF = geo_conf() + SERVICES_SSH_RDP + """rules = (
+    { name = "cn-ssh-drop"; src = "CN"; services = "ssh"; direction = "in";
+      action = "drop"; evidence = true; }
+);
+default = { action = "allow"; };
+evidence = { packets = 4; snaplen = 1024; };
+""" + pcap_dataplane(",infinite_rx=1") + control_conf("""\
+    logging = {
+        targets = ( { type = "local"; address = "%(dir)s/run/log.sock"; } );
+    };
+""")
+
+
+def _libc_mount(src, target, fstype, flags, data):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.mount(src, target, fstype, flags, data) == 0
+
+
+def _own_mount_ns():
+    """This process (and what it starts) in a mount namespace of its own."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if os.geteuid() != 0 or libc.unshare(0x20000) != 0:   # CLONE_NEWNS
+        return False
+    return _libc_mount(None, b"/", None, 0x4000 | 0x40000, None)
+
+
+class FullRig(Rig):
+    def start(self):
+        from scapy.all import IP, TCP, Ether, Raw
+        big = Raw(b"x" * 1000)
+
+        def fr(src, sport):
+            return bytes(Ether(src="02:00:00:00:00:01",
+                               dst="02:00:00:00:00:02") /
+                         IP(src=src, dst=SRV) /
+                         TCP(sport=sport, dport=22, flags="A") / big)
+        pcap_write(self.pcap, [fr(CN, 42000 + i) for i in range(30)] +
+                   [fr(US, 43000)])
+        self.ev = self.dir + "/state/evidence"
+        os.makedirs(self.ev)
+        assert _libc_mount(b"tmpfs", self.ev.encode(), b"tmpfs", 0,
+                           b"size=8k")
+        self.log_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.log_sock.bind(self.dir + "/run/log.sock")
+        self.log_sock.settimeout(0.2)
+        self.write_conf(FULL_CONF, pcap=self.pcap)
+        self.spawn()
+        wait_for("cordond", self.answers)
+        self.wait_dp_up()
+
+
+def alarms(rig):
+    return {a["name"]: a for a in rig.once("status")["alarms"]}
+
+
+def test_disk_full_alarm_and_resume():
+    """The evidence folder is an 8 KiB tmpfs: cordon-dp stops writing,
+    cordond raises the evidence-failed alarm (status, syslog); traffic
+    goes on as before.  Given room and a new flow to keep, writing
+    resumes and the alarm clears."""
+    need_binaries(CORDOND, CORDON_DP, CORDONCTL)
+    if not _own_mount_ns():
+        pytest.skip("needs root (a tmpfs in a private mount namespace)")
+    r = FullRig()
+    msgs = []
+    try:
+        r.start()
+        a = wait_for("evidence-failed alarm",
+                     lambda: alarms(r).get("evidence-failed"))
+        assert "No space left on device" in a["detail"]
+        ev = json.loads(ctl(r, "-J", "show", "counters"))["evidence"]
+        assert ev["lost"] > 0 and ev["written"] > 0
+        wait_for("syslog evidence-failed", lambda: msgs.extend(r.syslog())
+                 or any("evidence-failed" in m for m in msgs))
+        # The kept file reads whole, and is listed as such.
+        f = captures(r)["captures"][0]
+        assert not f["torn"] and f["packets"] == ev["written"]
+        assert len(rdpcap(os.path.join(r.ev, f["file"]))) == f["packets"]
+        # Room again, and a new flow to keep: the US one, denied now.
+        assert _libc_mount(None, r.ev.encode(), None, 0x20,   # MS_REMOUNT
+                           b"size=4m")
+        ctl(r, "set", "rule", "us-ssh", "src", "US", "services", "ssh",
+            "action", "drop", "evidence", "yes")
+        r.ok("commit")
+        wait_for("alarm cleared",
+                 lambda: "evidence-failed" not in alarms(r), timeout=30)
+        wait_for("syslog evidence-resumed", lambda: msgs.extend(r.syslog())
+                 or any("evidence-resumed" in m for m in msgs))
+        kept = rdpcap(os.path.join(r.ev, f["file"]))
+        assert 43000 in {p.sport for p in kept}
+    finally:
+        r.stop()
+        if r.log_sock:
+            r.log_sock.close()
+        subprocess.run(["umount", "-l", r.dir + "/state/evidence"],
+                       capture_output=True)
+        r.cleanup()

@@ -274,3 +274,24 @@ def test_live_evidence_kill9_then_restart(render_conf, tmp_path):
     assert [_sport(p) for p in rdpcap(first[0])] == [45001] * PACKETS
     other = [f for f in files if f != first[0]][0]
     assert [_sport(p) for p in rdpcap(other)] == [45002] * 2
+
+
+def test_live_evidence_reroute_keeps_the_original(render_conf, tmp_path):
+    """A rerouted flow is kept as it arrived: before its MAC is rewritten
+    and the next hop's VLAN tag pushed."""
+    ev = str(tmp_path / "evidence")
+    rules = [{"name": "cn-ssh-scrub", "src": ["CN"], "services": ["ssh"],
+              "action": "reroute", "nexthop": "scrub", "evidence": True}]
+    nh = [{"name": "scrub", "port": "inside0", "mac": cases.SCRUB_MAC,
+           "vlan": 7}]
+    conf = render_conf(ports=PORTS, rules=rules, nexthops=nh,
+                       overrides=cases.OVERRIDES, extra=_evid_group(ev))
+    cn = _flow(cases.CN4, 46001, 4)
+    live = dplib.run_live(str(tmp_path), conf, {"outside0": cn}, DEVS)
+    out = live.tx["inside0"]
+    assert len(out) == 4
+    assert out[0][:6] == bytes.fromhex(cases.SCRUB_MAC.replace(":", ""))
+    assert out[0][12:14] == b"\x81\x00"
+    kept = _kept(ev)
+    assert [bytes(p) for p in kept] == [f[:SNAP] for f in cn[:PACKETS]]
+    assert live.stats["evidence"]["flows"] == 1

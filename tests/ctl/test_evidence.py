@@ -26,17 +26,22 @@ from cordonrig import (CORDON_DP, CORDOND, CORDONCTL, SERVICES_SSH_RDP,
 
 CN, US, SRV = "198.51.100.7", "192.0.2.33", "192.0.2.80"
 
-CONF = geo_conf() + SERVICES_SSH_RDP + """rules = (
+def evid_conf(evidence, rx_args=""):
+    """CN ssh denied with evidence, the EVIDENCE group, outside0 reading
+    %(pcap)s (then RX_ARGS), syslog to DIR/run/log.sock."""
+    return geo_conf() + SERVICES_SSH_RDP + """rules = (
     { name = "cn-ssh-drop"; src = "CN"; services = "ssh"; direction = "in";
       action = "drop"; evidence = true; }
 );
 default = { action = "allow"; };
-evidence = { packets = 2; snaplen = 64; };
-""" + pcap_dataplane() + control_conf("""\
+""" + evidence + "\n" + pcap_dataplane(rx_args) + control_conf("""\
     logging = {
         targets = ( { type = "local"; address = "%(dir)s/run/log.sock"; } );
     };
 """)
+
+
+CONF = evid_conf("evidence = { packets = 2; snaplen = 64; };")
 
 
 class Rig(Cordond):
@@ -50,10 +55,14 @@ class Rig(Cordond):
         frs = [syn(src, SRV, 22, sport) for _ in range(3)
                for src, sport in ((CN, 41001), (CN, 41002), (US, 41003))]
         pcap_write(self.pcap, frs)
+        self.run(CONF)
+
+    def run(self, conf):
+        """Listens for syslog, then starts cordond with CONF."""
         self.log_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.log_sock.bind(self.dir + "/run/log.sock")
         self.log_sock.settimeout(0.2)
-        self.write_conf(CONF, pcap=self.pcap)
+        self.write_conf(conf, pcap=self.pcap)
         self.spawn()
         wait_for("cordond", self.answers)
         self.wait_dp_up()
@@ -160,17 +169,8 @@ def test_commit_evidence_rule(rig):
 
 # --- a full disk under cordond ----------------------------------------------
 
-FULL_CONF = geo_conf() + SERVICES_SSH_RDP + """rules = (
-    { name = "cn-ssh-drop"; src = "CN"; services = "ssh"; direction = "in";
-      action = "drop"; evidence = true; }
-);
-default = { action = "allow"; };
-evidence = { packets = 4; snaplen = 1024; };
-""" + pcap_dataplane(",infinite_rx=1") + control_conf("""\
-    logging = {
-        targets = ( { type = "local"; address = "%(dir)s/run/log.sock"; } );
-    };
-""")
+FULL_CONF = evid_conf("evidence = { packets = 4; snaplen = 1024; };",
+                      ",infinite_rx=1")
 
 
 def _libc_mount(src, target, fstype, flags, data):
@@ -204,13 +204,7 @@ class FullRig(Rig):
         os.makedirs(self.ev)
         assert _libc_mount(b"tmpfs", self.ev.encode(), b"tmpfs", 0,
                            b"size=8k")
-        self.log_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.log_sock.bind(self.dir + "/run/log.sock")
-        self.log_sock.settimeout(0.2)
-        self.write_conf(FULL_CONF, pcap=self.pcap)
-        self.spawn()
-        wait_for("cordond", self.answers)
-        self.wait_dp_up()
+        self.run(FULL_CONF)
 
 
 def alarms(rig):

@@ -1,10 +1,12 @@
 /*
  * The evidence pcap writer (main lcore).  Each record leaves in one
- * write(2); a short or failed write is cut back off the file, writing
- * stops (the records meanwhile are lost and counted), the owner hears it
- * once (the alarm), and a write is tried again each second until one
- * goes out (resumed).  Files rotate on size and age; the oldest go when
- * there are too many or they are too old.
+ * write(2); a short or failed write is cut back off the file and the
+ * record is lost and counted; the owner hears it once (the alarm) and
+ * again when a write goes out (resumed).  Every record is tried: a
+ * failed write on a full disk costs little, and the first record after
+ * space returns must not be thrown away untried (its flow may send no
+ * other).  Files rotate on size and age; the oldest go when there are
+ * too many or they are too old.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -127,10 +129,9 @@ evid_close_file(struct evid_writer *w)
 }
 
 static int
-evid_lost(struct evid_writer *w, uint64_t now, int err)
+evid_lost(struct evid_writer *w, int err)
 {
 	w->lost++;
-	w->retry_s = now + 1;
 	if (!w->failing) {
 		w->failing = true;
 		evid_note(w, EVID_EV_FAILED, w->name, err);
@@ -152,24 +153,20 @@ evid_writer_put(struct evid_writer *w, uint64_t unix_ns, const void *data,
 	uint64_t now = unix_ns / 1000000000ull;
 	size_t n;
 
-	if (w->failing && now < w->retry_s) {
-		w->lost++;
-		return -1;
-	}
 	if (caplen > w->c.snaplen)
 		caplen = w->c.snaplen;
 	n = 16 + (size_t)caplen;
 	if (w->fd >= 0 && w->size > 24 && evid_due(w, n, now))
 		evid_close_file(w);
 	if (w->fd < 0 && evid_open(w, now) != 0)
-		return evid_lost(w, now, errno);
+		return evid_lost(w, errno);
 	evid_put32(w->rec, (uint32_t)now);
 	evid_put32(w->rec + 4, (uint32_t)(unix_ns % 1000000000ull / 1000));
 	evid_put32(w->rec + 8, caplen);
 	evid_put32(w->rec + 12, wirelen);
 	memcpy(w->rec + 16, data, caplen);
 	if (evid_write_whole(w, w->rec, n) != 0)
-		return evid_lost(w, now, errno);
+		return evid_lost(w, errno);
 	w->size += n;
 	w->written++;
 	if (w->failing) {

@@ -44,8 +44,7 @@ struct evid_writer {
 	uint64_t size;     /* bytes in the open file */
 	uint64_t opened_s; /* unix s it was opened */
 	unsigned seq;
-	bool failing;     /* the last write failed; alarm raised */
-	uint64_t retry_s; /* failing: nothing tried before */
+	bool failing; /* the last write failed; alarm raised */
 	/* write(2); a test injects failures here. */
 	ssize_t (*write)(int fd, const void *p, size_t n);
 	evid_event_fn *event;
@@ -64,8 +63,7 @@ int evid_writer_init(struct evid_writer *w, const struct evid_conf *c,
 /*
  * Appends one record at UNIX_NS: CAPLEN bytes of DATA (cut to the
  * snap length) of a packet WIRELEN long.  Opens or rotates files as
- * needed.  0, or -1: the record is lost and counted (w->lost); while
- * failing, one try a second.
+ * needed.  0, or -1: the record is lost and counted (w->lost).
  */
 int evid_writer_put(struct evid_writer *w, uint64_t unix_ns, const void *data,
     unsigned caplen, unsigned wirelen);

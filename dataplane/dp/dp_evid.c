@@ -49,8 +49,11 @@ static inline uint16_t
 dp_evid_copy(const struct rte_mbuf *m, unsigned snap, struct dp_evid_rec *r)
 {
 	uint32_t cap = m->pkt_len < snap ? m->pkt_len : snap;
-	const void *p = rte_pktmbuf_read(m, 0, cap, r->data);
+	const void *p;
 
+	if (cap > sizeof(r->data)) /* the config caps it; never past R */
+		cap = sizeof(r->data);
+	p = rte_pktmbuf_read(m, 0, cap, r->data);
 	if (p == NULL)
 		return 0;
 	if (p != r->data)

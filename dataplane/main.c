@@ -354,6 +354,25 @@ cdp_eal_init(const struct cdp_opts *o, const struct conf *c, char *argv0)
 	return 0;
 }
 
+/* The evidence group, for the workers and the pcap writer. */
+static void
+cdp_evid_conf(const struct conf *c, struct dp_conf *dc)
+{
+	const struct conf_evidence *e = &c->evidence;
+	struct evid_conf *f = &dc->evid_files;
+
+	dc->evid_packets = e->packets;
+	dc->evid_snaplen = e->snaplen;
+	dc->evid_flows = e->flows;
+	dc->evid_idle_s = e->flow_idle;
+	conf_evidence_dir(c, f->dir, sizeof(f->dir));
+	f->file_size = (uint64_t)e->file_size * 1024;
+	f->files = e->files;
+	f->rotate_age = e->rotate_age;
+	f->max_age = e->max_age;
+	f->snaplen = e->snaplen;
+}
+
 /* The fast path's share of the configuration (dataplane/dp/dp.h). */
 static void
 cdp_dp_conf(const struct cdp_opts *o, const struct conf *c, struct dp_conf *dc)
@@ -372,6 +391,7 @@ cdp_dp_conf(const struct cdp_opts *o, const struct conf *c, struct dp_conf *dc)
 	dc->prx_buffers = c->proxies.buffers;
 	dc->prx_window = c->proxies.window;
 	dc->prx_idle_s = c->proxies.idle;
+	cdp_evid_conf(c, dc);
 	dc->nports = c->nports;
 	for (unsigned i = 0; i < c->nports; i++) {
 		const struct conf_port *cp = &c->ports[i];

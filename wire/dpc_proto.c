@@ -29,6 +29,8 @@ dpc_msg_payload_size(unsigned type)
 		return sizeof(struct dpc_msg_event);
 	case DPC_KNOCK:
 		return sizeof(struct dpc_msg_knock);
+	case DPC_EVIDENCE:
+		return sizeof(struct dpc_msg_evidence);
 	default:
 		return -1;
 	}

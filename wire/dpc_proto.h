@@ -34,6 +34,7 @@ enum dpc_type {
 	DPC_ERR,          /* struct dpc_msg_result */
 	DPC_EVENT,        /* dp -> d, unsolicited: struct dpc_msg_event */
 	DPC_KNOCK,        /* dp -> d, unsolicited: struct dpc_msg_knock */
+	DPC_EVIDENCE,     /* dp -> d, unsolicited: struct dpc_msg_evidence */
 	DPC_TYPE_MAX
 };
 
@@ -136,6 +137,25 @@ struct dpc_msg_knock {
 	uint8_t data[DPC_KNOCK_MAX];
 };
 
+/*
+ * Evidence captures (docs/evidence.md): what syslog says of the pcap
+ * files cordon-dp writes.  FILE is a name in the evidence folder.
+ */
+enum dpc_evid_kind {
+	DPC_EVID_OPENED = 1, /* FILE is written from now on */
+	DPC_EVID_FLOW,       /* EV's flow: its first packet is in FILE */
+	DPC_EVID_FAILED,     /* writing stopped (ERROR): records are lost */
+	DPC_EVID_RESUMED,    /* writing works again, into FILE */
+	DPC_EVID_REMOVED,    /* FILE removed: too many files, or too old */
+};
+
+struct dpc_msg_evidence {
+	uint32_t kind;            /* enum dpc_evid_kind */
+	int32_t error;            /* FAILED: an errno value */
+	char file[64];            /* NUL-terminated */
+	struct dpc_wire_event ev; /* FLOW only */
+};
+
 #define DPC_EVENT_BATCH 50
 
 struct dpc_msg_event {
@@ -151,6 +171,7 @@ _Static_assert(sizeof(struct dpc_hdr) == 16, "dpc_hdr");
 _Static_assert(sizeof(struct dpc_msg_knock) + 16 <= DPC_MSG_MAX,
     "dpc_msg_knock");
 _Static_assert(sizeof(struct dpc_msg_status) == 632, "dpc_msg_status");
+_Static_assert(sizeof(struct dpc_msg_evidence) == 152, "dpc_msg_evidence");
 _Static_assert(sizeof(struct dpc_msg_load) == 104, "dpc_msg_load");
 _Static_assert(sizeof(struct dpc_msg_result) == 288, "dpc_msg_result");
 

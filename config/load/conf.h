@@ -229,6 +229,23 @@ struct conf_proxies {
 	int line;         /* 0 when not written */
 };
 
+/*
+ * The evidence group (config/load/conf_evid.c): what cordon-dp keeps of
+ * the flows a rule with `evidence = true` denies or reroutes.
+ */
+struct conf_evidence {
+	unsigned packets;        /* first packets kept per flow */
+	unsigned snaplen;        /* bytes kept per packet */
+	unsigned flows;          /* flows remembered per worker */
+	unsigned flow_idle;      /* s before a quiet flow is forgotten */
+	unsigned file_size;      /* KiB a file may reach */
+	unsigned files;          /* files kept; the oldest go first */
+	unsigned rotate_age;     /* s a file is written to; 0: no limit */
+	unsigned max_age;        /* s a file is kept; 0: no limit */
+	char dir[CONF_PATH_MAX]; /* "": STATE_DIR/evidence */
+	int line;                /* 0 when not written */
+};
+
 /* A src/dst item as written, kept so conf_print can show it. */
 enum conf_ref_kind {
 	CONF_REF_ANY,
@@ -275,6 +292,7 @@ struct conf_rule {
 	int action;             /* enum cdn_action */
 	int nexthop;            /* reroute: index into nexthops[]; else -1 */
 	bool log;
+	bool evidence; /* first packets of its flows to the pcap files */
 	unsigned file; /* index into conf files[] */
 	int line;
 };
@@ -376,6 +394,7 @@ struct conf {
 	struct conf_control control;
 	struct conf_tunnels tunnels;
 	struct conf_proxies proxies;
+	struct conf_evidence evidence;
 };
 
 /*
@@ -387,6 +406,12 @@ int conf_load(const char *path, struct conf *c, char *err, size_t errlen);
 
 /* Prints the effective policy: regions expanded, rules in order. */
 void conf_print(const struct conf *c, FILE *f);
+
+/*
+ * The folder of the evidence pcap files: evidence.dir, or the state
+ * folder's "evidence".  cordon-dp writes there, cordond lists it.
+ */
+void conf_evidence_dir(const struct conf *c, char *out, size_t len);
 
 /* Fills the control group's defaults (conf_load does it before parsing). */
 void conf_control_defaults(struct conf_control *ctl);

@@ -116,6 +116,11 @@ int conf_dataplane_load(struct conf_ctx *x, const config_setting_t *s);
 int conf_rules_load(struct conf_ctx *x, const config_setting_t *s);
 /* conf_tun.c: the tunnels group, its defaults and a rule's `tunnel`. */
 void conf_tunnels_defaults(struct conf_tunnels *t);
+void conf_evidence_defaults(struct conf_evidence *e);
+int conf_evidence_load(struct conf_ctx *x, const config_setting_t *s);
+int conf_evidence_check(struct conf_ctx *x, const config_setting_t *rule,
+    const struct conf_rule *r);
+void conf_evidence_print(const struct conf *c, FILE *f);
 int conf_tunnels_load(struct conf_ctx *x, const config_setting_t *s);
 void conf_tunnels_print(const struct conf *c, FILE *f);
 int conf_rule_tun_load(struct conf_ctx *x, const config_setting_t *g,

@@ -13,7 +13,7 @@
 
 static const char *const conf_top_keys[] = { "geo", "regions", "services",
 	"rules", "default", "non_ip", "dataplane", "identity", "control",
-	"backend", "source_route", "tunnels", "proxies", NULL };
+	"backend", "source_route", "tunnels", "proxies", "evidence", NULL };
 
 static const char *const conf_default_keys[] = { "action", "log", NULL };
 
@@ -31,6 +31,7 @@ conf_defaults_set(struct conf *c)
 	conf_control_defaults(&c->control);
 	conf_tunnels_defaults(&c->tunnels);
 	conf_proxies_defaults(&c->proxies);
+	conf_evidence_defaults(&c->evidence);
 }
 
 static int
@@ -98,6 +99,7 @@ static const struct {
 	{ "source_route", conf_srcroute_load },
 	{ "tunnels", conf_tunnels_load },
 	{ "proxies", conf_proxies_load },
+	{ "evidence", conf_evidence_load },
 	{ "control", conf_control_load },
 };
 

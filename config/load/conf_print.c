@@ -328,6 +328,8 @@ conf_rule_print(const struct conf *c, unsigned i, FILE *f)
 	if (r->nexthop >= 0)
 		fprintf(f, " via %s", c->nexthops[r->nexthop].name);
 	fprintf(f, "\n        log: %s\n", r->log ? "yes" : "no");
+	if (r->evidence)
+		fprintf(f, "        evidence: yes\n");
 }
 
 void
@@ -349,4 +351,5 @@ conf_print(const struct conf *c, FILE *f)
 	    cdn_action_name((unsigned)c->srcroute_action));
 	conf_tunnels_print(c, f);
 	conf_proxies_print(c, f);
+	conf_evidence_print(c, f);
 }

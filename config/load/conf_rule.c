@@ -10,7 +10,7 @@
 
 static const char *const conf_rule_keys[] = { "name", "src", "dst", "services",
 	"proto", "ports", "direction", "action", "nexthop", "log", "identity",
-	"origin", "via", "tunnel", NULL };
+	"origin", "via", "tunnel", "evidence", NULL };
 
 /* Where one src or dst list lands. */
 struct conf_side {
@@ -290,7 +290,9 @@ conf_rule_load(struct conf_ctx *x, const config_setting_t *g)
 	r->line = (int)config_setting_source_line(g);
 	if (conf_rule_match(x, g, r) < 0 || conf_rule_dir(x, g, r) < 0 ||
 	    conf_idmatch_load(x, g, r) < 0 || conf_rule_action(x, g, r) < 0 ||
-	    conf_bool_get(x, g, "log", &r->log) < 0)
+	    conf_bool_get(x, g, "log", &r->log) < 0 ||
+	    conf_bool_get(x, g, "evidence", &r->evidence) < 0 ||
+	    conf_evidence_check(x, g, r) < 0)
 		return -1;
 	c->nrules++;
 	return 0;

@@ -309,6 +309,7 @@ pol_rule_compile(const struct conf *c, struct policy *p, unsigned i)
 		pol_set_add(&p->noident, i);
 	pr->action = (uint8_t)r->action;
 	pr->log = r->log;
+	pr->evidence = r->evidence;
 	pr->nexthop = r->nexthop >= 0 ? (uint8_t)r->nexthop : 0;
 	pr->line = r->line;
 	memcpy(pr->name, r->name, sizeof(r->name));

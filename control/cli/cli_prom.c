@@ -311,6 +311,11 @@ prom_counters(FILE *f, const json_t *c, const json_t *rules)
 		    "untrusted senders, refused for a full table, resends "
 		    "that changed held bytes.");
 	prom_tunnels(f, c);
+	if (json_object_get(c, "evidence") != NULL)
+		prom_map(f, json_object_get(c, "evidence"),
+		    "cordon_evidence_total", "event",
+		    "Evidence captures (docs/evidence.md): copies kept, "
+		    "flows, refusals, records written and lost, files.");
 	prom_family(f, "cordon_log_dropped_total", "counter",
 	    "Log events lost because the log ring was full.");
 	prom_sample(f, "cordon_log_dropped_total",

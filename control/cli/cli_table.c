@@ -93,6 +93,8 @@ static const struct cli_param cli_p_rule[] = { { NULL, "name", CLI_V_STR, NULL,
 	    "next hop of a reroute" },
 	{ "log", "log", CLI_V_BOOL, NULL, ATTR, "yes|no",
 	    "log the packets this rule decides" },
+	{ "evidence", "evidence", CLI_V_BOOL, NULL, ATTR, "yes|no",
+	    "keep the first packets of the flows it denies (pcap)" },
 	END };
 
 static const struct cli_param cli_p_region[] = {
@@ -230,6 +232,7 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	SHOW("config", "running configuration text"),
 	SHOW("candidate", "your candidate configuration text"),
 	SHOW("logging", "syslog targets and their counters"),
+	SHOW("captures", "evidence pcap files, oldest first"),
 	{ { "show", "sessions", NULL }, "identity sessions (= session list)",
 	    "session-list", NULL, NULL, CLI_C_RO, cli_p_none, NULL, NULL,
 	    cli_render_sessions },

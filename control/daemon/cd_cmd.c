@@ -257,6 +257,11 @@ cd_status_alarms(struct cd *d, json_t *geo)
 		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_geo.name,
 		        "since", (json_int_t)d->alarm_geo.since, "detail",
 		        d->alarm_geo.detail));
+	if (d->alarm_evid.since)
+		json_array_append_new(a,
+		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_evid.name,
+		        "since", (json_int_t)d->alarm_evid.since, "detail",
+		        d->alarm_evid.detail));
 	if (d->audit_broken)
 		json_array_append_new(a,
 		    json_pack("{s:s, s:I, s:s}", "name", "audit-broken",
@@ -402,6 +407,18 @@ cd_counters_prx(const struct stats *s)
 	return o;
 }
 
+/* Evidence captures (core/evid): what was kept, and what was not. */
+static json_t *
+cd_counters_evid(const struct stats *s)
+{
+	json_t *o = json_object();
+
+#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)s->evid.f));
+	STATS_EVID_FIELDS(X)
+#undef X
+	return o;
+}
+
 /* Tunnel layers seen in a packet, as the counters' keys. */
 static const char *
 cd_layers_name(unsigned n)
@@ -462,6 +479,7 @@ cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
 	    json_integer((json_int_t)s->knock_unsent));
 	json_object_set_new(o, "fragments", cd_counters_frag(s));
 	json_object_set_new(o, "proxied", cd_counters_prx(s));
+	json_object_set_new(o, "evidence", cd_counters_evid(s));
 	/* cordond's verdicts on the knocks it was handed, by reason. */
 	if (d->sess != NULL && d->sess->knock != NULL)
 		json_object_set_new(o, "knocks",

@@ -247,6 +247,7 @@ cd_dp_connect(struct cd *d)
 		cd_log("adopted cordon-dp pid %d (revision %lu)", (int)st.pid,
 		    (unsigned long)st.revision);
 	d->dpc = c;
+	dpc_evidence_handler(c, cd_evid_in, d);
 	d->dpst = st;
 	d->dp_pid = st.pid;
 	d->dp_state = CD_DP_UP;

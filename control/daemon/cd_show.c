@@ -172,13 +172,14 @@ cd_show_rule(const struct conf *c, unsigned i)
 	cd_protos_str(r->protos, proto, sizeof(proto));
 	cd_id_str(c, &r->id, id, sizeof(id));
 	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-	                 "s:s, s:b, s:s, s:i}",
+	                 "s:s, s:b, s:b, s:s, s:i}",
 	    "position", (int)i + 1, "name", r->name, "src", src, "dst", dst,
 	    "services", svc, "ports", ports, "proto", proto, "direction",
 	    dirs[r->dir], "identity", id, "action",
 	    cdn_action_name((unsigned)r->action), "nexthop",
 	    r->nexthop >= 0 ? c->nexthops[r->nexthop].name : "", "log", r->log,
-	    "file", c->files[r->file], "line", r->line);
+	    "evidence", r->evidence, "file", c->files[r->file], "line",
+	    r->line);
 }
 
 static json_t *
@@ -424,11 +425,13 @@ cd_cmd_show(struct cd *d, const struct cd_req *rq, json_t **data,
 		*data = cd_show_candidate(d, rq);
 	else if (strcmp(w, "logging") == 0)
 		*data = cd_syslog_show(d);
+	else if (strcmp(w, "captures") == 0)
+		*data = cd_show_captures(d);
 	else
 		return cd_fail(e, "bad-request",
 		    "show: unknown \"%s\" (rules, "
 		    "regions, services, ports, nexthops, geo, revisions, audit, "
-		    "config, candidate, logging)",
+		    "config, candidate, logging, captures)",
 		    w);
 	return 0;
 }

@@ -81,6 +81,7 @@ cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
 		{ "session-table-nearly-full", SL_WARNING },
 		{ "session-journal-failed", SL_ERR },
 		{ "geo-static", SL_ERR },
+		{ "evidence-failed", SL_ERR },
 	};
 	struct sl_param sd[SL_PARAMS_MAX];
 	unsigned n = 0, sev = SL_NOTICE;

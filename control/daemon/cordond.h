@@ -115,6 +115,7 @@ struct cd {
 
 	struct cd_alarm alarm_dp;
 	struct cd_alarm alarm_geo;          /* geo-static: saved tables */
+	struct cd_alarm alarm_evid;         /* evidence-failed (cd_evid.c) */
 	uint8_t geo_saved_id[DPC_HASH_LEN]; /* what the saved file holds */
 	char dp_error[1024];
 	struct nft_ctx *nft;         /* backend nftables (cd_nft.c) */
@@ -229,6 +230,11 @@ int cd_client_admit(const struct cd_client *c, int64_t deadline_ms, bool change,
  * an idle client to close first (*EVICT true), or -1 (refused).
  */
 int cd_sock_slot(struct cd_client *const *cl, bool ro, uid_t uid, bool *evict);
+
+/* cd_evid.c: cordon-dp's evidence notes to syslog; show captures. */
+struct dpc_msg_evidence;
+void cd_evid_in(void *arg, const struct dpc_msg_evidence *m);
+json_t *cd_show_captures(struct cd *d);
 
 /* cd_cmd.c: request dispatch */
 json_t *cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c);

@@ -41,10 +41,15 @@ struct dpc {
 	uint64_t knock_lost;
 	dpc_knock_fn *knock_fn;
 	void *knock_arg;
+	dpc_evidence_fn *evid_fn;
+	void *evid_arg;
+	struct dpc_msg_evidence *eq; /* evidence notes kept across a request */
+	unsigned en;
 	int sess_fd; /* to send with the next LOAD; -1: none */
 };
 
 #define DPC_KQ_MAX 16 /* knocks kept across one request */
+#define DPC_EQ_MAX 32 /* evidence notes kept across one request */
 
 #define DPC_EVQ_MAX  4096 /* events kept across one request */
 #define DPC_EV_READS 64   /* messages per dpc_events_read() */
@@ -57,6 +62,7 @@ struct dpc_rx {
 		struct dpc_msg_result result;
 		struct dpc_msg_event event;
 		struct dpc_msg_knock knock;
+		struct dpc_msg_evidence evid;
 		uint8_t b[DPC_MSG_MAX];
 	} u;
 	int fd;
@@ -148,6 +154,7 @@ dpc_close(struct dpc *c)
 		close(c->sess_fd);
 	free(c->evq);
 	free(c->kq);
+	free(c->eq);
 	free(c);
 }
 
@@ -298,6 +305,17 @@ dpc_knock_stash(struct dpc *c, const struct dpc_msg_knock *m)
 		c->knock_lost++;
 }
 
+/* An evidence note that arrived during a request (a few are kept). */
+static void
+dpc_evid_stash(struct dpc *c, const struct dpc_msg_evidence *m)
+{
+	if (c->eq == NULL &&
+	    (c->eq = calloc(DPC_EQ_MAX, sizeof(*c->eq))) == NULL)
+		return;
+	if (c->en < DPC_EQ_MAX)
+		c->eq[c->en++] = *m;
+}
+
 static void
 dpc_err_set(char *err, size_t errlen, const char *msg)
 {
@@ -337,6 +355,10 @@ dpc_request(struct dpc *c, unsigned type, const void *payload, size_t len,
 		}
 		if (rx->h.type == DPC_KNOCK) {
 			dpc_knock_stash(c, &rx->u.knock);
+			continue;
+		}
+		if (rx->h.type == DPC_EVIDENCE) {
+			dpc_evid_stash(c, &rx->u.evid);
 			continue;
 		}
 		/* Refusals of a connection come with seq 0. */
@@ -558,6 +580,13 @@ dpc_ev_deliver(const struct dpc_msg_event *m, dpc_event_fn *fn, void *arg)
 }
 
 void
+dpc_evidence_handler(struct dpc *c, dpc_evidence_fn *fn, void *arg)
+{
+	c->evid_fn = fn;
+	c->evid_arg = arg;
+}
+
+void
 dpc_knock_handler(struct dpc *c, dpc_knock_fn *fn, void *arg)
 {
 	c->knock_fn = fn;
@@ -601,6 +630,9 @@ dpc_events_read(struct dpc *c, dpc_event_fn *fn, void *arg)
 	for (unsigned i = 0; i < c->kn; i++)
 		dpc_knock_deliver(c, &c->kq[i]);
 	c->kn = 0;
+	for (unsigned i = 0; i < c->en && c->evid_fn != NULL; i++)
+		c->evid_fn(c->evid_arg, &c->eq[i]);
+	c->en = 0;
 	for (unsigned i = 0; i < DPC_EV_READS; i++) {
 		if (dpc_recv_one(c, &rx, 0) != 0) {
 			if (errno == ETIMEDOUT || errno == EAGAIN ||
@@ -614,6 +646,8 @@ dpc_events_read(struct dpc *c, dpc_event_fn *fn, void *arg)
 			dpc_ev_deliver(&rx.u.event, fn, arg);
 		else if (rx.h.type == DPC_KNOCK)
 			dpc_knock_deliver(c, &rx.u.knock);
+		else if (rx.h.type == DPC_EVIDENCE && c->evid_fn != NULL)
+			c->evid_fn(c->evid_arg, &rx.u.evid);
 	}
 	return 0;
 }

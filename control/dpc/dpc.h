@@ -65,6 +65,14 @@ void dpc_knock_handler(struct dpc *c, dpc_knock_fn *fn, void *arg);
 uint64_t dpc_knocks_lost(const struct dpc *c);
 
 /*
+ * Evidence notes (DPC_EVIDENCE) go to FN, from dpc_events_read() too;
+ * those that arrived during a request are kept (a few) until then.
+ */
+struct dpc_msg_evidence;
+typedef void dpc_evidence_fn(void *arg, const struct dpc_msg_evidence *m);
+void dpc_evidence_handler(struct dpc *c, dpc_evidence_fn *fn, void *arg);
+
+/*
  * The session table memfd (core/sess) to hand over with the next
  * LOAD (duplicated; -1 clears it).  Sent until a LOAD succeeds.
  */

@@ -47,7 +47,7 @@ static const struct cand_attr cand_rule_attrs[] = { { "src", CAND_STRS },
 	{ "ports", CAND_PORTS }, { "direction", CAND_STR },
 	{ "action", CAND_STR }, { "nexthop", CAND_STR }, { "log", CAND_BOOL },
 	{ "origin", CAND_STRS }, { "via", CAND_STRS }, { "tunnel", CAND_STRS },
-	{ "position", CAND_POS }, { NULL, 0 } };
+	{ "evidence", CAND_BOOL }, { "position", CAND_POS }, { NULL, 0 } };
 static const struct cand_attr cand_region_attrs[] = {
 	{ "countries", CAND_ARRAY }, { NULL, 0 }
 };

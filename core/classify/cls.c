@@ -15,12 +15,14 @@ cls_verdict_set(const struct policy *p, uint16_t rule, struct cls_verdict *v)
 	if (rule == POL_RULE_DEFAULT) {
 		v->action = p->default_action;
 		v->log = p->default_log;
+		v->evidence = 0;
 		v->nexthop = 0;
 		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE
 		                                       : CDN_R_DEFAULT;
 	} else {
 		v->action = p->rule[rule].action;
 		v->log = p->rule[rule].log;
+		v->evidence = p->rule[rule].evidence;
 		v->nexthop = p->rule[rule].nexthop;
 		v->reason = v->action == CDN_ACT_ALLOW ? CDN_R_NONE
 		            : (p->noident.w[rule / 64] >> (rule % 64)) & 1
@@ -52,6 +54,7 @@ cls_unident(const struct policy *p, unsigned res, struct cls_verdict *v)
 {
 	v->action = p->unident_action;
 	v->log = p->unident_log;
+	v->evidence = 0;
 	v->nexthop = p->unident_nexthop;
 	v->rule = POL_RULE_DEFAULT;
 	v->reason = res == SESS_EXPIRED ? CDN_R_SESSION_EXPIRED
@@ -111,6 +114,7 @@ cls_gate_drop(struct cls_verdict *v, uint8_t reason)
 	v->reason = reason;
 	v->rule = POL_RULE_DEFAULT;
 	v->log = 0;
+	v->evidence = 0;
 	v->nexthop = 0;
 }
 
@@ -703,6 +707,7 @@ cls_unparsed(const struct policy *p, int reason, struct cls_verdict *v)
 	v->service = POL_SVC_NONE;
 	v->rule = POL_RULE_DEFAULT;
 	v->log = 0;
+	v->evidence = 0;
 	v->nexthop = 0;
 	v->reason = (uint8_t)reason;
 	v->action = CDN_ACT_DROP;

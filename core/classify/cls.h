@@ -23,8 +23,8 @@ struct cls_verdict {
 	uint16_t rule;   /* matching rule, or POL_RULE_DEFAULT */
 	geo_cc_t src_cc;
 	geo_cc_t dst_cc;
-	uint8_t nexthop; /* reroute: index into policy nexthop[] */
-	uint8_t pad;
+	uint8_t nexthop;      /* reroute: index into policy nexthop[] */
+	uint8_t evidence;     /* the rule keeps its flows' first packets */
 	geo_cls_t src_cls;    /* the source's relay classes */
 	geo_cc_t origin_cc;   /* the innermost source's; SRC_CC untunnelled */
 	geo_cls_t origin_cls; /* its relay classes; SRC_CLS untunnelled */

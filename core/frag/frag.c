@@ -201,6 +201,7 @@ frag_refuse(struct cls_verdict *v, unsigned reason)
 	v->rule = POL_RULE_DEFAULT;
 	v->service = POL_SVC_NONE;
 	v->log = 0;
+	v->evidence = 0;
 	v->nexthop = 0;
 }
 

@@ -55,9 +55,9 @@ struct pol_set {
 struct pol_rule {
 	uint8_t action; /* enum cdn_action */
 	uint8_t log;
-	uint8_t nexthop; /* index into nexthop[] for reroute */
-	uint8_t pad;
-	int line; /* config line, for explain */
+	uint8_t nexthop;  /* index into nexthop[] for reroute */
+	uint8_t evidence; /* first packets of its flows kept (core/evid) */
+	int line;         /* config line, for explain */
 	char name[POL_NAME_MAX];
 };
 

@@ -114,6 +114,11 @@ stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 #undef X
 	fprintf(f, "\n");
 	stats_text_tun(s, f);
+	fprintf(f, "evidence");
+#define X(fl) fprintf(f, " " #fl " %lu", s->evid.fl);
+	STATS_EVID_FIELDS(X)
+#undef X
+	fprintf(f, "\n");
 	if (s->log_dropped || s->log_suppressed || s->log_unsent)
 		fprintf(f,
 		    "log events dropped: %lu, suppressed: %lu, "
@@ -208,6 +213,13 @@ stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
 #undef X
 	fprintf(f, "}");
 	stats_json_tun(s, f);
+	fprintf(f, ",\"evidence\":{");
+#define X(fl)                                                                  \
+	fprintf(f, "%s\"" #fl "\":%lu", strcmp(#fl, "captured") ? "," : "",    \
+	    s->evid.fl);
+	STATS_EVID_FIELDS(X)
+#undef X
+	fprintf(f, "}");
 	fprintf(f,
 	    ",\"log_dropped\":%lu,\"log_suppressed\":%lu,"
 	    "\"log_unsent\":%lu}\n",

@@ -69,6 +69,29 @@ struct stats_prx {
 #undef X
 };
 
+/*
+ * Evidence captures (core/evid): the workers count copies queued, new
+ * flows, flows refused by a full table and copies a full ring refused;
+ * the main lcore counts records written, records lost (a failed write:
+ * disk full), files opened and removed, flow messages over its cap.
+ */
+#define STATS_EVID_FIELDS(X)                                                   \
+	X(captured)                                                            \
+	X(flows)                                                               \
+	X(flow_full)                                                           \
+	X(ring_full)                                                           \
+	X(written)                                                             \
+	X(lost)                                                                \
+	X(files)                                                               \
+	X(removed)                                                             \
+	X(unlogged)
+
+struct stats_evid {
+#define X(f) uint64_t f;
+	STATS_EVID_FIELDS(X)
+#undef X
+};
+
 struct stats {
 	uint64_t packets;
 	uint64_t action[CDN_ACT_MAX];
@@ -97,6 +120,7 @@ struct stats {
 	uint64_t tun_opaque;
 	struct stats_prx prx;
 	struct stats_port port[STATS_PORT_MAX];
+	struct stats_evid evid;
 } __attribute__((aligned(64)));
 
 #include "core/classify/cls.h"

@@ -422,6 +422,14 @@ ctl_knock_send(struct ctl *c, const struct dpc_msg_knock *k)
 	return ctl_send(c->cfd, DPC_KNOCK, 0, k, sizeof(*k), -1);
 }
 
+int
+ctl_evidence_send(struct ctl *c, const struct dpc_msg_evidence *m)
+{
+	if (c == NULL || c->cfd < 0 || !ctl_event_room(c))
+		return -1;
+	return ctl_send(c->cfd, DPC_EVIDENCE, 0, m, sizeof(*m), -1);
+}
+
 void
 ctl_poll(struct ctl *c, int timeout_ms)
 {

@@ -45,6 +45,9 @@ struct dpc_msg_knock;
 int ctl_knock_send(struct ctl *c, const struct dpc_msg_knock *k);
 long ctl_events_send(struct ctl *c, const struct dpc_wire_event *ev,
     unsigned n);
+struct dpc_msg_evidence;
+/* One evidence note to the client: 0, or -1 when none or it is full. */
+int ctl_evidence_send(struct ctl *c, const struct dpc_msg_evidence *m);
 
 /*
  * Checks a policy received as bytes: counts, actions, every index the

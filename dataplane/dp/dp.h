@@ -14,6 +14,7 @@
 #include <rte_ring.h>
 
 #include "core/classify/cls.h"
+#include "core/evid/evid_pcap.h"
 #include "core/frag/frag.h"
 #include "core/prx/prx_flow.h"
 #include "wire/dpc_proto.h"
@@ -52,6 +53,9 @@ struct dp_conf {
 	unsigned prx_flows, prx_buffers, prx_window, prx_idle_s;
 	unsigned nports;
 	struct dp_port_conf port[STATS_PORT_MAX];
+	/* Evidence (dp_evid.h): per worker, then the files. */
+	unsigned evid_packets, evid_snaplen, evid_flows, evid_idle_s;
+	struct evid_conf evid_files;
 };
 
 struct dp_port {
@@ -122,6 +126,9 @@ struct dp_worker {
 	/* Its proxied flows (core/prx), on the TSC; kept across states:
 	 * each packet of a decided flow is judged under the current one. */
 	struct prx_flow_table *prx;
+	/* Evidence copies (dp_evid.h) and the flows they were of. */
+	struct rte_ring *evid;
+	struct evid_table *evid_flows;
 } __attribute__((aligned(64)));
 
 /* Size of the per-worker scratch area (dp_worker.c owns its layout). */
@@ -187,11 +194,16 @@ struct dp_ctx {
 	 * cordond writes expiries in the same system-wide clock, so a
 	 * wall-clock step moves neither. */
 	volatile int64_t now_boot;
+	struct dp_evid *evid; /* the main lcore's writer (dp_evid.c) */
 };
 
 /* dp_port.c: resolves, configures and starts every configured port. */
 int dp_ports_init(struct dp_ctx *ctx);
 void dp_ports_close(struct dp_ctx *ctx);
+
+/* dp_main.c: EV as the channel carries it, drained at NOW (unix ns). */
+void dp_event_wire(const struct dp_event *ev, uint64_t now,
+    struct dpc_wire_event *w);
 
 /* dp_worker.c: the per-lcore loop (rte_eal_remote_launch entry). */
 int dp_worker_main(void *arg);

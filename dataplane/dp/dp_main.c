@@ -23,6 +23,7 @@
 #include "dataplane/ctl/ctl.h"
 #include "wire/dpc_proto.h"
 #include "dataplane/dp/dp.h"
+#include "dataplane/dp/dp_evid.h"
 #include "core/util/clock.h"
 
 #define DP_TICK_US     100000 /* housekeeping period */
@@ -124,10 +125,11 @@ dp_workers_create(struct dp_ctx *ctx)
 		w->knock = rte_ring_create_elem(name, sizeof(struct dp_knock),
 		    DP_KNOCK_RING, (int)rte_lcore_to_socket_id(lcore),
 		    RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (w->knock == NULL || dp_frag_create(ctx, w, lcore) != 0 ||
-		    dp_prx_create(ctx, w) != 0)
-			return -1;
 		w->idx = i;
+		if (w->knock == NULL || dp_frag_create(ctx, w, lcore) != 0 ||
+		    dp_prx_create(ctx, w) != 0 ||
+		    dp_evid_create(ctx, w, lcore) != 0)
+			return -1;
 		w->lcore = lcore;
 		w->ctx = ctx;
 		ctx->worker[i++] = w;
@@ -248,7 +250,7 @@ dp_event_origin(struct dpc_wire_event *w, const struct pkt_meta *m,
 	}
 }
 
-static void
+void
 dp_event_wire(const struct dp_event *ev, uint64_t now, struct dpc_wire_event *w)
 {
 	const struct pkt_meta *m = &ev->m;
@@ -391,6 +393,7 @@ dp_housekeep(struct dp_ctx *ctx, struct ctl *ctl)
 		ctx->now_boot = clk_boot_s();
 		dp_log_drain(ctx, ctl);
 		dp_knock_drain(ctx, ctl);
+		dp_evid_drain(ctx, ctl);
 		if (dp_sig_usr1) {
 			dp_sig_usr1 = 0;
 			dp_stats_report(ctx, 1);
@@ -459,7 +462,7 @@ dp_setup(struct dp_ctx *ctx, const struct policy *pol, struct geo_tables *geo)
 		return -1;
 	}
 	if (dp_state_init(ctx, pol, geo) != 0 || dp_stats_create(ctx) != 0 ||
-	    dp_rcu_init(ctx) != 0)
+	    dp_evid_open(ctx) != 0 || dp_rcu_init(ctx) != 0)
 		return -1;
 	return 0;
 }
@@ -488,6 +491,8 @@ dp_run(struct dp_ctx *ctx, const struct policy *pol, struct geo_tables *geo)
 	rte_eal_mp_wait_lcore();
 	ctl_close(ctl);
 	dp_log_drain(ctx, NULL);
+	dp_evid_drain(ctx, NULL);
+	dp_evid_close(ctx);
 	dp_stats_report(ctx, 1);
 	dp_ports_close(ctx);
 	dp_state_free(ctx->state);

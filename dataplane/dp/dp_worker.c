@@ -13,6 +13,7 @@
 #include <rte_random.h>
 
 #include "dataplane/dp/dp.h"
+#include "dataplane/dp/dp_evid.h"
 #include "core/pkt/pkt_reject.h"
 #include "core/prx/prx_judge.h"
 
@@ -408,6 +409,7 @@ dp_act_one(struct dp_worker *w, struct dp_burst *b, const struct policy *pol,
 
 	if (unlikely(v->reason == CDN_R_KNOCK))
 		dp_knock(w, m, &b->meta[i], in);
+	dp_evid(w, m, &b->meta[i], v, in); /* before a reject rewrites M */
 	switch (v->action) {
 	case CDN_ACT_ALLOW:
 		out = ctx->port[in].peer;

@@ -263,6 +263,9 @@ def test_metrics_match_counters(rig):
     for k, v in c["fragments"].items():
         assert val("cordon_fragments_total", event=k) == v, k
     assert len(f["cordon_fragments_total"]["samples"]) == 4
+    for k, v in c["evidence"].items():
+        assert val("cordon_evidence_total", event=k) == v, k
+    assert len(f["cordon_evidence_total"]["samples"]) == 9
     # The daemon's own.
     assert val("cordon_build_info", version=st["version"]) == 1
     assert val("cordon_policy_revision") == st["running_revision"] == \

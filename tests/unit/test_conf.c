@@ -289,18 +289,34 @@ static const struct bad_case bad_cases[] = {
 	{ "tunnels = { vxlan = 1; };\n", NULL, NULL,
 	    "main.conf:1: unknown key \"vxlan\" (expected one of: depth, "
 	    "vxlan_port, geneve_port, teredo_port, dtls_port, opaque_udp)" },
+	/* evidence (docs/config.md, Evidence) */
+	{ "rules = ( { name = \"e\";\n action = \"allow\";\n"
+	  " evidence = true; } );\n",
+	    NULL, NULL,
+	    "main.conf:3: rule \"e\": evidence is kept of denied or "
+	    "rerouted flows, not of action allow" },
+	{ "evidence = {\n snaplen = 4096; };\n", NULL, NULL,
+	    "main.conf:2: \"snaplen\" must be between 64 and 2048" },
+	{ "evidence = { packets = 0; };\n", NULL, NULL,
+	    "main.conf:1: \"packets\" must be between 1 and 64" },
+	{ "evidence = { dir = \"ev\"; };\n", NULL, NULL,
+	    "main.conf:1: evidence.dir must be an absolute path" },
+	{ "evidence = { size = 1; };\n", NULL, NULL,
+	    "main.conf:1: unknown key \"size\" (expected one of: packets, "
+	    "snaplen, flows, flow_idle, file_size, files, rotate_age, "
+	    "max_age, dir)" },
 	/* syntax */
 	{ "rules = (\n  { name = \"a\"; action = ; }\n);\n", NULL, NULL,
 	    "main.conf:2: syntax error" },
 	/* unknown top-level key */
 	{ BASE_SVC "servces: { };\n", NULL, NULL,
 	    "main.conf:2: unknown key \"servces\" (expected one of: geo, "
-	    "regions, services, rules, default, non_ip, dataplane, identity, control, backend, source_route, tunnels, proxies)" },
+	    "regions, services, rules, default, non_ip, dataplane, identity, control, backend, source_route, tunnels, proxies, evidence)" },
 	/* unknown key inside a rule */
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  acton = \"drop\"; }\n);\n",
 	    NULL, NULL,
 	    "main.conf:4: unknown key \"acton\" (expected one of: name, src, "
-	    "dst, services, proto, ports, direction, action, nexthop, log, identity, origin, via, tunnel)" },
+	    "dst, services, proto, ports, direction, action, nexthop, log, identity, origin, via, tunnel, evidence)" },
 	/* unknown key inside a service */
 	{ "services: { ssh = { proto = \"tcp\"; port = [ \"22\" ]; }; };\n",
 	    NULL, NULL,

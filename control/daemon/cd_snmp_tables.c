@@ -221,11 +221,27 @@ cd_build_totals(const struct stats *s, bool up)
 		cd_cell_str(g, 5, 2, r, cdn_reason_name(r));
 		cd_cell_num(g, 5, 3, r, ASN_COUNTER64, s->reason[r]);
 	}
-	/* cordonFragTracked .. cordonFragExpired, in the X-macro's order. */
+	/*
+	 * cordonFragTracked .. cordonFragExpired, cordonProxiedTracked ..
+	 * cordonProxiedChanged, cordonEvidenceCaptured ..
+	 * cordonEvidenceUnlogged: the X-macros' order is the MIB's.
+	 */
 	oid n = 6;
 #define X(f) cd_var_num(g, n++, 0, 0, ASN_COUNTER64, s->frag.f);
 	STATS_FRAG_FIELDS(X)
 #undef X
+#define X(f) cd_var_num(g, n++, 0, 0, ASN_COUNTER64, s->prx.f);
+	STATS_PRX_FIELDS(X)
+#undef X
+#define X(f) cd_var_num(g, n++, 0, 0, ASN_COUNTER64, s->evid.f);
+	STATS_EVID_FIELDS(X)
+#undef X
+	cd_var_num(g, 26, 0, 0, ASN_COUNTER64, s->tun_opaque);
+	/* Carrier 0 ("none": the outer packet) is not a carrier. */
+	for (unsigned k = 1; up && k < PKT_TUN_MAX; k++) {
+		cd_cell_str(g, 27, 2, k, pkt_tun_name(k));
+		cd_cell_num(g, 27, 3, k, ASN_COUNTER64, s->tun[k]);
+	}
 }
 
 /* Port names as the counters reply has them. */

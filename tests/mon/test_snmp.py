@@ -33,6 +33,14 @@ ENT = ".1.3.6.1.4.1.32473"
 OBJ = ENT + ".1"
 NOTIF = ENT + ".0"
 ACTIONS = ["allow", "drop", "reject", "reroute"]
+# core/stats/stats.h STATS_PRX_FIELDS, STATS_EVID_FIELDS; core/pkt
+# PKT_TUNS from 1: the MIB's order (cordonTotals 10.., cordonTunnelTable).
+PROXIED = ["tracked", "reported", "local", "denied", "untrusted", "full",
+           "changed"]
+EVIDENCE = ["captured", "flows", "flow_full", "ring_full", "written", "lost",
+            "files", "removed", "unlogged"]
+TUNNELS = ["ipip", "6in4", "4in6", "6in6", "srv6", "gre", "gre-eth", "mpls",
+           "vxlan", "geneve", "teredo", "etherip", "l2tp", "gue", "gtp"]
 PORT_COLS = ["rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
              "tx_dropped"]
 
@@ -313,6 +321,15 @@ def check_equal(snmp, c):
     # The fragment table's counters: cordonFragTracked .. Expired.
     for i, k in enumerate(("tracked", "followed", "completed", "expired")):
         want["%s.2.%d.0" % (OBJ, 6 + i)] = c["fragments"][k]
+    # Proxied flows, evidence (cordonTotals 10..25, the counters reply's
+    # order), opaque tunnels (26) and layers per carrier (27).
+    relay = [c["proxied"][k] for k in PROXIED] + \
+        [c["evidence"][k] for k in EVIDENCE]
+    for i, v in enumerate(relay):
+        want["%s.2.%d.0" % (OBJ, 10 + i)] = v
+    want[OBJ + ".2.26.0"] = c["tunnel_opaque"]
+    for i, k in enumerate(TUNNELS):
+        want["%s.2.27.1.3.%d" % (OBJ, i + 1)] = c["tunnels"][k]
     for i, a in enumerate(ACTIONS):
         want["%s.2.4.1.3.%d" % (OBJ, i + 1)] = c["actions"][a]
     rules = c["rules"]

@@ -102,8 +102,11 @@ pkt_layer_note(struct pkt_meta *m)
 	l->af = m->af;
 	l->kind = m->tun_next;
 	l->src4 = m->src4;
-	if (m->af == 6)
+	l->dst4 = m->dst4;
+	if (m->af == 6) {
 		memcpy(l->src6, m->src6, 16);
+		memcpy(l->dst6, m->dst6, 16);
+	}
 }
 
 #endif

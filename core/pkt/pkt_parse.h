@@ -87,6 +87,10 @@ struct pkt_layer {
 	uint16_t pad;
 	uint32_t src4;    /* host order, when af is 4 */
 	uint8_t src6[16]; /* when af is 6 */
+	/* Its destination (`dst_via`): a relay's says where the relay
+	 * sends, the innermost where the inside host does. */
+	uint32_t dst4;
+	uint8_t dst6[16];
 };
 
 /* pkt_meta.proxied */

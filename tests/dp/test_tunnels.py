@@ -120,10 +120,12 @@ def test_tunnels_layers_in_verdicts_replay(shipped, tmp_path):
     r = recs[0]
     assert r["src"] == US4 and r["src_cc"] == "US"
     assert r["origin"] == CN4 and r["origin_cc"] == "CN"
+    # Each layer's destination too (dst_via): here the server's.
+    srv = {"dst": cases.SRV4, "dst_cc": "US"}
     assert r["layers"] == [
-        {"src": US4, "via": "none", "cc": "US"},
-        {"src": RU4, "via": "gre", "cc": "RU"},
-        {"src": CN4, "via": "ipip", "cc": "CN"}]
+        {"src": US4, "via": "none", "cc": "US", **srv},
+        {"src": RU4, "via": "gre", "cc": "RU", **srv},
+        {"src": CN4, "via": "ipip", "cc": "CN", **srv}]
     assert st["tunnels"]["gre"] == 1 and st["tunnels"]["ipip"] == 1
     assert st["tunnels"]["layers"][3] == 1
 
@@ -599,3 +601,33 @@ def test_tunnels_outbound_disguise_replay(shipped, tmp_path):
     inbound, _ = _replay(tmp_path, shipped, [eth(T.gre(US4, T.syn(US4)))],
                          "disg-in")
     assert inbound[0]["action"] == "allow", inbound
+
+
+def test_tunnels_outbound_dst_via_live(tmp_path, cordon_dp, geodb):
+    """The live fast path (the burst classifier, inner destinations
+    looked up in bulk) with the shipped rule's dst_via: the inside
+    server's ssh to China inside GRE, VXLAN or 6in4 to a US relay, to
+    the US inside GRE to a Chinese relay, or with a Chinese relay in the
+    middle, never leaves; ssh to the US through a US relay does."""
+    conf = dplib.render_conf(
+        str(tmp_path / "live.conf"), ports=LIVE_PORTS,
+        overrides=cases.OVERRIDES, rules=[
+            {"name": "mgmt-to-prohibited",
+             "dst_via": ["prohibited", "unknown", "special"],
+             "services": ["ssh"], "direction": "out", "action": "drop"}])
+    allowed = [_out(T.gre, US4, _out_syn(US4)),
+               _out(T.vxlan, US4, _out_syn(US6)),
+               _out(T.ipip, US4, _out_syn(US6)),
+               Ether(src=cases.SRV_MAC, dst=cases.CLI_MAC) / _out_syn(US4)]
+    denied = [_out(T.gre, US4, _out_syn(CN4)),
+              _out(T.vxlan, US4, _out_syn(CN6)),
+              _out(T.ipip, US4, _out_syn(CN4_6TO4)),
+              _out(T.gre, CN4, _out_syn(US4)),
+              _out(T.gre, US4, _to(T.gre(cases.SRV4, _out_syn(US4)), CN4)),
+              Ether(src=cases.SRV_MAC, dst=cases.CLI_MAC) / _out_syn(CN4)]
+    frames = [bytes(f) for f in allowed + denied]
+    res = dplib.run_live(str(tmp_path), conf, {"inside0": frames},
+                         {"outside0": "net_pcap0", "inside0": "net_pcap1"})
+    out = [bytes(f) for f in res.tx.get("outside0", [])]
+    assert out == [bytes(f) for f in allowed]
+    assert res.stats["reasons"]["rule"] == len(denied)

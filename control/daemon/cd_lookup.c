@@ -368,11 +368,11 @@ cd_pkt_via(json_t *via, json_t *inner, struct cd_pkt *p, struct cd_err *e)
 	 * unspecified address) unless inner_dst says where. */
 	for (i = 0; i < p->m.nlayer; i++)
 		if (p->m.layer[i].af != p->dst.af) {
-			p->m.layer[i].dst4 = 0;
-			memset(p->m.layer[i].dst6, 0, 16);
+			p->m.layer_dst[i].dst4 = 0;
+			memset(p->m.layer_dst[i].dst6, 0, 16);
 		}
-	p->m.layer[0].dst4 = p->m.dst4;
-	memcpy(p->m.layer[0].dst6, p->m.dst6, 16);
+	p->m.layer_dst[0].dst4 = p->m.dst4;
+	memcpy(p->m.layer_dst[0].dst6, p->m.dst6, 16);
 	return cd_pkt_inner_dst(inner, p, e);
 }
 
@@ -497,29 +497,30 @@ cd_geo_why(const struct conf *c, const struct cd_addr *a, char *out, size_t len)
 }
 
 /*
- * A layered packet: each layer's source and country, outermost first,
- * and its relay classes when it has some (origin and via judge them).
- */
-/*
  * An inner layer's destination (dst_via), WHAT: "relay" or "origin";
  * the outermost's is the packet's "destination country".
  */
 static void
-cd_explain_layer_dst(const struct pkt_layer *l, geo_cc_t dcc, const char *what,
-    json_t *steps)
+cd_explain_layer_dst(const struct pkt_meta *m, unsigned j, geo_cc_t dcc,
+    const char *what, json_t *steps)
 {
 	char cc[GEO_CC_STRLEN], addr[INET6_ADDRSTRLEN], step[48], how[96];
-	uint32_t a4 = htonl(l->dst4);
+	const struct pkt_layer_dst *d = &m->layer_dst[j];
+	uint32_t a4 = htonl(d->dst4);
 
-	inet_ntop(l->af == 4 ? AF_INET : AF_INET6,
-	    l->af == 4 ? (const void *)&a4 : (const void *)l->dst6, addr,
-	    sizeof(addr));
+	inet_ntop(m->layer[j].af == 4 ? AF_INET : AF_INET6,
+	    m->layer[j].af == 4 ? (const void *)&a4 : (const void *)d->dst6,
+	    addr, sizeof(addr));
 	snprintf(step, sizeof(step), "%s destination country", what);
 	snprintf(how, sizeof(how), "%s (dst_via: any layer's destination)",
 	    addr);
 	cd_step(steps, step, geo_cc_name(dcc, cc), how);
 }
 
+/*
+ * A layered packet: each layer's source and country, outermost first,
+ * and its relay classes when it has some (origin and via judge them).
+ */
 static void
 cd_explain_layers(const struct geo_tables *g, const struct pkt_meta *m,
     const struct cls_why *w, int dst, json_t *steps)
@@ -546,7 +547,8 @@ cd_explain_layers(const struct geo_tables *g, const struct pkt_meta *m,
 			    "%s", pkt_tun_name(l->kind));
 		cd_step(steps, step, geo_cc_name(w->layer_cc[j], cc), how);
 		if (dst && j)
-			cd_explain_layer_dst(l, w->layer_dcc[j], what, steps);
+			cd_explain_layer_dst(m, j, w->layer_dcc[j], what,
+			    steps);
 		cd_classes_str(g, w->layer_cls[j], cls, sizeof(cls));
 		if (cls[0] == '\0')
 			continue;

@@ -398,8 +398,8 @@ cls_layer_dccs(const struct geo_tables *g, const struct policy *p,
 		l = &m->layer[j];
 		/* Unlooked-up, as the packet's own: no rule reads them. */
 		dcc[j] = !p->needs_dst_geo || m->proxied ? GEO_CC_UNKNOWN
-		         : l->af == 4 ? geo_lookup4(g, l->dst4)
-		         : l->af == 6 ? geo_lookup6(g, l->dst6)
+		         : l->af == 4 ? geo_lookup4(g, m->layer_dst[j].dst4)
+		         : l->af == 6 ? geo_lookup6(g, m->layer_dst[j].dst6)
 		                      : GEO_CC_UNKNOWN;
 	}
 }
@@ -503,8 +503,8 @@ cls_key_via(struct pkt_meta *m, const struct cls_via *via, unsigned n)
 	/* Every layer goes where the packet does until told otherwise
 	 * (cls_key_via_dst). */
 	for (unsigned i = 0; i <= n; i++) {
-		m->layer[i].dst4 = m->dst4;
-		memcpy(m->layer[i].dst6, m->dst6, 16);
+		m->layer_dst[i].dst4 = m->dst4;
+		memcpy(m->layer_dst[i].dst6, m->dst6, 16);
 	}
 	m->nlayer = (uint8_t)(n + 1);
 	m->af = via[0].af;
@@ -523,9 +523,9 @@ cls_key_via_dst(struct pkt_meta *m, uint8_t af, const uint8_t *dst)
 		if (m->layer[j].af != af)
 			continue;
 		if (af == 4)
-			m->layer[j].dst4 = a;
+			m->layer_dst[j].dst4 = a;
 		else
-			memcpy(m->layer[j].dst6, dst, 16);
+			memcpy(m->layer_dst[j].dst6, dst, 16);
 	}
 }
 
@@ -660,22 +660,25 @@ cls_lq_flush(const struct geo_tables *g, struct cls_lq *q,
 }
 
 /*
- * Queues layer L's source (DST: destination) for packet-and-layer O;
+ * Queues layer J of M, its source (DST: its destination), for packet I;
  * 0 when it has no address (a proxied hop nobody named).  Flushes into
  * CC and CLS first when the queue is full.
  */
 static inline int
 cls_lq_add(const struct geo_tables *g, struct cls_lq *q,
-    const struct pkt_layer *l, int dst, uint16_t o,
+    const struct pkt_meta *m, unsigned i, unsigned j, int dst,
     geo_cc_t (*cc)[PKT_LAYER_MAX], geo_cls_t (*cls)[PKT_LAYER_MAX])
 {
+	const struct pkt_layer *l = &m->layer[j];
+	uint16_t o = (uint16_t)(i * PKT_LAYER_MAX + j);
+
 	if (q->n4 == CLS_BURST_MAX || q->n6 == CLS_BURST_MAX)
 		cls_lq_flush(g, q, cc, cls);
 	if (l->af == 4) {
-		q->a4[q->n4] = dst ? l->dst4 : l->src4;
+		q->a4[q->n4] = dst ? m->layer_dst[j].dst4 : l->src4;
 		q->o4[q->n4++] = o;
 	} else if (l->af == 6) {
-		q->a6[q->n6] = dst ? l->dst6 : l->src6;
+		q->a6[q->n6] = dst ? m->layer_dst[j].dst6 : l->src6;
 		q->o6[q->n6++] = o;
 	} else {
 		return 0;
@@ -693,7 +696,6 @@ cls_layers_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
     unsigned n, const struct cls_verdict *v, struct cls_lb *b)
 {
 	struct cls_lq q;
-	uint16_t o;
 
 	q.n4 = q.n6 = 0;
 	for (unsigned i = 0; i < n; i++) {
@@ -701,14 +703,11 @@ cls_layers_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 			continue;
 		b->cc[i][0] = v[i].src_cc;
 		b->cls[i][0] = v[i].src_cls;
-		for (unsigned j = 1; j < m[i]->nlayer; j++) {
-			o = (uint16_t)(i * PKT_LAYER_MAX + j);
-			if (!cls_lq_add(g, &q, &m[i]->layer[j], 0, o, b->cc,
-			        b->cls)) {
+		for (unsigned j = 1; j < m[i]->nlayer; j++)
+			if (!cls_lq_add(g, &q, m[i], i, j, 0, b->cc, b->cls)) {
 				b->cc[i][j] = GEO_CC_UNKNOWN;
 				b->cls[i][j] = 0;
 			}
-		}
 	}
 	cls_lq_flush(g, &q, b->cc, b->cls);
 }
@@ -733,8 +732,7 @@ cls_dlayers_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 		if (m[i]->proxied)
 			continue;
 		for (unsigned j = 1; j < m[i]->nlayer; j++)
-			(void)cls_lq_add(g, &q, &m[i]->layer[j], 1,
-			    (uint16_t)(i * PKT_LAYER_MAX + j), b->dcc, NULL);
+			(void)cls_lq_add(g, &q, m[i], i, j, 1, b->dcc, NULL);
 	}
 	cls_lq_flush(g, &q, b->dcc, NULL);
 }

@@ -64,8 +64,8 @@ cls_layer_format(const struct pkt_meta *m, unsigned j, int dst, char *buf,
     size_t len)
 {
 	const struct pkt_layer *l = &m->layer[j];
-	uint32_t a = htonl(dst ? l->dst4 : l->src4);
-	const uint8_t *a6 = dst ? l->dst6 : l->src6;
+	uint32_t a = htonl(dst ? m->layer_dst[j].dst4 : l->src4);
+	const uint8_t *a6 = dst ? m->layer_dst[j].dst6 : l->src6;
 
 	inet_ntop(l->af == 4 ? AF_INET : AF_INET6,
 	    l->af == 4 ? (const void *)&a : (const void *)a6, buf,

@@ -85,9 +85,9 @@ meta(const struct dv_case *c, struct pkt_meta *m)
 	for (unsigned i = 0; i + 1 < c->n; i++) {
 		af = addr(c->dst[i], a);
 		assert_int_equal(af, 4);
-		m->layer[i].dst4 = ntohl(*(const uint32_t *)a);
+		m->layer_dst[i].dst4 = ntohl(*(const uint32_t *)a);
 	}
-	m->dst4 = m->layer[0].dst4;
+	m->dst4 = m->layer_dst[0].dst4;
 }
 
 static const struct dv_case cases[] = {

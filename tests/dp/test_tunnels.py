@@ -536,6 +536,8 @@ def _to(p, dst):
 CN4_MAPPED = "::ffff:" + CN4
 CN4_6TO4 = "2002:c633:6407::1"
 CN4_NAT64 = "64:ff9b::" + CN4
+# A Teredo client behind CN4 (RFC 4380: its address inverted, last).
+CN4_TEREDO = "2001:0:c000:221::39cc:9bf8"
 
 
 def test_tunnels_outbound_inner_dst_replay(shipped, tmp_path):
@@ -558,6 +560,7 @@ def test_tunnels_outbound_inner_dst_replay(shipped, tmp_path):
         ("mapped", _out(T.ipip, US4, _out_syn(CN4_MAPPED))),
         ("6to4", _out(T.ipip, US4, _out_syn(CN4_6TO4))),
         ("nat64", _out(T.ipip, US4, _out_syn(CN4_NAT64))),
+        ("teredo-client", _out(T.ipip, US4, _out_syn(CN4_TEREDO))),
         ("teredo", _out(T.teredo, US4, _out_syn(CN6), to_client=False)),
         # The Chinese destination at the middle layer: a US relay
         # carrying a tunnel to a Chinese relay carrying ssh to the US.
@@ -578,8 +581,13 @@ def test_tunnels_outbound_inner_dst_replay(shipped, tmp_path):
     layers = recs[1]["layers"]
     assert [(l["dst"], l["dst_cc"]) for l in layers] == \
         [(US4, "US"), (CN4, "CN")], recs[1]
-    assert [l["dst_cc"] for l in recs[13]["layers"]] == \
-        ["US", "CN", "US"], recs[13]
+    by = {n: r for (n, _), r in zip(cases_, recs)}
+    # The embedded IPv4 address decides, not "special" or "unknown".
+    for n in ("mapped", "6to4", "nat64", "teredo-client"):
+        assert by[n]["layers"][1]["dst_cc"] == "CN", by[n]
+    middle = by["middle"]
+    assert [l["dst_cc"] for l in middle["layers"]] == \
+        ["US", "CN", "US"], middle
 
 
 def test_tunnels_outbound_disguise_replay(shipped, tmp_path):

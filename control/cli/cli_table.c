@@ -57,7 +57,7 @@ static const struct cli_param cli_p_explain[] = {
 	    "a fragment of that packet: the first, or a later one" },
 	{ "via", "via", CLI_V_LIST, NULL, 0, "KIND:ADDR,...",
 	    "tunnels it came through, outermost first (gre:198.51.100.7)" },
-	{ "inner-dst", "inner_dst", CLI_V_STR, NULL, 0, "ADDR",
+	{ "layer-dst", "inner_dst", CLI_V_STR, NULL, 0, "ADDR",
 	    "with via: where the tunnelled packet goes (default: dst)" },
 	{ "reported", "reported", CLI_V_LIST, NULL, 0, "ADDR,...",
 	    "hops a proxied service's relay reported, leftmost first" },

@@ -280,6 +280,11 @@ struct conf_rule {
 	unsigned norigin_ref, nvia_ref;
 	struct conf_ref origin_ref[CONF_REF_MAX];
 	struct conf_ref via_ref[CONF_REF_MAX];
+	/* Any layer's destination: as dst, countries only. */
+	bool has_dst_via;
+	struct conf_ccset dst_via;
+	unsigned ndst_via_ref;
+	struct conf_ref dst_via_ref[CONF_REF_MAX];
 	uint8_t tun;       /* CONF_TUN_* bits; 0: all */
 	bool svc_any;      /* no services and no ports given */
 	uint64_t services; /* bit i: services[i] */

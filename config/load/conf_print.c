@@ -317,6 +317,9 @@ conf_rule_print(const struct conf *c, unsigned i, FILE *f)
 	if (r->has_via)
 		conf_side_print(c, f, "via", false, &r->via, r->via_ref,
 		    r->nvia_ref);
+	if (r->has_dst_via)
+		conf_side_print(c, f, "dst_via", false, &r->dst_via,
+		    r->dst_via_ref, r->ndst_via_ref);
 	if (r->tun != 0 && r->tun != CONF_TUN_ALL)
 		fprintf(f, "        tunnel:%s%s%s\n",
 		    r->tun & CONF_TUN_NONE ? " none" : "",

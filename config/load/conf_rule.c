@@ -10,7 +10,7 @@
 
 static const char *const conf_rule_keys[] = { "name", "src", "dst", "services",
 	"proto", "ports", "direction", "action", "nexthop", "log", "identity",
-	"origin", "via", "tunnel", "evidence", NULL };
+	"origin", "via", "tunnel", "evidence", "dst_via", NULL };
 
 /* Where one src or dst list lands. */
 struct conf_side {
@@ -33,7 +33,7 @@ conf_side_class(struct conf_ctx *x, const config_setting_t *e, const char *s,
 	const char *name = s + strlen(CONF_CLASS_PREFIX);
 	int v;
 
-	if (d->set == &d->r->dst)
+	if (d->set == &d->r->dst || d->set == &d->r->dst_via)
 		return conf_err(x, e,
 		    "rule \"%s\": \"%s\": classes match "
 		    "sources only (src, origin, via)",
@@ -123,14 +123,19 @@ conf_sides_load(struct conf_ctx *x, const config_setting_t *g,
 	struct conf_side origin = { r, &oany, &r->origin, &r->norigin_ref,
 		r->origin_ref };
 	struct conf_side via = { r, &vany, &r->via, &r->nvia_ref, r->via_ref };
+	bool dvany = false;
+	struct conf_side dvia = { r, &dvany, &r->dst_via, &r->ndst_via_ref,
+		r->dst_via_ref };
 
 	if (conf_side_load(x, g, "src", &src) < 0 ||
 	    conf_side_load(x, g, "dst", &dst) < 0 ||
 	    conf_side_load(x, g, "origin", &origin) < 0 ||
-	    conf_side_load(x, g, "via", &via) < 0)
+	    conf_side_load(x, g, "via", &via) < 0 ||
+	    conf_side_load(x, g, "dst_via", &dvia) < 0)
 		return -1;
 	r->has_origin = !oany;
 	r->has_via = !vany;
+	r->has_dst_via = !dvany;
 	return conf_rule_tun_load(x, g, r);
 }
 

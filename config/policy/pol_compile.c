@@ -286,6 +286,7 @@ pol_rule_compile(const struct conf *c, struct policy *p, unsigned i)
 	pol_ccset_compile(&r->dst, r->dst_any, p->dst_cc, i);
 	pol_ccset_compile(&r->origin, !r->has_origin, p->origin_cc, i);
 	pol_ccset_compile(&r->via, !r->has_via, p->via_cc, i);
+	pol_ccset_compile(&r->dst_via, !r->has_dst_via, p->dst_via_cc, i);
 	if (r->has_origin)
 		pol_cls_compile(r->origin.cls, p->origin_cls,
 		    &p->layer_cls_used, i);
@@ -303,7 +304,7 @@ pol_rule_compile(const struct conf *c, struct policy *p, unsigned i)
 			pol_set_add(&p->proto[k], i);
 	if (r->svc_any)
 		pol_set_add(&p->portless, i);
-	if (!r->dst_any)
+	if (!r->dst_any || r->has_dst_via)
 		p->needs_dst_geo = 1;
 	if (!r->id.on)
 		pol_set_add(&p->noident, i);

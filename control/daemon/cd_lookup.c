@@ -299,8 +299,28 @@ cd_frag_parse(const json_t *v, struct cd_pkt *p, struct cd_err *e)
  * parser would have recorded it.  The destination is the outermost
  * header's, so of the first relay's family.
  */
+/*
+ * "inner_dst": where the tunnelled packet goes (`dst_via`), the inner
+ * layers of its family; without it they go to "dst".
+ */
 static int
-cd_pkt_via(json_t *via, struct cd_pkt *p, struct cd_err *e)
+cd_pkt_inner_dst(json_t *inner, struct cd_pkt *p, struct cd_err *e)
+{
+	struct cd_addr a;
+
+	if (inner == NULL)
+		return 0;
+	if (cd_addr_parse(json_string_value(inner), &a) < 0 ||
+	    a.af != p->src.af)
+		return cd_fail(e, "bad-request",
+		    "\"inner_dst\": an address "
+		    "of the source's family");
+	cls_key_via_dst(&p->m, (uint8_t)a.af, a.b);
+	return 0;
+}
+
+static int
+cd_pkt_via(json_t *via, json_t *inner, struct cd_pkt *p, struct cd_err *e)
 {
 	struct cls_via v[PKT_LAYER_MAX];
 	struct cd_addr a;
@@ -309,7 +329,9 @@ cd_pkt_via(json_t *via, struct cd_pkt *p, struct cd_err *e)
 	size_t i, n = json_array_size(via);
 
 	if (via == NULL)
-		return 0;
+		return inner == NULL ? 0
+		                     : cd_fail(e, "bad-request",
+		                           "\"inner_dst\" needs \"via\"");
 	if (!json_is_array(via) || n == 0 || n >= PKT_LAYER_MAX)
 		return cd_fail(e, "bad-request",
 		    "\"via\": 1 to %d KIND:ADDR "
@@ -342,7 +364,16 @@ cd_pkt_via(json_t *via, struct cd_pkt *p, struct cd_err *e)
 		            (uint32_t)p->dst.b[2] << 8 | p->dst.b[3];
 	else
 		memcpy(p->m.dst6, p->dst.b, 16);
-	return 0;
+	/* A layer of the other family than dst goes nowhere known (the
+	 * unspecified address) unless inner_dst says where. */
+	for (i = 0; i < p->m.nlayer; i++)
+		if (p->m.layer[i].af != p->dst.af) {
+			p->m.layer_dst[i].dst4 = 0;
+			memset(p->m.layer_dst[i].dst6, 0, 16);
+		}
+	p->m.layer_dst[0].dst4 = p->m.dst4;
+	memcpy(p->m.layer_dst[0].dst6, p->m.dst6, 16);
+	return cd_pkt_inner_dst(inner, p, e);
 }
 
 static int
@@ -382,7 +413,8 @@ cd_pkt_build(const struct conf *c, json_t *args, struct cd_pkt *p,
 	cls_key_meta(&k, &p->m);
 	if (cd_frag_parse(json_object_get(args, "fragment"), p, e) < 0)
 		return -1;
-	return cd_pkt_via(json_object_get(args, "via"), p, e);
+	return cd_pkt_via(json_object_get(args, "via"),
+	    json_object_get(args, "inner_dst"), p, e);
 }
 
 static void
@@ -465,12 +497,33 @@ cd_geo_why(const struct conf *c, const struct cd_addr *a, char *out, size_t len)
 }
 
 /*
+ * An inner layer's destination (dst_via), WHAT: "relay" or "origin";
+ * the outermost's is the packet's "destination country".
+ */
+static void
+cd_explain_layer_dst(const struct pkt_meta *m, unsigned j, geo_cc_t dcc,
+    const char *what, json_t *steps)
+{
+	char cc[GEO_CC_STRLEN], addr[INET6_ADDRSTRLEN], step[48], how[96];
+	const struct pkt_layer_dst *d = &m->layer_dst[j];
+	uint32_t a4 = htonl(d->dst4);
+
+	inet_ntop(m->layer[j].af == 4 ? AF_INET : AF_INET6,
+	    m->layer[j].af == 4 ? (const void *)&a4 : (const void *)d->dst6,
+	    addr, sizeof(addr));
+	snprintf(step, sizeof(step), "%s destination country", what);
+	snprintf(how, sizeof(how), "%s (dst_via: any layer's destination)",
+	    addr);
+	cd_step(steps, step, geo_cc_name(dcc, cc), how);
+}
+
+/*
  * A layered packet: each layer's source and country, outermost first,
  * and its relay classes when it has some (origin and via judge them).
  */
 static void
 cd_explain_layers(const struct geo_tables *g, const struct pkt_meta *m,
-    const struct cls_why *w, json_t *steps)
+    const struct cls_why *w, int dst, json_t *steps)
 {
 	const struct pkt_layer *l;
 	char cc[GEO_CC_STRLEN], addr[INET6_ADDRSTRLEN], step[32], how[64];
@@ -493,6 +546,9 @@ cd_explain_layers(const struct geo_tables *g, const struct pkt_meta *m,
 			snprintf(how + strlen(how), sizeof(how) - strlen(how),
 			    "%s", pkt_tun_name(l->kind));
 		cd_step(steps, step, geo_cc_name(w->layer_cc[j], cc), how);
+		if (dst && j)
+			cd_explain_layer_dst(m, j, w->layer_dcc[j], what,
+			    steps);
 		cd_classes_str(g, w->layer_cls[j], cls, sizeof(cls));
 		if (cls[0] == '\0')
 			continue;
@@ -515,7 +571,8 @@ cd_explain_geo(const struct cd *d, const struct cd_pkt *p,
 	char cls[GEO_CLS_MAX * GEO_CLS_NAMELEN];
 
 	if (p->m.nlayer) {
-		cd_explain_layers(d->run.geo.tables, &p->m, w, steps);
+		cd_explain_layers(d->run.geo.tables, &p->m, w,
+		    d->run.pol->needs_dst_geo && !p->m.proxied, steps);
 	} else {
 		cd_geo_why(c, &p->src, detail, sizeof(detail));
 		cd_step(steps, "source country", geo_cc_name(v->src_cc, cc),

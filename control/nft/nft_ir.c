@@ -160,6 +160,25 @@ nft_ir_relay(const struct policy *p, unsigned i, struct nft_ir_rule *r)
 }
 
 /*
+ * Any layer's destination (dst_via): every packet reaching the kernel's
+ * rules is its own only layer (NFT_IR_TUNNEL drops tunnels), so its
+ * destination must be in dst and in dst_via: the intersection, exact.
+ */
+static void
+nft_ir_dst_via(const struct policy *p, unsigned i, struct nft_ir_rule *r)
+{
+	struct conf_ccset d;
+	bool dany;
+
+	nft_ir_ccs(p->dst_via_cc, i, &d, &dany);
+	if (dany)
+		return;
+	for (unsigned k = 0; k < CONF_CC_WORDS; k++)
+		r->dst.w[k] = r->dst_any ? d.w[k] : r->dst.w[k] & d.w[k];
+	r->dst_any = false;
+}
+
+/*
  * A rule that never takes an untunnelled packet: what the kernel can
  * tell of tunnel classes is nothing, so such a rule is left out when it
  * allows (stricter) and, when it denies only opaque tunnels, kept for
@@ -198,6 +217,7 @@ nft_ir_rule(const struct policy *p, const struct nft_ir_runs runs[2][2],
 	if (!r->src_any)
 		r->src.cls = nft_ir_cls(p->src_cls, i);
 	nft_ir_ccs(p->dst_cc, i, &r->dst, &r->dst_any);
+	nft_ir_dst_via(p, i, r);
 	nft_ir_relay(p, i, r);
 	r->ports_any = nft_ir_has(&p->portless, i);
 	r->omit = (r->ident && r->action == CDN_ACT_ALLOW) || r->dirs == 0 ||

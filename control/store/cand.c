@@ -46,8 +46,9 @@ static const struct cand_attr cand_rule_attrs[] = { { "src", CAND_STRS },
 	{ "dst", CAND_STRS }, { "services", CAND_STRS }, { "proto", CAND_STRS },
 	{ "ports", CAND_PORTS }, { "direction", CAND_STR },
 	{ "action", CAND_STR }, { "nexthop", CAND_STR }, { "log", CAND_BOOL },
-	{ "origin", CAND_STRS }, { "via", CAND_STRS }, { "tunnel", CAND_STRS },
-	{ "evidence", CAND_BOOL }, { "position", CAND_POS }, { NULL, 0 } };
+	{ "origin", CAND_STRS }, { "via", CAND_STRS }, { "dst_via", CAND_STRS },
+	{ "tunnel", CAND_STRS }, { "evidence", CAND_BOOL },
+	{ "position", CAND_POS }, { NULL, 0 } };
 static const struct cand_attr cand_region_attrs[] = {
 	{ "countries", CAND_ARRAY }, { NULL, 0 }
 };

@@ -144,6 +144,7 @@ struct cls_tmp {
 	struct pol_set src;    /* the source's country | its relay classes */
 	struct pol_set origin; /* the same for the origin */
 	struct pol_set via;    /* every layer's via set, ORed */
+	struct pol_set dvia;   /* every layer's dst_via set, ORed */
 };
 
 /*
@@ -153,6 +154,7 @@ struct cls_tmp {
 struct cls_lay {
 	const geo_cc_t *cc;
 	const geo_cls_t *cls;
+	const geo_cc_t *dcc; /* destinations' (cls_layer_dccs) */
 };
 
 /*
@@ -181,6 +183,22 @@ cls_via(const struct policy *p, const struct pkt_meta *m,
 }
 
 /*
+ * Every layer's dst_via set ORed into D: the rules any layer's
+ * destination country takes.  A relay and the host it carries each
+ * send somewhere; `dst_via` denies when any of them goes where denied.
+ */
+static inline const struct pol_set *
+cls_dst_via(const struct policy *p, const struct pkt_meta *m,
+    const struct cls_lay *l, struct pol_set *restrict d)
+{
+	*d = p->dst_via_cc[l->dcc[0]];
+	for (unsigned j = 1; j < m->nlayer; j++)
+		for (unsigned i = 0; i < POL_WORDS; i++)
+			d->w[i] |= p->dst_via_cc[l->dcc[j]].w[i];
+	return d;
+}
+
+/*
  * The tunnel sets of M: its origin's country and classes, every
  * layer's via set ORed, its tunnel class, T's where built for M.  L
  * holds a tunnelled packet's layers; a packet carried by nothing is
@@ -201,6 +219,7 @@ cls_layers(const struct policy *p, const struct pkt_meta *m,
 		    p->layer_cls_used, v->src_cc, v->src_cls, &t->origin);
 		s->s[CLS_SET_VIA] = pol_src_set(p->via_cc, p->via_cls,
 		    p->layer_cls_used, v->src_cc, v->src_cls, &t->via);
+		s->s[CLS_SET_DST_VIA] = &p->dst_via_cc[v->dst_cc];
 		return;
 	}
 	o = m->nlayer - 1u;
@@ -209,6 +228,10 @@ cls_layers(const struct policy *p, const struct pkt_meta *m,
 	s->s[CLS_SET_ORIGIN] = pol_src_set(p->origin_cc, p->origin_cls,
 	    p->layer_cls_used, v->origin_cc, v->origin_cls, &t->origin);
 	s->s[CLS_SET_VIA] = cls_via(p, m, l, &t->via);
+	/* A proxied flow's hops say who, never where: its destination is
+	 * the one the packet is sent to. */
+	s->s[CLS_SET_DST_VIA] = m->proxied ? &p->dst_via_cc[v->dst_cc]
+	                                   : cls_dst_via(p, m, l, &t->dvia);
 }
 
 /*
@@ -365,19 +388,37 @@ cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
 	}
 }
 
+void
+cls_layer_dccs(const struct geo_tables *g, const struct policy *p,
+    const struct pkt_meta *m, geo_cc_t *dcc)
+{
+	const struct pkt_layer *l;
+
+	for (unsigned j = 0; j < m->nlayer; j++) {
+		l = &m->layer[j];
+		/* Unlooked-up, as the packet's own: no rule reads them. */
+		dcc[j] = !p->needs_dst_geo || m->proxied ? GEO_CC_UNKNOWN
+		         : l->af == 4 ? geo_lookup4(g, m->layer_dst[j].dst4)
+		         : l->af == 6 ? geo_lookup6(g, m->layer_dst[j].dst6)
+		                      : GEO_CC_UNKNOWN;
+	}
+}
+
 /*
  * Geo lookups (a tunnelled packet's layers into LCC) and service of one
  * packet, and its session lookup into SO when it needs one (returned).
  */
 static inline int
 cls_prepare(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
-    struct cls_verdict *v, struct sess_out *so, geo_cc_t *lcc, geo_cls_t *lcls)
+    struct cls_verdict *v, struct sess_out *so, geo_cc_t *lcc, geo_cls_t *lcls,
+    geo_cc_t *ldcc)
 {
 	const struct policy *p = e->pol;
 	geo_cls_t dcls;
 	int need;
 
 	cls_layer_ccs(e->geo, m, lcc, lcls);
+	cls_layer_dccs(e->geo, p, m, ldcc);
 	v->src_cc = cls_geo(e->geo, m, 0, &v->src_cls);
 	v->dst_cc = p->needs_dst_geo ? cls_geo(e->geo, m, 1, &dcls)
 	                             : GEO_CC_UNKNOWN;
@@ -394,8 +435,9 @@ cls_classify(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
 	struct sess_out so;
 	geo_cc_t lcc[PKT_LAYER_MAX];
 	geo_cls_t lcls[PKT_LAYER_MAX];
-	struct cls_lay l = { lcc, lcls };
-	int need = cls_prepare(e, m, dir, v, &so, lcc, lcls);
+	geo_cc_t ldcc[PKT_LAYER_MAX];
+	struct cls_lay l = { lcc, lcls, ldcc };
+	int need = cls_prepare(e, m, dir, v, &so, lcc, lcls, ldcc);
 
 	cls_eval(e, m, dir, need ? &so : NULL, &l, v);
 }
@@ -458,11 +500,33 @@ cls_key_via(struct pkt_meta *m, const struct cls_via *via, unsigned n)
 		cls_layer_set(&m->layer[i], via[i].af, via[i - 1].kind,
 		    via[i].addr);
 	cls_layer_set(&m->layer[n], af, via[n - 1].kind, inner);
+	/* Every layer goes where the packet does until told otherwise
+	 * (cls_key_via_dst). */
+	for (unsigned i = 0; i <= n; i++) {
+		m->layer_dst[i].dst4 = m->dst4;
+		memcpy(m->layer_dst[i].dst6, m->dst6, 16);
+	}
 	m->nlayer = (uint8_t)(n + 1);
 	m->af = via[0].af;
 	m->src4 = m->layer[0].src4;
 	memcpy(m->src6, m->layer[0].src6, 16);
 	return 0;
+}
+
+void
+cls_key_via_dst(struct pkt_meta *m, uint8_t af, const uint8_t *dst)
+{
+	uint32_t a = (uint32_t)dst[0] << 24 | (uint32_t)dst[1] << 16 |
+	             (uint32_t)dst[2] << 8 | dst[3];
+
+	for (unsigned j = 1; j < m->nlayer; j++) {
+		if (m->layer[j].af != af)
+			continue;
+		if (af == 4)
+			m->layer_dst[j].dst4 = a;
+		else
+			memcpy(m->layer_dst[j].dst6, dst, 16);
+	}
 }
 
 /*
@@ -474,14 +538,14 @@ cls_explain(const struct cls_env *e, const struct pkt_meta *m, unsigned dir,
     struct cls_why *w)
 {
 	struct sess_out so = { SESS_MISS, 0 };
-	struct cls_lay l = { w->layer_cc, w->layer_cls };
+	struct cls_lay l = { w->layer_cc, w->layer_cls, w->layer_dcc };
 	struct cls_sets s;
 	struct cls_tmp t;
 	uint16_t r;
 
 	memset(w, 0, sizeof(*w));
 	w->gate = (uint8_t)cls_prepare(e, m, dir, &w->v, &so, w->layer_cc,
-	    w->layer_cls);
+	    w->layer_cls, w->layer_dcc);
 	w->sess = w->gate ? (uint8_t)so.res : SESS_MISS;
 	if (cls_gates(e, m, dir, w->gate ? &so : NULL, &l, &w->v, &s, &t)) {
 		cls_tun_noreject(m, &w->v);
@@ -562,33 +626,64 @@ struct cls_lq {
 struct cls_lb {
 	geo_cc_t cc[CLS_BURST_MAX][PKT_LAYER_MAX];
 	geo_cls_t cls[CLS_BURST_MAX][PKT_LAYER_MAX];
+	geo_cc_t dcc[CLS_BURST_MAX][PKT_LAYER_MAX]; /* destinations' */
 };
 
+/* Answers into CC and CLS (NULL: the destinations', no classes). */
 static void
-cls_lq_put(struct cls_lb *b, const uint16_t *o, const geo_cc_t *c,
-    const geo_cls_t *k, unsigned n)
+cls_lq_put(geo_cc_t (*cc)[PKT_LAYER_MAX], geo_cls_t (*cls)[PKT_LAYER_MAX],
+    const uint16_t *o, const geo_cc_t *c, const geo_cls_t *k, unsigned n)
 {
 	for (unsigned j = 0; j < n; j++) {
-		b->cc[o[j] / PKT_LAYER_MAX][o[j] % PKT_LAYER_MAX] = c[j];
-		b->cls[o[j] / PKT_LAYER_MAX][o[j] % PKT_LAYER_MAX] = k[j];
+		cc[o[j] / PKT_LAYER_MAX][o[j] % PKT_LAYER_MAX] = c[j];
+		if (cls != NULL)
+			cls[o[j] / PKT_LAYER_MAX][o[j] % PKT_LAYER_MAX] = k[j];
 	}
 }
 
 static void
-cls_lq_flush(const struct geo_tables *g, struct cls_lq *q, struct cls_lb *b)
+cls_lq_flush(const struct geo_tables *g, struct cls_lq *q,
+    geo_cc_t (*cc)[PKT_LAYER_MAX], geo_cls_t (*cls)[PKT_LAYER_MAX])
 {
 	geo_cc_t c[CLS_BURST_MAX];
 	geo_cls_t k[CLS_BURST_MAX];
 
 	if (q->n4) {
 		geo_lookup4_bulk_cls(g, q->a4, c, k, q->n4);
-		cls_lq_put(b, q->o4, c, k, q->n4);
+		cls_lq_put(cc, cls, q->o4, c, k, q->n4);
 	}
 	if (q->n6) {
 		geo_lookup6_bulk_cls(g, q->a6, c, k, q->n6);
-		cls_lq_put(b, q->o6, c, k, q->n6);
+		cls_lq_put(cc, cls, q->o6, c, k, q->n6);
 	}
 	q->n4 = q->n6 = 0;
+}
+
+/*
+ * Queues layer J of M, its source (DST: its destination), for packet I;
+ * 0 when it has no address (a proxied hop nobody named).  Flushes into
+ * CC and CLS first when the queue is full.
+ */
+static inline int
+cls_lq_add(const struct geo_tables *g, struct cls_lq *q,
+    const struct pkt_meta *m, unsigned i, unsigned j, int dst,
+    geo_cc_t (*cc)[PKT_LAYER_MAX], geo_cls_t (*cls)[PKT_LAYER_MAX])
+{
+	const struct pkt_layer *l = &m->layer[j];
+	uint16_t o = (uint16_t)(i * PKT_LAYER_MAX + j);
+
+	if (q->n4 == CLS_BURST_MAX || q->n6 == CLS_BURST_MAX)
+		cls_lq_flush(g, q, cc, cls);
+	if (l->af == 4) {
+		q->a4[q->n4] = dst ? m->layer_dst[j].dst4 : l->src4;
+		q->o4[q->n4++] = o;
+	} else if (l->af == 6) {
+		q->a6[q->n6] = dst ? m->layer_dst[j].dst6 : l->src6;
+		q->o6[q->n6++] = o;
+	} else {
+		return 0;
+	}
+	return 1;
 }
 
 /*
@@ -601,8 +696,6 @@ cls_layers_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
     unsigned n, const struct cls_verdict *v, struct cls_lb *b)
 {
 	struct cls_lq q;
-	const struct pkt_layer *l;
-	uint16_t o;
 
 	q.n4 = q.n6 = 0;
 	for (unsigned i = 0; i < n; i++) {
@@ -610,24 +703,38 @@ cls_layers_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
 			continue;
 		b->cc[i][0] = v[i].src_cc;
 		b->cls[i][0] = v[i].src_cls;
-		for (unsigned j = 1; j < m[i]->nlayer; j++) {
-			if (q.n4 == CLS_BURST_MAX || q.n6 == CLS_BURST_MAX)
-				cls_lq_flush(g, &q, b);
-			l = &m[i]->layer[j];
-			o = (uint16_t)(i * PKT_LAYER_MAX + j);
-			if (l->af == 0) { /* a proxied hop nobody named */
+		for (unsigned j = 1; j < m[i]->nlayer; j++)
+			if (!cls_lq_add(g, &q, m[i], i, j, 0, b->cc, b->cls)) {
 				b->cc[i][j] = GEO_CC_UNKNOWN;
 				b->cls[i][j] = 0;
-			} else if (l->af == 4) {
-				q.a4[q.n4] = l->src4;
-				q.o4[q.n4++] = o;
-			} else {
-				q.a6[q.n6] = l->src6;
-				q.o6[q.n6++] = o;
 			}
-		}
 	}
-	cls_lq_flush(g, &q, b);
+	cls_lq_flush(g, &q, b->cc, b->cls);
+}
+
+/*
+ * The inner layers' destinations of the burst's tunnelled packets into
+ * B, in bulk (layer 0's is the packet's, already looked up), when some
+ * rule reads destinations; a proxied flow's hops carry none.
+ */
+static void
+cls_dlayers_burst(const struct geo_tables *g, const struct pkt_meta *const *m,
+    unsigned n, const struct cls_verdict *v, struct cls_lb *b)
+{
+	struct cls_lq q;
+
+	q.n4 = q.n6 = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (__builtin_expect(m[i]->nlayer == 0, 1))
+			continue;
+		for (unsigned j = 0; j < m[i]->nlayer; j++)
+			b->dcc[i][j] = j == 0 ? v[i].dst_cc : GEO_CC_UNKNOWN;
+		if (m[i]->proxied)
+			continue;
+		for (unsigned j = 1; j < m[i]->nlayer; j++)
+			(void)cls_lq_add(g, &q, m[i], i, j, 1, b->dcc, NULL);
+	}
+	cls_lq_flush(g, &q, b->dcc, NULL);
 }
 
 /*
@@ -680,11 +787,16 @@ cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
 	cls_geo_burst(e->geo, m, n, 0, v);
 	cls_layers_burst(e->geo, m, n, v, &lb);
 	/* The shipped policy judges destinations too (direction out). */
-	if (p->needs_dst_geo)
+	if (p->needs_dst_geo) {
 		cls_geo_burst(e->geo, m, n, 1, v);
+		cls_dlayers_burst(e->geo, m, n, v, &lb);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		if (!p->needs_dst_geo)
 			v[i].dst_cc = GEO_CC_UNKNOWN;
+		if (!p->needs_dst_geo && m[i]->nlayer)
+			for (unsigned j = 0; j < m[i]->nlayer; j++)
+				lb.dcc[i][j] = GEO_CC_UNKNOWN;
 		need[i] = (uint8_t)cls_service(p, m[i], dir[i], &v[i]);
 	}
 	if (p->ident_svc)
@@ -692,6 +804,7 @@ cls_classify_burst(const struct cls_env *e, const struct pkt_meta *const *m,
 	for (unsigned i = 0; i < n; i++) {
 		l.cc = lb.cc[i];
 		l.cls = lb.cls[i];
+		l.dcc = lb.dcc[i];
 		cls_eval(e, m[i], dir[i], need[i] ? &so[i] : NULL, &l, &v[i]);
 	}
 }

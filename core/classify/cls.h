@@ -69,7 +69,8 @@ cls_proto_class(uint8_t l4proto, uint8_t af)
 /*
  * The compiled sets a whole packet is judged against: a rule matches
  * when all of them hold its bit.  Explain names the first one lacking it
- * (cls_rule_miss).  VIA is the OR of every layer's via set.
+ * (cls_rule_miss).  VIA is the OR of every layer's via set, DST_VIA
+ * of every layer's destination's dst_via set.
  */
 enum cls_set {
 	CLS_SET_SRC,
@@ -81,6 +82,7 @@ enum cls_set {
 	CLS_SET_VIA,
 	CLS_SET_TUN,
 	CLS_SET_IDENT,
+	CLS_SET_DST_VIA,
 	CLS_SET_MAX
 };
 
@@ -143,6 +145,14 @@ struct cls_via {
 int cls_key_via(struct pkt_meta *m, const struct cls_via *via, unsigned n);
 
 /*
+ * Every layer cls_key_via put M in goes to M's destination; this sends
+ * the inner ones of family AF (4 or 6; DST in network order, IPv4 in
+ * the first 4) to DST instead: where the tunnelled packet goes, the
+ * outermost header staying where the relay sends it.
+ */
+void cls_key_via_dst(struct pkt_meta *m, uint8_t af, const uint8_t *dst);
+
+/*
  * One packet, with the evaluation laid open for explain: the verdict
  * (the same as cls_classify's), whether the identity gate asked for a
  * session and what the lookup found, and, when the rules decided, the
@@ -157,6 +167,7 @@ struct cls_why {
 	uint32_t ident;    /* that session's identity index */
 	geo_cc_t layer_cc[PKT_LAYER_MAX];   /* a tunnelled packet's */
 	geo_cls_t layer_cls[PKT_LAYER_MAX]; /* and its layers' classes */
+	geo_cc_t layer_dcc[PKT_LAYER_MAX];  /* and their destinations' */
 	uint16_t nmiss;                     /* entries of miss[] */
 	uint8_t miss[POL_RULE_MAX];         /* enum cls_set per rule */
 };
@@ -171,6 +182,15 @@ void cls_explain(const struct cls_env *e, const struct pkt_meta *m,
  */
 void cls_layer_ccs(const struct geo_tables *g, const struct pkt_meta *m,
     geo_cc_t *cc, geo_cls_t *cls);
+
+/*
+ * The country of every layer's destination of a tunnelled M into DCC,
+ * as `dst_via` judges them; GEO_CC_UNKNOWN, not looked up, when no rule
+ * of P reads destinations or M is a proxied flow (its hops' destinations
+ * are not known: its own is judged).
+ */
+void cls_layer_dccs(const struct geo_tables *g, const struct policy *p,
+    const struct pkt_meta *m, geo_cc_t *dcc);
 
 /* The tunnel class of M (enum pol_tun). */
 static inline unsigned

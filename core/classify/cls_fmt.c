@@ -60,13 +60,15 @@ static const char *const cls_tun_class_names[POL_TUN_MAX] = { "none", "open",
 
 /* Layer J's source address of M, as text. */
 static void
-cls_layer_format(const struct pkt_meta *m, unsigned j, char *buf, size_t len)
+cls_layer_format(const struct pkt_meta *m, unsigned j, int dst, char *buf,
+    size_t len)
 {
 	const struct pkt_layer *l = &m->layer[j];
-	uint32_t a = htonl(l->src4);
+	uint32_t a = htonl(dst ? m->layer_dst[j].dst4 : l->src4);
+	const uint8_t *a6 = dst ? m->layer_dst[j].dst6 : l->src6;
 
 	inet_ntop(l->af == 4 ? AF_INET : AF_INET6,
-	    l->af == 4 ? (const void *)&a : (const void *)l->src6, buf,
+	    l->af == 4 ? (const void *)&a : (const void *)a6, buf,
 	    (socklen_t)len);
 }
 
@@ -95,7 +97,24 @@ cls_json_classes(FILE *f, const char *key, const struct geo_classes *c,
  * country and how it was carried; the origin is the last.
  */
 static void
-cls_json_layers(FILE *f, const struct cls_record *r)
+cls_json_layer_dst(FILE *f, const struct policy *p, const struct cls_record *r,
+    unsigned j)
+{
+	char a[INET6_ADDRSTRLEN], cc[GEO_CC_STRLEN];
+
+	/* A proxied flow's hops were reported with no destination. */
+	if (r->m->proxied)
+		return;
+	cls_layer_format(r->m, j, 1, a, sizeof(a));
+	fprintf(f, ",\"dst\":\"%s\"", a);
+	if (r->layer_dcc && p->needs_dst_geo) {
+		geo_cc_format(r->layer_dcc[j], cc);
+		fprintf(f, ",\"dst_cc\":\"%s\"", cc);
+	}
+}
+
+static void
+cls_json_layers(FILE *f, const struct policy *p, const struct cls_record *r)
 {
 	const struct pkt_meta *m = r->m;
 	char a[INET6_ADDRSTRLEN], cc[GEO_CC_STRLEN];
@@ -104,11 +123,11 @@ cls_json_layers(FILE *f, const struct cls_record *r)
 	if (m->nlayer == 0)
 		return;
 	geo_cc_format(r->v->origin_cc, cc);
-	cls_layer_format(m, m->nlayer - 1u, a, sizeof(a));
+	cls_layer_format(m, m->nlayer - 1u, 0, a, sizeof(a));
 	fprintf(f, ",\"origin\":\"%s\",\"origin_cc\":\"%s\",\"layers\":[", a,
 	    cc);
 	for (unsigned j = 0; j < m->nlayer; j++) {
-		cls_layer_format(m, j, a, sizeof(a));
+		cls_layer_format(m, j, 0, a, sizeof(a));
 		fprintf(f, "%s{\"src\":\"%s\",\"via\":\"%s\"", j ? "," : "", a,
 		    pkt_tun_name(m->layer[j].kind));
 		if (r->layer_cc) {
@@ -117,6 +136,7 @@ cls_json_layers(FILE *f, const struct cls_record *r)
 		}
 		if (r->layer_cls)
 			cls_json_classes(f, "classes", r->cls, r->layer_cls[j]);
+		cls_json_layer_dst(f, p, r, j);
 		fprintf(f, "}");
 	}
 	fprintf(f, "]");
@@ -153,7 +173,7 @@ cls_json_l3(FILE *f, const struct policy *p, const struct cls_record *r)
 		fprintf(f, ",\"dst_cc\":\"%s\"", cc);
 	}
 	if (m->nlayer || m->opaque)
-		cls_json_layers(f, r);
+		cls_json_layers(f, p, r);
 	if (m->frag != PKT_FRAG_NONE)
 		fprintf(f, ",\"fragment\":\"%s\"",
 		    m->frag == PKT_FRAG_FIRST ? "first" : "later");
@@ -222,6 +242,8 @@ cls_miss_text(unsigned set, unsigned pc, int session)
 		return "no layer's source country or class in via";
 	case CLS_SET_TUN:
 		return "tunnel class differs";
+	case CLS_SET_DST_VIA:
+		return "no layer's destination country in dst_via";
 	case CLS_SET_IDENT:
 		return session ? "identity block: the session does not "
 		                 "match it (see identity)"

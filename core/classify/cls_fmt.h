@@ -24,6 +24,7 @@ struct cls_record {
 	 * (cls_layer_ccs), or NULL. */
 	const geo_cc_t *layer_cc;
 	const geo_cls_t *layer_cls;
+	const geo_cc_t *layer_dcc; /* their destinations' (cls_layer_dccs) */
 	/* What the proxied flows' table did (core/prx), or NULL:
 	 * "reset" (refused, both ends reset), "untrusted" (a PROXY
 	 * header from a sender nobody trusts, not believed). */

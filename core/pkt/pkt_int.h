@@ -95,15 +95,20 @@ static inline void
 pkt_layer_note(struct pkt_meta *m)
 {
 	struct pkt_layer *l;
+	struct pkt_layer_dst *d;
 
 	if (likely(m->nlayer == 0))
 		return;
+	d = &m->layer_dst[m->nlayer];
 	l = &m->layer[m->nlayer++];
 	l->af = m->af;
 	l->kind = m->tun_next;
 	l->src4 = m->src4;
-	if (m->af == 6)
+	d->dst4 = m->dst4;
+	if (m->af == 6) {
 		memcpy(l->src6, m->src6, 16);
+		memcpy(d->dst6, m->dst6, 16);
+	}
 }
 
 #endif

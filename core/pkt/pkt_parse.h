@@ -89,6 +89,17 @@ struct pkt_layer {
 	uint8_t src6[16]; /* when af is 6 */
 };
 
+/*
+ * A layer's destination (`dst_via`): a relay's says where the relay
+ * sends, the innermost where the inside host does.  Apart from struct
+ * pkt_layer, which the proxied flows' table keeps per flow: a relay's
+ * reported hops say who, never where.
+ */
+struct pkt_layer_dst {
+	uint32_t dst4; /* host order, when the layer's af is 4 */
+	uint8_t dst6[16];
+};
+
 /* pkt_meta.proxied */
 #define PKT_PRX_REPORTED    1
 #define PKT_PRX_SRC_UNKNOWN 2
@@ -152,6 +163,7 @@ struct pkt_meta {
 	uint8_t tun_next; /* parser scratch: kind of the next layer */
 	uint8_t srh;      /* parser scratch: SRH (type 4) seen */
 	struct pkt_layer layer[PKT_LAYER_MAX];
+	struct pkt_layer_dst layer_dst[PKT_LAYER_MAX]; /* unused proxied */
 };
 
 static inline int

@@ -125,8 +125,11 @@ pkt_layer_first(struct pkt_meta *m)
 	m->layer[0].af = m->af;
 	m->layer[0].kind = m->l0kind;
 	m->layer[0].src4 = m->src4;
-	if (m->af == 6)
+	m->layer_dst[0].dst4 = m->dst4;
+	if (m->af == 6) {
 		memcpy(m->layer[0].src6, m->src6, 16);
+		memcpy(m->layer_dst[0].dst6, m->dst6, 16);
+	}
 }
 
 /*

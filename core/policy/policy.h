@@ -27,8 +27,9 @@
  * struct to cordon-dp as bytes (docs/control.md, section 1), and both
  * check this and sizeof(struct policy) before trusting them.
  */
-/* 4: src_cls; 5: origin_cc, via_cc, tun; 6: origin_cls, via_cls; 7: prx_* */
-#define POL_LAYOUT_VERSION 7
+/* 4: src_cls; 5: origin_cc, via_cc, tun; 6: origin_cls, via_cls; 7: prx_*;
+ * 8: dst_via_cc */
+#define POL_LAYOUT_VERSION 8
 
 /* Protocol classes: the index into proto[]; also picks port_class[]. */
 enum pol_proto {
@@ -73,7 +74,7 @@ struct policy {
 	uint8_t default_action;
 	uint8_t nonip_action;
 	uint8_t default_log;
-	uint8_t needs_dst_geo; /* some rule matches on destination */
+	uint8_t needs_dst_geo; /* some rule matches on dst or dst_via */
 	uint8_t nnexthops;
 	uint8_t nservices;
 	/*
@@ -127,6 +128,12 @@ struct policy {
 	struct pol_set origin_cls[GEO_CLS_MAX];
 	struct pol_set via_cls[GEO_CLS_MAX];
 	struct pol_set tun[POL_TUN_MAX];
+	/*
+	 * Any layer's destination (`dst_via`): the rules of every layer's
+	 * destination country, ORed.  A packet carried by nothing is its
+	 * only layer: its destination's set.  Countries only, as dst.
+	 */
+	struct pol_set dst_via_cc[GEO_CC_MAX];
 	/* What the parser opens (the `tunnels` group). */
 	struct pkt_tun_cfg tuncfg;
 	/*

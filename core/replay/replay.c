@@ -72,6 +72,7 @@ replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
 	struct cls_record r;
 	geo_cc_t lcc[PKT_LAYER_MAX];
 	geo_cls_t lcls[PKT_LAYER_MAX];
+	geo_cc_t ldcc[PKT_LAYER_MAX];
 	int rc, fl = 0;
 
 	rc = replay_packet(x->p, x->g, (int64_t)h->ts.tv_sec, x->o->dir, data,
@@ -98,8 +99,10 @@ replay_one(const struct replay_ctx *x, const struct pcap_pkthdr *h,
 	                               : NULL;
 	if (rc == 0 && m.nlayer) {
 		cls_layer_ccs(x->g, &m, lcc, lcls);
+		cls_layer_dccs(x->g, x->p, &m, ldcc);
 		r.layer_cc = lcc;
 		r.layer_cls = lcls;
+		r.layer_dcc = ldcc;
 	}
 	cls_record_json(x->out, x->p, &r);
 }

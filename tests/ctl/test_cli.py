@@ -189,6 +189,10 @@ REQUESTS = {
     "set-rule-reroute": "set rule scrub src prohibited action reroute "
                         "nexthop scrubber log no",
     "set-rule-minimal": "set rule allow-all action allow",
+    "set-rule-dst-via": "set rule to-cn dst_via CN,unknown services ssh "
+                        "direction out action drop",
+    "explain-layer-dst": "explain 192.0.2.9 192.0.2.33 tcp 22 out "
+                         "via gre:192.0.2.8 layer-dst 198.51.100.7",
     "set-rule-evidence": "set rule cn-ssh src CN services ssh action drop "
                          "evidence yes",
     "set-region": "set region prohibited CN,RU,unknown",
@@ -318,7 +322,7 @@ def test_name_that_looks_like_a_keyword(ctl_bin, daemon):
     ("set rule r1 action r", 'action: ambiguous "r" (valid: allow, drop, '
                              'reject, reroute)'),
     ("set rule r1 d any action drop", 'ambiguous "d" after "rule" '
-                                      '(matches: dst, direction)'),
+                                      '(matches: dst, dst_via, direction)'),
     ("frobnicate", 'unknown command "frobnicate" (valid: show, lookup, '),
     ("show frob", 'unknown command "frob" (valid: status, counters, '),
     ("show", "incomplete command (valid next: status, counters, rules"),
@@ -419,11 +423,12 @@ def help_words(out):
     ("set ?", ["rule", "region", "service", "override", "nexthop",
                "default"]),
     ("set rule ?", ["NAME"]),
-    ("set rule r1 ?", ["position", "src", "dst", "origin", "via", "tunnel",
-                       "services", "proto", "ports", "direction", "action",
+    ("set rule r1 ?", ["position", "src", "dst", "origin", "via", "dst_via",
+                       "tunnel", "services", "proto", "ports", "direction", "action",
                        "nexthop", "log", "evidence"]),
     ("set rule r1 action drop src any ?", ["position", "dst", "origin",
-                                           "via", "tunnel", "services",
+                                           "via", "dst_via", "tunnel",
+                                           "services",
                                            "proto", "ports", "direction",
                                            "nexthop", "log", "evidence",
                                            "<cr>"]),
@@ -433,7 +438,8 @@ def help_words(out):
     ("commit ?", ["check", "confirmed", "comment", "<cr>"]),
     ("commit confirmed ?", ["[MINUTES]", "check", "comment", "<cr>"]),
     ("explain ?", ["src", "dst", "proto", "sport", "dport", "iface",
-                   "token", "fragment", "via", "reported", "ADDR"]),
+                   "token", "fragment", "via", "layer-dst", "reported",
+                   "ADDR"]),
     ("explain 1.2.3.4 5.6.7.8 tcp 22 fragment ?", ["first", "later"]),
     ("explain 1.2.3.4 5.6.7.8 tcp 22 token ?", ["FILE"]),
     ("geo ?", ["reload"]),

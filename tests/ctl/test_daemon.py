@@ -530,6 +530,49 @@ def test_explain_layered_packet(cd):
 
 
 @needs_dp
+def test_explain_layered_dst_via(cd):
+    """explain ... via KIND:ADDR inner_dst ADDR: the relay is sent to
+    dst, the tunnelled packet to inner_dst; a dst_via rule takes any
+    layer's destination, each shown, the set that missed named."""
+    cd.ok("set", kind="rule", name="ssh-to-cn",
+          attrs={"dst_via": "CN", "services": "ssh", "direction": "out",
+                 "action": "drop"})
+    cd.ok("commit", comment="dst_via")
+    # ssh to China inside GRE to a US relay: the inner destination.
+    ex = cd.ok("explain", src="192.0.2.9", dst="192.0.2.33", proto="tcp",
+               sport=40000, dport=22, iface="out",
+               via=["gre:192.0.2.8"], inner_dst="198.51.100.7")
+    steps = {s["step"]: s for s in ex["steps"]}
+    assert steps["destination country"]["result"] == "US"
+    assert steps["origin destination country"]["result"] == "CN"
+    assert steps["origin destination country"]["detail"].startswith(
+        "198.51.100.7")
+    assert ex["verdict"] == "drop" and ex["rule"] == "ssh-to-cn", ex
+    # ssh to the US inside GRE to a Chinese relay: the outer one.
+    ex = cd.ok("explain", src="192.0.2.9", dst="198.51.100.7",
+               proto="tcp", sport=40000, dport=22, iface="out",
+               via=["gre:192.0.2.8"], inner_dst="192.0.2.33")
+    assert ex["verdict"] == "drop" and ex["rule"] == "ssh-to-cn", ex
+    # Nowhere Chinese: the rule misses on dst_via.
+    ex = cd.ok("explain", src="192.0.2.9", dst="192.0.2.33", proto="tcp",
+               sport=40000, dport=22, iface="out",
+               via=["gre:192.0.2.8"], inner_dst="192.0.2.34")
+    steps = {s["step"]: s for s in ex["steps"]}
+    assert ex["verdict"] == "allow", ex
+    miss = [v["detail"] for k, v in steps.items() if "ssh-to-cn" in k]
+    assert miss and "dst_via" in miss[0], steps
+    # Untunnelled: dst_via is dst.
+    ex = cd.ok("explain", src="192.0.2.9", dst="198.51.100.7",
+               proto="tcp", sport=40000, dport=22, iface="out")
+    assert ex["verdict"] == "drop" and ex["rule"] == "ssh-to-cn", ex
+    for bad in ({"inner_dst": "192.0.2.34"},
+                {"via": ["gre:192.0.2.8"], "inner_dst": "2001:db8::1"}):
+        err = cd.req("explain", src="192.0.2.9", dst="192.0.2.33",
+                     proto="tcp", dport=22, **bad)
+        assert err["error"]["code"] == "bad-request", err
+
+
+@needs_dp
 def test_explain_protocol_1_under_ipv6_is_other(cd):
     """Regression (issue 12): protocol 1 with IPv6 addresses is "other"
     to the classifier.  Explain's old rule walk over the config called

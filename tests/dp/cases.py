@@ -293,13 +293,21 @@ def src_cc(c):
     return country(case_ip(c).src)
 
 
-def tunnel_record(layers, r):
-    """The tunnel fields of a verdict record: LAYERS is [(src, via)]."""
+def tunnel_record(layers, r, dst_geo):
+    """The tunnel fields of a verdict record: LAYERS is [(src, via)] or
+    [(src, via, dst)]; without dst, the layer goes to the server."""
     r["tunnel"] = "open"
     r["origin"] = str(ipaddress.ip_address(layers[-1][0]))
     r["origin_cc"] = country(layers[-1][0])
-    r["layers"] = [{"src": str(ipaddress.ip_address(a)), "via": v,
-                    "cc": country(a)} for a, v in layers]
+    r["layers"] = []
+    for t in layers:
+        a, v = t[0], t[1]
+        d = t[2] if len(t) > 2 else (SRV6 if ":" in a else SRV4)
+        lay = {"src": str(ipaddress.ip_address(a)), "via": v,
+               "cc": country(a), "dst": str(ipaddress.ip_address(d))}
+        if dst_geo:
+            lay["dst_cc"] = country(d)
+        r["layers"].append(lay)
 
 
 def expected_record(c, n, dst_geo):
@@ -344,7 +352,7 @@ def expected_record(c, n, dst_geo):
     if dst_geo:
         r["dst_cc"] = country(ip.dst)
     if c.layers:
-        tunnel_record(c.layers, r)
+        tunnel_record(c.layers, r, dst_geo)
     elif c.opaque:
         r["tunnel"] = "opaque"
     if c.fragment:

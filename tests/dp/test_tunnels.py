@@ -120,10 +120,12 @@ def test_tunnels_layers_in_verdicts_replay(shipped, tmp_path):
     r = recs[0]
     assert r["src"] == US4 and r["src_cc"] == "US"
     assert r["origin"] == CN4 and r["origin_cc"] == "CN"
+    # Each layer's destination too (dst_via): here the server's.
+    srv = {"dst": cases.SRV4, "dst_cc": "US"}
     assert r["layers"] == [
-        {"src": US4, "via": "none", "cc": "US"},
-        {"src": RU4, "via": "gre", "cc": "RU"},
-        {"src": CN4, "via": "ipip", "cc": "CN"}]
+        {"src": US4, "via": "none", "cc": "US", **srv},
+        {"src": RU4, "via": "gre", "cc": "RU", **srv},
+        {"src": CN4, "via": "ipip", "cc": "CN", **srv}]
     assert st["tunnels"]["gre"] == 1 and st["tunnels"]["ipip"] == 1
     assert st["tunnels"]["layers"][3] == 1
 
@@ -510,18 +512,130 @@ def test_tunnels_attack2_live(tmp_path, cordon_dp, geodb):
     t = st["tunnels"]
     assert (t["l2tp"], t["gue"], t["gtp"], t["geneve"]) == (4, 4, 2, 1)
 
-@pytest.mark.xfail(strict=True, reason="inner destinations are not judged "
-                   "yet (docs/packet-parsing.md, Tunnels: Not judged)")
+def _out(build, relay, inner, **kw):
+    """INNER sent by the inside server through BUILD's tunnel to RELAY."""
+    p = build(cases.SRV6 if ":" in relay else cases.SRV4, inner, **kw)
+    p.dst = relay
+    return Ether(src=cases.SRV_MAC, dst=cases.CLI_MAC) / p
+
+
+def _out_syn(dst):
+    """The inside server's ssh SYN to DST."""
+    src = cases.SRV6 if ":" in dst else cases.SRV4
+    return T.syn(src, dst=dst)
+
+
+def _to(p, dst):
+    """P, sent to DST."""
+    p.dst = dst
+    return p
+
+
+# IPv6 forms of the Chinese CN4: mapped, 6to4, NAT64 (the geo tables
+# alias the IPv4 address they embed).
+CN4_MAPPED = "::ffff:" + CN4
+CN4_6TO4 = "2002:c633:6407::1"
+CN4_NAT64 = "64:ff9b::" + CN4
+# A Teredo client behind CN4 (RFC 4380: its address inverted, last).
+CN4_TEREDO = "2001:0:c000:221::39cc:9bf8"
+
+
 def test_tunnels_outbound_inner_dst_replay(shipped, tmp_path):
-    """An inside host's ssh SYN to China is dropped (mgmt-to-prohibited);
-    the same SYN inside GRE to a US relay must be dropped too.  Open:
-    it passes, judged by the relay's country."""
-    plain = IP(src=cases.SRV4, dst=CN4) / TCP(sport=40001, dport=22,
-                                              flags="S")
-    gre = IP(src=cases.SRV4, dst=US4, proto=47) / Raw(
-        T.gre_hdr(0x0800) + bytes(plain))
-    frames = [Ether(src=cases.SRV_MAC, dst=cases.CLI_MAC) / p
-              for p in (plain, gre)]
-    recs, _, _ = dplib.run_replay(str(tmp_path), shipped, frames, "outdst",
+    """An inside host's ssh SYN to China is dropped (mgmt-to-prohibited,
+    dst_via); the same SYN inside a tunnel to a US relay is dropped too,
+    whatever carries it and at whatever depth the Chinese destination
+    sits, also as an IPv6 destination embedding a Chinese IPv4 address.
+    Failed before dst_via: judged by the relay's country, it passed."""
+    cases_ = [
+        ("plain", Ether(src=cases.SRV_MAC, dst=cases.CLI_MAC) /
+         _out_syn(CN4)),
+        ("gre", _out(T.gre, US4, _out_syn(CN4))),
+        ("ipip", _out(T.ipip, US4, _out_syn(CN4))),
+        ("vxlan", _out(T.vxlan, US4, _out_syn(CN4))),
+        ("geneve", _out(T.geneve, US4, _out_syn(CN4))),
+        ("6in4-cn6", _out(T.ipip, US4, _out_syn(CN6))),
+        ("gre-cn6", _out(T.gre, US4, _out_syn(CN6))),
+        ("6in6", _out(T.ip6ip, US6, _out_syn(CN6))),
+        ("4in6", _out(T.ip6ip, US6, _out_syn(CN4))),
+        ("mapped", _out(T.ipip, US4, _out_syn(CN4_MAPPED))),
+        ("6to4", _out(T.ipip, US4, _out_syn(CN4_6TO4))),
+        ("nat64", _out(T.ipip, US4, _out_syn(CN4_NAT64))),
+        ("teredo-client", _out(T.ipip, US4, _out_syn(CN4_TEREDO))),
+        ("teredo", _out(T.teredo, US4, _out_syn(CN6), to_client=False)),
+        # The Chinese destination at the middle layer: a US relay
+        # carrying a tunnel to a Chinese relay carrying ssh to the US.
+        ("middle", _out(T.gre, US4, _to(T.gre(cases.SRV4,
+                                              _out_syn(US4)), CN4))),
+        # Nested, the Chinese destination innermost.
+        ("nested", _out(T.gre, US4, T.vxlan(cases.SRV4,
+                                             _out_syn(CN4)))),
+        # An unknown (unassigned) inner destination: denied as unknown.
+        ("unknown", _out(T.gre, US4, _out_syn(UNK4))),
+    ]
+    recs, _, _ = dplib.run_replay(str(tmp_path), shipped,
+                                  [f for _, f in cases_], "outdst",
                                   direction="out")
-    assert [r["action"] for r in recs] == ["drop", "drop"], recs
+    for (name, _), r in zip(cases_, recs):
+        assert (r["action"], r["rule"]) == ("drop", "mgmt-to-prohibited"), \
+            (name, r)
+    layers = recs[1]["layers"]
+    assert [(l["dst"], l["dst_cc"]) for l in layers] == \
+        [(US4, "US"), (CN4, "CN")], recs[1]
+    by = {n: r for (n, _), r in zip(cases_, recs)}
+    # The embedded IPv4 address decides, not "special" or "unknown".
+    for n in ("mapped", "6to4", "nat64", "teredo-client"):
+        assert by[n]["layers"][1]["dst_cc"] == "CN", by[n]
+    middle = by["middle"]
+    assert [l["dst_cc"] for l in middle["layers"]] == \
+        ["US", "CN", "US"], middle
+
+
+def test_tunnels_outbound_disguise_replay(shipped, tmp_path):
+    """The reverse disguise: ssh to a US address inside GRE to a Chinese
+    relay is dropped (the relay's destination is a layer's too); ssh to
+    the US through a US relay, and untunnelled to the US, still pass;
+    inbound ssh from the US to the inside is untouched."""
+    frames = [_out(T.gre, CN4, _out_syn(US4)),
+              _out(T.gre, CN4, _out_syn(US6)),
+              _out(T.gre, US4, _out_syn(US4)),
+              _out(T.ip6ip, US6, _out_syn(US6)),
+              Ether(src=cases.SRV_MAC, dst=cases.CLI_MAC) / _out_syn(US4)]
+    recs, _, _ = dplib.run_replay(str(tmp_path), shipped, frames, "disg",
+                                  direction="out")
+    got = [(r["action"], r["rule"]) for r in recs]
+    assert got == [("drop", "mgmt-to-prohibited")] * 2 + \
+        [("allow", "(default)")] * 3, recs
+    assert "layers" not in recs[4] and recs[4]["dst_cc"] == "US", recs[4]
+    inbound, _ = _replay(tmp_path, shipped, [eth(T.gre(US4, T.syn(US4)))],
+                         "disg-in")
+    assert inbound[0]["action"] == "allow", inbound
+
+
+def test_tunnels_outbound_dst_via_live(tmp_path, cordon_dp, geodb):
+    """The live fast path (the burst classifier, inner destinations
+    looked up in bulk) with the shipped rule's dst_via: the inside
+    server's ssh to China inside GRE, VXLAN or 6in4 to a US relay, to
+    the US inside GRE to a Chinese relay, or with a Chinese relay in the
+    middle, never leaves; ssh to the US through a US relay does."""
+    conf = dplib.render_conf(
+        str(tmp_path / "live.conf"), ports=LIVE_PORTS,
+        overrides=cases.OVERRIDES, rules=[
+            {"name": "mgmt-to-prohibited",
+             "dst_via": ["prohibited", "unknown", "special"],
+             "services": ["ssh"], "direction": "out", "action": "drop"}])
+    allowed = [_out(T.gre, US4, _out_syn(US4)),
+               _out(T.vxlan, US4, _out_syn(US6)),
+               _out(T.ipip, US4, _out_syn(US6)),
+               Ether(src=cases.SRV_MAC, dst=cases.CLI_MAC) / _out_syn(US4)]
+    denied = [_out(T.gre, US4, _out_syn(CN4)),
+              _out(T.vxlan, US4, _out_syn(CN6)),
+              _out(T.ipip, US4, _out_syn(CN4_6TO4)),
+              _out(T.gre, CN4, _out_syn(US4)),
+              _out(T.gre, US4, _to(T.gre(cases.SRV4, _out_syn(US4)), CN4)),
+              Ether(src=cases.SRV_MAC, dst=cases.CLI_MAC) / _out_syn(CN4)]
+    frames = [bytes(f) for f in allowed + denied]
+    res = dplib.run_live(str(tmp_path), conf, {"inside0": frames},
+                         {"outside0": "net_pcap0", "inside0": "net_pcap1"})
+    out = [bytes(f) for f in res.tx.get("outside0", [])]
+    assert out == [bytes(f) for f in allowed]
+    assert res.stats["reasons"]["rule"] == len(denied)

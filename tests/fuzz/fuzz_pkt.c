@@ -54,6 +54,13 @@ fuzz_pkt_meta_check(const uint8_t *in, uint32_t len, const struct pkt_meta *m)
 		if (m->layer[j].kind >= PKT_TUN_MAX ||
 		    (m->layer[j].af != 4 && m->layer[j].af != 6))
 			abort();
+	/* The outermost layer is the packet's own header: its destination
+	 * is what dst judges, and dst_via with it. */
+	if (m->nlayer &&
+	    (m->layer[0].af != m->af ||
+	        (m->af == 4 ? m->layer_dst[0].dst4 != m->dst4
+	                    : memcmp(m->layer_dst[0].dst6, m->dst6, 16) != 0)))
+		abort();
 	if (!m->has_l4)
 		return;
 	if (m->l4proto == 6)

@@ -455,7 +455,7 @@ test_errors(void **state)
 	set_fails(s, "rule", "x", "{\"acton\": \"drop\"}",
 	    "rule \"x\": unknown attribute \"acton\" (expected one of: src, "
 	    "dst, services, proto, ports, direction, action, nexthop, log, "
-	    "origin, via, tunnel, evidence, position)");
+	    "origin, via, dst_via, tunnel, evidence, position)");
 	set_fails(s, "rule", "x", "{\"name\": \"x\"}", "unknown attribute");
 	set_fails(s, "rule", "x", "{\"log\": \"yes\"}",
 	    "rule \"x\": log must be a boolean");

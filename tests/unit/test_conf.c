@@ -154,9 +154,12 @@ test_shipped(void **state)
 	r = &c->rules[4];
 	assert_string_equal(r->name, "mgmt-to-prohibited");
 	assert_true(r->src_any);
-	assert_false(r->dst_any);
-	assert_true(conf_ccset_has(&r->dst, GEO_CC_UNKNOWN));
-	assert_true(conf_ccset_has(&r->dst, geo_cc_parse("CN")));
+	/* Any layer's destination: a tunnel to an allowed relay carrying
+	 * a packet to a prohibited place is denied as the packet is. */
+	assert_true(r->dst_any);
+	assert_true(r->has_dst_via);
+	assert_true(conf_ccset_has(&r->dst_via, GEO_CC_UNKNOWN));
+	assert_true(conf_ccset_has(&r->dst_via, geo_cc_parse("CN")));
 	assert_int_equal(r->dir, CONF_DIR_OUT);
 	assert_int_equal(r->action, CDN_ACT_DROP);
 
@@ -277,6 +280,18 @@ static const struct bad_case bad_cases[] = {
 	    "or any, not \"gre\"" },
 	{ "rules = ( { name = \"t\"; via = [ ]; action = \"drop\"; } );\n",
 	    NULL, NULL, "main.conf:1: rule \"t\": empty via list" },
+	{ "rules = ( { name = \"t\"; dst_via = [ ]; action = \"drop\"; } );\n",
+	    NULL, NULL, "main.conf:1: rule \"t\": empty dst_via list" },
+	{ "rules = ( { name = \"t\"; dst_via = \"XY\"; action = \"drop\"; "
+	  "} );\n",
+	    NULL, NULL,
+	    "main.conf:1: rule \"t\": \"XY\" is not an "
+	    "ISO 3166-1 country code" },
+	{ "rules = ( { name = \"t\"; dst_via = [ \"nowhere\" ]; "
+	  "action = \"drop\"; } );\n",
+	    NULL, NULL,
+	    "main.conf:1: rule \"t\": unknown region or country "
+	    "\"nowhere\"" },
 	{ "rules = ( { name = \"t\"; origin = \"XY\"; action = \"drop\"; "
 	  "} );\n",
 	    NULL, NULL,
@@ -316,7 +331,7 @@ static const struct bad_case bad_cases[] = {
 	{ BASE_SVC "rules = (\n{ name = \"a\";\n  acton = \"drop\"; }\n);\n",
 	    NULL, NULL,
 	    "main.conf:4: unknown key \"acton\" (expected one of: name, src, "
-	    "dst, services, proto, ports, direction, action, nexthop, log, identity, origin, via, tunnel, evidence)" },
+	    "dst, services, proto, ports, direction, action, nexthop, log, identity, origin, via, tunnel, evidence, dst_via)" },
 	/* unknown key inside a service */
 	{ "services: { ssh = { proto = \"tcp\"; port = [ \"22\" ]; }; };\n",
 	    NULL, NULL,
@@ -339,6 +354,12 @@ static const struct bad_case bad_cases[] = {
 	{ CLS_GEO BASE_SVC
 	    "rules = (\n{ name = \"a\";\n"
 	    "  dst = [ \"class:tor\" ];\n  action = \"drop\"; }\n);\n",
+	    NULL, NULL,
+	    "main.conf:7: rule \"a\": \"class:tor\": classes match "
+	    "sources only (src, origin, via)" },
+	{ CLS_GEO BASE_SVC
+	    "rules = (\n{ name = \"a\";\n"
+	    "  dst_via = [ \"CN\", \"class:tor\" ];\n  action = \"drop\"; }\n);\n",
 	    NULL, NULL,
 	    "main.conf:7: rule \"a\": \"class:tor\": classes match "
 	    "sources only (src, origin, via)" },
@@ -818,6 +839,41 @@ test_rule_relay_classes(void **state)
 	free(c);
 }
 
+/*
+ * dst_via, any layer's destination: regions, countries, unknown and
+ * special as dst, kept apart from dst.
+ */
+static void
+test_rule_dst_via(void **state)
+{
+	struct conf *c = conf_new();
+	char path[128], err[512] = "";
+	const struct conf_rule *r;
+
+	(void)state;
+	file_write("main.conf",
+	    "regions: { bad = [ \"RU\" ]; };\n"
+	    "rules = (\n"
+	    "  { name = \"a\"; dst_via = [ \"bad\", \"CN\", \"unknown\", "
+	    "\"special\" ];\n"
+	    "    action = \"drop\"; },\n"
+	    "  { name = \"b\"; dst = \"US\"; action = \"allow\"; }\n);\n");
+	snprintf(path, sizeof(path), "%s/main.conf", tmpdir);
+	if (conf_load(path, c, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	r = &c->rules[0];
+	assert_true(r->has_dst_via);
+	assert_true(r->dst_any);
+	assert_int_equal(r->ndst_via_ref, 4);
+	assert_true(conf_ccset_has(&r->dst_via, geo_cc_parse("RU")));
+	assert_true(conf_ccset_has(&r->dst_via, geo_cc_parse("CN")));
+	assert_true(conf_ccset_has(&r->dst_via, GEO_CC_UNKNOWN));
+	assert_true(conf_ccset_has(&r->dst_via, GEO_SP_PRIVATE));
+	assert_false(conf_ccset_has(&r->dst_via, geo_cc_parse("US")));
+	assert_false(c->rules[1].has_dst_via);
+	free(c);
+}
+
 /* Every config the project ships must load. */
 static void
 test_demo(void **state)
@@ -848,6 +904,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_rule_forms),
 		cmocka_unit_test(test_rule_relay_classes),
+		cmocka_unit_test(test_rule_dst_via),
 		cmocka_unit_test(test_demo),
 	};
 

@@ -546,6 +546,51 @@ test_ir_relay_classes(void **st)
 }
 
 /*
+ * dst_via in the kernel: every packet the rules see is untunnelled
+ * (tunnels are gated before them), its own only layer, so dst_via is
+ * its destination: intersected with dst (rule 0: dst_via CN alone is
+ * dst CN; rule 1: dst CN, RU and dst_via CN is dst CN).  Stricter is
+ * not needed: the intersection is exact.
+ */
+static void
+test_ir_dst_via(void **st)
+{
+	struct conf *c = small_conf();
+	struct policy *p = calloc(1, sizeof(*p));
+	struct nft_ir *ir = calloc(1, sizeof(*ir));
+	const struct nft_ir_rule *r;
+	geo_cc_t cn = (geo_cc_t)geo_cc_parse("CN");
+	geo_cc_t ru = (geo_cc_t)geo_cc_parse("RU");
+	char err[256];
+
+	(void)st;
+	assert_non_null(p);
+	assert_non_null(ir);
+	c->rules[0].dst_any = true;
+	c->rules[0].has_dst_via = true;
+	conf_ccset_add(&c->rules[0].dst_via, cn);
+	c->rules[1].dst_any = false;
+	memset(&c->rules[1].dst, 0, sizeof(c->rules[1].dst));
+	conf_ccset_add(&c->rules[1].dst, cn);
+	conf_ccset_add(&c->rules[1].dst, ru);
+	c->rules[1].has_dst_via = true;
+	conf_ccset_add(&c->rules[1].dst_via, cn);
+	assert_int_equal(pol_compile(c, NULL, p, err, sizeof(err)), 0);
+	assert_int_equal(p->needs_dst_geo, 1);
+	assert_int_equal(nft_ir_build(p, ir), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		r = ir_rule(ir, i);
+		assert_false(r->dst_any);
+		assert_true(conf_ccset_has(&r->dst, cn));
+		assert_false(conf_ccset_has(&r->dst, ru));
+	}
+	nft_ir_free(ir);
+	free(ir);
+	free(p);
+	free(c);
+}
+
+/*
  * A set named by its countries must not take a region's name: sets are
  * declared once per name, so a rule's {CN, RU} would look up region
  * CN_RU's addresses (here the US) and let China through its drop.
@@ -588,6 +633,7 @@ main(void)
 		cmocka_unit_test(test_table_batch),
 		cmocka_unit_test(test_table_sports),
 		cmocka_unit_test(test_ir_relay_classes),
+		cmocka_unit_test(test_ir_dst_via),
 		cmocka_unit_test(test_set_name_region_clash),
 	};
 

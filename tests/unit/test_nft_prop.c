@@ -151,7 +151,7 @@ gen_places(struct prop_text *t, uint64_t *s, const char *key)
 	for (unsigned i = 0; i < n; i++) {
 		/* Classes: sources only; rarer in origin and via, where
 		 * most rules they are in are only checked for allows. */
-		if (strcmp(key, "dst") != 0 &&
+		if (strncmp(key, "dst", 3) != 0 &&
 		    pick(s, strcmp(key, "src") == 0 ? 4 : 8) == 0) {
 			put(t, "%s\"class:%s\"", i ? ", " : "",
 			    pick(s, 2) ? "tor" : "vpn");
@@ -211,6 +211,8 @@ gen_rule(struct prop_text *t, uint64_t *s, unsigned i, unsigned nsvc,
 		gen_places(t, s, "origin");
 	if (pick(s, 6) == 0)
 		gen_places(t, s, "via");
+	if (pick(s, 6) == 0)
+		gen_places(t, s, "dst_via");
 	id = gen_l4(t, s, nsvc, ident) && pick(s, 2);
 	if (id)
 		put(t, " identity = { sub = [ \"alice\" ]; };");

@@ -69,7 +69,7 @@ eval(const struct policy *p, const char *src, const char *dst, int proto,
     unsigned dport, int dir)
 {
 	const struct pol_set *ports = &p->portless;
-	struct pol_set from;
+	struct pol_set from, to;
 
 	if (proto == POL_PROTO_TCP || proto == POL_PROTO_UDP)
 		ports = &p->class_rules[p->port_class[proto][dport]];
@@ -78,7 +78,10 @@ eval(const struct policy *p, const char *src, const char *dst, int proto,
 		from.w[i] = p->src_cc[cc(src)].w[i] &
 		            p->origin_cc[cc(src)].w[i] &
 		            p->via_cc[cc(src)].w[i] & p->tun[POL_TUN_NONE].w[i];
-	return pol_first(&p->noident, &from, &p->dst_cc[cc(dst)], &p->dir[dir],
+	/* And the destination its only layer's (dst_via). */
+	for (unsigned i = 0; i < POL_WORDS; i++)
+		to.w[i] = p->dst_cc[cc(dst)].w[i] & p->dst_via_cc[cc(dst)].w[i];
+	return pol_first(&p->noident, &from, &to, &p->dir[dir],
 	    &p->proto[proto], ports, pol_nwords(p));
 }
 

@@ -60,6 +60,8 @@ pol_make(void)
 		pol_set_add(&pol->origin_cc[c], 1);
 		pol_set_add(&pol->dst_cc[c], 0);
 		pol_set_add(&pol->dst_cc[c], 1);
+		pol_set_add(&pol->dst_via_cc[c], 0);
+		pol_set_add(&pol->dst_via_cc[c], 1);
 	}
 	memset(pol->tun, 0xff, sizeof(pol->tun));
 	memset(pol->dir, 0xff, sizeof(pol->dir));

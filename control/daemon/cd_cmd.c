@@ -383,41 +383,27 @@ cd_counters_map(const uint64_t *v, unsigned first, unsigned n,
 	return o;
 }
 
-/* The fragment table's counters; its refusals are reasons. */
-static json_t *
-cd_counters_frag(const struct stats *s)
-{
-	json_t *o = json_object();
-
-#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)s->frag.f));
-	STATS_FRAG_FIELDS(X)
-#undef X
-	return o;
-}
-
-/* The proxied flows' counters (docs/proxies.md); refusals are reasons. */
-static json_t *
-cd_counters_prx(const struct stats *s)
-{
-	json_t *o = json_object();
-
-#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)s->prx.f));
-	STATS_PRX_FIELDS(X)
-#undef X
-	return o;
-}
-
-/* Evidence captures (core/evid): what was kept, and what was not. */
-static json_t *
-cd_counters_evid(const struct stats *s)
-{
-	json_t *o = json_object();
-
-#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)s->evid.f));
-	STATS_EVID_FIELDS(X)
-#undef X
-	return o;
-}
+/*
+ * A counter group of struct stats as an object keyed by its fields:
+ * the fragment table's and the proxied flows' (their refusals are
+ * reasons), the evidence captures'.
+ */
+#define CD_COUNTERS_GROUP(fn, member, FIELDS)                                  \
+	static json_t *fn(const struct stats *s)                               \
+	{                                                                      \
+		json_t *o = json_object();                                     \
+		FIELDS(CD_COUNTERS_SET_##member)                               \
+		return o;                                                      \
+	}
+#define CD_COUNTERS_SET_frag(f)                                                \
+	json_object_set_new(o, #f, json_integer((json_int_t)s->frag.f));
+#define CD_COUNTERS_SET_prx(f)                                                 \
+	json_object_set_new(o, #f, json_integer((json_int_t)s->prx.f));
+#define CD_COUNTERS_SET_evid(f)                                                \
+	json_object_set_new(o, #f, json_integer((json_int_t)s->evid.f));
+CD_COUNTERS_GROUP(cd_counters_frag, frag, STATS_FRAG_FIELDS)
+CD_COUNTERS_GROUP(cd_counters_prx, prx, STATS_PRX_FIELDS)
+CD_COUNTERS_GROUP(cd_counters_evid, evid, STATS_EVID_FIELDS)
 
 /* Tunnel layers seen in a packet, as the counters' keys. */
 static const char *

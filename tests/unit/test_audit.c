@@ -679,6 +679,40 @@ lcs(const char **a, int n, const char **b, int m)
 
 /* Random texts: the diff patches A into B and changes no more lines
  * than a longest common subsequence leaves. */
+/* merge3: one side's change replayed, both sides', and a conflict. */
+static void
+test_merge3(void **state)
+{
+	const char *base = "a\nb\nc\nd\ne\n";
+	char err[256], *out;
+
+	(void)state;
+	assert_int_equal(merge3(base, "a\nB\nc\nd\ne\n", base, &out, err,
+	                     sizeof(err)),
+	    0);
+	assert_string_equal(out, "a\nB\nc\nd\ne\n");
+	free(out);
+	assert_int_equal(merge3(base, "a\nB\nc\nd\ne\n", "a\nb\nc\nD\ne\nf\n",
+	                     &out, err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "a\nB\nc\nD\ne\nf\n");
+	free(out);
+	/* The same change on both sides is taken once. */
+	assert_int_equal(merge3(base, "x\na\nb\nc\nd\ne\n",
+	                     "x\na\nb\nc\nd\ne\n", &out, err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "x\na\nb\nc\nd\ne\n");
+	free(out);
+	assert_int_equal(merge3(base, "a\nb\nmine\nd\ne\n",
+	                     "a\nb\ntheirs\nd\ne\n", &out, err, sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EEXIST);
+	assert_null(out);
+	assert_string_equal(err,
+	    "1 conflict: base 3-3: running 3-3 \"theirs\", "
+	    "candidate 3-3 \"mine\"");
+}
+
 static void
 test_diff_random(void **state)
 {
@@ -865,6 +899,7 @@ main(void)
 		cmocka_unit_test(test_head_adopt),
 		cmocka_unit_test(test_diff_cases),
 		cmocka_unit_test(test_diff_random),
+		cmocka_unit_test(test_merge3),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

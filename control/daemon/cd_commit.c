@@ -375,9 +375,8 @@ cd_cmd_commit(struct cd *d, const struct cd_req *rq, json_t **data,
 	if (base != d->run.rev)
 		rc = cd_fail(e, "stale",
 		    "the candidate is based on revision "
-		    "%lu but revision %lu is running: look at compare, "
-		    "then discard it and start again from the running "
-		    "revision",
+		    "%lu but revision %lu is running: update rebases it "
+		    "onto the running revision, discard drops it",
 		    (unsigned long)base, (unsigned long)d->run.rev);
 	else if (check)
 		rc = cd_commit_check(d, text, base, data, e);

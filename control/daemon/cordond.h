@@ -246,7 +246,7 @@ cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
     cd_cmd_explain, cd_cmd_set, cd_cmd_delete, cd_cmd_compare, cd_cmd_commit,
     cd_cmd_confirm, cd_cmd_rollback, cd_cmd_geo_reload, cd_cmd_audit_verify,
     cd_cmd_session_add, cd_cmd_session_list, cd_cmd_session_revoke,
-    cd_cmd_discard;
+    cd_cmd_discard, cd_cmd_update;
 
 /*
  * cd_cand.c: a change to the caller's candidate audited, or taken back

@@ -6,6 +6,7 @@
  * the same way takes it once, any other is a conflict, named by lines.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -74,20 +75,45 @@ merge_put(FILE *f, const struct merge_text *t, long a, long b)
 		fwrite(t->l[i], 1, t->len[i], f);
 }
 
-/* " NAME A-B \"first line\"" for lines [A,B) of T, into F. */
+/* The first of lines [A,B) that says something (not only braces). */
+static long
+merge_telling(const struct merge_text *t, long a, long b)
+{
+	for (long i = a; i < b; i++)
+		for (size_t c = 0; c < t->len[i]; c++)
+			if (isalnum((unsigned char)t->l[i][c]))
+				return i;
+	return a;
+}
+
+/* " NAME A-B", or " NAME after A" for an empty range; B - A. */
+static long
+merge_range(FILE *f, const char *name, long a, long b)
+{
+	if (a == b)
+		fprintf(f, "%s after %ld", name, a);
+	else
+		fprintf(f, "%s %ld-%ld", name, a + 1, b);
+	return b - a;
+}
+
+/*
+ * " NAME A-B \"line\"" for lines [A,B) of T, into F; an empty range
+ * (an insertion point) is "after A".
+ */
 static void
 merge_name(FILE *f, const char *name, const struct merge_text *t, long a,
     long b)
 {
-	const char *p = a < b ? t->l[a] : "";
-	int w = a < b ? (int)t->len[a] : 0;
+	long i = merge_telling(t, a, b);
+	const char *p = a < b ? t->l[i] : "";
+	int w = a < b ? (int)t->len[i] : 0;
 
 	if (w > 0 && p[w - 1] == '\n')
 		w--;
 	while (w > 0 && (*p == ' ' || *p == '\t'))
 		w--, p++;
-	fprintf(f, "%s %ld-%ld", name, a + 1, b);
-	if (a < b)
+	if (merge_range(f, name, a, b) > 0)
 		fprintf(f, " \"%.*s\"", w > 60 ? 60 : w, p);
 }
 
@@ -109,8 +135,9 @@ merge_chunk(struct merge_state *s, long i, long st, long j, long mj, long k,
 	         merge_same(&s->m, j, mj, &s->t, k, tk))
 		merge_put(s->out, &s->m, j, mj);
 	else if (s->conflicts++ < MERGE_NAMED) {
-		fprintf(s->why, "%sbase %ld-%ld:", s->conflicts > 1 ? "; " : "",
-		    i + 1, st);
+		merge_range(s->why, s->conflicts > 1 ? "; base" : "base", i,
+		    st);
+		fputc(':', s->why);
 		merge_name(s->why, " running", &s->t, k, tk);
 		merge_name(s->why, ", candidate", &s->m, j, mj);
 	}

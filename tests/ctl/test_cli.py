@@ -223,6 +223,7 @@ REQUESTS = {
     "rollback": "rollback 3",
     "rollback-commit": "rollback 3 commit",
     "discard": "discard",
+    "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
     "session-add": ["session", "add", "--token", TOKEN, "--src",
@@ -413,11 +414,11 @@ def help_words(out):
 
 @pytest.mark.parametrize("args,want", [
     ("?", ["show", "lookup", "explain", "set", "delete", "compare",
-           "commit", "confirm", "rollback", "discard", "geo", "audit",
-           "session"]),
+           "commit", "confirm", "rollback", "discard", "update", "geo",
+           "audit", "session"]),
     ("help", ["show", "lookup", "explain", "set", "delete", "compare",
-              "commit", "confirm", "rollback", "discard", "geo", "audit",
-           "session"]),
+              "commit", "confirm", "rollback", "discard", "update", "geo",
+           "audit", "session"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
                 "candidate", "logging", "captures", "sessions"]),
@@ -474,8 +475,8 @@ def test_help_text(ctl_bin):
 
 @pytest.mark.parametrize("words,want", [
     ([""], ["show", "lookup", "explain", "set", "delete", "compare",
-            "commit", "confirm", "rollback", "discard", "geo", "audit",
-           "session"]),
+            "commit", "confirm", "rollback", "discard", "update", "geo",
+           "audit", "session"]),
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
@@ -574,6 +575,7 @@ RENDER = {
     "rollback": "rollback 1 commit",
     "rollback-candidate": "rollback 1",
     "discard": "discard",
+    "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
 }

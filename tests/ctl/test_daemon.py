@@ -697,6 +697,57 @@ def test_stale_candidate_discarded(cd):
 
 
 @needs_dp
+def test_stale_candidate_update(cd):
+    """Issue 14: update replays a stale candidate's changes onto the
+    running revision; then it commits, with both changes in force."""
+    cd.ok("set", kind="rule", name="mine", attrs=RULE_RDP)
+    out = as_nobody(cd.sock, [
+        ("set", {"kind": "region", "name": "lab",
+                 "attrs": {"countries": ["DE"]}}),
+        ("commit", {})])
+    assert out[1]["ok"], out
+    assert cd.req("commit")["error"]["code"] == "stale"
+    data = cd.ok("update")
+    assert data["rebased_from"] == 1 and data["base"] == 2
+    assert data["stale"] is False and "mine" in data["diff"]
+    assert "lab" not in data["diff"]
+    rec = cd.ok("show", what="audit")["records"][-1]
+    assert rec["cmd"] == "update 1 -> 2" and rec["result"] == "ok"
+    # Not stale: nothing to do.
+    assert "rebased_from" not in cd.ok("update")
+    assert cd.ok("commit")["revision"] == 3
+    regions = cd.ok("show", what="regions")["regions"]
+    assert "lab" in [x["name"] for x in regions]
+    names = [x["name"] for x in cd.ok("show", what="rules")["rules"]]
+    assert "mine" in names
+
+
+@needs_dp
+def test_stale_candidate_update_conflict(cd):
+    """Issue 14: update refuses a rebase whose changes collide with the
+    running revision's, names the lines, and leaves the candidate."""
+    cd.ok("set", kind="rule", name="mine", attrs=RULE_RDP)
+    before = cd.ok("show", what="candidate")["text"]
+    out = as_nobody(cd.sock, [
+        ("set", {"kind": "rule", "name": "theirs",
+                 "attrs": {"src": "RU", "action": "drop"}}),
+        ("commit", {})])
+    assert out[1]["ok"], out
+    r = cd.req("update")
+    assert r["error"]["code"] == "conflict", r
+    msg = r["error"]["message"]
+    assert "1 conflict: base " in msg and "running " in msg, msg
+    assert 'candidate 38-44 "name = "mine";"' in msg, msg
+    assert 'running 38-42 "name = "theirs";"' in msg, msg
+    assert cd.ok("show", what="candidate")["text"] == before
+    rec = cd.ok("show", what="audit")["records"][-1]
+    assert rec["cmd"] == "update 1 -> 2"
+    assert rec["result"].startswith("refused: conflict: ")
+    assert cd.req("commit")["error"]["code"] == "stale"
+    assert cd.ok("discard")["discarded"] == 1
+
+
+@needs_dp
 def test_rollback_into_candidate(cd):
     """Issue 14: rollback N loads revision N into the candidate for
     review; commit confirmed makes it running; the revert undoes it."""

@@ -711,6 +711,18 @@ test_merge3(void **state)
 	assert_string_equal(err,
 	    "1 conflict: base 3-3: running 3-3 \"theirs\", "
 	    "candidate 3-3 \"mine\"");
+	/* Both inserted at one place: named by the lines that say what. */
+	assert_int_equal(merge3(base, "a\nb\n{\nmine\n", "a\nb\n{\ntheirs\n",
+	                     &out, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err,
+	    "1 conflict: base 3-5: running 3-4 \"theirs\", "
+	    "candidate 3-4 \"mine\"");
+	assert_int_equal(merge3(base, "a\nb\nc\nm\nd\ne\n",
+	                     "a\nb\nc\nt\nd\ne\n", &out, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "1 conflict: base after 3: running 4-4 \"t\", "
+	                         "candidate 4-4 \"m\"");
 }
 
 static void

@@ -725,6 +725,38 @@ test_merge3(void **state)
 	                         "candidate 4-4 \"m\"");
 }
 
+/*
+ * merge3 over random texts: one side unchanged takes the other whole;
+ * both sides the same change takes it.
+ */
+static void
+test_merge3_random(void **state)
+{
+	static const char *words[] = { "a\n", "b\n", "c\n", "{\n", "}\n" };
+	char err[256];
+
+	(void)state;
+	srand(2);
+	for (int iter = 0; iter < 2000; iter++) {
+		char a[200] = "", b[200] = "", *o;
+		int n = rand() % 40, m = rand() % 40;
+
+		for (int i = 0; i < n; i++)
+			strcat(a, words[rand() % (iter % 4 + 2)]);
+		for (int i = 0; i < m; i++)
+			strcat(b, words[rand() % (iter % 4 + 2)]);
+		assert_int_equal(merge3(a, b, a, &o, err, sizeof(err)), 0);
+		assert_string_equal(o, b);
+		free(o);
+		assert_int_equal(merge3(a, a, b, &o, err, sizeof(err)), 0);
+		assert_string_equal(o, b);
+		free(o);
+		assert_int_equal(merge3(a, b, b, &o, err, sizeof(err)), 0);
+		assert_string_equal(o, b);
+		free(o);
+	}
+}
+
 static void
 test_diff_random(void **state)
 {
@@ -912,6 +944,7 @@ main(void)
 		cmocka_unit_test(test_diff_cases),
 		cmocka_unit_test(test_diff_random),
 		cmocka_unit_test(test_merge3),
+		cmocka_unit_test(test_merge3_random),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

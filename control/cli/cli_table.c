@@ -173,7 +173,9 @@ static const struct cli_param cli_p_commit[] = {
 
 static const struct cli_param cli_p_rollback[] = {
 	{ NULL, "revision", CLI_V_INT, NULL, REQ, "N",
-	    "revision to commit a copy of" },
+	    "revision to copy into your candidate (show revisions)" },
+	{ "commit", "commit", CLI_V_FLAG, NULL, 0, NULL,
+	    "commit the copy at once as a new revision" },
 	END
 };
 
@@ -267,8 +269,14 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	    "commit", NULL, NULL, 0, cli_p_commit, NULL, NULL, NULL },
 	{ { "confirm", NULL, NULL }, "keep a commit confirmed revision",
 	    "confirm", NULL, NULL, 0, cli_p_none, NULL, NULL, NULL },
-	{ { "rollback", NULL, NULL }, "commit a copy of an older revision",
-	    "rollback", NULL, NULL, 0, cli_p_rollback, NULL, NULL, NULL },
+	{ { "rollback", NULL, NULL },
+	    "copy an older revision into your candidate", "rollback", NULL,
+	    NULL, 0, cli_p_rollback, NULL, NULL, NULL },
+	{ { "discard", NULL, NULL }, "drop your candidate", "discard", NULL,
+	    NULL, 0, cli_p_none, NULL, NULL, NULL },
+	{ { "update", NULL, NULL },
+	    "rebase your stale candidate onto the running revision", "update",
+	    NULL, NULL, 0, cli_p_none, NULL, NULL, NULL },
 	{ { "geo", "reload", NULL }, "reload the geolocation databases",
 	    "geo-reload", NULL, NULL, 0, cli_p_none, NULL, NULL, NULL },
 	{ { "audit", "verify", NULL }, "check the audit log's hash chain",

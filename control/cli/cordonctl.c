@@ -47,6 +47,7 @@ ctl_usage(FILE *f)
 	    "  3 cordond cannot be reached, timed out before it started the\n"
 	    "    request (nothing was changed) or sent a bad reply\n"
 	    "  4 commit refused as stale: the running revision changed\n"
+	    "    since the candidate was copied (update or discard it)\n"
 	    "  5 the candidate is invalid (commit, commit check)\n"
 	    "  6 the token was refused (session add, explain token)\n"
 	    "  7 the session table is full (session add)\n"

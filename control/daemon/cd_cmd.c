@@ -28,6 +28,8 @@ static const struct {
 	{ "commit", false, cd_cmd_commit },
 	{ "confirm", false, cd_cmd_confirm },
 	{ "rollback", false, cd_cmd_rollback },
+	{ "discard", false, cd_cmd_discard },
+	{ "update", false, cd_cmd_update },
 	{ "geo-reload", false, cd_cmd_geo_reload },
 	{ "session-add", false, cd_cmd_session_add },
 	{ "session-list", true, cd_cmd_session_list },

@@ -51,7 +51,7 @@ cd_edit_apply(const char *text, const struct cd_req *rq, const char *kind,
 	return 0;
 }
 
-static json_t *
+json_t *
 cd_diff_data(struct cd *d, const char *cand, uint64_t base)
 {
 	char *diff = NULL;
@@ -105,18 +105,9 @@ cd_cand_edit(struct cd *d, const struct cd_req *rq, json_t **data,
 		goto audit;
 	}
 	diff_unified(text, out, "candidate", "candidate", &change);
-	/* An edit without its record is taken back. */
-	if (cd_audit(d, rq, cmd ? cmd : rq->cmd, "ok", change, base) < 0) {
-		if ((had ? store_cand_save(d->store, rq->uid, text, len, base)
-		         : store_cand_drop(d->store, rq->uid)) < 0)
-			cd_log("uid %d: taking back an unaudited edit: %s",
-			    (int)rq->uid, strerror(errno));
-		cd_fail(e, "internal",
-		    "the audit log %s cannot take the "
-		    "record: the candidate was not changed",
-		    d->audit_path);
+	if (cd_cand_audit(d, rq, cmd ? cmd : rq->cmd, change, base,
+	        had ? text : NULL, len, base, e) < 0)
 		goto out;
-	}
 	*data = cd_diff_data(d, out, base);
 	rc = 0;
 	goto out;
@@ -384,8 +375,8 @@ cd_cmd_commit(struct cd *d, const struct cd_req *rq, json_t **data,
 	if (base != d->run.rev)
 		rc = cd_fail(e, "stale",
 		    "the candidate is based on revision "
-		    "%lu but revision %lu is running: start again from the "
-		    "running revision",
+		    "%lu but revision %lu is running: update rebases it "
+		    "onto the running revision, discard drops it",
 		    (unsigned long)base, (unsigned long)d->run.rev);
 	else if (check)
 		rc = cd_commit_check(d, text, base, data, e);
@@ -443,15 +434,25 @@ cd_cmd_rollback(struct cd *d, const struct cd_req *rq, json_t **data,
 	struct cd_change c = { "rollback", comment, cmd, NULL, true };
 	size_t len;
 
+	if (json_is_integer(r) && json_integer_value(r) == 0)
+		return cd_fail(e, "no-such-revision",
+		    "rollback 0: revisions are numbered from 1 (show "
+		    "revisions); to drop your candidate, use discard");
 	if (!json_is_integer(r) || json_integer_value(r) < 1)
 		return cd_fail(e, "bad-request", "rollback needs \"revision\"");
 	to = (uint64_t)json_integer_value(r);
 	snprintf(cmd, sizeof(cmd), "rollback %lu", (unsigned long)to);
 	if (store_rev_text(d->store, to, &text, &len) < 0) {
-		cd_fail(e, "no-such-revision", "no revision %lu",
-		    (unsigned long)to);
+		cd_fail(e, "no-such-revision",
+		    "no revision %lu (show revisions)", (unsigned long)to);
 		cd_refused(d, rq, cmd, e);
 		return -1;
+	}
+	if (!json_is_true(json_object_get(rq->args, "commit"))) {
+		int rc = cd_rollback_cand(d, rq, to, text, data, e);
+
+		free(text);
+		return rc;
 	}
 	snprintf(comment, sizeof(comment), "rollback to revision %lu",
 	    (unsigned long)to);

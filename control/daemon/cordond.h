@@ -245,7 +245,20 @@ typedef int cd_cmd_fn(struct cd *d, const struct cd_req *rq, json_t **data,
 cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
     cd_cmd_explain, cd_cmd_set, cd_cmd_delete, cd_cmd_compare, cd_cmd_commit,
     cd_cmd_confirm, cd_cmd_rollback, cd_cmd_geo_reload, cd_cmd_audit_verify,
-    cd_cmd_session_add, cd_cmd_session_list, cd_cmd_session_revoke;
+    cd_cmd_session_add, cd_cmd_session_list, cd_cmd_session_revoke,
+    cd_cmd_discard, cd_cmd_update;
+
+/*
+ * cd_cand.c: a change to the caller's candidate audited, or taken back
+ * (cd_cand_audit); rollback N into the candidate; the answer to an edit
+ * (cd_diff_data, cd_commit.c).
+ */
+int cd_cand_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
+    const char *change, uint64_t base, const char *old, size_t len,
+    uint64_t old_base, struct cd_err *e);
+int cd_rollback_cand(struct cd *d, const struct cd_req *rq, uint64_t to,
+    const char *text, json_t **data, struct cd_err *e);
+json_t *cd_diff_data(struct cd *d, const char *cand, uint64_t base);
 
 /*
  * cd_prom.c: the Prometheus listener (control.prometheus).  open: 0 when

@@ -298,3 +298,44 @@ out:
 		errno = ENOMEM;
 	return rc;
 }
+
+int
+diff_map(const char *a, const char *b, long **map, long *na)
+{
+	struct diff_side sa = { 0 }, sb = { 0 };
+	long *v = NULL, j = 0;
+	int rc = -1;
+
+	*map = NULL;
+	if (diff_split(a, &sa) < 0 || diff_split(b, &sb) < 0)
+		goto out;
+	if ((v = malloc(2 * ((size_t)sa.n + (size_t)sb.n + 2) * sizeof(*v))) ==
+	        NULL ||
+	    (*map = malloc(((size_t)sa.n + 1) * sizeof(**map))) == NULL)
+		goto out;
+	diff_seq(&sa, 0, sa.n, &sb, 0, sb.n, v, v + sa.n + sb.n + 2);
+	/* Unchanged lines of A pair with unchanged lines of B in order. */
+	for (long i = 0; i < sa.n; i++) {
+		if (sa.changed[i]) {
+			(*map)[i] = -1;
+			continue;
+		}
+		while (sb.changed[j])
+			j++;
+		(*map)[i] = j++;
+	}
+	*na = sa.n;
+	rc = 0;
+out:
+	free(v);
+	free(sa.l);
+	free(sa.changed);
+	free(sb.l);
+	free(sb.changed);
+	if (rc < 0) {
+		free(*map);
+		*map = NULL;
+		errno = ENOMEM;
+	}
+	return rc;
+}

@@ -182,6 +182,16 @@ int diff_unified(const char *a, const char *b, const char *label_a,
     const char *label_b, char **out);
 
 /*
+ * Three-way merge of lines (diff3): the changes from BASE to MINE
+ * replayed onto THEIRS.  Where both changed the same base lines (or
+ * inserted at the same place) differently it refuses: -1 with EEXIST
+ * and ERR naming the lines ("base 30-31: running 30-38 \"...\",
+ * candidate 30-33 \"...\"").  *OUT is malloc'd.
+ */
+int merge3(const char *base, const char *mine, const char *theirs, char **out,
+    char *err, size_t errlen);
+
+/*
  * The audit log: one JSON record per line, fields seq (1-based), time
  * (unix seconds), time_iso, boot (the kernel's boot id), uptime_ms
  * (CLOCK_BOOTTIME), uid, pid, cmd, revision, result ("ok",

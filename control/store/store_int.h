@@ -33,6 +33,13 @@ struct store;
 void store_note(struct store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * diff.c: the line matching of A to B that diff_unified prints: for each
+ * of A's *NA lines, the index of the equal B line it is kept as, or -1
+ * (deleted).  *MAP is malloc'd, increasing where not -1.
+ */
+int diff_map(const char *a, const char *b, long **map, long *na);
+
 /* CFG as text (config_write), malloc'd and NUL-terminated. */
 int store_config_text(const config_t *cfg, char **out, size_t *len);
 

@@ -221,6 +221,9 @@ REQUESTS = {
     "commit-confirmed-last": "commit check confirmed",
     "confirm": "confirm",
     "rollback": "rollback 3",
+    "rollback-commit": "rollback 3 commit",
+    "discard": "discard",
+    "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
     "session-add": ["session", "add", "--token", TOKEN, "--src",
@@ -411,9 +414,11 @@ def help_words(out):
 
 @pytest.mark.parametrize("args,want", [
     ("?", ["show", "lookup", "explain", "set", "delete", "compare",
-           "commit", "confirm", "rollback", "geo", "audit", "session"]),
+           "commit", "confirm", "rollback", "discard", "update", "geo",
+           "audit", "session"]),
     ("help", ["show", "lookup", "explain", "set", "delete", "compare",
-              "commit", "confirm", "rollback", "geo", "audit", "session"]),
+              "commit", "confirm", "rollback", "discard", "update", "geo",
+           "audit", "session"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
                 "candidate", "logging", "captures", "sessions"]),
@@ -470,7 +475,8 @@ def test_help_text(ctl_bin):
 
 @pytest.mark.parametrize("words,want", [
     ([""], ["show", "lookup", "explain", "set", "delete", "compare",
-            "commit", "confirm", "rollback", "geo", "audit", "session"]),
+            "commit", "confirm", "rollback", "discard", "update", "geo",
+           "audit", "session"]),
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
@@ -566,7 +572,10 @@ RENDER = {
     "commit-check": "commit check",
     "commit": "commit confirmed 5",
     "confirm": "confirm",
-    "rollback": "rollback 1",
+    "rollback": "rollback 1 commit",
+    "rollback-candidate": "rollback 1",
+    "discard": "discard",
+    "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
 }
@@ -1041,7 +1050,21 @@ def test_real_session(ctl_bin, cordond):
     assert bad.returncode == 5, bad
     assert bad.stderr.startswith("cordonctl: invalid: ")
     run(ctl_bin, ["delete", "rule", "bad"], s)
+    # rollback N only loads N into the candidate; discard drops it.
     rb = run(ctl_bin, ["rollback", str(rev0)], s)
+    assert rb.returncode == 0, rb.stderr
+    assert "copy_of: %d" % rev0 in rb.stdout
+    st = json.loads(run(ctl_bin, ["-j", "show", "status"], s).stdout)
+    assert st["running_revision"] == rev1
+    cmp = run(ctl_bin, ["compare"], s)
+    assert "ctl-ssh" in cmp.stdout and "\n-" in cmp.stdout
+    assert run(ctl_bin, ["discard"], s).returncode == 0
+    again = run(ctl_bin, ["discard"], s)
+    assert again.returncode == 1
+    assert again.stderr.startswith("cordonctl: no-candidate: ")
+    rb = run(ctl_bin, ["rollback", "0"], s)
+    assert rb.returncode == 1 and "discard" in rb.stderr, rb.stderr
+    rb = run(ctl_bin, ["rollback", str(rev0), "commit"], s)
     assert rb.returncode == 0, rb.stderr
     st = json.loads(run(ctl_bin, ["-j", "show", "status"], s).stdout)
     assert st["running_revision"] > rev1

@@ -169,7 +169,7 @@ def test_commits_under_traffic(rig):
     frozen_checks = 0
     for i in range(ROUNDS):
         to, pol = (rev_a, "A") if pol == "B" else (rev_b, "B")
-        data = rig.ok("rollback", revision=to)
+        data = rig.ok("rollback", revision=to, commit=True)
         assert data["revision"] == rev + 1 and data["copy_of"] == to, data
         rev = data["revision"]
         c0 = rig.counters()

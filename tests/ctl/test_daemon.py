@@ -651,10 +651,128 @@ def test_rollback(cd):
     v1 = cd.ok("show", what="config")["text"]
     cd.ok("set", kind="rule", name="rdp", attrs=RULE_RDP)
     cd.ok("commit")
-    data = cd.ok("rollback", revision=1)
+    data = cd.ok("rollback", revision=1, commit=True)
     assert data == {"schema": 1, "revision": 3, "previous": 2, "copy_of": 1}
     assert cd.ok("show", what="config")["text"] == v1
     assert cd.wait_dp_up()["revision"] == 3
+    assert cd.req("rollback", revision=99)["error"]["code"] == \
+        "no-such-revision"
+    assert cd.ok("audit-verify")["intact"]
+
+
+def test_discard(cd_nodp):
+    """Issue 14: discard drops the caller's candidate, audited."""
+    d = cd_nodp
+    r = d.req("discard")
+    assert r["error"]["code"] == "no-candidate", r
+    d.ok("set", kind="rule", name="rdp", attrs=RULE_RDP)
+    data = d.ok("discard")
+    assert data == {"schema": 1, "discarded": 1, "running": 1}
+    assert d.ok("show", what="candidate")["exists"] is False
+    assert d.req("compare")["error"]["code"] == "no-candidate"
+    rec = d.ok("show", what="audit")["records"][-1]
+    assert rec["cmd"] == "discard" and rec["result"] == "ok"
+    assert "+" in rec["diff"] and "rdp" in rec["diff"]
+    assert d.ok("audit-verify")["intact"]
+
+
+@needs_dp
+def test_stale_candidate_discarded(cd):
+    """Issue 14: a candidate made stale by another admin's commit is no
+    dead end: discard, and a new candidate commits."""
+    cd.ok("set", kind="rule", name="mine", attrs=RULE_RDP)
+    out = as_nobody(cd.sock, [
+        ("set", {"kind": "rule", "name": "theirs",
+                 "attrs": {"src": "RU", "action": "drop"}}),
+        ("commit", {})])
+    assert out[1]["ok"], out
+    r = cd.req("commit")
+    assert r["error"]["code"] == "stale" and "discard" in \
+        r["error"]["message"], r
+    assert cd.ok("discard")["discarded"] == 1
+    cd.ok("set", kind="rule", name="mine", attrs=RULE_RDP)
+    assert cd.ok("commit")["revision"] == 3
+    names = [x["name"] for x in cd.ok("show", what="rules")["rules"]]
+    assert "mine" in names and "theirs" in names
+
+
+@needs_dp
+def test_stale_candidate_update(cd):
+    """Issue 14: update replays a stale candidate's changes onto the
+    running revision; then it commits, with both changes in force."""
+    cd.ok("set", kind="rule", name="mine", attrs=RULE_RDP)
+    out = as_nobody(cd.sock, [
+        ("set", {"kind": "region", "name": "lab",
+                 "attrs": {"countries": ["DE"]}}),
+        ("commit", {})])
+    assert out[1]["ok"], out
+    assert cd.req("commit")["error"]["code"] == "stale"
+    data = cd.ok("update")
+    assert data["rebased_from"] == 1 and data["base"] == 2
+    assert data["stale"] is False and "mine" in data["diff"]
+    assert "lab" not in data["diff"]
+    rec = cd.ok("show", what="audit")["records"][-1]
+    assert rec["cmd"] == "update 1 -> 2" and rec["result"] == "ok"
+    # Not stale: nothing to do.
+    assert "rebased_from" not in cd.ok("update")
+    assert cd.ok("commit")["revision"] == 3
+    regions = cd.ok("show", what="regions")["regions"]
+    assert "lab" in [x["name"] for x in regions]
+    names = [x["name"] for x in cd.ok("show", what="rules")["rules"]]
+    assert "mine" in names
+
+
+@needs_dp
+def test_stale_candidate_update_conflict(cd):
+    """Issue 14: update refuses a rebase whose changes collide with the
+    running revision's, names the lines, and leaves the candidate."""
+    cd.ok("set", kind="rule", name="mine", attrs=RULE_RDP)
+    before = cd.ok("show", what="candidate")["text"]
+    out = as_nobody(cd.sock, [
+        ("set", {"kind": "rule", "name": "theirs",
+                 "attrs": {"src": "RU", "action": "drop"}}),
+        ("commit", {})])
+    assert out[1]["ok"], out
+    r = cd.req("update")
+    assert r["error"]["code"] == "conflict", r
+    msg = r["error"]["message"]
+    assert "1 conflict: base " in msg and "running " in msg, msg
+    assert 'candidate 38-44 "name = "mine";"' in msg, msg
+    assert 'running 38-42 "name = "theirs";"' in msg, msg
+    assert cd.ok("show", what="candidate")["text"] == before
+    rec = cd.ok("show", what="audit")["records"][-1]
+    assert rec["cmd"] == "update 1 -> 2"
+    assert rec["result"].startswith("refused: conflict: ")
+    assert cd.req("commit")["error"]["code"] == "stale"
+    assert cd.ok("discard")["discarded"] == 1
+
+
+@needs_dp
+def test_rollback_into_candidate(cd):
+    """Issue 14: rollback N loads revision N into the candidate for
+    review; commit confirmed makes it running; the revert undoes it."""
+    v1 = cd.ok("show", what="config")["text"]
+    cd.ok("set", kind="rule", name="rdp", attrs=RULE_RDP)
+    cd.ok("commit")
+    v2 = cd.ok("show", what="config")["text"]
+    data = cd.ok("rollback", revision=1)
+    assert data["copy_of"] == 1 and data["base"] == 2
+    assert data["stale"] is False and "-" in data["diff"]
+    assert cd.status()["running_revision"] == 2
+    assert cd.ok("show", what="candidate")["text"] == v1
+    cmp = cd.ok("compare")
+    assert cmp["diff"] == data["diff"] and "rdp" in cmp["diff"]
+    rec = cd.ok("show", what="audit")["records"][-1]
+    assert rec["cmd"] == "rollback 1 (into the candidate)"
+    assert rec["result"] == "ok"
+    c = cd.ok("commit", confirmed_seconds=2)
+    assert c["revision"] == 3
+    assert cd.ok("show", what="config")["text"] == v1
+    wait_for("revert", lambda: cd.status()["running_revision"] == 4,
+             timeout=15)
+    assert cd.ok("show", what="config")["text"] == v2
+    assert cd.req("rollback", revision=0)["error"]["message"].startswith(
+        "rollback 0: revisions are numbered from 1")
     assert cd.req("rollback", revision=99)["error"]["code"] == \
         "no-such-revision"
     assert cd.ok("audit-verify")["intact"]

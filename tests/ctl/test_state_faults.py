@@ -144,7 +144,7 @@ def full_round(d, fill, free, acked, i):
     fill.fill(free)
     # The rollback first: after it a candidate left by a failed commit
     # is still based on the running revision (there is no discard).
-    attempt(d, acked, "rollback", revision=1)
+    attempt(d, acked, "rollback", revision=1, commit=True)
     d.req("set", kind="rule", name="r%d" % i, attrs=RULE_RDP)
     attempt(d, acked, "commit", comment="full %d" % i)
     d.req("set", kind="rule", name="c%d" % i, attrs=RULE_RDP)
@@ -160,7 +160,7 @@ def works_after(d, i):
     assert v["intact"], v
     d.ok("set", kind="rule", name="after%d" % i, attrs=RULE_RDP)
     rev = d.ok("commit")["revision"]
-    assert d.ok("rollback", revision=1)["revision"] == rev + 1
+    assert d.ok("rollback", revision=1, commit=True)["revision"] == rev + 1
     d.ok("set", kind="rule", name="conf%d" % i, attrs=RULE_RDP)
     d.ok("commit", confirmed_seconds=600)
     d.ok("confirm")

@@ -419,7 +419,7 @@ def test_commit_rollback_events(rig):
         "src": "RU", "services": "rdp", "direction": "in",
         "action": "drop"})
     rev = rig.ok("commit", comment=comment)["revision"]
-    rb = rig.ok("rollback", revision=1)["revision"]
+    rb = rig.ok("rollback", revision=1, commit=True)["revision"]
     for kind in ("udp", "tcp", "tls"):
         path = "%s/%s.log" % (d, kind)
         com = wait_for(kind + " commit", lambda: records(path, "commit"))
@@ -445,7 +445,7 @@ def test_commit_rollback_events(rig):
     rig.ok("set", kind="rule", name="ru-rdp2", attrs={
         "src": "RU", "services": "rdp", "direction": "in",
         "action": "drop"})
-    rig.ok("rollback", revision=rev)
+    rig.ok("rollback", revision=rev, commit=True)
     with pytest.raises(AssertionError, match="stale"):
         rig.ok("commit")
     ref = wait_for("commit-refused", lambda: records(d + "/tcp.log",

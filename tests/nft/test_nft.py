@@ -304,7 +304,7 @@ def test_refused_batch_keeps_the_ruleset(rig):
     assert rig.status()["running_revision"] == rev + 1
     assert connect(US4, SRV4, 8080) == "timeout"
     assert connect(US4, SRV4, 22) == "server"
-    rig.ok("rollback", revision=rev)
+    rig.ok("rollback", revision=rev, commit=True)
     assert connect(US4, SRV4, 8080) == "server"
 
 

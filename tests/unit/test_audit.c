@@ -679,6 +679,84 @@ lcs(const char **a, int n, const char **b, int m)
 
 /* Random texts: the diff patches A into B and changes no more lines
  * than a longest common subsequence leaves. */
+/* merge3: one side's change replayed, both sides', and a conflict. */
+static void
+test_merge3(void **state)
+{
+	const char *base = "a\nb\nc\nd\ne\n";
+	char err[256], *out;
+
+	(void)state;
+	assert_int_equal(merge3(base, "a\nB\nc\nd\ne\n", base, &out, err,
+	                     sizeof(err)),
+	    0);
+	assert_string_equal(out, "a\nB\nc\nd\ne\n");
+	free(out);
+	assert_int_equal(merge3(base, "a\nB\nc\nd\ne\n", "a\nb\nc\nD\ne\nf\n",
+	                     &out, err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "a\nB\nc\nD\ne\nf\n");
+	free(out);
+	/* The same change on both sides is taken once. */
+	assert_int_equal(merge3(base, "x\na\nb\nc\nd\ne\n",
+	                     "x\na\nb\nc\nd\ne\n", &out, err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "x\na\nb\nc\nd\ne\n");
+	free(out);
+	assert_int_equal(merge3(base, "a\nb\nmine\nd\ne\n",
+	                     "a\nb\ntheirs\nd\ne\n", &out, err, sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EEXIST);
+	assert_null(out);
+	assert_string_equal(err,
+	    "1 conflict: base 3-3: running 3-3 \"theirs\", "
+	    "candidate 3-3 \"mine\"");
+	/* Both inserted at one place: named by the lines that say what. */
+	assert_int_equal(merge3(base, "a\nb\n{\nmine\n", "a\nb\n{\ntheirs\n",
+	                     &out, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err,
+	    "1 conflict: base 3-5: running 3-4 \"theirs\", "
+	    "candidate 3-4 \"mine\"");
+	assert_int_equal(merge3(base, "a\nb\nc\nm\nd\ne\n",
+	                     "a\nb\nc\nt\nd\ne\n", &out, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "1 conflict: base after 3: running 4-4 \"t\", "
+	                         "candidate 4-4 \"m\"");
+}
+
+/*
+ * merge3 over random texts: one side unchanged takes the other whole;
+ * both sides the same change takes it.
+ */
+static void
+test_merge3_random(void **state)
+{
+	static const char *words[] = { "a\n", "b\n", "c\n", "{\n", "}\n" };
+	char err[256];
+
+	(void)state;
+	srand(2);
+	for (int iter = 0; iter < 2000; iter++) {
+		char a[200] = "", b[200] = "", *o;
+		int n = rand() % 40, m = rand() % 40;
+
+		for (int i = 0; i < n; i++)
+			strcat(a, words[rand() % (iter % 4 + 2)]);
+		for (int i = 0; i < m; i++)
+			strcat(b, words[rand() % (iter % 4 + 2)]);
+		assert_int_equal(merge3(a, b, a, &o, err, sizeof(err)), 0);
+		assert_string_equal(o, b);
+		free(o);
+		assert_int_equal(merge3(a, a, b, &o, err, sizeof(err)), 0);
+		assert_string_equal(o, b);
+		free(o);
+		assert_int_equal(merge3(a, b, b, &o, err, sizeof(err)), 0);
+		assert_string_equal(o, b);
+		free(o);
+	}
+}
+
 static void
 test_diff_random(void **state)
 {
@@ -865,6 +943,8 @@ main(void)
 		cmocka_unit_test(test_head_adopt),
 		cmocka_unit_test(test_diff_cases),
 		cmocka_unit_test(test_diff_random),
+		cmocka_unit_test(test_merge3),
+		cmocka_unit_test(test_merge3_random),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

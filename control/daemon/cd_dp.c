@@ -134,6 +134,8 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 
 	if (cd_backend_same(d, r, e) < 0)
 		return -1;
+	dpc_stats_sum(d->dpc, d->sum);
+	cd_rulectr_swap_begin(d, d->sum);
 	if (dpc_load(d->dpc, r->rev, r->pol, with_geo ? r->geo.tables : NULL,
 	        r->geo_hash, CD_DP_TIMEOUT_MS, err, sizeof(err)) < 0) {
 		/*
@@ -154,6 +156,7 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	memcpy(d->dpst.policy_hash, r->pol_hash, DPC_HASH_LEN);
 	memcpy(d->dpst.geo_hash, r->geo_hash, DPC_HASH_LEN);
 	dpc_stats_sum(d->dpc, d->base);
+	cd_rulectr_swap_end(d, r->pol);
 	cd_dp_synced = true;
 	cd_debug("cordon-dp activated revision %lu%s", (unsigned long)r->rev,
 	    with_geo ? " with new geo tables" : "");
@@ -221,8 +224,12 @@ cd_dp_sync(struct cd *d)
 			cd_log("%s", e.msg);
 			return;
 		}
-	} else
-		dpc_stats_sum(d->dpc, d->base);
+	} else {
+		/* A new channel to a cordon-dp that runs our revision. */
+		dpc_stats_sum(d->dpc, d->sum);
+		cd_rulectr_swap_begin(d, d->sum);
+		cd_rulectr_swap_end(d, d->run.pol);
+	}
 	d->dp_error[0] = '\0';
 	cd_dp_synced = true;
 	cd_dp_notify(d);

@@ -51,7 +51,8 @@ cd_rulectr_find(const struct cd_rulectr *rc, const char *name)
 void
 cd_rulectr_adopt(struct cd_rulectr *rc, const struct policy *p)
 {
-	static struct cd_rulectr old; /* one daemon thread; 10 kB off the stack */
+	static struct cd_rulectr
+	    old; /* one daemon thread; 10 kB off the stack */
 	struct cd_rulectr_ent *e;
 
 	old = *rc;

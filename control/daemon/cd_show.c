@@ -407,8 +407,7 @@ cd_cmd_show(struct cd *d, const struct cd_req *rq, json_t **data,
 
 		cd_rulectr_annotate(d, a);
 		*data = cd_show_list("rules", a);
-	}
-	else if (strcmp(w, "regions") == 0)
+	} else if (strcmp(w, "regions") == 0)
 		*data = cd_show_list("regions", cd_show_regions(c));
 	else if (strcmp(w, "services") == 0)
 		*data = cd_show_list("services", cd_show_services(c));

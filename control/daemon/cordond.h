@@ -110,9 +110,9 @@ struct cd {
 	int64_t dp_give_up_ms; /* STARTING: kill and restart after */
 	int64_t dp_up_since;
 	bool ready_sent;
-	int64_t audit_broken; /* since when changes cannot be audited, 0 */
-	struct stats *base;   /* counters at the last activation */
-	struct stats *sum;    /* scratch */
+	int64_t audit_broken;  /* since when changes cannot be audited, 0 */
+	struct stats *base;    /* counters at the last activation */
+	struct stats *sum;     /* scratch */
 	struct cd_rulectr *rc; /* hits per rule identity (cd_rulectr.h) */
 
 	struct cd_alarm alarm_dp;

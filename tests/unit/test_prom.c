@@ -139,9 +139,8 @@ test_samples(void **state)
 	                        "rule=\"r\\\"1\",action=\"drop\"} 4"));
 	assert_true(has_line(t, "cordon_rule_hits_total{id=\"1\","
 	                        "rule=\"(default)\",action=\"allow\"} 1"));
-	assert_true(
-	    has_line(t, "cordon_rule_hits_since_activation{"
-	                "id=\"2\",rule=\"r\\\"1\",action=\"drop\"} 2"));
+	assert_true(has_line(t, "cordon_rule_hits_since_activation{"
+	                        "id=\"2\",rule=\"r\\\"1\",action=\"drop\"} 2"));
 	/* Position is a gauge of its own, not a label of the series. */
 	assert_true(
 	    has_line(t, "cordon_rule_position{id=\"2\",rule=\"r\\\"1\"} 1"));

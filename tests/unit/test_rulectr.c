@@ -100,8 +100,7 @@ test_insert_keeps_history(void **state)
 	assert_int_equal(rig_hits(g, "c"), 3);
 	assert_int_equal(rig_hits(g, "(default)"), 7);
 	assert_int_equal(g->rc.e[rig_find(g, "b")].id, id_b);
-	assert_int_equal(cd_rulectr_pos(&g->rc, (unsigned)rig_find(g, "b")),
-	    3);
+	assert_int_equal(cd_rulectr_pos(&g->rc, (unsigned)rig_find(g, "b")), 3);
 	assert_int_equal(g->rc.e[g->rc.n - 1].id, CD_RULECTR_DEFAULT_ID);
 	/* Position 2 now counts for "new", position 3 for "b". */
 	g->now.rule[1] += 2;

@@ -164,6 +164,7 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 		memset(&d->dpst.policy_hash, 0, DPC_HASH_LEN);
 		memset(&d->dpst.geo_hash, 0, DPC_HASH_LEN);
 		d->dpst.revision = 0;
+		d->rc->unsure = true;
 		cd_dp_synced = false;
 		return cd_fail(e, "dataplane",
 		    "cordon-dp did not activate "

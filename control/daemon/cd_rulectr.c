@@ -25,6 +25,8 @@ cd_rulectr_delta(const struct cd_rulectr *rc, unsigned i,
 {
 	unsigned k = cd_rulectr_slot(rc, i);
 
+	if (rc->unsure)
+		return 0;
 	return now->rule[k] >= base->rule[k] ? now->rule[k] - base->rule[k]
 	                                     : now->rule[k];
 }
@@ -74,4 +76,5 @@ cd_rulectr_adopt(struct cd_rulectr *rc, const struct policy *p)
 	e->carried = old.n ? old.e[old.n - 1].carried : 0;
 	e->action = p->default_action;
 	rc->n = p->nrules + 1u;
+	rc->unsure = false;
 }

@@ -16,6 +16,7 @@
 #ifndef CORDON_CD_RULECTR_H
 #define CORDON_CD_RULECTR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/policy/policy.h"
@@ -34,6 +35,12 @@ struct cd_rulectr_ent {
 struct cd_rulectr {
 	unsigned n; /* entries, default included; 0 before the first adopt */
 	uint32_t next_id;
+	/*
+	 * A LOAD failed (it may still take effect later): which rule the
+	 * positions count for is unknown until the next swap, so their
+	 * hits since go to nobody.
+	 */
+	bool unsure;
 	struct cd_rulectr_ent e[POL_RULE_MAX + 1];
 };
 

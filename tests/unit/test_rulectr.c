@@ -144,6 +144,26 @@ test_dataplane_restart(void **state)
 	assert_int_equal(rig_hits(g, "a"), 104);
 }
 
+/* After a failed LOAD the positions may count for either policy. */
+static void
+test_unsure_credits_nobody(void **state)
+{
+	static const char *const v1[] = { "a", NULL };
+	struct rig *g = *state;
+
+	rig_swap(g, v1);
+	g->now.rule[0] = 10;
+	cd_rulectr_fold(&g->rc, &g->now, &g->base);
+	g->base = g->now;
+	g->rc.unsure = true;
+	g->now.rule[0] = 15;
+	assert_int_equal(rig_hits(g, "a"), 10);
+	rig_swap(g, v1);
+	assert_int_equal(rig_hits(g, "a"), 10);
+	g->now.rule[0] = 17;
+	assert_int_equal(rig_hits(g, "a"), 12);
+}
+
 int
 main(void)
 {
@@ -154,6 +174,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dataplane_restart, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_unsure_credits_nobody,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,10 +136,10 @@ prom_map(FILE *f, const json_t *map, const char *name, const char *label,
 	}
 }
 
-/* The action of the rule at POSITION named NAME in RULES ("" unknown:
- * the rules changed between the two replies). */
+/* The action of the rule NAME in RULES ("" unknown: the rules changed
+ * between the two replies). */
 static const char *
-prom_rule_action(const json_t *rules, const json_t *pos, const char *name)
+prom_rule_action(const json_t *rules, const char *name)
 {
 	const json_t *r;
 	size_t i;
@@ -148,33 +148,41 @@ prom_rule_action(const json_t *rules, const json_t *pos, const char *name)
 		const char *n = json_string_value(json_object_get(r, "name"));
 		const char *a = json_string_value(json_object_get(r, "action"));
 
-		if (json_equal(json_object_get(r, "position"), (json_t *)pos) &&
-		    n != NULL && strcmp(n, name) == 0)
+		if (n != NULL && strcmp(n, name) == 0)
 			return a ? a : "";
 	}
 	return "";
 }
 
+/*
+ * A series per rule identity: labelled by the rule's id and name, not
+ * by its position, so that a rule inserted above it neither moves its
+ * series nor inherits its hits (docs/prometheus.md).
+ */
 static void
 prom_rules_one(FILE *f, const json_t *rows, const json_t *rules,
     const char *name, const char *key)
 {
 	const json_t *r;
-	char pos[24];
+	char id[24];
 	size_t i;
 
 	json_array_foreach(rows, i, r) {
-		const json_t *p = json_object_get(r, "position");
+		const json_t *n = json_object_get(r, "id");
 		const char *rule =
 		    json_string_value(json_object_get(r, "rule"));
 
-		if (!json_is_integer(p) || rule == NULL)
+		if (!json_is_integer(n) || rule == NULL)
 			continue;
-		snprintf(pos, sizeof(pos), "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(p));
-		prom_sample(f, name, json_object_get(r, key), "position", pos,
-		    "rule", rule, "action", prom_rule_action(rules, p, rule),
-		    PROM_END);
+		snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(n));
+		if (key == NULL)
+			prom_sample(f, name, json_object_get(r, "position"),
+			    "id", id, "rule", rule, PROM_END);
+		else
+			prom_sample(f, name, json_object_get(r, key), "id", id,
+			    "rule", rule, "action",
+			    prom_rule_action(rules, rule), PROM_END);
 	}
 }
 
@@ -182,14 +190,17 @@ static void
 prom_rules(FILE *f, const json_t *rows, const json_t *rules)
 {
 	prom_family(f, "cordon_rule_hits_total", "counter",
-	    "Packets decided by the rule at this position since cordon-dp "
-	    "started (position 0: the default).");
+	    "Packets decided by the rule since cordond started, wherever "
+	    "it stood (id 1: the default).");
 	prom_rules_one(f, rows, rules, "cordon_rule_hits_total", "hits");
 	prom_family(f, "cordon_rule_hits_since_activation", "gauge",
 	    "Packets decided by the rule since the running revision became "
 	    "active.");
 	prom_rules_one(f, rows, rules, "cordon_rule_hits_since_activation",
 	    "hits_since_activation");
+	prom_family(f, "cordon_rule_position", "gauge",
+	    "Where the rule stands in the running policy (0: the default).");
+	prom_rules_one(f, rows, rules, "cordon_rule_position", NULL);
 }
 
 static void

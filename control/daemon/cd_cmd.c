@@ -317,22 +317,25 @@ cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
 	return 0;
 }
 
+/*
+ * Hits per rule identity (cd_rulectr.h): "hits" follows the rule across
+ * commits, "hits_since_activation" is what its position counted under
+ * the running revision.
+ */
 static json_t *
 cd_counters_rules(struct cd *d, const struct stats *s)
 {
-	const struct policy *p = d->run.pol;
+	const struct cd_rulectr *rc = d->rc;
 	json_t *a = json_array();
 
-	for (unsigned r = 0; r <= p->nrules; r++) {
-		unsigned k = r < p->nrules ? r : STATS_RULE_DEFAULT;
-
+	for (unsigned i = 0; i < rc->n; i++)
 		json_array_append_new(a,
-		    json_pack("{s:i, s:s, s:I, s:I}", "position",
-		        r < p->nrules ? (int)r + 1 : 0, "rule",
-		        r < p->nrules ? p->rule[r].name : "(default)", "hits",
-		        (json_int_t)s->rule[k], "hits_since_activation",
-		        (json_int_t)(s->rule[k] - d->base->rule[k])));
-	}
+		    json_pack("{s:i, s:i, s:s, s:I, s:I}", "position",
+		        (int)cd_rulectr_pos(rc, i), "id", (int)rc->e[i].id,
+		        "rule", rc->e[i].name, "hits",
+		        (json_int_t)cd_rulectr_hits(rc, i, s, d->base),
+		        "hits_since_activation",
+		        (json_int_t)cd_rulectr_delta(rc, i, s, d->base)));
 	return a;
 }
 

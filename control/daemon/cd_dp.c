@@ -126,6 +126,25 @@ cd_dp_spawn(struct cd *d)
 	d->dp_give_up_ms = clk_mono_ms() + CD_DP_START_MS;
 }
 
+/*
+ * Before a swap: what cordon-dp counted goes to the rules that held the
+ * positions.  A cordon-dp that never loaded a revision (0) and enforces
+ * the running policy has counted only that policy since it started:
+ * its counts are credited from zero, so that the packets before the
+ * first LOAD are not lost.
+ */
+static void
+cd_dp_ctr_begin(struct cd *d)
+{
+	dpc_stats_sum(d->dpc, d->sum);
+	if (d->dpst.revision == 0 &&
+	    memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN) == 0) {
+		cd_rulectr_adopt(d->rc, d->run.pol);
+		memset(d->base, 0, sizeof(*d->base));
+	}
+	cd_rulectr_swap_begin(d, d->sum);
+}
+
 static int
 cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
     struct cd_err *e)
@@ -134,6 +153,7 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 
 	if (cd_backend_same(d, r, e) < 0)
 		return -1;
+	cd_dp_ctr_begin(d);
 	if (dpc_load(d->dpc, r->rev, r->pol, with_geo ? r->geo.tables : NULL,
 	        r->geo_hash, CD_DP_TIMEOUT_MS, err, sizeof(err)) < 0) {
 		/*
@@ -144,6 +164,7 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 		memset(&d->dpst.policy_hash, 0, DPC_HASH_LEN);
 		memset(&d->dpst.geo_hash, 0, DPC_HASH_LEN);
 		d->dpst.revision = 0;
+		d->rc->unsure = true;
 		cd_dp_synced = false;
 		return cd_fail(e, "dataplane",
 		    "cordon-dp did not activate "
@@ -154,6 +175,7 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	memcpy(d->dpst.policy_hash, r->pol_hash, DPC_HASH_LEN);
 	memcpy(d->dpst.geo_hash, r->geo_hash, DPC_HASH_LEN);
 	dpc_stats_sum(d->dpc, d->base);
+	cd_rulectr_swap_end(d, r->pol);
 	cd_dp_synced = true;
 	cd_debug("cordon-dp activated revision %lu%s", (unsigned long)r->rev,
 	    with_geo ? " with new geo tables" : "");
@@ -221,8 +243,11 @@ cd_dp_sync(struct cd *d)
 			cd_log("%s", e.msg);
 			return;
 		}
-	} else
-		dpc_stats_sum(d->dpc, d->base);
+	} else {
+		/* A new channel to a cordon-dp that runs our revision. */
+		cd_dp_ctr_begin(d);
+		cd_rulectr_swap_end(d, d->run.pol);
+	}
 	d->dp_error[0] = '\0';
 	cd_dp_synced = true;
 	cd_dp_notify(d);

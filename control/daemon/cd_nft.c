@@ -73,6 +73,8 @@ cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	(void)with_geo;
 	if (cd_backend_same(d, r, e) < 0)
 		return -1;
+	cd_rulectr_swap_begin(d,
+	    cd_nft_counters(d, d->sum) == 0 ? d->sum : NULL);
 	if (d->nft == NULL)
 		return cd_fail(e, "dataplane", "nftables is not open");
 	if (nft_apply_policy(d->nft, r->conf, r->pol, r->geo.tables, &o, err,
@@ -88,6 +90,7 @@ cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	    in->send_ms, in->retries ? " (after generation conflicts)" : "");
 	cd_nft_mark(d, r);
 	(void)cd_nft_counters(d, d->base);
+	cd_rulectr_swap_end(d, r->pol);
 	return 0;
 }
 

@@ -402,9 +402,12 @@ cd_cmd_show(struct cd *d, const struct cd_req *rq, json_t **data,
 
 	if (w == NULL)
 		return cd_fail(e, "bad-request", "show needs \"what\"");
-	if (strcmp(w, "rules") == 0)
-		*data = cd_show_list("rules", cd_show_rules(c));
-	else if (strcmp(w, "regions") == 0)
+	if (strcmp(w, "rules") == 0) {
+		json_t *a = cd_show_rules(c);
+
+		cd_rulectr_annotate(d, a);
+		*data = cd_show_list("rules", a);
+	} else if (strcmp(w, "regions") == 0)
 		*data = cd_show_list("regions", cd_show_regions(c));
 	else if (strcmp(w, "services") == 0)
 		*data = cd_show_list("services", cd_show_services(c));

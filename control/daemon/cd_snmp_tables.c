@@ -20,7 +20,7 @@
 #define CD_SNMP_SESSIONS_MAX 4096
 #define CD_SNMP_VARS_MAX                                                       \
 	(64 + 2 * CDN_ACT_MAX + 2 * CDN_R_MAX + 6 * STATS_PORT_MAX +           \
-	    3 * (POL_RULE_MAX + 1) + 3 * GEO_CC_MAX +                          \
+	    4 * (POL_RULE_MAX + 1) + 3 * GEO_CC_MAX +                          \
 	    3 * CD_SNMP_SESSIONS_MAX)
 
 const oid cd_snmp_root[CD_SNMP_ROOT_LEN] = { 1, 3, 6, 1, 4, 1,
@@ -267,21 +267,26 @@ cd_build_ports(struct cd *d, const struct stats *s)
 	}
 }
 
-/* Rules in order, then the default (STATS_RULE_DEFAULT's counter). */
+/*
+ * A row per rule identity, indexed by its id (cd_rulectr.h): a commit
+ * that inserts or moves rules changes their position column, not their
+ * rows.  The default is id 1.
+ */
 static void
 cd_build_rules(struct cd *d, const struct stats *s)
 {
-	const struct policy *p = d->run.pol;
+	const struct cd_rulectr *rc = d->rc;
 
-	for (unsigned r = 0; p != NULL && r <= p->nrules; r++) {
-		unsigned k = r < p->nrules ? r : STATS_RULE_DEFAULT;
-		unsigned act = r < p->nrules ? p->rule[r].action
-		                             : p->default_action;
+	for (unsigned i = 0; i < rc->n; i++) {
+		uint32_t id = rc->e[i].id;
 
-		cd_cell_str(CD_O_RULES, 1, 2, r + 1,
-		    r < p->nrules ? p->rule[r].name : "(default)");
-		cd_cell_num(CD_O_RULES, 1, 3, r + 1, ASN_INTEGER, act + 1);
-		cd_cell_num(CD_O_RULES, 1, 4, r + 1, ASN_COUNTER64, s->rule[k]);
+		cd_cell_str(CD_O_RULES, 1, 2, id, rc->e[i].name);
+		cd_cell_num(CD_O_RULES, 1, 3, id, ASN_INTEGER,
+		    rc->e[i].action + 1);
+		cd_cell_num(CD_O_RULES, 1, 4, id, ASN_COUNTER64,
+		    cd_rulectr_hits(rc, i, s, d->base));
+		cd_cell_num(CD_O_RULES, 1, 5, id, ASN_UNSIGNED,
+		    cd_rulectr_pos(rc, i));
 	}
 }
 

@@ -199,10 +199,12 @@ cd_setup(struct cd *d)
 
 	if (cd_dp_binary(d) < 0 || cd_signals(d) < 0 ||
 	    (d->base = calloc(1, sizeof(*d->base))) == NULL ||
-	    (d->sum = calloc(1, sizeof(*d->sum))) == NULL) {
+	    (d->sum = calloc(1, sizeof(*d->sum))) == NULL ||
+	    (d->rc = malloc(sizeof(*d->rc))) == NULL) {
 		cd_log("setup: %s", strerror(errno));
 		return -1;
 	}
+	cd_rulectr_init(d->rc);
 	if (cd_store_init(d) < 0 || cd_confirm_startup(d) < 0)
 		return -1;
 	if (cd_run_load_running(d, &e) < 0) {

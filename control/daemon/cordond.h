@@ -17,6 +17,7 @@
 
 #include "config/load/conf.h"
 #include "control/daemon/cd_backend.h"
+#include "control/daemon/cd_rulectr.h"
 #include "control/daemon/cd_sess.h"
 #include "control/daemon/cd_util.h"
 #include "control/daemon/cd_snmp.h"
@@ -109,9 +110,10 @@ struct cd {
 	int64_t dp_give_up_ms; /* STARTING: kill and restart after */
 	int64_t dp_up_since;
 	bool ready_sent;
-	int64_t audit_broken; /* since when changes cannot be audited, 0 */
-	struct stats *base;   /* counters at the last activation */
-	struct stats *sum;    /* scratch */
+	int64_t audit_broken;  /* since when changes cannot be audited, 0 */
+	struct stats *base;    /* counters at the last activation */
+	struct stats *sum;     /* scratch */
+	struct cd_rulectr *rc; /* hits per rule identity (cd_rulectr.h) */
 
 	struct cd_alarm alarm_dp;
 	struct cd_alarm alarm_geo;          /* geo-static: saved tables */
@@ -316,5 +318,15 @@ int cd_explain_reported(const struct policy *pol, const json_t *args,
  * fragmented): V becomes that refusal and WHY says so. */
 void cd_explain_uninspected(const struct policy *pol, const struct pkt_meta *m,
     struct cls_verdict *v, const char **why);
+
+/*
+ * A policy swap, as the counters see it (cd_rulectr.c): before it,
+ * NOW (what the backend counts, or NULL if it cannot say) is credited
+ * to the rules that held the positions; after it, with BASE taken,
+ * the running policy's rules take their histories.
+ */
+void cd_rulectr_swap_begin(struct cd *d, const struct stats *now);
+void cd_rulectr_swap_end(struct cd *d, const struct policy *p);
+void cd_rulectr_annotate(struct cd *d, json_t *rules);
 
 #endif

@@ -216,7 +216,7 @@ def without_age(text):
 def test_metrics_match_counters(rig):
     c = rig.settled()
     st = rig.ok("status")
-    rules = {r["position"]: r for r in rig.ok("show", what="rules")["rules"]}
+    rules = {r["name"]: r for r in rig.ok("show", what="rules")["rules"]}
     status, hdrs, body = curl(rig.url)
     assert status == 200, body
     assert hdrs["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
@@ -241,11 +241,13 @@ def test_metrics_match_counters(rig):
     assert len(f["cordon_drop_reason_packets_total"]["samples"]) == \
         len(c["reasons"])
     for r in c["rules"]:
-        lab = dict(position=str(r["position"]), rule=r["rule"],
-                   action=rules[r["position"]]["action"])
+        lab = dict(id=str(r["id"]), rule=r["rule"],
+                   action=rules[r["rule"]]["action"])
         assert val("cordon_rule_hits_total", **lab) == r["hits"], r
         assert val("cordon_rule_hits_since_activation", **lab) == \
             r["hits_since_activation"], r
+        assert val("cordon_rule_position", id=str(r["id"]),
+                   rule=r["rule"]) == r["position"], r
     assert len(f["cordon_rule_hits_total"]["samples"]) == len(c["rules"])
     assert {r["country"] for r in c["countries"]} == {"US", "CN", "RU"}
     for r in c["countries"]:

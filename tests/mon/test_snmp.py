@@ -333,9 +333,9 @@ def check_equal(snmp, c):
     for i, a in enumerate(ACTIONS):
         want["%s.2.4.1.3.%d" % (OBJ, i + 1)] = c["actions"][a]
     rules = c["rules"]
-    for r in rules:
-        pos = r["position"] or len(rules)       # the default is last
-        want["%s.4.1.1.4.%d" % (OBJ, pos)] = r["hits"]
+    for r in rules:                     # rows by rule id, not position
+        want["%s.4.1.1.4.%d" % (OBJ, r["id"])] = r["hits"]
+        want["%s.4.1.1.5.%d" % (OBJ, r["id"])] = r["position"]
     for i, p in enumerate(c["ports"]):
         for col, f in enumerate(PORT_COLS):
             want["%s.3.1.1.%d.%d" % (OBJ, col + 3, i + 1)] = p[f]
@@ -354,9 +354,10 @@ def check_equal(snmp, c):
                int(v) for k, v in walk.items()
                if k.startswith(OBJ + ".2.5.1.3.")}
     assert reasons == c["reasons"]
-    names = [walk["%s.4.1.1.2.%d" % (OBJ, i + 1)] for i in range(len(rules))]
-    assert names == [r["rule"] for r in rules if r["position"]] + \
-        ["(default)"]
+    names = {k.rsplit(".", 1)[1]: v for k, v in walk.items()
+             if k.startswith(OBJ + ".4.1.1.2.")}
+    assert names == {str(r["id"]): r["rule"] for r in rules}
+    assert names["1"] == "(default)"
     ports = [walk["%s.3.1.1.2.%d" % (OBJ, i + 1)]
              for i in range(len(c["ports"]))]
     assert ports == [p["port"] for p in c["ports"]]
@@ -412,6 +413,61 @@ def test_snmp(rig):
     wait_for("dataplaneUp", lambda: snmp.trap_with(6), timeout=15)
     check_equal(snmp, cd.settled())
     assert time.monotonic() - t0 < 90
+
+
+def test_insert_keeps_rule_history(rig):
+    """A rule inserted at position 2 starts at zero, and the rule that
+    stood there keeps its hits: in the CLI, in `show rules`, in SNMP
+    (rows by rule id) and in Prometheus (series by id and name)."""
+    snmp, cd = rig
+    wait_for("the subagent registered", lambda: registered(snmp))
+    c = cd.settled()
+    before = {r["rule"]: r for r in c["rules"]}
+    assert before["ru-rdp-drop"]["position"] == 2
+    assert before["ru-rdp-drop"]["hits"] == ROUNDS
+    cd.ok("set", kind="rule", name="ssh-by-quarantine",
+          attrs={"src": "CN", "services": "rdp", "direction": "in",
+                 "action": "drop", "position": 2})
+    cd.ok("commit", comment="insert at 2")
+    c = cd.ok("counters")
+    after = {r["rule"]: r for r in c["rules"]}
+    assert after["ssh-by-quarantine"]["position"] == 2
+    assert after["ssh-by-quarantine"]["hits"] == 0
+    assert after["ru-rdp-drop"]["position"] == 3
+    for name, r in before.items():
+        assert after[name]["hits"] == r["hits"], name
+        assert after[name]["id"] == r["id"], name
+        assert after[name]["hits_since_activation"] == 0, name
+    assert after["ssh-by-quarantine"]["id"] not in \
+        [r["id"] for r in before.values()]
+    shown = {r["name"]: r for r in cd.ok("show", what="rules")["rules"]}
+    assert {n: r["hits"] for n, r in shown.items()} == \
+        {n: r["hits"] for n, r in after.items()}
+    walk = check_equal(snmp, c)
+    old = before["ru-rdp-drop"]["id"]
+    assert walk["%s.4.1.1.2.%d" % (OBJ, old)] == "ru-rdp-drop"
+    assert int(walk["%s.4.1.1.4.%d" % (OBJ, old)]) == ROUNDS
+    r = subprocess.run([cordonrig.CORDONCTL, "-s", cd.sock, "show",
+                        "counters", "--prometheus"], capture_output=True,
+                       text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert ('cordon_rule_hits_total{id="%d",rule="ru-rdp-drop",'
+            'action="drop"} %d' % (old, ROUNDS)) in r.stdout.split("\n")
+    assert ('cordon_rule_hits_total{id="%d",rule="ssh-by-quarantine",'
+            'action="drop"} 0' % after["ssh-by-quarantine"]["id"]) in \
+        r.stdout.split("\n")
+    # Deleted: its history goes with it; back again, it starts at zero.
+    cd.ok("delete", kind="rule", name="ru-rdp-drop")
+    cd.ok("commit", comment="delete")
+    assert "ru-rdp-drop" not in [r["rule"] for r in
+                                 cd.ok("counters")["rules"]]
+    cd.ok("set", kind="rule", name="ru-rdp-drop",
+          attrs={"src": "RU", "services": "rdp", "direction": "in",
+                 "action": "drop"})
+    cd.ok("commit", comment="again")
+    back = {r["rule"]: r for r in cd.ok("counters")["rules"]}
+    assert back["ru-rdp-drop"]["hits"] == 0
+    assert back["ru-rdp-drop"]["id"] != old
 
 
 DENY_THRESHOLD = 1000

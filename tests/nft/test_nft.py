@@ -328,6 +328,28 @@ def test_counters_survive_commits(rig):
     rig.ok("commit")
 
 
+def test_insert_keeps_rule_history(rig):
+    """Backend nftables: a rule inserted at position 2 starts at zero and
+    the rule that stood there keeps its hits and id."""
+    assert connect(CN4, SRV4, 3389, 1.0) == "timeout"
+    before = {r["rule"]: r for r in rig.ok("counters")["rules"]}
+    assert before["mgmt-prohibited-drop"]["position"] == 2
+    assert before["mgmt-prohibited-drop"]["hits"] > 0
+    rig.ok("set", kind="rule", name="us-9999-drop",
+           attrs={"src": "US", "ports": ["9999"], "proto": "tcp",
+                  "direction": "in", "action": "drop", "position": 2})
+    rig.ok("commit")
+    after = {r["rule"]: r for r in rig.ok("counters")["rules"]}
+    assert after["us-9999-drop"]["position"] == 2
+    assert after["us-9999-drop"]["hits"] == 0
+    old = after["mgmt-prohibited-drop"]
+    assert old["position"] == 3
+    assert old["id"] == before["mgmt-prohibited-drop"]["id"]
+    assert old["hits"] >= before["mgmt-prohibited-drop"]["hits"]
+    rig.ok("delete", kind="rule", name="us-9999-drop")
+    rig.ok("commit")
+
+
 def test_geo_reload_is_one_batch(rig):
     before = normalize(nft_json())
     rev = rig.status()["running_revision"]

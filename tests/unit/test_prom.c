@@ -29,8 +29,8 @@ static const char counters_json[] =
     "{\"schema\":1,\"revision\":7,\"time\":1,\"packets\":0,"
     "\"actions\":{\"allow\":5,\"drop\":3},"
     "\"reasons\":{\"rule\":7,\"default\":1},"
-    "\"rules\":[{\"position\":1,\"rule\":\"r\\\"1\",\"hits\":4,"
-    "\"hits_since_activation\":2},{\"position\":0,\"rule\":\"(default)\","
+    "\"rules\":[{\"position\":1,\"id\":2,\"rule\":\"r\\\"1\",\"hits\":4,"
+    "\"hits_since_activation\":2},{\"position\":0,\"id\":1,\"rule\":\"(default)\","
     "\"hits\":1,\"hits_since_activation\":1}],"
     "\"countries\":[{\"country\":\"CN\",\"packets\":6,\"denied\":3}],"
     "\"ports\":[{\"port\":\"out\\\\0\",\"rx_packets\":9,\"rx_bytes\":900,"
@@ -135,13 +135,15 @@ test_samples(void **state)
 	    has_line(t, "cordon_action_packets_total{action=\"drop\"} 3"));
 	assert_true(has_line(t,
 	    "cordon_drop_reason_packets_total{reason=\"default\"} 1"));
-	assert_true(has_line(t, "cordon_rule_hits_total{position=\"1\","
+	assert_true(has_line(t, "cordon_rule_hits_total{id=\"2\","
 	                        "rule=\"r\\\"1\",action=\"drop\"} 4"));
-	assert_true(has_line(t, "cordon_rule_hits_total{position=\"0\","
+	assert_true(has_line(t, "cordon_rule_hits_total{id=\"1\","
 	                        "rule=\"(default)\",action=\"allow\"} 1"));
+	assert_true(has_line(t, "cordon_rule_hits_since_activation{"
+	                        "id=\"2\",rule=\"r\\\"1\",action=\"drop\"} 2"));
+	/* Position is a gauge of its own, not a label of the series. */
 	assert_true(
-	    has_line(t, "cordon_rule_hits_since_activation{"
-	                "position=\"1\",rule=\"r\\\"1\",action=\"drop\"} 2"));
+	    has_line(t, "cordon_rule_position{id=\"2\",rule=\"r\\\"1\"} 1"));
 	assert_true(
 	    has_line(t, "cordon_country_packets_total{country=\"CN\"} 6"));
 	assert_true(has_line(t,
@@ -198,7 +200,7 @@ test_families(void **state)
 		assert_true(
 		    ln[strlen(family)] == '{' || ln[strlen(family)] == ' ');
 	}
-	assert_int_equal(families, 20);
+	assert_int_equal(families, 21);
 	free(t);
 }
 
@@ -231,7 +233,7 @@ test_rules_action_unknown(void **state)
 	char *t = format_all(true, false);
 
 	(void)state;
-	assert_true(has_line(t, "cordon_rule_hits_total{position=\"1\","
+	assert_true(has_line(t, "cordon_rule_hits_total{id=\"2\","
 	                        "rule=\"r\\\"1\",action=\"\"} 4"));
 	free(t);
 }

@@ -27,7 +27,8 @@ ctl_usage(FILE *f)
 	    "usage: cordonctl [-jJ] [-s SOCKET] [-t SECONDS] COMMAND...\n"
 	    "       cordonctl COMMAND... ?     what is valid next\n"
 	    "options:\n"
-	    "  -s SOCKET   cordond socket (default %s);\n"
+	    "  -s SOCKET   cordond socket (default $CORDONCTL_SOCKET, else\n"
+	    "              %s);\n"
 	    "              show, lookup, explain, audit verify and session\n"
 	    "              list fall back to its -ro sibling when access is\n"
 	    "              denied\n"
@@ -310,8 +311,15 @@ int
 main(int argc, char **argv)
 {
 	struct ctl_opts o = { CLI_SOCK_RW, 0, 0, CLI_TIMEOUT_S * 1000 };
+	const char *env = getenv("CORDONCTL_SOCKET");
 	struct cli_parse p;
 
+	/* The environment names the socket for a whole script; -s still
+	 * wins, and the -ro fallback applies to either. */
+	if (env && *env) {
+		o.sock = env;
+		o.sock_given = 1;
+	}
 	if (ctl_options(argc, argv, &o) < 0)
 		return CLI_EX_USAGE;
 	argc -= optind;

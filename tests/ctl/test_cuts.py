@@ -1,0 +1,34 @@
+"""Issue 14 paper cuts in cordonctl: the socket from the environment,
+-j anywhere on the line, "did you mean" for typos, exit codes and
+messages.  Uses test_cli's fake daemon."""
+import os
+
+from test_cli import FakeDaemon, ctl_bin, daemon, run, sockdir  # noqa: F401
+
+
+def env_with(**kw):
+    e = dict(os.environ)
+    e.pop("CORDONCTL_SOCKET", None)
+    e.update(kw)
+    return e
+
+
+def test_socket_from_environment(ctl_bin, daemon, sockdir):
+    """CORDONCTL_SOCKET names the socket; it was ignored (the default
+    /run/cordon/cordon.sock was tried)."""
+    r = run(ctl_bin, ["show", "status"],
+            env=env_with(CORDONCTL_SOCKET=daemon.path))
+    assert r.returncode == 0, r
+    assert [q["cmd"] for q in daemon.requests] == ["status"]
+    # -s wins over the environment.
+    other = os.path.join(sockdir, "other.sock")
+    r = run(ctl_bin, ["show", "status"], daemon.path,
+            env=env_with(CORDONCTL_SOCKET=other))
+    assert r.returncode == 0, r
+    assert len(daemon.requests) == 2
+    # The environment's socket is the one reported when unreachable.
+    r = run(ctl_bin, ["show", "status"],
+            env=env_with(CORDONCTL_SOCKET=other))
+    assert r.returncode == 3 and other in r.stderr, r
+    h = run(ctl_bin, ["-h"])
+    assert "CORDONCTL_SOCKET" in h.stdout

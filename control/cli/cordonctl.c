@@ -34,6 +34,7 @@ ctl_usage(FILE *f)
 	    "              denied\n"
 	    "  -j          print the daemon's JSON data, indented\n"
 	    "  -J          print the daemon's JSON data on one line\n"
+	    "              (-j and -J may also follow the command)\n"
 	    "  -t SECONDS  give up after SECONDS (default %d)\n"
 	    "  -h          this help\n"
 	    "  -V          print the version\n"
@@ -96,6 +97,27 @@ ctl_options(int argc, char **argv, struct ctl_opts *o)
 		}
 	}
 	return 0;
+}
+
+/*
+ * -j and -J anywhere on the line ("cordonctl show rules -j"): the words
+ * are taken out of ARGV before the command is parsed, so no command
+ * may have a flag that -j would stand for, and neither word can be
+ * given as a value.
+ */
+static int
+ctl_late_json(int argc, char **argv, struct ctl_opts *o)
+{
+	int i, n = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "-J") == 0)
+			o->json = argv[i][1] == 'j' ? 1 : 2;
+		else
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
 }
 
 /* The read-only sibling of PATH: "x.sock" -> "x-ro.sock", else "x-ro". */
@@ -332,6 +354,7 @@ main(int argc, char **argv)
 		cli_complete_print(stdout, argc - 1, argv + 1);
 		return CLI_EX_OK;
 	}
+	argc = ctl_late_json(argc, argv, &o);
 	switch (cli_parse_words(&p, argc, argv)) {
 	case CLI_S_HELP:
 		cli_help_print(stdout, &p);

@@ -32,3 +32,17 @@ def test_socket_from_environment(ctl_bin, daemon, sockdir):
     assert r.returncode == 3 and other in r.stderr, r
     h = run(ctl_bin, ["-h"])
     assert "CORDONCTL_SOCKET" in h.stdout
+
+
+def test_json_option_anywhere(ctl_bin, daemon):
+    """-j and -J after the command: it was "unexpected "-j" after
+    "status"" (exit 2)."""
+    daemon.reply = lambda req: {"v": 1, "ok": True,
+                                "data": {"schema": 1, "a": 1}}
+    for argv, want in [(["show", "status", "-j"], '{\n  "schema": 1'),
+                       (["show", "-J", "status"], '{"schema":1,"a":1}\n'),
+                       (["-J", "show", "status", "-j"], '{\n  "schema"')]:
+        r = run(ctl_bin, argv, daemon.path)
+        assert r.returncode == 0, r
+        assert r.stdout.startswith(want), r.stdout
+    assert [q["cmd"] for q in daemon.requests] == ["status"] * 3

@@ -46,8 +46,11 @@ cd_edit_apply(const char *text, const struct cd_req *rq, const char *kind,
 		if (cand_set(text, kind, name, attrs, out, err, sizeof(err)) <
 		    0)
 			return cd_fail(e, "invalid", "%s", err);
-	} else if (cand_delete(text, kind, name, out, err, sizeof(err)) < 0)
-		return cd_fail(e, "invalid", "%s", err);
+	} else if (cand_delete(text, kind, name, out, err, sizeof(err)) < 0) {
+		/* Nothing to delete is not an invalid candidate (exit 5). */
+		return cd_fail(e, errno == ENOENT ? "no-such-name" : "invalid",
+		    "%s", err);
+	}
 	return 0;
 }
 

@@ -3,7 +3,8 @@
 messages.  Uses test_cli's fake daemon."""
 import os
 
-from test_cli import FakeDaemon, ctl_bin, daemon, run, sockdir  # noqa: F401
+from test_cli import (FakeDaemon, cordond, ctl_bin, daemon,  # noqa: F401
+                      needs_cordond, run, sockdir)
 
 
 def env_with(**kw):
@@ -46,3 +47,15 @@ def test_json_option_anywhere(ctl_bin, daemon):
         assert r.returncode == 0, r
         assert r.stdout.startswith(want), r.stdout
     assert [q["cmd"] for q in daemon.requests] == ["status"] * 3
+
+
+@needs_cordond
+def test_delete_missing_name_exits_1(ctl_bin, cordond):
+    """Deleting what is not there is a refusal (exit 1, no-such-name),
+    not an invalid candidate: it exited 5, documented for commit."""
+    for kind in ["rule", "region", "service", "nexthop"]:
+        r = run(ctl_bin, ["delete", kind, "nosuch"], cordond.sock)
+        assert r.returncode == 1, r
+        assert r.stderr.startswith("cordonctl: no-such-name: no "), r.stderr
+    r = run(ctl_bin, ["delete", "override", "192.0.2.0/24"], cordond.sock)
+    assert r.returncode == 1 and "no-such-name" in r.stderr, r

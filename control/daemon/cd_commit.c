@@ -446,8 +446,13 @@ cd_cmd_rollback(struct cd *d, const struct cd_req *rq, json_t **data,
 	struct cd_change c = { "rollback", comment, cmd, NULL, true };
 	size_t len;
 
-	if (!json_is_integer(r) || json_integer_value(r) < 1)
+	if (!json_is_integer(r))
 		return cd_fail(e, "bad-request", "rollback needs \"revision\"");
+	/* "rollback 0" is a revision that is not there, not a bad request */
+	if (json_integer_value(r) < 1)
+		return cd_fail(e, "no-such-revision",
+		    "no revision %lld: revisions count from 1",
+		    (long long)json_integer_value(r));
 	to = (uint64_t)json_integer_value(r);
 	snprintf(cmd, sizeof(cmd), "rollback %lu", (unsigned long)to);
 	if (store_rev_text(d->store, to, &text, &len) < 0) {

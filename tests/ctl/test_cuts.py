@@ -59,3 +59,13 @@ def test_delete_missing_name_exits_1(ctl_bin, cordond):
         assert r.stderr.startswith("cordonctl: no-such-name: no "), r.stderr
     r = run(ctl_bin, ["delete", "override", "192.0.2.0/24"], cordond.sock)
     assert r.returncode == 1 and "no-such-name" in r.stderr, r
+
+
+@needs_cordond
+def test_rollback_zero(ctl_bin, cordond):
+    """rollback 0 said 'rollback needs "revision"' (bad-request) though
+    the revision was given."""
+    r = run(ctl_bin, ["rollback", "0"], cordond.sock)
+    assert r.returncode == 1, r
+    assert r.stderr == ("cordonctl: no-such-revision: no revision 0: "
+                        "revisions count from 1\n"), r.stderr

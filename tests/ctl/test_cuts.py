@@ -3,6 +3,8 @@
 messages.  Uses test_cli's fake daemon."""
 import os
 
+import pytest
+
 from test_cli import (FakeDaemon, cordond, ctl_bin, daemon,  # noqa: F401
                       needs_cordond, run, sockdir)
 
@@ -94,3 +96,25 @@ def test_docs_are_not_drafts():
     newest = max(dates.values())
     for p, d in dates.items():
         assert (newest - d).days < 366, "%s dated %s" % (p, d.date())
+
+
+@pytest.mark.parametrize("args,hint", [
+    ("shwo status", 'did you mean "show"?'),          # swap
+    ("show stauts", 'did you mean "status"?'),        # swap
+    ("sesion list", 'did you mean "session"?'),       # one left out
+    ("show rulez", 'did you mean "rules"?'),          # one changed
+    ("delete rulee r1", 'did you mean "rule"?'),      # one too many
+    ("session revoke subb x", 'did you mean "sub"?'),  # a keyword
+    ("show config", None),                            # not a typo
+    ("xy", None),                                     # too short
+    ("frobnicate", None),                             # too far
+])
+def test_did_you_mean(ctl_bin, daemon, args, hint):
+    """A one-edit typo names the word meant; it only listed all."""
+    r = run(ctl_bin, args.split(), daemon.path)
+    if hint is None:
+        assert "did you mean" not in r.stderr, r
+        return
+    assert r.returncode == 2, r
+    assert r.stderr.rstrip("\n").endswith(" - " + hint), r.stderr
+    assert daemon.requests == []

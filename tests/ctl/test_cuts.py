@@ -118,3 +118,20 @@ def test_did_you_mean(ctl_bin, daemon, args, hint):
     assert r.returncode == 2, r
     assert r.stderr.rstrip("\n").endswith(" - " + hint), r.stderr
     assert daemon.requests == []
+
+
+@needs_cordond
+def test_explain_iface_optional(ctl_bin, cordond):
+    """explain's iface is optional as cordonctl(8) says: without it, "in".
+    The daemon refused it ('"iface": a port name of the running config')."""
+    base = ["-j", "explain", "192.0.2.1", "198.51.100.7", "tcp", "22"]
+    r = run(ctl_bin, base, cordond.sock)
+    assert r.returncode == 0, r
+    r_in = run(ctl_bin, base + ["in"], cordond.sock)
+    assert r_in.returncode == 0, r_in
+    assert r.stdout == r_in.stdout
+    r_out = run(ctl_bin, base + ["out"], cordond.sock)
+    assert r_out.returncode == 0, r_out
+    # Two words after proto: sport dport (numbers), or dport iface.
+    r2 = run(ctl_bin, base[:-1] + ["22", "in"], cordond.sock)
+    assert r2.stdout == r_in.stdout, r2

@@ -135,3 +135,28 @@ def test_explain_iface_optional(ctl_bin, cordond):
     # Two words after proto: sport dport (numbers), or dport iface.
     r2 = run(ctl_bin, base[:-1] + ["22", "in"], cordond.sock)
     assert r2.stdout == r_in.stdout, r2
+
+
+def test_times_iso_and_vlan_untagged(ctl_bin, daemon):
+    """Text output showed epoch seconds (revisions, status, alarms) and
+    VLAN -1 for an untagged next hop; -j keeps the numbers."""
+    data = {"schema": 1, "started": 1795946266, "alarms": [
+        {"name": "dataplane-restarted", "since": 1795946267, "detail": "x"}],
+        "dataplane": {"alarm_since": 0, "activated": 1795946266},
+        "nexthops": [{"name": "nh1", "port": "inside0",
+                      "mac": "02:00:00:00:00:01", "vlan": -1},
+                     {"name": "nh2", "port": "inside0",
+                      "mac": "02:00:00:00:00:02", "vlan": 7}]}
+    daemon.reply = lambda req: {"v": 1, "ok": True, "data": data}
+    r = run(ctl_bin, ["show", "status"], daemon.path)
+    assert r.returncode == 0, r
+    out = r.stdout
+    assert "started: 2026-11-29T09:57:46Z\n" in out, out
+    assert "dataplane-restarted  2026-11-29T09:57:47Z  x" in out, out
+    assert "alarm_since: -\n" in out and \
+        "activated:   2026-11-29T09:57:46Z" in out, out
+    assert "inside0  02:00:00:00:00:01  untagged" in out, out
+    assert "inside0  02:00:00:00:00:02  7" in out, out
+    assert "1795946266" not in out
+    j = run(ctl_bin, ["-J", "show", "status"], daemon.path)
+    assert '"started":1795946266' in j.stdout and '"vlan":-1' in j.stdout

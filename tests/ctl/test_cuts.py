@@ -160,3 +160,55 @@ def test_times_iso_and_vlan_untagged(ctl_bin, daemon):
     assert "1795946266" not in out
     j = run(ctl_bin, ["-J", "show", "status"], daemon.path)
     assert '"started":1795946266' in j.stdout and '"vlan":-1' in j.stdout
+
+
+ROOT = os.path.dirname(DOCS)
+
+
+def topo_sh(prefix, script):
+    import subprocess
+    return subprocess.run(
+        ["bash", "-c", '. tests/lib/topo.sh; ' + script],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env=dict(os.environ, TOPO_P=prefix))
+
+
+def netns_list():
+    import subprocess
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True,
+                         text=True).stdout
+    return {ln.split()[0] for ln in out.splitlines() if ln.strip()}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root")
+def test_demo_namespaces_are_its_own():
+    """make demo used fixed namespace names and topo_up/topo_down killed
+    everything in them: a second demo took the first one's down.  Now a
+    run names its own (TOPO_P), refuses names in use, and takes down only
+    what it made."""
+    import subprocess
+    a, b = "cta%d" % os.getpid(), "ctb%d" % os.getpid()
+    mine = ["%s-%s" % (a, n) for n in ("cli", "srv", "q", "dp")]
+    sleeper = None
+    try:
+        r = topo_sh(a, "topo_up && echo up")
+        assert r.stdout.strip() == "up", r
+        assert set(mine) <= netns_list()
+        sleeper = subprocess.Popen(["ip", "netns", "exec", mine[0],
+                                    "sleep", "60"])
+        # Another run beside it comes and goes.
+        r = topo_sh(b, "topo_up && topo_down && echo done")
+        assert r.stdout.strip() == "done", r
+        # A run that picks names in use refuses and leaves them.
+        r = topo_sh(a, "topo_up || echo refused; topo_down")
+        assert "refused" in r.stdout and "exists" in r.stderr, r
+        ns = netns_list()
+        assert set(mine) <= ns, ns
+        assert not any(n.startswith(b + "-") for n in ns), ns
+        assert sleeper.poll() is None
+    finally:
+        if sleeper:
+            sleeper.kill()
+            sleeper.wait()
+        for n in mine:
+            subprocess.run(["ip", "netns", "del", n], capture_output=True)

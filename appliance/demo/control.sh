@@ -41,7 +41,7 @@ CONF
 }
 
 control_start() {
-	ip netns exec cdn-dp "$CD" -f "$1" >"$WORK/cordond.log" 2>&1 &
+	ip netns exec "$CDN_DP" "$CD" -f "$1" >"$WORK/cordond.log" 2>&1 &
 	CD_PID=$!
 	for _ in $(seq 150); do
 		"$CTL" -s "$WORK/cordon.sock" -j show status 2>/dev/null |

@@ -3,6 +3,9 @@
 # wire between network namespaces of our own; prints what happened and
 # the appliance's counters, then cleans up (also on Ctrl-C).
 set -u
+# Namespaces of this run only (cd<pid>-cli, ...): a second demo on the
+# host gets its own, and the clean-up takes down only ours.
+export TOPO_P=${CORDON_DEMO_NS:-cd$$}
 . "$(dirname "$0")/../../tests/lib/integ.sh"
 
 CONF="$ROOT/appliance/demo/demo.conf"
@@ -14,7 +17,7 @@ trap 'echo; echo "demo: interrupted"; exit 130' INT TERM
 echo "== Cordon demo: checking the policy and the geolocation database"
 "$DP" --check -c "$CONF" | sed -n '/^geo/,$p' | tail -n 25 || exit 1
 
-echo "== building the namespaces (cdn-cli, cdn-dp, cdn-srv, cdn-q)"
+echo "== building the namespaces ($TOPO_NS)"
 topo_up || exit 1
 scen_servers_start || { echo "demo: servers did not start"; exit 1; }
 

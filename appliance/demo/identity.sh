@@ -57,7 +57,7 @@ identity_demo() {
 	ctl session revoke sub alice
 	identity_probe drop || bad=1
 	echo "-- a knock through the data port, signed with the token's cnf key"
-	ip netns exec cdn-cli "$KNOCK" --token "$WORK/pop.jwt" \
+	ip netns exec "$CDN_CLI" "$KNOCK" --token "$WORK/pop.jwt" \
 	    --key "$WORK/pop.pem" --service ssh --to 192.0.2.100 --port 47470
 	sleep 1
 	identity_probe allow || bad=1

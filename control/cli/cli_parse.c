@@ -55,6 +55,55 @@ cli_join(char *buf, size_t len, const char *word, const char *const *choices)
 	}
 }
 
+/* Whether A becomes B by one insertion, deletion, change, or swap of
+ * two neighbours (B != A). */
+static int
+cli_one_edit(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i = 0;
+	const char *t;
+
+	if (la > lb) {
+		t = a, a = b, b = t;
+		i = la, la = lb, lb = i, i = 0;
+	}
+	while (i < la && a[i] == b[i])
+		i++;
+	if (lb == la + 1)
+		return strcmp(a + i, b + i + 1) == 0;
+	if (lb != la || i == la)
+		return 0;
+	if (strcmp(a + i + 1, b + i + 1) == 0)
+		return 1;
+	return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+	       strcmp(a + i + 2, b + i + 2) == 0;
+}
+
+/*
+ * Appends " - did you mean "x"?" to ERR when W is one edit away from
+ * some of CHOICES (words of three letters or more: shorter ones are
+ * one edit from too much to help).
+ */
+static void
+cli_did_you_mean(char *err, size_t len, const char *w,
+    const char *const *choices)
+{
+	size_t off = strlen(err);
+	int i, n = 0;
+
+	if (strlen(w) < 3)
+		return;
+	for (i = 0; choices[i] && off < len; i++) {
+		if (!choices[i][0] || !cli_one_edit(w, choices[i]))
+			continue;
+		snprintf(err + off, len - off, "%s\"%s\"",
+		    n++ ? " or " : " - did you mean ", choices[i]);
+		off = strlen(err);
+	}
+	if (n && off < len)
+		snprintf(err + off, len - off, "?");
+}
+
 static int
 cli_path_matches(const struct cli_cmd *c, const struct cli_parse *p)
 {
@@ -125,6 +174,8 @@ cli_step_path(struct cli_parse *p, const char *w)
 		snprintf(p->err, sizeof(p->err), "%s \"%s\" (%s: %s)",
 		    i == -2 ? "ambiguous" : "unknown command", w,
 		    i == -2 ? "matches" : "valid", list);
+		if (i == -1)
+			cli_did_you_mean(p->err, sizeof(p->err), w, cand);
 		return CLI_S_ERROR;
 	}
 	p->path[p->depth++] = cand[i];
@@ -284,6 +335,8 @@ cli_step_param(struct cli_parse *p, const char *w)
 	snprintf(p->err, sizeof(p->err), "%s \"%s\" after \"%s\" (%s: %s)",
 	    i == -2 ? "ambiguous" : "unexpected", w, p->path[p->depth - 1],
 	    i == -2 ? "matches" : "valid", list[0] ? list : "nothing more");
+	if (i == -1)
+		cli_did_you_mean(p->err, sizeof(p->err), w, kws);
 	return CLI_S_ERROR;
 }
 

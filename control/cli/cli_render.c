@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "control/cli/cli.h"
 
@@ -106,6 +107,50 @@ cli_fmt(const json_t *v)
 	}
 }
 
+/* Members whose integer is a unix time: ISO 8601 UTC in text, as the
+ * audit log has it; -j keeps the number. */
+static const char *const cli_time_keys[] = { "time", "started", "activated",
+	"since", "alarm_since", "deadline", "confirm_deadline", "build_epoch",
+	NULL };
+
+static char *
+cli_fmt_time(long long t)
+{
+	time_t tt = (time_t)t;
+	char buf[32];
+	struct tm tm;
+
+	/* 0 is "never" (no alarm, no deadline). */
+	if (t == 0 || !gmtime_r(&tt, &tm) ||
+	    !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return strdup(t == 0 ? "-" : "?");
+	return strdup(buf);
+}
+
+static int
+cli_is_time_key(const char *key)
+{
+	int i;
+
+	for (i = 0; key && cli_time_keys[i]; i++)
+		if (strcmp(key, cli_time_keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* cli_fmt, knowing the member's KEY: times, and VLAN -1 (untagged). */
+static char *
+cli_fmt_key(const char *key, const json_t *v)
+{
+	if (!key || !json_is_integer(v))
+		return cli_fmt(v);
+	if (strcmp(key, "vlan") == 0 && json_integer_value(v) < 0)
+		return strdup("untagged");
+	if (cli_is_time_key(key))
+		return cli_fmt_time(json_integer_value(v));
+	return cli_fmt(v);
+}
+
 static void
 cli_print_raw(FILE *f, const char *s)
 {
@@ -178,12 +223,13 @@ cli_render_table(struct cli_render *r, json_t *a, int ind, int numbered)
 		cell[c] = strdup(cols[c]);
 		for (k = 0; cell[c] && cell[c][k]; k++)
 			cell[c][k] = (char)toupper((unsigned char)cell[c][k]);
-		num[c] = cli_is_number_col(a, cols[c]);
+		num[c] = cli_is_number_col(a, cols[c]) &&
+		         !cli_is_time_key(cols[c]) && strcmp(cols[c], "vlan");
 		w[c] = cell[c] ? (int)strlen(cell[c]) : 0;
 		for (i = 0; i < rows; i++) {
 			char **s = &cell[(i + 1) * CLI_COLS_MAX + c];
 
-			*s = cli_fmt(
+			*s = cli_fmt_key(cols[c],
 			    json_object_get(json_array_get(a, i), cols[c]));
 			if (*s && (int)strlen(*s) > w[c])
 				w[c] = (int)strlen(*s);
@@ -283,7 +329,7 @@ cli_render_member(struct cli_render *r, const char *k, json_t *v, int ind,
 		fprintf(r->f, "%*s%s:\n", ind, "", k);
 		cli_render_numbered(r, v, ind + 2);
 	} else if (cli_is_inline(v)) {
-		s = cli_fmt(v);
+		s = cli_fmt_key(k, v);
 		fprintf(r->f, "%*s%s:%*s %s\n", ind, "", k, w - (int)strlen(k),
 		    "", s ? s : "?");
 		free(s);

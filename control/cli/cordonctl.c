@@ -27,12 +27,14 @@ ctl_usage(FILE *f)
 	    "usage: cordonctl [-jJ] [-s SOCKET] [-t SECONDS] COMMAND...\n"
 	    "       cordonctl COMMAND... ?     what is valid next\n"
 	    "options:\n"
-	    "  -s SOCKET   cordond socket (default %s);\n"
+	    "  -s SOCKET   cordond socket (default $CORDONCTL_SOCKET, else\n"
+	    "              %s);\n"
 	    "              show, lookup, explain, audit verify and session\n"
 	    "              list fall back to its -ro sibling when access is\n"
 	    "              denied\n"
 	    "  -j          print the daemon's JSON data, indented\n"
 	    "  -J          print the daemon's JSON data on one line\n"
+	    "              (-j and -J may also follow the command)\n"
 	    "  -t SECONDS  give up after SECONDS (default %d)\n"
 	    "  -h          this help\n"
 	    "  -V          print the version\n"
@@ -96,6 +98,27 @@ ctl_options(int argc, char **argv, struct ctl_opts *o)
 		}
 	}
 	return 0;
+}
+
+/*
+ * -j and -J anywhere on the line ("cordonctl show rules -j"): the words
+ * are taken out of ARGV before the command is parsed, so no command
+ * may have a flag that -j would stand for, and neither word can be
+ * given as a value.
+ */
+static int
+ctl_late_json(int argc, char **argv, struct ctl_opts *o)
+{
+	int i, n = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "-J") == 0)
+			o->json = argv[i][1] == 'j' ? 1 : 2;
+		else
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
 }
 
 /* The read-only sibling of PATH: "x.sock" -> "x-ro.sock", else "x-ro". */
@@ -311,8 +334,15 @@ int
 main(int argc, char **argv)
 {
 	struct ctl_opts o = { CLI_SOCK_RW, 0, 0, CLI_TIMEOUT_S * 1000 };
+	const char *env = getenv("CORDONCTL_SOCKET");
 	struct cli_parse p;
 
+	/* The environment names the socket for a whole script; -s still
+	 * wins, and the -ro fallback applies to either. */
+	if (env && *env) {
+		o.sock = env;
+		o.sock_given = 1;
+	}
 	if (ctl_options(argc, argv, &o) < 0)
 		return CLI_EX_USAGE;
 	argc -= optind;
@@ -325,6 +355,7 @@ main(int argc, char **argv)
 		cli_complete_print(stdout, argc - 1, argv + 1);
 		return CLI_EX_OK;
 	}
+	argc = ctl_late_json(argc, argv, &o);
 	switch (cli_parse_words(&p, argc, argv)) {
 	case CLI_S_HELP:
 		cli_help_print(stdout, &p);

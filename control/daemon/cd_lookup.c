@@ -259,12 +259,16 @@ cd_dir_parse(const struct conf *c, const char *iface, struct cd_pkt *p)
 {
 	int i;
 
+	/* None given: arriving from outside, the question explain is
+	 * mostly asked (cordonctl(8) documents the word as optional). */
+	if (iface == NULL)
+		iface = "in";
 	p->iface = iface;
-	if (iface && strcmp(iface, "in") == 0)
+	if (strcmp(iface, "in") == 0)
 		p->dir = POL_DIR_IN;
-	else if (iface && strcmp(iface, "out") == 0)
+	else if (strcmp(iface, "out") == 0)
 		p->dir = POL_DIR_OUT;
-	else if (iface && (i = conf_port_find(c, iface)) >= 0)
+	else if ((i = conf_port_find(c, iface)) >= 0)
 		p->dir = c->ports[i].role == CONF_ROLE_OUTSIDE ? POL_DIR_IN
 		                                               : POL_DIR_OUT;
 	else

@@ -602,7 +602,7 @@ cand_list_delete(struct cand_ctx *x, const char *path, const char *key,
 	              : -1;
 
 	if (idx < 0)
-		return fail_with(x->err, x->errlen, EINVAL, "%s %s", what,
+		return fail_with(x->err, x->errlen, ENOENT, "%s %s", what,
 		    x->name);
 	config_setting_remove_elem(list, (unsigned)idx);
 	return 0;
@@ -617,7 +617,7 @@ cand_member_delete(struct cand_ctx *x, const char *group, const char *what)
 
 	if (g == NULL || !config_setting_is_group(g) ||
 	    config_setting_get_member(g, x->name) == NULL)
-		return fail_with(x->err, x->errlen, EINVAL, "%s %s", what,
+		return fail_with(x->err, x->errlen, ENOENT, "%s %s", what,
 		    x->name);
 	config_setting_remove(g, x->name);
 	return 0;
@@ -660,7 +660,7 @@ cand_default_del(struct cand_ctx *x)
 {
 	if (config_setting_get_member(config_root_setting(&x->cfg),
 	        "default") == NULL)
-		return fail_with(x->err, x->errlen, EINVAL,
+		return fail_with(x->err, x->errlen, ENOENT,
 		    "no default is "
 		    "set");
 	config_setting_remove(config_root_setting(&x->cfg), "default");
@@ -719,7 +719,7 @@ cand_edit(const char *text, const char *kind, const char *name,
 		.err = err,
 		.errlen = errlen };
 	const struct cand_kind *k;
-	int rc = -1;
+	int rc = -1, e;
 
 	*out = NULL;
 	if ((k = cand_kind_find(&x, kind, name)) == NULL)
@@ -739,7 +739,9 @@ cand_edit(const char *text, const char *kind, const char *name,
 	}
 	rc = 0;
 out:
+	e = errno; /* ENOENT tells "nothing to delete" from a bad edit */
 	config_destroy(&x.cfg);
+	errno = e;
 	return rc;
 }
 

@@ -166,8 +166,8 @@ int store_confirm_clear(struct store *s);
  *   default   (unused) action, log
  *
  * cand_set replaces the whole object with the attrs given (a JSON null
- * counts as not given); cand_delete removes it, "no rule named X" when
- * there is none.
+ * counts as not given); cand_delete removes it, "no rule named X" and
+ * errno ENOENT when there is none.
  */
 int cand_set(const char *text, const char *kind, const char *name,
     const json_t *attrs, char **out, char *err, size_t errlen);

@@ -1006,8 +1006,11 @@ def test_real_status(ctl_bin, cordond):
     assert j.returncode == 0, j.stderr
     data = json.loads(j.stdout)
     assert data["schema"] == 1
-    # Text and JSON say the same: every top-level scalar is a text line.
+    # Text and JSON say the same: every top-level scalar is a text line
+    # (a time in ISO 8601 UTC).
     for k, v in data.items():
+        if k == "started":
+            v = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(v))
         if k not in ("schema", "uptime_s") and isinstance(v, (int, str)) and \
                 not isinstance(v, bool) and v != "":
             assert any(ln.split(":", 1)[0] == k and

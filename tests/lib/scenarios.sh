@@ -33,14 +33,14 @@ PidFile $SSHD_DIR/sshd.pid
 UsePAM no
 PasswordAuthentication no
 CONF
-	ip netns exec cdn-srv /usr/sbin/sshd -f "$SSHD_DIR/sshd_config" -E \
+	ip netns exec "$CDN_SRV" /usr/sbin/sshd -f "$SSHD_DIR/sshd_config" -E \
 	    "$SSHD_DIR/sshd.log"
 	for p in 80 3389 5985 6443 8443; do
-		topo_banner cdn-srv "$p" "inside-server port $p"
+		topo_banner "$CDN_SRV" "$p" "inside-server port $p"
 	done
-	topo_banner cdn-q 22 "SSH-2.0-Cordon-Quarantine inspection host"
-	topo_wait_port cdn-srv 22 && topo_wait_port cdn-srv 8443 &&
-	    topo_wait_port cdn-q 22
+	topo_banner "$CDN_Q" 22 "SSH-2.0-Cordon-Quarantine inspection host"
+	topo_wait_port "$CDN_SRV" 22 && topo_wait_port "$CDN_SRV" 8443 &&
+	    topo_wait_port "$CDN_Q" 22
 }
 
 scen_servers_stop() {

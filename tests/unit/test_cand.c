@@ -227,6 +227,8 @@ test_rule_position(void **state)
 	t = del(t, "rule", "mgmt-from-prohibited");
 	assert_string_equal(rule_order(t), "");
 	del_fails(t, "rule", "r5", "no rule named r5");
+	/* Told apart from a bad edit: the daemon's no-such-name. */
+	assert_int_equal(errno, ENOENT);
 	free(t);
 }
 

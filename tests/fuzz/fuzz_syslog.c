@@ -1,6 +1,6 @@
 /*
  * libFuzzer harness for cordond's RFC 5424 formatter
- * (control/daemon/cd_syslog_fmt.c).  The input is split at 0x00 bytes
+ * (core/slog/sl_fmt.c).  The input is split at 0x00 bytes
  * into header fields, param names and values and the MSG; the output
  * buffer size comes from the first byte.  Every result is checked to be
  * a well-formed message: PRI, version, six header fields of printable
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/daemon/cd_syslog_fmt.h"
+#include "core/slog/sl_fmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,6 +11,7 @@ socket standing in for /dev/log, cordond and its cordon-dp.
 Run as root: /usr/bin/python3 -m pytest tests/mon/test_syslog_fallback.py
 """
 import os
+import re
 import signal
 import subprocess
 
@@ -21,6 +22,9 @@ from cordonrig import CORDONCTL, wait_for
 from test_syslog import SD, Rig, _need, deny_sum, records, syn
 
 CN_B, CN_C, CN_D = "198.51.100.21", "198.51.100.22", "198.51.100.23"
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden",
+                      "syslog-fallback.txt")
+UPDATE = os.environ.get("CORDON_GOLDEN_UPDATE")
 
 
 @pytest.fixture
@@ -56,6 +60,50 @@ def fallback(rig):
 
 def send(rig, src, n, sport):
     rig.replay([syn(src, 22, sport + i) for i in range(n)], pps=50)
+
+
+def block(text, key):
+    """KEY's lines in cordonctl's text output: its own and the indented
+    ones under it."""
+    out, inside = [], False
+    for line in text.splitlines():
+        if line.startswith(key + ":"):
+            inside = True
+        elif inside and not line.startswith("  "):
+            break
+        if inside:
+            out.append(line)
+    return out
+
+
+def session(rig, record):
+    """The admin's view once cordond is back, as a golden: what the SIEM
+    got from cordon-dp (time, host and pid masked), then the fallback's
+    part of `cordonctl show logging` and `show counters`."""
+    def ctl(*args):
+        return subprocess.run([CORDONCTL, "-s", rig.sock] + list(args),
+                              capture_output=True, text=True,
+                              check=True).stdout
+    raw = re.sub(r"^(<\d+>1) \S+ \S+ (\S+) \d+ ", r"\1 TIME HOST \2 PID ",
+                 record)
+    raw = re.sub(r'(first|last)="[^"]*"', r'\1="TIME"', raw)
+    text = "# rsyslog got from cordon-dp, cordond killed:\n" + raw + "\n"
+    text += "$ cordonctl show logging\n"
+    text += "\n".join(block(ctl("show", "logging"), "dp_fallback")) + "\n"
+    text += "$ cordonctl show counters\n"
+    text += "\n".join(block(ctl("show", "counters"),
+                            "syslog_fallback")) + "\n"
+    if UPDATE:
+        with open(GOLDEN, "w") as f:
+            f.write(text)
+    with open(GOLDEN) as f:
+        assert text == f.read(), "differs from " + GOLDEN + ":\n" + text
+
+
+def raw_lines(rig, app, src):
+    with open(rig.dir + "/udp.log", errors="replace") as f:
+        return [ln for ln in f.read().split("\n")
+                if " %s " % app in ln and 'src="%s"' % src in ln]
 
 
 def check_fallback_records(recs, pid, src, n):
@@ -121,6 +169,7 @@ def test_fallback_while_cordond_is_down(frig):
     assert fallback(rig)["dropped"] == 0
     lg = rig.logging()["dp_fallback"]
     assert lg["events"] == 7 and lg["sent"] == 14, lg
+    session(rig, raw_lines(rig, "cordon-dp", CN_C)[0])
     send(rig, CN_D, 4, 42000)
     wait_for("cordond reports again", lambda: deny_sum(
         deny(rig, "udp", "cordond"), CN_D) == 4, timeout=15)

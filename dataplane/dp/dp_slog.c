@@ -107,20 +107,59 @@ dp_slog_connect(struct dp_slog_target *t, int64_t now)
 	t->retry_ms = now + DP_SLOG_RETRY_MS;
 }
 
+/*
+ * T's place among the OLD targets: a target cordond hands over again
+ * keeps its socket and the records it has yet to send.  A target no
+ * longer listed loses those (counted).
+ */
+static void
+dp_slog_keep(struct dp_ctx *ctx, struct dp_slog_target *t,
+    struct dp_slog_target *old, unsigned nold)
+{
+	t->fd = -1;
+	t->next = ctx->slog->head;
+	t->retry_ms = 0;
+	for (unsigned i = 0; i < nold; i++) {
+		if (old[i].salen != t->salen ||
+		    memcmp(&old[i].sa, &t->sa, t->salen) != 0)
+			continue;
+		t->fd = old[i].fd;
+		t->next = old[i].next;
+		t->retry_ms = old[i].retry_ms;
+		old[i].fd = -1;
+		old[i].next = ctx->slog->head;
+		return;
+	}
+}
+
+static void
+dp_slog_forget(struct dp_ctx *ctx, struct dp_slog_target *old, unsigned nold)
+{
+	uint64_t head = ctx->slog->head;
+
+	for (unsigned i = 0; i < nold; i++) {
+		dp_slog_disconnect(&old[i]);
+		dp_slog_ctr(ctx)->dropped += head - old[i].next > DP_SLOG_RING
+		                                 ? DP_SLOG_RING
+		                                 : head - old[i].next;
+	}
+}
+
 int
 dp_slog_configure(struct dp_ctx *ctx, const struct dpc_msg_syslog *m, char *msg,
     size_t len)
 {
+	struct dp_slog_target old[DPC_SYSLOG_TARGETS];
 	struct dp_slog *s = ctx->slog;
-	unsigned other = 0;
+	unsigned nold, other = 0;
 
 	if (s == NULL && (s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(msg, len, "syslog fallback: out of memory");
 		return -1;
 	}
 	ctx->slog = s;
-	for (unsigned i = 0; i < s->ntargets; i++)
-		dp_slog_disconnect(&s->t[i]);
+	nold = s->ntargets;
+	memcpy(old, s->t, sizeof(old));
 	s->ntargets = 0;
 	for (unsigned i = 0; i < m->ntargets; i++) {
 		struct dp_slog_target *t = &s->t[s->ntargets];
@@ -129,11 +168,10 @@ dp_slog_configure(struct dp_ctx *ctx, const struct dpc_msg_syslog *m, char *msg,
 			other++;
 			continue;
 		}
-		t->fd = -1;
-		t->next = s->head;
-		t->retry_ms = 0;
+		dp_slog_keep(ctx, t, old, nold);
 		s->ntargets++;
 	}
+	dp_slog_forget(ctx, old, nold);
 	s->facility = m->facility;
 	sl_bucket_init(&s->rate, m->rate, clk_mono_ms());
 	if (gethostname(s->host, sizeof(s->host) - 1) != 0)

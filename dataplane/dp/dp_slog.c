@@ -226,8 +226,8 @@ dp_slog_events(struct dp_ctx *ctx, const struct dpc_wire_event *ev, unsigned n)
 	if (s == NULL || s->ntargets == 0 || n == 0)
 		return;
 	if (!s->away)
-		printf("cordon-dp: no cordond: sending packet records to "
-		       "its syslog targets myself\n");
+		printf("cordon-dp: cordond is away: sending the packet "
+		       "records to its syslog targets (fallback)\n");
 	s->away = true;
 	for (unsigned i = 0; i < n; i++) {
 		c->events += ev[i].count;
@@ -314,8 +314,8 @@ dp_slog_back(struct dp_ctx *ctx)
 	if (s == NULL || !s->away)
 		return;
 	s->away = false;
-	printf("cordon-dp: cordond is back: it sends the packet records "
-	       "again\n");
+	printf("cordon-dp: cordond is back: it sends the packet records; "
+	       "fallback off\n");
 }
 
 void

@@ -208,7 +208,8 @@ $(BUILD)/fuzz/fuzz_knock: tests/fuzz/fuzz_knock.c control/ident/knock_wire.c
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
 $(BUILD)/fuzz/fuzz_syslog: tests/fuzz/fuzz_syslog.c \
-		control/daemon/cd_syslog_fmt.c
+		core/slog/sl_fmt.c wire/dpc_record.c wire/dpc_proto.c \
+		core/stats/reasons.c $(wildcard core/geo/*.c) core/util/fail.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 

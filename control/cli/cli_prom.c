@@ -327,6 +327,12 @@ prom_counters(FILE *f, const json_t *c, const json_t *rules)
 		    "cordon_evidence_total", "event",
 		    "Evidence captures (docs/evidence.md): copies kept, "
 		    "flows, refusals, records written and lost, files.");
+	if (json_object_get(c, "syslog_fallback") != NULL)
+		prom_map(f, json_object_get(c, "syslog_fallback"),
+		    "cordon_syslog_fallback_total", "event",
+		    "cordon-dp's own syslog while cordond was away: log events "
+		    "taken, records queued, records and events over the rate, "
+		    "datagrams sent, copies dropped.");
 	prom_family(f, "cordon_log_dropped_total", "counter",
 	    "Log events lost because the log ring was full.");
 	prom_sample(f, "cordon_log_dropped_total",

@@ -409,6 +409,9 @@ cd_counters_map(const uint64_t *v, unsigned first, unsigned n,
 CD_COUNTERS_GROUP(cd_counters_frag, frag, STATS_FRAG_FIELDS)
 CD_COUNTERS_GROUP(cd_counters_prx, prx, STATS_PRX_FIELDS)
 CD_COUNTERS_GROUP(cd_counters_evid, evid, STATS_EVID_FIELDS)
+#define CD_COUNTERS_SET_slog(f)                                                \
+	json_object_set_new(o, #f, json_integer((json_int_t)s->slog.f));
+CD_COUNTERS_GROUP(cd_counters_slog, slog, STATS_SLOG_FIELDS)
 
 /* Tunnel layers seen in a packet, as the counters' keys. */
 static const char *
@@ -471,6 +474,7 @@ cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "fragments", cd_counters_frag(s));
 	json_object_set_new(o, "proxied", cd_counters_prx(s));
 	json_object_set_new(o, "evidence", cd_counters_evid(s));
+	json_object_set_new(o, "syslog_fallback", cd_counters_slog(s));
 	/* cordond's verdicts on the knocks it was handed, by reason. */
 	if (d->sess != NULL && d->sess->knock != NULL)
 		json_object_set_new(o, "knocks",

@@ -273,6 +273,7 @@ cd_dp_connect(struct cd *d)
 		    (unsigned long)st.revision);
 	d->dpc = c;
 	dpc_evidence_handler(c, cd_evid_in, d);
+	cd_syslog_dp_handover(d);
 	d->dpst = st;
 	d->dp_pid = st.pid;
 	d->dp_state = CD_DP_UP;

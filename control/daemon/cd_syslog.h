@@ -44,6 +44,13 @@ int cd_syslog_dp_read(struct cd *d);
 struct dpc_wire_event;
 void cd_syslog_packet(struct cd *d, const struct dpc_wire_event *ev);
 
+/*
+ * A new channel to cordon-dp: hands it the targets, so that it sends
+ * its packet records itself while cordond is away (docs/control.md,
+ * "While cordond is down").  A refusal is logged, nothing more.
+ */
+void cd_syslog_dp_handover(struct cd *d);
+
 /* Poll loop: fds to watch (at most CD_SYSLOG_FDS), their results. */
 unsigned cd_syslog_poll_fill(struct cd *d, struct pollfd *pfd);
 void cd_syslog_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n);

@@ -296,16 +296,15 @@ cd_dp_start(struct cd *d)
 	cd_dp_spawn(d);
 }
 
+/* An event alarm: it stays until an admin clears it (cd_alarm.h). */
 static void
 cd_dp_alarm(struct cd *d, const char *why)
 {
-	struct cd_alarm *a = &d->alarm_dp;
+	char detail[CD_ALARM_DETAIL];
 
-	snprintf(a->name, sizeof(a->name), "dataplane-restarted");
-	snprintf(a->detail, sizeof(a->detail), "%s; restart %u in %u s", why,
+	snprintf(detail, sizeof(detail), "%.100s; restart %u in %u s", why,
 	    d->restarts, d->backoff_s);
-	a->since = clk_unix_s();
-	cd_log("alarm %s: %s", a->name, a->detail);
+	cd_alarm_event(d, CD_AL_DP_RESTARTED, detail);
 	sd_notifyf(0, "STATUS=dataplane down: %s", why);
 }
 

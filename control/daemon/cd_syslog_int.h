@@ -69,7 +69,6 @@ struct cd_syslog {
 
 	double tokens; /* packet records allowed now */
 	int64_t tokens_ms;
-	bool geo_stale;
 
 	uint64_t events, records, overflow, rate_records, rate_events;
 };

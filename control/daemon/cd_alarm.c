@@ -25,6 +25,7 @@ static const struct {
 	[CD_AL_SESS_FULL] = { "session-table-nearly-full", CD_SEV_MINOR,
 	    false },
 	[CD_AL_DENY_RATE] = { "deny-rate-high", CD_SEV_WARNING, false },
+	[CD_AL_DP_UNSYNC] = { "dataplane-out-of-sync", CD_SEV_MAJOR, false },
 };
 
 const char *

@@ -21,6 +21,7 @@
 
 #define CD_ALARM_FILE   "alarms.json"
 #define CD_ALARM_DETAIL 160
+#define CD_ALARM_SYNC_S 30 /* out of sync this long: an alarm */
 
 struct cd;
 
@@ -34,6 +35,7 @@ enum cd_alarm_id {
 	CD_AL_JOURNAL,
 	CD_AL_SESS_FULL,
 	CD_AL_DENY_RATE,
+	CD_AL_DP_UNSYNC,
 	CD_AL_MAX
 };
 

@@ -80,6 +80,30 @@ cd_check_sessions(struct cd *d, enum cd_alarm_id id, char *detail, size_t len)
 	return 1;
 }
 
+/*
+ * What cordon-dp enforces is not the running revision (down, starting,
+ * or another policy) for CD_ALARM_SYNC_S: a commit, a restart or a
+ * start-up takes a few seconds of it, and raise nothing.
+ */
+static int
+cd_check_sync(struct cd *d, char *detail, size_t len)
+{
+	bool in_sync = cd_dp_in_sync(d);
+	int64_t now = clk_boot_s();
+
+	if (in_sync || d->dp_unsync_s == 0)
+		d->dp_unsync_s = now;
+	if (in_sync)
+		return 0;
+	if (now - d->dp_unsync_s < (d->test_timers ? 3 : CD_ALARM_SYNC_S))
+		return -1;
+	snprintf(detail, len,
+	    "cordon-dp (%s) does not enforce revision %lu for %lld s",
+	    cd_dp_state_name(d->dp_state), (unsigned long)d->run.rev,
+	    (long long)(now - d->dp_unsync_s));
+	return 1;
+}
+
 int
 cd_alarm_check(struct cd *d, enum cd_alarm_id id, char *detail, size_t len)
 {
@@ -97,6 +121,8 @@ cd_alarm_check(struct cd *d, enum cd_alarm_id id, char *detail, size_t len)
 		return cd_check_sessions(d, id, detail, len);
 	case CD_AL_DENY_RATE:
 		return cd_snmp_deny_rate_high(d, detail, len);
+	case CD_AL_DP_UNSYNC:
+		return cd_check_sync(d, detail, len);
 	default:
 		return -1;
 	}

@@ -201,10 +201,7 @@ cd_status_dp(struct cd *d)
 	json_object_set_new(o, "pid", json_integer(d->dp_pid));
 	json_object_set_new(o, "revision",
 	    json_integer(up ? (json_int_t)d->dpst.revision : 0));
-	json_object_set_new(o, "in_sync",
-	    json_boolean(
-	        up && d->dpst.revision == d->run.rev &&
-	        !memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN)));
+	json_object_set_new(o, "in_sync", json_boolean(cd_dp_in_sync(d)));
 	json_object_set_new(o, "restarts", json_integer(d->restarts));
 	json_object_set_new(o, "alarm",
 	    dpa->active ? json_string(cd_alarm_name(CD_AL_DP_RESTARTED))

@@ -36,6 +36,13 @@ cd_dp_state_name(enum cd_dp_state s)
 	return names[s];
 }
 
+bool
+cd_dp_in_sync(const struct cd *d)
+{
+	return d->dp_state == CD_DP_UP && d->dpst.revision == d->run.rev &&
+	       !memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN);
+}
+
 /* Alive and not a zombie (an adopted cordon-dp is not our child). */
 static bool
 cd_pid_alive(pid_t pid)

@@ -121,6 +121,7 @@ struct cd {
 	bool evid_heard;            /* an evidence note came since the start */
 	struct cd_alarm_row alarms[CD_AL_MAX]; /* the table (cd_alarm.h) */
 	int64_t alarm_next_ms;
+	int64_t dp_unsync_s; /* boot time it was last seen in sync */
 	uint8_t geo_saved_id[DPC_HASH_LEN]; /* what the saved file holds */
 	char dp_error[1024];
 	struct nft_ctx *nft;         /* backend nftables (cd_nft.c) */
@@ -204,6 +205,8 @@ int cd_privs_drop(void);
 /* cd_dp.c: cordon-dp supervision (cd_backend_dpdk) */
 void cd_dp_reaped(struct cd *d, pid_t pid, int status);
 const char *cd_dp_state_name(enum cd_dp_state s);
+/* Up, enforcing the running revision's policy (status in_sync). */
+bool cd_dp_in_sync(const struct cd *d);
 
 /*
  * cd_nft.c: backend nftables (cd_backend_nft: the kernel enforces, no

@@ -46,8 +46,16 @@ class Daemon(cordonrig.Cordond):
     control.geo_max_age MAX_AGE days (the shipped database is older
     than one day: 1 makes geo-stale hold, 0 turns it off)."""
 
-    def __init__(self, d, max_age=0):
+    def __init__(self, d, max_age=0, wrap_dp=False):
         super().__init__(d)
+        self.dp = CORDON_DP
+        if wrap_dp:
+            # cordon-dp, unless DIR/block exists: then it cannot start.
+            self.dp = d + "/cordon-dp.sh"
+            with open(self.dp, "w") as f:
+                f.write('#!/bin/sh\n[ -e "%s/block" ] && exit 1\n'
+                        'exec "%s" "$@"\n' % (d, CORDON_DP))
+            os.chmod(self.dp, 0o755)
         self.pcap = d + "/in.pcap"
         pcap_write(self.pcap, frames())
         self.log_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -60,7 +68,7 @@ class Daemon(cordonrig.Cordond):
         conf = CONF.replace("geo_max_age = 0;",
                             "geo_max_age = %d;" % max_age)
         self.write_conf(conf, pcap=self.pcap, threshold=0, infinite="",
-                        logging=LOG % {"dir": self.dir})
+                        logging=LOG % {"dir": self.dir}, dp=self.dp)
 
     def syslog(self):
         """Every RFC 5424 record received so far (call it often)."""
@@ -77,7 +85,7 @@ class Daemon(cordonrig.Cordond):
     def start(self):
         if self.log.closed:
             self.log = open(self.dir + "/cordond.log", "ab")
-        self.spawn()
+        self.spawn("--test-timers")
         self.wait_dp_up(60)
 
     def ctl(self, *args):
@@ -320,3 +328,32 @@ def test_alarm_condition_and_restart(rig):
              lambda: cd.alarm_records("alarm-cleared", "geo-stale"))
     assert cd.ok("status")["alarms"] == []
     assert cd.prom()[("cordon_alarm_active", "geo-stale")] == 0
+
+
+@pytest.mark.parametrize("rig", [{"wrap_dp": True}], indirect=True)
+def test_alarm_out_of_sync(rig):
+    """cordon-dp cannot be started again: dataplane-out-of-sync is
+    raised (after 3 s with --test-timers, 30 s otherwise) next to
+    dataplane-restarted, and cleared once cordon-dp enforces the
+    running revision again."""
+    snmp, cd = rig
+    name = "dataplane-out-of-sync"
+    block = cd.dir + "/block"
+    open(block, "w").close()
+    old = cd.dp_pid
+    os.kill(old, signal.SIGKILL)
+    wait_for("cordonAlarmRaised " + name,
+             lambda: alarm_traps(snmp, RAISED, name), timeout=20)
+    rows = {a["name"]: a for a in cd.ok("alarm-list")["alarms"]}
+    assert rows[name]["kind"] == "condition", rows
+    assert "dataplane-restarted" in rows, rows
+    assert cd.prom()[("cordon_alarm_active", name)] == 1
+    assert cd.req("alarm-clear", name=name)["error"]["code"] == \
+        "alarm-condition"
+    os.unlink(block)
+    cd.wait_dp_up(60, other_than=old)
+    wait_for("cordonAlarmCleared " + name,
+             lambda: alarm_traps(snmp, CLEARED, name), timeout=20)
+    wait_for("syslog alarm-cleared",
+             lambda: cd.alarm_records("alarm-cleared", name))
+    assert cd.prom()[("cordon_alarm_active", name)] == 0

@@ -11,65 +11,6 @@
 
 #define CD_ALARM_TICK_MS 1000
 
-static const struct {
-	const char *name;
-	enum cd_alarm_sev sev;
-	bool event;
-} cd_alarm_defs[CD_AL_MAX] = {
-	[CD_AL_DP_RESTARTED] = { "dataplane-restarted", CD_SEV_MAJOR, true },
-	[CD_AL_GEO_STALE] = { "geo-stale", CD_SEV_MINOR, false },
-	[CD_AL_GEO_STATIC] = { "geo-static", CD_SEV_MAJOR, false },
-	[CD_AL_EVIDENCE] = { "evidence-failed", CD_SEV_MAJOR, false },
-	[CD_AL_AUDIT] = { "audit-broken", CD_SEV_CRITICAL, false },
-	[CD_AL_JOURNAL] = { "session-journal", CD_SEV_MAJOR, false },
-	[CD_AL_SESS_FULL] = { "session-table-nearly-full", CD_SEV_MINOR,
-	    false },
-	[CD_AL_DENY_RATE] = { "deny-rate-high", CD_SEV_WARNING, false },
-	[CD_AL_DP_UNSYNC] = { "dataplane-out-of-sync", CD_SEV_MAJOR, false },
-};
-
-const char *
-cd_alarm_name(enum cd_alarm_id id)
-{
-	return cd_alarm_defs[id].name;
-}
-
-enum cd_alarm_sev
-cd_alarm_sev(enum cd_alarm_id id)
-{
-	return cd_alarm_defs[id].sev;
-}
-
-const char *
-cd_alarm_sev_name(enum cd_alarm_id id)
-{
-	static const char *const names[] = { "critical", "major", "minor",
-		"warning" };
-
-	return names[cd_alarm_defs[id].sev];
-}
-
-bool
-cd_alarm_is_event(enum cd_alarm_id id)
-{
-	return cd_alarm_defs[id].event;
-}
-
-int
-cd_alarm_find(const char *name)
-{
-	for (int i = 0; i < CD_AL_MAX; i++)
-		if (strcmp(cd_alarm_defs[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
-const struct cd_alarm_row *
-cd_alarm_row(const struct cd *d, enum cd_alarm_id id)
-{
-	return &d->alarms[id];
-}
-
 static void
 cd_alarm_iso(int64_t t, char out[32])
 {
@@ -118,7 +59,8 @@ cd_alarm_raise(struct cd *d, enum cd_alarm_id id, const char *detail)
 	cd_log("alarm %s raised: %s", cd_alarm_name(id), r->detail);
 	(void)cd_alarm_save(d);
 	cd_alarm_notify(d, id, true, NULL);
-	cd_alarm_notify_own(d, id);
+	if (d->alarm_ops != NULL)
+		d->alarm_ops->own(d, id);
 }
 
 void
@@ -158,7 +100,9 @@ cd_alarm_sync(struct cd *d, enum cd_alarm_id id)
 {
 	char detail[CD_ALARM_DETAIL];
 
-	switch (cd_alarm_check(d, id, detail, sizeof(detail))) {
+	if (d->alarm_ops == NULL)
+		return;
+	switch (d->alarm_ops->check(d, id, detail, sizeof(detail))) {
 	case 1:
 		cd_alarm_raise(d, id, detail);
 		break;
@@ -205,15 +149,5 @@ cd_alarm_list(struct cd *d)
 		        r->acked_at != 0, "acked_by", r->acked_by, "acked_at",
 		        (json_int_t)r->acked_at, "detail", r->detail));
 	}
-	return a;
-}
-
-json_t *
-cd_alarm_names(void)
-{
-	json_t *a = json_array();
-
-	for (int i = 0; i < CD_AL_MAX; i++)
-		json_array_append_new(a, json_string(cd_alarm_name(i)));
 	return a;
 }

@@ -19,6 +19,8 @@
 
 #include <jansson.h>
 
+#include "control/daemon/cd_util.h"
+
 #define CD_ALARM_FILE   "alarms.json"
 #define CD_ALARM_DETAIL 160
 #define CD_ALARM_SYNC_S 30 /* out of sync this long: an alarm */
@@ -58,17 +60,36 @@ struct cd_alarm_row {
 	char acked_by[64];
 };
 
+/* cd_alarm_def.c: the catalog. */
 const char *cd_alarm_name(enum cd_alarm_id id);
 const char *cd_alarm_sev_name(enum cd_alarm_id id);
 enum cd_alarm_sev cd_alarm_sev(enum cd_alarm_id id);
 /* -1 when NAME is no alarm's. */
 int cd_alarm_find(const char *name);
 bool cd_alarm_is_event(enum cd_alarm_id id);
-const struct cd_alarm_row *cd_alarm_row(const struct cd *d,
-    enum cd_alarm_id id);
+/* Every alarm name, for the Prometheus rows at 0. */
+json_t *cd_alarm_names(void);
 
-/* Start-up, before anything can raise: the kept table.  Never fails. */
-void cd_alarm_load(struct cd *d);
+/*
+ * What each condition alarm follows (cd_alarm_check.c), handed to the
+ * table at start-up so that the table calls none of its sources.
+ * check: whether ID's condition holds now (1, DETAIL filled), does not
+ * (0) or cannot be told yet (-1: the row stays as it is).  own: the
+ * alarm's own notifications beyond the generic ones (cordonGeoStale,
+ * ...), sent with the raise.
+ */
+struct cd_alarm_ops {
+	int (*check)(struct cd *d, enum cd_alarm_id id, char *detail,
+	    size_t len);
+	void (*own)(struct cd *d, enum cd_alarm_id id);
+};
+extern const struct cd_alarm_ops cd_alarm_checks;
+
+/*
+ * Start-up, before anything can raise: the kept table (cd_alarm_store.c)
+ * and the checks OPS.  Never fails.
+ */
+void cd_alarm_load(struct cd *d, const struct cd_alarm_ops *ops);
 /* Writes the table to the state folder; 0, or -1 (logged). */
 int cd_alarm_save(struct cd *d);
 
@@ -91,18 +112,7 @@ void cd_alarm_sync(struct cd *d, enum cd_alarm_id id);
 void cd_alarm_raise(struct cd *d, enum cd_alarm_id id, const char *detail);
 void cd_alarm_clear(struct cd *d, enum cd_alarm_id id, const char *by);
 
-/*
- * cd_alarm_check.c: whether ID's condition holds now (1, DETAIL
- * filled), does not (0) or cannot be told yet (-1: the row stays as
- * it is).  Event alarms: -1.  raised: the alarm's own notifications
- * beyond the generic ones (cordonGeoStale, ...).
- */
-int cd_alarm_check(struct cd *d, enum cd_alarm_id id, char *detail, size_t len);
-void cd_alarm_notify_own(struct cd *d, enum cd_alarm_id id);
-
 /* The active alarms as the status and show alarms replies list them. */
 json_t *cd_alarm_list(struct cd *d);
-/* Every alarm name, for the Prometheus rows at 0. */
-json_t *cd_alarm_names(void);
 
 #endif

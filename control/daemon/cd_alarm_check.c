@@ -104,7 +104,7 @@ cd_check_sync(struct cd *d, char *detail, size_t len)
 	return 1;
 }
 
-int
+static int
 cd_alarm_check(struct cd *d, enum cd_alarm_id id, char *detail, size_t len)
 {
 	switch (id) {
@@ -154,7 +154,7 @@ cd_notify_sessions(struct cd *d)
 	cd_snmp_notify_sessions(d, s->n, s->cap);
 }
 
-void
+static void
 cd_alarm_notify_own(struct cd *d, enum cd_alarm_id id)
 {
 	switch (id) {
@@ -174,3 +174,8 @@ cd_alarm_notify_own(struct cd *d, enum cd_alarm_id id)
 		break;
 	}
 }
+
+const struct cd_alarm_ops cd_alarm_checks = {
+	.check = cd_alarm_check,
+	.own = cd_alarm_notify_own,
+};

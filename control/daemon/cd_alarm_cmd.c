@@ -34,7 +34,7 @@ cd_alarm_arg(struct cd *d, const struct cd_req *rq, struct cd_err *e)
 	if ((id = cd_alarm_find(name)) < 0)
 		return cd_fail(e, "no-such-alarm",
 		    "no alarm is named \"%s\" (show alarms)", name);
-	if (!cd_alarm_row(d, id)->active)
+	if (!d->alarms[id].active)
 		return cd_fail(e, "no-such-alarm", "alarm %s is not raised",
 		    name);
 	return id;
@@ -107,7 +107,7 @@ cd_cmd_alarm_clear(struct cd *d, const struct cd_req *rq, json_t **data,
 		return cd_fail(e, "alarm-condition",
 		    "%s is a condition alarm and its condition still holds "
 		    "(%s): it clears by itself when the condition ends",
-		    cd_alarm_name(id), cd_alarm_row(d, id)->detail);
+		    cd_alarm_name(id), d->alarms[id].detail);
 	if (cd_audit(d, rq, "alarm-clear", "ok", cd_alarm_name(id),
 	        d->run.rev) < 0)
 		return cd_fail(e, "internal",

@@ -80,7 +80,7 @@ cd_alarm_row_load(struct cd *d, json_t *e)
 }
 
 void
-cd_alarm_load(struct cd *d)
+cd_alarm_load(struct cd *d, const struct cd_alarm_ops *ops)
 {
 	char path[CONF_PATH_MAX + 32];
 	json_error_t err;
@@ -88,6 +88,7 @@ cd_alarm_load(struct cd *d)
 	size_t i;
 
 	memset(d->alarms, 0, sizeof(d->alarms));
+	d->alarm_ops = ops;
 	cd_alarm_path(d, path, sizeof(path));
 	o = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
 	if (o == NULL) {

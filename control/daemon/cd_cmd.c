@@ -191,7 +191,7 @@ cd_status_dp(struct cd *d)
 	json_t *o = json_object();
 	char ports[DPC_PORT_MAX * (DPC_NAME_MAX + 1)] = "";
 	bool up = d->dp_state == CD_DP_UP;
-	const struct cd_alarm_row *dpa = cd_alarm_row(d, CD_AL_DP_RESTARTED);
+	const struct cd_alarm_row *dpa = &d->alarms[CD_AL_DP_RESTARTED];
 
 	for (unsigned i = 0; up && i < d->dpst.nports && i < DPC_PORT_MAX; i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports),

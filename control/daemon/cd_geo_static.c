@@ -54,7 +54,7 @@ cd_geo_alarm(struct cd *d, const char *why, int64_t saved_at)
 	a->since = clk_unix_s();
 	cd_log("alarm %s: %s", a->name, a->detail);
 	/* Kept from before a restart: not raised again (cd_alarm.h). */
-	if (!cd_alarm_row(d, CD_AL_GEO_STATIC)->active)
+	if (!d->alarms[CD_AL_GEO_STATIC].active)
 		cd_syslog_event(d, "geo-static", a->detail, "saved", when,
 		    NULL);
 }

@@ -373,7 +373,8 @@ cd_snmp_notify_alarm(struct cd *d, bool raised, unsigned idx, const char *name,
 
 /* Periodic checks ------------------------------------------------------- */
 
-/* Denied packets per second: the deny-rate-high alarm follows it. */
+/* Denied packets per second: the deny-rate-high alarm follows it
+ * (cd_alarm_tick). */
 static void
 cd_snmp_check_rate(struct cd *d, int64_t now)
 {
@@ -396,7 +397,6 @@ cd_snmp_check_rate(struct cd *d, int64_t now)
 		cd_snmp.rate = 0; /* first sample, or cordon-dp restarted */
 	cd_snmp.denied = denied;
 	cd_snmp.rate_ms = now;
-	cd_alarm_sync(d, CD_AL_DENY_RATE);
 }
 
 int

@@ -351,7 +351,7 @@ cd_build_alarms(struct cd *d)
 	uint8_t date[11];
 
 	for (unsigned i = 0; i < CD_AL_MAX; i++) {
-		const struct cd_alarm_row *r = cd_alarm_row(d, i);
+		const struct cd_alarm_row *r = &d->alarms[i];
 		oid sub[4] = { 1, 1, 4, i + 1 };
 		struct cd_snmp_var *v;
 

@@ -207,7 +207,7 @@ cd_setup(struct cd *d)
 	cd_rulectr_init(d->rc);
 	if (cd_store_init(d) < 0 || cd_confirm_startup(d) < 0)
 		return -1;
-	cd_alarm_load(d);
+	cd_alarm_load(d, &cd_alarm_checks);
 	if (cd_run_load_running(d, &e) < 0) {
 		cd_log("running revision %lu: %s",
 		    (unsigned long)store_running(d->store), e.msg);

@@ -121,6 +121,7 @@ struct cd {
 	bool evid_heard;            /* an evidence note came since the start */
 	struct cd_alarm_row alarms[CD_AL_MAX]; /* the table (cd_alarm.h) */
 	int64_t alarm_next_ms;
+	const struct cd_alarm_ops *alarm_ops;
 	int64_t dp_unsync_s; /* boot time it was last seen in sync */
 	uint8_t geo_saved_id[DPC_HASH_LEN]; /* what the saved file holds */
 	char dp_error[1024];

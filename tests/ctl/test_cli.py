@@ -586,6 +586,7 @@ RENDER = {
     "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
+    "alarms": "show alarms",
 }
 
 

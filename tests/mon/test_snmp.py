@@ -563,3 +563,7 @@ def test_snmp_session_table_nearly_full(rig):
                             if m.startswith("session-table")]))
     assert ids == ["session-table-nearly-full", "session-table-cleared",
                    "session-table-nearly-full"], ids
+    # The alarm's raise, clear and raise (issue 14), in that order.
+    seq = [t.split("\t")[1].rsplit(".", 1)[1] for t in snmp.traps()
+           if '"session-table-nearly-full"' in t]
+    assert seq == ["9", "10", "9"], seq

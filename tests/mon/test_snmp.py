@@ -490,6 +490,11 @@ def test_snmp_deny_rate(rig):
     assert int(g[OBJ + ".1.12.0"]) == DENY_THRESHOLD
     time.sleep(2.5)             # still over: not sent again
     assert sum(1 for x in snmp.traps() if "%s.7\t" % NOTIF in x) == 1
+    # With the deny-rate-high alarm (issue 14): raised once.
+    assert sum(1 for x in snmp.traps() if "%s.9\t" % NOTIF in x and
+               '"deny-rate-high"' in x) == 1
+    assert "deny-rate-high" in [a["name"] for a in cd.ok("alarm-list")[
+        "alarms"]]
 
 
 @pytest.mark.parametrize("rig", [{"master_first": False}], indirect=True)

@@ -193,7 +193,9 @@ def test_alarm_event_ack_clear(rig):
     os.kill(old, signal.SIGKILL)
     cd.wait_dp_up(60, other_than=old)
     wait_for("cordonAlarmRaised", lambda: alarm_traps(snmp, RAISED, name))
-    wait_for("syslog alarm", lambda: cd.alarm_records("alarm", name))
+    rec = wait_for("syslog alarm", lambda: cd.alarm_records("alarm", name))
+    assert int(rec[0][1:rec[0].index(">")]) % 8 == 3, rec   # major: err
+    assert 'severity="major"' in rec[0], rec
     row = cd.ok("alarm-list")["alarms"][0]
     assert names() == [name, "geo-stale"]
     assert row["name"] == name and row["kind"] == "event" and \
@@ -215,6 +217,7 @@ def test_alarm_event_ack_clear(rig):
     rec = wait_for("syslog alarm-cleared",
                    lambda: cd.alarm_records("alarm-cleared", name))
     assert 'by="root"' in rec[0], rec
+    assert int(rec[0][1:rec[0].index(">")]) % 8 == 5, rec   # notice
     prom = cd.prom()
     assert prom[("cordon_alarm_active", name)] == 0
     assert prom[("cordon_alarm_acknowledged", name)] == 0

@@ -495,6 +495,16 @@ def test_snmp_deny_rate(rig):
                '"deny-rate-high"' in x) == 1
     assert "deny-rate-high" in [a["name"] for a in cd.ok("alarm-list")[
         "alarms"]]
+    # The threshold turned off while cordond is down: cleared at the start.
+    cd.stop()
+    cd.write_conf(CONF, pcap=cd.pcap, threshold=0,
+                  infinite=",infinite_rx=1", logging="")
+    cd.log = open(cd.dir + "/cordond.log", "ab")
+    cd.start()
+    wait_for("cordonAlarmCleared deny-rate-high", lambda: [
+        x for x in snmp.traps() if "%s.10\t" % NOTIF in x and
+        '"deny-rate-high"' in x], timeout=15)
+    assert cd.ok("alarm-list")["alarms"] == []
 
 
 @pytest.mark.parametrize("rig", [{"master_first": False}], indirect=True)

@@ -122,6 +122,55 @@ prom_status(FILE *f, const json_t *st)
 	json_decref(one);
 }
 
+/* The raised alarm named NAME in the status reply's list, or NULL. */
+static const json_t *
+prom_alarm_row(const json_t *list, const char *name)
+{
+	const json_t *a;
+	size_t i;
+
+	json_array_foreach(list, i, a) {
+		const char *n = json_string_value(json_object_get(a, "name"));
+
+		if (n != NULL && strcmp(n, name) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+/* Every alarm of status.alarm_names, at 1 while raised (status.alarms). */
+static void
+prom_alarms(FILE *f, const json_t *st)
+{
+	const json_t *names = json_object_get(st, "alarm_names");
+	const json_t *list = json_object_get(st, "alarms"), *n;
+	static const struct {
+		const char *name, *help;
+	} fam[] = {
+		{ "cordon_alarm_active", "1 while the alarm is raised "
+		                         "(cordonctl show alarms), else 0." },
+		{ "cordon_alarm_acknowledged",
+		    "1 while the raised alarm is acknowledged, else 0." },
+	};
+	size_t i;
+
+	for (unsigned k = 0; k < 2 && json_array_size(names) > 0; k++) {
+		prom_family(f, fam[k].name, "gauge", fam[k].help);
+		json_array_foreach(names, i, n) {
+			const json_t *row =
+			    prom_alarm_row(list, json_string_value(n) ?: "");
+			json_t *v = json_boolean(
+			    row != NULL &&
+			    (k == 0 || json_is_true(json_object_get(row,
+			                   "acknowledged"))));
+
+			prom_sample(f, fam[k].name, v, "alarm",
+			    json_string_value(n) ?: "", PROM_END);
+			json_decref(v);
+		}
+	}
+}
+
 /* A family with one label, from a JSON object NAME -> count. */
 static void
 prom_map(FILE *f, const json_t *map, const char *name, const char *label,
@@ -358,6 +407,7 @@ cli_prom_format(const json_t *status, const json_t *counters,
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return NULL;
 	prom_status(f, status);
+	prom_alarms(f, status);
 	if (json_is_object(counters))
 		prom_counters(f, counters, rules);
 	if (ferror(f)) {

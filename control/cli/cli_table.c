@@ -201,6 +201,18 @@ static const struct cli_param cli_p_sess_revoke[] = {
 	END
 };
 
+static const struct cli_param cli_p_alarm_ack[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME|all",
+	    "the alarm (show alarms), or all raised alarms" },
+	END
+};
+
+static const struct cli_param cli_p_alarm_clear[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME",
+	    "an event alarm (a condition alarm clears by itself)" },
+	END
+};
+
 /* Defined in cli_parse.c: explain's optional SPORT before DPORT. */
 void cli_place_explain(struct cli_parse *p);
 
@@ -292,6 +304,13 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	    "end sessions: one id, or all of a subject, token or source",
 	    "session-revoke", NULL, NULL, CLI_C_ONEOF, cli_p_sess_revoke, NULL,
 	    NULL, NULL },
+	{ { "show", "alarms", NULL },
+	    "raised alarms: severity, since when, acknowledged by whom",
+	    "alarm-list", NULL, NULL, CLI_C_RO, cli_p_none, NULL, NULL, NULL },
+	{ { "alarm", "ack", NULL }, "acknowledge a raised alarm, or all",
+	    "alarm-ack", NULL, NULL, 0, cli_p_alarm_ack, NULL, NULL, NULL },
+	{ { "alarm", "clear", NULL }, "clear an event alarm", "alarm-clear",
+	    NULL, NULL, 0, cli_p_alarm_clear, NULL, NULL, NULL },
 	{ { NULL, NULL, NULL }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL,
 	    NULL } };
 
@@ -302,5 +321,6 @@ const struct cli_group cli_groups[] = {
 	{ "geo", "geolocation database actions" },
 	{ "audit", "audit log actions" },
 	{ "session", "identity sessions opened by signed tokens" },
+	{ "alarm", "acknowledge or clear alarms" },
 	{ NULL, NULL },
 };

@@ -34,6 +34,9 @@ static const struct {
 	{ "session-add", false, cd_cmd_session_add },
 	{ "session-list", true, cd_cmd_session_list },
 	{ "session-revoke", false, cd_cmd_session_revoke },
+	{ "alarm-list", true, cd_cmd_alarm_list },
+	{ "alarm-ack", false, cd_cmd_alarm_ack },
+	{ "alarm-clear", false, cd_cmd_alarm_clear },
 };
 
 static json_t *
@@ -188,6 +191,7 @@ cd_status_dp(struct cd *d)
 	json_t *o = json_object();
 	char ports[DPC_PORT_MAX * (DPC_NAME_MAX + 1)] = "";
 	bool up = d->dp_state == CD_DP_UP;
+	const struct cd_alarm_row *dpa = &d->alarms[CD_AL_DP_RESTARTED];
 
 	for (unsigned i = 0; up && i < d->dpst.nports && i < DPC_PORT_MAX; i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports),
@@ -197,14 +201,13 @@ cd_status_dp(struct cd *d)
 	json_object_set_new(o, "pid", json_integer(d->dp_pid));
 	json_object_set_new(o, "revision",
 	    json_integer(up ? (json_int_t)d->dpst.revision : 0));
-	json_object_set_new(o, "in_sync",
-	    json_boolean(
-	        up && d->dpst.revision == d->run.rev &&
-	        !memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN)));
+	json_object_set_new(o, "in_sync", json_boolean(cd_dp_in_sync(d)));
 	json_object_set_new(o, "restarts", json_integer(d->restarts));
 	json_object_set_new(o, "alarm",
-	    d->alarm_dp.since ? json_string(d->alarm_dp.name) : json_null());
-	json_object_set_new(o, "alarm_since", json_integer(d->alarm_dp.since));
+	    dpa->active ? json_string(cd_alarm_name(CD_AL_DP_RESTARTED))
+	                : json_null());
+	json_object_set_new(o, "alarm_since",
+	    json_integer(dpa->active ? dpa->raised : 0));
 	json_object_set_new(o, "workers",
 	    json_integer(up ? d->dpst.workers : 0));
 	json_object_set_new(o, "ports", json_string(ports));
@@ -244,44 +247,6 @@ cd_status_confirm(struct cd *d)
 	    "remaining_s", (json_int_t)(d->confirm_deadline - clk_boot_s()));
 }
 
-static json_t *
-cd_status_alarms(struct cd *d, json_t *geo)
-{
-	json_t *a = json_array();
-
-	if (d->alarm_dp.since)
-		json_array_append_new(a,
-		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_dp.name,
-		        "since", (json_int_t)d->alarm_dp.since, "detail",
-		        d->alarm_dp.detail));
-	if (d->alarm_geo.since)
-		json_array_append_new(a,
-		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_geo.name,
-		        "since", (json_int_t)d->alarm_geo.since, "detail",
-		        d->alarm_geo.detail));
-	if (d->alarm_evid.since)
-		json_array_append_new(a,
-		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_evid.name,
-		        "since", (json_int_t)d->alarm_evid.since, "detail",
-		        d->alarm_evid.detail));
-	if (d->audit_broken)
-		json_array_append_new(a,
-		    json_pack("{s:s, s:I, s:s}", "name", "audit-broken",
-		        "since", (json_int_t)d->audit_broken, "detail",
-		        "the audit log cannot take a record: changes "
-		        "are refused"));
-	if (json_is_true(json_object_get(geo, "stale")))
-		json_array_append_new(a,
-		    json_pack("{s:s, s:I, s:s}", "name", "geo-stale", "since",
-		        json_integer_value(
-		            json_object_get(geo, "build_epoch")) +
-		            (json_int_t)d->ctl.geo_max_age * 86400,
-		        "detail",
-		        "geolocation data older than control.geo_max_age"));
-	cd_journal_alarms(d->sess, a);
-	return a;
-}
-
 int
 cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
@@ -310,7 +275,9 @@ cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "candidate_base",
 	    json_integer((json_int_t)base));
 	json_object_set_new(o, "dataplane", cd_status_dp(d));
-	json_object_set_new(o, "alarms", cd_status_alarms(d, geo));
+	cd_alarm_tick_now(d);
+	json_object_set_new(o, "alarms", cd_alarm_list(d));
+	json_object_set_new(o, "alarm_names", cd_alarm_names());
 	json_object_set_new(o, "geo", geo);
 	json_object_set_new(o, "confirm", cd_status_confirm(d));
 	*data = o;

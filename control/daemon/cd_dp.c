@@ -36,6 +36,13 @@ cd_dp_state_name(enum cd_dp_state s)
 	return names[s];
 }
 
+bool
+cd_dp_in_sync(const struct cd *d)
+{
+	return d->dp_state == CD_DP_UP && d->dpst.revision == d->run.rev &&
+	       !memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN);
+}
+
 /* Alive and not a zombie (an adopted cordon-dp is not our child). */
 static bool
 cd_pid_alive(pid_t pid)
@@ -297,16 +304,15 @@ cd_dp_start(struct cd *d)
 	cd_dp_spawn(d);
 }
 
+/* An event alarm: it stays until an admin clears it (cd_alarm.h). */
 static void
 cd_dp_alarm(struct cd *d, const char *why)
 {
-	struct cd_alarm *a = &d->alarm_dp;
+	char detail[CD_ALARM_DETAIL];
 
-	snprintf(a->name, sizeof(a->name), "dataplane-restarted");
-	snprintf(a->detail, sizeof(a->detail), "%s; restart %u in %u s", why,
+	snprintf(detail, sizeof(detail), "%.100s; restart %u in %u s", why,
 	    d->restarts, d->backoff_s);
-	a->since = clk_unix_s();
-	cd_log("alarm %s: %s", a->name, a->detail);
+	cd_alarm_event(d, CD_AL_DP_RESTARTED, detail);
 	sd_notifyf(0, "STATUS=dataplane down: %s", why);
 }
 

@@ -151,6 +151,8 @@ cd_nft_tick(struct cd *d)
 	    NFT_TABLE_DEFAULT, (unsigned long)d->run.rev);
 	cd_syslog_event(d, "dataplane-restarted", "nftables table reinstalled",
 	    "revision", CD_SL_U(d->run.rev), NULL);
+	cd_alarm_event(d, CD_AL_DP_RESTARTED,
+	    "nftables table was gone: reinstalled");
 	if (cd_nft_activate(d, &d->run, true, &e) < 0)
 		cd_log("%s", e.msg);
 }

@@ -65,6 +65,23 @@ sl_emit(struct cd_syslog *s, unsigned sev, const char *msgid,
 		sl_target_push(&s->t[i], buf, (size_t)n);
 }
 
+static void
+sl_event_v(struct cd *d, unsigned sev, const char *msgid, const char *msg,
+    va_list ap)
+{
+	struct sl_param sd[SL_PARAMS_MAX];
+	unsigned n = 0;
+	const char *k;
+
+	if (d->slog == NULL)
+		return;
+	while (n < SL_PARAMS_MAX && (k = va_arg(ap, const char *)) != NULL) {
+		sd[n].name = k;
+		sd[n++].value = va_arg(ap, const char *);
+	}
+	sl_emit(d->slog, sev, msgid, sd, n, msg);
+}
+
 void
 cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
 {
@@ -83,23 +100,26 @@ cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
 		{ "geo-static", SL_ERR },
 		{ "evidence-failed", SL_ERR },
 	};
-	struct sl_param sd[SL_PARAMS_MAX];
-	unsigned n = 0, sev = SL_NOTICE;
-	const char *k;
+	unsigned sev = SL_NOTICE;
 	va_list ap;
 
-	if (d->slog == NULL)
-		return;
-	va_start(ap, msg);
-	while (n < SL_PARAMS_MAX && (k = va_arg(ap, const char *)) != NULL) {
-		sd[n].name = k;
-		sd[n++].value = va_arg(ap, const char *);
-	}
-	va_end(ap);
 	for (size_t i = 0; i < sizeof(sevs) / sizeof(sevs[0]); i++)
 		if (strcmp(sevs[i].id, msgid) == 0)
 			sev = sevs[i].sev;
-	sl_emit(d->slog, sev, msgid, sd, n, msg);
+	va_start(ap, msg);
+	sl_event_v(d, sev, msgid, msg, ap);
+	va_end(ap);
+}
+
+void
+cd_syslog_event_sev(struct cd *d, unsigned sev, const char *msgid,
+    const char *msg, ...)
+{
+	va_list ap;
+
+	va_start(ap, msg);
+	sl_event_v(d, sev, msgid, msg, ap);
+	va_end(ap);
 }
 
 /* Packet records -------------------------------------------------------- */
@@ -435,26 +455,6 @@ cd_syslog_next_ms(const struct cd *d)
 	return t;
 }
 
-/* geo-stale: once when the newest layer passes control.geo_max_age. */
-static void
-sl_geo_watch(struct cd *d)
-{
-	struct cd_syslog *s = d->slog;
-	int64_t epoch = cd_geo_epoch(&d->run.geo);
-	int64_t age = clk_unix_s() - epoch;
-	bool stale = d->ctl.geo_max_age > 0 && d->run.conf != NULL &&
-	             age > (int64_t)d->ctl.geo_max_age * 86400;
-
-	if (stale && !s->geo_stale)
-		cd_syslog_event(d, "geo-stale",
-		    "geolocation data is older "
-		    "than control.geo_max_age",
-		    "build_epoch", CD_SL_U(epoch), "age_s", CD_SL_U(age),
-		    "max_age_s", CD_SL_U((uint64_t)d->ctl.geo_max_age * 86400),
-		    NULL);
-	s->geo_stale = stale;
-}
-
 void
 cd_syslog_tick(struct cd *d)
 {
@@ -467,7 +467,6 @@ cd_syslog_tick(struct cd *d)
 	if (d->dpc != NULL)
 		(void)dpc_events_read(d->dpc, sl_event, d);
 	sl_agg_expire(d, false);
-	sl_geo_watch(d);
 	for (unsigned i = 0; i < s->ntargets; i++)
 		sl_target_tick(&s->t[i], now);
 }

@@ -31,6 +31,9 @@ void cd_syslog_close(struct cd *d);
  */
 void cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
     __attribute__((sentinel));
+/* The same with severity SEV (syslog's, 0 emerg .. 7 debug). */
+void cd_syslog_event_sev(struct cd *d, unsigned sev, const char *msgid,
+    const char *msg, ...) __attribute__((sentinel));
 /* A number as a value for cd_syslog_event(): CD_SL_U(rev). */
 const char *cd_syslog_u(char buf[24], uint64_t v);
 #define CD_SL_U(v) cd_syslog_u((char[24]){ 0 }, (uint64_t)(v))
@@ -56,7 +59,7 @@ unsigned cd_syslog_poll_fill(struct cd *d, struct pollfd *pfd);
 void cd_syslog_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n);
 /* Monotonic ms of its next timer (window end, reconnect). */
 int64_t cd_syslog_next_ms(const struct cd *d);
-/* Timers: aggregation windows, reconnects, the geo-stale watch. */
+/* Timers: aggregation windows, reconnects. */
 void cd_syslog_tick(struct cd *d);
 
 /* "show logging": counters, per-target state. */

@@ -69,7 +69,6 @@ struct cd_syslog {
 	int64_t agg_next_ms; /* earliest window end, or INT64_MAX */
 
 	struct sl_bucket bucket_rate; /* packet records allowed now */
-	bool geo_stale;
 
 	uint64_t events, records, overflow, rate_records, rate_events;
 };

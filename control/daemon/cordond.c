@@ -207,6 +207,7 @@ cd_setup(struct cd *d)
 	cd_rulectr_init(d->rc);
 	if (cd_store_init(d) < 0 || cd_confirm_startup(d) < 0)
 		return -1;
+	cd_alarm_load(d, &cd_alarm_checks);
 	if (cd_run_load_running(d, &e) < 0) {
 		cd_log("running revision %lu: %s",
 		    (unsigned long)store_running(d->store), e.msg);
@@ -230,7 +231,6 @@ cd_setup(struct cd *d)
 	}
 	if (cd_snmp_start(d) < 0)
 		return -1;
-	cd_geo_static_announce(d);
 	d->be->start(d);
 	return 0;
 }
@@ -323,6 +323,7 @@ cd_loop(struct cd *d)
 		cd_confirm_tick(d);
 		cd_syslog_tick(d);
 		cd_sess_tick(d);
+		cd_alarm_tick(d);
 	}
 	cd_log("stopping; cordon-dp pid %d keeps enforcing revision %lu",
 	    (int)d->dp_pid, (unsigned long)d->run.rev);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "config/load/conf.h"
+#include "control/daemon/cd_alarm.h"
 #include "control/daemon/cd_backend.h"
 #include "control/daemon/cd_rulectr.h"
 #include "control/daemon/cd_sess.h"
@@ -115,9 +116,13 @@ struct cd {
 	struct stats *sum;     /* scratch */
 	struct cd_rulectr *rc; /* hits per rule identity (cd_rulectr.h) */
 
-	struct cd_alarm alarm_dp;
-	struct cd_alarm alarm_geo;          /* geo-static: saved tables */
-	struct cd_alarm alarm_evid;         /* evidence-failed (cd_evid.c) */
+	struct cd_alarm alarm_geo;  /* geo-static: saved tables */
+	struct cd_alarm alarm_evid; /* evidence-failed (cd_evid.c) */
+	bool evid_heard;            /* an evidence note came since the start */
+	struct cd_alarm_row alarms[CD_AL_MAX]; /* the table (cd_alarm.h) */
+	int64_t alarm_next_ms;
+	const struct cd_alarm_ops *alarm_ops;
+	int64_t dp_unsync_s; /* boot time it was last seen in sync */
 	uint8_t geo_saved_id[DPC_HASH_LEN]; /* what the saved file holds */
 	char dp_error[1024];
 	struct nft_ctx *nft;         /* backend nftables (cd_nft.c) */
@@ -201,6 +206,8 @@ int cd_privs_drop(void);
 /* cd_dp.c: cordon-dp supervision (cd_backend_dpdk) */
 void cd_dp_reaped(struct cd *d, pid_t pid, int status);
 const char *cd_dp_state_name(enum cd_dp_state s);
+/* Up, enforcing the running revision's policy (status in_sync). */
+bool cd_dp_in_sync(const struct cd *d);
 
 /*
  * cd_nft.c: backend nftables (cd_backend_nft: the kernel enforces, no
@@ -249,6 +256,8 @@ cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
     cd_cmd_confirm, cd_cmd_rollback, cd_cmd_geo_reload, cd_cmd_audit_verify,
     cd_cmd_session_add, cd_cmd_session_list, cd_cmd_session_revoke,
     cd_cmd_discard, cd_cmd_update;
+/* cd_alarm_cmd.c: show alarms, alarm ack, alarm clear. */
+cd_cmd_fn cd_cmd_alarm_list, cd_cmd_alarm_ack, cd_cmd_alarm_clear;
 
 /*
  * cd_cand.c: a change to the caller's candidate audited, or taken back
@@ -297,7 +306,6 @@ int cd_geo_fallback(struct cd *d, const struct conf *c, struct geo_db *db,
     struct cd_err *e);
 void cd_geo_fresh(struct cd *d);
 void cd_geo_saved_probe(struct cd *d);
-void cd_geo_static_announce(struct cd *d);
 
 /* cd_lookup.c: how explain names a classifier verdict V of policy POL:
  * the rule ("(unidentified)", "(knock)", "(default)" when none), and why. */

@@ -245,6 +245,10 @@ REQUESTS = {
                                "203.0.113.9", "dst", "198.51.100.7",
                                "proto", "tcp", "sport", "40000", "dport",
                                "22", "iface", "outside0"],
+    "show-alarms": "show alarms",
+    "alarm-ack": "alarm ack dataplane-restarted",
+    "alarm-ack-all": "alarm ack all",
+    "alarm-clear": "alarm clear dataplane-restarted",
 }
 
 
@@ -293,7 +297,8 @@ def test_prefixes(ctl_bin, daemon):
                 "attrs": {"proto": ["udp", "icmp"], "direction": "out",
                           "action": "allow"}}}),
             ("g r", {"cmd": "geo-reload"}),
-            ("a v", {"cmd": "audit-verify"})]:
+            ("au v", {"cmd": "audit-verify"}),
+            ("al a all", {"cmd": "alarm-ack"})]:
         daemon.requests.clear()
         r = run(ctl_bin, args.split(), daemon.path)
         assert r.returncode == 0, (args, r.stderr)
@@ -415,16 +420,18 @@ def help_words(out):
 @pytest.mark.parametrize("args,want", [
     ("?", ["show", "lookup", "explain", "set", "delete", "compare",
            "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "alarm"]),
     ("help", ["show", "lookup", "explain", "set", "delete", "compare",
               "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "alarm"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
-                "candidate", "logging", "captures", "sessions"]),
+                "candidate", "logging", "captures", "sessions",
+                "alarms"]),
     ("sh help", ["status", "counters", "rules", "regions", "services",
                  "ports", "nexthops", "geo", "revisions", "audit",
-                 "config", "candidate", "logging", "captures", "sessions"]),
+                 "config", "candidate", "logging", "captures", "sessions",
+                 "alarms"]),
     ("set ?", ["rule", "region", "service", "override", "nexthop",
                "default"]),
     ("set rule ?", ["NAME"]),
@@ -476,11 +483,12 @@ def test_help_text(ctl_bin):
 @pytest.mark.parametrize("words,want", [
     ([""], ["show", "lookup", "explain", "set", "delete", "compare",
             "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "alarm"]),
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
-                  "config", "candidate", "logging", "captures", "sessions"]),
+                  "config", "candidate", "logging", "captures", "sessions",
+                  "alarms"]),
     (["s"], ["show", "set", "session"]),
     (["show", "se"], ["services", "sessions"]),
     (["session", ""], ["add", "list", "revoke"]),
@@ -578,6 +586,7 @@ RENDER = {
     "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
+    "alarms": "show alarms",
 }
 
 

@@ -383,3 +383,9 @@ def test_deleted_table_is_reinstalled(rig):
     wait_for("the table to come back", back, 15, 0.2)
     assert connect(CN4, SRV4, 443) == "timeout"
     assert "is gone: reinstalling" in rig.logtext()
+    # An event alarm (issue 14): it stays until an admin clears it.
+    alarms = {a["name"]: a for a in rig.ok("alarm-list")["alarms"]}
+    assert alarms["dataplane-restarted"]["kind"] == "event", alarms
+    assert rig.ok("alarm-clear", name="dataplane-restarted")["cleared"]
+    assert "dataplane-restarted" not in [
+        a["name"] for a in rig.ok("alarm-list")["alarms"]]

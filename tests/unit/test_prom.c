@@ -238,6 +238,35 @@ test_rules_action_unknown(void **state)
 	free(t);
 }
 
+/*
+ * Every alarm the daemon knows has a series: 1 while raised (status
+ * alarms), 0 otherwise, so that a cleared alarm reads 0 (issue 14).
+ */
+static void
+test_alarms(void **state)
+{
+	json_t *st = parse(status_json);
+	char *t;
+
+	(void)state;
+	json_object_set_new(st, "alarm_names",
+	    json_pack("[s, s]", "geo-stale", "dataplane-restarted"));
+	json_object_set_new(st, "alarms",
+	    json_pack("[{s:s, s:b}]", "name", "dataplane-restarted",
+	        "acknowledged", 1));
+	t = cli_prom_format(st, NULL, NULL);
+	assert_true(has_line(t, "# TYPE cordon_alarm_active gauge"));
+	assert_true(has_line(t, "cordon_alarm_active{alarm=\"geo-stale\"} 0"));
+	assert_true(has_line(t,
+	    "cordon_alarm_active{alarm=\"dataplane-restarted\"} 1"));
+	assert_true(
+	    has_line(t, "cordon_alarm_acknowledged{alarm=\"geo-stale\"} 0"));
+	assert_true(has_line(t,
+	    "cordon_alarm_acknowledged{alarm=\"dataplane-restarted\"} 1"));
+	free(t);
+	json_decref(st);
+}
+
 int
 main(void)
 {
@@ -247,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_families),
 		cmocka_unit_test(test_dataplane_down),
 		cmocka_unit_test(test_rules_action_unknown),
+		cmocka_unit_test(test_alarms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -197,4 +197,12 @@ long long cli_now(void);
 json_t *cli_file_read(const char *kw, const char *path, char *err,
     size_t errlen);
 
+/*
+ * cordonctl monitor (cli_mon.c): reads cordond's event lines from FD
+ * after the subscription's reply and prints them, as text or (JSON) as
+ * they came, until cordond closes (CLI_EX_UNREACH) or SIGINT/SIGTERM
+ * or a closed standard output ends it (CLI_EX_OK).
+ */
+int cli_monitor_stream(int fd, int json);
+
 #endif

@@ -201,6 +201,16 @@ static const struct cli_param cli_p_sess_revoke[] = {
 	END
 };
 
+static const struct cli_param cli_p_monitor[] = {
+	{ "deny", "deny", CLI_V_FLAG, NULL, 0, NULL,
+	    "only packets not allowed (drop, reject, reroute)" },
+	{ "rule", "rule", CLI_V_STR, NULL, 0, "NAME",
+	    "only the packets this rule decided ((default): none did)" },
+	{ "src", "src", CLI_V_STR, NULL, 0, "PREFIX",
+	    "only sources in this address or prefix" },
+	END
+};
+
 /* Defined in cli_parse.c: explain's optional SPORT before DPORT. */
 void cli_place_explain(struct cli_parse *p);
 
@@ -292,6 +302,9 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	    "end sessions: one id, or all of a subject, token or source",
 	    "session-revoke", NULL, NULL, CLI_C_ONEOF, cli_p_sess_revoke, NULL,
 	    NULL, NULL },
+	{ { "monitor", NULL, NULL },
+	    "verdict events of logged rules as they happen (Ctrl-C ends)",
+	    "monitor", NULL, NULL, CLI_C_RO, cli_p_monitor, NULL, NULL, NULL },
 	{ { NULL, NULL, NULL }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL,
 	    NULL } };
 

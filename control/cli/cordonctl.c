@@ -237,12 +237,18 @@ ctl_run(const struct ctl_opts *o, struct cli_parse *p)
 	if ((fd = ctl_connect(o, p->cmd)) < 0)
 		goto out_req;
 	reply = cli_conn_call(fd, req, o->timeout_ms, &rc, err, sizeof(err));
-	close(fd);
 	if (!reply) {
+		close(fd);
 		fprintf(stderr, "cordonctl: %s\n", err);
 		goto out_req;
 	}
-	rc = ctl_print_reply(o, reply, p->cmd);
+	/* monitor: the subscription is answered, then the events flow. */
+	if (strcmp(p->cmd->cmd, "monitor") == 0 &&
+	    json_is_true(json_object_get(reply, "ok")))
+		rc = cli_monitor_stream(fd, o->json);
+	else
+		rc = ctl_print_reply(o, reply, p->cmd);
+	close(fd);
 	json_decref(reply);
 out_req:
 	json_decref(req);

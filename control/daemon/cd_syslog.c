@@ -126,8 +126,8 @@ sl_addr(const struct dpc_wire_event *ev, int dst, char *out, size_t len)
 	    out, (socklen_t)len);
 }
 
-static const char *
-sl_rule(const struct policy *p, unsigned rule, char buf[16])
+const char *
+cd_syslog_rule(const struct policy *p, unsigned rule, char buf[16])
 {
 	if (rule == POL_RULE_DEFAULT)
 		return "(default)";
@@ -137,8 +137,8 @@ sl_rule(const struct policy *p, unsigned rule, char buf[16])
 	return buf;
 }
 
-static const char *
-sl_proto(unsigned proto, char buf[8])
+const char *
+cd_syslog_proto(unsigned proto, char buf[8])
 {
 	switch (proto) {
 	case IPPROTO_TCP:
@@ -170,7 +170,7 @@ sl_packet_params(struct cd *d, const struct dpc_wire_event *ev,
     struct sl_ptext *x, struct sl_param *sd)
 {
 	const struct policy *p = d->run.pol;
-	const char *rule = sl_rule(p, ev->rule, x->rule);
+	const char *rule = cd_syslog_rule(p, ev->rule, x->rule);
 	unsigned n = 0;
 
 #define SL_P(k, v) (sd[n].name = (k), sd[n++].value = (v))
@@ -217,7 +217,8 @@ sl_record(struct cd *d, const struct dpc_wire_event *ev, uint64_t count,
 	char pb[8];
 	unsigned n;
 
-	snprintf(x.proto, sizeof(x.proto), "%s", sl_proto(ev->proto, pb));
+	snprintf(x.proto, sizeof(x.proto), "%s",
+	    cd_syslog_proto(ev->proto, pb));
 	sl_addr(ev, 0, x.src, sizeof(x.src));
 	sl_addr(ev, 1, x.dst, sizeof(x.dst));
 	snprintf(x.sport, sizeof(x.sport), "%u", ev->sport);
@@ -336,6 +337,7 @@ sl_event(void *arg, const struct dpc_wire_event *ev)
 	int64_t now = (int64_t)(ev->unix_ns / 1000);
 	struct sl_agg *a;
 
+	cd_mon_event(d, ev); /* cordonctl monitor: every event, at once */
 	if (s == NULL)
 		return;
 	s->events += ev->count;
@@ -601,5 +603,6 @@ cd_syslog_show(struct cd *d)
 		        (json_int_t)t->errors, "error", t->error));
 	}
 	json_object_set_new(o, "targets", a);
+	json_object_set_new(o, "monitors", json_integer(cd_mon_count(d)));
 	return o;
 }

@@ -322,6 +322,7 @@ cd_loop(struct cd *d)
 		d->be->tick(d);
 		cd_confirm_tick(d);
 		cd_syslog_tick(d);
+		cd_mon_tick(d);
 		cd_sess_tick(d);
 	}
 	cd_log("stopping; cordon-dp pid %d keeps enforcing revision %lu",

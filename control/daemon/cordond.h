@@ -82,7 +82,8 @@ struct cd_client {
 	char *out;
 	size_t outlen, outoff;
 	int64_t deadline_ms;
-	int64_t since_ms; /* accepted at (clk_mono_ms) */
+	int64_t since_ms;   /* accepted at (clk_mono_ms) */
+	struct cd_mon *mon; /* a monitor subscriber (cd_mon.c), else NULL */
 };
 
 struct cd {
@@ -141,6 +142,7 @@ struct cd {
 	struct cd_syslog *slog;   /* cd_syslog.c */
 	struct cd_prom *prom;     /* NULL: no Prometheus listener */
 	struct cd_sessions *sess; /* NULL: no identity group */
+	struct cd_mon *mon_new;   /* subscribed, not yet attached (cd_mon.c) */
 	bool quit;
 };
 
@@ -238,6 +240,26 @@ struct dpc_msg_evidence;
 void cd_evid_in(void *arg, const struct dpc_msg_evidence *m);
 json_t *cd_show_captures(struct cd *d);
 
+/*
+ * cd_mon.c: cordonctl monitor.  The monitor handler leaves the new
+ * subscription in D->mon_new; attach gives it to the client whose
+ * request it answered (after its reply is queued).  event: one verdict
+ * event from cordon-dp for every subscriber whose filter takes it;
+ * tick: tells subscribers with room again what they lost.
+ */
+struct cd_mon;
+struct dpc_wire_event;
+void cd_mon_attach(struct cd *d, struct cd_client *c);
+void cd_mon_event(struct cd *d, const struct dpc_wire_event *ev);
+void cd_mon_tick(struct cd *d);
+void cd_mon_free(struct cd_mon *m);
+unsigned cd_mon_count(const struct cd *d); /* subscribers now */
+/*
+ * cd_sock.c: appends N bytes of S, unframed, to C's output unless more
+ * than CAP bytes would then wait there: 0, or -1 (nothing appended).
+ */
+int cd_client_push(struct cd_client *c, const char *s, size_t n, size_t cap);
+
 /* cd_cmd.c: request dispatch */
 json_t *cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c);
 
@@ -249,6 +271,7 @@ cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
     cd_cmd_confirm, cd_cmd_rollback, cd_cmd_geo_reload, cd_cmd_audit_verify,
     cd_cmd_session_add, cd_cmd_session_list, cd_cmd_session_revoke,
     cd_cmd_discard, cd_cmd_update;
+cd_cmd_fn cd_cmd_monitor;
 
 /*
  * cd_cand.c: a change to the caller's candidate audited, or taken back

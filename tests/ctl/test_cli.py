@@ -245,6 +245,8 @@ REQUESTS = {
                                "203.0.113.9", "dst", "198.51.100.7",
                                "proto", "tcp", "sport", "40000", "dport",
                                "22", "iface", "outside0"],
+    "monitor": "monitor",
+    "monitor-filters": "monitor deny rule cn-ssh src 198.51.100.0/24",
 }
 
 
@@ -255,7 +257,9 @@ def argv_of(spec):
 @pytest.mark.parametrize("name", sorted(REQUESTS))
 def test_request(ctl_bin, daemon, name):
     r = run(ctl_bin, argv_of(REQUESTS[name]), daemon.path)
-    assert r.returncode == 0, r.stderr
+    # A monitor ends when the daemon closes its stream: exit 3.
+    assert r.returncode == (3 if name.startswith("monitor") else 0), \
+        r.stderr
     assert len(daemon.requests) == 1
     # Key order too: one command line always gives one request text.
     golden_check("requests/%s.json" % name,
@@ -415,10 +419,10 @@ def help_words(out):
 @pytest.mark.parametrize("args,want", [
     ("?", ["show", "lookup", "explain", "set", "delete", "compare",
            "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "monitor"]),
     ("help", ["show", "lookup", "explain", "set", "delete", "compare",
               "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "monitor"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
                 "candidate", "logging", "captures", "sessions"]),
@@ -458,6 +462,7 @@ def help_words(out):
     ("session revoke ?", ["id", "sub", "jti", "src"]),
     ("session revoke jti ?", ["J"]),
     ("session revoke jti x ?", ["<cr>"]),
+    ("monitor ?", ["deny", "rule", "src", "<cr>"]),
 ])
 def test_help(ctl_bin, daemon, args, want):
     r = run(ctl_bin, args.split(), daemon.path)
@@ -476,7 +481,7 @@ def test_help_text(ctl_bin):
 @pytest.mark.parametrize("words,want", [
     ([""], ["show", "lookup", "explain", "set", "delete", "compare",
             "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "monitor"]),
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
@@ -1144,6 +1149,46 @@ def test_prometheus_usage(ctl_bin, daemon):
     r = run(ctl_bin, ["show", "counters", "-p"], daemon.path)
     assert r.returncode == 1 and r.stderr == "cordonctl: internal: boom\n"
     assert r.stdout == ""
+
+
+# -- monitor (issue 14) -------------------------------------------------------
+
+MON_EVENTS = [
+    {"type": "event", "time_us": 1796638497123456, "action": "drop",
+     "reason": "rule", "rule": "cn-ssh-deny", "src": "198.51.100.10",
+     "dst": "192.0.2.100", "sport": 40000, "dport": 22, "proto": "tcp",
+     "country": "CN", "service": "ssh", "port": "outside0", "count": 1},
+    {"type": "dropped", "events": 12, "queue_full": 10, "rate_limited": 2},
+    {"type": "event", "time_us": 1796638498000999, "action": "allow",
+     "reason": "none", "rule": "(default)", "src": "2001:db8::7",
+     "dst": "2001:db8::1", "proto": "icmpv6", "country": "DE",
+     "service": None, "origin": "203.0.113.9", "origin_country": "RU",
+     "port": "outside0", "count": 3},
+]
+
+
+def mon_reply(req):
+    """The subscription's reply, then the lines, then the end."""
+    lines = "".join(json.dumps(e) + "\n" for e in MON_EVENTS).encode()
+    return [{"v": 1, "ok": True, "data": {"schema": 1, "subscribed": True}},
+            lines[:100], 0.1, lines[100:]]
+
+
+def test_monitor_text_and_json(ctl_bin, daemon):
+    """Each line as text (ISO 8601 time, verdict, rule, src -> dst,
+    proto, country, service) or, with -j, as it came; the stream's end
+    by the daemon is exit 3."""
+    daemon.reply = mon_reply
+    r = run(ctl_bin, ["monitor", "deny"], daemon.path)
+    assert r.returncode == 3, r.stderr
+    assert r.stderr == "cordonctl: cordond ended the monitor\n"
+    golden_check("render/monitor.txt", r.stdout)
+    r = run(ctl_bin, ["monitor", "-j"], daemon.path)
+    assert [json.loads(ln) for ln in r.stdout.splitlines()] == MON_EVENTS
+    daemon.reply = lambda req: {"v": 1, "ok": False, "error": {
+        "code": "busy", "message": "8 monitors are running already"}}
+    r = run(ctl_bin, ["monitor"], daemon.path)
+    assert r.returncode == 1 and "busy" in r.stderr and r.stdout == ""
 
 
 # -- identity sessions (issue 4) ----------------------------------------------

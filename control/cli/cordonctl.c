@@ -290,13 +290,15 @@ ctl_refused(json_t *reply)
 
 /*
  * show counters prometheus: status, counters and rules (for the rules'
- * actions) as one exposition.  A dataplane that is not up leaves the
- * counters out, as the daemon's listener does.
+ * actions), the syslog pipeline and the sessions as one exposition.  A
+ * dataplane that is not up leaves the counters out, as the daemon's
+ * listener does; no identity group, the sessions.
  */
 static int
 ctl_prometheus(const struct ctl_opts *o, const struct cli_cmd *cmd)
 {
-	json_t *st, *cn = NULL, *ru = NULL;
+	json_t *st, *cn = NULL, *ru = NULL, *lg = NULL, *ss = NULL;
+	struct cli_prom_in in = { NULL, NULL, NULL, NULL, NULL };
 	const char *code;
 	char *text = NULL;
 	int rc = CLI_EX_UNREACH;
@@ -319,9 +321,15 @@ ctl_prometheus(const struct ctl_opts *o, const struct cli_cmd *cmd)
 		rc = ctl_print_reply(o, ru, cmd);
 		goto out;
 	}
-	if (!(text = cli_prom_format(json_object_get(st, "data"),
-	          code ? NULL : json_object_get(cn, "data"),
-	          json_object_get(ru, "data")))) {
+	if (!(lg = ctl_call(o, cmd, "show", "logging")) ||
+	    !(ss = ctl_call(o, cmd, "session-list", NULL)))
+		goto out;
+	in.status = json_object_get(st, "data");
+	in.counters = code ? NULL : json_object_get(cn, "data");
+	in.rules = json_object_get(ru, "data");
+	in.logging = json_object_get(lg, "data");
+	in.sessions = json_object_get(ss, "data");
+	if (!(text = cli_prom_format_all(&in))) {
 		fprintf(stderr, "cordonctl: %s\n", strerror(errno));
 		rc = CLI_EX_REFUSED;
 		goto out;
@@ -330,6 +338,8 @@ ctl_prometheus(const struct ctl_opts *o, const struct cli_cmd *cmd)
 	rc = fflush(stdout) == 0 ? CLI_EX_OK : CLI_EX_REFUSED;
 out:
 	free(text);
+	json_decref(ss);
+	json_decref(lg);
 	json_decref(ru);
 	json_decref(cn);
 	json_decref(st);

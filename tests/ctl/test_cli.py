@@ -1092,7 +1092,8 @@ def prom_daemon_reply(counters_ok=True):
         if req["cmd"] == "counters" and not counters_ok:
             return {"v": 1, "ok": False, "error": {
                 "code": "dataplane", "message": "cordon-dp is down"}}
-        name = {"status": "status", "counters": "counters"}.get(
+        name = {"status": "status", "counters": "counters",
+                "session-list": "session-list-1"}.get(
             req["cmd"], req.get("args", {}).get("what"))
         return {"v": 1, "ok": True, "data": load_reply(name)}
     return reply
@@ -1114,7 +1115,8 @@ def test_prometheus_text(ctl_bin, daemon, spelling):
     golden_check("prometheus/counters.txt", r.stdout)
     # Three requests, each as a plain command: the flag is cordonctl's.
     assert [(q["cmd"], q.get("args", {})) for q in daemon.requests] == [
-        ("status", {}), ("counters", {}), ("show", {"what": "rules"})]
+        ("status", {}), ("counters", {}), ("show", {"what": "rules"}),
+        ("show", {"what": "logging"}), ("session-list", {})]
     for ln in r.stdout.splitlines():
         assert PROM_LINE.match(ln), ln
     names = [ln.split()[2] for ln in r.stdout.splitlines()
@@ -1131,7 +1133,8 @@ def test_prometheus_dataplane_down(ctl_bin, daemon):
     r = run(ctl_bin, ["show", "counters", "-p"], daemon.path)
     assert r.returncode == 0, r.stderr
     golden_check("prometheus/down.txt", r.stdout)
-    assert [q["cmd"] for q in daemon.requests] == ["status", "counters"]
+    assert [q["cmd"] for q in daemon.requests] == [
+        "status", "counters", "show", "session-list"]
 
 
 def test_prometheus_usage(ctl_bin, daemon):

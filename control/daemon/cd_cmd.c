@@ -35,6 +35,7 @@ static const struct {
 	{ "session-list", true, cd_cmd_session_list },
 	{ "session-revoke", false, cd_cmd_session_revoke },
 	{ "monitor", true, cd_cmd_monitor },
+	{ "complete", true, cd_cmd_complete },
 };
 
 static json_t *

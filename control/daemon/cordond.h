@@ -272,6 +272,7 @@ cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
     cd_cmd_session_add, cd_cmd_session_list, cd_cmd_session_revoke,
     cd_cmd_discard, cd_cmd_update;
 cd_cmd_fn cd_cmd_monitor;
+cd_cmd_fn cd_cmd_complete;
 
 /*
  * cd_cand.c: a change to the caller's candidate audited, or taken back

@@ -27,6 +27,8 @@ import time
 
 import pytest
 
+import cordonrig
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 GOLDEN = os.path.join(HERE, "golden")
@@ -521,17 +523,7 @@ def test_complete(ctl_bin, words, want):
 def bash_complete(ctl_bin, line):
     """COMPREPLY of appliance/bash-completion/cordonctl for LINE (the
     cursor at its end)."""
-    script = os.path.join(ROOT, "appliance", "bash-completion", "cordonctl")
-    prog = ("source %s\n"
-            "COMP_WORDS=(%s)\n"
-            "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
-            "_cordonctl\n"
-            "printf '%%s\\n' \"${COMPREPLY[@]}\"\n") % (
-                script, " ".join("'%s'" % w for w in line))
-    r = subprocess.run(["bash", "-c", prog], capture_output=True,
-                       text=True, timeout=20)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.split()
+    return cordonrig.bash_complete(line)
 
 
 def test_bash_completion(ctl_bin):

@@ -42,7 +42,8 @@ cd_usage(FILE *f)
 	    "  -f FILE  configuration (default %s)\n"
 	    "  -n       check the configuration, print it, exit\n"
 	    "  -d       debug messages on stderr\n"
-	    "  -V       version\n",
+	    "  -V       version\n"
+	    "  -h       this help\n",
 	    CD_DEFAULT_CONF);
 }
 

@@ -145,13 +145,21 @@ def example(words, lines):
     first of alternatives, placeholders from SAMPLES (by command, by
     the keyword before, by name; else "1")."""
     cmd = " ".join(words)
-    argv, kw = list(words), ""
+    argv, kw, depth = list(words), "", 0
     for li, groups in enumerate(lines):
+        macs = [m for m, _ in groups]
+        if depth > 0:           # inside an .Oo block of several lines
+            depth += macs.count("Oo") - macs.count("Oc")
+            continue
         for gi, (mac, args) in enumerate(groups):
             if li == 0 and gi == 0:
                 continue
             if mac in ("Op", "Oo"):
-                break           # optional: the rest of the line
+                # Optional: the rest of the line, and up to the .Oc
+                # that closes an .Oo left open here.
+                rest = macs[gi:]
+                depth = rest.count("Oo") - rest.count("Oc")
+                break
             got, rest = pick(args)
             if mac in ("Cm", "Ic"):
                 argv += got

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "control/daemon/cordond.h"
+#include "core/classify/cls_fmt.h"
 #include "core/stats/reasons.h"
 #include "wire/dpc_proto.h"
 
@@ -156,7 +157,7 @@ cd_mon_match(const struct cd *d, const struct cd_mon *m,
 	if (m->deny && ev->action == CDN_ACT_ALLOW)
 		return false;
 	if (m->rule[0] &&
-	    strcmp(m->rule, cd_syslog_rule(d->run.pol, ev->rule, rb)) != 0)
+	    strcmp(m->rule, cd_rule_name(d->run.pol, ev->rule, rb)) != 0)
 		return false;
 	if (m->af == 0)
 		return true;
@@ -206,7 +207,7 @@ cd_mon_json(const struct cd *d, const struct dpc_wire_event *ev)
 	json_object_set_new(o, "reason",
 	    json_string(cdn_reason_name(ev->reason)));
 	json_object_set_new(o, "rule",
-	    json_string(cd_syslog_rule(p, ev->rule, rb)));
+	    json_string(cd_rule_name(p, ev->rule, rb)));
 	cd_mon_addr(o, "src", ev->af, ev->src);
 	cd_mon_addr(o, "dst", ev->af, ev->dst);
 	if (ev->flags & DPC_EV_PORTS) {
@@ -214,7 +215,7 @@ cd_mon_json(const struct cd *d, const struct dpc_wire_event *ev)
 		json_object_set_new(o, "dport", json_integer(ev->dport));
 	}
 	json_object_set_new(o, "proto",
-	    json_string(cd_syslog_proto(ev->proto, pb)));
+	    json_string(cls_proto_name(ev->proto, pb, sizeof(pb))));
 	json_object_set_new(o, "country",
 	    json_string(geo_cc_name(ev->src_cc, cc)));
 	json_object_set_new(o, "service",
@@ -251,6 +252,34 @@ cd_mon_line(json_t *o, size_t *len)
 	return l;
 }
 
+/*
+ * Appends N bytes of S, unframed, to C's output unless more than CAP
+ * bytes would then wait there: 0, or -1 (nothing appended).  cd_sock.c
+ * writes it out as the client reads.
+ */
+static int
+cd_mon_push(struct cd_client *c, const char *s, size_t n, size_t cap)
+{
+	size_t queued = c->outlen - c->outoff;
+	char *out;
+
+	if (queued + n > cap)
+		return -1;
+	/* What was sent goes, so a reader that never drains all of it
+	 * does not grow the buffer. */
+	if (c->outoff > 0) {
+		memmove(c->out, c->out + c->outoff, queued);
+		c->outlen = queued;
+		c->outoff = 0;
+	}
+	if ((out = realloc(c->out, c->outlen + n)) == NULL)
+		return -1;
+	c->out = out;
+	memcpy(c->out + c->outlen, s, n);
+	c->outlen += n;
+	return 0;
+}
+
 /* Tells C how many events it lost, once its queue has room for it. */
 static void
 cd_mon_tell(struct cd_client *c)
@@ -267,7 +296,7 @@ cd_mon_tell(struct cd_client *c)
 	                    "queue_full", (json_int_t)m->lost_queue,
 	                    "rate_limited", (json_int_t)m->lost_rate),
 	    &len);
-	if (l != NULL && cd_client_push(c, l, len, CD_MON_QUEUE) == 0)
+	if (l != NULL && cd_mon_push(c, l, len, CD_MON_QUEUE) == 0)
 		m->lost_queue = m->lost_rate = 0;
 	free(l);
 }
@@ -293,7 +322,7 @@ cd_mon_event(struct cd *d, const struct dpc_wire_event *ev)
 		    (line = cd_mon_line(cd_mon_json(d, ev), &len)) == NULL)
 			return;
 		if (m->lost_queue + m->lost_rate > 0 ||
-		    cd_client_push(c, line, len, CD_MON_QUEUE) < 0)
+		    cd_mon_push(c, line, len, CD_MON_QUEUE) < 0)
 			m->lost_queue++;
 	}
 	free(line);

@@ -244,29 +244,6 @@ cd_client_send(struct cd_client *c, json_t *reply, bool close_after)
 	c->deadline_ms = clk_mono_ms() + CD_OUT_TIMEOUT_MS;
 }
 
-int
-cd_client_push(struct cd_client *c, const char *s, size_t n, size_t cap)
-{
-	size_t queued = c->outlen - c->outoff;
-	char *out;
-
-	if (queued + n > cap)
-		return -1;
-	/* What was sent goes, so a reader that never drains all of it
-	 * does not grow the buffer. */
-	if (c->outoff > 0) {
-		memmove(c->out, c->out + c->outoff, queued);
-		c->outlen = queued;
-		c->outoff = 0;
-	}
-	if ((out = realloc(c->out, c->outlen + n)) == NULL)
-		return -1;
-	c->out = out;
-	memcpy(c->out + c->outlen, s, n);
-	c->outlen += n;
-	return 0;
-}
-
 static void
 cd_client_refuse(struct cd_client *c, const char *msg)
 {

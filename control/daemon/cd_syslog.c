@@ -26,6 +26,7 @@
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
+#include "core/classify/cls_fmt.h"
 #include "core/stats/reasons.h"
 #include "core/util/clock.h"
 
@@ -126,35 +127,6 @@ sl_addr(const struct dpc_wire_event *ev, int dst, char *out, size_t len)
 	    out, (socklen_t)len);
 }
 
-const char *
-cd_syslog_rule(const struct policy *p, unsigned rule, char buf[16])
-{
-	if (rule == POL_RULE_DEFAULT)
-		return "(default)";
-	if (p && rule < p->nrules)
-		return p->rule[rule].name;
-	snprintf(buf, 16, "#%u", rule + 1);
-	return buf;
-}
-
-const char *
-cd_syslog_proto(unsigned proto, char buf[8])
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	case IPPROTO_ICMPV6:
-		return "icmpv6";
-	default:
-		snprintf(buf, 8, "%u", proto);
-		return buf;
-	}
-}
-
 /* Text of one packet record's fields (kept alive for sl_record). */
 struct sl_ptext {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
@@ -170,7 +142,7 @@ sl_packet_params(struct cd *d, const struct dpc_wire_event *ev,
     struct sl_ptext *x, struct sl_param *sd)
 {
 	const struct policy *p = d->run.pol;
-	const char *rule = cd_syslog_rule(p, ev->rule, x->rule);
+	const char *rule = cd_rule_name(p, ev->rule, x->rule);
 	unsigned n = 0;
 
 #define SL_P(k, v) (sd[n].name = (k), sd[n++].value = (v))
@@ -218,7 +190,7 @@ sl_record(struct cd *d, const struct dpc_wire_event *ev, uint64_t count,
 	unsigned n;
 
 	snprintf(x.proto, sizeof(x.proto), "%s",
-	    cd_syslog_proto(ev->proto, pb));
+	    cls_proto_name(ev->proto, pb, sizeof(pb)));
 	sl_addr(ev, 0, x.src, sizeof(x.src));
 	sl_addr(ev, 1, x.dst, sizeof(x.dst));
 	snprintf(x.sport, sizeof(x.sport), "%u", ev->sport);

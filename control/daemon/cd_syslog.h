@@ -44,12 +44,6 @@ int cd_syslog_dp_read(struct cd *d);
 struct dpc_wire_event;
 void cd_syslog_packet(struct cd *d, const struct dpc_wire_event *ev);
 
-/* The names a packet record gives a rule position (POL_RULE_DEFAULT:
- * "(default)") and an IP protocol; BUF holds a number's text. */
-struct policy;
-const char *cd_syslog_rule(const struct policy *p, unsigned rule, char buf[16]);
-const char *cd_syslog_proto(unsigned proto, char buf[8]);
-
 /* Poll loop: fds to watch (at most CD_SYSLOG_FDS), their results. */
 unsigned cd_syslog_poll_fill(struct cd *d, struct pollfd *pfd);
 void cd_syslog_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n);

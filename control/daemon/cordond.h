@@ -254,11 +254,6 @@ void cd_mon_event(struct cd *d, const struct dpc_wire_event *ev);
 void cd_mon_tick(struct cd *d);
 void cd_mon_free(struct cd_mon *m);
 unsigned cd_mon_count(const struct cd *d); /* subscribers now */
-/*
- * cd_sock.c: appends N bytes of S, unframed, to C's output unless more
- * than CAP bytes would then wait there: 0, or -1 (nothing appended).
- */
-int cd_client_push(struct cd_client *c, const char *s, size_t n, size_t cap);
 
 /* cd_cmd.c: request dispatch */
 json_t *cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c);

@@ -172,6 +172,29 @@ TEXT = re.compile(
     r"(\S+) (\S+) (\S+)( \(\d+ packets\))?$")
 
 
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden",
+                      "sessions", "monitor.txt")
+
+
+def golden_session(out):
+    """`cordonctl monitor` as the admin saw it, times, source ports and
+    packet counts masked, each distinct line once, sorted: against
+    golden/sessions/monitor.txt (CORDON_GOLDEN_UPDATE=1 rewrites it)."""
+    masked = set()
+    for ln in out.splitlines():
+        ln = re.sub(r"^\S+Z ", "TIME ", ln)
+        ln = re.sub(r":\d+ -> ", ":PORT -> ", ln)
+        masked.add(re.sub(r" \(\d+ packets\)$", "", ln))
+    text = "$ cordonctl monitor\n" + "".join(
+        ln + "\n" for ln in sorted(masked)) + "^C\n"
+    if os.environ.get("CORDON_GOLDEN_UPDATE") == "1":
+        os.makedirs(os.path.dirname(GOLDEN), exist_ok=True)
+        with open(GOLDEN, "w") as f:
+            f.write(text)
+    with open(GOLDEN) as f:
+        assert text == f.read(), text
+
+
 def test_monitor_shows_the_connections_made(rig):
     n0 = rig.monitors()
     procs = {
@@ -194,6 +217,7 @@ def test_monitor_shows_the_connections_made(rig):
         assert "Traceback" not in err and err == "", (k, err)
     wait_for("monitors gone", lambda: rig.monitors() == n0)
 
+    golden_session(res["all"][1])
     lines = [TEXT.match(ln) for ln in res["all"][1].splitlines()]
     assert all(lines), res["all"][1]
     seen = {(m.group(1), m.group(2), m.group(3).rsplit(":", 1)[0],

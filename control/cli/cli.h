@@ -63,6 +63,9 @@ struct cli_param {
 	unsigned flags;
 	const char *meta; /* placeholder shown in help: NAME, MINUTES */
 	const char *help;
+	/* What cordond names for completion here (its "complete" command:
+	 * rules, regions, services, ports, nexthops, revisions), or NULL. */
+	const char *from;
 };
 
 #define CLI_C_RO    0x1 /* allowed on the read-only socket */
@@ -127,9 +130,13 @@ void cli_help_print(FILE *f, const struct cli_parse *p);
 /*
  * Completion: ARGV are the words before the cursor plus the partial
  * word last (possibly "").  Prints every valid next word starting with
- * it, one per line; prints nothing where a free value is expected.
+ * it, one per line.  Where a value is expected, the names FETCH(FROM,
+ * ARG) returns (a JSON array of strings, or NULL: nothing) when the
+ * parameter has a FROM; else nothing.  FETCH may be NULL.
  */
-void cli_complete_print(FILE *f, int argc, char *const *argv);
+typedef json_t *cli_fetch_fn(const char *from, void *arg);
+void cli_complete_print(FILE *f, int argc, char *const *argv,
+    cli_fetch_fn *fetch, void *arg);
 
 /*
  * Builds {"v":1,"cmd":...,"args":{...}} from a walk that ended in
@@ -196,5 +203,13 @@ long long cli_now(void);
  */
 json_t *cli_file_read(const char *kw, const char *path, char *err,
     size_t errlen);
+
+/*
+ * cordonctl monitor (cli_mon.c): reads cordond's event lines from FD
+ * after the subscription's reply and prints them, as text or (JSON) as
+ * they came, until cordond closes (CLI_EX_UNREACH) or SIGINT/SIGTERM
+ * or a closed standard output ends it (CLI_EX_OK).
+ */
+int cli_monitor_stream(int fd, int json);
 
 #endif

@@ -25,6 +25,18 @@
 char *cli_prom_format(const json_t *status, const json_t *counters,
     const json_t *rules);
 
+/*
+ * The same with the replies only cordond's own state answers: LOGGING
+ * (`show logging`: the syslog pipeline, its targets, the monitors) and
+ * SESSIONS (`session list`, NULL without an identity group).  Any of
+ * them but STATUS may be NULL.
+ */
+struct cli_prom_in {
+	const json_t *status, *counters, *rules;
+	const json_t *logging, *sessions;
+};
+char *cli_prom_format_all(const struct cli_prom_in *in);
+
 /* Writes S as the inside of a label value: \, " and newline escaped. */
 void cli_prom_label_write(FILE *f, const char *s);
 

@@ -266,7 +266,7 @@ cli_usage_commands(FILE *f)
 		cli_usage_one(f, c);
 		if (c->place) /* the positional form of explain */
 			fprintf(f,
-			    "  %s SRC DST PROTO [SPORT] DPORT [IFACE] "
+			    "  %s SRC DST PROTO [[SPORT] DPORT [IFACE]] "
 			    "[token FILE]\n",
 			    c->words[0]);
 	}

@@ -37,6 +37,8 @@ static const struct {
 	{ "alarm-list", true, cd_cmd_alarm_list },
 	{ "alarm-ack", false, cd_cmd_alarm_ack },
 	{ "alarm-clear", false, cd_cmd_alarm_clear },
+	{ "monitor", true, cd_cmd_monitor },
+	{ "complete", true, cd_cmd_complete },
 };
 
 static json_t *

@@ -25,6 +25,7 @@
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
+#include "core/classify/cls_fmt.h"
 #include "core/stats/reasons.h"
 #include "core/util/clock.h"
 #include "wire/dpc_record.h"
@@ -231,6 +232,7 @@ sl_event(void *arg, const struct dpc_wire_event *ev)
 	int64_t now = (int64_t)(ev->unix_ns / 1000);
 	struct sl_agg *a;
 
+	cd_mon_event(d, ev); /* cordonctl monitor: every event, at once */
 	if (s == NULL)
 		return;
 	s->events += ev->count;
@@ -532,5 +534,6 @@ cd_syslog_show(struct cd *d)
 		        (json_int_t)t->errors, "error", t->error));
 	}
 	json_object_set_new(o, "targets", a);
+	json_object_set_new(o, "monitors", json_integer(cd_mon_count(d)));
 	return o;
 }

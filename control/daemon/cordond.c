@@ -42,7 +42,8 @@ cd_usage(FILE *f)
 	    "  -f FILE  configuration (default %s)\n"
 	    "  -n       check the configuration, print it, exit\n"
 	    "  -d       debug messages on stderr\n"
-	    "  -V       version\n",
+	    "  -V       version\n"
+	    "  -h       this help\n",
 	    CD_DEFAULT_CONF);
 }
 
@@ -322,6 +323,7 @@ cd_loop(struct cd *d)
 		d->be->tick(d);
 		cd_confirm_tick(d);
 		cd_syslog_tick(d);
+		cd_mon_tick(d);
 		cd_sess_tick(d);
 		cd_alarm_tick(d);
 	}

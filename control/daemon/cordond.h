@@ -83,7 +83,8 @@ struct cd_client {
 	char *out;
 	size_t outlen, outoff;
 	int64_t deadline_ms;
-	int64_t since_ms; /* accepted at (clk_mono_ms) */
+	int64_t since_ms;   /* accepted at (clk_mono_ms) */
+	struct cd_mon *mon; /* a monitor subscriber (cd_mon.c), else NULL */
 };
 
 struct cd {
@@ -146,6 +147,7 @@ struct cd {
 	struct cd_syslog *slog;   /* cd_syslog.c */
 	struct cd_prom *prom;     /* NULL: no Prometheus listener */
 	struct cd_sessions *sess; /* NULL: no identity group */
+	struct cd_mon *mon_new;   /* subscribed, not yet attached (cd_mon.c) */
 	bool quit;
 };
 
@@ -245,6 +247,21 @@ struct dpc_msg_evidence;
 void cd_evid_in(void *arg, const struct dpc_msg_evidence *m);
 json_t *cd_show_captures(struct cd *d);
 
+/*
+ * cd_mon.c: cordonctl monitor.  The monitor handler leaves the new
+ * subscription in D->mon_new; attach gives it to the client whose
+ * request it answered (after its reply is queued).  event: one verdict
+ * event from cordon-dp for every subscriber whose filter takes it;
+ * tick: tells subscribers with room again what they lost.
+ */
+struct cd_mon;
+struct dpc_wire_event;
+void cd_mon_attach(struct cd *d, struct cd_client *c);
+void cd_mon_event(struct cd *d, const struct dpc_wire_event *ev);
+void cd_mon_tick(struct cd *d);
+void cd_mon_free(struct cd_mon *m);
+unsigned cd_mon_count(const struct cd *d); /* subscribers now */
+
 /* cd_cmd.c: request dispatch */
 json_t *cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c);
 
@@ -258,6 +275,8 @@ cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
     cd_cmd_discard, cd_cmd_update;
 /* cd_alarm_cmd.c: show alarms, alarm ack, alarm clear. */
 cd_cmd_fn cd_cmd_alarm_list, cd_cmd_alarm_ack, cd_cmd_alarm_clear;
+cd_cmd_fn cd_cmd_monitor;
+cd_cmd_fn cd_cmd_complete;
 
 /*
  * cd_cand.c: a change to the caller's candidate audited, or taken back

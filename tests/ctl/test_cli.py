@@ -27,6 +27,8 @@ import time
 
 import pytest
 
+import cordonrig
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 GOLDEN = os.path.join(HERE, "golden")
@@ -249,6 +251,8 @@ REQUESTS = {
     "alarm-ack": "alarm ack dataplane-restarted",
     "alarm-ack-all": "alarm ack all",
     "alarm-clear": "alarm clear dataplane-restarted",
+    "monitor": "monitor",
+    "monitor-filters": "monitor deny rule cn-ssh src 198.51.100.0/24",
 }
 
 
@@ -259,7 +263,9 @@ def argv_of(spec):
 @pytest.mark.parametrize("name", sorted(REQUESTS))
 def test_request(ctl_bin, daemon, name):
     r = run(ctl_bin, argv_of(REQUESTS[name]), daemon.path)
-    assert r.returncode == 0, r.stderr
+    # A monitor ends when the daemon closes its stream: exit 3.
+    assert r.returncode == (3 if name.startswith("monitor") else 0), \
+        r.stderr
     assert len(daemon.requests) == 1
     # Key order too: one command line always gives one request text.
     golden_check("requests/%s.json" % name,
@@ -420,10 +426,10 @@ def help_words(out):
 @pytest.mark.parametrize("args,want", [
     ("?", ["show", "lookup", "explain", "set", "delete", "compare",
            "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session", "alarm"]),
+           "audit", "session", "alarm", "monitor"]),
     ("help", ["show", "lookup", "explain", "set", "delete", "compare",
               "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session", "alarm"]),
+           "audit", "session", "alarm", "monitor"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
                 "candidate", "logging", "captures", "sessions",
@@ -465,6 +471,7 @@ def help_words(out):
     ("session revoke ?", ["id", "sub", "jti", "src"]),
     ("session revoke jti ?", ["J"]),
     ("session revoke jti x ?", ["<cr>"]),
+    ("monitor ?", ["deny", "rule", "src", "<cr>"]),
 ])
 def test_help(ctl_bin, daemon, args, want):
     r = run(ctl_bin, args.split(), daemon.path)
@@ -483,7 +490,7 @@ def test_help_text(ctl_bin):
 @pytest.mark.parametrize("words,want", [
     ([""], ["show", "lookup", "explain", "set", "delete", "compare",
             "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session", "alarm"]),
+           "audit", "session", "alarm", "monitor"]),
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
@@ -524,17 +531,7 @@ def test_complete(ctl_bin, words, want):
 def bash_complete(ctl_bin, line):
     """COMPREPLY of appliance/bash-completion/cordonctl for LINE (the
     cursor at its end)."""
-    script = os.path.join(ROOT, "appliance", "bash-completion", "cordonctl")
-    prog = ("source %s\n"
-            "COMP_WORDS=(%s)\n"
-            "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
-            "_cordonctl\n"
-            "printf '%%s\\n' \"${COMPREPLY[@]}\"\n") % (
-                script, " ".join("'%s'" % w for w in line))
-    r = subprocess.run(["bash", "-c", prog], capture_output=True,
-                       text=True, timeout=20)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.split()
+    return cordonrig.bash_complete(line)
 
 
 def test_bash_completion(ctl_bin):
@@ -1096,7 +1093,8 @@ def prom_daemon_reply(counters_ok=True):
         if req["cmd"] == "counters" and not counters_ok:
             return {"v": 1, "ok": False, "error": {
                 "code": "dataplane", "message": "cordon-dp is down"}}
-        name = {"status": "status", "counters": "counters"}.get(
+        name = {"status": "status", "counters": "counters",
+                "session-list": "session-list-1"}.get(
             req["cmd"], req.get("args", {}).get("what"))
         return {"v": 1, "ok": True, "data": load_reply(name)}
     return reply
@@ -1118,7 +1116,8 @@ def test_prometheus_text(ctl_bin, daemon, spelling):
     golden_check("prometheus/counters.txt", r.stdout)
     # Three requests, each as a plain command: the flag is cordonctl's.
     assert [(q["cmd"], q.get("args", {})) for q in daemon.requests] == [
-        ("status", {}), ("counters", {}), ("show", {"what": "rules"})]
+        ("status", {}), ("counters", {}), ("show", {"what": "rules"}),
+        ("show", {"what": "logging"}), ("session-list", {})]
     for ln in r.stdout.splitlines():
         assert PROM_LINE.match(ln), ln
     names = [ln.split()[2] for ln in r.stdout.splitlines()
@@ -1135,7 +1134,8 @@ def test_prometheus_dataplane_down(ctl_bin, daemon):
     r = run(ctl_bin, ["show", "counters", "-p"], daemon.path)
     assert r.returncode == 0, r.stderr
     golden_check("prometheus/down.txt", r.stdout)
-    assert [q["cmd"] for q in daemon.requests] == ["status", "counters"]
+    assert [q["cmd"] for q in daemon.requests] == [
+        "status", "counters", "show", "session-list"]
 
 
 def test_prometheus_usage(ctl_bin, daemon):
@@ -1153,6 +1153,46 @@ def test_prometheus_usage(ctl_bin, daemon):
     r = run(ctl_bin, ["show", "counters", "-p"], daemon.path)
     assert r.returncode == 1 and r.stderr == "cordonctl: internal: boom\n"
     assert r.stdout == ""
+
+
+# -- monitor (issue 14) -------------------------------------------------------
+
+MON_EVENTS = [
+    {"type": "event", "time_us": 1796638497123456, "action": "drop",
+     "reason": "rule", "rule": "cn-ssh-deny", "src": "198.51.100.10",
+     "dst": "192.0.2.100", "sport": 40000, "dport": 22, "proto": "tcp",
+     "country": "CN", "service": "ssh", "port": "outside0", "count": 1},
+    {"type": "dropped", "events": 12, "queue_full": 10, "rate_limited": 2},
+    {"type": "event", "time_us": 1796638498000999, "action": "allow",
+     "reason": "none", "rule": "(default)", "src": "2001:db8::7",
+     "dst": "2001:db8::1", "proto": "icmpv6", "country": "DE",
+     "service": None, "origin": "203.0.113.9", "origin_country": "RU",
+     "port": "outside0", "count": 3},
+]
+
+
+def mon_reply(req):
+    """The subscription's reply, then the lines, then the end."""
+    lines = "".join(json.dumps(e) + "\n" for e in MON_EVENTS).encode()
+    return [{"v": 1, "ok": True, "data": {"schema": 1, "subscribed": True}},
+            lines[:100], 0.1, lines[100:]]
+
+
+def test_monitor_text_and_json(ctl_bin, daemon):
+    """Each line as text (ISO 8601 time, verdict, rule, src -> dst,
+    proto, country, service) or, with -j, as it came; the stream's end
+    by the daemon is exit 3."""
+    daemon.reply = mon_reply
+    r = run(ctl_bin, ["monitor", "deny"], daemon.path)
+    assert r.returncode == 3, r.stderr
+    assert r.stderr == "cordonctl: cordond ended the monitor\n"
+    golden_check("render/monitor.txt", r.stdout)
+    r = run(ctl_bin, ["monitor", "-j"], daemon.path)
+    assert [json.loads(ln) for ln in r.stdout.splitlines()] == MON_EVENTS
+    daemon.reply = lambda req: {"v": 1, "ok": False, "error": {
+        "code": "busy", "message": "8 monitors are running already"}}
+    r = run(ctl_bin, ["monitor"], daemon.path)
+    assert r.returncode == 1 and "busy" in r.stderr and r.stdout == ""
 
 
 # -- identity sessions (issue 4) ----------------------------------------------

@@ -232,7 +232,11 @@ ctl_run(const struct ctl_opts *o, struct cli_parse *p)
 
 	if (!(req = cli_request_build(p, err, sizeof(err)))) {
 		fprintf(stderr, "cordonctl: %s\n", err);
-		return CLI_EX_USAGE;
+		/* load: the file is refused here as cordond would refuse it */
+		return strncmp(err, CLI_INVALID_PREFIX,
+		           strlen(CLI_INVALID_PREFIX)) == 0
+		           ? CLI_EX_INVALID
+		           : CLI_EX_USAGE;
 	}
 	if ((fd = ctl_connect(o, p->cmd)) < 0)
 		goto out_req;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "control/daemon/cordond.h"
+#include "config/rev/rev.h"
 
 /* The running revision's control group, for cordond's own settings. */
 static int
@@ -127,6 +128,36 @@ cd_conffile_warn(struct cd *d)
 	cd_log("warning: %s", msg);
 	cd_syslog_event(d, "config-differs", msg, "file", d->conf_path,
 	    "revision", CD_SL_U(d->run.rev), NULL);
+}
+
+/* -n: what cordon-dp would refuse, refused here first. */
+int
+cd_check(const char *path)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+	struct policy *p = calloc(1, sizeof(*p));
+	struct geo_db db = { 0 };
+	struct rev r = { .conf = c, .pol = p, .geo = &db };
+	char err[1024];
+	int rc = 2;
+
+	if (c == NULL || p == NULL)
+		goto out;
+	if (rev_compile(path, NULL, &r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cordond: %s\n", err);
+		goto out;
+	}
+	cd_geo_note(&db);
+	conf_print(c, stdout);
+	conf_control_print(&c->control, stdout);
+	geo_db_print(&db, stdout);
+	printf("configuration OK\n");
+	rc = 0;
+out:
+	geo_db_free(&db);
+	free(p);
+	free(c);
+	return rc;
 }
 
 /*

@@ -30,7 +30,6 @@
 
 #include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
-#include "config/rev/rev.h"
 
 #define CD_DEFAULT_CONF "/etc/cordon/cordon.conf"
 #define CD_POLL_MAX_MS  1000
@@ -48,36 +47,6 @@ cd_usage(FILE *f)
 	    "  -d       debug messages on stderr\n"
 	    "  -V       version\n",
 	    CD_DEFAULT_CONF);
-}
-
-/* -n: what cordon-dp would refuse, refused here first. */
-int
-cd_check(const char *path)
-{
-	struct conf *c = calloc(1, sizeof(*c));
-	struct policy *p = calloc(1, sizeof(*p));
-	struct geo_db db = { 0 };
-	struct rev r = { .conf = c, .pol = p, .geo = &db };
-	char err[1024];
-	int rc = 2;
-
-	if (c == NULL || p == NULL)
-		goto out;
-	if (rev_compile(path, NULL, &r, err, sizeof(err)) < 0) {
-		fprintf(stderr, "cordond: %s\n", err);
-		goto out;
-	}
-	cd_geo_note(&db);
-	conf_print(c, stdout);
-	conf_control_print(&c->control, stdout);
-	geo_db_print(&db, stdout);
-	printf("configuration OK\n");
-	rc = 0;
-out:
-	geo_db_free(&db);
-	free(p);
-	free(c);
-	return rc;
 }
 
 /* control.dp_binary, or cordon-dp in the folder of our own executable. */

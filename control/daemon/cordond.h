@@ -295,7 +295,7 @@ int cd_conffile_differs(const char *conf_path, const char *text, char *err,
 json_t *cd_conffile_status(struct cd *d);
 void cd_conffile_warn(struct cd *d);
 int cd_conffile_check_start(const char *conf_path);
-/* cordond.c: cordond -n on PATH (exit status), FILE's label in messages */
+/* cordond -n on PATH: loaded, compiled and printed; the exit status. */
 int cd_check(const char *path);
 
 /*

@@ -89,13 +89,15 @@ cd_conffile_differs(const char *conf_path, const char *text, char *err,
 json_t *
 cd_conffile_status(struct cd *d)
 {
-	char err[1024] = "", adopt[CONF_PATH_MAX + 64];
+	char err[1024] = "", adopt[2 * CONF_PATH_MAX + 128];
 	int rc =
 	    cd_conffile_differs(d->conf_path, d->run.text, err, sizeof(err));
 	json_t *o = json_object();
 
 	snprintf(adopt, sizeof(adopt),
-	    "cordonctl load override %s, compare, commit", d->conf_path);
+	    "cordonctl load override %s, compare, commit (or keep the "
+	    "revision: cordonctl show config > %s)",
+	    d->conf_path, d->conf_path);
 	json_object_set_new(o, "path", json_string(d->conf_path));
 	json_object_set_new(o, "revision",
 	    json_integer((json_int_t)d->run.rev));

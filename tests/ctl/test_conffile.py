@@ -196,8 +196,9 @@ def test_startup_warns_when_file_differs(cd):
     st = restart(cd)
     cf = st["config_file"]
     assert cf["differs"] is True and cf["revision"] == 1, cf
-    assert cf["adopt"] == ("cordonctl load override %s, compare, commit"
-                           % cd.conf), cf
+    assert cf["adopt"] == ("cordonctl load override %s, compare, commit "
+                           "(or keep the revision: cordonctl show config > "
+                           "%s)" % (cd.conf, cd.conf)), cf
     assert "%s differs from the running revision 1" % cd.conf in cd.log()
     shown = ctl(cd, "show", "status").stdout
     assert re.search(r"\n  differs: +yes\n", shown), shown
@@ -206,6 +207,12 @@ def test_startup_warns_when_file_differs(cd):
     ctl(cd, "load", "override", cd.conf)
     assert '+    name = "ssh-cn";' in ctl(cd, "compare").stdout
     ctl(cd, "commit")
+    assert cd.status()["config_file"]["differs"] is False
+    # The other way: a revision committed with cordonctl, written back.
+    ctl(cd, "set", "region", "extra", "KP")
+    ctl(cd, "commit")
+    assert cd.status()["config_file"]["differs"] is True
+    write(cd.conf, ctl(cd, "show", "config").stdout)
     assert cd.status()["config_file"]["differs"] is False
 
 

@@ -219,19 +219,23 @@ def test_startup_warns_when_file_differs(cd):
 def test_control_group_follows_the_revision(cd, tmp_path):
     """The running revision's control group is what runs after a
     restart; the file's (edited, not loaded) is not.  The file's was
-    applied and the committed one ignored."""
+    applied at each start and the committed one ignored."""
     assert cd.status()["geo"]["max_age_s"] == 30 * 86400
-    f = str(tmp_path / "ctl.conf")
-    write(f, "control: { geo_max_age = 5; };\n")
-    ctl(cd, "load", "merge", f)
-    ctl(cd, "commit")
     with open(cd.conf) as fh:
         text = fh.read()
     write(cd.conf, text.replace("control: {\n",
                                 "control: {\n    geo_max_age = 9;\n", 1))
     st = restart(cd)
-    assert st["geo"]["max_age_s"] == 5 * 86400, st["geo"]
+    assert st["geo"]["max_age_s"] == 30 * 86400, st["geo"]
     assert st["config_file"]["differs"] is True
+    f = str(tmp_path / "ctl.conf")
+    write(f, "control: { geo_max_age = 5; };\n")
+    ctl(cd, "load", "merge", f)
+    ctl(cd, "commit")
+    # Committed: it takes effect at the next start.
+    assert cd.status()["geo"]["max_age_s"] == 30 * 86400
+    st = restart(cd)
+    assert st["geo"]["max_age_s"] == 5 * 86400, st["geo"]
     assert "geo_max_age = 5;" in ctl(cd, "show", "config").stdout
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import socket
 import subprocess
 import time
 
@@ -180,26 +181,43 @@ def test_load_override_refuses_bad_file(cd, tmp_path):
     assert json.loads(ctl(cd, "-j", "show", "candidate").stdout) == before
 
 
-def test_startup_warns_when_file_differs(cd):
+def test_startup_warns_when_file_differs(cd, tmp_path):
     """After the first start the file is compared with the running
     revision: a rule added to it is not what runs, and cordond says so
-    (log, status) with the way to adopt it; load override, commit, and
-    it is adopted.  The rule was silently ignored."""
+    (log, syslog, status) with the way to adopt it; load override,
+    commit, and it is adopted.  The rule was silently ignored."""
     st = cd.status()
     assert st["config_file"]["differs"] is False, st["config_file"]
     with open(cd.conf) as f:
         text = f.read()
+    # A syslog target (a local datagram socket) in the running revision.
+    logsock = os.path.join(cd.tmp, "log.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(logsock)
+    rx.settimeout(20)
+    f = str(tmp_path / "logging.conf")
+    write(f, 'control: { logging = { targets = ( { type = "local"; '
+             'address = "%s"; } ); }; };\n' % logsock)
+    ctl(cd, "load", "merge", f)
+    ctl(cd, "commit")
     write(cd.conf, text.replace("rules = (\n", """rules = (
     { name = "ssh-cn"; src = [ "CN" ]; services = [ "ssh" ];
       action = "drop"; },
 """, 1))
     st = restart(cd)
     cf = st["config_file"]
-    assert cf["differs"] is True and cf["revision"] == 1, cf
+    assert cf["differs"] is True and cf["revision"] == 2, cf
+    msgs = []
+    while not any(" config-differs " in m for m in msgs):
+        msgs.append(rx.recv(65536).decode(errors="replace"))
+    rx.close()
+    rec = [m for m in msgs if " config-differs " in m][0]
+    assert rec.startswith("<132>1 "), rec  # local0.warning
+    assert 'file="%s"' % cd.conf in rec and 'revision="2"' in rec, rec
     assert cf["adopt"] == ("cordonctl load override %s, compare, commit "
                            "(or keep the revision: cordonctl show config > "
                            "%s)" % (cd.conf, cd.conf)), cf
-    assert "%s differs from the running revision 1" % cd.conf in cd.log()
+    assert "%s differs from the running revision 2" % cd.conf in cd.log()
     shown = ctl(cd, "show", "status").stdout
     assert re.search(r"\n  differs: +yes\n", shown), shown
     rules = json.loads(ctl(cd, "-j", "show", "rules").stdout)["rules"]

@@ -181,6 +181,24 @@ def test_load_override_refuses_bad_file(cd, tmp_path):
     assert json.loads(ctl(cd, "-j", "show", "candidate").stdout) == before
 
 
+def test_load_reads_includes_and_relative_paths(cd, tmp_path):
+    """cordonctl flattens the file as cordond imports its own: @include
+    relative to the file's folder, relative database paths made
+    absolute; the daemon never reads the admin's folder."""
+    sub = tmp_path / "site"
+    sub.mkdir()
+    write(str(sub / "regions.conf"), 'regions: { lab = [ "KP" ]; };\n')
+    db = json.loads(ctl(cd, "-j", "show", "geo").stdout)["layers"][0]["path"]
+    os.symlink(db, str(sub / "local.mmdb"))
+    write(str(sub / "main.conf"), '@include "regions.conf"\n'
+          'geo: { databases = ( { file = "local.mmdb"; } ); };\n')
+    ctl(cd, "load", "merge", str(sub / "main.conf"))
+    text = json.loads(ctl(cd, "-j", "show", "candidate").stdout)["text"]
+    assert 'lab = [ "KP" ];' in text and "@include" not in text
+    assert 'file = "%s";' % os.path.realpath(db) in text, text
+    assert json.loads(ctl(cd, "-j", "commit", "check").stdout)["valid"]
+
+
 def test_startup_warns_when_file_differs(cd, tmp_path):
     """After the first start the file is compared with the running
     revision: a rule added to it is not what runs, and cordond says so

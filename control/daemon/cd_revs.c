@@ -111,6 +111,7 @@ cd_load_refuse(const char *text, const char *err, struct cd_err *e)
 	const char *colon = strchr(err, ':');
 	long line = colon ? strtol(colon + 1, NULL, 10) : 0;
 	const char *p = text;
+	int n;
 
 	for (long i = 1; line > 0 && i < line && p != NULL; i++)
 		if ((p = strchr(p, '\n')) != NULL)
@@ -118,10 +119,9 @@ cd_load_refuse(const char *text, const char *err, struct cd_err *e)
 	if (line <= 0 || p == NULL || *p == '\0')
 		return cd_fail(e, "invalid", "%s", err);
 	p += strspn(p, " \t");
+	n = (int)(strchrnul(p, '\n') - p);
 	return cd_fail(e, "invalid", "%s (line %ld: %.*s)", err, line,
-	    (int)(strchrnul(p, '\n') - p) > 120 ? 120
-	                                        : (int)(strchrnul(p, '\n') - p),
-	    p);
+	    n > 120 ? 120 : n, p);
 }
 
 /* TEXT loads (config/load): what commit check then compiles. */
@@ -129,7 +129,7 @@ static int
 cd_load_check(struct cd *d, const char *text, struct cd_err *e)
 {
 	struct conf *c = calloc(1, sizeof(*c));
-	char path[CONF_PATH_MAX + 32], err[900];
+	char path[CONF_PATH_MAX + 32], err[900], msg[920];
 	size_t n;
 	int rc = -1;
 
@@ -141,11 +141,11 @@ cd_load_check(struct cd *d, const char *text, struct cd_err *e)
 	else if (store_file_write(path, text, strlen(text)) < 0)
 		cd_fail(e, "internal", "%s: %s", path, strerror(errno));
 	else if (conf_load(path, c, err, sizeof(err)) < 0) {
-		if (strncmp(err, path, n) == 0) {
-			memmove(err + 9, err + n, strlen(err + n) + 1);
-			memcpy(err, "candidate", 9);
-		}
-		cd_load_refuse(text, err, e);
+		/* The scratch file's name means nothing to the admin. */
+		snprintf(msg, sizeof(msg), "%s%s",
+		    strncmp(err, path, n) == 0 ? "candidate" : "",
+		    strncmp(err, path, n) == 0 ? err + n : err);
+		cd_load_refuse(text, msg, e);
 	} else
 		rc = 0;
 	free(c);

@@ -598,6 +598,9 @@ RENDER = {
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
     "alarms": "show alarms",
+    "config-revision": "show config 1",
+    "compare-revisions": "compare 1 2",
+    "load-merge": "load merge " + LOAD_FILE,
 }
 
 

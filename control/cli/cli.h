@@ -12,16 +12,18 @@
 
 #include <jansson.h>
 
-#define CLI_VERSION     "0.1.0"
-#define CLI_SOCK_RW     "/run/cordon/cordon.sock"
-#define CLI_TIMEOUT_S   30
-#define CLI_OUTCOME_MS  30000      /* after a start notice, wait this long */
-#define CLI_REQUEST_MAX (1u << 20) /* the daemon refuses more */
-#define CLI_REPLY_MAX   (64u << 20)
-#define CLI_PATH_MAX    3 /* keywords of a command path */
-#define CLI_PARAM_MAX   16
-#define CLI_WORDS_MAX   256
-#define CLI_FILE_MAX    (64u << 10) /* a token file, before trimming */
+#define CLI_VERSION        "0.1.0"
+#define CLI_SOCK_RW        "/run/cordon/cordon.sock"
+#define CLI_TIMEOUT_S      30
+#define CLI_OUTCOME_MS     30000      /* after a start notice, wait this long */
+#define CLI_REQUEST_MAX    (1u << 20) /* the daemon refuses more */
+#define CLI_REPLY_MAX      (64u << 20)
+#define CLI_PATH_MAX       3 /* keywords of a command path */
+#define CLI_PARAM_MAX      16
+#define CLI_WORDS_MAX      256
+#define CLI_FILE_MAX       (64u << 10)  /* a token file, before trimming */
+#define CLI_LOAD_MAX       (512u << 10) /* load: a config file, flattened */
+#define CLI_INVALID_PREFIX "invalid: "  /* a request refused here, exit 5 */
 
 /* Exit status, documented in cordonctl -h and cordonctl(8). */
 enum cli_exit {
@@ -48,6 +50,8 @@ enum cli_vtype {
 	CLI_V_ENUMLIST, /* a,b of choices: array of strings */
 	CLI_V_OPTINT,   /* keyword, then maybe an integer: int, or true */
 	CLI_V_FILE,     /* a file ("-": stdin) read whole: its trimmed text */
+	CLI_V_CONF,     /* a whole config file, checked, flattened (+ "file") */
+	CLI_V_CONFPART, /* part of a config: its syntax only is checked */
 };
 
 #define CLI_P_REQ   0x1 /* must be given */
@@ -211,5 +215,16 @@ json_t *cli_file_read(const char *kw, const char *path, char *err,
  * or a closed standard output ends it (CLI_EX_OK).
  */
 int cli_monitor_stream(int fd, int json);
+
+/*
+ * cli_load.c: the config file PATH flattened (store_flatten) as a JSON
+ * string; WHOLE: loaded first as cordond loads a config, so a bad file
+ * is refused here as PATH:LINE.  NULL with ERR.  name: PATH as the
+ * request's "file" (absolute when it resolves).  render_config: show
+ * config as a loadable file.
+ */
+json_t *cli_conf_read(const char *path, int whole, char *err, size_t errlen);
+json_t *cli_conf_name(const char *path);
+void cli_render_config(FILE *f, json_t *data, const struct cli_cmd *cmd);
 
 #endif

@@ -252,6 +252,32 @@ static const struct cli_param cli_p_monitor[] = {
 	END
 };
 
+static const struct cli_param cli_p_show_config[] = {
+	{ NULL, "revision", CLI_V_INT, NULL, 0, "[N]",
+	    "a kept revision (show revisions); default: the running one" },
+	END
+};
+
+static const struct cli_param cli_p_compare[] = {
+	{ "rollback", "rollback", CLI_V_INT, NULL, 0, "N",
+	    "what changed since revision N (N -> running)" },
+	{ "from", "from", CLI_V_INT, NULL, CLI_P_POS, "N",
+	    "with M: revision N -> revision M" },
+	{ "to", "to", CLI_V_INT, NULL, CLI_P_POS, "M", "see N" }, END
+};
+
+static const struct cli_param cli_p_load_override[] = {
+	{ NULL, "text", CLI_V_CONF, NULL, REQ, "FILE",
+	    "a whole config: it replaces your candidate" },
+	END
+};
+
+static const struct cli_param cli_p_load_merge[] = {
+	{ NULL, "text", CLI_V_CONFPART, NULL, REQ, "FILE",
+	    "config settings merged onto your candidate by name" },
+	END
+};
+
 /* Defined in cli_parse.c: explain's optional SPORT before DPORT. */
 void cli_place_explain(struct cli_parse *p);
 
@@ -286,7 +312,10 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	SHOW("geo", "geolocation databases and overrides"),
 	SHOW("revisions", "committed revisions"),
 	SHOW("audit", "audit log records"),
-	SHOW("config", "running configuration text"),
+	{ { "show", "config", NULL },
+	    "running (or revision N) configuration, a loadable file", "show",
+	    "what", "config", CLI_C_RO, cli_p_show_config, NULL, NULL,
+	    cli_render_config },
 	SHOW("candidate", "your candidate configuration text"),
 	SHOW("logging", "syslog targets and their counters"),
 	SHOW("captures", "evidence pcap files, oldest first"),
@@ -312,8 +341,9 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	DEL("nexthop", "delete a next hop", cli_p_del_nexthop),
 	DEL("default", "back to the built-in default (allow, no log)",
 	    cli_p_none),
-	{ { "compare", NULL, NULL }, "diff running -> your candidate",
-	    "compare", NULL, NULL, 0, cli_p_none, NULL, NULL, NULL },
+	{ { "compare", NULL, NULL },
+	    "diff running -> your candidate; or between revisions", "compare",
+	    NULL, NULL, 0, cli_p_compare, NULL, NULL, NULL },
 	{ { "commit", NULL, NULL },
 	    "make your candidate the running "
 	    "revision",
@@ -353,6 +383,12 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	{ { "monitor", NULL, NULL },
 	    "verdict events of logged rules as they happen (Ctrl-C ends)",
 	    "monitor", NULL, NULL, CLI_C_RO, cli_p_monitor, NULL, NULL, NULL },
+	{ { "load", "override", NULL },
+	    "replace your candidate with a config file", "load", "mode",
+	    "override", 0, cli_p_load_override, NULL, NULL, NULL },
+	{ { "load", "merge", NULL },
+	    "merge a config file onto your candidate, by name", "load", "mode",
+	    "merge", 0, cli_p_load_merge, NULL, NULL, NULL },
 	{ { NULL, NULL, NULL }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL,
 	    NULL } };
 
@@ -364,5 +400,6 @@ const struct cli_group cli_groups[] = {
 	{ "audit", "audit log actions" },
 	{ "session", "identity sessions opened by signed tokens" },
 	{ "alarm", "acknowledge or clear alarms" },
+	{ "load", "put a config file into your candidate" },
 	{ NULL, NULL },
 };

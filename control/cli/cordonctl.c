@@ -53,7 +53,8 @@ ctl_usage(FILE *f)
 	    "    request (nothing was changed) or sent a bad reply\n"
 	    "  4 commit refused as stale: the running revision changed\n"
 	    "    since the candidate was copied (update or discard it)\n"
-	    "  5 the candidate is invalid (commit, commit check)\n"
+	    "  5 the candidate is invalid (commit, commit check), or the\n"
+	    "    file of load\n"
 	    "  6 the token was refused (session add, explain token)\n"
 	    "  7 the session table is full (session add)\n"
 	    "  8 the audit log is not intact (audit verify)\n"
@@ -248,7 +249,11 @@ ctl_run(const struct ctl_opts *o, struct cli_parse *p)
 
 	if (!(req = cli_request_build(p, err, sizeof(err)))) {
 		fprintf(stderr, "cordonctl: %s\n", err);
-		return CLI_EX_USAGE;
+		/* load: the file is refused here as cordond would refuse it */
+		return strncmp(err, CLI_INVALID_PREFIX,
+		           strlen(CLI_INVALID_PREFIX)) == 0
+		           ? CLI_EX_INVALID
+		           : CLI_EX_USAGE;
 	}
 	if ((fd = ctl_connect(o, p->cmd)) < 0)
 		goto out_req;

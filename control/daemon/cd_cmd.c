@@ -39,6 +39,7 @@ static const struct {
 	{ "alarm-clear", false, cd_cmd_alarm_clear },
 	{ "monitor", true, cd_cmd_monitor },
 	{ "complete", true, cd_cmd_complete },
+	{ "load", false, cd_cmd_load },
 };
 
 static json_t *
@@ -270,6 +271,7 @@ cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
 	    json_integer(clk_boot_s() - d->started_boot));
 	json_object_set_new(o, "config", json_string(d->conf_path));
 	json_object_set_new(o, "state_dir", json_string(d->ctl.state_dir));
+	json_object_set_new(o, "config_file", cd_conffile_status(d));
 	json_object_set_new(o, "running_revision",
 	    json_integer((json_int_t)d->run.rev));
 	json_object_set_new(o, "policy_hash", cd_hash_json(d->run.pol_hash));

@@ -147,7 +147,10 @@ cd_cmd_compare(struct cd *d, const struct cd_req *rq, json_t **data,
 	uint64_t base;
 	char *text;
 	size_t len;
+	int rc = cd_compare_revs(d, rq, data, e);
 
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	if (store_cand_exists(d->store, rq->uid) != 1)
 		return cd_fail(e, "no-candidate", "no candidate for uid %d",
 		    (int)rq->uid);

@@ -1,10 +1,11 @@
 /*
  * cordond: the Cordon control daemon.
  *
- *   cordond [-f FILE] [-n] [-d] [--test-timers]
+ *   cordond [-f FILE] [-n | --check-start] [-d] [--test-timers]
  *
  * -n checks FILE (config, policy, geo databases), prints the effective
- * configuration and exits 0, or 2 on any error.  Otherwise cordond opens
+ * configuration and exits 0, or 2 on any error.  --check-start checks
+ * the same way what a start would run (cd_conffile.c).  Otherwise cordond opens
  * its state folder, compiles the running revision, binds the control
  * sockets, adopts or starts cordon-dp and serves until SIGTERM.  It
  * always stays in the foreground (systemd Type=notify); -d adds debug
@@ -29,7 +30,6 @@
 
 #include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
-#include "config/rev/rev.h"
 
 #define CD_DEFAULT_CONF "/etc/cordon/cordon.conf"
 #define CD_POLL_MAX_MS  1000
@@ -38,43 +38,16 @@ static void
 cd_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cordond [-f FILE] [-n] [-d]\n"
+	    "usage: cordond [-f FILE] [-n | --check-start] [-d]\n"
 	    "  -f FILE  configuration (default %s)\n"
 	    "  -n       check the configuration, print it, exit\n"
+	    "  --check-start\n"
+	    "           check what a start would run: the running revision\n"
+	    "           of the state folder, or FILE when it has none\n"
 	    "  -d       debug messages on stderr\n"
 	    "  -V       version\n"
 	    "  -h       this help\n",
 	    CD_DEFAULT_CONF);
-}
-
-/* -n: what cordon-dp would refuse, refused here first. */
-static int
-cd_check(const char *path)
-{
-	struct conf *c = calloc(1, sizeof(*c));
-	struct policy *p = calloc(1, sizeof(*p));
-	struct geo_db db = { 0 };
-	struct rev r = { .conf = c, .pol = p, .geo = &db };
-	char err[1024];
-	int rc = 2;
-
-	if (c == NULL || p == NULL)
-		goto out;
-	if (rev_compile(path, NULL, &r, err, sizeof(err)) < 0) {
-		fprintf(stderr, "cordond: %s\n", err);
-		goto out;
-	}
-	cd_geo_note(&db);
-	conf_print(c, stdout);
-	conf_control_print(&c->control, stdout);
-	geo_db_print(&db, stdout);
-	printf("configuration OK\n");
-	rc = 0;
-out:
-	geo_db_free(&db);
-	free(p);
-	free(c);
-	return rc;
 }
 
 /* control.dp_binary, or cordon-dp in the folder of our own executable. */
@@ -332,10 +305,11 @@ cd_loop(struct cd *d)
 }
 
 static int
-cd_opts(int argc, char **argv, struct cd *d, bool *check)
+cd_opts(int argc, char **argv, struct cd *d, int *check)
 {
 	static const struct option lo[] = {
 		{ "test-timers", no_argument, NULL, 'T' },
+		{ "check-start", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -348,7 +322,10 @@ cd_opts(int argc, char **argv, struct cd *d, bool *check)
 			d->conf_path = optarg;
 			break;
 		case 'n':
-			*check = true;
+			*check = *check ? *check : 1;
+			break;
+		case 'S':
+			*check = 2;
 			break;
 		case 'd':
 			d->debug = cd_debug_on = true;
@@ -387,10 +364,13 @@ cd_main(struct cd *d)
 	}
 	d->ctl = c->control;
 	free(c);
+	if (cd_conffile_ctl(d) < 0)
+		return 1;
 	if (cd_syslog_open(d) < 0)
 		return 1;
 	if (cd_setup(d) < 0)
 		return 1;
+	cd_conffile_warn(d);
 	cd_syslog_event(d, "daemon-start", "cordond started", "version",
 	    CD_VERSION, "revision", CD_SL_U(d->run.rev), NULL);
 	cd_loop(d);
@@ -405,14 +385,15 @@ int
 main(int argc, char **argv)
 {
 	static struct cd d = { .lfd = -1, .rofd = -1, .sigfd = -1 };
-	bool check = false;
+	int check = 0; /* 1: -n, 2: --check-start */
 	int rc;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (cd_opts(argc, argv, &d, &check) < 0)
 		return 2;
 	if (check)
-		return cd_check(d.conf_path);
+		return check == 2 ? cd_conffile_check_start(d.conf_path)
+		                  : cd_check(d.conf_path);
 	d.started = clk_unix_s();
 	d.started_boot = clk_boot_s();
 	rc = cd_main(&d);

@@ -45,6 +45,7 @@
 #define CD_BACKOFF_MAX_S   30
 #define CD_PROM_CLIENT_MAX 16 /* Prometheus scrapes at once */
 #define CD_PROM_PFD_MAX    (1 + CD_PROM_CLIENT_MAX)
+#define CD_LOAD_MAX        (512u << 10) /* load: bytes of a config file */
 
 /* A compiled revision: what cordon-dp enforces (or should). */
 struct cd_running {
@@ -289,6 +290,32 @@ int cd_cand_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
 int cd_rollback_cand(struct cd *d, const struct cd_req *rq, uint64_t to,
     const char *text, json_t **data, struct cd_err *e);
 json_t *cd_diff_data(struct cd *d, const char *cand, uint64_t base);
+
+/*
+ * cd_revs.c: load override|merge; show config [N] (the show handler's
+ * "config"); compare's revision forms: 1 when ARGS name revisions (DATA
+ * set), 0 when not (the candidate's compare), -1 with E.
+ */
+cd_cmd_fn cd_cmd_load, cd_show_config;
+int cd_compare_revs(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e);
+
+/*
+ * cd_conffile.c: the config file against the running revision.  ctl:
+ * at start-up, D->ctl from the running revision (state_dir: FILE's);
+ * differs: FILE flattened differs from TEXT (1), not (0), or -1 with
+ * ERR; status: the status reply's "config_file"; warn: logged and sent
+ * to syslog at start-up when they differ; check_start: cordond
+ * --check-start (exit status).
+ */
+int cd_conffile_ctl(struct cd *d);
+int cd_conffile_differs(const char *conf_path, const char *text, char *err,
+    size_t errlen);
+json_t *cd_conffile_status(struct cd *d);
+void cd_conffile_warn(struct cd *d);
+int cd_conffile_check_start(const char *conf_path);
+/* cordond -n on PATH: loaded, compiled and printed; the exit status. */
+int cd_check(const char *path);
 
 /*
  * cd_prom.c: the Prometheus listener (control.prometheus).  open: 0 when

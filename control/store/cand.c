@@ -67,18 +67,19 @@ static const struct cand_attr cand_default_attrs[] = { { "action", CAND_STR },
  * Stored texts are flattened; an @include would be read relative to
  * the daemon's working folder, so it is refused rather than followed.
  */
-static int
-cand_include_check(struct cand_ctx *x, const char *text)
+int
+cand_include_check(const char *text, const char *label, char *err,
+    size_t errlen)
 {
 	int line = 1;
 
 	for (const char *p = text; *p != '\0'; line++) {
 		p += strspn(p, " \t");
 		if (strncmp(p, "@include", 8) == 0)
-			return fail_with(x->err, x->errlen, EINVAL,
-			    "candidate:%d: @include is not "
+			return fail_with(err, errlen, EINVAL,
+			    "%s:%d: @include is not "
 			    "allowed in a candidate",
-			    line);
+			    label, line);
 		p = strchrnul(p, '\n');
 		if (*p == '\n')
 			p++;
@@ -90,7 +91,7 @@ static int
 cand_parse(struct cand_ctx *x, const char *text)
 {
 	config_init(&x->cfg);
-	if (cand_include_check(x, text) < 0)
+	if (cand_include_check(text, "candidate", x->err, x->errlen) < 0)
 		return -1;
 	if (!config_read_string(&x->cfg, text))
 		return fail_with(x->err, x->errlen, EINVAL, "candidate:%d: %s",

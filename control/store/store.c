@@ -253,6 +253,45 @@ fail:
 	return NULL;
 }
 
+/*
+ * The running revision of state folder DIR without opening it: nothing
+ * is created, swept or repaired (a check before start-up must not
+ * change what start-up will find).
+ */
+int
+store_peek(const char *dir, uint64_t *running, char *path, size_t len)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	uint64_t *revs = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	*running = 0;
+	if (s == NULL)
+		return -1;
+	if (strlen(dir) == 0 || strlen(dir) >= sizeof(s->dir)) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(s->dir, dir, strlen(dir) + 1);
+	if (store_revs_scan(s, &revs, &n) < 0 && errno != ENOENT)
+		goto out;
+	if (n > 0) {
+		*running = revs[n - 1];
+		if ((size_t)snprintf(path, len,
+		        "%s/revisions/%06" PRIu64 ".conf", dir,
+		        *running) >= len) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(revs);
+	free(s);
+	return rc;
+}
+
 void
 store_close(struct store *s)
 {

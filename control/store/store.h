@@ -51,6 +51,13 @@ struct store_meta {
 struct store *store_open(const char *dir, char *err, size_t errlen);
 void store_close(struct store *s);
 
+/*
+ * Without opening DIR (nothing created or repaired): its highest
+ * committed revision into *RUNNING (0: none, also when DIR is missing)
+ * and that revision's file into PATH.
+ */
+int store_peek(const char *dir, uint64_t *running, char *path, size_t len);
+
 /* The state folder, as given to store_open. */
 const char *store_dir(const struct store *s);
 /* DIR/audit.log into BUF; -1 (ENAMETOOLONG) when it does not fit. */
@@ -175,6 +182,26 @@ int cand_delete(const char *text, const char *kind, const char *name,
     char **out, char *err, size_t errlen);
 
 /*
+ * Stored texts are flattened: an @include line would be read relative
+ * to the daemon's folder, so a text holding one is refused
+ * ("LABEL:LINE: ..."), 0 otherwise.
+ */
+int cand_include_check(const char *text, const char *label, char *err,
+    size_t errlen);
+
+/*
+ * load merge (docs/control.md "load"): the settings of FILE (config
+ * text; LABEL names it in errors, "LABEL:LINE: ...") merged onto TEXT:
+ * a group merges member by member; a member of regions or services,
+ * and an element of a list of named groups (rules, ports, next_hops by
+ * "name"; geo.overrides by "prefix"), is replaced whole when its name
+ * is there and appended otherwise; any other value (a scalar, an array,
+ * another list) replaces.  Nothing is removed.  *OUT is malloc'd.
+ */
+int cand_merge(const char *text, const char *file, const char *label,
+    char **out, char *err, size_t errlen);
+
+/*
  * Line-based unified diff of A to B (Myers, 3 lines of context, "---",
  * "+++" and "@@" headers); *OUT is malloc'd, "" when A equals B.
  */
@@ -278,6 +305,8 @@ int audit_head_adopt(const char *log, struct audit_head *out, char *err,
 /* The last MAX records (0: all) as a new JSON array, newest last. */
 int audit_list(const char *path, json_t **records, unsigned max);
 
+/* PATH's contents, malloc'd, NUL-terminated (not counted in *LEN). */
+int store_file_read(const char *path, char **buf, size_t *len);
 /*
  * Replaces PATH with LEN bytes of BUF: PATH.tmp, every byte written
  * (short writes retried; ENOSPC, EIO fail), fsync, close, rename, fsync

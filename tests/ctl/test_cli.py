@@ -160,6 +160,8 @@ def golden_check(rel, text):
 # signed by anything: cordonctl only carries it, the daemon verifies.
 TOKEN = os.path.join(GOLDEN, "tokens", "alice.jws")
 
+LOAD_FILE = os.path.join(GOLDEN, "load", "site.conf")
+
 REQUESTS = {
     "show-status": "show status",
     "show-counters": "show counters",
@@ -253,6 +255,11 @@ REQUESTS = {
     "alarm-clear": "alarm clear dataplane-restarted",
     "monitor": "monitor",
     "monitor-filters": "monitor deny rule cn-ssh src 198.51.100.0/24",
+    "show-config-revision": "show config 3",
+    "compare-rollback": "compare rollback 3",
+    "compare-revisions": "compare 3 5",
+    "load-override": ["load", "override", LOAD_FILE],
+    "load-merge": ["load", "merge", LOAD_FILE],
 }
 
 
@@ -267,6 +274,10 @@ def test_request(ctl_bin, daemon, name):
     assert r.returncode == (3 if name.startswith("monitor") else 0), \
         r.stderr
     assert len(daemon.requests) == 1
+    # load names its file absolute: relative to the tree in the golden.
+    args = daemon.requests[0].get("args", {})
+    if "file" in args:
+        args["file"] = os.path.relpath(args["file"], ROOT)
     # Key order too: one command line always gives one request text.
     golden_check("requests/%s.json" % name,
                  json.dumps(daemon.requests[0], indent=2) + "\n")
@@ -426,10 +437,10 @@ def help_words(out):
 @pytest.mark.parametrize("args,want", [
     ("?", ["show", "lookup", "explain", "set", "delete", "compare",
            "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session", "alarm", "monitor"]),
+           "audit", "session", "alarm", "monitor", "load"]),
     ("help", ["show", "lookup", "explain", "set", "delete", "compare",
               "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session", "alarm", "monitor"]),
+           "audit", "session", "alarm", "monitor", "load"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
                 "candidate", "logging", "captures", "sessions",
@@ -490,7 +501,7 @@ def test_help_text(ctl_bin):
 @pytest.mark.parametrize("words,want", [
     ([""], ["show", "lookup", "explain", "set", "delete", "compare",
             "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session", "alarm", "monitor"]),
+           "audit", "session", "alarm", "monitor", "load"]),
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
@@ -584,6 +595,9 @@ RENDER = {
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
     "alarms": "show alarms",
+    "config-revision": "show config 1",
+    "compare-revisions": "compare 1 2",
+    "load-merge": "load merge " + LOAD_FILE,
 }
 
 
@@ -728,7 +742,7 @@ def test_large_reply(ctl_bin, daemon):
     big = "x" * (8 << 20)
     daemon.reply = lambda req: {"v": 1, "ok": True, "data": {
         "schema": 1, "text": big + "\n", "more": 1}}
-    r = run(ctl_bin, ["show", "config"], daemon.path)
+    r = run(ctl_bin, ["show", "candidate"], daemon.path)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "more: 1\ntext:\n" + big + "\n" or \
         r.stdout == "text:\n" + big + "\nmore: 1\n"

@@ -321,9 +321,12 @@ def test_alarm_condition_and_restart(rig):
     row = {a["name"]: a for a in st["alarms"]}["geo-stale"]
     assert row["since"] == since and row["acked_by"] == "root", row
 
-    # Turned off while cordond is down: cleared at the start.
+    # Turned off (committed: the running revision's control group is what
+    # the next start runs): cleared at the start.
+    cd.ok("load", mode="merge", file="geo-age-off",
+          text="control: { geo_max_age = 0; };\n")
+    cd.ok("commit")
     cd.stop()
-    cd.configure(0)
     cd.start()
     wait_for("cordonAlarmCleared geo-stale",
              lambda: alarm_traps(snmp, CLEARED, "geo-stale"), timeout=15)

@@ -495,10 +495,12 @@ def test_snmp_deny_rate(rig):
                '"deny-rate-high"' in x) == 1
     assert "deny-rate-high" in [a["name"] for a in cd.ok("alarm-list")[
         "alarms"]]
-    # The threshold turned off while cordond is down: cleared at the start.
+    # The threshold turned off (committed: the running revision's control
+    # group is what the next start runs): cleared at the start.
+    cd.ok("load", mode="merge", file="snmp-off",
+          text="control: { snmp = { deny_rate_threshold = 0; }; };\n")
+    cd.ok("commit")
     cd.stop()
-    cd.write_conf(CONF, pcap=cd.pcap, threshold=0,
-                  infinite=",infinite_rx=1", logging="")
     cd.log = open(cd.dir + "/cordond.log", "ab")
     cd.start()
     wait_for("cordonAlarmCleared deny-rate-high", lambda: [

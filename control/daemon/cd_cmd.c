@@ -34,6 +34,8 @@ static const struct {
 	{ "session-add", false, cd_cmd_session_add },
 	{ "session-list", true, cd_cmd_session_list },
 	{ "session-revoke", false, cd_cmd_session_revoke },
+	{ "rename", false, cd_cmd_rename },
+	{ "clear-counters", false, cd_cmd_clear },
 };
 
 static json_t *
@@ -333,9 +335,9 @@ cd_counters_rules(struct cd *d, const struct stats *s)
 		    json_pack("{s:i, s:i, s:s, s:I, s:I}", "position",
 		        (int)cd_rulectr_pos(rc, i), "id", (int)rc->e[i].id,
 		        "rule", rc->e[i].name, "hits",
-		        (json_int_t)cd_rulectr_hits(rc, i, s, d->base),
+		        (json_int_t)cd_rulectr_hits(rc, i, s),
 		        "hits_since_activation",
-		        (json_int_t)cd_rulectr_delta(rc, i, s, d->base)));
+		        (json_int_t)cd_rulectr_delta(rc, i, s)));
 	return a;
 }
 

@@ -414,3 +414,9 @@ cd_snmp_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n)
 	cd_snmp_check_rate(d, now);
 	cd_snmp_check_geo(d);
 }
+
+void
+cd_snmp_counters_changed(void)
+{
+	cd_snmp_tables_invalidate();
+}

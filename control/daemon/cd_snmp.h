@@ -45,5 +45,8 @@ void cd_snmp_notify_geo_refused(struct cd *d, const char *why);
 void cd_snmp_notify_dp(struct cd *d, bool up, const char *why);
 /* cordonSessionTableNearlyFull: COUNT sessions of CAP (cd_sess.c). */
 void cd_snmp_notify_sessions(struct cd *d, unsigned count, unsigned cap);
+/* Counters changed other than by counting (clear counters): the next
+ * request reads them afresh, not from the short cache. */
+void cd_snmp_counters_changed(void);
 
 #endif

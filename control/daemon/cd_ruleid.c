@@ -1,0 +1,118 @@
+/*
+ * Stable rule ids (docs/control.md, "Rule counters").  A rule's identity
+ * is its name, except where the candidate pins another: `rename rule A
+ * to B` moves A's id to B (and leaves the name A to a new rule), and
+ * `rollback N` pins revision N's ids.  Each revision records its rules'
+ * ids in its metadata, so that they survive restarts, rollbacks and
+ * reverts.  Ids are never reused: the next one is past every id a kept
+ * revision or the counters file holds.
+ */
+#include <string.h>
+
+#include "control/daemon/cordond.h"
+
+static uint32_t
+cd_ruleid_of(const struct cd_running *r, const char *name)
+{
+	for (unsigned i = 0; r != NULL && r->pol != NULL && i < r->pol->nrules;
+	     i++)
+		if (strcmp(r->pol->rule[i].name, name) == 0)
+			return r->rid[i];
+	return 0;
+}
+
+static bool
+cd_ruleid_taken(const struct cd_running *n, uint32_t id)
+{
+	for (unsigned i = 0; i < n->pol->nrules; i++)
+		if (n->rid[i] == id)
+			return true;
+	return false;
+}
+
+void
+cd_ruleid_assign(struct cd *d, struct cd_running *n, const json_t *ids,
+    const struct cd_running *run)
+{
+	const struct policy *p = n->pol;
+	bool fresh[POL_RULE_MAX] = { false };
+	unsigned r;
+
+	memset(n->rid, 0, sizeof(n->rid));
+	for (r = 0; r < p->nrules; r++) {
+		json_t *v = json_object_get(ids, p->rule[r].name);
+		json_int_t id = json_integer_value(v);
+
+		fresh[r] = json_is_integer(v) && id == 0;
+		if (id > CD_RULECTR_DEFAULT_ID && id <= UINT32_MAX &&
+		    !cd_ruleid_taken(n, (uint32_t)id))
+			n->rid[r] = (uint32_t)id;
+	}
+	for (r = 0; r < p->nrules; r++) {
+		uint32_t id = cd_ruleid_of(run, p->rule[r].name);
+
+		if (n->rid[r] == 0 && !fresh[r] && id != 0 &&
+		    !cd_ruleid_taken(n, id))
+			n->rid[r] = id;
+	}
+	for (r = 0; r < p->nrules; r++)
+		if (n->rid[r] == 0)
+			n->rid[r] = d->rc->next_id++;
+		else if (n->rid[r] >= d->rc->next_id)
+			d->rc->next_id = n->rid[r] + 1;
+}
+
+json_t *
+cd_ruleid_json(const struct cd_running *r)
+{
+	json_t *o = json_object();
+
+	for (unsigned i = 0; r->pol != NULL && i < r->pol->nrules; i++)
+		json_object_set_new(o, r->pol->rule[i].name,
+		    json_integer((json_int_t)r->rid[i]));
+	return o;
+}
+
+/* The next id past every id of the kept revisions. */
+static void
+cd_ruleid_past_kept(struct cd *d)
+{
+	static struct store_meta m[256];
+	unsigned n = 0;
+	const char *k;
+	json_t *ids, *v;
+
+	if (store_rev_list(d->store, m, sizeof(m) / sizeof(m[0]), &n) < 0)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		if (store_rev_ids(d->store, m[i].rev, &ids) < 0)
+			continue;
+		json_object_foreach(ids, k, v) {
+			json_int_t id = json_integer_value(v);
+
+			if (id >= (json_int_t)d->rc->next_id &&
+			    id < (json_int_t)UINT32_MAX)
+				d->rc->next_id = (uint32_t)id + 1;
+		}
+		json_decref(ids);
+	}
+}
+
+void
+cd_ruleid_startup(struct cd *d)
+{
+	json_t *ids = NULL;
+
+	cd_ruleid_past_kept(d);
+	if (store_rev_ids(d->store, d->run.rev, &ids) < 0 ||
+	    json_object_size(ids) == 0) {
+		/* A revision from before ids: the saved counters' names. */
+		json_decref(ids);
+		ids = json_object();
+		for (unsigned i = 0; i + 1 < d->rc->n; i++)
+			json_object_set_new(ids, d->rc->e[i].name,
+			    json_integer((json_int_t)d->rc->e[i].id));
+	}
+	cd_ruleid_assign(d, &d->run, ids, NULL);
+	json_decref(ids);
+}

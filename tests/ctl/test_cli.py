@@ -226,6 +226,9 @@ REQUESTS = {
     "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
+    "rename-rule": "rename rule ru-rdp-drop to ru-rdp-deny",
+    "clear-counters": "clear counters",
+    "clear-counters-rule": "clear counters rule ru-rdp-drop",
     "session-add": ["session", "add", "--token", TOKEN, "--src",
                     "203.0.113.9"],
     "session-add-full": ["session", "add", "token", TOKEN, "src",
@@ -415,10 +418,10 @@ def help_words(out):
 @pytest.mark.parametrize("args,want", [
     ("?", ["show", "lookup", "explain", "set", "delete", "compare",
            "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "rename", "clear"]),
     ("help", ["show", "lookup", "explain", "set", "delete", "compare",
               "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "rename", "clear"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
                 "candidate", "logging", "captures", "sessions"]),
@@ -476,7 +479,7 @@ def test_help_text(ctl_bin):
 @pytest.mark.parametrize("words,want", [
     ([""], ["show", "lookup", "explain", "set", "delete", "compare",
             "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "rename", "clear"]),
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
@@ -578,6 +581,7 @@ RENDER = {
     "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
+    "clear-counters": "clear counters rule ru-rdp-drop",
 }
 
 

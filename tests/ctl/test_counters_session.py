@@ -19,6 +19,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "mon"))
@@ -182,3 +184,36 @@ def test_counters_session(rig):
             f.write(got)
     with open(GOLDEN) as f:
         assert got == f.read()
+
+
+def restart_cordond(cd):
+    """cordond stops and starts again; its cordon-dp runs on."""
+    dp = cd.dp_pid
+    cd.proc.terminate()
+    cd.proc.wait(15)
+    cd.spawn()
+    assert cd.wait_up()["pid"] == dp
+
+
+@pytest.mark.parametrize("rig", [{"infinite": True}], indirect=True)
+def test_restart_while_counting(rig):
+    """cordon-dp counts without a pause while cordond restarts: every
+    packet it decided after the restart is some rule's hit, once.  In one
+    counters reply packets and hits come from the same reading, so their
+    difference (what swaps credited to nobody) must not move: were hits
+    lost it would grow, were they counted twice it would shrink."""
+    snmp, cd = rig
+
+    def gap(c):
+        return c["packets"] - sum(r["hits"] for r in c["rules"])
+
+    c1 = wait_for("traffic counted", lambda: (lambda c: c if c["packets"] >
+                  5000 else None)(cd.ok("counters")), timeout=30)
+    restart_cordond(cd)
+    c2 = wait_for("more traffic", lambda: (lambda c: c if c["packets"] >
+                  c1["packets"] else None)(cd.ok("counters")), timeout=30)
+    assert gap(c2) == gap(c1)
+    h1 = {r["id"]: r["hits"] for r in c1["rules"]}
+    for r in c2["rules"]:
+        assert r["hits"] >= h1[r["id"]] > 0, r
+    assert os.path.exists(cd.dir + "/state/counters.json")

@@ -46,8 +46,11 @@ cd_edit_apply(const char *text, const struct cd_req *rq, const char *kind,
 		if (cand_set(text, kind, name, attrs, out, err, sizeof(err)) <
 		    0)
 			return cd_fail(e, "invalid", "%s", err);
-	} else if (cand_delete(text, kind, name, out, err, sizeof(err)) < 0)
-		return cd_fail(e, "invalid", "%s", err);
+	} else if (cand_delete(text, kind, name, out, err, sizeof(err)) < 0) {
+		/* Nothing to delete is not an invalid candidate (exit 5). */
+		return cd_fail(e, errno == ENOENT ? "no-such-name" : "invalid",
+		    "%s", err);
+	}
 	return 0;
 }
 
@@ -443,8 +446,13 @@ cd_cmd_rollback(struct cd *d, const struct cd_req *rq, json_t **data,
 		return cd_fail(e, "no-such-revision",
 		    "rollback 0: revisions are numbered from 1 (show "
 		    "revisions); to drop your candidate, use discard");
-	if (!json_is_integer(r) || json_integer_value(r) < 1)
+	if (!json_is_integer(r))
 		return cd_fail(e, "bad-request", "rollback needs \"revision\"");
+	/* a negative revision is not there either, not a bad request */
+	if (json_integer_value(r) < 1)
+		return cd_fail(e, "no-such-revision",
+		    "no revision %lld: revisions count from 1",
+		    (long long)json_integer_value(r));
 	to = (uint64_t)json_integer_value(r);
 	snprintf(cmd, sizeof(cmd), "rollback %lu", (unsigned long)to);
 	if (store_rev_text(d->store, to, &text, &len) < 0) {

@@ -127,6 +127,7 @@ cd_rollback_cand(struct cd *d, const struct cd_req *rq, uint64_t to,
 		*data = cd_diff_data(d, text, d->run.rev);
 		json_object_set_new(*data, "copy_of",
 		    json_integer((json_int_t)to));
+		cd_ruleid_review(d, rq->uid, text, *data);
 		rc = 0;
 	}
 out:

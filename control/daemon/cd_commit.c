@@ -154,6 +154,7 @@ cd_cmd_compare(struct cd *d, const struct cd_req *rq, json_t **data,
 	if (store_cand_load(d->store, rq->uid, &text, &len, &base) < 0)
 		return cd_fail(e, "internal", "candidate: %s", strerror(errno));
 	*data = cd_diff_data(d, text, base);
+	cd_ruleid_review(d, rq->uid, text, *data);
 	free(text);
 	return 0;
 }

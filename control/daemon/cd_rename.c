@@ -93,6 +93,7 @@ cd_rename_do(struct cd *d, const struct cd_req *rq, const char *from,
 	        base, old, e) < 0)
 		goto out;
 	*data = cd_diff_data(d, out, base);
+	cd_ruleid_review(d, rq->uid, out, *data);
 	rc = 0;
 out:
 	json_decref(old);

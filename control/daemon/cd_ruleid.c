@@ -9,6 +9,8 @@
  */
 #include <string.h>
 
+#include <libconfig.h>
+
 #include "control/daemon/cordond.h"
 
 static uint32_t
@@ -114,5 +116,71 @@ cd_ruleid_startup(struct cd *d)
 			    json_integer((json_int_t)d->rc->e[i].id));
 	}
 	cd_ruleid_assign(d, &d->run, ids, NULL);
+	json_decref(ids);
+}
+
+/* Whether TEXT (a candidate) has a rule named NAME. */
+static bool
+cd_ruleid_in_text(const config_setting_t *rules, const char *name)
+{
+	for (int i = 0; rules != NULL && i < config_setting_length(rules);
+	     i++) {
+		const char *n = NULL;
+
+		if (config_setting_lookup_string(config_setting_get_elem(rules,
+		                                     (unsigned)i),
+		        "name", &n) &&
+		    strcmp(n, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The renames IDS makes, for review before the commit: each rule of
+ * TEXT that takes the id a running rule of another name has.
+ */
+static json_t *
+cd_ruleid_renames(struct cd *d, const json_t *ids, const char *text)
+{
+	json_t *a = json_array(), *v;
+	const char *k;
+	config_t cfg;
+
+	config_init(&cfg);
+	if (config_read_string(&cfg, text)) {
+		const config_setting_t *rules = config_lookup(&cfg, "rules");
+
+		json_object_foreach((json_t *)ids, k, v) {
+			for (unsigned i = 0; i < d->run.pol->nrules; i++) {
+				const char *was = d->run.pol->rule[i].name;
+
+				if ((json_int_t)d->run.rid[i] !=
+				        json_integer_value(v) ||
+				    strcmp(was, k) == 0 ||
+				    !cd_ruleid_in_text(rules, k))
+					continue;
+				json_array_append_new(a,
+				    json_pack("{s:s, s:s, s:i}", "rule", k,
+				        "was", was, "id", (int)d->run.rid[i]));
+			}
+		}
+	}
+	config_destroy(&cfg);
+	return a;
+}
+
+void
+cd_ruleid_review(struct cd *d, uid_t uid, const char *text, json_t *data)
+{
+	json_t *ids = NULL, *a;
+
+	if (data == NULL || store_cand_ids(d->store, uid, &ids) < 0)
+		return;
+	a = cd_ruleid_renames(d, ids, text);
+	if (json_array_size(a) > 0)
+		json_object_set_new(data, "renames", a);
+	else
+		json_decref(a);
 	json_decref(ids);
 }

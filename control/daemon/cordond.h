@@ -359,6 +359,12 @@ json_t *cd_ruleid_json(const struct cd_running *r);
 /* Start-up: the running revision's ids (its metadata, else the saved
  * counters' names), the next id past every kept revision's. */
 void cd_ruleid_startup(struct cd *d);
+/*
+ * For compare: DATA gains "renames" ({rule, was, id}: a rule of UID's
+ * candidate TEXT that takes the id of a running rule of another name)
+ * when there are any.
+ */
+void cd_ruleid_review(struct cd *d, uid_t uid, const char *text, json_t *data);
 /* rename rule OLD to NEW in the caller's candidate (cd_rename.c), and
  * clear counters [rule NAME] (cd_clear.c). */
 int cd_cmd_rename(struct cd *d, const struct cd_req *rq, json_t **data,

@@ -155,9 +155,11 @@ def test_counters_session(rig):
     c5 = counters(s)
     assert c5 == c4
 
-    s.note("rollback to revision 2: its rules come back with their ids;"
-           " ru-rdp-drop is ru-rdp-deny again, cn-ssh-reject from zero")
-    s.ctl("rollback", "2", "commit")
+    s.note("rollback to revision 2, reviewed: its rules come back with "
+           "their ids; ru-rdp-drop is ru-rdp-deny again, cn-ssh-reject "
+           "from zero")
+    s.ctl("rollback", "2")
+    s.ctl("commit", "comment", "back to 2")
     c6 = counters(s)
     assert c6["ru-rdp-drop"]["id"] == c1["ru-rdp-drop"]["id"]
     assert c6["ru-rdp-drop"]["hits"] == ROUNDS

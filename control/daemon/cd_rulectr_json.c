@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "control/daemon/cd_rulectr.h"
+#include "core/stats/reasons.h"
 
 #define CD_RULECTR_VERSION 1
 
@@ -45,6 +46,7 @@ cd_rulectr_ent_parse(struct cd_rulectr_ent *e, const json_t *j)
 	        &id, "name", &name, "action", &action, "carried", &carried,
 	        "base", &base, "cleared", &cleared) < 0 ||
 	    id < 1 || id > UINT32_MAX || carried < 0 || base < 0 ||
+	    action < 0 || action >= CDN_ACT_MAX ||
 	    strlen(name) >= sizeof(e->name))
 		return -1;
 	memset(e, 0, sizeof(*e));

@@ -292,6 +292,11 @@ test_restart_other_enforcer(void **state)
 	o = json_pack("{s:i}", "version", 9);
 	assert_int_equal(cd_rulectr_from_json(back, o), -1);
 	json_decref(o);
+	o = cd_rulectr_to_json(&g->rc);
+	json_object_set_new(json_array_get(json_object_get(o, "rules"), 0),
+	    "action", json_integer(99));
+	assert_int_equal(cd_rulectr_from_json(back, o), -1);
+	json_decref(o);
 	assert_int_equal(back->e[0].carried, 8);
 	free(back);
 }

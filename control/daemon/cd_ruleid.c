@@ -7,6 +7,7 @@
  * reverts.  Ids are never reused: the next one is past every id a kept
  * revision or the counters file holds.
  */
+#include <errno.h>
 #include <string.h>
 
 #include <libconfig.h>
@@ -100,6 +101,29 @@ cd_ruleid_past_kept(struct cd *d)
 	}
 }
 
+/*
+ * A running revision without ids (the initial one, or from before ids)
+ * takes the saved counters' by name, else new ones, and records them:
+ * a rollback or revert to it later brings them back.
+ */
+static void
+cd_ruleid_first(struct cd *d)
+{
+	json_t *ids = json_object(), *mine;
+
+	for (unsigned i = 0; i + 1 < d->rc->n; i++)
+		json_object_set_new(ids, d->rc->e[i].name,
+		    json_integer((json_int_t)d->rc->e[i].id));
+	cd_ruleid_assign(d, &d->run, ids, NULL);
+	json_decref(ids);
+	mine = cd_ruleid_json(&d->run);
+	if (store_rev_ids_put(d->store, d->run.rev, mine) < 0 &&
+	    errno != EEXIST) /* EEXIST: a revision without rules */
+		cd_log("revision %lu: recording its rule ids: %s",
+		    (unsigned long)d->run.rev, strerror(errno));
+	json_decref(mine);
+}
+
 void
 cd_ruleid_startup(struct cd *d)
 {
@@ -107,15 +131,10 @@ cd_ruleid_startup(struct cd *d)
 
 	cd_ruleid_past_kept(d);
 	if (store_rev_ids(d->store, d->run.rev, &ids) < 0 ||
-	    json_object_size(ids) == 0) {
-		/* A revision from before ids: the saved counters' names. */
-		json_decref(ids);
-		ids = json_object();
-		for (unsigned i = 0; i + 1 < d->rc->n; i++)
-			json_object_set_new(ids, d->rc->e[i].name,
-			    json_integer((json_int_t)d->rc->e[i].id));
-	}
-	cd_ruleid_assign(d, &d->run, ids, NULL);
+	    json_object_size(ids) == 0)
+		cd_ruleid_first(d);
+	else
+		cd_ruleid_assign(d, &d->run, ids, NULL);
 	json_decref(ids);
 }
 

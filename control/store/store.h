@@ -76,6 +76,12 @@ int store_rev_meta(const struct store *s, uint64_t rev, struct store_meta *m);
  * (ENOENT) if REV is absent.
  */
 int store_rev_ids(const struct store *s, uint64_t rev, json_t **ids);
+/*
+ * Records IDS as REV's rule ids when its metadata has none (the initial
+ * revision, written before its rules were compiled; one from before
+ * rule ids): the metadata file is replaced whole.  0 or -1.
+ */
+int store_rev_ids_put(const struct store *s, uint64_t rev, const json_t *ids);
 /* Up to MAX revisions' metadata, newest first; *N is how many. */
 int store_rev_list(const struct store *s, struct store_meta *out, unsigned max,
     unsigned *n);

@@ -219,3 +219,25 @@ def test_restart_while_counting(rig):
     for r in c2["rules"]:
         assert r["hits"] >= h1[r["id"]] > 0, r
     assert os.path.exists(cd.dir + "/state/counters.json")
+
+
+def test_revert_brings_ids_back(rig):
+    """An unconfirmed commit that renamed a rule is reverted by the
+    timer: the revert takes the old revision's ids, so the rule has its
+    old name, id and hits again (by names alone it would be new)."""
+    snmp, cd = rig
+    cd.stop()
+    cd.__init__(cd.dir + "/again")
+    cd.spawn("--test-timers")
+    cd.wait_up()
+    c1 = {r["rule"]: r for r in cd.settled()["rules"]}
+    cd.ok("rename", kind="rule", name="ru-rdp-drop", to="ru-rdp-deny")
+    rev = cd.ok("commit", confirmed_seconds=5)["revision"]
+    c2 = {r["rule"]: r for r in cd.ok("counters")["rules"]}
+    assert c2["ru-rdp-deny"]["id"] == c1["ru-rdp-drop"]["id"]
+    wait_for("the revert", lambda: cd.ok("status")["running_revision"] >
+             rev, timeout=30)
+    c3 = {r["rule"]: r for r in cd.ok("counters")["rules"]}
+    assert "ru-rdp-deny" not in c3
+    assert c3["ru-rdp-drop"]["id"] == c1["ru-rdp-drop"]["id"]
+    assert c3["ru-rdp-drop"]["hits"] == ROUNDS

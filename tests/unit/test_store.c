@@ -673,6 +673,14 @@ test_rule_ids(void **state)
 	assert_int_equal(json_object_size(got), 0);
 	json_decref(got);
 	assert_int_equal(store_rev_ids(s, 9, &got), -1);
+	/* Recorded afterwards, once (the initial revision's). */
+	assert_int_equal(store_rev_ids_put(s, 2, ids), 0);
+	assert_int_equal(store_rev_ids(s, 2, &got), 0);
+	assert_true(json_equal(got, ids));
+	json_decref(got);
+	assert_int_equal(store_rev_ids_put(s, 2, ids), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(store_rev_ids_put(s, 1, ids), -1);
 
 	assert_int_equal(store_cand_ids(s, 1000, &got), 0); /* none */
 	assert_int_equal(json_object_size(got), 0);

@@ -263,8 +263,9 @@ static void
 prom_rules(FILE *f, const json_t *rows, const json_t *rules)
 {
 	prom_family(f, "cordon_rule_hits_total", "counter",
-	    "Packets decided by the rule since cordond started, wherever "
-	    "it stood (id 1: the default).");
+	    "Packets decided by the rule, wherever it stood and however "
+	    "renamed, since it was created or cleared (id 1: the "
+	    "default).");
 	prom_rules_one(f, rows, rules, "cordon_rule_hits_total", "hits");
 	prom_family(f, "cordon_rule_hits_since_activation", "gauge",
 	    "Packets decided by the rule since the running revision became "

@@ -278,6 +278,19 @@ static const struct cli_param cli_p_load_merge[] = {
 	END
 };
 
+static const struct cli_param cli_p_rename[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "OLD", "the rule's name now" },
+	{ "to", "to", CLI_V_STR, NULL, REQ, "NEW",
+	    "its new name: it keeps its id and hits" },
+	END
+};
+
+static const struct cli_param cli_p_clear[] = {
+	{ "rule", "rule", CLI_V_STR, NULL, 0, "NAME",
+	    "only this rule's (default: every rule's)" },
+	END
+};
+
 /* Defined in cli_parse.c: explain's optional SPORT before DPORT. */
 void cli_place_explain(struct cli_parse *p);
 
@@ -389,6 +402,11 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	{ { "load", "merge", NULL },
 	    "merge a config file onto your candidate, by name", "load", "mode",
 	    "merge", 0, cli_p_load_merge, NULL, NULL, NULL },
+	{ { "rename", "rule", NULL },
+	    "rename a rule in your candidate, keeping its counters", "rename",
+	    "kind", "rule", 0, cli_p_rename, NULL, NULL, NULL },
+	{ { "clear", "counters", NULL }, "zero the rule counters (audited)",
+	    "clear-counters", NULL, NULL, 0, cli_p_clear, NULL, NULL, NULL },
 	{ { NULL, NULL, NULL }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL,
 	    NULL } };
 
@@ -401,5 +419,7 @@ const struct cli_group cli_groups[] = {
 	{ "session", "identity sessions opened by signed tokens" },
 	{ "alarm", "acknowledge or clear alarms" },
 	{ "load", "put a config file into your candidate" },
+	{ "rename", "rename an object of your candidate" },
+	{ "clear", "reset counters" },
 	{ NULL, NULL },
 };

@@ -40,6 +40,8 @@ static const struct {
 	{ "monitor", true, cd_cmd_monitor },
 	{ "complete", true, cd_cmd_complete },
 	{ "load", false, cd_cmd_load },
+	{ "rename", false, cd_cmd_rename },
+	{ "clear-counters", false, cd_cmd_clear },
 };
 
 static json_t *
@@ -304,9 +306,9 @@ cd_counters_rules(struct cd *d, const struct stats *s)
 		    json_pack("{s:i, s:i, s:s, s:I, s:I}", "position",
 		        (int)cd_rulectr_pos(rc, i), "id", (int)rc->e[i].id,
 		        "rule", rc->e[i].name, "hits",
-		        (json_int_t)cd_rulectr_hits(rc, i, s, d->base),
+		        (json_int_t)cd_rulectr_hits(rc, i, s),
 		        "hits_since_activation",
-		        (json_int_t)cd_rulectr_delta(rc, i, s, d->base)));
+		        (json_int_t)cd_rulectr_delta(rc, i, s)));
 	return a;
 }
 

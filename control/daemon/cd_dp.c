@@ -135,7 +135,9 @@ cd_dp_spawn(struct cd *d)
 
 /*
  * Before a swap: what cordon-dp counted goes to the rules that held the
- * positions.  A cordon-dp that never loaded a revision (0) and enforces
+ * positions.  Restored counters whose bases were read from this very
+ * cordon-dp running this policy carry on (a cordond restart).
+ * Otherwise a cordon-dp that never loaded a revision (0) and enforces
  * the running policy has counted only that policy since it started:
  * its counts are credited from zero, so that the packets before the
  * first LOAD are not lost.
@@ -143,12 +145,12 @@ cd_dp_spawn(struct cd *d)
 static void
 cd_dp_ctr_begin(struct cd *d)
 {
+	static const struct stats zero;
+
 	dpc_stats_sum(d->dpc, d->sum);
-	if (d->dpst.revision == 0 &&
-	    memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN) == 0) {
-		cd_rulectr_adopt(d->rc, d->run.pol);
-		memset(d->base, 0, sizeof(*d->base));
-	}
+	if (cd_rulectr_swap_resume(d) != CD_RC_SAME && d->dpst.revision == 0 &&
+	    memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN) == 0)
+		cd_rulectr_adopt(d->rc, d->run.pol, d->run.rid, &zero);
 	cd_rulectr_swap_begin(d, d->sum);
 }
 
@@ -182,7 +184,7 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	memcpy(d->dpst.policy_hash, r->pol_hash, DPC_HASH_LEN);
 	memcpy(d->dpst.geo_hash, r->geo_hash, DPC_HASH_LEN);
 	dpc_stats_sum(d->dpc, d->base);
-	cd_rulectr_swap_end(d, r->pol);
+	cd_rulectr_swap_end(d, r);
 	cd_dp_synced = true;
 	cd_debug("cordon-dp activated revision %lu%s", (unsigned long)r->rev,
 	    with_geo ? " with new geo tables" : "");
@@ -253,7 +255,7 @@ cd_dp_sync(struct cd *d)
 	} else {
 		/* A new channel to a cordon-dp that runs our revision. */
 		cd_dp_ctr_begin(d);
-		cd_rulectr_swap_end(d, d->run.pol);
+		cd_rulectr_swap_end(d, &d->run);
 	}
 	d->dp_error[0] = '\0';
 	cd_dp_synced = true;

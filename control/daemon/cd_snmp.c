@@ -457,3 +457,9 @@ cd_snmp_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n)
 	cd_snmp.next_check_ms = now + CD_SNMP_CHECK_MS;
 	cd_snmp_check_rate(d, now);
 }
+
+void
+cd_snmp_counters_changed(void)
+{
+	cd_snmp_tables_invalidate();
+}

@@ -62,5 +62,8 @@ void cd_snmp_notify_alarm(struct cd *d, bool raised, unsigned idx,
  * threshold, or SNMP off), -1 before a first rate.
  */
 int cd_snmp_deny_rate_high(struct cd *d, char *detail, size_t len);
+/* Counters changed other than by counting (clear counters): the next
+ * request reads them afresh, not from the short cache. */
+void cd_snmp_counters_changed(void);
 
 #endif

@@ -285,7 +285,7 @@ cd_build_rules(struct cd *d, const struct stats *s)
 		cd_cell_num(CD_O_RULES, 1, 3, id, ASN_INTEGER,
 		    rc->e[i].action + 1);
 		cd_cell_num(CD_O_RULES, 1, 4, id, ASN_COUNTER64,
-		    cd_rulectr_hits(rc, i, s, d->base));
+		    cd_rulectr_hits(rc, i, s));
 		cd_cell_num(CD_O_RULES, 1, 5, id, ASN_UNSIGNED,
 		    cd_rulectr_pos(rc, i));
 	}

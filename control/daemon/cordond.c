@@ -188,6 +188,8 @@ cd_setup(struct cd *d)
 		return -1;
 	}
 	cd_log("running revision %lu", (unsigned long)d->run.rev);
+	cd_rulectr_restore(d);
+	cd_ruleid_startup(d);
 	/* For good: a commit cannot switch it (cd_backend_same). */
 	d->be = d->run.conf->backend == CONF_BACKEND_NFTABLES
 	            ? &cd_backend_nft
@@ -300,6 +302,7 @@ cd_loop(struct cd *d)
 		cd_sess_tick(d);
 		cd_alarm_tick(d);
 	}
+	cd_rulectr_shutdown(d);
 	cd_log("stopping; cordon-dp pid %d keeps enforcing revision %lu",
 	    (int)d->dp_pid, (unsigned long)d->run.rev);
 }

@@ -58,6 +58,7 @@ struct cd_running {
 	bool geo_borrowed; /* GEO belongs to the running one */
 	uint8_t pol_hash[DPC_HASH_LEN];
 	uint8_t geo_hash[DPC_HASH_LEN];
+	uint32_t rid[POL_RULE_MAX]; /* pol's rules' stable ids (cd_ruleid.c) */
 };
 
 enum cd_dp_state {
@@ -177,6 +178,7 @@ struct cd_change {
 	const char *cmd;     /* the audit record's cmd ... */
 	const char *diff;    /* ... and diff (may be NULL) */
 	bool need_dp;        /* refuse when cordon-dp is not up */
+	const json_t *ids;   /* rule identities pinned by name (cd_ruleid.c) */
 };
 int cd_apply(struct cd *d, const char *text, const struct cd_change *c,
     const struct cd_req *rq, uint64_t *newrev, struct cd_err *e);
@@ -287,6 +289,10 @@ cd_cmd_fn cd_cmd_complete;
 int cd_cand_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
     const char *change, uint64_t base, const char *old, size_t len,
     uint64_t old_base, struct cd_err *e);
+/* The same, the old candidate's pinned rule ids OLD_IDS put back too. */
+int cd_cand_audit_ids(struct cd *d, const struct cd_req *rq, const char *cmd,
+    const char *change, uint64_t base, const char *old, size_t len,
+    uint64_t old_base, const json_t *old_ids, struct cd_err *e);
 int cd_rollback_cand(struct cd *d, const struct cd_req *rq, uint64_t to,
     const char *text, json_t **data, struct cd_err *e);
 json_t *cd_diff_data(struct cd *d, const char *cand, uint64_t base);
@@ -380,7 +386,44 @@ void cd_explain_uninspected(const struct policy *pol, const struct pkt_meta *m,
  * the running policy's rules take their histories.
  */
 void cd_rulectr_swap_begin(struct cd *d, const struct stats *now);
-void cd_rulectr_swap_end(struct cd *d, const struct policy *p);
+void cd_rulectr_swap_end(struct cd *d, const struct cd_running *r);
 void cd_rulectr_annotate(struct cd *d, json_t *rules);
+/*
+ * Before a swap's fold: the enforcer as the counters file names it
+ * (cordon-dp by pid and start time, nftables by boot), and whether the
+ * restored bases hold for it (cd_rulectr_resume).
+ */
+enum cd_rulectr_resume cd_rulectr_swap_resume(struct cd *d);
+/* counters.json in the state folder: read at start, written after
+ * every change of the entries (a failure is logged, not fatal). */
+void cd_rulectr_restore(struct cd *d);
+void cd_rulectr_save(struct cd *d);
+/* Shutdown: what was counted since the last swap folded and saved. */
+void cd_rulectr_shutdown(struct cd *d);
+
+/*
+ * cd_ruleid.c: stable rule ids.  N's rules get theirs: a name IDS pins
+ * (id 0: a new rule) first, then the id of the rule of the same name in
+ * RUN (NULL: none), else a new one; never one id twice.
+ */
+void cd_ruleid_assign(struct cd *d, struct cd_running *n, const json_t *ids,
+    const struct cd_running *run);
+/* R's ids as {"name": id}, for the revision's metadata and pins. */
+json_t *cd_ruleid_json(const struct cd_running *r);
+/* Start-up: the running revision's ids (its metadata, else the saved
+ * counters' names), the next id past every kept revision's. */
+void cd_ruleid_startup(struct cd *d);
+/*
+ * For compare: DATA gains "renames" ({rule, was, id}: a rule of UID's
+ * candidate TEXT that takes the id of a running rule of another name)
+ * when there are any.
+ */
+void cd_ruleid_review(struct cd *d, uid_t uid, const char *text, json_t *data);
+/* rename rule OLD to NEW in the caller's candidate (cd_rename.c), and
+ * clear counters [rule NAME] (cd_clear.c). */
+int cd_cmd_rename(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e);
+int cd_cmd_clear(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e);
 
 #endif

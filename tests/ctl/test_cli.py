@@ -230,6 +230,9 @@ REQUESTS = {
     "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
+    "rename-rule": "rename rule ru-rdp-drop to ru-rdp-deny",
+    "clear-counters": "clear counters",
+    "clear-counters-rule": "clear counters rule ru-rdp-drop",
     "session-add": ["session", "add", "--token", TOKEN, "--src",
                     "203.0.113.9"],
     "session-add-full": ["session", "add", "token", TOKEN, "src",
@@ -437,10 +440,10 @@ def help_words(out):
 @pytest.mark.parametrize("args,want", [
     ("?", ["show", "lookup", "explain", "set", "delete", "compare",
            "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session", "alarm", "monitor", "load"]),
+           "audit", "session", "alarm", "monitor", "load", "rename", "clear"]),
     ("help", ["show", "lookup", "explain", "set", "delete", "compare",
               "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session", "alarm", "monitor", "load"]),
+           "audit", "session", "alarm", "monitor", "load", "rename", "clear"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
                 "candidate", "logging", "captures", "sessions",
@@ -501,7 +504,7 @@ def test_help_text(ctl_bin):
 @pytest.mark.parametrize("words,want", [
     ([""], ["show", "lookup", "explain", "set", "delete", "compare",
             "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session", "alarm", "monitor", "load"]),
+           "audit", "session", "alarm", "monitor", "load", "rename", "clear"]),
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
@@ -598,6 +601,7 @@ RENDER = {
     "config-revision": "show config 1",
     "compare-revisions": "compare 1 2",
     "load-merge": "load merge " + LOAD_FILE,
+    "clear-counters": "clear counters rule ru-rdp-drop",
 }
 
 

@@ -635,10 +635,43 @@ test_merge_refusals(void **state)
 	assert_null(out);
 }
 
+/* rename rule: same place, same body, a new name; refusals by errno. */
+static void
+test_rule_rename(void **state)
+{
+	char *t, *out;
+
+	(void)state;
+	t = set(strdup(""), "rule", "a", "{\"action\": \"allow\"}");
+	t = set(t, "rule", "b", "{\"action\": \"drop\", \"src\": \"CN\"}");
+	t = set(t, "rule", "c", "{\"action\": \"allow\"}");
+	assert_int_equal(cand_rename(t, "rule", "b", "bee", &out, err,
+	                     sizeof(err)),
+	    0);
+	assert_string_equal(rule_order(out), "a bee c");
+	assert_true(conf->rules[1].action == CDN_ACT_DROP);
+	free(out);
+	assert_int_equal(cand_rename(t, "rule", "nosuch", "x", &out, err,
+	                     sizeof(err)),
+	    -1);
+	assert_int_equal(errno, ENOENT);
+	assert_null(out);
+	assert_int_equal(cand_rename(t, "rule", "a", "c", &out, err,
+	                     sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(cand_rename(t, "region", "a", "z", &out, err,
+	                     sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EINVAL);
+	free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rule_rename),
 		cmocka_unit_test(test_rule_add),
 		cmocka_unit_test(test_rule_position),
 		cmocka_unit_test(test_rule_replace),

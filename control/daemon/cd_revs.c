@@ -229,7 +229,12 @@ cd_cmd_load(struct cd *d, const struct cd_req *rq, json_t **data,
 		goto out;
 	}
 	diff_unified(old, out, "candidate", "candidate", &change);
-	if (store_cand_save(d->store, rq->uid, out, strlen(out), base) < 0)
+	/* override replaces the candidate whole: its rename pins go too */
+	if ((strcmp(mode, "override") == 0
+	            ? store_cand_save_ids(d->store, rq->uid, out, strlen(out),
+	                  base, NULL)
+	            : store_cand_save(d->store, rq->uid, out, strlen(out),
+	                  base)) < 0)
 		cd_fail(e, "internal", "candidate: %s", strerror(errno));
 	else if (cd_cand_audit(d, rq, cmd, change, base, had ? old : NULL, olen,
 	             obase, e) == 0) {

@@ -337,3 +337,20 @@ def test_check_start_before_the_first_start(ctl_bin, sockdir, tmp_path):
     r = subprocess.run([CORDOND, "--check-start", "-f", d.conf],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and d.conf in r.stderr, r
+
+
+def test_load_override_drops_rename_pins(cd, tmp_path):
+    """load override replaces the candidate whole, its rename pins too:
+    a rename then an override back to the running text left the pin
+    "OLD": 0, so the running rule OLD would have restarted at zero."""
+    f = str(tmp_path / "running.conf")
+    write(f, ctl(cd, "show", "config").stdout)
+    rules = json.loads(ctl(cd, "-j", "show", "rules").stdout)["rules"]
+    old = rules[0]["name"]
+    ctl(cd, "rename", "rule", old, "to", old + "-renamed")
+    d = json.loads(ctl(cd, "-j", "compare").stdout)
+    assert d.get("renames"), d
+    ctl(cd, "load", "override", f)
+    d = json.loads(ctl(cd, "-j", "compare").stdout)
+    assert d["diff"] == "" and not d.get("renames"), d
+    ctl(cd, "discard")

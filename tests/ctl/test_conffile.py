@@ -353,4 +353,7 @@ def test_load_override_drops_rename_pins(cd, tmp_path):
     ctl(cd, "load", "override", f)
     d = json.loads(ctl(cd, "-j", "compare").stdout)
     assert d["diff"] == "" and not d.get("renames"), d
-    ctl(cd, "discard")
+    ctl(cd, "commit")
+    after = json.loads(ctl(cd, "-j", "show", "rules").stdout)["rules"]
+    assert [(r["name"], r["id"]) for r in after] == \
+        [(r["name"], r["id"]) for r in rules]

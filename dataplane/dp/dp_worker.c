@@ -471,6 +471,28 @@ dp_tx_flush(struct dp_worker *w, struct dp_burst *b)
 	}
 }
 
+/* A denied packet into the worker's top sketch (core/top). */
+static inline void
+dp_top_count(struct dp_worker *w, const struct dp_state *st,
+    const struct pkt_meta *m, const struct cls_verdict *v)
+{
+	struct top_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.af = m->af;
+	if (m->af == 4) {
+		uint32_t a = rte_cpu_to_be_32(m->src4);
+
+		memcpy(k.src, &a, sizeof(a));
+	} else {
+		memcpy(k.src, m->src6, sizeof(k.src));
+	}
+	k.revision = (uint32_t)st->revision;
+	k.cc = v->src_cc;
+	k.rule = v->rule;
+	top_add(w->top, &k, w->ctx->now_boot);
+}
+
 static void
 dp_burst_run(struct dp_worker *w, struct dp_burst *b, unsigned in,
     struct rte_mbuf **pkts, unsigned n)
@@ -489,8 +511,11 @@ dp_burst_run(struct dp_worker *w, struct dp_burst *b, unsigned in,
 	/* Counted once, now that each frame's fate is known. */
 	for (unsigned i = 0; i < n; i++) {
 		stats_account(w->stats, &b->v[i], b->parsed[i]);
-		if (b->parsed[i])
-			stats_tun(w->stats, &b->meta[i]);
+		if (!b->parsed[i])
+			continue;
+		stats_tun(w->stats, &b->meta[i]);
+		if (b->v[i].action != CDN_ACT_ALLOW && b->meta[i].af)
+			dp_top_count(w, st, &b->meta[i], &b->v[i]);
 	}
 }
 

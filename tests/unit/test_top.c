@@ -133,7 +133,7 @@ t_flood(void **state)
 				top_add(&sk, &h[j], 500);
 				truth[j]++;
 				per_set[top_hash(&h[j], SEED) &
-				    (TOP_SETS - 1)]++;
+				        (TOP_SETS - 1)]++;
 			}
 		}
 	}

@@ -34,6 +34,7 @@ static const struct {
 	{ "session-add", false, cd_cmd_session_add },
 	{ "session-list", true, cd_cmd_session_list },
 	{ "session-revoke", false, cd_cmd_session_revoke },
+	{ "top", true, cd_cmd_top },
 };
 
 static json_t *

@@ -68,6 +68,22 @@ cd_prom_data(struct cd *d, const char *cmd, const char *what)
 	return data;
 }
 
+/* TEXT with the top denied sources after it (cli_prom_top.c). */
+static char *
+cd_prom_top(struct cd *d, char *text)
+{
+	json_t *top = text ? cd_prom_data(d, "top", NULL) : NULL;
+	char *more = top ? cli_prom_top_format(top) : NULL, *all = NULL;
+
+	json_decref(top);
+	if (more && asprintf(&all, "%s%s", text, more) >= 0) {
+		free(text);
+		text = all;
+	}
+	free(more);
+	return text;
+}
+
 /* The exposition, or NULL (out of memory). */
 static char *
 cd_prom_body(struct cd *d)
@@ -77,6 +93,7 @@ cd_prom_body(struct cd *d)
 	json_t *ru = cn ? cd_prom_data(d, "show", "rules") : NULL;
 	char *text = cli_prom_format(st, cn, ru);
 
+	text = cd_prom_top(d, text);
 	json_decref(ru);
 	json_decref(cn);
 	json_decref(st);

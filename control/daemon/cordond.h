@@ -249,6 +249,8 @@ cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
     cd_cmd_confirm, cd_cmd_rollback, cd_cmd_geo_reload, cd_cmd_audit_verify,
     cd_cmd_session_add, cd_cmd_session_list, cd_cmd_session_revoke,
     cd_cmd_discard, cd_cmd_update;
+/* cd_top.c: top denied sources (show top) */
+cd_cmd_fn cd_cmd_top;
 
 /*
  * cd_cand.c: a change to the caller's candidate audited, or taken back

@@ -241,6 +241,8 @@ REQUESTS = {
     "session-revoke-src": "session revoke src 2001:db8::7",
     "explain-token": ["explain", "203.0.113.9", "198.51.100.7", "tcp", "22",
                       "--token", TOKEN],
+    "show-top": "show top",
+    "show-top-filtered": "show top rule cn-ssh-reject country CN limit 5",
     "explain-token-keywords": ["explain", "token", TOKEN, "src",
                                "203.0.113.9", "dst", "198.51.100.7",
                                "proto", "tcp", "sport", "40000", "dport",
@@ -421,10 +423,12 @@ def help_words(out):
            "audit", "session"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
-                "candidate", "logging", "captures", "sessions"]),
+                "candidate", "logging", "captures", "sessions",
+                "top"]),
     ("sh help", ["status", "counters", "rules", "regions", "services",
                  "ports", "nexthops", "geo", "revisions", "audit",
-                 "config", "candidate", "logging", "captures", "sessions"]),
+                 "config", "candidate", "logging", "captures", "sessions",
+                "top"]),
     ("set ?", ["rule", "region", "service", "override", "nexthop",
                "default"]),
     ("set rule ?", ["NAME"]),
@@ -480,7 +484,8 @@ def test_help_text(ctl_bin):
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
-                  "config", "candidate", "logging", "captures", "sessions"]),
+                  "config", "candidate", "logging", "captures", "sessions",
+                "top"]),
     (["s"], ["show", "set", "session"]),
     (["show", "se"], ["services", "sessions"]),
     (["session", ""], ["add", "list", "revoke"]),
@@ -578,6 +583,7 @@ RENDER = {
     "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
+    "top": "show top",
 }
 
 
@@ -1087,7 +1093,8 @@ def prom_daemon_reply(counters_ok=True):
         if req["cmd"] == "counters" and not counters_ok:
             return {"v": 1, "ok": False, "error": {
                 "code": "dataplane", "message": "cordon-dp is down"}}
-        name = {"status": "status", "counters": "counters"}.get(
+        name = {"status": "status", "counters": "counters",
+                "top": "top"}.get(
             req["cmd"], req.get("args", {}).get("what"))
         return {"v": 1, "ok": True, "data": load_reply(name)}
     return reply
@@ -1109,7 +1116,8 @@ def test_prometheus_text(ctl_bin, daemon, spelling):
     golden_check("prometheus/counters.txt", r.stdout)
     # Three requests, each as a plain command: the flag is cordonctl's.
     assert [(q["cmd"], q.get("args", {})) for q in daemon.requests] == [
-        ("status", {}), ("counters", {}), ("show", {"what": "rules"})]
+        ("status", {}), ("counters", {}), ("show", {"what": "rules"}),
+        ("top", {})]
     for ln in r.stdout.splitlines():
         assert PROM_LINE.match(ln), ln
     names = [ln.split()[2] for ln in r.stdout.splitlines()

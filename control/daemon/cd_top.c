@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "control/daemon/cd_backend.h"
 #include "control/daemon/cd_top.h"
 #include "control/daemon/cordond.h"
 #include "core/top/top.h"
@@ -135,14 +134,14 @@ cd_top_get(struct cd *d, struct cd_err *e)
 	size_t n = 0;
 	int64_t now = clk_boot_s();
 
-	if (d->be != &cd_backend_dpdk) {
+	/* Not through cd_dp.c: SNMP reads this, and cd_dp.c reaches SNMP. */
+	if (d->run.conf->backend != CONF_BACKEND_DPDK) {
 		cd_fail(e, "backend", "top denied sources need backend dpdk");
 		return NULL;
 	}
 	if (d->dp_state != CD_DP_UP || d->dpc == NULL ||
 	    (s = dpc_top(d->dpc, &nw)) == NULL || nw == 0) {
-		cd_fail(e, "dataplane", "cordon-dp is %s",
-		    cd_dp_state_name(d->dp_state));
+		cd_fail(e, "dataplane", "cordon-dp is not up");
 		return NULL;
 	}
 	v = malloc((size_t)nw * TOP_ENTRIES_MAX * sizeof(*v));

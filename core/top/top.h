@@ -44,7 +44,7 @@ struct top_key {
 	uint16_t rule;     /* rule position - 1, or POL_RULE_DEFAULT */
 	uint8_t af;        /* 4 or 6; 0: an empty entry */
 	uint8_t pad[7];
-};
+} __attribute__((aligned(8))); /* compared and hashed as 4 words */
 
 struct top_entry {
 	struct top_key k;

@@ -27,7 +27,8 @@ top_rotate(struct top_sketch *s, int64_t now_s)
 		return;
 	__atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	memset(t->e, 0, sizeof(t->e));
+	memset(t->set, 0, sizeof(t->set));
+	memset(t->slot, 0, sizeof(t->slot));
 	t->total = 0;
 	t->epoch = e;
 	__atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELEASE);
@@ -38,19 +39,28 @@ static int
 top_set_copy(const struct top_table *t, unsigned set, struct top_entry *out,
     unsigned *n)
 {
-	struct top_entry tmp[TOP_WAYS];
-	uint32_t a = __atomic_load_n(&t->set_seq[set], __ATOMIC_ACQUIRE);
+	const struct top_set *s = &t->set[set];
+	struct top_slot sl[TOP_WAYS];
+	uint64_t count[TOP_WAYS];
+	uint32_t tag[TOP_WAYS];
+	uint32_t a = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 
 	if (a & 1)
 		return -1;
-	memcpy(tmp, t->e[set], sizeof(tmp));
+	memcpy(tag, s->tag, sizeof(tag));
+	memcpy(count, s->count, sizeof(count));
+	memcpy(sl, t->slot[set], sizeof(sl));
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&t->set_seq[set], __ATOMIC_RELAXED) != a)
+	if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != a)
 		return -1;
 	*n = 0;
-	for (unsigned w = 0; w < TOP_WAYS; w++)
-		if (tmp[w].count && tmp[w].k.af)
-			out[(*n)++] = tmp[w];
+	for (unsigned w = 0; w < TOP_WAYS; w++) {
+		if (!tag[w] || !count[w])
+			continue;
+		out[*n].k = sl[w].k;
+		out[*n].count = count[w];
+		out[(*n)++].err = sl[w].err;
+	}
 	return 0;
 }
 

@@ -229,7 +229,7 @@ t_torn(void **state)
 	(void)state;
 	top_init(&sk, 60, SEED);
 	top_add(&sk, &a, 10);
-	sk.t[sk.cur].set_seq[top_hash(&a, SEED) & (TOP_SETS - 1)]++;
+	sk.t[sk.cur].set[top_hash(&a, SEED) & (TOP_SETS - 1)].seq++;
 	n = collect(&sk, 10, NULL);
 	assert_int_equal(n, 0);
 	sk.t[sk.cur].seq++;

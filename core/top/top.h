@@ -105,17 +105,22 @@ void top_init(struct top_sketch *s, unsigned window_s, uint64_t seed);
 /* Starts the sub-window holding NOW_S (the writer, out of line). */
 void top_rotate(struct top_sketch *s, int64_t now_s);
 
+/*
+ * A seeded hash of K: the four words, each xored with its part of the
+ * seed and multiplied by its own odd constant, summed (the multiplies
+ * run in parallel), then mixed down.
+ */
 static inline uint64_t
 top_hash(const struct top_key *k, uint64_t seed)
 {
 	const uint64_t *w = (const uint64_t *)k;
-	uint64_t h = seed;
+	uint64_t h = (w[0] ^ seed) * 0x9e3779b97f4a7c15ull +
+	             (w[1] ^ (seed >> 7)) * 0xc2b2ae3d27d4eb4full +
+	             (w[2] ^ (seed << 9)) * 0x165667b19e3779f9ull +
+	             (w[3] ^ (seed >> 13)) * 0xd6e8feb86659fd93ull;
 
-	for (unsigned i = 0; i < sizeof(*k) / 8; i++) {
-		h ^= w[i];
-		h *= 0x9e3779b97f4a7c15ull;
-		h ^= h >> 29;
-	}
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
 	return h ^ (h >> 32);
 }
 
@@ -175,15 +180,21 @@ top_add_hashed(struct top_table *t, const struct top_key *k, uint64_t h)
 	struct top_set *s = &t->set[set];
 	struct top_slot *sl = t->slot[set];
 
+	uint64_t least = s->count[0];
+
 	t->total++;
-	for (unsigned w = 0; w < TOP_WAYS; w++)
+	for (unsigned w = 0; w < TOP_WAYS; w++) {
+		uint64_t c = s->count[w];
+
 		if (s->tag[w] == tag && top_key_eq(&sl[w].k, k)) {
-			__atomic_store_n(&s->count[w], s->count[w] + 1,
-			    __ATOMIC_RELAXED);
+			__atomic_store_n(&s->count[w], c + 1, __ATOMIC_RELAXED);
 			return;
 		}
-	for (unsigned w = 1; w < TOP_WAYS; w++)
-		min = s->count[w] < s->count[min] ? w : min;
+		if (c < least) {
+			least = c;
+			min = w;
+		}
+	}
 	top_replace(s, &sl[min], min, k, tag);
 }
 

@@ -398,7 +398,9 @@ static int
 dpc_status_copy(const struct dpc_msg_status *w, struct dpc_status *st)
 {
 	if (w->version != DPC_PROTO_VERSION ||
-	    w->stats_size != sizeof(struct stats) || w->nports > DPC_PORT_MAX) {
+	    w->stats_size != sizeof(struct stats) ||
+	    w->top_size != sizeof(struct top_sketch) ||
+	    w->nports > DPC_PORT_MAX) {
 		errno = EPROTO;
 		return -1;
 	}

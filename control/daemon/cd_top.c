@@ -1,9 +1,10 @@
 /*
  * Top denied sources: every worker's sketch in the counters memfd is
  * read (core/top's sequence counts make each set a consistent copy),
- * merged by (source, revision, rule position, country), the positions
- * named by the rules of the revision that decided, and merged again by
- * name, so a rule that kept its name across a commit keeps one row.
+ * keys of older revisions moved to the running position of the rule of
+ * the same name (so a rule that kept its name across a commit keeps one
+ * row), merged by (source, revision, rule position, country), and the
+ * positions named by the rules of the revision that decided.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -16,8 +17,8 @@
 
 /*
  * Revision 0 is cordon-dp's own start-up policy: the file of the
- * revision that was running when cordond started it, named with the
- * running rules (a commit since then is the one inexact case).
+ * revision cordond started it with (dp_boot_rev; an adopted cordon-dp's
+ * is taken to be the revision running then).
  *
  * Names of an older revision's rules, read from its file in the state
  * folder: positions are the file's rule order (pol_compile).  One
@@ -52,16 +53,17 @@ cd_top_name(struct cd *d, const struct top_key *k, char *out, size_t len)
 	const struct policy *p = d->run.pol;
 	const struct conf *c;
 
+	uint32_t rev = k->revision ? k->revision : (uint32_t)d->dp_boot_rev;
+
 	if (k->rule == POL_RULE_DEFAULT) {
 		snprintf(out, len, "(default)");
-	} else if (((uint32_t)d->run.rev == k->revision || k->revision == 0) &&
-	           p && k->rule < p->nrules) {
+	} else if ((uint32_t)d->run.rev == rev && p && k->rule < p->nrules) {
 		snprintf(out, len, "%s", p->rule[k->rule].name);
-	} else if (k->revision && (c = cd_top_conf(d, k->revision)) != NULL &&
+	} else if (rev && (c = cd_top_conf(d, rev)) != NULL &&
 	           k->rule < c->nrules) {
 		snprintf(out, len, "%s", c->rules[k->rule].name);
 	} else {
-		snprintf(out, len, "#%u@r%u", k->rule + 1u, k->revision);
+		snprintf(out, len, "#%u@r%u", k->rule + 1u, rev);
 	}
 }
 
@@ -79,49 +81,30 @@ cd_top_row_fill(struct cd *d, const struct top_entry *e, struct cd_top_row *r)
 	    sizeof(r->src));
 }
 
-static int
-cd_top_cmp_key(const void *a, const void *b)
+/*
+ * K as the running policy would key it: a rule that runs under the same
+ * name takes its running position, so that its counts from before a
+ * commit and after it merge into one row.
+ */
+static void
+cd_top_rekey(struct cd *d, struct top_key *k)
 {
-	const struct cd_top_row *x = a, *y = b;
-	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
+	const struct policy *p = d->run.pol;
+	char name[POL_NAME_MAX + 16];
 
-	if (c == 0)
-		c = (int)x->af - (int)y->af;
-	if (c == 0)
-		c = (int)x->cc - (int)y->cc;
-	return c ? c : strcmp(x->rule, y->rule);
-}
-
-static int
-cd_top_cmp_packets(const void *a, const void *b)
-{
-	const struct cd_top_row *x = a, *y = b;
-
-	if (x->packets != y->packets)
-		return x->packets < y->packets ? 1 : -1;
-	return cd_top_cmp_key(a, b);
-}
-
-/* Rows of one source, country and rule name folded into one. */
-static size_t
-cd_top_fold(struct cd_top_row *r, size_t n)
-{
-	size_t m = 0;
-
-	if (n == 0)
-		return 0;
-	qsort(r, n, sizeof(*r), cd_top_cmp_key);
-	for (size_t i = 1; i < n; i++) {
-		if (cd_top_cmp_key(&r[m], &r[i]) == 0) {
-			r[m].packets += r[i].packets;
-			r[m].err += r[i].err;
-		} else {
-			r[++m] = r[i];
-		}
+	if (k->revision == (uint32_t)d->run.rev || p == NULL)
+		return;
+	if (k->rule == POL_RULE_DEFAULT) {
+		k->revision = (uint32_t)d->run.rev;
+		return;
 	}
-	m++;
-	qsort(r, m, sizeof(*r), cd_top_cmp_packets);
-	return m;
+	cd_top_name(d, k, name, sizeof(name));
+	for (unsigned r = 0; r < p->nrules; r++)
+		if (strcmp(p->rule[r].name, name) == 0) {
+			k->revision = (uint32_t)d->run.rev;
+			k->rule = (uint16_t)r;
+			return;
+		}
 }
 
 struct cd_top *
@@ -158,10 +141,11 @@ cd_top_get(struct cd *d, struct cd_err *e)
 	for (unsigned w = 0; w < nw; w++)
 		n += top_collect(&s[w], now, v + n,
 		    (size_t)nw * TOP_ENTRIES_MAX - n, &t->total);
-	n = top_merge(v, n);
 	for (size_t i = 0; i < n; i++)
+		cd_top_rekey(d, &v[i].k);
+	t->n = top_merge(v, n);
+	for (size_t i = 0; i < t->n; i++)
 		cd_top_row_fill(d, &v[i], &t->row[i]);
-	t->n = cd_top_fold(t->row, n);
 	free(v);
 	return t;
 }

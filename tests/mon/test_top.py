@@ -212,6 +212,15 @@ def test_top_live(rig):
     assert prom_rows(cd.ctl("show", "counters", "-p")) == \
         [r[:4] for r in want]
 
+    # A commit that moves every rule down one: the rows keep their
+    # rules' names (read from the older revision's file), not positions.
+    cd.ok("set", kind="rule", name="us-first",
+          attrs={"src": "US", "direction": "in", "action": "allow",
+                 "position": 1})
+    cd.ok("commit", comment="a rule above the others")
+    assert rows_of(cd.ok("top"))[:3] == [h + (0,) for h in HEAVY]
+    assert rows_of(cd.ok("top", rule="ru-rdp-drop"))[0][:4] == HEAVY[1]
+
     # No traffic for a window: everything is forgotten, everywhere.
     t0 = time.monotonic()
     wait_for("the window to pass",

@@ -128,9 +128,10 @@ $(BUILD)/cordon-dp: $(BUILD)/obj/dataplane/main.o $(LIBS_dataplane)
 $(BUILD)/cordond: $(BUILD)/obj/control/daemon/cordond.o $(LIBS_control)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The CLI is a thin client: jansson and its own files, nothing else.
+# The CLI is a thin client: jansson and its own files, and libconfig to
+# check and flatten the file of load override|merge (cli_load.c).
 $(BUILD)/cordonctl: $(BUILD)/obj/control/cli/cordonctl.o $(LIBS_control)
-	$(CC) $(LDFLAGS) -o $@ $^ -ljansson
+	$(CC) $(LDFLAGS) -o $@ $^ -ljansson -lconfig
 
 # The knock client: builds, signs and sends one datagram (docs/knock.md).
 $(BUILD)/cordon-knock: $(BUILD)/obj/control/cli/cordon-knock.o \
@@ -208,7 +209,8 @@ $(BUILD)/fuzz/fuzz_knock: tests/fuzz/fuzz_knock.c control/ident/knock_wire.c
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
 $(BUILD)/fuzz/fuzz_syslog: tests/fuzz/fuzz_syslog.c \
-		control/daemon/cd_syslog_fmt.c
+		core/slog/sl_fmt.c wire/dpc_record.c wire/dpc_proto.c \
+		core/stats/reasons.c $(wildcard core/geo/*.c) core/util/fail.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 

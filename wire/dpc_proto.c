@@ -2,6 +2,7 @@
  * Framing of the dataplane channel, shared by cordon-dp and cordond:
  * pure functions over bytes with explicit lengths.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ dpc_msg_payload_size(unsigned type)
 	case DPC_LOAD:
 		return sizeof(struct dpc_msg_load);
 	case DPC_LOAD_REPLY:
+	case DPC_SYSLOG_REPLY:
 	case DPC_ERR:
 		return sizeof(struct dpc_msg_result);
 	case DPC_EVENT:
@@ -31,6 +33,8 @@ dpc_msg_payload_size(unsigned type)
 		return sizeof(struct dpc_msg_knock);
 	case DPC_EVIDENCE:
 		return sizeof(struct dpc_msg_evidence);
+	case DPC_SYSLOG:
+		return sizeof(struct dpc_msg_syslog);
 	default:
 		return -1;
 	}
@@ -104,4 +108,53 @@ dpc_result_set(struct dpc_msg_result *r, int error, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->message, sizeof(r->message), fmt, ap);
 	va_end(ap);
+}
+
+/* One target: its type, port and address. */
+static int
+dpc_syslog_target_check(const struct dpc_wire_log_target *t, unsigned i,
+    char *err, size_t errlen)
+{
+	size_t n = strnlen(t->address, sizeof(t->address));
+	uint8_t a[16];
+
+	if (t->type < DPC_LOG_LOCAL || t->type > DPC_LOG_TLS)
+		return fail_with(err, errlen, EINVAL,
+		    "syslog target %u: type %u", i + 1, t->type);
+	if (n == 0 || n == sizeof(t->address))
+		return fail_with(err, errlen, EINVAL,
+		    "syslog target %u: address empty or not terminated", i + 1);
+	if (t->type == DPC_LOG_LOCAL)
+		return 0;
+	if (t->port == 0 || t->port > 65535)
+		return fail_with(err, errlen, EINVAL,
+		    "syslog target %u: port %u", i + 1, t->port);
+	if (t->type == DPC_LOG_UDP && inet_pton(AF_INET, t->address, a) != 1 &&
+	    inet_pton(AF_INET6, t->address, a) != 1)
+		return fail_with(err, errlen, EINVAL,
+		    "syslog target %u: %.40s is not a numeric address", i + 1,
+		    t->address);
+	return 0;
+}
+
+int
+dpc_syslog_check(const struct dpc_msg_syslog *m, char *err, size_t errlen)
+{
+	if (m->version != DPC_PROTO_VERSION)
+		return fail_with(err, errlen, EPROTO,
+		    "protocol version %u, cordon-dp speaks %u", m->version,
+		    DPC_PROTO_VERSION);
+	if (m->facility > 23)
+		return fail_with(err, errlen, EINVAL, "syslog facility %u",
+		    m->facility);
+	if (m->rate == 0 || m->rate > 100000)
+		return fail_with(err, errlen, EINVAL, "syslog rate %u",
+		    m->rate);
+	if (m->ntargets > DPC_SYSLOG_TARGETS)
+		return fail_with(err, errlen, EINVAL, "%u syslog targets",
+		    m->ntargets);
+	for (unsigned i = 0; i < m->ntargets; i++)
+		if (dpc_syslog_target_check(&m->target[i], i, err, errlen) < 0)
+			return -1;
+	return 0;
 }

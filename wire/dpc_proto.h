@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define DPC_MAGIC         0x31504443u /* "CDP1" as bytes on the wire */
-#define DPC_PROTO_VERSION 3
+#define DPC_PROTO_VERSION 4
 #define DPC_MSG_MAX       4096u /* header + payload, either direction */
 #define DPC_MSG_FDS       3u    /* at most, per message */
 #define DPC_WIRE_HASH     32
@@ -35,6 +35,8 @@ enum dpc_type {
 	DPC_EVENT,        /* dp -> d, unsolicited: struct dpc_msg_event */
 	DPC_KNOCK,        /* dp -> d, unsolicited: struct dpc_msg_knock */
 	DPC_EVIDENCE,     /* dp -> d, unsolicited: struct dpc_msg_evidence */
+	DPC_SYSLOG,       /* struct dpc_msg_syslog -> SYSLOG_REPLY */
+	DPC_SYSLOG_REPLY, /* struct dpc_msg_result */
 	DPC_TYPE_MAX
 };
 
@@ -61,7 +63,7 @@ struct dpc_msg_status {
 	uint32_t pol_layout;  /* POL_LAYOUT_VERSION it accepts */
 	uint32_t pol_size;    /* sizeof(struct policy) it accepts */
 	/* sizeof(struct top_sketch): STATS_COUNT of them follow the
-	 * counters in their memfd (core/top, since version 3) */
+	 * counters in their memfd (core/top, since version 4) */
 	uint32_t top_size;
 	uint32_t pad;
 	char port[DPC_WIRE_PORTS][DPC_WIRE_NAME];
@@ -160,6 +162,36 @@ struct dpc_msg_evidence {
 	struct dpc_wire_event ev; /* FLOW only */
 };
 
+/*
+ * cordond's syslog targets and limits (control.logging), handed over at
+ * every connection, so that cordon-dp can send its own packet records
+ * while cordond is down (docs/control.md, "While cordond is down").
+ * Every target is listed; cordon-dp uses the local and udp ones.
+ */
+#define DPC_SYSLOG_TARGETS 8
+#define DPC_SYSLOG_ADDR    112
+
+enum dpc_log_type {
+	DPC_LOG_LOCAL = 1, /* unix datagram socket: ADDRESS is its path */
+	DPC_LOG_UDP,       /* ADDRESS a numeric IPv4 or IPv6 address */
+	DPC_LOG_TCP,       /* not used by cordon-dp */
+	DPC_LOG_TLS,       /* not used by cordon-dp */
+};
+
+struct dpc_wire_log_target {
+	uint32_t type;                 /* enum dpc_log_type */
+	uint32_t port;                 /* udp, tcp, tls: 1-65535 */
+	char address[DPC_SYSLOG_ADDR]; /* NUL-terminated */
+};
+
+struct dpc_msg_syslog {
+	uint32_t version;  /* DPC_PROTO_VERSION */
+	uint32_t facility; /* 0-23 */
+	uint32_t rate;     /* packet records per second (and as deep) */
+	uint32_t ntargets; /* 0..DPC_SYSLOG_TARGETS: 0 turns it off */
+	struct dpc_wire_log_target target[DPC_SYSLOG_TARGETS];
+};
+
 #define DPC_EVENT_BATCH 50
 
 struct dpc_msg_event {
@@ -178,6 +210,7 @@ _Static_assert(sizeof(struct dpc_msg_status) == 640, "dpc_msg_status");
 _Static_assert(sizeof(struct dpc_msg_evidence) == 152, "dpc_msg_evidence");
 _Static_assert(sizeof(struct dpc_msg_load) == 104, "dpc_msg_load");
 _Static_assert(sizeof(struct dpc_msg_result) == 288, "dpc_msg_result");
+_Static_assert(sizeof(struct dpc_msg_syslog) == 16 + 8 * 120, "dpc_msg_syslog");
 
 /* Payload bytes a message of TYPE must carry, or -1 for an unknown type. */
 long dpc_msg_payload_size(unsigned type);
@@ -196,6 +229,13 @@ long dpc_msg_pack(void *buf, unsigned type, uint32_t seq, const void *payload,
  */
 int dpc_msg_check(const void *buf, size_t n, struct dpc_hdr *hdr, char *err,
     size_t errlen);
+
+/*
+ * Checks a received SYSLOG message: version, facility, rate, count, and
+ * every target's type, port and address (terminated; a udp address
+ * numeric).  0, or -1 with a reason in ERR.
+ */
+int dpc_syslog_check(const struct dpc_msg_syslog *m, char *err, size_t errlen);
 
 /* Fills R (zeroed first) with ERROR and a printf-style message. */
 void dpc_result_set(struct dpc_msg_result *r, int error, const char *fmt, ...)

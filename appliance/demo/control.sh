@@ -78,8 +78,8 @@ control_demo() {
 	ctl commit comment "drop prohibited ssh outright"
 	control_probe drop || bad=1
 	ctl show revisions
-	echo "== roll back to revision 1"
-	ctl rollback 1
+	echo "== roll back to revision 1 (into the candidate and committed)"
+	ctl rollback 1 commit
 	control_probe reroute || bad=1
 	ctl audit verify
 	ctl show rules

@@ -12,16 +12,18 @@
 
 #include <jansson.h>
 
-#define CLI_VERSION     "0.1.0"
-#define CLI_SOCK_RW     "/run/cordon/cordon.sock"
-#define CLI_TIMEOUT_S   30
-#define CLI_OUTCOME_MS  30000      /* after a start notice, wait this long */
-#define CLI_REQUEST_MAX (1u << 20) /* the daemon refuses more */
-#define CLI_REPLY_MAX   (64u << 20)
-#define CLI_PATH_MAX    3 /* keywords of a command path */
-#define CLI_PARAM_MAX   16
-#define CLI_WORDS_MAX   256
-#define CLI_FILE_MAX    (64u << 10) /* a token file, before trimming */
+#define CLI_VERSION        "0.1.0"
+#define CLI_SOCK_RW        "/run/cordon/cordon.sock"
+#define CLI_TIMEOUT_S      30
+#define CLI_OUTCOME_MS     30000      /* after a start notice, wait this long */
+#define CLI_REQUEST_MAX    (1u << 20) /* the daemon refuses more */
+#define CLI_REPLY_MAX      (64u << 20)
+#define CLI_PATH_MAX       3 /* keywords of a command path */
+#define CLI_PARAM_MAX      16
+#define CLI_WORDS_MAX      256
+#define CLI_FILE_MAX       (64u << 10)  /* a token file, before trimming */
+#define CLI_LOAD_MAX       (512u << 10) /* load: a config file, flattened */
+#define CLI_INVALID_PREFIX "invalid: "  /* a request refused here, exit 5 */
 
 /* Exit status, documented in cordonctl -h and cordonctl(8). */
 enum cli_exit {
@@ -48,6 +50,8 @@ enum cli_vtype {
 	CLI_V_ENUMLIST, /* a,b of choices: array of strings */
 	CLI_V_OPTINT,   /* keyword, then maybe an integer: int, or true */
 	CLI_V_FILE,     /* a file ("-": stdin) read whole: its trimmed text */
+	CLI_V_CONF,     /* a whole config file, checked, flattened (+ "file") */
+	CLI_V_CONFPART, /* part of a config: its syntax only is checked */
 };
 
 #define CLI_P_REQ   0x1 /* must be given */
@@ -63,6 +67,9 @@ struct cli_param {
 	unsigned flags;
 	const char *meta; /* placeholder shown in help: NAME, MINUTES */
 	const char *help;
+	/* What cordond names for completion here (its "complete" command:
+	 * rules, regions, services, ports, nexthops, revisions), or NULL. */
+	const char *from;
 };
 
 #define CLI_C_RO    0x1 /* allowed on the read-only socket */
@@ -127,9 +134,13 @@ void cli_help_print(FILE *f, const struct cli_parse *p);
 /*
  * Completion: ARGV are the words before the cursor plus the partial
  * word last (possibly "").  Prints every valid next word starting with
- * it, one per line; prints nothing where a free value is expected.
+ * it, one per line.  Where a value is expected, the names FETCH(FROM,
+ * ARG) returns (a JSON array of strings, or NULL: nothing) when the
+ * parameter has a FROM; else nothing.  FETCH may be NULL.
  */
-void cli_complete_print(FILE *f, int argc, char *const *argv);
+typedef json_t *cli_fetch_fn(const char *from, void *arg);
+void cli_complete_print(FILE *f, int argc, char *const *argv,
+    cli_fetch_fn *fetch, void *arg);
 
 /*
  * Builds {"v":1,"cmd":...,"args":{...}} from a walk that ended in
@@ -196,5 +207,24 @@ long long cli_now(void);
  */
 json_t *cli_file_read(const char *kw, const char *path, char *err,
     size_t errlen);
+
+/*
+ * cordonctl monitor (cli_mon.c): reads cordond's event lines from FD
+ * after the subscription's reply and prints them, as text or (JSON) as
+ * they came, until cordond closes (CLI_EX_UNREACH) or SIGINT/SIGTERM
+ * or a closed standard output ends it (CLI_EX_OK).
+ */
+int cli_monitor_stream(int fd, int json);
+
+/*
+ * cli_load.c: the config file PATH flattened (store_flatten) as a JSON
+ * string; WHOLE: loaded first as cordond loads a config, so a bad file
+ * is refused here as PATH:LINE.  NULL with ERR.  name: PATH as the
+ * request's "file" (absolute when it resolves).  render_config: show
+ * config as a loadable file.
+ */
+json_t *cli_conf_read(const char *path, int whole, char *err, size_t errlen);
+json_t *cli_conf_name(const char *path);
+void cli_render_config(FILE *f, json_t *data, const struct cli_cmd *cmd);
 
 #endif

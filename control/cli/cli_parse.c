@@ -5,6 +5,7 @@
  * same walk serves the parser, "?" help and bash completion.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -511,21 +512,53 @@ cli_help_print(FILE *f, const struct cli_parse *p)
 		cli_help_line(f, "<cr>", "run the command", "");
 }
 
+/* Prints the words of W (strings) that start with PART's last item. */
 static void
-cli_complete_value(FILE *f, const struct cli_param *pp, const char *part)
+cli_complete_words(FILE *f, const json_t *w, const char *part, bool list)
+{
+	const char *tail = part, *s;
+	const json_t *v;
+	size_t i;
+
+	if (list && strrchr(part, ','))
+		tail = strrchr(part, ',') + 1;
+	json_array_foreach(w, i, v) {
+		if ((s = json_string_value(v)) != NULL &&
+		    strncmp(s, tail, strlen(tail)) == 0)
+			fprintf(f, "%.*s%s\n", (int)(tail - part), part, s);
+	}
+}
+
+/* The names cordond offers for PP (cli_param.from), printed. */
+static void
+cli_complete_fetched(FILE *f, const struct cli_param *pp, const char *part,
+    cli_fetch_fn *fetch, void *arg)
+{
+	json_t *w;
+
+	if (!pp->from || !fetch || !(w = fetch(pp->from, arg)))
+		return;
+	cli_complete_words(f, w, part, pp->type == CLI_V_LIST);
+	json_decref(w);
+}
+
+static void
+cli_complete_value(FILE *f, const struct cli_param *pp, const char *part,
+    cli_fetch_fn *fetch, void *arg)
 {
 	static const char *const yesno[] = { "yes", "no", NULL };
 	const char *const *ch = pp->type == CLI_V_BOOL ? yesno : pp->choices;
-	const char *tail = part;
-	int i;
+	json_t *w;
 
-	if (!ch)
+	if (!ch) {
+		cli_complete_fetched(f, pp, part, fetch, arg);
 		return;
-	if (pp->type == CLI_V_ENUMLIST && strrchr(part, ','))
-		tail = strrchr(part, ',') + 1;
-	for (i = 0; ch[i]; i++)
-		if (strncmp(ch[i], tail, strlen(tail)) == 0)
-			fprintf(f, "%.*s%s\n", (int)(tail - part), part, ch[i]);
+	}
+	w = json_array();
+	for (int i = 0; ch[i]; i++)
+		json_array_append_new(w, json_string(ch[i]));
+	cli_complete_words(f, w, part, pp->type == CLI_V_ENUMLIST);
+	json_decref(w);
 }
 
 /* "--tok" -> "--token": the option spelling of the keywords left. */
@@ -542,7 +575,8 @@ cli_complete_options(FILE *f, const struct cli_parse *p, const char *part)
 }
 
 void
-cli_complete_print(FILE *f, int argc, char *const *argv)
+cli_complete_print(FILE *f, int argc, char *const *argv, cli_fetch_fn *fetch,
+    void *arg)
 {
 	const char *cand[CLI_CAND_MAX];
 	const char *part = argc > 0 ? argv[argc - 1] : "";
@@ -554,11 +588,13 @@ cli_complete_print(FILE *f, int argc, char *const *argv)
 	if (p.cmd && p.pending && p.pending->type == CLI_V_OPTINT)
 		cli_pending_close(&p);
 	if (p.cmd && p.pending) {
-		cli_complete_value(f, p.pending, part);
+		cli_complete_value(f, p.pending, part, fetch, arg);
 		return;
 	}
-	if (p.cmd && cli_next_posonly(&p) >= 0)
+	if (p.cmd && (i = cli_next_posonly(&p)) >= 0) {
+		cli_complete_fetched(f, &p.cmd->params[i], part, fetch, arg);
 		return;
+	}
 	if (p.cmd && (p.cmd->flags & CLI_C_ONEOF) && cli_given_count(&p))
 		return;
 	if (p.cmd && strncmp(part, "--", 2) == 0) {

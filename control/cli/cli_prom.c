@@ -86,6 +86,30 @@ prom_get(const json_t *o, const char *path)
 	return json_object_get(o, path);
 }
 
+static const char *
+prom_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* A member of a reply written as one metric of its own. */
+struct prom_one {
+	const char *key, *name, *type, *help;
+};
+#define PROM_N(t) (sizeof(t) / sizeof((t)[0]))
+
+static void
+prom_ones(FILE *f, const json_t *o, const struct prom_one *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		prom_family(f, t[i].name, t[i].type, t[i].help);
+		prom_sample(f, t[i].name, json_object_get(o, t[i].key),
+		    PROM_END);
+	}
+}
+
 /* The daemon's own metrics, from the status reply. */
 static void
 prom_status(FILE *f, const json_t *st)
@@ -120,6 +144,55 @@ prom_status(FILE *f, const json_t *st)
 	    PROM_END);
 	json_decref(up);
 	json_decref(one);
+}
+
+/* The raised alarm named NAME in the status reply's list, or NULL. */
+static const json_t *
+prom_alarm_row(const json_t *list, const char *name)
+{
+	const json_t *a;
+	size_t i;
+
+	json_array_foreach(list, i, a) {
+		const char *n = json_string_value(json_object_get(a, "name"));
+
+		if (n != NULL && strcmp(n, name) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+/* Every alarm of status.alarm_names, at 1 while raised (status.alarms). */
+static void
+prom_alarms(FILE *f, const json_t *st)
+{
+	const json_t *names = json_object_get(st, "alarm_names");
+	const json_t *list = json_object_get(st, "alarms"), *n;
+	static const struct {
+		const char *name, *help;
+	} fam[] = {
+		{ "cordon_alarm_active", "1 while the alarm is raised "
+		                         "(cordonctl show alarms), else 0." },
+		{ "cordon_alarm_acknowledged",
+		    "1 while the raised alarm is acknowledged, else 0." },
+	};
+	size_t i;
+
+	for (unsigned k = 0; k < 2 && json_array_size(names) > 0; k++) {
+		prom_family(f, fam[k].name, "gauge", fam[k].help);
+		json_array_foreach(names, i, n) {
+			const json_t *row =
+			    prom_alarm_row(list, json_string_value(n) ?: "");
+			json_t *v = json_boolean(
+			    row != NULL &&
+			    (k == 0 || json_is_true(json_object_get(row,
+			                   "acknowledged"))));
+
+			prom_sample(f, fam[k].name, v, "alarm",
+			    json_string_value(n) ?: "", PROM_END);
+			json_decref(v);
+		}
+	}
 }
 
 /* A family with one label, from a JSON object NAME -> count. */
@@ -190,8 +263,9 @@ static void
 prom_rules(FILE *f, const json_t *rows, const json_t *rules)
 {
 	prom_family(f, "cordon_rule_hits_total", "counter",
-	    "Packets decided by the rule since cordond started, wherever "
-	    "it stood (id 1: the default).");
+	    "Packets decided by the rule, wherever it stood and however "
+	    "renamed, since it was created or cleared (id 1: the "
+	    "default).");
 	prom_rules_one(f, rows, rules, "cordon_rule_hits_total", "hits");
 	prom_family(f, "cordon_rule_hits_since_activation", "gauge",
 	    "Packets decided by the rule since the running revision became "
@@ -291,6 +365,23 @@ prom_tunnels(FILE *f, const json_t *c)
 	    json_object_get(c, "tunnel_opaque"), PROM_END);
 }
 
+/* Knocks (docs/knock.md): the dataplane's losses, cordond's verdicts. */
+static const struct prom_one prom_knock[] = {
+	{ "knock_dropped", "cordon_knock_dropped_total", "counter",
+	    "Knocks the dataplane dropped (rate limit, full ring)." },
+	{ "knock_unsent", "cordon_knock_unsent_total", "counter",
+	    "Knocks the dataplane could not hand to cordond." },
+};
+
+static void
+prom_knocks(FILE *f, const json_t *c)
+{
+	prom_ones(f, c, prom_knock, PROM_N(prom_knock));
+	if (json_object_get(c, "knocks") != NULL)
+		prom_map(f, json_object_get(c, "knocks"), "cordon_knocks_total",
+		    "result", "Knocks cordond judged, by result.");
+}
+
 static void
 prom_counters(FILE *f, const json_t *c, const json_t *rules)
 {
@@ -327,6 +418,13 @@ prom_counters(FILE *f, const json_t *c, const json_t *rules)
 		    "cordon_evidence_total", "event",
 		    "Evidence captures (docs/evidence.md): copies kept, "
 		    "flows, refusals, records written and lost, files.");
+	if (json_object_get(c, "syslog_fallback") != NULL)
+		prom_map(f, json_object_get(c, "syslog_fallback"),
+		    "cordon_syslog_fallback_total", "event",
+		    "cordon-dp's own syslog while cordond was away: log events "
+		    "taken, records queued, records and events over the rate, "
+		    "datagrams sent, copies dropped.");
+	prom_knocks(f, c);
 	prom_family(f, "cordon_log_dropped_total", "counter",
 	    "Log events lost because the log ring was full.");
 	prom_sample(f, "cordon_log_dropped_total",
@@ -337,23 +435,141 @@ prom_counters(FILE *f, const json_t *c, const json_t *rules)
 	    json_object_get(c, "log_suppressed"), PROM_END);
 }
 
+/* status: whether cordon-dp enforces the running revision, and a
+ * commit confirmed waiting for its confirm (docs/prometheus.md). */
+static const struct prom_one prom_sync[] = {
+	{ "in_sync", "cordon_dataplane_in_sync", "gauge",
+	    "1 when cordon-dp enforces the running revision, else 0." },
+};
+
+static const struct prom_one prom_conf[] = {
+	{ "deadline", "cordon_confirm_deadline_seconds", "gauge",
+	    "When the pending commit confirmed is rolled back unless "
+	    "confirmed (unix seconds); no sample when none is pending." },
+	{ "revision", "cordon_confirm_revision", "gauge",
+	    "The revision a pending commit confirmed made running." },
+};
+
+static void
+prom_confirm(FILE *f, const json_t *st)
+{
+	const json_t *c = json_object_get(st, "confirm");
+	json_t *pending = json_boolean(json_is_object(c));
+
+	prom_ones(f, json_object_get(st, "dataplane"), prom_sync,
+	    PROM_N(prom_sync));
+	prom_family(f, "cordon_confirm_pending", "gauge",
+	    "1 while a commit confirmed waits for confirm, else 0.");
+	prom_sample(f, "cordon_confirm_pending", pending, PROM_END);
+	prom_ones(f, c, prom_conf, PROM_N(prom_conf));
+	json_decref(pending);
+}
+
+static const struct prom_one prom_sl[] = {
+	{ "events", "cordon_syslog_events_total", "counter",
+	    "Log events received from the dataplane." },
+	{ "records", "cordon_syslog_records_total", "counter",
+	    "Syslog records formatted (packet and daemon records)." },
+	{ "rate_limited_records", "cordon_syslog_rate_limited_records_total",
+	    "counter", "Packet records the syslog rate limit held back." },
+	{ "rate_limited_events", "cordon_syslog_rate_limited_events_total",
+	    "counter", "Log events in the records the rate limit held back." },
+	{ "aggregation_overflow", "cordon_syslog_aggregation_overflow_total",
+	    "counter",
+	    "Events reported alone: the aggregation table was full." },
+	{ "channel_lost", "cordon_syslog_channel_lost_total", "counter",
+	    "Log events lost while a request waited (over 4096 kept)." },
+	{ "monitors", "cordon_monitors", "gauge",
+	    "cordonctl monitor subscribers connected." },
+};
+
+/* Per syslog target: labelled by its number, type and address. */
+static const char *const prom_tgt[][3] = {
+	{ "sent", "cordon_syslog_target_sent_total", "Records sent." },
+	{ "dropped", "cordon_syslog_target_dropped_total",
+	    "Records dropped: the target's queue was full." },
+	{ "reconnects", "cordon_syslog_target_reconnects_total",
+	    "Connections made again after a loss." },
+	{ "errors", "cordon_syslog_target_errors_total",
+	    "Send, connect or TLS errors." },
+	{ "queued", "cordon_syslog_target_queued", "Records waiting now." },
+};
+
+static void
+prom_logging(FILE *f, const json_t *lg)
+{
+	const json_t *t;
+	char num[24];
+	size_t i;
+
+	prom_ones(f, lg, prom_sl, PROM_N(prom_sl));
+	for (size_t k = 0; k < PROM_N(prom_tgt); k++) {
+		prom_family(f, prom_tgt[k][1],
+		    strstr(prom_tgt[k][1], "_total") ? "counter" : "gauge",
+		    prom_tgt[k][2]);
+		json_array_foreach(json_object_get(lg, "targets"), i, t) {
+			snprintf(num, sizeof(num), "%zu", i + 1);
+			prom_sample(f, prom_tgt[k][1],
+			    json_object_get(t, prom_tgt[k][0]), "target", num,
+			    "type", prom_str(t, "type"), "address",
+			    prom_str(t, "address"), PROM_END);
+		}
+	}
+}
+
+static const struct prom_one prom_sess[] = {
+	{ "live", "cordon_sessions", "gauge", "Identity sessions in force." },
+	{ "capacity", "cordon_session_capacity", "gauge",
+	    "Sessions the table holds at most." },
+	{ "entries", "cordon_session_entries", "gauge",
+	    "Entries of the dataplane's session table in use." },
+	{ "refused", "cordon_session_refused_total", "counter",
+	    "Tokens refused (session add)." },
+	{ "refused_full", "cordon_session_refused_full_total", "counter",
+	    "Sessions refused because the table was full." },
+	{ "refused_quota", "cordon_session_refused_quota_total", "counter",
+	    "Sessions refused by the per-subject quota." },
+	{ "revoked", "cordon_session_revoked_total", "counter",
+	    "Sessions revoked." },
+	{ "expired", "cordon_session_expired_total", "counter",
+	    "Sessions that ran out." },
+	{ "journal_skipped", "cordon_session_journal_skipped_total", "counter",
+	    "Damaged sessions journal records skipped at start-up." },
+	{ "journal_failed", "cordon_session_journal_failed_total", "counter",
+	    "Sessions journal writes that failed." },
+};
+
 char *
 cli_prom_format(const json_t *status, const json_t *counters,
     const json_t *rules)
+{
+	struct cli_prom_in in = { status, counters, rules, NULL, NULL };
+
+	return cli_prom_format_all(&in);
+}
+
+char *
+cli_prom_format_all(const struct cli_prom_in *in)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	if (!json_is_object(status)) {
+	if (!json_is_object(in->status)) {
 		errno = EINVAL;
 		return NULL;
 	}
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return NULL;
-	prom_status(f, status);
-	if (json_is_object(counters))
-		prom_counters(f, counters, rules);
+	prom_status(f, in->status);
+	prom_alarms(f, in->status);
+	prom_confirm(f, in->status);
+	if (json_is_object(in->counters))
+		prom_counters(f, in->counters, in->rules);
+	if (json_is_object(in->logging))
+		prom_logging(f, in->logging);
+	if (json_is_object(in->sessions))
+		prom_ones(f, in->sessions, prom_sess, PROM_N(prom_sess));
 	if (ferror(f)) {
 		fclose(f);
 		free(text);

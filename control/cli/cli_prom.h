@@ -26,6 +26,18 @@ char *cli_prom_format(const json_t *status, const json_t *counters,
     const json_t *rules);
 
 /*
+ * The same with the replies only cordond's own state answers: LOGGING
+ * (`show logging`: the syslog pipeline, its targets, the monitors) and
+ * SESSIONS (`session list`, NULL without an identity group).  Any of
+ * them but STATUS may be NULL.
+ */
+struct cli_prom_in {
+	const json_t *status, *counters, *rules;
+	const json_t *logging, *sessions;
+};
+char *cli_prom_format_all(const struct cli_prom_in *in);
+
+/*
  * The top denied sources (the `top` reply's data, or NULL: nothing) as
  * cordon_top_window_seconds and at most CLI_PROM_TOP samples of
  * cordon_top_denied_packets{src,country,rule}.  Malloc'd, or NULL.

@@ -111,7 +111,7 @@ cli_fmt(const json_t *v)
  * audit log has it; -j keeps the number. */
 static const char *const cli_time_keys[] = { "time", "started", "activated",
 	"since", "alarm_since", "deadline", "confirm_deadline", "build_epoch",
-	NULL };
+	"acked_at", NULL };
 
 static char *
 cli_fmt_time(long long t)

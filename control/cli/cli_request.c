@@ -111,6 +111,9 @@ cli_conv(const char *w, const struct cli_param *pp, char *err, size_t len)
 		return cli_conv_enum(w, pp, pp->choices, err, len);
 	case CLI_V_FILE:
 		return cli_file_read(pp->kw, w, err, len);
+	case CLI_V_CONF:
+	case CLI_V_CONFPART:
+		return cli_conf_read(w, pp->type == CLI_V_CONF, err, len);
 	case CLI_V_BOOL:
 		if ((i = cli_match(w, yesno)) >= 0)
 			return json_boolean(i % 2 == 0);
@@ -202,6 +205,9 @@ cli_request_build(struct cli_parse *p, char *err, size_t len)
 			goto fail_args;
 		json_object_set_new(pp[i].flags & CLI_P_ATTR ? attrs : args,
 		    pp[i].key, v);
+		if (pp[i].type == CLI_V_CONF || pp[i].type == CLI_V_CONFPART)
+			json_object_set_new(args, "file",
+			    cli_conf_name(p->val[i]));
 	}
 	if (attrs)
 		json_object_set_new(args, "attrs", attrs);
@@ -266,7 +272,7 @@ cli_usage_commands(FILE *f)
 		cli_usage_one(f, c);
 		if (c->place) /* the positional form of explain */
 			fprintf(f,
-			    "  %s SRC DST PROTO [SPORT] DPORT [IFACE] "
+			    "  %s SRC DST PROTO [[SPORT] DPORT [IFACE]] "
 			    "[token FILE]\n",
 			    c->words[0]);
 	}

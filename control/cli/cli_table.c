@@ -8,6 +8,10 @@
 
 #include "control/cli/cli.h"
 
+/* A row names its completion source (cli_param.from) only where there
+ * is one: the rows without leave it NULL. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 static const char *const cli_actions[] = { "allow", "drop", "reject", "reroute",
 	NULL };
 static const char *const cli_default_actions[] = { "allow", "drop", "reject",
@@ -20,7 +24,7 @@ static const char *const cli_frags[] = { "first", "later", NULL };
 
 #define END                                                                    \
 	{                                                                      \
-		NULL, NULL, 0, NULL, 0, NULL, NULL                             \
+		NULL, NULL, 0, NULL, 0, NULL, NULL, NULL                       \
 	}
 #define ATTR CLI_P_ATTR
 #define REQ  CLI_P_REQ
@@ -50,7 +54,8 @@ static const struct cli_param cli_p_explain[] = {
 	{ "dport", "dport", CLI_V_INT, NULL, CLI_P_POS, "PORT",
 	    "destination port" },
 	{ "iface", "iface", CLI_V_STR, NULL, CLI_P_POS, "IFACE",
-	    "port it arrives on (its role sets the direction), or in/out" },
+	    "port it arrives on (its role sets the direction), or in/out",
+	    "ports" },
 	{ "token", "token", CLI_V_FILE, NULL, 0, "FILE",
 	    "also walk the identity checks with this token (- for stdin)" },
 	{ "fragment", "fragment", CLI_V_ENUM, cli_frags, 0, "first|later",
@@ -67,24 +72,26 @@ static const struct cli_param cli_p_explain[] = {
 static const char *const cli_tunnels[] = { "none", "inspected", "opaque", "any",
 	NULL };
 
-static const struct cli_param cli_p_rule[] = { { NULL, "name", CLI_V_STR, NULL,
-	                                           REQ, "NAME", "rule name" },
+static const struct cli_param cli_p_rule[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "rule name", "rules" },
 	{ "position", "position", CLI_V_INT, NULL, ATTR, "N",
 	    "place the rule at N (1 = first); default: keep, or append" },
 	{ "src", "src", CLI_V_LIST, NULL, ATTR, "A,B",
-	    "source regions, countries, unknown or any" },
+	    "source regions, countries, unknown or any", "regions" },
 	{ "dst", "dst", CLI_V_LIST, NULL, ATTR, "A,B",
-	    "destination regions, countries, unknown or any" },
+	    "destination regions, countries, unknown or any", "regions" },
 	{ "origin", "origin", CLI_V_LIST, NULL, ATTR, "A,B",
-	    "a tunnelled packet's innermost source: regions, countries" },
+	    "a tunnelled packet's innermost source: regions, countries",
+	    "regions" },
 	{ "via", "via", CLI_V_LIST, NULL, ATTR, "A,B",
-	    "any layer's source (tunnels): regions, countries" },
+	    "any layer's source (tunnels): regions, countries", "regions" },
 	{ "dst_via", "dst_via", CLI_V_LIST, NULL, ATTR, "A,B",
-	    "any layer's destination (tunnels): regions, countries" },
+	    "any layer's destination (tunnels): regions, countries",
+	    "regions" },
 	{ "tunnel", "tunnel", CLI_V_ENUMLIST, cli_tunnels, ATTR, "T,U",
 	    "none, inspected, opaque or any" },
 	{ "services", "services", CLI_V_LIST, NULL, ATTR, "S,T",
-	    "service names" },
+	    "service names", "services" },
 	{ "proto", "proto", CLI_V_ENUMLIST, cli_protos, ATTR, "PROTO",
 	    "tcp, udp, icmp, other or any (comma list)" },
 	{ "ports", "ports", CLI_V_LIST, NULL, ATTR, "P,LO-HI",
@@ -94,22 +101,24 @@ static const struct cli_param cli_p_rule[] = { { NULL, "name", CLI_V_STR, NULL,
 	{ "action", "action", CLI_V_ENUM, cli_actions, ATTR | REQ, "ACTION",
 	    "allow, drop, reject or reroute" },
 	{ "nexthop", "nexthop", CLI_V_STR, NULL, ATTR, "NH",
-	    "next hop of a reroute" },
+	    "next hop of a reroute", "nexthops" },
 	{ "log", "log", CLI_V_BOOL, NULL, ATTR, "yes|no",
 	    "log the packets this rule decides" },
 	{ "evidence", "evidence", CLI_V_BOOL, NULL, ATTR, "yes|no",
 	    "keep the first packets of the flows it denies (pcap)" },
-	END };
-
-static const struct cli_param cli_p_region[] = {
-	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "region name" },
-	{ NULL, "countries", CLI_V_LIST, NULL, ATTR | REQ, "CC,CC",
-	    "ISO 3166-1 codes, special sub-regions or unknown" },
 	END
 };
 
+static const struct cli_param cli_p_region[] = { { NULL, "name", CLI_V_STR,
+	                                             NULL, REQ, "NAME",
+	                                             "region name", "regions" },
+	{ NULL, "countries", CLI_V_LIST, NULL, ATTR | REQ, "CC,CC",
+	    "ISO 3166-1 codes, special sub-regions or unknown" },
+	END };
+
 static const struct cli_param cli_p_service[] = {
-	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "service name" },
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "service name",
+	    "services" },
 	{ "proto", "proto", CLI_V_ENUMLIST, cli_svc_protos, ATTR | REQ, "PROTO",
 	    "tcp, udp or tcp,udp" },
 	{ "ports", "ports", CLI_V_LIST, NULL, ATTR | REQ, "P,LO-HI",
@@ -126,9 +135,10 @@ static const struct cli_param cli_p_override[] = {
 };
 
 static const struct cli_param cli_p_nexthop[] = {
-	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "next hop name" },
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "next hop name",
+	    "nexthops" },
 	{ "port", "port", CLI_V_STR, NULL, ATTR | REQ, "PORT",
-	    "dataplane port rerouted packets leave by" },
+	    "dataplane port rerouted packets leave by", "ports" },
 	{ "mac", "mac", CLI_V_STR, NULL, ATTR, "MAC",
 	    "destination MAC address (required with backend dpdk)" },
 	{ "vlan", "vlan", CLI_V_INT, NULL, ATTR, "VLAN",
@@ -152,8 +162,25 @@ static const struct cli_param cli_p_default[] = {
 	END
 };
 
-static const struct cli_param cli_p_name[] = {
-	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "object name" }, END
+/* delete KIND NAME: the names completion offers are the kind's. */
+static const struct cli_param cli_p_del_rule[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "rule name", "rules" },
+	END
+};
+static const struct cli_param cli_p_del_region[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "region name",
+	    "regions" },
+	END
+};
+static const struct cli_param cli_p_del_service[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "service name",
+	    "services" },
+	END
+};
+static const struct cli_param cli_p_del_nexthop[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME", "next hop name",
+	    "nexthops" },
+	END
 };
 
 static const struct cli_param cli_p_prefix[] = {
@@ -173,7 +200,8 @@ static const struct cli_param cli_p_commit[] = {
 
 static const struct cli_param cli_p_rollback[] = {
 	{ NULL, "revision", CLI_V_INT, NULL, REQ, "N",
-	    "revision to copy into your candidate (show revisions)" },
+	    "revision to copy into your candidate (show revisions)",
+	    "revisions" },
 	{ "commit", "commit", CLI_V_FLAG, NULL, 0, NULL,
 	    "commit the copy at once as a new revision" },
 	END
@@ -185,7 +213,7 @@ static const struct cli_param cli_p_sess_add[] = {
 	{ "src", "src", CLI_V_STR, NULL, REQ, "ADDR",
 	    "source address the session is for" },
 	{ "service", "service", CLI_V_STR, NULL, 0, "S",
-	    "only this one of the token's services" },
+	    "only this one of the token's services", "services" },
 	{ "ttl", "ttl", CLI_V_INT, NULL, 0, "SECONDS",
 	    "shorter than the token allows" },
 	END
@@ -198,6 +226,68 @@ static const struct cli_param cli_p_sess_revoke[] = {
 	    "every session opened with a token id" },
 	{ "src", "src", CLI_V_STR, NULL, 0, "ADDR",
 	    "every session from a source address" },
+	END
+};
+
+static const struct cli_param cli_p_alarm_ack[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME|all",
+	    "the alarm (show alarms), or all raised alarms" },
+	END
+};
+
+static const struct cli_param cli_p_alarm_clear[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "NAME",
+	    "an event alarm (a condition alarm clears by itself)" },
+	END
+};
+
+static const struct cli_param cli_p_monitor[] = {
+	{ "deny", "deny", CLI_V_FLAG, NULL, 0, NULL,
+	    "only packets not allowed (drop, reject, reroute)" },
+	{ "rule", "rule", CLI_V_STR, NULL, 0, "NAME",
+	    "only the packets this rule decided ((default): none did)",
+	    "rules" },
+	{ "src", "src", CLI_V_STR, NULL, 0, "PREFIX",
+	    "only sources in this address or prefix" },
+	END
+};
+
+static const struct cli_param cli_p_show_config[] = {
+	{ NULL, "revision", CLI_V_INT, NULL, 0, "[N]",
+	    "a kept revision (show revisions); default: the running one" },
+	END
+};
+
+static const struct cli_param cli_p_compare[] = {
+	{ "rollback", "rollback", CLI_V_INT, NULL, 0, "N",
+	    "what changed since revision N (N -> running)" },
+	{ "from", "from", CLI_V_INT, NULL, CLI_P_POS, "N",
+	    "with M: revision N -> revision M" },
+	{ "to", "to", CLI_V_INT, NULL, CLI_P_POS, "M", "see N" }, END
+};
+
+static const struct cli_param cli_p_load_override[] = {
+	{ NULL, "text", CLI_V_CONF, NULL, REQ, "FILE",
+	    "a whole config: it replaces your candidate" },
+	END
+};
+
+static const struct cli_param cli_p_load_merge[] = {
+	{ NULL, "text", CLI_V_CONFPART, NULL, REQ, "FILE",
+	    "config settings merged onto your candidate by name" },
+	END
+};
+
+static const struct cli_param cli_p_rename[] = {
+	{ NULL, "name", CLI_V_STR, NULL, REQ, "OLD", "the rule's name now" },
+	{ "to", "to", CLI_V_STR, NULL, REQ, "NEW",
+	    "its new name: it keeps its id and hits" },
+	END
+};
+
+static const struct cli_param cli_p_clear[] = {
+	{ "rule", "rule", CLI_V_STR, NULL, 0, "NAME",
+	    "only this rule's (default: every rule's)" },
 	END
 };
 
@@ -245,7 +335,10 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	SHOW("geo", "geolocation databases and overrides"),
 	SHOW("revisions", "committed revisions"),
 	SHOW("audit", "audit log records"),
-	SHOW("config", "running configuration text"),
+	{ { "show", "config", NULL },
+	    "running (or revision N) configuration, a loadable file", "show",
+	    "what", "config", CLI_C_RO, cli_p_show_config, NULL, NULL,
+	    cli_render_config },
 	SHOW("candidate", "your candidate configuration text"),
 	SHOW("logging", "syslog targets and their counters"),
 	SHOW("captures", "evidence pcap files, oldest first"),
@@ -264,15 +357,16 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	SET("nexthop", "add or change a reroute next hop", cli_p_nexthop),
 	{ { "set", "default", NULL }, "action when no rule matches", "set",
 	    "kind", "default", 0, cli_p_default, NULL, NULL, NULL },
-	DEL("rule", "delete a rule", cli_p_name),
-	DEL("region", "delete a region", cli_p_name),
-	DEL("service", "delete a service", cli_p_name),
+	DEL("rule", "delete a rule", cli_p_del_rule),
+	DEL("region", "delete a region", cli_p_del_region),
+	DEL("service", "delete a service", cli_p_del_service),
 	DEL("override", "delete a geo override", cli_p_prefix),
-	DEL("nexthop", "delete a next hop", cli_p_name),
+	DEL("nexthop", "delete a next hop", cli_p_del_nexthop),
 	DEL("default", "back to the built-in default (allow, no log)",
 	    cli_p_none),
-	{ { "compare", NULL, NULL }, "diff running -> your candidate",
-	    "compare", NULL, NULL, 0, cli_p_none, NULL, NULL, NULL },
+	{ { "compare", NULL, NULL },
+	    "diff running -> your candidate; or between revisions", "compare",
+	    NULL, NULL, 0, cli_p_compare, NULL, NULL, NULL },
 	{ { "commit", NULL, NULL },
 	    "make your candidate the running "
 	    "revision",
@@ -302,6 +396,27 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	    "end sessions: one id, or all of a subject, token or source",
 	    "session-revoke", NULL, NULL, CLI_C_ONEOF, cli_p_sess_revoke, NULL,
 	    NULL, NULL },
+	{ { "show", "alarms", NULL },
+	    "raised alarms: severity, since when, acknowledged by whom",
+	    "alarm-list", NULL, NULL, CLI_C_RO, cli_p_none, NULL, NULL, NULL },
+	{ { "alarm", "ack", NULL }, "acknowledge a raised alarm, or all",
+	    "alarm-ack", NULL, NULL, 0, cli_p_alarm_ack, NULL, NULL, NULL },
+	{ { "alarm", "clear", NULL }, "clear an event alarm", "alarm-clear",
+	    NULL, NULL, 0, cli_p_alarm_clear, NULL, NULL, NULL },
+	{ { "monitor", NULL, NULL },
+	    "verdict events of logged rules as they happen (Ctrl-C ends)",
+	    "monitor", NULL, NULL, CLI_C_RO, cli_p_monitor, NULL, NULL, NULL },
+	{ { "load", "override", NULL },
+	    "replace your candidate with a config file", "load", "mode",
+	    "override", 0, cli_p_load_override, NULL, NULL, NULL },
+	{ { "load", "merge", NULL },
+	    "merge a config file onto your candidate, by name", "load", "mode",
+	    "merge", 0, cli_p_load_merge, NULL, NULL, NULL },
+	{ { "rename", "rule", NULL },
+	    "rename a rule in your candidate, keeping its counters", "rename",
+	    "kind", "rule", 0, cli_p_rename, NULL, NULL, NULL },
+	{ { "clear", "counters", NULL }, "zero the rule counters (audited)",
+	    "clear-counters", NULL, NULL, 0, cli_p_clear, NULL, NULL, NULL },
 	{ { "show", "top", NULL },
 	    "top denied sources over the sliding window (dataplane.top_window)",
 	    "top", NULL, NULL, CLI_C_RO, cli_p_top, NULL, NULL, NULL },
@@ -315,5 +430,9 @@ const struct cli_group cli_groups[] = {
 	{ "geo", "geolocation database actions" },
 	{ "audit", "audit log actions" },
 	{ "session", "identity sessions opened by signed tokens" },
+	{ "alarm", "acknowledge or clear alarms" },
+	{ "load", "put a config file into your candidate" },
+	{ "rename", "rename an object of your candidate" },
+	{ "clear", "reset counters" },
 	{ NULL, NULL },
 };

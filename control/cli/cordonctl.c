@@ -6,12 +6,15 @@
 #define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "control/cli/cli.h"
 #include "control/cli/cli_prom.h"
+
+#define CTL_COMPLETE_MS 2000 /* completion's wait for the daemon, at most */
 
 struct ctl_opts {
 	const char *sock;
@@ -50,7 +53,8 @@ ctl_usage(FILE *f)
 	    "    request (nothing was changed) or sent a bad reply\n"
 	    "  4 commit refused as stale: the running revision changed\n"
 	    "    since the candidate was copied (update or discard it)\n"
-	    "  5 the candidate is invalid (commit, commit check)\n"
+	    "  5 the candidate is invalid (commit, commit check), or the\n"
+	    "    file of load\n"
 	    "  6 the token was refused (session add, explain token)\n"
 	    "  7 the session table is full (session add)\n"
 	    "  8 the audit log is not intact (audit verify)\n"
@@ -136,15 +140,16 @@ ctl_ro_path(const char *path)
 }
 
 /* Connects to the socket, falling back to the read-only one for a
- * read-only command when the read-write one is not ours to use. */
+ * read-only command when the read-write one is not ours to use; QUIET:
+ * says nothing when neither answers. */
 static int
-ctl_connect(const struct ctl_opts *o, const struct cli_cmd *cmd)
+ctl_connect_how(const struct ctl_opts *o, const struct cli_cmd *cmd, bool quiet)
 {
 	int fd = cli_conn_open(o->sock, o->timeout_ms), e = errno;
 	char *ro;
 
 	if (fd >= 0 || e != EACCES || !(cmd->flags & CLI_C_RO)) {
-		if (fd < 0)
+		if (fd < 0 && !quiet)
 			fprintf(stderr,
 			    "cordonctl: cannot reach cordond at "
 			    "%s: %s\n",
@@ -153,13 +158,25 @@ ctl_connect(const struct ctl_opts *o, const struct cli_cmd *cmd)
 	}
 	if (!(ro = ctl_ro_path(o->sock)))
 		return -1;
-	if ((fd = cli_conn_open(ro, o->timeout_ms)) < 0)
+	if ((fd = cli_conn_open(ro, o->timeout_ms)) < 0 && !quiet)
 		fprintf(stderr,
 		    "cordonctl: cannot reach cordond at %s (%s) "
 		    "nor at %s: %s\n",
 		    o->sock, strerror(e), ro, strerror(errno));
 	free(ro);
 	return fd;
+}
+
+static int
+ctl_connect(const struct ctl_opts *o, const struct cli_cmd *cmd)
+{
+	return ctl_connect_how(o, cmd, false);
+}
+
+static int
+ctl_connect_quiet(const struct ctl_opts *o, const struct cli_cmd *cmd)
+{
+	return ctl_connect_how(o, cmd, true);
 }
 
 static int
@@ -232,17 +249,27 @@ ctl_run(const struct ctl_opts *o, struct cli_parse *p)
 
 	if (!(req = cli_request_build(p, err, sizeof(err)))) {
 		fprintf(stderr, "cordonctl: %s\n", err);
-		return CLI_EX_USAGE;
+		/* load: the file is refused here as cordond would refuse it */
+		return strncmp(err, CLI_INVALID_PREFIX,
+		           strlen(CLI_INVALID_PREFIX)) == 0
+		           ? CLI_EX_INVALID
+		           : CLI_EX_USAGE;
 	}
 	if ((fd = ctl_connect(o, p->cmd)) < 0)
 		goto out_req;
 	reply = cli_conn_call(fd, req, o->timeout_ms, &rc, err, sizeof(err));
-	close(fd);
 	if (!reply) {
+		close(fd);
 		fprintf(stderr, "cordonctl: %s\n", err);
 		goto out_req;
 	}
-	rc = ctl_print_reply(o, reply, p->cmd);
+	/* monitor: the subscription is answered, then the events flow. */
+	if (strcmp(p->cmd->cmd, "monitor") == 0 &&
+	    json_is_true(json_object_get(reply, "ok")))
+		rc = cli_monitor_stream(fd, o->json);
+	else
+		rc = ctl_print_reply(o, reply, p->cmd);
+	close(fd);
 	json_decref(reply);
 out_req:
 	json_decref(req);
@@ -298,13 +325,15 @@ ctl_prom_top(const struct ctl_opts *o, const struct cli_cmd *cmd)
 
 /*
  * show counters prometheus: status, counters and rules (for the rules'
- * actions) as one exposition.  A dataplane that is not up leaves the
- * counters out, as the daemon's listener does.
+ * actions), the syslog pipeline and the sessions as one exposition.  A
+ * dataplane that is not up leaves the counters out, as the daemon's
+ * listener does; no identity group, the sessions.
  */
 static int
 ctl_prometheus(const struct ctl_opts *o, const struct cli_cmd *cmd)
 {
-	json_t *st, *cn = NULL, *ru = NULL;
+	json_t *st, *cn = NULL, *ru = NULL, *lg = NULL, *ss = NULL;
+	struct cli_prom_in in = { NULL, NULL, NULL, NULL, NULL };
 	const char *code;
 	char *text = NULL;
 	int rc = CLI_EX_UNREACH;
@@ -327,9 +356,15 @@ ctl_prometheus(const struct ctl_opts *o, const struct cli_cmd *cmd)
 		rc = ctl_print_reply(o, ru, cmd);
 		goto out;
 	}
-	if (!(text = cli_prom_format(json_object_get(st, "data"),
-	          code ? NULL : json_object_get(cn, "data"),
-	          json_object_get(ru, "data")))) {
+	if (!(lg = ctl_call(o, cmd, "show", "logging")) ||
+	    !(ss = ctl_call(o, cmd, "session-list", NULL)))
+		goto out;
+	in.status = json_object_get(st, "data");
+	in.counters = code ? NULL : json_object_get(cn, "data");
+	in.rules = json_object_get(ru, "data");
+	in.logging = json_object_get(lg, "data");
+	in.sessions = json_object_get(ss, "data");
+	if (!(text = cli_prom_format_all(&in))) {
 		fprintf(stderr, "cordonctl: %s\n", strerror(errno));
 		rc = CLI_EX_REFUSED;
 		goto out;
@@ -340,10 +375,40 @@ ctl_prometheus(const struct ctl_opts *o, const struct cli_cmd *cmd)
 	rc = fflush(stdout) == 0 ? CLI_EX_OK : CLI_EX_REFUSED;
 out:
 	free(text);
+	json_decref(ss);
+	json_decref(lg);
 	json_decref(ru);
 	json_decref(cn);
 	json_decref(st);
 	return rc;
+}
+
+/*
+ * Completion's names from the running daemon ("complete"), or NULL:
+ * a daemon that is down or refuses gives no names, and no message.
+ */
+static json_t *
+ctl_names(const char *from, void *arg)
+{
+	static const struct cli_cmd ro = { .flags = CLI_C_RO };
+	json_t *req, *reply = NULL, *words = NULL;
+	char err[512];
+	int fd, ex;
+
+	req = json_pack("{s:i, s:s, s:{s:s}}", "v", 1, "cmd", "complete",
+	    "args", "what", from);
+	if (req && (fd = ctl_connect_quiet(arg, &ro)) >= 0) {
+		reply = cli_conn_call(fd, req,
+		    ((const struct ctl_opts *)arg)->timeout_ms, &ex, err,
+		    sizeof(err));
+		close(fd);
+	}
+	if (json_is_true(json_object_get(reply, "ok")))
+		words = json_incref(
+		    json_object_get(json_object_get(reply, "data"), "words"));
+	json_decref(reply);
+	json_decref(req);
+	return words;
 }
 
 int
@@ -352,6 +417,8 @@ main(int argc, char **argv)
 	struct ctl_opts o = { CLI_SOCK_RW, 0, 0, CLI_TIMEOUT_S * 1000 };
 	const char *env = getenv("CORDONCTL_SOCKET");
 	struct cli_parse p;
+	const char *part;
+	int n;
 
 	/* The environment names the socket for a whole script; -s still
 	 * wins, and the -ro fallback applies to either. */
@@ -368,7 +435,14 @@ main(int argc, char **argv)
 		return CLI_EX_USAGE;
 	}
 	if (strcmp(argv[0], "__complete") == 0) {
-		cli_complete_print(stdout, argc - 1, argv + 1);
+		/* A Tab must not hang on a stuck daemon. */
+		if (o.timeout_ms > CTL_COMPLETE_MS)
+			o.timeout_ms = CTL_COMPLETE_MS;
+		/* -j among the words before the partial one is no word. */
+		part = argc > 1 ? argv[argc - 1] : "";
+		n = argc > 2 ? ctl_late_json(argc - 2, argv + 1, &o) : 0;
+		argv[n + 1] = (char *)part;
+		cli_complete_print(stdout, n + 1, argv + 1, ctl_names, &o);
 		return CLI_EX_OK;
 	}
 	argc = ctl_late_json(argc, argv, &o);

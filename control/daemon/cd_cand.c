@@ -18,13 +18,14 @@
  * candidate is dropped.
  */
 int
-cd_cand_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
+cd_cand_audit_ids(struct cd *d, const struct cd_req *rq, const char *cmd,
     const char *change, uint64_t base, const char *old, size_t len,
-    uint64_t old_base, struct cd_err *e)
+    uint64_t old_base, const json_t *old_ids, struct cd_err *e)
 {
 	if (cd_audit(d, rq, cmd, "ok", change, base) == 0)
 		return 0;
-	if ((old ? store_cand_save(d->store, rq->uid, old, len, old_base)
+	if ((old ? store_cand_save_ids(d->store, rq->uid, old, len, old_base,
+	               old_ids)
 	         : store_cand_drop(d->store, rq->uid)) < 0)
 		cd_log("uid %d: taking back an unaudited %s: %s", (int)rq->uid,
 		    cmd, strerror(errno));
@@ -32,6 +33,22 @@ cd_cand_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
 	    "the audit log %s cannot take the "
 	    "record: the candidate was not changed",
 	    d->audit_path);
+}
+
+int
+cd_cand_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
+    const char *change, uint64_t base, const char *old, size_t len,
+    uint64_t old_base, struct cd_err *e)
+{
+	json_t *ids = NULL;
+	int rc;
+
+	if (old != NULL && store_cand_ids(d->store, rq->uid, &ids) < 0)
+		ids = NULL;
+	rc = cd_cand_audit_ids(d, rq, cmd, change, base, old, len, old_base,
+	    ids, e);
+	json_decref(ids);
+	return rc;
 }
 
 /* The caller's saved candidate, or no-candidate: "nothing to WHAT". */
@@ -86,6 +103,7 @@ cd_rollback_cand(struct cd *d, const struct cd_req *rq, uint64_t to,
     const char *text, json_t **data, struct cd_err *e)
 {
 	char *old = NULL, *change = NULL, cmd[80];
+	json_t *ids = NULL, *oids = NULL;
 	uint64_t obase;
 	size_t olen;
 	bool had = store_cand_exists(d->store, rq->uid) == 1;
@@ -93,19 +111,28 @@ cd_rollback_cand(struct cd *d, const struct cd_req *rq, uint64_t to,
 
 	snprintf(cmd, sizeof(cmd), "rollback %lu (into the candidate)",
 	    (unsigned long)to);
-	if (store_cand_load(d->store, rq->uid, &old, &olen, &obase) < 0)
-		return cd_fail(e, "internal", "candidate: %s", strerror(errno));
-	diff_unified(old, text, "candidate", "candidate", &change);
-	if (store_cand_save(d->store, rq->uid, text, strlen(text), d->run.rev) <
-	    0)
+	if (store_cand_load(d->store, rq->uid, &old, &olen, &obase) < 0 ||
+	    store_cand_ids(d->store, rq->uid, &oids) < 0 ||
+	    store_rev_ids(d->store, to, &ids) < 0) {
 		cd_fail(e, "internal", "candidate: %s", strerror(errno));
-	else if (cd_cand_audit(d, rq, cmd, change, d->run.rev, had ? old : NULL,
-	             olen, obase, e) == 0) {
+		goto out;
+	}
+	diff_unified(old, text, "candidate", "candidate", &change);
+	/* Revision TO's rules keep their ids (a rename in between too). */
+	if (store_cand_save_ids(d->store, rq->uid, text, strlen(text),
+	        d->run.rev, ids) < 0)
+		cd_fail(e, "internal", "candidate: %s", strerror(errno));
+	else if (cd_cand_audit_ids(d, rq, cmd, change, d->run.rev,
+	             had ? old : NULL, olen, obase, oids, e) == 0) {
 		*data = cd_diff_data(d, text, d->run.rev);
 		json_object_set_new(*data, "copy_of",
 		    json_integer((json_int_t)to));
+		cd_ruleid_review(d, rq->uid, text, *data);
 		rc = 0;
 	}
+out:
+	json_decref(ids);
+	json_decref(oids);
 	free(change);
 	free(old);
 	return rc;

@@ -34,6 +34,14 @@ static const struct {
 	{ "session-add", false, cd_cmd_session_add },
 	{ "session-list", true, cd_cmd_session_list },
 	{ "session-revoke", false, cd_cmd_session_revoke },
+	{ "alarm-list", true, cd_cmd_alarm_list },
+	{ "alarm-ack", false, cd_cmd_alarm_ack },
+	{ "alarm-clear", false, cd_cmd_alarm_clear },
+	{ "monitor", true, cd_cmd_monitor },
+	{ "complete", true, cd_cmd_complete },
+	{ "load", false, cd_cmd_load },
+	{ "rename", false, cd_cmd_rename },
+	{ "clear-counters", false, cd_cmd_clear },
 	{ "top", true, cd_cmd_top },
 };
 
@@ -189,6 +197,7 @@ cd_status_dp(struct cd *d)
 	json_t *o = json_object();
 	char ports[DPC_PORT_MAX * (DPC_NAME_MAX + 1)] = "";
 	bool up = d->dp_state == CD_DP_UP;
+	const struct cd_alarm_row *dpa = &d->alarms[CD_AL_DP_RESTARTED];
 
 	for (unsigned i = 0; up && i < d->dpst.nports && i < DPC_PORT_MAX; i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports),
@@ -198,14 +207,13 @@ cd_status_dp(struct cd *d)
 	json_object_set_new(o, "pid", json_integer(d->dp_pid));
 	json_object_set_new(o, "revision",
 	    json_integer(up ? (json_int_t)d->dpst.revision : 0));
-	json_object_set_new(o, "in_sync",
-	    json_boolean(
-	        up && d->dpst.revision == d->run.rev &&
-	        !memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN)));
+	json_object_set_new(o, "in_sync", json_boolean(cd_dp_in_sync(d)));
 	json_object_set_new(o, "restarts", json_integer(d->restarts));
 	json_object_set_new(o, "alarm",
-	    d->alarm_dp.since ? json_string(d->alarm_dp.name) : json_null());
-	json_object_set_new(o, "alarm_since", json_integer(d->alarm_dp.since));
+	    dpa->active ? json_string(cd_alarm_name(CD_AL_DP_RESTARTED))
+	                : json_null());
+	json_object_set_new(o, "alarm_since",
+	    json_integer(dpa->active ? dpa->raised : 0));
 	json_object_set_new(o, "workers",
 	    json_integer(up ? d->dpst.workers : 0));
 	json_object_set_new(o, "ports", json_string(ports));
@@ -245,44 +253,6 @@ cd_status_confirm(struct cd *d)
 	    "remaining_s", (json_int_t)(d->confirm_deadline - clk_boot_s()));
 }
 
-static json_t *
-cd_status_alarms(struct cd *d, json_t *geo)
-{
-	json_t *a = json_array();
-
-	if (d->alarm_dp.since)
-		json_array_append_new(a,
-		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_dp.name,
-		        "since", (json_int_t)d->alarm_dp.since, "detail",
-		        d->alarm_dp.detail));
-	if (d->alarm_geo.since)
-		json_array_append_new(a,
-		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_geo.name,
-		        "since", (json_int_t)d->alarm_geo.since, "detail",
-		        d->alarm_geo.detail));
-	if (d->alarm_evid.since)
-		json_array_append_new(a,
-		    json_pack("{s:s, s:I, s:s}", "name", d->alarm_evid.name,
-		        "since", (json_int_t)d->alarm_evid.since, "detail",
-		        d->alarm_evid.detail));
-	if (d->audit_broken)
-		json_array_append_new(a,
-		    json_pack("{s:s, s:I, s:s}", "name", "audit-broken",
-		        "since", (json_int_t)d->audit_broken, "detail",
-		        "the audit log cannot take a record: changes "
-		        "are refused"));
-	if (json_is_true(json_object_get(geo, "stale")))
-		json_array_append_new(a,
-		    json_pack("{s:s, s:I, s:s}", "name", "geo-stale", "since",
-		        json_integer_value(
-		            json_object_get(geo, "build_epoch")) +
-		            (json_int_t)d->ctl.geo_max_age * 86400,
-		        "detail",
-		        "geolocation data older than control.geo_max_age"));
-	cd_journal_alarms(d->sess, a);
-	return a;
-}
-
 int
 cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
@@ -304,6 +274,7 @@ cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
 	    json_integer(clk_boot_s() - d->started_boot));
 	json_object_set_new(o, "config", json_string(d->conf_path));
 	json_object_set_new(o, "state_dir", json_string(d->ctl.state_dir));
+	json_object_set_new(o, "config_file", cd_conffile_status(d));
 	json_object_set_new(o, "running_revision",
 	    json_integer((json_int_t)d->run.rev));
 	json_object_set_new(o, "policy_hash", cd_hash_json(d->run.pol_hash));
@@ -311,7 +282,9 @@ cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "candidate_base",
 	    json_integer((json_int_t)base));
 	json_object_set_new(o, "dataplane", cd_status_dp(d));
-	json_object_set_new(o, "alarms", cd_status_alarms(d, geo));
+	cd_alarm_tick_now(d);
+	json_object_set_new(o, "alarms", cd_alarm_list(d));
+	json_object_set_new(o, "alarm_names", cd_alarm_names());
 	json_object_set_new(o, "geo", geo);
 	json_object_set_new(o, "confirm", cd_status_confirm(d));
 	*data = o;
@@ -334,9 +307,9 @@ cd_counters_rules(struct cd *d, const struct stats *s)
 		    json_pack("{s:i, s:i, s:s, s:I, s:I}", "position",
 		        (int)cd_rulectr_pos(rc, i), "id", (int)rc->e[i].id,
 		        "rule", rc->e[i].name, "hits",
-		        (json_int_t)cd_rulectr_hits(rc, i, s, d->base),
+		        (json_int_t)cd_rulectr_hits(rc, i, s),
 		        "hits_since_activation",
-		        (json_int_t)cd_rulectr_delta(rc, i, s, d->base)));
+		        (json_int_t)cd_rulectr_delta(rc, i, s)));
 	return a;
 }
 
@@ -410,6 +383,9 @@ cd_counters_map(const uint64_t *v, unsigned first, unsigned n,
 CD_COUNTERS_GROUP(cd_counters_frag, frag, STATS_FRAG_FIELDS)
 CD_COUNTERS_GROUP(cd_counters_prx, prx, STATS_PRX_FIELDS)
 CD_COUNTERS_GROUP(cd_counters_evid, evid, STATS_EVID_FIELDS)
+#define CD_COUNTERS_SET_slog(f)                                                \
+	json_object_set_new(o, #f, json_integer((json_int_t)s->slog.f));
+CD_COUNTERS_GROUP(cd_counters_slog, slog, STATS_SLOG_FIELDS)
 
 /* Tunnel layers seen in a packet, as the counters' keys. */
 static const char *
@@ -472,6 +448,7 @@ cd_cmd_counters(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_object_set_new(o, "fragments", cd_counters_frag(s));
 	json_object_set_new(o, "proxied", cd_counters_prx(s));
 	json_object_set_new(o, "evidence", cd_counters_evid(s));
+	json_object_set_new(o, "syslog_fallback", cd_counters_slog(s));
 	/* cordond's verdicts on the knocks it was handed, by reason. */
 	if (d->sess != NULL && d->sess->knock != NULL)
 		json_object_set_new(o, "knocks",

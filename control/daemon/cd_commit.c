@@ -46,8 +46,11 @@ cd_edit_apply(const char *text, const struct cd_req *rq, const char *kind,
 		if (cand_set(text, kind, name, attrs, out, err, sizeof(err)) <
 		    0)
 			return cd_fail(e, "invalid", "%s", err);
-	} else if (cand_delete(text, kind, name, out, err, sizeof(err)) < 0)
-		return cd_fail(e, "invalid", "%s", err);
+	} else if (cand_delete(text, kind, name, out, err, sizeof(err)) < 0) {
+		/* Nothing to delete is not an invalid candidate (exit 5). */
+		return cd_fail(e, errno == ENOENT ? "no-such-name" : "invalid",
+		    "%s", err);
+	}
 	return 0;
 }
 
@@ -144,13 +147,17 @@ cd_cmd_compare(struct cd *d, const struct cd_req *rq, json_t **data,
 	uint64_t base;
 	char *text;
 	size_t len;
+	int rc = cd_compare_revs(d, rq, data, e);
 
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	if (store_cand_exists(d->store, rq->uid) != 1)
 		return cd_fail(e, "no-candidate", "no candidate for uid %d",
 		    (int)rq->uid);
 	if (store_cand_load(d->store, rq->uid, &text, &len, &base) < 0)
 		return cd_fail(e, "internal", "candidate: %s", strerror(errno));
 	*data = cd_diff_data(d, text, base);
+	cd_ruleid_review(d, rq->uid, text, *data);
 	free(text);
 	return 0;
 }
@@ -309,13 +316,13 @@ cd_confirm_restore(struct cd *d, const struct cd_confirm_saved *sv,
 
 static int
 cd_commit_do(struct cd *d, const struct cd_req *rq, const char *text,
-    int64_t secs, json_t **data, struct cd_err *e)
+    const json_t *ids, int64_t secs, json_t **data, struct cd_err *e)
 {
 	const char *comment = cd_arg_str(rq, "comment");
 	uint64_t prev = d->run.rev, rev;
 	struct cd_confirm_saved sv;
 	struct cd_change c = { "commit", comment,
-		secs > 0 ? "commit confirmed" : "commit", NULL, true };
+		secs > 0 ? "commit confirmed" : "commit", NULL, true, ids };
 	char *diff = NULL;
 
 	if (diff_unified(d->run.text, text, "running", "candidate", &diff) < 0)
@@ -357,6 +364,7 @@ cd_cmd_commit(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
 {
 	bool check = json_is_true(json_object_get(rq->args, "check"));
+	json_t *ids = NULL;
 	uint64_t base;
 	int64_t secs;
 	char *text;
@@ -380,10 +388,13 @@ cd_cmd_commit(struct cd *d, const struct cd_req *rq, json_t **data,
 		    (unsigned long)base, (unsigned long)d->run.rev);
 	else if (check)
 		rc = cd_commit_check(d, text, base, data, e);
+	else if (store_cand_ids(d->store, rq->uid, &ids) < 0)
+		rc = cd_fail(e, "internal", "candidate: %s", strerror(errno));
 	else
-		rc = cd_commit_do(d, rq, text, secs, data, e);
+		rc = cd_commit_do(d, rq, text, ids, secs, data, e);
 	if (rc < 0 && !check)
 		cd_refused(d, rq, "commit", e);
+	json_decref(ids);
 	free(text);
 	return rc;
 }
@@ -431,15 +442,21 @@ cd_cmd_rollback(struct cd *d, const struct cd_req *rq, json_t **data,
 	json_t *r = json_object_get(rq->args, "revision");
 	uint64_t to, rev, prev = d->run.rev;
 	char comment[64], cmd[64], *text, *diff = NULL;
-	struct cd_change c = { "rollback", comment, cmd, NULL, true };
+	struct cd_change c = { "rollback", comment, cmd, NULL, true, NULL };
+	json_t *ids = NULL;
 	size_t len;
 
 	if (json_is_integer(r) && json_integer_value(r) == 0)
 		return cd_fail(e, "no-such-revision",
 		    "rollback 0: revisions are numbered from 1 (show "
 		    "revisions); to drop your candidate, use discard");
-	if (!json_is_integer(r) || json_integer_value(r) < 1)
+	if (!json_is_integer(r))
 		return cd_fail(e, "bad-request", "rollback needs \"revision\"");
+	/* a negative revision is not there either, not a bad request */
+	if (json_integer_value(r) < 1)
+		return cd_fail(e, "no-such-revision",
+		    "no revision %lld: revisions count from 1",
+		    (long long)json_integer_value(r));
 	to = (uint64_t)json_integer_value(r);
 	snprintf(cmd, sizeof(cmd), "rollback %lu", (unsigned long)to);
 	if (store_rev_text(d->store, to, &text, &len) < 0) {
@@ -458,12 +475,17 @@ cd_cmd_rollback(struct cd *d, const struct cd_req *rq, json_t **data,
 	    (unsigned long)to);
 	diff_unified(d->run.text, text, "running", comment, &diff);
 	c.diff = diff;
+	/* The revision's rules come back with their ids. */
+	if (store_rev_ids(d->store, to, &ids) == 0)
+		c.ids = ids;
 	if (cd_apply(d, text, &c, rq, &rev, e) < 0) {
 		cd_refused(d, rq, cmd, e);
+		json_decref(ids);
 		free(diff);
 		free(text);
 		return -1;
 	}
+	json_decref(ids);
 	cd_confirm_drop(d);
 	cd_snmp_notify_rollback(d, rev, prev, comment);
 	cd_syslog_event(d, "rollback", comment, "revision", CD_SL_U(rev),
@@ -486,7 +508,9 @@ cd_confirm_revert(struct cd *d)
 		.uid = getuid(),
 		.pid = getpid() };
 	char comment[96], *text;
-	struct cd_change c = { "revert", comment, "revert", comment, false };
+	struct cd_change c = { "revert", comment, "revert", comment, false,
+		NULL };
+	json_t *ids = NULL;
 	struct cd_err e;
 	uint64_t rev;
 	size_t len;
@@ -499,6 +523,8 @@ cd_confirm_revert(struct cd *d)
 		cd_confirm_drop(d);
 		return;
 	}
+	if (store_rev_ids(d->store, d->confirm_prev, &ids) == 0)
+		c.ids = ids;
 	if (cd_apply(d, text, &c, &rq, &rev, &e) < 0) {
 		cd_log("revert to revision %lu failed: %s: retrying in %d s",
 		    (unsigned long)d->confirm_prev, e.msg, CD_REVERT_RETRY_S);
@@ -514,6 +540,7 @@ cd_confirm_revert(struct cd *d)
 		    CD_SL_U(d->confirm_prev), NULL);
 		cd_confirm_drop(d);
 	}
+	json_decref(ids);
 	free(text);
 }
 

@@ -36,6 +36,13 @@ cd_dp_state_name(enum cd_dp_state s)
 	return names[s];
 }
 
+bool
+cd_dp_in_sync(const struct cd *d)
+{
+	return d->dp_state == CD_DP_UP && d->dpst.revision == d->run.rev &&
+	       !memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN);
+}
+
 /* Alive and not a zombie (an adopted cordon-dp is not our child). */
 static bool
 cd_pid_alive(pid_t pid)
@@ -129,7 +136,9 @@ cd_dp_spawn(struct cd *d)
 
 /*
  * Before a swap: what cordon-dp counted goes to the rules that held the
- * positions.  A cordon-dp that never loaded a revision (0) and enforces
+ * positions.  Restored counters whose bases were read from this very
+ * cordon-dp running this policy carry on (a cordond restart).
+ * Otherwise a cordon-dp that never loaded a revision (0) and enforces
  * the running policy has counted only that policy since it started:
  * its counts are credited from zero, so that the packets before the
  * first LOAD are not lost.
@@ -137,12 +146,12 @@ cd_dp_spawn(struct cd *d)
 static void
 cd_dp_ctr_begin(struct cd *d)
 {
+	static const struct stats zero;
+
 	dpc_stats_sum(d->dpc, d->sum);
-	if (d->dpst.revision == 0 &&
-	    memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN) == 0) {
-		cd_rulectr_adopt(d->rc, d->run.pol);
-		memset(d->base, 0, sizeof(*d->base));
-	}
+	if (cd_rulectr_swap_resume(d) != CD_RC_SAME && d->dpst.revision == 0 &&
+	    memcmp(d->dpst.policy_hash, d->run.pol_hash, DPC_HASH_LEN) == 0)
+		cd_rulectr_adopt(d->rc, d->run.pol, d->run.rid, &zero);
 	cd_rulectr_swap_begin(d, d->sum);
 }
 
@@ -176,7 +185,7 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	memcpy(d->dpst.policy_hash, r->pol_hash, DPC_HASH_LEN);
 	memcpy(d->dpst.geo_hash, r->geo_hash, DPC_HASH_LEN);
 	dpc_stats_sum(d->dpc, d->base);
-	cd_rulectr_swap_end(d, r->pol);
+	cd_rulectr_swap_end(d, r);
 	cd_dp_synced = true;
 	cd_debug("cordon-dp activated revision %lu%s", (unsigned long)r->rev,
 	    with_geo ? " with new geo tables" : "");
@@ -247,7 +256,7 @@ cd_dp_sync(struct cd *d)
 	} else {
 		/* A new channel to a cordon-dp that runs our revision. */
 		cd_dp_ctr_begin(d);
-		cd_rulectr_swap_end(d, d->run.pol);
+		cd_rulectr_swap_end(d, &d->run);
 	}
 	d->dp_error[0] = '\0';
 	cd_dp_synced = true;
@@ -276,6 +285,7 @@ cd_dp_connect(struct cd *d)
 		    (unsigned long)st.revision);
 	d->dpc = c;
 	dpc_evidence_handler(c, cd_evid_in, d);
+	cd_syslog_dp_handover(d);
 	d->dpst = st;
 	d->dp_pid = st.pid;
 	d->dp_state = CD_DP_UP;
@@ -299,16 +309,15 @@ cd_dp_start(struct cd *d)
 	cd_dp_spawn(d);
 }
 
+/* An event alarm: it stays until an admin clears it (cd_alarm.h). */
 static void
 cd_dp_alarm(struct cd *d, const char *why)
 {
-	struct cd_alarm *a = &d->alarm_dp;
+	char detail[CD_ALARM_DETAIL];
 
-	snprintf(a->name, sizeof(a->name), "dataplane-restarted");
-	snprintf(a->detail, sizeof(a->detail), "%s; restart %u in %u s", why,
+	snprintf(detail, sizeof(detail), "%.100s; restart %u in %u s", why,
 	    d->restarts, d->backoff_s);
-	a->since = clk_unix_s();
-	cd_log("alarm %s: %s", a->name, a->detail);
+	cd_alarm_event(d, CD_AL_DP_RESTARTED, detail);
 	sd_notifyf(0, "STATUS=dataplane down: %s", why);
 }
 

@@ -71,6 +71,7 @@ cd_evid_in(void *arg, const struct dpc_msg_evidence *m)
 	struct cd *d = arg;
 
 	c.file[sizeof(c.file) - 1] = '\0';
+	d->evid_heard = true;
 	switch (c.kind) {
 	case DPC_EVID_OPENED:
 		cd_evid_alarm(d, &c, false);
@@ -98,6 +99,7 @@ cd_evid_in(void *arg, const struct dpc_msg_evidence *m)
 	default:
 		break;
 	}
+	cd_alarm_sync(d, CD_AL_EVIDENCE);
 }
 
 /* NS (unix) as RFC 3339 UTC with microseconds; "" for 0 (no packet). */

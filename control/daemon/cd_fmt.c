@@ -1,12 +1,14 @@
 /*
  * How show, explain, SNMP and syslog write configured countries and
  * references (cd_util.h): the words of the config's own syntax.  And
- * what they report of the geo tables' sources.
+ * what they report of the geo tables' sources; how a packet record
+ * (syslog, cordonctl monitor) names its rule.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "control/daemon/cd_util.h"
+#include "core/policy/policy.h"
 
 void
 cd_word(char *out, size_t len, const char *w)
@@ -86,4 +88,15 @@ cd_geo_layers(const struct geo_db *db)
 		        "records_non_iso", (json_int_t)m->records_non_iso));
 	}
 	return a;
+}
+
+const char *
+cd_rule_name(const struct policy *p, unsigned rule, char buf[16])
+{
+	if (rule == POL_RULE_DEFAULT)
+		return "(default)";
+	if (p && rule < p->nrules)
+		return p->rule[rule].name;
+	snprintf(buf, 16, "#%u", rule + 1);
+	return buf;
 }

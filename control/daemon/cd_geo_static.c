@@ -53,7 +53,10 @@ cd_geo_alarm(struct cd *d, const char *why, int64_t saved_at)
 	    why, when);
 	a->since = clk_unix_s();
 	cd_log("alarm %s: %s", a->name, a->detail);
-	cd_syslog_event(d, "geo-static", a->detail, "saved", when, NULL);
+	/* Kept from before a restart: not raised again (cd_alarm.h). */
+	if (!d->alarms[CD_AL_GEO_STATIC].active)
+		cd_syslog_event(d, "geo-static", a->detail, "saved", when,
+		    NULL);
 }
 
 int
@@ -82,14 +85,6 @@ cd_geo_fallback(struct cd *d, const struct conf *c, struct geo_db *db,
 	return 0;
 }
 
-/* After start-up (SNMP is up only now): the alarm leaves the box. */
-void
-cd_geo_static_announce(struct cd *d)
-{
-	if (d->alarm_geo.since)
-		cd_snmp_notify_geo_refused(d, d->alarm_geo.detail);
-}
-
 /*
  * The running tables were just compiled from the databases: the alarm
  * clears, and they are kept unless the file already holds them.  A
@@ -108,6 +103,7 @@ cd_geo_fresh(struct cd *d)
 		    "compiled from the databases again",
 		    NULL);
 		d->alarm_geo.since = 0;
+		cd_alarm_sync(d, CD_AL_GEO_STATIC);
 	}
 	if (memcmp(d->geo_saved_id, d->run.geo_hash, DPC_HASH_LEN) == 0)
 		return;

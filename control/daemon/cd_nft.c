@@ -73,6 +73,7 @@ cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	(void)with_geo;
 	if (cd_backend_same(d, r, e) < 0)
 		return -1;
+	cd_rulectr_swap_resume(d);
 	cd_rulectr_swap_begin(d,
 	    cd_nft_counters(d, d->sum) == 0 ? d->sum : NULL);
 	if (d->nft == NULL)
@@ -90,7 +91,7 @@ cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	    in->send_ms, in->retries ? " (after generation conflicts)" : "");
 	cd_nft_mark(d, r);
 	(void)cd_nft_counters(d, d->base);
-	cd_rulectr_swap_end(d, r->pol);
+	cd_rulectr_swap_end(d, r);
 	return 0;
 }
 
@@ -151,6 +152,8 @@ cd_nft_tick(struct cd *d)
 	    NFT_TABLE_DEFAULT, (unsigned long)d->run.rev);
 	cd_syslog_event(d, "dataplane-restarted", "nftables table reinstalled",
 	    "revision", CD_SL_U(d->run.rev), NULL);
+	cd_alarm_event(d, CD_AL_DP_RESTARTED,
+	    "nftables table was gone: reinstalled");
 	if (cd_nft_activate(d, &d->run, true, &e) < 0)
 		cd_log("%s", e.msg);
 }

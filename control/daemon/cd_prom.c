@@ -5,7 +5,8 @@
  * must arrive within CD_PROM_TIMEOUT_MS, one response per connection
  * (Connection: close).  Only GET (and HEAD) /metrics answer 200, with the
  * same text as `cordonctl show counters prometheus` (control/cli/cli_prom.c,
- * fed by the status, counters and show rules handlers).
+ * fed by the status, counters, show rules, show logging and session list
+ * handlers).
  */
 #define _GNU_SOURCE /* accept4, asprintf, memmem */
 #include <errno.h>
@@ -91,9 +92,14 @@ cd_prom_body(struct cd *d)
 	json_t *st = cd_prom_data(d, "status", NULL);
 	json_t *cn = cd_prom_data(d, "counters", NULL);
 	json_t *ru = cn ? cd_prom_data(d, "show", "rules") : NULL;
-	char *text = cli_prom_format(st, cn, ru);
+	json_t *lg = cd_prom_data(d, "show", "logging");
+	json_t *ss = d->sess ? cd_prom_data(d, "session-list", NULL) : NULL;
+	struct cli_prom_in in = { st, cn, ru, lg, ss };
+	char *text = cli_prom_format_all(&in);
 
 	text = cd_prom_top(d, text);
+	json_decref(ss);
+	json_decref(lg);
 	json_decref(ru);
 	json_decref(cn);
 	json_decref(st);

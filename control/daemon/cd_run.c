@@ -193,18 +193,24 @@ cd_run_install(struct cd *d, struct cd_running *n)
 }
 
 static int
-cd_commit_stage(struct cd *d, const char *text, const struct cd_change *c,
-    const struct cd_req *rq, struct cd_err *e)
+cd_commit_stage(struct cd *d, const struct cd_running *n,
+    const struct cd_change *c, const struct cd_req *rq, struct cd_err *e)
 {
+	json_t *ids = cd_ruleid_json(n);
 	struct store_meta m = { .base = d->run.rev,
 		.uid = rq->uid,
-		.pid = rq->pid };
+		.pid = rq->pid,
+		.rule_ids = ids };
 	char err[512];
+	int rc;
 
 	snprintf(m.kind, sizeof(m.kind), "%s", c->kind);
 	snprintf(m.comment, sizeof(m.comment), "%s",
 	    c->comment ? c->comment : "");
-	if (store_stage(d->store, text, strlen(text), &m, err, sizeof(err)) < 0)
+	rc = store_stage(d->store, n->text, strlen(n->text), &m, err,
+	    sizeof(err));
+	json_decref(ids);
+	if (rc < 0)
 		return cd_fail(e, "internal", "store: %s", err);
 	return 0;
 }
@@ -266,9 +272,10 @@ cd_apply(struct cd *d, const char *text, const struct cd_change *c,
 	if (cd_run_compile(d, 0, text, &d->run, &n, e) < 0)
 		return -1;
 	n.rev = store_running(d->store) + 1;
+	cd_ruleid_assign(d, &n, c->ids, &d->run);
 	if (cd_sess_prepare(d, &n, e) < 0)
 		goto fail;
-	if (cd_commit_stage(d, text, c, rq, e) < 0)
+	if (cd_commit_stage(d, &n, c, rq, e) < 0)
 		goto fail;
 	if (d->dp_state == CD_DP_UP) {
 		if (d->be->activate(d, &n, !n.geo_borrowed, e) < 0)

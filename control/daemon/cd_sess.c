@@ -132,15 +132,14 @@ cd_sess_watermark(struct cd_sessions *s)
 		return;
 	if (!s->nearly_full && n >= cap * CD_SESS_HIGH_PCT) {
 		s->nearly_full = true;
-		cd_syslog_event(s->d, "session-table-nearly-full",
-		    "session table nearly full", "sessions", CD_SL_U(s->n),
-		    "capacity", CD_SL_U(s->cap), NULL);
-		cd_snmp_notify_sessions(s->d, s->n, s->cap);
+		/* Its records and notification go with the alarm. */
+		cd_alarm_sync(s->d, CD_AL_SESS_FULL);
 	} else if (s->nearly_full && n < cap * CD_SESS_LOW_PCT) {
 		s->nearly_full = false;
 		cd_syslog_event(s->d, "session-table-cleared",
 		    "session table below its low-water mark", "sessions",
 		    CD_SL_U(s->n), "capacity", CD_SL_U(s->cap), NULL);
+		cd_alarm_sync(s->d, CD_AL_SESS_FULL);
 	}
 }
 

@@ -208,8 +208,6 @@ void cd_journal_del(struct cd_sessions *s, uint32_t sid);
 /* Makes the records so far durable: 0, or -1 (alarm raised). */
 int cd_journal_sync(struct cd_sessions *s);
 void cd_journal_tick(struct cd *d);
-/* The journal's alarm, if raised, into the status ALARMS array. */
-void cd_journal_alarms(const struct cd_sessions *s, json_t *alarms);
 /* One journal line for REC (consumed): "HASH JSON\n", malloc'd, or NULL. */
 char *cd_journal_line(json_t *rec, size_t *len);
 json_t *cd_journal_rec(const struct cd *d, const struct cd_grant *g);

@@ -124,6 +124,7 @@ cd_journal_alarm(struct cd_sessions *s, const char *why)
 	    "sessions journal "
 	    "cannot be written",
 	    "error", s->jerr, NULL);
+	cd_alarm_sync(s->d, CD_AL_JOURNAL);
 }
 
 static void
@@ -137,15 +138,7 @@ cd_journal_clear(struct cd_sessions *s)
 	    "sessions journal "
 	    "written again",
 	    NULL);
-}
-
-void
-cd_journal_alarms(const struct cd_sessions *s, json_t *alarms)
-{
-	if (s != NULL && s->jalarm != 0)
-		json_array_append_new(alarms,
-		    json_pack("{s:s, s:I, s:s}", "name", "session-journal",
-		        "since", (json_int_t)s->jalarm, "detail", s->jerr));
+	cd_alarm_sync(s->d, CD_AL_JOURNAL);
 }
 
 /* A failed append leaves nothing behind: the file is cut back. */

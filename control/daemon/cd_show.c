@@ -422,8 +422,7 @@ cd_cmd_show(struct cd *d, const struct cd_req *rq, json_t **data,
 	else if (strcmp(w, "audit") == 0)
 		*data = cd_show_audit(d);
 	else if (strcmp(w, "config") == 0)
-		*data = json_pack("{s:i, s:I, s:s}", "schema", CD_SCHEMA,
-		    "revision", (json_int_t)d->run.rev, "text", d->run.text);
+		return cd_show_config(d, rq, data, e);
 	else if (strcmp(w, "candidate") == 0)
 		*data = cd_show_candidate(d, rq);
 	else if (strcmp(w, "logging") == 0)

@@ -26,7 +26,9 @@ enum {
 	CD_N_DP_DOWN,
 	CD_N_DP_UP,
 	CD_N_DENY_RATE,
-	CD_N_SESSIONS_FULL
+	CD_N_SESSIONS_FULL,
+	CD_N_ALARM_RAISED,
+	CD_N_ALARM_CLEARED
 };
 
 static const oid cd_trap_oid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
@@ -42,6 +44,8 @@ static const oid cd_o_sess_count[] = { 1, 6, 1, 0 };
 static const oid cd_o_sess_cap[] = { 1, 6, 2, 0 };
 static const oid cd_o_prev[] = { 1, 7, 1, 0 };
 static const oid cd_o_detail[] = { 1, 7, 2, 0 };
+/* cordonAlarmEntry columns (root.1.8.1.1.COL.IDX). */
+enum { CD_AC_NAME = 2, CD_AC_SEVERITY, CD_AC_RAISED, CD_AC_ACKED, CD_AC_TEXT };
 
 #define CD_SUB(a) (a), sizeof(a) / sizeof((a)[0])
 
@@ -50,9 +54,8 @@ static struct {
 	int64_t next_check_ms;
 	int64_t rate_ms; /* when DENIED was taken; 0: not yet */
 	uint64_t denied;
-	uint64_t rate;  /* packets denied per second */
-	bool rate_high; /* cordonDenyRateHigh sent, not re-armed */
-	bool geo_stale;
+	uint64_t rate;   /* packets denied per second */
+	bool rate_known; /* RATE is of two samples */
 	struct stats *s; /* scratch for the rate */
 } cd_snmp;
 
@@ -339,57 +342,98 @@ cd_snmp_notify_sessions(struct cd *d, unsigned count, unsigned cap)
 	(void)d;
 }
 
+/*
+ * The alarm's row, as the table has it while raised: cleared, the
+ * notification still names it by its index.
+ */
+void
+cd_snmp_notify_alarm(struct cd *d, bool raised, unsigned idx, const char *name,
+    int sev, const char *text)
+{
+	netsnmp_variable_list *l = NULL;
+	oid col[] = { 1, 8, 1, 1, CD_AC_NAME, idx };
+	oid name_oid[CD_SNMP_OID_MAX];
+	long v = sev;
+
+	(void)d;
+	if (!cd_snmp.on)
+		return;
+	cd_snmp_tables_invalidate();
+	cd_vb_str(&l, CD_SUB(col), name);
+	col[4] = CD_AC_SEVERITY;
+	memcpy(name_oid, cd_snmp_root, sizeof(cd_snmp_root));
+	memcpy(name_oid + CD_SNMP_ROOT_LEN, col, sizeof(col));
+	snmp_varlist_add_variable(&l, name_oid,
+	    CD_SNMP_ROOT_LEN + sizeof(col) / sizeof(col[0]), ASN_INTEGER, &v,
+	    sizeof(v));
+	col[4] = CD_AC_TEXT;
+	cd_vb_str(&l, CD_SUB(col), text);
+	cd_snmp_send(raised ? CD_N_ALARM_RAISED : CD_N_ALARM_CLEARED, l);
+}
+
 /* Periodic checks ------------------------------------------------------- */
 
-/* Denied packets per second; cordonDenyRateHigh once per crossing. */
+/* Denied packets per second: the deny-rate-high alarm follows it
+ * (cd_alarm_tick). */
 static void
 cd_snmp_check_rate(struct cd *d, int64_t now)
 {
 	struct stats *s = cd_snmp.s;
-	unsigned thr = d->ctl.snmp.deny_rate_threshold;
-	netsnmp_variable_list *l = NULL;
 	uint64_t denied;
 
 	if (cd_snmp_counters(d, s) < 0) {
 		cd_snmp.rate_ms = 0;
 		cd_snmp.rate = 0;
+		cd_snmp.rate_known = false;
 		return;
 	}
 	denied = cd_snmp_denied(s);
-	if (cd_snmp.rate_ms != 0 && now > cd_snmp.rate_ms &&
-	    denied >= cd_snmp.denied)
+	cd_snmp.rate_known = cd_snmp.rate_ms != 0 && now > cd_snmp.rate_ms &&
+	                     denied >= cd_snmp.denied;
+	if (cd_snmp.rate_known)
 		cd_snmp.rate = (denied - cd_snmp.denied) * 1000 /
 		               (uint64_t)(now - cd_snmp.rate_ms);
 	else
 		cd_snmp.rate = 0; /* first sample, or cordon-dp restarted */
 	cd_snmp.denied = denied;
 	cd_snmp.rate_ms = now;
-	if (thr == 0 || cd_snmp.rate <= thr) {
-		cd_snmp.rate_high = false;
+}
+
+int
+cd_snmp_deny_rate_high(struct cd *d, char *detail, size_t len)
+{
+	unsigned thr = d->ctl.snmp.deny_rate_threshold;
+
+	if (!cd_snmp.on || thr == 0)
+		return 0;
+	if (!cd_snmp.rate_known)
+		return -1;
+	if (cd_snmp.rate <= thr)
+		return 0;
+	snprintf(detail, len, "denied packets: %lu/s over %u/s",
+	    (unsigned long)cd_snmp.rate, thr);
+	return 1;
+}
+
+void
+cd_snmp_notify_deny_rate(struct cd *d)
+{
+	netsnmp_variable_list *l = NULL;
+
+	if (!cd_snmp.on)
 		return;
-	}
-	if (cd_snmp.rate_high)
-		return;
-	cd_snmp.rate_high = true;
-	cd_log("snmp: deny rate %lu/s over %u/s", (unsigned long)cd_snmp.rate,
-	    thr);
 	cd_snmp_tables_invalidate();
 	cd_snmp_tables_vb(d, &l, CD_SUB(cd_o_deny_rate));
 	cd_snmp_tables_vb(d, &l, CD_SUB(cd_o_deny_thr));
 	cd_snmp_send(CD_N_DENY_RATE, l);
 }
 
-static void
-cd_snmp_check_geo(struct cd *d)
+void
+cd_snmp_notify_geo_stale(struct cd *d)
 {
 	netsnmp_variable_list *l = NULL;
-	int64_t epoch, age;
-	bool stale = cd_snmp_geo_stale(d, &epoch, &age);
 
-	if (stale == cd_snmp.geo_stale)
-		return;
-	cd_snmp.geo_stale = stale;
-	if (!stale)
+	if (!cd_snmp.on)
 		return;
 	cd_snmp_tables_vb(d, &l, CD_SUB(cd_o_geo_time));
 	cd_snmp_tables_vb(d, &l, CD_SUB(cd_o_geo_age));
@@ -412,5 +456,10 @@ cd_snmp_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n)
 		return;
 	cd_snmp.next_check_ms = now + CD_SNMP_CHECK_MS;
 	cd_snmp_check_rate(d, now);
-	cd_snmp_check_geo(d);
+}
+
+void
+cd_snmp_counters_changed(void)
+{
+	cd_snmp_tables_invalidate();
 }

@@ -10,6 +10,7 @@
 #define CORDON_CD_SNMP_H
 
 #include <poll.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,5 +46,24 @@ void cd_snmp_notify_geo_refused(struct cd *d, const char *why);
 void cd_snmp_notify_dp(struct cd *d, bool up, const char *why);
 /* cordonSessionTableNearlyFull: COUNT sessions of CAP (cd_sess.c). */
 void cd_snmp_notify_sessions(struct cd *d, unsigned count, unsigned cap);
+/* cordonGeoStale, cordonDenyRateHigh: with the alarm (cd_alarm.h). */
+void cd_snmp_notify_geo_stale(struct cd *d);
+void cd_snmp_notify_deny_rate(struct cd *d);
+/*
+ * cordonAlarmRaised (RAISED) or cordonAlarmCleared of the alarm with
+ * cordonAlarmIndex IDX: its name, severity (CordonSeverity) and
+ * text.
+ */
+void cd_snmp_notify_alarm(struct cd *d, bool raised, unsigned idx,
+    const char *name, int sev, const char *text);
+/*
+ * The deny-rate-high condition: 1 (DETAIL filled) when the last rate
+ * is over control.snmp.deny_rate_threshold, 0 when not (or no
+ * threshold, or SNMP off), -1 before a first rate.
+ */
+int cd_snmp_deny_rate_high(struct cd *d, char *detail, size_t len);
+/* Counters changed other than by counting (clear counters): the next
+ * request reads them afresh, not from the short cache. */
+void cd_snmp_counters_changed(void);
 
 #endif

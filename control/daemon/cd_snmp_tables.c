@@ -22,7 +22,7 @@
 #define CD_SNMP_VARS_MAX                                                       \
 	(64 + 2 * CDN_ACT_MAX + 2 * CDN_R_MAX + 6 * STATS_PORT_MAX +           \
 	    4 * (POL_RULE_MAX + 1) + 3 * GEO_CC_MAX +                          \
-	    3 * CD_SNMP_SESSIONS_MAX + 2 + 5 * CD_TOP_EXPORT)
+	    3 * CD_SNMP_SESSIONS_MAX + 5 * CD_AL_MAX + 2 + 5 * CD_TOP_EXPORT)
 
 const oid cd_snmp_root[CD_SNMP_ROOT_LEN] = { 1, 3, 6, 1, 4, 1,
 	CD_SNMP_ENTERPRISE };
@@ -35,7 +35,8 @@ enum {
 	CD_O_RULES,
 	CD_O_COUNTRIES,
 	CD_O_SESSIONS,
-	CD_O_TOP = 9, /* cordonTop */
+	CD_O_ALARMS = 8, /* 7: cordonNotifyObjects */
+	CD_O_TOP = 9,    /* cordonTop */
 };
 
 static struct {
@@ -286,7 +287,7 @@ cd_build_rules(struct cd *d, const struct stats *s)
 		cd_cell_num(CD_O_RULES, 1, 3, id, ASN_INTEGER,
 		    rc->e[i].action + 1);
 		cd_cell_num(CD_O_RULES, 1, 4, id, ASN_COUNTER64,
-		    cd_rulectr_hits(rc, i, s, d->base));
+		    cd_rulectr_hits(rc, i, s));
 		cd_cell_num(CD_O_RULES, 1, 5, id, ASN_UNSIGNED,
 		    cd_rulectr_pos(rc, i));
 	}
@@ -345,6 +346,32 @@ cd_build_sessions(struct cd *d)
 	}
 }
 
+/* The active alarms (cd_alarm.h), indexed by alarm id + 1. */
+static void
+cd_build_alarms(struct cd *d)
+{
+	uint8_t date[11];
+
+	for (unsigned i = 0; i < CD_AL_MAX; i++) {
+		const struct cd_alarm_row *r = &d->alarms[i];
+		oid sub[4] = { 1, 1, 4, i + 1 };
+		struct cd_snmp_var *v;
+
+		if (!r->active)
+			continue;
+		cd_cell_str(CD_O_ALARMS, 1, 2, i + 1, cd_alarm_name(i));
+		cd_cell_num(CD_O_ALARMS, 1, 3, i + 1, ASN_INTEGER,
+		    (uint64_t)cd_alarm_sev(i) + 1);
+		if ((v = cd_var(CD_O_ALARMS, sub, 4, ASN_OCTET_STR)) != NULL) {
+			v->slen = cd_date(r->raised, date);
+			memcpy(v->str, date, v->slen);
+		}
+		cd_cell_num(CD_O_ALARMS, 1, 5, i + 1, ASN_INTEGER,
+		    r->acked_at ? 1 : 2);
+		cd_cell_str(CD_O_ALARMS, 1, 6, i + 1, r->detail);
+	}
+}
+
 /*
  * cordonTop: the first CD_TOP_EXPORT rows of `show top`, by rank; no
  * rows (and no window) when there is nothing to read.
@@ -398,6 +425,7 @@ cd_build(struct cd *d)
 		cd_build_top(d);
 	}
 	cd_build_sessions(d);
+	cd_build_alarms(d);
 	qsort(cd_tab.v, cd_tab.n, sizeof(cd_tab.v[0]), cd_var_cmp);
 	cd_tab.built_ms = clk_mono_ms();
 }

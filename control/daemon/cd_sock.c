@@ -124,6 +124,7 @@ cd_client_free(struct cd *d, unsigned i)
 		    "the client had gone or stalled before "
 		    "its answer was written");
 	close(c->fd);
+	cd_mon_free(c->mon);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -292,6 +293,7 @@ cd_client_parse(struct cd *d, struct cd_client *c)
 		}
 		reply = cd_cmd_run(d, req, c);
 		json_decref(req);
+		cd_mon_attach(d, c); /* a monitor from now on, if it asked */
 		/* A change made: stored once this reply is written. */
 		if (d->promote_rev != 0 && d->promote_cl == NULL)
 			d->promote_cl = c;
@@ -355,7 +357,8 @@ cd_client_write(struct cd *d, struct cd_client *c)
 		cd_promote(d, true, NULL);
 	if (c->closing)
 		return -1;
-	c->deadline_ms = clk_mono_ms() + CD_REQ_TIMEOUT_MS;
+	if (c->mon == NULL)
+		c->deadline_ms = clk_mono_ms() + CD_REQ_TIMEOUT_MS;
 	return 0;
 }
 
@@ -411,12 +414,37 @@ cd_client_admit(const struct cd_client *c, int64_t deadline_ms, bool change,
 	return 1;
 }
 
+/*
+ * A monitor subscriber: its output drains as it reads; anything it
+ * sends is discarded, and its end of the connection ends it.
+ */
+static int
+cd_client_mon_io(struct cd *d, struct cd_client *c, short revents)
+{
+	char buf[512];
+	ssize_t n;
+
+	if (revents & POLLIN) {
+		n = read(c->fd, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return -1;
+	}
+	if (c->outlen > c->outoff && cd_client_write(d, c) < 0)
+		return -1;
+	return revents & (POLLERR | POLLNVAL | POLLHUP) ? -1 : 0;
+}
+
 void
 cd_client_io(struct cd *d, unsigned i, short revents)
 {
 	struct cd_client *c = d->cl[i];
 	int rc = 0;
 
+	if (c->mon != NULL) {
+		if (cd_client_mon_io(d, c, revents) < 0)
+			cd_client_free(d, i);
+		return;
+	}
 	if (revents & POLLOUT)
 		rc = cd_client_write(d, c);
 	if (rc == 0 && c->outlen == 0 && !c->closing)
@@ -439,7 +467,8 @@ cd_client_timeouts(struct cd *d, int64_t now)
 	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
 		struct cd_client *c = d->cl[i];
 
-		if (c == NULL || now < c->deadline_ms)
+		/* A monitor never times out: a stalled one loses events. */
+		if (c == NULL || c->mon != NULL || now < c->deadline_ms)
 			continue;
 		if (c->outlen > c->outoff || c->closing) {
 			cd_client_free(d, i);

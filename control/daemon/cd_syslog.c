@@ -1,6 +1,6 @@
 /*
  * cordond's syslog: records built from cordon-dp's log events and from
- * the daemon's own events, formatted once (cd_syslog_fmt.c) and queued
+ * the daemon's own events, formatted once (core/slog/sl_fmt.c) and queued
  * on every target (cd_syslog_net.c).
  *
  * Packet events are aggregated per (source address, rule): the first
@@ -14,7 +14,6 @@
  * Daemon events are never aggregated nor rate-limited.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,8 +25,10 @@
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
+#include "core/classify/cls_fmt.h"
 #include "core/stats/reasons.h"
 #include "core/util/clock.h"
+#include "wire/dpc_record.h"
 
 #define SL_PARAMS_MAX 32
 
@@ -65,6 +66,23 @@ sl_emit(struct cd_syslog *s, unsigned sev, const char *msgid,
 		sl_target_push(&s->t[i], buf, (size_t)n);
 }
 
+static void
+sl_event_v(struct cd *d, unsigned sev, const char *msgid, const char *msg,
+    va_list ap)
+{
+	struct sl_param sd[SL_PARAMS_MAX];
+	unsigned n = 0;
+	const char *k;
+
+	if (d->slog == NULL)
+		return;
+	while (n < SL_PARAMS_MAX && (k = va_arg(ap, const char *)) != NULL) {
+		sd[n].name = k;
+		sd[n++].value = va_arg(ap, const char *);
+	}
+	sl_emit(d->slog, sev, msgid, sd, n, msg);
+}
+
 void
 cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
 {
@@ -82,185 +100,64 @@ cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
 		{ "session-journal-failed", SL_ERR },
 		{ "geo-static", SL_ERR },
 		{ "evidence-failed", SL_ERR },
+		{ "config-differs", SL_WARNING },
 	};
-	struct sl_param sd[SL_PARAMS_MAX];
-	unsigned n = 0, sev = SL_NOTICE;
-	const char *k;
+	unsigned sev = SL_NOTICE;
 	va_list ap;
 
-	if (d->slog == NULL)
-		return;
-	va_start(ap, msg);
-	while (n < SL_PARAMS_MAX && (k = va_arg(ap, const char *)) != NULL) {
-		sd[n].name = k;
-		sd[n++].value = va_arg(ap, const char *);
-	}
-	va_end(ap);
 	for (size_t i = 0; i < sizeof(sevs) / sizeof(sevs[0]); i++)
 		if (strcmp(sevs[i].id, msgid) == 0)
 			sev = sevs[i].sev;
-	sl_emit(d->slog, sev, msgid, sd, n, msg);
+	va_start(ap, msg);
+	sl_event_v(d, sev, msgid, msg, ap);
+	va_end(ap);
+}
+
+void
+cd_syslog_event_sev(struct cd *d, unsigned sev, const char *msgid,
+    const char *msg, ...)
+{
+	va_list ap;
+
+	va_start(ap, msg);
+	sl_event_v(d, sev, msgid, msg, ap);
+	va_end(ap);
 }
 
 /* Packet records -------------------------------------------------------- */
 
-static const char *
-sl_msgid(unsigned action)
-{
-	switch (action) {
-	case CDN_ACT_DROP:
-		return "deny";
-	case CDN_ACT_REJECT:
-		return "reject";
-	case CDN_ACT_REROUTE:
-		return "reroute";
-	default:
-		return "allow";
-	}
-}
-
-static void
-sl_addr(const struct dpc_wire_event *ev, int dst, char *out, size_t len)
-{
-	inet_ntop(ev->af == 4 ? AF_INET : AF_INET6, dst ? ev->dst : ev->src,
-	    out, (socklen_t)len);
-}
-
-static const char *
-sl_rule(const struct policy *p, unsigned rule, char buf[16])
-{
-	if (rule == POL_RULE_DEFAULT)
-		return "(default)";
-	if (p && rule < p->nrules)
-		return p->rule[rule].name;
-	snprintf(buf, 16, "#%u", rule + 1);
-	return buf;
-}
-
-static const char *
-sl_proto(unsigned proto, char buf[8])
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	case IPPROTO_ICMPV6:
-		return "icmpv6";
-	default:
-		snprintf(buf, 8, "%u", proto);
-		return buf;
-	}
-}
-
-/* Text of one packet record's fields (kept alive for sl_record). */
-struct sl_ptext {
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-	char sport[8], dport[8], proto[8], rule[16];
-	char scc[GEO_CC_STRLEN], dcc[GEO_CC_STRLEN];
-	char origin[INET6_ADDRSTRLEN], occ[GEO_CC_STRLEN];
-	char count[24], first[32], last[32], port[DPC_NAME_MAX + 1];
-	char msg[320];
-};
-
-static unsigned
-sl_packet_params(struct cd *d, const struct dpc_wire_event *ev,
-    struct sl_ptext *x, struct sl_param *sd)
-{
-	const struct policy *p = d->run.pol;
-	const char *rule = sl_rule(p, ev->rule, x->rule);
-	unsigned n = 0;
-
-#define SL_P(k, v) (sd[n].name = (k), sd[n++].value = (v))
-	SL_P("rule", rule);
-	SL_P("action", cdn_action_name(ev->action));
-	SL_P("reason", cdn_reason_name(ev->reason));
-	SL_P("src", x->src);
-	SL_P("dst", x->dst);
-	if (ev->flags & DPC_EV_PORTS) {
-		SL_P("sport", x->sport);
-		SL_P("dport", x->dport);
-	}
-	SL_P("proto", x->proto);
-	if (p && ev->service < p->nservices)
-		SL_P("service", p->service_name[ev->service]);
-	SL_P("srccountry", geo_cc_name(ev->src_cc, x->scc));
-	/* Tunnels: the innermost source (docs/packet-parsing.md). */
-	if (ev->origin_af == 4 || ev->origin_af == 6) {
-		inet_ntop(ev->origin_af == 4 ? AF_INET : AF_INET6, ev->origin,
-		    x->origin, sizeof(x->origin));
-		SL_P("origin", x->origin);
-		SL_P("origincountry", geo_cc_name(ev->origin_cc, x->occ));
-	}
-	if (p && p->needs_dst_geo)
-		SL_P("dstcountry", geo_cc_name(ev->dst_cc, x->dcc));
-	if (ev->port < d->dpst.nports && ev->port < DPC_PORT_MAX)
-		SL_P("port", x->port);
-	if (ev->flags & DPC_EV_FRAG)
-		SL_P("fragment", "true");
-	SL_P("repeat_count", x->count);
-	SL_P("first", x->first);
-	SL_P("last", x->last);
-#undef SL_P
-	return n;
-}
-
+/*
+ * One packet record (wire/dpc_record.c builds its fields, as cordon-dp's
+ * fallback does), or a line in cordond's log without targets.
+ */
 static void
 sl_record(struct cd *d, const struct dpc_wire_event *ev, uint64_t count,
     int64_t first_us, int64_t last_us)
 {
 	struct cd_syslog *s = d->slog;
-	struct sl_param sd[SL_PARAMS_MAX];
-	struct sl_ptext x;
-	char pb[8];
-	unsigned n;
+	struct dpc_record r;
+	char port[DPC_NAME_MAX + 1];
+	bool has_port = ev->port < d->dpst.nports && ev->port < DPC_PORT_MAX;
 
-	snprintf(x.proto, sizeof(x.proto), "%s", sl_proto(ev->proto, pb));
-	sl_addr(ev, 0, x.src, sizeof(x.src));
-	sl_addr(ev, 1, x.dst, sizeof(x.dst));
-	snprintf(x.sport, sizeof(x.sport), "%u", ev->sport);
-	snprintf(x.dport, sizeof(x.dport), "%u", ev->dport);
-	snprintf(x.count, sizeof(x.count), "%llu", (unsigned long long)count);
-	sl_timestamp(first_us, x.first);
-	sl_timestamp(last_us, x.last);
-	snprintf(x.port, sizeof(x.port), "%.*s", DPC_NAME_MAX - 1,
-	    ev->port < DPC_PORT_MAX ? d->dpst.port[ev->port] : "");
-	n = sl_packet_params(d, ev, &x, sd);
-	snprintf(x.msg, sizeof(x.msg),
-	    "%s %s %s -> %s%s%s rule %s, %llu "
-	    "packet%s",
-	    cdn_action_name(ev->action), x.proto, x.src, x.dst,
-	    ev->flags & DPC_EV_PORTS ? " port " : "",
-	    ev->flags & DPC_EV_PORTS ? x.dport : "", sd[0].value,
-	    (unsigned long long)count, count == 1 ? "" : "s");
+	if (has_port)
+		snprintf(port, sizeof(port), "%.*s", DPC_NAME_MAX - 1,
+		    d->dpst.port[ev->port]);
+	dpc_record_fill(&r, ev, d->run.pol, has_port ? port : NULL, count,
+	    first_us, last_us);
 	if (s->ntargets == 0) {
-		cd_log("%s", x.msg);
+		cd_log("%s", r.msg);
 		s->records++;
 		return;
 	}
-	sl_emit(s,
-	    ev->action == CDN_ACT_ALLOW     ? SL_INFO
-	    : ev->action == CDN_ACT_REROUTE ? SL_NOTICE
-	                                    : SL_WARNING,
-	    sl_msgid(ev->action), sd, n, x.msg);
+	sl_emit(s, r.severity, r.msgid, r.sd, r.nsd, r.msg);
 }
 
-/* The rate limit: a token bucket of RATE per second, as deep. */
+/* The rate limit (core/slog/sl_rate.h): what it refuses is counted. */
 static bool
 sl_rate_ok(struct cd_syslog *s, uint64_t events)
 {
-	int64_t now = clk_mono_ms();
-
-	s->tokens += (double)(now - s->tokens_ms) * s->cf->rate / 1000.0;
-	s->tokens_ms = now;
-	if (s->tokens > s->cf->rate)
-		s->tokens = s->cf->rate;
-	if (s->tokens >= 1.0) {
-		s->tokens -= 1.0;
+	if (sl_bucket_take(&s->bucket_rate, clk_mono_ms()))
 		return true;
-	}
 	s->rate_records++;
 	s->rate_events += events;
 	return false;
@@ -336,6 +233,7 @@ sl_event(void *arg, const struct dpc_wire_event *ev)
 	int64_t now = (int64_t)(ev->unix_ns / 1000);
 	struct sl_agg *a;
 
+	cd_mon_event(d, ev); /* cordonctl monitor: every event, at once */
 	if (s == NULL)
 		return;
 	s->events += ev->count;
@@ -399,6 +297,49 @@ cd_syslog_packet(struct cd *d, const struct dpc_wire_event *ev)
 	sl_event(d, ev);
 }
 
+/* cordon-dp's fallback -------------------------------------------------- */
+
+static uint32_t
+sl_wire_type(enum conf_log_type t)
+{
+	switch (t) {
+	case CONF_LOG_LOCAL:
+		return DPC_LOG_LOCAL;
+	case CONF_LOG_UDP:
+		return DPC_LOG_UDP;
+	case CONF_LOG_TCP:
+		return DPC_LOG_TCP;
+	default:
+		return DPC_LOG_TLS;
+	}
+}
+
+void
+cd_syslog_dp_handover(struct cd *d)
+{
+	const struct conf_logging *l = &d->ctl.logging;
+	struct dpc_msg_syslog m;
+	char msg[256];
+
+	memset(&m, 0, sizeof(m));
+	m.version = DPC_PROTO_VERSION;
+	m.facility = l->facility;
+	m.rate = l->rate;
+	for (unsigned i = 0; i < l->ntargets && i < DPC_SYSLOG_TARGETS; i++) {
+		m.target[i].type = sl_wire_type(l->target[i].type);
+		m.target[i].port = l->target[i].port;
+		snprintf(m.target[i].address, sizeof(m.target[i].address), "%s",
+		    l->target[i].address);
+		m.ntargets++;
+	}
+	if (dpc_syslog(d->dpc, &m, 5000, msg, sizeof(msg)) < 0)
+		cd_log("cordon-dp refused the syslog targets (no fallback "
+		       "while cordond is away): %s",
+		    msg);
+	else
+		cd_debug("cordon-dp: %s", msg);
+}
+
 /* Setup, poll, timers --------------------------------------------------- */
 
 int
@@ -420,8 +361,7 @@ cd_syslog_open(struct cd *d)
 		s->agg[i].next = i + 1 < SL_AGG_MAX ? (int32_t)i + 1 : -1;
 	}
 	s->agg_next_ms = INT64_MAX;
-	s->tokens = s->cf->rate;
-	s->tokens_ms = clk_mono_ms();
+	sl_bucket_init(&s->bucket_rate, s->cf->rate, clk_mono_ms());
 	d->slog = s;
 	for (unsigned i = 0; i < s->cf->ntargets; i++, s->ntargets++) {
 		if (sl_target_init(&s->t[i], &s->cf->target[i], err,
@@ -518,26 +458,6 @@ cd_syslog_next_ms(const struct cd *d)
 	return t;
 }
 
-/* geo-stale: once when the newest layer passes control.geo_max_age. */
-static void
-sl_geo_watch(struct cd *d)
-{
-	struct cd_syslog *s = d->slog;
-	int64_t epoch = cd_geo_epoch(&d->run.geo);
-	int64_t age = clk_unix_s() - epoch;
-	bool stale = d->ctl.geo_max_age > 0 && d->run.conf != NULL &&
-	             age > (int64_t)d->ctl.geo_max_age * 86400;
-
-	if (stale && !s->geo_stale)
-		cd_syslog_event(d, "geo-stale",
-		    "geolocation data is older "
-		    "than control.geo_max_age",
-		    "build_epoch", CD_SL_U(epoch), "age_s", CD_SL_U(age),
-		    "max_age_s", CD_SL_U((uint64_t)d->ctl.geo_max_age * 86400),
-		    NULL);
-	s->geo_stale = stale;
-}
-
 void
 cd_syslog_tick(struct cd *d)
 {
@@ -550,9 +470,21 @@ cd_syslog_tick(struct cd *d)
 	if (d->dpc != NULL)
 		(void)dpc_events_read(d->dpc, sl_event, d);
 	sl_agg_expire(d, false);
-	sl_geo_watch(d);
 	for (unsigned i = 0; i < s->ntargets; i++)
 		sl_target_tick(&s->t[i], now);
+}
+
+/* What cordon-dp sent itself while cordond was away (STATS_SLOG_FIELDS). */
+static json_t *
+sl_show_fallback(const struct stats *s)
+{
+	json_t *o = json_object();
+
+#define X(f)                                                                   \
+	json_object_set_new(o, #f, json_integer(s ? (json_int_t)s->slog.f : 0));
+	STATS_SLOG_FIELDS(X)
+#undef X
+	return o;
 }
 
 json_t *
@@ -586,6 +518,8 @@ cd_syslog_show(struct cd *d)
 	    json_integer(up ? (json_int_t)d->sum->log_dropped : 0));
 	json_object_set_new(o, "dp_log_unsent",
 	    json_integer(up ? (json_int_t)d->sum->log_unsent : 0));
+	json_object_set_new(o, "dp_fallback",
+	    sl_show_fallback(up ? d->sum : NULL));
 	for (unsigned i = 0; s != NULL && i < s->ntargets; i++) {
 		const struct sl_target *t = &s->t[i];
 
@@ -601,5 +535,6 @@ cd_syslog_show(struct cd *d)
 		        (json_int_t)t->errors, "error", t->error));
 	}
 	json_object_set_new(o, "targets", a);
+	json_object_set_new(o, "monitors", json_integer(cd_mon_count(d)));
 	return o;
 }

@@ -31,6 +31,9 @@ void cd_syslog_close(struct cd *d);
  */
 void cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
     __attribute__((sentinel));
+/* The same with severity SEV (syslog's, 0 emerg .. 7 debug). */
+void cd_syslog_event_sev(struct cd *d, unsigned sev, const char *msgid,
+    const char *msg, ...) __attribute__((sentinel));
 /* A number as a value for cd_syslog_event(): CD_SL_U(rev). */
 const char *cd_syslog_u(char buf[24], uint64_t v);
 #define CD_SL_U(v) cd_syslog_u((char[24]){ 0 }, (uint64_t)(v))
@@ -44,12 +47,19 @@ int cd_syslog_dp_read(struct cd *d);
 struct dpc_wire_event;
 void cd_syslog_packet(struct cd *d, const struct dpc_wire_event *ev);
 
+/*
+ * A new channel to cordon-dp: hands it the targets, so that it sends
+ * its packet records itself while cordond is away (docs/control.md,
+ * "While cordond is down").  A refusal is logged, nothing more.
+ */
+void cd_syslog_dp_handover(struct cd *d);
+
 /* Poll loop: fds to watch (at most CD_SYSLOG_FDS), their results. */
 unsigned cd_syslog_poll_fill(struct cd *d, struct pollfd *pfd);
 void cd_syslog_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n);
 /* Monotonic ms of its next timer (window end, reconnect). */
 int64_t cd_syslog_next_ms(const struct cd *d);
-/* Timers: aggregation windows, reconnects, the geo-stale watch. */
+/* Timers: aggregation windows, reconnects. */
 void cd_syslog_tick(struct cd *d);
 
 /* "show logging": counters, per-target state. */

@@ -7,7 +7,8 @@
 #include <stdint.h>
 
 #include "config/load/conf_logging.h"
-#include "control/daemon/cd_syslog_fmt.h"
+#include "core/slog/sl_fmt.h"
+#include "core/slog/sl_rate.h"
 #include "wire/dpc_proto.h"
 
 #define SL_AGG_MAX        4096 /* (source, rule) pairs in one window */
@@ -67,9 +68,7 @@ struct cd_syslog {
 	unsigned nagg;
 	int64_t agg_next_ms; /* earliest window end, or INT64_MAX */
 
-	double tokens; /* packet records allowed now */
-	int64_t tokens_ms;
-	bool geo_stale;
+	struct sl_bucket bucket_rate; /* packet records allowed now */
 
 	uint64_t events, records, overflow, rate_records, rate_events;
 };

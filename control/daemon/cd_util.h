@@ -68,6 +68,10 @@ void cd_word(char *out, size_t len, const char *w);
 void cd_ccset_str(const struct conf_ccset *s, char *out, size_t len);
 void cd_refs_str(const struct conf *c, const struct conf_ref *ref, unsigned n,
     char *out, size_t len);
+/* The name a packet record (syslog, monitor) gives a rule position
+ * (POL_RULE_DEFAULT: "(default)"); BUF holds "#N" for an unknown one. */
+struct policy;
+const char *cd_rule_name(const struct policy *p, unsigned rule, char buf[16]);
 /* The newest build_epoch of DB's sources, and each source as JSON. */
 int64_t cd_geo_epoch(const struct geo_db *db);
 json_t *cd_geo_layers(const struct geo_db *db);

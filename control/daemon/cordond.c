@@ -1,10 +1,11 @@
 /*
  * cordond: the Cordon control daemon.
  *
- *   cordond [-f FILE] [-n] [-d] [--test-timers]
+ *   cordond [-f FILE] [-n | --check-start] [-d] [--test-timers]
  *
  * -n checks FILE (config, policy, geo databases), prints the effective
- * configuration and exits 0, or 2 on any error.  Otherwise cordond opens
+ * configuration and exits 0, or 2 on any error.  --check-start checks
+ * the same way what a start would run (cd_conffile.c).  Otherwise cordond opens
  * its state folder, compiles the running revision, binds the control
  * sockets, adopts or starts cordon-dp and serves until SIGTERM.  It
  * always stays in the foreground (systemd Type=notify); -d adds debug
@@ -29,7 +30,6 @@
 
 #include "control/daemon/cd_backend.h"
 #include "control/daemon/cordond.h"
-#include "config/rev/rev.h"
 
 #define CD_DEFAULT_CONF "/etc/cordon/cordon.conf"
 #define CD_POLL_MAX_MS  1000
@@ -38,42 +38,16 @@ static void
 cd_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cordond [-f FILE] [-n] [-d]\n"
+	    "usage: cordond [-f FILE] [-n | --check-start] [-d]\n"
 	    "  -f FILE  configuration (default %s)\n"
 	    "  -n       check the configuration, print it, exit\n"
+	    "  --check-start\n"
+	    "           check what a start would run: the running revision\n"
+	    "           of the state folder, or FILE when it has none\n"
 	    "  -d       debug messages on stderr\n"
-	    "  -V       version\n",
+	    "  -V       version\n"
+	    "  -h       this help\n",
 	    CD_DEFAULT_CONF);
-}
-
-/* -n: what cordon-dp would refuse, refused here first. */
-static int
-cd_check(const char *path)
-{
-	struct conf *c = calloc(1, sizeof(*c));
-	struct policy *p = calloc(1, sizeof(*p));
-	struct geo_db db = { 0 };
-	struct rev r = { .conf = c, .pol = p, .geo = &db };
-	char err[1024];
-	int rc = 2;
-
-	if (c == NULL || p == NULL)
-		goto out;
-	if (rev_compile(path, NULL, &r, err, sizeof(err)) < 0) {
-		fprintf(stderr, "cordond: %s\n", err);
-		goto out;
-	}
-	cd_geo_note(&db);
-	conf_print(c, stdout);
-	conf_control_print(&c->control, stdout);
-	geo_db_print(&db, stdout);
-	printf("configuration OK\n");
-	rc = 0;
-out:
-	geo_db_free(&db);
-	free(p);
-	free(c);
-	return rc;
 }
 
 /* control.dp_binary, or cordon-dp in the folder of our own executable. */
@@ -207,12 +181,15 @@ cd_setup(struct cd *d)
 	cd_rulectr_init(d->rc);
 	if (cd_store_init(d) < 0 || cd_confirm_startup(d) < 0)
 		return -1;
+	cd_alarm_load(d, &cd_alarm_checks);
 	if (cd_run_load_running(d, &e) < 0) {
 		cd_log("running revision %lu: %s",
 		    (unsigned long)store_running(d->store), e.msg);
 		return -1;
 	}
 	cd_log("running revision %lu", (unsigned long)d->run.rev);
+	cd_rulectr_restore(d);
+	cd_ruleid_startup(d);
 	/* For good: a commit cannot switch it (cd_backend_same). */
 	d->be = d->run.conf->backend == CONF_BACKEND_NFTABLES
 	            ? &cd_backend_nft
@@ -230,7 +207,6 @@ cd_setup(struct cd *d)
 	}
 	if (cd_snmp_start(d) < 0)
 		return -1;
-	cd_geo_static_announce(d);
 	d->be->start(d);
 	return 0;
 }
@@ -322,17 +298,21 @@ cd_loop(struct cd *d)
 		d->be->tick(d);
 		cd_confirm_tick(d);
 		cd_syslog_tick(d);
+		cd_mon_tick(d);
 		cd_sess_tick(d);
+		cd_alarm_tick(d);
 	}
+	cd_rulectr_shutdown(d);
 	cd_log("stopping; cordon-dp pid %d keeps enforcing revision %lu",
 	    (int)d->dp_pid, (unsigned long)d->run.rev);
 }
 
 static int
-cd_opts(int argc, char **argv, struct cd *d, bool *check)
+cd_opts(int argc, char **argv, struct cd *d, int *check)
 {
 	static const struct option lo[] = {
 		{ "test-timers", no_argument, NULL, 'T' },
+		{ "check-start", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -345,7 +325,10 @@ cd_opts(int argc, char **argv, struct cd *d, bool *check)
 			d->conf_path = optarg;
 			break;
 		case 'n':
-			*check = true;
+			*check = *check ? *check : 1;
+			break;
+		case 'S':
+			*check = 2;
 			break;
 		case 'd':
 			d->debug = cd_debug_on = true;
@@ -384,10 +367,13 @@ cd_main(struct cd *d)
 	}
 	d->ctl = c->control;
 	free(c);
+	if (cd_conffile_ctl(d) < 0)
+		return 1;
 	if (cd_syslog_open(d) < 0)
 		return 1;
 	if (cd_setup(d) < 0)
 		return 1;
+	cd_conffile_warn(d);
 	cd_syslog_event(d, "daemon-start", "cordond started", "version",
 	    CD_VERSION, "revision", CD_SL_U(d->run.rev), NULL);
 	cd_loop(d);
@@ -402,14 +388,15 @@ int
 main(int argc, char **argv)
 {
 	static struct cd d = { .lfd = -1, .rofd = -1, .sigfd = -1 };
-	bool check = false;
+	int check = 0; /* 1: -n, 2: --check-start */
 	int rc;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (cd_opts(argc, argv, &d, &check) < 0)
 		return 2;
 	if (check)
-		return cd_check(d.conf_path);
+		return check == 2 ? cd_conffile_check_start(d.conf_path)
+		                  : cd_check(d.conf_path);
 	d.started = clk_unix_s();
 	d.started_boot = clk_boot_s();
 	rc = cd_main(&d);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "config/load/conf.h"
+#include "control/daemon/cd_alarm.h"
 #include "control/daemon/cd_backend.h"
 #include "control/daemon/cd_rulectr.h"
 #include "control/daemon/cd_sess.h"
@@ -44,6 +45,7 @@
 #define CD_BACKOFF_MAX_S   30
 #define CD_PROM_CLIENT_MAX 16 /* Prometheus scrapes at once */
 #define CD_PROM_PFD_MAX    (1 + CD_PROM_CLIENT_MAX)
+#define CD_LOAD_MAX        (512u << 10) /* load: bytes of a config file */
 
 /* A compiled revision: what cordon-dp enforces (or should). */
 struct cd_running {
@@ -56,6 +58,7 @@ struct cd_running {
 	bool geo_borrowed; /* GEO belongs to the running one */
 	uint8_t pol_hash[DPC_HASH_LEN];
 	uint8_t geo_hash[DPC_HASH_LEN];
+	uint32_t rid[POL_RULE_MAX]; /* pol's rules' stable ids (cd_ruleid.c) */
 };
 
 enum cd_dp_state {
@@ -82,7 +85,8 @@ struct cd_client {
 	char *out;
 	size_t outlen, outoff;
 	int64_t deadline_ms;
-	int64_t since_ms; /* accepted at (clk_mono_ms) */
+	int64_t since_ms;   /* accepted at (clk_mono_ms) */
+	struct cd_mon *mon; /* a monitor subscriber (cd_mon.c), else NULL */
 };
 
 struct cd {
@@ -118,9 +122,13 @@ struct cd {
 	struct stats *sum;     /* scratch */
 	struct cd_rulectr *rc; /* hits per rule identity (cd_rulectr.h) */
 
-	struct cd_alarm alarm_dp;
-	struct cd_alarm alarm_geo;          /* geo-static: saved tables */
-	struct cd_alarm alarm_evid;         /* evidence-failed (cd_evid.c) */
+	struct cd_alarm alarm_geo;  /* geo-static: saved tables */
+	struct cd_alarm alarm_evid; /* evidence-failed (cd_evid.c) */
+	bool evid_heard;            /* an evidence note came since the start */
+	struct cd_alarm_row alarms[CD_AL_MAX]; /* the table (cd_alarm.h) */
+	int64_t alarm_next_ms;
+	const struct cd_alarm_ops *alarm_ops;
+	int64_t dp_unsync_s; /* boot time it was last seen in sync */
 	uint8_t geo_saved_id[DPC_HASH_LEN]; /* what the saved file holds */
 	char dp_error[1024];
 	struct nft_ctx *nft;         /* backend nftables (cd_nft.c) */
@@ -144,6 +152,7 @@ struct cd {
 	struct cd_syslog *slog;   /* cd_syslog.c */
 	struct cd_prom *prom;     /* NULL: no Prometheus listener */
 	struct cd_sessions *sess; /* NULL: no identity group */
+	struct cd_mon *mon_new;   /* subscribed, not yet attached (cd_mon.c) */
 	bool quit;
 };
 
@@ -172,6 +181,7 @@ struct cd_change {
 	const char *cmd;     /* the audit record's cmd ... */
 	const char *diff;    /* ... and diff (may be NULL) */
 	bool need_dp;        /* refuse when cordon-dp is not up */
+	const json_t *ids;   /* rule identities pinned by name (cd_ruleid.c) */
 };
 int cd_apply(struct cd *d, const char *text, const struct cd_change *c,
     const struct cd_req *rq, uint64_t *newrev, struct cd_err *e);
@@ -204,6 +214,8 @@ int cd_privs_drop(void);
 /* cd_dp.c: cordon-dp supervision (cd_backend_dpdk) */
 void cd_dp_reaped(struct cd *d, pid_t pid, int status);
 const char *cd_dp_state_name(enum cd_dp_state s);
+/* Up, enforcing the running revision's policy (status in_sync). */
+bool cd_dp_in_sync(const struct cd *d);
 
 /*
  * cd_nft.c: backend nftables (cd_backend_nft: the kernel enforces, no
@@ -241,6 +253,21 @@ struct dpc_msg_evidence;
 void cd_evid_in(void *arg, const struct dpc_msg_evidence *m);
 json_t *cd_show_captures(struct cd *d);
 
+/*
+ * cd_mon.c: cordonctl monitor.  The monitor handler leaves the new
+ * subscription in D->mon_new; attach gives it to the client whose
+ * request it answered (after its reply is queued).  event: one verdict
+ * event from cordon-dp for every subscriber whose filter takes it;
+ * tick: tells subscribers with room again what they lost.
+ */
+struct cd_mon;
+struct dpc_wire_event;
+void cd_mon_attach(struct cd *d, struct cd_client *c);
+void cd_mon_event(struct cd *d, const struct dpc_wire_event *ev);
+void cd_mon_tick(struct cd *d);
+void cd_mon_free(struct cd_mon *m);
+unsigned cd_mon_count(const struct cd *d); /* subscribers now */
+
 /* cd_cmd.c: request dispatch */
 json_t *cd_cmd_run(struct cd *d, json_t *req, const struct cd_client *c);
 
@@ -252,6 +279,10 @@ cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
     cd_cmd_confirm, cd_cmd_rollback, cd_cmd_geo_reload, cd_cmd_audit_verify,
     cd_cmd_session_add, cd_cmd_session_list, cd_cmd_session_revoke,
     cd_cmd_discard, cd_cmd_update;
+/* cd_alarm_cmd.c: show alarms, alarm ack, alarm clear. */
+cd_cmd_fn cd_cmd_alarm_list, cd_cmd_alarm_ack, cd_cmd_alarm_clear;
+cd_cmd_fn cd_cmd_monitor;
+cd_cmd_fn cd_cmd_complete;
 /* cd_top.c: top denied sources (show top) */
 cd_cmd_fn cd_cmd_top;
 
@@ -263,9 +294,39 @@ cd_cmd_fn cd_cmd_top;
 int cd_cand_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
     const char *change, uint64_t base, const char *old, size_t len,
     uint64_t old_base, struct cd_err *e);
+/* The same, the old candidate's pinned rule ids OLD_IDS put back too. */
+int cd_cand_audit_ids(struct cd *d, const struct cd_req *rq, const char *cmd,
+    const char *change, uint64_t base, const char *old, size_t len,
+    uint64_t old_base, const json_t *old_ids, struct cd_err *e);
 int cd_rollback_cand(struct cd *d, const struct cd_req *rq, uint64_t to,
     const char *text, json_t **data, struct cd_err *e);
 json_t *cd_diff_data(struct cd *d, const char *cand, uint64_t base);
+
+/*
+ * cd_revs.c: load override|merge; show config [N] (the show handler's
+ * "config"); compare's revision forms: 1 when ARGS name revisions (DATA
+ * set), 0 when not (the candidate's compare), -1 with E.
+ */
+cd_cmd_fn cd_cmd_load, cd_show_config;
+int cd_compare_revs(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e);
+
+/*
+ * cd_conffile.c: the config file against the running revision.  ctl:
+ * at start-up, D->ctl from the running revision (state_dir: FILE's);
+ * differs: FILE flattened differs from TEXT (1), not (0), or -1 with
+ * ERR; status: the status reply's "config_file"; warn: logged and sent
+ * to syslog at start-up when they differ; check_start: cordond
+ * --check-start (exit status).
+ */
+int cd_conffile_ctl(struct cd *d);
+int cd_conffile_differs(const char *conf_path, const char *text, char *err,
+    size_t errlen);
+json_t *cd_conffile_status(struct cd *d);
+void cd_conffile_warn(struct cd *d);
+int cd_conffile_check_start(const char *conf_path);
+/* cordond -n on PATH: loaded, compiled and printed; the exit status. */
+int cd_check(const char *path);
 
 /*
  * cd_prom.c: the Prometheus listener (control.prometheus).  open: 0 when
@@ -302,7 +363,6 @@ int cd_geo_fallback(struct cd *d, const struct conf *c, struct geo_db *db,
     struct cd_err *e);
 void cd_geo_fresh(struct cd *d);
 void cd_geo_saved_probe(struct cd *d);
-void cd_geo_static_announce(struct cd *d);
 
 /* cd_lookup.c: how explain names a classifier verdict V of policy POL:
  * the rule ("(unidentified)", "(knock)", "(default)" when none), and why. */
@@ -331,7 +391,44 @@ void cd_explain_uninspected(const struct policy *pol, const struct pkt_meta *m,
  * the running policy's rules take their histories.
  */
 void cd_rulectr_swap_begin(struct cd *d, const struct stats *now);
-void cd_rulectr_swap_end(struct cd *d, const struct policy *p);
+void cd_rulectr_swap_end(struct cd *d, const struct cd_running *r);
 void cd_rulectr_annotate(struct cd *d, json_t *rules);
+/*
+ * Before a swap's fold: the enforcer as the counters file names it
+ * (cordon-dp by pid and start time, nftables by boot), and whether the
+ * restored bases hold for it (cd_rulectr_resume).
+ */
+enum cd_rulectr_resume cd_rulectr_swap_resume(struct cd *d);
+/* counters.json in the state folder: read at start, written after
+ * every change of the entries (a failure is logged, not fatal). */
+void cd_rulectr_restore(struct cd *d);
+void cd_rulectr_save(struct cd *d);
+/* Shutdown: what was counted since the last swap folded and saved. */
+void cd_rulectr_shutdown(struct cd *d);
+
+/*
+ * cd_ruleid.c: stable rule ids.  N's rules get theirs: a name IDS pins
+ * (id 0: a new rule) first, then the id of the rule of the same name in
+ * RUN (NULL: none), else a new one; never one id twice.
+ */
+void cd_ruleid_assign(struct cd *d, struct cd_running *n, const json_t *ids,
+    const struct cd_running *run);
+/* R's ids as {"name": id}, for the revision's metadata and pins. */
+json_t *cd_ruleid_json(const struct cd_running *r);
+/* Start-up: the running revision's ids (its metadata, else the saved
+ * counters' names), the next id past every kept revision's. */
+void cd_ruleid_startup(struct cd *d);
+/*
+ * For compare: DATA gains "renames" ({rule, was, id}: a rule of UID's
+ * candidate TEXT that takes the id of a running rule of another name)
+ * when there are any.
+ */
+void cd_ruleid_review(struct cd *d, uid_t uid, const char *text, json_t *data);
+/* rename rule OLD to NEW in the caller's candidate (cd_rename.c), and
+ * clear counters [rule NAME] (cd_clear.c). */
+int cd_cmd_rename(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e);
+int cd_cmd_clear(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e);
 
 #endif

@@ -371,7 +371,8 @@ dpc_request(struct dpc *c, unsigned type, const void *payload, size_t len,
 	}
 answered:
 	if (rx->h.type == DPC_ERR ||
-	    (rx->h.type == DPC_LOAD_REPLY && rx->u.result.error != 0)) {
+	    ((rx->h.type == DPC_LOAD_REPLY || rx->h.type == DPC_SYSLOG_REPLY) &&
+	        rx->u.result.error != 0)) {
 		rx->u.result.message[DPC_WIRE_TEXT - 1] = '\0';
 		dpc_err_set(err, errlen, rx->u.result.message);
 		errno = rx->u.result.error > 0 ? rx->u.result.error : EPROTO;
@@ -582,6 +583,20 @@ dpc_load(struct dpc *c, uint64_t revision, const struct policy *p,
 	    errlen);
 	free(blob);
 	return rc;
+}
+
+int
+dpc_syslog(struct dpc *c, const struct dpc_msg_syslog *m, int timeout_ms,
+    char *err, size_t errlen)
+{
+	struct dpc_rx rx;
+
+	if (dpc_request(c, DPC_SYSLOG, m, sizeof(*m), NULL, 0, DPC_SYSLOG_REPLY,
+	        &rx, timeout_ms, err, errlen) != 0)
+		return -1;
+	rx.u.result.message[DPC_WIRE_TEXT - 1] = '\0';
+	dpc_err_set(err, errlen, rx.u.result.message);
+	return 0;
 }
 
 /* One EVENT message: its events to FN (a bad count delivers none). */

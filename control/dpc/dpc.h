@@ -101,6 +101,15 @@ int dpc_load(struct dpc *c, uint64_t revision, const struct policy *p,
     const struct geo_tables *g, const uint8_t geo_hash[DPC_HASH_LEN],
     int timeout_ms, char *err, size_t errlen);
 
+/*
+ * SYSLOG: hands cordon-dp the syslog targets for its fallback while
+ * cordond is away (docs/control.md).  0 with what cordon-dp will use
+ * in ERR, or -1 with the reason there.
+ */
+struct dpc_msg_syslog;
+int dpc_syslog(struct dpc *c, const struct dpc_msg_syslog *m, int timeout_ms,
+    char *err, size_t errlen);
+
 /* STATUS: like dpc_hello() without (re)mapping the counters. */
 int dpc_status_get(struct dpc *c, struct dpc_status *st);
 

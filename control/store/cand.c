@@ -67,18 +67,19 @@ static const struct cand_attr cand_default_attrs[] = { { "action", CAND_STR },
  * Stored texts are flattened; an @include would be read relative to
  * the daemon's working folder, so it is refused rather than followed.
  */
-static int
-cand_include_check(struct cand_ctx *x, const char *text)
+int
+cand_include_check(const char *text, const char *label, char *err,
+    size_t errlen)
 {
 	int line = 1;
 
 	for (const char *p = text; *p != '\0'; line++) {
 		p += strspn(p, " \t");
 		if (strncmp(p, "@include", 8) == 0)
-			return fail_with(x->err, x->errlen, EINVAL,
-			    "candidate:%d: @include is not "
+			return fail_with(err, errlen, EINVAL,
+			    "%s:%d: @include is not "
 			    "allowed in a candidate",
-			    line);
+			    label, line);
 		p = strchrnul(p, '\n');
 		if (*p == '\n')
 			p++;
@@ -90,7 +91,7 @@ static int
 cand_parse(struct cand_ctx *x, const char *text)
 {
 	config_init(&x->cfg);
-	if (cand_include_check(x, text) < 0)
+	if (cand_include_check(text, "candidate", x->err, x->errlen) < 0)
 		return -1;
 	if (!config_read_string(&x->cfg, text))
 		return fail_with(x->err, x->errlen, EINVAL, "candidate:%d: %s",
@@ -757,4 +758,57 @@ cand_delete(const char *text, const char *kind, const char *name, char **out,
     char *err, size_t errlen)
 {
 	return cand_edit(text, kind, name, NULL, false, out, err, errlen);
+}
+
+/*
+ * Renames rule NAME to TO in place: its position and body stay.  The
+ * identity that goes with the name is the daemon's (cd_ruleid.c).
+ */
+int
+cand_rename(const char *text, const char *kind, const char *name,
+    const char *to, char **out, char *err, size_t errlen)
+{
+	struct cand_ctx x = { .kind = kind,
+		.name = name ? name : "",
+		.err = err,
+		.errlen = errlen };
+	config_setting_t *rules, *g;
+	int idx, rc = -1, e;
+
+	*out = NULL;
+	if (strcmp(kind, "rule") != 0)
+		return fail_with(err, errlen, EINVAL,
+		    "rename: only rules can be renamed (kind \"%s\")", kind);
+	if (name == NULL || *name == '\0' || to == NULL || *to == '\0')
+		return fail_with(err, errlen, EINVAL,
+		    "rename rule: the old and the new name are required");
+	if (cand_parse(&x, text) < 0)
+		goto out;
+	rules = config_lookup(&x.cfg, "rules");
+	idx = rules && config_setting_is_list(rules)
+	          ? cand_find(rules, "name", name)
+	          : -1;
+	if (idx < 0) {
+		fail_with(err, errlen, ENOENT, "no rule named %s", name);
+		goto out;
+	}
+	if (strcmp(name, to) != 0 && cand_find(rules, "name", to) >= 0) {
+		fail_with(err, errlen, EEXIST, "a rule named %s exists", to);
+		goto out;
+	}
+	g = config_setting_get_member(config_setting_get_elem(rules,
+	                                  (unsigned)idx),
+	    "name");
+	if (g == NULL || config_setting_set_string(g, to) == CONFIG_FALSE ||
+	    store_config_text(&x.cfg, out, NULL) < 0) {
+		fail_with(err, errlen, EINVAL, "rule \"%s\": cannot rename",
+		    name);
+		goto out;
+	}
+	rc = 0;
+out:
+	e = errno;
+	config_destroy(&x.cfg);
+	errno = e;
+	return rc;
 }

@@ -253,6 +253,45 @@ fail:
 	return NULL;
 }
 
+/*
+ * The running revision of state folder DIR without opening it: nothing
+ * is created, swept or repaired (a check before start-up must not
+ * change what start-up will find).
+ */
+int
+store_peek(const char *dir, uint64_t *running, char *path, size_t len)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	uint64_t *revs = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	*running = 0;
+	if (s == NULL)
+		return -1;
+	if (strlen(dir) == 0 || strlen(dir) >= sizeof(s->dir)) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(s->dir, dir, strlen(dir) + 1);
+	if (store_revs_scan(s, &revs, &n) < 0 && errno != ENOENT)
+		goto out;
+	if (n > 0) {
+		*running = revs[n - 1];
+		if ((size_t)snprintf(path, len,
+		        "%s/revisions/%06" PRIu64 ".conf", dir,
+		        *running) >= len) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(revs);
+	free(s);
+	return rc;
+}
+
 void
 store_close(struct store *s)
 {
@@ -319,6 +358,60 @@ store_rev_meta(const struct store *s, uint64_t rev, struct store_meta *m)
 }
 
 int
+store_rev_ids(const struct store *s, uint64_t rev, json_t **ids)
+{
+	char path[PATH_MAX];
+	json_t *o, *m;
+
+	if (rev == 0 || !store_rev_exists(s, rev)) {
+		errno = ENOENT;
+		return -1;
+	}
+	store_rev_file(s, rev, "json", path);
+	o = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	m = json_object_get(o, "rule_ids");
+	*ids = json_is_object(m) ? json_incref(m) : json_object();
+	json_decref(o);
+	if (*ids == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_rev_ids_put(const struct store *s, uint64_t rev, const json_t *ids)
+{
+	char path[PATH_MAX], *buf;
+	json_t *o;
+	int rc;
+
+	if (rev == 0 || !store_rev_exists(s, rev)) {
+		errno = ENOENT;
+		return -1;
+	}
+	store_rev_file(s, rev, "json", path);
+	o = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(o) || json_object_get(o, "rule_ids") != NULL) {
+		int e = json_is_object(o) ? EEXIST : EINVAL;
+
+		json_decref(o);
+		errno = e;
+		return -1;
+	}
+	json_object_set_new(o, "rule_ids", json_deep_copy(ids));
+	buf = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (buf == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = store_file_write(path, buf, strlen(buf));
+	free(buf);
+	return rc;
+}
+
+int
 store_rev_list(const struct store *s, struct store_meta *out, unsigned max,
     unsigned *n)
 {
@@ -364,6 +457,8 @@ store_meta_write(const struct store *s, const struct store_meta *m)
 		errno = EINVAL; /* comment or kind not UTF-8 */
 		return -1;
 	}
+	if (m->rule_ids != NULL)
+		json_object_set_new(o, "rule_ids", json_deep_copy(m->rule_ids));
 	buf = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (buf == NULL) {

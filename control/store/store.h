@@ -41,6 +41,11 @@ struct store_meta {
 	char kind[16]; /* "initial", "commit", "rollback", "revert"
 	                  (confirm timeout) */
 	char comment[256];
+	/*
+	 * Written only (store_stage, store_commit), may be NULL: the ids of
+	 * the revision's rules, {"name": id}; read with store_rev_ids.
+	 */
+	const json_t *rule_ids;
 };
 
 /*
@@ -50,6 +55,13 @@ struct store_meta {
  */
 struct store *store_open(const char *dir, char *err, size_t errlen);
 void store_close(struct store *s);
+
+/*
+ * Without opening DIR (nothing created or repaired): its highest
+ * committed revision into *RUNNING (0: none, also when DIR is missing)
+ * and that revision's file into PATH.
+ */
+int store_peek(const char *dir, uint64_t *running, char *path, size_t len);
 
 /* The state folder, as given to store_open. */
 const char *store_dir(const struct store *s);
@@ -65,6 +77,18 @@ int store_rev_path(const struct store *s, uint64_t rev, char *buf, size_t len);
  * is missing or unreadable gets M->rev and kind "unknown", rest zero.
  */
 int store_rev_meta(const struct store *s, uint64_t rev, struct store_meta *m);
+/*
+ * The stable ids of REV's rules as its metadata records them (a new
+ * object {"name": id}, empty for a revision from before rule ids); -1
+ * (ENOENT) if REV is absent.
+ */
+int store_rev_ids(const struct store *s, uint64_t rev, json_t **ids);
+/*
+ * Records IDS as REV's rule ids when its metadata has none (the initial
+ * revision, written before its rules were compiled; one from before
+ * rule ids): the metadata file is replaced whole.  0 or -1.
+ */
+int store_rev_ids_put(const struct store *s, uint64_t rev, const json_t *ids);
 /* Up to MAX revisions' metadata, newest first; *N is how many. */
 int store_rev_list(const struct store *s, struct store_meta *out, unsigned max,
     unsigned *n);
@@ -128,6 +152,15 @@ int store_cand_save(struct store *s, uid_t uid, const char *text, size_t len,
  * store_notes entry.
  */
 void store_cand_sweep(struct store *s);
+/*
+ * The rule identities UID's candidate pins (a new object {"name": id},
+ * id 0: a new rule), kept in the candidate's file on the line after
+ * its base, "#cordon-ids {...}": empty when none.  store_cand_save keeps
+ * them; store_cand_save_ids replaces them (IDS NULL or empty: none).
+ */
+int store_cand_ids(const struct store *s, uid_t uid, json_t **ids);
+int store_cand_save_ids(struct store *s, uid_t uid, const char *text,
+    size_t len, uint64_t base, const json_t *ids);
 /* Removes UID's candidate; 0 also when it had none. */
 int store_cand_drop(struct store *s, uid_t uid);
 /* 1 if UID has a saved candidate, else 0. */
@@ -172,6 +205,32 @@ int store_confirm_clear(struct store *s);
 int cand_set(const char *text, const char *kind, const char *name,
     const json_t *attrs, char **out, char *err, size_t errlen);
 int cand_delete(const char *text, const char *kind, const char *name,
+    char **out, char *err, size_t errlen);
+/*
+ * Renames rule NAME to TO (KIND must be "rule"), keeping its place and
+ * body: ENOENT when there is no NAME, EEXIST when TO is taken.
+ */
+int cand_rename(const char *text, const char *kind, const char *name,
+    const char *to, char **out, char *err, size_t errlen);
+
+/*
+ * Stored texts are flattened: an @include line would be read relative
+ * to the daemon's folder, so a text holding one is refused
+ * ("LABEL:LINE: ..."), 0 otherwise.
+ */
+int cand_include_check(const char *text, const char *label, char *err,
+    size_t errlen);
+
+/*
+ * load merge (docs/control.md "load"): the settings of FILE (config
+ * text; LABEL names it in errors, "LABEL:LINE: ...") merged onto TEXT:
+ * a group merges member by member; a member of regions or services,
+ * and an element of a list of named groups (rules, ports, next_hops by
+ * "name"; geo.overrides by "prefix"), is replaced whole when its name
+ * is there and appended otherwise; any other value (a scalar, an array,
+ * another list) replaces.  Nothing is removed.  *OUT is malloc'd.
+ */
+int cand_merge(const char *text, const char *file, const char *label,
     char **out, char *err, size_t errlen);
 
 /*
@@ -278,6 +337,8 @@ int audit_head_adopt(const char *log, struct audit_head *out, char *err,
 /* The last MAX records (0: all) as a new JSON array, newest last. */
 int audit_list(const char *path, json_t **records, unsigned max);
 
+/* PATH's contents, malloc'd, NUL-terminated (not counted in *LEN). */
+int store_file_read(const char *path, char **buf, size_t *len);
 /*
  * Replaces PATH with LEN bytes of BUF: PATH.tmp, every byte written
  * (short writes retried; ENOSPC, EIO fail), fsync, close, rename, fsync

@@ -18,8 +18,6 @@
 
 /* Writes all LEN bytes of P to FD, retrying short writes. 0 or -1. */
 int store_write_all(int fd, const char *p, size_t len);
-/* PATH's contents, malloc'd, NUL-terminated (not counted in *LEN). */
-int store_file_read(const char *path, char **buf, size_t *len);
 /* fsync of the folder that holds PATH. */
 int store_dir_sync(const char *path);
 

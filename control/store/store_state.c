@@ -3,7 +3,9 @@
  * folder.  A candidate and the revision it was copied from are one file,
  * candidates/UID.conf, whose first line ("#cordon-base N", a libconfig
  * comment) names the base: one atomic replace writes both, so there is
- * never a candidate without its base.  A candidate from before (text in
+ * never a candidate without its base.  The rule identities it pins
+ * (rename, rollback) ride the same way on a second line, "#cordon-ids
+ * {...}".  A candidate from before (text in
  * UID.conf, base in UID.base) is read as it is and rewritten in the new
  * form by its next save; store_open discards one whose base is missing.
  */
@@ -22,6 +24,7 @@
 #include "control/store/store_int.h"
 
 #define STORE_BASE_TAG "#cordon-base "
+#define STORE_IDS_TAG  "#cordon-ids "
 
 static void
 store_cand_file(const struct store *s, uid_t uid, const char *ext,
@@ -58,8 +61,35 @@ store_cand_base(const struct store *s, uid_t uid)
 	return base;
 }
 
-int
-store_cand_split(char *buf, size_t *len, uint64_t *base)
+/*
+ * The "#cordon-ids {...}" line after the base, if BUF starts with one:
+ * cut off, its object into *IDS (when IDS is not NULL).
+ */
+static void
+store_cand_split_ids(char *buf, size_t *len, json_t **ids)
+{
+	size_t tl = strlen(STORE_IDS_TAG);
+	char *nl;
+
+	if (*len < tl || memcmp(buf, STORE_IDS_TAG, tl) != 0 ||
+	    (nl = memchr(buf, '\n', *len)) == NULL)
+		return;
+	if (ids != NULL) {
+		json_t *o =
+		    json_loadb(buf + tl, (size_t)(nl - buf) - tl, 0, NULL);
+
+		if (json_is_object(o)) {
+			json_decref(*ids);
+			*ids = o;
+		} else
+			json_decref(o);
+	}
+	*len -= (size_t)(nl + 1 - buf);
+	memmove(buf, nl + 1, *len + 1);
+}
+
+static int
+store_cand_split_all(char *buf, size_t *len, uint64_t *base, json_t **ids)
 {
 	size_t tl = strlen(STORE_BASE_TAG);
 	char *nl, *end;
@@ -73,7 +103,14 @@ store_cand_split(char *buf, size_t *len, uint64_t *base)
 		return -1;
 	*len -= (size_t)(nl + 1 - buf);
 	memmove(buf, nl + 1, *len + 1);
+	store_cand_split_ids(buf, len, ids);
 	return 0;
+}
+
+int
+store_cand_split(char *buf, size_t *len, uint64_t *base)
+{
+	return store_cand_split_all(buf, len, base, NULL);
 }
 
 int
@@ -105,14 +142,46 @@ store_cand_load(struct store *s, uid_t uid, char **text, size_t *len,
 }
 
 int
-store_cand_save(struct store *s, uid_t uid, const char *text, size_t len,
-    uint64_t base)
+store_cand_ids(const struct store *s, uid_t uid, json_t **ids)
 {
 	char path[PATH_MAX], *buf;
+	uint64_t base;
+	size_t n;
+
+	if ((*ids = json_object()) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	store_cand_file(s, uid, "conf", path);
+	if (store_file_read(path, &buf, &n) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		json_decref(*ids);
+		*ids = NULL;
+		return -1;
+	}
+	store_cand_split_all(buf, &n, &base, ids);
+	free(buf);
+	return 0;
+}
+
+int
+store_cand_save_ids(struct store *s, uid_t uid, const char *text, size_t len,
+    uint64_t base, const json_t *ids)
+{
+	char path[PATH_MAX], *buf, *line = NULL;
 	int n, rc;
 
-	if ((n = asprintf(&buf, STORE_BASE_TAG "%" PRIu64 "\n%.*s", base,
-	         (int)len, text)) < 0)
+	if (ids != NULL && json_object_size(ids) > 0 &&
+	    (line = json_dumps(ids, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	n = asprintf(&buf, STORE_BASE_TAG "%" PRIu64 "\n%s%s%s%.*s", base,
+	    line ? STORE_IDS_TAG : "", line ? line : "", line ? "\n" : "",
+	    (int)len, text);
+	free(line);
+	if (n < 0)
 		return -1;
 	store_cand_file(s, uid, "conf", path);
 	rc = store_file_write(path, buf, (size_t)n);
@@ -124,6 +193,21 @@ store_cand_save(struct store *s, uid_t uid, const char *text, size_t len,
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -1;
 	return 0;
+}
+
+/* The text changes; the identities it pins stay (update, load). */
+int
+store_cand_save(struct store *s, uid_t uid, const char *text, size_t len,
+    uint64_t base)
+{
+	json_t *ids;
+	int rc;
+
+	if (store_cand_ids(s, uid, &ids) < 0)
+		return -1;
+	rc = store_cand_save_ids(s, uid, text, len, base, ids);
+	json_decref(ids);
+	return rc;
 }
 
 /* Whether TEXT is the running revision's: committed, not yet dropped. */

@@ -119,6 +119,11 @@ stats_print_text(const struct stats *s, const struct stats_names *n, FILE *f)
 	STATS_EVID_FIELDS(X)
 #undef X
 	fprintf(f, "\n");
+	fprintf(f, "syslog fallback");
+#define X(fl) fprintf(f, " " #fl " %lu", s->slog.fl);
+	STATS_SLOG_FIELDS(X)
+#undef X
+	fprintf(f, "\n");
 	if (s->log_dropped || s->log_suppressed || s->log_unsent)
 		fprintf(f,
 		    "log events dropped: %lu, suppressed: %lu, "
@@ -218,6 +223,12 @@ stats_print_json(const struct stats *s, const struct stats_names *n, FILE *f)
 	fprintf(f, "%s\"" #fl "\":%lu", strcmp(#fl, "captured") ? "," : "",    \
 	    s->evid.fl);
 	STATS_EVID_FIELDS(X)
+#undef X
+	fprintf(f, "},\"syslog_fallback\":{");
+#define X(fl)                                                                  \
+	fprintf(f, "%s\"" #fl "\":%lu", strcmp(#fl, "events") ? "," : "",      \
+	    s->slog.fl);
+	STATS_SLOG_FIELDS(X)
 #undef X
 	fprintf(f, "}");
 	fprintf(f,

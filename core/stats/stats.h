@@ -92,6 +92,28 @@ struct stats_evid {
 #undef X
 };
 
+/*
+ * cordon-dp's syslog fallback (dataplane/dp/dp_slog.h), written by the
+ * main lcore in the first worker's element: log events it took while
+ * no cordond was connected, records it queued, records (and the events
+ * they held) refused by the rate limit, datagrams sent (every target),
+ * a target's copies lost (its socket refused them, or it fell a whole
+ * ring behind).
+ */
+#define STATS_SLOG_FIELDS(X)                                                   \
+	X(events)                                                              \
+	X(records)                                                             \
+	X(rate_limited_records)                                                \
+	X(rate_limited_events)                                                 \
+	X(sent)                                                                \
+	X(dropped)
+
+struct stats_slog {
+#define X(f) uint64_t f;
+	STATS_SLOG_FIELDS(X)
+#undef X
+};
+
 struct stats {
 	uint64_t packets;
 	uint64_t action[CDN_ACT_MAX];
@@ -121,6 +143,7 @@ struct stats {
 	struct stats_prx prx;
 	struct stats_port port[STATS_PORT_MAX];
 	struct stats_evid evid;
+	struct stats_slog slog;
 } __attribute__((aligned(64)));
 
 #include "core/classify/cls.h"

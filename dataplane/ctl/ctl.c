@@ -20,6 +20,7 @@
 #include "dataplane/ctl/ctl.h"
 #include "dataplane/ctl/ctl_int.h"
 #include "dataplane/dp/dp.h"
+#include "dataplane/dp/dp_slog.h"
 
 #define CTL_BATCH    8 /* requests served per wake-up */
 #define CTL_CMSG_FDS 8 /* room for more than we accept */
@@ -257,6 +258,26 @@ ctl_fds_close(int *fds, unsigned n)
 		close(fds[i]);
 }
 
+/* SYSLOG: cordond's targets, for the fallback while it is away. */
+static void
+ctl_syslog(struct ctl *c, uint32_t seq, const void *payload)
+{
+	struct dpc_msg_syslog m;
+	struct dpc_msg_result r;
+	char msg[200];
+
+	memcpy(&m, payload, sizeof(m));
+	if (dpc_syslog_check(&m, msg, sizeof(msg)) < 0)
+		dpc_result_set(&r, errno, "%s", msg);
+	else if (dp_slog_configure(c->dp, &m, msg, sizeof(msg)) < 0)
+		dpc_result_set(&r, ENOMEM, "%s", msg);
+	else
+		dpc_result_set(&r, 0, "%s", msg);
+	r.revision = c->dp->state->revision;
+	printf("cordon-dp: control: %s\n", r.message);
+	ctl_reply(c, DPC_SYSLOG_REPLY, seq, &r, sizeof(r), -1);
+}
+
 static void
 ctl_dispatch(struct ctl *c, const struct dpc_hdr *h, const void *payload,
     int *fds, unsigned nfd)
@@ -282,6 +303,9 @@ ctl_dispatch(struct ctl *c, const struct dpc_hdr *h, const void *payload,
 	case DPC_LOAD:
 		ctl_load(c->dp, payload, fds, nfd, &r);
 		ctl_reply(c, DPC_LOAD_REPLY, h->seq, &r, sizeof(r), -1);
+		return;
+	case DPC_SYSLOG:
+		ctl_syslog(c, h->seq, payload);
 		return;
 	default:
 		/* Replies sent to us, or types we do not serve. */

@@ -199,6 +199,7 @@ struct dp_ctx {
 	 * wall-clock step moves neither. */
 	volatile int64_t now_boot;
 	struct dp_evid *evid; /* the main lcore's writer (dp_evid.c) */
+	struct dp_slog *slog; /* syslog fallback (dp_slog.c), or NULL */
 };
 
 /* dp_port.c: resolves, configures and starts every configured port. */

@@ -24,6 +24,7 @@
 #include "wire/dpc_proto.h"
 #include "dataplane/dp/dp.h"
 #include "dataplane/dp/dp_evid.h"
+#include "dataplane/dp/dp_slog.h"
 #include "core/util/clock.h"
 
 #define DP_TICK_US     100000 /* housekeeping period */
@@ -319,10 +320,13 @@ dp_event_add(struct dpc_wire_event *b, unsigned *n, const struct dp_event *ev,
 
 /*
  * Log events go to cordond when it is connected (never blocking: what
- * its channel cannot take is counted as log_unsent), else to stdout.
+ * its channel cannot take is counted as log_unsent).  Without it they
+ * are printed on stdout and go to the syslog fallback (dp_slog.h): each
+ * event goes one way, decided when it is drained, so cordond and
+ * cordon-dp never both report it.
  */
 static void
-dp_log_drain(const struct dp_ctx *ctx, struct ctl *ctl)
+dp_log_drain(struct dp_ctx *ctx, struct ctl *ctl)
 {
 	static struct dpc_wire_event batch[DP_LOG_RING];
 	struct dp_event ev;
@@ -331,23 +335,29 @@ dp_log_drain(const struct dp_ctx *ctx, struct ctl *ctl)
 	unsigned n;
 	long left;
 
+	if (send)
+		dp_slog_back(ctx);
 	for (unsigned i = 0; i < ctx->nworkers; i++) {
 		n = 0;
 		while (n < DP_LOG_RING &&
 		       rte_ring_sc_dequeue_elem(ctx->worker[i]->log, &ev,
 		           sizeof(ev)) == 0) {
-			if (send)
-				dp_event_add(batch, &n, &ev, now);
-			else
+			if (!send)
 				dp_log_print(ctx, &ev);
+			dp_event_add(batch, &n, &ev, now);
 		}
 		if (n == 0)
 			continue;
+		if (!send) {
+			dp_slog_events(ctx, batch, n);
+			continue;
+		}
 		if ((left = ctl_events_send(ctl, batch, n)) < 0)
 			left = n;
 		for (unsigned k = n - (unsigned)left; k < n; k++)
 			ctx->stats[i].log_unsent += batch[k].count;
 	}
+	dp_slog_flush(ctx);
 	fflush(stdout);
 }
 
@@ -501,6 +511,7 @@ dp_run(struct dp_ctx *ctx, const struct policy *pol, struct geo_tables *geo)
 	rte_eal_mp_wait_lcore();
 	ctl_close(ctl);
 	dp_log_drain(ctx, NULL);
+	dp_slog_close(ctx);
 	dp_evid_drain(ctx, NULL);
 	dp_evid_close(ctx);
 	dp_stats_report(ctx, 1);

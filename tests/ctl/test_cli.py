@@ -27,6 +27,8 @@ import time
 
 import pytest
 
+import cordonrig
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 GOLDEN = os.path.join(HERE, "golden")
@@ -158,6 +160,8 @@ def golden_check(rel, text):
 # signed by anything: cordonctl only carries it, the daemon verifies.
 TOKEN = os.path.join(GOLDEN, "tokens", "alice.jws")
 
+LOAD_FILE = os.path.join(GOLDEN, "load", "site.conf")
+
 REQUESTS = {
     "show-status": "show status",
     "show-counters": "show counters",
@@ -226,6 +230,9 @@ REQUESTS = {
     "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
+    "rename-rule": "rename rule ru-rdp-drop to ru-rdp-deny",
+    "clear-counters": "clear counters",
+    "clear-counters-rule": "clear counters rule ru-rdp-drop",
     "session-add": ["session", "add", "--token", TOKEN, "--src",
                     "203.0.113.9"],
     "session-add-full": ["session", "add", "token", TOKEN, "src",
@@ -247,6 +254,17 @@ REQUESTS = {
                                "203.0.113.9", "dst", "198.51.100.7",
                                "proto", "tcp", "sport", "40000", "dport",
                                "22", "iface", "outside0"],
+    "show-alarms": "show alarms",
+    "alarm-ack": "alarm ack dataplane-restarted",
+    "alarm-ack-all": "alarm ack all",
+    "alarm-clear": "alarm clear dataplane-restarted",
+    "monitor": "monitor",
+    "monitor-filters": "monitor deny rule cn-ssh src 198.51.100.0/24",
+    "show-config-revision": "show config 3",
+    "compare-rollback": "compare rollback 3",
+    "compare-revisions": "compare 3 5",
+    "load-override": ["load", "override", LOAD_FILE],
+    "load-merge": ["load", "merge", LOAD_FILE],
 }
 
 
@@ -257,8 +275,14 @@ def argv_of(spec):
 @pytest.mark.parametrize("name", sorted(REQUESTS))
 def test_request(ctl_bin, daemon, name):
     r = run(ctl_bin, argv_of(REQUESTS[name]), daemon.path)
-    assert r.returncode == 0, r.stderr
+    # A monitor ends when the daemon closes its stream: exit 3.
+    assert r.returncode == (3 if name.startswith("monitor") else 0), \
+        r.stderr
     assert len(daemon.requests) == 1
+    # load names its file absolute: relative to the tree in the golden.
+    args = daemon.requests[0].get("args", {})
+    if "file" in args:
+        args["file"] = os.path.relpath(args["file"], ROOT)
     # Key order too: one command line always gives one request text.
     golden_check("requests/%s.json" % name,
                  json.dumps(daemon.requests[0], indent=2) + "\n")
@@ -295,7 +319,8 @@ def test_prefixes(ctl_bin, daemon):
                 "attrs": {"proto": ["udp", "icmp"], "direction": "out",
                           "action": "allow"}}}),
             ("g r", {"cmd": "geo-reload"}),
-            ("a v", {"cmd": "audit-verify"})]:
+            ("au v", {"cmd": "audit-verify"}),
+            ("al a all", {"cmd": "alarm-ack"})]:
         daemon.requests.clear()
         r = run(ctl_bin, args.split(), daemon.path)
         assert r.returncode == 0, (args, r.stderr)
@@ -417,18 +442,18 @@ def help_words(out):
 @pytest.mark.parametrize("args,want", [
     ("?", ["show", "lookup", "explain", "set", "delete", "compare",
            "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "alarm", "monitor", "load", "rename", "clear"]),
     ("help", ["show", "lookup", "explain", "set", "delete", "compare",
               "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "alarm", "monitor", "load", "rename", "clear"]),
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
                 "candidate", "logging", "captures", "sessions",
-                "top"]),
+                "alarms", "top"]),
     ("sh help", ["status", "counters", "rules", "regions", "services",
                  "ports", "nexthops", "geo", "revisions", "audit",
                  "config", "candidate", "logging", "captures", "sessions",
-                "top"]),
+                 "alarms", "top"]),
     ("set ?", ["rule", "region", "service", "override", "nexthop",
                "default"]),
     ("set rule ?", ["NAME"]),
@@ -462,6 +487,7 @@ def help_words(out):
     ("session revoke ?", ["id", "sub", "jti", "src"]),
     ("session revoke jti ?", ["J"]),
     ("session revoke jti x ?", ["<cr>"]),
+    ("monitor ?", ["deny", "rule", "src", "<cr>"]),
 ])
 def test_help(ctl_bin, daemon, args, want):
     r = run(ctl_bin, args.split(), daemon.path)
@@ -480,12 +506,12 @@ def test_help_text(ctl_bin):
 @pytest.mark.parametrize("words,want", [
     ([""], ["show", "lookup", "explain", "set", "delete", "compare",
             "commit", "confirm", "rollback", "discard", "update", "geo",
-           "audit", "session"]),
+           "audit", "session", "alarm", "monitor", "load", "rename", "clear"]),
     (["co"], ["compare", "commit", "confirm"]),
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
                   "config", "candidate", "logging", "captures", "sessions",
-                "top"]),
+                  "alarms", "top"]),
     (["s"], ["show", "set", "session"]),
     (["show", "se"], ["services", "sessions"]),
     (["session", ""], ["add", "list", "revoke"]),
@@ -521,17 +547,7 @@ def test_complete(ctl_bin, words, want):
 def bash_complete(ctl_bin, line):
     """COMPREPLY of appliance/bash-completion/cordonctl for LINE (the
     cursor at its end)."""
-    script = os.path.join(ROOT, "appliance", "bash-completion", "cordonctl")
-    prog = ("source %s\n"
-            "COMP_WORDS=(%s)\n"
-            "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
-            "_cordonctl\n"
-            "printf '%%s\\n' \"${COMPREPLY[@]}\"\n") % (
-                script, " ".join("'%s'" % w for w in line))
-    r = subprocess.run(["bash", "-c", prog], capture_output=True,
-                       text=True, timeout=20)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.split()
+    return cordonrig.bash_complete(line)
 
 
 def test_bash_completion(ctl_bin):
@@ -583,6 +599,11 @@ RENDER = {
     "update": "update",
     "geo-reload": "geo reload",
     "audit-verify": "audit verify",
+    "alarms": "show alarms",
+    "config-revision": "show config 1",
+    "compare-revisions": "compare 1 2",
+    "load-merge": "load merge " + LOAD_FILE,
+    "clear-counters": "clear counters rule ru-rdp-drop",
     "top": "show top",
 }
 
@@ -728,7 +749,7 @@ def test_large_reply(ctl_bin, daemon):
     big = "x" * (8 << 20)
     daemon.reply = lambda req: {"v": 1, "ok": True, "data": {
         "schema": 1, "text": big + "\n", "more": 1}}
-    r = run(ctl_bin, ["show", "config"], daemon.path)
+    r = run(ctl_bin, ["show", "candidate"], daemon.path)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "more: 1\ntext:\n" + big + "\n" or \
         r.stdout == "text:\n" + big + "\nmore: 1\n"
@@ -1094,6 +1115,7 @@ def prom_daemon_reply(counters_ok=True):
             return {"v": 1, "ok": False, "error": {
                 "code": "dataplane", "message": "cordon-dp is down"}}
         name = {"status": "status", "counters": "counters",
+                "session-list": "session-list-1",
                 "top": "top"}.get(
             req["cmd"], req.get("args", {}).get("what"))
         return {"v": 1, "ok": True, "data": load_reply(name)}
@@ -1117,6 +1139,7 @@ def test_prometheus_text(ctl_bin, daemon, spelling):
     # Three requests, each as a plain command: the flag is cordonctl's.
     assert [(q["cmd"], q.get("args", {})) for q in daemon.requests] == [
         ("status", {}), ("counters", {}), ("show", {"what": "rules"}),
+        ("show", {"what": "logging"}), ("session-list", {}),
         ("top", {})]
     for ln in r.stdout.splitlines():
         assert PROM_LINE.match(ln), ln
@@ -1134,7 +1157,8 @@ def test_prometheus_dataplane_down(ctl_bin, daemon):
     r = run(ctl_bin, ["show", "counters", "-p"], daemon.path)
     assert r.returncode == 0, r.stderr
     golden_check("prometheus/down.txt", r.stdout)
-    assert [q["cmd"] for q in daemon.requests] == ["status", "counters"]
+    assert [q["cmd"] for q in daemon.requests] == [
+        "status", "counters", "show", "session-list"]
 
 
 def test_prometheus_usage(ctl_bin, daemon):
@@ -1152,6 +1176,46 @@ def test_prometheus_usage(ctl_bin, daemon):
     r = run(ctl_bin, ["show", "counters", "-p"], daemon.path)
     assert r.returncode == 1 and r.stderr == "cordonctl: internal: boom\n"
     assert r.stdout == ""
+
+
+# -- monitor (issue 14) -------------------------------------------------------
+
+MON_EVENTS = [
+    {"type": "event", "time_us": 1796638497123456, "action": "drop",
+     "reason": "rule", "rule": "cn-ssh-deny", "src": "198.51.100.10",
+     "dst": "192.0.2.100", "sport": 40000, "dport": 22, "proto": "tcp",
+     "country": "CN", "service": "ssh", "port": "outside0", "count": 1},
+    {"type": "dropped", "events": 12, "queue_full": 10, "rate_limited": 2},
+    {"type": "event", "time_us": 1796638498000999, "action": "allow",
+     "reason": "none", "rule": "(default)", "src": "2001:db8::7",
+     "dst": "2001:db8::1", "proto": "icmpv6", "country": "DE",
+     "service": None, "origin": "203.0.113.9", "origin_country": "RU",
+     "port": "outside0", "count": 3},
+]
+
+
+def mon_reply(req):
+    """The subscription's reply, then the lines, then the end."""
+    lines = "".join(json.dumps(e) + "\n" for e in MON_EVENTS).encode()
+    return [{"v": 1, "ok": True, "data": {"schema": 1, "subscribed": True}},
+            lines[:100], 0.1, lines[100:]]
+
+
+def test_monitor_text_and_json(ctl_bin, daemon):
+    """Each line as text (ISO 8601 time, verdict, rule, src -> dst,
+    proto, country, service) or, with -j, as it came; the stream's end
+    by the daemon is exit 3."""
+    daemon.reply = mon_reply
+    r = run(ctl_bin, ["monitor", "deny"], daemon.path)
+    assert r.returncode == 3, r.stderr
+    assert r.stderr == "cordonctl: cordond ended the monitor\n"
+    golden_check("render/monitor.txt", r.stdout)
+    r = run(ctl_bin, ["monitor", "-j"], daemon.path)
+    assert [json.loads(ln) for ln in r.stdout.splitlines()] == MON_EVENTS
+    daemon.reply = lambda req: {"v": 1, "ok": False, "error": {
+        "code": "busy", "message": "8 monitors are running already"}}
+    r = run(ctl_bin, ["monitor"], daemon.path)
+    assert r.returncode == 1 and "busy" in r.stderr and r.stdout == ""
 
 
 # -- identity sessions (issue 4) ----------------------------------------------

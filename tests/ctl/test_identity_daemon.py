@@ -277,3 +277,29 @@ def test_explain_token_counts_nothing(rig):
     # A refused grant is still counted.
     rig.refused(bad, "bad-base64")
     assert rig.sessions()["refused"] == 1
+
+
+# -- issue 14: the sessions in the Prometheus exposition ---------------------
+
+def test_prometheus_session_counts(rig):
+    """`show counters -p` carries session list's counts, the same
+    numbers (no dataplane here: the daemon's own metrics only)."""
+    assert rig.ctl("session", "add", "--token", rig.token(), "--src",
+                   US).returncode == 0
+    rig.refused(rig.token(exp=int(time.time()) - 10), "expired-in-leeway",
+                src="192.0.2.11")
+    r = rig.ctl("show", "counters", "-p")
+    assert r.returncode == 0, r.stderr
+    prom = dict(ln.rsplit(" ", 1) for ln in r.stdout.splitlines()
+                if ln.startswith("cordon_session"))
+    s = rig.sessions()
+    assert s["live"] == 1 and s["refused"] == 1
+    for key, name in (("live", "cordon_sessions"),
+                      ("capacity", "cordon_session_capacity"),
+                      ("entries", "cordon_session_entries"),
+                      ("refused", "cordon_session_refused_total"),
+                      ("refused_full", "cordon_session_refused_full_total"),
+                      ("revoked", "cordon_session_revoked_total"),
+                      ("expired", "cordon_session_expired_total")):
+        assert int(prom[name]) == s[key], name
+    assert "cordon_dataplane_in_sync 0" in r.stdout

@@ -36,7 +36,7 @@ HELLO, HELLO_REPLY, LOAD, LOAD_REPLY, STATUS, STATUS_REPLY, ERR = range(1, 8)
 HDR = struct.Struct("<IHHII")
 LOAD_FMT = struct.Struct("<IIQ32s32sQQII")
 POL_LAYOUT = 8          # core/policy/policy.h POL_LAYOUT_VERSION
-DPC_VERSION = 3         # wire/dpc_proto.h DPC_PROTO_VERSION
+DPC_VERSION = 4         # wire/dpc_proto.h DPC_PROTO_VERSION
 RESULT = struct.Struct("<iIQQQ256s")
 STATUS_FMT = struct.Struct("<IIQ32s32sQQIIIIIIII512s")
 
@@ -347,6 +347,58 @@ def test_malformed_message_err(ctl, name, data, seq, text):
         for fd in fds:
             os.close(fd)
         assert st[2] == 4
+
+
+SYSLOG, SYSLOG_REPLY = 11, 12
+LOG_LOCAL, LOG_UDP, LOG_TCP, LOG_TLS = 1, 2, 3, 4
+SYSLOG_TARGET = struct.Struct("<II112s")
+
+
+def syslog_msg(targets, version=DPC_VERSION, facility=19, rate=100):
+    """A SYSLOG payload: TARGETS are (type, port, address)."""
+    body = struct.pack("<IIII", version, facility, rate, len(targets))
+    for t, port, addr in targets + [(0, 0, "")] * (8 - len(targets)):
+        body += SYSLOG_TARGET.pack(t, port, addr.encode())
+    return body
+
+
+def syslog_raw(s, seq, payload):
+    s.sendall(msg(SYSLOG, seq, payload))
+    typ, rseq, data, fds = reply(s)
+    assert (typ, rseq) == (SYSLOG_REPLY, seq) and not fds
+    return result(data)
+
+
+def test_syslog_targets_checked(ctl):
+    """Issue 14: cordond hands its syslog targets over (for cordon-dp's
+    fallback while it is away); every field is checked, a refusal changes
+    nothing, and 0 targets turns the fallback off."""
+    with connect(ctl) as s:
+        st, fds = hello_raw(s, seq=2)
+        for fd in fds:
+            os.close(fd)
+        for bad, text in [
+                (syslog_msg([], version=2), "protocol version 2"),
+                (syslog_msg([], facility=30), "facility 30"),
+                (syslog_msg([(LOG_UDP, 514, "syslog.example")]),
+                 "not a numeric address"),
+                (syslog_msg([(LOG_UDP, 0, "127.0.0.1")]), "port 0"),
+                (syslog_msg([(7, 514, "127.0.0.1")]), "type 7"),
+                (syslog_msg([(LOG_LOCAL, 0, "x" * 112)]),
+                 "not terminated")]:
+            err, rev, message = syslog_raw(s, 3, bad)
+            assert err > 0 and text in message, message
+            assert rev == st[2]
+        err, _, message = syslog_raw(s, 4, syslog_msg([
+            (LOG_UDP, 514, "127.0.0.1"), (LOG_LOCAL, 0, "/dev/null/log"),
+            (LOG_TCP, 514, "127.0.0.1"), (LOG_TLS, 6514, "::1")]))
+        assert err == 0, message
+        assert "2 target(s)" in message and "2 not covered" in message
+        err, _, message = syslog_raw(s, 5, syslog_msg([]))
+        assert err == 0 and "0 target(s)" in message, message
+        st, fds = hello_raw(s, seq=6)
+        for fd in fds:
+            os.close(fd)
 
 
 def test_counters_memfd_read_only(ctl):

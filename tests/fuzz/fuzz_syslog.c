@@ -1,17 +1,23 @@
 /*
  * libFuzzer harness for cordond's RFC 5424 formatter
- * (control/daemon/cd_syslog_fmt.c).  The input is split at 0x00 bytes
+ * (core/slog/sl_fmt.c).  The input is split at 0x00 bytes
  * into header fields, param names and values and the MSG; the output
  * buffer size comes from the first byte.  Every result is checked to be
  * a well-formed message: PRI, version, six header fields of printable
  * ASCII, one SD-ELEMENT whose values escape '"', '\' and ']', and a MSG
  * without control bytes, all valid UTF-8.
+ *
+ * The same input's first bytes are also a log event, whose packet record
+ * (wire/dpc_record.c, as cordond and cordon-dp's fallback build it) must
+ * format as well-formed too, and a SYSLOG message for its check
+ * (dpc_syslog_check), which must not read past it.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/daemon/cd_syslog_fmt.h"
+#include "core/slog/sl_fmt.h"
+#include "wire/dpc_record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -90,6 +96,36 @@ fz_check(const char *out, long n)
 			abort();
 }
 
+/* The input's first bytes (zero-padded) as an event and a message. */
+static void
+fz_wire(const uint8_t *data, size_t size)
+{
+	struct dpc_wire_event ev;
+	struct dpc_msg_syslog *m = calloc(1, sizeof(*m));
+	struct dpc_record r;
+	char out[SL_MSG_MAX], err[200];
+	struct sl_msg sm;
+
+	if (m == NULL)
+		abort();
+	memset(&ev, 0, sizeof(ev));
+	memcpy(&ev, data, size < sizeof(ev) ? size : sizeof(ev));
+	dpc_record_fill(&r, &ev, NULL, size & 1 ? "outside0" : NULL, ev.count,
+	    (int64_t)ev.unix_ns / 1000, (int64_t)ev.unix_ns / 999);
+	(void)dpc_record_add(&r, "fallback", "true");
+	memset(&sm, 0, sizeof(sm));
+	sm.app = "cordon-dp";
+	sm.severity = r.severity;
+	sm.msgid = r.msgid;
+	sm.sd = r.sd;
+	sm.nsd = r.nsd;
+	sm.msg = r.msg;
+	fz_check(out, sl_format(&sm, out, sizeof(out)));
+	memcpy(m, data, size < sizeof(*m) ? size : sizeof(*m));
+	(void)dpc_syslog_check(m, err, sizeof(err));
+	free(m);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -101,6 +137,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
+	fz_wire(data, size);
 	len = SL_MSG_MIN + (size_t)data[0] * 8;
 	if ((copy = malloc(size)) == NULL || (out = malloc(len)) == NULL)
 		abort();

@@ -145,6 +145,32 @@ class Conn:
         self.s.close()
 
 
+# --- bash completion --------------------------------------------------------
+
+COMPLETION = os.path.join(ROOT, "appliance", "bash-completion", "cordonctl")
+
+
+def bash_complete(line, env=None):
+    """COMPREPLY of appliance/bash-completion/cordonctl for the words
+    LINE (the last one the word being completed; LINE[0] the cordonctl
+    to run), in a bash of its own with COMP_WORDS and COMP_CWORD set as
+    readline sets them; the script must have registered itself."""
+    prog = ("source %s\n"
+            "complete -p cordonctl\n"
+            "COMP_WORDS=(%s)\n"
+            "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+            "_cordonctl\n"
+            "printf '%%s\\n' \"${COMPREPLY[@]}\"\n") % (
+                COMPLETION, " ".join("'%s'" % w for w in line))
+    r = subprocess.run(["bash", "-c", prog], capture_output=True,
+                       text=True, timeout=20, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "", r.stderr
+    out = r.stdout.split("\n")
+    assert out[0] == "complete -F _cordonctl cordonctl", out
+    return [w for w in out[1:] if w]
+
+
 # --- traffic ----------------------------------------------------------------
 
 def syn(src, dst, dport, sport=40000):

@@ -48,6 +48,8 @@ CONF = geo_conf() + SERVICES_SSH_RDP + """rules = (
 default = { action = "drop"; };
 """ + pcap_dataplane() + control_conf("""\
     prometheus = { listen = "%(listen)s"; };
+    logging = { targets = ( { type = "udp"; address = "127.0.0.1";
+                              port = %(udp)d; } ); };
 """)
 
 
@@ -76,7 +78,8 @@ class Rig(cordonrig.Cordond):
         self.listen = ("[%s]:%d" if ":" in host else "%s:%d") % (
             host, self.port)
         self.url = "http://%s/metrics" % self.listen
-        self.write_conf(CONF, pcap=self.pcap, listen=self.listen)
+        self.write_conf(CONF, pcap=self.pcap, listen=self.listen,
+                        udp=free_port())
 
     def start(self):
         self.spawn()
@@ -488,6 +491,7 @@ def test_ipv6_listener():
 def test_config_listen(listen, ok, msg, tmp_path):
     need_binaries()
     conf = CONF % {"geodb": GEODB, "dir": str(tmp_path), "dp": CORDON_DP,
+                   "udp": 514,
                    "pcap": "/nonexistent.pcap", "listen": listen}
     path = tmp_path / "cordon.conf"
     path.write_text(conf)
@@ -512,6 +516,7 @@ def test_config_listen(listen, ok, msg, tmp_path):
 def test_config_group(group, msg, tmp_path):
     need_binaries()
     conf = (CONF % {"geodb": GEODB, "dir": str(tmp_path), "dp": CORDON_DP,
+                    "udp": 514,
                     "pcap": "/x.pcap", "listen": "127.0.0.1:1"}).replace(
         'prometheus = { listen = "127.0.0.1:1"; };', group)
     path = tmp_path / "cordon.conf"
@@ -525,6 +530,7 @@ def test_config_group(group, msg, tmp_path):
 def test_config_absent_is_off(tmp_path):
     need_binaries()
     conf = (CONF % {"geodb": GEODB, "dir": str(tmp_path), "dp": CORDON_DP,
+                    "udp": 514,
                     "pcap": "/x.pcap", "listen": "127.0.0.1:1"}).replace(
         'prometheus = { listen = "127.0.0.1:1"; };', "")
     path = tmp_path / "cordon.conf"
@@ -533,3 +539,78 @@ def test_config_absent_is_off(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "    prometheus off\n" in r.stdout
+
+
+# -- issue 14: what show status, show logging and counters knew -------------
+
+SYSLOG_KEYS = {"events": "cordon_syslog_events_total",
+               "records": "cordon_syslog_records_total",
+               "rate_limited_records":
+               "cordon_syslog_rate_limited_records_total",
+               "rate_limited_events":
+               "cordon_syslog_rate_limited_events_total",
+               "aggregation_overflow":
+               "cordon_syslog_aggregation_overflow_total",
+               "channel_lost": "cordon_syslog_channel_lost_total",
+               "monitors": "cordon_monitors"}
+TARGET_KEYS = {"sent": "cordon_syslog_target_sent_total",
+               "dropped": "cordon_syslog_target_dropped_total",
+               "reconnects": "cordon_syslog_target_reconnects_total",
+               "errors": "cordon_syslog_target_errors_total",
+               "queued": "cordon_syslog_target_queued"}
+
+
+def scrape(rig):
+    status, _, body = curl(rig.url)
+    assert status == 200, body
+    f = parse_exposition(body)
+    return lambda name, **lab: f.get(name, {"samples": {}})[
+        "samples"].get(tuple(sorted(lab.items())))
+
+
+def test_status_logging_knocks_and_confirm(rig):
+    rig.conn.close()   # idle since the tests before: closed by cordond
+    rig.connect()
+    rig.settled()
+    ok = rig.once
+    mon = Conn(rig.sock)
+    assert mon.ok("monitor")["subscribed"]
+    try:
+        val = scrape(rig)
+        st, lg = ok("status"), ok("show", what="logging")
+        c = ok("counters")
+    finally:
+        mon.close()
+    assert val("cordon_dataplane_in_sync") == int(
+        st["dataplane"]["in_sync"]) == 1
+    assert st["confirm"] is None
+    assert val("cordon_confirm_pending") == 0
+    assert val("cordon_confirm_deadline_seconds") is None
+    for k, name in SYSLOG_KEYS.items():
+        assert val(name) == lg[k], k
+    assert lg["monitors"] == 1
+    assert len(lg["targets"]) == 1
+    for t in lg["targets"]:
+        lab = dict(target=str(t["target"]), type=t["type"],
+                   address=t["address"])
+        for k, name in TARGET_KEYS.items():
+            assert val(name, **lab) == t[k], k
+    assert val("cordon_knock_dropped_total") == c["knock_dropped"]
+    assert val("cordon_knock_unsent_total") == c["knock_unsent"]
+    # No identity group: no sessions, no knock verdicts.
+    assert val("cordon_sessions") is None
+    assert val("cordon_knocks_total", result="ok") is None
+
+    ok("set", kind="rule", name="prom-x", attrs={
+        "src": "RU", "services": "ssh", "direction": "in",
+        "action": "drop"})
+    rev = ok("commit", confirmed=5)["revision"]
+    val, st = scrape(rig), ok("status")
+    assert val("cordon_confirm_pending") == 1
+    assert val("cordon_confirm_deadline_seconds") == \
+        st["confirm"]["deadline"] > time.time()
+    assert val("cordon_confirm_revision") == st["confirm"]["revision"] == rev
+    ok("confirm")
+    val = scrape(rig)
+    assert val("cordon_confirm_pending") == 0
+    assert val("cordon_confirm_deadline_seconds") is None

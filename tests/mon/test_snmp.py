@@ -490,6 +490,23 @@ def test_snmp_deny_rate(rig):
     assert int(g[OBJ + ".1.12.0"]) == DENY_THRESHOLD
     time.sleep(2.5)             # still over: not sent again
     assert sum(1 for x in snmp.traps() if "%s.7\t" % NOTIF in x) == 1
+    # With the deny-rate-high alarm (issue 14): raised once.
+    assert sum(1 for x in snmp.traps() if "%s.9\t" % NOTIF in x and
+               '"deny-rate-high"' in x) == 1
+    assert "deny-rate-high" in [a["name"] for a in cd.ok("alarm-list")[
+        "alarms"]]
+    # The threshold turned off (committed: the running revision's control
+    # group is what the next start runs): cleared at the start.
+    cd.ok("load", mode="merge", file="snmp-off",
+          text="control: { snmp = { deny_rate_threshold = 0; }; };\n")
+    cd.ok("commit")
+    cd.stop()
+    cd.log = open(cd.dir + "/cordond.log", "ab")
+    cd.start()
+    wait_for("cordonAlarmCleared deny-rate-high", lambda: [
+        x for x in snmp.traps() if "%s.10\t" % NOTIF in x and
+        '"deny-rate-high"' in x], timeout=15)
+    assert cd.ok("alarm-list")["alarms"] == []
 
 
 @pytest.mark.parametrize("rig", [{"master_first": False}], indirect=True)
@@ -563,3 +580,7 @@ def test_snmp_session_table_nearly_full(rig):
                             if m.startswith("session-table")]))
     assert ids == ["session-table-nearly-full", "session-table-cleared",
                    "session-table-nearly-full"], ids
+    # The alarm's raise, clear and raise (issue 14), in that order.
+    seq = [t.split("\t")[1].rsplit(".", 1)[1] for t in snmp.traps()
+           if '"session-table-nearly-full"' in t]
+    assert seq == ["9", "10", "9"], seq

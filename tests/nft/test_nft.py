@@ -105,13 +105,27 @@ class Rig:
             f.write(text + CONTROL % {"dir": self.dir, "extra": extra})
         self.sock = os.path.join(self.dir, "run/cordon.sock")
         self.log = open(os.path.join(self.dir, "cordond.log"), "w")
+        self.spawn()
+
+    def spawn(self):
         self.p = subprocess.Popen(
             ["ip", "netns", "exec", "cnft-rtr",
              os.path.join(BUILD, "cordond"), "-f", self.conf, "-d",
              "--test-timers"], stdout=self.log, stderr=subprocess.STDOUT)
         wait_for("cordond's socket", lambda: os.path.exists(self.sock), 30)
-        wait_for("the table", lambda: self.status()["dataplane"]["state"]
-                 == "up", 30)
+        wait_for("the table", lambda: self.up(), 30)
+
+    def up(self):
+        try:
+            return self.status()["dataplane"]["state"] == "up"
+        except OSError:
+            return False
+
+    def restart(self):
+        """cordond stops and starts again; the kernel's table stays."""
+        self.p.terminate()
+        self.p.wait(10)
+        self.spawn()
 
     def status(self):
         return self.ok("status")
@@ -350,6 +364,22 @@ def test_insert_keeps_rule_history(rig):
     rig.ok("commit")
 
 
+def test_cordond_restart_keeps_rule_counters(rig):
+    """Backend nftables: cordond restarts while the kernel's table keeps
+    counting: every rule keeps its id and its hits (counters.json),
+    neither lost (they read 0 before) nor counted twice."""
+    assert connect(CN4, SRV4, 3389, 1.0) == "timeout"
+    before = {r["rule"]: r for r in rig.ok("counters")["rules"]}
+    assert before["mgmt-prohibited-drop"]["hits"] > 0
+    rig.restart()
+    after = {r["rule"]: r for r in rig.ok("counters")["rules"]}
+    assert sorted(after) == sorted(before)
+    for name, b in before.items():
+        a = after[name]
+        assert a["id"] == b["id"], name
+        assert b["hits"] <= a["hits"] <= b["hits"] + 3, (name, b, a)
+
+
 def test_geo_reload_is_one_batch(rig):
     before = normalize(nft_json())
     rev = rig.status()["running_revision"]
@@ -383,3 +413,9 @@ def test_deleted_table_is_reinstalled(rig):
     wait_for("the table to come back", back, 15, 0.2)
     assert connect(CN4, SRV4, 443) == "timeout"
     assert "is gone: reinstalling" in rig.logtext()
+    # An event alarm (issue 14): it stays until an admin clears it.
+    alarms = {a["name"]: a for a in rig.ok("alarm-list")["alarms"]}
+    assert alarms["dataplane-restarted"]["kind"] == "event", alarms
+    assert rig.ok("alarm-clear", name="dataplane-restarted")["cleared"]
+    assert "dataplane-restarted" not in [
+        a["name"] for a in rig.ok("alarm-list")["alarms"]]

@@ -1,8 +1,8 @@
 /*
  * Candidate edits: every kind set and deleted in the flattened shipped
  * config, rules placed and moved, objects replaced where they stood, and
- * each bad request refused with a message.  Edited texts are checked by
- * loading them with the real config loader.
+ * each bad request refused with a message; load merge (cand_merge).
+ * Edited texts are checked by loading them with the real config loader.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -511,10 +511,167 @@ test_errors(void **state)
 	free(t);
 }
 
+/*
+ * load merge (cand_merge): FILE merged onto ONTO, loaded into conf.
+ * Groups merge member by member; named objects (regions and services
+ * members, rules, ports, next hops by name, overrides by prefix) are
+ * replaced whole in their place or appended; nothing is removed.
+ */
+static char *
+merged_onto(const char *onto, const char *file)
+{
+	char *out;
+
+	if (cand_merge(onto, file, "site.conf", &out, err, sizeof(err)) < 0)
+		fail_msg("cand_merge: %s", err);
+	load_ok(out);
+	return out;
+}
+
+static char *
+merged(const char *file)
+{
+	return merged_onto(shipped, file);
+}
+
+static const struct conf_rule *
+rule_at(unsigned i)
+{
+	assert_true(i < conf->nrules);
+	return &conf->rules[i];
+}
+
+static void
+test_merge_rules(void **state)
+{
+	char *t;
+
+	(void)state;
+	t = merged("rules = ( { name = \"ssh-in\"; services = [ \"ssh\" ];"
+	           " action = \"reject\"; },\n"
+	           " { name = \"mgmt-from-prohibited\"; src = [ \"CN\" ];"
+	           " services = [ \"ssh\" ]; action = \"reject\"; } );\n");
+	/* Replaced in its place, whole (no log, no direction left over);
+	 * the new one appended. */
+	assert_int_equal(conf->nrules, 2);
+	assert_string_equal(rule_at(0)->name, "mgmt-from-prohibited");
+	assert_int_equal(rule_at(0)->action, CDN_ACT_REJECT);
+	assert_false(rule_at(0)->log);
+	assert_string_equal(rule_at(1)->name, "ssh-in");
+	assert_null(strstr(t, "\"telnet\", \"rdp\""));
+	free(t);
+}
+
+static void
+test_merge_groups(void **state)
+{
+	char *t;
+
+	(void)state;
+	t = merged(
+	    "regions: { prohibited = [ \"KP\" ]; banned = [ \"BY\" ]; };\n"
+	    "services: { rdp = { proto = \"tcp\"; ports = [ \"3390\" "
+	    "]; }; };\n"
+	    "default = { action = \"drop\"; };\n"
+	    "dataplane: { workers = 2; next_hops = ( { name = \"nh\";"
+	    " port = \"outside0\"; mac = \"02:00:00:00:00:01\"; } );"
+	    " };\n"
+	    "non_ip = \"drop\";\n");
+	/* Regions: prohibited replaced, banned added, nothing removed. */
+	assert_non_null(strstr(t, "prohibited = [ \"KP\" ];"));
+	assert_non_null(strstr(t, "banned = [ \"BY\" ];"));
+	/* A service replaced whole: its udp is gone, the others stay. */
+	assert_non_null(strstr(t, "ports = [ \"3390\" ];"));
+	assert_int_equal(conf->nservices, 9);
+	/* default merged member by member: log kept, action changed. */
+	assert_int_equal(conf->default_action, CDN_ACT_DROP);
+	assert_non_null(strstr(t, "log = false;"));
+	/* dataplane: workers replaced, ports kept, a next hop added. */
+	assert_int_equal(conf->workers, 2);
+	assert_int_equal(conf->nports, 2);
+	assert_int_equal(conf->nnexthops, 1);
+	assert_int_equal(conf->nrules, 1);
+	free(t);
+}
+
+static void
+test_merge_overrides(void **state)
+{
+	char *t, *t2;
+
+	(void)state;
+	t = merged("geo: { overrides = ( { prefix = \"192.0.2.0/24\"; "
+	           "country = \"CN\"; } ); };\n");
+	assert_int_equal(conf->noverrides, 1);
+	/* Merging onto that: the same prefix replaced, another appended. */
+	t2 = merged_onto(t,
+	    "geo: { overrides = ( { prefix = \"198.51.100.0/24\"; "
+	    "country = \"RU\"; }, { prefix = \"192.0.2.0/24\"; "
+	    "country = \"KP\"; } ); };\n");
+	assert_int_equal(conf->noverrides, 2);
+	assert_null(strstr(t2, "\"CN\"; }"));
+	assert_non_null(strstr(t2, "country = \"KP\""));
+	assert_int_equal(conf->ngeo, 1); /* databases untouched */
+	free(t2);
+	free(t);
+}
+
+static void
+test_merge_refusals(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(cand_merge(shipped, "rules = ( { name = \"x\";\n",
+	                     "f.conf", &out, err, sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err, "f.conf:2: syntax error"));
+	assert_int_equal(cand_merge(shipped,
+	                     "a = 1;\n @include \"/etc/passwd\"\n", "f.conf",
+	                     &out, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "f.conf:2: @include is not allowed"));
+	assert_null(out);
+}
+
+/* rename rule: same place, same body, a new name; refusals by errno. */
+static void
+test_rule_rename(void **state)
+{
+	char *t, *out;
+
+	(void)state;
+	t = set(strdup(""), "rule", "a", "{\"action\": \"allow\"}");
+	t = set(t, "rule", "b", "{\"action\": \"drop\", \"src\": \"CN\"}");
+	t = set(t, "rule", "c", "{\"action\": \"allow\"}");
+	assert_int_equal(cand_rename(t, "rule", "b", "bee", &out, err,
+	                     sizeof(err)),
+	    0);
+	assert_string_equal(rule_order(out), "a bee c");
+	assert_true(conf->rules[1].action == CDN_ACT_DROP);
+	free(out);
+	assert_int_equal(cand_rename(t, "rule", "nosuch", "x", &out, err,
+	                     sizeof(err)),
+	    -1);
+	assert_int_equal(errno, ENOENT);
+	assert_null(out);
+	assert_int_equal(cand_rename(t, "rule", "a", "c", &out, err,
+	                     sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(cand_rename(t, "region", "a", "z", &out, err,
+	                     sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EINVAL);
+	free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rule_rename),
 		cmocka_unit_test(test_rule_add),
 		cmocka_unit_test(test_rule_position),
 		cmocka_unit_test(test_rule_replace),
@@ -525,6 +682,10 @@ main(void)
 		cmocka_unit_test(test_default),
 		cmocka_unit_test(test_from_empty),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_merge_rules),
+		cmocka_unit_test(test_merge_groups),
+		cmocka_unit_test(test_merge_overrides),
+		cmocka_unit_test(test_merge_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -130,6 +130,12 @@ test_payload_sizes(void **state)
 	    sizeof(struct dpc_msg_load));
 	assert_int_equal(dpc_msg_payload_size(DPC_ERR),
 	    sizeof(struct dpc_msg_result));
+	assert_int_equal(dpc_msg_payload_size(DPC_SYSLOG),
+	    sizeof(struct dpc_msg_syslog));
+	assert_int_equal(dpc_msg_payload_size(DPC_SYSLOG_REPLY),
+	    sizeof(struct dpc_msg_result));
+	assert_true(sizeof(struct dpc_hdr) + sizeof(struct dpc_msg_syslog) <=
+	            DPC_MSG_MAX);
 	assert_int_equal(dpc_msg_payload_size(0), -1);
 	assert_int_equal(dpc_msg_payload_size(DPC_TYPE_MAX), -1);
 	/* Everything fits one message. */

@@ -200,7 +200,8 @@ test_families(void **state)
 		assert_true(
 		    ln[strlen(family)] == '{' || ln[strlen(family)] == ' ');
 	}
-	assert_int_equal(families, 21);
+	/* 21, then in sync, the three of confirm, two of knocks */
+	assert_int_equal(families, 27);
 	free(t);
 }
 
@@ -238,6 +239,88 @@ test_rules_action_unknown(void **state)
 	free(t);
 }
 
+/*
+ * Every alarm the daemon knows has a series: 1 while raised (status
+ * alarms), 0 otherwise, so that a cleared alarm reads 0 (issue 14).
+ */
+static void
+test_alarms(void **state)
+{
+	json_t *st = parse(status_json);
+	char *t;
+
+	(void)state;
+	json_object_set_new(st, "alarm_names",
+	    json_pack("[s, s]", "geo-stale", "dataplane-restarted"));
+	json_object_set_new(st, "alarms",
+	    json_pack("[{s:s, s:b}]", "name", "dataplane-restarted",
+	        "acknowledged", 1));
+	t = cli_prom_format(st, NULL, NULL);
+	assert_true(has_line(t, "# TYPE cordon_alarm_active gauge"));
+	assert_true(has_line(t, "cordon_alarm_active{alarm=\"geo-stale\"} 0"));
+	assert_true(has_line(t,
+	    "cordon_alarm_active{alarm=\"dataplane-restarted\"} 1"));
+	assert_true(
+	    has_line(t, "cordon_alarm_acknowledged{alarm=\"geo-stale\"} 0"));
+	assert_true(has_line(t,
+	    "cordon_alarm_acknowledged{alarm=\"dataplane-restarted\"} 1"));
+	free(t);
+	json_decref(st);
+}
+
+/*
+ * What only cordond's own state knows (issue 14): in sync, a pending
+ * commit confirmed, the syslog pipeline and its targets, the monitors,
+ * the sessions and cordond's knock verdicts.
+ */
+static void
+test_daemon_state(void **state)
+{
+	json_t *st = parse("{\"schema\":1,\"dataplane\":{\"state\":\"up\","
+	                   "\"in_sync\":false},\"confirm\":{\"revision\":9,"
+	                   "\"deadline\":1700000300}}");
+	json_t *cn = parse("{\"knock_dropped\":4,\"knock_unsent\":5,"
+	                   "\"knocks\":{\"ok\":2,\"bad-mac\":1}}");
+	json_t *lg = parse("{\"events\":7,\"monitors\":2,\"targets\":["
+	                   "{\"target\":1,\"type\":\"tcp\",\"address\":"
+	                   "\"s\\\"iem\",\"dropped\":3,\"queued\":1}]}");
+	json_t *ss = parse("{\"live\":6,\"refused\":2,\"capacity\":64}");
+	struct cli_prom_in in = { st, cn, NULL, lg, ss };
+	char *t = cli_prom_format_all(&in);
+
+	(void)state;
+	assert_non_null(t);
+	assert_true(has_line(t, "cordon_dataplane_in_sync 0"));
+	assert_true(has_line(t, "cordon_confirm_pending 1"));
+	assert_true(has_line(t, "cordon_confirm_deadline_seconds 1700000300"));
+	assert_true(has_line(t, "cordon_confirm_revision 9"));
+	assert_true(has_line(t, "cordon_syslog_events_total 7"));
+	assert_true(has_line(t, "cordon_monitors 2"));
+	assert_true(
+	    has_line(t, "cordon_syslog_target_dropped_total{target=\"1\","
+	                "type=\"tcp\",address=\"s\\\"iem\"} 3"));
+	assert_true(has_line(t, "cordon_syslog_target_queued{target=\"1\","
+	                        "type=\"tcp\",address=\"s\\\"iem\"} 1"));
+	assert_true(has_line(t, "cordon_sessions 6"));
+	assert_true(has_line(t, "cordon_session_capacity 64"));
+	assert_true(has_line(t, "cordon_session_refused_total 2"));
+	assert_true(has_line(t, "cordon_knock_dropped_total 4"));
+	assert_true(has_line(t, "cordon_knock_unsent_total 5"));
+	assert_true(has_line(t, "cordon_knocks_total{result=\"ok\"} 2"));
+	assert_true(has_line(t, "cordon_knocks_total{result=\"bad-mac\"} 1"));
+	free(t);
+	/* None pending: the family, no sample. */
+	json_object_set_new(st, "confirm", json_null());
+	t = cli_prom_format_all(&in);
+	assert_true(has_line(t, "cordon_confirm_pending 0"));
+	assert_null(strstr(t, "cordon_confirm_deadline_seconds 1"));
+	free(t);
+	json_decref(st);
+	json_decref(cn);
+	json_decref(lg);
+	json_decref(ss);
+}
+
 int
 main(void)
 {
@@ -247,6 +330,8 @@ main(void)
 		cmocka_unit_test(test_families),
 		cmocka_unit_test(test_dataplane_down),
 		cmocka_unit_test(test_rules_action_unknown),
+		cmocka_unit_test(test_alarms),
+		cmocka_unit_test(test_daemon_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

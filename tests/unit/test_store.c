@@ -643,10 +643,73 @@ test_stage_promote(void **state)
 	store_close(s);
 }
 
+/*
+ * Rule ids: a revision's metadata keeps them; a candidate's pins ride
+ * on its file, survive a text-only save (update), and are not text.
+ */
+static void
+test_rule_ids(void **state)
+{
+	struct store_meta m = { .uid = 1, .base = 0 };
+	char dir[256], *text;
+	json_t *ids, *got;
+	uint64_t base;
+	size_t len;
+	struct store *s;
+
+	(void)state;
+	s = fresh("ids", dir, sizeof(dir));
+	ids = json_pack("{s:i, s:i}", "ssh-ok", 7, "rdp-no", 3);
+	m.rule_ids = ids;
+	snprintf(m.kind, sizeof(m.kind), "commit");
+	assert_int_equal(store_commit(s, "a = 1;\n", 7, &m, 0, err,
+	                     sizeof(err)),
+	    0);
+	assert_int_equal(store_rev_ids(s, 1, &got), 0);
+	assert_true(json_equal(got, ids));
+	json_decref(got);
+	commit(s, "a = 2;\n", "", 0); /* no ids: an empty object */
+	assert_int_equal(store_rev_ids(s, 2, &got), 0);
+	assert_int_equal(json_object_size(got), 0);
+	json_decref(got);
+	assert_int_equal(store_rev_ids(s, 9, &got), -1);
+	/* Recorded afterwards, once (the initial revision's). */
+	assert_int_equal(store_rev_ids_put(s, 2, ids), 0);
+	assert_int_equal(store_rev_ids(s, 2, &got), 0);
+	assert_true(json_equal(got, ids));
+	json_decref(got);
+	assert_int_equal(store_rev_ids_put(s, 2, ids), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(store_rev_ids_put(s, 1, ids), -1);
+
+	assert_int_equal(store_cand_ids(s, 1000, &got), 0); /* none */
+	assert_int_equal(json_object_size(got), 0);
+	json_decref(got);
+	assert_int_equal(store_cand_save_ids(s, 1000, "a = 3;\n", 7, 2, ids),
+	    0);
+	assert_int_equal(store_cand_save(s, 1000, "a = 4;\n", 7, 2), 0);
+	assert_int_equal(store_cand_load(s, 1000, &text, &len, &base), 0);
+	assert_string_equal(text, "a = 4;\n");
+	assert_int_equal(len, 7);
+	assert_int_equal(base, 2);
+	free(text);
+	assert_int_equal(store_cand_ids(s, 1000, &got), 0);
+	assert_true(json_equal(got, ids));
+	json_decref(got);
+	assert_int_equal(store_cand_save_ids(s, 1000, "a = 5;\n", 7, 2, NULL),
+	    0);
+	assert_int_equal(store_cand_ids(s, 1000, &got), 0);
+	assert_int_equal(json_object_size(got), 0);
+	json_decref(got);
+	json_decref(ids);
+	store_close(s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rule_ids),
 		cmocka_unit_test(test_open_empty),
 		cmocka_unit_test(test_commit_list_meta),
 		cmocka_unit_test(test_keep),

@@ -1,5 +1,5 @@
 /*
- * RFC 5424 formatting of cordond's syslog (control/daemon/cd_syslog_fmt.c):
+ * RFC 5424 formatting of cordond's syslog (core/slog/sl_fmt.c):
  * header, structured data escaping, sanitising, truncation.
  */
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "control/daemon/cd_syslog_fmt.h"
+#include "core/slog/sl_fmt.h"
 
 static char buf[SL_MSG_MAX];
 

@@ -1,12 +1,13 @@
 /*
- * RFC 5424 message formatting for cordond's syslog: a pure function over
- * explicit lengths (no daemon state, no I/O), fuzzed on its own
+ * RFC 5424 message formatting for cordond's syslog and cordon-dp's
+ * fallback (wire/dpc_record.h): a pure function over explicit lengths
+ * (no daemon state, no I/O), fuzzed on its own
  * (tests/fuzz/fuzz_syslog.c) and unit-tested (tests/unit/test_syslog_fmt.c).
  *
  *   <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD-ID k="v" ...] MSG
  */
-#ifndef CORDON_CD_SYSLOG_FMT_H
-#define CORDON_CD_SYSLOG_FMT_H
+#ifndef CORDON_SL_FMT_H
+#define CORDON_SL_FMT_H
 
 #include <stddef.h>
 #include <stdint.h>

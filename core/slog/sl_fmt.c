@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "control/daemon/cd_syslog_fmt.h"
+#include "core/slog/sl_fmt.h"
 
 #define SL_HOST_MAX   255
 #define SL_APP_MAX    48

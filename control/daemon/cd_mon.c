@@ -1,0 +1,337 @@
+/*
+ * cordonctl monitor (docs/control.md, "monitor"): a client of either
+ * control socket subscribes, and from then on its connection carries
+ * cordon-dp's verdict events as they arrive, one JSON object per line,
+ * filtered here.  The events are the ones syslog gets (cd_syslog.c),
+ * taken before aggregation.
+ *
+ * A subscriber never slows cordond down: what it has not read stays in
+ * a bounded queue (its socket buffer, made small, and CD_MON_QUEUE bytes
+ * of ours), events beyond it or beyond CD_MON_RATE per second are
+ * counted and the subscriber is told how many it lost once it has room
+ * again.  At most CD_MON_MAX subscribers at once.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "control/daemon/cordond.h"
+#include "core/classify/cls_fmt.h"
+#include "core/stats/reasons.h"
+#include "wire/dpc_proto.h"
+
+#define CD_MON_MAX    8
+#define CD_MON_QUEUE  65536 /* bytes we hold per subscriber */
+#define CD_MON_SNDBUF 16384 /* its socket's buffer (the kernel doubles it) */
+#define CD_MON_RATE   1000  /* events per second per subscriber, as deep */
+
+struct cd_mon {
+	bool deny;                    /* only what is not allowed */
+	char rule[CONF_NAME_MAX + 8]; /* "": any rule */
+	uint8_t af, plen;             /* src prefix; af 0: any source */
+	uint8_t pfx[16];
+	double tokens;
+	int64_t tokens_ms;
+	uint64_t lost_queue, lost_rate; /* not told yet */
+};
+
+void
+cd_mon_free(struct cd_mon *m)
+{
+	free(m);
+}
+
+unsigned
+cd_mon_count(const struct cd *d)
+{
+	unsigned n = d->mon_new != NULL;
+
+	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
+		n += d->cl[i] != NULL && d->cl[i]->mon != NULL;
+	return n;
+}
+
+/* "ADDR" or "ADDR/LEN" into M's prefix; -1 when it is neither. */
+static int
+cd_mon_prefix(struct cd_mon *m, const char *s)
+{
+	char addr[INET6_ADDRSTRLEN + 8], *slash, *end;
+	unsigned long len;
+
+	snprintf(addr, sizeof(addr), "%s", s);
+	if ((slash = strchr(addr, '/')) != NULL)
+		*slash = '\0';
+	if (inet_pton(AF_INET, addr, m->pfx) == 1)
+		m->af = 4;
+	else if (inet_pton(AF_INET6, addr, m->pfx) == 1)
+		m->af = 6;
+	else
+		return -1;
+	len = m->af == 4 ? 32 : 128;
+	if (slash != NULL) {
+		len = strtoul(slash + 1, &end, 10);
+		if (slash[1] == '\0' || *end || len > (m->af == 4 ? 32u : 128u))
+			return -1;
+	}
+	m->plen = (uint8_t)len;
+	return 0;
+}
+
+static int
+cd_mon_filter(struct cd_mon *m, const json_t *args, struct cd_err *e)
+{
+	const json_t *v;
+
+	if ((v = json_object_get(args, "deny")) != NULL) {
+		if (!json_is_boolean(v))
+			return cd_fail(e, "bad-request", "deny: a boolean");
+		m->deny = json_is_true(v);
+	}
+	if ((v = json_object_get(args, "rule")) != NULL) {
+		if (!json_is_string(v) ||
+		    json_string_length(v) >= sizeof(m->rule))
+			return cd_fail(e, "bad-request",
+			    "rule: a rule name (at most %d characters)",
+			    CONF_NAME_MAX - 1);
+		snprintf(m->rule, sizeof(m->rule), "%s", json_string_value(v));
+	}
+	v = json_object_get(args, "src");
+	if (v != NULL &&
+	    (!json_is_string(v) || cd_mon_prefix(m, json_string_value(v)) < 0))
+		return cd_fail(e, "bad-request",
+		    "src: an IPv4 or IPv6 address or prefix, e.g. "
+		    "198.51.100.0/24");
+	return 0;
+}
+
+int
+cd_cmd_monitor(struct cd *d, const struct cd_req *rq, json_t **data,
+    struct cd_err *e)
+{
+	struct cd_mon *m;
+
+	if (cd_mon_count(d) >= CD_MON_MAX)
+		return cd_fail(e, "busy", "%d monitors are running already",
+		    CD_MON_MAX);
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return cd_fail(e, "internal", "out of memory");
+	if (cd_mon_filter(m, rq->args, e) < 0) {
+		free(m);
+		return -1;
+	}
+	m->tokens = CD_MON_RATE;
+	m->tokens_ms = clk_mono_ms();
+	free(d->mon_new);
+	d->mon_new = m;
+	*data = cd_obj();
+	json_object_set_new(*data, "subscribed", json_true());
+	json_object_set_new(*data, "rate", json_integer(CD_MON_RATE));
+	json_object_set_new(*data, "queue_bytes", json_integer(CD_MON_QUEUE));
+	json_object_set_new(*data, "filter", json_deep_copy(rq->args));
+	return 0;
+}
+
+void
+cd_mon_attach(struct cd *d, struct cd_client *c)
+{
+	int sz = CD_MON_SNDBUF;
+
+	if (d->mon_new == NULL)
+		return;
+	c->mon = d->mon_new;
+	d->mon_new = NULL;
+	/* Its input is only watched for EOF; it never times out. */
+	c->deadline_ms = INT64_MAX;
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+static bool
+cd_mon_match(const struct cd *d, const struct cd_mon *m,
+    const struct dpc_wire_event *ev)
+{
+	char rb[16];
+	unsigned full = m->plen / 8, rest = m->plen % 8;
+
+	if (m->deny && ev->action == CDN_ACT_ALLOW)
+		return false;
+	if (m->rule[0] &&
+	    strcmp(m->rule, cd_rule_name(d->run.pol, ev->rule, rb)) != 0)
+		return false;
+	if (m->af == 0)
+		return true;
+	if (m->af != ev->af || memcmp(m->pfx, ev->src, full) != 0)
+		return false;
+	return rest == 0 ||
+	       ((m->pfx[full] ^ ev->src[full]) & (0xff00 >> rest)) == 0;
+}
+
+/* Within the subscriber's rate: true, one token spent. */
+static bool
+cd_mon_rate_ok(struct cd_mon *m)
+{
+	int64_t now = clk_mono_ms();
+
+	m->tokens += (double)(now - m->tokens_ms) * CD_MON_RATE / 1000.0;
+	m->tokens_ms = now;
+	if (m->tokens > CD_MON_RATE)
+		m->tokens = CD_MON_RATE;
+	if (m->tokens < 1.0)
+		return false;
+	m->tokens -= 1.0;
+	return true;
+}
+
+static void
+cd_mon_addr(json_t *o, const char *key, int af, const uint8_t *a)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(af == 4 ? AF_INET : AF_INET6, a, s, sizeof(s));
+	json_object_set_new(o, key, json_string(s));
+}
+
+static json_t *
+cd_mon_json(const struct cd *d, const struct dpc_wire_event *ev)
+{
+	const struct policy *p = d->run.pol;
+	char rb[16], pb[8], cc[GEO_CC_STRLEN];
+	json_t *o = json_object();
+
+	json_object_set_new(o, "type", json_string("event"));
+	json_object_set_new(o, "time_us",
+	    json_integer((json_int_t)(ev->unix_ns / 1000)));
+	json_object_set_new(o, "action",
+	    json_string(cdn_action_name(ev->action)));
+	json_object_set_new(o, "reason",
+	    json_string(cdn_reason_name(ev->reason)));
+	json_object_set_new(o, "rule",
+	    json_string(cd_rule_name(p, ev->rule, rb)));
+	cd_mon_addr(o, "src", ev->af, ev->src);
+	cd_mon_addr(o, "dst", ev->af, ev->dst);
+	if (ev->flags & DPC_EV_PORTS) {
+		json_object_set_new(o, "sport", json_integer(ev->sport));
+		json_object_set_new(o, "dport", json_integer(ev->dport));
+	}
+	json_object_set_new(o, "proto",
+	    json_string(cls_proto_name(ev->proto, pb, sizeof(pb))));
+	json_object_set_new(o, "country",
+	    json_string(geo_cc_name(ev->src_cc, cc)));
+	json_object_set_new(o, "service",
+	    p && ev->service < p->nservices
+	        ? json_string(p->service_name[ev->service])
+	        : json_null());
+	if (ev->origin_af == 4 || ev->origin_af == 6) {
+		cd_mon_addr(o, "origin", ev->origin_af, ev->origin);
+		json_object_set_new(o, "origin_country",
+		    json_string(geo_cc_name(ev->origin_cc, cc)));
+	}
+	if (ev->port < d->dpst.nports && ev->port < DPC_PORT_MAX)
+		json_object_set_new(o, "port",
+		    json_stringn(d->dpst.port[ev->port],
+		        strnlen(d->dpst.port[ev->port], DPC_NAME_MAX)));
+	json_object_set_new(o, "count", json_integer(ev->count));
+	return o;
+}
+
+/* O as one line, consumed; NULL when out of memory. */
+static char *
+cd_mon_line(json_t *o, size_t *len)
+{
+	char *s = json_dumps(o, JSON_COMPACT), *l = NULL;
+
+	json_decref(o);
+	if (s != NULL && (l = realloc(s, strlen(s) + 2)) == NULL)
+		free(s);
+	if (l == NULL)
+		return NULL;
+	*len = strlen(l);
+	memcpy(l + *len, "\n", 2);
+	*len += 1;
+	return l;
+}
+
+/*
+ * Appends N bytes of S, unframed, to C's output unless more than CAP
+ * bytes would then wait there: 0, or -1 (nothing appended).  cd_sock.c
+ * writes it out as the client reads.
+ */
+static int
+cd_mon_push(struct cd_client *c, const char *s, size_t n, size_t cap)
+{
+	size_t queued = c->outlen - c->outoff;
+	char *out;
+
+	if (queued + n > cap)
+		return -1;
+	/* What was sent goes, so a reader that never drains all of it
+	 * does not grow the buffer. */
+	if (c->outoff > 0) {
+		memmove(c->out, c->out + c->outoff, queued);
+		c->outlen = queued;
+		c->outoff = 0;
+	}
+	if ((out = realloc(c->out, c->outlen + n)) == NULL)
+		return -1;
+	c->out = out;
+	memcpy(c->out + c->outlen, s, n);
+	c->outlen += n;
+	return 0;
+}
+
+/* Tells C how many events it lost, once its queue has room for it. */
+static void
+cd_mon_tell(struct cd_client *c)
+{
+	struct cd_mon *m = c->mon;
+	size_t len;
+	char *l;
+
+	if (m->lost_queue + m->lost_rate == 0)
+		return;
+	l = cd_mon_line(json_pack("{s:s, s:I, s:I, s:I}", "type", "dropped",
+	                    "events",
+	                    (json_int_t)(m->lost_queue + m->lost_rate),
+	                    "queue_full", (json_int_t)m->lost_queue,
+	                    "rate_limited", (json_int_t)m->lost_rate),
+	    &len);
+	if (l != NULL && cd_mon_push(c, l, len, CD_MON_QUEUE) == 0)
+		m->lost_queue = m->lost_rate = 0;
+	free(l);
+}
+
+void
+cd_mon_event(struct cd *d, const struct dpc_wire_event *ev)
+{
+	char *line = NULL;
+	size_t len = 0;
+
+	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
+		struct cd_client *c = d->cl[i];
+		struct cd_mon *m = c != NULL ? c->mon : NULL;
+
+		if (m == NULL || !cd_mon_match(d, m, ev))
+			continue;
+		if (!cd_mon_rate_ok(m)) {
+			m->lost_rate++;
+			continue;
+		}
+		cd_mon_tell(c);
+		if (line == NULL &&
+		    (line = cd_mon_line(cd_mon_json(d, ev), &len)) == NULL)
+			return;
+		if (m->lost_queue + m->lost_rate > 0 ||
+		    cd_mon_push(c, line, len, CD_MON_QUEUE) < 0)
+			m->lost_queue++;
+	}
+	free(line);
+}
+
+void
+cd_mon_tick(struct cd *d)
+{
+	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
+		if (d->cl[i] != NULL && d->cl[i]->mon != NULL)
+			cd_mon_tell(d->cl[i]);
+}

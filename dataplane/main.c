@@ -387,6 +387,7 @@ cdp_dp_conf(const struct cdp_opts *o, const struct conf *c, struct dp_conf *dc)
 	dc->mbufs = o->mbufs ? o->mbufs : c->mbufs;
 	dc->frag_entries = c->frag_entries;
 	dc->frag_timeout_ms = c->frag_timeout_ms;
+	dc->top_window = c->top_window;
 	dc->prx_flows = c->proxies.flows;
 	dc->prx_buffers = c->proxies.buffers;
 	dc->prx_window = c->proxies.window;

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define DPC_MAGIC         0x31504443u /* "CDP1" as bytes on the wire */
-#define DPC_PROTO_VERSION 3
+#define DPC_PROTO_VERSION 4
 #define DPC_MSG_MAX       4096u /* header + payload, either direction */
 #define DPC_MSG_FDS       3u    /* at most, per message */
 #define DPC_WIRE_HASH     32
@@ -62,6 +62,10 @@ struct dpc_msg_status {
 	uint32_t stats_count; /* struct stats in the counters memfd */
 	uint32_t pol_layout;  /* POL_LAYOUT_VERSION it accepts */
 	uint32_t pol_size;    /* sizeof(struct policy) it accepts */
+	/* sizeof(struct top_sketch): STATS_COUNT of them follow the
+	 * counters in their memfd (core/top, since version 4) */
+	uint32_t top_size;
+	uint32_t pad;
 	char port[DPC_WIRE_PORTS][DPC_WIRE_NAME];
 };
 
@@ -202,7 +206,7 @@ _Static_assert(sizeof(struct dpc_msg_event) + 16 <= DPC_MSG_MAX,
 _Static_assert(sizeof(struct dpc_hdr) == 16, "dpc_hdr");
 _Static_assert(sizeof(struct dpc_msg_knock) + 16 <= DPC_MSG_MAX,
     "dpc_msg_knock");
-_Static_assert(sizeof(struct dpc_msg_status) == 632, "dpc_msg_status");
+_Static_assert(sizeof(struct dpc_msg_status) == 640, "dpc_msg_status");
 _Static_assert(sizeof(struct dpc_msg_evidence) == 152, "dpc_msg_evidence");
 _Static_assert(sizeof(struct dpc_msg_load) == 104, "dpc_msg_load");
 _Static_assert(sizeof(struct dpc_msg_result) == 288, "dpc_msg_result");

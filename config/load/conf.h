@@ -394,6 +394,7 @@ struct conf {
 	unsigned mbufs;
 	unsigned frag_entries;    /* fragment table entries per worker */
 	unsigned frag_timeout_ms; /* a fragmented datagram's lifetime */
+	unsigned top_window;      /* seconds: show top's sliding window */
 
 	struct conf_identity identity;
 	struct conf_control control;

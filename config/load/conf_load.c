@@ -9,6 +9,7 @@
 
 #include "config/load/conf_int.h"
 #include "core/frag/frag.h"
+#include "core/top/top.h"
 #include "core/stats/reasons.h"
 
 static const char *const conf_top_keys[] = { "geo", "regions", "services",
@@ -28,6 +29,7 @@ conf_defaults_set(struct conf *c)
 	c->mbufs = 16384;
 	c->frag_entries = FRAG_ENTRIES_DEFAULT;
 	c->frag_timeout_ms = FRAG_TIMEOUT_MS_DEFAULT;
+	c->top_window = TOP_WINDOW;
 	conf_control_defaults(&c->control);
 	conf_tunnels_defaults(&c->tunnels);
 	conf_proxies_defaults(&c->proxies);

@@ -7,9 +7,11 @@
 
 #include "config/load/conf_int.h"
 #include "core/frag/frag.h"
+#include "core/top/top.h"
 
 static const char *const conf_dp_keys[] = { "ports", "next_hops", "eal",
-	"workers", "burst", "mbufs", "frag_entries", "frag_timeout_ms", NULL };
+	"workers", "burst", "mbufs", "frag_entries", "frag_timeout_ms",
+	"top_window", NULL };
 static const char *const conf_port_keys[] = { "name", "device", "devargs",
 	"role", "peer", "interface", NULL };
 static const char *const conf_nh_keys[] = { "name", "port", "mac", "vlan",
@@ -261,7 +263,9 @@ conf_tuning_load(struct conf_ctx *x, const config_setting_t *s)
 	    conf_uint_get(x, s, "frag_entries", FRAG_ENTRIES_MIN,
 	        FRAG_ENTRIES_MAX, &c->frag_entries) < 0 ||
 	    conf_uint_get(x, s, "frag_timeout_ms", 10, 60000,
-	        &c->frag_timeout_ms) < 0)
+	        &c->frag_timeout_ms) < 0 ||
+	    conf_uint_get(x, s, "top_window", TOP_WIN_MIN, TOP_WIN_MAX,
+	        &c->top_window) < 0)
 		return -1;
 	return 0;
 }

@@ -220,6 +220,7 @@ conf_dataplane_print(const struct conf *c, FILE *f)
 	    c->neal ? "" : " none", c->workers, c->burst, c->mbufs);
 	fprintf(f, "    fragments %u timeout %u ms\n", c->frag_entries,
 	    c->frag_timeout_ms);
+	fprintf(f, "    top window %u s\n", c->top_window);
 }
 
 /* "class:NAME" for each class of CLS; how many. */

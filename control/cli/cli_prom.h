@@ -37,6 +37,14 @@ struct cli_prom_in {
 };
 char *cli_prom_format_all(const struct cli_prom_in *in);
 
+/*
+ * The top denied sources (the `top` reply's data, or NULL: nothing) as
+ * cordon_top_window_seconds and at most CLI_PROM_TOP samples of
+ * cordon_top_denied_packets{src,country,rule}.  Malloc'd, or NULL.
+ */
+#define CLI_PROM_TOP 20
+char *cli_prom_top_format(const json_t *top);
+
 /* Writes S as the inside of a label value: \, " and newline escaped. */
 void cli_prom_label_write(FILE *f, const char *s);
 

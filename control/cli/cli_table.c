@@ -291,6 +291,16 @@ static const struct cli_param cli_p_clear[] = {
 	END
 };
 
+static const struct cli_param cli_p_top[] = {
+	{ "rule", "rule", CLI_V_STR, NULL, 0, "NAME",
+	    "only the sources this rule denied ((default): no rule)" },
+	{ "country", "country", CLI_V_STR, NULL, 0, "CC",
+	    "only sources of this country (a code, sub-region or unknown)" },
+	{ "limit", "limit", CLI_V_INT, NULL, 0, "N",
+	    "at most N rows (default 20)" },
+	END
+};
+
 /* Defined in cli_parse.c: explain's optional SPORT before DPORT. */
 void cli_place_explain(struct cli_parse *p);
 
@@ -407,6 +417,9 @@ const struct cli_cmd cli_cmds[] = { { { "show", "status", NULL },
 	    "kind", "rule", 0, cli_p_rename, NULL, NULL, NULL },
 	{ { "clear", "counters", NULL }, "zero the rule counters (audited)",
 	    "clear-counters", NULL, NULL, 0, cli_p_clear, NULL, NULL, NULL },
+	{ { "show", "top", NULL },
+	    "top denied sources over the sliding window (dataplane.top_window)",
+	    "top", NULL, NULL, CLI_C_RO, cli_p_top, NULL, NULL, NULL },
 	{ { NULL, NULL, NULL }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL,
 	    NULL } };
 

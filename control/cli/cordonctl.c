@@ -309,6 +309,20 @@ ctl_refused(json_t *reply)
 	    json_object_get(json_object_get(reply, "error"), "code"));
 }
 
+/* The top denied sources after the counters, when the daemon has them. */
+static void
+ctl_prom_top(const struct ctl_opts *o, const struct cli_cmd *cmd)
+{
+	json_t *top = ctl_call(o, cmd, "top", NULL);
+	char *text = NULL;
+
+	if (top && !ctl_refused(top) &&
+	    (text = cli_prom_top_format(json_object_get(top, "data"))))
+		fputs(text, stdout);
+	free(text);
+	json_decref(top);
+}
+
 /*
  * show counters prometheus: status, counters and rules (for the rules'
  * actions), the syslog pipeline and the sessions as one exposition.  A
@@ -356,6 +370,8 @@ ctl_prometheus(const struct ctl_opts *o, const struct cli_cmd *cmd)
 		goto out;
 	}
 	fputs(text, stdout);
+	if (!code)
+		ctl_prom_top(o, cmd);
 	rc = fflush(stdout) == 0 ? CLI_EX_OK : CLI_EX_REFUSED;
 out:
 	free(text);

@@ -42,6 +42,7 @@ static const struct {
 	{ "load", false, cd_cmd_load },
 	{ "rename", false, cd_cmd_rename },
 	{ "clear-counters", false, cd_cmd_clear },
+	{ "top", true, cd_cmd_top },
 };
 
 static json_t *

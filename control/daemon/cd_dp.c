@@ -124,6 +124,7 @@ cd_dp_spawn(struct cd *d)
 	    (unsigned long)d->run.rev);
 	d->dp_pid = pid;
 	d->dp_child = true;
+	d->dp_boot_rev = d->run.rev;
 	if (d->restarts > 0)
 		cd_syslog_event(d, "dataplane-restarted", "cordon-dp restarted",
 		    "pid", CD_SL_U(pid), "restarts", CD_SL_U(d->restarts),
@@ -277,6 +278,8 @@ cd_dp_connect(struct cd *d)
 	}
 	if (d->dp_child && st.pid != d->dp_pid)
 		d->dp_child = false;
+	if (!d->dp_child) /* its start-up file is unknown: say running */
+		d->dp_boot_rev = d->run.rev;
 	if (!d->dp_child)
 		cd_log("adopted cordon-dp pid %d (revision %lu)", (int)st.pid,
 		    (unsigned long)st.revision);

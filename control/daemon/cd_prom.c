@@ -69,6 +69,22 @@ cd_prom_data(struct cd *d, const char *cmd, const char *what)
 	return data;
 }
 
+/* TEXT with the top denied sources after it (cli_prom_top.c). */
+static char *
+cd_prom_top(struct cd *d, char *text)
+{
+	json_t *top = text ? cd_prom_data(d, "top", NULL) : NULL;
+	char *more = top ? cli_prom_top_format(top) : NULL, *all = NULL;
+
+	json_decref(top);
+	if (more && asprintf(&all, "%s%s", text, more) >= 0) {
+		free(text);
+		text = all;
+	}
+	free(more);
+	return text;
+}
+
 /* The exposition, or NULL (out of memory). */
 static char *
 cd_prom_body(struct cd *d)
@@ -81,6 +97,7 @@ cd_prom_body(struct cd *d)
 	struct cli_prom_in in = { st, cn, ru, lg, ss };
 	char *text = cli_prom_format_all(&in);
 
+	text = cd_prom_top(d, text);
 	json_decref(ss);
 	json_decref(lg);
 	json_decref(ru);

@@ -13,6 +13,7 @@
 #include "control/daemon/cd_backend.h"
 #include "control/daemon/cd_snmp.h"
 #include "control/daemon/cd_snmp_int.h"
+#include "control/daemon/cd_top.h"
 #include "core/stats/reasons.h"
 
 #define CD_SNMP_CACHE_MS 200
@@ -21,7 +22,7 @@
 #define CD_SNMP_VARS_MAX                                                       \
 	(64 + 2 * CDN_ACT_MAX + 2 * CDN_R_MAX + 6 * STATS_PORT_MAX +           \
 	    4 * (POL_RULE_MAX + 1) + 3 * GEO_CC_MAX +                          \
-	    3 * CD_SNMP_SESSIONS_MAX + 5 * CD_AL_MAX)
+	    3 * CD_SNMP_SESSIONS_MAX + 5 * CD_AL_MAX + 2 + 5 * CD_TOP_EXPORT)
 
 const oid cd_snmp_root[CD_SNMP_ROOT_LEN] = { 1, 3, 6, 1, 4, 1,
 	CD_SNMP_ENTERPRISE };
@@ -34,7 +35,8 @@ enum {
 	CD_O_RULES,
 	CD_O_COUNTRIES,
 	CD_O_SESSIONS,
-	CD_O_ALARMS = 8 /* 7: cordonNotifyObjects */
+	CD_O_ALARMS = 8, /* 7: cordonNotifyObjects */
+	CD_O_TOP = 9,    /* cordonTop */
 };
 
 static struct {
@@ -370,6 +372,36 @@ cd_build_alarms(struct cd *d)
 	}
 }
 
+/*
+ * cordonTop: the first CD_TOP_EXPORT rows of `show top`, by rank; no
+ * rows (and no window) when there is nothing to read.
+ */
+static void
+cd_build_top(struct cd *d)
+{
+	struct cd_err e;
+	struct cd_top *t = cd_top_get(d, &e);
+	char cc[GEO_CC_STRLEN];
+
+	if (t == NULL)
+		return;
+	cd_var_num(CD_O_TOP, 1, 0, 0, ASN_UNSIGNED, t->window_s);
+	cd_var_num(CD_O_TOP, 2, 0, 0, ASN_GAUGE, cd_u32((int64_t)t->total));
+	for (size_t i = 0; i < t->n && i < CD_TOP_EXPORT; i++) {
+		const struct cd_top_row *r = &t->row[i];
+		oid k = (oid)i + 1;
+
+		cd_cell_str(CD_O_TOP, 3, 2, k, r->src);
+		cd_cell_str(CD_O_TOP, 3, 3, k, geo_cc_name(r->cc, cc));
+		cd_cell_str(CD_O_TOP, 3, 4, k, r->rule);
+		cd_cell_num(CD_O_TOP, 3, 5, k, ASN_GAUGE,
+		    cd_u32((int64_t)r->packets));
+		cd_cell_num(CD_O_TOP, 3, 6, k, ASN_GAUGE,
+		    cd_u32((int64_t)r->err));
+	}
+	free(t);
+}
+
 static int
 cd_var_cmp(const void *a, const void *b)
 {
@@ -390,6 +422,7 @@ cd_build(struct cd *d)
 		cd_build_ports(d, cd_tab.s);
 		cd_build_rules(d, cd_tab.s);
 		cd_build_countries(cd_tab.s);
+		cd_build_top(d);
 	}
 	cd_build_sessions(d);
 	cd_build_alarms(d);

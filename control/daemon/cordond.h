@@ -106,7 +106,10 @@ struct cd {
 	struct dpc *dpc;
 	struct dpc_status dpst;
 	enum cd_dp_state dp_state;
-	pid_t dp_pid;  /* the cordon-dp we talk to (or spawned) */
+	pid_t dp_pid; /* the cordon-dp we talk to (or spawned) */
+	/* The revision whose file it was started with: its revision 0
+	 * (show top names what that policy denied with it). */
+	uint64_t dp_boot_rev;
 	bool dp_child; /* DP_PID is our child */
 	unsigned restarts;
 	unsigned backoff_s;
@@ -280,6 +283,8 @@ cd_cmd_fn cd_cmd_status, cd_cmd_counters, cd_cmd_show, cd_cmd_lookup,
 cd_cmd_fn cd_cmd_alarm_list, cd_cmd_alarm_ack, cd_cmd_alarm_clear;
 cd_cmd_fn cd_cmd_monitor;
 cd_cmd_fn cd_cmd_complete;
+/* cd_top.c: top denied sources (show top) */
+cd_cmd_fn cd_cmd_top;
 
 /*
  * cd_cand.c: a change to the caller's candidate audited, or taken back

@@ -19,6 +19,7 @@
 
 #include "control/dpc/dpc.h"
 #include "wire/dpc_proto.h"
+#include "core/top/top.h"
 #include "core/util/clock.h"
 
 _Static_assert(DPC_HASH_LEN == DPC_WIRE_HASH, "hash sizes");
@@ -398,7 +399,9 @@ static int
 dpc_status_copy(const struct dpc_msg_status *w, struct dpc_status *st)
 {
 	if (w->version != DPC_PROTO_VERSION ||
-	    w->stats_size != sizeof(struct stats) || w->nports > DPC_PORT_MAX) {
+	    w->stats_size != sizeof(struct stats) ||
+	    w->top_size != sizeof(struct top_sketch) ||
+	    w->nports > DPC_PORT_MAX) {
 		errno = EPROTO;
 		return -1;
 	}
@@ -417,11 +420,15 @@ dpc_status_copy(const struct dpc_msg_status *w, struct dpc_status *st)
 	return 0;
 }
 
-/* Maps the counters memfd read-only, after checking its size. */
+/*
+ * Maps the counters memfd read-only, after checking its size: COUNT
+ * struct stats, then as many top sketches (core/top).
+ */
 static int
 dpc_stats_map(struct dpc *c, int fd, unsigned count)
 {
-	size_t len = (size_t)count * sizeof(struct stats);
+	size_t len =
+	    (size_t)count * (sizeof(struct stats) + sizeof(struct top_sketch));
 	struct stat sb;
 	void *p;
 
@@ -468,6 +475,14 @@ dpc_status_get(struct dpc *c, struct dpc_status *st)
 	        5000, NULL, 0) != 0)
 		return -1;
 	return dpc_status_copy(&rx.u.status, st);
+}
+
+const struct top_sketch *
+dpc_top(const struct dpc *c, unsigned *n)
+{
+	*n = c->stats ? c->nstats : 0;
+	return c->stats ? (const struct top_sketch *)&c->stats[c->nstats]
+	                : NULL;
 }
 
 void

@@ -87,6 +87,10 @@ int dpc_hello(struct dpc *c, struct dpc_status *st);
 /* Sums the workers' counters as of now. */
 void dpc_stats_sum(const struct dpc *c, struct stats *sum);
 
+/* The workers' top sketches (core/top), *N of them; NULL before HELLO. */
+struct top_sketch;
+const struct top_sketch *dpc_top(const struct dpc *c, unsigned *n);
+
 /*
  * LOAD: pushes P (and G, unless NULL: keep the current tables) as
  * REVISION.  GEO_HASH identifies G's sources (opaque to cordon-dp).

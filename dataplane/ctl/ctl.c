@@ -245,6 +245,7 @@ ctl_status_fill(const struct dp_ctx *dp, struct dpc_msg_status *s)
 	s->stats_count = dp->nworkers;
 	s->pol_layout = POL_LAYOUT_VERSION;
 	s->pol_size = sizeof(struct policy);
+	s->top_size = sizeof(struct top_sketch);
 	for (unsigned i = 0; i < dp->nports && i < DPC_WIRE_PORTS; i++)
 		snprintf(s->port[i], sizeof(s->port[i]), "%s",
 		    dp->port[i].name);

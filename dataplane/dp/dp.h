@@ -19,6 +19,7 @@
 #include "core/prx/prx_flow.h"
 #include "wire/dpc_proto.h"
 #include "core/stats/stats.h"
+#include "core/top/top.h"
 
 #define DP_WORKER_MAX   16
 #define DP_BURST_MAX    256
@@ -48,6 +49,7 @@ struct dp_conf {
 	unsigned mbufs;           /* pool size; 0: 16384 */
 	unsigned frag_entries;    /* fragment table per worker; 0: default */
 	unsigned frag_timeout_ms; /* 0: default */
+	unsigned top_window;      /* seconds (core/top); 0: TOP_WINDOW */
 	/* The flow table of proxied services (core/prx), per worker;
 	 * 0: the defaults. */
 	unsigned prx_flows, prx_buffers, prx_window, prx_idle_s;
@@ -114,7 +116,8 @@ struct dp_worker {
 	 */
 	uint64_t knock_seed;
 	uint64_t knock_src_next[DP_KNOCK_SRC];
-	struct stats *stats; /* its element of dp_ctx.stats */
+	struct stats *stats;    /* its element of dp_ctx.stats */
+	struct top_sketch *top; /* denied sources, after the counters */
 	/*
 	 * Its fragments (core/frag), on the TSC, and the generation of the
 	 * state their verdicts were decided under: a new state empties the
@@ -173,8 +176,9 @@ struct dp_ctx {
 	const struct dp_conf *conf;
 	struct dp_state *state;   /* workers: __atomic load, acquire */
 	struct rte_rcu_qsbr *qsv; /* one thread id per worker */
-	struct stats *stats;      /* nworkers elements, memfd-backed */
-	int stats_fd;             /* the memfd, sealed read-only */
+	/* nworkers elements, memfd-backed, then as many sketches */
+	struct stats *stats;
+	int stats_fd; /* the memfd, sealed read-only */
 	size_t stats_len;
 	const char *control; /* --control socket path */
 	uint64_t started_unix_ns;

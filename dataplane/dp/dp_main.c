@@ -147,13 +147,15 @@ dp_workers_create(struct dp_ctx *ctx)
 /*
  * The workers' counters: one struct stats each (cache-line sized and
  * aligned, so no two writers share a line) in a memfd mapped before they
- * launch.  Sealed against growing, shrinking and new writable mappings:
- * the fd handed to cordond gives read-only access to the live numbers.
+ * launch, followed by one top sketch each (core/top).  Sealed against
+ * growing, shrinking and new writable mappings: the fd handed to cordond
+ * gives read-only access to the live numbers.
  */
 static int
 dp_stats_create(struct dp_ctx *ctx)
 {
-	size_t len = ctx->nworkers * sizeof(struct stats);
+	size_t len =
+	    ctx->nworkers * (sizeof(struct stats) + sizeof(struct top_sketch));
 	int fd = memfd_create("cordon-stats", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	void *p;
 
@@ -172,8 +174,16 @@ dp_stats_create(struct dp_ctx *ctx)
 	ctx->stats = p;
 	ctx->stats_fd = fd;
 	ctx->stats_len = len;
-	for (unsigned i = 0; i < ctx->nworkers; i++)
+	for (unsigned i = 0; i < ctx->nworkers; i++) {
+		struct top_sketch *t =
+		    (struct top_sketch *)&ctx->stats[ctx->nworkers] + i;
+
 		ctx->worker[i]->stats = &ctx->stats[i];
+		ctx->worker[i]->top = t;
+		top_init(t,
+		    ctx->conf->top_window ? ctx->conf->top_window : TOP_WINDOW,
+		    rte_rand());
+	}
 	return 0;
 
 fail:

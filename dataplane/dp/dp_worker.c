@@ -30,6 +30,9 @@ struct dp_burst {
 	struct cls_verdict v[DP_BURST_MAX];
 	uint8_t parsed[DP_BURST_MAX];
 	uint8_t prx[DP_BURST_MAX]; /* prx_judge's flags (core/prx) */
+	/* The burst's denied packets, keyed for the top sketch (core/top). */
+	struct top_key topk[DP_BURST_MAX];
+	uint64_t toph[DP_BURST_MAX];
 	struct dp_txbuf tx[STATS_PORT_MAX];
 	struct rte_mbuf *drop[DP_BURST_MAX];
 	unsigned ndrop;
@@ -471,6 +474,50 @@ dp_tx_flush(struct dp_worker *w, struct dp_burst *b)
 	}
 }
 
+/* A denied packet's key for the worker's top sketch (core/top). */
+static inline void
+dp_top_key(struct top_key *k, const struct dp_state *st,
+    const struct pkt_meta *m, const struct cls_verdict *v)
+{
+	memset(k, 0, sizeof(*k));
+	k->af = m->af;
+	if (m->af == 4) {
+		uint32_t a = rte_cpu_to_be_32(m->src4);
+
+		memcpy(k->src, &a, sizeof(a));
+	} else {
+		memcpy(k->src, m->src6, sizeof(k->src));
+	}
+	k->revision = (uint32_t)st->revision;
+	k->cc = v->src_cc;
+	k->rule = v->rule;
+}
+
+/*
+ * The burst's denied packets into the top sketch: keyed and their sets
+ * prefetched first, then counted, so the sets' cache misses overlap.
+ */
+static void
+dp_top_burst(struct dp_worker *w, struct dp_burst *b, const struct dp_state *st,
+    unsigned n)
+{
+	struct top_table *t = NULL;
+	unsigned nd = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!b->parsed[i] || b->v[i].action == CDN_ACT_ALLOW ||
+		    !b->meta[i].af)
+			continue;
+		if (t == NULL)
+			t = top_table_now(w->top, w->ctx->now_boot);
+		dp_top_key(&b->topk[nd], st, &b->meta[i], &b->v[i]);
+		b->toph[nd] = top_hash(&b->topk[nd], w->top->seed);
+		top_prefetch(t, b->toph[nd++]);
+	}
+	for (unsigned j = 0; j < nd; j++)
+		top_add_hashed(t, &b->topk[j], b->toph[j]);
+}
+
 static void
 dp_burst_run(struct dp_worker *w, struct dp_burst *b, unsigned in,
     struct rte_mbuf **pkts, unsigned n)
@@ -492,6 +539,7 @@ dp_burst_run(struct dp_worker *w, struct dp_burst *b, unsigned in,
 		if (b->parsed[i])
 			stats_tun(w->stats, &b->meta[i]);
 	}
+	dp_top_burst(w, b, st, n);
 }
 
 int

@@ -248,6 +248,8 @@ REQUESTS = {
     "session-revoke-src": "session revoke src 2001:db8::7",
     "explain-token": ["explain", "203.0.113.9", "198.51.100.7", "tcp", "22",
                       "--token", TOKEN],
+    "show-top": "show top",
+    "show-top-filtered": "show top rule cn-ssh-reject country CN limit 5",
     "explain-token-keywords": ["explain", "token", TOKEN, "src",
                                "203.0.113.9", "dst", "198.51.100.7",
                                "proto", "tcp", "sport", "40000", "dport",
@@ -447,11 +449,11 @@ def help_words(out):
     ("show ?", ["status", "counters", "rules", "regions", "services",
                 "ports", "nexthops", "geo", "revisions", "audit", "config",
                 "candidate", "logging", "captures", "sessions",
-                "alarms"]),
+                "alarms", "top"]),
     ("sh help", ["status", "counters", "rules", "regions", "services",
                  "ports", "nexthops", "geo", "revisions", "audit",
                  "config", "candidate", "logging", "captures", "sessions",
-                 "alarms"]),
+                 "alarms", "top"]),
     ("set ?", ["rule", "region", "service", "override", "nexthop",
                "default"]),
     ("set rule ?", ["NAME"]),
@@ -509,7 +511,7 @@ def test_help_text(ctl_bin):
     (["sh", ""], ["status", "counters", "rules", "regions", "services",
                   "ports", "nexthops", "geo", "revisions", "audit",
                   "config", "candidate", "logging", "captures", "sessions",
-                  "alarms"]),
+                  "alarms", "top"]),
     (["s"], ["show", "set", "session"]),
     (["show", "se"], ["services", "sessions"]),
     (["session", ""], ["add", "list", "revoke"]),
@@ -602,6 +604,7 @@ RENDER = {
     "compare-revisions": "compare 1 2",
     "load-merge": "load merge " + LOAD_FILE,
     "clear-counters": "clear counters rule ru-rdp-drop",
+    "top": "show top",
 }
 
 
@@ -1112,7 +1115,8 @@ def prom_daemon_reply(counters_ok=True):
             return {"v": 1, "ok": False, "error": {
                 "code": "dataplane", "message": "cordon-dp is down"}}
         name = {"status": "status", "counters": "counters",
-                "session-list": "session-list-1"}.get(
+                "session-list": "session-list-1",
+                "top": "top"}.get(
             req["cmd"], req.get("args", {}).get("what"))
         return {"v": 1, "ok": True, "data": load_reply(name)}
     return reply
@@ -1135,7 +1139,8 @@ def test_prometheus_text(ctl_bin, daemon, spelling):
     # Three requests, each as a plain command: the flag is cordonctl's.
     assert [(q["cmd"], q.get("args", {})) for q in daemon.requests] == [
         ("status", {}), ("counters", {}), ("show", {"what": "rules"}),
-        ("show", {"what": "logging"}), ("session-list", {})]
+        ("show", {"what": "logging"}), ("session-list", {}),
+        ("top", {})]
     for ln in r.stdout.splitlines():
         assert PROM_LINE.match(ln), ln
     names = [ln.split()[2] for ln in r.stdout.splitlines()

@@ -36,9 +36,9 @@ HELLO, HELLO_REPLY, LOAD, LOAD_REPLY, STATUS, STATUS_REPLY, ERR = range(1, 8)
 HDR = struct.Struct("<IHHII")
 LOAD_FMT = struct.Struct("<IIQ32s32sQQII")
 POL_LAYOUT = 8          # core/policy/policy.h POL_LAYOUT_VERSION
-DPC_VERSION = 3         # wire/dpc_proto.h DPC_PROTO_VERSION
+DPC_VERSION = 4         # wire/dpc_proto.h DPC_PROTO_VERSION
 RESULT = struct.Struct("<iIQQQ256s")
-STATUS_FMT = struct.Struct("<IIQ32s32sQQIIIIII512s")
+STATUS_FMT = struct.Struct("<IIQ32s32sQQIIIIIIII512s")
 
 CN_SRC, US_SRC, SRV = "198.51.100.7", "192.0.2.33", "192.0.2.80"
 OVERRIDES = [("192.0.2.0/24", "US"), ("198.51.100.0/24", "CN")]
@@ -403,15 +403,16 @@ def test_syslog_targets_checked(ctl):
 
 def test_counters_memfd_read_only(ctl):
     """HELLO passes the counters memfd: mappable read-only, never
-    writable, the size of one struct stats per worker."""
+    writable, one struct stats per worker, then one top sketch each."""
     with connect(ctl) as s:
         st, fds = hello_raw(s)
     assert len(fds) == 1
     fd = fds[0]
     try:
         size = os.fstat(fd).st_size
-        stats_size, stats_count = st[9], st[10]
-        assert size == stats_size * stats_count and stats_count == 1
+        stats_size, stats_count, top_size = st[9], st[10], st[13]
+        assert stats_count == 1 and top_size > 0
+        assert size == (stats_size + top_size) * stats_count
         m = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ)
         packets = struct.unpack_from("<Q", m, 0)[0]
         assert packets > 0

@@ -320,6 +320,9 @@ static const struct bad_case bad_cases[] = {
 	    "main.conf:1: unknown key \"size\" (expected one of: packets, "
 	    "snaplen, flows, flow_idle, file_size, files, rotate_age, "
 	    "max_age, dir)" },
+	/* show top's window (dataplane.top_window) */
+	{ "dataplane = {\n top_window = 4; };\n", NULL, NULL,
+	    "main.conf:2: \"top_window\" must be between 5 and 86400" },
 	/* syntax */
 	{ "rules = (\n  { name = \"a\"; action = ; }\n);\n", NULL, NULL,
 	    "main.conf:2: syntax error" },

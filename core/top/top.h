@@ -105,23 +105,36 @@ void top_init(struct top_sketch *s, unsigned window_s, uint64_t seed);
 /* Starts the sub-window holding NOW_S (the writer, out of line). */
 void top_rotate(struct top_sketch *s, int64_t now_s);
 
+/* The 128-bit product of A and B, folded: every bit of either reaches
+ * every bit of the result. */
+static inline uint64_t
+top_mum(uint64_t a, uint64_t b)
+{
+	unsigned __int128 p = (unsigned __int128)a * b;
+
+	return (uint64_t)p ^ (uint64_t)(p >> 64);
+}
+
 /*
- * A seeded hash of K: the four words, each xored with its part of the
- * seed and multiplied by its own odd constant, summed (the multiplies
- * run in parallel), then mixed down.
+ * A seeded hash of K: two words at a time, each xored with its own part
+ * of the seed, multiplied together as a 128-bit product and folded, then
+ * the two halves again.  Not a sum of per-word products: there, a bit
+ * flipped at the top of a word moves only the top of the sum, whatever
+ * the seed, so sources that differ only in the high bits of their
+ * words (an IPv6 /64 chooses them freely) share sets, even the whole
+ * hash, on every run (tests/unit/test_top.c, t_hash_structured).
  */
 static inline uint64_t
 top_hash(const struct top_key *k, uint64_t seed)
 {
 	const uint64_t *w = (const uint64_t *)k;
-	uint64_t h = (w[0] ^ seed) * 0x9e3779b97f4a7c15ull +
-	             (w[1] ^ (seed >> 7)) * 0xc2b2ae3d27d4eb4full +
-	             (w[2] ^ (seed << 9)) * 0x165667b19e3779f9ull +
-	             (w[3] ^ (seed >> 13)) * 0xd6e8feb86659fd93ull;
+	uint64_t a = top_mum(w[0] ^ seed ^ 0xa0761d6478bd642full,
+	             w[1] ^ seed ^ 0xe7037ed1a0b428dbull),
+	         b = top_mum(w[2] ^ seed ^ 0x8ebc6af09c88c6e3ull,
+	             w[3] ^ seed ^ 0x589965cc75374cc3ull);
 
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 32);
+	return top_mum(a ^ seed ^ 0x1d8e4e27c47d124full,
+	    b ^ 0xa0761d6478bd642full);
 }
 
 static inline int

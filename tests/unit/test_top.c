@@ -237,6 +237,50 @@ t_torn(void **state)
 	assert_int_equal(n, 0);
 }
 
+/*
+ * Hash flooding: IPv6 sources of one /64 that differ only in the high
+ * bits of their address words (bytes 7 and 15) must spread over the
+ * sets like any others, and no two of them may share the whole hash on
+ * every run.  The old hash (a sum of per-word products) put these 256
+ * into the same 8 sets whatever the seed, and gave a source whose bytes
+ * 7 and 15 both had their top bit flipped the very same hash.
+ */
+static struct top_key
+key6_hi(unsigned j)
+{
+	struct top_key k = key6(0);
+
+	k.src[7] = (uint8_t)((j >> 3) << 3);
+	k.src[15] = (uint8_t)((j & 7) << 5);
+	return k;
+}
+
+static void
+t_hash_structured(void **state)
+{
+	unsigned twin = 0, crowded = 0;
+
+	(void)state;
+	for (uint64_t t = 0; t < 64; t++) {
+		uint64_t seed = (t + 1) * 0x9e3779b97f4a7c15ull ^ SEED;
+		struct top_key a = key6_hi(1), b = a;
+		unsigned used = 0, occ[TOP_SETS] = { 0 };
+
+		b.src[7] ^= 0x80;
+		b.src[15] ^= 0x80;
+		twin += top_hash(&a, seed) == top_hash(&b, seed);
+		for (unsigned j = 0; j < 256; j++) {
+			struct top_key k = key6_hi(j);
+
+			used += occ[top_hash(&k, seed) & (TOP_SETS - 1)]++ == 0;
+		}
+		/* 256 keys over 32 sets: all but a few are used. */
+		crowded += used < TOP_SETS - 4;
+	}
+	assert_int_equal(twin, 0);
+	assert_int_equal(crowded, 0);
+}
+
 int
 main(void)
 {
@@ -246,6 +290,7 @@ main(void)
 		cmocka_unit_test(t_window),
 		cmocka_unit_test(t_merge),
 		cmocka_unit_test(t_torn),
+		cmocka_unit_test(t_hash_structured),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
  * row), merged by (source, revision, rule position, country), and the
  * positions named by the rules of the revision that decided.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,14 @@ static struct {
 	struct conf *c;
 } cd_top_old;
 
+static unsigned long cd_top_reads;
+
+unsigned long
+cd_top_files_read(void)
+{
+	return cd_top_reads;
+}
+
 static const struct conf *
 cd_top_conf(struct cd *d, uint32_t rev)
 {
@@ -41,6 +50,7 @@ cd_top_conf(struct cd *d, uint32_t rev)
 	    (cd_top_old.c = malloc(sizeof(*cd_top_old.c))) == NULL)
 		return NULL;
 	cd_top_old.rev = rev;
+	cd_top_reads++;
 	cd_top_old.ok = store_rev_path(d->store, rev, path, sizeof(path)) ==
 	                    0 &&
 	                conf_load(path, cd_top_old.c, err, sizeof(err)) == 0;
@@ -107,14 +117,68 @@ cd_top_rekey(struct cd *d, struct top_key *k)
 		}
 }
 
+/* The revision K was counted under, as cd_top_name() reads it. */
+static uint32_t
+cd_top_rev(const struct cd *d, const struct top_key *k)
+{
+	return k->revision ? k->revision : (uint32_t)d->dp_boot_rev;
+}
+
+static int
+cd_top_cmp_rev(const void *a, const void *b, void *arg)
+{
+	uint32_t x = cd_top_rev(arg, &((const struct top_entry *)a)->k);
+	uint32_t y = cd_top_rev(arg, &((const struct top_entry *)b)->k);
+
+	return x < y ? -1 : x > y;
+}
+
+struct cd_top_order {
+	const struct cd *d;
+	const struct top_entry *v;
+};
+
+static int
+cd_top_cmp_at(const void *a, const void *b, void *arg)
+{
+	const struct cd_top_order *o = arg;
+
+	return cd_top_cmp_rev(&o->v[*(const size_t *)a],
+	    &o->v[*(const size_t *)b], (void *)o->d);
+}
+
+/*
+ * V's N entries into T's rows, named.  An older revision's names come
+ * from its file, and one file is kept at a time: so the entries are
+ * named revision by revision, never in the order the sketches or the
+ * ranking give them, where revisions alternate and every entry would
+ * read a file again (seconds of a blocked cordond for a sketch full of
+ * sources counted across two commits).  IDX has room for N.
+ */
+void
+cd_top_rank(struct cd *d, struct top_entry *v, size_t n, size_t *idx,
+    struct cd_top *t)
+{
+	qsort_r(v, n, sizeof(*v), cd_top_cmp_rev, d);
+	for (size_t i = 0; i < n; i++)
+		cd_top_rekey(d, &v[i].k);
+	t->n = top_merge(v, n);
+	for (size_t i = 0; i < t->n; i++)
+		idx[i] = i;
+	qsort_r(idx, t->n, sizeof(*idx), cd_top_cmp_at,
+	    &(struct cd_top_order){ d, v });
+	for (size_t i = 0; i < t->n; i++)
+		cd_top_row_fill(d, &v[idx[i]], &t->row[idx[i]]);
+}
+
 struct cd_top *
 cd_top_get(struct cd *d, struct cd_err *e)
 {
 	const struct top_sketch *s;
 	struct top_entry *v;
 	struct cd_top *t;
+	size_t n = 0, *idx;
 	unsigned nw;
-	size_t n = 0;
 	int64_t now = clk_boot_s();
 
 	/* Not through cd_dp.c: SNMP reads this, and cd_dp.c reaches SNMP. */
@@ -128,10 +192,12 @@ cd_top_get(struct cd *d, struct cd_err *e)
 		return NULL;
 	}
 	v = malloc((size_t)nw * TOP_ENTRIES_MAX * sizeof(*v));
+	idx = malloc((size_t)nw * TOP_ENTRIES_MAX * sizeof(*idx));
 	t = malloc(
 	    sizeof(*t) + (size_t)nw * TOP_ENTRIES_MAX * sizeof(t->row[0]));
-	if (v == NULL || t == NULL) {
+	if (v == NULL || idx == NULL || t == NULL) {
 		free(v);
+		free(idx);
 		free(t);
 		cd_fail(e, "internal", "out of memory");
 		return NULL;
@@ -141,12 +207,9 @@ cd_top_get(struct cd *d, struct cd_err *e)
 	for (unsigned w = 0; w < nw; w++)
 		n += top_collect(&s[w], now, v + n,
 		    (size_t)nw * TOP_ENTRIES_MAX - n, &t->total);
-	for (size_t i = 0; i < n; i++)
-		cd_top_rekey(d, &v[i].k);
-	t->n = top_merge(v, n);
-	for (size_t i = 0; i < t->n; i++)
-		cd_top_row_fill(d, &v[i], &t->row[i]);
+	cd_top_rank(d, v, n, idx, t);
 	free(v);
+	free(idx);
 	return t;
 }
 

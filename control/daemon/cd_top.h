@@ -7,6 +7,7 @@
 #define CORDON_CD_TOP_H
 
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/geo/geo.h"
@@ -36,5 +37,16 @@ struct cd;
 struct cd_err;
 /* The ranking now (malloc'd), or NULL with E filled (dataplane down). */
 struct cd_top *cd_top_get(struct cd *d, struct cd_err *e);
+
+/*
+ * The ranking of N collected entries V (reordered) into T's rows (room
+ * for N), rules named; IDX is room for N indexes.  cd_top_get()'s work
+ * once the sketches are read.
+ */
+struct top_entry;
+void cd_top_rank(struct cd *d, struct top_entry *v, size_t n, size_t *idx,
+    struct cd_top *t);
+/* Revision files read so far to name older revisions' rules. */
+unsigned long cd_top_files_read(void);
 
 #endif

@@ -422,17 +422,21 @@ dpc_status_copy(const struct dpc_msg_status *w, struct dpc_status *st)
 
 /*
  * Maps the counters memfd read-only, after checking its size: COUNT
- * struct stats, then as many top sketches (core/top).
+ * struct stats, then as many top sketches (core/top).  It must be sealed
+ * against shrinking: else cordon-dp could cut it later, and cordond's
+ * next read of a counter or a sketch past the end would be a SIGBUS.
  */
 static int
 dpc_stats_map(struct dpc *c, int fd, unsigned count)
 {
 	size_t len =
 	    (size_t)count * (sizeof(struct stats) + sizeof(struct top_sketch));
+	int seals = fcntl(fd, F_GET_SEALS);
 	struct stat sb;
 	void *p;
 
-	if (count == 0 || fstat(fd, &sb) != 0 || (size_t)sb.st_size != len) {
+	if (count == 0 || seals < 0 || !(seals & F_SEAL_SHRINK) ||
+	    fstat(fd, &sb) != 0 || (size_t)sb.st_size != len) {
 		errno = EPROTO;
 		return -1;
 	}

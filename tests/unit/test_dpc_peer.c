@@ -142,6 +142,50 @@ t_short_is_refused(void **state)
 	assert_int_equal(errno, EPROTO);
 }
 
+/*
+ * Every type, SYSLOG and the status replies among them: a payload a byte
+ * short or a byte long, or a header claiming more than arrived, is
+ * refused before anyone reads the payload.
+ */
+static void
+t_sizes_exact(void **state)
+{
+	static uint8_t buf[DPC_MSG_MAX + 64], payload[DPC_MSG_MAX];
+	struct dpc_hdr h;
+	char err[160];
+
+	(void)state;
+	for (unsigned t = DPC_HELLO; t < DPC_TYPE_MAX; t++) {
+		long want = dpc_msg_payload_size(t), n;
+
+		assert_true(want >= 0);
+		n = dpc_msg_pack(buf, t, 1, payload, (size_t)want);
+		assert_int_equal(dpc_msg_check(buf, (size_t)n, &h, err,
+		                     sizeof(err)),
+		    0);
+		if (want > 0) {
+			n = dpc_msg_pack(buf, t, 1, payload, (size_t)want - 1);
+			assert_int_equal(dpc_msg_check(buf, (size_t)n, &h, err,
+			                     sizeof(err)),
+			    -1);
+		}
+		n = dpc_msg_pack(buf, t, 1, payload, (size_t)want + 1);
+		if (n > 0)
+			assert_int_equal(dpc_msg_check(buf, (size_t)n, &h, err,
+			                     sizeof(err)),
+			    -1);
+		/* The header says the whole payload; half of it came. */
+		n = dpc_msg_pack(buf, t, 1, payload, (size_t)want);
+		assert_int_equal(dpc_msg_check(buf, (size_t)(n - want / 2), &h,
+		                     err, sizeof(err)),
+		    want / 2 ? -1 : 0);
+	}
+	assert_int_equal(dpc_msg_check(buf, DPC_MSG_MAX + 1, &h, err,
+	                     sizeof(err)),
+	    -1);
+	assert_int_equal(dpc_msg_check(buf, 3, &h, err, sizeof(err)), -1);
+}
+
 int
 main(void)
 {
@@ -149,6 +193,7 @@ main(void)
 		cmocka_unit_test(t_sealed_is_taken),
 		cmocka_unit_test(t_unsealed_is_refused),
 		cmocka_unit_test(t_short_is_refused),
+		cmocka_unit_test(t_sizes_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

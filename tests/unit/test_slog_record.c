@@ -120,6 +120,53 @@ test_record_without_policy(void **state)
 	assert_int_equal(dpc_record_add(&r, "x", "y"), -1);
 }
 
+/*
+ * A rule or port name that tries to close the value, the element or the
+ * line, in the fallback's record as it goes out: '"', '\\' and ']'
+ * escaped in every PARAM-VALUE (RFC 5424, 6.3.3), control bytes
+ * replaced, one SD-ELEMENT closed once, one line.
+ */
+static void
+test_record_injection(void **state)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+	struct dpc_wire_event ev = event_v4();
+	char buf[SL_MSG_MAX];
+	const char *c, *sd;
+	struct dpc_record r;
+	struct sl_msg m = { .facility = 1, .unix_us = 0, .app = "cordon-dp" };
+	int quoted = 0, closes = 0;
+
+	(void)state;
+	assert_non_null(p);
+	p->nrules = 2;
+	snprintf(p->rule[1].name, POL_NAME_MAX, "a\"] x=\"y\\\r\n <1>1 z");
+	dpc_record_fill(&r, &ev, p, "p]\"0\n", 1, 0, 0);
+	assert_int_equal(dpc_record_add(&r, "fallback", "true"), 0);
+	m.severity = r.severity;
+	m.msgid = r.msgid;
+	m.sd = r.sd;
+	m.nsd = r.nsd;
+	m.msg = r.msg;
+	assert_true(sl_format(&m, buf, sizeof(buf)) > 0);
+	assert_null(strpbrk(buf, "\r\n"));
+	assert_non_null(strstr(buf, " rule=\"a\\\"\\] x=\\\"y\\\\?? <1>1 z\""));
+	assert_non_null(strstr(buf, " port=\"p\\]\\\"0?\""));
+	assert_non_null(sd = strstr(buf, "[cordon@32473 "));
+	for (c = sd; *c; c++) {
+		if (quoted && *c == '\\')
+			c++;
+		else if (*c == '"')
+			quoted = !quoted;
+		else if (!quoted && *c == ']')
+			closes++;
+	}
+	assert_int_equal(closes, 1);
+	assert_false(quoted);
+	assert_non_null(strstr(buf, " fallback=\"true\"] "));
+	free(p);
+}
+
 static void
 test_bucket(void **state)
 {
@@ -211,6 +258,7 @@ main(void)
 		cmocka_unit_test(test_record_fields),
 		cmocka_unit_test(test_record_without_policy),
 		cmocka_unit_test(test_bucket),
+		cmocka_unit_test(test_record_injection),
 		cmocka_unit_test(test_syslog_check),
 	};
 

@@ -63,6 +63,46 @@ cd_pid_alive(pid_t pid)
 	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
+/*
+ * The revision an adopted cordon-dp PID started with: the one whose file
+ * in the state folder follows "-c" after the EAL's "--" on its command
+ * line (cd_dp_argv), or 0, unknown (show top then names the positions
+ * counted under its start-up policy #N@r0, not by the rules that sit at
+ * those positions now).
+ */
+static uint64_t
+cd_dp_boot_rev_of(const struct cd *d, pid_t pid)
+{
+	char path[64], buf[8192], want[CONF_PATH_MAX + 32], *p, *end,
+	    *file = NULL;
+	const char *base;
+	bool args = false;
+	uint64_t rev;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if (pid <= 0 || (f = fopen(path, "re")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (p = buf; p < buf + n && file == NULL; p += strlen(p) + 1) {
+		if (args && strcmp(p, "-c") == 0 && p + 3 < buf + n)
+			file = p + 3;
+		args = args || strcmp(p, "--") == 0;
+	}
+	if (file == NULL)
+		return 0;
+	base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	rev = strtoull(base, &end, 10);
+	if (end == base || strcmp(end, ".conf") != 0 ||
+	    store_rev_path(d->store, rev, want, sizeof(want)) != 0 ||
+	    strcmp(want, file) != 0)
+		return 0;
+	return rev;
+}
+
 static void
 cd_dp_argv(struct cd *d, char **av, size_t max)
 {
@@ -278,8 +318,8 @@ cd_dp_connect(struct cd *d)
 	}
 	if (d->dp_child && st.pid != d->dp_pid)
 		d->dp_child = false;
-	if (!d->dp_child) /* its start-up file is unknown: say running */
-		d->dp_boot_rev = d->run.rev;
+	if (!d->dp_child) /* its start-up file, from its command line */
+		d->dp_boot_rev = cd_dp_boot_rev_of(d, st.pid);
 	if (!d->dp_child)
 		cd_log("adopted cordon-dp pid %d (revision %lu)", (int)st.pid,
 		    (unsigned long)st.revision);

@@ -19,7 +19,7 @@
 /*
  * Revision 0 is cordon-dp's own start-up policy: the file of the
  * revision cordond started it with (dp_boot_rev; an adopted cordon-dp's
- * is taken to be the revision running then).
+ * is the revision file on its command line, else unknown: #N@r0).
  *
  * Names of an older revision's rules, read from its file in the state
  * folder: positions are the file's rule order (pol_compile).  One

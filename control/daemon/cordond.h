@@ -108,7 +108,7 @@ struct cd {
 	enum cd_dp_state dp_state;
 	pid_t dp_pid; /* the cordon-dp we talk to (or spawned) */
 	/* The revision whose file it was started with: its revision 0
-	 * (show top names what that policy denied with it). */
+	 * (show top names what that policy denied with it); 0: unknown. */
 	uint64_t dp_boot_rev;
 	bool dp_child; /* DP_PID is our child */
 	unsigned restarts;

@@ -221,6 +221,18 @@ def test_top_live(rig):
     assert rows_of(cd.ok("top"))[:3] == [h + (0,) for h in HEAVY]
     assert rows_of(cd.ok("top", rule="ru-rdp-drop"))[0][:4] == HEAVY[1]
 
+    # cordond killed and started again adopts cordon-dp: rows counted
+    # under cordon-dp's start-up policy (revision 0) keep that policy's
+    # names, never the names at their positions in the running revision
+    # (where us-first, an allow rule, now sits above every other).
+    dp_pid = cd.ok("status")["dataplane"]["pid"]
+    cd.kill9()
+    cd.spawn()
+    assert cd.wait_dp_up(60, what="cordon-dp adopted")["pid"] == dp_pid
+    top = cd.ok("top", limit=1000)
+    assert "us-first" not in {r["rule"] for r in top["top"]}
+    assert rows_of(top)[:3] == [h + (0,) for h in HEAVY]
+
     # No traffic for a window: everything is forgotten, everywhere.
     t0 = time.monotonic()
     wait_for("the window to pass",

@@ -422,9 +422,10 @@ dpc_status_copy(const struct dpc_msg_status *w, struct dpc_status *st)
 
 /*
  * Maps the counters memfd read-only, after checking its size: COUNT
- * struct stats, then as many top sketches (core/top).  It must be sealed
- * against shrinking: else cordon-dp could cut it later, and cordond's
- * next read of a counter or a sketch past the end would be a SIGBUS.
+ * struct stats (at most DPC_WORKERS_MAX), then as many top sketches
+ * (core/top).  It must be sealed against shrinking: else cordon-dp
+ * could cut it later, and cordond's next read of a counter or a sketch
+ * past the end would be a SIGBUS.
  */
 static int
 dpc_stats_map(struct dpc *c, int fd, unsigned count)
@@ -435,8 +436,9 @@ dpc_stats_map(struct dpc *c, int fd, unsigned count)
 	struct stat sb;
 	void *p;
 
-	if (count == 0 || seals < 0 || !(seals & F_SEAL_SHRINK) ||
-	    fstat(fd, &sb) != 0 || (size_t)sb.st_size != len) {
+	if (count == 0 || count > DPC_WORKERS_MAX || seals < 0 ||
+	    !(seals & F_SEAL_SHRINK) || fstat(fd, &sb) != 0 ||
+	    (size_t)sb.st_size != len) {
 		errno = EPROTO;
 		return -1;
 	}

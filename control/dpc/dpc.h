@@ -18,6 +18,8 @@
 #define DPC_HASH_LEN 32 /* SHA-256 */
 #define DPC_PORT_MAX 16
 #define DPC_NAME_MAX 32
+/* Counters (workers) in the memfd at most: RTE_MAX_LCORE may reach it. */
+#define DPC_WORKERS_MAX 1024
 
 struct dpc_status {
 	pid_t pid;

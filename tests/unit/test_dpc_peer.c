@@ -29,6 +29,7 @@
 #include "wire/dpc_proto.h"
 
 static char path[64];
+static uint32_t count = 1; /* the workers the peer says it has */
 
 /* A memfd of LEN bytes with SEALS. */
 static int
@@ -65,7 +66,7 @@ peer(int lfd, int fd)
 	st.version = DPC_PROTO_VERSION;
 	st.stats_size = sizeof(struct stats);
 	st.top_size = sizeof(struct top_sketch);
-	st.stats_count = 1;
+	st.stats_count = count;
 	st.workers = 1;
 	n = dpc_msg_pack(buf, DPC_HELLO_REPLY, h.seq, &st, sizeof(st));
 	iov = (struct iovec){ buf, (size_t)n };
@@ -186,6 +187,24 @@ t_sizes_exact(void **state)
 	assert_int_equal(dpc_msg_check(buf, 3, &h, err, sizeof(err)), -1);
 }
 
+/*
+ * More workers than any cordon-dp runs: refused, even with a memfd of
+ * that size (a sparse one costs the peer nothing; cordond would sum and
+ * scan every element, faulting in its pages, at each read).
+ */
+static void
+t_too_many_workers(void **state)
+{
+	(void)state;
+	count = DPC_WORKERS_MAX;
+	assert_int_equal(hello(DPC_WORKERS_MAX * len1, F_SEAL_SHRINK), 0);
+	count = DPC_WORKERS_MAX + 1;
+	assert_int_equal(hello((DPC_WORKERS_MAX + 1) * len1, F_SEAL_SHRINK),
+	    -1);
+	assert_int_equal(errno, EPROTO);
+	count = 1;
+}
+
 int
 main(void)
 {
@@ -194,6 +213,7 @@ main(void)
 		cmocka_unit_test(t_unsealed_is_refused),
 		cmocka_unit_test(t_short_is_refused),
 		cmocka_unit_test(t_sizes_exact),
+		cmocka_unit_test(t_too_many_workers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

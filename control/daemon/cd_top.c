@@ -147,6 +147,56 @@ cd_top_cmp_at(const void *a, const void *b, void *arg)
 	    &o->v[*(const size_t *)b], (void *)o->d);
 }
 
+/* Rows by source, country and rule name. */
+static int
+cd_top_cmp_row(const void *a, const void *b)
+{
+	const struct cd_top_row *x = a, *y = b;
+	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
+
+	if (c == 0)
+		c = x->af - y->af;
+	if (c == 0)
+		c = x->cc - y->cc;
+	return c ? c : strcmp(x->rule, y->rule);
+}
+
+/* Rows by packets, most first; ties as cd_top_cmp_row. */
+static int
+cd_top_cmp_packets(const void *a, const void *b)
+{
+	const struct cd_top_row *x = a, *y = b;
+
+	if (x->packets != y->packets)
+		return x->packets < y->packets ? 1 : -1;
+	return cd_top_cmp_row(a, b);
+}
+
+/*
+ * Rows of one source, country and rule name folded into one: keys that
+ * stayed apart because their rule runs no more (it has no running
+ * position to move to) but was counted under two older revisions.
+ */
+static size_t
+cd_top_fold(struct cd_top_row *r, size_t n)
+{
+	size_t m = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(r, n, sizeof(*r), cd_top_cmp_row);
+	for (size_t i = 1; i < n; i++) {
+		if (cd_top_cmp_row(&r[m], &r[i]) == 0) {
+			r[m].packets += r[i].packets;
+			r[m].err += r[i].err;
+		} else {
+			r[++m] = r[i];
+		}
+	}
+	qsort(r, ++m, sizeof(*r), cd_top_cmp_packets);
+	return m;
+}
+
 /*
  * V's N entries into T's rows, named.  An older revision's names come
  * from its file, and one file is kept at a time: so the entries are
@@ -169,6 +219,7 @@ cd_top_rank(struct cd *d, struct top_entry *v, size_t n, size_t *idx,
 	    &(struct cd_top_order){ d, v });
 	for (size_t i = 0; i < t->n; i++)
 		cd_top_row_fill(d, &v[idx[i]], &t->row[idx[i]]);
+	t->n = cd_top_fold(t->row, t->n);
 }
 
 struct cd_top *

@@ -48,12 +48,11 @@ t_names_by_revision(void **state)
 {
 	struct cd d = { 0 };
 	struct cd_top *t;
-	char err[256], path[300];
+	char err[256];
 	unsigned long before;
 	size_t r2 = 0, r3 = 0;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
 	assert_non_null(d.store = store_open(dir, err, sizeof(err)));
 	rev_file(2, "old-two");
 	rev_file(3, "old-three");
@@ -92,10 +91,67 @@ t_names_by_revision(void **state)
 	assert_int_equal(r3, N / 2);
 	free(t);
 	store_close(d.store);
-	for (unsigned r = 2; r <= 3; r++) {
-		snprintf(path, sizeof(path), "%s/revisions/%06u.conf", dir, r);
-		unlink(path);
+}
+
+/*
+ * A rule deleted by the last commit, counted under the two revisions
+ * before it (the boot one and the next): one source, one row, its
+ * counts summed, never two rows of the same source, country and rule
+ * (a duplicate series for Prometheus, two lines for the admin).
+ */
+static void
+t_same_name_one_row(void **state)
+{
+	struct cd d = { 0 };
+	struct top_entry e[3] = { 0 };
+	struct cd_top *t;
+	char err[256];
+
+	(void)state;
+	assert_non_null(d.store = store_open(dir, err, sizeof(err)));
+	rev_file(2, "gone");
+	rev_file(3, "gone");
+	d.run.pol = &pol;
+	d.run.rev = 4;
+	d.dp_boot_rev = 2;
+	for (unsigned i = 0; i < 3; i++) {
+		e[i].k.af = 4;
+		e[i].k.src[0] = 198;
+		e[i].k.revision = i == 1 ? 3 : 0;
+		e[i].count = 10 * (i + 1);
+		e[i].err = i;
 	}
+	e[2].k.src[0] = 203; /* another source */
+	e[2].count = 25;
+	t = malloc(sizeof(*t) + 3 * sizeof(t->row[0]));
+	assert_non_null(t);
+	cd_top_rank(&d, e, 3, idx, t);
+	assert_int_equal(t->n, 2);
+	assert_string_equal(t->row[0].src, "198.0.0.0");
+	assert_string_equal(t->row[0].rule, "gone");
+	assert_int_equal(t->row[0].packets, 30);
+	assert_int_equal(t->row[0].err, 1);
+	assert_string_equal(t->row[1].src, "203.0.0.0");
+	assert_int_equal(t->row[1].packets, 25);
+	free(t);
+	store_close(d.store);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[64];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
 }
 
 int
@@ -103,7 +159,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_names_by_revision),
+		cmocka_unit_test(t_same_name_one_row),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,12 +5,14 @@
  * sliding window forgets a sub-window at a time, and per-worker
  * sketches merge into one ranking.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -281,6 +283,86 @@ t_hash_structured(void **state)
 	assert_int_equal(crowded, 0);
 }
 
+/*
+ * The torn-read protocol under a live writer: a thread replaces entries
+ * as fast as it can (every packet a new source) and moves to a new
+ * sub-window every few thousand, while the reader collects; every key
+ * it returns must be one the writer wrote whole (its fields all derive
+ * from its source), never a mix of two.
+ */
+static struct top_sketch live;
+static int64_t live_now = 1000;
+static int live_stop;
+
+static struct top_key
+key_of(uint32_t x)
+{
+	struct top_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.af = 4;
+	memcpy(k.src, &x, sizeof(x));
+	k.revision = x * 2654435761u;
+	k.cc = (uint16_t)(x ^ 0x5a5a);
+	k.rule = (uint16_t)((x >> 16) ^ 0x1234);
+	return k;
+}
+
+static void *
+live_writer(void *arg)
+{
+	uint32_t x = 0;
+
+	(void)arg;
+	while (!__atomic_load_n(&live_stop, __ATOMIC_RELAXED)) {
+		struct top_key k = key_of(x++);
+
+		if (x % 4096 == 0)
+			__atomic_store_n(&live_now, live_now + 1,
+			    __ATOMIC_RELAXED);
+		top_add(&live, &k,
+		    __atomic_load_n(&live_now, __ATOMIC_RELAXED));
+	}
+	return NULL;
+}
+
+static void
+t_torn_live(void **state)
+{
+	static struct top_entry got[TOP_ENTRIES_MAX];
+	struct timespec t0, t1;
+	unsigned long seen = 0;
+	pthread_t th;
+
+	(void)state;
+	top_init(&live, 10, SEED);
+	assert_int_equal(pthread_create(&th, NULL, live_writer, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		uint64_t total = 0;
+		size_t n = top_collect(&live,
+		    __atomic_load_n(&live_now, __ATOMIC_RELAXED), got,
+		    TOP_ENTRIES_MAX, &total);
+
+		for (size_t i = 0; i < n; i++) {
+			uint32_t x;
+			struct top_key k;
+
+			memcpy(&x, got[i].k.src, sizeof(x));
+			k = key_of(x);
+			assert_true(top_key_eq(&got[i].k, &k));
+			assert_true(got[i].count > got[i].err);
+		}
+		seen += n;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((t1.tv_sec - t0.tv_sec) * 1000 +
+	             (t1.tv_nsec - t0.tv_nsec) / 1000000 <
+	         700);
+	__atomic_store_n(&live_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	assert_true(seen > 0);
+}
+
 int
 main(void)
 {
@@ -291,6 +373,7 @@ main(void)
 		cmocka_unit_test(t_merge),
 		cmocka_unit_test(t_torn),
 		cmocka_unit_test(t_hash_structured),
+		cmocka_unit_test(t_torn_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,144 @@
+"""Attacks on the issue-14 surfaces (the admin's day): each test here
+failed on the code before its fix.
+
+    CORDOND     the daemon (default build/cordond)
+
+Run as root (/usr/bin/python3 -m pytest tests/ctl/test_attack14.py).
+"""
+import json
+import os
+import time
+
+import pytest
+
+from test_daemon import NOBODY, Conn, Daemon, binaries  # noqa: F401
+
+
+@pytest.fixture
+def cd_nodp(binaries):  # noqa: F811
+    """cordond whose dataplane cannot start: control-only behaviour."""
+    d = Daemon(dp=False).start(wait_dp=False)
+    yield d
+    d.stop()
+
+
+def as_nobody_hold(path, requests, hold_s):
+    """Forks a child that, as uid 65534, sends each of REQUESTS on its
+    own connection to PATH and keeps them all open HOLD_S seconds.
+    Returns (pid, read end): the replies come as one JSON line."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups([NOBODY])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            conns, out = [], []
+            for cmd, args in requests:
+                try:
+                    c = Conn(path, timeout=5)
+                    out.append(c.req(cmd, **args))
+                    conns.append(c)
+                except OSError as e:
+                    out.append({"ok": False, "oserror": str(e)})
+            os.write(w, (json.dumps(out) + "\n").encode())
+            time.sleep(hold_s)
+        finally:
+            os._exit(0)
+    os.close(w)
+    return pid, r
+
+
+def read_line(fd):
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    return json.loads(data)
+
+
+def test_ro_user_cannot_take_every_monitor(cd_nodp):
+    """Hole: CD_MON_MAX (8) subscribers at once, and any local user may
+    hold 8 connections on the world-writable read-only socket: one user
+    could take every monitor slot and keep the admins from watching
+    (`cordonctl monitor` answered busy).  Now a non-root uid holds a few
+    monitors and the read-only socket never takes the last ones."""
+    d = cd_nodp
+    pid, r = as_nobody_hold(d.ro, [("monitor", {})] * 8, 6)
+    try:
+        got = read_line(r)
+        subscribed = sum(1 for x in got if x.get("ok"))
+        assert 1 <= subscribed < 8, got
+        refused = [x for x in got if not x.get("ok")]
+        assert all(x["error"]["code"] == "busy" for x in refused), got
+        c = Conn(d.sock)
+        rep = c.req("monitor")
+        assert rep["ok"], rep
+        c.close()
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(r)
+
+
+def alarm(d, name):
+    for a in d.ok("alarm-list")["alarms"]:
+        if a["name"] == name:
+            return a
+    return None
+
+
+@pytest.fixture
+def cd_alarmed(binaries):  # noqa: F811
+    """cordond with its dataplane up and a dataplane-restarted alarm (an
+    event alarm: only an admin clears it) kept from before a restart."""
+    from test_daemon import DP
+    if not DP:
+        pytest.skip("cordon-dp has no --control yet")
+    d = Daemon()
+    os.makedirs(d.dir + "/state", mode=0o700)
+    with open(d.dir + "/state/alarms.json", "w") as f:
+        json.dump({"schema": 1, "alarms": [{
+            "name": "dataplane-restarted", "raised": int(time.time()),
+            "detail": "before the test", "count": 1, "acked_at": 0,
+            "acked_uid": 0, "acked_by": ""}]}, f)
+    d.start()
+    yield d
+    d.stop()
+
+
+def test_alarm_ack_and_clear_not_stored_are_refused(cd_alarmed):
+    """Hole: alarm-ack (and alarm-clear) answered ok and audited the
+    change though the alarm table could not be stored: after a restart
+    the acknowledgement (or the clear) was gone.  Now the table is
+    stored first; when it cannot be, the command is refused and the
+    table stays as it was."""
+    d = cd_alarmed
+    name = "dataplane-restarted"
+    assert alarm(d, name)["acknowledged"] is False
+    blocker = d.dir + "/state/alarms.json.tmp"
+    os.mkdir(blocker)   # store_file_write cannot create its temporary
+    try:
+        r = d.req("alarm-ack", name=name)
+        assert not r["ok"] and r["error"]["code"] == "internal", r
+        assert alarm(d, name)["acknowledged"] is False
+        r = d.req("alarm-clear", name=name)
+        assert not r["ok"] and r["error"]["code"] == "internal", r
+        assert alarm(d, name) is not None
+    finally:
+        os.rmdir(blocker)
+    assert d.ok("alarm-ack", name=name)["acknowledged"] == [name]
+    # kill -9 right after the answer: the acknowledgement is kept.
+    d.proc.send_signal(9)
+    d.proc.wait()
+    d.start()
+    a = alarm(d, name)
+    assert a is not None and a["acknowledged"] is True, a
+    assert d.ok("alarm-clear", name=name)["cleared"] == name
+    d.proc.send_signal(9)
+    d.proc.wait()
+    d.start()
+    assert alarm(d, name) is None

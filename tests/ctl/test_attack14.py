@@ -142,3 +142,53 @@ def test_alarm_ack_and_clear_not_stored_are_refused(cd_alarmed):
     d.proc.wait()
     d.start()
     assert alarm(d, name) is None
+
+
+@pytest.fixture
+def cd_dp(binaries):  # noqa: F811
+    """cordond with its dataplane up."""
+    from test_daemon import DP
+    if not DP:
+        pytest.skip("cordon-dp has no --control yet")
+    d = Daemon().start()
+    yield d
+    d.stop()
+
+
+def counters_file(d):
+    with open(d.dir + "/state/counters.json") as f:
+        return json.load(f)
+
+
+def cleared_at(d, rule):
+    return [e["cleared"] for e in counters_file(d)["rules"]
+            if e["name"] == rule]
+
+
+def test_clear_counters_not_stored_is_refused(cd_dp):
+    """Hole: clear counters answered ok (and audited) though
+    counters.json could not be written: a restart brought the cleared
+    hits back.  Now refused, the entries as they were."""
+    d = cd_dp
+    rule = "ssh-prohibited"
+    assert cleared_at(d, rule) == [0]
+    blocker = d.dir + "/state/counters.json.tmp"
+    os.mkdir(blocker)
+    try:
+        r = d.req("clear-counters", rule=rule)
+        assert not r["ok"] and r["error"]["code"] == "internal", r
+        r = d.req("clear-counters")
+        assert not r["ok"] and r["error"]["code"] == "internal", r
+    finally:
+        os.rmdir(blocker)
+    # Not cleared in memory either: the next save writes it as it was.
+    d.ok("set", kind="rule", name="x", attrs={"action": "drop",
+                                                "src": "prohibited"})
+    d.ok("commit")
+    assert cleared_at(d, rule) == [0]
+    got = d.ok("clear-counters", rule=rule)["cleared"]
+    assert [c["rule"] for c in got] == [rule]
+    d.proc.send_signal(9)
+    d.proc.wait()
+    d.start()
+    assert cleared_at(d, rule)[0] > 0

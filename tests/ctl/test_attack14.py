@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from test_daemon import NOBODY, Conn, Daemon, binaries  # noqa: F401
+from test_daemon import (NOBODY, Conn, Daemon, as_nobody,  # noqa: F401
+                         binaries)
 
 
 @pytest.fixture
@@ -192,3 +193,28 @@ def test_clear_counters_not_stored_is_refused(cd_dp):
     d.proc.wait()
     d.start()
     assert cleared_at(d, rule)[0] > 0
+
+
+def test_ro_socket_refuses_issue14_changes(cd_nodp):
+    """Every issue-14 command that changes something is denied on the
+    read-only socket, as nobody and as root, and leaves no candidate
+    (coverage: these held before)."""
+    d = cd_nodp
+    changes = [
+        ("discard", {}), ("update", {}),
+        ("rollback", {"revision": 1}),
+        ("load", {"mode": "override", "text": "rules = ();\n"}),
+        ("load", {"mode": "merge", "text": "rules = ();\n"}),
+        ("rename", {"kind": "rule", "name": "ssh-prohibited", "to": "y"}),
+        ("clear-counters", {}),
+        ("alarm-ack", {"name": "all"}),
+        ("alarm-clear", {"name": "dataplane-restarted"}),
+    ]
+    for cmd, args in changes:
+        r = d.req(cmd, sock=d.ro, **args)
+        assert r["error"]["code"] == "denied", (cmd, r)
+    for r in as_nobody(d.ro, changes):
+        assert r["error"]["code"] == "denied", r
+    assert d.ok("show", what="candidate")["exists"] is False
+    assert all(a["acknowledged"] is False
+               for a in d.ok("alarm-list")["alarms"])

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from test_daemon import (NOBODY, Conn, Daemon, as_nobody,  # noqa: F401
+from test_daemon import (CORDON_DP, NOBODY, Conn, Daemon, as_nobody,  # noqa: F401
                          binaries)
 
 
@@ -218,3 +218,67 @@ def test_ro_socket_refuses_issue14_changes(cd_nodp):
     assert d.ok("show", what="candidate")["exists"] is False
     assert all(a["acknowledged"] is False
                for a in d.ok("alarm-list")["alarms"])
+
+
+def test_control_group_is_roots(cd_dp, tmp_path):
+    """Hole: since the running revision's control group runs (issue
+    14), a member of the control socket's group could commit one with
+    its own dp_binary (or dp_args, sockets, ...), and the next cordond
+    start ran that program as root.  Now a commit or rollback by a
+    non-root uid that changes the control group is refused (denied);
+    root may."""
+    d = cd_dp
+    marker = str(tmp_path / "ran-as")
+    evil = str(tmp_path / "evil-dp")
+    with open(evil, "w") as f:
+        f.write("#!/bin/sh\nid -u > %s\nexec %s \"$@\"\n" % (marker,
+                                                           CORDON_DP))
+    os.chmod(evil, 0o755)
+    os.chmod(str(tmp_path), 0o755)
+    text = d.ok("show", what="config")["text"]
+    assert 'dp_binary = "%s"' % CORDON_DP in text, text
+    bad = text.replace('dp_binary = "%s"' % CORDON_DP,
+                       'dp_binary = "%s"' % evil)
+    out = as_nobody(d.sock, [
+        ("load", {"mode": "override", "text": bad}),
+        ("commit", {}),
+    ])
+    assert out[0]["ok"], out
+    assert not out[1]["ok"] and out[1]["error"]["code"] == "denied", out
+    assert d.ok("show", what="config")["text"] == text
+    # A restart runs the running revision's control group: not evil's.
+    d.proc.send_signal(9)
+    d.proc.wait()
+    for pid in list(d.dp_pids) + ([d.dp_pid] if d.dp_pid else []):
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    d.start()
+    assert not os.path.exists(marker)
+    # Root may; a non-root rollback to the revision before it may not.
+    assert "geo_max_age = 0;" in text, text
+    d.ok("load", mode="override",
+         text=text.replace("geo_max_age = 0;", "geo_max_age = 3650;"))
+    rev = d.ok("commit")["revision"]
+    out = as_nobody(d.sock, [("rollback", {"revision": rev - 1,
+                                           "commit": True})])
+    assert out[0]["error"]["code"] == "denied", out
+    assert "geo_max_age = 3650;" in d.ok("show", what="config")["text"]
+    # dataplane.eal: "-d" loads a shared object into cordon-dp (root).
+    assert '"--no-pci"' in text
+    out = as_nobody(d.sock, [
+        ("discard", {}),
+        ("load", {"mode": "merge", "text": 'dataplane = { eal = [ '
+                  '"--no-huge", "-d", "/tmp/evil.so" ]; };\n'}),
+        ("commit", {})])
+    assert out[1]["ok"], out
+    assert out[2]["error"]["code"] == "denied", out
+    assert "dataplane" in out[2]["error"]["message"], out
+    # The policy stays theirs to change.
+    out = as_nobody(d.sock, [
+        ("discard", {}),
+        ("set", {"kind": "rule", "name": "x",
+                 "attrs": {"action": "drop", "src": "prohibited"}}),
+        ("commit", {})])
+    assert out[2]["ok"], out

@@ -667,6 +667,62 @@ test_rule_rename(void **state)
 	free(t);
 }
 
+/*
+ * The groups only root may change (cand_root_same): a rule edit leaves
+ * them the same; dp_binary, an EAL argument, the evidence folder or a
+ * control group added are each a difference, named.
+ */
+static void
+test_root_groups(void **state)
+{
+	const char *base = "rules = ( { name = \"a\"; action = \"drop\"; } );\n"
+	                   "control = { dp_binary = \"/usr/sbin/cordon-dp\"; "
+	                   "geo_max_age = 0; };\n"
+	                   "dataplane = { eal = [ \"--no-pci\" ]; };\n";
+	const char *which;
+
+	(void)state;
+	assert_int_equal(cand_root_same(base, base, &which), 1);
+	assert_int_equal(
+	    cand_root_same(base,
+	        "control = { geo_max_age = 0; dp_binary = "
+	        "\"/usr/sbin/cordon-dp\"; };\n"
+	        "dataplane = { eal = [ \"--no-pci\" ]; };\n"
+	        "rules = ( { name = \"b\"; action = \"allow\"; } );\n",
+	        &which),
+	    1);
+	assert_int_equal(cand_root_same(base,
+	                     "rules = ();\ncontrol = { dp_binary = \"/tmp/x\"; "
+	                     "geo_max_age = 0; };\n"
+	                     "dataplane = { eal = [ \"--no-pci\" ]; };\n",
+	                     &which),
+	    0);
+	assert_string_equal(which, "control");
+	assert_int_equal(cand_root_same(base,
+	                     "control = { dp_binary = \"/usr/sbin/cordon-dp\"; "
+	                     "geo_max_age = 0; };\n"
+	                     "dataplane = { eal = [ \"--no-pci\", \"-d\", "
+	                     "\"/tmp/x.so\" ]; };\n",
+	                     &which),
+	    0);
+	assert_string_equal(which, "dataplane");
+	assert_int_equal(cand_root_same(base,
+	                     "control = { dp_binary = \"/usr/sbin/cordon-dp\"; "
+	                     "geo_max_age = 0; };\n"
+	                     "dataplane = { eal = [ \"--no-pci\" ]; };\n"
+	                     "evidence = { dir = \"/etc/cron.d\"; };\n",
+	                     &which),
+	    0);
+	assert_string_equal(which, "evidence");
+	assert_int_equal(cand_root_same("rules = ();\n",
+	                     "rules = ();\ncontrol = { };\n", &which),
+	    0);
+	assert_int_equal(cand_root_same(base, "rules = (", &which), -1);
+	assert_int_equal(cand_root_same(base, "@include \"/etc/shadow\"\n",
+	                     &which),
+	    -1);
+}
+
 int
 main(void)
 {
@@ -686,6 +742,7 @@ main(void)
 		cmocka_unit_test(test_merge_groups),
 		cmocka_unit_test(test_merge_overrides),
 		cmocka_unit_test(test_merge_refusals),
+		cmocka_unit_test(test_root_groups),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -282,3 +282,25 @@ def test_control_group_is_roots(cd_dp, tmp_path):
                  "attrs": {"action": "drop", "src": "prohibited"}}),
         ("commit", {})])
     assert out[2]["ok"], out
+
+
+def test_class_file_line_not_shown(cd_dp, tmp_path):
+    """Hole: a member of the control socket's group named a file only
+    root reads as a relay class's prefix list; cordond (root) read it and
+    the refusal of commit (check) quoted its first line."""
+    d = cd_dp
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$SECRETHASH:19000:0:99999:7:::\n")
+    os.chmod(str(secret), 0o600)
+    out = as_nobody(d.sock, [
+        ("load", {"mode": "merge", "text": 'geo = { classes = ( { name = '
+                  '"x"; prefixes = "%s"; } ); };\n' % secret}),
+        ("commit", {"check": True}),
+        ("commit", {})])
+    assert out[0]["ok"], out
+    for r in out[1:]:
+        assert not r["ok"] and r["error"]["code"] == "geo", r
+        assert "SECRETHASH" not in r["error"]["message"], r
+        assert "not shown" in r["error"]["message"], r
+    with open(d.dir + "/state/audit.log") as f:
+        assert "SECRETHASH" not in f.read()

@@ -156,6 +156,39 @@ merge_group(config_setting_t *d, const config_setting_t *s)
 	return 0;
 }
 
+/*
+ * A list of named groups in the file names each once: merged, a second
+ * "a" would silently replace the first (a drop rule by an allow one),
+ * where loading the file itself refuses it.  Walks S: 0, or -1 with
+ * "LABEL:LINE: ..." in ERR.
+ */
+static int
+merge_dups(const config_setting_t *s, const char *label, char *err,
+    size_t errlen)
+{
+	const char *key = config_setting_is_list(s) ? merge_list_key(s) : NULL;
+	int n = config_setting_is_aggregate(s) ? config_setting_length(s) : 0;
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e =
+		    config_setting_get_elem(s, (unsigned)i);
+		const char *name = key ? merge_elem_name(e, key) : NULL;
+
+		for (int j = 0; name != NULL && j < i; j++)
+			if (strcmp(name,
+			        merge_elem_name(config_setting_get_elem(s,
+			                            (unsigned)j),
+			            key)) == 0)
+				return fail_with(err, errlen, EINVAL,
+				    "%s:%d: %s \"%s\" is in the file twice",
+				    label, config_setting_source_line(e), key,
+				    name);
+		if (merge_dups(e, label, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 merge_parse(config_t *cfg, const char *text, const char *label, char *err,
     size_t errlen)
@@ -178,7 +211,8 @@ cand_merge(const char *text, const char *file, const char *label, char **out,
 	config_init(&f);
 	if (cand_include_check(file, label, err, errlen) < 0 ||
 	    merge_parse(&c, text, "candidate", err, errlen) < 0 ||
-	    merge_parse(&f, file, label, err, errlen) < 0)
+	    merge_parse(&f, file, label, err, errlen) < 0 ||
+	    merge_dups(config_root_setting(&f), label, err, errlen) < 0)
 		goto out;
 	if (merge_group(config_root_setting(&c), config_root_setting(&f)) < 0 ||
 	    store_config_text(&c, out, NULL) < 0) {

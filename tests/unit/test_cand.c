@@ -633,6 +633,25 @@ test_merge_refusals(void **state)
 	    -1);
 	assert_non_null(strstr(err, "f.conf:2: @include is not allowed"));
 	assert_null(out);
+	/* A rule named twice: the allow would have replaced the drop. */
+	assert_int_equal(cand_merge(shipped,
+	                     "rules = (\n"
+	                     " { name = \"x\"; action = \"drop\"; },\n"
+	                     " { name = \"x\"; action = \"allow\"; } );\n",
+	                     "f.conf", &out, err, sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(
+	    strstr(err, "f.conf:3: name \"x\" is in the file twice"));
+	assert_null(out);
+	assert_int_equal(
+	    cand_merge(shipped,
+	        "geo = { overrides = (\n"
+	        " { prefix = \"192.0.2.0/24\"; country = \"US\"; },\n"
+	        " { prefix = \"192.0.2.0/24\"; country = \"CN\"; } ); };\n",
+	        "f.conf", &out, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "prefix \"192.0.2.0/24\" is in the file"));
 }
 
 /* rename rule: same place, same body, a new name; refusals by errno. */

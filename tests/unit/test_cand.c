@@ -619,7 +619,7 @@ test_merge_overrides(void **state)
 static void
 test_merge_refusals(void **state)
 {
-	char *out = NULL;
+	char *out = NULL, *t = NULL;
 
 	(void)state;
 	assert_int_equal(cand_merge(shipped, "rules = ( { name = \"x\";\n",
@@ -652,6 +652,41 @@ test_merge_refusals(void **state)
 	        "f.conf", &out, err, sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "prefix \"192.0.2.0/24\" is in the file"));
+	/* Rules the file orders with differing actions keep that order,
+	 * or the merge is refused: a new allow before the shipped reject,
+	 * appended, would come after it (test_merge_rules: same actions). */
+	assert_int_equal(
+	    cand_merge(shipped,
+	        "rules = (\n"
+	        " { name = \"ok\"; src = [ \"US\" ]; action = \"allow\"; },\n"
+	        " { name = \"mgmt-from-prohibited\"; src = [ \"CN\" ];"
+	        " action = \"reject\"; } );\n",
+	        "f.conf", &out, err, sizeof(err)),
+	    -1);
+	assert_null(out);
+	/* A new drop before an allow the candidate has: refused. */
+	assert_int_equal(
+	    cand_merge(shipped,
+	        "rules = (\n"
+	        " { name = \"mgmt-from-prohibited\"; src = [ \"CN\" ];"
+	        " action = \"allow\"; },\n"
+	        " { name = \"x\"; action = \"drop\"; } );\n",
+	        "f.conf", &out, err, sizeof(err)),
+	    0);
+	assert_int_equal(
+	    cand_merge(out,
+	        "rules = (\n"
+	        " { name = \"bad-host\"; src = [ \"192.0.2.66\" ];"
+	        " action = \"drop\"; },\n"
+	        " { name = \"mgmt-from-prohibited\"; src = [ \"CN\" ];"
+	        " action = \"allow\"; } );\n",
+	        "f.conf", &t, err, sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err,
+	    "f.conf:3: rule \"mgmt-from-prohibited\" (allow) comes after "
+	    "\"bad-host\" (drop)"));
+	free(out);
 }
 
 /* rename rule: same place, same body, a new name; refusals by errno. */

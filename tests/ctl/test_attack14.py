@@ -304,3 +304,32 @@ def test_class_file_line_not_shown(cd_dp, tmp_path):
         assert "not shown" in r["error"]["message"], r
     with open(d.dir + "/state/audit.log") as f:
         assert "SECRETHASH" not in f.read()
+
+
+def test_audit_names_cannot_forge_lines(cd_nodp):
+    """Hole: a name a client chose went into the audit record's command
+    as it was: `rename rule ssh-prohibited to "a\\nuid: 0..."` (or a
+    load's file label with ESC sequences) printed forged lines and
+    terminal escapes in root's `cordonctl show audit`.  Now control
+    bytes are '?' in the record, and cordonctl never prints them."""
+    from cordonrig import CORDONCTL
+    import subprocess
+    d = cd_nodp
+    forged = "a\nuid:       0\ncmd:       commit\x1b[2K\r"
+    out = as_nobody(d.sock, [
+        ("load", {"mode": "merge", "text": 'non_ip = "drop";\n',
+                  "file": "f\x1b]0;title\x07\x1b[2J"}),
+        ("rename", {"kind": "rule", "name": "ssh-prohibited", "to": forged}),
+    ])
+    assert out[0]["ok"], out
+    r = subprocess.run([CORDONCTL, "-s", d.sock, "show", "audit"],
+                       capture_output=True, timeout=20)
+    assert r.returncode == 0, r
+    assert b"\x1b" not in r.stdout and b"\r" not in r.stdout, r.stdout
+    assert b"\x07" not in r.stdout
+    uids = [ln for ln in r.stdout.decode().splitlines()
+            if ln.startswith("uid:")]
+    assert uids and all(ln.split()[1] == "65534" for ln in uids), uids
+    recs = d.ok("show", what="audit")["records"]
+    assert any("rename rule ssh-prohibited to a?uid:" in x["cmd"]
+               for x in recs), recs

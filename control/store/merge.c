@@ -295,7 +295,7 @@ merge3(const char *base, const char *mine, const char *theirs, char **out,
 	}
 	s.out = NULL;
 	if (s.conflicts == 0) {
-		rc = 0;
+		rc = merge_names_check(base, mine, theirs, *out, err, errlen);
 		goto done;
 	}
 	snprintf(err, errlen, "%u conflict%s: %s%s", s.conflicts,

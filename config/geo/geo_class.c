@@ -19,6 +19,7 @@
 #include "config/geo/geo_class.h"
 #include "config/geo/geo_layer.h"
 #include "config/geo/geo_special.h"
+#include "core/util/ropen.h"
 
 #define GC_LINE_MAX 256
 #define GC_ASN_MAX  (1u << 20) /* distinct ASNs over all classes */
@@ -91,8 +92,9 @@ gc_open(struct gc_file *f, const char *path, EVP_MD_CTX *md, char *err,
 	memset(f, 0, sizeof(*f));
 	f->path = path;
 	f->md = md;
-	if ((f->fp = fopen(path, "re")) == NULL)
-		return gc_err(f, err, errlen, "%s", strerror(errno));
+	if ((f->fp = ropen_file(path)) == NULL)
+		return gc_err(f, err, errlen, "%s",
+		    errno == EINVAL ? "not a regular file" : strerror(errno));
 	EVP_DigestUpdate(md, path, strlen(path) + 1);
 	return 0;
 }

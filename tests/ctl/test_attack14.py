@@ -333,3 +333,28 @@ def test_audit_names_cannot_forge_lines(cd_nodp):
     recs = d.ok("show", what="audit")["records"]
     assert any("rename rule ssh-prohibited to a?uid:" in x["cmd"]
                for x in recs), recs
+
+
+def test_fifo_paths_do_not_hang_cordond(cd_dp, tmp_path):
+    """Hole: a member of the control socket's group named a FIFO as a
+    relay class's list (or a geo database): commit check opened it and
+    cordond waited for a writer forever, answering no one (root
+    included).  Now such a file is refused at once: not a regular
+    file."""
+    d = cd_dp
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo, 0o666)
+    os.chmod(str(tmp_path), 0o755)
+    for text in ('geo = { classes = ( { name = "x"; prefixes = "%s"; } ); };'
+                 '\n' % fifo,
+                 'geo = { databases = ( { file = "%s"; '
+                 'field = "country_code"; } ); };\n' % fifo):
+        t0 = time.time()
+        out = as_nobody(d.sock, [("discard", {}),
+                                 ("load", {"mode": "merge", "text": text}),
+                                 ("commit", {"check": True})])
+        assert out[1]["ok"], out
+        assert not out[2]["ok"], out
+        assert "not a regular file" in out[2]["error"]["message"], out
+        assert time.time() - t0 < 10
+        assert d.req("status")["ok"]

@@ -19,6 +19,7 @@
 #include "config/geo/geo_class.h"
 #include "config/geo/geo_layer.h"
 #include "config/geo/geo_special.h"
+#include "core/util/ropen.h"
 
 #define GC_LINE_MAX 256
 #define GC_ASN_MAX  (1u << 20) /* distinct ASNs over all classes */
@@ -91,8 +92,9 @@ gc_open(struct gc_file *f, const char *path, EVP_MD_CTX *md, char *err,
 	memset(f, 0, sizeof(*f));
 	f->path = path;
 	f->md = md;
-	if ((f->fp = fopen(path, "re")) == NULL)
-		return gc_err(f, err, errlen, "%s", strerror(errno));
+	if ((f->fp = ropen_file(path)) == NULL)
+		return gc_err(f, err, errlen, "%s",
+		    errno == EINVAL ? "not a regular file" : strerror(errno));
 	EVP_DigestUpdate(md, path, strlen(path) + 1);
 	return 0;
 }
@@ -135,6 +137,23 @@ gc_prefix(const char *s, unsigned *af, uint8_t a[16], unsigned *plen)
 	return 0;
 }
 
+/*
+ * A bad item, quoted in an error only when it could have been one
+ * (ALPHABET, at most 49 bytes: the longest IPv6 prefix): the file may
+ * be one the admin asking cannot read (cordond opens it as root), and
+ * its first line must not come back to them in the message.
+ */
+static const char *
+gc_shown(const char *s, const char *alphabet, char *buf, size_t len)
+{
+	size_t n = strlen(s);
+
+	if (n > 49 || strspn(s, alphabet) != n)
+		return "(a line that is not one; not shown)";
+	snprintf(buf, len, "\"%s\"", s);
+	return buf;
+}
+
 static int
 gc_prefix_apply(struct geo_tables *t, struct gc_file *f, const char *s,
     geo_cls_t bit, struct geo_db *db, char *err, size_t errlen)
@@ -142,9 +161,12 @@ gc_prefix_apply(struct geo_tables *t, struct gc_file *f, const char *s,
 	unsigned af, plen;
 	uint8_t a[16];
 	int r = gc_prefix(s, &af, a, &plen);
+	char shown[64];
 
 	if (r == -1)
-		return gc_err(f, err, errlen, "bad prefix \"%s\"", s);
+		return gc_err(f, err, errlen, "bad prefix %s",
+		    gc_shown(s, "0123456789abcdefABCDEF.:/", shown,
+		        sizeof(shown)));
 	if (r == -2)
 		return gc_err(f, err, errlen,
 		    "prefix \"%s\" has host bits "
@@ -248,15 +270,16 @@ gc_asn_file(struct gc_asns *m, const char *path, geo_cls_t bit, EVP_MD_CTX *md,
 {
 	struct gc_file f;
 	uint32_t asn;
-	char *item;
+	char *item, shown[64];
 	int r;
 
 	if (gc_open(&f, path, md, err, errlen) == -1)
 		return -1;
 	while ((r = gc_next(&f, &item, err, errlen)) == 1) {
 		if (gc_asn_parse(item, &asn) == -1)
-			r = gc_err(&f, err, errlen, "bad AS number \"%s\"",
-			    item);
+			r = gc_err(&f, err, errlen, "bad AS number %s",
+			    gc_shown(item, "0123456789ASas+-", shown,
+			        sizeof(shown)));
 		else if (gc_asn_add(m, asn, bit) == -1)
 			r = gc_err(&f, err, errlen, "%s", strerror(errno));
 		if (r == -1)

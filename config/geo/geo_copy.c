@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config/geo/geo_layer.h"
+#include "core/util/ropen.h"
 
 #define GC_CHUNK (1u << 20)
 
@@ -90,8 +91,10 @@ gc_fill(const char *path, int mfd, char *why, size_t len)
 	off_t n;
 	int fd, rc = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(why, len, "%s", strerror(errno));
+	/* Not a FIFO either: its open would wait for a writer (ropen.h). */
+	if ((fd = ropen_fd(path)) < 0) {
+		snprintf(why, len, "%s",
+		    errno == EINVAL ? "not a regular file" : strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &before) < 0)

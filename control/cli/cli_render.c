@@ -64,6 +64,22 @@ cli_is_flat(const json_t *o)
 	return 1;
 }
 
+/*
+ * S (malloc'd) with its control bytes as '?', but for newlines and tabs
+ * when KEEP_LINES: what cordond sends is printed to a terminal, and a
+ * name someone chose must not carry escape sequences (or a carriage
+ * return that overwrites the line) to it.
+ */
+static char *
+cli_clean(char *s, int keep_lines)
+{
+	for (char *p = s; p != NULL && *p != '\0'; p++)
+		if (((unsigned char)*p < 0x20 || *p == 0x7f) &&
+		    !(keep_lines && (*p == '\n' || *p == '\t')))
+			*p = '?';
+	return s;
+}
+
 /* Formats an inline value into a malloc'd string: null "-", booleans
  * yes/no, arrays comma-joined, an empty string or array "-". */
 static char *
@@ -77,8 +93,10 @@ cli_fmt(const json_t *v)
 		return strdup("-");
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		return strdup(
-		    json_string_length(v) ? json_string_value(v) : "-");
+		return cli_clean(strdup(json_string_length(v)
+		                            ? json_string_value(v)
+		                            : "-"),
+		    0);
 	case JSON_INTEGER:
 		return asprintf(&s, "%" JSON_INTEGER_FORMAT,
 		           json_integer_value(v)) < 0
@@ -154,11 +172,13 @@ cli_fmt_key(const char *key, const json_t *v)
 static void
 cli_print_raw(FILE *f, const char *s)
 {
+	char *c = cli_clean(strdup(s), 1);
 	size_t n = strlen(s);
 
-	fputs(s, f);
+	fputs(c ? c : "", f);
 	if (n && s[n - 1] != '\n')
 		fputc('\n', f);
+	free(c);
 }
 
 static int

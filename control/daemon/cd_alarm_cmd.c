@@ -52,42 +52,69 @@ cd_alarm_who(uid_t uid, char *out, size_t len)
 		snprintf(out, len, "uid %u", (unsigned)uid);
 }
 
+/*
+ * Stores the table as changed from BEFORE, then audits CMD: 0, or -1
+ * with E and the table as BEFORE (in memory and, if it can, on disk).
+ * An acknowledgement or clear answered ok survives a restart.
+ */
+static int
+cd_alarm_keep(struct cd *d, const struct cd_req *rq,
+    const struct cd_alarm_row *before, const char *cmd, const char *names,
+    struct cd_err *e)
+{
+	if (cd_alarm_save(d) < 0) {
+		memcpy(d->alarms, before, sizeof(d->alarms));
+		cd_fail(e, "internal",
+		    "the alarm table could not be stored in %s (see the "
+		    "log): nothing was changed",
+		    d->ctl.state_dir);
+		(void)cd_audit(d, rq, cmd, "refused: internal", names,
+		    d->run.rev);
+		return -1;
+	}
+	if (cd_audit(d, rq, cmd, "ok", names, d->run.rev) < 0) {
+		memcpy(d->alarms, before, sizeof(d->alarms));
+		(void)cd_alarm_save(d);
+		return cd_fail(e, "internal",
+		    "the audit log cannot take the record: nothing was "
+		    "changed");
+	}
+	return 0;
+}
+
 int
 cd_cmd_alarm_ack(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
 {
 	const char *name = json_string_value(json_object_get(rq->args, "name"));
 	bool all = name != NULL && strcmp(name, "all") == 0;
-	json_t *done = json_array();
+	struct cd_alarm_row before[CD_AL_MAX];
 	char who[64], names[CD_AL_MAX * 32] = "";
+	json_t *done;
 	int id = -1;
 
 	cd_alarm_tick_now(d);
-	if (!all && (id = cd_alarm_arg(d, rq, e)) < 0) {
-		json_decref(done);
+	if (!all && (id = cd_alarm_arg(d, rq, e)) < 0)
 		return -1;
-	}
-	for (int i = 0; i < CD_AL_MAX; i++)
-		if (d->alarms[i].active && (all || i == id))
-			cd_word(names, sizeof(names), cd_alarm_name(i));
-	if (names[0] != '\0' &&
-	    cd_audit(d, rq, "alarm-ack", "ok", names, d->run.rev) < 0) {
-		json_decref(done);
-		return cd_fail(e, "internal",
-		    "the audit log cannot take the record: not acknowledged");
-	}
+	memcpy(before, d->alarms, sizeof(before));
 	cd_alarm_who(rq->uid, who, sizeof(who));
+	done = json_array();
 	for (int i = 0; i < CD_AL_MAX; i++) {
 		struct cd_alarm_row *r = &d->alarms[i];
 
 		if (!r->active || !(all || i == id))
 			continue;
+		cd_word(names, sizeof(names), cd_alarm_name(i));
 		r->acked_at = clk_unix_s();
 		r->acked_uid = rq->uid;
 		snprintf(r->acked_by, sizeof(r->acked_by), "%s", who);
 		json_array_append_new(done, json_string(cd_alarm_name(i)));
 	}
-	(void)cd_alarm_save(d);
+	if (names[0] != '\0' &&
+	    cd_alarm_keep(d, rq, before, "alarm-ack", names, e) < 0) {
+		json_decref(done);
+		return -1;
+	}
 	*data = cd_obj();
 	json_object_set_new(*data, "acknowledged", done);
 	return 0;
@@ -97,6 +124,7 @@ int
 cd_cmd_alarm_clear(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
 {
+	struct cd_alarm_row before[CD_AL_MAX];
 	char by[80];
 	int id;
 
@@ -108,10 +136,13 @@ cd_cmd_alarm_clear(struct cd *d, const struct cd_req *rq, json_t **data,
 		    "%s is a condition alarm and its condition still holds "
 		    "(%s): it clears by itself when the condition ends",
 		    cd_alarm_name(id), d->alarms[id].detail);
-	if (cd_audit(d, rq, "alarm-clear", "ok", cd_alarm_name(id),
-	        d->run.rev) < 0)
-		return cd_fail(e, "internal",
-		    "the audit log cannot take the record: not cleared");
+	memcpy(before, d->alarms, sizeof(before));
+	/* Stored cleared first; cd_alarm_clear then notifies. */
+	d->alarms[id].active = false;
+	if (cd_alarm_keep(d, rq, before, "alarm-clear", cd_alarm_name(id), e) <
+	    0)
+		return -1;
+	d->alarms[id].active = true;
 	cd_alarm_who(rq->uid, by, sizeof(by));
 	cd_alarm_clear(d, id, by);
 	*data = cd_obj();

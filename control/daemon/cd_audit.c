@@ -4,11 +4,30 @@
  * (cd_promote) before any other record follows its "ok".
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "control/daemon/cordond.h"
 
-int
-cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
+/*
+ * S as one line: a name a client chose (rename rule x to "a\nuid: 0",
+ * a load's file label) must not add lines, nor terminal escapes, to
+ * what show audit prints.  Control bytes become '?'.  NULL stays NULL;
+ * S itself when out of memory (the record is still written).
+ */
+static char *
+cd_audit_line(const char *s)
+{
+	char *o = s ? strdup(s) : NULL;
+
+	for (char *p = o; p != NULL && *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return o;
+}
+
+static int
+cd_audit_rec(struct cd *d, const struct cd_req *rq, const char *cmd,
     const char *result, const char *diff, uint64_t rev)
 {
 	struct audit_rec r = { cmd, result, diff, rq->uid, rq->pid, rev };
@@ -34,6 +53,18 @@ cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
 	    "hash", h.hash, "command", cmd, "result", result, "uid",
 	    CD_SL_U(rq->uid), NULL);
 	return 0;
+}
+
+int
+cd_audit(struct cd *d, const struct cd_req *rq, const char *cmd,
+    const char *result, const char *diff, uint64_t rev)
+{
+	char *c = cd_audit_line(cmd), *r = cd_audit_line(result);
+	int rc = cd_audit_rec(d, rq, c ? c : cmd, r ? r : result, diff, rev);
+
+	free(c);
+	free(r);
+	return rc;
 }
 
 /*

@@ -2,8 +2,9 @@
  * clear counters [rule NAME] (docs/control.md, "Rule counters"): the
  * rule counters (all, or one rule's) start again from zero, the same
  * in show counters, show rules, SNMP and Prometheus, which see them
- * reset (a counter reset, as after a restart).  Audited first: a clear
- * without its record is not made.
+ * reset (a counter reset, as after a restart).  Stored, then audited:
+ * a clear without its record, or that a restart would undo, is not
+ * made.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -49,14 +50,47 @@ cd_clear_which(struct cd *d, const struct cd_req *rq, int *only,
 	return 0;
 }
 
+/*
+ * Stores the entries as cleared from BEFORE (the first N), then audits
+ * CMD with WHAT: 0, or -1 with E and the entries as BEFORE.  A clear
+ * answered ok survives a restart.
+ */
+static int
+cd_clear_keep(struct cd *d, const struct cd_req *rq,
+    const struct cd_rulectr_ent *before, unsigned n, const char *cmd,
+    const char *what, struct cd_err *e)
+{
+	size_t len = n * sizeof(*before);
+
+	if (cd_rulectr_save(d) < 0) {
+		memcpy(d->rc->e, before, len);
+		(void)cd_audit(d, rq, cmd, "refused: internal", what,
+		    d->run.rev);
+		return cd_fail(e, "internal",
+		    "the rule counters could not be stored in %s (see the "
+		    "log): nothing was cleared",
+		    d->ctl.state_dir);
+	}
+	if (cd_audit(d, rq, cmd, "ok", what, d->run.rev) < 0) {
+		memcpy(d->rc->e, before, len);
+		(void)cd_rulectr_save(d);
+		return cd_fail(e, "internal",
+		    "the audit log %s cannot take the record: nothing was "
+		    "cleared",
+		    d->audit_path);
+	}
+	return 0;
+}
+
 int
 cd_cmd_clear(struct cd *d, const struct cd_req *rq, json_t **data,
     struct cd_err *e)
 {
 	struct cd_rulectr *rc = d->rc;
+	struct cd_rulectr_ent *before;
 	char cmd[96], *what;
 	json_t *a;
-	int only;
+	int only, rv;
 
 	if (cd_clear_which(d, rq, &only, e) < 0)
 		return -1;
@@ -66,17 +100,12 @@ cd_cmd_clear(struct cd *d, const struct cd_req *rq, json_t **data,
 		    "the dataplane is %s: its counters cannot be read, nor "
 		    "cleared",
 		    cd_dp_state_name(d->dp_state));
+	if ((before = malloc(rc->n * sizeof(*before))) == NULL)
+		return cd_fail(e, "internal", "out of memory");
+	memcpy(before, rc->e, rc->n * sizeof(*before));
 	snprintf(cmd, sizeof(cmd), "clear counters%s%s",
 	    only < 0 ? "" : " rule ", only < 0 ? "" : rc->e[only].name);
 	what = cd_clear_what(rc, only, d->sum);
-	if (cd_audit(d, rq, cmd, "ok", what, d->run.rev) < 0) {
-		free(what);
-		return cd_fail(e, "internal",
-		    "the audit log %s cannot take the record: nothing was "
-		    "cleared",
-		    d->audit_path);
-	}
-	free(what);
 	a = json_array();
 	for (unsigned i = 0; i < rc->n; i++) {
 		if (only >= 0 && (unsigned)only != i)
@@ -86,7 +115,13 @@ cd_cmd_clear(struct cd *d, const struct cd_req *rq, json_t **data,
 		    json_pack("{s:i, s:s}", "id", (int)rc->e[i].id, "rule",
 		        rc->e[i].name));
 	}
-	cd_rulectr_save(d);
+	rv = cd_clear_keep(d, rq, before, rc->n, cmd, what, e);
+	free(before);
+	free(what);
+	if (rv < 0) {
+		json_decref(a);
+		return -1;
+	}
 	cd_snmp_counters_changed();
 	cd_log("uid %d: %s", (int)rq->uid, cmd);
 	cd_syslog_event(d, "counters-cleared", cmd, "uid", CD_SL_U(rq->uid),

@@ -9,7 +9,10 @@
  * a bounded queue (its socket buffer, made small, and CD_MON_QUEUE bytes
  * of ours), events beyond it or beyond CD_MON_RATE per second are
  * counted and the subscriber is told how many it lost once it has room
- * again.  At most CD_MON_MAX subscribers at once.
+ * again.  At most CD_MON_MAX subscribers at once; as with client slots
+ * (cd_sock_limit.c), no local user may take them all: a non-root uid
+ * holds at most CD_MON_PER_UID, the read-only socket's non-root users
+ * together CD_MON_RO_MAX, and one is left for root.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -22,10 +25,12 @@
 #include "core/stats/reasons.h"
 #include "wire/dpc_proto.h"
 
-#define CD_MON_MAX    8
-#define CD_MON_QUEUE  65536 /* bytes we hold per subscriber */
-#define CD_MON_SNDBUF 16384 /* its socket's buffer (the kernel doubles it) */
-#define CD_MON_RATE   1000  /* events per second per subscriber, as deep */
+#define CD_MON_MAX     8
+#define CD_MON_QUEUE   65536 /* bytes we hold per subscriber */
+#define CD_MON_SNDBUF  16384 /* its socket's buffer (the kernel doubles it) */
+#define CD_MON_RATE    1000  /* events per second per subscriber, as deep */
+#define CD_MON_PER_UID 2     /* subscribers of one non-root uid */
+#define CD_MON_RO_MAX  5     /* of non-root uids on the read-only socket */
 
 struct cd_mon {
 	bool deny;                    /* only what is not allowed */
@@ -79,6 +84,30 @@ cd_mon_prefix(struct cd_mon *m, const char *s)
 	return 0;
 }
 
+/*
+ * Whether RQ's client may subscribe now (see the top): the monitors of
+ * its uid, of the read-only socket's users, and of all non-root ones.
+ */
+static bool
+cd_mon_room(const struct cd *d, const struct cd_req *rq)
+{
+	unsigned mine = 0, ro = 0, nonroot = 0;
+
+	if (rq->uid == 0)
+		return true;
+	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
+		const struct cd_client *c = d->cl[i];
+
+		if (c == NULL || c->mon == NULL || c->uid == 0)
+			continue;
+		nonroot++;
+		mine += c->uid == rq->uid;
+		ro += c->ro;
+	}
+	return mine < CD_MON_PER_UID && nonroot < CD_MON_MAX - 1 &&
+	       (!rq->ro || ro < CD_MON_RO_MAX);
+}
+
 static int
 cd_mon_filter(struct cd_mon *m, const json_t *args, struct cd_err *e)
 {
@@ -115,6 +144,11 @@ cd_cmd_monitor(struct cd *d, const struct cd_req *rq, json_t **data,
 	if (cd_mon_count(d) >= CD_MON_MAX)
 		return cd_fail(e, "busy", "%d monitors are running already",
 		    CD_MON_MAX);
+	if (!cd_mon_room(d, rq))
+		return cd_fail(e, "busy",
+		    "no more monitors for uid %u (at most %d each, "
+		    "%d through the read-only socket; one is root's)",
+		    (unsigned)rq->uid, CD_MON_PER_UID, CD_MON_RO_MAX);
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return cd_fail(e, "internal", "out of memory");
 	if (cd_mon_filter(m, rq->args, e) < 0) {

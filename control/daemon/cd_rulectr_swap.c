@@ -47,23 +47,27 @@ cd_rulectr_swap_resume(struct cd *d)
 	return r;
 }
 
-void
+int
 cd_rulectr_save(struct cd *d)
 {
 	char path[CONF_PATH_MAX + 32], *buf;
 	json_t *o;
+	int rc = 0;
 
 	if (d->rc->n == 0 || d->rc->restored)
-		return;
+		return 0;
 	cd_rulectr_enforcer(d, d->rc->inst, sizeof(d->rc->inst), d->rc->hash,
 	    sizeof(d->rc->hash));
 	snprintf(path, sizeof(path), "%s/counters.json", d->ctl.state_dir);
 	o = cd_rulectr_to_json(d->rc);
 	buf = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	if (buf == NULL || store_file_write(path, buf, strlen(buf)) < 0)
+	if (buf == NULL || store_file_write(path, buf, strlen(buf)) < 0) {
 		cd_log("%s: %s", path, buf ? strerror(errno) : "out of memory");
+		rc = -1;
+	}
 	free(buf);
+	return rc;
 }
 
 void

@@ -255,6 +255,26 @@ cd_apply_finish(struct cd *d, struct cd_running *n)
  * its record, which the next start completes and audits (cd_recover);
  * one staged before its record is undone.
  */
+/*
+ * The groups that say what runs, and is opened, as root (control,
+ * dataplane, evidence) change only by root's commit or rollback: the
+ * control socket's group may not make cordond exec its program.  A
+ * TEXT that does not parse is left to the compiler to refuse.
+ */
+static int
+cd_apply_allowed(const struct cd *d, const char *text, const struct cd_req *rq,
+    struct cd_err *e)
+{
+	const char *which;
+
+	if (rq->uid == 0 || cand_root_same(d->run.text, text, &which) != 0)
+		return 0;
+	return cd_fail(e, "denied",
+	    "the %s group says what cordond and cordon-dp run and open as "
+	    "root: only root may change it",
+	    which);
+}
+
 int
 cd_apply(struct cd *d, const char *text, const struct cd_change *c,
     const struct cd_req *rq, uint64_t *newrev, struct cd_err *e)
@@ -269,7 +289,8 @@ cd_apply(struct cd *d, const char *text, const struct cd_change *c,
 		    "revision %lu is active but the "
 		    "store cannot take it: nothing was changed",
 		    (unsigned long)d->promote_rev);
-	if (cd_run_compile(d, 0, text, &d->run, &n, e) < 0)
+	if (cd_apply_allowed(d, text, rq, e) < 0 ||
+	    cd_run_compile(d, 0, text, &d->run, &n, e) < 0)
 		return -1;
 	n.rev = store_running(d->store) + 1;
 	cd_ruleid_assign(d, &n, c->ids, &d->run);

@@ -400,9 +400,10 @@ void cd_rulectr_annotate(struct cd *d, json_t *rules);
  */
 enum cd_rulectr_resume cd_rulectr_swap_resume(struct cd *d);
 /* counters.json in the state folder: read at start, written after
- * every change of the entries (a failure is logged, not fatal). */
+ * every change of the entries (a failure is logged, not fatal; save:
+ * -1 then, for clear counters to refuse). */
 void cd_rulectr_restore(struct cd *d);
-void cd_rulectr_save(struct cd *d);
+int cd_rulectr_save(struct cd *d);
 /* Shutdown: what was counted since the last swap folded and saved. */
 void cd_rulectr_shutdown(struct cd *d);
 

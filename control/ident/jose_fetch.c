@@ -3,14 +3,17 @@
  * not followed anyway), peer certificate and host name verified, a size
  * cap enforced while receiving, and a status of 200 required.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "control/ident/jose_int.h"
+#include "core/util/ropen.h"
 
 struct jose_buf {
 	char *data;
@@ -81,6 +84,18 @@ jose_jwks_fetch(const char *url, const char *ca_file, unsigned timeout_ms,
 	if (strncasecmp(url, "https://", 8) != 0) {
 		jose_errf(err, errlen, "%s: only https:// is accepted", url);
 		return -1;
+	}
+	/* OpenSSL would open a FIFO and wait for a writer (ropen.h). */
+	if (ca_file != NULL && ca_file[0] != '\0') {
+		int fd = ropen_fd(ca_file);
+
+		if (fd < 0) {
+			jose_errf(err, errlen, "%s: %s", ca_file,
+			    errno == EINVAL ? "not a regular file"
+			                    : strerror(errno));
+			return -1;
+		}
+		close(fd);
 	}
 	pthread_once(&jose_curl_once, jose_curl_init);
 	if ((c = curl_easy_init()) == NULL) {

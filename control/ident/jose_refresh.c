@@ -14,11 +14,12 @@
 
 #include "control/ident/jose_int.h"
 #include "control/store/store.h"
+#include "core/util/ropen.h"
 
 char *
 jose_file_read(const char *path, size_t max, size_t *len)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f = ropen_file(path); /* never a FIFO: see ropen.h */
 	char *buf;
 	size_t n;
 

@@ -156,6 +156,109 @@ merge_group(config_setting_t *d, const config_setting_t *s)
 	return 0;
 }
 
+/*
+ * A list of named groups in the file names each once: merged, a second
+ * "a" would silently replace the first (a drop rule by an allow one),
+ * where loading the file itself refuses it.  Walks S: 0, or -1 with
+ * "LABEL:LINE: ..." in ERR.
+ */
+static int
+merge_dups(const config_setting_t *s, const char *label, char *err,
+    size_t errlen)
+{
+	const char *key = config_setting_is_list(s) ? merge_list_key(s) : NULL;
+	int n = config_setting_is_aggregate(s) ? config_setting_length(s) : 0;
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e =
+		    config_setting_get_elem(s, (unsigned)i);
+		const char *name = key ? merge_elem_name(e, key) : NULL;
+
+		for (int j = 0; name != NULL && j < i; j++)
+			if (strcmp(name,
+			        merge_elem_name(config_setting_get_elem(s,
+			                            (unsigned)j),
+			            key)) == 0)
+				return fail_with(err, errlen, EINVAL,
+				    "%s:%d: %s \"%s\" is in the file twice",
+				    label, config_setting_source_line(e), key,
+				    name);
+		if (merge_dups(e, label, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The index of the element of L named NAME under KEY, or -1. */
+static int
+merge_find(const config_setting_t *l, const char *key, const char *name)
+{
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const char *n =
+		    merge_elem_name(config_setting_get_elem(l, (unsigned)i),
+		        key);
+
+		if (n != NULL && strcmp(n, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Rule K of L's action, "" when it has none. */
+static const char *
+merge_action(const config_setting_t *l, int k)
+{
+	const char *a =
+	    merge_elem_name(config_setting_get_elem(l, (unsigned)k), "action");
+
+	return a ? a : "";
+}
+
+/*
+ * Rules are judged in order: a rule the file puts before another must
+ * not land after it in the candidate when their actions differ.  A new
+ * rule is appended, so a drop the file puts before an allow the
+ * candidate has already would come after it, and the allow decide
+ * first.  Refused, the way out named.
+ */
+static int
+merge_order(config_t *c, config_t *f, const char *label, char *err,
+    size_t errlen)
+{
+	const config_setting_t *fr = config_lookup(f, "rules");
+	const config_setting_t *cr = config_lookup(c, "rules");
+	int n = fr && config_setting_is_list(fr) ? config_setting_length(fr)
+	                                         : 0;
+
+	for (int i = 0; cr != NULL && i < n; i++) {
+		const config_setting_t *e =
+		    config_setting_get_elem(fr, (unsigned)i);
+		const char *name = merge_elem_name(e, "name");
+		int k = name ? merge_find(cr, "name", name) : -1;
+
+		for (int j = 0; k >= 0 && j < i; j++) {
+			const char *pn =
+			    merge_elem_name(config_setting_get_elem(fr,
+			                        (unsigned)j),
+			        "name");
+			int pk = pn ? merge_find(cr, "name", pn) : -1;
+
+			if (pk > k && strcmp(merge_action(cr, pk),
+			                  merge_action(cr, k)) != 0)
+				return fail_with(err, errlen, EINVAL,
+				    "%s:%d: rule \"%s\" (%s) comes after "
+				    "\"%s\" (%s) in the file but would come "
+				    "before it in the candidate (rules are "
+				    "judged in order): load override, or set "
+				    "the rules' position",
+				    label, config_setting_source_line(e), name,
+				    merge_action(cr, k), pn,
+				    merge_action(cr, pk));
+		}
+	}
+	return 0;
+}
+
 static int
 merge_parse(config_t *cfg, const char *text, const char *label, char *err,
     size_t errlen)
@@ -178,10 +281,17 @@ cand_merge(const char *text, const char *file, const char *label, char **out,
 	config_init(&f);
 	if (cand_include_check(file, label, err, errlen) < 0 ||
 	    merge_parse(&c, text, "candidate", err, errlen) < 0 ||
-	    merge_parse(&f, file, label, err, errlen) < 0)
+	    merge_parse(&f, file, label, err, errlen) < 0 ||
+	    merge_dups(config_root_setting(&f), label, err, errlen) < 0)
 		goto out;
-	if (merge_group(config_root_setting(&c), config_root_setting(&f)) < 0 ||
-	    store_config_text(&c, out, NULL) < 0) {
+	if (merge_group(config_root_setting(&c), config_root_setting(&f)) < 0) {
+		fail_with(err, errlen, ENOMEM, "%s: merging: out of memory",
+		    label);
+		goto out;
+	}
+	if (merge_order(&c, &f, label, err, errlen) < 0)
+		goto out;
+	if (store_config_text(&c, out, NULL) < 0) {
 		fail_with(err, errlen, ENOMEM, "%s: merging: out of memory",
 		    label);
 		goto out;

@@ -16,7 +16,8 @@
 #include "control/store/store.h"
 #include "control/store/store_int.h"
 
-#define MERGE_NAMED 4 /* conflicts named in the message */
+#define MERGE_NAMED 4   /* conflicts named in the message */
+#define MERGE_DEPTH 256 /* groups nested deeper are not told apart */
 
 struct merge_text {
 	const char **l;
@@ -120,20 +121,120 @@ merge_name(FILE *f, const char *name, const struct merge_text *t, long a,
 struct merge_state {
 	struct merge_text b, m, t;
 	long *mm, *mt; /* base -> mine, base -> theirs */
+	long *blk;     /* base line -> its element group (merge_blocks) */
+	unsigned char *touch; /* element group's opening line -> sides */
 	FILE *out, *why;
 	unsigned conflicts;
 };
+
+/* Line L (N bytes) without the blanks around it. */
+static void
+merge_trim(const char **l, size_t *n)
+{
+	while (*n > 0 && isspace((unsigned char)**l))
+		(*l)++, (*n)--;
+	while (*n > 0 && isspace((unsigned char)(*l)[*n - 1]))
+		(*n)--;
+}
+
+/* Braces of a line outside its strings: opened, closed. */
+static void
+merge_braces(const char *l, size_t n, int *open, int *close)
+{
+	bool str = false;
+
+	*open = *close = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (str && l[i] == '\\')
+			i++;
+		else if (l[i] == '"')
+			str = !str;
+		else if (!str && l[i] == '{')
+			(*open)++;
+		else if (!str && l[i] == '}')
+			(*close)++;
+	}
+}
+
+/*
+ * For every base line, the element group (an object of a list: a
+ * rule, an override, a port: "{" alone on its line after "(" or ",",
+ * as config texts are written) it lies in, by its opening line; -1
+ * outside any.  Such a group is one thing: a rule changed by one side
+ * and its other lines by the other would be a rule neither wrote.
+ */
+static int
+merge_blocks(struct merge_state *s)
+{
+	long stack[MERGE_DEPTH], top = -1;
+	int depth = 0, op, cl;
+	bool sep = false;
+
+	s->blk = malloc(((size_t)s->b.n + 1) * sizeof(*s->blk));
+	s->touch = calloc((size_t)s->b.n + 1, 1);
+	if (s->blk == NULL || s->touch == NULL)
+		return -1;
+	for (long i = 0; i < s->b.n; i++) {
+		const char *l = s->b.l[i];
+		size_t n = s->b.len[i];
+
+		merge_trim(&l, &n);
+		merge_braces(l, n, &op, &cl);
+		for (int k = 0; k < op; k++, depth++)
+			if (depth < MERGE_DEPTH)
+				stack[depth] = top =
+				    n == 1 && op == 1 && sep ? i : top;
+		s->blk[i] = top;
+		for (int k = 0; k < cl && depth > 0; k++) {
+			depth--;
+			top = depth > 0 && depth <= MERGE_DEPTH
+			          ? stack[depth - 1]
+			          : -1;
+		}
+		sep = n > 0 && (l[n - 1] == '(' || l[n - 1] == ',');
+	}
+	return 0;
+}
+
+/*
+ * Side SIDE (1 mine, 2 theirs) changed base [I,ST): the element groups
+ * it touched are marked; one the other side touched too is a conflict.
+ */
+static bool
+merge_touch(struct merge_state *s, long i, long st, unsigned char side)
+{
+	bool clash = false;
+
+	if (i == st) { /* an insertion: inside a group if between two of
+			  its lines */
+		if (i > 0 && i < s->b.n && s->blk[i] >= 0 && s->blk[i] != i &&
+		    s->blk[i - 1] == s->blk[i]) {
+			clash = s->touch[s->blk[i]] & (3 - side);
+			s->touch[s->blk[i]] |= side;
+		}
+		return clash;
+	}
+	for (long k = i; k < st; k++)
+		if (s->blk[k] >= 0) {
+			clash |= (s->touch[s->blk[k]] & (3 - side)) != 0;
+			s->touch[s->blk[k]] |= side;
+		}
+	return clash;
+}
 
 /* The chunk base [I,S), mine [J,MJ), theirs [K,TK). */
 static void
 merge_chunk(struct merge_state *s, long i, long st, long j, long mj, long k,
     long tk)
 {
-	if (merge_same(&s->b, i, st, &s->m, j, mj))
-		merge_put(s->out, &s->t, k, tk);
-	else if (merge_same(&s->b, i, st, &s->t, k, tk) ||
-	         merge_same(&s->m, j, mj, &s->t, k, tk))
+	bool mine = merge_same(&s->b, i, st, &s->t, k, tk);
+
+	if (merge_same(&s->m, j, mj, &s->t, k, tk))
 		merge_put(s->out, &s->m, j, mj);
+	else if ((mine || merge_same(&s->b, i, st, &s->m, j, mj)) &&
+	         !merge_touch(s, i, st, mine ? 1 : 2))
+		merge_put(s->out, mine ? &s->m : &s->t, mine ? j : k,
+		    mine ? mj : tk);
 	else if (s->conflicts++ < MERGE_NAMED) {
 		merge_range(s->why, s->conflicts > 1 ? "; base" : "base", i,
 		    st);
@@ -179,7 +280,7 @@ merge3(const char *base, const char *mine, const char *theirs, char **out,
 	if (merge_split(base, &s.b) < 0 || merge_split(mine, &s.m) < 0 ||
 	    merge_split(theirs, &s.t) < 0 ||
 	    diff_map(base, mine, &s.mm, &n) < 0 ||
-	    diff_map(base, theirs, &s.mt, &n) < 0)
+	    diff_map(base, theirs, &s.mt, &n) < 0 || merge_blocks(&s) < 0)
 		goto nomem;
 	s.out = open_memstream(out, &olen);
 	s.why = open_memstream(&why, &wlen);
@@ -194,7 +295,7 @@ merge3(const char *base, const char *mine, const char *theirs, char **out,
 	}
 	s.out = NULL;
 	if (s.conflicts == 0) {
-		rc = 0;
+		rc = merge_names_check(base, mine, theirs, *out, err, errlen);
 		goto done;
 	}
 	snprintf(err, errlen, "%u conflict%s: %s%s", s.conflicts,
@@ -217,6 +318,8 @@ done:
 	free(why);
 	free(s.mm);
 	free(s.mt);
+	free(s.blk);
+	free(s.touch);
 	merge_free(&s.b);
 	merge_free(&s.m);
 	merge_free(&s.t);

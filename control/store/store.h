@@ -222,6 +222,13 @@ int cand_include_check(const char *text, const char *label, char *err,
     size_t errlen);
 
 /*
+ * Whether configs A and B have the same groups of those only root may
+ * change (control, dataplane, evidence; cand_root.c): 1, or 0 with
+ * *WHICH the first that differs; -1 when either does not parse.
+ */
+int cand_root_same(const char *a, const char *b, const char **which);
+
+/*
  * load merge (docs/control.md "load"): the settings of FILE (config
  * text; LABEL names it in errors, "LABEL:LINE: ...") merged onto TEXT:
  * a group merges member by member; a member of regions or services,

@@ -37,6 +37,13 @@ void store_note(struct store *s, const char *fmt, ...)
  * (deleted).  *MAP is malloc'd, increasing where not -1.
  */
 int diff_map(const char *a, const char *b, long **map, long *na);
+/*
+ * After a clean merge3 of BASE, MINE and THEIRS into OUT: -1 (errno
+ * EEXIST, ERR the conflict) when a named object one side deleted is in
+ * OUT (the other side moved it); 0 otherwise (merge_names.c).
+ */
+int merge_names_check(const char *base, const char *mine, const char *theirs,
+    const char *out, char *err, size_t errlen);
 
 /* CFG as text (config_write), malloc'd and NUL-terminated. */
 int store_config_text(const config_t *cfg, char **out, size_t *len);

@@ -726,6 +726,87 @@ test_merge3(void **state)
 }
 
 /*
+ * A rule is one thing: the running revision replaced rule r1 (a new
+ * name and source, still drop) while the candidate made r1 an allow.
+ * Line by line the two changes do not overlap, and the rebase made a
+ * rule neither side wrote: everything from "prohibited" allowed.  Now a
+ * conflict; changes to two different rules still merge.
+ */
+static void
+test_merge3_rule_whole(void **state)
+{
+#define R0(act) "  {\n    name = \"r0\";\n    action = \"" act "\";\n  }, \n"
+#define R1(name, src, act)                                                     \
+	"  {\n    name = \"" name "\";\n    src = [ \"" src "\" ];\n"          \
+	"    services = [ \"ssh\" ];\n    direction = \"in\";\n"               \
+	"    action = \"" act "\";\n  } );\n"
+	const char *base = "rules = ( \n" R0("drop")
+	    R1("r1", "192.0.2.7", "drop");
+	const char *mine = "rules = ( \n" R0("drop")
+	    R1("r1", "192.0.2.7", "allow");
+	const char *theirs = "rules = ( \n" R0("drop")
+	    R1("cn", "prohibited", "drop");
+	const char *other = "rules = ( \n" R0("reject")
+	    R1("r1", "192.0.2.7", "drop");
+#undef R0
+#undef R1
+	char err[512], *out;
+
+	(void)state;
+	assert_int_equal(merge3(base, mine, theirs, &out, err, sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EEXIST);
+	assert_null(out);
+	assert_non_null(strstr(err, "1 conflict"));
+	/* r1 changed by the candidate, r0 by the running: both kept. */
+	assert_int_equal(merge3(base, mine, other, &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "action = \"reject\""));
+	assert_non_null(strstr(out, "action = \"allow\""));
+	free(out);
+}
+
+/*
+ * The running revision deleted the allow r0; the stale candidate only
+ * moved it to the end.  Line by line that merged cleanly and brought
+ * r0 back.  Now a conflict, and so is the mirror (the candidate deleted
+ * it, the running revision moved it) and a rule both sides moved.
+ */
+static void
+test_merge3_moved_deleted(void **state)
+{
+#define R(n, act)                                                              \
+	"  {\n    name = \"" n                                                 \
+	"\";\n    src = [ \"US\" ];\n    action = \"" act "\";\n  }"
+	const char *base = "rules = ( \n" R("r0", "allow") ", \n" R("r1",
+	    "drop") ", \n" R("r2", "drop") " );\n";
+	const char *moved = "rules = ( \n" R("r1", "drop") ", \n" R("r2",
+	    "drop") ", \n" R("r0", "allow") " );\n";
+	const char *gone =
+	    "rules = ( \n" R("r1", "drop") ", \n" R("r2", "drop") " );\n";
+	const char *first = "rules = ( \n" R("r1", "drop") ", \n" R("r0",
+	    "allow") ", \n" R("r2", "drop") " );\n";
+#undef R
+	char err[512], *out;
+
+	(void)state;
+	assert_int_equal(merge3(base, moved, gone, &out, err, sizeof(err)), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_null(out);
+	assert_non_null(
+	    strstr(err, "rules: name = \"r0\": deleted by the running"));
+	assert_int_equal(merge3(base, gone, moved, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "deleted by the candidate"));
+	assert_int_equal(merge3(base, moved, first, &out, err, sizeof(err)),
+	    -1);
+	assert_int_equal(errno,
+	    EEXIST); /* a line conflict, or moved by both sides */
+	/* One side's move alone merges. */
+	assert_int_equal(merge3(base, moved, base, &out, err, sizeof(err)), 0);
+	assert_string_equal(out, moved);
+	free(out);
+}
+
+/*
  * merge3 over random texts: one side unchanged takes the other whole;
  * both sides the same change takes it.
  */
@@ -945,6 +1026,8 @@ main(void)
 		cmocka_unit_test(test_diff_random),
 		cmocka_unit_test(test_merge3),
 		cmocka_unit_test(test_merge3_random),
+		cmocka_unit_test(test_merge3_rule_whole),
+		cmocka_unit_test(test_merge3_moved_deleted),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -619,7 +619,7 @@ test_merge_overrides(void **state)
 static void
 test_merge_refusals(void **state)
 {
-	char *out = NULL;
+	char *out = NULL, *t = NULL;
 
 	(void)state;
 	assert_int_equal(cand_merge(shipped, "rules = ( { name = \"x\";\n",
@@ -633,6 +633,60 @@ test_merge_refusals(void **state)
 	    -1);
 	assert_non_null(strstr(err, "f.conf:2: @include is not allowed"));
 	assert_null(out);
+	/* A rule named twice: the allow would have replaced the drop. */
+	assert_int_equal(cand_merge(shipped,
+	                     "rules = (\n"
+	                     " { name = \"x\"; action = \"drop\"; },\n"
+	                     " { name = \"x\"; action = \"allow\"; } );\n",
+	                     "f.conf", &out, err, sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(
+	    strstr(err, "f.conf:3: name \"x\" is in the file twice"));
+	assert_null(out);
+	assert_int_equal(
+	    cand_merge(shipped,
+	        "geo = { overrides = (\n"
+	        " { prefix = \"192.0.2.0/24\"; country = \"US\"; },\n"
+	        " { prefix = \"192.0.2.0/24\"; country = \"CN\"; } ); };\n",
+	        "f.conf", &out, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "prefix \"192.0.2.0/24\" is in the file"));
+	/* Rules the file orders with differing actions keep that order,
+	 * or the merge is refused: a new allow before the shipped reject,
+	 * appended, would come after it (test_merge_rules: same actions). */
+	assert_int_equal(
+	    cand_merge(shipped,
+	        "rules = (\n"
+	        " { name = \"ok\"; src = [ \"US\" ]; action = \"allow\"; },\n"
+	        " { name = \"mgmt-from-prohibited\"; src = [ \"CN\" ];"
+	        " action = \"reject\"; } );\n",
+	        "f.conf", &out, err, sizeof(err)),
+	    -1);
+	assert_null(out);
+	/* A new drop before an allow the candidate has: refused. */
+	assert_int_equal(
+	    cand_merge(shipped,
+	        "rules = (\n"
+	        " { name = \"mgmt-from-prohibited\"; src = [ \"CN\" ];"
+	        " action = \"allow\"; },\n"
+	        " { name = \"x\"; action = \"drop\"; } );\n",
+	        "f.conf", &out, err, sizeof(err)),
+	    0);
+	assert_int_equal(
+	    cand_merge(out,
+	        "rules = (\n"
+	        " { name = \"bad-host\"; src = [ \"192.0.2.66\" ];"
+	        " action = \"drop\"; },\n"
+	        " { name = \"mgmt-from-prohibited\"; src = [ \"CN\" ];"
+	        " action = \"allow\"; } );\n",
+	        "f.conf", &t, err, sizeof(err)),
+	    -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err,
+	    "f.conf:3: rule \"mgmt-from-prohibited\" (allow) comes after "
+	    "\"bad-host\" (drop)"));
+	free(out);
 }
 
 /* rename rule: same place, same body, a new name; refusals by errno. */
@@ -667,6 +721,62 @@ test_rule_rename(void **state)
 	free(t);
 }
 
+/*
+ * The groups only root may change (cand_root_same): a rule edit leaves
+ * them the same; dp_binary, an EAL argument, the evidence folder or a
+ * control group added are each a difference, named.
+ */
+static void
+test_root_groups(void **state)
+{
+	const char *base = "rules = ( { name = \"a\"; action = \"drop\"; } );\n"
+	                   "control = { dp_binary = \"/usr/sbin/cordon-dp\"; "
+	                   "geo_max_age = 0; };\n"
+	                   "dataplane = { eal = [ \"--no-pci\" ]; };\n";
+	const char *which;
+
+	(void)state;
+	assert_int_equal(cand_root_same(base, base, &which), 1);
+	assert_int_equal(
+	    cand_root_same(base,
+	        "control = { geo_max_age = 0; dp_binary = "
+	        "\"/usr/sbin/cordon-dp\"; };\n"
+	        "dataplane = { eal = [ \"--no-pci\" ]; };\n"
+	        "rules = ( { name = \"b\"; action = \"allow\"; } );\n",
+	        &which),
+	    1);
+	assert_int_equal(cand_root_same(base,
+	                     "rules = ();\ncontrol = { dp_binary = \"/tmp/x\"; "
+	                     "geo_max_age = 0; };\n"
+	                     "dataplane = { eal = [ \"--no-pci\" ]; };\n",
+	                     &which),
+	    0);
+	assert_string_equal(which, "control");
+	assert_int_equal(cand_root_same(base,
+	                     "control = { dp_binary = \"/usr/sbin/cordon-dp\"; "
+	                     "geo_max_age = 0; };\n"
+	                     "dataplane = { eal = [ \"--no-pci\", \"-d\", "
+	                     "\"/tmp/x.so\" ]; };\n",
+	                     &which),
+	    0);
+	assert_string_equal(which, "dataplane");
+	assert_int_equal(cand_root_same(base,
+	                     "control = { dp_binary = \"/usr/sbin/cordon-dp\"; "
+	                     "geo_max_age = 0; };\n"
+	                     "dataplane = { eal = [ \"--no-pci\" ]; };\n"
+	                     "evidence = { dir = \"/etc/cron.d\"; };\n",
+	                     &which),
+	    0);
+	assert_string_equal(which, "evidence");
+	assert_int_equal(cand_root_same("rules = ();\n",
+	                     "rules = ();\ncontrol = { };\n", &which),
+	    0);
+	assert_int_equal(cand_root_same(base, "rules = (", &which), -1);
+	assert_int_equal(cand_root_same(base, "@include \"/etc/shadow\"\n",
+	                     &which),
+	    -1);
+}
+
 int
 main(void)
 {
@@ -686,6 +796,7 @@ main(void)
 		cmocka_unit_test(test_merge_groups),
 		cmocka_unit_test(test_merge_overrides),
 		cmocka_unit_test(test_merge_refusals),
+		cmocka_unit_test(test_root_groups),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

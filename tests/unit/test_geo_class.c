@@ -502,6 +502,12 @@ test_errors(void **state)
 	    tmp("bad-asns.txt"));
 	expect_err("10.0.0.0/8\n", "64500\nAS-1\n", want);
 	expect_err("10.0.0.0/8\n", "4294967296\n", ":1: bad AS number");
+	/* A file the admin cannot read (cordond opens it as root): its
+	 * first line is not quoted back (it was: /etc/shadow's). */
+	expect_err("root:$6$SECRET:19000:0:99999:7:::\n", NULL,
+	    ":1: bad prefix (a line that is not one; not shown)");
+	expect_err("10.0.0.0/8\n", "-----BEGIN PRIVATE KEY-----\n",
+	    ":1: bad AS number (a line that is not one; not shown)");
 	assert_int_equal(build_cls(&cfg, &db, err), -1);
 	assert_non_null(strstr(err, "/nonexistent/tor.txt: No such file"));
 	/* AS numbers without a database to map them. */

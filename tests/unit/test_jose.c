@@ -8,6 +8,9 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <openssl/bn.h>
@@ -300,6 +303,29 @@ test_keyset_parse_errors(void **state)
 	jose_keyset_free(NULL);
 }
 
+/*
+ * A CA file that is a FIFO: OpenSSL's open of it waited for a writer,
+ * and cordond with it.  Refused before any connection.
+ */
+static void
+test_fetch_ca_fifo(void **state)
+{
+	char path[64], err[256] = "", *body = NULL;
+	size_t len = 0;
+	time_t t0 = time(NULL);
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/test_jose_ca.%d", (int)getpid());
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(jose_jwks_fetch("https://127.0.0.1:9/jwks", path, 2000,
+	                     &body, &len, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_true(time(NULL) - t0 < 2);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -314,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_ecdsa_range_wrong_alg),
 		cmocka_unit_test(test_reason_names),
 		cmocka_unit_test(test_alg_names),
+		cmocka_unit_test(test_fetch_ca_fifo),
 		cmocka_unit_test(test_verify_size_and_shape_first),
 		cmocka_unit_test(test_keyset_parse_errors),
 	};

@@ -3,19 +3,26 @@
  * set of clocks, each on the clock its name says; one "message, errno,
  * -1" helper; "unknown" for an unknown country wherever it is written.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/geo/geo.h"
 #include "core/util/clock.h"
 #include "core/util/fail.h"
+#include "core/util/ropen.h"
 
 static int64_t
 ts_ns(clockid_t id)
@@ -102,6 +109,40 @@ test_cc_name(void **state)
 	assert_string_equal(geo_cc_name(GEO_SP_PRIVATE, buf), "private");
 }
 
+/*
+ * ropen: a regular file opens; a FIFO (whose open(2) would wait for a
+ * writer: cordond hung) and a folder are refused at once, EINVAL.
+ */
+static void
+test_ropen(void **state)
+{
+	char dir[] = "/tmp/test_ropen.XXXXXX", fifo[64], reg[64];
+	FILE *f;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(reg, sizeof(reg), "%s/reg", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	fd = open(reg, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x\n", 2), 2);
+	close(fd);
+	assert_int_equal(ropen_fd(fifo), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_null(ropen_file(dir));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(ropen_fd("/nonexistent/x"), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(f = ropen_file(reg));
+	assert_int_equal(fgetc(f), 'x');
+	fclose(f);
+	unlink(fifo);
+	unlink(reg);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -110,6 +151,7 @@ main(void)
 		cmocka_unit_test(test_boot_id),
 		cmocka_unit_test(test_fail_with),
 		cmocka_unit_test(test_cc_name),
+		cmocka_unit_test(test_ropen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libconfig.h>
+
 #include "control/daemon/cordond.h"
 #include "config/rev/rev.h"
 
@@ -32,6 +34,75 @@ cd_conffile_rev_ctl(const char *path, struct conf_control *ctl, char *err,
 	}
 	free(c);
 	return rc;
+}
+
+/*
+ * A FILE libconfig cannot parse (a syntax error anywhere): its last line
+ * that reads state_dir = "DIR" (the control group's only key by that
+ * name) names the state folder.
+ */
+static void
+cd_conffile_scan_state_dir(const char *path, struct conf_control *ctl)
+{
+	char line[CONF_PATH_MAX + 64], dir[CONF_PATH_MAX];
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, " state_dir = \"%255[^\"]\"", dir) == 1 &&
+		    strlen(dir) < sizeof(ctl->state_dir))
+			snprintf(ctl->state_dir, sizeof(ctl->state_dir), "%s",
+			    dir);
+	fclose(f);
+}
+
+/*
+ * The state folder a FILE that does not load names: its
+ * control.state_dir as far as libconfig can read it, else the default.
+ */
+static void
+cd_conffile_state_dir(const char *path, struct conf_control *ctl)
+{
+	const char *dir;
+	config_t cf;
+
+	conf_control_defaults(ctl);
+	config_init(&cf);
+	if (config_read_file(&cf, path) == CONFIG_TRUE) {
+		if (config_lookup_string(&cf, "control.state_dir", &dir) ==
+		        CONFIG_TRUE &&
+		    strlen(dir) < sizeof(ctl->state_dir))
+			snprintf(ctl->state_dir, sizeof(ctl->state_dir), "%s",
+			    dir);
+	} else
+		cd_conffile_scan_state_dir(path, ctl);
+	config_destroy(&cf);
+}
+
+/*
+ * The control group start-up begins with: FILE's.  A FILE that does not
+ * load (a broken edit) does not stop an appliance whose state folder
+ * holds a running revision: that revision runs (it is the truth after
+ * the first start) and *BROKEN says so, ERR why.  -1 only before the
+ * first start, when FILE is all there is.
+ */
+int
+cd_conffile_start_ctl(const char *path, struct conf_control *ctl, bool *broken,
+    char *err, size_t errlen)
+{
+	char rpath[CONF_PATH_MAX + 32];
+	uint64_t rev;
+
+	*broken = false;
+	if (cd_conffile_rev_ctl(path, ctl, err, errlen) == 0)
+		return 0;
+	*broken = true;
+	cd_conffile_state_dir(path, ctl);
+	if (store_peek(ctl->state_dir, &rev, rpath, sizeof(rpath)) < 0 ||
+	    rev == 0)
+		return -1;
+	return 0;
 }
 
 /*
@@ -90,6 +161,7 @@ json_t *
 cd_conffile_status(struct cd *d)
 {
 	char err[1024] = "", adopt[2 * CONF_PATH_MAX + 128];
+	struct conf_control ctl;
 	int rc =
 	    cd_conffile_differs(d->conf_path, d->run.text, err, sizeof(err));
 	json_t *o = json_object();
@@ -101,6 +173,10 @@ cd_conffile_status(struct cd *d)
 	json_object_set_new(o, "path", json_string(d->conf_path));
 	json_object_set_new(o, "revision",
 	    json_integer((json_int_t)d->run.rev));
+	/* A file that differs may also not load: say why (its next edit). */
+	if (rc > 0 &&
+	    cd_conffile_rev_ctl(d->conf_path, &ctl, err, sizeof(err)) == 0)
+		err[0] = '\0';
 	json_object_set_new(o, "differs", json_boolean(rc != 0));
 	json_object_set_new(o, "error", json_string(err));
 	json_object_set_new(o, "adopt", json_string(rc != 0 ? adopt : ""));
@@ -176,11 +252,18 @@ cd_conffile_check_start(const char *conf_path)
 	char path[CONF_PATH_MAX + 32], err[1024], *text;
 	uint64_t rev;
 	size_t len;
+	bool broken;
 
-	if (cd_conffile_rev_ctl(conf_path, &ctl, err, sizeof(err)) < 0) {
+	if (cd_conffile_start_ctl(conf_path, &ctl, &broken, err, sizeof(err)) <
+	    0) {
 		fprintf(stderr, "cordond: %s\n", err);
 		return 2;
 	}
+	if (broken)
+		fprintf(stderr,
+		    "cordond: warning: %s (the running revision of %s "
+		    "runs)\n",
+		    err, ctl.state_dir);
 	if (store_peek(ctl.state_dir, &rev, path, sizeof(path)) < 0) {
 		fprintf(stderr, "cordond: state folder %s: %s\n", ctl.state_dir,
 		    strerror(errno));

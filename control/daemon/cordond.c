@@ -357,16 +357,17 @@ cd_opts(int argc, char **argv, struct cd *d, int *check)
 static int
 cd_main(struct cd *d)
 {
-	struct conf *c = calloc(1, sizeof(*c));
 	char err[1024];
+	bool broken;
 
-	if (c == NULL || conf_load(d->conf_path, c, err, sizeof(err)) < 0) {
-		cd_log("%s", c ? err : "out of memory");
-		free(c);
+	if (cd_conffile_start_ctl(d->conf_path, &d->ctl, &broken, err,
+	        sizeof(err)) < 0) {
+		cd_log("%s", err);
 		return 2;
 	}
-	d->ctl = c->control;
-	free(c);
+	if (broken)
+		cd_log("warning: %s: the running revision of %s runs", err,
+		    d->ctl.state_dir);
 	if (cd_conffile_ctl(d) < 0)
 		return 1;
 	if (cd_syslog_open(d) < 0)

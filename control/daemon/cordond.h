@@ -320,6 +320,8 @@ int cd_compare_revs(struct cd *d, const struct cd_req *rq, json_t **data,
  * --check-start (exit status).
  */
 int cd_conffile_ctl(struct cd *d);
+int cd_conffile_start_ctl(const char *path, struct conf_control *ctl,
+    bool *broken, char *err, size_t errlen);
 int cd_conffile_differs(const char *conf_path, const char *text, char *err,
     size_t errlen);
 json_t *cd_conffile_status(struct cd *d);

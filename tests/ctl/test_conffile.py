@@ -357,3 +357,33 @@ def test_load_override_drops_rename_pins(cd, tmp_path):
     after = json.loads(ctl(cd, "-j", "show", "rules").stdout)["rules"]
     assert [(r["name"], r["id"]) for r in after] == \
         [(r["name"], r["id"]) for r in rules]
+
+
+@pytest.mark.parametrize("breakage", ["syntax", "refused"])
+def test_broken_file_does_not_stop_the_appliance(cd, breakage):
+    """A config file that no longer loads (a broken edit) once stopped
+    cordond at its next start although the state folder held the running
+    revision: recovery needed a human.  Now that revision runs, the error
+    is said (log, status config_file.error) and --check-start (the unit's
+    ExecStartPre) passes with a warning."""
+    with open(cd.conf) as f:
+        text = f.read()
+    if breakage == "syntax":
+        write(cd.conf, text + "\nrules = ( { name = \n")
+    else:
+        write(cd.conf, text.replace("rules = (\n", """rules = (
+    { name = "x"; src = [ "nowhere" ]; action = "drop"; },
+""", 1))
+    try:
+        st = restart(cd)
+        cf = st["config_file"]
+        assert cf["differs"] is True and cf["error"], cf
+        assert st["running_revision"] == 1, st
+        assert "warning: %s " % cd.conf in cd.log(), cd.log()
+        r = subprocess.run([CORDOND, "--check-start", "-f", cd.conf],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert "checking revision 1 " in r.stdout, r.stdout
+        assert "warning" in r.stderr, r.stderr
+    finally:
+        write(cd.conf, text)

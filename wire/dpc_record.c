@@ -38,8 +38,8 @@ rec_severity(unsigned action)
 	}
 }
 
-static const char *
-rec_rule(const struct policy *p, unsigned rule, char buf[16])
+const char *
+dpc_record_rule(const struct policy *p, unsigned rule, char buf[16])
 {
 	if (rule == POL_RULE_DEFAULT)
 		return "(default)";
@@ -93,7 +93,7 @@ static void
 rec_params(struct dpc_record *r, const struct dpc_wire_event *ev,
     const struct policy *p, const char *port)
 {
-	(void)dpc_record_add(r, "rule", rec_rule(p, ev->rule, r->rule));
+	(void)dpc_record_add(r, "rule", dpc_record_rule(p, ev->rule, r->rule));
 	(void)dpc_record_add(r, "action", cdn_action_name(ev->action));
 	(void)dpc_record_add(r, "reason", cdn_reason_name(ev->reason));
 	(void)dpc_record_add(r, "src", r->src);

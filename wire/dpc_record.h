@@ -46,5 +46,8 @@ void dpc_record_fill(struct dpc_record *r, const struct dpc_wire_event *ev,
 
 /* Appends NAME="VALUE" (both must outlive R's use).  0, or -1: full. */
 int dpc_record_add(struct dpc_record *r, const char *name, const char *value);
+/* A rule as records name it: its name, "(default)", or "#N" (1-based). */
+const char *dpc_record_rule(const struct policy *p, unsigned rule,
+    char buf[16]);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "control/daemon/cd_util.h"
 #include "core/policy/policy.h"
+#include "wire/dpc_record.h"
 
 void
 cd_word(char *out, size_t len, const char *w)
@@ -93,10 +94,5 @@ cd_geo_layers(const struct geo_db *db)
 const char *
 cd_rule_name(const struct policy *p, unsigned rule, char buf[16])
 {
-	if (rule == POL_RULE_DEFAULT)
-		return "(default)";
-	if (p && rule < p->nrules)
-		return p->rule[rule].name;
-	snprintf(buf, 16, "#%u", rule + 1);
-	return buf;
+	return dpc_record_rule(p, rule, buf);
 }

@@ -191,7 +191,7 @@ fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
 $(BUILD)/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c $(wildcard control/ident/jose_*.c) \
-		control/store/store_io.c
+		control/store/store_io.c core/util/ropen.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lcurl \
 	    -lconfig

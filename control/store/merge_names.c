@@ -65,7 +65,8 @@ mn_cmp(const void *a, const void *b)
 static bool
 mn_has(const struct mn_set *s, const char *k)
 {
-	return bsearch(&k, s->k, s->n, sizeof(*s->k), mn_cmp) != NULL;
+	return s->n > 0 &&
+	       bsearch(&k, s->k, s->n, sizeof(*s->k), mn_cmp) != NULL;
 }
 
 /* Parens of a line outside its strings, in order: +1 open, -1 close. */
@@ -121,7 +122,8 @@ mn_collect(const char *text, struct mn_set *s)
 		}
 		p = *nl ? nl + 1 : nl;
 	}
-	qsort(s->k, s->n, sizeof(*s->k), mn_cmp);
+	if (s->n > 1) /* qsort of (NULL, 0) is undefined */
+		qsort(s->k, s->n, sizeof(*s->k), mn_cmp);
 	return 0;
 }
 

@@ -13,6 +13,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
  dpdk dpdk-dev libdpdk-dev libpcap-dev
  libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl
  libconfig-dev libssl-dev libjansson-dev libcmocka-dev libsystemd-dev
+ libseccomp-dev
  libnftnl-dev libmnl-dev nftables
  python3 python3-scapy python3-pytest python3-jwt python3-jwcrypto
  python3-cryptography

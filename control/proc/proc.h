@@ -1,0 +1,176 @@
+/*
+ * cordond's processes (privilege separation, docs/architecture.md
+ * "Processes"), in the manner of relayd's proc.c: a table of processes,
+ * each with its own run function and its own message handlers.
+ *
+ * The parent (cordond, root) forks and execs itself once per child
+ * (`cordond -P NAME`, the channel on fd PROC_CHILD_FD); the child
+ * initialises its libraries, opens what it needs, then calls
+ * proc_sandbox(): its own unprivileged user, no capabilities,
+ * no_new_privs, an empty root, a network namespace of its own unless it
+ * needs the network, and its seccomp allow-list.  After that it reads
+ * nothing but its channel and what it opened before.
+ *
+ * Channel: a SOCK_SEQPACKET socketpair, one message per packet: a
+ * struct proc_hdr and LEN payload bytes.  Every receiver checks the
+ * version, the flags, that LEN is the packet's length, that the type is
+ * one it takes and the payload's own rules (each type's decoder); a
+ * message that fails is refused and counted (the parent then kills the
+ * child: it trusts no child).  Multi-byte fields are host order (both
+ * ends are the same binary).
+ */
+#ifndef CORDON_PROC_H
+#define CORDON_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <poll.h>
+#include <sys/types.h>
+
+#define PROC_MSG_VERSION 1
+#define PROC_MSG_MAX     (2u << 20) /* payload bytes, any message */
+#define PROC_SOCKBUF     (8u << 20) /* SO_SNDBUFFORCE/RCVBUFFORCE */
+#define PROC_CHILD_FD    3          /* the child's end after exec */
+#define PROC_EMPTY_DIR   "/run/cordon/empty" /* every child's root */
+
+struct proc_hdr {
+	uint16_t version; /* PROC_MSG_VERSION */
+	uint16_t type;    /* the channel's enum; 0 is never valid */
+	uint32_t len;     /* payload bytes after the header */
+	uint32_t id;      /* request id, echoed by the answer; 0: none */
+	uint32_t flags;   /* 0 (reserved) */
+};
+
+/* Types every channel takes (the per-child enums start at 16). */
+enum {
+	PROC_T_LOG = 1, /* child -> parent: one line for cordond's log */
+	PROC_T_READY,   /* child -> parent: sandboxed, taking requests */
+	PROC_T_BASE = 16,
+};
+#define PROC_LOG_MAX 512 /* a log line's bytes (printable ASCII) */
+
+enum proc_id {
+	PROC_IDENT, /* tokens, knocks, proof of possession */
+	PROC_FETCH, /* jwks_uri over HTTPS (the only child on the network
+	               for identity) */
+	PROC_CTL,   /* the admin sockets: framing, JSON, limits */
+	PROC_MON,   /* syslog targets, AgentX, the Prometheus listener */
+	PROC_MAX
+};
+
+struct proc_child;
+
+/* What one kind of child is. */
+struct proc_def {
+	enum proc_id id;
+	const char *name; /* "identity": -P NAME, logs, counters */
+	const char *user; /* its own system user: "cordon-ident" */
+	bool net;         /* keeps the host's network namespace */
+	/* The child's main after exec, fd PROC_CHILD_FD its channel; it
+	 * calls proc_sandbox itself once initialised.  Exit status. */
+	int (*run)(int fd);
+	/* Parent side: one message from this child (already checked by
+	 * proc_msg_recv: header, length).  -1: the child broke the
+	 * protocol (the parent kills and restarts it). */
+	int (*in)(void *arg, struct proc_child *c, const struct proc_hdr *h,
+	    const uint8_t *p, int passfd);
+	/* Parent side: the child is up again (sandboxed, READY): send it
+	 * its configuration, keys, listening sockets. */
+	void (*up)(void *arg, struct proc_child *c);
+	/* Parent side: the child went away (requests in flight failed). */
+	void (*down)(void *arg, struct proc_child *c);
+};
+
+/* The parent's view of one child. */
+struct proc_child {
+	const struct proc_def *def;
+	pid_t pid;    /* 0: not running */
+	int fd;       /* the parent's end; -1 when down */
+	bool ready;   /* READY seen since the last start */
+	unsigned starts, crashes, refused; /* counters (show, SNMP) */
+	unsigned backoff_ms;
+	int64_t next_start_ms; /* CLOCK_MONOTONIC */
+	int64_t up_since_ms;
+	int64_t crash_ms[8]; /* the last crashes' times: crash loop */
+	char last_exit[64];  /* "killed by SIGSYS", "exit 1" */
+};
+
+/* ---- messages (proc_msg.c) ---- */
+
+/*
+ * One message, never blocking (MSG_DONTWAIT): 0, or -1 with errno
+ * (EAGAIN: the peer does not read; EMSGSIZE; EPIPE: gone).  PASSFD >= 0
+ * goes along (SCM_RIGHTS).
+ */
+int proc_send(int fd, uint16_t type, uint32_t id, const void *p, size_t len,
+    int passfd);
+/*
+ * One message into BUF (CAP bytes, at least PROC_MSG_MAX for a parent):
+ * the payload length, or -1 with errno: EAGAIN (nothing), ECONNRESET (the
+ * peer closed), EBADMSG (the header is wrong: version, flags, length),
+ * EMSGSIZE (truncated).  *PASSFD gets a passed descriptor or -1 (more
+ * than one: all closed, EBADMSG).
+ */
+ssize_t proc_recv(int fd, struct proc_hdr *h, uint8_t *buf, size_t cap,
+    int *passfd);
+/* The header check alone (the fuzz harnesses use it): 0 or -1. */
+int proc_hdr_check(const struct proc_hdr *h, size_t got);
+/* Child: one line to the parent's log (PROC_T_LOG). */
+void proc_log(int fd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * A request and its answer (same ID) within TIMEOUT_MS, answering
+ * nothing else meanwhile: the answer's payload length, or -1 (errno
+ * ETIMEDOUT: the parent then kills the child).  Other messages that
+ * arrive first go to the child's def->in.
+ */
+struct proc_set;
+ssize_t proc_call(struct proc_set *s, struct proc_child *c, uint16_t type,
+    const void *p, size_t len, uint16_t want, uint8_t *ans, size_t cap,
+    unsigned timeout_ms);
+
+/* ---- the child's side (proc_sandbox.c) ---- */
+
+/*
+ * Enters the sandbox: the user DEF->user (its group only), the empty
+ * root PROC_EMPTY_DIR, a new network namespace unless DEF->net,
+ * no_new_privs, no capabilities, and the seccomp allow-list SYSCALLS
+ * (names, NULL-terminated; the common ones of proc_sandbox.c added).
+ * Everything but KEEP (NKEEP fds) and the channel is closed first.
+ * 0, or -1 (the child must exit).
+ */
+int proc_sandbox(const struct proc_def *def, const char *const *syscalls,
+    const int *keep, unsigned nkeep);
+
+/* ---- the parent's side (proc.c) ---- */
+
+struct proc_set {
+	struct proc_child c[PROC_MAX];
+	const char *self; /* /proc/self/exe opened: what children exec */
+	void *arg;        /* the handlers' ARG (struct cd) */
+};
+
+extern const struct proc_def *const proc_defs[PROC_MAX];
+
+/* Creates the users and the empty root if missing; 0 or -1. */
+int proc_prepare(void);
+/* Starts every child whose time has come; returns ms to the next. */
+int proc_tick(struct proc_set *s, int64_t now_ms);
+/* A reaped pid: 1 when it was a child (restart scheduled), else 0. */
+int proc_reaped(struct proc_set *s, pid_t pid, int status);
+/* Poll set: one pollfd per running child. */
+unsigned proc_poll_fill(struct proc_set *s, struct pollfd *pfd);
+void proc_poll_done(struct proc_set *s, const struct pollfd *pfd, unsigned n);
+/* Kills and reaps every child (cordond stopping). */
+void proc_stop(struct proc_set *s);
+/* The child ID if running and READY, else NULL. */
+struct proc_child *proc_get(struct proc_set *s, enum proc_id id);
+/* A child that broke the protocol: killed, restarted later. */
+void proc_fail(struct proc_set *s, struct proc_child *c, const char *why);
+
+/* cordond -P NAME: the child's entry (never returns). */
+void proc_child_main(const char *name) __attribute__((noreturn));
+
+#endif

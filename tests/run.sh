@@ -243,6 +243,8 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" prx
 	check "fuzz: proxied flows through the table, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" prxflow
+	check "fuzz: the children's channel, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" proc_hdr
 }
 
 # The build enforces the layers: includes and calls against the grain

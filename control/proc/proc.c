@@ -44,6 +44,8 @@ proc_say(struct proc_set *s, const char *fmt, ...)
 int
 proc_init(struct proc_set *s, void *arg)
 {
+	int fd;
+
 	memset(s, 0, sizeof(*s));
 	s->arg = arg;
 	s->self = "cordond";
@@ -51,7 +53,12 @@ proc_init(struct proc_set *s, void *arg)
 		s->c[i].def = proc_defs[i];
 		s->c[i].fd = -1;
 	}
-	if ((s->exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	/* Above the child's channel, which dup2 puts on PROC_CHILD_FD. */
+	s->exe = fcntl(fd, F_DUPFD_CLOEXEC, PROC_CHILD_FD + 1);
+	close(fd);
+	if (s->exe < 0)
 		return -1;
 	if ((s->buf = malloc(PROC_MSG_MAX)) == NULL) {
 		close(s->exe);

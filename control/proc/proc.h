@@ -172,6 +172,9 @@ extern const struct proc_def *const proc_defs[PROC_MAX];
 int proc_init(struct proc_set *s, void *arg);
 /* Creates the users and the empty root if missing; 0 or -1. */
 int proc_prepare(void);
+/* PROC_EMPTY_DIR (and /run/cordon) root's, not writable by others, the
+ * root 0755 and empty; made when missing.  0, or -1 with errno. */
+int proc_empty_check(void);
 /* Starts every child whose time has come; returns ms to the next. */
 int proc_tick(struct proc_set *s, int64_t now_ms);
 /* A reaped pid: 1 when it was a child (restart scheduled), else 0. */

@@ -14,4 +14,9 @@ void proc_close(struct proc_set *s, struct proc_child *c);
 int proc_dispatch(struct proc_set *s, struct proc_child *c,
     const struct proc_hdr *h, int passfd, const char **why);
 
+/* proc_seccomp.c: the allow-list (common + SYSCALLS) built before the
+ * sandbox (NULL, logged on FD), loaded as its last step (0 or -1). */
+void *proc_seccomp_build(const char *const *syscalls, int fd);
+int proc_seccomp_load(void *ctx);
+
 #endif

@@ -9,6 +9,7 @@
  * document again to an identity child that restarted.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,12 +337,35 @@ const struct proc_def cd_proc_fetch_def = {
 
 /* ---- VERIFY ---- */
 
+/*
+ * The identity child, waiting up to CD_IDENT_TIMEOUT_MS for one that is
+ * starting (cordond's first requests, a restart): a request should not
+ * fail for a child that is a few milliseconds from READY.
+ */
+static struct proc_child *
+cd_ident_wait(struct cd *d)
+{
+	struct proc_child *c = &d->procs.c[PROC_IDENT];
+	int64_t deadline = clk_mono_ms() + CD_IDENT_TIMEOUT_MS;
+	struct pollfd pfd;
+
+	if (c->pid == 0)
+		d->proc_next_ms = clk_mono_ms() +
+		                  proc_tick(&d->procs, clk_mono_ms());
+	while (!c->ready && c->fd >= 0 && clk_mono_ms() < deadline) {
+		pfd = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+		if (poll(&pfd, 1, (int)(deadline - clk_mono_ms())) > 0)
+			proc_poll_done(&d->procs, &pfd, 1);
+	}
+	return proc_get(&d->procs, PROC_IDENT);
+}
+
 int
 cd_ident_check(struct cd *d, const char *tok, size_t len,
     struct cd_idprop *p)
 {
 	static uint8_t ans[sizeof(struct ident_msg_verdict) + IDENT_CLAIMS_MAX];
-	struct proc_child *c = cd_ident_child(d, PROC_IDENT);
+	struct proc_child *c = cd_ident_wait(d);
 	struct ident_msg_verify m = { .now = clk_unix_s() };
 	struct ident_msg_verdict v;
 	const uint8_t *claims;

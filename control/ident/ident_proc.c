@@ -390,6 +390,8 @@ ident_proc_run(int fd)
 	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG |
 	        OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS,
 	    NULL);
+	/* jansson seeds its hash tables from /dev/urandom at first use. */
+	json_object_seed(0);
 	if (proc_sandbox(proc_defs[PROC_IDENT], ident_syscalls, NULL, 0) < 0)
 		return 1;
 	if (proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0)

@@ -186,7 +186,8 @@ FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/load/*.c) \
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
 	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims \
-	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow
+	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow \
+	    $(BUILD)/fuzz/fuzz_proc_ident $(BUILD)/fuzz/fuzz_ident_child
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
@@ -203,6 +204,26 @@ $(BUILD)/fuzz/fuzz_claims: tests/fuzz/fuzz_claims.c $(wildcard config/load/*.c) 
 		core/stats/reasons.c $(wildcard core/geo/*.c) core/util/fail.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lconfig -ljansson -ldl
+
+# cordond's receiver of the identity child's messages (ident_msg.c) and
+# its check of a proposal (cd_proc_ident_chk.c).
+$(BUILD)/fuzz/fuzz_proc_ident: tests/fuzz/fuzz_proc_ident.c \
+		control/ident/ident_msg.c control/daemon/cd_proc_ident_chk.c \
+		control/ident/jose_json.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson
+
+# The identity child's receiver (ident_proc.c) with every parser behind
+# it: tokens, JWKS documents, knocks, proof of possession.
+$(BUILD)/fuzz/fuzz_ident_child: tests/fuzz/fuzz_ident_child.c \
+		control/ident/ident_proc.c control/ident/ident_msg.c \
+		$(wildcard control/ident/jose_*.c) \
+		$(wildcard control/ident/knock_*.c) control/proc/proc_msg.c \
+		control/daemon/cd_proc_ident_chk.c control/store/store_io.c \
+		core/util/ropen.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lcurl \
+	    -lconfig
 
 $(BUILD)/fuzz/fuzz_knock: tests/fuzz/fuzz_knock.c control/ident/knock_wire.c
 	@mkdir -p $(dir $@)
@@ -245,6 +266,8 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) jwt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) prx
 	tests/fuzz/run.sh $(FUZZ_SECONDS) prxflow
+	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_ident
+	tests/fuzz/run.sh $(FUZZ_SECONDS) ident_child
 
 lint:
 	@tools/lint.sh

@@ -13,16 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "control/ident/ident_msg.h"
 #include "control/ident/ident_proc.h"
 #include "control/ident/jose.h"
 #include "control/ident/knock.h"
-
-/* Beyond proc_sandbox's common list: nothing but memory and time. */
-static const char *const ident_syscalls[] = { "getrandom", "madvise",
-	"mremap", "clock_gettime", "gettimeofday", NULL };
 
 static struct ident_state ident_st;
 
@@ -381,20 +375,4 @@ ident_proc_loop(int fd)
 		if (ident_dispatch(fd, &h, buf) < 0)
 			return 1;
 	}
-}
-
-int
-ident_proc_run(int fd)
-{
-	/* Everything OpenSSL would read from disk, read now. */
-	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG |
-	        OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS,
-	    NULL);
-	/* jansson seeds its hash tables from /dev/urandom at first use. */
-	json_object_seed(0);
-	if (proc_sandbox(proc_defs[PROC_IDENT], ident_syscalls, NULL, 0) < 0)
-		return 1;
-	if (proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0)
-		return 1;
-	return ident_proc_loop(fd);
 }

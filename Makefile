@@ -69,11 +69,18 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
 PROGS	:= $(BUILD)/cordon-dp $(BUILD)/cordonctl $(BUILD)/cordond \
 	   $(BUILD)/cordon-knock
+# A test-only cordond whose identity child calls mount(2) on a marker
+# token (CORDON_TEST_SYSCALL, tests/ctl/test_ident_proc.py): never
+# installed; `make CORDON_TEST_SYSCALL=1` puts the same into every build.
+TESTSYS	:= $(BUILD)/tests/cordond-testsys
+ifeq ($(CORDON_TEST_SYSCALL),1)
+CFLAGS	+= -DCORDON_TEST_SYSCALL
+endif
 
 .PHONY: all deps test demo bench fuzz lint clean unit asan check-config \
 	layers
 
-all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS) $(LAYER_OKS)
+all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS) $(LAYER_OKS) $(TESTSYS)
 
 # Only the layer checks (tests/layers/test_layers.sh).
 layers: $(LAYER_OKS)
@@ -126,6 +133,18 @@ $(BUILD)/cordon-dp: $(BUILD)/obj/dataplane/main.o $(LIBS_dataplane)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/cordond: $(BUILD)/obj/control/daemon/cordond.o $(LIBS_control)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/testsys/ident_proc.o: control/ident/ident_proc.c \
+		| $(BUILD)/inc/control
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call LAYER_CFLAGS,control) -DCORDON_TEST_SYSCALL \
+	    -c $< -o $@
+
+# Its own ident_proc.o comes first: the archive's is never pulled in.
+$(TESTSYS): $(BUILD)/obj/control/daemon/cordond.o \
+		$(BUILD)/obj/testsys/ident_proc.o $(LIBS_control)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The CLI is a thin client: jansson and its own files, and libconfig to
@@ -278,7 +297,8 @@ clean:
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/dataplane/main.d \
 	 $(BUILD)/obj/control/cli/cordonctl.d \
 	 $(BUILD)/obj/control/cli/cordon-knock.d \
-	 $(BUILD)/obj/control/daemon/cordond.d
+	 $(BUILD)/obj/control/daemon/cordond.d \
+	 $(BUILD)/obj/testsys/ident_proc.d
 
 # make format rewrites the C files as .clang-format writes them (make lint
 # checks that); make bench-compare BASE=<git ref> runs the fast-path

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "control/daemon/cd_proc_ident.h"
 #include "control/daemon/cordond.h"
 #include "core/classify/cls.h"
 #include "core/stats/reasons.h"
@@ -58,25 +59,32 @@ static int
 cd_id_token(struct cd *d, const json_t *tok, geo_cc_t cc, json_t *id,
     struct idm_facts *f, json_t **claims)
 {
-	struct jose_result res;
-	char why[JOSE_DETAIL_MAX + 64];
+	struct cd_idprop p;
+	char why[IDENT_DETAIL_MAX + 64];
 	int rc;
 
 	rc = cd_ident_check(d, json_string_value(tok), json_string_length(tok),
-	    &res);
-	if (rc != JOSE_OK) {
-		snprintf(why, sizeof(why), "token-refused: %s: %s",
-		    jose_reason_name(rc), res.detail);
+	    &p);
+	if (rc == CD_IDENT_DOWN) {
+		/* Not judged: no verdict to show, and none made up. */
+		snprintf(why, sizeof(why), "identity-unavailable: %s",
+		    p.detail);
 		json_object_set_new(id, "reason", json_string(why));
-		jose_result_free(&res);
 		return -1;
 	}
-	*claims = json_incref(res.claims);
+	if (rc != JOSE_OK) {
+		snprintf(why, sizeof(why), "token-refused: %s: %s",
+		    jose_reason_name(rc), p.detail);
+		json_object_set_new(id, "reason", json_string(why));
+		cd_idprop_free(&p);
+		return -1;
+	}
+	*claims = json_incref(p.claims);
 	json_object_set_new(id, "issuer",
-	    json_string(d->sess->iss[res.issuer].name));
-	rc = idm_facts_build(d->run.conf, d->run.geo.tables, *claims,
-	    res.issuer, cc, f);
-	jose_result_free(&res);
+	    json_string(d->run.conf->identity.issuers[p.issuer].name));
+	rc = idm_facts_build(d->run.conf, d->run.geo.tables, *claims, p.issuer,
+	    cc, f);
+	cd_idprop_free(&p);
 	if (rc != IDM_E_OK) {
 		/* As session-add words it. */
 		snprintf(why, sizeof(why), "token-refused: %s",

@@ -6,11 +6,13 @@
  */
 #include "control/proc/proc.h"
 
+extern const struct proc_def cd_proc_ident_def, cd_proc_fetch_def;
+
 const struct proc_def *const proc_defs[PROC_MAX] = {
 	/* identity: control/ident/ident_proc*.c */
-	[PROC_IDENT] = NULL,
+	[PROC_IDENT] = &cd_proc_ident_def,
 	/* fetch: control/ident/fetch_proc*.c */
-	[PROC_FETCH] = NULL,
+	[PROC_FETCH] = &cd_proc_fetch_def,
 	/* control: control/ctl/ */
 	[PROC_CTL] = NULL,
 	/* monitoring: control/mon/ */

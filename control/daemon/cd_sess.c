@@ -215,8 +215,7 @@ cd_sess_open(struct cd *d)
 	}
 	d->sess = s;
 	s->d = d;
-	cd_ident_build(d, d->run.conf, s->iss, &s->niss);
-	s->next_refresh = clk_boot_s();
+	cd_ident_load(d);
 	cd_sess_journal_load(d);
 	if (cd_knock_open(d) < 0)
 		return -1;
@@ -236,7 +235,7 @@ cd_sess_close(struct cd *d)
 		close(s->jfd);
 	for (unsigned i = 0; i < s->cap; i++)
 		cd_grant_free(s->g[i]);
-	cd_ident_clear(s->iss, &s->niss);
+	cd_ident_unload(s);
 	cd_knock_close(d);
 	cd_sess_abort(d);
 	sess_detach(s->t);
@@ -260,7 +259,7 @@ cd_grant_next(struct cd *d, const struct cd_running *n, struct cd_grant *g)
 	const struct conf *nc = n->conf;
 	struct cd_grant tmp = *g;
 	struct pol_set bits;
-	int iss = cd_ident_find(s->next_iss, s->next_niss, g->iss_name);
+	int iss = cd_ident_find(nc, g->iss_name);
 
 	g->svcs_next = 0;
 	if (nc->identity.line == 0 || iss < 0)
@@ -289,8 +288,6 @@ cd_sess_prepare(struct cd *d, const struct cd_running *n, struct cd_err *e)
 	if (cd_sess_table_new(s, &s->next, &s->next_fd, err, sizeof(err)))
 		return cd_fail(e, "internal", "sessions: %s", err);
 	s->next_on = true;
-	if (n->conf->identity.line != 0)
-		cd_ident_build(d, n->conf, s->next_iss, &s->next_niss);
 	for (unsigned i = 0; i < s->cap; i++)
 		if (s->g[i] && cd_grant_next(d, n, s->g[i]) != 0) {
 			cd_sess_abort(d);
@@ -310,11 +307,6 @@ cd_sess_switch(struct cd *d)
 
 	if (s == NULL || !s->next_on)
 		return;
-	cd_ident_clear(s->iss, &s->niss);
-	memcpy(s->iss, s->next_iss, sizeof(s->iss));
-	s->niss = s->next_niss;
-	s->next_niss = 0;
-	memset(s->next_iss, 0, sizeof(s->next_iss));
 	sess_detach(s->t);
 	close(s->fd);
 	s->t = s->next;
@@ -328,7 +320,7 @@ cd_sess_switch(struct cd *d)
 
 		if (g == NULL)
 			continue;
-		iss = cd_ident_find(s->iss, s->niss, g->iss_name);
+		iss = cd_ident_find(d->run.conf, g->iss_name);
 		g->svcs = g->svcs_next;
 		if (g->svcs == 0 || iss < 0 ||
 		    idm_facts_build(d->run.conf, d->run.geo.tables, g->claims,
@@ -338,6 +330,9 @@ cd_sess_switch(struct cd *d)
 		else
 			cd_grant_nft(d, g, true); /* the new ports */
 	}
+	/* A commit's issuers (a compaction or new geo keeps them). */
+	if (s->ident_conf != d->run.conf || s->ident_rev != d->run.rev)
+		cd_ident_load(d);
 }
 
 void
@@ -347,7 +342,6 @@ cd_sess_abort(struct cd *d)
 
 	if (s == NULL || !s->next_on)
 		return;
-	cd_ident_clear(s->next_iss, &s->next_niss);
 	if (s->next != NULL) {
 		sess_detach(s->next);
 		close(s->next_fd);

@@ -43,6 +43,29 @@ struct cd_grant {
 
 #define CD_IDX_END UINT32_MAX
 
+/* One issuer's JWKS documents, as bytes (never parsed by cordond). */
+struct cd_iss_keys {
+	char name[CONF_NAME_MAX];
+	char *file;   /* jwks_file's bytes, or NULL */
+	size_t file_len;
+	char *uri;    /* the last good jwks_uri document (or the cache) */
+	size_t uri_len;
+	char *pend;   /* a fetched one the identity child is judging */
+	size_t pend_len;
+	uint32_t pend_id;      /* its KEYS request id */
+	uint32_t fetch_id;     /* the FETCH in flight; 0: none */
+	int64_t next_fetch;    /* clk_mono_ms */
+	unsigned nkeys;        /* usable keys, as the child counted them */
+};
+
+/* A knock sent to the identity child: its source as cordon-dp saw it. */
+#define CD_KNOCK_PEND 64
+struct cd_knock_pend {
+	uint32_t id; /* 0: free */
+	uint8_t af;
+	uint8_t src[16];
+};
+
 struct cd_sessions {
 	struct cd *d; /* the daemon, for the kernel's sets */
 	struct sess_table *t;
@@ -66,12 +89,16 @@ struct cd_sessions {
 	uint32_t *src_head, *sub_head;
 	uint32_t hmask;
 	uint8_t hkey[16];
-	struct jose_issuer iss[CONF_ISSUER_MAX];
-	unsigned niss;
-	struct jose_issuer next_iss[CONF_ISSUER_MAX]; /* a commit's */
-	unsigned next_niss;
+	/* The running issuers' key documents (cd_sess_ident.c): the
+	 * identity child parses them, this side only keeps the bytes. */
+	struct cd_iss_keys ikeys[CONF_ISSUER_MAX];
+	unsigned nikeys;
+	const struct conf *ident_conf; /* whose issuers they are */
+	uint64_t ident_rev;
+	struct cd_knock_pend kpend[CD_KNOCK_PEND];
+	uint32_t knock_id;
 	bool next_on; /* a commit is being prepared */
-	int64_t next_sweep, next_refresh;
+	int64_t next_sweep;
 	uint32_t gcursor, tcursor; /* where the sweeps go on */
 	/* The journal (cd_sess_journal.c, docs/identity.md). */
 	char journal[CONF_PATH_MAX + 32];
@@ -128,6 +155,14 @@ void cd_sess_watermark(struct cd_sessions *s);
 int cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
     const char *svc, unsigned ttl, const char *via, struct cd_grant **out,
     struct cd_err *e);
+/*
+ * cd_sess_grant for a token already judged: P a proposal the parent
+ * checked (cd_idprop_check), e.g. a knock's.
+ */
+struct cd_idprop;
+int cd_sess_grant_prop(struct cd *d, const struct cd_idprop *p,
+    const char *src, const char *svc, unsigned ttl, const char *via,
+    struct cd_grant **out, struct cd_err *e);
 json_t *cd_grant_json(const struct cd *d, const struct cd_grant *g);
 /*
  * A grant's end in boot time: the earliest of BORN + max_ttl, BORN + TTL
@@ -255,27 +290,51 @@ const uint64_t *cd_explain_session(const struct cd *d, const struct pkt_meta *m,
     unsigned svc, int64_t now, const struct cd_grant **g);
 
 /* cd_sess_ident.c: issuers and their keys */
-int cd_ident_build(struct cd *d, const struct conf *c, struct jose_issuer *iss,
-    unsigned *n);
-void cd_ident_clear(struct jose_issuer *iss, unsigned *n);
-/* Index of the issuer named NAME in ISS, or -1. */
-int cd_ident_find(const struct jose_issuer *iss, unsigned n, const char *name);
+struct cd_idprop;
+/*
+ * The running config's issuers: their documents read (jwks_file, the
+ * jwks_uri cache), sent to the identity child, fetches scheduled.
+ */
+void cd_ident_load(struct cd *d);
+void cd_ident_unload(struct cd_sessions *s);
+/* Index of the issuer named NAME in C, or -1. */
+int cd_ident_find(const struct conf *c, const char *name);
+/* Fetches due (FORCE: all now); never waits for one. */
 void cd_ident_refresh(struct cd *d, bool force);
 /*
- * Would TOK (LEN bytes, NULs included) open a session now?  The
- * verifier's reason, or JOSE_LEEWAY_ONLY when its exp has passed (the
- * leeway let it verify).  RES as jose_verify's.  Counts nothing: explain
- * asks it too.
+ * Would TOK (LEN bytes, NULs included) open a session now?  Asks the
+ * identity child (a call of at most CD_IDENT_TIMEOUT_MS) and checks its
+ * proposal: P's rc is the reason (JOSE_LEEWAY_ONLY when exp has passed;
+ * CD_IDENT_DOWN when no identity child answered), P->claims set on
+ * JOSE_OK (free with cd_idprop_free).  Counts nothing: explain asks it.
  */
 int cd_ident_check(struct cd *d, const char *tok, size_t len,
-    struct jose_result *res);
+    struct cd_idprop *p);
 /* cd_ident_check for a grant: a refusal is counted, logged, and in E
- * (token-refused), and RES freed.  0 or -1. */
+ * (token-refused, or identity-unavailable).  0 or -1 (P freed). */
 int cd_ident_verify(struct cd *d, const char *tok, size_t len,
-    struct jose_result *res, struct cd_err *e);
+    struct cd_idprop *p, struct cd_err *e);
 /* Counts and logs refusal RC of a token to be granted; -1 with E. */
 int cd_ident_refuse(struct cd *d, int rc, const char *detail, struct cd_err *e);
 /* The last second a session from CLAIMS may last: their exp. */
 int64_t cd_ident_exp(const json_t *claims, int64_t now);
+
+/* cd_proc_ident.c: the identity and fetch children, parent side */
+/* The config and every document to the identity child (if up). */
+void cd_ident_send_all(struct cd *d);
+/* Issuer I's document of source SRC to the identity child. */
+void cd_ident_send_keys(struct cd *d, unsigned i, unsigned src,
+    const char *doc, size_t len, uint32_t id);
+/* A FETCH of issuer I's jwks_uri, if the fetch child is up. */
+void cd_ident_fetch(struct cd *d, unsigned i);
+/* A request id of ours (never one of proc_call's). */
+uint32_t cd_ident_reqid(struct cd_sessions *s);
+/* The jwks_uri cache file of issuer NAME. */
+void cd_ident_cache_path(const struct cd *d, const char *name, char *out,
+    size_t len);
+/* cd_sess_knock.c: the identity child's judgement of a knock (KNOCKED):
+ * 0, or -1 when it does not decode. */
+struct proc_hdr;
+int cd_knock_done(struct cd *d, const struct proc_hdr *h, const uint8_t *p);
 
 #endif

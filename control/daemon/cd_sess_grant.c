@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "control/daemon/cd_backend.h"
+#include "control/daemon/cd_proc_ident.h"
 #include "control/daemon/cordond.h"
 
 uint64_t
@@ -190,9 +191,34 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
     const char *svc, unsigned ttl, const char *via, struct cd_grant **out,
     struct cd_err *e)
 {
+	struct cd_idprop p;
+	uint8_t af, addr[16];
+	uint64_t svcs;
+	int rc;
+
+	if (d->sess == NULL)
+		return cd_fail(e, "bad-request",
+		    "no identity group configured");
+	/* The request's own mistakes first, as before a token is judged. */
+	if (cd_addr_parse(src, &af, addr) < 0)
+		return cd_fail(e, "bad-request", "src: not an address: %.64s",
+		    src);
+	if (cd_grant_svcs(d->run.conf, svc, &svcs, e) < 0)
+		return -1;
+	if (cd_ident_verify(d, token, len, &p, e) < 0)
+		return -1;
+	rc = cd_sess_grant_prop(d, &p, src, svc, ttl, via, out, e);
+	cd_idprop_free(&p);
+	return rc;
+}
+
+int
+cd_sess_grant_prop(struct cd *d, const struct cd_idprop *p, const char *src,
+    const char *svc, unsigned ttl, const char *via, struct cd_grant **out,
+    struct cd_err *e)
+{
 	struct cd_sessions *s = d->sess;
 	const struct conf *c = d->run.conf;
-	struct jose_result res;
 	struct cd_grant *g;
 	int64_t now = clk_boot_s(), now_unix = clk_unix_s();
 	int rc;
@@ -200,6 +226,11 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 	if (s == NULL)
 		return cd_fail(e, "bad-request",
 		    "no identity group configured");
+	/* cd_idprop_check made it; the config may have changed since. */
+	if (p->rc != JOSE_OK || p->claims == NULL || p->issuer < 0 ||
+	    (unsigned)p->issuer >= c->identity.nissuers)
+		return cd_ident_refuse(d, JOSE_ISSUER_UNKNOWN,
+		    "the issuer left the configuration", e);
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return cd_fail(e, "internal", "out of memory");
 	if (cd_addr_parse(src, &g->af, g->addr) < 0) {
@@ -207,17 +238,15 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 		return cd_fail(e, "bad-request", "src: not an address: %.64s",
 		    src);
 	}
-	if (cd_grant_svcs(c, svc, &g->svcs, e) < 0 ||
-	    cd_ident_verify(d, token, len, &res, e) < 0) {
+	if (cd_grant_svcs(c, svc, &g->svcs, e) < 0) {
 		free(g);
 		return -1;
 	}
-	g->claims = json_incref(res.claims);
+	g->claims = json_incref(p->claims);
 	snprintf(g->iss_name, sizeof(g->iss_name), "%s",
-	    s->iss[res.issuer].name);
-	rc = idm_facts_build(c, d->run.geo.tables, g->claims, res.issuer,
+	    c->identity.issuers[p->issuer].name);
+	rc = idm_facts_build(c, d->run.geo.tables, g->claims, p->issuer,
 	    cd_grant_cc(d->run.geo.tables, g), &g->facts);
-	jose_result_free(&res);
 	if (rc != IDM_E_OK) {
 		s->refused++;
 		cd_grant_free(g);
@@ -232,7 +261,7 @@ cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
 	g->created = now_unix;
 	g->born = now;
 	g->ends = cd_grant_expiry(c, g->claims, ttl, now, now_unix, now);
-	/* cd_ident_verify saw exp in the future; a second may have passed. */
+	/* The proposal's exp was in the future; a second may have passed. */
 	if (g->ends <= now) {
 		cd_grant_free(g);
 		return cd_ident_refuse(d, JOSE_LEEWAY_ONLY,

@@ -1,82 +1,131 @@
 /*
- * The trusted issuers of the running config, with their keys: a JWKS
- * file, and the issuer's jwks_uri fetched over verified HTTPS, cached in
- * the state folder and refreshed; the last good set is kept when a
- * refresh fails.  Fetches block the loop for at most CD_JWKS_TIMEOUT_MS.
+ * The trusted issuers of the running config and their keys.  cordond
+ * reads the documents' bytes (the jwks_file, the jwks_uri cache in the
+ * state folder) and keeps them, but parses none of them: the identity
+ * child does (cd_proc_ident.c), and verifies every token.  The fetch
+ * child gets each jwks_uri on its refresh period; nothing here waits
+ * for a fetch.  docs/identity.md, "Processes".
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "control/daemon/cd_proc_ident.h"
 #include "control/daemon/cordond.h"
+#include "core/util/ropen.h"
 
-#define CD_JWKS_TIMEOUT_MS 3000
-
+/* A document's bytes into a malloc'd *OUT (NULL when unreadable). */
 static void
-cd_ident_issuer(struct jose_issuer *j, const struct conf_issuer *c)
+cd_ident_read(const char *path, char **out, size_t *len)
 {
-	memset(j, 0, sizeof(*j));
-	snprintf(j->name, sizeof(j->name), "%s", c->name);
-	snprintf(j->iss, sizeof(j->iss), "%s", c->iss);
-	j->naud = c->naud;
-	for (unsigned i = 0; i < c->naud && i < JOSE_AUD_MAX; i++)
-		snprintf(j->aud[i], sizeof(j->aud[i]), "%s", c->aud[i]);
-	/* CONF_ALGS lists the algorithms in enum jose_alg's order. */
-	j->algs = c->algs;
-	j->leeway = c->leeway;
-	j->max_token = c->max_token;
-	j->max_lifetime = c->max_lifetime;
-	snprintf(j->jwks_file, sizeof(j->jwks_file), "%s", c->jwks_file);
-	snprintf(j->jwks_uri, sizeof(j->jwks_uri), "%s", c->jwks_uri);
-	snprintf(j->ca_file, sizeof(j->ca_file), "%s", c->ca_file);
-	j->refresh = c->refresh;
-}
+	FILE *f = ropen_file(path);
+	char *b;
+	size_t n;
 
-static void
-cd_ident_fetch(struct cd *d, struct jose_issuer *j)
-{
-	char cache[CONF_PATH_MAX + 64], err[256];
-	int rc;
-
-	snprintf(cache, sizeof(cache), "%s/jwks-%s.json", d->ctl.state_dir,
-	    j->name);
-	rc = jose_issuer_refresh(j, j->jwks_uri[0] ? cache : NULL,
-	    CD_JWKS_TIMEOUT_MS, err, sizeof(err));
-	if (rc == JOSE_REFRESH_FAILED)
-		cd_log("issuer %s: no usable keys: %s", j->name, err);
-	else if (rc == JOSE_REFRESH_CACHED || rc == JOSE_REFRESH_KEPT)
-		cd_log("issuer %s: jwks_uri: %s; %s keys kept (%u)", j->name,
-		    err, rc == JOSE_REFRESH_CACHED ? "cached" : "last good",
-		    jose_keyset_count(j->keys));
-}
-
-/* C's issuers into ISS, each with its keys (a failure is logged). */
-int
-cd_ident_build(struct cd *d, const struct conf *c, struct jose_issuer *iss,
-    unsigned *n)
-{
-	const struct conf_identity *id = &c->identity;
-
-	*n = id->nissuers;
-	for (unsigned i = 0; i < *n; i++) {
-		cd_ident_issuer(&iss[i], &id->issuers[i]);
-		cd_ident_fetch(d, &iss[i]);
+	*out = NULL;
+	*len = 0;
+	if (f == NULL)
+		return;
+	if ((b = malloc(IDENT_DOC_MAX + 1)) != NULL) {
+		n = fread(b, 1, IDENT_DOC_MAX + 1, f);
+		if (n > 0 && n <= IDENT_DOC_MAX) {
+			*out = b;
+			*len = n;
+		} else {
+			free(b);
+		}
 	}
-	return 0;
+	fclose(f);
 }
 
 void
-cd_ident_clear(struct jose_issuer *iss, unsigned *n)
+cd_ident_cache_path(const struct cd *d, const char *name, char *out,
+    size_t len)
 {
-	for (unsigned i = 0; i < *n; i++)
-		jose_issuer_clear(&iss[i]);
-	*n = 0;
+	snprintf(out, len, "%s/jwks-%s.json", d->ctl.state_dir, name);
+}
+
+void
+cd_ident_unload(struct cd_sessions *s)
+{
+	for (unsigned i = 0; i < CONF_ISSUER_MAX; i++) {
+		free(s->ikeys[i].file);
+		free(s->ikeys[i].uri);
+		free(s->ikeys[i].pend);
+		memset(&s->ikeys[i], 0, sizeof(s->ikeys[i]));
+	}
+	s->nikeys = 0;
+}
+
+/*
+ * A commit keeps an issuer's last good jwks_uri document when the
+ * issuer stays (same name and jwks_uri); a new one starts from its
+ * cache file.
+ */
+static void
+cd_ident_keep(struct cd_sessions *s, const struct conf_issuer *ci,
+    struct cd_iss_keys *k, const struct cd_iss_keys *old, unsigned nold)
+{
+	for (unsigned j = 0; j < nold; j++)
+		if (strcmp(old[j].name, ci->name) == 0 && old[j].uri) {
+			k->uri = old[j].uri;
+			k->uri_len = old[j].uri_len;
+			return;
+		}
+	(void)s;
+}
+
+void
+cd_ident_load(struct cd *d)
+{
+	struct cd_sessions *s = d->sess;
+	const struct conf_identity *id = &d->run.conf->identity;
+	struct cd_iss_keys old[CONF_ISSUER_MAX];
+	unsigned nold = s->nikeys;
+	char cache[CONF_PATH_MAX + 64];
+
+	memcpy(old, s->ikeys, sizeof(old));
+	memset(s->ikeys, 0, sizeof(s->ikeys));
+	s->ident_conf = d->run.conf;
+	s->ident_rev = d->run.rev;
+	s->nikeys = id->nissuers;
+	for (unsigned i = 0; i < id->nissuers; i++) {
+		const struct conf_issuer *ci = &id->issuers[i];
+		struct cd_iss_keys *k = &s->ikeys[i];
+
+		snprintf(k->name, sizeof(k->name), "%s", ci->name);
+		if (ci->jwks_file[0])
+			cd_ident_read(ci->jwks_file, &k->file, &k->file_len);
+		if (ci->jwks_uri[0] == '\0')
+			continue;
+		cd_ident_keep(s, ci, k, old, nold);
+		if (k->uri == NULL) {
+			cd_ident_cache_path(d, ci->name, cache, sizeof(cache));
+			cd_ident_read(cache, &k->uri, &k->uri_len);
+		}
+	}
+	/* What was not kept goes. */
+	for (unsigned j = 0; j < nold; j++) {
+		bool kept = false;
+
+		for (unsigned i = 0; i < s->nikeys; i++)
+			kept |= old[j].uri && s->ikeys[i].uri == old[j].uri;
+		if (!kept)
+			free(old[j].uri);
+		free(old[j].file);
+		free(old[j].pend);
+	}
+	cd_ident_send_all(d);
+	cd_ident_refresh(d, true);
 }
 
 int
-cd_ident_find(const struct jose_issuer *iss, unsigned n, const char *name)
+cd_ident_find(const struct conf *c, const char *name)
 {
-	for (unsigned i = 0; i < n; i++)
-		if (strcmp(iss[i].name, name) == 0)
+	for (unsigned i = 0; i < c->identity.nissuers; i++)
+		if (strcmp(c->identity.issuers[i].name, name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -86,20 +135,18 @@ void
 cd_ident_refresh(struct cd *d, bool force)
 {
 	struct cd_sessions *s = d->sess;
-	/* A refresh period, not a token time. */
-	int64_t now = clk_boot_s();
-	unsigned period = 0;
+	const struct conf_identity *id = &d->run.conf->identity;
+	int64_t now = clk_mono_ms();
 
-	if (!force && now < s->next_refresh)
-		return;
-	for (unsigned i = 0; i < s->niss; i++) {
-		if (s->iss[i].jwks_uri[0] == '\0')
+	for (unsigned i = 0; i < s->nikeys && i < id->nissuers; i++) {
+		struct cd_iss_keys *k = &s->ikeys[i];
+
+		if (id->issuers[i].jwks_uri[0] == '\0' || k->fetch_id != 0)
 			continue;
-		cd_ident_fetch(d, &s->iss[i]);
-		if (period == 0 || s->iss[i].refresh < period)
-			period = s->iss[i].refresh;
+		if (!force && now < k->next_fetch)
+			continue;
+		cd_ident_fetch(d, i);
 	}
-	s->next_refresh = now + (period ? period : 3600);
 }
 
 /*
@@ -113,30 +160,6 @@ cd_ident_exp(const json_t *claims, int64_t now)
 	double e = json_number_value(json_object_get(claims, "exp"));
 
 	return e > 0 && e < 1e12 ? (int64_t)e : now;
-}
-
-int
-cd_ident_check(struct cd *d, const char *tok, size_t len,
-    struct jose_result *res)
-{
-	struct cd_sessions *s = d->sess;
-	int64_t now = clk_unix_s(), exp;
-	int rc = jose_verify(s->iss, s->niss, tok, len, now, res);
-
-	if (rc != JOSE_OK)
-		return rc;
-	if (res->issuer < 0 || (unsigned)res->issuer >= s->niss)
-		return JOSE_INTERNAL;
-	/* The leeway forgives clock skew; it adds no lifetime. */
-	if ((exp = cd_ident_exp(res->claims, now)) <= now) {
-		snprintf(res->detail, sizeof(res->detail),
-		    "exp is %lld s ago, "
-		    "accepted only within the %u s leeway: a session would "
-		    "be expired at once",
-		    (long long)(now - exp), s->iss[res->issuer].leeway);
-		return JOSE_LEEWAY_ONLY;
-	}
-	return JOSE_OK;
 }
 
 int
@@ -155,13 +178,17 @@ cd_ident_refuse(struct cd *d, int rc, const char *detail, struct cd_err *e)
 
 int
 cd_ident_verify(struct cd *d, const char *tok, size_t len,
-    struct jose_result *res, struct cd_err *e)
+    struct cd_idprop *p, struct cd_err *e)
 {
-	int rc = cd_ident_check(d, tok, len, res);
+	int rc = cd_ident_check(d, tok, len, p);
 
 	if (rc == JOSE_OK)
 		return 0;
-	cd_ident_refuse(d, rc, res->detail, e);
-	jose_result_free(res);
+	cd_idprop_free(p);
+	/* No verdict is no grant: never judged, so not a refusal. */
+	if (rc == CD_IDENT_DOWN)
+		return cd_fail(e, "identity-unavailable",
+		    "the identity process did not answer: %s", p->detail);
+	cd_ident_refuse(d, rc, p->detail, e);
 	return -1;
 }

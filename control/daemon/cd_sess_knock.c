@@ -1,8 +1,9 @@
 /*
- * Knocks (docs/knock.md) handed over by cordon-dp: checked in the order
- * knock_check/knock_finish define (size, rate per source, form, age,
- * signed address against the source; token; proof of possession; replay
- * cache last), then granted like a
+ * Knocks (docs/knock.md) handed over by cordon-dp: judged by the
+ * identity child in the order knock_check/knock_finish define (size,
+ * rate per source, form, age, signed address against the source; token;
+ * proof of possession), then here against the running config, the
+ * source cordon-dp saw, and the replay cache (last), and granted like a
  * pushed token.  A bad knock gets no answer: it is counted and dropped.
  */
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/daemon/cd_proc_ident.h"
 #include "control/daemon/cordond.h"
 #include "control/ident/knock.h"
 #include "wire/dpc_proto.h"
@@ -51,41 +53,21 @@ cd_knock_close(struct cd *d)
 	d->sess->knock = NULL;
 }
 
-/*
- * Verifies the token: -1 when refused; else *CNF is its cnf.jwk (RFC
- * 7800; a new reference, or NULL when it binds no key).
- */
-static int
-cd_knock_token(struct cd *d, const char *tok, size_t len, json_t **cnf)
-{
-	struct jose_result res;
-	struct cd_err e;
-
-	*cnf = NULL;
-	if (cd_ident_verify(d, tok, len, &res, &e) < 0)
-		return -1;
-	*cnf = json_incref(
-	    json_object_get(json_object_get(res.claims, "cnf"), "jwk"));
-	jose_result_free(&res);
-	return 0;
-}
-
 static void
-cd_knock_grant(struct cd *d, const struct knock_msg *m,
-    const struct dpc_msg_knock *k)
+cd_knock_grant(struct cd *d, const struct cd_idprop *p, const char *svc,
+    int af, const uint8_t src[16])
 {
-	char src[INET6_ADDRSTRLEN], svc[KNOCK_SERVICE_MAX + 1];
+	char addr[INET6_ADDRSTRLEN];
 	struct cd_grant *g;
 	struct cd_err e;
 
-	inet_ntop(k->af == 4 ? AF_INET : AF_INET6, k->src, src, sizeof(src));
-	snprintf(svc, sizeof(svc), "%.*s", (int)m->service_len, m->service);
-	if (cd_sess_grant(d, m->token, m->token_len, src, svc, 0, "knock", &g,
-	        &e) < 0)
-		cd_log("knock from %s for %s: %s", src, svc, e.msg);
+	inet_ntop(af == 4 ? AF_INET : AF_INET6, src, addr, sizeof(addr));
+	if (cd_sess_grant_prop(d, p, addr, svc, 0, "knock", &g, &e) < 0)
+		cd_log("knock from %s for %s: %s", addr, svc, e.msg);
 	else
-		cd_log("knock from %s: session %u for %s (%s), until %lld", src,
-		    g->sid, svc, g->sub, (long long)cd_boot_to_unix(g->ends));
+		cd_log("knock from %s: session %u for %s (%s), until %lld",
+		    addr, g->sid, svc, g->sub,
+		    (long long)cd_boot_to_unix(g->ends));
 }
 
 /*
@@ -94,14 +76,16 @@ cd_knock_grant(struct cd *d, const struct knock_msg *m,
  * limits bound how many reach here).
  */
 static void
-cd_knock_mismatch(const struct knock_msg *m, const struct dpc_msg_knock *k)
+cd_knock_mismatch(const struct ident_msg_knocked *o, int af,
+    const uint8_t src[16])
 {
-	char src[INET6_ADDRSTRLEN], sig[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], sig[INET6_ADDRSTRLEN] = "?";
 
-	inet_ntop(k->af == 4 ? AF_INET : AF_INET6, k->src, src, sizeof(src));
-	inet_ntop(m->addr_af == 4 ? AF_INET : AF_INET6, m->addr, sig,
-	    sizeof(sig));
-	cd_log("knock from %s refused: address-mismatch (signed for %s)", src,
+	inet_ntop(af == 4 ? AF_INET : AF_INET6, src, a, sizeof(a));
+	if (o->addr_af)
+		inet_ntop(o->addr_af == 4 ? AF_INET : AF_INET6, o->addr, sig,
+		    sizeof(sig));
+	cd_log("knock from %s refused: address-mismatch (signed for %s)", a,
 	    sig);
 }
 
@@ -109,30 +93,114 @@ void
 cd_knock_in(void *arg, const struct dpc_msg_knock *k)
 {
 	struct cd *d = arg;
-	struct knock_ctx *kc = d->sess ? d->sess->knock : NULL;
-	struct knock_msg m;
-	json_t *cnf;
-	int rc;
+	struct cd_sessions *s = d->sess;
+	struct proc_child *c = proc_get(&d->procs, PROC_IDENT);
+	struct ident_msg_knock m = { .af = k->af, .len = k->len };
+	struct cd_knock_pend *kp;
+	uint32_t id;
+	uint8_t *b;
+	ssize_t n;
 
-	if (kc == NULL || (k->af != 4 && k->af != 6))
+	if (s == NULL || s->knock == NULL || (k->af != 4 && k->af != 6) ||
+	    k->len > IDENT_KNOCK_MAX)
 		return;
-	/* The NAT pairings of the running revision (a commit may change). */
-	kc->conf.nat = d->run.conf->identity.knock_nat;
-	kc->conf.nnat = d->run.conf->identity.nknock_nat;
-	rc = knock_check(kc, k->data, k->len, k->af, k->src,
-	    clk_unix_s() * 1000 + (clk_mono_ms() % 1000), clk_mono_ms(), &m);
-	if (rc == KNOCK_R_ADDR_MISMATCH)
-		cd_knock_mismatch(&m, k);
-	if (rc != KNOCK_R_OK)
-		return;
-	/* The token first: only a verified token's cnf key counts. */
-	if (cd_knock_token(d, m.token, m.token_len, &cnf) < 0) {
-		knock_count(kc, KNOCK_R_TOKEN_REJECTED);
+	/* No identity child: no verdict, so no session (counted as such). */
+	if (c == NULL) {
+		knock_count(s->knock, KNOCK_R_TOKEN_REJECTED);
 		return;
 	}
-	/* A cnf key that cannot be imported refuses the knock. */
-	rc = knock_finish_jwk(kc, &m, cnf, d->run.conf->identity.knock_pop);
-	json_decref(cnf);
+	m.now_ms = clk_unix_s() * 1000 + (clk_mono_ms() % 1000);
+	m.mono_ms = clk_mono_ms();
+	memcpy(m.src, k->src, k->af == 4 ? 4 : 16);
+	/* Its source as cordon-dp saw it stays here, by request id. */
+	id = cd_ident_reqid(s);
+	kp = &s->kpend[id % CD_KNOCK_PEND];
+	kp->id = id;
+	kp->af = k->af;
+	memcpy(kp->src, m.src, 16);
+	if ((n = ident_enc(&m, sizeof(m), k->data, k->len, &b)) < 0)
+		return;
+	if (proc_send(c->fd, IDENT_T_KNOCK, kp->id, b, (size_t)n, -1) < 0)
+		kp->id = 0;
+	free(b);
+}
+
+/* The signed address against the source the parent knows. */
+static bool
+cd_knock_addr_ok(const struct conf_identity *id,
+    const struct ident_msg_knocked *o, int af, const uint8_t src[16])
+{
+	if (o->addr_af == af && memcmp(o->addr, src, af == 4 ? 4 : 16) == 0)
+		return true;
+	for (unsigned i = 0; i < id->nknock_nat; i++)
+		if (knock_pfx_has(&id->knock_nat[i].inside, o->addr_af,
+		        o->addr) &&
+		    knock_pfx_has(&id->knock_nat[i].outside, af, src))
+			return true;
+	return false;
+}
+
+/*
+ * A proposal: the token as cd_idprop_check judges it, the signed
+ * address and the age as this side knows them, the replay cache last.
+ * -1 when the child lied (it is then killed).
+ */
+static int
+cd_knock_judge(struct cd *d, const struct ident_msg_knocked *o,
+    const uint8_t *claims, int af, const uint8_t src[16])
+{
+	struct knock_ctx *kc = d->sess->knock;
+	int64_t now = clk_unix_s();
+	struct cd_idprop p;
+	struct cd_err e;
+	int rc;
+
+	if (cd_idprop_check(d->run.conf, &o->v, claims, now, &p) < 0 ||
+	    !cd_knock_addr_ok(&d->run.conf->identity, o, af, src)) {
+		cd_idprop_free(&p);
+		knock_count(kc, KNOCK_R_TOKEN_REJECTED);
+		return -1;
+	}
+	if (p.rc != JOSE_OK) {
+		knock_count(kc, KNOCK_R_TOKEN_REJECTED);
+		cd_ident_refuse(d, p.rc, p.detail, &e);
+		return 0;
+	}
+	if (o->timestamp < now - (int64_t)kc->conf.max_age)
+		rc = KNOCK_R_STALE;
+	else if (o->timestamp > now + (int64_t)kc->conf.leeway)
+		rc = KNOCK_R_FUTURE;
+	else
+		rc = knock_replay_judge(kc, o->nonce, o->timestamp, now);
+	knock_count(kc, rc);
 	if (rc == KNOCK_R_OK)
-		cd_knock_grant(d, &m, k);
+		cd_knock_grant(d, &p, o->service, af, src);
+	cd_idprop_free(&p);
+	return 0;
+}
+
+int
+cd_knock_done(struct cd *d, const struct proc_hdr *h, const uint8_t *p)
+{
+	struct cd_sessions *s = d->sess;
+	struct ident_msg_knocked o;
+	struct cd_knock_pend kp;
+	const uint8_t *claims;
+	struct cd_err e;
+
+	if (ident_dec_knocked(p, h->len, &o, &claims) < 0)
+		return -1;
+	if (s == NULL || s->knock == NULL || h->id == 0 ||
+	    s->kpend[h->id % CD_KNOCK_PEND].id != h->id)
+		return 0; /* a knock this side no longer waits for */
+	kp = s->kpend[h->id % CD_KNOCK_PEND];
+	s->kpend[h->id % CD_KNOCK_PEND].id = 0;
+	if (o.reason == KNOCK_R_OK)
+		return cd_knock_judge(d, &o, claims, kp.af, kp.src);
+	knock_count(s->knock, o.reason);
+	if (o.reason == KNOCK_R_ADDR_MISMATCH)
+		cd_knock_mismatch(&o, kp.af, kp.src);
+	if (o.reason == KNOCK_R_TOKEN_REJECTED)
+		cd_ident_refuse(d, o.v.rc, o.v.detail, &e);
+	return 0;
 }

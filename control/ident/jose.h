@@ -183,6 +183,15 @@ int jose_sig_verify(EVP_PKEY *pkey, enum jose_alg alg, const void *input,
 int jose_jwks_fetch(const char *url, const char *ca_file, unsigned timeout_ms,
     char **body, size_t *len, char *err, size_t errlen);
 
+/*
+ * jose_jwks_fetch with the trusted CAs as CA_LEN bytes of PEM (the fetch
+ * child reads no file once sandboxed); CA_LEN 0: libcurl's default.
+ */
+int jose_jwks_fetch_blob(const char *url, const void *ca, size_t ca_len,
+    unsigned timeout_ms, char **body, size_t *len, char *err, size_t errlen);
+/* libcurl's one-time initialisation, now (before a sandbox). */
+void jose_fetch_init(void);
+
 enum jose_refresh_result {
 	JOSE_REFRESH_FAILED = -1, /* no keys at all */
 	JOSE_REFRESH_FETCHED = 0, /* new set from jwks_uri (and file) */

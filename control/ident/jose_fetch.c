@@ -47,10 +47,21 @@ jose_fetch_write(char *p, size_t size, size_t n, void *arg)
 	return add;
 }
 
+/* Where the trusted CAs come from: a file, or PEM bytes in memory. */
+struct jose_ca {
+	const char *file;
+	const void *blob;
+	size_t len;
+};
+
 static void
-jose_fetch_setup(CURL *c, const char *url, const char *ca_file,
+jose_fetch_setup(CURL *c, const char *url, const struct jose_ca *ca,
     unsigned timeout_ms, struct jose_buf *b, char *ebuf)
 {
+	struct curl_blob blob = { .data = (void *)ca->blob,
+		.len = ca->len,
+		.flags = CURL_BLOB_COPY };
+
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
@@ -58,8 +69,14 @@ jose_fetch_setup(CURL *c, const char *url, const char *ca_file,
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (ca_file != NULL && ca_file[0] != '\0')
-		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+	if (ca->blob != NULL && ca->len > 0) {
+		/* No file to read after the sandbox: nor any CA folder. */
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+		curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	} else if (ca->file != NULL && ca->file[0] != '\0') {
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca->file);
+	}
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)JOSE_JWKS_MAX);
@@ -69,8 +86,8 @@ jose_fetch_setup(CURL *c, const char *url, const char *ca_file,
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "cordond-jwks/1");
 }
 
-int
-jose_jwks_fetch(const char *url, const char *ca_file, unsigned timeout_ms,
+static int
+jose_fetch_do(const char *url, const struct jose_ca *ca, unsigned timeout_ms,
     char **body, size_t *len, char *err, size_t errlen)
 {
 	char ebuf[CURL_ERROR_SIZE] = "";
@@ -85,25 +102,12 @@ jose_jwks_fetch(const char *url, const char *ca_file, unsigned timeout_ms,
 		jose_errf(err, errlen, "%s: only https:// is accepted", url);
 		return -1;
 	}
-	/* OpenSSL would open a FIFO and wait for a writer (ropen.h). */
-	if (ca_file != NULL && ca_file[0] != '\0') {
-		int fd = ropen_fd(ca_file);
-
-		if (fd < 0) {
-			jose_errf(err, errlen, "%s: %s", ca_file,
-			    errno == EINVAL ? "not a regular file"
-			                    : strerror(errno));
-			return -1;
-		}
-		close(fd);
-	}
 	pthread_once(&jose_curl_once, jose_curl_init);
 	if ((c = curl_easy_init()) == NULL) {
 		jose_errf(err, errlen, "curl_easy_init failed");
 		return -1;
 	}
-	jose_fetch_setup(c, url, ca_file, timeout_ms ? timeout_ms : 5000, &b,
-	    ebuf);
+	jose_fetch_setup(c, url, ca, timeout_ms ? timeout_ms : 5000, &b, ebuf);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
@@ -118,4 +122,42 @@ jose_jwks_fetch(const char *url, const char *ca_file, unsigned timeout_ms,
 	*body = b.data;
 	*len = b.len;
 	return 0;
+}
+
+int
+jose_jwks_fetch(const char *url, const char *ca_file, unsigned timeout_ms,
+    char **body, size_t *len, char *err, size_t errlen)
+{
+	struct jose_ca ca = { .file = ca_file };
+
+	/* OpenSSL would open a FIFO and wait for a writer (ropen.h). */
+	if (ca_file != NULL && ca_file[0] != '\0') {
+		int fd = ropen_fd(ca_file);
+
+		if (fd < 0) {
+			*body = NULL;
+			*len = 0;
+			jose_errf(err, errlen, "%s: %s", ca_file,
+			    errno == EINVAL ? "not a regular file"
+			                    : strerror(errno));
+			return -1;
+		}
+		close(fd);
+	}
+	return jose_fetch_do(url, &ca, timeout_ms, body, len, err, errlen);
+}
+
+int
+jose_jwks_fetch_blob(const char *url, const void *ca, size_t ca_len,
+    unsigned timeout_ms, char **body, size_t *len, char *err, size_t errlen)
+{
+	struct jose_ca c = { .blob = ca, .len = ca_len };
+
+	return jose_fetch_do(url, &c, timeout_ms, body, len, err, errlen);
+}
+
+void
+jose_fetch_init(void)
+{
+	pthread_once(&jose_curl_once, jose_curl_init);
 }

@@ -267,6 +267,20 @@ int knock_finish(struct knock_ctx *k, const struct knock_msg *m,
 int knock_finish_jwk(struct knock_ctx *k, const struct knock_msg *m,
     struct json_t *cnf_jwk, bool pop_required);
 
+/*
+ * The two halves of knock_finish on their own, counting nothing: the
+ * identity child judges the proof of possession (knock_finish_pop, or
+ * knock_pop_jwk with the token's cnf.jwk), the parent the replay cache
+ * (knock_replay_judge: the nonce of a knock signed at TIMESTAMP, at unix
+ * second NOW), so a restarted child cannot replay a knock.
+ */
+int knock_finish_pop(const struct knock_msg *m, EVP_PKEY *cnf_key, int alg,
+    bool pop_required);
+int knock_pop_jwk(const struct knock_msg *m, struct json_t *cnf_jwk,
+    bool pop_required);
+int knock_replay_judge(struct knock_ctx *k,
+    const uint8_t nonce[KNOCK_NONCE_LEN], int64_t timestamp, int64_t now);
+
 /* Whether (AF, ADDR) lies in P. */
 bool knock_pfx_has(const struct knock_pfx *p, int af, const uint8_t *addr);
 

@@ -145,7 +145,7 @@ knock_check(struct knock_ctx *k, const uint8_t *buf, size_t len, int af,
  * sender holds it, whatever POP_REQUIRED says: otherwise binding the
  * key would protect nothing.
  */
-static int
+int
 knock_finish_pop(const struct knock_msg *m, EVP_PKEY *cnf_key, int alg,
     bool pop_required)
 {
@@ -158,13 +158,13 @@ knock_finish_pop(const struct knock_msg *m, EVP_PKEY *cnf_key, int alg,
 	                                              : KNOCK_R_POP_BAD;
 }
 
-static int
-knock_finish_replay(struct knock_ctx *k, const struct knock_msg *m)
+int
+knock_replay_judge(struct knock_ctx *k, const uint8_t nonce[KNOCK_NONCE_LEN],
+    int64_t timestamp, int64_t now)
 {
-	int64_t expires = m->timestamp + k->conf.max_age + k->conf.leeway;
+	int64_t expires = timestamp + k->conf.max_age + k->conf.leeway;
 
-	switch (knock_replay_check_and_add(k->replay, m->nonce, expires,
-	    m->rx_ms / 1000)) {
+	switch (knock_replay_check_and_add(k->replay, nonce, expires, now)) {
 	case KNOCK_REPLAY_OK:
 		return KNOCK_R_OK;
 	case KNOCK_REPLAY_SEEN:
@@ -182,14 +182,15 @@ knock_finish(struct knock_ctx *k, const struct knock_msg *m, EVP_PKEY *cnf_key,
 	int rc = knock_finish_pop(m, cnf_key, alg, pop_required);
 
 	if (rc == KNOCK_R_OK)
-		rc = knock_finish_replay(k, m);
+		rc = knock_replay_judge(k, m->nonce, m->timestamp,
+		    m->rx_ms / 1000);
 	k->counters[rc]++;
 	return rc;
 }
 
 int
-knock_finish_jwk(struct knock_ctx *k, const struct knock_msg *m,
-    struct json_t *cnf_jwk, bool pop_required)
+knock_pop_jwk(const struct knock_msg *m, struct json_t *cnf_jwk,
+    bool pop_required)
 {
 	enum jose_alg alg;
 	char err[JOSE_DETAIL_MAX];
@@ -197,13 +198,23 @@ knock_finish_jwk(struct knock_ctx *k, const struct knock_msg *m,
 	int rc;
 
 	if (cnf_jwk == NULL)
-		return knock_finish(k, m, NULL, KNOCK_ALG_ANY, pop_required);
-	key = jose_jwk_to_pkey(cnf_jwk, &alg, err, sizeof(err));
-	if (key == NULL) {
-		k->counters[KNOCK_R_CNF_KEY]++;
+		return knock_finish_pop(m, NULL, KNOCK_ALG_ANY, pop_required);
+	if ((key = jose_jwk_to_pkey(cnf_jwk, &alg, err, sizeof(err))) == NULL)
 		return KNOCK_R_CNF_KEY;
-	}
-	rc = knock_finish(k, m, key, (int)alg, pop_required);
+	rc = knock_finish_pop(m, key, (int)alg, pop_required);
 	EVP_PKEY_free(key);
+	return rc;
+}
+
+int
+knock_finish_jwk(struct knock_ctx *k, const struct knock_msg *m,
+    struct json_t *cnf_jwk, bool pop_required)
+{
+	int rc = knock_pop_jwk(m, cnf_jwk, pop_required);
+
+	if (rc == KNOCK_R_OK)
+		rc = knock_replay_judge(k, m->nonce, m->timestamp,
+		    m->rx_ms / 1000);
+	k->counters[rc]++;
 	return rc;
 }

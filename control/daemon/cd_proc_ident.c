@@ -1,0 +1,405 @@
+/*
+ * cordond's side of the identity and fetch children (docs/identity.md
+ * "Processes").  The identity child verifies tokens (VERIFY: a call of
+ * at most CD_IDENT_TIMEOUT_MS, for session add and explain) and knocks
+ * (KNOCK: answered later by KNOCKED); each answer is a proposal that
+ * cd_idprop_check judges against the running config.  The fetch child
+ * gets jwks_uri documents (FETCH, DOC); this side writes the cache file
+ * once the identity child found keys in a document, and sends every
+ * document again to an identity child that restarted.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/daemon/cd_proc_ident.h"
+#include "control/daemon/cordond.h"
+#include "control/ident/ident_proc.h"
+#include "core/util/ropen.h"
+
+/* Our request ids: proc_call counts up from 1, these from 2^31. */
+#define CD_IDENT_ID_BASE 0x80000000u
+
+uint32_t
+cd_ident_reqid(struct cd_sessions *s)
+{
+	uint32_t id = CD_IDENT_ID_BASE | (++s->knock_id & 0x7fffffffu);
+
+	return id == CD_IDENT_ID_BASE ? cd_ident_reqid(s) : id;
+}
+
+static void
+cd_ident_issuer_msg(struct ident_msg_issuer *m, const struct conf_issuer *c)
+{
+	snprintf(m->name, sizeof(m->name), "%s", c->name);
+	snprintf(m->iss, sizeof(m->iss), "%s", c->iss);
+	m->naud = c->naud < IDENT_AUD_MAX ? c->naud : IDENT_AUD_MAX;
+	for (unsigned i = 0; i < m->naud; i++)
+		snprintf(m->aud[i], sizeof(m->aud[i]), "%s", c->aud[i]);
+	/* CONF_ALGS lists the algorithms in enum jose_alg's order. */
+	m->algs = c->algs;
+	m->leeway = c->leeway;
+	m->max_token = c->max_token;
+	m->max_lifetime = c->max_lifetime;
+}
+
+static void
+cd_ident_config_msg(const struct conf *c, struct ident_msg_config *m)
+{
+	const struct conf_identity *id = &c->identity;
+
+	memset(m, 0, sizeof(*m));
+	m->niss = id->nissuers;
+	for (unsigned i = 0; i < id->nissuers; i++)
+		cd_ident_issuer_msg(&m->iss[i], &id->issuers[i]);
+	m->knock_on = id->knock_port != 0;
+	m->knock_max_age = id->knock_max_age;
+	m->knock_rate_milli = id->knock_rate * 1000;
+	m->knock_burst = id->knock_burst;
+	m->knock_pop = id->knock_pop;
+	m->nnat = id->nknock_nat;
+	memcpy(m->nat, id->knock_nat, sizeof(m->nat[0]) * m->nnat);
+}
+
+static struct proc_child *
+cd_ident_child(struct cd *d, enum proc_id id)
+{
+	return proc_get(&d->procs, id);
+}
+
+void
+cd_ident_send_keys(struct cd *d, unsigned i, unsigned src, const char *doc,
+    size_t len, uint32_t id)
+{
+	struct proc_child *c = cd_ident_child(d, PROC_IDENT);
+	struct ident_msg_keys k = { .issuer = i, .src = src,
+		.len = (uint32_t)len };
+	uint8_t *b;
+	ssize_t n;
+
+	if (c == NULL)
+		return; /* the up handler sends it all */
+	if ((n = ident_enc(&k, sizeof(k), doc, len, &b)) < 0)
+		return;
+	if (proc_send(c->fd, IDENT_T_KEYS, id, b, (size_t)n, -1) < 0)
+		proc_kill(&d->procs, c, "does not take its keys");
+	free(b);
+}
+
+void
+cd_ident_send_all(struct cd *d)
+{
+	struct cd_sessions *s = d->sess;
+	struct proc_child *c = cd_ident_child(d, PROC_IDENT);
+	struct ident_msg_config *m;
+
+	if (c == NULL || s == NULL || (m = malloc(sizeof(*m))) == NULL)
+		return;
+	cd_ident_config_msg(d->run.conf, m);
+	if (proc_send(c->fd, IDENT_T_CONFIG, 0, m, sizeof(*m), -1) < 0) {
+		free(m);
+		proc_kill(&d->procs, c, "does not take its configuration");
+		return;
+	}
+	free(m);
+	for (unsigned i = 0; i < s->nikeys; i++) {
+		struct cd_iss_keys *k = &s->ikeys[i];
+
+		cd_ident_send_keys(d, i, IDENT_KEYS_FILE, k->file, k->file_len,
+		    cd_ident_reqid(s));
+		cd_ident_send_keys(d, i, IDENT_KEYS_URI, k->uri, k->uri_len,
+		    cd_ident_reqid(s));
+	}
+}
+
+/* The CA bundle an issuer names (read here: the fetch child opens
+ * nothing); NULL: the system's. */
+static char *
+cd_ident_ca(const char *path, size_t *len)
+{
+	FILE *f;
+	char *b;
+
+	*len = 0;
+	if (path[0] == '\0' || (f = ropen_file(path)) == NULL)
+		return NULL;
+	if ((b = malloc(IDENT_CA_MAX)) != NULL)
+		*len = fread(b, 1, IDENT_CA_MAX, f);
+	fclose(f);
+	if (*len == 0 || *len >= IDENT_CA_MAX) {
+		free(b);
+		*len = 0;
+		return NULL;
+	}
+	return b;
+}
+
+void
+cd_ident_fetch(struct cd *d, unsigned i)
+{
+	struct cd_sessions *s = d->sess;
+	const struct conf_issuer *ci = &d->run.conf->identity.issuers[i];
+	struct proc_child *c = cd_ident_child(d, PROC_FETCH);
+	struct cd_iss_keys *k = &s->ikeys[i];
+	struct ident_msg_fetch f = { .issuer = i, .timeout_ms = 5000 };
+	size_t calen;
+	char *ca;
+	uint8_t *b;
+	ssize_t n;
+
+	/* Retried soon if the child is down; else on its period. */
+	k->next_fetch = clk_mono_ms() + (c ? ci->refresh * 1000LL : 1000);
+	if (c == NULL)
+		return;
+	snprintf(f.url, sizeof(f.url), "%s", ci->jwks_uri);
+	ca = cd_ident_ca(ci->ca_file, &calen);
+	if (ci->ca_file[0] && ca == NULL) {
+		cd_log("issuer %s: ca_file %s: not readable; %u keys kept",
+		    ci->name, ci->ca_file, k->nkeys);
+		return;
+	}
+	f.ca_len = (uint32_t)calen;
+	k->fetch_id = cd_ident_reqid(s);
+	n = ident_enc(&f, sizeof(f), ca, calen, &b);
+	free(ca);
+	if (n < 0 || proc_send(c->fd, IDENT_T_FETCH, k->fetch_id, b,
+	                 (size_t)n, -1) < 0)
+		k->fetch_id = 0;
+	free(b);
+}
+
+/* The fetch child's answer: the document goes to the identity child. */
+static int
+cd_fetch_doc(struct cd *d, const struct proc_hdr *h, const uint8_t *p)
+{
+	struct cd_sessions *s = d->sess;
+	struct ident_msg_doc m;
+	struct cd_iss_keys *k;
+	const uint8_t *body;
+
+	if (ident_dec_doc(p, h->len, &m, &body) < 0)
+		return -1;
+	if (s == NULL || m.issuer >= s->nikeys ||
+	    s->ikeys[m.issuer].fetch_id != h->id)
+		return 0; /* for a config gone since */
+	k = &s->ikeys[m.issuer];
+	k->fetch_id = 0;
+	if (!m.ok) {
+		cd_log("issuer %s: jwks_uri: %s; %u keys kept", k->name, m.err,
+		    k->nkeys);
+		return 0;
+	}
+	free(k->pend);
+	if ((k->pend = malloc(m.len)) == NULL)
+		return 0;
+	memcpy(k->pend, body, m.len);
+	k->pend_len = m.len;
+	k->pend_id = cd_ident_reqid(s);
+	cd_ident_send_keys(d, m.issuer, IDENT_KEYS_URI, k->pend, k->pend_len,
+	    k->pend_id);
+	return 0;
+}
+
+/* A fetched document gave keys: the last good one, kept and cached. */
+static void
+cd_ident_good(struct cd *d, struct cd_iss_keys *k)
+{
+	char path[CONF_PATH_MAX + 64];
+
+	free(k->uri);
+	k->uri = k->pend;
+	k->uri_len = k->pend_len;
+	k->pend = NULL;
+	k->pend_len = 0;
+	cd_ident_cache_path(d, k->name, path, sizeof(path));
+	if (store_file_write(path, k->uri, k->uri_len) < 0)
+		cd_log("issuer %s: %s: %s", k->name, path, strerror(errno));
+}
+
+static int
+cd_ident_keystat(struct cd *d, const struct proc_hdr *h, const uint8_t *p)
+{
+	struct cd_sessions *s = d->sess;
+	struct ident_msg_keystat m;
+	struct cd_iss_keys *k;
+
+	if (ident_dec_keystat(p, h->len, &m) < 0)
+		return -1;
+	if (s == NULL || m.issuer >= s->nikeys)
+		return 0;
+	k = &s->ikeys[m.issuer];
+	k->nkeys = m.total;
+	if (m.err[0])
+		cd_log("issuer %s: %s keys: %s; %u keys in use", k->name,
+		    m.src == IDENT_KEYS_FILE ? "jwks_file" : "jwks_uri", m.err,
+		    m.total);
+	if (k->pend != NULL && h->id == k->pend_id) {
+		if (m.nkeys > 0)
+			cd_ident_good(d, k);
+		free(k->pend);
+		k->pend = NULL;
+	}
+	if (m.total == 0)
+		cd_log("issuer %s: no usable keys", k->name);
+	return 0;
+}
+
+static int
+cd_ident_in(void *arg, struct proc_child *c, const struct proc_hdr *h,
+    const uint8_t *p, int passfd)
+{
+	struct cd *d = arg;
+
+	(void)c;
+	if (passfd >= 0)
+		return -1;
+	switch (h->type) {
+	case IDENT_T_KEYSTAT:
+		return cd_ident_keystat(d, h, p);
+	case IDENT_T_KNOCKED:
+		return cd_knock_done(d, h, p);
+	}
+	/* A VERDICT outside a call, or anything else: broken. */
+	return -1;
+}
+
+static void
+cd_ident_up(void *arg, struct proc_child *c)
+{
+	(void)c;
+	cd_ident_send_all(arg);
+}
+
+static void
+cd_ident_down(void *arg, struct proc_child *c)
+{
+	struct cd *d = arg;
+
+	(void)c;
+	/* Its knocks in flight are lost: no answer is no session. */
+	if (d->sess != NULL)
+		memset(d->sess->kpend, 0, sizeof(d->sess->kpend));
+}
+
+static int
+cd_fetch_in(void *arg, struct proc_child *c, const struct proc_hdr *h,
+    const uint8_t *p, int passfd)
+{
+	(void)c;
+	if (passfd >= 0 || h->type != IDENT_T_DOC)
+		return -1;
+	return cd_fetch_doc(arg, h, p);
+}
+
+static void
+cd_fetch_down(void *arg, struct proc_child *c)
+{
+	struct cd *d = arg;
+
+	(void)c;
+	for (unsigned i = 0; d->sess != NULL && i < d->sess->nikeys; i++)
+		d->sess->ikeys[i].fetch_id = 0;
+}
+
+static void
+cd_fetch_up(void *arg, struct proc_child *c)
+{
+	struct cd *d = arg;
+
+	(void)c;
+	if (d->sess != NULL)
+		cd_ident_refresh(d, true);
+}
+
+const struct proc_def cd_proc_ident_def = {
+	.id = PROC_IDENT,
+	.name = "identity",
+	.user = "cordon-ident",
+	.net = false,
+	.run = ident_proc_run,
+	.in = cd_ident_in,
+	.up = cd_ident_up,
+	.down = cd_ident_down,
+};
+
+const struct proc_def cd_proc_fetch_def = {
+	.id = PROC_FETCH,
+	.name = "fetch",
+	.user = "cordon-fetch",
+	.net = true,
+	.run = fetch_proc_run,
+	.in = cd_fetch_in,
+	.up = cd_fetch_up,
+	.down = cd_fetch_down,
+};
+
+/* ---- VERIFY ---- */
+
+/*
+ * The identity child, waiting up to CD_IDENT_TIMEOUT_MS for one that is
+ * starting (cordond's first requests, a restart): a request should not
+ * fail for a child that is a few milliseconds from READY.
+ */
+static struct proc_child *
+cd_ident_wait(struct cd *d)
+{
+	struct proc_child *c = &d->procs.c[PROC_IDENT];
+	int64_t deadline = clk_mono_ms() + CD_IDENT_TIMEOUT_MS;
+	struct pollfd pfd;
+
+	if (c->pid == 0)
+		d->proc_next_ms = clk_mono_ms() +
+		                  proc_tick(&d->procs, clk_mono_ms());
+	while (!c->ready && c->fd >= 0 && clk_mono_ms() < deadline) {
+		pfd = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+		if (poll(&pfd, 1, (int)(deadline - clk_mono_ms())) > 0)
+			proc_poll_done(&d->procs, &pfd, 1);
+	}
+	return proc_get(&d->procs, PROC_IDENT);
+}
+
+int
+cd_ident_check(struct cd *d, const char *tok, size_t len,
+    struct cd_idprop *p)
+{
+	static uint8_t ans[sizeof(struct ident_msg_verdict) + IDENT_CLAIMS_MAX];
+	struct proc_child *c = cd_ident_wait(d);
+	struct ident_msg_verify m = { .now = clk_unix_s() };
+	struct ident_msg_verdict v;
+	const uint8_t *claims;
+	uint8_t *b;
+	ssize_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->rc = CD_IDENT_DOWN;
+	p->issuer = -1;
+	if (len > IDENT_TOKEN_MAX) {
+		p->rc = JOSE_TOO_LARGE;
+		snprintf(p->detail, sizeof(p->detail), "over %u bytes",
+		    IDENT_TOKEN_MAX);
+		return p->rc;
+	}
+	m.len = (uint32_t)len;
+	if (c == NULL || (n = ident_enc(&m, sizeof(m), tok, len, &b)) < 0) {
+		snprintf(p->detail, sizeof(p->detail), "not running");
+		return p->rc;
+	}
+	n = proc_call(&d->procs, c, IDENT_T_VERIFY, b, (size_t)n,
+	    IDENT_T_VERDICT, ans, sizeof(ans), CD_IDENT_TIMEOUT_MS);
+	free(b);
+	if (n < 0) {
+		snprintf(p->detail, sizeof(p->detail), "%s",
+		    errno == ETIMEDOUT ? "timed out" : "it ended");
+		return p->rc;
+	}
+	snprintf(p->detail, sizeof(p->detail), "a malformed verdict");
+	if (ident_dec_verdict(ans, (size_t)n, &v, &claims) < 0 ||
+	    cd_idprop_check(d->run.conf, &v, claims, m.now, p) < 0) {
+		if ((c = cd_ident_child(d, PROC_IDENT)) != NULL)
+			proc_fail(&d->procs, c, "broke its word on a token");
+		p->rc = CD_IDENT_DOWN;
+	}
+	return p->rc;
+}

@@ -1,0 +1,164 @@
+/*
+ * The fetch child (`cordond -P fetch`, docs/identity.md "Processes"):
+ * the only identity code on the network.  It gets a jwks_uri over
+ * verified HTTPS and hands the body back untouched; it parses no JSON
+ * (the identity child does) and writes no file (the parent keeps the
+ * cache).  The CAs come with each request or from the system bundle
+ * read at start: once sandboxed it opens nothing.
+ *
+ * Names: the empty root has no /etc.  glibc's resolver (2.34 and later:
+ * DNS and files built in, no NSS module to load) is initialised before
+ * the sandbox, so /etc/resolv.conf as it was at the child's start is
+ * used; a changed resolv.conf needs the child restarted (a cordond
+ * restart).  /etc/hosts is not seen: a jwks_uri on a name only there
+ * cannot be fetched.  An IP address literal needs no resolver.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <resolv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "control/ident/ident_msg.h"
+#include "control/ident/ident_proc.h"
+#include "control/ident/jose.h"
+#include "core/util/ropen.h"
+
+/* libcurl: sockets, TLS, its resolver thread; no file, no exec. */
+static const char *const fetch_syscalls[] = { "socket", "connect",
+	"getsockopt", "setsockopt", "getsockname", "getpeername", "sendto",
+	"recvfrom", "sendmsg", "recvmsg", "sendmmsg", "bind", "ioctl",
+	"getrandom", "madvise", "mremap", "clone", "clone3", "set_robust_list",
+	"rseq", "pipe2", "eventfd2", "socketpair", "shutdown", "uname",
+	"clock_gettime", "gettimeofday", "clock_nanosleep", "nanosleep",
+	NULL };
+
+static char *fetch_ca; /* the system bundle, read at start */
+static size_t fetch_ca_len;
+
+static void
+fetch_ca_read(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	const char *path = v && v->cainfo ? v->cainfo
+	                                  : "/etc/ssl/certs/ca-certificates.crt";
+	FILE *f = ropen_file(path);
+	char *b;
+	size_t n;
+
+	if (f == NULL)
+		return;
+	if ((b = malloc(IDENT_CA_MAX)) != NULL) {
+		n = fread(b, 1, IDENT_CA_MAX, f);
+		if (n > 0 && n < IDENT_CA_MAX) {
+			fetch_ca = b;
+			fetch_ca_len = n;
+		} else {
+			free(b);
+		}
+	}
+	fclose(f);
+}
+
+/* The resolver's configuration read now, while /etc is there. */
+static void
+fetch_resolver_warm(void)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+
+	res_init();
+	if (getaddrinfo("localhost", "443", &hints, &ai) == 0)
+		freeaddrinfo(ai);
+}
+
+static void
+fetch_reply(int fd, uint32_t id, struct ident_msg_doc *d, const char *body)
+{
+	uint8_t *b;
+	ssize_t n = ident_enc(d, sizeof(*d), body, d->len, &b);
+
+	if (n < 0 || proc_send(fd, IDENT_T_DOC, id, b, (size_t)n, -1) < 0)
+		_exit(1);
+	free(b);
+}
+
+static void
+fetch_one(int fd, const struct proc_hdr *h, const uint8_t *p)
+{
+	struct ident_msg_fetch f;
+	struct ident_msg_doc d;
+	const uint8_t *ca;
+	char *body = NULL;
+	size_t len = 0;
+
+	memset(&d, 0, sizeof(d));
+	if (ident_dec_fetch(p, h->len, &f, &ca) < 0) {
+		proc_log(fd, "fetch: malformed FETCH refused");
+		return;
+	}
+	d.issuer = f.issuer;
+	if (f.ca_len == 0) {
+		ca = (const uint8_t *)fetch_ca;
+		f.ca_len = (uint32_t)fetch_ca_len;
+	}
+	if (jose_jwks_fetch_blob(f.url, ca, f.ca_len, f.timeout_ms, &body,
+	        &len, d.err, sizeof(d.err)) == 0 &&
+	    len > 0 && len <= IDENT_DOC_MAX) {
+		d.ok = 1;
+		d.len = (uint32_t)len;
+	} else if (d.err[0] == '\0') {
+		snprintf(d.err, sizeof(d.err), "empty body");
+	}
+	/* libcurl's words may hold any byte: only printable ones go. */
+	for (char *c = d.err; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	memset(d.err + strlen(d.err), 0, sizeof(d.err) - strlen(d.err));
+	fetch_reply(fd, h->id, &d, d.ok ? body : NULL);
+	free(body);
+}
+
+static int
+fetch_loop(int fd)
+{
+	static uint8_t buf[PROC_MSG_MAX];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct proc_hdr h;
+	ssize_t n;
+	int pass;
+
+	for (;;) {
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return 1;
+		n = proc_recv(fd, &h, buf, sizeof(buf), &pass);
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		if (n < 0)
+			return errno == ECONNRESET ? 0 : 1;
+		if (pass >= 0)
+			close(pass);
+		if (h.type == IDENT_T_FETCH)
+			fetch_one(fd, &h, buf);
+		else
+			proc_log(fd, "fetch: message type %u refused", h.type);
+	}
+}
+
+int
+fetch_proc_run(int fd)
+{
+	jose_fetch_init();
+	fetch_ca_read();
+	fetch_resolver_warm();
+	if (proc_sandbox(proc_defs[PROC_FETCH], fetch_syscalls, NULL, 0) < 0)
+		return 1;
+	if (proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0)
+		return 1;
+	return fetch_loop(fd);
+}

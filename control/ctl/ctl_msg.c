@@ -263,6 +263,16 @@ ctl_json_load(const char *s, size_t len, char *err, size_t cap)
 	return v;
 }
 
+int64_t
+ctl_json_deadline(const json_t *req)
+{
+	const json_t *v = json_object_get(req, "deadline_ms");
+
+	return json_is_integer(v) && json_integer_value(v) > 0
+	           ? (int64_t)json_integer_value(v)
+	           : 0;
+}
+
 int
 ctl_seq_in(enum ctl_state s, uint16_t type)
 {

@@ -124,6 +124,9 @@ int ctl_dec_mon(const uint8_t *p, size_t len, struct ctl_mon *out);
  * ERR (CAP bytes) filled.
  */
 json_t *ctl_json_load(const char *s, size_t len, char *err, size_t cap);
+/* The request's deadline_ms when it is one, else 0 (the parent refuses
+ * a malformed one by name): what REQ carries. */
+int64_t ctl_json_deadline(const json_t *req);
 /* The nesting depth of V (a scalar: 0), counted up to LIMIT + 1. */
 int ctl_json_depth(const json_t *v, int limit);
 

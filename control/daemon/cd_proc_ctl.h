@@ -9,9 +9,12 @@
 #ifndef CORDON_CD_PROC_CTL_H
 #define CORDON_CD_PROC_CTL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "control/ctl/ctl_msg.h"
+
+#define CTL_CLIENT_MAX_PARENT 64 /* CD_CLIENT_MAX, CTL_CLIENT_MAX */
 
 struct cd_ctl_peer {
 	uint32_t cid;   /* 0: the entry is free */
@@ -42,5 +45,42 @@ int cd_ctl_take(struct cd_ctl_peer *tab, unsigned n, const struct proc_hdr *h,
 /* What the parent sends, checked against TAB[SLOT]: 0, or -1. */
 int cd_ctl_sent(struct cd_ctl_peer *tab, unsigned slot, uint16_t type,
     uint32_t reply_flags);
+
+/*
+ * cd_proc_ctl.c: the parent's handlers (proc_defs[PROC_CTL]) and what
+ * cordond's clients are now: a cid, the parent's copy of the socket
+ * (SO_PEERCRED, which listener, a hang-up), a monitor filter.
+ */
+struct cd;
+struct cd_client;
+struct proc_def;
+struct cd_ctl_msg;
+
+struct cd_ctl {
+	struct cd_ctl_peer peer[CTL_CLIENT_MAX_PARENT];
+	int serving;   /* the slot whose request is being served, or -1 */
+	unsigned gen;  /* the child's starts: a request outlived it? */
+	bool draining; /* taking the messages queued while serving */
+	struct cd_ctl_msg *head, *tail;
+	unsigned queued;
+};
+
+extern const struct proc_def cd_proc_ctl_def;
+
+/* Every client released (cordond stopping). */
+void cd_ctl_close_all(struct cd *d);
+/*
+ * Before a request is acted on: 1 to serve it; 0 when its deadline has
+ * passed (or is too near for a CHANGE), E filled; -1 when the client has
+ * gone (no reply).  For a CHANGE with a deadline the child writes the
+ * start notice (START, STARTED), and a client that cannot take it has
+ * gone.
+ */
+struct cd_err;
+int cd_client_admit(struct cd *d, const struct cd_client *c,
+    int64_t deadline_ms, bool change, struct cd_err *e);
+/* A monitor line (LEN 0: only LOST) for subscriber SLOT: 0, or -1. */
+int cd_ctl_mon(struct cd *d, unsigned slot, uint32_t lost, const char *line,
+    size_t len);
 
 #endif

@@ -5,6 +5,7 @@
  * (the comments keep the lines apart, so that merges do not meet).
  */
 #include "control/proc/proc.h"
+#include "control/daemon/cd_proc_ctl.h"
 
 const struct proc_def *const proc_defs[PROC_MAX] = {
 	/* identity: control/ident/ident_proc*.c */
@@ -12,7 +13,7 @@ const struct proc_def *const proc_defs[PROC_MAX] = {
 	/* fetch: control/ident/fetch_proc*.c */
 	[PROC_FETCH] = NULL,
 	/* control: control/ctl/ */
-	[PROC_CTL] = NULL,
+	[PROC_CTL] = &cd_proc_ctl_def,
 	/* monitoring: control/mon/ */
 	[PROC_MON] = NULL,
 };

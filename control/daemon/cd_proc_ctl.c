@@ -67,8 +67,9 @@ void
 cd_ctl_close_all(struct cd *d)
 {
 	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
-		cd_ctl_release(d, i, "cordond stopped before its answer was "
-		                     "written");
+		cd_ctl_release(d, i,
+		    "cordond stopped before its answer was "
+		    "written");
 }
 
 /* Which listener FD came from: 1 read-only, 0 control, -1 neither. */
@@ -84,8 +85,8 @@ cd_ctl_listener(struct cd *d, int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
 	    type != SOCK_STREAM ||
 	    getsockname(fd, (struct sockaddr *)&sun, &len) < 0 ||
-	    sun.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un,
-	                                                 sun_path))
+	    sun.sun_family != AF_UNIX ||
+	    len <= offsetof(struct sockaddr_un, sun_path))
 		return -1;
 	sun.sun_path[sizeof(sun.sun_path) - 1] = '\0';
 	if (strcmp(sun.sun_path, d->ctl.ro_socket) == 0)

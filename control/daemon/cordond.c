@@ -235,8 +235,8 @@ cd_poll_timeout(struct cd *d, int64_t now)
 static void
 cd_poll_once(struct cd *d)
 {
-	struct pollfd pfd[2 + CD_PROM_PFD_MAX + CD_SNMP_FD_MAX +
-	                  CD_SYSLOG_FDS + PROC_MAX];
+	struct pollfd pfd[2 + CD_PROM_PFD_MAX + CD_SNMP_FD_MAX + CD_SYSLOG_FDS +
+	                  PROC_MAX];
 	unsigned n = 2;
 	unsigned nprom = cd_prom_poll_fill(d, pfd + n);
 	int timeout = cd_poll_timeout(d, clk_mono_ms());

@@ -207,7 +207,8 @@ fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims \
 	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow \
 	    $(BUILD)/fuzz/fuzz_proc_hdr \
-	    $(BUILD)/fuzz/fuzz_proc_ident $(BUILD)/fuzz/fuzz_ident_child
+	    $(BUILD)/fuzz/fuzz_proc_ident $(BUILD)/fuzz/fuzz_ident_child \
+	    $(BUILD)/fuzz/fuzz_proc_ctl $(BUILD)/fuzz/fuzz_ctl_child
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
@@ -282,6 +283,18 @@ $(BUILD)/fuzz/fuzz_proc_hdr: tests/fuzz/fuzz_proc_hdr.c \
 		control/proc/proc_msg.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+# The control child's channel: cordond's receiver, and the child's.
+$(BUILD)/fuzz/fuzz_proc_ctl: tests/fuzz/fuzz_proc_ctl.c \
+		control/daemon/cd_proc_ctl_in.c control/ctl/ctl_msg.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson
+
+$(BUILD)/fuzz/fuzz_ctl_child: tests/fuzz/fuzz_ctl_child.c \
+		control/ctl/ctl_proc.c control/ctl/ctl_proc_in.c \
+		control/ctl/ctl_proc_tick.c control/ctl/ctl_slot.c \
+		control/ctl/ctl_msg.c core/util/clock.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson
 
 fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) pkt
@@ -295,6 +308,8 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_hdr
 	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_ident
 	tests/fuzz/run.sh $(FUZZ_SECONDS) ident_child
+	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_ctl
+	tests/fuzz/run.sh $(FUZZ_SECONDS) ctl_child
 
 lint:
 	@tools/lint.sh

@@ -5,6 +5,7 @@
  * (the comments keep the lines apart, so that merges do not meet).
  */
 #include "control/proc/proc.h"
+#include "control/daemon/cd_proc_ctl.h"
 
 extern const struct proc_def cd_proc_ident_def, cd_proc_fetch_def;
 
@@ -14,7 +15,7 @@ const struct proc_def *const proc_defs[PROC_MAX] = {
 	/* fetch: control/ident/fetch_proc*.c */
 	[PROC_FETCH] = &cd_proc_fetch_def,
 	/* control: control/ctl/ */
-	[PROC_CTL] = NULL,
+	[PROC_CTL] = &cd_proc_ctl_def,
 	/* monitoring: control/mon/ */
 	[PROC_MON] = NULL,
 };

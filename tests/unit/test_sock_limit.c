@@ -1,9 +1,10 @@
 /*
- * Who gets a control socket slot (control/daemon/cd_sock_limit.c): a
+ * Who gets a control socket slot (control/ctl/ctl_slot.c): a
  * non-root uid holds at most 8 on both sockets, root's reserve and the
  * control socket's reserve hold, a full pool closes the oldest idle
  * connection of the uid holding the most, never one waiting for its
- * reply and never root's, and equal shares are not disturbed.
+ * reply (queued, or its request still with cordond) and never root's,
+ * and equal shares are not disturbed.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,10 +16,10 @@
 
 #include <cmocka.h>
 
-#include "control/daemon/cordond.h"
+#include "control/ctl/ctl_proc.h"
 
-static struct cd_client pool[CD_CLIENT_MAX];
-static struct cd_client *cl[CD_CLIENT_MAX];
+static struct ctl_client pool[CTL_CLIENT_MAX];
+static struct ctl_client *cl[CTL_CLIENT_MAX];
 
 static int
 setup(void **state)
@@ -36,10 +37,10 @@ fill(unsigned n, uid_t uid, bool ro)
 {
 	static int64_t t;
 
-	for (unsigned i = 0; i < CD_CLIENT_MAX && n > 0; i++) {
+	for (unsigned i = 0; i < CTL_CLIENT_MAX && n > 0; i++) {
 		if (cl[i] != NULL)
 			continue;
-		pool[i] = (struct cd_client){ .fd = -1,
+		pool[i] = (struct ctl_client){ .fd = -1,
 			.uid = uid,
 			.ro = ro,
 			.since_ms = ++t };
@@ -53,7 +54,7 @@ static int
 slot(bool ro, uid_t uid, bool *evict)
 {
 	errno = 0;
-	return cd_sock_slot(cl, ro, uid, evict);
+	return ctl_slot(cl, ro, uid, evict);
 }
 
 static void
@@ -84,8 +85,9 @@ test_root_evicts_oldest_idle_of_the_biggest(void **state)
 		fill(8, u, false); /* 56: the non-root pool is full */
 	fill(8, 0, false);         /* and root's reserve too */
 	pool[0].outlen = 10;       /* uid 2000's oldest waits for its reply */
+	pool[1].waiting = true;    /* its next one's request is cordond's */
 	s = slot(false, 0, &evict);
-	assert_int_equal(s, 1); /* uid 2000's oldest idle one */
+	assert_int_equal(s, 2); /* uid 2000's oldest idle one */
 	assert_true(evict);
 	/* A non-root newcomer cannot take root's reserve. */
 	for (unsigned i = 56; i < 64; i++)
@@ -100,7 +102,7 @@ test_root_never_evicted(void **state)
 	bool evict;
 
 	(void)state;
-	fill(CD_CLIENT_MAX, 0, false);
+	fill(CTL_CLIENT_MAX, 0, false);
 	assert_int_equal(slot(false, 0, &evict), -1);
 	assert_int_equal(slot(true, 5, &evict), -1);
 }

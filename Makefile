@@ -12,7 +12,7 @@ OPT	?= -O2 -g
 CFLAGS	:= $(OPT) $(EXTRA_CFLAGS)
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -MMD -MP -fno-strict-aliasing
 LDLIBS	:= $(DPDK_LIBS) -lmaxminddb -lconfig -lpcap -ljansson -lssl -lcrypto -lsystemd \
-	   -lnetsnmpagent -lnetsnmp -lcurl -lnftnl -lmnl \
+	   -lnetsnmpagent -lnetsnmp -lcurl -lnftnl -lmnl -lseccomp \
 	   -lm -lpthread
 
 ifeq ($(SAN),1)

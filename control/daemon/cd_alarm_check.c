@@ -123,6 +123,8 @@ cd_alarm_check(struct cd *d, enum cd_alarm_id id, char *detail, size_t len)
 		return cd_snmp_deny_rate_high(d, detail, len);
 	case CD_AL_DP_UNSYNC:
 		return cd_check_sync(d, detail, len);
+	case CD_AL_PROC_LOOP:
+		return cd_proc_crash_loop(d, detail, len);
 	default:
 		return -1;
 	}

@@ -22,6 +22,8 @@ static const struct {
 	    false },
 	[CD_AL_DENY_RATE] = { "deny-rate-high", CD_SEV_WARNING, false },
 	[CD_AL_DP_UNSYNC] = { "dataplane-out-of-sync", CD_SEV_MAJOR, false },
+	[CD_AL_PROC_RESTARTED] = { "process-restarted", CD_SEV_MINOR, true },
+	[CD_AL_PROC_LOOP] = { "process-crash-loop", CD_SEV_MAJOR, false },
 };
 
 const char *

@@ -1,7 +1,8 @@
 /*
  * Privileges: cordond stays root (it chowns the control socket, reads
  * any admin's SO_PEERCRED and starts cordon-dp, which DPDK needs root
- * for), but gives up every capability neither it nor cordon-dp uses,
+ * for, and its children, which become their own users in an empty
+ * root), but gives up every capability neither it nor cordon-dp uses,
  * from its own sets and from the bounding set, so that nothing it execs
  * can regain them; and it forbids new privileges (no set-uid exec).
  */
@@ -27,6 +28,8 @@ static const int cd_caps_kept[] = {
 	CAP_SYS_RAWIO,    /* DPDK: PCI resources */
 	CAP_SYS_NICE,     /* DPDK: lcore scheduling */
 	CAP_SYS_RESOURCE, /* DPDK: rlimits */
+	CAP_SETUID,       /* children: their own users (control/proc) */
+	CAP_SETGID, CAP_SYS_CHROOT, /* children: the empty root */
 };
 
 static int

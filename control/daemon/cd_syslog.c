@@ -103,6 +103,7 @@ cd_syslog_event(struct cd *d, const char *msgid, const char *msg, ...)
 		{ "geo-static", SL_ERR },
 		{ "evidence-failed", SL_ERR },
 		{ "config-differs", SL_WARNING },
+		{ "process-restarted", SL_WARNING },
 	};
 	unsigned sev = SL_NOTICE;
 	va_list ap;

@@ -161,7 +161,8 @@ cd_signal_read(struct cd *d)
 			cd_log("SIGHUP: changes go through cordonctl commit");
 	}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		cd_dp_reaped(d, pid, status);
+		if (!proc_reaped(&d->procs, pid, status))
+			cd_dp_reaped(d, pid, status);
 }
 
 /* Start-up: after this the daemon only answers and supervises. */
@@ -179,6 +180,8 @@ cd_setup(struct cd *d)
 		return -1;
 	}
 	cd_rulectr_init(d->rc);
+	if (cd_proc_init(d) < 0)
+		return -1;
 	if (cd_store_init(d) < 0 || cd_confirm_startup(d) < 0)
 		return -1;
 	cd_alarm_load(d, &cd_alarm_checks);
@@ -218,6 +221,8 @@ cd_poll_timeout(struct cd *d, int64_t now)
 
 	if (d->dp_next_ms < t)
 		t = d->dp_next_ms;
+	if (d->proc_next_ms < t)
+		t = d->proc_next_ms;
 	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
 		if (d->cl[i] != NULL && d->cl[i]->deadline_ms < t)
 			t = d->cl[i]->deadline_ms;
@@ -254,13 +259,15 @@ cd_poll_fill(struct cd *d, struct pollfd *pfd, int *slot)
 static void
 cd_poll_once(struct cd *d)
 {
-	struct pollfd pfd[4 + CD_CLIENT_MAX + CD_SNMP_FD_MAX];
+	struct pollfd pfd[4 + CD_CLIENT_MAX + CD_SNMP_FD_MAX + PROC_MAX];
 	int slot[4 + CD_CLIENT_MAX];
 	unsigned n = cd_poll_fill(d, pfd, slot);
 	int timeout = cd_poll_timeout(d, clk_mono_ms());
 	unsigned nsnmp = cd_snmp_poll_fill(d, pfd + n, CD_SNMP_FD_MAX, &timeout);
+	struct pollfd *ppfd = pfd + n + nsnmp;
+	unsigned nproc = proc_poll_fill(&d->procs, ppfd);
 
-	if (poll(pfd, n + nsnmp, timeout) < 0) {
+	if (poll(pfd, n + nsnmp + nproc, timeout) < 0) {
 		if (errno != EINTR)
 			cd_log("poll: %s", strerror(errno));
 		return;
@@ -280,12 +287,15 @@ cd_poll_once(struct cd *d)
 	if (pfd[2].revents & POLLIN)
 		cd_sock_accept(d, d->rofd, true);
 	cd_snmp_poll_done(d, pfd + n, nsnmp);
+	proc_poll_done(&d->procs, ppfd, nproc);
 }
 
 static void
 cd_loop(struct cd *d)
 {
 	while (!d->quit) {
+		d->proc_next_ms =
+		    clk_mono_ms() + proc_tick(&d->procs, clk_mono_ms());
 		cd_poll_once(d);
 		cd_client_timeouts(d, clk_mono_ms());
 		d->be->tick(d);
@@ -386,6 +396,9 @@ main(int argc, char **argv)
 	int rc;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	/* Hidden: a child of cordond (proc.h), never typed by an admin. */
+	if (argc == 3 && strcmp(argv[1], "-P") == 0)
+		proc_child_main(argv[2]);
 	if (cd_opts(argc, argv, &d, &check) < 0)
 		return 2;
 	if (check)
@@ -394,10 +407,13 @@ main(int argc, char **argv)
 	d.started = clk_unix_s();
 	d.started_boot = clk_boot_s();
 	rc = cd_main(&d);
+	/* before the children stop: the monitoring child sends what the
+	 * targets still hold */
+	cd_syslog_close(&d);
+	proc_stop(&d.procs);
 	cd_sock_close(&d);
 	cd_prom_close(&d);
 	cd_snmp_stop(&d);
-	cd_syslog_close(&d);
 	cd_sess_close(&d);
 	if (d.dpc != NULL)
 		dpc_close(d.dpc);

@@ -24,6 +24,7 @@
 #include "control/daemon/cd_snmp.h"
 #include "control/daemon/cd_syslog.h"
 #include "control/dpc/dpc.h"
+#include "control/proc/proc.h"
 #include "config/geo/geo_build.h"
 #include "control/store/store.h"
 #include "core/policy/policy.h"
@@ -152,6 +153,10 @@ struct cd {
 	struct cd_sessions *sess; /* NULL: no identity group */
 	struct cd_mon *mon_new;   /* subscribed, not yet attached (cd_mon.c) */
 	bool quit;
+
+	/* children (cd_proc.c, control/proc) */
+	struct proc_set procs;
+	int64_t proc_next_ms; /* proc_tick's next start */
 };
 
 /* The request being served: who asked, on which socket. */
@@ -208,6 +213,15 @@ int cd_audit_ready(struct cd *d);
 
 /* cd_privs.c: gives up the capabilities cordond and cordon-dp do not use. */
 int cd_privs_drop(void);
+
+/*
+ * cd_proc.c: the children.  init: hooks, /proc/self/exe, users and the
+ * empty root (before privileges drop); crash_loop: the condition of
+ * process-crash-loop; status: show status's processes array.
+ */
+int cd_proc_init(struct cd *d);
+int cd_proc_crash_loop(struct cd *d, char *detail, size_t len);
+json_t *cd_proc_status(struct cd *d);
 
 /* cd_dp.c: cordon-dp supervision (cd_backend_dpdk) */
 void cd_dp_reaped(struct cd *d, pid_t pid, int status);

@@ -29,9 +29,9 @@
 #include <sys/types.h>
 
 #define PROC_MSG_VERSION 1
-#define PROC_MSG_MAX     (2u << 20) /* payload bytes, any message */
-#define PROC_SOCKBUF     (8u << 20) /* SO_SNDBUFFORCE/RCVBUFFORCE */
-#define PROC_CHILD_FD    3          /* the child's end after exec */
+#define PROC_MSG_MAX     (2u << 20)          /* payload bytes, any message */
+#define PROC_SOCKBUF     (8u << 20)          /* SO_SNDBUFFORCE/RCVBUFFORCE */
+#define PROC_CHILD_FD    3                   /* the child's end after exec */
 #define PROC_EMPTY_DIR   "/run/cordon/empty" /* every child's root */
 
 struct proc_hdr {
@@ -85,9 +85,9 @@ struct proc_def {
 /* The parent's view of one child. */
 struct proc_child {
 	const struct proc_def *def;
-	pid_t pid;    /* 0: not running */
-	int fd;       /* the parent's end; -1 when down */
-	bool ready;   /* READY seen since the last start */
+	pid_t pid;                         /* 0: not running */
+	int fd;                            /* the parent's end; -1 when down */
+	bool ready;                        /* READY seen since the last start */
 	unsigned starts, crashes, refused; /* counters (show, SNMP) */
 	unsigned backoff_ms;
 	int64_t next_start_ms; /* CLOCK_MONOTONIC */
@@ -119,6 +119,8 @@ int proc_hdr_check(const struct proc_hdr *h, size_t got);
 /* Child: one line to the parent's log (PROC_T_LOG). */
 void proc_log(int fd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A PROC_T_LOG payload: 1..PROC_LOG_MAX printable ASCII; 0 or -1. */
+int proc_log_check(const uint8_t *p, size_t len);
 
 /*
  * A request and its answer (same ID) within TIMEOUT_MS, answering
@@ -148,14 +150,31 @@ int proc_sandbox(const struct proc_def *def, const char *const *syscalls,
 
 struct proc_set {
 	struct proc_child c[PROC_MAX];
-	const char *self; /* /proc/self/exe opened: what children exec */
+	const char *self; /* argv[0] of the children */
+	int exe;          /* /proc/self/exe opened: what children exec */
 	void *arg;        /* the handlers' ARG (struct cd) */
+	uint8_t *buf;     /* PROC_MSG_MAX: one received payload */
+	uint32_t seq;     /* proc_call's last request id */
+	/* The parent's log, one line (cd_log). */
+	void (*log)(void *arg, const char *line);
+	/* A child ended (C->last_exit says how; C->next_start_ms when it
+	 * starts again): syslog, alarms. */
+	void (*ended)(void *arg, struct proc_child *c);
 };
 
 extern const struct proc_def *const proc_defs[PROC_MAX];
 
+/*
+ * Opens /proc/self/exe (before any privilege is dropped: the file the
+ * children run is the one cordond was started from) and the receive
+ * buffer; every child down, to start at the first proc_tick.  0 or -1.
+ */
+int proc_init(struct proc_set *s, void *arg);
 /* Creates the users and the empty root if missing; 0 or -1. */
 int proc_prepare(void);
+/* PROC_EMPTY_DIR (and /run/cordon) root's, not writable by others, the
+ * root 0755 and empty; made when missing.  0, or -1 with errno. */
+int proc_empty_check(void);
 /* Starts every child whose time has come; returns ms to the next. */
 int proc_tick(struct proc_set *s, int64_t now_ms);
 /* A reaped pid: 1 when it was a child (restart scheduled), else 0. */
@@ -167,9 +186,17 @@ void proc_poll_done(struct proc_set *s, const struct pollfd *pfd, unsigned n);
 void proc_stop(struct proc_set *s);
 /* The child ID if running and READY, else NULL. */
 struct proc_child *proc_get(struct proc_set *s, enum proc_id id);
-/* A child that broke the protocol: killed, restarted later. */
+/* A child that broke the protocol: killed (counted as refused),
+ * restarted later. */
 void proc_fail(struct proc_set *s, struct proc_child *c, const char *why);
+/* Killed without blame (a proc_call that timed out). */
+void proc_kill(struct proc_set *s, struct proc_child *c, const char *why);
+/* How many of C's crashes fell within the last MS before NOW. */
+unsigned proc_crashes_within(const struct proc_child *c, int64_t now,
+    int64_t ms);
 
+/* The child kind called NAME, or NULL. */
+const struct proc_def *proc_def_find(const char *name);
 /* cordond -P NAME: the child's entry (never returns). */
 void proc_child_main(const char *name) __attribute__((noreturn));
 

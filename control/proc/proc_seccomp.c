@@ -1,0 +1,109 @@
+/*
+ * A child's seccomp allow-list (proc_sandbox): the calls every child
+ * makes (its channel, memory, the clock, exiting) and its own, by name.
+ * Anything else kills the process (SIGSYS), which the parent sees,
+ * counts and restarts.
+ */
+#include <errno.h>
+#include <seccomp.h>
+
+#include "control/proc/proc.h"
+#include "control/proc/proc_int.h"
+
+/* What the framework, libc's malloc and stdio need in any child. */
+static const char *const proc_sc_common[] = {
+	"read",
+	"write",
+	"writev",
+	"recvmsg",
+	"sendmsg",
+	"poll",
+	"ppoll",
+	"close",
+	"brk",
+	"mmap",
+	"munmap",
+	"mremap",
+	"madvise",
+	"exit",
+	"exit_group",
+	"rt_sigreturn",
+	"restart_syscall",
+	"clock_gettime",
+	"gettimeofday",
+	"getpid",
+	"getrandom",
+	"fstat",
+	"newfstatat",
+	"futex",
+#if defined(__SANITIZE_ADDRESS__)
+	/* the sanitizer build's runtime (tests only) */
+	"sigaltstack",
+	"rt_sigaction",
+	"rt_sigprocmask",
+	"gettid",
+	"prctl",
+	"sched_yield",
+	"clone",
+	"clone3",
+	"wait4",
+	"ptrace",
+	"openat",
+	"readlink",
+	"mprotect",
+	"tgkill",
+	"pipe2",
+	"dup",
+#endif
+	NULL,
+};
+
+static int
+proc_sc_add(scmp_filter_ctx ctx, const char *const *names, int fd)
+{
+	for (unsigned i = 0; names != NULL && names[i] != NULL; i++) {
+		int nr = seccomp_syscall_resolve_name(names[i]);
+
+		if (nr == __NR_SCMP_ERROR) {
+			proc_log(fd, "seccomp: no system call %s", names[i]);
+			errno = EINVAL;
+			return -1;
+		}
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) < 0) {
+			proc_log(fd, "seccomp: %s refused", names[i]);
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void *
+proc_seccomp_build(const char *const *syscalls, int fd)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+
+	if (ctx == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (proc_sc_add(ctx, proc_sc_common, fd) < 0 ||
+	    proc_sc_add(ctx, syscalls, fd) < 0) {
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int
+proc_seccomp_load(void *ctx)
+{
+	int rc = seccomp_load(ctx);
+
+	seccomp_release(ctx);
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}

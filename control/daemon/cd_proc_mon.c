@@ -50,6 +50,7 @@ cd_mon_in(void *arg, struct proc_child *c, const struct proc_hdr *h,
 {
 	struct cd *d = arg;
 	struct mon_stats st;
+	struct mon_local l;
 
 	if (passfd >= 0) {
 		close(passfd);
@@ -64,6 +65,10 @@ cd_mon_in(void *arg, struct proc_child *c, const struct proc_hdr *h,
 		if (mon_dec_stats(p, h->len, &st) < 0)
 			return -1;
 		return cd_mon_stats(d, &st);
+	case MON_T_LOCAL_GET:
+		if (mon_dec_local(p, h->len, -1, false, &l) < 0)
+			return -1;
+		return cd_mon_local(d, c, &l);
 	default:
 		return -1;
 	}

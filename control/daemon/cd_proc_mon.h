@@ -29,6 +29,9 @@ void cd_mon_pending_send(struct cd *d, struct proc_child *c);
 int cd_mon_stats(struct cd *d, const struct mon_stats *st);
 /* The child went away: what it counted is kept, what it held lost. */
 void cd_mon_targets_down(struct cd *d);
+/* A local target's socket, connected here, to the child; -1: a request
+ * that cannot be the current targets'. */
+int cd_mon_local(struct cd *d, struct proc_child *c, const struct mon_local *l);
 /* cordond is stopping: the child sends what it holds (a second). */
 void cd_mon_flush(struct cd *d);
 

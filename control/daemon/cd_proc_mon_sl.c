@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "control/daemon/cd_proc_mon.h"
@@ -98,6 +100,12 @@ cd_slt_state(struct cd *d, const struct cd_sl_target *t)
 	return names[t->cur.state];
 }
 
+unsigned
+cd_slt_queued(const struct cd_sl_target *t)
+{
+	return t->qn + t->cur.queued + (unsigned)(t->given - t->cur.taken);
+}
+
 /* One record to the child; 0, or -1 (not sent). */
 static int
 cd_slt_send(struct cd *d, struct proc_child *c, unsigned i, const char *msg,
@@ -106,8 +114,10 @@ cd_slt_send(struct cd *d, struct proc_child *c, unsigned i, const char *msg,
 	uint8_t buf[sizeof(struct mon_record) + MON_RECORD_MAX];
 	ssize_t n = mon_enc_record(buf, sizeof(buf), d->slog->gen, i, msg, len);
 
-	return n < 0 ? -1 : proc_send(c->fd, MON_T_RECORD, 0, buf, (size_t)n,
-	                        -1);
+	if (n < 0 || proc_send(c->fd, MON_T_RECORD, 0, buf, (size_t)n, -1) < 0)
+		return -1;
+	d->slog->t[i].given++;
+	return 0;
 }
 
 static void
@@ -194,6 +204,7 @@ cd_mon_targets_send(struct cd *d, struct proc_child *c)
 		in.cert[i] = s->t[i].blob[1];
 		in.key[i] = s->t[i].blob[2];
 		memset(&s->t[i].cur, 0, sizeof(s->t[i].cur));
+		s->t[i].given = 0;
 	}
 	if ((buf = malloc(PROC_MSG_MAX)) == NULL)
 		return -1;
@@ -214,7 +225,8 @@ cd_mon_stats(struct cd *d, const struct mon_stats *st)
 	if (st->n != s->ntargets)
 		return -1;
 	for (unsigned i = 0; i < st->n; i++) {
-		if (st->t[i].queued > s->t[i].cf->queue)
+		if (st->t[i].queued > s->t[i].cf->queue ||
+		    st->t[i].taken > s->t[i].given)
 			return -1;
 		s->t[i].cur = st->t[i];
 	}
@@ -230,9 +242,42 @@ cd_mon_targets_down(struct cd *d)
 		struct cd_sl_target *t = &s->t[i];
 
 		t->sent += t->cur.sent;
-		t->dropped += t->cur.dropped + t->cur.queued;
+		/* what it held and what was on the way to it is lost */
+		t->dropped += t->cur.dropped + t->cur.queued +
+		              (t->given - t->cur.taken);
+		t->given = 0;
 		t->reconnects += t->cur.reconnects;
 		t->errors += t->cur.errors;
 		memset(&t->cur, 0, sizeof(t->cur));
 	}
+}
+
+/* A local target's socket (the child cannot reach the path from its
+ * empty root): connected here to the configured path, passed. */
+int
+cd_mon_local(struct cd *d, struct proc_child *c, const struct mon_local *l)
+{
+	struct cd_syslog *s = d->slog;
+	struct mon_local a = *l;
+	struct sockaddr_un su = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (s == NULL || l->gen != s->gen)
+		return 0; /* for targets since replaced */
+	if (l->target >= s->ntargets ||
+	    s->t[l->target].cf->type != CONF_LOG_LOCAL)
+		return -1;
+	snprintf(su.sun_path, sizeof(su.sun_path), "%s",
+	    s->t[l->target].cf->address);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&su, sizeof(su)) < 0) {
+		a.err = (uint32_t)(errno > 0 && errno < 4096 ? errno : EIO);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	(void)proc_send(c->fd, MON_T_LOCAL, 0, &a, sizeof(a), fd);
+	if (fd >= 0)
+		close(fd);
+	return 0;
 }

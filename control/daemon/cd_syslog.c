@@ -478,7 +478,7 @@ cd_syslog_show(struct cd *d)
 		        "target", (int)i + 1, "type",
 		        conf_log_type_name(t->cf->type), "address",
 		        t->cf->address, "port", (int)t->cf->port, "state",
-		        cd_slt_state(d, t), "queued", (int)(t->qn + t->cur.queued),
+		        cd_slt_state(d, t), "queued", (int)cd_slt_queued(t),
 		        "sent", (json_int_t)(t->sent + t->cur.sent), "dropped",
 		        (json_int_t)(t->dropped + t->cur.dropped), "reconnects",
 		        (json_int_t)(t->reconnects + t->cur.reconnects),

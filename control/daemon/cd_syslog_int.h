@@ -33,6 +33,7 @@ struct cd_sl_target {
 	uint8_t *blob[3]; /* ca, cert, key (TLS) */
 	uint32_t blen[3];
 	struct mon_tstat cur;
+	uint64_t given; /* records sent to the child (these TARGETS) */
 	uint64_t sent, dropped, reconnects, errors; /* before CUR */
 	struct sl_pend *q;
 	unsigned qhead, qn;
@@ -72,5 +73,7 @@ void cd_slt_free(struct cd_sl_target *t);
 /* One formatted record for every target: to the child, or queued. */
 void cd_slt_push(struct cd *d, const char *msg, size_t len);
 const char *cd_slt_state(struct cd *d, const struct cd_sl_target *t);
+/* Waiting: here, in the channel, in the child's queue. */
+unsigned cd_slt_queued(const struct cd_sl_target *t);
 
 #endif

@@ -183,6 +183,25 @@ mon_dec_stats(const uint8_t *p, size_t len, struct mon_stats *out)
 	return 0;
 }
 
+int
+mon_dec_local(const uint8_t *p, size_t len, int passfd, bool to_child,
+    struct mon_local *out)
+{
+	struct mon_local l;
+
+	if (len != sizeof(l))
+		return mon_bad();
+	memcpy(&l, p, sizeof(l));
+	if (l.target >= CONF_LOG_TARGET_MAX || l.err > 4095)
+		return mon_bad();
+	/* a descriptor exactly when no error; a request carries neither */
+	if (to_child ? (l.err == 0) != (passfd >= 0)
+	             : l.err != 0 || passfd >= 0)
+		return mon_bad();
+	*out = l;
+	return 0;
+}
+
 ssize_t
 mon_enc_metrics(uint8_t *buf, size_t cap, uint32_t status, const char *text,
     size_t len)
@@ -245,5 +264,5 @@ mon_enc_record(uint8_t *buf, size_t cap, uint32_t gen, uint32_t target,
 bool
 mon_type_to_child(uint16_t type)
 {
-	return type >= MON_T_PROM && type <= MON_T_FLUSH;
+	return type >= MON_T_PROM && type <= MON_T_LOCAL;
 }

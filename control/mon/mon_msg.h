@@ -15,6 +15,8 @@
  *   MON_T_METRICS_GET  a scrape came in: id (not 0), empty payload
  *   MON_T_STATS        struct mon_stats: the targets' counters (id 0,
  *                      or a FLUSH's)
+ *   MON_T_LOCAL_GET    struct mon_local (ERR 0): a local target wants its
+ *                      socket (the child's root has no paths to connect)
  *
  * The decoders are pure: they check every field of a payload (exact
  * sizes, bounded strings and lengths, enums in range) and copy nothing
@@ -39,8 +41,10 @@ enum mon_type {
 	MON_T_TARGETS,
 	MON_T_RECORD,
 	MON_T_FLUSH,
+	MON_T_LOCAL,
 	MON_T_METRICS_GET,
 	MON_T_STATS,
+	MON_T_LOCAL_GET,
 	MON_T_END
 };
 
@@ -98,6 +102,7 @@ enum mon_tstate { MON_TS_DOWN, MON_TS_CONNECTING, MON_TS_HANDSHAKE,
 struct mon_tstat {
 	uint32_t state; /* enum mon_tstate */
 	uint32_t queued;
+	uint64_t taken; /* RECORDs received for it (this TARGETS) */
 	uint64_t sent, dropped, reconnects, errors;
 	char error[MON_ERROR_MAX]; /* NUL-terminated, printable */
 };
@@ -106,6 +111,12 @@ struct mon_stats {
 	uint32_t gen; /* the TARGETS these are for */
 	uint32_t n;   /* <= CONF_LOG_TARGET_MAX */
 	struct mon_tstat t[CONF_LOG_TARGET_MAX];
+};
+
+struct mon_local {
+	uint32_t gen;    /* the TARGETS it is for */
+	uint32_t target; /* a local one */
+	uint32_t err;    /* LOCAL: 0 and a descriptor, or connect's errno */
 };
 
 /* A decoded METRICS (TEXT points into the payload). */
@@ -123,6 +134,9 @@ int mon_dec_record(const uint8_t *p, size_t len, struct mon_record_in *out);
 int mon_dec_metrics_get(uint32_t id, size_t len);
 int mon_dec_flush(uint32_t id, size_t len);
 int mon_dec_stats(const uint8_t *p, size_t len, struct mon_stats *out);
+/* LOCAL (TO_CHILD, PASSFD as received) or LOCAL_GET. */
+int mon_dec_local(const uint8_t *p, size_t len, int passfd, bool to_child,
+    struct mon_local *out);
 
 /* Encoders into BUF (CAP bytes): the payload's length, or -1 (E2BIG). */
 ssize_t mon_enc_metrics(uint8_t *buf, size_t cap, uint32_t status,

@@ -10,7 +10,10 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "control/mon/mon_proc.h"
@@ -113,6 +116,37 @@ mon_once(struct mon_child *m, uint8_t *buf, size_t cap)
 	return 0;
 }
 
+/*
+ * OpenSSL reads its configuration and sets up its providers, ciphers and
+ * decoders when first used, and checking a certificate's dates reads the
+ * time zone: all of it now, while files can be opened, not after the
+ * sandbox (where an open is fatal).
+ */
+static void
+mon_ssl_warm(void)
+{
+	static const char junk[] = "-----BEGIN CERTIFICATE-----\nAA==\n"
+	                           "-----END CERTIFICATE-----\n";
+	SSL_CTX *ctx;
+	BIO *b;
+
+	tzset(); /* certificate times: /etc/localtime read once, now */
+	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL);
+	if ((ctx = SSL_CTX_new(TLS_client_method())) != NULL) {
+		SSL_free(SSL_new(ctx));
+		SSL_CTX_free(ctx);
+	}
+	if ((b = BIO_new_mem_buf(junk, sizeof(junk) - 1)) != NULL) {
+		X509_free(PEM_read_bio_X509(b, NULL, NULL, NULL));
+		BIO_free(b);
+	}
+	if ((b = BIO_new_mem_buf(junk, sizeof(junk) - 1)) != NULL) {
+		EVP_PKEY_free(PEM_read_bio_PrivateKey(b, NULL, NULL, NULL));
+		BIO_free(b);
+	}
+	ERR_clear_error();
+}
+
 int
 mon_proc_run(int fd)
 {
@@ -122,7 +156,7 @@ mon_proc_run(int fd)
 
 	if (buf == NULL)
 		return 1;
-	OPENSSL_init_ssl(0, NULL);
+	mon_ssl_warm();
 	mon_child_init(&m, fd);
 	if (proc_sandbox(proc_defs[PROC_MON], mon_syscalls, NULL, 0) < 0 ||
 	    proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0)

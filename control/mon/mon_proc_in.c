@@ -19,6 +19,16 @@ mon_ask(void *arg, uint32_t id)
 	return proc_send(m->fd, MON_T_METRICS_GET, id, NULL, 0, -1);
 }
 
+static int
+mon_ask_local(void *arg, const struct sl_target *t)
+{
+	struct mon_child *m = arg;
+	struct mon_local l = { .gen = m->gen,
+		.target = (uint32_t)(t - m->t) };
+
+	return proc_send(m->fd, MON_T_LOCAL_GET, 0, &l, sizeof(l), -1);
+}
+
 void
 mon_child_init(struct mon_child *m, int fd)
 {
@@ -112,6 +122,8 @@ mon_in_targets(struct mon_child *m, const uint8_t *p, size_t len)
 			    err);
 			proc_log(m->fd, "syslog target %u: %s", i + 1, err);
 		}
+		m->t[i].ask = mon_ask_local;
+		m->t[i].ask_arg = m;
 		m->n++;
 	}
 	for (unsigned i = 0; i < m->n; i++)
@@ -137,6 +149,24 @@ mon_in_record(struct mon_child *m, const uint8_t *p, size_t len)
 	return 0;
 }
 
+static int
+mon_in_local(struct mon_child *m, const uint8_t *p, size_t len, int passfd)
+{
+	struct mon_local l;
+
+	if (mon_dec_local(p, len, passfd, true, &l) < 0)
+		return -1;
+	if (l.gen != m->gen || l.target >= m->n ||
+	    m->t[l.target].cf.type != CONF_LOG_LOCAL) {
+		if (passfd >= 0)
+			close(passfd); /* for targets since replaced */
+		return 0;
+	}
+	sl_target_local(&m->t[l.target], passfd, (int)l.err);
+	m->dirty = true;
+	return 0;
+}
+
 int
 mon_child_in(struct mon_child *m, const struct proc_hdr *h, const uint8_t *p,
     int passfd)
@@ -156,6 +186,10 @@ mon_child_in(struct mon_child *m, const struct proc_hdr *h, const uint8_t *p,
 		break;
 	case MON_T_RECORD:
 		rc = mon_in_record(m, p, h->len);
+		break;
+	case MON_T_LOCAL:
+		rc = mon_in_local(m, p, h->len, passfd);
+		passfd = rc == 0 ? -1 : passfd;
 		break;
 	case MON_T_FLUSH:
 		if ((rc = mon_dec_flush(h->id, h->len)) == 0) {

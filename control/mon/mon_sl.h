@@ -38,9 +38,12 @@ struct sl_target {
 	unsigned qhead, qn;
 	size_t off; /* bytes of the head already written */
 	struct sl_tls *tls;
-	uint64_t sent, dropped, reconnects, errors;
+	uint64_t taken, sent, dropped, reconnects, errors;
 	bool ever_up;
 	char error[MON_ERROR_MAX];
+	/* local: asks for a connected socket (sl_target_local answers) */
+	int (*ask)(void *arg, const struct sl_target *t);
+	void *ask_arg;
 };
 
 /* mon_sl_net.c.  init: CA, CERT, KEY are the TLS target's PEM bytes
@@ -56,6 +59,8 @@ void sl_target_tick(struct sl_target *t, int64_t now);
 /* Monotonic ms of its next timer, or INT64_MAX. */
 int64_t sl_target_next_ms(const struct sl_target *t);
 const char *sl_target_state(const struct sl_target *t);
+/* A local target's socket, connected by cordond (FD), or ERR. */
+void sl_target_local(struct sl_target *t, int fd, int err);
 void sl_target_stat(const struct sl_target *t, struct mon_tstat *out);
 
 /* mon_sl_tls.c: OpenSSL, non-blocking */

@@ -132,6 +132,14 @@ sl_target_connect(struct sl_target *t, int64_t now)
 	socklen_t len = sl_target_addr(&t->cf, &ss);
 	int type = t->stream ? SOCK_STREAM : SOCK_DGRAM;
 
+	if (t->cf.type == CONF_LOG_LOCAL && t->ask != NULL) {
+		/* the socket's path is not in the sandbox: cordond connects */
+		t->st = MON_TS_CONNECTING;
+		t->deadline_ms = now + SL_CONNECT_MS;
+		if (t->ask(t->ask_arg, t) < 0)
+			sl_target_fail(t, "connect", errno);
+		return;
+	}
 	t->fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd < 0) {
 		sl_target_fail(t, "socket", errno);
@@ -157,6 +165,7 @@ sl_target_push(struct sl_target *t, const char *msg, size_t len)
 	char pfx[16];
 	int n = 0;
 
+	t->taken++;
 	if (t->qn == t->cf.queue) {
 		t->dropped++;
 		return;
@@ -372,6 +381,7 @@ sl_target_stat(const struct sl_target *t, struct mon_tstat *out)
 	memset(out, 0, sizeof(*out));
 	out->state = (uint32_t)t->st;
 	out->queued = t->qn;
+	out->taken = t->taken;
 	out->sent = t->sent;
 	out->dropped = t->dropped;
 	out->reconnects = t->reconnects;
@@ -380,4 +390,20 @@ sl_target_stat(const struct sl_target *t, struct mon_tstat *out)
 		out->error[i] = t->error[i] >= 0x20 && t->error[i] < 0x7f
 		                    ? t->error[i]
 		                    : '?';
+}
+
+void
+sl_target_local(struct sl_target *t, int fd, int err)
+{
+	if (t->st != MON_TS_CONNECTING || t->fd >= 0) {
+		if (fd >= 0)
+			close(fd); /* not waiting for one (timed out) */
+		return;
+	}
+	if (fd < 0) {
+		sl_target_fail(t, "connect", err);
+		return;
+	}
+	t->fd = fd;
+	sl_target_up(t);
 }

@@ -223,32 +223,28 @@ cd_poll_timeout(struct cd *d, int64_t now)
 		t = d->dp_next_ms;
 	if (d->proc_next_ms < t)
 		t = d->proc_next_ms;
-	t = cd_prom_deadline(d, t);
 	if (cd_syslog_next_ms(d) < t)
 		t = cd_syslog_next_ms(d);
 	return t <= now ? 0 : (int)(t - now);
 }
 
-/* The control sockets' clients are the control child's (cd_proc_ctl.c):
- * here signals, the dataplane channel, the Prometheus listener, SNMP,
- * syslog targets and the children's channels. */
+/* The control sockets' clients are the control child's (cd_proc_ctl.c),
+ * the Prometheus scrapes and syslog targets the monitoring child's
+ * (cd_proc_mon.c): here signals, the dataplane channel, SNMP and the
+ * children's channels. */
 static void
 cd_poll_once(struct cd *d)
 {
-	struct pollfd pfd[2 + CD_PROM_PFD_MAX + CD_SNMP_FD_MAX + CD_SYSLOG_FDS +
-	                  PROC_MAX];
+	struct pollfd pfd[2 + CD_SNMP_FD_MAX + PROC_MAX];
 	unsigned n = 2;
-	unsigned nprom = cd_prom_poll_fill(d, pfd + n);
 	int timeout = cd_poll_timeout(d, clk_mono_ms());
-	unsigned nsnmp =
-	    cd_snmp_poll_fill(d, pfd + n + nprom, CD_SNMP_FD_MAX, &timeout);
-	unsigned nsl = cd_syslog_poll_fill(d, pfd + n + nprom + nsnmp);
-	struct pollfd *ppfd = pfd + n + nprom + nsnmp + nsl;
+	unsigned nsnmp = cd_snmp_poll_fill(d, pfd + n, CD_SNMP_FD_MAX, &timeout);
+	struct pollfd *ppfd = pfd + n + nsnmp;
 	unsigned nproc = proc_poll_fill(&d->procs, ppfd);
 
 	pfd[0] = (struct pollfd){ .fd = d->sigfd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = d->be->poll_fd(d), .events = POLLIN };
-	if (poll(pfd, n + nprom + nsnmp + nsl + nproc, timeout) < 0) {
+	if (poll(pfd, n + nsnmp + nproc, timeout) < 0) {
 		if (errno != EINTR)
 			cd_log("poll: %s", strerror(errno));
 		return;
@@ -258,9 +254,7 @@ cd_poll_once(struct cd *d)
 	/* Readable: log events; EOF only on a 0-length read or an error. */
 	if (pfd[1].revents)
 		d->be->poll_in(d, pfd[1].fd);
-	cd_prom_poll_done(d, pfd + n, nprom);
-	cd_snmp_poll_done(d, pfd + n + nprom, nsnmp);
-	cd_syslog_poll_done(d, pfd + n + nprom + nsnmp, nsl);
+	cd_snmp_poll_done(d, pfd + n, nsnmp);
 	proc_poll_done(&d->procs, ppfd, nproc);
 }
 
@@ -383,11 +377,13 @@ main(int argc, char **argv)
 	d.started = clk_unix_s();
 	d.started_boot = clk_boot_s();
 	rc = cd_main(&d);
+	/* before the children stop: the monitoring child sends what the
+	 * targets still hold */
+	cd_syslog_close(&d);
 	proc_stop(&d.procs);
 	cd_sock_close(&d);
 	cd_prom_close(&d);
 	cd_snmp_stop(&d);
-	cd_syslog_close(&d);
 	cd_sess_close(&d);
 	if (d.dpc != NULL)
 		dpc_close(d.dpc);

@@ -27,6 +27,7 @@ static const int cd_caps_kept[] = {
 	CAP_SYS_RAWIO,    /* DPDK: PCI resources */
 	CAP_SYS_NICE,     /* DPDK: lcore scheduling */
 	CAP_SYS_RESOURCE, /* DPDK: rlimits */
+	CAP_SETPCAP,      /* cordon-dp: its bounding set, after start */
 };
 
 static int

@@ -14,6 +14,7 @@ CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -MMD -MP -fno-strict-aliasing
 LDLIBS	:= $(DPDK_LIBS) -lmaxminddb -lconfig -lpcap -ljansson -lssl -lcrypto -lsystemd \
 	   -lnetsnmpagent -lnetsnmp -lcurl -lnftnl -lmnl -lseccomp \
 	   -lm -lpthread
+LDLIBS	+= -lseccomp
 
 ifeq ($(SAN),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -131,6 +132,16 @@ $(BUILD)/layers/includes.ok: tools/layers.sh $(LIB_SRCS) $(MAINS) \
 
 $(BUILD)/cordon-dp: $(BUILD)/obj/dataplane/main.o $(LIBS_dataplane)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# cordon-dp with a test-only trigger (dp_sandbox.c, CDP_TEST_SYSCALL):
+# SIGUSR2 attempts an exec, which the seccomp filter must punish.  Never
+# installed: tests/dp/test_sandbox.py runs it.
+all: $(BUILD)/tests/cordon-dp-sysc
+$(BUILD)/tests/cordon-dp-sysc: $(BUILD)/obj/dataplane/main.o \
+		dataplane/dp/dp_sandbox.c $(LIBS_dataplane)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call LAYER_CFLAGS,dataplane) -DCDP_TEST_SYSCALL \
+	    $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/cordond: $(BUILD)/obj/control/daemon/cordond.o $(LIBS_control)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -35,6 +35,7 @@ struct cdp_opts {
 	const char *bench_fill;
 	const char *geo_saved;
 	int mbuf_cache;
+	int no_sandbox;
 	unsigned mbufs;
 	unsigned ngeo;
 	const char *geodb[GEO_LAYER_MAX];
@@ -48,7 +49,8 @@ cdp_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cordon-dp [EAL options --] [-c FILE] [--stats-file FILE]\n"
-	    "                 [--control SOCKET] [--geo-saved FILE]\n"
+	    "                 [--control SOCKET] [--geo-saved FILE] "
+	    "[--no-sandbox]\n"
 	    "       cordon-dp --check [-c FILE] [--geodb FILE "
 	    "[--geo-field PATH]]...\n"
 	    "       cordon-dp -r IN.pcap [--verdicts OUT.jsonl] [--dir in|out]"
@@ -77,6 +79,8 @@ cdp_usage(FILE *f)
 	    "      --mbuf-cache N    live: per-lcore mempool cache (default "
 	    "256)\n"
 	    "      --mbufs N         live: pool size (default: the config's)\n"
+	    "      --no-sandbox      live, debugging: keep the capabilities, "
+	    "no seccomp\n"
 	    "  -V, --version, -h, --help\n",
 	    CDP_DEFAULT_CONF);
 }
@@ -92,7 +96,8 @@ enum {
 	OPT_CACHE,
 	OPT_MBUFS,
 	OPT_CONTROL,
-	OPT_SAVED
+	OPT_SAVED,
+	OPT_NOSANDBOX
 };
 
 static const struct option cdp_longopts[] = {
@@ -109,6 +114,7 @@ static const struct option cdp_longopts[] = {
 	{ "geo-saved", required_argument, NULL, OPT_SAVED },
 	{ "mbuf-cache", required_argument, NULL, OPT_CACHE },
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
+	{ "no-sandbox", no_argument, NULL, OPT_NOSANDBOX },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -162,6 +168,9 @@ cdp_opt_one(struct cdp_opts *o, int opt, const char *arg)
 		return 0;
 	case OPT_SAVED:
 		o->geo_saved = arg;
+		return 0;
+	case OPT_NOSANDBOX:
+		o->no_sandbox = 1;
 		return 0;
 	case OPT_CACHE:
 		o->mbuf_cache = atoi(arg);
@@ -430,6 +439,7 @@ cdp_live(const struct cdp_opts *o, const struct conf *c, const struct policy *p,
 	ctx.control = o->control;
 	ctx.fill_pcap = o->bench_fill;
 	ctx.mbuf_cache = o->mbuf_cache;
+	ctx.no_sandbox = o->no_sandbox;
 	rc = dp_run(&ctx, p, geo);
 	rte_eal_cleanup();
 	return rc == 0 ? 0 : 1;

@@ -394,6 +394,8 @@ conf_ident_defaults(struct conf_identity *id)
 	id->knock_max_age = 30;
 	id->knock_rate = 1;
 	id->knock_burst = 5;
+	/* A bearer knock can be re-wrapped by whoever captures it. */
+	id->knock_pop = true;
 }
 
 /* Each member group in turn; absent ones keep their defaults. */

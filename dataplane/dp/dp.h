@@ -192,6 +192,7 @@ struct dp_ctx {
 	const char *stats_file;
 	const char *fill_pcap; /* --bench-fill: preload mbuf contents */
 	int mbuf_cache;        /* per-lcore mempool cache, -1: default */
+	int no_sandbox;        /* --no-sandbox: keep caps, no seccomp */
 	volatile int quit;
 	/* CLOCK_BOOTTIME seconds, written by the main lcore every tick: the
 	 * workers' clock for session expiry (no system call on their side).

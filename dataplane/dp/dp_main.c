@@ -24,6 +24,7 @@
 #include "wire/dpc_proto.h"
 #include "dataplane/dp/dp.h"
 #include "dataplane/dp/dp_evid.h"
+#include "dataplane/dp/dp_sandbox.h"
 #include "dataplane/dp/dp_slog.h"
 #include "core/util/clock.h"
 
@@ -499,6 +500,12 @@ dp_run(struct dp_ctx *ctx, const struct policy *pol, struct geo_tables *geo)
 		goto fail;
 	}
 	dp_signals_init();
+	/* Everything privileged is done: ports up, channel listening. */
+	if (!ctx->no_sandbox && dp_sandbox_enter(ctx) != 0) {
+		ctl_close(ctl);
+		dp_ports_close(ctx);
+		goto fail;
+	}
 	ctx->now_boot = clk_boot_s();
 	printf("cordon-dp: enforcing: %u port(s), %u worker(s), %u rule(s)\n",
 	    ctx->nports, ctx->nworkers, ctx->state->pol->nrules);

@@ -33,6 +33,7 @@ MAN = cordonrig.repo_path("docs/man/cordond.8")
 CAP_BITS = {
     "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2,
     "CAP_FOWNER": 3, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7,
+    "CAP_SETPCAP": 8,
     "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13, "CAP_IPC_LOCK": 14,
     "CAP_SYS_RAWIO": 17, "CAP_SYS_CHROOT": 18, "CAP_SYS_ADMIN": 21,
     "CAP_SYS_NICE": 23, "CAP_SYS_RESOURCE": 24,

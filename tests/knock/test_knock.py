@@ -376,21 +376,32 @@ def test_malformed_same_verdict_in_both(want, make):
 
 # ---- the daemon's path, one process per knock (restarts) ----
 
+def _signed(tmp_path):
+    """An ES256 key, its public PEM, and a signer of knocks (PoP: the
+    shipped default requires it)."""
+    priv = gen_key("ES256")
+    pub = pem_pub(priv.public_key(), tmp_path / "pop.pem")
+    return pub, lambda **k: _append_sig(encode(flags=1, **k), priv, "ES256")
+
+
 def test_replay_survives_restart(tmp_path):
     db = str(tmp_path / "replay.db")
     now = int(time.time())
-    data = encode(ts=now)
-    assert knockparse(data, "--replay", db, "--now", str(now))[1] == \
-        {"verdict": "ok"}
+    pub, sign = _signed(tmp_path)
+    data = sign(ts=now)
+    assert knockparse(data, "--replay", db, "--now", str(now),
+                      "--key", pub)[1] == {"verdict": "ok"}
     # Every knockparse run is a fresh process opening the file again.
     for dt in (0, 1, 100):
-        rc, f = knockparse(data, "--replay", db, "--now", str(now + dt))
+        rc, f = knockparse(data, "--replay", db, "--now", str(now + dt),
+                           "--key", pub)
         assert (rc, f["verdict"]) == (1, "replay")
     # Past max_age (120 s by default) it is stale before it is a replay.
-    rc, f = knockparse(data, "--replay", db, "--now", str(now + 121))
+    rc, f = knockparse(data, "--replay", db, "--now", str(now + 121),
+                       "--key", pub)
     assert f["verdict"] == "stale"
-    rc, f = knockparse(encode(ts=now + 31), "--replay", db, "--now",
-                       str(now))
+    rc, f = knockparse(sign(ts=now + 31), "--replay", db, "--now",
+                       str(now), "--key", pub)
     assert f["verdict"] == "future"
 
 
@@ -408,11 +419,14 @@ def test_wrong_key_does_not_poison_cache(tmp_path):
     assert knockparse(forged, *args)[1]["verdict"] == "pop-bad"
     assert knockparse(genuine, *args)[1]["verdict"] == "ok"
     assert knockparse(genuine, *args)[1]["verdict"] == "replay"
-    # Required PoP and a knock without one.
+    # PoP is required by default: a knock without one is refused, and
+    # takes no place in the cache ("proof = false" then accepts it).
     plain = encode(ts=now)
-    rc, f = knockparse(plain, "--replay", db, "--now", str(now),
-                       "--require-pop")
+    rc, f = knockparse(plain, "--replay", db, "--now", str(now))
     assert f["verdict"] == "pop-missing"
+    rc, f = knockparse(plain, "--replay", db, "--now", str(now),
+                       "--no-require-pop")
+    assert (rc, f["verdict"]) == (0, "ok")
 
 
 def test_captured_knock_from_another_address(tmp_path):
@@ -443,7 +457,8 @@ def test_nat_pairing_only_when_configured(tmp_path):
     """A client behind a NAT signs its inside address; it is accepted
     from the NAT's outside address only with a matching pairing."""
     now = int(time.time())
-    knock = encode(ts=now, src="10.1.2.3")
+    pub, sign = _signed(tmp_path)
+    knock = sign(ts=now, src="10.1.2.3")
     for n, (nat, src, want) in enumerate([
             ([], "198.51.100.7", "address-mismatch"),
             (["10.0.0.0/8,198.51.100.7/32"], "198.51.100.8",
@@ -452,7 +467,7 @@ def test_nat_pairing_only_when_configured(tmp_path):
              "address-mismatch"),
             (["10.0.0.0/8,198.51.100.0/24"], "198.51.100.7", "ok")]):
         args = ["--replay", str(tmp_path / f"r{n}.db"), "--now", str(now),
-                "--src", src]
+                "--src", src, "--key", pub]
         for pair in nat:
             args += ["--nat", pair]
         assert knockparse(knock, *args)[1]["verdict"] == want, (nat, src)
@@ -465,7 +480,7 @@ def test_client_knock_accepted_by_daemon_path(tmp_path):
     p = client(tmp_path, "--service", "ssh", "--print", "--key", key)
     data = bytes.fromhex(p.stdout.strip())
     db = str(tmp_path / "r.db")
-    args = ["--replay", db, "--key", pub, "--require-pop"]
+    args = ["--replay", db, "--key", pub]
     assert knockparse(data, *args)[1]["verdict"] == "ok"
     assert knockparse(data, *args)[1]["verdict"] == "replay"
 
@@ -511,7 +526,8 @@ def test_unusable_cnf_jwk_refuses(tmp_path):
     jf.write_text('{"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA"}')
     now = int(time.time())
     rc, f = knockparse(encode(ts=now), "--replay", str(tmp_path / "r.db"),
-                       "--now", str(now), "--jwk", str(jf))
+                       "--now", str(now), "--jwk", str(jf),
+                       "--no-require-pop")
     assert (rc, f["verdict"]) == (1, "cnf-key-unusable")
 
 

@@ -4,7 +4,9 @@
  * With --key PUB.pem it also checks the proof of possession; with
  * --replay FILE it runs the daemon's whole path (knock_check, then
  * knock_finish with --key as the cnf key) against that replay cache and
- * prints "verdict=NAME".  --jwk FILE instead of --key takes the cnf key
+ * prints "verdict=NAME", with proof of possession required as in the
+ * shipped defaults (identity.knock.proof; --no-require-pop is "proof =
+ * false").  --jwk FILE instead of --key takes the cnf key
  * as a JWK (JSON), imported by jose_jwk_to_pkey (knock_finish_jwk).
  * Exit 0 when everything asked for passed.
  * For tests/knock/test_knock.py, which encodes knocks independently.
@@ -159,7 +161,7 @@ main(int argc, char **argv)
 		{ "alg", required_argument, NULL, 'a' },
 		{ "replay", required_argument, NULL, 'r' },
 		{ "now", required_argument, NULL, 'n' },
-		{ "require-pop", no_argument, NULL, 'p' },
+		{ "no-require-pop", no_argument, NULL, 'p' },
 		{ "src", required_argument, NULL, 's' },
 		{ "nat", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
@@ -170,7 +172,7 @@ main(int argc, char **argv)
 	json_t *jwk = NULL;
 	enum jose_alg jalg;
 	char err[JOSE_DETAIL_MAX];
-	int c, alg = KNOCK_ALG_ANY, rc, pop_required = 0;
+	int c, alg = KNOCK_ALG_ANY, rc, pop_required = 1;
 	int64_t now = (int64_t)time(NULL);
 	struct knock_msg m;
 	FILE *in = stdin;
@@ -201,7 +203,7 @@ main(int argc, char **argv)
 			now = strtoll(optarg, NULL, 10);
 			break;
 		case 'p':
-			pop_required = 1;
+			pop_required = 0;
 			break;
 		case 's':
 			pfx_parse(optarg, &src);
@@ -218,7 +220,7 @@ main(int argc, char **argv)
 			    "usage: knockparse [--key PUB.pem | "
 			    "--jwk JWK.json] "
 			    "[--alg NAME] [--replay FILE [--now T] "
-			    "[--require-pop] [--src ADDR] "
+			    "[--no-require-pop] [--src ADDR] "
 			    "[--nat INSIDE/LEN,OUTSIDE/LEN]...] [HEXFILE]\n");
 			return 2;
 		}

@@ -446,6 +446,22 @@ test_knock_nat_config(void **st)
 	free(c);
 }
 
+/* identity.knock.proof: on unless the configuration turns it off (a
+ * bearer knock can be re-wrapped by whoever captures it). */
+static void
+test_knock_proof_default(void **st)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+
+	(void)st;
+	assert_string_equal(load(HEAD_KNOCK "}; };", c), "");
+	assert_true(c->identity.knock_pop);
+	memset(c, 0, sizeof(*c));
+	assert_string_equal(load(HEAD_KNOCK "proof = false; }; };", c), "");
+	assert_false(c->identity.knock_pop);
+	free(c);
+}
+
 static void
 test_config_errors(void **st)
 {
@@ -575,6 +591,7 @@ main(void)
 		cmocka_unit_test(test_rule_bits),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_knock_nat_config),
+		cmocka_unit_test(test_knock_proof_default),
 		cmocka_unit_test(test_long_declared_list),
 		cmocka_unit_test(test_made_up_countries),
 		cmocka_unit_test(test_unparsable_ipaddr),

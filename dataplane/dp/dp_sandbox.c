@@ -1,0 +1,198 @@
+/*
+ * The seccomp allow-list of cordon-dp's steady state, and the order the
+ * sandbox is entered in.  The list was found by tracing every thread of
+ * cordon-dp through the dp, mon and integ tests (cordon-dp(8), SANDBOX,
+ * says how to do it again): the
+ * workers, the main lcore (housekeeping, the channel with LOAD's
+ * memfds, the syslog fallback, the evidence and stats files), the EAL
+ * interrupt thread, telemetry with its per-client threads, and exit.
+ * Anything else kills the whole process (SECCOMP_RET_KILL_PROCESS):
+ * cordond starts a new one, which enforces the running revision.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <seccomp.h>
+
+#include "dataplane/dp/dp.h"
+#include "dataplane/dp/dp_sandbox.h"
+
+/* Taken whatever the arguments. */
+static const char *const dp_sb_calls[] = {
+	/* files: stats (.tmp and rename), evidence (rotation), stdout */
+	"read", "write", "readv", "writev", "pread64", "pwrite64", "close",
+	"lseek", "open", "openat", "fstat", "newfstatat", "statx",
+	"getdents64", "mkdir", "mkdirat", "rename", "renameat", "renameat2",
+	"unlink", "unlinkat", "ftruncate", "fsync", "fdatasync", "fcntl",
+	"dup",
+	/* waiting: housekeeping, interrupt thread, telemetry, lcores */
+	"poll", "ppoll", "epoll_wait", "epoll_pwait", "epoll_ctl",
+	"clock_nanosleep", "nanosleep", "clock_gettime", "gettimeofday",
+	"futex", "sched_yield", "restart_syscall",
+	/* memory: malloc, LOAD's memfd mappings, thread stacks */
+	"brk", "munmap", "madvise", "mremap",
+	/* the channel (SCM_RIGHTS), syslog fallback, telemetry clients */
+	"accept", "accept4", "recvmsg", "recvfrom", "sendmsg", "sendto",
+	"getsockopt", "setsockopt", "connect", "shutdown",
+	/* threads: telemetry starts one per client; exit */
+	"set_robust_list", "rseq", "rt_sigreturn", "rt_sigprocmask",
+	"getpid", "gettid", "tgkill", "uname", "exit", "exit_group",
+	NULL,
+};
+
+/* What each kind of port adds after start (dp_sandbox_caps.c names). */
+static const char *const dp_sb_calls_ioctl[] = { "ioctl", NULL };
+/*
+ * With hugepages, memory the EAL heap adds at run time (cordon-dp adds
+ * none after start: LOAD allocates with malloc; a driver might) comes
+ * from locked hugepage files placed by NUMA policy.  Not run here: no
+ * hugepages on the machines the tests ran on.
+ */
+static const char *const dp_sb_calls_huge[] = { "fallocate", "flock",
+	"get_mempolicy", "set_mempolicy", "mbind", NULL };
+
+static int
+dp_sb_allow(scmp_filter_ctx f, const char *const *names)
+{
+	for (; *names; names++) {
+		int nr = seccomp_syscall_resolve_name(*names);
+
+		/* A name this architecture lacks (open, poll on arm64). */
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		if (seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether a port is not a virtual device without system calls. */
+static int
+dp_sb_needs_ioctl(const struct dp_ctx *ctx)
+{
+	/* tap and af_packet ask the kernel for the link state; PCI
+	 * devices (vfio, uio) re-arm interrupts through their fds. */
+	for (unsigned i = 0; i < ctx->nports; i++) {
+		struct rte_eth_dev_info info;
+
+		if (rte_eth_dev_info_get(ctx->port[i].id, &info) != 0 ||
+		    info.driver_name == NULL)
+			return 1;
+		if (strcmp(info.driver_name, "net_null") != 0 &&
+		    strcmp(info.driver_name, "net_ring") != 0 &&
+		    strcmp(info.driver_name, "net_pcap") != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Never executable memory; sockets only datagram, local or IP. */
+static int
+dp_sb_allow_args(const struct dp_ctx *ctx, scmp_filter_ctx f)
+{
+	static const int fam[] = { AF_UNIX, AF_INET, AF_INET6 };
+	int rc = 0;
+
+	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* Threads only (telemetry's clients); clone3 hides its flags in
+	 * memory, so glibc is told it is missing and uses clone. */
+	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	rc |= seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* stdio asks whether a stream is a terminal on its first write. */
+	if (!dp_sb_needs_ioctl(ctx))
+		rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, TCGETS));
+	for (size_t i = 0; i < sizeof(fam) / sizeof(*fam); i++)
+		rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam[i]),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+	return rc != 0 ? -1 : 0;
+}
+
+int
+dp_sandbox_seccomp(const struct dp_ctx *ctx)
+{
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int rc = -1;
+
+	if (f == NULL)
+		return -1;
+	/* Every thread, the EAL's included, gets the filter. */
+	if (seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1) != 0 ||
+	    dp_sb_allow(f, dp_sb_calls) != 0 || dp_sb_allow_args(ctx, f) != 0)
+		goto out;
+	if (dp_sb_needs_ioctl(ctx) && dp_sb_allow(f, dp_sb_calls_ioctl) != 0)
+		goto out;
+	if (rte_eal_has_hugepages() && dp_sb_allow(f, dp_sb_calls_huge) != 0)
+		goto out;
+	rc = seccomp_load(f) == 0 ? 0 : -1;
+out:
+	seccomp_release(f);
+	return rc;
+}
+
+#ifdef CDP_TEST_SYSCALL
+/*
+ * Test builds only (build/tests/cordon-dp-sysc, never the installed
+ * binary): SIGUSR2 makes the main thread attempt what an attacker would,
+ * an exec, which the filter must answer by killing the process.
+ */
+static void
+dp_sb_test_exec(int sig)
+{
+	static char *const av[] = { "/bin/true", NULL };
+
+	(void)sig;
+	execv(av[0], av);
+}
+
+static void
+dp_sb_test_arm(void)
+{
+	signal(SIGUSR2, dp_sb_test_exec);
+}
+#else
+static void
+dp_sb_test_arm(void)
+{
+}
+#endif
+
+int
+dp_sandbox_enter(struct dp_ctx *ctx)
+{
+	uint64_t caps;
+	char err[256];
+
+	if (dp_sandbox_caps(ctx, &caps, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cordon-dp: sandbox: %s\n", err);
+		return -1;
+	}
+	dp_sb_test_arm();
+	if (dp_sandbox_drop_caps(caps) != 0) {
+		fprintf(stderr,
+		    "cordon-dp: sandbox: cannot lower the capabilities of "
+		    "every thread: %s\n",
+		    strerror(errno));
+		return -1;
+	}
+	if (dp_sandbox_seccomp(ctx) != 0) {
+		fprintf(stderr, "cordon-dp: sandbox: seccomp: %s\n",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}

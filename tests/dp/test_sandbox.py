@@ -1,0 +1,192 @@
+"""cordon-dp's steady-state sandbox (cordon-dp(8), SANDBOX).
+
+Once its ports run, every thread of cordon-dp must show seccomp mode 2,
+no_new_privs and exactly the capabilities its driver needs after start
+(none for the virtual devices), in all five sets; a forbidden system call
+kills the process; --no-sandbox turns both off.  Each driver runs in a
+network namespace of the test's own where it touches interfaces.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import uuid
+
+import pytest
+
+import dplib
+from test_control import wait_for, dpc_tool_path
+
+PORTS = [
+    {"name": "outside0", "device": "dev0", "role": "outside",
+     "peer": "inside0"},
+    {"name": "inside0", "device": "dev1", "role": "inside",
+     "peer": "outside0"},
+]
+# The capabilities each driver keeps after start (cordon-dp(8)).
+CAPS = {"net_null": 0, "net_pcap": 0, "net_af_packet": 0, "net_tap": 0}
+
+
+def _status(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def _threads(pid):
+    d = "/proc/%d/task" % pid
+    return [os.path.join(d, t, "status") for t in os.listdir(d)]
+
+
+class Run:
+    def __init__(self, tmp, vdevs, binary=None, extra=(), netns=None,
+                 eal=()):
+        conf = dplib.render_conf(
+            str(tmp / "t.conf"),
+            ports=[dict(p, device=v.split(",")[0])
+                   for p, v in zip(PORTS, vdevs)],
+            overrides=[("192.0.2.0/24", "US")])
+        self.sock = str(tmp / "dp.sock")
+        self.out = str(tmp / "out.txt")
+        cmd = ([binary or dplib.cordon_dp_path()] + dplib.EAL_BASE +
+               list(eal) + ["--vdev=" + v for v in vdevs] +
+               ["--", "-c", conf, "--control", self.sock] + list(extra))
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
+        with open(self.out, "w") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out,
+                                         stderr=subprocess.STDOUT, cwd=tmp)
+        wait_for(lambda: "enforcing" in self.text() or self.dead(),
+                 "cordon-dp to enforce")
+        assert not self.dead(), self.text()
+
+    def text(self):
+        with open(self.out) as f:
+            return f.read()
+
+    def dead(self):
+        return self.proc.poll() is not None
+
+    def hello(self):
+        p = subprocess.run([dpc_tool_path(), self.sock, "hello"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr + self.text()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=dplib.TIMEOUT)
+
+
+@pytest.fixture
+def netns():
+    name = "cdp-sb-" + uuid.uuid4().hex[:8]
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    subprocess.run(["ip", "-n", name, "link", "add", "sb0", "type", "veth",
+                    "peer", "name", "sb1"], check=True)
+    for i in ("sb0", "sb1", "lo"):
+        subprocess.run(["ip", "-n", name, "link", "set", i, "up"],
+                       check=True)
+    yield name
+    subprocess.run(["ip", "netns", "del", name])
+
+
+def _vdevs(driver, tmp):
+    if driver == "net_null":
+        return ["net_null0,no-rx=1", "net_null1,no-rx=1"]
+    if driver == "net_pcap":
+        rx = str(tmp / "in.pcap")
+        dplib.pcap_write(rx, [])
+        return ["net_pcap0,rx_pcap=%s,tx_pcap=%s" % (rx, tmp / "o0.pcap"),
+                "net_pcap1,rx_pcap=%s,tx_pcap=%s" % (rx, tmp / "o1.pcap")]
+    if driver == "net_af_packet":
+        return ["net_af_packet0,iface=sb0", "net_af_packet1,iface=sb1"]
+    return ["net_tap0,iface=cdptap0", "net_tap1,iface=cdptap1"]
+
+
+def _check_threads(pid, caps):
+    files = _threads(pid)
+    assert len(files) >= 3  # main, a worker, the interrupt thread
+    for f in files:
+        st = _status(f)
+        assert st["Seccomp"] == "2", (f, st["Seccomp"])
+        assert st["NoNewPrivs"] == "1", f
+        for s in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb"):
+            want = 0 if s in ("CapInh", "CapAmb") else caps
+            assert int(st[s], 16) == want, (f, s, st[s])
+
+
+@pytest.mark.parametrize("driver", sorted(CAPS))
+def test_sandbox_status(tmp_path, cordon_dp, netns, driver):
+    """/proc of a running cordon-dp: seccomp 2, no_new_privs, the
+    driver's capabilities exactly, in every thread; the channel still
+    answers and the process still exits cleanly under the filter."""
+    r = Run(tmp_path, _vdevs(driver, tmp_path), netns=netns)
+    try:
+        _check_threads(r.proc.pid, CAPS[driver])
+        r.hello()
+        assert not r.dead(), r.text()
+    finally:
+        rc = r.stop()
+    assert rc == 0, r.text()
+    assert "--- cordon-dp counters ---" in r.text()
+
+
+def test_sandbox_forbidden_syscall_kills(tmp_path, cordon_dp):
+    """The test build's SIGUSR2 makes the main thread exec: the filter
+    kills the whole process with SIGSYS (cordond would start another)."""
+    binary = os.path.join(os.path.dirname(dplib.cordon_dp_path()),
+                          "tests", "cordon-dp-sysc")
+    r = Run(tmp_path, _vdevs("net_null", tmp_path), binary=binary)
+    try:
+        r.hello()
+        r.proc.send_signal(signal.SIGUSR2)
+        rc = r.proc.wait(timeout=dplib.TIMEOUT)
+    finally:
+        r.stop()
+    assert rc == -signal.SIGSYS, (rc, r.text())
+
+
+def test_sandbox_forbidden_syscall_not_in_default_build(tmp_path, cordon_dp):
+    """The installed binary has no trigger: SIGUSR2 kills it the default
+    way, never through the test's exec."""
+    r = Run(tmp_path, _vdevs("net_null", tmp_path))
+    r.proc.send_signal(signal.SIGUSR2)
+    assert r.proc.wait(timeout=dplib.TIMEOUT) == -signal.SIGUSR2
+
+
+def test_sandbox_switch_off(tmp_path, cordon_dp):
+    """--no-sandbox (debugging): no filter, capabilities kept."""
+    r = Run(tmp_path, _vdevs("net_null", tmp_path), extra=["--no-sandbox"])
+    try:
+        st = _status("/proc/%d/status" % r.proc.pid)
+        assert st["Seccomp"] == "0"
+        assert int(st["CapEff"], 16) != 0
+    finally:
+        assert r.stop() == 0
+
+
+def test_sandbox_telemetry(tmp_path, cordon_dp):
+    """DPDK telemetry, when enabled, serves each client on a thread of
+    its own started under the filter: it answers, cordon-dp lives on."""
+    prefix = "cdpsb" + uuid.uuid4().hex[:8]
+    r = Run(tmp_path, _vdevs("net_null", tmp_path),
+            eal=["--file-prefix", prefix])
+    path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
+    try:
+        wait_for(lambda: os.path.exists(path), "the telemetry socket")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+            s.settimeout(10)
+            s.connect(path)
+            assert "version" in json.loads(s.recv(4096).decode())
+            s.send(b"/ethdev/list")
+            assert json.loads(s.recv(4096).decode())["/ethdev/list"] == \
+                [0, 1]
+        r.hello()
+        assert not r.dead(), r.text()
+    finally:
+        assert r.stop() == 0, r.text()

@@ -71,11 +71,19 @@ proc_user(const char *name)
 	uid_t uid;
 	gid_t gid;
 
+	int e;
+
 	if (proc_user_ids(name, &uid, &gid) == 0)
 		return 0;
-	if (errno != ENOENT || proc_useradd(name) < 0)
+	if (errno != ENOENT)
 		return -1;
-	return proc_user_ids(name, &uid, &gid);
+	/* Another cordond starting at the same time may have made it:
+	 * its useradd or ours fails, the user is there all the same. */
+	e = proc_useradd(name) < 0 ? errno : 0;
+	if (proc_user_ids(name, &uid, &gid) == 0)
+		return 0;
+	errno = e ? e : errno;
+	return -1;
 }
 
 /* Only "." and "..": 0; anything else: -1 ENOTEMPTY. */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -35,7 +36,9 @@ static const char *const fetch_syscalls[] = { "socket", "connect",
 	"getsockopt", "setsockopt", "getsockname", "getpeername", "sendto",
 	"recvfrom", "sendmsg", "recvmsg", "sendmmsg", "bind", "ioctl",
 	"getrandom", "madvise", "mremap", "clone", "clone3", "set_robust_list",
-	"rseq", "pipe2", "eventfd2", "socketpair", "shutdown", "uname",
+	"rseq", "pipe2", "eventfd2", "socketpair", "shutdown", "uname", "fcntl",
+	"mprotect", "rt_sigprocmask", "sched_getaffinity", "epoll_create1",
+	"epoll_ctl", "epoll_wait", "epoll_pwait",
 	"clock_gettime", "gettimeofday", "clock_nanosleep", "nanosleep",
 	NULL };
 
@@ -66,10 +69,17 @@ fetch_ca_read(void)
 	fclose(f);
 }
 
-/* The resolver's configuration read now, while /etc is there. */
+/*
+ * The resolver's configuration and the time zone read now, while /etc
+ * is there.  glibc reads /etc/localtime again at each localtime() while
+ * TZ is unset (OpenSSL's certificate checks call it); with TZ naming
+ * the file it keeps what it read.
+ */
 static void
 fetch_resolver_warm(void)
 {
+	setenv("TZ", ":/etc/localtime", 0);
+	tzset();
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 
 	res_init();

@@ -206,6 +206,7 @@ fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
 	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims \
 	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow \
+	    $(BUILD)/fuzz/fuzz_proc_hdr \
 	    $(BUILD)/fuzz/fuzz_proc_ident $(BUILD)/fuzz/fuzz_ident_child
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
@@ -276,6 +277,12 @@ $(BUILD)/fuzz/fuzz_prxflow: tests/fuzz/fuzz_prxflow.c \
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
+# The channel of cordond's children: header and receive (control/proc).
+$(BUILD)/fuzz/fuzz_proc_hdr: tests/fuzz/fuzz_proc_hdr.c \
+		control/proc/proc_msg.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
 fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) pkt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) conf
@@ -285,6 +292,7 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) jwt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) prx
 	tests/fuzz/run.sh $(FUZZ_SECONDS) prxflow
+	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_hdr
 	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_ident
 	tests/fuzz/run.sh $(FUZZ_SECONDS) ident_child
 

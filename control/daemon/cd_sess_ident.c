@@ -41,8 +41,7 @@ cd_ident_read(const char *path, char **out, size_t *len)
 }
 
 void
-cd_ident_cache_path(const struct cd *d, const char *name, char *out,
-    size_t len)
+cd_ident_cache_path(const struct cd *d, const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%s/jwks-%s.json", d->ctl.state_dir, name);
 }
@@ -176,8 +175,8 @@ cd_ident_refuse(struct cd *d, int rc, const char *detail, struct cd_err *e)
 }
 
 int
-cd_ident_verify(struct cd *d, const char *tok, size_t len,
-    struct cd_idprop *p, struct cd_err *e)
+cd_ident_verify(struct cd *d, const char *tok, size_t len, struct cd_idprop *p,
+    struct cd_err *e)
 {
 	int rc = cd_ident_check(d, tok, len, p);
 

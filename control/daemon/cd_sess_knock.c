@@ -54,8 +54,8 @@ cd_knock_close(struct cd *d)
 }
 
 static void
-cd_knock_grant(struct cd *d, const struct cd_idprop *p, const char *svc,
-    int af, const uint8_t src[16])
+cd_knock_grant(struct cd *d, const struct cd_idprop *p, const char *svc, int af,
+    const uint8_t src[16])
 {
 	char addr[INET6_ADDRSTRLEN];
 	struct cd_grant *g;

@@ -32,15 +32,14 @@
 #include "core/util/ropen.h"
 
 /* libcurl: sockets, TLS, its resolver thread; no file, no exec. */
-static const char *const fetch_syscalls[] = { "socket", "connect",
-	"getsockopt", "setsockopt", "getsockname", "getpeername", "sendto",
-	"recvfrom", "sendmsg", "recvmsg", "sendmmsg", "bind", "ioctl",
-	"getrandom", "madvise", "mremap", "clone", "clone3", "set_robust_list",
-	"rseq", "pipe2", "eventfd2", "socketpair", "shutdown", "uname", "fcntl",
+static const char *const fetch_syscalls[] = { "socket", "connect", "getsockopt",
+	"setsockopt", "getsockname", "getpeername", "sendto", "recvfrom",
+	"sendmsg", "recvmsg", "sendmmsg", "bind", "ioctl", "getrandom",
+	"madvise", "mremap", "clone", "clone3", "set_robust_list", "rseq",
+	"pipe2", "eventfd2", "socketpair", "shutdown", "uname", "fcntl",
 	"mprotect", "rt_sigprocmask", "sched_getaffinity", "epoll_create1",
-	"epoll_ctl", "epoll_wait", "epoll_pwait",
-	"clock_gettime", "gettimeofday", "clock_nanosleep", "nanosleep",
-	NULL };
+	"epoll_ctl", "epoll_wait", "epoll_pwait", "clock_gettime",
+	"gettimeofday", "clock_nanosleep", "nanosleep", NULL };
 
 static char *fetch_ca; /* the system bundle, read at start */
 static size_t fetch_ca_len;
@@ -49,8 +48,8 @@ static void
 fetch_ca_read(void)
 {
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	const char *path = v && v->cainfo ? v->cainfo
-	                                  : "/etc/ssl/certs/ca-certificates.crt";
+	const char *path =
+	    v && v->cainfo ? v->cainfo : "/etc/ssl/certs/ca-certificates.crt";
 	FILE *f = ropen_file(path);
 	char *b;
 	size_t n;
@@ -117,8 +116,8 @@ fetch_one(int fd, const struct proc_hdr *h, const uint8_t *p)
 		ca = (const uint8_t *)fetch_ca;
 		f.ca_len = (uint32_t)fetch_ca_len;
 	}
-	if (jose_jwks_fetch_blob(f.url, ca, f.ca_len, f.timeout_ms, &body,
-	        &len, d.err, sizeof(d.err)) == 0 &&
+	if (jose_jwks_fetch_blob(f.url, ca, f.ca_len, f.timeout_ms, &body, &len,
+	        d.err, sizeof(d.err)) == 0 &&
 	    len > 0 && len <= IDENT_DOC_MAX) {
 		d.ok = 1;
 		d.len = (uint32_t)len;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -31,13 +32,14 @@
 #include "core/util/ropen.h"
 
 /* libcurl: sockets, TLS, its resolver thread; no file, no exec. */
-static const char *const fetch_syscalls[] = { "socket", "connect",
-	"getsockopt", "setsockopt", "getsockname", "getpeername", "sendto",
-	"recvfrom", "sendmsg", "recvmsg", "sendmmsg", "bind", "ioctl",
-	"getrandom", "madvise", "mremap", "clone", "clone3", "set_robust_list",
-	"rseq", "pipe2", "eventfd2", "socketpair", "shutdown", "uname",
-	"clock_gettime", "gettimeofday", "clock_nanosleep", "nanosleep",
-	NULL };
+static const char *const fetch_syscalls[] = { "socket", "connect", "getsockopt",
+	"setsockopt", "getsockname", "getpeername", "sendto", "recvfrom",
+	"sendmsg", "recvmsg", "sendmmsg", "bind", "ioctl", "getrandom",
+	"madvise", "mremap", "clone", "clone3", "set_robust_list", "rseq",
+	"pipe2", "eventfd2", "socketpair", "shutdown", "uname", "fcntl",
+	"mprotect", "rt_sigprocmask", "sched_getaffinity", "epoll_create1",
+	"epoll_ctl", "epoll_wait", "epoll_pwait", "clock_gettime",
+	"gettimeofday", "clock_nanosleep", "nanosleep", NULL };
 
 static char *fetch_ca; /* the system bundle, read at start */
 static size_t fetch_ca_len;
@@ -46,8 +48,8 @@ static void
 fetch_ca_read(void)
 {
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	const char *path = v && v->cainfo ? v->cainfo
-	                                  : "/etc/ssl/certs/ca-certificates.crt";
+	const char *path =
+	    v && v->cainfo ? v->cainfo : "/etc/ssl/certs/ca-certificates.crt";
 	FILE *f = ropen_file(path);
 	char *b;
 	size_t n;
@@ -66,10 +68,17 @@ fetch_ca_read(void)
 	fclose(f);
 }
 
-/* The resolver's configuration read now, while /etc is there. */
+/*
+ * The resolver's configuration and the time zone read now, while /etc
+ * is there.  glibc reads /etc/localtime again at each localtime() while
+ * TZ is unset (OpenSSL's certificate checks call it); with TZ naming
+ * the file it keeps what it read.
+ */
 static void
 fetch_resolver_warm(void)
 {
+	setenv("TZ", ":/etc/localtime", 0);
+	tzset();
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 
 	res_init();
@@ -107,8 +116,8 @@ fetch_one(int fd, const struct proc_hdr *h, const uint8_t *p)
 		ca = (const uint8_t *)fetch_ca;
 		f.ca_len = (uint32_t)fetch_ca_len;
 	}
-	if (jose_jwks_fetch_blob(f.url, ca, f.ca_len, f.timeout_ms, &body,
-	        &len, d.err, sizeof(d.err)) == 0 &&
+	if (jose_jwks_fetch_blob(f.url, ca, f.ca_len, f.timeout_ms, &body, &len,
+	        d.err, sizeof(d.err)) == 0 &&
 	    len > 0 && len <= IDENT_DOC_MAX) {
 		d.ok = 1;
 		d.len = (uint32_t)len;

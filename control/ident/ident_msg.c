@@ -113,15 +113,15 @@ ident_dec_config(const uint8_t *p, size_t len, struct ident_msg_config *out)
 	    out->knock_pop > 1 || out->nnat > KNOCK_NAT_MAX || out->pad != 0)
 		return ident_bad();
 	for (unsigned i = 0; i < IDENT_ISS_MAX; i++)
-		if (i < out->niss ? !ident_issuer_ok(&out->iss[i])
-		                  : !ident_zero(&out->iss[i],
-		                        sizeof(out->iss[i])))
+		if (i < out->niss
+		        ? !ident_issuer_ok(&out->iss[i])
+		        : !ident_zero(&out->iss[i], sizeof(out->iss[i])))
 			return ident_bad();
 	for (unsigned i = 0; i < KNOCK_NAT_MAX; i++)
-		if (i < out->nnat ? !ident_pfx_ok(&out->nat[i].inside) ||
-		                        !ident_pfx_ok(&out->nat[i].outside)
-		                  : !ident_zero(&out->nat[i],
-		                        sizeof(out->nat[i])))
+		if (i < out->nnat
+		        ? !ident_pfx_ok(&out->nat[i].inside) ||
+		              !ident_pfx_ok(&out->nat[i].outside)
+		        : !ident_zero(&out->nat[i], sizeof(out->nat[i])))
 			return ident_bad();
 	return 0;
 }
@@ -238,8 +238,7 @@ ident_dec_knocked(const uint8_t *p, size_t len, struct ident_msg_knocked *out,
 	/* A proposal names its service, signed address and token. */
 	if (out->reason == 0 &&
 	    (out->v.rc != 0 || out->v.issuer < 0 || out->addr_af == 0 ||
-	        out->service[0] == '\0' ||
-	        out->timestamp <= 0))
+	        out->service[0] == '\0' || out->timestamp <= 0))
 		return ident_bad();
 	if (out->reason != 0 && tlen != 0)
 		return ident_bad();

@@ -93,9 +93,8 @@ ident_keys(struct ident_state *s, const struct ident_msg_keys *k,
 	}
 	j = &s->iss[k->issuer];
 	slot = &s->keys[k->issuer][k->src];
-	if (k->len > 0 &&
-	    (ks = jose_keyset_parse((const char *)doc, k->len, st->err,
-	         sizeof(st->err))) == NULL) {
+	if (k->len > 0 && (ks = jose_keyset_parse((const char *)doc, k->len,
+	                       st->err, sizeof(st->err))) == NULL) {
 		/* The last good set stays (a file's is replaced by none). */
 		if (k->src == IDENT_KEYS_FILE) {
 			jose_keyset_free(*slot);
@@ -115,8 +114,7 @@ ident_keys(struct ident_state *s, const struct ident_msg_keys *k,
 
 /* The claims as compact JSON into a malloc'd *OUT; a reason. */
 static int
-ident_claims(json_t *claims, char **out, size_t *len, char *detail,
-    size_t dlen)
+ident_claims(json_t *claims, char **out, size_t *len, char *detail, size_t dlen)
 {
 	*out = json_dumps(claims, JSON_COMPACT);
 	if (*out == NULL) {
@@ -167,8 +165,8 @@ ident_verify(struct ident_state *s, const char *tok, size_t len, int64_t now,
 		rc = ident_claims(res.claims, claims, &clen, v->detail,
 		    sizeof(v->detail));
 	if (rc == JOSE_OK && cnf != NULL)
-		*cnf = json_incref(json_object_get(
-		    json_object_get(res.claims, "cnf"), "jwk"));
+		*cnf = json_incref(
+		    json_object_get(json_object_get(res.claims, "cnf"), "jwk"));
 	v->rc = rc;
 	v->issuer = rc == JOSE_OK ? res.issuer : -1;
 	v->alg = rc == JOSE_OK ? (int32_t)res.alg : 0;
@@ -186,8 +184,8 @@ ident_knock_fill(struct ident_msg_knocked *o, const struct knock_msg *m)
 	memcpy(o->addr, m->addr, sizeof(o->addr));
 	memcpy(o->nonce, m->nonce, sizeof(o->nonce));
 	o->timestamp = m->timestamp;
-	snprintf(o->service, sizeof(o->service), "%.*s",
-	    (int)m->service_len, m->service);
+	snprintf(o->service, sizeof(o->service), "%.*s", (int)m->service_len,
+	    m->service);
 }
 
 /*

@@ -9,15 +9,16 @@
 #include "control/ident/ident_proc.h"
 
 /* Beyond proc_sandbox's common list: nothing but memory and time. */
-static const char *const ident_syscalls[] = { "getrandom", "madvise",
-	"mremap", "clock_gettime", "gettimeofday", NULL };
+static const char *const ident_syscalls[] = { "getrandom", "madvise", "mremap",
+	"clock_gettime", "gettimeofday", NULL };
 
 int
 ident_proc_run(int fd)
 {
 	/* Everything OpenSSL would read from disk, read now. */
 	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG |
-	        OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS,
+	                        OPENSSL_INIT_ADD_ALL_CIPHERS |
+	                        OPENSSL_INIT_ADD_ALL_DIGESTS,
 	    NULL);
 	/* jansson seeds its hash tables from /dev/urandom at first use. */
 	json_object_seed(0);

@@ -29,9 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_NOW 1800000000LL
 
 static const char fuzz_jwks[] =
-	"{\"keys\":[{\"crv\":\"P-256\",\"kid\":\"f1\",\"kty\":\"EC\",\"x\":\"XMuStSU9CD76tQS2W"
-	"BR88mXFFH9Cf5s5jGmdhBi64Uk\",\"y\":\"DkfLuOJp8B57MFpljFgGd_H2SDvMorVVpWw"
-	"sVIW7h6w\",\"alg\":\"ES256\"}]}";
+    "{\"keys\":[{\"crv\":\"P-256\",\"kid\":\"f1\",\"kty\":\"EC\",\"x\":\"XMuStSU9CD76tQS2W"
+    "BR88mXFFH9Cf5s5jGmdhBi64Uk\",\"y\":\"DkfLuOJp8B57MFpljFgGd_H2SDvMorVVpWw"
+    "sVIW7h6w\",\"alg\":\"ES256\"}]}";
 
 static int fuzz_fd[2] = { -1, -1 };
 static struct conf fuzz_conf; /* the parent's view of the same issuer */
@@ -41,8 +41,10 @@ static uint8_t fuzz_msg[PROC_MSG_MAX];
 static void
 fuzz_send(uint16_t type, const void *p, size_t len)
 {
-	struct proc_hdr h = { .version = PROC_MSG_VERSION, .type = type,
-		.len = (uint32_t)len, .id = 1 };
+	struct proc_hdr h = { .version = PROC_MSG_VERSION,
+		.type = type,
+		.len = (uint32_t)len,
+		.id = 1 };
 
 	if (ident_dispatch(fuzz_fd[1], &h, p) < 0 && type != IDENT_T_CONFIG)
 		abort(); /* only a bad configuration ends the child */
@@ -103,7 +105,8 @@ static void
 fuzz_setup(void)
 {
 	struct ident_msg_config c;
-	struct ident_msg_keys k = { .issuer = 0, .src = IDENT_KEYS_FILE,
+	struct ident_msg_keys k = { .issuer = 0,
+		.src = IDENT_KEYS_FILE,
 		.len = sizeof(fuzz_jwks) - 1 };
 	struct conf_issuer *ci = &fuzz_conf.identity.issuers[0];
 
@@ -147,7 +150,9 @@ static void
 fuzz_knock(const uint8_t *p, size_t n)
 {
 	struct ident_msg_knock k = { .now_ms = FUZZ_NOW * 1000,
-		.mono_ms = 1000, .af = 4, .src = { 192, 0, 2, 10 },
+		.mono_ms = 1000,
+		.af = 4,
+		.src = { 192, 0, 2, 10 },
 		.len = (uint32_t)n };
 
 	memcpy(fuzz_msg, &k, sizeof(k));

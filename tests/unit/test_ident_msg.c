@@ -56,9 +56,10 @@ good_config(struct ident_msg_config *c)
 	c->iss[0].leeway = 60;
 	c->knock_on = 1;
 	c->nnat = 1;
-	c->nat[0].inside = (struct knock_pfx){ .af = 4, .plen = 8,
-		.addr = { 10 } };
-	c->nat[0].outside = (struct knock_pfx){ .af = 6, .plen = 64,
+	c->nat[0].inside =
+	    (struct knock_pfx){ .af = 4, .plen = 8, .addr = { 10 } };
+	c->nat[0].outside = (struct knock_pfx){ .af = 6,
+		.plen = 64,
 		.addr = { 0x20, 0x01, 0x0d, 0xb8 } };
 }
 
@@ -72,35 +73,103 @@ dec_config_with(void (*bend)(struct ident_msg_config *))
 	return ident_dec_config((const uint8_t *)&c, sizeof(c), &out);
 }
 
-static void b_none(struct ident_msg_config *c) { (void)c; }
-static void b_niss(struct ident_msg_config *c) { c->niss = IDENT_ISS_MAX + 1; }
-static void b_unused(struct ident_msg_config *c) { c->iss[1].name[0] = 'x'; }
-static void b_noname(struct ident_msg_config *c) { c->iss[0].name[0] = 0; }
-static void b_unterminated(struct ident_msg_config *c)
+static void
+b_none(struct ident_msg_config *c)
+{
+	(void)c;
+}
+static void
+b_niss(struct ident_msg_config *c)
+{
+	c->niss = IDENT_ISS_MAX + 1;
+}
+static void
+b_unused(struct ident_msg_config *c)
+{
+	c->iss[1].name[0] = 'x';
+}
+static void
+b_noname(struct ident_msg_config *c)
+{
+	c->iss[0].name[0] = 0;
+}
+static void
+b_unterminated(struct ident_msg_config *c)
 {
 	memset(c->iss[0].iss, 'a', sizeof(c->iss[0].iss));
 }
-static void b_ctrl(struct ident_msg_config *c) { c->iss[0].iss[3] = '\n'; }
-static void b_stale(struct ident_msg_config *c) { c->iss[0].name[20] = 'z'; }
-static void b_naud(struct ident_msg_config *c) { c->iss[0].naud = 2; }
-static void b_naud_big(struct ident_msg_config *c) { c->iss[0].naud = 9; }
-static void b_algs0(struct ident_msg_config *c) { c->iss[0].algs = 0; }
-static void b_algs_hi(struct ident_msg_config *c) { c->iss[0].algs |= 1u << 7; }
-static void b_knock2(struct ident_msg_config *c) { c->knock_on = 2; }
-static void b_pop2(struct ident_msg_config *c) { c->knock_pop = 7; }
-static void b_nnat(struct ident_msg_config *c) { c->nnat = KNOCK_NAT_MAX + 1; }
-static void b_nat_af(struct ident_msg_config *c) { c->nat[0].inside.af = 5; }
-static void b_nat_plen(struct ident_msg_config *c)
+static void
+b_ctrl(struct ident_msg_config *c)
+{
+	c->iss[0].iss[3] = '\n';
+}
+static void
+b_stale(struct ident_msg_config *c)
+{
+	c->iss[0].name[20] = 'z';
+}
+static void
+b_naud(struct ident_msg_config *c)
+{
+	c->iss[0].naud = 2;
+}
+static void
+b_naud_big(struct ident_msg_config *c)
+{
+	c->iss[0].naud = 9;
+}
+static void
+b_algs0(struct ident_msg_config *c)
+{
+	c->iss[0].algs = 0;
+}
+static void
+b_algs_hi(struct ident_msg_config *c)
+{
+	c->iss[0].algs |= 1u << 7;
+}
+static void
+b_knock2(struct ident_msg_config *c)
+{
+	c->knock_on = 2;
+}
+static void
+b_pop2(struct ident_msg_config *c)
+{
+	c->knock_pop = 7;
+}
+static void
+b_nnat(struct ident_msg_config *c)
+{
+	c->nnat = KNOCK_NAT_MAX + 1;
+}
+static void
+b_nat_af(struct ident_msg_config *c)
+{
+	c->nat[0].inside.af = 5;
+}
+static void
+b_nat_plen(struct ident_msg_config *c)
 {
 	c->nat[0].inside.plen = 33;
 }
-static void b_nat_tail(struct ident_msg_config *c)
+static void
+b_nat_tail(struct ident_msg_config *c)
 {
 	c->nat[0].inside.addr[9] = 1;
 }
-static void b_nat_unused(struct ident_msg_config *c) { c->nat[3].inside.af = 4; }
-static void b_pad(struct ident_msg_config *c) { c->pad = 1; }
-static void b_token_max(struct ident_msg_config *c)
+static void
+b_nat_unused(struct ident_msg_config *c)
+{
+	c->nat[3].inside.af = 4;
+}
+static void
+b_pad(struct ident_msg_config *c)
+{
+	c->pad = 1;
+}
+static void
+b_token_max(struct ident_msg_config *c)
 {
 	c->iss[0].max_token = IDENT_TOKEN_MAX + 1;
 }
@@ -109,10 +178,10 @@ static void
 test_config(void **st)
 {
 	struct ident_msg_config c, out;
-	void (*bad[])(struct ident_msg_config *) = { b_niss, b_unused,
-		b_noname, b_unterminated, b_ctrl, b_stale, b_naud, b_naud_big,
-		b_algs0, b_algs_hi, b_knock2, b_pop2, b_nnat, b_nat_af,
-		b_nat_plen, b_nat_tail, b_nat_unused, b_pad, b_token_max };
+	void (*bad[])(struct ident_msg_config *) = { b_niss, b_unused, b_noname,
+		b_unterminated, b_ctrl, b_stale, b_naud, b_naud_big, b_algs0,
+		b_algs_hi, b_knock2, b_pop2, b_nnat, b_nat_af, b_nat_plen,
+		b_nat_tail, b_nat_unused, b_pad, b_token_max };
 
 	(void)st;
 	assert_int_equal(dec_config_with(b_none), 0);
@@ -134,8 +203,10 @@ test_config(void **st)
 static void
 test_keys(void **st)
 {
-	struct ident_msg_keys k = { .issuer = 1, .src = IDENT_KEYS_URI,
-		.len = 4 }, out;
+	struct ident_msg_keys k = { .issuer = 1,
+		.src = IDENT_KEYS_URI,
+		.len = 4 },
+	                      out;
 	const uint8_t *tail;
 	size_t n;
 
@@ -159,8 +230,8 @@ test_keys(void **st)
 	k.len = IDENT_DOC_MAX + 1;
 	memset(msg + sizeof(k), ' ', k.len);
 	memcpy(msg, &k, sizeof(k));
-	assert_int_equal(
-	    ident_dec_keys(msg, sizeof(k) + k.len, &out, &tail), -1);
+	assert_int_equal(ident_dec_keys(msg, sizeof(k) + k.len, &out, &tail),
+	    -1);
 	k.len = 0;
 	n = mk(&k, sizeof(k), NULL, 0);
 	assert_int_equal(ident_dec_keys(msg, n, &out, &tail), 0);
@@ -170,13 +241,13 @@ static void
 test_keystat(void **st)
 {
 	struct ident_msg_keystat k = { .issuer = 0, .nkeys = 2, .total = 3 },
-				 out;
+	                         out;
 
 	(void)st;
 	strcpy(k.err, "fine");
 	assert_int_equal(ident_dec_keystat((uint8_t *)&k, sizeof(k), &out), 0);
-	assert_int_equal(
-	    ident_dec_keystat((uint8_t *)&k, sizeof(k) - 1, &out), -1);
+	assert_int_equal(ident_dec_keystat((uint8_t *)&k, sizeof(k) - 1, &out),
+	    -1);
 	k.total = 1000;
 	assert_int_equal(ident_dec_keystat((uint8_t *)&k, sizeof(k), &out), -1);
 	k.total = 3;
@@ -205,13 +276,13 @@ test_verify(void **st)
 	v.len = IDENT_TOKEN_MAX + 1;
 	memcpy(msg, &v, sizeof(v));
 	memset(msg + sizeof(v), 'a', v.len);
-	assert_int_equal(
-	    ident_dec_verify(msg, sizeof(v) + v.len, &out, &tail), -1);
+	assert_int_equal(ident_dec_verify(msg, sizeof(v) + v.len, &out, &tail),
+	    -1);
 }
 
 static const char claims_ok[] = "{\"iss\":\"https://idp.example.test\","
-				"\"aud\":\"cordon\",\"sub\":\"alice\","
-				"\"exp\":1800000600}";
+                                "\"aud\":\"cordon\",\"sub\":\"alice\","
+                                "\"exp\":1800000600}";
 
 static void
 good_verdict(struct ident_msg_verdict *v)
@@ -225,8 +296,7 @@ good_verdict(struct ident_msg_verdict *v)
 }
 
 static int
-dec_verdict(const struct ident_msg_verdict *v, const char *claims,
-    size_t clen)
+dec_verdict(const struct ident_msg_verdict *v, const char *claims, size_t clen)
 {
 	struct ident_msg_verdict out;
 	const uint8_t *tail;
@@ -285,8 +355,12 @@ test_verdict(void **st)
 static void
 test_knock(void **st)
 {
-	struct ident_msg_knock k = { .now_ms = NOW * 1000, .mono_ms = 5,
-		.af = 4, .src = { 192, 0, 2, 10 }, .len = 60 }, out;
+	struct ident_msg_knock k = { .now_ms = NOW * 1000,
+		.mono_ms = 5,
+		.af = 4,
+		.src = { 192, 0, 2, 10 },
+		.len = 60 },
+	                       out;
 	const uint8_t *tail;
 	uint8_t data[IDENT_KNOCK_MAX + 1] = { 0 };
 	size_t n;
@@ -323,8 +397,7 @@ good_knocked(struct ident_msg_knocked *o)
 }
 
 static int
-dec_knocked(const struct ident_msg_knocked *o, const char *claims,
-    size_t clen)
+dec_knocked(const struct ident_msg_knocked *o, const char *claims, size_t clen)
 {
 	struct ident_msg_knocked out;
 	const uint8_t *tail;
@@ -384,8 +457,10 @@ test_knocked(void **st)
 static void
 test_fetch_doc(void **st)
 {
-	struct ident_msg_fetch f = { .issuer = 0, .timeout_ms = 5000,
-		.ca_len = 5 }, fo;
+	struct ident_msg_fetch f = { .issuer = 0,
+		.timeout_ms = 5000,
+		.ca_len = 5 },
+	                       fo;
 	struct ident_msg_doc d = { .issuer = 0, .ok = 1, .len = 2 }, dout;
 	const uint8_t *tail;
 	size_t n;
@@ -429,8 +504,10 @@ static int
 child_call(int fd[2], uint16_t type, const void *p, size_t len,
     struct proc_hdr *h, uint8_t *ans, size_t cap)
 {
-	struct proc_hdr in = { .version = PROC_MSG_VERSION, .type = type,
-		.len = (uint32_t)len, .id = 7 };
+	struct proc_hdr in = { .version = PROC_MSG_VERSION,
+		.type = type,
+		.len = (uint32_t)len,
+		.id = 7 };
 	int pass;
 
 	if (ident_dispatch(fd[1], &in, p) < 0)
@@ -476,7 +553,8 @@ test_child_out_of_order(void **st)
 	c.niss = 99;
 	{
 		struct proc_hdr in = { .version = PROC_MSG_VERSION,
-			.type = IDENT_T_CONFIG, .len = sizeof(c) };
+			.type = IDENT_T_CONFIG,
+			.len = sizeof(c) };
 
 		int pass;
 
@@ -489,7 +567,8 @@ test_child_out_of_order(void **st)
 	good_config(&c);
 	{
 		struct proc_hdr in = { .version = PROC_MSG_VERSION,
-			.type = IDENT_T_CONFIG, .len = sizeof(c) };
+			.type = IDENT_T_CONFIG,
+			.len = sizeof(c) };
 
 		assert_int_equal(ident_dispatch(fd[1], &in, (uint8_t *)&c), 0);
 	}

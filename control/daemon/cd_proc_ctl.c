@@ -23,7 +23,9 @@
 #include "control/daemon/cd_proc_ctl.h"
 #include "control/daemon/cordond.h"
 
-#define CD_CTL_QUEUE_MAX 512 /* messages held while one is served */
+/* Messages held while one is served: what the channel's buffer
+ * (PROC_SOCKBUF) can hold, at most; more is a child gone wrong. */
+#define CD_CTL_QUEUE_MAX 16384
 #define CD_CTL_CALL_MS   2000
 
 _Static_assert(CD_CLIENT_MAX == CTL_CLIENT_MAX &&

@@ -186,7 +186,8 @@ FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/load/*.c) \
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
 	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims \
-	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow
+	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow \
+	    $(BUILD)/fuzz/fuzz_mon_child $(BUILD)/fuzz/fuzz_proc_mon
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
@@ -233,6 +234,23 @@ $(BUILD)/fuzz/fuzz_prx: tests/fuzz/fuzz_prx.c core/prx/prx_hdr.c \
 # Proxied flows through the table and the real classifier (core only).
 $(BUILD)/fuzz/fuzz_prxflow: tests/fuzz/fuzz_prxflow.c \
 		$(filter-out core/replay/%,$(wildcard core/*/*.c))
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+# The monitoring child's receiver (control/mon): HTTP and syslog targets
+# come along, since the messages set them up.
+$(BUILD)/fuzz/fuzz_mon_child: tests/fuzz/fuzz_mon_child.c \
+		control/mon/mon_proc_in.c control/mon/mon_msg.c \
+		control/mon/mon_http.c control/mon/mon_sl_net.c \
+		control/mon/mon_sl_tls.c control/proc/proc_msg.c \
+		core/util/clock.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
+
+# cordond's checks of what the monitoring child sends.
+$(BUILD)/fuzz/fuzz_proc_mon: tests/fuzz/fuzz_proc_mon.c \
+		control/daemon/cd_proc_mon_chk.c control/mon/mon_msg.c \
+		control/proc/proc_msg.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 

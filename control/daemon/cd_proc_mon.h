@@ -24,14 +24,17 @@ struct proc_child *cd_mon_child(struct cd *d);
 int cd_mon_targets_send(struct cd *d, struct proc_child *c);
 /* The records cordond kept while the child was away, in order. */
 void cd_mon_pending_send(struct cd *d, struct proc_child *c);
-/* The child's counters (a checked STATS): -1 when they cannot be the
- * current targets' (a broken child). */
-int cd_mon_stats(struct cd *d, const struct mon_stats *st);
+/* What the child was given (cd_proc_mon_chk.h). */
+struct cd_mon_view;
+void cd_mon_view(struct cd *d, struct cd_mon_view *v);
+/* The child's counters (STATS that cd_mon_check passed). */
+void cd_mon_stats(struct cd *d, const struct mon_stats *st);
 /* The child went away: what it counted is kept, what it held lost. */
 void cd_mon_targets_down(struct cd *d);
-/* A local target's socket, connected here, to the child; -1: a request
- * that cannot be the current targets'. */
-int cd_mon_local(struct cd *d, struct proc_child *c, const struct mon_local *l);
+/* A local target's socket (LOCAL_GET that cd_mon_check passed),
+ * connected here to the configured path, to the child. */
+void cd_mon_local(struct cd *d, struct proc_child *c,
+    const struct mon_local *l);
 /* cordond is stopping: the child sends what it holds (a second). */
 void cd_mon_flush(struct cd *d);
 

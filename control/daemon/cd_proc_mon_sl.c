@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "control/daemon/cd_proc_mon.h"
+#include "control/daemon/cd_proc_mon_chk.h"
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cordond.h"
 #include "core/util/ropen.h"
@@ -215,22 +216,26 @@ cd_mon_targets_send(struct cd *d, struct proc_child *c)
 	return rc;
 }
 
-int
-cd_mon_stats(struct cd *d, const struct mon_stats *st)
+void
+cd_mon_view(struct cd *d, struct cd_mon_view *v)
 {
 	struct cd_syslog *s = d->slog;
 
-	if (s == NULL || st->gen != s->gen)
-		return 0; /* for targets since replaced */
-	if (st->n != s->ntargets)
-		return -1;
-	for (unsigned i = 0; i < st->n; i++) {
-		if (st->t[i].queued > s->t[i].cf->queue ||
-		    st->t[i].taken > s->t[i].given)
-			return -1;
-		s->t[i].cur = st->t[i];
+	memset(v, 0, sizeof(*v));
+	for (unsigned i = 0; s != NULL && i < s->ntargets; i++) {
+		v->type[i] = (uint32_t)s->t[i].cf->type;
+		v->queue[i] = s->t[i].cf->queue;
+		v->given[i] = s->t[i].given;
 	}
-	return 0;
+	v->gen = s ? s->gen : 0;
+	v->n = s ? s->ntargets : 0;
+}
+
+void
+cd_mon_stats(struct cd *d, const struct mon_stats *st)
+{
+	for (unsigned i = 0; i < st->n && i < d->slog->ntargets; i++)
+		d->slog->t[i].cur = st->t[i];
 }
 
 void
@@ -254,7 +259,7 @@ cd_mon_targets_down(struct cd *d)
 
 /* A local target's socket (the child cannot reach the path from its
  * empty root): connected here to the configured path, passed. */
-int
+void
 cd_mon_local(struct cd *d, struct proc_child *c, const struct mon_local *l)
 {
 	struct cd_syslog *s = d->slog;
@@ -262,11 +267,6 @@ cd_mon_local(struct cd *d, struct proc_child *c, const struct mon_local *l)
 	struct sockaddr_un su = { .sun_family = AF_UNIX };
 	int fd;
 
-	if (s == NULL || l->gen != s->gen)
-		return 0; /* for targets since replaced */
-	if (l->target >= s->ntargets ||
-	    s->t[l->target].cf->type != CONF_LOG_LOCAL)
-		return -1;
 	snprintf(su.sun_path, sizeof(su.sun_path), "%s",
 	    s->t[l->target].cf->address);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -279,5 +279,4 @@ cd_mon_local(struct cd *d, struct proc_child *c, const struct mon_local *l)
 	(void)proc_send(c->fd, MON_T_LOCAL, 0, &a, sizeof(a), fd);
 	if (fd >= 0)
 		close(fd);
-	return 0;
 }

@@ -27,30 +27,6 @@ static const char *const mon_syscalls[] = {
 	"getpid", NULL
 };
 
-void
-mon_child_flush(struct mon_child *m, unsigned ms)
-{
-	struct pollfd pfd[CONF_LOG_TARGET_MAX];
-	int64_t end = clk_mono_ms() + ms;
-	unsigned left;
-
-	do {
-		left = 0;
-		for (unsigned i = 0; i < m->n; i++) {
-			sl_target_tick(&m->t[i], clk_mono_ms());
-			left += m->t[i].qn;
-			pfd[i] = (struct pollfd){ .fd = m->t[i].fd,
-				.events = sl_target_events(&m->t[i]) };
-		}
-		if (left == 0)
-			break;
-		if (poll(pfd, m->n, 50) > 0)
-			for (unsigned i = 0; i < m->n; i++)
-				if (pfd[i].fd == m->t[i].fd)
-					sl_target_io(&m->t[i], pfd[i].revents);
-	} while (clk_mono_ms() < end);
-}
-
 /* The channel is readable: every message waiting.  -1: gone or broken. */
 static int
 mon_channel(struct mon_child *m, uint8_t *buf, size_t cap)

@@ -24,8 +24,8 @@ struct cd_mon_view {
 struct cd_mon_msg {
 	uint16_t type;
 	uint32_t id;
-	struct mon_stats st;   /* STATS */
-	struct mon_local loc;  /* LOCAL_GET */
+	struct mon_stats st;  /* STATS */
+	struct mon_local loc; /* LOCAL_GET */
 };
 
 /*

@@ -61,8 +61,8 @@ fail:
 }
 
 int
-cd_slt_init(struct cd_sl_target *t, const struct conf_log_target *cf,
-    char *err, size_t errlen)
+cd_slt_init(struct cd_sl_target *t, const struct conf_log_target *cf, char *err,
+    size_t errlen)
 {
 	const char *files[3] = { cf->ca, cf->cert, cf->key };
 
@@ -248,8 +248,8 @@ cd_mon_targets_down(struct cd *d)
 
 		t->sent += t->cur.sent;
 		/* what it held and what was on the way to it is lost */
-		t->dropped += t->cur.dropped + t->cur.queued +
-		              (t->given - t->cur.taken);
+		t->dropped +=
+		    t->cur.dropped + t->cur.queued + (t->given - t->cur.taken);
 		t->given = 0;
 		t->reconnects += t->cur.reconnects;
 		t->errors += t->cur.errors;

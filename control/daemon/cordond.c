@@ -263,7 +263,8 @@ cd_poll_once(struct cd *d)
 	int slot[4 + CD_CLIENT_MAX];
 	unsigned n = cd_poll_fill(d, pfd, slot);
 	int timeout = cd_poll_timeout(d, clk_mono_ms());
-	unsigned nsnmp = cd_snmp_poll_fill(d, pfd + n, CD_SNMP_FD_MAX, &timeout);
+	unsigned nsnmp =
+	    cd_snmp_poll_fill(d, pfd + n, CD_SNMP_FD_MAX, &timeout);
 	struct pollfd *ppfd = pfd + n + nsnmp;
 	unsigned nproc = proc_poll_fill(&d->procs, ppfd);
 

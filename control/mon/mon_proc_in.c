@@ -24,8 +24,7 @@ static int
 mon_ask_local(void *arg, const struct sl_target *t)
 {
 	struct mon_child *m = arg;
-	struct mon_local l = { .gen = m->gen,
-		.target = (uint32_t)(t - m->t) };
+	struct mon_local l = { .gen = m->gen, .target = (uint32_t)(t - m->t) };
 
 	return proc_send(m->fd, MON_T_LOCAL_GET, 0, &l, sizeof(l), -1);
 }
@@ -86,8 +85,7 @@ mon_in_prom(struct mon_child *m, const uint8_t *p, size_t len, int passfd)
 }
 
 static int
-mon_in_metrics(struct mon_child *m, uint32_t id, const uint8_t *p,
-    size_t len)
+mon_in_metrics(struct mon_child *m, uint32_t id, const uint8_t *p, size_t len)
 {
 	struct mon_metrics_in in;
 

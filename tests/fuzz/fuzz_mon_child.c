@@ -59,7 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= n;
 		if (proc_hdr_check(&h, n) == 0 && h.type != MON_T_FLUSH) {
 			if (flag & 1)
-				passfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				passfd =
+				    open("/dev/null", O_RDONLY | O_CLOEXEC);
 			(void)mon_child_in(&m, &h, p, passfd);
 		}
 		free(p);

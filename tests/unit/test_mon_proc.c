@@ -80,9 +80,8 @@ targets(uint32_t gen)
 	memset(&t, 0, sizeof(t));
 	t.h.gen = gen;
 	t.h.n = 2;
-	t.h.t[0] = (struct mon_target){ .type = CONF_LOG_UDP,
-		.port = 9,
-		.queue = 2 };
+	t.h.t[0] =
+	    (struct mon_target){ .type = CONF_LOG_UDP, .port = 9, .queue = 2 };
 	snprintf(t.h.t[0].address, sizeof(t.h.t[0].address), "127.0.0.1");
 	t.h.t[1] = (struct mon_target){ .type = CONF_LOG_LOCAL, .queue = 2 };
 	snprintf(t.h.t[1].address, sizeof(t.h.t[1].address), "/dev/null");
@@ -172,8 +171,8 @@ view(struct cd_mon_view *v)
 }
 
 static int
-check(const struct cd_mon_view *v, uint16_t type, uint32_t id,
-    const void *p, size_t len, int passfd)
+check(const struct cd_mon_view *v, uint16_t type, uint32_t id, const void *p,
+    size_t len, int passfd)
 {
 	struct proc_hdr h = { .version = PROC_MSG_VERSION,
 		.type = type,
@@ -218,18 +217,14 @@ test_parent_checks(void **state)
 	 * that carries an error or an id */
 	assert_int_equal(check(&v, MON_T_LOCAL_GET, 0, &l, sizeof(l), -1), 1);
 	l.target = 0;
-	assert_int_equal(check(&v, MON_T_LOCAL_GET, 0, &l, sizeof(l), -1),
-	    -1);
+	assert_int_equal(check(&v, MON_T_LOCAL_GET, 0, &l, sizeof(l), -1), -1);
 	l.target = 9;
-	assert_int_equal(check(&v, MON_T_LOCAL_GET, 0, &l, sizeof(l), -1),
-	    -1);
+	assert_int_equal(check(&v, MON_T_LOCAL_GET, 0, &l, sizeof(l), -1), -1);
 	l.target = 1;
 	l.err = 2;
-	assert_int_equal(check(&v, MON_T_LOCAL_GET, 0, &l, sizeof(l), -1),
-	    -1);
+	assert_int_equal(check(&v, MON_T_LOCAL_GET, 0, &l, sizeof(l), -1), -1);
 	l.err = 0;
-	assert_int_equal(check(&v, MON_T_LOCAL_GET, 3, &l, sizeof(l), -1),
-	    -1);
+	assert_int_equal(check(&v, MON_T_LOCAL_GET, 3, &l, sizeof(l), -1), -1);
 	l.gen = 2;
 	assert_int_equal(check(&v, MON_T_LOCAL_GET, 0, &l, sizeof(l), -1), 0);
 	/* scrapes under an id, nothing else */

@@ -25,7 +25,7 @@
 #include "control/daemon/cd_syslog.h"
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cd_backend.h"
-#include "control/daemon/cd_proc_mon.h"
+#include "control/proc/proc.h"
 #include "control/daemon/cordond.h"
 #include "core/classify/cls_fmt.h"
 #include "core/stats/reasons.h"
@@ -405,7 +405,7 @@ cd_syslog_close(struct cd *d)
 	if (s == NULL)
 		return;
 	sl_agg_expire(d, true);
-	cd_mon_flush(d);
+	cd_syslog_mon_flush(d);
 	for (unsigned i = 0; i < s->ntargets; i++)
 		cd_slt_free(&s->t[i]);
 	free(s->agg);
@@ -430,7 +430,7 @@ cd_syslog_tick(struct cd *d)
 		(void)dpc_events_read(d->dpc, sl_event, d);
 	sl_agg_expire(d, false);
 	/* records kept while the child was away, or its channel full */
-	cd_mon_pending_send(d, cd_mon_child(d));
+	cd_syslog_mon_pending(d, proc_get(&d->procs, PROC_MON));
 }
 
 /* What cordon-dp sent itself while cordond was away (STATS_SLOG_FIELDS). */

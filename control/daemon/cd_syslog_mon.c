@@ -1,5 +1,6 @@
 /*
- * The syslog targets through the monitoring child: cordond formats the
+ * The syslog targets through the monitoring child (control/mon/, its
+ * handlers in cd_proc_mon.c): cordond formats the
  * records (cd_syslog.c) and hands each target's copy to the child, which
  * holds the sockets (control/mon/mon_sl_net.c).  TLS files are read here,
  * where files can be read, and their bytes go along with the targets.
@@ -20,11 +21,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "control/daemon/cd_proc_mon.h"
 #include "control/daemon/cd_proc_mon_chk.h"
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cordond.h"
 #include "core/util/ropen.h"
+
+/* The monitoring child, when it runs and is READY. */
+static struct proc_child *
+cd_slt_child(struct cd *d)
+{
+	return proc_get(&d->procs, PROC_MON);
+}
 
 /* PATH's bytes, at most MON_BLOB_MAX. */
 static int
@@ -96,7 +103,7 @@ cd_slt_state(struct cd *d, const struct cd_sl_target *t)
 	static const char *const names[] = { "down", "connecting", "handshake",
 		"up" };
 
-	if (cd_mon_child(d) == NULL || t->cur.state >= MON_TS_END)
+	if (cd_slt_child(d) == NULL || t->cur.state >= MON_TS_END)
 		return "down";
 	return names[t->cur.state];
 }
@@ -141,7 +148,7 @@ cd_slt_queue(struct cd_sl_target *t, const char *msg, size_t len)
 }
 
 void
-cd_mon_pending_send(struct cd *d, struct proc_child *c)
+cd_syslog_mon_pending(struct cd *d, struct proc_child *c)
 {
 	struct cd_syslog *s = d->slog;
 
@@ -165,9 +172,9 @@ void
 cd_slt_push(struct cd *d, const char *msg, size_t len)
 {
 	struct cd_syslog *s = d->slog;
-	struct proc_child *c = cd_mon_child(d);
+	struct proc_child *c = cd_slt_child(d);
 
-	cd_mon_pending_send(d, c);
+	cd_syslog_mon_pending(d, c);
 	for (unsigned i = 0; i < s->ntargets; i++)
 		if (c == NULL || s->t[i].qn > 0 ||
 		    cd_slt_send(d, c, i, msg, len) < 0)
@@ -175,7 +182,7 @@ cd_slt_push(struct cd *d, const char *msg, size_t len)
 }
 
 int
-cd_mon_targets_send(struct cd *d, struct proc_child *c)
+cd_syslog_mon_targets(struct cd *d, struct proc_child *c)
 {
 	struct cd_syslog *s = d->slog;
 	struct mon_targets_in in;
@@ -217,7 +224,7 @@ cd_mon_targets_send(struct cd *d, struct proc_child *c)
 }
 
 void
-cd_mon_view(struct cd *d, struct cd_mon_view *v)
+cd_syslog_mon_view(struct cd *d, struct cd_mon_view *v)
 {
 	struct cd_syslog *s = d->slog;
 
@@ -232,14 +239,14 @@ cd_mon_view(struct cd *d, struct cd_mon_view *v)
 }
 
 void
-cd_mon_stats(struct cd *d, const struct mon_stats *st)
+cd_syslog_mon_stats(struct cd *d, const struct mon_stats *st)
 {
 	for (unsigned i = 0; i < st->n && i < d->slog->ntargets; i++)
 		d->slog->t[i].cur = st->t[i];
 }
 
 void
-cd_mon_targets_down(struct cd *d)
+cd_syslog_mon_down(struct cd *d)
 {
 	struct cd_syslog *s = d->slog;
 
@@ -260,7 +267,8 @@ cd_mon_targets_down(struct cd *d)
 /* A local target's socket (the child cannot reach the path from its
  * empty root): connected here to the configured path, passed. */
 void
-cd_mon_local(struct cd *d, struct proc_child *c, const struct mon_local *l)
+cd_syslog_mon_local(struct cd *d, struct proc_child *c,
+    const struct mon_local *l)
 {
 	struct cd_syslog *s = d->slog;
 	struct mon_local a = *l;
@@ -279,4 +287,28 @@ cd_mon_local(struct cd *d, struct proc_child *c, const struct mon_local *l)
 	(void)proc_send(c->fd, MON_T_LOCAL, 0, &a, sizeof(a), fd);
 	if (fd >= 0)
 		close(fd);
+}
+
+void
+cd_syslog_mon_flush(struct cd *d)
+{
+	struct proc_child *c = cd_slt_child(d);
+	struct mon_stats st;
+	uint8_t *ans;
+	ssize_t n;
+
+	if (c == NULL || d->slog == NULL ||
+	    (ans = malloc(PROC_MSG_MAX)) == NULL)
+		return;
+	cd_syslog_mon_pending(d, c);
+	n = proc_call(&d->procs, c, MON_T_FLUSH, NULL, 0, MON_T_STATS, ans,
+	    PROC_MSG_MAX, MON_FLUSH_MS + 500);
+	if (n >= 0 && mon_dec_stats(ans, (size_t)n, &st) == 0) {
+		struct cd_mon_view v;
+
+		cd_syslog_mon_view(d, &v);
+		if (st.gen == v.gen && st.n == v.n)
+			cd_syslog_mon_stats(d, &st);
+	}
+	free(ans);
 }

@@ -253,6 +253,10 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" proc_ctl
 	check "fuzz: the control child's receiver, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" ctl_child
+	check "fuzz: the monitoring child's receiver, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" mon_child
+	check "fuzz: cordond's receiver of the monitoring child, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" proc_mon
 }
 
 # The build enforces the layers: includes and calls against the grain

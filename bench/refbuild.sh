@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the benchmarks that compare this tree with another revision
 # (bench/compare.sh, bench/privsep.sh).
 #

@@ -124,7 +124,7 @@ dp_sb_allow(scmp_filter_ctx f, const char *const *names)
 	return 0;
 }
 
-/* Whether a port is not a virtual device without system calls. */
+/* 1 when some port's driver asks the kernel by ioctl after start. */
 static int
 dp_sb_needs_ioctl(const struct dp_ctx *ctx)
 {

@@ -338,6 +338,8 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) ident_child
 	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_ctl
 	tests/fuzz/run.sh $(FUZZ_SECONDS) ctl_child
+	tests/fuzz/run.sh $(FUZZ_SECONDS) mon_child
+	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_mon
 
 lint:
 	@tools/lint.sh

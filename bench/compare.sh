@@ -26,34 +26,16 @@ if ! base=$(git rev-parse --verify -q "$1^{commit}"); then
 fi
 [ -x "$DP" ] || { echo "bench-compare: $DP missing: run make"; exit 1; }
 
-# base_build: BASE's cordon-dp, built once per commit.  The tree is a
-# plain export (no worktree to register or prune); a lock keeps two runs
-# from building the same commit at once.
-base_build() {
-	local dir="$ROOT/.cache/bench-base/$base"
-	mkdir -p "$ROOT/.cache/bench-base"
-	exec 9>"$dir.lock"
-	flock 9
-	if [ ! -x "$dir/build/cordon-dp" ]; then
-		echo "== building $1 ($base) in $dir" >&2
-		rm -rf "$dir"
-		mkdir -p "$dir"
-		git archive "$base" | tar -x -C "$dir"
-		if ! make -C "$dir" -j2 build/cordon-dp >"$dir.log" 2>&1; then
-			tail -n 20 "$dir.log" >&2
-			return 1
-		fi
-	fi
-	exec 9>&-
-	echo "$dir/build/cordon-dp"
-}
+# shellcheck source=bench/refbuild.sh
+. "$ROOT/bench/refbuild.sh"
 
 mpps() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1e6 }'; }
 
-if ! BASE_DP=$(base_build "$1"); then
+if ! BASE_DIR=$(ref_build bench-base "$base" build/cordon-dp); then
 	echo "bench-compare: $1 does not build" >&2
 	exit 1
 fi
+BASE_DP="$BASE_DIR/build/cordon-dp"
 bench_pcaps
 echo "== fast path, mode A (pool without cache), ${SECS} s a run, $ROUNDS" \
     "rounds; load: $(cut -d' ' -f1-3 /proc/loadavg)"

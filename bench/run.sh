@@ -88,3 +88,5 @@ BUILD="$BUILD" BENCH_SECS="$SECS" BENCH_MBUFS="$MBUFS" bench/sessions.sh
 
 echo "== relay inspection (issue 13): configured vs not, tunnelled vs plain"
 BUILD="$BUILD" BENCH_SECS="$SECS" BENCH_MBUFS="$MBUFS" bench/relay.sh
+
+BUILD="$BUILD" bench/privsep.sh

@@ -29,23 +29,72 @@
 /* Taken whatever the arguments. */
 static const char *const dp_sb_calls[] = {
 	/* files: stats (.tmp and rename), evidence (rotation), stdout */
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "close",
-	"lseek", "open", "openat", "fstat", "newfstatat", "statx",
-	"getdents64", "mkdir", "mkdirat", "rename", "renameat", "renameat2",
-	"unlink", "unlinkat", "ftruncate", "fsync", "fdatasync", "fcntl",
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"pread64",
+	"pwrite64",
+	"close",
+	"lseek",
+	"open",
+	"openat",
+	"fstat",
+	"newfstatat",
+	"statx",
+	"getdents64",
+	"mkdir",
+	"mkdirat",
+	"rename",
+	"renameat",
+	"renameat2",
+	"unlink",
+	"unlinkat",
+	"ftruncate",
+	"fsync",
+	"fdatasync",
+	"fcntl",
 	"dup",
 	/* waiting: housekeeping, interrupt thread, telemetry, lcores */
-	"poll", "ppoll", "epoll_wait", "epoll_pwait", "epoll_ctl",
-	"clock_nanosleep", "nanosleep", "clock_gettime", "gettimeofday",
-	"futex", "sched_yield", "restart_syscall",
+	"poll",
+	"ppoll",
+	"epoll_wait",
+	"epoll_pwait",
+	"epoll_ctl",
+	"clock_nanosleep",
+	"nanosleep",
+	"clock_gettime",
+	"gettimeofday",
+	"futex",
+	"sched_yield",
+	"restart_syscall",
 	/* memory: malloc, LOAD's memfd mappings, thread stacks */
-	"brk", "munmap", "madvise", "mremap",
+	"brk",
+	"munmap",
+	"madvise",
+	"mremap",
 	/* the channel (SCM_RIGHTS), syslog fallback, telemetry clients */
-	"accept", "accept4", "recvmsg", "recvfrom", "sendmsg", "sendto",
-	"getsockopt", "setsockopt", "connect", "shutdown",
+	"accept",
+	"accept4",
+	"recvmsg",
+	"recvfrom",
+	"sendmsg",
+	"sendto",
+	"getsockopt",
+	"setsockopt",
+	"connect",
+	"shutdown",
 	/* threads: telemetry starts one per client; exit */
-	"set_robust_list", "rseq", "rt_sigreturn", "rt_sigprocmask",
-	"getpid", "gettid", "tgkill", "uname", "exit", "exit_group",
+	"set_robust_list",
+	"rseq",
+	"rt_sigreturn",
+	"rt_sigprocmask",
+	"getpid",
+	"gettid",
+	"tgkill",
+	"uname",
+	"exit",
+	"exit_group",
 	NULL,
 };
 
@@ -75,7 +124,7 @@ dp_sb_allow(scmp_filter_ctx f, const char *const *names)
 	return 0;
 }
 
-/* Whether a port is not a virtual device without system calls. */
+/* 1 when some port's driver asks the kernel by ioctl after start. */
 static int
 dp_sb_needs_ioctl(const struct dp_ctx *ctx)
 {

@@ -27,9 +27,9 @@
 #include "dataplane/dp/dp.h"
 #include "dataplane/dp/dp_sandbox.h"
 
-#define DP_CAP(c)      (1ULL << (c))
-#define DP_SB_SIG      (SIGRTMIN + 3)
-#define DP_SB_WAIT_MS  2000
+#define DP_CAP(c)     (1ULL << (c))
+#define DP_SB_SIG     (SIGRTMIN + 3)
+#define DP_SB_WAIT_MS 2000
 
 /*
  * By the driver of the port (virtual devices) or the kernel driver the
@@ -61,8 +61,7 @@ static const struct dp_drv_caps {
 static int
 dp_drv_lookup(const char *name, uint64_t *caps)
 {
-	for (size_t i = 0; i < sizeof(dp_drv_caps) / sizeof(*dp_drv_caps);
-	     i++)
+	for (size_t i = 0; i < sizeof(dp_drv_caps) / sizeof(*dp_drv_caps); i++)
 		if (strcmp(dp_drv_caps[i].name, name) == 0) {
 			*caps |= dp_drv_caps[i].caps;
 			return 0;
@@ -262,7 +261,7 @@ dp_sandbox_drop_caps(uint64_t caps)
 	    (n = dp_sb_signal_all()) < 0)
 		return -1;
 	for (int ms = 0; ms < DP_SB_WAIT_MS &&
-	     __atomic_load_n(&dp_sb_done, __ATOMIC_ACQUIRE) < n;
+	                 __atomic_load_n(&dp_sb_done, __ATOMIC_ACQUIRE) < n;
 	     ms++)
 		nanosleep(&ts, NULL);
 	if (__atomic_load_n(&dp_sb_done, __ATOMIC_ACQUIRE) < n) {

@@ -79,9 +79,9 @@ class Daemon(cordonrig.Cordond):
         """Every child listed, each running and READY (10 s at most)."""
         def ready():
             ps = self.procs()
-            return ps if all(p["pid"] > 0 and p["ready"] for p in ps) \
-                else None
-        return wait_for("every child ready", ready, timeout=10)
+            ok = all(p["pid"] > 0 and p["ready"] for p in ps)
+            return (ps,) if ok else None
+        return wait_for("every child ready", ready, timeout=10)[0]
 
 
 @pytest.fixture

@@ -13,9 +13,7 @@
  * restart).  /etc/hosts is not seen: a jwks_uri on a name only there
  * cannot be fetched.  An IP address literal needs no resolver.
  */
-#include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,29 +132,13 @@ fetch_one(int fd, const struct proc_hdr *h, const uint8_t *p)
 }
 
 static int
-fetch_loop(int fd)
+fetch_dispatch(int fd, const struct proc_hdr *h, const uint8_t *p)
 {
-	static uint8_t buf[PROC_MSG_MAX];
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	struct proc_hdr h;
-	ssize_t n;
-	int pass;
-
-	for (;;) {
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			return 1;
-		n = proc_recv(fd, &h, buf, sizeof(buf), &pass);
-		if (n < 0 && errno == EAGAIN)
-			continue;
-		if (n < 0)
-			return errno == ECONNRESET ? 0 : 1;
-		if (pass >= 0)
-			close(pass);
-		if (h.type == IDENT_T_FETCH)
-			fetch_one(fd, &h, buf);
-		else
-			proc_log(fd, "fetch: message type %u refused", h.type);
-	}
+	if (h->type == IDENT_T_FETCH)
+		fetch_one(fd, h, p);
+	else
+		proc_log(fd, "fetch: message type %u refused", h->type);
+	return 0;
 }
 
 int
@@ -169,5 +151,5 @@ fetch_proc_run(int fd)
 		return 1;
 	if (proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0)
 		return 1;
-	return fetch_loop(fd);
+	return ident_chan_loop(fd, fetch_dispatch);
 }

@@ -85,17 +85,6 @@ fetch_resolver_warm(void)
 }
 
 static void
-fetch_reply(int fd, uint32_t id, struct ident_msg_doc *d, const char *body)
-{
-	uint8_t *b;
-	ssize_t n = ident_enc(d, sizeof(*d), body, d->len, &b);
-
-	if (n < 0 || proc_send(fd, IDENT_T_DOC, id, b, (size_t)n, -1) < 0)
-		_exit(1);
-	free(b);
-}
-
-static void
 fetch_one(int fd, const struct proc_hdr *h, const uint8_t *p)
 {
 	struct ident_msg_fetch f;
@@ -127,7 +116,8 @@ fetch_one(int fd, const struct proc_hdr *h, const uint8_t *p)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
 	memset(d.err + strlen(d.err), 0, sizeof(d.err) - strlen(d.err));
-	fetch_reply(fd, h->id, &d, d.ok ? body : NULL);
+	ident_reply(fd, IDENT_T_DOC, h->id, &d, sizeof(d), d.ok ? body : NULL,
+	    d.len);
 	free(body);
 }
 

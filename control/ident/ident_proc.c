@@ -234,7 +234,7 @@ ident_knock(struct ident_state *s, const struct ident_msg_knock *k,
 }
 
 /* Sends HEAD and TAIL as one message; a failure ends the child. */
-static void
+void
 ident_reply(int fd, uint16_t type, uint32_t id, const void *head, size_t hlen,
     const void *tail, size_t tlen)
 {

@@ -35,6 +35,10 @@ int fetch_proc_run(int fd);
 typedef int (
     *ident_handler_fn)(int fd, const struct proc_hdr *h, const uint8_t *p);
 int ident_chan_loop(int fd, ident_handler_fn fn);
+/* A child's answer: HEAD (HLEN bytes) then TAIL (TLEN) as one message;
+ * a child that cannot send it ends. */
+void ident_reply(int fd, uint16_t type, uint32_t id, const void *head,
+    size_t hlen, const void *tail, size_t tlen);
 /* One decoded-or-not message from the parent (H checked by proc_recv):
  * answers on FD; -1 when the child must end. */
 int ident_dispatch(int fd, const struct proc_hdr *h, const uint8_t *p);

@@ -31,7 +31,7 @@ enum { T_PING = PROC_T_BASE, T_PONG, T_NOTE };
 
 static struct {
 	unsigned in, up, down, ended;
-	char log[1024];
+	char log[8192];
 	int in_rc;
 } seen;
 
@@ -201,6 +201,32 @@ test_ready_log_and_messages(void **state)
 	assert_ptr_equal(proc_get(&set, PROC_IDENT), c);
 	assert_null(proc_get(&set, PROC_FETCH));
 	assert_int_equal(c->refused, 0);
+}
+
+/* A child that floods the log: PROC_LOG_RATE lines a second, the rest
+ * dropped and counted. */
+static void
+test_log_flood(void **state)
+{
+	struct proc_child *c = played(false);
+	const char *p;
+	unsigned n = 0;
+
+	(void)state;
+	/* Within one second (the burst is sent at once). */
+	while (clk_mono_ms() % 1000 > 800)
+		usleep(10000);
+	for (unsigned i = 0; i < 3 * PROC_LOG_RATE; i++)
+		proc_log(peer, "line %u", i);
+	pump(c);
+	pump(c);
+	pump(c);
+	for (p = seen.log; (p = strstr(p, "echo: line ")) != NULL; p++)
+		n++;
+	assert_int_equal(n, PROC_LOG_RATE);
+	assert_int_equal(c->log_dropped, 2 * PROC_LOG_RATE);
+	assert_int_equal(c->refused, 0);
+	assert_true(c->fd >= 0);
 }
 
 /* Each way of breaking the protocol: the child is killed, refused. */
@@ -399,6 +425,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_ready_log_and_messages,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_flood, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_call_answers_in_order,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_timeout, setup,

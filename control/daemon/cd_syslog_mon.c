@@ -241,6 +241,8 @@ cd_syslog_mon_view(struct cd *d, struct cd_mon_view *v)
 void
 cd_syslog_mon_stats(struct cd *d, const struct mon_stats *st)
 {
+	if (d->slog == NULL)
+		return;
 	for (unsigned i = 0; i < st->n && i < d->slog->ntargets; i++)
 		d->slog->t[i].cur = st->t[i];
 }

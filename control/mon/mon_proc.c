@@ -22,8 +22,8 @@
 /* Beyond proc_sandbox's common set: sockets to targets, accepting
  * scrapes, TLS's randomness. */
 static const char *const mon_syscalls[] = { "socket", "connect", "sendto",
-	"sendmsg", "recvfrom", "recvmsg", "accept4", "getsockopt", "setsockopt",
-	"shutdown", "getrandom", "getpid", NULL };
+	"sendmsg", "recvfrom", "recvmsg", "accept4", "getsockopt", "shutdown",
+	"getrandom", "getpid", NULL };
 
 /* The channel is readable: every message waiting.  -1: gone or broken. */
 static int

@@ -187,6 +187,7 @@ fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
 	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims \
 	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow \
+	    $(BUILD)/fuzz/fuzz_proc_hdr \
 	    $(BUILD)/fuzz/fuzz_mon_child $(BUILD)/fuzz/fuzz_proc_mon
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
@@ -254,6 +255,12 @@ $(BUILD)/fuzz/fuzz_proc_mon: tests/fuzz/fuzz_proc_mon.c \
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
+# The channel of cordond's children: header and receive (control/proc).
+$(BUILD)/fuzz/fuzz_proc_hdr: tests/fuzz/fuzz_proc_hdr.c \
+		control/proc/proc_msg.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
 fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) pkt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) conf
@@ -263,6 +270,7 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) jwt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) prx
 	tests/fuzz/run.sh $(FUZZ_SECONDS) prxflow
+	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_hdr
 
 lint:
 	@tools/lint.sh

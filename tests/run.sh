@@ -243,6 +243,8 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" prx
 	check "fuzz: proxied flows through the table, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" prxflow
+	check "fuzz: the children's channel, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" proc_hdr
 	check "fuzz: the monitoring child's receiver, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" mon_child
 	check "fuzz: cordond's receiver of the monitoring child, $((s / 2)) s" \

@@ -23,6 +23,32 @@ proc_refuse(const char **why, const char *what)
 	return -1;
 }
 
+/*
+ * A child's log line, at most PROC_LOG_RATE a second: a child that
+ * floods cordond's log loses its lines, counted and said once the
+ * second is over.
+ */
+static void
+proc_child_log(struct proc_set *s, struct proc_child *c, size_t len)
+{
+	int64_t sec = clk_mono_ms() / 1000;
+
+	if (sec != c->log_sec) {
+		if (c->log_dropped > 0)
+			proc_say(s,
+			    "%s: %u log lines dropped (more than %u a "
+			    "second)",
+			    c->def->name, c->log_dropped, PROC_LOG_RATE);
+		c->log_sec = sec;
+		c->log_n = c->log_dropped = 0;
+	}
+	if (c->log_n++ >= PROC_LOG_RATE) {
+		c->log_dropped++;
+		return;
+	}
+	proc_say(s, "%s: %.*s", c->def->name, (int)len, (const char *)s->buf);
+}
+
 int
 proc_dispatch(struct proc_set *s, struct proc_child *c,
     const struct proc_hdr *h, int passfd, const char **why)
@@ -54,8 +80,7 @@ proc_dispatch(struct proc_set *s, struct proc_child *c,
 	if (h->type == PROC_T_LOG) {
 		if (proc_log_check(s->buf, h->len) < 0)
 			return proc_refuse(why, "sent a malformed log line");
-		proc_say(s, "%s: %.*s", def->name, (int)h->len,
-		    (const char *)s->buf);
+		proc_child_log(s, c, h->len);
 		return 0;
 	}
 	if (h->type != PROC_T_READY || h->len != 0 || c->ready)

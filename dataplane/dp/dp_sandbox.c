@@ -87,9 +87,6 @@ static const char *const dp_sb_calls[] = {
 	/* threads: telemetry starts one per client; exit */
 	"set_robust_list",
 	"rseq",
-	/* a new thread under the sanitizers: its stack, a signal stack */
-	"sched_getaffinity",
-	"sigaltstack",
 	"rt_sigreturn",
 	"rt_sigprocmask",
 	"getpid",
@@ -111,6 +108,12 @@ static const char *const dp_sb_calls_ioctl[] = { "ioctl", NULL };
  */
 static const char *const dp_sb_calls_huge[] = { "fallocate", "flock",
 	"get_mempolicy", "set_mempolicy", "mbind", NULL };
+
+#ifdef __SANITIZE_ADDRESS__
+/* A new thread under the sanitizers: its stack, its signal stack. */
+static const char *const dp_sb_calls_san[] = { "sched_getaffinity",
+	"sigaltstack", NULL };
+#endif
 
 static int
 dp_sb_allow(scmp_filter_ctx f, const char *const *names)
@@ -190,6 +193,10 @@ dp_sandbox_seccomp(const struct dp_ctx *ctx)
 		goto out;
 	if (rte_eal_has_hugepages() && dp_sb_allow(f, dp_sb_calls_huge) != 0)
 		goto out;
+#ifdef __SANITIZE_ADDRESS__
+	if (dp_sb_allow(f, dp_sb_calls_san) != 0)
+		goto out;
+#endif
 	rc = seccomp_load(f) == 0 ? 0 : -1;
 out:
 	seccomp_release(f);

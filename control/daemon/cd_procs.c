@@ -4,6 +4,7 @@
  * does its work itself.  One line per child, each def with its module
  * (the comments keep the lines apart, so that merges do not meet).
  */
+#include "control/daemon/cd_proc_mon.h"
 #include "control/proc/proc.h"
 
 extern const struct proc_def cd_proc_ident_def, cd_proc_fetch_def;
@@ -16,5 +17,5 @@ const struct proc_def *const proc_defs[PROC_MAX] = {
 	/* control: control/ctl/ */
 	[PROC_CTL] = NULL,
 	/* monitoring: control/mon/ */
-	[PROC_MON] = NULL,
+	[PROC_MON] = &cd_proc_mon_def,
 };

@@ -1,7 +1,8 @@
 /*
  * cordond's syslog: records built from cordon-dp's log events and from
- * the daemon's own events, formatted once (core/slog/sl_fmt.c) and queued
- * on every target (cd_syslog_net.c).
+ * the daemon's own events, formatted once (core/slog/sl_fmt.c) and handed
+ * to the monitoring child for every target (cd_proc_mon_sl.c), which
+ * holds the targets' sockets (control/mon/mon_sl_net.c).
  *
  * Packet events are aggregated per (source address, rule): the first
  * event of a pair is reported at once (repeat_count = its packets), the
@@ -24,6 +25,7 @@
 #include "control/daemon/cd_syslog.h"
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cd_backend.h"
+#include "control/daemon/cd_proc_mon.h"
 #include "control/daemon/cordond.h"
 #include "core/classify/cls_fmt.h"
 #include "core/stats/reasons.h"
@@ -41,9 +43,10 @@ cd_syslog_u(char buf[24], uint64_t v)
 
 /* Formats once, queues on every target. */
 static void
-sl_emit(struct cd_syslog *s, unsigned sev, const char *msgid,
+sl_emit(struct cd *d, unsigned sev, const char *msgid,
     const struct sl_param *sd, unsigned nsd, const char *msg)
 {
+	struct cd_syslog *s = d->slog;
 	struct sl_msg m = {
 		.facility = s->cf->facility,
 		.severity = sev,
@@ -62,8 +65,7 @@ sl_emit(struct cd_syslog *s, unsigned sev, const char *msgid,
 	if (n < 0)
 		return;
 	s->records++;
-	for (unsigned i = 0; i < s->ntargets; i++)
-		sl_target_push(&s->t[i], buf, (size_t)n);
+	cd_slt_push(d, buf, (size_t)n);
 }
 
 static void
@@ -80,7 +82,7 @@ sl_event_v(struct cd *d, unsigned sev, const char *msgid, const char *msg,
 		sd[n].name = k;
 		sd[n++].value = va_arg(ap, const char *);
 	}
-	sl_emit(d->slog, sev, msgid, sd, n, msg);
+	sl_emit(d, sev, msgid, sd, n, msg);
 }
 
 void
@@ -150,7 +152,7 @@ sl_record(struct cd *d, const struct dpc_wire_event *ev, uint64_t count,
 		s->records++;
 		return;
 	}
-	sl_emit(s, r.severity, r.msgid, r.sd, r.nsd, r.msg);
+	sl_emit(d, r.severity, r.msgid, r.sd, r.nsd, r.msg);
 }
 
 /* The rate limit (core/slog/sl_rate.h): what it refuses is counted. */
@@ -365,15 +367,14 @@ cd_syslog_open(struct cd *d)
 	sl_bucket_init(&s->bucket_rate, s->cf->rate, clk_mono_ms());
 	d->slog = s;
 	for (unsigned i = 0; i < s->cf->ntargets; i++, s->ntargets++) {
-		if (sl_target_init(&s->t[i], &s->cf->target[i], err,
+		if (cd_slt_init(&s->t[i], &s->cf->target[i], err,
 		        sizeof(err)) < 0) {
 			cd_log("control.logging target %u (line %d): %s", i + 1,
 			    s->cf->target[i].line, err);
-			sl_target_free(&s->t[i]);
+			cd_slt_free(&s->t[i]);
 			cd_syslog_close(d);
 			return -1;
 		}
-		sl_target_tick(&s->t[i], clk_mono_ms());
 	}
 	return 0;
 fail:
@@ -390,89 +391,36 @@ void
 cd_syslog_close(struct cd *d)
 {
 	struct cd_syslog *s = d->slog;
-	int64_t end = clk_mono_ms() + 1000;
-	struct pollfd pfd[CD_SYSLOG_FDS];
-	unsigned n, left;
 
 	if (s == NULL)
 		return;
 	sl_agg_expire(d, true);
-	do {
-		left = 0;
-		for (unsigned i = 0; i < s->ntargets; i++) {
-			sl_target_tick(&s->t[i], clk_mono_ms());
-			left += s->t[i].qn;
-		}
-		if (left == 0)
-			break;
-		n = cd_syslog_poll_fill(d, pfd);
-		if (poll(pfd, n, 50) > 0)
-			cd_syslog_poll_done(d, pfd, n);
-	} while (clk_mono_ms() < end);
+	cd_mon_flush(d);
 	for (unsigned i = 0; i < s->ntargets; i++)
-		sl_target_free(&s->t[i]);
+		cd_slt_free(&s->t[i]);
 	free(s->agg);
 	free(s->bucket);
 	free(s);
 	d->slog = NULL;
 }
 
-unsigned
-cd_syslog_poll_fill(struct cd *d, struct pollfd *pfd)
-{
-	struct cd_syslog *s = d->slog;
-
-	for (unsigned i = 0; s != NULL && i < s->ntargets; i++)
-		pfd[i] = (struct pollfd){ .fd = s->t[i].fd,
-			.events = sl_target_events(&s->t[i]) };
-	return s != NULL ? s->ntargets : 0;
-}
-
-void
-cd_syslog_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n)
-{
-	struct cd_syslog *s = d->slog;
-
-	for (unsigned i = 0; s != NULL && i < n && i < s->ntargets; i++)
-		if (pfd[i].fd >= 0 && pfd[i].fd == s->t[i].fd)
-			sl_target_io(&s->t[i], pfd[i].revents);
-}
-
 int64_t
 cd_syslog_next_ms(const struct cd *d)
 {
-	const struct cd_syslog *s = d->slog;
-	int64_t t = INT64_MAX;
-
-	if (s == NULL)
-		return t;
-	t = s->agg_next_ms;
-	for (unsigned i = 0; i < s->ntargets; i++) {
-		const struct sl_target *g = &s->t[i];
-
-		if (g->st == SL_T_DOWN && g->retry_ms < t)
-			t = g->retry_ms;
-		else if (g->st != SL_T_DOWN && g->st != SL_T_UP &&
-		         g->deadline_ms < t)
-			t = g->deadline_ms;
-	}
-	return t;
+	return d->slog != NULL ? d->slog->agg_next_ms : INT64_MAX;
 }
 
 void
 cd_syslog_tick(struct cd *d)
 {
-	struct cd_syslog *s = d->slog;
-	int64_t now = clk_mono_ms();
-
-	if (s == NULL)
+	if (d->slog == NULL)
 		return;
 	/* Events kept while a request waited for its reply. */
 	if (d->dpc != NULL)
 		(void)dpc_events_read(d->dpc, sl_event, d);
 	sl_agg_expire(d, false);
-	for (unsigned i = 0; i < s->ntargets; i++)
-		sl_target_tick(&s->t[i], now);
+	/* records kept while the child was away, or its channel full */
+	cd_mon_pending_send(d, cd_mon_child(d));
 }
 
 /* What cordon-dp sent itself while cordond was away (STATS_SLOG_FIELDS). */
@@ -522,7 +470,7 @@ cd_syslog_show(struct cd *d)
 	json_object_set_new(o, "dp_fallback",
 	    sl_show_fallback(up ? d->sum : NULL));
 	for (unsigned i = 0; s != NULL && i < s->ntargets; i++) {
-		const struct sl_target *t = &s->t[i];
+		const struct cd_sl_target *t = &s->t[i];
 
 		json_array_append_new(a,
 		    json_pack("{s:i, s:s, s:s, s:i, s:s, "
@@ -530,10 +478,12 @@ cd_syslog_show(struct cd *d)
 		        "target", (int)i + 1, "type",
 		        conf_log_type_name(t->cf->type), "address",
 		        t->cf->address, "port", (int)t->cf->port, "state",
-		        sl_target_state(t), "queued", (int)t->qn, "sent",
-		        (json_int_t)t->sent, "dropped", (json_int_t)t->dropped,
-		        "reconnects", (json_int_t)t->reconnects, "errors",
-		        (json_int_t)t->errors, "error", t->error));
+		        cd_slt_state(d, t), "queued", (int)cd_slt_queued(t),
+		        "sent", (json_int_t)(t->sent + t->cur.sent), "dropped",
+		        (json_int_t)(t->dropped + t->cur.dropped), "reconnects",
+		        (json_int_t)(t->reconnects + t->cur.reconnects),
+		        "errors", (json_int_t)(t->errors + t->cur.errors),
+		        "error", t->cur.error));
 	}
 	json_object_set_new(o, "targets", a);
 	json_object_set_new(o, "monitors", json_integer(cd_mon_count(d)));

@@ -2,8 +2,8 @@
  * cordond's syslog (docs/control.md section 7): RFC 5424 records of
  * denied packets (aggregated per source and rule, rate-limited) and of
  * what the daemon does (commit, rollback, geo, dataplane, start/stop),
- * sent to the control.logging targets from the poll loop, never
- * blocking it.
+ * formatted here and sent to the control.logging targets by the
+ * monitoring child (control/mon/), never blocking cordond's loop.
  */
 #ifndef CORDON_CD_SYSLOG_H
 #define CORDON_CD_SYSLOG_H
@@ -17,11 +17,10 @@
 struct cd;
 struct pollfd;
 
-#define CD_SYSLOG_FDS CONF_LOG_TARGET_MAX /* pollfds it may add */
-
 /* Sets up D->slog from D->ctl.logging (sockets connect later). 0 or -1. */
 int cd_syslog_open(struct cd *d);
-/* Tries for at most a second to send what is queued, then closes. */
+/* The monitoring child tries for at most a second to send what is
+ * queued, then this closes. */
 void cd_syslog_close(struct cd *d);
 
 /*
@@ -54,12 +53,9 @@ void cd_syslog_packet(struct cd *d, const struct dpc_wire_event *ev);
  */
 void cd_syslog_dp_handover(struct cd *d);
 
-/* Poll loop: fds to watch (at most CD_SYSLOG_FDS), their results. */
-unsigned cd_syslog_poll_fill(struct cd *d, struct pollfd *pfd);
-void cd_syslog_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n);
-/* Monotonic ms of its next timer (window end, reconnect). */
+/* Monotonic ms of its next timer (window end). */
 int64_t cd_syslog_next_ms(const struct cd *d);
-/* Timers: aggregation windows, reconnects. */
+/* Timers: aggregation windows; records kept for the child. */
 void cd_syslog_tick(struct cd *d);
 
 /* "show logging": counters, per-target state. */

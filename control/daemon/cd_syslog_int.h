@@ -9,42 +9,34 @@
 #include "config/load/conf_logging.h"
 #include "core/slog/sl_fmt.h"
 #include "core/slog/sl_rate.h"
+#include "control/mon/mon_msg.h"
 #include "wire/dpc_proto.h"
 
-#define SL_AGG_MAX        4096 /* (source, rule) pairs in one window */
-#define SL_BACKOFF_MIN_MS 250
-#define SL_BACKOFF_MAX_MS 30000
-#define SL_CONNECT_MS     5000 /* connect + TLS handshake, at most */
+struct cd;
 
-struct sl_tls;
+#define SL_AGG_MAX 4096 /* (source, rule) pairs in one window */
 
-enum sl_tstate {
-	SL_T_DOWN,       /* waiting for RETRY_MS */
-	SL_T_CONNECTING, /* non-blocking connect() in progress */
-	SL_T_HANDSHAKE,  /* TLS */
-	SL_T_UP,
-};
-
-struct sl_qmsg {
+struct sl_pend {
 	char *b;
 	uint32_t len;
 };
 
-struct sl_target {
+/*
+ * One target as cordond sees it: the monitoring child holds its socket
+ * and queue (control/mon/mon_sl_net.c) and reports its counters (CUR);
+ * cordond keeps the PEM files' bytes it sends along, what the child's
+ * earlier lives counted, and the records formatted while the child was
+ * not there to take them (a queue of CF->queue, then dropped).
+ */
+struct cd_sl_target {
 	const struct conf_log_target *cf;
-	int fd;
-	enum sl_tstate st;
-	bool stream; /* tcp, tls: octet-counted frames */
-	short want;  /* TLS: events the handshake/write waits for */
-	int64_t retry_ms, deadline_ms;
-	unsigned backoff_ms;
-	struct sl_qmsg *q; /* ring of CF->queue messages */
+	uint8_t *blob[3]; /* ca, cert, key (TLS) */
+	uint32_t blen[3];
+	struct mon_tstat cur;
+	uint64_t given; /* records sent to the child (these TARGETS) */
+	uint64_t sent, dropped, reconnects, errors; /* before CUR */
+	struct sl_pend *q;
 	unsigned qhead, qn;
-	size_t off; /* bytes of the head already written */
-	struct sl_tls *tls;
-	uint64_t sent, dropped, reconnects, errors;
-	bool ever_up;
-	char error[160];
 };
 
 struct sl_agg {
@@ -60,7 +52,8 @@ struct cd_syslog {
 	char host[256];
 	char procid[16];
 	unsigned ntargets;
-	struct sl_target t[CONF_LOG_TARGET_MAX];
+	uint32_t gen; /* TARGETS sent to the monitoring child */
+	struct cd_sl_target t[CONF_LOG_TARGET_MAX];
 
 	struct sl_agg *agg; /* SL_AGG_MAX entries */
 	int32_t *bucket;    /* SL_AGG_MAX chain heads */
@@ -73,28 +66,14 @@ struct cd_syslog {
 	uint64_t events, records, overflow, rate_records, rate_events;
 };
 
-/* cd_syslog_net.c: targets */
-int sl_target_init(struct sl_target *t, const struct conf_log_target *cf,
+/* cd_proc_mon_sl.c: the targets, through the monitoring child */
+int cd_slt_init(struct cd_sl_target *t, const struct conf_log_target *cf,
     char *err, size_t errlen);
-void sl_target_free(struct sl_target *t);
-void sl_target_push(struct sl_target *t, const char *msg, size_t len);
-short sl_target_events(const struct sl_target *t);
-void sl_target_io(struct sl_target *t, short revents);
-void sl_target_tick(struct sl_target *t, int64_t now);
-const char *sl_target_state(const struct sl_target *t);
-
-/* cd_syslog_tls.c: OpenSSL, non-blocking */
-struct sl_tls *sl_tls_new(const struct conf_log_target *cf, char *err,
-    size_t errlen);
-void sl_tls_free(struct sl_tls *t);
-/* Starts a session on connected FD.  0, or -1 with ERR. */
-int sl_tls_start(struct sl_tls *t, int fd, char *err, size_t errlen);
-void sl_tls_stop(struct sl_tls *t);
-/* 1 done, 0 again when *WANT (POLLIN/POLLOUT) is ready, -1 failed. */
-int sl_tls_handshake(struct sl_tls *t, short *want, char *err, size_t errlen);
-/* Bytes written (> 0), 0: wait for *WANT, -1: the session is broken. */
-long sl_tls_write(struct sl_tls *t, const void *b, size_t n, short *want);
-/* Reads and discards what the server sent; -1 once it has closed. */
-int sl_tls_drain(struct sl_tls *t);
+void cd_slt_free(struct cd_sl_target *t);
+/* One formatted record for every target: to the child, or queued. */
+void cd_slt_push(struct cd *d, const char *msg, size_t len);
+const char *cd_slt_state(struct cd *d, const struct cd_sl_target *t);
+/* Waiting: here, in the channel, in the child's queue. */
+unsigned cd_slt_queued(const struct cd_sl_target *t);
 
 #endif

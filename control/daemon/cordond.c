@@ -226,7 +226,6 @@ cd_poll_timeout(struct cd *d, int64_t now)
 	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
 		if (d->cl[i] != NULL && d->cl[i]->deadline_ms < t)
 			t = d->cl[i]->deadline_ms;
-	t = cd_prom_deadline(d, t);
 	if (cd_syslog_next_ms(d) < t)
 		t = cd_syslog_next_ms(d);
 	return t <= now ? 0 : (int)(t - now);
@@ -260,19 +259,15 @@ cd_poll_fill(struct cd *d, struct pollfd *pfd, int *slot)
 static void
 cd_poll_once(struct cd *d)
 {
-	struct pollfd pfd[4 + CD_CLIENT_MAX + CD_PROM_PFD_MAX + CD_SNMP_FD_MAX +
-	                  CD_SYSLOG_FDS + PROC_MAX];
+	struct pollfd pfd[4 + CD_CLIENT_MAX + CD_SNMP_FD_MAX + PROC_MAX];
 	int slot[4 + CD_CLIENT_MAX];
 	unsigned n = cd_poll_fill(d, pfd, slot);
-	unsigned nprom = cd_prom_poll_fill(d, pfd + n);
 	int timeout = cd_poll_timeout(d, clk_mono_ms());
-	unsigned nsnmp =
-	    cd_snmp_poll_fill(d, pfd + n + nprom, CD_SNMP_FD_MAX, &timeout);
-	unsigned nsl = cd_syslog_poll_fill(d, pfd + n + nprom + nsnmp);
-	struct pollfd *ppfd = pfd + n + nprom + nsnmp + nsl;
+	unsigned nsnmp = cd_snmp_poll_fill(d, pfd + n, CD_SNMP_FD_MAX, &timeout);
+	struct pollfd *ppfd = pfd + n + nsnmp;
 	unsigned nproc = proc_poll_fill(&d->procs, ppfd);
 
-	if (poll(pfd, n + nprom + nsnmp + nsl + nproc, timeout) < 0) {
+	if (poll(pfd, n + nsnmp + nproc, timeout) < 0) {
 		if (errno != EINTR)
 			cd_log("poll: %s", strerror(errno));
 		return;
@@ -291,9 +286,7 @@ cd_poll_once(struct cd *d)
 		cd_sock_accept(d, d->lfd, false);
 	if (pfd[2].revents & POLLIN)
 		cd_sock_accept(d, d->rofd, true);
-	cd_prom_poll_done(d, pfd + n, nprom);
-	cd_snmp_poll_done(d, pfd + n + nprom, nsnmp);
-	cd_syslog_poll_done(d, pfd + n + nprom + nsnmp, nsl);
+	cd_snmp_poll_done(d, pfd + n, nsnmp);
 	proc_poll_done(&d->procs, ppfd, nproc);
 }
 
@@ -414,11 +407,13 @@ main(int argc, char **argv)
 	d.started = clk_unix_s();
 	d.started_boot = clk_boot_s();
 	rc = cd_main(&d);
+	/* before the children stop: the monitoring child sends what the
+	 * targets still hold */
+	cd_syslog_close(&d);
 	proc_stop(&d.procs);
 	cd_sock_close(&d);
 	cd_prom_close(&d);
 	cd_snmp_stop(&d);
-	cd_syslog_close(&d);
 	cd_sess_close(&d);
 	if (d.dpc != NULL)
 		dpc_close(d.dpc);

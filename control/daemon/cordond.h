@@ -44,8 +44,6 @@
 				   the client's deadline */
 #define CD_DP_TIMEOUT_MS   15000 /* one LOAD round trip */
 #define CD_BACKOFF_MAX_S   30
-#define CD_PROM_CLIENT_MAX 16 /* Prometheus scrapes at once */
-#define CD_PROM_PFD_MAX    (1 + CD_PROM_CLIENT_MAX)
 #define CD_LOAD_MAX        (512u << 10) /* load: bytes of a config file */
 
 /* A compiled revision: what cordon-dp enforces (or should). */
@@ -346,17 +344,14 @@ int cd_check(const char *path);
 
 /*
  * cd_prom.c: the Prometheus listener (control.prometheus).  open: 0 when
- * off or listening, -1 (logged) when it cannot bind.  poll_fill adds at
- * most CD_PROM_PFD_MAX entries to PFD and returns how many; poll_done
- * serves those N entries after poll() and applies the timeouts;
- * deadline lowers T to the earliest client deadline.
+ * off or listening, -1 (logged) when it cannot bind; fd: the listening
+ * socket (the monitoring child accepts on it), or -1.
  */
-struct pollfd;
 int cd_prom_open(struct cd *d);
 void cd_prom_close(struct cd *d);
-unsigned cd_prom_poll_fill(struct cd *d, struct pollfd *pfd);
-void cd_prom_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n);
-int64_t cd_prom_deadline(const struct cd *d, int64_t t);
+int cd_prom_fd(const struct cd *d);
+/* The exposition text (malloc), or NULL (out of memory). */
+char *cd_prom_text(struct cd *d);
 
 /* cd_commit.c: the confirm timer */
 void cd_confirm_tick(struct cd *d);

@@ -1,9 +1,10 @@
 /*
  * TLS for syslog targets (RFC 5425), OpenSSL, non-blocking: the poll
  * loop drives the handshake and writes.  The server's certificate is
- * always verified against the target's "ca" file and its "name" (or, when
- * no name is given, its numeric address); TLS 1.2 at least; an optional
- * client certificate.
+ * always verified against the target's "ca" certificates and its "name"
+ * (or, when no name is given, its numeric address); TLS 1.2 at least; an
+ * optional client certificate.  The PEM files come as bytes (cordond
+ * reads them; the monitoring child cannot open files in its sandbox).
  */
 #include <poll.h>
 #include <stdio.h>
@@ -11,13 +12,14 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "control/daemon/cd_syslog_int.h"
+#include "control/mon/mon_sl.h"
 
 struct sl_tls {
-	const struct conf_log_target *cf;
+	const struct mon_target *cf;
 	SSL_CTX *ctx;
 	SSL *ssl;
 };
@@ -36,8 +38,59 @@ sl_tls_err(char *err, size_t errlen, const char *what)
 	ERR_clear_error();
 }
 
+/* Every certificate of the PEM bytes P (LEN) into the trust store. */
+static int
+sl_tls_ca(SSL_CTX *ctx, const uint8_t *p, uint32_t len)
+{
+	BIO *b = BIO_new_mem_buf(p, (int)len);
+	X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+	X509 *x;
+	int n = 0;
+
+	while (b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (X509_STORE_add_cert(st, x) == 1)
+			n++;
+		X509_free(x);
+	}
+	BIO_free(b);
+	ERR_clear_error(); /* the end of the bytes */
+	return n > 0 ? 0 : -1;
+}
+
+/* The client certificate (then its chain) and its key. */
+static int
+sl_tls_client(SSL_CTX *ctx, const uint8_t *cert, uint32_t clen,
+    const uint8_t *key, uint32_t klen)
+{
+	BIO *b = BIO_new_mem_buf(cert, (int)clen);
+	BIO *k = BIO_new_mem_buf(key, (int)klen);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *pk = k ? PEM_read_bio_PrivateKey(k, NULL, NULL, NULL) : NULL;
+	int rc = -1;
+
+	if (x == NULL || pk == NULL || SSL_CTX_use_certificate(ctx, x) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, pk) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)
+		goto out;
+	rc = 0;
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		if (SSL_CTX_add_extra_chain_cert(ctx, x) != 1) {
+			X509_free(x);
+			rc = -1;
+			break;
+		}
+	x = NULL;
+out:
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	BIO_free(b);
+	BIO_free(k);
+	return rc;
+}
+
 struct sl_tls *
-sl_tls_new(const struct conf_log_target *cf, char *err, size_t errlen)
+sl_tls_new(const struct mon_target *cf, const uint8_t *ca,
+    const uint8_t *cert, const uint8_t *key, char *err, size_t errlen)
 {
 	struct sl_tls *t = calloc(1, sizeof(*t));
 
@@ -51,16 +104,13 @@ sl_tls_new(const struct conf_log_target *cf, char *err, size_t errlen)
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (SSL_CTX_load_verify_locations(t->ctx, cf->ca, NULL) != 1) {
-		sl_tls_err(err, errlen, cf->ca);
+	if (sl_tls_ca(t->ctx, ca, cf->ca_len) < 0) {
+		snprintf(err, errlen, "ca: no certificate");
 		goto fail;
 	}
-	if (cf->cert[0] &&
-	    (SSL_CTX_use_certificate_chain_file(t->ctx, cf->cert) != 1 ||
-	        SSL_CTX_use_PrivateKey_file(t->ctx, cf->key,
-	            SSL_FILETYPE_PEM) != 1 ||
-	        SSL_CTX_check_private_key(t->ctx) != 1)) {
-		sl_tls_err(err, errlen, cf->cert);
+	if (cf->cert_len > 0 && sl_tls_client(t->ctx, cert, cf->cert_len, key,
+	                            cf->key_len) < 0) {
+		sl_tls_err(err, errlen, "cert");
 		goto fail;
 	}
 	return t;

@@ -17,17 +17,19 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "control/daemon/cd_syslog_int.h"
-#include "control/daemon/cd_util.h"
+#include "control/mon/mon_sl.h"
+#include "core/util/clock.h"
 
 int
-sl_target_init(struct sl_target *t, const struct conf_log_target *cf, char *err,
+sl_target_init(struct sl_target *t, const struct mon_target *cf,
+    const uint8_t *ca, const uint8_t *cert, const uint8_t *key, char *err,
     size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
-	t->cf = cf;
+	t->cf = *cf;
+	cf = &t->cf;
 	t->fd = -1;
-	t->st = SL_T_DOWN;
+	t->st = MON_TS_DOWN;
 	t->stream = cf->type == CONF_LOG_TCP || cf->type == CONF_LOG_TLS;
 	t->backoff_ms = SL_BACKOFF_MIN_MS;
 	if ((t->q = calloc(cf->queue, sizeof(*t->q))) == NULL) {
@@ -35,7 +37,7 @@ sl_target_init(struct sl_target *t, const struct conf_log_target *cf, char *err,
 		return -1;
 	}
 	if (cf->type == CONF_LOG_TLS &&
-	    (t->tls = sl_tls_new(cf, err, errlen)) == NULL)
+	    (t->tls = sl_tls_new(cf, ca, cert, key, err, errlen)) == NULL)
 		return -1;
 	return 0;
 }
@@ -57,7 +59,7 @@ sl_target_free(struct sl_target *t)
 {
 	sl_target_disconnect(t);
 	for (unsigned i = 0; t->q && i < t->qn; i++)
-		free(t->q[(t->qhead + i) % t->cf->queue].b);
+		free(t->q[(t->qhead + i) % t->cf.queue].b);
 	free(t->q);
 	if (t->tls)
 		sl_tls_free(t->tls);
@@ -80,11 +82,8 @@ sl_target_fail(struct sl_target *t, const char *what, int err)
 {
 	snprintf(t->error, sizeof(t->error), "%s: %s", what,
 	    err ? strerror(err) : "closed");
-	if (t->st == SL_T_UP || t->st == SL_T_HANDSHAKE)
-		cd_debug("syslog %s %s: %s", conf_log_type_name(t->cf->type),
-		    t->cf->address, t->error);
 	sl_target_disconnect(t);
-	t->st = SL_T_DOWN;
+	t->st = MON_TS_DOWN;
 	t->retry_ms = clk_mono_ms() + t->backoff_ms;
 	t->backoff_ms = t->backoff_ms * 2 > SL_BACKOFF_MAX_MS
 	                    ? SL_BACKOFF_MAX_MS
@@ -94,7 +93,7 @@ sl_target_fail(struct sl_target *t, const char *what, int err)
 static void
 sl_target_up(struct sl_target *t)
 {
-	t->st = SL_T_UP;
+	t->st = MON_TS_UP;
 	t->backoff_ms = SL_BACKOFF_MIN_MS;
 	t->error[0] = '\0';
 	if (t->ever_up)
@@ -103,7 +102,7 @@ sl_target_up(struct sl_target *t)
 }
 
 static socklen_t
-sl_target_addr(const struct conf_log_target *cf, struct sockaddr_storage *ss)
+sl_target_addr(const struct mon_target *cf, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
@@ -130,9 +129,17 @@ static void
 sl_target_connect(struct sl_target *t, int64_t now)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = sl_target_addr(t->cf, &ss);
+	socklen_t len = sl_target_addr(&t->cf, &ss);
 	int type = t->stream ? SOCK_STREAM : SOCK_DGRAM;
 
+	if (t->cf.type == CONF_LOG_LOCAL && t->ask != NULL) {
+		/* the socket's path is not in the sandbox: cordond connects */
+		t->st = MON_TS_CONNECTING;
+		t->deadline_ms = now + SL_CONNECT_MS;
+		if (t->ask(t->ask_arg, t) < 0)
+			sl_target_fail(t, "connect", errno);
+		return;
+	}
 	t->fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd < 0) {
 		sl_target_fail(t, "socket", errno);
@@ -140,12 +147,12 @@ sl_target_connect(struct sl_target *t, int64_t now)
 	}
 	t->deadline_ms = now + SL_CONNECT_MS;
 	if (connect(t->fd, (struct sockaddr *)&ss, len) == 0) {
-		t->st = SL_T_CONNECTING;
+		t->st = MON_TS_CONNECTING;
 		sl_target_io(t, POLLOUT);
 		return;
 	}
 	if (errno == EINPROGRESS) {
-		t->st = SL_T_CONNECTING;
+		t->st = MON_TS_CONNECTING;
 		return;
 	}
 	sl_target_fail(t, "connect", errno);
@@ -158,13 +165,14 @@ sl_target_push(struct sl_target *t, const char *msg, size_t len)
 	char pfx[16];
 	int n = 0;
 
-	if (t->qn == t->cf->queue) {
+	t->taken++;
+	if (t->qn == t->cf.queue) {
 		t->dropped++;
 		return;
 	}
 	if (t->stream)
 		n = snprintf(pfx, sizeof(pfx), "%zu ", len);
-	m = &t->q[(t->qhead + t->qn) % t->cf->queue];
+	m = &t->q[(t->qhead + t->qn) % t->cf.queue];
 	if ((m->b = malloc((size_t)n + len)) == NULL) {
 		t->dropped++;
 		return;
@@ -180,7 +188,7 @@ sl_target_pop(struct sl_target *t, bool sent)
 {
 	free(t->q[t->qhead].b);
 	t->q[t->qhead].b = NULL;
-	t->qhead = (t->qhead + 1) % t->cf->queue;
+	t->qhead = (t->qhead + 1) % t->cf.queue;
 	t->qn--;
 	t->off = 0;
 	if (sent)
@@ -206,7 +214,7 @@ sl_target_write(struct sl_target *t)
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			n = 0;
-		else if (n < 0 && t->cf->type == CONF_LOG_UDP) {
+		else if (n < 0 && t->cf.type == CONF_LOG_UDP) {
 			/*
 			 * An ICMP error for an earlier datagram (reported
 			 * once, instead of sending this one): try again.
@@ -260,7 +268,7 @@ sl_target_connected(struct sl_target *t)
 		sl_target_fail(t, "tls", 0);
 		return;
 	}
-	t->st = SL_T_HANDSHAKE;
+	t->st = MON_TS_HANDSHAKE;
 	t->want = POLLOUT;
 }
 
@@ -297,7 +305,7 @@ sl_target_read(struct sl_target *t)
 	if (n == 0 && t->stream)
 		sl_target_fail(t, "server", 0);
 	else if (n < 0 && errno != EAGAIN && errno != EINTR &&
-	         (t->stream || t->cf->type == CONF_LOG_LOCAL))
+	         (t->stream || t->cf.type == CONF_LOG_LOCAL))
 		sl_target_fail(t, "recv", errno);
 }
 
@@ -307,11 +315,11 @@ sl_target_events(const struct sl_target *t)
 	if (t->fd < 0)
 		return 0;
 	switch (t->st) {
-	case SL_T_CONNECTING:
+	case MON_TS_CONNECTING:
 		return POLLOUT;
-	case SL_T_HANDSHAKE:
+	case MON_TS_HANDSHAKE:
 		return t->want ? t->want : POLLIN;
-	case SL_T_UP:
+	case MON_TS_UP:
 		if (t->want && t->qn > 0)
 			return t->want | POLLIN;
 		return POLLIN | (t->qn > 0 ? POLLOUT : 0);
@@ -326,18 +334,18 @@ sl_target_io(struct sl_target *t, short revents)
 	if (t->fd < 0 || revents == 0)
 		return;
 	switch (t->st) {
-	case SL_T_CONNECTING:
+	case MON_TS_CONNECTING:
 		sl_target_connected(t);
-		if (t->st == SL_T_HANDSHAKE)
+		if (t->st == MON_TS_HANDSHAKE)
 			sl_target_handshake(t);
 		break;
-	case SL_T_HANDSHAKE:
+	case MON_TS_HANDSHAKE:
 		sl_target_handshake(t);
 		break;
-	case SL_T_UP:
+	case MON_TS_UP:
 		if (revents & (POLLIN | POLLHUP | POLLERR))
 			sl_target_read(t);
-		if (t->st == SL_T_UP && t->qn > 0)
+		if (t->st == MON_TS_UP && t->qn > 0)
 			sl_target_flush(t);
 		break;
 	default:
@@ -348,11 +356,54 @@ sl_target_io(struct sl_target *t, short revents)
 void
 sl_target_tick(struct sl_target *t, int64_t now)
 {
-	if (t->st == SL_T_DOWN && now >= t->retry_ms)
+	if (t->st == MON_TS_DOWN && now >= t->retry_ms)
 		sl_target_connect(t, now);
-	else if ((t->st == SL_T_CONNECTING || t->st == SL_T_HANDSHAKE) &&
+	else if ((t->st == MON_TS_CONNECTING || t->st == MON_TS_HANDSHAKE) &&
 	         now >= t->deadline_ms)
 		sl_target_fail(t, "connect", ETIMEDOUT);
-	if (t->st == SL_T_UP && t->qn > 0)
+	if (t->st == MON_TS_UP && t->qn > 0)
 		sl_target_flush(t);
+}
+
+int64_t
+sl_target_next_ms(const struct sl_target *t)
+{
+	if (t->st == MON_TS_DOWN)
+		return t->retry_ms;
+	if (t->st != MON_TS_UP)
+		return t->deadline_ms;
+	return INT64_MAX;
+}
+
+void
+sl_target_stat(const struct sl_target *t, struct mon_tstat *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->state = (uint32_t)t->st;
+	out->queued = t->qn;
+	out->taken = t->taken;
+	out->sent = t->sent;
+	out->dropped = t->dropped;
+	out->reconnects = t->reconnects;
+	out->errors = t->errors;
+	for (size_t i = 0; t->error[i] && i < sizeof(out->error) - 1; i++)
+		out->error[i] = t->error[i] >= 0x20 && t->error[i] < 0x7f
+		                    ? t->error[i]
+		                    : '?';
+}
+
+void
+sl_target_local(struct sl_target *t, int fd, int err)
+{
+	if (t->st != MON_TS_CONNECTING || t->fd >= 0) {
+		if (fd >= 0)
+			close(fd); /* not waiting for one (timed out) */
+		return;
+	}
+	if (fd < 0) {
+		sl_target_fail(t, "connect", err);
+		return;
+	}
+	t->fd = fd;
+	sl_target_up(t);
 }

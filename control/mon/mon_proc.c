@@ -1,0 +1,171 @@
+/*
+ * The monitoring child's main and poll loop (mon_proc.h).  Before the
+ * sandbox it initialises OpenSSL (which reads its configuration file);
+ * after it, it has the channel and what cordond passes: the Prometheus
+ * listening socket, the targets' configuration and PEM bytes.  It opens
+ * sockets to the syslog targets (hence the host's network) and accepts
+ * scrapes; nothing else.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "control/mon/mon_proc.h"
+#include "core/util/clock.h"
+
+/* Beyond proc_sandbox's common set: sockets to targets, accepting
+ * scrapes, TLS's randomness. */
+static const char *const mon_syscalls[] = {
+	"socket", "connect", "sendto", "sendmsg", "recvfrom", "recvmsg",
+	"accept4", "getsockopt", "setsockopt", "shutdown", "getrandom",
+	"getpid", NULL
+};
+
+void
+mon_child_flush(struct mon_child *m, unsigned ms)
+{
+	struct pollfd pfd[CONF_LOG_TARGET_MAX];
+	int64_t end = clk_mono_ms() + ms;
+	unsigned left;
+
+	do {
+		left = 0;
+		for (unsigned i = 0; i < m->n; i++) {
+			sl_target_tick(&m->t[i], clk_mono_ms());
+			left += m->t[i].qn;
+			pfd[i] = (struct pollfd){ .fd = m->t[i].fd,
+				.events = sl_target_events(&m->t[i]) };
+		}
+		if (left == 0)
+			break;
+		if (poll(pfd, m->n, 50) > 0)
+			for (unsigned i = 0; i < m->n; i++)
+				if (pfd[i].fd == m->t[i].fd)
+					sl_target_io(&m->t[i], pfd[i].revents);
+	} while (clk_mono_ms() < end);
+}
+
+/* The channel is readable: every message waiting.  -1: gone or broken. */
+static int
+mon_channel(struct mon_child *m, uint8_t *buf, size_t cap)
+{
+	struct proc_hdr h;
+	ssize_t n;
+	int passfd;
+
+	for (;;) {
+		n = proc_recv(m->fd, &h, buf, cap, &passfd);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (mon_child_in(m, &h, buf, passfd) < 0) {
+			proc_log(m->fd, "monitoring: refused message type %u",
+			    (unsigned)h.type);
+			return -1;
+		}
+	}
+}
+
+static int
+mon_timeout(const struct mon_child *m, int64_t now)
+{
+	int64_t t = now + 1000;
+
+	t = mon_http_deadline(m->http, t);
+	for (unsigned i = 0; i < m->n; i++)
+		if (sl_target_next_ms(&m->t[i]) < t)
+			t = sl_target_next_ms(&m->t[i]);
+	if (m->dirty && m->stats_next_ms < t)
+		t = m->stats_next_ms;
+	return t <= now ? 0 : (int)(t - now);
+}
+
+static int
+mon_once(struct mon_child *m, uint8_t *buf, size_t cap)
+{
+	struct pollfd pfd[1 + MON_HTTP_PFD_MAX + CONF_LOG_TARGET_MAX];
+	unsigned nh, n = 1;
+	int64_t now = clk_mono_ms();
+
+	pfd[0] = (struct pollfd){ .fd = m->fd, .events = POLLIN };
+	nh = mon_http_poll_fill(m->http, pfd + n);
+	n += nh;
+	for (unsigned i = 0; i < m->n; i++)
+		pfd[n + i] = (struct pollfd){ .fd = m->t[i].fd,
+			.events = sl_target_events(&m->t[i]) };
+	if (poll(pfd, n + m->n, mon_timeout(m, now)) < 0 && errno != EINTR)
+		return -1;
+	mon_http_poll_done(m->http, pfd + 1, nh);
+	for (unsigned i = 0; i < m->n; i++) {
+		if (pfd[n + i].fd >= 0 && pfd[n + i].fd == m->t[i].fd &&
+		    pfd[n + i].revents) {
+			sl_target_io(&m->t[i], pfd[n + i].revents);
+			m->dirty = true;
+		}
+		sl_target_tick(&m->t[i], clk_mono_ms());
+	}
+	if (pfd[0].revents && mon_channel(m, buf, cap) < 0)
+		return -1;
+	if (m->dirty && clk_mono_ms() >= m->stats_next_ms)
+		(void)mon_child_stats(m, 0); /* EAGAIN: next time */
+	return 0;
+}
+
+/*
+ * OpenSSL reads its configuration and sets up its providers, ciphers and
+ * decoders when first used, and checking a certificate's dates reads the
+ * time zone: all of it now, while files can be opened, not after the
+ * sandbox (where an open is fatal).
+ */
+static void
+mon_ssl_warm(void)
+{
+	static const char junk[] = "-----BEGIN CERTIFICATE-----\nAA==\n"
+	                           "-----END CERTIFICATE-----\n";
+	SSL_CTX *ctx;
+	BIO *b;
+
+	tzset(); /* certificate times: /etc/localtime read once, now */
+	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL);
+	if ((ctx = SSL_CTX_new(TLS_client_method())) != NULL) {
+		SSL_free(SSL_new(ctx));
+		SSL_CTX_free(ctx);
+	}
+	if ((b = BIO_new_mem_buf(junk, sizeof(junk) - 1)) != NULL) {
+		X509_free(PEM_read_bio_X509(b, NULL, NULL, NULL));
+		BIO_free(b);
+	}
+	if ((b = BIO_new_mem_buf(junk, sizeof(junk) - 1)) != NULL) {
+		EVP_PKEY_free(PEM_read_bio_PrivateKey(b, NULL, NULL, NULL));
+		BIO_free(b);
+	}
+	ERR_clear_error();
+}
+
+int
+mon_proc_run(int fd)
+{
+	static struct mon_child m;
+	size_t cap = PROC_MSG_MAX;
+	uint8_t *buf = malloc(cap);
+
+	if (buf == NULL)
+		return 1;
+	mon_ssl_warm();
+	mon_child_init(&m, fd);
+	if (proc_sandbox(proc_defs[PROC_MON], mon_syscalls, NULL, 0) < 0 ||
+	    proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0)
+		return 1;
+	while (mon_once(&m, buf, cap) == 0)
+		;
+	/* cordond went away: what is queued still goes out, briefly */
+	mon_child_flush(&m, MON_FLUSH_MS);
+	mon_child_free(&m);
+	free(buf);
+	return 0;
+}

@@ -29,6 +29,7 @@ Run as root: /usr/bin/python3 -m pytest tests/ctl/test_child_kill.py
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -37,7 +38,8 @@ import pytest
 from jwcrypto import jwk, jwt
 
 from cordonrig import (CORDON_DP, CORDONCTL, CORDOND, SERVICES_SSH_RDP,
-                       Cordond, control_conf, geo_conf, need_binaries,
+                       Cordond, control_conf, free_port, geo_conf,
+                       need_binaries,
                        pcap_dataplane, pcap_write, pid_alive, running, syn,
                        wait_for)
 
@@ -63,6 +65,7 @@ identity: {
 };
 """ + pcap_dataplane(",infinite_rx=1") + control_conf("""\
     dp_args = [ "--stats-file", "%(dir)s/stats.json" ];
+    prometheus = { listen = "127.0.0.1:%(prom)d"; };
 """)
 
 def frames():
@@ -86,7 +89,8 @@ class Rig(Cordond):
         pub["alg"] = "ES256"
         with open(self.dir + "/jwks.json", "w") as f:
             json.dump({"keys": [pub]}, f)
-        self.write_conf(conf, pcap=self.pcap, iss=ISS)
+        self.prom = free_port(socket.SOCK_STREAM)
+        self.write_conf(conf, pcap=self.pcap, iss=ISS, prom=self.prom)
         self.n = 0
 
     def start(self):
@@ -128,6 +132,27 @@ class Rig(Cordond):
 
     def counters(self):
         return self.once("counters")
+
+    def scrape(self, timeout=3.0):
+        """(HTTP status, body) of one GET /metrics; (0, b"") when the
+        connection failed."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.prom),
+                                          timeout=timeout) as s:
+                s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+                data = b""
+                while True:
+                    b = s.recv(65536)
+                    if not b:
+                        break
+                    data += b
+        except OSError:
+            return 0, b""
+        head, _, body = data.partition(b"\r\n\r\n")
+        try:
+            return int(head.split(b" ", 2)[1]), body
+        except (ValueError, IndexError):
+            return -1, data
 
     def ctl(self, *args, timeout=30):
         return subprocess.run([CORDONCTL, "-s", self.sock, *args],
@@ -207,6 +232,7 @@ class Admin(threading.Thread):
         self.adds = []          # (src, reply or None: no reply)
         self.status = []        # (rc, stdout, stderr)
         self.counts = []        # counters data, or None
+        self.scrapes = []       # (HTTP status, body)
         self.fault = None
 
     def run(self):
@@ -228,6 +254,7 @@ class Admin(threading.Thread):
             self.counts.append(self.rig.req("counters"))
         except (OSError, ValueError):
             self.counts.append(None)
+        self.scrapes.append(self.rig.scrape())
 
     def finish(self):
         self.halt.set()
@@ -262,6 +289,13 @@ class Admin(threading.Thread):
             if c is not None and c.get("ok"):
                 check_clean(c["data"], where)
             else:
+                errors += 1
+        for code, body in self.scrapes:
+            if code == 200:
+                assert b"\ncordon_packets_total " in b"\n" + body, (
+                    where, "a scrape answered with less", body[:200])
+            else:       # no connection, or an HTTP error: an error
+                assert code in (0, 500, 503), (where, code, body[:200])
                 errors += 1
         return errors
 
@@ -401,6 +435,7 @@ def kill_one(rig, name, pool, sessions_before):
     assert len(admin.adds) >= 3, (where, admin.adds)
     ok_adds = [r for _, r in admin.adds if r and r.get("ok")]
     assert ok_adds, (where, admin.adds)
+    assert admin.scrapes[-1][0] == 200, (where, admin.scrapes[-1])
     return errors, {s for s in now}
 
 

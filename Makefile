@@ -186,7 +186,8 @@ FUZZ_CONF_SRCS := tests/fuzz/fuzz_conf.c $(wildcard config/load/*.c) \
 fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
 	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims \
-	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow
+	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow \
+	    $(BUILD)/fuzz/fuzz_proc_ctl $(BUILD)/fuzz/fuzz_ctl_child
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
@@ -236,6 +237,19 @@ $(BUILD)/fuzz/fuzz_prxflow: tests/fuzz/fuzz_prxflow.c \
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
+# The control child's channel: cordond's receiver, and the child's.
+$(BUILD)/fuzz/fuzz_proc_ctl: tests/fuzz/fuzz_proc_ctl.c \
+		control/daemon/cd_proc_ctl_in.c control/ctl/ctl_msg.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson
+
+$(BUILD)/fuzz/fuzz_ctl_child: tests/fuzz/fuzz_ctl_child.c \
+		control/ctl/ctl_proc.c control/ctl/ctl_proc_in.c \
+		control/ctl/ctl_proc_tick.c control/ctl/ctl_slot.c \
+		control/ctl/ctl_msg.c core/util/clock.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson
+
 fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) pkt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) conf
@@ -245,6 +259,8 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) jwt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) prx
 	tests/fuzz/run.sh $(FUZZ_SECONDS) prxflow
+	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_ctl
+	tests/fuzz/run.sh $(FUZZ_SECONDS) ctl_child
 
 lint:
 	@tools/lint.sh

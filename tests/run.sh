@@ -243,6 +243,10 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" prx
 	check "fuzz: proxied flows through the table, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" prxflow
+	check "fuzz: cordond's receiver of the control child, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" proc_ctl
+	check "fuzz: the control child's receiver, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" ctl_child
 }
 
 # The build enforces the layers: includes and calls against the grain

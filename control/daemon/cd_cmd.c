@@ -134,7 +134,7 @@ cd_cmd_serve(struct cd *d, int i, struct cd_req *rq, const struct cd_client *c,
 		    rq->cmd);
 		return 0;
 	}
-	adm = cd_client_admit(c, rq->deadline_ms, !cd_cmds[i].ro, e);
+	adm = cd_client_admit(d, c, rq->deadline_ms, !cd_cmds[i].ro, e);
 	if (adm <= 0) {
 		cd_log("uid %d pid %d: %s not served: %s", (int)c->uid,
 		    (int)c->pid, rq->cmd,

@@ -5,12 +5,14 @@
  * filtered here.  The events are the ones syslog gets (cd_syslog.c),
  * taken before aggregation.
  *
- * A subscriber never slows cordond down: what it has not read stays in
- * a bounded queue (its socket buffer, made small, and CD_MON_QUEUE bytes
- * of ours), events beyond it or beyond CD_MON_RATE per second are
- * counted and the subscriber is told how many it lost once it has room
- * again.  At most CD_MON_MAX subscribers at once; as with client slots
- * (cd_sock_limit.c), no local user may take them all: a non-root uid
+ * A subscriber never slows cordond down: the filter and the rate
+ * (CD_MON_RATE per second) are applied here, and each line goes to the
+ * control child (cd_ctl_mon), which holds what the subscriber has not
+ * read in a bounded queue (its socket buffer, made small, and
+ * CTL_MON_QUEUE bytes); events beyond it or beyond the rate are counted
+ * and the subscriber is told how many it lost once it has room again
+ * (control/ctl/ctl_proc_tick.c).  At most CD_MON_MAX subscribers at once; as with client slots
+ * (control/ctl/ctl_slot.c), no local user may take them all: a non-root uid
  * holds at most CD_MON_PER_UID, the read-only socket's non-root users
  * together CD_MON_RO_MAX, and one is left for root.
  */
@@ -18,16 +20,14 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
+#include "control/ctl/ctl_proc.h"
 #include "control/daemon/cordond.h"
 #include "core/classify/cls_fmt.h"
 #include "core/stats/reasons.h"
 #include "wire/dpc_proto.h"
 
 #define CD_MON_MAX     8
-#define CD_MON_QUEUE   65536 /* bytes we hold per subscriber */
-#define CD_MON_SNDBUF  16384 /* its socket's buffer (the kernel doubles it) */
 #define CD_MON_RATE    1000  /* events per second per subscriber, as deep */
 #define CD_MON_PER_UID 2     /* subscribers of one non-root uid */
 #define CD_MON_RO_MAX  5     /* of non-root uids on the read-only socket */
@@ -39,7 +39,7 @@ struct cd_mon {
 	uint8_t pfx[16];
 	double tokens;
 	int64_t tokens_ms;
-	uint64_t lost_queue, lost_rate; /* not told yet */
+	uint32_t lost_rate; /* over the rate, not yet told the child */
 };
 
 void
@@ -162,23 +162,20 @@ cd_cmd_monitor(struct cd *d, const struct cd_req *rq, json_t **data,
 	*data = cd_obj();
 	json_object_set_new(*data, "subscribed", json_true());
 	json_object_set_new(*data, "rate", json_integer(CD_MON_RATE));
-	json_object_set_new(*data, "queue_bytes", json_integer(CD_MON_QUEUE));
+	json_object_set_new(*data, "queue_bytes", json_integer(CTL_MON_QUEUE));
 	json_object_set_new(*data, "filter", json_deep_copy(rq->args));
 	return 0;
 }
 
+/* The child makes it a subscriber with the reply (CTL_REPLY_MONITOR):
+ * its input only watched for EOF, no timeout, a small socket buffer. */
 void
 cd_mon_attach(struct cd *d, struct cd_client *c)
 {
-	int sz = CD_MON_SNDBUF;
-
 	if (d->mon_new == NULL)
 		return;
 	c->mon = d->mon_new;
 	d->mon_new = NULL;
-	/* Its input is only watched for EOF; it never times out. */
-	c->deadline_ms = INT64_MAX;
-	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 }
 
 static bool
@@ -286,55 +283,6 @@ cd_mon_line(json_t *o, size_t *len)
 	return l;
 }
 
-/*
- * Appends N bytes of S, unframed, to C's output unless more than CAP
- * bytes would then wait there: 0, or -1 (nothing appended).  cd_sock.c
- * writes it out as the client reads.
- */
-static int
-cd_mon_push(struct cd_client *c, const char *s, size_t n, size_t cap)
-{
-	size_t queued = c->outlen - c->outoff;
-	char *out;
-
-	if (queued + n > cap)
-		return -1;
-	/* What was sent goes, so a reader that never drains all of it
-	 * does not grow the buffer. */
-	if (c->outoff > 0) {
-		memmove(c->out, c->out + c->outoff, queued);
-		c->outlen = queued;
-		c->outoff = 0;
-	}
-	if ((out = realloc(c->out, c->outlen + n)) == NULL)
-		return -1;
-	c->out = out;
-	memcpy(c->out + c->outlen, s, n);
-	c->outlen += n;
-	return 0;
-}
-
-/* Tells C how many events it lost, once its queue has room for it. */
-static void
-cd_mon_tell(struct cd_client *c)
-{
-	struct cd_mon *m = c->mon;
-	size_t len;
-	char *l;
-
-	if (m->lost_queue + m->lost_rate == 0)
-		return;
-	l = cd_mon_line(json_pack("{s:s, s:I, s:I, s:I}", "type", "dropped",
-	                    "events",
-	                    (json_int_t)(m->lost_queue + m->lost_rate),
-	                    "queue_full", (json_int_t)m->lost_queue,
-	                    "rate_limited", (json_int_t)m->lost_rate),
-	    &len);
-	if (l != NULL && cd_mon_push(c, l, len, CD_MON_QUEUE) == 0)
-		m->lost_queue = m->lost_rate = 0;
-	free(l);
-}
-
 void
 cd_mon_event(struct cd *d, const struct dpc_wire_event *ev)
 {
@@ -351,13 +299,14 @@ cd_mon_event(struct cd *d, const struct dpc_wire_event *ev)
 			m->lost_rate++;
 			continue;
 		}
-		cd_mon_tell(c);
 		if (line == NULL &&
 		    (line = cd_mon_line(cd_mon_json(d, ev), &len)) == NULL)
 			return;
-		if (m->lost_queue + m->lost_rate > 0 ||
-		    cd_mon_push(c, line, len, CD_MON_QUEUE) < 0)
-			m->lost_queue++;
+		/* Lost on the way to the child: told as over the rate. */
+		if (cd_ctl_mon(d, i, m->lost_rate, line, len) == 0)
+			m->lost_rate = 0;
+		else
+			m->lost_rate++;
 	}
 	free(line);
 }
@@ -365,7 +314,11 @@ cd_mon_event(struct cd *d, const struct dpc_wire_event *ev)
 void
 cd_mon_tick(struct cd *d)
 {
-	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
-		if (d->cl[i] != NULL && d->cl[i]->mon != NULL)
-			cd_mon_tell(d->cl[i]);
+	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
+		struct cd_mon *m = d->cl[i] != NULL ? d->cl[i]->mon : NULL;
+
+		if (m != NULL && m->lost_rate > 0 &&
+		    cd_ctl_mon(d, i, m->lost_rate, NULL, 0) == 0)
+			m->lost_rate = 0;
+	}
 }

@@ -6,6 +6,7 @@
  */
 #include "control/daemon/cd_proc_mon.h"
 #include "control/proc/proc.h"
+#include "control/daemon/cd_proc_ctl.h"
 
 extern const struct proc_def cd_proc_ident_def, cd_proc_fetch_def;
 
@@ -15,7 +16,7 @@ const struct proc_def *const proc_defs[PROC_MAX] = {
 	/* fetch: control/ident/fetch_proc*.c */
 	[PROC_FETCH] = &cd_proc_fetch_def,
 	/* control: control/ctl/ */
-	[PROC_CTL] = NULL,
+	[PROC_CTL] = &cd_proc_ctl_def,
 	/* monitoring: control/mon/ */
 	[PROC_MON] = &cd_proc_mon_def,
 };

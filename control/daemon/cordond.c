@@ -223,50 +223,27 @@ cd_poll_timeout(struct cd *d, int64_t now)
 		t = d->dp_next_ms;
 	if (d->proc_next_ms < t)
 		t = d->proc_next_ms;
-	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
-		if (d->cl[i] != NULL && d->cl[i]->deadline_ms < t)
-			t = d->cl[i]->deadline_ms;
 	if (cd_syslog_next_ms(d) < t)
 		t = cd_syslog_next_ms(d);
 	return t <= now ? 0 : (int)(t - now);
 }
 
-/* Fills PFD: listeners, signals, the dataplane channel, then clients. */
-static unsigned
-cd_poll_fill(struct cd *d, struct pollfd *pfd, int *slot)
-{
-	unsigned n = 0;
-
-	pfd[n++] = (struct pollfd){ .fd = d->sigfd, .events = POLLIN };
-	pfd[n++] = (struct pollfd){ .fd = d->lfd, .events = POLLIN };
-	pfd[n++] = (struct pollfd){ .fd = d->rofd, .events = POLLIN };
-	pfd[n++] = (struct pollfd){ .fd = d->be->poll_fd(d), .events = POLLIN };
-	for (unsigned i = 0; i < CD_CLIENT_MAX; i++) {
-		struct cd_client *c = d->cl[i];
-
-		if (c == NULL)
-			continue;
-		pfd[n].fd = c->fd;
-		pfd[n].events = c->outlen > c->outoff ? POLLOUT
-		                : c->closing          ? 0
-		                                      : POLLIN;
-		pfd[n].revents = 0;
-		slot[n++] = (int)i;
-	}
-	return n;
-}
-
+/* The control sockets' clients are the control child's (cd_proc_ctl.c):
+ * here signals, the dataplane channel, SNMP and the children's
+ * channels (the Prometheus listener and syslog targets are the
+ * monitoring child's). */
 static void
 cd_poll_once(struct cd *d)
 {
-	struct pollfd pfd[4 + CD_CLIENT_MAX + CD_SNMP_FD_MAX + PROC_MAX];
-	int slot[4 + CD_CLIENT_MAX];
-	unsigned n = cd_poll_fill(d, pfd, slot);
+	struct pollfd pfd[2 + CD_SNMP_FD_MAX + PROC_MAX];
+	unsigned n = 2;
 	int timeout = cd_poll_timeout(d, clk_mono_ms());
 	unsigned nsnmp = cd_snmp_poll_fill(d, pfd + n, CD_SNMP_FD_MAX, &timeout);
 	struct pollfd *ppfd = pfd + n + nsnmp;
 	unsigned nproc = proc_poll_fill(&d->procs, ppfd);
 
+	pfd[0] = (struct pollfd){ .fd = d->sigfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = d->be->poll_fd(d), .events = POLLIN };
 	if (poll(pfd, n + nsnmp + nproc, timeout) < 0) {
 		if (errno != EINTR)
 			cd_log("poll: %s", strerror(errno));
@@ -275,17 +252,8 @@ cd_poll_once(struct cd *d)
 	if (pfd[0].revents)
 		cd_signal_read(d);
 	/* Readable: log events; EOF only on a 0-length read or an error. */
-	if (pfd[3].revents)
-		d->be->poll_in(d, pfd[3].fd);
-	for (unsigned i = 4; i < n; i++)
-		if (pfd[i].revents && d->cl[slot[i]] != NULL)
-			cd_client_io(d, (unsigned)slot[i], pfd[i].revents);
-	/* After the clients: accepting may close one for a newcomer in
-	 * its slot, which must not be given the closed one's events. */
-	if (pfd[1].revents & POLLIN)
-		cd_sock_accept(d, d->lfd, false);
-	if (pfd[2].revents & POLLIN)
-		cd_sock_accept(d, d->rofd, true);
+	if (pfd[1].revents)
+		d->be->poll_in(d, pfd[1].fd);
 	cd_snmp_poll_done(d, pfd + n, nsnmp);
 	proc_poll_done(&d->procs, ppfd, nproc);
 }
@@ -297,7 +265,6 @@ cd_loop(struct cd *d)
 		d->proc_next_ms =
 		    clk_mono_ms() + proc_tick(&d->procs, clk_mono_ms());
 		cd_poll_once(d);
-		cd_client_timeouts(d, clk_mono_ms());
 		d->be->tick(d);
 		cd_confirm_tick(d);
 		cd_syslog_tick(d);
@@ -391,7 +358,10 @@ cd_main(struct cd *d)
 int
 main(int argc, char **argv)
 {
-	static struct cd d = { .lfd = -1, .rofd = -1, .sigfd = -1 };
+	static struct cd d = { .lfd = -1,
+		.rofd = -1,
+		.sigfd = -1,
+		.ctlp = { .serving = -1 } };
 	int check = 0; /* 1: -n, 2: --check-start */
 	int rc;
 

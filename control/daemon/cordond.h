@@ -18,6 +18,7 @@
 #include "config/load/conf.h"
 #include "control/daemon/cd_alarm.h"
 #include "control/daemon/cd_backend.h"
+#include "control/daemon/cd_proc_ctl.h"
 #include "control/daemon/cd_rulectr.h"
 #include "control/daemon/cd_sess.h"
 #include "control/daemon/cd_util.h"
@@ -32,13 +33,7 @@
 
 #define CD_VERSION              "0.1.0"
 #define CD_REQ_MAX              (1u << 20) /* request body bytes */
-#define CD_REQ_TIMEOUT_MS       5000       /* a request must arrive within */
-#define CD_OUT_TIMEOUT_MS       30000      /* a reply must drain within */
-#define CD_CLIENT_MAX           64
-#define CD_CLIENT_ROOT_RESERVED 8  /* slots only root can take */
-#define CD_CLIENT_RW_RESERVED   16 /* slots the read-only socket cannot take */
-#define CD_CLIENT_PER_UID       8  /* clients per non-root uid, both sockets */
-#define CD_ACCEPT_BURST         16 /* connections accepted per wake-up */
+#define CD_CLIENT_MAX           64 /* the control child's slots (ctl_proc.h) */
 #define CD_START_MARGIN_MS                                                     \
 	100                      /* a change starts only this far from
 				   the client's deadline */
@@ -72,18 +67,16 @@ struct cd_alarm {
 	int64_t since; /* unix seconds; 0: not raised */
 };
 
+/* A client of the control sockets, as the control child handed it over
+ * (cd_proc_ctl.c): who it is is read here, from cordond's own copy of
+ * its socket. */
 struct cd_client {
-	int fd;
+	int fd; /* cordond's copy: credentials, listener, hang-up */
+	uint32_t cid;
 	bool ro;
-	bool closing; /* close once OUT has drained */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	uint8_t *in;
-	size_t inlen, incap;
-	char *out;
-	size_t outlen, outoff;
-	int64_t deadline_ms;
 	int64_t since_ms;   /* accepted at (clk_mono_ms) */
 	struct cd_mon *mon; /* a monitor subscriber (cd_mon.c), else NULL */
 };
@@ -152,6 +145,7 @@ struct cd {
 	struct cd_prom *prom;     /* NULL: no Prometheus listener */
 	struct cd_sessions *sess; /* NULL: no identity group */
 	struct cd_mon *mon_new;   /* subscribed, not yet attached (cd_mon.c) */
+	struct cd_ctl ctlp;       /* the control child (cd_proc_ctl.c) */
 	bool quit;
 
 	/* children (cd_proc.c, control/proc) */
@@ -238,27 +232,10 @@ struct nft_ctx;
 void cd_nft_host(struct cd *d, const struct cd_running *r);
 void cd_nft_close(struct cd *d);
 
-/* cd_sock.c: control sockets and clients */
+/* cd_sock.c: the control sockets' listeners (their clients are the
+ * control child's, cd_proc_ctl.c) */
 int cd_sock_open(struct cd *d);
 void cd_sock_close(struct cd *d);
-void cd_sock_accept(struct cd *d, int lfd, bool ro);
-void cd_client_io(struct cd *d, unsigned i, short revents);
-void cd_client_timeouts(struct cd *d, int64_t now);
-/*
- * Before a request is acted on: 1 to serve it; 0 when its deadline has
- * passed (or is too near for a CHANGE), E filled; -1 when the client has
- * gone (no reply).  For a CHANGE with a deadline it sends the start
- * notice, and a client that cannot take it has gone.
- */
-int cd_client_admit(const struct cd_client *c, int64_t deadline_ms, bool change,
-    struct cd_err *e);
-
-/*
- * cd_sock_limit.c: a slot for a new client of UID on the read-only (RO)
- * or control socket.  Returns a free slot (*EVICT false), the slot of
- * an idle client to close first (*EVICT true), or -1 (refused).
- */
-int cd_sock_slot(struct cd_client *const *cl, bool ro, uid_t uid, bool *evict);
 
 /* cd_evid.c: cordon-dp's evidence notes to syslog; show captures. */
 struct dpc_msg_evidence;

@@ -1,5 +1,5 @@
 /*
- * Who gets a control socket slot (control/daemon/cd_sock_limit.c): a
+ * Who gets a control socket slot (control/ctl/ctl_slot.c): a
  * non-root uid holds at most 8 on both sockets, root's reserve and the
  * control socket's reserve hold, a full pool closes the oldest idle
  * connection of the uid holding the most, never one waiting for its
@@ -15,10 +15,10 @@
 
 #include <cmocka.h>
 
-#include "control/daemon/cordond.h"
+#include "control/ctl/ctl_proc.h"
 
-static struct cd_client pool[CD_CLIENT_MAX];
-static struct cd_client *cl[CD_CLIENT_MAX];
+static struct ctl_client pool[CTL_CLIENT_MAX];
+static struct ctl_client *cl[CTL_CLIENT_MAX];
 
 static int
 setup(void **state)
@@ -36,10 +36,10 @@ fill(unsigned n, uid_t uid, bool ro)
 {
 	static int64_t t;
 
-	for (unsigned i = 0; i < CD_CLIENT_MAX && n > 0; i++) {
+	for (unsigned i = 0; i < CTL_CLIENT_MAX && n > 0; i++) {
 		if (cl[i] != NULL)
 			continue;
-		pool[i] = (struct cd_client){ .fd = -1,
+		pool[i] = (struct ctl_client){ .fd = -1,
 			.uid = uid,
 			.ro = ro,
 			.since_ms = ++t };
@@ -53,7 +53,7 @@ static int
 slot(bool ro, uid_t uid, bool *evict)
 {
 	errno = 0;
-	return cd_sock_slot(cl, ro, uid, evict);
+	return ctl_slot(cl, ro, uid, evict);
 }
 
 static void
@@ -100,7 +100,7 @@ test_root_never_evicted(void **state)
 	bool evict;
 
 	(void)state;
-	fill(CD_CLIENT_MAX, 0, false);
+	fill(CTL_CLIENT_MAX, 0, false);
 	assert_int_equal(slot(false, 0, &evict), -1);
 	assert_int_equal(slot(true, 5, &evict), -1);
 }

@@ -125,7 +125,7 @@ class Rig(Cordond):
         return {s["id"]: s for s in self.once("session-list")["sessions"]}
 
     def procs(self):
-        return {p["name"]: p for p in self.once("status")["processes"]}
+        return procs(self)
 
     def alarms(self):
         return self.once("alarm-list")
@@ -310,6 +310,11 @@ def src_pool():
 
 # --- the children -----------------------------------------------------------
 
+def procs(rig):
+    """`show status`'s processes of any rig, by name."""
+    return {p["name"]: p for p in rig.once("status")["processes"]}
+
+
 def wait_back(rig, name, old, timeout=BACK_S):
     """Child NAME runs again under a pid other than OLD and is ready:
     (its status row, seconds waited).  Polled every 10 ms; while the
@@ -319,8 +324,8 @@ def wait_back(rig, name, old, timeout=BACK_S):
     last = None
     while time.monotonic() < end:
         try:
-            p = rig.procs()[name]
-        except (OSError, ValueError, AssertionError) as e:
+            p = procs(rig)[name]
+        except (OSError, ValueError, AssertionError, KeyError) as e:
             last = e
             time.sleep(0.01)
             continue

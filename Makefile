@@ -187,7 +187,8 @@ fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_knock \
 	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims \
 	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow \
-	    $(BUILD)/fuzz/fuzz_proc_ctl $(BUILD)/fuzz/fuzz_ctl_child
+	    $(BUILD)/fuzz/fuzz_proc_ctl $(BUILD)/fuzz/fuzz_ctl_child \
+	    $(BUILD)/fuzz/fuzz_proc_hdr
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
@@ -250,6 +251,12 @@ $(BUILD)/fuzz/fuzz_ctl_child: tests/fuzz/fuzz_ctl_child.c \
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson
 
+# The channel of cordond's children: header and receive (control/proc).
+$(BUILD)/fuzz/fuzz_proc_hdr: tests/fuzz/fuzz_proc_hdr.c \
+		control/proc/proc_msg.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
 fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) pkt
 	tests/fuzz/run.sh $(FUZZ_SECONDS) conf
@@ -261,6 +268,7 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) prxflow
 	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_ctl
 	tests/fuzz/run.sh $(FUZZ_SECONDS) ctl_child
+	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_hdr
 
 lint:
 	@tools/lint.sh

@@ -247,6 +247,8 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" proc_ctl
 	check "fuzz: the control child's receiver, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" ctl_child
+	check "fuzz: the children's channel, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" proc_hdr
 }
 
 # The build enforces the layers: includes and calls against the grain

@@ -195,6 +195,32 @@ prom_alarms(FILE *f, const json_t *st)
 	}
 }
 
+/* cordond's children (status.processes), one sample each. */
+static void
+prom_procs(FILE *f, const json_t *st)
+{
+	const json_t *list = json_object_get(st, "processes"), *p;
+	static const struct prom_one fam[] = {
+		{ "ready", "cordon_process_up", "gauge",
+		    "1 while the process is running and sandboxed, else 0." },
+		{ "crashes", "cordon_process_restarts_total", "counter",
+		    "Restarts of the process since cordond started." },
+		{ "refused", "cordon_process_refused_total", "counter",
+		    "Messages of the process refused (it was killed)." },
+	};
+	size_t i;
+
+	for (unsigned k = 0; k < PROM_N(fam) && json_array_size(list) > 0;
+	     k++) {
+		prom_family(f, fam[k].name, fam[k].type, fam[k].help);
+		json_array_foreach(list, i, p) {
+			prom_sample(f, fam[k].name,
+			    json_object_get(p, fam[k].key), "process",
+			    prom_str(p, "name"), PROM_END);
+		}
+	}
+}
+
 /* A family with one label, from a JSON object NAME -> count. */
 static void
 prom_map(FILE *f, const json_t *map, const char *name, const char *label,
@@ -563,6 +589,7 @@ cli_prom_format_all(const struct cli_prom_in *in)
 		return NULL;
 	prom_status(f, in->status);
 	prom_alarms(f, in->status);
+	prom_procs(f, in->status);
 	prom_confirm(f, in->status);
 	if (json_is_object(in->counters))
 		prom_counters(f, in->counters, in->rules);

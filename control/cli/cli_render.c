@@ -129,7 +129,7 @@ cli_fmt(const json_t *v)
  * audit log has it; -j keeps the number. */
 static const char *const cli_time_keys[] = { "time", "started", "activated",
 	"since", "alarm_since", "deadline", "confirm_deadline", "build_epoch",
-	"acked_at", NULL };
+	"acked_at", "up_since", NULL };
 
 static char *
 cli_fmt_time(long long t)

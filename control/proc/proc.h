@@ -68,11 +68,16 @@ struct proc_def {
 	const char *user; /* its own system user: "cordon-ident" */
 	bool net;         /* keeps the host's network namespace */
 	/* The child's main after exec, fd PROC_CHILD_FD its channel; it
-	 * calls proc_sandbox itself once initialised.  Exit status. */
+	 * calls proc_sandbox itself once initialised, then sends
+	 * PROC_T_READY (before it, the parent takes only PROC_T_LOG), and
+	 * returns when the channel closes (the parent is gone; it also
+	 * gets SIGKILL then).  Exit status. */
 	int (*run)(int fd);
 	/* Parent side: one message from this child (already checked by
-	 * proc_msg_recv: header, length).  -1: the child broke the
-	 * protocol (the parent kills and restarts it). */
+	 * proc_recv: header, length; a type >= PROC_T_BASE, and only
+	 * after READY).  The handler owns PASSFD (-1: none) whatever it
+	 * returns.  -1: the child broke the protocol (the parent kills
+	 * and restarts it, counted as refused). */
 	int (*in)(void *arg, struct proc_child *c, const struct proc_hdr *h,
 	    const uint8_t *p, int passfd);
 	/* Parent side: the child is up again (sandboxed, READY): send it
@@ -85,15 +90,17 @@ struct proc_def {
 /* The parent's view of one child. */
 struct proc_child {
 	const struct proc_def *def;
-	pid_t pid;                         /* 0: not running */
-	int fd;                            /* the parent's end; -1 when down */
-	bool ready;                        /* READY seen since the last start */
-	unsigned starts, crashes, refused; /* counters (show, SNMP) */
-	unsigned backoff_ms;
+	pid_t pid;  /* 0: not running */
+	int fd;     /* the parent's end; -1 when down */
+	bool ready; /* READY seen since the last start */
+	/* counters (show status): starts; crashes, every end (each one
+	 * restarted); refused, killed by proc_fail */
+	unsigned starts, crashes, refused;
+	unsigned backoff_ms;   /* the next restart's delay after this */
 	int64_t next_start_ms; /* CLOCK_MONOTONIC */
-	int64_t up_since_ms;
-	int64_t crash_ms[8]; /* the last crashes' times: crash loop */
-	char last_exit[64];  /* "killed by SIGSYS", "exit 1" */
+	int64_t up_since_ms;   /* the last start (CLOCK_MONOTONIC) */
+	int64_t crash_ms[8];   /* the last crashes' times: crash loop */
+	char last_exit[64];    /* "killed by SIGSYS", "exit 1" */
 };
 
 /* ---- messages (proc_msg.c) ---- */

@@ -120,13 +120,12 @@ proc_recv(int fd, struct proc_hdr *h, uint8_t *buf, size_t cap, int *passfd)
 	n = recvmsg(fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return -1;
-	if (n == 0) {
-		errno = ECONNRESET;
-		return -1;
-	}
+	/* Descriptors first: whatever is refused, none stays open. */
 	if (proc_recv_fds(&m, passfd) < 0)
 		return -1;
-	if (m.msg_flags & MSG_TRUNC)
+	if (n == 0)
+		errno = ECONNRESET; /* the peer closed (we never send 0) */
+	else if (m.msg_flags & MSG_TRUNC)
 		errno = EMSGSIZE;
 	else if (proc_hdr_check(h, (size_t)n) == 0)
 		return (ssize_t)h->len;

@@ -269,6 +269,37 @@ test_alarms(void **state)
 }
 
 /*
+ * cordond's children (issue 15): up and restarts per process, from
+ * status.processes; none listed, no family at all.
+ */
+static void
+test_processes(void **state)
+{
+	json_t *st = parse(status_json);
+	char *t = cli_prom_format(st, NULL, NULL);
+
+	(void)state;
+	assert_null(strstr(t, "cordon_process_"));
+	free(t);
+	json_object_set_new(st, "processes",
+	    json_pack("[{s:s, s:b, s:i, s:i}, {s:s, s:b, s:i, s:i}]", "name",
+	        "identity", "ready", 1, "crashes", 3, "refused", 1, "name",
+	        "fetch", "ready", 0, "crashes", 0, "refused", 0));
+	t = cli_prom_format(st, NULL, NULL);
+	assert_true(has_line(t, "# TYPE cordon_process_up gauge"));
+	assert_true(has_line(t, "cordon_process_up{process=\"identity\"} 1"));
+	assert_true(has_line(t, "cordon_process_up{process=\"fetch\"} 0"));
+	assert_true(
+	    has_line(t, "# TYPE cordon_process_restarts_total counter"));
+	assert_true(has_line(t,
+	    "cordon_process_restarts_total{process=\"identity\"} 3"));
+	assert_true(has_line(t,
+	    "cordon_process_refused_total{process=\"identity\"} 1"));
+	free(t);
+	json_decref(st);
+}
+
+/*
  * What only cordond's own state knows (issue 14): in sync, a pending
  * commit confirmed, the syslog pipeline and its targets, the monitors,
  * the sessions and cordond's knock verdicts.
@@ -331,6 +362,7 @@ main(void)
 		cmocka_unit_test(test_dataplane_down),
 		cmocka_unit_test(test_rules_action_unknown),
 		cmocka_unit_test(test_alarms),
+		cmocka_unit_test(test_processes),
 		cmocka_unit_test(test_daemon_state),
 	};
 

@@ -441,6 +441,11 @@ def kill_one(rig, name, pool, sessions_before):
     ok_adds = [r for _, r in admin.adds if r and r.get("ok")]
     assert ok_adds, (where, admin.adds)
     assert admin.scrapes[-1][0] == 200, (where, admin.scrapes[-1])
+    # Prometheus counts the restart too.
+    want = ('\ncordon_process_restarts_total{process="%s"} %d\n' % (
+        name, p1["crashes"])).encode()
+    wait_for(where + ": the restart in Prometheus",
+             lambda: want in b"\n" + rig.scrape()[1], timeout=5)
     return errors, {s for s in now}
 
 
@@ -586,3 +591,47 @@ def test_crash_loop_backs_off_and_clears(rig):
     r = rig.add(next(pool))
     assert r["ok"], r
     print("back after:", ["%.2f" % b for b in back])
+
+
+HANG_S = 10             # PROC_HANG_MS: a ping unanswered this long
+
+
+@pytest.mark.parametrize("name", ["control", "monitoring", "identity"])
+def test_hung_child_is_killed(rig, name):
+    """Regression: a child that stops reading its channel (SIGSTOP here;
+    a parser looping would do the same) was never noticed: a stopped
+    control child locked every admin out, a stopped monitoring child
+    every scrape, until someone killed it by hand.  Now the parent's
+    pings go unanswered, it kills the child after HANG_S and starts
+    another; meanwhile admins get errors, never a hang or a false ok,
+    and enforcement goes on."""
+    pool = src_pool()
+    sessions = open_sessions(rig, [next(pool) for _ in range(2)])
+    ps = rig.procs()
+    if name not in ps:
+        pytest.skip("no %s child in this build" % name)
+    c0 = rig.counters()
+    p0 = ps[name]
+    os.kill(p0["pid"], signal.SIGSTOP)
+    t0 = time.monotonic()
+    try:
+        if name == "control":
+            r = rig.ctl("-t", "1", "show", "status", timeout=10)
+            assert r.returncode == 3, (r.stdout, r.stderr)
+            assert "nothing was changed" in r.stderr, r.stderr
+        p1, _ = wait_back(rig, name, p0["pid"], timeout=HANG_S + 5)
+    finally:
+        if pid_alive(p0["pid"]):
+            os.kill(p0["pid"], signal.SIGCONT)
+    took = time.monotonic() - t0
+    assert HANG_S - 1 <= took <= HANG_S + 5, took
+    assert not pid_alive(p0["pid"]), "the hung child was left running"
+    assert p1["starts"] == p0["starts"] + 1, (p0, p1)
+    assert "%s: pid %d left a ping unanswered (hung): killed" % (
+        name, p0["pid"]) in rig.logtext()
+    a = alarm(rig, "process-restarted")
+    assert a is not None and name in a["detail"], a
+    assert sessions <= set(rig.sessions())
+    check_between(c0, grow(rig, c0), "hung " + name)
+    assert rig.scrape()[0] == 200
+    assert rig.ctl("show", "status").returncode == 0

@@ -166,24 +166,28 @@ proc_schedule(struct proc_child *c, int64_t now)
 /*
  * A ready child is pinged every PROC_PING_MS (proc_recv answers in the
  * child); one that leaves a ping unanswered for its hang_ms is stopped
- * or looping: killed, hence restarted.  Returns when to look again.
+ * or looping, and so is one not READY that long after its start:
+ * killed, hence restarted.  Returns when to look again.
  */
 static int64_t
 proc_watch(struct proc_set *s, struct proc_child *c, int64_t now)
 {
 	unsigned hang = c->def->hang_ms ? c->def->hang_ms : PROC_HANG_MS;
+	int64_t since = c->ready ? c->ping_ms : c->up_since_ms;
 	struct pollfd p = { .fd = c->fd, .events = POLLIN };
 
-	if (!c->ready || c->fd < 0)
+	if (c->fd < 0)
 		return now + PROC_PING_MS;
-	if (c->ping_ms != 0) {
-		if (now - c->ping_ms < hang)
-			return c->ping_ms + hang;
+	if (since != 0) {
+		if (now - since < hang)
+			return since + hang;
 		/* We may be the late one (a long commit): its answer is
 		 * read first. */
 		if (poll(&p, 1, 0) > 0)
 			return now;
-		proc_kill(s, c, "left a ping unanswered (hung)");
+		proc_kill(s, c,
+		    c->ready ? "left a ping unanswered (hung)"
+		             : "was not ready in time (hung)");
 		return now + PROC_PING_MS;
 	}
 	if (now - c->pong_ms < PROC_PING_MS)

@@ -635,3 +635,53 @@ def test_hung_child_is_killed(rig, name):
     check_between(c0, grow(rig, c0), "hung " + name)
     assert rig.scrape()[0] == 200
     assert rig.ctl("show", "status").returncode == 0
+
+
+def children(ppid, name):
+    """Pids of PPID's children running `cordond -P NAME`."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) != ppid:
+                    continue
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                if f.read().split(b"\0")[1:3] == [b"-P", name.encode()]:
+                    out.append(int(d))
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def test_child_stopped_while_starting_is_killed(rig):
+    """Regression: a child stuck before READY (stopped here as soon as
+    it is seen, most often before it is ready; a start that hangs would
+    do the same) was left so for good.  Now it is killed after HANG_S
+    and another one started."""
+    p0 = rig.procs()["identity"]
+    os.kill(p0["pid"], signal.SIGKILL)
+    end = time.monotonic() + 5
+    pid = None
+    while pid is None and time.monotonic() < end:
+        new = [p for p in children(rig.proc.pid, "identity")
+               if p != p0["pid"]]
+        if new:
+            pid = new[0]
+            os.kill(pid, signal.SIGSTOP)
+    assert pid, "no new identity child seen"
+    try:
+        early = not rig.procs()["identity"]["ready"]
+        p2, _ = wait_back(rig, "identity", pid, timeout=HANG_S + 5)
+    finally:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGCONT)
+    assert not pid_alive(pid)
+    why = "was not ready in time" if early else "left a ping unanswered"
+    assert "identity: pid %d %s (hung): killed" % (pid, why) in \
+        rig.logtext()
+    assert p2["starts"] == p0["starts"] + 2, (p0, p2)
+    r = rig.add(SESS_SRC)
+    assert r["ok"], r
+    print("stopped before READY:", early)

@@ -332,7 +332,8 @@ pinged(void)
  * The watchdog: a ready child is pinged every PROC_PING_MS; its pong
  * clears the ping; one left unanswered PROC_HANG_MS is killed without
  * blame (restarted), unless its answer is waiting to be read (the
- * parent was the late one); a pong for no ping breaks the protocol.
+ * parent was the late one), as is one not READY that long after its
+ * start; a pong for no ping breaks the protocol.
  */
 static void
 test_hung_child_killed(void **state)
@@ -369,6 +370,17 @@ test_hung_child_killed(void **state)
 	assert_int_equal(c->fd >= 0, 1);
 	proc_tick(&set, now + PROC_HANG_MS);
 	assert_non_null(strstr(seen.log, "left a ping unanswered (hung)"));
+	assert_killed(c, pid, 0);
+	/* A child not READY within PROC_HANG_MS of its start. */
+	teardown(NULL);
+	setup(NULL);
+	c = played(false);
+	pid = c->pid;
+	c->up_since_ms = now;
+	proc_tick(&set, now + PROC_HANG_MS - 1);
+	assert_int_equal(c->fd >= 0, 1);
+	proc_tick(&set, now + PROC_HANG_MS);
+	assert_non_null(strstr(seen.log, "was not ready in time (hung)"));
 	assert_killed(c, pid, 0);
 	/* A pong nobody asked for. */
 	teardown(NULL);

@@ -112,6 +112,13 @@ proc_exec(struct proc_set *s, const struct proc_def *def, int cfd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* systemd's sockets are the parent's to use, not a child's. */
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
 	if (cfd == PROC_CHILD_FD) {
 		if (fcntl(cfd, F_SETFD, 0) < 0)
 			_exit(127);

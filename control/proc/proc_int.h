@@ -18,6 +18,10 @@ void proc_close(struct proc_set *s, struct proc_child *c);
 int proc_dispatch(struct proc_set *s, struct proc_child *c,
     const struct proc_hdr *h, int passfd, const char **why);
 
+/* proc_users.c: NAME's uid and gid; -1 (ENOENT: no such user; EPERM:
+ * root's uid or group). */
+int proc_user_ids(const char *name, uid_t *uid, gid_t *gid);
+
 /* proc_seccomp.c: the allow-list (common + SYSCALLS) built before the
  * sandbox (NULL, logged on FD), loaded as its last step (0 or -1). */
 void *proc_seccomp_build(const char *const *syscalls, int fd);

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -121,17 +120,12 @@ proc_sandbox(const struct proc_def *def, const char *const *syscalls,
     const int *keep, unsigned nkeep)
 {
 	pid_t parent = getppid();
-	struct passwd *pw = getpwnam(def->user);
 	uid_t uid;
 	gid_t gid;
 	void *sc;
 
-	if (pw == NULL || pw->pw_uid == 0 || pw->pw_gid == 0) {
-		errno = errno ? errno : ENOENT;
+	if (proc_user_ids(def->user, &uid, &gid) < 0)
 		return proc_say_fail(def->user);
-	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
 	if ((sc = proc_seccomp_build(syscalls, PROC_CHILD_FD)) == NULL)
 		return proc_say_fail("seccomp");
 	if (proc_close_rest(keep, nkeep) < 0)

@@ -44,22 +44,46 @@ proc_useradd(const char *name)
 	return 0;
 }
 
+int
+proc_user_ids(const char *name, uid_t *uid, gid_t *gid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int rc = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+
+	if (rc != 0 || res == NULL) {
+		errno = rc ? rc : ENOENT;
+		return -1;
+	}
+	/* A child as root, or in root's group, would be no sandbox. */
+	if (pw.pw_uid == 0 || pw.pw_gid == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	*uid = pw.pw_uid;
+	*gid = pw.pw_gid;
+	return 0;
+}
+
 static int
 proc_user(const char *name)
 {
-	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
 
-	errno = 0;
-	if ((pw = getpwnam(name)) != NULL)
-		return pw->pw_uid == 0 ? (errno = EPERM, -1) : 0;
-	if (proc_useradd(name) < 0)
+	int e;
+
+	if (proc_user_ids(name, &uid, &gid) == 0)
+		return 0;
+	if (errno != ENOENT)
 		return -1;
-	errno = 0;
-	if ((pw = getpwnam(name)) == NULL) {
-		errno = errno ? errno : ENOENT;
-		return -1;
-	}
-	return 0;
+	/* Another cordond starting at the same time may have made it:
+	 * its useradd or ours fails, the user is there all the same. */
+	e = proc_useradd(name) < 0 ? errno : 0;
+	if (proc_user_ids(name, &uid, &gid) == 0)
+		return 0;
+	errno = e ? e : errno;
+	return -1;
 }
 
 /* Only "." and "..": 0; anything else: -1 ENOTEMPTY. */

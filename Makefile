@@ -69,11 +69,18 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
 PROGS	:= $(BUILD)/cordon-dp $(BUILD)/cordonctl $(BUILD)/cordond \
 	   $(BUILD)/cordon-knock
+# A test-only cordond whose identity child calls mount(2) on a marker
+# token (CORDON_TEST_SYSCALL, tests/ctl/test_ident_proc.py): never
+# installed; `make CORDON_TEST_SYSCALL=1` puts the same into every build.
+TESTSYS	:= $(BUILD)/tests/cordond-testsys
+ifeq ($(CORDON_TEST_SYSCALL),1)
+CFLAGS	+= -DCORDON_TEST_SYSCALL
+endif
 
 .PHONY: all deps test demo bench fuzz lint clean unit asan check-config \
 	layers
 
-all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS) $(LAYER_OKS)
+all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS) $(LAYER_OKS) $(TESTSYS)
 
 # Only the layer checks (tests/layers/test_layers.sh).
 layers: $(LAYER_OKS)
@@ -126,6 +133,18 @@ $(BUILD)/cordon-dp: $(BUILD)/obj/dataplane/main.o $(LIBS_dataplane)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/cordond: $(BUILD)/obj/control/daemon/cordond.o $(LIBS_control)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/testsys/ident_proc.o: control/ident/ident_proc.c \
+		| $(BUILD)/inc/control
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call LAYER_CFLAGS,control) -DCORDON_TEST_SYSCALL \
+	    -c $< -o $@
+
+# Its own ident_proc.o comes first: the archive's is never pulled in.
+$(TESTSYS): $(BUILD)/obj/control/daemon/cordond.o \
+		$(BUILD)/obj/testsys/ident_proc.o $(LIBS_control)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The CLI is a thin client: jansson and its own files, and libconfig to
@@ -188,7 +207,8 @@ fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_jwt $(BUILD)/fuzz/fuzz_claims \
 	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow \
 	    $(BUILD)/fuzz/fuzz_proc_ctl $(BUILD)/fuzz/fuzz_ctl_child \
-	    $(BUILD)/fuzz/fuzz_proc_hdr
+	    $(BUILD)/fuzz/fuzz_proc_hdr \
+	    $(BUILD)/fuzz/fuzz_proc_ident $(BUILD)/fuzz/fuzz_ident_child
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
@@ -205,6 +225,26 @@ $(BUILD)/fuzz/fuzz_claims: tests/fuzz/fuzz_claims.c $(wildcard config/load/*.c) 
 		core/stats/reasons.c $(wildcard core/geo/*.c) core/util/fail.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lconfig -ljansson -ldl
+
+# cordond's receiver of the identity child's messages (ident_msg.c) and
+# its check of a proposal (cd_proc_ident_chk.c).
+$(BUILD)/fuzz/fuzz_proc_ident: tests/fuzz/fuzz_proc_ident.c \
+		control/ident/ident_msg.c control/daemon/cd_proc_ident_chk.c \
+		control/ident/jose_json.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson
+
+# The identity child's receiver (ident_proc.c) with every parser behind
+# it: tokens, JWKS documents, knocks, proof of possession.
+$(BUILD)/fuzz/fuzz_ident_child: tests/fuzz/fuzz_ident_child.c \
+		control/ident/ident_proc.c control/ident/ident_msg.c \
+		$(wildcard control/ident/jose_*.c) \
+		$(wildcard control/ident/knock_*.c) control/proc/proc_msg.c \
+		control/daemon/cd_proc_ident_chk.c control/store/store_io.c \
+		core/util/ropen.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lcurl \
+	    -lconfig
 
 $(BUILD)/fuzz/fuzz_knock: tests/fuzz/fuzz_knock.c control/ident/knock_wire.c
 	@mkdir -p $(dir $@)
@@ -269,6 +309,8 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_ctl
 	tests/fuzz/run.sh $(FUZZ_SECONDS) ctl_child
 	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_hdr
+	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_ident
+	tests/fuzz/run.sh $(FUZZ_SECONDS) ident_child
 
 lint:
 	@tools/lint.sh
@@ -279,7 +321,8 @@ clean:
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/dataplane/main.d \
 	 $(BUILD)/obj/control/cli/cordonctl.d \
 	 $(BUILD)/obj/control/cli/cordon-knock.d \
-	 $(BUILD)/obj/control/daemon/cordond.d
+	 $(BUILD)/obj/control/daemon/cordond.d \
+	 $(BUILD)/obj/testsys/ident_proc.d
 
 # make format rewrites the C files as .clang-format writes them (make lint
 # checks that); make bench-compare BASE=<git ref> runs the fast-path

@@ -249,6 +249,10 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" ctl_child
 	check "fuzz: the children's channel, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" proc_hdr
+	check "fuzz: cordond's receiver of the identity child, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" proc_ident
+	check "fuzz: the identity child's receiver, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" ident_child
 }
 
 # The build enforces the layers: includes and calls against the grain

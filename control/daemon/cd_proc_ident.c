@@ -74,7 +74,8 @@ cd_ident_send_keys(struct cd *d, unsigned i, unsigned src, const char *doc,
     size_t len, uint32_t id)
 {
 	struct proc_child *c = cd_ident_child(d, PROC_IDENT);
-	struct ident_msg_keys k = { .issuer = i, .src = src,
+	struct ident_msg_keys k = { .issuer = i,
+		.src = src,
 		.len = (uint32_t)len };
 	uint8_t *b;
 	ssize_t n;
@@ -164,8 +165,8 @@ cd_ident_fetch(struct cd *d, unsigned i)
 	k->fetch_id = cd_ident_reqid(s);
 	n = ident_enc(&f, sizeof(f), ca, calen, &b);
 	free(ca);
-	if (n < 0 || proc_send(c->fd, IDENT_T_FETCH, k->fetch_id, b,
-	                 (size_t)n, -1) < 0)
+	if (n < 0 ||
+	    proc_send(c->fd, IDENT_T_FETCH, k->fetch_id, b, (size_t)n, -1) < 0)
 		k->fetch_id = 0;
 	free(b);
 }
@@ -352,8 +353,8 @@ cd_ident_wait(struct cd *d)
 	struct pollfd pfd;
 
 	if (c->pid == 0)
-		d->proc_next_ms = clk_mono_ms() +
-		                  proc_tick(&d->procs, clk_mono_ms());
+		d->proc_next_ms =
+		    clk_mono_ms() + proc_tick(&d->procs, clk_mono_ms());
 	while (!c->ready && c->fd >= 0 && clk_mono_ms() < deadline) {
 		pfd = (struct pollfd){ .fd = c->fd, .events = POLLIN };
 		if (poll(&pfd, 1, (int)(deadline - clk_mono_ms())) > 0)
@@ -363,8 +364,7 @@ cd_ident_wait(struct cd *d)
 }
 
 int
-cd_ident_check(struct cd *d, const char *tok, size_t len,
-    struct cd_idprop *p)
+cd_ident_check(struct cd *d, const char *tok, size_t len, struct cd_idprop *p)
 {
 	static uint8_t ans[sizeof(struct ident_msg_verdict) + IDENT_CLAIMS_MAX];
 	struct proc_child *c = cd_ident_wait(d);

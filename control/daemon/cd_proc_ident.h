@@ -17,7 +17,7 @@
 #include "control/ident/ident_msg.h"
 
 /* cd_idprop.rc when no identity child could answer. */
-#define CD_IDENT_DOWN (-1)
+#define CD_IDENT_DOWN       (-1)
 #define CD_IDENT_TIMEOUT_MS 1000 /* a VERIFY's answer */
 
 /* What a token would open, as the parent judged the child's verdict. */
@@ -25,7 +25,7 @@ struct cd_idprop {
 	int rc; /* enum jose_reason; CD_IDENT_DOWN */
 	int issuer;
 	int alg;
-	int64_t exp; /* unix seconds */
+	int64_t exp;    /* unix seconds */
 	json_t *claims; /* owned when rc is JOSE_OK */
 	char detail[IDENT_DETAIL_MAX];
 };

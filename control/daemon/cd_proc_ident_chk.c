@@ -73,8 +73,8 @@ cd_idprop_check(const struct conf *c, const struct ident_msg_verdict *v,
 	if (v->issuer < 0 || (unsigned)v->issuer >= c->identity.nissuers)
 		return cd_idprop_bad(out, "no such issuer");
 	ci = &c->identity.issuers[v->issuer];
-	out->claims = jose_json_object((const char *)claims, v->claims_len,
-	    &why);
+	out->claims =
+	    jose_json_object((const char *)claims, v->claims_len, &why);
 	if (out->claims == NULL)
 		return cd_idprop_bad(out, "claims are not a JSON object");
 	iss = json_string_value(json_object_get(out->claims, "iss"));

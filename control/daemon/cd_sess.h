@@ -46,16 +46,16 @@ struct cd_grant {
 /* One issuer's JWKS documents, as bytes (never parsed by cordond). */
 struct cd_iss_keys {
 	char name[CONF_NAME_MAX];
-	char *file;   /* jwks_file's bytes, or NULL */
+	char *file; /* jwks_file's bytes, or NULL */
 	size_t file_len;
-	char *uri;    /* the last good jwks_uri document (or the cache) */
+	char *uri; /* the last good jwks_uri document (or the cache) */
 	size_t uri_len;
-	char *pend;   /* a fetched one the identity child is judging */
+	char *pend; /* a fetched one the identity child is judging */
 	size_t pend_len;
-	uint32_t pend_id;      /* its KEYS request id */
-	uint32_t fetch_id;     /* the FETCH in flight; 0: none */
-	int64_t next_fetch;    /* clk_mono_ms */
-	unsigned nkeys;        /* usable keys, as the child counted them */
+	uint32_t pend_id;   /* its KEYS request id */
+	uint32_t fetch_id;  /* the FETCH in flight; 0: none */
+	int64_t next_fetch; /* clk_mono_ms */
+	unsigned nkeys;     /* usable keys, as the child counted them */
 };
 
 /* A knock sent to the identity child: its source as cordon-dp saw it. */
@@ -160,9 +160,9 @@ int cd_sess_grant(struct cd *d, const char *token, size_t len, const char *src,
  * checked (cd_idprop_check), e.g. a knock's.
  */
 struct cd_idprop;
-int cd_sess_grant_prop(struct cd *d, const struct cd_idprop *p,
-    const char *src, const char *svc, unsigned ttl, const char *via,
-    struct cd_grant **out, struct cd_err *e);
+int cd_sess_grant_prop(struct cd *d, const struct cd_idprop *p, const char *src,
+    const char *svc, unsigned ttl, const char *via, struct cd_grant **out,
+    struct cd_err *e);
 json_t *cd_grant_json(const struct cd *d, const struct cd_grant *g);
 /*
  * A grant's end in boot time: the earliest of BORN + max_ttl, BORN + TTL
@@ -323,8 +323,8 @@ int64_t cd_ident_exp(const json_t *claims, int64_t now);
 /* The config and every document to the identity child (if up). */
 void cd_ident_send_all(struct cd *d);
 /* Issuer I's document of source SRC to the identity child. */
-void cd_ident_send_keys(struct cd *d, unsigned i, unsigned src,
-    const char *doc, size_t len, uint32_t id);
+void cd_ident_send_keys(struct cd *d, unsigned i, unsigned src, const char *doc,
+    size_t len, uint32_t id);
 /* A FETCH of issuer I's jwks_uri, if the fetch child is up. */
 void cd_ident_fetch(struct cd *d, unsigned i);
 /* A request id of ours (never one of proc_call's). */

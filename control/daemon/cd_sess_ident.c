@@ -41,8 +41,7 @@ cd_ident_read(const char *path, char **out, size_t *len)
 }
 
 void
-cd_ident_cache_path(const struct cd *d, const char *name, char *out,
-    size_t len)
+cd_ident_cache_path(const struct cd *d, const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%s/jwks-%s.json", d->ctl.state_dir, name);
 }
@@ -60,13 +59,13 @@ cd_ident_unload(struct cd_sessions *s)
 }
 
 /*
- * A commit keeps an issuer's last good jwks_uri document when the
- * issuer stays (same name and jwks_uri); a new one starts from its
- * cache file.
+ * A commit keeps an issuer's last good jwks_uri document, by name (its
+ * cache file is named so too) until a fetch brings a new one; a new
+ * issuer starts from its cache file.
  */
 static void
-cd_ident_keep(struct cd_sessions *s, const struct conf_issuer *ci,
-    struct cd_iss_keys *k, const struct cd_iss_keys *old, unsigned nold)
+cd_ident_keep(const struct conf_issuer *ci, struct cd_iss_keys *k,
+    const struct cd_iss_keys *old, unsigned nold)
 {
 	for (unsigned j = 0; j < nold; j++)
 		if (strcmp(old[j].name, ci->name) == 0 && old[j].uri) {
@@ -74,7 +73,6 @@ cd_ident_keep(struct cd_sessions *s, const struct conf_issuer *ci,
 			k->uri_len = old[j].uri_len;
 			return;
 		}
-	(void)s;
 }
 
 void
@@ -100,7 +98,7 @@ cd_ident_load(struct cd *d)
 			cd_ident_read(ci->jwks_file, &k->file, &k->file_len);
 		if (ci->jwks_uri[0] == '\0')
 			continue;
-		cd_ident_keep(s, ci, k, old, nold);
+		cd_ident_keep(ci, k, old, nold);
 		if (k->uri == NULL) {
 			cd_ident_cache_path(d, ci->name, cache, sizeof(cache));
 			cd_ident_read(cache, &k->uri, &k->uri_len);
@@ -177,8 +175,8 @@ cd_ident_refuse(struct cd *d, int rc, const char *detail, struct cd_err *e)
 }
 
 int
-cd_ident_verify(struct cd *d, const char *tok, size_t len,
-    struct cd_idprop *p, struct cd_err *e)
+cd_ident_verify(struct cd *d, const char *tok, size_t len, struct cd_idprop *p,
+    struct cd_err *e)
 {
 	int rc = cd_ident_check(d, tok, len, p);
 

@@ -54,8 +54,8 @@ cd_knock_close(struct cd *d)
 }
 
 static void
-cd_knock_grant(struct cd *d, const struct cd_idprop *p, const char *svc,
-    int af, const uint8_t src[16])
+cd_knock_grant(struct cd *d, const struct cd_idprop *p, const char *svc, int af,
+    const uint8_t src[16])
 {
 	char addr[INET6_ADDRSTRLEN];
 	struct cd_grant *g;
@@ -104,11 +104,11 @@ cd_knock_in(void *arg, const struct dpc_msg_knock *k)
 	if (s == NULL || s->knock == NULL || (k->af != 4 && k->af != 6) ||
 	    k->len > IDENT_KNOCK_MAX)
 		return;
-	/* No identity child: no verdict, so no session (counted as such). */
-	if (c == NULL) {
-		knock_count(s->knock, KNOCK_R_TOKEN_REJECTED);
+	/* No identity child (restarting): no verdict, so no session; the
+	 * knock is not judged, so not counted under any reason (the
+	 * restart is: show status, process-restarted). */
+	if (c == NULL)
 		return;
-	}
 	m.now_ms = clk_unix_s() * 1000 + (clk_mono_ms() % 1000);
 	m.mono_ms = clk_mono_ms();
 	memcpy(m.src, k->src, k->af == 4 ? 4 : 16);

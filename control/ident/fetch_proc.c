@@ -13,14 +13,13 @@
  * restart).  /etc/hosts is not seen: a jwks_uri on a name only there
  * cannot be fetched.  An IP address literal needs no resolver.
  */
-#include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -31,13 +30,14 @@
 #include "core/util/ropen.h"
 
 /* libcurl: sockets, TLS, its resolver thread; no file, no exec. */
-static const char *const fetch_syscalls[] = { "socket", "connect",
-	"getsockopt", "setsockopt", "getsockname", "getpeername", "sendto",
-	"recvfrom", "sendmsg", "recvmsg", "sendmmsg", "bind", "ioctl",
-	"getrandom", "madvise", "mremap", "clone", "clone3", "set_robust_list",
-	"rseq", "pipe2", "eventfd2", "socketpair", "shutdown", "uname",
-	"clock_gettime", "gettimeofday", "clock_nanosleep", "nanosleep",
-	NULL };
+static const char *const fetch_syscalls[] = { "socket", "connect", "getsockopt",
+	"setsockopt", "getsockname", "getpeername", "sendto", "recvfrom",
+	"sendmsg", "recvmsg", "sendmmsg", "bind", "ioctl", "getrandom",
+	"madvise", "mremap", "clone", "clone3", "set_robust_list", "rseq",
+	"pipe2", "eventfd2", "socketpair", "shutdown", "uname", "fcntl",
+	"mprotect", "rt_sigprocmask", "sched_getaffinity", "epoll_create1",
+	"epoll_ctl", "epoll_wait", "epoll_pwait", "clock_gettime",
+	"gettimeofday", "clock_nanosleep", "nanosleep", NULL };
 
 static char *fetch_ca; /* the system bundle, read at start */
 static size_t fetch_ca_len;
@@ -46,8 +46,8 @@ static void
 fetch_ca_read(void)
 {
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	const char *path = v && v->cainfo ? v->cainfo
-	                                  : "/etc/ssl/certs/ca-certificates.crt";
+	const char *path =
+	    v && v->cainfo ? v->cainfo : "/etc/ssl/certs/ca-certificates.crt";
 	FILE *f = ropen_file(path);
 	char *b;
 	size_t n;
@@ -66,10 +66,17 @@ fetch_ca_read(void)
 	fclose(f);
 }
 
-/* The resolver's configuration read now, while /etc is there. */
+/*
+ * The resolver's configuration and the time zone read now, while /etc
+ * is there.  glibc reads /etc/localtime again at each localtime() while
+ * TZ is unset (OpenSSL's certificate checks call it); with TZ naming
+ * the file it keeps what it read.
+ */
 static void
 fetch_resolver_warm(void)
 {
+	setenv("TZ", ":/etc/localtime", 0);
+	tzset();
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 
 	res_init();
@@ -107,8 +114,8 @@ fetch_one(int fd, const struct proc_hdr *h, const uint8_t *p)
 		ca = (const uint8_t *)fetch_ca;
 		f.ca_len = (uint32_t)fetch_ca_len;
 	}
-	if (jose_jwks_fetch_blob(f.url, ca, f.ca_len, f.timeout_ms, &body,
-	        &len, d.err, sizeof(d.err)) == 0 &&
+	if (jose_jwks_fetch_blob(f.url, ca, f.ca_len, f.timeout_ms, &body, &len,
+	        d.err, sizeof(d.err)) == 0 &&
 	    len > 0 && len <= IDENT_DOC_MAX) {
 		d.ok = 1;
 		d.len = (uint32_t)len;
@@ -125,29 +132,13 @@ fetch_one(int fd, const struct proc_hdr *h, const uint8_t *p)
 }
 
 static int
-fetch_loop(int fd)
+fetch_dispatch(int fd, const struct proc_hdr *h, const uint8_t *p)
 {
-	static uint8_t buf[PROC_MSG_MAX];
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	struct proc_hdr h;
-	ssize_t n;
-	int pass;
-
-	for (;;) {
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			return 1;
-		n = proc_recv(fd, &h, buf, sizeof(buf), &pass);
-		if (n < 0 && errno == EAGAIN)
-			continue;
-		if (n < 0)
-			return errno == ECONNRESET ? 0 : 1;
-		if (pass >= 0)
-			close(pass);
-		if (h.type == IDENT_T_FETCH)
-			fetch_one(fd, &h, buf);
-		else
-			proc_log(fd, "fetch: message type %u refused", h.type);
-	}
+	if (h->type == IDENT_T_FETCH)
+		fetch_one(fd, h, p);
+	else
+		proc_log(fd, "fetch: message type %u refused", h->type);
+	return 0;
 }
 
 int
@@ -160,5 +151,5 @@ fetch_proc_run(int fd)
 		return 1;
 	if (proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0)
 		return 1;
-	return fetch_loop(fd);
+	return ident_chan_loop(fd, fetch_dispatch);
 }

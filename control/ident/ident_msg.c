@@ -113,15 +113,15 @@ ident_dec_config(const uint8_t *p, size_t len, struct ident_msg_config *out)
 	    out->knock_pop > 1 || out->nnat > KNOCK_NAT_MAX || out->pad != 0)
 		return ident_bad();
 	for (unsigned i = 0; i < IDENT_ISS_MAX; i++)
-		if (i < out->niss ? !ident_issuer_ok(&out->iss[i])
-		                  : !ident_zero(&out->iss[i],
-		                        sizeof(out->iss[i])))
+		if (i < out->niss
+		        ? !ident_issuer_ok(&out->iss[i])
+		        : !ident_zero(&out->iss[i], sizeof(out->iss[i])))
 			return ident_bad();
 	for (unsigned i = 0; i < KNOCK_NAT_MAX; i++)
-		if (i < out->nnat ? !ident_pfx_ok(&out->nat[i].inside) ||
-		                        !ident_pfx_ok(&out->nat[i].outside)
-		                  : !ident_zero(&out->nat[i],
-		                        sizeof(out->nat[i])))
+		if (i < out->nnat
+		        ? !ident_pfx_ok(&out->nat[i].inside) ||
+		              !ident_pfx_ok(&out->nat[i].outside)
+		        : !ident_zero(&out->nat[i], sizeof(out->nat[i])))
 			return ident_bad();
 	return 0;
 }
@@ -169,6 +169,10 @@ ident_dec_verify(const uint8_t *p, size_t len, struct ident_msg_verify *out,
 static int
 ident_verdict_ok(const struct ident_msg_verdict *v, size_t tlen)
 {
+	/* No verdict at all (a knock refused before its token). */
+	if (v->rc == 0 && v->issuer == -1 && v->claims_len == 0 &&
+	    v->exp == 0 && v->alg == 0 && tlen == 0)
+		return ident_str_ok(v->detail, sizeof(v->detail));
 	if (v->rc < 0 || v->rc >= JOSE_REASON_MAX ||
 	    !ident_str_ok(v->detail, sizeof(v->detail)))
 		return 0;
@@ -187,7 +191,8 @@ ident_dec_verdict(const uint8_t *p, size_t len, struct ident_msg_verdict *out,
 {
 	if (ident_split(p, len, out, sizeof(*out), tail) < 0)
 		return -1;
-	if (!ident_verdict_ok(out, len - sizeof(*out)))
+	if (!ident_verdict_ok(out, len - sizeof(*out)) ||
+	    (out->rc == 0 && out->issuer < 0))
 		return ident_bad();
 	return 0;
 }
@@ -221,12 +226,19 @@ ident_dec_knocked(const uint8_t *p, size_t len, struct ident_msg_knocked *out,
 	    !ident_str_ok(out->service, sizeof(out->service)) ||
 	    !ident_verdict_ok(&out->v, tlen))
 		return ident_bad();
+	/* Only a proposal or a refused token carries a verdict. */
+	if (out->reason != KNOCK_R_OK &&
+	    out->reason != KNOCK_R_TOKEN_REJECTED &&
+	    (out->v.rc != 0 || out->v.detail[0] != '\0'))
+		return ident_bad();
+	if (out->reason == KNOCK_R_TOKEN_REJECTED && out->v.rc == 0)
+		return ident_bad();
 	if (out->addr_af != 0 && out->addr_af != 4 && out->addr_af != 6)
 		return ident_bad();
 	/* A proposal names its service, signed address and token. */
 	if (out->reason == 0 &&
-	    (out->v.rc != 0 || out->addr_af == 0 || out->service[0] == '\0' ||
-	        out->timestamp <= 0))
+	    (out->v.rc != 0 || out->v.issuer < 0 || out->addr_af == 0 ||
+	        out->service[0] == '\0' || out->timestamp <= 0))
 		return ident_bad();
 	if (out->reason != 0 && tlen != 0)
 		return ident_bad();

@@ -38,16 +38,16 @@ enum ident_msg_type {
 };
 
 #define IDENT_ISS_MAX    CONF_ISSUER_MAX
-#define IDENT_AUD_MAX    8     /* JOSE_AUD_MAX */
-#define IDENT_ALGS_ALL   0x1fu /* JOSE_ALGS_ALL: five algorithms */
-#define IDENT_TOKEN_MAX  65536 /* bytes of a token to verify */
-#define IDENT_CLAIMS_MAX 16384 /* bytes of a verdict's claims */
-#define IDENT_DOC_MAX    (256 * 1024) /* JOSE_JWKS_MAX */
+#define IDENT_AUD_MAX    8             /* JOSE_AUD_MAX */
+#define IDENT_ALGS_ALL   0x1fu         /* JOSE_ALGS_ALL: five algorithms */
+#define IDENT_TOKEN_MAX  65536u        /* bytes of a token to verify */
+#define IDENT_CLAIMS_MAX 16384u        /* bytes of a verdict's claims */
+#define IDENT_DOC_MAX    (256 * 1024)  /* JOSE_JWKS_MAX */
 #define IDENT_CA_MAX     (1024 * 1024) /* a CA bundle sent to fetch */
-#define IDENT_DETAIL_MAX 160   /* JOSE_DETAIL_MAX */
-#define IDENT_KNOCK_MAX  3800  /* KNOCK_MAX_LEN */
-#define IDENT_SVC_MAX    64    /* KNOCK_SERVICE_MAX */
-#define IDENT_NONCE_LEN  16    /* KNOCK_NONCE_LEN */
+#define IDENT_DETAIL_MAX 160           /* JOSE_DETAIL_MAX */
+#define IDENT_KNOCK_MAX  3800          /* KNOCK_MAX_LEN */
+#define IDENT_SVC_MAX    64            /* KNOCK_SERVICE_MAX */
+#define IDENT_NONCE_LEN  16            /* KNOCK_NONCE_LEN */
 #define IDENT_URL_MAX    512
 #define IDENT_ERR_MAX    256
 
@@ -136,7 +136,7 @@ struct ident_msg_knock {
  * token-rejected), nothing follows.
  */
 struct ident_msg_knocked {
-	int32_t reason; /* enum knock_reason */
+	int32_t reason;  /* enum knock_reason */
 	uint8_t addr_af; /* the address the knock signed (0: unparsed) */
 	uint8_t pad[3];
 	uint8_t addr[16];
@@ -171,7 +171,8 @@ struct ident_msg_doc {
  * bytes after the struct, pointing into P), or -1 (errno EBADMSG) when
  * any field is out of its range.  Pure: no allocation, no state.
  */
-int ident_dec_config(const uint8_t *p, size_t len, struct ident_msg_config *out);
+int ident_dec_config(const uint8_t *p, size_t len,
+    struct ident_msg_config *out);
 int ident_dec_keys(const uint8_t *p, size_t len, struct ident_msg_keys *out,
     const uint8_t **tail);
 int ident_dec_keystat(const uint8_t *p, size_t len,
@@ -193,8 +194,8 @@ int ident_dec_doc(const uint8_t *p, size_t len, struct ident_msg_doc *out,
  * Encoder: HEAD (HLEN bytes) then TAIL (TLEN) into a malloc'd buffer
  * (*OUT; free it), the payload's length, or -1 (ENOMEM, EMSGSIZE).
  */
-ssize_t ident_enc(const void *head, size_t hlen, const void *tail,
-    size_t tlen, uint8_t **out);
+ssize_t ident_enc(const void *head, size_t hlen, const void *tail, size_t tlen,
+    uint8_t **out);
 
 /* 1 when the LEN bytes at S hold a NUL-terminated string (bytes after
  * the NUL must be NUL too: no stale memory, one encoding). */

@@ -13,16 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "control/ident/ident_msg.h"
 #include "control/ident/ident_proc.h"
 #include "control/ident/jose.h"
 #include "control/ident/knock.h"
-
-/* Beyond proc_sandbox's common list: nothing but memory and time. */
-static const char *const ident_syscalls[] = { "getrandom", "madvise",
-	"mremap", "clock_gettime", "gettimeofday", NULL };
 
 static struct ident_state ident_st;
 
@@ -99,9 +93,8 @@ ident_keys(struct ident_state *s, const struct ident_msg_keys *k,
 	}
 	j = &s->iss[k->issuer];
 	slot = &s->keys[k->issuer][k->src];
-	if (k->len > 0 &&
-	    (ks = jose_keyset_parse((const char *)doc, k->len, st->err,
-	         sizeof(st->err))) == NULL) {
+	if (k->len > 0 && (ks = jose_keyset_parse((const char *)doc, k->len,
+	                       st->err, sizeof(st->err))) == NULL) {
 		/* The last good set stays (a file's is replaced by none). */
 		if (k->src == IDENT_KEYS_FILE) {
 			jose_keyset_free(*slot);
@@ -121,8 +114,7 @@ ident_keys(struct ident_state *s, const struct ident_msg_keys *k,
 
 /* The claims as compact JSON into a malloc'd *OUT; a reason. */
 static int
-ident_claims(json_t *claims, char **out, size_t *len, char *detail,
-    size_t dlen)
+ident_claims(json_t *claims, char **out, size_t *len, char *detail, size_t dlen)
 {
 	*out = json_dumps(claims, JSON_COMPACT);
 	if (*out == NULL) {
@@ -173,8 +165,8 @@ ident_verify(struct ident_state *s, const char *tok, size_t len, int64_t now,
 		rc = ident_claims(res.claims, claims, &clen, v->detail,
 		    sizeof(v->detail));
 	if (rc == JOSE_OK && cnf != NULL)
-		*cnf = json_incref(json_object_get(
-		    json_object_get(res.claims, "cnf"), "jwk"));
+		*cnf = json_incref(
+		    json_object_get(json_object_get(res.claims, "cnf"), "jwk"));
 	v->rc = rc;
 	v->issuer = rc == JOSE_OK ? res.issuer : -1;
 	v->alg = rc == JOSE_OK ? (int32_t)res.alg : 0;
@@ -192,8 +184,8 @@ ident_knock_fill(struct ident_msg_knocked *o, const struct knock_msg *m)
 	memcpy(o->addr, m->addr, sizeof(o->addr));
 	memcpy(o->nonce, m->nonce, sizeof(o->nonce));
 	o->timestamp = m->timestamp;
-	snprintf(o->service, sizeof(o->service), "%.*s",
-	    (int)m->service_len, m->service);
+	snprintf(o->service, sizeof(o->service), "%.*s", (int)m->service_len,
+	    m->service);
 }
 
 /*
@@ -360,7 +352,7 @@ ident_dispatch(int fd, const struct proc_hdr *h, const uint8_t *p)
 }
 
 int
-ident_proc_loop(int fd)
+ident_chan_loop(int fd, ident_handler_fn fn)
 {
 	static uint8_t buf[PROC_MSG_MAX];
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -378,23 +370,7 @@ ident_proc_loop(int fd)
 			return errno == ECONNRESET ? 0 : 1;
 		if (pass >= 0)
 			close(pass);
-		if (ident_dispatch(fd, &h, buf) < 0)
+		if (fn(fd, &h, buf) < 0)
 			return 1;
 	}
-}
-
-int
-ident_proc_run(int fd)
-{
-	/* Everything OpenSSL would read from disk, read now. */
-	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG |
-	        OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS,
-	    NULL);
-	/* jansson seeds its hash tables from /dev/urandom at first use. */
-	json_object_seed(0);
-	if (proc_sandbox(proc_defs[PROC_IDENT], ident_syscalls, NULL, 0) < 0)
-		return 1;
-	if (proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0)
-		return 1;
-	return ident_proc_loop(fd);
 }

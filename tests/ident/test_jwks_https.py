@@ -2,70 +2,20 @@
 TLS server on 127.0.0.1 inside the test, with its own CA made by openssl:
 verified fetch, wrong CA, wrong host name, plain http, size cap, a failed
 refresh keeping the last good keys, and the cache file after a restart."""
-import http.server
 import json
+import os
 import socket
-import ssl
 import subprocess
-import threading
+import sys
 
 import pytest
 
 from conftest import AUD, ISS, JWTVERIFY, public_jwks
 from test_verify import good
 
-OPENSSL = "openssl"
-
-
-def sh(*args, cwd):
-    subprocess.run(args, cwd=cwd, check=True, capture_output=True)
-
-
-def make_ca(d, name):
-    sh(OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-       "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{name}.key",
-       "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={name}",
-       "-addext", "basicConstraints=critical,CA:TRUE",
-       "-addext", "keyUsage=critical,keyCertSign", cwd=d)
-
-
-def make_cert(d, ca, name, san):
-    sh(OPENSSL, "req", "-newkey", "ec", "-pkeyopt",
-       "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{name}.key",
-       "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
-    (d / f"{name}.ext").write_text(f"subjectAltName={san}\n")
-    sh(OPENSSL, "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem",
-       "-CAkey", f"{ca}.key", "-CAcreateserial", "-out", f"{name}.pem",
-       "-days", "2", "-extfile", f"{name}.ext", cwd=d)
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    docs = {}
-
-    def do_GET(self):
-        body = self.docs.get(self.path)
-        if body is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def serve(d, cert):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(d / f"{cert}.pem", d / f"{cert}.key")
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    return srv
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "lib"))
+from tlsidp import Handler, make_ca, make_cert, serve  # noqa: E402
 
 
 @pytest.fixture(scope="module")

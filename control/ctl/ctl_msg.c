@@ -248,8 +248,7 @@ ctl_json_load(const char *s, size_t len, char *err, size_t cap)
 		snprintf(err, cap, "request longer than 1 MiB");
 		return NULL;
 	}
-	v = json_loadb(s, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
-	    &jerr);
+	v = json_loadb(s, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (v == NULL) {
 		snprintf(err, cap, "invalid JSON: %s", jerr.text);
 		return NULL;

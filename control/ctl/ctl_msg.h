@@ -32,10 +32,10 @@
 
 #include "control/proc/proc.h"
 
-#define CTL_REQ_MAX    (1u << 20)              /* a request's JSON bytes */
-#define CTL_REPLY_MAX  (PROC_MSG_MAX - 16u)    /* a reply's JSON bytes */
-#define CTL_LINE_MAX   8192u                   /* a monitor line's bytes */
-#define CTL_JSON_DEPTH 32                      /* nesting of a request */
+#define CTL_REQ_MAX    (1u << 20)           /* a request's JSON bytes */
+#define CTL_REPLY_MAX  (PROC_MSG_MAX - 16u) /* a reply's JSON bytes */
+#define CTL_LINE_MAX   8192u                /* a monitor line's bytes */
+#define CTL_JSON_DEPTH 32                   /* nesting of a request */
 
 enum ctl_type {
 	/* child -> parent */

@@ -187,7 +187,8 @@ ctl_client_forward(struct ctl_proc *p, struct ctl_client *c)
 		.len = strlen(c->req) };
 	ssize_t n = ctl_enc_req(&r, p->msg, CTL_REQ_FIXED + CTL_REQ_MAX);
 
-	if (n < 0 || ctl_proc_tell(p, CTL_T_REQ, 0, p->msg, (size_t)n, -1) < 0) {
+	if (n < 0 ||
+	    ctl_proc_tell(p, CTL_T_REQ, 0, p->msg, (size_t)n, -1) < 0) {
 		p->fwd_wait |= !p->fatal;
 		return;
 	}
@@ -200,8 +201,8 @@ static void
 ctl_client_take(struct ctl_proc *p, struct ctl_client *c, uint32_t len)
 {
 	char err[256];
-	json_t *req = ctl_json_load((const char *)c->in + 4, len, err,
-	    sizeof(err));
+	json_t *req =
+	    ctl_json_load((const char *)c->in + 4, len, err, sizeof(err));
 
 	if (req == NULL) {
 		ctl_client_refuse(c, err);

@@ -20,16 +20,16 @@
 
 #include "control/ctl/ctl_msg.h"
 
-#define CTL_CLIENT_MAX      64    /* cordond.h CD_CLIENT_MAX */
-#define CTL_ROOT_RESERVED   8     /* slots only root can take */
-#define CTL_RW_RESERVED     16    /* slots the read-only socket cannot take */
-#define CTL_PER_UID         8     /* clients per non-root uid, both sockets */
-#define CTL_ACCEPT_BURST    16    /* connections accepted per wake-up */
-#define CTL_REQ_TIMEOUT_MS  5000  /* a request must arrive within */
-#define CTL_OUT_TIMEOUT_MS  30000 /* a reply must drain within */
-#define CTL_MON_QUEUE       65536 /* bytes held per subscriber */
-#define CTL_MON_SNDBUF      16384 /* a subscriber's socket buffer */
-#define CTL_POLL_MAX        (3 + CTL_CLIENT_MAX)
+#define CTL_CLIENT_MAX     64    /* cordond.h CD_CLIENT_MAX */
+#define CTL_ROOT_RESERVED  8     /* slots only root can take */
+#define CTL_RW_RESERVED    16    /* slots the read-only socket cannot take */
+#define CTL_PER_UID        8     /* clients per non-root uid, both sockets */
+#define CTL_ACCEPT_BURST   16    /* connections accepted per wake-up */
+#define CTL_REQ_TIMEOUT_MS 5000  /* a request must arrive within */
+#define CTL_OUT_TIMEOUT_MS 30000 /* a reply must drain within */
+#define CTL_MON_QUEUE      65536 /* bytes held per subscriber */
+#define CTL_MON_SNDBUF     16384 /* a subscriber's socket buffer */
+#define CTL_POLL_MAX       (3 + CTL_CLIENT_MAX)
 
 struct ctl_client {
 	uint32_t cid;
@@ -61,9 +61,9 @@ struct ctl_proc {
 	ctl_send_fn *send; /* proc_send; tests and fuzzers their own */
 	int lfd[2];        /* listening: [0] control, [1] read-only; -1 */
 	uint32_t next_cid;
-	bool fatal;      /* the parent cannot be told: exit */
-	bool fwd_wait;   /* a REQ waits for room in the channel */
-	uint8_t *msg;    /* one message being encoded */
+	bool fatal;    /* the parent cannot be told: exit */
+	bool fwd_wait; /* a REQ waits for room in the channel */
+	uint8_t *msg;  /* one message being encoded */
 	struct ctl_client *cl[CTL_CLIENT_MAX];
 };
 
@@ -86,20 +86,19 @@ int ctl_proc_timeout(const struct ctl_proc *p, int64_t now_ms);
  * proc_recv): 0, or -1 when it does not decode or comes out of turn
  * (the child then exits; PASSFD is closed when not taken).
  */
-int ctl_proc_in(struct ctl_proc *p, const struct proc_hdr *h,
-    const uint8_t *m, size_t len, int passfd);
+int ctl_proc_in(struct ctl_proc *p, const struct proc_hdr *h, const uint8_t *m,
+    size_t len, int passfd);
 
 /* ctl_proc.c, for ctl_proc_in.c. */
 struct ctl_client *ctl_proc_find(struct ctl_proc *p, uint32_t cid);
 void ctl_client_queue(struct ctl_client *c, const char *s, size_t n,
     bool framed);
 int ctl_client_notice(struct ctl_client *c);
-void ctl_mon_line(struct ctl_client *c, uint32_t lost, const char *s,
-    size_t n);
+void ctl_mon_line(struct ctl_client *c, uint32_t lost, const char *s, size_t n);
 void ctl_client_close(struct ctl_proc *p, unsigned i);
 void ctl_client_forward(struct ctl_proc *p, struct ctl_client *c);
-int ctl_proc_tell(struct ctl_proc *p, uint16_t type, uint32_t id,
-    const void *m, size_t len, int passfd);
+int ctl_proc_tell(struct ctl_proc *p, uint16_t type, uint32_t id, const void *m,
+    size_t len, int passfd);
 
 /* ctl_slot.c: the slot policy (docs/control.md section 3, "Limits"). */
 int ctl_slot(struct ctl_client *const *cl, bool ro, uid_t uid, bool *evict);

@@ -114,8 +114,8 @@ ctl_slot(struct ctl_client *const *cl, bool ro, uid_t uid, bool *evict)
 		return -1;
 	}
 	ro_full = uid != 0 && ro &&
-	          ro_nonroot >= CTL_CLIENT_MAX - CTL_ROOT_RESERVED -
-	                            CTL_RW_RESERVED;
+	          ro_nonroot >=
+	              CTL_CLIENT_MAX - CTL_ROOT_RESERVED - CTL_RW_RESERVED;
 	if (free_slot >= 0 && !ro_full &&
 	    (uid == 0 || nonroot < CTL_CLIENT_MAX - CTL_ROOT_RESERVED))
 		return free_slot;

@@ -28,9 +28,9 @@
 #include "wire/dpc_proto.h"
 
 #define CD_MON_MAX     8
-#define CD_MON_RATE    1000  /* events per second per subscriber, as deep */
-#define CD_MON_PER_UID 2     /* subscribers of one non-root uid */
-#define CD_MON_RO_MAX  5     /* of non-root uids on the read-only socket */
+#define CD_MON_RATE    1000 /* events per second per subscriber, as deep */
+#define CD_MON_PER_UID 2    /* subscribers of one non-root uid */
+#define CD_MON_RO_MAX  5    /* of non-root uids on the read-only socket */
 
 struct cd_mon {
 	bool deny;                    /* only what is not allowed */

@@ -8,11 +8,11 @@
  * (DELIVERED), else when the client has gone (GONE, or the child died):
  * cd_promote.c.  What arrives while a request is served (proc_call of
  * START lets the child's other messages through) waits in a queue, so
- * that one request is served at a time, as before.
+ * that one request is served at a time, as before.  What cordond sends
+ * on its own (the start notice, monitor lines) is in cd_proc_ctl_io.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,8 +23,9 @@
 #include "control/daemon/cd_proc_ctl.h"
 #include "control/daemon/cordond.h"
 
-#define CD_CTL_QUEUE_MAX 512 /* messages held while one is served */
-#define CD_CTL_CALL_MS   2000
+/* Messages held while one is served: what the channel's buffer
+ * (PROC_SOCKBUF) can hold, at most; more is a child gone wrong. */
+#define CD_CTL_QUEUE_MAX 16384
 
 _Static_assert(CD_CLIENT_MAX == CTL_CLIENT_MAX &&
                    CD_CLIENT_MAX == CTL_CLIENT_MAX_PARENT,
@@ -37,12 +38,6 @@ struct cd_ctl_msg {
 	struct cd_ctl_msg *next;
 	uint8_t p[];
 };
-
-static struct proc_child *
-cd_ctl_child(struct cd *d)
-{
-	return proc_get(&d->procs, PROC_CTL);
-}
 
 /* Slot I's client is no more: its change, if any, is stored as not
  * answered (WHY), its socket closed. */
@@ -67,8 +62,9 @@ void
 cd_ctl_close_all(struct cd *d)
 {
 	for (unsigned i = 0; i < CD_CLIENT_MAX; i++)
-		cd_ctl_release(d, i, "cordond stopped before its answer was "
-		                     "written");
+		cd_ctl_release(d, i,
+		    "cordond stopped before its answer was "
+		    "written");
 }
 
 /* Which listener FD came from: 1 read-only, 0 control, -1 neither. */
@@ -84,8 +80,8 @@ cd_ctl_listener(struct cd *d, int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
 	    type != SOCK_STREAM ||
 	    getsockname(fd, (struct sockaddr *)&sun, &len) < 0 ||
-	    sun.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un,
-	                                                 sun_path))
+	    sun.sun_family != AF_UNIX ||
+	    len <= offsetof(struct sockaddr_un, sun_path))
 		return -1;
 	sun.sun_path[sizeof(sun.sun_path) - 1] = '\0';
 	if (strcmp(sun.sun_path, d->ctl.ro_socket) == 0)
@@ -336,81 +332,6 @@ cd_ctl_down(void *arg, struct proc_child *ch)
 		    "the control process stopped before its answer was "
 		    "written");
 	}
-}
-
-/* The start notice through the child: 0 written whole, -1 not. */
-static int
-cd_ctl_start(struct cd *d, const struct cd_client *c)
-{
-	struct proc_child *ch = cd_ctl_child(d);
-	int i = d->ctlp.serving;
-	struct ctl_started s;
-	uint8_t m[4], a[8];
-	ssize_t n;
-
-	if (ch == NULL || i < 0 || d->cl[i] != c ||
-	    ctl_enc_cid(c->cid, m, sizeof(m)) != 4 ||
-	    cd_ctl_sent(d->ctlp.peer, (unsigned)i, CTL_T_START, 0) < 0)
-		return -1;
-	n = proc_call(&d->procs, ch, CTL_T_START, m, 4, CTL_T_STARTED, a,
-	    sizeof(a), CD_CTL_CALL_MS);
-	if (n < 0)
-		return -1;
-	if (ctl_dec_started(a, (size_t)n, &s) < 0 || s.cid != c->cid) {
-		proc_fail(&d->procs, ch, "answered START for another client");
-		return -1;
-	}
-	return s.ok == 1 ? 0 : -1;
-}
-
-/* Closed by its peer: a client that can no longer read an answer. */
-static bool
-cd_client_gone(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
-
-	return fd >= 0 && poll(&p, 1, 0) > 0 &&
-	       (p.revents & (POLLHUP | POLLERR));
-}
-
-int
-cd_client_admit(struct cd *d, const struct cd_client *c, int64_t deadline_ms,
-    bool change, struct cd_err *e)
-{
-	int64_t left = deadline_ms - clk_mono_ms();
-
-	if (cd_client_gone(c->fd))
-		return -1;
-	if (deadline_ms == 0)
-		return 1;
-	if (left <= (change ? CD_START_MARGIN_MS : 0)) {
-		cd_fail(e, "deadline-passed",
-		    "the client's deadline %s "
-		    "(%lld ms): not started, nothing was changed",
-		    left <= 0 ? "had passed" : "was too near", (long long)left);
-		return 0;
-	}
-	if (change && c->fd >= 0 && cd_ctl_start(d, c) < 0)
-		return -1;
-	return 1;
-}
-
-int
-cd_ctl_mon(struct cd *d, unsigned slot, uint32_t lost, const char *line,
-    size_t len)
-{
-	struct proc_child *ch = cd_ctl_child(d);
-	struct ctl_mon r = { .cid = d->cl[slot]->cid,
-		.lost = lost,
-		.line = line,
-		.len = len };
-	uint8_t m[CTL_MON_FIXED + CTL_LINE_MAX];
-	ssize_t n = ctl_enc_mon(&r, m, sizeof(m));
-
-	if (ch == NULL || n < 0 ||
-	    cd_ctl_sent(d->ctlp.peer, slot, CTL_T_MON, 0) < 0)
-		return -1;
-	return proc_send(ch->fd, CTL_T_MON, 0, m, (size_t)n, -1);
 }
 
 const struct proc_def cd_proc_ctl_def = {

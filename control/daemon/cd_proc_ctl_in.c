@@ -111,8 +111,8 @@ int
 cd_ctl_sent(struct cd_ctl_peer *tab, unsigned slot, uint16_t type,
     uint32_t reply_flags)
 {
-	int next = ctl_seq_out((enum ctl_state)tab[slot].state, type,
-	    reply_flags);
+	int next =
+	    ctl_seq_out((enum ctl_state)tab[slot].state, type, reply_flags);
 
 	if (next < 0)
 		return -1;

@@ -31,9 +31,9 @@
 #include "core/policy/policy.h"
 #include "core/stats/stats.h"
 
-#define CD_VERSION              "0.1.0"
-#define CD_REQ_MAX              (1u << 20) /* request body bytes */
-#define CD_CLIENT_MAX           64 /* the control child's slots (ctl_proc.h) */
+#define CD_VERSION    "0.1.0"
+#define CD_REQ_MAX    (1u << 20) /* request body bytes */
+#define CD_CLIENT_MAX 64         /* the control child's slots (ctl_proc.h) */
 #define CD_START_MARGIN_MS                                                     \
 	100                      /* a change starts only this far from
 				   the client's deadline */

@@ -64,8 +64,8 @@ fuzz_sound(const struct ctl_proc *p)
 			continue;
 		if (c->outoff > c->outlen)
 			abort();
-		if (c->mon && c->outlen - c->outoff > CTL_MON_QUEUE +
-		                                          CTL_REPLY_MAX + 4)
+		if (c->mon &&
+		    c->outlen - c->outoff > CTL_MON_QUEUE + CTL_REPLY_MAX + 4)
 			abort();
 	}
 }

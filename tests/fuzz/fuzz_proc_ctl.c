@@ -40,12 +40,12 @@ fuzz_ctl_sound(const struct cd_ctl_peer *tab)
 static void
 fuzz_ctl_send(struct cd_ctl_peer *tab, unsigned slot, uint8_t flags)
 {
-	static const uint16_t types[] = { CTL_T_START, CTL_T_REPLY,
-		CTL_T_MON, CTL_T_LISTEN };
+	static const uint16_t types[] = { CTL_T_START, CTL_T_REPLY, CTL_T_MON,
+		CTL_T_LISTEN };
 	uint8_t before = tab[slot].state;
 
-	if (cd_ctl_sent(tab, slot, types[(flags >> 2) & 3],
-	        (flags >> 4) & 3) < 0 &&
+	if (cd_ctl_sent(tab, slot, types[(flags >> 2) & 3], (flags >> 4) & 3) <
+	        0 &&
 	    tab[slot].state != before)
 		abort(); /* refused, yet changed */
 }
@@ -66,8 +66,8 @@ fuzz_ctl_one(struct cd_ctl_peer *tab, uint8_t type, uint8_t flags,
 		if (in.slot >= FUZZ_PEERS)
 			abort();
 		if (h.type == CTL_T_REQ &&
-		    (in.req == NULL ||
-		        ctl_json_depth(in.req, CTL_JSON_DEPTH) > CTL_JSON_DEPTH))
+		    (in.req == NULL || ctl_json_depth(in.req, CTL_JSON_DEPTH) >
+		                           CTL_JSON_DEPTH))
 			abort();
 		if (in.fd >= 0)
 			close(in.fd);

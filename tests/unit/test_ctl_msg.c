@@ -127,8 +127,8 @@ test_req_oversized(void **state)
 	assert_int_equal(ctl_dec_req(buf, CTL_REQ_FIXED + CTL_REQ_MAX, &m), 0);
 	r.len = CTL_REQ_MAX + 1;
 	assert_int_equal(ctl_enc_req(&r, buf, sizeof(buf)), -1);
-	assert_int_equal(
-	    ctl_dec_req(buf, CTL_REQ_FIXED + CTL_REQ_MAX + 1, &m), -1);
+	assert_int_equal(ctl_dec_req(buf, CTL_REQ_FIXED + CTL_REQ_MAX + 1, &m),
+	    -1);
 	r.len = 10;
 	assert_int_equal(ctl_enc_req(&r, buf, CTL_REQ_FIXED + 9), -1);
 	assert_int_equal(errno, EMSGSIZE);
@@ -196,8 +196,9 @@ test_reply(void **state)
 	n = reply_enc(4, CTL_REPLY_CLOSE, j);
 	buf[n - 1] = '\0';
 	assert_int_equal(ctl_dec_reply(buf, (size_t)n, &m), -1);
-	assert_int_equal(
-	    ctl_dec_reply(buf, CTL_REPLY_FIXED + CTL_REPLY_MAX + 1, &m), -1);
+	assert_int_equal(ctl_dec_reply(buf, CTL_REPLY_FIXED + CTL_REPLY_MAX + 1,
+	                     &m),
+	    -1);
 	assert_int_equal(reply_enc(0, 0, j), -1);
 }
 
@@ -277,13 +278,15 @@ test_random(void **state)
 		uint8_t *p = malloc(len ? len : 1);
 
 		for (size_t k = 0; k < len; k++)
-			p[k] = (uint8_t)(unit_rnd(&seed) & (k < 8 ? 0x3 : 0xff));
+			p[k] =
+			    (uint8_t)(unit_rnd(&seed) & (k < 8 ? 0x3 : 0xff));
 		if (ctl_dec_req(p, len, &u.r) == 0)
 			assert_true(u.r.cid && !memchr(u.r.json, 0, u.r.len));
 		if (ctl_dec_reply(p, len, &u.p) == 0)
 			assert_true((u.p.flags & ~CTL_REPLY_FLAGS) == 0);
 		if (ctl_dec_mon(p, len, &u.m) == 0)
-			assert_true(u.m.len == 0 || u.m.line[u.m.len - 1] == '\n');
+			assert_true(
+			    u.m.len == 0 || u.m.line[u.m.len - 1] == '\n');
 		if (ctl_dec_started(p, len, &u.s) == 0)
 			assert_true(u.s.ok <= 1);
 		(void)ctl_dec_cid(p, len, &u.c);
@@ -301,8 +304,7 @@ test_json(void **state)
 	size_t n = 0;
 
 	(void)state;
-	v = ctl_json_load(tok, strlen(tok),
-	    err, sizeof(err));
+	v = ctl_json_load(tok, strlen(tok), err, sizeof(err));
 	assert_non_null(v);
 	json_decref(v);
 	assert_null(ctl_json_load("{\"v\":1,\"v\":2}", 13, err, sizeof(err)));
@@ -351,8 +353,7 @@ test_seq(void **state)
 	assert_int_equal(ctl_seq_in(CTL_S_IDLE, CTL_T_START), -1);
 	assert_int_equal(ctl_seq_in(CTL_S_IDLE, 0), -1);
 	assert_int_equal(ctl_seq_out(CTL_S_IDLE, CTL_T_REPLY, 0), -1);
-	assert_int_equal(ctl_seq_out(CTL_S_REQ, CTL_T_REPLY, 0),
-	    CTL_S_REPLIED);
+	assert_int_equal(ctl_seq_out(CTL_S_REQ, CTL_T_REPLY, 0), CTL_S_REPLIED);
 	assert_int_equal(ctl_seq_out(CTL_S_REQ, CTL_T_REPLY, CTL_REPLY_MONITOR),
 	    CTL_S_MON_WAIT);
 	assert_int_equal(ctl_seq_out(CTL_S_REQ, CTL_T_REPLY, 0x3), -1);

@@ -3,7 +3,8 @@
  * non-root uid holds at most 8 on both sockets, root's reserve and the
  * control socket's reserve hold, a full pool closes the oldest idle
  * connection of the uid holding the most, never one waiting for its
- * reply and never root's, and equal shares are not disturbed.
+ * reply (queued, or its request still with cordond) and never root's,
+ * and equal shares are not disturbed.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -84,8 +85,9 @@ test_root_evicts_oldest_idle_of_the_biggest(void **state)
 		fill(8, u, false); /* 56: the non-root pool is full */
 	fill(8, 0, false);         /* and root's reserve too */
 	pool[0].outlen = 10;       /* uid 2000's oldest waits for its reply */
+	pool[1].waiting = true;    /* its next one's request is cordond's */
 	s = slot(false, 0, &evict);
-	assert_int_equal(s, 1); /* uid 2000's oldest idle one */
+	assert_int_equal(s, 2); /* uid 2000's oldest idle one */
 	assert_true(evict);
 	/* A non-root newcomer cannot take root's reserve. */
 	for (unsigned i = 56; i < 64; i++)

@@ -208,7 +208,8 @@ fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_prx $(BUILD)/fuzz/fuzz_prxflow \
 	    $(BUILD)/fuzz/fuzz_proc_ctl $(BUILD)/fuzz/fuzz_ctl_child \
 	    $(BUILD)/fuzz/fuzz_proc_hdr \
-	    $(BUILD)/fuzz/fuzz_proc_ident $(BUILD)/fuzz/fuzz_ident_child
+	    $(BUILD)/fuzz/fuzz_proc_ident $(BUILD)/fuzz/fuzz_ident_child \
+	    $(BUILD)/fuzz/fuzz_mon_child $(BUILD)/fuzz/fuzz_proc_mon
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
@@ -293,6 +294,23 @@ $(BUILD)/fuzz/fuzz_ctl_child: tests/fuzz/fuzz_ctl_child.c \
 
 # The channel of cordond's children: header and receive (control/proc).
 $(BUILD)/fuzz/fuzz_proc_hdr: tests/fuzz/fuzz_proc_hdr.c \
+		control/proc/proc_msg.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+# The monitoring child's receiver (control/mon): HTTP and syslog targets
+# come along, since the messages set them up.
+$(BUILD)/fuzz/fuzz_mon_child: tests/fuzz/fuzz_mon_child.c \
+		control/mon/mon_proc_in.c control/mon/mon_msg.c \
+		control/mon/mon_http.c control/mon/mon_sl_net.c \
+		control/mon/mon_sl_tls.c control/proc/proc_msg.c \
+		core/util/clock.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
+
+# cordond's checks of what the monitoring child sends.
+$(BUILD)/fuzz/fuzz_proc_mon: tests/fuzz/fuzz_proc_mon.c \
+		control/daemon/cd_proc_mon_chk.c control/mon/mon_msg.c \
 		control/proc/proc_msg.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^

@@ -253,6 +253,10 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" proc_ident
 	check "fuzz: the identity child's receiver, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" ident_child
+	check "fuzz: the monitoring child's receiver, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" mon_child
+	check "fuzz: cordond's receiver of the monitoring child, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" proc_mon
 }
 
 # The build enforces the layers: includes and calls against the grain

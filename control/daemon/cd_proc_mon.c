@@ -13,15 +13,10 @@
 #include <unistd.h>
 
 #include "control/daemon/cd_proc_mon.h"
+#include "control/daemon/cd_proc_mon_chk.h"
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cordond.h"
 #include "control/mon/mon_proc.h"
-
-struct proc_child *
-cd_mon_child(struct cd *d)
-{
-	return proc_get(&d->procs, PROC_MON);
-}
 
 /* A scrape: the text, or 500 when it cannot be rendered or sent whole. */
 static int
@@ -49,28 +44,22 @@ cd_mon_in(void *arg, struct proc_child *c, const struct proc_hdr *h,
     const uint8_t *p, int passfd)
 {
 	struct cd *d = arg;
-	struct mon_stats st;
-	struct mon_local l;
+	struct cd_mon_view v;
+	struct cd_mon_msg m;
+	int rc;
 
-	if (passfd >= 0) {
-		close(passfd);
-		return -1; /* the child passes nothing */
-	}
-	switch (h->type) {
+	cd_syslog_mon_view(d, &v);
+	if ((rc = cd_mon_check(&v, h, p, passfd, &m)) <= 0)
+		return rc;
+	switch (m.type) {
 	case MON_T_METRICS_GET:
-		if (mon_dec_metrics_get(h->id, h->len) < 0)
-			return -1;
-		return cd_mon_metrics(d, c, h->id);
+		return cd_mon_metrics(d, c, m.id);
 	case MON_T_STATS:
-		if (mon_dec_stats(p, h->len, &st) < 0)
-			return -1;
-		return cd_mon_stats(d, &st);
-	case MON_T_LOCAL_GET:
-		if (mon_dec_local(p, h->len, -1, false, &l) < 0)
-			return -1;
-		return cd_mon_local(d, c, &l);
+		cd_syslog_mon_stats(d, &m.st);
+		return 0;
 	default:
-		return -1;
+		cd_syslog_mon_local(d, c, &m.loc);
+		return 0;
 	}
 }
 
@@ -83,36 +72,17 @@ cd_mon_up(void *arg, struct proc_child *c)
 	    proc_send(c->fd, MON_T_PROM, 0, NULL, 0, cd_prom_fd(d)) < 0)
 		cd_log("monitoring: cannot pass the prometheus socket: %s",
 		    strerror(errno));
-	if (cd_mon_targets_send(d, c) < 0)
+	if (cd_syslog_mon_targets(d, c) < 0)
 		cd_log("monitoring: cannot send the syslog targets: %s",
 		    strerror(errno));
-	cd_mon_pending_send(d, c);
+	cd_syslog_mon_pending(d, c);
 }
 
 static void
 cd_mon_down(void *arg, struct proc_child *c)
 {
 	(void)c;
-	cd_mon_targets_down(arg);
-}
-
-void
-cd_mon_flush(struct cd *d)
-{
-	struct proc_child *c = cd_mon_child(d);
-	struct mon_stats st;
-	uint8_t *ans;
-	ssize_t n;
-
-	if (c == NULL || d->slog == NULL ||
-	    (ans = malloc(PROC_MSG_MAX)) == NULL)
-		return;
-	cd_mon_pending_send(d, c);
-	n = proc_call(&d->procs, c, MON_T_FLUSH, NULL, 0, MON_T_STATS, ans,
-	    PROC_MSG_MAX, MON_FLUSH_MS + 500);
-	if (n >= 0 && mon_dec_stats(ans, (size_t)n, &st) == 0)
-		(void)cd_mon_stats(d, &st);
-	free(ans);
+	cd_syslog_mon_down(arg);
 }
 
 const struct proc_def cd_proc_mon_def = {

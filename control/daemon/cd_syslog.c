@@ -25,7 +25,7 @@
 #include "control/daemon/cd_syslog.h"
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cd_backend.h"
-#include "control/daemon/cd_proc_mon.h"
+#include "control/proc/proc.h"
 #include "control/daemon/cordond.h"
 #include "core/classify/cls_fmt.h"
 #include "core/stats/reasons.h"
@@ -350,6 +350,7 @@ cd_syslog_open(struct cd *d)
 {
 	struct cd_syslog *s = calloc(1, sizeof(*s));
 	char err[256];
+	size_t files = 0;
 
 	if (s == NULL ||
 	    (s->agg = calloc(SL_AGG_MAX, sizeof(*s->agg))) == NULL ||
@@ -367,14 +368,23 @@ cd_syslog_open(struct cd *d)
 	sl_bucket_init(&s->bucket_rate, s->cf->rate, clk_mono_ms());
 	d->slog = s;
 	for (unsigned i = 0; i < s->cf->ntargets; i++, s->ntargets++) {
-		if (cd_slt_init(&s->t[i], &s->cf->target[i], err,
-		        sizeof(err)) < 0) {
+		if (cd_slt_init(&s->t[i], &s->cf->target[i], err, sizeof(err)) <
+		    0) {
 			cd_log("control.logging target %u (line %d): %s", i + 1,
 			    s->cf->target[i].line, err);
 			cd_slt_free(&s->t[i]);
 			cd_syslog_close(d);
 			return -1;
 		}
+		files += s->t[i].blen[0] + s->t[i].blen[1] + s->t[i].blen[2];
+	}
+	/* the monitoring child gets them all in one message */
+	if (files > PROC_MSG_MAX - sizeof(struct mon_targets)) {
+		cd_log("control.logging: the tls targets' files add up to %zu "
+		       "bytes, more than %zu",
+		    files, (size_t)(PROC_MSG_MAX - sizeof(struct mon_targets)));
+		cd_syslog_close(d);
+		return -1;
 	}
 	return 0;
 fail:
@@ -395,7 +405,7 @@ cd_syslog_close(struct cd *d)
 	if (s == NULL)
 		return;
 	sl_agg_expire(d, true);
-	cd_mon_flush(d);
+	cd_syslog_mon_flush(d);
 	for (unsigned i = 0; i < s->ntargets; i++)
 		cd_slt_free(&s->t[i]);
 	free(s->agg);
@@ -420,7 +430,7 @@ cd_syslog_tick(struct cd *d)
 		(void)dpc_events_read(d->dpc, sl_event, d);
 	sl_agg_expire(d, false);
 	/* records kept while the child was away, or its channel full */
-	cd_mon_pending_send(d, cd_mon_child(d));
+	cd_syslog_mon_pending(d, proc_get(&d->procs, PROC_MON));
 }
 
 /* What cordon-dp sent itself while cordond was away (STATS_SLOG_FIELDS). */

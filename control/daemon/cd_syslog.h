@@ -61,4 +61,29 @@ void cd_syslog_tick(struct cd *d);
 /* "show logging": counters, per-target state. */
 json_t *cd_syslog_show(struct cd *d);
 
+/*
+ * cd_syslog_mon.c: the targets' side of the monitoring child (its
+ * handlers, cd_proc_mon.c, call these).
+ */
+struct proc_child;
+struct mon_stats;
+struct mon_local;
+struct cd_mon_view;
+/* The targets to child C (at up): 0, or -1 (it cannot take them). */
+int cd_syslog_mon_targets(struct cd *d, struct proc_child *c);
+/* The records cordond kept while the child was away, in order. */
+void cd_syslog_mon_pending(struct cd *d, struct proc_child *c);
+/* What the child was given (cd_proc_mon_chk.h). */
+void cd_syslog_mon_view(struct cd *d, struct cd_mon_view *v);
+/* The child's counters (STATS that cd_mon_check passed). */
+void cd_syslog_mon_stats(struct cd *d, const struct mon_stats *st);
+/* The child went away: what it counted is kept, what it held lost. */
+void cd_syslog_mon_down(struct cd *d);
+/* A local target's socket (LOCAL_GET that cd_mon_check passed),
+ * connected here to the configured path, to the child. */
+void cd_syslog_mon_local(struct cd *d, struct proc_child *c,
+    const struct mon_local *l);
+/* cordond is stopping: the child sends what it holds (a second). */
+void cd_syslog_mon_flush(struct cd *d);
+
 #endif

@@ -238,7 +238,8 @@ cd_poll_once(struct cd *d)
 	struct pollfd pfd[2 + CD_SNMP_FD_MAX + PROC_MAX];
 	unsigned n = 2;
 	int timeout = cd_poll_timeout(d, clk_mono_ms());
-	unsigned nsnmp = cd_snmp_poll_fill(d, pfd + n, CD_SNMP_FD_MAX, &timeout);
+	unsigned nsnmp =
+	    cd_snmp_poll_fill(d, pfd + n, CD_SNMP_FD_MAX, &timeout);
 	struct pollfd *ppfd = pfd + n + nsnmp;
 	unsigned nproc = proc_poll_fill(&d->procs, ppfd);
 

@@ -35,11 +35,11 @@
 #define CD_REQ_MAX    (1u << 20) /* request body bytes */
 #define CD_CLIENT_MAX 64         /* the control child's slots (ctl_proc.h) */
 #define CD_START_MARGIN_MS                                                     \
-	100                      /* a change starts only this far from
+	100                    /* a change starts only this far from
 				   the client's deadline */
-#define CD_DP_TIMEOUT_MS   15000 /* one LOAD round trip */
-#define CD_BACKOFF_MAX_S   30
-#define CD_LOAD_MAX        (512u << 10) /* load: bytes of a config file */
+#define CD_DP_TIMEOUT_MS 15000 /* one LOAD round trip */
+#define CD_BACKOFF_MAX_S 30
+#define CD_LOAD_MAX      (512u << 10) /* load: bytes of a config file */
 
 /* A compiled revision: what cordon-dp enforces (or should). */
 struct cd_running {

@@ -17,8 +17,8 @@
 #include "control/mon/mon_http.h"
 #include "core/util/clock.h"
 
-#define MON_HTTP_LINGER_MS 1000 /* draining input after the reply */
-#define MON_HTTP_ACCEPT_MAX 16  /* per wake-up */
+#define MON_HTTP_LINGER_MS  1000 /* draining input after the reply */
+#define MON_HTTP_ACCEPT_MAX 16   /* per wake-up */
 
 enum mon_http_phase { MH_READ, MH_WAIT, MH_WRITE, MH_LINGER };
 
@@ -108,8 +108,7 @@ mh_reason(int status)
 /* Queues the whole response (BODY NULL: "STATUS reason\n") and turns
  * the client to writing. */
 static void
-mh_respond(struct mon_http_client *c, int status, const char *body,
-    size_t len)
+mh_respond(struct mon_http_client *c, int status, const char *body, size_t len)
 {
 	char line[64];
 	int n;
@@ -203,8 +202,8 @@ mh_serve(struct mon_http *h, struct mon_http_client *c)
 }
 
 void
-mon_http_answer(struct mon_http *h, uint32_t id, int status,
-    const char *text, size_t len)
+mon_http_answer(struct mon_http *h, uint32_t id, int status, const char *text,
+    size_t len)
 {
 	struct mon_http_client *c;
 
@@ -330,7 +329,7 @@ mon_http_poll_fill(struct mon_http *h, struct pollfd *pfd)
 			continue;
 		/* WAIT: a half-closed request still gets its answer */
 		pfd[n] = (struct pollfd){ .fd = h->cl[i]->fd,
-			.events = h->cl[i]->phase == MH_WRITE ? POLLOUT
+			.events = h->cl[i]->phase == MH_WRITE  ? POLLOUT
 			          : h->cl[i]->phase == MH_WAIT ? 0
 			                                       : POLLIN };
 		h->slot[n++] = (int)i;
@@ -351,8 +350,7 @@ mh_timeouts(struct mon_http *h, int64_t now)
 		if ((c = h->cl[i]) == NULL || c->deadline_ms > now)
 			continue;
 		if (c->phase == MH_READ || c->phase == MH_WAIT) {
-			mh_respond(c, c->phase == MH_READ ? 408 : 503, NULL,
-			    0);
+			mh_respond(c, c->phase == MH_READ ? 408 : 503, NULL, 0);
 			mh_write(h, i);
 		} else {
 			mh_close(h, i);

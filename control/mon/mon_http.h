@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MON_HTTP_CLIENT_MAX 16   /* scrapes at once */
+#define MON_HTTP_CLIENT_MAX 16 /* scrapes at once */
 #define MON_HTTP_PFD_MAX    (1 + MON_HTTP_CLIENT_MAX)
 #define MON_HTTP_REQ_MAX    8192 /* request line and headers */
 #define MON_HTTP_TIMEOUT_MS 5000 /* to receive, to be answered, to send */

@@ -48,12 +48,12 @@ enum mon_type {
 	MON_T_END
 };
 
-#define MON_METRICS_MAX (1u << 20)  /* text bytes of one exposition */
+#define MON_METRICS_MAX (1u << 20)   /* text bytes of one exposition */
 #define MON_BLOB_MAX    (256u << 10) /* a CA, cert or key file (PEM) */
-#define MON_RECORD_MAX  4096        /* one framed syslog message */
-#define MON_ERROR_MAX   160         /* a target's last error */
-#define MON_QUEUE_MAX   65536       /* a target's queue, messages */
-#define MON_FLUSH_MS    1000        /* FLUSH: sending for at most */
+#define MON_RECORD_MAX  4096         /* one framed syslog message */
+#define MON_ERROR_MAX   160          /* a target's last error */
+#define MON_QUEUE_MAX   100000       /* a target's queue (as the config) */
+#define MON_FLUSH_MS    1000         /* FLUSH: sending for at most */
 
 /* Answer to METRICS_GET: STATUS 200 with the text, or 500/503 (no text). */
 struct mon_metrics {
@@ -62,9 +62,9 @@ struct mon_metrics {
 };
 
 struct mon_target {
-	uint32_t type;  /* enum conf_log_type */
-	uint32_t port;  /* 1..65535; 0 for local */
-	uint32_t queue; /* 1..MON_QUEUE_MAX */
+	uint32_t type;                      /* enum conf_log_type */
+	uint32_t port;                      /* 1..65535; 0 for local */
+	uint32_t queue;                     /* 1..MON_QUEUE_MAX */
 	uint32_t ca_len, cert_len, key_len; /* TLS only; key iff cert */
 	char address[CONF_LOG_ADDR_MAX];    /* NUL-terminated */
 	char name[256];                     /* TLS: the name to verify */
@@ -96,8 +96,13 @@ struct mon_record_in {
 	size_t len; /* 1..MON_RECORD_MAX */
 };
 
-enum mon_tstate { MON_TS_DOWN, MON_TS_CONNECTING, MON_TS_HANDSHAKE,
-	MON_TS_UP, MON_TS_END };
+enum mon_tstate {
+	MON_TS_DOWN,
+	MON_TS_CONNECTING,
+	MON_TS_HANDSHAKE,
+	MON_TS_UP,
+	MON_TS_END
+};
 
 struct mon_tstat {
 	uint32_t state; /* enum mon_tstate */
@@ -143,8 +148,8 @@ ssize_t mon_enc_metrics(uint8_t *buf, size_t cap, uint32_t status,
     const char *text, size_t len);
 ssize_t mon_enc_targets(uint8_t *buf, size_t cap,
     const struct mon_targets_in *in);
-ssize_t mon_enc_record(uint8_t *buf, size_t cap, uint32_t gen,
-    uint32_t target, const void *msg, size_t len);
+ssize_t mon_enc_record(uint8_t *buf, size_t cap, uint32_t gen, uint32_t target,
+    const void *msg, size_t len);
 
 /* Whether TYPE goes parent -> child (true) or child -> parent. */
 bool mon_type_to_child(uint16_t type);

@@ -21,35 +21,9 @@
 
 /* Beyond proc_sandbox's common set: sockets to targets, accepting
  * scrapes, TLS's randomness. */
-static const char *const mon_syscalls[] = {
-	"socket", "connect", "sendto", "sendmsg", "recvfrom", "recvmsg",
-	"accept4", "getsockopt", "setsockopt", "shutdown", "getrandom",
-	"getpid", NULL
-};
-
-void
-mon_child_flush(struct mon_child *m, unsigned ms)
-{
-	struct pollfd pfd[CONF_LOG_TARGET_MAX];
-	int64_t end = clk_mono_ms() + ms;
-	unsigned left;
-
-	do {
-		left = 0;
-		for (unsigned i = 0; i < m->n; i++) {
-			sl_target_tick(&m->t[i], clk_mono_ms());
-			left += m->t[i].qn;
-			pfd[i] = (struct pollfd){ .fd = m->t[i].fd,
-				.events = sl_target_events(&m->t[i]) };
-		}
-		if (left == 0)
-			break;
-		if (poll(pfd, m->n, 50) > 0)
-			for (unsigned i = 0; i < m->n; i++)
-				if (pfd[i].fd == m->t[i].fd)
-					sl_target_io(&m->t[i], pfd[i].revents);
-	} while (clk_mono_ms() < end);
-}
+static const char *const mon_syscalls[] = { "socket", "connect", "sendto",
+	"sendmsg", "recvfrom", "recvmsg", "accept4", "getsockopt", "setsockopt",
+	"shutdown", "getrandom", "getpid", NULL };
 
 /* The channel is readable: every message waiting.  -1: gone or broken. */
 static int
@@ -159,11 +133,14 @@ mon_proc_run(int fd)
 	mon_ssl_warm();
 	mon_child_init(&m, fd);
 	if (proc_sandbox(proc_defs[PROC_MON], mon_syscalls, NULL, 0) < 0 ||
-	    proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0)
+	    proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0) {
+		free(buf);
 		return 1;
+	}
 	while (mon_once(&m, buf, cap) == 0)
 		;
-	/* cordond went away: what is queued still goes out, briefly */
+	/* the channel closed (cordond stopping kills us anyway): what is
+	 * queued still goes out, briefly */
 	mon_child_flush(&m, MON_FLUSH_MS);
 	mon_child_free(&m);
 	free(buf);

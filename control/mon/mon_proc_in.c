@@ -5,6 +5,7 @@
  * counted.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,8 +24,7 @@ static int
 mon_ask_local(void *arg, const struct sl_target *t)
 {
 	struct mon_child *m = arg;
-	struct mon_local l = { .gen = m->gen,
-		.target = (uint32_t)(t - m->t) };
+	struct mon_local l = { .gen = m->gen, .target = (uint32_t)(t - m->t) };
 
 	return proc_send(m->fd, MON_T_LOCAL_GET, 0, &l, sizeof(l), -1);
 }
@@ -85,8 +85,7 @@ mon_in_prom(struct mon_child *m, const uint8_t *p, size_t len, int passfd)
 }
 
 static int
-mon_in_metrics(struct mon_child *m, uint32_t id, const uint8_t *p,
-    size_t len)
+mon_in_metrics(struct mon_child *m, uint32_t id, const uint8_t *p, size_t len)
 {
 	struct mon_metrics_in in;
 
@@ -126,8 +125,8 @@ mon_in_targets(struct mon_child *m, const uint8_t *p, size_t len)
 		m->t[i].ask_arg = m;
 		m->n++;
 	}
-	for (unsigned i = 0; i < m->n; i++)
-		sl_target_tick(&m->t[i], clk_mono_ms());
+	/* they connect from the loop (mon_proc.c): receiving does no I/O
+	 * but on the channel */
 	return mon_child_stats(m, 0) < 0 && errno != EAGAIN ? -1 : 0;
 }
 
@@ -144,7 +143,6 @@ mon_in_record(struct mon_child *m, const uint8_t *p, size_t len)
 		return 0;
 	}
 	sl_target_push(&m->t[r.h.target], (const char *)r.bytes, r.len);
-	sl_target_tick(&m->t[r.h.target], clk_mono_ms());
 	m->dirty = true;
 	return 0;
 }
@@ -165,6 +163,30 @@ mon_in_local(struct mon_child *m, const uint8_t *p, size_t len, int passfd)
 	sl_target_local(&m->t[l.target], passfd, (int)l.err);
 	m->dirty = true;
 	return 0;
+}
+
+void
+mon_child_flush(struct mon_child *m, unsigned ms)
+{
+	struct pollfd pfd[CONF_LOG_TARGET_MAX];
+	int64_t end = clk_mono_ms() + ms;
+	unsigned left;
+
+	do {
+		left = 0;
+		for (unsigned i = 0; i < m->n; i++) {
+			sl_target_tick(&m->t[i], clk_mono_ms());
+			left += m->t[i].qn;
+			pfd[i] = (struct pollfd){ .fd = m->t[i].fd,
+				.events = sl_target_events(&m->t[i]) };
+		}
+		if (left == 0)
+			break;
+		if (poll(pfd, m->n, 50) > 0)
+			for (unsigned i = 0; i < m->n; i++)
+				if (pfd[i].fd == m->t[i].fd)
+					sl_target_io(&m->t[i], pfd[i].revents);
+	} while (clk_mono_ms() < end);
 }
 
 int

@@ -386,7 +386,7 @@ sl_target_stat(const struct sl_target *t, struct mon_tstat *out)
 	out->dropped = t->dropped;
 	out->reconnects = t->reconnects;
 	out->errors = t->errors;
-	for (size_t i = 0; t->error[i] && i < sizeof(out->error) - 1; i++)
+	for (size_t i = 0; i < sizeof(out->error) - 1 && t->error[i]; i++)
 		out->error[i] = t->error[i] >= 0x20 && t->error[i] < 0x7f
 		                    ? t->error[i]
 		                    : '?';

@@ -89,8 +89,8 @@ out:
 }
 
 struct sl_tls *
-sl_tls_new(const struct mon_target *cf, const uint8_t *ca,
-    const uint8_t *cert, const uint8_t *key, char *err, size_t errlen)
+sl_tls_new(const struct mon_target *cf, const uint8_t *ca, const uint8_t *cert,
+    const uint8_t *key, char *err, size_t errlen)
 {
 	struct sl_tls *t = calloc(1, sizeof(*t));
 
@@ -108,8 +108,8 @@ sl_tls_new(const struct mon_target *cf, const uint8_t *ca,
 		snprintf(err, errlen, "ca: no certificate");
 		goto fail;
 	}
-	if (cf->cert_len > 0 && sl_tls_client(t->ctx, cert, cf->cert_len, key,
-	                            cf->key_len) < 0) {
+	if (cf->cert_len > 0 &&
+	    sl_tls_client(t->ctx, cert, cf->cert_len, key, cf->key_len) < 0) {
 		sl_tls_err(err, errlen, "cert");
 		goto fail;
 	}

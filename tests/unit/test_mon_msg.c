@@ -124,17 +124,41 @@ targets_try(void (*mut)(struct mon_targets_in *), ssize_t delta)
 	return mon_dec_targets(buf, (size_t)(n + delta), &out);
 }
 
-static void m_n9(struct mon_targets_in *in) { in->h.n = 9; }
-static void m_unused(struct mon_targets_in *in) { in->h.t[5].port = 1; }
-static void m_type(struct mon_targets_in *in) { in->h.t[0].type = 4; }
-static void m_port0(struct mon_targets_in *in) { in->h.t[0].port = 0; }
-static void m_port_big(struct mon_targets_in *in) { in->h.t[0].port = 65536; }
+static void
+m_n9(struct mon_targets_in *in)
+{
+	in->h.n = 9;
+}
+static void
+m_unused(struct mon_targets_in *in)
+{
+	in->h.t[5].port = 1;
+}
+static void
+m_type(struct mon_targets_in *in)
+{
+	in->h.t[0].type = 4;
+}
+static void
+m_port0(struct mon_targets_in *in)
+{
+	in->h.t[0].port = 0;
+}
+static void
+m_port_big(struct mon_targets_in *in)
+{
+	in->h.t[0].port = 65536;
+}
 static void
 m_local_port(struct mon_targets_in *in)
 {
 	in->h.t[0].type = CONF_LOG_LOCAL;
 }
-static void m_queue0(struct mon_targets_in *in) { in->h.t[0].queue = 0; }
+static void
+m_queue0(struct mon_targets_in *in)
+{
+	in->h.t[0].queue = 0;
+}
 static void
 m_queue_big(struct mon_targets_in *in)
 {
@@ -145,8 +169,16 @@ m_addr_nonul(struct mon_targets_in *in)
 {
 	memset(in->h.t[0].address, 'a', sizeof(in->h.t[0].address));
 }
-static void m_addr_empty(struct mon_targets_in *in) { in->h.t[0].address[0] = 0; }
-static void m_name_ctl(struct mon_targets_in *in) { in->h.t[1].name[2] = '\n'; }
+static void
+m_addr_empty(struct mon_targets_in *in)
+{
+	in->h.t[0].address[0] = 0;
+}
+static void
+m_name_ctl(struct mon_targets_in *in)
+{
+	in->h.t[1].name[2] = '\n';
+}
 static void
 m_udp_name(struct mon_targets_in *in)
 {
@@ -158,8 +190,16 @@ m_udp_ca(struct mon_targets_in *in)
 	in->h.t[0].ca_len = 1;
 	in->ca[0] = (const uint8_t *)"x";
 }
-static void m_tls_noca(struct mon_targets_in *in) { in->h.t[1].ca_len = 0; }
-static void m_cert_nokey(struct mon_targets_in *in) { in->h.t[1].key_len = 0; }
+static void
+m_tls_noca(struct mon_targets_in *in)
+{
+	in->h.t[1].ca_len = 0;
+}
+static void
+m_cert_nokey(struct mon_targets_in *in)
+{
+	in->h.t[1].key_len = 0;
+}
 static void
 m_blob_big(struct mon_targets_in *in)
 {

@@ -1,5 +1,6 @@
 /*
- * The syslog targets through the monitoring child: cordond formats the
+ * The syslog targets through the monitoring child (control/mon/, its
+ * handlers in cd_proc_mon.c): cordond formats the
  * records (cd_syslog.c) and hands each target's copy to the child, which
  * holds the sockets (control/mon/mon_sl_net.c).  TLS files are read here,
  * where files can be read, and their bytes go along with the targets.
@@ -20,10 +21,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "control/daemon/cd_proc_mon.h"
+#include "control/daemon/cd_proc_mon_chk.h"
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cordond.h"
 #include "core/util/ropen.h"
+
+/* The monitoring child, when it runs and is READY. */
+static struct proc_child *
+cd_slt_child(struct cd *d)
+{
+	return proc_get(&d->procs, PROC_MON);
+}
 
 /* PATH's bytes, at most MON_BLOB_MAX. */
 static int
@@ -60,8 +68,8 @@ fail:
 }
 
 int
-cd_slt_init(struct cd_sl_target *t, const struct conf_log_target *cf,
-    char *err, size_t errlen)
+cd_slt_init(struct cd_sl_target *t, const struct conf_log_target *cf, char *err,
+    size_t errlen)
 {
 	const char *files[3] = { cf->ca, cf->cert, cf->key };
 
@@ -95,7 +103,7 @@ cd_slt_state(struct cd *d, const struct cd_sl_target *t)
 	static const char *const names[] = { "down", "connecting", "handshake",
 		"up" };
 
-	if (cd_mon_child(d) == NULL || t->cur.state >= MON_TS_END)
+	if (cd_slt_child(d) == NULL || t->cur.state >= MON_TS_END)
 		return "down";
 	return names[t->cur.state];
 }
@@ -140,7 +148,7 @@ cd_slt_queue(struct cd_sl_target *t, const char *msg, size_t len)
 }
 
 void
-cd_mon_pending_send(struct cd *d, struct proc_child *c)
+cd_syslog_mon_pending(struct cd *d, struct proc_child *c)
 {
 	struct cd_syslog *s = d->slog;
 
@@ -164,9 +172,9 @@ void
 cd_slt_push(struct cd *d, const char *msg, size_t len)
 {
 	struct cd_syslog *s = d->slog;
-	struct proc_child *c = cd_mon_child(d);
+	struct proc_child *c = cd_slt_child(d);
 
-	cd_mon_pending_send(d, c);
+	cd_syslog_mon_pending(d, c);
 	for (unsigned i = 0; i < s->ntargets; i++)
 		if (c == NULL || s->t[i].qn > 0 ||
 		    cd_slt_send(d, c, i, msg, len) < 0)
@@ -174,7 +182,7 @@ cd_slt_push(struct cd *d, const char *msg, size_t len)
 }
 
 int
-cd_mon_targets_send(struct cd *d, struct proc_child *c)
+cd_syslog_mon_targets(struct cd *d, struct proc_child *c)
 {
 	struct cd_syslog *s = d->slog;
 	struct mon_targets_in in;
@@ -215,26 +223,30 @@ cd_mon_targets_send(struct cd *d, struct proc_child *c)
 	return rc;
 }
 
-int
-cd_mon_stats(struct cd *d, const struct mon_stats *st)
+void
+cd_syslog_mon_view(struct cd *d, struct cd_mon_view *v)
 {
 	struct cd_syslog *s = d->slog;
 
-	if (s == NULL || st->gen != s->gen)
-		return 0; /* for targets since replaced */
-	if (st->n != s->ntargets)
-		return -1;
-	for (unsigned i = 0; i < st->n; i++) {
-		if (st->t[i].queued > s->t[i].cf->queue ||
-		    st->t[i].taken > s->t[i].given)
-			return -1;
-		s->t[i].cur = st->t[i];
+	memset(v, 0, sizeof(*v));
+	for (unsigned i = 0; s != NULL && i < s->ntargets; i++) {
+		v->type[i] = (uint32_t)s->t[i].cf->type;
+		v->queue[i] = s->t[i].cf->queue;
+		v->given[i] = s->t[i].given;
 	}
-	return 0;
+	v->gen = s ? s->gen : 0;
+	v->n = s ? s->ntargets : 0;
 }
 
 void
-cd_mon_targets_down(struct cd *d)
+cd_syslog_mon_stats(struct cd *d, const struct mon_stats *st)
+{
+	for (unsigned i = 0; i < st->n && i < d->slog->ntargets; i++)
+		d->slog->t[i].cur = st->t[i];
+}
+
+void
+cd_syslog_mon_down(struct cd *d)
 {
 	struct cd_syslog *s = d->slog;
 
@@ -243,8 +255,8 @@ cd_mon_targets_down(struct cd *d)
 
 		t->sent += t->cur.sent;
 		/* what it held and what was on the way to it is lost */
-		t->dropped += t->cur.dropped + t->cur.queued +
-		              (t->given - t->cur.taken);
+		t->dropped +=
+		    t->cur.dropped + t->cur.queued + (t->given - t->cur.taken);
 		t->given = 0;
 		t->reconnects += t->cur.reconnects;
 		t->errors += t->cur.errors;
@@ -254,19 +266,15 @@ cd_mon_targets_down(struct cd *d)
 
 /* A local target's socket (the child cannot reach the path from its
  * empty root): connected here to the configured path, passed. */
-int
-cd_mon_local(struct cd *d, struct proc_child *c, const struct mon_local *l)
+void
+cd_syslog_mon_local(struct cd *d, struct proc_child *c,
+    const struct mon_local *l)
 {
 	struct cd_syslog *s = d->slog;
 	struct mon_local a = *l;
 	struct sockaddr_un su = { .sun_family = AF_UNIX };
 	int fd;
 
-	if (s == NULL || l->gen != s->gen)
-		return 0; /* for targets since replaced */
-	if (l->target >= s->ntargets ||
-	    s->t[l->target].cf->type != CONF_LOG_LOCAL)
-		return -1;
 	snprintf(su.sun_path, sizeof(su.sun_path), "%s",
 	    s->t[l->target].cf->address);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -279,5 +287,28 @@ cd_mon_local(struct cd *d, struct proc_child *c, const struct mon_local *l)
 	(void)proc_send(c->fd, MON_T_LOCAL, 0, &a, sizeof(a), fd);
 	if (fd >= 0)
 		close(fd);
-	return 0;
+}
+
+void
+cd_syslog_mon_flush(struct cd *d)
+{
+	struct proc_child *c = cd_slt_child(d);
+	struct mon_stats st;
+	uint8_t *ans;
+	ssize_t n;
+
+	if (c == NULL || d->slog == NULL ||
+	    (ans = malloc(PROC_MSG_MAX)) == NULL)
+		return;
+	cd_syslog_mon_pending(d, c);
+	n = proc_call(&d->procs, c, MON_T_FLUSH, NULL, 0, MON_T_STATS, ans,
+	    PROC_MSG_MAX, MON_FLUSH_MS + 500);
+	if (n >= 0 && mon_dec_stats(ans, (size_t)n, &st) == 0) {
+		struct cd_mon_view v;
+
+		cd_syslog_mon_view(d, &v);
+		if (st.gen == v.gen && st.n == v.n)
+			cd_syslog_mon_stats(d, &st);
+	}
+	free(ans);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -170,6 +171,11 @@ dp_sb_allow_args(const struct dp_ctx *ctx, scmp_filter_ctx f)
 	if (!dp_sb_needs_ioctl(ctx))
 		rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		    SCMP_A1(SCMP_CMP_EQ, TCGETS));
+	/* The channel measures its send queue before log events
+	 * (dataplane/ctl, ctl_event_room). */
+	if (!dp_sb_needs_ioctl(ctx))
+		rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, SIOCOUTQ));
 	for (size_t i = 0; i < sizeof(fam) / sizeof(*fam); i++)
 		rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
 		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam[i]),

@@ -67,19 +67,24 @@ cd_ctl_close_all(struct cd *d)
 		    "written");
 }
 
-/* Which listener FD came from: 1 read-only, 0 control, -1 neither. */
+/*
+ * Which listener FD came from: 1 read-only, 0 control, -1 neither.  A
+ * listener itself has the same name, and its SO_PEERCRED is whoever
+ * called listen(), cordond: never a client.
+ */
 static int
 cd_ctl_listener(struct cd *d, int fd)
 {
 	struct sockaddr_un sun;
 	socklen_t len = sizeof(sun);
-	int type = 0;
-	socklen_t tlen = sizeof(type);
+	int type = 0, acc = 1;
+	socklen_t tlen = sizeof(type), alen = sizeof(acc);
 
 	memset(&sun, 0, sizeof(sun));
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
 	    type != SOCK_STREAM ||
-	    getsockname(fd, (struct sockaddr *)&sun, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0 ||
+	    acc != 0 || getsockname(fd, (struct sockaddr *)&sun, &len) < 0 ||
 	    sun.sun_family != AF_UNIX ||
 	    len <= offsetof(struct sockaddr_un, sun_path))
 		return -1;

@@ -1,0 +1,134 @@
+"""Attacks on cordond's privilege separation (issue 15) from a child
+taken over (tests/lib/fakechild.py): the parent must refuse what a
+compromised child proposes beyond its role, and kill that child.
+
+Run as root: /usr/bin/python3 -m pytest tests/ctl/test_attack15.py
+"""
+import fcntl
+import json
+import os
+import pty
+import socket
+import struct
+import subprocess
+import termios
+import threading
+
+import pytest
+
+import cordonrig
+import fakechild
+from cordonrig import CORDOND
+from test_procs import Daemon
+
+CTL_T_ACCEPTED = fakechild.PROC_T_BASE
+CTL_T_REQ = CTL_T_ACCEPTED + 1
+CTL_T_REPLY = fakechild.PROC_T_BASE + 10
+
+
+@pytest.fixture
+def cd():
+    cordonrig.need_binaries(CORDOND, hint="CORDOND")
+    yield from cordonrig.running(Daemon())
+
+
+def ctl_req(cid, obj):
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    return struct.pack("=IIq", cid, 0, 0) + body
+
+
+def listener(cd, socks, path):
+    """Among SOCKS, the listening socket bound to PATH."""
+    for s in socks:
+        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) and \
+                s.getsockname() == path:
+            return s
+    pytest.fail("the control child holds no listener on %s" % path)
+
+
+def test_ctl_child_passes_the_listening_socket(cd):
+    """SO_PEERCRED of a listening socket is whoever called listen():
+    cordond itself, uid 0.  A control child that passes the control
+    listener as a client's socket must not get requests served as
+    root on the read-write socket, with no admin connected."""
+    cd.ready_procs()
+    pid = fakechild.child_pid(cd.proc.pid, "control")
+    socks = fakechild.child_sockets(pid)
+    lst = listener(cd, socks, cd.sock)
+    fc = fakechild.FakeChild(cd.proc.pid, "control")
+    try:
+        fc.send(CTL_T_ACCEPTED, struct.pack("=I", 4242), fds=[lst.fileno()])
+        try:
+            fc.send(CTL_T_REQ, ctl_req(4242, {"v": 1, "cmd": "status",
+                                              "args": {}}))
+        except BrokenPipeError:
+            pass  # killed already
+        got = fc.drain(timeout=2)
+        assert not [m for m in got if m and m[0] == CTL_T_REPLY], \
+            "served a request on the listening socket: %r" % got
+        assert got and got[-1] is None, "the child was not killed"
+    finally:
+        fc.close()
+        for s in socks:
+            s.close()
+    # A new control child serves the real admins.
+    cordonrig.wait_for("served again", cd.answers, timeout=10,
+                       fail=pytest.fail)
+    p = [x for x in cd.procs() if x["name"] == "control"][0]
+    assert p["refused"] >= 1, p
+
+
+class TtyDaemon(Daemon):
+    """cordond started from a terminal (an admin running it in the
+    foreground): its stdio and controlling terminal are a pty."""
+
+    def spawn(self, *args, wrap=()):
+        master, slave = pty.openpty()
+        self.master = master
+
+        def ctty():
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        self.proc = subprocess.Popen(
+            list(wrap) + [CORDOND] + list(args) + ["-f", self.conf],
+            stdin=slave, stdout=slave, stderr=slave,
+            start_new_session=True, preexec_fn=ctty)
+        os.close(slave)
+        threading.Thread(target=self.pump, daemon=True).start()
+        return self.proc
+
+    def pump(self):
+        while True:
+            try:
+                b = os.read(self.master, 4096)
+            except OSError:
+                return
+            if not b:
+                return
+            self.log.write(b)
+            self.log.flush()
+
+
+def stat_fields(pid):
+    """/proc/PID/stat after the command: state, ppid, pgrp, session,
+    tty_nr, ..."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+@pytest.fixture
+def ttycd():
+    cordonrig.need_binaries(CORDOND, hint="CORDOND")
+    yield from cordonrig.running(TtyDaemon())
+
+
+def test_children_have_no_controlling_terminal(ttycd):
+    """A child keeps its stdout and stderr (whatever cordond's are), but
+    not cordond's controlling terminal: with it, a child that may call
+    ioctl (fetch: libcurl) could push keystrokes into the admin's shell
+    with TIOCSTI.  Each child leads a session of its own."""
+    ps = ttycd.ready_procs()
+    assert stat_fields(ttycd.proc.pid)[4] != "0", "the rig has no tty"
+    for p in ps:
+        st = stat_fields(p["pid"])
+        assert st[4] == "0", (p["name"], "tty_nr", st[4])
+        assert st[3] == str(p["pid"]), (p["name"], "session", st[3])

@@ -111,6 +111,10 @@ proc_exec(struct proc_set *s, const struct proc_def *def, int cfd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* A session of its own: cordond's controlling terminal (an admin
+	 * ran it in the foreground) is not the child's to TIOCSTI into. */
+	if (setsid() < 0)
+		_exit(127);
 	if (cfd == PROC_CHILD_FD) {
 		if (fcntl(cfd, F_SETFD, 0) < 0)
 			_exit(127);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <seccomp.h>
+#include <sys/socket.h>
 
 #include "control/proc/proc.h"
 #include "control/proc/proc_int.h"
@@ -58,6 +59,34 @@ static const char *const proc_sc_common[] = {
 	NULL,
 };
 
+/*
+ * "socket": IP only.  A child on the network shares the host's
+ * namespace, where a unix socket would reach every abstract-named
+ * service of the host, and netlink, AF_ALG and the rest are kernel code
+ * no child needs.  Refused, not killed: glibc's resolver tries netlink
+ * and nscd's socket and does without.
+ */
+static int
+proc_sc_socket(scmp_filter_ctx ctx)
+{
+	const uint32_t no = SCMP_ACT_ERRNO(EAFNOSUPPORT);
+	int rc = 0;
+
+	/* The rules must not overlap: one comparison per argument. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+	rc |= seccomp_rule_add(ctx, no, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_LT, AF_INET));
+	rc |= seccomp_rule_add(ctx, no, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_GT, AF_INET6));
+	for (int af = AF_INET + 1; af < AF_INET6; af++)
+		rc |= seccomp_rule_add(ctx, no, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af));
+	return rc != 0 ? -1 : 0;
+}
+
 static int
 proc_sc_add(scmp_filter_ctx ctx, const char *const *names, int fd)
 {
@@ -68,6 +97,14 @@ proc_sc_add(scmp_filter_ctx ctx, const char *const *names, int fd)
 			proc_log(fd, "seccomp: no system call %s", names[i]);
 			errno = EINVAL;
 			return -1;
+		}
+		if (nr == SCMP_SYS(socket)) {
+			if (proc_sc_socket(ctx) < 0) {
+				proc_log(fd, "seccomp: socket refused");
+				errno = EINVAL;
+				return -1;
+			}
+			continue;
 		}
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) < 0) {
 			proc_log(fd, "seccomp: %s refused", names[i]);

@@ -1,0 +1,72 @@
+/*
+ * A child's seccomp allow-list (control/proc/proc_seccomp.c), loaded in
+ * a forked process: a child allowed "socket" gets IP sockets only.  The
+ * children on the network (fetch, monitoring) share the host's
+ * namespace, where a unix socket reaches every abstract-named service
+ * of the host and the exotic families (netlink, AF_ALG, ...) are kernel
+ * code no child needs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+
+#include <cmocka.h>
+
+#include "control/proc/proc_int.h"
+
+/* Bit I of the exit status: check I failed. */
+static int
+sc_child(void)
+{
+	static const char *const calls[] = { "socket", NULL };
+	void *sc = proc_seccomp_build(calls, -1);
+	int bad = 0, fd;
+
+	if (sc == NULL || proc_seccomp_load(sc) < 0)
+		return 0x80;
+	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+		bad |= 1;
+	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) < 0)
+		bad |= 2;
+	if (socket(AF_UNIX, SOCK_STREAM, 0) >= 0 || errno != EAFNOSUPPORT)
+		bad |= 4;
+	if (socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) >= 0 ||
+	    errno != EAFNOSUPPORT)
+		bad |= 8;
+	if (socket(AF_ALG, SOCK_SEQPACKET, 0) >= 0 || errno != EAFNOSUPPORT)
+		bad |= 16;
+	(void)fd;
+	return bad;
+}
+
+static void
+test_socket_ip_only(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if ((pid = fork()) == 0)
+		_exit(sc_child());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_socket_ip_only),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

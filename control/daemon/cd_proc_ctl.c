@@ -26,6 +26,9 @@
 /* Messages held while one is served: what the channel's buffer
  * (PROC_SOCKBUF) can hold, at most; more is a child gone wrong. */
 #define CD_CTL_QUEUE_MAX 16384
+/* Their bytes: one request per client at most, and the small ones.  A
+ * child that sends more (2 MiB a message) is cut off, not held. */
+#define CD_CTL_HOLD_MAX ((CD_CLIENT_MAX + 1) * (CTL_REQ_FIXED + CTL_REQ_MAX))
 
 _Static_assert(CD_CLIENT_MAX == CTL_CLIENT_MAX &&
                    CD_CLIENT_MAX == CTL_CLIENT_MAX_PARENT,
@@ -241,6 +244,7 @@ cd_ctl_queue_free(struct cd *d)
 	}
 	d->ctlp.tail = NULL;
 	d->ctlp.queued = 0;
+	d->ctlp.held = 0;
 }
 
 /* Held while a request is served: the next ones wait their turn. */
@@ -251,6 +255,7 @@ cd_ctl_hold(struct cd *d, const struct proc_hdr *h, const uint8_t *p,
 	struct cd_ctl_msg *m = NULL;
 
 	if (d->ctlp.queued >= CD_CTL_QUEUE_MAX ||
+	    d->ctlp.held + h->len > CD_CTL_HOLD_MAX ||
 	    (m = malloc(sizeof(*m) + h->len)) == NULL) {
 		if (passfd >= 0)
 			close(passfd);
@@ -266,6 +271,7 @@ cd_ctl_hold(struct cd *d, const struct proc_hdr *h, const uint8_t *p,
 		d->ctlp.head = m;
 	d->ctlp.tail = m;
 	d->ctlp.queued++;
+	d->ctlp.held += h->len;
 	return 0;
 }
 
@@ -283,6 +289,7 @@ cd_ctl_drain(struct cd *d, struct proc_child *ch)
 		if ((d->ctlp.head = m->next) == NULL)
 			d->ctlp.tail = NULL;
 		d->ctlp.queued--;
+		d->ctlp.held -= m->h.len;
 		rc = cd_ctl_handle(d, ch, &m->h, m->p, m->fd);
 		free(m);
 	}

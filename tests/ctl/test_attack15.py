@@ -13,6 +13,7 @@ import struct
 import subprocess
 import termios
 import threading
+import time
 
 import pytest
 
@@ -34,7 +35,7 @@ def cd():
 
 def ctl_req(cid, obj):
     body = json.dumps(obj, separators=(",", ":")).encode()
-    return struct.pack("=IIq", cid, 0, 0) + body
+    return struct.pack("=IIq", cid, 0, obj.get("deadline_ms", 0)) + body
 
 
 def listener(cd, socks, path):
@@ -132,3 +133,59 @@ def test_children_have_no_controlling_terminal(ttycd):
         st = stat_fields(p["pid"])
         assert st[4] == "0", (p["name"], "tty_nr", st[4])
         assert st[3] == str(p["pid"]), (p["name"], "session", st[3])
+
+
+CTL_T_START = fakechild.PROC_T_BASE + 9
+
+
+def vm_hwm_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith("VmHWM:"):
+                return int(ln.split()[1])
+    return 0
+
+
+def test_ctl_child_flood_while_start_is_awaited(cd):
+    """While cordond waits for STARTED (a change with a deadline), what
+    the control child sends meanwhile is held, undecoded.  A child that
+    sends 2 MiB messages instead of its answer must be cut off at what
+    a real child could have outstanding (one request per client), not
+    grow the root process by gigabytes until the call times out."""
+    cd.ready_procs()
+    pid = fakechild.child_pid(cd.proc.pid, "control")
+    socks = fakechild.child_sockets(pid)
+    lst = listener(cd, socks, cd.sock)
+    fc = fakechild.FakeChild(cd.proc.pid, "control")
+    admin = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        admin.connect(cd.sock)
+        srv, _ = lst.accept()
+        fc.send(CTL_T_ACCEPTED, struct.pack("=I", 1), fds=[srv.fileno()])
+        srv.close()
+        dl = int(time.clock_gettime(time.CLOCK_MONOTONIC) * 1000) + 20000
+        fc.send(CTL_T_REQ, ctl_req(1, {"v": 1, "cmd": "session-revoke",
+                                       "args": {"id": 1},
+                                       "deadline_ms": dl}))
+        m = fc.recv(5)
+        assert m and m[0] == CTL_T_START, m
+        before = vm_hwm_kb(cd.proc.pid)
+        blob = ctl_req(1, {"x": "a" * ((2 << 20) - 64)})
+        fc.sock.settimeout(5)
+        sent = 0
+        try:
+            for _ in range(150):  # 300 MiB
+                fc.send(CTL_T_REQ, blob)
+                sent += 1
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        grew = vm_hwm_kb(cd.proc.pid) - before
+        assert grew < 150 * 1024, "cordond grew by %d KiB (%d sent)" % (
+            grew, sent)
+    finally:
+        admin.close()
+        fc.close()
+        for s in socks:
+            s.close()
+    cordonrig.wait_for("served again", cd.answers, timeout=10,
+                       fail=pytest.fail)

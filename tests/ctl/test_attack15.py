@@ -189,3 +189,81 @@ def test_ctl_child_flood_while_start_is_awaited(cd):
             s.close()
     cordonrig.wait_for("served again", cd.answers, timeout=10,
                        fail=pytest.fail)
+
+
+IDENT_T_VERIFY = fakechild.PROC_T_BASE + 2
+IDENT_T_VERDICT = fakechild.PROC_T_BASE + 5
+JOSE_ALG_RS256, JOSE_ALG_ES256 = 0, 2
+
+
+@pytest.fixture
+def idrig():
+    from test_sock_faults import Rig
+    cordonrig.need_binaries(CORDOND, hint="CORDOND")
+    r = Rig(dp=False)
+    try:
+        r.start(dp=False)
+        yield r
+    finally:
+        r.stop()
+        r.cleanup()
+
+
+def verdict(issuer, alg, claims):
+    c = json.dumps(claims, separators=(",", ":")).encode()
+    return struct.pack("=iiiIq160s", 0, issuer, alg, len(c),
+                       int(claims.get("exp", 0)), b"") + c
+
+
+def proposed(rig, make):
+    """session-add answered by a taken-over identity child with
+    MAKE(now): the reply, and whether the child was killed."""
+    def ready():
+        ps = rig.once("status")["processes"]
+        return [p for p in ps if p["name"] == "identity" and p["ready"]]
+    cordonrig.wait_for("identity ready", ready, timeout=10, fail=pytest.fail)
+    fc = fakechild.FakeChild(rig.proc.pid, "identity")
+    out = {}
+    t = threading.Thread(target=lambda: out.update(r=rig.req(
+        "session-add", token="a.b.c", src="192.0.2.10")))
+    try:
+        t.start()
+        while True:
+            m = fc.recv(5)
+            assert m is not None, "no VERIFY"
+            if m[0] == IDENT_T_VERIFY:
+                break
+        fc.send(IDENT_T_VERDICT, make(int(time.time())), mid=m[1])
+        t.join(10)
+        got = fc.drain(timeout=1)
+        return out["r"], bool(got) and got[-1] is None
+    finally:
+        fc.close()
+
+
+def test_ident_child_proposals_checked(idrig):
+    """A compromised identity child proposes sessions the running config
+    does not allow: each is refused and the child killed; exp beyond
+    max_ttl is cut to max_ttl."""
+    iss = "https://idp.test"
+    good = {"iss": iss, "aud": "cordon", "sub": "eve", "ctry": "US"}
+    for name, make in (
+        ("no such issuer", lambda now: verdict(
+            5, JOSE_ALG_ES256, dict(good, exp=now + 600))),
+        ("another iss", lambda now: verdict(
+            0, JOSE_ALG_ES256, dict(good, iss="https://evil", exp=now + 600))),
+        ("other aud", lambda now: verdict(
+            0, JOSE_ALG_ES256, dict(good, aud="x", exp=now + 600))),
+        ("alg not allowed", lambda now: verdict(
+            0, JOSE_ALG_RS256, dict(good, exp=now + 600))),
+    ):
+        r, killed = proposed(idrig, make)
+        assert not r["ok"], (name, r)
+        assert killed, name
+    now = time.time()
+    r, killed = proposed(idrig, lambda now: verdict(
+        0, JOSE_ALG_ES256, dict(good, exp=now + 30 * 86400)))
+    assert r["ok"] and not killed, r
+    ss = idrig.ok("session-list")["sessions"]
+    assert [s["sub"] for s in ss] == ["eve"], ss
+    assert ss[0]["expires"] <= now + 3600 + 5, ss

@@ -267,3 +267,16 @@ def test_ident_child_proposals_checked(idrig):
     ss = idrig.ok("session-list")["sessions"]
     assert [s["sub"] for s in ss] == ["eve"], ss
     assert ss[0]["expires"] <= now + 3600 + 5, ss
+
+
+def test_children_have_no_stdio_of_cordond(cd):
+    """A child's stdout and stderr are /dev/null, not cordond's log: a
+    child writes only through its channel, where each line is checked
+    and prefixed with its name; fd 2 would let it forge cordond's own
+    lines and fill the log's disk."""
+    ps = cd.ready_procs()
+    assert os.readlink("/proc/%d/fd/2" % cd.proc.pid) != "/dev/null"
+    for p in ps:
+        for fd in (0, 1, 2):
+            t = os.readlink("/proc/%d/fd/%d" % (p["pid"], fd))
+            assert t == "/dev/null", (p["name"], fd, t)

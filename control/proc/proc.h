@@ -48,7 +48,8 @@ enum {
 	PROC_T_READY,   /* child -> parent: sandboxed, taking requests */
 	PROC_T_BASE = 16,
 };
-#define PROC_LOG_MAX 512 /* a log line's bytes (printable ASCII) */
+#define PROC_LOG_MAX  512 /* a log line's bytes (printable ASCII) */
+#define PROC_LOG_RATE 50  /* a child's lines a second; more are counted */
 
 enum proc_id {
 	PROC_IDENT, /* tokens, knocks, proof of possession */
@@ -101,6 +102,9 @@ struct proc_child {
 	int64_t up_since_ms;   /* the last start (CLOCK_MONOTONIC) */
 	int64_t crash_ms[8];   /* the last crashes' times: crash loop */
 	char last_exit[64];    /* "killed by SIGSYS", "exit 1" */
+	/* its log lines this second (PROC_LOG_RATE), those dropped */
+	int64_t log_sec;
+	unsigned log_n, log_lost;
 };
 
 /* ---- messages (proc_msg.c) ---- */

@@ -23,6 +23,33 @@ proc_refuse(const char **why, const char *what)
 	return -1;
 }
 
+/*
+ * At most PROC_LOG_RATE lines a second of one child: a child that
+ * floods its log must not drown cordond's own lines (journald's rate
+ * limit is per service) nor keep cordond writing.  1 to log the line.
+ */
+static bool
+proc_log_admit(struct proc_set *s, struct proc_child *c)
+{
+	int64_t sec = clk_mono_ms() / 1000;
+
+	if (sec != c->log_sec) {
+		if (c->log_lost > 0)
+			proc_say(s,
+			    "%s: %u log lines dropped (over %u a second)",
+			    c->def->name, c->log_lost, PROC_LOG_RATE);
+		c->log_sec = sec;
+		c->log_n = 0;
+		c->log_lost = 0;
+	}
+	if (c->log_n >= PROC_LOG_RATE) {
+		c->log_lost++;
+		return false;
+	}
+	c->log_n++;
+	return true;
+}
+
 int
 proc_dispatch(struct proc_set *s, struct proc_child *c,
     const struct proc_hdr *h, int passfd, const char **why)
@@ -54,8 +81,9 @@ proc_dispatch(struct proc_set *s, struct proc_child *c,
 	if (h->type == PROC_T_LOG) {
 		if (proc_log_check(s->buf, h->len) < 0)
 			return proc_refuse(why, "sent a malformed log line");
-		proc_say(s, "%s: %.*s", def->name, (int)h->len,
-		    (const char *)s->buf);
+		if (proc_log_admit(s, c))
+			proc_say(s, "%s: %.*s", def->name, (int)h->len,
+			    (const char *)s->buf);
 		return 0;
 	}
 	if (h->type != PROC_T_READY || h->len != 0 || c->ready)

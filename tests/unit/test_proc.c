@@ -30,7 +30,7 @@
 enum { T_PING = PROC_T_BASE, T_PONG, T_NOTE };
 
 static struct {
-	unsigned in, up, down, ended;
+	unsigned in, up, down, ended, lines;
 	char log[1024];
 	int in_rc;
 } seen;
@@ -102,6 +102,7 @@ static void
 t_log(void *arg, const char *line)
 {
 	(void)arg;
+	seen.lines++;
 	snprintf(seen.log + strlen(seen.log),
 	    sizeof(seen.log) - strlen(seen.log), "%s\n", line);
 }
@@ -201,6 +202,25 @@ test_ready_log_and_messages(void **state)
 	assert_ptr_equal(proc_get(&set, PROC_IDENT), c);
 	assert_null(proc_get(&set, PROC_FETCH));
 	assert_int_equal(c->refused, 0);
+}
+
+/* A child's log lines are rated: a flood does not become cordond's. */
+static void
+test_log_flood_rated(void **state)
+{
+	struct proc_child *c = played(true);
+
+	(void)state;
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < 100; i++)
+			proc_log(peer, "flood %d", i);
+		for (int i = 0; i < 4; i++)
+			pump(c);
+	}
+	assert_int_equal(c->refused, 0);
+	assert_true(c->fd >= 0);
+	/* the lines of at most two seconds and a note of those dropped */
+	assert_true(seen.lines <= 2 * PROC_LOG_RATE + 1);
 }
 
 /* Each way of breaking the protocol: the child is killed, refused. */
@@ -399,6 +419,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_ready_log_and_messages,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_flood_rated, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_call_answers_in_order,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_timeout, setup,

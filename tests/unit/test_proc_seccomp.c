@@ -22,28 +22,46 @@
 
 #include "control/proc/proc_int.h"
 
+/* 1 when socket(AF, TYPE) is refused with EAFNOSUPPORT. */
+static int
+sc_refused(int af, int type, int proto)
+{
+	int fd = socket(af, type, proto);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno == EAFNOSUPPORT;
+}
+
+/* 1 when socket(AF, TYPE) is had. */
+static int
+sc_had(int af, int type)
+{
+	int fd = socket(af, type, 0);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
 /* Bit I of the exit status: check I failed. */
 static int
 sc_child(void)
 {
 	static const char *const calls[] = { "socket", NULL };
 	void *sc = proc_seccomp_build(calls, -1);
-	int bad = 0, fd;
+	int bad = 0;
 
 	if (sc == NULL || proc_seccomp_load(sc) < 0)
 		return 0x80;
-	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
-		bad |= 1;
-	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) < 0)
-		bad |= 2;
-	if (socket(AF_UNIX, SOCK_STREAM, 0) >= 0 || errno != EAFNOSUPPORT)
-		bad |= 4;
-	if (socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) >= 0 ||
-	    errno != EAFNOSUPPORT)
-		bad |= 8;
-	if (socket(AF_ALG, SOCK_SEQPACKET, 0) >= 0 || errno != EAFNOSUPPORT)
-		bad |= 16;
-	(void)fd;
+	bad |= sc_had(AF_INET, SOCK_DGRAM) ? 0 : 1;
+	bad |= sc_had(AF_INET6, SOCK_STREAM) ? 0 : 2;
+	bad |= sc_refused(AF_UNIX, SOCK_STREAM, 0) ? 0 : 4;
+	bad |= sc_refused(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) ? 0 : 8;
+	bad |= sc_refused(AF_ALG, SOCK_SEQPACKET, 0) ? 0 : 16;
 	return bad;
 }
 

@@ -280,3 +280,15 @@ def test_children_have_no_stdio_of_cordond(cd):
         for fd in (0, 1, 2):
             t = os.readlink("/proc/%d/fd/%d" % (p["pid"], fd))
             assert t == "/dev/null", (p["name"], fd, t)
+
+
+def test_children_cannot_fork_bomb(cd):
+    """Each child's user may hold a few dozen processes and threads at
+    most (RLIMIT_NPROC): a compromised child that may clone (fetch,
+    for libcurl's resolver) cannot take every pid of the host."""
+    for p in cd.ready_procs():
+        with open("/proc/%d/limits" % p["pid"]) as f:
+            ln = [x for x in f if x.startswith("Max processes")][0]
+        soft, hard = ln.split()[2:4]
+        assert soft != "unlimited" and int(soft) <= 64, (p["name"], ln)
+        assert hard != "unlimited" and int(hard) <= 64, (p["name"], ln)

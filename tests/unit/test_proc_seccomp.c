@@ -68,16 +68,25 @@ sc_child(void)
 	return bad;
 }
 
+/* FN run in a process of its own: how that process ended. */
+static int
+sc_run(int (*fn)(void))
+{
+	int status = 0;
+	pid_t pid;
+
+	if ((pid = fork()) == 0)
+		_exit(fn());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
 static void
 test_socket_ip_only(void **state)
 {
-	int status;
-	pid_t pid;
+	int status = sc_run(sc_child);
 
 	(void)state;
-	if ((pid = fork()) == 0)
-		_exit(sc_child());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
@@ -113,13 +122,9 @@ sc_clone_child(void)
 static void
 test_clone_threads_only(void **state)
 {
-	int status;
-	pid_t pid;
+	int status = sc_run(sc_clone_child);
 
 	(void)state;
-	if ((pid = fork()) == 0)
-		_exit(sc_clone_child());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
 #if defined(__SANITIZE_ADDRESS__)
 	/* the sanitizer's build allows clone whole */
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);

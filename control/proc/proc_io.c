@@ -23,12 +23,7 @@ proc_refuse(const char **why, const char *what)
 	return -1;
 }
 
-/*
- * At most PROC_LOG_RATE lines a second of one child: a child that
- * floods its log must not drown cordond's own lines (journald's rate
- * limit is per service) nor keep cordond writing.  1 to log the line.
- */
-static bool
+bool
 proc_log_admit(struct proc_set *s, struct proc_child *c)
 {
 	int64_t sec = clk_mono_ms() / 1000;

@@ -292,3 +292,28 @@ def test_children_cannot_fork_bomb(cd):
         soft, hard = ln.split()[2:4]
         assert soft != "unlimited" and int(soft) <= 64, (p["name"], ln)
         assert hard != "unlimited" and int(hard) <= 64, (p["name"], ln)
+
+
+IDENT_T_KEYSTAT = fakechild.PROC_T_BASE + 4
+
+
+def test_ident_child_keystat_flood_rated(idrig):
+    """Each KEYSTAT with an error is a line of cordond's log: a taken-over
+    identity child sending thousands must get the child's log rate, not
+    a line each (cordond's own lines drowned, its log's disk filled)."""
+    def ready():
+        ps = idrig.once("status")["processes"]
+        return [p for p in ps if p["name"] == "identity" and p["ready"]]
+    cordonrig.wait_for("identity ready", ready, timeout=10, fail=pytest.fail)
+    fc = fakechild.FakeChild(idrig.proc.pid, "identity")
+    try:
+        msg = struct.pack("=IIII256s", 0, 0, 0, 1, b"forged error")
+        for _ in range(400):
+            fc.send(IDENT_T_KEYSTAT, msg)
+        time.sleep(1)
+        assert idrig.once("status")  # still answering
+    finally:
+        fc.close()
+    with open(idrig.dir + "/cordond.log", errors="replace") as f:
+        n = f.read().count("forged error")
+    assert 0 < n <= 101, n

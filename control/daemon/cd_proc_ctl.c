@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -70,31 +71,47 @@ cd_ctl_close_all(struct cd *d)
 		    "written");
 }
 
+/* FD's local name (a stream socket's path) into SUN: 0, or -1. */
+static int
+cd_ctl_name(int fd, struct sockaddr_un *sun)
+{
+	socklen_t len = sizeof(*sun);
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	memset(sun, 0, sizeof(*sun));
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+	    type != SOCK_STREAM ||
+	    getsockname(fd, (struct sockaddr *)sun, &len) < 0 ||
+	    sun->sun_family != AF_UNIX ||
+	    len <= offsetof(struct sockaddr_un, sun_path))
+		return -1;
+	sun->sun_path[sizeof(sun->sun_path) - 1] = '\0';
+	return 0;
+}
+
 /*
- * Which listener FD came from: 1 read-only, 0 control, -1 neither.  A
- * listener itself has the same name, and its SO_PEERCRED is whoever
- * called listen(), cordond: never a client.
+ * Which of cordond's listeners FD was accepted on, by their own names:
+ * 1 read-only, 0 control, -1 neither.  A listener itself has the same
+ * name, and its SO_PEERCRED is whoever called listen(), cordond: never
+ * a client.
  */
 static int
 cd_ctl_listener(struct cd *d, int fd)
 {
-	struct sockaddr_un sun;
-	socklen_t len = sizeof(sun);
-	int type = 0, acc = 1;
-	socklen_t tlen = sizeof(type), alen = sizeof(acc);
+	struct sockaddr_un c, l;
+	int acc = 1;
+	socklen_t alen = sizeof(acc);
 
-	memset(&sun, 0, sizeof(sun));
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
-	    type != SOCK_STREAM ||
-	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0 ||
-	    acc != 0 || getsockname(fd, (struct sockaddr *)&sun, &len) < 0 ||
-	    sun.sun_family != AF_UNIX ||
-	    len <= offsetof(struct sockaddr_un, sun_path))
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0 ||
+	    acc != 0 || cd_ctl_name(fd, &c) < 0)
 		return -1;
-	sun.sun_path[sizeof(sun.sun_path) - 1] = '\0';
-	if (strcmp(sun.sun_path, d->ctl.ro_socket) == 0)
+	if (cd_ctl_name(d->rofd, &l) == 0 &&
+	    strcmp(c.sun_path, l.sun_path) == 0)
 		return 1;
-	return strcmp(sun.sun_path, d->ctl.socket) == 0 ? 0 : -1;
+	if (cd_ctl_name(d->lfd, &l) == 0 && strcmp(c.sun_path, l.sun_path) == 0)
+		return 0;
+	return -1;
 }
 
 /* A new client: who it is, read from its socket, never from the child. */

@@ -1,12 +1,12 @@
 /*
- * cordond's side of the identity and fetch children (docs/identity.md
- * "Processes").  The identity child verifies tokens (VERIFY: a call of
- * at most CD_IDENT_TIMEOUT_MS, for session add and explain) and knocks
- * (KNOCK: answered later by KNOCKED); each answer is a proposal that
- * cd_idprop_check judges against the running config.  The fetch child
- * gets jwks_uri documents (FETCH, DOC); this side writes the cache file
- * once the identity child found keys in a document, and sends every
- * document again to an identity child that restarted.
+ * cordond's side of the identity child (docs/identity.md "Processes").
+ * The child verifies tokens (VERIFY: a call of at most
+ * CD_IDENT_TIMEOUT_MS, for session add and explain) and knocks (KNOCK:
+ * answered later by KNOCKED, judged in cd_sess_knock.c); each answer is
+ * a proposal that cd_idprop_check judges against the running config.
+ * A document the child found keys in becomes the issuer's last good one
+ * and its cache file; a restarted child gets the configuration and every
+ * document again.  The fetch child's side is cd_proc_ident_fetch.c.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,7 +17,7 @@
 #include "control/daemon/cd_proc_ident.h"
 #include "control/daemon/cordond.h"
 #include "control/ident/ident_proc.h"
-#include "core/util/ropen.h"
+#include "wire/dpc_proto.h"
 
 /* Our request ids: proc_call counts up from 1, these from 2^31. */
 #define CD_IDENT_ID_BASE 0x80000000u
@@ -63,7 +63,7 @@ cd_ident_config_msg(const struct conf *c, struct ident_msg_config *m)
 	memcpy(m->nat, id->knock_nat, sizeof(m->nat[0]) * m->nnat);
 }
 
-static struct proc_child *
+struct proc_child *
 cd_ident_child(struct cd *d, enum proc_id id)
 {
 	return proc_get(&d->procs, id);
@@ -115,92 +115,10 @@ cd_ident_send_all(struct cd *d)
 	}
 }
 
-/* The CA bundle an issuer names (read here: the fetch child opens
- * nothing); NULL: the system's. */
-static char *
-cd_ident_ca(const char *path, size_t *len)
-{
-	FILE *f;
-	char *b;
-
-	*len = 0;
-	if (path[0] == '\0' || (f = ropen_file(path)) == NULL)
-		return NULL;
-	if ((b = malloc(IDENT_CA_MAX)) != NULL)
-		*len = fread(b, 1, IDENT_CA_MAX, f);
-	fclose(f);
-	if (*len == 0 || *len >= IDENT_CA_MAX) {
-		free(b);
-		*len = 0;
-		return NULL;
-	}
-	return b;
-}
-
 void
-cd_ident_fetch(struct cd *d, unsigned i)
+cd_ident_cache_path(const struct cd *d, const char *name, char *out, size_t len)
 {
-	struct cd_sessions *s = d->sess;
-	const struct conf_issuer *ci = &d->run.conf->identity.issuers[i];
-	struct proc_child *c = cd_ident_child(d, PROC_FETCH);
-	struct cd_iss_keys *k = &s->ikeys[i];
-	struct ident_msg_fetch f = { .issuer = i, .timeout_ms = 5000 };
-	size_t calen;
-	char *ca;
-	uint8_t *b;
-	ssize_t n;
-
-	/* Retried soon if the child is down; else on its period. */
-	k->next_fetch = clk_mono_ms() + (c ? ci->refresh * 1000LL : 1000);
-	if (c == NULL)
-		return;
-	snprintf(f.url, sizeof(f.url), "%s", ci->jwks_uri);
-	ca = cd_ident_ca(ci->ca_file, &calen);
-	if (ci->ca_file[0] && ca == NULL) {
-		cd_log("issuer %s: ca_file %s: not readable; %u keys kept",
-		    ci->name, ci->ca_file, k->nkeys);
-		return;
-	}
-	f.ca_len = (uint32_t)calen;
-	k->fetch_id = cd_ident_reqid(s);
-	n = ident_enc(&f, sizeof(f), ca, calen, &b);
-	free(ca);
-	if (n < 0 ||
-	    proc_send(c->fd, IDENT_T_FETCH, k->fetch_id, b, (size_t)n, -1) < 0)
-		k->fetch_id = 0;
-	free(b);
-}
-
-/* The fetch child's answer: the document goes to the identity child. */
-static int
-cd_fetch_doc(struct cd *d, const struct proc_hdr *h, const uint8_t *p)
-{
-	struct cd_sessions *s = d->sess;
-	struct ident_msg_doc m;
-	struct cd_iss_keys *k;
-	const uint8_t *body;
-
-	if (ident_dec_doc(p, h->len, &m, &body) < 0)
-		return -1;
-	if (s == NULL || m.issuer >= s->nikeys ||
-	    s->ikeys[m.issuer].fetch_id != h->id)
-		return 0; /* for a config gone since */
-	k = &s->ikeys[m.issuer];
-	k->fetch_id = 0;
-	if (!m.ok) {
-		cd_log("issuer %s: jwks_uri: %s; %u keys kept", k->name, m.err,
-		    k->nkeys);
-		return 0;
-	}
-	free(k->pend);
-	if ((k->pend = malloc(m.len)) == NULL)
-		return 0;
-	memcpy(k->pend, body, m.len);
-	k->pend_len = m.len;
-	k->pend_id = cd_ident_reqid(s);
-	cd_ident_send_keys(d, m.issuer, IDENT_KEYS_URI, k->pend, k->pend_len,
-	    k->pend_id);
-	return 0;
+	snprintf(out, len, "%s/jwks-%s.json", d->ctl.state_dir, name);
 }
 
 /* A fetched document gave keys: the last good one, kept and cached. */
@@ -260,7 +178,10 @@ cd_ident_in(void *arg, struct proc_child *c, const struct proc_hdr *h,
 	case IDENT_T_KEYSTAT:
 		return cd_ident_keystat(d, c, h, p);
 	case IDENT_T_KNOCKED:
-		return cd_knock_done(d, h, p);
+		/* The knock module's (cd_sess_knock.c), when knocks are on. */
+		if (d->sess == NULL || d->sess->knock_done == NULL)
+			return 0;
+		return d->sess->knock_done(d, h, p);
 	}
 	/* A VERDICT outside a call, or anything else: broken. */
 	return -1;
@@ -284,36 +205,6 @@ cd_ident_down(void *arg, struct proc_child *c)
 		memset(d->sess->kpend, 0, sizeof(d->sess->kpend));
 }
 
-static int
-cd_fetch_in(void *arg, struct proc_child *c, const struct proc_hdr *h,
-    const uint8_t *p, int passfd)
-{
-	(void)c;
-	if (passfd >= 0 || h->type != IDENT_T_DOC)
-		return -1;
-	return cd_fetch_doc(arg, h, p);
-}
-
-static void
-cd_fetch_down(void *arg, struct proc_child *c)
-{
-	struct cd *d = arg;
-
-	(void)c;
-	for (unsigned i = 0; d->sess != NULL && i < d->sess->nikeys; i++)
-		d->sess->ikeys[i].fetch_id = 0;
-}
-
-static void
-cd_fetch_up(void *arg, struct proc_child *c)
-{
-	struct cd *d = arg;
-
-	(void)c;
-	if (d->sess != NULL)
-		cd_ident_refresh(d, true);
-}
-
 const struct proc_def cd_proc_ident_def = {
 	.id = PROC_IDENT,
 	.name = "identity",
@@ -325,16 +216,43 @@ const struct proc_def cd_proc_ident_def = {
 	.down = cd_ident_down,
 };
 
-const struct proc_def cd_proc_fetch_def = {
-	.id = PROC_FETCH,
-	.name = "fetch",
-	.user = "cordon-fetch",
-	.net = true,
-	.run = fetch_proc_run,
-	.in = cd_fetch_in,
-	.up = cd_fetch_up,
-	.down = cd_fetch_down,
-};
+/* ---- KNOCK ---- */
+
+void
+cd_knock_in(void *arg, const struct dpc_msg_knock *k)
+{
+	struct cd *d = arg;
+	struct cd_sessions *s = d->sess;
+	struct proc_child *c = proc_get(&d->procs, PROC_IDENT);
+	struct ident_msg_knock m = { .af = k->af, .len = k->len };
+	struct cd_knock_pend *kp;
+	uint32_t id;
+	uint8_t *b;
+	ssize_t n;
+
+	if (s == NULL || s->knock == NULL || (k->af != 4 && k->af != 6) ||
+	    k->len > IDENT_KNOCK_MAX)
+		return;
+	/* No identity child (restarting): no verdict, so no session; the
+	 * knock is not judged, so not counted under any reason (the
+	 * restart is: show status, process-restarted). */
+	if (c == NULL)
+		return;
+	m.now_ms = clk_unix_s() * 1000 + (clk_mono_ms() % 1000);
+	m.mono_ms = clk_mono_ms();
+	memcpy(m.src, k->src, k->af == 4 ? 4 : 16);
+	/* Its source as cordon-dp saw it stays here, by request id. */
+	id = cd_ident_reqid(s);
+	kp = &s->kpend[id % CD_KNOCK_PEND];
+	kp->id = id;
+	kp->af = k->af;
+	memcpy(kp->src, m.src, 16);
+	if ((n = ident_enc(&m, sizeof(m), k->data, k->len, &b)) < 0)
+		return;
+	if (proc_send(c->fd, IDENT_T_KNOCK, kp->id, b, (size_t)n, -1) < 0)
+		kp->id = 0;
+	free(b);
+}
 
 /* ---- VERIFY ---- */
 

@@ -4,7 +4,8 @@
  * each message decoded (mon_msg.c), then held against what cordond sent
  * the child (the view): the targets' generation and count, a local
  * target's type, queues no longer than configured, no more records taken
- * than given.
+ * than given; a STATS with an id (a FLUSH's answer) only through
+ * proc_call, never here.
  */
 #ifndef CORDON_CD_PROC_MON_CHK_H
 #define CORDON_CD_PROC_MON_CHK_H

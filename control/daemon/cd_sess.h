@@ -13,10 +13,12 @@
 
 #include "control/ident/idm.h"
 #include "control/ident/jose.h"
+#include "control/proc/proc.h"
 #include "core/sess/sess.h"
 
 struct cd;
 struct cd_err;
+struct proc_hdr;
 struct cd_running;
 
 /* One session: a verified token, for one source, on some services. */
@@ -96,6 +98,10 @@ struct cd_sessions {
 	const struct conf *ident_conf; /* whose issuers they are */
 	uint64_t ident_rev;
 	struct cd_knock_pend kpend[CD_KNOCK_PEND];
+	/* The identity child's judgement of a knock (KNOCKED): set by
+	 * cd_knock_open (cd_knock_done); 0, or -1 when it does not decode. */
+	int (*knock_done)(struct cd *d, const struct proc_hdr *h,
+	    const uint8_t *p);
 	uint32_t knock_id;
 	bool next_on; /* a commit is being prepared */
 	int64_t next_sweep;
@@ -327,14 +333,12 @@ void cd_ident_send_keys(struct cd *d, unsigned i, unsigned src, const char *doc,
     size_t len, uint32_t id);
 /* A FETCH of issuer I's jwks_uri, if the fetch child is up. */
 void cd_ident_fetch(struct cd *d, unsigned i);
+/* A child of cordond if running and READY (proc_get), else NULL. */
+struct proc_child *cd_ident_child(struct cd *d, enum proc_id id);
 /* A request id of ours (never one of proc_call's). */
 uint32_t cd_ident_reqid(struct cd_sessions *s);
 /* The jwks_uri cache file of issuer NAME. */
 void cd_ident_cache_path(const struct cd *d, const char *name, char *out,
     size_t len);
-/* cd_sess_knock.c: the identity child's judgement of a knock (KNOCKED):
- * 0, or -1 when it does not decode. */
-struct proc_hdr;
-int cd_knock_done(struct cd *d, const struct proc_hdr *h, const uint8_t *p);
 
 #endif

@@ -41,12 +41,6 @@ cd_ident_read(const char *path, char **out, size_t *len)
 }
 
 void
-cd_ident_cache_path(const struct cd *d, const char *name, char *out, size_t len)
-{
-	snprintf(out, len, "%s/jwks-%s.json", d->ctl.state_dir, name);
-}
-
-void
 cd_ident_unload(struct cd_sessions *s)
 {
 	for (unsigned i = 0; i < CONF_ISSUER_MAX; i++) {
@@ -126,25 +120,6 @@ cd_ident_find(const struct conf *c, const char *name)
 		if (strcmp(c->identity.issuers[i].name, name) == 0)
 			return (int)i;
 	return -1;
-}
-
-/* Issuers with a jwks_uri, each on its own refresh period. */
-void
-cd_ident_refresh(struct cd *d, bool force)
-{
-	struct cd_sessions *s = d->sess;
-	const struct conf_identity *id = &d->run.conf->identity;
-	int64_t now = clk_mono_ms();
-
-	for (unsigned i = 0; i < s->nikeys && i < id->nissuers; i++) {
-		struct cd_iss_keys *k = &s->ikeys[i];
-
-		if (id->issuers[i].jwks_uri[0] == '\0' || k->fetch_id != 0)
-			continue;
-		if (!force && now < k->next_fetch)
-			continue;
-		cd_ident_fetch(d, i);
-	}
 }
 
 /*

@@ -16,6 +16,9 @@
 #include "control/ident/knock.h"
 #include "wire/dpc_proto.h"
 
+static int cd_knock_done(struct cd *d, const struct proc_hdr *h,
+    const uint8_t *p);
+
 int
 cd_knock_open(struct cd *d)
 {
@@ -40,6 +43,7 @@ cd_knock_open(struct cd *d)
 		d->sess->knock = NULL;
 		return -1;
 	}
+	d->sess->knock_done = cd_knock_done;
 	return 0;
 }
 
@@ -87,42 +91,6 @@ cd_knock_mismatch(const struct ident_msg_knocked *o, int af,
 		    sizeof(sig));
 	cd_log("knock from %s refused: address-mismatch (signed for %s)", a,
 	    sig);
-}
-
-void
-cd_knock_in(void *arg, const struct dpc_msg_knock *k)
-{
-	struct cd *d = arg;
-	struct cd_sessions *s = d->sess;
-	struct proc_child *c = proc_get(&d->procs, PROC_IDENT);
-	struct ident_msg_knock m = { .af = k->af, .len = k->len };
-	struct cd_knock_pend *kp;
-	uint32_t id;
-	uint8_t *b;
-	ssize_t n;
-
-	if (s == NULL || s->knock == NULL || (k->af != 4 && k->af != 6) ||
-	    k->len > IDENT_KNOCK_MAX)
-		return;
-	/* No identity child (restarting): no verdict, so no session; the
-	 * knock is not judged, so not counted under any reason (the
-	 * restart is: show status, process-restarted). */
-	if (c == NULL)
-		return;
-	m.now_ms = clk_unix_s() * 1000 + (clk_mono_ms() % 1000);
-	m.mono_ms = clk_mono_ms();
-	memcpy(m.src, k->src, k->af == 4 ? 4 : 16);
-	/* Its source as cordon-dp saw it stays here, by request id. */
-	id = cd_ident_reqid(s);
-	kp = &s->kpend[id % CD_KNOCK_PEND];
-	kp->id = id;
-	kp->af = k->af;
-	memcpy(kp->src, m.src, 16);
-	if ((n = ident_enc(&m, sizeof(m), k->data, k->len, &b)) < 0)
-		return;
-	if (proc_send(c->fd, IDENT_T_KNOCK, kp->id, b, (size_t)n, -1) < 0)
-		kp->id = 0;
-	free(b);
 }
 
 /* The signed address against the source the parent knows. */
@@ -179,7 +147,7 @@ cd_knock_judge(struct cd *d, const struct ident_msg_knocked *o,
 	return 0;
 }
 
-int
+static int
 cd_knock_done(struct cd *d, const struct proc_hdr *h, const uint8_t *p)
 {
 	struct cd_sessions *s = d->sess;

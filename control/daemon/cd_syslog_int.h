@@ -73,7 +73,7 @@ void cd_slt_free(struct cd_sl_target *t);
 /* One formatted record for every target: to the child, or queued. */
 void cd_slt_push(struct cd *d, const char *msg, size_t len);
 const char *cd_slt_state(struct cd *d, const struct cd_sl_target *t);
-/* Waiting: here, in the channel, in the child's queue. */
+/* Waiting: here, and in the child's queue as it last reported. */
 unsigned cd_slt_queued(const struct cd_sl_target *t);
 
 #endif

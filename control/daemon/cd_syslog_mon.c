@@ -111,7 +111,9 @@ cd_slt_state(struct cd *d, const struct cd_sl_target *t)
 unsigned
 cd_slt_queued(const struct cd_sl_target *t)
 {
-	return t->qn + t->cur.queued + (unsigned)(t->given - t->cur.taken);
+	/* records on their way to the child are not counted: the child
+	 * reports a queue as it fills and as it empties */
+	return t->qn + t->cur.queued;
 }
 
 /* One record to the child; 0, or -1 (not sent). */
@@ -241,6 +243,8 @@ cd_syslog_mon_view(struct cd *d, struct cd_mon_view *v)
 void
 cd_syslog_mon_stats(struct cd *d, const struct mon_stats *st)
 {
+	if (d->slog == NULL)
+		return;
 	for (unsigned i = 0; i < st->n && i < d->slog->ntargets; i++)
 		d->slog->t[i].cur = st->t[i];
 }

@@ -1,6 +1,7 @@
 /*
- * cordond: the control daemon.  One process, one poll() loop: the
- * control sockets (cordonctl, docs/control.md section 3), the dataplane
+ * cordond: the control daemon.  One poll() loop: the requests of the
+ * control sockets (cordonctl, docs/control.md section 3), read and
+ * framed by its control child (cd_proc_ctl.c, control/ctl), the dataplane
  * channel (control/dpc) and the supervision of cordon-dp, the
  * commit-confirm timer.  Everything it changes goes through the store
  * (control/store) and the audit log.

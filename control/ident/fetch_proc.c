@@ -13,9 +13,7 @@
  * restart).  /etc/hosts is not seen: a jwks_uri on a name only there
  * cannot be fetched.  An IP address literal needs no resolver.
  */
-#include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,17 +85,6 @@ fetch_resolver_warm(void)
 }
 
 static void
-fetch_reply(int fd, uint32_t id, struct ident_msg_doc *d, const char *body)
-{
-	uint8_t *b;
-	ssize_t n = ident_enc(d, sizeof(*d), body, d->len, &b);
-
-	if (n < 0 || proc_send(fd, IDENT_T_DOC, id, b, (size_t)n, -1) < 0)
-		_exit(1);
-	free(b);
-}
-
-static void
 fetch_one(int fd, const struct proc_hdr *h, const uint8_t *p)
 {
 	struct ident_msg_fetch f;
@@ -129,34 +116,19 @@ fetch_one(int fd, const struct proc_hdr *h, const uint8_t *p)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
 	memset(d.err + strlen(d.err), 0, sizeof(d.err) - strlen(d.err));
-	fetch_reply(fd, h->id, &d, d.ok ? body : NULL);
+	ident_reply(fd, IDENT_T_DOC, h->id, &d, sizeof(d), d.ok ? body : NULL,
+	    d.len);
 	free(body);
 }
 
 static int
-fetch_loop(int fd)
+fetch_dispatch(int fd, const struct proc_hdr *h, const uint8_t *p)
 {
-	static uint8_t buf[PROC_MSG_MAX];
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	struct proc_hdr h;
-	ssize_t n;
-	int pass;
-
-	for (;;) {
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			return 1;
-		n = proc_recv(fd, &h, buf, sizeof(buf), &pass);
-		if (n < 0 && errno == EAGAIN)
-			continue;
-		if (n < 0)
-			return errno == ECONNRESET ? 0 : 1;
-		if (pass >= 0)
-			close(pass);
-		if (h.type == IDENT_T_FETCH)
-			fetch_one(fd, &h, buf);
-		else
-			proc_log(fd, "fetch: message type %u refused", h.type);
-	}
+	if (h->type == IDENT_T_FETCH)
+		fetch_one(fd, h, p);
+	else
+		proc_log(fd, "fetch: message type %u refused", h->type);
+	return 0;
 }
 
 int
@@ -169,5 +141,5 @@ fetch_proc_run(int fd)
 		return 1;
 	if (proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0)
 		return 1;
-	return fetch_loop(fd);
+	return ident_chan_loop(fd, fetch_dispatch);
 }

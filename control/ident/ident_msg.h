@@ -40,8 +40,8 @@ enum ident_msg_type {
 #define IDENT_ISS_MAX    CONF_ISSUER_MAX
 #define IDENT_AUD_MAX    8             /* JOSE_AUD_MAX */
 #define IDENT_ALGS_ALL   0x1fu         /* JOSE_ALGS_ALL: five algorithms */
-#define IDENT_TOKEN_MAX  65536         /* bytes of a token to verify */
-#define IDENT_CLAIMS_MAX 16384         /* bytes of a verdict's claims */
+#define IDENT_TOKEN_MAX  65536u        /* bytes of a token to verify */
+#define IDENT_CLAIMS_MAX 16384u        /* bytes of a verdict's claims */
 #define IDENT_DOC_MAX    (256 * 1024)  /* JOSE_JWKS_MAX */
 #define IDENT_CA_MAX     (1024 * 1024) /* a CA bundle sent to fetch */
 #define IDENT_DETAIL_MAX 160           /* JOSE_DETAIL_MAX */

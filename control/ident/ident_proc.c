@@ -234,7 +234,7 @@ ident_knock(struct ident_state *s, const struct ident_msg_knock *k,
 }
 
 /* Sends HEAD and TAIL as one message; a failure ends the child. */
-static void
+void
 ident_reply(int fd, uint16_t type, uint32_t id, const void *head, size_t hlen,
     const void *tail, size_t tlen)
 {
@@ -352,7 +352,7 @@ ident_dispatch(int fd, const struct proc_hdr *h, const uint8_t *p)
 }
 
 int
-ident_proc_loop(int fd)
+ident_chan_loop(int fd, ident_handler_fn fn)
 {
 	static uint8_t buf[PROC_MSG_MAX];
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -370,7 +370,7 @@ ident_proc_loop(int fd)
 			return errno == ECONNRESET ? 0 : 1;
 		if (pass >= 0)
 			close(pass);
-		if (ident_dispatch(fd, &h, buf) < 0)
+		if (fn(fd, &h, buf) < 0)
 			return 1;
 	}
 }

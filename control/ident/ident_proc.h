@@ -27,8 +27,18 @@ struct ident_state {
 int ident_proc_run(int fd);
 int fetch_proc_run(int fd);
 
-/* The identity child's loop, after the sandbox. */
-int ident_proc_loop(int fd);
+/*
+ * A child's loop after the sandbox (identity and fetch): each message of
+ * the parent on FD to FN, until the parent closes the channel (0) or FN
+ * says the child must end (1).
+ */
+typedef int (
+    *ident_handler_fn)(int fd, const struct proc_hdr *h, const uint8_t *p);
+int ident_chan_loop(int fd, ident_handler_fn fn);
+/* A child's answer: HEAD (HLEN bytes) then TAIL (TLEN) as one message;
+ * a child that cannot send it ends. */
+void ident_reply(int fd, uint16_t type, uint32_t id, const void *head,
+    size_t hlen, const void *tail, size_t tlen);
 /* One decoded-or-not message from the parent (H checked by proc_recv):
  * answers on FD; -1 when the child must end. */
 int ident_dispatch(int fd, const struct proc_hdr *h, const uint8_t *p);

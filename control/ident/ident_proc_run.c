@@ -26,5 +26,5 @@ ident_proc_run(int fd)
 		return 1;
 	if (proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0)
 		return 1;
-	return ident_proc_loop(fd);
+	return ident_chan_loop(fd, ident_dispatch);
 }

@@ -22,8 +22,8 @@
 /* Beyond proc_sandbox's common set: sockets to targets, accepting
  * scrapes, TLS's randomness. */
 static const char *const mon_syscalls[] = { "socket", "connect", "sendto",
-	"sendmsg", "recvfrom", "recvmsg", "accept4", "getsockopt", "setsockopt",
-	"shutdown", "getrandom", "getpid", NULL };
+	"sendmsg", "recvfrom", "recvmsg", "accept4", "getsockopt", "shutdown",
+	"getrandom", "getpid", NULL };
 
 /* The channel is readable: every message waiting.  -1: gone or broken. */
 static int
@@ -43,6 +43,17 @@ mon_channel(struct mon_child *m, uint8_t *buf, size_t cap)
 			return -1;
 		}
 	}
+}
+
+/* Whether a target's queue went from empty to not or back since the
+ * last STATS. */
+static bool
+mon_turned(const struct mon_child *m)
+{
+	for (unsigned i = 0; i < m->n; i++)
+		if ((m->t[i].qn > 0) != m->t[i].reported_busy)
+			return true;
+	return false;
 }
 
 static int
@@ -85,7 +96,9 @@ mon_once(struct mon_child *m, uint8_t *buf, size_t cap)
 	}
 	if (pfd[0].revents && mon_channel(m, buf, cap) < 0)
 		return -1;
-	if (m->dirty && clk_mono_ms() >= m->stats_next_ms)
+	/* at once when a queue fills or empties, else at most once a
+	 * second: cordond's `queued` follows without a message a record */
+	if (m->dirty && (mon_turned(m) || clk_mono_ms() >= m->stats_next_ms))
 		(void)mon_child_stats(m, 0); /* EAGAIN: next time */
 	return 0;
 }

@@ -16,7 +16,8 @@
 #include "control/mon/mon_sl.h"
 #include "control/proc/proc.h"
 
-#define MON_STATS_MS 1000 /* STATS at most this often, when changed */
+/* STATS at most this often, but at once when a queue fills or empties */
+#define MON_STATS_MS 1000
 
 struct mon_child {
 	int fd; /* the channel */

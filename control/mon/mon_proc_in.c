@@ -60,8 +60,10 @@ mon_child_stats(struct mon_child *m, uint32_t id)
 	memset(&s, 0, sizeof(s));
 	s.gen = m->gen;
 	s.n = m->n;
-	for (unsigned i = 0; i < m->n; i++)
+	for (unsigned i = 0; i < m->n; i++) {
 		sl_target_stat(&m->t[i], &s.t[i]);
+		m->t[i].reported_busy = m->t[i].qn > 0;
+	}
 	m->dirty = false;
 	m->stats_next_ms = clk_mono_ms() + MON_STATS_MS;
 	return proc_send(m->fd, MON_T_STATS, id, &s, sizeof(s), -1);

@@ -40,6 +40,7 @@ struct sl_target {
 	struct sl_tls *tls;
 	uint64_t taken, sent, dropped, reconnects, errors;
 	bool ever_up;
+	bool reported_busy; /* queue not empty in the last STATS */
 	char error[MON_ERROR_MAX];
 	/* local: asks for a connected socket (sl_target_local answers) */
 	int (*ask)(void *arg, const struct sl_target *t);

@@ -139,6 +139,13 @@ proc_exec(struct proc_set *s, const struct proc_def *def, int cfd)
 	 * ran it in the foreground) is not the child's to TIOCSTI into. */
 	if (setsid() < 0 || proc_exec_stdio() < 0)
 		_exit(127);
+	/* systemd's sockets are the parent's to use, not a child's. */
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
 	if (cfd == PROC_CHILD_FD) {
 		if (fcntl(cfd, F_SETFD, 0) < 0)
 			_exit(127);

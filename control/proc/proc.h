@@ -49,7 +49,7 @@ enum {
 	PROC_T_BASE = 16,
 };
 #define PROC_LOG_MAX  512 /* a log line's bytes (printable ASCII) */
-#define PROC_LOG_RATE 50  /* a child's lines a second; more are counted */
+#define PROC_LOG_RATE 50  /* lines a child may log per second */
 
 enum proc_id {
 	PROC_IDENT, /* tokens, knocks, proof of possession */
@@ -76,8 +76,9 @@ struct proc_def {
 	int (*run)(int fd);
 	/* Parent side: one message from this child (already checked by
 	 * proc_recv: header, length; a type >= PROC_T_BASE, and only
-	 * after READY).  The handler owns PASSFD (-1: none) whatever it
-	 * returns.  -1: the child broke the protocol (the parent kills
+	 * after READY; an answer whose id no proc_call waits for comes
+	 * here too, and must be refused).  The handler owns PASSFD (-1:
+	 * none) whatever it returns.  -1: the child broke the protocol (the parent kills
 	 * and restarts it, counted as refused). */
 	int (*in)(void *arg, struct proc_child *c, const struct proc_hdr *h,
 	    const uint8_t *p, int passfd);
@@ -102,9 +103,9 @@ struct proc_child {
 	int64_t up_since_ms;   /* the last start (CLOCK_MONOTONIC) */
 	int64_t crash_ms[8];   /* the last crashes' times: crash loop */
 	char last_exit[64];    /* "killed by SIGSYS", "exit 1" */
-	/* its log lines this second (PROC_LOG_RATE), those dropped */
+	/* its log lines: the second counted, lines in it, dropped */
 	int64_t log_sec;
-	unsigned log_n, log_lost;
+	unsigned log_n, log_dropped;
 };
 
 /* ---- messages (proc_msg.c) ---- */

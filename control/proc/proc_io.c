@@ -29,19 +29,18 @@ proc_log_admit(struct proc_set *s, struct proc_child *c)
 	int64_t sec = clk_mono_ms() / 1000;
 
 	if (sec != c->log_sec) {
-		if (c->log_lost > 0)
+		if (c->log_dropped > 0)
 			proc_say(s,
-			    "%s: %u log lines dropped (over %u a second)",
-			    c->def->name, c->log_lost, PROC_LOG_RATE);
+			    "%s: %u log lines dropped (more than %u a "
+			    "second)",
+			    c->def->name, c->log_dropped, PROC_LOG_RATE);
 		c->log_sec = sec;
-		c->log_n = 0;
-		c->log_lost = 0;
+		c->log_n = c->log_dropped = 0;
 	}
-	if (c->log_n >= PROC_LOG_RATE) {
-		c->log_lost++;
+	if (c->log_n++ >= PROC_LOG_RATE) {
+		c->log_dropped++;
 		return false;
 	}
-	c->log_n++;
 	return true;
 }
 

@@ -34,12 +34,12 @@ def idp(tmp_path_factory):
 class FetchRig(Rig):
     """The identity rig with its issuer's keys at a jwks_uri."""
 
-    def __init__(self, idp, path="/jwks"):
+    def __init__(self, idp, path="/jwks", dp="/bin/false"):
         super().__init__()
         d, port = idp
         with open(self.dir + "/jwks.json") as f:
             Handler.docs[path] = f.read().encode()
-        self.write_conf(URI_CONF, iss="https://idp.test", leeway=30,
+        self.write_conf(URI_CONF, dp=dp, iss="https://idp.test", leeway=30,
                         uri="https://127.0.0.1:%d%s" % (port, path),
                         ca=str(d / "ca.pem"))
 
@@ -104,25 +104,37 @@ def commit_took(rig, path):
     return time.time() - t0
 
 
-def test_slow_provider_stalls_nothing(fetch_rig):
+@pytest.fixture
+def dp_rig(idp):
+    """FetchRig with a real cordon-dp (a commit needs one), tracked so
+    that it is stopped with the rig."""
+    cordonrig.need_binaries(CORDOND, CORDONCTL, cordonrig.CORDON_DP)
+    Handler.delay = 0
+    for rig in cordonrig.running(FetchRig(idp, dp=cordonrig.CORDON_DP)):
+        rig.wait_dp_up()
+        yield rig
+    Handler.delay = 0
+
+
+def test_slow_provider_stalls_nothing(dp_rig):
     """A commit moves the issuer to a provider that takes 4 s an answer:
     the commit takes no longer than one to a quick provider (before
     privilege separation it waited up to 3 s for the fetch, and so did
     every refresh), requests are served meanwhile with the issuer's last
     good keys, and the new document's keys arrive later."""
-    fetch_rig.wait_add()
+    dp_rig.wait_add()
     Handler.docs["/fast"] = Handler.docs["/slow"] = Handler.docs["/jwks"]
-    base = commit_took(fetch_rig, "/fast")
-    fetch_rig.wait_add()
+    base = commit_took(dp_rig, "/fast")
+    dp_rig.wait_add()
     Handler.delay = 4
     t0 = time.time()
-    took = commit_took(fetch_rig, "/slow")
+    took = commit_took(dp_rig, "/slow")
     assert took < base + 2, (took, base)
-    r = fetch_rig.add(sub="bob", src="192.0.2.12")
+    r = dp_rig.add(sub="bob", src="192.0.2.12")
     assert r.returncode == 0, r.stderr
     assert time.time() - t0 < took + 1.5
-    cache = fetch_rig.dir + "/state/jwks-corp.json"
+    cache = dp_rig.dir + "/state/jwks-corp.json"
     deadline = time.time() + 20
     while os.path.getmtime(cache) < t0 and time.time() < deadline:
         time.sleep(0.2)
-    assert os.path.getmtime(cache) > t0, fetch_rig.logtext()
+    assert os.path.getmtime(cache) > t0, dp_rig.logtext()

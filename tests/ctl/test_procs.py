@@ -4,7 +4,8 @@ docs/architecture.md "Processes", cordond(8) CAPABILITIES).
 The parent keeps exactly the capabilities cordond(8) lists.  Every child
 that `cordonctl -j status` lists (processes) runs as its own user with
 no capability, no_new_privs, seccomp mode 2, the empty root and a
-network namespace of its own unless it needs the network; killed with
+network namespace of its own unless it needs the network, and none of
+systemd's sockets in its environment; killed with
 SIGKILL it is back within 2 s, counted, and process-restarted is
 raised; five crashes within a minute raise process-crash-loop.  The
 children are discovered, not listed here: a build with none checks only
@@ -60,7 +61,12 @@ class Daemon(cordonrig.Cordond):
         self.write_conf(CONF, dp="/bin/false")
 
     def start(self):
-        self.spawn("-d")
+        # As under systemd: the children must not inherit the socket.
+        os.environ["NOTIFY_SOCKET"] = self.dir + "/notify"
+        try:
+            self.spawn("-d")
+        finally:
+            del os.environ["NOTIFY_SOCKET"]
         wait_for("control socket", self.answers, timeout=20)
         return self
 
@@ -74,9 +80,9 @@ class Daemon(cordonrig.Cordond):
         """Every child listed, each running and READY (10 s at most)."""
         def ready():
             ps = self.procs()
-            return ps if all(p["pid"] > 0 and p["ready"] for p in ps) \
-                else None
-        return wait_for("every child ready", ready, timeout=10)
+            ok = all(p["pid"] > 0 and p["ready"] for p in ps)
+            return (ps,) if ok else None
+        return wait_for("every child ready", ready, timeout=10)[0]
 
 
 @pytest.fixture
@@ -138,6 +144,8 @@ def check_child(p, parent_pid):
     mine = os.readlink("/proc/%d/ns/net" % parent_pid)
     theirs = os.readlink("/proc/%d/ns/net" % pid)
     assert (theirs == mine) == p["net"], (p, theirs, mine)
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        assert b"NOTIFY_SOCKET=" not in f.read(), p
 
 
 def test_children_sandboxed(cd):

@@ -6,6 +6,7 @@ no_new_privs and exactly the capabilities its driver needs after start
 kills the process; --no-sandbox turns both off.  Each driver runs in a
 network namespace of the test's own where it touches interfaces.
 """
+import ctypes
 import json
 import os
 import signal
@@ -44,7 +45,7 @@ def _threads(pid):
 
 class Run:
     def __init__(self, tmp, vdevs, binary=None, extra=(), netns=None,
-                 eal=()):
+                 eal=(), preexec=None, started=True):
         conf = dplib.render_conf(
             str(tmp / "t.conf"),
             ports=[dict(p, device=v.split(",")[0])
@@ -59,10 +60,11 @@ class Run:
             cmd = ["ip", "netns", "exec", netns] + cmd
         with open(self.out, "w") as out:
             self.proc = subprocess.Popen(cmd, stdout=out,
-                                         stderr=subprocess.STDOUT, cwd=tmp)
+                                         stderr=subprocess.STDOUT, cwd=tmp,
+                                         preexec_fn=preexec)
         wait_for(lambda: "enforcing" in self.text() or self.dead(),
                  "cordon-dp to enforce")
-        assert not self.dead(), self.text()
+        assert self.dead() != started, self.text()
 
     def text(self):
         with open(self.out) as f:
@@ -190,3 +192,44 @@ def test_sandbox_telemetry(tmp_path, cordon_dp):
         assert not r.dead(), r.text()
     finally:
         assert r.stop() == 0, r.text()
+
+
+# What cordond keeps for itself and the cordon-dp it starts (cd_privs.c):
+# CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER KILL SETPCAP NET_ADMIN NET_RAW
+# IPC_LOCK SYS_RAWIO SYS_ADMIN SYS_NICE SYS_RESOURCE.
+CORDOND_CAPS = [0, 1, 2, 3, 5, 8, 12, 13, 14, 17, 21, 23, 24]
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
+
+
+def _as_cordond(keep):
+    """A preexec that leaves the child what cordond leaves cordon-dp: the
+    bounding set KEEP and no_new_privs (root: the exec then permits
+    exactly KEEP)."""
+    def run():
+        libc = ctypes.CDLL(None, use_errno=True)
+        for cap in range(64):
+            if cap not in keep:
+                libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    return run
+
+
+def test_sandbox_under_cordond_caps(tmp_path, cordon_dp):
+    """Started with cordond's capabilities (as cordond execs it), cordon-dp
+    still ends with none in any set of any thread."""
+    r = Run(tmp_path, _vdevs("net_null", tmp_path),
+            preexec=_as_cordond(CORDOND_CAPS))
+    try:
+        _check_threads(r.proc.pid, 0)
+    finally:
+        assert r.stop() == 0, r.text()
+
+
+def test_sandbox_without_setpcap_refuses(tmp_path, cordon_dp):
+    """Without CAP_SETPCAP the bounding set cannot be emptied: cordon-dp
+    refuses to run rather than run with it (fail closed)."""
+    keep = [c for c in CORDOND_CAPS if c != 8]
+    r = Run(tmp_path, _vdevs("net_null", tmp_path),
+            preexec=_as_cordond(keep), started=False)
+    assert r.proc.wait(timeout=dplib.TIMEOUT) == 1
+    assert "cannot lower the capabilities" in r.text()

@@ -24,7 +24,7 @@ fuzz_holds(const struct cd_mon_view *v, const struct cd_mon_msg *m)
 		if (m->id == 0)
 			abort();
 	} else if (m->type == MON_T_STATS) {
-		if (m->st.gen != v->gen || m->st.n != v->n)
+		if (m->id != 0 || m->st.gen != v->gen || m->st.n != v->n)
 			abort();
 		for (unsigned i = 0; i < m->st.n; i++)
 			if (m->st.t[i].queued > v->queue[i] ||

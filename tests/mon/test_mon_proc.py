@@ -140,3 +140,22 @@ def test_kill9_under_scrapes_comes_back(rig):
     assert c1["actions"] == c0["actions"] or all(
         c1["actions"][k] >= v for k, v in c0["actions"].items())
     assert "monitoring" in rig.logtext()
+    # and Prometheus, served by the new child, counts the restart
+    body = metrics(rig)
+    want = 'cordon_process_restarts_total{process="monitoring"} %d' % (
+        crashes0 + 1)
+    assert want in body.splitlines(), body
+
+
+def metrics(rig):
+    with socket.create_connection((rig.host, rig.port), timeout=5) as s:
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return body.decode()

@@ -199,6 +199,8 @@ test_parent_checks(void **state)
 	st.t[0].taken = 5;
 	st.t[0].queued = 10;
 	assert_int_equal(check(&v, MON_T_STATS, 0, &st, sizeof(st), -1), 1);
+	/* an answer to a FLUSH nobody waits for any more */
+	assert_int_equal(check(&v, MON_T_STATS, 6, &st, sizeof(st), -1), -1);
 	/* for earlier targets: ignored */
 	st.gen = 3;
 	assert_int_equal(check(&v, MON_T_STATS, 0, &st, sizeof(st), -1), 0);

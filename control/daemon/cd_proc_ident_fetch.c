@@ -156,6 +156,8 @@ const struct proc_def cd_proc_fetch_def = {
 	.name = "fetch",
 	.user = "cordon-fetch",
 	.net = true,
+	/* blocks in a fetch for up to its timeout (60 s at most) */
+	.hang_ms = 90000,
 	.run = fetch_proc_run,
 	.in = cd_fetch_in,
 	.up = cd_fetch_up,

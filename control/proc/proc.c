@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,6 +180,7 @@ proc_spawn(struct proc_set *s, struct proc_child *c, int64_t now)
 	c->ready = false;
 	c->starts++;
 	c->up_since_ms = now;
+	c->ping_ms = 0;
 	proc_say(s, "%s: started, pid %d", c->def->name, (int)pid);
 	return 0;
 }
@@ -196,6 +198,44 @@ proc_schedule(struct proc_child *c, int64_t now)
 	                    : c->backoff_ms * 2;
 }
 
+/*
+ * A ready child is pinged every PROC_PING_MS (proc_recv answers in the
+ * child); one that leaves a ping unanswered for its hang_ms is stopped
+ * or looping, and so is one not READY that long after its start:
+ * killed, hence restarted.  Returns when to look again.
+ */
+static int64_t
+proc_watch(struct proc_set *s, struct proc_child *c, int64_t now)
+{
+	unsigned hang = c->def->hang_ms ? c->def->hang_ms : PROC_HANG_MS;
+	int64_t since = c->ready ? c->ping_ms : c->up_since_ms;
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	if (c->fd < 0)
+		return now + PROC_PING_MS;
+	if (since != 0) {
+		if (now - since < hang)
+			return since + hang;
+		/* We may be the late one (a long commit): its answer is
+		 * read first. */
+		if (poll(&p, 1, 0) > 0)
+			return now;
+		proc_kill(s, c,
+		    c->ready ? "left a ping unanswered (hung)"
+		             : "was not ready in time (hung)");
+		return now + PROC_PING_MS;
+	}
+	if (now - c->pong_ms < PROC_PING_MS)
+		return c->pong_ms + PROC_PING_MS;
+	if ((c->ping_id = ++s->seq) == 0)
+		c->ping_id = ++s->seq;
+	c->ping_ms = now;
+	/* Not sent (its buffer is full: it does not read) is the same as
+	 * not answered. */
+	(void)proc_send(c->fd, PROC_T_PING, c->ping_id, NULL, 0, -1);
+	return now + hang;
+}
+
 int
 proc_tick(struct proc_set *s, int64_t now_ms)
 {
@@ -204,8 +244,14 @@ proc_tick(struct proc_set *s, int64_t now_ms)
 	for (unsigned i = 0; i < PROC_MAX; i++) {
 		struct proc_child *c = &s->c[i];
 
-		if (c->def == NULL || c->pid != 0)
+		if (c->def == NULL)
 			continue;
+		if (c->pid != 0) {
+			int64_t w = proc_watch(s, c, now_ms);
+
+			next = w < next ? w : next;
+			continue;
+		}
 		if (now_ms >= c->next_start_ms &&
 		    proc_spawn(s, c, now_ms) < 0) {
 			proc_say(s, "%s: cannot start: %s", c->def->name,

@@ -33,6 +33,8 @@
 #define PROC_SOCKBUF     (8u << 20)          /* SO_SNDBUFFORCE/RCVBUFFORCE */
 #define PROC_CHILD_FD    3                   /* the child's end after exec */
 #define PROC_EMPTY_DIR   "/run/cordon/empty" /* every child's root */
+#define PROC_PING_MS     1000                /* a ready child's pings */
+#define PROC_HANG_MS     10000               /* proc_def.hang_ms's default */
 
 struct proc_hdr {
 	uint16_t version; /* PROC_MSG_VERSION */
@@ -46,6 +48,8 @@ struct proc_hdr {
 enum {
 	PROC_T_LOG = 1, /* child -> parent: one line for cordond's log */
 	PROC_T_READY,   /* child -> parent: sandboxed, taking requests */
+	PROC_T_PING,    /* parent -> child: alive?  (answered in proc_recv) */
+	PROC_T_PONG,    /* child -> parent: the ping's id, no payload */
 	PROC_T_BASE = 16,
 };
 #define PROC_LOG_MAX  512 /* a log line's bytes (printable ASCII) */
@@ -68,6 +72,10 @@ struct proc_def {
 	const char *name; /* "identity": -P NAME, logs, counters */
 	const char *user; /* its own system user: "cordon-ident" */
 	bool net;         /* keeps the host's network namespace */
+	/* A ready child that leaves a ping unanswered this long is hung
+	 * (stopped, looping) and killed; 0: PROC_HANG_MS.  Longer for a
+	 * child that blocks on purpose (a fetch's own timeout). */
+	unsigned hang_ms;
 	/* The child's main after exec, fd PROC_CHILD_FD its channel; it
 	 * calls proc_sandbox itself once initialised, then sends
 	 * PROC_T_READY (before it, the parent takes only PROC_T_LOG), and
@@ -102,6 +110,9 @@ struct proc_child {
 	int64_t next_start_ms; /* CLOCK_MONOTONIC */
 	int64_t up_since_ms;   /* the last start (CLOCK_MONOTONIC) */
 	int64_t crash_ms[8];   /* the last crashes' times: crash loop */
+	int64_t ping_ms;       /* a ping unanswered since; 0: none */
+	int64_t pong_ms;       /* the last answer (or READY) */
+	uint32_t ping_id;
 	char last_exit[64];    /* "killed by SIGSYS", "exit 1" */
 	/* its log lines: the second counted, lines in it, dropped */
 	int64_t log_sec;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "control/proc/proc.h"
+#include "control/proc/proc_int.h"
 
 const struct proc_def *
 proc_def_find(const char *name)
@@ -38,5 +38,6 @@ proc_child_main(const char *name)
 		    name, PROC_CHILD_FD);
 		exit(2);
 	}
+	proc_is_child = true;
 	exit(def->run(PROC_CHILD_FD));
 }

@@ -4,6 +4,10 @@
 
 #include "control/proc/proc.h"
 
+/* Set in a child (proc_child_main): proc_recv answers the parent's
+ * pings itself (proc_msg.c). */
+extern bool proc_is_child;
+
 /* One line to the parent's log (proc_set.log). */
 void proc_say(struct proc_set *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

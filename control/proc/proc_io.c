@@ -80,9 +80,18 @@ proc_dispatch(struct proc_set *s, struct proc_child *c,
 			    (const char *)s->buf);
 		return 0;
 	}
+	if (h->type == PROC_T_PONG) {
+		if (h->len != 0 || c->ping_ms == 0 || h->id != c->ping_id)
+			return proc_refuse(why, "sent a pong for no ping");
+		c->ping_ms = 0;
+		c->pong_ms = clk_mono_ms();
+		return 0;
+	}
 	if (h->type != PROC_T_READY || h->len != 0 || c->ready)
 		return proc_refuse(why, "sent an unknown or repeated message");
 	c->ready = true;
+	c->ping_ms = 0;
+	c->pong_ms = clk_mono_ms();
 	proc_say(s, "%s: pid %d ready", def->name, (int)c->pid);
 	if (def->up != NULL)
 		def->up(s->arg, c);

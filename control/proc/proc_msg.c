@@ -12,10 +12,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "control/proc/proc.h"
+#include "control/proc/proc_int.h"
 
 /* Room for a few descriptors: a peer that sends more is caught. */
 #define PROC_CMSG_FDS 4
+
+bool proc_is_child;
 
 int
 proc_hdr_check(const struct proc_hdr *h, size_t got)
@@ -101,6 +103,26 @@ proc_recv_fds(struct msghdr *m, int *passfd)
 	return 0;
 }
 
+/*
+ * A child answers the parent's ping here, whatever its loop: a child
+ * that stops reading its channel (stopped, looping) stops answering and
+ * the parent kills it (proc.c).  To the loop it is nothing (EAGAIN).
+ */
+static ssize_t
+proc_pong(int fd, const struct proc_hdr *h, int *passfd)
+{
+	if (h->len != 0 || *passfd >= 0) {
+		if (*passfd >= 0)
+			close(*passfd);
+		*passfd = -1;
+		errno = EBADMSG;
+		return -1;
+	}
+	(void)proc_send(fd, PROC_T_PONG, h->id, NULL, 0, -1);
+	errno = EAGAIN;
+	return -1;
+}
+
 ssize_t
 proc_recv(int fd, struct proc_hdr *h, uint8_t *buf, size_t cap, int *passfd)
 {
@@ -128,7 +150,9 @@ proc_recv(int fd, struct proc_hdr *h, uint8_t *buf, size_t cap, int *passfd)
 	else if (m.msg_flags & MSG_TRUNC)
 		errno = EMSGSIZE;
 	else if (proc_hdr_check(h, (size_t)n) == 0)
-		return (ssize_t)h->len;
+		return proc_is_child && h->type == PROC_T_PING
+		           ? proc_pong(fd, h, passfd)
+		           : (ssize_t)h->len;
 	if (*passfd >= 0)
 		close(*passfd);
 	*passfd = -1;

@@ -15,6 +15,7 @@ cordond runs the real cordon-dp on net_null ports (commit needs it) with
 an identity group (sessions).  Run as root:
 /usr/bin/python3 -m pytest tests/ctl/test_sock_faults.py
 """
+import contextlib
 import json
 import os
 import signal
@@ -293,22 +294,29 @@ def hold(rig, uid, n, ready):
     return in_child(uid, fn, close=(ready[1],))
 
 
-def test_stalled_clients_of_one_uid_lock_no_one_out(rig_nodp):
-    """Regression (issue 11): 64 stalled connections from one local user
-    locked every other admin, root included, out of both sockets."""
-    rig = rig_nodp
+@contextlib.contextmanager
+def stalled(rig, uid, n):
+    """N stalled connections of UID on each socket while the block runs;
+    it gets how many cordond kept."""
     ready_r, ready_w = os.pipe()
-    pid, r = hold(rig, 4100, 70, (ready_r, ready_w))
+    pid, r = hold(rig, uid, n, (ready_r, ready_w))
     try:
-        kept = int(os.read(r, 64).split()[0])
-        assert 1 <= kept <= 8, kept
-        assert served_both(rig)
-        assert other_admin_served(rig, 4101)
+        yield int(os.read(r, 64).split()[0])
     finally:
         os.close(ready_w)
         os.waitpid(pid, 0)
         os.close(r)
         os.close(ready_r)
+
+
+def test_stalled_clients_of_one_uid_lock_no_one_out(rig_nodp):
+    """Regression (issue 11): 64 stalled connections from one local user
+    locked every other admin, root included, out of both sockets."""
+    rig = rig_nodp
+    with stalled(rig, 4100, 70) as kept:
+        assert 1 <= kept <= 8, kept
+        assert served_both(rig)
+        assert other_admin_served(rig, 4101)
 
 
 def test_stalled_clients_of_many_uids_lock_no_one_out(rig_nodp):

@@ -6,7 +6,8 @@
  * killed (and counted as refused) for anything that breaks the
  * protocol: a bad header, a message before READY, a second READY, a bad
  * log line, a payload its handler refuses, a wrong answer; a proc_call
- * that times out kills without blame.
+ * that times out kills without blame, and so does a ready child that
+ * leaves the watchdog's ping unanswered.
  */
 #include <errno.h>
 #include <poll.h>
@@ -340,6 +341,83 @@ test_call_timeout(void **state)
 	assert_non_null(strstr(seen.log, "did not answer"));
 }
 
+/* The ping the parent sent C's peer: its id. */
+static uint32_t
+pinged(void)
+{
+	struct proc_hdr h;
+	uint8_t b[16];
+	int fd;
+
+	assert_int_equal(proc_recv(peer, &h, b, sizeof(b), &fd), 0);
+	assert_int_equal(h.type, PROC_T_PING);
+	return h.id;
+}
+
+/*
+ * The watchdog: a ready child is pinged every PROC_PING_MS; its pong
+ * clears the ping; one left unanswered PROC_HANG_MS is killed without
+ * blame (restarted), unless its answer is waiting to be read (the
+ * parent was the late one), as is one not READY that long after its
+ * start; a pong for no ping breaks the protocol.
+ */
+static void
+test_hung_child_killed(void **state)
+{
+	struct proc_child *c = played(true);
+	int64_t now = clk_mono_ms();
+	pid_t pid = c->pid;
+	uint32_t id;
+
+	(void)state;
+	c->pong_ms = now;
+	assert_int_equal(proc_tick(&set, now), PROC_PING_MS);
+	assert_int_equal(proc_tick(&set, now + PROC_PING_MS), 1000);
+	assert_true(c->ping_ms == now + PROC_PING_MS);
+	id = pinged();
+	assert_int_equal(c->ping_id, id);
+	proc_send(peer, PROC_T_PONG, id, NULL, 0, -1);
+	pump(c);
+	assert_int_equal(c->ping_ms, 0);
+	assert_int_equal(c->fd >= 0, 1);
+	/* Unanswered, but the pong is there by the time we look. */
+	now = c->pong_ms + PROC_PING_MS;
+	proc_tick(&set, now);
+	id = pinged();
+	proc_send(peer, PROC_T_PONG, id, NULL, 0, -1);
+	assert_int_equal(proc_tick(&set, now + PROC_HANG_MS), 0);
+	assert_int_equal(c->fd >= 0, 1);
+	pump(c);
+	/* Unanswered for PROC_HANG_MS: killed. */
+	now = c->pong_ms + PROC_PING_MS;
+	proc_tick(&set, now);
+	(void)pinged();
+	proc_tick(&set, now + PROC_HANG_MS - 1);
+	assert_int_equal(c->fd >= 0, 1);
+	proc_tick(&set, now + PROC_HANG_MS);
+	assert_non_null(strstr(seen.log, "left a ping unanswered (hung)"));
+	assert_killed(c, pid, 0);
+	/* A child not READY within PROC_HANG_MS of its start. */
+	teardown(NULL);
+	setup(NULL);
+	c = played(false);
+	pid = c->pid;
+	c->up_since_ms = now;
+	proc_tick(&set, now + PROC_HANG_MS - 1);
+	assert_int_equal(c->fd >= 0, 1);
+	proc_tick(&set, now + PROC_HANG_MS);
+	assert_non_null(strstr(seen.log, "was not ready in time (hung)"));
+	assert_killed(c, pid, 0);
+	/* A pong nobody asked for. */
+	teardown(NULL);
+	setup(NULL);
+	c = played(true);
+	pid = c->pid;
+	proc_send(peer, PROC_T_PONG, 5, NULL, 0, -1);
+	pump(c);
+	assert_killed(c, pid, 1);
+}
+
 /* Restarts: at once, then 100 ms doubling to 30 s; 60 s up resets. */
 static void
 test_backoff(void **state)
@@ -424,6 +502,8 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ready_log_and_messages,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hung_child_killed, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_flood, setup,
 		    teardown),

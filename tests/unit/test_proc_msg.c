@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "control/proc/proc.h"
+#include "control/proc/proc_int.h"
 #include "tests/unit/proc_raw.h"
 
 static int sv[2];
@@ -277,6 +277,46 @@ test_log_lines(void **state)
 	refused(EAGAIN);
 }
 
+/*
+ * A child answers the parent's ping inside proc_recv (its loop sees
+ * EAGAIN): the pong carries the ping's id.  A ping with a payload or a
+ * descriptor is refused; the parent never answers one (it refuses it).
+ */
+static void
+test_ping_answered_by_a_child(void **state)
+{
+	struct proc_hdr h = { PROC_MSG_VERSION, PROC_T_PING, 0, 77, 0 };
+	int fd, devnull = open("/dev/null", O_RDONLY);
+	int before = open_fds();
+
+	(void)state;
+	proc_is_child = true;
+	raw_send(&h, sizeof(h), NULL, 0, NULL, 0);
+	refused(EAGAIN);
+	assert_int_equal(proc_recv(sv[1], &h, buf, sizeof(buf), &fd), 0);
+	assert_int_equal(h.type, PROC_T_PONG);
+	assert_int_equal(h.id, 77);
+	h = (struct proc_hdr){ PROC_MSG_VERSION, PROC_T_PING, 1, 78, 0 };
+	raw_send(&h, sizeof(h), "x", 1, NULL, 0);
+	refused(EBADMSG);
+	h.len = 0;
+	raw_send(&h, sizeof(h), NULL, 0, &devnull, 1);
+	refused(EBADMSG);
+	assert_int_equal(open_fds(), before);
+	/* Nothing answered those two. */
+	assert_int_equal(proc_recv(sv[1], &h, buf, sizeof(buf), &fd), -1);
+	assert_int_equal(errno, EAGAIN);
+	/* The parent's receive hands a ping on, unanswered. */
+	proc_is_child = false;
+	h = (struct proc_hdr){ PROC_MSG_VERSION, PROC_T_PING, 0, 79, 0 };
+	raw_send(&h, sizeof(h), NULL, 0, NULL, 0);
+	assert_int_equal(proc_recv(sv[0], &h, buf, sizeof(buf), &fd), 0);
+	assert_int_equal(h.type, PROC_T_PING);
+	assert_int_equal(proc_recv(sv[1], &h, buf, sizeof(buf), &fd), -1);
+	assert_int_equal(errno, EAGAIN);
+	close(devnull);
+}
+
 int
 main(void)
 {
@@ -288,6 +328,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_truncated, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_two_fds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ping_answered_by_a_child,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fd_with_bad_header, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_empty_packet_with_fd,

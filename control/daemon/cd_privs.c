@@ -30,7 +30,7 @@ static const int cd_caps_kept[] = {
 	CAP_SYS_RESOURCE, /* DPDK: rlimits */
 	CAP_SETUID,       /* children: their own users (control/proc) */
 	CAP_SETGID, CAP_SYS_CHROOT, /* children: the empty root */
-	CAP_SETPCAP,      /* cordon-dp: its bounding set, after start */
+	CAP_SETPCAP, /* cordon-dp: its bounding set, after start */
 };
 
 static int

@@ -113,7 +113,7 @@ struct proc_child {
 	int64_t ping_ms;       /* a ping unanswered since; 0: none */
 	int64_t pong_ms;       /* the last answer (or READY) */
 	uint32_t ping_id;
-	char last_exit[64];    /* "killed by SIGSYS", "exit 1" */
+	char last_exit[64]; /* "killed by SIGSYS", "exit 1" */
 	/* its log lines: the second counted, lines in it, dropped */
 	int64_t log_sec;
 	unsigned log_n, log_dropped;

@@ -27,6 +27,9 @@
 /* Messages held while one is served: what the channel's buffer
  * (PROC_SOCKBUF) can hold, at most; more is a child gone wrong. */
 #define CD_CTL_QUEUE_MAX 16384
+/* Their bytes: one request per client at most, and the small ones.  A
+ * child that sends more (2 MiB a message) is cut off, not held. */
+#define CD_CTL_HOLD_MAX ((CD_CLIENT_MAX + 1) * (CTL_REQ_FIXED + CTL_REQ_MAX))
 
 _Static_assert(CD_CLIENT_MAX == CTL_CLIENT_MAX &&
                    CD_CLIENT_MAX == CTL_CLIENT_MAX_PARENT,
@@ -87,14 +90,21 @@ cd_ctl_name(int fd, struct sockaddr_un *sun)
 	return 0;
 }
 
-/* Which of cordond's listeners FD was accepted on, by their own names:
- * 1 read-only, 0 control, -1 neither. */
+/*
+ * Which of cordond's listeners FD was accepted on, by their own names:
+ * 1 read-only, 0 control, -1 neither.  A listener itself has the same
+ * name, and its SO_PEERCRED is whoever called listen(), cordond: never
+ * a client.
+ */
 static int
 cd_ctl_listener(struct cd *d, int fd)
 {
 	struct sockaddr_un c, l;
+	int acc = 1;
+	socklen_t alen = sizeof(acc);
 
-	if (cd_ctl_name(fd, &c) < 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0 ||
+	    acc != 0 || cd_ctl_name(fd, &c) < 0)
 		return -1;
 	if (cd_ctl_name(d->rofd, &l) == 0 &&
 	    strcmp(c.sun_path, l.sun_path) == 0)
@@ -251,6 +261,7 @@ cd_ctl_queue_free(struct cd *d)
 	}
 	d->ctlp.tail = NULL;
 	d->ctlp.queued = 0;
+	d->ctlp.held = 0;
 }
 
 /* Held while a request is served: the next ones wait their turn. */
@@ -261,6 +272,7 @@ cd_ctl_hold(struct cd *d, const struct proc_hdr *h, const uint8_t *p,
 	struct cd_ctl_msg *m = NULL;
 
 	if (d->ctlp.queued >= CD_CTL_QUEUE_MAX ||
+	    d->ctlp.held + h->len > CD_CTL_HOLD_MAX ||
 	    (m = malloc(sizeof(*m) + h->len)) == NULL) {
 		if (passfd >= 0)
 			close(passfd);
@@ -276,6 +288,7 @@ cd_ctl_hold(struct cd *d, const struct proc_hdr *h, const uint8_t *p,
 		d->ctlp.head = m;
 	d->ctlp.tail = m;
 	d->ctlp.queued++;
+	d->ctlp.held += h->len;
 	return 0;
 }
 
@@ -293,6 +306,7 @@ cd_ctl_drain(struct cd *d, struct proc_child *ch)
 		if ((d->ctlp.head = m->next) == NULL)
 			d->ctlp.tail = NULL;
 		d->ctlp.queued--;
+		d->ctlp.held -= m->h.len;
 		rc = cd_ctl_handle(d, ch, &m->h, m->p, m->fd);
 		free(m);
 	}

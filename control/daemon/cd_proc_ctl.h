@@ -63,6 +63,7 @@ struct cd_ctl {
 	bool draining; /* taking the messages queued while serving */
 	struct cd_ctl_msg *head, *tail;
 	unsigned queued;
+	size_t held; /* their payload bytes */
 };
 
 extern const struct proc_def cd_proc_ctl_def;

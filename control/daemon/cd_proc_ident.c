@@ -138,7 +138,8 @@ cd_ident_good(struct cd *d, struct cd_iss_keys *k)
 }
 
 static int
-cd_ident_keystat(struct cd *d, const struct proc_hdr *h, const uint8_t *p)
+cd_ident_keystat(struct cd *d, struct proc_child *c, const struct proc_hdr *h,
+    const uint8_t *p)
 {
 	struct cd_sessions *s = d->sess;
 	struct ident_msg_keystat m;
@@ -150,7 +151,7 @@ cd_ident_keystat(struct cd *d, const struct proc_hdr *h, const uint8_t *p)
 		return 0;
 	k = &s->ikeys[m.issuer];
 	k->nkeys = m.total;
-	if (m.err[0])
+	if (m.err[0] && proc_log_admit(&d->procs, c))
 		cd_log("issuer %s: %s keys: %s; %u keys in use", k->name,
 		    m.src == IDENT_KEYS_FILE ? "jwks_file" : "jwks_uri", m.err,
 		    m.total);
@@ -160,7 +161,7 @@ cd_ident_keystat(struct cd *d, const struct proc_hdr *h, const uint8_t *p)
 		free(k->pend);
 		k->pend = NULL;
 	}
-	if (m.total == 0)
+	if (m.total == 0 && proc_log_admit(&d->procs, c))
 		cd_log("issuer %s: no usable keys", k->name);
 	return 0;
 }
@@ -171,12 +172,11 @@ cd_ident_in(void *arg, struct proc_child *c, const struct proc_hdr *h,
 {
 	struct cd *d = arg;
 
-	(void)c;
 	if (passfd >= 0)
 		return -1;
 	switch (h->type) {
 	case IDENT_T_KEYSTAT:
-		return cd_ident_keystat(d, h, p);
+		return cd_ident_keystat(d, c, h, p);
 	case IDENT_T_KNOCKED:
 		/* The knock module's (cd_sess_knock.c), when knocks are on. */
 		if (d->sess == NULL || d->sess->knock_done == NULL)

@@ -102,6 +102,30 @@ proc_pair(int sv[2])
 	return 0;
 }
 
+/*
+ * After fork: no stdio of cordond's.  A child says what it has to say
+ * on its channel (PROC_T_LOG, checked and prefixed with its name);
+ * cordond's stdout and stderr would let it write lines into cordond's
+ * log that look like cordond's own, and fill its file.  The sanitizer
+ * build keeps stderr for its reports.
+ */
+static int
+proc_exec_stdio(void)
+{
+	int nul = open("/dev/null", O_RDWR);
+
+	if (nul < 0 || dup2(nul, STDIN_FILENO) < 0 ||
+	    dup2(nul, STDOUT_FILENO) < 0)
+		return -1;
+#if !defined(__SANITIZE_ADDRESS__)
+	if (dup2(nul, STDERR_FILENO) < 0)
+		return -1;
+#endif
+	if (nul > STDERR_FILENO)
+		close(nul);
+	return 0;
+}
+
 /* After fork: the channel on fd 3, nothing else of ours, then exec. */
 static void
 proc_exec(struct proc_set *s, const struct proc_def *def, int cfd)
@@ -112,6 +136,10 @@ proc_exec(struct proc_set *s, const struct proc_def *def, int cfd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* A session of its own: cordond's controlling terminal (an admin
+	 * ran it in the foreground) is not the child's to TIOCSTI into. */
+	if (setsid() < 0 || proc_exec_stdio() < 0)
+		_exit(127);
 	/* systemd's sockets are the parent's to use, not a child's. */
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("LISTEN_FDS");

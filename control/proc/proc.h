@@ -156,6 +156,14 @@ ssize_t proc_call(struct proc_set *s, struct proc_child *c, uint16_t type,
     const void *p, size_t len, uint16_t want, uint8_t *ans, size_t cap,
     unsigned timeout_ms);
 
+/*
+ * Parent: at most PROC_LOG_RATE lines a second of child C (its
+ * PROC_T_LOG and what its handlers log of its messages): a child that
+ * floods must not drown cordond's own lines (journald's rate limit is
+ * per service) nor keep cordond writing.  True to log the line.
+ */
+bool proc_log_admit(struct proc_set *s, struct proc_child *c);
+
 /* ---- the child's side (proc_sandbox.c) ---- */
 
 /*

@@ -23,13 +23,8 @@ proc_refuse(const char **why, const char *what)
 	return -1;
 }
 
-/*
- * A child's log line, at most PROC_LOG_RATE a second: a child that
- * floods cordond's log loses its lines, counted and said once the
- * second is over.
- */
-static void
-proc_child_log(struct proc_set *s, struct proc_child *c, size_t len)
+bool
+proc_log_admit(struct proc_set *s, struct proc_child *c)
 {
 	int64_t sec = clk_mono_ms() / 1000;
 
@@ -44,9 +39,9 @@ proc_child_log(struct proc_set *s, struct proc_child *c, size_t len)
 	}
 	if (c->log_n++ >= PROC_LOG_RATE) {
 		c->log_dropped++;
-		return;
+		return false;
 	}
-	proc_say(s, "%s: %.*s", c->def->name, (int)len, (const char *)s->buf);
+	return true;
 }
 
 int
@@ -80,7 +75,9 @@ proc_dispatch(struct proc_set *s, struct proc_child *c,
 	if (h->type == PROC_T_LOG) {
 		if (proc_log_check(s->buf, h->len) < 0)
 			return proc_refuse(why, "sent a malformed log line");
-		proc_child_log(s, c, h->len);
+		if (proc_log_admit(s, c))
+			proc_say(s, "%s: %.*s", def->name, (int)h->len,
+			    (const char *)s->buf);
 		return 0;
 	}
 	if (h->type == PROC_T_PONG) {

@@ -12,12 +12,16 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "control/proc/proc_int.h"
 
 #define PROC_KEEP_MAX 16
+/* Processes and threads of a child's user: libcurl's resolver threads
+ * and some room; never a fork bomb that leaves the host no pid. */
+#define PROC_NPROC_MAX 64
 
 static int
 proc_say_fail(const char *step)
@@ -134,6 +138,9 @@ proc_sandbox(const struct proc_def *def, const char *const *syscalls,
 		return proc_say_fail("network namespace");
 	if (proc_enter_root() < 0)
 		return proc_say_fail(PROC_EMPTY_DIR);
+	if (setrlimit(RLIMIT_NPROC,
+	        &(struct rlimit){ PROC_NPROC_MAX, PROC_NPROC_MAX }) < 0)
+		return proc_say_fail("RLIMIT_NPROC");
 	if (proc_become(uid, gid) < 0)
 		return proc_say_fail(def->user);
 	if (proc_caps_none(true) < 0)

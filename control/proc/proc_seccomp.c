@@ -4,8 +4,11 @@
  * Anything else kills the process (SIGSYS), which the parent sees,
  * counts and restarts.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <seccomp.h>
+#include <sys/socket.h>
 
 #include "control/proc/proc.h"
 #include "control/proc/proc_int.h"
@@ -58,16 +61,86 @@ static const char *const proc_sc_common[] = {
 	NULL,
 };
 
+/*
+ * "socket": IP only.  A child on the network shares the host's
+ * namespace, where a unix socket would reach every abstract-named
+ * service of the host, and netlink, AF_ALG and the rest are kernel code
+ * no child needs.  Refused, not killed: glibc's resolver tries netlink
+ * and nscd's socket and does without.
+ */
+static int
+proc_sc_socket(scmp_filter_ctx ctx)
+{
+	const uint32_t no = SCMP_ACT_ERRNO(EAFNOSUPPORT);
+	int rc = 0;
+
+	/* The rules must not overlap: one comparison per argument. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+	rc |= seccomp_rule_add(ctx, no, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_LT, AF_INET));
+	rc |= seccomp_rule_add(ctx, no, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_GT, AF_INET6));
+	for (int af = AF_INET + 1; af < AF_INET6; af++)
+		rc |= seccomp_rule_add(ctx, no, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af));
+	return rc != 0 ? -1 : 0;
+}
+
+/* The sanitizer's leak check clones a tracer process at exit. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PROC_SC_THREADS_ONLY 0
+#else
+#define PROC_SC_THREADS_ONLY 1
+#endif
+
+/*
+ * "clone": threads only, never a process (one that outlives its child,
+ * killed by no death signal); clone3 hides its flags in memory, so it
+ * is answered ENOSYS and glibc falls back to clone.
+ */
+static int
+proc_sc_clone(scmp_filter_ctx ctx, int nr)
+{
+	if (nr == SCMP_SYS(clone3))
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+}
+
+/* The calls allowed with some arguments only: 1 (rules added), 0 (not
+ * one of them), -1. */
+static int
+proc_sc_args(scmp_filter_ctx ctx, int nr)
+{
+	if (nr == SCMP_SYS(socket))
+		return proc_sc_socket(ctx) < 0 ? -1 : 1;
+	if (PROC_SC_THREADS_ONLY &&
+	    (nr == SCMP_SYS(clone) || nr == SCMP_SYS(clone3)))
+		return proc_sc_clone(ctx, nr) < 0 ? -1 : 1;
+	return 0;
+}
+
 static int
 proc_sc_add(scmp_filter_ctx ctx, const char *const *names, int fd)
 {
 	for (unsigned i = 0; names != NULL && names[i] != NULL; i++) {
-		int nr = seccomp_syscall_resolve_name(names[i]);
+		int nr = seccomp_syscall_resolve_name(names[i]), rc;
 
 		if (nr == __NR_SCMP_ERROR) {
 			proc_log(fd, "seccomp: no system call %s", names[i]);
 			errno = EINVAL;
 			return -1;
+		}
+		if ((rc = proc_sc_args(ctx, nr)) != 0) {
+			if (rc < 0) {
+				proc_log(fd, "seccomp: %s refused", names[i]);
+				errno = EINVAL;
+				return -1;
+			}
+			continue;
 		}
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) < 0) {
 			proc_log(fd, "seccomp: %s refused", names[i]);

@@ -195,9 +195,17 @@ def test_control_killed_during_commits(cd):
     def consistent():
         st = d.status()
         kept = revisions(d)
-        assert acked <= set(kept), (sorted(acked), kept)
+        # The store keeps the newest keep_revisions: on a quiet machine
+        # the burst commits more than that, and older ones are pruned.
+        assert {r for r in acked if r >= kept[0]} <= set(kept), \
+            (sorted(acked), kept)
+        assert max(acked) <= kept[-1], (sorted(acked), kept)
         assert st["running_revision"] == kept[-1], (st, kept)
-        check_audited(d, [("commit", r) for r in acked])
+        check_audited(d, [("commit", r) for r in acked if r >= kept[0]])
+        # Pruned or not, every acknowledged commit has its record.
+        done = {r["revision"] for r in audit_lines(d)
+                if r["result"] == "ok" and r["cmd"].startswith("commit")}
+        assert acked <= done, sorted(acked - done)
         assert d.ok("audit-verify")["intact"]
         assert not [r for r in audit_lines(d) if r["cmd"] == "recover"]
         # Nothing staged behind: the next commit goes through.

@@ -534,8 +534,10 @@ def test_tcp_collector_restart_reconnects(rig):
         "src": "RU", "services": "rdp", "direction": "in",
         "action": "drop"})
     rev = rig.ok("commit", comment="while rsyslog is down")["revision"]
-    t = rig.target("tcp")
-    assert t["queued"] >= 1, t
+    # The monitoring child holds the target's queue and reports it as it
+    # changes: the count arrives a moment after the commit's answer.
+    wait_for("commit queued for the tcp target",
+             lambda: rig.target("tcp")["queued"] >= 1, timeout=5)
     rig.rsyslog_start()
     wait_for("tcp reconnected", lambda: rig.target("tcp")["reconnects"] >= 1
              and rig.target("tcp")["state"] == "up", timeout=40)

@@ -37,7 +37,7 @@ import time
 import pytest
 from jwcrypto import jwk, jwt
 
-from cordonrig import (CORDON_DP, CORDONCTL, CORDOND, SERVICES_SSH_RDP,
+from cordonrig import (CORDON_DP, http_get, CORDONCTL, CORDOND, SERVICES_SSH_RDP,
                        Cordond, control_conf, free_port, geo_conf,
                        need_binaries,
                        pcap_dataplane, pcap_write, pid_alive, running, syn,
@@ -136,23 +136,7 @@ class Rig(Cordond):
     def scrape(self, timeout=3.0):
         """(HTTP status, body) of one GET /metrics; (0, b"") when the
         connection failed."""
-        try:
-            with socket.create_connection(("127.0.0.1", self.prom),
-                                          timeout=timeout) as s:
-                s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-                data = b""
-                while True:
-                    b = s.recv(65536)
-                    if not b:
-                        break
-                    data += b
-        except OSError:
-            return 0, b""
-        head, _, body = data.partition(b"\r\n\r\n")
-        try:
-            return int(head.split(b" ", 2)[1]), body
-        except (ValueError, IndexError):
-            return -1, data
+        return http_get("127.0.0.1", self.prom, timeout=timeout)
 
     def ctl(self, *args, timeout=30):
         return subprocess.run([CORDONCTL, "-s", self.sock, *args],

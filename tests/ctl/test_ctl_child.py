@@ -21,26 +21,8 @@ import time
 import pytest
 
 import cordonrig
-from cordonrig import CORDON_DP, CORDONCTL, CORDOND
-from test_sock_faults import Rig
-
-
-@pytest.fixture
-def rig():
-    cordonrig.need_binaries(CORDOND, CORDON_DP, CORDONCTL)
-    yield from cordonrig.running(Rig())
-
-
-@pytest.fixture
-def rig_nodp():
-    cordonrig.need_binaries(CORDOND, CORDONCTL)
-    r = Rig(dp=False)
-    try:
-        r.start(dp=False)
-        yield r
-    finally:
-        r.stop()
-        r.cleanup()
+from cordonrig import CORDONCTL
+from test_sock_faults import rig, rig_nodp  # noqa: F401 (fixtures)
 
 
 def child(rig):

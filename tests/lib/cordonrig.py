@@ -429,3 +429,24 @@ def running(rig):
     finally:
         rig.stop()
         rig.cleanup()
+
+
+def http_get(host, port, path="/metrics", timeout=3.0):
+    """(status, body) of one HTTP/1.0 GET; (0, b"") when the connection
+    failed, (-1, raw) when the answer has no status line."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.sendall(b"GET " + path.encode() + b" HTTP/1.0\r\n\r\n")
+            data = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                data += b
+    except OSError:
+        return 0, b""
+    head, _, body = data.partition(b"\r\n\r\n")
+    try:
+        return int(head.split(b" ", 2)[1]), body
+    except (ValueError, IndexError):
+        return -1, data

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from cordonrig import wait_for
+from cordonrig import http_get, wait_for
 from test_prometheus import make_rig
 
 
@@ -43,19 +43,7 @@ def mon(rig):
 
 def scrape(rig, timeout=3.0):
     """Status of one GET /metrics (0: the connection failed)."""
-    try:
-        with socket.create_connection((rig.host, rig.port),
-                                      timeout=timeout) as s:
-            s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-            data = b""
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                data += b
-        return int(data.split(b" ", 2)[1]) if data else 0
-    except (OSError, ValueError, IndexError):
-        return 0
+    return max(http_get(rig.host, rig.port, timeout=timeout)[0], 0)
 
 
 def proc_status(pid):

@@ -21,7 +21,7 @@
 int64_t
 cd_boot_to_unix(int64_t b)
 {
-	return b - clk_boot_s() + clk_unix_s();
+	return clk_boot_to_unix_s(b);
 }
 
 int64_t

@@ -50,6 +50,15 @@ clk_unix_ns(void)
 	return clk_ns(CLOCK_REALTIME);
 }
 
+int64_t
+clk_boot_to_unix_s(int64_t b)
+{
+	int64_t off =
+	    (int64_t)(clk_ns(CLOCK_REALTIME) - clk_ns(CLOCK_BOOTTIME));
+
+	return b + (off + 500000000) / 1000000000;
+}
+
 const char *
 clk_boot_id(void)
 {

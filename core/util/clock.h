@@ -23,6 +23,13 @@ int64_t clk_boot_s(void);
 int64_t clk_boot_ms(void);
 int64_t clk_unix_s(void);
 uint64_t clk_unix_ns(void);
+/*
+ * The wall-clock second of boot-time second B.  The offset between the
+ * two clocks is read in nanoseconds and rounded once, so two callers
+ * converting the same B agree (whole-second readings of each clock
+ * would differ by one whenever their fractions straddle a second).
+ */
+int64_t clk_boot_to_unix_s(int64_t b);
 /* This boot's id (/proc/sys/kernel/random/boot_id), "" when unreadable. */
 const char *clk_boot_id(void);
 

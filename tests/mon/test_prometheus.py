@@ -430,14 +430,20 @@ def test_connection_flood(rig):
             hold.append(socket.create_connection((rig.host, rig.port),
                                                  timeout=15))
         assert status_time(rig) < 1.0
-        closed = 0
-        for s in hold[16:]:
-            s.settimeout(2)
+        # The listener keeps 16 (MON_HTTP_CLIENT_MAX); which 16 depends
+        # on how its accepts and idle timeouts interleave on a loaded
+        # machine, so the count of those still open is what is checked.
+        time.sleep(1)
+        still = 0
+        for s in hold:
+            s.setblocking(False)
             try:
-                closed += s.recv(1) == b""
-            except (socket.timeout, ConnectionResetError):
-                closed += 1
-        assert closed >= 20
+                still += s.recv(1) != b""
+            except BlockingIOError:
+                still += 1
+            except ConnectionResetError:
+                pass
+        assert still <= 16
     finally:
         for s in hold:
             s.close()

@@ -6,13 +6,16 @@
  * "dataplane-restarted" alarm.  All of it is driven from the poll loop:
  * nothing here sleeps.
  */
+#define _GNU_SOURCE /* struct ucred */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -339,14 +342,64 @@ cd_dp_connect(struct cd *d)
 	return 0;
 }
 
+/*
+ * Whether a process listens on PATH, and which (*PID; 0 when its
+ * backlog is full and the kernel did not tell).  The credentials of a
+ * socket connected but not yet accepted are the listener's.
+ */
+static bool
+cd_dp_listening(const char *path, pid_t *pid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cr = { .pid = 0 };
+	socklen_t len = sizeof(cr);
+	bool up;
+	int fd;
+
+	*pid = 0;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (up && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+		*pid = cr.pid;
+	else if (!up)
+		up = errno == EAGAIN;
+	close(fd);
+	return up;
+}
+
 static void
 cd_dp_start(struct cd *d)
 {
+	int64_t now = clk_mono_ms();
+	pid_t pid;
+
 	cd_nft_host(d, &d->run);
 	d->backoff_s = 1;
 	if (cd_dp_connect(d) == 0)
 		return;
-	cd_dp_spawn(d);
+	if (!cd_dp_listening(d->ctl.dp_socket, &pid)) {
+		cd_dp_spawn(d);
+		return;
+	}
+	/*
+	 * A cordon-dp holds the socket but did not answer (a loaded
+	 * machine, a stopped process): it enforces a policy, so it is
+	 * waited for like one that stopped answering, and killed before
+	 * another starts.  Starting one beside it would unlink its socket
+	 * and leave it enforcing, unsupervised, whatever it last loaded.
+	 */
+	cd_log("cordon-dp pid %d holds %s but did not answer: waiting",
+	    (int)pid, d->ctl.dp_socket);
+	d->dp_pid = pid;
+	d->dp_child = false;
+	d->dp_state = CD_DP_STARTING;
+	d->dp_next_ms = now + CD_DP_RETRY_MS;
+	d->dp_give_up_ms = now + CD_DP_LOST_MS;
 }
 
 /* An event alarm: it stays until an admin clears it (cd_alarm.h). */

@@ -872,6 +872,28 @@ def test_kill_cordond_dataplane_survives_and_is_adopted(cd):
 
 
 @needs_dp
+def test_slow_dataplane_is_waited_for_not_doubled(cd):
+    """A cordond that starts while its cordon-dp is too slow to answer
+    HELLO (here stopped for 9 s: start-up plus HELLO's 5 s) waits for it
+    and adopts it: it used to unlink its socket and start a second
+    cordon-dp beside it, leaving the first enforcing, unsupervised."""
+    dp_pid = cd.status()["dataplane"]["pid"]
+    cd.kill9()
+    os.kill(dp_pid, signal.SIGSTOP)
+    try:
+        cd.spawn("-d", "--test-timers")
+        time.sleep(9)
+    finally:
+        os.kill(dp_pid, signal.SIGCONT)
+    dp = cd.wait_dp_up()
+    assert dp["pid"] == dp_pid and dp["restarts"] == 0
+    assert cd.dp_pids == {dp_pid}
+    cd.ok("set", kind="rule", name="rdp", attrs=RULE_RDP)
+    assert cd.ok("commit")["revision"] == 2
+    assert cd.wait_dp_up()["pid"] == dp_pid
+
+
+@needs_dp
 def test_kill_dataplane_restarts_with_alarm(cd):
     old = cd.status()["dataplane"]["pid"]
     os.kill(old, signal.SIGKILL)

@@ -34,6 +34,7 @@
 #include "control/nft/nft.h"
 #include "control/nft/nft_int.h"
 #include "core/stats/reasons.h"
+#include "core/util/clock.h"
 
 static const char *table = NFT_TABLE_DEFAULT;
 
@@ -117,16 +118,30 @@ session_opt(struct nft_ctx *x, const char *spec)
 	return nft_session_add(x, af, a, (uint16_t)port, secs);
 }
 
+/* WALL_MS: nft_apply() as a whole (policy compile, counters, batch). */
 static void
-print_batch(const char *what, const struct nft_ctx *x)
+print_batch(const char *what, const struct nft_ctx *x, double wall_ms)
 {
 	const struct nft_info *in = nft_last(x);
 
 	printf("%s kind=%s elems=%zu dels=%zu msgs=%zu bytes=%zu "
-	       "build_ms=%.1f send_ms=%.1f retries=%u maxrss_kb=%ld\n",
+	       "build_ms=%.1f send_ms=%.1f wall_ms=%.1f retries=%u "
+	       "maxrss_kb=%ld\n",
 	    what, in->delta ? "delta" : in->fallback ? "fallback" : "full",
 	    in->elems, in->dels, in->msgs, in->bytes, in->build_ms,
-	    in->send_ms, in->retries, maxrss_kb());
+	    in->send_ms, wall_ms, in->retries, maxrss_kb());
+}
+
+static int
+apply_timed(struct nft_ctx *x, const struct conf *c,
+    const struct geo_tables *g, const struct nft_opts *o, double *ms,
+    char *err, size_t errlen)
+{
+	uint64_t t0 = clk_mono_ns();
+	int rc = nft_apply(x, c, g, o, err, errlen);
+
+	*ms = (double)(clk_mono_ns() - t0) / 1e6;
+	return rc;
 }
 
 /* The follow-ups of -K / -N: CONF2 with the first tables or its own. */
@@ -142,6 +157,7 @@ apply_next(struct nft_ctx *x, const struct nftload_next *n,
 {
 	struct conf *c = calloc(1, sizeof(*c));
 	struct geo_db db = { 0 };
+	double ms = 0;
 	int rc = -1;
 
 	if (c == NULL) {
@@ -150,12 +166,12 @@ apply_next(struct nft_ctx *x, const struct nftload_next *n,
 	}
 	if (!n->own_geo ? conf_load(n->path, c, err, errlen) == 0
 	                : load(n->path, c, &db) == 0)
-		rc = nft_apply(x, c, n->own_geo ? db.tables : db0->tables, o,
-		    err, errlen);
+		rc = apply_timed(x, c, n->own_geo ? db.tables : db0->tables,
+		    o, &ms, err, errlen);
 	else
 		snprintf(err, errlen, "%s: not loaded", n->path);
 	if (rc == 0)
-		print_batch(n->own_geo ? "reload" : "commit", x);
+		print_batch(n->own_geo ? "reload" : "commit", x, ms);
 	geo_db_free(&db);
 	free(c);
 	return rc;
@@ -223,9 +239,11 @@ cmd_apply(int argc, char **argv)
 		goto fail;
 	printf("geo maxrss_kb=%ld\n", maxrss_kb());
 	for (unsigned i = 0; i < n; i++) {
-		if (nft_apply(x, c, db.tables, &o, err, sizeof(err)) < 0)
+		double ms;
+
+		if (apply_timed(x, c, db.tables, &o, &ms, err, sizeof(err)) < 0)
 			goto fail;
-		print_batch(i ? "replace" : "load", x);
+		print_batch(i ? "replace" : "load", x, ms);
 		if (i == 0 && sess != NULL && session_opt(x, sess) < 0) {
 			snprintf(err, sizeof(err), "session %s: %s", sess,
 			    strerror(errno));

@@ -47,10 +47,12 @@ nft_table_msg(struct nft_bx *x, uint16_t type)
 static int
 nft_chain_msg(struct nft_bx *x, const char *name, int hook, int prio)
 {
-	struct nftnl_chain *ch = nftnl_chain_alloc();
+	struct nftnl_chain *ch;
 	struct nlmsghdr *nlh;
 
-	if (ch == NULL)
+	if (x->old != NULL) /* a delta keeps the chains, emptied */
+		return 0;
+	if ((ch = nftnl_chain_alloc()) == NULL)
 		return -1;
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, x->table);
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
@@ -61,8 +63,6 @@ nft_chain_msg(struct nft_bx *x, const char *name, int hook, int prio)
 		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
 		nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	}
-	if (x->old != NULL) /* a delta keeps the chains, emptied */
-		return 0;
 	nlh = nft_batch_msg(x->b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL,
 	    "chain %s", name);
 	if (nlh != NULL) {

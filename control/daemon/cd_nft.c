@@ -58,6 +58,16 @@ cd_nft_counters(struct cd *d, struct stats *s)
 	return 0;
 }
 
+/* What the last batch was, for the log. */
+static const char *
+cd_nft_kind(const struct nft_info *in)
+{
+	if (in->delta)
+		return "delta";
+	return in->fallback ? "whole table, the ruleset had changed"
+	                    : "whole table";
+}
+
 /* WITH_GEO does not matter: region sets are diffed with the kernel's. */
 static int
 cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
@@ -87,10 +97,8 @@ cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	in = nft_last(d->nft);
 	cd_log("nftables: revision %lu installed (%s): %zu elements, %zu "
 	       "messages, %zu bytes in %.0f + %.0f ms%s",
-	    (unsigned long)r->rev,
-	    in->delta ? "delta" : in->fallback ? "whole table, the ruleset "
-	        "had changed" : "whole table",
-	    in->elems, in->msgs, in->bytes, in->build_ms, in->send_ms,
+	    (unsigned long)r->rev, cd_nft_kind(in), in->elems, in->msgs,
+	    in->bytes, in->build_ms, in->send_ms,
 	    in->retries ? " (after generation conflicts)" : "");
 	cd_nft_mark(d, r);
 	(void)cd_nft_counters(d, d->base);

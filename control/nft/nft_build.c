@@ -213,7 +213,7 @@ static bool
 nft_is_sessions(const char *name)
 {
 	return strcmp(name, "sessions_v4") == 0 ||
-	    strcmp(name, "sessions_v6") == 0;
+	       strcmp(name, "sessions_v6") == 0;
 }
 
 /*
@@ -232,7 +232,7 @@ nft_delta_begin(struct nft_bx *x)
 
 		for (unsigned k = 0; k < x->old->ngeo && !geo; k++)
 			geo = strcmp(x->old->geo[k].n4, n) == 0 ||
-			    strcmp(x->old->geo[k].n6, n) == 0;
+			      strcmp(x->old->geo[k].n6, n) == 0;
 		if (!geo && !nft_is_sessions(n) && nft_del_msg(x, n) < 0)
 			return -1;
 	}
@@ -260,10 +260,10 @@ nft_build_table(struct nft_bx *x)
 	if (x->old != NULL)
 		return nft_delta_begin(x);
 	return nft_table_msg(x, NFT_MSG_NEWTABLE) < 0 ||
-	        nft_table_msg(x, NFT_MSG_DELTABLE) < 0 ||
-	        nft_table_msg(x, NFT_MSG_NEWTABLE) < 0
-	    ? -1
-	    : 0;
+	               nft_table_msg(x, NFT_MSG_DELTABLE) < 0 ||
+	               nft_table_msg(x, NFT_MSG_NEWTABLE) < 0
+	           ? -1
+	           : 0;
 }
 
 int

@@ -141,7 +141,7 @@ nft_apply_policy(struct nft_ctx *x, const struct conf *c,
 	struct nft_rec new;
 	bool had = x->applied;
 	bool delta = x->rec.valid && x->rec.gen != 0 && !o->full &&
-	    x->rec.mode == o->mode && !o->stale_gen_once;
+	             x->rec.mode == o->mode && !o->stale_gen_once;
 	int rc;
 
 	memset(&x->info, 0, sizeof(x->info));

@@ -226,9 +226,10 @@ nft_geo_delta(struct nft_bx *x, const char *n4, const char *n6,
 		return -1;
 	if (nft_ivs_minus(new, old, &add) == 0) {
 		rc = nft_geo_elems(x, n4, n6, &del, NFT_MSG_DELSETELEM) < 0 ||
-		        nft_geo_elems(x, n4, n6, &add, NFT_MSG_NEWSETELEM) < 0
-		    ? -1
-		    : 0;
+		             nft_geo_elems(x, n4, n6, &add,
+		                 NFT_MSG_NEWSETELEM) < 0
+		         ? -1
+		         : 0;
 		nft_ivs_free(&add);
 	}
 	nft_ivs_free(&del);
@@ -335,9 +336,9 @@ nft_set_sessions(struct nft_bx *x)
 	/* A delta leaves the sessions, with their timeouts, as they are. */
 	if (x->old != NULL)
 		return nft_rec_add_set(x->rec, d4.name) < 0 ||
-		        nft_rec_add_set(x->rec, d6.name) < 0
-		    ? -1
-		    : 0;
+		               nft_rec_add_set(x->rec, d6.name) < 0
+		           ? -1
+		           : 0;
 	if (nft_set_decl(x, &d4) < 0 || nft_set_decl(x, &d6) < 0)
 		return -1;
 	for (int af = 4; af <= 6; af += 2) {

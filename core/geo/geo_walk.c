@@ -122,8 +122,8 @@ geo_walk6_run(const struct geo_walk *w, uint8_t base[16], unsigned plen,
 	while (s <= e) {
 		unsigned k = 8;
 
-		while (k > 0 && ((s & ((1u << k) - 1)) != 0 ||
-		                    s + (1u << k) - 1 > e))
+		while (k > 0 &&
+		       ((s & ((1u << k) - 1)) != 0 || s + (1u << k) - 1 > e))
 			k--;
 		base[plen / 8] = (uint8_t)s;
 		if ((rc = w->v6(w->arg, base, plen + 8 - k)) != 0)
@@ -154,7 +154,7 @@ geo_walk6(const struct geo_tables *t, const struct geo_walk *w,
 		node = t->node6 + (size_t)(e & GEO6_VAL_MASK) * 256;
 		for (unsigned b = 0, run = 0; b <= 256; b++) {
 			bool leaf = b < 256 &&
-			    (node[b] & GEO6_TAG_MASK) == GEO6_LEAF;
+			            (node[b] & GEO6_TAG_MASK) == GEO6_LEAF;
 
 			/* Most entries are countries outside the set. */
 			if (leaf && geo_walk_in(m, node[b] & GEO6_VAL_MASK))

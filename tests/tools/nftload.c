@@ -127,15 +127,17 @@ print_batch(const char *what, const struct nft_ctx *x, double wall_ms)
 	printf("%s kind=%s elems=%zu dels=%zu msgs=%zu bytes=%zu "
 	       "build_ms=%.1f send_ms=%.1f wall_ms=%.1f retries=%u "
 	       "maxrss_kb=%ld\n",
-	    what, in->delta ? "delta" : in->fallback ? "fallback" : "full",
-	    in->elems, in->dels, in->msgs, in->bytes, in->build_ms,
-	    in->send_ms, wall_ms, in->retries, maxrss_kb());
+	    what,
+	    in->delta      ? "delta"
+	    : in->fallback ? "fallback"
+	                   : "full",
+	    in->elems, in->dels, in->msgs, in->bytes, in->build_ms, in->send_ms,
+	    wall_ms, in->retries, maxrss_kb());
 }
 
 static int
-apply_timed(struct nft_ctx *x, const struct conf *c,
-    const struct geo_tables *g, const struct nft_opts *o, double *ms,
-    char *err, size_t errlen)
+apply_timed(struct nft_ctx *x, const struct conf *c, const struct geo_tables *g,
+    const struct nft_opts *o, double *ms, char *err, size_t errlen)
 {
 	uint64_t t0 = clk_mono_ns();
 	int rc = nft_apply(x, c, g, o, err, errlen);
@@ -166,8 +168,8 @@ apply_next(struct nft_ctx *x, const struct nftload_next *n,
 	}
 	if (!n->own_geo ? conf_load(n->path, c, err, errlen) == 0
 	                : load(n->path, c, &db) == 0)
-		rc = apply_timed(x, c, n->own_geo ? db.tables : db0->tables,
-		    o, &ms, err, errlen);
+		rc = apply_timed(x, c, n->own_geo ? db.tables : db0->tables, o,
+		    &ms, err, errlen);
 	else
 		snprintf(err, errlen, "%s: not loaded", n->path);
 	if (rc == 0)
@@ -207,8 +209,8 @@ cmd_apply(int argc, char **argv)
 		case 'K':
 		case 'N':
 			if (nnext < 8)
-				next[nnext++] = (struct nftload_next){ optarg,
-					opt == 'N' };
+				next[nnext++] =
+				    (struct nftload_next){ optarg, opt == 'N' };
 			break;
 		case 'H':
 			o.mode = NFT_MODE_HOST;
@@ -433,7 +435,7 @@ main(int argc, char **argv)
 usage:
 	fprintf(stderr,
 	    "usage: nftload [-t TABLE] apply CONF [-H IF] [-R] [-F] "
-	    "[-n N] [-c SECS] [-K CONF2] [-N CONF2] | text CONF | remove | session-add ADDR PORT "
-	    "SECS | session-del ADDR PORT\n");
+	    "[-n N] [-c SECS] [-K CONF2] [-N CONF2] [-X] [-E CMD] | text CONF "
+	    "| remove | session-add ADDR PORT SECS | session-del ADDR PORT\n");
 	return 1;
 }

@@ -58,7 +58,17 @@ cd_nft_counters(struct cd *d, struct stats *s)
 	return 0;
 }
 
-/* WITH_GEO does not matter: every batch carries the revision's sets. */
+/* What the last batch was, for the log. */
+static const char *
+cd_nft_kind(const struct nft_info *in)
+{
+	if (in->delta)
+		return "delta";
+	return in->fallback ? "whole table, the ruleset had changed"
+	                    : "whole table";
+}
+
+/* WITH_GEO does not matter: region sets are diffed with the kernel's. */
 static int
 cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
     struct cd_err *e)
@@ -85,10 +95,11 @@ cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 		    "(the previous ruleset stays in force): %s",
 		    (unsigned long)r->rev, err);
 	in = nft_last(d->nft);
-	cd_log("nftables: revision %lu installed: %zu elements, %zu "
+	cd_log("nftables: revision %lu installed (%s): %zu elements, %zu "
 	       "messages, %zu bytes in %.0f + %.0f ms%s",
-	    (unsigned long)r->rev, in->elems, in->msgs, in->bytes, in->build_ms,
-	    in->send_ms, in->retries ? " (after generation conflicts)" : "");
+	    (unsigned long)r->rev, cd_nft_kind(in), in->elems, in->msgs,
+	    in->bytes, in->build_ms, in->send_ms,
+	    in->retries ? " (after generation conflicts)" : "");
 	cd_nft_mark(d, r);
 	(void)cd_nft_counters(d, d->base);
 	cd_rulectr_swap_end(d, r);

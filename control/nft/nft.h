@@ -30,6 +30,7 @@ struct nft_opts {
 	bool no_routes;       /* leave policy routing alone (tests, bench) */
 	bool inject_bad_elem; /* tests: add an element the kernel refuses */
 	bool stale_gen_once;  /* tests: first attempt with an old generation */
+	bool full;            /* replace the whole table, never a delta */
 };
 
 /* What the last batch did, for logs and the benchmark. */
@@ -39,6 +40,14 @@ struct nft_info {
 	size_t bytes;     /* batch size */
 	unsigned retries; /* generation conflicts retried */
 	double build_ms, send_ms;
+	/*
+	 * DELTA: the batch changed the table in place (rules and small sets
+	 * replaced, region sets by their changed ranges); else the whole
+	 * table was replaced, FALLBACK when a delta was refused because the
+	 * ruleset had changed under us.  DELS: elements deleted.
+	 */
+	bool delta, fallback;
+	size_t dels;
 };
 
 struct nft_ctx;
@@ -51,7 +60,11 @@ void nft_close(struct nft_ctx *x);
  * Replaces the whole table with C's rules and G's regions in one batch
  * (and, in router mode, the policy routes of C's next hops first).  The
  * kernel applies all of it or nothing: on -1 ERR names the object it
- * refused and the previous ruleset is still in force.  Counters of the
+ * refused and the previous ruleset is still in force.  When X knows what
+ * the kernel holds (its last batch went through and nothing changed the
+ * ruleset since), the batch is a delta instead: the rules and small sets
+ * replaced, the region sets' changed ranges deleted and added, the same
+ * result in one transaction (docs/nftables.md, "Deltas").  Counters of the
  * replaced table are kept in X, so nft_counters() stays monotonic.
  */
 int nft_apply(struct nft_ctx *x, const struct conf *c,

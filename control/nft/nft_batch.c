@@ -252,7 +252,9 @@ nft_batch_once(struct mnl_socket *nl, struct nft_batch *b, char *err,
 	struct nft_acks k = { b, 0, err, errlen };
 	uint32_t gen = 0;
 
-	if (nft_genid(nl, b->seq0 - 1, &gen) < 0) {
+	if (b->pin_gen)
+		gen = b->pin;
+	else if (nft_genid(nl, b->seq0 - 1, &gen) < 0) {
 		snprintf(err, errlen, "reading the generation: %s",
 		    strerror(errno));
 		return -1;
@@ -262,6 +264,7 @@ nft_batch_once(struct mnl_socket *nl, struct nft_batch *b, char *err,
 		b->stale_gen_once = false;
 		gen--;
 	}
+	b->gen = gen;
 	gen = htonl(gen);
 	memcpy(b->buf + b->genid_off, &gen, sizeof(gen));
 	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {
@@ -284,7 +287,8 @@ nft_batch_send(struct mnl_socket *nl, struct nft_batch *b, unsigned *retries,
 	for (unsigned i = 0; i <= NFT_RETRY_MAX; i++) {
 		errno = 0;
 		rc = nft_batch_once(nl, b, err, errlen);
-		if (rc == 0 ||
+		/* A delta is only right on the generation it was made for. */
+		if (rc == 0 || b->pin_gen ||
 		    (errno != ERESTART && errno != EBUSY && errno != EAGAIN))
 			return rc;
 		if (retries != NULL)

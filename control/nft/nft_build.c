@@ -47,10 +47,12 @@ nft_table_msg(struct nft_bx *x, uint16_t type)
 static int
 nft_chain_msg(struct nft_bx *x, const char *name, int hook, int prio)
 {
-	struct nftnl_chain *ch = nftnl_chain_alloc();
+	struct nftnl_chain *ch;
 	struct nlmsghdr *nlh;
 
-	if (ch == NULL)
+	if (x->old != NULL) /* a delta keeps the chains, emptied */
+		return 0;
+	if ((ch = nftnl_chain_alloc()) == NULL)
 		return -1;
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, x->table);
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
@@ -186,11 +188,99 @@ nft_chains(struct nft_bx *x)
 	return 0;
 }
 
+/* DELSET NAME (or, with no NAME, DELRULE: every rule of the table). */
+static int
+nft_del_msg(struct nft_bx *x, const char *name)
+{
+	struct nlmsghdr *nlh = nft_batch_msg(x->b,
+	    name != NULL ? NFT_MSG_DELSET : NFT_MSG_DELRULE, 0, "%s%s",
+	    name != NULL ? "delete set " : "flush table ",
+	    name != NULL ? name : x->table);
+
+	if (nlh == NULL)
+		return -1;
+	if (name != NULL) {
+		mnl_attr_put_strz(nlh, NFTA_SET_TABLE, x->table);
+		mnl_attr_put_strz(nlh, NFTA_SET_NAME, name);
+	} else {
+		mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, x->table);
+	}
+	nft_batch_put(x->b, nlh);
+	return 0;
+}
+
+static bool
+nft_is_sessions(const char *name)
+{
+	return strcmp(name, "sessions_v4") == 0 ||
+	       strcmp(name, "sessions_v6") == 0;
+}
+
+/*
+ * A delta starts by emptying the chains (every rule goes, and with them
+ * every reference to a set) and deleting the small sets, which the build
+ * then declares again; region sets stay for their ranges to be diffed.
+ */
+static int
+nft_delta_begin(struct nft_bx *x)
+{
+	if (nft_del_msg(x, NULL) < 0)
+		return -1;
+	for (unsigned i = 0; i < x->old->nsets; i++) {
+		const char *n = x->old->sets[i];
+		bool geo = false;
+
+		for (unsigned k = 0; k < x->old->ngeo && !geo; k++)
+			geo = strcmp(x->old->geo[k].n4, n) == 0 ||
+			      strcmp(x->old->geo[k].n6, n) == 0;
+		if (!geo && !nft_is_sessions(n) && nft_del_msg(x, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Region sets the new rules no longer look up go last. */
+static int
+nft_delta_end(struct nft_bx *x)
+{
+	for (unsigned i = 0; i < x->old->ngeo; i++) {
+		const struct nft_rec_geo *e = &x->old->geo[i];
+
+		if (nft_rec_geo_find(x->rec, e->n4) != NULL)
+			continue;
+		if (nft_del_msg(x, e->n4) < 0 || nft_del_msg(x, e->n6) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+nft_build_table(struct nft_bx *x)
+{
+	if (x->old != NULL)
+		return nft_delta_begin(x);
+	return nft_table_msg(x, NFT_MSG_NEWTABLE) < 0 ||
+	               nft_table_msg(x, NFT_MSG_DELTABLE) < 0 ||
+	               nft_table_msg(x, NFT_MSG_NEWTABLE) < 0
+	           ? -1
+	           : 0;
+}
+
 int
 nft_build(struct nft_batch *b, const char *table, const struct conf *c,
     const struct policy *p, const struct geo_tables *g,
     const struct nft_opts *o, const struct nft_sess *s, unsigned ns, char *err,
     size_t errlen)
+{
+	return nft_build_rec(b, table, c, p, g, o, s, ns, NULL, NULL, err,
+	    errlen);
+}
+
+int
+nft_build_rec(struct nft_batch *b, const char *table, const struct conf *c,
+    const struct policy *p, const struct geo_tables *g,
+    const struct nft_opts *o, const struct nft_sess *s, unsigned ns,
+    const struct nft_rec *old, struct nft_rec *rec, char *err, size_t errlen)
 {
 	struct nft_bx *x = calloc(1, sizeof(*x));
 	struct nft_ir *ir = calloc(1, sizeof(*ir));
@@ -207,12 +297,13 @@ nft_build(struct nft_batch *b, const char *table, const struct conf *c,
 		.sess = s,
 		.nsess = ns,
 		.err = err,
-		.errlen = errlen };
-	if (nft_table_msg(x, NFT_MSG_NEWTABLE) < 0 ||
-	    nft_table_msg(x, NFT_MSG_DELTABLE) < 0 ||
-	    nft_table_msg(x, NFT_MSG_NEWTABLE) < 0 || nft_port_sets(x) < 0 ||
+		.errlen = errlen,
+		.old = old,
+		.rec = rec };
+	if (nft_build_table(x) < 0 || nft_port_sets(x) < 0 ||
 	    nft_set_sessions(x) < 0 || nft_rules_sets(x) < 0 ||
-	    nft_chains(x) < 0 || nft_batch_close(b) < 0)
+	    nft_chains(x) < 0 || (old != NULL && nft_delta_end(x) < 0) ||
+	    nft_batch_close(b) < 0)
 		goto out;
 	rc = 0;
 out:

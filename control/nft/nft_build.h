@@ -28,6 +28,12 @@ struct nft_bx {
 	uint32_t setid;
 	unsigned ngeo;
 	char geo[NFT_GEO_MAX][NFT_NAME_LEN];
+	/*
+	 * OLD: what the kernel holds, the batch being a delta against it;
+	 * NULL: the whole table.  REC: what the batch leaves there.
+	 */
+	const struct nft_rec *old;
+	struct nft_rec *rec;
 	char *err;
 	size_t errlen;
 };

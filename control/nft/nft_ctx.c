@@ -44,6 +44,7 @@ nft_close(struct nft_ctx *x)
 	free(x->retired);
 	free(x->scratch);
 	free(x->sess);
+	nft_rec_free(&x->rec);
 	free(x);
 }
 
@@ -86,44 +87,85 @@ nft_remember(struct nft_ctx *x, const struct conf *c, const struct policy *p,
 	x->applied = true;
 }
 
+/*
+ * One batch: a delta against X's record when DELTA, else the whole
+ * table; what it leaves in the kernel recorded in NEW.
+ */
+static int
+nft_apply_once(struct nft_ctx *x, const struct conf *c, const struct policy *p,
+    const struct geo_tables *g, const struct nft_opts *o, bool delta,
+    struct nft_rec *new, char *err, size_t errlen)
+{
+	struct nft_batch b;
+	uint64_t t0 = clk_mono_ns();
+	int rc = -1, e;
+
+	memset(new, 0, sizeof(*new));
+	if (nft_batch_init(&b, nft_seq_take(x, 0)) < 0 ||
+	    nft_build_rec(&b, x->table, c, p, g, o, x->sess, x->nsess,
+	        delta ? &x->rec : NULL, new, err, errlen) < 0)
+		goto out;
+	x->seq += b.nmsg + 4;
+	b.stale_gen_once = o->stale_gen_once;
+	b.pin_gen = delta;
+	b.pin = x->rec.gen;
+	x->info.elems = b.elems;
+	x->info.dels = b.dels;
+	x->info.msgs = b.nmsg;
+	x->info.bytes = b.len;
+	x->info.delta = delta;
+	x->info.build_ms += (double)(clk_mono_ns() - t0) / 1e6;
+	t0 = clk_mono_ns();
+	rc = nft_batch_send(x->nl, &b, &x->info.retries, err, errlen);
+	x->info.send_ms += (double)(clk_mono_ns() - t0) / 1e6;
+	if (rc == 0) {
+		new->valid = true;
+		new->gen = b.gen + 1;
+		new->mode = o->mode;
+		nft_rec_set_geo(new, g);
+	}
+out:
+	e = errno;
+	nft_batch_free(&b);
+	if (rc < 0)
+		nft_rec_free(new);
+	errno = e;
+	return rc;
+}
+
 int
 nft_apply_policy(struct nft_ctx *x, const struct conf *c,
     const struct policy *p, const struct geo_tables *g,
     const struct nft_opts *o, char *err, size_t errlen)
 {
-	struct nft_batch b;
-	uint64_t t0 = clk_mono_ns();
+	struct nft_rec new;
 	bool had = x->applied;
-	int rc = -1;
+	bool delta = x->rec.valid && x->rec.gen != 0 && !o->full &&
+	             x->rec.mode == o->mode && !o->stale_gen_once;
+	int rc;
 
 	memset(&x->info, 0, sizeof(x->info));
 	if (o->mode == NFT_MODE_ROUTER && !o->no_routes &&
 	    nft_route_apply(c, err, errlen) < 0)
 		return -1;
-	if (nft_batch_init(&b, nft_seq_take(x, 0)) < 0 ||
-	    nft_build(&b, x->table, c, p, g, o, x->sess, x->nsess, err,
-	        errlen) < 0)
-		goto out;
-	x->seq += b.nmsg + 4;
-	b.stale_gen_once = o->stale_gen_once;
-	x->info = (struct nft_info){ .elems = b.elems,
-		.msgs = b.nmsg,
-		.bytes = b.len,
-		.build_ms = (double)(clk_mono_ns() - t0) / 1e6 };
-	/* What the table to be replaced counted, kept if it goes. */
+	/* What the table's rules counted, kept when they are replaced. */
 	if (had && nft_counters_table(x, x->scratch) < 0)
 		memset(x->scratch, 0, sizeof(*x->scratch));
-	t0 = clk_mono_ns();
-	if (nft_batch_send(x->nl, &b, &x->info.retries, err, errlen) < 0)
-		goto out;
-	x->info.send_ms = (double)(clk_mono_ns() - t0) / 1e6;
+	rc = nft_apply_once(x, c, p, g, o, delta, &new, err, errlen);
+	if (rc < 0 && delta && errno == ERESTART) {
+		/* The ruleset changed under us: the record is no guide. */
+		x->info.fallback = true;
+		rc = nft_apply_once(x, c, p, g, o, false, &new, err, errlen);
+	}
+	/* Refused or lost: what the kernel holds is not for us to assume. */
+	nft_rec_free(&x->rec);
+	if (rc < 0)
+		return -1;
+	x->rec = new;
 	if (had)
 		stats_add(x->retired, x->scratch);
 	nft_remember(x, c, p, o);
-	rc = 0;
-out:
-	nft_batch_free(&b);
-	return rc;
+	return 0;
 }
 
 int
@@ -164,6 +206,7 @@ nft_remove(struct nft_ctx *x, char *err, size_t errlen)
 	rc = nft_batch_send(x->nl, &b, NULL, err, errlen);
 	if (rc == 0)
 		x->applied = false;
+	nft_rec_free(&x->rec);
 	nft_batch_free(&b);
 	return rc;
 oom:

@@ -126,21 +126,22 @@ nft_iv6_elems(struct nft_elems *w, const struct nft_ivs *l)
 	return 0;
 }
 
+/* Two big-endian 64-bit halves: this runs once per trie entry walked. */
 void
 nft_u128_bytes(nft_u128 v, uint8_t out[16])
 {
-	for (int i = 15; i >= 0; i--) {
-		out[i] = (uint8_t)v;
-		v >>= 8;
-	}
+	uint64_t hi = htobe64((uint64_t)(v >> 64)), lo = htobe64((uint64_t)v);
+
+	memcpy(out, &hi, 8);
+	memcpy(out + 8, &lo, 8);
 }
 
 nft_u128
 nft_bytes_u128(const uint8_t in[16])
 {
-	nft_u128 v = 0;
+	uint64_t hi, lo;
 
-	for (int i = 0; i < 16; i++)
-		v = v << 8 | in[i];
-	return v;
+	memcpy(&hi, in, 8);
+	memcpy(&lo, in + 8, 8);
+	return (nft_u128)be64toh(hi) << 64 | be64toh(lo);
 }

@@ -37,6 +37,14 @@ struct nft_batch {
 	char (*what)[NFT_WHAT_MAX]; /* what message seq0 + 1 + i makes */
 	size_t what_cap;
 	size_t elems;
+	size_t dels; /* of ELEMS, deleted */
+	/*
+	 * PIN_GEN: send against generation PIN (a delta batch, valid only
+	 * on the ruleset we last wrote): once, no retry; the kernel answers
+	 * ERESTART when anything changed since.  GEN: the one sent.
+	 */
+	bool pin_gen;
+	uint32_t pin, gen;
 };
 
 int nft_batch_init(struct nft_batch *b, uint32_t seq0);
@@ -165,6 +173,60 @@ int nft_build(struct nft_batch *b, const char *table, const struct conf *c,
     const struct policy *p, const struct geo_tables *g,
     const struct nft_opts *o, const struct nft_sess *s, unsigned ns, char *err,
     size_t errlen);
+/*
+ * The same as one delta against OLD (NULL: the whole table), recording
+ * what the batch leaves in the kernel into REC (may be NULL without OLD).
+ */
+struct nft_rec;
+int nft_build_rec(struct nft_batch *b, const char *table, const struct conf *c,
+    const struct policy *p, const struct geo_tables *g,
+    const struct nft_opts *o, const struct nft_sess *s, unsigned ns,
+    const struct nft_rec *old, struct nft_rec *rec, char *err, size_t errlen);
+
+/*
+ * What the kernel holds of our table, as we last wrote it (nft_rec.c):
+ * the region sets with their ranges and the other sets' names.  Valid
+ * only while the ruleset's generation is still the one our last batch
+ * made (GEN): a delta batch is sent against it, so a table someone else
+ * touched (`nft flush ruleset`, another process) is refused with
+ * ERESTART and replaced whole.
+ */
+struct nft_rec_geo {
+	char n4[64], n6[64];
+	struct conf_ccset s;
+	struct nft_ivs l;
+};
+
+struct nft_rec {
+	bool valid;
+	uint32_t gen;
+	enum nft_mode mode;
+	/* The tables the ranges came from, as far as we can tell. */
+	const struct geo_tables *g;
+	struct geo_mem gm;
+	struct nft_rec_geo *geo;
+	unsigned ngeo, capgeo;
+	char (*sets)[64]; /* every set declared, region sets included */
+	unsigned nsets, capsets;
+};
+
+void nft_rec_free(struct nft_rec *r);
+/* A region set's record by its IPv4 set's name, or NULL. */
+const struct nft_rec_geo *nft_rec_geo_find(const struct nft_rec *r,
+    const char *n4);
+bool nft_rec_has_set(const struct nft_rec *r, const char *name);
+/* Appends; 0 or -1 ENOMEM (L is moved into R on success). */
+int nft_rec_add_geo(struct nft_rec *r, const char *n4, const char *n6,
+    const struct conf_ccset *s, struct nft_ivs *l);
+int nft_rec_add_set(struct nft_rec *r, const char *name);
+/* Are G the tables R's ranges were exported from? */
+bool nft_rec_same_geo(const struct nft_rec *r, const struct geo_tables *g);
+void nft_rec_set_geo(struct nft_rec *r, const struct geo_tables *g);
+/* A deep copy of L into OUT.  0 or -1 ENOMEM. */
+int nft_ivs_copy(const struct nft_ivs *l, struct nft_ivs *out);
+/* The ranges of A that are not, exactly, ranges of B.  0 or -1. */
+int nft_ivs_minus(const struct nft_ivs *a, const struct nft_ivs *b,
+    struct nft_ivs *out);
 
 /* One identity session as cordond asked for it. */
 struct nft_sess {
@@ -191,7 +253,11 @@ struct nft_ctx {
 	int ident_action;               /* flows without a session */
 	unsigned nports;
 	char ports[CONF_PORT_MAX][16]; /* interface of each conf port */
+	struct nft_rec rec;            /* what the kernel holds */
 };
+
+/* After batch B of ours went through: still know the ruleset? */
+void nft_rec_follow(struct nft_ctx *x, const struct nft_batch *b);
 
 /* Counters of the table now in the kernel only (not the retired ones). */
 int nft_counters_table(struct nft_ctx *x, struct stats *out);

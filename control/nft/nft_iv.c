@@ -106,6 +106,33 @@ nft_walk6(void *arg, const uint8_t base[16], unsigned plen)
  * between fix a prefix of the (stored) IPv4 address, and only the part
  * of each range under that prefix is there.
  */
+/* The first of L's N ranges whose end is at least A (N: none). */
+static size_t
+nft_iv4_from(const struct nft_iv4 *l, size_t n, uint32_t a)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l[mid].hi < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * An alias entry at BASE/PLEN reads the IPv4 address at bit OFF: each
+ * IPv4 range of the set is one IPv6 range there (reversed when
+ * inverted).  PLEN may pass OFF when a more specific write split the
+ * alias (the special-purpose ::/128 and ::1 inside ::/96): the bits
+ * between fix a prefix of the (stored) IPv4 address, and only the part
+ * of each range under that prefix is there.  A split alias comes in
+ * hundreds of pieces, so each looks up where its prefix starts rather
+ * than walking every range.
+ */
 static int
 nft_alias6(struct nft_ivs *out, nft_u128 base, unsigned plen, unsigned off,
     bool inv)
@@ -115,13 +142,16 @@ nft_alias6(struct nft_ivs *out, nft_u128 base, unsigned plen, unsigned off,
 	uint32_t span = k == 0 ? UINT32_MAX : (1u << (32 - k)) - 1;
 	uint32_t fix = (uint32_t)(base >> sh) & ~span;
 	size_t n = out->n4;
+	/* Inverted, the stored prefix is the complement of the address's. */
+	size_t i = nft_iv4_from(out->v4, n, inv ? ~(fix | span) : fix);
+	size_t end = i;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct nft_iv4 *v = &out->v4[inv ? n - 1 - i : i];
+	while (end < n && out->v4[end].lo <= (inv ? ~fix : (fix | span)))
+		end++;
+	for (size_t q = 0; q < end - i; q++) {
+		const struct nft_iv4 *v = &out->v4[inv ? end - 1 - q : i + q];
 		uint32_t lo = inv ? ~v->hi : v->lo, hi = inv ? ~v->lo : v->hi;
 
-		if (hi < fix || lo > (fix | span))
-			continue;
 		lo = lo < fix ? fix : lo;
 		hi = hi > (fix | span) ? fix | span : hi;
 		if (nft_iv6_add(out, top | (nft_u128)lo << sh,

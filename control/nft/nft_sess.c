@@ -58,6 +58,10 @@ nft_sess_send(struct nft_ctx *x, const struct nft_sess *s, uint16_t type,
 	if (nft_batch_close(&b) < 0)
 		goto out;
 	rc = nft_batch_send(x->nl, &b, NULL, err, sizeof(err));
+	if (rc == 0)
+		nft_rec_follow(x, &b);
+	else
+		x->rec.valid = false;
 out:
 	nft_batch_free(&b);
 	return rc;

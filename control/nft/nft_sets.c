@@ -65,7 +65,7 @@ nft_set_decl(struct nft_bx *x, const struct nft_setdef *d)
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nft_batch_put(x->b, nlh);
 	nftnl_set_free(s);
-	return 0;
+	return x->rec != NULL ? nft_rec_add_set(x->rec, d->name) : 0;
 }
 
 /* A set of interface names, for iifname lookups. */
@@ -170,6 +170,72 @@ nft_set_seen(struct nft_bx *x, const char *name)
 	return false;
 }
 
+/*
+ * The ranges of S in X's tables: the record's when they come from the
+ * same tables (a commit that changes a rule, not the regions), else
+ * walked afresh.
+ */
+static int
+nft_geo_ranges(struct nft_bx *x, const struct conf_ccset *s, const char *n4,
+    struct nft_ivs *l)
+{
+	const struct nft_rec_geo *e =
+	    x->old != NULL ? nft_rec_geo_find(x->old, n4) : NULL;
+
+	if (e != NULL && memcmp(&e->s, s, sizeof(*s)) == 0 &&
+	    nft_rec_same_geo(x->old, x->g))
+		return nft_ivs_copy(&e->l, l);
+	return nft_iv_export(x->g, s, l);
+}
+
+/* L's ranges as elements of N4 and N6, added or (TYPE) deleted. */
+static int
+nft_geo_elems(struct nft_bx *x, const char *n4, const char *n6,
+    const struct nft_ivs *l, uint16_t type)
+{
+	struct nft_elems w;
+	size_t e0 = x->b->elems;
+
+	nft_elems_begin(&w, x->b, x->table, n4, type);
+	if (nft_iv4_elems(&w, l) < 0)
+		return -1;
+	nft_elems_end(&w);
+	nft_elems_begin(&w, x->b, x->table, n6, type);
+	if (nft_iv6_elems(&w, l) < 0)
+		return -1;
+	nft_elems_end(&w);
+	if (type == NFT_MSG_DELSETELEM)
+		x->b->dels += x->b->elems - e0;
+	return 0;
+}
+
+/*
+ * The kernel's sets hold OLD: delete the ranges that are not in NEW,
+ * then add those that were not in OLD.  Both lists are merged the same
+ * way, so the sets end up holding exactly NEW's elements, as a whole
+ * replacement would have written them.
+ */
+static int
+nft_geo_delta(struct nft_bx *x, const char *n4, const char *n6,
+    const struct nft_ivs *old, const struct nft_ivs *new)
+{
+	struct nft_ivs del, add;
+	int rc = -1;
+
+	if (nft_ivs_minus(old, new, &del) < 0)
+		return -1;
+	if (nft_ivs_minus(new, old, &add) == 0) {
+		rc = nft_geo_elems(x, n4, n6, &del, NFT_MSG_DELSETELEM) < 0 ||
+		             nft_geo_elems(x, n4, n6, &add,
+		                 NFT_MSG_NEWSETELEM) < 0
+		         ? -1
+		         : 0;
+		nft_ivs_free(&add);
+	}
+	nft_ivs_free(&del);
+	return rc;
+}
+
 /* The two interval sets of S (once per distinct set of countries). */
 int
 nft_set_geo(struct nft_bx *x, const struct conf_ccset *s)
@@ -183,7 +249,7 @@ nft_set_geo(struct nft_bx *x, const struct conf_ccset *s)
 		.flags = NFT_SET_INTERVAL,
 		.byteorder = NFT_BYTEORDER_BIG };
 	char n4[NFT_NAME_LEN], n6[NFT_NAME_LEN];
-	struct nft_elems w;
+	const struct nft_rec_geo *was;
 	struct nft_ivs l;
 	int rc = -1;
 
@@ -193,19 +259,18 @@ nft_set_geo(struct nft_bx *x, const struct conf_ccset *s)
 		return 0;
 	d4.name = n4;
 	d6.name = n6;
-	if (nft_set_decl(x, &d4) < 0 || nft_set_decl(x, &d6) < 0 ||
-	    nft_iv_export(x->g, s, &l) < 0)
+	was = x->old != NULL ? nft_rec_geo_find(x->old, n4) : NULL;
+	if (nft_geo_ranges(x, s, n4, &l) < 0)
 		return -1;
-	nft_elems_begin(&w, x->b, x->table, n4, NFT_MSG_NEWSETELEM);
-	if (nft_iv4_elems(&w, &l) < 0)
-		goto out;
-	nft_elems_end(&w);
-	nft_elems_begin(&w, x->b, x->table, n6, NFT_MSG_NEWSETELEM);
-	if (nft_iv6_elems(&w, &l) < 0)
-		goto out;
-	nft_elems_end(&w);
-	rc = 0;
-out:
+	if (was != NULL)
+		rc = nft_geo_delta(x, n4, n6, &was->l, &l);
+	else if (nft_set_decl(x, &d4) == 0 && nft_set_decl(x, &d6) == 0)
+		rc = nft_geo_elems(x, n4, n6, &l, NFT_MSG_NEWSETELEM);
+	if (rc == 0 && x->rec != NULL &&
+	    ((was != NULL && (nft_rec_add_set(x->rec, n4) < 0 ||
+	                         nft_rec_add_set(x->rec, n6) < 0)) ||
+	        nft_rec_add_geo(x->rec, n4, n6, s, &l) < 0))
+		rc = -1;
 	nft_ivs_free(&l);
 	return rc;
 }
@@ -268,6 +333,12 @@ nft_set_sessions(struct nft_bx *x)
 	int64_t now = clk_mono_ms();
 	struct nft_elems w;
 
+	/* A delta leaves the sessions, with their timeouts, as they are. */
+	if (x->old != NULL)
+		return nft_rec_add_set(x->rec, d4.name) < 0 ||
+		               nft_rec_add_set(x->rec, d6.name) < 0
+		           ? -1
+		           : 0;
 	if (nft_set_decl(x, &d4) < 0 || nft_set_decl(x, &d6) < 0)
 		return -1;
 	for (int af = 4; af <= 6; af += 2) {

@@ -8,7 +8,13 @@
  *       -H host protection on IFACE; -R no policy routes; -c SECS then
  *       prints the counters as JSON after SECS seconds; -s ADDR,PORT,SECS
  *       adds a session after the first batch (the later ones keep it);
- *       -G sends each batch once with a stale generation id first.
+ *       -G sends each batch once with a stale generation id first;
+ *       -F every batch replaces the whole table (no deltas); -K CONF2
+ *       then applies CONF2 with CONF's geo tables (a commit), -N CONF2
+ *       with CONF2's own (a geo reload), in the order given, up to 8;
+ *       -X the first follow-up carries an element the kernel refuses
+ *       (prints "refused ..." and goes on); -E CMD runs shell CMD
+ *       before each follow-up.
  *   nftload [-t TABLE] text CONF      the region sets as an nft -f file
  *   nftload [-t TABLE] remove
  *   nftload [-t TABLE] session-add ADDR PORT SECS
@@ -28,6 +34,7 @@
 #include "control/nft/nft.h"
 #include "control/nft/nft_int.h"
 #include "core/stats/reasons.h"
+#include "core/util/clock.h"
 
 static const char *table = NFT_TABLE_DEFAULT;
 
@@ -111,6 +118,67 @@ session_opt(struct nft_ctx *x, const char *spec)
 	return nft_session_add(x, af, a, (uint16_t)port, secs);
 }
 
+/* WALL_MS: nft_apply() as a whole (policy compile, counters, batch). */
+static void
+print_batch(const char *what, const struct nft_ctx *x, double wall_ms)
+{
+	const struct nft_info *in = nft_last(x);
+
+	printf("%s kind=%s elems=%zu dels=%zu msgs=%zu bytes=%zu "
+	       "build_ms=%.1f send_ms=%.1f wall_ms=%.1f retries=%u "
+	       "maxrss_kb=%ld\n",
+	    what,
+	    in->delta      ? "delta"
+	    : in->fallback ? "fallback"
+	                   : "full",
+	    in->elems, in->dels, in->msgs, in->bytes, in->build_ms, in->send_ms,
+	    wall_ms, in->retries, maxrss_kb());
+}
+
+static int
+apply_timed(struct nft_ctx *x, const struct conf *c, const struct geo_tables *g,
+    const struct nft_opts *o, double *ms, char *err, size_t errlen)
+{
+	uint64_t t0 = clk_mono_ns();
+	int rc = nft_apply(x, c, g, o, err, errlen);
+
+	*ms = (double)(clk_mono_ns() - t0) / 1e6;
+	return rc;
+}
+
+/* The follow-ups of -K / -N: CONF2 with the first tables or its own. */
+struct nftload_next {
+	const char *path;
+	bool own_geo;
+};
+
+static int
+apply_next(struct nft_ctx *x, const struct nftload_next *n,
+    const struct geo_db *db0, const struct nft_opts *o, char *err,
+    size_t errlen)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+	struct geo_db db = { 0 };
+	double ms = 0;
+	int rc = -1;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!n->own_geo ? conf_load(n->path, c, err, errlen) == 0
+	                : load(n->path, c, &db) == 0)
+		rc = apply_timed(x, c, n->own_geo ? db.tables : db0->tables, o,
+		    &ms, err, errlen);
+	else
+		snprintf(err, errlen, "%s: not loaded", n->path);
+	if (rc == 0)
+		print_batch(n->own_geo ? "reload" : "commit", x, ms);
+	geo_db_free(&db);
+	free(c);
+	return rc;
+}
+
 static int
 cmd_apply(int argc, char **argv)
 {
@@ -121,10 +189,29 @@ cmd_apply(int argc, char **argv)
 	unsigned n = 1, secs = 0;
 	char err[1024];
 	const char *sess = NULL;
+	struct nftload_next next[8];
+	unsigned nnext = 0;
+	const char *before = NULL;
+	bool fault = false;
 	int opt, rc = 1;
 
-	while ((opt = getopt(argc, argv, "GH:Rn:c:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "E:FGH:K:N:Rn:c:s:X")) != -1) {
 		switch (opt) {
+		case 'E':
+			before = optarg;
+			break;
+		case 'X':
+			fault = true;
+			break;
+		case 'F':
+			o.full = true;
+			break;
+		case 'K':
+		case 'N':
+			if (nnext < 8)
+				next[nnext++] =
+				    (struct nftload_next){ optarg, opt == 'N' };
+			break;
 		case 'H':
 			o.mode = NFT_MODE_HOST;
 			o.host_if = optarg;
@@ -154,20 +241,31 @@ cmd_apply(int argc, char **argv)
 		goto fail;
 	printf("geo maxrss_kb=%ld\n", maxrss_kb());
 	for (unsigned i = 0; i < n; i++) {
-		const struct nft_info *in;
+		double ms;
 
-		if (nft_apply(x, c, db.tables, &o, err, sizeof(err)) < 0)
+		if (apply_timed(x, c, db.tables, &o, &ms, err, sizeof(err)) < 0)
 			goto fail;
-		in = nft_last(x);
-		printf("%s elems=%zu msgs=%zu bytes=%zu build_ms=%.1f "
-		       "send_ms=%.1f retries=%u maxrss_kb=%ld\n",
-		    i ? "replace" : "load", in->elems, in->msgs, in->bytes,
-		    in->build_ms, in->send_ms, in->retries, maxrss_kb());
+		print_batch(i ? "replace" : "load", x, ms);
 		if (i == 0 && sess != NULL && session_opt(x, sess) < 0) {
 			snprintf(err, sizeof(err), "session %s: %s", sess,
 			    strerror(errno));
 			goto fail;
 		}
+	}
+	o.inject_bad_elem = fault;
+	for (unsigned i = 0; i < nnext; i++) {
+		fflush(stdout);
+		if (before != NULL && system(before) != 0) {
+			snprintf(err, sizeof(err), "%s failed", before);
+			goto fail;
+		}
+		if (apply_next(x, &next[i], &db, &o, err, sizeof(err)) < 0) {
+			if (!o.inject_bad_elem)
+				goto fail;
+			printf("refused %s: %s\n",
+			    nft_last(x)->delta ? "delta" : "full", err);
+		}
+		o.inject_bad_elem = false;
 	}
 	fflush(stdout);
 	if (secs > 0) {
@@ -177,7 +275,8 @@ cmd_apply(int argc, char **argv)
 	rc = 0;
 	goto out;
 fail:
-	fprintf(stderr, "nftload: %s\n", err);
+	fprintf(stderr, "nftload: %s%s\n",
+	    x != NULL && nft_last(x)->delta ? "delta refused: " : "", err);
 out:
 	nft_close(x);
 	geo_db_free(&db);
@@ -335,8 +434,8 @@ main(int argc, char **argv)
 		return cmd_session(argc - i - 1, argv + i + 1, false);
 usage:
 	fprintf(stderr,
-	    "usage: nftload [-t TABLE] apply CONF [-H IF] [-R] "
-	    "[-n N] [-c SECS] | text CONF | remove | session-add ADDR PORT "
-	    "SECS | session-del ADDR PORT\n");
+	    "usage: nftload [-t TABLE] apply CONF [-H IF] [-R] [-F] "
+	    "[-n N] [-c SECS] [-K CONF2] [-N CONF2] [-X] [-E CMD] | text CONF "
+	    "| remove | session-add ADDR PORT SECS | session-del ADDR PORT\n");
 	return 1;
 }

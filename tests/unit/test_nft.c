@@ -45,6 +45,43 @@ test_iv_merge(void **st)
 	nft_ivs_free(&l);
 }
 
+/*
+ * A delta deletes the ranges of the old list that the new one lacks and
+ * adds those the old one lacks: a range whose end moved is both.
+ */
+static void
+test_iv_minus(void **st)
+{
+	struct nft_ivs a = { 0 }, b = { 0 }, d = { 0 };
+
+	(void)st;
+	assert_int_equal(nft_iv4_add(&a, 10, 20), 0);
+	assert_int_equal(nft_iv4_add(&a, 30, 40), 0);
+	assert_int_equal(nft_iv4_add(&a, 50, 60), 0);
+	assert_int_equal(nft_iv4_add(&b, 10, 20), 0); /* the same */
+	assert_int_equal(nft_iv4_add(&b, 30, 45), 0); /* its end moved */
+	assert_int_equal(nft_iv4_add(&b, 70, 80), 0); /* new */
+	assert_int_equal(nft_iv6_add(&a, 1, 2), 0);
+	assert_int_equal(nft_iv6_add(&b, 1, 2), 0);
+	assert_int_equal(nft_iv6_add(&b, 4, ~(nft_u128)0), 0);
+	assert_int_equal(nft_ivs_minus(&a, &b, &d), 0);
+	assert_int_equal(d.n4, 2);
+	assert_int_equal(d.v4[0].lo, 30);
+	assert_int_equal(d.v4[0].hi, 40);
+	assert_int_equal(d.v4[1].lo, 50);
+	assert_int_equal(d.n6, 0);
+	nft_ivs_free(&d);
+	assert_int_equal(nft_ivs_minus(&b, &a, &d), 0);
+	assert_int_equal(d.n4, 2);
+	assert_int_equal(d.v4[0].hi, 45);
+	assert_int_equal(d.v4[1].lo, 70);
+	assert_int_equal(d.n6, 1);
+	assert_true(d.v6[0].lo == 4);
+	nft_ivs_free(&d);
+	nft_ivs_free(&a);
+	nft_ivs_free(&b);
+}
+
 static bool
 in4(const struct nft_ivs *l, uint32_t a)
 {
@@ -626,6 +663,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_iv_merge),
+		cmocka_unit_test(test_iv_minus),
 		cmocka_unit_test(test_export_matches_lookup),
 		cmocka_unit_test(test_export_classes),
 		cmocka_unit_test(test_export_split_alias),

@@ -9,14 +9,17 @@
 static const char jose_b64_alpha[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* The value of character C, or -1: a table, built by the compiler. */
+/*
+ * The value of character C, or -1: a table, built by the compiler.  The
+ * cast: clang weighs every arm for every C, even those never taken.
+ */
 #define JOSE_B64V(c)                                                           \
-	((c) >= 'A' && (c) <= 'Z'      ? (c) - 'A'                             \
-	    : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                        \
-	    : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                        \
-	    : (c) == '-'               ? 62                                    \
-	    : (c) == '_'               ? 63                                    \
-	                               : -1)
+	((signed char)((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                  \
+	               : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26             \
+	               : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52             \
+	               : (c) == '-'               ? 62                         \
+	               : (c) == '_'               ? 63                         \
+	                                          : -1))
 #define JOSE_B64V4(c)                                                          \
 	JOSE_B64V(c), JOSE_B64V((c) + 1), JOSE_B64V((c) + 2), JOSE_B64V((c) + 3)
 #define JOSE_B64V16(c)                                                         \

@@ -349,7 +349,7 @@ jb_compare(const char *label, struct jb_ref *ref, const struct jose_issuer *iss,
 	c = jb_median(cr, rounds);
 	r = jb_median(rr, rounds);
 	ratio = jb_median(q, rounds);
-	printf("%-18s %12.0f %12.0f %8.2f %9.2f %9.2f  %s\n", label, c, r,
+	printf("%-18s %12.0f %12.0f %8.2f %9.3f %9.2f  %s\n", label, c, r,
 	    1e6 / c - 1e6 / r, ratio, JB_TARGET,
 	    ratio >= JB_TARGET ? "ok" : "BELOW");
 }

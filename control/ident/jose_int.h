@@ -16,6 +16,8 @@ struct jose_key {
 	int has_kid;
 	int alg; /* bound enum jose_alg, or JOSE_ALG_MAX: any fit */
 	EVP_PKEY *pkey;
+	unsigned fits; /* JOSE_ALG_BIT per alg the key's type fits */
+	EVP_MD_CTX *vctx[JOSE_ALG_MAX]; /* verify templates, or NULL */
 };
 
 struct jose_keyset {
@@ -48,7 +50,18 @@ int jose_claims_check(const struct jose_issuer *iss, json_t *claims,
  * JOSE_OK and *KEY, or the reason.
  */
 int jose_keyset_pick(const struct jose_keyset *ks, enum jose_alg alg,
-    const char *kid, EVP_PKEY **key);
+    const char *kid, const struct jose_key **key);
+
+/* jose_vctx.c: the verify templates of a key (see there). */
+void jose_key_prepare(struct jose_key *k);
+void jose_key_copied(struct jose_key *k);
+void jose_key_release(struct jose_key *k);
+
+/* MCTX set up by EVP_DigestVerifyInit for ALG with PKEY; 0 or -1. */
+int jose_evp_init(EVP_MD_CTX *mctx, EVP_PKEY *pkey, enum jose_alg alg);
+/* jose_sig_verify with K's fit and template, both settled at load. */
+int jose_sig_verify_key(const struct jose_key *k, enum jose_alg alg,
+    const void *input, size_t inlen, const uint8_t *sig, size_t siglen);
 
 /* Atomically replaces PATH with BUF (temporary file and rename). */
 int jose_file_replace(const char *path, const char *buf, size_t len);

@@ -16,7 +16,7 @@ jose_keyset_free(struct jose_keyset *ks)
 	if (ks == NULL)
 		return;
 	for (i = 0; i < ks->n; i++)
-		EVP_PKEY_free(ks->keys[i].pkey);
+		jose_key_release(&ks->keys[i]);
 	free(ks);
 }
 
@@ -70,6 +70,7 @@ jose_keyset_add(struct jose_keyset *ks, json_t *jwk)
 		memcpy(k->kid, json_string_value(kid), json_string_length(kid));
 	k->alg = alg;
 	k->pkey = pkey;
+	jose_key_prepare(k);
 	ks->n++;
 }
 
@@ -139,6 +140,7 @@ jose_keyset_copy_in(struct jose_keyset *dst, const struct jose_keyset *src)
 		}
 		dst->keys[dst->n] = src->keys[i];
 		EVP_PKEY_up_ref(src->keys[i].pkey);
+		jose_key_copied(&dst->keys[dst->n]);
 		dst->n++;
 	}
 	if (src != NULL) {
@@ -159,19 +161,22 @@ jose_keyset_merge(const struct jose_keyset *a, const struct jose_keyset *b)
 	return ks;
 }
 
-/* 1 if key K may verify ALG: bound to it, or unbound and of a fitting type. */
+/*
+ * 1 if key K may verify ALG: bound to it, or unbound and of a fitting
+ * type (K->fits, from jose_alg_fits_key when the set was built).
+ */
 static int
 jose_key_fits(const struct jose_key *k, enum jose_alg alg)
 {
 	if (k->alg != JOSE_ALG_MAX && k->alg != (int)alg)
 		return 0;
-	return jose_alg_fits_key(alg, k->pkey);
+	return (k->fits & JOSE_ALG_BIT(alg)) != 0;
 }
 
 /* With a kid: that key, which must fit ALG. */
 static int
 jose_pick_kid(const struct jose_keyset *ks, enum jose_alg alg, const char *kid,
-    EVP_PKEY **key)
+    const struct jose_key **key)
 {
 	unsigned i, found = 0, fit = 0;
 
@@ -181,7 +186,7 @@ jose_pick_kid(const struct jose_keyset *ks, enum jose_alg alg, const char *kid,
 		found++;
 		if (jose_key_fits(&ks->keys[i], alg)) {
 			fit++;
-			*key = ks->keys[i].pkey;
+			*key = &ks->keys[i];
 		}
 	}
 	if (fit != 1)
@@ -195,7 +200,7 @@ jose_pick_kid(const struct jose_keyset *ks, enum jose_alg alg, const char *kid,
 
 int
 jose_keyset_pick(const struct jose_keyset *ks, enum jose_alg alg,
-    const char *kid, EVP_PKEY **key)
+    const char *kid, const struct jose_key **key)
 {
 	unsigned i, fit = 0;
 
@@ -207,7 +212,7 @@ jose_keyset_pick(const struct jose_keyset *ks, enum jose_alg alg,
 	for (i = 0; i < ks->n; i++) {
 		if (jose_key_fits(&ks->keys[i], alg)) {
 			fit++;
-			*key = ks->keys[i].pkey;
+			*key = &ks->keys[i];
 		}
 	}
 	if (fit > 1)

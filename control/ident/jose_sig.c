@@ -195,23 +195,38 @@ jose_alg_md(enum jose_alg alg)
 	return alg == JOSE_ALG_ES384 ? EVP_sha384() : EVP_sha256();
 }
 
-/* One EVP_DigestVerify; 1 if SIG is good. */
-static int
-jose_evp_verify(EVP_PKEY *pkey, enum jose_alg alg, const void *input,
-    size_t inlen, const uint8_t *sig, size_t siglen)
+int
+jose_evp_init(EVP_MD_CTX *mctx, EVP_PKEY *pkey, enum jose_alg alg)
 {
-	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
-	int ok = 0;
 
-	if (mctx == NULL || EVP_DigestVerifyInit(mctx, &pctx, jose_alg_md(alg),
-	                        NULL, pkey) != 1)
-		goto out;
+	if (EVP_DigestVerifyInit(mctx, &pctx, jose_alg_md(alg), NULL, pkey) !=
+	    1)
+		return -1;
 	if (alg == JOSE_ALG_PS256 &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
 	        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
 	            RSA_PSS_SALTLEN_DIGEST) != 1 ||
 	        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1))
+		return -1;
+	return 0;
+}
+
+/*
+ * One EVP_DigestVerify, from a copy of the key's template TMPL when it
+ * has one (jose_vctx.c), else set up here; 1 if SIG is good.
+ */
+static int
+jose_evp_verify(EVP_PKEY *pkey, const EVP_MD_CTX *tmpl, enum jose_alg alg,
+    const void *input, size_t inlen, const uint8_t *sig, size_t siglen)
+{
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	int ok = 0;
+
+	if (mctx == NULL)
+		goto out;
+	if (tmpl != NULL ? EVP_MD_CTX_copy_ex(mctx, tmpl) != 1
+	                 : jose_evp_init(mctx, pkey, alg) < 0)
 		goto out;
 	ok = EVP_DigestVerify(mctx, sig, siglen, input, inlen) == 1;
 out:
@@ -221,26 +236,45 @@ out:
 	return ok;
 }
 
-int
-jose_sig_verify(EVP_PKEY *pkey, enum jose_alg alg, const void *input,
-    size_t inlen, const uint8_t *sig, size_t siglen)
+/* jose_sig_verify once ALG is known to fit PKEY. */
+static int
+jose_sig_check(EVP_PKEY *pkey, const EVP_MD_CTX *tmpl, enum jose_alg alg,
+    const void *input, size_t inlen, const uint8_t *sig, size_t siglen)
 {
 	uint8_t *der = NULL;
 	int r, n;
 
-	if (alg >= JOSE_ALG_MAX || !jose_alg_fits_key(alg, pkey))
-		return JOSE_KEY_MISMATCH;
 	if (alg != JOSE_ALG_ES256 && alg != JOSE_ALG_ES384)
-		return jose_evp_verify(pkey, alg, input, inlen, sig, siglen)
+		return jose_evp_verify(pkey, tmpl, alg, input, inlen, sig,
+		           siglen)
 		           ? JOSE_OK
 		           : JOSE_BAD_SIGNATURE;
 	if ((r = jose_ecdsa_raw_check(alg, sig, siglen)) != JOSE_OK)
 		return r;
 	if ((n = jose_ecdsa_der(sig, siglen, &der)) <= 0)
 		return JOSE_INTERNAL;
-	r = jose_evp_verify(pkey, alg, input, inlen, der, (size_t)n)
+	r = jose_evp_verify(pkey, tmpl, alg, input, inlen, der, (size_t)n)
 	        ? JOSE_OK
 	        : JOSE_BAD_SIGNATURE;
 	OPENSSL_free(der);
 	return r;
+}
+
+int
+jose_sig_verify(EVP_PKEY *pkey, enum jose_alg alg, const void *input,
+    size_t inlen, const uint8_t *sig, size_t siglen)
+{
+	if (alg >= JOSE_ALG_MAX || !jose_alg_fits_key(alg, pkey))
+		return JOSE_KEY_MISMATCH;
+	return jose_sig_check(pkey, NULL, alg, input, inlen, sig, siglen);
+}
+
+int
+jose_sig_verify_key(const struct jose_key *k, enum jose_alg alg,
+    const void *input, size_t inlen, const uint8_t *sig, size_t siglen)
+{
+	if (alg >= JOSE_ALG_MAX || !(k->fits & JOSE_ALG_BIT(alg)))
+		return JOSE_KEY_MISMATCH;
+	return jose_sig_check(k->pkey, k->vctx[alg], alg, input, inlen, sig,
+	    siglen);
 }

@@ -15,7 +15,7 @@
 struct jose_tok {
 	const char *seg[3];
 	size_t len[3];
-	uint8_t *raw[3]; /* decoded header, payload, signature */
+	uint8_t *raw[3]; /* decoded header, payload, signature; raw[0] owns */
 	size_t rawlen[3];
 	size_t total;
 };
@@ -26,33 +26,40 @@ struct jose_tok {
 static int
 jose_split(const char *tok, size_t len, struct jose_tok *t)
 {
-	size_t i, start = 0;
-	unsigned n = 0;
+	const char *p = tok, *end = tok + len, *dot;
+	unsigned n;
 
-	for (i = 0; i <= len; i++) {
-		if (i < len && tok[i] != '.')
-			continue;
-		if (n == 3)
-			return -1;
-		t->seg[n] = tok + start;
-		t->len[n++] = i - start;
-		start = i + 1;
+	for (n = 0; n < 3; n++) {
+		dot = memchr(p, '.', (size_t)(end - p));
+		if ((dot == NULL) != (n == 2))
+			return -1; /* fewer or more than two dots */
+		if (dot == NULL)
+			dot = end;
+		t->seg[n] = p;
+		t->len[n] = (size_t)(dot - p);
+		p = dot + 1;
 	}
-	return n == 3 ? 0 : -1;
+	return 0;
 }
 
+/* The three segments decoded into one allocation (raw[0] owns it). */
 static int
 jose_decode(struct jose_tok *t)
 {
+	size_t cap[3], sum = 0;
+	uint8_t *p;
 	long n;
 	int i;
 
+	/* +1 each: malloc(0) may return NULL, and JSON wants no NUL. */
+	for (i = 0; i < 3; i++)
+		sum += cap[i] = t->len[i] * 3 / 4 + 1;
+	if ((p = malloc(sum)) == NULL)
+		return JOSE_INTERNAL;
 	for (i = 0; i < 3; i++) {
-		/* +1: malloc(0) may return NULL, and JSON wants no NUL. */
-		if ((t->raw[i] = malloc(t->len[i] * 3 / 4 + 1)) == NULL)
-			return JOSE_INTERNAL;
-		n = jose_b64url_decode(t->seg[i], t->len[i], t->raw[i],
-		    t->len[i] * 3 / 4 + 1);
+		t->raw[i] = p;
+		p += cap[i];
+		n = jose_b64url_decode(t->seg[i], t->len[i], t->raw[i], cap[i]);
 		if (n < 0)
 			return JOSE_BASE64;
 		t->rawlen[i] = (size_t)n;
@@ -63,10 +70,7 @@ jose_decode(struct jose_tok *t)
 static void
 jose_tok_free(struct jose_tok *t)
 {
-	int i;
-
-	for (i = 0; i < 3; i++)
-		free(t->raw[i]);
+	free(t->raw[0]);
 }
 
 /* "crit" of any shape is refused; only the reason differs. */
@@ -234,7 +238,7 @@ jose_check(const struct jose_issuer *iss, unsigned niss, struct jose_tok *t,
     const char *kid, struct jose_result *out)
 {
 	const struct jose_issuer *is;
-	EVP_PKEY *key;
+	const struct jose_key *key;
 	int r;
 
 	if ((r = jose_issuer_pick(iss, niss, out)) != JOSE_OK)
@@ -253,8 +257,8 @@ jose_check(const struct jose_issuer *iss, unsigned niss, struct jose_tok *t,
 	if ((r = jose_keyset_pick(is->keys, out->alg, kid, &key)) != JOSE_OK)
 		return JOSE_FAIL(out, r, "kid \"%.40s\", %s", kid ? kid : "",
 		    jose_alg_name(out->alg));
-	r = jose_sig_verify(key, out->alg, t->seg[0], t->len[0] + 1 + t->len[1],
-	    t->raw[2], t->rawlen[2]);
+	r = jose_sig_verify_key(key, out->alg, t->seg[0],
+	    t->len[0] + 1 + t->len[1], t->raw[2], t->rawlen[2]);
 	if (r != JOSE_OK)
 		return JOSE_FAIL(out, r, "%s signature",
 		    jose_alg_name(out->alg));

@@ -64,6 +64,12 @@ test_b64url_decode_rejects(void **state)
 	/* No room. */
 	assert_int_equal(dec("Zm9vYmFy", out, 5), -1);
 	assert_int_equal(jose_b64url_decode("Zm\0v", 4, out, sizeof(out)), -1);
+	/* Inside a whole group of four, past the first (the bulk loop). */
+	assert_int_equal(dec("Zm9vYmFyZm9v+mFy", out, sizeof(out)), -1);
+	assert_int_equal(jose_b64url_decode("Zm9vYm\0yZm9v", 12, out,
+	                     sizeof(out)),
+	    -1);
+	assert_int_equal(dec("Zm9vYmFyZm9vYmF\xc3", out, sizeof(out)), -1);
 }
 
 static void

@@ -285,8 +285,10 @@ cd_knock_in(void *arg, const struct dpc_msg_knock *k)
 	kp->af = k->af;
 	memcpy(kp->src, m.src, 16);
 	kp->fixed_ok = knock_fixed_read(k->data, k->len, &kp->f) == 0;
-	if ((n = ident_enc(&m, sizeof(m), k->data, k->len, &b)) < 0)
+	if ((n = ident_enc(&m, sizeof(m), k->data, k->len, &b)) < 0) {
+		kp->id = 0;
 		return;
+	}
 	if (proc_send(c->fd, IDENT_T_KNOCK, kp->id, b, (size_t)n, -1) < 0)
 		kp->id = 0;
 	free(b);

@@ -376,3 +376,28 @@ def test_mon_stats_answering_no_flush_kills(cd):
     child that does not answer in time): one outside it was never
     asked for."""
     assert refused_for(cd, "monitoring", MON_T_STATS, bytes(8), 77)
+
+
+def test_rate_limit_follows_a_commit(slow_rig, tmp_path):
+    """The bucket is cordond's now, so it must follow the running
+    revision as the child's did: a commit raising knock.burst lets the
+    next knocks through."""
+    rig = slow_rig
+    rig.send(*[knock(token=b"x") for _ in range(5)])
+    wait_for("five knocks judged",
+             lambda: sum(rig.knocks().values()) >= 5, timeout=5,
+             fail=pytest.fail)
+    limited = rig.knocks().get("rate-limited", 0)
+    assert limited >= 1, rig.knocks()
+    f = str(tmp_path / "knock.conf")
+    with open(f, "w") as fh:
+        fh.write("identity: { knock = { port = 47470; proof = false; "
+                 "rate = 1; burst = 50; }; };\n")
+    for args in (("load", "merge", f), ("commit",)):
+        subprocess.run([CORDONCTL, "-s", rig.cd.sock] + list(args),
+                       check=True, capture_output=True)
+    rig.send(*[knock(token=b"x") for _ in range(5)])
+    wait_for("ten knocks judged",
+             lambda: sum(rig.knocks().values()) >= 10, timeout=5,
+             fail=pytest.fail)
+    assert rig.knocks().get("rate-limited", 0) == limited, rig.knocks()

@@ -146,10 +146,10 @@ cd_knock_same(const struct ident_msg_knocked *o, const struct cd_knock_pend *kp)
 	const struct knock_fixed *f = &kp->f;
 
 	return kp->fixed_ok && o->timestamp == f->timestamp &&
-	    memcmp(o->nonce, f->nonce, KNOCK_NONCE_LEN) == 0 &&
-	    o->addr_af == f->addr_af &&
-	    memcmp(o->addr, f->addr, KNOCK_ADDR_LEN) == 0 &&
-	    strcmp(o->service, f->service) == 0;
+	       memcmp(o->nonce, f->nonce, KNOCK_NONCE_LEN) == 0 &&
+	       o->addr_af == f->addr_af &&
+	       memcmp(o->addr, f->addr, KNOCK_ADDR_LEN) == 0 &&
+	       strcmp(o->service, f->service) == 0;
 }
 
 /*

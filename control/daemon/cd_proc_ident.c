@@ -178,9 +178,10 @@ cd_ident_in(void *arg, struct proc_child *c, const struct proc_hdr *h,
 	case IDENT_T_KEYSTAT:
 		return cd_ident_keystat(d, c, h, p);
 	case IDENT_T_KNOCKED:
-		/* The knock module's (cd_sess_knock.c), when knocks are on. */
+		/* The knock module's (cd_sess_knock.c); without it no KNOCK
+		 * was ever sent, so nothing can be answered. */
 		if (d->sess == NULL || d->sess->knock_done == NULL)
-			return 0;
+			return -1;
 		return d->sess->knock_done(d, h, p);
 	}
 	/* A VERDICT outside a call, or anything else: broken. */
@@ -200,9 +201,12 @@ cd_ident_down(void *arg, struct proc_child *c)
 	struct cd *d = arg;
 
 	(void)c;
-	/* Its knocks in flight are lost: no answer is no session. */
-	if (d->sess != NULL)
+	/* Its knocks in flight are lost: no answer is no session.  The
+	 * next child never saw them: it cannot answer one. */
+	if (d->sess != NULL) {
 		memset(d->sess->kpend, 0, sizeof(d->sess->kpend));
+		memset(d->sess->kgone, 0, sizeof(d->sess->kgone));
+	}
 }
 
 const struct proc_def cd_proc_ident_def = {
@@ -218,6 +222,45 @@ const struct proc_def cd_proc_ident_def = {
 
 /* ---- KNOCK ---- */
 
+/* The slot of new request ID; a knock still waiting there is given up,
+ * and remembered as such (cd_knock_late). */
+static struct cd_knock_pend *
+cd_knock_slot(struct cd_sessions *s, uint32_t id)
+{
+	struct cd_knock_pend *kp = &s->kpend[id % CD_KNOCK_PEND];
+
+	if (kp->id != 0)
+		s->kgone[kp->id % CD_KNOCK_PEND] = kp->id;
+	memset(kp, 0, sizeof(*kp));
+	kp->id = id;
+	return kp;
+}
+
+/*
+ * Checks done here, before the identity child sees a knock, so that no
+ * child can undo them: the size, and the rate of the source (a bucket
+ * the child kept would be full again after each crash an attacker
+ * caused).  0 when the knock goes on, else -1 (counted).
+ */
+static int
+cd_knock_admit(struct knock_ctx *kc, const struct dpc_msg_knock *k,
+    const uint8_t src[16], struct proc_child *c)
+{
+	int rc = KNOCK_R_OK;
+
+	if (k->len > IDENT_KNOCK_MAX)
+		rc = KNOCK_R_SIZE;
+	else if (!knock_rate_allow(kc->rate, k->af, src, clk_mono_ms()))
+		rc = KNOCK_R_RATE;
+	else if (c == NULL)
+		/* No identity child (restarting): no verdict, no session. */
+		rc = KNOCK_R_IDENT_DOWN;
+	if (rc == KNOCK_R_OK)
+		return 0;
+	knock_count(kc, rc);
+	return -1;
+}
+
 void
 cd_knock_in(void *arg, const struct dpc_msg_knock *k)
 {
@@ -226,29 +269,27 @@ cd_knock_in(void *arg, const struct dpc_msg_knock *k)
 	struct proc_child *c = proc_get(&d->procs, PROC_IDENT);
 	struct ident_msg_knock m = { .af = k->af, .len = k->len };
 	struct cd_knock_pend *kp;
-	uint32_t id;
 	uint8_t *b;
 	ssize_t n;
 
-	if (s == NULL || s->knock == NULL || (k->af != 4 && k->af != 6) ||
-	    k->len > IDENT_KNOCK_MAX)
+	if (s == NULL || s->knock == NULL || (k->af != 4 && k->af != 6))
 		return;
-	/* No identity child (restarting): no verdict, so no session; the
-	 * knock is not judged, so not counted under any reason (the
-	 * restart is: show status, process-restarted). */
-	if (c == NULL)
+	memcpy(m.src, k->src, k->af == 4 ? 4 : 16);
+	cd_knock_follow(d);
+	if (cd_knock_admit(s->knock, k, m.src, c) < 0)
 		return;
 	m.now_ms = clk_unix_s() * 1000 + (clk_mono_ms() % 1000);
 	m.mono_ms = clk_mono_ms();
-	memcpy(m.src, k->src, k->af == 4 ? 4 : 16);
-	/* Its source as cordon-dp saw it stays here, by request id. */
-	id = cd_ident_reqid(s);
-	kp = &s->kpend[id % CD_KNOCK_PEND];
-	kp->id = id;
+	/* Its source as cordon-dp saw it, and what the datagram says of
+	 * itself, stay here by request id. */
+	kp = cd_knock_slot(s, cd_ident_reqid(s));
 	kp->af = k->af;
 	memcpy(kp->src, m.src, 16);
-	if ((n = ident_enc(&m, sizeof(m), k->data, k->len, &b)) < 0)
+	kp->fixed_ok = knock_fixed_read(k->data, k->len, &kp->f) == 0;
+	if ((n = ident_enc(&m, sizeof(m), k->data, k->len, &b)) < 0) {
+		kp->id = 0;
 		return;
+	}
 	if (proc_send(c->fd, IDENT_T_KNOCK, kp->id, b, (size_t)n, -1) < 0)
 		kp->id = 0;
 	free(b);

@@ -13,6 +13,7 @@
 
 #include "control/ident/idm.h"
 #include "control/ident/jose.h"
+#include "control/ident/knock.h"
 #include "control/proc/proc.h"
 #include "core/sess/sess.h"
 
@@ -60,12 +61,18 @@ struct cd_iss_keys {
 	unsigned nkeys;     /* usable keys, as the child counted them */
 };
 
-/* A knock sent to the identity child: its source as cordon-dp saw it. */
+/*
+ * A knock sent to the identity child: its source as cordon-dp saw it,
+ * and what this side read of the datagram itself (knock_fixed_read), so
+ * that the child's answer is checked against the datagram, not believed.
+ */
 #define CD_KNOCK_PEND 64
 struct cd_knock_pend {
 	uint32_t id; /* 0: free */
 	uint8_t af;
 	uint8_t src[16];
+	bool fixed_ok; /* F read; else no answer but a refusal is true */
+	struct knock_fixed f;
 };
 
 struct cd_sessions {
@@ -98,6 +105,9 @@ struct cd_sessions {
 	const struct conf *ident_conf; /* whose issuers they are */
 	uint64_t ident_rev;
 	struct cd_knock_pend kpend[CD_KNOCK_PEND];
+	/* Ids of knocks given up unanswered (their kpend slot was taken by
+	 * a newer one): a late answer to one of these is no lie. */
+	uint32_t kgone[CD_KNOCK_PEND];
 	/* The identity child's judgement of a knock (KNOCKED): set by
 	 * cd_knock_open (cd_knock_done); 0, or -1 when it does not decode. */
 	int (*knock_done)(struct cd *d, const struct proc_hdr *h,
@@ -276,6 +286,8 @@ void cd_grant_unput(struct sess_table *t, const struct cd_grant *g);
 int cd_knock_open(struct cd *d);
 struct dpc_msg_knock;
 void cd_knock_in(void *arg, const struct dpc_msg_knock *k);
+/* The running revision's knock.max_age, rate and burst, if they changed. */
+void cd_knock_follow(struct cd *d);
 void cd_knock_close(struct cd *d);
 
 /*

@@ -47,6 +47,32 @@ cd_knock_open(struct cd *d)
 	return 0;
 }
 
+/*
+ * The running revision's knock age and rate: a commit may change them,
+ * and the rate table is this side's (a new one for new limits: an
+ * admin's commit, not something a knock can cause).  On ENOMEM the old
+ * limits stay.
+ */
+void
+cd_knock_follow(struct cd *d)
+{
+	const struct conf_identity *id = &d->run.conf->identity;
+	struct knock_ctx *kc = d->sess->knock;
+	uint32_t rate = id->knock_rate * 1000;
+	struct knock_rate *r;
+
+	kc->conf.max_age = id->knock_max_age;
+	if (rate == kc->conf.rate_milli && id->knock_burst == kc->conf.burst)
+		return;
+	r = knock_rate_new(kc->conf.rate_slots, rate, id->knock_burst);
+	if (r == NULL)
+		return;
+	knock_rate_free(kc->rate);
+	kc->rate = r;
+	kc->conf.rate_milli = rate;
+	kc->conf.burst = id->knock_burst;
+}
+
 void
 cd_knock_close(struct cd *d)
 {
@@ -77,54 +103,74 @@ cd_knock_grant(struct cd *d, const struct cd_idprop *p, const char *svc, int af,
 /*
  * Someone delivered a knock signed for another address: a captured knock
  * forwarded, or a NAT nobody paired.  Worth a line (cordon-dp's knock
- * limits bound how many reach here).
+ * limits bound how many reach here).  The signed address is the one
+ * this side read of the datagram.
  */
 static void
-cd_knock_mismatch(const struct ident_msg_knocked *o, int af,
-    const uint8_t src[16])
+cd_knock_mismatch(const struct cd_knock_pend *kp)
 {
 	char a[INET6_ADDRSTRLEN], sig[INET6_ADDRSTRLEN] = "?";
+	const struct knock_fixed *f = &kp->f;
 
-	inet_ntop(af == 4 ? AF_INET : AF_INET6, src, a, sizeof(a));
-	if (o->addr_af)
-		inet_ntop(o->addr_af == 4 ? AF_INET : AF_INET6, o->addr, sig,
+	inet_ntop(kp->af == 4 ? AF_INET : AF_INET6, kp->src, a, sizeof(a));
+	if (kp->fixed_ok && (f->addr_af == 4 || f->addr_af == 6))
+		inet_ntop(f->addr_af == 4 ? AF_INET : AF_INET6, f->addr, sig,
 		    sizeof(sig));
 	cd_log("knock from %s refused: address-mismatch (signed for %s)", a,
 	    sig);
 }
 
-/* The signed address against the source the parent knows. */
+/* The datagram's signed address against the source cordon-dp saw. */
 static bool
-cd_knock_addr_ok(const struct conf_identity *id,
-    const struct ident_msg_knocked *o, int af, const uint8_t src[16])
+cd_knock_addr_ok(const struct conf_identity *id, const struct knock_fixed *f,
+    int af, const uint8_t src[16])
 {
-	if (o->addr_af == af && memcmp(o->addr, src, af == 4 ? 4 : 16) == 0)
+	if (f->addr_af == af && memcmp(f->addr, src, af == 4 ? 4 : 16) == 0)
 		return true;
 	for (unsigned i = 0; i < id->nknock_nat; i++)
-		if (knock_pfx_has(&id->knock_nat[i].inside, o->addr_af,
-		        o->addr) &&
+		if (knock_pfx_has(&id->knock_nat[i].inside, f->addr_af,
+		        f->addr) &&
 		    knock_pfx_has(&id->knock_nat[i].outside, af, src))
 			return true;
 	return false;
 }
 
 /*
- * A proposal: the token as cd_idprop_check judges it, the signed
- * address and the age as this side knows them, the replay cache last.
- * -1 when the child lied (it is then killed).
+ * The child's account of the knock is the datagram's, field by field:
+ * a child that reports another nonce, time, address or service (say,
+ * fresh ones for a replayed knock) is lying.
+ */
+static bool
+cd_knock_same(const struct ident_msg_knocked *o, const struct cd_knock_pend *kp)
+{
+	const struct knock_fixed *f = &kp->f;
+
+	return kp->fixed_ok && o->timestamp == f->timestamp &&
+	       memcmp(o->nonce, f->nonce, KNOCK_NONCE_LEN) == 0 &&
+	       o->addr_af == f->addr_af &&
+	       memcmp(o->addr, f->addr, KNOCK_ADDR_LEN) == 0 &&
+	       strcmp(o->service, f->service) == 0;
+}
+
+/*
+ * A proposal: the token as cd_idprop_check judges it; the signed
+ * address, the age and the replay cache (last) on what this side read
+ * of the datagram itself.  -1 when the child lied (it is then killed).
  */
 static int
 cd_knock_judge(struct cd *d, const struct ident_msg_knocked *o,
-    const uint8_t *claims, int af, const uint8_t src[16])
+    const uint8_t *claims, const struct cd_knock_pend *kp)
 {
 	struct knock_ctx *kc = d->sess->knock;
+	const struct knock_fixed *f = &kp->f;
 	int64_t now = clk_unix_s();
-	struct cd_idprop p;
+	struct cd_idprop p = { .claims = NULL };
 	struct cd_err e;
 	int rc;
 
-	if (cd_idprop_check(d->run.conf, &o->v, claims, now, &p) < 0 ||
-	    !cd_knock_addr_ok(&d->run.conf->identity, o, af, src)) {
+	if (!cd_knock_same(o, kp) ||
+	    cd_idprop_check(d->run.conf, &o->v, claims, now, &p) < 0 ||
+	    !cd_knock_addr_ok(&d->run.conf->identity, f, kp->af, kp->src)) {
 		cd_idprop_free(&p);
 		knock_count(kc, KNOCK_R_TOKEN_REJECTED);
 		return -1;
@@ -134,16 +180,32 @@ cd_knock_judge(struct cd *d, const struct ident_msg_knocked *o,
 		cd_ident_refuse(d, p.rc, p.detail, &e);
 		return 0;
 	}
-	if (o->timestamp < now - (int64_t)kc->conf.max_age)
+	if (f->timestamp < now - (int64_t)kc->conf.max_age)
 		rc = KNOCK_R_STALE;
-	else if (o->timestamp > now + (int64_t)kc->conf.leeway)
+	else if (f->timestamp > now + (int64_t)kc->conf.leeway)
 		rc = KNOCK_R_FUTURE;
 	else
-		rc = knock_replay_judge(kc, o->nonce, o->timestamp, now);
+		rc = knock_replay_judge(kc, f->nonce, f->timestamp, now);
 	knock_count(kc, rc);
 	if (rc == KNOCK_R_OK)
-		cd_knock_grant(d, &p, o->service, af, src);
+		cd_knock_grant(d, &p, f->service, kp->af, kp->src);
 	cd_idprop_free(&p);
+	return 0;
+}
+
+/*
+ * An answer for a knock not waiting: no lie if this side gave it up
+ * (its slot taken by a newer one, cd_knock_slot), once; any other id was
+ * never asked (or is answered twice): a broken child.
+ */
+static int
+cd_knock_late(struct cd_sessions *s, uint32_t id)
+{
+	uint32_t *g = &s->kgone[id % CD_KNOCK_PEND];
+
+	if (id == 0 || *g != id)
+		return -1;
+	*g = 0;
 	return 0;
 }
 
@@ -158,16 +220,17 @@ cd_knock_done(struct cd *d, const struct proc_hdr *h, const uint8_t *p)
 
 	if (ident_dec_knocked(p, h->len, &o, &claims) < 0)
 		return -1;
-	if (s == NULL || s->knock == NULL || h->id == 0 ||
-	    s->kpend[h->id % CD_KNOCK_PEND].id != h->id)
-		return 0; /* a knock this side no longer waits for */
+	if (s == NULL || s->knock == NULL)
+		return 0; /* knocks turned off meanwhile */
 	kp = s->kpend[h->id % CD_KNOCK_PEND];
+	if (h->id == 0 || kp.id != h->id)
+		return cd_knock_late(s, h->id);
 	s->kpend[h->id % CD_KNOCK_PEND].id = 0;
 	if (o.reason == KNOCK_R_OK)
-		return cd_knock_judge(d, &o, claims, kp.af, kp.src);
+		return cd_knock_judge(d, &o, claims, &kp);
 	knock_count(s->knock, o.reason);
 	if (o.reason == KNOCK_R_ADDR_MISMATCH)
-		cd_knock_mismatch(&o, kp.af, kp.src);
+		cd_knock_mismatch(&kp);
 	if (o.reason == KNOCK_R_TOKEN_REJECTED)
 		cd_ident_refuse(d, o.v.rc, o.v.detail, &e);
 	return 0;

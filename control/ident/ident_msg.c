@@ -220,7 +220,7 @@ ident_dec_knocked(const uint8_t *p, size_t len, struct ident_msg_knocked *out,
 	if (ident_split(p, len, out, sizeof(*out), tail) < 0)
 		return -1;
 	tlen = len - sizeof(*out);
-	if (out->reason < 0 || out->reason >= KNOCK_R_MAX ||
+	if (out->reason < 0 || out->reason >= KNOCK_R_CHILD_MAX ||
 	    !ident_zero(out->pad, sizeof(out->pad)) ||
 	    !ident_zero(out->pad2, sizeof(out->pad2)) ||
 	    !ident_str_ok(out->service, sizeof(out->service)) ||

@@ -77,11 +77,15 @@ struct json_t; /* jansson's json_t */
 	X(CNF_KEY, "cnf-key-unusable")                                         \
 	X(REPLAY, "replay")                                                    \
 	X(REPLAY_FULL, "replay-cache-full")                                    \
-	X(REPLAY_IO, "replay-cache-io")
+	X(REPLAY_IO, "replay-cache-io")                                        \
+	X(IDENT_DOWN, "identity-down")
 
 #define KNOCK_REASON_ENUM(id, name) KNOCK_R_##id,
 enum knock_reason { KNOCK_REASONS(KNOCK_REASON_ENUM) KNOCK_R_MAX };
 #undef KNOCK_REASON_ENUM
+/* The reasons from the replay cache on are cordond's alone: an identity
+ * child never reports one (ident_dec_knocked refuses them). */
+#define KNOCK_R_CHILD_MAX KNOCK_R_REPLAY
 
 /* A parsed knock.  Pointers point into the parsed buffer. */
 struct knock_msg {
@@ -114,6 +118,29 @@ const char *knock_alg_name(int alg);
  * against the buffer before reading.  Does not look at the timestamp.
  */
 int knock_parse(const uint8_t *buf, size_t len, struct knock_msg *m);
+
+/*
+ * What cordond reads of a datagram itself, so that the identity child
+ * cannot tell it another nonce, time, address or service than the
+ * datagram's (docs/knock.md, "What cordond reads itself").
+ */
+struct knock_fixed {
+	int64_t timestamp;
+	uint8_t nonce[KNOCK_NONCE_LEN];
+	uint8_t addr_af;
+	uint8_t addr[KNOCK_ADDR_LEN];
+	char service[KNOCK_SERVICE_MAX + 1]; /* NUL-terminated */
+};
+
+/*
+ * Reads the fixed fields of the LEN bytes at BUF into OUT: magic,
+ * version, the timestamp, nonce and address at their offsets and the
+ * service its length byte counts.  Not a parser: no other field is
+ * judged (knock_parse does that, in the identity child).  0, or -1
+ * (errno EBADMSG) when BUF is too short or not a version 2 knock.
+ * Pure; fuzzed alongside knock_parse.
+ */
+int knock_fixed_read(const uint8_t *buf, size_t len, struct knock_fixed *out);
 
 /*
  * Writes the knock described by M (version is always KNOCK_VERSION) into

@@ -260,3 +260,30 @@ knock_build(uint8_t *buf, size_t cap, const struct knock_msg *m)
 	}
 	return (int)total;
 }
+
+int
+knock_fixed_read(const uint8_t *buf, size_t len, struct knock_fixed *out)
+{
+	uint64_t ts;
+	size_t slen;
+
+	memset(out, 0, sizeof(*out));
+	if (len < KNOCK_HDR_LEN || len > KNOCK_MAX_LEN ||
+	    memcmp(buf, KNOCK_MAGIC, 4) != 0 || buf[4] != KNOCK_VERSION)
+		goto bad;
+	slen = buf[6];
+	ts = knock_get64(buf + 8);
+	if (slen == 0 || slen > KNOCK_SERVICE_MAX ||
+	    len - KNOCK_HDR_LEN < slen || ts > (uint64_t)INT64_MAX)
+		goto bad;
+	out->timestamp = (int64_t)ts;
+	memcpy(out->nonce, buf + 16, KNOCK_NONCE_LEN);
+	out->addr_af = buf[7];
+	memcpy(out->addr, buf + 32, KNOCK_ADDR_LEN);
+	memcpy(out->service, buf + KNOCK_HDR_LEN, slen);
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	errno = EBADMSG;
+	return -1;
+}

@@ -6,7 +6,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <stdlib.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -88,6 +90,43 @@ proc_caps_none(bool set)
 	return 0;
 }
 
+/*
+ * The kernel's highest capability number, which may be above the one
+ * this binary was built with: a bit we do not know of must go too.
+ * Read before the chroot (no /proc there); CAP_LAST_CAP when unreadable.
+ */
+static int
+proc_cap_last(void)
+{
+	char buf[16] = "";
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	long v = n > 0 ? strtol(buf, NULL, 10) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return v >= CAP_LAST_CAP && v < 64 ? (int)v : CAP_LAST_CAP;
+}
+
+/*
+ * Empties the bounding set (needs CAP_SETPCAP, so before the uid
+ * changes): capabilities dropped from the other sets could otherwise
+ * come back with an exec of a file that has some.  Checked afterwards.
+ */
+static int
+proc_bound_none(int last)
+{
+	for (int cap = 0; cap <= last; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	for (int cap = 0; cap <= last; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1) {
+			errno = EPERM;
+			return -1;
+		}
+	return 0;
+}
+
 /* The user UID/GID, its group only; root cannot be had back. */
 static int
 proc_become(uid_t uid, gid_t gid)
@@ -124,6 +163,7 @@ proc_sandbox(const struct proc_def *def, const char *const *syscalls,
     const int *keep, unsigned nkeep)
 {
 	pid_t parent = getppid();
+	int last = proc_cap_last();
 	uid_t uid;
 	gid_t gid;
 	void *sc;
@@ -141,6 +181,8 @@ proc_sandbox(const struct proc_def *def, const char *const *syscalls,
 	if (setrlimit(RLIMIT_NPROC,
 	        &(struct rlimit){ PROC_NPROC_MAX, PROC_NPROC_MAX }) < 0)
 		return proc_say_fail("RLIMIT_NPROC");
+	if (proc_bound_none(last) < 0)
+		return proc_say_fail("bounding set");
 	if (proc_become(uid, gid) < 0)
 		return proc_say_fail(def->user);
 	if (proc_caps_none(true) < 0)

@@ -136,7 +136,8 @@ def check_child(p, parent_pid):
     assert st["Gid"].split() == [str(pw.pw_gid)] * 4, (p, st["Gid"])
     assert set(st["Groups"].split()) <= {str(pw.pw_gid)}, st["Groups"]
     assert pw.pw_uid != 0 and pw.pw_gid != 0
-    for c in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+    # The bounding set too: nothing an exec could give back.
+    for c in ("CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd"):
         assert int(st[c], 16) == 0, (p["name"], c, st[c])
     assert st["NoNewPrivs"] == "1", p
     assert st["Seccomp"] == "2", p

@@ -6,6 +6,8 @@
  * has one encoding per message, so a knock cannot be re-encoded into a
  * second form with a fresh replay-cache identity.  The signed address
  * is always a family (4 or 6) and, for IPv4, four bytes then zeros.
+ * knock_fixed_read (what cordond reads itself) runs on every input and
+ * must read exactly what the parser read of every knock it accepts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +21,21 @@ static void
 fuzz_knock_inside(const uint8_t *buf, size_t len, const uint8_t *p, size_t n)
 {
 	if (p < buf || n > len || (size_t)(p - buf) > len - n)
+		abort();
+}
+
+/* cordond's own reading agrees with the parser's, field by field. */
+static void
+fuzz_knock_fixed(const uint8_t *buf, size_t len, const struct knock_msg *m)
+{
+	struct knock_fixed f;
+
+	if (knock_fixed_read(buf, len, &f) < 0 || f.timestamp != m->timestamp ||
+	    memcmp(f.nonce, m->nonce, KNOCK_NONCE_LEN) != 0 ||
+	    f.addr_af != m->addr_af ||
+	    memcmp(f.addr, m->addr, KNOCK_ADDR_LEN) != 0 ||
+	    strlen(f.service) != m->service_len ||
+	    memcmp(f.service, m->service, m->service_len) != 0)
 		abort();
 }
 
@@ -42,6 +59,7 @@ fuzz_knock_accepted(const uint8_t *buf, size_t len, const struct knock_msg *m)
 	for (int i = 4; m->addr_af == 4 && i < KNOCK_ADDR_LEN; i++)
 		if (m->addr[i] != 0)
 			abort();
+	fuzz_knock_fixed(buf, len, m);
 	n = knock_build(again, sizeof(again), m);
 	if (n < 0 || (size_t)n != len || memcmp(again, buf, len) != 0)
 		abort();
@@ -50,6 +68,7 @@ fuzz_knock_accepted(const uint8_t *buf, size_t len, const struct knock_msg *m)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct knock_fixed f;
 	struct knock_msg m;
 	uint8_t *buf;
 	int rc;
@@ -58,6 +77,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (buf == NULL)
 		abort();
 	memcpy(buf, data, size);
+	if (knock_fixed_read(buf, size, &f) == 0 &&
+	    strlen(f.service) > KNOCK_SERVICE_MAX)
+		abort();
 	rc = knock_parse(buf, size, &m);
 	if (rc < 0 || rc >= KNOCK_R_MAX)
 		abort();

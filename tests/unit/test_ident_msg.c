@@ -447,6 +447,12 @@ test_knocked(void **st)
 	assert_int_equal(dec_knocked(&o, NULL, 0), -1);
 	o.reason = KNOCK_R_MAX;
 	assert_int_equal(dec_knocked(&o, NULL, 0), -1);
+	/* The parent's own reasons are not the child's to report. */
+	o.v.rc = 0;
+	o.reason = KNOCK_R_REPLAY;
+	assert_int_equal(dec_knocked(&o, NULL, 0), -1);
+	o.reason = KNOCK_R_IDENT_DOWN;
+	assert_int_equal(dec_knocked(&o, NULL, 0), -1);
 	o.reason = KNOCK_R_ADDR_MISMATCH;
 	o.addr_af = 9;
 	assert_int_equal(dec_knocked(&o, NULL, 0), -1);

@@ -197,6 +197,57 @@ test_build_refuses(void **state)
 }
 
 /* Every proper prefix of a valid knock, signed or not, is "truncated". */
+/* M with a PoP block holding the LEN bytes at SIG as an ES256 signature. */
+static void
+msg_es256(struct knock_msg *m, const uint8_t *sig, size_t len)
+{
+	m->flags = KNOCK_FLAG_POP;
+	m->sig_alg = KNOCK_ALG_ES256;
+	m->sig = sig;
+	m->sig_len = len;
+}
+
+/*
+ * cordond's own reading of a datagram: the fixed fields at their
+ * offsets, equal to the parser's, whatever follows; refused when the
+ * datagram is too short for them or not a version 2 knock.
+ */
+static void
+test_fixed_read(void **state)
+{
+	uint8_t buf[KNOCK_MAX_LEN];
+	struct knock_msg in = msg_make(NOW, 0x5c);
+	static const uint8_t sig[64] = { 4 };
+	struct knock_fixed f;
+	int n;
+
+	(void)state;
+	msg_es256(&in, sig, sizeof(sig));
+	n = knock_build(buf, sizeof(buf), &in);
+	assert_int_equal(knock_fixed_read(buf, (size_t)n, &f), 0);
+	assert_int_equal(f.timestamp, NOW);
+	assert_memory_equal(f.nonce, in.nonce, KNOCK_NONCE_LEN);
+	assert_int_equal(f.addr_af, 4);
+	assert_memory_equal(f.addr, src_a, KNOCK_ADDR_LEN);
+	assert_string_equal(f.service, "ssh");
+	/* The header and service are enough; nothing else is judged. */
+	assert_int_equal(knock_fixed_read(buf, KNOCK_HDR_LEN + 3, &f), 0);
+	for (int len = 0; len < KNOCK_HDR_LEN + 3; len++)
+		assert_int_equal(knock_fixed_read(buf, (size_t)len, &f), -1);
+	assert_int_equal(errno, EBADMSG);
+	buf[4] = 1; /* version 1 */
+	assert_int_equal(knock_fixed_read(buf, (size_t)n, &f), -1);
+	buf[4] = KNOCK_VERSION;
+	buf[6] = 0; /* no service */
+	assert_int_equal(knock_fixed_read(buf, (size_t)n, &f), -1);
+	buf[6] = KNOCK_SERVICE_MAX + 1;
+	assert_int_equal(knock_fixed_read(buf, (size_t)n, &f), -1);
+	buf[6] = 3;
+	buf[8] = 0x80; /* a timestamp past INT64_MAX */
+	assert_int_equal(knock_fixed_read(buf, (size_t)n, &f), -1);
+	assert_int_equal(f.timestamp, 0);
+}
+
 static void
 test_truncated_everywhere(void **state)
 {
@@ -207,12 +258,8 @@ test_truncated_everywhere(void **state)
 
 	(void)state;
 	for (int signed_ = 0; signed_ < 2; signed_++) {
-		if (signed_) {
-			m.flags = KNOCK_FLAG_POP;
-			m.sig_alg = KNOCK_ALG_ES256;
-			m.sig = sig;
-			m.sig_len = sizeof(sig);
-		}
+		if (signed_)
+			msg_es256(&m, sig, sizeof(sig));
 		n = knock_build(buf, sizeof(buf), &m);
 		assert_int_equal(knock_parse(buf, (size_t)n, &out), 0);
 		for (int len = 0; len < n; len++) {
@@ -1308,6 +1355,7 @@ main(void)
 		cmocka_unit_test(test_bad_service),
 		cmocka_unit_test(test_bad_token_bytes),
 		cmocka_unit_test(test_trailing),
+		cmocka_unit_test(test_fixed_read),
 		cmocka_unit_test(test_reason_names),
 		cmocka_unit_test(test_age_window),
 		cmocka_unit_test(test_check_size_first),

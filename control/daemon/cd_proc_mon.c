@@ -4,8 +4,10 @@
  * keeps it: scrapes that come while the child restarts wait in its
  * backlog), the syslog targets and the records kept meanwhile.  From the
  * child cordond takes only fixed requests: METRICS_GET (it renders the
- * text as for `cordonctl show counters prometheus` and answers) and the
- * targets' counters.
+ * text as for `cordonctl show counters prometheus` and answers), the
+ * targets' counters, and SNMP's SNMP_GET and AGENTX_GET (cd_snmp_mon.c).
+ * A child that asks in a loop costs at most one rendering, one snapshot
+ * build per MON_SNMP_CACHE_MS: within it the last one is sent again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,12 +19,34 @@
 #include "control/daemon/cd_syslog_int.h"
 #include "control/daemon/cordond.h"
 #include "control/mon/mon_proc.h"
+#include "control/mon/mon_snmp.h"
+
+/* The last text rendered, and when: scrapes within the period share it. */
+static struct {
+	char *text;
+	int64_t ms;
+} cd_mon_prom;
+
+static const char *
+cd_mon_text(struct cd *d)
+{
+	int64_t now = clk_mono_ms();
+
+	if (cd_mon_prom.text == NULL ||
+	    now - cd_mon_prom.ms >= MON_SNMP_CACHE_MS) {
+		free(cd_mon_prom.text);
+		cd_mon_prom.text = cd_prom_text(d);
+		cd_mon_prom.ms = now;
+		cd_snmp_st.metrics_renders++;
+	}
+	return cd_mon_prom.text;
+}
 
 /* A scrape: the text, or 500 when it cannot be rendered or sent whole. */
 static int
 cd_mon_metrics(struct cd *d, struct proc_child *c, uint32_t id)
 {
-	char *text = cd_prom_text(d);
+	const char *text = cd_mon_text(d);
 	size_t len = text ? strlen(text) : 0;
 	uint32_t status = text && len > 0 && len <= MON_METRICS_MAX ? 200 : 500;
 	uint8_t *buf = malloc(sizeof(struct mon_metrics) + len);
@@ -35,7 +59,6 @@ cd_mon_metrics(struct cd *d, struct proc_child *c, uint32_t id)
 	if (n >= 0)
 		(void)proc_send(c->fd, MON_T_METRICS, id, buf, (size_t)n, -1);
 	free(buf);
-	free(text);
 	return 0;
 }
 
@@ -57,6 +80,10 @@ cd_mon_in(void *arg, struct proc_child *c, const struct proc_hdr *h,
 	case MON_T_STATS:
 		cd_syslog_mon_stats(d, &m.st);
 		return 0;
+	case MON_T_SNMP_GET:
+		return cd_snmp_mon_get(d, c, m.id);
+	case MON_T_AGENTX_GET:
+		return cd_snmp_mon_agentx(d, c, m.id);
 	default:
 		cd_syslog_mon_local(d, c, &m.loc);
 		return 0;
@@ -76,6 +103,7 @@ cd_mon_up(void *arg, struct proc_child *c)
 		cd_log("monitoring: cannot send the syslog targets: %s",
 		    strerror(errno));
 	cd_syslog_mon_pending(d, c);
+	cd_snmp_mon_up(d, c);
 }
 
 static void

@@ -198,27 +198,27 @@ mon_snmpa_take(struct mon_snmp_var *v, size_t n)
 	mon_snmpa_st.snapshots++;
 }
 
+/* A snapshot, decoded whole before it replaces the one in use; one
+ * that comes while no subagent runs was not asked for. */
 static int
 mon_snmpa_vars(const uint8_t *p, size_t len, int passfd)
 {
-	struct mon_snmp_var *v;
+	struct mon_snmp_var *v = NULL;
 	size_t n;
 	int rc;
 
 	if (passfd >= 0) {
 		rc = len == 0 ? mon_snmp_read_memfd(passfd, &v, &n) : -1;
 		close(passfd);
-		if (rc < 0)
-			return -1;
-		mon_snmpa_take(v, n);
-		return 0;
-	}
-	if (mon_dec_snmp_vars(p, len, &n) < 0)
+	} else if ((rc = mon_dec_snmp_vars(p, len, &n)) == 0 &&
+	           (v = malloc(len ? len : 1)) != NULL)
+		memcpy(v, p, len);
+	if (rc < 0 || !sa.on) {
+		free(v);
 		return -1;
-	if ((v = malloc(len ? len : 1)) == NULL)
-		return 0; /* answered from the previous one */
-	memcpy(v, p, len);
-	mon_snmpa_take(v, n);
+	}
+	if (v != NULL) /* else out of memory: the previous one serves */
+		mon_snmpa_take(v, n);
 	return 0;
 }
 
@@ -361,7 +361,7 @@ mon_snmpa_in(struct mon_child *m, const struct proc_hdr *h, const uint8_t *p,
 		return mon_snmpa_start(m, p, h->len);
 	case MON_T_SNMP_VARS:
 		/* an answer that came late is still the newest snapshot */
-		if (h->id == 0 || !sa.on)
+		if (h->id == 0)
 			break;
 		return mon_snmpa_vars(p, h->len, passfd);
 	case MON_T_SNMP_TRAP:
@@ -374,8 +374,8 @@ mon_snmpa_in(struct mon_child *m, const struct proc_hdr *h, const uint8_t *p,
 		sa.stale = true;
 		return 0;
 	case MON_T_AGENTX:
-		if (h->id == 0 || !sa.on ||
-		    mon_dec_agentx(p, h->len, passfd, &a) < 0)
+		if (h->id == 0 || mon_dec_agentx(p, h->len, passfd, &a) < 0 ||
+		    !sa.on)
 			break;
 		if (mon_snmpa_fd >= 0)
 			close(mon_snmpa_fd); /* a late answer's */

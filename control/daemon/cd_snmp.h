@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* Renumbering the MIB: change this and the MODULE-IDENTITY's number. */
 #define CD_SNMP_ENTERPRISE 32473 /* and MON_SNMP_ENTERPRISE */
 #define CD_SNMP_FD_MAX     8     /* pollfd slots cd_snmp_poll_fill may use */
@@ -61,6 +63,8 @@ int cd_snmp_mon_agentx(struct cd *d, struct proc_child *c, uint32_t id);
 struct mon_snmp_var;
 void cd_snmp_mon_trap(struct cd *d, unsigned trap, const struct mon_snmp_var *v,
     unsigned n);
+/* `show status` "snmp": the counters above. */
+json_t *cd_snmp_status(struct cd *d);
 /* The values changed: the child's snapshot too is out of date. */
 void cd_snmp_mon_stale(struct cd *d);
 

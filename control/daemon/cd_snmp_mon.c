@@ -247,3 +247,19 @@ cd_snmp_mon_agentx(struct cd *d, struct proc_child *c, uint32_t id)
 		close(fd);
 	return 0;
 }
+
+json_t *
+cd_snmp_status(struct cd *d)
+{
+	const struct cd_snmp_stats *s = &cd_snmp_st;
+
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "enabled", cd_snmp_on() && d->ctl.snmp.enabled, "traps_sent",
+	    (json_int_t)s->traps_sent, "traps_dropped",
+	    (json_int_t)s->traps_dropped, "traps_held", (json_int_t)cd_sm.n,
+	    "snapshot_requests", (json_int_t)s->gets, "snapshots_built",
+	    (json_int_t)s->builds, "agentx_connects",
+	    (json_int_t)s->agentx_opens, "agentx_connect_failures",
+	    (json_int_t)s->agentx_failed, "metrics_rendered",
+	    (json_int_t)s->metrics_renders);
+}

@@ -21,45 +21,78 @@
 #include "control/mon/mon_proc.h"
 #include "control/mon/mon_snmp.h"
 
-/* The last text rendered, and when: scrapes within the period share it. */
+/*
+ * Scrapes are rendered at most once per MON_SNMP_CACHE_MS: one that
+ * comes sooner waits (at most that long, then answered with a text
+ * rendered then, with every other one waiting), so that it never sees
+ * numbers older than its request and a child asking in a loop costs
+ * one rendering per period.
+ */
+#define CD_MON_WAIT_MAX 64
+
 static struct {
-	char *text;
-	int64_t ms;
+	int64_t last_ms; /* the last rendering; 0: none */
+	uint32_t id[CD_MON_WAIT_MAX];
+	unsigned n;
 } cd_mon_prom;
 
-static const char *
-cd_mon_text(struct cd *d)
+/* Answers the scrapes IDS[0..N-1] with one text rendered now. */
+static void
+cd_mon_render(struct cd *d, struct proc_child *c, const uint32_t *ids,
+    unsigned n)
 {
-	int64_t now = clk_mono_ms();
-
-	if (cd_mon_prom.text == NULL ||
-	    now - cd_mon_prom.ms >= MON_SNMP_CACHE_MS) {
-		free(cd_mon_prom.text);
-		cd_mon_prom.text = cd_prom_text(d);
-		cd_mon_prom.ms = now;
-		cd_snmp_st.metrics_renders++;
-	}
-	return cd_mon_prom.text;
-}
-
-/* A scrape: the text, or 500 when it cannot be rendered or sent whole. */
-static int
-cd_mon_metrics(struct cd *d, struct proc_child *c, uint32_t id)
-{
-	const char *text = cd_mon_text(d);
+	char *text = cd_prom_text(d);
 	size_t len = text ? strlen(text) : 0;
 	uint32_t status = text && len > 0 && len <= MON_METRICS_MAX ? 200 : 500;
 	uint8_t *buf = malloc(sizeof(struct mon_metrics) + len);
-	ssize_t n = -1;
+	ssize_t m = -1;
 
+	cd_mon_prom.last_ms = clk_mono_ms();
+	cd_snmp_st.metrics_renders++;
 	if (buf != NULL)
-		n = mon_enc_metrics(buf, sizeof(struct mon_metrics) + len,
+		m = mon_enc_metrics(buf, sizeof(struct mon_metrics) + len,
 		    status, text, len);
 	/* EAGAIN and the rest: the scrape times out with 503 */
-	if (n >= 0)
-		(void)proc_send(c->fd, MON_T_METRICS, id, buf, (size_t)n, -1);
+	for (unsigned i = 0; m >= 0 && i < n; i++)
+		(void)proc_send(c->fd, MON_T_METRICS, ids[i], buf, (size_t)m,
+		    -1);
 	free(buf);
+	free(text);
+}
+
+static int
+cd_mon_metrics(struct cd *d, struct proc_child *c, uint32_t id)
+{
+	if (cd_mon_prom.last_ms == 0 ||
+	    clk_mono_ms() - cd_mon_prom.last_ms >= MON_SNMP_CACHE_MS) {
+		cd_mon_render(d, c, &id, 1);
+		return 0;
+	}
+	/* more waiting than the child has clients: it is not scraping */
+	if (cd_mon_prom.n == CD_MON_WAIT_MAX)
+		return 0;
+	cd_mon_prom.id[cd_mon_prom.n++] = id;
 	return 0;
+}
+
+void
+cd_proc_mon_tick(struct cd *d)
+{
+	struct proc_child *c;
+
+	if (cd_mon_prom.n == 0 ||
+	    clk_mono_ms() - cd_mon_prom.last_ms < MON_SNMP_CACHE_MS)
+		return;
+	if ((c = proc_get(&d->procs, PROC_MON)) != NULL)
+		cd_mon_render(d, c, cd_mon_prom.id, cd_mon_prom.n);
+	cd_mon_prom.n = 0;
+}
+
+int64_t
+cd_proc_mon_next_ms(void)
+{
+	return cd_mon_prom.n ? cd_mon_prom.last_ms + MON_SNMP_CACHE_MS
+	                     : INT64_MAX;
 }
 
 static int
@@ -110,6 +143,7 @@ static void
 cd_mon_down(void *arg, struct proc_child *c)
 {
 	(void)c;
+	cd_mon_prom.n = 0; /* its scrapes went with it */
 	cd_syslog_mon_down(arg);
 }
 

@@ -36,9 +36,10 @@
 struct cd_snmp_stats cd_snmp_st;
 
 static struct {
-	int memfd;    /* the last snapshot sent that way; -1: none */
-	uint64_t gen; /* of the tables it holds */
-	bool have;    /* MEMFD or GEN valid */
+	int memfd;         /* the last snapshot sent that way; -1: none */
+	uint64_t gen;      /* of the tables it holds */
+	bool have;         /* MEMFD or GEN valid */
+	int64_t agentx_ms; /* the last connect for the child */
 	/* held notifications: a ring, N of them from HEAD */
 	uint8_t hold[CD_SNMP_HOLD][CD_SNMP_TRAP_LEN];
 	size_t hold_len[CD_SNMP_HOLD];
@@ -237,11 +238,20 @@ cd_snmp_mon_agentx(struct cd *d, struct proc_child *c, uint32_t id)
 
 	if (!cd_snmp_on() || path == NULL)
 		return -1; /* a tcp: master is the child's to connect */
-	if ((fd = cd_sm_connect(path)) < 0) {
-		a.err = errno ? (uint32_t)errno : EIO;
-		cd_snmp_st.agentx_failed++;
-	} else
-		cd_snmp_st.agentx_opens++;
+	/* net-snmp reconnects at most every ping_interval (>= 1 s): a
+	 * child asking in a loop gets a connection per period, no more */
+	fd = -1;
+	if (cd_sm.agentx_ms != 0 &&
+	    clk_mono_ms() - cd_sm.agentx_ms < MON_SNMP_CACHE_MS)
+		a.err = EAGAIN;
+	else {
+		cd_sm.agentx_ms = clk_mono_ms();
+		if ((fd = cd_sm_connect(path)) < 0) {
+			a.err = errno ? (uint32_t)errno : EIO;
+			cd_snmp_st.agentx_failed++;
+		} else
+			cd_snmp_st.agentx_opens++;
+	}
 	(void)proc_send(c->fd, MON_T_AGENTX, id, &a, sizeof(a), fd);
 	if (fd >= 0)
 		close(fd);

@@ -6,8 +6,9 @@
  * child cordond takes only fixed requests: METRICS_GET (it renders the
  * text as for `cordonctl show counters prometheus` and answers), the
  * targets' counters, and SNMP's SNMP_GET and AGENTX_GET (cd_snmp_mon.c).
- * A child that asks in a loop costs at most one rendering, one snapshot
- * build per MON_SNMP_CACHE_MS: within it the last one is sent again.
+ * A child that asks in a loop costs at most one snapshot build per
+ * MON_SNMP_CACHE_MS (within it the last one is sent again) and one
+ * rendering per CD_MON_RENDER_MS.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,16 +23,21 @@
 #include "control/mon/mon_snmp.h"
 
 /*
- * Scrapes are rendered at most once per MON_SNMP_CACHE_MS: one that
- * comes sooner waits (at most that long, then answered with a text
- * rendered then, with every other one waiting), so that it never sees
- * numbers older than its request and a child asking in a loop costs
- * one rendering per period.
+ * Scrapes are rendered on average at most once per CD_MON_RENDER_MS,
+ * with a burst of CD_MON_BURST (a token bucket): past it, one waits for
+ * the next rendering (at most CD_MON_RENDER_MS, answered then with
+ * every other one waiting), so that it never sees numbers older than
+ * its request and a child asking in a loop costs at most 20 renderings
+ * a second.  Scrapers at a sane rate never wait: a scrape waiting in
+ * cordond is one a kill of the child loses.
  */
-#define CD_MON_WAIT_MAX 64
+#define CD_MON_WAIT_MAX  64
+#define CD_MON_RENDER_MS 50
+#define CD_MON_BURST     20
 
 static struct {
-	int64_t last_ms; /* the last rendering; 0: none */
+	int64_t credit;    /* ms of renderings in hand, <= BURST of them */
+	int64_t credit_at; /* when CREDIT was counted; 0: never */
 	uint32_t id[CD_MON_WAIT_MAX];
 	unsigned n;
 } cd_mon_prom;
@@ -47,7 +53,6 @@ cd_mon_render(struct cd *d, struct proc_child *c, const uint32_t *ids,
 	uint8_t *buf = malloc(sizeof(struct mon_metrics) + len);
 	ssize_t m = -1;
 
-	cd_mon_prom.last_ms = clk_mono_ms();
 	cd_snmp_st.metrics_renders++;
 	if (buf != NULL)
 		m = mon_enc_metrics(buf, sizeof(struct mon_metrics) + len,
@@ -60,11 +65,36 @@ cd_mon_render(struct cd *d, struct proc_child *c, const uint32_t *ids,
 	free(text);
 }
 
+/* The credit now: it grows with time, up to the burst. */
+static void
+cd_mon_credit(int64_t now)
+{
+	int64_t max = CD_MON_BURST * CD_MON_RENDER_MS;
+
+	cd_mon_prom.credit =
+	    cd_mon_prom.credit_at == 0
+	        ? max
+	        : cd_mon_prom.credit + now - cd_mon_prom.credit_at;
+	if (cd_mon_prom.credit > max)
+		cd_mon_prom.credit = max;
+	cd_mon_prom.credit_at = now;
+}
+
+/* Whether a rendering may happen now (then paid for). */
+static bool
+cd_mon_may_render(void)
+{
+	cd_mon_credit(clk_mono_ms());
+	if (cd_mon_prom.credit < CD_MON_RENDER_MS)
+		return false;
+	cd_mon_prom.credit -= CD_MON_RENDER_MS;
+	return true;
+}
+
 static int
 cd_mon_metrics(struct cd *d, struct proc_child *c, uint32_t id)
 {
-	if (cd_mon_prom.last_ms == 0 ||
-	    clk_mono_ms() - cd_mon_prom.last_ms >= MON_SNMP_CACHE_MS) {
+	if (cd_mon_prom.n == 0 && cd_mon_may_render()) {
 		cd_mon_render(d, c, &id, 1);
 		return 0;
 	}
@@ -80,8 +110,7 @@ cd_proc_mon_tick(struct cd *d)
 {
 	struct proc_child *c;
 
-	if (cd_mon_prom.n == 0 ||
-	    clk_mono_ms() - cd_mon_prom.last_ms < MON_SNMP_CACHE_MS)
+	if (cd_mon_prom.n == 0 || !cd_mon_may_render())
 		return;
 	if ((c = proc_get(&d->procs, PROC_MON)) != NULL)
 		cd_mon_render(d, c, cd_mon_prom.id, cd_mon_prom.n);
@@ -91,7 +120,8 @@ cd_proc_mon_tick(struct cd *d)
 int64_t
 cd_proc_mon_next_ms(void)
 {
-	return cd_mon_prom.n ? cd_mon_prom.last_ms + MON_SNMP_CACHE_MS
+	return cd_mon_prom.n ? cd_mon_prom.credit_at + CD_MON_RENDER_MS -
+	                           cd_mon_prom.credit
 	                     : INT64_MAX;
 }
 

@@ -220,7 +220,8 @@ fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 	    $(BUILD)/fuzz/fuzz_proc_hdr \
 	    $(BUILD)/fuzz/fuzz_proc_ident $(BUILD)/fuzz/fuzz_ident_child \
 	    $(BUILD)/fuzz/fuzz_proc_ctl $(BUILD)/fuzz/fuzz_ctl_child \
-	    $(BUILD)/fuzz/fuzz_mon_child $(BUILD)/fuzz/fuzz_proc_mon
+	    $(BUILD)/fuzz/fuzz_mon_child $(BUILD)/fuzz/fuzz_proc_mon \
+	    $(BUILD)/fuzz/fuzz_mon_snmp
 
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
@@ -313,14 +314,22 @@ $(BUILD)/fuzz/fuzz_mon_child: tests/fuzz/fuzz_mon_child.c \
 		control/mon/mon_proc_in.c control/mon/mon_msg.c \
 		control/mon/mon_http.c control/mon/mon_sl_net.c \
 		control/mon/mon_sl_tls.c control/proc/proc_msg.c \
-		core/util/clock.c
+		control/mon/mon_snmpa.c control/mon/mon_snmpa_fd.c \
+		control/mon/mon_snmp_msg.c core/util/clock.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lssl -lcrypto -lnetsnmpagent \
+	    -lnetsnmp
+
+# The SNMP decoders the monitoring child trusts cordond's values with.
+$(BUILD)/fuzz/fuzz_mon_snmp: tests/fuzz/fuzz_mon_snmp.c \
+		control/mon/mon_snmp_msg.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
 # cordond's checks of what the monitoring child sends.
 $(BUILD)/fuzz/fuzz_proc_mon: tests/fuzz/fuzz_proc_mon.c \
 		control/daemon/cd_proc_mon_chk.c control/mon/mon_msg.c \
-		control/proc/proc_msg.c
+		control/mon/mon_snmp_msg.c control/proc/proc_msg.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
@@ -340,6 +349,7 @@ fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) ctl_child
 	tests/fuzz/run.sh $(FUZZ_SECONDS) mon_child
 	tests/fuzz/run.sh $(FUZZ_SECONDS) proc_mon
+	tests/fuzz/run.sh $(FUZZ_SECONDS) mon_snmp
 
 lint:
 	@tools/lint.sh

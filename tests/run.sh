@@ -257,6 +257,8 @@ suite_fuzz() {
 	    tests/fuzz/run.sh "$((s / 2))" mon_child
 	check "fuzz: cordond's receiver of the monitoring child, $((s / 2)) s" \
 	    tests/fuzz/run.sh "$((s / 2))" proc_mon
+	check "fuzz: the monitoring child's SNMP decoders, $((s / 2)) s" \
+	    tests/fuzz/run.sh "$((s / 2))" mon_snmp
 }
 
 # The build enforces the layers: includes and calls against the grain

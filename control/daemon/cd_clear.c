@@ -122,7 +122,7 @@ cd_cmd_clear(struct cd *d, const struct cd_req *rq, json_t **data,
 		json_decref(a);
 		return -1;
 	}
-	cd_snmp_counters_changed();
+	cd_snmp_counters_changed(d);
 	cd_log("uid %d: %s", (int)rq->uid, cmd);
 	cd_syslog_event(d, "counters-cleared", cmd, "uid", CD_SL_U(rq->uid),
 	    "rule", only < 0 ? "" : rc->e[only].name, NULL);

@@ -283,6 +283,7 @@ cd_cmd_status(struct cd *d, const struct cd_req *rq, json_t **data,
 	    json_integer((json_int_t)base));
 	json_object_set_new(o, "dataplane", cd_status_dp(d));
 	json_object_set_new(o, "processes", cd_proc_status(d));
+	json_object_set_new(o, "snmp", cd_snmp_status(d));
 	cd_alarm_tick_now(d);
 	json_object_set_new(o, "alarms", cd_alarm_list(d));
 	json_object_set_new(o, "alarm_names", cd_alarm_names());

@@ -11,4 +11,11 @@
 
 extern const struct proc_def cd_proc_mon_def;
 
+struct cd;
+/* Scrapes that waited for the next rendering (at most one per 50 ms):
+ * answered when it is time.  Call it every loop. */
+void cd_proc_mon_tick(struct cd *d);
+/* When that is (CLOCK_MONOTONIC ms), INT64_MAX when none waits. */
+int64_t cd_proc_mon_next_ms(void);
+
 #endif

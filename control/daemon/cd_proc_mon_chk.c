@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "control/daemon/cd_proc_mon_chk.h"
+#include "control/mon/mon_snmp.h"
 
 static int
 cd_mon_stats_ok(const struct cd_mon_view *v, const struct mon_stats *st)
@@ -43,6 +44,9 @@ cd_mon_check(const struct cd_mon_view *v, const struct proc_hdr *h,
 	switch (h->type) {
 	case MON_T_METRICS_GET:
 		return mon_dec_metrics_get(h->id, h->len) < 0 ? -1 : 1;
+	case MON_T_SNMP_GET:
+	case MON_T_AGENTX_GET:
+		return mon_dec_snmp_get(h->id, h->len) < 0 ? -1 : 1;
 	case MON_T_STATS:
 		/* with an id it answers a FLUSH, which proc_call takes: one
 		 * that comes here answers nothing waiting */

@@ -1,16 +1,12 @@
 /*
- * The AgentX subagent inside cordond.  net-snmp runs without its alarm
- * signal (NETSNMP_DS_LIB_ALARM_DONT_USE_SIG): each loop cordond asks it
- * for its descriptors and its next timer (snmp_select_info2), polls them
- * with its own, then lets it read (snmp_read2) and run its timers
- * (snmp_timeout, run_alarms).  The AgentX ping timer notices a master
- * agent that went away and reopens the session when it is back; the
- * registrations are sent again by net-snmp.  Notifications go to the
- * master agent, which forwards them to its trap and inform sinks.
+ * cordond's SNMP (cd_snmp.h): the notifications' variables, picked from
+ * the values of the moment, and the periodic checks (deny rate, geo
+ * age) that raise alarms.  The notifications go to the monitoring child
+ * (cd_snmp_mon.c), whose subagent sends them to the master agent, which
+ * forwards them to its trap and inform sinks.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "control/daemon/cd_snmp.h"
 #include "control/daemon/cd_snmp_int.h"
@@ -30,20 +26,19 @@ enum {
 	CD_N_ALARM_RAISED,
 	CD_N_ALARM_CLEARED
 };
-
-static const oid cd_trap_oid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
+_Static_assert(CD_N_ALARM_CLEARED == MON_SNMP_TRAP_MAX, "trap numbers");
 
 /* Scalars (root.1.GROUP.ID.0) and notify-only objects (root.1.7.ID.0). */
-static const oid cd_o_rev[] = { 1, 1, 2, 0 };
-static const oid cd_o_geo_time[] = { 1, 1, 3, 0 };
-static const oid cd_o_geo_age[] = { 1, 1, 5, 0 };
-static const oid cd_o_dp_state[] = { 1, 1, 7, 0 };
-static const oid cd_o_deny_rate[] = { 1, 1, 11, 0 };
-static const oid cd_o_deny_thr[] = { 1, 1, 12, 0 };
-static const oid cd_o_sess_count[] = { 1, 6, 1, 0 };
-static const oid cd_o_sess_cap[] = { 1, 6, 2, 0 };
-static const oid cd_o_prev[] = { 1, 7, 1, 0 };
-static const oid cd_o_detail[] = { 1, 7, 2, 0 };
+static const uint32_t cd_o_rev[] = { 1, 1, 2, 0 };
+static const uint32_t cd_o_geo_time[] = { 1, 1, 3, 0 };
+static const uint32_t cd_o_geo_age[] = { 1, 1, 5, 0 };
+static const uint32_t cd_o_dp_state[] = { 1, 1, 7, 0 };
+static const uint32_t cd_o_deny_rate[] = { 1, 1, 11, 0 };
+static const uint32_t cd_o_deny_thr[] = { 1, 1, 12, 0 };
+static const uint32_t cd_o_sess_count[] = { 1, 6, 1, 0 };
+static const uint32_t cd_o_sess_cap[] = { 1, 6, 2, 0 };
+static const uint32_t cd_o_prev[] = { 1, 7, 1, 0 };
+static const uint32_t cd_o_detail[] = { 1, 7, 2, 0 };
 /* cordonAlarmEntry columns (root.1.8.1.1.COL.IDX). */
 enum { CD_AC_NAME = 2, CD_AC_SEVERITY, CD_AC_RAISED, CD_AC_ACKED, CD_AC_TEXT };
 
@@ -59,70 +54,16 @@ static struct {
 	struct stats *s; /* scratch for the rate */
 } cd_snmp;
 
+/* A notification's variables. */
+struct cd_vl {
+	struct mon_snmp_var v[MON_SNMP_TRAP_VARS];
+	unsigned n;
+};
+
 uint64_t
 cd_snmp_deny_rate(void)
 {
 	return cd_snmp.rate;
-}
-
-/*
- * net-snmp's messages go where cordond's go.  A message repeating the
- * previous one (the failed reconnect every ping_interval) is not logged
- * again until another one comes.
- */
-static int
-cd_snmp_log_cb(int major, int minor, void *arg, void *client)
-{
-	static char last[512];
-	const struct snmp_log_message *m = arg;
-	char buf[512];
-	size_t n;
-
-	(void)major;
-	(void)minor;
-	(void)client;
-	snprintf(buf, sizeof(buf), "%s", m->msg ? m->msg : "");
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	if (n == 0 || m->priority > LOG_INFO) {
-		cd_debug("snmp: %s", buf);
-		return 0;
-	}
-	if (strcmp(buf, last) == 0)
-		return 0;
-	memcpy(last, buf, sizeof(last));
-	cd_log("snmp: %s", buf);
-	return 0;
-}
-
-/* A subagent that reads no snmpd.conf, loads no MIB, saves no state. */
-static void
-cd_snmp_settings(struct cd *d)
-{
-	const struct conf_snmp *c = &d->ctl.snmp;
-
-	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE,
-	    1);
-	netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID,
-	    NETSNMP_DS_AGENT_X_SOCKET, c->agentx_socket);
-	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
-	    NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
-	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
-	    NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
-	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
-	    NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
-	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
-	    NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
-	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
-	    NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
-	/* The subagent answers by OID: MIB files are of no use to it. */
-	setenv("MIBS", "", 1);
-	setenv("MIBDIRS", "", 1);
-	snmp_disable_log();
-	snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,
-	    cd_snmp_log_cb, NULL);
-	snmp_enable_calllog();
 }
 
 int
@@ -132,27 +73,16 @@ cd_snmp_start(struct cd *d)
 
 	if (!c->enabled)
 		return 0;
-	if ((cd_snmp.s = calloc(1, sizeof(*cd_snmp.s))) == NULL) {
+	if ((cd_snmp.s = calloc(1, sizeof(*cd_snmp.s))) == NULL ||
+	    cd_snmp_tables_alloc() < 0) {
 		cd_log("snmp: out of memory");
+		free(cd_snmp.s);
+		cd_snmp.s = NULL;
 		return -1;
 	}
-	cd_snmp_settings(d);
-	if (init_agent("cordond") != 0) {
-		cd_log("snmp: cannot initialise the AgentX subagent");
-		return -1;
-	}
-	if (cd_snmp_tables_register(d) < 0)
-		return -1;
-	/*
-	 * After init_agent, which sets its default (15 s): the ping timer
-	 * both checks the master and, once it is gone, retries the session.
-	 */
-	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
-	    NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, (int)c->ping_interval);
-	init_snmp("cordond");
 	cd_snmp.on = true;
-	cd_log("snmp: AgentX subagent for enterprise %d on %s (ping every "
-	       "%u s)",
+	cd_log("snmp: CORDON-MIB (enterprise %d) through the monitoring "
+	       "child's AgentX subagent on %s (ping every %u s)",
 	    CD_SNMP_ENTERPRISE, c->agentx_socket, c->ping_interval);
 	return 0;
 }
@@ -163,124 +93,77 @@ cd_snmp_stop(struct cd *d)
 	(void)d;
 	if (!cd_snmp.on)
 		return;
-	snmp_shutdown("cordond");
-	shutdown_agent();
 	cd_snmp_tables_free();
 	free(cd_snmp.s);
 	cd_snmp.s = NULL;
 	cd_snmp.on = false;
 }
 
-/* Poll integration ------------------------------------------------------ */
-
 unsigned
 cd_snmp_poll_fill(struct cd *d, struct pollfd *pfd, unsigned max,
     int *timeout_ms)
 {
-	netsnmp_large_fd_set fds;
-	struct timeval tv;
-	int nfds = 0, block = 1;
-	unsigned n = 0;
 	int64_t ms;
 
 	(void)d;
+	(void)pfd;
+	(void)max;
 	if (!cd_snmp.on)
 		return 0;
-	netsnmp_large_fd_set_init(&fds, FD_SETSIZE);
-	tv.tv_sec = *timeout_ms / 1000;
-	tv.tv_usec = (*timeout_ms % 1000) * 1000;
-	snmp_select_info2(&nfds, &fds, &tv, &block);
-	for (int fd = 0; fd < nfds && n < max; fd++)
-		if (NETSNMP_LARGE_FD_ISSET(fd, &fds))
-			pfd[n++] =
-			    (struct pollfd){ .fd = fd, .events = POLLIN };
-	netsnmp_large_fd_set_cleanup(&fds);
 	ms = cd_snmp.next_check_ms - clk_mono_ms();
 	if (ms < *timeout_ms)
 		*timeout_ms = ms < 0 ? 0 : (int)ms;
-	if (!block) {
-		ms = (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
-		if (ms < *timeout_ms)
-			*timeout_ms = ms < 0 ? 0 : (int)ms;
-	}
-	return n;
-}
-
-static void
-cd_snmp_read(const struct pollfd *pfd, unsigned n)
-{
-	netsnmp_large_fd_set fds;
-	bool any = false;
-
-	netsnmp_large_fd_set_init(&fds, FD_SETSIZE);
-	for (unsigned i = 0; i < n; i++)
-		if (pfd[i].revents && pfd[i].fd >= 0 &&
-		    pfd[i].fd < FD_SETSIZE) {
-			NETSNMP_LARGE_FD_SET(pfd[i].fd, &fds);
-			any = true;
-		}
-	if (any)
-		snmp_read2(&fds);
-	netsnmp_large_fd_set_cleanup(&fds);
+	return 0;
 }
 
 /* Notifications --------------------------------------------------------- */
 
 static void
-cd_snmp_send(unsigned trap, netsnmp_variable_list *vars)
+cd_vl_u32(struct cd_vl *l, const uint32_t *sub, size_t n, uint64_t v)
 {
-	netsnmp_variable_list *l = NULL;
-	oid toid[CD_SNMP_ROOT_LEN + 2];
+	struct mon_snmp_var *x = &l->v[l->n++];
 
-	memcpy(toid, cd_snmp_root, sizeof(cd_snmp_root));
-	toid[CD_SNMP_ROOT_LEN] = 0;
-	toid[CD_SNMP_ROOT_LEN + 1] = trap;
-	snmp_varlist_add_variable(&l, cd_trap_oid,
-	    sizeof(cd_trap_oid) / sizeof(oid), ASN_OBJECT_ID, toid,
-	    sizeof(toid));
-	l->next_variable = vars;
-	send_v2trap(l);
-	snmp_free_varbind(l);
+	memset(x, 0, sizeof(*x));
+	memcpy(x->name, mon_snmp_root, sizeof(mon_snmp_root));
+	memcpy(x->name + MON_SNMP_ROOT_LEN, sub, n * sizeof(uint32_t));
+	x->len = MON_SNMP_ROOT_LEN + n;
+	x->type = MON_SNMP_UNSIGNED;
+	x->num = v > UINT32_MAX ? UINT32_MAX : v;
 }
 
+/* A string of at most MON_SNMP_STR_MAX bytes (a longer one is cut). */
 static void
-cd_vb_u32(netsnmp_variable_list **l, const oid *sub, size_t n, uint64_t v)
+cd_vl_str(struct cd_vl *l, const uint32_t *sub, size_t n, const char *s)
 {
-	oid name[CD_SNMP_OID_MAX];
-	u_long u = v > UINT32_MAX ? UINT32_MAX : (u_long)v;
+	struct mon_snmp_var *x = &l->v[l->n];
 
-	memcpy(name, cd_snmp_root, sizeof(cd_snmp_root));
-	memcpy(name + CD_SNMP_ROOT_LEN, sub, n * sizeof(oid));
-	snmp_varlist_add_variable(l, name, CD_SNMP_ROOT_LEN + n, ASN_UNSIGNED,
-	    &u, sizeof(u));
+	cd_vl_u32(l, sub, n, 0);
+	x->type = MON_SNMP_OCTETS;
+	x->slen = strnlen(s, sizeof(x->str));
+	memcpy(x->str, s, x->slen);
 }
 
+/* The current value of root.SUB, when there is one. */
 static void
-cd_vb_str(netsnmp_variable_list **l, const oid *sub, size_t n, const char *s)
+cd_vl_cur(struct cd *d, struct cd_vl *l, const uint32_t *sub, size_t n)
 {
-	oid name[CD_SNMP_OID_MAX];
-	size_t len = strnlen(s, 255);
-
-	memcpy(name, cd_snmp_root, sizeof(cd_snmp_root));
-	memcpy(name + CD_SNMP_ROOT_LEN, sub, n * sizeof(oid));
-	snmp_varlist_add_variable(l, name, CD_SNMP_ROOT_LEN + n, ASN_OCTET_STR,
-	    s, len);
+	if (cd_snmp_tables_var(d, &l->v[l->n], sub, n) == 0)
+		l->n++;
 }
 
 static void
 cd_snmp_notify_rev(struct cd *d, unsigned trap, uint64_t rev, uint64_t prev,
     const char *detail)
 {
-	netsnmp_variable_list *l = NULL;
+	struct cd_vl l = { .n = 0 };
 
 	if (!cd_snmp.on)
 		return;
-	cd_snmp_tables_invalidate();
-	cd_vb_u32(&l, CD_SUB(cd_o_rev), rev);
-	cd_vb_u32(&l, CD_SUB(cd_o_prev), prev);
-	cd_vb_str(&l, CD_SUB(cd_o_detail), detail);
-	cd_snmp_send(trap, l);
-	(void)d;
+	cd_snmp_mon_stale(d);
+	cd_vl_u32(&l, CD_SUB(cd_o_rev), rev);
+	cd_vl_u32(&l, CD_SUB(cd_o_prev), prev);
+	cd_vl_str(&l, CD_SUB(cd_o_detail), detail);
+	cd_snmp_mon_trap(d, trap, l.v, l.n);
 }
 
 void
@@ -303,43 +186,42 @@ cd_snmp_notify_rollback(struct cd *d, uint64_t rev, uint64_t prev,
 void
 cd_snmp_notify_geo_refused(struct cd *d, const char *why)
 {
-	netsnmp_variable_list *l = NULL;
+	struct cd_vl l = { .n = 0 };
 
 	if (!cd_snmp.on)
 		return;
-	cd_snmp_tables_vb(d, &l, CD_SUB(cd_o_geo_time));
-	cd_vb_str(&l, CD_SUB(cd_o_detail), why);
-	cd_snmp_send(CD_N_GEO_REFUSED, l);
+	cd_vl_cur(d, &l, CD_SUB(cd_o_geo_time));
+	cd_vl_str(&l, CD_SUB(cd_o_detail), why);
+	cd_snmp_mon_trap(d, CD_N_GEO_REFUSED, l.v, l.n);
 }
 
 void
 cd_snmp_notify_dp(struct cd *d, bool up, const char *why)
 {
-	netsnmp_variable_list *l = NULL;
+	struct cd_vl l = { .n = 0 };
 
 	if (!cd_snmp.on)
 		return;
-	cd_snmp_tables_invalidate();
-	cd_snmp_tables_vb(d, &l, CD_SUB(cd_o_dp_state));
+	cd_snmp_mon_stale(d);
+	cd_vl_cur(d, &l, CD_SUB(cd_o_dp_state));
 	if (up)
-		cd_snmp_tables_vb(d, &l, CD_SUB(cd_o_rev));
+		cd_vl_cur(d, &l, CD_SUB(cd_o_rev));
 	else
-		cd_vb_str(&l, CD_SUB(cd_o_detail), why ? why : "");
-	cd_snmp_send(up ? CD_N_DP_UP : CD_N_DP_DOWN, l);
+		cd_vl_str(&l, CD_SUB(cd_o_detail), why ? why : "");
+	cd_snmp_mon_trap(d, up ? CD_N_DP_UP : CD_N_DP_DOWN, l.v, l.n);
 }
 
 void
 cd_snmp_notify_sessions(struct cd *d, unsigned count, unsigned cap)
 {
-	netsnmp_variable_list *l = NULL;
+	struct cd_vl l = { .n = 0 };
 
 	if (!cd_snmp.on)
 		return;
-	cd_snmp_tables_invalidate();
-	cd_vb_u32(&l, CD_SUB(cd_o_sess_count), count);
-	cd_vb_u32(&l, CD_SUB(cd_o_sess_cap), cap);
-	cd_snmp_send(CD_N_SESSIONS_FULL, l);
-	(void)d;
+	cd_snmp_mon_stale(d);
+	cd_vl_u32(&l, CD_SUB(cd_o_sess_count), count);
+	cd_vl_u32(&l, CD_SUB(cd_o_sess_cap), cap);
+	cd_snmp_mon_trap(d, CD_N_SESSIONS_FULL, l.v, l.n);
 }
 
 /*
@@ -350,25 +232,20 @@ void
 cd_snmp_notify_alarm(struct cd *d, bool raised, unsigned idx, const char *name,
     int sev, const char *text)
 {
-	netsnmp_variable_list *l = NULL;
-	oid col[] = { 1, 8, 1, 1, CD_AC_NAME, idx };
-	oid name_oid[CD_SNMP_OID_MAX];
-	long v = sev;
+	struct cd_vl l = { .n = 0 };
+	uint32_t col[] = { 1, 8, 1, 1, CD_AC_NAME, idx };
 
-	(void)d;
 	if (!cd_snmp.on)
 		return;
-	cd_snmp_tables_invalidate();
-	cd_vb_str(&l, CD_SUB(col), name);
+	cd_snmp_mon_stale(d);
+	cd_vl_str(&l, CD_SUB(col), name);
 	col[4] = CD_AC_SEVERITY;
-	memcpy(name_oid, cd_snmp_root, sizeof(cd_snmp_root));
-	memcpy(name_oid + CD_SNMP_ROOT_LEN, col, sizeof(col));
-	snmp_varlist_add_variable(&l, name_oid,
-	    CD_SNMP_ROOT_LEN + sizeof(col) / sizeof(col[0]), ASN_INTEGER, &v,
-	    sizeof(v));
+	cd_vl_u32(&l, CD_SUB(col), sev < 0 ? 0 : (uint64_t)sev);
+	l.v[l.n - 1].type = MON_SNMP_INTEGER;
 	col[4] = CD_AC_TEXT;
-	cd_vb_str(&l, CD_SUB(col), text);
-	cd_snmp_send(raised ? CD_N_ALARM_RAISED : CD_N_ALARM_CLEARED, l);
+	cd_vl_str(&l, CD_SUB(col), text);
+	cd_snmp_mon_trap(d, raised ? CD_N_ALARM_RAISED : CD_N_ALARM_CLEARED,
+	    l.v, l.n);
 }
 
 /* Periodic checks ------------------------------------------------------- */
@@ -418,26 +295,26 @@ cd_snmp_deny_rate_high(struct cd *d, char *detail, size_t len)
 void
 cd_snmp_notify_deny_rate(struct cd *d)
 {
-	netsnmp_variable_list *l = NULL;
+	struct cd_vl l = { .n = 0 };
 
 	if (!cd_snmp.on)
 		return;
-	cd_snmp_tables_invalidate();
-	cd_snmp_tables_vb(d, &l, CD_SUB(cd_o_deny_rate));
-	cd_snmp_tables_vb(d, &l, CD_SUB(cd_o_deny_thr));
-	cd_snmp_send(CD_N_DENY_RATE, l);
+	cd_snmp_mon_stale(d);
+	cd_vl_cur(d, &l, CD_SUB(cd_o_deny_rate));
+	cd_vl_cur(d, &l, CD_SUB(cd_o_deny_thr));
+	cd_snmp_mon_trap(d, CD_N_DENY_RATE, l.v, l.n);
 }
 
 void
 cd_snmp_notify_geo_stale(struct cd *d)
 {
-	netsnmp_variable_list *l = NULL;
+	struct cd_vl l = { .n = 0 };
 
 	if (!cd_snmp.on)
 		return;
-	cd_snmp_tables_vb(d, &l, CD_SUB(cd_o_geo_time));
-	cd_snmp_tables_vb(d, &l, CD_SUB(cd_o_geo_age));
-	cd_snmp_send(CD_N_GEO_STALE, l);
+	cd_vl_cur(d, &l, CD_SUB(cd_o_geo_time));
+	cd_vl_cur(d, &l, CD_SUB(cd_o_geo_age));
+	cd_snmp_mon_trap(d, CD_N_GEO_STALE, l.v, l.n);
 }
 
 void
@@ -445,12 +322,10 @@ cd_snmp_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n)
 {
 	int64_t now;
 
+	(void)pfd;
+	(void)n;
 	if (!cd_snmp.on)
 		return;
-	cd_snmp_read(pfd, n);
-	snmp_timeout();
-	run_alarms();
-	netsnmp_check_outstanding_agent_requests();
 	now = clk_mono_ms();
 	if (now < cd_snmp.next_check_ms)
 		return;
@@ -459,7 +334,14 @@ cd_snmp_poll_done(struct cd *d, const struct pollfd *pfd, unsigned n)
 }
 
 void
-cd_snmp_counters_changed(void)
+cd_snmp_counters_changed(struct cd *d)
 {
-	cd_snmp_tables_invalidate();
+	if (cd_snmp.on)
+		cd_snmp_mon_stale(d);
+}
+
+bool
+cd_snmp_on(void)
+{
+	return cd_snmp.on;
 }

@@ -1,46 +1,36 @@
 /*
- * Internals shared by cd_snmp.c (the subagent, notifications) and
- * cd_snmp_tables.c (CORDON-MIB's values).  Only these two files see
- * net-snmp's headers.
+ * Internals shared by cd_snmp.c (notifications, checks, the child's
+ * requests) and cd_snmp_tables.c (CORDON-MIB's values).  The values are
+ * in the channel's plain form (control/mon/mon_snmp.h): cordond sees no
+ * net-snmp header; the monitoring child runs the AgentX subagent.
  */
 #ifndef CORDON_CD_SNMP_INT_H
 #define CORDON_CD_SNMP_INT_H
 
-#include <net-snmp/net-snmp-config.h>
-#include <net-snmp/net-snmp-includes.h>
-#include <net-snmp/agent/net-snmp-agent-includes.h>
-#include <net-snmp/library/large_fd_set.h>
-
 #include "control/daemon/cordond.h"
+#include "control/mon/mon_snmp.h"
 
-#define CD_SNMP_OID_MAX  16
-#define CD_SNMP_STR_MAX  72
-#define CD_SNMP_ROOT_LEN 7 /* 1.3.6.1.4.1.ENTERPRISE */
-
-extern const oid cd_snmp_root[CD_SNMP_ROOT_LEN];
-
-/* One instance of CORDON-MIB with its value, as sent. */
-struct cd_snmp_var {
-	oid name[CD_SNMP_OID_MAX];
-	size_t len;
-	u_char type; /* ASN_* */
-	uint64_t num;
-	size_t slen;
-	char str[CD_SNMP_STR_MAX];
-};
-
-/* Registers the MIB's subtree with the agent.  0, or -1 (logged). */
-int cd_snmp_tables_register(struct cd *d);
+/* control.snmp.enabled, and started. */
+bool cd_snmp_on(void);
+/* The snapshot's buffer.  0, or -1 (logged). */
+int cd_snmp_tables_alloc(void);
 void cd_snmp_tables_free(void);
 /* Forgets the cached values: the next request sees new ones. */
 void cd_snmp_tables_invalidate(void);
 /*
- * Appends to *VARS the current value of the object whose OID is the
- * root followed by SUB[0..N-1] (a scalar's ".0" included).  0, or -1
- * when there is no such instance.
+ * The snapshot, rebuilt when older than MON_SNMP_CACHE_MS or
+ * invalidated: *N records; *GEN counts the builds (a new one: new
+ * values).
  */
-int cd_snmp_tables_vb(struct cd *d, netsnmp_variable_list **vars,
-    const oid *sub, size_t n);
+const struct mon_snmp_var *cd_snmp_tables_get(struct cd *d, size_t *n,
+    uint64_t *gen);
+/*
+ * Copies to OUT the current value of the object whose OID is the root
+ * followed by SUB[0..N-1] (a scalar's ".0" included), from a snapshot
+ * built now.  0, or -1 when there is no such instance.
+ */
+int cd_snmp_tables_var(struct cd *d, struct mon_snmp_var *out,
+    const uint32_t *sub, size_t n);
 
 /*
  * The counters `cordonctl show counters` reports, summed the same way

@@ -29,6 +29,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "control/daemon/cd_backend.h"
+#include "control/daemon/cd_proc_mon.h"
 #include "control/daemon/cordond.h"
 
 #define CD_DEFAULT_CONF "/etc/cordon/cordon.conf"
@@ -225,6 +226,8 @@ cd_poll_timeout(struct cd *d, int64_t now)
 		t = d->proc_next_ms;
 	if (cd_syslog_next_ms(d) < t)
 		t = cd_syslog_next_ms(d);
+	if (cd_proc_mon_next_ms() < t)
+		t = cd_proc_mon_next_ms();
 	return t <= now ? 0 : (int)(t - now);
 }
 
@@ -270,6 +273,7 @@ cd_loop(struct cd *d)
 		cd_confirm_tick(d);
 		cd_syslog_tick(d);
 		cd_mon_tick(d);
+		cd_proc_mon_tick(d);
 		cd_sess_tick(d);
 		cd_alarm_tick(d);
 	}

@@ -264,5 +264,6 @@ mon_enc_record(uint8_t *buf, size_t cap, uint32_t gen, uint32_t target,
 bool
 mon_type_to_child(uint16_t type)
 {
-	return type >= MON_T_PROM && type <= MON_T_LOCAL;
+	return (type >= MON_T_PROM && type <= MON_T_LOCAL) ||
+	       (type >= MON_T_SNMP_CONF && type <= MON_T_AGENTX);
 }

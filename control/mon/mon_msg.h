@@ -17,6 +17,7 @@
  *                      or a FLUSH's)
  *   MON_T_LOCAL_GET    struct mon_local (ERR 0): a local target wants its
  *                      socket (the child's root has no paths to connect)
+ * and the SNMP ones (MON_T_SNMP_*, MON_T_AGENTX*), in mon_snmp.h.
  *
  * The decoders are pure: they check every field of a payload (exact
  * sizes, bounded strings and lengths, enums in range) and copy nothing
@@ -45,6 +46,14 @@ enum mon_type {
 	MON_T_METRICS_GET,
 	MON_T_STATS,
 	MON_T_LOCAL_GET,
+	/* SNMP (mon_snmp.h) */
+	MON_T_SNMP_CONF,  /* -> child: struct mon_snmp_conf */
+	MON_T_SNMP_VARS,  /* -> child: a SNMP_GET's snapshot */
+	MON_T_SNMP_TRAP,  /* -> child: a notification */
+	MON_T_SNMP_STALE, /* -> child: the snapshot is out of date */
+	MON_T_AGENTX,     /* -> child: the AgentX socket, connected */
+	MON_T_SNMP_GET,   /* -> parent: id (not 0), empty */
+	MON_T_AGENTX_GET, /* -> parent: id (not 0), empty */
 	MON_T_END
 };
 

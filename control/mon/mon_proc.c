@@ -17,13 +17,29 @@
 #include <openssl/ssl.h>
 
 #include "control/mon/mon_proc.h"
+#include "control/mon/mon_snmpa.h"
 #include "core/util/clock.h"
 
-/* Beyond proc_sandbox's common set: sockets to targets, accepting
- * scrapes, TLS's randomness. */
+/* The sanitizer build's common set allows openat already. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MON_SC_FILES "mkdir!",
+#else
+#define MON_SC_FILES "openat!", "mkdir!",
+#endif
+
+/*
+ * Beyond proc_sandbox's common set: sockets to targets, accepting
+ * scrapes, TLS's randomness; for the AgentX subagent (mon_snmpa.c):
+ * net-snmp's internal callback transport (pipe2), its select loop while
+ * it opens its session, its socket options, the snapshot's memfd
+ * (pread64, fcntl: the seals) and the passed AgentX socket (fcntl).
+ * net-snmp's init looks for its files (locale, configuration, state
+ * directories): refused (EACCES), as the empty root would anyway.
+ */
 static const char *const mon_syscalls[] = { "socket", "connect", "sendto",
 	"sendmsg", "recvfrom", "recvmsg", "accept4", "getsockopt", "shutdown",
-	"getrandom", "getpid", NULL };
+	"getrandom", "getpid", "select", "pselect6", "setsockopt", "pread64",
+	"fcntl", "getsockname", "pipe2", MON_SC_FILES NULL };
 
 /* The channel is readable: every message waiting.  -1: gone or broken. */
 static int
@@ -73,9 +89,11 @@ mon_timeout(const struct mon_child *m, int64_t now)
 static int
 mon_once(struct mon_child *m, uint8_t *buf, size_t cap)
 {
-	struct pollfd pfd[1 + MON_HTTP_PFD_MAX + CONF_LOG_TARGET_MAX];
-	unsigned nh, n = 1;
+	struct pollfd
+	    pfd[1 + MON_HTTP_PFD_MAX + CONF_LOG_TARGET_MAX + MON_SNMPA_FD_MAX];
+	unsigned nh, ns, n = 1;
 	int64_t now = clk_mono_ms();
+	int timeout = mon_timeout(m, now);
 
 	pfd[0] = (struct pollfd){ .fd = m->fd, .events = POLLIN };
 	nh = mon_http_poll_fill(m->http, pfd + n);
@@ -83,9 +101,13 @@ mon_once(struct mon_child *m, uint8_t *buf, size_t cap)
 	for (unsigned i = 0; i < m->n; i++)
 		pfd[n + i] = (struct pollfd){ .fd = m->t[i].fd,
 			.events = sl_target_events(&m->t[i]) };
-	if (poll(pfd, n + m->n, mon_timeout(m, now)) < 0 && errno != EINTR)
+	ns = mon_snmpa_poll_fill(pfd + n + m->n, MON_SNMPA_FD_MAX, &timeout);
+	if (poll(pfd, n + m->n + ns, timeout) < 0 && errno != EINTR)
 		return -1;
 	mon_http_poll_done(m->http, pfd + 1, nh);
+	mon_snmpa_poll_done(pfd + n + m->n, ns);
+	if (m->broken)
+		return -1;
 	for (unsigned i = 0; i < m->n; i++) {
 		if (pfd[n + i].fd >= 0 && pfd[n + i].fd == m->t[i].fd &&
 		    pfd[n + i].revents) {
@@ -95,6 +117,8 @@ mon_once(struct mon_child *m, uint8_t *buf, size_t cap)
 		sl_target_tick(&m->t[i], clk_mono_ms());
 	}
 	if (pfd[0].revents && mon_channel(m, buf, cap) < 0)
+		return -1;
+	if (m->broken)
 		return -1;
 	/* at once when a queue fills or empties, else at most once a
 	 * second: cordond's `queued` follows without a message a record */
@@ -145,6 +169,8 @@ mon_proc_run(int fd)
 		return 1;
 	mon_ssl_warm();
 	mon_child_init(&m, fd);
+	m.buf = buf;
+	m.cap = cap;
 	if (proc_sandbox(proc_defs[PROC_MON], mon_syscalls, NULL, 0) < 0 ||
 	    proc_send(fd, PROC_T_READY, 0, NULL, 0, -1) < 0) {
 		free(buf);

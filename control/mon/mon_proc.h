@@ -1,9 +1,10 @@
 /*
  * The monitoring child (`cordond -P monitoring`, PROC_MON): the
- * Prometheus listener's HTTP clients and the syslog targets' sockets,
- * in the sandbox of its own user cordon-mon, on the host's network.  It
- * holds nothing of cordond's state: metrics text and syslog records come
- * ready-made over the channel (mon_msg.h).
+ * Prometheus listener's HTTP clients, the syslog targets' sockets and
+ * the AgentX subagent (mon_snmpa.h), in the sandbox of its own user cordon-mon, on the host's network.  It
+ * holds nothing of cordond's state: metrics text, syslog records and
+ * CORDON-MIB's values come ready-made over the channel (mon_msg.h,
+ * mon_snmp.h).
  */
 #ifndef CORDON_MON_PROC_H
 #define CORDON_MON_PROC_H
@@ -28,6 +29,9 @@ struct mon_child {
 	bool dirty; /* counters changed since the last STATS */
 	int64_t stats_next_ms;
 	uint64_t stale; /* records for other targets than these */
+	uint8_t *buf;   /* one received payload (PROC_MSG_MAX) */
+	size_t cap;
+	bool broken; /* a refused message came during a wait: exit */
 };
 
 void mon_child_init(struct mon_child *m, int fd);

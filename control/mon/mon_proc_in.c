@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "control/mon/mon_proc.h"
+#include "control/mon/mon_snmpa.h"
 #include "core/util/clock.h"
 
 static int
@@ -223,6 +224,12 @@ mon_child_in(struct mon_child *m, const struct proc_hdr *h, const uint8_t *p,
 			         : 0;
 		}
 		break;
+	case MON_T_SNMP_CONF:
+	case MON_T_SNMP_VARS:
+	case MON_T_SNMP_TRAP:
+	case MON_T_SNMP_STALE:
+	case MON_T_AGENTX:
+		return mon_snmpa_in(m, h, p, passfd); /* takes PASSFD */
 	default:
 		errno = EBADMSG;
 		break;

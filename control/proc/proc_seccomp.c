@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <string.h>
 #include <seccomp.h>
 #include <sys/socket.h>
 
@@ -123,12 +124,44 @@ proc_sc_args(scmp_filter_ctx ctx, int nr)
 	return 0;
 }
 
+/*
+ * A name ending in '!' ("openat!") is refused with EACCES, not allowed
+ * and not fatal: a library that looks for files (net-snmp's init) finds
+ * none, as it would not in the empty root anyway.
+ */
+static int
+proc_sc_refuse(scmp_filter_ctx ctx, const char *name, int fd)
+{
+	char base[64];
+	size_t n = strlen(name) - 1;
+	int nr;
+
+	if (n >= sizeof(base))
+		return -1;
+	memcpy(base, name, n);
+	base[n] = '\0';
+	nr = seccomp_syscall_resolve_name(base);
+	if (nr == __NR_SCMP_ERROR ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 0) < 0) {
+		proc_log(fd, "seccomp: %s refused", name);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 proc_sc_add(scmp_filter_ctx ctx, const char *const *names, int fd)
 {
 	for (unsigned i = 0; names != NULL && names[i] != NULL; i++) {
-		int nr = seccomp_syscall_resolve_name(names[i]), rc;
+		int nr, rc;
 
+		if (names[i][0] && names[i][strlen(names[i]) - 1] == '!') {
+			if (proc_sc_refuse(ctx, names[i], fd) < 0)
+				return -1;
+			continue;
+		}
+		nr = seccomp_syscall_resolve_name(names[i]);
 		if (nr == __NR_SCMP_ERROR) {
 			proc_log(fd, "seccomp: no system call %s", names[i]);
 			errno = EINVAL;

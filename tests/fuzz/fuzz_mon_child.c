@@ -5,7 +5,9 @@
  * a struct proc_hdr and up to its LEN payload bytes, each payload copied
  * to a buffer of exactly its size so that ASan flags any read past it.
  * The header goes through the framework's check first, as proc_recv
- * does; FLUSH is left out (it sends to the targets).  Whatever the
+ * does; FLUSH is left out (it sends to the targets), and SNMP_CONF
+ * (it starts net-snmp's subagent, which connects; the SNMP messages'
+ * decoders have their own harness, fuzz_mon_snmp.c).  Whatever the
  * order (records before targets, answers to scrapes never asked, a
  * local socket for a target that is not local), the child must neither
  * crash nor leak, and a message it refuses must be one its decoder
@@ -57,7 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(p, data, n);
 		data += n;
 		size -= n;
-		if (proc_hdr_check(&h, n) == 0 && h.type != MON_T_FLUSH) {
+		if (proc_hdr_check(&h, n) == 0 && h.type != MON_T_FLUSH &&
+		    h.type != MON_T_SNMP_CONF) {
 			if (flag & 1)
 				passfd =
 				    open("/dev/null", O_RDONLY | O_CLOEXEC);

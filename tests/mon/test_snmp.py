@@ -14,6 +14,7 @@ snmpget and `counters` taken afterwards must agree exactly.
 Run as root: /usr/bin/python3 -m pytest tests/mon/test_snmp.py
 """
 import json
+import re
 import os
 import shutil
 import signal
@@ -25,6 +26,7 @@ import time
 import pytest
 
 import cordonrig
+import fakechild
 from cordonrig import (CORDON_DP, CORDOND, ROOT, SERVICES_SSH_RDP,
                        control_conf, free_port, geo_conf, pcap_dataplane,
                        pcap_write, syn, wait_for)
@@ -584,3 +586,124 @@ def test_snmp_session_table_nearly_full(rig):
     seq = [t.split("\t")[1].rsplit(".", 1)[1] for t in snmp.traps()
            if '"session-table-nearly-full"' in t]
     assert seq == ["9", "10", "9"], seq
+
+
+# The monitoring child's channel (control/mon/mon_msg.h, mon_snmp.h).
+MON_T_METRICS_GET = 16 + 6
+MON_T_SNMP_GET = 16 + 14
+
+
+def _mon_pid(cd):
+    pid = fakechild.child_pid(cd.proc.pid, "monitoring")
+    assert pid, "no monitoring child"
+    return pid
+
+
+def _unix_peers(path):
+    """{pid: count} of the processes holding a client socket connected to
+    the unix socket bound at PATH (ss pairs each end with its peer)."""
+    server = set()
+    with open("/proc/net/unix") as f:
+        for ln in f.readlines()[1:]:
+            parts = ln.split()
+            if len(parts) >= 8 and parts[7] == path:
+                server.add(parts[6])
+    out = subprocess.run(["ss", "-xpnH"], stdout=subprocess.PIPE,
+                         text=True, check=True).stdout
+    pids = {}
+    for ln in out.splitlines():
+        f = ln.split()
+        # Netid State Recv-Q Send-Q Local Port Peer Port [users]
+        if len(f) < 8 or f[7] not in server or f[5] in server:
+            continue
+        for pid in re.findall(r"pid=(\d+)", ln):
+            pids[int(pid)] = pids.get(int(pid), 0) + 1
+    return pids
+
+
+def test_agentx_socket_is_the_childs(rig):
+    """cordond (root) connects the master's root-only socket and passes
+    it: the monitoring child holds the AgentX connection, cordond none,
+    and cordond parses no AgentX."""
+    snmp, cd = rig
+    wait_for("the subagent registered", lambda: registered(snmp))
+    peers = _unix_peers(snmp.sock)
+    assert cd.proc.pid not in peers, peers
+    assert peers.get(_mon_pid(cd)) == 1, peers
+    st = cd.ok("status")["snmp"]
+    assert st["enabled"] and st["agentx_connects"] >= 1
+    assert st["snapshots_built"] >= 1
+
+
+def test_monitoring_child_killed_during_walks(rig):
+    """kill -9 of the monitoring child while walks run (one every
+    0.3 s, as a poller would): at most one walk misses CORDON-MIB, the
+    subtree answers again within 2 s, and the notifications come again."""
+    snmp, cd = rig
+    wait_for("the subagent registered", lambda: registered(snmp))
+    old = _mon_pid(cd)
+    failed, ok_after = 0, None
+    os.kill(old, signal.SIGKILL)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 10:
+        if registered(snmp):
+            ok_after = time.monotonic() - t0
+            break
+        failed += 1
+        time.sleep(0.3)
+    assert ok_after is not None, "no walk answered after the kill"
+    assert failed <= 1, failed
+    assert ok_after < 2, ok_after
+    assert _mon_pid(cd) != old
+    n = len(snmp.traps())
+    cd.ok("load", mode="merge", file="threshold",
+          text="control: { snmp = { deny_rate_threshold = 7; }; };\n")
+    cd.ok("commit")
+    rev = cd.ok("status")["running_revision"]
+    wait_for("policyCommitted after the restart", lambda: snmp.trap_with(
+        1, "%s.1.2.0 = Gauge32: %d" % (OBJ, rev)) and len(snmp.traps()) > n)
+
+
+def test_compromised_child_floods_requests(rig):
+    """A taken-over monitoring child asking for snapshots and metrics in
+    a loop: cordond builds at most one snapshot per 200 ms and renders
+    at most one text per 50 ms (after a burst of 20), keeps answering
+    its clients, and its CPU stays bounded."""
+    snmp, cd = rig
+    wait_for("the subagent registered", lambda: registered(snmp))
+    before = cd.ok("status")["snmp"]
+    fc = fakechild.FakeChild(cd.proc.pid, "monitoring")
+    try:
+        def cpu():
+            with open("/proc/%d/stat" % cd.proc.pid) as f:
+                v = f.read().rsplit(")", 1)[1].split()
+            return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+        c0, t0, sent, i = cpu(), time.monotonic(), 0, 0
+        fc.sock.setblocking(False)
+        while time.monotonic() - t0 < 2.0:
+            i += 1
+            try:
+                fc.send(MON_T_SNMP_GET if i % 2 else MON_T_METRICS_GET,
+                        mid=i)
+                sent += 1
+            except BlockingIOError:
+                pass
+            try:
+                while fc.sock.recv(1 << 22):
+                    pass
+            except (BlockingIOError, InterruptedError):
+                pass
+        elapsed = time.monotonic() - t0
+        assert cd.ok("status")  # still answering meanwhile
+        used = cpu() - c0
+        after = cd.ok("status")["snmp"]
+    finally:
+        fc.close()
+    periods = elapsed / 0.2 + 2
+    assert sent > 200, sent
+    assert after["snapshot_requests"] - before["snapshot_requests"] > 100
+    assert after["snapshots_built"] - before["snapshots_built"] <= periods
+    # a burst of 20, then one per 50 ms (cd_proc_mon.c)
+    assert after["metrics_rendered"] - before["metrics_rendered"] <= \
+        20 + elapsed / 0.05 + 2
+    assert used < 0.6 * elapsed, (used, elapsed)

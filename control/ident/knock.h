@@ -37,6 +37,9 @@ struct json_t; /* jansson's json_t */
 /* The whole datagram; it fits one channel message (DPC_KNOCK_MAX). */
 #define KNOCK_MAX_LEN      3800
 #define KNOCK_SERVICE_MAX  64   /* bytes of the service name */
+/* The largest knock.max_age a configuration may set (conf_ident.c): how
+ * long the replay cache keeps a nonce, whatever max_age runs now. */
+#define KNOCK_MAX_AGE_LIMIT 600
 #define KNOCK_SIG_MAX      1024 /* an 8192-bit RSA signature */
 #define KNOCK_PORT_DEFAULT 47470
 

@@ -420,3 +420,55 @@ def test_rate_limit_follows_a_commit(slow_rig, tmp_path):
              lambda: sum(rig.knocks().values()) >= 10, timeout=5,
              fail=pytest.fail)
     assert rig.knocks().get("rate-limited", 0) == limited, rig.knocks()
+
+
+def commit_knock(rig, tmp_path, max_age):
+    """A commit of the knock group with MAX_AGE."""
+    f = str(tmp_path / ("knock%d.conf" % max_age))
+    with open(f, "w") as fh:
+        fh.write("identity: { knock = { port = 47470; proof = false; "
+                 "rate = 100; burst = 100; max_age = %d; }; };\n" % max_age)
+    for args in (("load", "merge", f), ("commit",)):
+        subprocess.run([CORDONCTL, "-s", rig.cd.sock] + list(args),
+                       check=True, capture_output=True)
+
+
+def idle(fc, secs):
+    """SECS s of a taken-over child that only answers pings."""
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        m = fc.recv(min(0.5, max(0.01, end - time.monotonic())))
+        if m is not None and m[0] == PROC_T_PING:
+            fc.send(PROC_T_PONG, mid=m[1])
+
+
+def test_replay_after_max_age_raised(rig, tmp_path):
+    """Regression (atk18): the replay cache kept a nonce until timestamp
+    + max_age + leeway with the max_age of the moment, and forgot it
+    then.  A commit raising knock.max_age made the same knock fresh
+    again, and its nonce was no longer remembered: a captured knock
+    opened a second session.  The cache now keeps a nonce for the
+    largest max_age a configuration may set."""
+    commit_knock(rig, tmp_path, 1)
+    k = knock()
+    ts = struct.unpack(">Q", k[8:16])[0]
+    fc = fakechild.FakeChild(rig.cd.proc.pid, "identity")
+    try:
+        rig.send(k)
+        fc.send(IDENT_T_KNOCKED, proposal(k), mid=next_knock(fc))
+        wait_for("the knock accepted",
+                 lambda: rig.knocks().get("ok") == 1, timeout=5,
+                 fail=pytest.fail)
+        # Past ts + max_age (1) + leeway (30): the old entry's expiry.
+        idle(fc, ts + 1 + 30 + 2 - time.time())
+        commit_knock(rig, tmp_path, 600)
+        rig.send(k)
+        fc.send(IDENT_T_KNOCKED, proposal(k), mid=next_knock(fc))
+        wait_for("the replay judged",
+                 lambda: rig.knocks().get("ok", 0) +
+                 rig.knocks().get("replay", 0) >= 2, timeout=5,
+                 fail=pytest.fail)
+    finally:
+        fc.close()
+    assert rig.knocks().get("ok") == 1, rig.knocks()
+    assert rig.knocks().get("replay") == 1, rig.knocks()

@@ -223,14 +223,16 @@ const struct proc_def cd_proc_ident_def = {
 /* ---- KNOCK ---- */
 
 /* The slot of new request ID; a knock still waiting there is given up,
- * and remembered as such (cd_knock_late). */
+ * counted, and remembered as such (cd_knock_late). */
 static struct cd_knock_pend *
 cd_knock_slot(struct cd_sessions *s, uint32_t id)
 {
 	struct cd_knock_pend *kp = &s->kpend[id % CD_KNOCK_PEND];
 
-	if (kp->id != 0)
+	if (kp->id != 0) {
 		s->kgone[kp->id % CD_KNOCK_PEND] = kp->id;
+		knock_count(s->knock, KNOCK_R_GIVEN_UP);
+	}
 	memset(kp, 0, sizeof(*kp));
 	kp->id = id;
 	return kp;

@@ -81,7 +81,8 @@ struct json_t; /* jansson's json_t */
 	X(REPLAY, "replay")                                                    \
 	X(REPLAY_FULL, "replay-cache-full")                                    \
 	X(REPLAY_IO, "replay-cache-io")                                        \
-	X(IDENT_DOWN, "identity-down")
+	X(IDENT_DOWN, "identity-down")                                         \
+	X(GIVEN_UP, "given-up")
 
 #define KNOCK_REASON_ENUM(id, name) KNOCK_R_##id,
 enum knock_reason { KNOCK_REASONS(KNOCK_REASON_ENUM) KNOCK_R_MAX };

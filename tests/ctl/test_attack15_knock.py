@@ -474,3 +474,42 @@ def test_replay_after_max_age_raised(rig, tmp_path):
         fc.close()
     assert rig.knocks().get("ok") == 1, rig.knocks()
     assert rig.knocks().get("replay") == 1, rig.knocks()
+
+
+US2 = "192.0.2.11"
+
+
+def knock_from(src):
+    """knock() signed for SRC."""
+    k = knock()
+    return k[:32] + socket.inet_aton(src) + bytes(12) + k[48:]
+
+
+def send_from(rig, src, dgram):
+    code = ("import socket,sys\n"
+            "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            "s.bind((%r,0))\n"
+            "s.sendto(bytes.fromhex(sys.argv[1]),(%r,%d))\n" % (src, SRV, PORT))
+    subprocess.run(["ip", "netns", "exec", rig.ns, "/usr/bin/python3", "-c",
+                    code, dgram.hex()], check=True)
+
+
+def test_answers_swapped_between_sources_kill(rig):
+    """A taken-over child answers the knock of one source with the
+    account of another source's pending knock (each a true account of
+    some datagram): cordond binds the answer to its request's datagram,
+    so this is a lie (killed), and no session opens for either."""
+    rig.ip("addr", "add", US2 + "/24", "dev", rig.ns + "c")
+    k1, k2 = knock_from(US), knock_from(US2)
+    fc = fakechild.FakeChild(rig.cd.proc.pid, "identity")
+    try:
+        send_from(rig, US, k1)
+        id1 = next_knock(fc)
+        send_from(rig, US2, k2)
+        next_knock(fc)
+        fc.send(IDENT_T_KNOCKED, proposal(k2), mid=id1)
+        assert killed(fc), "an answer for another datagram was taken"
+    finally:
+        fc.close()
+    assert rig.knocks().get("ok", 0) == 0, rig.knocks()
+    assert rig.cd.once("session-list")["sessions"] == []

@@ -223,17 +223,46 @@ const struct proc_def cd_proc_ident_def = {
 /* ---- KNOCK ---- */
 
 /* The slot of new request ID; a knock still waiting there is given up,
- * and remembered as such (cd_knock_late). */
+ * counted, and remembered as such (cd_knock_late). */
 static struct cd_knock_pend *
 cd_knock_slot(struct cd_sessions *s, uint32_t id)
 {
 	struct cd_knock_pend *kp = &s->kpend[id % CD_KNOCK_PEND];
 
-	if (kp->id != 0)
+	if (kp->id != 0) {
 		s->kgone[kp->id % CD_KNOCK_PEND] = kp->id;
+		knock_count(s->knock, KNOCK_R_GIVEN_UP);
+	}
 	memset(kp, 0, sizeof(*kp));
 	kp->id = id;
 	return kp;
+}
+
+/*
+ * The running revision's knock age and rate: a commit may change them,
+ * and the rate table is this side's (a new one for new limits: an
+ * admin's commit, not something a knock can cause).  On ENOMEM the old
+ * limits stay.  Here, not in cd_sess_knock.c: this file calling into the
+ * sessions would close an import circle (tests/unit/daemon_graph.py).
+ */
+static void
+cd_knock_follow(struct cd *d)
+{
+	const struct conf_identity *id = &d->run.conf->identity;
+	struct knock_ctx *kc = d->sess->knock;
+	uint32_t rate = id->knock_rate * 1000;
+	struct knock_rate *r;
+
+	kc->conf.max_age = id->knock_max_age;
+	if (rate == kc->conf.rate_milli && id->knock_burst == kc->conf.burst)
+		return;
+	r = knock_rate_new(kc->conf.rate_slots, rate, id->knock_burst);
+	if (r == NULL)
+		return;
+	knock_rate_free(kc->rate);
+	kc->rate = r;
+	kc->conf.rate_milli = rate;
+	kc->conf.burst = id->knock_burst;
 }
 
 /*

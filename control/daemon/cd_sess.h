@@ -286,8 +286,6 @@ void cd_grant_unput(struct sess_table *t, const struct cd_grant *g);
 int cd_knock_open(struct cd *d);
 struct dpc_msg_knock;
 void cd_knock_in(void *arg, const struct dpc_msg_knock *k);
-/* The running revision's knock.max_age, rate and burst, if they changed. */
-void cd_knock_follow(struct cd *d);
 void cd_knock_close(struct cd *d);
 
 /*

@@ -47,32 +47,6 @@ cd_knock_open(struct cd *d)
 	return 0;
 }
 
-/*
- * The running revision's knock age and rate: a commit may change them,
- * and the rate table is this side's (a new one for new limits: an
- * admin's commit, not something a knock can cause).  On ENOMEM the old
- * limits stay.
- */
-void
-cd_knock_follow(struct cd *d)
-{
-	const struct conf_identity *id = &d->run.conf->identity;
-	struct knock_ctx *kc = d->sess->knock;
-	uint32_t rate = id->knock_rate * 1000;
-	struct knock_rate *r;
-
-	kc->conf.max_age = id->knock_max_age;
-	if (rate == kc->conf.rate_milli && id->knock_burst == kc->conf.burst)
-		return;
-	r = knock_rate_new(kc->conf.rate_slots, rate, id->knock_burst);
-	if (r == NULL)
-		return;
-	knock_rate_free(kc->rate);
-	kc->rate = r;
-	kc->conf.rate_milli = rate;
-	kc->conf.burst = id->knock_burst;
-}
-
 void
 cd_knock_close(struct cd *d)
 {

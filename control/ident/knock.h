@@ -37,6 +37,9 @@ struct json_t; /* jansson's json_t */
 /* The whole datagram; it fits one channel message (DPC_KNOCK_MAX). */
 #define KNOCK_MAX_LEN      3800
 #define KNOCK_SERVICE_MAX  64   /* bytes of the service name */
+/* The largest knock.max_age a configuration may set (conf_ident.c): how
+ * long the replay cache keeps a nonce, whatever max_age runs now. */
+#define KNOCK_MAX_AGE_LIMIT 600
 #define KNOCK_SIG_MAX      1024 /* an 8192-bit RSA signature */
 #define KNOCK_PORT_DEFAULT 47470
 
@@ -78,7 +81,8 @@ struct json_t; /* jansson's json_t */
 	X(REPLAY, "replay")                                                    \
 	X(REPLAY_FULL, "replay-cache-full")                                    \
 	X(REPLAY_IO, "replay-cache-io")                                        \
-	X(IDENT_DOWN, "identity-down")
+	X(IDENT_DOWN, "identity-down")                                         \
+	X(GIVEN_UP, "given-up")
 
 #define KNOCK_REASON_ENUM(id, name) KNOCK_R_##id,
 enum knock_reason { KNOCK_REASONS(KNOCK_REASON_ENUM) KNOCK_R_MAX };

@@ -162,7 +162,12 @@ int
 knock_replay_judge(struct knock_ctx *k, const uint8_t nonce[KNOCK_NONCE_LEN],
     int64_t timestamp, int64_t now)
 {
-	int64_t expires = timestamp + k->conf.max_age + k->conf.leeway;
+	/*
+	 * Not the running max_age: a commit (or a restart with another
+	 * configuration) may raise it, and a nonce forgotten under the old
+	 * one would be fresh again under the new.
+	 */
+	int64_t expires = timestamp + KNOCK_MAX_AGE_LIMIT + k->conf.leeway;
 
 	switch (knock_replay_check_and_add(k->replay, nonce, expires, now)) {
 	case KNOCK_REPLAY_OK:

@@ -285,6 +285,8 @@ def test_late_answer_to_a_given_up_knock_tolerated_once(rig):
         rig.send(*[knock() for _ in range(70)])
         ids = knock_ids(fc)
         assert len(ids) >= 65, len(ids)
+        # Regression (atk18): a knock given up was lost uncounted.
+        assert rig.knocks().get("given-up") == len(ids) - 64, rig.knocks()
         k = knock()
         fc.send(IDENT_T_KNOCKED, proposal(k), mid=ids[0])
         assert not killed(fc), "a late answer killed the child"
@@ -420,3 +422,94 @@ def test_rate_limit_follows_a_commit(slow_rig, tmp_path):
              lambda: sum(rig.knocks().values()) >= 10, timeout=5,
              fail=pytest.fail)
     assert rig.knocks().get("rate-limited", 0) == limited, rig.knocks()
+
+
+def commit_knock(rig, tmp_path, max_age):
+    """A commit of the knock group with MAX_AGE."""
+    f = str(tmp_path / ("knock%d.conf" % max_age))
+    with open(f, "w") as fh:
+        fh.write("identity: { knock = { port = 47470; proof = false; "
+                 "rate = 100; burst = 100; max_age = %d; }; };\n" % max_age)
+    for args in (("load", "merge", f), ("commit",)):
+        subprocess.run([CORDONCTL, "-s", rig.cd.sock] + list(args),
+                       check=True, capture_output=True)
+
+
+def idle(fc, secs):
+    """SECS s of a taken-over child that only answers pings."""
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        m = fc.recv(min(0.5, max(0.01, end - time.monotonic())))
+        if m is not None and m[0] == PROC_T_PING:
+            fc.send(PROC_T_PONG, mid=m[1])
+
+
+def test_replay_after_max_age_raised(rig, tmp_path):
+    """Regression (atk18): the replay cache kept a nonce until timestamp
+    + max_age + leeway with the max_age of the moment, and forgot it
+    then.  A commit raising knock.max_age made the same knock fresh
+    again, and its nonce was no longer remembered: a captured knock
+    opened a second session.  The cache now keeps a nonce for the
+    largest max_age a configuration may set."""
+    commit_knock(rig, tmp_path, 1)
+    k = knock()
+    ts = struct.unpack(">Q", k[8:16])[0]
+    fc = fakechild.FakeChild(rig.cd.proc.pid, "identity")
+    try:
+        rig.send(k)
+        fc.send(IDENT_T_KNOCKED, proposal(k), mid=next_knock(fc))
+        wait_for("the knock accepted",
+                 lambda: rig.knocks().get("ok") == 1, timeout=5,
+                 fail=pytest.fail)
+        # Past ts + max_age (1) + leeway (30): the old entry's expiry.
+        idle(fc, ts + 1 + 30 + 2 - time.time())
+        commit_knock(rig, tmp_path, 600)
+        rig.send(k)
+        fc.send(IDENT_T_KNOCKED, proposal(k), mid=next_knock(fc))
+        wait_for("the replay judged",
+                 lambda: rig.knocks().get("ok", 0) +
+                 rig.knocks().get("replay", 0) >= 2, timeout=5,
+                 fail=pytest.fail)
+    finally:
+        fc.close()
+    assert rig.knocks().get("ok") == 1, rig.knocks()
+    assert rig.knocks().get("replay") == 1, rig.knocks()
+
+
+US2 = "192.0.2.11"
+
+
+def knock_from(src):
+    """knock() signed for SRC."""
+    k = knock()
+    return k[:32] + socket.inet_aton(src) + bytes(12) + k[48:]
+
+
+def send_from(rig, src, dgram):
+    code = ("import socket,sys\n"
+            "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            "s.bind((%r,0))\n"
+            "s.sendto(bytes.fromhex(sys.argv[1]),(%r,%d))\n" % (src, SRV, PORT))
+    subprocess.run(["ip", "netns", "exec", rig.ns, "/usr/bin/python3", "-c",
+                    code, dgram.hex()], check=True)
+
+
+def test_answers_swapped_between_sources_kill(rig):
+    """A taken-over child answers the knock of one source with the
+    account of another source's pending knock (each a true account of
+    some datagram): cordond binds the answer to its request's datagram,
+    so this is a lie (killed), and no session opens for either."""
+    rig.ip("addr", "add", US2 + "/24", "dev", rig.ns + "c")
+    k1, k2 = knock_from(US), knock_from(US2)
+    fc = fakechild.FakeChild(rig.cd.proc.pid, "identity")
+    try:
+        send_from(rig, US, k1)
+        id1 = next_knock(fc)
+        send_from(rig, US2, k2)
+        next_knock(fc)
+        fc.send(IDENT_T_KNOCKED, proposal(k2), mid=id1)
+        assert killed(fc), "an answer for another datagram was taken"
+    finally:
+        fc.close()
+    assert rig.knocks().get("ok", 0) == 0, rig.knocks()
+    assert rig.cd.once("session-list")["sessions"] == []

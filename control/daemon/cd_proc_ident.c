@@ -304,6 +304,7 @@ cd_knock_in(void *arg, const struct dpc_msg_knock *k)
 	if (s == NULL || s->knock == NULL || (k->af != 4 && k->af != 6))
 		return;
 	memcpy(m.src, k->src, k->af == 4 ? 4 : 16);
+	cd_knock_follow(d);
 	if (cd_knock_admit(s->knock, k, m.src, c) < 0)
 		return;
 	m.now_ms = clk_unix_s() * 1000 + (clk_mono_ms() % 1000);

@@ -333,9 +333,6 @@ cd_sess_switch(struct cd *d)
 	/* A commit's issuers (a compaction or new geo keeps them). */
 	if (s->ident_conf != d->run.conf || s->ident_rev != d->run.rev)
 		cd_ident_load(d);
-	/* Its knock age and rate: the limits are applied on this side. */
-	if (s->knock != NULL)
-		cd_knock_follow(d);
 }
 
 void

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct dp_ctx;
 
@@ -26,8 +27,20 @@ int dp_sandbox_caps(const struct dp_ctx *ctx, uint64_t *caps, char *err,
 /* Enters the sandbox (main lcore, before the workers run): 0 or -1. */
 int dp_sandbox_enter(struct dp_ctx *ctx);
 
-/* Every thread of the process down to CAPS, with no_new_privs. */
-int dp_sandbox_drop_caps(uint64_t caps);
+/* Every thread of the process down to CAPS, with no_new_privs, as
+ * UID:GID (no supplementary group) unless UID is 0, restricted by the
+ * Landlock ruleset RS unless -1. */
+int dp_sandbox_drop_caps(uint64_t caps, uid_t uid, gid_t gid, int rs);
+
+/* The ids of DPC_DP_USER, never root's: 0, or -1 with errno. */
+int dp_sandbox_user(uid_t *uid, gid_t *gid);
+/* The folders written after start, given to UID and opened. 0 or -1. */
+int dp_sandbox_dirs(struct dp_ctx *ctx, uid_t uid);
+
+/* The running kernel's Landlock ABI, 0 when it has none or it is off. */
+int dp_sandbox_ll_abi(void);
+/* The ruleset for CTX's folders under ABI (> 0): its fd, or -1. */
+int dp_sandbox_ll_ruleset(const struct dp_ctx *ctx, int abi);
 
 /* The seccomp allow-list for the drivers of CTX's ports. */
 int dp_sandbox_seccomp(const struct dp_ctx *ctx);

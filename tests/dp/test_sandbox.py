@@ -110,11 +110,23 @@ def _vdevs(driver, tmp):
     return ["net_tap0,iface=cdptap0", "net_tap1,iface=cdptap1"]
 
 
+def _dp_ids():
+    import pwd
+    pw = pwd.getpwnam("cordon-dp")
+    return pw.pw_uid, pw.pw_gid
+
+
 def _check_threads(pid, caps):
     files = _threads(pid)
+    uid, gid = _dp_ids()
+    assert uid != 0 and gid != 0
     assert len(files) >= 3  # main, a worker, the interrupt thread
     for f in files:
         st = _status(f)
+        # the user cordon-dp in all four places; no other group
+        assert st["Uid"].split() == [str(uid)] * 4, (f, st["Uid"])
+        assert st["Gid"].split() == [str(gid)] * 4, (f, st["Gid"])
+        assert st["Groups"] == "", (f, st["Groups"])
         assert st["Seccomp"] == "2", (f, st["Seccomp"])
         assert st["NoNewPrivs"] == "1", f
         for s in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb"):
@@ -151,6 +163,65 @@ def test_sandbox_forbidden_syscall_kills(tmp_path, cordon_dp):
     finally:
         r.stop()
     assert rc == -signal.SIGSYS, (rc, r.text())
+
+
+def _sysc_write(tmp_path, target):
+    """The test build with CDP_TEST_WRITE=TARGET: SIGUSR2 makes the main
+    thread try to create TARGET after the sandbox; the errno it got."""
+    binary = os.path.join(os.path.dirname(dplib.cordon_dp_path()),
+                          "tests", "cordon-dp-sysc")
+    stats = tmp_path / "stats.json"
+    os.environ["CDP_TEST_WRITE"] = target
+    try:
+        r = Run(tmp_path, _vdevs("net_null", tmp_path), binary=binary,
+                extra=["--stats-file", str(stats)])
+    finally:
+        del os.environ["CDP_TEST_WRITE"]
+    try:
+        r.hello()
+        r.proc.send_signal(signal.SIGUSR2)
+        wait_for(lambda: "sysc-write" in r.text() or r.dead(),
+                 "the write attempt")
+        line = [x for x in r.text().splitlines() if "sysc-write" in x][0]
+        # it goes on enforcing: answers, and still writes its stats
+        wait_for(lambda: stats.exists(), "the stats file")
+        os.unlink(str(stats))
+        wait_for(lambda: stats.exists(), "the stats file again")
+        r.hello()
+        assert not r.dead(), r.text()
+    finally:
+        assert r.stop() == 0, r.text()
+    return int(line.split()[-1])
+
+
+def test_sandbox_write_outside_landlock(tmp_path, cordon_dp):
+    """A folder the user cordon-dp owns, outside the folders cordon-dp
+    writes: only Landlock stands in the way, and it refuses (EACCES);
+    cordon-dp goes on enforcing."""
+    import shutil
+    import tempfile
+    uid, gid = _dp_ids()
+    top = tempfile.mkdtemp(prefix="cdp-sb-", dir="/tmp")
+    try:
+        os.chmod(top, 0o755)
+        other = os.path.join(top, "theirs")
+        os.mkdir(other)
+        os.chown(other, uid, gid)
+        # the user alone may write there (no Landlock): the test is fair
+        subprocess.run(["setpriv", "--reuid", str(uid), "--regid", str(gid),
+                        "--clear-groups", "touch", other + "/y"],
+                       check=True)
+        assert _sysc_write(tmp_path, other + "/x") == 13
+        assert not os.path.exists(other + "/x")
+    finally:
+        shutil.rmtree(top)
+
+
+def test_sandbox_write_root_file_refused(tmp_path, cordon_dp):
+    """A root-owned system folder: refused (no longer uid 0)."""
+    target = "/etc/cordon-dp-sysc-%s" % uuid.uuid4().hex[:8]
+    assert _sysc_write(tmp_path, target) == 13
+    assert not os.path.exists(target)
 
 
 def test_sandbox_forbidden_syscall_not_in_default_build(tmp_path, cordon_dp):
@@ -197,7 +268,7 @@ def test_sandbox_telemetry(tmp_path, cordon_dp):
 # What cordond keeps for itself and the cordon-dp it starts (cd_privs.c):
 # CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER KILL SETPCAP NET_ADMIN NET_RAW
 # IPC_LOCK SYS_RAWIO SYS_ADMIN SYS_NICE SYS_RESOURCE.
-CORDOND_CAPS = [0, 1, 2, 3, 5, 8, 12, 13, 14, 17, 21, 23, 24]
+CORDOND_CAPS = [0, 1, 2, 3, 5, 6, 7, 8, 12, 13, 14, 17, 21, 23, 24]
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 
 
@@ -232,4 +303,4 @@ def test_sandbox_without_setpcap_refuses(tmp_path, cordon_dp):
     r = Run(tmp_path, _vdevs("net_null", tmp_path),
             preexec=_as_cordond(keep), started=False)
     assert r.proc.wait(timeout=dplib.TIMEOUT) == 1
-    assert "cannot lower the capabilities" in r.text()
+    assert "cannot lower the privileges" in r.text()

@@ -1,0 +1,47 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util/sysuser.h"
+
+int
+sysuser_ids(const char *name, uid_t *uid, gid_t *gid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int rc = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+
+	if (rc != 0 || res == NULL) {
+		errno = rc ? rc : ENOENT;
+		return -1;
+	}
+	/* root, or root's group, would be no sandbox at all */
+	if (pw.pw_uid == 0 || pw.pw_gid == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	*uid = pw.pw_uid;
+	*gid = pw.pw_gid;
+	return 0;
+}
+
+int
+sysuser_dir_of(const char *path, int flags)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if (snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path),
+	             path) >= (int)sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(dir, flags | O_DIRECTORY | O_CLOEXEC);
+}

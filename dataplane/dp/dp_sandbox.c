@@ -247,6 +247,13 @@ dp_sb_test_write(int sig)
 		close(fd);
 }
 
+/* CDP_TEST_NO_LANDLOCK: as on a kernel without Landlock. */
+static int
+dp_sb_test_ll_abi(void)
+{
+	return getenv("CDP_TEST_NO_LANDLOCK") ? 0 : dp_sandbox_ll_abi();
+}
+
 static void
 dp_sb_test_arm(void)
 {
@@ -254,6 +261,12 @@ dp_sb_test_arm(void)
 	signal(SIGUSR2, dp_sb_test_path ? dp_sb_test_write : dp_sb_test_exec);
 }
 #else
+static int
+dp_sb_test_ll_abi(void)
+{
+	return dp_sandbox_ll_abi();
+}
+
 static void
 dp_sb_test_arm(void)
 {
@@ -296,7 +309,7 @@ dp_sb_landlock(struct dp_ctx *ctx)
 {
 	int rs;
 
-	if ((ctx->landlock_abi = dp_sandbox_ll_abi()) <= 0) {
+	if ((ctx->landlock_abi = dp_sb_test_ll_abi()) <= 0) {
 		fprintf(stderr,
 		    "cordon-dp: sandbox: warning: Landlock is not available "
 		    "(kernel without it, or disabled): the files %s may "

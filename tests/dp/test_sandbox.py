@@ -165,18 +165,21 @@ def test_sandbox_forbidden_syscall_kills(tmp_path, cordon_dp):
     assert rc == -signal.SIGSYS, (rc, r.text())
 
 
-def _sysc_write(tmp_path, target):
-    """The test build with CDP_TEST_WRITE=TARGET: SIGUSR2 makes the main
-    thread try to create TARGET after the sandbox; the errno it got."""
+def _sysc_write(tmp_path, target, env=None):
+    """The test build with CDP_TEST_WRITE=TARGET (and ENV): SIGUSR2 makes
+    the main thread try to create TARGET after the sandbox; the errno it
+    got."""
     binary = os.path.join(os.path.dirname(dplib.cordon_dp_path()),
                           "tests", "cordon-dp-sysc")
     stats = tmp_path / "stats.json"
-    os.environ["CDP_TEST_WRITE"] = target
+    env = dict(env or {}, CDP_TEST_WRITE=target)
+    os.environ.update(env)
     try:
         r = Run(tmp_path, _vdevs("net_null", tmp_path), binary=binary,
                 extra=["--stats-file", str(stats)])
     finally:
-        del os.environ["CDP_TEST_WRITE"]
+        for k in env:
+            del os.environ[k]
     try:
         r.hello()
         r.proc.send_signal(signal.SIGUSR2)
@@ -194,27 +197,47 @@ def _sysc_write(tmp_path, target):
     return int(line.split()[-1])
 
 
-def test_sandbox_write_outside_landlock(tmp_path, cordon_dp):
+def _theirs(top):
+    """A folder of the user cordon-dp's in TOP, which it may write
+    (checked without Landlock); its path."""
+    uid, gid = _dp_ids()
+    os.chmod(top, 0o755)
+    other = os.path.join(top, "theirs")
+    os.mkdir(other)
+    os.chown(other, uid, gid)
+    subprocess.run(["setpriv", "--reuid", str(uid), "--regid", str(gid),
+                    "--clear-groups", "touch", other + "/y"], check=True)
+    return other
+
+
+@pytest.mark.parametrize("landlock", [True, False])
+def test_sandbox_write_outside_landlock(tmp_path, cordon_dp, landlock):
     """A folder the user cordon-dp owns, outside the folders cordon-dp
     writes: only Landlock stands in the way, and it refuses (EACCES);
-    cordon-dp goes on enforcing."""
+    cordon-dp goes on enforcing.  Without Landlock (the test build's
+    CDP_TEST_NO_LANDLOCK) cordon-dp warns, runs on as its user, and that
+    folder is writable: what cordon-dp(8) says of that case."""
     import shutil
     import tempfile
-    uid, gid = _dp_ids()
     top = tempfile.mkdtemp(prefix="cdp-sb-", dir="/tmp")
     try:
-        os.chmod(top, 0o755)
-        other = os.path.join(top, "theirs")
-        os.mkdir(other)
-        os.chown(other, uid, gid)
-        # the user alone may write there (no Landlock): the test is fair
-        subprocess.run(["setpriv", "--reuid", str(uid), "--regid", str(gid),
-                        "--clear-groups", "touch", other + "/y"],
-                       check=True)
-        assert _sysc_write(tmp_path, other + "/x") == 13
-        assert not os.path.exists(other + "/x")
+        other = _theirs(top)
+        env = {} if landlock else {"CDP_TEST_NO_LANDLOCK": "1"}
+        err = _sysc_write(tmp_path, other + "/x", env)
+        assert err == (13 if landlock else 0)
+        assert os.path.exists(other + "/x") != landlock
+        warned = "Landlock is not available" in \
+            (tmp_path / "out.txt").read_text()
+        assert warned != landlock
     finally:
         shutil.rmtree(top)
+
+
+def test_sandbox_no_landlock_still_not_root(tmp_path, cordon_dp):
+    """Without Landlock the user still bounds the writes: /etc refused."""
+    target = "/etc/cordon-dp-sysc-%s" % uuid.uuid4().hex[:8]
+    assert _sysc_write(tmp_path, target, {"CDP_TEST_NO_LANDLOCK": "1"}) == 13
+    assert not os.path.exists(target)
 
 
 def test_sandbox_write_root_file_refused(tmp_path, cordon_dp):

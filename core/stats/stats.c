@@ -246,8 +246,8 @@ stats_write_file(const struct stats *s, const struct stats_names *n,
 }
 
 int
-stats_write_fileat(const struct stats *s, const struct stats_names *n,
-    int dfd, const char *name)
+stats_write_fileat(const struct stats *s, const struct stats_names *n, int dfd,
+    const char *name)
 {
 	char tmp[4096];
 	FILE *f;

@@ -240,8 +240,7 @@ dp_sb_test_write(int sig)
 	int fd = open(dp_sb_test_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 
 	(void)sig;
-	printf("sysc-write %s errno %d\n", dp_sb_test_path,
-	    fd < 0 ? errno : 0);
+	printf("sysc-write %s errno %d\n", dp_sb_test_path, fd < 0 ? errno : 0);
 	fflush(stdout);
 	if (fd >= 0)
 		close(fd);

@@ -3,9 +3,11 @@
  * EAL is up, the ports started and the channel listening, the process
  * needs no more privilege than its drivers use per packet and per
  * control request: every thread keeps only those capabilities (from
- * its effective, permitted, inheritable and bounding sets), gets
- * no_new_privs, and the whole process a seccomp allow-list whose
- * default action kills it (fail closed: cordond restarts it).
+ * its effective, permitted, inheritable and bounding sets), runs as the
+ * user DPC_DP_USER, may write only beneath the folders it writes
+ * (Landlock, where the kernel has it), gets no_new_privs, and the whole
+ * process a seccomp allow-list whose default action kills it (fail
+ * closed: cordond restarts it).
  */
 #ifndef CORDON_DP_SANDBOX_H
 #define CORDON_DP_SANDBOX_H

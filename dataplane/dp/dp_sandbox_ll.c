@@ -40,11 +40,12 @@ struct dp_ll_attr {
 };
 
 #define DP_LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
-#define DP_LL_WRITE                                                          \
-	(DP_LL_READ | LANDLOCK_ACCESS_FS_WRITE_FILE |                        \
-	    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | \
-	    LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_DIR |      \
-	    LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_TRUNCATE)
+/* Regular files only: the stats file (.tmp, rename), evidence files
+ * (made, pruned); no folder, socket or link is made after start. */
+#define DP_LL_WRITE                                                            \
+	(DP_LL_READ | LANDLOCK_ACCESS_FS_WRITE_FILE |                          \
+	    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |     \
+	    LANDLOCK_ACCESS_FS_TRUNCATE)
 
 int
 dp_sandbox_ll_abi(void)
@@ -87,8 +88,7 @@ dp_ll_beneath(int rs, int dfd, uint64_t rights, uint64_t handled)
 
 /* The same for PATH, opened here; missing: nothing to allow. */
 static int
-dp_ll_beneath_path(int rs, const char *path, uint64_t rights,
-    uint64_t handled)
+dp_ll_beneath_path(int rs, const char *path, uint64_t rights, uint64_t handled)
 {
 	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
 
@@ -107,8 +107,8 @@ dp_sandbox_ll_ruleset(const struct dp_ctx *ctx, int abi)
 	int rs;
 
 	dp_ll_handled(abi, &a);
-	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &a, sizeof(a),
-	         0)) < 0)
+	rs = (int)syscall(SYS_landlock_create_ruleset, &a, sizeof(a), 0);
+	if (rs < 0)
 		return -1;
 	snprintf(proc, sizeof(proc), "/proc/%d", (int)getpid());
 	if (dp_ll_beneath(rs, ctx->stats_dfd, DP_LL_WRITE, a.fs) != 0 ||

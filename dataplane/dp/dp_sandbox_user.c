@@ -79,10 +79,10 @@ dp_sandbox_dirs(struct dp_ctx *ctx, uid_t uid)
 	if (ctx->stats_file) {
 		base = strrchr(ctx->stats_file, '/');
 		base = base ? base + 1 : ctx->stats_file;
-		if ((ctx->stats_dfd = dp_sb_open_dir(ctx->stats_file, 1,
-		         uid)) < 0) {
-			fprintf(stderr, "cordon-dp: sandbox: the folder of "
-			                "%s: %s\n",
+		ctx->stats_dfd = dp_sb_open_dir(ctx->stats_file, 1, uid);
+		if (ctx->stats_dfd < 0) {
+			fprintf(stderr,
+			    "cordon-dp: sandbox: the folder of %s: %s\n",
 			    ctx->stats_file, strerror(errno));
 			return -1;
 		}

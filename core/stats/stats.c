@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -255,7 +256,12 @@ stats_write_fileat(const struct stats *s, const struct stats_names *n, int dfd,
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
 		return -1;
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* A new file: never through a link left in the folder (a link
+	 * to a file of root's, were cordon-dp root when it writes). */
+	if (unlinkat(dfd, tmp, 0) != 0 && errno != ENOENT)
+		return -1;
+	fd = openat(dfd, tmp,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
 	if ((f = fdopen(fd, "w")) == NULL) {

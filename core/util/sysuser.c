@@ -29,19 +29,28 @@ sysuser_ids(const char *name, uid_t *uid, gid_t *gid)
 }
 
 int
-sysuser_dir_of(const char *path, int flags)
+sysuser_dir_name(const char *path, char *dir, size_t len)
 {
-	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 
 	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
+		snprintf(dir, len, ".");
 	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else if (snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path),
-	             path) >= (int)sizeof(dir)) {
+		snprintf(dir, len, "/");
+	else if (snprintf(dir, len, "%.*s", (int)(slash - path), path) >=
+	         (int)len) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	return 0;
+}
+
+int
+sysuser_dir_of(const char *path, int flags)
+{
+	char dir[PATH_MAX];
+
+	if (sysuser_dir_name(path, dir, sizeof(dir)) != 0)
+		return -1;
 	return open(dir, flags | O_DIRECTORY | O_CLOEXEC);
 }

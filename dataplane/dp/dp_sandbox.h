@@ -12,6 +12,7 @@
 #ifndef CORDON_DP_SANDBOX_H
 #define CORDON_DP_SANDBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -38,6 +39,17 @@ int dp_sandbox_drop_caps(uint64_t caps, uid_t uid, gid_t gid, int rs);
 int dp_sandbox_user(uid_t *uid, gid_t *gid);
 /* The folders written after start, given to UID and opened. 0 or -1. */
 int dp_sandbox_dirs(struct dp_ctx *ctx, uid_t uid);
+
+/* True when NAME is a file the writer of a folder makes (BASE: the
+ * stats file's name). */
+typedef bool dp_sb_mine_fn(const char *name, const char *base);
+/*
+ * Folder FD given to UID when it is a folder of its own: UID's already,
+ * or root's, no shared or sticky folder nor the root, holding only
+ * MINE's regular files (dp_sandbox_own.c).  0, or -1 with WHY said.
+ */
+int dp_sandbox_own(int fd, uid_t uid, const char *base, dp_sb_mine_fn *mine,
+    char *why, size_t len);
 
 /* The running kernel's Landlock ABI, 0 when it has none or it is off. */
 int dp_sandbox_ll_abi(void);

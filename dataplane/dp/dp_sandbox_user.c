@@ -2,13 +2,17 @@
  * The user cordon-dp's steady state runs as (DPC_DP_USER, made by
  * cordond; cordon-dp(8), SANDBOX) and the folders it writes after start:
  * the stats file's and the evidence folder.  While still root, cordon-dp
- * gives them to that user and opens them: after the drop it reaches
- * them by these descriptors, so the folders above them need not let the
- * user through (a test's folder of mode 0700, /var/lib/cordon).
+ * takes them over and opens them: after the drop it reaches them by
+ * these descriptors, so the folders above them need not let the user
+ * through (a test's folder of mode 0700, /var/lib/cordon).
+ *
+ * A folder is handed to the packet parser only when nothing in it is
+ * anybody else's: a folder of its own (dp_sandbox_own.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +21,7 @@
 #include "dataplane/dp/dp.h"
 #include "dataplane/dp/dp_evid.h"
 #include "dataplane/dp/dp_sandbox.h"
+#include "core/evid/evid_pcap.h"
 #include "core/util/sysuser.h"
 #include "wire/dpc_proto.h"
 
@@ -26,84 +31,90 @@ dp_sandbox_user(uid_t *uid, gid_t *gid)
 	return sysuser_ids(DPC_DP_USER, uid, gid);
 }
 
-/*
- * Folder FD the user's: already, or root's (given over, its group and
- * mode kept, the owner's rwx added).  A folder of another user is
- * refused: cordon-dp takes nothing from anybody but root.
- */
-static int
-dp_sb_claim(int fd, uid_t uid)
+/* The stats writer's names: the file and its .tmp (stats.c). */
+static bool
+dp_sb_stats_mine(const char *name, const char *base)
 {
-	struct stat st;
+	size_t n = strlen(base);
 
-	if (fstat(fd, &st) != 0)
-		return -1;
-	if (st.st_uid == uid && (st.st_mode & 0700) == 0700)
-		return 0;
-	if (st.st_uid != 0 && st.st_uid != uid) {
-		errno = EPERM;
-		return -1;
-	}
-	if (fchown(fd, uid, (gid_t)-1) != 0 ||
-	    fchmod(fd, (st.st_mode & 07777) | 0700) != 0)
-		return -1;
-	return 0;
+	return strncmp(name, base, n) == 0 &&
+	       (name[n] == '\0' || strcmp(name + n, ".tmp") == 0);
 }
 
-/* PATH's folder (PARENT: the folder PATH is in), opened and claimed;
- * -1. */
-static int
-dp_sb_open_dir(const char *path, int parent, uid_t uid)
+/* The evidence writer's names (evid_pcap.c). */
+static bool
+dp_sb_evid_mine(const char *name, const char *base)
 {
-	int fd = parent ? sysuser_dir_of(path, O_RDONLY)
-	                : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	(void)base;
+	return evid_name_ok(name);
+}
 
-	if (fd < 0)
-		return -1;
-	if (dp_sb_claim(fd, uid) != 0) {
-		int e = errno;
+/* DIR made (mode 0750, root's) when missing and its parent exists,
+ * then opened and claimed (dp_sandbox_own); -1 with the reason said. */
+static int
+dp_sb_open_dir(const char *dir, const char *base, dp_sb_mine_fn *mine,
+    uid_t uid)
+{
+	char why[128] = "";
+	int fd;
 
-		close(fd);
-		errno = e;
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		fprintf(stderr, "cordon-dp: sandbox: %s: %s\n", dir,
+		    strerror(errno));
 		return -1;
 	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		snprintf(why, sizeof(why), "%s",
+		    errno == ELOOP || errno == ENOTDIR
+		        ? "a symlink, or not a folder"
+		        : strerror(errno));
+	else if (dp_sandbox_own(fd, uid, base, mine, why, sizeof(why)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		fprintf(stderr,
+		    "cordon-dp: sandbox: will not take over the folder %s: "
+		    "%s; give cordon-dp a folder of its own (or create it "
+		    "owned by %s)\n",
+		    dir, why, DPC_DP_USER);
 	return fd;
+}
+
+/* The stats file's folder ("." without a '/'), its name in BASE. */
+static int
+dp_sb_stats_dir(struct dp_ctx *ctx, uid_t uid)
+{
+	const char *path = ctx->stats_file, *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+
+	if (sysuser_dir_name(path, dir, sizeof(dir)) != 0) {
+		fprintf(stderr, "cordon-dp: sandbox: %s: too long\n", path);
+		return -1;
+	}
+	ctx->stats_name = slash ? slash + 1 : path;
+	ctx->stats_dfd =
+	    dp_sb_open_dir(dir, ctx->stats_name, dp_sb_stats_mine, uid);
+	return ctx->stats_dfd < 0 ? -1 : 0;
 }
 
 int
 dp_sandbox_dirs(struct dp_ctx *ctx, uid_t uid)
 {
 	const char *evid = ctx->conf->evid_files.dir;
-	const char *base;
 
-	if (ctx->stats_file) {
-		base = strrchr(ctx->stats_file, '/');
-		base = base ? base + 1 : ctx->stats_file;
-		ctx->stats_dfd = dp_sb_open_dir(ctx->stats_file, 1, uid);
-		if (ctx->stats_dfd < 0) {
-			fprintf(stderr,
-			    "cordon-dp: sandbox: the folder of %s: %s\n",
-			    ctx->stats_file, strerror(errno));
-			return -1;
-		}
-		ctx->stats_name = base;
-	}
+	if (ctx->stats_file && dp_sb_stats_dir(ctx, uid) != 0)
+		return -1;
 	/* The evidence folder is made when first needed; its parent (the
 	 * state folder) may be missing when evidence is not in use. */
 	if (evid[0] == '\0')
 		return 0;
-	if (mkdir(evid, 0750) != 0 && errno != EEXIST) {
-		if (errno == ENOENT)
-			return 0;
-		fprintf(stderr, "cordon-dp: sandbox: %s: %s\n", evid,
-		    strerror(errno));
+	if (mkdir(evid, 0750) != 0 && errno == ENOENT)
+		return 0;
+	if ((ctx->evid_dfd = dp_sb_open_dir(evid, "", dp_sb_evid_mine,
+	         uid)) < 0)
 		return -1;
-	}
-	if ((ctx->evid_dfd = dp_sb_open_dir(evid, 0, uid)) < 0) {
-		fprintf(stderr, "cordon-dp: sandbox: %s: %s\n", evid,
-		    strerror(errno));
-		return -1;
-	}
 	dp_evid_use_dir(ctx, ctx->evid_dfd);
 	return 0;
 }

@@ -45,12 +45,12 @@ def _threads(pid):
 
 class Run:
     def __init__(self, tmp, vdevs, binary=None, extra=(), netns=None,
-                 eal=(), preexec=None, started=True):
+                 eal=(), preexec=None, started=True, conf_extra=()):
         conf = dplib.render_conf(
             str(tmp / "t.conf"),
             ports=[dict(p, device=v.split(",")[0])
                    for p, v in zip(PORTS, vdevs)],
-            overrides=[("192.0.2.0/24", "US")])
+            overrides=[("192.0.2.0/24", "US")], extra=conf_extra)
         self.sock = str(tmp / "dp.sock")
         self.out = str(tmp / "out.txt")
         cmd = ([binary or dplib.cordon_dp_path()] + dplib.EAL_BASE +
@@ -171,7 +171,7 @@ def _sysc_write(tmp_path, target, env=None):
     got."""
     binary = os.path.join(os.path.dirname(dplib.cordon_dp_path()),
                           "tests", "cordon-dp-sysc")
-    stats = tmp_path / "stats.json"
+    stats = tmp_path / "stats" / "stats.json"
     env = dict(env or {}, CDP_TEST_WRITE=target)
     os.environ.update(env)
     try:

@@ -89,7 +89,8 @@ class Dp:
         self.dir = workdir
         self.conf = conf
         self.sock = os.path.join(workdir, "dp.sock")
-        self.stats_file = os.path.join(workdir, "stats.json")
+        # a folder of its own: cordon-dp takes it over (cordon-dp(8))
+        self.stats_file = os.path.join(workdir, "stats", "stats.json")
         self.tool = dpc_tool_path()
         rx = os.path.join(workdir, "in.pcap")
         dplib.pcap_write(rx, frames)

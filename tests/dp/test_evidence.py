@@ -240,7 +240,7 @@ def test_live_evidence_kill9_then_restart(render_conf, tmp_path):
                        overrides=cases.OVERRIDES, extra=_evid_group(ev))
     rx = str(tmp_path / "rx.pcap")
     dplib.pcap_write(rx, _flow(cases.CN4, 45001, 3))
-    stats = str(tmp_path / "stats.json")
+    stats = str(tmp_path / "stats" / "stats.json")
     cmd = [dplib.cordon_dp_path()] + dplib.EAL_BASE + [
         "--vdev=net_pcap0,rx_pcap=%s,tx_pcap=%s" % (rx, tmp_path / "o.pcap"),
         "--vdev=net_pcap1,rx_pcap=%s,tx_pcap=%s" % (

@@ -183,7 +183,7 @@ def _private_tmpfs(path, size):
     assert libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
     os.makedirs(path)
     return libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0,
-                      b"size=%d" % size) == 0
+                      b"size=%d,mode=0750" % size) == 0  # not 1777
 
 
 def test_live_evidence_disk_full(render_conf, tmp_path):

@@ -915,6 +915,10 @@ def test_dataplane_user_and_landlock(cd):
     assert _dp_threads_ids(dp["pid"]) == ids
     evid = os.path.join(cd.dir, "state", "evidence")
     assert os.stat(evid).st_uid == pw.pw_uid
+    # the evidence folder is one of its own; the state folder is never
+    # taken (cordond's store is there)
+    assert os.stat(os.path.dirname(evid)).st_uid == 0
+    assert all(n.startswith("evidence-") for n in os.listdir(evid))
     os.kill(dp["pid"], signal.SIGKILL)
 
     def restarted():

@@ -16,6 +16,9 @@
 #define DPC_PROTO_VERSION 4
 #define DPC_MSG_MAX       4096u /* header + payload, either direction */
 #define DPC_MSG_FDS       3u    /* at most, per message */
+/* The system user cordon-dp's steady state runs as (cordon-dp(8),
+ * SANDBOX): cordond makes it, cordon-dp takes it. */
+#define DPC_DP_USER "cordon-dp"
 #define DPC_WIRE_HASH     32
 #define DPC_WIRE_PORTS    16
 #define DPC_WIRE_NAME     32
@@ -65,7 +68,8 @@ struct dpc_msg_status {
 	/* sizeof(struct top_sketch): STATS_COUNT of them follow the
 	 * counters in their memfd (core/top, since version 4) */
 	uint32_t top_size;
-	uint32_t pad;
+	uint16_t sandbox;  /* 1: cordon-dp(8) SANDBOX, 0: --no-sandbox */
+	uint16_t landlock; /* the sandbox's Landlock ABI, 0: without */
 	char port[DPC_WIRE_PORTS][DPC_WIRE_NAME];
 };
 

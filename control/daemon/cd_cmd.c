@@ -191,6 +191,22 @@ cd_hash_json(const uint8_t *h)
 	return json_string(hex);
 }
 
+/* What confines cordon-dp (cordon-dp(8), SANDBOX). */
+static const char *
+cd_dp_sandbox(const struct cd *d)
+{
+	static char s[32];
+
+	if (d->dp_state != CD_DP_UP)
+		return "";
+	if (!d->dpst.sandbox)
+		return "off";
+	if (d->dpst.landlock == 0)
+		return "no-landlock";
+	snprintf(s, sizeof(s), "landlock-%u", d->dpst.landlock);
+	return s;
+}
+
 static json_t *
 cd_status_dp(struct cd *d)
 {
@@ -217,6 +233,7 @@ cd_status_dp(struct cd *d)
 	json_object_set_new(o, "workers",
 	    json_integer(up ? d->dpst.workers : 0));
 	json_object_set_new(o, "ports", json_string(ports));
+	json_object_set_new(o, "sandbox", json_string(cd_dp_sandbox(d)));
 	json_object_set_new(o, "started",
 	    json_integer(
 	        up ? (json_int_t)(d->dpst.started_unix_ns / 1000000000ull)

@@ -414,6 +414,8 @@ dpc_status_copy(const struct dpc_msg_status *w, struct dpc_status *st)
 	st->activated_unix_ns = w->activated_unix_ns;
 	st->workers = w->workers;
 	st->nports = w->nports;
+	st->sandbox = w->sandbox != 0;
+	st->landlock = w->landlock;
 	for (unsigned i = 0; i < w->nports; i++)
 		snprintf(st->port[i], DPC_NAME_MAX, "%.*s", DPC_NAME_MAX - 1,
 		    w->port[i]);

@@ -8,6 +8,7 @@
 #define CORDON_DPC_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -30,6 +31,8 @@ struct dpc_status {
 	uint64_t activated_unix_ns; /* when the current state went live */
 	uint32_t workers;
 	uint32_t nports;
+	bool sandbox;      /* cordon-dp(8) SANDBOX entered */
+	unsigned landlock; /* its Landlock ABI, 0: without Landlock */
 	char port[DPC_PORT_MAX][DPC_NAME_MAX];
 };
 

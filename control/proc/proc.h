@@ -201,7 +201,8 @@ extern const struct proc_def *const proc_defs[PROC_MAX];
  * buffer; every child down, to start at the first proc_tick.  0 or -1.
  */
 int proc_init(struct proc_set *s, void *arg);
-/* Creates the users and the empty root if missing; 0 or -1. */
+/* Creates the users (cordon-dp's too) and the empty root if missing;
+ * 0 or -1. */
 int proc_prepare(void);
 /* PROC_EMPTY_DIR (and /run/cordon) root's, not writable by others, the
  * root 0755 and empty; made when missing.  0, or -1 with errno. */

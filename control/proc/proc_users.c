@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "control/proc/proc.h"
+#include "core/util/sysuser.h"
+#include "wire/dpc_proto.h"
 
 #define PROC_USERADD "/usr/sbin/useradd"
 
@@ -47,22 +49,7 @@ proc_useradd(const char *name)
 int
 proc_user_ids(const char *name, uid_t *uid, gid_t *gid)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	int rc = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
-
-	if (rc != 0 || res == NULL) {
-		errno = rc ? rc : ENOENT;
-		return -1;
-	}
-	/* A child as root, or in root's group, would be no sandbox. */
-	if (pw.pw_uid == 0 || pw.pw_gid == 0) {
-		errno = EPERM;
-		return -1;
-	}
-	*uid = pw.pw_uid;
-	*gid = pw.pw_gid;
-	return 0;
+	return sysuser_ids(name, uid, gid);
 }
 
 static int
@@ -143,6 +130,9 @@ proc_prepare(void)
 {
 	bool any = false;
 
+	/* Not a child, but cordond starts it (cordon-dp(8), SANDBOX). */
+	if (proc_user(DPC_DP_USER) < 0)
+		return -1;
 	for (unsigned i = 0; i < PROC_MAX; i++) {
 		if (proc_defs[i] == NULL)
 			continue;

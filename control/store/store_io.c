@@ -12,22 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/sysuser.h"
 #include "control/store/store_int.h"
 
 int
 store_dir_sync(const char *path)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
 	int fd, rc;
 
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((fd = sysuser_dir_of(path, O_RDONLY)) < 0)
 		return -1;
 	rc = fsync(fd);
 	close(fd);

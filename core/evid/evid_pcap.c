@@ -36,10 +36,26 @@ evid_writer_init(struct evid_writer *w, const struct evid_conf *c,
 	memset(w, 0, sizeof(*w));
 	w->c = *c;
 	w->fd = -1;
+	w->dfd = -1;
 	w->write = write;
 	w->event = fn;
 	w->arg = arg;
 	return 0;
+}
+
+void
+evid_writer_use_dir(struct evid_writer *w, int dfd)
+{
+	w->dfd = dfd;
+}
+
+/* The folder, opened for reading its names; -1 when missing. */
+static int
+evid_dir_open(const struct evid_writer *w)
+{
+	if (w->dfd >= 0)
+		return openat(w->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return open(w->c.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static void
@@ -84,16 +100,22 @@ static int
 evid_open(struct evid_writer *w, uint64_t now)
 {
 	char path[EVID_DIR_MAX + EVID_NAME_MAX + 2];
+	int at = w->dfd >= 0 ? w->dfd : AT_FDCWD;
 	uint8_t h[24];
 
 	/* Made when first needed: the state folder may come later. */
-	if (mkdir(w->c.dir, 0750) != 0 && errno != EEXIST)
+	if (w->dfd < 0 && mkdir(w->c.dir, 0750) != 0 && errno != EEXIST)
 		return -1;
 	for (int tries = 0; w->fd < 0; tries++) {
 		evid_file_name(w, now, w->name);
-		snprintf(path, sizeof(path), "%s/%s", w->c.dir, w->name);
-		w->fd =
-		    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		if (w->dfd >= 0)
+			snprintf(path, sizeof(path), "%s", w->name);
+		else
+			snprintf(path, sizeof(path), "%s/%s", w->c.dir,
+			    w->name);
+		w->fd = openat(at, path,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0640);
 		if (w->fd < 0 && (errno != EEXIST || tries > 1000))
 			return -1;
 	}
@@ -107,7 +129,7 @@ evid_open(struct evid_writer *w, uint64_t now)
 		int err = errno;
 
 		close(w->fd);
-		unlink(path);
+		unlinkat(at, path, 0);
 		w->fd = -1;
 		errno = err;
 		return -1;
@@ -194,7 +216,7 @@ evid_prune(struct evid_writer *w, uint64_t now)
 	char(*names)[EVID_NAME_MAX];
 	int dfd, n;
 
-	if ((dfd = open(w->c.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((dfd = evid_dir_open(w)) < 0)
 		return;
 	names = calloc(EVID_PRUNE_MAX, EVID_NAME_MAX);
 	n = names ? evid_names(dfd, names, EVID_PRUNE_MAX) : -1;

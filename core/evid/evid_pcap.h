@@ -40,6 +40,9 @@ typedef void evid_event_fn(void *arg, enum evid_event ev, const char *file,
 struct evid_writer {
 	struct evid_conf c;
 	int fd; /* -1: no file open */
+	/* The folder opened once (evid_writer_use_dir), -1: by its path.
+	 * A sandboxed writer may not reach the folder by path. */
+	int dfd;
 	char name[EVID_NAME_MAX];
 	uint64_t size;     /* bytes in the open file */
 	uint64_t opened_s; /* unix s it was opened */
@@ -59,6 +62,9 @@ struct evid_writer {
  */
 int evid_writer_init(struct evid_writer *w, const struct evid_conf *c,
     evid_event_fn *fn, void *arg);
+
+/* From now on the files go to folder DFD (the writer's), not C->dir. */
+void evid_writer_use_dir(struct evid_writer *w, int dfd);
 
 /*
  * Appends one record at UNIX_NS: CAPLEN bytes of DATA (cut to the

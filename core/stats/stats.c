@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -241,16 +243,35 @@ int
 stats_write_file(const struct stats *s, const struct stats_names *n,
     const char *path)
 {
+	return stats_write_fileat(s, n, AT_FDCWD, path);
+}
+
+int
+stats_write_fileat(const struct stats *s, const struct stats_names *n, int dfd,
+    const char *name)
+{
 	char tmp[4096];
 	FILE *f;
+	int fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
 		return -1;
-	if ((f = fopen(tmp, "w")) == NULL)
+	/* A new file: never through a link left in the folder (a link
+	 * to a file of root's, were cordon-dp root when it writes). */
+	if (unlinkat(dfd, tmp, 0) != 0 && errno != ENOENT)
 		return -1;
+	fd = openat(dfd, tmp,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		unlinkat(dfd, tmp, 0);
+		return -1;
+	}
 	stats_print_json(s, n, f);
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		unlink(tmp);
+	if (fclose(f) != 0 || renameat(dfd, tmp, dfd, name) != 0) {
+		unlinkat(dfd, tmp, 0);
 		return -1;
 	}
 	return 0;

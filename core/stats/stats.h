@@ -197,5 +197,8 @@ void stats_print_json(const struct stats *s, const struct stats_names *n,
 /* Writes the JSON to PATH atomically (temp file + rename). 0 or -1. */
 int stats_write_file(const struct stats *s, const struct stats_names *n,
     const char *path);
+/* The same, as NAME in folder DFD (or AT_FDCWD). */
+int stats_write_fileat(const struct stats *s, const struct stats_names *n,
+    int dfd, const char *name);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/util/sysuser.h"
 #include "dataplane/ctl/ctl.h"
 #include "dataplane/ctl/ctl_int.h"
 #include "dataplane/dp/dp.h"
@@ -30,6 +32,8 @@ struct ctl {
 	int lfd;
 	int cfd;
 	int sndbuf; /* the client socket's SO_SNDBUF */
+	int dfd;    /* the socket's folder, for the unlink at exit */
+	const char *base;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	union {
 		uint8_t b[DPC_MSG_MAX + 1];
@@ -80,6 +84,17 @@ ctl_bind(struct ctl *c, const char *path)
 	return 0;
 }
 
+/* The socket's folder, held for the unlink at exit: the sandbox
+ * (cordon-dp(8), SANDBOX) may not reach it by its path any more. */
+static void
+ctl_dir_open(struct ctl *c)
+{
+	const char *slash = strrchr(c->path, '/');
+
+	c->base = slash ? slash + 1 : c->path;
+	c->dfd = sysuser_dir_of(c->path, O_PATH);
+}
+
 struct ctl *
 ctl_open(const char *path, struct dp_ctx *dp)
 {
@@ -105,6 +120,7 @@ ctl_open(const char *path, struct dp_ctx *dp)
 		free(c);
 		return NULL;
 	}
+	ctl_dir_open(c);
 	printf("cordon-dp: control: listening on %s\n", path);
 	return c;
 }
@@ -129,7 +145,13 @@ ctl_close(struct ctl *c)
 	if (c->cfd >= 0)
 		close(c->cfd);
 	close(c->lfd);
-	unlink(c->path);
+	/* In the sandbox only a folder of its user's lets it go; else
+	 * cordond removes it before the next start. */
+	if (c->dfd >= 0) {
+		unlinkat(c->dfd, c->base, 0);
+		close(c->dfd);
+	} else
+		unlink(c->path);
 	free(c);
 }
 
@@ -246,6 +268,8 @@ ctl_status_fill(const struct dp_ctx *dp, struct dpc_msg_status *s)
 	s->pol_layout = POL_LAYOUT_VERSION;
 	s->pol_size = sizeof(struct policy);
 	s->top_size = sizeof(struct top_sketch);
+	s->sandbox = !dp->no_sandbox;
+	s->landlock = (uint16_t)dp->landlock_abi;
 	for (unsigned i = 0; i < dp->nports && i < DPC_WIRE_PORTS; i++)
 		snprintf(s->port[i], sizeof(s->port[i]), "%s",
 		    dp->port[i].name);

@@ -190,6 +190,11 @@ struct dp_ctx {
 	struct rte_mempool *pool;
 	unsigned burst;
 	const char *stats_file;
+	/* The sandbox writes the stats file as STATS_NAME in folder
+	 * STATS_DFD, the evidence in EVID_DFD (-1: by path). */
+	int stats_dfd, evid_dfd;
+	const char *stats_name;
+	int landlock_abi; /* 0: the sandbox runs without Landlock */
 	const char *fill_pcap; /* --bench-fill: preload mbuf contents */
 	int mbuf_cache;        /* per-lcore mempool cache, -1: default */
 	int no_sandbox;        /* --no-sandbox: keep caps, no seccomp */

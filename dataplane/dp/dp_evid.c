@@ -235,6 +235,12 @@ dp_evid_open(struct dp_ctx *ctx)
 	return 0;
 }
 
+void
+dp_evid_use_dir(struct dp_ctx *ctx, int dfd)
+{
+	evid_writer_use_dir(&ctx->evid->w, dfd);
+}
+
 static uint64_t
 dp_evid_ns(const struct dp_evid *e, uint64_t tsc)
 {

@@ -46,6 +46,8 @@ dp_evid(struct dp_worker *w, const struct rte_mbuf *m,
 int dp_evid_create(struct dp_ctx *ctx, struct dp_worker *w, unsigned lcore);
 /* Main lcore: the writer (no file before the first record). */
 int dp_evid_open(struct dp_ctx *ctx);
+/* The files go to folder DFD from now on (the sandbox's, by its fd). */
+void dp_evid_use_dir(struct dp_ctx *ctx, int dfd);
 struct ctl;
 /* Main lcore, every tick: the rings into the files. */
 void dp_evid_drain(struct dp_ctx *ctx, struct ctl *ctl);

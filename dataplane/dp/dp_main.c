@@ -224,8 +224,11 @@ dp_stats_report(const struct dp_ctx *ctx, int text)
 		stats_print_text(&sum, &names, stdout);
 		fflush(stdout);
 	}
+	/* In the sandbox by the folder's fd (dp_sandbox_user.c). */
 	if (ctx->stats_file &&
-	    stats_write_file(&sum, &names, ctx->stats_file) != 0)
+	    stats_write_fileat(&sum, &names,
+	        ctx->stats_dfd >= 0 ? ctx->stats_dfd : AT_FDCWD,
+	        ctx->stats_dfd >= 0 ? ctx->stats_name : ctx->stats_file) != 0)
 		fprintf(stderr, "cordon-dp: cannot write %s\n",
 		    ctx->stats_file);
 }
@@ -471,6 +474,7 @@ static int
 dp_setup(struct dp_ctx *ctx, const struct policy *pol, struct geo_tables *geo)
 {
 	ctx->stats_fd = -1;
+	ctx->stats_dfd = ctx->evid_dfd = -1;
 	ctx->started_unix_ns = clk_unix_ns();
 	ctx->nworkers = ctx->conf->workers ? ctx->conf->workers
 	                                   : rte_lcore_count() - 1;

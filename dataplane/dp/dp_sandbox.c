@@ -11,9 +11,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -26,6 +28,7 @@
 
 #include "dataplane/dp/dp.h"
 #include "dataplane/dp/dp_sandbox.h"
+#include "wire/dpc_proto.h"
 
 /* Taken whatever the arguments. */
 static const char *const dp_sb_calls[] = {
@@ -224,12 +227,45 @@ dp_sb_test_exec(int sig)
 	execv(av[0], av);
 }
 
+/*
+ * With CDP_TEST_WRITE=PATH, SIGUSR2 instead attempts to create PATH and
+ * says on stdout how it went ("sysc-write PATH errno N"): the Landlock
+ * rules and the user must refuse it, and the process goes on.
+ */
+static const char *dp_sb_test_path;
+
+static void
+dp_sb_test_write(int sig)
+{
+	int fd = open(dp_sb_test_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+	(void)sig;
+	printf("sysc-write %s errno %d\n", dp_sb_test_path, fd < 0 ? errno : 0);
+	fflush(stdout);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* CDP_TEST_NO_LANDLOCK: as on a kernel without Landlock. */
+static int
+dp_sb_test_ll_abi(void)
+{
+	return getenv("CDP_TEST_NO_LANDLOCK") ? 0 : dp_sandbox_ll_abi();
+}
+
 static void
 dp_sb_test_arm(void)
 {
-	signal(SIGUSR2, dp_sb_test_exec);
+	dp_sb_test_path = getenv("CDP_TEST_WRITE");
+	signal(SIGUSR2, dp_sb_test_path ? dp_sb_test_write : dp_sb_test_exec);
 }
 #else
+static int
+dp_sb_test_ll_abi(void)
+{
+	return dp_sandbox_ll_abi();
+}
+
 static void
 dp_sb_test_arm(void)
 {
@@ -265,21 +301,60 @@ dp_sb_leak_check_off(void)
 }
 #endif
 
+/* The Landlock ruleset, or -1 with a warning when the kernel has none:
+ * the user's rights then bound the writes (cordon-dp(8), SANDBOX). */
+static int
+dp_sb_landlock(struct dp_ctx *ctx)
+{
+	int rs;
+
+	if ((ctx->landlock_abi = dp_sb_test_ll_abi()) <= 0) {
+		fprintf(stderr,
+		    "cordon-dp: sandbox: warning: Landlock is not available "
+		    "(kernel without it, or disabled): the files %s may "
+		    "write are bounded by its user only\n",
+		    DPC_DP_USER);
+		return -1;
+	}
+	if ((rs = dp_sandbox_ll_ruleset(ctx, ctx->landlock_abi)) < 0)
+		fprintf(stderr, "cordon-dp: sandbox: Landlock: %s\n",
+		    strerror(errno));
+	return rs;
+}
+
 int
 dp_sandbox_enter(struct dp_ctx *ctx)
 {
 	uint64_t caps;
 	char err[256];
+	uid_t uid;
+	gid_t gid;
+	int rs, rc;
 
 	if (dp_sandbox_caps(ctx, &caps, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cordon-dp: sandbox: %s\n", err);
 		return -1;
 	}
+	if (dp_sandbox_user(&uid, &gid) != 0) {
+		fprintf(stderr,
+		    "cordon-dp: sandbox: user %s: %s (cordond makes it; "
+		    "or useradd --system --user-group %s)\n",
+		    DPC_DP_USER, strerror(errno), DPC_DP_USER);
+		return -1;
+	}
+	if (dp_sandbox_dirs(ctx, uid) != 0)
+		return -1;
+	rs = dp_sb_landlock(ctx);
+	if (rs < 0 && ctx->landlock_abi > 0)
+		return -1;
 	dp_sb_test_arm();
 	dp_sb_leak_check_off();
-	if (dp_sandbox_drop_caps(caps) != 0) {
+	rc = dp_sandbox_drop_caps(caps, uid, gid, rs);
+	if (rs >= 0)
+		close(rs);
+	if (rc != 0) {
 		fprintf(stderr,
-		    "cordon-dp: sandbox: cannot lower the capabilities of "
+		    "cordon-dp: sandbox: cannot lower the privileges of "
 		    "every thread: %s\n",
 		    strerror(errno));
 		return -1;

@@ -30,6 +30,11 @@
 #define DP_CAP(c)     (1ULL << (c))
 #define DP_SB_SIG     (SIGRTMIN + 3)
 #define DP_SB_WAIT_MS 2000
+#ifdef SYS_landlock_restrict_self
+#define DP_SYS_landlock_restrict_self SYS_landlock_restrict_self
+#else
+#define DP_SYS_landlock_restrict_self 446
+#endif
 
 /*
  * By the driver of the port (virtual devices) or the kernel driver the
@@ -131,10 +136,32 @@ dp_sandbox_caps(const struct dp_ctx *ctx, uint64_t *caps, char *err,
 
 /* ---- the drop, thread by thread ---- */
 
-static uint64_t dp_sb_keep;
+static struct {
+	uint64_t keep;
+	uid_t uid;
+	gid_t gid;
+	int rs; /* Landlock ruleset, -1: none */
+} dp_sb;
 static volatile int dp_sb_done, dp_sb_failed;
 
-/* This thread's sets down to KEEP: async-signal-safe (raw calls only). */
+/* This thread as dp_sb.uid: ids belong to each thread in the kernel (the
+ * raw calls; glibc's would signal every thread itself).  KEEPCAPS keeps
+ * the permitted set across; the caller puts back the effective one. */
+static int
+dp_sb_thread_ids(void)
+{
+	if (dp_sb.uid == 0)
+		return 0;
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 ||
+	    syscall(SYS_setgroups, 0, NULL) != 0 ||
+	    syscall(SYS_setresgid, dp_sb.gid, dp_sb.gid, dp_sb.gid) != 0 ||
+	    syscall(SYS_setresuid, dp_sb.uid, dp_sb.uid, dp_sb.uid) != 0)
+		return -1;
+	return prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+}
+
+/* This thread's sets down to KEEP, its ids, no_new_privs and Landlock:
+ * async-signal-safe (raw calls only). */
 static int
 dp_sb_thread_drop(uint64_t keep)
 {
@@ -150,18 +177,22 @@ dp_sb_thread_drop(uint64_t keep)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
 	    errno != EINVAL)
 		return -1;
-	if (syscall(SYS_capget, &h, d) != 0)
+	if (dp_sb_thread_ids() != 0 || syscall(SYS_capget, &h, d) != 0)
 		return -1;
 	for (int i = 0; i < 2; i++) {
 		uint32_t k = (uint32_t)(keep >> (32 * i));
 
-		d[i].effective &= k;
 		d[i].permitted &= k;
+		d[i].effective = d[i].permitted;
 		d[i].inheritable &= k;
 	}
-	if (syscall(SYS_capset, &h, d) != 0)
+	if (syscall(SYS_capset, &h, d) != 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return -1;
-	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (dp_sb.rs >= 0 &&
+	    syscall(DP_SYS_landlock_restrict_self, dp_sb.rs, 0) != 0)
+		return -1;
+	return 0;
 }
 
 static void
@@ -170,7 +201,7 @@ dp_sb_on_signal(int sig)
 	int e = errno;
 
 	(void)sig;
-	if (dp_sb_thread_drop(dp_sb_keep) != 0)
+	if (dp_sb_thread_drop(dp_sb.keep) != 0)
 		__atomic_store_n(&dp_sb_failed, errno ? errno : EPERM,
 		    __ATOMIC_RELEASE);
 	__atomic_add_fetch(&dp_sb_done, 1, __ATOMIC_RELEASE);
@@ -204,12 +235,13 @@ dp_sb_signal_all(void)
 }
 
 /* 0 when the status of thread TID shows no capability beyond CAPS in any
- * set, and no_new_privs. */
+ * set, no_new_privs and dp_sb's ids in all four places. */
 static int
 dp_sb_thread_check(const char *tid, uint64_t caps)
 {
 	char path[300], line[128];
 	unsigned long long v;
+	unsigned id[4];
 	int seen = 0, bad = 0;
 	FILE *f;
 
@@ -223,10 +255,20 @@ dp_sb_thread_check(const char *tid, uint64_t caps)
 		} else if (sscanf(line, "NoNewPrivs: %llu", &v) == 1) {
 			seen++;
 			bad |= v != 1;
+		} else if (sscanf(line, "Uid: %u %u %u %u", &id[0], &id[1],
+		               &id[2], &id[3]) == 4) {
+			seen++;
+			for (int i = 0; i < 4; i++)
+				bad |= id[i] != dp_sb.uid;
+		} else if (sscanf(line, "Gid: %u %u %u %u", &id[0], &id[1],
+		               &id[2], &id[3]) == 4) {
+			seen++;
+			for (int i = 0; i < 4; i++)
+				bad |= dp_sb.uid != 0 && id[i] != dp_sb.gid;
 		}
 	}
 	fclose(f);
-	return seen >= 6 && !bad ? 0 : -1;
+	return seen >= 8 && !bad ? 0 : -1;
 }
 
 static int
@@ -246,7 +288,7 @@ dp_sb_check_all(uint64_t caps)
 }
 
 int
-dp_sandbox_drop_caps(uint64_t caps)
+dp_sandbox_drop_caps(uint64_t caps, uid_t uid, gid_t gid, int rs)
 {
 	struct sigaction sa;
 	struct timespec ts = { 0, 1000000 };
@@ -256,7 +298,10 @@ dp_sandbox_drop_caps(uint64_t caps)
 	sa.sa_handler = dp_sb_on_signal;
 	sa.sa_flags = SA_RESTART;
 	sigfillset(&sa.sa_mask);
-	dp_sb_keep = caps;
+	dp_sb.keep = caps;
+	dp_sb.uid = uid;
+	dp_sb.gid = gid;
+	dp_sb.rs = rs;
 	if (sigaction(DP_SB_SIG, &sa, NULL) != 0 ||
 	    (n = dp_sb_signal_all()) < 0)
 		return -1;

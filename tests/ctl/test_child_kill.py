@@ -64,7 +64,7 @@ identity: {
     sessions = { capacity = 256; max_ttl = 3600; per_subject = 64; };
 };
 """ + pcap_dataplane(",infinite_rx=1") + control_conf("""\
-    dp_args = [ "--stats-file", "%(dir)s/stats.json" ];
+    dp_args = [ "--stats-file", "%(dir)s/stats/stats.json" ];
     prometheus = { listen = "127.0.0.1:%(prom)d"; };
 """)
 
@@ -83,7 +83,7 @@ class Rig(Cordond):
         super().__init__(prefix=prefix)
         self.pcap = self.dir + "/in.pcap"
         pcap_write(self.pcap, frames())
-        self.stats_file = self.dir + "/stats.json"
+        self.stats_file = self.dir + "/stats/stats.json"
         self.key = jwk.JWK.generate(kty="EC", crv="P-256", kid="k1")
         pub = json.loads(self.key.export_public())
         pub["alg"] = "ES256"

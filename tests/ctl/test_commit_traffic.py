@@ -52,7 +52,7 @@ CONF = geo_conf() + SERVICES_SSH_RDP + """rules = (
 );
 default = { action = "reject"; };
 """ + pcap_dataplane(",infinite_rx=1") + control_conf("""\
-    dp_args = [ "--stats-file", "%(dir)s/stats.json" ];
+    dp_args = [ "--stats-file", "%(dir)s/stats/stats.json" ];
     keep_revisions = 1000;
 """)
 
@@ -79,7 +79,7 @@ class Rig(Cordond):
         super().__init__(prefix="cordon-commit-")
         self.pcap = self.dir + "/in.pcap"
         pcap_write(self.pcap, frames())
-        self.stats_file = self.dir + "/stats.json"
+        self.stats_file = self.dir + "/stats/stats.json"
         self.write_conf(CONF, pcap=self.pcap)
 
     def start(self):

@@ -912,6 +912,48 @@ def test_kill_dataplane_restarts_with_alarm(cd):
     assert alarms[0]["since"] > 0
 
 
+def _dp_threads_ids(pid):
+    """(uid, gid) of every thread of PID, as /proc says."""
+    out = set()
+    for t in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/status" % (pid, t)) as f:
+            st = dict(ln.rstrip("\n").split(":\t", 1) for ln in f
+                      if ":\t" in ln)
+        out.add((tuple(st["Uid"].split()), tuple(st["Gid"].split())))
+    return out
+
+
+@needs_dp
+def test_dataplane_user_and_landlock(cd):
+    """Issue 15: cordond makes the user cordon-dp and the cordon-dp it
+    starts runs as it in every thread, under Landlock (status
+    dataplane.sandbox), owning the evidence folder; after a kill -9 the
+    restarted one does the same (the folder's ownership survives)."""
+    import pwd
+    pw = pwd.getpwnam("cordon-dp")
+    ids = {((str(pw.pw_uid),) * 4, (str(pw.pw_gid),) * 4)}
+    dp = cd.status()["dataplane"]
+    assert dp["sandbox"].startswith("landlock-"), dp
+    assert _dp_threads_ids(dp["pid"]) == ids
+    evid = os.path.join(cd.dir, "state", "evidence")
+    assert os.stat(evid).st_uid == pw.pw_uid
+    # the evidence folder is one of its own; the state folder is never
+    # taken (cordond's store is there)
+    assert os.stat(os.path.dirname(evid)).st_uid == 0
+    assert all(n.startswith("evidence-") for n in os.listdir(evid))
+    os.kill(dp["pid"], signal.SIGKILL)
+
+    def restarted():
+        st = cd.status()["dataplane"]
+        if st["state"] == "up" and st["pid"] != dp["pid"]:
+            cd.dp_pids.add(st["pid"])
+            return st
+        return None
+    dp2 = wait_for("cordon-dp restarted", restarted, timeout=40)
+    assert dp2["sandbox"] == dp["sandbox"] and dp2["in_sync"]
+    assert _dp_threads_ids(dp2["pid"]) == ids
+
+
 @needs_dp
 def test_explain_fragment(cd):
     """Issue 13: explain of a fragment: the first is judged as the packet

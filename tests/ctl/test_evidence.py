@@ -203,7 +203,7 @@ class FullRig(Rig):
         self.ev = self.dir + "/state/evidence"
         os.makedirs(self.ev)
         assert _libc_mount(b"tmpfs", self.ev.encode(), b"tmpfs", 0,
-                           b"size=8k")
+                           b"size=8k,mode=0750")  # not 1777: refused
         self.run(FULL_CONF)
 
 

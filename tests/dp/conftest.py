@@ -23,6 +23,20 @@ def pytest_configure(config):
         "purpose until the bug is fixed")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dp_user():
+    """The user cordon-dp's sandbox takes (cordon-dp(8), SANDBOX):
+    cordond makes it, these tests start cordon-dp themselves."""
+    if subprocess.run(["id", "-u", "cordon-dp"],
+                      capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--system", "--user-group",
+                        "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", "cordon-dp"],
+                       capture_output=True)
+    return int(subprocess.run(["id", "-u", "cordon-dp"], check=True,
+                              capture_output=True).stdout)
+
+
 @pytest.fixture(scope="session")
 def cordon_dp():
     path = dplib.cordon_dp_path()

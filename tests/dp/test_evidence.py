@@ -183,7 +183,7 @@ def _private_tmpfs(path, size):
     assert libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
     os.makedirs(path)
     return libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0,
-                      b"size=%d" % size) == 0
+                      b"size=%d,mode=0750" % size) == 0  # not 1777
 
 
 def test_live_evidence_disk_full(render_conf, tmp_path):
@@ -240,7 +240,7 @@ def test_live_evidence_kill9_then_restart(render_conf, tmp_path):
                        overrides=cases.OVERRIDES, extra=_evid_group(ev))
     rx = str(tmp_path / "rx.pcap")
     dplib.pcap_write(rx, _flow(cases.CN4, 45001, 3))
-    stats = str(tmp_path / "stats.json")
+    stats = str(tmp_path / "stats" / "stats.json")
     cmd = [dplib.cordon_dp_path()] + dplib.EAL_BASE + [
         "--vdev=net_pcap0,rx_pcap=%s,tx_pcap=%s" % (rx, tmp_path / "o.pcap"),
         "--vdev=net_pcap1,rx_pcap=%s,tx_pcap=%s" % (

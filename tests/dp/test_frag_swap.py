@@ -74,7 +74,7 @@ def test_live_frag_swap_reused_state(netns, tmp_path, cordon_dp):
         confs[a] = dplib.render_conf(
             os.path.join(d, a, "cordon.conf"), ports=PORTS,
             rules=[_rule(a)], overrides=cases.OVERRIDES)
-    sock, stats_file = d + "/dp.sock", d + "/stats.json"
+    sock, stats_file = d + "/dp.sock", d + "/stats/stats.json"
     tool = dpc_tool_path()
     eal = dplib.EAL_BASE + ["--vdev=net_null0,no-rx=1",
                             "--vdev=net_pcap0,iface=fa0"]

@@ -45,12 +45,12 @@ def _threads(pid):
 
 class Run:
     def __init__(self, tmp, vdevs, binary=None, extra=(), netns=None,
-                 eal=(), preexec=None, started=True):
+                 eal=(), preexec=None, started=True, conf_extra=()):
         conf = dplib.render_conf(
             str(tmp / "t.conf"),
             ports=[dict(p, device=v.split(",")[0])
                    for p, v in zip(PORTS, vdevs)],
-            overrides=[("192.0.2.0/24", "US")])
+            overrides=[("192.0.2.0/24", "US")], extra=conf_extra)
         self.sock = str(tmp / "dp.sock")
         self.out = str(tmp / "out.txt")
         cmd = ([binary or dplib.cordon_dp_path()] + dplib.EAL_BASE +
@@ -110,11 +110,23 @@ def _vdevs(driver, tmp):
     return ["net_tap0,iface=cdptap0", "net_tap1,iface=cdptap1"]
 
 
+def _dp_ids():
+    import pwd
+    pw = pwd.getpwnam("cordon-dp")
+    return pw.pw_uid, pw.pw_gid
+
+
 def _check_threads(pid, caps):
     files = _threads(pid)
+    uid, gid = _dp_ids()
+    assert uid != 0 and gid != 0
     assert len(files) >= 3  # main, a worker, the interrupt thread
     for f in files:
         st = _status(f)
+        # the user cordon-dp in all four places; no other group
+        assert st["Uid"].split() == [str(uid)] * 4, (f, st["Uid"])
+        assert st["Gid"].split() == [str(gid)] * 4, (f, st["Gid"])
+        assert st["Groups"] == "", (f, st["Groups"])
         assert st["Seccomp"] == "2", (f, st["Seccomp"])
         assert st["NoNewPrivs"] == "1", f
         for s in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb"):
@@ -151,6 +163,88 @@ def test_sandbox_forbidden_syscall_kills(tmp_path, cordon_dp):
     finally:
         r.stop()
     assert rc == -signal.SIGSYS, (rc, r.text())
+
+
+def _sysc_write(tmp_path, target, env=None):
+    """The test build with CDP_TEST_WRITE=TARGET (and ENV): SIGUSR2 makes
+    the main thread try to create TARGET after the sandbox; the errno it
+    got."""
+    binary = os.path.join(os.path.dirname(dplib.cordon_dp_path()),
+                          "tests", "cordon-dp-sysc")
+    stats = tmp_path / "stats" / "stats.json"
+    env = dict(env or {}, CDP_TEST_WRITE=target)
+    os.environ.update(env)
+    try:
+        r = Run(tmp_path, _vdevs("net_null", tmp_path), binary=binary,
+                extra=["--stats-file", str(stats)])
+    finally:
+        for k in env:
+            del os.environ[k]
+    try:
+        r.hello()
+        r.proc.send_signal(signal.SIGUSR2)
+        wait_for(lambda: "sysc-write" in r.text() or r.dead(),
+                 "the write attempt")
+        line = [x for x in r.text().splitlines() if "sysc-write" in x][0]
+        # it goes on enforcing: answers, and still writes its stats
+        wait_for(lambda: stats.exists(), "the stats file")
+        os.unlink(str(stats))
+        wait_for(lambda: stats.exists(), "the stats file again")
+        r.hello()
+        assert not r.dead(), r.text()
+    finally:
+        assert r.stop() == 0, r.text()
+    return int(line.split()[-1])
+
+
+def _theirs(top):
+    """A folder of the user cordon-dp's in TOP, which it may write
+    (checked without Landlock); its path."""
+    uid, gid = _dp_ids()
+    os.chmod(top, 0o755)
+    other = os.path.join(top, "theirs")
+    os.mkdir(other)
+    os.chown(other, uid, gid)
+    subprocess.run(["setpriv", "--reuid", str(uid), "--regid", str(gid),
+                    "--clear-groups", "touch", other + "/y"], check=True)
+    return other
+
+
+@pytest.mark.parametrize("landlock", [True, False])
+def test_sandbox_write_outside_landlock(tmp_path, cordon_dp, landlock):
+    """A folder the user cordon-dp owns, outside the folders cordon-dp
+    writes: only Landlock stands in the way, and it refuses (EACCES);
+    cordon-dp goes on enforcing.  Without Landlock (the test build's
+    CDP_TEST_NO_LANDLOCK) cordon-dp warns, runs on as its user, and that
+    folder is writable: what cordon-dp(8) says of that case."""
+    import shutil
+    import tempfile
+    top = tempfile.mkdtemp(prefix="cdp-sb-", dir="/tmp")
+    try:
+        other = _theirs(top)
+        env = {} if landlock else {"CDP_TEST_NO_LANDLOCK": "1"}
+        err = _sysc_write(tmp_path, other + "/x", env)
+        assert err == (13 if landlock else 0)
+        assert os.path.exists(other + "/x") != landlock
+        warned = "Landlock is not available" in \
+            (tmp_path / "out.txt").read_text()
+        assert warned != landlock
+    finally:
+        shutil.rmtree(top)
+
+
+def test_sandbox_no_landlock_still_not_root(tmp_path, cordon_dp):
+    """Without Landlock the user still bounds the writes: /etc refused."""
+    target = "/etc/cordon-dp-sysc-%s" % uuid.uuid4().hex[:8]
+    assert _sysc_write(tmp_path, target, {"CDP_TEST_NO_LANDLOCK": "1"}) == 13
+    assert not os.path.exists(target)
+
+
+def test_sandbox_write_root_file_refused(tmp_path, cordon_dp):
+    """A root-owned system folder: refused (no longer uid 0)."""
+    target = "/etc/cordon-dp-sysc-%s" % uuid.uuid4().hex[:8]
+    assert _sysc_write(tmp_path, target) == 13
+    assert not os.path.exists(target)
 
 
 def test_sandbox_forbidden_syscall_not_in_default_build(tmp_path, cordon_dp):
@@ -197,7 +291,7 @@ def test_sandbox_telemetry(tmp_path, cordon_dp):
 # What cordond keeps for itself and the cordon-dp it starts (cd_privs.c):
 # CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER KILL SETPCAP NET_ADMIN NET_RAW
 # IPC_LOCK SYS_RAWIO SYS_ADMIN SYS_NICE SYS_RESOURCE.
-CORDOND_CAPS = [0, 1, 2, 3, 5, 8, 12, 13, 14, 17, 21, 23, 24]
+CORDOND_CAPS = [0, 1, 2, 3, 5, 6, 7, 8, 12, 13, 14, 17, 21, 23, 24]
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 
 
@@ -232,4 +326,4 @@ def test_sandbox_without_setpcap_refuses(tmp_path, cordon_dp):
     r = Run(tmp_path, _vdevs("net_null", tmp_path),
             preexec=_as_cordond(keep), started=False)
     assert r.proc.wait(timeout=dplib.TIMEOUT) == 1
-    assert "cannot lower the capabilities" in r.text()
+    assert "cannot lower the privileges" in r.text()

@@ -1,0 +1,149 @@
+"""The folders cordon-dp takes over for its user (cordon-dp(8), SANDBOX).
+
+The stats file's folder and the evidence folder become the user
+cordon-dp's; a folder holding anything but that writer's own files, a
+shared (1777) folder or a symlinked one must make cordon-dp refuse to
+start, leaving the folder as it was; a fresh root folder of its own, or
+one already the user's, works.
+"""
+import os
+import shutil
+import tempfile
+
+import pytest
+
+import dplib
+from test_control import wait_for
+from test_sandbox import Run, _dp_ids, _vdevs
+
+REFUSED = "will not take over the folder"
+
+
+@pytest.fixture
+def top():
+    """A root folder outside pytest's own (whose folders are 0700)."""
+    d = tempfile.mkdtemp(prefix="cdp-dirs-", dir="/tmp")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d)
+
+
+def _start(tmp_path, extra, started=True):
+    return Run(tmp_path, _vdevs("net_null", tmp_path), extra=extra,
+               started=started)
+
+
+def _owner(path):
+    st = os.lstat(path)
+    return st.st_uid, st.st_mode & 0o7777
+
+
+def _refused(tmp_path, folder, extra):
+    before = _owner(folder)
+    r = _start(tmp_path, extra, started=False)
+    assert r.proc.wait(timeout=dplib.TIMEOUT) != 0
+    text = r.text()
+    assert REFUSED in text and folder in text, text
+    assert "a folder of its own" in text, text
+    assert _owner(folder) == before
+    return text
+
+
+def _works(tmp_path, stats):
+    r = _start(tmp_path, ["--stats-file", stats])
+    try:
+        wait_for(lambda: os.path.exists(stats), "the stats file")
+        r.hello()
+    finally:
+        assert r.stop() == 0, r.text()
+    return r
+
+
+def test_stats_folder_with_foreign_file_refused(tmp_path, top):
+    d = os.path.join(top, "etc")
+    os.mkdir(d, 0o755)
+    with open(os.path.join(d, "passwd"), "w") as f:
+        f.write("root:x:0:0::/root:/bin/sh\n")
+    _refused(tmp_path, d, ["--stats-file", d + "/cordon.stats"])
+    assert os.stat(d + "/passwd").st_uid == 0
+
+
+def test_stats_folder_shared_sticky_refused(tmp_path, top):
+    d = os.path.join(top, "tmp")
+    os.mkdir(d)
+    os.chmod(d, 0o1777)
+    text = _refused(tmp_path, d, ["--stats-file", d + "/x.stats"])
+    assert "shared" in text, text
+
+
+def test_stats_folder_symlink_refused(tmp_path, top):
+    real = os.path.join(top, "real")
+    os.mkdir(real, 0o755)
+    link = os.path.join(top, "link")
+    os.symlink(real, link)
+    before = _owner(real)
+    _refused(tmp_path, link, ["--stats-file", link + "/x.stats"])
+    assert _owner(real) == before
+
+
+def test_stats_fresh_root_folder_claimed(tmp_path, top):
+    d = os.path.join(top, "stats")
+    os.mkdir(d, 0o755)
+    _works(tmp_path, d + "/stats.json")
+    assert os.stat(d).st_uid == _dp_ids()[0]
+    assert sorted(os.listdir(d)) == ["stats.json"]
+
+
+def test_stats_missing_folder_made_and_claimed(tmp_path, top):
+    d = os.path.join(top, "made")
+    _works(tmp_path, d + "/stats.json")
+    assert os.stat(d).st_uid == _dp_ids()[0]
+
+
+def test_stats_folder_already_the_users(tmp_path, top):
+    uid, gid = _dp_ids()
+    d = os.path.join(top, "theirs")
+    os.mkdir(d, 0o750)
+    os.chown(d, uid, gid)
+    # its own files, whatever they are, are its business
+    with open(os.path.join(d, "other"), "w") as f:
+        f.write("x")
+    _works(tmp_path, d + "/stats.json")
+
+
+def test_stats_left_tmp_link_not_followed(tmp_path, top):
+    """A symlink .tmp left in its folder: replaced, never written
+    through (O_EXCL | O_NOFOLLOW after removing it)."""
+    uid, gid = _dp_ids()
+    d = os.path.join(top, "theirs")
+    os.mkdir(d, 0o750)
+    os.chown(d, uid, gid)
+    victim = os.path.join(top, "victim")
+    with open(victim, "w") as f:
+        f.write("keep")
+    os.symlink(victim, d + "/stats.json.tmp")
+    _works(tmp_path, d + "/stats.json")
+    with open(victim) as f:
+        assert f.read() == "keep"
+
+
+def test_evidence_folder_with_foreign_file_refused(tmp_path, top):
+    ev = os.path.join(top, "evidence")
+    os.mkdir(ev, 0o750)
+    os.mkdir(os.path.join(ev, "sub"))
+    open(os.path.join(ev, "evidence-old.pcap"), "w").close()
+    before = _owner(ev)
+    group = ['evidence: { dir = "%s"; }' % ev]
+    r = Run(tmp_path, _vdevs("net_null", tmp_path), conf_extra=group,
+            started=False)
+    assert r.proc.wait(timeout=dplib.TIMEOUT) != 0
+    assert REFUSED in r.text() and ev in r.text(), r.text()
+    assert _owner(ev) == before
+    # its own names only: without the subfolder it is taken
+    os.rmdir(os.path.join(ev, "sub"))
+    r = Run(tmp_path, _vdevs("net_null", tmp_path), conf_extra=group)
+    try:
+        r.hello()
+    finally:
+        assert r.stop() == 0, r.text()
+    assert os.stat(ev).st_uid == _dp_ids()[0]

@@ -8,7 +8,7 @@ DP=${DP:-$ROOT/$BUILD/cordon-dp}
 WORK=${WORK:-$ROOT/$BUILD/bench}
 SECS=${BENCH_SECS:-6}
 MBUFS=${BENCH_MBUFS:-131072}
-mkdir -p "$WORK"
+mkdir -p "$WORK/stats"
 EAL="--no-huge -m 1024 --no-pci --no-shconf -l 0-1 --log-level lib.eal:error
  --vdev=net_null0,size=64 --vdev=net_null1,size=64"
 
@@ -33,7 +33,7 @@ worker_ns() {
 # snapshot PID: "time packets worker_ns" just after the stats file of PID
 # was rewritten, so that its counters and the worker's CPU time agree.
 snapshot() {
-	local st="$WORK/stats.json" t0 s
+	local st="$WORK/stats/stats.json" t0 s
 	t0=$(stats_at "$st")
 	for _ in $(seq 100); do
 		s=$(stats_at "$st")
@@ -50,7 +50,7 @@ snapshot() {
 # worker lcore's own CPU time, which a busy machine taking the lcore's
 # core away from it (preemption) does not lower.
 cordon_rate() {
-	local pcap=$1 dp=${2:-$DP} st="$WORK/stats.json"
+	local pcap=$1 dp=${2:-$DP} st="$WORK/stats/stats.json"
 	local log="$WORK/cordon-dp.log" pid a b
 	rm -f "$st" "$WORK/rate-cpu"
 	# shellcheck disable=SC2086

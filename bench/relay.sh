@@ -29,7 +29,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 tunnels() {
 	/usr/bin/python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))
 print(", ".join("%s %d" % (k, v) for k, v in t["tunnels"].items()
-                if isinstance(v, int) and v))' "$WORK/stats.json"
+                if isinstance(v, int) and v))' "$WORK/stats/stats.json"
 }
 
 # rate_of PCAP CONF: "wall cpu" packets/s of one run (cordon_rate).

@@ -12,7 +12,7 @@ GEODB="$ROOT/.cache/geo/geo-whois-asn-country.mmdb"
 WORK="$ROOT/$BUILD/bench"
 SECS=${BENCH_SECS:-6}
 MBUFS=${BENCH_MBUFS:-131072}
-mkdir -p "$WORK"
+mkdir -p "$WORK/stats"
 # shellcheck source=bench/fastpath.sh
 . "$ROOT/bench/fastpath.sh"
 
@@ -34,7 +34,7 @@ testpmd_rate() {
 # countries: source countries with packets in the last cordon-dp run.
 countries() {
 	/usr/bin/python3 -c 'import json,sys;
-print(len(json.load(open(sys.argv[1]))["countries"]))' "$WORK/stats.json"
+print(len(json.load(open(sys.argv[1]))["countries"]))' "$WORK/stats/stats.json"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b ? a / b : 0 }'; }

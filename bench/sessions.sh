@@ -82,7 +82,7 @@ dataplane: {
     burst = 32;
 };
 """ + control_conf("""\
-    dp_args = [ "--stats-file", "%(dir)s/stats.json",
+    dp_args = [ "--stats-file", "%(dir)s/stats/stats.json",
                 "--bench-fill", "%(pcap)s", "--mbuf-cache", "0",
                 "--mbufs", "%(mbufs)d" ];
 """)

@@ -10,7 +10,7 @@ CONF="$ROOT/appliance/demo/demo.conf"
 # stat_get PYTHON-EXPR: a value from the stats file, e.g. s["packets"].
 stat_get() {
 	/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1]));
-print(eval(sys.argv[2]))' "$WORK/stats.json" "$1"
+print(eval(sys.argv[2]))' "$WORK/stats/stats.json" "$1"
 }
 
 topo_up && scen_servers_start || { echo "Bail out! topology"; exit 1; }

@@ -36,7 +36,7 @@ trap 'relays_stop; rm -rf "$CONF_DIR"; integ_cleanup' EXIT
 
 stat_get() {
 	/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1]));
-print(eval(sys.argv[2]))' "$WORK/stats.json" "$1"
+print(eval(sys.argv[2]))' "$WORK/stats/stats.json" "$1"
 }
 
 # demo.conf, plus two proxied services, the relay trusted, and rules

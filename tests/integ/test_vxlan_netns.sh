@@ -14,7 +14,7 @@ CLI_CN=198.51.100.77
 
 stat_get() {
 	/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1]));
-print(eval(sys.argv[2]))' "$WORK/stats.json" "$1"
+print(eval(sys.argv[2]))' "$WORK/stats/stats.json" "$1"
 }
 
 # vxlan_up NS LOCAL REMOTE ADDR...: vxlan0 over eth0, the overlay

@@ -28,9 +28,9 @@ integ_cleanup() {
 trap integ_cleanup EXIT
 
 # dp_start CONF: cordon-dp in cdn-dp, log in $WORK/dp.log, counters in
-# $WORK/stats.json; returns once it enforces (10 s at most).
+# $WORK/stats/stats.json; returns once it enforces (10 s at most).
 dp_start() {
-	ip netns exec "$CDN_DP" "$DP" -c "$1" --stats-file "$WORK/stats.json" \
+	ip netns exec "$CDN_DP" "$DP" -c "$1" --stats-file "$WORK/stats/stats.json" \
 	    >"$WORK/dp.log" 2>&1 &
 	DP_PID=$!
 	for _ in $(seq 100); do

@@ -7,7 +7,7 @@ applied as a delta by one nftload; after every step the table must be
 exactly what a whole replacement of the same configuration leaves.
 
 CORDON_NFT_RAND_SEQS (default 6) sequences from CORDON_NFT_RAND_SEED
-(default 16); a failure names the seed and the step, and leaves the
+(default 16), over the real database with CORDON_NFT_RAND_REAL=1; a failure names the seed and the step, and leaves the
 configurations in build/test-logs/nft-delta-rand.
 """
 import ipaddress
@@ -174,7 +174,12 @@ class Policy:
         with open(os.path.join(d.HERE, "nft.conf")) as f:
             nft = f.read()
         out.append(nft[nft.index("dataplane:"):])
-        return "\n\n".join(out) + "\n"
+        text = "\n\n".join(out) + "\n"
+        if os.environ.get("CORDON_NFT_RAND_REAL") and \
+                os.path.exists(d.REALDB):
+            text = text.replace(os.path.join(fixtures, "flat.mmdb"),
+                                d.REALDB)
+        return text
 
 
 @pytest.fixture(scope="module")

@@ -201,9 +201,8 @@ struct nft_rec {
 	bool valid;
 	uint32_t gen;
 	enum nft_mode mode;
-	/* The tables the ranges came from, as far as we can tell. */
-	const struct geo_tables *g;
-	struct geo_mem gm;
+	/* The tables the ranges came from: geo_tables_serial(), 0 none. */
+	uint64_t gserial;
 	struct nft_rec_geo *geo;
 	unsigned ngeo, capgeo;
 	char (*sets)[64]; /* every set declared, region sets included */

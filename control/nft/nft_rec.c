@@ -85,29 +85,24 @@ nft_rec_add_set(struct nft_rec *r, const char *name)
 }
 
 /*
- * Compiled tables are never changed in place, so the same address and
- * the same sizes mean the same tables, as long as the caller keeps the
- * tables it applied alive while it may apply them again (cordond keeps
- * each revision's tables with the revision).
+ * Compiled tables are never changed in place, so the same serial means
+ * the same tables.  Not the address and sizes: tables freed and built
+ * again of the same shape come back at the same address with other
+ * countries (a reload while cordon-dp is down frees the tables host
+ * protection's record came from), and their ranges would be taken for
+ * the new ones'.
  */
 bool
 nft_rec_same_geo(const struct nft_rec *r, const struct geo_tables *g)
 {
-	struct geo_mem m;
-
-	if (r->g == NULL || r->g != g)
-		return false;
-	geo_tables_mem(g, &m);
-	return memcmp(&m, &r->gm, sizeof(m)) == 0;
+	return g != NULL && r->gserial != 0 &&
+	       r->gserial == geo_tables_serial(g);
 }
 
 void
 nft_rec_set_geo(struct nft_rec *r, const struct geo_tables *g)
 {
-	r->g = g;
-	memset(&r->gm, 0, sizeof(r->gm));
-	if (g != NULL)
-		geo_tables_mem(g, &r->gm);
+	r->gserial = g != NULL ? geo_tables_serial(g) : 0;
 }
 
 int

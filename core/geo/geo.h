@@ -206,6 +206,13 @@ struct geo_mem {
 	unsigned v6_nodes;
 };
 void geo_tables_mem(const struct geo_tables *t, struct geo_mem *m);
+/*
+ * A number no other tables of this process had or will have: tables
+ * freed and built again may come back at the same address with the
+ * same sizes and other contents, so a pointer is no name for them.
+ */
+uint64_t geo_tables_serial(const struct geo_tables *t);
+uint64_t geo_tables_serial_next(void);
 
 /*
  * Flat blob of the tables (core/geo/geo_blob.c): how cordond hands

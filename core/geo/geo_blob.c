@@ -433,6 +433,7 @@ geo_tables_import(const void *blob, size_t len, char *err, size_t errlen)
 	}
 	/* Borrowed and read-only: geo_tables_free() leaves them alone. */
 	t->borrowed = 1;
+	t->serial = geo_tables_serial_next();
 	t->tbl24 = (uint16_t *)(b + h->tbl24_off);
 	t->tbl8 = h->tbl8_groups ? (uint16_t *)(b + h->tbl8_off) : NULL;
 	t->tbl8_cap = t->tbl8_used = t->tbl8_live = h->tbl8_groups;

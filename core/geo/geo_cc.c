@@ -183,6 +183,7 @@ geo_tables_create(void)
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
+	t->serial = geo_tables_serial_next();
 	if (geo_v4_init(t) == -1)
 		goto free_t;
 	if (geo_v6_init(t) == -1)
@@ -221,6 +222,20 @@ geo_tables_compact(struct geo_tables *t)
 	if (geo_v6_compact(t) == -1)
 		return -1;
 	return geo_v4_compact(t);
+}
+
+uint64_t
+geo_tables_serial_next(void)
+{
+	static uint64_t last;
+
+	return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t
+geo_tables_serial(const struct geo_tables *t)
+{
+	return t->serial;
 }
 
 void

@@ -78,6 +78,7 @@ struct geo_tables {
 	struct geo_classes cls;
 
 	uint8_t borrowed; /* arrays belong to an imported blob */
+	uint64_t serial;  /* geo_tables_serial() */
 	void *blob;       /* that blob when the tables own it */
 };
 

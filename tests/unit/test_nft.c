@@ -658,6 +658,37 @@ test_set_name_region_clash(void **st)
 	free(c);
 }
 
+/*
+ * Tables freed and built again of the same shape come back at the same
+ * address with the same sizes (the allocator hands the freed chunk out
+ * again) but may place addresses elsewhere: the record of the freed
+ * ones must not pass for them (ABA), or a reload's delta would keep the
+ * freed tables' ranges.
+ */
+static void
+test_rec_geo_aba(void **st)
+{
+	struct nft_rec r = { 0 };
+	struct geo_tables *g1 = geo_tables_create(), *g2;
+
+	(void)st;
+	assert_non_null(g1);
+	assert_int_equal(geo_v4_set(g1, 0xc6336400, 24, geo_cc_parse("CN")),
+	    0);
+	nft_rec_set_geo(&r, g1);
+	assert_true(nft_rec_same_geo(&r, g1));
+	geo_tables_free(g1);
+	g2 = geo_tables_create();
+	assert_non_null(g2);
+	assert_int_equal(geo_v4_set(g2, 0xc6336400, 24, geo_cc_parse("US")),
+	    0);
+	assert_false(nft_rec_same_geo(&r, g2));
+	nft_rec_set_geo(&r, g2);
+	assert_true(nft_rec_same_geo(&r, g2));
+	geo_tables_free(g2);
+	nft_rec_free(&r);
+}
+
 int
 main(void)
 {
@@ -673,6 +704,7 @@ main(void)
 		cmocka_unit_test(test_ir_relay_classes),
 		cmocka_unit_test(test_ir_dst_via),
 		cmocka_unit_test(test_set_name_region_clash),
+		cmocka_unit_test(test_rec_geo_aba),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

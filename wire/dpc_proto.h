@@ -18,11 +18,11 @@
 #define DPC_MSG_FDS       3u    /* at most, per message */
 /* The system user cordon-dp's steady state runs as (cordon-dp(8),
  * SANDBOX): cordond makes it, cordon-dp takes it. */
-#define DPC_DP_USER "cordon-dp"
-#define DPC_WIRE_HASH     32
-#define DPC_WIRE_PORTS    16
-#define DPC_WIRE_NAME     32
-#define DPC_WIRE_TEXT     256
+#define DPC_DP_USER    "cordon-dp"
+#define DPC_WIRE_HASH  32
+#define DPC_WIRE_PORTS 16
+#define DPC_WIRE_NAME  32
+#define DPC_WIRE_TEXT  256
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
     "the channel's structs are little-endian and sent as they are");

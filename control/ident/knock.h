@@ -35,13 +35,13 @@ struct json_t; /* jansson's json_t */
 
 #define KNOCK_SIG_HDR_LEN 3 /* alg u8, signature length u16 */
 /* The whole datagram; it fits one channel message (DPC_KNOCK_MAX). */
-#define KNOCK_MAX_LEN      3800
-#define KNOCK_SERVICE_MAX  64   /* bytes of the service name */
+#define KNOCK_MAX_LEN     3800
+#define KNOCK_SERVICE_MAX 64 /* bytes of the service name */
 /* The largest knock.max_age a configuration may set (conf_ident.c): how
  * long the replay cache keeps a nonce, whatever max_age runs now. */
 #define KNOCK_MAX_AGE_LIMIT 600
-#define KNOCK_SIG_MAX      1024 /* an 8192-bit RSA signature */
-#define KNOCK_PORT_DEFAULT 47470
+#define KNOCK_SIG_MAX       1024 /* an 8192-bit RSA signature */
+#define KNOCK_PORT_DEFAULT  47470
 
 /* Algorithm numbers on the wire: the same as enum jose_alg (jose.h). */
 #define KNOCK_ALG_RS256 0

@@ -114,8 +114,7 @@ evid_open(struct evid_writer *w, uint64_t now)
 			snprintf(path, sizeof(path), "%s/%s", w->c.dir,
 			    w->name);
 		w->fd = openat(at, path,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0640);
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (w->fd < 0 && (errno != EEXIST || tries > 1000))
 			return -1;
 	}

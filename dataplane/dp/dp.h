@@ -194,7 +194,7 @@ struct dp_ctx {
 	 * STATS_DFD, the evidence in EVID_DFD (-1: by path). */
 	int stats_dfd, evid_dfd;
 	const char *stats_name;
-	int landlock_abi; /* 0: the sandbox runs without Landlock */
+	int landlock_abi;      /* 0: the sandbox runs without Landlock */
 	const char *fill_pcap; /* --bench-fill: preload mbuf contents */
 	int mbuf_cache;        /* per-lcore mempool cache, -1: default */
 	int no_sandbox;        /* --no-sandbox: keep caps, no seccomp */

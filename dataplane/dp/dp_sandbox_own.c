@@ -43,8 +43,8 @@ dp_sb_only_mine(int fd, const char *base, dp_sb_mine_fn *mine, char *why,
 		if (!mine(e->d_name, base) ||
 		    fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-			snprintf(why, len, "it holds %.64s, not a file of its own",
-			    e->d_name);
+			snprintf(why, len,
+			    "it holds %.64s, not a file of its own", e->d_name);
 			rc = -1;
 		}
 	}

@@ -112,8 +112,8 @@ dp_sandbox_dirs(struct dp_ctx *ctx, uid_t uid)
 		return 0;
 	if (mkdir(evid, 0750) != 0 && errno == ENOENT)
 		return 0;
-	if ((ctx->evid_dfd = dp_sb_open_dir(evid, "", dp_sb_evid_mine,
-	         uid)) < 0)
+	if ((ctx->evid_dfd = dp_sb_open_dir(evid, "", dp_sb_evid_mine, uid)) <
+	    0)
 		return -1;
 	dp_evid_use_dir(ctx, ctx->evid_dfd);
 	return 0;

@@ -673,15 +673,13 @@ test_rec_geo_aba(void **st)
 
 	(void)st;
 	assert_non_null(g1);
-	assert_int_equal(geo_v4_set(g1, 0xc6336400, 24, geo_cc_parse("CN")),
-	    0);
+	assert_int_equal(geo_v4_set(g1, 0xc6336400, 24, geo_cc_parse("CN")), 0);
 	nft_rec_set_geo(&r, g1);
 	assert_true(nft_rec_same_geo(&r, g1));
 	geo_tables_free(g1);
 	g2 = geo_tables_create();
 	assert_non_null(g2);
-	assert_int_equal(geo_v4_set(g2, 0xc6336400, 24, geo_cc_parse("US")),
-	    0);
+	assert_int_equal(geo_v4_set(g2, 0xc6336400, 24, geo_cc_parse("US")), 0);
 	assert_false(nft_rec_same_geo(&r, g2));
 	nft_rec_set_geo(&r, g2);
 	assert_true(nft_rec_same_geo(&r, g2));

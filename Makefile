@@ -226,7 +226,7 @@ fuzz-build: $(BUILD)/fuzz/fuzz_pkt $(BUILD)/fuzz/fuzz_conf \
 # The JWT verifier with a fixed key set (control/ident/jose_*.c).
 # The JWKS cache is written with the state folder's one file writer.
 $(BUILD)/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c $(wildcard control/ident/jose_*.c) \
-		control/store/store_io.c core/util/ropen.c
+		control/store/store_io.c core/util/ropen.c core/util/sysuser.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lcurl \
 	    -lconfig
@@ -254,7 +254,7 @@ $(BUILD)/fuzz/fuzz_ident_child: tests/fuzz/fuzz_ident_child.c \
 		$(wildcard control/ident/jose_*.c) \
 		$(wildcard control/ident/knock_*.c) control/proc/proc_msg.c \
 		control/daemon/cd_proc_ident_chk.c control/store/store_io.c \
-		core/util/ropen.c
+		core/util/ropen.c core/util/sysuser.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lcurl \
 	    -lconfig

@@ -13,19 +13,7 @@
 
 #include "control/store/store.h"
 #include "control/store/store_int.h"
-
-static void
-flat_dir(const char *path, char *dir, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		snprintf(dir, len, ".");
-	else if (slash == path)
-		snprintf(dir, len, "/");
-	else
-		snprintf(dir, len, "%.*s", (int)(slash - path), path);
-}
+#include "core/util/sysuser.h"
 
 /* Removes "." and ".." components of absolute PATH in place. */
 static void
@@ -158,7 +146,10 @@ store_flatten(const char *conf_path, char **text, size_t *len, char *err,
 	config_t cfg;
 	int rc = -1;
 
-	flat_dir(conf_path, dir, sizeof(dir));
+	if (sysuser_dir_name(conf_path, dir, sizeof(dir)) < 0) {
+		snprintf(err, errlen, "%s: %s", conf_path, strerror(errno));
+		return -1;
+	}
 	config_init(&cfg);
 	config_set_include_dir(&cfg, dir);
 	if (!config_read_file(&cfg, conf_path)) {

@@ -33,6 +33,15 @@ struct cd_backend {
 	int (*activate)(struct cd *d, const struct cd_running *r, bool with_geo,
 	    struct cd_err *e);
 	/*
+	 * Revision R runs but the enforcer is not up (cordon-dp down or
+	 * restarting): what enforces without it takes R (host protection),
+	 * so that an outage does not leave it on an older policy or older
+	 * tables.  0, or -1 with E and the previous revision still in
+	 * force there.  NULL: nothing enforces without the enforcer.
+	 */
+	int (*standby)(struct cd *d, const struct cd_running *r,
+	    struct cd_err *e);
+	/*
 	 * Sums the enforcing side's counters into S: 0, or -1 (S zeroed)
 	 * when there is no enforcer to ask (no channel, no table).
 	 */
@@ -57,6 +66,13 @@ extern const struct cd_backend cd_backend_dpdk, cd_backend_nft;
 
 /* 0 when revision R is enforced by the backend D runs; else -1 with E. */
 int cd_backend_same(const struct cd *d, const struct cd_running *r,
+    struct cd_err *e);
+/*
+ * Revision R (a commit's, a rollback's, new geo tables) is to run: the
+ * enforcer activates it when up, else standby takes it.  0, or -1 with
+ * E and nothing changed.
+ */
+int cd_backend_take(struct cd *d, const struct cd_running *r, bool with_geo,
     struct cd_err *e);
 
 #endif

@@ -28,6 +28,7 @@
 #define CD_DP_LOST_MS  5000  /* a live cordon-dp that stopped answering */
 #define CD_DP_RETRY_MS 200
 #define CD_DP_SYNC_MS  5000
+#define CD_DP_HOST_MS  5000 /* retry of host protection that failed */
 
 static bool cd_dp_synced;
 
@@ -198,6 +199,21 @@ cd_dp_ctr_begin(struct cd *d)
 	cd_rulectr_swap_begin(d, d->sum);
 }
 
+/*
+ * Host protection takes the running revision (again): at start-up,
+ * after cordon-dp took it, after a refused change.  A failure leaves it
+ * stale, retried by the tick.
+ */
+static void
+cd_dp_host_back(struct cd *d)
+{
+	struct cd_err e;
+
+	d->host_retry_ms = clk_mono_ms() + CD_DP_HOST_MS;
+	if (cd_nft_host(d, &d->run, &e) < 0)
+		cd_log("%s", e.msg);
+}
+
 static int
 cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
     struct cd_err *e)
@@ -205,6 +221,14 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	char err[512];
 
 	if (cd_backend_same(d, r, e) < 0)
+		return -1;
+	/*
+	 * R other than the running revision is a change (commit, rollback,
+	 * geo reload): host protection takes it first, so that if the
+	 * kernel refuses it nothing changed, rather than cordon-dp running
+	 * a policy the management interface does not.
+	 */
+	if (r != &d->run && cd_nft_host(d, r, e) < 0)
 		return -1;
 	cd_dp_ctr_begin(d);
 	if (dpc_load(d->dpc, r->rev, r->pol, with_geo ? r->geo.tables : NULL,
@@ -219,10 +243,13 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 		d->dpst.revision = 0;
 		d->rc->unsure = true;
 		cd_dp_synced = false;
-		return cd_fail(e, "dataplane",
+		cd_fail(e, "dataplane",
 		    "cordon-dp did not activate "
 		    "revision %lu: %s",
 		    (unsigned long)r->rev, err);
+		if (r != &d->run)
+			cd_dp_host_back(d);
+		return -1;
 	}
 	d->dpst.revision = r->rev;
 	memcpy(d->dpst.policy_hash, r->pol_hash, DPC_HASH_LEN);
@@ -232,7 +259,8 @@ cd_dp_activate(struct cd *d, const struct cd_running *r, bool with_geo,
 	cd_dp_synced = true;
 	cd_debug("cordon-dp activated revision %lu%s", (unsigned long)r->rev,
 	    with_geo ? " with new geo tables" : "");
-	cd_nft_host(d, r);
+	if (r == &d->run)
+		cd_dp_host_back(d);
 	return 0;
 }
 
@@ -378,7 +406,7 @@ cd_dp_start(struct cd *d)
 	int64_t now = clk_mono_ms();
 	pid_t pid;
 
-	cd_nft_host(d, &d->run);
+	cd_dp_host_back(d);
 	d->backoff_s = 1;
 	if (cd_dp_connect(d) == 0)
 		return;
@@ -511,6 +539,8 @@ cd_dp_tick(struct cd *d)
 {
 	int64_t now = clk_mono_ms();
 
+	if (d->host_stale && now >= d->host_retry_ms)
+		cd_dp_host_back(d);
 	if (now < d->dp_next_ms)
 		return;
 	switch (d->dp_state) {
@@ -568,6 +598,20 @@ cd_dp_poll_in(struct cd *d, int fd)
 		cd_dp_eof(d);
 }
 
+/*
+ * cordon-dp is not up: revision R runs all the same (a confirm timer's
+ * revert, a geo reload; commits and rollbacks wait for cordon-dp), and
+ * host protection takes it now rather than when cordon-dp comes back.
+ * cordon-dp gets it when it does.
+ */
+static int
+cd_dp_standby(struct cd *d, const struct cd_running *r, struct cd_err *e)
+{
+	if (cd_backend_same(d, r, e) < 0)
+		return -1;
+	return cd_nft_host(d, r, e);
+}
+
 /* Host protection's sessions set, if it is on. */
 static struct nft_ctx *
 cd_dp_sess_set(const struct cd *d)
@@ -581,6 +625,7 @@ const struct cd_backend cd_backend_dpdk = {
 	.start = cd_dp_start,
 	.tick = cd_dp_tick,
 	.activate = cd_dp_activate,
+	.standby = cd_dp_standby,
 	.counters = cd_dp_counters,
 	.sess_table = cd_dp_sess_table,
 	.sess_set = cd_dp_sess_set,

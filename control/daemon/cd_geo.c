@@ -52,7 +52,10 @@ cd_geo_check(struct cd *d, struct geo_db *n, struct cd_err *e)
 	return cd_geo_coverage(d, n, e);
 }
 
-/* N replaces the running tables; cordon-dp gets them first if it is up. */
+/*
+ * N replaces the running tables; the enforcer gets them first (or, with
+ * cordon-dp down, host protection: cd_backend_take).
+ */
 static int
 cd_geo_install(struct cd *d, struct geo_db *n, struct cd_err *e)
 {
@@ -63,7 +66,7 @@ cd_geo_install(struct cd *d, struct geo_db *n, struct cd_err *e)
 	/* Sessions are judged again with the new places, in the same LOAD. */
 	if (cd_sess_prepare(d, &tmp, e) < 0)
 		return -1;
-	if (d->dp_state == CD_DP_UP && d->be->activate(d, &tmp, true, e) < 0) {
+	if (cd_backend_take(d, &tmp, true, e) < 0) {
 		cd_sess_abort(d);
 		return -1;
 	}

@@ -68,18 +68,27 @@ cd_nft_kind(const struct nft_info *in)
 	                    : "whole table";
 }
 
+/* Tests only: a batch the kernel must refuse while the state folder
+ * holds the file NAME (tests/nft). */
+static bool
+cd_nft_fault(const struct cd *d, const char *name)
+{
+	char path[CONF_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/%s", d->ctl.state_dir, name);
+	return d->test_timers && access(path, F_OK) == 0;
+}
+
 /* WITH_GEO does not matter: region sets are diffed with the kernel's. */
 static int
 cd_nft_activate(struct cd *d, const struct cd_running *r, bool with_geo,
     struct cd_err *e)
 {
-	struct nft_opts o = { .mode = NFT_MODE_ROUTER };
+	struct nft_opts o = { .mode = NFT_MODE_ROUTER,
+		.inject_bad_elem = cd_nft_fault(d, "nft-fault") };
 	const struct nft_info *in;
-	char err[1024], fault[CONF_PATH_MAX + 16];
+	char err[1024];
 
-	/* Tests only: a batch the kernel must refuse (tests/nft). */
-	snprintf(fault, sizeof(fault), "%s/nft-fault", d->ctl.state_dir);
-	o.inject_bad_elem = d->test_timers && access(fault, F_OK) == 0;
 	(void)with_geo;
 	if (cd_backend_same(d, r, e) < 0)
 		return -1;
@@ -169,29 +178,39 @@ cd_nft_tick(struct cd *d)
 		cd_log("%s", e.msg);
 }
 
-/* Host protection (backend dpdk): the management interface's chain. */
-void
-cd_nft_host(struct cd *d, const struct cd_running *r)
+/*
+ * Host protection (backend dpdk): the management interface's chain takes
+ * revision R.  0 (also when it is off), or -1 with E and the previous
+ * revision still on the interface (one batch); the tick then retries
+ * the running one (host_stale).
+ */
+int
+cd_nft_host(struct cd *d, const struct cd_running *r, struct cd_err *e)
 {
 	struct nft_opts o = { .mode = NFT_MODE_HOST,
-		.host_if = d->ctl.host_if };
+		.host_if = d->ctl.host_if,
+		.inject_bad_elem = cd_nft_fault(d, "nft-host-fault") };
 	char err[1024];
 
 	if (d->ctl.host_if[0] == '\0')
-		return;
+		return 0;
 	if (d->nft_host == NULL && (d->nft_host = nft_open(CD_NFT_HOST_TABLE,
 	                                err, sizeof(err))) == NULL) {
-		cd_log("host protection: %s", err);
-		return;
+		d->host_stale = true;
+		return cd_fail(e, "dataplane", "host protection: %s", err);
 	}
 	if (nft_apply_policy(d->nft_host, r->conf, r->pol, r->geo.tables, &o,
-	        err, sizeof(err)) < 0)
-		cd_log("host protection: revision %lu not installed, the "
-		       "previous one stays: %s",
-		    (unsigned long)r->rev, err);
-	else
-		cd_debug("host protection: revision %lu on %s",
-		    (unsigned long)r->rev, d->ctl.host_if);
+	        err, sizeof(err)) < 0) {
+		d->host_stale = true;
+		return cd_fail(e, "dataplane",
+		    "host protection: revision %lu not installed, the "
+		    "previous one stays on %s: %s",
+		    (unsigned long)r->rev, d->ctl.host_if, err);
+	}
+	d->host_stale = false;
+	cd_debug("host protection: revision %lu on %s", (unsigned long)r->rev,
+	    d->ctl.host_if);
+	return 0;
 }
 
 /* The kernel's sessions set replaces the table (docs/nftables.md). */
@@ -341,6 +360,7 @@ const struct cd_backend cd_backend_nft = {
 	.start = cd_nft_start,
 	.tick = cd_nft_tick,
 	.activate = cd_nft_activate,
+	.standby = NULL, /* activate always runs: the kernel is the enforcer */
 	.counters = cd_nft_counters,
 	.sess_table = cd_nft_sess_table,
 	.sess_set = cd_nft_sess_set,

@@ -215,7 +215,8 @@ cd_commit_stage(struct cd *d, const struct cd_running *n,
 	return 0;
 }
 
-/* A step after cordon-dp took N failed: it gets the running one back. */
+/* A step after the enforcer (or standby) took N failed: the running one
+ * goes back. */
 static void
 cd_apply_undo(struct cd *d, bool pushed)
 {
@@ -225,7 +226,7 @@ cd_apply_undo(struct cd *d, bool pushed)
 	if (store_unstage(d->store) < 0)
 		cd_log("revision %lu: removing the staged copy: %s",
 		    (unsigned long)store_staged(d->store), strerror(errno));
-	if (pushed && d->be->activate(d, &d->run, true, &e2) < 0)
+	if (pushed && cd_backend_take(d, &d->run, true, &e2) < 0)
 		cd_log("could not restore revision %lu: %s",
 		    (unsigned long)d->run.rev, e2.msg);
 }
@@ -246,7 +247,8 @@ cd_apply_finish(struct cd *d, struct cd_running *n)
  * The one way the running revision changes, as one transaction: compile
  * TEXT aside, stage it in the store, have cordon-dp activate it
  * (required when C->need_dp; otherwise a down cordon-dp is started with
- * it later), write its audit record, swap.  Any step failing undoes the
+ * it later, and host protection takes it at once: cd_backend_take),
+ * write its audit record, swap.  Any step failing undoes the
  * ones before it, so the running revision stays in force and nothing
  * unaudited is stored or active.  The revision is promoted (stored)
  * only after the client's reply is written (cd_promote, called by
@@ -298,15 +300,15 @@ cd_apply(struct cd *d, const char *text, const struct cd_change *c,
 		goto fail;
 	if (cd_commit_stage(d, &n, c, rq, e) < 0)
 		goto fail;
-	if (d->dp_state == CD_DP_UP) {
-		if (d->be->activate(d, &n, !n.geo_borrowed, e) < 0)
-			goto undo;
-		pushed = true;
-	} else if (c->need_dp) {
+	if (d->dp_state != CD_DP_UP && c->need_dp) {
 		cd_fail(e, "dataplane", "cordon-dp is %s: nothing was changed",
 		    cd_dp_state_name(d->dp_state));
 		goto undo;
 	}
+	/* Up or not: host protection takes N now (cd_backend_take). */
+	if (cd_backend_take(d, &n, !n.geo_borrowed, e) < 0)
+		goto undo;
+	pushed = true;
 	if (cd_audit(d, rq, c->cmd, "ok", c->diff, n.rev) < 0) {
 		cd_fail(e, "internal",
 		    "the audit log %s cannot take the "

@@ -126,6 +126,8 @@ struct cd {
 	char dp_error[1024];
 	struct nft_ctx *nft;         /* backend nftables (cd_nft.c) */
 	struct nft_ctx *nft_host;    /* host protection, backend dpdk */
+	bool host_stale;             /* it may not hold the running revision */
+	int64_t host_retry_ms;       /* when cd_dp_tick tries it again */
 	struct nft_log *nft_log;     /* log events, backend nftables */
 	const struct cd_backend *be; /* chosen at start-up */
 
@@ -230,7 +232,7 @@ bool cd_dp_in_sync(const struct cd *d);
  * rules on control.host_protection.
  */
 struct nft_ctx;
-void cd_nft_host(struct cd *d, const struct cd_running *r);
+int cd_nft_host(struct cd *d, const struct cd_running *r, struct cd_err *e);
 void cd_nft_close(struct cd *d);
 
 /* cd_sock.c: the control sockets' listeners (their clients are the

@@ -10,7 +10,9 @@ on its management interface (an input-hook chain), as cordond installs
 them with backend dpdk and control.host_protection.
 """
 import os
+import json
 import shutil
+import signal
 import subprocess
 import time
 
@@ -18,7 +20,7 @@ import pytest
 
 from cordonrig import wait_for
 from test_nft import (BUILD, CN4, FIXTURES, HERE, PY, ROOT, RU4, SRV4, SRV6,
-                      UNK4, US4, US6, CN6, connect, topo)
+                      UNK4, US4, US6, CN6, Rig, connect, topo)
 
 IDENTITY = """
 identity = {
@@ -349,3 +351,146 @@ def test_sports_match_the_source_port(confdir):
         assert connect(CN6, SRV6, 8080) == "timeout"
     finally:
         rtr(NFTLOAD, "remove", check=False)
+
+
+class DownRig(Rig):
+    """A Rig whose cordon-dp never starts (dp_binary is /bin/false):
+    cordond runs all the same, restarting it with backoff."""
+
+    def up(self):
+        try:
+            return self.status()["dataplane"]["state"] != "up"
+        except OSError:
+            return False
+
+
+def host_table():
+    r = rtr("nft", "-j", "list", "table", "inet", "cordon_host")
+    return r.stdout
+
+
+def prohibited_v4():
+    """The elements of host protection's IPv4 set(s) of region
+    "prohibited", as text."""
+    doc = json.loads(host_table())
+    return " ".join(json.dumps(i["set"].get("elem", []))
+                    for i in doc["nftables"] if "set" in i and
+                    "prohibited" in i["set"]["name"] and
+                    i["set"]["type"] == "ipv4_addr")
+
+
+def test_host_protection_takes_a_geo_reload_without_cordon_dp(confdir):
+    """cordon-dp never starts: host protection holds the running revision
+    from cordond's start, and a geo reload (which changes the running
+    tables whether cordon-dp is up or not) moves it at once, not when
+    cordon-dp comes back: until then the management interface let in
+    what the new tables deny."""
+    rtr(NFTLOAD, "remove")
+    geo = os.path.join(confdir, "geo-down.mmdb")
+    # Before the reload 12.51.100.0/26 is JP (layer2.mmdb), after it CN.
+    shutil.copy(os.path.join(FIXTURES, "layer2.mmdb"), geo)
+    text = HOST_CONF.replace('"@FIXTURES@/flat.mmdb"', '"%s"' % geo)
+    rg = DownRig(text, "nft-host-down",
+                 '    host_protection = { interface = "cnft-o"; };\n'
+                 '    dp_binary = "/bin/false";\n')
+    try:
+        wait_for("host protection", lambda: "ssh-prohibited-drop" in
+                 host_table(), 10, 0.2)
+        assert rg.status()["dataplane"]["state"] != "up"
+        assert connect(US4, "192.0.2.1", 22) == "appliance"
+        assert connect(CN4, "192.0.2.1", 22) == "timeout"
+        assert "12.51.100.0" not in prohibited_v4()
+        shutil.copy(os.path.join(FIXTURES, "flat.mmdb"), geo + ".new")
+        os.rename(geo + ".new", geo)
+        rg.ok("geo-reload")
+        assert rg.status()["dataplane"]["state"] != "up"
+        assert "12.51.100.0" in prohibited_v4()
+    finally:
+        rg.stop()
+        rtr("nft", "delete", "table", "inet", "cordon_host", check=False)
+
+
+def test_host_protection_takes_a_revert_without_cordon_dp(confdir):
+    """A commit confirmed loosens the rules, then cordon-dp dies and
+    cannot start again: the confirm timer's revert (which runs whether
+    cordon-dp is up or not) must put host protection back on the
+    stricter revision at once."""
+    rtr(NFTLOAD, "remove")
+    d = os.path.join(confdir, "revert")
+    os.makedirs(d, exist_ok=True)
+    nodp = os.path.join(d, "nodp")
+    if os.path.exists(nodp):
+        os.unlink(nodp)
+    wrap = os.path.join(d, "dp.sh")
+    with open(wrap, "w") as f:
+        f.write("#!/bin/sh\n[ -e %s ] && exit 1\nexec %s \"$@\"\n"
+                % (nodp, os.path.join(BUILD, "cordon-dp")))
+    os.chmod(wrap, 0o755)
+    rg = Rig(HOST_CONF, "nft-host-revert",
+             '    host_protection = { interface = "cnft-o"; };\n'
+             '    dp_binary = "%s";\n' % wrap)
+    pid = 0
+    try:
+        assert connect(CN4, "192.0.2.1", 22) == "timeout"
+        rev = rg.status()["running_revision"]
+        rg.ok("delete", kind="rule", name="ssh-prohibited-drop")
+        rg.ok("commit", confirmed_seconds=8)
+        assert "ssh-prohibited-drop" not in host_table()
+        pid = rg.status()["dataplane"]["pid"]
+        open(nodp, "w").close()
+        os.kill(pid, signal.SIGKILL)
+        wait_for("cordon-dp down", lambda: rg.status()["dataplane"]["state"]
+                 != "up", 10, 0.1)
+        wait_for("the revert", lambda: rg.status()["confirm"] is None, 20,
+                 0.2)
+        st = rg.status()
+        assert st["running_revision"] == rev + 2
+        assert st["dataplane"]["state"] != "up"
+        assert "ssh-prohibited-drop" in host_table()
+        assert connect(CN4, "192.0.2.1", 22) == "timeout"
+    finally:
+        rg.stop()
+        rtr("nft", "delete", "table", "inet", "cordon_host", check=False)
+
+
+def test_refused_host_protection_refuses_the_change(confdir):
+    """The kernel refuses host protection's batch: the commit (cordon-dp
+    up) and the geo reload fail with nothing changed, rather than run a
+    revision the management interface does not enforce; cordon-dp stays
+    on the previous revision too."""
+    rtr(NFTLOAD, "remove")
+    rg = Rig(HOST_CONF, "nft-host-refused",
+             '    host_protection = { interface = "cnft-o"; };\n'
+             '    dp_binary = "%s";\n' % os.path.join(BUILD, "cordon-dp"))
+    fault = os.path.join(rg.dir, "state", "nft-host-fault")
+    pid = 0
+    try:
+        pid = rg.status()["dataplane"]["pid"]
+        rev = rg.status()["running_revision"]
+        wait_for("cordon-dp in sync", lambda: rg.status()["dataplane"]
+                 ["in_sync"], 10, 0.2)
+        open(fault, "w").close()
+        rg.ok("delete", kind="rule", name="ssh-prohibited-drop")
+        out = rg.ctl("commit")
+        msg = out.stdout + out.stderr
+        assert out.returncode != 0 and "host protection" in msg, msg
+        out = rg.ctl("geo", "reload")
+        msg = out.stdout + out.stderr
+        assert out.returncode != 0 and "host protection" in msg, msg
+        st = rg.status()
+        assert st["running_revision"] == rev
+        assert st["dataplane"]["revision"] == rev
+        assert st["dataplane"]["in_sync"]
+        assert "ssh-prohibited-drop" in host_table()
+        assert connect(CN4, "192.0.2.1", 22) == "timeout"
+        os.unlink(fault)
+        rg.ok("commit")
+        assert rg.status()["running_revision"] == rev + 1
+        assert "ssh-prohibited-drop" not in host_table()
+    finally:
+        if os.path.exists(fault):
+            os.unlink(fault)
+        rg.stop()
+        if pid:
+            subprocess.run(["kill", str(pid)])
+        rtr("nft", "delete", "table", "inet", "cordon_host", check=False)

@@ -898,3 +898,47 @@ def test_malformed_agentx_master(rig):
     snmp.start_snmpd()
     wait_for("the subagent registered", lambda: registered(snmp),
              timeout=15)
+
+
+def test_compromised_child_cannot_pin_snapshots(rig):
+    """A taken-over monitoring child that asks for snapshots and leaves
+    the answers unread on its channel (or keeps the memfds: open or
+    mapped, cd_snmp_pin.c): each new generation would be a new sealed
+    memfd charged to cordond, one per 200 ms, up to its RLIMIT_NOFILE or
+    the channel's buffer (~1024 x 2.5 MB for CD_SNMP_VARS_MAX records).
+    cordond passes the last one again instead: a bounded number of
+    distinct memfds reach the child, and it says so."""
+    import array
+    snmp, cd = rig
+    wait_for("the subagent registered", lambda: registered(snmp))
+    before = cd.ok("status")["snmp"]
+    fc = fakechild.FakeChild(cd.proc.pid, "monitoring")
+    inodes, n = set(), 0
+    try:
+        fc.sock.setblocking(False)
+        t0, i = time.monotonic(), 0
+        while time.monotonic() - t0 < 3.0:
+            i += 1
+            fc.send(MON_T_SNMP_GET, mid=i)
+            time.sleep(0.05)
+        fc.sock.settimeout(1)
+        while True:
+            try:
+                b, anc, _, _ = fc.sock.recvmsg(1 << 22,
+                                               socket.CMSG_SPACE(16))
+            except (socket.timeout, BlockingIOError):
+                break
+            for lvl, typ, data in anc:
+                if lvl == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                    fds = array.array("i")
+                    fds.frombytes(data[:len(data) - len(data) % 4])
+                    for fd in fds:
+                        inodes.add(os.fstat(fd).st_ino)
+                        os.close(fd)
+                        n += 1
+        after = cd.ok("status")["snmp"]
+    finally:
+        fc.close()
+    assert n > 20, n
+    assert len(inodes) <= 3, len(inodes)
+    assert after["snapshots_withheld"] > before["snapshots_withheld"]

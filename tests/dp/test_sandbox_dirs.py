@@ -197,3 +197,19 @@ def test_stats_in_childrens_empty_root_refused(tmp_path):
         pytest.fail("cordon-dp took over the children's root: " + out)
     assert p.returncode != 0, out
     assert REFUSED in out and "/run/cordon/empty" in out, out
+
+
+def test_stats_folder_symlink_with_slash_refused(tmp_path, top):
+    """A doubled slash before the name ("link//x.stats"): the folder's
+    path ends in '/', which makes open follow the symlink in spite of
+    O_NOFOLLOW; still refused."""
+    real = os.path.join(top, "real")
+    os.mkdir(real, 0o755)
+    link = os.path.join(top, "link")
+    os.symlink(real, link)
+    before = _owner(real)
+    r = _start(tmp_path, ["--stats-file", link + "//x.stats"],
+               started=False)
+    assert r.proc.wait(timeout=dplib.TIMEOUT) != 0
+    assert REFUSED in r.text(), r.text()
+    assert _owner(real) == before

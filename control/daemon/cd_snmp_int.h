@@ -32,13 +32,11 @@ const struct mon_snmp_var *cd_snmp_tables_get(struct cd *d, size_t *n,
 int cd_snmp_tables_var(struct cd *d, struct mon_snmp_var *out,
     const uint32_t *sub, size_t n);
 
-/* The snapshot memfds' name, and how many a child may pin at once. */
+/* The snapshot memfds' name. */
 #define CD_SNMP_MEMFD_NAME "cordon-snmp"
-#define CD_SNMP_PIN_MAX    2
 /*
  * Whether a new snapshot memfd may go to child C: nothing unread on its
- * channel and fewer than CD_SNMP_PIN_MAX held (open or mapped) by it
- * (cd_snmp_pin.c).  Otherwise it gets the last one again.
+ * channel (cd_snmp_pin.c).  Otherwise it gets the last one again.
  */
 bool cd_snmp_pin_room(const struct proc_child *c);
 

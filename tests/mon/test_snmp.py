@@ -902,12 +902,12 @@ def test_malformed_agentx_master(rig):
 
 def test_compromised_child_cannot_pin_snapshots(rig):
     """A taken-over monitoring child that asks for snapshots and leaves
-    the answers unread on its channel (or keeps the memfds: open or
-    mapped, cd_snmp_pin.c): each new generation would be a new sealed
-    memfd charged to cordond, one per 200 ms, up to its RLIMIT_NOFILE or
-    the channel's buffer (~1024 x 2.5 MB for CD_SNMP_VARS_MAX records).
-    cordond passes the last one again instead: a bounded number of
-    distinct memfds reach the child, and it says so."""
+    the answers unread on its channel: each new generation would be a
+    new sealed memfd charged to cordond, one per 200 ms, kept alive by
+    the queued messages up to the channel's buffer (2.5 MB each for
+    CD_SNMP_VARS_MAX records).  cordond passes the last one again
+    instead: a bounded number of distinct memfds reach the child, and it
+    says so (cd_snmp_pin.c)."""
     import array
     snmp, cd = rig
     wait_for("the subagent registered", lambda: registered(snmp))

@@ -18,7 +18,10 @@
 #define DPC_MSG_FDS       3u    /* at most, per message */
 /* The system user cordon-dp's steady state runs as (cordon-dp(8),
  * SANDBOX): cordond makes it, cordon-dp takes it. */
-#define DPC_DP_USER    "cordon-dp"
+#define DPC_DP_USER "cordon-dp"
+/* cordond's children's root (control/proc, PROC_EMPTY_DIR): root's and
+ * empty, never a folder cordon-dp takes over. */
+#define DPC_EMPTY_DIR  "/run/cordon/empty"
 #define DPC_WIRE_HASH  32
 #define DPC_WIRE_PORTS 16
 #define DPC_WIRE_NAME  32

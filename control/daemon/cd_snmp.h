@@ -47,6 +47,7 @@ struct cd_snmp_stats {
 	uint64_t agentx_opens;    /* AgentX sockets connected for it */
 	uint64_t agentx_failed;   /* connects that failed */
 	uint64_t metrics_renders; /* Prometheus texts rendered */
+	uint64_t pinned;          /* new snapshots withheld (cd_snmp_pin.c) */
 };
 extern struct cd_snmp_stats cd_snmp_st;
 /* The child is up: its SNMP configuration. */

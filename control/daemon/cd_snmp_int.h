@@ -32,6 +32,14 @@ const struct mon_snmp_var *cd_snmp_tables_get(struct cd *d, size_t *n,
 int cd_snmp_tables_var(struct cd *d, struct mon_snmp_var *out,
     const uint32_t *sub, size_t n);
 
+/* The snapshot memfds' name. */
+#define CD_SNMP_MEMFD_NAME "cordon-snmp"
+/*
+ * Whether a new snapshot memfd may go to child C: nothing unread on its
+ * channel (cd_snmp_pin.c).  Otherwise it gets the last one again.
+ */
+bool cd_snmp_pin_room(const struct proc_child *c);
+
 /*
  * The counters `cordonctl show counters` reports, summed the same way
  * (dpc_stats_sum over cordon-dp's workers).  0, or -1 when cordon-dp

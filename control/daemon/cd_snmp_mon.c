@@ -148,7 +148,8 @@ cd_sm_memfd(const struct mon_snmp_var *v, size_t n)
 {
 	const uint8_t *p = (const uint8_t *)v;
 	size_t len = n * sizeof(*v), off = 0;
-	int fd = memfd_create("cordon-snmp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd =
+	    memfd_create(CD_SNMP_MEMFD_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0)
 		return -1;
@@ -180,6 +181,13 @@ cd_snmp_mon_get(struct cd *d, struct proc_child *c, uint32_t id)
 		return -1; /* it was never told to run a subagent */
 	cd_snmp_st.gets++;
 	v = cd_snmp_tables_get(d, &n, &gen);
+	/* a child that keeps the memfds it got (or leaves them unread)
+	 * gets the last one again: it pins a bounded number of them */
+	if (cd_sm.have && gen != cd_sm.gen && cd_sm.memfd >= 0 &&
+	    n * sizeof(*v) > CD_SNMP_INLINE_MAX && !cd_snmp_pin_room(c)) {
+		cd_snmp_st.pinned++;
+		gen = cd_sm.gen;
+	}
 	if (!cd_sm.have || gen != cd_sm.gen) {
 		cd_snmp_st.builds++;
 		if (cd_sm.memfd >= 0)
@@ -263,7 +271,7 @@ cd_snmp_status(struct cd *d)
 {
 	const struct cd_snmp_stats *s = &cd_snmp_st;
 
-	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "enabled", cd_snmp_on() && d->ctl.snmp.enabled, "traps_sent",
 	    (json_int_t)s->traps_sent, "traps_dropped",
 	    (json_int_t)s->traps_dropped, "traps_held", (json_int_t)cd_sm.n,
@@ -271,5 +279,6 @@ cd_snmp_status(struct cd *d)
 	    (json_int_t)s->builds, "agentx_connects",
 	    (json_int_t)s->agentx_opens, "agentx_connect_failures",
 	    (json_int_t)s->agentx_failed, "metrics_rendered",
-	    (json_int_t)s->metrics_renders);
+	    (json_int_t)s->metrics_renders, "snapshots_withheld",
+	    (json_int_t)s->pinned);
 }

@@ -28,13 +28,15 @@
 #include <poll.h>
 #include <sys/types.h>
 
+#include "wire/dpc_proto.h"
+
 #define PROC_MSG_VERSION 1
-#define PROC_MSG_MAX     (2u << 20)          /* payload bytes, any message */
-#define PROC_SOCKBUF     (8u << 20)          /* SO_SNDBUFFORCE/RCVBUFFORCE */
-#define PROC_CHILD_FD    3                   /* the child's end after exec */
-#define PROC_EMPTY_DIR   "/run/cordon/empty" /* every child's root */
-#define PROC_PING_MS     1000                /* a ready child's pings */
-#define PROC_HANG_MS     10000               /* proc_def.hang_ms's default */
+#define PROC_MSG_MAX     (2u << 20)    /* payload bytes, any message */
+#define PROC_SOCKBUF     (8u << 20)    /* SO_SNDBUFFORCE/RCVBUFFORCE */
+#define PROC_CHILD_FD    3             /* the child's end after exec */
+#define PROC_EMPTY_DIR   DPC_EMPTY_DIR /* every child's root */
+#define PROC_PING_MS     1000          /* a ready child's pings */
+#define PROC_HANG_MS     10000         /* proc_def.hang_ms's default */
 
 struct proc_hdr {
 	uint16_t version; /* PROC_MSG_VERSION */

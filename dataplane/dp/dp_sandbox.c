@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -230,17 +232,62 @@ dp_sb_test_exec(int sig)
 /*
  * With CDP_TEST_WRITE=PATH, SIGUSR2 instead attempts to create PATH and
  * says on stdout how it went ("sysc-write PATH errno N"): the Landlock
- * rules and the user must refuse it, and the process goes on.
+ * rules and the user must refuse it, and the process goes on.  Or
+ * "rename:FROM:TO" (a file moved out of its folders) or "connect:PATH"
+ * (a datagram socket connected to PATH, '@': abstract).
  */
 static const char *dp_sb_test_path;
+
+/* "rename:FROM:TO": the rename's errno, 0 when it went. */
+static int
+dp_sb_test_rename(const char *arg)
+{
+	char from[256];
+	const char *to = strchr(arg, ':');
+
+	if (to == NULL || (size_t)(to - arg) >= sizeof(from))
+		return EINVAL;
+	snprintf(from, sizeof(from), "%.*s", (int)(to - arg), arg);
+	return rename(from, to + 1) == 0 ? 0 : errno;
+}
+
+/* "connect:PATH" ('@' first: abstract): a datagram socket's connect. */
+static int
+dp_sb_test_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	rc = connect(fd, (struct sockaddr *)&sa,
+	         (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	                     strlen(path))) == 0
+	         ? 0
+	         : errno;
+	close(fd);
+	return rc;
+}
 
 static void
 dp_sb_test_write(int sig)
 {
-	int fd = open(dp_sb_test_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	int fd = -1, err;
 
 	(void)sig;
-	printf("sysc-write %s errno %d\n", dp_sb_test_path, fd < 0 ? errno : 0);
+	if (strncmp(dp_sb_test_path, "rename:", 7) == 0)
+		err = dp_sb_test_rename(dp_sb_test_path + 7);
+	else if (strncmp(dp_sb_test_path, "connect:", 8) == 0)
+		err = dp_sb_test_connect(dp_sb_test_path + 8);
+	else {
+		fd =
+		    open(dp_sb_test_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		err = fd < 0 ? errno : 0;
+	}
+	printf("sysc-write %s errno %d\n", dp_sb_test_path, err);
 	fflush(stdout);
 	if (fd >= 0)
 		close(fd);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dataplane/dp/dp_sandbox.h"
+#include "wire/dpc_proto.h"
 
 /* 0 when every entry of folder FD is MINE's; else -1, WHY said. */
 static int
@@ -52,20 +53,32 @@ dp_sb_only_mine(int fd, const char *base, dp_sb_mine_fn *mine, char *why,
 	return rc;
 }
 
+/* Whether ST is the folder PATH. */
+static bool
+dp_sb_is(const char *path, const struct stat *st)
+{
+	struct stat p;
+
+	return stat(path, &p) == 0 && p.st_dev == st->st_dev &&
+	       p.st_ino == st->st_ino;
+}
+
 /* -1 (WHY said) when the root folder FD is not one of its own. */
 static int
 dp_sb_takeable(int fd, const struct stat *st, const char *base,
     dp_sb_mine_fn *mine, char *why, size_t len)
 {
-	struct stat root;
-
 	if (!S_ISDIR(st->st_mode)) {
 		snprintf(why, len, "not a folder");
 		return -1;
 	}
-	if (stat("/", &root) == 0 && root.st_dev == st->st_dev &&
-	    root.st_ino == st->st_ino) {
+	if (dp_sb_is("/", st)) {
 		snprintf(why, len, "it is the root folder");
+		return -1;
+	}
+	/* empty and root's as any fresh folder, but every child's root */
+	if (dp_sb_is(DPC_EMPTY_DIR, st)) {
+		snprintf(why, len, "it is cordond's children's empty root");
 		return -1;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH | S_ISVTX)) {

@@ -52,12 +52,23 @@ dp_sb_evid_mine(const char *name, const char *base)
 /* DIR made (mode 0750, root's) when missing and its parent exists,
  * then opened and claimed (dp_sandbox_own); -1 with the reason said. */
 static int
-dp_sb_open_dir(const char *dir, const char *base, dp_sb_mine_fn *mine,
+dp_sb_open_dir(const char *path, const char *base, dp_sb_mine_fn *mine,
     uid_t uid)
 {
-	char why[128] = "";
+	char why[128] = "", dir[PATH_MAX];
+	size_t n = strlen(path);
 	int fd;
 
+	/* A trailing '/' makes open follow a symlink despite O_NOFOLLOW
+	 * ("link/", or "link//name" for the stats file). */
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n >= sizeof(dir)) {
+		fprintf(stderr, "cordon-dp: sandbox: %s: too long\n", path);
+		return -1;
+	}
+	memcpy(dir, path, n);
+	dir[n] = '\0';
 	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
 		fprintf(stderr, "cordon-dp: sandbox: %s: %s\n", dir,
 		    strerror(errno));

@@ -165,13 +165,14 @@ def test_sandbox_forbidden_syscall_kills(tmp_path, cordon_dp):
     assert rc == -signal.SIGSYS, (rc, r.text())
 
 
-def _sysc_write(tmp_path, target, env=None):
+def _sysc_write(tmp_path, target, env=None, stats=None):
     """The test build with CDP_TEST_WRITE=TARGET (and ENV): SIGUSR2 makes
-    the main thread try to create TARGET after the sandbox; the errno it
-    got."""
+    the main thread try to create TARGET after the sandbox (or rename,
+    connect: dp_sandbox.c); the errno it got.  STATS: the stats file's
+    path (a pathlib.Path), there before the attempt."""
     binary = os.path.join(os.path.dirname(dplib.cordon_dp_path()),
                           "tests", "cordon-dp-sysc")
-    stats = tmp_path / "stats" / "stats.json"
+    stats = stats or tmp_path / "stats" / "stats.json"
     env = dict(env or {}, CDP_TEST_WRITE=target)
     os.environ.update(env)
     try:
@@ -182,6 +183,7 @@ def _sysc_write(tmp_path, target, env=None):
             del os.environ[k]
     try:
         r.hello()
+        wait_for(lambda: stats.exists(), "the stats file")
         r.proc.send_signal(signal.SIGUSR2)
         wait_for(lambda: "sysc-write" in r.text() or r.dead(),
                  "the write attempt")
@@ -327,3 +329,61 @@ def test_sandbox_without_setpcap_refuses(tmp_path, cordon_dp):
             preexec=_as_cordond(keep), started=False)
     assert r.proc.wait(timeout=dplib.TIMEOUT) == 1
     assert "cannot lower the privileges" in r.text()
+
+
+def _top():
+    """A folder in /tmp the user cordon-dp may pass through (mode 0755),
+    with the stats file's folder in it: (top, stats file)."""
+    import pathlib
+    import tempfile
+    top = tempfile.mkdtemp(prefix="cdp-sb-", dir="/tmp")
+    os.chmod(top, 0o755)
+    os.mkdir(top + "/stats", 0o750)
+    return top, pathlib.Path(top) / "stats" / "stats.json"
+
+
+@pytest.mark.parametrize("landlock", [True, False])
+def test_sandbox_rename_out_refused(tmp_path, cordon_dp, landlock):
+    """A file of its folders moved into another folder the user cordon-dp
+    owns: the user's rights allow it (as without Landlock, what
+    cordon-dp(8) says of that case), Landlock refuses it (no right to
+    make a file there, nor to reparent one); the file stays."""
+    import shutil
+    top, stats = _top()
+    try:
+        other = _theirs(top)
+        env = {} if landlock else {"CDP_TEST_NO_LANDLOCK": "1"}
+        err = _sysc_write(tmp_path, "rename:%s:%s/moved" % (stats, other),
+                          env, stats=stats)
+        if landlock:
+            assert err in (13, 18), err  # EACCES, EXDEV
+        else:
+            assert err == 0, err
+        assert os.path.exists(other + "/moved") != landlock
+    finally:
+        shutil.rmtree(top)
+
+
+@pytest.mark.parametrize("kind", ["path", "abstract"])
+def test_sandbox_unix_connect_refused(tmp_path, cordon_dp, kind):
+    """A datagram socket of root's that anybody may write (mode 0666), as
+    a service of the host would bind: by path, the user cordon-dp is let
+    through by the mode alone (Landlock has no right for it: cordon-dp(8)
+    says so); an abstract one is outside the Landlock domain (scope):
+    EPERM.  Stream and seqpacket sockets cannot be made at all."""
+    import shutil
+    top, stats = _top()
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        if kind == "path":
+            name = top + "/svc.sock"
+            srv.bind(name)
+            os.chmod(name, 0o666)
+        else:
+            name = "@cordon-test-%s" % uuid.uuid4().hex[:8]
+            srv.bind("\0" + name[1:])
+        err = _sysc_write(tmp_path, "connect:" + name, stats=stats)
+        assert err == (0 if kind == "path" else 1), err  # EPERM
+    finally:
+        srv.close()
+        shutil.rmtree(top)

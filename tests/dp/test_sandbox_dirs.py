@@ -147,3 +147,69 @@ def test_evidence_folder_with_foreign_file_refused(tmp_path, top):
     finally:
         assert r.stop() == 0, r.text()
     assert os.stat(ev).st_uid == _dp_ids()[0]
+
+
+def _private_run_cordon():
+    """preexec: a mount namespace of its own where /run/cordon is a new
+    tmpfs holding the children's empty root (root's, 0755, empty), as
+    cordond makes it; the host's stays untouched."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
+        raise OSError(ctypes.get_errno(), "unshare")
+    # MS_REC | MS_PRIVATE
+    if libc.mount(b"none", b"/", None, 0x4000 | 0x40000, None) != 0 or \
+            libc.mount(b"tmpfs", b"/run/cordon", b"tmpfs", 0,
+                       b"mode=0755") != 0:
+        raise OSError(ctypes.get_errno(), "mount")
+    os.mkdir("/run/cordon/empty", 0o755)
+    os.chmod("/run/cordon/empty", 0o755)
+
+
+def test_stats_in_childrens_empty_root_refused(tmp_path):
+    """The stats file put in cordond's children's empty root
+    (/run/cordon/empty, root 0755 and empty: every child's chroot): not
+    cordon-dp's to take.  Taken, the children's root would be the packet
+    parser's, and cordond's check of it (root's and empty) would refuse
+    to start every child."""
+    import subprocess
+    os.makedirs("/run/cordon", exist_ok=True)
+    vdevs = _vdevs("net_null", tmp_path)
+    conf = dplib.render_conf(
+        str(tmp_path / "t.conf"),
+        ports=[{"name": "outside0", "device": "net_null0",
+                "role": "outside", "peer": "inside0"},
+               {"name": "inside0", "device": "net_null1",
+                "role": "inside", "peer": "outside0"}],
+        overrides=[("192.0.2.0/24", "US")])
+    cmd = ([dplib.cordon_dp_path()] + dplib.EAL_BASE +
+           ["--vdev=" + v for v in vdevs] +
+           ["--", "-c", conf, "--control", str(tmp_path / "dp.sock"),
+            "--stats-file", "/run/cordon/empty/stats.json"])
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True,
+                         preexec_fn=_private_run_cordon)
+    try:
+        out, _ = p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+        pytest.fail("cordon-dp took over the children's root: " + out)
+    assert p.returncode != 0, out
+    assert REFUSED in out and "/run/cordon/empty" in out, out
+
+
+def test_stats_folder_symlink_with_slash_refused(tmp_path, top):
+    """A doubled slash before the name ("link//x.stats"): the folder's
+    path ends in '/', which makes open follow the symlink in spite of
+    O_NOFOLLOW; still refused."""
+    real = os.path.join(top, "real")
+    os.mkdir(real, 0o755)
+    link = os.path.join(top, "link")
+    os.symlink(real, link)
+    before = _owner(real)
+    r = _start(tmp_path, ["--stats-file", link + "//x.stats"],
+               started=False)
+    assert r.proc.wait(timeout=dplib.TIMEOUT) != 0
+    assert REFUSED in r.text(), r.text()
+    assert _owner(real) == before

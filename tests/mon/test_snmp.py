@@ -707,3 +707,238 @@ def test_compromised_child_floods_requests(rig):
     assert after["metrics_rendered"] - before["metrics_rendered"] <= \
         20 + elapsed / 0.05 + 2
     assert used < 0.6 * elapsed, (used, elapsed)
+
+
+MON_T_SNMP_VARS = 16 + 10
+MON_T_AGENTX = 16 + 13
+MON_T_AGENTX_GET = 16 + 15
+
+
+def _fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def _recv_fds(fc, out):
+    """Every message waiting on FC's channel: (type, fd or None) appended
+    to OUT; returns when none is waiting."""
+    import array
+    fds = array.array("i")
+    while True:
+        try:
+            b, anc, _, _ = fc.sock.recvmsg(1 << 22,
+                                           socket.CMSG_SPACE(4 * 4))
+        except (BlockingIOError, InterruptedError):
+            return
+        if not b:
+            return
+        t = fakechild.HDR.unpack_from(b)[1]
+        got = None
+        for lvl, typ, data in anc:
+            if lvl == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                fds = array.array("i")
+                fds.frombytes(data[:len(data) - len(data) % 4])
+                got = list(fds)
+        sealed = None
+        for fd in got or ():
+            if t == MON_T_SNMP_VARS:
+                sealed = _sealed(fd)
+            os.close(fd)
+        out.append((t, got, sealed))
+
+
+def _sealed(fd):
+    """Whether the memfd FD has every seal (write, grow, shrink, seal:
+    F_GET_SEALS) and refuses a write."""
+    import fcntl
+    if fcntl.fcntl(fd, 1034) & 0xf != 0xf:
+        return False
+    try:
+        os.pwrite(fd, b"x", 0)
+    except PermissionError:
+        return True
+    return False
+
+
+def test_compromised_child_agentx_flood_no_fd_left(rig):
+    """A taken-over monitoring child asking for AgentX connections and
+    snapshots in a loop: cordond connects the master at most once per
+    200 ms, keeps no copy of what it passed (its descriptors do not
+    grow), holds no AgentX connection itself, and every snapshot passed
+    as a memfd is sealed against writes."""
+    snmp, cd = rig
+    wait_for("the subagent registered", lambda: registered(snmp))
+    before = cd.ok("status")["snmp"]
+    fds0 = _fds(cd.proc.pid)
+    fc = fakechild.FakeChild(cd.proc.pid, "monitoring")
+    got = []
+    try:
+        fc.sock.setblocking(False)
+        t0, i = time.monotonic(), 0
+        while time.monotonic() - t0 < 2.0:
+            i += 1
+            try:
+                fc.send(MON_T_AGENTX_GET if i % 2 else MON_T_SNMP_GET,
+                        mid=i)
+            except BlockingIOError:
+                pass
+            _recv_fds(fc, got)
+        elapsed = time.monotonic() - t0
+        time.sleep(0.3)
+        _recv_fds(fc, got)
+        assert cd.ok("status")
+        fds1 = _fds(cd.proc.pid)
+        after = cd.ok("status")["snmp"]
+        assert cd.proc.pid not in _unix_peers(snmp.sock)
+        passed = [f for t, f, _ in got if t == MON_T_AGENTX and f]
+        memfds = [s for t, f, s in got if t == MON_T_SNMP_VARS and f]
+        assert passed
+        assert all(memfds), memfds.count(False)
+    finally:
+        fc.close()
+    opens = after["agentx_connects"] - before["agentx_connects"]
+    assert len(passed) == opens, (len(passed), opens)
+    assert opens <= elapsed / 0.2 + 2, opens
+    # cordond's own descriptors: what it had (a memfd of its own at most)
+    assert fds1 <= fds0 + 1, (fds0, fds1)
+
+
+def _agentx(ptype, sess, tid, pid, payload, flags=0x10, version=1,
+            length=None):
+    """An AgentX PDU in network byte order (RFC 2741 6.1)."""
+    import struct
+    n = len(payload) if length is None else length
+    return struct.pack("!BBBBIIII", version, ptype, flags, 0, sess, tid,
+                       pid, n) + payload
+
+
+def _garbage_master(path, stop, seen):
+    """A fake AgentX master at PATH: answers each connection's first PDU
+    with malformed ones, one kind per connection, until STOP is set."""
+    import struct
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(8)
+    srv.settimeout(0.2)
+    kinds = 0
+    while not stop.is_set():
+        try:
+            c, _ = srv.accept()
+        except socket.timeout:
+            continue
+        c.settimeout(2)
+        try:
+            h = c.recv(20)
+            if len(h) < 20:
+                c.close()
+                continue
+            pid = struct.unpack("!I", h[12:16])[0]
+            seen.append(h[1])
+            k = kinds % 6
+            kinds += 1
+            ok = struct.pack("!IHH", 0, 0, 0)
+            if k == 0:    # an answer claiming 4 GB follows
+                c.sendall(_agentx(18, 1, 0, pid, ok, length=0xffffffff))
+            elif k == 1:  # the open accepted, then a Get with a broken OID
+                c.sendall(_agentx(18, 7, 0, pid, ok))
+                c.sendall(_agentx(5, 7, 1, 1,
+                                  struct.pack("!BBBB", 255, 0, 0, 0) +
+                                  b"\x00" * 8))
+            elif k == 2:  # noise
+                c.sendall(os.urandom(4096))
+            elif k == 3:  # a version 9 PDU, little endian, odd length
+                c.sendall(_agentx(18, 1, 0, pid, ok + b"\x01", flags=0,
+                                  version=9))
+            elif k == 4:  # accepted, then a GetBulk with huge repeaters
+                c.sendall(_agentx(18, 7, 0, pid, ok))
+                c.sendall(_agentx(7, 7, 2, 2,
+                                  struct.pack("!HH", 0, 0xffff) +
+                                  struct.pack("!BBBB", 2, 0, 0, 0) +
+                                  struct.pack("!II", 1, 3) +
+                                  struct.pack("!BBBB", 0, 0, 0, 0)))
+            else:         # accepted, then a TestSet to our subtree
+                c.sendall(_agentx(18, 7, 0, pid, ok))
+                c.sendall(_agentx(8, 7, 3, 3, b"\x00" * 40))
+            time.sleep(0.3)
+        except OSError:
+            pass
+        c.close()
+    srv.close()
+
+
+@pytest.mark.parametrize("rig", [{"master_first": False}], indirect=True)
+def test_malformed_agentx_master(rig):
+    """A master agent that answers with malformed PDUs (a 4 GB length,
+    broken OIDs, noise, a wrong version, a GetBulk of 65535 repeats, a
+    TestSet): cordond parses none of it and keeps answering; the
+    monitoring child survives or restarts, and registers cleanly with
+    the real snmpd afterwards."""
+    import threading
+    snmp, cd = rig
+    stop, seen = threading.Event(), []
+    th = threading.Thread(target=_garbage_master,
+                          args=(snmp.sock, stop, seen))
+    th.start()
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 8 and len(seen) < 6:
+            assert cd.ok("status")
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        th.join()
+    assert len(seen) >= 3, seen
+    assert all(t == 1 for t in seen), seen  # each time an Open PDU
+    assert cd.proc.poll() is None
+    st = cd.ok("status")
+    assert st["dataplane"]["state"] == "up"
+    mon = [p for p in st["processes"] if p["name"] == "monitoring"][0]
+    assert mon["crashes"] == 0 and mon["refused"] == 0, mon
+    _mon_pid(cd)
+    os.unlink(snmp.sock)
+    snmp.start_snmpd()
+    wait_for("the subagent registered", lambda: registered(snmp),
+             timeout=15)
+
+
+def test_compromised_child_cannot_pin_snapshots(rig):
+    """A taken-over monitoring child that asks for snapshots and leaves
+    the answers unread on its channel: each new generation would be a
+    new sealed memfd charged to cordond, one per 200 ms, kept alive by
+    the queued messages up to the channel's buffer (2.5 MB each for
+    CD_SNMP_VARS_MAX records).  cordond passes the last one again
+    instead: a bounded number of distinct memfds reach the child, and it
+    says so (cd_snmp_pin.c)."""
+    import array
+    snmp, cd = rig
+    wait_for("the subagent registered", lambda: registered(snmp))
+    before = cd.ok("status")["snmp"]
+    fc = fakechild.FakeChild(cd.proc.pid, "monitoring")
+    inodes, n = set(), 0
+    try:
+        fc.sock.setblocking(False)
+        t0, i = time.monotonic(), 0
+        while time.monotonic() - t0 < 3.0:
+            i += 1
+            fc.send(MON_T_SNMP_GET, mid=i)
+            time.sleep(0.05)
+        fc.sock.settimeout(1)
+        while True:
+            try:
+                b, anc, _, _ = fc.sock.recvmsg(1 << 22,
+                                               socket.CMSG_SPACE(16))
+            except (socket.timeout, BlockingIOError):
+                break
+            for lvl, typ, data in anc:
+                if lvl == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                    fds = array.array("i")
+                    fds.frombytes(data[:len(data) - len(data) % 4])
+                    for fd in fds:
+                        inodes.add(os.fstat(fd).st_ino)
+                        os.close(fd)
+                        n += 1
+        after = cd.ok("status")["snmp"]
+    finally:
+        fc.close()
+    assert n > 20, n
+    assert len(inodes) <= 3, len(inodes)
+    assert after["snapshots_withheld"] > before["snapshots_withheld"]

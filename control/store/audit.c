@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "control/store/store.h"
+#include "core/util/clock.h"
 #include "control/store/store_int.h"
 
 #define AUDIT_HEX_LEN 65
@@ -207,7 +208,7 @@ audit_rec_line(const struct audit_rec *r, uint64_t seq,
     const char prev[AUDIT_HEX_LEN])
 {
 	char iso[32], hash[AUDIT_HEX_LEN], *s, *line = NULL;
-	time_t now = time(NULL);
+	time_t now = (time_t)clk_unix_s();
 	struct tm tm;
 	json_t *o;
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "control/store/store.h"
+#include "core/util/clock.h"
 #include "control/store/store_int.h"
 
 #define STORE_NOTES 16
@@ -515,7 +516,7 @@ store_stage(struct store *s, const char *text, size_t len,
 
 	meta->rev = s->running + 1;
 	if (meta->time == 0)
-		meta->time = (int64_t)time(NULL);
+		meta->time = clk_unix_s();
 	if (store_meta_write(s, meta) < 0) {
 		snprintf(err, errlen, "revision %" PRIu64 ": metadata: %s",
 		    meta->rev, strerror(errno));

@@ -38,10 +38,16 @@ clk_boot_ms(void)
 	return (int64_t)(clk_ns(CLOCK_BOOTTIME) / 1000000);
 }
 
+/*
+ * Not time(2): glibc serves it from the coarse clock, which lags
+ * CLOCK_REALTIME by up to a tick, so across a second boundary it says
+ * S - 1 where another process (a token's issuer on this host) already
+ * wrote S.
+ */
 int64_t
 clk_unix_s(void)
 {
-	return (int64_t)time(NULL);
+	return (int64_t)(clk_ns(CLOCK_REALTIME) / 1000000000);
 }
 
 uint64_t

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "control/ident/jose.h"
+#include "core/util/clock.h"
 
 #define JV_URIS_MAX 8
 
@@ -203,7 +204,7 @@ main(int argc, char **argv)
 	struct jv_opts o = { .iss = { .name = "cli", .algs = JOSE_ALGS_ALL } };
 	int c, rc;
 
-	o.now = (int64_t)time(NULL);
+	o.now = clk_unix_s();
 	while ((c = getopt_long(argc, argv, "", jv_longopts, NULL)) != -1)
 		jv_opt(&o, c, optarg);
 	if (o.iss.iss[0] == '\0' || argc - optind > 1)

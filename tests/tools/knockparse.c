@@ -23,6 +23,7 @@
 #include <openssl/pem.h>
 
 #include "control/ident/jose.h"
+#include "core/util/clock.h"
 #include "control/ident/knock.h"
 
 static size_t
@@ -173,7 +174,7 @@ main(int argc, char **argv)
 	enum jose_alg jalg;
 	char err[JOSE_DETAIL_MAX];
 	int c, alg = KNOCK_ALG_ANY, rc, pop_required = 1;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clk_unix_s();
 	struct knock_msg m;
 	FILE *in = stdin;
 	size_t len;

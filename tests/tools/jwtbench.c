@@ -332,7 +332,8 @@ static void
 jb_compare(const char *label, struct jb_ref *ref, const struct jose_issuer *iss,
     const char *tok, double secs, int rounds)
 {
-	double cr[JB_ROUNDS_MAX], rr[JB_ROUNDS_MAX], q[JB_ROUNDS_MAX];
+	double cr[JB_ROUNDS_MAX] = { 0 }, rr[JB_ROUNDS_MAX] = { 0 },
+	       q[JB_ROUNDS_MAX] = { 0 };
 	double c, r, ratio;
 	int i;
 

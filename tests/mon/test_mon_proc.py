@@ -14,7 +14,6 @@ Run as root: /usr/bin/python3 -m pytest tests/mon/test_mon_proc.py
 """
 import os
 import signal
-import socket
 import threading
 import time
 
@@ -136,14 +135,6 @@ def test_kill9_under_scrapes_comes_back(rig):
 
 
 def metrics(rig):
-    with socket.create_connection((rig.host, rig.port), timeout=5) as s:
-        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-    head, _, body = data.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200"), head
+    status, body = http_get(rig.host, rig.port, timeout=5)
+    assert status == 200, (status, body)
     return body.decode()
